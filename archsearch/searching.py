@@ -1,0 +1,178 @@
+"""Answering a query: ranked hits with their metadata and highlighted passages."""
+
+import datetime
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh.highlight import ContextFragmenter, Formatter, Highlighter, WholeFragmenter
+
+from archsearch.errors import ArchsearchError
+from archsearch.indexing import open_index
+from archsearch.querying import parse_query
+from archsearch.reading import UnreadableFile, read_article
+
+SNIPPETS_PER_HIT = 2
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A passage of one field of an article, with where the query matched inside it."""
+
+    field: str  # which text the passage comes from: "body" or "title"
+    text: str  # the passage, whitespace collapsed to single spaces
+    start: int  # where the passage starts in that field's text
+    end: int
+    matches: tuple[tuple[int, int], ...]  # (start, end) of each match, as offsets into `text`
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int
+    id: str  # the path relative to the indexed folder
+    path: str  # the absolute path
+    title: str
+    date: datetime.date | None
+    source: str
+    place: str
+    section: str
+    score: float
+    title_matches: tuple[tuple[int, int], ...]
+    snippets: tuple[Snippet, ...]
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[Hit]
+    total: int  # articles matching the whole query, not only those shown
+    elapsed: float
+    # When nothing matches all words: how many articles match at least one of them.
+    partial_matches: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def date_from_number(number: int | None) -> datetime.date | None:
+    if not number:
+        return None
+    return datetime.date(number // 10000, number // 100 % 100, number % 100)
+
+
+class _SnippetFormatter(Formatter):
+    """Returns Whoosh's fragments as Snippet records instead of marked-up strings."""
+
+    def __init__(self, fieldname: str):
+        self.fieldname = fieldname
+
+    def format(self, fragments, replace=False):
+        return [self._snippet(fragment) for fragment in fragments]
+
+    def _snippet(self, fragment) -> Snippet:
+        spans = []
+        for token in sorted(fragment.matches, key=lambda t: (t.startchar, -t.endchar)):
+            if spans and token.startchar < spans[-1][1]:
+                continue  # overlapping matches are shown once
+            spans.append((token.startchar, token.endchar))
+        return collapse_whitespace(
+            self.fieldname, fragment.text, fragment.startchar, fragment.endchar, spans
+        )
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def collapse_whitespace(fieldname, text, start, end, spans) -> Snippet:
+    """Cut text[start:end] with runs of whitespace made single spaces, keeping the match spans aligned."""
+    pieces = []
+    new_spans = []
+    cursor = start
+    length = 0
+    for span_start, span_end in [*spans, (end, end)]:
+        before = _WHITESPACE.sub(" ", text[cursor:span_start])
+        pieces.append(before)
+        length += len(before)
+        if span_start == span_end == end:
+            break
+        word = _WHITESPACE.sub(" ", text[span_start:span_end])
+        new_spans.append((length, length + len(word)))
+        pieces.append(word)
+        length += len(word)
+        cursor = span_end
+    collapsed = "".join(pieces)
+    stripped = collapsed.lstrip()
+    shift = len(collapsed) - len(stripped)
+    return Snippet(
+        field=fieldname,
+        text=stripped.rstrip(),
+        start=start,
+        end=end,
+        matches=tuple((a - shift, b - shift) for a, b in new_spans),
+    )
+
+
+_BODY_HIGHLIGHTER = Highlighter(
+    fragmenter=ContextFragmenter(maxchars=180, surround=70), formatter=_SnippetFormatter("body")
+)
+_TITLE_HIGHLIGHTER = Highlighter(fragmenter=WholeFragmenter(), formatter=_SnippetFormatter("title"))
+
+
+def lead_snippet(body: str, length: int = 200) -> Snippet:
+    """The opening of the body, for hits that matched only on other fields."""
+    cut = body[:length]
+    if len(body) > length and " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return collapse_whitespace("body", body, 0, len(cut), [])
+
+
+def _make_hit(rank: int, whoosh_hit) -> Hit:
+    stored = whoosh_hit.fields()
+    title = stored.get("title", "")
+    title_snippets = (
+        _TITLE_HIGHLIGHTER.highlight_hit(whoosh_hit, "title", text=title, top=1, minscore=1) if title else []
+    )
+    try:
+        body = read_article(stored["key"]).body
+    except (UnreadableFile, OSError):
+        body = ""  # the file went away or changed since indexing: show the hit without a passage
+    snippets = (
+        _BODY_HIGHLIGHTER.highlight_hit(whoosh_hit, "body", text=body, top=SNIPPETS_PER_HIT) if body else []
+    )
+    if not snippets and body:
+        snippets = [lead_snippet(body)]
+    return Hit(
+        rank=rank,
+        id=stored["path"],
+        path=stored["key"],
+        title=title,
+        date=date_from_number(stored.get("date")),
+        source=stored.get("source", ""),
+        place=stored.get("place", ""),
+        section=stored.get("section", ""),
+        score=float(whoosh_hit.score or 0.0),
+        title_matches=title_snippets[0].matches if title_snippets else (),
+        snippets=tuple(snippets),
+    )
+
+
+def count_matches(searcher, query) -> int:
+    # Counted apart from the ranked search: Whoosh can undercount when a limit is set (see whoosh notes).
+    return len(searcher.search(query, limit=None, scored=False))
+
+
+def search(index_dir: Path, text: str, *, any_words: bool = False, limit: int = 10) -> SearchResult:
+    started = time.perf_counter()
+    if not text.strip():
+        raise ArchsearchError("empty query: give at least one word")
+    ix = open_index(index_dir)
+    with ix.searcher() as searcher:
+        query = parse_query(text, ix.schema, any_words=any_words)
+        total = count_matches(searcher, query)
+        results = searcher.search(query, limit=limit or None, terms=True)
+        hits = [_make_hit(rank, hit) for rank, hit in enumerate(results, start=1)]
+        partial = 0
+        if total == 0 and not any_words:
+            partial = count_matches(searcher, parse_query(text, ix.schema, any_words=True))
+    return SearchResult(
+        query=text, hits=hits, total=total, elapsed=time.perf_counter() - started, partial_matches=partial
+    )

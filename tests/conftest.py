@@ -1,0 +1,77 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archsearch.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+WIRE_SEED = "000_0899ba5db5579e65.txt"
+WEB_SEED = "004_bf24a2834e8b1a0a.txt"
+
+
+@pytest.fixture
+def seeds_copy(tmp_path) -> Path:
+    """A private copy of the seed corpus that a test may change."""
+    target = tmp_path / "seeds"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+@pytest.fixture
+def index_dir(tmp_path) -> Path:
+    return tmp_path / "index"
+
+
+@pytest.fixture
+def seeded_index(seeds_copy, index_dir) -> Path:
+    from archsearch.indexing import update_index
+
+    update_index(index_dir, [str(seeds_copy)])
+    return index_dir
+
+
+@pytest.fixture
+def run_cli(index_dir, monkeypatch, tmp_path):
+    """Run a command in process with CliRunner, against the test's own index."""
+    monkeypatch.setenv("ARCHSEARCH_INDEX", str(index_dir))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+    def run(*args, **kwargs):
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kwargs)
+
+    return run
+
+
+def installed_command() -> str:
+    """The archsearch script installed beside the Python running the tests."""
+    candidate = Path(sys.executable).parent / "archsearch"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("archsearch")
+    if not found:
+        pytest.fail("the archsearch command is not installed: run pip install '.[test]' first")
+    return found
+
+
+@pytest.fixture
+def run_installed(index_dir, tmp_path):
+    """Run the real installed command in a subprocess, as a user's shell would."""
+    command = installed_command()
+
+    def run(*args, env=None, **kwargs):
+        environment = {
+            key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "FORCE_COLOR", "TERM")
+        }
+        environment.update({"ARCHSEARCH_INDEX": str(index_dir), "XDG_DATA_HOME": str(tmp_path / "xdg")})
+        environment.update(env or {})
+        return subprocess.run(
+            [command, *args], capture_output=True, env=environment, timeout=120, **kwargs
+        )
+
+    return run

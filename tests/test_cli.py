@@ -1,0 +1,49 @@
+"""The commands as a user runs them: CliRunner in process, and the installed script in a subprocess."""
+
+from conftest import SEEDS, WEB_SEED
+
+
+def test_index_then_query_in_process(run_cli, seeds_copy):
+    indexed = run_cli("index", str(seeds_copy))
+    assert indexed.exit_code == 0
+    assert "added 2" in indexed.stderr
+    assert indexed.stdout == ""
+    result = run_cli("query", "ISIS", "Central", "Asia")
+    assert result.exit_code == 0
+    first_line = result.stdout.splitlines()[0]
+    assert first_line == "1. **ISIS** loyalists as active as ever in Afghanistan: Russian Foreign Ministry"
+    assert f"undated · Pashtun Times · Kabul · {WEB_SEED}" in result.stdout
+    assert "**Central** **Asia**" in result.stdout
+
+
+def test_query_with_no_hit_exits_1_and_suggests_any(run_cli, seeds_copy):
+    run_cli("index", str(seeds_copy))
+    result = run_cli("query", "coronavirus", "Zakharova")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "--any" in result.stderr
+    assert run_cli("query", "--any", "coronavirus", "Zakharova").exit_code == 0
+
+
+def test_query_without_index_is_a_one_line_error(run_cli):
+    result = run_cli("query", "anything")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("archsearch: error: no index at")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_index_without_folder_outside_a_project_is_a_one_line_error(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("index")
+    assert result.exit_code == 2
+    assert "no folder to index" in result.stderr
+
+
+def test_installed_command_indexes_seeds_by_default_and_answers(run_installed, tmp_path):
+    indexed = run_installed("index", cwd=SEEDS.parent)
+    assert indexed.returncode == 0, indexed.stderr
+    result = run_installed("query", "ISIS Central Asia")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().startswith("1. **ISIS** loyalists")
+    assert b"\x1b[" not in result.stdout  # no colour codes into a pipe
+    assert b"Traceback" not in result.stderr

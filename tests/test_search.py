@@ -1,0 +1,73 @@
+from archsearch.searching import collapse_whitespace, search
+from conftest import WEB_SEED, WIRE_SEED
+
+
+def matched_words(snippet):
+    return [snippet.text[start:end] for start, end in snippet.matches]
+
+
+def test_isis_central_asia_ranks_the_pashtun_times_article_first(seeded_index):
+    result = search(seeded_index, "ISIS Central Asia")
+    assert [hit.id for hit in result.hits] == [WEB_SEED]
+    hit = result.hits[0]
+    assert hit.title == "ISIS loyalists as active as ever in Afghanistan: Russian Foreign Ministry"
+    assert hit.source == "Pashtun Times"
+    assert hit.date is None
+    assert [hit.title[s:e] for s, e in hit.title_matches] == ["ISIS"]
+    words = {word for snippet in hit.snippets for word in matched_words(snippet)}
+    assert {"ISIS", "Central", "Asia"} <= words
+
+
+def test_all_words_must_match_by_default(seeded_index):
+    assert search(seeded_index, "Taliban coronavirus").total == 1
+    assert search(seeded_index, "Taliban").total == 2
+
+
+def test_any_words_matches_articles_with_some_of_them(seeded_index):
+    result = search(seeded_index, "coronavirus Zakharova", any_words=True)
+    assert {hit.id for hit in result.hits} == {WEB_SEED, WIRE_SEED}
+
+
+def test_no_full_match_reports_partial_matches(seeded_index):
+    result = search(seeded_index, "coronavirus Zakharova")
+    assert (result.total, result.partial_matches) == (0, 2)
+
+
+def test_stemmed_forms_are_highlighted(seeded_index):
+    result = search(seeded_index, "fight coronavirus")
+    words = {word.lower() for snippet in result.hits[0].snippets for word in matched_words(snippet)}
+    assert "fighting" in words
+
+
+def test_boilerplate_teaser_does_not_match_the_article(seeded_index):
+    assert search(seeded_index, "biggest American screwed").total == 0
+    assert search(seeded_index, "Leave Reply email published").total == 0
+
+
+def test_accents_never_matter(seeded_index, seeds_copy):
+    (seeds_copy / "zurich.txt").write_text(
+        " date 2022-03-01 ZÜRICH, March 1. /SDA/. Banks in Zürich reported record deposits.", encoding="utf-8"
+    )
+    from archsearch.indexing import update_index
+
+    update_index(seeded_index, [])
+    assert [hit.id for hit in search(seeded_index, "Zurich deposits").hits] == ["zurich.txt"]
+    assert [hit.id for hit in search(seeded_index, "ZÜRICH deposits").hits] == ["zurich.txt"]
+
+
+def test_hit_carries_wire_metadata(seeded_index):
+    hit = search(seeded_index, "Khazhir").hits[0]
+    assert (hit.id, hit.source, hit.place, hit.date.isoformat()) == (WIRE_SEED, "TASS", "Kabul", "2021-12-10")
+    assert hit.path.endswith(WIRE_SEED) and hit.path.startswith("/")
+
+
+def test_limit_caps_hits_but_not_total(seeded_index):
+    result = search(seeded_index, "Afghanistan", limit=1)
+    assert (len(result.hits), result.total) == (1, 2)
+
+
+def test_collapse_whitespace_keeps_matches_aligned():
+    text = "one\n\ntwo  three\tfour"
+    snippet = collapse_whitespace("body", text, 0, len(text), [(5, 8), (16, 20)])
+    assert snippet.text == "one two three four"
+    assert matched_words(snippet) == ["two", "four"]
