@@ -1,0 +1,583 @@
+"""Turning one article file into an :class:`Article`.
+
+Every corpus file is one news article in one of two shapes:
+
+* wire copy: a machine-added ``" date 2021-12-10 "`` header glued to the first
+  paragraph, which opens with a dateline (``KABUL, December 10. /TASS/. The ...``);
+  there is no title line;
+* a saved web page: an optional ``Home / Section / Title`` breadcrumb, the title,
+  the body, then site furniture (``About <Site>``, ``Leave a Reply``, ``Check Also``
+  followed by another article's teaser, ...).
+
+Parsing is a chain of small steps, like a Whoosh analysis chain: each step is a
+plain function ``Draft -> Draft`` that looks for one thing, records it and hands
+the draft on, so a step can be dropped, replaced or tested on its own.  ``STEPS``
+is the default chain and :func:`parse_article` runs it.
+
+The body keeps the dateline ("KABUL, December 10. /TASS/. The Taliban ...")
+because it is part of the article as published and reads naturally there; only
+the machine-added date header and the site furniture are removed.
+"""
+
+import dataclasses
+import datetime
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be read as an article; ``str(exc)`` is a one-line reason."""
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    body: str
+    date: datetime.date | None
+    source: str  # "" when unknown
+    place: str  # "" when unknown
+    section: str  # "" when unknown
+    warnings: tuple[str, ...] = ()  # one-line, non-fatal problems
+
+
+# --------------------------------------------------------------------------- bytes -> text
+
+_SNIFF_BYTES = 8 * 1024
+# Text has a few control characters at most (a stray DOS end-of-file mark, say);
+# binary formats without NUL bytes still have far more than this.
+_MAX_CONTROL_SHARE = 0.10
+_TEXT_CONTROLS = frozenset("\t\n\r\f\v")
+
+
+def decode(data: bytes) -> str:
+    """Decode a file's bytes to text with LF line ends, or raise UnreadableFile."""
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        raise UnreadableFile("binary file")
+    text = _decode_leniently(data)
+    if not text.strip():
+        raise UnreadableFile("empty file")
+    if _control_share(text[:_SNIFF_BYTES]) > _MAX_CONTROL_SHARE:
+        raise UnreadableFile("binary file")
+    return unify_newlines(text)
+
+
+def _decode_leniently(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    # latin-1 maps every byte to a character, so nothing is lost or refused.
+    return data.decode("latin-1")
+
+
+def _control_share(text: str) -> float:
+    controls = sum(
+        1 for char in text if char not in _TEXT_CONTROLS and unicodedata.category(char) == "Cc"
+    )
+    return controls / len(text)
+
+
+def unify_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# --------------------------------------------------------------------------- the draft
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An article half-way through parsing: what is left of the text, and what was found."""
+
+    lines: tuple[str, ...]  # what is still candidate body text
+    title: str = ""
+    date: datetime.date | None = None
+    source: str = ""
+    place: str = ""
+    section: str = ""
+    dateline: str = ""  # e.g. "KABUL, December 10. /TASS/."; still at the start of the body
+    has_date_header: bool = False  # wire copy: it has no title line
+    boilerplate: tuple[str, ...] = ()  # site furniture cut from the text
+    warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def from_text(cls, text: str) -> "Draft":
+        return cls(lines=tuple(text.split("\n")))
+
+    def to_article(self) -> Article:
+        return Article(
+            title=collapse_spaces(self.title),
+            body=join_paragraphs(self.lines),
+            date=self.date,
+            source=collapse_spaces(self.source),
+            place=collapse_spaces(self.place),
+            section=collapse_spaces(self.section),
+            warnings=self.warnings,
+        )
+
+
+Step = Callable[[Draft], Draft]
+
+
+def collapse_spaces(text: str) -> str:
+    return " ".join(text.split())
+
+
+def join_paragraphs(lines: Sequence[str]) -> str:
+    """Lines to body text: paragraphs separated by exactly one blank line."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in lines:
+        if line.strip():
+            current.append(line.rstrip())
+        elif current:
+            paragraphs.append("\n".join(current))
+            current = []
+    if current:
+        paragraphs.append("\n".join(current))
+    return "\n\n".join(paragraphs)
+
+
+def _first_content_index(lines: Sequence[str], start: int = 0) -> int | None:
+    return next((i for i in range(start, len(lines)) if lines[i].strip()), None)
+
+
+def _last_content_index(lines: Sequence[str]) -> int | None:
+    return next((i for i in reversed(range(len(lines))) if lines[i].strip()), None)
+
+
+def _first_paragraph(lines: Sequence[str]) -> str:
+    start = _first_content_index(lines)
+    if start is None:
+        return ""
+    paragraph = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        paragraph.append(line.strip())
+    return " ".join(paragraph)
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def normalise_text(draft: Draft) -> Draft:
+    """LF line ends, no byte-order mark, no trailing spaces."""
+    text = unify_newlines("\n".join(draft.lines)).removeprefix("\ufeff")
+    return dataclasses.replace(draft, lines=tuple(line.rstrip() for line in text.split("\n")))
+
+
+_DATE_HEADER = re.compile(r"[ \t]*date:?[ \t]+(?P<value>\S+)[ \t]*(?P<rest>.*)")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def take_date_header(draft: Draft) -> Draft:
+    """Wire copy's ``" date 2021-12-10 "`` header: the date, removed from the text.
+
+    The word after ``date`` is always taken as the date, so a header like
+    ``" date yesterday KABUL, ..."`` gives no date and a warning, but leaves the
+    rest of the line as body.
+    """
+    first = _first_content_index(draft.lines)
+    if first is None:
+        return draft
+    header = _DATE_HEADER.fullmatch(draft.lines[first])
+    if header is None:
+        return draft
+    value = header["value"]
+    date = _parse_iso_date(value)
+    warnings = draft.warnings if date else draft.warnings + (f"malformed date line: {value!r}",)
+    lines = draft.lines[:first] + (header["rest"],) + draft.lines[first + 1 :]
+    return dataclasses.replace(draft, lines=lines, date=date, has_date_header=True, warnings=warnings)
+
+
+def _parse_iso_date(value: str) -> datetime.date | None:
+    if not _ISO_DATE.fullmatch(value):
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+_BREADCRUMB_START = re.compile(r"\s*home(?P<before>\s*)(?P<separator>[/>»›])(?P<after>\s*)", re.I)
+_BREADCRUMB_TITLE_MIN_WORDS = 5  # a crumb this long is a headline, not a section name
+
+
+def take_breadcrumb(draft: Draft) -> Draft:
+    """``Home / Section / Title``: the section(s), and the title when the trail ends with it.
+
+    The title is the last crumb when the next line repeats it (the page's own
+    heading, taken whole because breadcrumbs may shorten it with "…") or when the
+    crumb is too long to be a section name.
+    """
+    if draft.has_date_header:
+        return draft
+    first = _first_content_index(draft.lines)
+    if first is None:
+        return draft
+    line = draft.lines[first]
+    start = _BREADCRUMB_START.match(line)
+    if start is None:
+        return draft
+    separator = re.escape(start["separator"])
+    # "24/7" inside a title must not split a " / " trail, so a spaced separator
+    # only splits where it is spaced.
+    if start["before"] or start["after"]:
+        splitter = rf"\s+{separator}\s+"
+    else:
+        splitter = rf"\s*{separator}\s*"
+    crumbs = [crumb for crumb in re.split(splitter, line[start.end() :].strip()) if crumb]
+    lines = draft.lines[:first] + draft.lines[first + 1 :]
+    if not crumbs:
+        return dataclasses.replace(draft, lines=lines)
+
+    heading_index = _first_content_index(lines, first)
+    if heading_index is not None and _is_same_heading(crumbs[-1], lines[heading_index]):
+        return dataclasses.replace(
+            draft,
+            lines=lines[:heading_index] + lines[heading_index + 1 :],
+            title=lines[heading_index],
+            section=" / ".join(crumbs[:-1]),
+        )
+    if len(crumbs[-1].split()) >= _BREADCRUMB_TITLE_MIN_WORDS:
+        return dataclasses.replace(draft, lines=lines, title=crumbs[-1], section=" / ".join(crumbs[:-1]))
+    return dataclasses.replace(draft, lines=lines, section=" / ".join(crumbs))
+
+
+def _is_same_heading(crumb: str, line: str) -> bool:
+    crumb_key = collapse_spaces(crumb).casefold()
+    line_key = collapse_spaces(line).casefold()
+    if crumb_key == line_key:
+        return True
+    stem = crumb_key.rstrip(".… ")
+    return stem != crumb_key and bool(stem) and line_key.startswith(stem)
+
+
+TITLE_LINE_MAX_CHARS = 200
+_ENDS_LIKE_SENTENCE = re.compile(r"[.!?…:;,][\"'”’)\]]*$")
+
+
+def take_title_line(draft: Draft) -> Draft:
+    """A web page's heading: a first line that stands alone and does not read as a sentence.
+
+    It must be a paragraph of its own, so the first line of hard-wrapped body
+    text is never mistaken for a heading.  Wire copy has no title line.
+    """
+    if draft.title or draft.has_date_header:
+        return draft
+    first = _first_content_index(draft.lines)
+    if first is None:
+        return draft
+    line = draft.lines[first].strip()
+    stands_alone = first + 1 == len(draft.lines) or not draft.lines[first + 1].strip()
+    if (
+        stands_alone
+        and len(line) <= TITLE_LINE_MAX_CHARS
+        and not _ENDS_LIKE_SENTENCE.search(line)
+        and any(char.isalpha() for char in line)
+        and not is_boilerplate_marker(line)
+    ):
+        return dataclasses.replace(draft, title=line, lines=draft.lines[:first] + draft.lines[first + 1 :])
+    return draft
+
+
+_MARKER_LINE_MAX_CHARS = 100
+_MARKER = re.compile(
+    r"""
+      related(?:\s+(?:articles?|posts?|stories|story|news|content|reading|coverage))?
+    | you\s+(?:may|might)\s+also\s+like
+    | share(?:\s+(?:this|on|via)\b.*)?
+    | leave\s+a\s+(?:reply|comment)(?:\s+cancel\s+reply)?
+    | (?:(?:\d+|no)\s+)?comments?(?:\s*\(\d+\))?
+    | comments\s+are\s+closed
+    | check\s+also
+    | read\s+(?:more|also)
+    | about\s+(?:us|me|the\s+author|this\s+(?:author|site))
+    | subscribe\b.*
+    | your\s+email\s+address\s+will\s+not\s+be\s+published\b.*
+    | follow\s+us\b.*
+    """,
+    re.X | re.I,
+)
+_ABOUT_SITE = re.compile(r"about\s+(?:the\s+)?(?P<site>.+)", re.I)
+_SITE_NAME_MAX_WORDS = 6
+
+
+def _marker_text(line: str) -> str:
+    # Headings of site boxes come dressed as "Share this:", "Read More »", "Related Posts…".
+    return collapse_spaces(line).rstrip(":.…!»›→>*-–— ")
+
+
+def site_name_from_about_line(line: str) -> str | None:
+    """``"About The Pashtun Times"`` -> ``"Pashtun Times"``; None for any other line."""
+    text = _marker_text(line)
+    about = _ABOUT_SITE.fullmatch(text)
+    if about is None or _MARKER.fullmatch(text):
+        return None
+    site = about["site"]
+    if not site[0].isupper() or len(site.split()) > _SITE_NAME_MAX_WORDS:
+        return None
+    return site
+
+
+def is_boilerplate_marker(line: str) -> bool:
+    """Whether a whole line is the heading of site furniture ("Leave a Reply", "About <Site>", ...)."""
+    text = _marker_text(line)
+    if not text or len(text) > _MARKER_LINE_MAX_CHARS:
+        return False
+    return bool(_MARKER.fullmatch(text)) or site_name_from_about_line(text) is not None
+
+
+def cut_boilerplate(draft: Draft) -> Draft:
+    """Drop everything from the first furniture heading after the body has started.
+
+    Furniture headings before the body (a share bar under the title) are dropped
+    too; the body starts at the first line that is not one.  The cut lines are
+    kept in ``draft.boilerplate`` for steps that mine them.
+    """
+    lines = draft.lines
+    start = next((i for i, line in enumerate(lines) if line.strip() and not is_boilerplate_marker(line)), len(lines))
+    end = next((i for i in range(start + 1, len(lines)) if is_boilerplate_marker(lines[i])), len(lines))
+    cut = tuple(line for line in lines[:start] + lines[end:] if line.strip())
+    return dataclasses.replace(draft, lines=lines[start:end], boilerplate=draft.boilerplate + cut)
+
+
+def take_source_from_about(draft: Draft) -> Draft:
+    """The site's name from an ``About <Site>`` box among the cut furniture."""
+    if draft.source:
+        return draft
+    for line in draft.boilerplate:
+        site = site_name_from_about_line(line)
+        if site:
+            return dataclasses.replace(draft, source=site)
+    return draft
+
+
+class Dateline(NamedTuple):
+    text: str  # the dateline as written, e.g. "KABUL, December 10. /TASS/."
+    place: str  # e.g. "Kabul"
+    agency: str  # e.g. "TASS"; "" when the dateline names none
+
+
+_WORD = r"[^\W\d_][\w'’.-]*"
+_MONTH = r"(?i:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)\.?"
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_DATELINE = re.compile(
+    rf"""
+    \s*
+    (?P<text>
+      (?P<place>{_WORD}(?:(?:\s+|/){_WORD}){{0,4}})
+      (?:\s*,\s*(?:
+          (?P<when>(?:{_MONTH}\s+{_DAY}|{_DAY}\s+{_MONTH})(?:,?\s+\d{{4}})?)\.?
+        | (?P<region>{_WORD}(?:\s+{_WORD}){{0,2}})
+      ))?
+      (?:\s*(?:
+          /\s*(?P<slash_agency>[^\W\d_][^/]{{1,39}}?)\s*/
+        | \((?P<paren_agency>[^\W\d_][^()]{{1,39}})\)
+      ))?
+      \s*(?P<separator>--|[-—–:.])
+    )
+    (?=\s|$)
+    """,
+    re.X,
+)
+_DASHES = frozenset({"-", "--", "—", "–"})
+# Words that open a story the way a city does but are no place: shouted labels
+# ("BREAKING: ...", "UPDATE - ...") and days ("On Friday, Dec 10 — ...").
+_NOT_PLACE_WORDS = frozenset(
+    "breaking update updated exclusive watch video photo photos live analysis opinion "
+    "editorial comment news file report note urgent flash correction advertisement "
+    "monday tuesday wednesday thursday friday saturday sunday today yesterday".split()
+)
+# Words kept lower case inside a title-cased place name ("Rio de Janeiro", "Dar es Salaam").
+_PLACE_PARTICLES = frozenset("de da do dos das del della di du des la le les el es of on upon am an der den y".split())
+
+
+def match_dateline(line: str) -> Dateline | None:
+    """The dateline opening a paragraph, in the common wire and web styles.
+
+    Accepted: ``KABUL, December 10. /TASS/.``, ``MOSCOW, Dec 10 (Reuters) -``,
+    ``WASHINGTON (AP) —``, ``KABUL, Afghanistan (AP) —``, ``LONDON:``, ``LONDON —``
+    and, for places not written in capitals, ``Kabul, Dec 10 —`` or ``Kabul (Reuters) -``.
+    A place in capitals is title-cased.
+    """
+    found = _DATELINE.match(line)
+    if found is None:
+        return None
+    place = found["place"]
+    agency = (found["slash_agency"] or found["paren_agency"] or "").strip()
+    separator = found["separator"]
+    if any(word.casefold() in _NOT_PLACE_WORDS for word in re.split(r"[\s/]+", place)):
+        return None
+    in_capitals = place.isupper()
+    if in_capitals:
+        plausible = bool(agency or found["when"] or separator != ".")
+    else:
+        is_name = all(word[0].isupper() or word in _PLACE_PARTICLES for word in place.split())
+        plausible = is_name and bool(agency or (found["when"] and separator in _DASHES | {":"}))
+    # Only AP-style datelines name a region, and they always name the agency too.
+    if not plausible or (found["region"] and not agency):
+        return None
+    return Dateline(
+        text=found["text"],
+        place=title_case_place(place) if in_capitals else place,
+        agency=agency,
+    )
+
+
+def title_case_place(place: str) -> str:
+    """``"RIO DE JANEIRO"`` -> ``"Rio de Janeiro"``, ``"ISLAMABAD/KABUL"`` -> ``"Islamabad/Kabul"``."""
+    words = []
+    for position, word in enumerate(place.lower().split()):
+        if position and word in _PLACE_PARTICLES:
+            words.append(word)
+        else:
+            parts = re.split(r"([/-])", word)
+            words.append("".join(part[:1].upper() + part[1:] for part in parts))
+    return " ".join(words)
+
+
+def take_dateline(draft: Draft) -> Draft:
+    """Place (and agency, as the source if none is known yet) from the first paragraph's dateline."""
+    first = _first_content_index(draft.lines)
+    if first is None:
+        return draft
+    dateline = match_dateline(draft.lines[first])
+    if dateline is None:
+        return draft
+    return dataclasses.replace(
+        draft,
+        dateline=dateline.text,
+        place=draft.place or dateline.place,
+        source=draft.source or dateline.agency,
+    )
+
+
+# Only after a sentence's end, so "3 -KP" in running text stays.
+_INITIALS_SIGNOFF = re.compile(r"(?<=[.!?…\"'”’)])\s+[-–—]\s?[A-Z]{1,4}$")
+
+
+def drop_initials_signoff(draft: Draft) -> Draft:
+    """The reporter's initials closing the body (``... Afghanistan.” -KP``)."""
+    last = _last_content_index(draft.lines)
+    if last is None:
+        return draft
+    signed_off = _INITIALS_SIGNOFF.sub("", draft.lines[last])
+    return dataclasses.replace(draft, lines=draft.lines[:last] + (signed_off,) + draft.lines[last + 1 :])
+
+
+TITLE_MAX_CHARS = 100
+# A lead longer than this is cut to TITLE_MAX_CHARS anyway; looking further is wasted work.
+_LEAD_SEARCH_CHARS = 2_000
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)")
+_SENTENCE_OPENERS = "\"'“‘(["
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof gen lt col sgt capt maj gov sen rep st jr sr inc ltd co corp vs etc no "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+
+
+def derive_title(draft: Draft) -> Draft:
+    """A title from the lead sentence, for articles that have none of their own."""
+    if draft.title:
+        return draft
+    paragraph = _first_paragraph(draft.lines)
+    lead = lead_sentence(paragraph.removeprefix(draft.dateline).strip())
+    if lead.endswith(".") and not lead.endswith(".."):
+        lead = lead[:-1]
+    return dataclasses.replace(draft, title=shorten(lead, TITLE_MAX_CHARS))
+
+
+def lead_sentence(text: str) -> str:
+    """The first sentence of ``text``; abbreviations and initials ("U.S.", "Gen.") do not end one."""
+    text = text[:_LEAD_SEARCH_CHARS]
+    for end in _SENTENCE_END.finditer(text):
+        rest = text[end.end() :].lstrip()
+        if rest and not (rest[0].isupper() or rest[0].isdigit() or rest[0] in _SENTENCE_OPENERS):
+            continue
+        if end.group() == "." and _is_abbreviation(text[: end.start()]):
+            continue
+        return text[: end.end()]
+    return text
+
+
+def _is_abbreviation(text_before_dot: str) -> bool:
+    words = text_before_dot[-20:].split()
+    if not words:
+        return False
+    word = words[-1]
+    return (len(word) == 1 and word.isalpha()) or "." in word or word.casefold() in _ABBREVIATIONS
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` with collapsed spaces, cut at a word boundary to at most ``limit`` characters with "…"."""
+    text = collapse_spaces(text)
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if not text[limit - 1].isspace() and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+STEPS: tuple[Step, ...] = (
+    normalise_text,
+    take_date_header,
+    take_breadcrumb,
+    take_title_line,
+    cut_boilerplate,
+    take_source_from_about,
+    take_dateline,
+    drop_initials_signoff,
+    derive_title,
+)
+
+
+def parse_article(text: str, steps: Sequence[Step] = STEPS) -> Article:
+    draft = Draft.from_text(text)
+    for step in steps:
+        draft = step(draft)
+    return draft.to_article()
+
+
+# --------------------------------------------------------------------------- files
+
+
+def read_article(path: os.PathLike | str, max_bytes: int = 8 * 1024 * 1024) -> Article:
+    """Read, decode and parse one article file; only its first ``max_bytes`` are read."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read(max_bytes + 1)
+    except OSError as exc:
+        raise UnreadableFile((exc.strerror or str(exc)).lower()) from exc
+    truncated = len(data) > max_bytes
+    if truncated:
+        data = _cut_at_character_boundary(data[:max_bytes])
+    article = parse_article(decode(data))
+    if truncated:
+        warning = f"file truncated to first {_format_size(max_bytes)} for indexing"
+        article = dataclasses.replace(article, warnings=article.warnings + (warning,))
+    return article
+
+
+def _cut_at_character_boundary(data: bytes) -> bytes:
+    """Drop a UTF-8 character split by the cut, so the rest still decodes as UTF-8."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if (byte & 0xC0) != 0x80:  # not a continuation byte: the start of the last character
+            needed = 2 if byte >= 0xC0 else 1
+            needed += (byte >= 0xE0) + (byte >= 0xF0)
+            return data[:-back] if needed > back else data
+    return data
+
+
+def _format_size(size: int) -> str:
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
