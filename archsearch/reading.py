@@ -190,7 +190,7 @@ def take_date_header(draft: Draft) -> Draft:
         return draft
     value = header["value"]
     date = _parse_iso_date(value)
-    warnings = draft.warnings if date else draft.warnings + (f"malformed date line: {value!r}",)
+    warnings = draft.warnings if date is not None else draft.warnings + (f"malformed date line: {value!r}",)
     lines = draft.lines[:first] + (header["rest"],) + draft.lines[first + 1 :]
     return dataclasses.replace(draft, lines=lines, date=date, has_date_header=True, warnings=warnings)
 
@@ -254,8 +254,10 @@ def _is_same_heading(crumb: str, line: str) -> bool:
     line_key = collapse_spaces(line).casefold()
     if crumb_key == line_key:
         return True
+    if not crumb_key.endswith(("…", "...")):
+        return False
     stem = crumb_key.rstrip(".… ")
-    return stem != crumb_key and bool(stem) and line_key.startswith(stem)
+    return bool(stem) and line_key.startswith(stem)
 
 
 TITLE_LINE_MAX_CHARS = 200
@@ -266,7 +268,8 @@ def take_title_line(draft: Draft) -> Draft:
     """A web page's heading: a first line that stands alone and does not read as a sentence.
 
     It must be a paragraph of its own, so the first line of hard-wrapped body
-    text is never mistaken for a heading.  Wire copy has no title line.
+    text is never mistaken for a heading, and must not open with a dateline,
+    which marks the first paragraph of the body.  Wire copy has no title line.
     """
     if draft.title or draft.has_date_header:
         return draft
@@ -281,6 +284,7 @@ def take_title_line(draft: Draft) -> Draft:
         and not _ENDS_LIKE_SENTENCE.search(line)
         and any(char.isalpha() for char in line)
         and not is_boilerplate_marker(line)
+        and match_dateline(line) is None
     ):
         return dataclasses.replace(draft, title=line, lines=draft.lines[:first] + draft.lines[first + 1 :])
     return draft
@@ -308,9 +312,12 @@ _ABOUT_SITE = re.compile(r"about\s+(?:the\s+)?(?P<site>.+)", re.I)
 _SITE_NAME_MAX_WORDS = 6
 
 
+# Headings of site boxes come dressed up: "Share this:", "Read More »", "• Related Posts…".
+_MARKER_DECORATION = ":.…!»«›‹→>*•·|#-–— "
+
+
 def _marker_text(line: str) -> str:
-    # Headings of site boxes come dressed as "Share this:", "Read More »", "Related Posts…".
-    return collapse_spaces(line).rstrip(":.…!»›→>*-–— ")
+    return collapse_spaces(line).strip(_MARKER_DECORATION)
 
 
 def site_name_from_about_line(line: str) -> str | None:
@@ -341,7 +348,9 @@ def cut_boilerplate(draft: Draft) -> Draft:
     kept in ``draft.boilerplate`` for steps that mine them.
     """
     lines = draft.lines
-    start = next((i for i, line in enumerate(lines) if line.strip() and not is_boilerplate_marker(line)), len(lines))
+    start = next(
+        (i for i, line in enumerate(lines) if line.strip() and not is_boilerplate_marker(line)), len(lines)
+    )
     end = next((i for i in range(start + 1, len(lines)) if is_boilerplate_marker(lines[i])), len(lines))
     cut = tuple(line for line in lines[:start] + lines[end:] if line.strip())
     return dataclasses.replace(draft, lines=lines[start:end], boilerplate=draft.boilerplate + cut)
@@ -395,7 +404,9 @@ _NOT_PLACE_WORDS = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday today yesterday".split()
 )
 # Words kept lower case inside a title-cased place name ("Rio de Janeiro", "Dar es Salaam").
-_PLACE_PARTICLES = frozenset("de da do dos das del della di du des la le les el es of on upon am an der den y".split())
+_PLACE_PARTICLES = frozenset(
+    "de da do dos das del della di du des la le les el es of on upon am an der den y".split()
+)
 
 
 def match_dateline(line: str) -> Dateline | None:

@@ -1,4 +1,5 @@
 import datetime
+import errno
 import os
 from pathlib import Path
 
@@ -56,7 +57,8 @@ def test_wire_seed():
     assert article.source == "TASS"
     assert article.section == ""
     assert article.title == (
-        "The Taliban radical militant group that came to power in Afghanistan expects Russia’s assistance in…"
+        "The Taliban radical militant group that came to power in Afghanistan "
+        "expects Russia’s assistance in…"
     )
     assert article.body.startswith("KABUL, December 10. /TASS/. The Taliban radical militant group")
     assert article.body.endswith("has not been recognized by any country so far.")
@@ -78,8 +80,8 @@ def test_web_seed():
     assert article.body.endswith("in conflict with the national interests of Afghanistan.”")
     assert "biggest American fuck ups" not in article.body
     assert "images of the fall of Kabul" not in article.body
-    for furniture in ("Home /", "About The Pashtun Times", "Leave a Reply", "Your email address", "Check Also", "-KP"):
-        assert furniture not in article.body
+    site_furniture = ("Home /", "About The Pashtun Times", "Leave a Reply", "Your email", "Check Also", "-KP")
+    assert [text for text in site_furniture if text in article.body] == []
     assert article.body.count("\n\n") == 6
     assert "\n\n\n" not in article.body
 
@@ -115,7 +117,8 @@ def test_take_date_header_leaves_other_text_alone():
 
 @pytest.mark.parametrize("separator", ["/", ">", "»", "›"])
 def test_take_breadcrumb_separators(separator):
-    text = f"Home {separator} World {separator} Asia {separator} Taliban seize Kabul\n\nTaliban seize Kabul\n\nBody."
+    trail = f" {separator} ".join(["Home", "World", "Asia", "Taliban seize Kabul"])
+    text = f"{trail}\n\nTaliban seize Kabul\n\nBody."
     result = take_breadcrumb(draft(text))
     assert result.section == "World / Asia"
     assert result.title == "Taliban seize Kabul"
@@ -150,6 +153,12 @@ def test_take_breadcrumb_shortened_title_crumb_takes_full_heading():
     assert body_of(result) == "Body."
 
 
+def test_take_breadcrumb_section_ending_in_dot_is_not_a_shortened_title():
+    result = take_breadcrumb(draft("Home / World / U.S.\n\nU.S. troops leave Kabul\n\nBody."))
+    assert result.section == "World / U.S."
+    assert result.title == ""
+
+
 def test_take_breadcrumb_keeps_slash_inside_title():
     result = take_breadcrumb(draft("Home / Tech / Markets run 24/7 now, traders say\n\nBody."))
     assert result.section == "Tech"
@@ -176,6 +185,7 @@ def test_take_title_line_takes_standalone_heading():
         "Why did Kabul fall so fast?\n\nMore.",  # a sentence too
         "The Taliban took Kabul on Sunday and\nthe president fled.",  # hard-wrapped paragraph
         "Leave a Reply\n\nMore.",  # furniture
+        "LONDON (Reuters) - Banks rallied\n\nMore.",  # first paragraph, opening with a dateline
         "2021\n\nMore.",  # no words
         "word " * 50 + "\n\nMore.",  # too long for a heading
     ],
@@ -211,6 +221,7 @@ def test_take_title_line_skips_wire_copy_and_known_titles():
         "Your email address will not be published. Required fields are marked *",
         "Follow us on Twitter",
         "RELATED POSTS",
+        "• Related Stories »",
     ],
 )
 def test_cut_boilerplate_cuts_at_marker(marker):
@@ -265,11 +276,11 @@ def test_take_source_from_about_ignores_about_us_and_keeps_known_source():
     ("line", "expected"),
     [
         ("KABUL, December 10. /TASS/. The Taliban", Dateline("KABUL, December 10. /TASS/.", "Kabul", "TASS")),
-        ("MOSCOW, Dec 10 (Reuters) - Russia said", Dateline("MOSCOW, Dec 10 (Reuters) -", "Moscow", "Reuters")),
+        ("MOSCOW, Dec 10 (Reuters) - Russia", Dateline("MOSCOW, Dec 10 (Reuters) -", "Moscow", "Reuters")),
         ("LONDON (Reuters) - Britain", Dateline("LONDON (Reuters) -", "London", "Reuters")),
         ("WASHINGTON (AP) — The", Dateline("WASHINGTON (AP) —", "Washington", "AP")),
         ("BEIJING, Dec. 10 (Xinhua) -- China", Dateline("BEIJING, Dec. 10 (Xinhua) --", "Beijing", "Xinhua")),
-        ("BEIJING, 10 December /Xinhua/ - China", Dateline("BEIJING, 10 December /Xinhua/ -", "Beijing", "Xinhua")),
+        ("BEIJING, 10 Dec /Xinhua/ - China", Dateline("BEIJING, 10 Dec /Xinhua/ -", "Beijing", "Xinhua")),
         (
             "MOSCOW, March 3, 2022 /RIA Novosti/. Russia",
             Dateline("MOSCOW, March 3, 2022 /RIA Novosti/.", "Moscow", "RIA Novosti"),
@@ -280,7 +291,11 @@ def test_take_source_from_about_ignores_about_us_and_keeps_known_source():
             Dateline("RIO DE JANEIRO, Feb 1 (Reuters) -", "Rio de Janeiro", "Reuters"),
         ),
         ("ZÜRICH (Reuters) - Swiss", Dateline("ZÜRICH (Reuters) -", "Zürich", "Reuters")),
-        ("ST. PETERSBURG, June 4 /TASS/. Russia", Dateline("ST. PETERSBURG, June 4 /TASS/.", "St. Petersburg", "TASS")),
+        ("SÃO PAULO, Jan 5 (AP) — Brazil", Dateline("SÃO PAULO, Jan 5 (AP) —", "São Paulo", "AP")),
+        (
+            "ST. PETERSBURG, May 4 /TASS/. A",
+            Dateline("ST. PETERSBURG, May 4 /TASS/.", "St. Petersburg", "TASS"),
+        ),
         ("KABUL, Afghanistan (AP) — The", Dateline("KABUL, Afghanistan (AP) —", "Kabul", "AP")),
         ("LONDON: The", Dateline("LONDON:", "London", "")),
         ("LONDON — The", Dateline("LONDON —", "London", "")),
@@ -313,7 +328,8 @@ def test_match_dateline_refuses_non_datelines(line):
 def test_title_case_place():
     assert title_case_place("DAR ES SALAAM") == "Dar es Salaam"
     assert title_case_place("ISLAMABAD/KABUL") == "Islamabad/Kabul"
-    assert title_case_place("MAZAR-I-SHARIF") == "Mazar-I-Sharif"
+    assert title_case_place("AL-MUKALLA") == "Al-Mukalla"
+    assert title_case_place("SÃO PAULO") == "São Paulo"
 
 
 def test_take_dateline_keeps_dateline_in_body_and_known_source():
@@ -331,7 +347,10 @@ def test_drop_initials_signoff():
 
 def test_derive_title_uses_lead_sentence_after_dateline():
     result = derive_title(
-        draft("LONDON (Reuters) - Britain's U.S. envoy met Gen. Smith on Friday. Then more.", dateline="LONDON (Reuters) -")
+        draft(
+            "LONDON (Reuters) - Britain's U.S. envoy met Gen. Smith on Friday. Then more.",
+            dateline="LONDON (Reuters) -",
+        )
     )
     assert result.title == "Britain's U.S. envoy met Gen. Smith on Friday"
 
@@ -361,11 +380,12 @@ def test_lead_sentence_and_shorten():
 
 
 def test_wire_copy_from_other_agency_and_city():
-    text = " date 2022-03-01 RIO DE JANEIRO, March 1 (Reuters) - Brazil's real rose on Tuesday. Traders cheered.\n\nMore."
-    article = parse_article(text)
-    assert (article.date, article.place, article.source) == (datetime.date(2022, 3, 1), "Rio de Janeiro", "Reuters")
+    body = "RIO DE JANEIRO, March 1 (Reuters) - Brazil's real rose on Tuesday. Traders cheered.\n\nMore."
+    article = parse_article(f" date 2022-03-01 {body}")
+    assert article.date == datetime.date(2022, 3, 1)
+    assert (article.place, article.source) == ("Rio de Janeiro", "Reuters")
     assert article.title == "Brazil's real rose on Tuesday"
-    assert article.body == "RIO DE JANEIRO, March 1 (Reuters) - Brazil's real rose on Tuesday. Traders cheered.\n\nMore."
+    assert article.body == body
 
 
 def test_wire_copy_with_short_one_sentence_lead_gets_no_title_line():
@@ -392,7 +412,10 @@ def test_web_page_from_other_site():
     assert article.source == "Ariana News"
     assert article.place == "Kabul"
     assert article.date is None
-    assert article.body == "KABUL — Heavy rain flooded several suburbs on Monday.\n\nOfficials said dozens of homes were damaged."
+    assert article.body == (
+        "KABUL — Heavy rain flooded several suburbs on Monday.\n\n"
+        "Officials said dozens of homes were damaged."
+    )
 
 
 def test_web_page_without_breadcrumb():
@@ -432,9 +455,17 @@ def test_body_whitespace_is_tidied():
     assert article.body == "First line\nsame paragraph.\n\nSecond."
 
 
+def test_parse_article_accepts_undecoded_line_ends_and_bom():
+    article = parse_article("\ufeffFlooding hits Kabul\r\n\r\nKABUL: Rain fell.  \r\rMore rain.\r")
+    assert article.title == "Flooding hits Kabul"
+    assert article.place == "Kabul"
+    assert article.body == "KABUL: Rain fell.\n\nMore rain."
+
+
 def test_steps_are_replaceable():
     article = parse_article("Title\n\nKABUL: Body.", steps=(normalise_text,))
-    assert article == Article(title="", body="Title\n\nKABUL: Body.", date=None, source="", place="", section="")
+    expected = Article(title="", body="Title\n\nKABUL: Body.", date=None, source="", place="", section="")
+    assert article == expected
     assert parse_article("Title\n\nKABUL: Body.", steps=STEPS).title == "Title"
 
 
@@ -474,7 +505,9 @@ def test_decode_empty(data):
         decode(data)
 
 
-@pytest.mark.parametrize("data", [b"text\x00more text", bytes(range(1, 9)) * 4, b"PK\x03\x04\x14\x06\x08\x01\x02abc"])
+@pytest.mark.parametrize(
+    "data", [b"text\x00more text", bytes(range(1, 9)) * 4, b"PK\x03\x04\x14\x06\x08\x01\x02abc"]
+)
 def test_decode_binary(data):
     with pytest.raises(UnreadableFile, match="^binary file$"):
         decode(data)
@@ -542,6 +575,15 @@ def test_read_article_permission_denied(tmp_path):
     path.chmod(0)
     with pytest.raises(UnreadableFile, match="^permission denied$"):
         read_article(path)
+
+
+def test_read_article_reports_os_errors_in_one_line(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr("archsearch.reading.open", refuse, raising=False)
+    with pytest.raises(UnreadableFile, match="^permission denied$"):
+        read_article("anything.txt")
 
 
 # --------------------------------------------------------------------------- properties
