@@ -24,6 +24,31 @@ class LazyGroup(click.Group):
             return None
         return importlib.import_module(f"archsearch.cli.{COMMANDS[name]}").command
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Every error the user can act on ends as one line on stderr and exit status 2."""
+        from archsearch.errors import ArchsearchError
+
+        try:
+            status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else "archsearch"
+            fail(f"{exc.format_message()} (see '{command} --help')")
+        except click.ClickException as exc:
+            fail(exc.format_message())
+        except ArchsearchError as exc:
+            fail(str(exc))
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("archsearch: interrupted", err=True)
+            sys.exit(130)
+        if standalone_mode:
+            sys.exit(status or 0)
+        return status
+
+
+def fail(message: str) -> None:
+    click.echo(f"archsearch: error: {message}", err=True)
+    sys.exit(2)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="archsearch")
@@ -40,25 +65,10 @@ def cli():
 
 
 def main() -> None:
-    from archsearch.errors import ArchsearchError
-
+    """The console script: as `cli`, but an unexpected failure is one line too unless debugging."""
     try:
-        status = cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("archsearch: interrupted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
-    except ArchsearchError as exc:
-        click.echo(f"archsearch: error: {exc}", err=True)
-        sys.exit(2)
+        cli.main()
     except Exception as exc:
         if os.environ.get("ARCHSEARCH_DEBUG"):
             raise
-        click.echo(
-            f"archsearch: internal error: {type(exc).__name__}: {exc} (set ARCHSEARCH_DEBUG=1 for details)",
-            err=True,
-        )
-        sys.exit(2)
-    sys.exit(status or 0)
+        fail(f"internal error: {type(exc).__name__}: {exc} (set ARCHSEARCH_DEBUG=1 for details)")
