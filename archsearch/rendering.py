@@ -47,7 +47,7 @@ def print_search_result(result: SearchResult, out=None, err=None) -> None:
     out = out or sys.stdout
     err = err or sys.stderr
     if out.isatty():
-        print_human(result, out)
+        print_human(result, out, err)
     else:
         for index, hit in enumerate(result.hits):
             if index:
@@ -66,34 +66,32 @@ def print_result_notes(result: SearchResult, err) -> None:
         err.write(f"archsearch: {note}\n")
 
 
-def print_human(result: SearchResult, out) -> None:
+def print_human(result: SearchResult, out, err) -> None:
     from rich.console import Console
+    from rich.padding import Padding
     from rich.text import Text
 
     console = Console(file=out, highlight=False)
     for hit in result.hits:
-        title = Text(f"{hit.rank:>2}  ", style="bold cyan")
-        title.append(highlighted(Text, hit.title, hit.title_matches, "bold"))
+        title = Text.assemble((f"{hit.rank:>2}  ", "bold cyan"))
+        title.append_text(highlighted(Text, hit.title, hit.title_matches, "bold"))
         console.print(title)
-        meta = Text("    ")
-        meta.append(hit.date.isoformat() if hit.date else "undated", style="green" if hit.date else "dim")
-        for value in (hit.source, hit.place):
+        meta = Text(hit.date.isoformat() if hit.date else "undated", style="green" if hit.date else "dim")
+        for value, style in ((hit.source, "yellow"), (hit.place, "yellow"), (hit.id, "magenta")):
             if value:
                 meta.append(" · ", style="dim")
-                meta.append(value, style="yellow")
-        meta.append(" · ", style="dim")
-        meta.append(hit.id, style="magenta")
-        console.print(meta)
+                meta.append(value, style=style)
+        console.print(Padding(meta, (0, 0, 0, 4)))
         for snippet in hit.snippets:
             before, after = snippet_display(snippet)
-            line = Text("    " + before, style="default")
-            line.append(highlighted(Text, snippet.text, snippet.matches, ""))
+            line = Text(before)
+            line.append_text(highlighted(Text, snippet.text, snippet.matches, ""))
             line.append(after)
-            console.print(line)
+            console.print(Padding(line, (0, 0, 0, 4)))
         console.print()
     shown = len(result.hits)
     summary = f"{shown} of {result.total} matching articles" if shown < result.total else f"{shown} matching articles"
-    console.print(Text(summary, style="dim"))
+    Console(file=err, highlight=False).print(Text(summary, style="dim"))
 
 
 def highlighted(text_class, text: str, matches, base_style: str):
