@@ -4,9 +4,6 @@ from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, Stem
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
-# Title words say what an article is about far more than body words do.
-TITLE_BOOST = 2.0
-
 # No stop list: in news "US", "WHO" and "IS" are names, and phrase queries must match exactly.
 # Accents are folded before stemming so "Zürich" and "Zurich" reach the same stem.
 TEXT_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StemFilter(cachesize=100_000)
@@ -27,7 +24,7 @@ def build_schema() -> Schema:
         # The article's id as users see it: its path relative to the folder it was indexed from.
         path=TEXT(analyzer=PATH_ANALYZER, stored=True),
         root=ID(stored=True),
-        title=TEXT(analyzer=TEXT_ANALYZER, stored=True, field_boost=TITLE_BOOST),
+        title=TEXT(analyzer=TEXT_ANALYZER, stored=True),
         # The body is read again from the file for snippets and `show`; storing it would double the index.
         body=TEXT(analyzer=TEXT_ANALYZER),
         # Dates are whole days, kept as the integer YYYYMMDD so ranges and sorting are plain numbers.

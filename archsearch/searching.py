@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from whoosh.scoring import BM25F
 from whoosh.highlight import ContextFragmenter, Formatter, Highlighter, WholeFragmenter
 
 from archsearch.errors import ArchsearchError
@@ -14,6 +15,14 @@ from archsearch.querying import parse_query
 from archsearch.reading import UnreadableFile, read_article
 
 SNIPPETS_PER_HIT = 2
+
+# BM25F's free parameters: K1 saturates term frequency; B normalises for length, per field.
+# Titles are all short, so their length says little (see bench/rank_eval.py for the tuning).
+BM25F_PARAMETERS = {"K1": 1.2, "B": 0.75, "title_B": 0.75}
+
+
+def weighting():
+    return BM25F(**BM25F_PARAMETERS)
 
 
 @dataclass(frozen=True)
@@ -165,7 +174,7 @@ def search(index_dir: Path, text: str, *, any_words: bool = False, limit: int = 
     if not text.strip():
         raise ArchsearchError("empty query: give at least one word")
     ix = open_index(index_dir)
-    with ix.searcher() as searcher:
+    with ix.searcher(weighting=weighting()) as searcher:
         query = parse_query(text, ix.schema, any_words=any_words)
         total = count_matches(searcher, query)
         results = searcher.search(query, limit=limit or None, terms=True)
