@@ -1,14 +1,268 @@
-"""Turning what the user typed into a Whoosh query."""
+"""Turning what the user typed into a Whoosh query, with errors that name the bad part.
 
-from whoosh.qparser import AndGroup, MultifieldParser, OrGroup
+Whoosh's parser never fails: it reads an unknown field, a lone quote or a dangling AND as
+plain words. Researchers must be able to trust that the query that ran is the one they
+wrote, so the text is checked first (`check_syntax`), and dates are parsed by our own
+`date:` plugin instead of Whoosh's, which fails silently.
+"""
+
+import datetime
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from whoosh import query as wq
+from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup, SingleQuotePlugin, syntax
+from whoosh.qparser.plugins import TaggingPlugin
+
+from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
+from archsearch.errors import ArchsearchError
 
 # Plain words are looked for in these fields.
 DEFAULT_FIELDS = ("title", "body")
 # Title words say what an article is about far more than body words do. Applied when querying, not
 # baked into the index, so it can be tuned without re-indexing (see bench/rank_eval.py).
 FIELD_BOOSTS = {"title": 2.0, "body": 1.0}
+# What `field:` may name in a query; the index's bookkeeping fields stay out of reach.
+QUERY_FIELDS = ("title", "body", "source", "place", "section", "path", "date")
+
+# Whole days as YYYYMMDD; open ends get the calendar's own bounds because Whoosh mishandles
+# open numeric ranges.
+FIRST_DAY, LAST_DAY = 10101, 99991231
 
 
-def parse_query(text: str, schema, any_words: bool = False):
-    parser = MultifieldParser(list(DEFAULT_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=OrGroup if any_words else AndGroup)
-    return parser.parse(text)
+class QuerySyntaxError(ArchsearchError):
+    pass
+
+
+class DateFilter(wq.NumericRange):
+    """A date window on the `date` field; a class of its own so `--undated` can find it in the tree."""
+
+    def __init__(self, window: DateWindow):
+        self.window = window
+        start = day_number(window.start) if window.start else FIRST_DAY
+        end = day_number(window.end) if window.end else LAST_DAY
+        super().__init__("date", start, end)
+
+    def __str__(self):
+        return f"date:{describe(self.window)}"
+
+    def __repr__(self):
+        return f"DateFilter({describe(self.window)})"
+
+
+# Articles without a date: those with no term at all in the date field.
+UNDATED = wq.Not(wq.NumericRange("date", FIRST_DAY, LAST_DAY))
+
+
+def day_number(day: datetime.date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+@dataclass
+class ParsedQuery:
+    text: str
+    query: wq.Query  # what runs: the words, fields and dates, with the --since/--until window
+    words: wq.Query  # the same with every date filter dropped, to count undated articles left out
+    window: DateWindow | None  # from --since/--until
+    has_date_filter: bool
+
+    def explain(self) -> list[str]:
+        lines = [f"query: {self.text}", f"parsed: {self.query}"]
+        if self.window:
+            lines.append(f"date window: {describe(self.window)}")
+        return lines
+
+
+class DatePlugin(TaggingPlugin):
+    """Reads `date:A..B` into a DateFilter before Whoosh's field plugin can see it."""
+
+    expr = r"date:(?P<value>[^\s()]*)"
+    priority = -1  # before FieldsPlugin (0)
+
+    def __init__(self, today: datetime.date):
+        super().__init__()
+        self.today = today
+
+    def create(self, parser, match):
+        value = match.group("value")
+        if not value:
+            raise QuerySyntaxError("'date:' needs a value, as in date:2021-12 or date:2021..2022-06")
+        return self.DateNode(parse_date_range(value, self.today))
+
+    class DateNode(syntax.SyntaxNode):
+        def __init__(self, window: DateWindow):
+            self.window = window
+
+        def r(self):
+            return f"date:{describe(self.window)}"
+
+        def query(self, parser):
+            return DateFilter(self.window)
+
+
+_OPERATORS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")
+_BINARY_OPERATORS = ("AND", "OR", "ANDNOT", "ANDMAYBE")
+_FIELD_PREFIX = re.compile(r"([A-Za-z_]+):")
+
+
+def check_syntax(text: str) -> str:
+    """Refuse what Whoosh would silently misread; rewrite `-word` to `NOT word` and drop a leading `+`."""
+    pieces = []  # (kind, value, start): kind is "word", "quote", "(" or ")"; quoted text is one piece
+    depth = 0
+    position = 0
+    opened_at = []
+    while position < len(text):
+        char = text[position]
+        if char == '"':
+            closing = text.find('"', position + 1)
+            if closing < 0:
+                raise QuerySyntaxError(f"unbalanced quote: {shorten(text[position:])}")
+            pieces.append(("quote", text[position : closing + 1], position))
+            position = closing + 1
+        elif char == "(":
+            depth += 1
+            opened_at.append(position)
+            pieces.append(("(", "(", position))
+            position += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise QuerySyntaxError(f"unbalanced ')' in {shorten(text[: position + 1], tail=True)}")
+            opened_at.pop()
+            pieces.append((")", ")", position))
+            position += 1
+        elif char.isspace():
+            position += 1
+        else:
+            end = position
+            while end < len(text) and not text[end].isspace() and text[end] not in '()"':
+                end += 1
+            pieces.append(("word", text[position:end], position))
+            position = end
+    if depth > 0:
+        raise QuerySyntaxError(f"unclosed '(' in {shorten(text[opened_at[-1]:])}")
+    rebuilt = []
+    cursor = 0
+    for start, original, replacement in _checked_words(pieces):
+        rebuilt += [text[cursor:start], replacement]
+        cursor = start + len(original)
+    rebuilt.append(text[cursor:])
+    return "".join(rebuilt)
+
+
+def _checked_words(pieces):
+    """Yield (start, word, replacement) for every word piece, after checking it in its context."""
+    for index, (kind, value, start) in enumerate(pieces):
+        if kind != "word":
+            continue
+        previous = pieces[index - 1] if index else None
+        following = pieces[index + 1] if index + 1 < len(pieces) else None
+        if value in _OPERATORS:
+            _check_operator(value, previous, following)
+            yield start, value, value
+        else:
+            yield start, value, _check_word(value, following)
+
+
+def _check_operator(operator, previous, following):
+    if following is None or following[0] == ")" or (following[0] == "word" and following[1] in _BINARY_OPERATORS):
+        raise QuerySyntaxError(f"'{operator}' needs a query after it")
+    if operator in _BINARY_OPERATORS and (
+        previous is None or previous[0] == "(" or (previous[0] == "word" and previous[1] in _OPERATORS)
+    ):
+        raise QuerySyntaxError(f"'{operator}' needs a query before it")
+
+
+def _check_word(word, following):
+    prefix = ""
+    if word in ("+", "-"):
+        if following is None:
+            raise QuerySyntaxError(f"'{word}' needs a word after it")
+        return "NOT " if word == "-" else ""
+    if word[0] in "+-":
+        # A sign at the start of a word: -word excludes it; +word is required, as all words are by default.
+        prefix = "NOT " if word[0] == "-" else ""
+        word = word[1:]
+    field = _FIELD_PREFIX.match(word)
+    if field:
+        name = field.group(1)
+        if name not in QUERY_FIELDS:
+            raise QuerySyntaxError(f"unknown field '{name}:' (fields: {', '.join(QUERY_FIELDS)})")
+        if len(word) == field.end() and (following is None or following[0] not in ("quote", "(")):
+            raise QuerySyntaxError(f"'{name}:' needs a value")
+    return prefix + word
+
+
+def shorten(text: str, limit: int = 40, tail: bool = False) -> str:
+    if len(text) <= limit:
+        return text
+    return "…" + text[-limit:] if tail else text[:limit] + "…"
+
+
+def fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def _fold_unanalysed_terms(query):
+    # Whoosh leaves wildcard and fuzzy words unanalysed; fold them as the index folded its words.
+    if isinstance(query, (wq.Wildcard, wq.Prefix, wq.FuzzyTerm)) and isinstance(query.text, str):
+        query = query.copy()
+        query.text = fold(query.text)
+    return query
+
+
+def _replace_date_filters(query, replacement):
+    return query.accept(lambda node: replacement(node) if isinstance(node, DateFilter) else node)
+
+
+def _contains_date_filter(query) -> bool:
+    return any(isinstance(node, DateFilter) for node in query.leaves()) or isinstance(query, DateFilter)
+
+
+def parse_query(
+    text: str,
+    schema,
+    *,
+    any_words: bool = False,
+    since: str | None = None,
+    until: str | None = None,
+    include_undated: bool = False,
+    today: datetime.date | None = None,
+) -> ParsedQuery:
+    today = today or datetime.date.today()
+    window = _flag_window(since, until, today)
+    checked = check_syntax(text)
+    parser = MultifieldParser(
+        list(DEFAULT_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=OrGroup if any_words else AndGroup
+    )
+    parser.remove_plugin_class(SingleQuotePlugin)  # apostrophes are part of words in news text
+    parser.add_plugin(FuzzyTermPlugin())
+    parser.add_plugin(DatePlugin(today))
+    parsed = parser.parse(checked) if checked.strip() else wq.Every()
+    parsed = parsed.accept(_fold_unanalysed_terms)
+    if window:
+        parsed = wq.And([parsed, DateFilter(window)])
+    has_date_filter = _contains_date_filter(parsed)
+    words = _replace_date_filters(parsed, lambda node: wq.Every())
+    if include_undated:
+        parsed = _replace_date_filters(parsed, lambda node: wq.Or([node, UNDATED]))
+    return ParsedQuery(text, parsed, words, window, has_date_filter)
+
+
+def _flag_window(since, until, today) -> DateWindow | None:
+    if not since and not until:
+        return None
+    start = _flag_date(parse_since, "--since", since, today) if since else None
+    end = _flag_date(parse_until, "--until", until, today) if until else None
+    if start and end and start > end:
+        raise ArchsearchError(f"--since {since} is after --until {until}")
+    return intersect(DateWindow(start, None), DateWindow(None, end))
+
+
+def _flag_date(parse, flag, value, today):
+    try:
+        return parse(value, today)
+    except ArchsearchError as exc:
+        raise ArchsearchError(f"{flag}: {exc}") from None

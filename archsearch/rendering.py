@@ -10,9 +10,11 @@ PLAIN_MATCH_OPEN = "**"
 PLAIN_MATCH_CLOSE = "**"
 
 
-def metadata_line(hit: Hit) -> str:
+def metadata_line(hit: Hit, explain: bool = False) -> str:
     parts = [hit.date.isoformat() if hit.date else "undated"]
-    parts += [value for value in (hit.source, hit.place) if value]
+    parts += [value for value in (hit.source, hit.place, hit.id) if value]
+    if explain:
+        parts.append(score_text(hit))
     return " · ".join(parts)
 
 
@@ -31,10 +33,14 @@ def snippet_display(snippet) -> tuple[str, str]:
     return ("…" if snippet.start > 0 else ""), "…"
 
 
-def plain_hit_lines(hit: Hit) -> list[str]:
+def score_text(hit: Hit) -> str:
+    return f"score {hit.score:.3f}" if hit.score is not None else "score not computed (sorted by date)"
+
+
+def plain_hit_lines(hit: Hit, explain: bool = False) -> list[str]:
     lines = [
         f"{hit.rank}. {mark_matches(hit.title, hit.title_matches, PLAIN_MATCH_OPEN, PLAIN_MATCH_CLOSE)}",
-        f"   {metadata_line(hit)} · {hit.id}",
+        f"   {metadata_line(hit, explain)}",
     ]
     for snippet in hit.snippets:
         before, after = snippet_display(snippet)
@@ -43,16 +49,18 @@ def plain_hit_lines(hit: Hit) -> list[str]:
     return lines
 
 
-def print_search_result(result: SearchResult, out=None, err=None) -> None:
+def print_search_result(result: SearchResult, out=None, err=None, explain: bool = False) -> None:
     out = out or sys.stdout
     err = err or sys.stderr
+    if explain:
+        err.write("".join(f"archsearch: {line}\n" for line in result.explanation))
     if out.isatty():
-        print_human(result, out, err)
+        print_human(result, out, err, explain)
     else:
         for index, hit in enumerate(result.hits):
             if index:
                 out.write("\n")
-            out.write("\n".join(plain_hit_lines(hit)) + "\n")
+            out.write("\n".join(plain_hit_lines(hit, explain)) + "\n")
     print_result_notes(result, err)
 
 
@@ -62,11 +70,14 @@ def print_result_notes(result: SearchResult, err) -> None:
             f"archsearch: no article matches all words; {result.partial_matches} match some of them"
             " (try --any)\n"
         )
-    for note in result.notes:
-        err.write(f"archsearch: {note}\n")
+    if result.undated_left_out:
+        err.write(
+            f"archsearch: {result.undated_left_out} undated article(s) matched but were left out by the date"
+            " filter (add --undated to include them)\n"
+        )
 
 
-def print_human(result: SearchResult, out, err) -> None:
+def print_human(result: SearchResult, out, err, explain: bool = False) -> None:
     from rich.console import Console
     from rich.padding import Padding
     from rich.text import Text
@@ -81,6 +92,8 @@ def print_human(result: SearchResult, out, err) -> None:
             if value:
                 meta.append(" · ", style="dim")
                 meta.append(value, style=style)
+        if explain:
+            meta.append(f" · {score_text(hit)}", style="dim")
         console.print(Padding(meta, (0, 0, 0, 4)))
         for snippet in hit.snippets:
             before, after = snippet_display(snippet)

@@ -28,7 +28,7 @@ def build_schema() -> Schema:
         # The body is read again from the file for snippets and `show`; storing it would double the index.
         body=TEXT(analyzer=TEXT_ANALYZER),
         # Dates are whole days, kept as the integer YYYYMMDD so ranges and sorting are plain numbers.
-        date=NUMERIC(int, bits=32, stored=True, sortable=True, signed=False),
+        date=NUMERIC(int, bits=32, stored=True, sortable=True),
         source=TEXT(analyzer=NAME_ANALYZER, stored=True),
         place=TEXT(analyzer=NAME_ANALYZER, stored=True),
         section=TEXT(analyzer=NAME_ANALYZER, stored=True),

@@ -6,12 +6,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from whoosh.query import And
 from whoosh.scoring import BM25F
 from whoosh.highlight import ContextFragmenter, Formatter, Highlighter, WholeFragmenter
 
 from archsearch.errors import ArchsearchError
 from archsearch.indexing import open_index
-from archsearch.querying import parse_query
+from archsearch.querying import FIRST_DAY, LAST_DAY, UNDATED, parse_query
 from archsearch.reading import UnreadableFile, read_article
 
 SNIPPETS_PER_HIT = 2
@@ -46,7 +47,7 @@ class Hit:
     source: str
     place: str
     section: str
-    score: float
+    score: float | None  # None when sorted by date, where relevance is not computed
     title_matches: tuple[tuple[int, int], ...]
     snippets: tuple[Snippet, ...]
 
@@ -59,7 +60,9 @@ class SearchResult:
     elapsed: float
     # When nothing matches all words: how many articles match at least one of them.
     partial_matches: int = 0
-    notes: list[str] = field(default_factory=list)
+    # Undated articles that matched the words but not the date filter, which always excludes them.
+    undated_left_out: int = 0
+    explanation: list[str] = field(default_factory=list)  # how the query was read, for --explain
 
 
 def date_from_number(number: int | None) -> datetime.date | None:
@@ -158,7 +161,7 @@ def _make_hit(rank: int, whoosh_hit) -> Hit:
         source=stored.get("source", ""),
         place=stored.get("place", ""),
         section=stored.get("section", ""),
-        score=float(whoosh_hit.score or 0.0),
+        score=whoosh_hit.score if isinstance(whoosh_hit.score, float) else None,
         title_matches=title_snippets[0].matches if title_snippets else (),
         snippets=tuple(snippets),
     )
@@ -169,19 +172,59 @@ def count_matches(searcher, query) -> int:
     return len(searcher.search(query, limit=None, scored=False))
 
 
-def search(index_dir: Path, text: str, *, any_words: bool = False, limit: int = 10) -> SearchResult:
+SORT_ORDERS = ("relevance", "newest", "oldest")
+
+
+def _date_sort_key(newest_first: bool):
+    """Dates ascending (or descending), undated articles last either way, ties by relevance."""
+    from whoosh import sorting
+
+    def key(value):
+        dated = FIRST_DAY <= value <= LAST_DAY
+        if not dated:
+            return LAST_DAY + 1
+        return -value if newest_first else value
+
+    return sorting.MultiFacet([sorting.TranslateFacet(key, sorting.FieldFacet("date")), sorting.ScoreFacet()])
+
+
+def search(
+    index_dir: Path,
+    text: str,
+    *,
+    any_words: bool = False,
+    limit: int = 10,
+    offset: int = 0,
+    sort: str = "relevance",
+    since: str | None = None,
+    until: str | None = None,
+    include_undated: bool = False,
+    today=None,
+) -> SearchResult:
+    """Rank the articles matching `text`; `limit` 0 means all of them."""
     started = time.perf_counter()
     if not text.strip():
         raise ArchsearchError("empty query: give at least one word")
+    if sort not in SORT_ORDERS:
+        raise ArchsearchError(f"unknown sort order '{sort}' (choose from {', '.join(SORT_ORDERS)})")
     ix = open_index(index_dir)
-    with ix.searcher(weighting=weighting()) as searcher:
-        query = parse_query(text, ix.schema, any_words=any_words)
-        total = count_matches(searcher, query)
-        results = searcher.search(query, limit=limit or None, terms=True)
-        hits = [_make_hit(rank, hit) for rank, hit in enumerate(results, start=1)]
-        partial = 0
-        if total == 0 and not any_words:
-            partial = count_matches(searcher, parse_query(text, ix.schema, any_words=True))
-    return SearchResult(
-        query=text, hits=hits, total=total, elapsed=time.perf_counter() - started, partial_matches=partial
+    parsed = parse_query(
+        text, ix.schema, any_words=any_words, since=since, until=until, include_undated=include_undated, today=today
     )
+    with ix.searcher(weighting=weighting()) as searcher:
+        total = count_matches(searcher, parsed.query)
+        sortedby = None if sort == "relevance" else _date_sort_key(newest_first=sort == "newest")
+        results = searcher.search(
+            parsed.query, limit=offset + limit if limit else None, sortedby=sortedby, terms=True
+        )
+        hits = [_make_hit(rank, hit) for rank, hit in enumerate(results[offset:], start=offset + 1)]
+        result = SearchResult(query=text, hits=hits, total=total, elapsed=0.0, explanation=parsed.explain())
+        if sort != "relevance":
+            result.explanation.append(f"sort: {sort}, undated articles last")
+        if total == 0 and not any_words:
+            words_only = parse_query(text, ix.schema, any_words=True, today=today).words
+            result.partial_matches = count_matches(searcher, words_only)
+        if parsed.has_date_filter and not include_undated:
+            result.undated_left_out = count_matches(searcher, And([parsed.words, UNDATED]))
+    result.elapsed = time.perf_counter() - started
+    return result
