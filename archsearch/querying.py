@@ -166,7 +166,12 @@ def _checked_words(pieces):
 
 
 def _check_operator(operator, previous, following):
-    if following is None or following[0] == ")" or (following[0] == "word" and following[1] in _BINARY_OPERATORS):
+    following_operator = following and following[0] == "word" and following[1] in _OPERATORS
+    if (
+        following is None
+        or following[0] == ")"
+        or (following_operator and (operator == "NOT" or following[1] != "NOT"))
+    ):
         raise QuerySyntaxError(f"'{operator}' needs a query after it")
     if operator in _BINARY_OPERATORS and (
         previous is None or previous[0] == "(" or (previous[0] == "word" and previous[1] in _OPERATORS)
@@ -240,7 +245,12 @@ def parse_query(
     parser.remove_plugin_class(SingleQuotePlugin)  # apostrophes are part of words in news text
     parser.add_plugin(FuzzyTermPlugin())
     parser.add_plugin(DatePlugin(today))
-    parsed = parser.parse(checked) if checked.strip() else wq.Every()
+    try:
+        parsed = parser.parse(checked) if checked.strip() else wq.Every()
+    except ArchsearchError:
+        raise
+    except Exception as exc:  # Whoosh's parser has corners check_syntax does not foresee
+        raise QuerySyntaxError(f"cannot read the query {shorten(text)!r} ({type(exc).__name__})") from None
     parsed = parsed.accept(_fold_unanalysed_terms)
     if window:
         parsed = wq.And([parsed, DateFilter(window)])

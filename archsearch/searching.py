@@ -12,7 +12,7 @@ from whoosh.highlight import ContextFragmenter, Formatter, Highlighter, WholeFra
 
 from archsearch.errors import ArchsearchError
 from archsearch.indexing import open_index
-from archsearch.querying import FIRST_DAY, LAST_DAY, UNDATED, parse_query
+from archsearch.querying import UNDATED, parse_query
 from archsearch.reading import UnreadableFile, read_article
 
 SNIPPETS_PER_HIT = 2
@@ -175,15 +175,15 @@ def count_matches(searcher, query) -> int:
 SORT_ORDERS = ("relevance", "newest", "oldest")
 
 
-def _date_sort_key(newest_first: bool):
+def _date_sort_key(date_field, newest_first: bool):
     """Dates ascending (or descending), undated articles last either way, ties by relevance."""
     from whoosh import sorting
 
-    def key(value):
-        dated = FIRST_DAY <= value <= LAST_DAY
-        if not dated:
-            return LAST_DAY + 1
-        return -value if newest_first else value
+    # The sort column holds encoded numbers, in the same order as the dates; undated articles get
+    # the column's default.
+    def key(encoded):
+        undated = encoded == date_field.default
+        return (undated, -encoded if newest_first else encoded)
 
     return sorting.MultiFacet([sorting.TranslateFacet(key, sorting.FieldFacet("date")), sorting.ScoreFacet()])
 
@@ -213,7 +213,7 @@ def search(
     )
     with ix.searcher(weighting=weighting()) as searcher:
         total = count_matches(searcher, parsed.query)
-        sortedby = None if sort == "relevance" else _date_sort_key(newest_first=sort == "newest")
+        sortedby = None if sort == "relevance" else _date_sort_key(ix.schema["date"], sort == "newest")
         results = searcher.search(
             parsed.query, limit=offset + limit if limit else None, sortedby=sortedby, terms=True
         )

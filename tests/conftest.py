@@ -75,3 +75,33 @@ def run_installed(index_dir, tmp_path):
         )
 
     return run
+
+
+def wire(date: str, dateline: str, text: str) -> str:
+    """An article in the wire-copy shape of seeds/000_*.txt."""
+    return f" date {date} {dateline} {text}"
+
+
+def web(section: str, title: str, site: str, text: str) -> str:
+    """An article in the web-page shape of seeds/004_*.txt, boilerplate and teaser included."""
+    return (
+        f"Home / {section} / {title}\n\n{title}\n\n\n{text}\n\n\nAbout The {site}\n\nLeave a Reply\n\n"
+        "Your email address will not be published. Required fields are marked *\n\n\n\nCheck Also\n\n"
+        "An unrelated teaser headline\n\nThe teaser words of another story ..."
+    )
+
+
+def write_corpus(folder: Path, articles: dict[str, str]) -> Path:
+    for name, text in articles.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def build_index(tmp_path: Path, articles: dict[str, str]) -> Path:
+    from archsearch.indexing import update_index
+
+    index_dir = tmp_path / "index"
+    update_index(index_dir, [str(write_corpus(tmp_path / "corpus", articles))])
+    return index_dir

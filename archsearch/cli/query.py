@@ -11,18 +11,16 @@ class QueryCommand(click.Command):
     """Reads `-word` as a word to exclude, where click would take it for a cluster of short options."""
 
     def parse_args(self, ctx, args):
-        short_options = {
-            option
-            for param in self.params
-            for option in [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]
-            if len(option) == 2 and option[0] == "-" and option[1] != "-"
-        }
+        options = [param for param in self.params if isinstance(param, click.Option)]
+        short_options = {name for option in options for name in option.opts if len(name) == 2 and name[1] != "-"}
+        takes_value = {name for option in options if not option.is_flag for name in option.opts}
         rewritten = []
         for position, arg in enumerate(args):
             if arg == "--":
                 rewritten += args[position:]
                 break
-            if arg.startswith("-") and not arg.startswith("--") and len(arg) > 1 and arg[:2] not in short_options:
+            is_option_value = position > 0 and args[position - 1] in takes_value
+            if arg[:1] == "-" and arg[:2] != "--" and arg[:2] not in short_options and not is_option_value:
                 arg = "NOT " + arg[1:]
             rewritten.append(arg)
         return super().parse_args(ctx, rewritten)
