@@ -1,21 +1,134 @@
-"""Showing results: rich and coloured for a person at a terminal, plain and stable in a pipe."""
+"""Showing results: rich and coloured for a person at a terminal, plain and stable in a pipe.
 
+Formats: `human` (rich, coloured; the default when colour is on), `plain` (the same
+information with no escape codes; matched words marked **like this**), `json` (JSON Lines:
+one object per hit, then a summary object) and `tsv` (a header line, then one line per hit).
+"""
+
+import base64
+import json
+import os
 import sys
 
 from archsearch.indexing import IndexReport
-from archsearch.searching import Hit, SearchResult
+from archsearch.searching import ArticleRecord, Hit, SearchResult
 
 # How matched words are marked in plain output, where there is no colour.
 PLAIN_MATCH_OPEN = "**"
 PLAIN_MATCH_CLOSE = "**"
 
+TSV_COLUMNS = ("rank", "score", "date", "source", "place", "section", "title", "id", "path", "snippet")
 
-def metadata_line(hit: Hit, explain: bool = False) -> str:
-    parts = [hit.date.isoformat() if hit.date else "undated"]
-    parts += [value for value in (hit.source, hit.place, hit.id) if value]
-    if explain:
-        parts.append(score_text(hit))
-    return " · ".join(parts)
+# Tabs stay: they are common in articles and harmless on a terminal (TSV escapes them itself).
+_CONTROL_CHARACTERS = {code: "\ufffd" for code in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if code != 0x09}
+
+
+def colour_wanted(choice: str, stream, environ=os.environ) -> bool:
+    """ripgrep's rule: colour on a terminal unless NO_COLOR (any value) or TERM=dumb say otherwise."""
+    if choice == "always":
+        return True
+    if choice == "never" or "NO_COLOR" in environ or environ.get("TERM") == "dumb":
+        return False
+    return stream.isatty()
+
+
+def output_format(requested: str | None, colour: bool) -> str:
+    if requested:
+        return requested
+    return "human" if colour else "plain"
+
+
+def printable(text: str) -> str:
+    """One character for one: control characters and undecodable bytes become U+FFFD, so match
+    offsets stay right and no escape sequence from an article reaches the terminal."""
+    text = text.translate(_CONTROL_CHARACTERS)
+    if any("\ud800" <= char <= "\udfff" for char in text):
+        text = "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+    return text
+
+
+def path_fields(path: str) -> dict:
+    """A path for JSON; one whose bytes are not UTF-8 also comes whole, base64-encoded (as ripgrep does)."""
+    fields = {"path": printable(path) if _has_surrogates(path) else path}
+    if _has_surrogates(path):
+        fields["path_bytes"] = base64.b64encode(os.fsencode(path)).decode("ascii")
+    return fields
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\ud800" <= char <= "\udfff" for char in text)
+
+
+def hit_record(hit: Hit) -> dict:
+    return {
+        "type": "hit",
+        "rank": hit.rank,
+        "id": hit.id,
+        **path_fields(hit.path),
+        "title": hit.title,
+        "date": hit.date.isoformat() if hit.date else None,
+        "source": hit.source,
+        "place": hit.place,
+        "section": hit.section,
+        "score": hit.score,
+        "title_matches": [list(span) for span in hit.title_matches],
+        "snippets": [
+            {
+                "field": snippet.field,
+                "text": snippet.text,
+                "start": snippet.start,
+                "end": snippet.end,
+                "matches": [list(span) for span in snippet.matches],
+            }
+            for snippet in hit.snippets
+        ],
+    }
+
+
+def summary_record(result: SearchResult) -> dict:
+    return {
+        "type": "summary",
+        "query": result.query,
+        "total": result.total,
+        "shown": len(result.hits),
+        "offset": result.offset,
+        "elapsed_ms": round(result.elapsed * 1000, 3),
+    }
+
+
+def article_record(article: ArticleRecord) -> dict:
+    return {
+        "type": "article",
+        "id": article.id,
+        **path_fields(article.path),
+        "title": article.title,
+        "date": article.date.isoformat() if article.date else None,
+        "source": article.source,
+        "place": article.place,
+        "section": article.section,
+        "body": article.body,
+    }
+
+
+def json_line(record: dict) -> str:
+    # ensure_ascii keeps every line valid UTF-8 whatever the text holds.
+    return json.dumps(record, ensure_ascii=True) + "\n"
+
+
+def tsv_field(value) -> str:
+    if value is None:
+        return ""
+    text = str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return printable(text)
+
+
+def tsv_line(values) -> str:
+    return "\t".join(tsv_field(value) for value in values) + "\n"
+
+
+def metadata_parts(date, source: str, place: str, article_id: str) -> list[str]:
+    parts = [date.isoformat() if date else "undated"]
+    return parts + [printable(value) for value in (source, place, article_id) if value]
 
 
 def mark_matches(text: str, matches, open_mark: str, close_mark: str) -> str:
@@ -28,7 +141,7 @@ def mark_matches(text: str, matches, open_mark: str, close_mark: str) -> str:
     return "".join(pieces)
 
 
-def snippet_display(snippet) -> tuple[str, str]:
+def snippet_ellipses(snippet) -> tuple[str, str]:
     """Ellipses that tell whether the passage starts and ends inside the text."""
     return ("…" if snippet.start > 0 else ""), "…"
 
@@ -38,30 +151,43 @@ def score_text(hit: Hit) -> str:
 
 
 def plain_hit_lines(hit: Hit, explain: bool = False) -> list[str]:
-    lines = [
-        f"{hit.rank}. {mark_matches(hit.title, hit.title_matches, PLAIN_MATCH_OPEN, PLAIN_MATCH_CLOSE)}",
-        f"   {metadata_line(hit, explain)}",
-    ]
+    title = mark_matches(printable(hit.title), hit.title_matches, PLAIN_MATCH_OPEN, PLAIN_MATCH_CLOSE)
+    metadata = metadata_parts(hit.date, hit.source, hit.place, hit.id) + ([score_text(hit)] if explain else [])
+    lines = [f"{hit.rank}. {title}", "   " + " · ".join(metadata)]
     for snippet in hit.snippets:
-        before, after = snippet_display(snippet)
-        marked = mark_matches(snippet.text, snippet.matches, PLAIN_MATCH_OPEN, PLAIN_MATCH_CLOSE)
+        before, after = snippet_ellipses(snippet)
+        marked = mark_matches(printable(snippet.text), snippet.matches, PLAIN_MATCH_OPEN, PLAIN_MATCH_CLOSE)
         lines.append(f"   {before}{marked}{after}")
     return lines
 
 
-def print_search_result(result: SearchResult, out=None, err=None, explain: bool = False) -> None:
-    out = out or sys.stdout
-    err = err or sys.stderr
+def print_search_result(result: SearchResult, out, err, fmt: str, explain: bool = False) -> None:
     if explain:
         err.write("".join(f"archsearch: {line}\n" for line in result.explanation))
-    if out.isatty():
+    if fmt == "json":
+        for hit in result.hits:
+            out.write(json_line(hit_record(hit)))
+        out.write(json_line(summary_record(result)))
+    elif fmt == "tsv":
+        out.write(tsv_line(TSV_COLUMNS))
+        for hit in result.hits:
+            snippet = hit.snippets[0].text if hit.snippets else ""
+            score = f"{hit.score:.4f}" if hit.score is not None else None
+            date = hit.date.isoformat() if hit.date else None
+            out.write(tsv_line([hit.rank, score, date, hit.source, hit.place, hit.section, hit.title, hit.id, hit.path, snippet]))
+    elif fmt == "human":
         print_human(result, out, err, explain)
     else:
-        for index, hit in enumerate(result.hits):
-            if index:
-                out.write("\n")
-            out.write("\n".join(plain_hit_lines(hit, explain)) + "\n")
+        out.write("\n".join("\n".join(plain_hit_lines(hit, explain)) for hit in result.hits))
+        if result.hits:
+            out.write("\n")
     print_result_notes(result, err)
+
+
+def print_paths(result: SearchResult, out_bytes, null: bool) -> None:
+    """Raw path bytes, as the file system has them, so `xargs -0` gets every file right."""
+    terminator = b"\0" if null else b"\n"
+    out_bytes.write(b"".join(os.fsencode(hit.path) + terminator for hit in result.hits))
 
 
 def print_result_notes(result: SearchResult, err) -> None:
@@ -77,41 +203,90 @@ def print_result_notes(result: SearchResult, err) -> None:
         )
 
 
-def print_human(result: SearchResult, out, err, explain: bool = False) -> None:
+def _rich_console(out):
     from rich.console import Console
+
+    # Colour was decided already (see colour_wanted); rich must not second-guess it from the stream.
+    return Console(file=out, highlight=False, force_terminal=True, no_color=False)
+
+
+def print_human(result: SearchResult, out, err, explain: bool = False) -> None:
     from rich.padding import Padding
     from rich.text import Text
 
-    console = Console(file=out, highlight=False)
+    console = _rich_console(out)
     for hit in result.hits:
         title = Text.assemble((f"{hit.rank:>2}  ", "bold cyan"))
-        title.append_text(highlighted(Text, hit.title, hit.title_matches, "bold"))
+        title.append_text(highlighted(printable(hit.title), hit.title_matches, "bold"))
         console.print(title)
-        meta = Text(hit.date.isoformat() if hit.date else "undated", style="green" if hit.date else "dim")
-        for value, style in ((hit.source, "yellow"), (hit.place, "yellow"), (hit.id, "magenta")):
-            if value:
-                meta.append(" · ", style="dim")
-                meta.append(value, style=style)
-        if explain:
-            meta.append(f" · {score_text(hit)}", style="dim")
-        console.print(Padding(meta, (0, 0, 0, 4)))
+        console.print(Padding(metadata_text(hit.date, hit.source, hit.place, hit.id, score_text(hit) if explain else ""), (0, 0, 0, 4)))
         for snippet in hit.snippets:
-            before, after = snippet_display(snippet)
+            before, after = snippet_ellipses(snippet)
             line = Text(before)
-            line.append_text(highlighted(Text, snippet.text, snippet.matches, ""))
+            line.append_text(highlighted(printable(snippet.text), snippet.matches, ""))
             line.append(after)
             console.print(Padding(line, (0, 0, 0, 4)))
         console.print()
     shown = len(result.hits)
-    summary = f"{shown} of {result.total} matching articles" if shown < result.total else f"{shown} matching articles"
-    Console(file=err, highlight=False).print(Text(summary, style="dim"))
+    if result.hits:
+        first, last = result.hits[0].rank, result.hits[-1].rank
+        summary = f"hits {first}-{last} of {result.total}" if shown < result.total else f"{shown} matching articles"
+        _rich_console(err).print(Text(f"{summary} ({result.elapsed * 1000:.0f} ms)", style="dim"))
 
 
-def highlighted(text_class, text: str, matches, base_style: str):
-    rich_text = text_class(text, style=base_style)
+def metadata_text(date, source, place, article_id, extra: str = ""):
+    from rich.text import Text
+
+    meta = Text(date.isoformat() if date else "undated", style="green" if date else "dim")
+    for value, style in ((source, "yellow"), (place, "yellow"), (article_id, "magenta"), (extra, "dim")):
+        if value:
+            meta.append(" · ", style="dim")
+            meta.append(printable(value), style=style)
+    return meta
+
+
+def highlighted(text: str, matches, base_style: str):
+    from rich.text import Text
+
+    rich_text = Text(text, style=base_style)
     for start, end in matches:
         rich_text.stylize("bold red", start, end)
     return rich_text
+
+
+def print_article(article: ArticleRecord, out, fmt: str) -> None:
+    if fmt == "json":
+        out.write(json_line(article_record(article)))
+    elif fmt == "tsv":
+        columns = ("id", "path", "title", "date", "source", "place", "section", "body")
+        record = article_record(article)
+        out.write(tsv_line(columns))
+        out.write(tsv_line([record[column] for column in columns]))
+    elif fmt == "human":
+        from rich.padding import Padding
+        from rich.text import Text
+
+        console = _rich_console(out)
+        console.print(Text(printable(article.title), style="bold"))
+        console.print(metadata_text(article.date, article.source, article.place, article.id))
+        if article.section:
+            console.print(Text(f"section: {printable(article.section)}", style="dim"))
+        console.print()
+        for paragraph in article.body.split("\n\n"):
+            console.print(Padding(Text(printable(paragraph)), (0, 0, 1, 0)))
+    else:
+        lines = [
+            f"title: {printable(article.title)}",
+            f"date: {article.date.isoformat() if article.date else 'undated'}",
+            f"source: {printable(article.source)}",
+            f"place: {printable(article.place)}",
+            f"section: {printable(article.section)}",
+            f"id: {printable(article.id)}",
+            f"path: {printable(article.path)}",
+            "",
+            *(printable(line) for line in article.body.split("\n")),
+        ]
+        out.write("\n".join(lines) + "\n")
 
 
 def print_index_report(report: IndexReport, err=None) -> None:

@@ -6,12 +6,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from whoosh.highlight import ContextFragmenter, Formatter, Highlighter, WholeFragmenter
 from whoosh.query import And
 from whoosh.scoring import BM25F
-from whoosh.highlight import ContextFragmenter, Formatter, Highlighter, WholeFragmenter
 
 from archsearch.errors import ArchsearchError
-from archsearch.indexing import open_index
+from archsearch.indexing import open_index, read_roots
 from archsearch.querying import UNDATED, parse_query
 from archsearch.reading import UnreadableFile, read_article
 
@@ -52,12 +52,27 @@ class Hit:
     snippets: tuple[Snippet, ...]
 
 
+@dataclass(frozen=True)
+class ArticleRecord:
+    """One article as `show` presents it: what the index knows, and the body read from its file."""
+
+    id: str
+    path: str
+    title: str
+    date: datetime.date | None
+    source: str
+    place: str
+    section: str
+    body: str
+
+
 @dataclass
 class SearchResult:
     query: str
     hits: list[Hit]
     total: int  # articles matching the whole query, not only those shown
     elapsed: float
+    offset: int = 0
     # When nothing matches all words: how many articles match at least one of them.
     partial_matches: int = 0
     # Undated articles that matched the words but not the date filter, which always excludes them.
@@ -137,16 +152,15 @@ def lead_snippet(body: str, length: int = 200) -> Snippet:
     return collapse_whitespace("body", body, 0, len(cut), [])
 
 
-def _make_hit(rank: int, whoosh_hit) -> Hit:
+def _make_hit(rank: int, whoosh_hit, with_snippets: bool = True) -> Hit:
     stored = whoosh_hit.fields()
     title = stored.get("title", "")
     title_snippets = (
-        _TITLE_HIGHLIGHTER.highlight_hit(whoosh_hit, "title", text=title, top=1, minscore=1) if title else []
+        _TITLE_HIGHLIGHTER.highlight_hit(whoosh_hit, "title", text=title, top=1, minscore=1)
+        if title and with_snippets
+        else []
     )
-    try:
-        body = read_article(stored["key"]).body
-    except (UnreadableFile, OSError):
-        body = ""  # the file went away or changed since indexing: show the hit without a passage
+    body = _current_body(stored["key"]) if with_snippets else ""
     snippets = (
         _BODY_HIGHLIGHTER.highlight_hit(whoosh_hit, "body", text=body, top=SNIPPETS_PER_HIT) if body else []
     )
@@ -165,6 +179,13 @@ def _make_hit(rank: int, whoosh_hit) -> Hit:
         title_matches=title_snippets[0].matches if title_snippets else (),
         snippets=tuple(snippets),
     )
+
+
+def _current_body(path: str) -> str:
+    try:
+        return read_article(path).body
+    except (UnreadableFile, OSError):
+        return ""  # the file went away since indexing: the hit is shown without a passage
 
 
 def count_matches(searcher, query) -> int:
@@ -199,6 +220,7 @@ def search(
     since: str | None = None,
     until: str | None = None,
     include_undated: bool = False,
+    with_snippets: bool = True,
     today=None,
 ) -> SearchResult:
     """Rank the articles matching `text`; `limit` 0 means all of them."""
@@ -217,8 +239,10 @@ def search(
         results = searcher.search(
             parsed.query, limit=offset + limit if limit else None, sortedby=sortedby, terms=True
         )
-        hits = [_make_hit(rank, hit) for rank, hit in enumerate(results[offset:], start=offset + 1)]
-        result = SearchResult(query=text, hits=hits, total=total, elapsed=0.0, explanation=parsed.explain())
+        hits = [_make_hit(rank, hit, with_snippets) for rank, hit in enumerate(results[offset:], start=offset + 1)]
+        result = SearchResult(
+            query=text, hits=hits, total=total, elapsed=0.0, offset=offset, explanation=parsed.explain()
+        )
         if sort != "relevance":
             result.explanation.append(f"sort: {sort}, undated articles last")
         if total == 0 and not any_words:
@@ -228,3 +252,32 @@ def search(
             result.undated_left_out = count_matches(searcher, And([parsed.words, UNDATED]))
     result.elapsed = time.perf_counter() - started
     return result
+
+
+def find_article(index_dir: Path, reference: str) -> ArticleRecord:
+    """The article a user names by its id (as `query` prints it) or by its file's path."""
+    ix = open_index(index_dir)
+    candidates = [str(Path(reference).expanduser().resolve())]
+    candidates += [str(Path(root) / reference) for root in read_roots(index_dir)]
+    with ix.searcher() as searcher:
+        stored = next(
+            (found for key in candidates if (found := searcher.document(key=key)) is not None), None
+        )
+    if stored is None:
+        raise ArchsearchError(f"no article with id or path '{reference}' in the index")
+    try:
+        body = read_article(stored["key"]).body
+    except (UnreadableFile, OSError) as exc:
+        raise ArchsearchError(
+            f"cannot read {stored['key']}: {exc} (run 'archsearch index' to bring the index up to date)"
+        ) from None
+    return ArticleRecord(
+        id=stored["path"],
+        path=stored["key"],
+        title=stored.get("title", ""),
+        date=date_from_number(stored.get("date")),
+        source=stored.get("source", ""),
+        place=stored.get("place", ""),
+        section=stored.get("section", ""),
+        body=body,
+    )

@@ -12,6 +12,7 @@ from archsearch import __version__
 COMMANDS = {
     "index": "index",
     "query": "query",
+    "show": "show",
 }
 
 
@@ -37,12 +38,27 @@ class LazyGroup(click.Group):
             fail(exc.format_message())
         except ArchsearchError as exc:
             fail(str(exc))
+        except BrokenPipeError:
+            stop_writing_quietly()
         except (click.Abort, KeyboardInterrupt):
             click.echo("archsearch: interrupted", err=True)
             sys.exit(130)
         if standalone_mode:
             sys.exit(status or 0)
         return status
+
+
+def stop_writing_quietly() -> None:
+    """The reader of our output went away (`| head -1`): end without a traceback, as ripgrep does.
+
+    Python would still try to flush stdout at exit and print "Exception ignored", so stdout is
+    pointed at /dev/null first."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # not a real file descriptor, as under click's test runner
+    sys.exit(0)
 
 
 def fail(message: str) -> None:

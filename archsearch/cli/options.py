@@ -1,5 +1,7 @@
 """Options shared by several commands."""
 
+import functools
+
 import click
 
 index_option = click.option(
@@ -10,3 +12,37 @@ index_option = click.option(
     help="Index folder. Default: $ARCHSEARCH_INDEX, else $XDG_DATA_HOME/archsearch "
     "(~/.local/share/archsearch).",
 )
+
+
+def output_options(command):
+    """--json, --format and --color, resolved into one `fmt` argument: human, plain, json or tsv."""
+
+    @click.option("--json", "as_json", is_flag=True, help="JSON Lines output (same as --format json).")
+    @click.option(
+        "--format",
+        "requested_format",
+        type=click.Choice(["plain", "json", "tsv"]),
+        help="Output format. Default: coloured on a terminal, plain text in a pipe.",
+    )
+    @click.option(
+        "--color",
+        "--colour",
+        "color",
+        type=click.Choice(["auto", "always", "never"]),
+        default="auto",
+        show_default=True,
+        help="Colour: auto means only on a terminal, and never when NO_COLOR is set or TERM=dumb.",
+    )
+    @functools.wraps(command)
+    def wrapper(*args, as_json, requested_format, color, **kwargs):
+        import sys
+
+        from archsearch.rendering import colour_wanted, output_format
+
+        if as_json and requested_format not in (None, "json"):
+            raise click.UsageError(f"--json and --format {requested_format} contradict each other")
+        requested = "json" if as_json else requested_format
+        colour = requested is None and colour_wanted(color, sys.stdout)
+        return command(*args, fmt=output_format(requested, colour), **kwargs)
+
+    return wrapper

@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from archsearch.cli.options import index_option
+from archsearch.cli.options import index_option, output_options
 
 
 class QueryCommand(click.Command):
@@ -12,18 +12,28 @@ class QueryCommand(click.Command):
 
     def parse_args(self, ctx, args):
         options = [param for param in self.params if isinstance(param, click.Option)]
-        short_options = {name for option in options for name in option.opts if len(name) == 2 and name[1] != "-"}
         takes_value = {name for option in options if not option.is_flag for name in option.opts}
+        short_flags = {
+            name[1] for option in options if option.is_flag for name in option.opts if len(name) == 2
+        }
         rewritten = []
         for position, arg in enumerate(args):
             if arg == "--":
                 rewritten += args[position:]
                 break
             is_option_value = position > 0 and args[position - 1] in takes_value
-            if arg[:1] == "-" and arg[:2] != "--" and arg[:2] not in short_options and not is_option_value:
-                arg = "NOT " + arg[1:]
+            if arg[:1] == "-" and arg[:2] != "--" and len(arg) > 1 and not is_option_value:
+                if not self._is_short_option(arg, takes_value, short_flags):
+                    arg = "NOT " + arg[1:]
             rewritten.append(arg)
         return super().parse_args(ctx, rewritten)
+
+    @staticmethod
+    def _is_short_option(arg, takes_value, short_flags) -> bool:
+        # -n5 and -n are options; -l0 is two flags; -nation and -coronavirus are words to exclude.
+        if arg[:2] in takes_value:
+            return len(arg) == 2 or arg[2:].isdigit()
+        return all(letter in short_flags for letter in arg[1:])
 
 
 @click.command("query", cls=QueryCommand)
@@ -44,8 +54,17 @@ class QueryCommand(click.Command):
 )
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the first N hits (for paging).")
 @click.option("--explain", is_flag=True, help="Show how the query was read, and each hit's score.")
+@click.option(
+    "-l", "--files-with-matches", "paths_only", is_flag=True, help="Print only the paths of the matching files."
+)
+@click.option("-c", "--count", "count_only", is_flag=True, help="Print only the number of matching articles.")
+@click.option("-0", "--null", is_flag=True, help="With -l, end each path with a NUL byte instead of a newline.")
+@output_options
 @index_option
-def command(words, any_words, since, until, include_undated, sort, limit, offset, explain, index_dir):
+def command(
+    words, any_words, since, until, include_undated, sort, limit, offset, explain, paths_only, count_only, null,
+    fmt, index_dir,
+):
     """Search the index for articles matching WORDS, best first.
 
     All words must match unless --any is given; words match their other
@@ -54,8 +73,15 @@ def command(words, any_words, since, until, include_undated, sort, limit, offset
     title: source: place: section: path:, and date:A..B ranges.
     """
     from archsearch.location import resolve_index_dir
-    from archsearch.rendering import print_search_result
+    from archsearch.rendering import print_paths, print_result_notes, print_search_result
     from archsearch.searching import search
+
+    if paths_only and click.get_current_context().get_parameter_source("limit").name == "DEFAULT":
+        limit = 0  # like grep -l, every matching file unless a limit is asked for
+    if null and not paths_only:
+        raise click.UsageError("-0/--null only goes with -l/--files-with-matches")
+    if paths_only and count_only:
+        raise click.UsageError("-l and -c contradict each other")
 
     result = search(
         resolve_index_dir(index_dir),
@@ -67,6 +93,17 @@ def command(words, any_words, since, until, include_undated, sort, limit, offset
         since=since,
         until=until,
         include_undated=include_undated,
+        with_snippets=not (paths_only or count_only),
     )
-    print_search_result(result, explain=explain)
+    if count_only:
+        sys.stdout.write(f"{result.total}\n")
+        print_result_notes(result, sys.stderr)
+        sys.exit(0 if result.total else 1)
+    if paths_only:
+        sys.stdout.flush()
+        print_paths(result, sys.stdout.buffer, null)
+        sys.stdout.buffer.flush()
+        print_result_notes(result, sys.stderr)
+    else:
+        print_search_result(result, sys.stdout, sys.stderr, fmt, explain=explain)
     sys.exit(0 if result.hits else 1)
