@@ -143,7 +143,7 @@ def mark_matches(text: str, matches, open_mark: str, close_mark: str) -> str:
 
 def snippet_ellipses(snippet) -> tuple[str, str]:
     """Ellipses that tell whether the passage starts and ends inside the text."""
-    return ("…" if snippet.start > 0 else ""), "…"
+    return ("…" if snippet.start > 0 else ""), ("" if snippet.reaches_end else "…")
 
 
 def score_text(hit: Hit) -> str:

@@ -35,6 +35,7 @@ class Snippet:
     start: int  # where the passage starts in that field's text
     end: int
     matches: tuple[tuple[int, int], ...]  # (start, end) of each match, as offsets into `text`
+    reaches_end: bool = False  # whether the passage runs to the end of the field's text
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,13 @@ class _SnippetFormatter(Formatter):
             if spans and token.startchar < spans[-1][1]:
                 continue  # overlapping matches are shown once
             spans.append((token.startchar, token.endchar))
-        return collapse_whitespace(
-            self.fieldname, fragment.text, fragment.startchar, fragment.endchar, spans
-        )
+        text, start, end = fragment.text, fragment.startchar, fragment.endchar
+        # Whoosh cuts passages at word tokens; take in the punctuation around them (quotes, full stops).
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        return collapse_whitespace(self.fieldname, text, start, end, spans)
 
 
 _WHITESPACE = re.compile(r"\s+")
@@ -135,6 +140,7 @@ def collapse_whitespace(fieldname, text, start, end, spans) -> Snippet:
         start=start,
         end=end,
         matches=tuple((a - shift, b - shift) for a, b in new_spans),
+        reaches_end=not text[end:].strip(),
     )
 
 
