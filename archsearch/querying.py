@@ -17,6 +17,7 @@ from whoosh.qparser.plugins import TaggingPlugin
 
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
+from archsearch.schema import FIRST_DAY, LAST_DAY, day_number
 
 # Plain words are looked for in these fields.
 DEFAULT_FIELDS = ("title", "body")
@@ -26,9 +27,6 @@ FIELD_BOOSTS = {"title": 2.0, "body": 1.0}
 # What `field:` may name in a query; the index's bookkeeping fields stay out of reach.
 QUERY_FIELDS = ("title", "body", "source", "place", "section", "path", "date")
 
-# Whole days as YYYYMMDD; open ends get the calendar's own bounds because Whoosh mishandles
-# open numeric ranges.
-FIRST_DAY, LAST_DAY = 10101, 99991231
 
 
 class QuerySyntaxError(ArchsearchError):
@@ -40,6 +38,7 @@ class DateFilter(wq.NumericRange):
 
     def __init__(self, window: DateWindow):
         self.window = window
+        # Open ends get the calendar's own bounds: Whoosh mishandles open numeric ranges.
         start = day_number(window.start) if window.start else FIRST_DAY
         end = day_number(window.end) if window.end else LAST_DAY
         super().__init__("date", start, end)
@@ -53,10 +52,6 @@ class DateFilter(wq.NumericRange):
 
 # Articles without a date: those with no term at all in the date field.
 UNDATED = wq.Not(wq.NumericRange("date", FIRST_DAY, LAST_DAY))
-
-
-def day_number(day: datetime.date) -> int:
-    return day.year * 10000 + day.month * 100 + day.day
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """The index schema: which parts of an article are searchable, stored and how they are analysed."""
 
+import datetime
+
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
 # No stop list: in news "US", "WHO" and "IS" are names, and phrase queries must match exactly.
@@ -13,6 +15,21 @@ NAME_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
 
 # Paths match on their parts: folder names, file name stems, extensions.
 PATH_ANALYZER = RegexTokenizer(r"[^/\\._\-\s]+") | LowercaseFilter() | CharsetFilter(accent_map)
+
+# Whole days are indexed as the integer YYYYMMDD; these bound every valid day.
+FIRST_DAY, LAST_DAY = 10101, 99991231
+
+
+def day_number(day: datetime.date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def number_day(number: int | None) -> datetime.date | None:
+    """The day an indexed number stands for; None for a missing date (Whoosh's column default)."""
+    if number is None or not FIRST_DAY <= number <= LAST_DAY:
+        return None
+    return datetime.date(number // 10000, number // 100 % 100, number % 100)
+
 
 SEARCHABLE_FIELDS = ("title", "body", "source", "place", "section", "path")
 
@@ -29,9 +46,16 @@ def build_schema() -> Schema:
         body=TEXT(analyzer=TEXT_ANALYZER),
         # Dates are whole days, kept as the integer YYYYMMDD so ranges and sorting are plain numbers.
         date=NUMERIC(int, bits=32, stored=True, sortable=True),
-        source=TEXT(analyzer=NAME_ANALYZER, stored=True),
-        place=TEXT(analyzer=NAME_ANALYZER, stored=True),
+        # Columns (sortable) let `sources` count matches per source and place without loading
+        # stored fields; every document must carry a value, "" when unknown (Whoosh misreads a
+        # column whose last documents lack one).
+        source=TEXT(analyzer=NAME_ANALYZER, stored=True, sortable=True),
+        place=TEXT(analyzer=NAME_ANALYZER, stored=True, sortable=True),
         section=TEXT(analyzer=NAME_ANALYZER, stored=True),
+        # Near-duplicate detection (see nearduplicates.py): the body's MinHash sketch, and its
+        # bands as terms, so the copies of an article are found with an index lookup.
+        sketch=STORED(),
+        dupbands=KEYWORD(),
         # What incremental indexing compares to decide whether a file changed.
         mtime_ns=STORED(),
         size=STORED(),

@@ -1,0 +1,138 @@
+"""Coverage of a topic: matching articles counted per period of time, per source and per place."""
+
+import datetime
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archsearch.errors import ArchsearchError
+from archsearch.indexing import open_index
+from archsearch.querying import parse_query
+from archsearch.schema import number_day
+
+PERIODS = ("day", "week", "month", "year")
+
+
+@dataclass
+class Timeline:
+    query: str
+    by: str
+    periods: list[tuple[str, int]]  # every period from the first to the last, empty ones included
+    undated: int  # matching articles with no date, which no period can hold
+    total: int
+
+
+@dataclass
+class Facets:
+    query: str
+    total: int
+    sources: list[tuple[str, int]] = field(default_factory=list)  # most articles first
+    places: list[tuple[str, int]] = field(default_factory=list)
+
+
+def period_of(day: datetime.date, by: str) -> str:
+    if by == "day":
+        return day.isoformat()
+    if by == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02}"
+    if by == "month":
+        return f"{day.year}-{day.month:02}"
+    return str(day.year)
+
+
+def period_start(day: datetime.date, by: str) -> datetime.date:
+    if by == "week":
+        return day - datetime.timedelta(days=day.weekday())
+    if by == "month":
+        return day.replace(day=1)
+    if by == "year":
+        return day.replace(month=1, day=1)
+    return day
+
+
+def next_period(start: datetime.date, by: str) -> datetime.date:
+    if by == "day":
+        return start + datetime.timedelta(days=1)
+    if by == "week":
+        return start + datetime.timedelta(days=7)
+    if by == "month":
+        return (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return start.replace(year=start.year + 1)
+
+
+def every_period(first: datetime.date, last: datetime.date, by: str) -> list[str]:
+    periods = []
+    current = period_start(first, by)
+    while current <= last:
+        periods.append(period_of(current, by))
+        current = next_period(current, by)
+    return periods
+
+
+def _matching_docnums(searcher, parsed) -> list[int]:
+    return list(searcher.search(parsed.query, limit=None, scored=False).docs())
+
+
+def timeline(
+    index_dir: Path,
+    text: str,
+    *,
+    by: str = "month",
+    since: str | None = None,
+    until: str | None = None,
+    any_words: bool = False,
+    today: datetime.date | None = None,
+) -> Timeline:
+    if by not in PERIODS:
+        raise ArchsearchError(f"unknown period '{by}' (choose from {', '.join(PERIODS)})")
+    ix = open_index(index_dir)
+    # Undated articles are counted apart, so the date window must not drop them before counting.
+    parsed = parse_query(text, ix.schema, any_words=any_words, since=since, until=until, include_undated=True, today=today)
+    with ix.searcher() as searcher:
+        dates = searcher.reader().column_reader("date")
+        days = [number_day(dates[docnum]) for docnum in _matching_docnums(searcher, parsed)]
+    counts = Counter(period_of(day, by) for day in days if day)
+    dated = [day for day in days if day]
+    first = parsed.window.start if parsed.window and parsed.window.start else min(dated, default=None)
+    last = parsed.window.end if parsed.window and parsed.window.end else max(dated, default=None)
+    periods = every_period(first, last, by) if first and last else []
+    return Timeline(
+        query=text,
+        by=by,
+        periods=[(period, counts.get(period, 0)) for period in periods],
+        undated=len(days) - len(dated),
+        total=len(days),
+    )
+
+
+def facets(
+    index_dir: Path,
+    text: str,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    include_undated: bool = False,
+    any_words: bool = False,
+    today: datetime.date | None = None,
+) -> Facets:
+    ix = open_index(index_dir)
+    parsed = parse_query(
+        text, ix.schema, any_words=any_words, since=since, until=until, include_undated=include_undated, today=today
+    )
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        sources, places = reader.column_reader("source"), reader.column_reader("place")
+        docnums = _matching_docnums(searcher, parsed)
+        source_counts = Counter(sources[docnum] or "(unknown)" for docnum in docnums)
+        place_counts = Counter(places[docnum] or "(unknown)" for docnum in docnums)
+    return Facets(
+        query=text,
+        total=len(docnums),
+        sources=_most_first(source_counts),
+        places=_most_first(place_counts),
+    )
+
+
+def _most_first(counts: Counter) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0].lower()))

@@ -1,0 +1,49 @@
+"""Facts about an index: how many articles, over which dates, from which sources, where and how big."""
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+
+from archsearch.indexing import open_index, read_roots
+from archsearch.schema import number_day
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    location: str
+    folders: list[str]
+    articles: int
+    dated: int
+    first_date: datetime.date | None
+    last_date: datetime.date | None
+    sources: int  # distinct sources
+    places: int  # distinct places
+    size_bytes: int
+    last_indexed: datetime.datetime | None  # when the index last changed, in local time
+
+
+def index_stats(index_dir: Path) -> IndexStats:
+    ix = open_index(index_dir)
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        live = [docnum for docnum in range(reader.doc_count_all()) if not reader.is_deleted(docnum)]
+        dates = reader.column_reader("date")
+        days = sorted(day for docnum in live if (day := number_day(dates[docnum])))
+        sources = reader.column_reader("source")
+        places = reader.column_reader("place")
+        distinct_sources = {sources[docnum] for docnum in live} - {""}
+        distinct_places = {places[docnum] for docnum in live} - {""}
+    files = [path for path in Path(index_dir).iterdir() if path.is_file()]
+    newest = max((path.stat().st_mtime for path in files), default=None)
+    return IndexStats(
+        location=str(index_dir),
+        folders=read_roots(index_dir),
+        articles=len(live),
+        dated=len(days),
+        first_date=days[0] if days else None,
+        last_date=days[-1] if days else None,
+        sources=len(distinct_sources),
+        places=len(distinct_places),
+        size_bytes=sum(path.stat().st_size for path in files),
+        last_indexed=datetime.datetime.fromtimestamp(newest) if newest else None,
+    )
