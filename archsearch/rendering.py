@@ -191,6 +191,13 @@ def print_paths(result: SearchResult, out_bytes, null: bool) -> None:
 
 
 def print_result_notes(result: SearchResult, err) -> None:
+    if result.corrected_from:
+        err.write(f"archsearch: showing results for '{result.query}' instead of '{result.corrected_from}'\n")
+    if result.suggestion:
+        err.write(
+            f"archsearch: did you mean '{result.suggestion}'? ({result.suggestion_total} matching articles;"
+            " --fix runs it)\n"
+        )
     if result.total == 0 and result.partial_matches:
         err.write(
             f"archsearch: no article matches all words; {result.partial_matches} match some of them"

@@ -12,10 +12,17 @@ from whoosh.scoring import BM25F
 
 from archsearch.errors import ArchsearchError
 from archsearch.indexing import open_index, read_roots
+from archsearch.nearduplicates import copies_among
 from archsearch.querying import UNDATED, parse_query
 from archsearch.reading import UnreadableFile, read_article
+from archsearch.schema import number_day
+from archsearch.spelling import corrected_query
 
 SNIPPETS_PER_HIT = 2
+# Did you mean: offered when a query has fewer hits than FEW_HITS and a respelling has at least
+# MORE_HITS times as many.
+FEW_HITS = 5
+MORE_HITS = 2
 
 # BM25F's free parameters: K1 saturates term frequency; B normalises for length, per field.
 # Titles are all short, so their length says little (see bench/rank_eval.py for the tuning).
@@ -51,6 +58,7 @@ class Hit:
     score: float | None  # None when sorted by date, where relevance is not computed
     title_matches: tuple[tuple[int, int], ...]
     snippets: tuple[Snippet, ...]
+    copies: tuple[str, ...] = ()  # ids of near-identical articles this hit stands for
 
 
 @dataclass(frozen=True)
@@ -78,13 +86,11 @@ class SearchResult:
     partial_matches: int = 0
     # Undated articles that matched the words but not the date filter, which always excludes them.
     undated_left_out: int = 0
+    # Did you mean: a respelt query with many more hits, and how many; or the query it replaced (--fix).
+    suggestion: str | None = None
+    suggestion_total: int = 0
+    corrected_from: str | None = None
     explanation: list[str] = field(default_factory=list)  # how the query was read, for --explain
-
-
-def date_from_number(number: int | None) -> datetime.date | None:
-    if not number:
-        return None
-    return datetime.date(number // 10000, number // 100 % 100, number % 100)
 
 
 class _SnippetFormatter(Formatter):
@@ -158,7 +164,7 @@ def lead_snippet(body: str, length: int = 200) -> Snippet:
     return collapse_whitespace("body", body, 0, len(cut), [])
 
 
-def _make_hit(rank: int, whoosh_hit, with_snippets: bool = True) -> Hit:
+def _make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hit:
     stored = whoosh_hit.fields()
     title = stored.get("title", "")
     title_snippets = (
@@ -177,13 +183,14 @@ def _make_hit(rank: int, whoosh_hit, with_snippets: bool = True) -> Hit:
         id=stored["path"],
         path=stored["key"],
         title=title,
-        date=date_from_number(stored.get("date")),
+        date=number_day(stored.get("date")),
         source=stored.get("source", ""),
         place=stored.get("place", ""),
         section=stored.get("section", ""),
         score=whoosh_hit.score if isinstance(whoosh_hit.score, float) else None,
         title_matches=title_snippets[0].matches if title_snippets else (),
         snippets=tuple(snippets),
+        copies=tuple(copies),
     )
 
 
@@ -227,25 +234,39 @@ def search(
     until: str | None = None,
     include_undated: bool = False,
     with_snippets: bool = True,
+    collapse_copies: bool = True,
+    fix: bool = False,
     today=None,
 ) -> SearchResult:
-    """Rank the articles matching `text`; `limit` 0 means all of them."""
+    """Rank the articles matching `text`; `limit` 0 means all of them.
+
+    With `collapse_copies`, near-identical articles make one hit: the best ranked stands for
+    them all and lists the others as its copies; limit and offset then count such groups."""
     started = time.perf_counter()
     if not text.strip():
         raise ArchsearchError("empty query: give at least one word")
     if sort not in SORT_ORDERS:
         raise ArchsearchError(f"unknown sort order '{sort}' (choose from {', '.join(SORT_ORDERS)})")
-    ix = open_index(index_dir)
-    parsed = parse_query(
-        text, ix.schema, any_words=any_words, since=since, until=until, include_undated=include_undated, today=today
+    search_options = dict(
+        any_words=any_words, limit=limit, offset=offset, sort=sort, since=since, until=until,
+        include_undated=include_undated, with_snippets=with_snippets, collapse_copies=collapse_copies, today=today,
     )
+    parse_options = dict(any_words=any_words, since=since, until=until, include_undated=include_undated, today=today)
+    ix = open_index(index_dir)
+    parsed = parse_query(text, ix.schema, **parse_options)
     with ix.searcher(weighting=weighting()) as searcher:
         total = count_matches(searcher, parsed.query)
         sortedby = None if sort == "relevance" else _date_sort_key(ix.schema["date"], sort == "newest")
-        results = searcher.search(
-            parsed.query, limit=offset + limit if limit else None, sortedby=sortedby, terms=True
-        )
-        hits = [_make_hit(rank, hit, with_snippets) for rank, hit in enumerate(results[offset:], start=offset + 1)]
+        wanted = offset + limit if limit else None
+        if collapse_copies:
+            leaders = _group_copies(searcher, parsed.query, sortedby, wanted)
+        else:
+            results = searcher.search(parsed.query, limit=wanted, sortedby=sortedby, terms=True)
+            leaders = [(hit, []) for hit in results]
+        hits = [
+            _make_hit(rank, hit, with_snippets, copies=[searcher.stored_fields(n)["path"] for n in copies])
+            for rank, (hit, copies) in enumerate(leaders[offset:], start=offset + 1)
+        ]
         result = SearchResult(
             query=text, hits=hits, total=total, elapsed=0.0, offset=offset, explanation=parsed.explain()
         )
@@ -256,8 +277,48 @@ def search(
             result.partial_matches = count_matches(searcher, words_only)
         if parsed.has_date_filter and not include_undated:
             result.undated_left_out = count_matches(searcher, And([parsed.words, UNDATED]))
+        if total < FEW_HITS:
+            _suggest_spelling(searcher, ix.schema, result, parse_options)
+    if fix and result.suggestion:
+        fixed = search(index_dir, result.suggestion, **search_options)
+        fixed.corrected_from = text
+        return fixed
     result.elapsed = time.perf_counter() - started
     return result
+
+
+def _suggest_spelling(searcher, schema, result: SearchResult, parse_options: dict) -> None:
+    suggestion = corrected_query(searcher, result.query)
+    if suggestion is None:
+        return
+    suggestion_total = count_matches(searcher, parse_query(suggestion, schema, **parse_options).query)
+    if suggestion_total > result.total and suggestion_total >= MORE_HITS * result.total:
+        result.suggestion, result.suggestion_total = suggestion, suggestion_total
+
+
+def _group_copies(searcher, query, sortedby, wanted: int | None) -> list[tuple]:
+    """The first `wanted` groups of near-identical hits in ranked order, as (leader, copy docnums)."""
+    leaders = []
+    grouped: set[int] = set()
+    # Copies fall out of the ranked list, so read further down it than the groups wanted.
+    window = None if wanted is None else wanted * 3 + 20
+    while True:
+        results = searcher.search(query, limit=window, sortedby=sortedby, terms=True)
+        for hit in results:
+            if hit.docnum in grouped:
+                continue
+            signature = hit.fields().get("sketch") or ()
+            copies = copies_among(searcher, query, hit.docnum, signature)
+            grouped.update(copies)
+            grouped.add(hit.docnum)
+            leaders.append((hit, copies))
+            if wanted is not None and len(leaders) == wanted:
+                return leaders
+        if window is None or len(results) < window:
+            return leaders
+        leaders.clear()
+        grouped.clear()
+        window *= 4
 
 
 def find_article(index_dir: Path, reference: str) -> ArticleRecord:
@@ -281,7 +342,7 @@ def find_article(index_dir: Path, reference: str) -> ArticleRecord:
         id=stored["path"],
         path=stored["key"],
         title=stored.get("title", ""),
-        date=date_from_number(stored.get("date")),
+        date=number_day(stored.get("date")),
         source=stored.get("source", ""),
         place=stored.get("place", ""),
         section=stored.get("section", ""),

@@ -59,11 +59,15 @@ class QueryCommand(click.Command):
 )
 @click.option("-c", "--count", "count_only", is_flag=True, help="Print only the number of matching articles.")
 @click.option("-0", "--null", is_flag=True, help="With -l, end each path with a NUL byte instead of a newline.")
+@click.option("--fix", is_flag=True, help="When a respelt query would match many more articles, run it instead.")
+@click.option(
+    "--all-copies", is_flag=True, help="Show near-identical articles (republished wire copy) as hits of their own."
+)
 @output_options
 @index_option
 def command(
     words, any_words, since, until, include_undated, sort, limit, offset, explain, paths_only, count_only, null,
-    fmt, index_dir,
+    fix, all_copies, fmt, index_dir,
 ):
     """Search the index for articles matching WORDS, best first.
 
@@ -94,6 +98,8 @@ def command(
         until=until,
         include_undated=include_undated,
         with_snippets=not (paths_only or count_only),
+        collapse_copies=not (all_copies or paths_only or count_only),
+        fix=fix,
     )
     if count_only:
         sys.stdout.write(f"{result.total}\n")

@@ -1,0 +1,95 @@
+"""Near-identical articles: wire stories republished by many sites with small edits.
+
+Each body gets a MinHash sketch of its 5-word shingles, made with one-permutation hashing:
+every shingle is hashed once (CRC-32) and falls into one of SKETCH_SIZE buckets, which keeps
+its smallest hash. That costs one hash per shingle, where classic MinHash costs one per
+shingle per permutation, so sketching stays a small part of indexing in pure Python (datasketch
+would bring numpy and SciPy for the same estimate). The share of buckets two sketches agree
+on estimates the Jaccard resemblance of their shingle sets. For finding candidates in a large
+index, the sketch is cut into bands whose values become index terms (locality-sensitive
+hashing): two articles that share a band term are candidates, checked with `resemblance`.
+"""
+
+import re
+import zlib
+
+SKETCH_SIZE = 32
+ROWS_PER_BAND = 4  # 8 bands: articles 80% alike share a band 99% of the time, 50% alike 40%
+SHINGLE_WORDS = 5
+# Articles whose estimated resemblance reaches this are copies of one another.
+NEAR_DUPLICATE = 0.8
+EMPTY = -1
+
+_WORD = re.compile(r"\w+")
+
+
+def shingle_hashes(text: str) -> set[int]:
+    """32-bit hashes of the text's 5-word shingles, built in C calls: word CRCs, then tuple hashes
+    (deterministic for tuples of ints, unlike str hashes)."""
+    word_hashes = list(map(zlib.crc32, map(str.encode, _WORD.findall(text.lower()))))
+    if len(word_hashes) < SHINGLE_WORDS:
+        return {hash(tuple(word_hashes)) & 0xFFFFFFFF} if word_hashes else set()
+    shifted = [word_hashes[offset:] for offset in range(SHINGLE_WORDS)]
+    return {value & 0xFFFFFFFF for value in map(hash, zip(*shifted))}
+
+
+def sketch(text: str) -> tuple[int, ...]:
+    minima = [EMPTY] * SKETCH_SIZE
+    unfilled = SKETCH_SIZE
+    # In ascending order the first value seen in a bucket is its minimum, and once every bucket
+    # has one the rest can be skipped.
+    for value in sorted(shingle_hashes(text)):
+        bucket = value % SKETCH_SIZE
+        if minima[bucket] == EMPTY:
+            minima[bucket] = value // SKETCH_SIZE
+            unfilled -= 1
+            if not unfilled:
+                break
+    return _densify(minima)
+
+
+def _densify(minima: list[int]) -> tuple[int, ...]:
+    """Fill empty buckets from the next full one, so short texts still compare (Shrivastava's rotation)."""
+    if EMPTY not in minima or all(value == EMPTY for value in minima):
+        return tuple(minima)
+    filled = list(minima)
+    for bucket, value in enumerate(minima):
+        offset = 1
+        while value == EMPTY:
+            value = minima[(bucket + offset) % SKETCH_SIZE]
+            offset += 1
+        filled[bucket] = value
+    return tuple(filled)
+
+
+def resemblance(first: tuple[int, ...], second: tuple[int, ...]) -> float:
+    if not first or not second or first[0] == EMPTY or second[0] == EMPTY:
+        return 0.0
+    return sum(a == b for a, b in zip(first, second)) / SKETCH_SIZE
+
+
+def band_terms(signature: tuple[int, ...]) -> list[str]:
+    if not signature or signature[0] == EMPTY:
+        return []
+    return [
+        f"{band}:" + ".".join(f"{value:x}" for value in signature[start : start + ROWS_PER_BAND])
+        for band, start in enumerate(range(0, SKETCH_SIZE, ROWS_PER_BAND))
+    ]
+
+
+def copies_among(searcher, query, docnum: int, signature: tuple[int, ...]) -> list[int]:
+    """The documents matching `query` that are near-identical to `docnum`, found through its bands."""
+    from whoosh.query import And, Or, Term
+
+    bands = band_terms(signature)
+    if not bands:
+        return []
+    candidates = searcher.search(
+        And([query, Or([Term("dupbands", band) for band in bands])]), limit=None, scored=False
+    ).docs()
+    return sorted(
+        candidate
+        for candidate in candidates
+        if candidate != docnum
+        and resemblance(signature, searcher.stored_fields(candidate).get("sketch") or ()) >= NEAR_DUPLICATE
+    )

@@ -1,0 +1,98 @@
+"""Did you mean: a better spelling for query words that the index hardly knows."""
+
+import re
+from collections import Counter
+
+from whoosh.support.levenshtein import damerau_levenshtein
+
+from archsearch.reading import UnreadableFile, read_article
+from archsearch.schema import TEXT_ANALYZER
+
+# A word rarer than this may be misspelt; a suggestion must be this many times as common, and
+# at most MAX_EDITS letters away.
+RARE = 5
+MORE_COMMON = 3
+MAX_EDITS = 2
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
+# Plain words only: not a field name, a prefix*, a fuzzy~ word or part of a hyphenated one.
+_PLAIN_WORD = re.compile(r"(?<![\w:*~\-])([^\W\d_]{3,})(?![\w:*~\-])")
+
+
+def _stem(word: str) -> str | None:
+    tokens = [token.text for token in TEXT_ANALYZER(word)]
+    return tokens[0] if len(tokens) == 1 else None
+
+
+def _frequency(searcher, stem: str) -> int:
+    return searcher.doc_frequency("body", stem) + searcher.doc_frequency("title", stem)
+
+
+def corrected_query(searcher, text: str) -> str | None:
+    """The query with its rare words replaced by close, much more common ones; None if none is."""
+    pieces = []
+    cursor = 0
+    changed = False
+    for match in _PLAIN_WORD.finditer(text):
+        word = match.group(1)
+        if word in _OPERATORS or text.count('"', 0, match.start()) % 2:
+            continue  # an operator, or a word inside a phrase
+        replacement = _better_spelling(searcher, word)
+        if replacement:
+            pieces += [text[cursor : match.start()], replacement]
+            cursor = match.end()
+            changed = True
+    pieces.append(text[cursor:])
+    return "".join(pieces) if changed else None
+
+
+def _better_spelling(searcher, word: str) -> str | None:
+    stem = _stem(word)
+    if stem is None:
+        return None
+    frequency = _frequency(searcher, stem)
+    if frequency >= RARE:
+        return None
+    typed = word.lower()
+    candidates = []
+    # Misspellings seldom touch the first letter; requiring it keeps the search fast.
+    for suggestion in searcher.suggest("body", stem, limit=5, maxdist=2, prefix=1):
+        suggestion_frequency = _frequency(searcher, suggestion)
+        if suggestion == stem or suggestion_frequency < MORE_COMMON * max(frequency, 1):
+            continue
+        found = _closest_surface_form(searcher, suggestion, typed)
+        if found is None:
+            continue
+        surface, capitalised = found
+        # Judged against the word as typed, not its stem: `elecion` is near `election`, while
+        # the stems `elecion` and `electron` are nearer than `elecion` and `elect`. A name typed
+        # with a capital (`Putn`) is nearer to names (`Putin`) than to other words (`put`).
+        edits = damerau_levenshtein(typed, surface)
+        if edits <= MAX_EDITS:
+            case_differs = word[0].isupper() != capitalised
+            candidates.append((edits, case_differs, -suggestion_frequency, surface))
+    if not candidates:
+        return None
+    best = min(candidates)[-1]
+    return best.capitalize() if word[0].isupper() else best
+
+
+def _closest_surface_form(searcher, stem: str, typed: str) -> tuple[str, bool] | None:
+    """The word as articles write it (`refugees`) for an indexed stem (`refuge`), nearest to
+    `typed`, and whether articles mostly write it with a capital."""
+    from whoosh.query import Term
+
+    capitals = Counter()
+    occurrences = Counter()
+    for hit in searcher.search(Term("body", stem), limit=3):
+        try:
+            body = read_article(hit["key"]).body
+        except (UnreadableFile, OSError):
+            continue
+        for token in re.findall(r"\w+", body):
+            if _stem(token) == stem:
+                occurrences[token.lower()] += 1
+                capitals[token.lower()] += token[0].isupper()
+    if not occurrences:
+        return None
+    form = min(occurrences, key=lambda form: (damerau_levenshtein(typed, form), form))
+    return form, capitals[form] * 2 > occurrences[form]
