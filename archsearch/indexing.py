@@ -11,7 +11,7 @@ from whoosh.query import Term
 
 from archsearch.errors import ArchsearchError
 from archsearch.reading import Article, UnreadableFile, read_article
-from archsearch.schema import build_schema
+from archsearch.schema import build_schema, is_current
 
 # The folders an index covers, kept beside Whoosh's own files.
 SETTINGS_FILE = "archsearch.json"
@@ -64,9 +64,14 @@ def open_index(index_dir: Path):
             f"no index at {index_dir}: run 'archsearch index FOLDER' first (or pass --index DIR)"
         )
     try:
-        return whoosh_index.open_dir(str(index_dir))
+        ix = whoosh_index.open_dir(str(index_dir))
     except Exception as exc:  # Whoosh raises many kinds of errors on a damaged index
         raise ArchsearchError(f"cannot open the index at {index_dir}: {exc}") from None
+    if not is_current(ix.schema):
+        raise ArchsearchError(
+            f"the index at {index_dir} was built by another version of archsearch: run 'archsearch index --rebuild'"
+        )
+    return ix
 
 
 def open_or_create_index(index_dir: Path):

@@ -61,3 +61,16 @@ def build_schema() -> Schema:
         size=STORED(),
         sha256=STORED(),
     )
+
+
+def is_current(schema: Schema) -> bool:
+    """Whether an index was built with this version's schema (fields, their kinds and columns)."""
+    expected = build_schema()
+
+    def shape(some_schema):
+        return {
+            name: (type(field).__name__, type(field.column_type).__name__)
+            for name, field in some_schema.items()
+        }
+
+    return shape(schema) == shape(expected)
