@@ -11,7 +11,8 @@ from whoosh.query import Term
 
 from archsearch.errors import ArchsearchError
 from archsearch.reading import Article, UnreadableFile, read_article
-from archsearch.schema import build_schema, is_current
+from archsearch.nearduplicates import band_terms, sketch
+from archsearch.schema import build_schema, day_number, is_current
 
 # The folders an index covers, kept beside Whoosh's own files.
 SETTINGS_FILE = "archsearch.json"
@@ -133,6 +134,7 @@ def indexed_fingerprints(searcher) -> dict[str, Fingerprint]:
 
 
 def article_document(key: str, root: Path, article: Article, fingerprint: Fingerprint) -> dict:
+    signature = sketch(article.body)
     document = {
         "key": key,
         "path": Path(key).relative_to(root).as_posix(),
@@ -142,17 +144,15 @@ def article_document(key: str, root: Path, article: Article, fingerprint: Finger
         "source": article.source,
         "place": article.place,
         "section": article.section,
+        "sketch": signature,
+        "dupbands": " ".join(band_terms(signature)),
         "mtime_ns": fingerprint.mtime_ns,
         "size": fingerprint.size,
         "sha256": fingerprint.sha256,
     }
     if article.date is not None:
-        document["date"] = date_number(article.date)
+        document["date"] = day_number(article.date)
     return document
-
-
-def date_number(day) -> int:
-    return day.year * 10000 + day.month * 100 + day.day
 
 
 def update_index(index_dir: Path, folders: list[str], cwd: Path | None = None) -> IndexReport:

@@ -71,6 +71,7 @@ def hit_record(hit: Hit) -> dict:
         "place": hit.place,
         "section": hit.section,
         "score": hit.score,
+        "copies": list(hit.copies),
         "title_matches": [list(span) for span in hit.title_matches],
         "snippets": [
             {
@@ -146,13 +147,20 @@ def snippet_ellipses(snippet) -> tuple[str, str]:
     return ("…" if snippet.start > 0 else ""), ("" if snippet.reaches_end else "…")
 
 
+def copies_parts(hit: Hit) -> list[str]:
+    if not hit.copies:
+        return []
+    return [f"+{len(hit.copies)} cop{'y' if len(hit.copies) == 1 else 'ies'}"]
+
+
 def score_text(hit: Hit) -> str:
     return f"score {hit.score:.3f}" if hit.score is not None else "score not computed (sorted by date)"
 
 
 def plain_hit_lines(hit: Hit, explain: bool = False) -> list[str]:
     title = mark_matches(printable(hit.title), hit.title_matches, PLAIN_MATCH_OPEN, PLAIN_MATCH_CLOSE)
-    metadata = metadata_parts(hit.date, hit.source, hit.place, hit.id) + ([score_text(hit)] if explain else [])
+    metadata = metadata_parts(hit.date, hit.source, hit.place, hit.id) + copies_parts(hit)
+    metadata += [score_text(hit)] if explain else []
     lines = [f"{hit.rank}. {title}", "   " + " · ".join(metadata)]
     for snippet in hit.snippets:
         before, after = snippet_ellipses(snippet)
@@ -226,7 +234,8 @@ def print_human(result: SearchResult, out, err, explain: bool = False) -> None:
         title = Text.assemble((f"{hit.rank:>2}  ", "bold cyan"))
         title.append_text(highlighted(printable(hit.title), hit.title_matches, "bold"))
         console.print(title)
-        console.print(Padding(metadata_text(hit.date, hit.source, hit.place, hit.id, score_text(hit) if explain else ""), (0, 0, 0, 4)))
+        extra = " · ".join(copies_parts(hit) + ([score_text(hit)] if explain else []))
+        console.print(Padding(metadata_text(hit.date, hit.source, hit.place, hit.id, extra), (0, 0, 0, 4)))
         for snippet in hit.snippets:
             before, after = snippet_ellipses(snippet)
             line = Text(before)
@@ -294,6 +303,113 @@ def print_article(article: ArticleRecord, out, fmt: str) -> None:
             *(printable(line) for line in article.body.split("\n")),
         ]
         out.write("\n".join(lines) + "\n")
+
+
+def _bar(count: int, largest: int, width: int = 40) -> str:
+    if not count:
+        return ""
+    return "█" * max(1, round(width * count / largest))
+
+
+def print_timeline(timeline, out, fmt: str) -> None:
+    """Counts per period; undated matches are a row of their own, labelled `undated`."""
+    rows = list(timeline.periods) + ([("undated", timeline.undated)] if timeline.undated else [])
+    if fmt == "json":
+        for period, count in timeline.periods:
+            out.write(json_line({"type": "period", "period": period, "count": count}))
+        out.write(json_line({"type": "summary", "query": timeline.query, "by": timeline.by,
+                             "total": timeline.total, "undated": timeline.undated}))
+    elif fmt == "human":
+        from rich.table import Table
+
+        table = Table(box=None, show_header=False, padding=(0, 1))
+        largest = max((count for _, count in rows), default=0)
+        for period, count in rows:
+            table.add_row(period, f"[cyan]{_bar(count, largest)}[/]", str(count), style="dim" if period == "undated" else "")
+        console = _rich_console(out)
+        console.print(table)
+        console.print(f"[dim]{timeline.total} matching articles, {timeline.undated} undated, by {timeline.by}[/]")
+    else:
+        if fmt == "tsv":
+            out.write(tsv_line(("period", "count")))
+        out.write("".join(tsv_line((period, count)) for period, count in rows))
+
+
+def print_facets(facets, out, fmt: str) -> None:
+    groups = (("source", facets.sources), ("place", facets.places))
+    if fmt == "json":
+        for kind, counts in groups:
+            for name, count in counts:
+                out.write(json_line({"type": kind, "name": name, "count": count}))
+        out.write(json_line({"type": "summary", "query": facets.query, "total": facets.total}))
+    elif fmt == "human":
+        from rich.columns import Columns
+        from rich.table import Table
+
+        tables = []
+        for kind, counts in groups:
+            table = Table(title=f"{kind}s", title_justify="left", box=None, padding=(0, 1))
+            table.add_column(kind, style="yellow")
+            table.add_column("articles", justify="right")
+            table.add_column("")
+            largest = max((count for _, count in counts), default=0)
+            for name, count in counts:
+                table.add_row(printable(name), str(count), f"[cyan]{_bar(count, largest, 20)}[/]")
+            tables.append(table)
+        console = _rich_console(out)
+        console.print(Columns(tables, padding=(0, 4)))
+        console.print(f"[dim]{facets.total} matching articles[/]")
+    else:
+        if fmt == "tsv":
+            out.write(tsv_line(("kind", "name", "count")))
+        out.write("".join(tsv_line((kind, name, count)) for kind, counts in groups for name, count in counts))
+
+
+def stats_rows(stats) -> list[tuple[str, str]]:
+    return [
+        ("articles", f"{stats.articles}"),
+        ("dated", f"{stats.dated}"),
+        ("undated", f"{stats.articles - stats.dated}"),
+        ("first date", stats.first_date.isoformat() if stats.first_date else ""),
+        ("last date", stats.last_date.isoformat() if stats.last_date else ""),
+        ("sources", f"{stats.sources}"),
+        ("places", f"{stats.places}"),
+        ("index", stats.location),
+        ("index size", f"{stats.size_bytes}"),
+        ("last indexed", stats.last_indexed.isoformat(timespec="seconds") if stats.last_indexed else ""),
+        *(("folder", folder) for folder in stats.folders),
+    ]
+
+
+def print_stats(stats, out, fmt: str) -> None:
+    if fmt == "json":
+        out.write(json_line({
+            "type": "stats",
+            "articles": stats.articles,
+            "dated": stats.dated,
+            "undated": stats.articles - stats.dated,
+            "first_date": stats.first_date.isoformat() if stats.first_date else None,
+            "last_date": stats.last_date.isoformat() if stats.last_date else None,
+            "sources": stats.sources,
+            "places": stats.places,
+            "index": stats.location,
+            "index_size_bytes": stats.size_bytes,
+            "last_indexed": stats.last_indexed.isoformat(timespec="seconds") if stats.last_indexed else None,
+            "folders": stats.folders,
+        }))
+    elif fmt == "human":
+        from rich.table import Table
+
+        table = Table(box=None, show_header=False, padding=(0, 2))
+        for name, value in stats_rows(stats):
+            if name == "index size":
+                value = f"{stats.size_bytes / 1024 ** 2:.1f} MiB"
+            table.add_row(f"[bold]{name}[/]", printable(value))
+        _rich_console(out).print(table)
+    else:
+        if fmt == "tsv":
+            out.write(tsv_line(("name", "value")))
+        out.write("".join(tsv_line(row) for row in stats_rows(stats)))
 
 
 def print_index_report(report: IndexReport, err=None) -> None:

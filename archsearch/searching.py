@@ -164,7 +164,7 @@ def lead_snippet(body: str, length: int = 200) -> Snippet:
     return collapse_whitespace("body", body, 0, len(cut), [])
 
 
-def _make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hit:
+def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hit:
     stored = whoosh_hit.fields()
     title = stored.get("title", "")
     title_snippets = (
@@ -264,7 +264,7 @@ def search(
             results = searcher.search(parsed.query, limit=wanted, sortedby=sortedby, terms=True)
             leaders = [(hit, []) for hit in results]
         hits = [
-            _make_hit(rank, hit, with_snippets, copies=[searcher.stored_fields(n)["path"] for n in copies])
+            make_hit(rank, hit, with_snippets, copies=[searcher.stored_fields(n)["path"] for n in copies])
             for rank, (hit, copies) in enumerate(leaders[offset:], start=offset + 1)
         ]
         result = SearchResult(

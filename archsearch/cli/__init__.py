@@ -13,6 +13,10 @@ COMMANDS = {
     "index": "index",
     "query": "query",
     "show": "show",
+    "similar": "similar",
+    "sources": "sources",
+    "stats": "stats",
+    "timeline": "timeline",
 }
 
 

@@ -1,0 +1,37 @@
+"""`archsearch sources`: matching articles per source and per place."""
+
+import sys
+
+import click
+
+from archsearch.cli.options import index_option, output_options
+
+
+@click.command("sources")
+@click.argument("words", nargs=-1, required=True)
+@click.option("--since", metavar="DATE", help="Only articles dated DATE or later.")
+@click.option("--until", metavar="DATE", help="Only articles dated DATE or earlier.")
+@click.option("--undated", "include_undated", is_flag=True, help="Keep undated articles when filtering by date.")
+@click.option("--any", "any_words", is_flag=True, help="Count articles containing any of the plain words.")
+@output_options
+@index_option
+def command(words, since, until, include_undated, any_words, fmt, index_dir):
+    """Count the articles matching WORDS per source and per place, most first.
+
+    WORDS take the same syntax as query; "(unknown)" counts articles
+    whose source or place could not be read.
+    """
+    from archsearch.coverage import facets
+    from archsearch.location import resolve_index_dir
+    from archsearch.rendering import print_facets
+
+    result = facets(
+        resolve_index_dir(index_dir),
+        " ".join(words),
+        since=since,
+        until=until,
+        include_undated=include_undated,
+        any_words=any_words,
+    )
+    print_facets(result, sys.stdout, fmt)
+    sys.exit(0 if result.total else 1)

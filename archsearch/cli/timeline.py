@@ -1,0 +1,38 @@
+"""`archsearch timeline`: how many matching articles per day, week, month or year."""
+
+import sys
+
+import click
+
+from archsearch.cli.options import index_option, output_options
+
+
+@click.command("timeline")
+@click.argument("words", nargs=-1, required=True)
+@click.option(
+    "--by",
+    type=click.Choice(["day", "week", "month", "year"]),
+    default="month",
+    show_default=True,
+    help="Length of the periods counted.",
+)
+@click.option("--since", metavar="DATE", help="Start the timeline at DATE (same forms as query).")
+@click.option("--until", metavar="DATE", help="End the timeline at DATE.")
+@click.option("--any", "any_words", is_flag=True, help="Count articles containing any of the plain words.")
+@output_options
+@index_option
+def command(words, by, since, until, any_words, fmt, index_dir):
+    """Count the articles matching WORDS in each period: coverage over time.
+
+    Empty periods between the first and the last are shown too; undated
+    matches are counted apart. WORDS take the same syntax as query.
+    """
+    from archsearch.coverage import timeline
+    from archsearch.location import resolve_index_dir
+    from archsearch.rendering import print_timeline
+
+    result = timeline(
+        resolve_index_dir(index_dir), " ".join(words), by=by, since=since, until=until, any_words=any_words
+    )
+    print_timeline(result, sys.stdout, fmt)
+    sys.exit(0 if result.total else 1)

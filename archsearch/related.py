@@ -1,0 +1,41 @@
+"""More like this: the articles closest to a given one, near-identical copies of it left out."""
+
+import time
+from pathlib import Path
+
+from whoosh.query import Every, Or, Term
+
+from archsearch.indexing import open_index
+from archsearch.nearduplicates import copies_among
+from archsearch.searching import SearchResult, find_article, make_hit, weighting
+
+# How many distinctive words of the article make the query, from its body and its title.
+BODY_TERMS = 25
+TITLE_TERMS = 6
+
+
+def similar(index_dir: Path, reference: str, *, limit: int = 10) -> SearchResult:
+    started = time.perf_counter()
+    article = find_article(index_dir, reference)
+    ix = open_index(index_dir)
+    with ix.searcher(weighting=weighting()) as searcher:
+        docnum = searcher.document_number(key=article.path)
+        signature = searcher.stored_fields(docnum).get("sketch") or ()
+        excluded = {docnum, *copies_among(searcher, Every(), docnum, signature)}
+        terms = [
+            Term(fieldname, word, boost=weight)
+            for fieldname, text, count in (("body", article.body, BODY_TERMS), ("title", article.title, TITLE_TERMS))
+            if text
+            for word, weight in searcher.key_terms_from_text(fieldname, text, numterms=count)
+        ]
+        query = Or(terms)
+        results = searcher.search(query, limit=limit or None, mask=excluded, terms=True)
+        hits = [make_hit(rank, hit) for rank, hit in enumerate(results, start=1)]
+        total = len(searcher.search(query, limit=None, scored=False, mask=excluded))
+    return SearchResult(
+        query=f"similar to {article.id}",
+        hits=hits,
+        total=total,
+        elapsed=time.perf_counter() - started,
+        explanation=[f"similar to {article.id}: {query}", f"left out as copies: {len(excluded) - 1}"],
+    )
