@@ -13,6 +13,19 @@ index_option = click.option(
     "(~/.local/share/archsearch).",
 )
 
+any_option = click.option(
+    "--any", "any_words", is_flag=True, help="Match articles containing any of the plain words, not all."
+)
+since_option = click.option(
+    "--since", metavar="DATE", help="Only articles dated DATE or later (YYYY, YYYY-MM, YYYY-MM-DD, 7d, ...)."
+)
+until_option = click.option(
+    "--until", metavar="DATE", help="Only articles dated DATE or earlier; a month or year counts whole."
+)
+undated_option = click.option(
+    "--undated", "include_undated", is_flag=True, help="Keep undated articles when filtering by date."
+)
+
 
 def output_options(command):
     """--json, --format and --color, resolved into one `fmt` argument: human, plain, json or tsv."""

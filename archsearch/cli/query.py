@@ -4,7 +4,14 @@ import sys
 
 import click
 
-from archsearch.cli.options import index_option, output_options
+from archsearch.cli.options import (
+    any_option,
+    index_option,
+    output_options,
+    since_option,
+    undated_option,
+    until_option,
+)
 
 
 class QueryCommand(click.Command):
@@ -38,10 +45,10 @@ class QueryCommand(click.Command):
 
 @click.command("query", cls=QueryCommand)
 @click.argument("words", nargs=-1, required=True)
-@click.option("--any", "any_words", is_flag=True, help="Match articles containing any of the plain words, not all.")
-@click.option("--since", metavar="DATE", help="Only articles dated DATE or later (YYYY, YYYY-MM, YYYY-MM-DD, 7d, ...).")
-@click.option("--until", metavar="DATE", help="Only articles dated DATE or earlier; a month or year counts whole.")
-@click.option("--undated", "include_undated", is_flag=True, help="Keep undated articles when filtering by date.")
+@any_option
+@since_option
+@until_option
+@undated_option
 @click.option(
     "--sort",
     type=click.Choice(["relevance", "newest", "oldest"]),

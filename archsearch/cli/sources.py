@@ -4,15 +4,22 @@ import sys
 
 import click
 
-from archsearch.cli.options import index_option, output_options
+from archsearch.cli.options import (
+    any_option,
+    index_option,
+    output_options,
+    since_option,
+    undated_option,
+    until_option,
+)
 
 
 @click.command("sources")
 @click.argument("words", nargs=-1, required=True)
-@click.option("--since", metavar="DATE", help="Only articles dated DATE or later.")
-@click.option("--until", metavar="DATE", help="Only articles dated DATE or earlier.")
-@click.option("--undated", "include_undated", is_flag=True, help="Keep undated articles when filtering by date.")
-@click.option("--any", "any_words", is_flag=True, help="Count articles containing any of the plain words.")
+@since_option
+@until_option
+@undated_option
+@any_option
 @output_options
 @index_option
 def command(words, since, until, include_undated, any_words, fmt, index_dir):

@@ -4,7 +4,13 @@ import sys
 
 import click
 
-from archsearch.cli.options import index_option, output_options
+from archsearch.cli.options import (
+    any_option,
+    index_option,
+    output_options,
+    since_option,
+    until_option,
+)
 
 
 @click.command("timeline")
@@ -16,9 +22,9 @@ from archsearch.cli.options import index_option, output_options
     show_default=True,
     help="Length of the periods counted.",
 )
-@click.option("--since", metavar="DATE", help="Start the timeline at DATE (same forms as query).")
-@click.option("--until", metavar="DATE", help="End the timeline at DATE.")
-@click.option("--any", "any_words", is_flag=True, help="Count articles containing any of the plain words.")
+@since_option
+@until_option
+@any_option
 @output_options
 @index_option
 def command(words, by, since, until, any_words, fmt, index_dir):
