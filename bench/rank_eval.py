@@ -1,0 +1,777 @@
+#!/usr/bin/env python3
+"""Known-item ranking evaluation of archsearch on a real corpus, and tuning of its ranking knobs.
+
+    python bench/rank_eval.py                # evaluate the current ranking on bench/corpora/4k
+    python bench/rank_eval.py --grid         # tune FIELD_BOOSTS["title"] and BM25F_PARAMETERS
+    python bench/rank_eval.py --corpus DIR [--truth FILE] [--rebuild] [--grid-engine library]
+
+The corpus is a folder written by bench/make_corpus.py with its truth file beside it
+(DIR.truth.jsonl). The index is built with archsearch's own `update_index` into
+bench/results/rank_eval/index-<corpus>-<key>/, where the key hashes the corpus path and the
+sources of schema.py, reading.py and indexing.py: rebuilt when any of them changes, reused
+otherwise.
+
+Known-item test. An article is a known item when its real headline is unique in the corpus
+(`title_unique`) and has at least 3 usable words. A usable word is a headline token (as the
+index's analyser splits it) of 2+ letters or digits and nothing else ("F**k" and "U.S" are
+left out, so no query syntax slips in), not in STOP_WORDS, whose stem occurs in the corpus
+(title or body of some article). The query is the k usable words with the highest IDF
+(fewest articles containing the stem; ties go to the earlier word), lowercased (so "Or" and
+"Not" are never operators) and in headline order:
+
+* "3 words": k = 3, what a reader who remembers a headline would type;
+* "2 words": k = 2, the harder variant (less evidence, more ties).
+
+The rarest words are the ones a person remembers and make the query specific. For web pages
+the headline is the file's title line, so those words are always in the target. Wire copy
+has no headline in the file (its title field is the lead sentence), so its headline words may
+be missing from the text: the all-words query then finds nothing or only other articles.
+Both are counted: `zero` = the query matched no article, `miss` = it did not match the target.
+
+Each query runs with the default all-words semantics and with --any. The metrics are
+success@1, success@10 and MRR@10 (reciprocal rank, 0 beyond rank 10), overall and per shape
+(wire / web). Score ties are ordered as Whoosh orders them (by document number). Ranks are
+Whoosh's, before search() folds near-identical copies into one hit; a sample of search()
+calls checks that they agree.
+
+Tuning (--grid). Items are split in halves by the first byte of blake2b(path): "tune" and
+"held-out". The objective is MRR@10 averaged over the four conditions (2 query lengths x 2
+semantics), then over the two shapes, so that each shape counts the same: the 80/20 wire/web
+split is make_corpus's choice, not a property of archives, and the shapes pull the title
+boost in opposite directions (a wire title is its lead sentence, also in the body; a web
+title is the real headline). The item-weighted ("micro") average is reported too.
+
+The grid, FIELD_BOOSTS["title"] x K1 x B x title_B (240 settings), is scored on the tune
+half. Simpler settings are preferred: for n = 0..4, the best tune setting that changes n
+knobs from the baseline (the values before tuning; n = 0 is the baseline) is scored on the
+held-out half, and the chosen one is the one with the fewest changes whose held-out objective
+is within one paired standard error of the best of these five. It is recommended only if its
+held-out gain over the baseline exceeds two paired standard errors. (The held-out half thus
+picks among five nested candidates; the grid itself never sees it.)
+
+Speed. The knobs are read at query time: FIELD_BOOSTS becomes term boosts when the query is
+parsed, BM25F_PARAMETERS makes the searcher's weighting. The "library" engine monkeypatches
+both constants and runs the parsed query on one Whoosh searcher per setting (3-6 ms a query).
+For the grid (240 x 7,000 queries) that is too slow, so the "fast" engine re-scores the same
+parsed queries from postings gathered once, with Whoosh's BM25F formula and statistics (idf,
+quantised field lengths, average lengths) taken from the searcher. It is checked against the
+library on a sample (target ranks and top-10 lists must agree), and the final tables come
+from the library.
+
+Results: tables on stdout, and JSON in bench/results/rank_eval-<corpus>[-grid].json.
+"""
+
+import argparse
+import hashlib
+import itertools
+import json
+import math
+import re
+import shutil
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import archsearch.querying as querying  # noqa: E402
+import archsearch.searching as searching  # noqa: E402
+from archsearch.indexing import open_index, update_index  # noqa: E402
+
+RESULTS = REPO / "bench" / "results"
+DEFAULT_CORPUS = REPO / "bench" / "corpora" / "4k"
+
+# Function words never picked as query words. "us" is left out on purpose: in news it is the US.
+STOP_WORDS = frozenset(
+    """a about after against all also an and any are as at be been before being but by can could did do
+    does for from had has have he her his how i if in into is it its may me might more most my no nor not
+    of off on once only or other our out over own she should so some such than that the their them then
+    there these they this those through to too under until up very was we were what when where which while
+    who whom why will with would yet you your""".split()
+)
+
+LENGTHS = (3, 2)  # words per query: the main variant and the harder one
+MIN_WORDS = max(LENGTHS)
+SEMANTICS = ("all", "any")
+CONDITIONS = tuple((k, s) for k in LENGTHS for s in SEMANTICS)
+SHAPES = ("wire", "web")
+TOP = 10
+
+# The values before tuning: Whoosh's BM25F defaults, titles boosted x2.
+BASELINE = {"title": 2.0, "K1": 1.2, "B": 0.75, "title_B": 0.75}
+GRID = {
+    "title": (1.0, 1.5, 2.0, 3.0, 5.0),
+    "K1": (0.9, 1.2, 1.6, 2.0),
+    "B": (0.4, 0.6, 0.75, 0.9),
+    "title_B": (0.0, 0.3, 0.75),
+}
+KNOBS = tuple(GRID)
+
+
+def label(setting: dict) -> str:
+    return f"title x{setting['title']:g}, K1 {setting['K1']:g}, B {setting['B']:g}, title_B {setting['title_B']:g}"
+
+
+def current_setting() -> dict:
+    params = searching.BM25F_PARAMETERS
+    return {
+        "title": float(querying.FIELD_BOOSTS.get("title", 1.0)),
+        "K1": float(params.get("K1", 1.2)),
+        "B": float(params.get("B", 0.75)),
+        "title_B": float(params.get("title_B", params.get("B", 0.75))),
+    }
+
+
+@contextmanager
+def ranking_knobs(setting: dict):
+    """Set FIELD_BOOSTS and BM25F_PARAMETERS for the duration, as a user editing them would."""
+    saved = querying.FIELD_BOOSTS, searching.BM25F_PARAMETERS
+    querying.FIELD_BOOSTS = {**saved[0], "title": setting["title"]}
+    searching.BM25F_PARAMETERS = {
+        **saved[1], "K1": setting["K1"], "B": setting["B"], "title_B": setting["title_B"]
+    }
+    try:
+        yield
+    finally:
+        querying.FIELD_BOOSTS, searching.BM25F_PARAMETERS = saved
+
+
+def make_weighting():
+    if hasattr(searching, "weighting"):
+        return searching.weighting()
+    from whoosh.scoring import BM25F
+
+    return BM25F(**searching.BM25F_PARAMETERS)
+
+
+def whoosh_query(text: str, schema, any_words: bool):
+    parsed = querying.parse_query(text, schema, any_words=any_words)
+    return getattr(parsed, "query", parsed)  # parse_query returns a ParsedQuery or a bare Whoosh query
+
+
+# --------------------------------------------------------------------------- index
+
+
+def index_key(corpus: Path) -> str:
+    digest = hashlib.blake2b(str(corpus.resolve()).encode(), digest_size=6)
+    for name in ("schema.py", "reading.py", "indexing.py"):
+        source = REPO / "archsearch" / name
+        digest.update(source.read_bytes() if source.exists() else b"")
+    return digest.hexdigest()
+
+
+def ensure_index(corpus: Path, rebuild: bool) -> Path:
+    cache = RESULTS / "rank_eval"
+    index_dir = cache / f"index-{corpus.name}-{index_key(corpus)}"
+    for old in cache.glob(f"index-{corpus.name}-*"):
+        if old != index_dir or rebuild:
+            shutil.rmtree(old)
+    cache.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    report = update_index(index_dir, [str(corpus)])
+    changed = report.added + report.updated + report.removed
+    print(
+        f"index {index_dir.relative_to(REPO)}: {report.total} articles"
+        + (f" ({changed} (re)indexed in {time.perf_counter() - started:.0f} s)" if changed else " (reused)"),
+        file=sys.stderr,
+    )
+    if report.skipped:
+        print(f"  {len(report.skipped)} files skipped, e.g. {report.skipped[0]}", file=sys.stderr)
+    return index_dir
+
+
+# --------------------------------------------------------------------------- known items
+
+
+@dataclass
+class Item:
+    path: str
+    shape: str
+    title: str
+    half: str  # "tune" or "held-out"
+    docnum: int
+    queries: dict = field(default_factory=dict)  # k -> query text
+    words: dict = field(default_factory=dict)  # k -> [(word, df)]
+
+
+def half_of(path: str) -> str:
+    return "tune" if hashlib.blake2b(path.encode()).digest()[0] % 2 == 0 else "held-out"
+
+
+class DocFrequencies:
+    """Articles containing a stem in the title or the body, from the index itself."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.cache = {}
+
+    def __call__(self, stem: str) -> int:
+        if stem not in self.cache:
+            docs = set()
+            for fieldname in querying.DEFAULT_FIELDS:
+                if (fieldname, stem) in self.reader:
+                    docs.update(self.reader.postings(fieldname, stem).all_ids())
+            self.cache[stem] = len(docs)
+        return self.cache[stem]
+
+
+# Letters and digits only, 2+ of them: "F**k" would be a wildcard query, "U.S." is left out.
+_PLAIN_WORD = re.compile(r"[^\W_]{2,}")
+
+
+def usable_words(title: str, analyzer, df) -> list[tuple[int, str, int]]:
+    """(position, surface word, df) for each distinct usable stem of the headline."""
+    found = {}
+    for position, token in enumerate(analyzer(title, chars=True, mode="query")):
+        surface = title[token.startchar : token.endchar]
+        if not _PLAIN_WORD.fullmatch(surface) or surface.lower() in STOP_WORDS or token.text in found:
+            continue
+        frequency = df(token.text)
+        if frequency:
+            found[token.text] = (position, surface, frequency)
+    return list(found.values())
+
+
+def known_items(truth_file: Path, searcher) -> tuple[list[Item], dict]:
+    reader = searcher.reader()
+    docnums = {stored["path"]: docnum for docnum, stored in reader.iter_docs()}
+    analyzer = searcher.schema["title"].analyzer
+    df = DocFrequencies(reader)
+    items, excluded = [], {"title not unique or empty": 0, f"fewer than {MIN_WORDS} usable words": 0, "not in index": 0}
+    for line in truth_file.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if not (row.get("title_unique") and row.get("title", "").strip()):
+            excluded["title not unique or empty"] += 1
+            continue
+        if row["path"] not in docnums:
+            excluded["not in index"] += 1
+            continue
+        words = usable_words(row["title"], analyzer, df)
+        if len(words) < MIN_WORDS:
+            excluded[f"fewer than {MIN_WORDS} usable words"] += 1
+            continue
+        rarest = sorted(words, key=lambda w: (w[2], w[0]))
+        item = Item(row["path"], row["shape"], row["title"], half_of(row["path"]), docnums[row["path"]])
+        for k in LENGTHS:
+            chosen = sorted(rarest[:k])  # back in headline order
+            item.queries[k] = " ".join(word.lower() for _, word, _ in chosen)
+            item.words[k] = [(word, frequency) for _, word, frequency in chosen]
+        items.append(item)
+    return items, excluded
+
+
+# --------------------------------------------------------------------------- engines
+
+
+def rank_in(scores: dict, target: int) -> int | None:
+    """1-based rank of target among scored docs (ties by document number, as Whoosh), None if unmatched."""
+    if target not in scores:
+        return None
+    mine = scores[target]
+    return 1 + sum(1 for doc, score in scores.items() if score > mine or (score == mine and doc < target))
+
+
+class LibraryEngine:
+    """archsearch's own query path: constants monkeypatched, one Whoosh searcher per setting."""
+
+    def __init__(self, ix):
+        self.ix = ix
+
+    def run(self, setting: dict, items, conditions=CONDITIONS, top=False):
+        """{(path, k, semantics): (rank or None beyond TOP, query matched anything, target matched[, top docnums])}"""
+        out = {}
+        with ranking_knobs(setting), self.ix.searcher(weighting=make_weighting()) as searcher:
+            for item in items:
+                for k, semantics in conditions:
+                    query = whoosh_query(item.queries[k], self.ix.schema, semantics == "any")
+                    results = searcher.search(query, limit=TOP)
+                    docs = [hit.docnum for hit in results]
+                    rank = docs.index(item.docnum) + 1 if item.docnum in docs else None
+                    matched = rank is not None or (
+                        bool(docs) and not searcher.search(query, filter={item.docnum}, limit=1).is_empty()
+                    )
+                    entry = (rank, bool(docs), matched)
+                    out[(item.path, k, semantics)] = (*entry, docs) if top else entry
+        return out
+
+
+class FastEngine:
+    """The same parsed queries re-scored from postings gathered once (Whoosh's BM25F, exactly)."""
+
+    def __init__(self, ix, searcher, items):
+        from whoosh import query as wq
+
+        self.wq = wq
+        self.searcher = searcher
+        reader = searcher.reader()
+        self.fields = list(querying.DEFAULT_FIELDS)
+        self.avg = {f: searcher.avg_field_length(f) or 1 for f in self.fields}
+        self.lengths = {
+            f: [searcher.doc_field_length(doc, f, 1) for doc in range(reader.doc_count_all())] for f in self.fields
+        }
+        self.postings_cache = {}
+        self.prepared = {}
+        self.unsupported = 0
+        for item in items:
+            for k, semantics in CONDITIONS:
+                query = whoosh_query(item.queries[k], ix.schema, semantics == "any")
+                self.prepared[(item.path, k, semantics)] = self.prepare(query, item.docnum)
+
+    def postings(self, fieldname, text):
+        key = (fieldname, text)
+        if key not in self.postings_cache:
+            reader = self.searcher.reader()
+            found = {}
+            if key in reader:
+                matcher = reader.postings(fieldname, text)
+                while matcher.is_active():
+                    found[matcher.id()] = matcher.weight()
+                    matcher.next()
+            self.postings_cache[key] = found
+        return self.postings_cache[key]
+
+    def matching(self, node) -> set:
+        wq = self.wq
+        if isinstance(node, wq.Term):
+            return set(self.postings(node.fieldname, node.text))
+        if isinstance(node, (wq.And, wq.Or)) and type(node) in (wq.And, wq.Or) and node.boost == 1:
+            sets = [self.matching(sub) for sub in node.subqueries]
+            if not sets:
+                return set()
+            return set.intersection(*sets) if isinstance(node, wq.And) else set.union(*sets)
+        raise NotImplementedError(repr(node))
+
+    def leaves(self, node):
+        if isinstance(node, self.wq.Term):
+            yield node
+        else:
+            for sub in node.subqueries:
+                yield from self.leaves(sub)
+
+    def prepare(self, query, target):
+        """(target doc, [matched docs], [(slot, field, idf, tf, length)]): all a setting needs to score."""
+        try:
+            matched = sorted(self.matching(query))
+        except NotImplementedError:
+            self.unsupported += 1
+            return None
+        slot_of = {doc: slot for slot, doc in enumerate(matched)}
+        entries = []
+        for term in self.leaves(query):
+            if term.fieldname not in self.avg:
+                self.unsupported += 1
+                return None
+            idf = self.searcher.idf(term.fieldname, term.text)
+            lengths = self.lengths[term.fieldname]
+            for doc, tf in self.postings(term.fieldname, term.text).items():
+                if doc in slot_of:
+                    entries.append((slot_of[doc], term.fieldname, idf, tf, lengths[doc]))
+        return target, matched, entries
+
+    def run(self, setting: dict, keys, top=False):
+        K1 = setting["K1"]
+        boost = {"title": setting["title"], "body": querying.FIELD_BOOSTS.get("body", 1.0)}
+        B = {"title": setting["title_B"], "body": setting["B"]}
+        avg = self.avg
+        out = {}
+        for key in keys:
+            target, matched, entries = self.prepared[key]
+            scores = [0.0] * len(matched)
+            for slot, fieldname, idf, tf, length in entries:
+                b = B[fieldname]
+                # whoosh.scoring.bm25, then the term's boost (WrappingMatcher), summed per document
+                bm25 = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - b) + b * length / avg[fieldname])))
+                scores[slot] += bm25 * boost[fieldname]
+            scored = dict(zip(matched, scores))
+            rank = rank_in(scored, target)
+            out[key] = (rank if rank and rank <= TOP else None, bool(matched), target in scored)
+            if top:
+                out[key] += (sorted(scored, key=lambda doc: (-scored[doc], doc))[:TOP],)
+        return out
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def reciprocal(rank) -> float:
+    return 1.0 / rank if rank and rank <= TOP else 0.0
+
+
+def metrics(items, runs, k, semantics) -> dict:
+    ranks = [runs[(item.path, k, semantics)] for item in items]
+    n = len(ranks)
+    if not n:
+        return {"n": 0}
+    return {
+        "n": n,
+        "zero_hits": sum(1 for _, any_hit, _ in ranks if not any_hit),
+        "target_unmatched": sum(1 for _, _, matched in ranks if not matched),
+        "success@1": sum(1 for rank, _, _ in ranks if rank == 1) / n,
+        "success@10": sum(1 for rank, _, _ in ranks if rank and rank <= TOP) / n,
+        "MRR@10": sum(reciprocal(rank) for rank, _, _ in ranks) / n,
+    }
+
+
+def table(items, runs) -> dict:
+    """{"3 words/all": {"all": {...}, "wire": {...}, "web": {...}}, ...}"""
+    out = {}
+    for k, semantics in CONDITIONS:
+        out[f"{k} words/{semantics}"] = {
+            shape: metrics([i for i in items if shape == "all" or i.shape == shape], runs, k, semantics)
+            for shape in ("all", *SHAPES)
+        }
+    return out
+
+
+def per_item_objective(items, runs) -> list[float]:
+    return [sum(reciprocal(runs[(i.path, k, s)][0]) for k, s in CONDITIONS) / len(CONDITIONS) for i in items]
+
+
+def paired(a: list[float], b: list[float]) -> tuple[float, float]:
+    """Mean of a - b and its standard error."""
+    diffs = [x - y for x, y in zip(a, b)]
+    if len(diffs) < 2:
+        return 0.0, 0.0
+    return statistics.fmean(diffs), statistics.stdev(diffs) / math.sqrt(len(diffs))
+
+
+class Objective:
+    """Mean MRR@10 over the four conditions, per shape; the tuning objective is the mean of the shapes."""
+
+    def __init__(self, items, runs):
+        per_item = per_item_objective(items, runs)
+        self.by_shape = {shape: [v for i, v in zip(items, per_item) if i.shape == shape] for shape in SHAPES}
+        self.shapes = {shape: statistics.fmean(v) for shape, v in self.by_shape.items() if v}
+        self.value = statistics.fmean(self.shapes.values())  # each shape counts the same
+        self.micro = statistics.fmean(per_item)  # each item counts the same (80% wire in make_corpus)
+
+    def minus(self, other: "Objective") -> tuple[float, float]:
+        """Paired difference of the objective and its standard error."""
+        parts = [paired(self.by_shape[s], other.by_shape[s]) for s in self.shapes]
+        return (
+            statistics.fmean(d for d, _ in parts),
+            math.sqrt(sum(se * se for _, se in parts)) / len(parts),
+        )
+
+    def summary(self) -> dict:
+        return {"objective": self.value, "micro": self.micro, **self.shapes}
+
+
+def print_tables(title: str, columns: list[tuple[str, dict]]) -> None:
+    print(f"\n{title}")
+    for name, _ in columns:
+        print(f"  [{name}]")
+    head = f"{'query':<14}{'shape':<6}{'n':>6}{'zero':>6}{'miss':>6}"
+    for index in range(len(columns)):
+        head += f" | {'s@1':>6}{'s@10':>6}{'MRR@10':>7}" + (f" [{index + 1}]" if len(columns) > 1 else "")
+    print(head)
+    print("-" * len(head))
+    first = columns[0][1]
+    for condition, shapes in first.items():
+        for shape, cells in shapes.items():
+            if not cells.get("n"):
+                continue
+            line = f"{condition if shape == 'all' else '':<14}{shape:<6}"
+            line += f"{cells['n']:>6}{cells['zero_hits']:>6}{cells['target_unmatched']:>6}"
+            for _, columns_table in columns:
+                m = columns_table[condition][shape]
+                line += f" | {m['success@1']:>6.3f}{m['success@10']:>6.3f}{m['MRR@10']:>7.3f}" + (
+                    "    " if len(columns) > 1 else ""
+                )
+            print(line)
+    print("zero = the query matched no article; miss = it did not match the target (the same in every column)")
+
+
+def failures(items, runs, k, semantics, per_shape=10) -> list[dict]:
+    """The first few items per shape whose target is not ranked first."""
+    out = []
+    taken = dict.fromkeys(SHAPES, 0)
+    for item in items:
+        rank, any_hit, matched = runs[(item.path, k, semantics)][:3]
+        if rank == 1 or taken[item.shape] >= per_shape:
+            continue
+        taken[item.shape] += 1
+        out.append(
+            {
+                "path": item.path,
+                "shape": item.shape,
+                "title": item.title,
+                "query": item.queries[k],
+                "df": [frequency for _, frequency in item.words[k]],
+                "rank": rank or ("below 10" if matched else "no hits" if not any_hit else "target not matched"),
+            }
+        )
+    return out
+
+
+def outcome_counts(items, runs, k, semantics) -> dict:
+    """Per shape: how the target fared (first, 2-10, below 10, not matched, query matched nothing)."""
+    out = {}
+    for shape in SHAPES:
+        counts = dict.fromkeys(("first", "2-10", "below 10", "target not matched", "no hits"), 0)
+        for item in items:
+            if item.shape != shape:
+                continue
+            rank, any_hit, matched = runs[(item.path, k, semantics)][:3]
+            outcome = "first" if rank == 1 else "2-10" if rank else "below 10" if matched else "target not matched"
+            counts["no hits" if not any_hit else outcome] += 1
+        out[shape] = counts
+    return out
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--truth", type=Path, help="default: CORPUS.truth.jsonl")
+    parser.add_argument("--grid", action="store_true", help="tune the title boost and BM25F parameters")
+    parser.add_argument(
+        "--grid-engine", choices=("fast", "library"), default="fast", help="how the grid is scored (default fast)"
+    )
+    parser.add_argument("--check", type=int, default=150, help="tune items used to check the fast engine (default 150)")
+    parser.add_argument("--rebuild", action="store_true", help="build the index from scratch")
+    args = parser.parse_args(argv)
+    corpus = args.corpus.resolve()
+    truth = args.truth or corpus.with_name(corpus.name + ".truth.jsonl")
+    if not corpus.is_dir() or not truth.is_file():
+        parser.error(f"need the corpus folder {corpus} and its truth file {truth} (see bench/README.md)")
+
+    started = time.perf_counter()
+    index_dir = ensure_index(corpus, args.rebuild)
+    ix = open_index(index_dir)
+    current = current_setting()
+    with ix.searcher() as searcher:
+        items, excluded = known_items(truth, searcher)
+    halves = {name: [i for i in items if i.half == name] for name in ("tune", "held-out")}
+    print(
+        f"{len(items)} known items ({', '.join(f'{s} {sum(i.shape == s for i in items)}' for s in SHAPES)}; "
+        f"tune {len(halves['tune'])}, held-out {len(halves['held-out'])}); excluded: "
+        + ", ".join(f"{v} {k}" for k, v in excluded.items()),
+        file=sys.stderr,
+    )
+    report = {
+        "corpus": str(corpus.relative_to(REPO) if corpus.is_relative_to(REPO) else corpus),
+        "articles": ix.doc_count(),
+        "known_items": len(items),
+        "by_shape": {s: sum(i.shape == s for i in items) for s in SHAPES},
+        "halves": {name: len(group) for name, group in halves.items()},
+        "excluded": excluded,
+        "query_design": "the k headline words with the highest IDF (title or body), headline order, lowercased",
+        "current_setting": current,
+        "baseline_setting": BASELINE,
+        "examples": [
+            {"title": i.title, "shape": i.shape, **{f"{k} words": i.queries[k] for k in LENGTHS}} for i in items[:8]
+        ],
+    }
+    library = LibraryEngine(ix)
+    report["search_function"] = check_search_function(index_dir, library, items, current)
+
+    if not args.grid:
+        timed = time.perf_counter()
+        runs = library.run(current, items)
+        report["library_ms_per_query"] = (time.perf_counter() - timed) / (len(items) * len(CONDITIONS)) * 1000
+        report["current"] = {"all": table(items, runs), **{h: table(g, runs) for h, g in halves.items()}}
+        report["outcomes"] = {f"{k} words/{s}": outcome_counts(items, runs, k, s) for k, s in CONDITIONS}
+        report["failures"] = {f"{k} words/{s}": failures(items, runs, k, s) for k, s in CONDITIONS}
+        print_tables(f"all {len(items)} known items, current setting", [(label(current), report["current"]["all"])])
+        print_outcomes(report["outcomes"])
+        write_report(report, corpus.name, grid=False)
+        print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+        return 0
+
+    tune, held = halves["tune"], halves["held-out"]
+    settings = [dict(zip(KNOBS, values)) for values in itertools.product(*(GRID[k] for k in KNOBS))]
+    timed = time.perf_counter()
+    if args.grid_engine == "fast":
+        check_boosts_are_term_boosts(ix)
+        engine = FastEngine(ix, ix.searcher(), items)
+        if engine.unsupported:
+            raise SystemExit(f"the fast engine cannot score {engine.unsupported} parsed queries: use --grid-engine library")
+        report["fast_engine_check"] = check_fast_engine(engine, library, tune[: args.check], settings)
+
+        def score(setting, group):
+            return engine.run(setting, [(i.path, k, s) for i in group for k, s in CONDITIONS])
+    else:
+        score = library.run
+
+    # Stage 1, tune half: every setting of the grid.
+    grid = []
+    for number, setting in enumerate(settings, start=1):
+        runs = score(setting, tune)
+        objective = Objective(tune, runs)
+        grid.append(
+            {
+                "setting": setting,
+                "changes": changes(setting),
+                **objective.summary(),
+                "per_item": objective,
+                "MRR@10": {f"{k} words/{s}": metrics(tune, runs, k, s)["MRR@10"] for k, s in CONDITIONS},
+            }
+        )
+        if number % 40 == 0:
+            print(f"  grid {number}/{len(settings)} ({time.perf_counter() - timed:.0f} s)", file=sys.stderr)
+    grid_seconds = time.perf_counter() - timed
+    grid.sort(key=lambda g: -g["objective"])
+    best = grid[0]
+    baseline_row = next(g for g in grid if g["setting"] == BASELINE)
+    by_micro = max(grid, key=lambda g: g["micro"])
+
+    # Stage 2, held-out half: the best setting for each number of knobs changed from the baseline
+    # (0 = the baseline itself); the fewest changes within one paired SE of the best of them wins.
+    path = [max(rows, key=lambda g: g["objective"]) for n in range(len(KNOBS) + 1)
+            if (rows := [g for g in grid if g["changes"] == n])]
+    for step in path:
+        step["held_out"] = Objective(held, score(step["setting"], held))
+    top = max(path, key=lambda g: g["held_out"].value)
+    chosen = next(
+        g for g in path if g["held_out"].value >= top["held_out"].value - top["held_out"].minus(g["held_out"])[1]
+    )
+
+    # The final numbers, through the library: baseline, chosen, and the best of the tune half.
+    held_settings = {"baseline": BASELINE, "chosen": chosen["setting"], "best_on_tune": best["setting"],
+                     "best_on_tune_micro": by_micro["setting"], "current": current}
+    held_runs = {}
+    for name, setting in held_settings.items():
+        same = next((held_runs[other] for other in held_runs if held_settings[other] == setting), None)
+        held_runs[name] = same or library.run(setting, held)
+    held_objective = {name: Objective(held, runs) for name, runs in held_runs.items()}
+    gain, se = held_objective["chosen"].minus(held_objective["baseline"])
+    adopt = gain > 2 * se
+    tune_keys = ("objective", "micro", *SHAPES)
+    report["grid"] = {
+        "knobs": GRID,
+        "objective": "mean MRR@10 over " + ", ".join(f"{k} words/{s}" for k, s in CONDITIONS)
+        + ", averaged over the two shapes (micro: over items)",
+        "engine": args.grid_engine,
+        "seconds": grid_seconds,
+        "settings": [{k: v for k, v in g.items() if k not in ("per_item", "held_out")} for g in grid],
+        "path": [
+            {"changes": g["changes"], "setting": g["setting"], "tune": {k: g[k] for k in tune_keys},
+             "held_out": g["held_out"].summary()}
+            for g in path
+        ],
+        "held_out": {name: {"setting": held_settings[name], **held_objective[name].summary()} for name in held_settings},
+        "chosen": chosen["setting"],
+        "held_out_gain": gain,
+        "held_out_gain_se": se,
+        "recommendation": "adopt the chosen setting" if adopt else "keep the baseline (gain within noise)",
+    }
+    report["held_out"] = {name: table(held, runs) for name, runs in held_runs.items()}
+    report["outcomes_held_out"] = {
+        name: {f"{k} words/{s}": outcome_counts(held, held_runs[name], k, s) for k, s in CONDITIONS}
+        for name in ("baseline", "chosen")
+    }
+    report["failures_held_out_chosen"] = {
+        f"{k} words/{s}": failures(held, held_runs["chosen"], k, s) for k, s in CONDITIONS
+    }
+
+    print("\ngrid on the tune half, top 10 (objective: mean MRR@10 over the 4 conditions, mean of the shapes):")
+    print(f"  {'objective':>9} {'wire':>7} {'web':>7} {'micro':>7}")
+
+    def grid_line(g, note=""):
+        print(f"  {g['objective']:>9.4f} {g['wire']:>7.4f} {g['web']:>7.4f} {g['micro']:>7.4f}  {label(g['setting'])}{note}")
+
+    for g in grid[:10]:
+        grid_line(g)
+    grid_line(baseline_row, f"  (baseline, {grid.index(baseline_row) + 1}. of {len(grid)})")
+    grid_line(by_micro, "  (best by micro average)")
+    print("\nheld-out half: the best setting for each number of knobs changed (objective, wire, web, micro):")
+    for g in path:
+        h = g["held_out"]
+        mark = "  <- chosen" if g is chosen else ""
+        print(f"  {g['changes']}: {h.value:.4f} {h.shapes['wire']:.4f} {h.shapes['web']:.4f} {h.micro:.4f}  "
+              f"{label(g['setting'])}{mark}")
+    print(f"held-out gain of the chosen setting over the baseline: {gain:+.4f} ± {se:.4f} (paired SE) "
+          f"-> {report['grid']['recommendation']}")
+    columns = [("baseline, " + label(BASELINE), report["held_out"]["baseline"]),
+               ("chosen, " + label(chosen["setting"]), report["held_out"]["chosen"])]
+    if current not in (BASELINE, chosen["setting"]):
+        columns.append(("current, " + label(current), report["held_out"]["current"]))
+    print_tables(f"held-out half ({len(held)} items)", columns)
+    print_outcomes(report["outcomes_held_out"]["chosen"], "held-out outcomes, chosen setting")
+    write_report(report, corpus.name, grid=True)
+    print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    return 0
+
+
+def changes(setting: dict) -> int:
+    """How many knobs differ from the baseline."""
+    return sum(setting[k] != BASELINE[k] for k in KNOBS)
+
+
+def check_search_function(index_dir, library, items, current) -> dict:
+    """Call the real search() on a sample: its time, and that it ranks as the in-process path does."""
+    sample = items[:: max(1, len(items) // 40)][:40]
+    k = LENGTHS[0]
+    timed = time.perf_counter()
+    ranks = []
+    for item in sample:
+        ids = [hit.id for hit in searching.search(index_dir, item.queries[k], limit=TOP).hits]
+        ranks.append(ids.index(item.path) + 1 if item.path in ids else None)
+    search_ms = (time.perf_counter() - timed) / max(1, len(sample)) * 1000
+    timed = time.perf_counter()
+    runs = library.run(current, sample, conditions=[(k, "all")])
+    library_ms = (time.perf_counter() - timed) / max(1, len(sample)) * 1000
+    agree = sum(rank == runs[(item.path, k, "all")][0] for item, rank in zip(sample, ranks))
+    print(
+        f"search(): {agree}/{len(sample)} target ranks agree with the in-process path; "
+        f"{search_ms:.1f} ms/query (with snippets) vs {library_ms:.1f} ms in process",
+        file=sys.stderr,
+    )
+    return {"sample": len(sample), "agree": agree, "search_ms": search_ms, "in_process_ms": library_ms}
+
+
+def print_outcomes(outcomes: dict, title: str = "outcomes") -> None:
+    print(f"\n{title} (where the target ended up, per shape):")
+    for condition, shapes in outcomes.items():
+        print(f"  {condition:<12}" + "   ".join(
+            f"{shape}: " + ", ".join(f"{name} {count}" for name, count in counts.items()) for shape, counts in shapes.items()
+        ))
+
+
+def check_boosts_are_term_boosts(ix) -> None:
+    """The fast engine assumes FIELD_BOOSTS reach the index as term boosts on title/body terms."""
+    probe = {**BASELINE, "title": 3.25}
+    with ranking_knobs(probe):
+        query = whoosh_query("alpha beta", ix.schema, any_words=False)
+    boosts = {(t.fieldname, t.boost) for t in query.leaves()} if hasattr(query, "leaves") else set()
+    if boosts != {("title", 3.25), ("body", querying.FIELD_BOOSTS.get("body", 1.0))}:
+        raise SystemExit(f"FIELD_BOOSTS no longer become term boosts ({query}): use --grid-engine library")
+
+
+def check_fast_engine(engine, library, items, settings) -> dict:
+    """Top-10 lists of the fast engine and the library must be identical on a sample of settings."""
+    probes = [BASELINE, settings[0], settings[-1], settings[len(settings) // 3], settings[2 * len(settings) // 3]]
+    compared = differing = lists_differ = 0
+    for setting in probes:
+        exact = library.run(setting, items, top=True)
+        fast = engine.run(setting, list(exact), top=True)
+        for key, found in exact.items():
+            compared += 1
+            differing += fast[key][:3] != found[:3]
+            lists_differ += fast[key][3] != found[3]
+    result = {"settings": len(probes), "queries": compared, "rank_differs": differing, "top10_differs": lists_differ}
+    print(
+        f"fast engine vs library: {differing} target ranks and {lists_differ} top-10 lists differ in {compared} queries",
+        file=sys.stderr,
+    )
+    if differing > compared * 0.002:
+        raise SystemExit("the fast engine disagrees with the library: use --grid-engine library")
+    return result
+
+
+def write_report(report: dict, corpus_name: str, grid: bool) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"rank_eval-{corpus_name}{'-grid' if grid else ''}.json"
+    path.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
+    print(f"\nwrote {path.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
