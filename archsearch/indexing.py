@@ -1,31 +1,63 @@
-"""Building the index and keeping it in step with the article files."""
+"""Building the index and keeping it in step with the article files.
 
+A run of update_index():
+
+1. takes the index's run lock (one run at a time; the operating system releases it when the
+   process ends, however it ends);
+2. checks that the record of indexed files (manifest.py) matches the index's generation, and
+   rebuilds the record from the index if it does not (a run was killed between the two);
+3. remembers the folders given and forgets those asked;
+4. scans the folders, comparing each file's size and modification time with the record;
+5. indexes the new and changed files in batches: worker processes (or this one) hash, read and
+   analyse files and each writes a segment of its own; a batch's segments and deletions are
+   committed as one new index generation, then recorded.
+
+Queries read whole generations, so they see the index as of some commit, never half of one.
+A run killed at any moment leaves the index at its last commit and the record at most one
+commit behind, so the next run picks up exactly where it stopped.
+"""
+
+import errno
+import fcntl
 import hashlib
 import json
+import multiprocessing
 import os
+import queue
+import signal
+import stat
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from whoosh import index as whoosh_index
-from whoosh.query import Term
 
 from archsearch.errors import ArchsearchError
-from archsearch.reading import Article, UnreadableFile, read_article
+from archsearch.manifest import MANIFEST_FILE, Entry, Manifest
 from archsearch.nearduplicates import band_terms, sketch
+from archsearch.reading import Article, UnreadableFile, read_article
 from archsearch.schema import build_schema, day_number, is_current
 
 # The folders an index covers, kept beside Whoosh's own files.
 SETTINGS_FILE = "archsearch.json"
+# Held (flock) by the one `archsearch index` run allowed at a time; it holds that run's pid.
+LOCK_FILE = "archsearch.lock"
+# What archsearch keeps in an index folder besides Whoosh's files: a folder holding only these
+# holds no one else's files.
+OWN_FILES = {SETTINGS_FILE, LOCK_FILE, MANIFEST_FILE, f"{MANIFEST_FILE}-wal", f"{MANIFEST_FILE}-shm"}
 DEFAULT_CORPUS = Path("seeds")
 
-
-@dataclass(frozen=True)
-class Fingerprint:
-    """What tells whether a file changed since it was indexed."""
-
-    mtime_ns: int
-    size: int
-    sha256: str
+# Files read per worker between commits: a commit makes one segment per worker, and a killed
+# run loses at most one batch of work.
+FILES_PER_SEGMENT = 10_000
+# Below this many files per worker, starting workers costs more than it saves.
+MIN_FILES_PER_WORKER = 100
+DEFAULT_LOCK_WAIT = 60.0
 
 
 @dataclass
@@ -38,6 +70,24 @@ class IndexReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
     total: int = 0  # articles in the index afterwards
+    interrupted: bool = False  # stopped on request, after committing what was done
+
+    @property
+    def nothing_indexable(self) -> bool:
+        """Files were found, but not one of them could be indexed."""
+        return bool(self.skipped) and not (self.added or self.updated or self.unchanged)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a run is doing, for a progress display."""
+
+    stage: str  # "waiting" (for another run), "scanning", "indexing" or "committing"
+    done: int = 0  # files scanned, or files read of `total`
+    total: int = 0
+    path: str = ""  # indexing: the file just handled
+    outcome: str = ""  # indexing: "added", "updated", "unchanged", "skipped" or "removed"
+    holder: str = ""  # waiting: the process holding the index, as "pid N"
 
 
 def read_roots(index_dir: Path) -> list[str]:
@@ -67,7 +117,9 @@ def open_index(index_dir: Path):
     try:
         ix = whoosh_index.open_dir(str(index_dir))
     except Exception as exc:  # Whoosh raises many kinds of errors on a damaged index
-        raise ArchsearchError(f"cannot open the index at {index_dir}: {exc}") from None
+        raise ArchsearchError(
+            f"cannot open the index at {index_dir}: {exc} ('archsearch index --rebuild' makes it anew)"
+        ) from None
     if not is_current(ix.schema):
         raise ArchsearchError(
             f"the index at {index_dir} was built by another version of archsearch: run 'archsearch index --rebuild'"
@@ -75,16 +127,7 @@ def open_index(index_dir: Path):
     return ix
 
 
-def open_or_create_index(index_dir: Path):
-    if whoosh_index.exists_in(str(index_dir)):
-        return open_index(index_dir)
-    if index_dir.exists() and not index_dir.is_dir():
-        raise ArchsearchError(f"index location {index_dir} exists and is not a folder")
-    if index_dir.is_dir() and any(index_dir.iterdir()):
-        # Never write an index into a folder of the user's own files.
-        raise ArchsearchError(f"index location {index_dir} is a folder that is not empty and holds no index")
-    index_dir.mkdir(parents=True, exist_ok=True)
-    return whoosh_index.create_in(str(index_dir), build_schema())
+# --------------------------------------------------------------------------- folders
 
 
 def choose_roots(folders: list[str], remembered: list[str], cwd: Path) -> list[str]:
@@ -98,7 +141,7 @@ def choose_roots(folders: list[str], remembered: list[str], cwd: Path) -> list[s
             if not path.is_dir():
                 raise ArchsearchError(f"not a folder: {folder}")
             chosen.append(str(path.resolve()))
-        return chosen
+        return sorted(set(chosen))
     if remembered:
         return remembered
     default = cwd / DEFAULT_CORPUS
@@ -107,18 +150,122 @@ def choose_roots(folders: list[str], remembered: list[str], cwd: Path) -> list[s
     raise ArchsearchError("no folder to index: pass one, as in 'archsearch index ~/articles'")
 
 
-def iter_article_files(root: Path, skip: Path | None = None):
-    """Every file under root, recursively, in a stable order; hidden files and folders are left out."""
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = sorted(
-            name for name in subfolders if not name.startswith(".") and Path(folder, name) != skip
-        )
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield Path(folder, name)
+def forgotten_roots(forget: list[str], remembered: list[str]) -> list[str]:
+    """The remembered folders named by `forget`, which need not exist any more."""
+    chosen = []
+    for folder in forget:
+        path = str(Path(folder).expanduser().resolve())
+        if path not in remembered:
+            covered = ", ".join(remembered) or "none"
+            raise ArchsearchError(f"the index does not cover {folder} (it covers: {covered})")
+        chosen.append(path)
+    return chosen
 
 
-def file_sha256(path: Path) -> str:
+def check_not_nested(roots: list[str]) -> None:
+    """Refuse folders inside one another: each file must belong to exactly one indexed folder."""
+    for outer in roots:
+        for inner in roots:
+            if inner != outer and Path(inner).is_relative_to(outer):
+                raise ArchsearchError(
+                    f"{inner} is inside {outer}: index one or the other (--forget removes a folder)"
+                )
+
+
+class Found(NamedTuple):
+    path: str
+    stat: os.stat_result | None  # None when the file or folder cannot be indexed
+    problem: str = ""  # why not
+    folder: bool = False
+
+
+def walk(root: str, visited: set[tuple[int, int]]) -> Iterator[Found]:
+    """Every file under root in a stable order (files of a folder, then its folders, by name).
+
+    Hidden files and folders are left out.  Links to folders are followed, each real folder
+    once: `visited` holds the (device, inode) of folders walked, and of those to avoid.
+    """
+    try:
+        identity = _identity(os.stat(root))
+    except OSError as exc:
+        yield Found(root, None, f"cannot read the folder: {_reason(exc, root)}", folder=True)
+        return
+    if identity in visited:
+        yield Found(root, None, "the same folder as one indexed through a link", folder=True)
+        return
+    visited.add(identity)
+    stack = [(root, frozenset([identity]))]
+    while stack:
+        folder, ancestors = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted((entry for entry in listing if not entry.name.startswith(".")), key=_name)
+        except OSError as exc:
+            yield Found(folder, None, f"cannot read the folder: {_reason(exc, folder)}", folder=True)
+            continue
+        subfolders = []
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    subfolders.append((entry.path, _identity(entry.stat())))
+                    continue
+                status = entry.stat()
+            except OSError as exc:
+                yield Found(entry.path, None, _reason(exc, entry.path))
+                continue
+            if stat.S_ISREG(status.st_mode):
+                yield Found(entry.path, status)
+            else:
+                yield Found(entry.path, None, "not a regular file")
+        for path, identity in reversed(subfolders):
+            if identity in ancestors:
+                yield Found(path, None, "symbolic link loop", folder=True)
+            elif identity not in visited:
+                visited.add(identity)
+                stack.append((path, ancestors | {identity}))
+
+
+def _name(entry: os.DirEntry) -> str:
+    return entry.name
+
+
+def _identity(status: os.stat_result) -> tuple[int, int]:
+    return status.st_dev, status.st_ino
+
+
+def _reason(exc: OSError, path: str) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return "broken symbolic link"
+    return (exc.strerror or str(exc)).lower()
+
+
+# --------------------------------------------------------------------------- one file
+
+
+class Task(NamedTuple):
+    key: str  # the file's absolute path
+    root: str
+    known: Entry | None  # what the record says of it, if anything
+
+
+# What became of a file handed to a FileIndexer.
+INDEXED = "indexed"  # its article was added to the segment
+SAME = "same"  # its content is what was indexed (or skipped) before
+SKIPPED = "skipped"
+GONE = "gone"  # it went away since the scan
+NOT_DONE = "not done"  # the run was stopped first
+
+
+class FileOutcome(NamedTuple):
+    key: str
+    kind: str
+    entry: Entry | None = None  # what to record of the file; None to record nothing
+    messages: tuple[str, ...] = ()  # warnings when indexed, the reason when skipped
+
+
+def file_sha256(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
@@ -126,19 +273,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def indexed_fingerprints(searcher) -> dict[str, Fingerprint]:
-    return {
-        stored["key"]: Fingerprint(stored["mtime_ns"], stored["size"], stored["sha256"])
-        for stored in searcher.all_stored_fields()
-    }
-
-
-def article_document(key: str, root: Path, article: Article, fingerprint: Fingerprint) -> dict:
+def article_document(key: str, root: str, article: Article, entry: Entry) -> dict:
     signature = sketch(article.body)
-    document = {
-        "key": key,
-        "path": Path(key).relative_to(root).as_posix(),
-        "root": str(root),
+    path = Path(key).relative_to(root).as_posix()
+    return {
+        "key": key_term(key),
+        "_stored_key": key,
+        "path": key_term(path),
+        "_stored_path": path,
+        "root": key_term(root),
+        "_stored_root": root,
         "title": article.title,
         "body": article.body,
         "source": article.source,
@@ -146,68 +290,489 @@ def article_document(key: str, root: Path, article: Article, fingerprint: Finger
         "section": article.section,
         "sketch": signature,
         "dupbands": " ".join(band_terms(signature)),
-        "mtime_ns": fingerprint.mtime_ns,
-        "size": fingerprint.size,
-        "sha256": fingerprint.sha256,
+        "date": day_number(article.date) if article.date else None,
+        "mtime_ns": entry.mtime_ns,
+        "size": entry.size,
+        "sha256": entry.sha256,
     }
-    if article.date is not None:
-        document["date"] = day_number(article.date)
-    return document
 
 
-def update_index(index_dir: Path, folders: list[str], cwd: Path | None = None) -> IndexReport:
-    """Index new and changed files under the folders, and drop the articles whose files are gone."""
-    index_dir = Path(index_dir)
-    roots = choose_roots(folders, read_roots(index_dir), cwd or Path.cwd())
-    ix = open_or_create_index(index_dir)
-    report = IndexReport(roots=sorted(set(read_roots(index_dir)) | set(roots)))
+def key_term(path: str) -> str:
+    """A path as the index's terms hold it: bytes of the file name that are not UTF-8 as \\xNN.
 
-    with ix.searcher() as searcher:
-        known = indexed_fingerprints(searcher)
+    The stored fields keep the path as it is (with Python's surrogate escapes), to open the file.
+    """
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
-    writer = ix.writer()
+
+class FileIndexer:
+    """Reads files and adds their articles to a new segment of the index, in one process."""
+
+    def __init__(self, index_dir: Path):
+        from archsearch.segments import new_segment_writer
+
+        self._ix = whoosh_index.open_dir(str(index_dir))
+        self._new_writer = new_segment_writer
+        self._writer = None
+
+    def index(self, task: Task) -> FileOutcome:
+        key = task.key
+        try:
+            # Fingerprinted before reading, so a change while reading shows at the next run.
+            status = os.stat(key)
+            if not stat.S_ISREG(status.st_mode):
+                return FileOutcome(key, SKIPPED, messages=("not a regular file",))
+            entry = Entry(task.root, status.st_size, status.st_mtime_ns, file_sha256(key))
+        except FileNotFoundError:
+            return FileOutcome(key, GONE)
+        except OSError as exc:
+            return FileOutcome(key, SKIPPED, messages=(_reason(exc, key),))
+        if task.known and task.known.sha256 == entry.sha256:
+            return FileOutcome(key, SAME, entry._replace(skipped=task.known.skipped))
+        try:
+            article = read_article(key)
+        except UnreadableFile as exc:
+            reason = str(exc)
+            # What the file holds is recorded, so it is not read again until it changes; a
+            # failure to read it is not.
+            lasting = not isinstance(exc.__cause__, OSError)
+            return FileOutcome(key, SKIPPED, entry._replace(skipped=reason) if lasting else None, (reason,))
+        if self._writer is None:
+            self._writer = self._new_writer(self._ix)
+        self._writer.add_document(**article_document(key, task.root, article, entry))
+        return FileOutcome(key, INDEXED, entry, article.warnings)
+
+    def finish(self):
+        """The segment of the articles added since the last finish(), or None if there were none."""
+        writer, self._writer = self._writer, None
+        return writer.finish_segment() if writer else None
+
+    def discard(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer:
+            writer.discard()
+
+
+# --------------------------------------------------------------------------- runners
+
+
+class InProcess:
+    """Indexes a batch of files in this process."""
+
+    def __init__(self, index_dir: Path):
+        self._indexer = FileIndexer(index_dir)
+
+    def run_batch(self, tasks: list[Task], on_outcome, should_stop) -> tuple[list[FileOutcome], list]:
+        outcomes = []
+        for task in tasks:
+            if should_stop():
+                break
+            outcome = self._indexer.index(task)
+            outcomes.append(outcome)
+            on_outcome(outcome)
+        segment = self._indexer.finish()
+        return outcomes, [segment] if segment else []
+
+    def close(self) -> None:
+        self._indexer.discard()
+
+
+# How progress reports what became of a file.
+OUTCOME_NAMES = {INDEXED: "added", SAME: "unchanged", SKIPPED: "skipped", GONE: "removed"}
+
+# Messages between the indexing process and its workers.
+FINISH = "finish"  # to a worker: write out your segment
+FILE, SEGMENT, FAILED = "file", "segment", "failed"  # from a worker
+# Files handed to one worker at a time, so that neighbouring files stay in one segment.
+TASK_CHUNK = 16
+
+
+class WorkerPool:
+    """Worker processes that each index files into a segment of their own."""
+
+    def __init__(self, index_dir: Path, count: int):
+        # Spawned, not forked: a worker starts small instead of sharing (and, through reference
+        # counts, copying) the memory of the scan.
+        context = multiprocessing.get_context("spawn")
+        self._results = context.Queue()
+        self._stop = context.Event()
+        self._inboxes = [context.Queue() for _ in range(count)]
+        self._processes = [
+            context.Process(
+                target=work,
+                args=(str(index_dir), inbox, self._results, self._stop, os.getpid(), number),
+                name=f"archsearch index worker {number}",
+                daemon=True,
+            )
+            for number, inbox in enumerate(self._inboxes)
+        ]
+        with _interrupts_ignored():  # a Ctrl-C is for this process to handle, not for the workers
+            for process in self._processes:
+                process.start()
+
+    def run_batch(self, tasks: list[Task], on_outcome, should_stop) -> tuple[list[FileOutcome], list]:
+        for start in range(0, len(tasks), TASK_CHUNK):
+            inbox = self._inboxes[start // TASK_CHUNK % len(self._inboxes)]
+            for task in tasks[start : start + TASK_CHUNK]:
+                inbox.put(task)
+        for inbox in self._inboxes:
+            inbox.put(FINISH)
+        outcomes = []
+        segments = {}
+        while len(segments) < len(self._inboxes):
+            if should_stop():
+                self._stop.set()
+            try:
+                kind, number, payload = self._results.get(timeout=0.2)
+            except queue.Empty:
+                self._check_alive()
+                continue
+            if kind == FILE:
+                outcomes.append(payload)
+                on_outcome(payload)
+            elif kind == SEGMENT:
+                segments[number] = payload
+            else:
+                raise ArchsearchError(f"indexing failed in a worker process: {payload}")
+        return outcomes, [segments[number] for number in sorted(segments) if segments[number]]
+
+    def _check_alive(self) -> None:
+        for process in self._processes:
+            if not process.is_alive():
+                raise ArchsearchError(
+                    f"a worker process ended unexpectedly (exit status {process.exitcode}); nothing of "
+                    "this batch was committed"
+                )
+
+    def close(self) -> None:
+        for inbox in self._inboxes:
+            inbox.put(None)
+        for process in self._processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+
+
+def work(index_dir: str, inbox, results, stop, parent: int, number: int) -> None:
+    """A worker process: index the files it is given until told to stop."""
+    _exit_with(parent)
+    indexer = FileIndexer(Path(index_dir))
     try:
-        seen: set[str] = set()
-        for root_name in roots:
-            root = Path(root_name)
-            for path in iter_article_files(root, skip=index_dir):
-                key = str(path)
-                seen.add(key)
-                index_file(writer, root, path, known.get(key), report)
-        for key in known:
-            if key not in seen and any(Path(key).is_relative_to(root) for root in roots):
-                writer.delete_by_term("key", key)
-                report.removed += 1
-        writer.commit()
-    except BaseException:
-        writer.cancel()
+        for task in iter(inbox.get, None):
+            if task == FINISH:
+                results.put((SEGMENT, number, indexer.finish()))
+            elif stop.is_set():
+                results.put((FILE, number, FileOutcome(task.key, NOT_DONE)))
+            else:
+                results.put((FILE, number, indexer.index(task)))
+    except BaseException as exc:
+        results.put((FAILED, number, traceback.format_exception_only(exc)[-1].strip()))
         raise
-    write_roots(index_dir, report.roots)
-    report.total = ix.doc_count()
-    return report
 
 
-def index_file(writer, root: Path, path: Path, previous: Fingerprint | None, report: IndexReport) -> None:
-    relative = path.relative_to(root).as_posix()
+def _exit_with(parent: int) -> None:
+    """End this process when its parent ends, however it ends (kill -9 included)."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+@contextmanager
+def _interrupts_ignored():
+    # Started with SIGINT ignored, a Python process keeps ignoring it; only the main thread may
+    # change signal handlers.
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        stat = path.stat()
-        if previous and (previous.mtime_ns, previous.size) == (stat.st_mtime_ns, stat.st_size):
-            report.unchanged += 1
-            return
-        fingerprint = Fingerprint(stat.st_mtime_ns, stat.st_size, file_sha256(path))
-        if previous and previous.sha256 == fingerprint.sha256:
-            report.unchanged += 1
-            return
-        article = read_article(path)
-    except UnreadableFile as exc:
-        report.skipped.append((relative, str(exc)))
-        return
-    except OSError as exc:
-        report.skipped.append((relative, exc.strerror or str(exc)))
-        return
-    report.warnings.extend((relative, warning) for warning in article.warnings)
-    writer.update_document(**article_document(str(path), root, article, fingerprint))
-    if previous:
-        report.updated += 1
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@contextmanager
+def run_lock(index_dir: Path, wait: float, progress: Callable[[Progress], None]):
+    """Hold the index's run lock, waiting at most `wait` seconds for another run to finish."""
+    path = index_dir / LOCK_FILE
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = None
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = _lock_holder(path)
+                if deadline is None:
+                    deadline = time.monotonic() + wait
+                    progress(Progress("waiting", holder=holder))
+                if time.monotonic() >= deadline:
+                    raise ArchsearchError(
+                        f"another 'archsearch index' ({holder}) is still updating {index_dir} after "
+                        f"{wait:g} s; try again later, or wait longer with --wait SECONDS"
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(descriptor)  # which releases the lock
+
+
+def _lock_holder(path: Path) -> str:
+    try:
+        pid = path.read_text(encoding="ascii").strip()
+    except OSError:
+        pid = ""
+    return f"pid {pid}" if pid.isdigit() else "pid unknown"
+
+
+def has_index(index_dir: Path) -> bool:
+    """Whether the folder holds an index (without reading it, which may fail)."""
+    from archsearch.segments import latest_generation
+
+    return index_dir.is_dir() and latest_generation(str(index_dir)) >= 0
+
+
+def prepare_index_folder(index_dir: Path) -> None:
+    if index_dir.exists() and not index_dir.is_dir():
+        raise ArchsearchError(f"index location {index_dir} exists and is not a folder")
+    if index_dir.is_dir() and not has_index(index_dir):
+        # Never write an index into a folder of the user's own files.
+        if any(name not in OWN_FILES for name in os.listdir(index_dir)):
+            raise ArchsearchError(f"index location {index_dir} is a folder that is not empty and holds no index")
+    index_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _never() -> bool:
+    return False
+
+
+def _ignore(_progress: Progress) -> None:
+    pass
+
+
+def update_index(
+    index_dir: Path,
+    folders: list[str],
+    cwd: Path | None = None,
+    *,
+    forget: list[str] = (),
+    rebuild: bool = False,
+    jobs: int = 1,
+    commit_every: int | None = None,
+    lock_wait: float = DEFAULT_LOCK_WAIT,
+    progress: Callable[[Progress], None] = _ignore,
+    should_stop: Callable[[], bool] = _never,
+) -> IndexReport:
+    """Bring the index in step with the files under the folders.
+
+    Indexes new and changed files, drops the articles of files that are gone and of the
+    folders in `forget`, and remembers the folders.  `rebuild` starts from an empty index.
+    `jobs` worker processes read and analyse files; a commit follows every `commit_every`
+    files read (default FILES_PER_SEGMENT per worker).  When `should_stop()` turns true the run
+    commits what it has done and returns a report marked interrupted.
+    """
+    index_dir = Path(index_dir)
+    prepare_index_folder(index_dir)
+    with run_lock(index_dir, lock_wait, progress):
+        remembered = read_roots(index_dir)
+        forgotten = forgotten_roots(list(forget), remembered)
+        kept = [root for root in remembered if root not in forgotten]
+        given = choose_roots(folders, kept, cwd or Path.cwd()) if folders or not forget else []
+        roots = sorted(set(kept) | set(given))
+        check_not_nested(roots)
+        ix, manifest = _open_for_update(index_dir, rebuild)
+        try:
+            write_roots(index_dir, roots)
+            run = Run(index_dir, ix, manifest, IndexReport(roots=roots), progress, should_stop)
+            run.drop_outside(roots)
+            work = run.scan(roots if rebuild else given or kept)
+            if work:
+                run.index(work, jobs, commit_every)
+            return run.finish()
+        finally:
+            manifest.close()
+
+
+def _open_for_update(index_dir: Path, rebuild: bool):
+    """The index to update, made empty for a rebuild, and the record of its files, made to match."""
+    from archsearch.segments import clear_index
+
+    manifest = Manifest(index_dir / MANIFEST_FILE)
+    if not has_index(index_dir):
+        ix = whoosh_index.create_in(str(index_dir), build_schema())
+        manifest.replace(ix.latest_generation(), [])
+    elif rebuild:
+        # Not opened through its table of contents, which may be damaged or from another version.
+        manifest.replace(clear_index(str(index_dir), build_schema()), [])
+        ix = open_index(index_dir)
     else:
-        report.added += 1
+        ix = open_index(index_dir)
+        generation = ix.latest_generation()
+        if manifest.generation != generation:
+            manifest.replace(generation, stored_entries(ix))
+    return ix, manifest
+
+
+def stored_entries(ix) -> Iterator[tuple[str, Entry]]:
+    """What the record should say of the indexed files, from the index itself (slow)."""
+    with ix.searcher() as searcher:
+        for stored in searcher.all_stored_fields():
+            yield stored["key"], Entry(stored["root"], stored["size"], stored["mtime_ns"], stored["sha256"])
+
+
+class Run:
+    """One update of an index: the changes found, committed batch by batch, and the report."""
+
+    def __init__(self, index_dir: Path, ix, manifest: Manifest, report: IndexReport, progress, should_stop):
+        self.index_dir = index_dir
+        self.ix = ix
+        self.manifest = manifest
+        self.report = report
+        self.progress = progress
+        self.should_stop = should_stop
+        # Articles of files found gone or no longer covered: removed with the next commit.
+        self.gone: dict[str, Entry] = {}
+        self.done = 0  # files read so far, of
+        self.total = 0
+
+    def tell(self, stage: str, path: str = "", outcome: str = "") -> None:
+        self.progress(Progress(stage, self.done, self.total, path, outcome))
+
+    def drop_outside(self, roots: list[str]) -> None:
+        """Remove the articles of folders no longer covered (forgotten ones)."""
+        for root in self.manifest.roots() - set(roots):
+            self.gone.update(self.manifest.entries(root))
+
+    def scan(self, roots: list[str]) -> list[Task] | None:
+        """The files to read; unchanged and unreadable ones are counted.  None if stopped."""
+        work = []
+        visited = {_identity(os.stat(self.index_dir))}  # never index the index
+        for root in roots:
+            known = self.manifest.entries(root)
+            if not os.path.isdir(root):
+                kept = sum(1 for entry in known.values() if entry.skipped is None)
+                self.report.warnings.append(
+                    (root, f"folder not found; its {kept:,} articles are kept (--forget drops them)")
+                )
+                continue
+            unlisted = []
+            for number, found in enumerate(walk(root, visited), start=1):
+                if number % 1000 == 0:
+                    if self.should_stop():
+                        self.report.interrupted = True
+                        return None
+                    self.progress(Progress("scanning", done=number))
+                if found.folder:
+                    self.report.skipped.append((found.path, found.problem))
+                    if found.problem.startswith("cannot read"):
+                        unlisted.append(found.path)
+                    continue
+                entry = known.pop(found.path, None)
+                if found.stat is None:
+                    self.report.skipped.append((found.path, found.problem))
+                    if entry:
+                        self.gone[found.path] = entry
+                elif entry and (entry.size, entry.mtime_ns) == (found.stat.st_size, found.stat.st_mtime_ns):
+                    if entry.skipped is None:
+                        self.report.unchanged += 1
+                    else:
+                        self.report.skipped.append((found.path, entry.skipped))
+                else:
+                    work.append(Task(found.path, root, entry))
+            # The articles under a folder that could not be listed are kept: their files may be there.
+            for folder in unlisted:
+                for key in [key for key in known if key == folder or key.startswith(folder + os.sep)]:
+                    if known.pop(key).skipped is None:
+                        self.report.unchanged += 1
+            self.gone.update(known)
+        return work
+
+    def index(self, work: list[Task], jobs: int, commit_every: int | None) -> None:
+        workers = max(1, min(jobs, len(work) // MIN_FILES_PER_WORKER))
+        batch_size = commit_every or FILES_PER_SEGMENT * workers
+        runner = WorkerPool(self.index_dir, workers) if workers > 1 else InProcess(self.index_dir)
+        self.total = len(work)
+
+        def on_outcome(outcome: FileOutcome) -> None:
+            self.done += 1
+            self.tell("indexing", outcome.key, OUTCOME_NAMES.get(outcome.kind, ""))
+
+        try:
+            for start in range(0, len(work), batch_size):
+                batch = work[start : start + batch_size]
+                self.tell("indexing")
+                outcomes, segments = runner.run_batch(batch, on_outcome, self.should_stop)
+                self._commit(batch, outcomes, segments)
+                if self.should_stop():
+                    self.report.interrupted = True
+                    return
+        finally:
+            runner.close()
+
+    def _commit(self, batch: list[Task], outcomes: list[FileOutcome], segments: list) -> None:
+        """Commit a batch's segments and deletions, then record its files."""
+        from archsearch.segments import commit_segments
+
+        self.tell("committing")
+        known = {task.key: task.known for task in batch}
+        report = self.report
+        changed: dict[str, Entry] = {}
+        forgotten = set(self.gone)
+        deleted = {key for key, entry in self.gone.items() if entry.skipped is None}
+        report.removed += len(deleted)
+        for key in sorted(deleted):
+            self.tell("committing", key, "removed")
+        self.gone = {}
+        for outcome in outcomes:
+            key, entry = outcome.key, known[outcome.key]
+            was_indexed = entry is not None and entry.skipped is None
+            if outcome.kind == INDEXED:
+                if was_indexed:
+                    report.updated += 1
+                    deleted.add(key)
+                else:
+                    report.added += 1
+                changed[key] = outcome.entry
+                report.warnings += [(key, message) for message in outcome.messages]
+            elif outcome.kind == SAME:
+                if outcome.entry.skipped is None:
+                    report.unchanged += 1
+                else:
+                    report.skipped.append((key, outcome.entry.skipped))
+                changed[key] = outcome.entry
+            elif outcome.kind == SKIPPED:
+                report.skipped.append((key, outcome.messages[0]))
+                if was_indexed:
+                    deleted.add(key)
+                if outcome.entry:
+                    changed[key] = outcome.entry
+                elif entry:
+                    forgotten.add(key)
+            elif outcome.kind == GONE and entry:
+                if was_indexed:
+                    report.removed += 1
+                    deleted.add(key)
+                forgotten.add(key)
+        generation = self.manifest.generation
+        if segments or deleted:
+            generation = commit_segments(self.ix, segments, sorted(map(key_term, deleted)))
+        self.manifest.record(generation, changed, forgotten)
+
+    def finish(self) -> IndexReport:
+        if self.gone:
+            self._commit([], [], [])
+        report = self.report
+        report.skipped.sort()
+        report.warnings.sort()
+        report.total = self.manifest.indexed_count()
+        return report
