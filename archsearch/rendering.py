@@ -412,14 +412,84 @@ def print_stats(stats, out, fmt: str) -> None:
         out.write("".join(tsv_line(row) for row in stats_rows(stats)))
 
 
-def print_index_report(report: IndexReport, err=None) -> None:
+# Without --verbose, an index run lists at most this many skipped files and warnings.
+INDEX_PROBLEMS_SHOWN = 10
+
+
+def print_index_report(report: IndexReport, err=None, verbose: bool = False) -> None:
     err = err or sys.stderr
-    for path, reason in report.skipped:
-        err.write(f"archsearch: skipped {path}: {reason}\n")
-    for path, message in report.warnings:
-        err.write(f"archsearch: warning: {path}: {message}\n")
+    problems = [f"archsearch: skipped {printable(path)}: {reason}" for path, reason in report.skipped]
+    problems += [f"archsearch: warning: {printable(path)}: {message}" for path, message in report.warnings]
+    shown = problems if verbose else problems[:INDEX_PROBLEMS_SHOWN]
+    for line in shown:
+        err.write(line + "\n")
+    hidden = len(problems) - len(shown)
+    if hidden:
+        err.write(f"archsearch: {hidden:,} more skipped files and warnings not shown\n")
     err.write(
         f"added {report.added:,}, updated {report.updated:,}, removed {report.removed:,}, "
-        f"unchanged {report.unchanged:,}, skipped {len(report.skipped):,}; "
+        f"unchanged {report.unchanged:,}, skipped {len(report.skipped):,}{' (see --verbose)' if hidden else ''}; "
         f"{report.total:,} articles in the index\n"
     )
+
+
+class IndexProgressDisplay:
+    """update_index's progress callback: a bar on a terminal, a line per changed file if verbose.
+
+    Use as a context manager: the bar is taken down on exit.
+    """
+
+    def __init__(self, err=None, *, bar: bool, verbose: bool, quiet: bool):
+        self.err = err or sys.stderr
+        self.bar = bar and not quiet
+        self.verbose = verbose
+        self.quiet = quiet
+        self._progress = None
+        self._task = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._progress:
+            self._progress.stop()
+
+    def __call__(self, event) -> None:
+        if event.stage == "waiting" and not self.quiet:
+            self._say(f"archsearch: waiting for another 'archsearch index' ({event.holder}) to finish")
+        if self.verbose and event.outcome in ("added", "updated", "removed"):
+            self._say(f"{event.outcome} {printable(event.path)}")
+        if self.bar and event.stage in ("scanning", "indexing", "committing"):
+            self._show(event)
+
+    def _say(self, line: str) -> None:
+        if self._progress:
+            self._progress.console.print(line, markup=False, highlight=False)
+        else:
+            self.err.write(line + "\n")
+            self.err.flush()
+
+    def _show(self, event) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("{task.description:<10}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                console=Console(file=self.err),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("", total=None, rate="")
+        task = self._progress.tasks[0]
+        if event.stage == "scanning":
+            self._progress.update(self._task, description="scanning", completed=event.done, total=None)
+        elif task.total is None:  # scanning is over: counting starts again, for files read
+            self._progress.reset(self._task, description=event.stage, completed=event.done, total=event.total)
+        else:
+            rate = f"{task.speed:,.0f} files/s" if task.speed else ""
+            self._progress.update(self._task, description=event.stage, completed=event.done, rate=rate)

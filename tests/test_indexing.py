@@ -1,16 +1,47 @@
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from archsearch.errors import ArchsearchError
 from archsearch.indexing import open_index, read_roots, update_index
-from conftest import WEB_SEED, WIRE_SEED
+from archsearch.manifest import MANIFEST_FILE, Manifest
+from conftest import WEB_SEED, WIRE_SEED, wire, write_corpus
 
 
 def stored_documents(index_dir):
     with open_index(index_dir).searcher() as searcher:
         return {fields["path"]: fields for fields in searcher.all_stored_fields()}
+
+
+def numbered_articles(count: int, start: int = 0) -> dict[str, str]:
+    """Small wire articles, each with words of its own, 40 to a folder."""
+    return {
+        f"{number // 40:03d}/article{number:05d}.txt": wire(
+            f"2021-{number % 12 + 1:02d}-{number % 28 + 1:02d}",
+            "OSLO, March 1. /NTB/.",
+            f"Report number {number} on topic{number % 7} mentions zebra{number}. "
+            + " ".join(f"Sentence {part} of report {number} talks about harbour{part} and fjord{number % 13}."
+                       for part in range(20)),
+        )
+        for number in range(start, start + count)
+    }
+
+
+def index_state(index_dir) -> dict[str, tuple]:
+    """What the index holds, checked for consistency: key -> (title, date, root), one per file."""
+    with open_index(index_dir).searcher() as searcher:
+        documents = [(fields["key"], (fields["title"], fields.get("date"), fields["root"]))
+                     for fields in searcher.all_stored_fields()]
+    state = dict(documents)
+    assert len(state) == len(documents), "a file is indexed more than once"
+    manifest = Manifest(Path(index_dir) / MANIFEST_FILE)
+    try:
+        assert manifest.indexed_count() == len(state), "the record of indexed files disagrees with the index"
+    finally:
+        manifest.close()
+    return state
 
 
 def test_seed_corpus_is_indexed_with_clean_metadata(seeds_copy, index_dir):
@@ -109,3 +140,139 @@ def test_refuses_to_create_an_index_in_a_folder_of_other_files(tmp_path, seeds_c
 def test_searching_without_an_index_is_a_clear_error(tmp_path):
     with pytest.raises(ArchsearchError, match="no index at"):
         open_index(tmp_path / "missing")
+
+
+def test_renamed_file_is_indexed_once_under_its_new_name(seeded_index, seeds_copy):
+    (seeds_copy / WEB_SEED).rename(seeds_copy / "renamed.txt")
+    report = update_index(seeded_index, [])
+    assert (report.added, report.removed, report.total) == (1, 1, 2)
+    assert set(stored_documents(seeded_index)) == {WIRE_SEED, "renamed.txt"}
+
+
+def test_rebuild_reads_every_file_again(seeded_index, seeds_copy):
+    report = update_index(seeded_index, [], rebuild=True)
+    assert (report.added, report.unchanged, report.total) == (2, 0, 2)
+    assert set(index_state(seeded_index)) == {str(seeds_copy.resolve() / name) for name in (WIRE_SEED, WEB_SEED)}
+
+
+def test_rebuild_replaces_an_index_of_another_version(seeded_index, seeds_copy):
+    from whoosh.fields import ID, Schema
+    from whoosh.index import create_in
+
+    shutil.rmtree(seeded_index)
+    seeded_index.mkdir()
+    writer = create_in(str(seeded_index), Schema(name=ID(stored=True))).writer()
+    writer.add_document(name="old")
+    writer.commit()
+    with pytest.raises(ArchsearchError, match="--rebuild"):
+        update_index(seeded_index, [str(seeds_copy)])
+    report = update_index(seeded_index, [str(seeds_copy)], rebuild=True)
+    assert report.total == 2 and len(index_state(seeded_index)) == 2
+
+
+def test_forget_removes_one_folder_and_keeps_the_others(tmp_path, index_dir, seeds_copy):
+    other = write_corpus(tmp_path / "other", numbered_articles(3))
+    update_index(index_dir, [str(seeds_copy), str(other)])
+    report = update_index(index_dir, [], forget=[str(other)])
+    assert (report.removed, report.unchanged, report.total) == (3, 2, 2)
+    assert read_roots(index_dir) == [str(seeds_copy.resolve())]
+    assert all(Path(key).parent == seeds_copy.resolve() for key in index_state(index_dir))
+
+
+def test_forget_works_for_a_folder_that_is_gone(tmp_path, index_dir):
+    other = write_corpus(tmp_path / "other", numbered_articles(3))
+    update_index(index_dir, [str(other)])
+    shutil.rmtree(other)
+    assert update_index(index_dir, [], forget=[str(other)]).total == 0
+    assert read_roots(index_dir) == []
+
+
+def test_forgetting_a_folder_the_index_does_not_cover_is_a_clear_error(index_dir, seeded_index, tmp_path):
+    with pytest.raises(ArchsearchError, match="does not cover"):
+        update_index(seeded_index, [], forget=[str(tmp_path / "elsewhere")])
+
+
+def test_folders_inside_one_another_are_refused(tmp_path, index_dir, seeds_copy):
+    update_index(index_dir, [str(seeds_copy)])
+    (seeds_copy / "inner").mkdir()
+    with pytest.raises(ArchsearchError, match="inside"):
+        update_index(index_dir, [str(seeds_copy / "inner")])
+    with pytest.raises(ArchsearchError, match="inside"):
+        update_index(index_dir, [str(tmp_path)])
+
+
+def test_a_missing_folder_keeps_its_articles_with_a_warning(tmp_path, index_dir):
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(3))
+    update_index(index_dir, [str(corpus)])
+    corpus.rename(tmp_path / "unmounted")
+    report = update_index(index_dir, [])
+    assert (report.removed, report.total) == (0, 3)
+    assert [message for _, message in report.warnings] == ["folder not found; its 3 articles are kept (--forget drops them)"]
+
+
+def test_unchanged_junk_is_reported_again_without_being_read(seeds_copy, index_dir, monkeypatch):
+    (seeds_copy / "empty.txt").write_bytes(b"")
+    update_index(index_dir, [str(seeds_copy)])
+    monkeypatch.setattr("archsearch.indexing.read_article", lambda path: pytest.fail(f"{path} read again"))
+    report = update_index(index_dir, [])
+    assert [(Path(path).name, reason) for path, reason in report.skipped] == [("empty.txt", "empty file")]
+    assert report.unchanged == 2
+
+
+def test_a_file_that_became_junk_loses_its_article(seeded_index, seeds_copy):
+    (seeds_copy / WIRE_SEED).write_bytes(b"\x00\x01binary" * 100)
+    report = update_index(seeded_index, [])
+    assert [Path(path).name for path, _ in report.skipped] == [WIRE_SEED]
+    assert report.total == 1 and set(stored_documents(seeded_index)) == {WEB_SEED}
+
+
+def test_a_lost_record_of_indexed_files_is_rebuilt_from_the_index(seeded_index, monkeypatch):
+    for name in os.listdir(seeded_index):
+        if name.startswith(MANIFEST_FILE):
+            os.remove(seeded_index / name)
+    monkeypatch.setattr("archsearch.indexing.read_article", lambda path: pytest.fail(f"{path} read again"))
+    report = update_index(seeded_index, [])
+    assert (report.unchanged, report.total) == (2, 2)
+
+
+def test_a_record_one_commit_behind_the_index_is_caught_up(tmp_path, index_dir, seeds_copy):
+    # As if the run was killed between committing to the index and recording the commit.
+    update_index(index_dir, [str(seeds_copy)])
+    saved = tmp_path / "saved-record"
+    saved.mkdir()
+    for name in os.listdir(index_dir):
+        if name.startswith(MANIFEST_FILE):
+            shutil.copy(index_dir / name, saved / name)
+    (seeds_copy / WEB_SEED).unlink()
+    write_corpus(seeds_copy, numbered_articles(2))
+    update_index(index_dir, [])
+    for name in os.listdir(saved):
+        shutil.copy(saved / name, index_dir / name)
+    report = update_index(index_dir, [])
+    assert (report.added, report.removed, report.unchanged) == (0, 0, 3)
+    assert len(index_state(index_dir)) == 3
+
+
+def test_commits_in_batches_hold_every_article_once(tmp_path, index_dir):
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(25))
+    report = update_index(index_dir, [str(corpus)], commit_every=4)
+    assert report.total == 25 and len(index_state(index_dir)) == 25
+    for path in sorted(corpus.rglob("*.txt"))[::3]:
+        path.write_text(path.read_text(encoding="utf-8") + " More about walruses.", encoding="utf-8")
+    report = update_index(index_dir, [], commit_every=4)
+    assert (report.updated, report.unchanged, report.total) == (9, 16, 25)
+    assert len(index_state(index_dir)) == 25
+
+
+def test_worker_processes_index_the_same_articles_as_one_process(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(240))
+    one, two = tmp_path / "one", tmp_path / "two"
+    update_index(one, [str(corpus)], jobs=1)
+    report = update_index(two, [str(corpus)], jobs=2)
+    assert report.added == 240
+    assert index_state(two) == index_state(one)
+    assert len(open_index(two)._segments()) == 2  # one per worker
+    from archsearch.searching import search
+
+    assert search(two, "zebra17", limit=0).total == search(one, "zebra17", limit=0).total == 1
+    assert search(two, "harbour3", limit=0).total == 240
