@@ -77,19 +77,26 @@ def band_terms(signature: tuple[int, ...]) -> list[str]:
     ]
 
 
-def copies_among(searcher, query, docnum: int, signature: tuple[int, ...]) -> list[int]:
-    """The documents matching `query` that are near-identical to `docnum`, found through its bands."""
-    from whoosh.query import And, Or, Term
+def copies_among(searcher, matching: set[int] | None, docnum: int, signature: tuple[int, ...]) -> list[int]:
+    """The documents near-identical to `docnum`, among `matching` (None: the whole index).
 
-    bands = band_terms(signature)
-    if not bands:
-        return []
-    candidates = searcher.search(
-        And([query, Or([Term("dupbands", band) for band in bands])]), limit=None, scored=False
-    ).docs()
+    Candidates come straight from the postings of the article's band terms: a handful of
+    documents, where a query would cost a whole search."""
+    from whoosh.reading import TermNotFound
+
+    candidates = set()
+    for band in band_terms(signature):
+        try:
+            candidates.update(searcher.postings("dupbands", band).all_ids())
+        except TermNotFound:
+            continue
+    candidates.discard(docnum)
+    if matching is not None:
+        candidates &= matching
+    reader = searcher.reader()
     return sorted(
         candidate
         for candidate in candidates
-        if candidate != docnum
+        if not reader.is_deleted(candidate)
         and resemblance(signature, searcher.stored_fields(candidate).get("sketch") or ()) >= NEAR_DUPLICATE
     )

@@ -23,7 +23,6 @@ import dataclasses
 import datetime
 import os
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -50,7 +49,8 @@ _SNIFF_BYTES = 8 * 1024
 # Text has a few control characters at most (a stray DOS end-of-file mark, say);
 # binary formats without NUL bytes still have far more than this.
 _MAX_CONTROL_SHARE = 0.10
-_TEXT_CONTROLS = frozenset("\t\n\r\f\v")
+# Unicode's control characters (category Cc) but the whitespace ones: tab, LF, VT, FF, CR.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 def decode(data: bytes) -> str:
@@ -76,10 +76,7 @@ def _decode_leniently(data: bytes) -> str:
 
 
 def _control_share(text: str) -> float:
-    controls = sum(
-        1 for char in text if char not in _TEXT_CONTROLS and unicodedata.category(char) == "Cc"
-    )
-    return controls / len(text)
+    return len(_CONTROL_CHARACTERS.findall(text)) / len(text)
 
 
 def unify_newlines(text: str) -> str:

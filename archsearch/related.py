@@ -3,7 +3,7 @@
 import time
 from pathlib import Path
 
-from whoosh.query import Every, Or, Term
+from whoosh.query import Or, Term
 
 from archsearch.indexing import open_index
 from archsearch.nearduplicates import copies_among
@@ -21,7 +21,7 @@ def similar(index_dir: Path, reference: str, *, limit: int = 10) -> SearchResult
     with ix.searcher(weighting=weighting()) as searcher:
         docnum = searcher.document_number(key=article.path)
         signature = searcher.stored_fields(docnum).get("sketch") or ()
-        excluded = {docnum, *copies_among(searcher, Every(), docnum, signature)}
+        excluded = {docnum, *copies_among(searcher, None, docnum, signature)}
         terms = [
             Term(fieldname, word, boost=weight)
             for fieldname, text, count in (("body", article.body, BODY_TERMS), ("title", article.title, TITLE_TERMS))

@@ -202,8 +202,12 @@ def _current_body(path: str) -> str:
         return ""  # the file went away since indexing: the hit is shown without a passage
 
 
+def matching_documents(searcher, query) -> set[int]:
+    # Found apart from the ranked search: Whoosh can undercount when a limit is set (see whoosh notes).
+    return set(searcher.search(query, limit=None, scored=False).docs())
+
+
 def count_matches(searcher, query) -> int:
-    # Counted apart from the ranked search: Whoosh can undercount when a limit is set (see whoosh notes).
     return len(searcher.search(query, limit=None, scored=False))
 
 
@@ -256,11 +260,12 @@ def search(
     ix = open_index(index_dir)
     parsed = parse_query(text, ix.schema, **parse_options)
     with ix.searcher(weighting=weighting()) as searcher:
-        total = count_matches(searcher, parsed.query)
+        matching = matching_documents(searcher, parsed.query)
+        total = len(matching)
         sortedby = None if sort == "relevance" else _date_sort_key(ix.schema["date"], sort == "newest")
         wanted = offset + limit if limit else None
         if collapse_copies:
-            leaders = _group_copies(searcher, parsed.query, sortedby, wanted)
+            leaders = _group_copies(searcher, parsed.query, matching, sortedby, wanted)
         else:
             results = searcher.search(parsed.query, limit=wanted, sortedby=sortedby, terms=True)
             leaders = [(hit, []) for hit in results]
@@ -297,7 +302,7 @@ def _suggest_spelling(searcher, schema, result: SearchResult, parse_options: dic
         result.suggestion, result.suggestion_total = suggestion, suggestion_total
 
 
-def _group_copies(searcher, query, sortedby, wanted: int | None) -> list[tuple]:
+def _group_copies(searcher, query, matching: set[int], sortedby, wanted: int | None) -> list[tuple]:
     """The first `wanted` groups of near-identical hits in ranked order, as (leader, copy docnums)."""
     leaders = []
     grouped: set[int] = set()
@@ -309,7 +314,7 @@ def _group_copies(searcher, query, sortedby, wanted: int | None) -> list[tuple]:
             if hit.docnum in grouped:
                 continue
             signature = hit.fields().get("sketch") or ()
-            copies = copies_among(searcher, query, hit.docnum, signature)
+            copies = copies_among(searcher, matching, hit.docnum, signature)
             grouped.update(copies)
             grouped.add(hit.docnum)
             leaders.append((hit, copies))
