@@ -22,13 +22,14 @@ import fcntl
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
-import queue
 import signal
 import stat
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,9 +48,6 @@ from archsearch.schema import build_schema, day_number, is_current
 SETTINGS_FILE = "archsearch.json"
 # Held (flock) by the one `archsearch index` run allowed at a time; it holds that run's pid.
 LOCK_FILE = "archsearch.lock"
-# What archsearch keeps in an index folder besides Whoosh's files: a folder holding only these
-# holds no one else's files.
-OWN_FILES = {SETTINGS_FILE, LOCK_FILE, MANIFEST_FILE, f"{MANIFEST_FILE}-wal", f"{MANIFEST_FILE}-shm"}
 DEFAULT_CORPUS = Path("seeds")
 
 # Files read per worker between commits: a commit makes one segment per worker, and a killed
@@ -255,7 +253,6 @@ INDEXED = "indexed"  # its article was added to the segment
 SAME = "same"  # its content is what was indexed (or skipped) before
 SKIPPED = "skipped"
 GONE = "gone"  # it went away since the scan
-NOT_DONE = "not done"  # the run was stopped first
 
 
 class FileOutcome(NamedTuple):
@@ -381,10 +378,13 @@ class InProcess:
 OUTCOME_NAMES = {INDEXED: "added", SAME: "unchanged", SKIPPED: "skipped", GONE: "removed"}
 
 # Messages between the indexing process and its workers.
-FINISH = "finish"  # to a worker: write out your segment
+FINISH = "finish"  # to a worker: write out your segment (None: end)
 FILE, SEGMENT, FAILED = "file", "segment", "failed"  # from a worker
-# Files handed to one worker at a time, so that neighbouring files stay in one segment.
+# Files go to the workers in turn, this many at a time, so that where a file's article ends up
+# depends only on the order of the files; a worker has at most IN_FLIGHT files waiting, so
+# that a stop request is quick to honour and a pipe never fills up.
 TASK_CHUNK = 16
+IN_FLIGHT = 2 * TASK_CHUNK
 
 
 class WorkerPool:
@@ -392,82 +392,108 @@ class WorkerPool:
 
     def __init__(self, index_dir: Path, count: int):
         # Spawned, not forked: a worker starts small instead of sharing (and, through reference
-        # counts, copying) the memory of the scan.
+        # counts, copying) the memory of the scan.  Pipes, not queues: a queue's semaphores
+        # outlive a killed run with a warning from multiprocessing's resource tracker.
         context = multiprocessing.get_context("spawn")
-        self._results = context.Queue()
-        self._stop = context.Event()
-        self._inboxes = [context.Queue() for _ in range(count)]
-        self._processes = [
-            context.Process(
-                target=work,
-                args=(str(index_dir), inbox, self._results, self._stop, os.getpid(), number),
-                name=f"archsearch index worker {number}",
-                daemon=True,
-            )
-            for number, inbox in enumerate(self._inboxes)
-        ]
+        self._connections = []
+        self._processes = []
         with _interrupts_ignored():  # a Ctrl-C is for this process to handle, not for the workers
-            for process in self._processes:
+            for number in range(count):
+                ours, theirs = context.Pipe()
+                process = context.Process(
+                    target=work,
+                    args=(str(index_dir), theirs, os.getpid()),
+                    name=f"archsearch index worker {number}",
+                    daemon=True,
+                )
                 process.start()
+                theirs.close()  # so that a worker's end shows here as end of file
+                self._connections.append(ours)
+                self._processes.append(process)
 
     def run_batch(self, tasks: list[Task], on_outcome, should_stop) -> tuple[list[FileOutcome], list]:
+        count = len(self._connections)
+        waiting = [deque() for _ in range(count)]
         for start in range(0, len(tasks), TASK_CHUNK):
-            inbox = self._inboxes[start // TASK_CHUNK % len(self._inboxes)]
-            for task in tasks[start : start + TASK_CHUNK]:
-                inbox.put(task)
-        for inbox in self._inboxes:
-            inbox.put(FINISH)
+            waiting[start // TASK_CHUNK % count].extend(tasks[start : start + TASK_CHUNK])
+        in_flight = [0] * count
+        finishing = [False] * count
+        stopping = False
+
+        def feed(number: int) -> None:
+            connection = self._connections[number]
+            while waiting[number] and in_flight[number] < IN_FLIGHT and not stopping:
+                connection.send(waiting[number].popleft())
+                in_flight[number] += 1
+            if (stopping or not waiting[number]) and not in_flight[number] and not finishing[number]:
+                connection.send(FINISH)
+                finishing[number] = True
+
+        for number in range(count):
+            feed(number)
         outcomes = []
         segments = {}
-        while len(segments) < len(self._inboxes):
-            if should_stop():
-                self._stop.set()
-            try:
-                kind, number, payload = self._results.get(timeout=0.2)
-            except queue.Empty:
-                self._check_alive()
-                continue
-            if kind == FILE:
-                outcomes.append(payload)
-                on_outcome(payload)
-            elif kind == SEGMENT:
-                segments[number] = payload
-            else:
-                raise ArchsearchError(f"indexing failed in a worker process: {payload}")
+        while len(segments) < count:
+            if not stopping and should_stop():
+                stopping = True
+                for number in range(count):
+                    feed(number)
+            ready = multiprocessing.connection.wait(self._connections, timeout=0.2)
+            for connection in ready:
+                number = self._connections.index(connection)
+                try:
+                    kind, payload = connection.recv()
+                except EOFError:
+                    raise ArchsearchError(self._death(number)) from None
+                if kind == FILE:
+                    in_flight[number] -= 1
+                    outcomes.append(payload)
+                    on_outcome(payload)
+                    feed(number)
+                elif kind == SEGMENT:
+                    segments[number] = payload
+                else:
+                    raise ArchsearchError(f"indexing failed in a worker process: {payload}")
         return outcomes, [segments[number] for number in sorted(segments) if segments[number]]
 
-    def _check_alive(self) -> None:
-        for process in self._processes:
-            if not process.is_alive():
-                raise ArchsearchError(
-                    f"a worker process ended unexpectedly (exit status {process.exitcode}); nothing of "
-                    "this batch was committed"
-                )
+    def _death(self, number: int) -> str:
+        process = self._processes[number]
+        process.join(timeout=1)
+        return (
+            f"a worker process ended unexpectedly (exit status {process.exitcode}); "
+            "nothing of this batch was committed"
+        )
 
     def close(self) -> None:
-        for inbox in self._inboxes:
-            inbox.put(None)
+        for connection in self._connections:
+            try:
+                connection.send(None)
+            except OSError:  # that worker is gone already
+                pass
         for process in self._processes:
             process.join(timeout=5)
             if process.is_alive():
                 process.kill()
+        for connection in self._connections:
+            connection.close()
 
 
-def work(index_dir: str, inbox, results, stop, parent: int, number: int) -> None:
-    """A worker process: index the files it is given until told to stop."""
+def work(index_dir: str, connection, parent: int) -> None:
+    """A worker process: index the files it is sent until told to stop."""
     _exit_with(parent)
-    indexer = FileIndexer(Path(index_dir))
     try:
-        for task in iter(inbox.get, None):
+        indexer = FileIndexer(Path(index_dir))
+        for task in iter(connection.recv, None):
             if task == FINISH:
-                results.put((SEGMENT, number, indexer.finish()))
-            elif stop.is_set():
-                results.put((FILE, number, FileOutcome(task.key, NOT_DONE)))
+                connection.send((SEGMENT, indexer.finish()))
             else:
-                results.put((FILE, number, indexer.index(task)))
-    except BaseException as exc:
-        results.put((FAILED, number, traceback.format_exception_only(exc)[-1].strip()))
-        raise
+                connection.send((FILE, indexer.index(task)))
+    except (EOFError, BrokenPipeError):  # the indexing process is gone
+        return
+    except Exception as exc:
+        # Reported by the indexing process, as one line unless debugging.
+        lines = traceback.format_exception(exc) if os.environ.get("ARCHSEARCH_DEBUG") else None
+        connection.send((FAILED, "".join(lines) if lines else traceback.format_exception_only(exc)[-1].strip()))
 
 
 def _exit_with(parent: int) -> None:
@@ -546,8 +572,10 @@ def prepare_index_folder(index_dir: Path) -> None:
     if index_dir.exists() and not index_dir.is_dir():
         raise ArchsearchError(f"index location {index_dir} exists and is not a folder")
     if index_dir.is_dir() and not has_index(index_dir):
-        # Never write an index into a folder of the user's own files.
-        if any(name not in OWN_FILES for name in os.listdir(index_dir)):
+        # Never write an index into a folder of the user's own files.  A folder with the run
+        # lock in it is an index being made (now, or by a run that was killed).
+        names = os.listdir(index_dir)
+        if names and LOCK_FILE not in names:
             raise ArchsearchError(f"index location {index_dir} is a folder that is not empty and holds no index")
     index_dir.mkdir(parents=True, exist_ok=True)
 
@@ -703,13 +731,21 @@ class Run:
         runner = WorkerPool(self.index_dir, workers) if workers > 1 else InProcess(self.index_dir)
         self.total = len(work)
 
+        known = {}
+
         def on_outcome(outcome: FileOutcome) -> None:
             self.done += 1
-            self.tell("indexing", outcome.key, OUTCOME_NAMES.get(outcome.kind, ""))
+            entry = known[outcome.key]
+            if outcome.kind == INDEXED and entry is not None and entry.skipped is None:
+                name = "updated"
+            else:
+                name = OUTCOME_NAMES[outcome.kind]
+            self.tell("indexing", outcome.key, name)
 
         try:
             for start in range(0, len(work), batch_size):
                 batch = work[start : start + batch_size]
+                known = {task.key: task.known for task in batch}
                 self.tell("indexing")
                 outcomes, segments = runner.run_batch(batch, on_outcome, self.should_stop)
                 self._commit(batch, outcomes, segments)
