@@ -2,36 +2,40 @@
 
 Telling which files changed needs every indexed file's size, modification time and content
 hash.  Reading them back from Whoosh's stored fields takes seconds for 100,000 articles; from
-this table, tens of milliseconds.  The record must agree with the index, so each commit of the
-index is followed by one transaction here that records the changes together with the number of
-the index generation they lead to.  A crash between the two leaves the record one generation
-behind the index; the next run sees that and rebuilds the record from the stored fields.
+here, tens of milliseconds: one row per folder, holding its files as one pickled dictionary,
+is read as fast as the folders are walked.
+
+The record must agree with the index, so each commit of the index is followed by one
+transaction here that records the changes together with the number of the index generation
+they lead to.  A crash between the two leaves the record one generation behind the index; the
+next run sees that and rebuilds the record from the stored fields.
 
 Files that could not be indexed because of what they contain (empty, binary) are recorded too,
 with the reason, so that an unchanged one is reported again without being read again.
 """
 
 import os
+import pickle
 import sqlite3
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
 MANIFEST_FILE = "archsearch-files.sqlite"
 # Changed whenever the tables change; a record in another format is rebuilt from the index.
-FORMAT = "1"
+FORMAT = "2"
 
+# Paths are stored as bytes (os.fsencode): file names need not be UTF-8, which SQLite's text must be.
 _TABLES = """
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS files (
-    key BLOB PRIMARY KEY,      -- the file's absolute path (os.fsencode), as the stored "key" field
-    root BLOB NOT NULL,        -- the indexed folder it was found under
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    skipped TEXT               -- why the file is not in the index; NULL for an indexed article
+CREATE TABLE IF NOT EXISTS folders (
+    folder BLOB PRIMARY KEY,
+    root BLOB NOT NULL,          -- the indexed folder it is in
+    indexed INTEGER NOT NULL,    -- how many of its files have an article in the index
+    files BLOB NOT NULL          -- pickled {name: (size, mtime_ns, sha256, skipped)}
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS files_by_root ON files (root);
+CREATE INDEX IF NOT EXISTS folders_by_root ON folders (root);
 """
 
 
@@ -40,7 +44,11 @@ class Entry(NamedTuple):
     size: int
     mtime_ns: int
     sha256: str
-    skipped: str | None = None
+    skipped: str | None = None  # why the file is not in the index; None for an indexed article
+
+
+# What a folder's row holds for each file: an Entry without the root.
+FileRecord = tuple[int, int, str, str | None]
 
 
 class Manifest:
@@ -59,38 +67,76 @@ class Manifest:
             return None
         return int(values["generation"])
 
+    def folders(self, root: str) -> dict[str, dict[str, FileRecord]]:
+        """The files recorded under root: {folder: {file name: (size, mtime_ns, sha256, skipped)}}."""
+        rows = self._db.execute("SELECT folder, files FROM folders WHERE root = ?", (os.fsencode(root),))
+        return {os.fsdecode(folder): pickle.loads(files) for folder, files in rows}
+
     def entries(self, root: str) -> dict[str, Entry]:
-        rows = self._db.execute(
-            "SELECT key, size, mtime_ns, sha256, skipped FROM files WHERE root = ?", (os.fsencode(root),)
-        )
-        return {os.fsdecode(key): Entry(root, *rest) for key, *rest in rows}
+        return {
+            os.path.join(folder, name): Entry(root, *record)
+            for folder, files in self.folders(root).items()
+            for name, record in files.items()
+        }
 
     def roots(self) -> set[str]:
-        return {os.fsdecode(root) for (root,) in self._db.execute("SELECT DISTINCT root FROM files")}
+        return {os.fsdecode(root) for (root,) in self._db.execute("SELECT DISTINCT root FROM folders")}
 
     def indexed_count(self) -> int:
-        return self._db.execute("SELECT count(*) FROM files WHERE skipped IS NULL").fetchone()[0]
+        return self._db.execute("SELECT coalesce(sum(indexed), 0) FROM folders").fetchone()[0]
 
     def record(self, generation: int, changed: dict[str, Entry], removed: Iterable[str]) -> None:
         """Apply the changes of one index commit, which led to `generation`."""
+        by_folder: dict[str, dict[str, Entry | None]] = defaultdict(dict)
+        for key in removed:
+            folder, name = os.path.split(key)
+            by_folder[folder][name] = None
+        for key, entry in changed.items():
+            folder, name = os.path.split(key)
+            by_folder[folder][name] = entry
         with self._db:
-            self._db.executemany("DELETE FROM files WHERE key = ?", ((os.fsencode(key),) for key in removed))
-            self._insert(changed.items())
+            for folder, changes in by_folder.items():
+                row = self._db.execute("SELECT files FROM folders WHERE folder = ?", (os.fsencode(folder),)).fetchone()
+                files = pickle.loads(row[0]) if row else {}
+                root = None
+                for name, entry in changes.items():
+                    if entry is None:
+                        files.pop(name, None)
+                    else:
+                        files[name] = tuple(entry[1:])
+                        root = entry.root
+                self._write_folder(folder, root, files)
             self._set_generation(generation)
 
     def replace(self, generation: int, entries: Iterable[tuple[str, Entry]]) -> None:
         """Start the record afresh, for an index at `generation` holding `entries`."""
+        folders: dict[str, dict[str, FileRecord]] = defaultdict(dict)
+        roots = {}
+        for key, entry in entries:
+            folder, name = os.path.split(key)
+            folders[folder][name] = tuple(entry[1:])
+            roots[folder] = entry.root
         with self._db:
-            self._db.execute("DELETE FROM files")
-            self._insert(entries)
+            self._db.execute("DELETE FROM folders")
+            for folder, files in folders.items():
+                self._write_folder(folder, roots[folder], files)
             self._set_generation(generation)
 
-    def _insert(self, entries: Iterable[tuple[str, Entry]]) -> None:
-        # Paths as bytes: file names need not be UTF-8, which SQLite's text must be.
-        self._db.executemany(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
-            ((os.fsencode(key), os.fsencode(entry.root), *entry[1:]) for key, entry in entries),
-        )
+    def _write_folder(self, folder: str, root: str | None, files: dict[str, FileRecord]) -> None:
+        if not files:
+            self._db.execute("DELETE FROM folders WHERE folder = ?", (os.fsencode(folder),))
+            return
+        indexed = sum(1 for record in files.values() if record[3] is None)
+        blob = pickle.dumps(files, pickle.HIGHEST_PROTOCOL)
+        if root is None:  # only files removed: the row is there, with its root
+            self._db.execute(
+                "UPDATE folders SET indexed = ?, files = ? WHERE folder = ?", (indexed, blob, os.fsencode(folder))
+            )
+        else:
+            self._db.execute(
+                "INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?)",
+                (os.fsencode(folder), os.fsencode(root), indexed, blob),
+            )
 
     def _set_generation(self, generation: int) -> None:
         self._db.executemany(
