@@ -5,7 +5,7 @@ from pathlib import Path
 
 from whoosh.query import Or, Term
 
-from archsearch.indexing import open_index
+from archsearch.indexing import key_term, open_index
 from archsearch.nearduplicates import copies_among
 from archsearch.searching import SearchResult, find_article, make_hit, weighting
 
@@ -19,7 +19,7 @@ def similar(index_dir: Path, reference: str, *, limit: int = 10) -> SearchResult
     article = find_article(index_dir, reference)
     ix = open_index(index_dir)
     with ix.searcher(weighting=weighting()) as searcher:
-        docnum = searcher.document_number(key=article.path)
+        docnum = searcher.document_number(key=key_term(article.path))
         signature = searcher.stored_fields(docnum).get("sketch") or ()
         excluded = {docnum, *copies_among(searcher, None, docnum, signature)}
         terms = [

@@ -11,7 +11,7 @@ from whoosh.query import And
 from whoosh.scoring import BM25F
 
 from archsearch.errors import ArchsearchError
-from archsearch.indexing import open_index, read_roots
+from archsearch.indexing import key_term, open_index, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.querying import UNDATED, parse_query
 from archsearch.reading import UnreadableFile, read_article
@@ -334,7 +334,7 @@ def find_article(index_dir: Path, reference: str) -> ArticleRecord:
     candidates += [str(Path(root) / reference) for root in read_roots(index_dir)]
     with ix.searcher() as searcher:
         stored = next(
-            (found for key in candidates if (found := searcher.document(key=key)) is not None), None
+            (found for key in candidates if (found := searcher.document(key=key_term(key))) is not None), None
         )
     if stored is None:
         raise ArchsearchError(f"no article with id or path '{reference}' in the index")
