@@ -1,8 +1,9 @@
 """The index schema: which parts of an article are searchable, stored and how they are analysed."""
 
 import datetime
+from collections.abc import Callable
 
-from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter
+from whoosh.analysis import CharsetFilter, CompositeAnalyzer, LowercaseFilter, RegexTokenizer, StemFilter
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
@@ -29,6 +30,37 @@ def number_day(number: int | None) -> datetime.date | None:
     if number is None or not FIRST_DAY <= number <= LAST_DAY:
         return None
     return datetime.date(number // 10000, number // 100 % 100, number % 100)
+
+
+def word_analyzer(analyzer) -> Callable[[str], str] | None:
+    """A function from one token to the analyzer's term for it, or None if there is no exact one.
+
+    Only for analyzers that are a RegexTokenizer followed by any of LowercaseFilter,
+    CharsetFilter and StemFilter (without an ignore list): each of those maps one token to one
+    token, so the chain can run once per distinct word.
+    """
+    if not isinstance(analyzer, CompositeAnalyzer):
+        return None
+    tokenizer, *filters = analyzer.items
+    if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
+        return None
+    steps = []
+    for item in filters:
+        if type(item) is LowercaseFilter:
+            steps.append(str.lower)
+        elif type(item) is CharsetFilter:
+            steps.append(lambda word, charmap=item.charmap: word.translate(charmap))
+        elif type(item) is StemFilter and not item.ignore:
+            steps.append(item._stem)
+        else:
+            return None
+
+    def term(word: str) -> str:
+        for step in steps:
+            word = step(word)
+        return word
+
+    return term
 
 
 SEARCHABLE_FIELDS = ("title", "body", "source", "place", "section", "path")

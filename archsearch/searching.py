@@ -1,24 +1,22 @@
 """Answering a query: ranked hits with their metadata and highlighted passages."""
 
 import datetime
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh.highlight import ContextFragmenter, Formatter, Highlighter, WholeFragmenter
 from whoosh.query import And
 from whoosh.scoring import BM25F
 
 from archsearch.errors import ArchsearchError
 from archsearch.indexing import key_term, open_index, read_roots
 from archsearch.nearduplicates import copies_among
+from archsearch.passages import Snippet, lead_passage, match_spans, passages
 from archsearch.querying import UNDATED, parse_query
 from archsearch.reading import UnreadableFile, read_article
 from archsearch.schema import number_day
 from archsearch.spelling import corrected_query
 
-SNIPPETS_PER_HIT = 2
 # Did you mean: offered when a query has fewer hits than FEW_HITS and a respelling has at least
 # MORE_HITS times as many.
 FEW_HITS = 5
@@ -32,18 +30,6 @@ BM25F_PARAMETERS = {"K1": 1.2, "B": 0.75, "title_B": 0.75}
 
 def weighting():
     return BM25F(**BM25F_PARAMETERS)
-
-
-@dataclass(frozen=True)
-class Snippet:
-    """A passage of one field of an article, with where the query matched inside it."""
-
-    field: str  # which text the passage comes from: "body" or "title"
-    text: str  # the passage, whitespace collapsed to single spaces
-    start: int  # where the passage starts in that field's text
-    end: int
-    matches: tuple[tuple[int, int], ...]  # (start, end) of each match, as offsets into `text`
-    reaches_end: bool = False  # whether the passage runs to the end of the field's text
 
 
 @dataclass(frozen=True)
@@ -94,91 +80,15 @@ class SearchResult:
     explanation: list[str] = field(default_factory=list)  # how the query was read, for --explain
 
 
-class _SnippetFormatter(Formatter):
-    """Returns Whoosh's fragments as Snippet records instead of marked-up strings."""
-
-    def __init__(self, fieldname: str):
-        self.fieldname = fieldname
-
-    def format(self, fragments, replace=False):
-        return [self._snippet(fragment) for fragment in fragments]
-
-    def _snippet(self, fragment) -> Snippet:
-        spans = []
-        for token in sorted(fragment.matches, key=lambda t: (t.startchar, -t.endchar)):
-            if spans and token.startchar < spans[-1][1]:
-                continue  # overlapping matches are shown once
-            spans.append((token.startchar, token.endchar))
-        text, start, end = fragment.text, fragment.startchar, fragment.endchar
-        # Whoosh cuts passages at word tokens; take in the punctuation around them (quotes, full stops).
-        while start > 0 and not text[start - 1].isspace():
-            start -= 1
-        while end < len(text) and not text[end].isspace():
-            end += 1
-        return collapse_whitespace(self.fieldname, text, start, end, spans)
-
-
-_WHITESPACE = re.compile(r"\s+")
-
-
-def collapse_whitespace(fieldname, text, start, end, spans) -> Snippet:
-    """Cut text[start:end] with runs of whitespace made single spaces, keeping the match spans aligned."""
-    pieces = []
-    new_spans = []
-    cursor = start
-    length = 0
-    for span_start, span_end in [*spans, (end, end)]:
-        before = _WHITESPACE.sub(" ", text[cursor:span_start])
-        pieces.append(before)
-        length += len(before)
-        if span_start == span_end == end:
-            break
-        word = _WHITESPACE.sub(" ", text[span_start:span_end])
-        new_spans.append((length, length + len(word)))
-        pieces.append(word)
-        length += len(word)
-        cursor = span_end
-    collapsed = "".join(pieces)
-    stripped = collapsed.lstrip()
-    shift = len(collapsed) - len(stripped)
-    return Snippet(
-        field=fieldname,
-        text=stripped.rstrip(),
-        start=start,
-        end=end,
-        matches=tuple((a - shift, b - shift) for a, b in new_spans),
-        reaches_end=not text[end:].strip(),
-    )
-
-
-_BODY_HIGHLIGHTER = Highlighter(
-    fragmenter=ContextFragmenter(maxchars=180, surround=70), formatter=_SnippetFormatter("body")
-)
-_TITLE_HIGHLIGHTER = Highlighter(fragmenter=WholeFragmenter(), formatter=_SnippetFormatter("title"))
-
-
-def lead_snippet(body: str, length: int = 200) -> Snippet:
-    """The opening of the body, for hits that matched only on other fields."""
-    cut = body[:length]
-    if len(body) > length and " " in cut:
-        cut = cut[: cut.rindex(" ")]
-    return collapse_whitespace("body", body, 0, len(cut), [])
-
-
 def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hit:
     stored = whoosh_hit.fields()
     title = stored.get("title", "")
-    title_snippets = (
-        _TITLE_HIGHLIGHTER.highlight_hit(whoosh_hit, "title", text=title, top=1, minscore=1)
-        if title and with_snippets
-        else []
-    )
-    body = _current_body(stored["key"]) if with_snippets else ""
-    snippets = (
-        _BODY_HIGHLIGHTER.highlight_hit(whoosh_hit, "body", text=body, top=SNIPPETS_PER_HIT) if body else []
-    )
-    if not snippets and body:
-        snippets = [lead_snippet(body)]
+    title_matches, snippets = (), ()
+    if with_snippets:
+        terms = matched_terms(whoosh_hit)
+        title_matches = tuple(match_spans(title, terms["title"]))
+        body = _current_body(stored["key"])
+        snippets = tuple(passages(body, terms["body"]) or ([lead_passage(body)] if body else []))
     return Hit(
         rank=rank,
         id=stored["path"],
@@ -189,10 +99,19 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
         place=stored.get("place", ""),
         section=stored.get("section", ""),
         score=whoosh_hit.score if isinstance(whoosh_hit.score, float) else None,
-        title_matches=title_snippets[0].matches if title_snippets else (),
-        snippets=tuple(snippets),
+        title_matches=title_matches,
+        snippets=snippets,
         copies=tuple(copies),
     )
+
+
+def matched_terms(whoosh_hit) -> dict[str, frozenset[str]]:
+    """The indexed words of the query that this article contains, per field."""
+    found = {"title": set(), "body": set()}
+    for fieldname, term in whoosh_hit.matched_terms():
+        if fieldname in found:
+            found[fieldname].add(term.decode("utf-8") if isinstance(term, bytes) else term)
+    return {fieldname: frozenset(terms) for fieldname, terms in found.items()}
 
 
 def _current_body(path: str) -> str:

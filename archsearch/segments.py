@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import Any
 
-from whoosh.analysis import CharsetFilter, CompositeAnalyzer, LowercaseFilter, RegexTokenizer, StemFilter
 from whoosh.codec.base import Segment
 from whoosh.formats import Positions
 from whoosh.filedb.filestore import FileStorage
@@ -36,6 +35,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from archsearch.errors import ArchsearchError
+from archsearch.schema import word_analyzer
 
 # Postings a writer keeps in memory before writing them out, sorted, to a temporary run.
 POSTINGS_MEMORY_BYTES = 96 * 1024 * 1024
@@ -65,9 +65,9 @@ class FastSegmentWriter(SegmentWriter):
 
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)
-        self._word_listers = {name: compile_word_lister(field) for name, field in self.schema.items()}
-        # (field name, term) -> [(docnum, weight, encoded value, field length), ...] in docnum order
-        self._inverted: dict[tuple[str, bytes], list] = {}
+        self._term_listers = {name: compile_term_lister(field) for name, field in self.schema.items()}
+        # field name -> term -> [(docnum, weight, encoded value, field length), ...] in docnum order
+        self._inverted: dict[str, dict[bytes, list]] = {}
         self._inverted_bytes = 0
         self._runs: list[str] = []
 
@@ -87,20 +87,18 @@ class FastSegmentWriter(SegmentWriter):
                 field = self.schema[name]
                 length = 0
                 if field.indexed:
-                    items = self._postings(name, field, value)
-                    if field.scorable:
-                        length = sum(item[1] for item in items)
-                    # What the per-document reader gives back, which is what Whoosh writes.
-                    stored_length = byte_to_length(length_to_byte(length)) if length else 0
-                    for term, _, weight, encoded in items:
-                        posting = (docnum, weight, encoded or b"", stored_length)
-                        postings = inverted.get((name, term))
-                        if postings is None:
-                            inverted[name, term] = [posting]
-                            self._inverted_bytes += TERM_BYTES
-                        else:
-                            postings.append(posting)
-                    self._inverted_bytes += POSTING_BYTES * len(items)
+                    list_terms = self._term_listers[name]
+                    if list_terms is None:
+                        items = list(field.index(value))
+                        if field.scorable:
+                            length = sum(frequency for _, frequency, _, _ in items)
+                        postings = [(term, weight, encoded) for term, _, weight, encoded in items]
+                    else:
+                        terms = list_terms(value)
+                        if field.scorable:
+                            length = len(terms)
+                        postings = positions_postings(field.format, terms)
+                    self._invert(inverted.setdefault(name, {}), docnum, postings, length)
                 stored = values.get(f"_stored_{name}", value)
                 perdocwriter.add_field(name, field, stored if field.stored else None, length)
                 if field.column_type:
@@ -114,15 +112,30 @@ class FastSegmentWriter(SegmentWriter):
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
             self._write_run()
 
-    def _postings(self, name, field, value) -> list:
-        list_words = self._word_listers[name]
-        if list_words is None:
-            return list(field.index(value))
-        return positions_postings(field.format, list_words(value))
+    def _invert(self, inverted: dict[bytes, list], docnum: int, postings: list, length: int) -> None:
+        # Each posting carries the field length the per-document reader would give back (it
+        # stores lengths in a byte), which is what Whoosh writes into the postings.
+        stored_length = byte_to_length(length_to_byte(length)) if length else 0
+        new_terms = 0
+        for term, weight, encoded in postings:
+            posting = (docnum, weight, encoded, stored_length)
+            existing = inverted.get(term)
+            if existing is None:
+                inverted[term] = [posting]
+                new_terms += 1
+            else:
+                existing.append(posting)
+        self._inverted_bytes += TERM_BYTES * new_terms + POSTING_BYTES * len(postings)
+
+    def _all_terms(self) -> list:
+        """((field name, term), postings) in order."""
+        return sorted(
+            ((name, term), postings) for name, terms in self._inverted.items() for term, postings in terms.items()
+        )
 
     def _write_run(self) -> None:
         name = f"{random_name()}.run"
-        terms = sorted(self._inverted.items())
+        terms = self._all_terms()
         with self._tempstorage.create_file(name).raw_file() as run:
             for start in range(0, len(terms), RUN_CHUNK_TERMS):
                 pickle.dump(terms[start : start + RUN_CHUNK_TERMS], run, pickle.HIGHEST_PROTOCOL)
@@ -140,7 +153,7 @@ class FastSegmentWriter(SegmentWriter):
 
     def _sorted_terms(self):
         """((field name, term), postings) in term order, a term's postings in docnum order."""
-        in_memory = sorted(self._inverted.items())
+        in_memory = self._all_terms()
         if not self._runs:
             yield from in_memory
             return
@@ -161,9 +174,7 @@ class FastSegmentWriter(SegmentWriter):
                 fieldwriter.start_field(name, self.schema[name])
                 current = name
             fieldwriter.start_term(term)
-            add = fieldwriter.add
-            for docnum, weight, encoded, length in postings:
-                add(docnum, weight, encoded, length)
+            add_postings(fieldwriter._postwriter, postings)
             fieldwriter.finish_term()
         if current is not None:
             fieldwriter.finish_field()
@@ -188,86 +199,81 @@ class FastSegmentWriter(SegmentWriter):
         self._close_segment()
 
 
+def add_postings(postwriter, postings: list) -> None:
+    """What W3PostingsWriter.add_posting() does for each posting, a block at a time."""
+    limit = postwriter._blocklimit
+    for start in range(0, len(postings), limit):
+        if start:  # the block is full and more follow: add_posting() writes it out here
+            postwriter._write_block()
+        ids, weights, values, lengths = zip(*postings[start : start + limit])
+        postwriter._ids.extend(ids)
+        postwriter._weights.extend(weights)
+        postwriter._values.extend(filter(None, values))
+        postwriter._maxweight = max(postwriter._maxweight, *weights)
+        lengths = [length for length in lengths if length]
+        if lengths:
+            shortest = min(lengths)
+            if postwriter._minlength is None or shortest < postwriter._minlength:
+                postwriter._minlength = shortest
+            postwriter._maxlength = max(postwriter._maxlength, *lengths)
+
+
 def new_segment_writer(ix) -> FastSegmentWriter:
     # No lock: the process committing the segments holds it, and each writer's files have
     # their own random names.
     return FastSegmentWriter(ix, _lk=False)
 
 
-def positions_postings(format_, words: list[str]) -> list:
-    """(term, frequency, weight, encoded positions) per distinct word, as Positions.word_values gives."""
-    positions: dict[str, list[int]] = {}
-    for position, word in enumerate(words):
-        if word in positions:
-            positions[word].append(position)
+def positions_postings(format_, terms: list[bytes]) -> list[tuple[bytes, float, bytes]]:
+    """(term, weight, encoded positions) per distinct term, as Positions.word_values gives."""
+    positions: dict[bytes, list[int]] = {}
+    for position, term in enumerate(terms):
+        places = positions.get(term)
+        if places is None:
+            positions[term] = [position]
         else:
-            positions[word] = [position]
+            places.append(position)
     encode = format_.encode
     boost = format_.field_boost
+    single = _single_positions(encode, len(terms))
     return [
-        (
-            word.encode("utf-8"),
-            len(places),
-            len(places) * boost,
-            _encoded_position(encode, places[0]) if len(places) == 1 else encode(places),
-        )
-        for word, places in positions.items()
+        (term, len(places) * boost, single[places[0]] if len(places) == 1 else encode(places))
+        for term, places in positions.items()
     ]
 
 
-_single_positions: dict[tuple[Callable, int], bytes] = {}
+# Most words occur once in an article, at one of its first few thousand positions: their
+# encoded positions are made once.  (Positions.encode depends on the positions only.)
+_SINGLE_POSITIONS: list[bytes] = []
+_SINGLE_POSITIONS_LIMIT = 100_000
 
 
-def _encoded_position(encode, position: int) -> bytes:
-    # Most words occur once in an article, at one of a few thousand positions.
-    key = (encode, position)
-    encoded = _single_positions.get(key)
-    if encoded is None:
-        encoded = _single_positions[key] = encode([position])
-    return encoded
+def _single_positions(encode, count: int) -> list[bytes]:
+    while len(_SINGLE_POSITIONS) < min(count, _SINGLE_POSITIONS_LIMIT):
+        _SINGLE_POSITIONS.append(encode([len(_SINGLE_POSITIONS)]))
+    if count <= _SINGLE_POSITIONS_LIMIT:
+        return _SINGLE_POSITIONS
+    return _SINGLE_POSITIONS + [encode([position]) for position in range(_SINGLE_POSITIONS_LIMIT, count)]
 
 
-def compile_word_lister(field) -> Callable[[str], list[str]] | None:
-    """A function from text to the field's terms in token order, or None if there is no exact one.
-
-    Only for fields that record positions and whose analyzer is a RegexTokenizer followed by
-    any of LowercaseFilter, CharsetFilter and StemFilter (without an ignore list): each of those
-    maps one token to one token, so the chain can run once per distinct word.
-    """
-    analyzer = getattr(field, "analyzer", None)
-    if type(field.format) is not Positions or not isinstance(analyzer, CompositeAnalyzer):
+def compile_term_lister(field) -> Callable[[str], list[bytes]] | None:
+    """A function from text to the field's terms (UTF-8) in token order, or None if there is no exact one
+    (see word_analyzer); only for fields that record positions."""
+    term = word_analyzer(getattr(field, "analyzer", None))
+    if type(field.format) is not Positions or term is None:
         return None
-    tokenizer, *filters = analyzer.items
-    if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
-        return None
-    steps = []
-    for item in filters:
-        if type(item) is LowercaseFilter:
-            steps.append(str.lower)
-        elif type(item) is CharsetFilter:
-            steps.append(lambda word, charmap=item.charmap: word.translate(charmap))
-        elif type(item) is StemFilter and not item.ignore:
-            steps.append(item._stem)
-        else:
-            return None
+    tokens = whole_matches(field.analyzer.items[0].expression)
+    known: dict[str, bytes] = {}
 
-    def normalise(word: str) -> str:
-        for step in steps:
-            word = step(word)
-        return word
-
-    tokens = whole_matches(tokenizer.expression)
-    known: dict[str, str] = {}
-
-    def list_words(text: str) -> list[str]:
+    def list_terms(text: str) -> list[bytes]:
         words = tokens(text)
         if len(known) > KNOWN_WORDS_LIMIT:
             known.clear()
         for word in set(words).difference(known):
-            known[word] = normalise(word)
+            known[word] = term(word).encode("utf-8")
         return list(map(known.__getitem__, words))
 
-    return list_words
+    return list_terms
 
 
 def whole_matches(expression) -> Callable[[str], list[str]]:

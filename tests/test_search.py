@@ -1,4 +1,5 @@
-from archsearch.searching import collapse_whitespace, search
+from archsearch.passages import collapse_whitespace
+from archsearch.searching import search
 from conftest import WEB_SEED, WIRE_SEED
 
 

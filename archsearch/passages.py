@@ -1,0 +1,139 @@
+"""The passages of an article where a query matched, with the matched words located.
+
+Whoosh's highlighter re-analyses the whole text through its chain of token objects for every
+hit, which took most of a query's time. Here each word is found with the tokenizer's own
+regular expression and analysed once per distinct word (cached), with the index's analyzer,
+so a passage marks exactly the words the index matched: `fighting` for `fight`.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from whoosh.support.charset import accent_map
+
+from archsearch.schema import TEXT_ANALYZER, word_analyzer
+
+PASSAGES_PER_HIT = 2
+PASSAGE_CHARS = 200  # roughly; a passage is cut at whitespace
+CONTEXT_CHARS = 70  # text kept before the first match of a passage
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A passage of one field of an article, with where the query matched inside it."""
+
+    field: str  # which text the passage comes from: "body" or "title"
+    text: str  # the passage, whitespace collapsed to single spaces
+    start: int  # where the passage starts in that field's text
+    end: int
+    matches: tuple[tuple[int, int], ...]  # (start, end) of each match, as offsets into `text`
+    reaches_end: bool = False  # whether the passage runs to the end of the field's text
+
+
+# The schema's own tokenizer and per-word analysis, so passages mark what the index matched.
+_WORD = TEXT_ANALYZER.items[0].expression
+_analyse_word = word_analyzer(TEXT_ANALYZER)
+
+
+@lru_cache(maxsize=100_000)
+def indexed_form(word: str) -> str:
+    return _analyse_word(word)
+
+
+def match_spans(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
+    """Where the words whose indexed form is in `terms` stand in `text`."""
+    if not terms:
+        return []
+    # Stemming is the slow step, and it never changes a word's first letter (lowercased and
+    # accent-folded like the index): only words that start like a term need it.
+    first_letters = {term[:1] for term in terms}
+    return [
+        match.span()
+        for match in _WORD.finditer(text)
+        if _first_letter(match.group()) in first_letters and indexed_form(match.group()) in terms
+    ]
+
+
+def _first_letter(word: str) -> str:
+    return word[:1].lower().translate(accent_map)
+
+
+def collapse_whitespace(fieldname, text, start, end, spans) -> Snippet:
+    """Cut text[start:end] with runs of whitespace made single spaces, keeping the match spans aligned."""
+    pieces = []
+    new_spans = []
+    cursor = start
+    length = 0
+    for span_start, span_end in [*spans, (end, end)]:
+        before = _WHITESPACE.sub(" ", text[cursor:span_start])
+        pieces.append(before)
+        length += len(before)
+        if span_start == span_end == end:
+            break
+        word = _WHITESPACE.sub(" ", text[span_start:span_end])
+        new_spans.append((length, length + len(word)))
+        pieces.append(word)
+        length += len(word)
+        cursor = span_end
+    collapsed = "".join(pieces)
+    stripped = collapsed.lstrip()
+    shift = len(collapsed) - len(stripped)
+    return Snippet(
+        field=fieldname,
+        text=stripped.rstrip(),
+        start=start,
+        end=end,
+        matches=tuple((a - shift, b - shift) for a, b in new_spans),
+        reaches_end=not text[end:].strip(),
+    )
+
+
+def _widen_to_whitespace(text: str, start: int, end: int) -> tuple[int, int]:
+    """Take in the punctuation around a cut (quotes, full stops) so no word is split."""
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return start, end
+
+
+def _candidate_passages(spans):
+    """Runs of matches, as lists of indexes into `spans`, that fit in one passage."""
+    group = []
+    for index, span in enumerate(spans):
+        if group and span[1] - spans[group[0]][0] > PASSAGE_CHARS - CONTEXT_CHARS:
+            yield group
+            group = []
+        group.append(index)
+    if group:
+        yield group
+
+
+def passages(text: str, terms: frozenset[str], fieldname: str = "body", top: int = PASSAGES_PER_HIT) -> list[Snippet]:
+    """The `top` passages with the most distinct matched words (then the most matches), in text order."""
+    spans = match_spans(text, terms)
+    if not spans:
+        return []
+    words = [indexed_form(text[a:b]) for a, b in spans]
+    groups = list(_candidate_passages(spans))
+    ranked = sorted(groups, key=lambda group: (-len({words[i] for i in group}), -len(group), spans[group[0]][0]))
+    chosen = sorted(ranked[:top], key=lambda group: spans[group[0]][0])
+    result = []
+    for group in chosen:
+        first, last = spans[group[0]], spans[group[-1]]
+        room = max(PASSAGE_CHARS - (last[1] - first[0]), 0)
+        before = min(CONTEXT_CHARS, room)
+        start, end = _widen_to_whitespace(text, max(first[0] - before, 0), min(last[1] + room - before, len(text)))
+        result.append(collapse_whitespace(fieldname, text, start, end, [spans[i] for i in group]))
+    return result
+
+
+def lead_passage(body: str, length: int = PASSAGE_CHARS) -> Snippet:
+    """The opening of the body, for hits that matched only on other fields."""
+    cut = body[:length]
+    if len(body) > length and " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return collapse_whitespace("body", body, 0, len(cut), [])
