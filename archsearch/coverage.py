@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archsearch.errors import ArchsearchError
-from archsearch.indexing import open_index
+from archsearch.store import open_index
 from archsearch.querying import parse_query
 from archsearch.schema import number_day
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from whoosh.query import Or, Term
 
-from archsearch.indexing import key_term, open_index
+from archsearch.store import key_term, open_index
 from archsearch.nearduplicates import copies_among
 from archsearch.searching import SearchResult, find_article, make_hit, weighting
 

@@ -5,13 +5,17 @@ information with no escape codes; matched words marked **like this**), `json` (J
 one object per hit, then a summary object) and `tsv` (a header line, then one line per hit).
 """
 
+from __future__ import annotations
+
 import base64
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from archsearch.indexing import IndexReport
-from archsearch.searching import ArticleRecord, Hit, SearchResult
+if TYPE_CHECKING:  # only for annotations: rendering loads nothing that finds or indexes articles
+    from archsearch.indexing import IndexReport
+    from archsearch.searching import ArticleRecord, Hit, SearchResult
 
 # How matched words are marked in plain output, where there is no colour.
 PLAIN_MATCH_OPEN = "**"

@@ -9,7 +9,7 @@ from whoosh.query import And
 from whoosh.scoring import BM25F
 
 from archsearch.errors import ArchsearchError
-from archsearch.indexing import key_term, open_index, read_roots
+from archsearch.store import key_term, open_index, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.passages import Snippet, lead_passage, match_spans, passages
 from archsearch.querying import UNDATED, parse_query

@@ -4,7 +4,7 @@ import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
-from archsearch.indexing import open_index, read_roots
+from archsearch.store import open_index, read_roots
 from archsearch.schema import number_day
 
 

@@ -80,7 +80,8 @@ sys.path.insert(0, str(REPO))
 
 import archsearch.querying as querying  # noqa: E402
 import archsearch.searching as searching  # noqa: E402
-from archsearch.indexing import open_index, update_index  # noqa: E402
+from archsearch.indexing import update_index  # noqa: E402
+from archsearch.store import open_index  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 DEFAULT_CORPUS = REPO / "bench" / "corpora" / "4k"

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from conftest import installed_command, wire, write_corpus
 from test_indexing import index_state, numbered_articles

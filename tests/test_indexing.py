@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from archsearch.errors import ArchsearchError
-from archsearch.indexing import open_index, read_roots, update_index
+from archsearch.indexing import update_index
+from archsearch.store import open_index, read_roots
 from archsearch.manifest import MANIFEST_FILE, Manifest
 from conftest import WEB_SEED, WIRE_SEED, wire, write_corpus
 
