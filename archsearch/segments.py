@@ -20,18 +20,23 @@ import heapq
 import itertools
 import pickle
 import re
+import zlib
+from array import array
 from collections.abc import Callable, Iterable
-from operator import itemgetter
+from operator import itemgetter, sub
 from typing import Any
 
 from whoosh.codec.base import Segment
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.formats import Positions
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import _DEF_INDEX_NAME as INDEX_NAME
 from whoosh.index import TOC, LockError, clean_files
 from whoosh.reading import SegmentReader
 from whoosh.util import random_name
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.util.numeric import length_to_byte
+from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 from archsearch.errors import ArchsearchError
@@ -44,6 +49,8 @@ POSTING_BYTES = 110
 TERM_BYTES = 200
 # Terms per pickle in a run: one pickle per term would cost more than the postings themselves.
 RUN_CHUNK_TERMS = 2_000
+# Blocks of postings up to this size are not compressed (see write_term).
+SMALL_BLOCK_POSTINGS = 4
 # Segments this small are merged once there are this many, so that many small runs do not
 # leave queries searching hundreds of segments.  Larger segments are left alone: Whoosh merges
 # at about twice the cost of indexing afresh.
@@ -73,7 +80,7 @@ class FastSegmentWriter(SegmentWriter):
 
     def add_document(self, **values: Any) -> None:
         # The steps of SegmentWriter.add_document for what this schema uses (no boosts, vectors
-        # or spelling fields), with the analysis done by _postings().
+        # or spelling fields), with the analysis done by the term listers.
         self._check_state()
         docnum = self.docnum
         inverted = self._inverted
@@ -97,7 +104,7 @@ class FastSegmentWriter(SegmentWriter):
                         terms = list_terms(value)
                         if field.scorable:
                             length = len(terms)
-                        postings = positions_postings(field.format, terms)
+                        postings = positions_postings(field.format.field_boost, terms)
                     self._invert(inverted.setdefault(name, {}), docnum, postings, length)
                 stored = values.get(f"_stored_{name}", value)
                 perdocwriter.add_field(name, field, stored if field.stored else None, length)
@@ -113,12 +120,11 @@ class FastSegmentWriter(SegmentWriter):
             self._write_run()
 
     def _invert(self, inverted: dict[bytes, list], docnum: int, postings: list, length: int) -> None:
-        # Each posting carries the field length the per-document reader would give back (it
-        # stores lengths in a byte), which is what Whoosh writes into the postings.
-        stored_length = byte_to_length(length_to_byte(length)) if length else 0
+        # Each posting carries the document's field length, for the statistics written with
+        # the postings (Whoosh looks it up again when it writes them).
         new_terms = 0
         for term, weight, encoded in postings:
-            posting = (docnum, weight, encoded, stored_length)
+            posting = (docnum, weight, encoded, length)
             existing = inverted.get(term)
             if existing is None:
                 inverted[term] = [posting]
@@ -166,6 +172,7 @@ class FastSegmentWriter(SegmentWriter):
         # SegmentWriter._flush_segment and FieldWriter.add_postings, from the inverted lists.
         self.perdocwriter.close()
         fieldwriter = self.fieldwriter
+        compression = self.codec._compression
         current = None
         for (name, term), postings in self._sorted_terms():
             if name != current:
@@ -173,9 +180,7 @@ class FastSegmentWriter(SegmentWriter):
                     fieldwriter.finish_field()
                 fieldwriter.start_field(name, self.schema[name])
                 current = name
-            fieldwriter.start_term(term)
-            add_postings(fieldwriter._postwriter, postings)
-            fieldwriter.finish_term()
+            write_term(fieldwriter, term, postings, compression)
         if current is not None:
             fieldwriter.finish_field()
         fieldwriter.close()
@@ -199,23 +204,78 @@ class FastSegmentWriter(SegmentWriter):
         self._close_segment()
 
 
-def add_postings(postwriter, postings: list) -> None:
-    """What W3PostingsWriter.add_posting() does for each posting, a block at a time."""
+def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> None:
+    """Write a term and its postings as W3FieldWriter.start_term(), add() and finish_term() do.
+
+    The same blocks and term information, computed a block at a time instead of a posting at
+    a time.  One difference: Whoosh compresses every block with zlib, mostly blocks of one or
+    two postings, which costs more than all else in writing them and saves nothing.  Readers
+    take each block's compression from the block, so here blocks of up to
+    SMALL_BLOCK_POSTINGS postings are left uncompressed.
+    """
+    postwriter = fieldwriter._postwriter
+    postfile = postwriter._postfile
     limit = postwriter._blocklimit
-    for start in range(0, len(postings), limit):
-        if start:  # the block is full and more follow: add_posting() writes it out here
-            postwriter._write_block()
-        ids, weights, values, lengths = zip(*postings[start : start + limit])
-        postwriter._ids.extend(ids)
-        postwriter._weights.extend(weights)
-        postwriter._values.extend(filter(None, values))
-        postwriter._maxweight = max(postwriter._maxweight, *weights)
+    fixed_size = fieldwriter._format.fixed_value_size()
+    start = postfile.tell()
+    postfile.write(WHOOSH3_HEADER_MAGIC)
+    weight = 0
+    min_length = None
+    max_length = 0
+    max_weight = 0
+    first_id = postings[0][0]
+    for offset in range(0, len(postings), limit):
+        ids, weights, values, lengths = zip(*postings[offset : offset + limit])
+        # W3PostingsWriter keeps weights as 32-bit floats, and values only when not empty.
+        stored_weights = array("f", weights)
+        values = [value for value in values if value]
         lengths = [length for length in lengths if length]
-        if lengths:
-            shortest = min(lengths)
-            if postwriter._minlength is None or shortest < postwriter._minlength:
-                postwriter._minlength = shortest
-            postwriter._maxlength = max(postwriter._maxlength, *lengths)
+        block_min_length = min(lengths) if lengths else None
+        block_max_length = max(lengths) if lengths else 0
+        block_max_weight = max(0, *weights)
+        weight += sum(stored_weights)
+        if min_length is None:
+            min_length = block_min_length
+        else:
+            min_length = min(min_length, block_min_length)
+        max_length = max(max_length, block_max_length)
+        max_weight = max(max_weight, block_max_weight)
+        if all(value == 1.0 for value in stored_weights):
+            mini_weights = None
+        elif all(value == stored_weights[0] for value in stored_weights):
+            mini_weights = stored_weights[0]
+        else:
+            mini_weights = tuple(stored_weights)
+        if fixed_size is None or fixed_size < 0:
+            mini_values = tuple(values)
+        elif fixed_size == 0:
+            mini_values = None
+        else:
+            mini_values = b"".join(values)
+        data = pickle.dumps((tuple(delta_encode(ids)), mini_weights, mini_values), 2)
+        level = compression if len(ids) > SMALL_BLOCK_POSTINGS else 0
+        if level:
+            data = zlib.compress(data, level)
+        info = pickle.dumps(
+            (len(ids), ids[-1], block_max_weight, level, length_to_byte(block_min_length), length_to_byte(block_max_length)),
+            2,
+        )
+        last = offset + limit >= len(postings)
+        postfile.write_int(-(len(info) + len(data)) if last else len(info) + len(data))
+        postfile.write(info)
+        postfile.write(data)
+    term_info = W3TermInfo._struct.pack(
+        False,
+        weight,
+        len(postings),
+        0 if min_length is None else length_to_byte(min_length),
+        length_to_byte(max_length),
+        max_weight,
+        first_id,
+        ids[-1],
+    )
+    term_info += pack_long(start) + pack_int(postfile.tell() - start)
+    fieldwriter._tindex.add(pack_ushort(fieldwriter._fieldid) + term, term_info)
 
 
 def new_segment_writer(ix) -> FastSegmentWriter:
@@ -224,7 +284,7 @@ def new_segment_writer(ix) -> FastSegmentWriter:
     return FastSegmentWriter(ix, _lk=False)
 
 
-def positions_postings(format_, terms: list[bytes]) -> list[tuple[bytes, float, bytes]]:
+def positions_postings(boost: float, terms: list[bytes]) -> list[tuple[bytes, float, bytes]]:
     """(term, weight, encoded positions) per distinct term, as Positions.word_values gives."""
     positions: dict[bytes, list[int]] = {}
     for position, term in enumerate(terms):
@@ -233,27 +293,31 @@ def positions_postings(format_, terms: list[bytes]) -> list[tuple[bytes, float, 
             positions[term] = [position]
         else:
             places.append(position)
-    encode = format_.encode
-    boost = format_.field_boost
-    single = _single_positions(encode, len(terms))
+    single = _single_positions(len(terms))
     return [
-        (term, len(places) * boost, single[places[0]] if len(places) == 1 else encode(places))
+        (term, len(places) * boost, single[places[0]] if len(places) == 1 else encode_positions(places))
         for term, places in positions.items()
     ]
 
 
+def encode_positions(places: list[int]) -> bytes:
+    """Positions.encode(places), with the gaps taken in one pass of C."""
+    gaps = [places[0], *map(sub, places[1:], places)]
+    return pack_uint(len(gaps)) + pickle.dumps(gaps, 2)
+
+
 # Most words occur once in an article, at one of its first few thousand positions: their
-# encoded positions are made once.  (Positions.encode depends on the positions only.)
+# encoded positions are made once.
 _SINGLE_POSITIONS: list[bytes] = []
 _SINGLE_POSITIONS_LIMIT = 100_000
 
 
-def _single_positions(encode, count: int) -> list[bytes]:
+def _single_positions(count: int) -> list[bytes]:
     while len(_SINGLE_POSITIONS) < min(count, _SINGLE_POSITIONS_LIMIT):
-        _SINGLE_POSITIONS.append(encode([len(_SINGLE_POSITIONS)]))
+        _SINGLE_POSITIONS.append(encode_positions([len(_SINGLE_POSITIONS)]))
     if count <= _SINGLE_POSITIONS_LIMIT:
         return _SINGLE_POSITIONS
-    return _SINGLE_POSITIONS + [encode([position]) for position in range(_SINGLE_POSITIONS_LIMIT, count)]
+    return _SINGLE_POSITIONS + [encode_positions([position]) for position in range(_SINGLE_POSITIONS_LIMIT, count)]
 
 
 def compile_term_lister(field) -> Callable[[str], list[bytes]] | None:

@@ -94,17 +94,41 @@ def test_ctrl_c_saves_what_was_indexed_and_exits_130(tmp_path, corpus, reference
     assert index_state(index_dir) == reference
 
 
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if parent == pid:
+                found.append(int(entry))
+    return found
+
+
 def test_a_second_ctrl_c_quits_at_once(tmp_path, corpus, reference):
     index_dir = tmp_path / "index"
     run = start_index(index_dir, "--jobs", "2", "--verbose", str(corpus), stderr=subprocess.PIPE)
     read_until(run.stderr, 10, b"added ")
-    run.send_signal(signal.SIGINT)
-    time.sleep(0.1)
-    run.send_signal(signal.SIGINT)
-    asked = time.monotonic()
-    assert run.wait(timeout=10) == 130
-    assert time.monotonic() - asked < 2
-    assert run.stderr.read().decode().endswith("archsearch: interrupted\n")
+    # Stuck workers: saving what was done cannot finish, and the first Ctrl-C waits for it.
+    workers = children(run.pid)
+    for worker in workers:
+        os.kill(worker, signal.SIGSTOP)
+    try:
+        run.send_signal(signal.SIGINT)
+        read_until(run.stderr, 1, b"archsearch: stopping")
+        time.sleep(0.5)
+        assert run.poll() is None
+        run.send_signal(signal.SIGINT)
+        asked = time.monotonic()
+        assert run.wait(timeout=10) == 130
+        assert time.monotonic() - asked < 2
+    finally:
+        for worker in workers:
+            os.kill(worker, signal.SIGCONT)
+    assert run.stderr.read().decode().endswith("archsearch: interrupted\n")  # once the workers let go of it
     wait_for_group_to_end(run)
     update_index(index_dir, [])
     assert index_state(index_dir) == reference

@@ -1,0 +1,125 @@
+"""The fast segment writer writes what Whoosh's own writer writes, posting for posting."""
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh import index as whoosh_index
+
+from archsearch import segments
+from archsearch.indexing import Entry, article_document
+from archsearch.reading import read_article
+from archsearch.schema import build_schema
+from conftest import SEEDS, write_corpus
+from test_indexing import numbered_articles
+
+
+def documents(folder):
+    return [
+        article_document(str(path), str(folder), read_article(path), Entry(str(folder), 1, 2, "0" * 64))
+        for path in sorted(folder.rglob("*.txt"))
+    ]
+
+
+def build(folder, docs, writer_class):
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), build_schema())
+    if writer_class is segments.FastSegmentWriter:
+        writer = writer_class(ix)
+        for doc in docs:
+            writer.add_document(**doc)
+        writer._commit_toc([writer.finish_segment()])
+        writer._finish()
+    else:
+        writer = ix.writer()
+        for doc in docs:
+            writer.add_document(**doc)
+        writer.commit()
+    return whoosh_index.open_dir(str(folder))
+
+
+def blocks(matcher):
+    """Each block's statistics and contents, as a reader sees them."""
+    found = []
+    if not hasattr(matcher, "_read_data"):  # postings kept in the term information
+        return [list(matcher.all_items())]
+    while True:
+        matcher._read_data()
+        found.append((matcher._blocklength, matcher._maxid, matcher._maxweight, matcher._minlength,
+                      matcher._maxlength, matcher._data))
+        if matcher._lastblock:
+            return found
+        matcher._next_block()
+
+
+def contents(ix):
+    reader = ix.reader()
+    terms = []
+    for fieldname, text in reader.all_terms():
+        info = reader.term_info(fieldname, text)
+        terms.append((fieldname, text, info.weight(), info.doc_frequency(), info.min_length(), info.max_length(),
+                      info.max_weight(), info.min_id(), info.max_id(), blocks(reader.postings(fieldname, text))))
+    fields = [name for name, field in ix.schema.items() if field.scorable]
+    lengths = [[reader.doc_field_length(docnum, name) for name in fields] for docnum in range(reader.doc_count_all())]
+    columns = {name: list(reader.column_reader(name)) for name, field in ix.schema.items() if field.column_type}
+    return terms, list(reader.all_stored_fields()), lengths, [reader.field_length(name) for name in fields], columns
+
+
+def assert_same_index(tmp_path, docs):
+    plain = contents(build(tmp_path / "plain", docs, None))
+    fast = contents(build(tmp_path / "fast", docs, segments.FastSegmentWriter))
+    assert fast[0] == plain[0]  # terms, term information and every block of postings
+    assert fast[1:] == plain[1:]  # stored fields, field lengths, columns
+
+
+def test_same_index_for_real_articles(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(150))
+    for seed in SEEDS.iterdir():
+        (corpus / seed.name).write_bytes(seed.read_bytes())
+    docs = documents(corpus)
+    # Some words in 200 articles make posting lists of more than one block of 128.
+    random.Random(1).shuffle(docs)
+    assert_same_index(tmp_path, docs)
+
+
+def test_same_index_when_postings_spill_to_disk(tmp_path, monkeypatch):
+    monkeypatch.setattr(segments, "POSTINGS_MEMORY_BYTES", 20_000)
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(60)))
+    assert_same_index(tmp_path, docs)
+
+
+words = st.text(
+    alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs", "Mn", "Sk")), min_size=0, max_size=40
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(st.lists(words, min_size=1, max_size=30).map(" ".join), min_size=1, max_size=6))
+def test_same_terms_for_any_text(tmp_path_factory, texts):
+    tmp_path = tmp_path_factory.mktemp("any")
+    docs = [
+        {"key": f"/corpus/{number}.txt", "path": f"{number}.txt", "root": "/corpus", "title": text[:50],
+         "body": text, "source": text[-20:], "place": "", "section": "", "sketch": (), "dupbands": ""}
+        for number, text in enumerate(texts)
+    ]
+    assert_same_index(tmp_path, docs)
+
+
+def test_terms_are_those_of_the_fields_analyzers():
+    field = build_schema()["body"]
+    list_terms = segments.compile_term_lister(field)
+    text = "İstanbul's ZÜRICH-based banks, U.S. banking 3.141 fighting* naïve Ærø"
+    assert list_terms(text) == [token.text.encode() for token in field.analyzer(text)]
+
+
+@pytest.mark.parametrize("expression", [r"\w+", r"[\w\*]+(\.?[\w\*]+)*", r"(\w)(\w*)", r"(\w)\1?"])
+def test_whole_matches_are_the_tokenizers_tokens(expression):
+    import re
+
+    from whoosh.analysis import RegexTokenizer
+
+    text = "aa bb.cc d*e ffff g.h.i  jj"
+    assert segments.whole_matches(re.compile(expression))(text) == [
+        token.text for token in RegexTokenizer(expression)(text)
+    ]
