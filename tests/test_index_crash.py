@@ -13,19 +13,20 @@ from archsearch.indexing import update_index
 from conftest import installed_command, write_corpus
 from test_indexing import index_state, numbered_articles
 
-ARTICLES = 400
+ARTICLES = 300
 
 
-@pytest.fixture
-def corpus(tmp_path):
-    return write_corpus(tmp_path / "corpus", numbered_articles(ARTICLES))
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("crash") / "corpus", numbered_articles(ARTICLES))
 
 
-@pytest.fixture
-def reference(tmp_path, corpus):
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, corpus):
     """What an uninterrupted run indexes."""
-    update_index(tmp_path / "reference", [str(corpus)])
-    return index_state(tmp_path / "reference")
+    index_dir = tmp_path_factory.mktemp("reference") / "index"
+    update_index(index_dir, [str(corpus)])
+    return index_state(index_dir)
 
 
 def start_index(index_dir, *args, stderr=subprocess.DEVNULL):
@@ -61,7 +62,7 @@ def read_until(stream, count: int, prefix: bytes) -> None:
 
 def test_runs_killed_at_any_moment_end_with_the_articles_of_an_uninterrupted_run(tmp_path, corpus, reference):
     index_dir = tmp_path / "index"
-    for delay in (0.4, 1.0, 1.6):
+    for delay in (0.3, 0.8, 1.3):
         run = start_index(index_dir, "--jobs", "2", "--commit-every", "15", str(corpus))
         time.sleep(delay)
         run.kill()
