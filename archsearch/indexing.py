@@ -41,7 +41,7 @@ from archsearch.errors import ArchsearchError
 from archsearch.manifest import MANIFEST_FILE, Entry, Manifest
 from archsearch.nearduplicates import band_terms, sketch
 from archsearch.reading import Article, UnreadableFile, read_article
-from archsearch.schema import build_schema, day_number
+from archsearch.schema import UNDATED_MARK, build_schema, day_number
 from archsearch.store import key_term, open_index, read_roots, write_roots
 
 # Held (flock) by the one `archsearch index` run allowed at a time; it holds that run's pid.
@@ -251,6 +251,7 @@ def article_document(key: str, root: str, article: Article, entry: Entry) -> dic
         "sketch": signature,
         "dupbands": " ".join(band_terms(signature)),
         "date": day_number(article.date) if article.date else None,
+        "undated": None if article.date else UNDATED_MARK,
         "mtime_ns": entry.mtime_ns,
         "size": entry.size,
         "sha256": entry.sha256,

@@ -17,7 +17,7 @@ from whoosh.qparser.plugins import TaggingPlugin
 
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
-from archsearch.schema import FIRST_DAY, LAST_DAY, day_number
+from archsearch.schema import FIRST_DAY, LAST_DAY, UNDATED_MARK, day_number
 
 # Plain words are looked for in these fields.
 DEFAULT_FIELDS = ("title", "body")
@@ -52,8 +52,7 @@ class DateFilter(wq.NumericRange):
         return f"DateFilter({describe(self.window)})"
 
 
-# Articles without a date: those with no term at all in the date field.
-UNDATED = wq.Not(wq.NumericRange("date", FIRST_DAY, LAST_DAY))
+UNDATED = wq.Term("undated", UNDATED_MARK)
 
 
 @dataclass

@@ -17,6 +17,9 @@ NAME_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
 # Paths match on their parts: folder names, file name stems, extensions.
 PATH_ANALYZER = RegexTokenizer(r"[^/\\._\-\s]+") | LowercaseFilter() | CharsetFilter(accent_map)
 
+# The `undated` field's one term.
+UNDATED_MARK = "yes"
+
 # Whole days are indexed as the integer YYYYMMDD; these bound every valid day.
 FIRST_DAY, LAST_DAY = 10101, 99991231
 
@@ -78,6 +81,9 @@ def build_schema() -> Schema:
         body=TEXT(analyzer=TEXT_ANALYZER),
         # Dates are whole days, kept as the integer YYYYMMDD so ranges and sorting are plain numbers.
         date=NUMERIC(int, bits=32, stored=True, sortable=True),
+        # One term on every undated article: counting the undated matches a date filter left
+        # out is then a posting list, not the complement of a range over every date.
+        undated=ID(),
         # Columns (sortable) let `sources` count matches per source and place without loading
         # stored fields; every document must carry a value, "" when unknown (Whoosh misreads a
         # column whose last documents lack one).
