@@ -480,9 +480,20 @@ def _interrupts_ignored():
 # --------------------------------------------------------------------------- the run
 
 
+def _never() -> bool:
+    return False
+
+
+def _ignore(_progress: Progress) -> None:
+    pass
+
+
 @contextmanager
-def run_lock(index_dir: Path, wait: float, progress: Callable[[Progress], None]):
-    """Hold the index's run lock, waiting at most `wait` seconds for another run to finish."""
+def run_lock(index_dir: Path, wait: float, progress: Callable[[Progress], None], should_stop=_never):
+    """Hold the index's run lock, waiting at most `wait` seconds for another run to finish.
+
+    A stop request while waiting, with nothing done yet, is a KeyboardInterrupt.
+    """
     path = index_dir / LOCK_FILE
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -496,6 +507,8 @@ def run_lock(index_dir: Path, wait: float, progress: Callable[[Progress], None])
                 if deadline is None:
                     deadline = time.monotonic() + wait
                     progress(Progress("waiting", holder=holder))
+                if should_stop():
+                    raise KeyboardInterrupt
                 if time.monotonic() >= deadline:
                     raise ArchsearchError(
                         f"another 'archsearch index' ({holder}) is still updating {index_dir} after "
@@ -536,14 +549,6 @@ def prepare_index_folder(index_dir: Path) -> None:
     index_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _never() -> bool:
-    return False
-
-
-def _ignore(_progress: Progress) -> None:
-    pass
-
-
 def update_index(
     index_dir: Path,
     folders: list[str],
@@ -567,7 +572,7 @@ def update_index(
     """
     index_dir = Path(index_dir)
     prepare_index_folder(index_dir)
-    with run_lock(index_dir, lock_wait, progress):
+    with run_lock(index_dir, lock_wait, progress, should_stop):
         remembered = read_roots(index_dir)
         forgotten = forgotten_roots(list(forget), remembered)
         kept = [root for root in remembered if root not in forgotten]

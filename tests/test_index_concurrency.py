@@ -1,5 +1,7 @@
 """Runs of the installed command at the same time as other runs and as queries."""
 
+import os
+import signal
 import subprocess
 import threading
 import time
@@ -22,7 +24,7 @@ def test_a_run_waits_for_the_one_holding_the_index_or_gives_up_clearly(tmp_path,
         time.sleep(1.5)
         assert waiting.poll() is None
     assert waiting.wait(timeout=30) == 0
-    pid = f"pid {__import__('os').getpid()}"
+    pid = f"pid {os.getpid()}"
     assert refused.returncode == 2
     assert refused.stderr.decode().splitlines() == [
         f"archsearch: waiting for another 'archsearch index' ({pid}) to finish",
@@ -96,3 +98,12 @@ def test_the_waiting_message_is_a_progress_event(tmp_path, seeded_index):
     thread.join()
     assert events[0].stage == "waiting" and events[0].holder.startswith("pid ")
     assert isinstance(events[0], Progress)
+
+
+def test_ctrl_c_while_waiting_stops_at_once(seeded_index):
+    with run_lock(seeded_index, 0, lambda event: None):
+        waiting = subprocess.Popen(index_command(seeded_index, "--wait", "30"), stderr=subprocess.PIPE)
+        assert waiting.stderr.readline().startswith(b"archsearch: waiting for another 'archsearch index'")
+        waiting.send_signal(signal.SIGINT)
+        assert waiting.wait(timeout=5) == 130
+    assert waiting.stderr.read().decode().splitlines()[-1] == "archsearch: interrupted"
