@@ -36,7 +36,6 @@ from whoosh.reading import SegmentReader
 from whoosh.util import random_name
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
-from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 from archsearch.errors import ArchsearchError
@@ -214,16 +213,13 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
     SMALL_BLOCK_POSTINGS postings are left uncompressed.
     """
     postwriter = fieldwriter._postwriter
-    postfile = postwriter._postfile
     limit = postwriter._blocklimit
     fixed_size = fieldwriter._format.fixed_value_size()
-    start = postfile.tell()
-    postfile.write(WHOOSH3_HEADER_MAGIC)
+    written = [WHOOSH3_HEADER_MAGIC]
     weight = 0
     min_length = None
     max_length = 0
     max_weight = 0
-    first_id = postings[0][0]
     for offset in range(0, len(postings), limit):
         ids, weights, values, lengths = zip(*postings[offset : offset + limit])
         # W3PostingsWriter keeps weights as 32-bit floats, and values only when not empty.
@@ -240,9 +236,9 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
             min_length = min(min_length, block_min_length)
         max_length = max(max_length, block_max_length)
         max_weight = max(max_weight, block_max_weight)
-        if all(value == 1.0 for value in stored_weights):
+        if stored_weights.count(1.0) == len(stored_weights):
             mini_weights = None
-        elif all(value == stored_weights[0] for value in stored_weights):
+        elif stored_weights.count(stored_weights[0]) == len(stored_weights):
             mini_weights = stored_weights[0]
         else:
             mini_weights = tuple(stored_weights)
@@ -252,7 +248,8 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
             mini_values = None
         else:
             mini_values = b"".join(values)
-        data = pickle.dumps((tuple(delta_encode(ids)), mini_weights, mini_values), 2)
+        gaps = (ids[0], *map(sub, ids[1:], ids))
+        data = pickle.dumps((gaps, mini_weights, mini_values), 2)
         level = compression if len(ids) > SMALL_BLOCK_POSTINGS else 0
         if level:
             data = zlib.compress(data, level)
@@ -261,9 +258,11 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
             2,
         )
         last = offset + limit >= len(postings)
-        postfile.write_int(-(len(info) + len(data)) if last else len(info) + len(data))
-        postfile.write(info)
-        postfile.write(data)
+        written += [pack_int(-(len(info) + len(data)) if last else len(info) + len(data)), info, data]
+    written = b"".join(written)
+    postfile = postwriter._postfile
+    start = postfile.tell()
+    postfile.write(written)
     term_info = W3TermInfo._struct.pack(
         False,
         weight,
@@ -271,10 +270,10 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
         0 if min_length is None else length_to_byte(min_length),
         length_to_byte(max_length),
         max_weight,
-        first_id,
+        postings[0][0],
         ids[-1],
     )
-    term_info += pack_long(start) + pack_int(postfile.tell() - start)
+    term_info += pack_long(start) + pack_int(len(written))
     fieldwriter._tindex.add(pack_ushort(fieldwriter._fieldid) + term, term_info)
 
 
