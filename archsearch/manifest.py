@@ -53,7 +53,6 @@ FileRecord = tuple[int, int, str, str | None]
 
 class Manifest:
     def __init__(self, path: Path):
-        self.path = path
         self._db = _connect(path)
 
     def close(self) -> None:

@@ -282,3 +282,16 @@ def test_worker_processes_index_the_same_articles_as_one_process(tmp_path):
 
     assert search(two, "zebra17", limit=0).total == search(one, "zebra17", limit=0).total == 1
     assert search(two, "harbour3", limit=0).total == 240
+
+
+def test_small_segments_from_many_small_runs_are_merged(tmp_path, index_dir):
+    from archsearch.segments import SMALL_SEGMENTS_TO_MERGE
+
+    corpus = tmp_path / "corpus"
+    counts = []
+    for number in range(SMALL_SEGMENTS_TO_MERGE + 2):
+        write_corpus(corpus, numbered_articles(1, start=number))
+        update_index(index_dir, [str(corpus)])
+        counts.append(len(open_index(index_dir)._segments()))
+    assert max(counts) == SMALL_SEGMENTS_TO_MERGE and counts[-1] < SMALL_SEGMENTS_TO_MERGE
+    assert len(index_state(index_dir)) == SMALL_SEGMENTS_TO_MERGE + 2
