@@ -24,6 +24,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sqlite3
 import stat
 import threading
 import time
@@ -571,6 +572,16 @@ def update_index(
     commits what it has done and returns a report marked interrupted.
     """
     index_dir = Path(index_dir)
+    try:
+        return _update(index_dir, folders, cwd, forget, rebuild, jobs, commit_every, lock_wait, progress, should_stop)
+    except (OSError, sqlite3.Error) as exc:
+        # Problems with the article files are reported file by file; these are the index's own.
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise ArchsearchError(f"cannot update the index at {index_dir}: {reason.lower()}{where}") from None
+
+
+def _update(index_dir, folders, cwd, forget, rebuild, jobs, commit_every, lock_wait, progress, should_stop):
     prepare_index_folder(index_dir)
     with run_lock(index_dir, lock_wait, progress, should_stop):
         remembered = read_roots(index_dir)

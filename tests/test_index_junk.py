@@ -145,3 +145,18 @@ def test_file_names_that_are_not_utf8_are_indexed_and_findable(tmp_path):
     os.remove(name)
     result = index_command(tmp_path)
     assert result.stderr.decode().splitlines()[-1].startswith("added 0, updated 0, removed 1,")
+
+
+def test_an_index_that_cannot_be_written_is_a_clear_error(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(2))
+    assert index_command(tmp_path, str(corpus)).returncode == 0
+    write_corpus(corpus, numbered_articles(1, start=5))
+    (tmp_path / "index").chmod(0o555)
+    try:
+        result = index_command(tmp_path, "--jobs", "1", **AS_ORDINARY_USER)
+    finally:
+        (tmp_path / "index").chmod(0o755)
+    assert result.returncode == 2
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"archsearch: error: cannot update the index at {tmp_path / 'index'}: ")
+    assert "permission denied" in lines[0] or "read-only" in lines[0]
