@@ -105,3 +105,18 @@ def build_index(tmp_path: Path, articles: dict[str, str]) -> Path:
     index_dir = tmp_path / "index"
     update_index(index_dir, [str(write_corpus(tmp_path / "corpus", articles))])
     return index_dir
+
+
+def read_terminal(controller: int) -> bytes:
+    """Everything written to a pseudo-terminal until the last process holding it ends."""
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # Linux reports the closed terminal as EIO
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    return shown

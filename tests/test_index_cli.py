@@ -6,7 +6,7 @@ import pty
 import re
 import subprocess
 
-from conftest import installed_command, write_corpus
+from conftest import installed_command, read_terminal, write_corpus
 from test_indexing import numbered_articles
 
 ANSI = b"\x1b["
@@ -37,16 +37,7 @@ def test_on_a_terminal_stderr_shows_a_progress_bar(tmp_path):
         env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"},
     )
     os.close(terminal)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the terminal closes when the process ends
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(controller)
+    shown = read_terminal(controller)
     assert process.wait(timeout=60) == 0
     assert process.stdout.read() == b""
     assert ANSI in shown

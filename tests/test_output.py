@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import SEEDS, WEB_SEED, WIRE_SEED, installed_command, web, wire, write_corpus
+from conftest import SEEDS, WEB_SEED, WIRE_SEED, installed_command, read_terminal, web, wire, write_corpus
 
 ANSI = b"\x1b["
 
@@ -43,17 +43,8 @@ def run_on_terminal(args, env_overrides, index_dir, tmp_path):
     controller, terminal = pty.openpty()
     process = subprocess.Popen([installed_command(), *args], stdout=terminal, stderr=subprocess.PIPE, env=environment)
     os.close(terminal)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the terminal closes when the process ends
-            break
-        if not chunk:
-            break
-        output += chunk
+    output = read_terminal(controller)
     process.wait(timeout=60)
-    os.close(controller)
     return process.returncode, output
 
 
