@@ -66,9 +66,6 @@ def word_analyzer(analyzer) -> Callable[[str], str] | None:
     return term
 
 
-SEARCHABLE_FIELDS = ("title", "body", "source", "place", "section", "path")
-
-
 def build_schema() -> Schema:
     return Schema(
         # The absolute path of the file: one document per file, whatever folder it was found under.
