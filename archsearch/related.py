@@ -5,9 +5,9 @@ from pathlib import Path
 
 from whoosh.query import Or, Term
 
-from archsearch.store import key_term, open_index
+from archsearch.store import open_index
 from archsearch.nearduplicates import copies_among
-from archsearch.searching import SearchResult, find_article, make_hit, weighting
+from archsearch.searching import SearchResult, locate_article, make_hit, weighting
 
 # How many distinctive words of the article make the query, from its body and its title.
 BODY_TERMS = 25
@@ -16,10 +16,8 @@ TITLE_TERMS = 6
 
 def similar(index_dir: Path, reference: str, *, limit: int = 10) -> SearchResult:
     started = time.perf_counter()
-    article = find_article(index_dir, reference)
-    ix = open_index(index_dir)
-    with ix.searcher(weighting=weighting()) as searcher:
-        docnum = searcher.document_number(key=key_term(article.path))
+    with open_index(index_dir).searcher(weighting=weighting()) as searcher:
+        docnum, article = locate_article(searcher, index_dir, reference)
         signature = searcher.stored_fields(docnum).get("sketch") or ()
         excluded = {docnum, *copies_among(searcher, None, docnum, signature)}
         terms = [

@@ -248,22 +248,27 @@ def _group_copies(searcher, query, matching: set[int], sortedby, wanted: int | N
 
 def find_article(index_dir: Path, reference: str) -> ArticleRecord:
     """The article a user names by its id (as `query` prints it) or by its file's path."""
-    ix = open_index(index_dir)
+    with open_index(index_dir).searcher() as searcher:
+        return locate_article(searcher, index_dir, reference)[1]
+
+
+def locate_article(searcher, index_dir: Path, reference: str) -> tuple[int, ArticleRecord]:
+    """The document number and record of the article named by id or path, read through `searcher`."""
     candidates = [str(Path(reference).expanduser().resolve())]
     candidates += [str(Path(root) / reference) for root in read_roots(index_dir)]
-    with ix.searcher() as searcher:
-        stored = next(
-            (found for key in candidates if (found := searcher.document(key=key_term(key))) is not None), None
-        )
-    if stored is None:
+    docnum = next(
+        (found for key in candidates if (found := searcher.document_number(key=key_term(key))) is not None), None
+    )
+    if docnum is None:
         raise ArchsearchError(f"no article with id or path '{reference}' in the index")
+    stored = searcher.stored_fields(docnum)
     try:
         body = read_article(stored["key"]).body
     except (UnreadableFile, OSError) as exc:
         raise ArchsearchError(
             f"cannot read {stored['key']}: {exc} (run 'archsearch index' to bring the index up to date)"
         ) from None
-    return ArticleRecord(
+    return docnum, ArticleRecord(
         id=stored["path"],
         path=stored["key"],
         title=stored.get("title", ""),
