@@ -122,12 +122,17 @@ def passages(text: str, terms: frozenset[str], fieldname: str = "body", top: int
     ranked = sorted(groups, key=lambda group: (-len({words[i] for i in group}), -len(group), spans[group[0]][0]))
     chosen = sorted(ranked[:top], key=lambda group: spans[group[0]][0])
     result = []
+    previous_end = 0
     for group in chosen:
         first, last = spans[group[0]], spans[group[-1]]
         room = max(PASSAGE_CHARS - (last[1] - first[0]), 0)
         before = min(CONTEXT_CHARS, room)
-        start, end = _widen_to_whitespace(text, max(first[0] - before, 0), min(last[1] + room - before, len(text)))
+        # Context never reaches back into the passage before, so no words are shown twice.
+        start = max(first[0] - before, previous_end)
+        start, end = _widen_to_whitespace(text, start, min(last[1] + room - before, len(text)))
+        start = max(start, previous_end)
         result.append(collapse_whitespace(fieldname, text, start, end, [spans[i] for i in group]))
+        previous_end = end
     return result
 
 

@@ -250,7 +250,11 @@ def print_human(result: SearchResult, out, err, explain: bool = False) -> None:
     shown = len(result.hits)
     if result.hits:
         first, last = result.hits[0].rank, result.hits[-1].rank
-        summary = f"hits {first}-{last} of {result.total}" if shown < result.total else f"{shown} matching articles"
+        summary = (
+            f"hits {first}-{last} of {result.total}"
+            if shown < result.total
+            else f"{shown} matching article{'' if shown == 1 else 's'}"
+        )
         _rich_console(err).print(Text(f"{summary} ({result.elapsed * 1000:.0f} ms)", style="dim"))
 
 

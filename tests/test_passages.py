@@ -42,3 +42,13 @@ def test_no_terms_no_passages_and_a_lead_instead():
     assert passages("some text", frozenset()) == []
     lead = lead_passage("First words of the body. " * 30)
     assert lead.start == 0 and lead.text.startswith("First words") and lead.matches == ()
+
+
+def test_passages_never_repeat_text():
+    from archsearch.reading import read_article
+    from conftest import SEEDS, WIRE_SEED
+
+    body = read_article(SEEDS / WIRE_SEED).body
+    chosen = passages(body, terms("taliban"), top=2)  # its first two mentions are 100 characters apart
+    assert len(chosen) == 2
+    assert chosen[0].end <= chosen[1].start
