@@ -1,6 +1,7 @@
 """Answering a query: ranked hits with their metadata and highlighted passages."""
 
 import datetime
+import heapq
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from whoosh.query import And
 from whoosh.scoring import BM25F
 
 from archsearch.errors import ArchsearchError
+from archsearch.evaluation import Evaluation, evaluate
 from archsearch.store import key_term, open_index, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.passages import Snippet, lead_passage, match_spans, passages
@@ -121,13 +123,56 @@ def _current_body(path: str) -> str:
         return ""  # the file went away since indexing: the hit is shown without a passage
 
 
-def matching_documents(searcher, query) -> set[int]:
-    # Found apart from the ranked search: Whoosh can undercount when a limit is set (see whoosh notes).
-    return set(searcher.search(query, limit=None, scored=False).docs())
-
-
 def count_matches(searcher, query) -> int:
+    evaluation = evaluate(searcher, query)
+    if evaluation is not None:
+        return len(evaluation.scores)
+    # Whoosh can undercount when a limit is set (see whoosh notes), so never with one.
     return len(searcher.search(query, limit=None, scored=False))
+
+
+class _EvaluatedHit:
+    """A document of an Evaluation, with the parts of Whoosh's Hit that make_hit() reads."""
+
+    def __init__(self, searcher, evaluation: Evaluation, docnum: int):
+        self.docnum = docnum
+        self.score = evaluation.scores[docnum]
+        self._searcher = searcher
+        self._evaluation = evaluation
+
+    def fields(self) -> dict:
+        return self._searcher.stored_fields(self.docnum)
+
+    def matched_terms(self) -> list[tuple[str, bytes]]:
+        return self._evaluation.matched_terms(self.docnum)
+
+
+class _Ranking:
+    """The documents matching a query, and its hits best first, read as far down as asked.
+
+    From one evaluation of the whole query when evaluation.py can do it, from Whoosh's search
+    otherwise."""
+
+    def __init__(self, searcher, query, sortedby):
+        self._searcher = searcher
+        self._query = query
+        self._sortedby = sortedby
+        self._evaluation = evaluate(searcher, query) if sortedby is None else None
+        if self._evaluation is not None:
+            self.matching = self._evaluation.scores.keys()
+        else:
+            # Found apart from the ranked search: Whoosh can undercount when a limit is set.
+            self.matching = set(searcher.search(query, limit=None, scored=False).docs())
+
+    def hits(self, limit: int | None) -> list:
+        if self._evaluation is None:
+            return list(self._searcher.search(self._query, limit=limit, sortedby=self._sortedby, terms=True))
+        scores = self._evaluation.scores
+        # Best score first and, as in Whoosh, the lower document number first among equals.
+        best = sorted(scores, key=lambda docnum: (-scores[docnum], docnum)) if limit is None else heapq.nsmallest(
+            limit, scores, key=lambda docnum: (-scores[docnum], docnum)
+        )
+        return [_EvaluatedHit(self._searcher, self._evaluation, docnum) for docnum in best]
 
 
 SORT_ORDERS = ("relevance", "newest", "oldest")
@@ -179,15 +224,14 @@ def search(
     ix = open_index(index_dir)
     parsed = parse_query(text, ix.schema, **parse_options)
     with ix.searcher(weighting=weighting()) as searcher:
-        matching = matching_documents(searcher, parsed.query)
-        total = len(matching)
         sortedby = None if sort == "relevance" else _date_sort_key(ix.schema["date"], sort == "newest")
+        ranking = _Ranking(searcher, parsed.query, sortedby)
+        total = len(ranking.matching)
         wanted = offset + limit if limit else None
         if collapse_copies:
-            leaders = _group_copies(searcher, parsed.query, matching, sortedby, wanted)
+            leaders = _group_copies(searcher, ranking, wanted)
         else:
-            results = searcher.search(parsed.query, limit=wanted, sortedby=sortedby, terms=True)
-            leaders = [(hit, []) for hit in results]
+            leaders = [(hit, []) for hit in ranking.hits(wanted)]
         hits = [
             make_hit(rank, hit, with_snippets, copies=[searcher.stored_fields(n)["path"] for n in copies])
             for rank, (hit, copies) in enumerate(leaders[offset:], start=offset + 1)
@@ -221,25 +265,25 @@ def _suggest_spelling(searcher, schema, result: SearchResult, parse_options: dic
         result.suggestion, result.suggestion_total = suggestion, suggestion_total
 
 
-def _group_copies(searcher, query, matching: set[int], sortedby, wanted: int | None) -> list[tuple]:
+def _group_copies(searcher, ranking: _Ranking, wanted: int | None) -> list[tuple]:
     """The first `wanted` groups of near-identical hits in ranked order, as (leader, copy docnums)."""
     leaders = []
     grouped: set[int] = set()
     # Copies fall out of the ranked list, so read further down it than the groups wanted.
     window = None if wanted is None else wanted * 3 + 20
     while True:
-        results = searcher.search(query, limit=window, sortedby=sortedby, terms=True)
-        for hit in results:
+        hits = ranking.hits(window)
+        for hit in hits:
             if hit.docnum in grouped:
                 continue
             signature = hit.fields().get("sketch") or ()
-            copies = copies_among(searcher, matching, hit.docnum, signature)
+            copies = copies_among(searcher, ranking.matching, hit.docnum, signature)
             grouped.update(copies)
             grouped.add(hit.docnum)
             leaders.append((hit, copies))
             if wanted is not None and len(leaders) == wanted:
                 return leaders
-        if window is None or len(results) < window:
+        if window is None or len(hits) < window:
             return leaders
         leaders.clear()
         grouped.clear()

@@ -1,0 +1,172 @@
+"""evaluation.py against Whoosh: the same documents and the same scores for any query.
+
+The corpus has two segments, deleted documents and undated articles, and its words are drawn
+from a small vocabulary so that generated queries match many articles, phrases occur both in
+order and out of order, and titles, dates and sources vary."""
+
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from archsearch.evaluation import evaluate
+from archsearch.indexing import update_index
+from archsearch.querying import QuerySyntaxError, parse_query
+from archsearch.searching import weighting
+from archsearch.store import open_index
+
+WORDS = "prime minister peace talks border troops election vote council storm harbour fishing oil price".split()
+AGENCIES = ["NTB", "TASS", "AFP"]
+
+
+def article(rng: random.Random, number: int) -> str:
+    title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 5)))
+    body = " ".join(
+        " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 12))).capitalize() + "."
+        for _ in range(rng.randint(1, 15))
+    )
+    if number % 7 == 0:  # undated: a plain text file, title on its first line
+        return f"{title.capitalize()}\n\n{body}\n"
+    day = rng.randint(1, 28)
+    return f" date 2022-03-{day:02d} OSLO, March {day}. /{rng.choice(AGENCIES)}/. {title}. {body}\n"
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory):
+    rng = random.Random(20261122)
+    corpus = tmp_path_factory.mktemp("corpus")
+    index_dir = tmp_path_factory.mktemp("index")
+    for number in range(160):
+        (corpus / f"{number:03d}.txt").write_text(article(rng, number), encoding="utf-8")
+    update_index(index_dir, [str(corpus)])
+    # A second run: some articles gone (deleted documents in the first segment), some new ones.
+    for number in range(0, 160, 9):
+        (corpus / f"{number:03d}.txt").unlink()
+    for number in range(160, 220):
+        (corpus / f"{number:03d}.txt").write_text(article(rng, number), encoding="utf-8")
+    update_index(index_dir, [str(corpus)])
+    return index_dir
+
+
+@pytest.fixture(scope="module")
+def searcher(index_dir):
+    ix = open_index(index_dir)
+    with ix.searcher(weighting=weighting()) as searcher:
+        assert len(searcher.reader().leaf_readers()) >= 2 and searcher.reader().has_deletions()
+        yield searcher
+
+
+def whoosh_scores(searcher, query) -> dict[int, float]:
+    return {hit.docnum: hit.score for hit in searcher.search(query, limit=None)}
+
+
+def assert_same_as_whoosh(searcher, text: str, **options):
+    query = parse_query(text, searcher.schema, **options).query
+    evaluation = evaluate(searcher, query)
+    assert evaluation is not None, f"{text!r} ({query!r}) not evaluated"
+    expected = whoosh_scores(searcher, query)
+    assert set(evaluation.scores) == set(expected), f"{text!r}: {query!r}"
+    for docnum, score in expected.items():
+        assert evaluation.scores[docnum] == pytest.approx(score, rel=1e-12), f"{text!r}: document {docnum}"
+    return evaluation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "minister",
+        "prime minister",
+        '"prime minister"',
+        '"peace talks border"',
+        '"talks peace"',
+        "peace OR storm",
+        "peace -talks",
+        "peace NOT (talks OR vote)",
+        "NOT peace",
+        "storm OR NOT harbour",
+        "title:peace",
+        "title:peace^3 talks",
+        "(prime OR oil) (talks OR price)^2",
+        "pri*",
+        "fishin~",
+        "source:tass peace",
+        "date:2022-03-01..2022-03-10 peace",
+        "date:2022-03-20..",
+        "peace date:2022-03-05..2022-03-06 OR storm",
+        "nosuchword",
+        '"prime nosuchword"',
+    ],
+)
+def test_same_documents_and_scores_as_whoosh(searcher, text):
+    assert_same_as_whoosh(searcher, text)
+
+
+def test_any_words_and_flag_dates_and_undated(searcher):
+    assert_same_as_whoosh(searcher, "peace storm oil", any_words=True)
+    assert_same_as_whoosh(searcher, "peace", since="2022-03-10", until="2022-03-20")
+    evaluation = assert_same_as_whoosh(searcher, "peace", since="2022-03-10", include_undated=True)
+    undated = {docnum for docnum in evaluation.scores if searcher.stored_fields(docnum).get("date") is None}
+    assert undated, "--undated keeps undated articles"
+
+
+def test_deleted_documents_never_match(searcher):
+    deleted = {base + docnum for leaf, base in searcher.reader().leaf_readers() for docnum in leaf.deleted_docs_set or ()}
+    assert deleted
+    for text in ("minister", "NOT nosuchword", '"prime minister"', "date:2022-03-01..2022-03-31"):
+        evaluation = evaluate(searcher, parse_query(text, searcher.schema).query)
+        assert evaluation.scores and not deleted & set(evaluation.scores)
+
+
+@pytest.mark.parametrize("wanted, other", [("peace", "talks"), ("talks", "prime"), ("minister", "prime storm")])
+def test_andnot_and_andmaybe_as_defined(searcher, wanted, other):
+    # Whoosh's own AndNot and AndMaybe matchers lose track of their second part while skipping:
+    # ANDNOT lets through a few articles that have the word, and ANDMAYBE sometimes leaves out
+    # its score (found by the generated test below).  Here the expectation comes from the parts.
+    def scores(text):
+        return whoosh_scores(searcher, parse_query(text, searcher.schema).query)
+
+    wanted_scores, other_scores = scores(wanted), scores(other)
+    assert set(wanted_scores) & set(other_scores) and set(wanted_scores) - set(other_scores)
+    without = evaluate(searcher, parse_query(f"({wanted}) ANDNOT ({other})", searcher.schema).query).scores
+    assert without == {d: s for d, s in wanted_scores.items() if d not in other_scores}
+    maybe = evaluate(searcher, parse_query(f"({wanted}) ANDMAYBE ({other})", searcher.schema).query).scores
+    assert maybe.keys() == wanted_scores.keys()
+    for docnum, score in wanted_scores.items():
+        assert maybe[docnum] == pytest.approx(score + other_scores.get(docnum, 0.0), rel=1e-12)
+
+
+def test_matched_terms_are_those_whoosh_reports(searcher):
+    query = parse_query('"prime minister" OR storm -oil', searcher.schema).query
+    evaluation = evaluate(searcher, query)
+    for hit in searcher.search(query, limit=None, terms=True):
+        assert set(evaluation.matched_terms(hit.docnum)) == set(hit.matched_terms())
+
+
+def test_unknown_query_nodes_are_left_to_whoosh(searcher):
+    from whoosh.query import Ordered, Term
+
+    assert evaluate(searcher, Ordered([Term("body", "peace"), Term("body", "talk")])) is None
+
+
+query_words = st.sampled_from(WORDS + ["nosuchword", "pri*", "minist~", "title:peace", "source:ntb"])
+query_parts = st.one_of(
+    query_words,
+    query_words.map(lambda word: "-" + word.split(":")[-1].strip("*~")),
+    st.lists(st.sampled_from(WORDS), min_size=2, max_size=3).map(lambda words: '"' + " ".join(words) + '"'),
+    st.sampled_from(["date:2022-03-01..2022-03-14", "date:2022-03-15..", "date:..2022-03-03"]),
+    st.tuples(st.sampled_from(WORDS), st.sampled_from(["OR", "AND"]), st.sampled_from(WORDS)).map(
+        " ".join
+    ),
+    st.tuples(st.sampled_from(WORDS), st.sampled_from(WORDS)).map(lambda pair: f"({pair[0]} OR {pair[1]})^2"),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(query_parts, min_size=1, max_size=4), any_words=st.booleans())
+def test_generated_queries_match_whoosh(searcher, parts, any_words):
+    text = " ".join(parts)
+    try:
+        assert_same_as_whoosh(searcher, text, any_words=any_words)
+    except QuerySyntaxError:
+        pass
