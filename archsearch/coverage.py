@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archsearch.errors import ArchsearchError
-from archsearch.store import open_index
+from archsearch.evaluation import matching_documents
+from archsearch.store import index_searcher
 from archsearch.querying import parse_query
 from archsearch.schema import number_day
 
@@ -70,8 +71,6 @@ def every_period(first: datetime.date, last: datetime.date, by: str) -> list[str
     return periods
 
 
-def _matching_docnums(searcher, parsed) -> list[int]:
-    return list(searcher.search(parsed.query, limit=None, scored=False).docs())
 
 
 def timeline(
@@ -86,12 +85,13 @@ def timeline(
 ) -> Timeline:
     if by not in PERIODS:
         raise ArchsearchError(f"unknown period '{by}' (choose from {', '.join(PERIODS)})")
-    ix = open_index(index_dir)
-    # Undated articles are counted apart, so the date window must not drop them before counting.
-    parsed = parse_query(text, ix.schema, any_words=any_words, since=since, until=until, include_undated=True, today=today)
-    with ix.searcher() as searcher:
+    with index_searcher(index_dir) as searcher:
+        # Undated articles are counted apart, so the date window must not drop them before counting.
+        parsed = parse_query(
+            text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=True, today=today
+        )
         dates = searcher.reader().column_reader("date")
-        days = [number_day(dates[docnum]) for docnum in _matching_docnums(searcher, parsed)]
+        days = [number_day(dates[docnum]) for docnum in matching_documents(searcher, parsed.query)]
     counts = Counter(period_of(day, by) for day in days if day)
     dated = [day for day in days if day]
     first = parsed.window.start if parsed.window and parsed.window.start else min(dated, default=None)
@@ -116,14 +116,14 @@ def facets(
     any_words: bool = False,
     today: datetime.date | None = None,
 ) -> Facets:
-    ix = open_index(index_dir)
-    parsed = parse_query(
-        text, ix.schema, any_words=any_words, since=since, until=until, include_undated=include_undated, today=today
-    )
-    with ix.searcher() as searcher:
+    with index_searcher(index_dir) as searcher:
+        parsed = parse_query(
+            text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=include_undated,
+            today=today,
+        )
         reader = searcher.reader()
         sources, places = reader.column_reader("source"), reader.column_reader("place")
-        docnums = _matching_docnums(searcher, parsed)
+        docnums = matching_documents(searcher, parsed.query)
         source_counts = Counter(sources[docnum] or "(unknown)" for docnum in docnums)
         place_counts = Counter(places[docnum] or "(unknown)" for docnum in docnums)
     return Facets(

@@ -20,6 +20,7 @@ whoosh-reloaded is pinned exactly (segments.py writes the same format).
 
 import sys
 from array import array
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -59,6 +60,15 @@ def evaluate(searcher, query) -> Evaluation | None:
     except _Unsupported:
         return None
     return evaluation
+
+
+def matching_documents(searcher, query) -> Collection[int]:
+    """The documents matching `query`, evaluated here or, where it must, by Whoosh."""
+    evaluation = evaluate(searcher, query)
+    if evaluation is not None:
+        return evaluation.scores.keys()
+    # Never with a limit: Whoosh can undercount then (see whoosh notes).
+    return set(searcher.search(query, limit=None, scored=False).docs())
 
 
 class _IndexView:

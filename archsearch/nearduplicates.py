@@ -84,16 +84,17 @@ def copies_among(searcher, matching: set[int] | None, docnum: int, signature: tu
     documents, where a query would cost a whole search."""
     from whoosh.reading import TermNotFound
 
+    reader = searcher.reader()
     candidates = set()
     for band in band_terms(signature):
         try:
-            candidates.update(searcher.postings("dupbands", band).all_ids())
+            # The reader's postings, not the searcher's: no scorer to set up for each band.
+            candidates.update(reader.postings("dupbands", band).all_ids())
         except TermNotFound:
             continue
     candidates.discard(docnum)
     if matching is not None:
         candidates &= matching
-    reader = searcher.reader()
     return sorted(
         candidate
         for candidate in candidates

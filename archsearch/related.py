@@ -5,7 +5,7 @@ from pathlib import Path
 
 from whoosh.query import Or, Term
 
-from archsearch.store import open_index
+from archsearch.store import index_searcher
 from archsearch.nearduplicates import copies_among
 from archsearch.searching import SearchResult, locate_article, make_hit, weighting
 
@@ -16,7 +16,7 @@ TITLE_TERMS = 6
 
 def similar(index_dir: Path, reference: str, *, limit: int = 10) -> SearchResult:
     started = time.perf_counter()
-    with open_index(index_dir).searcher(weighting=weighting()) as searcher:
+    with index_searcher(index_dir, weighting()) as searcher:
         docnum, article = locate_article(searcher, index_dir, reference)
         signature = searcher.stored_fields(docnum).get("sketch") or ()
         excluded = {docnum, *copies_among(searcher, None, docnum, signature)}

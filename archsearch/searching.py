@@ -10,8 +10,8 @@ from whoosh.query import And
 from whoosh.scoring import BM25F
 
 from archsearch.errors import ArchsearchError
-from archsearch.evaluation import Evaluation, evaluate
-from archsearch.store import key_term, open_index, read_roots
+from archsearch.evaluation import Evaluation, evaluate, matching_documents
+from archsearch.store import index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.passages import Snippet, lead_passage, match_spans, passages
 from archsearch.querying import UNDATED, parse_query
@@ -124,11 +124,7 @@ def _current_body(path: str) -> str:
 
 
 def count_matches(searcher, query) -> int:
-    evaluation = evaluate(searcher, query)
-    if evaluation is not None:
-        return len(evaluation.scores)
-    # Whoosh can undercount when a limit is set (see whoosh notes), so never with one.
-    return len(searcher.search(query, limit=None, scored=False))
+    return len(matching_documents(searcher, query))
 
 
 class _EvaluatedHit:
@@ -161,8 +157,7 @@ class _Ranking:
         if self._evaluation is not None:
             self.matching = self._evaluation.scores.keys()
         else:
-            # Found apart from the ranked search: Whoosh can undercount when a limit is set.
-            self.matching = set(searcher.search(query, limit=None, scored=False).docs())
+            self.matching = matching_documents(searcher, query)
 
     def hits(self, limit: int | None) -> list:
         if self._evaluation is None:
@@ -221,10 +216,10 @@ def search(
         include_undated=include_undated, with_snippets=with_snippets, collapse_copies=collapse_copies, today=today,
     )
     parse_options = dict(any_words=any_words, since=since, until=until, include_undated=include_undated, today=today)
-    ix = open_index(index_dir)
-    parsed = parse_query(text, ix.schema, **parse_options)
-    with ix.searcher(weighting=weighting()) as searcher:
-        sortedby = None if sort == "relevance" else _date_sort_key(ix.schema["date"], sort == "newest")
+    with index_searcher(index_dir, weighting()) as searcher:
+        schema = searcher.schema
+        parsed = parse_query(text, schema, **parse_options)
+        sortedby = None if sort == "relevance" else _date_sort_key(schema["date"], sort == "newest")
         ranking = _Ranking(searcher, parsed.query, sortedby)
         total = len(ranking.matching)
         wanted = offset + limit if limit else None
@@ -242,12 +237,12 @@ def search(
         if sort != "relevance":
             result.explanation.append(f"sort: {sort}, undated articles last")
         if total == 0 and not any_words:
-            words_only = parse_query(text, ix.schema, any_words=True, today=today).words
+            words_only = parse_query(text, schema, any_words=True, today=today).words
             result.partial_matches = count_matches(searcher, words_only)
         if parsed.has_date_filter and not include_undated:
             result.undated_left_out = count_matches(searcher, And([parsed.words, UNDATED]))
         if total < FEW_HITS:
-            _suggest_spelling(searcher, ix.schema, result, parse_options)
+            _suggest_spelling(searcher, schema, result, parse_options)
     if fix and result.suggestion:
         fixed = search(index_dir, result.suggestion, **search_options)
         fixed.corrected_from = text
@@ -292,7 +287,7 @@ def _group_copies(searcher, ranking: _Ranking, wanted: int | None) -> list[tuple
 
 def find_article(index_dir: Path, reference: str) -> ArticleRecord:
     """The article a user names by its id (as `query` prints it) or by its file's path."""
-    with open_index(index_dir).searcher() as searcher:
+    with index_searcher(index_dir) as searcher:
         return locate_article(searcher, index_dir, reference)[1]
 
 

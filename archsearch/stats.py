@@ -4,7 +4,7 @@ import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
-from archsearch.store import open_index, read_roots
+from archsearch.store import index_searcher, read_roots
 from archsearch.schema import number_day
 
 
@@ -23,8 +23,7 @@ class IndexStats:
 
 
 def index_stats(index_dir: Path) -> IndexStats:
-    ix = open_index(index_dir)
-    with ix.searcher() as searcher:
+    with index_searcher(index_dir) as searcher:
         reader = searcher.reader()
         live = [docnum for docnum in range(reader.doc_count_all()) if not reader.is_deleted(docnum)]
         dates = reader.column_reader("date")

@@ -5,6 +5,7 @@ Kept apart from indexing.py so that a query loads none of the machinery that bui
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -55,6 +56,42 @@ def open_index(index_dir: Path):
             f"the index at {index_dir} was built by another version of archsearch: run 'archsearch index --rebuild'"
         )
     return ix
+
+
+# Index folder -> searcher, for searchers kept open between queries; None: they are not kept.
+_open_searchers: dict[Path, object] | None = None
+
+
+def keep_searchers_open() -> None:
+    """For the resident server: a searcher stays open between queries until its index changes.
+
+    Opening one costs a query 10-35 ms at 100k articles, and the segment readers it keeps (their
+    stored-field offsets, term indexes) make the next query's reads cheaper too."""
+    global _open_searchers
+    _open_searchers = {}
+
+
+@contextmanager
+def index_searcher(index_dir: Path, weighting=None):
+    """A searcher on the index's latest generation, closed afterwards unless searchers are kept open."""
+    options = {} if weighting is None else {"weighting": weighting}  # None would replace Whoosh's default
+    if _open_searchers is None:
+        with open_index(index_dir).searcher(**options) as searcher:
+            yield searcher
+        return
+    key = Path(index_dir).resolve()
+    searcher = _open_searchers.pop(key, None)
+    if searcher is not None and not (
+        (weighting is None or vars(weighting) == vars(searcher.weighting)) and searcher.up_to_date()
+    ):
+        searcher.close()
+        searcher = None
+    if searcher is None:
+        searcher = open_index(index_dir).searcher(**options)
+    try:
+        yield searcher
+    finally:
+        _open_searchers[key] = searcher
 
 
 def key_term(path: str) -> str:
