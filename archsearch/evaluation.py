@@ -23,11 +23,14 @@ from array import array
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from itertools import accumulate
+from pickle import loads
 
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.formats import Positions
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25FScorer, WeightScorer
+from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
 from archsearch.querying import DateFilter
@@ -53,26 +56,17 @@ class Evaluation:
 
 def evaluate(searcher, query) -> Evaluation | None:
     """Every document matching `query` with its score; None when Whoosh must answer instead."""
-    index = _IndexView(searcher)
-    evaluation = Evaluation(scores={})
-    try:
-        evaluation.scores = index.evaluate(query, evaluation.term_documents, positive=True)
-    except _Unsupported:
-        return None
-    return evaluation
+    return Evaluator(searcher).evaluate(query)
 
 
 def matching_documents(searcher, query) -> Collection[int]:
-    """The documents matching `query`, evaluated here or, where it must, by Whoosh."""
-    evaluation = evaluate(searcher, query)
-    if evaluation is not None:
-        return evaluation.scores.keys()
-    # Never with a limit: Whoosh can undercount then (see whoosh notes).
-    return set(searcher.search(query, limit=None, scored=False).docs())
+    return Evaluator(searcher).matching_documents(query)
 
 
-class _IndexView:
-    """The searcher's segments seen as one run of document numbers, as Whoosh's MultiReader numbers them."""
+class Evaluator:
+    """Evaluates queries on one searcher, whose segments it sees as one run of document numbers
+    (as Whoosh's MultiReader numbers them).  Term postings it has scored serve its next queries
+    too, such as the count of undated articles that follows a search."""
 
     def __init__(self, searcher):
         self.searcher = searcher
@@ -82,10 +76,28 @@ class _IndexView:
         self.document_count = reader.doc_count_all()
         self._deleted = None
         self._lengths: dict[str, bytes] = {}
+        self._term_scores_read: dict[tuple[str, bytes], dict[int, float]] = {}
+
+    def evaluate(self, query) -> Evaluation | None:
+        """Every document matching `query` with its score; None when Whoosh must answer instead."""
+        evaluation = Evaluation(scores={})
+        try:
+            evaluation.scores = self._evaluate(query, evaluation.term_documents, positive=True)
+        except _Unsupported:
+            return None
+        return evaluation
+
+    def matching_documents(self, query) -> Collection[int]:
+        """The documents matching `query`, evaluated here or, where it must, by Whoosh."""
+        evaluation = self.evaluate(query)
+        if evaluation is not None:
+            return evaluation.scores.keys()
+        # Never with a limit: Whoosh can undercount then (see whoosh notes).
+        return set(self.searcher.search(query, limit=None, scored=False).docs())
 
     # The tree.
 
-    def evaluate(self, node, terms: list, positive: bool) -> dict[int, float]:
+    def _evaluate(self, node, terms: list, positive: bool) -> dict[int, float]:
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None and isinstance(node, wq.MultiTerm) and not isinstance(node, wq.NumericRange):
             method = self._MultiTerm
@@ -96,11 +108,13 @@ class _IndexView:
     def _And(self, node, terms, positive):
         # Whoosh scores a NOT inside an AND as a match of its own, worth its boost.  Date ranges
         # next to other parts are tests on the documents those parts match, not sets of their own.
+        # Every (a date filter dropped to count undated articles) only adds its score there.
         date_filters = [sub for sub in node.subqueries if isinstance(sub, DateFilter)]
-        others = [sub for sub in node.subqueries if not isinstance(sub, DateFilter)]
+        everything = [sub for sub in node.subqueries if isinstance(sub, wq.Every) and not _names_field(sub)]
+        others = [sub for sub in node.subqueries if not isinstance(sub, (DateFilter, wq.Every)) or _names_field(sub)]
         if not others:
-            others, date_filters = date_filters, []
-        parts = sorted((self.evaluate(sub, terms, positive) for sub in others), key=len)
+            others, date_filters, everything = node.subqueries, [], []
+        parts = sorted((self._evaluate(sub, terms, positive) for sub in others), key=len)
         smallest, rest = parts[0], parts[1:]
         combined = {}
         for docnum, score in smallest.items():
@@ -113,37 +127,40 @@ class _IndexView:
                 combined[docnum] = score
         for date_filter in date_filters:
             combined = self._within_dates(date_filter, combined)
+        for every in everything:
+            added = CONSTANT_SCORE * every.boost
+            combined = {docnum: score + added for docnum, score in combined.items()}
         return self._boosted(combined, node.boost)
 
     def _Or(self, node, terms, positive):
-        combined: dict[int, float] = {}
-        for sub in node.subqueries:
-            part = self.evaluate(sub, terms, positive)
-            if not combined:
-                combined = dict(part)
-                continue
+        parts = sorted((self._evaluate(sub, terms, positive) for sub in node.subqueries), key=len, reverse=True)
+        if not parts:
+            return {}
+        # The largest part is copied whole, in C; only the others are merged in a loop.
+        combined = dict(parts[0])
+        for part in parts[1:]:
             for docnum, score in part.items():
                 known = combined.get(docnum)
                 combined[docnum] = score if known is None else known + score
         return self._boosted(combined, node.boost)
 
     def _AndNot(self, node, terms, positive):
-        wanted = self.evaluate(node.a, terms, positive)
-        unwanted = self.evaluate(node.b, terms, positive=False)
+        wanted = self._evaluate(node.a, terms, positive)
+        unwanted = self._evaluate(node.b, terms, positive=False)
         return self._boosted({d: s for d, s in wanted.items() if d not in unwanted}, node.boost)
 
     def _AndMaybe(self, node, terms, positive):
-        required = self.evaluate(node.a, terms, positive)
-        optional = self.evaluate(node.b, terms, positive)
+        required = self._evaluate(node.a, terms, positive)
+        optional = self._evaluate(node.b, terms, positive)
         return self._boosted({d: s + optional.get(d, 0.0) for d, s in required.items()}, node.boost)
 
     def _Not(self, node, terms, positive):
-        excluded = self.evaluate(node.query, terms, positive=False)
+        excluded = self._evaluate(node.query, terms, positive=False)
         score = CONSTANT_SCORE * node.boost
         return {docnum: score for docnum in self._live_documents() if docnum not in excluded}
 
     def _Every(self, node, terms, positive):
-        if node.fieldname not in (None, "", "*"):
+        if _names_field(node):
             raise _Unsupported("Every on a field")
         score = CONSTANT_SCORE * node.boost
         return dict.fromkeys(self._live_documents(), score)
@@ -195,13 +212,15 @@ class _IndexView:
         postings = [self._postings(fieldname, word, with_positions=True) for word in words]
         scored = [self._scores(fieldname, word, ids, weights) for word, (ids, weights, _) in zip(words, postings)]
         candidates = set(scored[0]).intersection(*scored[1:])
-        positions = [dict(zip(ids, values)) for ids, _, values in postings]
-        decode = fieldobj.format.decode_positions
+        first, *following = [dict(zip(ids, values)) for ids, _, values in postings]
+        following = list(enumerate(following, start=1))
+        decode = _decode_positions if type(fieldobj.format) is Positions else fieldobj.format.decode_positions
         matched = {}
         for docnum in candidates:
-            starts = set(decode(positions[0][docnum]))
-            for offset, word_positions in enumerate(positions[1:], start=1):
-                starts.intersection_update(position - offset for position in decode(word_positions[docnum]))
+            # Where the phrase could start: the first word's positions, less each next word's offset.
+            starts = set(decode(first[docnum]))
+            for offset, word_positions in following:
+                starts.intersection_update(map(offset.__rsub__, decode(word_positions[docnum])))
                 if not starts:
                     break
             else:
@@ -219,7 +238,7 @@ class _IndexView:
         expanded = [wq.Term(node.field(), word) for word in words]
         if len(expanded) == 1:
             expanded[0].boost = node.boost
-            return self.evaluate(expanded[0], terms, positive)
+            return self._evaluate(expanded[0], terms, positive)
         return self._Or(wq.Or(expanded, boost=node.boost), terms, positive)
 
     # Postings and statistics.
@@ -231,8 +250,12 @@ class _IndexView:
         return {docnum: score * boost for docnum, score in scores.items()}
 
     def _term_scores(self, fieldname: str, text: bytes) -> dict[int, float]:
-        ids, weights, _ = self._postings(fieldname, text)
-        return self._scores(fieldname, text, ids, weights)
+        # The dicts kept here are shared, never changed: every combination builds a new one.
+        scores = self._term_scores_read.get((fieldname, text))
+        if scores is None:
+            ids, weights, _ = self._postings(fieldname, text)
+            scores = self._term_scores_read[fieldname, text] = self._scores(fieldname, text, ids, weights)
+        return scores
 
     def _scores(self, fieldname: str, text: bytes, ids: list[int], weights: list[float]) -> dict[int, float]:
         if not ids:
@@ -315,6 +338,10 @@ class _IndexView:
         return self._deleted
 
 
+def _names_field(node) -> bool:
+    return isinstance(node, wq.Every) and node.fieldname not in (None, "", "*")
+
+
 def _read_blocks(matcher, base: int, with_positions: bool):
     """All postings of a W3 leaf matcher, block by block, with document numbers offset by `base`."""
     ids: list[int] = []
@@ -338,3 +365,10 @@ def _read_blocks(matcher, base: int, with_positions: bool):
         if matcher._lastblock:
             return ids, weights, values
         matcher._goto(matcher._nextoffset)
+
+
+def _decode_positions(value: bytes) -> list[int]:
+    """Positions.decode_positions(), with the gaps summed in C."""
+    if value[-1:] != b".":
+        value += b"."  # minified values may lose pickle's final STOP
+    return list(accumulate(loads(value[_INT_SIZE:])))

@@ -12,6 +12,8 @@ hashing): two articles that share a band term are candidates, checked with `rese
 
 import re
 import zlib
+from collections.abc import Collection
+from weakref import WeakKeyDictionary
 
 SKETCH_SIZE = 32
 ROWS_PER_BAND = 4  # 8 bands: articles 80% alike share a band 99% of the time, 50% alike 40%
@@ -77,14 +79,27 @@ def band_terms(signature: tuple[int, ...]) -> list[str]:
     ]
 
 
-def copies_among(searcher, matching: set[int] | None, docnum: int, signature: tuple[int, ...]) -> list[int]:
+# The copies of an article stay the same as long as the reader (one generation of the index):
+# a searcher kept open between queries (the resident server) looks each article's up once.
+_copies_seen_by_reader: "WeakKeyDictionary[object, dict[int, list[int]]]" = WeakKeyDictionary()
+
+
+def copies_among(searcher, matching: Collection[int] | None, docnum: int, signature: tuple[int, ...]) -> list[int]:
     """The documents near-identical to `docnum`, among `matching` (None: the whole index).
 
     Candidates come straight from the postings of the article's band terms: a handful of
     documents, where a query would cost a whole search."""
+    reader = searcher.reader()
+    seen = _copies_seen_by_reader.setdefault(reader, {})
+    copies = seen.get(docnum)
+    if copies is None:
+        copies = seen[docnum] = _copies(searcher, reader, docnum, signature)
+    return copies if matching is None else [copy for copy in copies if copy in matching]
+
+
+def _copies(searcher, reader, docnum: int, signature: tuple[int, ...]) -> list[int]:
     from whoosh.reading import TermNotFound
 
-    reader = searcher.reader()
     candidates = set()
     for band in band_terms(signature):
         try:
@@ -93,8 +108,6 @@ def copies_among(searcher, matching: set[int] | None, docnum: int, signature: tu
         except TermNotFound:
             continue
     candidates.discard(docnum)
-    if matching is not None:
-        candidates &= matching
     return sorted(
         candidate
         for candidate in candidates

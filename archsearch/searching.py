@@ -1,7 +1,6 @@
 """Answering a query: ranked hits with their metadata and highlighted passages."""
 
 import datetime
-import heapq
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +9,7 @@ from whoosh.query import And
 from whoosh.scoring import BM25F
 
 from archsearch.errors import ArchsearchError
-from archsearch.evaluation import Evaluation, evaluate, matching_documents
+from archsearch.evaluation import Evaluation, Evaluator
 from archsearch.store import index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.passages import Snippet, lead_passage, match_spans, passages
@@ -123,10 +122,6 @@ def _current_body(path: str) -> str:
         return ""  # the file went away since indexing: the hit is shown without a passage
 
 
-def count_matches(searcher, query) -> int:
-    return len(matching_documents(searcher, query))
-
-
 class _EvaluatedHit:
     """A document of an Evaluation, with the parts of Whoosh's Hit that make_hit() reads."""
 
@@ -149,24 +144,27 @@ class _Ranking:
     From one evaluation of the whole query when evaluation.py can do it, from Whoosh's search
     otherwise."""
 
-    def __init__(self, searcher, query, sortedby):
-        self._searcher = searcher
+    def __init__(self, evaluator: Evaluator, query, sortedby):
+        self._searcher = evaluator.searcher
         self._query = query
         self._sortedby = sortedby
-        self._evaluation = evaluate(searcher, query) if sortedby is None else None
+        self._evaluation = evaluator.evaluate(query) if sortedby is None else None
         if self._evaluation is not None:
             self.matching = self._evaluation.scores.keys()
         else:
-            self.matching = matching_documents(searcher, query)
+            self.matching = evaluator.matching_documents(query)
 
     def hits(self, limit: int | None) -> list:
         if self._evaluation is None:
             return list(self._searcher.search(self._query, limit=limit, sortedby=self._sortedby, terms=True))
         scores = self._evaluation.scores
+        candidates = scores.keys()
+        if limit is not None and limit < len(scores):
+            # The limit-th best score, found by sorting bare floats in C, bounds the candidates.
+            threshold = sorted(scores.values(), reverse=True)[limit - 1]
+            candidates = [docnum for docnum, score in scores.items() if score >= threshold]
         # Best score first and, as in Whoosh, the lower document number first among equals.
-        best = sorted(scores, key=lambda docnum: (-scores[docnum], docnum)) if limit is None else heapq.nsmallest(
-            limit, scores, key=lambda docnum: (-scores[docnum], docnum)
-        )
+        best = sorted(candidates, key=lambda docnum: (-scores[docnum], docnum))[:limit]
         return [_EvaluatedHit(self._searcher, self._evaluation, docnum) for docnum in best]
 
 
@@ -220,7 +218,8 @@ def search(
         schema = searcher.schema
         parsed = parse_query(text, schema, **parse_options)
         sortedby = None if sort == "relevance" else _date_sort_key(schema["date"], sort == "newest")
-        ranking = _Ranking(searcher, parsed.query, sortedby)
+        evaluator = Evaluator(searcher)
+        ranking = _Ranking(evaluator, parsed.query, sortedby)
         total = len(ranking.matching)
         wanted = offset + limit if limit else None
         if collapse_copies:
@@ -238,11 +237,11 @@ def search(
             result.explanation.append(f"sort: {sort}, undated articles last")
         if total == 0 and not any_words:
             words_only = parse_query(text, schema, any_words=True, today=today).words
-            result.partial_matches = count_matches(searcher, words_only)
+            result.partial_matches = len(evaluator.matching_documents(words_only))
         if parsed.has_date_filter and not include_undated:
-            result.undated_left_out = count_matches(searcher, And([parsed.words, UNDATED]))
+            result.undated_left_out = len(evaluator.matching_documents(And([parsed.words, UNDATED])))
         if total < FEW_HITS:
-            _suggest_spelling(searcher, schema, result, parse_options)
+            _suggest_spelling(evaluator, result, parse_options)
     if fix and result.suggestion:
         fixed = search(index_dir, result.suggestion, **search_options)
         fixed.corrected_from = text
@@ -251,11 +250,12 @@ def search(
     return result
 
 
-def _suggest_spelling(searcher, schema, result: SearchResult, parse_options: dict) -> None:
-    suggestion = corrected_query(searcher, result.query)
+def _suggest_spelling(evaluator: Evaluator, result: SearchResult, parse_options: dict) -> None:
+    suggestion = corrected_query(evaluator.searcher, result.query)
     if suggestion is None:
         return
-    suggestion_total = count_matches(searcher, parse_query(suggestion, schema, **parse_options).query)
+    suggested = parse_query(suggestion, evaluator.schema, **parse_options).query
+    suggestion_total = len(evaluator.matching_documents(suggested))
     if suggestion_total > result.total and suggestion_total >= MORE_HITS * result.total:
         result.suggestion, result.suggestion_total = suggestion, suggestion_total
 

@@ -110,6 +110,16 @@ def test_any_words_and_flag_dates_and_undated(searcher):
     assert undated, "--undated keeps undated articles"
 
 
+def test_words_without_their_dates_as_counted_for_undated_articles(searcher):
+    # The date filters give way to Every, which an AND then only adds its score for.
+    words = parse_query("peace OR storm date:2022-03-05..2022-03-20", searcher.schema).words
+    assert "Every" in repr(words)
+    evaluation = evaluate(searcher, words)
+    expected = whoosh_scores(searcher, words)
+    assert evaluation.scores.keys() == expected.keys()
+    assert all(evaluation.scores[docnum] == pytest.approx(score, rel=1e-12) for docnum, score in expected.items())
+
+
 def test_deleted_documents_never_match(searcher):
     deleted = {base + docnum for leaf, base in searcher.reader().leaf_readers() for docnum in leaf.deleted_docs_set or ()}
     assert deleted
