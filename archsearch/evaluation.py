@@ -214,8 +214,8 @@ class Evaluator:
         candidates = set(scored[0]).intersection(*scored[1:])
         first, *following = [dict(zip(ids, values)) for ids, _, values in postings]
         following = list(enumerate(following, start=1))
-        decode = _decode_positions if type(fieldobj.format) is Positions else fieldobj.format.decode_positions
-        matched = {}
+        decode = _positions_decoder(fieldobj.format)
+        found = []
         for docnum in candidates:
             # Where the phrase could start: the first word's positions, less each next word's offset.
             starts = set(decode(first[docnum]))
@@ -224,7 +224,11 @@ class Evaluator:
                 if not starts:
                     break
             else:
-                matched[docnum] = sum(scores[docnum] for scores in scored)
+                found.append(docnum)
+        # Whoosh scores a phrase as the AND of its words.
+        matched = dict.fromkeys(found, 0.0)
+        for scores in scored:
+            matched = {docnum: score + scores[docnum] for docnum, score in matched.items()}
         matched = self._boosted(matched, node.boost)
         if positive:
             terms.extend(((fieldname, word), matched) for word in words)
@@ -365,6 +369,21 @@ def _read_blocks(matcher, base: int, with_positions: bool):
         if matcher._lastblock:
             return ids, weights, values
         matcher._goto(matcher._nextoffset)
+
+
+def _positions_decoder(fieldformat):
+    """The format's decode_positions(), remembering what it decoded: most words occur once in an
+    article, so the same few thousand encoded single positions come back again and again."""
+    decode = _decode_positions if type(fieldformat) is Positions else fieldformat.decode_positions
+    decoded: dict[bytes, list[int]] = {}
+
+    def decode_once(value: bytes) -> list[int]:
+        positions = decoded.get(value)
+        if positions is None:
+            positions = decoded[value] = decode(value)
+        return positions
+
+    return decode_once
 
 
 def _decode_positions(value: bytes) -> list[int]:
