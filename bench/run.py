@@ -263,19 +263,19 @@ def run(cmd, *, cwd=None, capture=False, timeout=None, sample_rss=False, env=Non
             out.close()
 
 
-def repeat(cmd, n, *, warmup=1, allowed=(0,), cwd=None, rss=None):
+def repeat(cmd, n, *, warmup=1, allowed=(0,), cwd=None, rss=None, env=None):
     """Times of n runs of cmd after `warmup` runs; (times, first failing Run or None, warm-up Run).
 
     With a list as rss, each timed run's peak RSS (bytes) is appended to it.
     """
     first = None
     for _ in range(warmup):
-        first = run(cmd, cwd=cwd, capture=True)
+        first = run(cmd, cwd=cwd, capture=True, env=env)
         if not first.ok(allowed):
             return [], first, first
     times = []
     for _ in range(n):
-        r = run(cmd, cwd=cwd)
+        r = run(cmd, cwd=cwd, env=env)
         if not r.ok(allowed):
             return times, r, first
         times.append(r.wall)
@@ -423,8 +423,10 @@ class Bench:
         if not self.sqlite3:
             self.note("tools", "sqlite3 shell not found: install it with `apt-get install sqlite3`; "
                                "the sqlite3-process column is skipped")
-        self.index_help = self.query_help = ""
+        self.index_help = self.query_help = self.top_help = ""
         if self.archsearch:
+            r = run([self.archsearch, "--help"], capture=True, timeout=60)
+            self.top_help = r.stdout if r.ok() else ""
             r = run([self.archsearch, "index", "--help"], capture=True, timeout=60)
             self.index_help = r.stdout if r.ok() else ""
             r = run([self.archsearch, "query", "--help"], capture=True, timeout=60)
@@ -694,6 +696,10 @@ class Bench:
                 con = sqlite3.connect(self.fts_db)
             except sqlite3.Error as exc:
                 self.note("query", f"cannot open {self.fts_db} in-process: {exc}")
+        # Without the resident server (ARCHSEARCH_SERVER=off, so a user's own server never answers),
+        # then through one started here with its own socket.
+        alone_env = dict(os.environ, ARCHSEARCH_SERVER="off")
+        server = self.start_server() if self.archsearch and self.index_dir else None
         for q in QUERIES:
             a_cmd, rg_cmd, rg_label, sql, params = self.query_commands(q)
             entry = {"name": q["name"], "query": q, "sql": sql, "sql_params": params}
@@ -705,10 +711,19 @@ class Bench:
                 entry["archsearch_cmd"] = a_cmd
                 entry["archsearch_maxrss_bytes"] = []
                 times, failed, warm = repeat(a_cmd, n, allowed=(0, 1), cwd=self.work,
-                                             rss=entry["archsearch_maxrss_bytes"])
+                                             rss=entry["archsearch_maxrss_bytes"], env=alone_env)
                 entry["archsearch_s"] = times
                 if failed:
                     self.note("query", f"archsearch {q['name']}: {failed.why()}")
+                if server:
+                    served, served_failed, served_first = repeat(a_cmd, n, allowed=(0, 1), cwd=self.work,
+                                                                  env=server["env"])
+                    entry["served_s"] = served
+                    entry["served_first_s"] = served_first.wall if served_first else None
+                    if served_failed:
+                        self.note("query", f"archsearch (served) {q['name']}: {served_failed.why()}")
+                    elif warm is not None and served_first.stdout != warm.stdout:
+                        self.note("query", f"archsearch {q['name']}: output differs with the server")
                 else:
                     if warm is not None:
                         entry["archsearch_hits_shown"] = len(re.findall(r"^\s*\d+\. ", warm.stdout, re.M))
@@ -747,36 +762,78 @@ class Bench:
                     self.note("query", f"in-process FTS5 {q['name']}: {exc}")
         if con is not None:
             con.close()
+        if server:
+            self.stop_server(server)
         self.print_queries(section)
 
+    def start_server(self):
+        """`archsearch serve` on a socket in the work dir; None (with a note) if it does not come up."""
+        if "serve" not in self.top_help:
+            self.note("query", "this archsearch has no `serve` command: served column skipped")
+            return None
+        socket_path = os.path.join(self.work, "server.sock")
+        env = dict(os.environ, ARCHSEARCH_SOCKET=socket_path)
+        log = open(os.path.join(self.work, "server.log"), "wb")
+        proc = subprocess.Popen([self.archsearch, "serve"], env=env, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(socket_path):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                self.note("query", f"`archsearch serve` did not start (see {log.name}): served column skipped")
+                proc.kill()
+                return None
+            time.sleep(0.05)
+        print(f"  resident server: `archsearch serve`, pid {proc.pid}, socket {socket_path}", flush=True)
+        return {"proc": proc, "env": env, "log": log}
+
+    @staticmethod
+    def stop_server(server):
+        server["proc"].terminate()
+        try:
+            server["proc"].wait(10)
+        except subprocess.TimeoutExpired:
+            server["proc"].kill()
+        server["log"].close()
+
     def print_queries(self, section):
-        rows, ratios = [], []
+        rows, ratios, alone_ratios, first_ratios = [], [], [], []
         for e in section:
-            a, r, s, i = (e.get(k) or None for k in ("archsearch_s", "rg_s", "sqlite3_s", "fts5_inproc_s"))
-            ratio = median(a) / median(r) if a and r else None
-            e["ratio_archsearch_rg_p50"] = ratio
-            if ratio is not None:
-                ratios.append(ratio)
+            a, v, r, s, i = (e.get(k) or None for k in ("archsearch_s", "served_s", "rg_s", "sqlite3_s", "fts5_inproc_s"))
+            first = e.get("served_first_s")
+            alone_ratio = median(a) / median(r) if a and r else None
+            ratio = median(v) / median(r) if v and r else None
+            first_ratio = first / median(r) if first and r else None
+            e["ratio_archsearch_rg_p50"] = alone_ratio
+            e["ratio_served_rg_p50"] = ratio
+            e["ratio_served_first_rg_p50"] = first_ratio
+            for value, kept in ((ratio, ratios), (alone_ratio, alone_ratios), (first_ratio, first_ratios)):
+                if value is not None:
+                    kept.append(value)
             rows.append([
                 e["name"],
-                fmt_s(median(a)) if a else "-", fmt_s(percentile(a, 95)) if a else "-",
+                fmt_s(median(a)) if a else "-",
+                fmt_s(first), fmt_s(median(v)) if v else "-", fmt_s(percentile(v, 95)) if v else "-",
                 fmt_s(median(r)) if r else "-", fmt_s(percentile(r, 95)) if r else "-",
-                fmt_s(median(s)) if s else "-", fmt_s(percentile(s, 95)) if s else "-",
-                fmt_s(median(i)) if i else "-",
-                fmt_mib(median(e["archsearch_maxrss_bytes"])) if e.get("archsearch_maxrss_bytes") else "-",
+                fmt_s(median(s)) if s else "-", fmt_s(median(i)) if i else "-",
                 fmt_n(e.get("archsearch_matches")), fmt_n(e.get("rg_files")), fmt_n(e.get("fts5_matches")),
-                fmt_x(ratio), verdict(None if ratio is None else ratio <= TARGET_QUERY_RATIO),
+                fmt_x(alone_ratio), fmt_x(first_ratio), fmt_x(ratio),
+                verdict(None if ratio is None else ratio <= TARGET_QUERY_RATIO),
             ])
-        table(["query", "archsearch p50", "p95", "rg p50", "p95", "sqlite3 p50", "p95", "FTS5 in-proc",
-               "as maxRSS", "as hits", "rg files", "FTS5 hits", "as/rg p50", f"<= {TARGET_QUERY_RATIO}x"], rows)
-        print("  archsearch: `archsearch query --index IX WORDS > /dev/null` (10 hits with snippets, read from "
-              "the files); as maxRSS: its peak RSS (median); as hits: `archsearch query --count`;")
+        table(["query", "alone p50", "served 1st", "served p50", "p95", "rg p50", "p95", "sqlite3 p50",
+               "FTS5 in-proc", "as hits", "rg files", "FTS5 hits", "alone/rg", "1st/rg", "served/rg",
+               f"<= {TARGET_QUERY_RATIO}x"], rows)
+        print("  alone: `archsearch query --index IX WORDS > /dev/null` as its own process (10 hits with snippets, "
+              "read from the files); served: the same command with `archsearch serve` running (1st: the first "
+              "time the server sees the query); as hits: `archsearch query --count`;")
         print("  rg: `rg -il WORD CORPUS` (AND: an xargs pipeline; dated: the word alone); sqlite3: the shell "
               "running `SELECT rowid ... MATCH ... ORDER BY rank LIMIT 10`;")
         print("  FTS5 in-proc: the same SQL on an open connection (median). "
               f"Query target defined at 100k articles; this corpus has {self.nfiles:,}.")
         self.results["query_ratio_max"] = max(ratios) if ratios else None
         self.results["query_ratio_min"] = min(ratios) if ratios else None
+        self.results["query_alone_ratio_max"] = max(alone_ratios) if alone_ratios else None
+        self.results["query_alone_ratio_min"] = min(alone_ratios) if alone_ratios else None
+        self.results["query_first_ratio_max"] = max(first_ratios) if first_ratios else None
 
     # ---------------------------------------------------------------- start-up
 
@@ -814,9 +871,13 @@ class Bench:
                      verdict(None if ratio is None else ratio >= TARGET_THROUGHPUT_RATIO), "any"])
         worst = self.results.get("query_ratio_max")
         best = self.results.get("query_ratio_min")
-        rows.append(["query p50 vs rg -il (best..worst)", f"<= {TARGET_QUERY_RATIO}x",
+        rows.append(["query p50 vs rg -il, served (best..worst)", f"<= {TARGET_QUERY_RATIO}x",
                      f"{fmt_x(best)}..{fmt_x(worst)}" if worst is not None else "-",
                      verdict(None if worst is None else worst <= TARGET_QUERY_RATIO), "100k"])
+        alone_best, alone_worst = self.results.get("query_alone_ratio_min"), self.results.get("query_alone_ratio_max")
+        rows.append(["  the same, no server (best..worst)", f"<= {TARGET_QUERY_RATIO}x",
+                     f"{fmt_x(alone_best)}..{fmt_x(alone_worst)}" if alone_worst is not None else "-",
+                     verdict(None if alone_worst is None else alone_worst <= TARGET_QUERY_RATIO), "100k"])
         m = self.results.get("reindex", {}).get("median_s")
         rows.append(["no-change re-index", f"< {TARGET_REINDEX_S:g} s", fmt_s(m),
                      verdict(None if m is None else m < TARGET_REINDEX_S), "100k"])
