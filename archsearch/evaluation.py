@@ -215,16 +215,19 @@ class Evaluator:
         first, *following = [dict(zip(ids, values)) for ids, _, values in postings]
         following = list(enumerate(following, start=1))
         decode = _positions_decoder(fieldobj.format)
-        found = []
-        for docnum in candidates:
-            # Where the phrase could start: the first word's positions, less each next word's offset.
-            starts = set(decode(first[docnum]))
-            for offset, word_positions in following:
-                starts.intersection_update(map(offset.__rsub__, decode(word_positions[docnum])))
-                if not starts:
-                    break
-            else:
-                found.append(docnum)
+        if len(following) == 1:
+            found = _two_word_phrases(candidates, first, following[0][1], decode)
+        else:
+            found = []
+            for docnum in candidates:
+                # Where the phrase could start: the first word's positions, less each next word's offset.
+                starts = set(decode(first[docnum]))
+                for offset, word_positions in following:
+                    starts.intersection_update(map(offset.__rsub__, decode(word_positions[docnum])))
+                    if not starts:
+                        break
+                else:
+                    found.append(docnum)
         # Whoosh scores a phrase as the AND of its words.
         matched = dict.fromkeys(found, 0.0)
         for scores in scored:
@@ -369,6 +372,20 @@ def _read_blocks(matcher, base: int, with_positions: bool):
         if matcher._lastblock:
             return ids, weights, values
         matcher._goto(matcher._nextoffset)
+
+
+def _two_word_phrases(candidates, first: dict, second: dict, decode) -> list[int]:
+    """The candidates where the second word comes right after the first: the common phrase, where
+    each word is most often in the article once."""
+    found = []
+    for docnum in candidates:
+        first_positions, second_positions = decode(first[docnum]), decode(second[docnum])
+        if len(first_positions) == 1 and len(second_positions) == 1:
+            if second_positions[0] - first_positions[0] == 1:
+                found.append(docnum)
+        elif not set(first_positions).isdisjoint(map((1).__rsub__, second_positions)):
+            found.append(docnum)
+    return found
 
 
 def _positions_decoder(fieldformat):
