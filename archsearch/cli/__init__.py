@@ -53,16 +53,20 @@ class LazyGroup(click.Group):
 
 
 def stop_writing_quietly() -> None:
-    """The reader of our output went away (`| head -1`): end without a traceback, as ripgrep does.
+    """The reader of our output went away (`| head -1`): end without a traceback, as ripgrep does."""
+    discard_unwritten_output()
+    sys.exit(0)
 
-    Python would still try to flush stdout at exit and print "Exception ignored", so stdout is
-    pointed at /dev/null first."""
+
+def discard_unwritten_output() -> None:
+    """Points stdout at /dev/null, so that what is still buffered for a reader that went away is
+    dropped there, rather than tried again by the next flush or at exit ("Exception ignored")."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     except (OSError, ValueError):
         pass  # not a real file descriptor, as under click's test runner
-    sys.exit(0)
 
 
 def fail(message: str) -> None:
@@ -85,10 +89,28 @@ def cli():
 
 
 def main() -> None:
-    """The console script: as `cli`, but an unexpected failure is one line too unless debugging."""
+    sys.exit(run())
+
+
+def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
+    """A command line run in this process, to its exit status: `cli`, but an unexpected failure is
+    one line too unless debugging. The console script and archsearch.server both run commands here."""
+    status = 0
     try:
-        cli.main()
-    except Exception as exc:
-        if os.environ.get("ARCHSEARCH_DEBUG"):
-            raise
-        fail(f"internal error: {type(exc).__name__}: {exc} (set ARCHSEARCH_DEBUG=1 for details)")
+        try:
+            cli.main(args, prog_name)
+        except Exception as exc:
+            if os.environ.get("ARCHSEARCH_DEBUG"):
+                raise
+            fail(f"internal error: {type(exc).__name__}: {exc} (set ARCHSEARCH_DEBUG=1 for details)")
+    except SystemExit as exc:
+        status = exc.code or 0
+    try:
+        # Here rather than at interpreter exit, where a reader gone by then would get Python's
+        # "Exception ignored ... BrokenPipeError" and status 120; a server must also have
+        # written everything before it reports the status.
+        sys.stdout.flush()
+    except BrokenPipeError:
+        discard_unwritten_output()
+        return 0
+    return status
