@@ -12,6 +12,7 @@ from archsearch import __version__
 COMMANDS = {
     "index": "index",
     "query": "query",
+    "serve": "serve",
     "show": "show",
     "similar": "similar",
     "sources": "sources",
