@@ -1,0 +1,367 @@
+"""`archsearch serve`: commands run by the server print, fail and exit exactly as when run in-process.
+
+Every test drives the installed command. A command the server must run is run with a PYTHONPATH
+where click cannot be imported: the client never imports click, so such a run succeeds only if
+the server ran the command, and a silent fallback to running it in the client fails."""
+
+import contextlib
+import fcntl
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SEEDS, WEB_SEED, installed_command, read_terminal, wire
+
+BIG = "big.txt"  # an article far larger than a pipe holds, to block or break its reader
+RAN_IN_CLIENT = b"ran in the client process"
+TIMINGS = re.compile(rb'\d+(\.\d+)? ms|"elapsed_ms": [0-9.]+')
+NOT_INHERITED = ("NO_COLOR", "FORCE_COLOR", "TERM", "COLUMNS", "LINES", "PYTHONPATH", "ARCHSEARCH_SERVER")
+
+
+def archsearch(*args, env, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([installed_command(), *args], capture_output=True, env=env, timeout=60, **kwargs)
+
+
+def environment(socket_path: Path, index: Path | None = None, no_click: Path | None = None, **extra) -> dict:
+    """The socket, the index, and with no_click a client that cannot run a command itself."""
+    env = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
+    env["ARCHSEARCH_SOCKET"] = str(socket_path)
+    if index:
+        env["ARCHSEARCH_INDEX"] = str(index)
+    if no_click:
+        env["PYTHONPATH"] = str(no_click)
+    return {**env, **extra}
+
+
+def outcome(result: subprocess.CompletedProcess) -> tuple:
+    return result.returncode, TIMINGS.sub(b"N ms", result.stdout), TIMINGS.sub(b"N ms", result.stderr)
+
+
+@contextlib.contextmanager
+def running_server(path: Path):
+    process = subprocess.Popen(
+        [installed_command(), "serve"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(path)
+    )
+    try:
+        assert select.select([process.stderr], [], [], 30)[0], "the server did not start"
+        assert process.stderr.readline() == f"archsearch: listening on {path} (pid {process.pid})\n".encode()
+        process.socket = path
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+        process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def no_click(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("noclick")
+    (folder / "click.py").write_text(f"raise ImportError({RAN_IN_CLIENT.decode()!r})\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """A folder with a copy of the seeds, and a big article, in seeds/, and their index in index/."""
+    from archsearch.indexing import update_index
+
+    folder = tmp_path_factory.mktemp("corpus")
+    shutil.copytree(SEEDS, folder / "seeds")
+    (folder / "seeds" / BIG).write_text(wire("2020-01-01", "ROME, Jan 1. /ANSA/.", "Pasta al dente. " * 20_000))
+    update_index(folder / "index", [str(folder / "seeds")])
+    return folder
+
+
+def short_folder() -> Path:
+    """A Unix socket's path may not be longer than 107 bytes, and tmp_path's can be."""
+    return Path(tempfile.mkdtemp(prefix="as-"))
+
+
+@pytest.fixture
+def socket_folder():
+    folder = short_folder()
+    yield folder
+    shutil.rmtree(folder)
+
+
+@pytest.fixture(scope="module")
+def server(corpus):
+    folder = short_folder()
+    with running_server(folder / "s.sock") as started:
+        yield started
+    shutil.rmtree(folder)
+
+
+@pytest.fixture
+def served(server, corpus, no_click):
+    """Runs a command that the server must run, from the corpus folder."""
+    return lambda *args, **extra: archsearch(
+        *args, env=environment(server.socket, corpus / "index", no_click, **extra), cwd=corpus
+    )
+
+
+@pytest.fixture
+def local(server, corpus):
+    """Runs a command in the client process (ARCHSEARCH_SERVER=off), from the corpus folder."""
+    return lambda *args, **extra: archsearch(
+        *args, env=environment(server.socket, corpus / "index", ARCHSEARCH_SERVER="off", **extra), cwd=corpus
+    )
+
+
+@pytest.fixture
+def same_either_way(served, local):
+    """Runs a command in the server and in-process, checks that they agree, and returns what it did."""
+
+    def run(*args):
+        by_server, in_process = served(*args), local(*args)
+        assert outcome(by_server) == outcome(in_process)
+        return by_server.returncode, by_server.stdout, by_server.stderr
+
+    return run
+
+
+def test_query_with_hits(same_either_way):
+    status, stdout, _ = same_either_way("query", "Taliban")
+    assert status == 0 and b"**Taliban**" in stdout
+
+
+def test_query_without_hits_exits_1(same_either_way):
+    status, stdout, stderr = same_either_way("query", "coronavirus", "Zakharova")
+    assert (status, stdout) == (1, b"") and b"--any" in stderr
+
+
+def test_query_syntax_error_exits_2(same_either_way):
+    status, _, stderr = same_either_way("query", 'Taliban "peace')
+    assert status == 2 and stderr.startswith(b"archsearch: error: ")
+
+
+def test_usage_error_names_the_command(same_either_way):
+    status, _, stderr = same_either_way("query", "--limt", "3", "Taliban")
+    assert status == 2 and b"'archsearch query --help'" in stderr
+
+
+def test_files_with_matches_and_null(same_either_way):
+    status, stdout, _ = same_either_way("query", "-l", "-0", "Taliban")
+    assert status == 0 and stdout.count(b"\0") == 2
+
+
+def test_json(same_either_way):
+    status, stdout, _ = same_either_way("query", "--json", "Taliban")
+    assert status == 0 and b'"type": "summary"' in stdout
+
+
+def test_show(same_either_way):
+    status, stdout, _ = same_either_way("show", WEB_SEED)
+    assert status == 0 and b"Central Asia" in stdout
+
+
+def test_stats(same_either_way):
+    status, stdout, _ = same_either_way("stats")
+    assert status == 0 and b"articles" in stdout
+
+
+def test_relative_paths_are_the_client_s(same_either_way):
+    status, stdout, _ = same_either_way("show", f"seeds/{WEB_SEED}")  # the server itself is in /
+    assert status == 0 and b"Central Asia" in stdout
+
+
+def on_terminal(args, env) -> tuple[int, bytes]:
+    """Runs a command with stdin, stdout and stderr on a 60-column pseudo-terminal."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 60, 0, 0))
+    process = subprocess.Popen(
+        [installed_command(), *args], stdin=terminal, stdout=terminal, stderr=terminal, env=env
+    )
+    os.close(terminal)
+    shown = read_terminal(controller)
+    return process.wait(timeout=60), TIMINGS.sub(b"N ms", shown)
+
+
+def test_terminal_output_is_the_same(server, corpus, no_click):
+    terminal = {"TERM": "xterm-256color"}
+    by_server = on_terminal(["query", "Taliban"], environment(server.socket, corpus / "index", no_click, **terminal))
+    in_process = on_terminal(
+        ["query", "Taliban"], environment(server.socket, corpus / "index", ARCHSEARCH_SERVER="off", **terminal)
+    )
+    assert by_server == in_process
+    assert by_server[0] == 0 and b"\x1b[" in by_server[1]
+
+
+def test_environment_is_each_client_s(server, corpus, no_click, tmp_path):
+    terminal = environment(server.socket, corpus / "index", no_click, TERM="xterm-256color")
+    assert b"\x1b[" not in on_terminal(["query", "Taliban"], {**terminal, "NO_COLOR": "1"})[1]
+    assert b"\x1b[" in on_terminal(["query", "Taliban"], terminal)[1]
+    elsewhere = archsearch("stats", env=environment(server.socket, tmp_path / "none", no_click))
+    assert elsewhere.returncode == 2 and str(tmp_path / "none").encode() in elsewhere.stderr
+
+
+def test_broken_pipe_is_quiet_and_leaves_nothing_behind(server, corpus, no_click, served, local):
+    pipeline = f"'{installed_command()}' show {BIG} | head -1; exit ${{PIPESTATUS[0]}}"
+    by_server, in_process = (
+        subprocess.run(["bash", "-c", pipeline], capture_output=True, env=env, timeout=60)
+        for env in (
+            environment(server.socket, corpus / "index", no_click),
+            environment(server.socket, corpus / "index", ARCHSEARCH_SERVER="off"),
+        )
+    )
+    assert outcome(by_server) == outcome(in_process)
+    assert (by_server.returncode, by_server.stdout[:7], by_server.stdout.count(b"\n"), by_server.stderr) == (
+        0, b"title: ", 1, b""
+    )
+    assert outcome(served("query", "Taliban")) == outcome(local("query", "Taliban"))
+
+
+def test_no_descriptor_is_left_open_after_a_request(server, served):
+    served("query", "Taliban")
+    before = sorted(os.listdir(f"/proc/{server.pid}/fd"))
+    for args in (["query", "Taliban"], ["query", "("], ["show", BIG], ["stats", "--json"]):
+        served(*args)
+    assert sorted(os.listdir(f"/proc/{server.pid}/fd")) == before
+
+
+def test_an_index_updated_meanwhile_is_seen(server, no_click, tmp_path):
+    from archsearch.indexing import update_index
+
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    update_index(tmp_path / "index", [str(tmp_path / "seeds")])
+    env = environment(server.socket, tmp_path / "index", no_click)
+    assert archsearch("query", "zebras", env=env).returncode == 1
+    (tmp_path / "seeds" / "zebra.txt").write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", "Zebras escaped."))
+    update_index(tmp_path / "index", [str(tmp_path / "seeds")])
+    found = archsearch("query", "-l", "zebras", env=env)
+    assert (found.returncode, found.stdout) == (0, f"{tmp_path / 'seeds' / 'zebra.txt'}\n".encode())
+
+
+@pytest.mark.parametrize("args", [["index"], ["--version"], ["--help"]])
+def test_index_and_global_options_are_never_forwarded(served, args):
+    result = served(*args)
+    assert result.returncode == 1 and RAN_IN_CLIENT in result.stderr
+
+
+def test_ctrl_c_interrupts_the_command_and_the_server_serves_on(server, corpus, no_click, served, local):
+    for env in (
+        environment(server.socket, corpus / "index", no_click),
+        environment(server.socket, corpus / "index", ARCHSEARCH_SERVER="off"),
+    ):
+        process = subprocess.Popen(
+            [installed_command(), "show", BIG], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+        # Once output comes, the command soon blocks on the full pipe that nobody reads yet.
+        assert select.select([process.stdout], [], [], 30)[0]
+        time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.2)  # for the client to pass Ctrl-C on, before the reader frees the command
+        process.stdout.read()
+        assert (process.wait(timeout=10), process.stderr.read().lstrip()) == (130, b"archsearch: interrupted\n")
+        process.stdout.close()
+        process.stderr.close()
+    assert outcome(served("query", "Taliban")) == outcome(local("query", "Taliban"))
+
+
+def test_a_stale_server_answers_nothing_and_stops(socket_folder, corpus, no_click):
+    path = socket_folder / "s.sock"
+    package_file = REPO / "archsearch" / "errors.py"
+    env = environment(path, corpus / "index", no_click)
+    with running_server(path) as process:
+        assert archsearch("stats", env=env).returncode == 0
+        times = os.stat(package_file)
+        try:
+            os.utime(package_file, ns=(times.st_atime_ns, times.st_mtime_ns + 1_000_000_000))
+            ran_here = archsearch("stats", env=env)
+        finally:
+            os.utime(package_file, ns=(times.st_atime_ns, times.st_mtime_ns))
+        assert ran_here.returncode == 1 and RAN_IN_CLIENT in ran_here.stderr
+        assert process.wait(timeout=10) == 0
+        assert b"code changed" in process.stderr.read()
+    assert not path.exists()
+
+
+def test_without_a_server_commands_run_in_the_client(socket_folder, corpus, local):
+    path = socket_folder / "s.sock"
+    env = environment(path, corpus / "index")
+    assert outcome(archsearch("query", "Taliban", env=env)) == outcome(local("query", "Taliban"))
+    with socket.socket(socket.AF_UNIX) as leftover:
+        leftover.bind(str(path))  # what a server killed with SIGKILL leaves behind
+    assert outcome(archsearch("query", "Taliban", env=env)) == outcome(local("query", "Taliban"))
+
+
+def test_serve_replaces_a_leftover_socket_and_stop_stops_it(socket_folder, corpus, no_click):
+    path = socket_folder / "s.sock"
+    with socket.socket(socket.AF_UNIX) as leftover:
+        leftover.bind(str(path))
+    with running_server(path) as process:
+        assert archsearch("stats", env=environment(path, corpus / "index", no_click)).returncode == 0
+        assert archsearch("serve", "--stop", env=environment(path)).returncode == 0
+        assert process.wait(timeout=10) == 0
+        assert not path.exists()
+    again = archsearch("serve", "--stop", env=environment(path))
+    assert (again.returncode, again.stderr) == (1, f"archsearch: no server is running on {path}\n".encode())
+
+
+def test_a_second_server_on_the_same_socket_is_refused(server):
+    second = archsearch("serve", env=environment(server.socket))
+    assert (second.returncode, second.stderr) == (
+        2,
+        f"archsearch: error: a server is already running on {server.socket} "
+        "(stop it with 'archsearch serve --stop')\n".encode(),
+    )
+
+
+def test_detach_returns_once_the_server_listens(socket_folder, corpus, no_click):
+    path = socket_folder / "s.sock"
+    started = archsearch("serve", "--detach", env=environment(path))
+    assert started.returncode == 0, started.stderr
+    pid = int(re.fullmatch(rb"archsearch: listening on .* \(pid (\d+)\)\n", started.stderr)[1])
+    try:
+        assert archsearch("stats", env=environment(path, corpus / "index", no_click)).returncode == 0
+    finally:
+        assert archsearch("serve", "--stop", env=environment(path)).returncode == 0
+    assert not path.exists()
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{pid}") and b"zombie" not in Path(f"/proc/{pid}/status").read_bytes():
+        assert time.monotonic() < deadline, "the server did not end"
+        time.sleep(0.05)
+
+
+def test_a_socket_folder_open_to_others_is_refused(socket_folder, server, corpus, no_click):
+    socket_folder.chmod(0o755)
+    refused = archsearch("serve", env=environment(socket_folder / "s.sock"))
+    assert refused.returncode == 2 and b"is open to other users" in refused.stderr
+    server.socket.parent.chmod(0o750)
+    try:
+        ran_here = archsearch("stats", env=environment(server.socket, corpus / "index", no_click))
+    finally:
+        server.socket.parent.chmod(0o700)
+    assert RAN_IN_CLIENT in ran_here.stderr
+
+
+def test_preloading_covers_what_the_commands_load(corpus):
+    code = f"""
+import io, sys
+from archsearch import server
+from archsearch.cli import run
+server.preload()
+before = set(sys.modules)
+sys.stdout = io.TextIOWrapper(io.BytesIO())
+for args in (["query", "Taliban"], ["query", "--json", "Taliban"], ["show", {BIG!r}],
+             ["similar", {WEB_SEED!r}], ["sources", "Taliban"], ["timeline", "Taliban"], ["stats"]):
+    run(args, "archsearch")
+print(sorted(set(sys.modules) - before), file=sys.stderr)
+"""
+    env = environment(corpus / "s.sock", corpus / "index")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60)
+    assert result.stderr.splitlines()[-1] == b"[]"
