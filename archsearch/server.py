@@ -218,7 +218,7 @@ def serve(listener: Listener, idle_minutes: float) -> str:
     os.chdir("/")  # a server started in a folder must not keep it busy (from being unmounted, say)
     stopper = None
     try:
-        while not (stopper or state.stop_reason):
+        while not state.stop_reason:
             connection = _accept(listener.socket, state, idle_minutes)
             if connection is None:
                 break
