@@ -715,6 +715,14 @@ class Bench:
                 entry["archsearch_s"] = times
                 if failed:
                     self.note("query", f"archsearch {q['name']}: {failed.why()}")
+                else:
+                    if warm is not None:
+                        entry["archsearch_hits_shown"] = len(re.findall(r"^\s*\d+\. ", warm.stdout, re.M))
+                    if self.has_count:  # the number of matching articles, untimed
+                        c = run(a_cmd[:2] + ["--count"] + a_cmd[2:], cwd=self.work, capture=True, timeout=600,
+                                env=alone_env)
+                        found = re.search(r"\d[\d,]*", c.stdout) if c.ok((0, 1)) else None
+                        entry["archsearch_matches"] = int(found.group().replace(",", "")) if found else None
                 if server:
                     served, served_failed, served_first = repeat(a_cmd, n, allowed=(0, 1), cwd=self.work,
                                                                   env=server["env"])
@@ -724,13 +732,6 @@ class Bench:
                         self.note("query", f"archsearch (served) {q['name']}: {served_failed.why()}")
                     elif warm is not None and served_first.stdout != warm.stdout:
                         self.note("query", f"archsearch {q['name']}: output differs with the server")
-                else:
-                    if warm is not None:
-                        entry["archsearch_hits_shown"] = len(re.findall(r"^\s*\d+\. ", warm.stdout, re.M))
-                    if self.has_count:  # the number of matching articles, untimed
-                        c = run(a_cmd[:2] + ["--count"] + a_cmd[2:], cwd=self.work, capture=True, timeout=600)
-                        found = re.search(r"\d[\d,]*", c.stdout) if c.ok((0, 1)) else None
-                        entry["archsearch_matches"] = int(found.group().replace(",", "")) if found else None
             if rg_cmd:
                 entry["rg_cmd"], entry["rg_label"] = rg_cmd, rg_label
                 times, failed, warm = repeat(rg_cmd, n, allowed=(0, 1, 123), cwd=self.work)
