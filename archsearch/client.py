@@ -106,7 +106,10 @@ def forward(argv: list[str]) -> int | None:
             connection.connect(path)
             fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
             sent = connection.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
-            connection.sendall(request[sent:])
+            if sent < len(request):
+                # Not an empty sendall(): a quick command may already have ended, and sending
+                # nothing to a closed connection fails with EPIPE.
+                connection.sendall(request[sent:])
         except OSError:  # nobody listening (a leftover socket file), or the server went away
             return None
         except KeyboardInterrupt:

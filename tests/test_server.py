@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SEEDS, WEB_SEED, installed_command, read_terminal, wire
+from conftest import SEEDS, WEB_SEED, installed_command, read_terminal, wire
 
 BIG = "big.txt"  # an article far larger than a pipe holds, to block or break its reader
 RAN_IN_CLIENT = b"ran in the client process"
@@ -209,6 +209,15 @@ def test_environment_is_each_client_s(server, corpus, no_click, tmp_path):
     assert elsewhere.returncode == 2 and str(tmp_path / "none").encode() in elsewhere.stderr
 
 
+def test_a_command_that_ends_at_once_still_reports_its_status(server, tmp_path, no_click):
+    # The server can finish a quick command before the client has returned from sending its
+    # request; the client once made one more (empty) send then, failed with EPIPE, and ran the
+    # command a second time itself.
+    env = environment(server.socket, tmp_path / "none", no_click)
+    outcomes = [archsearch("stats", env=env) for _ in range(30)]
+    assert all(outcome.returncode == 2 and RAN_IN_CLIENT not in outcome.stderr for outcome in outcomes)
+
+
 def test_broken_pipe_is_quiet_and_leaves_nothing_behind(server, corpus, no_click, served, local):
     pipeline = f"'{installed_command()}' show {BIG} | head -1; exit ${{PIPESTATUS[0]}}"
     by_server, in_process = (
@@ -274,7 +283,13 @@ def test_ctrl_c_interrupts_the_command_and_the_server_serves_on(server, corpus, 
 
 def test_a_stale_server_answers_nothing_and_stops(socket_folder, corpus, no_click):
     path = socket_folder / "s.sock"
-    package_file = REPO / "archsearch" / "errors.py"
+    # The file the server runs, which is not the work tree's when archsearch is installed with `pip install .`.
+    package_file = Path(
+        subprocess.run(
+            [sys.executable, "-c", "import archsearch.errors; print(archsearch.errors.__file__)"],
+            cwd=socket_folder, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    )
     env = environment(path, corpus / "index", no_click)
     with running_server(path) as process:
         assert archsearch("stats", env=env).returncode == 0
