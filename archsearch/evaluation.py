@@ -81,6 +81,7 @@ class Evaluator:
         self.document_count = reader.doc_count_all()
         self._deleted = None
         self._lengths: dict[str, bytes] = {}
+        self._columns: dict[str, array] = {}
         self._term_scores_read: dict[tuple[str, bytes], dict[int, float]] = {}
 
     def evaluate(self, query) -> Evaluation | None:
@@ -179,7 +180,7 @@ class Evaluator:
     def _within_dates(self, node, scores: dict[int, float]) -> dict[int, float]:
         """The documents of `scores` dated within the range, their scores raised by its boost."""
         fieldobj = self.schema[node.fieldname]
-        values = self._sortable_column(node.fieldname)
+        values = self.sortable_values(node.fieldname)
         low, high = fieldobj.to_column_value(node.start), fieldobj.to_column_value(node.end)
         added = CONSTANT_SCORE * node.boost
         return {
@@ -325,8 +326,14 @@ class Evaluator:
             lengths = self._lengths[fieldname] = b"".join(parts)
         return lengths
 
-    def _sortable_column(self, fieldname: str):
+    def sortable_values(self, fieldname: str):
         """A numeric field's column: per document, its value as Whoosh sorts it, or the column's default."""
+        values = self._columns.get(fieldname)
+        if values is None:
+            values = self._columns[fieldname] = self._read_sortable_values(fieldname)
+        return values
+
+    def _read_sortable_values(self, fieldname: str):
         column = self.schema[fieldname].default_column()
         values = array(column._typecode)
         for leaf, _ in self.leaves:

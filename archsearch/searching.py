@@ -1,6 +1,7 @@
 """Answering a query: ranked hits with their metadata and highlighted passages."""
 
 import datetime
+import heapq
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,40 +140,57 @@ class _EvaluatedHit:
 
 
 class _Ranking:
-    """The documents matching a query, and its hits best first, read as far down as asked.
+    """The documents matching a query, and its hits in order, read as far down as asked.
 
     From one evaluation of the whole query when evaluation.py can do it, from Whoosh's search
     otherwise."""
 
-    def __init__(self, evaluator: Evaluator, query, sortedby):
-        self._searcher = evaluator.searcher
+    def __init__(self, evaluator: Evaluator, query, sort: str):
+        self._evaluator = evaluator
         self._query = query
-        self._sortedby = sortedby
-        self._evaluation = evaluator.evaluate(query) if sortedby is None else None
+        self._sort = sort
+        self._evaluation = evaluator.evaluate(query)
         if self._evaluation is not None:
             self.matching = self._evaluation.scores.keys()
         else:
             self.matching = evaluator.matching_documents(query)
 
     def hits(self, limit: int | None) -> list:
+        searcher = self._evaluator.searcher
         if self._evaluation is None:
-            return list(self._searcher.search(self._query, limit=limit, sortedby=self._sortedby, terms=True))
+            sortedby = None if self._sort == "relevance" else _date_sort_key(searcher.schema["date"], self._sort)
+            return list(searcher.search(self._query, limit=limit, sortedby=sortedby, terms=True))
         scores = self._evaluation.scores
         candidates = scores.keys()
-        if limit is not None and limit < len(scores):
-            # The limit-th best score, found by sorting bare floats in C, bounds the candidates.
-            threshold = sorted(scores.values(), reverse=True)[limit - 1]
-            candidates = [docnum for docnum, score in scores.items() if score >= threshold]
-        # Best score first and, as in Whoosh, the lower document number first among equals.
-        best = sorted(candidates, key=lambda docnum: (-scores[docnum], docnum))[:limit]
-        return [_EvaluatedHit(self._searcher, self._evaluation, docnum) for docnum in best]
+        if self._sort == "relevance":
+            if limit is not None and limit < len(scores):
+                # The limit-th best score, found by sorting bare floats in C, bounds the candidates.
+                threshold = sorted(scores.values(), reverse=True)[limit - 1]
+                candidates = [docnum for docnum, score in scores.items() if score >= threshold]
+
+            def order(docnum):
+                # Best score first and, as in Whoosh, the lower document number first among equals.
+                return -scores[docnum], docnum
+
+        else:
+            days = self._evaluator.sortable_values("date")
+            undated = searcher.schema["date"].default  # the column's value for an article without a date
+            sign = -1 if self._sort == "newest" else 1
+
+            def order(docnum):
+                # As _date_sort_key orders them: by date, undated articles last, then by relevance.
+                return days[docnum] == undated, sign * days[docnum], -scores[docnum], docnum
+
+        best = heapq.nsmallest(limit, candidates, key=order) if limit is not None else sorted(candidates, key=order)
+        return [_EvaluatedHit(searcher, self._evaluation, docnum) for docnum in best]
 
 
 SORT_ORDERS = ("relevance", "newest", "oldest")
 
 
-def _date_sort_key(date_field, newest_first: bool):
-    """Dates ascending (or descending), undated articles last either way, ties by relevance."""
+def _date_sort_key(date_field, sort: str):
+    """Whoosh's sort for "newest" or "oldest": by date, undated articles last either way, ties by relevance."""
+    newest_first = sort == "newest"
     from whoosh import sorting
 
     # The sort column holds encoded numbers, in the same order as the dates; undated articles get
@@ -217,9 +235,8 @@ def search(
     with index_searcher(index_dir, weighting()) as searcher:
         schema = searcher.schema
         parsed = parse_query(text, schema, **parse_options)
-        sortedby = None if sort == "relevance" else _date_sort_key(schema["date"], sort == "newest")
         evaluator = Evaluator(searcher)
-        ranking = _Ranking(evaluator, parsed.query, sortedby)
+        ranking = _Ranking(evaluator, parsed.query, sort)
         total = len(ranking.matching)
         wanted = offset + limit if limit else None
         if collapse_copies:

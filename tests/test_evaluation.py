@@ -180,3 +180,16 @@ def test_generated_queries_match_whoosh(searcher, parts, any_words):
         assert_same_as_whoosh(searcher, text, any_words=any_words)
     except QuerySyntaxError:
         pass
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "relevance"])
+@pytest.mark.parametrize("text", ["peace", "storm OR oil", '"prime minister"'])
+def test_search_orders_hits_as_whoosh_does(index_dir, monkeypatch, sort, text):
+    from archsearch import searching
+
+    def hit_ids():
+        return [hit.id for hit in searching.search(index_dir, text, sort=sort, limit=0, collapse_copies=False).hits]
+
+    evaluated = hit_ids()
+    monkeypatch.setattr(searching.Evaluator, "evaluate", lambda self, query: None)  # Whoosh's search instead
+    assert evaluated == hit_ids() and len(evaluated) > 10
