@@ -14,8 +14,9 @@ an unscorable field its weight).  Sums may be added in another order, so scores 
 the last bits.  Query nodes this module does not know make `evaluate` return None, and the
 caller asks Whoosh instead; tests compare both on generated queries.
 
-It reads Whoosh's posting blocks through the leaf matcher's internals, which is safe because
-whoosh-reloaded is pinned exactly (segments.py writes the same format).
+It reads Whoosh's posting blocks, term information and columns itself, through the segment
+readers' internals, which is safe because whoosh-reloaded is pinned exactly (segments.py
+writes the same format, and the tests compare with Whoosh's own reading).
 """
 
 import struct
