@@ -99,6 +99,10 @@ class Evaluator:
         evaluation = self.evaluate(query)
         if evaluation is not None:
             return evaluation.scores.keys()
+        return self.documents_whoosh_matches(query)
+
+    def documents_whoosh_matches(self, query) -> set[int]:
+        """The documents matching `query` by Whoosh's own search, for queries evaluate() leaves to it."""
         # Never with a limit: Whoosh can undercount then (see whoosh notes).
         return set(self.searcher.search(query, limit=None, scored=False).docs())
 

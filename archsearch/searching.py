@@ -153,7 +153,7 @@ class _Ranking:
         if self._evaluation is not None:
             self.matching = self._evaluation.scores.keys()
         else:
-            self.matching = evaluator.matching_documents(query)
+            self.matching = evaluator.documents_whoosh_matches(query)  # evaluate() could not: no second try
 
     def hits(self, limit: int | None) -> list:
         searcher = self._evaluator.searcher
