@@ -41,7 +41,7 @@ from whoosh import index as whoosh_index
 from archsearch.errors import ArchsearchError
 from archsearch.manifest import MANIFEST_FILE, Entry, Manifest
 from archsearch.nearduplicates import band_terms, sketch
-from archsearch.reading import Article, UnreadableFile, read_article
+from archsearch.formats import Article, UnreadableFile, read_article
 from archsearch.schema import UNDATED_MARK, build_schema, day_number
 from archsearch.store import key_term, open_index, read_roots, write_roots
 

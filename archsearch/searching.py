@@ -15,7 +15,7 @@ from archsearch.store import index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.passages import Snippet, lead_passage, match_spans, passages
 from archsearch.querying import UNDATED, parse_query
-from archsearch.reading import UnreadableFile, read_article
+from archsearch.formats import UnreadableFile, read_article
 from archsearch.schema import number_day
 from archsearch.spelling import corrected_query
 

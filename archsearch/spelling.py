@@ -5,7 +5,7 @@ from collections import Counter
 
 from whoosh.support.levenshtein import damerau_levenshtein
 
-from archsearch.reading import UnreadableFile, read_article
+from archsearch.formats import UnreadableFile, read_article
 from archsearch.schema import TEXT_ANALYZER
 
 # A word rarer than this may be misspelt; a suggestion must be this many times as common, and

@@ -8,7 +8,7 @@
 The corpus is a folder written by bench/make_corpus.py with its truth file beside it
 (DIR.truth.jsonl). The index is built with archsearch's own `update_index` into
 bench/results/rank_eval/index-<corpus>-<key>/, where the key hashes the corpus path and the
-sources of schema.py, reading.py and indexing.py: rebuilt when any of them changes, reused
+sources of schema.py, formats/ and indexing.py: rebuilt when any of them changes, reused
 otherwise.
 
 Known-item test. An article is a known item when its real headline is unique in the corpus
@@ -159,8 +159,9 @@ def whoosh_query(text: str, schema, any_words: bool):
 
 def index_key(corpus: Path) -> str:
     digest = hashlib.blake2b(str(corpus.resolve()).encode(), digest_size=6)
-    for name in ("schema.py", "reading.py", "indexing.py"):
-        source = REPO / "archsearch" / name
+    sources = [REPO / "archsearch" / name for name in ("schema.py", "indexing.py")]
+    sources += sorted((REPO / "archsearch" / "formats").glob("*.py"))
+    for source in sources:
         digest.update(source.read_bytes() if source.exists() else b"")
     return digest.hexdigest()
 

@@ -7,7 +7,7 @@ In one run on the same files it measures and prints a table per section:
 
   build     `archsearch index` into a fresh index (wall time, docs/s, peak RSS)
             next to SQLite FTS5 (porter tokenizer) fed the same parsed articles
-            (archsearch.reading.read_article), in a subprocess of its own;
+            (archsearch.formats.read_article), in a subprocess of its own;
   reindex   `archsearch index` again with nothing changed (median of N);
   query     end-to-end latency of `archsearch query ... > /dev/null`, a process
             per query, p50/p95 over N runs after a warm-up, next to `rg -il`
@@ -328,7 +328,7 @@ FTS5_SCHEMA = ("CREATE VIRTUAL TABLE articles USING fts5("
 def fts5_child(corpus, db):
     """Build the FTS5 table from read_article() of every file; print stats as JSON on stdout."""
     start = time.perf_counter()
-    from archsearch.reading import UnreadableFile, read_article
+    from archsearch.formats import UnreadableFile, read_article
 
     imported = time.perf_counter()
     con = sqlite3.connect(db, isolation_level=None)

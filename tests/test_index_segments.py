@@ -9,7 +9,7 @@ from whoosh import index as whoosh_index
 
 from archsearch import segments
 from archsearch.indexing import Entry, article_document
-from archsearch.reading import read_article
+from archsearch.formats import read_article
 from archsearch.schema import build_schema
 from conftest import SEEDS, write_corpus
 from test_indexing import numbered_articles

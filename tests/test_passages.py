@@ -45,7 +45,7 @@ def test_no_terms_no_passages_and_a_lead_instead():
 
 
 def test_passages_never_repeat_text():
-    from archsearch.reading import read_article
+    from archsearch.formats import read_article
     from conftest import SEEDS, WIRE_SEED
 
     body = read_article(SEEDS / WIRE_SEED).body

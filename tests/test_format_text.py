@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archsearch.reading import (
+from archsearch.formats.text import (
     STEPS,
     TITLE_MAX_CHARS,
     Article,
@@ -581,7 +581,7 @@ def test_read_article_reports_os_errors_in_one_line(monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
 
-    monkeypatch.setattr("archsearch.reading.open", refuse, raising=False)
+    monkeypatch.setattr("archsearch.formats.text.open", refuse, raising=False)
     with pytest.raises(UnreadableFile, match="^permission denied$"):
         read_article("anything.txt")
 

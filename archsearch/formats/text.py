@@ -1,4 +1,4 @@
-"""Turning one article file into an :class:`Article`.
+"""Plain-text articles: wire copy and saved web pages as text, one article per file.
 
 Every corpus file is one news article in one of two shapes:
 
@@ -27,20 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-
-class UnreadableFile(Exception):
-    """A file that cannot be read as an article; ``str(exc)`` is a one-line reason."""
-
-
-@dataclass(frozen=True)
-class Article:
-    title: str
-    body: str
-    date: datetime.date | None
-    source: str  # "" when unknown
-    place: str  # "" when unknown
-    section: str  # "" when unknown
-    warnings: tuple[str, ...] = ()  # one-line, non-fatal problems
+from archsearch.formats.article import Article, UnreadableFile
 
 
 # --------------------------------------------------------------------------- bytes -> text
