@@ -8,6 +8,8 @@ one object per hit, then a summary object) and `tsv` (a header line, then one li
 from __future__ import annotations
 
 import base64
+import errno
+import functools
 import json
 import os
 import sys
@@ -223,10 +225,21 @@ def print_result_notes(result: SearchResult, err) -> None:
 
 
 def _rich_console(out):
+    # Colour was decided already (see colour_wanted); rich must not second-guess it from the stream.
+    return _console_class()(file=out, highlight=False, force_terminal=True, no_color=False)
+
+
+@functools.cache
+def _console_class():
     from rich.console import Console
 
-    # Colour was decided already (see colour_wanted); rich must not second-guess it from the stream.
-    return Console(file=out, highlight=False, force_terminal=True, no_color=False)
+    class PipeFriendlyConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich's own exits with status 1; the command line ends a closed pipe with status 0.
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return PipeFriendlyConsole
 
 
 def print_human(result: SearchResult, out, err, explain: bool = False) -> None:

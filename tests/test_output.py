@@ -1,5 +1,6 @@
 """Output as other programs and terminals see it: the real installed command, through pipes and a pty."""
 
+import fcntl
 import json
 import os
 import pty
@@ -175,20 +176,65 @@ def test_null_without_files_is_an_error(seeded):
     assert result.returncode == 2 and b"-0/--null only goes with -l" in result.stderr
 
 
-def test_broken_pipe_is_quiet(run_installed, tmp_path, index_dir):
-    corpus = write_corpus(
-        tmp_path / "many",
-        {f"{n:03}.txt": wire("2020-01-01", "ROME, Jan 1. /ANSA/.", "Pasta " * 200 + f"story {n}.") for n in range(300)},
-    )
-    assert run_installed("index", str(corpus)).returncode == 0
-    environment = {**os.environ, "ARCHSEARCH_INDEX": str(index_dir)}
-    for args in ("-n 0 pasta", "--json -n 0 pasta", "-l pasta", "--color always -n 0 pasta"):
-        piped = subprocess.run(
-            f"'{installed_command()}' query {args} | head -1",
-            shell=True, capture_output=True, env=environment, timeout=60,
+@pytest.fixture(scope="module")
+def big_index(tmp_path_factory):
+    """Output far larger than a pipe holds from every command: 300 folders of one article each,
+    300 sources, three centuries of dates and one long article."""
+    from archsearch.indexing import update_index
+
+    root = tmp_path_factory.mktemp("big")
+    folders = [
+        write_corpus(
+            root / f"folder {n:03} with a name long enough to fill a pipe",
+            {f"{n:03}.txt": wire(f"{1700 + n}-01-01", f"ROME, Jan 1. /Agency {n:03} Wire Service/.", f"Pasta story {n}.")},
         )
-        assert piped.stderr == b"", (args, piped.stderr)
-        assert len(piped.stdout.splitlines()) == 1
+        for n in range(300)
+    ]
+    (folders[0] / "000.txt").write_text(wire("2000-01-01", "ROME, Jan 1. /ANSA/.", "Pasta " * 30000), encoding="utf-8")
+    update_index(root / "index", [str(folder) for folder in folders])
+    return root / "index"
+
+
+def read_a_line_and_close(args, index_dir):
+    """Run the command into a pipe that takes one line and is closed, as `| head -1` does.
+
+    The pipe is shrunk to one page, so every command's output overflows it and the write after the
+    reader left fails every time, not only when the reader wins a race."""
+    environment = {**os.environ, "ARCHSEARCH_INDEX": str(index_dir), "ARCHSEARCH_SERVER": "off"}
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    process = subprocess.Popen([installed_command(), *args], stdout=write_end, stderr=subprocess.PIPE, env=environment)
+    os.close(write_end)
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(read_end, 1)
+        if not byte:
+            break
+        line += byte
+    os.close(read_end)
+    _, stderr = process.communicate(timeout=60)
+    return process.returncode, line, stderr
+
+
+FORMATS = ([], ["--json"], ["--format", "tsv"], ["--color", "always"])
+CLOSED_PIPE_COMMANDS = [
+    *(["query", "-n", "0", "pasta", *fmt] for fmt in FORMATS),
+    ["query", "-l", "pasta"],
+    ["query", "-l", "-0", "pasta"],
+    *(["timeline", "--by", "month", "pasta", *fmt] for fmt in FORMATS),
+    *(["sources", "pasta", *fmt] for fmt in FORMATS),
+    *(["show", "000.txt", *fmt] for fmt in FORMATS),
+    *(["similar", "-n", "0", "001.txt", *fmt] for fmt in FORMATS),
+    *(["stats", *fmt] for fmt in FORMATS),
+    ["--help"],
+]
+
+
+@pytest.mark.parametrize("args", CLOSED_PIPE_COMMANDS, ids=" ".join)
+def test_a_reader_that_goes_away_ends_the_command_with_status_0(big_index, args):
+    status, line, stderr = read_a_line_and_close(args, big_index)
+    assert line  # the command did write
+    assert (status, stderr) == (0, b"")
 
 
 def test_show_prints_an_article_by_id_or_path(seeded):

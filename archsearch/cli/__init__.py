@@ -1,5 +1,6 @@
 """The command line: a click group whose commands live one per module and load only when run."""
 
+import contextlib
 import importlib
 import os
 import sys
@@ -43,14 +44,30 @@ class LazyGroup(click.Group):
             fail(exc.format_message())
         except ArchsearchError as exc:
             fail(str(exc))
-        except BrokenPipeError:
-            stop_writing_quietly()
         except (click.Abort, KeyboardInterrupt):
             click.echo("archsearch: interrupted", err=True)
             sys.exit(130)
         if standalone_mode:
             sys.exit(status or 0)
         return status
+
+    # click turns a closed pipe into exit status 1 before main() could see it, so the two places
+    # that write (help and usage while parsing, the command itself) stop it first.
+    def make_context(self, *args, **kwargs):
+        with quiet_when_the_reader_goes():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with quiet_when_the_reader_goes():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def quiet_when_the_reader_goes():
+    try:
+        yield
+    except BrokenPipeError:
+        stop_writing_quietly()
 
 
 def stop_writing_quietly() -> None:
