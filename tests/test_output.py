@@ -262,3 +262,92 @@ def test_show_unknown_article_is_an_error(seeded):
     result = seeded("show", "nope.txt")
     assert result.returncode == 2
     assert result.stderr == b"archsearch: error: no article with id or path 'nope.txt' in the index\n"
+
+
+BIDI_AND_ESCAPES = "\u202e\u2066\u200f\u061c\x1b[31m\x1b]0;title\x07"
+UNSAFE_ON_A_TERMINAL = [b"\x1b", *(char.encode() for char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")]
+# Right-to-left text uses these with reason; only names lose them.
+BIDI_MARKS = [char.encode() for char in "\u200e\u200f\u061c"]
+
+
+@pytest.fixture
+def unsafe_names(run_installed, tmp_path):
+    """Files whose names hold escape sequences and bidi controls, one of them empty (so skipped)."""
+    corpus = write_corpus(
+        tmp_path / "unsafe",
+        {
+            f"evil{BIDI_AND_ESCAPES}txt.exe": wire("2021-03-01", "PARIS, March 1. /AFP/.", "Zebras escaped."),
+            "title.txt": wire("2021-03-02", "PARIS, March 2. /AFP/.", f"Zebras{BIDI_AND_ESCAPES} seen."),
+            f"empty{BIDI_AND_ESCAPES}.txt": "",
+        },
+    )
+    indexed = run_installed("index", str(corpus))
+    assert indexed.returncode == 0, indexed.stderr
+    return corpus, indexed
+
+
+def shows_nothing_unsafe(output: bytes, names_only: bool = True) -> bool:
+    unsafe = UNSAFE_ON_A_TERMINAL + (BIDI_MARKS if names_only else [])
+    return not any(sequence in output for sequence in unsafe)
+
+
+def test_file_names_reach_a_terminal_made_safe_and_a_pipe_byte_exact(unsafe_names, run_installed, index_dir, tmp_path):
+    corpus, _ = unsafe_names
+    evil = os.fsencode(corpus / f"evil{BIDI_AND_ESCAPES}txt.exe")
+    for args in (["query", "-l", "escaped"], ["query", "-l", "-0", "escaped"]):
+        status, shown = run_on_terminal(args, {}, index_dir, tmp_path)
+        assert status == 0
+        assert shows_nothing_unsafe(shown)
+        assert b"evil\xef\xbf\xbd" in shown
+    assert run_installed("query", "-l", "escaped").stdout == evil + b"\n"
+    assert run_installed("query", "-l", "-0", "escaped").stdout == evil + b"\0"
+
+
+@pytest.mark.parametrize("fmt", [[], ["--color", "always"]])
+def test_names_and_text_in_results_reach_a_terminal_made_safe(unsafe_names, index_dir, tmp_path, fmt):
+    for args in (["query", "zebras", *fmt], ["show", f"evil{BIDI_AND_ESCAPES}txt.exe", *fmt]):
+        status, shown = run_on_terminal(args, {}, index_dir, tmp_path)
+        assert status == 0
+        assert b"\xef\xbf\xbd" in shown
+        # Control sequences of its own only (colour): none from a name or an article.
+        assert shows_nothing_unsafe(shown.replace(b"\x1b[", b""), names_only=False) and b"\x1b]" not in shown
+        assert f"evil\ufffd\ufffd\ufffd\ufffd\ufffd[31m\ufffd]0;title\ufffdtxt.exe".encode() in shown
+
+
+def test_right_to_left_marks_stay_in_article_text():
+    from archsearch.rendering import printable, printable_name
+
+    arabic = "\u0643\u0627\u0628\u0644\u200f (Kabul)"
+    assert printable(arabic) == arabic
+    assert printable_name(arabic) == arabic.replace("\u200f", "\ufffd")
+    assert printable("a\u202eb\u2067c") == "a\ufffdb\ufffdc"
+
+
+def test_warnings_and_errors_quoting_names_are_made_safe(unsafe_names, run_installed):
+    _, indexed = unsafe_names
+    assert b"skipped" in indexed.stderr
+    assert shows_nothing_unsafe(indexed.stderr)
+    missing = run_installed("show", f"nope{BIDI_AND_ESCAPES}.txt")
+    assert missing.returncode == 2
+    assert missing.stderr.startswith(b"archsearch: error: no article with id or path 'nope\xef\xbf\xbd")
+    assert shows_nothing_unsafe(missing.stderr)
+
+
+MARKUP_ARTICLES = {
+    "a.txt": wire("2021-03-01", "PARIS (Agency [/] One) -", "Zebras escaped."),
+    "b.txt": wire("2021-03-02", "PARIS (Agency [red] Two) -", "Zebras seen."),
+}
+
+
+def test_names_that_look_like_rich_markup_are_shown_as_written(run_installed, tmp_path):
+    folders = [write_corpus(tmp_path / name, MARKUP_ARTICLES) for name in ("closing [/] tag", "[red]colour", "[bold")]
+    assert run_installed("index", *map(str, folders)).returncode == 0
+    stats = run_installed("stats", "--color", "always", env={"COLUMNS": "500"})  # no folder wrapped
+    assert stats.returncode == 0, stats.stderr
+    text = stats.stdout.decode()
+    assert all(str(folder) in text for folder in folders)
+    assert "\x1b[31m" not in text
+    sources = run_installed("sources", "--color", "always", "zebras")
+    assert sources.returncode == 0, sources.stderr
+    assert "Agency [/] One" in sources.stdout.decode() and "Agency [red] Two" in sources.stdout.decode()
+    assert b"\x1b[31m" not in sources.stdout

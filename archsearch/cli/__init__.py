@@ -88,7 +88,10 @@ def discard_unwritten_output() -> None:
 
 
 def fail(message: str) -> None:
-    click.echo(f"archsearch: error: {message}", err=True)
+    from archsearch.rendering import printable_name
+
+    # Messages quote what was typed and what is stored (paths): neither may steer the terminal.
+    click.echo(f"archsearch: error: {printable_name(message)}", err=True)
     sys.exit(2)
 
 

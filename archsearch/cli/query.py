@@ -113,9 +113,7 @@ def command(
         print_result_notes(result, sys.stderr)
         sys.exit(0 if result.total else 1)
     if paths_only:
-        sys.stdout.flush()
-        print_paths(result, sys.stdout.buffer, null)
-        sys.stdout.buffer.flush()
+        print_paths(result, sys.stdout, null)
         print_result_notes(result, sys.stderr)
     else:
         print_search_result(result, sys.stdout, sys.stderr, fmt, explain=explain)
