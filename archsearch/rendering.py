@@ -347,10 +347,17 @@ def print_article(article: ArticleRecord, out, fmt: str) -> None:
         out.write("\n".join(lines) + "\n")
 
 
-def _bar(count: int, largest: int, width: int = 40) -> str:
+# A cell's eighths, for bars drawn to an eighth of a character.
+_PARTIAL_BLOCKS = " ▏▎▍▌▋▊▉"
+
+
+def _bar(count: int, largest: int, width: int) -> str:
+    """count's share of width cells, largest filling them all; any count gets at least an eighth."""
     if not count:
         return ""
-    return "█" * max(1, round(width * count / largest))
+    eighths = max(1, round(width * 8 * count / largest))
+    full, rest = divmod(eighths, 8)
+    return "█" * full + (_PARTIAL_BLOCKS[rest] if rest else "")
 
 
 def print_timeline(timeline, out, fmt: str) -> None:
@@ -362,19 +369,33 @@ def print_timeline(timeline, out, fmt: str) -> None:
         out.write(json_line({"type": "summary", "query": timeline.query, "by": timeline.by,
                              "total": timeline.total, "undated": timeline.undated}))
     elif fmt == "human":
-        from rich.table import Table
-
-        table = Table(box=None, show_header=False, padding=(0, 1))
-        largest = max((count for _, count in rows), default=0)
-        for period, count in rows:
-            table.add_row(period, f"[cyan]{_bar(count, largest)}[/]", str(count), style="dim" if period == "undated" else "")
-        console = _rich_console(out)
-        console.print(table)
-        console.print(f"[dim]{timeline.total} matching articles, {timeline.undated} undated, by {timeline.by}[/]")
+        print_timeline_chart(timeline, rows, _rich_console(out))
     else:
         if fmt == "tsv":
             out.write(tsv_line(("period", "count")))
         out.write("".join(tsv_line((period, count)) for period, count in rows))
+
+
+def print_timeline_chart(timeline, rows, console) -> None:
+    """A row per period: its name, its count and a bar as wide as the terminal allows. The undated
+    count is shown apart, without a bar: it is no period, and often dwarfs them all."""
+    from rich.text import Text
+
+    label_width = max((len(period) for period, _ in rows), default=0)
+    count_width = max((len(str(count)) for _, count in rows), default=0)
+    bar_width = max(10, console.width - label_width - count_width - 2)
+    largest = max((count for _, count in timeline.periods), default=0)
+    lines = [
+        Text.assemble(f"{period:<{label_width}} {count:>{count_width}} ", (_bar(count, largest, bar_width), "cyan"))
+        for period, count in timeline.periods
+    ]
+    if timeline.undated:
+        lines.append(Text(f"{'undated':<{label_width}} {timeline.undated:>{count_width}}", style="dim"))
+    if lines:
+        console.print(Text("\n").join(lines), no_wrap=True, overflow="crop")
+    console.print(
+        Text(f"{timeline.total} matching articles, {timeline.undated} undated, by {timeline.by}", style="dim")
+    )
 
 
 def print_facets(facets, out, fmt: str) -> None:

@@ -1,9 +1,18 @@
 """`archsearch timeline`: periods at the ends of the calendar, and the chart a person sees."""
 
+import fcntl
+import io
+import os
+import pty
+import re
+import struct
+import subprocess
+import termios
+
 import pytest
 
 from archsearch.coverage import timeline
-from conftest import build_index, web, wire
+from conftest import build_index, installed_command, read_terminal, web, wire
 
 EDGE_ARTICLES = {
     "first.txt": wire("0001-01-01", "ROME, Jan 1. /ANSA/.", "Pasta at the start of time."),
@@ -49,3 +58,65 @@ def test_timeline_command_at_the_calendar_edges(run_cli, edge_index, monkeypatch
         result = run_cli("timeline", "--by", by, *window, "pasta", *fmt)
         assert result.exit_code == 0, result.stderr
         assert "internal error" not in result.stderr
+
+
+ANSI_SEQUENCE = re.compile(r"\x1b\[[0-9;]*m")
+EIGHTHS = {"█": 8, **{block: eighths for eighths, block in enumerate(" ▏▎▍▌▋▊▉") if eighths}}
+
+
+def chart_rows(output: str) -> dict[str, tuple[int, str]]:
+    """Each row of a chart: its count, and the bar as drawn."""
+    rows = {}
+    for line in chart_lines(output):
+        period, count, *bar = line.split(maxsplit=2)
+        rows[period] = int(count), "".join(bar)
+    return rows
+
+
+def chart_lines(output: str) -> list[str]:
+    lines = ANSI_SEQUENCE.sub("", output).splitlines()
+    return [line for line in lines if re.match(r"(\d{4}\S*|undated) +\d", line)]
+
+
+def eighths(bar: str) -> int:
+    return sum(EIGHTHS[block] for block in bar)
+
+
+@pytest.mark.parametrize("columns", [40, 80, 133])
+def test_bars_fill_the_terminal_to_an_eighth_and_undated_articles_set_no_scale(monkeypatch, columns):
+    from archsearch.coverage import Timeline
+    from archsearch.rendering import print_timeline
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    result = Timeline(
+        query="pasta", by="month", periods=[("2021-01", 80), ("2021-02", 40), ("2021-03", 0), ("2021-04", 1)],
+        undated=5000, total=5121,
+    )
+    out = io.StringIO()
+    print_timeline(result, out, "human")
+    rows = chart_rows(out.getvalue())
+    assert max(map(len, chart_lines(out.getvalue()))) == columns  # the largest bar reaches the right edge, and no further
+    assert rows["undated"] == (5000, "")  # counted apart, with no bar to flatten the others
+    largest = eighths(rows["2021-01"][1])
+    assert largest == 8 * (columns - len("2021-01 5000 "))
+    assert eighths(rows["2021-02"][1]) == largest / 2
+    assert rows["2021-03"] == (0, "")
+    assert eighths(rows["2021-04"][1]) == round(largest / 80)  # to the eighth, not to the cell
+
+
+def test_chart_on_a_real_terminal_takes_its_width(edge_index, tmp_path):
+    environment = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "COLUMNS", "LINES")}
+    environment.update({"ARCHSEARCH_INDEX": str(edge_index), "ARCHSEARCH_SERVER": "off", "TERM": "xterm-256color"})
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    process = subprocess.Popen(
+        [installed_command(), "timeline", "--by", "year", "--since", "9990", "pasta"],
+        stdin=subprocess.DEVNULL, stdout=terminal, stderr=subprocess.PIPE, env=environment,
+    )
+    os.close(terminal)
+    shown = read_terminal(controller).decode()
+    assert process.wait(timeout=60) == 0
+    rows = chart_rows(shown)
+    assert list(rows) == [str(year) for year in range(9990, 10000)] + ["undated"]
+    assert rows["9999"] == (1, "█" * (100 - len("undated 1 ")))
+    assert rows["undated"] == (1, "")
