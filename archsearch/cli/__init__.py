@@ -31,6 +31,17 @@ class LazyGroup(click.Group):
             return None
         return importlib.import_module(f"archsearch.cli.{COMMANDS[name]}").command
 
+    def resolve_command(self, ctx, args):
+        name = args[0]
+        if name not in COMMANDS and not name.startswith("-"):
+            import difflib
+
+            close = [command for command in sorted(COMMANDS) if command.startswith(name)]
+            close = [f"'{command}'" for command in close or difflib.get_close_matches(name, sorted(COMMANDS), n=3)]
+            either = " or ".join([", ".join(close[:-1]), close[-1]] if len(close) > 1 else close)
+            ctx.fail(f"no command '{name}'" + (f"; did you mean {either}?" if close else ""))
+        return super().resolve_command(ctx, args)
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Every error the user can act on ends as one line on stderr and exit status 2."""
         from archsearch.errors import ArchsearchError
@@ -95,9 +106,15 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    subcommand_metavar="COMMAND [ARGS]...",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="archsearch")
-def cli():
+@click.pass_context
+def cli(ctx):
     """Full-text search for archives of news articles.
 
     Index a folder of articles once, then query it: ranked hits with their
@@ -107,6 +124,11 @@ def cli():
       archsearch index ~/articles
       archsearch query "ISIS Central Asia"
     """
+    if ctx.invoked_subcommand is None:
+        # No command: the help, as git shows it, not an error message; but the status of a
+        # command line that did nothing, so that a script with an empty "$command" fails.
+        click.echo(ctx.get_help())
+        ctx.exit(2)
 
 
 def main() -> None:
