@@ -230,6 +230,18 @@ CLOSED_PIPE_COMMANDS = [
 ]
 
 
+@pytest.mark.parametrize("args", ["-n 0 pasta", "--json -n 0 pasta", "-l pasta", "--color always -n 0 pasta"])
+def test_piping_into_head_succeeds_under_pipefail(big_index, args):
+    """What a script does, with the pipe as the shell makes it: the reader may win or lose the race."""
+    environment = {**os.environ, "ARCHSEARCH_INDEX": str(big_index), "ARCHSEARCH_SERVER": "off"}
+    for _ in range(3):
+        piped = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", f"'{installed_command()}' query {args} | head -1"],
+            capture_output=True, env=environment, timeout=60,
+        )
+        assert (piped.returncode, piped.stderr, len(piped.stdout.splitlines())) == (0, b"", 1), args
+
+
 @pytest.mark.parametrize("args", CLOSED_PIPE_COMMANDS, ids=" ".join)
 def test_a_reader_that_goes_away_ends_the_command_with_status_0(big_index, args):
     status, line, stderr = read_a_line_and_close(args, big_index)
