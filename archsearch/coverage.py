@@ -32,14 +32,15 @@ class Facets:
 
 
 def period_of(day: datetime.date, by: str) -> str:
+    """ISO 8601 names, with four-digit years also before 1000: 0001-W01, 0001-01, 0001."""
     if by == "day":
         return day.isoformat()
     if by == "week":
         year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02}"
+        return f"{year:04}-W{week:02}"
     if by == "month":
-        return f"{day.year}-{day.month:02}"
-    return str(day.year)
+        return f"{day.year:04}-{day.month:02}"
+    return f"{day.year:04}"
 
 
 def period_start(day: datetime.date, by: str) -> datetime.date:
@@ -64,13 +65,13 @@ def next_period(start: datetime.date, by: str) -> datetime.date:
 
 def every_period(first: datetime.date, last: datetime.date, by: str) -> list[str]:
     periods = []
-    current = period_start(first, by)
-    while current <= last:
+    current, final = period_start(first, by), period_start(last, by)
+    while current <= final:
         periods.append(period_of(current, by))
+        if current == final:
+            break  # the period after the last one may start after 9999-12-31, which no date can hold
         current = next_period(current, by)
     return periods
-
-
 
 
 def timeline(

@@ -57,9 +57,12 @@ class QueryCommand(click.Command):
     help="Order of the hits; undated articles come last when sorting by date.",
 )
 @click.option(
-    "-n", "--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Hits to show; 0 shows all."
+    "-n", "--limit", type=click.IntRange(min=0), metavar="N", default=10, show_default=True,
+    help="Hits to show; 0 shows all.",
 )
-@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the first N hits (for paging).")
+@click.option(
+    "--offset", type=click.IntRange(min=0), metavar="N", default=0, help="Skip the first N hits (for paging)."
+)
 @click.option("--explain", is_flag=True, help="Show how the query was read, and each hit's score.")
 @click.option(
     "-l", "--files-with-matches", "paths_only", is_flag=True, help="Print only the paths of the matching files."
@@ -81,7 +84,7 @@ def command(
     All words must match unless --any is given; words match their other
     forms too ('fight' finds 'fighting'). WORDS may use OR, NOT or -word,
     parentheses, "exact phrases", prefix* and fuzzy~ words, the fields
-    title: source: place: section: path:, and date:A..B ranges.
+    title: source: place: section: path: body:, and date:A..B ranges.
     """
     from archsearch.location import resolve_index_dir
     from archsearch.rendering import print_paths, print_result_notes, print_search_result
@@ -113,9 +116,7 @@ def command(
         print_result_notes(result, sys.stderr)
         sys.exit(0 if result.total else 1)
     if paths_only:
-        sys.stdout.flush()
-        print_paths(result, sys.stdout.buffer, null)
-        sys.stdout.buffer.flush()
+        print_paths(result, sys.stdout, null)
         print_result_notes(result, sys.stderr)
     else:
         print_search_result(result, sys.stdout, sys.stderr, fmt, explain=explain)
