@@ -10,6 +10,8 @@ from archsearch import __version__
 
 # Command name -> module under archsearch.cli; loading them lazily keeps `archsearch --help` fast.
 COMMANDS = {
+    "config": "config",
+    "help": "help",
     "index": "index",
     "query": "query",
     "serve": "serve",
@@ -29,6 +31,13 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         return importlib.import_module(f"archsearch.cli.{COMMANDS[name]}").command
+
+    def resolve_command(self, ctx, args):
+        """The configuration file's defaults and saved queries reach every command here."""
+        from archsearch.config import apply_config
+
+        name, command, rest = super().resolve_command(ctx, args)
+        return name, command, apply_config(ctx, name, command, rest)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Every error the user can act on ends as one line on stderr and exit status 2."""

@@ -87,7 +87,7 @@ def command(
     from archsearch.rendering import print_paths, print_result_notes, print_search_result
     from archsearch.searching import search
 
-    if paths_only and click.get_current_context().get_parameter_source("limit").name == "DEFAULT":
+    if paths_only and click.get_current_context().get_parameter_source("limit").name in ("DEFAULT", "DEFAULT_MAP"):
         limit = 0  # like grep -l, every matching file unless a limit is asked for
     if null and not paths_only:
         raise click.UsageError("-0/--null only goes with -l/--files-with-matches")
