@@ -7,9 +7,11 @@ import sys
 import click
 
 from archsearch import __version__
+from archsearch.config import apply_config  # a quarter of a millisecond; tomllib loads only for a file
 
 # Command name -> module under archsearch.cli; loading them lazily keeps `archsearch --help` fast.
 COMMANDS = {
+    "browse": "browse",
     "config": "config",
     "help": "help",
     "index": "index",
@@ -34,8 +36,6 @@ class LazyGroup(click.Group):
 
     def resolve_command(self, ctx, args):
         """The configuration file's defaults and saved queries reach every command here."""
-        from archsearch.config import apply_config
-
         name, command, rest = super().resolve_command(ctx, args)
         return name, command, apply_config(ctx, name, command, rest)
 
