@@ -287,3 +287,24 @@ def test_no_index_is_an_error_before_the_screen_opens(tmp_path):
     read_terminal(controller)
     assert process.returncode == 2
     assert errors.decode() == f"archsearch: error: no index at {tmp_path / 'none'}: run 'archsearch index FOLDER' first (or pass --index DIR)\n"
+
+
+def test_the_article_opens_at_its_first_match_and_n_goes_to_the_next(tmp_path):
+    filler = "\n\n".join(f"Paragraph {number} says nothing of interest here." for number in range(60))
+    index = build_index(tmp_path, {"long.txt": wire("2017-01-01", "ROME. /AP/.", f"{filler}\n\nThe ferry sank.\n\n{filler}\n\nA second ferry.")})
+
+    async def script(pilot):
+        await settle(pilot)
+        pane = pilot.app.query_one("#preview-pane")
+        await pilot.pause()
+        assert pane.scroll_y > 100  # the first match is below the first screen: the pane went there
+        assert pane.border_subtitle == "match 1 of 2 (n next, p previous)"
+        first = pane.scroll_y
+        await pilot.press("enter", "n")
+        await pilot.pause()
+        assert pane.border_subtitle == "match 2 of 2 (n next, p previous)" and pane.scroll_y > first
+        await pilot.press("p")
+        await pilot.pause()
+        assert pane.scroll_y == first
+
+    drive(BrowseApp(Session(index), "ferry", export_folder=tmp_path), script)

@@ -88,6 +88,8 @@ class BrowseApp(App):
         Binding("x", "clear_filters", "Clear filters"),
         Binding("o", "open", "Open"),
         Binding("e", "edit", "Edit"),
+        Binding("n", "next_match", "Next match"),
+        Binding("p", "previous_match", "Previous match", show=False),
         Binding("c", "copy_path", "Copy path"),
         Binding("s", "export", "Save CSV"),
         Binding("escape", "back", "Back", show=False),
@@ -103,7 +105,9 @@ class BrowseApp(App):
         self.results: Results | None = None
         self.filters: list[Filter] = []
         self._pending_search = None
-        self._searches_started = 0
+        self._preview_text = Text()
+        self._match_offsets: list[int] = []  # where the body's matches start in the preview's text
+        self._match_index: int | None = None  # the match last scrolled to
 
     def compose(self) -> ComposeResult:
         yield Input(value=self.initial_text, placeholder="Search: words, \"phrases\", OR, -word, source:, date:2021..", id="search")
@@ -144,7 +148,6 @@ class BrowseApp(App):
         if not text.strip():
             self._show_results(None)
             return
-        self._searches_started += 1
         self._show_status("searching…")
         self.run_search(text, list(self.filters))
 
@@ -258,12 +261,31 @@ class BrowseApp(App):
         details = [article.date.isoformat() if article.date else "undated", article.source, article.place, article.section]
         text.append("\n" + " · ".join(part for part in details if part) + "\n", style="dim")
         text.append(article.id + ("  (+" + ", ".join(hit.copies) + ")" if hit.copies else "") + "\n\n", style="dim")
+        self._match_offsets = [len(text) + start for start, _ in preview.body_matches]
         text.append_text(highlighted(article.body, preview.body_matches, ""))
+        self._preview_text = text
         self.query_one("#preview", Static).update(text)
         pane = self.query_one("#preview-pane", VerticalScroll)
         pane.border_title = f"Article {hit.rank}"
-        pane.border_subtitle = f"{len(preview.body_matches)} matches" if preview.body_matches else ""
+        pane.border_subtitle = f"{len(preview.body_matches)} matches (n next)" if preview.body_matches else ""
         pane.scroll_home(animate=False)
+        self._match_index = None
+        if self._match_offsets:
+            # once laid out, the pane's width says where the lines wrap
+            self.call_after_refresh(self._show_match, 0, only_if_hidden=True)
+
+    def _show_match(self, index: int, only_if_hidden: bool = False) -> None:
+        """Scrolls the article to its index-th match, two lines below the top of the pane."""
+        pane = self.query_one("#preview-pane", VerticalScroll)
+        width = self.query_one("#preview", Static).size.width
+        if not width:
+            return
+        line = line_of(self._preview_text, self._match_offsets[index], width)
+        if only_if_hidden and line < pane.size.height - 1:
+            return
+        self._match_index = index
+        pane.scroll_to(y=max(0, line - 2), animate=False)
+        pane.border_subtitle = f"match {index + 1} of {len(self._match_offsets)} (n next, p previous)"
 
     # The timeline ------------------------------------------------------------------------------
 
@@ -290,6 +312,18 @@ class BrowseApp(App):
 
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
+
+    def action_next_match(self) -> None:
+        self._step_match(+1)
+
+    def action_previous_match(self) -> None:
+        self._step_match(-1)
+
+    def _step_match(self, step: int) -> None:
+        if not self._match_offsets:
+            return
+        current = self._match_index if self._match_index is not None else (-1 if step > 0 else 0)
+        self._show_match((current + step) % len(self._match_offsets))
 
     def action_to_hits(self) -> None:
         """↓ in the search box goes down to the hits (the hits and the panes use ↓ themselves)."""
@@ -369,6 +403,14 @@ def highlighted(text: str, matches, style: str) -> Text:
     for start, end in matches:
         rich_text.stylize(MATCH_STYLE, start, end)
     return rich_text
+
+
+def line_of(text: Text, offset: int, width: int) -> int:
+    """The line, counting from 0, on which `offset` of `text` falls when wrapped to `width` cells
+    as Textual wraps it."""
+    from textual.content import Content
+
+    return max(0, len(Content.from_rich_text(text[:offset]).wrap(width)) - 1)
 
 
 def shorten(text: str, width: int) -> str:

@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from archsearch.cli.options import any_option, index_option, since_option, undated_option, until_option
+from archsearch.cli.options import any_option, index_option, since_option, sort_option, undated_option, until_option
 
 
 @click.command("browse")
@@ -13,13 +13,7 @@ from archsearch.cli.options import any_option, index_option, since_option, undat
 @since_option
 @until_option
 @undated_option
-@click.option(
-    "--sort",
-    type=click.Choice(["relevance", "newest", "oldest"]),
-    default="relevance",
-    show_default=True,
-    help="Order of the hits; undated articles come last when sorting by date.",
-)
+@sort_option
 @index_option
 def command(words, any_words, since, until, include_undated, sort, index_dir):
     """Browse the index interactively: search as you type, read the

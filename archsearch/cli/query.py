@@ -9,6 +9,7 @@ from archsearch.cli.options import (
     index_option,
     output_options,
     since_option,
+    sort_option,
     undated_option,
     until_option,
 )
@@ -49,13 +50,7 @@ class QueryCommand(click.Command):
 @since_option
 @until_option
 @undated_option
-@click.option(
-    "--sort",
-    type=click.Choice(["relevance", "newest", "oldest"]),
-    default="relevance",
-    show_default=True,
-    help="Order of the hits; undated articles come last when sorting by date.",
-)
+@sort_option
 @click.option(
     "-n", "--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Hits to show; 0 shows all."
 )
