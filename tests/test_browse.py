@@ -308,3 +308,13 @@ def test_the_article_opens_at_its_first_match_and_n_goes_to_the_next(tmp_path):
         assert pane.scroll_y == first
 
     drive(BrowseApp(Session(index), "ferry", export_folder=tmp_path), script)
+
+
+def test_ctrl_c_quits_even_from_the_search_box(app):
+    async def script(pilot):
+        assert pilot.app.focused is pilot.app.query_one("#search")
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not pilot.app.is_running
+
+    drive(app, script)

@@ -67,6 +67,34 @@ class FacetScreen(ModalScreen):
         self.dismiss(Filter(kind, value))
 
 
+class TimelineChart(Static):
+    """Matches per period as bars, drawn again whenever its width changes."""
+
+    def show(self, periods: list[tuple[str, int]], undated: int, empty: str) -> None:
+        self._periods, self._undated, self._empty = periods, undated, empty
+        self.update(self._chart())
+
+    def on_resize(self) -> None:
+        if hasattr(self, "_periods"):
+            self.update(self._chart())
+
+    def _chart(self) -> Text:
+        if not self._periods:
+            return Text(self._empty + (f"; undated: {self._undated:,}" if self._undated else ""), style="dim")
+        largest = max(count for _, count in self._periods) or 1
+        label_width = max(len(period) for period, _ in self._periods)
+        count_width = len(f"{largest:,}")
+        bar_width = max(4, (self.size.width or 34) - label_width - count_width - 3)
+        text = Text()
+        for period, count in self._periods:
+            text.append(f"{period:<{label_width}} ", style="dim")
+            text.append(bar(count, largest, bar_width), style="cyan")
+            text.append(f" {count:>{count_width},}\n")
+        if self._undated:
+            text.append(f"undated: {self._undated:,} (not drawn)", style="dim")
+        return text
+
+
 class BrowseApp(App):
     """Search as you type, the hits, a highlighted preview, facets and the timeline."""
 
@@ -78,7 +106,7 @@ class BrowseApp(App):
     #lower { height: 3fr; }
     #preview-pane { width: 1fr; border: round $primary-darken-2; padding: 0 1; }
     #preview-pane:focus { border: round $accent; }
-    #timeline-pane { width: 38; border: round $primary-darken-2; padding: 0 1; }
+    #timeline-pane { width: 32%; max-width: 40; min-width: 26; border: round $primary-darken-2; padding: 0 1; }
     FacetScreen { align: center middle; }
     #facet-list { width: 60; height: 80%; border: round $accent; }
     """
@@ -95,6 +123,7 @@ class BrowseApp(App):
         Binding("escape", "back", "Back", show=False),
         Binding("down", "to_hits", "Hits", show=False),
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),  # Textual's own is ctrl+q
     ]
 
     def __init__(self, session: Session, text: str = "", export_folder: Path | None = None):
@@ -117,7 +146,7 @@ class BrowseApp(App):
             with VerticalScroll(id="preview-pane"):
                 yield Static("", id="preview")
             with VerticalScroll(id="timeline-pane"):
-                yield Static("", id="timeline")
+                yield TimelineChart(id="timeline")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -267,7 +296,8 @@ class BrowseApp(App):
         self.query_one("#preview", Static).update(text)
         pane = self.query_one("#preview-pane", VerticalScroll)
         pane.border_title = f"Article {hit.rank}"
-        pane.border_subtitle = f"{len(preview.body_matches)} matches (n next)" if preview.body_matches else ""
+        matches = len(preview.body_matches)
+        pane.border_subtitle = f"{matches} match{'es' if matches > 1 else ''} (n next)" if matches else ""
         pane.scroll_home(animate=False)
         self._match_index = None
         if self._match_offsets:
@@ -290,23 +320,11 @@ class BrowseApp(App):
     # The timeline ------------------------------------------------------------------------------
 
     def _show_timeline(self) -> None:
-        static = self.query_one("#timeline", Static)
-        if self.results is None or not self.results.timeline:
-            static.update(Text("no dated matches" if self.results else "", style="dim"))
-            return
-        periods = self.results.timeline
-        largest = max(count for _, count in periods) or 1
-        label_width = max(len(period) for period, _ in periods)
-        count_width = len(f"{largest:,}")
-        bar_width = max(4, 38 - 4 - label_width - count_width - 2)
-        text = Text()
-        for period, count in periods:
-            text.append(f"{period:<{label_width}} ", style="dim")
-            text.append(bar(count, largest, bar_width), style="cyan")
-            text.append(f" {count:>{count_width},}\n")
-        if self.results.undated:
-            text.append(f"undated: {self.results.undated:,} (not drawn)", style="dim")
-        static.update(text)
+        chart = self.query_one("#timeline", TimelineChart)
+        if self.results is None:
+            chart.show([], 0, "")
+        else:
+            chart.show(self.results.timeline, self.results.undated, "no dated matches")
 
     # Keys --------------------------------------------------------------------------------------
 

@@ -21,8 +21,9 @@ def command(words, any_words, since, until, include_undated, sort, index_dir):
     year, see the timeline, and save the results as CSV.
 
     WORDS, when given, are the first query. Keys: / search, Enter or
-    down to the hits, Enter to read, f facets, x clear them, o open,
-    e edit, c copy the path, s save CSV, q quit. Needs the browse extra:
+    down to the hits, Enter to read, n and p next and previous match,
+    f facets, x clear them, o open, e edit, c copy the path, s save
+    CSV, q or Ctrl-C quit. Needs the browse extra:
     pip install 'archsearch[browse]'.
     """
     from archsearch.errors import ArchsearchError
