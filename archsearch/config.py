@@ -264,23 +264,32 @@ def saved_parts(config: Config, name: str, command, seen=()) -> tuple[list[str],
     if name in seen:
         raise ConfigError(f"saved query '{name}' refers to itself (through {' -> '.join(seen)})")
     takes_value, flags = option_names(command)
+    # A saved query serves every command that takes one: an option of another (--sort, for
+    # timeline) is left out here, and only an option none of them has is a mistake.
+    any_takes_value, any_flags = set(takes_value), set(flags)
+    for other in query_commands():
+        other_takes_value, other_flags = option_names(other)
+        any_takes_value |= other_takes_value
+        any_flags |= other_flags
     tokens = split_saved(saved_query(config, name))
     words, options = [], []
     position = 0
     while position < len(tokens):
         token = tokens[position]
         option, equals, value = token.partition("=")
-        if option in takes_value:
+        if option in any_takes_value:
             if not equals:
                 if position + 1 == len(tokens):
                     raise config.error(QUERIES, name, f"{option} needs a value")
                 position += 1
                 value = tokens[position]
-            options += [option, unquoted(value)]
-        elif token in flags:
-            options.append(token)
+            if option in takes_value:
+                options += [option, unquoted(value)]
+        elif token in any_flags:
+            if token in flags:
+                options.append(token)
         elif token.startswith("--") and len(token) > 2:
-            raise config.error(QUERIES, name, f"{command.name} has no option {token}")
+            raise config.error(QUERIES, name, f"no command that takes a query has the option {token}")
         elif token.startswith("@") and re.fullmatch(QUERY_NAME, token[1:]):
             inner_words, inner_options = saved_parts(config, token[1:], command, (*seen, name))
             words += inner_words
@@ -289,6 +298,13 @@ def saved_parts(config: Config, name: str, command, seen=()) -> tuple[list[str],
             words.append(expand_references(config, token, command, (*seen, name)))
         position += 1
     return words, options
+
+
+def query_commands() -> list:
+    from archsearch.cli import COMMANDS, cli
+
+    commands = (cli.get_command(None, name) for name in sorted(COMMANDS))
+    return [command for command in commands if takes_query(command)]
 
 
 def option_names(command) -> tuple[set[str], set[str]]:

@@ -190,6 +190,14 @@ def test_a_saved_query_keeps_its_phrases(index, config_file):
     assert ids(run("query", "--index", str(index), "--json", "@housing")) == ["b.txt"]
 
 
+def test_options_for_another_command_are_left_out(index, config_file):
+    config_file('[queries]\nde = "refugees --sort newest -n 1 --since 2017 --by year"\n')
+    result = run("timeline", "--index", str(index), "--json", "@de")
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["period"] for line in result.stdout.splitlines() if '"period"' in line] == ["2017"]
+    assert ids(run("query", "--index", str(index), "--json", "@de")) == ["b.txt"]
+
+
 def test_saved_queries_work_for_timeline_and_sources(index, config_file):
     config_file('[queries]\nde = "refugees -Munich --since 2017"\n')
     result = run("sources", "--index", str(index), "--json", "@de")
@@ -204,7 +212,7 @@ def test_saved_queries_work_for_timeline_and_sources(index, config_file):
         ('de = "refugees"', ["@nope"], "no saved query 'nope'"),
         ('de = "refugees --sort newest"', ["query:de"], "sets --sort newest, which cannot apply inside another query: use @de"),
         ('de = "refugees @de"', ["@de"], "refers to itself"),
-        ('de = "refugees --bogus"', ["@de"], "line 2: [queries] de: query has no option --bogus"),
+        ('de = "refugees --bogus"', ["@de"], "line 2: [queries] de: no command that takes a query has the option --bogus"),
     ],
 )
 def test_saved_query_errors(index, config_file, saved, args, message):
