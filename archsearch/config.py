@@ -137,7 +137,9 @@ def check_shape(config: Config) -> None:
                 raise config.error("", key, "must be a table of named queries: [queries]")
             for name, saved in value.items():
                 if not re.fullmatch(QUERY_NAME, name):
-                    raise config.error(QUERIES, name, "a query's name starts with a letter and holds letters, digits, - and _")
+                    raise config.error(
+                        QUERIES, name, "a query's name starts with a letter and holds letters, digits, - and _"
+                    )
                 if not isinstance(saved, str) or not saved.strip():
                     raise config.error(QUERIES, name, "must be the query's text in quotes")
         elif isinstance(value, dict):  # [index] too: the index command's table
@@ -147,7 +149,9 @@ def check_shape(config: Config) -> None:
             if not isinstance(value, str):
                 raise config.error("", key, "must be a folder's path in quotes")
         else:
-            raise config.error("", key, f"unknown setting (top-level settings: {INDEX}, tables: [{QUERIES}] and a command's name)")
+            raise config.error(
+                "", key, f"unknown setting (top-level settings: {INDEX}, tables: [{QUERIES}] and a command's name)"
+            )
 
 
 def command_defaults(config: Config, name: str, command) -> dict:

@@ -286,12 +286,15 @@ def test_no_index_is_an_error_before_the_screen_opens(tmp_path):
     _, errors = process.communicate(timeout=60)
     read_terminal(controller)
     assert process.returncode == 2
-    assert errors.decode() == f"archsearch: error: no index at {tmp_path / 'none'}: run 'archsearch index FOLDER' first (or pass --index DIR)\n"
+    assert errors.decode() == (
+        f"archsearch: error: no index at {tmp_path / 'none'}: run 'archsearch index FOLDER' first (or pass --index DIR)\n"
+    )
 
 
 def test_the_article_opens_at_its_first_match_and_n_goes_to_the_next(tmp_path):
     filler = "\n\n".join(f"Paragraph {number} says nothing of interest here." for number in range(60))
-    index = build_index(tmp_path, {"long.txt": wire("2017-01-01", "ROME. /AP/.", f"{filler}\n\nThe ferry sank.\n\n{filler}\n\nA second ferry.")})
+    body = f"{filler}\n\nThe ferry sank.\n\n{filler}\n\nA second ferry."
+    index = build_index(tmp_path, {"long.txt": wire("2017-01-01", "ROME. /AP/.", body)})
 
     async def script(pilot):
         await settle(pilot)

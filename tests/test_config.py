@@ -52,7 +52,8 @@ def ids(result) -> list[str]:
 
 
 def test_path_follows_xdg_config_home_then_home(tmp_path, monkeypatch):
-    assert config_path({"XDG_CONFIG_HOME": str(tmp_path)}) == (tmp_path / "archsearch" / "config.toml", "XDG_CONFIG_HOME")
+    in_xdg = tmp_path / "archsearch" / "config.toml"
+    assert config_path({"XDG_CONFIG_HOME": str(tmp_path)}) == (in_xdg, "XDG_CONFIG_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     home_config = tmp_path / "home" / ".config" / "archsearch" / "config.toml"
     assert config_path({"XDG_CONFIG_HOME": "relative/is/ignored"}) == (home_config, "default")
@@ -112,7 +113,8 @@ def two_indexes(tmp_path):
 
     made = {}
     for name, word in (("first", "alpha"), ("second", "beta")):
-        folder = write_corpus(tmp_path / f"{name}-articles", {f"{name}.txt": wire("2020-01-01", "ROME. /AP/.", f"{word} story")})
+        article = {f"{name}.txt": wire("2020-01-01", "ROME. /AP/.", f"{word} story")}
+        folder = write_corpus(tmp_path / f"{name}-articles", article)
         update_index(tmp_path / name, [str(folder)])
         made[name] = tmp_path / name
     return made
@@ -155,7 +157,8 @@ def test_config_command_says_where_each_setting_comes_from(two_indexes, config_f
 
     monkeypatch.setenv("ARCHSEARCH_INDEX", str(two_indexes["second"]))
     plain = run("config", "query").stdout
-    assert re.search(rf"^query --index +{re.escape(str(two_indexes['second']))} +environment ARCHSEARCH_INDEX$", plain, re.M)
+    second = re.escape(str(two_indexes["second"]))
+    assert re.search(rf"^query --index +{second} +environment ARCHSEARCH_INDEX$", plain, re.M)
     assert "@de" in plain
 
 
@@ -182,7 +185,8 @@ def test_options_typed_win_over_those_saved(index, config_file):
 
 def test_saved_queries_inside_a_query(index, config_file):
     config_file("[queries]\nberlin = 'refugees Berlin --since 2017-02'\nkabul = \"Taliban\"\n")
-    assert sorted(ids(run("query", "--index", str(index), "--json", "query:berlin OR query:kabul"))) == ["b.txt", "d.txt"]
+    result = run("query", "--index", str(index), "--json", "query:berlin OR query:kabul")
+    assert sorted(ids(result)) == ["b.txt", "d.txt"]
 
 
 def test_a_saved_query_keeps_its_phrases(index, config_file):
@@ -210,9 +214,15 @@ def test_saved_queries_work_for_timeline_and_sources(index, config_file):
     "saved, args, message",
     [
         ('de = "refugees"', ["@nope"], "no saved query 'nope'"),
-        ('de = "refugees --sort newest"', ["query:de"], "sets --sort newest, which cannot apply inside another query: use @de"),
+        (
+            'de = "refugees --sort newest"', ["query:de"],
+            "sets --sort newest, which cannot apply inside another query: use @de",
+        ),
         ('de = "refugees @de"', ["@de"], "refers to itself"),
-        ('de = "refugees --bogus"', ["@de"], "line 2: [queries] de: no command that takes a query has the option --bogus"),
+        (
+            'de = "refugees --bogus"', ["@de"],
+            "line 2: [queries] de: no command that takes a query has the option --bogus",
+        ),
     ],
 )
 def test_saved_query_errors(index, config_file, saved, args, message):
@@ -248,7 +258,8 @@ def test_a_saved_query_means_its_words_typed(saved, typed):
 
     config = Config(path=None, found=True, chosen_by="test", data={"queries": {"q": " ".join(saved)}})
     assert expand_saved_queries(config, ["@q", *typed], command) == saved + typed
-    assert expand_saved_queries(config, [" ".join(typed) + " query:q"], command) == [" ".join(typed) + f" ({' '.join(saved)})"]
+    inside = expand_saved_queries(config, [" ".join(typed) + " query:q"], command)
+    assert inside == [" ".join(typed) + f" ({' '.join(saved)})"]
 
 
 # Bad configuration: one line naming the file, the line and the key, exit 2 -------------------------

@@ -139,7 +139,8 @@ class BrowseApp(App):
         self._match_index: int | None = None  # the match last scrolled to
 
     def compose(self) -> ComposeResult:
-        yield Input(value=self.initial_text, placeholder="Search: words, \"phrases\", OR, -word, source:, date:2021..", id="search")
+        hint = 'Search: words, "phrases", OR, -word, source:, date:2021..'
+        yield Input(value=self.initial_text, placeholder=hint, id="search")
         yield Static("", id="status")
         yield DataTable(id="hits", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="lower"):
@@ -287,7 +288,8 @@ class BrowseApp(App):
     def _draw_preview(self, hit: Hit, preview: Preview) -> None:
         article = preview.article
         text = highlighted(article.title or article.id, preview.title_matches, "bold")
-        details = [article.date.isoformat() if article.date else "undated", article.source, article.place, article.section]
+        day = article.date.isoformat() if article.date else "undated"
+        details = [day, article.source, article.place, article.section]
         text.append("\n" + " · ".join(part for part in details if part) + "\n", style="dim")
         text.append(article.id + ("  (+" + ", ".join(hit.copies) + ")" if hit.copies else "") + "\n\n", style="dim")
         self._match_offsets = [len(text) + start for start, _ in preview.body_matches]

@@ -7,7 +7,9 @@ import click
 from archsearch.cli.options import any_option, index_option, since_option, sort_option, undated_option, until_option
 
 
-@click.command("browse")
+@click.command(
+    "browse", short_help="Search and read interactively in the terminal (the browse extra)."
+)
 @click.argument("words", nargs=-1)
 @any_option
 @since_option

@@ -6,7 +6,7 @@ import sys
 import click
 
 
-@click.command("config")
+@click.command("config", short_help="Show the settings each command takes, and where they come from.")
 @click.argument("commands", nargs=-1, metavar="[COMMAND]...")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: the file, the settings and the saved queries.")
 def command(commands, as_json):
@@ -28,7 +28,8 @@ def command(commands, as_json):
     for name in COMMANDS:  # every table is checked, not only those of the commands asked about
         if config.command_settings(name):
             command_defaults(config, name, cli.get_command(context, name))
-    settings = effective_settings(config, {name: cli.get_command(context, name) for name in (commands or sorted(COMMANDS))})
+    shown = {name: cli.get_command(context, name) for name in (commands or sorted(COMMANDS))}
+    settings = effective_settings(config, shown)
     queries = [(name, text, config.location("queries", name)) for name, text in sorted(config.queries.items())]
     if as_json:
         record = {

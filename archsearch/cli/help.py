@@ -5,7 +5,7 @@ import sys
 import click
 
 
-@click.command("help")
+@click.command("help", short_help="The query syntax, a man page, or a command's help.")
 @click.argument("topic", metavar="syntax|man|COMMAND", required=False)
 def command(topic):
     """Print help on a topic: 'syntax' is the query language, dates and
@@ -34,7 +34,8 @@ def command(topic):
         sys.stdout.write(topic_command.get_help(click.Context(topic_command, info_name=topic, parent=context.parent)))
         sys.stdout.write("\n")
     else:
-        raise click.UsageError(f"no help on '{topic}' (topics: syntax, man, or a command: {', '.join(sorted(COMMANDS))})")
+        topics = f"syntax, man, or a command: {', '.join(sorted(COMMANDS))}"
+        raise click.UsageError(f"no help on '{topic}' (topics: {topics})")
 
 
 def print_markdown(text: str) -> None:
