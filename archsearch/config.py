@@ -190,6 +190,7 @@ def option_parameters(command) -> dict:
 
 def checked_value(parameter, value):
     """`value` from TOML as the option would take it, or click.BadParameter saying what is wrong."""
+
     def expect(kind, test):
         if not test(value):
             raise click.BadParameter(f"must be {kind}, not {toml_type(value)} {value!r}")
