@@ -11,13 +11,11 @@ import sys
 import pytest
 from click.testing import CliRunner
 
+# Textual is in the test extra: these tests run wherever the README's test command ran.
+from archsearch.browser.app import MATCH_STYLE, BrowseApp, FacetScreen, bar
 from archsearch.browser.session import Filter, Session, export_name, facet_choices
 from archsearch.cli import cli
 from conftest import build_index, installed_command, read_terminal, web, wire
-
-textual = pytest.importorskip("textual", reason="the browse extra (textual) is part of the test extra")
-
-from archsearch.browser.app import MATCH_STYLE, BrowseApp, FacetScreen, bar  # noqa: E402
 
 ARTICLES = {
     "tass1.txt": wire("2016-06-01", "MOSCOW, June 1. /TASS/.", "Refugees from Syria reach Europe by sea."),
@@ -321,3 +319,24 @@ def test_ctrl_c_quits_even_from_the_search_box(app):
         assert not pilot.app.is_running
 
     drive(app, script)
+
+
+def test_the_command_hands_its_options_and_saved_queries_to_the_browser(index, tmp_path, monkeypatch):
+    import types
+
+    import archsearch.cli.browse as browse_command
+
+    config = tmp_path / "config" / "archsearch" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[queries]\nsea = "refugees sea --since 2016"\n[browse]\nsort = "newest"\n')
+    terminal = types.SimpleNamespace(isatty=lambda: True)
+    monkeypatch.setattr(browse_command, "sys", types.SimpleNamespace(stdin=terminal, stdout=terminal))
+    started = []
+    monkeypatch.setattr(BrowseApp, "run", lambda app: started.append(app))
+
+    result = CliRunner().invoke(cli, ["browse", "--index", str(index), "@sea", "--until", "2017"])
+    assert result.exit_code == 0, result.stderr
+    session = started[0].session
+    assert started[0].initial_text == "refugees sea"
+    assert (session.since, session.until, session.sort, session.index_dir) == ("2016", "2017", "newest", index)
+    assert session.query_text("query:sea Italy") == "(refugees sea date:2016..) Italy"
