@@ -313,3 +313,23 @@ def test_the_index_command_has_a_table_too(config_file):
     record = json.loads(run("config", "--json", "index").stdout)
     jobs = next(setting for setting in record["settings"] if setting["option"] == "--jobs")
     assert (jobs["value"], jobs["where"]) == (1, f"{path}, line 2")
+
+
+# Through the server ----------------------------------------------------------------------------
+
+from test_server import corpus, no_click, served, server  # noqa: E402,F401  (the server's fixtures)
+
+
+def test_the_server_reads_the_file_for_every_command(served, tmp_path):
+    """`archsearch serve` lives long: an edited config file counts from the next command on."""
+    config = tmp_path / "config.toml"
+
+    def hits(text):
+        config.write_text(text)
+        result = served("query", "--json", "taliban", ARCHSEARCH_CONFIG=str(config))
+        return result.returncode, result.stdout.count(b'"type": "hit"'), result.stderr
+
+    assert hits("[query]\nlimit = 1\n") == (0, 1, b"")
+    assert hits("[query]\nlimit = 2\n") == (0, 2, b"")
+    status, _, errors = hits('[query]\nlimit = "x"\n')
+    assert status == 2 and errors.startswith(f"archsearch: error: config file {config}, line 2".encode())
