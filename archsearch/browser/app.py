@@ -133,6 +133,7 @@ class BrowseApp(App):
         self.export_folder = export_folder or Path.cwd()
         self.results: Results | None = None
         self.filters: list[Filter] = []
+        self._title_width = 40  # set to fit the screen when it is laid out
         self._pending_search = None
         self._preview_text = Text()
         self._match_offsets: list[int] = []  # where the body's matches start in the preview's text
@@ -153,7 +154,6 @@ class BrowseApp(App):
     def on_mount(self) -> None:
         self.query_one("#preview-pane").border_title = "Article"
         self.query_one("#timeline-pane").border_title = "Timeline"
-        self.query_one("#hits", DataTable).border_title = "Hits"
         self._set_columns()
         if self.initial_text.strip():
             self.start_search()
@@ -194,10 +194,7 @@ class BrowseApp(App):
 
     def _show_results(self, results: Results | None) -> None:
         self.results = results
-        table = self.query_one("#hits", DataTable)
-        table.clear()
-        for hit in results.search.hits if results else []:
-            table.add_row(*self._row(hit), key=hit.id)
+        table = self._fill_table()
         self._show_status(self._summary())
         self._show_timeline()
         if results and results.search.hits:
@@ -239,11 +236,16 @@ class BrowseApp(App):
 
     def on_resize(self) -> None:
         if self.is_mounted:
+            row = self.query_one("#hits", DataTable).cursor_row
             self._set_columns()
-            if self.results:
-                table = self.query_one("#hits", DataTable)
-                for hit in self.results.search.hits:
-                    table.add_row(*self._row(hit), key=hit.id)
+            self._fill_table().move_cursor(row=row)
+
+    def _fill_table(self) -> DataTable:
+        table = self.query_one("#hits", DataTable)
+        table.clear()
+        for hit in self.results.search.hits if self.results else []:
+            table.add_row(*self._row(hit), key=hit.id)
+        return table
 
     def _row(self, hit: Hit) -> list:
         return [
