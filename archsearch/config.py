@@ -378,7 +378,7 @@ def takes_query(command) -> bool:
 def apply_config(context, name: str, command, args: list[str], environ=os.environ) -> list[str]:
     """Gives the command its defaults from the configuration file, and expands saved queries in its
     arguments: the one place where the file reaches the commands."""
-    if command is None:  # an unknown command, while completing: click says so itself
+    if command is None or context.resilient_parsing:  # completing a word: no config needed, nor its errors
         return args
     config = load_config(environ)
     if not config.found:

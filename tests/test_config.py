@@ -294,6 +294,13 @@ def test_config_command_checks_every_command_s_table(config_file):
     assert result.exit_code == 2 and "[timeline] by" in result.stderr
 
 
+def test_completion_works_whatever_the_file_holds(config_file):
+    config_file('[query]\nlimit = "x"\n')
+    environment = {"_ARCHSEARCH_COMPLETE": "bash_complete", "COMP_WORDS": "archsearch query --so", "COMP_CWORD": "2"}
+    result = CliRunner().invoke(cli, [], env=environment, prog_name="archsearch")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "plain,--sort\n", "")
+
+
 # Start-up cost -----------------------------------------------------------------------------------
 
 
