@@ -8,9 +8,13 @@ import sys
 import click
 
 from archsearch import __version__
+from archsearch.config import apply_config  # a quarter of a millisecond; tomllib loads only for a file
 
 # Command name -> module under archsearch.cli; loading them lazily keeps `archsearch --help` fast.
 COMMANDS = {
+    "browse": "browse",
+    "config": "config",
+    "help": "help",
     "index": "index",
     "query": "query",
     "serve": "serve",
@@ -32,6 +36,8 @@ class LazyGroup(click.Group):
         return importlib.import_module(f"archsearch.cli.{COMMANDS[name]}").command
 
     def resolve_command(self, ctx, args):
+        """Misspelt commands get a suggestion; the configuration file's defaults and saved queries
+        reach every command here."""
         name = args[0]
         if name not in COMMANDS and not name.startswith("-"):
             import difflib
@@ -40,7 +46,8 @@ class LazyGroup(click.Group):
             close = [f"'{command}'" for command in close or difflib.get_close_matches(name, sorted(COMMANDS), n=3)]
             either = " or ".join([", ".join(close[:-1]), close[-1]] if len(close) > 1 else close)
             ctx.fail(f"no command '{name}'" + (f"; did you mean {either}?" if close else ""))
-        return super().resolve_command(ctx, args)
+        name, command, rest = super().resolve_command(ctx, args)
+        return name, command, apply_config(ctx, name, command, rest)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Every error the user can act on ends as one line on stderr and exit status 2."""

@@ -9,6 +9,7 @@ from archsearch.cli.options import (
     index_option,
     output_options,
     since_option,
+    sort_option,
     undated_option,
     until_option,
 )
@@ -49,13 +50,7 @@ class QueryCommand(click.Command):
 @since_option
 @until_option
 @undated_option
-@click.option(
-    "--sort",
-    type=click.Choice(["relevance", "newest", "oldest"]),
-    default="relevance",
-    show_default=True,
-    help="Order of the hits; undated articles come last when sorting by date.",
-)
+@sort_option
 @click.option(
     "-n", "--limit", type=click.IntRange(min=0), metavar="N", default=10, show_default=True,
     help="Hits to show; 0 shows all.",
@@ -90,7 +85,7 @@ def command(
     from archsearch.rendering import print_paths, print_result_notes, print_search_result
     from archsearch.searching import search
 
-    if paths_only and click.get_current_context().get_parameter_source("limit").name == "DEFAULT":
+    if paths_only and click.get_current_context().get_parameter_source("limit").name in ("DEFAULT", "DEFAULT_MAP"):
         limit = 0  # like grep -l, every matching file unless a limit is asked for
     if null and not paths_only:
         raise click.UsageError("-0/--null only goes with -l/--files-with-matches")
