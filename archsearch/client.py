@@ -2,11 +2,11 @@
 
 Every command pays for what this module imports, server or not, so it decides with what Python
 loads at start-up, the package's small __init__ and `_socket` (about 1.5 ms in all); click,
-Whoosh and archsearch.cli load only when the command runs here. The command line, working folder, umask and environment travel to
-the server with
-the client's stdin, stdout and stderr themselves (SCM_RIGHTS), so the server writes where this
-process would have, and the client ends with the command's exit status. archsearch.server is the
-other end and describes the conversation.
+Whoosh and archsearch.cli load only when the command runs here. The command line, working
+folder and environment travel to the server with the client's stdin, stdout and stderr
+themselves (SCM_RIGHTS), so the server writes where this process would have, and the client
+ends with the command's exit status. archsearch.server is the other end and describes the
+conversation.
 """
 
 import marshal
@@ -85,12 +85,6 @@ def main() -> None:
     run_here()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def forward(argv: list[str]) -> int | None:
     """The exit status of argv run by the server, or None when it did not run it and this process should."""
     path = socket_path()
@@ -103,7 +97,6 @@ def forward(argv: list[str]) -> int | None:
                 "installation": INSTALLATION,
                 "argv": argv,
                 "cwd": os.getcwd(),
-                "umask": _umask(),
                 "env": dict(os.environ),
                 "streams": [
                     (stream.encoding, stream.errors, stream.line_buffering, stream.write_through)

@@ -5,7 +5,7 @@ each index it has recently served. Each request is answered in a process of its 
 it, so that requests run at once and apart: a client that does not read its output, a slow
 command, a client trickling its request, or a crash holds up no other. The request's process
 runs the command as the client would have run it itself: with the client's arguments,
-environment, umask and working folder, and on the client's own stdin, stdout and stderr,
+environment and working folder, and on the client's own stdin, stdout and stderr,
 received over the socket and put on file descriptors 0-2, so that isatty(), the terminal's size,
 colour and broken pipes are all the client's.
 
@@ -514,14 +514,13 @@ def _check_run_request(request: dict, fds: list[int]) -> None:
 
     argv, environ, streams = request.get("argv"), request.get("env"), request.get("streams")
     if not (
-        set(request) == {"type", "installation", "argv", "cwd", "env", "umask", "streams"}
+        set(request) == {"type", "installation", "argv", "cwd", "env", "streams"}
         and request["type"] == "run"
         and isinstance(argv, list) and len(argv) >= 2 and all(map(strings, argv))
         and argv[1] in client.FORWARDED  # never `index`, nor `serve`: the server runs reading commands only
         and strings(request["cwd"])
         and isinstance(environ, dict)
         and all(strings(key) and key and "=" not in key and strings(value) for key, value in environ.items())
-        and isinstance(request["umask"], int) and 0 <= request["umask"] <= 0o777
         and isinstance(streams, list) and len(streams) == 3 and all(map(_stream_settings, streams))
         and len(fds) == 3 and all(_usable(fd, writing=number > 0) for number, fd in enumerate(fds))
     ):
@@ -570,7 +569,6 @@ def _run_command(connection: socket.socket, request: dict, fds: list[int]) -> in
     )
     sys.argv = argv = request["argv"]
     _set_environ(request["env"])
-    os.umask(request["umask"])
     main_thread = threading.get_ident()
     threading.Thread(target=_watch, args=(connection, main_thread), daemon=True).start()
     try:
