@@ -46,15 +46,27 @@ def environment(socket_path: Path, index: Path | None = None, no_click: Path | N
     return {**env, **extra}
 
 
+PATCHED_SERVER = """
+import sys
+from archsearch import server
+{patch}
+from archsearch.cli import main
+sys.argv = ["archsearch", "serve"]
+main()
+"""
+
+
 def outcome(result: subprocess.CompletedProcess) -> tuple:
     return result.returncode, TIMINGS.sub(b"N ms", result.stdout), TIMINGS.sub(b"N ms", result.stderr)
 
 
 @contextlib.contextmanager
-def running_server(path: Path):
-    process = subprocess.Popen(
-        [installed_command(), "serve"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(path)
-    )
+def running_server(path: Path, patch: str = ""):
+    """`archsearch serve` on path; with patch, Python run on archsearch.server (as `server`) first."""
+    command = [installed_command(), "serve"]
+    if patch:
+        command = [sys.executable, "-c", PATCHED_SERVER.format(patch=patch)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(path))
     try:
         assert select.select([process.stderr], [], [], 30)[0], "the server did not start"
         assert process.stderr.readline() == f"archsearch: listening on {path} (pid {process.pid})\n".encode()

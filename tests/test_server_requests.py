@@ -1,0 +1,207 @@
+"""Who and what `archsearch serve` answers: only clients with its own rights, only the read-only
+commands, and a malformed request only closes its own connection."""
+
+import marshal
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from archsearch import client
+from test_server import (  # noqa: F401 (fixtures)
+    RAN_IN_CLIENT,
+    archsearch,
+    corpus,
+    environment,
+    no_click,
+    running_server,
+    short_folder,
+)
+
+BOUND = 60  # seconds: only ever reached when a test fails
+
+
+@pytest.fixture
+def server_path():
+    folder = short_folder()
+    yield folder / "s.sock"
+    shutil.rmtree(folder)
+
+
+@pytest.fixture
+def server(server_path):
+    with running_server(server_path) as started:
+        yield started
+
+
+def run_request(server) -> dict:
+    """A request as our client sends it."""
+    return {
+        "type": "run",
+        "installation": client.INSTALLATION,
+        "argv": ["archsearch", "stats"],
+        "cwd": os.getcwd(),
+        "env": {key: value for key, value in os.environ.items() if key != "ARCHSEARCH_SOCKET"},
+        "streams": [("utf-8", "strict", False, False)] * 3,
+    }
+
+
+def send(server, payload: bytes, fds=None) -> bytes:
+    """What the server answers payload with (all of it, until it closes the connection);
+    an OFFER is taken up."""
+    read, write = os.pipe()
+    fds = fds if fds is not None else [read, write, write]
+    with socket.socket(socket.AF_UNIX) as connection:
+        connection.settimeout(BOUND)
+        connection.connect(str(server.socket))
+        connection.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds))] if fds else [])
+        os.close(write)
+        answer = connection.recv(1)
+        if answer == client.OFFER:
+            connection.sendall(client.GO)
+        while chunk := connection.recv(64):
+            answer += chunk
+    os.close(read)
+    return answer
+
+
+def frame(message) -> bytes:
+    payload = marshal.dumps(message)
+    return len(payload).to_bytes(4, "big") + payload
+
+
+def serves_on(server, corpus, no_click) -> bool:
+    result = archsearch("stats", env=environment(server.socket, corpus / "index", no_click))
+    return result.returncode == 0
+
+
+def test_a_well_formed_request_is_answered(server, corpus):
+    request = run_request(server)
+    request["env"]["ARCHSEARCH_INDEX"] = str(corpus / "index")
+    assert send(server, frame(request)) == client.OFFER + (0).to_bytes(client.STATUS_SIZE, "big")
+
+
+def malformed(change):
+    def make(server, corpus):
+        request = run_request(server)
+        change(request, corpus)
+        return frame(request)
+
+    return make
+
+
+def without(key):
+    return malformed(lambda request, corpus: request.pop(key))
+
+
+def with_value(key, value):
+    return malformed(lambda request, corpus: request.update({key: value}))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda server, corpus: frame(["archsearch", "stats"]),
+        lambda server, corpus: b"\0\0\0\x05garbage",
+        lambda server, corpus: (1 << 31).to_bytes(4, "big") + b"{",
+        without("argv"),
+        without("env"),
+        without("streams"),
+        with_value("argv", "archsearch stats"),
+        with_value("argv", ["archsearch"]),
+        with_value("argv", ["archsearch", "stats", 3]),
+        with_value("env", {"HOME": 1}),
+        with_value("env", {"HOME": "/\0"}),
+        with_value("cwd", None),
+        with_value("streams", [("utf-8", "strict", False, False)] * 2),
+        with_value("streams", [("no-such-codec", "strict", False, False)] * 3),
+    ],
+)
+def test_a_malformed_request_is_closed_unanswered_and_the_server_serves_on(server, corpus, no_click, make):
+    assert send(server, make(server, corpus)) == b""
+    assert serves_on(server, corpus, no_click)
+
+
+def test_a_request_without_its_descriptors_is_closed(server, corpus, no_click):
+    assert send(server, frame(run_request(server)), fds=[]) == b""
+    assert serves_on(server, corpus, no_click)
+
+
+def test_a_folder_as_standard_stream_is_refused(server, corpus, no_click, tmp_path):
+    folder = os.open(tmp_path, os.O_RDONLY)
+    try:
+        assert send(server, frame(run_request(server)), fds=[folder, 1, 2]) == b""
+    finally:
+        os.close(folder)
+    assert serves_on(server, corpus, no_click)
+
+
+@pytest.mark.parametrize("argv", [["archsearch", "index", "FOLDER"], ["archsearch", "serve", "--stop"], ["archsearch", "--version"]])
+def test_only_the_read_only_commands_are_run(server, corpus, no_click, tmp_path, argv):
+    request = run_request(server)
+    request["argv"] = [str(tmp_path / "articles") if arg == "FOLDER" else arg for arg in argv]
+    request["env"]["ARCHSEARCH_INDEX"] = str(tmp_path / "index")
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "a.txt").write_text("An article.")
+    assert send(server, frame(request)) == b""
+    assert not (tmp_path / "index").exists()
+    assert serves_on(server, corpus, no_click)
+
+
+def test_a_client_with_other_credentials_runs_the_command_itself(server_path, corpus, no_click):
+    # The server sees every client as having one more credential than itself.
+    patch = "real = server.credentials\nserver.credentials = lambda process: real(process) + ((process,) if process != 'self' else ())"
+    with running_server(server_path, patch) as server:
+        ran_here = archsearch("stats", env=environment(server.socket, corpus / "index", no_click))
+        assert ran_here.returncode == 1 and RAN_IN_CLIENT in ran_here.stderr
+        ran_here = archsearch("stats", env=environment(server.socket, corpus / "index"))
+        assert ran_here.returncode == 0 and b"articles" in ran_here.stdout
+
+
+def wrapped(server, corpus, no_click, *wrapper) -> subprocess.CompletedProcess:
+    from conftest import installed_command
+
+    return subprocess.run(
+        [*wrapper, installed_command(), "stats"],
+        capture_output=True,
+        env=environment(server.socket, corpus / "index", no_click),
+        timeout=BOUND,
+    )
+
+
+@pytest.mark.parametrize(
+    "wrapper",
+    [
+        ("setpriv", "--no-new-privs"),  # as a sandbox sets it
+        ("unshare", "--user", "--map-current-user"),  # another user namespace
+        ("setpriv", "--groups", "12345", "--"),  # other supplementary groups (needs root)
+    ],
+)
+def test_a_sandboxed_client_of_the_same_user_runs_the_command_itself(server, corpus, no_click, wrapper):
+    if not shutil.which(wrapper[0]):
+        pytest.skip(f"no {wrapper[0]} here")
+    probe = subprocess.run([*wrapper, "true"], capture_output=True)
+    if probe.returncode:
+        pytest.skip(f"{' '.join(wrapper)} does not work here: {probe.stderr.decode().strip()}")
+    assert serves_on(server, corpus, no_click)
+    ran_here = wrapped(server, corpus, no_click, *wrapper)
+    assert ran_here.returncode == 1 and RAN_IN_CLIENT in ran_here.stderr
+
+
+def test_stop_checks_the_socket_folder(server, corpus, no_click):
+    server.socket.parent.chmod(0o755)
+    try:
+        refused = archsearch("serve", "--stop", env=environment(server.socket))
+    finally:
+        server.socket.parent.chmod(0o700)
+    assert refused.returncode == 2 and b"is open to other users" in refused.stderr
+    assert serves_on(server, corpus, no_click)
+
+
+def test_stop_without_a_socket_folder_says_no_server_runs(tmp_path):
+    path = tmp_path / "none" / "s.sock"
+    stopped = archsearch("serve", "--stop", env=environment(path))
+    assert (stopped.returncode, stopped.stderr) == (1, f"archsearch: no server is running on {path}\n".encode())
