@@ -5,50 +5,32 @@ Waits here are bounds for failure only: a test passes as soon as what it waits f
 
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import installed_command
+from conftest import SEEDS, installed_command
 from test_server import (  # noqa: F401 (fixtures)
+    BOUND,
     BIG,
     RAN_IN_CLIENT,
     archsearch,
     corpus,
     environment,
     no_click,
+    open_files_under,
     outcome,
+    request_processes,
     running_server,
-    short_folder,
+    socket_folder,
+    until,
 )
-
-BOUND = 60  # seconds: only ever reached when a test fails
-
-
-@pytest.fixture
-def server_path():
-    folder = short_folder()
-    yield folder / "s.sock"
-    subprocess.run(["rm", "-rf", str(folder)], check=True)
-
-
-def until(condition, what: str):
-    deadline = time.monotonic() + BOUND
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-
-
-def request_processes(server) -> list[int]:
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    return [int(pid) for pid in children]
-
 
 @pytest.fixture
 def blocked_reader(corpus, no_click):
@@ -84,8 +66,9 @@ def served_query(corpus, no_click):
 
 
 @pytest.fixture
-def server(server_path):
-    with running_server(server_path) as started:
+def server(socket_folder):
+    """A server of the test's own, to block, stop or feed bad requests."""
+    with running_server(socket_folder / "s.sock") as started:
         yield started
 
 
@@ -156,8 +139,8 @@ def test_a_stuck_server_leaves_the_client_to_run_the_command_once(server, corpus
     assert output.read_bytes() == local.stdout
 
 
-def test_a_busy_server_leaves_the_client_to_run_the_command_at_once(server_path, blocked_reader, served_query):
-    with running_server(server_path, "server.MAX_REQUESTS = 1") as server:
+def test_a_busy_server_leaves_the_client_to_run_the_command_at_once(socket_folder, blocked_reader, served_query):
+    with running_server(socket_folder / "s.sock", "server.MAX_REQUESTS = 1") as server:
         blocked_reader(server)
         ran_here = served_query(server)
     assert ran_here.returncode == 1 and RAN_IN_CLIENT in ran_here.stderr
@@ -184,21 +167,7 @@ def test_concurrent_requests_on_a_kept_index_read_what_they_would_alone(server, 
         assert results == expected * 2
 
 
-def open_files_under(server, folder: Path) -> list[str]:
-    prefix = str(folder.resolve()) + os.sep
-    targets = []
-    for fd in os.listdir(f"/proc/{server.pid}/fd"):
-        try:
-            targets.append(os.readlink(f"/proc/{server.pid}/fd/{fd}"))
-        except OSError:
-            continue
-    return [target for target in targets if target.startswith(prefix)]
-
-
 def test_an_index_deleted_is_let_go(server, tmp_path, no_click):
-    import shutil
-
-    from conftest import SEEDS
     from archsearch.indexing import update_index
 
     shutil.copytree(SEEDS, tmp_path / "seeds")

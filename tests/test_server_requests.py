@@ -12,32 +12,25 @@ import pytest
 
 from archsearch import client
 from test_server import (  # noqa: F401 (fixtures)
+    BOUND,
     RAN_IN_CLIENT,
     archsearch,
     corpus,
     environment,
     no_click,
     running_server,
-    short_folder,
+    socket_folder,
 )
 
-BOUND = 60  # seconds: only ever reached when a test fails
-
 
 @pytest.fixture
-def server_path():
-    folder = short_folder()
-    yield folder / "s.sock"
-    shutil.rmtree(folder)
-
-
-@pytest.fixture
-def server(server_path):
-    with running_server(server_path) as started:
+def server(socket_folder):
+    """A server of the test's own, to block, stop or feed bad requests."""
+    with running_server(socket_folder / "s.sock") as started:
         yield started
 
 
-def run_request(server) -> dict:
+def run_request() -> dict:
     """A request as our client sends it."""
     return {
         "type": "run",
@@ -57,7 +50,8 @@ def send(server, payload: bytes, fds=None) -> bytes:
     with socket.socket(socket.AF_UNIX) as connection:
         connection.settimeout(BOUND)
         connection.connect(str(server.socket))
-        connection.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds))] if fds else [])
+        descriptors = b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
+        connection.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, descriptors)] if fds else [])
         os.close(write)
         answer = connection.recv(1)
         if answer == client.OFFER:
@@ -79,14 +73,14 @@ def serves_on(server, corpus, no_click) -> bool:
 
 
 def test_a_well_formed_request_is_answered(server, corpus):
-    request = run_request(server)
+    request = run_request()
     request["env"]["ARCHSEARCH_INDEX"] = str(corpus / "index")
     assert send(server, frame(request)) == client.OFFER + (0).to_bytes(client.STATUS_SIZE, "big")
 
 
 def malformed(change):
-    def make(server, corpus):
-        request = run_request(server)
+    def make(corpus):
+        request = run_request()
         change(request, corpus)
         return frame(request)
 
@@ -104,9 +98,9 @@ def with_value(key, value):
 @pytest.mark.parametrize(
     "make",
     [
-        lambda server, corpus: frame(["archsearch", "stats"]),
-        lambda server, corpus: b"\0\0\0\x05garbage",
-        lambda server, corpus: (1 << 31).to_bytes(4, "big") + b"{",
+        lambda corpus: frame(["archsearch", "stats"]),
+        lambda corpus: b"\0\0\0\x05garbage",
+        lambda corpus: (1 << 31).to_bytes(4, "big") + b"{",
         without("argv"),
         without("env"),
         without("streams"),
@@ -121,19 +115,19 @@ def with_value(key, value):
     ],
 )
 def test_a_malformed_request_is_closed_unanswered_and_the_server_serves_on(server, corpus, no_click, make):
-    assert send(server, make(server, corpus)) == b""
+    assert send(server, make(corpus)) == b""
     assert serves_on(server, corpus, no_click)
 
 
 def test_a_request_without_its_descriptors_is_closed(server, corpus, no_click):
-    assert send(server, frame(run_request(server)), fds=[]) == b""
+    assert send(server, frame(run_request()), fds=[]) == b""
     assert serves_on(server, corpus, no_click)
 
 
 def test_a_folder_as_standard_stream_is_refused(server, corpus, no_click, tmp_path):
     folder = os.open(tmp_path, os.O_RDONLY)
     try:
-        assert send(server, frame(run_request(server)), fds=[folder, 1, 2]) == b""
+        assert send(server, frame(run_request()), fds=[folder, 1, 2]) == b""
     finally:
         os.close(folder)
     assert serves_on(server, corpus, no_click)
@@ -141,7 +135,7 @@ def test_a_folder_as_standard_stream_is_refused(server, corpus, no_click, tmp_pa
 
 @pytest.mark.parametrize("argv", [["archsearch", "index", "FOLDER"], ["archsearch", "serve", "--stop"], ["archsearch", "--version"]])
 def test_only_the_read_only_commands_are_run(server, corpus, no_click, tmp_path, argv):
-    request = run_request(server)
+    request = run_request()
     request["argv"] = [str(tmp_path / "articles") if arg == "FOLDER" else arg for arg in argv]
     request["env"]["ARCHSEARCH_INDEX"] = str(tmp_path / "index")
     (tmp_path / "articles").mkdir()
@@ -151,10 +145,10 @@ def test_only_the_read_only_commands_are_run(server, corpus, no_click, tmp_path,
     assert serves_on(server, corpus, no_click)
 
 
-def test_a_client_with_other_credentials_runs_the_command_itself(server_path, corpus, no_click):
+def test_a_client_with_other_credentials_runs_the_command_itself(socket_folder, corpus, no_click):
     # The server sees every client as having one more credential than itself.
     patch = "real = server.credentials\nserver.credentials = lambda process: real(process) + ((process,) if process != 'self' else ())"
-    with running_server(server_path, patch) as server:
+    with running_server(socket_folder / "s.sock", patch) as server:
         ran_here = archsearch("stats", env=environment(server.socket, corpus / "index", no_click))
         assert ran_here.returncode == 1 and RAN_IN_CLIENT in ran_here.stderr
         ran_here = archsearch("stats", env=environment(server.socket, corpus / "index"))
