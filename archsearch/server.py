@@ -343,6 +343,8 @@ def _start_request(server: _Server, connection: socket.socket, fingerprint) -> N
             signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.set_wakeup_fd(-1)
             status = _answer(connection, fingerprint, server.reports[1])
+        except KeyboardInterrupt:  # the server's own Ctrl-C, before the command ran
+            pass
         except BaseException:
             with contextlib.suppress(BaseException):
                 sys.excepthook(*sys.exc_info())
