@@ -328,12 +328,15 @@ def serve(listener: Listener, idle_minutes: float) -> str:
 def _start_request(server: _Server, connection: socket.socket, fingerprint) -> None:
     """Answers the connection in a process of its own; a client beyond MAX_REQUESTS runs its
     command itself."""
-    if len(server.requests) >= MAX_REQUESTS:
+    pid = None
+    if len(server.requests) < MAX_REQUESTS:
+        with contextlib.suppress(OSError):  # out of processes or memory
+            pid = os.fork()
+    if pid is None:
         with contextlib.suppress(OSError):
             connection.send(client.RUN_HERE, socket.MSG_DONTWAIT)
         connection.close()
         return
-    pid = os.fork()
     if pid == 0:
         status = 1
         try:
