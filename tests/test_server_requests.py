@@ -3,6 +3,7 @@ commands, and a malformed request only closes its own connection."""
 
 import marshal
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -42,23 +43,27 @@ def run_request() -> dict:
     }
 
 
-def send(server, payload: bytes, fds=None) -> bytes:
-    """What the server answers payload with (all of it, until it closes the connection);
-    an OFFER is taken up."""
+def send(server, payload: bytes, fds=None, confirm=True) -> bytes:
+    """What the server answers payload with (all of it, until it closes the connection), the
+    client's fds 0-2 being fds, else a pipe nobody reads; an OFFER is taken up if confirm."""
     read, write = os.pipe()
-    fds = fds if fds is not None else [read, write, write]
-    with socket.socket(socket.AF_UNIX) as connection:
-        connection.settimeout(BOUND)
-        connection.connect(str(server.socket))
-        descriptors = b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
-        connection.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, descriptors)] if fds else [])
+    try:
+        with socket.socket(socket.AF_UNIX) as connection:
+            connection.settimeout(BOUND)
+            connection.connect(str(server.socket))
+            fds = fds if fds is not None else [read, write, write]
+            descriptors = b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
+            connection.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, descriptors)] if fds else [])
+            answer = connection.recv(1)
+            if answer == client.OFFER:
+                if not confirm:
+                    return answer
+                connection.sendall(client.GO)
+            while chunk := connection.recv(64):
+                answer += chunk
+    finally:
+        os.close(read)
         os.close(write)
-        answer = connection.recv(1)
-        if answer == client.OFFER:
-            connection.sendall(client.GO)
-        while chunk := connection.recv(64):
-            answer += chunk
-    os.close(read)
     return answer
 
 
@@ -76,6 +81,19 @@ def test_a_well_formed_request_is_answered(server, corpus):
     request = run_request()
     request["env"]["ARCHSEARCH_INDEX"] = str(corpus / "index")
     assert send(server, frame(request)) == client.OFFER + (0).to_bytes(client.STATUS_SIZE, "big")
+
+
+def test_a_client_that_stops_waiting_before_it_confirms_never_gets_its_command_run(server, corpus):
+    request = run_request()
+    request["env"]["ARCHSEARCH_INDEX"] = str(corpus / "index")
+    read, write = os.pipe()
+    try:
+        assert send(server, frame(request), [read, write, write], confirm=False) == client.OFFER
+        os.close(write)
+        # Gone without GO: the request's process ends without writing, and closes the pipe.
+        assert select.select([read], [], [], BOUND)[0] and os.read(read, 100) == b""
+    finally:
+        os.close(read)
 
 
 def malformed(change):
