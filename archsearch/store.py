@@ -58,8 +58,13 @@ def open_index(index_dir: Path):
     return ix
 
 
-# Index folder -> searcher, for searchers kept open between queries; None: they are not kept.
-_open_searchers: dict[Path, object] | None = None
+# Index folder -> (searcher, the folder's identity when it was opened), least recently used first,
+# for searchers kept open between queries; None: they are not kept.
+_open_searchers: dict[Path, tuple] | None = None
+
+# How many indexes keep a searcher open: each holds file descriptors, memory, and the disk space of
+# files an update has deleted since.
+KEPT_SEARCHERS = 4
 
 
 def keep_searchers_open() -> None:
@@ -71,6 +76,24 @@ def keep_searchers_open() -> None:
     _open_searchers = {}
 
 
+def kept_searchers() -> dict:
+    """Index folder -> the searcher kept open on it (empty when searchers are not kept)."""
+    return {folder: searcher for folder, (searcher, _) in (_open_searchers or {}).items()}
+
+
+def drop_gone_indexes() -> None:
+    """Closes the kept searchers of indexes whose folder is gone or replaced, which frees their
+    descriptors and the disk space of their deleted files."""
+    for folder in list(_open_searchers or {}):
+        if _folder_identity(folder) != _open_searchers[folder][1]:
+            _open_searchers.pop(folder)[0].close()
+
+
+def close_kept_searchers() -> None:
+    for folder in list(_open_searchers or {}):
+        _open_searchers.pop(folder)[0].close()
+
+
 @contextmanager
 def index_searcher(index_dir: Path, weighting=None):
     """A searcher on the index's latest generation, closed afterwards unless searchers are kept open."""
@@ -79,19 +102,45 @@ def index_searcher(index_dir: Path, weighting=None):
         with open_index(index_dir).searcher(**options) as searcher:
             yield searcher
         return
-    key = Path(index_dir).resolve()
-    searcher = _open_searchers.pop(key, None)
-    if searcher is not None and not (
-        (weighting is None or vars(weighting) == vars(searcher.weighting)) and searcher.up_to_date()
-    ):
+    folder = Path(index_dir).resolve()
+    searcher, identity = _open_searchers.pop(folder, (None, None))
+    if searcher is not None and not (identity == _folder_identity(folder) and _up_to_date(searcher)):
         searcher.close()
         searcher = None
     if searcher is None:
+        identity = _folder_identity(folder)
         searcher = open_index(index_dir).searcher(**options)
     try:
-        yield searcher
+        if weighting is None or (type(weighting), vars(weighting)) == (
+            type(searcher.weighting), vars(searcher.weighting)
+        ):
+            yield searcher
+        else:
+            # Another weighting shares the kept reader: the reader is what is costly to open.
+            from whoosh.searching import Searcher
+
+            with Searcher(searcher.ixreader, weighting, closereader=False, fromindex=searcher._ix) as weighted:
+                yield weighted
     finally:
-        _open_searchers[key] = searcher
+        _open_searchers[folder] = searcher, identity
+        while len(_open_searchers) > KEPT_SEARCHERS:
+            _open_searchers.pop(next(iter(_open_searchers)))[0].close()
+
+
+def _folder_identity(folder: Path) -> tuple | None:
+    """Tells a folder from another put in its place (an index rebuilt aside and swapped in)."""
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _up_to_date(searcher) -> bool:
+    try:
+        return searcher.up_to_date()
+    except Exception:  # a damaged or vanishing index: opening it afresh says what is wrong
+        return False
 
 
 def key_term(path: str) -> str:
