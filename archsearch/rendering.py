@@ -8,6 +8,7 @@ one object per hit, then a summary object) and `tsv` (a header line, then one li
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import sys
@@ -22,6 +23,8 @@ PLAIN_MATCH_OPEN = "**"
 PLAIN_MATCH_CLOSE = "**"
 
 TSV_COLUMNS = ("rank", "score", "date", "source", "place", "section", "title", "id", "path", "snippet")
+# After the columns above, so scripts that cut by position keep working.
+DETAIL_COLUMNS = ("url", "author", "language", "format", "fetched")
 
 # Tabs stay: they are common in articles and harmless on a terminal (TSV escapes them itself).
 _CONTROL_CHARACTERS = {code: "\ufffd" for code in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if code != 0x09}
@@ -74,6 +77,7 @@ def hit_record(hit: Hit) -> dict:
         "source": hit.source,
         "place": hit.place,
         "section": hit.section,
+        **details_record(hit.details),
         "score": hit.score,
         "copies": list(hit.copies),
         "title_matches": [list(span) for span in hit.title_matches],
@@ -88,6 +92,11 @@ def hit_record(hit: Hit) -> dict:
             for snippet in hit.snippets
         ],
     }
+
+
+def details_record(details) -> dict:
+    """url, author, language, format ("" when unknown) and fetched (null, like an unknown date)."""
+    return {**dataclasses.asdict(details), "fetched": details.fetched or None}
 
 
 def summary_record(result: SearchResult) -> dict:
@@ -111,6 +120,7 @@ def article_record(article: ArticleRecord) -> dict:
         "source": article.source,
         "place": article.place,
         "section": article.section,
+        **details_record(article.details),
         "body": article.body,
     }
 
@@ -181,12 +191,13 @@ def print_search_result(result: SearchResult, out, err, fmt: str, explain: bool 
             out.write(json_line(hit_record(hit)))
         out.write(json_line(summary_record(result)))
     elif fmt == "tsv":
-        out.write(tsv_line(TSV_COLUMNS))
+        out.write(tsv_line(TSV_COLUMNS + DETAIL_COLUMNS))
         for hit in result.hits:
             snippet = hit.snippets[0].text if hit.snippets else ""
             score = f"{hit.score:.4f}" if hit.score is not None else None
             date = hit.date.isoformat() if hit.date else None
-            out.write(tsv_line([hit.rank, score, date, hit.source, hit.place, hit.section, hit.title, hit.id, hit.path, snippet]))
+            details = dataclasses.astuple(hit.details)
+            out.write(tsv_line([hit.rank, score, date, hit.source, hit.place, hit.section, hit.title, hit.id, hit.path, snippet, *details]))
     elif fmt == "human":
         print_human(result, out, err, explain)
     else:
@@ -197,9 +208,13 @@ def print_search_result(result: SearchResult, out, err, fmt: str, explain: bool 
 
 
 def print_paths(result: SearchResult, out_bytes, null: bool) -> None:
-    """Raw path bytes, as the file system has them, so `xargs -0` gets every file right."""
+    """Raw path bytes, as the file system has them, so `xargs -0` gets every file right.
+
+    Each file once, as grep -l does, however many of a container's records matched.
+    """
     terminator = b"\0" if null else b"\n"
-    out_bytes.write(b"".join(os.fsencode(hit.path) + terminator for hit in result.hits))
+    paths = dict.fromkeys(hit.path for hit in result.hits)
+    out_bytes.write(b"".join(os.fsencode(path) + terminator for path in paths))
 
 
 def print_result_notes(result: SearchResult, err) -> None:
@@ -282,7 +297,7 @@ def print_article(article: ArticleRecord, out, fmt: str) -> None:
     if fmt == "json":
         out.write(json_line(article_record(article)))
     elif fmt == "tsv":
-        columns = ("id", "path", "title", "date", "source", "place", "section", "body")
+        columns = ("id", "path", "title", "date", "source", "place", "section", *DETAIL_COLUMNS, "body")
         record = article_record(article)
         out.write(tsv_line(columns))
         out.write(tsv_line([record[column] for column in columns]))
@@ -295,6 +310,8 @@ def print_article(article: ArticleRecord, out, fmt: str) -> None:
         console.print(metadata_text(article.date, article.source, article.place, article.id))
         if article.section:
             console.print(Text(f"section: {printable(article.section)}", style="dim"))
+        for name, value in _known_details(article):
+            console.print(Text(f"{name}: {printable(value)}", style="dim"))
         console.print()
         for paragraph in article.body.split("\n\n"):
             console.print(Padding(Text(printable(paragraph)), (0, 0, 1, 0)))
@@ -305,12 +322,18 @@ def print_article(article: ArticleRecord, out, fmt: str) -> None:
             f"source: {printable(article.source)}",
             f"place: {printable(article.place)}",
             f"section: {printable(article.section)}",
+            *(f"{name}: {printable(value)}" for name, value in _known_details(article)),
             f"id: {printable(article.id)}",
             f"path: {printable(article.path)}",
             "",
             *(printable(line) for line in article.body.split("\n")),
         ]
         out.write("\n".join(lines) + "\n")
+
+
+def _known_details(article: ArticleRecord) -> list[tuple[str, str]]:
+    """The url, author, language, format and fetched time that are known, for `show`."""
+    return [(name, value) for name, value in dataclasses.asdict(article.details).items() if value]
 
 
 def _bar(count: int, largest: int, width: int = 40) -> str:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archsearch.formats import Article, BadRecord, UnreadableFile, read_file, read_record
-from archsearch.formats.exports import ColumnMap
+from archsearch.formats import Article, BadRecord, UnreadableFile, read_file, read_article
+from archsearch.formats.columns import ColumnMap
 
 JSON_LINES = (
     "\ufeff"
@@ -53,12 +53,12 @@ def test_json_lines(tmp_path):
     assert third.date == datetime.date(2021, 12, 11)
 
 
-def test_read_record_by_key(tmp_path):
+def test_read_article_by_key(tmp_path):
     path = tmp_path / "feed.jsonl"
     path.write_text(JSON_LINES, encoding="utf-8")
-    assert read_record(path, "5").title == "Third story"
+    assert read_article(path, "5").title == "Third story"
     with pytest.raises(UnreadableFile, match="^no record '3' in the file$"):
-        read_record(path, "3")
+        read_article(path, "3")
 
 
 def test_json_array(tmp_path):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from archsearch.formats.article import Article, BadRecord, UnreadableFile
+from archsearch.formats.columns import USUAL_NAMES, name_key
 from archsearch.formats.source import READ_ERRORS, TRUNCATED_GZIP, Source, describe_read_error
 
 Item = Article | BadRecord
@@ -29,6 +30,9 @@ class Format:
     reader: str  # "module:function"
     extensions: tuple[str, ...] = ()
     container: bool = False  # many articles per file, each with a record key
+    # The index stores the body when reading it again (for snippets and `show`) would take a
+    # parser library or a scan of a container; plain text is cheap to read again.
+    body_stored: bool = True
 
     def load(self) -> Reader:
         module, function = self.reader.split(":")
@@ -38,8 +42,8 @@ class Format:
 FORMATS: dict[str, Format] = {
     fmt.name: fmt
     for fmt in (
-        Format("text", "archsearch.formats.text:read_text", ("txt", "text", "md", "markdown")),
-        Format("frontmatter", "archsearch.formats.frontmatter:read_front_matter"),
+        Format("text", "archsearch.formats.text:read_text", ("txt", "text", "md", "markdown"), body_stored=False),
+        Format("frontmatter", "archsearch.formats.frontmatter:read_front_matter", body_stored=False),
         Format("html", "archsearch.formats.html:read_html", ("html", "htm", "xhtml", "shtml")),
         Format("warc", "archsearch.formats.warc:read_warc", ("warc", "arc"), container=True),
         Format("jsonl", "archsearch.formats.exports:read_json_lines", ("jsonl", "ndjson"), container=True),
@@ -157,8 +161,6 @@ def _sniff_text(text: str, extension: str) -> str | None:
 
 def _is_export_header(line: str) -> bool:
     """A header line naming a text column and at least one other usual column."""
-    from archsearch.formats.exports import USUAL_NAMES, name_key
-
     delimiter = "\t" if "\t" in line else ","
     names = {name_key(name) for name in line.split(delimiter)}
     known = {field for field, usual in USUAL_NAMES.items() if names & set(usual.split())}
@@ -219,7 +221,7 @@ def format_of(path: os.PathLike | str) -> Format:
     return sniff(Source(path))
 
 
-def read_record(path: os.PathLike | str, key: str = "") -> Article:
+def read_article(path: os.PathLike | str, key: str = "") -> Article:
     """One article of a file: the one with this record key, or a one-article file's article."""
     for item in read_file(path):
         if isinstance(item, Article) and item.key == key:
