@@ -165,3 +165,11 @@ def test_show_command_prints_the_record_and_its_fields(archive, run_cli):
     assert "url: https://wire.example/3\n" in shown and "author: Sara Ahmadi\n" in shown
     assert "format: jsonl\n" in shown and "id: exports/feed.jsonl#3\n" in shown
     assert shown.endswith("The zebras numbered four hundred.\n")
+
+
+def test_url_phrase_matches_consecutive_parts(archive, index_dir):
+    update_index(index_dir, [str(archive)])
+    assert ids(search(index_dir, 'url:"ledger.example.com/world"', limit=0, collapse_copies=False)) == sorted(
+        ["page.html", "crawl.warc.gz#" + find_key(index_dir, "Herat"), "crawl.warc.gz#" + find_key(index_dir, "Mazar")]
+    )
+    assert search(index_dir, 'url:"world/ledger"', limit=0).total == 0
