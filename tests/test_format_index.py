@@ -173,3 +173,10 @@ def test_url_phrase_matches_consecutive_parts(archive, index_dir):
         ["page.html", "crawl.warc.gz#" + find_key(index_dir, "Herat"), "crawl.warc.gz#" + find_key(index_dir, "Mazar")]
     )
     assert search(index_dir, 'url:"world/ledger"', limit=0).total == 0
+
+
+def test_progress_counts_files_whatever_they_hold(archive, index_dir):
+    events = []
+    update_index(index_dir, [str(archive)], progress=events.append)
+    reading = [event for event in events if event.stage == "indexing" and event.path]
+    assert len(reading) == reading[-1].done == reading[-1].total == 9  # files, not the 10 articles

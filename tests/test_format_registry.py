@@ -6,10 +6,10 @@ import sys
 import zipfile
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archsearch.formats import FORMATS, UnreadableFile, format_of, read_file
+from archsearch.formats import FORMATS, Article, UnreadableFile, format_of, read_file
 from archsearch.formats.datevalues import parse_date
 from archsearch.formats.source import Source
 
@@ -172,3 +172,22 @@ def test_dates_round_trip(day):
 @given(st.text(max_size=40))
 def test_parse_date_never_raises(text):
     parse_date(text)
+
+
+_SHAPES = st.sampled_from([
+    b"", b"{", b"[", b"---\n", b"<html>", b"From a@b ", b"From: a@b\nSubject: s\nDate: x\n\n", b"title,text\n",
+    b"title\ttext\n", b"WARC/1.0\r\n", b"%PDF-1.4\n", b"\x1f\x8b\x08\x00", b"PK\x03\x04",
+])
+_NAMES = st.sampled_from(["a.txt", "a.html", "a.jsonl", "a.json", "a.csv", "a.tsv", "a.eml", "a.mbox", "a.warc", "a.pdf", "a.gz", "a"])
+
+
+@settings(deadline=None)  # the first HTML or PDF example imports its library
+@given(name=_NAMES, start=_SHAPES, rest=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_any_content_gives_articles_bad_records_or_one_reason(tmp_path_factory, name, start, rest):
+    path = tmp_path_factory.mktemp("any") / name
+    path.write_bytes(start + rest)
+    try:
+        for item in read_file(path):
+            assert (item.title or item.body).strip() if isinstance(item, Article) else "\n" not in str(item)
+    except UnreadableFile as exc:
+        assert str(exc) and "\n" not in str(exc)
