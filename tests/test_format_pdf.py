@@ -49,3 +49,9 @@ def test_gzipped_pdf(tmp_path):
     path.write_bytes(gzip.compress(plain.read_bytes()))
     [article] = read_file(path)
     assert "Compressed report text" in article.body
+
+
+def test_malformed_creation_date_leaves_the_pdf_undated(tmp_path):
+    path = write_pdf(tmp_path / "odd.pdf", ["Text of an odd report"], title="Odd", created="D:2021XX10")
+    [article] = read_file(path)
+    assert (article.title, article.date) == ("Odd", None)

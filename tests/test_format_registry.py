@@ -48,6 +48,9 @@ def zip_bytes(entries: dict[str, bytes]) -> bytes:
         ("story.txt", b"From Kabul to Kandahar, the road is open.\n\nMore text.\n", "text"),
         ("story2.txt", b"Date: 2021-12-10\nA note that is not a mail.\n", "text"),
         ("story3.txt", b"Home, sweet home, text and more text, body\n", "text"),
+        ("story4.txt", b"[Reuters] KABUL - Talks resumed.\n", "text"),
+        ("story5.txt", b"{Updated} KABUL - Talks resumed.\n", "text"),
+        ("story6.txt", b"---\n\nA story after a rule.\n\n---\n\nand: more\n", "text"),
     ],
 )
 def test_sniffing(tmp_path, name, content, expected):

@@ -33,7 +33,7 @@ def read_pdf(source: Source) -> Iterator[Article]:
         metadata = reader.metadata
         title = collapse_spaces(metadata.title or "") if metadata else ""
         author = collapse_spaces(metadata.author or "") if metadata else ""
-        created = metadata.creation_date if metadata else None
+        created = _creation_date(metadata)
     except UnreadableFile:
         raise
     except Exception as exc:
@@ -50,3 +50,11 @@ def read_pdf(source: Source) -> Iterator[Article]:
         section="",
         author=author,
     )
+
+
+def _creation_date(metadata):
+    """The metadata's creation time; None when missing or malformed (the PDF is still read)."""
+    try:
+        return metadata.creation_date if metadata else None
+    except (ValueError, TypeError):
+        return None

@@ -109,6 +109,9 @@ _MBOX_FROM_LINE = re.compile(r"From \S+")
 _HTML_START = re.compile(r"<(?:!doctype\s+html|html|head|body|meta|title)[\s>/]", re.I)
 _HTML_ANYWHERE = re.compile(r"<html[\s>]", re.I)
 _FRONT_MATTER = re.compile(r"---[ \t]*\n(?:.*\n)*?(?:---|\.\.\.)[ \t]*(?:\n|$)")
+# The start of an array of objects, or of an object: "[Reuters] KABUL ..." is text.
+_JSON_ARRAY_START = re.compile(r"\[\s*[{\]]")
+_JSON_OBJECT_START = re.compile(r"\{\s*[\"}]")
 _FRONT_MATTER_KEY = re.compile(r"^[A-Za-z_][\w-]*[ \t]*:", re.M)
 
 
@@ -146,13 +149,14 @@ def _sniff_text(text: str, extension: str) -> str | None:
         return "mbox"
     if _is_mail_header_block(text):
         return "email"
-    if _FRONT_MATTER.match(text.replace("\r\n", "\n")) and _FRONT_MATTER_KEY.search(text):
+    front_matter = _FRONT_MATTER.match(text.replace("\r\n", "\n"))
+    if front_matter and _FRONT_MATTER_KEY.search(front_matter.group()):
         return "frontmatter"
     if _HTML_START.match(start) or (start.startswith("<") and _HTML_ANYWHERE.search(start)):
         return "html"
-    if start.startswith("["):
+    if _JSON_ARRAY_START.match(start):
         return "json"
-    if start.startswith("{"):
+    if _JSON_OBJECT_START.match(start):
         return "json" if extension == "json" else "jsonl"
     if extension not in ("csv", "tsv", "tab") and _is_export_header(first_line):
         return "tsv" if "\t" in first_line else "csv"
