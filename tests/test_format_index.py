@@ -180,3 +180,23 @@ def test_progress_counts_files_whatever_they_hold(archive, index_dir):
     update_index(index_dir, [str(archive)], progress=events.append)
     reading = [event for event in events if event.stage == "indexing" and event.path]
     assert len(reading) == reading[-1].done == reading[-1].total == 9  # files, not the 10 articles
+
+
+def test_similar_to_a_record(archive, index_dir):
+    from archsearch.related import similar
+
+    update_index(index_dir, [str(archive)])
+    result = similar(index_dir, "exports/feed.jsonl#1")
+    assert result.hits[0].id == "exports/feed.jsonl#3"  # the other zebra census story
+
+
+def test_worker_processes_read_every_format_as_one_process_does(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for number in range(120):
+        (folder / f"feed{number}.jsonl").write_text(FEED)
+        (folder / f"tip{number}.eml").write_bytes(MULTIPART_MAIL.replace(b"Thursday", b"day %d" % number))
+    alone = update_index(tmp_path / "alone", [str(folder)], jobs=1)
+    workers = update_index(tmp_path / "workers", [str(folder)], jobs=2)
+    assert alone.total == workers.total == 120 * 4
+    assert search(tmp_path / "alone", "zebras", limit=0).total == search(tmp_path / "workers", "zebras", limit=0).total == 240
