@@ -141,7 +141,6 @@ def _current_body(stored: dict) -> str:
         return ""  # the file went away since indexing: the hit is shown without a passage
 
 
-
 class _EvaluatedHit:
     """A document of an Evaluation, with the parts of Whoosh's Hit that make_hit() reads."""
 
@@ -329,6 +328,7 @@ def find_article(index_dir: Path, reference: str) -> ArticleRecord:
 
 def locate_article(searcher, index_dir: Path, reference: str) -> tuple[int, ArticleRecord]:
     """The document number and record of the article named by id or path, read through `searcher`."""
+    record = ""
     docnum = _document_named(searcher, index_dir, reference)
     if docnum is None and "#" in reference:
         # A record of a container file: "exports/feed.jsonl#17".
@@ -337,7 +337,7 @@ def locate_article(searcher, index_dir: Path, reference: str) -> tuple[int, Arti
     if docnum is None:
         raise ArchsearchError(f"no article with id or path '{reference}' in the index")
     stored = searcher.stored_fields(docnum)
-    if stored.get("record") and "#" not in reference:
+    if stored.get("record") and not record:
         raise ArchsearchError(
             f"'{reference}' holds many articles: name one by its id, as in '{stored['path']}'"
         )

@@ -200,3 +200,13 @@ def test_worker_processes_read_every_format_as_one_process_does(tmp_path):
     workers = update_index(tmp_path / "workers", [str(folder)], jobs=2)
     assert alone.total == workers.total == 120 * 4
     assert search(tmp_path / "alone", "zebras", limit=0).total == search(tmp_path / "workers", "zebras", limit=0).total == 240
+
+
+def test_a_container_with_a_hash_in_its_name(tmp_path, index_dir):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "issue#5.jsonl").write_text(FEED)
+    update_index(index_dir, [str(folder)])
+    assert find_article(index_dir, "issue#5.jsonl#3").title == "Zebra census ends"
+    with pytest.raises(ArchsearchError, match="'issue#5.jsonl' holds many articles"):
+        find_article(index_dir, "issue#5.jsonl")
