@@ -97,3 +97,14 @@ def test_fifty_megabyte_page_is_skipped_without_being_parsed(tmp_path):
         file.write("<p>" + "filler " * (50 * 1024 * 1024 // 7) + "</p></body></html>")
     with pytest.raises(UnreadableFile, match=r"^HTML page too large \(over 16 MiB\)$"):
         list(read_file(path))
+
+
+def test_library_logging_stays_off_stderr_and_does_not_pile_up(capfd):
+    import logging
+
+    for _ in range(3):
+        with pytest.raises(UnreadableFile):
+            extract_page("<html><head><title>Empty</title></head><body></body></html>")
+    logging.getLogger("trafilatura").warning("a complaint")
+    assert capfd.readouterr().err == ""
+    assert len(logging.getLogger("trafilatura").handlers) == 1

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archsearch.formats import FORMATS, Article, UnreadableFile, format_of, read_file
+from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
 from archsearch.formats.datevalues import parse_date
+from archsearch.formats.registry import sniff
 from archsearch.formats.source import Source
 
 from format_files import MULTIPART_MAIL, NEWS_PAGE, write_pdf
@@ -56,7 +57,7 @@ def zip_bytes(entries: dict[str, bytes]) -> bytes:
 def test_sniffing(tmp_path, name, content, expected):
     path = tmp_path / name
     path.write_bytes(content)
-    assert format_of(path).name == expected
+    assert sniff(Source(path)).name == expected
 
 
 @pytest.mark.parametrize(
@@ -134,7 +135,7 @@ def test_every_format_has_a_reader():
 
 def test_pdf_folder_sniffed_by_content(tmp_path):
     path = write_pdf(tmp_path / "report.bin", ["Words of the report"])
-    assert format_of(path).name == "pdf"
+    assert sniff(Source(path)).name == "pdf"
 
 
 def test_readers_load_their_libraries_only_when_used():

@@ -29,7 +29,6 @@ class Format:
     name: str
     reader: str  # "module:function"
     extensions: tuple[str, ...] = ()
-    container: bool = False  # many articles per file, each with a record key
     # The index stores the body when reading it again (for snippets and `show`) would take a
     # parser library or a scan of a container; plain text is cheap to read again.
     body_stored: bool = True
@@ -45,13 +44,13 @@ FORMATS: dict[str, Format] = {
         Format("text", "archsearch.formats.text:read_text", ("txt", "text", "md", "markdown"), body_stored=False),
         Format("frontmatter", "archsearch.formats.frontmatter:read_front_matter", body_stored=False),
         Format("html", "archsearch.formats.html:read_html", ("html", "htm", "xhtml", "shtml")),
-        Format("warc", "archsearch.formats.warc:read_warc", ("warc", "arc"), container=True),
-        Format("jsonl", "archsearch.formats.exports:read_json_lines", ("jsonl", "ndjson"), container=True),
-        Format("json", "archsearch.formats.exports:read_json_array", ("json",), container=True),
-        Format("csv", "archsearch.formats.exports:read_csv", ("csv",), container=True),
-        Format("tsv", "archsearch.formats.exports:read_tsv", ("tsv", "tab"), container=True),
+        Format("warc", "archsearch.formats.warc:read_warc", ("warc", "arc")),
+        Format("jsonl", "archsearch.formats.exports:read_json_lines", ("jsonl", "ndjson")),
+        Format("json", "archsearch.formats.exports:read_json_array", ("json",)),
+        Format("csv", "archsearch.formats.exports:read_csv", ("csv",)),
+        Format("tsv", "archsearch.formats.exports:read_tsv", ("tsv", "tab")),
         Format("email", "archsearch.formats.mail:read_email", ("eml",)),
-        Format("mbox", "archsearch.formats.mail:read_mbox", ("mbox", "mbx"), container=True),
+        Format("mbox", "archsearch.formats.mail:read_mbox", ("mbox", "mbx")),
         Format("pdf", "archsearch.formats.pdf:read_pdf", ("pdf",)),
     )
 }
@@ -218,11 +217,6 @@ def read_file(path: os.PathLike | str, data: bytes | None = None) -> Iterator[It
         return
     if not articles:
         raise UnreadableFile(f"no article among {bad_records:,} records" if bad_records else f"no article in the {fmt.name} file")
-
-
-def format_of(path: os.PathLike | str) -> Format:
-    """The format a file would be read as (UnreadableFile for one that is not read)."""
-    return sniff(Source(path))
 
 
 def read_article(path: os.PathLike | str, key: str = "") -> Article:
