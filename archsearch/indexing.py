@@ -694,7 +694,8 @@ class Run:
         for root in roots:
             recorded = self.manifest.folders(root)
             if not os.path.isdir(root):
-                kept = sum(1 for files in recorded.values() for record in files.values() if record[3] is None)
+                with self.ix.searcher() as searcher:  # articles, not files: a container holds many
+                    kept = sum(1 for _ in searcher.document_numbers(root=key_term(root)))
                 report.warnings.append((root, f"folder not found; its {kept:,} articles are kept (--forget drops them)"))
                 continue
             unlisted = []

@@ -210,3 +210,14 @@ def test_a_container_with_a_hash_in_its_name(tmp_path, index_dir):
     assert find_article(index_dir, "issue#5.jsonl#3").title == "Zebra census ends"
     with pytest.raises(ArchsearchError, match="'issue#5.jsonl' holds many articles"):
         find_article(index_dir, "issue#5.jsonl")
+
+
+def test_a_missing_folder_counts_the_articles_it_keeps(tmp_path, index_dir):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "feed.jsonl").write_text(FEED)
+    update_index(index_dir, [str(folder)])
+    folder.rename(tmp_path / "unmounted")
+    report = update_index(index_dir, [])
+    assert [message for _, message in report.warnings] == ["folder not found; its 3 articles are kept (--forget drops them)"]
+    assert report.total == 3
