@@ -41,7 +41,7 @@ from whoosh import index as whoosh_index
 from archsearch.errors import ArchsearchError
 from archsearch.manifest import MANIFEST_FILE, Entry, Manifest
 from archsearch.nearduplicates import band_terms, sketch
-from archsearch.formats import Article, UnreadableFile, read_article
+from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
 from archsearch.schema import UNDATED_MARK, build_schema, day_number
 from archsearch.store import key_term, open_index, read_roots, write_roots
 
@@ -226,29 +226,54 @@ class FileOutcome(NamedTuple):
     messages: tuple[str, ...] = ()  # warnings when indexed, the reason when skipped
 
 
-def file_sha256(path: str) -> str:
+# A file up to this size is read once, for its hash and its articles; a larger one is streamed twice.
+READ_ONCE_BYTES = 16 * 1024 * 1024
+
+
+def file_sha256(path: str, size: int) -> tuple[str, bytes | None]:
+    """The file's content hash, and its bytes if it is small enough to keep for reading."""
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
+        if size <= READ_ONCE_BYTES:
+            data = stream.read()
+            digest.update(data)
+            return digest.hexdigest(), data
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+    return digest.hexdigest(), None
+
+
+def article_id(path: str, article: Article) -> str:
+    """How users name an article: its file's path in the folder, and a container's record key."""
+    return f"{path}#{article.key}" if article.key else path
 
 
 def article_document(key: str, root: str, article: Article, entry: Entry) -> dict:
     signature = sketch(article.body)
     path = Path(key).relative_to(root).as_posix()
+    fmt = FORMATS.get(article.format)
     return {
+        # Every article of a file has the file's key: deleting the key deletes them all.
         "key": key_term(key),
         "_stored_key": key,
+        "record": article.key or None,
         "path": key_term(path),
-        "_stored_path": path,
+        "_stored_path": article_id(path, article),
         "root": key_term(root),
         "_stored_root": root,
         "title": article.title,
         "body": article.body,
+        # Stored where reading the body again for snippets and `show` would cost a parser
+        # library or a scan of a container; plain text is read again from its file.
+        "text": article.body if fmt is None or fmt.body_stored else None,
         "source": article.source,
         "place": article.place,
         "section": article.section,
+        "url": article.url,
+        "author": article.author,
+        "language": article.language or None,
+        "format": article.format,
+        "fetched": article.fetched.isoformat() if article.fetched else None,
         "sketch": signature,
         "dupbands": " ".join(band_terms(signature)),
         "date": day_number(article.date) if article.date else None,
@@ -276,25 +301,33 @@ class FileIndexer:
             status = os.stat(key)
             if not stat.S_ISREG(status.st_mode):
                 return FileOutcome(key, SKIPPED, messages=("not a regular file",))
-            entry = Entry(task.root, status.st_size, status.st_mtime_ns, file_sha256(key))
+            sha256, data = file_sha256(key, status.st_size)
+            entry = Entry(task.root, status.st_size, status.st_mtime_ns, sha256)
         except FileNotFoundError:
             return FileOutcome(key, GONE)
         except OSError as exc:
             return FileOutcome(key, SKIPPED, messages=(_reason(exc, key),))
         if task.known and task.known.sha256 == entry.sha256:
             return FileOutcome(key, SAME, entry._replace(skipped=task.known.skipped))
+        warnings = []
         try:
-            article = read_article(key)
+            # Added as they come, so a crawl's articles are never all in memory; a file that
+            # raises UnreadableFile has yielded no article.
+            for item in read_file(key, data):
+                if isinstance(item, Article):
+                    if self._writer is None:
+                        self._writer = self._new_writer(self._ix)
+                    self._writer.add_document(**article_document(key, task.root, item, entry))
+                    warnings += item.warnings
+                else:
+                    warnings.append(str(item))
         except UnreadableFile as exc:
             reason = str(exc)
             # What the file holds is recorded, so it is not read again until it changes; a
             # failure to read it is not.
             lasting = not isinstance(exc.__cause__, OSError)
             return FileOutcome(key, SKIPPED, entry._replace(skipped=reason) if lasting else None, (reason,))
-        if self._writer is None:
-            self._writer = self._new_writer(self._ix)
-        self._writer.add_document(**article_document(key, task.root, article, entry))
-        return FileOutcome(key, INDEXED, entry, article.warnings)
+        return FileOutcome(key, INDEXED, entry, tuple(warnings))
 
     def finish(self):
         """The segment of the articles added since the last finish(), or None if there were none."""
@@ -661,7 +694,8 @@ class Run:
         for root in roots:
             recorded = self.manifest.folders(root)
             if not os.path.isdir(root):
-                kept = sum(1 for files in recorded.values() for record in files.values() if record[3] is None)
+                with self.ix.searcher() as searcher:  # articles, not files: a container holds many
+                    kept = sum(1 for _ in searcher.document_numbers(root=key_term(root)))
                 report.warnings.append((root, f"folder not found; its {kept:,} articles are kept (--forget drops them)"))
                 continue
             unlisted = []
@@ -786,5 +820,5 @@ class Run:
         report = self.report
         report.skipped.sort()
         report.warnings.sort()
-        report.total = self.manifest.indexed_count()
+        report.total = self.ix.doc_count()  # articles: a container file holds many
         return report

@@ -27,7 +27,7 @@ DEFAULT_FIELDS = ("title", "body")
 # 0.980 vs 0.984 (bench/rank_eval.py --grid). Applied when querying, so it is tuned without re-indexing.
 FIELD_BOOSTS = {"title": 1.0, "body": 1.0}
 # What `field:` may name in a query; the index's bookkeeping fields stay out of reach.
-QUERY_FIELDS = ("title", "body", "source", "place", "section", "path", "date")
+QUERY_FIELDS = ("title", "body", "source", "place", "section", "path", "url", "author", "date")
 
 
 

@@ -8,6 +8,7 @@ one object per hit, then a summary object) and `tsv` (a header line, then one li
 from __future__ import annotations
 
 import base64
+import dataclasses
 import errno
 import functools
 import json
@@ -24,6 +25,8 @@ PLAIN_MATCH_OPEN = "**"
 PLAIN_MATCH_CLOSE = "**"
 
 TSV_COLUMNS = ("rank", "score", "date", "source", "place", "section", "title", "id", "path", "snippet")
+# After the columns above, so scripts that cut by position keep working.
+DETAIL_COLUMNS = ("url", "author", "language", "format", "fetched")
 
 # Tabs stay: they are common in articles and harmless on a terminal (TSV escapes them itself).
 # Bidi embeddings, overrides and isolates go too: on a terminal that reorders text they change
@@ -90,6 +93,7 @@ def hit_record(hit: Hit) -> dict:
         "source": hit.source,
         "place": hit.place,
         "section": hit.section,
+        **details_record(hit.details),
         "score": hit.score,
         "copies": list(hit.copies),
         "title_matches": [list(span) for span in hit.title_matches],
@@ -104,6 +108,11 @@ def hit_record(hit: Hit) -> dict:
             for snippet in hit.snippets
         ],
     }
+
+
+def details_record(details) -> dict:
+    """url, author, language, format ("" when unknown) and fetched (null, like an unknown date)."""
+    return {**dataclasses.asdict(details), "fetched": details.fetched or None}
 
 
 def summary_record(result: SearchResult) -> dict:
@@ -127,6 +136,7 @@ def article_record(article: ArticleRecord) -> dict:
         "source": article.source,
         "place": article.place,
         "section": article.section,
+        **details_record(article.details),
         "body": article.body,
     }
 
@@ -197,12 +207,13 @@ def print_search_result(result: SearchResult, out, err, fmt: str, explain: bool 
             out.write(json_line(hit_record(hit)))
         out.write(json_line(summary_record(result)))
     elif fmt == "tsv":
-        out.write(tsv_line(TSV_COLUMNS))
+        out.write(tsv_line(TSV_COLUMNS + DETAIL_COLUMNS))
         for hit in result.hits:
             snippet = hit.snippets[0].text if hit.snippets else ""
             score = f"{hit.score:.4f}" if hit.score is not None else None
             date = hit.date.isoformat() if hit.date else None
-            out.write(tsv_line([hit.rank, score, date, hit.source, hit.place, hit.section, hit.title, hit.id, hit.path, snippet]))
+            details = dataclasses.astuple(hit.details)
+            out.write(tsv_line([hit.rank, score, date, hit.source, hit.place, hit.section, hit.title, hit.id, hit.path, snippet, *details]))
     elif fmt == "human":
         print_human(result, out, err, explain)
     else:
@@ -214,14 +225,18 @@ def print_search_result(result: SearchResult, out, err, fmt: str, explain: bool 
 
 def print_paths(result: SearchResult, out, null: bool) -> None:
     """Raw path bytes, as the file system has them, so `xargs -0` gets every file right; on a
-    terminal, which would run the escape sequences a name can hold, names made printable."""
+    terminal, which would run the escape sequences a name can hold, names made printable.
+
+    Each file once, as grep -l does, however many of a container's records matched.
+    """
+    paths = dict.fromkeys(hit.path for hit in result.hits)
     if out.isatty():
         terminator = "\0" if null else "\n"
-        out.write("".join(printable_name(hit.path) + terminator for hit in result.hits))
+        out.write("".join(printable_name(path) + terminator for path in paths))
         return
     terminator = b"\0" if null else b"\n"
     out.flush()
-    out.buffer.write(b"".join(os.fsencode(hit.path) + terminator for hit in result.hits))
+    out.buffer.write(b"".join(os.fsencode(path) + terminator for path in paths))
     out.buffer.flush()
 
 
@@ -316,7 +331,7 @@ def print_article(article: ArticleRecord, out, fmt: str) -> None:
     if fmt == "json":
         out.write(json_line(article_record(article)))
     elif fmt == "tsv":
-        columns = ("id", "path", "title", "date", "source", "place", "section", "body")
+        columns = ("id", "path", "title", "date", "source", "place", "section", *DETAIL_COLUMNS, "body")
         record = article_record(article)
         out.write(tsv_line(columns))
         out.write(tsv_line([record[column] for column in columns]))
@@ -329,6 +344,8 @@ def print_article(article: ArticleRecord, out, fmt: str) -> None:
         console.print(metadata_text(article.date, article.source, article.place, article.id))
         if article.section:
             console.print(Text(f"section: {printable_name(article.section)}", style="dim"))
+        for name, value in _known_details(article):
+            console.print(Text(f"{name}: {printable(value)}", style="dim"))
         console.print()
         for paragraph in article.body.split("\n\n"):
             console.print(Padding(Text(printable(paragraph)), (0, 0, 1, 0)))
@@ -339,12 +356,18 @@ def print_article(article: ArticleRecord, out, fmt: str) -> None:
             f"source: {printable_name(article.source)}",
             f"place: {printable_name(article.place)}",
             f"section: {printable_name(article.section)}",
+            *(f"{name}: {printable(value)}" for name, value in _known_details(article)),
             f"id: {printable_name(article.id)}",
             f"path: {printable_name(article.path)}",
             "",
             *(printable(line) for line in article.body.split("\n")),
         ]
         out.write("\n".join(lines) + "\n")
+
+
+def _known_details(article: ArticleRecord) -> list[tuple[str, str]]:
+    """The url, author, language, format and fetched time that are known, for `show`."""
+    return [(name, value) for name, value in dataclasses.asdict(article.details).items() if value]
 
 
 # A cell's eighths, for bars drawn to an eighth of a character.

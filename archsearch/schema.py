@@ -68,14 +68,20 @@ def word_analyzer(analyzer) -> Callable[[str], str] | None:
 
 def build_schema() -> Schema:
     return Schema(
-        # The absolute path of the file: one document per file, whatever folder it was found under.
-        key=ID(unique=True, stored=True),
-        # The article's id as users see it: its path relative to the folder it was indexed from.
+        # The absolute path of the file, whatever folder it was found under: one document per
+        # article, so a container file (an export, a crawl, a mailbox) has one per record.
+        key=ID(stored=True),
+        # Which record of a container file the article is ("17", a WARC record id); "" otherwise.
+        record=ID(stored=True),
+        # The file's path relative to the folder it was indexed from, searched by its parts;
+        # stored as the article's id as users see it: that path, and "#record" for a container's.
         path=TEXT(analyzer=PATH_ANALYZER, stored=True),
         root=ID(stored=True),
         title=TEXT(analyzer=TEXT_ANALYZER, stored=True),
-        # The body is read again from the file for snippets and `show`; storing it would double the index.
+        # A plain-text body is read again from the file for snippets and `show`: storing it
+        # would double the index.  Other formats store it in `text` (see indexing.py).
         body=TEXT(analyzer=TEXT_ANALYZER),
+        text=STORED(),
         # Dates are whole days, kept as the integer YYYYMMDD so ranges and sorting are plain numbers.
         date=NUMERIC(int, bits=32, stored=True, sortable=True),
         # One term on every undated article: counting the undated matches a date filter left
@@ -87,6 +93,11 @@ def build_schema() -> Schema:
         source=TEXT(analyzer=NAME_ANALYZER, stored=True, sortable=True),
         place=TEXT(analyzer=NAME_ANALYZER, stored=True, sortable=True),
         section=TEXT(analyzer=NAME_ANALYZER, stored=True),
+        url=TEXT(analyzer=PATH_ANALYZER, stored=True),
+        author=TEXT(analyzer=NAME_ANALYZER, stored=True),
+        language=ID(stored=True),
+        format=ID(stored=True),  # the reader's name: text, html, warc, jsonl, ...
+        fetched=STORED(),  # ISO 8601 crawl time of a WARC record, never its date
         # Near-duplicate detection (see nearduplicates.py): the body's MinHash sketch, and its
         # bands as terms, so the copies of an article are found with an index lookup.
         sketch=STORED(),

@@ -11,11 +11,11 @@ from whoosh.scoring import BM25F
 
 from archsearch.errors import ArchsearchError
 from archsearch.evaluation import Evaluation, Evaluator
-from archsearch.store import index_searcher, key_term, read_roots
+from archsearch.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.passages import Snippet, lead_passage, match_spans, passages
 from archsearch.querying import UNDATED, parse_query
-from archsearch.formats import UnreadableFile, read_article
+from archsearch.formats import UnreadableFile
 from archsearch.schema import number_day
 from archsearch.spelling import corrected_query
 
@@ -35,6 +35,21 @@ def weighting():
 
 
 @dataclass(frozen=True)
+class ArticleDetails:
+    """What the index knows of an article beyond title, date, source, place and section ("" when unknown)."""
+
+    url: str = ""
+    author: str = ""
+    language: str = ""
+    format: str = ""
+    fetched: str = ""  # ISO 8601 time a crawler fetched the page (WARC only)
+
+    @classmethod
+    def from_stored(cls, stored: dict) -> "ArticleDetails":
+        return cls(*(stored.get(name) or "" for name in ("url", "author", "language", "format", "fetched")))
+
+
+@dataclass(frozen=True)
 class Hit:
     rank: int
     id: str  # the path relative to the indexed folder
@@ -48,6 +63,7 @@ class Hit:
     title_matches: tuple[tuple[int, int], ...]
     snippets: tuple[Snippet, ...]
     copies: tuple[str, ...] = ()  # ids of near-identical articles this hit stands for
+    details: ArticleDetails = ArticleDetails()
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,7 @@ class ArticleRecord:
     place: str
     section: str
     body: str
+    details: ArticleDetails = ArticleDetails()
 
 
 @dataclass
@@ -89,7 +106,7 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     if with_snippets:
         terms = matched_terms(whoosh_hit)
         title_matches = tuple(match_spans(title, terms["title"]))
-        body = _current_body(stored["key"])
+        body = _current_body(stored)
         snippets = tuple(passages(body, terms["body"]) or ([lead_passage(body)] if body else []))
     return Hit(
         rank=rank,
@@ -104,6 +121,7 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
         title_matches=title_matches,
         snippets=snippets,
         copies=tuple(copies),
+        details=ArticleDetails.from_stored(stored),
     )
 
 
@@ -116,9 +134,9 @@ def matched_terms(whoosh_hit) -> dict[str, frozenset[str]]:
     return {fieldname: frozenset(terms) for fieldname, terms in found.items()}
 
 
-def _current_body(path: str) -> str:
+def _current_body(stored: dict) -> str:
     try:
-        return read_article(path).body
+        return article_body(stored)
     except (UnreadableFile, OSError):
         return ""  # the file went away since indexing: the hit is shown without a passage
 
@@ -310,16 +328,21 @@ def find_article(index_dir: Path, reference: str) -> ArticleRecord:
 
 def locate_article(searcher, index_dir: Path, reference: str) -> tuple[int, ArticleRecord]:
     """The document number and record of the article named by id or path, read through `searcher`."""
-    candidates = [str(Path(reference).expanduser().resolve())]
-    candidates += [str(Path(root) / reference) for root in read_roots(index_dir)]
-    docnum = next(
-        (found for key in candidates if (found := searcher.document_number(key=key_term(key))) is not None), None
-    )
+    record = ""
+    docnum = _document_named(searcher, index_dir, reference)
+    if docnum is None and "#" in reference:
+        # A record of a container file: "exports/feed.jsonl#17".
+        file_reference, record = reference.rsplit("#", 1)
+        docnum = _document_named(searcher, index_dir, file_reference, record)
     if docnum is None:
         raise ArchsearchError(f"no article with id or path '{reference}' in the index")
     stored = searcher.stored_fields(docnum)
+    if stored.get("record") and not record:
+        raise ArchsearchError(
+            f"'{reference}' holds many articles: name one by its id, as in '{stored['path']}'"
+        )
     try:
-        body = read_article(stored["key"]).body
+        body = article_body(stored)
     except (UnreadableFile, OSError) as exc:
         raise ArchsearchError(
             f"cannot read {stored['key']}: {exc} (run 'archsearch index' to bring the index up to date)"
@@ -333,4 +356,17 @@ def locate_article(searcher, index_dir: Path, reference: str) -> tuple[int, Arti
         place=stored.get("place", ""),
         section=stored.get("section", ""),
         body=body,
+        details=ArticleDetails.from_stored(stored),
     )
+
+
+def _document_named(searcher, index_dir: Path, reference: str, record: str = "") -> int | None:
+    """The document of the file named by id or path (and of its record, for a container)."""
+    candidates = [str(Path(reference).expanduser().resolve())]
+    candidates += [str(Path(root) / reference) for root in read_roots(index_dir)]
+    for key in candidates:
+        terms = {"key": key_term(key), "record": record} if record else {"key": key_term(key)}
+        found = searcher.document_number(**terms)
+        if found is not None:
+            return found
+    return None

@@ -60,6 +60,7 @@ PRELOADED = (
     "archsearch.cli.timeline",
     "archsearch.location",
     "archsearch.searching",
+    "archsearch.formats.text",  # the plain-text reader: snippets and show read text files again
     "archsearch.related",
     "archsearch.coverage",
     "archsearch.stats",

@@ -5,8 +5,9 @@ from collections import Counter
 
 from whoosh.support.levenshtein import damerau_levenshtein
 
-from archsearch.formats import UnreadableFile, read_article
+from archsearch.formats import UnreadableFile
 from archsearch.schema import TEXT_ANALYZER
+from archsearch.store import article_body
 
 # A word rarer than this may be misspelt; a suggestion must be this many times as common, and
 # at most MAX_EDITS letters away.
@@ -85,7 +86,7 @@ def _closest_surface_form(searcher, stem: str, typed: str) -> tuple[str, bool] |
     occurrences = Counter()
     for hit in searcher.search(Term("body", stem), limit=3):
         try:
-            body = read_article(hit["key"]).body
+            body = article_body(hit.fields())
         except (UnreadableFile, OSError):
             continue
         for token in re.findall(r"\w+", body):

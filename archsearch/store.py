@@ -149,3 +149,12 @@ def key_term(path: str) -> str:
     The stored fields keep the path as it is (with Python's surrogate escapes), to open the file.
     """
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def article_body(stored: dict) -> str:
+    """An indexed article's body: stored in the index, or read again from its plain-text file."""
+    if stored.get("text") is not None:
+        return stored["text"]
+    from archsearch.formats import read_article
+
+    return read_article(stored["key"]).body

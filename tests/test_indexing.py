@@ -219,7 +219,7 @@ def test_a_missing_folder_keeps_its_articles_with_a_warning(tmp_path, index_dir)
 def test_unchanged_junk_is_reported_again_without_being_read(seeds_copy, index_dir, monkeypatch):
     (seeds_copy / "empty.txt").write_bytes(b"")
     update_index(index_dir, [str(seeds_copy)])
-    monkeypatch.setattr("archsearch.indexing.read_article", lambda path: pytest.fail(f"{path} read again"))
+    monkeypatch.setattr("archsearch.indexing.read_file", lambda path, data=None: pytest.fail(f"{path} read again"))
     report = update_index(index_dir, [])
     assert [(Path(path).name, reason) for path, reason in report.skipped] == [("empty.txt", "empty file")]
     assert report.unchanged == 2
@@ -236,7 +236,7 @@ def test_a_lost_record_of_indexed_files_is_rebuilt_from_the_index(seeded_index, 
     for name in os.listdir(seeded_index):
         if name.startswith(MANIFEST_FILE):
             os.remove(seeded_index / name)
-    monkeypatch.setattr("archsearch.indexing.read_article", lambda path: pytest.fail(f"{path} read again"))
+    monkeypatch.setattr("archsearch.indexing.read_file", lambda path, data=None: pytest.fail(f"{path} read again"))
     report = update_index(seeded_index, [])
     assert (report.unchanged, report.total) == (2, 2)
 

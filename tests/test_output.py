@@ -105,8 +105,9 @@ def test_json_lines_schema(seeded):
     first = hits[0]
     assert set(first) == {
         "type", "rank", "id", "path", "title", "date", "source", "place", "section", "score", "copies", "title_matches",
-        "snippets",
+        "snippets", "url", "author", "language", "format", "fetched",
     }
+    assert (first["format"], first["url"], first["fetched"]) == ("text", "", None)
     assert first["id"] == WIRE_SEED and first["path"] == str(SEEDS / WIRE_SEED)
     assert first["date"] == "2021-12-10" and hits[1]["date"] is None
     assert [hit["rank"] for hit in hits] == [1, 2]
@@ -142,10 +143,13 @@ def test_plain_output_neutralises_escape_sequences_from_articles(odd):
 def test_tsv_has_a_header_and_escapes_tabs_and_newlines(odd):
     result = odd("query", "--format", "tsv", "-n", "0", "zebras")
     lines = result.stdout.decode().split("\n")
-    assert lines[0].split("\t") == ["rank", "score", "date", "source", "place", "section", "title", "id", "path", "snippet"]
+    assert lines[0].split("\t") == [
+        "rank", "score", "date", "source", "place", "section", "title", "id", "path", "snippet",
+        "url", "author", "language", "format", "fetched",
+    ]
     rows = [line.split("\t") for line in lines[1:] if line]
     assert len(rows) == 4
-    assert all(len(row) == 10 for row in rows)
+    assert all(len(row) == 15 for row in rows)
     assert any(row[7] == "tab\\tname.txt" for row in rows)
     assert any(row[7] == 'quote"and\\\\backslash.txt' for row in rows)
 

@@ -200,7 +200,7 @@ def test_explanation_shows_the_parsed_query_and_window(corpus_index):
         ("OR Taliban", "'OR' needs a query before it"),
         ("Taliban OR OR Russia", "'OR' needs a query after it"),
         ("NOT", "'NOT' needs a query after it"),
-        ("author:smith", "unknown field 'author:'"),
+        ("byline:smith", "unknown field 'byline:'"),
         ("title:", "'title:' needs a value"),
         ("date:2022..2021", "after"),
         ("date:tomorrowish", "'tomorrowish'"),
