@@ -18,7 +18,7 @@ SYNTAX = """\
 | `Taliban NOT Kabul`, `Taliban -Kabul` | the first word, without the second |
 | `(Kabul OR Kandahar) Taliban` | parentheses group |
 | `"humanitarian assistance"` | the exact phrase |
-| `title:ceasefire` | a word in the title; likewise `source:`, `place:`, `section:`, `path:` (parts of the file path) and `body:` |
+| `title:ceasefire` | a word in the title; likewise `source:`, `place:`, `section:`, `author:`, `path:` (parts of the file path), `url:` (parts of the URL: `url:reuters`, `url:"example.com/world"`) and `body:` |
 | `source:"Pashtun Times"` | a phrase in a field |
 | `afghan*` | words starting with `afghan` |
 | `talibn~`, `talibn~2` | words within 1 (or 2) edits of `talibn` |
@@ -30,7 +30,7 @@ starts like a short option (`-n...`) must come after `--` or be written `NOT wor
 
 A query archsearch cannot read exactly as typed is an error that names the bad part,
 with exit status 2: an unbalanced quote or parenthesis, an operator with nothing on
-one side (`Taliban AND`), an unknown field (`author:`), an invalid date (`date:2021-13`).
+one side (`Taliban AND`), an unknown field (`byline:`), an invalid date (`date:2021-13`).
 
 #### Dates
 
