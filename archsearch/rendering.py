@@ -202,7 +202,13 @@ def print_paths(result: SearchResult, out_bytes, null: bool) -> None:
     out_bytes.write(b"".join(os.fsencode(hit.path) + terminator for hit in result.hits))
 
 
+def print_empty_index_note(err) -> None:
+    err.write("archsearch: the index holds no articles: it is empty, or still being built\n")
+
+
 def print_result_notes(result: SearchResult, err) -> None:
+    if result.index_empty:
+        print_empty_index_note(err)
     if result.corrected_from:
         err.write(f"archsearch: showing results for '{result.query}' instead of '{result.corrected_from}'\n")
     if result.suggestion:

@@ -80,6 +80,15 @@ class SearchResult:
     suggestion_total: int = 0
     corrected_from: str | None = None
     explanation: list[str] = field(default_factory=list)  # how the query was read, for --explain
+    # The index holds no article at all: it is empty, or its first build has not committed yet.
+    index_empty: bool = False
+
+
+class EmptyIndexError(ArchsearchError):
+    """An article was asked for by id in an index that holds none: not a mistake of the id."""
+
+    def __init__(self):
+        super().__init__("the index holds no articles")
 
 
 def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hit:
@@ -235,6 +244,11 @@ def search(
     with index_searcher(index_dir, weighting()) as searcher:
         schema = searcher.schema
         parsed = parse_query(text, schema, **parse_options)
+        if searcher.doc_count() == 0:
+            return SearchResult(
+                query=text, hits=[], total=0, elapsed=time.perf_counter() - started, offset=offset,
+                explanation=parsed.explain(), index_empty=True,
+            )
         evaluator = Evaluator(searcher)
         ranking = _Ranking(evaluator, parsed.query, sort)
         total = len(ranking.matching)
@@ -310,6 +324,8 @@ def find_article(index_dir: Path, reference: str) -> ArticleRecord:
 
 def locate_article(searcher, index_dir: Path, reference: str) -> tuple[int, ArticleRecord]:
     """The document number and record of the article named by id or path, read through `searcher`."""
+    if searcher.doc_count() == 0:
+        raise EmptyIndexError()
     candidates = [str(Path(reference).expanduser().resolve())]
     candidates += [str(Path(root) / reference) for root in read_roots(index_dir)]
     docnum = next(
