@@ -344,6 +344,17 @@ class Evaluator:
         raw, from_column = self.sortable_values(fieldname), self.schema[fieldname].from_column_value
         return [from_column(raw[docnum]) for docnum in docnums]
 
+    def value_span(self, fieldname: str) -> tuple | None:
+        """The smallest and largest value a numeric field holds in the live documents; None if none has one."""
+        raw = self.sortable_values(fieldname)
+        deleted = self._deleted_documents()
+        present = set(raw if not deleted else (raw[docnum] for docnum in self._live_documents()))
+        present.discard(self.schema[fieldname].default_column()._default)  # documents without a value
+        if not present:
+            return None
+        from_column = self.schema[fieldname].from_column_value
+        return from_column(min(present)), from_column(max(present))
+
     def _read_sortable_values(self, fieldname: str):
         column = self.schema[fieldname].default_column()
         values = array(column._typecode)

@@ -216,6 +216,12 @@ def print_result_notes(result: SearchResult, err) -> None:
             f"archsearch: did you mean '{result.suggestion}'? ({result.suggestion_total} matching articles;"
             " --fix runs it)\n"
         )
+    if result.total == 0 and result.outside_window:
+        span = (
+            f"the index's dates span {result.date_span[0]}..{result.date_span[1]}"
+            if result.date_span else "no article in the index has a date"
+        )
+        err.write(f"archsearch: {result.outside_window} article(s) match the words, none in the date window; {span}\n")
     if result.total == 0 and result.partial_matches:
         err.write(
             f"archsearch: no article matches all words; {result.partial_matches} match some of them"

@@ -73,6 +73,10 @@ class SearchResult:
     offset: int = 0
     # When nothing matches all words: how many articles match at least one of them.
     partial_matches: int = 0
+    # When the date window alone left nothing: how many articles match the words in any date, and
+    # the first and last day of the index's dated articles (None when none is dated).
+    outside_window: int = 0
+    date_span: tuple[datetime.date, datetime.date] | None = None
     # Undated articles that matched the words but not the date filter, which always excludes them.
     undated_left_out: int = 0
     # Did you mean: a respelt query with many more hits, and how many; or the query it replaced (--fix).
@@ -266,7 +270,12 @@ def search(
         )
         if sort != "relevance":
             result.explanation.append(f"sort: {sort}, undated articles last")
-        if total == 0 and not any_words:
+        if total == 0 and parsed.has_date_filter:
+            result.outside_window = len(evaluator.matching_documents(parsed.words))
+            if result.outside_window:
+                span = evaluator.value_span("date")
+                result.date_span = span and (number_day(span[0]), number_day(span[1]))
+        if total == 0 and not any_words and not result.outside_window:
             words_only = parse_query(text, schema, any_words=True, today=today).words
             result.partial_matches = len(evaluator.matching_documents(words_only))
         if parsed.has_date_filter and not include_undated:

@@ -1,3 +1,5 @@
+import datetime
+
 from archsearch.passages import collapse_whitespace
 from archsearch.searching import search
 from conftest import WEB_SEED, WIRE_SEED
@@ -72,3 +74,21 @@ def test_collapse_whitespace_keeps_matches_aligned():
     snippet = collapse_whitespace("body", text, 0, len(text), [(5, 8), (16, 20)])
     assert snippet.text == "one two three four"
     assert matched_words(snippet) == ["two", "four"]
+
+
+def test_a_date_window_that_leaves_nothing_says_so_and_gives_the_dates_held(seeded_index, run_cli):
+    result = search(seeded_index, "Taliban", since="2030")
+    assert (result.total, result.outside_window, result.partial_matches) == (0, 2, 0)
+    assert result.date_span == (datetime.date(2021, 12, 10), datetime.date(2021, 12, 10))
+    shown = run_cli("query", "Taliban", "date:..1990", "--index", str(seeded_index))
+    assert shown.exit_code == 1
+    assert (
+        "archsearch: 2 article(s) match the words, none in the date window;"
+        " the index's dates span 2021-12-10..2021-12-10\n"
+    ) in shown.stderr
+    assert "--any" not in shown.stderr
+
+
+def test_words_that_match_nothing_still_get_the_any_hint_inside_a_window(seeded_index):
+    result = search(seeded_index, "Taliban zzzqqq", since="2019")
+    assert (result.total, result.outside_window, result.partial_matches) == (0, 0, 2)
