@@ -335,13 +335,19 @@ def locate_article(searcher, index_dir: Path, reference: str) -> tuple[int, Arti
     """The document number and record of the article named by id or path, read through `searcher`."""
     if searcher.doc_count() == 0:
         raise EmptyIndexError()
-    candidates = [str(Path(reference).expanduser().resolve())]
-    candidates += [str(Path(root) / reference) for root in read_roots(index_dir)]
-    docnum = next(
-        (found for key in candidates if (found := searcher.document_number(key=key_term(key))) is not None), None
-    )
-    if docnum is None:
+    as_path = Path(reference).expanduser()
+    candidates = [str(as_path.resolve())]
+    if not as_path.is_absolute():
+        # Ids are relative to the folder indexed, so two folders can hold the same id.
+        candidates += [str(Path(root) / reference) for root in read_roots(index_dir)]
+    found = {docnum: key for key in candidates if (docnum := searcher.document_number(key=key_term(key))) is not None}
+    if not found:
         raise ArchsearchError(f"no article with id or path '{reference}' in the index")
+    if len(found) > 1:
+        raise ArchsearchError(
+            f"'{reference}' names {len(found)} articles, give one's path: {', '.join(sorted(found.values()))}"
+        )
+    docnum = next(iter(found))
     stored = searcher.stored_fields(docnum)
     try:
         body = read_article(stored["key"]).body

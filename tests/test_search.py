@@ -1,8 +1,10 @@
 import datetime
 
+import pytest
+
 from archsearch.passages import collapse_whitespace
 from archsearch.searching import search
-from conftest import WEB_SEED, WIRE_SEED
+from conftest import WEB_SEED, WIRE_SEED, web, write_corpus
 
 
 def matched_words(snippet):
@@ -92,3 +94,24 @@ def test_a_date_window_that_leaves_nothing_says_so_and_gives_the_dates_held(seed
 def test_words_that_match_nothing_still_get_the_any_hint_inside_a_window(seeded_index):
     result = search(seeded_index, "Taliban zzzqqq", since="2019")
     assert (result.total, result.outside_window, result.partial_matches) == (0, 0, 2)
+
+
+def test_an_id_two_folders_hold_is_an_error_naming_both_paths(tmp_path, run_cli, monkeypatch):
+    from archsearch.errors import ArchsearchError
+    from archsearch.indexing import update_index
+    from archsearch.searching import find_article
+
+    first = write_corpus(tmp_path / "a", {"same/n.txt": web("World", "First copy", "Site", "First words.")})
+    second = write_corpus(tmp_path / "b", {"same/n.txt": web("World", "Second copy", "Site", "Second words.")})
+    index_dir = tmp_path / "index"
+    update_index(index_dir, [str(first), str(second)])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ArchsearchError) as raised:
+        find_article(index_dir, "same/n.txt")
+    assert str(first / "same/n.txt") in str(raised.value) and str(second / "same/n.txt") in str(raised.value)
+    shown = run_cli("show", "same/n.txt", "--index", str(index_dir))
+    assert shown.exit_code == 2
+    assert shown.stderr.startswith("archsearch: error: 'same/n.txt' names 2 articles, give one's path: ")
+    assert find_article(index_dir, str(second / "same/n.txt")).title == "Second copy"
+    assert find_article(index_dir, "b/same/n.txt").title == "Second copy"  # a path from the working folder
+    assert run_cli("similar", "same/n.txt", "--index", str(index_dir)).exit_code == 2
