@@ -115,3 +115,20 @@ def test_an_id_two_folders_hold_is_an_error_naming_both_paths(tmp_path, run_cli,
     assert find_article(index_dir, str(second / "same/n.txt")).title == "Second copy"
     assert find_article(index_dir, "b/same/n.txt").title == "Second copy"  # a path from the working folder
     assert run_cli("similar", "same/n.txt", "--index", str(index_dir)).exit_code == 2
+
+
+def test_a_plain_word_matches_the_datelines_words_but_not_the_sites_name(tmp_path):
+    from conftest import build_index, wire
+
+    index_dir = build_index(tmp_path, {
+        # The city is named only in the dateline, and the site's name is the city too.
+        "page.txt": web("Afghanistan", "Envoys meet", "Kandahar Chronicle", "KABUL: Envoys met on Monday."),
+        "wire.txt": wire("2021-12-10", "KANDAHAR, December 10. /TASS/.", "Envoys met on Monday."),
+        "other.txt": web("World", "Markets fall", "Kabul Chronicle", "PARIS: Markets fell on Monday."),
+    })
+    assert {hit.id for hit in search(index_dir, "Kabul").hits} == {"page.txt"}
+    assert {hit.id for hit in search(index_dir, "Kabul OR Kandahar", collapse_copies=False).hits} == {
+        "page.txt", "wire.txt"
+    }
+    # The site's name is in the boilerplate, which is not indexed as text: source: finds it.
+    assert {hit.id for hit in search(index_dir, 'source:"Kabul Chronicle"').hits} == {"other.txt"}
