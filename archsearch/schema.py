@@ -13,6 +13,9 @@ TEXT_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
 
 # Names (sources, places, sections) match word by word, case- and accent-blind, never stemmed.
 NAME_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+# The words of title and body as written (case and accents folded as for names, not stemmed):
+# what prefix, wildcard and fuzzy words expand against, so `organizat*` finds "organization".
+WORD_FORM_ANALYZER = NAME_ANALYZER
 
 # Paths match on their parts: folder names, file name stems, extensions.
 PATH_ANALYZER = RegexTokenizer(r"[^/\\._\-\s]+") | LowercaseFilter() | CharsetFilter(accent_map)
