@@ -42,7 +42,7 @@ from archsearch.errors import ArchsearchError
 from archsearch.manifest import MANIFEST_FILE, Entry, Manifest
 from archsearch.nearduplicates import band_terms, sketch
 from archsearch.formats import Article, UnreadableFile, read_article
-from archsearch.schema import UNDATED_MARK, build_schema, day_number
+from archsearch.schema import UNDATED_MARK, build_schema, day_number, exact_text
 from archsearch.store import key_term, open_index, read_roots, write_roots
 
 # Held (flock) by the one `archsearch index` run allowed at a time; it holds that run's pid.
@@ -246,6 +246,7 @@ def article_document(key: str, root: str, article: Article, entry: Entry) -> dic
         "_stored_root": root,
         "title": article.title,
         "body": article.body,
+        "exact": exact_text(article.title, article.body),
         "source": article.source,
         "place": article.place,
         "section": article.section,

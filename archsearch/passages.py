@@ -131,11 +131,6 @@ def _beginning_pattern(beginning: str, accented: frozenset[str]) -> re.Pattern:
     return re.compile("".join(pieces), re.IGNORECASE)
 
 
-def match_spans(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
-    """Where the words whose indexed form is in `terms` stand in `text`."""
-    return WordMatcher(terms).spans(text)
-
-
 def collapse_whitespace(fieldname, text, start, end, spans) -> Snippet:
     """Cut text[start:end] with runs of whitespace made single spaces, keeping the match spans aligned."""
     pieces = []
@@ -187,9 +182,9 @@ def _candidate_passages(spans):
         yield group
 
 
-def passages(text: str, terms: frozenset[str], fieldname: str = "body", top: int = PASSAGES_PER_HIT) -> list[Snippet]:
+def passages(text: str, words: WordMatcher, fieldname: str = "body", top: int = PASSAGES_PER_HIT) -> list[Snippet]:
     """The `top` passages with the most distinct matched words (then the most matches), in text order."""
-    spans = match_spans(text, terms)
+    spans = words.spans(text)
     if not spans:
         return []
     words = [indexed_form(text[a:b]) for a, b in spans]

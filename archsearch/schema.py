@@ -69,6 +69,11 @@ def word_analyzer(analyzer) -> Callable[[str], str] | None:
     return term
 
 
+def exact_text(title: str, body: str) -> str:
+    """What the `exact` field indexes: the title's words, then the body's."""
+    return f"{title}\n{body}"
+
+
 def build_schema() -> Schema:
     return Schema(
         # The absolute path of the file: one document per file, whatever folder it was found under.
@@ -79,6 +84,10 @@ def build_schema() -> Schema:
         title=TEXT(analyzer=TEXT_ANALYZER, stored=True),
         # The body is read again from the file for snippets and `show`; storing it would double the index.
         body=TEXT(analyzer=TEXT_ANALYZER),
+        # Title and body words as written, unstemmed (see WORD_FORM_ANALYZER): prefix, wildcard and
+        # fuzzy words expand against these, and `=word` exact-form search will match them.  With
+        # positions, which FastSegmentWriter analyses as fast as the body (and phrases could use).
+        exact=TEXT(analyzer=WORD_FORM_ANALYZER),
         # Dates are whole days, kept as the integer YYYYMMDD so ranges and sorting are plain numbers.
         date=NUMERIC(int, bits=32, stored=True, sortable=True),
         # One term on every undated article: counting the undated matches a date filter left

@@ -13,8 +13,8 @@ from archsearch.errors import ArchsearchError
 from archsearch.evaluation import Evaluation, Evaluator
 from archsearch.store import index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
-from archsearch.passages import Snippet, lead_passage, match_spans, passages
-from archsearch.querying import UNDATED, parse_query
+from archsearch.passages import Snippet, WordMatcher, lead_passage, passages
+from archsearch.querying import UNDATED, WORD_FORM_FIELD, parse_query
 from archsearch.formats import UnreadableFile, read_article
 from archsearch.schema import number_day
 from archsearch.spelling import corrected_query
@@ -100,10 +100,10 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     title = stored.get("title", "")
     title_matches, snippets = (), ()
     if with_snippets:
-        terms = matched_terms(whoosh_hit)
-        title_matches = tuple(match_spans(title, terms["title"]))
+        matched = matched_words(whoosh_hit)
+        title_matches = tuple(matched["title"].spans(title))
         body = _current_body(stored["key"])
-        snippets = tuple(passages(body, terms["body"]) or ([lead_passage(body)] if body else []))
+        snippets = tuple(passages(body, matched["body"]) or ([lead_passage(body)] if body else []))
     return Hit(
         rank=rank,
         id=stored["path"],
@@ -120,13 +120,15 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     )
 
 
-def matched_terms(whoosh_hit) -> dict[str, frozenset[str]]:
-    """The indexed words of the query that this article contains, per field."""
-    found = {"title": set(), "body": set()}
+def matched_words(whoosh_hit) -> dict[str, WordMatcher]:
+    """What to mark in the title and in the body: the query's indexed words this article contains
+    there, and the unstemmed forms it contains in either (from prefix, wildcard and fuzzy words)."""
+    found = {"title": set(), "body": set(), WORD_FORM_FIELD: set()}
     for fieldname, term in whoosh_hit.matched_terms():
         if fieldname in found:
             found[fieldname].add(term.decode("utf-8") if isinstance(term, bytes) else term)
-    return {fieldname: frozenset(terms) for fieldname, terms in found.items()}
+    forms = frozenset(found[WORD_FORM_FIELD])
+    return {fieldname: WordMatcher(frozenset(found[fieldname]), forms) for fieldname in ("title", "body")}
 
 
 def _current_body(path: str) -> str:

@@ -2,13 +2,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archsearch.passages import (
-    _WORD, PASSAGE_CHARS, WordMatcher, folded_form, indexed_form, lead_passage, match_spans, passages,
+    _WORD, PASSAGE_CHARS, WordMatcher, folded_form, indexed_form, lead_passage, passages,
 )
 from archsearch.schema import TEXT_ANALYZER
 
 
 def terms(*words):
-    return frozenset(indexed_form(word) for word in words)
+    return WordMatcher(frozenset(indexed_form(word) for word in words))
 
 
 def marked(snippet):
@@ -22,7 +22,7 @@ def test_indexed_form_is_what_the_index_analyzer_gives():
 
 def test_other_forms_and_accents_are_marked():
     text = "Fighting in Zürich; the fighters fight. Zurich is calm."
-    spans = match_spans(text, terms("fight", "zurich"))
+    spans = terms("fight", "zurich").spans(text)
     assert [text[a:b] for a, b in spans] == ["Fighting", "Zürich", "fight", "Zurich"]
 
 
@@ -44,7 +44,7 @@ def test_passages_are_cut_at_whitespace_and_bounded():
 
 
 def test_no_terms_no_passages_and_a_lead_instead():
-    assert passages("some text", frozenset()) == []
+    assert passages("some text", WordMatcher()) == []
     lead = lead_passage("First words of the body. " * 30)
     assert lead.start == 0 and lead.text.startswith("First words") and lead.matches == ()
 
@@ -65,7 +65,7 @@ TEXT_CHARACTERS = st.sampled_from(list("aeiostnrlyAEIOSTzZüÜéÉıİΣσς19_*
 
 
 def words_by_scanning(text, stems, forms=frozenset()):
-    """What match_spans found before it used a regular expression: every token, analysed."""
+    """What passages found before they searched for beginnings: every token, analysed."""
     return [
         match.span()
         for match in _WORD.finditer(text)
@@ -85,13 +85,12 @@ def test_the_words_found_are_those_a_scan_of_every_word_finds(text, other_words,
     stems = frozenset(indexed_form(word) for word in chosen + other_words if _WORD.fullmatch(word))
     forms = frozenset(folded_form(word) for word in data.draw(st.lists(st.sampled_from(tokens), max_size=2))) if tokens else frozenset()
     assert WordMatcher(stems, forms).spans(text) == words_by_scanning(text, stems, forms)
-    assert match_spans(text, stems) == words_by_scanning(text, stems)
 
 
 def test_stems_that_rewrite_the_words_end_still_mark_it():
     text = "Employability, cities, hoping, possibly, Zürich, İstanbul, U.S. and u.s.a."
     words = ["employability", "cities", "hoping", "possibly", "zurich", "İstanbul", "U.S"]
-    spans = match_spans(text, terms(*words))
+    spans = terms(*words).spans(text)
     assert [text[a:b] for a, b in spans] == ["Employability", "cities", "hoping", "possibly", "Zürich", "İstanbul", "U.S"]
 
 
