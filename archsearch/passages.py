@@ -1,9 +1,10 @@
 """The passages of an article where a query matched, with the matched words located.
 
 Whoosh's highlighter re-analyses the whole text through its chain of token objects for every
-hit, which took most of a query's time. Here each word is found with the tokenizer's own
-regular expression and analysed once per distinct word (cached), with the index's analyzer,
-so a passage marks exactly the words the index matched: `fighting` for `fight`.
+hit, which took most of a query's time. Here only the words that begin like a matched term
+are looked at (see WordMatcher), each analysed once per distinct word (cached) with the
+index's analyzer, so a passage marks exactly the words the index matched: `fighting` for
+`fight`.
 """
 
 import re
@@ -60,9 +61,10 @@ class WordMatcher:
     """Finds the words of a text that the index matched: those whose stem is one of `stems`, or
     whose unstemmed form is one of `forms` (prefix, wildcard and fuzzy words match forms).
 
-    Only the words that begin like a stem or a form are analysed.  They are found by searching
-    the lowercased text for each beginning in C, so the work in Python follows the matches, not
-    the length of the text (a 7 MB article took a second per hit when every word was analysed)."""
+    Only the words that begin like a stem or a form are analysed.  They are found by a
+    case-blind search of the text for each beginning, in C, so the work in Python follows the
+    matches, not the length of the text (a 7 MB article took 1-4 s per hit when every word was
+    analysed)."""
 
     def __init__(self, stems: frozenset[str] = frozenset(), forms: frozenset[str] = frozenset()):
         self.stems, self.forms = stems, forms
@@ -107,7 +109,8 @@ def _letters(word: str) -> list[str]:
 @lru_cache(maxsize=1)
 def _folding_to() -> dict[str, str]:
     """Each folded letter, and the characters that fold to it."""
-    sources: dict[str, str] = {"σ": "ς", "ς": "σ", "i\u0307": "\u0130"}  # lowered alone or in a text
+    # str.lower() writes a final sigma by its context, and "İ" as "i" and a combining dot.
+    sources: dict[str, str] = {"σ": "ς", "ς": "σ", "i\u0307": "\u0130"}
     for code, folded in accent_map.items():
         sources[folded] = sources.get(folded, "") + chr(code)
     return sources
@@ -182,9 +185,9 @@ def _candidate_passages(spans):
         yield group
 
 
-def passages(text: str, words: WordMatcher, fieldname: str = "body", top: int = PASSAGES_PER_HIT) -> list[Snippet]:
+def passages(text: str, matcher: WordMatcher, fieldname: str = "body", top: int = PASSAGES_PER_HIT) -> list[Snippet]:
     """The `top` passages with the most distinct matched words (then the most matches), in text order."""
-    spans = words.spans(text)
+    spans = matcher.spans(text)
     if not spans:
         return []
     words = [indexed_form(text[a:b]) for a, b in spans]

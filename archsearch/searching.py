@@ -347,7 +347,7 @@ def locate_article(searcher, index_dir: Path, reference: str) -> tuple[int, Arti
         raise ArchsearchError(f"no article with id or path '{reference}' in the index")
     if len(found) > 1:
         raise ArchsearchError(
-            f"'{reference}' names {len(found)} articles, give one's path: {', '.join(sorted(found.values()))}"
+            f"'{reference}' is the id of {len(found)} articles; name one by its path: {', '.join(sorted(found.values()))}"
         )
     docnum = next(iter(found))
     stored = searcher.stored_fields(docnum)

@@ -111,7 +111,7 @@ def test_an_id_two_folders_hold_is_an_error_naming_both_paths(tmp_path, run_cli,
     assert str(first / "same/n.txt") in str(raised.value) and str(second / "same/n.txt") in str(raised.value)
     shown = run_cli("show", "same/n.txt", "--index", str(index_dir))
     assert shown.exit_code == 2
-    assert shown.stderr.startswith("archsearch: error: 'same/n.txt' names 2 articles, give one's path: ")
+    assert shown.stderr.startswith("archsearch: error: 'same/n.txt' is the id of 2 articles; name one by its path: ")
     assert find_article(index_dir, str(second / "same/n.txt")).title == "Second copy"
     assert find_article(index_dir, "b/same/n.txt").title == "Second copy"  # a path from the working folder
     assert run_cli("similar", "same/n.txt", "--index", str(index_dir)).exit_code == 2
