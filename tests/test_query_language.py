@@ -267,6 +267,8 @@ WORD_FORMS = {
     "doing.txt": wire("2021-01-09", "OSLO, January 9. /NTB/.", "What the ministers are doing matters."),
     "afghan.txt": wire("2021-01-10", "KABUL, January 10. /TASS/.", "Afghans and Afghanistan's neighbours spoke."),
     "zurich.txt": wire("2021-01-11", "ZÜRICH, January 11. /Reuters/.", "Organisations in Zürich met."),
+    "previous.txt": wire("2021-01-12", "OSLO, January 12. /NTB/.", "The previous talks failed."),
+    "president.txt": wire("2021-01-13", "OSLO, January 13. /NTB/.", "The president spoke."),
 }
 
 
@@ -284,6 +286,7 @@ def word_forms_index(tmp_path_factory):
         ("organ*", ["organ.txt", "organization.txt", "zurich.txt"]),
         ("policie*", ["policies.txt"]),
         ("doin*", ["doing.txt"]),
+        ("pres*", ["president.txt"]),  # Whoosh stemmed the prefix itself: pre*, and found "previous"
         ("afghan*", ["afghan.txt"]),
         ("zuri*", ["zurich.txt"]),  # accents folded as the index folds them
         ("ZÜR*", ["zurich.txt"]),
