@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from whoosh import query as wq
-from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup, SingleQuotePlugin, syntax
+from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldPlugin, OrGroup, QueryParser, SingleQuotePlugin, syntax
 from whoosh.qparser.plugins import Plugin, PrefixPlugin, TaggingPlugin, WildcardPlugin
 
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
@@ -207,12 +207,15 @@ def shorten(text: str, limit: int = 40, tail: bool = False) -> str:
 fold = word_analyzer(WORD_FORM_ANALYZER)
 
 
-def _fold_unanalysed_terms(query):
-    # Whoosh leaves wildcard and fuzzy words unanalysed; fold them as the index folded its words.
-    if isinstance(query, (wq.Wildcard, wq.Prefix, wq.FuzzyTerm)) and isinstance(query.text, str):
-        query = query.copy()
-        query.text = fold(query.text)
-    return query
+class _Parser(QueryParser):
+    """Prefix and wildcard words are folded as the index folds words, never stemmed: Whoosh runs
+    them through the field's analyzer, which made `title:pres*` `pre*` and `organi?ations`
+    `organi?`.  (A fuzzy word is analysed: on a stemmed field it is compared with stems.)"""
+
+    def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
+        if issubclass(termclass, (wq.Prefix, wq.Wildcard)) and fieldname in self.schema:
+            return termclass(fieldname, fold(text), boost=boost)
+        return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
 
 
 class WordFormPlugin(Plugin):
@@ -254,9 +257,8 @@ def parse_query(
     today = today or datetime.date.today()
     window = _flag_window(since, until, today)
     checked = check_syntax(text)
-    parser = MultifieldParser(
-        list(DEFAULT_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=OrGroup if any_words else AndGroup
-    )
+    parser = _Parser(None, schema, group=OrGroup if any_words else AndGroup)
+    parser.add_plugin(MultifieldPlugin(list(DEFAULT_FIELDS), fieldboosts=FIELD_BOOSTS))  # as MultifieldParser
     parser.remove_plugin_class(SingleQuotePlugin)  # apostrophes are part of words in news text
     parser.add_plugin(FuzzyTermPlugin())
     parser.add_plugin(WordFormPlugin())
@@ -267,7 +269,6 @@ def parse_query(
         raise
     except Exception as exc:  # Whoosh's parser has corners check_syntax does not foresee
         raise QuerySyntaxError(f"cannot read the query {shorten(text)!r} ({type(exc).__name__})") from None
-    parsed = parsed.accept(_fold_unanalysed_terms)
     if window:
         parsed = wq.And([parsed, DateFilter(window)])
     has_date_filter = _contains_date_filter(parsed)

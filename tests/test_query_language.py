@@ -294,6 +294,8 @@ def word_forms_index(tmp_path_factory):
         ("organisatons~", ["zurich.txt"]),  # fuzzy words are within edits of words as written
         ("organizat* OR policie*", ["organization.txt", "policies.txt"]),
         ("title:polic*", ["policies.txt", "policy.txt"]),  # in a named field, the field's own (stemmed) words
+        ("title:pres*", ["president.txt"]),  # but the prefix itself is not stemmed (pre*)
+        ("body:Pres?d*", ["president.txt"]),  # a wildcard word there matches stems too (`presid`)
     ],
 )
 def test_prefix_wildcard_and_fuzzy_words_expand_to_words_as_written(word_forms_index, text, expected):
