@@ -141,3 +141,11 @@ def test_every_read_command_answers_an_empty_index(make_index, command, tmp_path
 def test_stats_of_an_empty_index_shows_no_articles(tmp_path):
     stats = index_stats(empty_index_after_first_build(tmp_path))
     assert (stats.articles, stats.dated, stats.sources, stats.first_date) == (0, 0, 0, None)
+
+
+def test_the_date_span_leaves_out_deleted_articles(undated_then_dated):
+    corpus = undated_then_dated.parent / "corpus"
+    (corpus / "wire1.txt").unlink()  # the 2021-12-10 article
+    update_index(undated_then_dated, [str(corpus)])
+    result = search(undated_then_dated, "Taliban", since="2030")
+    assert result.date_span == (datetime.date(2020, 2, 29), datetime.date(2020, 2, 29))
