@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archsearch.errors import ArchsearchError
-from archsearch.evaluation import matching_documents
+from archsearch.evaluation import Evaluator, matching_documents
 from archsearch.store import index_searcher
 from archsearch.querying import parse_query
 from archsearch.schema import number_day
@@ -21,6 +21,7 @@ class Timeline:
     periods: list[tuple[str, int]]  # every period from the first to the last, empty ones included
     undated: int  # matching articles with no date, which no period can hold
     total: int
+    index_empty: bool = False  # the index holds no article at all (empty, or still being built)
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Facets:
     total: int
     sources: list[tuple[str, int]] = field(default_factory=list)  # most articles first
     places: list[tuple[str, int]] = field(default_factory=list)
+    index_empty: bool = False  # the index holds no article at all (empty, or still being built)
 
 
 def period_of(day: datetime.date, by: str) -> str:
@@ -91,8 +93,10 @@ def timeline(
         parsed = parse_query(
             text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=True, today=today
         )
-        dates = searcher.reader().column_reader("date")
-        days = [number_day(dates[docnum]) for docnum in matching_documents(searcher, parsed.query)]
+        # Not Whoosh's column reader, which misplaces the documents of a segment without dates.
+        evaluator = Evaluator(searcher)
+        days = list(map(number_day, evaluator.field_values("date", evaluator.matching_documents(parsed.query))))
+        index_empty = searcher.doc_count() == 0
     counts = Counter(period_of(day, by) for day in days if day)
     dated = [day for day in days if day]
     first = parsed.window.start if parsed.window and parsed.window.start else min(dated, default=None)
@@ -104,6 +108,7 @@ def timeline(
         periods=[(period, counts.get(period, 0)) for period in periods],
         undated=len(days) - len(dated),
         total=len(days),
+        index_empty=index_empty,
     )
 
 
@@ -122,6 +127,8 @@ def facets(
             text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=include_undated,
             today=today,
         )
+        if searcher.doc_count() == 0:  # no committed segment: no columns to read
+            return Facets(query=text, total=0, index_empty=True)
         reader = searcher.reader()
         sources, places = reader.column_reader("source"), reader.column_reader("place")
         docnums = matching_documents(searcher, parsed.query)

@@ -20,9 +20,18 @@ SYNTAX = """\
 | `"humanitarian assistance"` | the exact phrase |
 | `title:ceasefire` | a word in the title; likewise `source:`, `place:`, `section:`, `author:`, `path:` (parts of the file path), `url:` (parts of the URL: `url:reuters`, `url:"example.com/world"`) and `body:` |
 | `source:"Pashtun Times"` | a phrase in a field |
-| `afghan*` | words starting with `afghan` |
-| `talibn~`, `talibn~2` | words within 1 (or 2) edits of `talibn` |
+| `afghan*` | words starting with `afghan` as written (`Afghans`, `Afghanistan`), case and accents aside |
+| `organi?ation` | `?` is one letter, `*` any run of letters, anywhere in the word |
+| `talibn~`, `talibn~2` | words within 1 (or 2) edits of `talibn` as written |
 | `date:2021-12` | articles dated in December 2021 (see Dates) |
+
+Prefix, wildcard and fuzzy words match the words of title and body as the article writes
+them, not their stems: `organizat*` finds "organization" and `policie*` finds "policies" but
+not "policy". Inside a field (`title:polic*`) they match that field's indexed words, which
+for `title:` and `body:` are stems (`title:organizat*` finds nothing: "organization" is
+indexed as `organ`). `--explain` shows such words on the `exact` field, the index's
+unstemmed words of title and body. An index built before this version asks for
+`archsearch index --rebuild`.
 
 `-word` works on the command line too (`archsearch query Taliban -Kabul`); a word that
 starts like a short option (`-n...`) must come after `--` or be written `NOT word`.

@@ -42,7 +42,7 @@ from archsearch.errors import ArchsearchError
 from archsearch.manifest import MANIFEST_FILE, Entry, Manifest
 from archsearch.nearduplicates import band_terms, sketch
 from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
-from archsearch.schema import UNDATED_MARK, build_schema, day_number
+from archsearch.schema import UNDATED_MARK, build_schema, day_number, exact_text
 from archsearch.store import key_term, open_index, read_roots, write_roots
 
 # Held (flock) by the one `archsearch index` run allowed at a time; it holds that run's pid.
@@ -266,6 +266,7 @@ def article_document(key: str, root: str, article: Article, entry: Entry) -> dic
         # Stored where reading the body again for snippets and `show` would cost a parser
         # library or a scan of a container; plain text is read again from its file.
         "text": article.body if fmt is None or fmt.body_stored else None,
+        "exact": exact_text(article.title, article.body),
         "source": article.source,
         "place": article.place,
         "section": article.section,

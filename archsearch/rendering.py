@@ -240,7 +240,13 @@ def print_paths(result: SearchResult, out, null: bool) -> None:
     out.buffer.flush()
 
 
+def print_empty_index_note(err) -> None:
+    err.write("archsearch: the index holds no articles: it is empty, or still being built\n")
+
+
 def print_result_notes(result: SearchResult, err) -> None:
+    if result.index_empty:
+        print_empty_index_note(err)
     if result.corrected_from:
         err.write(f"archsearch: showing results for '{result.query}' instead of '{result.corrected_from}'\n")
     if result.suggestion:
@@ -248,6 +254,12 @@ def print_result_notes(result: SearchResult, err) -> None:
             f"archsearch: did you mean '{result.suggestion}'? ({result.suggestion_total} matching articles;"
             " --fix runs it)\n"
         )
+    if result.total == 0 and result.outside_window:
+        span = (
+            f"the index's dates span {result.date_span[0]}..{result.date_span[1]}"
+            if result.date_span else "no article in the index has a date"
+        )
+        err.write(f"archsearch: {result.outside_window} article(s) match the words, none in the date window; {span}\n")
     if result.total == 0 and result.partial_matches:
         err.write(
             f"archsearch: no article matches all words; {result.partial_matches} match some of them"

@@ -13,6 +13,9 @@ TEXT_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
 
 # Names (sources, places, sections) match word by word, case- and accent-blind, never stemmed.
 NAME_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+# The words of title and body as written (case and accents folded as for names, not stemmed):
+# what prefix, wildcard and fuzzy words expand against, so `organizat*` finds "organization".
+WORD_FORM_ANALYZER = NAME_ANALYZER
 
 # Paths match on their parts: folder names, file name stems, extensions.
 PATH_ANALYZER = RegexTokenizer(r"[^/\\._\-\s]+") | LowercaseFilter() | CharsetFilter(accent_map)
@@ -66,6 +69,11 @@ def word_analyzer(analyzer) -> Callable[[str], str] | None:
     return term
 
 
+def exact_text(title: str, body: str) -> str:
+    """What the `exact` field indexes: the title's words, then the body's."""
+    return f"{title}\n{body}"
+
+
 def build_schema() -> Schema:
     return Schema(
         # The absolute path of the file, whatever folder it was found under: one document per
@@ -82,6 +90,10 @@ def build_schema() -> Schema:
         # would double the index.  Other formats store it in `text` (see indexing.py).
         body=TEXT(analyzer=TEXT_ANALYZER),
         text=STORED(),
+        # Title and body words as written, unstemmed (see WORD_FORM_ANALYZER): prefix, wildcard and
+        # fuzzy words expand against these, and `=word` exact-form search will match them.  With
+        # positions, which FastSegmentWriter analyses as fast as the body (and phrases could use).
+        exact=TEXT(analyzer=WORD_FORM_ANALYZER),
         # Dates are whole days, kept as the integer YYYYMMDD so ranges and sorting are plain numbers.
         date=NUMERIC(int, bits=32, stored=True, sortable=True),
         # One term on every undated article: counting the undated matches a date filter left

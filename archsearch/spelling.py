@@ -6,6 +6,7 @@ from collections import Counter
 from whoosh.support.levenshtein import damerau_levenshtein
 
 from archsearch.formats import UnreadableFile
+from archsearch.passages import WordMatcher
 from archsearch.schema import TEXT_ANALYZER
 from archsearch.store import article_body
 
@@ -89,10 +90,10 @@ def _closest_surface_form(searcher, stem: str, typed: str) -> tuple[str, bool] |
             body = article_body(hit.fields())
         except (UnreadableFile, OSError):
             continue
-        for token in re.findall(r"\w+", body):
-            if _stem(token) == stem:
-                occurrences[token.lower()] += 1
-                capitals[token.lower()] += token[0].isupper()
+        for start, end in WordMatcher(frozenset({stem})).spans(body):
+            form = body[start:end].lower()
+            occurrences[form] += 1
+            capitals[form] += body[start].isupper()
     if not occurrences:
         return None
     form = min(occurrences, key=lambda form: (damerau_levenshtein(typed, form), form))

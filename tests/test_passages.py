@@ -1,9 +1,14 @@
-from archsearch.passages import PASSAGE_CHARS, indexed_form, lead_passage, match_spans, passages
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archsearch.passages import (
+    _WORD, PASSAGE_CHARS, WordMatcher, folded_form, indexed_form, lead_passage, passages,
+)
 from archsearch.schema import TEXT_ANALYZER
 
 
 def terms(*words):
-    return frozenset(indexed_form(word) for word in words)
+    return WordMatcher(frozenset(indexed_form(word) for word in words))
 
 
 def marked(snippet):
@@ -17,7 +22,7 @@ def test_indexed_form_is_what_the_index_analyzer_gives():
 
 def test_other_forms_and_accents_are_marked():
     text = "Fighting in Zürich; the fighters fight. Zurich is calm."
-    spans = match_spans(text, terms("fight", "zurich"))
+    spans = terms("fight", "zurich").spans(text)
     assert [text[a:b] for a, b in spans] == ["Fighting", "Zürich", "fight", "Zurich"]
 
 
@@ -39,7 +44,7 @@ def test_passages_are_cut_at_whitespace_and_bounded():
 
 
 def test_no_terms_no_passages_and_a_lead_instead():
-    assert passages("some text", frozenset()) == []
+    assert passages("some text", WordMatcher()) == []
     lead = lead_passage("First words of the body. " * 30)
     assert lead.start == 0 and lead.text.startswith("First words") and lead.matches == ()
 
@@ -52,3 +57,43 @@ def test_passages_never_repeat_text():
     chosen = passages(body, terms("taliban"), top=2)  # its first two mentions are 100 characters apart
     assert len(chosen) == 2
     assert chosen[0].end <= chosen[1].start
+
+
+# Letters that fold (case, accents, the dotted capital I), digits, and the dots and marks that
+# decide where the tokenizer's words start ("U.S" is one word, "a..b" two).
+TEXT_CHARACTERS = st.sampled_from(list("aeiostnrlyAEIOSTzZüÜéÉıİΣσς19_*.,. -'\n") + ["ing", "ed", "ies", "ation", "bility"])
+
+
+def words_by_scanning(text, stems, forms=frozenset()):
+    """What passages found before they searched for beginnings: every token, analysed."""
+    return [
+        match.span()
+        for match in _WORD.finditer(text)
+        if indexed_form(match.group()) in stems or folded_form(match.group()) in forms
+    ]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(TEXT_CHARACTERS, max_size=60).map("".join),
+    st.lists(st.lists(TEXT_CHARACTERS, min_size=1, max_size=6).map("".join), max_size=4),
+    st.data(),
+)
+def test_the_words_found_are_those_a_scan_of_every_word_finds(text, other_words, data):
+    tokens = [match.group() for match in _WORD.finditer(text)]
+    chosen = data.draw(st.lists(st.sampled_from(tokens), max_size=3)) if tokens else []
+    stems = frozenset(indexed_form(word) for word in chosen + other_words if _WORD.fullmatch(word))
+    forms = frozenset(folded_form(word) for word in data.draw(st.lists(st.sampled_from(tokens), max_size=2))) if tokens else frozenset()
+    assert WordMatcher(stems, forms).spans(text) == words_by_scanning(text, stems, forms)
+
+
+def test_stems_that_rewrite_the_words_end_still_mark_it():
+    text = "Employability, cities, hoping, possibly, Zürich, İstanbul, U.S. and u.s.a."
+    words = ["employability", "cities", "hoping", "possibly", "zurich", "İstanbul", "U.S"]
+    spans = terms(*words).spans(text)
+    assert [text[a:b] for a, b in spans] == ["Employability", "cities", "hoping", "possibly", "Zürich", "İstanbul", "U.S"]
+
+
+def test_passages_read_the_tokenizer_they_assume():
+    # _TOKEN_START finds where this expression's words start.
+    assert _WORD.pattern == r"[\w\*]+(\.?[\w\*]+)*"

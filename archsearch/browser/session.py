@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archsearch.coverage import Facets, Timeline, facets, timeline
-from archsearch.passages import match_spans
-from archsearch.querying import parse_query
+from archsearch.passages import WordMatcher
+from archsearch.querying import WORD_FORM_FIELD, parse_query
 from archsearch.searching import ArticleRecord, Hit, SearchResult, find_article, search
 from archsearch.store import index_searcher
 
@@ -98,7 +98,7 @@ class Session:
     def matched_words(self, query: str) -> dict[str, frozenset[str]]:
         """The indexed words the query looks for in titles and bodies, prefixes and fuzzy words
         expanded to those in the index: what a preview highlights."""
-        words = {"title": set(), "body": set()}
+        words = {"title": set(), "body": set(), WORD_FORM_FIELD: set()}
         with index_searcher(self.index_dir) as searcher:
             parsed = parse_query(query, searcher.schema, **self._filter_options())
             reader = searcher.reader()
@@ -109,11 +109,12 @@ class Session:
         return {fieldname: frozenset(terms) for fieldname, terms in words.items()}
 
     def preview(self, hit: Hit, terms: dict[str, frozenset[str]]) -> Preview:
-        article = find_article(self.index_dir, hit.path)
+        article = find_article(self.index_dir, hit.reference)
+        forms = terms.get(WORD_FORM_FIELD, frozenset())
         return Preview(
             article=article,
-            title_matches=match_spans(article.title, terms.get("title", frozenset())),
-            body_matches=match_spans(article.body, terms.get("body", frozenset())),
+            title_matches=WordMatcher(terms.get("title", frozenset()), forms).spans(article.title),
+            body_matches=WordMatcher(terms.get("body", frozenset()), forms).spans(article.body),
         )
 
     def export_csv(self, results: Results, folder: Path, now: datetime.datetime | None = None) -> Path:
