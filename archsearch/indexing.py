@@ -23,6 +23,7 @@ import hashlib
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import signal
 import sqlite3
 import stat
@@ -31,7 +32,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -43,10 +44,23 @@ from archsearch.manifest import MANIFEST_FILE, Entry, Manifest
 from archsearch.nearduplicates import band_terms, sketch
 from archsearch.formats import Article, UnreadableFile, read_article
 from archsearch.schema import UNDATED_MARK, build_schema, day_number
-from archsearch.store import key_term, open_index, read_roots, write_roots
+from archsearch.store import (
+    REBUILD_HINT,
+    DamagedIndex,
+    damage_reported,
+    find_damage,
+    key_term,
+    open_index,
+    read_roots,
+    write_roots,
+)
 
 # Held (flock) by the one `archsearch index` run allowed at a time; it holds that run's pid.
 LOCK_FILE = "archsearch.lock"
+# Inside the index folder: where `index --rebuild` builds the new index until it replaces the old.
+REBUILD_FOLDER = "rebuild"
+# Index folders are readable by their owner only.
+PRIVATE_FOLDER = 0o700
 DEFAULT_CORPUS = Path("seeds")
 
 # Files read per worker between commits: a commit makes one segment per worker, and a killed
@@ -68,6 +82,7 @@ class IndexReport:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
     total: int = 0  # articles in the index afterwards
     interrupted: bool = False  # stopped on request, after committing what was done
+    created: bool = False  # the index was made by this run
 
     @property
     def nothing_indexable(self) -> bool:
@@ -110,12 +125,13 @@ def choose_roots(folders: list[str], remembered: list[str], cwd: Path) -> list[s
     raise ArchsearchError("no folder to index: pass one, as in 'archsearch index ~/articles'")
 
 
-def forgotten_roots(forget: list[str], remembered: list[str]) -> list[str]:
-    """The remembered folders named by `forget`, which need not exist any more."""
+def forgotten_roots(forget: list[str], remembered: list[str], recorded: set[str] = frozenset()) -> list[str]:
+    """The folders named by `forget`, which need not exist any more: remembered ones, and those
+    whose articles are still `recorded` in the index."""
     chosen = []
     for folder in forget:
         path = str(Path(folder).expanduser().resolve())
-        if path not in remembered:
+        if path not in remembered and path not in recorded:
             covered = ", ".join(remembered) or "none"
             raise ArchsearchError(f"the index does not cover {folder} (it covers: {covered})")
         chosen.append(path)
@@ -538,7 +554,8 @@ def has_index(index_dir: Path) -> bool:
     return index_dir.is_dir() and latest_generation(str(index_dir)) >= 0
 
 
-def prepare_index_folder(index_dir: Path) -> None:
+def prepare_index_folder(index_dir: Path) -> bool:
+    """Make sure the index folder can be written; True if it was made now (a new index)."""
     if index_dir.exists() and not index_dir.is_dir():
         raise ArchsearchError(f"index location {index_dir} exists and is not a folder")
     if index_dir.is_dir() and not has_index(index_dir):
@@ -547,7 +564,12 @@ def prepare_index_folder(index_dir: Path) -> None:
         names = os.listdir(index_dir)
         if names and LOCK_FILE not in names:
             raise ArchsearchError(f"index location {index_dir} is a folder that is not empty and holds no index")
-    index_dir.mkdir(parents=True, exist_ok=True)
+    if index_dir.is_dir():
+        return False
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Private: an index holds the text of every article, whoever may read the articles themselves.
+    index_dir.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+    return True
 
 
 def update_index(
@@ -566,10 +588,11 @@ def update_index(
     """Bring the index in step with the files under the folders.
 
     Indexes new and changed files, drops the articles of files that are gone and of the
-    folders in `forget`, and remembers the folders.  `rebuild` starts from an empty index.
-    `jobs` worker processes read and analyse files; a commit follows every `commit_every`
-    files read (default FILES_PER_SEGMENT per worker).  When `should_stop()` turns true the run
-    commits what it has done and returns a report marked interrupted.
+    folders in `forget`, and remembers the folders.  `rebuild` reads every file again into a new
+    index beside the old one, which replaces it at the end, at once.  `jobs` worker processes
+    read and analyse files; a commit follows every `commit_every` files read (default
+    FILES_PER_SEGMENT per worker).  When `should_stop()` turns true the run commits what it has
+    done and returns a report marked interrupted.
     """
     index_dir = Path(index_dir)
     try:
@@ -582,45 +605,144 @@ def update_index(
 
 
 def _update(index_dir, folders, cwd, forget, rebuild, jobs, commit_every, lock_wait, progress, should_stop):
-    prepare_index_folder(index_dir)
+    created = prepare_index_folder(index_dir)
     with run_lock(index_dir, lock_wait, progress, should_stop):
-        remembered = read_roots(index_dir)
-        forgotten = forgotten_roots(list(forget), remembered)
+        build_dir = index_dir / REBUILD_FOLDER if rebuild else index_dir
+        try:
+            report = _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop)
+        except Exception:
+            # What a failed commit left (on a full disk, say) takes room the next run needs.
+            remove_unreferenced_files(str(build_dir))
+            raise
+        report.created = created
+        return report
+
+
+def remove_unreferenced_files(index_dir: str) -> None:
+    from archsearch.segments import remove_unreferenced_files as remove
+
+    if os.path.isdir(index_dir):
+        with suppress(OSError):
+            remove(index_dir)
+
+
+def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop):
+    if not rebuild and has_index(index_dir):
+        damage = find_damage(index_dir)
+        if damage:
+            raise DamagedIndex(f"the index at {index_dir} is damaged ({damage}): {REBUILD_HINT}")
+    remove_unreferenced_files(str(index_dir))  # left by a run that was killed or failed
+    record = Manifest(index_dir / MANIFEST_FILE)
+    try:
+        try:
+            remembered = read_roots(index_dir)
+        except DamagedIndex:
+            if not rebuild:
+                raise
+            remembered = sorted(record.roots()) if record.is_whole() else []
+        # The folders of articles still recorded: a run that remembered the forgetting of a folder
+        # may have been killed before it removed the folder's articles.
+        forgotten = forgotten_roots(list(forget), remembered, record.roots() if record.is_whole() else set())
         kept = [root for root in remembered if root not in forgotten]
         given = choose_roots(folders, kept, cwd or Path.cwd()) if folders or not forget else []
         roots = sorted(set(kept) | set(given))
         check_not_nested(roots)
-        ix, manifest = _open_for_update(index_dir, rebuild)
+        write_roots(index_dir, roots)
+        report = IndexReport(roots=roots)
+        if rebuild:
+            record.close()
+            return _rebuild(index_dir, build_dir, report, jobs, commit_every, progress, should_stop)
+        ix = _open_for_update(index_dir, record)
+        if _unfinished_rebuild(index_dir):
+            report.warnings.append(
+                (str(index_dir / REBUILD_FOLDER), "a rebuild was stopped part-way; 'archsearch index --rebuild' finishes it")
+            )
+        run = Run(index_dir, index_dir, ix, record, report, progress, should_stop)
+        run.drop_outside(roots)
+        work = run.scan(given or kept)
+        if work:
+            run.index(work, jobs, commit_every)
+        return run.finish()
+    finally:
+        record.close()
+
+
+def _rebuild(index_dir, staging, report, jobs, commit_every, progress, should_stop):
+    """Build the index afresh in the staging folder, then put it in the index's place at once.
+
+    Queries answer from the old index until the new one is whole.  A rebuild that was stopped or
+    killed is resumed by the next, from its last commit: the staged index is updated like any other.
+    """
+    from archsearch.manifest import install
+    from archsearch.segments import clean_files, publish_segments, INDEX_NAME
+    from whoosh.filedb.filestore import FileStorage
+
+    ix = _open_staged(staging)
+    record = Manifest(staging / MANIFEST_FILE)
+    try:
+        _sync_record(staging, ix, record)
+        run = Run(staging, index_dir, ix, record, report, progress, should_stop)
+        run.drop_outside(report.roots)
+        work = run.scan(report.roots)
+        if work:
+            run.index(work, jobs, commit_every)
+        report = run.finish()
+    finally:
+        record.close()
+    if report.interrupted:
+        return report
+    generation, segments = publish_segments(str(staging), str(index_dir))
+    install(staging / MANIFEST_FILE, index_dir / MANIFEST_FILE, generation)
+    shutil.rmtree(staging)
+    clean_files(FileStorage(str(index_dir)), INDEX_NAME, generation, segments)
+    return report
+
+
+def _open_staged(staging: Path):
+    """The staged index of a rebuild: the one a stopped rebuild left, if it is whole, else a new one."""
+    if has_index(staging) and find_damage(staging) is None:
         try:
-            write_roots(index_dir, roots)
-            run = Run(index_dir, ix, manifest, IndexReport(roots=roots), progress, should_stop)
-            run.drop_outside(roots)
-            work = run.scan(roots if rebuild else given or kept)
-            if work:
-                run.index(work, jobs, commit_every)
-            return run.finish()
-        finally:
-            manifest.close()
+            ix = open_index(staging)
+        except ArchsearchError:  # made by another version
+            pass
+        else:
+            remove_unreferenced_files(str(staging))
+            return ix
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(mode=PRIVATE_FOLDER)
+    return whoosh_index.create_in(str(staging), build_schema())
 
 
-def _open_for_update(index_dir: Path, rebuild: bool):
-    """The index to update, made empty for a rebuild, and the record of its files, made to match."""
-    from archsearch.segments import clear_index
+def _unfinished_rebuild(index_dir: Path) -> bool:
+    return has_index(index_dir / REBUILD_FOLDER)
 
-    manifest = Manifest(index_dir / MANIFEST_FILE)
+
+def _open_for_update(index_dir: Path, record: Manifest):
+    """The index to update (made now if there is none), with the record of its files made to match."""
     if not has_index(index_dir):
         ix = whoosh_index.create_in(str(index_dir), build_schema())
-        manifest.replace(ix.latest_generation(), [])
-    elif rebuild:
-        # Not opened through its table of contents, which may be damaged or from another version.
-        manifest.replace(clear_index(str(index_dir), build_schema()), [])
-        ix = open_index(index_dir)
-    else:
-        ix = open_index(index_dir)
-        generation = ix.latest_generation()
-        if manifest.generation != generation:
-            manifest.replace(generation, stored_entries(ix))
-    return ix, manifest
+        record.replace(ix.latest_generation(), [])
+        return ix
+    ix = open_index(index_dir)
+    _sync_record(index_dir, ix, record)
+    return ix
+
+
+def _sync_record(index_dir: Path, ix, record: Manifest) -> None:
+    """Make the record of indexed files match the index (after a kill between a commit and its
+    record, or when the record is damaged), from the index's stored fields."""
+    generation = ix.latest_generation()
+    whole = record.is_whole()
+    if record.generation == generation and whole:
+        return
+    with damage_reported(index_dir):
+        try:
+            if not whole:
+                raise sqlite3.DatabaseError("damaged")
+            record.replace(generation, stored_entries(ix))
+        except sqlite3.DatabaseError:
+            record.start_afresh()
+            record.replace(generation, stored_entries(ix))
 
 
 def stored_entries(ix) -> Iterator[tuple[str, Entry]]:
@@ -633,7 +755,9 @@ def stored_entries(ix) -> Iterator[tuple[str, Entry]]:
 class Run:
     """One update of an index: the changes found, committed batch by batch, and the report."""
 
-    def __init__(self, index_dir: Path, ix, manifest: Manifest, report: IndexReport, progress, should_stop):
+    def __init__(self, build_dir: Path, index_dir: Path, ix, manifest: Manifest, report: IndexReport, progress,
+                 should_stop):
+        self.build_dir = build_dir  # where the index being updated is: index_dir, or a rebuild's staging folder
         self.index_dir = index_dir
         self.ix = ix
         self.manifest = manifest
@@ -704,7 +828,7 @@ class Run:
     def index(self, work: list[Task], jobs: int, commit_every: int | None) -> None:
         workers = max(1, min(jobs, len(work) // MIN_FILES_PER_WORKER))
         batch_size = commit_every or FILES_PER_SEGMENT * workers
-        runner = WorkerPool(self.index_dir, workers) if workers > 1 else InProcess(self.index_dir)
+        runner = WorkerPool(self.build_dir, workers) if workers > 1 else InProcess(self.build_dir)
         self.total = len(work)
 
         known = {}

@@ -50,7 +50,12 @@ def test_in_a_pipe_stderr_has_no_progress_only_the_summary(tmp_path):
     result = run_index(tmp_path, str(corpus))
     assert result.returncode == 0
     assert result.stdout == b""
-    assert result.stderr == b"added 150, updated 0, removed 0, unchanged 0, skipped 0; 150 articles in the index\n"
+    assert result.stderr.decode().splitlines() == [
+        f"archsearch: new index at {tmp_path / 'index'}",
+        "added 150, updated 0, removed 0, unchanged 0, skipped 0; 150 articles in the index",
+    ]
+    again = run_index(tmp_path)
+    assert again.stderr == b"added 0, updated 0, removed 0, unchanged 150, skipped 0; 150 articles in the index\n"
 
 
 def test_quiet_prints_nothing_at_all(tmp_path):
@@ -61,7 +66,7 @@ def test_quiet_prints_nothing_at_all(tmp_path):
 
 def test_skipped_files_are_listed_up_to_ten_unless_verbose(tmp_path):
     corpus = junk_corpus(tmp_path / "corpus", good=3, empty=12)
-    lines = run_index(tmp_path, str(corpus)).stderr.decode().splitlines()
+    lines = run_index(tmp_path, str(corpus)).stderr.decode().splitlines()[1:]  # after "new index at"
     assert lines[:10] == [f"archsearch: skipped {corpus}/empty{number:02d}.txt: empty file" for number in range(10)]
     assert lines[10:] == [
         "archsearch: 2 more skipped files and warnings not shown",
