@@ -63,6 +63,9 @@ REBUILD_FOLDER = "rebuild"
 PRIVATE_FOLDER = 0o700
 DEFAULT_CORPUS = Path("seeds")
 
+# An article is read from the first this many bytes of its file.
+READ_BYTES = 8 * 1024 * 1024
+
 # Files read per worker between commits: a commit makes one segment per worker, and a killed
 # run loses at most one batch of work.
 FILES_PER_SEGMENT = 10_000
@@ -155,12 +158,15 @@ class Listing(NamedTuple):
     unreadable: str = ""  # why the folder itself could not be listed
 
 
-def walk(root: str, visited: set[tuple[int, int]]) -> Iterator[Listing]:
+def walk(root: str, visited: set[tuple[int, int]], inside: list[str] = ()) -> Iterator[Listing]:
     """Every folder under root, with its files, in a stable order (by name, depth first).
 
     Hidden files and folders are left out.  Links to folders are followed, each real folder
-    once: `visited` holds the (device, inode) of folders walked, and of those to avoid.
+    once: `visited` holds the (device, inode) of folders walked, and of those to avoid.  Links
+    that lead out of the folders `inside` (default: root) are not followed: whoever can plant a
+    link in a shared corpus would otherwise have any file the indexing user can read put in the index.
     """
+    inside = [os.path.realpath(folder) for folder in inside or [root]]
     try:
         identity = _identity(os.stat(root))
     except OSError as exc:
@@ -183,6 +189,11 @@ def walk(root: str, visited: set[tuple[int, int]]) -> Iterator[Listing]:
         files, problems, subfolders = [], [], []
         for entry in entries:
             try:
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if not any(target == folder or target.startswith(folder.rstrip(os.sep) + os.sep) for folder in inside):
+                        problems.append((entry.path, f"link to {target}, outside the indexed folders (not followed)"))
+                        continue
                 if entry.is_dir():
                     identity = _identity(entry.stat())
                     if identity in ancestors:
@@ -242,11 +253,20 @@ class FileOutcome(NamedTuple):
     messages: tuple[str, ...] = ()  # warnings when indexed, the reason when skipped
 
 
-def file_sha256(path: str) -> str:
+def file_sha256(path: str, limit: int = READ_BYTES + 1) -> str:
+    """The hash of what indexing reads of the file: its first `limit` bytes (one more than an
+    article is cut at, so that a file growing past the cut counts as changed).
+
+    Never more: a file that claims to be regular can be endless (a link to /proc/self/pagemap).
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
+        while limit > 0:
+            chunk = stream.read(min(1 << 20, limit))
+            if not chunk:
+                break
             digest.update(chunk)
+            limit -= len(chunk)
     return digest.hexdigest()
 
 
@@ -300,7 +320,7 @@ class FileIndexer:
         if task.known and task.known.sha256 == entry.sha256:
             return FileOutcome(key, SAME, entry._replace(skipped=task.known.skipped))
         try:
-            article = read_article(key)
+            article = read_article(key, max_bytes=READ_BYTES)
         except UnreadableFile as exc:
             reason = str(exc)
             # What the file holds is recorded, so it is not read again until it changes; a
@@ -789,7 +809,7 @@ class Run:
                 report.warnings.append((root, f"folder not found; its {kept:,} articles are kept (--forget drops them)"))
                 continue
             unlisted = []
-            for listing in walk(root, visited):
+            for listing in walk(root, visited, report.roots):
                 if self.should_stop():
                     report.interrupted = True
                     return None

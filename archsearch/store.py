@@ -11,8 +11,9 @@ import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
-from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
+from whoosh.index import _DEF_INDEX_NAME as INDEX_NAME
+from whoosh.index import TOC
 
 from archsearch.errors import ArchsearchError
 from archsearch.schema import is_current
@@ -57,7 +58,8 @@ class DamagedIndex(ArchsearchError):
 
 def open_index(index_dir: Path):
     """Open an existing index for searching."""
-    if not whoosh_index.exists_in(str(index_dir)):
+    # Whether it has a table of contents, not whether that can be read (which is damage).
+    if not os.path.isdir(index_dir) or TOC._latest_generation(FileStorage(str(index_dir)), INDEX_NAME) < 0:
         raise ArchsearchError(
             f"no index at {index_dir}: run 'archsearch index FOLDER' first (or pass --index DIR)"
         )
@@ -146,15 +148,14 @@ def find_damage(index_dir: Path) -> str | None:
     `archsearch index` checks it; damage inside a part shows when it is read (DAMAGE_ERRORS).
     """
     from whoosh.filedb.compound import CompoundStorage
-    from whoosh.index import _DEF_INDEX_NAME, TOC
 
     storage = FileStorage(str(index_dir), supports_mmap=False)
-    generation = TOC._latest_generation(storage, _DEF_INDEX_NAME)
+    generation = TOC._latest_generation(storage, INDEX_NAME)
     if generation < 0:
         return None
-    toc_name = TOC._filename(_DEF_INDEX_NAME, generation)
+    toc_name = TOC._filename(INDEX_NAME, generation)
     try:
-        segments = TOC.read(storage, _DEF_INDEX_NAME, generation).segments
+        segments = TOC.read(storage, INDEX_NAME, generation).segments
         names = [segment.make_filename(segment.COMPOUND_EXT) for segment in segments if segment.is_compound()]
     except Exception as exc:  # unpickling garbage raises anything at all
         return f"its table of contents {toc_name} is unreadable: {type(exc).__name__}"
