@@ -198,6 +198,28 @@ def test_forgetting_a_folder_the_index_does_not_cover_is_a_clear_error(index_dir
         update_index(seeded_index, [], forget=[str(tmp_path / "elsewhere")])
 
 
+def test_forgetting_again_after_a_kill_before_the_articles_were_removed_finishes_the_job(tmp_path, index_dir,
+                                                                                        seeds_copy, monkeypatch):
+    other = write_corpus(tmp_path / "other", numbered_articles(3))
+    update_index(index_dir, [str(seeds_copy), str(other)])
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    with monkeypatch.context() as patch:  # killed once the folders were written, before the commit
+        patch.setattr("archsearch.segments.commit_segments", killed)
+        with pytest.raises(Killed):
+            update_index(index_dir, [], forget=[str(other)])
+    assert read_roots(index_dir) == [str(seeds_copy.resolve())]
+    assert len(index_state(index_dir)) == 5
+    report = update_index(index_dir, [], forget=[str(other)])
+    assert (report.removed, report.total) == (3, 2)
+    assert all(Path(key).parent == seeds_copy.resolve() for key in index_state(index_dir))
+
+
 def test_folders_inside_one_another_are_refused(tmp_path, index_dir, seeds_copy):
     update_index(index_dir, [str(seeds_copy)])
     (seeds_copy / "inner").mkdir()
