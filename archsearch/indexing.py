@@ -659,10 +659,10 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
         except DamagedIndex:
             if not rebuild:
                 raise
-            remembered = sorted(record.roots()) if record.is_whole() else []
+            remembered = sorted(record.roots())
         # The folders of articles still recorded: a run that remembered the forgetting of a folder
         # may have been killed before it removed the folder's articles.
-        forgotten = forgotten_roots(list(forget), remembered, record.roots() if record.is_whole() else set())
+        forgotten = forgotten_roots(list(forget), remembered, record.roots())
         kept = [root for root in remembered if root not in forgotten]
         given = choose_roots(folders, kept, cwd or Path.cwd()) if folders or not forget else []
         roots = sorted(set(kept) | set(given))

@@ -102,7 +102,11 @@ class Manifest:
         }
 
     def roots(self) -> set[str]:
-        return {os.fsdecode(root) for (root,) in self._db.execute("SELECT DISTINCT root FROM folders")}
+        """The indexed folders with files recorded; none if the record is damaged."""
+        try:
+            return {os.fsdecode(root) for (root,) in self._db.execute("SELECT DISTINCT root FROM folders")}
+        except sqlite3.DatabaseError:
+            return set()
 
     def indexed_count(self) -> int:
         return self._db.execute("SELECT coalesce(sum(indexed), 0) FROM folders").fetchone()[0]

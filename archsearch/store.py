@@ -135,10 +135,21 @@ def damage_reported(index_dir: Path):
         yield
     except DAMAGE_ERRORS + POSSIBLE_DAMAGE_ERRORS as exc:
         found = find_damage(Path(index_dir))
-        if found is None and not isinstance(exc, DAMAGE_ERRORS):
+        if found is None and not (isinstance(exc, DAMAGE_ERRORS) or _raised_by_whoosh(exc)):
             raise
-        what = found or f"{type(exc).__name__}: {exc}"
+        what = found or f"{type(exc).__name__} reading it"
         raise DamagedIndex(f"the index at {index_dir} is damaged ({what}): {REBUILD_HINT}") from exc
+
+
+def _raised_by_whoosh(exc: BaseException) -> bool:
+    """Whether Whoosh's own code raised it: reading bytes overwritten with others, which
+    find_damage cannot see, it fails in any way at all."""
+    import whoosh
+
+    traceback = exc.__traceback__
+    while traceback.tb_next:
+        traceback = traceback.tb_next
+    return Path(traceback.tb_frame.f_code.co_filename).is_relative_to(Path(whoosh.__file__).parent)
 
 
 def find_damage(index_dir: Path) -> str | None:
