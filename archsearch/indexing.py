@@ -697,6 +697,8 @@ def _rebuild(index_dir, staging, report, jobs, commit_every, progress, should_st
     from archsearch.segments import clean_files, publish_segments, INDEX_NAME
     from whoosh.filedb.filestore import FileStorage
 
+    if not has_index(index_dir):  # a first build: meanwhile, queries find an empty index
+        whoosh_index.create_in(str(index_dir), build_schema())
     ix = _open_staged(staging)
     record = Manifest(staging / MANIFEST_FILE)
     try:
@@ -921,7 +923,8 @@ class Run:
                 forgotten.add(key)
         generation = self.manifest.generation
         if segments or deleted:
-            generation = commit_segments(self.ix, segments, sorted(map(key_term, deleted)))
+            with damage_reported(self.build_dir):  # merging reads segments written before
+                generation = commit_segments(self.ix, segments, sorted(map(key_term, deleted)))
         self.manifest.record(generation, changed, forgotten)
 
     def finish(self) -> IndexReport:
