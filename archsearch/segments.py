@@ -143,6 +143,42 @@ class FastSegmentWriter(SegmentWriter):
                 existing.append(posting)
         self._inverted_bytes += TERM_BYTES * new_terms + POSTING_BYTES * len(postings)
 
+    def add_reader(self, reader) -> None:
+        """Add the live documents of a segment (merging it), as SegmentWriter.add_reader does, but
+        with its postings read a block at a time into the inverted lists, not one by one into the
+        pool: a merge then costs about what indexing the documents afresh does, not four times it."""
+        self._check_state()
+        basedoc = self.docnum
+        names = set(self.schema.names()) | {name for name in reader.indexed_field_names() if name in self.schema}
+        docmap = self.write_per_doc(names, reader)  # stored fields, field lengths and columns, as Whoosh
+        every_doc = range(reader.doc_count_all())
+        lengths = {
+            name: [reader.doc_field_length(docnum, name) for docnum in every_doc]
+            for name in names
+            if self.schema[name].scorable
+        }
+        inverted = self._inverted
+        added = 0
+        terms = reader._terms  # in term order, with each term's information: no lookup per term
+        for (name, term), info in terms.items():
+            if name not in self.schema:
+                continue
+            field_lengths = lengths.get(name)
+            postings = []
+            matcher = terms._codec.postings_reader(terms._postfile, info, self.schema[name].format)
+            for ids, weights, values in posting_blocks(matcher):
+                for old, weight, value in zip(ids, weights, values):
+                    new = basedoc + old if docmap is None else docmap.get(old)
+                    if new is not None:
+                        postings.append((new, weight, value or b"", field_lengths[old] if field_lengths else 0))
+            if postings:
+                inverted.setdefault(name, {}).setdefault(term, []).extend(postings)
+                added += len(postings)
+        self._inverted_bytes += POSTING_BYTES * added
+        self._added = True
+        if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
+            self._write_run()
+
     def _all_terms(self) -> list:
         """((field name, term), postings) in order."""
         return sorted(
@@ -212,6 +248,26 @@ class FastSegmentWriter(SegmentWriter):
     def discard(self) -> None:
         """Give up the segment; its files are removed by the next commit."""
         self._close_segment()
+
+
+def posting_blocks(matcher):
+    """(docnums, weights, values) of a term's postings, a block at a time, deleted ones included."""
+    if not hasattr(matcher, "_read_data"):  # postings kept in the term information
+        items = []
+        while matcher.is_active():
+            items.append((matcher.id(), matcher.weight(), matcher.value()))
+            matcher.next()
+        if items:
+            yield tuple(zip(*items))
+        return
+    while True:
+        matcher._read_ids()
+        matcher._read_weights()
+        matcher._read_values()
+        yield matcher._ids, matcher._weights, matcher._values
+        if matcher._lastblock:
+            return
+        matcher._next_block()
 
 
 def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> None:
@@ -400,7 +456,7 @@ def commit_segments(ix, segments: Iterable[Segment], deleted_keys: Iterable[str]
     Returns the new generation's number.
     """
     try:
-        writer = ix.writer()
+        writer = FastSegmentWriter(ix)
     except LockError:
         raise ArchsearchError(
             f"the index at {ix.storage.folder} is locked by another program writing to it"

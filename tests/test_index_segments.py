@@ -123,3 +123,36 @@ def test_whole_matches_are_the_tokenizers_tokens(expression):
     assert segments.whole_matches(re.compile(expression))(text) == [
         token.text for token in RegexTokenizer(expression)(text)
     ]
+
+
+@pytest.mark.parametrize("deleted", [(), (0, 5, 17, 18, 140, 299)])
+def test_merging_writes_what_whoosh_merging_writes(tmp_path, deleted):
+    from whoosh.reading import SegmentReader
+
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(300)))
+    merged = []
+    for name, writer_class in (("plain", None), ("fast", segments.FastSegmentWriter)):
+        folder = tmp_path / name
+        folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), build_schema())
+        parts = []
+        for start in range(0, len(docs), 100):  # three segments, written as indexing writes them; words in
+            # every article make postings of more than one block (128)
+            writer = segments.new_segment_writer(ix)
+            for doc in docs[start:start + 100]:
+                writer.add_document(**doc)
+            parts.append(writer.finish_segment())
+        for docnum in deleted:
+            parts[docnum // 100].delete_document(docnum % 100)
+        writer = ix.writer() if writer_class is None else writer_class(ix)
+        for part in parts:
+            reader = SegmentReader(ix.storage, ix.schema, part)
+            writer.add_reader(reader)
+            reader.close()
+        writer._commit_toc([writer._finalize_segment()])
+        writer._finish()
+        merged.append(contents(whoosh_index.open_dir(str(folder))))
+    plain, fast = merged
+    assert len(fast[1]) == 300 - len(deleted)
+    assert fast[0] == plain[0]  # terms, term information and every block of postings
+    assert fast[1:] == plain[1:]  # stored fields, field lengths, columns
