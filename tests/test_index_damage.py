@@ -146,19 +146,17 @@ class FullDisk:
 @pytest.fixture
 def full_disk(monkeypatch):
     from whoosh.filedb.filestore import FileStorage
-    from whoosh.filedb.structfile import StructFile
 
     disks = []
     create_file = FileStorage.create_file
 
     def limited(self, name, excl=False, mode="wb", **kwargs):
-        created = create_file(self, name, excl=excl, mode=mode, **kwargs)
+        created = create_file(self, name, excl=excl, mode=mode, **kwargs)  # a StructFile
         if disks:
             created.file = disks[-1].wrap(created.file)
         return created
 
     monkeypatch.setattr(FileStorage, "create_file", limited)
-    assert StructFile  # create_file returns a StructFile whose .file is the real file
     return disks
 
 

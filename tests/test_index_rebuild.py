@@ -3,15 +3,13 @@ answer from the old index all along, and a rebuild that is stopped leaves it who
 
 import os
 import re
-import subprocess
-import threading
-
 import pytest
 
 from archsearch import indexing
 from archsearch.indexing import REBUILD_FOLDER, update_index
 from archsearch.searching import search
-from conftest import installed_command, write_corpus
+from conftest import write_corpus
+from test_index_concurrency import index_command, queries_while
 from test_indexing import index_state, numbered_articles
 
 
@@ -122,28 +120,10 @@ def test_a_rebuild_killed_between_its_steps_always_leaves_a_whole_index(tmp_path
 def test_a_query_loop_sees_no_failure_during_a_rebuild(tmp_path):
     corpus, index_dir = corpus_and_index(tmp_path, 150)
     add_walruses(corpus)
-    totals, failures = [], []
-    running = threading.Event()
-    running.set()
-
-    def query():
-        while running.is_set():
-            try:
-                totals.append(search(index_dir, "harbour3", limit=3).total)
-            except Exception as exc:  # any failure at all is the finding
-                failures.append(exc)
-
-    querying = threading.Thread(target=query)
-    querying.start()
-    try:
-        result = subprocess.run(
-            [installed_command(), "index", "--index", str(index_dir), "--rebuild", "--commit-every", "10", "--jobs", "2"],
-            capture_output=True,
-            timeout=120,
-        )
-    finally:
-        running.clear()
-        querying.join()
+    totals, failures, result = queries_while(
+        index_command(index_dir, "--rebuild", "--commit-every", "10", "--jobs", "2"),
+        lambda: search(index_dir, "harbour3", limit=3).total,
+    )
     assert result.returncode == 0, result.stderr
     assert failures == []
     assert len(totals) > 10 and set(totals) == {150}
