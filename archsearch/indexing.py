@@ -4,17 +4,23 @@ A run of update_index():
 
 1. takes the index's run lock (one run at a time; the operating system releases it when the
    process ends, however it ends);
-2. checks that the record of indexed files (manifest.py) matches the index's generation, and
-   rebuilds the record from the index if it does not (a run was killed between the two);
+2. refuses a damaged index (store.find_damage: only --rebuild repairs it), and removes the
+   files no generation uses (left by a run that was killed, or failed on a full disk);
 3. remembers the folders given and forgets those asked;
-4. scans the folders, comparing each file's size and modification time with the record;
-5. indexes the new and changed files in batches: worker processes (or this one) hash, read and
+4. checks that the record of indexed files (manifest.py) matches the index's generation, and
+   rebuilds the record from the index if it does not (a run was killed between the two);
+5. scans the folders, comparing each file's size and modification time with the record;
+6. indexes the new and changed files in batches: worker processes (or this one) hash, read and
    analyse files and each writes a segment of its own; a batch's segments and deletions are
    committed as one new index generation, then recorded.
 
 Queries read whole generations, so they see the index as of some commit, never half of one.
 A run killed at any moment leaves the index at its last commit and the record at most one
 commit behind, so the next run picks up exactly where it stopped.
+
+A rebuild does steps 4-6 on a new index in a staging folder inside the index folder, then moves
+its segments beside the old ones and publishes them in one new generation (segments.py's
+publish_segments), so that queries go from the whole old index to the whole new one at once.
 """
 
 import errno
