@@ -678,7 +678,7 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
         if rebuild:
             record.close()
             return _rebuild(index_dir, build_dir, report, jobs, commit_every, progress, should_stop)
-        ix = _open_for_update(index_dir, record)
+        ix = _open_for_update(index_dir, record, report)
         if _unfinished_rebuild(index_dir):
             report.warnings.append(
                 (str(index_dir / REBUILD_FOLDER), "a rebuild was stopped part-way; 'archsearch index --rebuild' finishes it")
@@ -745,32 +745,35 @@ def _unfinished_rebuild(index_dir: Path) -> bool:
     return has_index(index_dir / REBUILD_FOLDER)
 
 
-def _open_for_update(index_dir: Path, record: Manifest):
+def _open_for_update(index_dir: Path, record: Manifest, report: IndexReport):
     """The index to update (made now if there is none), with the record of its files made to match."""
     if not has_index(index_dir):
         ix = whoosh_index.create_in(str(index_dir), build_schema())
         record.replace(ix.latest_generation(), [])
         return ix
     ix = open_index(index_dir)
-    _sync_record(index_dir, ix, record)
+    if _sync_record(index_dir, ix, record):
+        report.warnings.append((str(record.path), "the record of indexed files was damaged: made anew from the index"))
     return ix
 
 
-def _sync_record(index_dir: Path, ix, record: Manifest) -> None:
+def _sync_record(index_dir: Path, ix, record: Manifest) -> bool:
     """Make the record of indexed files match the index (after a kill between a commit and its
-    record, or when the record is damaged), from the index's stored fields."""
+    record, or when the record is damaged), from the index's stored fields; True if it was damaged."""
     generation = ix.latest_generation()
     whole = record.is_whole()
     if record.generation == generation and whole:
-        return
+        return False
     with damage_reported(index_dir):
         try:
             if not whole:
                 raise sqlite3.DatabaseError("damaged")
             record.replace(generation, stored_entries(ix))
+            return record.damaged
         except sqlite3.DatabaseError:
             record.start_afresh()
             record.replace(generation, stored_entries(ix))
+            return True
 
 
 def stored_entries(ix) -> Iterator[tuple[str, Entry]]:

@@ -57,7 +57,7 @@ FileRecord = tuple[int, int, str, str | None]
 class Manifest:
     def __init__(self, path: Path):
         self.path = path
-        self._db = _connect(path)
+        self._db, self.damaged = _connect(path)  # damaged: it could not be opened, and was started afresh
 
     def close(self) -> None:
         self._db.close()
@@ -194,13 +194,13 @@ def _remove(path: Path, database: bool = True) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path) -> tuple[sqlite3.Connection, bool]:
     try:
-        return _open(path)
+        return _open(path), False
     except sqlite3.DatabaseError:
         # Only a record of what the index holds: a damaged one is rebuilt from the index.
         _remove(path)
-        return _open(path)
+        return _open(path), True
 
 
 def _open(path: Path) -> sqlite3.Connection:

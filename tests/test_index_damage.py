@@ -118,6 +118,7 @@ def test_a_damaged_record_of_files_is_made_anew_from_the_index(corpus, index_dir
     monkeypatch.setattr(indexing, "read_article", lambda path, **options: pytest.fail(f"{path} read again"))
     report = update_index(index_dir, [])
     assert (report.unchanged, report.total) == (30, 30)
+    assert report.warnings == [(str(record), "the record of indexed files was damaged: made anew from the index")]
     assert len(index_state(index_dir)) == 30
 
 
