@@ -679,10 +679,7 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
             record.close()
             return _rebuild(index_dir, build_dir, report, jobs, commit_every, progress, should_stop)
         ix = _open_for_update(index_dir, record, report)
-        if _unfinished_rebuild(index_dir):
-            report.warnings.append(
-                (str(index_dir / REBUILD_FOLDER), "a rebuild was stopped part-way; 'archsearch index --rebuild' finishes it")
-            )
+        _check_staged_rebuild(index_dir / REBUILD_FOLDER, report)
         run = Run(index_dir, index_dir, ix, record, report, progress, should_stop)
         run.drop_outside(roots)
         work = run.scan(given or kept)
@@ -741,8 +738,15 @@ def _open_staged(staging: Path):
     return whoosh_index.create_in(str(staging), build_schema())
 
 
-def _unfinished_rebuild(index_dir: Path) -> bool:
-    return has_index(index_dir / REBUILD_FOLDER)
+def _check_staged_rebuild(staging: Path, report: IndexReport) -> None:
+    """Say that a stopped rebuild waits to be finished; remove what a finished one left (killed
+    after its segments went into the index, they are gone from it)."""
+    if not staging.exists():
+        return
+    if has_index(staging) and find_damage(staging) is None:
+        report.warnings.append((str(staging), "a rebuild was stopped part-way; 'archsearch index --rebuild' finishes it"))
+    else:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _open_for_update(index_dir: Path, record: Manifest, report: IndexReport):

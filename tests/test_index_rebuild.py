@@ -112,7 +112,9 @@ def test_a_rebuild_killed_between_its_steps_always_leaves_a_whole_index(tmp_path
                 update_index(index_dir, [], rebuild=True)
         assert len(index_state(index_dir, recorded=False)) == 30
         assert search(index_dir, "harbour3", limit=0).total == 30
-        update_index(index_dir, [])
+        report = update_index(index_dir, [])
+        assert (report.added, report.updated, report.warnings) == (0, 0, [])  # the new index is the one in use
+        assert not (index_dir / REBUILD_FOLDER).exists()
         assert len(index_state(index_dir)) == 30
         assert search(index_dir, "walruses", limit=0).total == 30
 
