@@ -11,7 +11,11 @@ from archsearch.cli.options import index_option
 
 @click.command("index")
 @click.argument("folders", nargs=-1, type=click.Path(file_okay=False))
-@click.option("--rebuild", is_flag=True, help="Start from an empty index and read every file again.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Make the index anew, reading every file again (queries use the old one until it is done).",
+)
 @click.option(
     "--forget",
     multiple=True,
