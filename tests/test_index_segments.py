@@ -156,3 +156,42 @@ def test_merging_writes_what_whoosh_merging_writes(tmp_path, deleted):
     assert len(fast[1]) == 300 - len(deleted)
     assert fast[0] == plain[0]  # terms, term information and every block of postings
     assert fast[1:] == plain[1:]  # stored fields, field lengths, columns
+
+
+class FakeSegment:
+    """A segment of `live` documents, and its own reader."""
+
+    def __init__(self, live):
+        self.live = live
+
+    def doc_count(self):
+        return self.live
+
+    def close(self):
+        pass
+
+
+class MergingWriter:
+    storage = schema = None
+
+    def __init__(self):
+        self.merged = []
+
+    def add_reader(self, reader):
+        self.merged.append(reader.live)
+
+
+@pytest.mark.parametrize("sizes, merged", [
+    ([10_000] * 10 + [1_200] * 3, []),  # three of a tier: left alone
+    ([10_000] * 10 + [1_200] * 4, [1_200] * 4),  # four small updates at 100k: merged into one
+    ([10_000] * 10 + [1_200, 1_900, 1_600, 1_050, 400], [1_200, 1_900, 1_600, 1_050]),
+    ([300, 10, 499, 200, 4_999, 5_000, 0], [300, 10, 499, 200, 0]),  # empty ones always go
+    ([4_000, 4_900, 2_500, 3_000, 20_000], [4_000, 4_900, 2_500, 3_000]),
+])
+def test_the_merge_policy_merges_a_tier_once_it_holds_four_segments(monkeypatch, sizes, merged):
+    given = [FakeSegment(size) for size in sizes]
+    monkeypatch.setattr(segments, "SegmentReader", lambda storage, schema, segment: segment)
+    writer = MergingWriter()
+    kept = segments.merge_by_tiers(writer, given)
+    assert sorted(segment.live for segment in given if segment not in kept) == sorted(merged)
+    assert sorted(writer.merged) == sorted(size for size in merged if size)  # an empty one is just dropped
