@@ -124,8 +124,9 @@ def _index_searcher(index_dir: Path, weighting=None):
 # struct.error), overwritten bytes fail to unpickle or decompress, a file is missing.
 DAMAGE_ERRORS = (EOFError, struct.error, zlib.error, pickle.UnpicklingError, FileNotFoundError)
 # What it may also raise then, but that a bug of ours (or a reader of our output gone away) raises
-# too: damage only if find_damage() finds it.
-POSSIBLE_DAMAGE_ERRORS = (OSError, IndexError, TypeError, KeyError, ValueError, AttributeError)
+# too: damage only if find_damage() finds it, or Whoosh raised it.  Not AttributeError: that is
+# how code reaching into Whoosh fails on its empty readers (see the shared Whoosh notes).
+POSSIBLE_DAMAGE_ERRORS = (OSError, IndexError, TypeError, KeyError, ValueError)
 
 
 @contextmanager

@@ -179,3 +179,19 @@ def test_a_full_disk_leaves_no_partial_files_and_the_next_run_works(tmp_path, co
                                                       "archsearch-files.sqlite"}
     update_index(index_dir, [], rebuild=rebuild)
     assert len(index_state(index_dir)) == 35
+
+
+def test_a_bug_reading_a_sound_index_is_not_called_damage(corpus, index_dir):
+    from archsearch.store import DamagedIndex, index_searcher
+
+    update_index(index_dir, [str(corpus)])
+    with pytest.raises(KeyError):
+        with index_searcher(index_dir):
+            {}["missing"]
+    with pytest.raises(AttributeError):  # how code reaching into Whoosh fails on its empty readers
+        with index_searcher(index_dir) as searcher:
+            searcher.reader()._no_such_part
+    truncate_segment(index_dir)
+    with pytest.raises(DamagedIndex, match=r"damaged \(segment file MAIN_\w+\.seg is truncated\)"):
+        with index_searcher(index_dir) as searcher:
+            {}["missing"]
