@@ -733,6 +733,8 @@ def _open_staged(staging: Path):
         else:
             remove_unreferenced_files(str(staging))
             return ix
+    if staging.is_symlink() or staging.is_file():
+        staging.unlink()
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(mode=PRIVATE_FOLDER)
     return whoosh_index.create_in(str(staging), build_schema())

@@ -52,6 +52,19 @@ DAMAGE = {
 }
 
 
+@pytest.mark.parametrize("leftover", ["garbage staged index", "a file in its place"])
+def test_rebuild_recovers_from_a_damaged_staging_folder(corpus, index_dir, leftover):
+    update_index(index_dir, [str(corpus)])
+    if leftover == "a file in its place":
+        (index_dir / "rebuild").write_bytes(b"garbage")
+    else:
+        (index_dir / "rebuild").mkdir()
+        (index_dir / "rebuild" / "_MAIN_3.toc").write_bytes(b"garbage")
+        (index_dir / "rebuild" / "MAIN_abc.seg").write_bytes(b"garbage")
+    assert update_index(index_dir, [], rebuild=True).total == 30
+    assert len(index_state(index_dir)) == 30 and not (index_dir / "rebuild").exists()
+
+
 @pytest.fixture
 def corpus(tmp_path):
     return write_corpus(tmp_path / "corpus", numbered_articles(30))
