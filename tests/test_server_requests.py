@@ -1,6 +1,8 @@
 """Who and what `archsearch serve` answers: only clients with its own rights, only the read-only
 commands, and a malformed request only closes its own connection."""
 
+import ast
+import functools
 import marshal
 import os
 import select
@@ -31,11 +33,22 @@ def server(socket_folder):
         yield started
 
 
+@functools.cache
+def installed_installation() -> tuple:
+    """client.INSTALLATION as the installed archsearch (the server's) has it: the tests' own
+    import may come from the source tree instead (python -m pytest puts the working folder first)."""
+    shown = subprocess.run(
+        [sys.executable, "-c", "from archsearch import client; print(repr(client.INSTALLATION))"],
+        cwd="/", capture_output=True, text=True, check=True,
+    ).stdout
+    return ast.literal_eval(shown)
+
+
 def run_request() -> dict:
     """A request as our client sends it."""
     return {
         "type": "run",
-        "installation": client.INSTALLATION,
+        "installation": installed_installation(),
         "argv": ["archsearch", "stats"],
         "cwd": os.getcwd(),
         "env": {key: value for key, value in os.environ.items() if key != "ARCHSEARCH_SOCKET"},
