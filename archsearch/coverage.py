@@ -8,6 +8,7 @@ from pathlib import Path
 from archsearch.errors import ArchsearchError
 from archsearch.evaluation import matching_documents
 from archsearch.store import index_searcher
+from archsearch.analysis.alternatives import index_languages
 from archsearch.querying import parse_query
 from archsearch.schema import number_day
 
@@ -88,7 +89,8 @@ def timeline(
     with index_searcher(index_dir) as searcher:
         # Undated articles are counted apart, so the date window must not drop them before counting.
         parsed = parse_query(
-            text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=True, today=today
+            text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=True, today=today,
+            languages=index_languages(searcher),
         )
         dates = searcher.reader().column_reader("date")
         days = [number_day(dates[docnum]) for docnum in matching_documents(searcher, parsed.query)]
@@ -119,7 +121,7 @@ def facets(
     with index_searcher(index_dir) as searcher:
         parsed = parse_query(
             text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=include_undated,
-            today=today,
+            today=today, languages=index_languages(searcher),
         )
         reader = searcher.reader()
         sources, places = reader.column_reader("source"), reader.column_reader("place")

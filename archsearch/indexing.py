@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 from whoosh import index as whoosh_index
 
+from archsearch.analysis import article_language
 from archsearch.errors import ArchsearchError
 from archsearch.manifest import MANIFEST_FILE, Entry, Manifest
 from archsearch.nearduplicates import band_terms, sketch
@@ -249,6 +250,7 @@ def article_document(key: str, root: str, article: Article, entry: Entry) -> dic
         "source": article.source,
         "place": article.place,
         "section": article.section,
+        "language": article_language(article.language, article.title, article.body),
         "sketch": signature,
         "dupbands": " ".join(band_terms(signature)),
         "date": day_number(article.date) if article.date else None,

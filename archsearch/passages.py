@@ -1,18 +1,16 @@
 """The passages of an article where a query matched, with the matched words located.
 
 Whoosh's highlighter re-analyses the whole text through its chain of token objects for every
-hit, which took most of a query's time. Here each word is found with the tokenizer's own
-regular expression and analysed once per distinct word (cached), with the index's analyzer,
-so a passage marks exactly the words the index matched: `fighting` for `fight`.
+hit, which took most of a query's time. Here each word is found with the index's own tokenizer
+and analysed once per distinct word (cached), in the article's language, so a passage marks
+exactly the words the index matched: `fighting` for `fight`, `беженцев` for `беженц`.
 """
 
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from whoosh.support.charset import accent_map
-
-from archsearch.schema import TEXT_ANALYZER, word_analyzer
+from archsearch.analysis import word_spans, word_term
 
 PASSAGES_PER_HIT = 2
 PASSAGE_CHARS = 200  # roughly; a passage is cut at whitespace
@@ -33,32 +31,28 @@ class Snippet:
     reaches_end: bool = False  # whether the passage runs to the end of the field's text
 
 
-# The schema's own tokenizer and per-word analysis, so passages mark what the index matched.
-_WORD = TEXT_ANALYZER.items[0].expression
-_analyse_word = word_analyzer(TEXT_ANALYZER)
-
-
 @lru_cache(maxsize=100_000)
-def indexed_form(word: str) -> str:
-    return _analyse_word(word)
+def indexed_form(word: str, language: str = "") -> str:
+    return word_term(word, language)
 
 
-def match_spans(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
-    """Where the words whose indexed form is in `terms` stand in `text`."""
+def match_spans(text: str, terms: frozenset[str], language: str = "") -> list[tuple[int, int]]:
+    """Where the words whose indexed form (in `language`) is in `terms` stand in `text`.
+
+    The text is not normalised first, so the spans stand where its words do: a decomposed
+    word is one word, and its term is that of its composed form.  The overlapping character
+    pairs of Chinese or Thai text make one span per run of matched pairs.
+    """
     if not terms:
         return []
-    # Stemming is the slow step, and it never changes a word's first letter (lowercased and
-    # accent-folded like the index): only words that start like a term need it.
-    first_letters = {term[:1] for term in terms}
-    return [
-        match.span()
-        for match in _WORD.finditer(text)
-        if _first_letter(match.group()) in first_letters and indexed_form(match.group()) in terms
-    ]
-
-
-def _first_letter(word: str) -> str:
-    return word[:1].lower().translate(accent_map)
+    spans: list[tuple[int, int]] = []
+    for start, end, word in word_spans(text):
+        if indexed_form(word, language) in terms:
+            if spans and start < spans[-1][1]:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+    return spans
 
 
 def collapse_whitespace(fieldname, text, start, end, spans) -> Snippet:
@@ -112,12 +106,14 @@ def _candidate_passages(spans):
         yield group
 
 
-def passages(text: str, terms: frozenset[str], fieldname: str = "body", top: int = PASSAGES_PER_HIT) -> list[Snippet]:
+def passages(
+    text: str, terms: frozenset[str], fieldname: str = "body", top: int = PASSAGES_PER_HIT, language: str = ""
+) -> list[Snippet]:
     """The `top` passages with the most distinct matched words (then the most matches), in text order."""
-    spans = match_spans(text, terms)
+    spans = match_spans(text, terms, language)
     if not spans:
         return []
-    words = [indexed_form(text[a:b]) for a, b in spans]
+    words = [indexed_form(text[a:b], language) for a, b in spans]
     groups = list(_candidate_passages(spans))
     ranked = sorted(groups, key=lambda group: (-len({words[i] for i in group}), -len(group), spans[group[0]][0]))
     chosen = sorted(ranked[:top], key=lambda group: spans[group[0]][0])

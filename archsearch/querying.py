@@ -8,12 +8,15 @@ wrote, so the text is checked first (`check_syntax`), and dates are parsed by ou
 
 import datetime
 import re
-import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from whoosh import query as wq
-from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup, SingleQuotePlugin, syntax
+from whoosh.qparser import AndGroup, FieldAliasPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup, SingleQuotePlugin, syntax
 from whoosh.qparser.plugins import TaggingPlugin
+
+from archsearch.analysis import fold
+from archsearch.analysis.alternatives import in_every_language
 
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
@@ -27,7 +30,9 @@ DEFAULT_FIELDS = ("title", "body")
 # 0.980 vs 0.984 (bench/rank_eval.py --grid). Applied when querying, so it is tuned without re-indexing.
 FIELD_BOOSTS = {"title": 1.0, "body": 1.0}
 # What `field:` may name in a query; the index's bookkeeping fields stay out of reach.
-QUERY_FIELDS = ("title", "body", "source", "place", "section", "path", "date")
+QUERY_FIELDS = ("title", "body", "source", "place", "section", "path", "date", "lang")
+# `lang:ru` names the `language` field, as JSON and TSV output call it.
+FIELD_ALIASES = {"language": ["lang"]}
 
 
 
@@ -201,11 +206,6 @@ def shorten(text: str, limit: int = 40, tail: bool = False) -> str:
     return "…" + text[-limit:] if tail else text[:limit] + "…"
 
 
-def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
 def _fold_unanalysed_terms(query):
     # Whoosh leaves wildcard and fuzzy words unanalysed; fold them as the index folded its words.
     if isinstance(query, (wq.Wildcard, wq.Prefix, wq.FuzzyTerm)) and isinstance(query.text, str):
@@ -231,7 +231,11 @@ def parse_query(
     until: str | None = None,
     include_undated: bool = False,
     today: datetime.date | None = None,
+    languages: Sequence[str] = ("en",),
 ) -> ParsedQuery:
+    """`languages` are those of the index (analysis.alternatives.index_languages): each word is
+    looked for as its term in each of them.  Every command passes them; English is the default
+    for code that parses without an index at hand."""
     today = today or datetime.date.today()
     window = _flag_window(since, until, today)
     checked = check_syntax(text)
@@ -241,13 +245,14 @@ def parse_query(
     parser.remove_plugin_class(SingleQuotePlugin)  # apostrophes are part of words in news text
     parser.add_plugin(FuzzyTermPlugin())
     parser.add_plugin(DatePlugin(today))
+    parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
     try:
         parsed = parser.parse(checked) if checked.strip() else wq.Every()
     except ArchsearchError:
         raise
     except Exception as exc:  # Whoosh's parser has corners check_syntax does not foresee
         raise QuerySyntaxError(f"cannot read the query {shorten(text)!r} ({type(exc).__name__})") from None
-    parsed = parsed.accept(_fold_unanalysed_terms)
+    parsed = in_every_language(parsed.accept(_fold_unanalysed_terms), schema, languages)
     if window:
         parsed = wq.And([parsed, DateFilter(window)])
     has_date_filter = _contains_date_filter(parsed)

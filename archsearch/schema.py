@@ -7,9 +7,11 @@ from whoosh.analysis import CharsetFilter, CompositeAnalyzer, LowercaseFilter, R
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
+from archsearch.analysis import TextAnalyzer
+
 # No stop list: in news "US", "WHO" and "IS" are names, and phrase queries must match exactly.
-# Accents are folded before stemming so "Zürich" and "Zurich" reach the same stem.
-TEXT_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StemFilter(cachesize=100_000)
+# Each article's words are stemmed in its own language (see archsearch/analysis/).
+TEXT_ANALYZER = TextAnalyzer()
 
 # Names (sources, places, sections) match word by word, case- and accent-blind, never stemmed.
 NAME_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
@@ -87,6 +89,9 @@ def build_schema() -> Schema:
         source=TEXT(analyzer=NAME_ANALYZER, stored=True, sortable=True),
         place=TEXT(analyzer=NAME_ANALYZER, stored=True, sortable=True),
         section=TEXT(analyzer=NAME_ANALYZER, stored=True),
+        # The article's language, ISO 639-1 ("ru"), "" when unknown: it chose the stemmer of
+        # title and body; `lang:ru` filters on it and `sources` counts it.
+        language=KEYWORD(stored=True, lowercase=True, sortable=True),
         # Near-duplicate detection (see nearduplicates.py): the body's MinHash sketch, and its
         # bands as terms, so the copies of an article are found with an index lookup.
         sketch=STORED(),
@@ -99,12 +104,16 @@ def build_schema() -> Schema:
 
 
 def is_current(schema: Schema) -> bool:
-    """Whether an index was built with this version's schema (fields, their kinds and columns)."""
+    """Whether an index was built with this version's schema (fields, their kinds, columns and analyzers)."""
     expected = build_schema()
 
     def shape(some_schema):
         return {
-            name: (type(field).__name__, type(field.column_type).__name__)
+            name: (
+                type(field).__name__,
+                type(field.column_type).__name__,
+                type(getattr(field, "analyzer", None)).__name__,
+            )
             for name, field in some_schema.items()
         }
 

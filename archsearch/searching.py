@@ -13,6 +13,7 @@ from archsearch.errors import ArchsearchError
 from archsearch.evaluation import Evaluation, Evaluator
 from archsearch.store import index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
+from archsearch.analysis.alternatives import index_languages
 from archsearch.passages import Snippet, lead_passage, match_spans, passages
 from archsearch.querying import UNDATED, parse_query
 from archsearch.formats import UnreadableFile, read_article
@@ -88,9 +89,10 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     title_matches, snippets = (), ()
     if with_snippets:
         terms = matched_terms(whoosh_hit)
-        title_matches = tuple(match_spans(title, terms["title"]))
+        language = stored.get("language", "")
+        title_matches = tuple(match_spans(title, terms["title"], language))
         body = _current_body(stored["key"])
-        snippets = tuple(passages(body, terms["body"]) or ([lead_passage(body)] if body else []))
+        snippets = tuple(passages(body, terms["body"], language=language) or ([lead_passage(body)] if body else []))
     return Hit(
         rank=rank,
         id=stored["path"],
@@ -231,9 +233,12 @@ def search(
         any_words=any_words, limit=limit, offset=offset, sort=sort, since=since, until=until,
         include_undated=include_undated, with_snippets=with_snippets, collapse_copies=collapse_copies, today=today,
     )
-    parse_options = dict(any_words=any_words, since=since, until=until, include_undated=include_undated, today=today)
     with index_searcher(index_dir, weighting()) as searcher:
         schema = searcher.schema
+        parse_options = dict(
+            any_words=any_words, since=since, until=until, include_undated=include_undated, today=today,
+            languages=index_languages(searcher),
+        )
         parsed = parse_query(text, schema, **parse_options)
         evaluator = Evaluator(searcher)
         ranking = _Ranking(evaluator, parsed.query, sort)
@@ -253,7 +258,7 @@ def search(
         if sort != "relevance":
             result.explanation.append(f"sort: {sort}, undated articles last")
         if total == 0 and not any_words:
-            words_only = parse_query(text, schema, any_words=True, today=today).words
+            words_only = parse_query(text, schema, any_words=True, today=today, languages=parse_options["languages"]).words
             result.partial_matches = len(evaluator.matching_documents(words_only))
         if parsed.has_date_filter and not include_undated:
             result.undated_left_out = len(evaluator.matching_documents(And([parsed.words, UNDATED])))

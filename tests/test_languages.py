@@ -73,3 +73,229 @@ def test_sentences_are_not_datelines(line):
 def test_wire_copy_title_comes_from_the_lead_not_the_dateline(text, title, place, source):
     article = parse_article(text)
     assert (article.title, article.place, article.source) == (title, place, source)
+
+
+# --------------------------------------------------------------------------- search, end to end
+
+import unicodedata  # noqa: E402
+
+from archsearch.errors import ArchsearchError  # noqa: E402
+from archsearch.searching import search  # noqa: E402
+from conftest import build_index, web, wire  # noqa: E402
+
+NFD = "NFD"
+
+ARTICLES = {
+    "ru.txt": wire(
+        "2022-02-10",
+        "МОСКВА, 10 февраля. /ТАСС/.",
+        "Германия согласилась принять беженцев из Афганистана. Её правительство подтвердило решение, "
+        "сообщили в министерстве.",
+    ),
+    "uk.txt": wire(
+        "2022-02-11",
+        "КИЇВ, 11 лютого. /Укрінформ/.",
+        "Україна прийняла біженців з Афганістану. Уряд ухвалив програму допомоги переселенцям.",
+    ),
+    "fa.txt": wire(
+        "2022-02-10",
+        "کابل، ۱۰ فوریه /ایرنا/.",
+        "هزاران پناهجوی افغان در هفته گذشته از مرز ایران عبور کردند و به کمک فوری نیاز دارند.",
+    ),
+    "ar.txt": wire(
+        "2022-02-10",
+        "موسكو، 10 فبراير /تاس/.",
+        "رحّلت السلطات مئات اللاجئين الأفغان عبر الحدود خلال الأسبوع الماضي، وفق الأمم المتحدة.",
+    ),
+    "tr.txt": wire(
+        "2022-02-10",
+        "ANKARA, 10 Şubat (AA) -",
+        "Türkiye, İran sınırından geçen göçmenleri geri gönderdi. Hükümetin kararı meclisde tartışılıyor.",
+    ),
+    # Decomposed Unicode, as macOS exports and many PDFs write it.
+    "de.txt": unicodedata.normalize(
+        NFD,
+        wire(
+            "2022-02-09",
+            "BERLIN, 9. Februar. /DPA/.",
+            "Die Bundesregierung will mehr Flüchtlinge aus Afghanistan aufnehmen. In der Zürcher Straße "
+            "demonstrierten am Dienstag viele Menschen für die Aufnahme.",
+        ),
+    ),
+    "fr.txt": wire(
+        "2022-02-08",
+        "PARIS, 8 février. /AFP/",
+        "Des milliers de réfugiés afghans ont franchi la frontière iranienne la semaine dernière.",
+    ),
+    "es.txt": web(
+        "Mundo",
+        "Llegan a España más refugiados afganos",
+        "Diario de Madrid",
+        "El Gobierno español acogerá a más refugiados afganos este año, según informó el ministerio.",
+    ),
+    "zh.txt": web(
+        "国际",
+        "阿富汗难民抵达北京",
+        "新华网",
+        "外交部发言人表示，中国愿继续向阿富汗人民提供人道主义援助。北京大学的学生也参与了援助工作。",
+    ),
+    "en-admitted.txt": wire(
+        "2021-12-10",
+        "KABUL, December 10. /TASS/.",
+        "The ministry admitted that the news service of the university had failed the refugees.",
+    ),
+    "en-admits.txt": wire(
+        "2021-12-11",
+        "LONDON, December 11. /Reuters/.",
+        "The minister admits that a new theory of the universe is generous to its critics.",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def region_index(tmp_path_factory):
+    return build_index(tmp_path_factory.mktemp("region"), ARTICLES)
+
+
+def ids(index_dir, text):
+    return sorted(hit.id for hit in search(index_dir, text, limit=0).hits)
+
+
+def marked_words(index_dir, text):
+    (hit,) = search(index_dir, text, limit=0).hits
+    marked = [snippet.text[a:b] for snippet in hit.snippets for a, b in snippet.matches]
+    return [unicodedata.normalize("NFC", word) for word in marked], [hit.title[a:b] for a, b in hit.title_matches]
+
+
+@pytest.mark.parametrize(
+    "name, language",
+    [("ru.txt", "ru"), ("uk.txt", "uk"), ("fa.txt", "fa"), ("ar.txt", "ar"), ("tr.txt", "tr"), ("de.txt", "de"),
+     ("fr.txt", "fr"), ("es.txt", "es"), ("zh.txt", "zh"), ("en-admits.txt", "en")],
+)
+def test_each_article_is_stored_with_its_language(region_index, name, language):
+    assert name in ids(region_index, f"lang:{language}")
+    assert ids(region_index, f"lang:{language}") == sorted(
+        other for other in ARTICLES if other.split(".")[0].split("-")[0] == language
+    )
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("Германии", ["ru.txt"]),
+        ("беженец", ["ru.txt"]),
+        ("ее", ["ru.txt"]),
+        ("біженців", ["uk.txt"]),  # Ukrainian has no stemmer: the form as written
+        ("Flüchtling", ["de.txt"]),
+        ("strasse", ["de.txt"]),
+        ("لاجئين", ["ar.txt"]),
+        ("رحّلت", ["ar.txt"]),
+        ("رحلت", ["ar.txt"]),  # without the shadda
+        ("مرزها", ["fa.txt"]),
+        ("كمك", ["fa.txt"]),  # Arabic kaf finds the Persian
+        ("sınır", ["tr.txt"]),
+        # Cognates that stem alike meet across languages: the word is looked for in each.
+        ("réfugié", ["fr.txt", "es.txt"]),
+        ("refugiado", ["es.txt"]),
+        ("frontière", ["fr.txt"]),
+        ("frontiere", ["fr.txt"]),
+        ("北京", ["zh.txt"]),
+        ("北京大学", ["zh.txt"]),
+        ("援助", ["zh.txt"]),
+        ("admits", ["en-admits.txt", "en-admitted.txt"]),
+        ("news", ["en-admitted.txt"]),
+        ("new", ["en-admits.txt"]),
+        ("university", ["en-admitted.txt"]),
+        ("universe", ["en-admits.txt"]),
+        ("generous", ["en-admits.txt"]),
+    ],
+)
+def test_a_query_word_finds_its_forms_in_the_articles_language(region_index, query, expected):
+    assert ids(region_index, query) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ('"принять беженцев"', ["ru.txt"]),
+        ('"беженцев принять"', []),
+        ('"Flüchtlinge aus Afghanistan"', ["de.txt"]),
+        ('"Afghanistan aus Flüchtlinge"', []),
+        ('"refugiados afganos"', ["es.txt"]),
+        ('"اللاجئين الأفغان"', ["ar.txt"]),
+        ('"北京大学"', ["zh.txt"]),
+        ('"大学北京"', []),
+    ],
+)
+def test_phrases_are_exact(region_index, query, expected):
+    assert ids(region_index, query) == expected
+
+
+def test_nfc_query_finds_nfd_text_and_the_reverse(region_index):
+    assert ids(region_index, "Zürcher") == ["de.txt"]
+    assert ids(region_index, unicodedata.normalize(NFD, "frontière")) == ["fr.txt"]
+    assert ids(region_index, unicodedata.normalize(NFD, "Straße Zürcher")) == ["de.txt"]
+
+
+@pytest.mark.parametrize(
+    "query, body_words, title_words",
+    [
+        ("Германии", ["Германия"], ["Германия"]),
+        ("беженец", ["беженцев"], ["беженцев"]),
+        ("Zürcher", ["Zürcher"], []),
+    ],
+)
+def test_highlights_mark_the_words_the_index_matched(region_index, query, body_words, title_words):
+    body, title = marked_words(region_index, query)
+    assert body[: len(body_words)] == body_words and set(body) == set(body_words)
+    assert title == title_words
+
+
+def test_highlights_in_scripts_without_spaces_and_with_marks(region_index):
+    body, _ = marked_words(region_index, "北京大学")
+    assert body == ["北京大学"]
+    body, title = marked_words(region_index, "لاجئين")
+    assert body == ["اللاجئين"]
+
+
+def test_wire_copy_in_other_languages_gets_its_place_source_and_title(region_index):
+    (hit,) = search(region_index, "lang:ru", limit=0).hits
+    assert (hit.place, hit.source, hit.title) == ("Москва", "ТАСС", "Германия согласилась принять беженцев из Афганистана")
+    (hit,) = search(region_index, "lang:de", limit=0).hits
+    assert (hit.place, hit.source) == ("Berlin", "DPA")
+
+
+def test_did_you_mean_in_another_language(tmp_path):
+    articles = {f"{number}.txt": ARTICLES["ru.txt"] for number in range(6)}
+    index_dir = build_index(tmp_path, articles)
+    assert search(index_dir, "Германея").suggestion == "Германия"
+
+
+def test_similar_finds_articles_in_the_same_language(region_index):
+    from archsearch.related import similar
+
+    result = similar(region_index, "en-admits.txt")
+    assert [hit.id for hit in result.hits][:1] == ["en-admitted.txt"]
+
+
+def test_an_index_of_the_previous_analysis_asks_for_a_rebuild(tmp_path):
+    from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter
+    from whoosh.index import create_in
+    from whoosh.support.charset import accent_map
+
+    from archsearch.indexing import update_index
+    from archsearch.schema import build_schema
+
+    index_dir = build_index(tmp_path, {"en.txt": ARTICLES["en-admits.txt"]})
+    schema = build_schema()
+    schema.remove("language")
+    porter = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StemFilter()
+    schema["title"].analyzer = schema["body"].analyzer = porter
+    for path in index_dir.iterdir():
+        if path.name.endswith(".toc") or path.name.endswith(".seg"):
+            path.unlink()
+    create_in(str(index_dir), schema)
+    with pytest.raises(ArchsearchError, match="--rebuild"):
+        search(index_dir, "admits")
+    update_index(index_dir, [], rebuild=True)
+    assert ids(index_dir, "admitted") == ["en.txt"]

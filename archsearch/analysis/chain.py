@@ -22,16 +22,28 @@ from archsearch.analysis.tokens import word_spans, words
 KNOWN_WORDS_LIMIT = 200_000
 
 
+# Languages whose accents are folded before stemming, so that a word typed without them
+# (`frontiere`, `refugies`) reaches the stem of the word with them.  Their stemmers lose little
+# (German takes the umlauts off itself).  In the other languages with a stemmer the marked
+# letters are letters of their own that the stemmer's rules name (Turkish ı ş ğ, Hungarian ő,
+# Swedish å, Romanian ș...), so they are stemmed first and folded after.
+ACCENTS_FOLDED_FIRST = frozenset({"ca", "de", "en", "es", "fr", "it", "nl", "pt"})
+
+
 def word_term(word: str, language: str) -> str:
     """The term one word is indexed as in an article of ``language`` (ISO 639-1, "" if unknown)."""
-    prepared = prepare(word)
+    prepared = prepare(normalise(word))
     stem = stemmer_for(language)
-    return fold_accents(stem(prepared) if stem else prepared)
+    if stem is None:
+        return fold_accents(prepared)
+    if language in ACCENTS_FOLDED_FIRST:
+        return stem(fold_accents(prepared))
+    return fold_accents(stem(prepared))
 
 
 def query_form(word: str) -> str:
     """A query word before its language is chosen: prepared but neither stemmed nor accent-folded."""
-    return prepare(word)
+    return prepare(normalise(word))
 
 
 def term_alternatives(word: str, languages: Iterable[str]) -> list[str]:
@@ -39,17 +51,19 @@ def term_alternatives(word: str, languages: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(word_term(word, language) for language in languages))
 
 
-def term_lister() -> Callable[[str, str], list[str]]:
-    """A function (text, language) -> the text's terms in order, remembering each distinct word's term."""
-    known: dict[str, dict[str, str]] = {}
+def term_lister(encoding: str | None = None) -> Callable[[str, str], list]:
+    """A function (text, language) -> the text's terms in order (encoded, with an encoding),
+    remembering each distinct word's term."""
+    known: dict[str, dict] = {}
 
-    def list_terms(text: str, language: str) -> list[str]:
+    def list_terms(text: str, language: str) -> list:
         found = words(normalise(text))
         cache = known.setdefault(language, {})
         if len(cache) > KNOWN_WORDS_LIMIT:
             cache.clear()
         for word in set(found).difference(cache):
-            cache[word] = word_term(word, language)
+            term = word_term(word, language)
+            cache[word] = term.encode(encoding) if encoding else term
         return list(map(cache.__getitem__, found))
 
     return list_terms
@@ -75,12 +89,14 @@ class TextAnalyzer(Analyzer):
 
     def __call__(
         self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-        start_pos=0, start_char=0, mode="", language=None, **kwargs,
+        start_pos=0, start_char=0, mode="", language=None, tokenize=True, **kwargs,
     ):
         text = normalise(value)
         language = self.language if language is None else language
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for position, (start, end, word) in enumerate(word_spans(text)):
+        # Untokenized (the parser's wildcards and fuzzy words): the whole value is one word.
+        spans = word_spans(text) if tokenize else [(0, len(text), text)]
+        for position, (start, end, word) in enumerate(spans):
             token.text = query_form(word) if mode == "query" else word_term(word, language)
             if keeporiginal:
                 token.original = word

@@ -16,4 +16,5 @@ class Article:
     source: str  # "" when unknown
     place: str  # "" when unknown
     section: str  # "" when unknown
+    language: str = ""  # as the file declares it (any tag: "en-US", "prs"); "" when it does not
     warnings: tuple[str, ...] = ()  # one-line, non-fatal problems
