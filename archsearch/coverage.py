@@ -30,6 +30,7 @@ class Facets:
     total: int
     sources: list[tuple[str, int]] = field(default_factory=list)  # most articles first
     places: list[tuple[str, int]] = field(default_factory=list)
+    languages: list[tuple[str, int]] = field(default_factory=list)  # ISO 639-1 codes
 
 
 def period_of(day: datetime.date, by: str) -> str:
@@ -125,14 +126,17 @@ def facets(
         )
         reader = searcher.reader()
         sources, places = reader.column_reader("source"), reader.column_reader("place")
+        languages = reader.column_reader("language")
         docnums = matching_documents(searcher, parsed.query)
         source_counts = Counter(sources[docnum] or "(unknown)" for docnum in docnums)
         place_counts = Counter(places[docnum] or "(unknown)" for docnum in docnums)
+        language_counts = Counter(languages[docnum] or "(unknown)" for docnum in docnums)
     return Facets(
         query=text,
         total=len(docnums),
         sources=_most_first(source_counts),
         places=_most_first(place_counts),
+        languages=_most_first(language_counts),
     )
 
 

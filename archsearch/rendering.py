@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # only for annotations: rendering loads nothing that finds or
 PLAIN_MATCH_OPEN = "**"
 PLAIN_MATCH_CLOSE = "**"
 
-TSV_COLUMNS = ("rank", "score", "date", "source", "place", "section", "title", "id", "path", "snippet")
+TSV_COLUMNS = ("rank", "score", "date", "source", "place", "section", "language", "title", "id", "path", "snippet")
 
 # Tabs stay: they are common in articles and harmless on a terminal (TSV escapes them itself).
 _CONTROL_CHARACTERS = {code: "\ufffd" for code in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if code != 0x09}
@@ -74,6 +74,7 @@ def hit_record(hit: Hit) -> dict:
         "source": hit.source,
         "place": hit.place,
         "section": hit.section,
+        "language": hit.language,
         "score": hit.score,
         "copies": list(hit.copies),
         "title_matches": [list(span) for span in hit.title_matches],
@@ -186,7 +187,10 @@ def print_search_result(result: SearchResult, out, err, fmt: str, explain: bool 
             snippet = hit.snippets[0].text if hit.snippets else ""
             score = f"{hit.score:.4f}" if hit.score is not None else None
             date = hit.date.isoformat() if hit.date else None
-            out.write(tsv_line([hit.rank, score, date, hit.source, hit.place, hit.section, hit.title, hit.id, hit.path, snippet]))
+            out.write(tsv_line([
+                hit.rank, score, date, hit.source, hit.place, hit.section, hit.language, hit.title, hit.id, hit.path,
+                snippet,
+            ]))
     elif fmt == "human":
         print_human(result, out, err, explain)
     else:
@@ -344,7 +348,7 @@ def print_timeline(timeline, out, fmt: str) -> None:
 
 
 def print_facets(facets, out, fmt: str) -> None:
-    groups = (("source", facets.sources), ("place", facets.places))
+    groups = (("source", facets.sources), ("place", facets.places), ("language", facets.languages))
     if fmt == "json":
         for kind, counts in groups:
             for name, count in counts:
@@ -382,6 +386,7 @@ def stats_rows(stats) -> list[tuple[str, str]]:
         ("last date", stats.last_date.isoformat() if stats.last_date else ""),
         ("sources", f"{stats.sources}"),
         ("places", f"{stats.places}"),
+        ("languages", ", ".join(f"{language} {count}" for language, count in stats.languages)),
         ("index", stats.location),
         ("index size", f"{stats.size_bytes}"),
         ("last indexed", stats.last_indexed.isoformat(timespec="seconds") if stats.last_indexed else ""),
@@ -400,6 +405,7 @@ def print_stats(stats, out, fmt: str) -> None:
             "last_date": stats.last_date.isoformat() if stats.last_date else None,
             "sources": stats.sources,
             "places": stats.places,
+            "languages": dict(stats.languages),
             "index": stats.location,
             "index_size_bytes": stats.size_bytes,
             "last_indexed": stats.last_indexed.isoformat(timespec="seconds") if stats.last_indexed else None,

@@ -49,6 +49,7 @@ class Hit:
     title_matches: tuple[tuple[int, int], ...]
     snippets: tuple[Snippet, ...]
     copies: tuple[str, ...] = ()  # ids of near-identical articles this hit stands for
+    language: str = ""  # ISO 639-1, "" when unknown
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
         title_matches=title_matches,
         snippets=snippets,
         copies=tuple(copies),
+        language=stored.get("language", ""),
     )
 
 

@@ -103,7 +103,7 @@ def test_json_lines_schema(seeded):
     assert summary["elapsed_ms"] > 0
     first = hits[0]
     assert set(first) == {
-        "type", "rank", "id", "path", "title", "date", "source", "place", "section", "score", "copies", "title_matches",
+        "type", "rank", "id", "path", "title", "date", "source", "place", "section", "language", "score", "copies", "title_matches",
         "snippets",
     }
     assert first["id"] == WIRE_SEED and first["path"] == str(SEEDS / WIRE_SEED)
@@ -141,12 +141,14 @@ def test_plain_output_neutralises_escape_sequences_from_articles(odd):
 def test_tsv_has_a_header_and_escapes_tabs_and_newlines(odd):
     result = odd("query", "--format", "tsv", "-n", "0", "zebras")
     lines = result.stdout.decode().split("\n")
-    assert lines[0].split("\t") == ["rank", "score", "date", "source", "place", "section", "title", "id", "path", "snippet"]
+    assert lines[0].split("\t") == [
+        "rank", "score", "date", "source", "place", "section", "language", "title", "id", "path", "snippet"
+    ]
     rows = [line.split("\t") for line in lines[1:] if line]
     assert len(rows) == 4
-    assert all(len(row) == 10 for row in rows)
-    assert any(row[7] == "tab\\tname.txt" for row in rows)
-    assert any(row[7] == 'quote"and\\\\backslash.txt' for row in rows)
+    assert all(len(row) == 11 for row in rows)
+    assert any(row[8] == "tab\\tname.txt" for row in rows)
+    assert any(row[8] == 'quote"and\\\\backslash.txt' for row in rows)
 
 
 def test_files_with_matches_and_null_feed_xargs(odd, index_dir, tmp_path):

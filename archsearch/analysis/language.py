@@ -13,7 +13,7 @@ import re
 
 # The opening of an article decides: the identifier's accuracy no longer grows past a few
 # sentences, and its cost grows with the length.
-IDENTIFY_CHARS = 1500
+IDENTIFY_CHARS = 600
 # Too few letters to say anything: a table of figures, a caption, a one-word file.
 MIN_LETTERS = 12
 
