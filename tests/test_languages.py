@@ -299,3 +299,29 @@ def test_an_index_of_the_previous_analysis_asks_for_a_rebuild(tmp_path):
         search(index_dir, "admits")
     update_index(index_dir, [], rebuild=True)
     assert ids(index_dir, "admitted") == ["en.txt"]
+
+
+def test_sources_and_stats_count_the_languages(region_index):
+    from archsearch.coverage import facets
+    from archsearch.stats import index_stats
+
+    counted = dict(facets(region_index, "lang:ru OR lang:en OR lang:de").languages)
+    assert counted == {"en": 2, "ru": 1, "de": 1}
+    languages = dict(index_stats(region_index).languages)
+    assert languages["en"] == 2 and languages["zh"] == 1 and sum(languages.values()) == len(ARTICLES)
+
+
+def test_json_and_tsv_carry_the_language(region_index):
+    import io
+    import json
+
+    from archsearch.rendering import print_search_result
+
+    result = search(region_index, "Германии", limit=0)
+    out = io.StringIO()
+    print_search_result(result, out, io.StringIO(), "json")
+    assert json.loads(out.getvalue().splitlines()[0])["language"] == "ru"
+    out = io.StringIO()
+    print_search_result(result, out, io.StringIO(), "tsv")
+    header, row = out.getvalue().splitlines()
+    assert dict(zip(header.split("\t"), row.split("\t")))["language"] == "ru"
