@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from whoosh import query as wq
-from whoosh.qparser import AndGroup, FieldAliasPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup, SingleQuotePlugin, syntax
+from whoosh.qparser import (
+    AndGroup, FieldAliasPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup, SingleQuotePlugin, syntax,
+)
 from whoosh.qparser.plugins import TaggingPlugin
 
 from archsearch.analysis import fold
 from archsearch.analysis.alternatives import in_every_language
-
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
 from archsearch.schema import FIRST_DAY, LAST_DAY, UNDATED_MARK, day_number

@@ -8,7 +8,6 @@ from whoosh.classify import Expander
 from whoosh.query import Or, Term
 
 from archsearch.analysis import terms as analysed_terms
-
 from archsearch.store import index_searcher
 from archsearch.nearduplicates import copies_among
 from archsearch.searching import SearchResult, locate_article, make_hit, weighting
