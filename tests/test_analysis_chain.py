@@ -18,13 +18,13 @@ from archsearch.analysis import (
     words,
 )
 from archsearch.analysis import _tables
-from archsearch.analysis.charclasses import compute_word_ranges
+from archsearch.analysis.charclasses import compute_mark_ranges
 
 
 def test_generated_tables_match_this_pythons_unicode():
     if _tables.UNICODE_VERSION != unicodedata.unidata_version:
         pytest.skip(f"tables for Unicode {_tables.UNICODE_VERSION}, Python has {unicodedata.unidata_version}")
-    assert _tables.WORD_RANGES == compute_word_ranges()
+    assert _tables.MARK_RANGES == compute_mark_ranges()
 
 
 @pytest.mark.parametrize(
@@ -38,10 +38,20 @@ def test_generated_tables_match_this_pythons_unicode():
         ("北京大学", ["北京", "京大", "大学"]),
         ("中 国", ["中", "国"]),
         ("2021年北京", ["2021", "年北", "北京"]),
+        ("北京.com ok", ["北京", "com", "ok"]),
+        ("ข่าว ไทย", ["ข่", "่า", "าว", "ไท", "ทย"]),  # Thai marks stay in the pairs of their run
+        ("U.S. Zürcher", ["U.S", "Zürcher"]),  # marks elsewhere do not change the rest
     ],
 )
 def test_words_keep_marks_and_pair_unspaced_scripts(text, expected):
     assert words(text) == expected
+
+
+@given(st.text(alphabet="ab.üّ̈北京大 ", max_size=30))
+def test_word_spans_are_the_words_where_they_stand(text):
+    spans = word_spans(text)
+    assert [word for _, _, word in spans] == words(text)
+    assert all(text[start:end] == word for start, end, word in spans)
 
 
 def test_word_spans_locate_each_word_and_pair():
