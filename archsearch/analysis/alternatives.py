@@ -15,31 +15,33 @@ from archsearch.analysis.chain import TextAnalyzer, word_term
 
 
 def index_languages(searcher) -> tuple[str, ...]:
-    """The languages of the index's articles, "" among them when some article has none."""
+    """The languages of the index's articles, those of the most articles first, and "" last when
+    some article has none."""
     reader = searcher.reader()
     if "language" not in reader.schema:
         return ("",)
-    languages = []
-    counted = 0
+    counts = {}
     for term, info in reader.iter_field("language"):
-        languages.append(term.decode("utf-8") if isinstance(term, bytes) else term)
-        counted += info.doc_frequency()
-    if counted < reader.doc_count() or not languages:
+        counts[term.decode("utf-8") if isinstance(term, bytes) else term] = info.doc_frequency()
+    languages = sorted(counts, key=lambda language: (-counts[language], language))
+    if sum(counts.values()) < reader.doc_count() or not languages:
         languages.append("")
     return tuple(languages)
 
 
 def in_every_language(query: wq.Query, schema, languages: Sequence[str]) -> wq.Query:
-    """The query with each word of a language-analysed field replaced by its terms in `languages`."""
+    """The query with each word of a language-analysed field replaced by its terms in `languages`
+    (the index's main language first, see index_languages)."""
     analysed = {name for name, field in schema.items() if isinstance(getattr(field, "analyzer", None), TextAnalyzer)}
     languages = list(languages) or [""]
-    restrict = "language" in schema
+    main_language = languages[0] if "language" in schema else None
 
     def replace(node):
         if type(node) is wq.Term and node.fieldname in analysed and isinstance(node.text, str):
             by_term = _group(languages, lambda language: word_term(node.text, language))
             return _any_of(
-                [(wq.Term(node.fieldname, term, boost=node.boost), group) for term, group in by_term.items()], restrict
+                [(wq.Term(node.fieldname, term, boost=node.boost), group) for term, group in by_term.items()],
+                main_language,
             )
         if type(node) is wq.Phrase and node.fieldname in analysed:
             by_words = _group(languages, lambda language: tuple(word_term(word, language) for word in node.words))
@@ -48,7 +50,7 @@ def in_every_language(query: wq.Query, schema, languages: Sequence[str]) -> wq.Q
                     (wq.Phrase(node.fieldname, list(words), slop=node.slop, boost=node.boost), group)
                     for words, group in by_words.items()
                 ],
-                restrict,
+                main_language,
             )
         return node
 
@@ -63,20 +65,23 @@ def _group(languages, analyse) -> dict:
     return groups
 
 
-def _any_of(alternatives: list[tuple[wq.Query, list[str]]], restrict: bool) -> wq.Query:
+def _any_of(alternatives: list[tuple[wq.Query, list[str]]], main_language: str | None) -> wq.Query:
     """One alternative as it is; several OR'ed, each kept to the articles of its languages.
 
     Without that, `news` would find `new` in English articles through a language whose stemmer
-    takes the s off.  An alternative that holds the unstemmed form ("", articles of no known
-    language) is left unrestricted: it finds the very word typed.  The language terms score
-    nothing (boost 0), so an article scores as for the plain word.
+    takes the s off.  Two alternatives stay unrestricted: the main language's (with
+    `main_language`, the language of the most articles), whose restriction would read a posting
+    list as long as most of the index on every query, and the one that holds the unstemmed form
+    ("": articles of no known language), which finds the very word typed.  What they may find
+    elsewhere is a word of another language with the same stem, mostly the same word borrowed.
+    The language terms score nothing (boost 0), so an article scores as for the plain word.
     """
-    if len(alternatives) == 1 or not restrict:
+    if len(alternatives) == 1 or main_language is None:
         queries = [query for query, _ in alternatives]
         return queries[0] if len(queries) == 1 else wq.Or(queries)
     kept = []
     for query, group in alternatives:
-        if "" in group:
+        if "" in group or main_language in group:
             kept.append(query)
         else:
             in_languages = [wq.Term("language", language, boost=0.0) for language in group]
