@@ -1,6 +1,8 @@
 """Wire copy in the languages of the region: datelines, and (below) search end to end."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from archsearch.formats.text import match_dateline, parse_article
 
@@ -325,3 +327,26 @@ def test_json_and_tsv_carry_the_language(region_index):
     print_search_result(result, out, io.StringIO(), "tsv")
     header, row = out.getvalue().splitlines()
     assert dict(zip(header.split("\t"), row.split("\t")))["language"] == "ru"
+
+
+def test_cli_filters_and_counts_languages(run_cli, tmp_path):
+    from conftest import write_corpus
+
+    corpus = write_corpus(tmp_path / "corpus", {name: ARTICLES[name] for name in ("ru.txt", "de.txt", "en-admits.txt")})
+    assert run_cli("index", str(corpus)).exit_code == 0
+    found = run_cli("query", "--format", "tsv", "lang:ru")
+    assert found.exit_code == 0
+    header, *rows = found.output.splitlines()
+    assert [dict(zip(header.split("\t"), row.split("\t")))["id"] for row in rows] == ["ru.txt"]
+    counted = run_cli("sources", "--format", "tsv", "Flüchtlinge OR Германия OR admits")
+    assert "language\tde\t1" in counted.output and "language\tru\t1" in counted.output
+    stats = run_cli("stats")
+    assert "languages" in stats.output and "de 1" in stats.output
+
+
+@given(st.text(alphabet="МОСКВАмосква, 0123456789февраля/ТАСС().-—: BERLINFebruar9موسكو،فبراير", max_size=60))
+def test_match_dateline_never_fails_and_its_text_opens_the_line(line):
+    dateline = match_dateline(line)
+    if dateline is not None:
+        assert line.lstrip().startswith(dateline.text.lstrip())
+        assert dateline.place
