@@ -350,3 +350,31 @@ def test_match_dateline_never_fails_and_its_text_opens_the_line(line):
     if dateline is not None:
         assert line.lstrip().startswith(dateline.text.lstrip())
         assert dateline.place
+
+
+def test_a_declared_language_is_stored_as_its_iso_code():
+    import dataclasses
+
+    from archsearch.indexing import Entry, article_document
+
+    article = dataclasses.replace(parse_article(ARTICLES["en-admits.txt"]), language="de-DE")
+    document = article_document("/corpus/a.txt", "/corpus", article, Entry("/corpus", 1, 2, "0" * 64))
+    assert document["language"] == "de"
+    undeclared = article_document("/corpus/a.txt", "/corpus", parse_article(ARTICLES["ru.txt"]), Entry("/corpus", 1, 2, "0" * 64))
+    assert undeclared["language"] == "ru"
+
+
+def test_similar_in_another_language(tmp_path):
+    from archsearch.related import similar
+
+    articles = {
+        "ru.txt": ARTICLES["ru.txt"],
+        "ru-more.txt": wire(
+            "2022-02-12", "МОСКВА, 12 февраля. /ТАСС/.", "Правительство Германии приняло ещё тысячу беженцев из Афганистана."
+        ),
+        "en.txt": ARTICLES["en-admits.txt"],
+    }
+    result = similar(build_index(tmp_path, articles), "ru.txt")
+    assert [hit.id for hit in result.hits] == ["ru-more.txt"]
+    # The article's words are weighed as the index holds them: Russian stems.
+    assert "body:беженц^" in result.explanation[0] and "беженцев" not in result.explanation[0]
