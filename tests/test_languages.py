@@ -1,10 +1,15 @@
 """Wire copy in the languages of the region: datelines, and (below) search end to end."""
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from archsearch.errors import ArchsearchError
 from archsearch.formats.text import match_dateline, parse_article
+from archsearch.searching import search
+from conftest import build_index, web, wire
 
 
 @pytest.mark.parametrize(
@@ -78,12 +83,6 @@ def test_wire_copy_title_comes_from_the_lead_not_the_dateline(text, title, place
 
 
 # --------------------------------------------------------------------------- search, end to end
-
-import unicodedata  # noqa: E402
-
-from archsearch.errors import ArchsearchError  # noqa: E402
-from archsearch.searching import search  # noqa: E402
-from conftest import build_index, web, wire  # noqa: E402
 
 NFD = "NFD"
 
