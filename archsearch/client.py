@@ -2,31 +2,37 @@
 
 Every command pays for what this module imports, server or not, so it decides with what Python
 loads at start-up, the package's small __init__ and `_socket` (about 1.5 ms in all); click,
-Whoosh and archsearch.cli load only when the command runs here. The command line, working folder and environment travel to the server with
-the client's stdin, stdout and stderr themselves (SCM_RIGHTS), so the server writes where this
-process would have, and the client ends with the command's exit status. archsearch.server is the
-other end and describes the conversation.
+Whoosh and archsearch.cli load only when the command runs here. The command line, working
+folder and environment travel to the server with the client's stdin, stdout and stderr
+themselves (SCM_RIGHTS), so the server writes where this process would have, and the client
+ends with the command's exit status. archsearch.server is the other end and describes the
+conversation.
 """
 
 import marshal
 import os
 import stat
 import sys
+from time import monotonic as _monotonic
 
 import _socket  # socket.py takes ~4 ms to import, more than the rest of this module
 
 # Commands that only read the index; anything else (index, --help, --version) always runs here.
 FORWARDED = frozenset({"query", "show", "similar", "sources", "stats", "timeline"})
 
-# Bytes of the conversation. Client to server: a request, then INTERRUPT on Ctrl-C. Server to
-# client: RUN_HERE (the server did not run the command), or RUNNING then the exit status as 4 bytes;
-# STOPPED answers a stop request.
-INTERRUPT = b"i"
+# Bytes of the conversation (archsearch.server describes it). Client to server: a request, GO,
+# then INTERRUPT on Ctrl-C. Server to client: RUN_HERE (the server will not run the command), or
+# OFFER then the exit status as 4 bytes; STOPPED answers a stop request.
 RUN_HERE = b"L"
-RUNNING = b"R"
+OFFER = b"O"
+GO = b"G"
+INTERRUPT = b"i"
 STOPPED = b"S"
 
 STATUS_SIZE = 4
+
+# How long a client waits for the server to offer to run its command, before running it itself.
+START_SECONDS = 2
 
 # A server runs commands for clients of its own installation only (the socket is per user, not
 # per virtual environment).
@@ -103,14 +109,19 @@ def forward(argv: list[str]) -> int | None:
     connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         try:
+            deadline = _monotonic() + START_SECONDS
+            connection.settimeout(START_SECONDS)
             connection.connect(path)
             fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
             sent = connection.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
-            if sent < len(request):
-                # Not an empty sendall(): a quick command may already have ended, and sending
-                # nothing to a closed connection fails with EPIPE.
-                connection.sendall(request[sent:])
-        except OSError:  # nobody listening (a leftover socket file), or the server went away
+            while sent < len(request):
+                connection.settimeout(max(deadline - _monotonic(), 0.001))
+                sent += connection.send(request[sent:])
+            connection.settimeout(max(deadline - _monotonic(), 0.001))
+            if connection.recv(1) != OFFER:
+                return None  # RUN_HERE, or the connection closed unanswered
+            connection.sendall(GO)
+        except OSError:  # nobody listening (a leftover socket file), a server gone, busy or stuck
             return None
         except KeyboardInterrupt:
             return _interrupted_before_running()
@@ -119,13 +130,15 @@ def forward(argv: list[str]) -> int | None:
         connection.close()
 
 
-def _outcome(connection) -> int | None:
-    """Waits for the server's answer, passing Ctrl-C on; a second Ctrl-C stops waiting."""
+def _outcome(connection) -> int:
+    """Waits for the exit status of the command the server runs, passing Ctrl-C on; a second
+    Ctrl-C stops waiting."""
+    connection.settimeout(None)
     answer = b""
     interrupted = False
-    while not (answer[:1] == RUN_HERE or len(answer) == 1 + STATUS_SIZE):
+    while len(answer) < STATUS_SIZE:
         try:
-            chunk = connection.recv(1 + STATUS_SIZE - len(answer))
+            chunk = connection.recv(STATUS_SIZE - len(answer))
         except KeyboardInterrupt:
             if interrupted:
                 return 130
@@ -137,20 +150,14 @@ def _outcome(connection) -> int | None:
             connection.settimeout(INTERRUPT_GRACE_SECONDS)
             continue
         except TimeoutError:
-            # A running command has said it was interrupted; one still queued has not.
-            return 130 if answer[:1] == RUNNING else _interrupted_before_running()
+            return 130
         except OSError:
             chunk = b""
         if not chunk:
-            break
+            os.write(2, b"archsearch: error: the server stopped before the command ended\n")
+            return 2
         answer += chunk
-    if answer[:1] == RUNNING:
-        if len(answer) == 1 + STATUS_SIZE:
-            return int.from_bytes(answer[1:], "big", signed=True)
-        os.write(2, b"archsearch: error: the server stopped before the command ended\n")
-        return 2
-    # The server did not run the command (it went away, or its code changed): this process will.
-    return _interrupted_before_running() if interrupted else None
+    return int.from_bytes(answer, "big", signed=True)
 
 
 def _interrupted_before_running() -> int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archsearch.errors import ArchsearchError
-from archsearch.evaluation import matching_documents
+from archsearch.evaluation import Evaluator, matching_documents
 from archsearch.store import index_searcher
 from archsearch.analysis.alternatives import index_languages
 from archsearch.querying import parse_query
@@ -22,6 +22,7 @@ class Timeline:
     periods: list[tuple[str, int]]  # every period from the first to the last, empty ones included
     undated: int  # matching articles with no date, which no period can hold
     total: int
+    index_empty: bool = False  # the index holds no article at all (empty, or still being built)
 
 
 @dataclass
@@ -31,17 +32,19 @@ class Facets:
     sources: list[tuple[str, int]] = field(default_factory=list)  # most articles first
     places: list[tuple[str, int]] = field(default_factory=list)
     languages: list[tuple[str, int]] = field(default_factory=list)  # ISO 639-1 codes
+    index_empty: bool = False  # the index holds no article at all (empty, or still being built)
 
 
 def period_of(day: datetime.date, by: str) -> str:
+    """ISO 8601 names, with four-digit years also before 1000: 0001-W01, 0001-01, 0001."""
     if by == "day":
         return day.isoformat()
     if by == "week":
         year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02}"
+        return f"{year:04}-W{week:02}"
     if by == "month":
-        return f"{day.year}-{day.month:02}"
-    return str(day.year)
+        return f"{day.year:04}-{day.month:02}"
+    return f"{day.year:04}"
 
 
 def period_start(day: datetime.date, by: str) -> datetime.date:
@@ -66,13 +69,13 @@ def next_period(start: datetime.date, by: str) -> datetime.date:
 
 def every_period(first: datetime.date, last: datetime.date, by: str) -> list[str]:
     periods = []
-    current = period_start(first, by)
-    while current <= last:
+    current, final = period_start(first, by), period_start(last, by)
+    while current <= final:
         periods.append(period_of(current, by))
+        if current == final:
+            break  # the period after the last one may start after 9999-12-31, which no date can hold
         current = next_period(current, by)
     return periods
-
-
 
 
 def timeline(
@@ -93,8 +96,10 @@ def timeline(
             text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=True, today=today,
             languages=index_languages(searcher),
         )
-        dates = searcher.reader().column_reader("date")
-        days = [number_day(dates[docnum]) for docnum in matching_documents(searcher, parsed.query)]
+        # Not Whoosh's column reader, which misplaces the documents of a segment without dates.
+        evaluator = Evaluator(searcher)
+        days = list(map(number_day, evaluator.field_values("date", evaluator.matching_documents(parsed.query))))
+        index_empty = searcher.doc_count() == 0
     counts = Counter(period_of(day, by) for day in days if day)
     dated = [day for day in days if day]
     first = parsed.window.start if parsed.window and parsed.window.start else min(dated, default=None)
@@ -106,6 +111,7 @@ def timeline(
         periods=[(period, counts.get(period, 0)) for period in periods],
         undated=len(days) - len(dated),
         total=len(days),
+        index_empty=index_empty,
     )
 
 
@@ -124,6 +130,8 @@ def facets(
             text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=include_undated,
             today=today, languages=index_languages(searcher),
         )
+        if searcher.doc_count() == 0:  # no committed segment: no columns to read
+            return Facets(query=text, total=0, index_empty=True)
         reader = searcher.reader()
         sources, places = reader.column_reader("source"), reader.column_reader("place")
         languages = reader.column_reader("language")

@@ -32,7 +32,7 @@ from pickle import load, loads
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
 from whoosh.formats import Positions
-from whoosh.reading import TermNotFound
+from whoosh.reading import EmptyReader, TermNotFound
 from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
@@ -78,7 +78,8 @@ class Evaluator:
         self.searcher = searcher
         self.schema = searcher.schema
         reader = searcher.reader()
-        self.leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
+        # An index with no committed segment hands out an EmptyReader, which has no postings to read.
+        self.leaves = [] if isinstance(reader, EmptyReader) else list(reader.leaf_readers())
         self.document_count = reader.doc_count_all()
         self._deleted = None
         self._lengths: dict[str, bytes] = {}
@@ -338,15 +339,34 @@ class Evaluator:
             values = self._columns[fieldname] = self._read_sortable_values(fieldname)
         return values
 
+    def field_values(self, fieldname: str, docnums) -> list:
+        """The values of a numeric field's column for these documents, as the field holds them."""
+        raw, from_column = self.sortable_values(fieldname), self.schema[fieldname].from_column_value
+        return [from_column(raw[docnum]) for docnum in docnums]
+
+    def value_span(self, fieldname: str) -> tuple | None:
+        """The smallest and largest value a numeric field holds in the live documents; None if none has one."""
+        raw = self.sortable_values(fieldname)
+        deleted = self._deleted_documents()
+        present = set(raw if not deleted else (raw[docnum] for docnum in self._live_documents()))
+        present.discard(self.schema[fieldname].default_column()._default)  # documents without a value
+        if not present:
+            return None
+        from_column = self.schema[fieldname].from_column_value
+        return from_column(min(present)), from_column(max(present))
+
     def _read_sortable_values(self, fieldname: str):
         column = self.schema[fieldname].default_column()
         values = array(column._typecode)
         for leaf, _ in self.leaves:
             count = leaf.doc_count_all()
-            reader = leaf.column_reader(fieldname, column, translate=False)
-            leaf_values = array(column._typecode, reader._dbfile.get(reader._basepos, reader._count * reader._fixedlen))
-            if sys.byteorder == "little":
-                leaf_values.byteswap()  # columns are written big-endian
+            leaf_values = array(column._typecode)
+            # A segment where no document has a value (only undated articles, say) has no column file.
+            if leaf.has_column(fieldname):
+                reader = leaf.column_reader(fieldname, column, translate=False)
+                leaf_values.frombytes(reader._dbfile.get(reader._basepos, reader._count * reader._fixedlen))
+                if sys.byteorder == "little":
+                    leaf_values.byteswap()  # columns are written big-endian
             leaf_values.extend([column._default] * (count - len(leaf_values)))
             values += leaf_values
         return values

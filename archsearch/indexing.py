@@ -4,17 +4,23 @@ A run of update_index():
 
 1. takes the index's run lock (one run at a time; the operating system releases it when the
    process ends, however it ends);
-2. checks that the record of indexed files (manifest.py) matches the index's generation, and
-   rebuilds the record from the index if it does not (a run was killed between the two);
+2. refuses a damaged index (store.find_damage: only --rebuild repairs it), and removes the
+   files no generation uses (left by a run that was killed, or failed on a full disk);
 3. remembers the folders given and forgets those asked;
-4. scans the folders, comparing each file's size and modification time with the record;
-5. indexes the new and changed files in batches: worker processes (or this one) hash, read and
+4. checks that the record of indexed files (manifest.py) matches the index's generation, and
+   rebuilds the record from the index if it does not (a run was killed between the two);
+5. scans the folders, comparing each file's size and modification time with the record;
+6. indexes the new and changed files in batches: worker processes (or this one) hash, read and
    analyse files and each writes a segment of its own; a batch's segments and deletions are
    committed as one new index generation, then recorded.
 
 Queries read whole generations, so they see the index as of some commit, never half of one.
 A run killed at any moment leaves the index at its last commit and the record at most one
 commit behind, so the next run picks up exactly where it stopped.
+
+A rebuild does steps 4-6 on a new index in a staging folder inside the index folder, then moves
+its segments beside the old ones and publishes them in one new generation (segments.py's
+publish_segments), so that queries go from the whole old index to the whole new one at once.
 """
 
 import errno
@@ -23,6 +29,7 @@ import hashlib
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import signal
 import sqlite3
 import stat
@@ -31,7 +38,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -42,12 +49,25 @@ from archsearch.analysis import article_language
 from archsearch.errors import ArchsearchError
 from archsearch.manifest import MANIFEST_FILE, Entry, Manifest
 from archsearch.nearduplicates import band_terms, sketch
-from archsearch.formats import Article, UnreadableFile, read_article
-from archsearch.schema import UNDATED_MARK, build_schema, day_number
-from archsearch.store import key_term, open_index, read_roots, write_roots
+from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
+from archsearch.schema import UNDATED_MARK, build_schema, day_number, exact_text
+from archsearch.store import (
+    REBUILD_HINT,
+    DamagedIndex,
+    damage_reported,
+    find_damage,
+    key_term,
+    open_index,
+    read_roots,
+    write_roots,
+)
 
 # Held (flock) by the one `archsearch index` run allowed at a time; it holds that run's pid.
 LOCK_FILE = "archsearch.lock"
+# Inside the index folder: where `index --rebuild` builds the new index until it replaces the old.
+REBUILD_FOLDER = "rebuild"
+# Index folders are readable by their owner only.
+PRIVATE_FOLDER = 0o700
 DEFAULT_CORPUS = Path("seeds")
 
 # Files read per worker between commits: a commit makes one segment per worker, and a killed
@@ -69,6 +89,7 @@ class IndexReport:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
     total: int = 0  # articles in the index afterwards
     interrupted: bool = False  # stopped on request, after committing what was done
+    created: bool = False  # the index was made by this run
 
     @property
     def nothing_indexable(self) -> bool:
@@ -111,12 +132,13 @@ def choose_roots(folders: list[str], remembered: list[str], cwd: Path) -> list[s
     raise ArchsearchError("no folder to index: pass one, as in 'archsearch index ~/articles'")
 
 
-def forgotten_roots(forget: list[str], remembered: list[str]) -> list[str]:
-    """The remembered folders named by `forget`, which need not exist any more."""
+def forgotten_roots(forget: list[str], remembered: list[str], recorded: set[str] = frozenset()) -> list[str]:
+    """The folders named by `forget`, which need not exist any more: remembered ones, and those
+    whose articles are still `recorded` in the index."""
     chosen = []
     for folder in forget:
         path = str(Path(folder).expanduser().resolve())
-        if path not in remembered:
+        if path not in remembered and path not in recorded:
             covered = ", ".join(remembered) or "none"
             raise ArchsearchError(f"the index does not cover {folder} (it covers: {covered})")
         chosen.append(path)
@@ -140,12 +162,15 @@ class Listing(NamedTuple):
     unreadable: str = ""  # why the folder itself could not be listed
 
 
-def walk(root: str, visited: set[tuple[int, int]]) -> Iterator[Listing]:
+def walk(root: str, visited: set[tuple[int, int]], inside: list[str] = ()) -> Iterator[Listing]:
     """Every folder under root, with its files, in a stable order (by name, depth first).
 
     Hidden files and folders are left out.  Links to folders are followed, each real folder
-    once: `visited` holds the (device, inode) of folders walked, and of those to avoid.
+    once: `visited` holds the (device, inode) of folders walked, and of those to avoid.  Links
+    that lead out of the folders `inside` (default: root) are not followed: whoever can plant a
+    link in a shared corpus would otherwise have any file the indexing user can read put in the index.
     """
+    inside = [os.path.realpath(folder) for folder in inside or [root]]
     try:
         identity = _identity(os.stat(root))
     except OSError as exc:
@@ -168,6 +193,11 @@ def walk(root: str, visited: set[tuple[int, int]]) -> Iterator[Listing]:
         files, problems, subfolders = [], [], []
         for entry in entries:
             try:
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if not any(target == folder or target.startswith(folder.rstrip(os.sep) + os.sep) for folder in inside):
+                        problems.append((entry.path, f"link to {target}, outside the indexed folders (not followed)"))
+                        continue
                 if entry.is_dir():
                     identity = _identity(entry.stat())
                     if identity in ancestors:
@@ -227,30 +257,67 @@ class FileOutcome(NamedTuple):
     messages: tuple[str, ...] = ()  # warnings when indexed, the reason when skipped
 
 
-def file_sha256(path: str) -> str:
+# A file up to this size is read once, for its hash and its articles; a larger one is streamed twice.
+READ_ONCE_BYTES = 16 * 1024 * 1024
+
+
+def file_sha256(path: str, size: int) -> tuple[str, bytes | None]:
+    """The hash of what indexing reads of the file, and its bytes if it is small enough to keep
+    for reading.
+
+    Never more than the file claims to hold (a container is read whole), and never more than
+    READ_ONCE_BYTES of a file that claims less: one that claims to be regular can be endless
+    (a link to /proc/self/pagemap says it is empty).
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
+        if size <= READ_ONCE_BYTES:
+            data = stream.read(READ_ONCE_BYTES + 1)
+            digest.update(data)
+            return digest.hexdigest(), data
+        # One byte more than claimed, so that a file growing while it is read counts as changed.
+        limit = size + 1
+        while limit > 0:
+            chunk = stream.read(min(1 << 20, limit))
+            if not chunk:
+                break
             digest.update(chunk)
-    return digest.hexdigest()
+            limit -= len(chunk)
+    return digest.hexdigest(), None
+
+
+def article_id(path: str, article: Article) -> str:
+    """How users name an article: its file's path in the folder, and a container's record key."""
+    return f"{path}#{article.key}" if article.key else path
 
 
 def article_document(key: str, root: str, article: Article, entry: Entry) -> dict:
     signature = sketch(article.body)
     path = Path(key).relative_to(root).as_posix()
+    fmt = FORMATS.get(article.format)
     return {
+        # Every article of a file has the file's key: deleting the key deletes them all.
         "key": key_term(key),
         "_stored_key": key,
+        "record": article.key or None,
         "path": key_term(path),
-        "_stored_path": path,
+        "_stored_path": article_id(path, article),
         "root": key_term(root),
         "_stored_root": root,
         "title": article.title,
         "body": article.body,
+        # Stored where reading the body again for snippets and `show` would cost a parser
+        # library or a scan of a container; plain text is read again from its file.
+        "text": article.body if fmt is None or fmt.body_stored else None,
+        "exact": exact_text(article.title, article.body),
         "source": article.source,
         "place": article.place,
         "section": article.section,
+        "url": article.url,
+        "author": article.author,
         "language": article_language(article.language, article.title, article.body),
+        "format": article.format,
+        "fetched": article.fetched.isoformat() if article.fetched else None,
         "sketch": signature,
         "dupbands": " ".join(band_terms(signature)),
         "date": day_number(article.date) if article.date else None,
@@ -278,25 +345,33 @@ class FileIndexer:
             status = os.stat(key)
             if not stat.S_ISREG(status.st_mode):
                 return FileOutcome(key, SKIPPED, messages=("not a regular file",))
-            entry = Entry(task.root, status.st_size, status.st_mtime_ns, file_sha256(key))
+            sha256, data = file_sha256(key, status.st_size)
+            entry = Entry(task.root, status.st_size, status.st_mtime_ns, sha256)
         except FileNotFoundError:
             return FileOutcome(key, GONE)
         except OSError as exc:
             return FileOutcome(key, SKIPPED, messages=(_reason(exc, key),))
         if task.known and task.known.sha256 == entry.sha256:
             return FileOutcome(key, SAME, entry._replace(skipped=task.known.skipped))
+        warnings = []
         try:
-            article = read_article(key)
+            # Added as they come, so a crawl's articles are never all in memory; a file that
+            # raises UnreadableFile has yielded no article.
+            for item in read_file(key, data):
+                if isinstance(item, Article):
+                    if self._writer is None:
+                        self._writer = self._new_writer(self._ix)
+                    self._writer.add_document(**article_document(key, task.root, item, entry))
+                    warnings += item.warnings
+                else:
+                    warnings.append(str(item))
         except UnreadableFile as exc:
             reason = str(exc)
             # What the file holds is recorded, so it is not read again until it changes; a
             # failure to read it is not.
             lasting = not isinstance(exc.__cause__, OSError)
             return FileOutcome(key, SKIPPED, entry._replace(skipped=reason) if lasting else None, (reason,))
-        if self._writer is None:
-            self._writer = self._new_writer(self._ix)
-        self._writer.add_document(**article_document(key, task.root, article, entry))
-        return FileOutcome(key, INDEXED, entry, article.warnings)
+        return FileOutcome(key, INDEXED, entry, tuple(warnings))
 
     def finish(self):
         """The segment of the articles added since the last finish(), or None if there were none."""
@@ -540,7 +615,8 @@ def has_index(index_dir: Path) -> bool:
     return index_dir.is_dir() and latest_generation(str(index_dir)) >= 0
 
 
-def prepare_index_folder(index_dir: Path) -> None:
+def prepare_index_folder(index_dir: Path) -> bool:
+    """Make sure the index folder can be written; True if it was made now (a new index)."""
     if index_dir.exists() and not index_dir.is_dir():
         raise ArchsearchError(f"index location {index_dir} exists and is not a folder")
     if index_dir.is_dir() and not has_index(index_dir):
@@ -549,7 +625,12 @@ def prepare_index_folder(index_dir: Path) -> None:
         names = os.listdir(index_dir)
         if names and LOCK_FILE not in names:
             raise ArchsearchError(f"index location {index_dir} is a folder that is not empty and holds no index")
-    index_dir.mkdir(parents=True, exist_ok=True)
+    if index_dir.is_dir():
+        return False
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Private: an index holds the text of every article, whoever may read the articles themselves.
+    index_dir.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+    return True
 
 
 def update_index(
@@ -568,10 +649,11 @@ def update_index(
     """Bring the index in step with the files under the folders.
 
     Indexes new and changed files, drops the articles of files that are gone and of the
-    folders in `forget`, and remembers the folders.  `rebuild` starts from an empty index.
-    `jobs` worker processes read and analyse files; a commit follows every `commit_every`
-    files read (default FILES_PER_SEGMENT per worker).  When `should_stop()` turns true the run
-    commits what it has done and returns a report marked interrupted.
+    folders in `forget`, and remembers the folders.  `rebuild` reads every file again into a new
+    index beside the old one, which replaces it at the end, at once.  `jobs` worker processes
+    read and analyse files; a commit follows every `commit_every` files read (default
+    FILES_PER_SEGMENT per worker).  When `should_stop()` turns true the run commits what it has
+    done and returns a report marked interrupted.
     """
     index_dir = Path(index_dir)
     try:
@@ -584,45 +666,155 @@ def update_index(
 
 
 def _update(index_dir, folders, cwd, forget, rebuild, jobs, commit_every, lock_wait, progress, should_stop):
-    prepare_index_folder(index_dir)
+    created = prepare_index_folder(index_dir)
     with run_lock(index_dir, lock_wait, progress, should_stop):
-        remembered = read_roots(index_dir)
-        forgotten = forgotten_roots(list(forget), remembered)
+        build_dir = index_dir / REBUILD_FOLDER if rebuild else index_dir
+        try:
+            report = _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop)
+        except Exception:
+            # What a failed commit left (on a full disk, say) takes room the next run needs.
+            remove_unreferenced_files(str(build_dir))
+            raise
+        report.created = created
+        return report
+
+
+def remove_unreferenced_files(index_dir: str) -> None:
+    from archsearch.segments import remove_unreferenced_files as remove
+
+    if os.path.isdir(index_dir):
+        with suppress(OSError):
+            remove(index_dir)
+
+
+def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop):
+    if not rebuild and has_index(index_dir):
+        damage = find_damage(index_dir)
+        if damage:
+            raise DamagedIndex(f"the index at {index_dir} is damaged ({damage}): {REBUILD_HINT}")
+    remove_unreferenced_files(str(index_dir))  # left by a run that was killed or failed
+    record = Manifest(index_dir / MANIFEST_FILE)
+    try:
+        try:
+            remembered = read_roots(index_dir)
+        except DamagedIndex:
+            if not rebuild:
+                raise
+            remembered = sorted(record.roots())
+        # The folders of articles still recorded: a run that remembered the forgetting of a folder
+        # may have been killed before it removed the folder's articles.
+        forgotten = forgotten_roots(list(forget), remembered, record.roots())
         kept = [root for root in remembered if root not in forgotten]
         given = choose_roots(folders, kept, cwd or Path.cwd()) if folders or not forget else []
         roots = sorted(set(kept) | set(given))
         check_not_nested(roots)
-        ix, manifest = _open_for_update(index_dir, rebuild)
+        write_roots(index_dir, roots)
+        report = IndexReport(roots=roots)
+        if rebuild:
+            record.close()
+            return _rebuild(index_dir, build_dir, report, jobs, commit_every, progress, should_stop)
+        ix = _open_for_update(index_dir, record, report)
+        _check_staged_rebuild(index_dir / REBUILD_FOLDER, report)
+        run = Run(index_dir, index_dir, ix, record, report, progress, should_stop)
+        run.drop_outside(roots)
+        work = run.scan(given or kept)
+        if work:
+            run.index(work, jobs, commit_every)
+        return run.finish()
+    finally:
+        record.close()
+
+
+def _rebuild(index_dir, staging, report, jobs, commit_every, progress, should_stop):
+    """Build the index afresh in the staging folder, then put it in the index's place at once.
+
+    Queries answer from the old index until the new one is whole.  A rebuild that was stopped or
+    killed is resumed by the next, from its last commit: the staged index is updated like any other.
+    """
+    from archsearch.manifest import install
+    from archsearch.segments import clean_files, publish_segments, INDEX_NAME
+    from whoosh.filedb.filestore import FileStorage
+
+    if not has_index(index_dir):  # a first build: meanwhile, queries find an empty index
+        whoosh_index.create_in(str(index_dir), build_schema())
+    ix = _open_staged(staging)
+    record = Manifest(staging / MANIFEST_FILE)
+    try:
+        _sync_record(staging, ix, record)
+        run = Run(staging, index_dir, ix, record, report, progress, should_stop)
+        run.drop_outside(report.roots)
+        work = run.scan(report.roots)
+        if work:
+            run.index(work, jobs, commit_every)
+        report = run.finish()
+    finally:
+        record.close()
+    if report.interrupted:
+        return report
+    generation, segments = publish_segments(str(staging), str(index_dir))
+    install(staging / MANIFEST_FILE, index_dir / MANIFEST_FILE, generation)
+    shutil.rmtree(staging)
+    clean_files(FileStorage(str(index_dir)), INDEX_NAME, generation, segments)
+    return report
+
+
+def _open_staged(staging: Path):
+    """The staged index of a rebuild: the one a stopped rebuild left, if it is whole, else a new one."""
+    if has_index(staging) and find_damage(staging) is None:
         try:
-            write_roots(index_dir, roots)
-            run = Run(index_dir, ix, manifest, IndexReport(roots=roots), progress, should_stop)
-            run.drop_outside(roots)
-            work = run.scan(roots if rebuild else given or kept)
-            if work:
-                run.index(work, jobs, commit_every)
-            return run.finish()
-        finally:
-            manifest.close()
+            ix = open_index(staging)
+        except ArchsearchError:  # made by another version
+            pass
+        else:
+            remove_unreferenced_files(str(staging))
+            return ix
+    if staging.is_symlink() or staging.is_file():
+        staging.unlink()
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(mode=PRIVATE_FOLDER)
+    return whoosh_index.create_in(str(staging), build_schema())
 
 
-def _open_for_update(index_dir: Path, rebuild: bool):
-    """The index to update, made empty for a rebuild, and the record of its files, made to match."""
-    from archsearch.segments import clear_index
+def _check_staged_rebuild(staging: Path, report: IndexReport) -> None:
+    """Say that a stopped rebuild waits to be finished; remove what a finished one left (killed
+    after its segments went into the index, they are gone from it)."""
+    if not staging.exists():
+        return
+    if has_index(staging) and find_damage(staging) is None:
+        report.warnings.append((str(staging), "a rebuild was stopped part-way; 'archsearch index --rebuild' finishes it"))
+    else:
+        shutil.rmtree(staging, ignore_errors=True)
 
-    manifest = Manifest(index_dir / MANIFEST_FILE)
+
+def _open_for_update(index_dir: Path, record: Manifest, report: IndexReport):
+    """The index to update (made now if there is none), with the record of its files made to match."""
     if not has_index(index_dir):
         ix = whoosh_index.create_in(str(index_dir), build_schema())
-        manifest.replace(ix.latest_generation(), [])
-    elif rebuild:
-        # Not opened through its table of contents, which may be damaged or from another version.
-        manifest.replace(clear_index(str(index_dir), build_schema()), [])
-        ix = open_index(index_dir)
-    else:
-        ix = open_index(index_dir)
-        generation = ix.latest_generation()
-        if manifest.generation != generation:
-            manifest.replace(generation, stored_entries(ix))
-    return ix, manifest
+        record.replace(ix.latest_generation(), [])
+        return ix
+    ix = open_index(index_dir)
+    if _sync_record(index_dir, ix, record):
+        report.warnings.append((str(record.path), "the record of indexed files was damaged: made anew from the index"))
+    return ix
+
+
+def _sync_record(index_dir: Path, ix, record: Manifest) -> bool:
+    """Make the record of indexed files match the index (after a kill between a commit and its
+    record, or when the record is damaged), from the index's stored fields; True if it was damaged."""
+    generation = ix.latest_generation()
+    whole = record.is_whole()
+    if record.generation == generation and whole:
+        return False
+    with damage_reported(index_dir):
+        try:
+            if not whole:
+                raise sqlite3.DatabaseError("damaged")
+            record.replace(generation, stored_entries(ix))
+            return record.damaged
+        except sqlite3.DatabaseError:
+            record.start_afresh()
+            record.replace(generation, stored_entries(ix))
+            return True
 
 
 def stored_entries(ix) -> Iterator[tuple[str, Entry]]:
@@ -635,7 +827,9 @@ def stored_entries(ix) -> Iterator[tuple[str, Entry]]:
 class Run:
     """One update of an index: the changes found, committed batch by batch, and the report."""
 
-    def __init__(self, index_dir: Path, ix, manifest: Manifest, report: IndexReport, progress, should_stop):
+    def __init__(self, build_dir: Path, index_dir: Path, ix, manifest: Manifest, report: IndexReport, progress,
+                 should_stop):
+        self.build_dir = build_dir  # where the index being updated is: index_dir, or a rebuild's staging folder
         self.index_dir = index_dir
         self.ix = ix
         self.manifest = manifest
@@ -663,11 +857,12 @@ class Run:
         for root in roots:
             recorded = self.manifest.folders(root)
             if not os.path.isdir(root):
-                kept = sum(1 for files in recorded.values() for record in files.values() if record[3] is None)
+                with self.ix.searcher() as searcher:  # articles, not files: a container holds many
+                    kept = sum(1 for _ in searcher.document_numbers(root=key_term(root)))
                 report.warnings.append((root, f"folder not found; its {kept:,} articles are kept (--forget drops them)"))
                 continue
             unlisted = []
-            for listing in walk(root, visited):
+            for listing in walk(root, visited, report.roots):
                 if self.should_stop():
                     report.interrupted = True
                     return None
@@ -706,7 +901,7 @@ class Run:
     def index(self, work: list[Task], jobs: int, commit_every: int | None) -> None:
         workers = max(1, min(jobs, len(work) // MIN_FILES_PER_WORKER))
         batch_size = commit_every or FILES_PER_SEGMENT * workers
-        runner = WorkerPool(self.index_dir, workers) if workers > 1 else InProcess(self.index_dir)
+        runner = WorkerPool(self.build_dir, workers) if workers > 1 else InProcess(self.build_dir)
         self.total = len(work)
 
         known = {}
@@ -779,7 +974,8 @@ class Run:
                 forgotten.add(key)
         generation = self.manifest.generation
         if segments or deleted:
-            generation = commit_segments(self.ix, segments, sorted(map(key_term, deleted)))
+            with damage_reported(self.build_dir):  # merging reads segments written before
+                generation = commit_segments(self.ix, segments, sorted(map(key_term, deleted)))
         self.manifest.record(generation, changed, forgotten)
 
     def finish(self) -> IndexReport:
@@ -788,5 +984,5 @@ class Run:
         report = self.report
         report.skipped.sort()
         report.warnings.sort()
-        report.total = self.manifest.indexed_count()
+        report.total = self.ix.doc_count()  # articles: a container file holds many
         return report

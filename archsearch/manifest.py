@@ -12,6 +12,9 @@ next run sees that and rebuilds the record from the stored fields.
 
 Files that could not be indexed because of what they contain (empty, binary) are recorded too,
 with the reason, so that an unchanged one is reported again without being read again.
+
+Being only a copy of what the index holds, a damaged record is never an error: it is made anew
+from the index.
 """
 
 import os
@@ -53,18 +56,38 @@ FileRecord = tuple[int, int, str, str | None]
 
 class Manifest:
     def __init__(self, path: Path):
-        self._db = _connect(path)
+        self.path = path
+        self._db, self.damaged = _connect(path)  # damaged: it could not be opened, and was started afresh
 
     def close(self) -> None:
         self._db.close()
 
     @property
     def generation(self) -> int | None:
-        """The index generation the record matches; None if unknown (new or another format)."""
-        values = dict(self._db.execute("SELECT name, value FROM settings"))
-        if values.get("format") != FORMAT or "generation" not in values:
+        """The index generation the record matches; None if unknown (new, another format, or damaged)."""
+        try:
+            values = dict(self._db.execute("SELECT name, value FROM settings"))
+            if values.get("format") != FORMAT or "generation" not in values:
+                return None
+            return int(values["generation"])
+        except (sqlite3.DatabaseError, ValueError):
             return None
-        return int(values["generation"])
+
+    def is_whole(self) -> bool:
+        """Whether every row of the record can be read (reading them all takes about as long as a scan)."""
+        try:
+            for (files,) in self._db.execute("SELECT files FROM folders"):
+                if not isinstance(pickle.loads(files), dict):
+                    return False
+        except Exception:  # unpickling garbage raises anything at all
+            return False
+        return True
+
+    def start_afresh(self) -> None:
+        """Throw the record away (it is damaged), for an empty one."""
+        self._db.close()
+        _remove(self.path)
+        self._db = _open(self.path)
 
     def folders(self, root: str) -> dict[str, dict[str, FileRecord]]:
         """The files recorded under root: {folder: {file name: (size, mtime_ns, sha256, skipped)}}."""
@@ -79,7 +102,11 @@ class Manifest:
         }
 
     def roots(self) -> set[str]:
-        return {os.fsdecode(root) for (root,) in self._db.execute("SELECT DISTINCT root FROM folders")}
+        """The indexed folders with files recorded; none if the record is damaged."""
+        try:
+            return {os.fsdecode(root) for (root,) in self._db.execute("SELECT DISTINCT root FROM folders")}
+        except sqlite3.DatabaseError:
+            return set()
 
     def indexed_count(self) -> int:
         return self._db.execute("SELECT coalesce(sum(indexed), 0) FROM folders").fetchone()[0]
@@ -144,14 +171,36 @@ class Manifest:
         )
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def install(source: Path, target: Path, generation: int) -> None:
+    """Make the record at `source` the record at `target`, for the index generation `generation`.
+
+    By renaming, whatever the size of either: a record of a million files is in place at once.
+    """
+    manifest = Manifest(source)
+    with manifest._db:
+        manifest._set_generation(generation)
+    # Out of WAL mode, so that the database is the one file renamed, with all its transactions.
+    manifest._db.execute("PRAGMA journal_mode = DELETE")
+    manifest.close()
+    # The old record's log first: a log left beside the new database would be applied to it.
+    # Killed between the two, the old database alone stays consistent (as of its last
+    # checkpoint), behind the index: the next run rebuilds it from the index.
+    _remove(target, database=False)
+    os.replace(source, target)
+
+
+def _remove(path: Path, database: bool = True) -> None:
+    for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")) + ((path,) if database else ()):
+        leftover.unlink(missing_ok=True)
+
+
+def _connect(path: Path) -> tuple[sqlite3.Connection, bool]:
     try:
-        return _open(path)
+        return _open(path), False
     except sqlite3.DatabaseError:
         # Only a record of what the index holds: a damaged one is rebuilt from the index.
-        for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            leftover.unlink(missing_ok=True)
-        return _open(path)
+        _remove(path)
+        return _open(path), True
 
 
 def _open(path: Path) -> sqlite3.Connection:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from whoosh import query as wq
 from whoosh.qparser import (
-    AndGroup, FieldAliasPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup, SingleQuotePlugin, syntax,
+    AndGroup, FieldAliasPlugin, FuzzyTermPlugin, MultifieldPlugin, OrGroup, QueryParser, SingleQuotePlugin, syntax,
 )
-from whoosh.qparser.plugins import TaggingPlugin
+from whoosh.qparser.plugins import Plugin, PrefixPlugin, TaggingPlugin, WildcardPlugin
 
-from archsearch.analysis import fold
+from archsearch.analysis import fold, normalise
 from archsearch.analysis.alternatives import in_every_language
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
@@ -25,13 +25,16 @@ from archsearch.schema import FIRST_DAY, LAST_DAY, UNDATED_MARK, day_number
 
 # Plain words are looked for in these fields.
 DEFAULT_FIELDS = ("title", "body")
+# Prefix, wildcard and fuzzy words are looked for in the words of title and body as written:
+# expanded against stems, `organizat*` would find nothing ("organization" is indexed as `organ`).
+WORD_FORM_FIELD = "exact"
 # A title match already counts twice (title and body field, the title with its own higher IDF), so no
 # extra boost: x2 over-weighted wire leads (a wire title is its lead sentence). Known-item test on
 # bench/corpora/4k, held-out MRR@10 (mean of shapes): x1 0.784 vs x2 0.769; wire 0.588 vs 0.553, web
 # 0.980 vs 0.984 (bench/rank_eval.py --grid). Applied when querying, so it is tuned without re-indexing.
 FIELD_BOOSTS = {"title": 1.0, "body": 1.0}
 # What `field:` may name in a query; the index's bookkeeping fields stay out of reach.
-QUERY_FIELDS = ("title", "body", "source", "place", "section", "path", "date", "lang")
+QUERY_FIELDS = ("title", "body", "source", "place", "section", "path", "url", "author", "date", "lang")
 # `lang:ru` names the `language` field, as JSON and TSV output call it.
 FIELD_ALIASES = {"language": ["lang"]}
 
@@ -207,12 +210,34 @@ def shorten(text: str, limit: int = 40, tail: bool = False) -> str:
     return "…" + text[-limit:] if tail else text[:limit] + "…"
 
 
-def _fold_unanalysed_terms(query):
-    # Whoosh leaves wildcard and fuzzy words unanalysed; fold them as the index folded its words.
-    if isinstance(query, (wq.Wildcard, wq.Prefix, wq.FuzzyTerm)) and isinstance(query.text, str):
-        query = query.copy()
-        query.text = fold(query.text)
-    return query
+class _Parser(QueryParser):
+    """Prefix and wildcard words are folded as the index folds words (analysis.fold), never
+    stemmed: Whoosh runs them through the field's analyzer, which made `title:pres*` `pre*` and
+    `organi?ations` `organi?`.  (A fuzzy word is analysed: on a stemmed field it is compared with
+    the stems of each language, see analysis.alternatives.)"""
+
+    def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
+        if issubclass(termclass, (wq.Prefix, wq.Wildcard)) and fieldname in self.schema:
+            return termclass(fieldname, fold(normalise(text)), boost=boost)
+        return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+
+
+class WordFormPlugin(Plugin):
+    """Sends prefix, wildcard and fuzzy words without a field to the unstemmed words of title and
+    body, where they expand to words as written; plain words go on to title and body."""
+
+    _EXPANDED = (PrefixPlugin.PrefixNode, WildcardPlugin.WildcardNode, FuzzyTermPlugin.FuzzyTermNode)
+
+    def filters(self, parser):
+        return [(self.to_word_forms, 105)]  # after explicit fields (100), before MultifieldPlugin (110)
+
+    def to_word_forms(self, parser, group):
+        for node in group:
+            if isinstance(node, syntax.GroupNode):
+                self.to_word_forms(parser, node)
+            elif isinstance(node, self._EXPANDED) and node.fieldname is None:
+                node.set_fieldname(WORD_FORM_FIELD)
+        return group
 
 
 def _replace_date_filters(query, replacement):
@@ -240,11 +265,11 @@ def parse_query(
     today = today or datetime.date.today()
     window = _flag_window(since, until, today)
     checked = check_syntax(text)
-    parser = MultifieldParser(
-        list(DEFAULT_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=OrGroup if any_words else AndGroup
-    )
+    parser = _Parser(None, schema, group=OrGroup if any_words else AndGroup)
+    parser.add_plugin(MultifieldPlugin(list(DEFAULT_FIELDS), fieldboosts=FIELD_BOOSTS))  # as MultifieldParser
     parser.remove_plugin_class(SingleQuotePlugin)  # apostrophes are part of words in news text
     parser.add_plugin(FuzzyTermPlugin())
+    parser.add_plugin(WordFormPlugin())
     parser.add_plugin(DatePlugin(today))
     parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
     try:
@@ -253,7 +278,7 @@ def parse_query(
         raise
     except Exception as exc:  # Whoosh's parser has corners check_syntax does not foresee
         raise QuerySyntaxError(f"cannot read the query {shorten(text)!r} ({type(exc).__name__})") from None
-    parsed = in_every_language(parsed.accept(_fold_unanalysed_terms), schema, languages)
+    parsed = in_every_language(parsed, schema, languages)
     if window:
         parsed = wq.And([parsed, DateFilter(window)])
     has_date_filter = _contains_date_filter(parsed)

@@ -10,7 +10,7 @@ from whoosh.query import Or, Term
 from archsearch.analysis import terms as analysed_terms
 from archsearch.store import index_searcher
 from archsearch.nearduplicates import copies_among
-from archsearch.searching import SearchResult, locate_article, make_hit, weighting
+from archsearch.searching import EmptyIndexError, SearchResult, locate_article, make_hit, weighting
 
 # How many distinctive words of the article make the query, from its body and its title.
 BODY_TERMS = 25
@@ -20,7 +20,13 @@ TITLE_TERMS = 6
 def similar(index_dir: Path, reference: str, *, limit: int = 10) -> SearchResult:
     started = time.perf_counter()
     with index_searcher(index_dir, weighting()) as searcher:
-        docnum, article = locate_article(searcher, index_dir, reference)
+        try:
+            docnum, article = locate_article(searcher, index_dir, reference)
+        except EmptyIndexError:
+            return SearchResult(
+                query=f"similar to {reference}", hits=[], total=0, elapsed=time.perf_counter() - started,
+                index_empty=True,
+            )
         stored = searcher.stored_fields(docnum)
         signature = stored.get("sketch") or ()
         language = stored.get("language", "")

@@ -8,6 +8,9 @@ one object per hit, then a summary object) and `tsv` (a header line, then one li
 from __future__ import annotations
 
 import base64
+import dataclasses
+import errno
+import functools
 import json
 import os
 import sys
@@ -21,10 +24,21 @@ if TYPE_CHECKING:  # only for annotations: rendering loads nothing that finds or
 PLAIN_MATCH_OPEN = "**"
 PLAIN_MATCH_CLOSE = "**"
 
-TSV_COLUMNS = ("rank", "score", "date", "source", "place", "section", "language", "title", "id", "path", "snippet")
+TSV_COLUMNS = ("rank", "score", "date", "source", "place", "section", "title", "id", "path", "snippet")
+# After the columns above, so scripts that cut by position keep working.
+DETAIL_COLUMNS = ("url", "author", "language", "format", "fetched")
 
 # Tabs stay: they are common in articles and harmless on a terminal (TSV escapes them itself).
-_CONTROL_CHARACTERS = {code: "\ufffd" for code in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if code != 0x09}
+# Bidi embeddings, overrides and isolates go too: on a terminal that reorders text they change
+# how what follows them reads, up to the end of the line ("Trojan Source").
+_CONTROL_CHARACTERS = {
+    code: "\ufffd"
+    for code in [*range(0x00, 0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+    if code != 0x09
+}
+# Names (paths, ids, sources, places) also lose the bidi marks, which right-to-left text uses
+# with reason but a name can only use to hide what it is.
+_NAME_CONTROL_CHARACTERS = {**_CONTROL_CHARACTERS, **{code: "\ufffd" for code in (0x200E, 0x200F, 0x061C)}}
 
 
 def colour_wanted(choice: str, stream, environ=os.environ) -> bool:
@@ -42,13 +56,18 @@ def output_format(requested: str | None, colour: bool) -> str:
     return "human" if colour else "plain"
 
 
-def printable(text: str) -> str:
-    """One character for one: control characters and undecodable bytes become U+FFFD, so match
-    offsets stay right and no escape sequence from an article reaches the terminal."""
-    text = text.translate(_CONTROL_CHARACTERS)
-    if any("\ud800" <= char <= "\udfff" for char in text):
+def printable(text: str, table: dict = _CONTROL_CHARACTERS) -> str:
+    """One character for one: control characters, bidi controls and undecodable bytes become
+    U+FFFD, so match offsets stay right and no escape sequence from an article reaches the terminal."""
+    text = text.translate(table)
+    if _has_surrogates(text):
         text = "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
     return text
+
+
+def printable_name(name: str) -> str:
+    """A file name, folder, id, source or place as it may be shown: printable() and no bidi marks."""
+    return printable(name, _NAME_CONTROL_CHARACTERS)
 
 
 def path_fields(path: str) -> dict:
@@ -74,7 +93,7 @@ def hit_record(hit: Hit) -> dict:
         "source": hit.source,
         "place": hit.place,
         "section": hit.section,
-        "language": hit.language,
+        **details_record(hit.details),
         "score": hit.score,
         "copies": list(hit.copies),
         "title_matches": [list(span) for span in hit.title_matches],
@@ -89,6 +108,11 @@ def hit_record(hit: Hit) -> dict:
             for snippet in hit.snippets
         ],
     }
+
+
+def details_record(details) -> dict:
+    """url, author, language, format ("" when unknown) and fetched (null, like an unknown date)."""
+    return {**dataclasses.asdict(details), "fetched": details.fetched or None}
 
 
 def summary_record(result: SearchResult) -> dict:
@@ -112,6 +136,7 @@ def article_record(article: ArticleRecord) -> dict:
         "source": article.source,
         "place": article.place,
         "section": article.section,
+        **details_record(article.details),
         "body": article.body,
     }
 
@@ -134,7 +159,7 @@ def tsv_line(values) -> str:
 
 def metadata_parts(date, source: str, place: str, article_id: str) -> list[str]:
     parts = [date.isoformat() if date else "undated"]
-    return parts + [printable(value) for value in (source, place, article_id) if value]
+    return parts + [printable_name(value) for value in (source, place, article_id) if value]
 
 
 def mark_matches(text: str, matches, open_mark: str, close_mark: str) -> str:
@@ -182,15 +207,13 @@ def print_search_result(result: SearchResult, out, err, fmt: str, explain: bool 
             out.write(json_line(hit_record(hit)))
         out.write(json_line(summary_record(result)))
     elif fmt == "tsv":
-        out.write(tsv_line(TSV_COLUMNS))
+        out.write(tsv_line(TSV_COLUMNS + DETAIL_COLUMNS))
         for hit in result.hits:
             snippet = hit.snippets[0].text if hit.snippets else ""
             score = f"{hit.score:.4f}" if hit.score is not None else None
             date = hit.date.isoformat() if hit.date else None
-            out.write(tsv_line([
-                hit.rank, score, date, hit.source, hit.place, hit.section, hit.language, hit.title, hit.id, hit.path,
-                snippet,
-            ]))
+            details = dataclasses.astuple(hit.details)
+            out.write(tsv_line([hit.rank, score, date, hit.source, hit.place, hit.section, hit.title, hit.id, hit.path, snippet, *details]))
     elif fmt == "human":
         print_human(result, out, err, explain)
     else:
@@ -200,13 +223,30 @@ def print_search_result(result: SearchResult, out, err, fmt: str, explain: bool 
     print_result_notes(result, err)
 
 
-def print_paths(result: SearchResult, out_bytes, null: bool) -> None:
-    """Raw path bytes, as the file system has them, so `xargs -0` gets every file right."""
+def print_paths(result: SearchResult, out, null: bool) -> None:
+    """Raw path bytes, as the file system has them, so `xargs -0` gets every file right; on a
+    terminal, which would run the escape sequences a name can hold, names made printable.
+
+    Each file once, as grep -l does, however many of a container's records matched.
+    """
+    paths = dict.fromkeys(hit.path for hit in result.hits)
+    if out.isatty():
+        terminator = "\0" if null else "\n"
+        out.write("".join(printable_name(path) + terminator for path in paths))
+        return
     terminator = b"\0" if null else b"\n"
-    out_bytes.write(b"".join(os.fsencode(hit.path) + terminator for hit in result.hits))
+    out.flush()
+    out.buffer.write(b"".join(os.fsencode(path) + terminator for path in paths))
+    out.buffer.flush()
+
+
+def print_empty_index_note(err) -> None:
+    err.write("archsearch: the index holds no articles: it is empty, or still being built\n")
 
 
 def print_result_notes(result: SearchResult, err) -> None:
+    if result.index_empty:
+        print_empty_index_note(err)
     if result.corrected_from:
         err.write(f"archsearch: showing results for '{result.query}' instead of '{result.corrected_from}'\n")
     if result.suggestion:
@@ -214,6 +254,12 @@ def print_result_notes(result: SearchResult, err) -> None:
             f"archsearch: did you mean '{result.suggestion}'? ({result.suggestion_total} matching articles;"
             " --fix runs it)\n"
         )
+    if result.total == 0 and result.outside_window:
+        span = (
+            f"the index's dates span {result.date_span[0]}..{result.date_span[1]}"
+            if result.date_span else "no article in the index has a date"
+        )
+        err.write(f"archsearch: {result.outside_window} article(s) match the words, none in the date window; {span}\n")
     if result.total == 0 and result.partial_matches:
         err.write(
             f"archsearch: no article matches all words; {result.partial_matches} match some of them"
@@ -227,10 +273,21 @@ def print_result_notes(result: SearchResult, err) -> None:
 
 
 def _rich_console(out):
+    # Colour was decided already (see colour_wanted); rich must not second-guess it from the stream.
+    return _console_class()(file=out, highlight=False, force_terminal=True, no_color=False)
+
+
+@functools.cache
+def _console_class():
     from rich.console import Console
 
-    # Colour was decided already (see colour_wanted); rich must not second-guess it from the stream.
-    return Console(file=out, highlight=False, force_terminal=True, no_color=False)
+    class PipeFriendlyConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich's own exits with status 1; the command line ends a closed pipe with status 0.
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return PipeFriendlyConsole
 
 
 def print_human(result: SearchResult, out, err, explain: bool = False) -> None:
@@ -269,7 +326,7 @@ def metadata_text(date, source, place, article_id, extra: str = ""):
     for value, style in ((source, "yellow"), (place, "yellow"), (article_id, "magenta"), (extra, "dim")):
         if value:
             meta.append(" · ", style="dim")
-            meta.append(printable(value), style=style)
+            meta.append(printable_name(value), style=style)
     return meta
 
 
@@ -286,7 +343,7 @@ def print_article(article: ArticleRecord, out, fmt: str) -> None:
     if fmt == "json":
         out.write(json_line(article_record(article)))
     elif fmt == "tsv":
-        columns = ("id", "path", "title", "date", "source", "place", "section", "body")
+        columns = ("id", "path", "title", "date", "source", "place", "section", *DETAIL_COLUMNS, "body")
         record = article_record(article)
         out.write(tsv_line(columns))
         out.write(tsv_line([record[column] for column in columns]))
@@ -298,7 +355,9 @@ def print_article(article: ArticleRecord, out, fmt: str) -> None:
         console.print(Text(printable(article.title), style="bold"))
         console.print(metadata_text(article.date, article.source, article.place, article.id))
         if article.section:
-            console.print(Text(f"section: {printable(article.section)}", style="dim"))
+            console.print(Text(f"section: {printable_name(article.section)}", style="dim"))
+        for name, value in _known_details(article):
+            console.print(Text(f"{name}: {printable(value)}", style="dim"))
         console.print()
         for paragraph in article.body.split("\n\n"):
             console.print(Padding(Text(printable(paragraph)), (0, 0, 1, 0)))
@@ -306,21 +365,34 @@ def print_article(article: ArticleRecord, out, fmt: str) -> None:
         lines = [
             f"title: {printable(article.title)}",
             f"date: {article.date.isoformat() if article.date else 'undated'}",
-            f"source: {printable(article.source)}",
-            f"place: {printable(article.place)}",
-            f"section: {printable(article.section)}",
-            f"id: {printable(article.id)}",
-            f"path: {printable(article.path)}",
+            f"source: {printable_name(article.source)}",
+            f"place: {printable_name(article.place)}",
+            f"section: {printable_name(article.section)}",
+            *(f"{name}: {printable(value)}" for name, value in _known_details(article)),
+            f"id: {printable_name(article.id)}",
+            f"path: {printable_name(article.path)}",
             "",
             *(printable(line) for line in article.body.split("\n")),
         ]
         out.write("\n".join(lines) + "\n")
 
 
-def _bar(count: int, largest: int, width: int = 40) -> str:
+def _known_details(article: ArticleRecord) -> list[tuple[str, str]]:
+    """The url, author, language, format and fetched time that are known, for `show`."""
+    return [(name, value) for name, value in dataclasses.asdict(article.details).items() if value]
+
+
+# A cell's eighths, for bars drawn to an eighth of a character.
+_PARTIAL_BLOCKS = " ▏▎▍▌▋▊▉"
+
+
+def _bar(count: int, largest: int, width: int) -> str:
+    """count's share of width cells, largest filling them all; any count gets at least an eighth."""
     if not count:
         return ""
-    return "█" * max(1, round(width * count / largest))
+    eighths = max(1, round(width * 8 * count / largest))
+    full, rest = divmod(eighths, 8)
+    return "█" * full + (_PARTIAL_BLOCKS[rest] if rest else "")
 
 
 def print_timeline(timeline, out, fmt: str) -> None:
@@ -332,19 +404,33 @@ def print_timeline(timeline, out, fmt: str) -> None:
         out.write(json_line({"type": "summary", "query": timeline.query, "by": timeline.by,
                              "total": timeline.total, "undated": timeline.undated}))
     elif fmt == "human":
-        from rich.table import Table
-
-        table = Table(box=None, show_header=False, padding=(0, 1))
-        largest = max((count for _, count in rows), default=0)
-        for period, count in rows:
-            table.add_row(period, f"[cyan]{_bar(count, largest)}[/]", str(count), style="dim" if period == "undated" else "")
-        console = _rich_console(out)
-        console.print(table)
-        console.print(f"[dim]{timeline.total} matching articles, {timeline.undated} undated, by {timeline.by}[/]")
+        print_timeline_chart(timeline, rows, _rich_console(out))
     else:
         if fmt == "tsv":
             out.write(tsv_line(("period", "count")))
         out.write("".join(tsv_line((period, count)) for period, count in rows))
+
+
+def print_timeline_chart(timeline, rows, console) -> None:
+    """A row per period: its name, its count and a bar as wide as the terminal allows. The undated
+    count is shown apart, without a bar: it is no period, and often dwarfs them all."""
+    from rich.text import Text
+
+    label_width = max((len(period) for period, _ in rows), default=0)
+    count_width = max((len(str(count)) for _, count in rows), default=0)
+    bar_width = max(10, console.width - label_width - count_width - 2)
+    largest = max((count for _, count in timeline.periods), default=0)
+    lines = [
+        Text.assemble(f"{period:<{label_width}} {count:>{count_width}} ", (_bar(count, largest, bar_width), "cyan"))
+        for period, count in timeline.periods
+    ]
+    if timeline.undated:
+        lines.append(Text(f"{'undated':<{label_width}} {timeline.undated:>{count_width}}", style="dim"))
+    if lines:
+        console.print(Text("\n").join(lines), no_wrap=True, overflow="crop")
+    console.print(
+        Text(f"{timeline.total} matching articles, {timeline.undated} undated, by {timeline.by}", style="dim")
+    )
 
 
 def print_facets(facets, out, fmt: str) -> None:
@@ -357,6 +443,7 @@ def print_facets(facets, out, fmt: str) -> None:
     elif fmt == "human":
         from rich.columns import Columns
         from rich.table import Table
+        from rich.text import Text
 
         tables = []
         for kind, counts in groups:
@@ -366,11 +453,12 @@ def print_facets(facets, out, fmt: str) -> None:
             table.add_column("")
             largest = max((count for _, count in counts), default=0)
             for name, count in counts:
-                table.add_row(printable(name), str(count), f"[cyan]{_bar(count, largest, 20)}[/]")
+                # Text, never a str: rich would read `[red]` or `[/]` in a name as markup.
+                table.add_row(Text(printable_name(name)), Text(str(count)), Text(_bar(count, largest, 20), style="cyan"))
             tables.append(table)
         console = _rich_console(out)
         console.print(Columns(tables, padding=(0, 4)))
-        console.print(f"[dim]{facets.total} matching articles[/]")
+        console.print(Text(f"{facets.total} matching articles", style="dim"))
     else:
         if fmt == "tsv":
             out.write(tsv_line(("kind", "name", "count")))
@@ -413,12 +501,13 @@ def print_stats(stats, out, fmt: str) -> None:
         }))
     elif fmt == "human":
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(box=None, show_header=False, padding=(0, 2))
         for name, value in stats_rows(stats):
             if name == "index size":
                 value = f"{stats.size_bytes / 1024 ** 2:.1f} MiB"
-            table.add_row(f"[bold]{name}[/]", printable(value))
+            table.add_row(Text(name, style="bold"), Text(printable_name(value)))
         _rich_console(out).print(table)
     else:
         if fmt == "tsv":
@@ -432,8 +521,10 @@ INDEX_PROBLEMS_SHOWN = 10
 
 def print_index_report(report: IndexReport, err=None, verbose: bool = False) -> None:
     err = err or sys.stderr
-    problems = [f"archsearch: skipped {printable(path)}: {reason}" for path, reason in report.skipped]
-    problems += [f"archsearch: warning: {printable(path)}: {message}" for path, message in report.warnings]
+    problems = [f"archsearch: skipped {printable_name(path)}: {printable(reason)}" for path, reason in report.skipped]
+    problems += [
+        f"archsearch: warning: {printable_name(path)}: {printable(message)}" for path, message in report.warnings
+    ]
     shown = problems if verbose else problems[:INDEX_PROBLEMS_SHOWN]
     for line in shown:
         err.write(line + "\n")
@@ -472,7 +563,7 @@ class IndexProgressDisplay:
         if event.stage == "waiting" and not self.quiet:
             self._say(f"archsearch: waiting for another 'archsearch index' ({event.holder}) to finish")
         if self.verbose and event.outcome in ("added", "updated", "removed"):
-            self._say(f"{event.outcome} {printable(event.path)}")
+            self._say(f"{event.outcome} {printable_name(event.path)}")
         if self.bar and event.stage in ("scanning", "indexing", "committing"):
             self._show(event)
 

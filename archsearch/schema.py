@@ -7,7 +7,7 @@ from whoosh.analysis import CharsetFilter, CompositeAnalyzer, LowercaseFilter, R
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
-from archsearch.analysis import TextAnalyzer
+from archsearch.analysis import TextAnalyzer, WordFormAnalyzer
 
 # No stop list: in news "US", "WHO" and "IS" are names, and phrase queries must match exactly.
 # Each article's words are stemmed in its own language (see archsearch/analysis/).
@@ -15,6 +15,10 @@ TEXT_ANALYZER = TextAnalyzer()
 
 # Names (sources, places, sections) match word by word, case- and accent-blind, never stemmed.
 NAME_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+# The words of title and body as written (split, normalised and folded as theirs are, not
+# stemmed): what prefix, wildcard and fuzzy words expand against, so `organizat*` finds
+# "organization" and `беженц*` finds "беженцев".
+WORD_FORM_ANALYZER = WordFormAnalyzer()
 
 # Paths match on their parts: folder names, file name stems, extensions.
 PATH_ANALYZER = RegexTokenizer(r"[^/\\._\-\s]+") | LowercaseFilter() | CharsetFilter(accent_map)
@@ -68,16 +72,31 @@ def word_analyzer(analyzer) -> Callable[[str], str] | None:
     return term
 
 
+def exact_text(title: str, body: str) -> str:
+    """What the `exact` field indexes: the title's words, then the body's."""
+    return f"{title}\n{body}"
+
+
 def build_schema() -> Schema:
     return Schema(
-        # The absolute path of the file: one document per file, whatever folder it was found under.
-        key=ID(unique=True, stored=True),
-        # The article's id as users see it: its path relative to the folder it was indexed from.
+        # The absolute path of the file, whatever folder it was found under: one document per
+        # article, so a container file (an export, a crawl, a mailbox) has one per record.
+        key=ID(stored=True),
+        # Which record of a container file the article is ("17", a WARC record id); "" otherwise.
+        record=ID(stored=True),
+        # The file's path relative to the folder it was indexed from, searched by its parts;
+        # stored as the article's id as users see it: that path, and "#record" for a container's.
         path=TEXT(analyzer=PATH_ANALYZER, stored=True),
         root=ID(stored=True),
         title=TEXT(analyzer=TEXT_ANALYZER, stored=True),
-        # The body is read again from the file for snippets and `show`; storing it would double the index.
+        # A plain-text body is read again from the file for snippets and `show`: storing it
+        # would double the index.  Other formats store it in `text` (see indexing.py).
         body=TEXT(analyzer=TEXT_ANALYZER),
+        text=STORED(),
+        # Title and body words as written, unstemmed (see WORD_FORM_ANALYZER): prefix, wildcard and
+        # fuzzy words expand against these, and `=word` exact-form search will match them.  With
+        # positions, which FastSegmentWriter analyses as fast as the body (and phrases could use).
+        exact=TEXT(analyzer=WORD_FORM_ANALYZER),
         # Dates are whole days, kept as the integer YYYYMMDD so ranges and sorting are plain numbers.
         date=NUMERIC(int, bits=32, stored=True, sortable=True),
         # One term on every undated article: counting the undated matches a date filter left
@@ -89,9 +108,14 @@ def build_schema() -> Schema:
         source=TEXT(analyzer=NAME_ANALYZER, stored=True, sortable=True),
         place=TEXT(analyzer=NAME_ANALYZER, stored=True, sortable=True),
         section=TEXT(analyzer=NAME_ANALYZER, stored=True),
-        # The article's language, ISO 639-1 ("ru"), "" when unknown: it chose the stemmer of
-        # title and body; `lang:ru` filters on it and `sources` counts it.
+        url=TEXT(analyzer=PATH_ANALYZER, stored=True),
+        author=TEXT(analyzer=NAME_ANALYZER, stored=True),
+        # The article's language, ISO 639-1 ("ru"), "" when unknown: the one its file declares
+        # (HTML lang, an export's field), else the one identified; it chose the stemmer of title
+        # and body; `lang:ru` filters on it and `sources` counts it.
         language=KEYWORD(stored=True, lowercase=True, sortable=True),
+        format=ID(stored=True),  # the reader's name: text, html, warc, jsonl, ...
+        fetched=STORED(),  # ISO 8601 crawl time of a WARC record, never its date
         # Near-duplicate detection (see nearduplicates.py): the body's MinHash sketch, and its
         # bands as terms, so the copies of an article are found with an index lookup.
         sketch=STORED(),

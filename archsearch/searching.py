@@ -11,12 +11,12 @@ from whoosh.scoring import BM25F
 
 from archsearch.errors import ArchsearchError
 from archsearch.evaluation import Evaluation, Evaluator
-from archsearch.store import index_searcher, key_term, read_roots
+from archsearch.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.analysis.alternatives import index_languages
-from archsearch.passages import Snippet, lead_passage, match_spans, passages
-from archsearch.querying import UNDATED, parse_query
-from archsearch.formats import UnreadableFile, read_article
+from archsearch.passages import Snippet, WordMatcher, lead_passage, passages
+from archsearch.querying import UNDATED, WORD_FORM_FIELD, parse_query
+from archsearch.formats import UnreadableFile
 from archsearch.schema import number_day
 from archsearch.spelling import corrected_query
 
@@ -36,6 +36,21 @@ def weighting():
 
 
 @dataclass(frozen=True)
+class ArticleDetails:
+    """What the index knows of an article beyond title, date, source, place and section ("" when unknown)."""
+
+    url: str = ""
+    author: str = ""
+    language: str = ""
+    format: str = ""
+    fetched: str = ""  # ISO 8601 time a crawler fetched the page (WARC only)
+
+    @classmethod
+    def from_stored(cls, stored: dict) -> "ArticleDetails":
+        return cls(*(stored.get(name) or "" for name in ("url", "author", "language", "format", "fetched")))
+
+
+@dataclass(frozen=True)
 class Hit:
     rank: int
     id: str  # the path relative to the indexed folder
@@ -49,7 +64,14 @@ class Hit:
     title_matches: tuple[tuple[int, int], ...]
     snippets: tuple[Snippet, ...]
     copies: tuple[str, ...] = ()  # ids of near-identical articles this hit stands for
-    language: str = ""  # ISO 639-1, "" when unknown
+    details: ArticleDetails = ArticleDetails()
+    record: str = ""  # the article's key in its container file; "" for a file of its own
+
+    @property
+    def reference(self) -> str:
+        """What names this article to find_article whatever folders share its id: the file's
+        path, and the record's key for an article of a container."""
+        return f"{self.path}#{self.record}" if self.record else self.path
 
 
 @dataclass(frozen=True)
@@ -64,6 +86,7 @@ class ArticleRecord:
     place: str
     section: str
     body: str
+    details: ArticleDetails = ArticleDetails()
 
 
 @dataclass
@@ -75,6 +98,10 @@ class SearchResult:
     offset: int = 0
     # When nothing matches all words: how many articles match at least one of them.
     partial_matches: int = 0
+    # When the date window alone left nothing: how many articles match the words in any date, and
+    # the first and last day of the index's dated articles (None when none is dated).
+    outside_window: int = 0
+    date_span: tuple[datetime.date, datetime.date] | None = None
     # Undated articles that matched the words but not the date filter, which always excludes them.
     undated_left_out: int = 0
     # Did you mean: a respelt query with many more hits, and how many; or the query it replaced (--fix).
@@ -82,6 +109,15 @@ class SearchResult:
     suggestion_total: int = 0
     corrected_from: str | None = None
     explanation: list[str] = field(default_factory=list)  # how the query was read, for --explain
+    # The index holds no article at all: it is empty, or its first build has not committed yet.
+    index_empty: bool = False
+
+
+class EmptyIndexError(ArchsearchError):
+    """An article was asked for by id in an index that holds none: not a mistake of the id."""
+
+    def __init__(self):
+        super().__init__("the index holds no articles")
 
 
 def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hit:
@@ -89,11 +125,11 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     title = stored.get("title", "")
     title_matches, snippets = (), ()
     if with_snippets:
-        terms = matched_terms(whoosh_hit)
         language = stored.get("language", "")
-        title_matches = tuple(match_spans(title, terms["title"], language))
-        body = _current_body(stored["key"])
-        snippets = tuple(passages(body, terms["body"], language=language) or ([lead_passage(body)] if body else []))
+        matched = matched_words(whoosh_hit, language)
+        title_matches = tuple(matched["title"].spans(title))
+        body = _current_body(stored)
+        snippets = tuple(passages(body, matched["body"]) or ([lead_passage(body)] if body else []))
     return Hit(
         rank=rank,
         id=stored["path"],
@@ -107,22 +143,26 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
         title_matches=title_matches,
         snippets=snippets,
         copies=tuple(copies),
-        language=stored.get("language", ""),
+        details=ArticleDetails.from_stored(stored),
+        record=stored.get("record") or "",
     )
 
 
-def matched_terms(whoosh_hit) -> dict[str, frozenset[str]]:
-    """The indexed words of the query that this article contains, per field."""
-    found = {"title": set(), "body": set()}
+def matched_words(whoosh_hit, language: str = "") -> dict[str, WordMatcher]:
+    """What to mark in the title and in the body: the query's indexed words this article contains
+    there, and the unstemmed forms it contains in either (from prefix, wildcard and fuzzy words),
+    the words analysed in the article's language."""
+    found = {"title": set(), "body": set(), WORD_FORM_FIELD: set()}
     for fieldname, term in whoosh_hit.matched_terms():
         if fieldname in found:
             found[fieldname].add(term.decode("utf-8") if isinstance(term, bytes) else term)
-    return {fieldname: frozenset(terms) for fieldname, terms in found.items()}
+    forms = frozenset(found[WORD_FORM_FIELD])
+    return {fieldname: WordMatcher(frozenset(found[fieldname]), forms, language) for fieldname in ("title", "body")}
 
 
-def _current_body(path: str) -> str:
+def _current_body(stored: dict) -> str:
     try:
-        return read_article(path).body
+        return article_body(stored)
     except (UnreadableFile, OSError):
         return ""  # the file went away since indexing: the hit is shown without a passage
 
@@ -242,6 +282,11 @@ def search(
             languages=index_languages(searcher),
         )
         parsed = parse_query(text, schema, **parse_options)
+        if searcher.doc_count() == 0:
+            return SearchResult(
+                query=text, hits=[], total=0, elapsed=time.perf_counter() - started, offset=offset,
+                explanation=parsed.explain(), index_empty=True,
+            )
         evaluator = Evaluator(searcher)
         ranking = _Ranking(evaluator, parsed.query, sort)
         total = len(ranking.matching)
@@ -259,7 +304,12 @@ def search(
         )
         if sort != "relevance":
             result.explanation.append(f"sort: {sort}, undated articles last")
-        if total == 0 and not any_words:
+        if total == 0 and parsed.has_date_filter:
+            result.outside_window = len(evaluator.matching_documents(parsed.words))
+            if result.outside_window:
+                span = evaluator.value_span("date")
+                result.date_span = span and (number_day(span[0]), number_day(span[1]))
+        if total == 0 and not any_words and not result.outside_window:
             words_only = parse_query(text, schema, any_words=True, today=today, languages=parse_options["languages"]).words
             result.partial_matches = len(evaluator.matching_documents(words_only))
         if parsed.has_date_filter and not include_undated:
@@ -317,16 +367,28 @@ def find_article(index_dir: Path, reference: str) -> ArticleRecord:
 
 def locate_article(searcher, index_dir: Path, reference: str) -> tuple[int, ArticleRecord]:
     """The document number and record of the article named by id or path, read through `searcher`."""
-    candidates = [str(Path(reference).expanduser().resolve())]
-    candidates += [str(Path(root) / reference) for root in read_roots(index_dir)]
-    docnum = next(
-        (found for key in candidates if (found := searcher.document_number(key=key_term(key))) is not None), None
-    )
-    if docnum is None:
+    if searcher.doc_count() == 0:
+        raise EmptyIndexError()
+    record = ""
+    found = _documents_named(searcher, index_dir, reference)
+    if not found and "#" in reference:
+        # A record of a container file: "exports/feed.jsonl#17".
+        file_reference, record = reference.rsplit("#", 1)
+        found = _documents_named(searcher, index_dir, file_reference, record)
+    if not found:
         raise ArchsearchError(f"no article with id or path '{reference}' in the index")
+    if len(found) > 1:
+        raise ArchsearchError(
+            f"'{reference}' is the id of {len(found)} articles; name one by its path: {', '.join(sorted(found.values()))}"
+        )
+    docnum = next(iter(found))
     stored = searcher.stored_fields(docnum)
+    if stored.get("record") and not record:
+        raise ArchsearchError(
+            f"'{reference}' holds many articles: name one by its id, as in '{stored['path']}'"
+        )
     try:
-        body = read_article(stored["key"]).body
+        body = article_body(stored)
     except (UnreadableFile, OSError) as exc:
         raise ArchsearchError(
             f"cannot read {stored['key']}: {exc} (run 'archsearch index' to bring the index up to date)"
@@ -340,4 +402,22 @@ def locate_article(searcher, index_dir: Path, reference: str) -> tuple[int, Arti
         place=stored.get("place", ""),
         section=stored.get("section", ""),
         body=body,
+        details=ArticleDetails.from_stored(stored),
     )
+
+
+def _documents_named(searcher, index_dir: Path, reference: str, record: str = "") -> dict[int, str]:
+    """The documents of the file named by id or path (and of its record, for a container), with
+    the file's path: more than one when indexed folders hold the same id."""
+    as_path = Path(reference).expanduser()
+    candidates = [str(as_path.resolve())]
+    if not as_path.is_absolute():
+        # Ids are relative to the folder indexed, so two folders can hold the same id.
+        candidates += [str(Path(root) / reference) for root in read_roots(index_dir)]
+    found = {}
+    for key in candidates:
+        terms = {"key": key_term(key), "record": record} if record else {"key": key_term(key)}
+        docnum = searcher.document_number(**terms)
+        if docnum is not None:
+            found[docnum] = key
+    return found

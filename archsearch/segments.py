@@ -16,10 +16,13 @@ index's lock; commit_segments() then adds the finished segments, and the deletio
 index in one new generation, which is the only step readers can see.
 """
 
+import contextlib
 import heapq
 import itertools
+import os
 import pickle
 import re
+import shutil
 import zlib
 from array import array
 from collections.abc import Callable, Iterable
@@ -38,9 +41,10 @@ from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from archsearch.analysis import TextAnalyzer, term_lister
+from archsearch.analysis import ChainAnalyzer
 from archsearch.errors import ArchsearchError
 from archsearch.schema import word_analyzer
+from archsearch.store import ROOTS_TEMPORARY
 
 # Postings a writer keeps in memory before writing them out, sorted, to a temporary run.
 POSTINGS_MEMORY_BYTES = 96 * 1024 * 1024
@@ -52,11 +56,17 @@ RUN_CHUNK_TERMS = 2_000
 BLOCK_PICKLE_PROTOCOL = 5
 # Blocks of postings up to this size are not compressed (see write_term).
 SMALL_BLOCK_POSTINGS = 4
-# Segments this small are merged once there are this many, so that many small runs do not
-# leave queries searching hundreds of segments.  Larger segments are left alone: Whoosh merges
-# at about twice the cost of indexing afresh.
-SMALL_SEGMENT_DOCS = 1_000
-SMALL_SEGMENTS_TO_MERGE = 8
+# The merge policy (merge_by_tiers): segments with fewer live documents than this are merged
+# in tiers; larger ones (a worker writes up to 10,000 documents in a batch, indexing.py's
+# FILES_PER_SEGMENT) are left alone, since Whoosh merges at about twice the cost of indexing
+# afresh.  A segment of those whose documents are mostly deleted falls below it and is merged.
+MERGED_SEGMENT_DOCS = 5_000
+# Tier k holds the segments of SMALLEST_TIER_DOCS * MERGE_FACTOR**(k-1) to that times MERGE_FACTOR
+# live documents (tier 0, fewer than SMALLEST_TIER_DOCS); a tier's segments are merged into one as
+# soon as it holds MERGE_FACTOR of them.  So each tier holds fewer than MERGE_FACTOR segments,
+# and small updates, however many, add at most (MERGE_FACTOR - 1) * 3 segments to the large ones.
+SMALLEST_TIER_DOCS = 500
+MERGE_FACTOR = 4
 # Distinct words whose analysis a writer remembers, per field; past this it starts afresh,
 # which keeps a worker small on a corpus with millions of one-off words.
 KNOWN_WORDS_LIMIT = 200_000
@@ -135,6 +145,42 @@ class FastSegmentWriter(SegmentWriter):
                 existing.append(posting)
         self._inverted_bytes += TERM_BYTES * new_terms + POSTING_BYTES * len(postings)
 
+    def add_reader(self, reader) -> None:
+        """Add the live documents of a segment (merging it), as SegmentWriter.add_reader does, but
+        with its postings read a block at a time into the inverted lists, not one by one into the
+        pool: a merge then costs about what indexing the documents afresh does, not four times it."""
+        self._check_state()
+        basedoc = self.docnum
+        names = set(self.schema.names()) | {name for name in reader.indexed_field_names() if name in self.schema}
+        docmap = self.write_per_doc(names, reader)  # stored fields, field lengths and columns, as Whoosh
+        every_doc = range(reader.doc_count_all())
+        lengths = {
+            name: [reader.doc_field_length(docnum, name) for docnum in every_doc]
+            for name in names
+            if self.schema[name].scorable
+        }
+        inverted = self._inverted
+        added = 0
+        terms = reader._terms  # in term order, with each term's information: no lookup per term
+        for (name, term), info in terms.items():
+            if name not in self.schema:
+                continue
+            field_lengths = lengths.get(name)
+            postings = []
+            matcher = terms._codec.postings_reader(terms._postfile, info, self.schema[name].format)
+            for ids, weights, values in posting_blocks(matcher):
+                for old, weight, value in zip(ids, weights, values):
+                    new = basedoc + old if docmap is None else docmap.get(old)
+                    if new is not None:
+                        postings.append((new, weight, value or b"", field_lengths[old] if field_lengths else 0))
+            if postings:
+                inverted.setdefault(name, {}).setdefault(term, []).extend(postings)
+                added += len(postings)
+        self._inverted_bytes += POSTING_BYTES * added
+        self._added = True
+        if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
+            self._write_run()
+
     def _all_terms(self) -> list:
         """((field name, term), postings) in order."""
         return sorted(
@@ -204,6 +250,26 @@ class FastSegmentWriter(SegmentWriter):
     def discard(self) -> None:
         """Give up the segment; its files are removed by the next commit."""
         self._close_segment()
+
+
+def posting_blocks(matcher):
+    """(docnums, weights, values) of a term's postings, a block at a time, deleted ones included."""
+    if not hasattr(matcher, "_read_data"):  # postings kept in the term information
+        items = []
+        while matcher.is_active():
+            items.append((matcher.id(), matcher.weight(), matcher.value()))
+            matcher.next()
+        if items:
+            yield tuple(zip(*items))
+        return
+    while True:
+        matcher._read_ids()
+        matcher._read_weights()
+        matcher._read_values()
+        yield matcher._ids, matcher._weights, matcher._values
+        if matcher._lastblock:
+            return
+        matcher._next_block()
 
 
 def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> None:
@@ -331,8 +397,8 @@ def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
     analyzer = getattr(field, "analyzer", None)
     if type(field.format) is not Positions:
         return None
-    if isinstance(analyzer, TextAnalyzer):
-        return term_lister(encoding="utf-8")
+    if isinstance(analyzer, ChainAnalyzer):
+        return analyzer.term_lister(encoding="utf-8")
     term = word_analyzer(analyzer)
     if term is None:
         return None
@@ -362,16 +428,33 @@ def whole_matches(expression) -> Callable[[str], list[str]]:
     return lambda text: [groups[0] for groups in outer.findall(text)]
 
 
-def merge_small_segments(writer, segments):
-    """Merge policy for commits: the small segments into one, once there are enough of them."""
-    small = [segment for segment in segments if segment.doc_count_all() < SMALL_SEGMENT_DOCS]
-    if len(small) < SMALL_SEGMENTS_TO_MERGE:
-        return list(segments)
-    for segment in small:
-        reader = SegmentReader(writer.storage, writer.schema, segment)
-        writer.add_reader(reader)
-        reader.close()
-    return [segment for segment in segments if segment not in small]
+def merge_by_tiers(writer, segments):
+    """Merge policy for commits: a tier of small segments into one, once it holds MERGE_FACTOR of
+    them; segments with no live document are dropped."""
+    tiers: dict[int, list] = {}
+    for segment in segments:
+        live = segment.doc_count()
+        if live < MERGED_SEGMENT_DOCS:
+            tiers.setdefault(segment_tier(live), []).append(segment)
+    merged = [segment for segment in segments if segment.doc_count() == 0]
+    for tier in tiers.values():
+        if len(tier) >= MERGE_FACTOR:
+            merged += tier
+    for segment in merged:
+        if segment.doc_count():
+            reader = SegmentReader(writer.storage, writer.schema, segment)
+            writer.add_reader(reader)
+            reader.close()
+    return [segment for segment in segments if segment not in merged]
+
+
+def segment_tier(live_docs: int) -> int:
+    tier = 0
+    bound = SMALLEST_TIER_DOCS
+    while live_docs >= bound:
+        tier += 1
+        bound *= MERGE_FACTOR
+    return tier
 
 
 def commit_segments(ix, segments: Iterable[Segment], deleted_keys: Iterable[str]) -> int:
@@ -380,7 +463,7 @@ def commit_segments(ix, segments: Iterable[Segment], deleted_keys: Iterable[str]
     Returns the new generation's number.
     """
     try:
-        writer = ix.writer()
+        writer = FastSegmentWriter(ix)
     except LockError:
         raise ArchsearchError(
             f"the index at {ix.storage.folder} is locked by another program writing to it"
@@ -388,7 +471,7 @@ def commit_segments(ix, segments: Iterable[Segment], deleted_keys: Iterable[str]
     try:
         for key in deleted_keys:
             writer.delete_by_term("key", key)
-        kept = merge_small_segments(writer, writer.segments)
+        kept = merge_by_tiers(writer, writer.segments)
         if writer._added:
             merged = [writer._finalize_segment()]
         else:
@@ -409,13 +492,45 @@ def latest_generation(index_dir: str) -> int:
     return TOC._latest_generation(FileStorage(index_dir), INDEX_NAME)
 
 
-def clear_index(index_dir: str, schema) -> int:
-    """Make the index empty, with the given schema, in one new generation; returns its number.
+def remove_unreferenced_files(index_dir: str) -> None:
+    """Delete the files no generation of the index uses: parts of segments never committed (a run
+    killed, or a commit that failed on a full disk), older tables of contents, temporary files.
 
-    The current generation is not read, so this works on a damaged index too.
+    For the one process allowed to write the index (it holds the run lock).  An index whose table
+    of contents cannot be read is left as it is: what it uses is unknown.
     """
     storage = FileStorage(index_dir)
+    generation = latest_generation(index_dir)
+    try:
+        segments = TOC.read(storage, INDEX_NAME, generation).segments if generation >= 0 else []
+    except Exception:  # unpickling garbage raises anything at all
+        return
+    clean_files(storage, INDEX_NAME, generation, segments)
+    for name in os.listdir(index_dir):
+        if _UNFINISHED_TOC.match(name) or name == ROOTS_TEMPORARY:
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(index_dir, name))
+    # Where writers keep their sorted runs of postings (FileStorage.temp_storage).
+    shutil.rmtree(os.path.join(index_dir, f"{INDEX_NAME}.tmp"), ignore_errors=True)
+
+
+# TOC.write's file before it is renamed into place.
+_UNFINISHED_TOC = re.compile(rf"^_{INDEX_NAME}_[0-9]+\.toc\.[0-9.]+$")
+
+
+def publish_segments(staging: str, index_dir: str):
+    """Make the index at index_dir hold the staged index's documents, and no other, in one new
+    generation; returns that generation's number and its segments.
+
+    The staged segments' files are moved beside the index's own (their names are random, so they
+    never clash), where readers do not see them until the new table of contents names them: its
+    rename is the one step at which readers go from the old documents to the new.
+    """
+    staged = FileStorage(staging)
+    toc = TOC.read(staged, INDEX_NAME)
+    for segment in toc.segments:
+        for name in segment.list_files(staged):
+            os.replace(os.path.join(staging, name), os.path.join(index_dir, name))
     generation = latest_generation(index_dir) + 1
-    TOC(schema, [], generation).write(storage, INDEX_NAME)
-    clean_files(storage, INDEX_NAME, generation, [])
-    return generation
+    TOC(toc.schema, toc.segments, generation).write(FileStorage(index_dir), INDEX_NAME)
+    return generation, toc.segments

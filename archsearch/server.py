@@ -1,22 +1,35 @@
 """The resident server behind `archsearch serve`; archsearch.client is the other end.
 
-One long-lived process keeps Python, click, Whoosh and archsearch loaded, and runs the read-only
-commands that clients hand it, one at a time, as each client would have run it itself: with the
-client's arguments, environment and working folder, and on the client's own stdin, stdout and
-stderr, received over the socket and put on file descriptors 0-2 for the length of the command,
-so that isatty(), the terminal's size, colour and broken pipes are all the client's.
+One long-lived process keeps Python, click, Whoosh and archsearch loaded, and a searcher open on
+each index it has recently served. Each request is answered in a process of its own, forked from
+it, so that requests run at once and apart: a client that does not read its output, a slow
+command, a client trickling its request, or a crash holds up no other. The request's process
+runs the command as the client would have run it itself: with the client's arguments,
+environment and working folder, and on the client's own stdin, stdout and stderr,
+received over the socket and put on file descriptors 0-2, so that isatty(), the terminal's size,
+colour and broken pipes are all the client's.
 
 The conversation, over a Unix socket in a folder that only this user can enter:
   client: a request (a 4-byte length, then a marshalled dict), with its fds 0-2 attached
-  server: RUN_HERE, when it will not run the command (a client of another installation, the
-          client already gone, or this server's code changed on disk, after which it stops);
-          else RUNNING, and the exit status once the command's output is written and the
-          client's fds are closed
+  server: RUN_HERE when it will not run the command (a client of another installation or with
+          other credentials, the server busy, or its code changed on disk, after which it
+          stops); a malformed request, or one that does not come in time, is not answered
+  server: else OFFER: it is ready to run the command
+  client: GO, if it is still waiting: it stops waiting for an OFFER after client.START_SECONDS
+          and runs the command itself, so the server runs a command only once it knows the
+          client will not
+  server: the exit status, once the command's output is written and the client's fds closed
   client: INTERRUPT when Ctrl-C is pressed; the command is interrupted, or hanging up does it
 A stop request (`archsearch serve --stop`) is answered STOPPED once the socket is gone.
+
+Who is served: the socket's folder keeps other users out; and since a process of this user may
+still have fewer rights than the server (fewer groups, capabilities, or another namespace, as in
+a sandbox), a client is served only when its credentials, as /proc shows them, are the server's.
 """
 
+import codecs
 import contextlib
+import errno
 import fcntl
 import importlib
 import io
@@ -25,11 +38,13 @@ import os
 import select
 import signal
 import socket
+import stat
 import struct
 import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from archsearch import client
 from archsearch.cli import run
@@ -45,6 +60,7 @@ PRELOADED = (
     "archsearch.cli.timeline",
     "archsearch.location",
     "archsearch.searching",
+    "archsearch.formats.text",  # the plain-text reader: snippets and show read text files again
     "archsearch.related",
     "archsearch.coverage",
     "archsearch.stats",
@@ -69,12 +85,21 @@ PRELOADED = (
 LIBRARIES = ("whoosh", "click", "rich")
 
 BACKLOG = 64
-REQUEST_SECONDS = 5  # how long a client that has connected may take to send its request
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+MAX_REQUESTS = 16  # requests answered at once; a client beyond them runs its command itself
+REQUEST_SECONDS = 5  # how long a client may take to send its request, and to confirm it still waits
+REQUEST_BYTES = 1 << 20  # the largest request (arguments and environment) the server reads
+SWEEP_SECONDS = 60  # how often an idle server looks for indexes that are gone
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
+# How a request's process tells the server, through its exit status, that the server is to stop.
+ASKED_TO_STOP = 3
+CODE_CHANGED = 4
 
-class _Stopped(Exception):
-    """Raised by a signal handler to leave accept()."""
+# The lines of /proc/PID/status that say what a process may do, beyond its uid.
+CREDENTIALS = (
+    "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp",
+    "Seccomp_filters",
+)
 
 
 @dataclass
@@ -102,9 +127,7 @@ def listen(path: str) -> Listener:
         os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError as exc:
         raise ArchsearchError(f"cannot create {folder} for the server socket: {exc.strerror}") from exc
-    problem = client.folder_problem(folder)
-    if problem:
-        raise ArchsearchError(problem)
+    _check_folder(folder)
     # A lock rather than a look at the socket: two servers starting at once cannot both take it.
     lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
@@ -127,6 +150,12 @@ def listen(path: str) -> Listener:
     return Listener(path, listening, lock)
 
 
+def _check_folder(folder: str) -> None:
+    problem = client.folder_problem(folder)
+    if problem:
+        raise ArchsearchError(problem)
+
+
 def detach() -> int:
     """Forks: returns the child's pid in the parent, and 0 in the child, which has left the
     terminal's session (Ctrl-C there is for the clients) and reads and writes /dev/null."""
@@ -143,6 +172,10 @@ def detach() -> int:
 
 def stop(path: str) -> bool:
     """Asks the server on path to stop, and waits until it has; False when none was listening."""
+    folder = os.path.dirname(path)
+    if not os.path.lexists(folder):
+        return False
+    _check_folder(folder)  # in a folder others can enter, whatever answers may not be ours
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         try:
             connection.connect(path)
@@ -159,15 +192,20 @@ def stop(path: str) -> bool:
 
 def code_fingerprint() -> dict | None:
     """What archsearch's modules and its libraries are on disk, to notice an upgrade or an edit;
-    None when a file has gone, which is a change too."""
-    paths = [importlib.import_module(name).__file__ for name in LIBRARIES]
-    for folder, subfolders, names in os.walk(os.path.dirname(client.__file__)):
-        subfolders[:] = [name for name in subfolders if name != "__pycache__"]
-        paths += [os.path.join(folder, name) for name in names if name.endswith(".py")]
+    None when a file or folder has gone, which is a change too. Raises OSError when it cannot
+    tell (out of file descriptors, say), which is no change."""
+
+    def fail(exc: OSError):
+        raise exc
+
     try:
+        paths = [importlib.import_module(name).__file__ for name in LIBRARIES]
+        for folder, subfolders, names in os.walk(os.path.dirname(client.__file__), onerror=fail):
+            subfolders[:] = [name for name in subfolders if name != "__pycache__"]
+            paths += [os.path.join(folder, name) for name in names if name.endswith(".py")]
         # The change time too: a reinstalled file can come back with its old size and mtime.
         return {path: _identity(os.stat(path)) for path in paths}
-    except OSError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 
@@ -175,158 +213,351 @@ def _identity(info: os.stat_result) -> tuple:
     return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
-class _State:
-    """What the serving loop shares with signal handlers and with the thread watching a client."""
+def credentials(process: str) -> tuple:
+    """What a process ("self" or a pid) may do beyond its uid: its ids and groups, capabilities,
+    seccomp and no_new_privs, namespaces, root folder and security label."""
+    proc = f"/proc/{process}"
+    with open(f"{proc}/status", encoding="utf-8") as status:
+        lines = tuple(line for line in status if line.split(":")[0] in CREDENTIALS)
+    namespaces = tuple(os.readlink(f"{proc}/ns/{name}") for name in sorted(os.listdir("/proc/self/ns")))
+    root = os.stat(f"{proc}/root")
+    try:
+        with open(f"{proc}/attr/current", "rb") as label:
+            security = label.read()
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOENT):  # the kernel has no such label
+            raise
+        security = None
+    return lines, namespaces, (root.st_dev, root.st_ino), security
 
-    def __init__(self):
-        self.main_thread = threading.get_ident()
-        self.waiting = False  # in accept(), which a stop signal may leave at once
-        self.running = False  # in a command, which the client's Ctrl-C interrupts
-        self.forwarded = False  # the SIGINT under way stands for the client's Ctrl-C
-        self.stop_reason = ""  # set when the server is to stop after the request under way
+
+def _peer_is_alike(connection: socket.socket) -> bool:
+    """Whether the client has the server's rights, not just its uid: a command must not run with
+    rights its client lacks (a sandboxed process of this user, root, another user)."""
+    pid, uid, gid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    if (uid, gid) != (os.getuid(), os.getgid()):
+        return False
+    try:
+        return credentials(str(pid)) == credentials("self")
+    except (OSError, ValueError):  # gone, or hidden from this process: not known to be alike
+        return False
+
+
+class _Server:
+    """The serving loop's state, shared with its signal handlers."""
+
+    def __init__(self, listener: Listener):
+        self.listener = listener
+        self.stop_reason = ""
+        self.requests: dict[int, socket.socket] = {}  # pid of a request's process -> its connection
+        self.stopper: socket.socket | None = None  # the connection of a stop request
+        self.wake = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)  # written to on every signal
+        # Request processes name the indexes they opened here, for the server to keep them open.
+        self.reports = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.unread_report = b""
 
     def on_stop_signal(self, signum, frame):
         self.stop_reason = self.stop_reason or signal.Signals(signum).name
-        if self.waiting:
-            raise _Stopped
 
-    def on_sigint(self, signum, frame):
-        if self.forwarded:
-            self.forwarded = False
-            if self.running:
-                raise KeyboardInterrupt
-            return  # it came after the command had ended: nothing is left to interrupt
-        # The server's own Ctrl-C: it stops, and a command under way ends as interrupted.
-        if self.running:
-            self.stop_reason = self.stop_reason or "SIGINT"
-            raise KeyboardInterrupt
-        self.on_stop_signal(signum, frame)
-
-    def interrupt_command(self):
-        """From the watching thread. A real SIGINT, where _thread.interrupt_main() only sets a flag,
-        also breaks a write blocked on a full pipe, as Ctrl-C does in the client's own process."""
-        if self.running:
-            self.forwarded = True
-            signal.pthread_kill(self.main_thread, signal.SIGINT)
+    def close_own_files(self) -> None:
+        """In a request's process: closes what is the server's alone. The lock above all, which
+        a request that outlives the server must not keep from the next server."""
+        self.listener.socket.close()
+        os.close(self.listener.lock)
+        for connection in self.requests.values():
+            connection.close()
+        for fd in (*self.wake, self.reports[0]):
+            os.close(fd)
 
 
 def serve(listener: Listener, idle_minutes: float) -> str:
     """Answers clients until a stop request or signal (SIGTERM, SIGHUP, SIGINT), idle_minutes
     without a request (0: never), or a change to its own code on disk; returns why it stopped.
-    The socket file is gone and the lock released when it returns."""
-    state = _State()
+    The socket file is gone and the lock released when it returns; requests under way end on
+    their own."""
+    from archsearch.store import drop_gone_indexes
+
+    server = _Server(listener)
     fingerprint = code_fingerprint()
-    own_fds = [os.dup(fd) for fd in (0, 1, 2)]
-    handlers = {signal.SIGINT: state.on_sigint, **{signum: state.on_stop_signal for signum in STOP_SIGNALS}}
+    handlers = {signal.SIGCHLD: lambda signum, frame: None, **{s: server.on_stop_signal for s in STOP_SIGNALS}}
     previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
-    listener.socket.settimeout(idle_minutes * 60 or None)
+    previous_wake = signal.set_wakeup_fd(server.wake[1])
+    listener.socket.setblocking(False)
     os.chdir("/")  # a server started in a folder must not keep it busy (from being unmounted, say)
-    stopper = None
+    last_request = time.monotonic()
     try:
-        while not state.stop_reason:
-            connection = _accept(listener.socket, state, idle_minutes)
-            if connection is None:
-                break
-            try:
-                if _answer(connection, state, fingerprint, own_fds):
-                    stopper, connection = connection, None
-                    state.stop_reason = "asked to stop"
-            finally:
-                if connection:
-                    connection.close()
+        while not server.stop_reason:
+            wait = SWEEP_SECONDS
+            if idle_minutes:
+                wait = min(wait, last_request + idle_minutes * 60 - time.monotonic())
+                if wait <= 0:
+                    server.stop_reason = f"idle for {idle_minutes:g} minutes"
+                    break
+            readable = select.select([listener.socket, server.wake[0], server.reports[0]], [], [], wait)[0]
+            with contextlib.suppress(BlockingIOError):
+                os.read(server.wake[0], 4096)
+            _reap(server)
+            _keep_reported_indexes(server)
+            drop_gone_indexes()
+            if listener.socket in readable and not server.stop_reason:
+                try:
+                    connection = listener.socket.accept()[0]
+                except (BlockingIOError, ConnectionAbortedError):
+                    continue
+                last_request = time.monotonic()
+                _start_request(server, connection, fingerprint)
     finally:
+        signal.set_wakeup_fd(previous_wake)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         listener.socket.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(listener.path)
         os.close(listener.lock)
-        for fd in own_fds:
+        for fd in (*server.wake, *server.reports):
             os.close(fd)
-        if stopper:
+        for connection in server.requests.values():
+            if connection is not server.stopper:
+                connection.close()
+        if server.stopper:
             with contextlib.suppress(OSError):
-                stopper.sendall(client.STOPPED)
-            stopper.close()
-    return state.stop_reason
+                server.stopper.sendall(client.STOPPED)
+            server.stopper.close()
+    return server.stop_reason
 
 
-def _accept(listening: socket.socket, state: _State, idle_minutes: float) -> socket.socket | None:
+def _start_request(server: _Server, connection: socket.socket, fingerprint) -> None:
+    """Answers the connection in a process of its own; a client beyond MAX_REQUESTS runs its
+    command itself."""
+    pid = None
+    if len(server.requests) < MAX_REQUESTS:
+        with contextlib.suppress(OSError):  # out of processes or memory
+            pid = os.fork()
+    if pid is None:
+        with contextlib.suppress(OSError):
+            connection.send(client.RUN_HERE, socket.MSG_DONTWAIT)
+        connection.close()
+        return
+    if pid == 0:
+        status = 1
+        try:
+            server.close_own_files()
+            for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+                signal.signal(signum, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.set_wakeup_fd(-1)
+            status = _answer(connection, fingerprint, server.reports[1])
+        except KeyboardInterrupt:  # the server's own Ctrl-C, before the command ran
+            pass
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                sys.excepthook(*sys.exc_info())
+        finally:
+            os._exit(status)  # never back into the server's loop, nor its clean-up
+    server.requests[pid] = connection  # kept until the process ends, to answer a stop request
+    _unshare_index_files()
+
+
+def _reap(server: _Server) -> None:
+    """Collects the request processes that have ended, and what their ending asks of the server."""
+    while server.requests:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        connection = server.requests.pop(pid, None)
+        code = os.waitstatus_to_exitcode(status)
+        if code == ASKED_TO_STOP and connection and not server.stopper:
+            server.stop_reason, server.stopper, connection = "asked to stop", connection, None
+        elif code == CODE_CHANGED:
+            server.stop_reason = "its code changed on disk; start it again to use the new code"
+        if connection:
+            connection.close()
+
+
+def _unshare_index_files() -> None:
+    """Gives the server's open index files descriptions of their own again after a fork.
+
+    Whoosh reads its files with seek() and read(), and a forked process shares the file offsets
+    of what it inherits: two requests reading the same kept searcher at once would read each
+    other's places. So each request keeps the descriptions it inherited to itself, and the server
+    takes new ones, at the same offsets (it is not inside a read between two forks)."""
+    from archsearch.store import close_kept_searchers, kept_searchers
+
+    folders = tuple(str(folder) + os.sep for folder in kept_searchers())
+    if not folders:
+        return
     try:
-        state.waiting = True
-        if state.stop_reason:
-            return None
-        return listening.accept()[0]
-    except TimeoutError:
-        state.stop_reason = f"idle for {idle_minutes:g} minutes"
-        return None
-    except _Stopped:
-        return None
-    finally:
-        state.waiting = False
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+                if not target.startswith(folders) or fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY:
+                    continue
+            except OSError:  # the descriptor listdir() itself used
+                continue
+            replacement = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
+            os.lseek(replacement, os.lseek(fd, 0, os.SEEK_CUR), os.SEEK_SET)
+            os.dup2(replacement, fd, inheritable=False)
+            os.close(replacement)
+    except OSError:  # out of descriptors, say: shared descriptions must not be read again
+        close_kept_searchers()
 
 
-def _answer(connection: socket.socket, state: _State, fingerprint, own_fds: list[int]) -> bool:
-    """Serves one connection; True when it asks the server to stop."""
-    received = _receive(connection)
-    if received is None:
-        return False
-    request, fds = received
+def _keep_reported_indexes(server: _Server) -> None:
+    """Opens (or reopens, after a change) the searchers that request processes had to open, so
+    that the next requests on those indexes find them open."""
+    from archsearch.store import index_searcher
+
     try:
-        if request.get("type") == "stop":
-            return True
-        if code_fingerprint() != fingerprint:
+        server.unread_report += os.read(server.reports[0], 65536)
+    except BlockingIOError:
+        return
+    *folders, server.unread_report = server.unread_report.split(b"\0")
+    for folder in dict.fromkeys(folders):
+        with contextlib.suppress(Exception):  # the request that used it has said what was wrong
+            with index_searcher(Path(os.fsdecode(folder))):
+                pass
+
+
+def _report_opened_indexes(reports: int, inherited: dict) -> None:
+    from archsearch.store import kept_searchers
+
+    for folder, searcher in kept_searchers().items():
+        if inherited.get(folder) is not searcher:
+            message = os.fsencode(str(folder)) + b"\0"
+            if len(message) <= select.PIPE_BUF:  # written at once, never mixed with another's
+                with contextlib.suppress(OSError):
+                    os.write(reports, message)
+
+
+class _Malformed(Exception):
+    """A request that our client does not send."""
+
+
+def _answer(connection: socket.socket, fingerprint, reports: int) -> int:
+    """Answers one connection, in its own process; returns that process's exit status."""
+    from archsearch.store import kept_searchers
+
+    fds = []
+    try:
+        if not _peer_is_alike(connection):
+            _send(connection, client.RUN_HERE)
+            return 0
+        request, fds = _receive(connection)
+        if request == {"type": "stop"} and not fds:
+            return ASKED_TO_STOP
+        _check_run_request(request, fds)
+        try:
+            changed = code_fingerprint() != fingerprint
+        except OSError:  # cannot tell now: the client runs the command itself, the server serves on
+            _send(connection, client.RUN_HERE)
+            return 0
+        if changed:
             # Never answer with code older than the client's: it runs the command itself.
-            state.stop_reason = "its code changed on disk; start it again to use the new code"
             _send(connection, client.RUN_HERE)
-            return False
-        if request.get("installation") != client.INSTALLATION or len(fds) != 3 or _client_spoke(connection):
+            return CODE_CHANGED
+        if request["installation"] != client.INSTALLATION:
             _send(connection, client.RUN_HERE)
-            return False
+            return 0
         try:
             os.chdir(request["cwd"])
         except OSError:
             _send(connection, client.RUN_HERE)
-            return False
-        _send(connection, client.RUNNING)
+            return 0
+        connection.settimeout(REQUEST_SECONDS)
+        connection.sendall(client.OFFER)
+        if connection.recv(1) != client.GO:
+            return 0  # the client gave up waiting, and runs the command itself
+        connection.settimeout(None)
+        inherited = kept_searchers()
         handed_over, fds = fds, []
-        status = _run_command(connection, request, handed_over, own_fds, state)
+        status = _run_command(connection, request, handed_over)
         _send(connection, status.to_bytes(client.STATUS_SIZE, "big", signed=True))
-        return False
+        _report_opened_indexes(reports, inherited)
+        return 0
+    except (_Malformed, OSError, EOFError, ValueError, TypeError):
+        return 0  # the connection closes unanswered
     finally:
         for fd in fds:
             os.close(fd)
-        os.chdir("/")
 
 
-def _receive(connection: socket.socket) -> tuple[dict, list[int]] | None:
-    """The request and the descriptors that came with it; None when there was no proper request."""
-    fds = []
+def _receive(connection: socket.socket) -> tuple[dict, list[int]]:
+    """The request and the descriptors that came with it, read within REQUEST_SECONDS."""
+    deadline = time.monotonic() + REQUEST_SECONDS
+    connection.settimeout(REQUEST_SECONDS)
+    data, fds, flags, _ = socket.recv_fds(connection, 1 << 16, 3, socket.MSG_CMSG_CLOEXEC)
     try:
-        credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        if struct.unpack("3i", credentials)[1] != os.getuid():
-            return None  # root, say: a command must not run with someone else's rights
-        connection.settimeout(REQUEST_SECONDS)
-        data, fds, flags, _ = socket.recv_fds(connection, 1 << 16, 3, socket.MSG_CMSG_CLOEXEC)
-        size = int.from_bytes(data[:4], "big")
-        while len(data) < 4 + size:
-            chunk = connection.recv(4 + size - len(data))
+        if flags & socket.MSG_CTRUNC:
+            raise _Malformed
+        while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:4], "big"):
+            size = int.from_bytes(data[:4], "big") if len(data) >= 4 else 0
+            if size > REQUEST_BYTES:
+                raise _Malformed
+            connection.settimeout(max(deadline - time.monotonic(), 0.001))
+            chunk = connection.recv(max(4, size + 4 - len(data)))
             if not chunk:
                 raise EOFError
             data += chunk
-        connection.settimeout(None)
-        request = marshal.loads(data[4:])  # the sender is this user, checked above
-        if flags & socket.MSG_CTRUNC or not isinstance(request, dict):
-            raise ValueError
+        request = marshal.loads(data[4:])  # from a process with the server's own rights, checked before
+        if not isinstance(request, dict):
+            raise _Malformed
         return request, fds
-    except (OSError, EOFError, ValueError, TypeError):
+    except BaseException:
         for fd in fds:
             os.close(fd)
-        return None
+        raise
 
 
-def _client_spoke(connection: socket.socket) -> bool:
-    """Whether the client pressed Ctrl-C or hung up while its request waited its turn."""
-    return bool(select.select([connection], [], [], 0)[0])
+def _check_run_request(request: dict, fds: list[int]) -> None:
+    """Raises _Malformed unless the request is one our client sends, for a read-only command."""
+
+    def strings(value) -> bool:
+        return isinstance(value, str) and "\0" not in value
+
+    argv, environ, streams = request.get("argv"), request.get("env"), request.get("streams")
+    if not (
+        set(request) == {"type", "installation", "argv", "cwd", "env", "streams"}
+        and request["type"] == "run"
+        and isinstance(argv, list) and len(argv) >= 2 and all(map(strings, argv))
+        and argv[1] in client.FORWARDED  # never `index`, nor `serve`: the server runs reading commands only
+        and strings(request["cwd"])
+        and isinstance(environ, dict)
+        and all(strings(key) and key and "=" not in key and strings(value) for key, value in environ.items())
+        and isinstance(streams, list) and len(streams) == 3 and all(map(_stream_settings, streams))
+        and len(fds) == 3 and all(_usable(fd, writing=number > 0) for number, fd in enumerate(fds))
+    ):
+        raise _Malformed
+
+
+def _stream_settings(settings) -> bool:
+    if not (isinstance(settings, tuple) and len(settings) == 4):
+        return False
+    encoding, errors, line_buffering, write_through = settings
+    if not (isinstance(encoding, str) and isinstance(errors, str)):
+        return False
+    if not (isinstance(line_buffering, bool) and isinstance(write_through, bool)):
+        return False
+    try:
+        codecs.lookup(encoding)
+        codecs.lookup_error(errors)
+    except LookupError:
+        return False
+    return True
+
+
+def _usable(fd: int, writing: bool) -> bool:
+    """Whether fd can be a standard stream: open for reading (stdin) or writing, not a folder."""
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    mode = flags & os.O_ACCMODE
+    return (
+        not flags & os.O_PATH
+        and not stat.S_ISDIR(os.fstat(fd).st_mode)
+        and mode != (os.O_RDONLY if writing else os.O_WRONLY)
+    )
 
 
 def _send(connection: socket.socket, data: bytes) -> None:
@@ -334,78 +565,52 @@ def _send(connection: socket.socket, data: bytes) -> None:
         connection.sendall(data)
 
 
-def _run_command(connection: socket.socket, request: dict, fds: list[int], own_fds: list[int], state: _State) -> int:
-    argv = request["argv"]
-    with _as_client(request, fds, own_fds):
-        wake_read, wake_write = os.pipe()
-        watcher = threading.Thread(target=_watch, args=(connection, wake_read, state), daemon=True)
-        state.running = True
+def _run_command(connection: socket.socket, request: dict, fds: list[int]) -> int:
+    """Runs the command on the client's fds (closing them), with its arguments and environment."""
+    for fd, client_fd in enumerate(fds):
+        os.dup2(client_fd, fd)
+        os.close(client_fd)
+    sys.stdin, sys.stdout, sys.stderr = (
+        _standard_stream(fd, settings) for fd, settings in enumerate(request["streams"])
+    )
+    sys.argv = argv = request["argv"]
+    _set_environ(request["env"])
+    main_thread = threading.get_ident()
+    threading.Thread(target=_watch, args=(connection, main_thread), daemon=True).start()
+    try:
         try:
-            watcher.start()
-            try:
-                status = run(argv[1:], os.path.basename(argv[0]))
-            except Exception:  # only with ARCHSEARCH_DEBUG set, which asks for the traceback
-                sys.excepthook(*sys.exc_info())
-                status = 1
-            for stream in (sys.stdout, sys.stderr):
-                with contextlib.suppress(OSError, ValueError):
-                    stream.flush()
-        except KeyboardInterrupt:  # an interrupt that came after the command's own handling
-            status = 130
+            status = run(argv[1:], os.path.basename(argv[0]))
+        except Exception:  # only with ARCHSEARCH_DEBUG set, which asks for the traceback
+            sys.excepthook(*sys.exc_info())
+            status = 1
         finally:
-            state.running = False
-        os.write(wake_write, b"!")
-        watcher.join()
-        os.close(wake_read)
-        os.close(wake_write)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C now has nothing left to interrupt
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    except KeyboardInterrupt:  # an interrupt that came after the command's own handling
+        status = 130
+    # The client's fds closed before the status goes: a reader of its pipe sees the end when the
+    # client does. What is still buffered (for a reader that went away) is dropped.
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
     return status
 
 
-def _watch(connection: socket.socket, wake: int, state: _State) -> None:
+def _watch(connection: socket.socket, main_thread: int) -> None:
     """Beside a running command: the client's Ctrl-C, or the client going away, interrupts it
-    as Ctrl-C would in the client's own process."""
+    as Ctrl-C would in the client's own process. A real SIGINT also breaks a write blocked on a
+    full pipe."""
     while True:
-        readable = select.select([connection, wake], [], [])[0]
-        if wake in readable:
-            return
         try:
             gone = not connection.recv(1)
         except OSError:
             gone = True
-        state.interrupt_command()
+        signal.pthread_kill(main_thread, signal.SIGINT)
         if gone:
             return
-
-
-@contextlib.contextmanager
-def _as_client(request: dict, fds: list[int], own_fds: list[int]):
-    """For the length of a command: the client's fds on 0-2 (the received ones are closed),
-    standard streams set up like the client's own, its arguments and its environment."""
-    saved = sys.stdin, sys.stdout, sys.stderr, sys.argv, dict(os.environ)
-    streams = []
-    try:
-        for fd, client_fd in enumerate(fds):
-            os.dup2(client_fd, fd)
-            os.close(client_fd)
-        streams += [_standard_stream(fd, settings) for fd, settings in enumerate(request["streams"])]
-        sys.stdin, sys.stdout, sys.stderr = streams
-        sys.argv = request["argv"]
-        _set_environ(request["env"])
-        yield
-    finally:
-        # What is still buffered (for a reader that went away) is dropped here, not written to
-        # the next client or to the server's own output.
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        os.close(null)
-        for stream in streams:
-            with contextlib.suppress(OSError, ValueError):
-                stream.close()
-        sys.stdin, sys.stdout, sys.stderr, sys.argv, environ = saved
-        _set_environ(environ)
-        for fd, own in enumerate(own_fds):
-            os.dup2(own, fd)
 
 
 def _standard_stream(fd: int, settings) -> io.TextIOWrapper:

@@ -5,9 +5,11 @@ from collections import Counter
 
 from whoosh.support.levenshtein import damerau_levenshtein
 
-from archsearch.analysis import normalise, term_alternatives, word_term, words
+from archsearch.analysis import normalise, term_alternatives, words
 from archsearch.analysis.alternatives import index_languages
-from archsearch.formats import UnreadableFile, read_article
+from archsearch.formats import UnreadableFile
+from archsearch.passages import WordMatcher
+from archsearch.store import article_body
 
 # A word rarer than this may be misspelt; a suggestion must be this many times as common, and
 # at most MAX_EDITS letters away.
@@ -89,15 +91,15 @@ def _closest_surface_form(searcher, stem: str, typed: str) -> tuple[str, bool] |
     capitals = Counter()
     occurrences = Counter()
     for hit in searcher.search(Term("body", stem), limit=3):
+        fields = hit.fields()
         try:
-            body = read_article(hit["key"]).body
+            body = article_body(fields)
         except (UnreadableFile, OSError):
             continue
-        language = hit.get("language", "")
-        for token in words(normalise(body)):
-            if word_term(token, language) == stem:
-                occurrences[token.lower()] += 1
-                capitals[token.lower()] += token[0].isupper()
+        for start, end in WordMatcher(frozenset({stem}), language=fields.get("language", "")).spans(body):
+            form = body[start:end].lower()
+            occurrences[form] += 1
+            capitals[form] += body[start].isupper()
     if not occurrences:
         return None
     form = min(occurrences, key=lambda form: (damerau_levenshtein(typed, form), form))

@@ -5,6 +5,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from archsearch.evaluation import Evaluator
 from archsearch.store import index_searcher, read_roots
 from archsearch.schema import number_day
 
@@ -28,14 +29,18 @@ def index_stats(index_dir: Path) -> IndexStats:
     with index_searcher(index_dir) as searcher:
         reader = searcher.reader()
         live = [docnum for docnum in range(reader.doc_count_all()) if not reader.is_deleted(docnum)]
-        dates = reader.column_reader("date")
-        days = sorted(day for docnum in live if (day := number_day(dates[docnum])))
-        sources = reader.column_reader("source")
-        places = reader.column_reader("place")
-        distinct_sources = {sources[docnum] for docnum in live} - {""}
-        distinct_places = {places[docnum] for docnum in live} - {""}
-        languages = reader.column_reader("language")
-        language_counts = Counter(languages[docnum] or "unknown" for docnum in live)
+        # Read through the Evaluator: Whoosh's own reader of a column across segments misplaces the
+        # documents of a segment without that column (one of undated articles only, say).
+        days = sorted(day for number in Evaluator(searcher).field_values("date", live) if (day := number_day(number)))
+        distinct_sources, distinct_places = set(), set()
+        language_counts = Counter()
+        if live:  # an index without a committed segment has no columns to read
+            sources = reader.column_reader("source")
+            places = reader.column_reader("place")
+            distinct_sources = {sources[docnum] for docnum in live} - {""}
+            distinct_places = {places[docnum] for docnum in live} - {""}
+            languages = reader.column_reader("language")  # every article has a value ("" unknown)
+            language_counts = Counter(languages[docnum] or "unknown" for docnum in live)
     files = [path for path in Path(index_dir).iterdir() if path.is_file()]
     newest = max((path.stat().st_mtime for path in files), default=None)
     return IndexStats(

@@ -5,40 +5,61 @@ Kept apart from indexing.py so that a query loads none of the machinery that bui
 
 import json
 import os
+import pickle
+import struct
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
-from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
+from whoosh.index import _DEF_INDEX_NAME as INDEX_NAME
+from whoosh.index import TOC
 
 from archsearch.errors import ArchsearchError
 from archsearch.schema import is_current
 
 # The folders an index covers, kept beside Whoosh's own files.
 SETTINGS_FILE = "archsearch.json"
+ROOTS_TEMPORARY = "archsearch.tmp"
+
+
+# What "archsearch index --rebuild" is called to repair, at the end of every message about damage.
+REBUILD_HINT = "'archsearch index --rebuild' makes it anew"
 
 
 def read_roots(index_dir: Path) -> list[str]:
     try:
         settings = json.loads((index_dir / SETTINGS_FILE).read_text(encoding="utf-8"))
+        roots = settings["roots"]
+        if not isinstance(roots, list) or not all(isinstance(root, str) for root in roots):
+            raise ValueError("'roots' is not a list of folders")
     except FileNotFoundError:
         return []
-    except (OSError, ValueError) as exc:
-        raise ArchsearchError(f"cannot read {index_dir / SETTINGS_FILE}: {exc}") from None
-    return list(settings.get("roots", []))
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DamagedIndex(
+            f"cannot read the list of indexed folders {index_dir / SETTINGS_FILE}: {reason}; "
+            f"{REBUILD_HINT} (name the folders if it cannot tell them)"
+        ) from None
+    return list(roots)
 
 
 def write_roots(index_dir: Path, roots: list[str]) -> None:
     # Written to a temporary file and renamed so a crash never leaves half a file.
     target = index_dir / SETTINGS_FILE
-    temporary = target.with_suffix(".tmp")
+    temporary = index_dir / ROOTS_TEMPORARY
     temporary.write_text(json.dumps({"roots": sorted(roots)}, indent=2) + "\n", encoding="utf-8")
     os.replace(temporary, target)
 
 
+class DamagedIndex(ArchsearchError):
+    """The index's files are damaged (truncated, missing, overwritten): --rebuild repairs it."""
+
+
 def open_index(index_dir: Path):
     """Open an existing index for searching."""
-    if not whoosh_index.exists_in(str(index_dir)):
+    # Whether it has a table of contents, not whether that can be read (which is damage).
+    if not os.path.isdir(index_dir) or TOC._latest_generation(FileStorage(str(index_dir)), INDEX_NAME) < 0:
         raise ArchsearchError(
             f"no index at {index_dir}: run 'archsearch index FOLDER' first (or pass --index DIR)"
         )
@@ -48,9 +69,7 @@ def open_index(index_dir: Path):
         # plain file reads open it in 11 ms and 29 MiB.
         ix = FileStorage(str(index_dir), supports_mmap=False).open_index()
     except Exception as exc:  # Whoosh raises many kinds of errors on a damaged index
-        raise ArchsearchError(
-            f"cannot open the index at {index_dir}: {exc} ('archsearch index --rebuild' makes it anew)"
-        ) from None
+        raise DamagedIndex(f"cannot open the index at {index_dir}: {exc} ({REBUILD_HINT})") from None
     if not is_current(ix.schema):
         raise ArchsearchError(
             f"the index at {index_dir} was built by another version of archsearch: run 'archsearch index --rebuild'"
@@ -58,8 +77,13 @@ def open_index(index_dir: Path):
     return ix
 
 
-# Index folder -> searcher, for searchers kept open between queries; None: they are not kept.
-_open_searchers: dict[Path, object] | None = None
+# Index folder -> (searcher, the folder's identity when it was opened), least recently used first,
+# for searchers kept open between queries; None: they are not kept.
+_open_searchers: dict[Path, tuple] | None = None
+
+# How many indexes keep a searcher open: each holds file descriptors, memory, and the disk space of
+# files an update has deleted since.
+KEPT_SEARCHERS = 4
 
 
 def keep_searchers_open() -> None:
@@ -71,27 +95,151 @@ def keep_searchers_open() -> None:
     _open_searchers = {}
 
 
+def kept_searchers() -> dict:
+    """Index folder -> the searcher kept open on it (empty when searchers are not kept)."""
+    return {folder: searcher for folder, (searcher, _) in (_open_searchers or {}).items()}
+
+
+def drop_gone_indexes() -> None:
+    """Closes the kept searchers of indexes whose folder is gone or replaced, which frees their
+    descriptors and the disk space of their deleted files."""
+    for folder in list(_open_searchers or {}):
+        if _folder_identity(folder) != _open_searchers[folder][1]:
+            _open_searchers.pop(folder)[0].close()
+
+
+def close_kept_searchers() -> None:
+    for folder in list(_open_searchers or {}):
+        _open_searchers.pop(folder)[0].close()
+
+
 @contextmanager
 def index_searcher(index_dir: Path, weighting=None):
-    """A searcher on the index's latest generation, closed afterwards unless searchers are kept open."""
+    """A searcher on the index's latest generation, closed afterwards unless searchers are kept open;
+    damage found opening or reading the index is an error naming it (DamagedIndex)."""
+    with damage_reported(index_dir), _index_searcher(index_dir, weighting) as searcher:
+        yield searcher
+
+
+@contextmanager
+def _index_searcher(index_dir: Path, weighting=None):
     options = {} if weighting is None else {"weighting": weighting}  # None would replace Whoosh's default
     if _open_searchers is None:
         with open_index(index_dir).searcher(**options) as searcher:
             yield searcher
         return
-    key = Path(index_dir).resolve()
-    searcher = _open_searchers.pop(key, None)
-    if searcher is not None and not (
-        (weighting is None or vars(weighting) == vars(searcher.weighting)) and searcher.up_to_date()
-    ):
+    folder = Path(index_dir).resolve()
+    searcher, identity = _open_searchers.pop(folder, (None, None))
+    if searcher is not None and not (identity == _folder_identity(folder) and _up_to_date(searcher)):
         searcher.close()
         searcher = None
     if searcher is None:
+        identity = _folder_identity(folder)
         searcher = open_index(index_dir).searcher(**options)
     try:
-        yield searcher
+        if weighting is None or (type(weighting), vars(weighting)) == (
+            type(searcher.weighting), vars(searcher.weighting)
+        ):
+            yield searcher
+        else:
+            # Another weighting shares the kept reader: the reader is what is costly to open.
+            from whoosh.searching import Searcher
+
+            with Searcher(searcher.ixreader, weighting, closereader=False, fromindex=searcher._ix) as weighted:
+                yield weighted
     finally:
-        _open_searchers[key] = searcher
+        _open_searchers[folder] = searcher, identity
+        while len(_open_searchers) > KEPT_SEARCHERS:
+            _open_searchers.pop(next(iter(_open_searchers)))[0].close()
+
+
+def _folder_identity(folder: Path) -> tuple | None:
+    """Tells a folder from another put in its place (an index rebuilt aside and swapped in)."""
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _up_to_date(searcher) -> bool:
+    try:
+        return searcher.up_to_date()
+    except Exception:  # a damaged or vanishing index: opening it afresh says what is wrong
+        return False
+
+
+# What Whoosh raises when it reads damaged files: a truncated file ends early (EOFError,
+# struct.error), overwritten bytes fail to unpickle or decompress, a file is missing.
+DAMAGE_ERRORS = (EOFError, struct.error, zlib.error, pickle.UnpicklingError, FileNotFoundError)
+# What it may also raise then, but that a bug of ours (or a reader of our output gone away) raises
+# too: damage only if find_damage() finds it, or Whoosh raised it.  Not AttributeError: that is
+# how code reaching into Whoosh fails on its empty readers (see the shared Whoosh notes).
+POSSIBLE_DAMAGE_ERRORS = (OSError, IndexError, TypeError, KeyError, ValueError)
+
+
+@contextmanager
+def damage_reported(index_dir: Path):
+    """Turns an error from reading a damaged index into one line naming the damage and --rebuild."""
+    try:
+        yield
+    except DAMAGE_ERRORS + POSSIBLE_DAMAGE_ERRORS as exc:
+        found = find_damage(Path(index_dir))
+        if found is None and not (isinstance(exc, DAMAGE_ERRORS) or _raised_by_whoosh(exc)):
+            raise
+        what = found or f"{type(exc).__name__} reading it"
+        raise DamagedIndex(f"the index at {index_dir} is damaged ({what}): {REBUILD_HINT}") from exc
+
+
+def _raised_by_whoosh(exc: BaseException) -> bool:
+    """Whether Whoosh's own code raised it: reading bytes overwritten with others, which
+    find_damage cannot see, it fails in any way at all."""
+    import whoosh
+
+    traceback = exc.__traceback__
+    while traceback.tb_next:
+        traceback = traceback.tb_next
+    return Path(traceback.tb_frame.f_code.co_filename).is_relative_to(Path(whoosh.__file__).parent)
+
+
+def find_damage(index_dir: Path) -> str | None:
+    """What is wrong with the index's files, or None when its latest generation looks whole.
+
+    Cheap (no segment is read, only each one's directory of parts), so that every run of
+    `archsearch index` checks it; damage inside a part shows when it is read (DAMAGE_ERRORS).
+    """
+    from whoosh.filedb.compound import CompoundStorage
+
+    storage = FileStorage(str(index_dir), supports_mmap=False)
+    generation = TOC._latest_generation(storage, INDEX_NAME)
+    if generation < 0:
+        return None
+    toc_name = TOC._filename(INDEX_NAME, generation)
+    try:
+        segments = TOC.read(storage, INDEX_NAME, generation).segments
+        names = [segment.make_filename(segment.COMPOUND_EXT) for segment in segments if segment.is_compound()]
+    except Exception as exc:  # unpickling garbage raises anything at all
+        return f"its table of contents {toc_name} is unreadable: {type(exc).__name__}"
+    for segment in segments:
+        if not segment.is_compound() and not segment.list_files(storage):
+            return f"the files of segment {segment.segment_id()} are missing"
+    for name in names:
+        try:
+            size = os.path.getsize(os.path.join(index_dir, name))
+        except OSError:
+            return f"segment file {name} is missing"
+        try:
+            compound = CompoundStorage(storage.open_file(name), use_mmap=False)
+        except Exception:
+            return f"segment file {name} is truncated or overwritten"
+        try:
+            if any(part["offset"] + part["length"] > size for part in compound._dir.values()):
+                return f"segment file {name} is truncated"
+        except Exception:
+            return f"segment file {name} is overwritten"
+        finally:
+            compound.close()
+    return None
 
 
 def key_term(path: str) -> str:
@@ -100,3 +248,12 @@ def key_term(path: str) -> str:
     The stored fields keep the path as it is (with Python's surrogate escapes), to open the file.
     """
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def article_body(stored: dict) -> str:
+    """An indexed article's body: stored in the index, or read again from its plain-text file."""
+    if stored.get("text") is not None:
+        return stored["text"]
+    from archsearch.formats import read_article
+
+    return read_article(stored["key"]).body

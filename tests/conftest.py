@@ -15,6 +15,13 @@ WIRE_SEED = "000_0899ba5db5579e65.txt"
 WEB_SEED = "004_bf24a2834e8b1a0a.txt"
 
 
+@pytest.fixture(autouse=True)
+def no_user_config(monkeypatch, tmp_path):
+    """No test reads the configuration file of whoever runs the tests."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("ARCHSEARCH_CONFIG", raising=False)
+
+
 @pytest.fixture
 def seeds_copy(tmp_path) -> Path:
     """A private copy of the seed corpus that a test may change."""

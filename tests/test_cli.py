@@ -1,5 +1,7 @@
 """The commands as a user runs them: CliRunner in process, and the installed script in a subprocess."""
 
+import pytest
+
 from conftest import SEEDS, WEB_SEED
 
 
@@ -47,3 +49,30 @@ def test_installed_command_indexes_seeds_by_default_and_answers(run_installed, t
     assert result.stdout.decode().startswith("1. **ISIS** loyalists")
     assert b"\x1b[" not in result.stdout  # no colour codes into a pipe
     assert b"Traceback" not in result.stderr
+
+
+def test_archsearch_alone_prints_the_help_not_an_error(run_cli):
+    from archsearch.cli import COMMANDS
+
+    result = run_cli(prog_name="archsearch")
+    assert result.exit_code == 2  # nothing ran: a script with an empty "$command" must fail
+    assert result.stdout.startswith("Usage: archsearch [OPTIONS] COMMAND [ARGS]...\n")
+    assert all(f"\n  {name} " in result.stdout for name in COMMANDS)
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "typed, suggested",
+    [("qeury", "'query'"), ("stat", "'stats'"), ("timelime", "'timeline'"), ("sh", "'show'"),
+     ("si", "'similar'"), ("s", "'serve', 'show', 'similar', 'sources' or 'stats'")],
+)
+def test_a_misspelt_command_gets_a_suggestion(run_cli, typed, suggested):
+    result = run_cli(typed, "Taliban", prog_name="archsearch")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"archsearch: error: no command '{typed}'; did you mean {suggested}? (see 'archsearch --help')\n"
+    )
+
+
+def test_an_unknown_command_like_no_other_gets_no_suggestion(run_cli):
+    assert run_cli("zzz", prog_name="archsearch").stderr == "archsearch: error: no command 'zzz' (see 'archsearch --help')\n"

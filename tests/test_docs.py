@@ -39,3 +39,24 @@ def test_help_lists_every_command():
     result = click.testing.CliRunner().invoke(cli, ["--help"])
     for name in COMMANDS:
         assert name in result.output
+
+
+# What click shows for an option's value when no metavar names it.
+CLICK_DEFAULT_METAVARS = ("INTEGER", "FLOAT", "TEXT", "PATH", "FILENAME", "DIRECTORY", "RANGE", "BOOLEAN")
+
+
+@pytest.mark.parametrize("name, command", commands())
+def test_option_values_are_named_for_people(name, command):
+    context = click.Context(command, info_name=name)
+    for option in options_of(command):
+        if option.is_flag:
+            continue
+        metavar = option.make_metavar(context)
+        assert not any(word in metavar for word in CLICK_DEFAULT_METAVARS), (name, option.opts, metavar)
+
+
+def test_query_help_names_every_field_a_query_takes():
+    from archsearch.querying import QUERY_FIELDS
+
+    result = click.testing.CliRunner().invoke(cli, ["query", "--help"])
+    assert all(f"{field}:" in result.output for field in QUERY_FIELDS)

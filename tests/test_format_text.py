@@ -581,7 +581,7 @@ def test_read_article_reports_os_errors_in_one_line(monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
 
-    monkeypatch.setattr("archsearch.formats.text.open", refuse, raising=False)
+    monkeypatch.setattr("archsearch.formats.source.open", refuse, raising=False)
     with pytest.raises(UnreadableFile, match="^permission denied$"):
         read_article("anything.txt")
 

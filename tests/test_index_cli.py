@@ -50,7 +50,12 @@ def test_in_a_pipe_stderr_has_no_progress_only_the_summary(tmp_path):
     result = run_index(tmp_path, str(corpus))
     assert result.returncode == 0
     assert result.stdout == b""
-    assert result.stderr == b"added 150, updated 0, removed 0, unchanged 0, skipped 0; 150 articles in the index\n"
+    assert result.stderr.decode().splitlines() == [
+        f"archsearch: new index at {tmp_path / 'index'}",
+        "added 150, updated 0, removed 0, unchanged 0, skipped 0; 150 articles in the index",
+    ]
+    again = run_index(tmp_path)
+    assert again.stderr == b"added 0, updated 0, removed 0, unchanged 150, skipped 0; 150 articles in the index\n"
 
 
 def test_quiet_prints_nothing_at_all(tmp_path):
@@ -61,7 +66,7 @@ def test_quiet_prints_nothing_at_all(tmp_path):
 
 def test_skipped_files_are_listed_up_to_ten_unless_verbose(tmp_path):
     corpus = junk_corpus(tmp_path / "corpus", good=3, empty=12)
-    lines = run_index(tmp_path, str(corpus)).stderr.decode().splitlines()
+    lines = run_index(tmp_path, str(corpus)).stderr.decode().splitlines()[1:]  # after "new index at"
     assert lines[:10] == [f"archsearch: skipped {corpus}/empty{number:02d}.txt: empty file" for number in range(10)]
     assert lines[10:] == [
         "archsearch: 2 more skipped files and warnings not shown",
@@ -104,3 +109,26 @@ def test_forgetting_through_the_command(tmp_path):
     unknown = run_index(tmp_path, "--forget", str(tmp_path / "three"))
     assert unknown.returncode == 2
     assert unknown.stderr.decode() == f"archsearch: error: the index does not cover {tmp_path / 'three'} (it covers: {one})\n"
+
+
+def test_the_quick_start_leaves_the_users_own_index_alone(tmp_path):
+    import shlex
+    import shutil
+
+    from conftest import REPO, SEEDS
+
+    line = next(line.strip() for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+                if line.startswith("    python3 -m venv .venv"))
+    steps = [shlex.split(step) for step in line.split(" && ")]
+    commands = [step[1:] for step in steps if step[0] == ".venv/bin/archsearch"]
+    assert [command[0] for command in commands] == ["index", "query"]
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    (tmp_path / ".venv").mkdir()
+    environment = {key: value for key, value in os.environ.items() if key != "ARCHSEARCH_INDEX"}
+    environment.update(XDG_DATA_HOME=str(tmp_path / "xdg"), HOME=str(tmp_path / "home"), ARCHSEARCH_SERVER="off")
+    results = [subprocess.run([installed_command(), *command], cwd=tmp_path, env=environment, capture_output=True,
+                              timeout=60) for command in commands]
+    assert [result.returncode for result in results] == [0, 0], [result.stderr for result in results]
+    assert b"Central" in results[1].stdout
+    assert not (tmp_path / "xdg").exists() and not (tmp_path / "home").exists()
+    assert (tmp_path / ".venv" / "demo-index").is_dir()

@@ -61,25 +61,11 @@ def test_queries_see_a_whole_index_while_it_is_being_updated(tmp_path):
     update_index(index_dir, [str(corpus)], commit_every=10)
     for path in corpus.rglob("*.txt"):  # every article changes: each commit replaces some
         path.write_text(path.read_text(encoding="utf-8") + " Walruses too.", encoding="utf-8")
-    totals, failures = [], []
-    running = threading.Event()
-    running.set()
-
-    def query():
-        while running.is_set():
-            try:
-                totals.append((search(index_dir, "harbour3", limit=0, with_snippets=False).total,
-                               search(index_dir, "walruses", limit=0, with_snippets=False).total))
-            except Exception as exc:  # any failure at all is the finding
-                failures.append(exc)
-
-    querying = threading.Thread(target=query)
-    querying.start()
-    try:
-        result = subprocess.run(index_command(index_dir, "--commit-every", "4", "--jobs", "1"), capture_output=True, timeout=60)
-    finally:
-        running.clear()
-        querying.join()
+    totals, failures, result = queries_while(
+        index_command(index_dir, "--commit-every", "4", "--jobs", "1"),
+        lambda: (search(index_dir, "harbour3", limit=0, with_snippets=False).total,
+                 search(index_dir, "walruses", limit=0, with_snippets=False).total),
+    )
     assert result.returncode == 0, result.stderr
     assert failures == []
     # Every state seen has each article once, old or new; the new ones only grow in number.
@@ -87,6 +73,30 @@ def test_queries_see_a_whole_index_while_it_is_being_updated(tmp_path):
     updated = [walruses for _, walruses in totals]
     assert updated == sorted(updated) and any(0 < walruses < 120 for walruses in updated)
     assert search(index_dir, "walruses", limit=0).total == 120
+
+
+def queries_while(command, query):
+    """Run `query()` over and over while the command runs: what it returned, how it failed, and
+    how the command ended."""
+    results, failures = [], []
+    running = threading.Event()
+    running.set()
+
+    def loop():
+        while running.is_set():
+            try:
+                results.append(query())
+            except Exception as exc:  # any failure at all is the finding
+                failures.append(exc)
+
+    querying = threading.Thread(target=loop)
+    querying.start()
+    try:
+        finished = subprocess.run(command, capture_output=True, timeout=120)
+    finally:
+        running.clear()
+        querying.join()
+    return results, failures, finished
 
 
 def test_the_waiting_message_is_a_progress_event(tmp_path, seeded_index):

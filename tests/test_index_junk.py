@@ -60,7 +60,7 @@ def test_junk_is_skipped_with_its_reason_and_good_articles_are_indexed(tmp_path)
     expected = {
         "empty.txt": "skipped {}: empty file",
         "blank.txt": "skipped {}: empty file",
-        "image.jpg": "skipped {}: binary file",
+        "image.jpg": "skipped {}: unsupported format: jpg",
         "locked.txt": "skipped {}: permission denied",
         "pipe.txt": "skipped {}: not a regular file",
         "loop": "skipped {}: symbolic link loop",

@@ -132,3 +132,75 @@ def test_whole_matches_are_the_tokenizers_tokens(expression):
     assert segments.whole_matches(re.compile(expression))(text) == [
         token.text for token in RegexTokenizer(expression)(text)
     ]
+
+
+@pytest.mark.parametrize("deleted", [(), (0, 5, 17, 18, 140, 299)])
+def test_merging_writes_what_whoosh_merging_writes(tmp_path, deleted):
+    from whoosh.reading import SegmentReader
+
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(300)))
+    merged = []
+    for name, writer_class in (("plain", None), ("fast", segments.FastSegmentWriter)):
+        folder = tmp_path / name
+        folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), build_schema())
+        parts = []
+        for start in range(0, len(docs), 100):  # three segments, written as indexing writes them; words in
+            # every article make postings of more than one block (128)
+            writer = segments.new_segment_writer(ix)
+            for doc in docs[start:start + 100]:
+                writer.add_document(**doc)
+            parts.append(writer.finish_segment())
+        for docnum in deleted:
+            parts[docnum // 100].delete_document(docnum % 100)
+        writer = ix.writer() if writer_class is None else writer_class(ix)
+        for part in parts:
+            reader = SegmentReader(ix.storage, ix.schema, part)
+            writer.add_reader(reader)
+            reader.close()
+        writer._commit_toc([writer._finalize_segment()])
+        writer._finish()
+        merged.append(contents(whoosh_index.open_dir(str(folder))))
+    plain, fast = merged
+    assert len(fast[1]) == 300 - len(deleted)
+    assert fast[0] == plain[0]  # terms, term information and every block of postings
+    assert fast[1:] == plain[1:]  # stored fields, field lengths, columns
+
+
+class FakeSegment:
+    """A segment of `live` documents, and its own reader."""
+
+    def __init__(self, live):
+        self.live = live
+
+    def doc_count(self):
+        return self.live
+
+    def close(self):
+        pass
+
+
+class MergingWriter:
+    storage = schema = None
+
+    def __init__(self):
+        self.merged = []
+
+    def add_reader(self, reader):
+        self.merged.append(reader.live)
+
+
+@pytest.mark.parametrize("sizes, merged", [
+    ([10_000] * 10 + [1_200] * 3, []),  # three of a tier: left alone
+    ([10_000] * 10 + [1_200] * 4, [1_200] * 4),  # four small updates at 100k: merged into one
+    ([10_000] * 10 + [1_200, 1_900, 1_600, 1_050, 400], [1_200, 1_900, 1_600, 1_050]),
+    ([300, 10, 499, 200, 4_999, 5_000, 0], [300, 10, 499, 200, 0]),  # empty ones always go
+    ([4_000, 4_900, 2_500, 3_000, 20_000], [4_000, 4_900, 2_500, 3_000]),
+])
+def test_the_merge_policy_merges_a_tier_once_it_holds_four_segments(monkeypatch, sizes, merged):
+    given = [FakeSegment(size) for size in sizes]
+    monkeypatch.setattr(segments, "SegmentReader", lambda storage, schema, segment: segment)
+    writer = MergingWriter()
+    kept = segments.merge_by_tiers(writer, given)
+    assert sorted(segment.live for segment in given if segment not in kept) == sorted(merged)
+    assert sorted(writer.merged) == sorted(size for size in merged if size)  # an empty one is just dropped

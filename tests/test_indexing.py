@@ -198,6 +198,28 @@ def test_forgetting_a_folder_the_index_does_not_cover_is_a_clear_error(index_dir
         update_index(seeded_index, [], forget=[str(tmp_path / "elsewhere")])
 
 
+def test_forgetting_again_after_a_kill_before_the_articles_were_removed_finishes_the_job(tmp_path, index_dir,
+                                                                                        seeds_copy, monkeypatch):
+    other = write_corpus(tmp_path / "other", numbered_articles(3))
+    update_index(index_dir, [str(seeds_copy), str(other)])
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    with monkeypatch.context() as patch:  # killed once the folders were written, before the commit
+        patch.setattr("archsearch.segments.commit_segments", killed)
+        with pytest.raises(Killed):
+            update_index(index_dir, [], forget=[str(other)])
+    assert read_roots(index_dir) == [str(seeds_copy.resolve())]
+    assert len(index_state(index_dir)) == 5
+    report = update_index(index_dir, [], forget=[str(other)])
+    assert (report.removed, report.total) == (3, 2)
+    assert all(Path(key).parent == seeds_copy.resolve() for key in index_state(index_dir))
+
+
 def test_folders_inside_one_another_are_refused(tmp_path, index_dir, seeds_copy):
     update_index(index_dir, [str(seeds_copy)])
     (seeds_copy / "inner").mkdir()
@@ -219,7 +241,7 @@ def test_a_missing_folder_keeps_its_articles_with_a_warning(tmp_path, index_dir)
 def test_unchanged_junk_is_reported_again_without_being_read(seeds_copy, index_dir, monkeypatch):
     (seeds_copy / "empty.txt").write_bytes(b"")
     update_index(index_dir, [str(seeds_copy)])
-    monkeypatch.setattr("archsearch.indexing.read_article", lambda path: pytest.fail(f"{path} read again"))
+    monkeypatch.setattr("archsearch.indexing.read_file", lambda path, data=None: pytest.fail(f"{path} read again"))
     report = update_index(index_dir, [])
     assert [(Path(path).name, reason) for path, reason in report.skipped] == [("empty.txt", "empty file")]
     assert report.unchanged == 2
@@ -236,7 +258,7 @@ def test_a_lost_record_of_indexed_files_is_rebuilt_from_the_index(seeded_index, 
     for name in os.listdir(seeded_index):
         if name.startswith(MANIFEST_FILE):
             os.remove(seeded_index / name)
-    monkeypatch.setattr("archsearch.indexing.read_article", lambda path: pytest.fail(f"{path} read again"))
+    monkeypatch.setattr("archsearch.indexing.read_file", lambda path, data=None: pytest.fail(f"{path} read again"))
     report = update_index(seeded_index, [])
     assert (report.unchanged, report.total) == (2, 2)
 
@@ -284,14 +306,41 @@ def test_worker_processes_index_the_same_articles_as_one_process(tmp_path):
     assert search(two, "harbour3", limit=0).total == 240
 
 
-def test_small_segments_from_many_small_runs_are_merged(tmp_path, index_dir):
-    from archsearch.segments import SMALL_SEGMENTS_TO_MERGE
+def test_many_small_updates_leave_a_bounded_number_of_segments(tmp_path, index_dir, monkeypatch):
+    import random
 
+    from archsearch import segments
+
+    # Small tiers, so that a few dozen small updates go through every one of them.
+    monkeypatch.setattr(segments, "SMALLEST_TIER_DOCS", 2)
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 3)
+    monkeypatch.setattr(segments, "MERGED_SEGMENT_DOCS", 30)
+    tiers = segments.segment_tier(29) + 1
     corpus = tmp_path / "corpus"
-    counts = []
-    for number in range(SMALL_SEGMENTS_TO_MERGE + 2):
-        write_corpus(corpus, numbered_articles(1, start=number))
+    chosen = random.Random(5)
+    added = 0
+    most_small = 0
+    for _ in range(40):
+        count = chosen.choice([1, 1, 2, 3, 8])
+        write_corpus(corpus, numbered_articles(count, start=added))
+        added += count
+        for path in chosen.sample(sorted(corpus.rglob("*.txt")), 2):  # changed: deletions in old segments
+            path.write_text(path.read_text(encoding="utf-8") + " Walruses.", encoding="utf-8")
         update_index(index_dir, [str(corpus)])
-        counts.append(len(open_index(index_dir)._segments()))
-    assert max(counts) == SMALL_SEGMENTS_TO_MERGE and counts[-1] < SMALL_SEGMENTS_TO_MERGE
-    assert len(index_state(index_dir)) == SMALL_SEGMENTS_TO_MERGE + 2
+        live = [segment.doc_count() for segment in open_index(index_dir)._segments()]
+        small = sum(1 for docs in live if docs < 30)
+        most_small = max(most_small, small)
+        # Below MERGED_SEGMENT_DOCS, fewer than MERGE_FACTOR per tier, besides this commit's own two
+        # (the new articles, and the merged ones).
+        assert small <= (3 - 1) * tiers + 2, live
+        assert 0 not in live
+    assert len(index_state(index_dir)) == added
+    assert most_small > 3  # the tiers did fill up, and were merged
+
+
+def test_a_no_change_run_merges_nothing(tmp_path, index_dir, monkeypatch):
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(3))
+    update_index(index_dir, [str(corpus)], commit_every=1)
+    before = {segment.segment_id() for segment in open_index(index_dir)._segments()}
+    update_index(index_dir, [])
+    assert {segment.segment_id() for segment in open_index(index_dir)._segments()} == before

@@ -377,3 +377,40 @@ def test_similar_in_another_language(tmp_path):
     assert [hit.id for hit in result.hits] == ["ru-more.txt"]
     # The article's words are weighed as the index holds them: Russian stems.
     assert "body:беженц^" in result.explanation[0] and "беженцев" not in result.explanation[0]
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("беженц*", ["ru.txt"]),
+        ("Zürch*", ["de.txt"]),
+        (unicodedata.normalize(NFD, "Zürch") + "*", ["de.txt"]),
+        ("ZÜRCH*", ["de.txt"]),
+        ("رحلت*", ["ar.txt"]),  # the text writes it with a shadda: one word, folded
+        ("رحّلت*", ["ar.txt"]),
+        ("sinir*", ["tr.txt"]),
+        ("mehr Flü?htlinge", ["de.txt"]),
+        ("Flüchtlinga~", ["de.txt"]),
+        ("беженцев~", ["ru.txt"]),
+        ("body:беженцы~", ["ru.txt"]),  # in a stemmed field, near the stem of each language
+    ],
+)
+def test_prefix_wildcard_and_fuzzy_words_meet_the_words_as_written_in_every_language(region_index, query, expected):
+    assert ids(region_index, query) == expected
+
+
+def test_words_found_by_prefix_are_marked_in_the_articles_language(region_index):
+    assert marked_words(region_index, "беженц*") == (["беженцев"], ["беженцев"])
+    assert marked_words(region_index, "Zürch*") == (["Zürcher"], [])
+
+
+def test_the_words_as_written_go_through_the_chain_without_its_stemmer():
+    from archsearch.schema import WORD_FORM_ANALYZER, build_schema
+    from archsearch.segments import compile_term_lister
+
+    text = unicodedata.normalize(NFD, "Zürcher Flüchtlinge رحّلت 北京大学")
+    expected = ["zurcher", "fluchtlinge", "رحلت", "北京", "京大", "大学"]
+    assert [token.text for token in WORD_FORM_ANALYZER(text)] == expected
+    assert [token.text for token in WORD_FORM_ANALYZER(text, mode="query")] == expected
+    list_terms = compile_term_lister(build_schema()["exact"])
+    assert list_terms(text, "de") == list_terms(text, "ru") == [term.encode() for term in expected]

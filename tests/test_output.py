@@ -1,5 +1,6 @@
 """Output as other programs and terminals see it: the real installed command, through pipes and a pty."""
 
+import fcntl
 import json
 import os
 import pty
@@ -103,9 +104,10 @@ def test_json_lines_schema(seeded):
     assert summary["elapsed_ms"] > 0
     first = hits[0]
     assert set(first) == {
-        "type", "rank", "id", "path", "title", "date", "source", "place", "section", "language", "score", "copies", "title_matches",
-        "snippets",
+        "type", "rank", "id", "path", "title", "date", "source", "place", "section", "score", "copies", "title_matches",
+        "snippets", "url", "author", "language", "format", "fetched",
     }
+    assert (first["format"], first["url"], first["fetched"]) == ("text", "", None)
     assert first["id"] == WIRE_SEED and first["path"] == str(SEEDS / WIRE_SEED)
     assert first["date"] == "2021-12-10" and hits[1]["date"] is None
     assert [hit["rank"] for hit in hits] == [1, 2]
@@ -142,13 +144,14 @@ def test_tsv_has_a_header_and_escapes_tabs_and_newlines(odd):
     result = odd("query", "--format", "tsv", "-n", "0", "zebras")
     lines = result.stdout.decode().split("\n")
     assert lines[0].split("\t") == [
-        "rank", "score", "date", "source", "place", "section", "language", "title", "id", "path", "snippet"
+        "rank", "score", "date", "source", "place", "section", "title", "id", "path", "snippet",
+        "url", "author", "language", "format", "fetched",
     ]
     rows = [line.split("\t") for line in lines[1:] if line]
     assert len(rows) == 4
-    assert all(len(row) == 11 for row in rows)
-    assert any(row[8] == "tab\\tname.txt" for row in rows)
-    assert any(row[8] == 'quote"and\\\\backslash.txt' for row in rows)
+    assert all(len(row) == 15 for row in rows)
+    assert any(row[7] == "tab\\tname.txt" for row in rows)
+    assert any(row[7] == 'quote"and\\\\backslash.txt' for row in rows)
 
 
 def test_files_with_matches_and_null_feed_xargs(odd, index_dir, tmp_path):
@@ -177,20 +180,77 @@ def test_null_without_files_is_an_error(seeded):
     assert result.returncode == 2 and b"-0/--null only goes with -l" in result.stderr
 
 
-def test_broken_pipe_is_quiet(run_installed, tmp_path, index_dir):
-    corpus = write_corpus(
-        tmp_path / "many",
-        {f"{n:03}.txt": wire("2020-01-01", "ROME, Jan 1. /ANSA/.", "Pasta " * 200 + f"story {n}.") for n in range(300)},
-    )
-    assert run_installed("index", str(corpus)).returncode == 0
-    environment = {**os.environ, "ARCHSEARCH_INDEX": str(index_dir)}
-    for args in ("-n 0 pasta", "--json -n 0 pasta", "-l pasta", "--color always -n 0 pasta"):
-        piped = subprocess.run(
-            f"'{installed_command()}' query {args} | head -1",
-            shell=True, capture_output=True, env=environment, timeout=60,
+@pytest.fixture(scope="module")
+def big_index(tmp_path_factory):
+    """Output far larger than a pipe holds from every command: 300 folders of one article each,
+    300 sources, three centuries of dates and one long article."""
+    from archsearch.indexing import update_index
+
+    root = tmp_path_factory.mktemp("big")
+    folders = [
+        write_corpus(
+            root / f"folder {n:03} with a name long enough to fill a pipe",
+            {f"{n:03}.txt": wire(f"{1700 + n}-01-01", f"ROME, Jan 1. /Agency {n:03} Wire Service/.", f"Pasta story {n}.")},
         )
-        assert piped.stderr == b"", (args, piped.stderr)
-        assert len(piped.stdout.splitlines()) == 1
+        for n in range(300)
+    ]
+    (folders[0] / "000.txt").write_text(wire("2000-01-01", "ROME, Jan 1. /ANSA/.", "Pasta " * 30000), encoding="utf-8")
+    update_index(root / "index", [str(folder) for folder in folders])
+    return root / "index"
+
+
+def read_a_line_and_close(args, index_dir):
+    """Run the command into a pipe that takes one line and is closed, as `| head -1` does.
+
+    The pipe is shrunk to one page, so every command's output overflows it and the write after the
+    reader left fails every time, not only when the reader wins a race."""
+    environment = {**os.environ, "ARCHSEARCH_INDEX": str(index_dir), "ARCHSEARCH_SERVER": "off"}
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    process = subprocess.Popen([installed_command(), *args], stdout=write_end, stderr=subprocess.PIPE, env=environment)
+    os.close(write_end)
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(read_end, 1)
+        if not byte:
+            break
+        line += byte
+    os.close(read_end)
+    _, stderr = process.communicate(timeout=60)
+    return process.returncode, line, stderr
+
+
+FORMATS = ([], ["--json"], ["--format", "tsv"], ["--color", "always"])
+CLOSED_PIPE_COMMANDS = [
+    *(["query", "-n", "0", "pasta", *fmt] for fmt in FORMATS),
+    ["query", "-l", "pasta"],
+    ["query", "-l", "-0", "pasta"],
+    *(["timeline", "--by", "month", "pasta", *fmt] for fmt in FORMATS),
+    *(["sources", "pasta", *fmt] for fmt in FORMATS),
+    *(["show", "000.txt", *fmt] for fmt in FORMATS),
+    *(["similar", "-n", "0", "001.txt", *fmt] for fmt in FORMATS),
+    *(["stats", *fmt] for fmt in FORMATS),
+    ["--help"],
+]
+
+
+@pytest.mark.parametrize("args", ["-n 0 pasta", "--json -n 0 pasta", "-l pasta", "--color always -n 0 pasta"])
+def test_piping_into_head_succeeds_under_pipefail(big_index, args):
+    """What a script does, with the pipe as the shell makes it: the reader may win or lose the race."""
+    environment = {**os.environ, "ARCHSEARCH_INDEX": str(big_index), "ARCHSEARCH_SERVER": "off"}
+    for _ in range(3):
+        piped = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", f"'{installed_command()}' query {args} | head -1"],
+            capture_output=True, env=environment, timeout=60,
+        )
+        assert (piped.returncode, piped.stderr, len(piped.stdout.splitlines())) == (0, b"", 1), args
+
+
+@pytest.mark.parametrize("args", CLOSED_PIPE_COMMANDS, ids=" ".join)
+def test_a_reader_that_goes_away_ends_the_command_with_status_0(big_index, args):
+    status, line, stderr = read_a_line_and_close(args, big_index)
+    assert line  # the command did write
+    assert (status, stderr) == (0, b"")
 
 
 def test_show_prints_an_article_by_id_or_path(seeded):
@@ -218,3 +278,92 @@ def test_show_unknown_article_is_an_error(seeded):
     result = seeded("show", "nope.txt")
     assert result.returncode == 2
     assert result.stderr == b"archsearch: error: no article with id or path 'nope.txt' in the index\n"
+
+
+BIDI_AND_ESCAPES = "\u202e\u2066\u200f\u061c\x1b[31m\x1b]0;title\x07"
+UNSAFE_ON_A_TERMINAL = [b"\x1b", *(char.encode() for char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")]
+# Right-to-left text uses these with reason; only names lose them.
+BIDI_MARKS = [char.encode() for char in "\u200e\u200f\u061c"]
+
+
+@pytest.fixture
+def unsafe_names(run_installed, tmp_path):
+    """Files whose names hold escape sequences and bidi controls, one of them empty (so skipped)."""
+    corpus = write_corpus(
+        tmp_path / "unsafe",
+        {
+            f"evil{BIDI_AND_ESCAPES}.txt": wire("2021-03-01", "PARIS, March 1. /AFP/.", "Zebras escaped."),
+            "title.txt": wire("2021-03-02", "PARIS, March 2. /AFP/.", f"Zebras{BIDI_AND_ESCAPES} seen."),
+            f"empty{BIDI_AND_ESCAPES}.txt": "",
+        },
+    )
+    indexed = run_installed("index", str(corpus))
+    assert indexed.returncode == 0, indexed.stderr
+    return corpus, indexed
+
+
+def shows_nothing_unsafe(output: bytes, names_only: bool = True) -> bool:
+    unsafe = UNSAFE_ON_A_TERMINAL + (BIDI_MARKS if names_only else [])
+    return not any(sequence in output for sequence in unsafe)
+
+
+def test_file_names_reach_a_terminal_made_safe_and_a_pipe_byte_exact(unsafe_names, run_installed, index_dir, tmp_path):
+    corpus, _ = unsafe_names
+    evil = os.fsencode(corpus / f"evil{BIDI_AND_ESCAPES}.txt")
+    for args in (["query", "-l", "escaped"], ["query", "-l", "-0", "escaped"]):
+        status, shown = run_on_terminal(args, {}, index_dir, tmp_path)
+        assert status == 0
+        assert shows_nothing_unsafe(shown)
+        assert b"evil\xef\xbf\xbd" in shown
+    assert run_installed("query", "-l", "escaped").stdout == evil + b"\n"
+    assert run_installed("query", "-l", "-0", "escaped").stdout == evil + b"\0"
+
+
+@pytest.mark.parametrize("fmt", [[], ["--color", "always"]])
+def test_names_and_text_in_results_reach_a_terminal_made_safe(unsafe_names, index_dir, tmp_path, fmt):
+    for args in (["query", "zebras", *fmt], ["show", f"evil{BIDI_AND_ESCAPES}.txt", *fmt]):
+        status, shown = run_on_terminal(args, {}, index_dir, tmp_path)
+        assert status == 0
+        assert b"\xef\xbf\xbd" in shown
+        # Control sequences of its own only (colour): none from a name or an article.
+        assert shows_nothing_unsafe(shown.replace(b"\x1b[", b""), names_only=False) and b"\x1b]" not in shown
+        assert f"evil\ufffd\ufffd\ufffd\ufffd\ufffd[31m\ufffd]0;title\ufffd.txt".encode() in shown
+
+
+def test_right_to_left_marks_stay_in_article_text():
+    from archsearch.rendering import printable, printable_name
+
+    arabic = "\u0643\u0627\u0628\u0644\u200f (Kabul)"
+    assert printable(arabic) == arabic
+    assert printable_name(arabic) == arabic.replace("\u200f", "\ufffd")
+    assert printable("a\u202eb\u2067c") == "a\ufffdb\ufffdc"
+
+
+def test_warnings_and_errors_quoting_names_are_made_safe(unsafe_names, run_installed):
+    _, indexed = unsafe_names
+    assert b"skipped" in indexed.stderr
+    assert shows_nothing_unsafe(indexed.stderr)
+    missing = run_installed("show", f"nope{BIDI_AND_ESCAPES}.txt")
+    assert missing.returncode == 2
+    assert missing.stderr.startswith(b"archsearch: error: no article with id or path 'nope\xef\xbf\xbd")
+    assert shows_nothing_unsafe(missing.stderr)
+
+
+MARKUP_ARTICLES = {
+    "a.txt": wire("2021-03-01", "PARIS (Agency [/] One) -", "Zebras escaped."),
+    "b.txt": wire("2021-03-02", "PARIS (Agency [red] Two) -", "Zebras seen."),
+}
+
+
+def test_names_that_look_like_rich_markup_are_shown_as_written(run_installed, tmp_path):
+    folders = [write_corpus(tmp_path / name, MARKUP_ARTICLES) for name in ("closing [/] tag", "[red]colour", "[bold")]
+    assert run_installed("index", *map(str, folders)).returncode == 0
+    stats = run_installed("stats", "--color", "always", env={"COLUMNS": "500"})  # no folder wrapped
+    assert stats.returncode == 0, stats.stderr
+    text = stats.stdout.decode()
+    assert all(str(folder) in text for folder in folders)
+    assert "\x1b[31m" not in text
+    sources = run_installed("sources", "--color", "always", "zebras")
+    assert sources.returncode == 0, sources.stderr
+    assert "Agency [/] One" in sources.stdout.decode() and "Agency [red] Two" in sources.stdout.decode()
+    assert b"\x1b[31m" not in sources.stdout

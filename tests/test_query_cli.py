@@ -70,3 +70,19 @@ def test_explain_prints_the_parsed_query_and_each_score(seeded_cli):
     assert "archsearch: parsed: " in result.stderr
     assert "date window: 2021-12-01.." in result.stderr
     assert "score " in result.stdout
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_scores_sorted_by_date_are_the_relevance_scores(seeded_cli, sort):
+    """Sorting by date orders hits by date, but each still has its relevance (the README says so)."""
+    import json
+
+    def scores(*args):
+        lines = seeded_cli("query", "--json", *args, "Taliban OR ISIS").stdout.splitlines()
+        return {record["id"]: record["score"] for record in map(json.loads, lines) if record["type"] == "hit"}
+
+    by_date = scores("--sort", sort)
+    assert by_date == scores() and len(by_date) == 2
+    assert all(isinstance(score, float) for score in by_date.values())
+    plain = seeded_cli("query", "--explain", "--sort", sort, "Taliban").stdout
+    assert "score not computed" not in plain and "score " in plain

@@ -200,7 +200,7 @@ def test_explanation_shows_the_parsed_query_and_window(corpus_index):
         ("OR Taliban", "'OR' needs a query before it"),
         ("Taliban OR OR Russia", "'OR' needs a query after it"),
         ("NOT", "'NOT' needs a query after it"),
-        ("author:smith", "unknown field 'author:'"),
+        ("byline:smith", "unknown field 'byline:'"),
         ("title:", "'title:' needs a value"),
         ("date:2022..2021", "after"),
         ("date:tomorrowish", "'tomorrowish'"),
@@ -257,3 +257,76 @@ def test_arbitrary_unicode_never_raises_anything_but_user_errors(text):
         parse_query(text, SCHEMA, today=TODAY)
     except ArchsearchError:
         pass
+
+
+WORD_FORMS = {
+    "organization.txt": wire("2021-01-05", "OSLO, January 5. /NTB/.", "The organization and its organizations met."),
+    "organ.txt": wire("2021-01-06", "OSLO, January 6. /NTB/.", "Doctors said the organ was donated."),
+    "policies.txt": wire("2021-01-07", "OSLO, January 7. /NTB/.", "New policies were announced."),
+    "policy.txt": wire("2021-01-08", "OSLO, January 8. /NTB/.", "A new policy was announced."),
+    "doing.txt": wire("2021-01-09", "OSLO, January 9. /NTB/.", "What the ministers are doing matters."),
+    "afghan.txt": wire("2021-01-10", "KABUL, January 10. /TASS/.", "Afghans and Afghanistan's neighbours spoke."),
+    "zurich.txt": wire("2021-01-11", "ZÜRICH, January 11. /Reuters/.", "Organisations in Zürich met."),
+    "previous.txt": wire("2021-01-12", "OSLO, January 12. /NTB/.", "The previous talks failed."),
+    "president.txt": wire("2021-01-13", "OSLO, January 13. /NTB/.", "The president spoke."),
+}
+
+
+@pytest.fixture(scope="module")
+def word_forms_index(tmp_path_factory):
+    return build_index(tmp_path_factory.mktemp("word_forms"), WORD_FORMS)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Against stems these found nothing, or the wrong words: "organization" is indexed as
+        # `organiz`, "doing" as `do`, and `policie*` expanded to the stem of "policy" too.
+        ("organizat*", ["organization.txt"]),
+        ("organ*", ["organ.txt", "organization.txt", "zurich.txt"]),
+        ("policie*", ["policies.txt"]),
+        ("doin*", ["doing.txt"]),
+        ("pres*", ["president.txt"]),  # Whoosh stemmed the prefix itself: pre*, and found "previous"
+        ("afghan*", ["afghan.txt"]),
+        ("zuri*", ["zurich.txt"]),  # accents folded as the index folds them
+        ("ZÜR*", ["zurich.txt"]),
+        ("organi?ation", ["organization.txt"]),  # wildcards too
+        ("organisatons~", ["zurich.txt"]),  # fuzzy words are within edits of words as written
+        ("organizat* OR policie*", ["organization.txt", "policies.txt"]),
+        ("title:polic*", ["policies.txt", "policy.txt"]),  # in a named field, the field's own (stemmed) words
+        ("title:pres*", ["president.txt"]),  # but the prefix itself is not stemmed (pre*)
+        ("body:Pres?d*", ["president.txt"]),  # a wildcard word there matches stems too (`presid`)
+    ],
+)
+def test_prefix_wildcard_and_fuzzy_words_expand_to_words_as_written(word_forms_index, text, expected):
+    assert ids(word_forms_index, text) == expected
+
+
+def test_words_a_prefix_matched_are_marked_as_written(word_forms_index):
+    (hit,) = search(word_forms_index, "afghan*", today=TODAY).hits
+    marked = [hit.snippets[0].text[a:b] for a, b in hit.snippets[0].matches]
+    assert marked == ["Afghans", "Afghanistan"]
+    assert [hit.title[a:b] for a, b in hit.title_matches] == ["Afghans", "Afghanistan"]
+    both = search(word_forms_index, "organizat* OR donated", today=TODAY).hits
+    assert {hit.id: [hit.snippets[0].text[a:b] for a, b in hit.snippets[0].matches] for hit in both} == {
+        "organization.txt": ["organization", "organizations"],
+        "organ.txt": ["donated"],
+    }
+
+
+def test_an_index_without_word_forms_asks_for_a_rebuild(tmp_path):
+    from whoosh import index as whoosh_index
+
+    from archsearch.store import open_index
+
+    schema = build_schema()
+    schema.remove("exact")
+    (tmp_path / "old").mkdir()
+    whoosh_index.create_in(str(tmp_path / "old"), schema)
+    with pytest.raises(ArchsearchError, match="archsearch index --rebuild"):
+        open_index(tmp_path / "old")
+
+
+def test_plain_words_still_match_their_other_forms(word_forms_index):
+    # Stem `organiz` (English Porter2, which keeps "organ" apart): "organization" is found.
+    assert ids(word_forms_index, "organized") == ["organization.txt"]

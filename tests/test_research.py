@@ -215,3 +215,21 @@ def test_shell_completion_through_clicks_mechanism(monkeypatch):
     result = CliRunner().invoke(cli, [], env={"_CLI_COMPLETE": "bash_complete", "COMP_WORDS": "cli ti", "COMP_CWORD": "1"},
                                 prog_name="cli")
     assert "timeline" in result.stdout
+
+
+def test_did_you_mean_analyses_only_the_words_like_the_suggestion(tmp_path, monkeypatch):
+    from archsearch import passages
+
+    filler = " ".join(f"word{number}" for number in range(3000))
+    index = build_index(tmp_path, {
+        f"long{number}.txt": wire("2021-12-10", "KABUL, December 10. /TASS/.", f"The Taliban spoke. {filler}")
+        for number in range(3)
+    })
+    analysed = []
+    indexed_form = passages.indexed_form
+    monkeypatch.setattr(
+        passages, "indexed_form", lambda word, language="": analysed.append(word) or indexed_form(word, language)
+    )
+    assert search(index, "Talibn", today=TODAY).suggestion == "Taliban"
+    # Reading how the articles write the suggested word no longer analyses each of their words.
+    assert len(analysed) < 10

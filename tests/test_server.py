@@ -28,11 +28,12 @@ from conftest import SEEDS, WEB_SEED, installed_command, read_terminal, wire
 BIG = "big.txt"  # an article far larger than a pipe holds, to block or break its reader
 RAN_IN_CLIENT = b"ran in the client process"
 TIMINGS = re.compile(rb'\d+(\.\d+)? ms|"elapsed_ms": [0-9.]+')
+BOUND = 60  # seconds a test waits for what must happen: reached only when it fails
 NOT_INHERITED = ("NO_COLOR", "FORCE_COLOR", "TERM", "COLUMNS", "LINES", "PYTHONPATH", "ARCHSEARCH_SERVER")
 
 
 def archsearch(*args, env, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([installed_command(), *args], capture_output=True, env=env, timeout=60, **kwargs)
+    return subprocess.run([installed_command(), *args], capture_output=True, env=env, timeout=BOUND, **kwargs)
 
 
 def environment(socket_path: Path, index: Path | None = None, no_click: Path | None = None, **extra) -> dict:
@@ -46,15 +47,27 @@ def environment(socket_path: Path, index: Path | None = None, no_click: Path | N
     return {**env, **extra}
 
 
+PATCHED_SERVER = """
+import sys
+from archsearch import server
+{patch}
+from archsearch.cli import main
+sys.argv = ["archsearch", "serve"]
+main()
+"""
+
+
 def outcome(result: subprocess.CompletedProcess) -> tuple:
     return result.returncode, TIMINGS.sub(b"N ms", result.stdout), TIMINGS.sub(b"N ms", result.stderr)
 
 
 @contextlib.contextmanager
-def running_server(path: Path):
-    process = subprocess.Popen(
-        [installed_command(), "serve"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(path)
-    )
+def running_server(path: Path, patch: str = ""):
+    """`archsearch serve` on path; with patch, Python run on archsearch.server (as `server`) first."""
+    command = [installed_command(), "serve"]
+    if patch:
+        command = [sys.executable, "-c", PATCHED_SERVER.format(patch=patch)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(path))
     try:
         assert select.select([process.stderr], [], [], 30)[0], "the server did not start"
         assert process.stderr.readline() == f"archsearch: listening on {path} (pid {process.pid})\n".encode()
@@ -234,12 +247,36 @@ def test_broken_pipe_is_quiet_and_leaves_nothing_behind(server, corpus, no_click
     assert outcome(served("query", "Taliban")) == outcome(local("query", "Taliban"))
 
 
-def test_no_descriptor_is_left_open_after_a_request(server, served):
+def until(condition, what: str):
+    deadline = time.monotonic() + BOUND
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def request_processes(server) -> list[int]:
+    return [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
+
+
+def open_files_under(server, folder: Path) -> list[str]:
+    """The files under folder that the server process holds open."""
+    prefix = str(folder.resolve()) + os.sep
+    targets = []
+    for fd in os.listdir(f"/proc/{server.pid}/fd"):
+        with contextlib.suppress(OSError):  # closed meanwhile
+            targets.append(os.readlink(f"/proc/{server.pid}/fd/{fd}"))
+    return [target for target in targets if target.startswith(prefix)]
+
+
+def test_no_descriptor_is_left_open_after_a_request(server, served, corpus):
     served("query", "Taliban")
+    until(lambda: open_files_under(server, corpus / "index"), "the server did not keep the index open")
+    until(lambda: not request_processes(server), "a request process did not end")
     before = sorted(os.listdir(f"/proc/{server.pid}/fd"))
     for args in (["query", "Taliban"], ["query", "("], ["show", BIG], ["stats", "--json"]):
         served(*args)
-    assert sorted(os.listdir(f"/proc/{server.pid}/fd")) == before
+    # Each request's connection is closed once its process has ended.
+    until(lambda: sorted(os.listdir(f"/proc/{server.pid}/fd")) == before, "a descriptor was left open")
 
 
 def test_an_index_updated_meanwhile_is_seen(server, no_click, tmp_path):

@@ -12,7 +12,7 @@ def searchers_kept_open(monkeypatch):
     monkeypatch.setattr(store, "_open_searchers", None)
     store.keep_searchers_open()
     yield
-    for searcher in store._open_searchers.values():
+    for searcher in store.kept_searchers().values():
         searcher.close()
 
 

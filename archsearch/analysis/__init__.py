@@ -2,7 +2,9 @@
 every script, language identification and per-language stemming (see chain.py for the order)."""
 
 from archsearch.analysis.chain import (
+    ChainAnalyzer,
     TextAnalyzer,
+    WordFormAnalyzer,
     query_form,
     term_alternatives,
     term_lister,
@@ -15,7 +17,9 @@ from archsearch.analysis.stemming import stemmer_for
 from archsearch.analysis.tokens import word_spans, words
 
 __all__ = [
+    "ChainAnalyzer",
     "TextAnalyzer",
+    "WordFormAnalyzer",
     "article_language",
     "fold",
     "identify_language",

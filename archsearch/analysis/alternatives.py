@@ -43,6 +43,21 @@ def in_every_language(query: wq.Query, schema, languages: Sequence[str]) -> wq.Q
                 [(wq.Term(node.fieldname, term, boost=node.boost), group) for term, group in by_term.items()],
                 main_language,
             )
+        if type(node) is wq.FuzzyTerm and node.fieldname in analysed:  # compared with each language's stems
+            by_term = _group(languages, lambda language: word_term(node.text, language))
+            return _any_of(
+                [
+                    (
+                        wq.FuzzyTerm(
+                            node.fieldname, term, boost=node.boost, maxdist=node.maxdist,
+                            prefixlength=node.prefixlength, constantscore=node.constantscore,
+                        ),
+                        group,
+                    )
+                    for term, group in by_term.items()
+                ],
+                main_language,
+            )
         if type(node) is wq.Phrase and node.fieldname in analysed:
             by_words = _group(languages, lambda language: tuple(word_term(word, language) for word in node.words))
             return _any_of(

@@ -73,19 +73,20 @@ def terms(text: str, language: str) -> list[str]:
     return [word_term(word, language) for word in words(normalise(text))]
 
 
-class TextAnalyzer(Analyzer):
-    """The chain as a Whoosh analyzer, for the title and body fields.
+class ChainAnalyzer(Analyzer):
+    """The chain's words as Whoosh tokens; subclasses say which term each word becomes."""
 
-    Index mode gives the terms of the analyzer's language (archsearch's own segment writer
-    passes each article's language instead, see segments.py); query mode gives query forms,
-    which querying.py turns into the terms of each language in the index.
-    """
-
-    def __init__(self, language: str = ""):
-        self.language = language
+    language = ""
 
     def __eq__(self, other):
         return type(other) is type(self) and other.language == self.language
+
+    def term(self, word: str, language: str, mode: str) -> str:
+        raise NotImplementedError
+
+    def term_lister(self, encoding: str | None = None) -> Callable[[str, str], list]:
+        """A function (text, article language) -> the field's terms, as segments.py indexes them."""
+        raise NotImplementedError
 
     def __call__(
         self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
@@ -97,7 +98,7 @@ class TextAnalyzer(Analyzer):
         # Untokenized (the parser's wildcards and fuzzy words): the whole value is one word.
         spans = word_spans(text) if tokenize else [(0, len(text), text)]
         for position, (start, end, word) in enumerate(spans):
-            token.text = query_form(word) if mode == "query" else word_term(word, language)
+            token.text = self.term(word, language, mode)
             if keeporiginal:
                 token.original = word
             token.stopped = False
@@ -108,3 +109,34 @@ class TextAnalyzer(Analyzer):
                 token.startchar = start_char + start
                 token.endchar = start_char + end
             yield token
+
+
+class TextAnalyzer(ChainAnalyzer):
+    """The chain as a Whoosh analyzer, for the title and body fields.
+
+    Index mode gives the terms of the analyzer's language (archsearch's own segment writer
+    passes each article's language instead, see segments.py); query mode gives query forms,
+    which querying.py turns into the terms of each language in the index.
+    """
+
+    def __init__(self, language: str = ""):
+        self.language = language
+
+    def term(self, word: str, language: str, mode: str) -> str:
+        return query_form(word) if mode == "query" else word_term(word, language)
+
+    def term_lister(self, encoding: str | None = None) -> Callable[[str, str], list]:
+        return term_lister(encoding)
+
+
+class WordFormAnalyzer(ChainAnalyzer):
+    """The chain without its stemmer, for the `exact` field: the words of title and body as
+    written, split, normalised and folded as theirs are (a word's term in no language), the same
+    in every article and in queries, so prefix, wildcard and fuzzy words meet them in any script."""
+
+    def term(self, word: str, language: str, mode: str) -> str:
+        return word_term(word, "")
+
+    def term_lister(self, encoding: str | None = None) -> Callable[[str, str], list]:
+        list_terms = term_lister(encoding)
+        return lambda text, language: list_terms(text, "")

@@ -23,7 +23,7 @@ _MARKS = regex_class_body(MARK_RANGES)
 _UNSPACED_CLASS = f"[{regex_class_body(UNSPACED_RANGES)}]"
 # Whoosh's default tokenizer, `\w+(\.?\w+)*`, for text without marks; the same with them and
 # the parts of words holding unspaced characters are compiled on first use (7 ms a query saved).
-_PLAIN_WORD = re.compile(r"\w+(?:\.\w+)*")
+PLAIN_WORD = re.compile(r"\w+(?:\.\w+)*")
 # Text has marks, or characters beyond the Basic Multilingual Plane (which may be marks): a class
 # of BMP characters alone compiles to a bitmap, so the scan is as fast as \w.
 _HAS_MARK = re.compile(
@@ -45,7 +45,13 @@ def _mixed_parts() -> re.Pattern:
 
 
 def _word_expression(text: str) -> re.Pattern:
-    return _marked_word() if _HAS_MARK.search(text) else _PLAIN_WORD
+    return _marked_word() if _HAS_MARK.search(text) else PLAIN_WORD
+
+
+def plain_word_character(char: str) -> bool:
+    """Whether the character leaves words as PLAIN_WORD finds them: not a mark, a character
+    beyond the Basic Multilingual Plane or one of a script written without spaces."""
+    return not (_HAS_MARK.match(char) or _UNSPACED.match(char))
 
 
 def _pairs(run: str) -> list[str]:

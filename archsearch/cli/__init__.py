@@ -1,5 +1,6 @@
 """The command line: a click group whose commands live one per module and load only when run."""
 
+import contextlib
 import importlib
 import os
 import sys
@@ -7,9 +8,13 @@ import sys
 import click
 
 from archsearch import __version__
+from archsearch.config import apply_config  # a quarter of a millisecond; tomllib loads only for a file
 
 # Command name -> module under archsearch.cli; loading them lazily keeps `archsearch --help` fast.
 COMMANDS = {
+    "browse": "browse",
+    "config": "config",
+    "help": "help",
     "index": "index",
     "query": "query",
     "serve": "serve",
@@ -30,6 +35,20 @@ class LazyGroup(click.Group):
             return None
         return importlib.import_module(f"archsearch.cli.{COMMANDS[name]}").command
 
+    def resolve_command(self, ctx, args):
+        """Misspelt commands get a suggestion; the configuration file's defaults and saved queries
+        reach every command here."""
+        name = args[0]
+        if name not in COMMANDS and not name.startswith("-"):
+            import difflib
+
+            close = [command for command in sorted(COMMANDS) if command.startswith(name)]
+            close = [f"'{command}'" for command in close or difflib.get_close_matches(name, sorted(COMMANDS), n=3)]
+            either = " or ".join([", ".join(close[:-1]), close[-1]] if len(close) > 1 else close)
+            ctx.fail(f"no command '{name}'" + (f"; did you mean {either}?" if close else ""))
+        name, command, rest = super().resolve_command(ctx, args)
+        return name, command, apply_config(ctx, name, command, rest)
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Every error the user can act on ends as one line on stderr and exit status 2."""
         from archsearch.errors import ArchsearchError
@@ -43,14 +62,30 @@ class LazyGroup(click.Group):
             fail(exc.format_message())
         except ArchsearchError as exc:
             fail(str(exc))
-        except BrokenPipeError:
-            stop_writing_quietly()
         except (click.Abort, KeyboardInterrupt):
             click.echo("archsearch: interrupted", err=True)
             sys.exit(130)
         if standalone_mode:
             sys.exit(status or 0)
         return status
+
+    # click turns a closed pipe into exit status 1 before main() could see it, so the two places
+    # that write (help and usage while parsing, the command itself) stop it first.
+    def make_context(self, *args, **kwargs):
+        with quiet_when_the_reader_goes():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with quiet_when_the_reader_goes():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def quiet_when_the_reader_goes():
+    try:
+        yield
+    except BrokenPipeError:
+        stop_writing_quietly()
 
 
 def stop_writing_quietly() -> None:
@@ -71,13 +106,22 @@ def discard_unwritten_output() -> None:
 
 
 def fail(message: str) -> None:
-    click.echo(f"archsearch: error: {message}", err=True)
+    from archsearch.rendering import printable_name
+
+    # Messages quote what was typed and what is stored (paths): neither may steer the terminal.
+    click.echo(f"archsearch: error: {printable_name(message)}", err=True)
     sys.exit(2)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    subcommand_metavar="COMMAND [ARGS]...",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="archsearch")
-def cli():
+@click.pass_context
+def cli(ctx):
     """Full-text search for archives of news articles.
 
     Index a folder of articles once, then query it: ranked hits with their
@@ -87,6 +131,11 @@ def cli():
       archsearch index ~/articles
       archsearch query "ISIS Central Asia"
     """
+    if ctx.invoked_subcommand is None:
+        # No command: the help, as git shows it, not an error message; but the status of a
+        # command line that did nothing, so that a script with an empty "$command" fails.
+        click.echo(ctx.get_help())
+        ctx.exit(2)
 
 
 def main() -> None:

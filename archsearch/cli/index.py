@@ -11,7 +11,11 @@ from archsearch.cli.options import index_option
 
 @click.command("index")
 @click.argument("folders", nargs=-1, type=click.Path(file_okay=False))
-@click.option("--rebuild", is_flag=True, help="Start from an empty index and read every file again.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Make the index anew, reading every file again (queries use the old one until it is done).",
+)
 @click.option(
     "--forget",
     multiple=True,
@@ -60,9 +64,10 @@ def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, quiet,
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose cannot be used together")
     display = IndexProgressDisplay(bar=sys.stderr.isatty(), verbose=verbose, quiet=quiet)
+    index_dir = resolve_index_dir(index_dir)
     with display, Interruption(quiet) as interruption:
         report = update_index(
-            resolve_index_dir(index_dir),
+            index_dir,
             list(folders),
             forget=list(forget),
             rebuild=rebuild,
@@ -73,9 +78,18 @@ def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, quiet,
             should_stop=interruption.requested,
         )
     if not quiet:
+        if report.created:
+            click.echo(f"archsearch: new index at {index_dir}", err=True)
         print_index_report(report, verbose=verbose)
     if report.interrupted:
-        click.echo("archsearch: interrupted; what was indexed is saved, run again to finish", err=True)
+        if rebuild:
+            click.echo(
+                "archsearch: interrupted; queries still use the old index, and "
+                "'archsearch index --rebuild' finishes the new one from where it stopped",
+                err=True,
+            )
+        else:
+            click.echo("archsearch: interrupted; what was indexed is saved, run again to finish", err=True)
         ctx.exit(130)
     if report.nothing_indexable:
         raise ArchsearchError(f"none of the {len(report.skipped):,} files found could be indexed")

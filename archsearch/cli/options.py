@@ -25,6 +25,13 @@ until_option = click.option(
 undated_option = click.option(
     "--undated", "include_undated", is_flag=True, help="Keep undated articles when filtering by date."
 )
+sort_option = click.option(
+    "--sort",
+    type=click.Choice(["relevance", "newest", "oldest"]),
+    default="relevance",
+    show_default=True,
+    help="Order of the hits; undated articles come last when sorting by date.",
+)
 
 
 def output_options(command):

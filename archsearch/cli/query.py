@@ -9,6 +9,7 @@ from archsearch.cli.options import (
     index_option,
     output_options,
     since_option,
+    sort_option,
     undated_option,
     until_option,
 )
@@ -49,17 +50,14 @@ class QueryCommand(click.Command):
 @since_option
 @until_option
 @undated_option
+@sort_option
 @click.option(
-    "--sort",
-    type=click.Choice(["relevance", "newest", "oldest"]),
-    default="relevance",
-    show_default=True,
-    help="Order of the hits; undated articles come last when sorting by date.",
+    "-n", "--limit", type=click.IntRange(min=0), metavar="N", default=10, show_default=True,
+    help="Hits to show; 0 shows all.",
 )
 @click.option(
-    "-n", "--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Hits to show; 0 shows all."
+    "--offset", type=click.IntRange(min=0), metavar="N", default=0, help="Skip the first N hits (for paging)."
 )
-@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the first N hits (for paging).")
 @click.option("--explain", is_flag=True, help="Show how the query was read, and each hit's score.")
 @click.option(
     "-l", "--files-with-matches", "paths_only", is_flag=True, help="Print only the paths of the matching files."
@@ -81,13 +79,14 @@ def command(
     All words must match unless --any is given; words match their other
     forms too ('fight' finds 'fighting'). WORDS may use OR, NOT or -word,
     parentheses, "exact phrases", prefix* and fuzzy~ words, the fields
-    title: source: place: section: path:, and date:A..B ranges.
+    title: body: source: place: section: path: url: author:, lang:ru
+    (a language), and date:A..B ranges.
     """
     from archsearch.location import resolve_index_dir
     from archsearch.rendering import print_paths, print_result_notes, print_search_result
     from archsearch.searching import search
 
-    if paths_only and click.get_current_context().get_parameter_source("limit").name == "DEFAULT":
+    if paths_only and click.get_current_context().get_parameter_source("limit").name in ("DEFAULT", "DEFAULT_MAP"):
         limit = 0  # like grep -l, every matching file unless a limit is asked for
     if null and not paths_only:
         raise click.UsageError("-0/--null only goes with -l/--files-with-matches")
@@ -113,9 +112,7 @@ def command(
         print_result_notes(result, sys.stderr)
         sys.exit(0 if result.total else 1)
     if paths_only:
-        sys.stdout.flush()
-        print_paths(result, sys.stdout.buffer, null)
-        sys.stdout.buffer.flush()
+        print_paths(result, sys.stdout, null)
         print_result_notes(result, sys.stderr)
     else:
         print_search_result(result, sys.stdout, sys.stderr, fmt, explain=explain)

@@ -18,7 +18,12 @@ def command(reference, fmt, index_dir):
     folder); the article's file path works too.
     """
     from archsearch.location import resolve_index_dir
-    from archsearch.rendering import print_article
-    from archsearch.searching import find_article
+    from archsearch.rendering import print_article, print_empty_index_note
+    from archsearch.searching import EmptyIndexError, find_article
 
-    print_article(find_article(resolve_index_dir(index_dir), reference), sys.stdout, fmt)
+    try:
+        article = find_article(resolve_index_dir(index_dir), reference)
+    except EmptyIndexError:
+        print_empty_index_note(sys.stderr)
+        sys.exit(1)
+    print_article(article, sys.stdout, fmt)

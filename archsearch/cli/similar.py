@@ -10,7 +10,8 @@ from archsearch.cli.options import index_option, output_options
 @click.command("similar")
 @click.argument("reference", metavar="ID|PATH")
 @click.option(
-    "-n", "--limit", type=click.IntRange(min=0), default=10, show_default=True, help="Hits to show; 0 shows all."
+    "-n", "--limit", type=click.IntRange(min=0), metavar="N", default=10, show_default=True,
+    help="Hits to show; 0 shows all.",
 )
 @output_options
 @index_option

@@ -30,7 +30,7 @@ def command(words, since, until, include_undated, any_words, fmt, index_dir):
     """
     from archsearch.coverage import facets
     from archsearch.location import resolve_index_dir
-    from archsearch.rendering import print_facets
+    from archsearch.rendering import print_empty_index_note, print_facets
 
     result = facets(
         resolve_index_dir(index_dir),
@@ -41,4 +41,6 @@ def command(words, since, until, include_undated, any_words, fmt, index_dir):
         any_words=any_words,
     )
     print_facets(result, sys.stdout, fmt)
+    if result.index_empty:
+        print_empty_index_note(sys.stderr)
     sys.exit(0 if result.total else 1)

@@ -15,7 +15,11 @@ def command(fmt, index_dir):
     the folders indexed, and the index's size, location and last update.
     """
     from archsearch.location import resolve_index_dir
-    from archsearch.rendering import print_stats
+    from archsearch.rendering import print_empty_index_note, print_stats
     from archsearch.stats import index_stats
 
-    print_stats(index_stats(resolve_index_dir(index_dir)), sys.stdout, fmt)
+    stats = index_stats(resolve_index_dir(index_dir))
+    print_stats(stats, sys.stdout, fmt)
+    if not stats.articles:
+        print_empty_index_note(sys.stderr)
+        sys.exit(1)

@@ -35,10 +35,12 @@ def command(words, by, since, until, any_words, fmt, index_dir):
     """
     from archsearch.coverage import timeline
     from archsearch.location import resolve_index_dir
-    from archsearch.rendering import print_timeline
+    from archsearch.rendering import print_empty_index_note, print_timeline
 
     result = timeline(
         resolve_index_dir(index_dir), " ".join(words), by=by, since=since, until=until, any_words=any_words
     )
     print_timeline(result, sys.stdout, fmt)
+    if result.index_empty:
+        print_empty_index_note(sys.stderr)
     sys.exit(0 if result.total else 1)

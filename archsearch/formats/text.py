@@ -23,11 +23,12 @@ import dataclasses
 import datetime
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from archsearch.formats.article import Article, UnreadableFile
+from archsearch.formats.source import Source
 
 
 # --------------------------------------------------------------------------- bytes -> text
@@ -583,21 +584,28 @@ def parse_article(text: str, steps: Sequence[Step] = STEPS) -> Article:
 # --------------------------------------------------------------------------- files
 
 
-def read_article(path: os.PathLike | str, max_bytes: int = 8 * 1024 * 1024) -> Article:
-    """Read, decode and parse one article file; only its first ``max_bytes`` are read."""
-    try:
-        with open(path, "rb") as file:
-            data = file.read(max_bytes + 1)
-    except OSError as exc:
-        raise UnreadableFile((exc.strerror or str(exc)).lower()) from exc
-    truncated = len(data) > max_bytes
-    if truncated:
-        data = _cut_at_character_boundary(data[:max_bytes])
-    article = parse_article(decode(data))
-    if truncated:
-        warning = f"file truncated to first {_format_size(max_bytes)} for indexing"
-        article = dataclasses.replace(article, warnings=article.warnings + (warning,))
-    return article
+MAX_TEXT_BYTES = 8 * 1024 * 1024
+
+
+def read_text(source: Source, max_bytes: int = MAX_TEXT_BYTES) -> Iterator[Article]:
+    """The reader of plain-text files: one article, from the first ``max_bytes`` of the file."""
+    text, warnings = read_text_content(source, max_bytes)
+    article = parse_article(text)
+    yield dataclasses.replace(article, warnings=article.warnings + warnings)
+
+
+def read_article(path: os.PathLike | str, max_bytes: int = MAX_TEXT_BYTES) -> Article:
+    """A plain-text file's article, whatever its content looks like (no sniffing)."""
+    return next(read_text(Source(path), max_bytes))
+
+
+def read_text_content(source: Source, max_bytes: int = MAX_TEXT_BYTES) -> tuple[str, tuple[str, ...]]:
+    """A text file's decoded content (its first ``max_bytes``), and a warning if it was cut."""
+    data = source.read(max_bytes)
+    if len(data) <= max_bytes:
+        return decode(data), ()
+    text = decode(_cut_at_character_boundary(data[:max_bytes]))
+    return text, (f"file truncated to first {_format_size(max_bytes)} for indexing",)
 
 
 def _cut_at_character_boundary(data: bytes) -> bytes:

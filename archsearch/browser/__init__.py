@@ -1,0 +1,1 @@
+"""`archsearch browse`, the interactive terminal browser: session.py computes, app.py draws (Textual)."""

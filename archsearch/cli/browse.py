@@ -1,0 +1,56 @@
+"""`archsearch browse`: search and read interactively in the terminal (Textual, the browse extra)."""
+
+import sys
+
+import click
+
+from archsearch.cli.options import any_option, index_option, since_option, sort_option, undated_option, until_option
+
+
+@click.command(
+    "browse", short_help="Search and read interactively in the terminal (the browse extra)."
+)
+@click.argument("words", nargs=-1)
+@any_option
+@since_option
+@until_option
+@undated_option
+@sort_option
+@index_option
+def command(words, any_words, since, until, include_undated, sort, index_dir):
+    """Browse the index interactively: search as you type, read the
+    articles with their matches highlighted, narrow by source, place or
+    year, see the timeline, and save the results as CSV.
+
+    WORDS, when given, are the first query. Keys: / search, Enter or
+    down to the hits, Enter to read, n and p next and previous match,
+    f facets, x clear them, o open, e edit, c copy the path, s save
+    CSV, q or Ctrl-C quit. Needs the browse extra:
+    pip install 'archsearch[browse]'.
+    """
+    from archsearch.errors import ArchsearchError
+
+    try:
+        from archsearch.browser.app import BrowseApp
+    except ImportError as exc:
+        if exc.name and exc.name.split(".")[0] == "textual":
+            raise ArchsearchError(
+                "archsearch browse needs Textual, which is not installed: pip install 'archsearch[browse]'"
+            ) from None
+        raise
+    from archsearch.browser.session import Session
+    from archsearch.config import expand_references, load_config
+    from archsearch.location import resolve_index_dir
+    from archsearch.store import open_index
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise ArchsearchError("archsearch browse needs a terminal (for a pipe, use archsearch query)")
+    index = resolve_index_dir(index_dir)
+    open_index(index)  # no index is an error here, not on a screen that just opened
+    config = load_config()
+    this_command = click.get_current_context().command
+    session = Session(
+        index, any_words=any_words, since=since, until=until, include_undated=include_undated, sort=sort,
+        expand=lambda text: expand_references(config, text, this_command),
+    )
+    BrowseApp(session, " ".join(words)).run()

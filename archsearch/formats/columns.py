@@ -1,0 +1,76 @@
+"""Which column (or key) of an export feeds which article field: usual names, or the user's mapping.
+
+Kept apart from exports.py so that sniffing a file's format costs no import of csv or json.
+"""
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+
+from archsearch.formats.article import UnreadableFile
+from archsearch.formats.source import Source
+
+COLUMNS_FILE = ".archsearch-columns.toml"
+FIELDS = ("title", "date", "body", "url", "source", "author", "language", "section", "place")
+# The usual names of each field, first match wins; compared as name_key() gives them.
+USUAL_NAMES = {
+    "title": "title headline heading name subject",
+    "date": "date published publishdate publisheddate publishedat pubdate datepublished publicationdate "
+    "datetime created createdat timestamp time",
+    "body": "text body content article maintext fulltext articletext story description",
+    "url": "url link href uri permalink canonicalurl",
+    "source": "source site outlet domain publisher sourcename sitename website",
+    "author": "author byline authors creator writer",
+    "language": "language lang locale",
+    "section": "section category categories",
+    "place": "place location dateline city",
+}
+
+
+def name_key(name: str) -> str:
+    return re.sub(r"[\W_]+", "", name).casefold()
+
+
+class ColumnMap:
+    """Which of a record's names feeds each article field."""
+
+    def __init__(self, explicit: Mapping[str, str]):
+        self.explicit = {field: name_key(name) for field, name in explicit.items()}
+
+    def assign(self, names: Iterable[str]) -> dict[str, str]:
+        """field -> the record's own name for it, for the fields the names provide."""
+        by_key = {}
+        for name in names:
+            by_key.setdefault(name_key(name), name)
+        chosen = {}
+        for field in FIELDS:
+            if field in self.explicit:
+                candidates = [self.explicit[field]]
+            else:
+                candidates = USUAL_NAMES[field].split()
+            name = next((by_key[key] for key in candidates if key in by_key), None)
+            if name is not None:
+                chosen[field] = name
+        return chosen
+
+
+def column_map(source: Source) -> ColumnMap:
+    """The explicit mapping for this file from its folder's .archsearch-columns.toml, if any."""
+    import tomllib
+
+    path = os.path.join(os.path.dirname(source.path), COLUMNS_FILE)
+    try:
+        with open(path, "rb") as file:
+            settings = tomllib.load(file)
+    except FileNotFoundError:
+        return ColumnMap({})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UnreadableFile(f"cannot read {COLUMNS_FILE}: {exc}") from exc
+    mapping = {field: name for field, name in settings.items() if isinstance(name, str)}
+    own = settings.get(os.path.basename(source.path), {})
+    if isinstance(own, dict):
+        mapping.update({field: name for field, name in own.items() if isinstance(name, str)})
+    unknown = sorted(set(mapping) - set(FIELDS))
+    if unknown:
+        raise UnreadableFile(f"{COLUMNS_FILE}: unknown field {unknown[0]!r} (fields: {', '.join(FIELDS)})")
+    return ColumnMap(mapping)

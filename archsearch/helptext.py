@@ -1,0 +1,183 @@
+"""Help where people look: the query language as `archsearch help syntax` prints it, and a man
+page generated from the click commands themselves.
+
+The sections of SYNTAX are also sections of README.md, word for word (tests/test_help.py holds
+them to it): change both together.
+"""
+
+import inspect
+import re
+
+SYNTAX = """\
+#### Query syntax
+
+| you type | it matches |
+| --- | --- |
+| `Taliban Kabul` | articles with both words (all words must match, as in notmuch and mu) |
+| `Taliban OR ISIS` | either word |
+| `Taliban NOT Kabul`, `Taliban -Kabul` | the first word, without the second |
+| `(Kabul OR Kandahar) Taliban` | parentheses group |
+| `"humanitarian assistance"` | the exact phrase |
+| `title:ceasefire` | a word in the title; likewise `source:`, `place:`, `section:`, `author:`, `path:` (parts of the file path), `url:` (parts of the URL: `url:reuters`, `url:"example.com/world"`) and `body:` |
+| `lang:ru` | articles in one language (ISO 639-1 code, see Languages) |
+| `source:"Pashtun Times"` | a phrase in a field |
+| `afghan*` | words starting with `afghan` as written (`Afghans`, `Afghanistan`), case and accents aside |
+| `organi?ation` | `?` is one letter, `*` any run of letters, anywhere in the word |
+| `talibn~`, `talibn~2` | words within 1 (or 2) edits of `talibn` as written |
+| `date:2021-12` | articles dated in December 2021 (see Dates) |
+
+Prefix, wildcard and fuzzy words match the words of title and body as the article writes
+them (folded as all words are, see Languages, in every language), not their stems: `organizat*` finds "organization" and `policie*` finds "policies" but
+not "policy". Inside a field (`title:polic*`) they match that field's indexed words, which
+for `title:` and `body:` are stems (`title:organizat*` finds nothing: "organization" is
+indexed as `organiz`). `--explain` shows such words on the `exact` field, the index's
+unstemmed words of title and body. An index built before this version asks for
+`archsearch index --rebuild`.
+
+`-word` works on the command line too (`archsearch query Taliban -Kabul`); a word that
+starts like a short option (`-n...`) must come after `--` or be written `NOT word`.
+`--any` makes the plain words optional: articles with any of them match, best first.
+
+A query archsearch cannot read exactly as typed is an error that names the bad part,
+with exit status 2: an unbalanced quote or parenthesis, an operator with nothing on
+one side (`Taliban AND`), an unknown field (`byline:`), an invalid date (`date:2021-13`).
+
+#### Dates
+
+`--since DATE` and `--until DATE` keep articles dated in that window, both ends included.
+In the query, `date:A..B` does the same, with either end open (`date:2021-12..`,
+`date:..2021`), and `date:X` means all of X; date terms combine with `OR`, `NOT` and
+parentheses like words. A vague start means its first day and a vague end its last, so
+`--since 2021 --until 2021` is the whole of 2021. DATE is one of:
+
+| DATE | days (today being 2026-11-22) |
+| --- | --- |
+| `2021`, `2021-12`, `2021-12-10` | that year, month or day (month and day take two digits) |
+| `today`, `yesterday` | 2026-11-22, 2026-11-21 |
+| `7d`, `7 days`, `7 days ago` | the day 7 days back: 2026-11-15 |
+| `2w`, `2 weeks ago` | 2026-11-08 |
+| `3m`, `3 months ago` | 2026-08-22 (`m` is always months) |
+| `1y`, `1 year ago` | 2025-11-22 |
+| `last week`, `last month`, `last year` | the whole previous calendar week (Monday to Sunday), month or year |
+| `this week`, `this month`, `this year` | from its first day to today |
+
+The unit words are `d`, `day`, `days`, `w`, `week`, `weeks`, `m`, `month`, `months`, `y`,
+`year`, `years`. Inside `date:` use the forms without spaces (`date:7d..`).
+
+Articles with no date (like the Pashtun Times page) are left out by any date filter;
+archsearch says on stderr how many undated articles matched the words and were left out,
+and `--undated` keeps them.
+
+#### Examples
+
+    archsearch query Taliban Kabul                  # both words
+    archsearch query '"peace talks" -Doha'          # a phrase, without Doha
+    archsearch query 'title:ceasefire source:TASS'  # words in the title, from one source
+    archsearch query --since 2021-08 --until 2021-12 Taliban
+    archsearch query 'date:2021-12.. (Kabul OR Kandahar)'
+    archsearch query @refugees-de                   # a query saved in the config file
+    archsearch timeline 'query:refugees-de OR asylum'
+"""
+
+# What the man page says beyond the commands' own help.
+ENVIRONMENT = [
+    ("ARCHSEARCH_INDEX", "The index folder, when --index is not given."),
+    ("ARCHSEARCH_CONFIG", "The configuration file, instead of $XDG_CONFIG_HOME/archsearch/config.toml."),
+    ("XDG_CONFIG_HOME", "Holds archsearch/config.toml (default ~/.config)."),
+    ("XDG_DATA_HOME", "Holds the default index, archsearch/ (default ~/.local/share)."),
+    ("NO_COLOR", "When set, no colour unless --color always."),
+    ("ARCHSEARCH_SERVER", "off: run every command in its own process, even when archsearch serve runs."),
+    ("ARCHSEARCH_SOCKET", "The socket of archsearch serve."),
+    ("ARCHSEARCH_DEBUG", "Show the traceback of an internal error."),
+]
+
+EXIT_STATUS = [
+    ("0", "Something matched (or the command did what it was asked)."),
+    ("1", "Nothing matched."),
+    ("2", "An error: bad input, a bad configuration file, no index."),
+    ("130", "Interrupted."),
+]
+
+
+def roff_text(text: str) -> str:
+    """Text as roff prints it literally: backslashes and dashes escaped, no line read as a request."""
+    text = text.replace("\\", "\\e").replace("-", "\\-")
+    return "\n".join("\\&" + line if line[:1] in (".", "'") else line for line in text.split("\n"))
+
+
+def roff_paragraphs(text: str) -> list[str]:
+    """click's help text (paragraphs; a \\b paragraph keeps its lines) as roff."""
+    lines = []
+    for paragraph in re.split(r"\n\s*\n", inspect.cleandoc(text)):
+        if paragraph.startswith("\b\n"):
+            lines += [".PP", ".nf", *(roff_text(line) for line in paragraph[2:].splitlines()), ".fi"]
+        else:
+            lines += [".PP", roff_text(" ".join(line.strip() for line in paragraph.splitlines()))]
+    return lines
+
+
+def man_page(group, version: str) -> str:
+    """The man page of every command of `group`, its options and help text, from click itself."""
+    import click
+
+    root = click.Context(group, info_name="archsearch", **group.context_settings)
+    summary, _, description = inspect.cleandoc(group.help).partition("\n")
+    lines = [
+        f'.TH ARCHSEARCH 1 "" "archsearch {version}" "User Commands"',
+        ".SH NAME",
+        "archsearch \\- " + roff_text(summary.rstrip(".").lower()),
+        ".SH SYNOPSIS",
+        ".B archsearch",
+        "\\fICOMMAND\\fR [\\fIOPTIONS\\fR] [\\fIARGUMENTS\\fR]",
+        ".SH DESCRIPTION",
+        *roff_paragraphs(description),
+        ".SH COMMANDS",
+    ]
+    for name in group.list_commands(root):
+        command = group.get_command(root, name)
+        context = click.Context(command, info_name=name, parent=root)
+        usage = " ".join(command.collect_usage_pieces(context))
+        lines += [f'.SS "archsearch {name} {roff_text(usage)}"', *roff_paragraphs(command.help or "")]
+        for parameter in command.get_params(context):
+            record = parameter.get_help_record(context) if isinstance(parameter, click.Option) else None
+            if record:
+                lines += [".TP", f"\\fB{roff_text(record[0])}\\fR", roff_text(record[1])]
+    lines += [".SH QUERY SYNTAX", *roff_markdown(SYNTAX)]
+    lines += [".SH ENVIRONMENT"]
+    for variable, meaning in ENVIRONMENT:
+        lines += [".TP", f"\\fB{variable}\\fR", roff_text(meaning)]
+    lines += [
+        ".SH FILES",
+        ".TP",
+        "\\fI~/.config/archsearch/config.toml\\fR",
+        roff_text("Defaults for any option of any command, the index location and saved queries "
+                  "(see archsearch config)."),
+        ".SH EXIT STATUS",
+    ]
+    for status, meaning in EXIT_STATUS:
+        lines += [".TP", f"\\fB{status}\\fR", roff_text(meaning)]
+    lines += [".SH SEE ALSO", roff_text("archsearch help syntax; the README at the project's home.")]
+    return "\n".join(lines) + "\n"
+
+
+def roff_markdown(text: str) -> list[str]:
+    """The README's markdown of SYNTAX as roff: headings, tables as tagged paragraphs, code blocks kept."""
+    lines = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        block_lines = block.splitlines()
+        if block.startswith("#"):
+            lines += [f'.SS "{roff_text(block.lstrip("#").strip())}"']
+        elif block.startswith("|"):
+            rows = [row for row in block_lines[2:]]
+            for row in rows:
+                cells = [cell.strip() for cell in row.strip().strip("|").split(" | ")]
+                lines += [".TP", roff_text(plain_markdown(cells[0])), roff_text(plain_markdown(" | ".join(cells[1:])))]
+        elif block.startswith("    "):
+            lines += [".PP", ".nf", *(roff_text(line[4:]) for line in block_lines), ".fi"]
+        else:
+            lines += [".PP", roff_text(plain_markdown(" ".join(block_lines)))]
+    return lines
+
+
+def plain_markdown(text: str) -> str:
+    return text.replace("`", "").replace("\\|", "|")

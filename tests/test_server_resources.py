@@ -1,0 +1,110 @@
+"""What the resident server holds on to: a bounded number of searchers, none on an index that is
+gone, descriptions of its open files that no request shares, and a code check that tells a
+change on disk from a lack of file descriptors."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from archsearch import store
+from archsearch.indexing import update_index
+from conftest import SEEDS
+
+
+@pytest.fixture
+def searchers_kept_open(monkeypatch):
+    monkeypatch.setattr(store, "_open_searchers", None)
+    store.keep_searchers_open()
+    yield
+    store.close_kept_searchers()
+
+
+@pytest.fixture(scope="module")
+def indexes(tmp_path_factory) -> list:
+    folder = tmp_path_factory.mktemp("indexes")
+    shutil.copytree(SEEDS, folder / "seeds")
+    update_index(folder / "index0", [str(folder / "seeds")])
+    copies = [folder / "index0"]
+    for number in range(1, store.KEPT_SEARCHERS + 2):
+        copies.append(folder / f"index{number}")
+        shutil.copytree(copies[0], copies[-1])
+    return copies
+
+
+def use(index_dir):
+    with store.index_searcher(index_dir) as searcher:
+        return searcher
+
+
+def test_the_least_recently_used_searchers_are_closed_beyond_the_bound(indexes, searchers_kept_open):
+    first = use(indexes[0])
+    for index_dir in indexes[1:store.KEPT_SEARCHERS]:
+        use(index_dir)
+    assert use(indexes[0]) is first  # now the most recently used
+    use(indexes[store.KEPT_SEARCHERS])
+    assert len(store.kept_searchers()) == store.KEPT_SEARCHERS
+    assert indexes[1].resolve() not in store.kept_searchers() and not first.is_closed
+
+
+def test_an_index_whose_folder_is_gone_is_let_go(indexes, tmp_path, searchers_kept_open):
+    shutil.copytree(indexes[0], tmp_path / "index")
+    searcher = use(tmp_path / "index")
+    shutil.rmtree(tmp_path / "index")
+    store.drop_gone_indexes()
+    assert searcher.is_closed and store.kept_searchers() == {}
+
+
+def test_an_index_replaced_by_another_is_opened_afresh(indexes, tmp_path, searchers_kept_open):
+    # A rebuild that swaps a new folder in may start its generations at the same number.
+    shutil.copytree(indexes[0], tmp_path / "index")
+    shutil.copytree(indexes[0], tmp_path / "rebuilt")
+    searcher = use(tmp_path / "index")
+    os.rename(tmp_path / "index", tmp_path / "old")
+    os.rename(tmp_path / "rebuilt", tmp_path / "index")
+    assert use(tmp_path / "index") is not searcher and searcher.is_closed
+
+
+def test_open_index_files_get_descriptions_of_their_own(indexes, searchers_kept_open):
+    from archsearch import server
+
+    use(indexes[0])
+    prefix = str(indexes[0].resolve()) + os.sep
+    fds = [
+        int(fd) for fd in os.listdir("/proc/self/fd")
+        if os.path.exists(f"/proc/self/fd/{fd}") and os.readlink(f"/proc/self/fd/{fd}").startswith(prefix)
+    ]
+    assert fds
+    offsets = {fd: os.lseek(fd, 0, os.SEEK_CUR) for fd in fds}
+    inherited = {fd: os.dup(fd) for fd in fds}  # what a forked request keeps: the same descriptions
+    try:
+        server._unshare_index_files()
+        for fd, copy in inherited.items():
+            os.lseek(copy, 12345, os.SEEK_SET)
+        assert {fd: os.lseek(fd, 0, os.SEEK_CUR) for fd in fds} == offsets
+    finally:
+        for copy in inherited.values():
+            os.close(copy)
+
+
+def test_out_of_file_descriptors_is_no_change_of_code():
+    code = """
+import os, resource
+from archsearch import server
+print(server.code_fingerprint() is not None)
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+try:
+    while True:
+        os.open(os.devnull, os.O_RDONLY)
+except OSError:
+    pass
+try:
+    print(server.code_fingerprint())
+except OSError as exc:
+    print(exc.strerror)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.splitlines() == ["True", os.strerror(24)], result.stderr
