@@ -17,11 +17,11 @@ from whoosh.qparser import (
 )
 from whoosh.qparser.plugins import Plugin, PrefixPlugin, TaggingPlugin, WildcardPlugin
 
-from archsearch.analysis import fold, normalise
+from archsearch.analysis import ChainAnalyzer, fold, normalise
 from archsearch.analysis.alternatives import in_every_language
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
-from archsearch.schema import FIRST_DAY, LAST_DAY, UNDATED_MARK, day_number
+from archsearch.schema import FIRST_DAY, LAST_DAY, NAME_ANALYZER, UNDATED_MARK, day_number, word_analyzer
 
 # Plain words are looked for in these fields.
 DEFAULT_FIELDS = ("title", "body")
@@ -210,15 +210,28 @@ def shorten(text: str, limit: int = 40, tail: bool = False) -> str:
     return "…" + text[-limit:] if tail else text[:limit] + "…"
 
 
+# Folds a word as the index folds the words of names (source, place, path...): lowercased, accents folded.
+_fold_name = word_analyzer(NAME_ANALYZER)
+
+
+def _fold_for(field):
+    """How the field folds its words: the analysis chain's folding for title, body and their
+    words as written (`ß` = `ss`, Arabic letter variants), Whoosh's lowercasing and accent map
+    for the other text fields."""
+    if isinstance(getattr(field, "analyzer", None), ChainAnalyzer):
+        return lambda text: fold(normalise(text))
+    return _fold_name
+
+
 class _Parser(QueryParser):
-    """Prefix and wildcard words are folded as the index folds words (analysis.fold), never
-    stemmed: Whoosh runs them through the field's analyzer, which made `title:pres*` `pre*` and
-    `organi?ations` `organi?`.  (A fuzzy word is analysed: on a stemmed field it is compared with
-    the stems of each language, see analysis.alternatives.)"""
+    """Prefix and wildcard words are folded as the field folds its words, never stemmed: Whoosh
+    runs them through the field's analyzer, which made `title:pres*` `pre*` and `organi?ations`
+    `organi?`.  (A fuzzy word is analysed: on a stemmed field it is compared with the stems of
+    each language, see analysis.alternatives.)"""
 
     def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
         if issubclass(termclass, (wq.Prefix, wq.Wildcard)) and fieldname in self.schema:
-            return termclass(fieldname, fold(normalise(text)), boost=boost)
+            return termclass(fieldname, _fold_for(self.schema[fieldname])(text), boost=boost)
         return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
 
 

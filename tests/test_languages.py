@@ -414,3 +414,13 @@ def test_the_words_as_written_go_through_the_chain_without_its_stemmer():
     assert [token.text for token in WORD_FORM_ANALYZER(text, mode="query")] == expected
     list_terms = compile_term_lister(build_schema()["exact"])
     assert list_terms(text, "de") == list_terms(text, "ru") == [term.encode() for term in expected]
+
+
+def test_prefix_words_in_name_fields_are_folded_as_names_are(tmp_path):
+    index = build_index(tmp_path, {
+        "a.txt": web("World", "Refugees arrive", "Straßburger Zeitung", "Refugees arrived in Straßburg on Monday."),
+        "b.txt": web("World", "Refugees leave", "İstanbul Haber", "Refugees left the city on Tuesday."),
+    })
+    assert ids(index, "source:Straß*") == ["a.txt"]  # names fold ß as Whoosh's accent map does
+    assert ids(index, "source:İstan*") == ["b.txt"]
+    assert ids(index, "Straßb*") == ["a.txt"]  # words as written fold ß to ss, in every mode
