@@ -8,6 +8,7 @@ from pathlib import Path
 from archsearch.errors import ArchsearchError
 from archsearch.evaluation import Evaluator, matching_documents
 from archsearch.store import index_searcher
+from archsearch.analysis.alternatives import index_languages
 from archsearch.querying import parse_query
 from archsearch.schema import number_day
 
@@ -30,6 +31,7 @@ class Facets:
     total: int
     sources: list[tuple[str, int]] = field(default_factory=list)  # most articles first
     places: list[tuple[str, int]] = field(default_factory=list)
+    languages: list[tuple[str, int]] = field(default_factory=list)  # ISO 639-1 codes
     index_empty: bool = False  # the index holds no article at all (empty, or still being built)
 
 
@@ -91,7 +93,8 @@ def timeline(
     with index_searcher(index_dir) as searcher:
         # Undated articles are counted apart, so the date window must not drop them before counting.
         parsed = parse_query(
-            text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=True, today=today
+            text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=True, today=today,
+            languages=index_languages(searcher),
         )
         # Not Whoosh's column reader, which misplaces the documents of a segment without dates.
         evaluator = Evaluator(searcher)
@@ -125,20 +128,23 @@ def facets(
     with index_searcher(index_dir) as searcher:
         parsed = parse_query(
             text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=include_undated,
-            today=today,
+            today=today, languages=index_languages(searcher),
         )
         if searcher.doc_count() == 0:  # no committed segment: no columns to read
             return Facets(query=text, total=0, index_empty=True)
         reader = searcher.reader()
         sources, places = reader.column_reader("source"), reader.column_reader("place")
+        languages = reader.column_reader("language")
         docnums = matching_documents(searcher, parsed.query)
         source_counts = Counter(sources[docnum] or "(unknown)" for docnum in docnums)
         place_counts = Counter(places[docnum] or "(unknown)" for docnum in docnums)
+        language_counts = Counter(languages[docnum] or "(unknown)" for docnum in docnums)
     return Facets(
         query=text,
         total=len(docnums),
         sources=_most_first(source_counts),
         places=_most_first(place_counts),
+        languages=_most_first(language_counts),
     )
 
 

@@ -19,6 +19,7 @@ SYNTAX = """\
 | `(Kabul OR Kandahar) Taliban` | parentheses group |
 | `"humanitarian assistance"` | the exact phrase |
 | `title:ceasefire` | a word in the title; likewise `source:`, `place:`, `section:`, `author:`, `path:` (parts of the file path), `url:` (parts of the URL: `url:reuters`, `url:"example.com/world"`) and `body:` |
+| `lang:ru` | articles in one language (ISO 639-1 code, see Languages) |
 | `source:"Pashtun Times"` | a phrase in a field |
 | `afghan*` | words starting with `afghan` as written (`Afghans`, `Afghanistan`), case and accents aside |
 | `organi?ation` | `?` is one letter, `*` any run of letters, anywhere in the word |
@@ -26,10 +27,10 @@ SYNTAX = """\
 | `date:2021-12` | articles dated in December 2021 (see Dates) |
 
 Prefix, wildcard and fuzzy words match the words of title and body as the article writes
-them, not their stems: `organizat*` finds "organization" and `policie*` finds "policies" but
+them (folded as all words are, see Languages, in every language), not their stems: `organizat*` finds "organization" and `policie*` finds "policies" but
 not "policy". Inside a field (`title:polic*`) they match that field's indexed words, which
 for `title:` and `body:` are stems (`title:organizat*` finds nothing: "organization" is
-indexed as `organ`). `--explain` shows such words on the `exact` field, the index's
+indexed as `organiz`). `--explain` shows such words on the `exact` field, the index's
 unstemmed words of title and body. An index built before this version asks for
 `archsearch index --rebuild`.
 

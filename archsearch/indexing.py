@@ -45,6 +45,7 @@ from typing import NamedTuple
 
 from whoosh import index as whoosh_index
 
+from archsearch.analysis import article_language
 from archsearch.errors import ArchsearchError
 from archsearch.manifest import MANIFEST_FILE, Entry, Manifest
 from archsearch.nearduplicates import band_terms, sketch
@@ -314,7 +315,7 @@ def article_document(key: str, root: str, article: Article, entry: Entry) -> dic
         "section": article.section,
         "url": article.url,
         "author": article.author,
-        "language": article.language or None,
+        "language": article_language(article.language, article.title, article.body),
         "format": article.format,
         "fetched": article.fetched.isoformat() if article.fetched else None,
         "sketch": signature,

@@ -2,18 +2,20 @@
 
 Whoosh's highlighter re-analyses the whole text through its chain of token objects for every
 hit, which took most of a query's time. Here only the words that begin like a matched term
-are looked at (see WordMatcher), each analysed once per distinct word (cached) with the
-index's analyzer, so a passage marks exactly the words the index matched: `fighting` for
-`fight`.
+are looked at (see WordMatcher), each analysed once per distinct word (cached) in the
+article's language, so a passage marks exactly the words the index matched: `fighting` for
+`fight`, `беженцев` for `беженц`.
 """
 
+import bisect
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from whoosh.support.charset import accent_map
-
-from archsearch.schema import TEXT_ANALYZER, WORD_FORM_ANALYZER, word_analyzer
+from archsearch.analysis import fold, normalise, word_spans, word_term
+from archsearch.analysis.stemming import stemmer_for
+from archsearch.analysis.tokens import PLAIN_WORD, plain_word_character
 
 PASSAGES_PER_HIT = 2
 PASSAGE_CHARS = 200  # roughly; a passage is cut at whitespace
@@ -35,65 +37,103 @@ class Snippet:
     reaches_end: bool = False  # whether the passage runs to the end of the field's text
 
 
-# The schema's own tokenizer and per-word analysis, so passages mark what the index matched.
-_WORD = TEXT_ANALYZER.items[0].expression
-_analyse_word = word_analyzer(TEXT_ANALYZER)
-_fold_word = word_analyzer(WORD_FORM_ANALYZER)
-# Characters of _WORD's tokens: Whoosh's default `[\w\*]+(\.?[\w\*]+)*` (tests check the pattern).
-_TOKEN_CHARACTER = re.compile(r"[\w*]")
-# Stemming (Porter's, as Whoosh's StemFilter) rewrites at most the last two letters of what it
-# keeps of a word ("employability" -> "employable"): the rest of a stem is how the word begins.
+# Characters of PLAIN_WORD's tokens, the tokenizer's words in text without marks.
+_TOKEN_CHARACTER = re.compile(r"\w")
+# The Snowball stemmers of these languages rewrite at most the last STEM_REWRITES letters of what
+# they keep of a folded word ("employability" -> "employable"): the rest of a stem is how the
+# word begins.  tests/test_passages.py checks it over random words of their alphabets.  The
+# others do not keep beginnings: Arabic, Indonesian, Irish, Dutch (ge-), Yiddish and Sesotho
+# take prefixes off, Serbian transliterates, German writes "ue" as "ü", Lithuanian "č" as "t",
+# Esperanto "ux" as "ŭ", Greek and Persian fold letters the text keeps.
+BEGINNING_KEEPING_LANGUAGES = frozenset(
+    {"ca", "cs", "da", "en", "es", "et", "eu", "fi", "fr", "hu", "it", "nb", "nn", "no", "pl", "pt", "ro", "ru", "sv", "tr"}
+)
 STEM_REWRITES = 2
 
 
 @lru_cache(maxsize=100_000)
-def indexed_form(word: str) -> str:
-    return _analyse_word(word)
+def indexed_form(word: str, language: str = "") -> str:
+    return word_term(word, language)
 
 
 @lru_cache(maxsize=100_000)
 def folded_form(word: str) -> str:
-    """The word as the index's unstemmed forms hold it: lowercased, accents folded."""
-    return _fold_word(word)
+    """The word as the index's unstemmed forms (the `exact` field) hold it: its term in no language."""
+    return word_term(word, "")
+
+
+def keeps_beginnings(language: str) -> bool:
+    """Whether every term of the language begins as its folded word does, but for the last
+    STEM_REWRITES letters (a language without a stemmer only folds)."""
+    return language in BEGINNING_KEEPING_LANGUAGES or stemmer_for(language) is None
 
 
 class WordMatcher:
-    """Finds the words of a text that the index matched: those whose stem is one of `stems`, or
-    whose unstemmed form is one of `forms` (prefix, wildcard and fuzzy words match forms).
+    """Finds the words of a text that the index matched: those whose term in `language` is one of
+    `stems`, or whose unstemmed form is one of `forms` (prefix, wildcard and fuzzy words match forms).
 
     Only the words that begin like a stem or a form are analysed.  They are found by a
     case-blind search of the text for each beginning, in C, so the work in Python follows the
     matches, not the length of the text (a 7 MB article took 1-4 s per hit when every word was
-    analysed)."""
+    analysed).  That needs each word to begin like its term, letter for letter: where it may not,
+    every word is analysed instead: in the whole text for a stemmer that does not keep beginnings
+    or text that is not NFC, in the runs of text around marks, unspaced scripts and characters
+    that fold to more or less than one letter otherwise.
+    """
 
-    def __init__(self, stems: frozenset[str] = frozenset(), forms: frozenset[str] = frozenset()):
-        self.stems, self.forms = stems, forms
+    def __init__(self, stems: frozenset[str] = frozenset(), forms: frozenset[str] = frozenset(), language: str = ""):
+        self.stems, self.forms, self.language = stems, forms, language
         self._beginnings: list[str] = []
         for beginning in sorted(({stem[: max(1, len(stem) - STEM_REWRITES)] for stem in stems} | forms) - {""}):
             if not self._beginnings or not beginning.startswith(self._beginnings[-1]):
                 self._beginnings.append(beginning)  # a shorter beginning finds this one's words too
 
     def matches(self, word: str) -> bool:
-        return indexed_form(word) in self.stems or folded_form(word) in self.forms
+        return indexed_form(word, self.language) in self.stems or folded_form(word) in self.forms
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         if not self._beginnings:
             return []
+        if not keeps_beginnings(self.language) or not unicodedata.is_normalized("NFC", text):
+            return self.spans_word_by_word(text)
+        accented = frozenset(char for char in set(text) if not char.isascii())
+        unsearchable = accented.difference(filter(_searchable, accented))
+        # The runs of non-space characters holding any of those (an English article quoting
+        # 北京, say) are read word by word; the rest of the text is searched.
+        runs = _runs_holding(text, unsearchable) if unsearchable else []
+        run_starts = [start for start, _ in runs]
         # Case-blind searches of the text itself: lowercasing a copy first costs more memory than
         # the text (str.lower() sets aside three characters for each).
-        accented = frozenset(char.lower() for char in set(text) if not char.isascii())
         starts = set()
         for beginning in self._beginnings:
-            starts.update(found.start() for found in _beginning_pattern(beginning, accented).finditer(text))
+            pattern = _beginning_pattern(beginning, accented - unsearchable)
+            starts.update(found.start() for found in pattern.finditer(text))
         spans = []
         for start in sorted(starts):
-            if _starts_token(text, start) and self.matches((word := _WORD.match(text, start)).group()):
+            word = PLAIN_WORD.match(text, start) if _starts_token(text, start) else None
+            if word and not _inside(runs, run_starts, start) and self.matches(word.group()):
                 spans.append(word.span())
+        for run_start, run_end in runs:
+            spans += [(run_start + a, run_start + b) for a, b in self.spans_word_by_word(text[run_start:run_end])]
+        return sorted(spans)
+
+    def spans_word_by_word(self, text: str) -> list[tuple[int, int]]:
+        """The matched words found by analysing every word of the text.  The text is not normalised
+        first, so the spans stand where its words do: a decomposed word is one word, and its term
+        is that of its composed form.  The overlapping character pairs of Chinese or Thai text
+        make one span per run of matched pairs."""
+        spans: list[tuple[int, int]] = []
+        for start, end, word in word_spans(text):
+            if self.matches(word):
+                if spans and start < spans[-1][1]:
+                    spans[-1] = (spans[-1][0], end)
+                else:
+                    spans.append((start, end))
         return spans
 
 
 def _starts_token(text: str, position: int) -> bool:
-    """Whether a token of _WORD starts at `position`: one dot between word characters joins them."""
+    """Whether a token of PLAIN_WORD starts at `position`: one dot between word characters joins them."""
     if position == 0:
         return True
     if text[position - 1] == ".":
@@ -101,36 +141,50 @@ def _starts_token(text: str, position: int) -> bool:
     return not _TOKEN_CHARACTER.match(text, position - 1)
 
 
-def _letters(word: str) -> list[str]:
-    # "İ" lowercases to "i" and a combining dot: the one letter that folds to two characters.
-    return [piece for part in re.split("(i\u0307)", word) for piece in ([part] if part == "i\u0307" else part)]
+@lru_cache(maxsize=4096)
+def _folded_letter(char: str) -> str:
+    return fold(normalise(char))
 
 
-@lru_cache(maxsize=1)
-def _folding_to() -> dict[str, str]:
-    """Each folded letter, and the characters that fold to it."""
-    # str.lower() writes a final sigma by its context, and "İ" as "i" and a combining dot.
-    sources: dict[str, str] = {"σ": "ς", "ς": "σ", "i\u0307": "\u0130"}
-    for code, folded in accent_map.items():
-        sources[folded] = sources.get(folded, "") + chr(code)
-    return sources
+@lru_cache(maxsize=4096)
+def _searchable(char: str) -> bool:
+    """Whether the words holding the character are PLAIN_WORD's and begin as their terms, letter
+    for letter: it folds to one letter (not `ß` -> `ss`, nor a tatweel to nothing) and is no mark."""
+    return len(_folded_letter(char)) == 1 and plain_word_character(char)
+
+
+_NON_SPACE = re.compile(r"\S*")
+
+
+def _runs_holding(text: str, chars: frozenset[str]) -> list[tuple[int, int]]:
+    """(start, end) of each run of non-space characters holding one of `chars`, in order: no word
+    reaches across a space, so a run's words are its own."""
+    runs: list[tuple[int, int]] = []
+    for found in re.finditer("[" + re.escape("".join(sorted(chars))) + "]", text):
+        position = found.start()
+        if runs and position < runs[-1][1]:
+            continue
+        start = position
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        runs.append((start, _NON_SPACE.match(text, position).end()))
+    return runs
+
+
+def _inside(runs: list[tuple[int, int]], run_starts: list[int], position: int) -> bool:
+    index = bisect.bisect_right(run_starts, position) - 1
+    return index >= 0 and position < runs[index][1]
 
 
 @lru_cache(maxsize=1024)
 def _beginning_pattern(beginning: str, accented: frozenset[str]) -> re.Pattern:
-    """A case-blind expression for `beginning` in a text whose non-ASCII letters, lowercased, are
-    `accented`: each letter also matches those of them that fold to it, so a beginning is searched
-    as a literal when the text has none."""
-    folding_to = _folding_to()
+    """A case-blind expression for `beginning` (folded) in a text whose non-ASCII characters are
+    `accented`: each letter also matches those of them that fold to it (`ü` for `u`, `ς` for `σ`,
+    `İ` for `i`), so a beginning is searched as a literal when the text has none."""
     pieces = []
-    for letter in _letters(beginning):
-        others = [char for char in folding_to.get(letter, "") if char.lower() in accented] if accented else []
-        if not others:
-            pieces.append(re.escape(letter))
-        elif len(letter) > 1:
-            pieces.append("(?:" + "|".join(map(re.escape, [letter, *others])) + ")")
-        else:
-            pieces.append("[" + re.escape(letter + "".join(others)) + "]")
+    for letter in beginning:
+        others = sorted(char for char in accented if _folded_letter(char) == letter and char != letter)
+        pieces.append("[" + re.escape(letter + "".join(others)) + "]" if others else re.escape(letter))
     return re.compile("".join(pieces), re.IGNORECASE)
 
 
@@ -190,7 +244,7 @@ def passages(text: str, matcher: WordMatcher, fieldname: str = "body", top: int 
     spans = matcher.spans(text)
     if not spans:
         return []
-    words = [indexed_form(text[a:b]) for a, b in spans]
+    words = [indexed_form(text[a:b], matcher.language) for a, b in spans]
     groups = list(_candidate_passages(spans))
     ranked = sorted(groups, key=lambda group: (-len({words[i] for i in group}), -len(group), spans[group[0]][0]))
     chosen = sorted(ranked[:top], key=lambda group: spans[group[0]][0])

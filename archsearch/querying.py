@@ -8,15 +8,20 @@ wrote, so the text is checked first (`check_syntax`), and dates are parsed by ou
 
 import datetime
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from whoosh import query as wq
-from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldPlugin, OrGroup, QueryParser, SingleQuotePlugin, syntax
+from whoosh.qparser import (
+    AndGroup, FieldAliasPlugin, FuzzyTermPlugin, MultifieldPlugin, OrGroup, QueryParser, SingleQuotePlugin, syntax,
+)
 from whoosh.qparser.plugins import Plugin, PrefixPlugin, TaggingPlugin, WildcardPlugin
 
+from archsearch.analysis import ChainAnalyzer, fold, normalise
+from archsearch.analysis.alternatives import in_every_language
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
-from archsearch.schema import FIRST_DAY, LAST_DAY, UNDATED_MARK, WORD_FORM_ANALYZER, day_number, word_analyzer
+from archsearch.schema import FIRST_DAY, LAST_DAY, NAME_ANALYZER, UNDATED_MARK, day_number, word_analyzer
 
 # Plain words are looked for in these fields.
 DEFAULT_FIELDS = ("title", "body")
@@ -29,7 +34,9 @@ WORD_FORM_FIELD = "exact"
 # 0.980 vs 0.984 (bench/rank_eval.py --grid). Applied when querying, so it is tuned without re-indexing.
 FIELD_BOOSTS = {"title": 1.0, "body": 1.0}
 # What `field:` may name in a query; the index's bookkeeping fields stay out of reach.
-QUERY_FIELDS = ("title", "body", "source", "place", "section", "path", "url", "author", "date")
+QUERY_FIELDS = ("title", "body", "source", "place", "section", "path", "url", "author", "date", "lang")
+# `lang:ru` names the `language` field, as JSON and TSV output call it.
+FIELD_ALIASES = {"language": ["lang"]}
 
 
 
@@ -203,18 +210,28 @@ def shorten(text: str, limit: int = 40, tail: bool = False) -> str:
     return "…" + text[-limit:] if tail else text[:limit] + "…"
 
 
-# Folds a word as the index folds the words of every text field: lowercased, accents folded.
-fold = word_analyzer(WORD_FORM_ANALYZER)
+# Folds a word as the index folds the words of names (source, place, path...): lowercased, accents folded.
+_fold_name = word_analyzer(NAME_ANALYZER)
+
+
+def _fold_for(field):
+    """How the field folds its words: the analysis chain's folding for title, body and their
+    words as written (`ß` = `ss`, Arabic letter variants), Whoosh's lowercasing and accent map
+    for the other text fields."""
+    if isinstance(getattr(field, "analyzer", None), ChainAnalyzer):
+        return lambda text: fold(normalise(text))
+    return _fold_name
 
 
 class _Parser(QueryParser):
-    """Prefix and wildcard words are folded as the index folds words, never stemmed: Whoosh runs
-    them through the field's analyzer, which made `title:pres*` `pre*` and `organi?ations`
-    `organi?`.  (A fuzzy word is analysed: on a stemmed field it is compared with stems.)"""
+    """Prefix and wildcard words are folded as the field folds its words, never stemmed: Whoosh
+    runs them through the field's analyzer, which made `title:pres*` `pre*` and `organi?ations`
+    `organi?`.  (A fuzzy word is analysed: on a stemmed field it is compared with the stems of
+    each language, see analysis.alternatives.)"""
 
     def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
         if issubclass(termclass, (wq.Prefix, wq.Wildcard)) and fieldname in self.schema:
-            return termclass(fieldname, fold(text), boost=boost)
+            return termclass(fieldname, _fold_for(self.schema[fieldname])(text), boost=boost)
         return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
 
 
@@ -253,7 +270,11 @@ def parse_query(
     until: str | None = None,
     include_undated: bool = False,
     today: datetime.date | None = None,
+    languages: Sequence[str] = ("en",),
 ) -> ParsedQuery:
+    """`languages` are those of the index (analysis.alternatives.index_languages): each word is
+    looked for as its term in each of them.  Every command passes them; English is the default
+    for code that parses without an index at hand."""
     today = today or datetime.date.today()
     window = _flag_window(since, until, today)
     checked = check_syntax(text)
@@ -263,12 +284,14 @@ def parse_query(
     parser.add_plugin(FuzzyTermPlugin())
     parser.add_plugin(WordFormPlugin())
     parser.add_plugin(DatePlugin(today))
+    parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
     try:
         parsed = parser.parse(checked) if checked.strip() else wq.Every()
     except ArchsearchError:
         raise
     except Exception as exc:  # Whoosh's parser has corners check_syntax does not foresee
         raise QuerySyntaxError(f"cannot read the query {shorten(text)!r} ({type(exc).__name__})") from None
+    parsed = in_every_language(parsed, schema, languages)
     if window:
         parsed = wq.And([parsed, DateFilter(window)])
     has_date_filter = _contains_date_filter(parsed)

@@ -1,10 +1,13 @@
 """More like this: the articles closest to a given one, near-identical copies of it left out."""
 
 import time
+from collections import Counter
 from pathlib import Path
 
+from whoosh.classify import Expander
 from whoosh.query import Or, Term
 
+from archsearch.analysis import terms as analysed_terms
 from archsearch.store import index_searcher
 from archsearch.nearduplicates import copies_among
 from archsearch.searching import EmptyIndexError, SearchResult, locate_article, make_hit, weighting
@@ -24,13 +27,15 @@ def similar(index_dir: Path, reference: str, *, limit: int = 10) -> SearchResult
                 query=f"similar to {reference}", hits=[], total=0, elapsed=time.perf_counter() - started,
                 index_empty=True,
             )
-        signature = searcher.stored_fields(docnum).get("sketch") or ()
+        stored = searcher.stored_fields(docnum)
+        signature = stored.get("sketch") or ()
+        language = stored.get("language", "")
         excluded = {docnum, *copies_among(searcher, None, docnum, signature)}
         terms = [
             Term(fieldname, word, boost=weight)
             for fieldname, text, count in (("body", article.body, BODY_TERMS), ("title", article.title, TITLE_TERMS))
             if text
-            for word, weight in searcher.key_terms_from_text(fieldname, text, numterms=count)
+            for word, weight in key_terms(searcher, fieldname, text, language, count)
         ]
         query = Or(terms)
         results = searcher.search(query, limit=limit or None, mask=excluded, terms=True)
@@ -43,3 +48,13 @@ def similar(index_dir: Path, reference: str, *, limit: int = 10) -> SearchResult
         elapsed=time.perf_counter() - started,
         explanation=[f"similar to {article.id}: {query}", f"left out as copies: {len(excluded) - 1}"],
     )
+
+
+def key_terms(searcher, fieldname: str, text: str, language: str, count: int) -> list[tuple[str, float]]:
+    """The text's most distinctive terms in the field, analysed in the article's language.
+
+    Whoosh's key_terms_from_text() would analyse the text without its language.
+    """
+    expander = Expander(searcher.reader(), fieldname)
+    expander.add(Counter(analysed_terms(text, language)).items())
+    return expander.expanded_terms(count)

@@ -434,7 +434,7 @@ def print_timeline_chart(timeline, rows, console) -> None:
 
 
 def print_facets(facets, out, fmt: str) -> None:
-    groups = (("source", facets.sources), ("place", facets.places))
+    groups = (("source", facets.sources), ("place", facets.places), ("language", facets.languages))
     if fmt == "json":
         for kind, counts in groups:
             for name, count in counts:
@@ -474,6 +474,7 @@ def stats_rows(stats) -> list[tuple[str, str]]:
         ("last date", stats.last_date.isoformat() if stats.last_date else ""),
         ("sources", f"{stats.sources}"),
         ("places", f"{stats.places}"),
+        ("languages", ", ".join(f"{language} {count}" for language, count in stats.languages)),
         ("index", stats.location),
         ("index size", f"{stats.size_bytes}"),
         ("last indexed", stats.last_indexed.isoformat(timespec="seconds") if stats.last_indexed else ""),
@@ -492,6 +493,7 @@ def print_stats(stats, out, fmt: str) -> None:
             "last_date": stats.last_date.isoformat() if stats.last_date else None,
             "sources": stats.sources,
             "places": stats.places,
+            "languages": dict(stats.languages),
             "index": stats.location,
             "index_size_bytes": stats.size_bytes,
             "last_indexed": stats.last_indexed.isoformat(timespec="seconds") if stats.last_indexed else None,

@@ -7,15 +7,18 @@ from whoosh.analysis import CharsetFilter, CompositeAnalyzer, LowercaseFilter, R
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
+from archsearch.analysis import TextAnalyzer, WordFormAnalyzer
+
 # No stop list: in news "US", "WHO" and "IS" are names, and phrase queries must match exactly.
-# Accents are folded before stemming so "Zürich" and "Zurich" reach the same stem.
-TEXT_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StemFilter(cachesize=100_000)
+# Each article's words are stemmed in its own language (see archsearch/analysis/).
+TEXT_ANALYZER = TextAnalyzer()
 
 # Names (sources, places, sections) match word by word, case- and accent-blind, never stemmed.
 NAME_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
-# The words of title and body as written (case and accents folded as for names, not stemmed):
-# what prefix, wildcard and fuzzy words expand against, so `organizat*` finds "organization".
-WORD_FORM_ANALYZER = NAME_ANALYZER
+# The words of title and body as written (split, normalised and folded as theirs are, not
+# stemmed): what prefix, wildcard and fuzzy words expand against, so `organizat*` finds
+# "organization" and `беженц*` finds "беженцев".
+WORD_FORM_ANALYZER = WordFormAnalyzer()
 
 # Paths match on their parts: folder names, file name stems, extensions.
 PATH_ANALYZER = RegexTokenizer(r"[^/\\._\-\s]+") | LowercaseFilter() | CharsetFilter(accent_map)
@@ -107,7 +110,10 @@ def build_schema() -> Schema:
         section=TEXT(analyzer=NAME_ANALYZER, stored=True),
         url=TEXT(analyzer=PATH_ANALYZER, stored=True),
         author=TEXT(analyzer=NAME_ANALYZER, stored=True),
-        language=ID(stored=True),
+        # The article's language, ISO 639-1 ("ru"), "" when unknown: the one its file declares
+        # (HTML lang, an export's field), else the one identified; it chose the stemmer of title
+        # and body; `lang:ru` filters on it and `sources` counts it.
+        language=KEYWORD(stored=True, lowercase=True, sortable=True),
         format=ID(stored=True),  # the reader's name: text, html, warc, jsonl, ...
         fetched=STORED(),  # ISO 8601 crawl time of a WARC record, never its date
         # Near-duplicate detection (see nearduplicates.py): the body's MinHash sketch, and its
@@ -122,12 +128,16 @@ def build_schema() -> Schema:
 
 
 def is_current(schema: Schema) -> bool:
-    """Whether an index was built with this version's schema (fields, their kinds and columns)."""
+    """Whether an index was built with this version's schema (fields, their kinds, columns and analyzers)."""
     expected = build_schema()
 
     def shape(some_schema):
         return {
-            name: (type(field).__name__, type(field.column_type).__name__)
+            name: (
+                type(field).__name__,
+                type(field.column_type).__name__,
+                type(getattr(field, "analyzer", None)).__name__,
+            )
             for name, field in some_schema.items()
         }
 

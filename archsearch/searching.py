@@ -13,6 +13,7 @@ from archsearch.errors import ArchsearchError
 from archsearch.evaluation import Evaluation, Evaluator
 from archsearch.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
+from archsearch.analysis.alternatives import index_languages
 from archsearch.passages import Snippet, WordMatcher, lead_passage, passages
 from archsearch.querying import UNDATED, WORD_FORM_FIELD, parse_query
 from archsearch.formats import UnreadableFile
@@ -124,7 +125,8 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     title = stored.get("title", "")
     title_matches, snippets = (), ()
     if with_snippets:
-        matched = matched_words(whoosh_hit)
+        language = stored.get("language", "")
+        matched = matched_words(whoosh_hit, language)
         title_matches = tuple(matched["title"].spans(title))
         body = _current_body(stored)
         snippets = tuple(passages(body, matched["body"]) or ([lead_passage(body)] if body else []))
@@ -146,15 +148,16 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     )
 
 
-def matched_words(whoosh_hit) -> dict[str, WordMatcher]:
+def matched_words(whoosh_hit, language: str = "") -> dict[str, WordMatcher]:
     """What to mark in the title and in the body: the query's indexed words this article contains
-    there, and the unstemmed forms it contains in either (from prefix, wildcard and fuzzy words)."""
+    there, and the unstemmed forms it contains in either (from prefix, wildcard and fuzzy words),
+    the words analysed in the article's language."""
     found = {"title": set(), "body": set(), WORD_FORM_FIELD: set()}
     for fieldname, term in whoosh_hit.matched_terms():
         if fieldname in found:
             found[fieldname].add(term.decode("utf-8") if isinstance(term, bytes) else term)
     forms = frozenset(found[WORD_FORM_FIELD])
-    return {fieldname: WordMatcher(frozenset(found[fieldname]), forms) for fieldname in ("title", "body")}
+    return {fieldname: WordMatcher(frozenset(found[fieldname]), forms, language) for fieldname in ("title", "body")}
 
 
 def _current_body(stored: dict) -> str:
@@ -272,9 +275,12 @@ def search(
         any_words=any_words, limit=limit, offset=offset, sort=sort, since=since, until=until,
         include_undated=include_undated, with_snippets=with_snippets, collapse_copies=collapse_copies, today=today,
     )
-    parse_options = dict(any_words=any_words, since=since, until=until, include_undated=include_undated, today=today)
     with index_searcher(index_dir, weighting()) as searcher:
         schema = searcher.schema
+        parse_options = dict(
+            any_words=any_words, since=since, until=until, include_undated=include_undated, today=today,
+            languages=index_languages(searcher),
+        )
         parsed = parse_query(text, schema, **parse_options)
         if searcher.doc_count() == 0:
             return SearchResult(
@@ -304,7 +310,7 @@ def search(
                 span = evaluator.value_span("date")
                 result.date_span = span and (number_day(span[0]), number_day(span[1]))
         if total == 0 and not any_words and not result.outside_window:
-            words_only = parse_query(text, schema, any_words=True, today=today).words
+            words_only = parse_query(text, schema, any_words=True, today=today, languages=parse_options["languages"]).words
             result.partial_matches = len(evaluator.matching_documents(words_only))
         if parsed.has_date_filter and not include_undated:
             result.undated_left_out = len(evaluator.matching_documents(And([parsed.words, UNDATED])))

@@ -41,6 +41,7 @@ from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
+from archsearch.analysis import ChainAnalyzer
 from archsearch.errors import ArchsearchError
 from archsearch.schema import word_analyzer
 from archsearch.store import ROOTS_TEMPORARY
@@ -96,6 +97,7 @@ class FastSegmentWriter(SegmentWriter):
         inverted = self._inverted
         perdocwriter = self.perdocwriter
         perdocwriter.start_doc(docnum)
+        language = values.get("language") or ""
         try:
             for name in sorted(name for name in values if not name.startswith("_")):
                 value = values[name]
@@ -111,7 +113,7 @@ class FastSegmentWriter(SegmentWriter):
                             length = sum(frequency for _, frequency, _, _ in items)
                         postings = [(term, weight, encoded) for term, _, weight, encoded in items]
                     else:
-                        terms = list_terms(value)
+                        terms = list_terms(value, language)
                         if field.scorable:
                             length = len(terms)
                         postings = positions_postings(field.format.field_boost, terms)
@@ -389,16 +391,21 @@ def _single_positions(count: int) -> list[bytes]:
     return _SINGLE_POSITIONS + [encode_positions([position]) for position in range(_SINGLE_POSITIONS_LIMIT, count)]
 
 
-def compile_term_lister(field) -> Callable[[str], list[bytes]] | None:
-    """A function from text to the field's terms (UTF-8) in token order, or None if there is no exact one
-    (see word_analyzer); only for fields that record positions."""
-    term = word_analyzer(getattr(field, "analyzer", None))
-    if type(field.format) is not Positions or term is None:
+def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
+    """A function from text and the article's language to the field's terms (UTF-8) in token order,
+    or None if there is no exact one (see word_analyzer); only for fields that record positions."""
+    analyzer = getattr(field, "analyzer", None)
+    if type(field.format) is not Positions:
+        return None
+    if isinstance(analyzer, ChainAnalyzer):
+        return analyzer.term_lister(encoding="utf-8")
+    term = word_analyzer(analyzer)
+    if term is None:
         return None
     tokens = whole_matches(field.analyzer.items[0].expression)
     known: dict[str, bytes] = {}
 
-    def list_terms(text: str) -> list[bytes]:
+    def list_terms(text: str, language: str) -> list[bytes]:  # one analysis whatever the language
         words = tokens(text)
         if len(known) > KNOWN_WORDS_LIMIT:
             known.clear()

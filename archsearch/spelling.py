@@ -5,9 +5,10 @@ from collections import Counter
 
 from whoosh.support.levenshtein import damerau_levenshtein
 
+from archsearch.analysis import normalise, term_alternatives, words
+from archsearch.analysis.alternatives import index_languages
 from archsearch.formats import UnreadableFile
 from archsearch.passages import WordMatcher
-from archsearch.schema import TEXT_ANALYZER
 from archsearch.store import article_body
 
 # A word rarer than this may be misspelt; a suggestion must be this many times as common, and
@@ -20,13 +21,13 @@ _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 _PLAIN_WORD = re.compile(r"(?<![\w:*~\-])([^\W\d_]{3,})(?![\w:*~\-])")
 
 
-def _stem(word: str) -> str | None:
-    tokens = [token.text for token in TEXT_ANALYZER(word)]
-    return tokens[0] if len(tokens) == 1 else None
+def _stems(word: str, languages) -> list[str]:
+    """The word's terms in each language of the index; none for what is not one word (Chinese)."""
+    return term_alternatives(word, languages) if len(words(normalise(word))) == 1 else []
 
 
-def _frequency(searcher, stem: str) -> int:
-    return searcher.doc_frequency("body", stem) + searcher.doc_frequency("title", stem)
+def _frequency(searcher, stems) -> int:
+    return sum(searcher.doc_frequency("body", stem) + searcher.doc_frequency("title", stem) for stem in stems)
 
 
 def corrected_query(searcher, text: str) -> str | None:
@@ -34,11 +35,12 @@ def corrected_query(searcher, text: str) -> str | None:
     pieces = []
     cursor = 0
     changed = False
+    languages = index_languages(searcher)
     for match in _PLAIN_WORD.finditer(text):
         word = match.group(1)
         if word in _OPERATORS or text.count('"', 0, match.start()) % 2:
             continue  # an operator, or a word inside a phrase
-        replacement = _better_spelling(searcher, word)
+        replacement = _better_spelling(searcher, word, languages)
         if replacement:
             pieces += [text[cursor : match.start()], replacement]
             cursor = match.end()
@@ -47,19 +49,22 @@ def corrected_query(searcher, text: str) -> str | None:
     return "".join(pieces) if changed else None
 
 
-def _better_spelling(searcher, word: str) -> str | None:
-    stem = _stem(word)
-    if stem is None:
+def _better_spelling(searcher, word: str, languages) -> str | None:
+    stems = _stems(word, languages)
+    if not stems:
         return None
-    frequency = _frequency(searcher, stem)
+    frequency = _frequency(searcher, stems)
     if frequency >= RARE:
         return None
     typed = word.lower()
     candidates = []
     # Misspellings seldom touch the first letter; requiring it keeps the search fast.
-    for suggestion in searcher.suggest("body", stem, limit=5, maxdist=2, prefix=1):
-        suggestion_frequency = _frequency(searcher, suggestion)
-        if suggestion == stem or suggestion_frequency < MORE_COMMON * max(frequency, 1):
+    suggestions = dict.fromkeys(
+        suggestion for stem in stems for suggestion in searcher.suggest("body", stem, limit=5, maxdist=2, prefix=1)
+    )
+    for suggestion in suggestions:
+        suggestion_frequency = _frequency(searcher, [suggestion])
+        if suggestion in stems or suggestion_frequency < MORE_COMMON * max(frequency, 1):
             continue
         found = _closest_surface_form(searcher, suggestion, typed)
         if found is None:
@@ -86,11 +91,12 @@ def _closest_surface_form(searcher, stem: str, typed: str) -> tuple[str, bool] |
     capitals = Counter()
     occurrences = Counter()
     for hit in searcher.search(Term("body", stem), limit=3):
+        fields = hit.fields()
         try:
-            body = article_body(hit.fields())
+            body = article_body(fields)
         except (UnreadableFile, OSError):
             continue
-        for start, end in WordMatcher(frozenset({stem})).spans(body):
+        for start, end in WordMatcher(frozenset({stem}), language=fields.get("language", "")).spans(body):
             form = body[start:end].lower()
             occurrences[form] += 1
             capitals[form] += body[start].isupper()

@@ -1,6 +1,7 @@
 """Facts about an index: how many articles, over which dates, from which sources, where and how big."""
 
 import datetime
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ class IndexStats:
     last_date: datetime.date | None
     sources: int  # distinct sources
     places: int  # distinct places
+    languages: list[tuple[str, int]]  # articles per language (ISO 639-1, "unknown"), most first
     size_bytes: int
     last_indexed: datetime.datetime | None  # when the index last changed, in local time
 
@@ -31,11 +33,14 @@ def index_stats(index_dir: Path) -> IndexStats:
         # documents of a segment without that column (one of undated articles only, say).
         days = sorted(day for number in Evaluator(searcher).field_values("date", live) if (day := number_day(number)))
         distinct_sources, distinct_places = set(), set()
+        language_counts = Counter()
         if live:  # an index without a committed segment has no columns to read
             sources = reader.column_reader("source")
             places = reader.column_reader("place")
             distinct_sources = {sources[docnum] for docnum in live} - {""}
             distinct_places = {places[docnum] for docnum in live} - {""}
+            languages = reader.column_reader("language")  # every article has a value ("" unknown)
+            language_counts = Counter(languages[docnum] or "unknown" for docnum in live)
     files = [path for path in Path(index_dir).iterdir() if path.is_file()]
     newest = max((path.stat().st_mtime for path in files), default=None)
     return IndexStats(
@@ -47,6 +52,7 @@ def index_stats(index_dir: Path) -> IndexStats:
         last_date=days[-1] if days else None,
         sources=len(distinct_sources),
         places=len(distinct_places),
+        languages=sorted(language_counts.items(), key=lambda item: (-item[1], item[0])),
         size_bytes=sum(path.stat().st_size for path in files),
         last_indexed=datetime.datetime.fromtimestamp(newest) if newest else None,
     )

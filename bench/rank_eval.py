@@ -8,7 +8,7 @@
 The corpus is a folder written by bench/make_corpus.py with its truth file beside it
 (DIR.truth.jsonl). The index is built with archsearch's own `update_index` into
 bench/results/rank_eval/index-<corpus>-<key>/, where the key hashes the corpus path and the
-sources of schema.py, formats/ and indexing.py: rebuilt when any of them changes, reused
+sources of schema.py, formats/, analysis/ and indexing.py: rebuilt when any of them changes, reused
 otherwise.
 
 Known-item test. An article is a known item when its real headline is unique in the corpus
@@ -161,6 +161,7 @@ def index_key(corpus: Path) -> str:
     digest = hashlib.blake2b(str(corpus.resolve()).encode(), digest_size=6)
     sources = [REPO / "archsearch" / name for name in ("schema.py", "indexing.py")]
     sources += sorted((REPO / "archsearch" / "formats").glob("*.py"))
+    sources += sorted((REPO / "archsearch" / "analysis").glob("*.py"))
     for source in sources:
         digest.update(source.read_bytes() if source.exists() else b"")
     return digest.hexdigest()
@@ -228,7 +229,9 @@ _PLAIN_WORD = re.compile(r"[^\W_]{2,}")
 def usable_words(title: str, analyzer, df) -> list[tuple[int, str, int]]:
     """(position, surface word, df) for each distinct usable stem of the headline."""
     found = {}
-    for position, token in enumerate(analyzer(title, chars=True, mode="query")):
+    # Index mode, in the corpus's language: the terms the index holds (a query's words are
+    # only analysed per language later, when the query is parsed).
+    for position, token in enumerate(analyzer(title, chars=True, language="en")):
         surface = title[token.startchar : token.endchar]
         if not _PLAIN_WORD.fullmatch(surface) or surface.lower() in STOP_WORDS or token.text in found:
             continue

@@ -340,3 +340,17 @@ def test_the_command_hands_its_options_and_saved_queries_to_the_browser(index, t
     assert started[0].initial_text == "refugees sea"
     assert (session.since, session.until, session.sort, session.index_dir) == ("2016", "2017", "newest", index)
     assert session.query_text("query:sea Italy") == "(refugees sea date:2016..) Italy"
+
+
+def test_the_preview_marks_the_words_of_the_articles_own_language(tmp_path):
+    index = build_index(tmp_path, {
+        "ru.txt": wire("2022-02-10", "МОСКВА, 10 февраля. /ТАСС/.", "Россия готова принять беженцев из Германии."),
+        "en.txt": wire("2022-02-11", "KABUL, February 11. /TASS/.", "The refugees reached Germany and its ministers."),
+    })
+    session = Session(index)
+    for query, marked in [("беженец", {"ru.txt": ["беженцев"]}), ("Германия", {"ru.txt": ["Германии"]})]:
+        results = session.run(query)
+        assert [hit.id for hit in results.search.hits] == list(marked)
+        for hit in results.search.hits:
+            preview = session.preview(hit, results.terms)
+            assert [preview.article.body[a:b] for a, b in preview.body_matches] == marked[hit.id]

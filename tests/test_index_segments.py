@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
 from archsearch import segments
+from archsearch.analysis import TextAnalyzer
 from archsearch.indexing import Entry, article_document
 from archsearch.formats import read_article
 from archsearch.schema import build_schema
@@ -32,6 +33,12 @@ def build(folder, docs, writer_class):
         writer._commit_toc([writer.finish_segment()])
         writer._finish()
     else:
+        # Whoosh's writer hands its analyzers no language: give them the documents' one.
+        languages = {doc.get("language", "") for doc in docs}
+        assert len(languages) <= 1, languages
+        for _, field in ix.schema.items():
+            if isinstance(getattr(field, "analyzer", None), TextAnalyzer):
+                field.analyzer = TextAnalyzer(next(iter(languages), ""))
         writer = ix.writer()
         for doc in docs:
             writer.add_document(**doc)
@@ -109,8 +116,10 @@ def test_same_terms_for_any_text(tmp_path_factory, texts):
 def test_terms_are_those_of_the_fields_analyzers():
     field = build_schema()["body"]
     list_terms = segments.compile_term_lister(field)
-    text = "İstanbul's ZÜRICH-based banks, U.S. banking 3.141 fighting* naïve Ærø"
-    assert list_terms(text) == [token.text.encode() for token in field.analyzer(text)]
+    text = "İstanbul's ZÜRICH-based banks, U.S. banking 3.141 fighting* naïve Ærø Германии 北京大学"
+    for language in ("en", "de", "ru", ""):
+        expected = [token.text.encode() for token in field.analyzer(text, language=language)]
+        assert list_terms(text, language) == expected
 
 
 @pytest.mark.parametrize("expression", [r"\w+", r"[\w\*]+(\.?[\w\*]+)*", r"(\w)(\w*)", r"(\w)\1?"])

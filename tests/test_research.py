@@ -218,7 +218,7 @@ def test_shell_completion_through_clicks_mechanism(monkeypatch):
 
 
 def test_did_you_mean_analyses_only_the_words_like_the_suggestion(tmp_path, monkeypatch):
-    from archsearch import spelling
+    from archsearch import passages
 
     filler = " ".join(f"word{number}" for number in range(3000))
     index = build_index(tmp_path, {
@@ -226,8 +226,10 @@ def test_did_you_mean_analyses_only_the_words_like_the_suggestion(tmp_path, monk
         for number in range(3)
     })
     analysed = []
-    stem = spelling._stem
-    monkeypatch.setattr(spelling, "_stem", lambda word: analysed.append(word) or stem(word))
+    indexed_form = passages.indexed_form
+    monkeypatch.setattr(
+        passages, "indexed_form", lambda word, language="": analysed.append(word) or indexed_form(word, language)
+    )
     assert search(index, "Talibn", today=TODAY).suggestion == "Taliban"
     # Reading how the articles write the suggested word no longer analyses each of their words.
     assert len(analysed) < 10

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archsearch.analysis.alternatives import index_languages
 from archsearch.coverage import Facets, Timeline, facets, timeline
 from archsearch.passages import WordMatcher
 from archsearch.querying import WORD_FORM_FIELD, parse_query
@@ -100,7 +101,9 @@ class Session:
         expanded to those in the index: what a preview highlights."""
         words = {"title": set(), "body": set(), WORD_FORM_FIELD: set()}
         with index_searcher(self.index_dir) as searcher:
-            parsed = parse_query(query, searcher.schema, **self._filter_options())
+            parsed = parse_query(
+                query, searcher.schema, languages=index_languages(searcher), **self._filter_options()
+            )
             reader = searcher.reader()
             for leaf in parsed.words.leaves():
                 for fieldname, term in leaf.expanded_terms(reader, phrases=True):
@@ -110,11 +113,11 @@ class Session:
 
     def preview(self, hit: Hit, terms: dict[str, frozenset[str]]) -> Preview:
         article = find_article(self.index_dir, hit.reference)
-        forms = terms.get(WORD_FORM_FIELD, frozenset())
+        forms, language = terms.get(WORD_FORM_FIELD, frozenset()), hit.details.language
         return Preview(
             article=article,
-            title_matches=WordMatcher(terms.get("title", frozenset()), forms).spans(article.title),
-            body_matches=WordMatcher(terms.get("body", frozenset()), forms).spans(article.body),
+            title_matches=WordMatcher(terms.get("title", frozenset()), forms, language).spans(article.title),
+            body_matches=WordMatcher(terms.get("body", frozenset()), forms, language).spans(article.body),
         )
 
     def export_csv(self, results: Results, folder: Path, now: datetime.datetime | None = None) -> Path:

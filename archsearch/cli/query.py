@@ -79,8 +79,8 @@ def command(
     All words must match unless --any is given; words match their other
     forms too ('fight' finds 'fighting'). WORDS may use OR, NOT or -word,
     parentheses, "exact phrases", prefix* and fuzzy~ words, the fields
-    title: body: source: place: section: path: url: author:, and date:A..B
-    ranges.
+    title: body: source: place: section: path: url: author:, lang:ru
+    (a language), and date:A..B ranges.
     """
     from archsearch.location import resolve_index_dir
     from archsearch.rendering import print_paths, print_result_notes, print_search_result

@@ -16,6 +16,7 @@ class Article:
     source: str  # "" when unknown
     place: str  # "" when unknown
     section: str  # "" when unknown
+    language: str = ""  # as the file declares it (any tag: "en-US", "prs"); "" when it does not
     warnings: tuple[str, ...] = ()  # one-line, non-fatal problems
     url: str = ""
     author: str = ""

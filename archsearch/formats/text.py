@@ -359,22 +359,45 @@ class Dateline(NamedTuple):
 
 
 _WORD = r"[^\W\d_][\w'’.-]*"
-_MONTH = r"(?i:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)\.?"
-_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+# Month names (or their usual abbreviations) in the wire languages: English, Russian, Ukrainian,
+# French, German, Spanish, Portuguese, Italian, Turkish, Arabic (Egyptian and Levantine names) and
+# Persian (Gregorian and Solar Hijri names).  A prefix stands for every form of the month
+# (``февраля``, ``Febr.``); the date itself comes from the file, so only the words are needed.
+_MONTH_PREFIXES = (
+    "jan feb mar apr may jun jul aug sep oct nov dec "  # English
+    "янв фев мар апр ма[йя] июн июл авг сен окт ноя дек "  # Russian
+    "січ лют бер квіт трав черв лип серп вер жовт лист груд "  # Ukrainian
+    "janv f[ée]vr mars avr mai juin juil ao[uû]t sept d[ée]c "  # French
+    "j[äa]n m[äa]r[zc] maerz okt dez "  # German, beyond the English prefixes
+    "ene abr ago set dic "  # Spanish
+    "fev mai out dez "  # Portuguese
+    "gen febb magg giu lug ott "  # Italian
+    "ocak [şs]ubat mart nisan may[ıi]s haziran temmuz a[ğg]ustos eyl[üu]l ekim kas[ıi]m aral[ıi]k "  # Turkish
+    "يناير فبراير مارس [أا]بريل مايو يونيو يوليو [أا]غسطس سبتمبر [أا]كتوبر نوفمبر ديسمبر "  # Arabic
+    "كانون شباط [آا]ذار نيسان [أا]يار حزيران تموز آب [أا]يلول تشرين "  # Arabic (Levant)
+    "ژانویه فوریه آوریل مه ژوئن ژوئیه اوت سپتامبر اکتبر نوامبر دسامبر "  # Persian
+    "فروردین اردیبهشت خرداد تیر مرداد شهریور مهر آبان آذر دی بهمن اسفند"  # Persian (Solar Hijri)
+).split()
+_MONTH = rf"(?i:(?:{'|'.join(_MONTH_PREFIXES)})\w*(?:\s+(?:الثاني|الأول|الاول))?)\.?"
+# German writes the day as an ordinal ("9. Februar"); Spanish and Portuguese put "de" between day
+# and month ("10 de febrero") and before the year.
+_DAY = r"\d{1,2}(?:st|nd|rd|th|\.)?"
+_DAY_MONTH = rf"(?:{_MONTH}\s+{_DAY}|{_DAY}\s+(?:de\s+)?{_MONTH})(?:,?\s+(?:de\s+)?\d{{4}})?"
 _DATELINE = re.compile(
     rf"""
     \s*
     (?P<text>
       (?P<place>{_WORD}(?:(?:\s+|/){_WORD}){{0,4}})
-      (?:\s*,\s*(?:
-          (?P<when>(?:{_MONTH}\s+{_DAY}|{_DAY}\s+{_MONTH})(?:,?\s+\d{{4}})?)\.?
+      (?:\s*[,،]\s*(?:
+          (?P<when>{_DAY_MONTH})\.?
         | (?P<region>{_WORD}(?:\s+{_WORD}){{0,2}})
       ))?
       (?:\s*(?:
           /\s*(?P<slash_agency>[^\W\d_][^/]{{1,39}}?)\s*/
         | \((?P<paren_agency>[^\W\d_][^()]{{1,39}})\)
       ))?
-      \s*(?P<separator>--|[-—–:.])
+      # A /SLASHED/ agency closes the dateline by itself ("PARIS, 8 février. /AFP/ Le ...").
+      (?:\s*(?P<separator>--|[-—–:.]))?
     )
     (?=\s|$)
     """,
@@ -399,22 +422,29 @@ def match_dateline(line: str) -> Dateline | None:
 
     Accepted: ``KABUL, December 10. /TASS/.``, ``MOSCOW, Dec 10 (Reuters) -``,
     ``WASHINGTON (AP) —``, ``KABUL, Afghanistan (AP) —``, ``LONDON:``, ``LONDON —``
-    and, for places not written in capitals, ``Kabul, Dec 10 —`` or ``Kabul (Reuters) -``.
-    A place in capitals is title-cased.
+    and, for places not written in capitals, ``Kabul, Dec 10 —`` or ``Kabul (Reuters) -``;
+    month names in the wire languages too (``МОСКВА, 10 февраля. /ТАСС/.``,
+    ``BERLIN, 9. Februar. /DPA/.``, ``MADRID, 10 de febrero (EFE) -``, ``موسكو، 10 فبراير /تاس/.``).
+    A place in capitals is title-cased (``Москва``); a place in a script without capitals is
+    kept as written.
     """
     found = _DATELINE.match(line)
     if found is None:
         return None
     place = found["place"]
-    agency = (found["slash_agency"] or found["paren_agency"] or "").strip()
+    agency = normalise_agency(found["slash_agency"] or found["paren_agency"] or "")
     separator = found["separator"]
+    if separator is None and not found["slash_agency"]:
+        return None
     if any(word.casefold() in _NOT_PLACE_WORDS for word in re.split(r"[\s/]+", place)):
         return None
     in_capitals = place.isupper()
     if in_capitals:
         plausible = bool(agency or found["when"] or separator != ".")
     else:
-        is_name = all(word[0].isupper() or word in _PLACE_PARTICLES for word in place.split())
+        # Arabic and Persian have no capitals: there only an agency or a date says "dateline".
+        caseless = not any(char.isupper() or char.islower() for char in place)
+        is_name = caseless or all(word[0].isupper() or word in _PLACE_PARTICLES for word in place.split())
         plausible = is_name and bool(agency or (found["when"] and separator in _DASHES | {":"}))
     # Only AP-style datelines name a region, and they always name the agency too.
     if not plausible or (found["region"] and not agency):
@@ -424,6 +454,15 @@ def match_dateline(line: str) -> Dateline | None:
         place=title_case_place(place) if in_capitals else place,
         agency=agency,
     )
+
+
+def normalise_agency(agency: str) -> str:
+    """An agency as the source it names: as the agency writes itself, less the punctuation around it.
+
+    ``TASS.`` and ``TASS`` are one source; ``ТАСС`` stays apart, as the Russian service writes
+    itself: names are not transliterated, so ``source:тасс`` finds the Russian wire alone.
+    """
+    return agency.strip(" .,:;-–—")
 
 
 def title_case_place(place: str) -> str:
@@ -470,7 +509,7 @@ def drop_initials_signoff(draft: Draft) -> Draft:
 TITLE_MAX_CHARS = 100
 # A lead longer than this is cut to TITLE_MAX_CHARS anyway; looking further is wasted work.
 _LEAD_SEARCH_CHARS = 2_000
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)")
+_SENTENCE_END = re.compile(r"[.!?…؟]+[\"'”’)\]]*(?=\s|$)")
 _SENTENCE_OPENERS = "\"'“‘(["
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof gen lt col sgt capt maj gov sen rep st jr sr inc ltd co corp vs etc no "
@@ -494,7 +533,8 @@ def lead_sentence(text: str) -> str:
     text = text[:_LEAD_SEARCH_CHARS]
     for end in _SENTENCE_END.finditer(text):
         rest = text[end.end() :].lstrip()
-        if rest and not (rest[0].isupper() or rest[0].isdigit() or rest[0] in _SENTENCE_OPENERS):
+        # Only a lower-case letter says a sentence goes on; scripts without capitals start anew.
+        if rest and (rest[0].islower() or not (rest[0].isalpha() or rest[0].isdigit() or rest[0] in _SENTENCE_OPENERS)):
             continue
         if end.group() == "." and _is_abbreviation(text[: end.start()]):
             continue

@@ -1,0 +1,67 @@
+"""Unicode normalisation and folding: what makes two spellings of a word one term.
+
+Text is NFC-normalised before it is split into words, so a decomposed ``Zürcher`` (macOS
+exports, many PDFs) is the same string as a composed one.  Each word is then folded in two
+steps, the stemmer between them or after both (see chain.py for which languages are which):
+
+* before stemming (``prepare``): case (``casefold``, so ``ß`` -> ``ss``), ``ё`` -> ``е``,
+  Arabic tashkeel (short vowels, shadda, sukun, dagger alef) and tatweel removed, alef with
+  hamza or madda (``أ إ آ ٱ``) -> ``ا``, Persian and Arabic yeh (``ی ى`` -> ``ي``) and kaf
+  (``ک`` -> ``ك``) unified, ``ۀ`` -> ``ه``, Arabic-Indic and Persian digits -> ``0-9``, and
+  zero-width joiners removed (``می‌خواهم`` = ``میخواهم``);
+* after stemming (``fold_accents``): accents off Latin and Greek letters as Whoosh's
+  accent_map does (``Zürich`` = ``Zurich``, ``ł`` -> ``l``), any combining accent left over
+  (Cyrillic stress marks), and yeh and kaf again (the Persian stemmer gives back Persian forms).  Cyrillic ``й`` and ``ї`` are letters of their own and stay.
+"""
+
+import unicodedata
+
+from whoosh.support.charset import accent_map
+
+
+def normalise(text: str) -> str:
+    """NFC; cheap for text that is NFC already (most text)."""
+    return unicodedata.normalize("NFC", text)
+
+
+# Persian and Arabic letters unified; applied after stemming too, since the Persian stemmer gives
+# back Persian forms.
+_ARABIC_LETTERS = {ord("ی"): "ي", ord("ى"): "ي", ord("ک"): "ك", ord("ۀ"): "ه"}
+
+
+def _prepare_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {ord("ё"): "е", **_ARABIC_LETTERS}
+    for code in [*range(0x064B, 0x0660), 0x0670, 0x0640, 0x200C, 0x200D]:
+        table[code] = None  # tashkeel, dagger alef, tatweel, zero-width (non-)joiner
+    table.update({ord(alef): "ا" for alef in "أإآٱ"})
+    for digit in range(10):
+        table[0x0660 + digit] = table[0x06F0 + digit] = str(digit)
+    return table
+
+
+_PREPARE = _prepare_table()
+
+
+def prepare(word: str) -> str:
+    """A word as stemmers take it: case and script variants folded, accents kept."""
+    return word.casefold().translate(_PREPARE)
+
+
+def _accent_table() -> dict[int, str | None]:
+    # accent_map folds ß to "s"; casefold has already made it "ss", so that entry never applies.
+    table: dict[int, str | None] = {**accent_map, **_ARABIC_LETTERS}
+    for code in range(0x0300, 0x0370):  # combining diacritical marks left after NFC
+        table[code] = None
+    return table
+
+
+_ACCENTS = _accent_table()
+
+
+def fold_accents(word: str) -> str:
+    return word.translate(_ACCENTS)
+
+
+def fold(word: str) -> str:
+    """Both folding steps without a stemmer between them: a word as unstemmed fields index it."""
+    return fold_accents(prepare(word))

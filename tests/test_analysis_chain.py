@@ -1,0 +1,172 @@
+"""The analysis chain: tokens in every script, folding, stemming by language."""
+
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from archsearch.analysis import (
+    TextAnalyzer,
+    fold,
+    query_form,
+    term_alternatives,
+    term_lister,
+    terms,
+    word_spans,
+    word_term,
+    words,
+)
+from archsearch.analysis import _tables
+from archsearch.analysis.charclasses import compute_mark_ranges
+
+
+def test_generated_tables_match_this_pythons_unicode():
+    if _tables.UNICODE_VERSION != unicodedata.unidata_version:
+        pytest.skip(f"tables for Unicode {_tables.UNICODE_VERSION}, Python has {unicodedata.unidata_version}")
+    assert _tables.MARK_RANGES == compute_mark_ranges()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("رحّلت السلطات", ["رحّلت", "السلطات"]),  # shadda (Mn) inside an Arabic word
+        ("हिन्दी समाचार", ["हिन्दी", "समाचार"]),  # Devanagari vowel signs and virama
+        ("Zu\u0308rcher Zeitung", ["Zu\u0308rcher", "Zeitung"]),  # decomposed ü
+        ("می\u200cخواهم", ["می\u200cخواهم"]),  # zero-width non-joiner inside a Persian word
+        ("U.S. troops, 3.5 million", ["U.S", "troops", "3.5", "million"]),
+        ("北京大学", ["北京", "京大", "大学"]),
+        ("中 国", ["中", "国"]),
+        ("2021年北京", ["2021", "年北", "北京"]),
+        ("北京.com ok", ["北京", "com", "ok"]),
+        ("ข่าว ไทย", ["ข่", "่า", "าว", "ไท", "ทย"]),  # Thai marks stay in the pairs of their run
+        ("U.S. Zürcher", ["U.S", "Zürcher"]),  # marks elsewhere do not change the rest
+    ],
+)
+def test_words_keep_marks_and_pair_unspaced_scripts(text, expected):
+    assert words(text) == expected
+
+
+@given(st.text(alphabet="ab.üّ̈北京大 ", max_size=30))
+def test_word_spans_are_the_words_where_they_stand(text):
+    spans = word_spans(text)
+    assert [word for _, _, word in spans] == words(text)
+    assert all(text[start:end] == word for start, end, word in spans)
+
+
+def test_word_spans_locate_each_word_and_pair():
+    text = "Kabul 北京大学"
+    assert [(start, end, word) for start, end, word in word_spans(text)] == [
+        (0, 5, "Kabul"),
+        (6, 8, "北京"),
+        (7, 9, "京大"),
+        (8, 10, "大学"),
+    ]
+    assert all(text[start:end] == word for start, end, word in word_spans(text))
+
+
+@pytest.mark.parametrize(
+    "word, folded",
+    [
+        ("Straße", "strasse"),
+        ("ЁЛКА", "елка"),
+        ("رحّلت", "رحلت"),  # tashkeel
+        ("الـلاجئين", "اللاجئين"),  # tatweel
+        ("أفغانستان", "افغانستان"),
+        ("إيران", "ايران"),
+        ("آذار", "اذار"),
+        ("کتابی", "كتابي"),  # Persian kaf and yeh
+        ("على", "علي"),  # alef maksura
+        ("می\u200cخواهم", "ميخواهم"),
+        ("۱۴۰۰", "1400"),
+        ("٢٠٢١", "2021"),
+        ("Zürich", "zurich"),
+        ("Łódź", "lodz"),
+        ("Моско́вский", "московский"),  # a stress mark
+        ("йод", "йод"),  # й is a letter, not и with an accent
+        ("їжа", "їжа"),
+    ],
+)
+def test_fold(word, folded):
+    assert fold(word) == folded
+
+
+@pytest.mark.parametrize(
+    "language, forms",
+    [
+        ("ru", ["Германия", "Германии"]),
+        ("ru", ["беженец", "беженцев", "беженцы"]),
+        ("ru", ["отец", "отца"]),
+        ("ru", ["её", "ее"]),
+        ("de", ["Flüchtling", "Flüchtlinge"]),
+        ("de", ["Straße", "strasse"]),
+        ("ar", ["لاجئين", "اللاجئين"]),
+        ("fa", ["کتاب‌ها", "كتابها", "کتاب", "كتاب"]),
+        ("fr", ["réfugié", "réfugiés"]),
+        ("es", ["refugiado", "refugiados"]),
+        ("tr", ["sınır", "sınırdan", "sınırları"]),
+        ("tr", ["hükümet", "hükümetin", "hükümetler"]),
+        ("en", ["admitted", "admits", "admit"]),
+        ("en", ["refugee", "refugees"]),
+    ],
+)
+def test_inflected_forms_share_a_term(language, forms):
+    assert len({word_term(form, language) for form in forms}) == 1
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [("news", "new"), ("university", "universe"), ("general", "generous")],
+)
+def test_english_keeps_apart_what_porter_merged(first, second):
+    assert word_term(first, "en") != word_term(second, "en")
+
+
+def test_language_without_stemmer_is_folded_not_stemmed():
+    assert terms("Біженці з Афганістану", "uk") == ["біженці", "з", "афганістану"]
+    assert terms("Qochqinlar", "uz") == ["qochqinlar"]
+    assert terms("Refugees", "") == ["refugees"]
+
+
+@pytest.mark.parametrize(
+    "language, forms",
+    [
+        ("fr", ["frontière", "frontiere", "frontières"]),
+        ("fr", ["réfugiés", "refugies", "réfugié"]),
+        ("de", ["Zürcher", "Zurcher"]),
+        ("es", ["Afganistán", "afganistan"]),
+    ],
+)
+def test_accents_never_matter_in_western_european_languages(language, forms):
+    assert len({word_term(form, language) for form in forms}) == 1
+
+
+def test_turkish_letters_are_stemmed_before_they_are_folded():
+    # "ları" is a Turkish plural suffix, "lari" is not; the stem is folded afterwards.
+    assert word_term("sınırları", "tr") == word_term("sınır", "tr") == "sinir"
+
+
+@given(st.text(alphabet="aouäöüßéèñçzrchtлоёйاأإیككّـ \u0308\u0301", max_size=40), st.sampled_from(["en", "de", "ru", "ar", "fa", ""]))
+def test_nfc_and_nfd_text_give_the_same_terms(text, language):
+    assert terms(unicodedata.normalize("NFD", text), language) == terms(unicodedata.normalize("NFC", text), language)
+
+
+def test_term_lister_agrees_with_terms_per_language():
+    list_terms = term_lister()
+    text = "Refugees fled; беженцы бежали"
+    for language in ("en", "ru", ""):
+        assert list_terms(text, language) == terms(text, language)
+
+
+def test_term_alternatives_one_per_distinct_term():
+    assert term_alternatives("Германии", ["en", "ru", "de"]) == ["германии", "герман"]
+    assert term_alternatives("Kabul", ["en", "ru"]) == ["kabul"]
+
+
+def test_analyzer_index_mode_stems_query_mode_keeps_the_word():
+    analyzer = TextAnalyzer("en")
+    assert [token.text for token in analyzer("The Refugees")] == ["the", "refuge"]
+    assert [token.text for token in analyzer("The Refugees", mode="query")] == ["the", "refugees"]
+    assert query_form("Refugees") == "refugees"
+    located = [(token.text, token.startchar, token.endchar) for token in analyzer("a Zu\u0308rcher", mode="query", chars=True)]
+    assert located == [("a", 0, 1), ("zürcher", 2, 9)]
