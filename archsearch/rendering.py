@@ -229,9 +229,14 @@ def hit_fields(hit: Hit) -> dict:
     }
 
 
+def hit_row(hit: Hit, columns=HIT_COLUMNS) -> list:
+    fields = hit_fields(hit)
+    return [fields[column] for column in columns]
+
+
 def write_hits_csv(hits, out, fmt: str = "csv", columns=HIT_COLUMNS) -> None:
     """The one place hits become CSV rows: `query`, `similar` and the browser's export."""
-    write_csv(out, fmt, columns, ([hit_fields(hit)[column] for column in columns] for hit in hits))
+    write_csv(out, fmt, columns, (hit_row(hit, columns) for hit in hits))
 
 
 def metadata_parts(date, source: str, place: str, article_id: str) -> list[str]:
@@ -285,9 +290,7 @@ def print_search_result(result: SearchResult, out, err, fmt: str, explain: bool 
         out.write(json_line(summary_record(result)))
     elif fmt == "tsv":
         out.write(tsv_line(HIT_COLUMNS))
-        for hit in result.hits:
-            fields = hit_fields(hit)
-            out.write(tsv_line([fields[column] for column in HIT_COLUMNS]))
+        out.write("".join(tsv_line(hit_row(hit)) for hit in result.hits))
     elif fmt in CSV_FORMATS:
         write_hits_csv(result.hits, out, fmt)
     elif fmt == "human":
