@@ -2,12 +2,14 @@
 
 Formats: `human` (rich, coloured; the default when colour is on), `plain` (the same
 information with no escape codes; matched words marked **like this**), `json` (JSON Lines:
-one object per hit, then a summary object) and `tsv` (a header line, then one line per hit).
+one object per hit, then a summary object), `tsv` (a header line, then one line per hit) and
+`csv` (the same table as RFC 4180 CSV, for spreadsheets).
 """
 
 from __future__ import annotations
 
 import base64
+import csv
 import dataclasses
 import errno
 import functools
@@ -157,6 +159,86 @@ def tsv_line(values) -> str:
     return "\t".join(tsv_field(value) for value in values) + "\n"
 
 
+# CSV: what a spreadsheet opens. The formats `csv` and `csv+bom` (--bom) differ only in the byte
+# order mark that makes Excel read the file as UTF-8.
+CSV_FORMATS = ("csv", "csv+bom")
+
+# Line breaks stay, inside quotes, where TSV escapes them; every other character that printable()
+# replaces still goes, so a CSV shown with `cat` cannot steer the terminal either.
+_CSV_CONTROL_CHARACTERS = {code: char for code, char in _CONTROL_CHARACTERS.items() if code not in (0x0A, 0x0D)}
+
+# A spreadsheet runs a cell that starts so as a formula (CWE-1236); OWASP's list, tab and
+# carriage return included.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """A value as a CSV cell: text that a spreadsheet would run as a formula gets a leading `'`."""
+    if value is None:
+        return ""
+    text = printable(str(value), _CSV_CONTROL_CHARACTERS)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def write_csv(out, fmt: str, columns, rows) -> None:
+    """A header line and the rows as RFC 4180 CSV: UTF-8 whatever the locale, CRLF line ends, a field
+    quoted when it holds a comma, a quote or a line break; with a byte order mark for `csv+bom`."""
+    stream = _Utf8Writer(out)
+    if fmt == "csv+bom":
+        stream.write("\ufeff")
+    writer = csv.writer(stream, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_cell(value) for value in row])
+
+
+class _Utf8Writer:
+    """Text to a stream as UTF-8 bytes, through its binary buffer when it has one (a Windows
+    console's or pipe's text encoding need not be UTF-8)."""
+
+    def __init__(self, out):
+        out.flush()
+        self.out = out
+        self.buffer = getattr(out, "buffer", None)
+
+    def write(self, text: str) -> None:
+        if self.buffer is None:
+            self.out.write(text)
+        else:
+            self.buffer.write(text.encode("utf-8"))
+
+
+HIT_COLUMNS = TSV_COLUMNS + DETAIL_COLUMNS
+
+
+def hit_fields(hit: Hit) -> dict:
+    """A hit's table cells by column name: HIT_COLUMNS, and `copies` (the ids it stands for)."""
+    return {
+        "rank": hit.rank,
+        "score": f"{hit.score:.4f}" if hit.score is not None else None,
+        "date": hit.date.isoformat() if hit.date else None,
+        "source": hit.source,
+        "place": hit.place,
+        "section": hit.section,
+        "title": hit.title,
+        "id": hit.id,
+        "path": hit.path,
+        "snippet": hit.snippets[0].text if hit.snippets else "",
+        **dataclasses.asdict(hit.details),
+        "copies": " ".join(hit.copies),
+    }
+
+
+def hit_row(hit: Hit, columns=HIT_COLUMNS) -> list:
+    fields = hit_fields(hit)
+    return [fields[column] for column in columns]
+
+
+def write_hits_csv(hits, out, fmt: str = "csv", columns=HIT_COLUMNS) -> None:
+    """The one place hits become CSV rows: `query`, `similar` and the browser's export."""
+    write_csv(out, fmt, columns, (hit_row(hit, columns) for hit in hits))
+
+
 def metadata_parts(date, source: str, place: str, article_id: str) -> list[str]:
     parts = [date.isoformat() if date else "undated"]
     return parts + [printable_name(value) for value in (source, place, article_id) if value]
@@ -207,13 +289,10 @@ def print_search_result(result: SearchResult, out, err, fmt: str, explain: bool 
             out.write(json_line(hit_record(hit)))
         out.write(json_line(summary_record(result)))
     elif fmt == "tsv":
-        out.write(tsv_line(TSV_COLUMNS + DETAIL_COLUMNS))
-        for hit in result.hits:
-            snippet = hit.snippets[0].text if hit.snippets else ""
-            score = f"{hit.score:.4f}" if hit.score is not None else None
-            date = hit.date.isoformat() if hit.date else None
-            details = dataclasses.astuple(hit.details)
-            out.write(tsv_line([hit.rank, score, date, hit.source, hit.place, hit.section, hit.title, hit.id, hit.path, snippet, *details]))
+        out.write(tsv_line(HIT_COLUMNS))
+        out.write("".join(tsv_line(hit_row(hit)) for hit in result.hits))
+    elif fmt in CSV_FORMATS:
+        write_hits_csv(result.hits, out, fmt)
     elif fmt == "human":
         print_human(result, out, err, explain)
     else:
@@ -342,11 +421,14 @@ def highlighted(text: str, matches, base_style: str):
 def print_article(article: ArticleRecord, out, fmt: str) -> None:
     if fmt == "json":
         out.write(json_line(article_record(article)))
-    elif fmt == "tsv":
+    elif fmt == "tsv" or fmt in CSV_FORMATS:
         columns = ("id", "path", "title", "date", "source", "place", "section", *DETAIL_COLUMNS, "body")
         record = article_record(article)
-        out.write(tsv_line(columns))
-        out.write(tsv_line([record[column] for column in columns]))
+        if fmt == "tsv":
+            out.write(tsv_line(columns))
+            out.write(tsv_line([record[column] for column in columns]))
+        else:
+            write_csv(out, fmt, columns, [[record[column] for column in columns]])
     elif fmt == "human":
         from rich.padding import Padding
         from rich.text import Text
@@ -405,6 +487,8 @@ def print_timeline(timeline, out, fmt: str) -> None:
                              "total": timeline.total, "undated": timeline.undated}))
     elif fmt == "human":
         print_timeline_chart(timeline, rows, _rich_console(out))
+    elif fmt in CSV_FORMATS:
+        write_csv(out, fmt, ("period", "count"), rows)
     else:
         if fmt == "tsv":
             out.write(tsv_line(("period", "count")))
@@ -459,6 +543,9 @@ def print_facets(facets, out, fmt: str) -> None:
         console = _rich_console(out)
         console.print(Columns(tables, padding=(0, 4)))
         console.print(Text(f"{facets.total} matching articles", style="dim"))
+    elif fmt in CSV_FORMATS:
+        rows = [(kind, name, count) for kind, counts in groups for name, count in counts]
+        write_csv(out, fmt, ("kind", "name", "count"), rows)
     else:
         if fmt == "tsv":
             out.write(tsv_line(("kind", "name", "count")))
@@ -509,6 +596,8 @@ def print_stats(stats, out, fmt: str) -> None:
                 value = f"{stats.size_bytes / 1024 ** 2:.1f} MiB"
             table.add_row(Text(name, style="bold"), Text(printable_name(value)))
         _rich_console(out).print(table)
+    elif fmt in CSV_FORMATS:
+        write_csv(out, fmt, ("name", "value"), stats_rows(stats))
     else:
         if fmt == "tsv":
             out.write(tsv_line(("name", "value")))

@@ -5,7 +5,6 @@ Plain functions over the library (searching, coverage, passages), so that the Te
 app.py only draws and reacts to keys, and this part is tested without a terminal.
 """
 
-import csv
 import datetime
 import re
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from archsearch.analysis.alternatives import index_languages
 from archsearch.coverage import Facets, Timeline, facets, timeline
 from archsearch.passages import WordMatcher
 from archsearch.querying import WORD_FORM_FIELD, parse_query
+from archsearch.rendering import DETAIL_COLUMNS, write_hits_csv
 from archsearch.searching import ArticleRecord, Hit, SearchResult, find_article, search
 from archsearch.store import index_searcher
 
@@ -126,7 +126,7 @@ class Session:
         every = search(self.index_dir, results.query, limit=0, with_snippets=False, **self._search_options())
         path = unused_path(folder, export_name(results.text, now or datetime.datetime.now()))
         with path.open("x", encoding="utf-8", newline="") as out:
-            write_csv(every.hits, out)
+            write_hits_csv(every.hits, out, columns=CSV_COLUMNS)
         return path
 
     def _filter_options(self) -> dict:
@@ -154,19 +154,8 @@ def facet_choices(results: Results) -> list[tuple[str, str, int]]:
     return choices
 
 
-CSV_COLUMNS = ("rank", "date", "title", "source", "place", "section", "copies", "id", "path")
-
-
-def write_csv(hits: list[Hit], out) -> None:
-    """RFC 4180 CSV with a header line; copies are the ids of the near-identical articles a hit
-    stands for, separated by spaces."""
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for hit in hits:
-        writer.writerow([
-            hit.rank, hit.date.isoformat() if hit.date else "", hit.title, hit.source, hit.place, hit.section,
-            " ".join(hit.copies), hit.id, hit.path,
-        ])
+# copies: the ids of the near-identical articles a hit stands for, separated by spaces.
+CSV_COLUMNS = ("rank", "date", "title", "source", "place", "section", "copies", "id", "path", *DETAIL_COLUMNS)
 
 
 def export_name(text: str, now: datetime.datetime) -> str:

@@ -35,14 +35,20 @@ sort_option = click.option(
 
 
 def output_options(command):
-    """--json, --format and --color, resolved into one `fmt` argument: human, plain, json or tsv."""
+    """--json, --format, --bom and --color, resolved into one `fmt` argument: human, plain, json, tsv,
+    csv or csv+bom."""
 
     @click.option("--json", "as_json", is_flag=True, help="JSON Lines output (same as --format json).")
     @click.option(
         "--format",
         "requested_format",
-        type=click.Choice(["plain", "json", "tsv"]),
+        type=click.Choice(["plain", "json", "tsv", "csv"]),
         help="Output format. Default: coloured on a terminal, plain text in a pipe.",
+    )
+    @click.option(
+        "--bom",
+        is_flag=True,
+        help="With --format csv, start with a UTF-8 byte order mark, so that Excel reads the accents right.",
     )
     @click.option(
         "--color",
@@ -54,7 +60,7 @@ def output_options(command):
         help="Colour: auto means only on a terminal, and never when NO_COLOR is set or TERM=dumb.",
     )
     @functools.wraps(command)
-    def wrapper(*args, as_json, requested_format, color, **kwargs):
+    def wrapper(*args, as_json, requested_format, bom, color, **kwargs):
         import sys
 
         from archsearch.rendering import colour_wanted, output_format
@@ -62,6 +68,10 @@ def output_options(command):
         if as_json and requested_format not in (None, "json"):
             raise click.UsageError(f"--json and --format {requested_format} contradict each other")
         requested = "json" if as_json else requested_format
+        if bom and requested != "csv":
+            raise click.UsageError("--bom goes with --format csv only")
+        if bom:
+            requested = "csv+bom"
         colour = requested is None and colour_wanted(color, sys.stdout)
         return command(*args, fmt=output_format(requested, colour), **kwargs)
 
