@@ -78,8 +78,14 @@ def chart_title(timeline: Timeline) -> str:
 
 def undated_note(timeline: Timeline) -> str:
     dated = timeline.total - timeline.undated
-    undated = "1 undated article" if timeline.undated == 1 else f"{timeline.undated} undated articles"
-    return f"{timeline.total} matching articles, {dated} dated; {undated}, which no {timeline.by} holds, not drawn"
+    return (
+        f"{_articles(timeline.total, 'matching article')}, {dated} dated; "
+        f"{_articles(timeline.undated, 'undated article')}, which no {timeline.by} holds, not drawn"
+    )
+
+
+def _articles(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def write_timeline_chart(timeline: Timeline, path: str | os.PathLike) -> None:
@@ -98,7 +104,6 @@ def write_timeline_chart(timeline: Timeline, path: str | os.PathLike) -> None:
         # A character no installed font has is drawn as a box; matplotlib's warning about it says
         # nothing the user could act on.
         warnings.filterwarnings("ignore", message=r"Glyph .* missing from", category=UserWarning)
-        warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support .* natively", category=UserWarning)
         _save(_figure(timeline), Path(path), fmt, chart_title(timeline))
 
 
@@ -123,10 +128,10 @@ def _figure(timeline: Timeline):
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.spines[["top", "right"]].set_visible(False)
     # Empty periods keep their place on the axis with no bar, so the gaps in coverage show.
-    for position, (period, count) in enumerate(timeline.periods):
-        if count:
-            (bar,) = axes.bar(position, count, width=0.8, color="#2a6f97")
-            bar.set_gid(BAR_ID.format(period=period))
+    drawn = [(position, period, count) for position, (period, count) in enumerate(timeline.periods) if count]
+    bars = axes.bar([position for position, _, _ in drawn], [count for _, _, count in drawn], width=0.8, color="#2a6f97")
+    for bar, (_, period, _) in zip(bars, drawn):
+        bar.set_gid(BAR_ID.format(period=period))
     if timeline.periods:
         step = -(-len(timeline.periods) // MOST_TICKS)
         positions = range(0, len(timeline.periods), step)
