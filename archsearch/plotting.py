@@ -143,6 +143,7 @@ def _figure(timeline: Timeline):
     else:
         axes.set_xticks([])
         axes.set_ylim(0, 1)
+    if not drawn:  # an empty chart must not look like a broken one
         axes.text(0.5, 0.5, "no dated article matches", transform=axes.transAxes, ha="center", va="center",
                   color="0.4")
     note = figure.supxlabel(undated_note(timeline), fontsize="small", color="0.3")

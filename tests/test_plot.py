@@ -175,6 +175,16 @@ def test_a_query_matching_nothing_still_writes_its_chart(run, tmp_path):
     assert png_size(chart) == (1000, 520)
 
 
+def test_a_window_with_no_match_keeps_its_periods_and_says_so(run, tmp_path):
+    chart = tmp_path / "window.svg"
+    assert run("timeline", "--since", "2020-11", "--until", "2020-12", "--plot", str(chart), "pasta").exit_code == 0
+    texts = svg_texts(chart)
+    assert "2 matching articles, 0 dated; 2 undated articles, which no month holds, not drawn" in texts
+    assert {"2020-11", "2020-12", "no dated article matches"} <= set(texts)
+    assert "matching articles per month, 2020-11 to 2020-12" in texts
+    assert svg_bars(chart) == []
+
+
 @pytest.mark.parametrize("query", ["Беженцы", "لاجئون", "難民", "शरणार्थी", "$5 and $6 pasta", "pasta\tʻokina ẞ 🍝"])
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
 def test_any_script_is_drawn_without_a_warning(tmp_path, query, suffix):
