@@ -47,6 +47,16 @@ def period_of(day: datetime.date, by: str) -> str:
     return f"{day.year:04}"
 
 
+def period_label(period: str, by: str) -> str:
+    """A period as a person reads it: a week is its Monday and its ISO number, `2017-02-06 (W06)`
+    (the machine formats keep period_of's `2017-W06`); other periods read as they are named."""
+    if by != "week":
+        return period
+    year, week = period.split("-W")
+    monday = datetime.date.fromisocalendar(int(year), int(week), 1)
+    return f"{monday.isoformat()} (W{week})"
+
+
 def period_start(day: datetime.date, by: str) -> datetime.date:
     if by == "week":
         return day - datetime.timedelta(days=day.weekday())

@@ -497,16 +497,20 @@ def print_timeline(timeline, out, fmt: str) -> None:
 
 def print_timeline_chart(timeline, rows, console) -> None:
     """A row per period: its name, its count and a bar as wide as the terminal allows. The undated
-    count is shown apart, without a bar: it is no period, and often dwarfs them all."""
+    count is shown apart, without a bar: it is no period, and often dwarfs them all. Weeks read as
+    their Monday and ISO number."""
     from rich.text import Text
 
-    label_width = max((len(period) for period, _ in rows), default=0)
+    from archsearch.coverage import period_label
+
+    periods = [(period_label(period, timeline.by), count) for period, count in timeline.periods]
+    label_width = max((len(period) for period, _ in periods + rows), default=0)
     count_width = max((len(str(count)) for _, count in rows), default=0)
     bar_width = max(10, console.width - label_width - count_width - 2)
     largest = max((count for _, count in timeline.periods), default=0)
     lines = [
         Text.assemble(f"{period:<{label_width}} {count:>{count_width}} ", (_bar(count, largest, bar_width), "cyan"))
-        for period, count in timeline.periods
+        for period, count in periods
     ]
     if timeline.undated:
         lines.append(Text(f"{'undated':<{label_width}} {timeline.undated:>{count_width}}", style="dim"))

@@ -25,14 +25,25 @@ from archsearch.cli.options import (
 @since_option
 @until_option
 @any_option
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Also write the chart to FILE, as SVG or PNG by its extension (needs the plot extra).",
+)
 @output_options
 @index_option
-def command(words, by, since, until, any_words, fmt, index_dir):
+def command(words, by, since, until, any_words, plot_file, fmt, index_dir):
     """Count the articles matching WORDS in each period: coverage over time.
 
     Empty periods between the first and the last are shown too; undated
     matches are counted apart. WORDS take the same syntax as query.
     """
+    if plot_file is not None:
+        from archsearch.plotting import check_plotting
+
+        check_plotting(plot_file)  # before the search, which may take a while
     from archsearch.coverage import timeline
     from archsearch.location import resolve_index_dir
     from archsearch.rendering import print_empty_index_note, print_timeline
@@ -40,6 +51,10 @@ def command(words, by, since, until, any_words, fmt, index_dir):
     result = timeline(
         resolve_index_dir(index_dir), " ".join(words), by=by, since=since, until=until, any_words=any_words
     )
+    if plot_file is not None:
+        from archsearch.plotting import write_timeline_chart
+
+        write_timeline_chart(result, plot_file)
     print_timeline(result, sys.stdout, fmt)
     if result.index_empty:
         print_empty_index_note(sys.stderr)
