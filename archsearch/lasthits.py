@@ -52,7 +52,7 @@ def remember(index_dir: Path, query: str, ranked_references, environ=os.environ)
     try:
         # A new file renamed over the old one: a reader never sees half of it.
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            json.dump(record, out, ensure_ascii=False)
+            json.dump(record, out)  # ASCII: a path's undecodable bytes (surrogates) escaped, not an error
         os.replace(temporary, path)
     except OSError as exc:
         with contextlib.suppress(OSError):

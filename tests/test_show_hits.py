@@ -285,3 +285,9 @@ def test_served_query_remembers_in_the_client_s_state_folder_and_show_pages_ther
             assert b"Envoys met again" in (tmp_path / "paged").read_bytes()
     finally:
         shutil.rmtree(folder)
+
+
+def test_a_path_of_undecodable_bytes_is_remembered_as_it_is(tmp_path):
+    undecodable = os.fsdecode(b"/news/caf\xe9.txt")  # a Latin-1 name on a UTF-8 system
+    assert lasthits.remember(tmp_path / "index", "caf\u00e9", [(1, undecodable)]) is None
+    assert lasthits.recall(tmp_path / "index", 1) == lasthits.RememberedHit(undecodable, "caf\u00e9")
