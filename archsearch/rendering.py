@@ -425,13 +425,19 @@ def paged(out, wanted: bool = True, environ=os.environ):
 
 
 def _pager_command(environ) -> str | None:
-    """The pager's shell command; None for none ($PAGER empty or cat, or no less installed)."""
+    """The pager's shell command; None for none: $PAGER empty or cat, or its program (less by
+    default) not installed, where the text is better printed than lost."""
+    import shlex
     import shutil
 
-    if "PAGER" in environ:
-        pager = environ["PAGER"].strip()
-        return pager if pager and pager != "cat" else None
-    return "less -R" if shutil.which("less", path=environ.get("PATH")) else None
+    pager = environ.get("PAGER", "less -R").strip()
+    try:
+        program = shlex.split(pager)[0] if pager else "cat"
+    except ValueError:  # quotes only a shell reads: let it
+        return pager
+    if program == "cat" or not shutil.which(program, path=environ.get("PATH")):
+        return None
+    return pager
 
 
 def _known_details(article: ArticleRecord) -> list[tuple[str, str]]:

@@ -291,3 +291,9 @@ def test_a_path_of_undecodable_bytes_is_remembered_as_it_is(tmp_path):
     undecodable = os.fsdecode(b"/news/caf\xe9.txt")  # a Latin-1 name on a UTF-8 system
     assert lasthits.remember(tmp_path / "index", "caf\u00e9", [(1, undecodable)]) is None
     assert lasthits.recall(tmp_path / "index", 1) == lasthits.RememberedHit(undecodable, "caf\u00e9")
+
+
+def test_a_pager_that_is_not_installed_leaves_the_article_on_the_terminal(corpus_index, run_cli, tmp_path):
+    run_cli("query", "Doha")
+    env = {"ARCHSEARCH_INDEX": str(corpus_index), "PAGER": "no-such-pager -R"}
+    assert b"Envoys met again" in show_on_terminal(["@1"], env, tmp_path)
