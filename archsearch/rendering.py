@@ -9,13 +9,16 @@ one object per hit, then a summary object), `tsv` (a header line, then one line 
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import dataclasses
 import errno
 import functools
+import io
 import json
 import os
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only for annotations: rendering loads nothing that finds or indexes articles
@@ -418,7 +421,9 @@ def highlighted(text: str, matches, base_style: str):
     return rich_text
 
 
-def print_article(article: ArticleRecord, out, fmt: str) -> None:
+def print_article(article: ArticleRecord, out, fmt: str, title_matches=(), body_matches=()) -> None:
+    """The article's metadata, then its body; the matches, (start, end) spans of its title and
+    body, are marked in the human and plain formats."""
     if fmt == "json":
         out.write(json_line(article_record(article)))
     elif fmt == "tsv" or fmt in CSV_FORMATS:
@@ -434,18 +439,27 @@ def print_article(article: ArticleRecord, out, fmt: str) -> None:
         from rich.text import Text
 
         console = _rich_console(out)
-        console.print(Text(printable(article.title), style="bold"))
+        console.print(highlighted(printable(article.title), title_matches, "bold"))
         console.print(metadata_text(article.date, article.source, article.place, article.id))
         if article.section:
             console.print(Text(f"section: {printable_name(article.section)}", style="dim"))
         for name, value in _known_details(article):
             console.print(Text(f"{name}: {printable(value)}", style="dim"))
         console.print()
+        start = 0
         for paragraph in article.body.split("\n\n"):
-            console.print(Padding(Text(printable(paragraph)), (0, 0, 1, 0)))
+            end = start + len(paragraph)
+            within = [
+                (max(first, start) - start, min(last, end) - start)
+                for first, last in body_matches
+                if first < end and last > start
+            ]
+            console.print(Padding(highlighted(printable(paragraph), within, ""), (0, 0, 1, 0)))
+            start = end + 2
     else:
+        body = mark_matches(article.body, body_matches, PLAIN_MATCH_OPEN, PLAIN_MATCH_CLOSE)
         lines = [
-            f"title: {printable(article.title)}",
+            f"title: {printable(mark_matches(article.title, title_matches, PLAIN_MATCH_OPEN, PLAIN_MATCH_CLOSE))}",
             f"date: {article.date.isoformat() if article.date else 'undated'}",
             f"source: {printable_name(article.source)}",
             f"place: {printable_name(article.place)}",
@@ -454,9 +468,58 @@ def print_article(article: ArticleRecord, out, fmt: str) -> None:
             f"id: {printable_name(article.id)}",
             f"path: {printable_name(article.path)}",
             "",
-            *(printable(line) for line in article.body.split("\n")),
+            *(printable(line) for line in body.split("\n")),
         ]
         out.write("\n".join(lines) + "\n")
+
+
+@contextlib.contextmanager
+def paged(out, wanted: bool = True, environ=os.environ):
+    """Where to write a long text: the input of a pager when `wanted` and `out` is a terminal, as
+    git does ($PAGER, else `less -R`; LESS=FRX unless set, so that a text shorter than the screen
+    ends at once and colour passes through); `out` itself otherwise."""
+    command = _pager_command(environ) if wanted and out.isatty() else None
+    if command is None:
+        yield out
+        return
+    import signal
+    import subprocess
+
+    out.flush()
+    pager = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, stdout=out, env={"LESS": "FRX", **environ})
+    pipe = io.TextIOWrapper(pager.stdin, encoding=out.encoding, errors=getattr(out, "errors", None) or "strict")
+    try:
+        yield pipe
+        pipe.close()
+    except BrokenPipeError:
+        pass  # the reader quit the pager before the end
+    finally:
+        with contextlib.suppress(OSError):
+            pipe.close()
+        # The pager has the terminal until the reader quits it; Ctrl-C there is the pager's, as in git.
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
+        try:
+            pager.wait()
+        finally:
+            if in_main_thread:
+                signal.signal(signal.SIGINT, previous)
+
+
+def _pager_command(environ) -> str | None:
+    """The pager's shell command; None for none: $PAGER empty or cat, or its program (less by
+    default) not installed, where the text is better printed than lost."""
+    import shlex
+    import shutil
+
+    pager = environ.get("PAGER", "less -R").strip()
+    try:
+        program = shlex.split(pager)[0] if pager else "cat"
+    except ValueError:  # quotes only a shell reads: let it
+        return pager
+    if program == "cat" or not shutil.which(program, path=environ.get("PATH")):
+        return None
+    return pager
 
 
 def _known_details(article: ArticleRecord) -> list[tuple[str, str]]:

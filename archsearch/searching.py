@@ -359,6 +359,29 @@ def _group_copies(searcher, ranking: _Ranking, wanted: int | None) -> list[tuple
         window *= 4
 
 
+def query_words(index_dir: Path, query: str, **parse_options) -> dict[str, frozenset[str]]:
+    """The indexed words `query` looks for in titles and bodies, and the unstemmed forms, prefixes
+    and fuzzy words expanded to those in the index: what showing an article highlights."""
+    words = {"title": set(), "body": set(), WORD_FORM_FIELD: set()}
+    with index_searcher(index_dir) as searcher:
+        parsed = parse_query(query, searcher.schema, languages=index_languages(searcher), **parse_options)
+        reader = searcher.reader()
+        for leaf in parsed.words.leaves():
+            for fieldname, term in leaf.expanded_terms(reader, phrases=True):
+                if fieldname in words:
+                    words[fieldname].add(term.decode("utf-8") if isinstance(term, bytes) else term)
+    return {fieldname: frozenset(terms) for fieldname, terms in words.items()}
+
+
+def article_matches(title: str, body: str, language: str, words: dict[str, frozenset[str]]) -> tuple[list, list]:
+    """(start, end) spans of query_words' words in an article's title and body, read in its language."""
+    forms = words.get(WORD_FORM_FIELD, frozenset())
+    return (
+        WordMatcher(words.get("title", frozenset()), forms, language).spans(title),
+        WordMatcher(words.get("body", frozenset()), forms, language).spans(body),
+    )
+
+
 def find_article(index_dir: Path, reference: str) -> ArticleRecord:
     """The article a user names by its id (as `query` prints it) or by its file's path."""
     with index_searcher(index_dir) as searcher:

@@ -58,6 +58,7 @@ PRELOADED = (
     "archsearch.cli.sources",
     "archsearch.cli.stats",
     "archsearch.cli.timeline",
+    "archsearch.lasthits",
     "archsearch.location",
     "archsearch.searching",
     "archsearch.formats.text",  # the plain-text reader: snippets and show read text files again

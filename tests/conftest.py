@@ -17,8 +17,9 @@ WEB_SEED = "004_bf24a2834e8b1a0a.txt"
 
 @pytest.fixture(autouse=True)
 def no_user_config(monkeypatch, tmp_path):
-    """No test reads the configuration file of whoever runs the tests."""
+    """No test reads the configuration file of whoever runs the tests, nor writes to their state folder."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.delenv("ARCHSEARCH_CONFIG", raising=False)
 
 

@@ -4,9 +4,6 @@ Searching runs in a worker thread, a moment after the last key typed, so typing 
 for the index; a result that a newer query has overtaken is dropped.
 """
 
-import os
-import shlex
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from textual.worker import get_current_worker
 
 from archsearch.browser.session import FACET_KINDS, UNKNOWN, Filter, Preview, Results, Session, facet_choices
 from archsearch.errors import ArchsearchError
+from archsearch.opening import editor_command, opener_command, run_editor, start_detached
 from archsearch.searching import Hit
 
 # Seconds after the last key before the query runs: long enough not to search every prefix of a
@@ -376,14 +374,11 @@ class BrowseApp(App):
         hit = self.current_hit()
         if hit is None:
             return
-        opener = os.environ.get("BROWSER") or shutil.which("xdg-open") or shutil.which("open")
-        if not opener:
-            self.notify("No program to open files with: set $BROWSER, or press e for $EDITOR.", severity="error")
+        try:
+            start_detached(opener_command(hit.details.url or hit.path))
+        except ArchsearchError as exc:
+            self.notify(f"{exc}; or press e for $EDITOR.", severity="error")
             return
-        subprocess.Popen(
-            [*shlex.split(opener), hit.path],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
         self.notify(f"Opened {hit.id}")
 
     def action_edit(self) -> None:
@@ -392,15 +387,15 @@ class BrowseApp(App):
         hit = self.current_hit()
         if hit is None:
             return
-        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-        command = [*shlex.split(editor), hit.path]
         try:
-            with self.suspend():
-                subprocess.run(command)
-        except SuspendNotSupported:  # no terminal to hand over (a test, a web driver)
-            subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except OSError as exc:
-            self.notify(f"Cannot run {editor}: {exc.strerror}", severity="error")
+            command = editor_command(hit.path)
+            try:
+                with self.suspend():
+                    run_editor(command)
+            except SuspendNotSupported:  # no terminal to hand over (a test, a web driver)
+                run_editor(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except ArchsearchError as exc:
+            self.notify(str(exc), severity="error")
 
     def action_copy_path(self) -> None:
         hit = self.current_hit()

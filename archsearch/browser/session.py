@@ -11,13 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archsearch.analysis.alternatives import index_languages
 from archsearch.coverage import Facets, Timeline, facets, timeline
-from archsearch.passages import WordMatcher
-from archsearch.querying import WORD_FORM_FIELD, parse_query
 from archsearch.rendering import DETAIL_COLUMNS, write_hits_csv
-from archsearch.searching import ArticleRecord, Hit, SearchResult, find_article, search
-from archsearch.store import index_searcher
+from archsearch.searching import ArticleRecord, Hit, SearchResult, article_matches, find_article, query_words, search
 
 # Hits listed at a time; the count shown and the CSV cover every match.
 LISTED_HITS = 200
@@ -97,28 +93,13 @@ class Session:
         )
 
     def matched_words(self, query: str) -> dict[str, frozenset[str]]:
-        """The indexed words the query looks for in titles and bodies, prefixes and fuzzy words
-        expanded to those in the index: what a preview highlights."""
-        words = {"title": set(), "body": set(), WORD_FORM_FIELD: set()}
-        with index_searcher(self.index_dir) as searcher:
-            parsed = parse_query(
-                query, searcher.schema, languages=index_languages(searcher), **self._filter_options()
-            )
-            reader = searcher.reader()
-            for leaf in parsed.words.leaves():
-                for fieldname, term in leaf.expanded_terms(reader, phrases=True):
-                    if fieldname in words:
-                        words[fieldname].add(term.decode("utf-8") if isinstance(term, bytes) else term)
-        return {fieldname: frozenset(terms) for fieldname, terms in words.items()}
+        """What a preview highlights: searching.query_words with the session's options."""
+        return query_words(self.index_dir, query, **self._filter_options())
 
     def preview(self, hit: Hit, terms: dict[str, frozenset[str]]) -> Preview:
         article = find_article(self.index_dir, hit.reference)
-        forms, language = terms.get(WORD_FORM_FIELD, frozenset()), hit.details.language
-        return Preview(
-            article=article,
-            title_matches=WordMatcher(terms.get("title", frozenset()), forms, language).spans(article.title),
-            body_matches=WordMatcher(terms.get("body", frozenset()), forms, language).spans(article.body),
-        )
+        title_matches, body_matches = article_matches(article.title, article.body, hit.details.language, terms)
+        return Preview(article=article, title_matches=title_matches, body_matches=body_matches)
 
     def export_csv(self, results: Results, folder: Path, now: datetime.datetime | None = None) -> Path:
         """Every match of the results (not only those listed) as a CSV file in `folder`, named

@@ -16,6 +16,7 @@ COMMANDS = {
     "config": "config",
     "help": "help",
     "index": "index",
+    "open": "open",
     "query": "query",
     "serve": "serve",
     "show": "show",

@@ -82,6 +82,7 @@ def command(
     title: body: source: place: section: path: url: author:, lang:ru
     (a language), and date:A..B ranges.
     """
+    from archsearch.lasthits import remember
     from archsearch.location import resolve_index_dir
     from archsearch.rendering import print_paths, print_result_notes, print_search_result
     from archsearch.searching import search
@@ -93,8 +94,9 @@ def command(
     if paths_only and count_only:
         raise click.UsageError("-l and -c contradict each other")
 
+    index_dir = resolve_index_dir(index_dir)
     result = search(
-        resolve_index_dir(index_dir),
+        index_dir,
         " ".join(words),
         any_words=any_words,
         limit=limit,
@@ -111,6 +113,9 @@ def command(
         sys.stdout.write(f"{result.total}\n")
         print_result_notes(result, sys.stderr)
         sys.exit(0 if result.total else 1)
+    not_remembered = remember(index_dir, result.query, [(hit.rank, hit.reference) for hit in result.hits])
+    if not_remembered:
+        sys.stderr.write(f"archsearch: warning: {not_remembered}\n")
     if paths_only:
         print_paths(result, sys.stdout, null)
         print_result_notes(result, sys.stderr)

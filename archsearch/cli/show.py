@@ -8,22 +8,37 @@ from archsearch.cli.options import index_option, output_options
 
 
 @click.command("show")
-@click.argument("reference", metavar="ID|PATH")
+@click.argument("reference", metavar="@N|ID|PATH")
+@click.option(
+    "--query", "query_text", metavar="WORDS",
+    help="Highlight the words WORDS match in the article (for @N, the remembered query's words are the default).",
+)
+@click.option("--no-pager", is_flag=True, help="Print straight to the terminal rather than through $PAGER or less.")
 @output_options
 @index_option
-def command(reference, fmt, index_dir):
+def command(reference, query_text, no_pager, fmt, index_dir):
     """Print one article: its metadata, then its body.
 
+    @N is the Nth hit of the last `archsearch query` against this index.
     ID is what `archsearch query` prints (the path relative to the indexed
-    folder); the article's file path works too.
+    folder); the article's file path works too. At a terminal the article
+    goes through a pager ($PAGER, else `less -R`).
     """
+    from archsearch.lasthits import resolve
     from archsearch.location import resolve_index_dir
-    from archsearch.rendering import print_article, print_empty_index_note
-    from archsearch.searching import EmptyIndexError, find_article
+    from archsearch.rendering import paged, print_article, print_empty_index_note
+    from archsearch.searching import EmptyIndexError, article_matches, find_article, query_words
 
+    index_dir = resolve_index_dir(index_dir)
+    named = resolve(index_dir, reference)
     try:
-        article = find_article(resolve_index_dir(index_dir), reference)
+        article = find_article(index_dir, named.reference)
     except EmptyIndexError:
         print_empty_index_note(sys.stderr)
         sys.exit(1)
-    print_article(article, sys.stdout, fmt)
+    matches = ((), ())
+    words = query_text if query_text is not None else named.query
+    if words.strip() and fmt in ("human", "plain"):
+        matches = article_matches(article.title, article.body, article.details.language, query_words(index_dir, words))
+    with paged(sys.stdout, wanted=not no_pager) as out:
+        print_article(article, out, fmt, *matches)

@@ -8,7 +8,7 @@ from archsearch.cli.options import index_option, output_options
 
 
 @click.command("similar")
-@click.argument("reference", metavar="ID|PATH")
+@click.argument("reference", metavar="@N|ID|PATH")
 @click.option(
     "-n", "--limit", type=click.IntRange(min=0), metavar="N", default=10, show_default=True,
     help="Hits to show; 0 shows all.",
@@ -16,16 +16,18 @@ from archsearch.cli.options import index_option, output_options
 @output_options
 @index_option
 def command(reference, limit, fmt, index_dir):
-    """Show the articles most like ID: related stories, not copies.
+    """Show the articles most like ID (or @N, the Nth hit of the last query): related stories, not copies.
 
     Similarity comes from the article's most distinctive words (Whoosh's
     more-like-this over title and body); near-identical copies of it
     are left out.
     """
+    from archsearch.lasthits import resolve
     from archsearch.location import resolve_index_dir
     from archsearch.related import similar
     from archsearch.rendering import print_search_result
 
-    result = similar(resolve_index_dir(index_dir), reference, limit=limit)
+    index_dir = resolve_index_dir(index_dir)
+    result = similar(index_dir, resolve(index_dir, reference).reference, limit=limit)
     print_search_result(result, sys.stdout, sys.stderr, fmt)
     sys.exit(0 if result.hits else 1)

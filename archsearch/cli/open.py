@@ -1,0 +1,34 @@
+"""`archsearch open`: an article in the user's browser or editor."""
+
+import click
+
+from archsearch.cli.options import index_option
+
+
+@click.command("open")
+@click.argument("reference", metavar="@N|ID|PATH")
+@click.option("--edit", is_flag=True, help="Open the article's file in $VISUAL or $EDITOR instead.")
+@index_option
+def command(reference, edit, index_dir):
+    """Open an article: its URL if it has one, else its file.
+
+    @N is the Nth hit of the last `archsearch query` against this index.
+    The opener is $BROWSER, else xdg-open (Linux) or open (macOS).
+    """
+    import sys
+
+    from archsearch.lasthits import resolve
+    from archsearch.location import resolve_index_dir
+    from archsearch.opening import editor_command, opener_command, run_editor, start_detached
+    from archsearch.rendering import print_empty_index_note
+    from archsearch.searching import EmptyIndexError, find_article
+
+    index_dir = resolve_index_dir(index_dir)
+    try:
+        article = find_article(index_dir, resolve(index_dir, reference).reference)
+    except EmptyIndexError:
+        print_empty_index_note(sys.stderr)
+        sys.exit(1)
+    if edit:
+        sys.exit(run_editor(editor_command(article.path)))
+    start_detached(opener_command(article.details.url or article.path))

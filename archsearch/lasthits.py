@@ -1,0 +1,87 @@
+"""The hits of the last query, remembered so that `show @3`, `open @3` and `similar @3` can name them.
+
+Kept in the user's state folder ($XDG_STATE_HOME/archsearch, else ~/.local/state/archsearch), one
+small file per index keyed by the index's path: beside the index it would be shared by every user
+of a shared index, and need write access to it. Remembering never makes a query fail: the caller
+gets a warning to show instead.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from archsearch.errors import ArchsearchError
+
+# `@3`: a hit's rank; saved queries (`@name`) start with a letter, so the two never meet.
+HIT_NUMBER = re.compile(r"@(\d+)")
+
+
+@dataclass(frozen=True)
+class RememberedHit:
+    reference: str  # what names the article to searching.find_article
+    query: str  # the query text that found it, for highlighting its words
+
+
+def state_dir(environ=os.environ) -> Path:
+    state_home = environ.get("XDG_STATE_HOME") or ""
+    # As for the data folder: the XDG spec says a relative value is invalid and must be ignored.
+    base = Path(state_home) if os.path.isabs(state_home) else Path(environ.get("HOME") or Path.home()) / ".local" / "state"
+    return base / "archsearch"
+
+
+def state_file(index_dir: Path, environ=os.environ) -> Path:
+    key = hashlib.sha256(os.fsencode(str(Path(index_dir).absolute()))).hexdigest()[:16]
+    return state_dir(environ) / f"last-query-{key}.json"
+
+
+def remember(index_dir: Path, query: str, ranked_references, environ=os.environ) -> str | None:
+    """Replaces the remembered hits of `index_dir` by (rank, reference) pairs; returns a warning
+    when they could not be written, None when they were."""
+    path = state_file(index_dir, environ)
+    record = {"index": str(Path(index_dir).absolute()), "query": query, "hits": [list(pair) for pair in ranked_references]}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".last-query-")
+    except OSError as exc:
+        return _not_remembered(path, exc)
+    try:
+        # A new file renamed over the old one: a reader never sees half of it.
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            json.dump(record, out)  # ASCII: a path's undecodable bytes (surrogates) escaped, not an error
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        return _not_remembered(path, exc)
+    return None
+
+
+def _not_remembered(path: Path, exc: OSError) -> str:
+    return f"could not remember the hits for @N in {path.parent}: {exc.strerror or exc}"
+
+
+def resolve(index_dir: Path, reference: str, environ=os.environ) -> RememberedHit:
+    """`@N` as the remembered hit it names; an id or path as itself, with no query."""
+    match = HIT_NUMBER.fullmatch(reference)
+    return recall(index_dir, int(match.group(1)), environ) if match else RememberedHit(reference, "")
+
+
+def recall(index_dir: Path, number: int, environ=os.environ) -> RememberedHit:
+    """The hit ranked `number` by the last query against `index_dir`; ArchsearchError when there is none."""
+    path = state_file(index_dir, environ)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        query, hits = record["query"], {int(rank): str(reference) for rank, reference in record["hits"]}
+    except FileNotFoundError:
+        raise ArchsearchError(f"no query to take @{number} from: run `archsearch query` against this index first")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ArchsearchError(f"cannot read the remembered hits in {path} ({exc}): run the query again")
+    if number not in hits:
+        listed = f"hits {min(hits)}-{max(hits)}" if hits else "no hits"
+        raise ArchsearchError(f"@{number}: the last query, '{query}', listed {listed}")
+    return RememberedHit(hits[number], query)
