@@ -15,7 +15,7 @@ from pathlib import Path
 from archsearch.analysis.alternatives import index_languages
 from archsearch.coverage import Facets, Timeline, facets, timeline
 from archsearch.passages import WordMatcher
-from archsearch.querying import WORD_FORM_FIELD, parse_query
+from archsearch.querying import CAPITALS_FIELD, WORD_FORM_FIELD, parse_query
 from archsearch.searching import ArticleRecord, Hit, SearchResult, find_article, search
 from archsearch.store import index_searcher
 
@@ -72,6 +72,7 @@ class Session:
     since: str | None = None
     until: str | None = None
     include_undated: bool = False
+    ignore_case: bool = False
     sort: str = "relevance"
     expand: Callable[[str], str] = lambda text: text  # saved queries (query:NAME) in typed text
 
@@ -99,7 +100,7 @@ class Session:
     def matched_words(self, query: str) -> dict[str, frozenset[str]]:
         """The indexed words the query looks for in titles and bodies, prefixes and fuzzy words
         expanded to those in the index: what a preview highlights."""
-        words = {"title": set(), "body": set(), WORD_FORM_FIELD: set()}
+        words = {"title": set(), "body": set(), WORD_FORM_FIELD: set(), CAPITALS_FIELD: set()}
         with index_searcher(self.index_dir) as searcher:
             parsed = parse_query(
                 query, searcher.schema, languages=index_languages(searcher), **self._filter_options()
@@ -114,10 +115,11 @@ class Session:
     def preview(self, hit: Hit, terms: dict[str, frozenset[str]]) -> Preview:
         article = find_article(self.index_dir, hit.reference)
         forms, language = terms.get(WORD_FORM_FIELD, frozenset()), hit.details.language
+        capitals = terms.get(CAPITALS_FIELD, frozenset())
         return Preview(
             article=article,
-            title_matches=WordMatcher(terms.get("title", frozenset()), forms, language).spans(article.title),
-            body_matches=WordMatcher(terms.get("body", frozenset()), forms, language).spans(article.body),
+            title_matches=WordMatcher(terms.get("title", frozenset()), forms, language, capitals).spans(article.title),
+            body_matches=WordMatcher(terms.get("body", frozenset()), forms, language, capitals).spans(article.body),
         )
 
     def export_csv(self, results: Results, folder: Path, now: datetime.datetime | None = None) -> Path:
@@ -130,13 +132,16 @@ class Session:
         return path
 
     def _filter_options(self) -> dict:
-        return dict(any_words=self.any_words, since=self.since, until=self.until, include_undated=self.include_undated)
+        return dict(
+            any_words=self.any_words, since=self.since, until=self.until, include_undated=self.include_undated,
+            ignore_case=self.ignore_case,
+        )
 
     def _search_options(self) -> dict:
         return dict(self._filter_options(), sort=self.sort)
 
     def _timeline_options(self) -> dict:
-        return dict(any_words=self.any_words, since=self.since, until=self.until)
+        return dict(any_words=self.any_words, since=self.since, until=self.until, ignore_case=self.ignore_case)
 
 
 def years_of(months: Timeline) -> list[tuple[str, int]]:
