@@ -128,9 +128,16 @@ EXIT_STATUS = [
 ]
 
 
+# Beyond ASCII, roff input is read as Latin-1 unless told otherwise: `США` reached man as control
+# codes.  groff and mandoc both read \[uXXXX] as the character.
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def roff_text(text: str) -> str:
-    """Text as roff prints it literally: backslashes and dashes escaped, no line read as a request."""
+    """Text as roff prints it literally: backslashes and dashes escaped, characters beyond ASCII
+    written as groff's Unicode escapes, no line read as a request."""
     text = text.replace("\\", "\\e").replace("-", "\\-")
+    text = _NOT_ASCII.sub(lambda found: f"\\[u{ord(found.group()):04X}]", text)
     return "\n".join("\\&" + line if line[:1] in (".", "'") else line for line in text.split("\n"))
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from archsearch.analysis import fold, normalise, word_spans, word_term
+from archsearch.analysis.capitals import capital_form
 from archsearch.analysis.stemming import stemmer_for
 from archsearch.analysis.tokens import PLAIN_WORD, plain_word_character
 
@@ -97,7 +98,8 @@ class WordMatcher:
     def matches(self, word: str) -> bool:
         stem = indexed_form(word, self.language)
         if stem in self._capital_stems:
-            return normalise(word) in self.capitals
+            written = normalise(word)
+            return written.isupper() and capital_form(written) in self.capitals
         return stem in self.stems or folded_form(word) in self.forms
 
     def spans(self, text: str) -> list[tuple[int, int]]:

@@ -20,7 +20,7 @@ from whoosh.qparser.plugins import Plugin, PrefixPlugin, TaggingPlugin, Wildcard
 from archsearch.analysis import ChainAnalyzer, fold, normalise, word_term
 from archsearch.analysis import words as split_words
 from archsearch.analysis.alternatives import in_every_language
-from archsearch.analysis.capitals import is_capital_word
+from archsearch.analysis.capitals import capital_form, is_capital_word
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
 from archsearch.schema import FIRST_DAY, LAST_DAY, NAME_ANALYZER, UNDATED_MARK, day_number, word_analyzer
@@ -310,7 +310,7 @@ class SmartCasePlugin(Plugin):
                 and node.fieldname in CASED_FIELDS
                 and is_capital_word(normalise(node.text))
             ):
-                capitals = self.CapitalsNode(normalise(node.text))
+                capitals = self.CapitalsNode(capital_form(normalise(node.text)))
                 capitals.startchar, capitals.endchar = node.startchar, node.endchar  # the group's span ends here
                 group[index] = syntax.AndGroup([node, capitals])
         return group

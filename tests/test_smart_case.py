@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 from whoosh.fields import Schema
 
-from archsearch.analysis.capitals import capital_words, is_capital_word
+from archsearch.analysis import normalise, words
+from archsearch.analysis.capitals import capital_form, capital_words, is_capital_word
 from archsearch.indexing import update_index
 from archsearch.querying import QuerySyntaxError, parse_query
 from archsearch.schema import build_schema
@@ -28,6 +29,7 @@ ARTICLES = {
     "generally": "Army statement\n\nThe army generally agrees.",
     "russia": "США и Россия\n\nПредставители США встретились в Женеве.",
     "russia_lower": "Письмо читателя\n\nОн пишет про сша строчными буквами.",
+    "ireland": "Éire today\n\nA report on RTÉ about the Dáil.",
 }
 
 
@@ -58,6 +60,8 @@ def found(index, text, **options) -> set[str]:
         ("it", {"it_sector", "who_lower"}),
         ("США", {"russia"}),
         ("сша", {"russia", "russia_lower"}),
+        ("RTE", {"ireland"}),  # accents folded, as everywhere
+        ("RTÉ", {"ireland"}),
         ("news", {"us_lower", "news_capitals"}),
         ("general", {"us_capitalised", "generally"}),  # both are `general` to the English stemmer
         ("=general", {"us_capitalised"}),
@@ -144,6 +148,7 @@ def test_an_exact_form_of_several_words_is_a_phrase_of_words_as_written():
 def test_words_written_in_capitals():
     text = "US TROOPS LEAVE\nThe US and us, Us. WHO said; U.S. IT-sector NATO's ABCDEF G7 США и сша 北京\nEU"
     assert capital_words(text) == ["US", "WHO", "IT", "NATO", "США", "EU"]
+    assert capital_words("A report on RTÉ") == ["RTE"]
     assert capital_words("BREAKING: US troops") == ["US"]  # a line with lowercase letters has case
     assert capital_words("WASHINGTON (AP) - Troops") == ["AP"]
     assert capital_words("WASHINGTON (AP) -") == []  # a dateline in capitals carries no case
@@ -151,9 +156,8 @@ def test_words_written_in_capitals():
 
 @given(st.text(alphabet=st.characters(categories=["L", "N", "P", "Zs"]), max_size=40))
 def test_only_whole_words_in_capitals_are_kept(text):
-    for word in capital_words(text):
-        assert is_capital_word(word)
-        assert word in text
+    written = {capital_form(word) for word in words(normalise(text)) if is_capital_word(word)}
+    assert set(capital_words(text)) <= written
 
 
 def test_smart_case_applies_only_to_words_with_case():
@@ -169,3 +173,14 @@ def test_an_index_without_the_capitals_field_asks_for_a_rebuild(index_dir, run_c
     result = run_cli("query", "US")
     assert result.exit_code == 2
     assert "archsearch index --rebuild" in result.output
+
+
+def test_browse_applies_smart_case_to_hits_facets_timeline_and_preview(corpus_index):
+    from archsearch.browser.session import Session
+
+    smart = Session(corpus_index).run("US")
+    assert (smart.search.total, smart.facets.total, smart.undated) == (1, 1, 1)
+    preview = Session(corpus_index).preview(smart.search.hits[0], smart.terms)
+    assert marked(preview.article.body, preview.body_matches) == ["US"]
+    ignoring = Session(corpus_index, ignore_case=True).run("US")
+    assert (ignoring.search.total, ignoring.facets.total, ignoring.undated) == (4, 4, 4)

@@ -2,7 +2,8 @@
 
 A query word typed in capitals of 2-5 letters finds that word only where it is written in
 capitals, so `US` is the country and not "us".  The index keeps, per article, the distinct words
-of title and body written so (the `capitals` field): a few terms an article, as written (NFC).
+of title and body written so (the `capitals` field): a few terms an article, as written but for
+their accents (`RTÉ` is `RTE`, as `Zürich` is `Zurich` to the other fields).
 
 A line with no lowercase letter and two words or more (a headline in capitals, "US TROOPS
 LEAVE", a wire dateline "WASHINGTON (AP) -") carries no case: its words are not counted as
@@ -14,7 +15,7 @@ import re
 from functools import cache
 
 from archsearch.analysis.charclasses import regex_class_body
-from archsearch.analysis.folding import normalise
+from archsearch.analysis.folding import fold_accents, normalise
 
 SHORTEST, LONGEST = 2, 5
 
@@ -40,6 +41,12 @@ def is_capital_word(word: str) -> bool:
     return SHORTEST <= len(word) <= LONGEST and word.isalpha() and word.isupper()
 
 
+def capital_form(word: str) -> str:
+    """A word written in capitals as the `capitals` field holds it: accents folded, case kept
+    (the accent table lowercases what it folds, so the capitals are put back)."""
+    return fold_accents(word).upper()
+
+
 def _shouted(line: str) -> bool:
     return line == line.upper() and len(line.split()) > 1
 
@@ -59,4 +66,4 @@ def capital_words(text: str) -> list[str]:
             shouted[line_start] = _shouted(text[line_start : None if line_end < 0 else line_end])
         if not shouted[line_start]:
             found[word] = None
-    return list(found)
+    return list(dict.fromkeys(map(capital_form, found)))
