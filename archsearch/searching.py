@@ -150,15 +150,17 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
 
 def matched_words(whoosh_hit, language: str = "") -> dict[str, WordMatcher]:
     """What to mark in the title and in the body: the query's indexed words this article contains
-    there, and the unstemmed forms it contains in either (from prefix, wildcard and fuzzy words),
-    the words analysed in the article's language."""
+    there, the unstemmed forms it contains in either (from prefix, wildcard, fuzzy and `=` words)
+    and its words in capitals the query asked for (smart case), the words analysed in the
+    article's language."""
     found = {"title": set(), "body": set(), WORD_FORM_FIELD: set(), CAPITALS_FIELD: set()}
     for fieldname, term in whoosh_hit.matched_terms():
         if fieldname in found:
             found[fieldname].add(term.decode("utf-8") if isinstance(term, bytes) else term)
     forms, capitals = frozenset(found[WORD_FORM_FIELD]), frozenset(found[CAPITALS_FIELD])
     return {
-        fieldname: WordMatcher(frozenset(found[fieldname]), forms, language, capitals) for fieldname in ("title", "body")
+        fieldname: WordMatcher(frozenset(found[fieldname]), forms, language, capitals)
+        for fieldname in ("title", "body")
     }
 
 
@@ -315,7 +317,8 @@ def search(
                 result.date_span = span and (number_day(span[0]), number_day(span[1]))
         if total == 0 and not any_words and not result.outside_window:
             words_only = parse_query(
-                text, schema, any_words=True, today=today, languages=parse_options["languages"], ignore_case=ignore_case,
+                text, schema, any_words=True, today=today, languages=parse_options["languages"],
+                ignore_case=ignore_case,
             ).words
             result.partial_matches = len(evaluator.matching_documents(words_only))
         if parsed.has_date_filter and not include_undated:

@@ -73,8 +73,8 @@ class QueryCommand(click.Command):
 @output_options
 @index_option
 def command(
-    words, any_words, ignore_case, since, until, include_undated, sort, limit, offset, explain, paths_only, count_only, null,
-    fix, all_copies, fmt, index_dir,
+    words, any_words, ignore_case, since, until, include_undated, sort, limit, offset, explain, paths_only,
+    count_only, null, fix, all_copies, fmt, index_dir,
 ):
     """Search the index for articles matching WORDS, best first.
 
