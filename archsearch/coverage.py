@@ -96,6 +96,7 @@ def timeline(
     since: str | None = None,
     until: str | None = None,
     any_words: bool = False,
+    ignore_case: bool = False,
     today: datetime.date | None = None,
 ) -> Timeline:
     if by not in PERIODS:
@@ -104,7 +105,7 @@ def timeline(
         # Undated articles are counted apart, so the date window must not drop them before counting.
         parsed = parse_query(
             text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=True, today=today,
-            languages=index_languages(searcher),
+            languages=index_languages(searcher), ignore_case=ignore_case,
         )
         # Not Whoosh's column reader, which misplaces the documents of a segment without dates.
         evaluator = Evaluator(searcher)
@@ -133,12 +134,13 @@ def facets(
     until: str | None = None,
     include_undated: bool = False,
     any_words: bool = False,
+    ignore_case: bool = False,
     today: datetime.date | None = None,
 ) -> Facets:
     with index_searcher(index_dir) as searcher:
         parsed = parse_query(
             text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=include_undated,
-            today=today, languages=index_languages(searcher),
+            today=today, languages=index_languages(searcher), ignore_case=ignore_case,
         )
         if searcher.doc_count() == 0:  # no committed segment: no columns to read
             return Facets(query=text, total=0, index_empty=True)

@@ -18,6 +18,8 @@ SYNTAX = """\
 | `Taliban NOT Kabul`, `Taliban -Kabul` | the first word, without the second |
 | `(Kabul OR Kandahar) Taliban` | parentheses group |
 | `"humanitarian assistance"` | the exact phrase |
+| `US`, `WHO`, `IT`, `США` | a word typed in capitals of 2-5 letters: only where the article writes it in capitals (smart case), so `US` finds "US troops", not "us"; `--ignore-case` turns it off |
+| `=general`, `=news` | that word as written, unstemmed, in any case: `=general` finds "general" and "General", not "generally" |
 | `title:ceasefire` | a word in the title; likewise `source:`, `place:`, `section:`, `author:`, `path:` (parts of the file path), `url:` (parts of the URL: `url:reuters`, `url:"example.com/world"`) and `body:` |
 | `lang:ru` | articles in one language (ISO 639-1 code, see Languages) |
 | `source:"Pashtun Times"` | a phrase in a field |
@@ -33,6 +35,33 @@ for `title:` and `body:` are stems (`title:organizat*` finds nothing: "organizat
 indexed as `organiz`). `--explain` shows such words on the `exact` field, the index's
 unstemmed words of title and body. An index built before this version asks for
 `archsearch index --rebuild`.
+
+Smart case, as in ripgrep: a plain word of 2-5 letters typed all in capitals (`US`, `WHO`,
+`IT`, `ISIS`, Cyrillic `США`, Greek `ΗΠΑ`) matches only articles whose title or body write
+it in capitals, and only those occurrences are highlighted; typed any other way (`us`,
+`Us`) it matches in any case, as do all longer words.  Scripts without case (Chinese,
+Arabic, Hebrew...) are never affected.  A line written all in capitals, with two words or
+more (a headline `US TROOPS LEAVE`, a dateline `WASHINGTON (AP) -`), carries no case: its
+words do not count as written in capitals, so `US` does not find the headline's "US"
+unless the article writes "US" elsewhere.  Smart case applies to plain words with no field
+or in `title:` and `body:` (which look at the capitals of title and body together: `title:US`
+is `US` in the title, written in capitals in title or body); phrases (`"US troops"`),
+prefix, wildcard and fuzzy words and the other fields match in any case.  `--ignore-case`
+(`-i`, on `query`, `timeline`, `sources` and `browse`) turns smart case off.
+
+`=word` matches the word exactly as written, in any case and accents folded as always, but
+not stemmed: `general` also finds "generally" (both are `general` to the English stemmer),
+`=general` does not; `=universities` finds "universities", not "university".  It looks in
+title and body together and takes no field (`title:=news` is an error); a form of several
+words (`=U.S.-led`) matches them as a phrase.  Both combine with everything else:
+
+    archsearch query 'WHO vaccine'              # the World Health Organization, not "who"
+    archsearch query 'US -UK'                   # "US" in capitals, without "UK" in capitals
+    archsearch query '(IT OR ICT) =jobs'        # "jobs" exactly, not "job"
+    archsearch query -i 'WHO'                   # any case: "who" too
+
+`--explain` lists the words matched in capitals only and the exact forms.  An index built
+before this version asks for `archsearch index --rebuild`.
 
 `-word` works on the command line too (`archsearch query Taliban -Kabul`); a word that
 starts like a short option (`-n...`) must come after `--` or be written `NOT word`.
@@ -104,9 +133,16 @@ EXIT_STATUS = [
 ]
 
 
+# Beyond ASCII, roff input is read as Latin-1 unless told otherwise: `США` reached man as control
+# codes.  groff and mandoc both read \[uXXXX] as the character.
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def roff_text(text: str) -> str:
-    """Text as roff prints it literally: backslashes and dashes escaped, no line read as a request."""
+    """Text as roff prints it literally: backslashes and dashes escaped, characters beyond ASCII
+    written as groff's Unicode escapes, no line read as a request."""
     text = text.replace("\\", "\\e").replace("-", "\\-")
+    text = _NOT_ASCII.sub(lambda found: f"\\[u{ord(found.group()):04X}]", text)
     return "\n".join("\\&" + line if line[:1] in (".", "'") else line for line in text.split("\n"))
 
 

@@ -50,7 +50,7 @@ from archsearch.errors import ArchsearchError
 from archsearch.manifest import MANIFEST_FILE, Entry, Manifest
 from archsearch.nearduplicates import band_terms, sketch
 from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
-from archsearch.schema import UNDATED_MARK, build_schema, day_number, exact_text
+from archsearch.schema import UNDATED_MARK, build_schema, capitals_text, day_number, exact_text
 from archsearch.store import (
     REBUILD_HINT,
     DamagedIndex,
@@ -310,6 +310,7 @@ def article_document(key: str, root: str, article: Article, entry: Entry) -> dic
         # library or a scan of a container; plain text is read again from its file.
         "text": article.body if fmt is None or fmt.body_stored else None,
         "exact": exact_text(article.title, article.body),
+        "capitals": capitals_text(article.title, article.body),
         "source": article.source,
         "place": article.place,
         "section": article.section,

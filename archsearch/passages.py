@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from archsearch.analysis import fold, normalise, word_spans, word_term
+from archsearch.analysis.capitals import capital_form
 from archsearch.analysis.stemming import stemmer_for
 from archsearch.analysis.tokens import PLAIN_WORD, plain_word_character
 
@@ -70,7 +71,8 @@ def keeps_beginnings(language: str) -> bool:
 
 class WordMatcher:
     """Finds the words of a text that the index matched: those whose term in `language` is one of
-    `stems`, or whose unstemmed form is one of `forms` (prefix, wildcard and fuzzy words match forms).
+    `stems`, or whose unstemmed form is one of `forms` (prefix, wildcard, fuzzy and `=` words match
+    forms); a word whose term is that of one of `capitals` (smart case) only where it is written so.
 
     Only the words that begin like a stem or a form are analysed.  They are found by a
     case-blind search of the text for each beginning, in C, so the work in Python follows the
@@ -81,15 +83,24 @@ class WordMatcher:
     that fold to more or less than one letter otherwise.
     """
 
-    def __init__(self, stems: frozenset[str] = frozenset(), forms: frozenset[str] = frozenset(), language: str = ""):
-        self.stems, self.forms, self.language = stems, forms, language
+    def __init__(
+        self, stems: frozenset[str] = frozenset(), forms: frozenset[str] = frozenset(), language: str = "",
+        capitals: frozenset[str] = frozenset(),
+    ):
+        self.stems, self.forms, self.language, self.capitals = stems, forms, language, capitals
+        # Smart case: the stems of words typed in capitals mark only the words written so.
+        self._capital_stems = frozenset(indexed_form(word, language) for word in capitals)
         self._beginnings: list[str] = []
         for beginning in sorted(({stem[: max(1, len(stem) - STEM_REWRITES)] for stem in stems} | forms) - {""}):
             if not self._beginnings or not beginning.startswith(self._beginnings[-1]):
                 self._beginnings.append(beginning)  # a shorter beginning finds this one's words too
 
     def matches(self, word: str) -> bool:
-        return indexed_form(word, self.language) in self.stems or folded_form(word) in self.forms
+        stem = indexed_form(word, self.language)
+        if stem in self._capital_stems:
+            written = normalise(word)
+            return written.isupper() and capital_form(written) in self.capitals
+        return stem in self.stems or folded_form(word) in self.forms
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         if not self._beginnings:

@@ -17,8 +17,10 @@ from whoosh.qparser import (
 )
 from whoosh.qparser.plugins import Plugin, PrefixPlugin, TaggingPlugin, WildcardPlugin
 
-from archsearch.analysis import ChainAnalyzer, fold, normalise
+from archsearch.analysis import ChainAnalyzer, fold, normalise, word_term
+from archsearch.analysis import words as split_words
 from archsearch.analysis.alternatives import in_every_language
+from archsearch.analysis.capitals import capital_form, is_capital_word
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
 from archsearch.schema import FIRST_DAY, LAST_DAY, NAME_ANALYZER, UNDATED_MARK, day_number, word_analyzer
@@ -33,6 +35,10 @@ WORD_FORM_FIELD = "exact"
 # bench/corpora/4k, held-out MRR@10 (mean of shapes): x1 0.784 vs x2 0.769; wire 0.588 vs 0.553, web
 # 0.980 vs 0.984 (bench/rank_eval.py --grid). Applied when querying, so it is tuned without re-indexing.
 FIELD_BOOSTS = {"title": 1.0, "body": 1.0}
+# Smart case: a plain word typed in capitals (`US`) must also be written in capitals here.
+CAPITALS_FIELD = "capitals"
+# `=word` exact forms and smart case are about the words of title and body.
+CASED_FIELDS = (None, "title", "body")
 # What `field:` may name in a query; the index's bookkeeping fields stay out of reach.
 QUERY_FIELDS = ("title", "body", "source", "place", "section", "path", "url", "author", "date", "lang")
 # `lang:ru` names the `language` field, as JSON and TSV output call it.
@@ -71,11 +77,17 @@ class ParsedQuery:
     words: wq.Query  # the same with every date filter dropped, to count undated articles left out
     window: DateWindow | None  # from --since/--until
     has_date_filter: bool
+    capitals: tuple[str, ...] = ()  # words found only where written in capitals (smart case)
+    exact_forms: tuple[str, ...] = ()  # `=word`s, as the `exact` field holds them
 
     def explain(self) -> list[str]:
         lines = [f"query: {self.text}", f"parsed: {self.query}"]
         if self.window:
             lines.append(f"date window: {describe(self.window)}")
+        if self.capitals:
+            lines.append(f"in capitals only (smart case; --ignore-case turns it off): {', '.join(self.capitals)}")
+        if self.exact_forms:
+            lines.append(f"exact forms, unstemmed, any case: {', '.join(self.exact_forms)}")
         return lines
 
 
@@ -201,6 +213,10 @@ def _check_word(word, following):
             raise QuerySyntaxError(f"unknown field '{name}:' (fields: {', '.join(QUERY_FIELDS)})")
         if len(word) == field.end() and (following is None or following[0] not in ("quote", "(")):
             raise QuerySyntaxError(f"'{name}:' needs a value")
+        if word[field.end() :].startswith("="):
+            raise QuerySyntaxError(f"'{word}': =word looks in title and body together and takes no field")
+    if word.startswith("=") and (not split_words(normalise(word[1:])) or any(char in word for char in "*?~")):
+        raise QuerySyntaxError(f"'{word}': '=' needs a plain word after it, as in =news")
     return prefix + word
 
 
@@ -253,6 +269,63 @@ class WordFormPlugin(Plugin):
         return group
 
 
+class ExactFormPlugin(TaggingPlugin):
+    """Reads `=word` as that word as written, unstemmed, in any case: a Term on the words of title
+    and body as written (a Phrase there when it holds several words, as `=U.S.-led` may)."""
+
+    expr = r"=(?P<text>[^\s()\"]+)"
+    priority = -1  # before the word tagger
+
+    def create(self, parser, match):
+        return self.ExactFormNode(match.group("text"))
+
+    class ExactFormNode(syntax.SyntaxNode):
+        def __init__(self, text: str):
+            self.text = text
+
+        def r(self):
+            return f"={self.text}"
+
+        def query(self, parser):
+            forms = [word_term(word, "") for word in split_words(normalise(self.text))]
+            if len(forms) == 1:
+                return wq.Term(WORD_FORM_FIELD, forms[0])
+            return wq.Phrase(WORD_FORM_FIELD, forms)
+
+
+class SmartCasePlugin(Plugin):
+    """A plain word typed in capitals of 2-5 letters (`US`, `WHO`, `США`) finds the word only where
+    title or body write it in capitals: the word as usual (which ranks), AND its Term on the
+    `capitals` field (which scores nothing).  Not in phrases, prefixes or other fields."""
+
+    def filters(self, parser):
+        return [(self.in_capitals, 104)]  # after explicit fields (100), before MultifieldPlugin (110)
+
+    def in_capitals(self, parser, group):
+        for index, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode):
+                self.in_capitals(parser, node)
+            elif (
+                type(node) is syntax.WordNode
+                and node.fieldname in CASED_FIELDS
+                and is_capital_word(normalise(node.text))
+            ):
+                capitals = self.CapitalsNode(capital_form(normalise(node.text)))
+                capitals.startchar, capitals.endchar = node.startchar, node.endchar  # the group's span ends here
+                group[index] = syntax.AndGroup([node, capitals])
+        return group
+
+    class CapitalsNode(syntax.SyntaxNode):
+        def __init__(self, text: str):
+            self.text = text
+
+        def r(self):
+            return f"capitals:{self.text}"
+
+        def query(self, parser):
+            return wq.Term(CAPITALS_FIELD, self.text, boost=0.0)
+
+
 def _replace_date_filters(query, replacement):
     return query.accept(lambda node: replacement(node) if isinstance(node, DateFilter) else node)
 
@@ -271,10 +344,11 @@ def parse_query(
     include_undated: bool = False,
     today: datetime.date | None = None,
     languages: Sequence[str] = ("en",),
+    ignore_case: bool = False,
 ) -> ParsedQuery:
     """`languages` are those of the index (analysis.alternatives.index_languages): each word is
     looked for as its term in each of them.  Every command passes them; English is the default
-    for code that parses without an index at hand."""
+    for code that parses without an index at hand.  `ignore_case` turns smart case off."""
     today = today or datetime.date.today()
     window = _flag_window(since, until, today)
     checked = check_syntax(text)
@@ -284,6 +358,9 @@ def parse_query(
     parser.add_plugin(FuzzyTermPlugin())
     parser.add_plugin(WordFormPlugin())
     parser.add_plugin(DatePlugin(today))
+    parser.add_plugin(ExactFormPlugin())
+    if not ignore_case:
+        parser.add_plugin(SmartCasePlugin())
     parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
     try:
         parsed = parser.parse(checked) if checked.strip() else wq.Every()
@@ -298,7 +375,15 @@ def parse_query(
     words = _replace_date_filters(parsed, lambda node: wq.Every())
     if include_undated:
         parsed = _replace_date_filters(parsed, lambda node: wq.Or([node, UNDATED]))
-    return ParsedQuery(text, parsed, words, window, has_date_filter)
+    leaves = list(parsed.leaves()) or [parsed]
+    return ParsedQuery(
+        text, parsed, words, window, has_date_filter,
+        capitals=_texts_in(leaves, CAPITALS_FIELD), exact_forms=_texts_in(leaves, WORD_FORM_FIELD, wq.Term),
+    )
+
+
+def _texts_in(leaves, fieldname, kind=wq.Term) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(leaf.text for leaf in leaves if type(leaf) is kind and leaf.field() == fieldname))
 
 
 def _flag_window(since, until, today) -> DateWindow | None:

@@ -8,6 +8,7 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
 from archsearch.analysis import TextAnalyzer, WordFormAnalyzer
+from archsearch.analysis.capitals import capital_words
 
 # No stop list: in news "US", "WHO" and "IS" are names, and phrase queries must match exactly.
 # Each article's words are stemmed in its own language (see archsearch/analysis/).
@@ -77,6 +78,12 @@ def exact_text(title: str, body: str) -> str:
     return f"{title}\n{body}"
 
 
+def capitals_text(title: str, body: str) -> str | None:
+    """What the `capitals` field indexes: the distinct words of title and body written in capitals
+    (see analysis/capitals.py), space-separated; None when there are none."""
+    return " ".join(capital_words(exact_text(title, body))) or None
+
+
 def build_schema() -> Schema:
     return Schema(
         # The absolute path of the file, whatever folder it was found under: one document per
@@ -97,6 +104,10 @@ def build_schema() -> Schema:
         # fuzzy words expand against these, and `=word` exact-form search will match them.  With
         # positions, which FastSegmentWriter analyses as fast as the body (and phrases could use).
         exact=TEXT(analyzer=WORD_FORM_ANALYZER),
+        # The words of title and body written in capitals of 2-5 letters (`US`, `WHO`, `США`), as
+        # written, once each: smart case makes a query word typed so a Term here, beside the word
+        # in title and body, which ranks.  A few terms an article, no positions, no scores.
+        capitals=KEYWORD(lowercase=False, scorable=False),
         # Dates are whole days, kept as the integer YYYYMMDD so ranges and sorting are plain numbers.
         date=NUMERIC(int, bits=32, stored=True, sortable=True),
         # One term on every undated article: counting the undated matches a date filter left

@@ -15,7 +15,7 @@ from archsearch.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.analysis.alternatives import index_languages
 from archsearch.passages import Snippet, WordMatcher, lead_passage, passages
-from archsearch.querying import UNDATED, WORD_FORM_FIELD, parse_query
+from archsearch.querying import CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, parse_query
 from archsearch.formats import UnreadableFile
 from archsearch.schema import number_day
 from archsearch.spelling import corrected_query
@@ -150,14 +150,18 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
 
 def matched_words(whoosh_hit, language: str = "") -> dict[str, WordMatcher]:
     """What to mark in the title and in the body: the query's indexed words this article contains
-    there, and the unstemmed forms it contains in either (from prefix, wildcard and fuzzy words),
-    the words analysed in the article's language."""
-    found = {"title": set(), "body": set(), WORD_FORM_FIELD: set()}
+    there, the unstemmed forms it contains in either (from prefix, wildcard, fuzzy and `=` words)
+    and its words in capitals the query asked for (smart case), the words analysed in the
+    article's language."""
+    found = {"title": set(), "body": set(), WORD_FORM_FIELD: set(), CAPITALS_FIELD: set()}
     for fieldname, term in whoosh_hit.matched_terms():
         if fieldname in found:
             found[fieldname].add(term.decode("utf-8") if isinstance(term, bytes) else term)
-    forms = frozenset(found[WORD_FORM_FIELD])
-    return {fieldname: WordMatcher(frozenset(found[fieldname]), forms, language) for fieldname in ("title", "body")}
+    forms, capitals = frozenset(found[WORD_FORM_FIELD]), frozenset(found[CAPITALS_FIELD])
+    return {
+        fieldname: WordMatcher(frozenset(found[fieldname]), forms, language, capitals)
+        for fieldname in ("title", "body")
+    }
 
 
 def _current_body(stored: dict) -> str:
@@ -260,6 +264,7 @@ def search(
     with_snippets: bool = True,
     collapse_copies: bool = True,
     fix: bool = False,
+    ignore_case: bool = False,
     today=None,
 ) -> SearchResult:
     """Rank the articles matching `text`; `limit` 0 means all of them.
@@ -273,13 +278,14 @@ def search(
         raise ArchsearchError(f"unknown sort order '{sort}' (choose from {', '.join(SORT_ORDERS)})")
     search_options = dict(
         any_words=any_words, limit=limit, offset=offset, sort=sort, since=since, until=until,
-        include_undated=include_undated, with_snippets=with_snippets, collapse_copies=collapse_copies, today=today,
+        include_undated=include_undated, with_snippets=with_snippets, collapse_copies=collapse_copies,
+        ignore_case=ignore_case, today=today,
     )
     with index_searcher(index_dir, weighting()) as searcher:
         schema = searcher.schema
         parse_options = dict(
             any_words=any_words, since=since, until=until, include_undated=include_undated, today=today,
-            languages=index_languages(searcher),
+            languages=index_languages(searcher), ignore_case=ignore_case,
         )
         parsed = parse_query(text, schema, **parse_options)
         if searcher.doc_count() == 0:
@@ -310,7 +316,10 @@ def search(
                 span = evaluator.value_span("date")
                 result.date_span = span and (number_day(span[0]), number_day(span[1]))
         if total == 0 and not any_words and not result.outside_window:
-            words_only = parse_query(text, schema, any_words=True, today=today, languages=parse_options["languages"]).words
+            words_only = parse_query(
+                text, schema, any_words=True, today=today, languages=parse_options["languages"],
+                ignore_case=ignore_case,
+            ).words
             result.partial_matches = len(evaluator.matching_documents(words_only))
         if parsed.has_date_filter and not include_undated:
             result.undated_left_out = len(evaluator.matching_documents(And([parsed.words, UNDATED])))
@@ -361,8 +370,9 @@ def _group_copies(searcher, ranking: _Ranking, wanted: int | None) -> list[tuple
 
 def query_words(index_dir: Path, query: str, **parse_options) -> dict[str, frozenset[str]]:
     """The indexed words `query` looks for in titles and bodies, and the unstemmed forms, prefixes
-    and fuzzy words expanded to those in the index: what showing an article highlights."""
-    words = {"title": set(), "body": set(), WORD_FORM_FIELD: set()}
+    and fuzzy words expanded to those in the index, and the words it asks for in capitals (smart
+    case): what showing an article highlights."""
+    words = {"title": set(), "body": set(), WORD_FORM_FIELD: set(), CAPITALS_FIELD: set()}
     with index_searcher(index_dir) as searcher:
         parsed = parse_query(query, searcher.schema, languages=index_languages(searcher), **parse_options)
         reader = searcher.reader()
@@ -375,10 +385,10 @@ def query_words(index_dir: Path, query: str, **parse_options) -> dict[str, froze
 
 def article_matches(title: str, body: str, language: str, words: dict[str, frozenset[str]]) -> tuple[list, list]:
     """(start, end) spans of query_words' words in an article's title and body, read in its language."""
-    forms = words.get(WORD_FORM_FIELD, frozenset())
+    forms, capitals = words.get(WORD_FORM_FIELD, frozenset()), words.get(CAPITALS_FIELD, frozenset())
     return (
-        WordMatcher(words.get("title", frozenset()), forms, language).spans(title),
-        WordMatcher(words.get("body", frozenset()), forms, language).spans(body),
+        WordMatcher(words.get("title", frozenset()), forms, language, capitals).spans(title),
+        WordMatcher(words.get("body", frozenset()), forms, language, capitals).spans(body),
     )
 
 

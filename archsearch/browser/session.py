@@ -68,6 +68,7 @@ class Session:
     since: str | None = None
     until: str | None = None
     include_undated: bool = False
+    ignore_case: bool = False
     sort: str = "relevance"
     expand: Callable[[str], str] = lambda text: text  # saved queries (query:NAME) in typed text
 
@@ -111,13 +112,16 @@ class Session:
         return path
 
     def _filter_options(self) -> dict:
-        return dict(any_words=self.any_words, since=self.since, until=self.until, include_undated=self.include_undated)
+        return dict(
+            any_words=self.any_words, since=self.since, until=self.until, include_undated=self.include_undated,
+            ignore_case=self.ignore_case,
+        )
 
     def _search_options(self) -> dict:
         return dict(self._filter_options(), sort=self.sort)
 
     def _timeline_options(self) -> dict:
-        return dict(any_words=self.any_words, since=self.since, until=self.until)
+        return dict(any_words=self.any_words, since=self.since, until=self.until, ignore_case=self.ignore_case)
 
 
 def years_of(months: Timeline) -> list[tuple[str, int]]:

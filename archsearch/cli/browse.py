@@ -4,7 +4,15 @@ import sys
 
 import click
 
-from archsearch.cli.options import any_option, index_option, since_option, sort_option, undated_option, until_option
+from archsearch.cli.options import (
+    any_option,
+    ignore_case_option,
+    index_option,
+    since_option,
+    sort_option,
+    undated_option,
+    until_option,
+)
 
 
 @click.command(
@@ -12,12 +20,13 @@ from archsearch.cli.options import any_option, index_option, since_option, sort_
 )
 @click.argument("words", nargs=-1)
 @any_option
+@ignore_case_option
 @since_option
 @until_option
 @undated_option
 @sort_option
 @index_option
-def command(words, any_words, since, until, include_undated, sort, index_dir):
+def command(words, any_words, ignore_case, since, until, include_undated, sort, index_dir):
     """Browse the index interactively: search as you type, read the
     articles with their matches highlighted, narrow by source, place or
     year, see the timeline, and save the results as CSV.
@@ -51,6 +60,7 @@ def command(words, any_words, since, until, include_undated, sort, index_dir):
     this_command = click.get_current_context().command
     session = Session(
         index, any_words=any_words, since=since, until=until, include_undated=include_undated, sort=sort,
+        ignore_case=ignore_case,
         expand=lambda text: expand_references(config, text, this_command),
     )
     BrowseApp(session, " ".join(words)).run()

@@ -25,6 +25,12 @@ until_option = click.option(
 undated_option = click.option(
     "--undated", "include_undated", is_flag=True, help="Keep undated articles when filtering by date."
 )
+ignore_case_option = click.option(
+    "-i",
+    "--ignore-case",
+    is_flag=True,
+    help="Turn smart case off: words typed in capitals (US, WHO) match in any case.",
+)
 sort_option = click.option(
     "--sort",
     type=click.Choice(["relevance", "newest", "oldest"]),

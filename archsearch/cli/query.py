@@ -6,6 +6,7 @@ import click
 
 from archsearch.cli.options import (
     any_option,
+    ignore_case_option,
     index_option,
     output_options,
     since_option,
@@ -47,6 +48,7 @@ class QueryCommand(click.Command):
 @click.command("query", cls=QueryCommand)
 @click.argument("words", nargs=-1, required=True)
 @any_option
+@ignore_case_option
 @since_option
 @until_option
 @undated_option
@@ -71,8 +73,8 @@ class QueryCommand(click.Command):
 @output_options
 @index_option
 def command(
-    words, any_words, since, until, include_undated, sort, limit, offset, explain, paths_only, count_only, null,
-    fix, all_copies, fmt, index_dir,
+    words, any_words, ignore_case, since, until, include_undated, sort, limit, offset, explain, paths_only,
+    count_only, null, fix, all_copies, fmt, index_dir,
 ):
     """Search the index for articles matching WORDS, best first.
 
@@ -80,7 +82,9 @@ def command(
     forms too ('fight' finds 'fighting'). WORDS may use OR, NOT or -word,
     parentheses, "exact phrases", prefix* and fuzzy~ words, the fields
     title: body: source: place: section: path: url: author:, lang:ru
-    (a language), and date:A..B ranges.
+    (a language), and date:A..B ranges. A word in capitals (US, WHO)
+    matches only in capitals unless --ignore-case is given; =word matches
+    that exact word, unstemmed, in any case.
     """
     from archsearch.lasthits import remember
     from archsearch.location import resolve_index_dir
@@ -108,6 +112,7 @@ def command(
         with_snippets=not (paths_only or count_only),
         collapse_copies=not (all_copies or paths_only or count_only),
         fix=fix,
+        ignore_case=ignore_case,
     )
     if count_only:
         sys.stdout.write(f"{result.total}\n")

@@ -6,6 +6,7 @@ import click
 
 from archsearch.cli.options import (
     any_option,
+    ignore_case_option,
     index_option,
     output_options,
     since_option,
@@ -20,9 +21,10 @@ from archsearch.cli.options import (
 @until_option
 @undated_option
 @any_option
+@ignore_case_option
 @output_options
 @index_option
-def command(words, since, until, include_undated, any_words, fmt, index_dir):
+def command(words, since, until, include_undated, any_words, ignore_case, fmt, index_dir):
     """Count the articles matching WORDS per source and per place, most first.
 
     WORDS take the same syntax as query; "(unknown)" counts articles
@@ -39,6 +41,7 @@ def command(words, since, until, include_undated, any_words, fmt, index_dir):
         until=until,
         include_undated=include_undated,
         any_words=any_words,
+        ignore_case=ignore_case,
     )
     print_facets(result, sys.stdout, fmt)
     if result.index_empty:

@@ -6,6 +6,7 @@ import click
 
 from archsearch.cli.options import (
     any_option,
+    ignore_case_option,
     index_option,
     output_options,
     since_option,
@@ -32,9 +33,10 @@ from archsearch.cli.options import (
     metavar="FILE",
     help="Also write the chart to FILE, as SVG or PNG by its extension (needs the plot extra).",
 )
+@ignore_case_option
 @output_options
 @index_option
-def command(words, by, since, until, any_words, plot_file, fmt, index_dir):
+def command(words, by, since, until, any_words, plot_file, ignore_case, fmt, index_dir):
     """Count the articles matching WORDS in each period: coverage over time.
 
     Empty periods between the first and the last are shown too; undated
@@ -49,7 +51,8 @@ def command(words, by, since, until, any_words, plot_file, fmt, index_dir):
     from archsearch.rendering import print_empty_index_note, print_timeline
 
     result = timeline(
-        resolve_index_dir(index_dir), " ".join(words), by=by, since=since, until=until, any_words=any_words
+        resolve_index_dir(index_dir), " ".join(words), by=by, since=since, until=until, any_words=any_words,
+        ignore_case=ignore_case,
     )
     if plot_file is not None:
         from archsearch.plotting import write_timeline_chart

@@ -1,0 +1,69 @@
+"""Words written in capitals (`US`, `WHO`, `IT`, `ISIS`, `США`): what smart case matches.
+
+A query word typed in capitals of 2-5 letters finds that word only where it is written in
+capitals, so `US` is the country and not "us".  The index keeps, per article, the distinct words
+of title and body written so (the `capitals` field): a few terms an article, as written but for
+their accents (`RTÉ` is `RTE`, as `Zürich` is `Zurich` to the other fields).
+
+A line with no lowercase letter and two words or more (a headline in capitals, "US TROOPS
+LEAVE", a wire dateline "WASHINGTON (AP) -") carries no case: its words are not counted as
+written in capitals, or `US` would find every shouted "us".  Scripts without case (Chinese,
+Arabic, Hebrew...) have no capitals: smart case never applies to their words.
+"""
+
+import re
+from functools import cache
+
+from archsearch.analysis.charclasses import regex_class_body
+from archsearch.analysis.folding import fold_accents, normalise
+
+SHORTEST, LONGEST = 2, 5
+
+
+@cache
+def _capital_run() -> re.Pattern:
+    """2-5 capitals standing as a whole word, as tokens.py splits words (a dot between letters
+    joins them: `U.S` is no word in capitals).  Capitals of the Basic Multilingual Plane, searched
+    in C: the Python work follows the capitals, not the text's length."""
+    ranges, start = [], None
+    for code in range(0x10000):
+        if chr(code).isupper():
+            start = code if start is None else start
+        elif start is not None:
+            ranges.append((start, code - 1))
+            start = None
+    capital = f"[{regex_class_body(ranges)}]"
+    return re.compile(rf"(?<![\w.]){capital}{{{SHORTEST},{LONGEST}}}(?!\w|\.\w)")
+
+
+def is_capital_word(word: str) -> bool:
+    """Whether smart case applies: 2-5 letters, every one a capital (`US`, `США`; not `Us`, `G7`, `北京`)."""
+    return SHORTEST <= len(word) <= LONGEST and word.isalpha() and word.isupper()
+
+
+def capital_form(word: str) -> str:
+    """A word written in capitals as the `capitals` field holds it: accents folded, case kept
+    (the accent table lowercases what it folds, so the capitals are put back)."""
+    return fold_accents(word).upper()
+
+
+def _shouted(line: str) -> bool:
+    return line == line.upper() and len(line.split()) > 1
+
+
+def capital_words(text: str) -> list[str]:
+    """The distinct words of `text` written in capitals, outside lines written all in capitals."""
+    text = normalise(text)
+    found: dict[str, None] = {}
+    shouted: dict[int, bool] = {}  # line start -> whether the line is in capitals
+    for match in _capital_run().finditer(text):
+        word = match.group()
+        if word in found or not word.isalpha():
+            continue
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if line_start not in shouted:
+            line_end = text.find("\n", match.end())
+            shouted[line_start] = _shouted(text[line_start : None if line_end < 0 else line_end])
+        if not shouted[line_start]:
+            found[word] = None
+    return list(dict.fromkeys(map(capital_form, found)))
