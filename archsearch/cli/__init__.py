@@ -16,6 +16,7 @@ COMMANDS = {
     "config": "config",
     "help": "help",
     "index": "index",
+    "kwic": "kwic",
     "open": "open",
     "query": "query",
     "serve": "serve",
