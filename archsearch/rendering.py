@@ -683,6 +683,49 @@ def print_facets(facets, out, fmt: str) -> None:
         out.write("".join(tsv_line(row) for row in rows))
 
 
+TERM_COLUMNS = ("rank", "term", "score", "matching", "all", "index_term")
+
+
+def term_rows(key_terms) -> list[tuple]:
+    return [
+        (rank, term.term, round(term.score, 3), term.matching, term.all, term.index_term)
+        for rank, term in enumerate(key_terms.terms, start=1)
+    ]
+
+
+def print_key_terms(key_terms, out, err, fmt: str) -> None:
+    """The key terms best first: score (G²), matching articles holding it, all articles holding it."""
+    rows = term_rows(key_terms)
+    if fmt == "json":
+        for row in rows:
+            out.write(json_line({"type": "term", **dict(zip(TERM_COLUMNS, row))}))
+        out.write(json_line({
+            "type": "summary", "query": key_terms.query, "statistic": "G2", "matching": key_terms.matching,
+            "all": key_terms.all, "shown": len(rows), "elapsed_ms": round(key_terms.elapsed * 1000, 3),
+        }))
+    elif fmt in CSV_FORMATS:
+        write_csv(out, fmt, TERM_COLUMNS, rows)
+    elif fmt == "human":
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=None, padding=(0, 1))
+        for heading in ("", "term", "G²", "matching", "all"):
+            table.add_column(heading, justify="left" if heading == "term" else "right")
+        for rank, term, score, matching, every, _ in rows:
+            table.add_row(Text(str(rank), style="cyan"), Text(printable(term), style="bold"), Text(f"{score:.1f}"),
+                          Text(str(matching)), Text(str(every), style="dim"))
+        _rich_console(out).print(table)
+        _rich_console(err).print(Text(
+            f"key terms of {key_terms.matching} matching articles against all {key_terms.all}"
+            f" (Dunning's log-likelihood G²; {key_terms.elapsed * 1000:.0f} ms)", style="dim",
+        ))
+    else:
+        if fmt == "tsv":
+            out.write(tsv_line(TERM_COLUMNS))
+        out.write("".join(tsv_line(row) for row in rows))
+
+
 def stats_rows(stats) -> list[tuple[str, str]]:
     return [
         ("articles", f"{stats.articles}"),

@@ -58,6 +58,7 @@ PRELOADED = (
     "archsearch.cli.similar",
     "archsearch.cli.sources",
     "archsearch.cli.stats",
+    "archsearch.cli.terms",
     "archsearch.cli.timeline",
     "archsearch.lasthits",
     "archsearch.location",

@@ -24,6 +24,7 @@ COMMANDS = {
     "similar": "similar",
     "sources": "sources",
     "stats": "stats",
+    "terms": "terms",
     "timeline": "timeline",
 }
 
