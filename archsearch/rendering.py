@@ -683,6 +683,83 @@ def print_facets(facets, out, fmt: str) -> None:
         out.write("".join(tsv_line(row) for row in rows))
 
 
+OCCURRENCE_COLUMNS = ("id", "path", "date", "source", "word", "char", "left", "match", "right")
+
+
+def occurrence_row(occurrence) -> list:
+    date = occurrence.date.isoformat() if occurrence.date else None
+    return [occurrence.id, occurrence.path, date, occurrence.source, occurrence.word, occurrence.char,
+            occurrence.left, occurrence.match, occurrence.right]
+
+
+def print_concordance(concordance, out, err, fmt: str) -> None:
+    """One occurrence per line or record; the human and plain formats head each article's lines with
+    its date, source and id and line the matches up in one column."""
+    if fmt == "json":
+        for occurrence in concordance.occurrences:
+            record = dict(zip(OCCURRENCE_COLUMNS, occurrence_row(occurrence)))
+            out.write(json_line({"type": "occurrence", **record, **path_fields(occurrence.path)}))
+        out.write(json_line({
+            "type": "summary", "query": concordance.query, "width": concordance.width,
+            "occurrences": len(concordance.occurrences), "articles": concordance.articles,
+            "total": concordance.total, "elapsed_ms": round(concordance.elapsed * 1000, 3),
+        }))
+    elif fmt == "tsv":
+        out.write(tsv_line(OCCURRENCE_COLUMNS))
+        out.write("".join(tsv_line(occurrence_row(occurrence)) for occurrence in concordance.occurrences))
+    elif fmt in CSV_FORMATS:
+        write_csv(out, fmt, OCCURRENCE_COLUMNS, map(occurrence_row, concordance.occurrences))
+    else:
+        _print_concordance_lines(concordance, out, err, fmt == "human")
+
+
+def _print_concordance_lines(concordance, out, err, colour: bool) -> None:
+    occurrences = [(o, printable(o.left), printable(o.match), printable(o.right)) for o in concordance.occurrences]
+    left_width = max((len(left) for _, left, _, _ in occurrences), default=0)
+    console = _rich_console(out) if colour else None
+    if console:
+        # A terminal shows the matches in its middle column: longer left contexts lose their start.
+        longest_match = max((len(match) for _, _, match, _ in occurrences), default=0)
+        left_width = min(left_width, max(10, (console.width - longest_match) // 2 - 1))
+    rows, article = [], None  # an article's metadata, or an occurrence's (left, match, right)
+    for occurrence, left, match, right in occurrences:
+        if occurrence.path != article:
+            article = occurrence.path
+            rows += [None] * bool(rows) + [occurrence]
+        if len(left) > left_width:
+            left = "…" + left[len(left) - left_width + 1:]
+        rows.append((f"{left:>{left_width}} ", match, f" {right}"))
+    if not console:
+        out.write("".join(_plain_concordance_row(row) for row in rows))
+        return
+    from rich.text import Text
+
+    lines = [
+        Text("") if row is None
+        else Text.assemble(row[0], (row[1], "bold red"), row[2]) if isinstance(row, tuple)
+        else metadata_text(row.date, row.source, "", row.id)
+        for row in rows
+    ]
+    if lines:
+        console.print(Text("\n").join(lines), no_wrap=True, overflow="crop")
+    _rich_console(err).print(Text(_concordance_summary(concordance), style="dim"))
+
+
+def _plain_concordance_row(row) -> str:
+    if row is None:
+        return "\n"
+    if isinstance(row, tuple):
+        return f"{row[0]}{PLAIN_MATCH_OPEN}{row[1]}{PLAIN_MATCH_CLOSE}{row[2]}".rstrip() + "\n"
+    return " · ".join(metadata_parts(row.date, row.source, "", row.id)) + "\n"
+
+
+def _concordance_summary(concordance) -> str:
+    return (
+        f"{len(concordance.occurrences)} occurrences in {concordance.articles} of {concordance.total}"
+        f" matching articles ({concordance.elapsed * 1000:.0f} ms)"
+    )
+
+
 TERM_COLUMNS = ("rank", "term", "score", "matching", "all", "index_term")
 
 
