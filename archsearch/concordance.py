@@ -28,7 +28,7 @@ class Occurrence:
     source: str
     word: int  # how many words of the body come before it
     char: int  # where it starts in the body, in characters
-    left: str  # the context, whitespace collapsed to single spaces
+    left: str  # the context, whitespace collapsed to single spaces: left + match + right reads as the body
     match: str
     right: str
 
@@ -85,7 +85,7 @@ def concordance(
 def contexts(body: str, spans: list[tuple[int, int]], width: int) -> list[tuple[int, int, str, str, str]]:
     """(word offset, character offset, left context, match, right context) of each span of `body`,
     the context `width` words each side (fewer at the ends of the body), with the punctuation
-    between them."""
+    between them and the space next to the match, if any, kept: "refugees, who" stays so."""
     words = word_spans(body)
     starts = [start for start, _, _ in words]
     ends = [end for _, end, _ in words]
@@ -96,10 +96,11 @@ def contexts(body: str, spans: list[tuple[int, int]], width: int) -> list[tuple[
         left_start = starts[max(first - width, 0)] if width else start
         right_end = ends[min(after + width, len(words)) - 1] if width and after < len(words) else end
         found.append(
-            (first, start, _collapsed(body[left_start:start]), _collapsed(body[start:end]), _collapsed(body[end:right_end]))
+            (first, start, _collapsed(body[left_start:start]).lstrip(), _collapsed(body[start:end]),
+             _collapsed(body[end:right_end]).rstrip())
         )
     return found
 
 
 def _collapsed(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip()
+    return _WHITESPACE.sub(" ", text)

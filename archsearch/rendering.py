@@ -715,6 +715,9 @@ def print_concordance(concordance, out, err, fmt: str) -> None:
 
 def _print_concordance_lines(concordance, out, err, colour: bool) -> None:
     occurrences = [(o, printable(o.left), printable(o.match), printable(o.right)) for o in concordance.occurrences]
+    # A match at a word's start after no space (a quote, a bracket) stays one column right of its
+    # left context, as after a space, so the matches line up.
+    occurrences = [(o, left if left[-1:].isspace() else left + " ", match, right) for o, left, match, right in occurrences]
     left_width = max((len(left) for _, left, _, _ in occurrences), default=0)
     console = _rich_console(out) if colour else None
     if console:
@@ -728,7 +731,7 @@ def _print_concordance_lines(concordance, out, err, colour: bool) -> None:
             rows += [None] * bool(rows) + [occurrence]
         if len(left) > left_width:
             left = "…" + left[len(left) - left_width + 1:]
-        rows.append((f"{left:>{left_width}} ", match, f" {right}"))
+        rows.append((f"{left:>{left_width}}", match, right))
     if not console:
         out.write("".join(_plain_concordance_row(row) for row in rows))
         return

@@ -29,12 +29,13 @@ def test_every_occurrence_with_its_word_and_character_offsets(index):
     rome = find_article(index, "rome.txt").body
     found = [(o.id, o.word, o.left, o.match, o.right) for o in result.occurrences]
     assert found == [
-        ("rome.txt", 15, "nine ten eleven", "floods", "twelve thirteen fourteen"),
-        ("rome.txt", 20, "thirteen fourteen. The", "Flooding", "came again"),
-        ("paris.txt", 4, "Mar 1. /AFP/.", "Floods", "at the start"),
+        ("rome.txt", 15, "nine ten eleven ", "floods", " twelve thirteen fourteen"),
+        ("rome.txt", 20, "thirteen fourteen. The ", "Flooding", " came again"),
+        ("paris.txt", 4, "Mar 1. /AFP/. ", "Floods", " at the start"),
     ]
     for occurrence in result.occurrences[:2]:
-        assert rome[occurrence.char:].startswith(occurrence.match)
+        assert rome[occurrence.char:].startswith(occurrence.match + occurrence.right)
+        assert rome[: occurrence.char].endswith(occurrence.left)
     assert (result.articles, result.total) == (2, 2)
     assert [o.source for o in result.occurrences] == ["ANSA", "ANSA", "AFP"]
     assert str(result.occurrences[2].date) == "2021-03-01"
@@ -43,7 +44,7 @@ def test_every_occurrence_with_its_word_and_character_offsets(index):
 def test_context_is_cut_at_the_ends_of_the_body_and_can_be_nothing():
     body = "Floods, then more  floods."
     assert contexts(body, [(0, 6), (19, 25)], 2) == [
-        (0, 0, "", "Floods", ", then more"), (3, 19, "then more", "floods", ""),
+        (0, 0, "", "Floods", ", then more"), (3, 19, "then more ", "floods", ""),
     ]
     assert contexts(body, [(0, 6)], 0) == [(0, 0, "", "Floods", "")]
 
@@ -61,8 +62,8 @@ def test_machine_formats_carry_the_same_occurrences(run_cli, index, monkeypatch)
     records = [json.loads(line) for line in lines]
     assert records[0] == {
         "type": "occurrence", "id": "rome.txt", "path": records[0]["path"], "date": "2020-01-05",
-        "source": "ANSA", "word": 15, "char": records[0]["char"], "left": "nine ten eleven", "match": "floods",
-        "right": "twelve thirteen fourteen",
+        "source": "ANSA", "word": 15, "char": records[0]["char"], "left": "nine ten eleven ", "match": "floods",
+        "right": " twelve thirteen fourteen",
     }
     assert records[-1]["type"] == "summary" and records[-1]["occurrences"] == 3
     table = run_cli("kwic", "flood", "--width", "3", "--sort", "oldest", "--format", "csv").stdout
@@ -72,7 +73,7 @@ def test_machine_formats_carry_the_same_occurrences(run_cli, index, monkeypatch)
     ]
     tsv = run_cli("kwic", "flood", "--width", "3", "--sort", "oldest", "--format", "tsv").stdout.splitlines()
     assert tsv[0].split("\t") == ["id", "path", "date", "source", "word", "char", "left", "match", "right"]
-    assert tsv[1].split("\t")[6:] == ["nine ten eleven", "floods", "twelve thirteen fourteen"]
+    assert tsv[1].split("\t")[6:] == ["nine ten eleven ", "floods", " twelve thirteen fourteen"]
 
 
 def test_plain_lines_align_the_matches(run_cli, index, monkeypatch):
