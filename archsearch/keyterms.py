@@ -10,11 +10,15 @@ frequencies, not counts of occurrences, so that one long article repeating a wor
 make it a key term.
 """
 
+import heapq
 import math
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+
+from whoosh.query import Phrase
 
 from archsearch.analysis import word_spans
 from archsearch.analysis.alternatives import index_languages
@@ -30,6 +34,10 @@ DEFAULT_TERMS = 20
 # A word held by fewer matching articles than this is no key term, however rare elsewhere: one
 # article's names would fill the list.
 MIN_ARTICLES = 2
+# A two-word phrase is no key phrase when one of its words is used by more than this share of all
+# articles: the, in, and, was make phrases of every key word ("the Afghan", "in Kabul") and would
+# crowd out the others (and counting them in the archive reads most of its positions).
+MAX_PHRASE_WORD_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,7 @@ def key_terms(
     text: str,
     *,
     limit: int = DEFAULT_TERMS,
+    phrases: bool = False,
     any_words: bool = False,
     since: str | None = None,
     until: str | None = None,
@@ -72,13 +81,14 @@ def key_terms(
     today=None,
 ) -> KeyTerms:
     """The `limit` words (0: all) most characteristic of the bodies of the articles matching
-    `text`, best first, the query's own words left out. Reads every matching article's body."""
+    `text`, best first, the query's own words left out; with `phrases`, the two-word phrases
+    (two words with only a space between them) instead. Reads every matching article's body."""
     started = time.perf_counter()
     if not text.strip():
         raise ArchsearchError("empty query: give at least one word")
     filters = dict(any_words=any_words, since=since, until=until, include_undated=include_undated, ignore_case=ignore_case)
     own = query_words(index_dir, text, today=today, **filters)
-    own_terms = own["body"] | own["title"]
+    own_terms, own_forms = own["body"] | own["title"], own[WORD_FORM_FIELD]
     result = KeyTerms(query=text)
     holding: Counter = Counter()  # index term -> matching articles holding it
     written: dict[str, Counter] = defaultdict(Counter)  # index term -> its written forms
@@ -87,8 +97,16 @@ def key_terms(
         if result.all == 0:
             result.index_empty = True
             return result
+        evaluator = Evaluator(searcher)
+        reader = searcher.reader()
+        most = MAX_PHRASE_WORD_SHARE * result.all
+
+        @lru_cache(maxsize=None)
+        def common(term: str) -> bool:
+            return reader.doc_frequency("body", term) > most
+
         parsed = parse_query(text, searcher.schema, languages=index_languages(searcher), today=today, **filters)
-        docnums = Evaluator(searcher).matching_documents(parsed.query)
+        docnums = evaluator.matching_documents(parsed.query)
         result.matching = len(docnums)
         for docnum in docnums:
             stored = searcher.stored_fields(docnum)
@@ -96,30 +114,78 @@ def key_terms(
                 body = article_body(stored)
             except (UnreadableFile, OSError):
                 continue  # the file went away since indexing; the index's counts still hold it
-            language = stored.get("language", "")
-            terms = set()
-            for _, _, word in word_spans(body):
-                term = indexed_form(word, language)
-                if _countable(term) and term not in own_terms and folded_form(word) not in own[WORD_FORM_FIELD]:
-                    terms.add(term)
-                    written[term][word] += 1
-            holding.update(terms)
-        reader = searcher.reader()
-        least = min(MIN_ARTICLES, result.matching)
-        scored = []
-        for term, a in holding.items():
-            if a < least:
-                continue
-            # The index's count may still hold deleted articles until its segments merge.
-            b = min(max(reader.doc_frequency("body", term), a), result.all)
-            if b == result.all or a / result.matching <= (b - a) / (result.all - result.matching or 1):
-                continue  # as common outside the result set: not characteristic
-            score = log_likelihood(a, result.matching, b, result.all)
-            scored.append(KeyTerm(_most_written(written[term]), term, score, a, b))
-    scored.sort(key=lambda key: (-key.score, -key.matching, key.term))
-    result.terms = scored[:limit] if limit else scored
+            words = [
+                (start, end, word, indexed_form(word, stored.get("language", "")))
+                for start, end, word in word_spans(body)
+            ]
+            words = [
+                (start, end, word, term if _countable(term) and term not in own_terms and folded_form(word) not in own_forms else None)
+                for start, end, word, term in words
+            ]
+            if phrases:
+                words = [(*word[:3], word[3] if word[3] and not common(word[3]) else None) for word in words]
+            found = _phrases(body, words) if phrases else [(term, word) for _, _, word, term in words if term]
+            for term, form in found:
+                written[term][form] += 1
+            holding.update({term for term, _ in found})
+        if phrases:
+            def all_holding(term: str) -> int:
+                return len(evaluator.matching_documents(Phrase("body", term.split(" "))))
+        else:
+
+            def all_holding(term: str) -> int:
+                return reader.doc_frequency("body", term)
+
+        result.terms = _best(holding, written, all_holding, result.matching, result.all, limit)
     result.elapsed = time.perf_counter() - started
     return result
+
+
+def _phrases(body: str, words: list[tuple]) -> list[tuple[str, str]]:
+    """(index terms, as written) of each two countable words in a row with only spaces between them."""
+    return [
+        (f"{first} {second}", f"{first_word} {second_word}")
+        for (_, end, first_word, first), (start, _, second_word, second) in zip(words, words[1:])
+        if first and second and body[end:start].isspace()
+    ]
+
+
+def _best(holding: Counter, written: dict, all_holding, matching: int, total: int, limit: int) -> list[KeyTerm]:
+    """The `limit` best scored terms (0: all). Candidates go most held first: G² falls as the
+    archive's count `b` rises from `a`, so G²(a, n, a, N) bounds the score of a term held by `a`,
+    and once that is below the limit-th score found, the rest cannot enter (which spares counting
+    phrases in the whole archive)."""
+    least = min(MIN_ARTICLES, matching)
+    best: list[tuple] = []  # a heap of (score, -a, term) of the best so far, the worst first
+    for term, a in sorted(holding.items(), key=lambda item: (-item[1], item[0])):
+        if a < least:
+            break
+        if limit and len(best) == limit and log_likelihood(a, matching, a, total) < best[0][0]:
+            break
+        # The index's count may still hold deleted articles until its segments merge.
+        b = min(max(all_holding(term), a), total)
+        if b == total or a / matching <= (b - a) / (total - matching or 1):
+            continue  # as common outside the result set: not characteristic
+        entry = (log_likelihood(a, matching, b, total), -a, _Reversed(term), b)
+        if not limit or len(best) < limit:
+            heapq.heappush(best, entry)
+        elif entry[:3] > best[0][:3]:
+            heapq.heapreplace(best, entry)
+    ranked = sorted(best, reverse=True)
+    return [KeyTerm(_most_written(written[key.text]), key.text, score, -minus_a, b) for score, minus_a, key, b in ranked]
+
+
+class _Reversed:
+    """A term that sorts backwards, so that among equal scores the heap drops the alphabetically last."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __lt__(self, other):
+        return self.text > other.text
+
+    def __eq__(self, other):
+        return self.text == other.text
 
 
 def _countable(term: str) -> bool:

@@ -53,6 +53,17 @@ def test_planted_topic_comes_first_and_common_words_not_at_all(index):
     assert "flood" not in found  # the query's own word
 
 
+def test_two_word_phrases_leave_out_those_of_common_words(index):
+    result = key_terms(index, "flood", phrases=True)
+    # "along the", "the river" and "stacked sandbags" hold words used by more than a quarter of
+    # all articles (the: 21, sandbags: 6 of 21); "river; crews" is no phrase across its semicolon;
+    # "Floods rose" holds the query's word.
+    assert [(term.term, term.index_term, term.matching, term.all) for term in result.terms] == [
+        ("crews stacked", "crew stack", 5, 5), ("rose along", "rose along", 5, 5),
+    ]
+    assert result.terms[0].score == pytest.approx(log_likelihood(5, 5, 5, 21))
+
+
 def test_limit_and_filters(index):
     assert len(key_terms(index, "flood", limit=2).terms) == 2
     assert key_terms(index, "flood", since="2020-02").matching == 0
@@ -70,6 +81,8 @@ def test_every_format(run_cli, index, monkeypatch):
     rows = list(csv.reader(io.StringIO(run_cli("terms", "flood", "--format", "csv").stdout)))
     assert rows[0] == ["rank", "term", "score", "matching", "all", "index_term"]
     assert [row[1:] for row in rows[1:]][6] == ["sandbags", "17.646", "5", "6", "sandbag"]  # 2(5 ln 3.5 - ln 4.571 + 15 ln 1.3125)
+    phrases = run_cli("terms", "flood", "--phrases", "--format", "tsv").stdout.splitlines()
+    assert [line.split("\t")[1] for line in phrases[1:]] == ["crews stacked", "rose along"]
     human = run_cli("terms", "flood", "-n", "3", "--color", "always")
     assert human.exit_code == 0 and "levees" in human.stdout
 

@@ -27,9 +27,13 @@ from archsearch.cli.query import QueryCommand
     "-n", "--limit", type=click.IntRange(min=0), metavar="N", default=20, show_default=True,
     help="Key terms to list, best first; 0 lists all.",
 )
+@click.option(
+    "--phrases", is_flag=True,
+    help="List two-word phrases (two words in a row) instead of single words.",
+)
 @output_options
 @index_option
-def command(words, any_words, ignore_case, since, until, include_undated, limit, fmt, index_dir):
+def command(words, any_words, ignore_case, since, until, include_undated, limit, phrases, fmt, index_dir):
     """List the words most characteristic of the articles matching WORDS.
 
     Each word is scored by Dunning's log-likelihood (G²) of the number of
@@ -42,7 +46,7 @@ def command(words, any_words, ignore_case, since, until, include_undated, limit,
     from archsearch.rendering import print_empty_index_note, print_key_terms
 
     result = key_terms(
-        resolve_index_dir(index_dir), " ".join(words), limit=limit, any_words=any_words, since=since, until=until,
+        resolve_index_dir(index_dir), " ".join(words), limit=limit, phrases=phrases, any_words=any_words, since=since, until=until,
         include_undated=include_undated, ignore_case=ignore_case,
     )
     print_key_terms(result, sys.stdout, sys.stderr, fmt)
