@@ -105,6 +105,13 @@ def key_terms(
         def common(term: str) -> bool:
             return reader.doc_frequency("body", term) > most
 
+        def counted(word: str, language: str) -> str | None:
+            """The word's index term, or None for a word left out."""
+            term = indexed_form(word, language)
+            if not _countable(term) or term in own_terms or folded_form(word) in own_forms:
+                return None
+            return None if phrases and common(term) else term
+
         parsed = parse_query(text, searcher.schema, languages=index_languages(searcher), today=today, **filters)
         docnums = evaluator.matching_documents(parsed.query)
         result.matching = len(docnums)
@@ -114,23 +121,17 @@ def key_terms(
                 body = article_body(stored)
             except (UnreadableFile, OSError):
                 continue  # the file went away since indexing; the index's counts still hold it
-            words = [
-                (start, end, word, indexed_form(word, stored.get("language", "")))
-                for start, end, word in word_spans(body)
-            ]
-            words = [
-                (start, end, word, term if _countable(term) and term not in own_terms and folded_form(word) not in own_forms else None)
-                for start, end, word, term in words
-            ]
-            if phrases:
-                words = [(*word[:3], word[3] if word[3] and not common(word[3]) else None) for word in words]
+            language = stored.get("language", "")
+            words = [(start, end, word, counted(word, language)) for start, end, word in word_spans(body)]
             found = _phrases(body, words) if phrases else [(term, word) for _, _, word, term in words if term]
             for term, form in found:
                 written[term][form] += 1
             holding.update({term for term, _ in found})
         if phrases:
+
             def all_holding(term: str) -> int:
                 return len(evaluator.matching_documents(Phrase("body", term.split(" "))))
+
         else:
 
             def all_holding(term: str) -> int:
@@ -156,7 +157,7 @@ def _best(holding: Counter, written: dict, all_holding, matching: int, total: in
     and once that is below the limit-th score found, the rest cannot enter (which spares counting
     phrases in the whole archive)."""
     least = min(MIN_ARTICLES, matching)
-    best: list[tuple] = []  # a heap of (score, -a, term) of the best so far, the worst first
+    best: list[tuple] = []  # a heap of (score, a, term, b) of the best so far, the worst first
     for term, a in sorted(holding.items(), key=lambda item: (-item[1], item[0])):
         if a < least:
             break
@@ -166,13 +167,13 @@ def _best(holding: Counter, written: dict, all_holding, matching: int, total: in
         b = min(max(all_holding(term), a), total)
         if b == total or a / matching <= (b - a) / (total - matching or 1):
             continue  # as common outside the result set: not characteristic
-        entry = (log_likelihood(a, matching, b, total), -a, _Reversed(term), b)
+        entry = (log_likelihood(a, matching, b, total), a, _Reversed(term), b)
         if not limit or len(best) < limit:
             heapq.heappush(best, entry)
         elif entry[:3] > best[0][:3]:
             heapq.heapreplace(best, entry)
     ranked = sorted(best, reverse=True)
-    return [KeyTerm(_most_written(written[key.text]), key.text, score, -minus_a, b) for score, minus_a, key, b in ranked]
+    return [KeyTerm(_most_written(written[key.text]), key.text, score, a, b) for score, a, key, b in ranked]
 
 
 class _Reversed:
