@@ -169,7 +169,8 @@ def facets(
         )
         parsed = parse_query(text, searcher.schema, any_words=any_words, **options)
         if searcher.doc_count() == 0:  # no committed segment: no columns to read
-            return Facets(query=text, total=0, index_empty=True)
+            volumes = {kind: Counter() for kind in ("source", "place", "language")} if with_share else None
+            return Facets(query=text, total=0, index_empty=True, volumes=volumes)
         reader = searcher.reader()
         sources, places = reader.column_reader("source"), reader.column_reader("place")
         languages = reader.column_reader("language")

@@ -83,3 +83,11 @@ def test_sources_share_in_every_format(run_cli, index, monkeypatch):
     assert "source\tANSA\t1\t5\t20.0" in table
     human = run_cli("sources", "flood", "--share", "--color", "always").stdout
     assert "20.0%" in human and "44.4% of 9 in the window" in human
+
+
+def test_an_empty_index_has_a_share_of_nothing(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    empty = build_index(tmp_path, {})
+    assert timeline(empty, "flood", with_share=True).volumes == []
+    result = facets(empty, "flood", with_share=True)
+    assert (result.total, result.volume, result.volumes["source"]) == (0, 0, {})
