@@ -18,7 +18,7 @@ from time import monotonic as _monotonic
 import _socket  # socket.py takes ~4 ms to import, more than the rest of this module
 
 # Commands that only read the index; anything else (index, --help, --version) always runs here.
-FORWARDED = frozenset({"query", "show", "similar", "sources", "stats", "timeline"})
+FORWARDED = frozenset({"kwic", "query", "show", "similar", "sources", "stats", "terms", "timeline"})
 
 # Bytes of the conversation (archsearch.server describes it). Client to server: a request, GO,
 # then INTERRUPT on Ctrl-C. Server to client: RUN_HERE (the server will not run the command), or

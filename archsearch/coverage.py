@@ -5,6 +5,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from whoosh.query import Every
+
 from archsearch.errors import ArchsearchError
 from archsearch.evaluation import Evaluator, matching_documents
 from archsearch.store import index_searcher
@@ -23,6 +25,9 @@ class Timeline:
     undated: int  # matching articles with no date, which no period can hold
     total: int
     index_empty: bool = False  # the index holds no article at all (empty, or still being built)
+    # With share: all articles of each period, in the order of `periods`, and all undated ones.
+    volumes: list[int] | None = None
+    undated_volume: int = 0
 
 
 @dataclass
@@ -33,6 +38,15 @@ class Facets:
     places: list[tuple[str, int]] = field(default_factory=list)
     languages: list[tuple[str, int]] = field(default_factory=list)  # ISO 639-1 codes
     index_empty: bool = False  # the index holds no article at all (empty, or still being built)
+    # With share: all articles in the date window per "source", "place" and "language" name, and
+    # their number.
+    volumes: dict[str, Counter] | None = None
+    volume: int = 0
+
+
+def share(count: int, volume: int) -> float | None:
+    """count as a percentage of volume; None for a volume of nothing."""
+    return 100 * count / volume if volume else None
 
 
 def period_of(day: datetime.date, by: str) -> str:
@@ -97,8 +111,10 @@ def timeline(
     until: str | None = None,
     any_words: bool = False,
     ignore_case: bool = False,
+    with_share: bool = False,
     today: datetime.date | None = None,
 ) -> Timeline:
+    """With `with_share`, also all articles of each period, matching or not (the archive's volume)."""
     if by not in PERIODS:
         raise ArchsearchError(f"unknown period '{by}' (choose from {', '.join(PERIODS)})")
     with index_searcher(index_dir) as searcher:
@@ -110,8 +126,13 @@ def timeline(
         # Not Whoosh's column reader, which misplaces the documents of a segment without dates.
         evaluator = Evaluator(searcher)
         days = list(map(number_day, evaluator.field_values("date", evaluator.matching_documents(parsed.query))))
+        every_day = (
+            list(map(number_day, evaluator.field_values("date", evaluator.matching_documents(Every()))))
+            if with_share else []
+        )
         index_empty = searcher.doc_count() == 0
     counts = Counter(period_of(day, by) for day in days if day)
+    volumes = Counter(period_of(day, by) if day else None for day in every_day)
     dated = [day for day in days if day]
     first = parsed.window.start if parsed.window and parsed.window.start else min(dated, default=None)
     last = parsed.window.end if parsed.window and parsed.window.end else max(dated, default=None)
@@ -123,6 +144,8 @@ def timeline(
         undated=len(days) - len(dated),
         total=len(days),
         index_empty=index_empty,
+        volumes=[volumes.get(period, 0) for period in periods] if with_share else None,
+        undated_volume=volumes.get(None, 0),
     )
 
 
@@ -135,28 +158,42 @@ def facets(
     include_undated: bool = False,
     any_words: bool = False,
     ignore_case: bool = False,
+    with_share: bool = False,
     today: datetime.date | None = None,
 ) -> Facets:
+    """With `with_share`, also all articles in the date window per source, place and language."""
     with index_searcher(index_dir) as searcher:
-        parsed = parse_query(
-            text, searcher.schema, any_words=any_words, since=since, until=until, include_undated=include_undated,
-            today=today, languages=index_languages(searcher), ignore_case=ignore_case,
+        options = dict(
+            since=since, until=until, include_undated=include_undated, today=today,
+            languages=index_languages(searcher), ignore_case=ignore_case,
         )
+        parsed = parse_query(text, searcher.schema, any_words=any_words, **options)
         if searcher.doc_count() == 0:  # no committed segment: no columns to read
-            return Facets(query=text, total=0, index_empty=True)
+            volumes = {kind: Counter() for kind in ("source", "place", "language")} if with_share else None
+            return Facets(query=text, total=0, index_empty=True, volumes=volumes)
         reader = searcher.reader()
         sources, places = reader.column_reader("source"), reader.column_reader("place")
         languages = reader.column_reader("language")
         docnums = matching_documents(searcher, parsed.query)
-        source_counts = Counter(sources[docnum] or "(unknown)" for docnum in docnums)
-        place_counts = Counter(places[docnum] or "(unknown)" for docnum in docnums)
-        language_counts = Counter(languages[docnum] or "(unknown)" for docnum in docnums)
+        columns = {"source": sources, "place": places, "language": languages}
+
+        def per_name(docnums) -> dict[str, Counter]:
+            return {kind: Counter(column[docnum] or "(unknown)" for docnum in docnums) for kind, column in columns.items()}
+
+        counts = per_name(docnums)
+        # The volume: every article the date window keeps, whatever its words (an empty query).
+        window = matching_documents(searcher, parse_query("", searcher.schema, **options).query) if with_share else ()
+        volumes = per_name(window) if with_share else None
+        for kind, volume in (volumes or {}).items():
+            counts[kind].update(dict.fromkeys(volume, 0))  # a share of 0 is an answer too
     return Facets(
         query=text,
         total=len(docnums),
-        sources=_most_first(source_counts),
-        places=_most_first(place_counts),
-        languages=_most_first(language_counts),
+        sources=_most_first(counts["source"]),
+        places=_most_first(counts["place"]),
+        languages=_most_first(counts["language"]),
+        volumes=volumes,
+        volume=len(window),
     )
 
 

@@ -541,82 +541,269 @@ def _bar(count: int, largest: int, width: int) -> str:
 
 
 def print_timeline(timeline, out, fmt: str) -> None:
-    """Counts per period; undated matches are a row of their own, labelled `undated`."""
+    """Counts per period; undated matches are a row of their own, labelled `undated`. With the
+    volumes of a share, each row also has all articles of its period and the percentage."""
     rows = list(timeline.periods) + ([("undated", timeline.undated)] if timeline.undated else [])
+    columns = ("period", "count")
+    if timeline.volumes is not None:
+        volumes = timeline.volumes + ([timeline.undated_volume] if timeline.undated else [])
+        rows = [(period, count, volume, share_cell(count, volume)) for (period, count), volume in zip(rows, volumes)]
+        columns += SHARE_COLUMNS
     if fmt == "json":
-        for period, count in timeline.periods:
-            out.write(json_line({"type": "period", "period": period, "count": count}))
-        out.write(json_line({"type": "summary", "query": timeline.query, "by": timeline.by,
-                             "total": timeline.total, "undated": timeline.undated}))
+        for row in rows[: len(timeline.periods)]:
+            out.write(json_line({"type": "period", **dict(zip(columns, row))}))
+        summary = {"type": "summary", "query": timeline.query, "by": timeline.by, "total": timeline.total,
+                   "undated": timeline.undated}
+        if timeline.volumes is not None:
+            summary.update(zip(SHARE_COLUMNS, timeline_share_totals(timeline)))
+        out.write(json_line(summary))
     elif fmt == "human":
         print_timeline_chart(timeline, rows, _rich_console(out))
     elif fmt in CSV_FORMATS:
-        write_csv(out, fmt, ("period", "count"), rows)
+        write_csv(out, fmt, columns, rows)
     else:
         if fmt == "tsv":
-            out.write(tsv_line(("period", "count")))
-        out.write("".join(tsv_line((period, count)) for period, count in rows))
+            out.write(tsv_line(columns))
+        out.write("".join(tsv_line(row) for row in rows))
+
+
+# With --share: all articles of the period or the source, and the matches' percentage of them.
+SHARE_COLUMNS = ("all", "share")
+
+
+def share_cell(count: int, volume: int) -> float | None:
+    """The percentage, to four decimals, as the machine formats carry it; None (empty) for no volume."""
+    from archsearch.coverage import share
+
+    percentage = share(count, volume)
+    return None if percentage is None else round(percentage, 4)
+
+
+def share_text(count: int, volume: int) -> str:
+    percentage = share_cell(count, volume)
+    return "-" if percentage is None else f"{percentage:.1f}%"
+
+
+def timeline_share_totals(timeline) -> tuple[int, float | None]:
+    volume = sum(timeline.volumes) + timeline.undated_volume
+    return volume, share_cell(timeline.total, volume)
 
 
 def print_timeline_chart(timeline, rows, console) -> None:
     """A row per period: its name, its count and a bar as wide as the terminal allows. The undated
     count is shown apart, without a bar: it is no period, and often dwarfs them all. Weeks read as
-    their Monday and ISO number."""
+    their Monday and ISO number. With a share, the row reads `12.5% 3/24` and the bar is the share."""
     from rich.text import Text
 
     from archsearch.coverage import period_label
 
-    periods = [(period_label(period, timeline.by), count) for period, count in timeline.periods]
-    label_width = max((len(period) for period, _ in periods + rows), default=0)
-    count_width = max((len(str(count)) for _, count in rows), default=0)
-    bar_width = max(10, console.width - label_width - count_width - 2)
-    largest = max((count for _, count in timeline.periods), default=0)
+    with_share = timeline.volumes is not None
+    period_rows = rows[: len(timeline.periods)]
+    if with_share:
+        figures = [f"{share_text(count, volume)} {count}/{volume}" for _, count, volume, _ in rows]
+        sizes = [percentage or 0 for _, _, _, percentage in period_rows]
+    else:
+        figures = [str(count) for _, count in rows]
+        sizes = [count for _, count in period_rows]
+    periods = [(period_label(row[0], timeline.by), figure) for row, figure in zip(period_rows, figures)]
+    label_width = max((len(period) for period, _ in periods + [("undated", "")] * bool(timeline.undated)), default=0)
+    figure_width = max((len(figure) for figure in figures), default=0)
+    bar_width = max(10, console.width - label_width - figure_width - 2)
+    largest = max(sizes, default=0)
     lines = [
-        Text.assemble(f"{period:<{label_width}} {count:>{count_width}} ", (_bar(count, largest, bar_width), "cyan"))
-        for period, count in periods
+        Text.assemble(f"{period:<{label_width}} {figure:>{figure_width}} ", (_bar(size, largest, bar_width), "cyan"))
+        for (period, figure), size in zip(periods, sizes)
     ]
     if timeline.undated:
-        lines.append(Text(f"{'undated':<{label_width}} {timeline.undated:>{count_width}}", style="dim"))
+        lines.append(Text(f"{'undated':<{label_width}} {figures[-1]:>{figure_width}}", style="dim"))
     if lines:
         console.print(Text("\n").join(lines), no_wrap=True, overflow="crop")
-    console.print(
-        Text(f"{timeline.total} matching articles, {timeline.undated} undated, by {timeline.by}", style="dim")
-    )
+    summary = f"{timeline.total} matching articles, {timeline.undated} undated, by {timeline.by}"
+    if with_share:
+        volume, _ = timeline_share_totals(timeline)
+        summary += f"; {share_text(timeline.total, volume)} of {volume} articles"
+    console.print(Text(summary, style="dim"))
 
 
 def print_facets(facets, out, fmt: str) -> None:
+    """Counts per source, place and language; with the volumes of a share, each row also has all
+    articles of that name in the date window and the percentage."""
     groups = (("source", facets.sources), ("place", facets.places), ("language", facets.languages))
+    columns = ("kind", "name", "count")
+    rows = [(kind, name, count) for kind, counts in groups for name, count in counts]
+    if facets.volumes is not None:
+        columns += SHARE_COLUMNS
+        rows = [
+            (kind, name, count, volume, share_cell(count, volume))
+            for kind, name, count in rows for volume in [facets.volumes[kind][name]]
+        ]
     if fmt == "json":
-        for kind, counts in groups:
-            for name, count in counts:
-                out.write(json_line({"type": kind, "name": name, "count": count}))
-        out.write(json_line({"type": "summary", "query": facets.query, "total": facets.total}))
+        for kind, *row in rows:
+            out.write(json_line({"type": kind, **dict(zip(columns[1:], row))}))
+        summary = {"type": "summary", "query": facets.query, "total": facets.total}
+        if facets.volumes is not None:
+            summary.update(zip(SHARE_COLUMNS, (facets.volume, share_cell(facets.total, facets.volume))))
+        out.write(json_line(summary))
     elif fmt == "human":
         from rich.columns import Columns
         from rich.table import Table
         from rich.text import Text
 
         tables = []
-        for kind, counts in groups:
+        for kind, _ in groups:
+            kind_rows = [row for row in rows if row[0] == kind]
             table = Table(title=f"{kind}s", title_justify="left", box=None, padding=(0, 1))
             table.add_column(kind, style="yellow")
             table.add_column("articles", justify="right")
+            if facets.volumes is not None:
+                table.add_column("share", justify="right")
+                table.add_column("of all", justify="right")
             table.add_column("")
-            largest = max((count for _, count in counts), default=0)
-            for name, count in counts:
+            # With a share the bars compare the shares, which the counts would hide.
+            sizes = [share_cell(row[2], row[3]) or 0 if facets.volumes is not None else row[2] for row in kind_rows]
+            largest = max(sizes, default=0)
+            for row, size in zip(kind_rows, sizes):
                 # Text, never a str: rich would read `[red]` or `[/]` in a name as markup.
-                table.add_row(Text(printable_name(name)), Text(str(count)), Text(_bar(count, largest, 20), style="cyan"))
+                cells = [Text(printable_name(row[1])), Text(str(row[2]))]
+                if facets.volumes is not None:
+                    cells += [Text(share_text(row[2], row[3])), Text(str(row[3]))]
+                table.add_row(*cells, Text(_bar(size, largest, 20), style="cyan"))
             tables.append(table)
         console = _rich_console(out)
         console.print(Columns(tables, padding=(0, 4)))
-        console.print(Text(f"{facets.total} matching articles", style="dim"))
+        summary = f"{facets.total} matching articles"
+        if facets.volumes is not None:
+            summary += f", {share_text(facets.total, facets.volume)} of {facets.volume} in the window"
+        console.print(Text(summary, style="dim"))
     elif fmt in CSV_FORMATS:
-        rows = [(kind, name, count) for kind, counts in groups for name, count in counts]
-        write_csv(out, fmt, ("kind", "name", "count"), rows)
+        write_csv(out, fmt, columns, rows)
     else:
         if fmt == "tsv":
-            out.write(tsv_line(("kind", "name", "count")))
-        out.write("".join(tsv_line((kind, name, count)) for kind, counts in groups for name, count in counts))
+            out.write(tsv_line(columns))
+        out.write("".join(tsv_line(row) for row in rows))
+
+
+OCCURRENCE_COLUMNS = ("id", "path", "date", "source", "word", "char", "left", "match", "right")
+
+
+def occurrence_row(occurrence) -> list:
+    date = occurrence.date.isoformat() if occurrence.date else None
+    return [occurrence.id, occurrence.path, date, occurrence.source, occurrence.word, occurrence.char,
+            occurrence.left, occurrence.match, occurrence.right]
+
+
+def print_concordance(concordance, out, err, fmt: str) -> None:
+    """One occurrence per line or record; the human and plain formats head each article's lines with
+    its date, source and id and line the matches up in one column."""
+    if fmt == "json":
+        for occurrence in concordance.occurrences:
+            record = dict(zip(OCCURRENCE_COLUMNS, occurrence_row(occurrence)))
+            out.write(json_line({"type": "occurrence", **record, **path_fields(occurrence.path)}))
+        out.write(json_line({
+            "type": "summary", "query": concordance.query, "width": concordance.width,
+            "occurrences": len(concordance.occurrences), "articles": concordance.articles,
+            "total": concordance.total, "elapsed_ms": round(concordance.elapsed * 1000, 3),
+        }))
+    elif fmt == "tsv":
+        out.write(tsv_line(OCCURRENCE_COLUMNS))
+        out.write("".join(tsv_line(occurrence_row(occurrence)) for occurrence in concordance.occurrences))
+    elif fmt in CSV_FORMATS:
+        write_csv(out, fmt, OCCURRENCE_COLUMNS, map(occurrence_row, concordance.occurrences))
+    else:
+        _print_concordance_lines(concordance, out, err, fmt == "human")
+
+
+def _print_concordance_lines(concordance, out, err, colour: bool) -> None:
+    occurrences = [(o, printable(o.left), printable(o.match), printable(o.right)) for o in concordance.occurrences]
+    # A match at a word's start after no space (a quote, a bracket) stays one column right of its
+    # left context, as after a space, so the matches line up.
+    occurrences = [(o, left if left[-1:].isspace() else left + " ", match, right) for o, left, match, right in occurrences]
+    left_width = max((len(left) for _, left, _, _ in occurrences), default=0)
+    console = _rich_console(out) if colour else None
+    if console:
+        # A terminal shows the matches in its middle column: longer left contexts lose their start.
+        longest_match = max((len(match) for _, _, match, _ in occurrences), default=0)
+        left_width = min(left_width, max(10, (console.width - longest_match) // 2 - 1))
+    rows, article = [], None  # an article's metadata, or an occurrence's (left, match, right)
+    for occurrence, left, match, right in occurrences:
+        if occurrence.path != article:
+            article = occurrence.path
+            rows += [None] * bool(rows) + [occurrence]
+        if len(left) > left_width:
+            left = "…" + left[len(left) - left_width + 1:]
+        rows.append((f"{left:>{left_width}}", match, right))
+    if not console:
+        out.write("".join(_plain_concordance_row(row) for row in rows))
+        return
+    from rich.text import Text
+
+    lines = [
+        Text("") if row is None
+        else Text.assemble(row[0], (row[1], "bold red"), row[2]) if isinstance(row, tuple)
+        else metadata_text(row.date, row.source, "", row.id)
+        for row in rows
+    ]
+    if lines:
+        console.print(Text("\n").join(lines), no_wrap=True, overflow="crop")
+    _rich_console(err).print(Text(_concordance_summary(concordance), style="dim"))
+
+
+def _plain_concordance_row(row) -> str:
+    if row is None:
+        return "\n"
+    if isinstance(row, tuple):
+        return f"{row[0]}{PLAIN_MATCH_OPEN}{row[1]}{PLAIN_MATCH_CLOSE}{row[2]}".rstrip() + "\n"
+    return " · ".join(metadata_parts(row.date, row.source, "", row.id)) + "\n"
+
+
+def _concordance_summary(concordance) -> str:
+    return (
+        f"{len(concordance.occurrences)} occurrences in {concordance.articles} of {concordance.total}"
+        f" matching articles ({concordance.elapsed * 1000:.0f} ms)"
+    )
+
+
+TERM_COLUMNS = ("rank", "term", "score", "matching", "all", "index_term")
+
+
+def term_rows(key_terms) -> list[tuple]:
+    return [
+        (rank, term.term, round(term.score, 3), term.matching, term.all, term.index_term)
+        for rank, term in enumerate(key_terms.terms, start=1)
+    ]
+
+
+def print_key_terms(key_terms, out, err, fmt: str) -> None:
+    """The key terms best first: score (G²), matching articles holding it, all articles holding it."""
+    rows = term_rows(key_terms)
+    if fmt == "json":
+        for row in rows:
+            out.write(json_line({"type": "term", **dict(zip(TERM_COLUMNS, row))}))
+        out.write(json_line({
+            "type": "summary", "query": key_terms.query, "statistic": "G2", "matching": key_terms.matching,
+            "all": key_terms.all, "shown": len(rows), "elapsed_ms": round(key_terms.elapsed * 1000, 3),
+        }))
+    elif fmt in CSV_FORMATS:
+        write_csv(out, fmt, TERM_COLUMNS, rows)
+    elif fmt == "human":
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=None, padding=(0, 1))
+        for heading in ("", "term", "G²", "matching", "all"):
+            table.add_column(heading, justify="left" if heading == "term" else "right")
+        for rank, term, score, matching, every, _ in rows:
+            table.add_row(Text(str(rank), style="cyan"), Text(printable(term), style="bold"), Text(f"{score:.1f}"),
+                          Text(str(matching)), Text(str(every), style="dim"))
+        _rich_console(out).print(table)
+        _rich_console(err).print(Text(
+            f"key terms of {key_terms.matching} matching articles against all {key_terms.all}"
+            f" (Dunning's log-likelihood G²; {key_terms.elapsed * 1000:.0f} ms)", style="dim",
+        ))
+    else:
+        if fmt == "tsv":
+            out.write(tsv_line(TERM_COLUMNS))
+        out.write("".join(tsv_line(row) for row in rows))
 
 
 def stats_rows(stats) -> list[tuple[str, str]]:

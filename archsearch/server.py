@@ -52,11 +52,13 @@ from archsearch.errors import ArchsearchError
 
 # What the forwarded commands load on first use: loaded at start, so that the first request is fast too.
 PRELOADED = (
+    "archsearch.cli.kwic",
     "archsearch.cli.query",
     "archsearch.cli.show",
     "archsearch.cli.similar",
     "archsearch.cli.sources",
     "archsearch.cli.stats",
+    "archsearch.cli.terms",
     "archsearch.cli.timeline",
     "archsearch.lasthits",
     "archsearch.location",

@@ -16,6 +16,7 @@ COMMANDS = {
     "config": "config",
     "help": "help",
     "index": "index",
+    "kwic": "kwic",
     "open": "open",
     "query": "query",
     "serve": "serve",
@@ -23,6 +24,7 @@ COMMANDS = {
     "similar": "similar",
     "sources": "sources",
     "stats": "stats",
+    "terms": "terms",
     "timeline": "timeline",
 }
 

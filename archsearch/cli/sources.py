@@ -22,9 +22,13 @@ from archsearch.cli.options import (
 @undated_option
 @any_option
 @ignore_case_option
+@click.option(
+    "--share", is_flag=True,
+    help="Also divide each source's, place's and language's matches by all its articles, as a percentage.",
+)
 @output_options
 @index_option
-def command(words, since, until, include_undated, any_words, ignore_case, fmt, index_dir):
+def command(words, since, until, include_undated, any_words, ignore_case, share, fmt, index_dir):
     """Count the articles matching WORDS per source and per place, most first.
 
     WORDS take the same syntax as query; "(unknown)" counts articles
@@ -42,6 +46,7 @@ def command(words, since, until, include_undated, any_words, ignore_case, fmt, i
         include_undated=include_undated,
         any_words=any_words,
         ignore_case=ignore_case,
+        with_share=share,
     )
     print_facets(result, sys.stdout, fmt)
     if result.index_empty:

@@ -34,9 +34,13 @@ from archsearch.cli.options import (
     help="Also write the chart to FILE, as SVG or PNG by its extension (needs the plot extra).",
 )
 @ignore_case_option
+@click.option(
+    "--share", is_flag=True,
+    help="Also divide each period's matches by all articles of that period, as a percentage.",
+)
 @output_options
 @index_option
-def command(words, by, since, until, any_words, plot_file, ignore_case, fmt, index_dir):
+def command(words, by, since, until, any_words, plot_file, ignore_case, share, fmt, index_dir):
     """Count the articles matching WORDS in each period: coverage over time.
 
     Empty periods between the first and the last are shown too; undated
@@ -52,7 +56,7 @@ def command(words, by, since, until, any_words, plot_file, ignore_case, fmt, ind
 
     result = timeline(
         resolve_index_dir(index_dir), " ".join(words), by=by, since=since, until=until, any_words=any_words,
-        ignore_case=ignore_case,
+        ignore_case=ignore_case, with_share=share,
     )
     if plot_file is not None:
         from archsearch.plotting import write_timeline_chart
