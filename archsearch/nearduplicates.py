@@ -8,6 +8,10 @@ would bring numpy and SciPy for the same estimate). The share of buckets two ske
 on estimates the Jaccard resemblance of their shingle sets. For finding candidates in a large
 index, the sketch is cut into bands whose values become index terms (locality-sensitive
 hashing): two articles that share a band term are candidates, checked with `resemblance`.
+
+A body too short to compare (`-1`, `View Comments`, a caption) has no sketch: a few shingles
+fill only a few buckets, and densifying copies them into the rest, so any two such bodies that
+share a phrase would look like copies whatever their titles.
 """
 
 import re
@@ -21,6 +25,10 @@ SHINGLE_WORDS = 5
 # Articles whose estimated resemblance reaches this are copies of one another.
 NEAR_DUPLICATE = 0.8
 EMPTY = -1
+# Buckets a body's shingles must fill for it to be compared at all: about 10 shingles, a body of
+# 14 words or more.  Counted as distinct values, so sketches that indexes already hold (densified
+# from however few buckets) are judged by the same rule.
+MIN_FILLED_BUCKETS = 8
 
 _WORD = re.compile(r"\w+")
 
@@ -47,6 +55,8 @@ def sketch(text: str) -> tuple[int, ...]:
             unfilled -= 1
             if not unfilled:
                 break
+    if SKETCH_SIZE - unfilled < MIN_FILLED_BUCKETS:
+        return (EMPTY,) * SKETCH_SIZE
     return _densify(minima)
 
 
@@ -64,14 +74,19 @@ def _densify(minima: list[int]) -> tuple[int, ...]:
     return tuple(filled)
 
 
+def comparable(signature: tuple[int, ...]) -> bool:
+    """Whether the body behind `signature` is long enough to be compared (see MIN_FILLED_BUCKETS)."""
+    return bool(signature) and signature[0] != EMPTY and len(set(signature)) >= MIN_FILLED_BUCKETS
+
+
 def resemblance(first: tuple[int, ...], second: tuple[int, ...]) -> float:
-    if not first or not second or first[0] == EMPTY or second[0] == EMPTY:
+    if not comparable(first) or not comparable(second):
         return 0.0
     return sum(a == b for a, b in zip(first, second)) / SKETCH_SIZE
 
 
 def band_terms(signature: tuple[int, ...]) -> list[str]:
-    if not signature or signature[0] == EMPTY:
+    if not comparable(signature):
         return []
     return [
         f"{band}:" + ".".join(f"{value:x}" for value in signature[start : start + ROWS_PER_BAND])

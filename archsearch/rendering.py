@@ -125,6 +125,7 @@ def summary_record(result: SearchResult) -> dict:
         "type": "summary",
         "query": result.query,
         "total": result.total,
+        "relaxed": result.relaxed,
         "shown": len(result.hits),
         "offset": result.offset,
         "elapsed_ms": round(result.elapsed * 1000, 3),
@@ -342,7 +343,12 @@ def print_result_notes(result: SearchResult, err) -> None:
             if result.date_span else "no article in the index has a date"
         )
         err.write(f"archsearch: {result.outside_window} article(s) match the words, none in the date window; {span}\n")
-    if result.total == 0 and result.partial_matches:
+    if result.relaxed:
+        err.write(
+            "archsearch: no article has all the words; showing articles with some of them, most words first"
+            " (--strict to turn this off)\n"
+        )
+    elif result.total == 0 and result.partial_matches:
         err.write(
             f"archsearch: no article matches all words; {result.partial_matches} match some of them"
             " (try --any)\n"

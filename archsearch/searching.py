@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh.query import And
+from whoosh.query import And, Not, Or, Term
 from whoosh.scoring import BM25F
 
 from archsearch.errors import ArchsearchError
@@ -15,7 +15,7 @@ from archsearch.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.analysis.alternatives import index_languages
 from archsearch.passages import Snippet, WordMatcher, lead_passage, passages
-from archsearch.querying import CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, parse_query
+from archsearch.querying import CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, parse_query
 from archsearch.formats import UnreadableFile
 from archsearch.schema import number_day
 from archsearch.spelling import corrected_query
@@ -93,11 +93,13 @@ class ArticleRecord:
 class SearchResult:
     query: str
     hits: list[Hit]
-    total: int  # articles matching the whole query, not only those shown
+    total: int  # articles matching the whole query (relaxed: some of its words), not only those shown
     elapsed: float
     offset: int = 0
     # When nothing matches all words: how many articles match at least one of them.
     partial_matches: int = 0
+    # Nothing matched all words, so the hits are those matching some, most words first (relax_when_empty).
+    relaxed: bool = False
     # When the date window alone left nothing: how many articles match the words in any date, and
     # the first and last day of the index's dated articles (None when none is dated).
     outside_window: int = 0
@@ -193,10 +195,13 @@ class _Ranking:
     From one evaluation of the whole query when evaluation.py can do it, from Whoosh's search
     otherwise."""
 
-    def __init__(self, evaluator: Evaluator, query, sort: str):
+    def __init__(self, evaluator: Evaluator, query, sort: str, words_matched: dict[int, int] | None = None):
+        """`words_matched`, for a relaxed query: how many of the user's words each document has;
+        by relevance, more words rank first, then the score."""
         self._evaluator = evaluator
         self._query = query
         self._sort = sort
+        self._words_matched = words_matched
         self._evaluation = evaluator.evaluate(query)
         if self._evaluation is not None:
             self.matching = self._evaluation.scores.keys()
@@ -205,12 +210,20 @@ class _Ranking:
 
     def hits(self, limit: int | None) -> list:
         searcher = self._evaluator.searcher
+        if self._evaluation is None and self._words_matched is not None and self._sort == "relevance":
+            found = searcher.search(self._query, limit=None, terms=True)
+            return sorted(found, key=lambda hit: self._words_first(hit.docnum, hit.score))[:limit]
         if self._evaluation is None:
             sortedby = None if self._sort == "relevance" else _date_sort_key(searcher.schema["date"], self._sort)
             return list(searcher.search(self._query, limit=limit, sortedby=sortedby, terms=True))
         scores = self._evaluation.scores
         candidates = scores.keys()
-        if self._sort == "relevance":
+        if self._sort == "relevance" and self._words_matched is not None:
+
+            def order(docnum):
+                return self._words_first(docnum, scores[docnum])
+
+        elif self._sort == "relevance":
             if limit is not None and limit < len(scores):
                 # The limit-th best score, found by sorting bare floats in C, bounds the candidates.
                 threshold = sorted(scores.values(), reverse=True)[limit - 1]
@@ -231,6 +244,9 @@ class _Ranking:
 
         best = heapq.nsmallest(limit, candidates, key=order) if limit is not None else sorted(candidates, key=order)
         return [_EvaluatedHit(searcher, self._evaluation, docnum) for docnum in best]
+
+    def _words_first(self, docnum: int, score: float) -> tuple:
+        return -self._words_matched[docnum], -score, docnum
 
 
 SORT_ORDERS = ("relevance", "newest", "oldest")
@@ -265,12 +281,15 @@ def search(
     collapse_copies: bool = True,
     fix: bool = False,
     ignore_case: bool = False,
+    relax_when_empty: bool = False,
     today=None,
 ) -> SearchResult:
     """Rank the articles matching `text`; `limit` 0 means all of them.
 
     With `collapse_copies`, near-identical articles make one hit: the best ranked stands for
-    them all and lists the others as its copies; limit and offset then count such groups."""
+    them all and lists the others as its copies; limit and offset then count such groups.
+    With `relax_when_empty`, when no article has all the words (in any date), the articles with
+    some of them are the hits, those with more of the words first (`relaxed` says so)."""
     started = time.perf_counter()
     if not text.strip():
         raise ArchsearchError("empty query: give at least one word")
@@ -279,7 +298,7 @@ def search(
     search_options = dict(
         any_words=any_words, limit=limit, offset=offset, sort=sort, since=since, until=until,
         include_undated=include_undated, with_snippets=with_snippets, collapse_copies=collapse_copies,
-        ignore_case=ignore_case, today=today,
+        ignore_case=ignore_case, relax_when_empty=relax_when_empty, today=today,
     )
     with index_searcher(index_dir, weighting()) as searcher:
         schema = searcher.schema
@@ -296,26 +315,34 @@ def search(
         evaluator = Evaluator(searcher)
         ranking = _Ranking(evaluator, parsed.query, sort)
         total = len(ranking.matching)
+        outside_window = 0
+        if total == 0 and parsed.has_date_filter:
+            outside_window = len(evaluator.matching_documents(parsed.words))
+        relaxed = None
+        if total == 0 and relax_when_empty and not any_words and not outside_window:
+            relaxed = _relaxed_ranking(evaluator, parsed.query, sort)
         wanted = offset + limit if limit else None
+        shown = relaxed or ranking
         if collapse_copies:
-            leaders = _group_copies(searcher, ranking, wanted)
+            leaders = _group_copies(searcher, shown, wanted)
         else:
-            leaders = [(hit, []) for hit in ranking.hits(wanted)]
+            leaders = [(hit, []) for hit in shown.hits(wanted)]
         hits = [
             make_hit(rank, hit, with_snippets, copies=[searcher.stored_fields(n)["path"] for n in copies])
             for rank, (hit, copies) in enumerate(leaders[offset:], start=offset + 1)
         ]
         result = SearchResult(
-            query=text, hits=hits, total=total, elapsed=0.0, offset=offset, explanation=parsed.explain()
+            query=text, hits=hits, total=len(shown.matching), elapsed=0.0, offset=offset,
+            explanation=parsed.explain(), relaxed=relaxed is not None, outside_window=outside_window,
         )
+        if relaxed:
+            result.explanation.append("no article has all the words: articles with some of them, most words first")
         if sort != "relevance":
             result.explanation.append(f"sort: {sort}, undated articles last")
-        if total == 0 and parsed.has_date_filter:
-            result.outside_window = len(evaluator.matching_documents(parsed.words))
-            if result.outside_window:
-                span = evaluator.value_span("date")
-                result.date_span = span and (number_day(span[0]), number_day(span[1]))
-        if total == 0 and not any_words and not result.outside_window:
+        if outside_window:
+            span = evaluator.value_span("date")
+            result.date_span = span and (number_day(span[0]), number_day(span[1]))
+        if total == 0 and not any_words and not outside_window:
             words_only = parse_query(
                 text, schema, any_words=True, today=today, languages=parse_options["languages"],
                 ignore_case=ignore_case,
@@ -324,7 +351,7 @@ def search(
         if parsed.has_date_filter and not include_undated:
             result.undated_left_out = len(evaluator.matching_documents(And([parsed.words, UNDATED])))
         if total < FEW_HITS:
-            _suggest_spelling(evaluator, result, parse_options)
+            _suggest_spelling(evaluator, result, total, parse_options)
     if fix and result.suggestion:
         fixed = search(index_dir, result.suggestion, **search_options)
         fixed.corrected_from = text
@@ -333,14 +360,61 @@ def search(
     return result
 
 
-def _suggest_spelling(evaluator: Evaluator, result: SearchResult, parse_options: dict) -> None:
+def _suggest_spelling(evaluator: Evaluator, result: SearchResult, total: int, parse_options: dict) -> None:
+    """`total`: the articles matching all the query's words, whether or not the result was relaxed."""
     suggestion = corrected_query(evaluator.searcher, result.query)
     if suggestion is None:
         return
     suggested = parse_query(suggestion, evaluator.schema, **parse_options).query
     suggestion_total = len(evaluator.matching_documents(suggested))
-    if suggestion_total > result.total and suggestion_total >= MORE_HITS * result.total:
+    if suggestion_total > total and suggestion_total >= MORE_HITS * total:
         result.suggestion, result.suggestion_total = suggestion, suggestion_total
+
+
+def _relaxed_ranking(evaluator: Evaluator, query, sort: str) -> _Ranking | None:
+    """The articles with at least one of the query's words, within its filters (dates, NOT words,
+    fields such as source:), and how many of the words each has; None when there is nothing to
+    relax (one word) or nothing found."""
+    words, filters = _words_and_filters(query)
+    if len(words) < 2:
+        return None
+    relaxed = And([Or(words), *filters]) if filters else Or(words)
+    matching = evaluator.matching_documents(relaxed)
+    if not matching:
+        return None
+    words_matched = dict.fromkeys(matching, 0)
+    for word in words:
+        for docnum in evaluator.matching_documents(word):
+            if docnum in words_matched:
+                words_matched[docnum] += 1
+    return _Ranking(evaluator, relaxed, sort, words_matched)
+
+
+# Fields a word of the query is looked for in; a part naming none of them (source:, lang:) is a filter.
+_WORD_FIELDS = frozenset({"title", "body", WORD_FORM_FIELD, CAPITALS_FIELD})
+
+
+def _words_and_filters(query) -> tuple[list, list]:
+    """The parts of an all-words query that are the user's words, and those that filter: date
+    windows, NOT words and other fields.  A word's smart-case test (a capitals term next to it)
+    stays with its word."""
+    conjuncts, pending = [], [query]
+    while pending:
+        node = pending.pop(0)
+        if isinstance(node, And) and node.boost == 1.0:
+            pending[:0] = node.subqueries
+        else:
+            conjuncts.append(node)
+    words, filters = [], []
+    for node in conjuncts:
+        fields = {leaf.field() for leaf in node.leaves()} if not node.is_leaf() else {node.field()}
+        if isinstance(node, Term) and node.field() == CAPITALS_FIELD and words:
+            words[-1] = And([words[-1], node])
+        elif isinstance(node, (Not, DateFilter)) or not fields & _WORD_FIELDS:
+            filters.append(node)
+        else:
+            words.append(node)
+    return words, filters
 
 
 def _group_copies(searcher, ranking: _Ranking, wanted: int | None) -> list[tuple]:

@@ -3,6 +3,7 @@
 
     python bench/rank_eval.py                # evaluate the current ranking on bench/corpora/4k
     python bench/rank_eval.py --grid         # tune FIELD_BOOSTS["title"] and BM25F_PARAMETERS
+    python bench/rank_eval.py --kinds [--per-kind N]  # every kind of question, fallback off vs on
     python bench/rank_eval.py --corpus DIR [--truth FILE] [--rebuild] [--grid-engine library]
 
 The corpus is a folder written by bench/make_corpus.py with its truth file beside it
@@ -58,10 +59,20 @@ quantised field lengths, average lengths) taken from the searcher. It is checked
 library on a sample (target ranks and top-10 lists must agree), and the final tables come
 from the library.
 
-Results: tables on stdout, and JSON in bench/results/rank_eval-<corpus>[-grid].json.
+Every kind of question (--kinds). Headline words are one kind of question only; tuning on
+them alone hid losses on others (issue 14). --kinds draws, per known item, a question of each
+kind (see questions_of_every_kind: headline, passage, topic+date, typo), up to N per kind and
+half, and runs them through search() itself, all words required as a user types them, ranks
+before copies are folded. The title boost is tuned on the tune half (mean MRR@10 over the
+kinds, each kind counting the same), then the chosen setting is run on the held-out half with
+the zero-results fallback (relax_when_empty) off and on; the table gives MRR@10 and success@10
+per kind and shape, with a sign test and a paired randomisation test between the two.
+
+Results: tables on stdout, and JSON in bench/results/rank_eval-<corpus>[-grid|-kinds].json.
 """
 
 import argparse
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -528,6 +539,222 @@ def outcome_counts(items, runs, k, semantics) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------- every kind of question
+
+# The kinds of known-item question (--kinds), each typed as a user would, all words required:
+KINDS = ("headline", "passage", "topic+date", "typo")
+TOPIC_DF = (5, 300)  # a topic word occurs in this many articles
+TITLE_BOOSTS = (1.0, 1.5, 2.0, 3.0)  # tuned on the tune half with --kinds
+RANDOMISATIONS = 10_000
+
+
+@dataclass
+class Question:
+    kind: str
+    path: str
+    shape: str
+    half: str
+    text: str
+    month: str | None = None  # YYYY-MM: --since and --until, for topic+date questions
+
+
+def questions_of_every_kind(items, truth_file: Path, searcher, per_kind: int) -> list[Question]:
+    """Up to `per_kind` questions of each kind per half, drawn with a random.Random seeded by
+    the article's path, so the set is the same on every run:
+
+    * headline: the "3 words" query of the known item;
+    * passage: 4-6 consecutive words starting 30-60% into the body;
+    * topic+date: 2 distinct body words whose stems occur in TOPIC_DF articles, and the
+      article's month as a date window (dated articles only: make_corpus's web pages have none);
+    * typo: the headline query with one edit (deletion, insertion, substitution or swap of
+      neighbours) past the first letter of one word of 4+ letters.
+    """
+    import random
+
+    from archsearch.store import article_body
+
+    reader = searcher.reader()
+    stored_by_path = {stored["path"]: stored for _, stored in reader.iter_docs()}
+    analyzer = searcher.schema["body"].analyzer
+    df = DocFrequencies(reader)
+    truth = {row["path"]: row for row in map(json.loads, truth_file.read_text(encoding="utf-8").splitlines())}
+    found = []
+    for item in items:
+        rng = random.Random(item.path)
+        body = article_body(stored_by_path[item.path])
+        words = _PLAIN_WORD.findall(body)
+        common = dict(path=item.path, shape=item.shape, half=item.half)
+        found.append(Question("headline", text=item.queries[3], **common))
+        if len(words) >= 20:
+            length = rng.randint(4, 6)
+            start = rng.randint(int(len(words) * 0.3), int(len(words) * 0.6) - length)
+            found.append(Question("passage", text=" ".join(words[start : start + length]).lower(), **common))
+        date = truth.get(item.path, {}).get("date")
+        if date and truth[item.path].get("date_in_file"):
+            topical = sorted({
+                token.text: body[token.startchar : token.endchar].lower()
+                for token in analyzer(body, chars=True, language="en")
+                if _PLAIN_WORD.fullmatch(body[token.startchar : token.endchar])
+                and body[token.startchar : token.endchar].lower() not in STOP_WORDS
+                and TOPIC_DF[0] <= df(token.text) <= TOPIC_DF[1]
+            }.values())
+            if len(topical) >= 2:
+                found.append(Question("topic+date", text=" ".join(rng.sample(topical, 2)), month=date[:7], **common))
+        typo = misspelt(item.queries[3], rng)
+        if typo:
+            found.append(Question("typo", text=typo, **common))
+    chosen = []
+    for kind in KINDS:
+        for half in ("tune", "held-out"):
+            group = [q for q in found if q.kind == kind and q.half == half]
+            chosen += random.Random(f"{kind}:{half}").sample(group, min(per_kind, len(group)))
+    return chosen
+
+
+def misspelt(query: str, rng) -> str | None:
+    words = query.split()
+    candidates = [n for n, word in enumerate(words) if len(word) >= 4]
+    if not candidates:
+        return None
+    n = rng.choice(candidates)
+    word = words[n]
+    at = rng.randint(1, len(word) - 1)
+    letter = rng.choice("abcdefghijklmnopqrstuvwxyz".replace(word[at], ""))
+    edit = rng.choice(("delete", "insert", "substitute", "swap"))
+    if edit == "swap" and at + 1 < len(word) and word[at] != word[at + 1]:
+        word = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+    elif edit == "delete":
+        word = word[:at] + word[at + 1 :]
+    elif edit == "insert":
+        word = word[:at] + letter + word[at:]
+    else:
+        word = word[:at] + letter + word[at + 1 :]
+    words[n] = word
+    return " ".join(words)
+
+
+def reciprocal_ranks(index_dir: Path, questions, setting: dict, relax: bool) -> list[float]:
+    """MRR@10's terms: 1/rank of each question's article among search()'s first 10 hits (0 beyond),
+    copies not folded, through the library as the command line calls it."""
+    out = []
+    with ranking_knobs(setting):
+        for question in questions:
+            hits = searching.search(
+                index_dir, question.text, limit=TOP, since=question.month, until=question.month,
+                with_snippets=False, collapse_copies=False, relax_when_empty=relax,
+            ).hits
+            ids = [hit.id for hit in hits]
+            out.append(1.0 / (ids.index(question.path) + 1) if question.path in ids else 0.0)
+    return out
+
+
+def kind_objective(questions, ranks: list[float]) -> float:
+    """Mean over the kinds of MRR@10: each kind counts the same, whatever its number of questions."""
+    return statistics.fmean(
+        statistics.fmean(r for q, r in zip(questions, ranks) if q.kind == kind)
+        for kind in KINDS if any(q.kind == kind for q in questions)
+    )
+
+
+def sign_test(first: list[float], second: list[float]) -> tuple[int, int, float]:
+    """Questions where the first does better, where the second does, and the two-sided exact p."""
+    wins = sum(a > b for a, b in zip(first, second))
+    losses = sum(a < b for a, b in zip(first, second))
+    n, low = wins + losses, min(wins, losses)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(low + 1)) / 2**n) if n else 1.0
+    return wins, losses, p
+
+
+def randomisation_test(first: list[float], second: list[float]) -> float:
+    """Two-sided p of the paired randomisation test of the mean difference (signs flipped at random)."""
+    import random
+
+    diffs = [a - b for a, b in zip(first, second) if a != b]
+    if not diffs:
+        return 1.0
+    observed = abs(sum(diffs))
+    rng = random.Random(0)
+    extreme = sum(
+        abs(sum(d if rng.random() < 0.5 else -d for d in diffs)) >= observed - 1e-12 for _ in range(RANDOMISATIONS)
+    )
+    return (extreme + 1) / (RANDOMISATIONS + 1)
+
+
+def kind_rows(questions, configurations: dict[str, list[float]]) -> list[dict]:
+    """Per kind and shape: n and each configuration's MRR@10 and success@10; the first two
+    configurations compared by a sign test and a paired randomisation test."""
+    (first_name, first), (second_name, second) = list(configurations.items())[:2]
+    rows = []
+    for kind in KINDS:
+        for shape in ("all", *SHAPES):
+            chosen = [n for n, q in enumerate(questions) if q.kind == kind and shape in ("all", q.shape)]
+            if not chosen:
+                continue
+            row = {"kind": kind, "shape": shape, "n": len(chosen)}
+            for name, ranks in configurations.items():
+                picked = [ranks[n] for n in chosen]
+                row[name] = {"MRR@10": statistics.fmean(picked), "success@10": sum(r > 0 for r in picked) / len(picked)}
+            a, b = [first[n] for n in chosen], [second[n] for n in chosen]
+            wins, losses, p_sign = sign_test(b, a)
+            row["compared"] = {"better": wins, "worse": losses, "sign_p": p_sign, "randomisation_p": randomisation_test(b, a)}
+            rows.append(row)
+    return rows
+
+
+def print_kind_rows(title: str, rows: list[dict], names: list[str]) -> None:
+    print(f"\n{title}")
+    head = f"| kind | shape | n | " + " | ".join(f"{name} MRR@10 | s@10" for name in names)
+    head += f" | {names[1]} vs {names[0]}: better / worse | sign p | randomisation p |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for row in rows:
+        cells = [row["kind"], row["shape"], str(row["n"])]
+        for name in names:
+            cells += [f"{row[name]['MRR@10']:.3f}", f"{row[name]['success@10']:.3f}"]
+        compared = row["compared"]
+        cells += [f"{compared['better']} / {compared['worse']}", f"{compared['sign_p']:.3g}", f"{compared['randomisation_p']:.3g}"]
+        print("| " + " | ".join(cells) + " |")
+
+
+def evaluate_every_kind(index_dir: Path, items, truth: Path, searcher, per_kind: int, current: dict) -> dict:
+    """--kinds: the title boost tuned on the tune half (fallback on), then on the held-out half
+    the chosen setting with the zero-results fallback off and on, compared question by question."""
+    questions = questions_of_every_kind(items, truth, searcher, per_kind)
+    tune = [q for q in questions if q.half == "tune"]
+    held = [q for q in questions if q.half == "held-out"]
+    print(
+        f"questions: {len(tune)} tune, {len(held)} held-out: "
+        + ", ".join(f"{kind} {sum(q.kind == kind for q in held)}" for kind in KINDS) + " held-out",
+        file=sys.stderr,
+    )
+    tuning = []
+    for boost in TITLE_BOOSTS:
+        setting = {**current, "title": boost}
+        tuning.append({"setting": setting, "tune_objective": kind_objective(tune, reciprocal_ranks(index_dir, tune, setting, True))})
+        print(f"  tune: {label(setting)}: {tuning[-1]['tune_objective']:.4f}", file=sys.stderr)
+    chosen = max(tuning, key=lambda t: t["tune_objective"])["setting"]
+    configurations = {
+        "fallback off": reciprocal_ranks(index_dir, held, chosen, False),
+        "fallback on": reciprocal_ranks(index_dir, held, chosen, True),
+    }
+    if chosen != current:
+        configurations["current, fallback on"] = reciprocal_ranks(index_dir, held, current, True)
+    rows = kind_rows(held, configurations)
+    print(f"\ntuned on the tune half (mean MRR@10 over the kinds, fallback on): {label(chosen)}")
+    for name, ranks in configurations.items():
+        print(f"  held-out objective, {name}: {kind_objective(held, ranks):.4f}")
+    print_kind_rows(f"held-out half, {label(chosen)}", rows, list(configurations))
+    return {
+        "kinds": KINDS,
+        "questions": {"tune": len(tune), "held-out": len(held)},
+        "examples": [dataclasses.asdict(q) for kind in KINDS for q in [q for q in held if q.kind == kind][:3]],
+        "tuning": tuning,
+        "chosen": chosen,
+        "held_out_objective": {name: kind_objective(held, ranks) for name, ranks in configurations.items()},
+        "held_out": rows,
+    }
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -541,6 +768,11 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--check", type=int, default=150, help="tune items used to check the fast engine (default 150)")
     parser.add_argument("--rebuild", action="store_true", help="build the index from scratch")
+    parser.add_argument(
+        "--kinds", action="store_true",
+        help="questions of every kind (headline, passage, topic+date, typo): tune, then compare the fallback off and on",
+    )
+    parser.add_argument("--per-kind", type=int, default=400, help="with --kinds, questions per kind and half (default 400)")
     args = parser.parse_args(argv)
     corpus = args.corpus.resolve()
     truth = args.truth or corpus.with_name(corpus.name + ".truth.jsonl")
@@ -574,6 +806,12 @@ def main(argv=None) -> int:
             {"title": i.title, "shape": i.shape, **{f"{k} words": i.queries[k] for k in LENGTHS}} for i in items[:8]
         ],
     }
+    if args.kinds:
+        with ix.searcher() as searcher:
+            report["every_kind"] = evaluate_every_kind(index_dir, items, truth, searcher, args.per_kind, current)
+        write_report(report, corpus.name + "-kinds", grid=False)
+        print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+        return 0
     library = LibraryEngine(ix)
     report["search_function"] = check_search_function(index_dir, library, items, current)
 

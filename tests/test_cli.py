@@ -18,9 +18,9 @@ def test_index_then_query_in_process(run_cli, seeds_copy):
     assert "**Central** **Asia**" in result.stdout
 
 
-def test_query_with_no_hit_exits_1_and_suggests_any(run_cli, seeds_copy):
+def test_strict_query_with_no_hit_exits_1_and_suggests_any(run_cli, seeds_copy):
     run_cli("index", str(seeds_copy))
-    result = run_cli("query", "coronavirus", "Zakharova")
+    result = run_cli("query", "--strict", "coronavirus", "Zakharova")
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "--any" in result.stderr

@@ -153,7 +153,7 @@ def test_query_with_hits(same_either_way):
 
 
 def test_query_without_hits_exits_1(same_either_way):
-    status, stdout, stderr = same_either_way("query", "coronavirus", "Zakharova")
+    status, stdout, stderr = same_either_way("query", "--strict", "coronavirus", "Zakharova")
     assert (status, stdout) == (1, b"") and b"--any" in stderr
 
 

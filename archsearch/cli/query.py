@@ -66,6 +66,10 @@ class QueryCommand(click.Command):
 )
 @click.option("-c", "--count", "count_only", is_flag=True, help="Print only the number of matching articles.")
 @click.option("-0", "--null", is_flag=True, help="With -l, end each path with a NUL byte instead of a newline.")
+@click.option(
+    "--strict", is_flag=True,
+    help="When no article has all the words, show none, rather than those with some of them.",
+)
 @click.option("--fix", is_flag=True, help="When a respelt query would match many more articles, run it instead.")
 @click.option(
     "--all-copies", is_flag=True, help="Show near-identical articles (republished wire copy) as hits of their own."
@@ -74,7 +78,7 @@ class QueryCommand(click.Command):
 @index_option
 def command(
     words, any_words, ignore_case, since, until, include_undated, sort, limit, offset, explain, paths_only,
-    count_only, null, fix, all_copies, fmt, index_dir,
+    count_only, null, strict, fix, all_copies, fmt, index_dir,
 ):
     """Search the index for articles matching WORDS, best first.
 
@@ -113,6 +117,8 @@ def command(
         collapse_copies=not (all_copies or paths_only or count_only),
         fix=fix,
         ignore_case=ignore_case,
+        # -c and -l answer scripts, which count on every article counted or listed having all the words.
+        relax_when_empty=not (strict or paths_only or count_only),
     )
     if count_only:
         sys.stdout.write(f"{result.total}\n")
