@@ -368,6 +368,8 @@ def parse_query(
         raise
     except Exception as exc:  # Whoosh's parser has corners check_syntax does not foresee
         raise QuerySyntaxError(f"cannot read the query {shorten(text)!r} ({type(exc).__name__})") from None
+    if any_words:
+        parsed = _only_words_optional(parsed)
     parsed = in_every_language(parsed, schema, languages)
     if window:
         parsed = wq.And([parsed, DateFilter(window)])
@@ -380,6 +382,20 @@ def parse_query(
         text, parsed, words, window, has_date_filter,
         capitals=_texts_in(leaves, CAPITALS_FIELD), exact_forms=_texts_in(leaves, WORD_FORM_FIELD, wq.Term),
     )
+
+
+def _only_words_optional(parsed):
+    """--any makes the plain words optional, not the date terms and NOT words beside them: in
+    Whoosh's OR group `flood rain date:2020-01` would match every article of the month, and
+    `flood -rain` every article without rain."""
+    if not isinstance(parsed, wq.Or):
+        return parsed
+    required = [sub for sub in parsed.subqueries if isinstance(sub, (DateFilter, wq.Not))]
+    optional = [sub for sub in parsed.subqueries if not isinstance(sub, (DateFilter, wq.Not))]
+    if not required or not optional:
+        return parsed
+    words = optional[0] if len(optional) == 1 else wq.Or(optional)
+    return wq.And([words, *required], boost=parsed.boost)
 
 
 def _texts_in(leaves, fieldname, kind=wq.Term) -> tuple[str, ...]:

@@ -102,6 +102,19 @@ def test_any_makes_plain_words_optional(corpus_index):
 
 
 @pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Date terms and NOT words stay required: only the plain words become optional.
+        ("coronavirus deposits date:2021", ["kabul.txt"]),
+        ("coronavirus deposits -franc", ["kabul.txt"]),
+        ("assistance coronavirus -Taliban date:2021..", ["moscow.txt", "recent.txt"]),
+    ],
+)
+def test_any_keeps_date_terms_and_not_words_required(corpus_index, text, expected):
+    assert ids(corpus_index, text, any_words=True) == expected
+
+
+@pytest.mark.parametrize(
     "options, expected",
     [
         ({"since": "2021-12-10"}, ["kabul.txt", "recent.txt", "zurich.txt"]),  # inclusive
