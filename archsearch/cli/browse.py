@@ -5,13 +5,9 @@ import sys
 import click
 
 from archsearch.cli.options import (
-    any_option,
-    ignore_case_option,
     index_option,
-    since_option,
+    query_filter_options,
     sort_option,
-    undated_option,
-    until_option,
 )
 
 
@@ -19,11 +15,7 @@ from archsearch.cli.options import (
     "browse", short_help="Search and read interactively in the terminal (the browse extra)."
 )
 @click.argument("words", nargs=-1)
-@any_option
-@ignore_case_option
-@since_option
-@until_option
-@undated_option
+@query_filter_options
 @sort_option
 @index_option
 def command(words, any_words, ignore_case, since, until, include_undated, sort, index_dir):

@@ -31,6 +31,16 @@ ignore_case_option = click.option(
     is_flag=True,
     help="Turn smart case off: words typed in capitals (US, WHO) match in any case.",
 )
+
+
+def query_filter_options(command):
+    """--any, --ignore-case, --since, --until and --undated: what narrows the articles a query
+    matches, the same on every command that takes a query."""
+    for option in (undated_option, until_option, since_option, ignore_case_option, any_option):
+        command = option(command)
+    return command
+
+
 sort_option = click.option(
     "--sort",
     type=click.Choice(["relevance", "newest", "oldest"]),

@@ -5,14 +5,10 @@ import sys
 import click
 
 from archsearch.cli.options import (
-    any_option,
-    ignore_case_option,
     index_option,
     output_options,
-    since_option,
+    query_filter_options,
     sort_option,
-    undated_option,
-    until_option,
 )
 
 
@@ -47,11 +43,7 @@ class QueryCommand(click.Command):
 
 @click.command("query", cls=QueryCommand)
 @click.argument("words", nargs=-1, required=True)
-@any_option
-@ignore_case_option
-@since_option
-@until_option
-@undated_option
+@query_filter_options
 @sort_option
 @click.option(
     "-n", "--limit", type=click.IntRange(min=0), metavar="N", default=10, show_default=True,

@@ -5,23 +5,15 @@ import sys
 import click
 
 from archsearch.cli.options import (
-    any_option,
-    ignore_case_option,
     index_option,
     output_options,
-    since_option,
-    undated_option,
-    until_option,
+    query_filter_options,
 )
 
 
 @click.command("sources")
 @click.argument("words", nargs=-1, required=True)
-@since_option
-@until_option
-@undated_option
-@any_option
-@ignore_case_option
+@query_filter_options
 @click.option(
     "--share", is_flag=True,
     help="Also divide each source's, place's and language's matches by all its articles, as a percentage.",

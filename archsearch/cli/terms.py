@@ -5,24 +5,16 @@ import sys
 import click
 
 from archsearch.cli.options import (
-    any_option,
-    ignore_case_option,
     index_option,
     output_options,
-    since_option,
-    undated_option,
-    until_option,
+    query_filter_options,
 )
 from archsearch.cli.query import QueryCommand
 
 
 @click.command("terms", cls=QueryCommand)
 @click.argument("words", nargs=-1, required=True)
-@any_option
-@ignore_case_option
-@since_option
-@until_option
-@undated_option
+@query_filter_options
 @click.option(
     "-n", "--limit", type=click.IntRange(min=0), metavar="N", default=20, show_default=True,
     help="Key terms to list, best first; 0 lists all.",
