@@ -47,7 +47,9 @@ unless the article writes "US" elsewhere.  Smart case applies to plain words wit
 or in `title:` and `body:` (which look at the capitals of title and body together: `title:US`
 is `US` in the title, written in capitals in title or body); phrases (`"US troops"`),
 prefix, wildcard and fuzzy words and the other fields match in any case.  `--ignore-case`
-(`-i`, on `query`, `timeline`, `sources` and `browse`) turns smart case off.
+(`-i`, on `query`, `timeline`, `sources` and `browse`) turns smart case off. When smart
+case leaves a query with nothing, `query` says how many articles match in any case
+(`no article has all the words with WHO written in capitals; 3 match in any case`).
 
 `=word` matches the word exactly as written, in any case and accents folded as always, but
 not stemmed: `general` also finds "generally" (both are `general` to the English stemmer),

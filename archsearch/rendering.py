@@ -343,6 +343,12 @@ def print_result_notes(result: SearchResult, err) -> None:
             if result.date_span else "no article in the index has a date"
         )
         err.write(f"archsearch: {result.outside_window} article(s) match the words, none in the date window; {span}\n")
+    if result.any_case_matches:
+        words = " and ".join(printable(word) for word in result.capitals)
+        err.write(
+            f"archsearch: no article has all the words with {words} written in capitals;"
+            f" {result.any_case_matches} match in any case (-i/--ignore-case)\n"
+        )
     if result.relaxed:
         err.write(
             "archsearch: no article has all the words; showing articles with some of them, most words first"

@@ -104,6 +104,9 @@ class SearchResult:
     # the first and last day of the index's dated articles (None when none is dated).
     outside_window: int = 0
     date_span: tuple[datetime.date, datetime.date] | None = None
+    # Smart case left nothing: the words it asked for in capitals, and how many articles match in any case.
+    capitals: tuple[str, ...] = ()
+    any_case_matches: int = 0
     # Undated articles that matched the words but not the date filter, which always excludes them.
     undated_left_out: int = 0
     # Did you mean: a respelt query with many more hits, and how many; or the query it replaced (--fix).
@@ -348,6 +351,10 @@ def search(
                 ignore_case=ignore_case,
             ).words
             result.partial_matches = len(evaluator.matching_documents(words_only))
+        if total == 0 and parsed.capitals:
+            any_case = parse_query(text, schema, **dict(parse_options, ignore_case=True)).query
+            result.capitals = parsed.capitals
+            result.any_case_matches = len(evaluator.matching_documents(any_case))
         if parsed.has_date_filter and not include_undated:
             result.undated_left_out = len(evaluator.matching_documents(And([parsed.words, UNDATED])))
         if total < FEW_HITS:

@@ -121,6 +121,16 @@ def test_ignore_case_on_every_command_taking_a_query(corpus_index, run_cli, monk
         assert smart != ignoring, command
 
 
+def test_when_smart_case_leaves_nothing_the_note_counts_the_matches_in_any_case(corpus_index, run_cli, monkeypatch):
+    result = search(corpus_index, "WHO knows")
+    assert (result.total, result.capitals, result.any_case_matches) == (0, ("WHO",), 1)
+    assert search(corpus_index, "WHO said").any_case_matches == 0  # it found something: no note
+    monkeypatch.setenv("ARCHSEARCH_INDEX", str(corpus_index))
+    shown = run_cli("query", "-c", "WHO knows")
+    assert shown.stdout == "0\n"
+    assert "no article has all the words with WHO written in capitals; 1 match in any case" in shown.stderr
+
+
 def test_explain_shows_both_operators(corpus_index, run_cli, monkeypatch):
     monkeypatch.setenv("ARCHSEARCH_INDEX", str(corpus_index))
     output = run_cli("query", "--explain", "US", "OR", "=news").output
