@@ -243,6 +243,16 @@ def write_hits_csv(hits, out, fmt: str = "csv", columns=HIT_COLUMNS) -> None:
     write_csv(out, fmt, columns, (hit_row(hit, columns) for hit in hits))
 
 
+def write_rows(out, fmt: str, columns, rows) -> None:
+    """A table in a pipe: CSV, TSV with a header line, or plain TSV lines without one."""
+    if fmt in CSV_FORMATS:
+        write_csv(out, fmt, columns, rows)
+        return
+    if fmt == "tsv":
+        out.write(tsv_line(columns))
+    out.write("".join(tsv_line(row) for row in rows))
+
+
 def metadata_parts(date, source: str, place: str, article_id: str) -> list[str]:
     parts = [date.isoformat() if date else "undated"]
     return parts + [printable_name(value) for value in (source, place, article_id) if value]
@@ -571,12 +581,8 @@ def print_timeline(timeline, out, fmt: str) -> None:
         out.write(json_line(summary))
     elif fmt == "human":
         print_timeline_chart(timeline, rows, _rich_console(out))
-    elif fmt in CSV_FORMATS:
-        write_csv(out, fmt, columns, rows)
     else:
-        if fmt == "tsv":
-            out.write(tsv_line(columns))
-        out.write("".join(tsv_line(row) for row in rows))
+        write_rows(out, fmt, columns, rows)
 
 
 # With --share: all articles of the period or the source, and the matches' percentage of them.
@@ -687,12 +693,8 @@ def print_facets(facets, out, fmt: str) -> None:
         if facets.volumes is not None:
             summary += f", {share_text(facets.total, facets.volume)} of {facets.volume} in the window"
         console.print(Text(summary, style="dim"))
-    elif fmt in CSV_FORMATS:
-        write_csv(out, fmt, columns, rows)
     else:
-        if fmt == "tsv":
-            out.write(tsv_line(columns))
-        out.write("".join(tsv_line(row) for row in rows))
+        write_rows(out, fmt, columns, rows)
 
 
 OCCURRENCE_COLUMNS = ("id", "path", "date", "source", "word", "char", "left", "match", "right")
@@ -862,12 +864,8 @@ def print_stats(stats, out, fmt: str) -> None:
                 value = f"{stats.size_bytes / 1024 ** 2:.1f} MiB"
             table.add_row(Text(name, style="bold"), Text(printable_name(value)))
         _rich_console(out).print(table)
-    elif fmt in CSV_FORMATS:
-        write_csv(out, fmt, ("name", "value"), stats_rows(stats))
     else:
-        if fmt == "tsv":
-            out.write(tsv_line(("name", "value")))
-        out.write("".join(tsv_line(row) for row in stats_rows(stats)))
+        write_rows(out, fmt, ("name", "value"), stats_rows(stats))
 
 
 # Without --verbose, an index run lists at most this many skipped files and warnings.
