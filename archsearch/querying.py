@@ -23,6 +23,7 @@ from archsearch.analysis.alternatives import in_every_language
 from archsearch.analysis.capitals import capital_form, is_capital_word
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
+from archsearch.fuzzy import listed_fuzzy_terms
 from archsearch.schema import (
     FIRST_DAY, INDEXED_FIELD, LAST_DAY, NAME_ANALYZER, UNDATED_MARK, day_number, word_analyzer,
 )
@@ -390,7 +391,7 @@ def parse_query(
         raise QuerySyntaxError(f"cannot read the query {shorten(text)!r} ({type(exc).__name__})") from None
     if any_words:
         parsed = _only_words_optional(parsed)
-    parsed = in_every_language(parsed, schema, languages)
+    parsed = listed_fuzzy_terms(in_every_language(parsed, schema, languages))
     if window:
         parsed = wq.And([parsed, DateFilter(window)])
     if indexed_after is not None:
