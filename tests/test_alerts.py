@@ -3,16 +3,23 @@
 import errno
 import json
 import os
+import shutil
 import stat
+import tempfile
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from archsearch import alerts
 from archsearch.cli import cli
 from archsearch.evaluation import Evaluator
 from archsearch.indexing import update_index
 from archsearch.querying import IndexedAfter
+from archsearch.searching import search
 from archsearch.store import index_searcher
 from conftest import wire, write_corpus
 
@@ -235,3 +242,67 @@ def test_daily_pipeline_through_the_installed_command(corpus, index_dir, saved, 
     write_corpus(corpus, LATER)
     status, records = day()
     assert status == 0 and [record["id"] for record in records if record["type"] == "hit"] == ["d.txt"]
+
+
+class AlertFeed(RuleBasedStateMachine):
+    """Files come, change and go, the index runs, and the feed runs with and without --dry-run: each
+    run shows exactly the matching articles indexed (added, or changed) since the last real run."""
+
+    def __init__(self):
+        super().__init__()
+        self.folder = Path(tempfile.mkdtemp(prefix="alert-feed-"))
+        self.corpus = self.folder / "corpus"
+        self.corpus.mkdir()
+        self.index_dir = self.folder / "index"
+        self.environ = {"XDG_STATE_HOME": str(self.folder / "state")}
+        self.files: dict[str, str] = {}  # what the folder holds
+        self.indexed: dict[str, tuple[str, int]] = {}  # name -> (content, index run that indexed it)
+        self.runs = 0
+        self.seen = 0  # the index run the feed last saw (0: never ran)
+        self.edits = 0
+
+    def teardown(self):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def text(self, matching: bool) -> str:
+        self.edits += 1
+        words = "Kabul security patrols" if matching else "Grain exports from Odesa"
+        return wire("2021-08-15", "KABUL, August 15. /TASS/.", f"{words}, edition {self.edits}.")
+
+    @rule(name=st.sampled_from("abcdef"), matching=st.booleans())
+    def write(self, name, matching):
+        self.files[name] = self.text(matching)
+        (self.corpus / f"{name}.txt").write_text(self.files[name], encoding="utf-8")
+
+    @rule(name=st.sampled_from("abcdef"))
+    def delete(self, name):
+        if self.files.pop(name, None) is not None:
+            (self.corpus / f"{name}.txt").unlink()
+
+    @rule()
+    def index(self):
+        update_index(self.index_dir, [str(self.corpus)])
+        self.runs += 1
+        self.indexed = {
+            name: self.indexed[name] if self.indexed.get(name, ("", 0))[0] == text else (text, self.runs)
+            for name, text in self.files.items()
+        }
+
+    @precondition(lambda self: self.runs)
+    @rule(dry_run=st.booleans())
+    def feed(self, dry_run):
+        result = search(
+            self.index_dir, "Kabul security", limit=0, collapse_copies=False,
+            indexed_after=alerts.last_seen(self.index_dir, "kabul", self.environ),
+        )
+        expected = {
+            f"{name}.txt" for name, (text, run) in self.indexed.items() if "Kabul security" in text and run > self.seen
+        }
+        assert {hit.id for hit in result.hits} == expected
+        if not dry_run:
+            alerts.record_seen(self.index_dir, "kabul", result.newest_indexed, self.environ)
+            self.seen = self.runs
+
+
+TestAlertFeed = AlertFeed.TestCase
+TestAlertFeed.settings = settings(max_examples=15, stateful_step_count=12, deadline=None)
