@@ -306,3 +306,18 @@ class AlertFeed(RuleBasedStateMachine):
 
 TestAlertFeed = AlertFeed.TestCase
 TestAlertFeed.settings = settings(max_examples=15, stateful_step_count=12, deadline=None)
+
+
+def test_an_index_built_before_the_stamps_asks_for_a_rebuild(corpus, index_dir, saved):
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+
+    update_index(index_dir, [str(corpus)])
+    storage = FileStorage(str(index_dir))
+    toc = TOC.read(storage, "MAIN")
+    toc.schema.remove(alerts.INDEXED_FIELD)  # the schema of an index built before `indexed`
+    TOC(toc.schema, toc.segments, toc.generation + 1).write(storage, "MAIN")
+    result = run("query", "--index", str(index_dir), "@kabul", "--new")
+    assert result.exit_code == 2 and "run 'archsearch index --rebuild'" in result.stderr
+    update_index(index_dir, [], rebuild=True)
+    assert new_ids(index_dir) == ["a.txt", "b.txt"]
