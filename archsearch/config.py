@@ -340,29 +340,43 @@ def expand_references(config: Config, text: str, command, seen=()) -> str:
     return re.sub(QUERY_REFERENCE, replace, text)
 
 
-def expand_saved_queries(config: Config, args: list[str], command) -> list[str]:
-    """The command line with `@NAME` and `query:NAME` replaced by the saved queries.
-
-    The options of an @NAME come before everything typed, so that an option typed on the
-    command line wins over the same option saved."""
+def word_positions(args: list[str], command) -> list[int]:
+    """Where the query words are among a command's arguments: neither options nor their values."""
     takes_value, _ = option_names(command)
-    saved_options, rest = [], []
+    positions = []
     after_separator = False
     for position, arg in enumerate(args):
         is_option_value = position > 0 and args[position - 1] in takes_value and not after_separator
         if arg == "--":
             after_separator = True
-        elif is_option_value or (arg.startswith("-") and not after_separator):
-            pass
-        elif arg.startswith("@") and re.fullmatch(QUERY_NAME, arg[1:]):
+        elif not (is_option_value or (arg.startswith("-") and not after_separator)):
+            positions.append(position)
+    return positions
+
+
+def expand_saved_queries(config: Config, args: list[str], command) -> list[str]:
+    """The command line with `@NAME` and `query:NAME` replaced by the saved queries.
+
+    The options of an @NAME come before everything typed, so that an option typed on the
+    command line wins over the same option saved."""
+    words_at = set(word_positions(args, command))
+    saved_options, rest = [], []
+    for position, arg in enumerate(args):
+        if position in words_at and arg.startswith("@") and re.fullmatch(QUERY_NAME, arg[1:]):
             words, options = saved_parts(config, arg[1:], command)
             saved_options += options
             rest += [excluded_word(word) for word in words]
             continue
-        else:
+        if position in words_at:
             arg = expand_references(config, arg, command)
         rest.append(arg)
     return saved_options + rest
+
+
+def saved_words(name: str, command) -> list[str]:
+    """The query words `@name` stands for on the command's command line."""
+    words, _ = saved_parts(load_config(), name, command)
+    return [excluded_word(word) for word in words]
 
 
 def excluded_word(word: str) -> str:
@@ -375,11 +389,23 @@ def takes_query(command) -> bool:
     return any(isinstance(parameter, click.Argument) and parameter.name == "words" for parameter in command.params)
 
 
+# Where apply_config leaves the query words as typed, before saved queries replace them, in the
+# context's meta (which every context of the command line shares): `query @name --new` needs the name.
+TYPED_WORDS = "archsearch.typed_words"
+
+
+def typed_words(context) -> list[str]:
+    """The query words of the command line as typed, `@name` and all."""
+    return context.meta.get(TYPED_WORDS, [])
+
+
 def apply_config(context, name: str, command, args: list[str], environ=os.environ) -> list[str]:
     """Gives the command its defaults from the configuration file, and expands saved queries in its
     arguments: the one place where the file reaches the commands."""
     if command is None or context.resilient_parsing:  # completing a word: no config needed, nor its errors
         return args
+    if takes_query(command):
+        context.meta[TYPED_WORDS] = [args[position] for position in word_positions(args, command)]
     config = load_config(environ)
     if not config.found:
         if takes_query(command) and any(arg.startswith("@") or "query:" in arg for arg in args):

@@ -37,7 +37,10 @@ from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
-from archsearch.querying import DateFilter
+from archsearch.querying import DateFilter, IndexedAfter
+
+# Ranges over a numeric column that filter what the rest of the query matches.
+_COLUMN_FILTERS = (DateFilter, IndexedAfter)
 
 _BLOCK_LENGTH = struct.Struct("!i")  # as Whoosh's StructFile.read_int()
 
@@ -121,9 +124,11 @@ class Evaluator:
         # Whoosh scores a NOT inside an AND as a match of its own, worth its boost.  Date ranges
         # next to other parts are tests on the documents those parts match, not sets of their own.
         # Every (a date filter dropped to count undated articles) only adds its score there.
-        date_filters = [sub for sub in node.subqueries if isinstance(sub, DateFilter)]
+        date_filters = [sub for sub in node.subqueries if isinstance(sub, _COLUMN_FILTERS)]
         everything = [sub for sub in node.subqueries if isinstance(sub, wq.Every) and not _names_field(sub)]
-        others = [sub for sub in node.subqueries if not isinstance(sub, (DateFilter, wq.Every)) or _names_field(sub)]
+        others = [
+            sub for sub in node.subqueries if not isinstance(sub, (*_COLUMN_FILTERS, wq.Every)) or _names_field(sub)
+        ]
         if not others:
             others, date_filters, everything = node.subqueries, [], []
         parts = sorted((self._evaluate(sub, terms, positive) for sub in others), key=len)
@@ -183,8 +188,11 @@ class Evaluator:
     def _DateFilter(self, node, terms, positive):
         return self._within_dates(node, dict.fromkeys(self._live_documents(), 0.0))
 
+    _IndexedAfter = _DateFilter
+
     def _within_dates(self, node, scores: dict[int, float]) -> dict[int, float]:
-        """The documents of `scores` dated within the range, their scores raised by its boost."""
+        """The documents of `scores` whose column value (date, or index stamp) is within the range,
+        their scores raised by its boost."""
         fieldobj = self.schema[node.fieldname]
         values = self.sortable_values(node.fieldname)
         low, high = fieldobj.to_column_value(node.start), fieldobj.to_column_value(node.end)

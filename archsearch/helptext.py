@@ -25,7 +25,8 @@ SYNTAX = """\
 | `source:"Pashtun Times"` | a phrase in a field |
 | `afghan*` | words starting with `afghan` as written (`Afghans`, `Afghanistan`), case and accents aside |
 | `organi?ation` | `?` is one letter, `*` any run of letters, anywhere in the word |
-| `talibn~`, `talibn~2` | words within 1 (or 2) edits of `talibn` as written |
+| `talibn~`, `talibn~2` | words within 1 (or 2) edits of `talibn` as written; an edit is a letter added, dropped or changed, or two neighbouring letters swapped (`tailban~` finds Taliban) |
+| `talibn~2/3` | the same, among words that start with the first 3 letters typed (`tal`) |
 | `date:2021-12` | articles dated in December 2021 (see Dates) |
 
 Prefix, wildcard and fuzzy words match the words of title and body as the article writes

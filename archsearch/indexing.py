@@ -45,6 +45,7 @@ from typing import NamedTuple
 
 from whoosh import index as whoosh_index
 
+from archsearch.alerts import next_stamp
 from archsearch.analysis import article_language
 from archsearch.errors import ArchsearchError
 from archsearch.manifest import MANIFEST_FILE, Entry, Manifest
@@ -335,9 +336,11 @@ class FileIndexer:
     def __init__(self, index_dir: Path):
         from archsearch.segments import new_segment_writer
 
+        self._index_dir = index_dir
         self._ix = whoosh_index.open_dir(str(index_dir))
         self._new_writer = new_segment_writer
         self._writer = None
+        self._stamp = 0  # the `indexed` stamp of the segment being written (alerts.py)
 
     def index(self, task: Task) -> FileOutcome:
         key = task.key
@@ -362,7 +365,8 @@ class FileIndexer:
                 if isinstance(item, Article):
                     if self._writer is None:
                         self._writer = self._new_writer(self._ix)
-                    self._writer.add_document(**article_document(key, task.root, item, entry))
+                        self._stamp = next_stamp(self._index_dir)
+                    self._writer.add_document(**article_document(key, task.root, item, entry), indexed=self._stamp)
                     warnings += item.warnings
                 else:
                     warnings.append(str(item))

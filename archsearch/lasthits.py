@@ -45,24 +45,25 @@ def remember(index_dir: Path, query: str, ranked_references, environ=os.environ)
     path = state_file(index_dir, environ)
     record = {"index": str(Path(index_dir).absolute()), "query": query, "hits": [list(pair) for pair in ranked_references]}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".last-query-")
+        write_state(path, record)
     except OSError as exc:
-        return _not_remembered(path, exc)
-    try:
-        # A new file renamed over the old one: a reader never sees half of it.
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            json.dump(record, out)  # ASCII: a path's undecodable bytes (surrogates) escaped, not an error
-        os.replace(temporary, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        return _not_remembered(path, exc)
+        return f"could not remember the hits for @N in {path.parent}: {exc.strerror or exc}"
     return None
 
 
-def _not_remembered(path: Path, exc: OSError) -> str:
-    return f"could not remember the hits for @N in {path.parent}: {exc.strerror or exc}"
+def write_state(path: Path, record: dict) -> None:
+    """Writes `record` as JSON to a file of the state folder, readable by the user alone (mkstemp
+    makes it 0600), in a new file renamed over the old one: a reader never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            json.dump(record, out)  # ASCII: a path's undecodable bytes (surrogates) escaped, not an error
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def resolve(index_dir: Path, reference: str, environ=os.environ) -> RememberedHit:

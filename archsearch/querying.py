@@ -23,7 +23,14 @@ from archsearch.analysis.alternatives import in_every_language
 from archsearch.analysis.capitals import capital_form, is_capital_word
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
-from archsearch.schema import FIRST_DAY, LAST_DAY, NAME_ANALYZER, UNDATED_MARK, day_number, word_analyzer
+from archsearch.fuzzy import listed_fuzzy_terms
+from archsearch.schema import (
+    FIRST_DAY, INDEXED_FIELD, LAST_DAY, NAME_ANALYZER, UNDATED_MARK, day_number, word_analyzer,
+)
+
+# The largest `indexed` stamp (nanoseconds since 1970 fit in the signed 64 bits): the upper end of
+# IndexedAfter, since Whoosh mishandles open numeric ranges.
+LAST_STAMP = 2**63 - 1
 
 # Plain words are looked for in these fields.
 DEFAULT_FIELDS = ("title", "body")
@@ -65,6 +72,18 @@ class DateFilter(wq.NumericRange):
 
     def __repr__(self):
         return f"DateFilter({describe(self.window)})"
+
+
+class IndexedAfter(wq.NumericRange):
+    """The articles indexed after a stamp (alerts.py), for `query @name --new`: a filter, which
+    scores nothing, so it leaves the ranking as it is."""
+
+    def __init__(self, stamp: int):
+        self.stamp = stamp
+        super().__init__(INDEXED_FIELD, stamp + 1, LAST_STAMP, boost=0.0)
+
+    def __str__(self):
+        return f"indexed after {datetime.datetime.fromtimestamp(self.stamp / 1e9, datetime.UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 UNDATED = wq.Term("undated", UNDATED_MARK)
@@ -345,10 +364,12 @@ def parse_query(
     today: datetime.date | None = None,
     languages: Sequence[str] = ("en",),
     ignore_case: bool = False,
+    indexed_after: int | None = None,
 ) -> ParsedQuery:
     """`languages` are those of the index (analysis.alternatives.index_languages): each word is
     looked for as its term in each of them.  Every command passes them; English is the default
-    for code that parses without an index at hand.  `ignore_case` turns smart case off."""
+    for code that parses without an index at hand.  `ignore_case` turns smart case off.
+    `indexed_after` keeps only the articles indexed after that stamp (alerts.py)."""
     today = today or datetime.date.today()
     window = _flag_window(since, until, today)
     checked = check_syntax(text)
@@ -370,9 +391,11 @@ def parse_query(
         raise QuerySyntaxError(f"cannot read the query {shorten(text)!r} ({type(exc).__name__})") from None
     if any_words:
         parsed = _only_words_optional(parsed)
-    parsed = in_every_language(parsed, schema, languages)
+    parsed = listed_fuzzy_terms(in_every_language(parsed, schema, languages))
     if window:
         parsed = wq.And([parsed, DateFilter(window)])
+    if indexed_after is not None:
+        parsed = wq.And([parsed, IndexedAfter(indexed_after)])
     has_date_filter = _contains_date_filter(parsed)
     words = _replace_date_filters(parsed, lambda node: wq.Every())
     if include_undated:

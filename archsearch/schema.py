@@ -27,6 +27,9 @@ PATH_ANALYZER = RegexTokenizer(r"[^/\\._\-\s]+") | LowercaseFilter() | CharsetFi
 # The `undated` field's one term.
 UNDATED_MARK = "yes"
 
+# The field of each article's index-time stamp (see alerts.py).
+INDEXED_FIELD = "indexed"
+
 # Whole days are indexed as the integer YYYYMMDD; these bound every valid day.
 FIRST_DAY, LAST_DAY = 10101, 99991231
 
@@ -131,6 +134,10 @@ def build_schema() -> Schema:
         # bands as terms, so the copies of an article are found with an index lookup.
         sketch=STORED(),
         dupbands=KEYWORD(),
+        # When the article was indexed: a nanosecond stamp, the same for a segment's articles and
+        # larger than any stamp the index held before (alerts.py); `query @name --new` shows the
+        # articles stamped after its last run.  A column, so that filter is a test per document.
+        indexed=NUMERIC(int, bits=64, sortable=True),
         # What incremental indexing compares to decide whether a file changed.
         mtime_ns=STORED(),
         size=STORED(),

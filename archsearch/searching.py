@@ -9,6 +9,7 @@ from pathlib import Path
 from whoosh.query import And, Not, Or, Term
 from whoosh.scoring import BM25F
 
+from archsearch.alerts import newest_stamp
 from archsearch.errors import ArchsearchError
 from archsearch.evaluation import Evaluation, Evaluator
 from archsearch.store import article_body, index_searcher, key_term, read_roots
@@ -116,6 +117,9 @@ class SearchResult:
     explanation: list[str] = field(default_factory=list)  # how the query was read, for --explain
     # The index holds no article at all: it is empty, or its first build has not committed yet.
     index_empty: bool = False
+    # With `indexed_after`: the newest index stamp of the index as searched, which the next run
+    # for new articles starts after (alerts.py).
+    newest_indexed: int = 0
 
 
 class EmptyIndexError(ArchsearchError):
@@ -285,6 +289,7 @@ def search(
     fix: bool = False,
     ignore_case: bool = False,
     relax_when_empty: bool = False,
+    indexed_after: int | None = None,
     today=None,
 ) -> SearchResult:
     """Rank the articles matching `text`; `limit` 0 means all of them.
@@ -292,7 +297,8 @@ def search(
     With `collapse_copies`, near-identical articles make one hit: the best ranked stands for
     them all and lists the others as its copies; limit and offset then count such groups.
     With `relax_when_empty`, when no article has all the words (in any date), the articles with
-    some of them are the hits, those with more of the words first (`relaxed` says so)."""
+    some of them are the hits, those with more of the words first (`relaxed` says so).
+    With `indexed_after`, only the articles indexed after that stamp count (alerts.py)."""
     started = time.perf_counter()
     if not text.strip():
         raise ArchsearchError("empty query: give at least one word")
@@ -301,19 +307,20 @@ def search(
     search_options = dict(
         any_words=any_words, limit=limit, offset=offset, sort=sort, since=since, until=until,
         include_undated=include_undated, with_snippets=with_snippets, collapse_copies=collapse_copies,
-        ignore_case=ignore_case, relax_when_empty=relax_when_empty, today=today,
+        ignore_case=ignore_case, relax_when_empty=relax_when_empty, indexed_after=indexed_after, today=today,
     )
     with index_searcher(index_dir, weighting()) as searcher:
         schema = searcher.schema
         parse_options = dict(
             any_words=any_words, since=since, until=until, include_undated=include_undated, today=today,
-            languages=index_languages(searcher), ignore_case=ignore_case,
+            languages=index_languages(searcher), ignore_case=ignore_case, indexed_after=indexed_after,
         )
         parsed = parse_query(text, schema, **parse_options)
+        newest_indexed = 0 if indexed_after is None else newest_stamp(searcher)
         if searcher.doc_count() == 0:
             return SearchResult(
                 query=text, hits=[], total=0, elapsed=time.perf_counter() - started, offset=offset,
-                explanation=parsed.explain(), index_empty=True,
+                explanation=parsed.explain(), index_empty=True, newest_indexed=newest_indexed,
             )
         evaluator = Evaluator(searcher)
         ranking = _Ranking(evaluator, parsed.query, sort)
@@ -337,6 +344,7 @@ def search(
         result = SearchResult(
             query=text, hits=hits, total=len(shown.matching), elapsed=0.0, offset=offset,
             explanation=parsed.explain(), relaxed=relaxed is not None, outside_window=outside_window,
+            newest_indexed=newest_indexed,
         )
         if relaxed:
             result.explanation.append("no article has all the words: articles with some of them, most words first")
@@ -348,7 +356,7 @@ def search(
         if total == 0 and not any_words and not outside_window:
             words_only = parse_query(
                 text, schema, any_words=True, today=today, languages=parse_options["languages"],
-                ignore_case=ignore_case,
+                ignore_case=ignore_case, indexed_after=indexed_after,
             ).words
             result.partial_matches = len(evaluator.matching_documents(words_only))
         if total == 0 and parsed.capitals:

@@ -43,6 +43,7 @@ from whoosh.writing import SegmentWriter
 
 from archsearch.analysis import ChainAnalyzer
 from archsearch.errors import ArchsearchError
+from archsearch.fuzzy import WordLists
 from archsearch.schema import word_analyzer
 from archsearch.store import ROOTS_TEMPORARY
 
@@ -221,6 +222,7 @@ class FastSegmentWriter(SegmentWriter):
         self.perdocwriter.close()
         fieldwriter = self.fieldwriter
         compression = self.codec._compression
+        words = WordLists(self.schema.names())  # what fuzzy words expand against (fuzzy.py)
         current = None
         for (name, term), postings in self._sorted_terms():
             if name != current:
@@ -229,9 +231,11 @@ class FastSegmentWriter(SegmentWriter):
                 fieldwriter.start_field(name, self.schema[name])
                 current = name
             write_term(fieldwriter, term, postings, compression)
+            words.add(name, term)
         if current is not None:
             fieldwriter.finish_field()
         fieldwriter.close()
+        words.write(self.storage, self.newsegment)
 
     def _close_segment(self) -> None:
         super()._close_segment()

@@ -66,11 +66,16 @@ class QueryCommand(click.Command):
 @click.option(
     "--all-copies", is_flag=True, help="Show near-identical articles (republished wire copy) as hits of their own."
 )
+@click.option(
+    "--new", "only_new", is_flag=True,
+    help="With one saved search (@name), only the articles indexed since it last ran with --new; all of them unless -n is given.",
+)
+@click.option("--dry-run", is_flag=True, help="With --new, show the new articles without marking them seen.")
 @output_options
 @index_option
 def command(
     words, any_words, ignore_case, since, until, include_undated, sort, limit, offset, explain, paths_only,
-    count_only, null, strict, fix, all_copies, fmt, index_dir,
+    count_only, null, strict, fix, all_copies, only_new, dry_run, fmt, index_dir,
 ):
     """Search the index for articles matching WORDS, best first.
 
@@ -87,14 +92,26 @@ def command(
     from archsearch.rendering import print_paths, print_result_notes, print_search_result
     from archsearch.searching import search
 
-    if paths_only and click.get_current_context().get_parameter_source("limit").name in ("DEFAULT", "DEFAULT_MAP"):
-        limit = 0  # like grep -l, every matching file unless a limit is asked for
+    context = click.get_current_context()
+    if (paths_only or only_new) and context.get_parameter_source("limit").name in ("DEFAULT", "DEFAULT_MAP"):
+        # like grep -l, every matching file unless a limit is asked for; and every new article,
+        # since those left out would not be new next time
+        limit = 0
     if null and not paths_only:
         raise click.UsageError("-0/--null only goes with -l/--files-with-matches")
     if paths_only and count_only:
         raise click.UsageError("-l and -c contradict each other")
+    if dry_run and not only_new:
+        raise click.UsageError("--dry-run only goes with --new")
+    if only_new and offset:
+        raise click.UsageError("--offset does not go with --new: the articles skipped would not be new next time")
 
     index_dir = resolve_index_dir(index_dir)
+    alert = None
+    if only_new:
+        from archsearch.alerts import last_seen, saved_search_name
+
+        alert = saved_search_name(context, list(words))
     result = search(
         index_dir,
         " ".join(words),
@@ -109,12 +126,15 @@ def command(
         collapse_copies=not (all_copies or paths_only or count_only),
         fix=fix,
         ignore_case=ignore_case,
-        # -c and -l answer scripts, which count on every article counted or listed having all the words.
-        relax_when_empty=not (strict or paths_only or count_only),
+        # -c and -l answer scripts, which count on every article counted or listed having all the
+        # words; so does an alert feed.
+        relax_when_empty=not (strict or paths_only or count_only or only_new),
+        indexed_after=last_seen(index_dir, alert) if alert else None,
     )
     if count_only:
         sys.stdout.write(f"{result.total}\n")
         print_result_notes(result, sys.stderr)
+        mark_seen(index_dir, alert, result, dry_run)
         sys.exit(0 if result.total else 1)
     not_remembered = remember(index_dir, result.query, [(hit.rank, hit.reference) for hit in result.hits])
     if not_remembered:
@@ -124,4 +144,14 @@ def command(
         print_result_notes(result, sys.stderr)
     else:
         print_search_result(result, sys.stdout, sys.stderr, fmt, explain=explain)
+    mark_seen(index_dir, alert, result, dry_run)
     sys.exit(0 if result.hits else 1)
+
+
+def mark_seen(index_dir, alert: str | None, result, dry_run: bool) -> None:
+    """After the new articles are written out: the next `@alert --new` starts after them."""
+    if alert and not dry_run:
+        from archsearch.alerts import record_seen
+
+        sys.stdout.flush()  # a reader gone away (BrokenPipeError) is told of first: nothing marked seen then
+        record_seen(index_dir, alert, result.newest_indexed)

@@ -1,0 +1,151 @@
+"""Fuzzy words expanded against the segments' word lists: the same words, and so the same articles,
+as Whoosh's own expansion, over new, merged, rebuilt and list-less segments."""
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh import query as wq
+from whoosh.reading import IndexReader
+
+from archsearch.analysis.alternatives import index_languages
+from archsearch.evaluation import Evaluator
+from archsearch.fuzzy import ListedFuzzyTerm, _first_line_from, fuzzy_words, segment_word_lists
+from archsearch.indexing import update_index
+from archsearch.querying import parse_query
+from archsearch.searching import search
+from archsearch.store import index_searcher
+from conftest import wire, write_corpus
+
+# Words that sit one or two edits apart, in several scripts, with accents folded by the index.
+VOCABULARY = (
+    "taliban talibans taliaban tailban kabul kabal cabul kandahar afghanistan afganistan afghanstan "
+    "refugee refugees refuge refuges refused germany germane german merkel markel merkle "
+    "president presidents precedent goverment government governments minister ministry ministers "
+    "беженцы беженцев беженец москва москве zürich zurich zurück café cafe caffè ab abc abd ba"
+).split()
+
+
+def articles(count: int, seed: int = 7) -> dict[str, str]:
+    chooser = random.Random(seed)
+    return {
+        f"{number:03}.txt": wire(
+            f"2021-08-{number % 28 + 1:02}", "KABUL, August 1. /TASS/.", " ".join(chooser.sample(VOCABULARY, 6)) + "."
+        )
+        for number in range(count)
+    }
+
+
+@pytest.fixture(scope="module")
+def segmented_index(tmp_path_factory):
+    """An index of three segments (three commits, too few to merge)."""
+    folder = tmp_path_factory.mktemp("fuzzy")
+    index_dir = folder / "index"
+    update_index(index_dir, [str(write_corpus(folder / "corpus", articles(45)))], commit_every=15)
+    with index_searcher(index_dir) as searcher:
+        assert len(list(searcher.reader().leaf_readers())) == 3
+    return index_dir
+
+
+def whoosh_words(reader, fieldname, text, maxdist, prefix) -> list[str]:
+    """Whoosh's expansion over several segments: every term of the field, one distance at a time."""
+    return sorted(IndexReader.terms_within(reader, fieldname, text, maxdist, prefix))
+
+
+FIELDS = ("exact", "title", "body", "place")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.one_of(st.sampled_from(VOCABULARY), st.text("abgiklnrtuäüöбежнц", min_size=1, max_size=10)),
+    maxdist=st.integers(0, 2),
+    prefix=st.integers(0, 3),
+    fieldname=st.sampled_from(FIELDS),
+)
+def test_word_lists_give_the_words_whoosh_gives(segmented_index, text, maxdist, prefix, fieldname):
+    with index_searcher(segmented_index) as searcher:
+        reader = searcher.reader()
+        assert fuzzy_words(reader, fieldname, text, maxdist, prefix) == whoosh_words(
+            reader, fieldname, text, maxdist, prefix
+        )
+
+
+FUZZY_QUERIES = (
+    "talibn~", "tailban~", "kabul~ refugee~", "afganistan~2", "goverment~ minister~", "merkle~ -germany",
+    "presidnt~2/3", "беженц~", "zurich~", "cafe~ OR kabal~", "title:refuge~", "place:kabol~", "ab~2",
+)
+
+
+@pytest.mark.parametrize("text", FUZZY_QUERIES)
+def test_fuzzy_queries_match_the_articles_whoosh_s_expansion_matches(segmented_index, text):
+    with index_searcher(segmented_index) as searcher:
+        parsed = parse_query(text, searcher.schema, languages=index_languages(searcher)).query
+        assert any(isinstance(leaf, ListedFuzzyTerm) for leaf in parsed.leaves())
+        as_whoosh = parsed.accept(
+            lambda node: wq.FuzzyTerm(
+                node.fieldname, node.text, boost=node.boost, maxdist=node.maxdist,
+                prefixlength=node.prefixlength, constantscore=node.constantscore,
+            ) if isinstance(node, ListedFuzzyTerm) else node
+        )
+        evaluator = Evaluator(searcher)
+        old = evaluator.evaluate(as_whoosh).scores
+        new = evaluator.evaluate(parsed).scores
+        assert set(new) == set(old)
+        assert new == pytest.approx(old)
+        assert set(new) == evaluator.documents_whoosh_matches(parsed)
+    result = search(segmented_index, text, limit=0, collapse_copies=False)
+    assert result.total == len(new)
+
+
+def test_an_edit_is_a_letter_added_dropped_changed_or_two_neighbours_swapped(tmp_path):
+    index_dir = tmp_path / "index"
+    update_index(index_dir, [str(write_corpus(tmp_path / "corpus", {"a.txt": wire("2021-08-15", "KABUL, August 15. /TASS/.", "The Taliban took Kabul.")}))])
+
+    def found(text):
+        return search(index_dir, text, relax_when_empty=False).total
+
+    assert [found(word) for word in ("talibn~", "tailban~", "talibans~", "talibam~", "talbn~")] == [1, 1, 1, 1, 0]
+    assert [found(word) for word in ("talbn~2", "tlbn~2", "tailbn~2")] == [1, 0, 1]
+    assert [found(word) for word in ("xaliban~", "xaliban~/1", "talibn~/3", "tlaiban~/2")] == [1, 0, 1, 0]
+
+
+def test_merged_and_rebuilt_segments_carry_word_lists(tmp_path):
+    index_dir = tmp_path / "index"
+    corpus = write_corpus(tmp_path / "corpus", articles(20))
+    update_index(index_dir, [str(corpus)], commit_every=4)  # five small commits: a tier of four merged
+    with index_searcher(index_dir) as searcher:
+        leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+        assert len(leaves) < 5
+        assert all(segment_word_lists(leaf).get("exact") for leaf in leaves)
+        reader = searcher.reader()
+        assert fuzzy_words(reader, "exact", "talibn", 1, 0) == whoosh_words(reader, "exact", "talibn", 1, 0)
+    update_index(index_dir, [], rebuild=True)
+    with index_searcher(index_dir) as searcher:
+        assert all(segment_word_lists(leaf).get("exact") for leaf, _ in searcher.reader().leaf_readers())
+
+
+def test_a_segment_without_word_lists_is_expanded_by_whoosh(tmp_path):
+    from whoosh.index import create_in
+
+    from archsearch.schema import build_schema
+
+    ix = create_in(str(tmp_path), build_schema())
+    with ix.writer() as writer:  # Whoosh's own writer: no word lists
+        writer.add_document(key="/a.txt", path="a.txt", exact="The Taliban took Kabul", title="", body="")
+    with ix.searcher() as searcher:
+        (leaf, _), = searcher.reader().leaf_readers()
+        assert segment_word_lists(leaf) == {}
+        assert fuzzy_words(searcher.reader(), "exact", "talibn", 1, 0) == ["taliban"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(st.text("abcé\xff", min_size=0, max_size=4), unique=True), key=st.text("abcé", max_size=3))
+def test_binary_search_over_lines_finds_the_first_line_not_below_the_key(words, key):
+    lines = sorted(word.encode("utf-8") for word in words)
+    blob = b"\n".join(lines)
+    position = _first_line_from(blob, key.encode("utf-8"))
+    expected = [line for line in lines if line >= key.encode("utf-8")]
+    if not lines or (len(lines) == 1 and lines[0] == b""):
+        return  # no line, or a single empty one: nothing to find
+    assert blob[position:].split(b"\n") == expected if expected else position == len(blob)
