@@ -20,7 +20,8 @@ The conversation, over a Unix socket in a folder that only this user can enter:
           client will not
   server: the exit status, once the command's output is written and the client's fds closed
   client: INTERRUPT when Ctrl-C is pressed; the command is interrupted, or hanging up does it
-A stop request (`archsearch serve --stop`) is answered STOPPED once the socket is gone.
+A stop request (`archsearch serve --stop`) is answered STOPPED once the socket is gone; a status
+request (`archsearch serve --status`) with a marshalled dict, framed as a request is.
 
 Who is served: the socket's folder keeps other users out; and since a process of this user may
 still have fewer rights than the server (fewer groups, capabilities, or another namespace, as in
@@ -94,9 +95,11 @@ REQUEST_BYTES = 1 << 20  # the largest request (arguments and environment) the s
 SWEEP_SECONDS = 60  # how often an idle server looks for indexes that are gone
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
-# How a request's process tells the server, through its exit status, that the server is to stop.
+# How a request's process tells the server, through its exit status, that the server is to stop,
+# or that it ran a command.
 ASKED_TO_STOP = 3
 CODE_CHANGED = 4
+RAN_COMMAND = 5
 
 # The lines of /proc/PID/status that say what a process may do, beyond its uid.
 CREDENTIALS = (
@@ -110,6 +113,7 @@ class Listener:
     path: str
     socket: socket.socket
     lock: int  # the descriptor holding the lock that makes this the only server on path
+    started_by_command: bool  # started in the background by a command, not by `archsearch serve`
 
 
 def preload() -> None:
@@ -122,17 +126,22 @@ def preload() -> None:
     keep_searchers_open()
 
 
-def listen(path: str) -> Listener:
+def listen(path: str, lock: int | None = None) -> Listener:
     """Listens on path, refusing when another server does already; a socket file left behind
-    by a server that was killed is replaced."""
+    by a server that was killed is replaced. lock: the lock, already held, handed over by the
+    command that started this server (archsearch.client)."""
     folder = os.path.dirname(path)
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError as exc:
         raise ArchsearchError(f"cannot create {folder} for the server socket: {exc.strerror}") from exc
     _check_folder(folder)
-    # A lock rather than a look at the socket: two servers starting at once cannot both take it.
-    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    started_by_command = lock is not None
+    if started_by_command:
+        os.set_inheritable(lock, False)  # a request's process, and what it runs, must not keep it
+    else:
+        # A lock rather than a look at the socket: two servers starting at once cannot both take it.
+        lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -150,7 +159,7 @@ def listen(path: str) -> Listener:
         listening.close()
         os.close(lock)
         raise ArchsearchError(f"cannot listen on {path}: {exc.strerror}") from exc
-    return Listener(path, listening, lock)
+    return Listener(path, listening, lock, started_by_command)
 
 
 def _check_folder(folder: str) -> None:
@@ -188,9 +197,44 @@ def stop(path: str) -> bool:
             raise ArchsearchError(f"cannot reach the server on {path}: {exc.strerror}") from exc
         try:
             connection.sendall(client.frame({"type": "stop"}))
-            return connection.recv(1) == client.STOPPED
+            stopped = connection.recv(1) == client.STOPPED
         except OSError:
             return False
+    # Stopped on purpose: the next reading command must not start a server again at once.
+    with contextlib.suppress(OSError):
+        os.unlink(client.unserved_marker(path))
+    return stopped
+
+
+def status(path: str) -> dict | None:
+    """What the server on path says of itself (see _Server.status); None when none listens.
+    Raises ArchsearchError when one listens but does not answer."""
+    folder = os.path.dirname(path)
+    if not os.path.lexists(folder):
+        return None
+    _check_folder(folder)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        try:
+            connection.connect(path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            return None
+        except OSError as exc:
+            raise ArchsearchError(f"cannot reach the server on {path}: {exc.strerror}") from exc
+        connection.settimeout(REQUEST_SECONDS)
+        try:
+            connection.sendall(client.frame({"type": "status"}))
+            answer = b""
+            while len(answer) < 4 or len(answer) < 4 + int.from_bytes(answer[:4], "big"):
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+            found = marshal.loads(answer[4:]) if len(answer) > 4 else None
+        except (OSError, EOFError, ValueError, TypeError):
+            found = None
+    if not isinstance(found, dict):
+        raise ArchsearchError(f"the server on {path} does not say how it is (it may serve other processes only)")
+    return found
 
 
 def code_fingerprint() -> dict | None:
@@ -249,8 +293,12 @@ def _peer_is_alike(connection: socket.socket) -> bool:
 class _Server:
     """The serving loop's state, shared with its signal handlers."""
 
-    def __init__(self, listener: Listener):
+    def __init__(self, listener: Listener, idle_minutes: float):
         self.listener = listener
+        self.idle_minutes = idle_minutes
+        self.started = time.time()
+        self.last_request = time.monotonic()
+        self.commands_run = 0
         self.stop_reason = ""
         self.requests: dict[int, socket.socket] = {}  # pid of a request's process -> its connection
         self.stopper: socket.socket | None = None  # the connection of a stop request
@@ -261,6 +309,21 @@ class _Server:
 
     def on_stop_signal(self, signum, frame):
         self.stop_reason = self.stop_reason or signal.Signals(signum).name
+
+    def status(self) -> dict:
+        """What `archsearch serve --status` shows, as a request's process sees it."""
+        from archsearch.store import kept_searchers
+
+        return {
+            "pid": os.getppid(),
+            "socket": self.listener.path,
+            "started": self.started,
+            "started_by_command": self.listener.started_by_command,
+            "idle_minutes": self.idle_minutes,
+            "idle_seconds": time.monotonic() - self.last_request,
+            "commands_run": self.commands_run,
+            "indexes": [str(folder) for folder in kept_searchers()],
+        }
 
     def close_own_files(self) -> None:
         """In a request's process: closes what is the server's alone. The lock above all, which
@@ -280,19 +343,18 @@ def serve(listener: Listener, idle_minutes: float) -> str:
     their own."""
     from archsearch.store import drop_gone_indexes
 
-    server = _Server(listener)
+    server = _Server(listener, idle_minutes)
     fingerprint = code_fingerprint()
     handlers = {signal.SIGCHLD: lambda signum, frame: None, **{s: server.on_stop_signal for s in STOP_SIGNALS}}
     previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
     previous_wake = signal.set_wakeup_fd(server.wake[1])
     listener.socket.setblocking(False)
     os.chdir("/")  # a server started in a folder must not keep it busy (from being unmounted, say)
-    last_request = time.monotonic()
     try:
         while not server.stop_reason:
             wait = SWEEP_SECONDS
             if idle_minutes:
-                wait = min(wait, last_request + idle_minutes * 60 - time.monotonic())
+                wait = min(wait, server.last_request + idle_minutes * 60 - time.monotonic())
                 if wait <= 0:
                     server.stop_reason = f"idle for {idle_minutes:g} minutes"
                     break
@@ -307,8 +369,8 @@ def serve(listener: Listener, idle_minutes: float) -> str:
                     connection = listener.socket.accept()[0]
                 except (BlockingIOError, ConnectionAbortedError):
                     continue
-                last_request = time.monotonic()
                 _start_request(server, connection, fingerprint)
+                server.last_request = time.monotonic()
     finally:
         signal.set_wakeup_fd(previous_wake)
         for signum, handler in previous.items():
@@ -349,7 +411,7 @@ def _start_request(server: _Server, connection: socket.socket, fingerprint) -> N
                 signal.signal(signum, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.set_wakeup_fd(-1)
-            status = _answer(connection, fingerprint, server.reports[1])
+            status = _answer(connection, fingerprint, server)
         except KeyboardInterrupt:  # the server's own Ctrl-C, before the command ran
             pass
         except BaseException:
@@ -374,6 +436,8 @@ def _reap(server: _Server) -> None:
         code = os.waitstatus_to_exitcode(status)
         if code == ASKED_TO_STOP and connection and not server.stopper:
             server.stop_reason, server.stopper, connection = "asked to stop", connection, None
+        elif code == RAN_COMMAND:
+            server.commands_run += 1
         elif code == CODE_CHANGED:
             server.stop_reason = "its code changed on disk; start it again to use the new code"
         if connection:
@@ -440,7 +504,7 @@ class _Malformed(Exception):
     """A request that our client does not send."""
 
 
-def _answer(connection: socket.socket, fingerprint, reports: int) -> int:
+def _answer(connection: socket.socket, fingerprint, server: _Server) -> int:
     """Answers one connection, in its own process; returns that process's exit status."""
     from archsearch.store import kept_searchers
 
@@ -452,6 +516,9 @@ def _answer(connection: socket.socket, fingerprint, reports: int) -> int:
         request, fds = _receive(connection)
         if request == {"type": "stop"} and not fds:
             return ASKED_TO_STOP
+        if request == {"type": "status"} and not fds:
+            _send(connection, client.frame(server.status()))
+            return 0
         _check_run_request(request, fds)
         try:
             changed = code_fingerprint() != fingerprint
@@ -479,8 +546,8 @@ def _answer(connection: socket.socket, fingerprint, reports: int) -> int:
         handed_over, fds = fds, []
         status = _run_command(connection, request, handed_over)
         _send(connection, status.to_bytes(client.STATUS_SIZE, "big", signed=True))
-        _report_opened_indexes(reports, inherited)
-        return 0
+        _report_opened_indexes(server.reports[1], inherited)
+        return RAN_COMMAND
     except (_Malformed, OSError, EOFError, ValueError, TypeError):
         return 0  # the connection closes unanswered
     finally:
