@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import re
-import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +46,9 @@ def remember(index_dir: Path, query: str, ranked_references, environ=os.environ)
     record = {"index": str(Path(index_dir).absolute()), "query": query, "hits": [list(pair) for pair in ranked_references]}
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".last-query-")
+        # A name of this process's own rather than tempfile.mkstemp: tempfile costs a query 3 ms to import.
+        temporary = path.parent / f".last-query-{os.getpid()}-{time.monotonic_ns()}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         return _not_remembered(path, exc)
     try:
