@@ -116,7 +116,7 @@ def run_then_start_server(path: str) -> int:
     lock = _autostart_lock(path)
     try:
         status = run()
-        if lock is not None and _autostart_configured():
+        if lock is not None and status in (0, 1) and _autostart_configured():  # not after an error
             _start_server(lock)
         return status
     finally:

@@ -100,6 +100,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 ASKED_TO_STOP = 3
 CODE_CHANGED = 4
 RAN_COMMAND = 5
+ANSWERED_STATUS = 6
 
 # The lines of /proc/PID/status that say what a process may do, beyond its uid.
 CREDENTIALS = (
@@ -138,7 +139,10 @@ def listen(path: str, lock: int | None = None) -> Listener:
     _check_folder(folder)
     started_by_command = lock is not None
     if started_by_command:
-        os.set_inheritable(lock, False)  # a request's process, and what it runs, must not keep it
+        try:
+            os.set_inheritable(lock, False)  # a request's process, and what it runs, must not keep it
+        except OSError as exc:
+            raise ArchsearchError(f"no lock to take over on descriptor {lock}: {exc.strerror}") from exc
     else:
         # A lock rather than a look at the socket: two servers starting at once cannot both take it.
         lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -182,19 +186,30 @@ def detach() -> int:
     return 0
 
 
-def stop(path: str) -> bool:
-    """Asks the server on path to stop, and waits until it has; False when none was listening."""
+def _connect(path: str) -> socket.socket | None:
+    """A connection to the server on path; None when none listens there."""
     folder = os.path.dirname(path)
     if not os.path.lexists(folder):
-        return False
+        return None
     _check_folder(folder)  # in a folder others can enter, whatever answers may not be ours
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        try:
-            connection.connect(path)
-        except (FileNotFoundError, ConnectionRefusedError):
-            return False
-        except OSError as exc:
-            raise ArchsearchError(f"cannot reach the server on {path}: {exc.strerror}") from exc
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(path)
+    except (FileNotFoundError, ConnectionRefusedError):
+        connection.close()
+        return None
+    except OSError as exc:
+        connection.close()
+        raise ArchsearchError(f"cannot reach the server on {path}: {exc.strerror}") from exc
+    return connection
+
+
+def stop(path: str) -> bool:
+    """Asks the server on path to stop, and waits until it has; False when none was listening."""
+    connection = _connect(path)
+    if connection is None:
+        return False
+    with connection:
         try:
             connection.sendall(client.frame({"type": "stop"}))
             stopped = connection.recv(1) == client.STOPPED
@@ -209,17 +224,10 @@ def stop(path: str) -> bool:
 def status(path: str) -> dict | None:
     """What the server on path says of itself (see _Server.status); None when none listens.
     Raises ArchsearchError when one listens but does not answer."""
-    folder = os.path.dirname(path)
-    if not os.path.lexists(folder):
+    connection = _connect(path)
+    if connection is None:
         return None
-    _check_folder(folder)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        try:
-            connection.connect(path)
-        except (FileNotFoundError, ConnectionRefusedError):
-            return None
-        except OSError as exc:
-            raise ArchsearchError(f"cannot reach the server on {path}: {exc.strerror}") from exc
+    with connection:
         connection.settimeout(REQUEST_SECONDS)
         try:
             connection.sendall(client.frame({"type": "status"}))
@@ -301,6 +309,9 @@ class _Server:
         self.commands_run = 0
         self.stop_reason = ""
         self.requests: dict[int, socket.socket] = {}  # pid of a request's process -> its connection
+        # pid of a request's process -> when it came, and the last request before it: a status
+        # request is no request for the idle timeout, which it must not hold off.
+        self.request_times: dict[int, tuple[float, float]] = {}
         self.stopper: socket.socket | None = None  # the connection of a stop request
         self.wake = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)  # written to on every signal
         # Request processes name the indexes they opened here, for the server to keep them open.
@@ -369,8 +380,10 @@ def serve(listener: Listener, idle_minutes: float) -> str:
                     connection = listener.socket.accept()[0]
                 except (BlockingIOError, ConnectionAbortedError):
                     continue
-                _start_request(server, connection, fingerprint)
-                server.last_request = time.monotonic()
+                pid = _start_request(server, connection, fingerprint)
+                if pid:
+                    server.request_times[pid] = time.monotonic(), server.last_request
+                    server.last_request = server.request_times[pid][0]
     finally:
         signal.set_wakeup_fd(previous_wake)
         for signum, handler in previous.items():
@@ -391,9 +404,9 @@ def serve(listener: Listener, idle_minutes: float) -> str:
     return server.stop_reason
 
 
-def _start_request(server: _Server, connection: socket.socket, fingerprint) -> None:
-    """Answers the connection in a process of its own; a client beyond MAX_REQUESTS runs its
-    command itself."""
+def _start_request(server: _Server, connection: socket.socket, fingerprint) -> int | None:
+    """Answers the connection in a process of its own, whose pid it returns; a client beyond
+    MAX_REQUESTS runs its command itself."""
     pid = None
     if len(server.requests) < MAX_REQUESTS:
         with contextlib.suppress(OSError):  # out of processes or memory
@@ -402,7 +415,7 @@ def _start_request(server: _Server, connection: socket.socket, fingerprint) -> N
         with contextlib.suppress(OSError):
             connection.send(client.RUN_HERE, socket.MSG_DONTWAIT)
         connection.close()
-        return
+        return None
     if pid == 0:
         status = 1
         try:
@@ -421,6 +434,7 @@ def _start_request(server: _Server, connection: socket.socket, fingerprint) -> N
             os._exit(status)  # never back into the server's loop, nor its clean-up
     server.requests[pid] = connection  # kept until the process ends, to answer a stop request
     _unshare_index_files()
+    return pid
 
 
 def _reap(server: _Server) -> None:
@@ -433,7 +447,10 @@ def _reap(server: _Server) -> None:
         if pid == 0:
             return
         connection = server.requests.pop(pid, None)
+        came, before = server.request_times.pop(pid, (None, None))
         code = os.waitstatus_to_exitcode(status)
+        if code == ANSWERED_STATUS and server.last_request == came:
+            server.last_request = before
         if code == ASKED_TO_STOP and connection and not server.stopper:
             server.stop_reason, server.stopper, connection = "asked to stop", connection, None
         elif code == RAN_COMMAND:
@@ -518,7 +535,7 @@ def _answer(connection: socket.socket, fingerprint, server: _Server) -> int:
             return ASKED_TO_STOP
         if request == {"type": "status"} and not fds:
             _send(connection, client.frame(server.status()))
-            return 0
+            return ANSWERED_STATUS
         _check_run_request(request, fds)
         try:
             changed = code_fingerprint() != fingerprint
