@@ -42,10 +42,9 @@ INSTALLATION = (os.path.dirname(__file__), sys.version)
 INTERRUPT_GRACE_SECONDS = 2
 
 # $ARCHSEARCH_SERVER (else the configuration file's `server`): OFF never hands a command to a
-# server; MANUAL hands it to one that runs but never starts one; anything else (AUTO) also starts one.
+# server; MANUAL hands it to one that runs but never starts one; anything else ("auto") also starts one.
 OFF = "off"
 MANUAL = "manual"
-AUTO = "auto"
 
 # A reading command that finds no server starts one only when another found none less than this
 # long before it: a single command (a script's one query, the README's first steps) leaves no

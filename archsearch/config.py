@@ -29,7 +29,7 @@ ENV_CONFIG = "ARCHSEARCH_CONFIG"
 QUERIES = "queries"
 INDEX = "index"
 SERVER = "server"
-SERVER_SETTINGS = ("auto", "manual")  # archsearch.client's AUTO and MANUAL
+SERVER_SETTINGS = ("auto", "manual")  # `server = "manual"`: archsearch.client never starts a server
 
 # A saved query's name; never all digits, which `show @3` keeps for the hits of the last query.
 # Patterns stay strings, compiled (and cached by re) on first use: a run without a config file
