@@ -14,16 +14,17 @@ SEEDS = REPO / "seeds"
 WIRE_SEED = "000_0899ba5db5579e65.txt"
 WEB_SEED = "004_bf24a2834e8b1a0a.txt"
 
+# No command a test runs, nor a fixture of any scope, uses or starts `archsearch serve` (which would
+# outlive the tests) unless the test asks, with an ARCHSEARCH_SERVER of its own (test_autostart.py).
+os.environ["ARCHSEARCH_SERVER"] = "off"
+
 
 @pytest.fixture(autouse=True)
 def no_user_config(monkeypatch, tmp_path):
-    """No test reads the configuration file of whoever runs the tests, nor writes to their state
-    folder, nor leaves a server running: the commands a test runs never start `archsearch serve`
-    in the background unless the test asks (ARCHSEARCH_SERVER, as test_autostart.py does)."""
+    """No test reads the configuration file of whoever runs the tests, nor writes to their state folder."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.delenv("ARCHSEARCH_CONFIG", raising=False)
-    monkeypatch.setenv("ARCHSEARCH_SERVER", "off")
 
 
 @pytest.fixture
