@@ -41,6 +41,24 @@ INSTALLATION = (os.path.dirname(__file__), sys.version)
 # How long a client waits, after passing Ctrl-C on, for the command to end.
 INTERRUPT_GRACE_SECONDS = 2
 
+# $ARCHSEARCH_SERVER (else the configuration file's `server`): OFF never hands a command to a
+# server; MANUAL hands it to one that runs but never starts one; anything else ("auto") also starts one.
+OFF = "off"
+MANUAL = "manual"
+
+# A reading command that finds no server starts one only when another found none less than this
+# long before it: a single command (a script's one query, the README's first steps) leaves no
+# server behind, a run of commands gets one from the second on.
+AUTOSTART_WINDOW_SECONDS = 600
+
+# forward()'s answer when no server listens: the command runs here, and may start one.
+NOT_LISTENING = "not listening"
+
+# Where a server started by a command writes what it says (in the state folder), and how large
+# that log may grow before it starts again empty.
+SERVER_LOG = "server.log"
+SERVER_LOG_BYTES = 1 << 20
+
 
 def socket_path(environ=os.environ) -> str:
     """Where the server listens: $ARCHSEARCH_SOCKET, else in $XDG_RUNTIME_DIR, else in /tmp."""
@@ -76,19 +94,125 @@ def frame(message: dict) -> bytes:
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] in FORWARDED and os.environ.get("ARCHSEARCH_SERVER") != "off":
+    setting = os.environ.get("ARCHSEARCH_SERVER", "")
+    if len(sys.argv) > 1 and sys.argv[1] in FORWARDED and setting != OFF:
         status = forward(sys.argv)
-        if status is not None:
+        if isinstance(status, int):
             sys.exit(status)
+        if status is NOT_LISTENING and setting != MANUAL and not os.environ.get("CI"):
+            sys.exit(run_then_start_server(socket_path()))
     from archsearch.cli import main as run_here
 
     run_here()
 
 
-def forward(argv: list[str]) -> int | None:
-    """The exit status of argv run by the server, or None when it did not run it and this process should."""
+def run_then_start_server(path: str) -> int:
+    """Runs the command here, without waiting for any server; then, when this is the second
+    reading command in a row to find no server (see AUTOSTART_WINDOW_SECONDS), starts one in the
+    background for the commands to come."""
+    from archsearch.cli import run
+
+    lock = _autostart_lock(path)
+    try:
+        status = run()
+        if lock is not None and status in (0, 1) and _autostart_configured():  # not after an error
+            _start_server(lock)
+        return status
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
+def _autostart_lock(path: str) -> int | None:
+    """The server's lock on path, held, when no server holds it and another command found no
+    server less than AUTOSTART_WINDOW_SECONDS ago; else None. Holding the lock from here until
+    the server takes it over is what keeps two commands at once from starting two servers."""
+    import fcntl
+    import time
+
+    folder = os.path.dirname(path)
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if folder_problem(folder):
+            return None
+        lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        marker = unserved_marker(path)
+        try:
+            previous = os.stat(marker).st_mtime
+        except FileNotFoundError:
+            previous = None
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        os.utime(marker)
+        if previous is not None and 0 <= time.time() - previous < AUTOSTART_WINDOW_SECONDS:
+            return lock
+    except OSError:  # a server holds the lock, or another command is starting one
+        pass
+    os.close(lock)
+    return None
+
+
+def unserved_marker(path: str) -> str:
+    """The file whose time says when a reading command last found no server on path."""
+    return path + ".unserved"
+
+
+def _autostart_configured() -> bool:
+    from archsearch.config import load_config
+    from archsearch.errors import ArchsearchError
+
+    try:
+        return load_config().server != MANUAL
+    except ArchsearchError:  # the command has said what is wrong with the file
+        return False
+
+
+def _start_server(lock: int) -> None:
+    """`archsearch serve` in the background, on its own: in a session of its own, in /, its
+    output to a log in the state folder, holding none of this process's descriptors (a pipe
+    into `head` ends when this process does) but the lock, which it takes over."""
+    import subprocess
+
+    log = _open_server_log()
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "archsearch", "serve", "--lock-fd", str(lock)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(lock,), start_new_session=True, cwd="/",
+        )
+    except OSError:  # out of processes or memory: the next command tries again
+        pass
+    finally:
+        if log != subprocess.DEVNULL:
+            os.close(log)
+
+
+def _open_server_log() -> int:
+    import subprocess
+
+    from archsearch.lasthits import state_dir
+
+    folder = state_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        log = os.open(folder / SERVER_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return subprocess.DEVNULL
+    if os.fstat(log).st_size > SERVER_LOG_BYTES:
+        os.ftruncate(log, 0)
+    return log
+
+
+def forward(argv: list[str]) -> int | str | None:
+    """The exit status of argv run by the server; else NOT_LISTENING when no server listens, or
+    None when one does but did not run it; this process runs it then."""
     path = socket_path()
-    if folder_problem(os.path.dirname(path)):
+    folder = os.path.dirname(path)
+    if not os.path.lexists(folder):
+        return NOT_LISTENING
+    if folder_problem(folder):
         return None
     try:
         request = frame(
@@ -111,7 +235,10 @@ def forward(argv: list[str]) -> int | None:
         try:
             deadline = _monotonic() + START_SECONDS
             connection.settimeout(START_SECONDS)
-            connection.connect(path)
+            try:
+                connection.connect(path)
+            except (FileNotFoundError, ConnectionRefusedError):  # none, or a socket file left behind
+                return NOT_LISTENING
             fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
             sent = connection.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
             while sent < len(request):
@@ -121,7 +248,7 @@ def forward(argv: list[str]) -> int | None:
             if connection.recv(1) != OFFER:
                 return None  # RUN_HERE, or the connection closed unanswered
             connection.sendall(GO)
-        except OSError:  # nobody listening (a leftover socket file), a server gone, busy or stuck
+        except OSError:  # a server gone, busy or stuck
             return None
         except KeyboardInterrupt:
             return _interrupted_before_running()

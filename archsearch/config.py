@@ -7,6 +7,7 @@ precedence holds: the command line, then the environment (`ARCHSEARCH_INDEX`), t
 then the built-in defaults.
 
     index = "~/news-index"          # every command's --index (a relative path starts at this file)
+    server = "manual"               # never start `archsearch serve` by itself (default "auto")
 
     [query]                         # any command, by name; keys are its long options without --
     sort = "newest"
@@ -27,6 +28,8 @@ from archsearch.errors import ArchsearchError
 ENV_CONFIG = "ARCHSEARCH_CONFIG"
 QUERIES = "queries"
 INDEX = "index"
+SERVER = "server"
+SERVER_SETTINGS = ("auto", "manual")  # `server = "manual"`: archsearch.client never starts a server
 
 # A saved query's name; never all digits, which `show @3` keeps for the hits of the last query.
 # Patterns stay strings, compiled (and cached by re) on first use: a run without a config file
@@ -64,6 +67,10 @@ class Config:
     def index(self) -> str | None:
         index = self.data.get(INDEX)
         return index if isinstance(index, str) else None
+
+    @property
+    def server(self) -> str:
+        return self.data.get(SERVER, SERVER_SETTINGS[0])
 
     def location(self, table: str, key: str) -> str:
         """Where a setting was read from: the file and, when known, its line."""
@@ -150,9 +157,12 @@ def check_shape(config: Config) -> None:
         elif key == INDEX:
             if not isinstance(value, str):
                 raise config.error("", key, "must be a folder's path in quotes")
+        elif key == SERVER:
+            if value not in SERVER_SETTINGS:
+                raise config.error("", key, 'must be "auto" or "manual" (ARCHSEARCH_SERVER=off turns the server off)')
         else:
             raise config.error(
-                "", key, f"unknown setting (top-level settings: {INDEX}, tables: [{QUERIES}] and a command's name)"
+                "", key, f"unknown setting (top-level settings: {INDEX}, {SERVER}, tables: [{QUERIES}] and a command's name)"
             )
 
 

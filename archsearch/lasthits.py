@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import re
-import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,10 +52,12 @@ def remember(index_dir: Path, query: str, ranked_references, environ=os.environ)
 
 
 def write_state(path: Path, record: dict) -> None:
-    """Writes `record` as JSON to a file of the state folder, readable by the user alone (mkstemp
-    makes it 0600), in a new file renamed over the old one: a reader never sees half of it."""
+    """Writes `record` as JSON to a file of the state folder, readable by the user alone (0600),
+    in a new file renamed over the old one: a reader never sees half of it."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
+    # A name of this process's own rather than tempfile.mkstemp: tempfile costs a query 3 ms to import.
+    temporary = path.parent / f".{path.stem}-{os.getpid()}-{time.monotonic_ns()}"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
             json.dump(record, out)  # ASCII: a path's undecodable bytes (surrogates) escaped, not an error

@@ -20,7 +20,8 @@ The conversation, over a Unix socket in a folder that only this user can enter:
           client will not
   server: the exit status, once the command's output is written and the client's fds closed
   client: INTERRUPT when Ctrl-C is pressed; the command is interrupted, or hanging up does it
-A stop request (`archsearch serve --stop`) is answered STOPPED once the socket is gone.
+A stop request (`archsearch serve --stop`) is answered STOPPED once the socket is gone; a status
+request (`archsearch serve --status`) with a marshalled dict, framed as a request is.
 
 Who is served: the socket's folder keeps other users out; and since a process of this user may
 still have fewer rights than the server (fewer groups, capabilities, or another namespace, as in
@@ -94,9 +95,12 @@ REQUEST_BYTES = 1 << 20  # the largest request (arguments and environment) the s
 SWEEP_SECONDS = 60  # how often an idle server looks for indexes that are gone
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
-# How a request's process tells the server, through its exit status, that the server is to stop.
+# How a request's process tells the server, through its exit status, that the server is to stop,
+# or that it ran a command.
 ASKED_TO_STOP = 3
 CODE_CHANGED = 4
+RAN_COMMAND = 5
+ANSWERED_STATUS = 6
 
 # The lines of /proc/PID/status that say what a process may do, beyond its uid.
 CREDENTIALS = (
@@ -110,6 +114,7 @@ class Listener:
     path: str
     socket: socket.socket
     lock: int  # the descriptor holding the lock that makes this the only server on path
+    started_by_command: bool  # started in the background by a command, not by `archsearch serve`
 
 
 def preload() -> None:
@@ -122,17 +127,25 @@ def preload() -> None:
     keep_searchers_open()
 
 
-def listen(path: str) -> Listener:
+def listen(path: str, lock: int | None = None) -> Listener:
     """Listens on path, refusing when another server does already; a socket file left behind
-    by a server that was killed is replaced."""
+    by a server that was killed is replaced. lock: the lock, already held, handed over by the
+    command that started this server (archsearch.client)."""
     folder = os.path.dirname(path)
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError as exc:
         raise ArchsearchError(f"cannot create {folder} for the server socket: {exc.strerror}") from exc
     _check_folder(folder)
-    # A lock rather than a look at the socket: two servers starting at once cannot both take it.
-    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    started_by_command = lock is not None
+    if started_by_command:
+        try:
+            os.set_inheritable(lock, False)  # a request's process, and what it runs, must not keep it
+        except OSError as exc:
+            raise ArchsearchError(f"no lock to take over on descriptor {lock}: {exc.strerror}") from exc
+    else:
+        # A lock rather than a look at the socket: two servers starting at once cannot both take it.
+        lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -150,7 +163,7 @@ def listen(path: str) -> Listener:
         listening.close()
         os.close(lock)
         raise ArchsearchError(f"cannot listen on {path}: {exc.strerror}") from exc
-    return Listener(path, listening, lock)
+    return Listener(path, listening, lock, started_by_command)
 
 
 def _check_folder(folder: str) -> None:
@@ -173,24 +186,63 @@ def detach() -> int:
     return 0
 
 
-def stop(path: str) -> bool:
-    """Asks the server on path to stop, and waits until it has; False when none was listening."""
+def _connect(path: str) -> socket.socket | None:
+    """A connection to the server on path; None when none listens there."""
     folder = os.path.dirname(path)
     if not os.path.lexists(folder):
-        return False
+        return None
     _check_folder(folder)  # in a folder others can enter, whatever answers may not be ours
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        try:
-            connection.connect(path)
-        except (FileNotFoundError, ConnectionRefusedError):
-            return False
-        except OSError as exc:
-            raise ArchsearchError(f"cannot reach the server on {path}: {exc.strerror}") from exc
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(path)
+    except (FileNotFoundError, ConnectionRefusedError):
+        connection.close()
+        return None
+    except OSError as exc:
+        connection.close()
+        raise ArchsearchError(f"cannot reach the server on {path}: {exc.strerror}") from exc
+    return connection
+
+
+def stop(path: str) -> bool:
+    """Asks the server on path to stop, and waits until it has; False when none was listening."""
+    connection = _connect(path)
+    if connection is None:
+        return False
+    with connection:
         try:
             connection.sendall(client.frame({"type": "stop"}))
-            return connection.recv(1) == client.STOPPED
+            stopped = connection.recv(1) == client.STOPPED
         except OSError:
             return False
+    # Stopped on purpose: the next reading command must not start a server again at once.
+    with contextlib.suppress(OSError):
+        os.unlink(client.unserved_marker(path))
+    return stopped
+
+
+def status(path: str) -> dict | None:
+    """What the server on path says of itself (see _Server.status); None when none listens.
+    Raises ArchsearchError when one listens but does not answer."""
+    connection = _connect(path)
+    if connection is None:
+        return None
+    with connection:
+        connection.settimeout(REQUEST_SECONDS)
+        try:
+            connection.sendall(client.frame({"type": "status"}))
+            answer = b""
+            while len(answer) < 4 or len(answer) < 4 + int.from_bytes(answer[:4], "big"):
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+            found = marshal.loads(answer[4:]) if len(answer) > 4 else None
+        except (OSError, EOFError, ValueError, TypeError):
+            found = None
+    if not isinstance(found, dict):
+        raise ArchsearchError(f"the server on {path} does not say how it is (it may serve other processes only)")
+    return found
 
 
 def code_fingerprint() -> dict | None:
@@ -249,10 +301,17 @@ def _peer_is_alike(connection: socket.socket) -> bool:
 class _Server:
     """The serving loop's state, shared with its signal handlers."""
 
-    def __init__(self, listener: Listener):
+    def __init__(self, listener: Listener, idle_minutes: float):
         self.listener = listener
+        self.idle_minutes = idle_minutes
+        self.started = time.time()
+        self.last_request = time.monotonic()
+        self.commands_run = 0
         self.stop_reason = ""
         self.requests: dict[int, socket.socket] = {}  # pid of a request's process -> its connection
+        # pid of a request's process -> when it came, and the last request before it: a status
+        # request is no request for the idle timeout, which it must not hold off.
+        self.request_times: dict[int, tuple[float, float]] = {}
         self.stopper: socket.socket | None = None  # the connection of a stop request
         self.wake = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)  # written to on every signal
         # Request processes name the indexes they opened here, for the server to keep them open.
@@ -261,6 +320,21 @@ class _Server:
 
     def on_stop_signal(self, signum, frame):
         self.stop_reason = self.stop_reason or signal.Signals(signum).name
+
+    def status(self) -> dict:
+        """What `archsearch serve --status` shows, as a request's process sees it."""
+        from archsearch.store import kept_searchers
+
+        return {
+            "pid": os.getppid(),
+            "socket": self.listener.path,
+            "started": self.started,
+            "started_by_command": self.listener.started_by_command,
+            "idle_minutes": self.idle_minutes,
+            "idle_seconds": time.monotonic() - self.last_request,
+            "commands_run": self.commands_run,
+            "indexes": [str(folder) for folder in kept_searchers()],
+        }
 
     def close_own_files(self) -> None:
         """In a request's process: closes what is the server's alone. The lock above all, which
@@ -280,19 +354,18 @@ def serve(listener: Listener, idle_minutes: float) -> str:
     their own."""
     from archsearch.store import drop_gone_indexes
 
-    server = _Server(listener)
+    server = _Server(listener, idle_minutes)
     fingerprint = code_fingerprint()
     handlers = {signal.SIGCHLD: lambda signum, frame: None, **{s: server.on_stop_signal for s in STOP_SIGNALS}}
     previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
     previous_wake = signal.set_wakeup_fd(server.wake[1])
     listener.socket.setblocking(False)
     os.chdir("/")  # a server started in a folder must not keep it busy (from being unmounted, say)
-    last_request = time.monotonic()
     try:
         while not server.stop_reason:
             wait = SWEEP_SECONDS
             if idle_minutes:
-                wait = min(wait, last_request + idle_minutes * 60 - time.monotonic())
+                wait = min(wait, server.last_request + idle_minutes * 60 - time.monotonic())
                 if wait <= 0:
                     server.stop_reason = f"idle for {idle_minutes:g} minutes"
                     break
@@ -307,8 +380,10 @@ def serve(listener: Listener, idle_minutes: float) -> str:
                     connection = listener.socket.accept()[0]
                 except (BlockingIOError, ConnectionAbortedError):
                     continue
-                last_request = time.monotonic()
-                _start_request(server, connection, fingerprint)
+                pid = _start_request(server, connection, fingerprint)
+                if pid:
+                    server.request_times[pid] = time.monotonic(), server.last_request
+                    server.last_request = server.request_times[pid][0]
     finally:
         signal.set_wakeup_fd(previous_wake)
         for signum, handler in previous.items():
@@ -329,9 +404,9 @@ def serve(listener: Listener, idle_minutes: float) -> str:
     return server.stop_reason
 
 
-def _start_request(server: _Server, connection: socket.socket, fingerprint) -> None:
-    """Answers the connection in a process of its own; a client beyond MAX_REQUESTS runs its
-    command itself."""
+def _start_request(server: _Server, connection: socket.socket, fingerprint) -> int | None:
+    """Answers the connection in a process of its own, whose pid it returns; a client beyond
+    MAX_REQUESTS runs its command itself."""
     pid = None
     if len(server.requests) < MAX_REQUESTS:
         with contextlib.suppress(OSError):  # out of processes or memory
@@ -340,7 +415,7 @@ def _start_request(server: _Server, connection: socket.socket, fingerprint) -> N
         with contextlib.suppress(OSError):
             connection.send(client.RUN_HERE, socket.MSG_DONTWAIT)
         connection.close()
-        return
+        return None
     if pid == 0:
         status = 1
         try:
@@ -349,7 +424,7 @@ def _start_request(server: _Server, connection: socket.socket, fingerprint) -> N
                 signal.signal(signum, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.set_wakeup_fd(-1)
-            status = _answer(connection, fingerprint, server.reports[1])
+            status = _answer(connection, fingerprint, server)
         except KeyboardInterrupt:  # the server's own Ctrl-C, before the command ran
             pass
         except BaseException:
@@ -359,6 +434,7 @@ def _start_request(server: _Server, connection: socket.socket, fingerprint) -> N
             os._exit(status)  # never back into the server's loop, nor its clean-up
     server.requests[pid] = connection  # kept until the process ends, to answer a stop request
     _unshare_index_files()
+    return pid
 
 
 def _reap(server: _Server) -> None:
@@ -371,9 +447,14 @@ def _reap(server: _Server) -> None:
         if pid == 0:
             return
         connection = server.requests.pop(pid, None)
+        came, before = server.request_times.pop(pid, (None, None))
         code = os.waitstatus_to_exitcode(status)
+        if code == ANSWERED_STATUS and server.last_request == came:
+            server.last_request = before
         if code == ASKED_TO_STOP and connection and not server.stopper:
             server.stop_reason, server.stopper, connection = "asked to stop", connection, None
+        elif code == RAN_COMMAND:
+            server.commands_run += 1
         elif code == CODE_CHANGED:
             server.stop_reason = "its code changed on disk; start it again to use the new code"
         if connection:
@@ -440,7 +521,7 @@ class _Malformed(Exception):
     """A request that our client does not send."""
 
 
-def _answer(connection: socket.socket, fingerprint, reports: int) -> int:
+def _answer(connection: socket.socket, fingerprint, server: _Server) -> int:
     """Answers one connection, in its own process; returns that process's exit status."""
     from archsearch.store import kept_searchers
 
@@ -452,6 +533,9 @@ def _answer(connection: socket.socket, fingerprint, reports: int) -> int:
         request, fds = _receive(connection)
         if request == {"type": "stop"} and not fds:
             return ASKED_TO_STOP
+        if request == {"type": "status"} and not fds:
+            _send(connection, client.frame(server.status()))
+            return ANSWERED_STATUS
         _check_run_request(request, fds)
         try:
             changed = code_fingerprint() != fingerprint
@@ -479,8 +563,8 @@ def _answer(connection: socket.socket, fingerprint, reports: int) -> int:
         handed_over, fds = fds, []
         status = _run_command(connection, request, handed_over)
         _send(connection, status.to_bytes(client.STATUS_SIZE, "big", signed=True))
-        _report_opened_indexes(reports, inherited)
-        return 0
+        _report_opened_indexes(server.reports[1], inherited)
+        return RAN_COMMAND
     except (_Malformed, OSError, EOFError, ValueError, TypeError):
         return 0  # the connection closes unanswered
     finally:

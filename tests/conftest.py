@@ -14,6 +14,10 @@ SEEDS = REPO / "seeds"
 WIRE_SEED = "000_0899ba5db5579e65.txt"
 WEB_SEED = "004_bf24a2834e8b1a0a.txt"
 
+# No command a test runs, nor a fixture of any scope, uses or starts `archsearch serve` (which would
+# outlive the tests) unless the test asks, with an ARCHSEARCH_SERVER of its own (test_autostart.py).
+os.environ["ARCHSEARCH_SERVER"] = "off"
+
 
 @pytest.fixture(autouse=True)
 def no_user_config(monkeypatch, tmp_path):

@@ -1,5 +1,8 @@
+import os
 import subprocess
 import sys
+
+import pytest
 
 
 def run(code: str) -> str:
@@ -32,3 +35,55 @@ def test_whoosh_cached_properties_work():
         "r = ix.reader(); print(sorted(r.deleted_docs_set) if hasattr(r, 'deleted_docs_set') else 'multi', r.doc_count())"
     )
     assert result.endswith(" 1")
+
+
+# Real modules a query run without the server must not load, its output going to a pipe: what it
+# never uses, what only other commands or formats use, and what only a terminal needs (rich).
+NOT_ON_THE_QUERY_PATH = (
+    "asyncio", "urllib.request", "html", "html.entities", "tokenize", "linecache", "tempfile", "shutil",
+    "subprocess", "socket", "email", "http", "ssl", "sqlite3", "difflib", "tomllib", "rich", "textual",
+    "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
+)
+
+COMMAND_THEN_LOADED = """
+import atexit, sys
+atexit.register(lambda: print(sorted(
+    name for name in {names!r} if name in sys.modules and type(sys.modules[name]).__name__ != "_DeferredModule"
+), file=sys.stderr))
+sys.argv = ["archsearch", *{args!r}]
+from archsearch.client import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    "args, needed",
+    [
+        (["query", "Taliban"], ()),
+        (["query", "Taliban", "--json"], ()),
+        (["--help"], ("shutil",)),  # click wraps the help to shutil.get_terminal_size()
+    ],
+)
+def test_a_query_or_the_help_loads_no_heavy_module(seeded_index, args, needed):
+    names = tuple(name for name in NOT_ON_THE_QUERY_PATH if name not in needed)
+    result = subprocess.run(
+        [sys.executable, "-c", COMMAND_THEN_LOADED.format(names=names, args=args)],
+        capture_output=True, text=True, env={**os.environ, "ARCHSEARCH_INDEX": str(seeded_index)},
+    )
+    assert result.returncode == 0 and result.stdout, result.stderr
+    assert result.stderr.splitlines()[-1] == "[]"
+
+
+def test_the_modules_stood_in_for_still_work():
+    result = run(
+        "import archsearch, io, sys, traceback; "
+        "from whoosh.compat import htmlescape; from whoosh.filedb.compound import copyfileobj; "
+        "import html.parser, shutil, tempfile, tokenize; from html import entities; "
+        "out = io.BytesIO(); copyfileobj(io.BytesIO(b'abc'), out); "
+        "tokens = [token.string for token in tokenize.tokenize(io.BytesIO(b'a = 1').readline)][1:4]; "
+        "lines = traceback.format_stack(limit=1); "
+        "print(htmlescape('<b>'), html.unescape('&eacute;'), len(entities.html5) > 2000, html.parser.HTMLParser.__name__, "
+        "out.getvalue(), bool(shutil.which('sh')), bool(tempfile.gettempdir()), tokens, len(lines), "
+        "sorted({type(sys.modules[name]).__name__ for name in ('html', 'shutil', 'tempfile', 'tokenize', 'linecache')}))"
+    )
+    assert result == "&lt;b&gt; é True HTMLParser b'abc' True True ['a', '=', '1'] 1 ['module']"

@@ -37,9 +37,11 @@ def archsearch(*args, env, **kwargs) -> subprocess.CompletedProcess:
 
 
 def environment(socket_path: Path, index: Path | None = None, no_click: Path | None = None, **extra) -> dict:
-    """The socket, the index, and with no_click a client that cannot run a command itself."""
+    """The socket, the index, and with no_click a client that cannot run a command itself; a
+    client that uses a server that runs, but never starts one."""
     env = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
     env["ARCHSEARCH_SOCKET"] = str(socket_path)
+    env["ARCHSEARCH_SERVER"] = "manual"
     if index:
         env["ARCHSEARCH_INDEX"] = str(index)
     if no_click:
