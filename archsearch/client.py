@@ -46,10 +46,9 @@ INTERRUPT_GRACE_SECONDS = 2
 OFF = "off"
 MANUAL = "manual"
 
-# A reading command that finds no server starts one only when another found none less than this
-# long before it: a single command (a script's one query, the README's first steps) leaves no
-# server behind, a run of commands gets one from the second on.
-AUTOSTART_WINDOW_SECONDS = 600
+# After `serve --stop`, reading commands start no server for this long: one stopped on purpose
+# does not come back with the very next command.
+PAUSE_AFTER_STOP_SECONDS = 600
 
 # forward()'s answer when no server listens: the command runs here, and may start one.
 NOT_LISTENING = "not listening"
@@ -107,9 +106,8 @@ def main() -> None:
 
 
 def run_then_start_server(path: str) -> int:
-    """Runs the command here, without waiting for any server; then, when this is the second
-    reading command in a row to find no server (see AUTOSTART_WINDOW_SECONDS), starts one in the
-    background for the commands to come."""
+    """Runs the command here, without waiting for any server; then starts one in the background
+    for the commands to come (unless one was stopped on purpose lately: PAUSE_AFTER_STOP_SECONDS)."""
     from archsearch.cli import run
 
     lock = _autostart_lock(path)
@@ -124,9 +122,9 @@ def run_then_start_server(path: str) -> int:
 
 
 def _autostart_lock(path: str) -> int | None:
-    """The server's lock on path, held, when no server holds it and another command found no
-    server less than AUTOSTART_WINDOW_SECONDS ago; else None. Holding the lock from here until
-    the server takes it over is what keeps two commands at once from starting two servers."""
+    """The server's lock on path, held, when no server holds it and none was stopped less than
+    PAUSE_AFTER_STOP_SECONDS ago; else None. Holding the lock from here until the server takes
+    it over is what keeps two commands at once from starting two servers."""
     import fcntl
     import time
 
@@ -140,14 +138,11 @@ def _autostart_lock(path: str) -> int | None:
         return None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        marker = unserved_marker(path)
         try:
-            previous = os.stat(marker).st_mtime
+            stopped = os.stat(stopped_marker(path)).st_mtime
         except FileNotFoundError:
-            previous = None
-        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-        os.utime(marker)
-        if previous is not None and 0 <= time.time() - previous < AUTOSTART_WINDOW_SECONDS:
+            return lock
+        if not 0 <= time.time() - stopped < PAUSE_AFTER_STOP_SECONDS:
             return lock
     except OSError:  # a server holds the lock, or another command is starting one
         pass
@@ -155,9 +150,9 @@ def _autostart_lock(path: str) -> int | None:
     return None
 
 
-def unserved_marker(path: str) -> str:
-    """The file whose time says when a reading command last found no server on path."""
-    return path + ".unserved"
+def stopped_marker(path: str) -> str:
+    """The file whose time says when the server on path was last stopped by `serve --stop`."""
+    return path + ".stopped"
 
 
 def _autostart_configured() -> bool:

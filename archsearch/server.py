@@ -215,9 +215,10 @@ def stop(path: str) -> bool:
             stopped = connection.recv(1) == client.STOPPED
         except OSError:
             return False
-    # Stopped on purpose: the next reading command must not start a server again at once.
+    # Stopped on purpose: the next reading commands must not start a server again at once.
     with contextlib.suppress(OSError):
-        os.unlink(client.unserved_marker(path))
+        os.close(os.open(client.stopped_marker(path), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        os.utime(client.stopped_marker(path))
     return stopped
 
 
