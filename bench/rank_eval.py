@@ -633,15 +633,16 @@ def misspelt(query: str, rng) -> str | None:
     return " ".join(words)
 
 
-def reciprocal_ranks(index_dir: Path, questions, setting: dict, relax: bool) -> list[float]:
+def reciprocal_ranks(index_dir: Path, questions, setting: dict, relax: bool, **options) -> list[float]:
     """MRR@10's terms: 1/rank of each question's article among search()'s first 10 hits (0 beyond),
-    copies not folded, through the library as the command line calls it."""
+    copies not folded, through the library as the command line calls it; `options` are more of
+    search()'s (any_words, fix...)."""
     out = []
     with ranking_knobs(setting):
         for question in questions:
             hits = searching.search(
                 index_dir, question.text, limit=TOP, since=question.month, until=question.month,
-                with_snippets=False, collapse_copies=False, relax_when_empty=relax,
+                with_snippets=False, collapse_copies=False, relax_when_empty=relax, **options,
             ).hits
             ids = [hit.id for hit in hits]
             out.append(1.0 / (ids.index(question.path) + 1) if question.path in ids else 0.0)
