@@ -118,6 +118,8 @@ class SearchResult:
     suggestion_relaxed: bool = False  # no article has all the suggestion's words: suggestion_total have some
     corrected_from: str | None = None
     explanation: list[str] = field(default_factory=list)  # how the query was read, for --explain
+    # --expand: the terms added to the query (as indexed, stems) and their weights.
+    expansion: list[tuple[str, float]] = field(default_factory=list)
     # The index holds no article at all: it is empty, or its first build has not committed yet.
     index_empty: bool = False
 
@@ -206,9 +208,9 @@ class _Ranking:
         """`words_matched`, for a relaxed query: how many of the user's words each document has;
         by relevance, more words rank first, then the score."""
         self._evaluator = evaluator
-        self._query = query
+        self.query = query
         self._sort = sort
-        self._words_matched = words_matched
+        self.words_matched = words_matched
         self._evaluation = evaluator.evaluate(query)
         if self._evaluation is not None:
             self.matching = self._evaluation.scores.keys()
@@ -217,15 +219,15 @@ class _Ranking:
 
     def hits(self, limit: int | None) -> list:
         searcher = self._evaluator.searcher
-        if self._evaluation is None and self._words_matched is not None and self._sort == "relevance":
-            found = searcher.search(self._query, limit=None, terms=True)
+        if self._evaluation is None and self.words_matched is not None and self._sort == "relevance":
+            found = searcher.search(self.query, limit=None, terms=True)
             return sorted(found, key=lambda hit: self._words_first(hit.docnum, hit.score))[:limit]
         if self._evaluation is None:
             sortedby = None if self._sort == "relevance" else _date_sort_key(searcher.schema["date"], self._sort)
-            return list(searcher.search(self._query, limit=limit, sortedby=sortedby, terms=True))
+            return list(searcher.search(self.query, limit=limit, sortedby=sortedby, terms=True))
         scores = self._evaluation.scores
         candidates = scores.keys()
-        if self._sort == "relevance" and self._words_matched is not None:
+        if self._sort == "relevance" and self.words_matched is not None:
 
             def order(docnum):
                 return self._words_first(docnum, scores[docnum])
@@ -253,7 +255,7 @@ class _Ranking:
         return [_EvaluatedHit(searcher, self._evaluation, docnum) for docnum in best]
 
     def _words_first(self, docnum: int, score: float) -> tuple:
-        return -self._words_matched[docnum], -score, docnum
+        return -self.words_matched[docnum], -score, docnum
 
 
 SORT_ORDERS = ("relevance", "newest", "oldest")
@@ -290,6 +292,7 @@ def search(
     ignore_case: bool = False,
     relax_when_empty: bool = False,
     words_first: bool = False,
+    expand: bool = False,
     today=None,
 ) -> SearchResult:
     """Rank the articles matching `text`; `limit` 0 means all of them.
@@ -303,7 +306,10 @@ def search(
     With `fix`, a query whose rare words have a respelling that finds more articles (see
     _suggest_spelling) runs respelt; if the query as typed found only articles with some of its
     words, the respelt one keeps that ranking, its articles with all the words first: a page with
-    only one or two of those may well miss the article sought."""
+    only one or two of those may well miss the article sought.
+
+    With `expand`, the key terms of the best hits join the query (relevance feedback, see
+    expansion.py), within its filters; `expansion` lists them."""
     started = time.perf_counter()
     if not text.strip():
         raise ArchsearchError("empty query: give at least one word")
@@ -312,7 +318,7 @@ def search(
     search_options = dict(
         any_words=any_words, limit=limit, offset=offset, sort=sort, since=since, until=until,
         include_undated=include_undated, with_snippets=with_snippets, collapse_copies=collapse_copies,
-        ignore_case=ignore_case, relax_when_empty=relax_when_empty, today=today,
+        ignore_case=ignore_case, relax_when_empty=relax_when_empty, expand=expand, today=today,
     )
     with index_searcher(index_dir, weighting()) as searcher:
         schema = searcher.schema
@@ -337,6 +343,9 @@ def search(
             relaxed = _relaxed_ranking(evaluator, parsed.query, sort)
         wanted = offset + limit if limit else None
         shown = relaxed or ranking
+        expansion = []
+        if expand and shown.matching:
+            shown, expansion = _expanded_ranking(evaluator, shown, sort)
         if collapse_copies:
             leaders = _group_copies(searcher, shown, wanted)
         else:
@@ -354,6 +363,13 @@ def search(
             result.explanation.append("no article has all the words: articles with some of them, most words first")
         if result.words_first:
             result.explanation.append("articles with all the words first, then those with some of them")
+        if expansion:
+            result.expansion = [(found.term, found.weight) for found in expansion]
+            result.explanation += [
+                "expanded (--expand) with the key terms of the best hits: "
+                + ", ".join(f"{found.term} {found.weight:.3f}" for found in expansion),
+                f"expanded: {shown.query}",
+            ]
         if sort != "relevance":
             result.explanation.append(f"sort: {sort}, undated articles last")
         if outside_window:
@@ -408,6 +424,23 @@ def _suggest_spelling(evaluator: Evaluator, result: SearchResult, total: int, pa
         )
         if after > before:
             result.suggestion, result.suggestion_total, result.suggestion_relaxed = correction.text, after, True
+
+
+def _expanded_ranking(evaluator: Evaluator, shown: _Ranking, sort: str) -> tuple[_Ranking, list]:
+    """`shown`'s query with the key terms of its best hits by relevance, and those terms."""
+    from archsearch.expansion import FEEDBACK_DOCUMENTS, expanded_query, expansion_terms
+
+    by_relevance = shown if sort == "relevance" else _Ranking(evaluator, shown.query, "relevance", shown.words_matched)
+    best = [hit.docnum for hit in by_relevance.hits(FEEDBACK_DOCUMENTS)]
+    words, filters = _words_and_filters(shown.query)
+    own_terms = {
+        term.decode("utf-8") if isinstance(term, bytes) else term
+        for word in words for fieldname, term in word.iter_all_terms() if fieldname in ("title", "body")
+    }
+    terms = expansion_terms(evaluator.searcher, best, own_terms)
+    if not terms:
+        return shown, []
+    return _Ranking(evaluator, expanded_query(words, filters, terms), sort), terms
 
 
 def _relaxed_ranking(evaluator: Evaluator, query, sort: str) -> _Ranking | None:

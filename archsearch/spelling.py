@@ -9,7 +9,6 @@ chosen is the one whose corrected query finds articles (see `corrected_query`).
 
 import itertools
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -126,14 +125,14 @@ def _close_forms(reader, typed: str):
     Misspellings seldom touch the first letter: requiring it narrows the search to the words
     with that letter, and cheap bounds (length, letters gained or lost) spare most of them the
     edit distance, which costs far more in Python."""
-    letters = Counter(typed)
+    letters = set(typed)
     for term in reader.expand_prefix(_WHOLE_WORDS, typed[0]):
         form = term.decode("utf-8")
         if abs(len(form) - len(typed)) > MAX_EDITS or form == typed:
             continue
-        other = Counter(form)
-        # Each edit adds at most one letter and removes at most one.
-        if sum((other - letters).values()) > MAX_EDITS or sum((letters - other).values()) > MAX_EDITS:
+        # Each edit brings in at most one letter and takes out at most one.
+        other = set(form)
+        if len(other - letters) > MAX_EDITS or len(letters - other) > MAX_EDITS:
             continue
         edits = damerau_levenshtein(typed, form, limit=MAX_EDITS)
         if edits <= MAX_EDITS:
