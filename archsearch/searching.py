@@ -208,9 +208,9 @@ class _Ranking:
         """`words_matched`, for a relaxed query: how many of the user's words each document has;
         by relevance, more words rank first, then the score."""
         self._evaluator = evaluator
-        self.query = query
+        self._query = query
         self._sort = sort
-        self.words_matched = words_matched
+        self._words_matched = words_matched
         self._evaluation = evaluator.evaluate(query)
         if self._evaluation is not None:
             self.matching = self._evaluation.scores.keys()
@@ -219,15 +219,15 @@ class _Ranking:
 
     def hits(self, limit: int | None) -> list:
         searcher = self._evaluator.searcher
-        if self._evaluation is None and self.words_matched is not None and self._sort == "relevance":
-            found = searcher.search(self.query, limit=None, terms=True)
+        if self._evaluation is None and self._words_matched is not None and self._sort == "relevance":
+            found = searcher.search(self._query, limit=None, terms=True)
             return sorted(found, key=lambda hit: self._words_first(hit.docnum, hit.score))[:limit]
         if self._evaluation is None:
             sortedby = None if self._sort == "relevance" else _date_sort_key(searcher.schema["date"], self._sort)
-            return list(searcher.search(self.query, limit=limit, sortedby=sortedby, terms=True))
+            return list(searcher.search(self._query, limit=limit, sortedby=sortedby, terms=True))
         scores = self._evaluation.scores
         candidates = scores.keys()
-        if self._sort == "relevance" and self.words_matched is not None:
+        if self._sort == "relevance" and self._words_matched is not None:
 
             def order(docnum):
                 return self._words_first(docnum, scores[docnum])
@@ -255,7 +255,7 @@ class _Ranking:
         return [_EvaluatedHit(searcher, self._evaluation, docnum) for docnum in best]
 
     def _words_first(self, docnum: int, score: float) -> tuple:
-        return -self.words_matched[docnum], -score, docnum
+        return -self._words_matched[docnum], -score, docnum
 
 
 SORT_ORDERS = ("relevance", "newest", "oldest")
@@ -368,7 +368,7 @@ def search(
             result.explanation += [
                 "expanded (--expand) with the key terms of the best hits: "
                 + ", ".join(f"{found.term} {found.weight:.3f}" for found in expansion),
-                f"expanded: {shown.query}",
+                f"expanded: {shown._query}",
             ]
         if sort != "relevance":
             result.explanation.append(f"sort: {sort}, undated articles last")
@@ -400,9 +400,10 @@ def search(
 def _suggest_spelling(evaluator: Evaluator, result: SearchResult, total: int, parse_options: dict) -> None:
     """`total`: the articles matching all the query's words, whether or not the result was relaxed.
 
-    A respelling is offered when it finds at least MORE_HITS times as many articles; when neither
-    the query nor its respelling has an article with all the words, when the respelling has more
-    articles with some of them, which the zero-results fallback then shows (`suggestion_relaxed`)."""
+    A respelling is offered when it finds at least MORE_HITS times as many articles; and when
+    neither the query nor its respelling has an article with all the words, if the respelling has
+    more articles with some of them, which the zero-results fallback then shows
+    (`suggestion_relaxed`)."""
 
     def judge(text: str) -> tuple[int, float]:
         query = parse_query(text, evaluator.schema, **parse_options).query
@@ -430,9 +431,10 @@ def _expanded_ranking(evaluator: Evaluator, shown: _Ranking, sort: str) -> tuple
     """`shown`'s query with the key terms of its best hits by relevance, and those terms."""
     from archsearch.expansion import FEEDBACK_DOCUMENTS, expanded_query, expansion_terms
 
-    by_relevance = shown if sort == "relevance" else _Ranking(evaluator, shown.query, "relevance", shown.words_matched)
+    query = shown._query
+    by_relevance = shown if sort == "relevance" else _Ranking(evaluator, query, "relevance", shown._words_matched)
     best = [hit.docnum for hit in by_relevance.hits(FEEDBACK_DOCUMENTS)]
-    words, filters = _words_and_filters(shown.query)
+    words, filters = _words_and_filters(query)
     own_terms = {
         term.decode("utf-8") if isinstance(term, bytes) else term
         for word in words for fieldname, term in word.iter_all_terms() if fieldname in ("title", "body")

@@ -3,7 +3,7 @@
 
     python bench/rank_eval.py                # evaluate the current ranking on bench/corpora/4k
     python bench/rank_eval.py --grid         # tune FIELD_BOOSTS["title"] and BM25F_PARAMETERS
-    python bench/rank_eval.py --kinds [--per-kind N]  # every kind of question, fallback off vs on
+    python bench/rank_eval.py --kinds [--per-kind N]  # every kind of question: options, plain BM25F
     python bench/rank_eval.py --corpus DIR [--truth FILE] [--rebuild] [--grid-engine library]
 
 The corpus is a folder written by bench/make_corpus.py with its truth file beside it
@@ -65,8 +65,10 @@ kind (see questions_of_every_kind: headline, passage, topic+date, typo), up to N
 half, and runs them through search() itself, all words required as a user types them, ranks
 before copies are folded. The title boost is tuned on the tune half (mean MRR@10 over the
 kinds, each kind counting the same), then the chosen setting is run on the held-out half with
-the zero-results fallback (relax_when_empty) off and on; the table gives MRR@10 and success@10
-per kind and shape, with a sign test and a paired randomisation test between the two.
+the zero-results fallback (relax_when_empty) off and on, with --any, --fix and --expand
+(CONFIGURATIONS), and on a plain Whoosh BM25F index of the same articles (PlainIndex); the
+tables give MRR@10 and success@10 per kind and shape, and a sign test and a paired
+randomisation test for each pair of COMPARISONS.
 
 Results: tables on stdout, and JSON in bench/results/rank_eval-<corpus>[-grid|-kinds].json.
 """
