@@ -66,3 +66,11 @@ def test_explain_lists_the_added_terms(index_dir, monkeypatch):
     assert result.exit_code == 0
     assert "expanded (--expand) with the key terms of the best hits: " in result.stderr
     assert "sandbag" in result.stderr.split("best hits: ")[1].splitlines()[0]
+
+
+def test_expand_keeps_a_language_filter(index_dir):
+    expanded = search(index_dir, "flood lang:en", expand=True, today=TODAY)
+    assert expanded.expansion and "levee-january.txt" in {hit.id for hit in expanded.hits}
+    (widened,) = [line for line in expanded.explanation if line.startswith("expanded: ")]
+    assert widened.endswith("AND language:en)")
+    assert not search(index_dir, "flood lang:de", expand=True, today=TODAY).hits
