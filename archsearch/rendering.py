@@ -343,8 +343,9 @@ def print_result_notes(result: SearchResult, err) -> None:
     if result.corrected_from:
         err.write(f"archsearch: showing results for '{result.query}' instead of '{result.corrected_from}'\n")
     if result.suggestion:
+        found = "articles with some of its words" if result.suggestion_relaxed else "matching articles"
         err.write(
-            f"archsearch: did you mean '{result.suggestion}'? ({result.suggestion_total} matching articles;"
+            f"archsearch: did you mean '{result.suggestion}'? ({result.suggestion_total} {found};"
             " --fix runs it)\n"
         )
     if result.total == 0 and result.outside_window:
@@ -362,6 +363,11 @@ def print_result_notes(result: SearchResult, err) -> None:
     if result.relaxed:
         err.write(
             "archsearch: no article has all the words; showing articles with some of them, most words first"
+            " (--strict to turn this off)\n"
+        )
+    elif result.words_first:
+        err.write(
+            "archsearch: showing articles with all the words first, then those with some of them"
             " (--strict to turn this off)\n"
         )
     elif result.total == 0 and result.partial_matches:

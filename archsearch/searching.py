@@ -101,6 +101,9 @@ class SearchResult:
     partial_matches: int = 0
     # Nothing matched all words, so the hits are those matching some, most words first (relax_when_empty).
     relaxed: bool = False
+    # --fix after a relaxed query: the corrected query's articles with all the words first, then
+    # those with some of them, as the fallback ranks them.
+    words_first: bool = False
     # When the date window alone left nothing: how many articles match the words in any date, and
     # the first and last day of the index's dated articles (None when none is dated).
     outside_window: int = 0
@@ -113,8 +116,11 @@ class SearchResult:
     # Did you mean: a respelt query with many more hits, and how many; or the query it replaced (--fix).
     suggestion: str | None = None
     suggestion_total: int = 0
+    suggestion_relaxed: bool = False  # no article has all the suggestion's words: suggestion_total have some
     corrected_from: str | None = None
     explanation: list[str] = field(default_factory=list)  # how the query was read, for --explain
+    # --expand: the terms added to the query (as indexed, stems) and their weights.
+    expansion: list[tuple[str, float]] = field(default_factory=list)
     # The index holds no article at all: it is empty, or its first build has not committed yet.
     index_empty: bool = False
     # With `indexed_after`: the newest index stamp of the index as searched, which the next run
@@ -290,6 +296,8 @@ def search(
     ignore_case: bool = False,
     relax_when_empty: bool = False,
     indexed_after: int | None = None,
+    words_first: bool = False,
+    expand: bool = False,
     today=None,
 ) -> SearchResult:
     """Rank the articles matching `text`; `limit` 0 means all of them.
@@ -297,7 +305,17 @@ def search(
     With `collapse_copies`, near-identical articles make one hit: the best ranked stands for
     them all and lists the others as its copies; limit and offset then count such groups.
     With `relax_when_empty`, when no article has all the words (in any date), the articles with
-    some of them are the hits, those with more of the words first (`relaxed` says so).
+    some of them are the hits, those with more of the words first (`relaxed` says so); with
+    `words_first`, so they are whether or not some article has all the words.
+
+    With `fix`, a query whose rare words have a respelling that finds more articles (see
+    _suggest_spelling) runs respelt; if the query as typed found only articles with some of its
+    words, the respelt one keeps that ranking, its articles with all the words first: a page with
+    only one or two of those may well miss the article sought.
+
+    With `expand`, the key terms of the best hits join the query (relevance feedback, see
+    expansion.py), within its filters; `expansion` lists them.
+
     With `indexed_after`, only the articles indexed after that stamp count (alerts.py)."""
     started = time.perf_counter()
     if not text.strip():
@@ -307,7 +325,8 @@ def search(
     search_options = dict(
         any_words=any_words, limit=limit, offset=offset, sort=sort, since=since, until=until,
         include_undated=include_undated, with_snippets=with_snippets, collapse_copies=collapse_copies,
-        ignore_case=ignore_case, relax_when_empty=relax_when_empty, indexed_after=indexed_after, today=today,
+        ignore_case=ignore_case, relax_when_empty=relax_when_empty, indexed_after=indexed_after, expand=expand,
+        today=today,
     )
     with index_searcher(index_dir, weighting()) as searcher:
         schema = searcher.schema
@@ -329,10 +348,13 @@ def search(
         if total == 0 and parsed.has_date_filter:
             outside_window = len(evaluator.matching_documents(parsed.words))
         relaxed = None
-        if total == 0 and relax_when_empty and not any_words and not outside_window:
+        if (words_first or total == 0 and relax_when_empty) and not any_words and not outside_window:
             relaxed = _relaxed_ranking(evaluator, parsed.query, sort)
         wanted = offset + limit if limit else None
         shown = relaxed or ranking
+        expansion = []
+        if expand and shown.matching:
+            shown, expansion = _expanded_ranking(evaluator, shown, sort)
         if collapse_copies:
             leaders = _group_copies(searcher, shown, wanted)
         else:
@@ -343,11 +365,21 @@ def search(
         ]
         result = SearchResult(
             query=text, hits=hits, total=len(shown.matching), elapsed=0.0, offset=offset,
-            explanation=parsed.explain(), relaxed=relaxed is not None, outside_window=outside_window,
+            explanation=parsed.explain(), relaxed=relaxed is not None and total == 0,
+            words_first=relaxed is not None and total > 0, outside_window=outside_window,
             newest_indexed=newest_indexed,
         )
-        if relaxed:
+        if result.relaxed:
             result.explanation.append("no article has all the words: articles with some of them, most words first")
+        if result.words_first:
+            result.explanation.append("articles with all the words first, then those with some of them")
+        if expansion:
+            result.expansion = [(found.term, found.weight) for found in expansion]
+            result.explanation += [
+                "expanded (--expand) with the key terms of the best hits: "
+                + ", ".join(f"{found.term} {found.weight:.3f}" for found in expansion),
+                f"expanded: {shown._query}",
+            ]
         if sort != "relevance":
             result.explanation.append(f"sort: {sort}, undated articles last")
         if outside_window:
@@ -368,7 +400,7 @@ def search(
         if total < FEW_HITS:
             _suggest_spelling(evaluator, result, total, parse_options)
     if fix and result.suggestion:
-        fixed = search(index_dir, result.suggestion, **search_options)
+        fixed = search(index_dir, result.suggestion, **search_options, words_first=result.relaxed)
         fixed.corrected_from = text
         return fixed
     result.elapsed = time.perf_counter() - started
@@ -376,14 +408,51 @@ def search(
 
 
 def _suggest_spelling(evaluator: Evaluator, result: SearchResult, total: int, parse_options: dict) -> None:
-    """`total`: the articles matching all the query's words, whether or not the result was relaxed."""
-    suggestion = corrected_query(evaluator.searcher, result.query)
-    if suggestion is None:
+    """`total`: the articles matching all the query's words, whether or not the result was relaxed.
+
+    A respelling is offered when it finds at least MORE_HITS times as many articles; and when
+    neither the query nor its respelling has an article with all the words, if the respelling has
+    more articles with some of them, which the zero-results fallback then shows
+    (`suggestion_relaxed`)."""
+
+    def judge(text: str) -> tuple[int, float]:
+        query = parse_query(text, evaluator.schema, **parse_options).query
+        evaluation = evaluator.evaluate(query)
+        if evaluation is None:
+            return len(evaluator.documents_whoosh_matches(query)), 0.0
+        return len(evaluation.scores), max(evaluation.scores.values(), default=0.0)
+
+    correction = corrected_query(evaluator.searcher, result.query, judge)
+    if correction is None:
         return
-    suggested = parse_query(suggestion, evaluator.schema, **parse_options).query
-    suggestion_total = len(evaluator.matching_documents(suggested))
-    if suggestion_total > total and suggestion_total >= MORE_HITS * total:
-        result.suggestion, result.suggestion_total = suggestion, suggestion_total
+    if correction.matches > total and correction.matches >= MORE_HITS * total:
+        result.suggestion, result.suggestion_total = correction.text, correction.matches
+    elif correction.matches == total == 0 and not parse_options["any_words"]:
+        some_words = dict(parse_options, any_words=True)
+        before, after = (
+            len(evaluator.matching_documents(parse_query(text, evaluator.schema, **some_words).query))
+            for text in (result.query, correction.text)
+        )
+        if after > before:
+            result.suggestion, result.suggestion_total, result.suggestion_relaxed = correction.text, after, True
+
+
+def _expanded_ranking(evaluator: Evaluator, shown: _Ranking, sort: str) -> tuple[_Ranking, list]:
+    """`shown`'s query with the key terms of its best hits by relevance, and those terms."""
+    from archsearch.expansion import FEEDBACK_DOCUMENTS, expanded_query, expansion_terms
+
+    query = shown._query
+    by_relevance = shown if sort == "relevance" else _Ranking(evaluator, query, "relevance", shown._words_matched)
+    best = [hit.docnum for hit in by_relevance.hits(FEEDBACK_DOCUMENTS)]
+    words, filters = _words_and_filters(query)
+    own_terms = {
+        term.decode("utf-8") if isinstance(term, bytes) else term
+        for word in words for fieldname, term in word.iter_all_terms() if fieldname in ("title", "body")
+    }
+    terms = expansion_terms(evaluator.searcher, best, own_terms)
+    if not terms:
+        return shown, []
+    return _Ranking(evaluator, expanded_query(words, filters, terms), sort), terms
 
 
 def _relaxed_ranking(evaluator: Evaluator, query, sort: str) -> _Ranking | None:

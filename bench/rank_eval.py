@@ -3,7 +3,7 @@
 
     python bench/rank_eval.py                # evaluate the current ranking on bench/corpora/4k
     python bench/rank_eval.py --grid         # tune FIELD_BOOSTS["title"] and BM25F_PARAMETERS
-    python bench/rank_eval.py --kinds [--per-kind N]  # every kind of question, fallback off vs on
+    python bench/rank_eval.py --kinds [--per-kind N]  # every kind of question: options, plain BM25F
     python bench/rank_eval.py --corpus DIR [--truth FILE] [--rebuild] [--grid-engine library]
 
 The corpus is a folder written by bench/make_corpus.py with its truth file beside it
@@ -65,8 +65,10 @@ kind (see questions_of_every_kind: headline, passage, topic+date, typo), up to N
 half, and runs them through search() itself, all words required as a user types them, ranks
 before copies are folded. The title boost is tuned on the tune half (mean MRR@10 over the
 kinds, each kind counting the same), then the chosen setting is run on the held-out half with
-the zero-results fallback (relax_when_empty) off and on; the table gives MRR@10 and success@10
-per kind and shape, with a sign test and a paired randomisation test between the two.
+the zero-results fallback (relax_when_empty) off and on, with --any, --fix and --expand
+(CONFIGURATIONS), and on a plain Whoosh BM25F index of the same articles (PlainIndex); the
+tables give MRR@10 and success@10 per kind and shape, and a sign test and a paired
+randomisation test for each pair of COMPARISONS.
 
 Results: tables on stdout, and JSON in bench/results/rank_eval-<corpus>[-grid|-kinds].json.
 """
@@ -633,19 +635,100 @@ def misspelt(query: str, rng) -> str | None:
     return " ".join(words)
 
 
-def reciprocal_ranks(index_dir: Path, questions, setting: dict, relax: bool) -> list[float]:
+def reciprocal_ranks(index_dir: Path, questions, setting: dict, relax: bool, **options) -> list[float]:
     """MRR@10's terms: 1/rank of each question's article among search()'s first 10 hits (0 beyond),
-    copies not folded, through the library as the command line calls it."""
+    copies not folded, through the library as the command line calls it; `options` are more of
+    search()'s (any_words, fix...)."""
     out = []
     with ranking_knobs(setting):
         for question in questions:
             hits = searching.search(
                 index_dir, question.text, limit=TOP, since=question.month, until=question.month,
-                with_snippets=False, collapse_copies=False, relax_when_empty=relax,
+                with_snippets=False, collapse_copies=False, relax_when_empty=relax, **options,
             ).hits
             ids = [hit.id for hit in hits]
             out.append(1.0 / (ids.index(question.path) + 1) if question.path in ids else 0.0)
     return out
+
+
+# The held-out configurations of --kinds: archsearch as `query` runs with these options, and a
+# plain Whoosh index of the same articles (see PlainIndex), all words required or any word.
+CONFIGURATIONS = {
+    "fallback off": dict(relax=False),  # query --strict
+    "fallback on": dict(relax=True),  # query, as a user types it
+    "--any": dict(relax=True, any_words=True),
+    "--fix": dict(relax=True, fix=True),
+    "--expand": dict(relax=True, expand=True),
+}
+PLAIN = {"plain all": False, "plain any": True}  # any_words
+# (reference, compared): the second's reciprocal ranks against the first's, question by question.
+COMPARISONS = (
+    ("fallback off", "fallback on"),
+    ("plain all", "fallback on"),
+    ("plain any", "fallback on"),
+    ("fallback on", "--fix"),
+    ("--any", "--fix"),
+    ("fallback on", "--expand"),
+)
+
+
+class PlainIndex:
+    """A plain Whoosh BM25F index of the same articles, as a user of Whoosh would build it: title
+    and body as archsearch reads them from the files, both with Whoosh's StemmingAnalyzer (Porter,
+    English stop words), Whoosh's BM25F defaults (K1 1.2, B 0.75, no field boost), queried with
+    MultifieldParser over title and body; no exact or capitals field, no languages, no fallback,
+    no near-duplicates. The article's month is a field of its own, for topic+date questions.
+    Built into bench/results/rank_eval/plain-<archsearch index key>/, reused while that is."""
+
+    def __init__(self, index_dir: Path, searcher):
+        from whoosh import index as whoosh_index
+
+        self.folder = index_dir.with_name(index_dir.name.replace("index-", "plain-", 1))
+        for old in index_dir.parent.glob("plain-*"):
+            if old != self.folder:
+                shutil.rmtree(old)
+        if whoosh_index.exists_in(str(self.folder)):
+            self.ix = whoosh_index.open_dir(str(self.folder))
+        else:
+            self.ix = self._build(searcher)
+
+    def _build(self, searcher):
+        from whoosh import index as whoosh_index
+        from whoosh.analysis import StemmingAnalyzer
+        from whoosh.fields import ID, TEXT, Schema
+
+        from archsearch.store import article_body
+
+        started = time.perf_counter()
+        schema = Schema(path=ID(stored=True), title=TEXT(analyzer=StemmingAnalyzer()),
+                        body=TEXT(analyzer=StemmingAnalyzer()), month=ID())
+        staging = self.folder.with_name(self.folder.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        ix = whoosh_index.create_in(str(staging), schema)
+        writer = ix.writer(limitmb=256)
+        for _, stored in searcher.reader().iter_docs():
+            date = stored.get("date")
+            month = f"{date // 10000}-{date // 100 % 100:02d}" if date else ""
+            writer.add_document(path=stored["path"], title=stored.get("title", ""), body=article_body(stored), month=month)
+        writer.commit()
+        staging.rename(self.folder)
+        print(f"plain Whoosh index {self.folder.relative_to(REPO)} built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        return whoosh_index.open_dir(str(self.folder))
+
+    def reciprocal_ranks(self, questions, any_words: bool) -> list[float]:
+        from whoosh.qparser import AndGroup, MultifieldParser, OrGroup
+        from whoosh.query import Term
+
+        parser = MultifieldParser(["title", "body"], self.ix.schema, group=OrGroup if any_words else AndGroup)
+        out = []
+        with self.ix.searcher() as searcher:
+            for question in questions:
+                month = Term("month", question.month) if question.month else None
+                hits = searcher.search(parser.parse(question.text), limit=TOP, filter=month)
+                ids = [hit["path"] for hit in hits]
+                out.append(1.0 / (ids.index(question.path) + 1) if question.path in ids else 0.0)
+        return out
 
 
 def kind_objective(questions, ranks: list[float]) -> float:
@@ -680,40 +763,49 @@ def randomisation_test(first: list[float], second: list[float]) -> float:
     return (extreme + 1) / (RANDOMISATIONS + 1)
 
 
-def kind_rows(questions, configurations: dict[str, list[float]]) -> list[dict]:
-    """Per kind and shape: n and each configuration's MRR@10 and success@10; the first two
-    configurations compared by a sign test and a paired randomisation test."""
-    (first_name, first), (second_name, second) = list(configurations.items())[:2]
+def kind_rows(questions, configurations: dict[str, list[float]], comparisons=COMPARISONS) -> list[dict]:
+    """Per kind and shape: n and each configuration's MRR@10 and success@10, and for each pair of
+    `comparisons` (of configurations present) a sign test and a paired randomisation test."""
     rows = []
     for kind in KINDS:
         for shape in ("all", *SHAPES):
             chosen = [n for n, q in enumerate(questions) if q.kind == kind and shape in ("all", q.shape)]
             if not chosen:
                 continue
-            row = {"kind": kind, "shape": shape, "n": len(chosen)}
+            row = {"kind": kind, "shape": shape, "n": len(chosen), "compared": {}}
             for name, ranks in configurations.items():
                 picked = [ranks[n] for n in chosen]
                 row[name] = {"MRR@10": statistics.fmean(picked), "success@10": sum(r > 0 for r in picked) / len(picked)}
-            a, b = [first[n] for n in chosen], [second[n] for n in chosen]
-            wins, losses, p_sign = sign_test(b, a)
-            row["compared"] = {"better": wins, "worse": losses, "sign_p": p_sign, "randomisation_p": randomisation_test(b, a)}
+            for reference, compared in comparisons:
+                if reference in configurations and compared in configurations:
+                    a = [configurations[reference][n] for n in chosen]
+                    b = [configurations[compared][n] for n in chosen]
+                    wins, losses, p_sign = sign_test(b, a)
+                    row["compared"][f"{compared} vs {reference}"] = {
+                        "better": wins, "worse": losses, "sign_p": p_sign, "randomisation_p": randomisation_test(b, a),
+                    }
             rows.append(row)
     return rows
 
 
 def print_kind_rows(title: str, rows: list[dict], names: list[str]) -> None:
     print(f"\n{title}")
-    head = f"| kind | shape | n | " + " | ".join(f"{name} MRR@10 | s@10" for name in names)
-    head += f" | {names[1]} vs {names[0]}: better / worse | sign p | randomisation p |"
+    head = "| kind | shape | n | " + " | ".join(f"{name} MRR@10 | s@10" for name in names) + " |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for row in rows:
         cells = [row["kind"], row["shape"], str(row["n"])]
         for name in names:
             cells += [f"{row[name]['MRR@10']:.3f}", f"{row[name]['success@10']:.3f}"]
-        compared = row["compared"]
-        cells += [f"{compared['better']} / {compared['worse']}", f"{compared['sign_p']:.3g}", f"{compared['randomisation_p']:.3g}"]
         print("| " + " | ".join(cells) + " |")
+    print("\n| kind | shape | comparison | better / worse | sign p | randomisation p |")
+    print("|---|---|---|---:|---:|---:|")
+    for row in rows:
+        for comparison, result in row["compared"].items():
+            print(
+                f"| {row['kind']} | {row['shape']} | {comparison} | {result['better']} / {result['worse']} "
+                f"| {result['sign_p']:.3g} | {result['randomisation_p']:.3g} |"
+            )
 
 
 def evaluate_every_kind(index_dir: Path, items, truth: Path, searcher, per_kind: int, current: dict) -> dict:
@@ -733,10 +825,14 @@ def evaluate_every_kind(index_dir: Path, items, truth: Path, searcher, per_kind:
         tuning.append({"setting": setting, "tune_objective": kind_objective(tune, reciprocal_ranks(index_dir, tune, setting, True))})
         print(f"  tune: {label(setting)}: {tuning[-1]['tune_objective']:.4f}", file=sys.stderr)
     chosen = max(tuning, key=lambda t: t["tune_objective"])["setting"]
-    configurations = {
-        "fallback off": reciprocal_ranks(index_dir, held, chosen, False),
-        "fallback on": reciprocal_ranks(index_dir, held, chosen, True),
-    }
+    configurations = {}
+    for name, options in CONFIGURATIONS.items():
+        timed = time.perf_counter()
+        configurations[name] = reciprocal_ranks(index_dir, held, chosen, **options)
+        print(f"  held-out, {name}: {time.perf_counter() - timed:.0f} s", file=sys.stderr)
+    plain = PlainIndex(index_dir, searcher)
+    for name, any_words in PLAIN.items():
+        configurations[name] = plain.reciprocal_ranks(held, any_words)
     if chosen != current:
         configurations["current, fallback on"] = reciprocal_ranks(index_dir, held, current, True)
     rows = kind_rows(held, configurations)

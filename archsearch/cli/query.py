@@ -64,6 +64,10 @@ class QueryCommand(click.Command):
 )
 @click.option("--fix", is_flag=True, help="When a respelt query would match many more articles, run it instead.")
 @click.option(
+    "--expand", is_flag=True,
+    help="Add the key terms of the best hits to the query (relevance feedback); --explain lists them.",
+)
+@click.option(
     "--all-copies", is_flag=True, help="Show near-identical articles (republished wire copy) as hits of their own."
 )
 @click.option(
@@ -75,7 +79,7 @@ class QueryCommand(click.Command):
 @index_option
 def command(
     words, any_words, ignore_case, since, until, include_undated, sort, limit, offset, explain, paths_only,
-    count_only, null, strict, fix, all_copies, only_new, dry_run, fmt, index_dir,
+    count_only, null, strict, fix, expand, all_copies, only_new, dry_run, fmt, index_dir,
 ):
     """Search the index for articles matching WORDS, best first.
 
@@ -125,6 +129,7 @@ def command(
         with_snippets=not (paths_only or count_only),
         collapse_copies=not (all_copies or paths_only or count_only),
         fix=fix,
+        expand=expand,
         ignore_case=ignore_case,
         # -c and -l answer scripts, which count on every article counted or listed having all the
         # words; so does an alert feed.
