@@ -47,11 +47,12 @@ from whoosh import index as whoosh_index
 
 from archsearch.analysis import article_language
 from archsearch.errors import ArchsearchError
-from archsearch.manifest import MANIFEST_FILE, ArticleChanges, Entry, Manifest
+from archsearch.manifest import ArticleChanges, Entry, Manifest
 from archsearch.nearduplicates import comparable, sketch
 from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
 from archsearch.schema import UNDATED_MARK, build_schema, capitals_text, day_number, exact_text
 from archsearch.store import (
+    MANIFEST_FILE,
     REBUILD_HINT,
     DamagedIndex,
     damage_reported,

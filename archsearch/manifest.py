@@ -30,7 +30,6 @@ from typing import NamedTuple
 
 from archsearch.nearduplicates import COPY_TABLES, CopyGroups
 
-MANIFEST_FILE = "archsearch-files.sqlite"
 # Changed whenever the tables change; a record in another format is rebuilt from the index.
 FORMAT = "3"
 

@@ -235,7 +235,7 @@ def copy_groups(index_dir):
     when its record holds none (no run of this version has updated the index)."""
     import sqlite3
 
-    from archsearch.manifest import MANIFEST_FILE
+    from archsearch.store import MANIFEST_FILE
 
     path = os.path.join(index_dir, MANIFEST_FILE)
     db = None
@@ -254,16 +254,15 @@ def copy_groups(index_dir):
             db.close()
 
 
-def copies_of(searcher, groups, docnum: int, matching: Collection[int] | None) -> list[int]:
-    """The other documents in the group of `docnum`, among `matching` (None: the whole index),
-    from `groups` (copy_groups; None: no groups known)."""
+def copies_of(searcher, groups, docnum: int, stored: dict, matching: Collection[int] | None) -> list[int]:
+    """The other documents in the group of `docnum` (whose stored fields are `stored`), among
+    `matching` (None: the whole index), from `groups` (copy_groups; None: no groups known)."""
     if groups is None:
         return []
     from whoosh.reading import TermNotFound
 
     from archsearch.store import key_term
 
-    stored = searcher.stored_fields(docnum)
     rows = groups.execute(
         "SELECT other.file, other.record FROM sketches this JOIN sketches other ON other.grp = this.grp"
         " WHERE this.file = ? AND this.record IS ? AND other.id != this.id",

@@ -30,7 +30,7 @@ def similar(index_dir: Path, reference: str, *, limit: int = 10) -> SearchResult
         stored = searcher.stored_fields(docnum)
         language = stored.get("language", "")
         with copy_groups(index_dir) as groups:
-            excluded = {docnum, *copies_of(searcher, groups, docnum, None)}
+            excluded = {docnum, *copies_of(searcher, groups, docnum, stored, None)}
         terms = [
             Term(fieldname, word, boost=weight)
             for fieldname, text, count in (("body", article.body, BODY_TERMS), ("title", article.title, TITLE_TERMS))

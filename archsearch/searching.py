@@ -441,7 +441,7 @@ def _first_groups(searcher, groups, ranking: _Ranking, wanted: int | None) -> li
         for hit in hits:
             if hit.docnum in grouped:
                 continue
-            copies = copies_of(searcher, groups, hit.docnum, ranking.matching)
+            copies = copies_of(searcher, groups, hit.docnum, hit.fields(), ranking.matching)
             grouped.update(copies)
             grouped.add(hit.docnum)
             leaders.append((hit, copies))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from archsearch.indexing import update_index
-from archsearch.manifest import MANIFEST_FILE
+from archsearch.store import MANIFEST_FILE
 from archsearch.nearduplicates import COPY_TABLES, SKETCH_SIZE, CopyGroups, copies_of, copy_groups, resemblance
 from archsearch.searching import search
 from archsearch.store import open_index
@@ -105,9 +105,9 @@ texts = st.builds(story_text, st.integers(0, 1), st.frozensets(st.integers(0, 3)
 def copy_partition(index_dir: Path) -> set[frozenset[str]]:
     """Each article's group (itself and its copies) by article id, as queries see them."""
     with open_index(index_dir).searcher() as searcher, copy_groups(index_dir) as groups:
-        ids = {docnum: fields["path"] for docnum, fields in searcher.iter_docs()}
-        return {frozenset(ids[member] for member in [docnum, *copies_of(searcher, groups, docnum, None)])
-                for docnum in ids}
+        documents = dict(searcher.iter_docs())
+        return {frozenset(documents[member]["path"] for member in [docnum, *copies_of(searcher, groups, docnum, fields, None)])
+                for docnum, fields in documents.items()}
 
 
 class Grouping(RuleBasedStateMachine):
