@@ -48,9 +48,12 @@ from archsearch.store import ROOTS_TEMPORARY
 
 # Postings a writer keeps in memory before writing them out, sorted, to a temporary run.
 POSTINGS_MEMORY_BYTES = 96 * 1024 * 1024
-# Rough sizes of one posting and of one term in memory, to know when to write a run.
-POSTING_BYTES = 110
+# Rough sizes of one posting (four slots of a term's flat list, and a weight that is not shared)
+# and of one term in memory, to know when to write a run.
+POSTING_BYTES = 60
 TERM_BYTES = 200
+# A posting's values in a term's list: docnum, weight, encoded value (positions), field length.
+POSTING_SLOTS = 4
 # Terms per pickle in a run: one pickle per term would cost more than the postings themselves.
 RUN_CHUNK_TERMS = 2_000
 BLOCK_PICKLE_PROTOCOL = 5
@@ -77,14 +80,15 @@ class FastSegmentWriter(SegmentWriter):
 
     SegmentWriter puts every posting, as a tuple, in a pool that it sorts at the end (writing
     sorted runs to disk one pickle per posting), then looks up each posting's field length.
-    Here postings go to a list per term, carrying the field length; only the terms are
-    sorted, and runs are pickled in chunks of terms.  What is written is the same.
+    Here postings go to a flat list per term (POSTING_SLOTS values each, no tuple), carrying
+    the field length; only the terms are sorted, and runs are pickled in chunks of terms.  What
+    is written is the same.
     """
 
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)
         self._term_listers = {name: compile_term_lister(field) for name, field in self.schema.items()}
-        # field name -> term -> [(docnum, weight, encoded value, field length), ...] in docnum order
+        # field name -> term -> [docnum, weight, encoded value, field length, docnum, ...] in docnum order
         self._inverted: dict[str, dict[bytes, list]] = {}
         self._inverted_bytes = 0
         self._runs: list[str] = []
@@ -136,13 +140,12 @@ class FastSegmentWriter(SegmentWriter):
         # the postings (Whoosh looks it up again when it writes them).
         new_terms = 0
         for term, weight, encoded in postings:
-            posting = (docnum, weight, encoded, length)
             existing = inverted.get(term)
             if existing is None:
-                inverted[term] = [posting]
+                inverted[term] = [docnum, weight, encoded, length]
                 new_terms += 1
             else:
-                existing.append(posting)
+                existing += (docnum, weight, encoded, length)
         self._inverted_bytes += TERM_BYTES * new_terms + POSTING_BYTES * len(postings)
 
     def add_reader(self, reader) -> None:
@@ -172,10 +175,10 @@ class FastSegmentWriter(SegmentWriter):
                 for old, weight, value in zip(ids, weights, values):
                     new = basedoc + old if docmap is None else docmap.get(old)
                     if new is not None:
-                        postings.append((new, weight, value or b"", field_lengths[old] if field_lengths else 0))
+                        postings += (new, weight, value or b"", field_lengths[old] if field_lengths else 0)
             if postings:
                 inverted.setdefault(name, {}).setdefault(term, []).extend(postings)
-                added += len(postings)
+                added += len(postings) // POSTING_SLOTS
         self._inverted_bytes += POSTING_BYTES * added
         self._added = True
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
@@ -214,7 +217,7 @@ class FastSegmentWriter(SegmentWriter):
         # Runs hold ever later documents; merge() keeps equal terms in the order of its inputs.
         merged = heapq.merge(*map(self._read_run, self._runs), in_memory, key=itemgetter(0))
         for term, parts in itertools.groupby(merged, key=itemgetter(0)):
-            yield term, [posting for _, postings in parts for posting in postings]
+            yield term, list(itertools.chain.from_iterable(postings for _, postings in parts))
 
     def _flush_segment(self) -> None:
         # SegmentWriter._flush_segment and FieldWriter.add_postings, from the inverted lists.
@@ -289,8 +292,10 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
     min_length = None
     max_length = 0
     max_weight = 0
-    for offset in range(0, len(postings), limit):
-        ids, weights, values, lengths = zip(*postings[offset : offset + limit])
+    count = len(postings) // POSTING_SLOTS
+    for offset in range(0, count, limit):
+        block = postings[offset * POSTING_SLOTS : (offset + limit) * POSTING_SLOTS]
+        ids, weights, values, lengths = (block[slot::POSTING_SLOTS] for slot in range(POSTING_SLOTS))
         # W3PostingsWriter keeps weights as 32-bit floats, and values only when not empty.
         stored_weights = array("f", weights)
         values = [value for value in values if value]
@@ -329,7 +334,7 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
             (len(ids), ids[-1], block_max_weight, level, length_to_byte(block_min_length), length_to_byte(block_max_length)),
             2,
         )
-        last = offset + limit >= len(postings)
+        last = offset + limit >= count
         written += [pack_int(-(len(info) + len(data)) if last else len(info) + len(data)), info, data]
     written = b"".join(written)
     postfile = postwriter._postfile
@@ -338,11 +343,11 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
     term_info = W3TermInfo._struct.pack(
         False,
         weight,
-        len(postings),
+        count,
         0 if min_length is None else length_to_byte(min_length),
         length_to_byte(max_length),
         max_weight,
-        postings[0][0],
+        postings[0],
         ids[-1],
     )
     term_info += pack_long(start) + pack_int(len(written))
