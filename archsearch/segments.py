@@ -111,17 +111,18 @@ class FastSegmentWriter(SegmentWriter):
                 length = 0
                 if field.indexed:
                     list_terms = self._term_listers[name]
+                    field_inverted = inverted.setdefault(name, {})
                     if list_terms is None:
                         items = list(field.index(value))
                         if field.scorable:
                             length = sum(frequency for _, frequency, _, _ in items)
                         postings = [(term, weight, encoded) for term, _, weight, encoded in items]
+                        self._invert(field_inverted, docnum, postings, length)
                     else:
                         terms = list_terms(value, language)
                         if field.scorable:
                             length = len(terms)
-                        postings = positions_postings(field.format.field_boost, terms)
-                    self._invert(inverted.setdefault(name, {}), docnum, postings, length)
+                        self._invert_positions(field_inverted, docnum, field.format.field_boost, terms, length)
                 stored = values.get(f"_stored_{name}", value)
                 perdocwriter.add_field(name, field, stored if field.stored else None, length)
                 if field.column_type:
@@ -147,6 +148,34 @@ class FastSegmentWriter(SegmentWriter):
             else:
                 existing += (docnum, weight, encoded, length)
         self._inverted_bytes += TERM_BYTES * new_terms + POSTING_BYTES * len(postings)
+
+    def _invert_positions(self, inverted: dict[bytes, list], docnum: int, boost: float, terms: list[bytes],
+                          length: int) -> None:
+        """_invert for a field with positions, from its terms in order: a posting per distinct term,
+        its weight and encoded positions as Positions.word_values gives them, without a list of
+        postings in between."""
+        positions: dict[bytes, list[int]] = {}
+        for position, term in enumerate(terms):
+            places = positions.get(term)
+            if places is None:
+                positions[term] = [position]
+            else:
+                places.append(position)
+        single = _single_positions(len(terms))
+        new_terms = 0
+        for term, places in positions.items():
+            if len(places) == 1:
+                # The weight of one occurrence is the boost itself: one float shared by all.
+                posting = (docnum, boost, single[places[0]], length)
+            else:
+                posting = (docnum, len(places) * boost, encode_positions(places), length)
+            existing = inverted.get(term)
+            if existing is None:
+                inverted[term] = list(posting)
+                new_terms += 1
+            else:
+                existing += posting
+        self._inverted_bytes += TERM_BYTES * new_terms + POSTING_BYTES * len(positions)
 
     def add_reader(self, reader) -> None:
         """Add the live documents of a segment (merging it), as SegmentWriter.add_reader does, but
@@ -358,22 +387,6 @@ def new_segment_writer(ix) -> FastSegmentWriter:
     # No lock: the process committing the segments holds it, and each writer's files have
     # their own random names.
     return FastSegmentWriter(ix, _lk=False)
-
-
-def positions_postings(boost: float, terms: list[bytes]) -> list[tuple[bytes, float, bytes]]:
-    """(term, weight, encoded positions) per distinct term, as Positions.word_values gives."""
-    positions: dict[bytes, list[int]] = {}
-    for position, term in enumerate(terms):
-        places = positions.get(term)
-        if places is None:
-            positions[term] = [position]
-        else:
-            places.append(position)
-    single = _single_positions(len(terms))
-    return [
-        (term, len(places) * boost, single[places[0]] if len(places) == 1 else encode_positions(places))
-        for term, places in positions.items()
-    ]
 
 
 def encode_positions(places: list[int]) -> bytes:
