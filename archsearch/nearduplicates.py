@@ -272,16 +272,17 @@ def copies_of(searcher, groups, docnum: int, stored: dict, matching: Collection[
     copies = set()
     for key, record in rows:
         try:
-            # The file's documents: a term lookup, where finding candidates by bands took eight per segment.
-            candidates = reader.postings("key", key_term(os.fsdecode(key))).all_ids()
+            # Term lookups (the file, and the record in it), where finding candidates by bands
+            # took eight per segment.
+            candidates = set(reader.postings("key", key_term(os.fsdecode(key))).all_ids())
+            if record is not None:
+                candidates.intersection_update(reader.postings("record", record).all_ids())
         except TermNotFound:  # removed from the index after the record was written
             continue
         copies.update(
             candidate
             for candidate in candidates
-            if (matching is None or candidate in matching)
-            and not reader.is_deleted(candidate)
-            and (record is None or searcher.stored_fields(candidate).get("record") == record)
+            if (matching is None or candidate in matching) and not reader.is_deleted(candidate)
         )
     copies.discard(docnum)
     return sorted(copies)
