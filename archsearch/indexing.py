@@ -48,11 +48,12 @@ from whoosh import index as whoosh_index
 from archsearch.alerts import next_stamp
 from archsearch.analysis import article_language
 from archsearch.errors import ArchsearchError
-from archsearch.manifest import MANIFEST_FILE, Entry, Manifest
-from archsearch.nearduplicates import band_terms, sketch
+from archsearch.manifest import ArticleChanges, Entry, Manifest
+from archsearch.nearduplicates import comparable, sketch
 from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
 from archsearch.schema import UNDATED_MARK, build_schema, capitals_text, day_number, exact_text
 from archsearch.store import (
+    MANIFEST_FILE,
     REBUILD_HINT,
     DamagedIndex,
     damage_reported,
@@ -256,6 +257,8 @@ class FileOutcome(NamedTuple):
     kind: str
     entry: Entry | None = None  # what to record of the file; None to record nothing
     messages: tuple[str, ...] = ()  # warnings when indexed, the reason when skipped
+    # Indexed: (record, sketch) of each of its articles whose body can be compared, for the groups of copies.
+    sketches: tuple[tuple[str | None, tuple[int, ...]], ...] = ()
 
 
 # A file up to this size is read once, for its hash and its articles; a larger one is streamed twice.
@@ -321,7 +324,6 @@ def article_document(key: str, root: str, article: Article, entry: Entry) -> dic
         "format": article.format,
         "fetched": article.fetched.isoformat() if article.fetched else None,
         "sketch": signature,
-        "dupbands": " ".join(band_terms(signature)),
         "date": day_number(article.date) if article.date else None,
         "undated": None if article.date else UNDATED_MARK,
         "mtime_ns": entry.mtime_ns,
@@ -358,6 +360,7 @@ class FileIndexer:
         if task.known and task.known.sha256 == entry.sha256:
             return FileOutcome(key, SAME, entry._replace(skipped=task.known.skipped))
         warnings = []
+        sketches = []
         try:
             # Added as they come, so a crawl's articles are never all in memory; a file that
             # raises UnreadableFile has yielded no article.
@@ -366,7 +369,10 @@ class FileIndexer:
                     if self._writer is None:
                         self._writer = self._new_writer(self._ix)
                         self._stamp = next_stamp(self._index_dir)
-                    self._writer.add_document(**article_document(key, task.root, item, entry), indexed=self._stamp)
+                    document = article_document(key, task.root, item, entry)
+                    self._writer.add_document(**document, indexed=self._stamp)
+                    if comparable(document["sketch"]):
+                        sketches.append((document["record"], document["sketch"]))
                     warnings += item.warnings
                 else:
                     warnings.append(str(item))
@@ -376,7 +382,7 @@ class FileIndexer:
             # failure to read it is not.
             lasting = not isinstance(exc.__cause__, OSError)
             return FileOutcome(key, SKIPPED, entry._replace(skipped=reason) if lasting else None, (reason,))
-        return FileOutcome(key, INDEXED, entry, tuple(warnings))
+        return FileOutcome(key, INDEXED, entry, tuple(warnings), tuple(sketches))
 
     def finish(self):
         """The segment of the articles added since the last finish(), or None if there were none."""
@@ -814,19 +820,24 @@ def _sync_record(index_dir: Path, ix, record: Manifest) -> bool:
         try:
             if not whole:
                 raise sqlite3.DatabaseError("damaged")
-            record.replace(generation, stored_entries(ix))
+            record.replace(generation, *stored_record(ix))
             return record.damaged
         except sqlite3.DatabaseError:
             record.start_afresh()
-            record.replace(generation, stored_entries(ix))
+            record.replace(generation, *stored_record(ix))
             return True
 
 
-def stored_entries(ix) -> Iterator[tuple[str, Entry]]:
-    """What the record should say of the indexed files, from the index itself (slow)."""
+def stored_record(ix) -> tuple[list[tuple[str, Entry]], list[tuple[str, str | None, tuple[int, ...]]]]:
+    """What the record should say of the indexed files, and their articles' sketches, from the
+    index itself (slow)."""
+    entries, articles = [], []
     with ix.searcher() as searcher:
         for stored in searcher.all_stored_fields():
-            yield stored["key"], Entry(stored["root"], stored["size"], stored["mtime_ns"], stored["sha256"])
+            entries.append((stored["key"], Entry(stored["root"], stored["size"], stored["mtime_ns"], stored["sha256"])))
+            if comparable(stored.get("sketch") or ()):
+                articles.append((stored["key"], stored.get("record"), stored["sketch"]))
+    return entries, articles
 
 
 class Run:
@@ -981,7 +992,7 @@ class Run:
         if segments or deleted:
             with damage_reported(self.build_dir):  # merging reads segments written before
                 generation = commit_segments(self.ix, segments, sorted(map(key_term, deleted)))
-        self.manifest.record(generation, changed, forgotten)
+        self.manifest.record(generation, changed, forgotten, article_changes(deleted, outcomes))
 
     def finish(self) -> IndexReport:
         if self.gone:
@@ -991,3 +1002,10 @@ class Run:
         report.warnings.sort()
         report.total = self.ix.doc_count()  # articles: a container file holds many
         return report
+
+
+def article_changes(deleted: set[str], outcomes: list[FileOutcome]) -> ArticleChanges:
+    """What a commit does to the articles: the deleted files' go, the indexed files' come."""
+    added = [(outcome.key, record, signature)
+             for outcome in outcomes if outcome.kind == INDEXED for record, signature in outcome.sketches]
+    return ArticleChanges(sorted(deleted), added)

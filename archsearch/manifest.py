@@ -13,6 +13,9 @@ next run sees that and rebuilds the record from the stored fields.
 Files that could not be indexed because of what they contain (empty, binary) are recorded too,
 with the reason, so that an unchanged one is reported again without being read again.
 
+The groups of near-identical articles (nearduplicates.py's CopyGroups) are kept here too, and
+changed in the same transactions, so that they stay in step with the files.
+
 Being only a copy of what the index holds, a damaged record is never an error: it is made anew
 from the index.
 """
@@ -25,9 +28,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-MANIFEST_FILE = "archsearch-files.sqlite"
+from archsearch.nearduplicates import COPY_TABLES, CopyGroups
+
 # Changed whenever the tables change; a record in another format is rebuilt from the index.
-FORMAT = "2"
+FORMAT = "3"
 
 # Paths are stored as bytes (os.fsencode): file names need not be UTF-8, which SQLite's text must be.
 _TABLES = """
@@ -48,6 +52,13 @@ class Entry(NamedTuple):
     mtime_ns: int
     sha256: str
     skipped: str | None = None  # why the file is not in the index; None for an indexed article
+
+
+class ArticleChanges(NamedTuple):
+    """What one commit did to the articles, for the groups of copies."""
+
+    removed_files: list[str]  # files whose articles left the index (deleted, or replaced by `added`)
+    added: list[tuple[str, str | None, tuple[int, ...]]]  # (file key, record, sketch) of each article added
 
 
 # What a folder's row holds for each file: an Entry without the root.
@@ -111,7 +122,8 @@ class Manifest:
     def indexed_count(self) -> int:
         return self._db.execute("SELECT coalesce(sum(indexed), 0) FROM folders").fetchone()[0]
 
-    def record(self, generation: int, changed: dict[str, Entry], removed: Iterable[str]) -> None:
+    def record(self, generation: int, changed: dict[str, Entry], removed: Iterable[str],
+               articles: ArticleChanges | None = None) -> None:
         """Apply the changes of one index commit, which led to `generation`."""
         by_folder: dict[str, dict[str, Entry | None]] = defaultdict(dict)
         for key in removed:
@@ -132,10 +144,14 @@ class Manifest:
                         files[name] = tuple(entry[1:])
                         root = entry.root
                 self._write_folder(folder, root, files)
+            if articles:
+                CopyGroups(self._db).update(articles.removed_files, articles.added)
             self._set_generation(generation)
 
-    def replace(self, generation: int, entries: Iterable[tuple[str, Entry]]) -> None:
-        """Start the record afresh, for an index at `generation` holding `entries`."""
+    def replace(self, generation: int, entries: Iterable[tuple[str, Entry]],
+                articles: Iterable[tuple[str, str | None, tuple[int, ...]]] = ()) -> None:
+        """Start the record afresh, for an index at `generation` holding the files `entries` and
+        the `articles` (file key, record, sketch)."""
         folders: dict[str, dict[str, FileRecord]] = defaultdict(dict)
         roots = {}
         for key, entry in entries:
@@ -146,6 +162,9 @@ class Manifest:
             self._db.execute("DELETE FROM folders")
             for folder, files in folders.items():
                 self._write_folder(folder, roots[folder], files)
+            groups = CopyGroups(self._db)
+            groups.clear()
+            groups.update((), articles)
             self._set_generation(generation)
 
     def _write_folder(self, folder: str, root: str | None, files: dict[str, FileRecord]) -> None:
@@ -209,5 +228,5 @@ def _open(path: Path) -> sqlite3.Connection:
     # crash safety asks of this record (the index itself is not synced to disk either).
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
-    db.executescript(_TABLES)
+    db.executescript(_TABLES + COPY_TABLES)
     return db

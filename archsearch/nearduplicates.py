@@ -5,19 +5,24 @@ every shingle is hashed once (CRC-32) and falls into one of SKETCH_SIZE buckets,
 its smallest hash. That costs one hash per shingle, where classic MinHash costs one per
 shingle per permutation, so sketching stays a small part of indexing in pure Python (datasketch
 would bring numpy and SciPy for the same estimate). The share of buckets two sketches agree
-on estimates the Jaccard resemblance of their shingle sets. For finding candidates in a large
-index, the sketch is cut into bands whose values become index terms (locality-sensitive
-hashing): two articles that share a band term are candidates, checked with `resemblance`.
+on estimates the Jaccard resemblance of their shingle sets. For finding candidates among many
+articles, the sketch is cut into bands (locality-sensitive hashing): two articles that share a
+band are candidates, checked with `resemblance`.  Copies are grouped at index time (CopyGroups,
+below), so that a query looks each hit's group up instead of probing bands.
 
 A body too short to compare (`-1`, `View Comments`, a caption) has no sketch: a few shingles
 fill only a few buckets, and densifying copies them into the rest, so any two such bodies that
 share a phrase would look like copies whatever their titles.
 """
 
+import os
 import re
 import zlib
-from collections.abc import Collection
-from weakref import WeakKeyDictionary
+from array import array
+from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Iterator
+from urllib.parse import quote
+
 
 SKETCH_SIZE = 32
 ROWS_PER_BAND = 4  # 8 bands: articles 80% alike share a band 99% of the time, 50% alike 40%
@@ -85,47 +90,199 @@ def resemblance(first: tuple[int, ...], second: tuple[int, ...]) -> float:
     return sum(a == b for a, b in zip(first, second)) / SKETCH_SIZE
 
 
-def band_terms(signature: tuple[int, ...]) -> list[str]:
+def band_keys(signature: tuple[int, ...]) -> list[int]:
+    """The sketch's bands as 64-bit numbers (band number and values hashed together: hashes of
+    tuples of ints are the same in every process); two articles sharing one are candidates."""
     if not comparable(signature):
         return []
     return [
-        f"{band}:" + ".".join(f"{value:x}" for value in signature[start : start + ROWS_PER_BAND])
+        hash((band, *signature[start : start + ROWS_PER_BAND]))
         for band, start in enumerate(range(0, SKETCH_SIZE, ROWS_PER_BAND))
     ]
 
 
-# The copies of an article stay the same as long as the reader (one generation of the index):
-# a searcher kept open between queries (the resident server) looks each article's up once.
-_copies_seen_by_reader: "WeakKeyDictionary[object, dict[int, list[int]]]" = WeakKeyDictionary()
+# --------------------------------------------------------------------------- groups of copies
+#
+# Articles are grouped at index time: two articles are copies when they share a band and their
+# sketches agree on NEAR_DUPLICATE of their buckets, and a group is a connected component of
+# that relation (a copy of a copy is in the group, however the edits add up along the chain).
+# Components depend only on which articles are indexed, never on the order they came in, so
+# however the index got to hold them it groups them as a fresh build would.  The groups live in
+# the record of indexed files (manifest.py), updated in the same transaction as the files, and
+# so stay in step with the index as the record does: at most one commit behind after a kill,
+# until the next run.
+
+COPY_TABLES = """
+CREATE TABLE IF NOT EXISTS sketches (
+    id INTEGER PRIMARY KEY,
+    file BLOB NOT NULL,       -- the article's file, as its key (os.fsencode)
+    record TEXT,              -- the article's key in its file (a container's record), else NULL
+    sketch BLOB NOT NULL,     -- array('I') of the SKETCH_SIZE values
+    grp INTEGER NOT NULL      -- the id of the group's first article, by file then record
+);
+CREATE INDEX IF NOT EXISTS sketches_by_file ON sketches (file, record);
+CREATE INDEX IF NOT EXISTS sketches_by_group ON sketches (grp);
+CREATE TABLE IF NOT EXISTS bands (band INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (band, id)) WITHOUT ROWID;
+"""
+# Values per `IN (...)` list, well under SQLite's limit on parameters.
+_CHUNK = 500
 
 
-def copies_among(searcher, matching: Collection[int] | None, docnum: int, signature: tuple[int, ...]) -> list[int]:
-    """The documents near-identical to `docnum`, among `matching` (None: the whole index).
+class CopyGroups:
+    """The groups of copies among indexed articles, kept in tables of an SQLite database.
 
-    Candidates come straight from the postings of the article's band terms: a handful of
-    documents, where a query would cost a whole search."""
-    reader = searcher.reader()
-    seen = _copies_seen_by_reader.setdefault(reader, {})
-    copies = seen.get(docnum)
-    if copies is None:
-        copies = seen[docnum] = _copies(searcher, reader, docnum, signature)
-    return copies if matching is None else [copy for copy in copies if copy in matching]
+    Only articles whose body can be compared (see `comparable`) are kept; any other article is
+    a group of its own.
+    """
+
+    def __init__(self, db):
+        self._db = db
+
+    def clear(self) -> None:
+        self._db.execute("DELETE FROM sketches")
+        self._db.execute("DELETE FROM bands")
+
+    def update(self, removed_files: Iterable[str], added: Iterable[tuple[str, str | None, tuple[int, ...]]]) -> None:
+        """Remove the articles of `removed_files` (file keys), add the `added` articles (file key,
+        record, sketch), and group again the articles whose group this can change: the groups that
+        lost an article, and the new articles with every group holding a candidate copy of one."""
+        db = self._db
+        regroup: set[int] = set()  # groups to make again
+        for chunk in _chunks(sorted({os.fsencode(key) for key in removed_files})):
+            rows = db.execute(f"SELECT id, sketch, grp FROM sketches WHERE file IN ({_marks(chunk)})", chunk).fetchall()
+            regroup.update(group for _, _, group in rows)
+            db.executemany(
+                "DELETE FROM bands WHERE band = ? AND id = ?",
+                [(band, row_id) for row_id, packed, _ in rows for band in band_keys(_unpack(packed))],
+            )
+            db.executemany("DELETE FROM sketches WHERE id = ?", [(row_id,) for row_id, _, _ in rows])
+        new_bands = []
+        new_ids = []
+        for key, record, signature in added:
+            if not comparable(signature):
+                continue
+            row_id = db.execute(
+                "INSERT INTO sketches (file, record, sketch, grp) VALUES (?, ?, ?, -1)",
+                (os.fsencode(key), record, array("I", signature).tobytes()),
+            ).lastrowid
+            new_ids.append(row_id)
+            new_bands += [(band, row_id) for band in band_keys(signature)]
+        for chunk in _chunks(sorted({band for band, _ in new_bands})):
+            regroup.update(group for (group,) in db.execute(
+                f"SELECT DISTINCT s.grp FROM bands b JOIN sketches s ON s.id = b.id WHERE b.band IN ({_marks(chunk)})",
+                chunk,
+            ))
+        db.executemany("INSERT INTO bands VALUES (?, ?)", new_bands)
+        members = set(new_ids)
+        for chunk in _chunks(sorted(regroup)):
+            members.update(row_id for (row_id,) in db.execute(
+                f"SELECT id FROM sketches WHERE grp IN ({_marks(chunk)})", chunk
+            ))
+        if members:
+            self._group(members)
+
+    def _group(self, members: set[int]) -> None:
+        """Group `members` afresh: every copy of one of them is among them (see update)."""
+        articles = {}
+        for chunk in _chunks(sorted(members)):
+            for row_id, key, record, packed in self._db.execute(
+                f"SELECT id, file, record, sketch FROM sketches WHERE id IN ({_marks(chunk)})", chunk
+            ):
+                articles[row_id] = ((key, record or ""), _unpack(packed))
+        parent = {row_id: row_id for row_id in articles}
+
+        def root(row_id: int) -> int:
+            while parent[row_id] != row_id:
+                parent[row_id] = parent[parent[row_id]]
+                row_id = parent[row_id]
+            return row_id
+
+        by_band: dict[int, list[int]] = {}
+        for row_id, (_, signature) in articles.items():
+            for band in band_keys(signature):
+                by_band.setdefault(band, []).append(row_id)
+        for sharing in by_band.values():
+            for position, first in enumerate(sharing):
+                for second in sharing[position + 1 :]:
+                    if root(first) != root(second) and (
+                        resemblance(articles[first][1], articles[second][1]) >= NEAR_DUPLICATE
+                    ):
+                        parent[root(first)] = root(second)
+        leaders: dict[int, int] = {}  # component root -> the id of its first article
+        for row_id in sorted(articles, key=lambda row_id: articles[row_id][0]):
+            leaders.setdefault(root(row_id), row_id)
+        self._db.executemany(
+            "UPDATE sketches SET grp = ? WHERE id = ?", [(leaders[root(row_id)], row_id) for row_id in articles]
+        )
 
 
-def _copies(searcher, reader, docnum: int, signature: tuple[int, ...]) -> list[int]:
+def _unpack(packed: bytes) -> tuple[int, ...]:
+    return tuple(array("I", packed))
+
+
+def _chunks(values: list) -> Iterator[list]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _marks(values: list) -> str:
+    return ", ".join("?" * len(values))
+
+
+@contextmanager
+def copy_groups(index_dir):
+    """The groups of copies of the index at `index_dir` (an SQLite connection, read-only), or None
+    when its record holds none (no run of this version has updated the index)."""
+    import sqlite3
+
+    from archsearch.store import MANIFEST_FILE
+
+    path = os.path.join(index_dir, MANIFEST_FILE)
+    db = None
+    if os.path.exists(path):
+        try:
+            db = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True)
+            db.execute("SELECT grp FROM sketches LIMIT 1").fetchall()
+        except sqlite3.Error:
+            if db is not None:
+                db.close()
+            db = None
+    try:
+        yield db
+    finally:
+        if db is not None:
+            db.close()
+
+
+def copies_of(searcher, groups, docnum: int, stored: dict, matching: Collection[int] | None) -> list[int]:
+    """The other documents in the group of `docnum` (whose stored fields are `stored`), among
+    `matching` (None: the whole index), from `groups` (copy_groups; None: no groups known)."""
+    if groups is None:
+        return []
     from whoosh.reading import TermNotFound
 
-    candidates = set()
-    for band in band_terms(signature):
+    from archsearch.store import key_term
+
+    rows = groups.execute(
+        "SELECT other.file, other.record FROM sketches this JOIN sketches other ON other.grp = this.grp"
+        " WHERE this.file = ? AND this.record IS ? AND other.id != this.id",
+        (os.fsencode(stored["key"]), stored.get("record")),
+    ).fetchall()
+    reader = searcher.reader()
+    copies = set()
+    for key, record in rows:
         try:
-            # The reader's postings, not the searcher's: no scorer to set up for each band.
-            candidates.update(reader.postings("dupbands", band).all_ids())
-        except TermNotFound:
+            # Term lookups (the file, and the record in it), where finding candidates by bands
+            # took eight per segment.
+            candidates = set(reader.postings("key", key_term(os.fsdecode(key))).all_ids())
+            if record is not None:
+                candidates.intersection_update(reader.postings("record", record).all_ids())
+        except TermNotFound:  # removed from the index after the record was written
             continue
-    candidates.discard(docnum)
-    return sorted(
-        candidate
-        for candidate in candidates
-        if not reader.is_deleted(candidate)
-        and resemblance(signature, searcher.stored_fields(candidate).get("sketch") or ()) >= NEAR_DUPLICATE
-    )
+        copies.update(
+            candidate
+            for candidate in candidates
+            if (matching is None or candidate in matching) and not reader.is_deleted(candidate)
+        )
+    copies.discard(docnum)
+    return sorted(copies)

@@ -9,7 +9,7 @@ from whoosh.query import Or, Term
 
 from archsearch.analysis import terms as analysed_terms
 from archsearch.store import index_searcher
-from archsearch.nearduplicates import copies_among
+from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.searching import EmptyIndexError, SearchResult, locate_article, make_hit, weighting
 
 # How many distinctive words of the article make the query, from its body and its title.
@@ -28,9 +28,9 @@ def similar(index_dir: Path, reference: str, *, limit: int = 10) -> SearchResult
                 index_empty=True,
             )
         stored = searcher.stored_fields(docnum)
-        signature = stored.get("sketch") or ()
         language = stored.get("language", "")
-        excluded = {docnum, *copies_among(searcher, None, docnum, signature)}
+        with copy_groups(index_dir) as groups:
+            excluded = {docnum, *copies_of(searcher, groups, docnum, stored, None)}
         terms = [
             Term(fieldname, word, boost=weight)
             for fieldname, text, count in (("body", article.body, BODY_TERMS), ("title", article.title, TITLE_TERMS))

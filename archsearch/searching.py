@@ -13,7 +13,7 @@ from archsearch.alerts import newest_stamp
 from archsearch.errors import ArchsearchError
 from archsearch.evaluation import Evaluation, Evaluator
 from archsearch.store import article_body, index_searcher, key_term, read_roots
-from archsearch.nearduplicates import copies_among
+from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.analysis.alternatives import index_languages
 from archsearch.passages import Snippet, WordMatcher, lead_passage, passages
 from archsearch.querying import CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, parse_query
@@ -356,7 +356,7 @@ def search(
         if expand and shown.matching:
             shown, expansion = _expanded_ranking(evaluator, shown, sort)
         if collapse_copies:
-            leaders = _group_copies(searcher, shown, wanted)
+            leaders = _group_copies(searcher, index_dir, shown, wanted)
         else:
             leaders = [(hit, []) for hit in shown.hits(wanted)]
         hits = [
@@ -501,8 +501,14 @@ def _words_and_filters(query) -> tuple[list, list]:
     return words, filters
 
 
-def _group_copies(searcher, ranking: _Ranking, wanted: int | None) -> list[tuple]:
-    """The first `wanted` groups of near-identical hits in ranked order, as (leader, copy docnums)."""
+def _group_copies(searcher, index_dir: Path, ranking: _Ranking, wanted: int | None) -> list[tuple]:
+    """The first `wanted` groups of near-identical hits in ranked order, as (leader, copy docnums):
+    the groups made at index time (see nearduplicates.py), looked up for the hits read."""
+    with copy_groups(index_dir) as groups:
+        return _first_groups(searcher, groups, ranking, wanted)
+
+
+def _first_groups(searcher, groups, ranking: _Ranking, wanted: int | None) -> list[tuple]:
     leaders = []
     grouped: set[int] = set()
     # Copies fall out of the ranked list, so read further down it than the groups wanted.
@@ -512,8 +518,7 @@ def _group_copies(searcher, ranking: _Ranking, wanted: int | None) -> list[tuple
         for hit in hits:
             if hit.docnum in grouped:
                 continue
-            signature = hit.fields().get("sketch") or ()
-            copies = copies_among(searcher, ranking.matching, hit.docnum, signature)
+            copies = copies_of(searcher, groups, hit.docnum, hit.fields(), ranking.matching)
             grouped.update(copies)
             grouped.add(hit.docnum)
             leaders.append((hit, copies))

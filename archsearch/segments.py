@@ -49,9 +49,12 @@ from archsearch.store import ROOTS_TEMPORARY
 
 # Postings a writer keeps in memory before writing them out, sorted, to a temporary run.
 POSTINGS_MEMORY_BYTES = 96 * 1024 * 1024
-# Rough sizes of one posting and of one term in memory, to know when to write a run.
-POSTING_BYTES = 110
+# Rough sizes of one posting (four slots of a term's flat list, and a weight that is not shared)
+# and of one term in memory, to know when to write a run.
+POSTING_BYTES = 60
 TERM_BYTES = 200
+# A posting's values in a term's list: docnum, weight, encoded value (positions), field length.
+POSTING_SLOTS = 4
 # Terms per pickle in a run: one pickle per term would cost more than the postings themselves.
 RUN_CHUNK_TERMS = 2_000
 BLOCK_PICKLE_PROTOCOL = 5
@@ -78,14 +81,15 @@ class FastSegmentWriter(SegmentWriter):
 
     SegmentWriter puts every posting, as a tuple, in a pool that it sorts at the end (writing
     sorted runs to disk one pickle per posting), then looks up each posting's field length.
-    Here postings go to a list per term, carrying the field length; only the terms are
-    sorted, and runs are pickled in chunks of terms.  What is written is the same.
+    Here postings go to a flat list per term (POSTING_SLOTS values each, no tuple), carrying
+    the field length; only the terms are sorted, and runs are pickled in chunks of terms.  What
+    is written is the same.
     """
 
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)
         self._term_listers = {name: compile_term_lister(field) for name, field in self.schema.items()}
-        # field name -> term -> [(docnum, weight, encoded value, field length), ...] in docnum order
+        # field name -> term -> [docnum, weight, encoded value, field length, docnum, ...] in docnum order
         self._inverted: dict[str, dict[bytes, list]] = {}
         self._inverted_bytes = 0
         self._runs: list[str] = []
@@ -108,17 +112,18 @@ class FastSegmentWriter(SegmentWriter):
                 length = 0
                 if field.indexed:
                     list_terms = self._term_listers[name]
+                    field_inverted = inverted.setdefault(name, {})
                     if list_terms is None:
                         items = list(field.index(value))
                         if field.scorable:
                             length = sum(frequency for _, frequency, _, _ in items)
                         postings = [(term, weight, encoded) for term, _, weight, encoded in items]
+                        self._invert(field_inverted, docnum, postings, length)
                     else:
                         terms = list_terms(value, language)
                         if field.scorable:
                             length = len(terms)
-                        postings = positions_postings(field.format.field_boost, terms)
-                    self._invert(inverted.setdefault(name, {}), docnum, postings, length)
+                        self._invert_positions(field_inverted, docnum, field.format.field_boost, terms, length)
                 stored = values.get(f"_stored_{name}", value)
                 perdocwriter.add_field(name, field, stored if field.stored else None, length)
                 if field.column_type:
@@ -137,14 +142,41 @@ class FastSegmentWriter(SegmentWriter):
         # the postings (Whoosh looks it up again when it writes them).
         new_terms = 0
         for term, weight, encoded in postings:
-            posting = (docnum, weight, encoded, length)
             existing = inverted.get(term)
             if existing is None:
-                inverted[term] = [posting]
+                inverted[term] = [docnum, weight, encoded, length]
                 new_terms += 1
             else:
-                existing.append(posting)
+                existing += (docnum, weight, encoded, length)
         self._inverted_bytes += TERM_BYTES * new_terms + POSTING_BYTES * len(postings)
+
+    def _invert_positions(self, inverted: dict[bytes, list], docnum: int, boost: float, terms: list[bytes],
+                          length: int) -> None:
+        """_invert for a field with positions, from its terms in order: a posting per distinct term,
+        its weight and encoded positions as Positions.word_values gives them, without a list of
+        postings in between."""
+        positions: dict[bytes, list[int]] = {}
+        for position, term in enumerate(terms):
+            places = positions.get(term)
+            if places is None:
+                positions[term] = [position]
+            else:
+                places.append(position)
+        single = _single_positions(len(terms))
+        new_terms = 0
+        for term, places in positions.items():
+            if len(places) == 1:
+                # The weight of one occurrence is the boost itself: one float shared by all.
+                posting = (docnum, boost, single[places[0]], length)
+            else:
+                posting = (docnum, len(places) * boost, encode_positions(places), length)
+            existing = inverted.get(term)
+            if existing is None:
+                inverted[term] = list(posting)
+                new_terms += 1
+            else:
+                existing += posting
+        self._inverted_bytes += TERM_BYTES * new_terms + POSTING_BYTES * len(positions)
 
     def add_reader(self, reader) -> None:
         """Add the live documents of a segment (merging it), as SegmentWriter.add_reader does, but
@@ -173,10 +205,10 @@ class FastSegmentWriter(SegmentWriter):
                 for old, weight, value in zip(ids, weights, values):
                     new = basedoc + old if docmap is None else docmap.get(old)
                     if new is not None:
-                        postings.append((new, weight, value or b"", field_lengths[old] if field_lengths else 0))
+                        postings += (new, weight, value or b"", field_lengths[old] if field_lengths else 0)
             if postings:
                 inverted.setdefault(name, {}).setdefault(term, []).extend(postings)
-                added += len(postings)
+                added += len(postings) // POSTING_SLOTS
         self._inverted_bytes += POSTING_BYTES * added
         self._added = True
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
@@ -215,7 +247,7 @@ class FastSegmentWriter(SegmentWriter):
         # Runs hold ever later documents; merge() keeps equal terms in the order of its inputs.
         merged = heapq.merge(*map(self._read_run, self._runs), in_memory, key=itemgetter(0))
         for term, parts in itertools.groupby(merged, key=itemgetter(0)):
-            yield term, [posting for _, postings in parts for posting in postings]
+            yield term, list(itertools.chain.from_iterable(postings for _, postings in parts))
 
     def _flush_segment(self) -> None:
         # SegmentWriter._flush_segment and FieldWriter.add_postings, from the inverted lists.
@@ -293,8 +325,10 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
     min_length = None
     max_length = 0
     max_weight = 0
-    for offset in range(0, len(postings), limit):
-        ids, weights, values, lengths = zip(*postings[offset : offset + limit])
+    count = len(postings) // POSTING_SLOTS
+    for offset in range(0, count, limit):
+        block = postings[offset * POSTING_SLOTS : (offset + limit) * POSTING_SLOTS]
+        ids, weights, values, lengths = (block[slot::POSTING_SLOTS] for slot in range(POSTING_SLOTS))
         # W3PostingsWriter keeps weights as 32-bit floats, and values only when not empty.
         stored_weights = array("f", weights)
         values = [value for value in values if value]
@@ -333,7 +367,7 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
             (len(ids), ids[-1], block_max_weight, level, length_to_byte(block_min_length), length_to_byte(block_max_length)),
             2,
         )
-        last = offset + limit >= len(postings)
+        last = offset + limit >= count
         written += [pack_int(-(len(info) + len(data)) if last else len(info) + len(data)), info, data]
     written = b"".join(written)
     postfile = postwriter._postfile
@@ -342,11 +376,11 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
     term_info = W3TermInfo._struct.pack(
         False,
         weight,
-        len(postings),
+        count,
         0 if min_length is None else length_to_byte(min_length),
         length_to_byte(max_length),
         max_weight,
-        postings[0][0],
+        postings[0],
         ids[-1],
     )
     term_info += pack_long(start) + pack_int(len(written))
@@ -357,22 +391,6 @@ def new_segment_writer(ix) -> FastSegmentWriter:
     # No lock: the process committing the segments holds it, and each writer's files have
     # their own random names.
     return FastSegmentWriter(ix, _lk=False)
-
-
-def positions_postings(boost: float, terms: list[bytes]) -> list[tuple[bytes, float, bytes]]:
-    """(term, weight, encoded positions) per distinct term, as Positions.word_values gives."""
-    positions: dict[bytes, list[int]] = {}
-    for position, term in enumerate(terms):
-        places = positions.get(term)
-        if places is None:
-            positions[term] = [position]
-        else:
-            places.append(position)
-    single = _single_positions(len(terms))
-    return [
-        (term, len(places) * boost, single[places[0]] if len(places) == 1 else encode_positions(places))
-        for term, places in positions.items()
-    ]
 
 
 def encode_positions(places: list[int]) -> bytes:

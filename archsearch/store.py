@@ -21,6 +21,8 @@ from archsearch.schema import is_current
 # The folders an index covers, kept beside Whoosh's own files.
 SETTINGS_FILE = "archsearch.json"
 ROOTS_TEMPORARY = "archsearch.tmp"
+# The record of indexed files and the groups of copies (manifest.py), read by queries too.
+MANIFEST_FILE = "archsearch-files.sqlite"
 
 
 # What "archsearch index --rebuild" is called to repair, at the end of every message about damage.

@@ -12,7 +12,7 @@ import pytest
 from archsearch import indexing
 from archsearch.errors import ArchsearchError
 from archsearch.indexing import update_index
-from archsearch.manifest import MANIFEST_FILE
+from archsearch.store import MANIFEST_FILE
 from conftest import write_corpus
 from test_index_rebuild import file_kinds
 from test_indexing import index_state, numbered_articles

@@ -16,6 +16,7 @@ from archsearch import indexing, manifest, segments
 from archsearch.cli import cli
 from archsearch.indexing import update_index
 from conftest import wire
+from test_copy_groups import copy_partition
 from test_indexing import index_state
 
 NAMES = ["a.txt", "b.txt", "c.txt", "sub/d.txt", "sub/e.txt", "sub/deeper/f.txt"]
@@ -42,8 +43,10 @@ KILL_POINTS = [
 
 
 def article(number: int, word: str) -> str:
+    # Articles about the same word are near-identical copies: the groups of copies must follow too.
+    story = " ".join(f"{word}{n} news{n % 7}" for n in range(30))
     return wire(f"2021-0{number % 9 + 1}-1{number % 9}", "OSLO, March 1. /NTB/.",
-                f"Article {number} about the {word}, with harbour news and more words.")
+                f"Article {number} about the {word}, with harbour news and more words. {story}")
 
 
 class IndexRuns(RuleBasedStateMachine):
@@ -129,6 +132,7 @@ class IndexRuns(RuleBasedStateMachine):
         shutil.rmtree(fresh, ignore_errors=True)
         update_index(fresh, [str(self.corpus)])
         assert index_state(self.index_dir) == index_state(fresh)
+        assert copy_partition(self.index_dir) == copy_partition(fresh)
         assert {Path(key).relative_to(self.corpus).as_posix() for key in index_state(self.index_dir)} == set(self.files)
 
     @invariant()

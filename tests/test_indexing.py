@@ -7,7 +7,8 @@ import pytest
 from archsearch.errors import ArchsearchError
 from archsearch.indexing import update_index
 from archsearch.store import open_index, read_roots
-from archsearch.manifest import MANIFEST_FILE, Manifest
+from archsearch.manifest import Manifest
+from archsearch.store import MANIFEST_FILE
 from conftest import WEB_SEED, WIRE_SEED, wire, write_corpus
 
 

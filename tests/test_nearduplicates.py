@@ -3,7 +3,7 @@
 import json
 
 from archsearch.nearduplicates import (
-    EMPTY, MIN_FILLED_BUCKETS, SKETCH_SIZE, _densify, band_terms, comparable, resemblance, sketch,
+    EMPTY, MIN_FILLED_BUCKETS, SKETCH_SIZE, _densify, band_keys, comparable, resemblance, sketch,
 )
 from archsearch.searching import search
 from conftest import build_index
@@ -17,13 +17,13 @@ STORY = (
 def test_a_body_too_short_to_compare_has_no_sketch():
     for body in ("-1", "View Comments", "Share this article on social media now please"):
         assert not comparable(sketch(body))
-        assert band_terms(sketch(body)) == []
+        assert band_keys(sketch(body)) == []
         assert resemblance(sketch(body), sketch(body)) == 0.0
 
 
 def test_a_story_is_compared():
     assert comparable(sketch(STORY))
-    assert len(band_terms(sketch(STORY))) == SKETCH_SIZE // 4
+    assert len(band_keys(sketch(STORY))) == SKETCH_SIZE // 4
     assert resemblance(sketch(STORY), sketch(STORY + " More later.")) >= 0.8
 
 
@@ -35,7 +35,7 @@ def test_short_sketches_already_indexed_are_not_compared_either():
     old = _densify(few)
     assert EMPTY not in old
     assert not comparable(old)
-    assert band_terms(old) == []
+    assert band_keys(old) == []
     assert resemblance(old, old) == 0.0
 
 

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from archsearch.coverage import every_period, facets, timeline
-from archsearch.nearduplicates import NEAR_DUPLICATE, band_terms, resemblance, sketch
+from archsearch.nearduplicates import NEAR_DUPLICATE, band_keys, resemblance, sketch
 from archsearch.related import similar
 from archsearch.searching import search
 from archsearch.stats import index_stats
@@ -164,8 +164,8 @@ def test_sketches_estimate_resemblance():
     original = WIRE_STORY
     assert resemblance(sketch(original), sketch(original.replace("Tuesday", "Wednesday"))) >= NEAR_DUPLICATE
     assert resemblance(sketch(original), sketch(prose(7, 150))) < 0.3
-    assert band_terms(sketch("")) == []
-    assert len(band_terms(sketch(WIRE_STORY))) == 8
+    assert band_keys(sketch("")) == []
+    assert len(band_keys(sketch(WIRE_STORY))) == 8
 
 
 def test_sketch_is_the_same_in_every_process():

@@ -1,0 +1,203 @@
+"""Groups of near-identical articles, made at index time and kept up to date as files come, change
+and go: however the index got to hold its articles, it groups them as a fresh build would."""
+
+import json
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from archsearch.indexing import update_index
+from archsearch.store import MANIFEST_FILE
+from archsearch.nearduplicates import COPY_TABLES, SKETCH_SIZE, CopyGroups, copies_of, copy_groups, resemblance
+from archsearch.searching import search
+from archsearch.store import open_index
+from conftest import build_index, wire
+
+BASE = tuple(range(1000, 1000 + SKETCH_SIZE))
+
+
+def edited(signature: tuple[int, ...], positions: range, mark: int) -> tuple[int, ...]:
+    return tuple(mark + position if position in positions else value for position, value in enumerate(signature))
+
+
+# A chain: A and B are copies, B and C are copies, A and C are not (each edit changes 5 of 32 buckets).
+A = BASE
+B = edited(A, range(0, 5), 5000)
+C = edited(B, range(5, 10), 6000)
+
+
+def groups_in(db) -> set[frozenset[str]]:
+    groups: dict[int, set[str]] = {}
+    for file, group in db.execute("SELECT file, grp FROM sketches"):
+        groups.setdefault(group, set()).add(file.decode())
+    return {frozenset(members) for members in groups.values()}
+
+
+def memory_groups() -> tuple[sqlite3.Connection, CopyGroups]:
+    db = sqlite3.connect(":memory:")
+    db.executescript(COPY_TABLES)
+    return db, CopyGroups(db)
+
+
+def test_the_signatures_make_a_chain():
+    assert resemblance(A, B) >= 0.8 and resemblance(B, C) >= 0.8 and resemblance(A, C) < 0.8
+
+
+def test_a_copy_of_a_copy_is_in_the_group_whatever_the_order():
+    for order in ([("a", A), ("b", B), ("c", C)], [("a", A), ("c", C), ("b", B)], [("c", C), ("a", A), ("b", B)]):
+        db, groups = memory_groups()
+        for name, signature in order:
+            groups.update((), [(name, None, signature)])
+        assert groups_in(db) == {frozenset("abc")}
+
+
+def test_removing_the_link_of_a_chain_splits_the_group():
+    db, groups = memory_groups()
+    groups.update((), [("a", None, A), ("b", None, B), ("c", None, C)])
+    groups.update(["b"], [])
+    assert groups_in(db) == {frozenset("a"), frozenset("c")}
+
+
+def test_removing_the_first_article_of_a_group_leaves_the_others_grouped_under_one_still_there():
+    db, groups = memory_groups()
+    groups.update((), [("a", None, A), ("b", None, B), ("b2", None, B)])
+    [(first,)] = db.execute("SELECT DISTINCT grp FROM sketches").fetchall()
+    assert db.execute("SELECT file FROM sketches WHERE id = ?", (first,)).fetchone() == (b"a",)
+    groups.update(["a"], [])
+    assert groups_in(db) == {frozenset({"b", "b2"})}
+    [(group,)] = db.execute("SELECT DISTINCT grp FROM sketches").fetchall()
+    assert db.execute("SELECT file FROM sketches WHERE id = ?", (group,)).fetchone() == (b"b",)
+
+
+def test_a_short_body_is_never_grouped():
+    db, groups = memory_groups()
+    short = (EMPTY_SKETCH := (-1,) * SKETCH_SIZE)
+    groups.update((), [("a", None, A), ("s", None, short), ("t", None, EMPTY_SKETCH)])
+    assert groups_in(db) == {frozenset("a")}
+
+
+# --------------------------------------------------------------------------- on real files
+
+STORIES = [
+    " ".join(f"river{n} flood{n * 7 % 13} valley{n % 5}" for n in range(40)),
+    " ".join(f"summit{n} talks{n * 3 % 11} minister{n % 7}" for n in range(40)),
+]
+
+
+def story_text(story: int, edits: frozenset[int], short: bool) -> str:
+    """A story with some of its words changed: versions one edit apart are copies, two apart may
+    not be, so chains form and break as files change."""
+    words = STORIES[story].split()
+    for edit in edits:
+        words[edit * 12 + 3] = words[edit * 12 + 8] = f"edit{edit}"
+    body = " ".join(words[:6] if short else words)
+    return wire("2021-03-01", "OSLO, March 1. /NTB/.", body)
+
+
+texts = st.builds(story_text, st.integers(0, 1), st.frozensets(st.integers(0, 3), max_size=2), st.booleans())
+
+
+def copy_partition(index_dir: Path) -> set[frozenset[str]]:
+    """Each article's group (itself and its copies) by article id, as queries see them."""
+    with open_index(index_dir).searcher() as searcher, copy_groups(index_dir) as groups:
+        documents = dict(searcher.iter_docs())
+        return {frozenset(documents[member]["path"] for member in [docnum, *copies_of(searcher, groups, docnum, fields, None)])
+                for docnum, fields in documents.items()}
+
+
+class Grouping(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.base = Path(tempfile.mkdtemp(prefix="archsearch-copies-"))
+        self.corpus = self.base / "corpus"
+        self.corpus.mkdir()
+        self.index_dir = self.base / "index"
+
+    def teardown(self):
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    @rule(name=st.sampled_from(["a.txt", "b.txt", "c.txt", "d.txt", "sub/e.txt"]), text=texts)
+    def write(self, name, text):
+        (self.corpus / name).parent.mkdir(exist_ok=True)
+        (self.corpus / name).write_text(text, encoding="utf-8")
+
+    @rule(records=st.lists(texts, max_size=3))
+    def write_container(self, records):
+        lines = "".join(json.dumps({"title": f"record {n}", "text": text}) + "\n" for n, text in enumerate(records))
+        (self.corpus / "feed.jsonl").write_text(lines, encoding="utf-8")
+
+    @rule(name=st.sampled_from(["a.txt", "b.txt", "c.txt", "feed.jsonl"]))
+    def delete(self, name):
+        (self.corpus / name).unlink(missing_ok=True)
+
+    @rule(commit_every=st.integers(1, 3))
+    def run_index(self, commit_every):
+        update_index(self.index_dir, [str(self.corpus)], commit_every=commit_every)
+
+    @invariant()
+    def the_groups_are_those_of_a_fresh_build(self):
+        if not (self.index_dir / MANIFEST_FILE).exists():
+            return
+        update_index(self.index_dir, [str(self.corpus)])
+        fresh = self.base / "fresh"
+        shutil.rmtree(fresh, ignore_errors=True)
+        update_index(fresh, [str(self.corpus)])
+        assert copy_partition(self.index_dir) == copy_partition(fresh)
+
+
+Grouping.TestCase.settings = settings(
+    max_examples=25, stateful_step_count=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+test_grouping = Grouping.TestCase
+
+
+def test_a_copy_added_later_joins_the_group_in_queries(tmp_path):
+    first = story_text(0, frozenset(), False)
+    index = build_index(tmp_path, {"one.txt": first, "other.txt": story_text(1, frozenset(), False)})
+    assert [hit.copies for hit in search(index, "river0").hits] == [()]
+    (tmp_path / "corpus" / "two.txt").write_text(story_text(0, frozenset({1}), False), encoding="utf-8")
+    update_index(index, [str(tmp_path / "corpus")])
+    [hit] = search(index, "river0").hits
+    assert sorted([hit.id, *hit.copies]) == ["one.txt", "two.txt"]
+    (tmp_path / "corpus" / "one.txt").unlink()
+    update_index(index, [str(tmp_path / "corpus")])
+    assert [(hit.id, hit.copies) for hit in search(index, "river0").hits] == [("two.txt", ())]
+
+
+def test_a_run_killed_before_recording_its_commit_leaves_groups_the_next_run_completes(tmp_path, monkeypatch):
+    from archsearch.manifest import Manifest
+
+    index = build_index(tmp_path, {"one.txt": story_text(0, frozenset(), False)})
+    (tmp_path / "corpus" / "two.txt").write_text(story_text(0, frozenset({1}), False), encoding="utf-8")
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Manifest, "record", killed)
+        try:
+            update_index(index, [str(tmp_path / "corpus")])
+        except Killed:
+            pass
+    assert copy_partition(index) == {frozenset({"one.txt"}), frozenset({"two.txt"})}  # one commit behind
+    update_index(index, [str(tmp_path / "corpus")])
+    assert copy_partition(index) == {frozenset({"one.txt", "two.txt"})}
+
+
+def test_an_index_updated_by_an_older_version_is_grouped_by_the_next_run(tmp_path):
+    index = build_index(tmp_path, {"one.txt": story_text(0, frozenset(), False),
+                                   "two.txt": story_text(0, frozenset({1}), False)})
+    with sqlite3.connect(index / MANIFEST_FILE) as db:  # a record as the version before groups made it
+        db.executescript("DROP TABLE sketches; DROP TABLE bands; UPDATE settings SET value = '2' WHERE name = 'format';")
+    assert [hit.copies for hit in search(index, "river0", collapse_copies=True).hits] == [(), ()]
+    update_index(index, [])
+    [hit] = search(index, "river0").hits
+    assert sorted([hit.id, *hit.copies]) == ["one.txt", "two.txt"]
