@@ -14,7 +14,7 @@ from archsearch.evaluation import Evaluation, Evaluator
 from archsearch.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.analysis.alternatives import index_languages
-from archsearch.passages import Snippet, WordMatcher, lead_passage, passages
+from archsearch.passages import Snippet, WordMatcher, lead_passage, passages, proximity_rule
 from archsearch.querying import CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, parse_query
 from archsearch.formats import UnreadableFile
 from archsearch.schema import number_day
@@ -134,7 +134,10 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
         matched = matched_words(whoosh_hit, language)
         title_matches = tuple(matched["title"].spans(title))
         body = _current_body(stored)
-        snippets = tuple(passages(body, matched["body"]) or ([lead_passage(body)] if body else []))
+        proximities = tuple(
+            proximity_rule(node, language, whoosh_hit.searcher.reader()) for node in whoosh_hit.proximities()
+        ) if isinstance(whoosh_hit, _EvaluatedHit) else ()
+        snippets = tuple(passages(body, matched["body"], proximities=proximities) or ([lead_passage(body)] if body else []))
     return Hit(
         rank=rank,
         id=stored["path"],
@@ -190,6 +193,14 @@ class _EvaluatedHit:
 
     def matched_terms(self) -> list[tuple[str, bytes]]:
         return self._evaluation.matched_terms(self.docnum)
+
+    @property
+    def searcher(self):
+        return self._searcher
+
+    def proximities(self) -> list:
+        """The query's NEAR and SENTENCE parts that this document matched."""
+        return self._evaluation.matched_proximities(self.docnum)
 
 
 class _Ranking:
