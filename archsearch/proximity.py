@@ -57,8 +57,6 @@ def sentence_numbers(text: str) -> list[int]:
 
 
 def _ends_sentence(between: str, previous_word: str, next_word: str) -> bool:
-    if not between.strip():
-        return False
     if _ALWAYS_ENDS.intersection(between) or _PARAGRAPH_BREAK.search(between):
         return True
     if not _MAY_END.intersection(between):

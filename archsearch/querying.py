@@ -613,8 +613,8 @@ class ProximityPlugin(Plugin):
 
         def query(self, parser):
             (node,) = self.nodes
-            if not isinstance(node, syntax.GroupNode) and getattr(node, "fieldname", None):
-                raise QuerySyntaxError("mentions>=N: counts in the body and takes no field")
+            if not isinstance(node, syntax.GroupNode) and getattr(node, "fieldname", None) not in (None, "body", WORD_FORM_FIELD):
+                raise QuerySyntaxError("mentions>=N: counts in the body and takes no other field")
             return Mentions([_checked_operand(node.query(parser), "mentions>=N:")], self.count, self.boost)
 
     def combine(self, parser, group):
