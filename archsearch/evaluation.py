@@ -39,7 +39,7 @@ from whoosh.util.numeric import byte_to_length
 
 from archsearch.analysis import normalise, words
 from archsearch.formats import UnreadableFile
-from archsearch.proximity import Occurrence, near_windows, phrase_occurrences, sentence_numbers, sentence_windows
+from archsearch.proximity import Occurrence, near_windows, phrase_occurrences, sentence_starts, sentence_windows
 from archsearch.querying import PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, InSentence, Mentions, Near
 from archsearch.store import article_body
 
@@ -281,7 +281,7 @@ class Evaluator:
 
     def _InSentence(self, node, terms, positive):
         def in_one_sentence(operands, docnum, fieldname):
-            return sentence_windows(operands, self._sentence_numbers(docnum, fieldname))
+            return sentence_windows(operands, self._sentence_starts(docnum, fieldname))
 
         return self._positional(node, terms, positive, in_one_sentence)
 
@@ -385,18 +385,18 @@ class Evaluator:
             length = self._title_lengths[docnum] = len(words(normalise(title)))
         return length
 
-    def _sentence_numbers(self, docnum: int, fieldname: str) -> list[int]:
-        """The sentence of each word of the document's title or body, read from its text, which
-        is split into words as indexing split it."""
-        numbers = self._sentences.get((docnum, fieldname))
-        if numbers is None:
+    def _sentence_starts(self, docnum: int, fieldname: str) -> list[int]:
+        """The words that begin a sentence in the document's title or body, read from its text,
+        which is split into words as indexing split it."""
+        starts = self._sentences.get((docnum, fieldname))
+        if starts is None:
             stored = self.searcher.stored_fields(docnum)
             try:
                 text = stored.get("title") or "" if fieldname == "title" else article_body(stored)
             except (UnreadableFile, OSError):
                 text = ""  # the file went away since indexing: no sentence to find
-            numbers = self._sentences[docnum, fieldname] = sentence_numbers(normalise(text))
-        return numbers
+            starts = self._sentences[docnum, fieldname] = sentence_starts(normalise(text))
+        return starts
 
     # Postings and statistics.
 

@@ -261,14 +261,14 @@ class ProximityRule:
 
     def windows(self, text: str) -> list[tuple[int, int]]:
         """(start, end) in `text` of each stretch where the rule holds, shortest first."""
-        from archsearch.proximity import near_windows, sentence_numbers, sentence_windows
+        from archsearch.proximity import near_windows, sentence_starts, sentence_windows
 
         tokens = word_spans(text)
         starts = [start for start, _, _ in tokens]
         operands = [sorted({found for run in alternatives for found in _runs(text, tokens, starts, run)})
                     for alternatives in self.operands]
         if self.distance is None:
-            found = sentence_windows(operands, sentence_numbers(text))
+            found = sentence_windows(operands, sentence_starts(text))
         else:
             found = near_windows(operands, self.distance)
         windows = [(tokens[first][0], tokens[last][1]) for first, last in found]

@@ -15,7 +15,8 @@ import bisect
 import re
 from collections.abc import Sequence
 
-from archsearch.analysis import word_spans
+from archsearch.analysis import word_spans, words
+from archsearch.analysis.tokens import word_expression
 
 Occurrence = tuple[int, int]
 
@@ -42,28 +43,64 @@ def is_abbreviation(word: str) -> bool:
     return len(word) == 1 or "." in word or word.lower() in ABBREVIATIONS
 
 
+def sentence_starts(text: str) -> list[int]:
+    """The index of each word of `text` that begins a sentence, the first word's aside, for the
+    words of word_spans(text) (the index's words when `text` is normalised as indexing
+    normalises it).  Only the gaps between words that hold a full stop, `?`, `!` or a blank
+    line are looked at, and the words between them are counted in C."""
+    expression = word_expression(text)
+    if expression is None:  # unspaced scripts, whose runs are cut into pairs of characters
+        def words_between(start, end):
+            return words(text[start:end])
+    else:
+        def words_between(start, end):
+            return expression.findall(text, start, end)
+    starts = []
+    counted = 0  # the words before `cursor`
+    cursor = 0
+    previous_word = ""
+    for found in _MAY_END_HERE.finditer(text):
+        place = found.start()
+        if place < cursor or (text[place] == "." and _joins_words(text, place)):
+            continue  # a gap already looked at, or the dot of `U.S` or `3.5`
+        following = _WORD_CHARACTER.search(text, place)
+        if following is None:
+            break
+        before = words_between(cursor, place)
+        counted += len(before)
+        previous_word = before[-1] if before else previous_word
+        cursor = following.start()
+        directly_after = place > 0 and _WORD_CHARACTER.match(text, place - 1) is not None
+        if previous_word and _ends_sentence(text[place:cursor], directly_after, previous_word, text[cursor]):
+            starts.append(counted)
+    return starts
+
+
+# Where a sentence may end: what _ends_sentence looks for.
+_MAY_END_HERE = re.compile(r"[.…?!。！？؟।]|\n[^\S\n]*\n")
+_WORD_CHARACTER = re.compile(r"\w")
+
+
+def _joins_words(text: str, place: int) -> bool:
+    return 0 < place < len(text) - 1 and text[place - 1].isalnum() and text[place + 1].isalnum()
+
+
 def sentence_numbers(text: str) -> list[int]:
-    """The sentence of each word of `text`, counted from 0, for the words of word_spans(text)
-    (the index's words when `text` is normalised as indexing normalises it)."""
-    numbers = []
-    sentence = 0
-    previous_end, previous_word = None, ""
-    for start, end, word in word_spans(text):
-        if previous_end is not None and _ends_sentence(text[previous_end:start], previous_word, word):
-            sentence += 1
-        numbers.append(sentence)
-        previous_end, previous_word = end, word
-    return numbers
+    """The sentence of each word of `text`, counted from 0."""
+    starts = sentence_starts(text)
+    return [bisect.bisect_right(starts, index) for index in range(len(word_spans(text)))]
 
 
-def _ends_sentence(between: str, previous_word: str, next_word: str) -> bool:
-    if _ALWAYS_ENDS.intersection(between) or _PARAGRAPH_BREAK.search(between):
+def _ends_sentence(gap: str, directly_after: bool, previous_word: str, next_letter: str) -> bool:
+    """Whether the gap between two words ends a sentence; `gap` from its first full stop, `?`,
+    `!` or blank line on, `directly_after` when that follows the previous word at once."""
+    if _ALWAYS_ENDS.intersection(gap) or _PARAGRAPH_BREAK.search(gap):
         return True
-    if not _MAY_END.intersection(between):
+    if not _MAY_END.intersection(gap):
         return False
-    if between[0] == "." and is_abbreviation(previous_word):
+    if gap[0] == "." and directly_after and is_abbreviation(previous_word):
         return False
-    return not next_word[0].islower()
+    return not next_letter.islower()
 
 
 def near_windows(operands: Sequence[Sequence[Occurrence]], distance: int) -> list[Occurrence]:
@@ -96,9 +133,9 @@ def near_windows(operands: Sequence[Sequence[Occurrence]], distance: int) -> lis
     return sorted(set(windows))
 
 
-def sentence_windows(operands: Sequence[Sequence[Occurrence]], sentences: Sequence[int]) -> list[Occurrence]:
+def sentence_windows(operands: Sequence[Sequence[Occurrence]], starts: Sequence[int]) -> list[Occurrence]:
     """(first, last) of each sentence holding an occurrence of every operand, each occurrence
-    within that sentence; `sentences` numbers the sentence of each word."""
+    within that sentence; `starts` are the words that begin a sentence (see sentence_starts)."""
     if not operands or any(not occurrences for occurrences in operands):
         return []
     held = None
@@ -106,17 +143,14 @@ def sentence_windows(operands: Sequence[Sequence[Occurrence]], sentences: Sequen
     for occurrences in operands:
         here = set()
         for first, last in occurrences:
-            if last < len(sentences) and sentences[first] == sentences[last]:
-                sentence = sentences[first]
+            sentence = bisect.bisect_right(starts, first)
+            if sentence == bisect.bisect_right(starts, last):
                 here.add(sentence)
                 spans.setdefault(sentence, []).extend((first, last))
         held = here if held is None else held & here
         if not held:
             return []
-    windows = []
-    for sentence in sorted(held):
-        windows.append((min(spans[sentence]), max(spans[sentence])))
-    return windows
+    return [(min(spans[sentence]), max(spans[sentence])) for sentence in sorted(held)]
 
 
 def phrase_occurrences(word_positions: Sequence[Sequence[int]]) -> list[Occurrence]:

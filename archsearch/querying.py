@@ -503,7 +503,7 @@ class Near(_PositionalQuery):
 
 
 class InSentence(_PositionalQuery):
-    """Every operand in one sentence of the title or the body (see proximity.sentence_numbers)."""
+    """Every operand in one sentence of the title or the body (see proximity.sentence_starts)."""
 
     def _with(self, subqueries):
         return InSentence(subqueries, self.boost)

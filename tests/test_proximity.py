@@ -9,9 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archsearch.analysis import normalise, words
+from archsearch.analysis import normalise, word_spans, words
 from archsearch.errors import ArchsearchError
-from archsearch.proximity import DEFAULT_DISTANCE, near_windows, phrase_occurrences, sentence_numbers, sentence_windows
+from archsearch.proximity import (
+    DEFAULT_DISTANCE, _ends_sentence, near_windows, phrase_occurrences, sentence_numbers, sentence_starts,
+    sentence_windows,
+)
 from archsearch.querying import InSentence, Near, QuerySyntaxError, parse_query
 from archsearch.schema import build_schema
 from archsearch.searching import search
@@ -155,6 +158,22 @@ def test_sentence_numbers(text, expected):
     assert sentence_numbers(text) == expected
 
 
+SENTENCE_PIECES = ["word", "Word", "U.S", "3.5", "Mr", "a", "é", " 北京", "بّ", ".", ". ", "? ", "! ", "…", '"', "\n\n", "\n", " ", " ", "-"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(SENTENCE_PIECES), max_size=30).map("".join))
+def test_sentence_starts_are_those_found_gap_by_gap(text):
+    spans = word_spans(text)
+    expected = []
+    for index in range(1, len(spans)):
+        gap = text[spans[index - 1][1] : spans[index][0]]
+        first = min((gap.find(mark) for mark in [".", "…", "?", "!", "\n\n"] if mark in gap), default=-1)
+        if first >= 0 and _ends_sentence(gap[first:], first == 0, spans[index - 1][2], spans[index][2][0]):
+            expected.append(index)
+    assert sentence_starts(text) == expected
+
+
 def test_sentence_numbers_follow_the_index_words():
     text = normalise("Zürich's 3.5% rise... U.S.-led talks; 北京大学 said: no? Yes.")
     assert len(sentence_numbers(text)) == len(words(text))
@@ -185,8 +204,8 @@ def test_near_windows_find_a_group_exactly_when_one_exists(operands, distance):
 
 def test_phrase_occurrences_and_sentence_windows():
     assert phrase_occurrences([[1, 5, 9], [2, 7, 10], [3, 11]]) == [(1, 3), (9, 11)]
-    assert sentence_windows([[(0, 0), (5, 5)], [(6, 6)]], [0, 0, 0, 0, 1, 1, 1]) == [(5, 6)]
-    assert sentence_windows([[(3, 4)], [(2, 2)]], [0, 0, 0, 0, 1]) == []  # the phrase crosses a boundary
+    assert sentence_windows([[(0, 0), (5, 5)], [(6, 6)]], [4]) == [(5, 6)]
+    assert sentence_windows([[(3, 4)], [(2, 2)]], [4]) == []  # the phrase crosses a boundary
 
 
 @pytest.mark.parametrize(
