@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 
 from archsearch.analysis import word_spans, words
-from archsearch.analysis.tokens import word_expression
+from archsearch.analysis.tokens import plain_word_character, word_expression
 
 Occurrence = tuple[int, int]
 
@@ -61,7 +61,7 @@ def sentence_starts(text: str) -> list[int]:
     previous_word = ""
     for found in _MAY_END_HERE.finditer(text):
         place = found.start()
-        if place < cursor or (text[place] == "." and _joins_words(text, place)):
+        if place < cursor or (text[place] == "." and _joins_words(text, place, expression)):
             continue  # a gap already looked at, or the dot of `U.S` or `3.5`
         following = _WORD_CHARACTER.search(text, place)
         if following is None:
@@ -81,8 +81,15 @@ _MAY_END_HERE = re.compile(r"[.…?!。！？؟।]|\n[^\S\n]*\n")
 _WORD_CHARACTER = re.compile(r"\w")
 
 
-def _joins_words(text: str, place: int) -> bool:
-    return 0 < place < len(text) - 1 and text[place - 1].isalnum() and text[place + 1].isalnum()
+def _joins_words(text: str, place: int, expression: re.Pattern | None) -> bool:
+    """Whether the full stop at `place` stands inside a word, as the tokenizer reads it."""
+    if not 0 < place < len(text) - 1:
+        return False
+    before, after = text[place - 1], text[place + 1]
+    if expression is not None:
+        return expression.fullmatch(before) is not None and expression.fullmatch(after) is not None
+    # Runs of unspaced scripts are cut into pairs, and a full stop next to one joins nothing.
+    return all(char.isalnum() and plain_word_character(char) for char in (before, after))
 
 
 def sentence_numbers(text: str) -> list[int]:
