@@ -15,8 +15,8 @@ import bisect
 import re
 from collections.abc import Sequence
 
-from archsearch.analysis import word_spans, words
-from archsearch.analysis.tokens import plain_word_character, word_expression
+from archsearch.analysis import word_spans
+from archsearch.analysis.tokens import word_expression
 
 Occurrence = tuple[int, int]
 
@@ -49,12 +49,8 @@ def sentence_starts(text: str) -> list[int]:
     normalises it).  Only the gaps between words that hold a full stop, `?`, `!` or a blank
     line are looked at, and the words between them are counted in C."""
     expression = word_expression(text)
-    if expression is None:  # unspaced scripts, whose runs are cut into pairs of characters
-        def words_between(start, end):
-            return words(text[start:end])
-    else:
-        def words_between(start, end):
-            return expression.findall(text, start, end)
+    if expression is None:
+        return _sentence_starts_among(text, word_spans(text))
     starts = []
     counted = 0  # the words before `cursor`
     cursor = 0
@@ -63,33 +59,42 @@ def sentence_starts(text: str) -> list[int]:
         place = found.start()
         if place < cursor or (text[place] == "." and _joins_words(text, place, expression)):
             continue  # a gap already looked at, or the dot of `U.S` or `3.5`
-        following = _WORD_CHARACTER.search(text, place)
+        following = expression.search(text, place)
         if following is None:
             break
-        before = words_between(cursor, place)
+        before = expression.findall(text, cursor, place)
         counted += len(before)
         previous_word = before[-1] if before else previous_word
         cursor = following.start()
-        directly_after = place > 0 and _WORD_CHARACTER.match(text, place - 1) is not None
+        directly_after = place > 0 and expression.fullmatch(text[place - 1]) is not None
         if previous_word and _ends_sentence(text[place:cursor], directly_after, previous_word, text[cursor]):
             starts.append(counted)
     return starts
 
 
+def _sentence_starts_among(text: str, spans: list[tuple[int, int, str]]) -> list[int]:
+    """sentence_starts() for text whose words are not one expression's matches (runs of unspaced
+    scripts are cut into overlapping pairs): the gaps of the words found one by one."""
+    starts = []
+    for index in range(1, len(spans)):
+        gap = text[spans[index - 1][1] : spans[index][0]]
+        first = _MAY_END_HERE.search(gap)
+        if first and _ends_sentence(gap[first.start() :], first.start() == 0, spans[index - 1][2], spans[index][2][0]):
+            starts.append(index)
+    return starts
+
+
 # Where a sentence may end: what _ends_sentence looks for.
 _MAY_END_HERE = re.compile(r"[.…?!。！？؟।]|\n[^\S\n]*\n")
-_WORD_CHARACTER = re.compile(r"\w")
 
 
-def _joins_words(text: str, place: int, expression: re.Pattern | None) -> bool:
+def _joins_words(text: str, place: int, expression: re.Pattern) -> bool:
     """Whether the full stop at `place` stands inside a word, as the tokenizer reads it."""
-    if not 0 < place < len(text) - 1:
-        return False
-    before, after = text[place - 1], text[place + 1]
-    if expression is not None:
-        return expression.fullmatch(before) is not None and expression.fullmatch(after) is not None
-    # Runs of unspaced scripts are cut into pairs, and a full stop next to one joins nothing.
-    return all(char.isalnum() and plain_word_character(char) for char in (before, after))
+    return (
+        0 < place < len(text) - 1
+        and expression.fullmatch(text[place - 1]) is not None
+        and expression.fullmatch(text[place + 1]) is not None
+    )
 
 
 def sentence_numbers(text: str) -> list[int]:
