@@ -16,9 +16,9 @@ from archsearch.store import article_body
 RARE = 5
 MORE_COMMON = 3
 MAX_EDITS = 2
-_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
-# Plain words only: not a field name, a prefix*, a fuzzy~ word or part of a hyphenated one.
-_PLAIN_WORD = re.compile(r"(?<![\w:*~\-])([^\W\d_]{3,})(?![\w:*~\-])")
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "NEAR", "SENTENCE"}
+# Plain words only: not a field name, a prefix*, a fuzzy~ word, part of a hyphenated one or `mentions>=`.
+_PLAIN_WORD = re.compile(r"(?<![\w:*~\-])([^\W\d_]{3,})(?![\w:*~\->])")
 
 
 def _stems(word: str, languages) -> list[str]:
