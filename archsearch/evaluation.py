@@ -39,7 +39,7 @@ from whoosh.util.numeric import byte_to_length
 
 from archsearch.analysis import normalise, words
 from archsearch.formats import UnreadableFile
-from archsearch.proximity import Occurrence, near_windows, phrase_occurrences, sentence_starts, sentence_windows
+from archsearch.proximity import Occurrence, closeness, near_windows, phrase_occurrences, sentence_starts, sentence_windows
 from archsearch.querying import PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, InSentence, Mentions, Near
 from archsearch.store import article_body
 
@@ -295,6 +295,17 @@ class Evaluator:
             if len(occurrences.get(docnum, {}).get("body", ())) >= node.minimum
         }
         return self._boosted(counted, node.boost)
+
+    def closeness(self, operands, docnums: Collection[int]) -> dict[int, float]:
+        """How close together `operands` (words, phrases: see querying._checked_operand) stand in
+        the body of each document, as proximity.closeness() measures it; 0 ones left out."""
+        found = [self._occurrences(operand, docnums) for operand in operands]
+        result = {}
+        for docnum in docnums:
+            value = closeness([sorted(each.get(docnum, {}).get("body", ())) for each in found], len(operands))
+            if value:
+                result[docnum] = value
+        return result
 
     def _positional(self, node, terms, positive, windows) -> dict[int, float]:
         """The documents where every operand occurs and `windows` finds them placed as `node`

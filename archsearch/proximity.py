@@ -174,3 +174,37 @@ def phrase_occurrences(word_positions: Sequence[Sequence[int]]) -> list[Occurren
         starts &= {position - offset for position in positions}
     length = len(word_positions) - 1
     return [(start, start + length) for start in sorted(starts)]
+
+
+def shortest_cover(operands: Sequence[Sequence[Occurrence]]) -> int | None:
+    """The fewest words from the first to the last of a group of one occurrence per operand
+    (0: one word; None when an operand has none); each operand's occurrences sorted."""
+    if not operands or any(not occurrences for occurrences in operands):
+        return None
+    occurrences = sorted((first, last, number) for number, found in enumerate(operands) for first, last in found)
+    held = [0] * len(operands)
+    missing = len(operands)
+    best = None
+    left = 0
+    for first, last, number in occurrences:
+        held[number] += 1
+        missing -= held[number] == 1
+        while not missing:
+            span = last - occurrences[left][0]
+            best = span if best is None else min(best, span)
+            dropped = occurrences[left][2]
+            held[dropped] -= 1
+            missing += held[dropped] == 0
+            left += 1
+    return best
+
+
+def closeness(operands: Sequence[Sequence[Occurrence]], wanted: int) -> float:
+    """How close together the operands found stand, for ranking: (m/n)·(m−1)/span, where m of
+    the `wanted` n operands occur and the shortest stretch holding one of each spans `span`
+    words; 1 for all of them side by side, 0 when fewer than two occur."""
+    present = [occurrences for occurrences in operands if occurrences]
+    if len(present) < 2:
+        return 0.0
+    span = shortest_cover(present)
+    return len(present) / wanted * min(1.0, (len(present) - 1) / max(span, 1))

@@ -546,6 +546,15 @@ def _checked_operand(query, operator: str):
     )
 
 
+def is_proximity_operand(query) -> bool:
+    """Whether `query` is something whose word positions are known (see _checked_operand)."""
+    try:
+        _checked_operand(query, "")
+    except QuerySyntaxError:
+        return False
+    return True
+
+
 class ProximityPlugin(Plugin):
     """Reads `NEAR/n`, `SENTENCE(...)` and `mentions>=N:` into Near, InSentence and Mentions:
     after fields, smart case and the title-and-body expansion have made each operand's query,

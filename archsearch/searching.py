@@ -15,7 +15,9 @@ from archsearch.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.analysis.alternatives import index_languages
 from archsearch.passages import Snippet, WordMatcher, lead_passage, passages, proximity_rule
-from archsearch.querying import CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, parse_query
+from archsearch.querying import (
+    CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, is_proximity_operand, parse_query,
+)
 from archsearch.formats import UnreadableFile
 from archsearch.schema import number_day
 from archsearch.spelling import corrected_query
@@ -33,6 +35,14 @@ BM25F_PARAMETERS = {"K1": 1.2, "B": 0.75, "title_B": 0.75}
 
 def weighting():
     return BM25F(**BM25F_PARAMETERS)
+
+
+# Proximity: the best PROXIMITY_CANDIDATES articles of an all-words query of two words or more
+# have their score multiplied by 1 + PROXIMITY_WEIGHT x closeness (proximity.closeness: 1 when
+# the words stand side by side in the body, less the wider they are spread).  Tuned on the tune
+# half of bench/rank_eval.py --kinds --proximity (see bench/README.md).
+PROXIMITY_WEIGHT = 0.5
+PROXIMITY_CANDIDATES = 100
 
 
 @dataclass(frozen=True)
@@ -218,6 +228,8 @@ class _Ranking:
         self._words_matched = words_matched
         self._evaluation = evaluator.evaluate(query)
         if self._evaluation is not None:
+            if sort == "relevance" and words_matched is None:
+                self._evaluation.scores = _with_proximity(evaluator, query, self._evaluation.scores)
             self.matching = self._evaluation.scores.keys()
         else:
             self.matching = evaluator.documents_whoosh_matches(query)  # evaluate() could not: no second try
@@ -261,6 +273,21 @@ class _Ranking:
 
     def _words_first(self, docnum: int, score: float) -> tuple:
         return -self._words_matched[docnum], -score, docnum
+
+
+def _with_proximity(evaluator: Evaluator, query, scores: dict[int, float]) -> dict[int, float]:
+    """`scores` with the best candidates' raised where the query's words stand close together
+    (see PROXIMITY_WEIGHT); unchanged for a query of one word or with another shape."""
+    if not PROXIMITY_WEIGHT or not scores:
+        return scores
+    words = [word for word in _words_and_filters(query)[0] if is_proximity_operand(word)]
+    if len(words) < 2:
+        return scores
+    best = heapq.nlargest(PROXIMITY_CANDIDATES, scores, key=scores.__getitem__)
+    raised = evaluator.closeness(words, set(best))
+    if not raised:
+        return scores
+    return {**scores, **{docnum: scores[docnum] * (1 + PROXIMITY_WEIGHT * value) for docnum, value in raised.items()}}
 
 
 SORT_ORDERS = ("relevance", "newest", "oldest")

@@ -339,3 +339,41 @@ def test_did_you_mean_never_respells_the_operators(tmp_path):
         assert corrected_query(searcher, "talibn NEAR/3 kabul") == "taliban NEAR/3 kabul"
         assert corrected_query(searcher, "SENTENCE(talibn kabul)") == "SENTENCE(taliban kabul)"
         assert corrected_query(searcher, "mentions>=2:kabul talibn") == "mentions>=2:kabul taliban"
+
+
+# The proximity bonus in ranking (issue 14).
+
+
+def test_shortest_cover_and_closeness():
+    from archsearch.proximity import closeness, shortest_cover
+
+    assert shortest_cover([[(3, 3), (20, 20)], [(9, 9), (21, 21)], [(15, 15), (30, 30)]]) == 6  # 15..21
+    assert shortest_cover([[(1, 1)], []]) is None
+    assert closeness([[(4, 4)], [(5, 5)], [(6, 6)]], 3) == 1.0  # side by side
+    assert closeness([[(4, 4)], [(8, 8)]], 2) == 0.25  # 4 words apart
+    assert closeness([[(4, 4)], [(5, 5)], []], 3) == pytest.approx(2 / 3)  # two of three, side by side
+    assert closeness([[(4, 4)], [], []], 3) == 0.0
+
+
+def test_articles_whose_words_stand_close_rank_higher(tmp_path):
+    # Both bodies hold each word once and are as long; the spread one comes first among equals.
+    spread = article(1, "Omicron spread fast. " + "Nothing else to say here. " * 6 + "Vaccines arrived late.")
+    close = article(2, "Nothing else to say here. " * 6 + "Omicron vaccines arrived fast. Spread late.")
+    index = build_index(tmp_path, {"a-spread.txt": spread, "b-close.txt": close})
+    ranked = search(index, "omicron vaccines").hits
+    assert [hit.id for hit in ranked] == ["b-close.txt", "a-spread.txt"]
+    assert ranked[0].score > ranked[1].score
+    # One word, --any and date order are left as they were: equal scores, the first article first.
+    assert [hit.id for hit in search(index, "omicron").hits] == ["a-spread.txt", "b-close.txt"]
+    assert [hit.id for hit in search(index, "omicron vaccines", any_words=True).hits] == ["a-spread.txt", "b-close.txt"]
+
+
+def test_the_bonus_multiplies_the_score_by_closeness(tmp_path, monkeypatch):
+    import archsearch.searching as searching
+
+    index = build_index(tmp_path, {"one.txt": article(1, "Then omicron and vaccines came.")})
+    monkeypatch.setattr(searching, "PROXIMITY_WEIGHT", 0.0)
+    (plain,) = search(index, "omicron vaccines").hits
+    monkeypatch.setattr(searching, "PROXIMITY_WEIGHT", 1.0)
+    (raised,) = search(index, "omicron vaccines").hits
+    assert raised.score == pytest.approx(plain.score * (1 + 1.0 * 0.5))  # 2 words apart: closeness 1/2
