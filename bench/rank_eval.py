@@ -734,29 +734,40 @@ def evaluate_every_kind(index_dir: Path, items, truth: Path, searcher, per_kind:
         + ", ".join(f"{kind} {sum(q.kind == kind for q in held)}" for kind in KINDS) + " held-out",
         file=sys.stderr,
     )
-    tuning = []
-    for boost in TITLE_BOOSTS:
-        setting = {**current, "title": boost}
-        tuning.append({"setting": setting, "tune_objective": kind_objective(tune, reciprocal_ranks(index_dir, tune, setting, True))})
-        print(f"  tune: {label(setting)}: {tuning[-1]['tune_objective']:.4f}", file=sys.stderr)
-    chosen = max(tuning, key=lambda t: t["tune_objective"])["setting"]
+    tuning, chosen = tuned(index_dir, tune, [{**current, "title": boost} for boost in TITLE_BOOSTS])
     configurations = {
         "fallback off": reciprocal_ranks(index_dir, held, chosen, False),
         "fallback on": reciprocal_ranks(index_dir, held, chosen, True),
     }
     if chosen != current:
         configurations["current, fallback on"] = reciprocal_ranks(index_dir, held, current, True)
-    rows = kind_rows(held, configurations)
-    print(f"\ntuned on the tune half (mean MRR@10 over the kinds, fallback on): {label(chosen)}")
-    for name, ranks in configurations.items():
-        print(f"  held-out objective, {name}: {kind_objective(held, ranks):.4f}")
-    print_kind_rows(f"held-out half, {label(chosen)}", rows, list(configurations))
     return {
         "kinds": KINDS,
         "questions": {"tune": len(tune), "held-out": len(held)},
         "examples": [dataclasses.asdict(q) for kind in KINDS for q in [q for q in held if q.kind == kind][:3]],
         "tuning": tuning,
         "chosen": chosen,
+        **held_out_table(held, configurations, chosen, f"held-out half, {label(chosen)}"),
+    }
+
+
+def tuned(index_dir: Path, tune, settings: list[dict]) -> tuple[list[dict], dict]:
+    """Each setting's objective on the tune questions (fallback on), and the best setting."""
+    tuning = []
+    for setting in settings:
+        tuning.append({"setting": setting, "tune_objective": kind_objective(tune, reciprocal_ranks(index_dir, tune, setting, True))})
+        print(f"  tune: {label(setting)}: {tuning[-1]['tune_objective']:.4f}", file=sys.stderr)
+    return tuning, max(tuning, key=lambda t: t["tune_objective"])["setting"]
+
+
+def held_out_table(held, configurations: dict[str, list[float]], chosen: dict, title: str) -> dict:
+    """Print and return the held-out objective and per-kind rows of each configuration."""
+    rows = kind_rows(held, configurations)
+    print(f"\ntuned on the tune half (mean MRR@10 over the kinds, fallback on): {label(chosen)}")
+    for name, ranks in configurations.items():
+        print(f"  held-out objective, {name}: {kind_objective(held, ranks):.4f}")
+    print_kind_rows(title, rows, list(configurations))
+    return {
         "held_out_objective": {name: kind_objective(held, ranks) for name, ranks in configurations.items()},
         "held_out": rows,
     }
@@ -769,27 +780,16 @@ def evaluate_proximity(index_dir: Path, items, truth: Path, searcher, per_kind: 
     questions = questions_of_every_kind(items, truth, searcher, per_kind)
     tune = [q for q in questions if q.half == "tune"]
     held = [q for q in questions if q.half == "held-out"]
-    tuning = []
-    for weight in PROXIMITY_WEIGHTS:
-        setting = {**current, "proximity": weight}
-        tuning.append({"setting": setting, "tune_objective": kind_objective(tune, reciprocal_ranks(index_dir, tune, setting, True))})
-        print(f"  tune: {label(setting)}: {tuning[-1]['tune_objective']:.4f}", file=sys.stderr)
-    chosen = max(tuning, key=lambda t: t["tune_objective"])["setting"]
+    tuning, chosen = tuned(index_dir, tune, [{**current, "proximity": weight} for weight in PROXIMITY_WEIGHTS])
     configurations = {
         "proximity off": reciprocal_ranks(index_dir, held, {**current, "proximity": 0.0}, True),
         f"proximity {chosen['proximity']:g}": reciprocal_ranks(index_dir, held, chosen, True),
     }
-    rows = kind_rows(held, configurations)
-    print(f"\ntuned on the tune half (mean MRR@10 over the kinds, fallback on): {label(chosen)}")
-    for name, ranks in configurations.items():
-        print(f"  held-out objective, {name}: {kind_objective(held, ranks):.4f}")
-    print_kind_rows(f"held-out half, proximity off vs {label(chosen)}", rows, list(configurations))
     return {
         "questions": {"tune": len(tune), "held-out": len(held)},
         "tuning": tuning,
         "chosen": chosen,
-        "held_out_objective": {name: kind_objective(held, ranks) for name, ranks in configurations.items()},
-        "held_out": rows,
+        **held_out_table(held, configurations, chosen, f"held-out half, proximity off vs {label(chosen)}"),
     }
 
 
