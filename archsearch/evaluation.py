@@ -39,7 +39,7 @@ from whoosh.util.numeric import byte_to_length
 
 from archsearch.analysis import normalise, words
 from archsearch.formats import UnreadableFile
-from archsearch.proximity import Occurrence, closeness, near_windows, phrase_occurrences, sentence_starts, sentence_windows
+from archsearch.proximity import Occurrence, are_near, closeness, phrase_occurrences, sentence_starts, sentence_windows
 from archsearch.querying import PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, InSentence, Mentions, Near
 from archsearch.store import article_body
 
@@ -277,7 +277,7 @@ class Evaluator:
     # Proximity: where the operands' words stand (see proximity.py).
 
     def _Near(self, node, terms, positive):
-        return self._positional(node, terms, positive, lambda operands, docnum, fieldname: near_windows(operands, node.distance))
+        return self._positional(node, terms, positive, lambda operands, docnum, fieldname: are_near(operands, node.distance))
 
     def _InSentence(self, node, terms, positive):
         def in_one_sentence(operands, docnum, fieldname):

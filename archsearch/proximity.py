@@ -115,6 +115,23 @@ def _ends_sentence(gap: str, directly_after: bool, previous_word: str, next_lett
     return not next_letter.islower()
 
 
+def are_near(operands: Sequence[Sequence[Occurrence]], distance: int) -> bool:
+    """Whether near_windows() finds any: two operands are walked side by side, in one pass."""
+    if len(operands) != 2:
+        return bool(near_windows(operands, distance))
+    first, second = operands
+    i = j = 0
+    while i < len(first) and j < len(second):
+        (a_first, a_last), (b_first, b_last) = first[i], second[j]
+        if max(a_first, b_first) - min(a_last, b_last) <= distance:
+            return True
+        if a_last < b_last:  # the one ending first can only be nearer to what follows
+            i += 1
+        else:
+            j += 1
+    return False
+
+
 def near_windows(operands: Sequence[Sequence[Occurrence]], distance: int) -> list[Occurrence]:
     """The (first, last) word of each shortest group of one occurrence per operand, all within
     `distance` words of each other; one group per occurrence that ends first in its group.

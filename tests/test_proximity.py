@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from archsearch.analysis import normalise, word_spans, words
 from archsearch.errors import ArchsearchError
 from archsearch.proximity import (
-    DEFAULT_DISTANCE, _sentence_starts_among, near_windows, phrase_occurrences, sentence_numbers, sentence_starts,
+    DEFAULT_DISTANCE, _sentence_starts_among, are_near, near_windows, phrase_occurrences, sentence_numbers, sentence_starts,
     sentence_windows,
 )
 from archsearch.querying import InSentence, Near, QuerySyntaxError, parse_query
@@ -188,7 +188,7 @@ occurrences = st.lists(
 @given(st.lists(occurrences, min_size=1, max_size=4), st.integers(1, 12))
 def test_near_windows_find_a_group_exactly_when_one_exists(operands, distance):
     windows = near_windows(operands, distance)
-    assert bool(windows) == brute_near(operands, distance)
+    assert bool(windows) == are_near(operands, distance) == brute_near(operands, distance)
     for first, last in windows:  # each window holds an occurrence of every operand, within distance
         inside = [[o for o in found if first <= o[0] and o[1] <= last] for found in operands]
         assert brute_near(inside, distance)
