@@ -470,7 +470,7 @@ class _PositionalQuery(wq.CompoundQuery):
         return self._with([fn(sub) for sub in self.subqueries])
 
     def normalize(self):
-        # Never merged nor deduplicated as AND and OR are: `Kabul NEAR Kabul` means two occurrences.
+        # Never merged nor deduplicated as AND and OR are: each operand keeps its place and its distance.
         subqueries = [sub.normalize() for sub in self.subqueries]
         if any(sub is wq.NullQuery for sub in subqueries):
             return wq.NullQuery
