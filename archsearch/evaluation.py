@@ -37,7 +37,11 @@ from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
-from archsearch.querying import DateFilter, IndexedAfter
+from archsearch.analysis import normalise, words
+from archsearch.formats import UnreadableFile
+from archsearch.proximity import Occurrence, are_near, closeness, phrase_occurrences, sentence_starts, sentence_windows
+from archsearch.querying import PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
+from archsearch.store import article_body
 
 # Ranges over a numeric column that filter what the rest of the query matches.
 _COLUMN_FILTERS = (DateFilter, IndexedAfter)
@@ -58,9 +62,15 @@ class Evaluation:
     # The query's words as Whoosh reports matched terms, (field, indexed word as bytes), with the
     # documents in which each one took part in the match; NOT parts are left out.
     term_documents: list[tuple[tuple[str, bytes], set[int] | dict]] = field(default_factory=list)
+    # The query's NEAR and SENTENCE parts, with the documents each matched: the passage shown
+    # must be one where they hold.
+    proximities: list[tuple[Near | InSentence, Collection[int]]] = field(default_factory=list)
 
     def matched_terms(self, docnum: int) -> list[tuple[str, bytes]]:
         return [term for term, documents in self.term_documents if docnum in documents]
+
+    def matched_proximities(self, docnum: int) -> list[Near | InSentence]:
+        return [node for node, documents in self.proximities if docnum in documents]
 
 
 def evaluate(searcher, query) -> Evaluation | None:
@@ -88,10 +98,14 @@ class Evaluator:
         self._lengths: dict[str, bytes] = {}
         self._columns: dict[str, array] = {}
         self._term_scores_read: dict[tuple[str, bytes], dict[int, float]] = {}
+        self._proximities: list = []
+        self._title_lengths: dict[int, int] = {}
+        self._sentences: dict[tuple[int, str], list[int]] = {}
 
     def evaluate(self, query) -> Evaluation | None:
         """Every document matching `query` with its score; None when Whoosh must answer instead."""
         evaluation = Evaluation(scores={})
+        self._proximities = evaluation.proximities
         try:
             evaluation.scores = self._evaluate(query, evaluation.term_documents, positive=True)
         except _Unsupported:
@@ -268,6 +282,141 @@ class Evaluator:
             return self._evaluate(expanded[0], terms, positive)
         return self._Or(wq.Or(expanded, boost=node.boost), terms, positive)
 
+    # Proximity: where the operands' words stand (see proximity.py).
+
+    def _Near(self, node, terms, positive):
+        return self._positional(node, terms, positive, lambda operands, docnum, fieldname: are_near(operands, node.distance))
+
+    def _InSentence(self, node, terms, positive):
+        def in_one_sentence(operands, docnum, fieldname):
+            return sentence_windows(operands, self._sentence_starts(docnum, fieldname))
+
+        return self._positional(node, terms, positive, in_one_sentence)
+
+    def _Mentions(self, node, terms, positive):
+        (operand,) = node.subqueries
+        scores = self._evaluate(operand, terms, positive)
+        occurrences = self._occurrences(operand, scores.keys())
+        counted = {
+            docnum: score
+            for docnum, score in scores.items()
+            if len(occurrences.get(docnum, {}).get("body", ())) >= node.minimum
+        }
+        return self._boosted(counted, node.boost)
+
+    def closeness(self, operands, docnums: Collection[int]) -> dict[int, float]:
+        """How close together `operands` (words, phrases: see querying._checked_operand) stand in
+        the body of each document, as proximity.closeness() measures it; 0 ones left out."""
+        found = [self._occurrences(operand, docnums) for operand in operands]
+        result = {}
+        for docnum in docnums:
+            value = closeness([sorted(each.get(docnum, {}).get("body", ())) for each in found], len(operands))
+            if value:
+                result[docnum] = value
+        return result
+
+    def _positional(self, node, terms, positive, windows) -> dict[int, float]:
+        """The documents where every operand occurs and `windows` finds them placed as `node`
+        asks, in the title or in the body, scored as the AND of the operands."""
+        parts = [self._evaluate(sub, terms, positive) for sub in node.subqueries]
+        candidates = set(min(parts, key=len)).intersection(*parts)
+        occurrences = [self._occurrences(sub, candidates) for sub in node.subqueries]
+        matched = {}
+        for docnum in candidates:
+            for fieldname in ("title", "body"):
+                operands = [sorted(found[docnum].get(fieldname, ())) for found in occurrences]
+                if all(operands) and windows(operands, docnum, fieldname):
+                    matched[docnum] = sum(part[docnum] for part in parts)
+                    break
+        if positive:
+            self._proximities.append((node, matched.keys()))
+        return self._boosted(matched, node.boost)
+
+    def _occurrences(self, node, candidates) -> dict[int, dict[str, list[Occurrence]]]:
+        """Per candidate document that has it, where `node` (a word, phrase, expanded word or
+        OR of them, see querying._checked_operand) occurs in the title and in the body."""
+        if isinstance(node, wq.Term):
+            return self._word_occurrences(node.fieldname, node.text, candidates)
+        if isinstance(node, wq.Phrase):
+            found = [self._word_occurrences(node.fieldname, word, candidates) for word in node.words]
+            result = {}
+            for docnum in set(found[0]).intersection(*found[1:]):
+                by_field = {}
+                for fieldname in found[0][docnum]:
+                    positions = [[first for first, _ in each[docnum].get(fieldname, ())] for each in found]
+                    phrases = phrase_occurrences(positions)
+                    if phrases:
+                        by_field[fieldname] = phrases
+                if by_field:
+                    result[docnum] = by_field
+            return result
+        if isinstance(node, wq.MultiTerm):
+            words = [word for word in node._btexts(self.searcher.reader()) if word]
+            return self._occurrences(wq.Or([wq.Term(node.field(), word) for word in words]), candidates)
+        if isinstance(node, wq.Or):
+            result = {}
+            for sub in node.subqueries:
+                for docnum, by_field in self._occurrences(sub, candidates).items():
+                    merged = result.setdefault(docnum, {})
+                    for fieldname, found in by_field.items():
+                        merged[fieldname] = merged.get(fieldname, []) + found
+            return result
+        if isinstance(node, wq.And):
+            positional = [sub for sub in node.subqueries if _positional_fields(sub)]
+            for sub in node.subqueries:
+                if sub not in positional:  # a language or smart-case test beside the word
+                    candidates = set(candidates).intersection(self._evaluate(sub, [], positive=False))
+            return self._occurrences(positional[0], candidates) if len(positional) == 1 else {}
+        raise _Unsupported(type(node).__name__)
+
+    def _word_occurrences(self, fieldname: str, text, candidates) -> dict[int, dict[str, list[Occurrence]]]:
+        if fieldname not in self.schema:
+            return {}
+        fieldobj = self.schema[fieldname]
+        try:
+            word = text if isinstance(text, bytes) else fieldobj.to_bytes(text)
+        except ValueError:
+            return {}
+        ids, _, values = self._postings(fieldname, word, with_positions=True)
+        decode = _positions_decoder(fieldobj.format)
+        result = {}
+        for docnum, value in zip(ids, values):
+            if docnum not in candidates:
+                continue
+            positions = decode(value)
+            if fieldname != WORD_FORM_FIELD:
+                result[docnum] = {fieldname: [(position, position) for position in positions]}
+                continue
+            # The words as written run on from the title's to the body's (schema.exact_text).
+            title_length = self._title_length(docnum)
+            by_field = result[docnum] = {}
+            for position in positions:
+                if position < title_length:
+                    by_field.setdefault("title", []).append((position, position))
+                else:
+                    by_field.setdefault("body", []).append((position - title_length, position - title_length))
+        return result
+
+    def _title_length(self, docnum: int) -> int:
+        length = self._title_lengths.get(docnum)
+        if length is None:
+            title = self.searcher.stored_fields(docnum).get("title") or ""
+            length = self._title_lengths[docnum] = len(words(normalise(title)))
+        return length
+
+    def _sentence_starts(self, docnum: int, fieldname: str) -> list[int]:
+        """The words that begin a sentence in the document's title or body, read from its text,
+        which is split into words as indexing split it."""
+        starts = self._sentences.get((docnum, fieldname))
+        if starts is None:
+            stored = self.searcher.stored_fields(docnum)
+            try:
+                text = stored.get("title") or "" if fieldname == "title" else article_body(stored)
+            except (UnreadableFile, OSError):
+                text = ""  # the file went away since indexing: no sentence to find
+            starts = self._sentences[docnum, fieldname] = sentence_starts(normalise(text))
+        return starts
+
     # Postings and statistics.
 
     @staticmethod
@@ -387,6 +536,12 @@ class Evaluator:
         if self._deleted is None:
             self._deleted = {base + docnum for leaf, base in self.leaves for docnum in leaf.deleted_docs_set or ()}
         return self._deleted
+
+
+def _positional_fields(node) -> bool:
+    """Whether the node looks for words whose positions the index holds."""
+    leaves = [node] if node.is_leaf() else list(node.leaves())
+    return all(leaf.field() in PROXIMITY_FIELDS for leaf in leaves)
 
 
 def _names_field(node) -> bool:

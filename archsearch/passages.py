@@ -250,18 +250,67 @@ def _candidate_passages(spans):
         yield group
 
 
-def passages(text: str, matcher: WordMatcher, fieldname: str = "body", top: int = PASSAGES_PER_HIT) -> list[Snippet]:
-    """The `top` passages with the most distinct matched words (then the most matches), in text order."""
+@dataclass(frozen=True)
+class ProximityRule:
+    """A NEAR or SENTENCE part of a query, as passages look for it: each operand is a tuple of
+    alternatives, each alternative a run of word matchers that must match words in a row (one
+    for a word, several for a phrase)."""
+
+    operands: tuple[tuple[tuple[WordMatcher, ...], ...], ...]
+    distance: int | None  # NEAR's; None: all operands in one sentence
+
+    def windows(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) in `text` of each stretch where the rule holds, shortest first."""
+        from archsearch.proximity import near_windows, sentence_starts, sentence_windows
+
+        tokens = word_spans(text)
+        starts = [start for start, _, _ in tokens]
+        operands = [sorted({found for run in alternatives for found in _runs(text, tokens, starts, run)})
+                    for alternatives in self.operands]
+        if self.distance is None:
+            found = sentence_windows(operands, sentence_starts(text))
+        else:
+            found = near_windows(operands, self.distance)
+        windows = [(tokens[first][0], tokens[last][1]) for first, last in found]
+        return sorted(windows, key=lambda window: (window[1] - window[0], window[0]))
+
+
+def _runs(text, tokens, starts, run: tuple[WordMatcher, ...]) -> list[tuple[int, int]]:
+    """(first, last) word index of each place where the run's matchers match words in a row."""
+    first_words = [bisect.bisect_left(starts, start) for start, _ in run[0].spans(text)]
+    return [
+        (index, index + len(run) - 1)
+        for index in first_words
+        if index + len(run) <= len(tokens)
+        and all(matcher.matches(tokens[index + offset][2]) for offset, matcher in enumerate(run[1:], start=1))
+    ]
+
+
+def passages(
+    text: str, matcher: WordMatcher, fieldname: str = "body", top: int = PASSAGES_PER_HIT,
+    proximities: tuple[ProximityRule, ...] = (),
+) -> list[Snippet]:
+    """The `top` passages with the most distinct matched words (then the most matches), in text
+    order; the stretches where the query's NEAR and SENTENCE parts hold come before any other."""
     spans = matcher.spans(text)
     if not spans:
         return []
     words = [indexed_form(text[a:b], matcher.language) for a, b in spans]
     groups = list(_candidate_passages(spans))
     ranked = sorted(groups, key=lambda group: (-len({words[i] for i in group}), -len(group), spans[group[0]][0]))
-    chosen = sorted(ranked[:top], key=lambda group: spans[group[0]][0])
+    proximity_ranked = _proximity_groups(text, spans, proximities) if proximities else []
+    ranked = proximity_ranked + ranked
+    chosen = []
+    for group in ranked:
+        if len(chosen) == top:
+            break
+        if not any(group[0] <= other[-1] and other[0] <= group[-1] for other in chosen):
+            chosen.append(group)
+    proximity_groups = {id(group) for group in proximity_ranked}
+    chosen.sort(key=lambda group: spans[group[0]][0])
     result = []
     previous_end = 0
-    for group in chosen:
+    for number, group in enumerate(chosen):
         first, last = spans[group[0]], spans[group[-1]]
         room = max(PASSAGE_CHARS - (last[1] - first[0]), 0)
         before = min(CONTEXT_CHARS, room)
@@ -269,9 +318,66 @@ def passages(text: str, matcher: WordMatcher, fieldname: str = "body", top: int 
         start = max(first[0] - before, previous_end)
         start, end = _widen_to_whitespace(text, start, min(last[1] + room - before, len(text)))
         start = max(start, previous_end)
+        if number + 1 < len(chosen):
+            # Nor forward into the next passage's matches (a stretch where NEAR holds may follow closely).
+            end = _cut_before(text, end, spans[chosen[number + 1][0]][0], last[1])
         result.append(collapse_whitespace(fieldname, text, start, end, [spans[i] for i in group]))
         previous_end = end
-    return result
+    # The passages where the query's NEAR and SENTENCE parts hold come first (TSV shows the first).
+    order = sorted(range(len(chosen)), key=lambda number: id(chosen[number]) not in proximity_groups)
+    return [result[number] for number in order]
+
+
+def _cut_before(text: str, end: int, limit: int, floor: int) -> int:
+    """`end`, or the last whitespace before `limit` when `end` passes it (never before `floor`)."""
+    if end <= limit:
+        return end
+    cut = limit
+    while cut > floor and not text[cut - 1].isspace():
+        cut -= 1
+    return max(cut, floor)
+
+
+def _proximity_groups(text: str, spans, proximities) -> list[list[int]]:
+    """The matches inside each stretch where a proximity rule holds, as groups of indexes into
+    `spans`: the shortest stretch of each rule first."""
+    span_starts = [start for start, _ in spans]
+    ranked = []  # (place among its rule's stretches, rule, group): each rule's best first
+    for number, rule in enumerate(proximities):
+        for place, (start, end) in enumerate(rule.windows(text)):
+            inside = list(range(bisect.bisect_left(span_starts, start), bisect.bisect_left(span_starts, end)))
+            if inside:
+                ranked.append((place, number, inside))
+    return [group for _, _, group in sorted(ranked)]
+
+
+def proximity_rule(node, language: str, reader) -> ProximityRule:
+    """The rule of a query's Near or InSentence node (after the words were put in every language,
+    see querying.py) in the body of an article in `language`; `reader` expands prefix words."""
+    operands = tuple(tuple(_alternatives(operand, language, reader, frozenset())) for operand in node.subqueries)
+    return ProximityRule(operands, getattr(node, "distance", None))
+
+
+def _alternatives(node, language, reader, capitals):
+    """The runs of word matchers one operand may match in the body."""
+    from whoosh import query as wq
+
+    if isinstance(node, wq.Or):
+        for sub in node.subqueries:
+            yield from _alternatives(sub, language, reader, capitals)
+    elif isinstance(node, wq.And):
+        tests = frozenset(sub.text for sub in node.subqueries if sub.field() == "capitals")
+        for sub in node.subqueries:
+            if sub.field() not in ("capitals", "language"):  # the word beside its smart-case or language test
+                yield from _alternatives(sub, language, reader, capitals | tests)
+    elif node.field() == "body" and isinstance(node, (wq.Term, wq.Phrase)):
+        texts = [node.text] if isinstance(node, wq.Term) else node.words
+        yield tuple(WordMatcher(frozenset({text}), language=language, capitals=capitals) for text in texts)
+    elif node.field() == "exact" and isinstance(node, wq.Phrase):
+        yield tuple(WordMatcher(forms=frozenset({text}), language=language) for text in node.words)
+    elif node.field() == "exact":
+        texts = [node.text] if isinstance(node, wq.Term) else [word.decode("utf-8") for word in node._btexts(reader)]
+        yield (WordMatcher(forms=frozenset(texts), language=language),)
 
 
 def lead_passage(body: str, length: int = PASSAGE_CHARS) -> Snippet:

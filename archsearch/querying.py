@@ -24,6 +24,7 @@ from archsearch.analysis.capitals import capital_form, is_capital_word
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
 from archsearch.fuzzy import listed_fuzzy_terms
+from archsearch.proximity import DEFAULT_DISTANCE
 from archsearch.schema import (
     FIRST_DAY, INDEXED_FIELD, LAST_DAY, NAME_ANALYZER, UNDATED_MARK, day_number, word_analyzer,
 )
@@ -194,23 +195,27 @@ def _checked_words(pieces):
             continue
         previous = pieces[index - 1] if index else None
         following = pieces[index + 1] if index + 1 < len(pieces) else None
-        if value in _OPERATORS:
+        if _is_operator(value):
             _check_operator(value, previous, following)
             yield start, value, value
         else:
             yield start, value, _check_word(value, following)
 
 
+def _is_operator(word: str) -> bool:
+    return word in _OPERATORS or _is_proximity_operator(word)
+
+
 def _check_operator(operator, previous, following):
-    following_operator = following and following[0] == "word" and following[1] in _OPERATORS
+    following_operator = following and following[0] == "word" and _is_operator(following[1])
     if (
         following is None
         or following[0] == ")"
         or (following_operator and (operator == "NOT" or following[1] != "NOT"))
     ):
         raise QuerySyntaxError(f"'{operator}' needs a query after it")
-    if operator in _BINARY_OPERATORS and (
-        previous is None or previous[0] == "(" or (previous[0] == "word" and previous[1] in _OPERATORS)
+    if (operator in _BINARY_OPERATORS or _is_proximity_operator(operator)) and (
+        previous is None or previous[0] == "(" or (previous[0] == "word" and _is_operator(previous[1]))
     ):
         raise QuerySyntaxError(f"'{operator}' needs a query before it")
 
@@ -225,6 +230,7 @@ def _check_word(word, following):
         # A sign at the start of a word: -word excludes it; +word is required, as all words are by default.
         prefix = "NOT " if word[0] == "-" else ""
         word = word[1:]
+    _check_mentions(word, following)
     field = _FIELD_PREFIX.match(word)
     if field:
         name = field.group(1)
@@ -383,6 +389,7 @@ def parse_query(
     if not ignore_case:
         parser.add_plugin(SmartCasePlugin())
     parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
+    parser.add_plugin(ProximityPlugin())
     try:
         parsed = parser.parse(checked) if checked.strip() else wq.Every()
     except ArchsearchError:
@@ -440,3 +447,237 @@ def _flag_date(parse, flag, value, today):
         return parse(value, today)
     except ArchsearchError as exc:
         raise ArchsearchError(f"{flag}: {exc}") from None
+
+
+# Proximity and mentions: `a NEAR/5 b`, `SENTENCE(a b c)`, `mentions>=3:word`.  Each is a query
+# node of its own, which evaluation.py evaluates from word positions (see proximity.py).
+
+_NEAR = re.compile(r"NEAR(?:/(?P<distance>\S*))?")
+_MENTIONS = re.compile(r"mentions(?P<comparison>[<>=!]*)(?P<count>[^:]*):")
+# Fields whose words have positions that proximity reads: title and body, and the words of both
+# as written (prefix, wildcard, fuzzy and `=` words), whose positions run on from title to body.
+PROXIMITY_FIELDS = ("title", "body", WORD_FORM_FIELD)
+
+
+def _is_proximity_operator(word: str) -> bool:
+    """`NEAR` or `NEAR/n`: a binary operator, as AND is."""
+    found = _NEAR.fullmatch(word)
+    if not found:
+        return False
+    distance = found.group("distance")
+    if distance is not None and (not distance.isdigit() or int(distance) < 1):
+        raise QuerySyntaxError(f"'{word}': NEAR takes a distance of 1 word or more, as in NEAR/5")
+    return True
+
+
+def _check_mentions(word: str, following) -> None:
+    found = _MENTIONS.match(word)
+    if not found:
+        return
+    if found.group("comparison") != ">=" or not found.group("count").isdigit() or int(found.group("count")) < 1:
+        raise QuerySyntaxError(f"'{word}': write mentions>=N:word, with N a number of 1 or more")
+    if len(word) == found.end() and (following is None or following[0] not in ("quote", "(")):
+        raise QuerySyntaxError(f"'{word}' needs a word after it, as in mentions>=3:Taliban")
+
+
+class _PositionalQuery(wq.CompoundQuery):
+    """A query on where its operands' words stand; Whoosh cannot run it (evaluation.py does)."""
+
+    def __init__(self, subqueries, boost=1.0):
+        super().__init__(list(subqueries), boost=boost)
+
+    def _with(self, subqueries):
+        raise NotImplementedError
+
+    def apply(self, fn):
+        return self._with([fn(sub) for sub in self.subqueries])
+
+    def normalize(self):
+        # Never merged nor deduplicated as AND and OR are: each operand keeps its place and its distance.
+        subqueries = [sub.normalize() for sub in self.subqueries]
+        if any(sub is wq.NullQuery for sub in subqueries):
+            return wq.NullQuery
+        return self._with(subqueries)
+
+    def __eq__(self, other):
+        return super().__eq__(other) and self.__dict__ == other.__dict__
+
+    __hash__ = wq.CompoundQuery.__hash__
+
+    def matcher(self, searcher, context=None):
+        raise ArchsearchError(f"'{self}' cannot be combined with the rest of this query")
+
+
+class Near(_PositionalQuery):
+    """Every operand within `distance` words of each other, in one field, in any order."""
+
+    def __init__(self, subqueries, distance: int = DEFAULT_DISTANCE, boost=1.0):
+        super().__init__(subqueries, boost)
+        self.distance = distance
+
+    def _with(self, subqueries):
+        return Near(subqueries, self.distance, self.boost)
+
+    def __str__(self):
+        return "(" + f" NEAR/{self.distance} ".join(str(sub) for sub in self.subqueries) + ")"
+
+    def __repr__(self):
+        return f"Near({self.subqueries!r}, {self.distance})"
+
+
+class InSentence(_PositionalQuery):
+    """Every operand in one sentence of the title or the body (see proximity.sentence_starts)."""
+
+    def _with(self, subqueries):
+        return InSentence(subqueries, self.boost)
+
+    def __str__(self):
+        return "SENTENCE(" + " ".join(str(sub) for sub in self.subqueries) + ")"
+
+
+class Mentions(_PositionalQuery):
+    """The operand at least `minimum` times in the body."""
+
+    def __init__(self, subqueries, minimum: int, boost=1.0):
+        super().__init__(subqueries, boost)
+        self.minimum = minimum
+
+    def _with(self, subqueries):
+        return Mentions(subqueries, self.minimum, self.boost)
+
+    def __str__(self):
+        return f"mentions>={self.minimum}:{self.subqueries[0]}"
+
+    def __repr__(self):
+        return f"Mentions({self.subqueries!r}, {self.minimum})"
+
+
+def _checked_operand(query, operator: str):
+    """An operand of a proximity operator: words, phrases and their alternatives (OR) in title
+    and body, whose positions are known; a word's smart-case test may stand beside it."""
+    if isinstance(query, (wq.Term, wq.Phrase, wq.MultiTerm)) and query.field() in PROXIMITY_FIELDS:
+        return query
+    if isinstance(query, wq.Or) and all(_checked_operand(sub, operator) for sub in query.subqueries):
+        return query
+    if isinstance(query, wq.And):
+        tests = [sub for sub in query.subqueries if isinstance(sub, wq.Term) and sub.field() == CAPITALS_FIELD]
+        words = [sub for sub in query.subqueries if sub not in tests]
+        if len(words) == 1 and _checked_operand(words[0], operator):
+            return query
+    raise QuerySyntaxError(
+        f"{operator} joins words, phrases and (a OR b) groups of title and body words, not {shorten(str(query))!r}"
+    )
+
+
+def is_proximity_operand(query) -> bool:
+    """Whether `query` is something whose word positions are known (see _checked_operand)."""
+    try:
+        _checked_operand(query, "")
+    except QuerySyntaxError:
+        return False
+    return True
+
+
+class ProximityPlugin(Plugin):
+    """Reads `NEAR/n`, `SENTENCE(...)` and `mentions>=N:` into Near, InSentence and Mentions:
+    after fields, smart case and the title-and-body expansion have made each operand's query,
+    before AND, OR and NOT (600) group them, so `a NEAR b OR c` is `(a NEAR b) OR c`."""
+
+    def taggers(self, parser):
+        return [
+            (self.Tagger(r"(?<![^\s()])NEAR(?:/(?P<distance>\d+))?(?![^\s()])", self.NearOperator), -1),
+            (self.Tagger(r"SENTENCE(?=\()", self.SentenceMarker), -1),
+            (self.Tagger(r"mentions>=(?P<count>\d+):(?=\S)", self.MentionsMarker), -1),
+        ]
+
+    def filters(self, parser):
+        return [(self.combine, 560)]  # after phrases (550), before operators (600)
+
+    class Tagger(TaggingPlugin):
+        def __init__(self, expr, nodetype):
+            super().__init__(expr)
+            self.nodetype = nodetype
+
+    class NearOperator(syntax.SyntaxNode):
+        def __init__(self, distance=None):
+            self.distance = int(distance) if distance else DEFAULT_DISTANCE
+
+        def r(self):
+            return f"NEAR/{self.distance}"
+
+    class SentenceMarker(syntax.SyntaxNode):
+        def r(self):
+            return "SENTENCE"
+
+    class MentionsMarker(syntax.SyntaxNode):
+        def __init__(self, count):
+            self.count = int(count)
+
+        def r(self):
+            return f"mentions>={self.count}:"
+
+    class NearGroup(syntax.GroupNode):
+        merging = False
+
+        def __init__(self, nodes=None, distance=DEFAULT_DISTANCE, **kwargs):
+            super().__init__(nodes, **kwargs)
+            self.distance = distance
+
+        def query(self, parser):
+            operands = [_checked_operand(node.query(parser), "NEAR") for node in self.nodes]
+            return Near(operands, self.distance, self.boost)
+
+    class SentenceGroup(syntax.GroupNode):
+        merging = False
+
+        def query(self, parser):
+            operands = [_checked_operand(node.query(parser), "SENTENCE()") for node in self.nodes]
+            if len(operands) < 2:
+                raise QuerySyntaxError("SENTENCE() needs two words or more, as in SENTENCE(Taliban talks)")
+            return InSentence(operands, self.boost)
+
+    class MentionsGroup(syntax.GroupNode):
+        merging = False
+
+        def __init__(self, nodes=None, count=1, **kwargs):
+            super().__init__(nodes, **kwargs)
+            self.count = count
+
+        def query(self, parser):
+            (node,) = self.nodes
+            if not isinstance(node, syntax.GroupNode) and getattr(node, "fieldname", None) not in (None, "body", WORD_FORM_FIELD):
+                raise QuerySyntaxError("mentions>=N: counts in the body and takes no other field")
+            return Mentions([_checked_operand(node.query(parser), "mentions>=N:")], self.count, self.boost)
+
+    def combine(self, parser, group):
+        for index, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode):
+                group[index] = self.combine(parser, node)
+        index = 0
+        while index < len(group):
+            node = group[index]
+            following = group[index + 1] if index + 1 < len(group) else None
+            if isinstance(node, self.SentenceMarker):
+                if not isinstance(following, syntax.GroupNode):
+                    raise QuerySyntaxError("SENTENCE needs its words in parentheses, as in SENTENCE(Taliban talks)")
+                group[index : index + 2] = [self.SentenceGroup(list(following.nodes))]
+            elif isinstance(node, self.MentionsMarker):
+                if following is None or isinstance(following, (self.NearOperator, self.MentionsMarker)):
+                    raise QuerySyntaxError(f"'mentions>={node.count}:' needs a word after it")
+                group[index : index + 2] = [self.MentionsGroup([following], count=node.count)]
+            index += 1
+        index = 0
+        while index < len(group):
+            node = group[index]
+            if not isinstance(node, self.NearOperator):
+                index += 1
+                continue
+            if index == 0 or index == len(group) - 1:
+                raise QuerySyntaxError(f"'{node.r()}' needs a word on each side")
+            left, right = group[index - 1], group[index + 1]
+            if isinstance(left, self.NearGroup) and left.distance == node.distance:
+                left.append(right)
+                del group[index : index + 2]
+            else:
+                group[index - 1 : index + 2] = [self.NearGroup([left, right], distance=node.distance)]
+        return group

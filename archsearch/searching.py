@@ -15,8 +15,10 @@ from archsearch.evaluation import Evaluation, Evaluator
 from archsearch.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.analysis.alternatives import index_languages
-from archsearch.passages import Snippet, WordMatcher, lead_passage, passages
-from archsearch.querying import CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, parse_query
+from archsearch.passages import Snippet, WordMatcher, lead_passage, passages, proximity_rule
+from archsearch.querying import (
+    CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, is_proximity_operand, parse_query,
+)
 from archsearch.formats import UnreadableFile
 from archsearch.schema import number_day
 from archsearch.spelling import corrected_query
@@ -34,6 +36,15 @@ BM25F_PARAMETERS = {"K1": 1.2, "B": 0.75, "title_B": 0.75}
 
 def weighting():
     return BM25F(**BM25F_PARAMETERS)
+
+
+# Proximity: the best PROXIMITY_CANDIDATES articles of an all-words query of two words or more
+# have their score multiplied by 1 + PROXIMITY_WEIGHT x closeness (proximity.closeness: 1 when
+# the words stand side by side in the body, less the wider they are spread).  Tuned on the tune
+# half of bench/rank_eval.py --kinds --proximity, weights 0-4: 0 0.695, 0.5 0.750, 1 0.767,
+# 2 0.771, 4 0.770; held-out passage questions MRR@10 0.583 -> 0.929 (see bench/README.md).
+PROXIMITY_WEIGHT = 2.0
+PROXIMITY_CANDIDATES = 100
 
 
 @dataclass(frozen=True)
@@ -144,7 +155,10 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
         matched = matched_words(whoosh_hit, language)
         title_matches = tuple(matched["title"].spans(title))
         body = _current_body(stored)
-        snippets = tuple(passages(body, matched["body"]) or ([lead_passage(body)] if body else []))
+        proximities = tuple(
+            proximity_rule(node, language, whoosh_hit.searcher.reader()) for node in whoosh_hit.proximities()
+        ) if isinstance(whoosh_hit, _EvaluatedHit) else ()
+        snippets = tuple(passages(body, matched["body"], proximities=proximities) or ([lead_passage(body)] if body else []))
     return Hit(
         rank=rank,
         id=stored["path"],
@@ -201,6 +215,14 @@ class _EvaluatedHit:
     def matched_terms(self) -> list[tuple[str, bytes]]:
         return self._evaluation.matched_terms(self.docnum)
 
+    @property
+    def searcher(self):
+        return self._searcher
+
+    def proximities(self) -> list:
+        """The query's NEAR and SENTENCE parts that this document matched."""
+        return self._evaluation.matched_proximities(self.docnum)
+
 
 class _Ranking:
     """The documents matching a query, and its hits in order, read as far down as asked.
@@ -217,6 +239,8 @@ class _Ranking:
         self._words_matched = words_matched
         self._evaluation = evaluator.evaluate(query)
         if self._evaluation is not None:
+            if sort == "relevance" and words_matched is None:
+                self._evaluation.scores = _with_proximity(evaluator, query, self._evaluation.scores)
             self.matching = self._evaluation.scores.keys()
         else:
             self.matching = evaluator.documents_whoosh_matches(query)  # evaluate() could not: no second try
@@ -260,6 +284,21 @@ class _Ranking:
 
     def _words_first(self, docnum: int, score: float) -> tuple:
         return -self._words_matched[docnum], -score, docnum
+
+
+def _with_proximity(evaluator: Evaluator, query, scores: dict[int, float]) -> dict[int, float]:
+    """`scores` with the best candidates' raised where the query's words stand close together
+    (see PROXIMITY_WEIGHT); unchanged for a query of one word or with another shape."""
+    if not PROXIMITY_WEIGHT or not scores:
+        return scores
+    words = [word for word in _words_and_filters(query)[0] if is_proximity_operand(word)]
+    if len(words) < 2:
+        return scores
+    best = heapq.nlargest(PROXIMITY_CANDIDATES, scores, key=scores.__getitem__)
+    raised = evaluator.closeness(words, set(best))
+    if not raised:
+        return scores
+    return {**scores, **{docnum: scores[docnum] * (1 + PROXIMITY_WEIGHT * value) for docnum, value in raised.items()}}
 
 
 SORT_ORDERS = ("relevance", "newest", "oldest")

@@ -28,9 +28,9 @@ MAX_TRIALS = 16
 # The field of the words of title and body as written (querying.WORD_FORM_FIELD; not imported
 # from there, which would load the query parser for nothing).
 _WHOLE_WORDS = "exact"
-_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
-# Plain words only: not a field name, a prefix*, a fuzzy~ word or part of a hyphenated one.
-_PLAIN_WORD = re.compile(r"(?<![\w:*~\-])([^\W\d_]{3,})(?![\w:*~\-])")
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "NEAR", "SENTENCE"}
+# Plain words only: not a field name, a prefix*, a fuzzy~ word, part of a hyphenated one or `mentions>=`.
+_PLAIN_WORD = re.compile(r"(?<![\w:*~\-])([^\W\d_]{3,})(?![\w:*~\->])")
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,8 @@ KNOBS = tuple(GRID)
 
 
 def label(setting: dict) -> str:
-    return f"title x{setting['title']:g}, K1 {setting['K1']:g}, B {setting['B']:g}, title_B {setting['title_B']:g}"
+    text = f"title x{setting['title']:g}, K1 {setting['K1']:g}, B {setting['B']:g}, title_B {setting['title_B']:g}"
+    return text + (f", proximity {setting['proximity']:g}" if "proximity" in setting else "")
 
 
 def current_setting() -> dict:
@@ -137,21 +138,26 @@ def current_setting() -> dict:
         "K1": float(params.get("K1", 1.2)),
         "B": float(params.get("B", 0.75)),
         "title_B": float(params.get("title_B", params.get("B", 0.75))),
+        "proximity": float(getattr(searching, "PROXIMITY_WEIGHT", 0.0)),
     }
 
 
 @contextmanager
 def ranking_knobs(setting: dict):
     """Set FIELD_BOOSTS and BM25F_PARAMETERS for the duration, as a user editing them would."""
-    saved = querying.FIELD_BOOSTS, searching.BM25F_PARAMETERS
+    saved = querying.FIELD_BOOSTS, searching.BM25F_PARAMETERS, getattr(searching, "PROXIMITY_WEIGHT", None)
     querying.FIELD_BOOSTS = {**saved[0], "title": setting["title"]}
     searching.BM25F_PARAMETERS = {
         **saved[1], "K1": setting["K1"], "B": setting["B"], "title_B": setting["title_B"]
     }
+    if saved[2] is not None:
+        searching.PROXIMITY_WEIGHT = setting.get("proximity", saved[2])
     try:
         yield
     finally:
-        querying.FIELD_BOOSTS, searching.BM25F_PARAMETERS = saved
+        querying.FIELD_BOOSTS, searching.BM25F_PARAMETERS = saved[:2]
+        if saved[2] is not None:
+            searching.PROXIMITY_WEIGHT = saved[2]
 
 
 def make_weighting():
@@ -547,6 +553,7 @@ def outcome_counts(items, runs, k, semantics) -> dict:
 KINDS = ("headline", "passage", "topic+date", "typo")
 TOPIC_DF = (5, 300)  # a topic word occurs in this many articles
 TITLE_BOOSTS = (1.0, 1.5, 2.0, 3.0)  # tuned on the tune half with --kinds
+PROXIMITY_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)  # tuned on the tune half with --kinds --proximity
 RANDOMISATIONS = 10_000
 
 
@@ -819,12 +826,7 @@ def evaluate_every_kind(index_dir: Path, items, truth: Path, searcher, per_kind:
         + ", ".join(f"{kind} {sum(q.kind == kind for q in held)}" for kind in KINDS) + " held-out",
         file=sys.stderr,
     )
-    tuning = []
-    for boost in TITLE_BOOSTS:
-        setting = {**current, "title": boost}
-        tuning.append({"setting": setting, "tune_objective": kind_objective(tune, reciprocal_ranks(index_dir, tune, setting, True))})
-        print(f"  tune: {label(setting)}: {tuning[-1]['tune_objective']:.4f}", file=sys.stderr)
-    chosen = max(tuning, key=lambda t: t["tune_objective"])["setting"]
+    tuning, chosen = tuned(index_dir, tune, [{**current, "title": boost} for boost in TITLE_BOOSTS])
     configurations = {}
     for name, options in CONFIGURATIONS.items():
         timed = time.perf_counter()
@@ -835,19 +837,74 @@ def evaluate_every_kind(index_dir: Path, items, truth: Path, searcher, per_kind:
         configurations[name] = plain.reciprocal_ranks(held, any_words)
     if chosen != current:
         configurations["current, fallback on"] = reciprocal_ranks(index_dir, held, current, True)
-    rows = kind_rows(held, configurations)
-    print(f"\ntuned on the tune half (mean MRR@10 over the kinds, fallback on): {label(chosen)}")
-    for name, ranks in configurations.items():
-        print(f"  held-out objective, {name}: {kind_objective(held, ranks):.4f}")
-    print_kind_rows(f"held-out half, {label(chosen)}", rows, list(configurations))
     return {
         "kinds": KINDS,
         "questions": {"tune": len(tune), "held-out": len(held)},
         "examples": [dataclasses.asdict(q) for kind in KINDS for q in [q for q in held if q.kind == kind][:3]],
         "tuning": tuning,
         "chosen": chosen,
+        **held_out_table(held, configurations, chosen, f"held-out half, {label(chosen)}"),
+    }
+
+
+def tuned(index_dir: Path, tune, settings: list[dict], acceptable=lambda ranks: True) -> tuple[list[dict], dict]:
+    """Each setting's objective on the tune questions (fallback on), and the best setting of
+    those whose reciprocal ranks are `acceptable`."""
+    tuning = []
+    for setting in settings:
+        ranks = reciprocal_ranks(index_dir, tune, setting, True)
+        tuning.append({"setting": setting, "tune_objective": kind_objective(tune, ranks), "acceptable": acceptable(ranks)})
+        print(f"  tune: {label(setting)}: {tuning[-1]['tune_objective']:.4f}"
+              + ("" if tuning[-1]["acceptable"] else " (a kind worse)"), file=sys.stderr)
+    return tuning, max((t for t in tuning if t["acceptable"]), key=lambda t: t["tune_objective"])["setting"]
+
+
+def worse_kinds(questions, before: list[float], after: list[float]) -> list[str]:
+    """The kinds whose questions do worse after than before by the sign test at 5%."""
+    worse = []
+    for kind in KINDS:
+        chosen = [n for n, q in enumerate(questions) if q.kind == kind]
+        wins, losses, p = sign_test([after[n] for n in chosen], [before[n] for n in chosen])
+        if losses > wins and p < 0.05:
+            worse.append(kind)
+    return worse
+
+
+def held_out_table(held, configurations: dict[str, list[float]], chosen: dict, title: str) -> dict:
+    """Print and return the held-out objective and per-kind rows of each configuration."""
+    rows = kind_rows(held, configurations)
+    print(f"\ntuned on the tune half (mean MRR@10 over the kinds, fallback on): {label(chosen)}")
+    for name, ranks in configurations.items():
+        print(f"  held-out objective, {name}: {kind_objective(held, ranks):.4f}")
+    print_kind_rows(title, rows, list(configurations))
+    return {
         "held_out_objective": {name: kind_objective(held, ranks) for name, ranks in configurations.items()},
         "held_out": rows,
+    }
+
+
+def evaluate_proximity(index_dir: Path, items, truth: Path, searcher, per_kind: int, current: dict) -> dict:
+    """--kinds --proximity: the proximity weight tuned on the tune half (fallback on, the other
+    knobs as they are): the best mean MRR@10 over the kinds among the weights that make no kind
+    worse than no bonus does (sign test, 5%); then on the held-out half without the bonus and
+    with the chosen weight, compared question by question."""
+    questions = questions_of_every_kind(items, truth, searcher, per_kind)
+    tune = [q for q in questions if q.half == "tune"]
+    held = [q for q in questions if q.half == "held-out"]
+    without = reciprocal_ranks(index_dir, tune, {**current, "proximity": 0.0}, True)
+    tuning, chosen = tuned(
+        index_dir, tune, [{**current, "proximity": weight} for weight in PROXIMITY_WEIGHTS],
+        acceptable=lambda ranks: not worse_kinds(tune, without, ranks),
+    )
+    configurations = {
+        "proximity off": reciprocal_ranks(index_dir, held, {**current, "proximity": 0.0}, True),
+        f"proximity {chosen['proximity']:g}": reciprocal_ranks(index_dir, held, chosen, True),
+    }
+    return {
+        "questions": {"tune": len(tune), "held-out": len(held)},
+        "tuning": tuning,
+        "chosen": chosen,
+        **held_out_table(held, configurations, chosen, f"held-out half, proximity off vs {label(chosen)}"),
     }
 
 
@@ -869,6 +926,10 @@ def main(argv=None) -> int:
         help="questions of every kind (headline, passage, topic+date, typo): tune, then compare the fallback off and on",
     )
     parser.add_argument("--per-kind", type=int, default=400, help="with --kinds, questions per kind and half (default 400)")
+    parser.add_argument(
+        "--proximity", action="store_true",
+        help="with --kinds: tune the proximity weight, then compare it with no proximity bonus on the held-out half",
+    )
     args = parser.parse_args(argv)
     corpus = args.corpus.resolve()
     truth = args.truth or corpus.with_name(corpus.name + ".truth.jsonl")
@@ -902,6 +963,12 @@ def main(argv=None) -> int:
             {"title": i.title, "shape": i.shape, **{f"{k} words": i.queries[k] for k in LENGTHS}} for i in items[:8]
         ],
     }
+    if args.kinds and args.proximity:
+        with ix.searcher() as searcher:
+            report["proximity"] = evaluate_proximity(index_dir, items, truth, searcher, args.per_kind, current)
+        write_report(report, corpus.name + "-proximity", grid=False)
+        print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+        return 0
     if args.kinds:
         with ix.searcher() as searcher:
             report["every_kind"] = evaluate_every_kind(index_dir, items, truth, searcher, args.per_kind, current)

@@ -48,6 +48,12 @@ def _word_expression(text: str) -> re.Pattern:
     return _marked_word() if _HAS_MARK.search(text) else PLAIN_WORD
 
 
+def word_expression(text: str) -> re.Pattern | None:
+    """The one expression whose matches are the words of ``text``, or None when the text holds
+    unspaced scripts (cut into pairs): for counting words in C."""
+    return None if _UNSPACED.search(text) else _word_expression(text)
+
+
 def plain_word_character(char: str) -> bool:
     """Whether the character leaves words as PLAIN_WORD finds them: not a mark, a character
     beyond the Basic Multilingual Plane or one of a script written without spaces."""

@@ -1,0 +1,227 @@
+"""Where words stand near each other: NEAR/n windows, sentences, and the proximity of ranking.
+
+Everything here works on word positions, numbered as the index numbers them (the n-th word of
+a field, words as analysis.tokens splits them), so the evaluation of a query (positions read
+from the index) and the choice of the passage shown (positions counted in the text) agree.
+
+An occurrence is (first, last): the positions of a word (first == last) or of a phrase's first
+and last words.  Two occurrences are within n words when the later one starts at most n words
+after the earlier one ends: adjacent words are 1 apart, so `NEAR/1` is a two-word phrase in
+either order.  Several operands are within n when every two of them are, which is when the
+latest start is at most n after the earliest end.
+"""
+
+import bisect
+import re
+from collections.abc import Sequence
+
+from archsearch.analysis import word_spans
+from archsearch.analysis.tokens import word_expression
+
+Occurrence = tuple[int, int]
+
+# `NEAR` without a number: within 10 words, as GDELT's near10.
+DEFAULT_DISTANCE = 10
+
+# What ends a sentence.  `?` and `!` (and their forms in Chinese, Arabic, Devanagari) always
+# do; a full stop or an ellipsis does when the next word does not start in lower case and the
+# word before it is not an abbreviation; a blank line (a paragraph break) always does.
+_ALWAYS_ENDS = frozenset("?!。！？؟।")
+_MAY_END = frozenset(".…")
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
+# Words that a full stop follows without ending the sentence ("Mr. Smith", "Gen. Miller",
+# "No. 5"); so do single letters ("J. Smith") and dotted words, which the tokenizer keeps whole
+# ("U.S", "e.g").  "in the U.S. The" is then one sentence: the price of "the U.S. Army" being one.
+ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof gen lt col maj capt sgt adm cmdr gov sen rep rev hon pres st mt ft jr sr
+    inc corp ltd co bros no nos vs etc approx dept est fig jan feb mar apr jun jul aug sep sept oct
+    nov dec""".split()
+)
+
+
+def is_abbreviation(word: str) -> bool:
+    return len(word) == 1 or "." in word or word.lower() in ABBREVIATIONS
+
+
+def sentence_starts(text: str) -> list[int]:
+    """The index of each word of `text` that begins a sentence, the first word's aside, for the
+    words of word_spans(text) (the index's words when `text` is normalised as indexing
+    normalises it).  Only the gaps between words that hold a full stop, `?`, `!` or a blank
+    line are looked at, and the words between them are counted in C."""
+    expression = word_expression(text)
+    if expression is None:
+        return _sentence_starts_among(text, word_spans(text))
+    starts = []
+    counted = 0  # the words before `cursor`
+    cursor = 0
+    previous_word = ""
+    for found in _MAY_END_HERE.finditer(text):
+        place = found.start()
+        if place < cursor or (text[place] == "." and _joins_words(text, place, expression)):
+            continue  # a gap already looked at, or the dot of `U.S` or `3.5`
+        following = expression.search(text, place)
+        if following is None:
+            break
+        before = expression.findall(text, cursor, place)
+        counted += len(before)
+        previous_word = before[-1] if before else previous_word
+        cursor = following.start()
+        directly_after = place > 0 and expression.fullmatch(text[place - 1]) is not None
+        if previous_word and _ends_sentence(text[place:cursor], directly_after, previous_word, text[cursor]):
+            starts.append(counted)
+    return starts
+
+
+def _sentence_starts_among(text: str, spans: list[tuple[int, int, str]]) -> list[int]:
+    """sentence_starts() for text whose words are not one expression's matches (runs of unspaced
+    scripts are cut into overlapping pairs): the gaps of the words found one by one."""
+    starts = []
+    for index in range(1, len(spans)):
+        gap = text[spans[index - 1][1] : spans[index][0]]
+        first = _MAY_END_HERE.search(gap)
+        if first and _ends_sentence(gap[first.start() :], first.start() == 0, spans[index - 1][2], spans[index][2][0]):
+            starts.append(index)
+    return starts
+
+
+# Where a sentence may end: what _ends_sentence looks for.
+_MAY_END_HERE = re.compile(r"[.…?!。！？؟।]|\n[^\S\n]*\n")
+
+
+def _joins_words(text: str, place: int, expression: re.Pattern) -> bool:
+    """Whether the full stop at `place` stands inside a word, as the tokenizer reads it."""
+    return (
+        0 < place < len(text) - 1
+        and expression.fullmatch(text[place - 1]) is not None
+        and expression.fullmatch(text[place + 1]) is not None
+    )
+
+
+def sentence_numbers(text: str) -> list[int]:
+    """The sentence of each word of `text`, counted from 0."""
+    starts = sentence_starts(text)
+    return [bisect.bisect_right(starts, index) for index in range(len(word_spans(text)))]
+
+
+def _ends_sentence(gap: str, directly_after: bool, previous_word: str, next_letter: str) -> bool:
+    """Whether the gap between two words ends a sentence; `gap` from its first full stop, `?`,
+    `!` or blank line on, `directly_after` when that follows the previous word at once."""
+    if _ALWAYS_ENDS.intersection(gap) or _PARAGRAPH_BREAK.search(gap):
+        return True
+    if not _MAY_END.intersection(gap):
+        return False
+    if gap[0] == "." and directly_after and is_abbreviation(previous_word):
+        return False
+    return not next_letter.islower()
+
+
+def are_near(operands: Sequence[Sequence[Occurrence]], distance: int) -> bool:
+    """Whether near_windows() finds any: two operands are walked side by side, in one pass."""
+    if len(operands) != 2:
+        return bool(near_windows(operands, distance))
+    first, second = operands
+    i = j = 0
+    while i < len(first) and j < len(second):
+        (a_first, a_last), (b_first, b_last) = first[i], second[j]
+        if max(a_first, b_first) - min(a_last, b_last) <= distance:
+            return True
+        if a_last < b_last:  # the one ending first can only be nearer to what follows
+            i += 1
+        else:
+            j += 1
+    return False
+
+
+def near_windows(operands: Sequence[Sequence[Occurrence]], distance: int) -> list[Occurrence]:
+    """The (first, last) word of each shortest group of one occurrence per operand, all within
+    `distance` words of each other; one group per occurrence that ends first in its group.
+
+    Each operand's occurrences sorted by their first word."""
+    if not operands or any(not occurrences for occurrences in operands):
+        return []
+    starts = [[first for first, _ in occurrences] for occurrences in operands]
+    longest = [max(last - first for first, last in occurrences) for occurrences in operands]
+    windows = []
+    for anchor, anchor_occurrences in enumerate(operands):
+        for first, end in anchor_occurrences:
+            # The anchor ends first: every other operand needs an occurrence ending at or after
+            # `end` and starting no later than `end + distance`.
+            window_first, window_last = first, end
+            for other, occurrences in enumerate(operands):
+                if other == anchor:
+                    continue
+                low = bisect.bisect_left(starts[other], end - longest[other])
+                high = bisect.bisect_right(starts[other], end + distance)
+                reaching = [occurrence for occurrence in occurrences[low:high] if occurrence[1] >= end]
+                if not reaching:
+                    break
+                chosen = min(reaching)  # the nearest start, the shortest window
+                window_first, window_last = min(window_first, chosen[0]), max(window_last, chosen[1])
+            else:
+                windows.append((window_first, window_last))
+    return sorted(set(windows))
+
+
+def sentence_windows(operands: Sequence[Sequence[Occurrence]], starts: Sequence[int]) -> list[Occurrence]:
+    """(first, last) of each sentence holding an occurrence of every operand, each occurrence
+    within that sentence; `starts` are the words that begin a sentence (see sentence_starts)."""
+    if not operands or any(not occurrences for occurrences in operands):
+        return []
+    held = None
+    spans: dict[int, list[int]] = {}
+    for occurrences in operands:
+        here = set()
+        for first, last in occurrences:
+            sentence = bisect.bisect_right(starts, first)
+            if sentence == bisect.bisect_right(starts, last):
+                here.add(sentence)
+                spans.setdefault(sentence, []).extend((first, last))
+        held = here if held is None else held & here
+        if not held:
+            return []
+    return [(min(spans[sentence]), max(spans[sentence])) for sentence in sorted(held)]
+
+
+def phrase_occurrences(word_positions: Sequence[Sequence[int]]) -> list[Occurrence]:
+    """Where the words stand one after another, from each word's positions."""
+    if not word_positions:
+        return []
+    starts = set(word_positions[0])
+    for offset, positions in enumerate(word_positions[1:], start=1):
+        starts &= {position - offset for position in positions}
+    length = len(word_positions) - 1
+    return [(start, start + length) for start in sorted(starts)]
+
+
+def shortest_cover(operands: Sequence[Sequence[Occurrence]]) -> int | None:
+    """The fewest words from the first to the last of a group of one occurrence per operand
+    (0: one word; None when an operand has none); each operand's occurrences sorted."""
+    if not operands or any(not occurrences for occurrences in operands):
+        return None
+    occurrences = sorted((first, last, number) for number, found in enumerate(operands) for first, last in found)
+    held = [0] * len(operands)
+    missing = len(operands)
+    best = None
+    left = 0
+    for first, last, number in occurrences:
+        held[number] += 1
+        missing -= held[number] == 1
+        while not missing:
+            span = last - occurrences[left][0]
+            best = span if best is None else min(best, span)
+            dropped = occurrences[left][2]
+            held[dropped] -= 1
+            missing += held[dropped] == 0
+            left += 1
+    return best
+
+
+def closeness(operands: Sequence[Sequence[Occurrence]], wanted: int) -> float:
+    """How close together the operands found stand, for ranking: (m/n)·(m−1)/span, where m of
+    the `wanted` n operands occur and the shortest stretch holding one of each spans `span`
+    words; 1 for all of them side by side, 0 when fewer than two occur."""
+    present = [occurrences for occurrences in operands if occurrences]
+    if len(present) < 2:
+        return 0.0
+    span = shortest_cover(present)
+    return len(present) / wanted * min(1.0, (len(present) - 1) / max(span, 1))
