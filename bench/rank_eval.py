@@ -125,24 +125,28 @@ KNOBS = tuple(GRID)
 
 
 def label(setting: dict) -> str:
-    return f"title x{setting['title']:g}, K1 {setting['K1']:g}, B {setting['B']:g}, title_B {setting['title_B']:g}"
+    lead = f", lead x{setting['lead']:g}" if "lead" in setting else ""
+    return f"title x{setting['title']:g}{lead}, K1 {setting['K1']:g}, B {setting['B']:g}, title_B {setting['title_B']:g}"
 
 
 def current_setting() -> dict:
     params = searching.BM25F_PARAMETERS
-    return {
+    setting = {
         "title": float(querying.FIELD_BOOSTS.get("title", 1.0)),
         "K1": float(params.get("K1", 1.2)),
         "B": float(params.get("B", 0.75)),
         "title_B": float(params.get("title_B", params.get("B", 0.75))),
     }
+    if "lead" in querying.FIELD_BOOSTS:  # versions with a lead field (issues 14 and 18)
+        setting["lead"] = float(querying.FIELD_BOOSTS["lead"])
+    return setting
 
 
 @contextmanager
 def ranking_knobs(setting: dict):
     """Set FIELD_BOOSTS and BM25F_PARAMETERS for the duration, as a user editing them would."""
     saved = querying.FIELD_BOOSTS, searching.BM25F_PARAMETERS
-    querying.FIELD_BOOSTS = {**saved[0], "title": setting["title"]}
+    querying.FIELD_BOOSTS = {**saved[0], **{name: setting[name] for name in ("title", "lead") if name in setting}}
     searching.BM25F_PARAMETERS = {
         **saved[1], "K1": setting["K1"], "B": setting["B"], "title_B": setting["title_B"]
     }
@@ -545,6 +549,7 @@ def outcome_counts(items, runs, k, semantics) -> dict:
 KINDS = ("headline", "passage", "topic+date", "typo")
 TOPIC_DF = (5, 300)  # a topic word occurs in this many articles
 TITLE_BOOSTS = (1.0, 1.5, 2.0, 3.0)  # tuned on the tune half with --kinds
+LEAD_BOOSTS = (0.0, 0.25, 0.5, 1.0)  # and with them, where the index has a lead field
 RANDOMISATIONS = 10_000
 
 
@@ -716,23 +721,27 @@ def print_kind_rows(title: str, rows: list[dict], names: list[str]) -> None:
         print("| " + " | ".join(cells) + " |")
 
 
-def evaluate_every_kind(index_dir: Path, items, truth: Path, searcher, per_kind: int, current: dict) -> dict:
-    """--kinds: the title boost tuned on the tune half (fallback on), then on the held-out half
-    the chosen setting with the zero-results fallback off and on, compared question by question."""
+def evaluate_every_kind(
+    index_dir: Path, items, truth: Path, searcher, per_kind: int, current: dict, tune: bool = True,
+    against: Path | None = None,
+) -> dict:
+    """--kinds: the title (and lead) boost tuned on the tune half (fallback on), then on the held-out
+    half the chosen setting with the zero-results fallback off and on, compared question by question.
+    Without `tune` the current setting is the chosen one.  `against` is the JSON report of another
+    version's --kinds run: its held-out ranks (fallback on) are compared with this run's."""
     questions = questions_of_every_kind(items, truth, searcher, per_kind)
-    tune = [q for q in questions if q.half == "tune"]
+    tune_half = [q for q in questions if q.half == "tune"]
     held = [q for q in questions if q.half == "held-out"]
     print(
-        f"questions: {len(tune)} tune, {len(held)} held-out: "
+        f"questions: {len(tune_half)} tune, {len(held)} held-out: "
         + ", ".join(f"{kind} {sum(q.kind == kind for q in held)}" for kind in KINDS) + " held-out",
         file=sys.stderr,
     )
     tuning = []
-    for boost in TITLE_BOOSTS:
-        setting = {**current, "title": boost}
-        tuning.append({"setting": setting, "tune_objective": kind_objective(tune, reciprocal_ranks(index_dir, tune, setting, True))})
+    for setting in tuned_settings(current) if tune else []:
+        tuning.append({"setting": setting, "tune_objective": kind_objective(tune_half, reciprocal_ranks(index_dir, tune_half, setting, True))})
         print(f"  tune: {label(setting)}: {tuning[-1]['tune_objective']:.4f}", file=sys.stderr)
-    chosen = max(tuning, key=lambda t: t["tune_objective"])["setting"]
+    chosen = max(tuning, key=lambda t: t["tune_objective"])["setting"] if tuning else current
     configurations = {
         "fallback off": reciprocal_ranks(index_dir, held, chosen, False),
         "fallback on": reciprocal_ranks(index_dir, held, chosen, True),
@@ -744,15 +753,52 @@ def evaluate_every_kind(index_dir: Path, items, truth: Path, searcher, per_kind:
     for name, ranks in configurations.items():
         print(f"  held-out objective, {name}: {kind_objective(held, ranks):.4f}")
     print_kind_rows(f"held-out half, {label(chosen)}", rows, list(configurations))
-    return {
+    ranks = [
+        {"kind": q.kind, "path": q.path, "text": q.text, **{name: r[n] for name, r in configurations.items()}}
+        for n, q in enumerate(held)
+    ]
+    result = {
         "kinds": KINDS,
-        "questions": {"tune": len(tune), "held-out": len(held)},
+        "questions": {"tune": len(tune_half), "held-out": len(held)},
         "examples": [dataclasses.asdict(q) for kind in KINDS for q in [q for q in held if q.kind == kind][:3]],
         "tuning": tuning,
         "chosen": chosen,
         "held_out_objective": {name: kind_objective(held, ranks) for name, ranks in configurations.items()},
         "held_out": rows,
+        "held_out_ranks": ranks,
     }
+    if against:
+        result["against"] = compare_versions(held, configurations["fallback on"], against)
+    return result
+
+
+def tuned_settings(current: dict) -> list[dict]:
+    """The settings tried on the tune half: each title boost, and with a lead field each lead boost."""
+    leads = LEAD_BOOSTS if "lead" in current else (None,)
+    return [
+        {**current, "title": title, **({"lead": lead} if lead is not None else {})}
+        for title in TITLE_BOOSTS for lead in leads
+    ]
+
+
+def compare_versions(held, ranks: list[float], against: Path) -> dict:
+    """This version's held-out ranks (fallback on) against another version's, question by question
+    (questions are matched by kind, article and text; those only one version asked are left out)."""
+    report = json.loads(against.read_text(encoding="utf-8"))
+    before = {(r["kind"], r["path"], r["text"]): r["fallback on"] for r in report["every_kind"]["held_out_ranks"]}
+    common = [n for n, q in enumerate(held) if (q.kind, q.path, q.text) in before]
+    questions = [held[n] for n in common]
+    configurations = {
+        "before": [before[(q.kind, q.path, q.text)] for q in questions],
+        "after": [ranks[n] for n in common],
+    }
+    rows = kind_rows(questions, configurations)
+    print(f"\n{len(common)} of {len(held)} held-out questions also in {against}")
+    for name, values in configurations.items():
+        print(f"  held-out objective, {name}: {kind_objective(questions, values):.4f}")
+    print_kind_rows(f"held-out half, {against.name} (before) vs this version (after), fallback on", rows, list(configurations))
+    return {"report": str(against), "questions": len(common), "rows": rows,
+            "objective": {name: kind_objective(questions, values) for name, values in configurations.items()}}
 
 
 # --------------------------------------------------------------------------- main
@@ -773,6 +819,11 @@ def main(argv=None) -> int:
         help="questions of every kind (headline, passage, topic+date, typo): tune, then compare the fallback off and on",
     )
     parser.add_argument("--per-kind", type=int, default=400, help="with --kinds, questions per kind and half (default 400)")
+    parser.add_argument("--no-tune", action="store_true", help="with --kinds, run the current setting without tuning")
+    parser.add_argument(
+        "--against", type=Path, metavar="REPORT",
+        help="with --kinds, compare the held-out ranks with another version's --kinds report (JSON)",
+    )
     args = parser.parse_args(argv)
     corpus = args.corpus.resolve()
     truth = args.truth or corpus.with_name(corpus.name + ".truth.jsonl")
@@ -808,7 +859,9 @@ def main(argv=None) -> int:
     }
     if args.kinds:
         with ix.searcher() as searcher:
-            report["every_kind"] = evaluate_every_kind(index_dir, items, truth, searcher, args.per_kind, current)
+            report["every_kind"] = evaluate_every_kind(
+                index_dir, items, truth, searcher, args.per_kind, current, tune=not args.no_tune, against=args.against
+            )
         write_report(report, corpus.name + "-kinds", grid=False)
         print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
         return 0
