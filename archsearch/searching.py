@@ -15,8 +15,9 @@ from archsearch.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.analysis.alternatives import index_languages
 from archsearch.passages import Snippet, WordMatcher, lead_passage, passages
-from archsearch.querying import CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, parse_query
+from archsearch.querying import CAPITALS_FIELD, DERIVED_TITLE_FIELD, LEAD_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, parse_query
 from archsearch.formats import UnreadableFile
+from archsearch.formats.article import lead_end
 from archsearch.schema import number_day
 from archsearch.spelling import corrected_query
 
@@ -158,15 +159,44 @@ def matched_words(whoosh_hit, language: str = "") -> dict[str, WordMatcher]:
     there, the unstemmed forms it contains in either (from prefix, wildcard, fuzzy and `=` words)
     and its words in capitals the query asked for (smart case), the words analysed in the
     article's language."""
-    found = {"title": set(), "body": set(), WORD_FORM_FIELD: set(), CAPITALS_FIELD: set()}
+    found = {fieldname: set() for fieldname in _MARKED_FIELDS}
     for fieldname, term in whoosh_hit.matched_terms():
         if fieldname in found:
             found[fieldname].add(term.decode("utf-8") if isinstance(term, bytes) else term)
-    forms, capitals = frozenset(found[WORD_FORM_FIELD]), frozenset(found[CAPITALS_FIELD])
+    return text_matchers(found, language)
+
+
+# The fields whose matched words are marked in an article's title and body.
+_MARKED_FIELDS = ("title", "body", LEAD_FIELD, DERIVED_TITLE_FIELD, WORD_FORM_FIELD, CAPITALS_FIELD)
+
+
+def text_matchers(words: dict, language: str) -> dict:
+    """Matchers of the title and the body for the words matched in each field (`words`: field ->
+    indexed words).  A word the lead matched is marked in the title (a title made from the lead is
+    not indexed as a title) and in the body's lead, not further on: `lead:kabul` marks the Kabul
+    of the first paragraph only."""
+    forms, capitals = frozenset(words.get(WORD_FORM_FIELD, ())), frozenset(words.get(CAPITALS_FIELD, ()))
+    lead = frozenset(words.get(LEAD_FIELD, ()))
+    title = lead.union(words.get("title", ()), words.get(DERIVED_TITLE_FIELD, ()))
+
+    def matcher(stems) -> WordMatcher:
+        return WordMatcher(frozenset(stems), forms, language, capitals)
+
+    body = matcher(words.get("body", ()))
     return {
-        fieldname: WordMatcher(frozenset(found[fieldname]), forms, language, capitals)
-        for fieldname in ("title", "body")
+        "title": matcher(title),
+        "body": _BodyMatcher(body, WordMatcher(lead, language=language, capitals=capitals)) if lead else body,
     }
+
+
+class _BodyMatcher:
+    """The body's words as `body` finds them, and those `lead` finds within the lead."""
+
+    def __init__(self, body: WordMatcher, lead: WordMatcher):
+        self.body, self.lead, self.language = body, lead, body.language
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        return sorted(set(self.body.spans(text)).union(self.lead.spans(text[: lead_end(text)])))
 
 
 def _current_body(stored: dict) -> str:
@@ -398,7 +428,7 @@ def _relaxed_ranking(evaluator: Evaluator, query, sort: str) -> _Ranking | None:
 
 
 # Fields a word of the query is looked for in; a part naming none of them (source:, lang:) is a filter.
-_WORD_FIELDS = frozenset({"title", "body", WORD_FORM_FIELD, CAPITALS_FIELD})
+_WORD_FIELDS = frozenset({"title", "body", LEAD_FIELD, DERIVED_TITLE_FIELD, WORD_FORM_FIELD, CAPITALS_FIELD})
 
 
 def _words_and_filters(query) -> tuple[list, list]:
@@ -453,7 +483,7 @@ def query_words(index_dir: Path, query: str, **parse_options) -> dict[str, froze
     """The indexed words `query` looks for in titles and bodies, and the unstemmed forms, prefixes
     and fuzzy words expanded to those in the index, and the words it asks for in capitals (smart
     case): what showing an article highlights."""
-    words = {"title": set(), "body": set(), WORD_FORM_FIELD: set(), CAPITALS_FIELD: set()}
+    words = {fieldname: set() for fieldname in _MARKED_FIELDS}
     with index_searcher(index_dir) as searcher:
         parsed = parse_query(query, searcher.schema, languages=index_languages(searcher), **parse_options)
         reader = searcher.reader()
@@ -466,11 +496,8 @@ def query_words(index_dir: Path, query: str, **parse_options) -> dict[str, froze
 
 def article_matches(title: str, body: str, language: str, words: dict[str, frozenset[str]]) -> tuple[list, list]:
     """(start, end) spans of query_words' words in an article's title and body, read in its language."""
-    forms, capitals = words.get(WORD_FORM_FIELD, frozenset()), words.get(CAPITALS_FIELD, frozenset())
-    return (
-        WordMatcher(words.get("title", frozenset()), forms, language, capitals).spans(title),
-        WordMatcher(words.get("body", frozenset()), forms, language, capitals).spans(body),
-    )
+    matchers = text_matchers(words, language)
+    return matchers["title"].spans(title), matchers["body"].spans(body)
 
 
 def find_article(index_dir: Path, reference: str) -> ArticleRecord:
