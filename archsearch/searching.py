@@ -15,7 +15,9 @@ from archsearch.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_among
 from archsearch.analysis.alternatives import index_languages
 from archsearch.passages import Snippet, WordMatcher, lead_passage, passages
-from archsearch.querying import CAPITALS_FIELD, DERIVED_TITLE_FIELD, LEAD_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, parse_query
+from archsearch.querying import (
+    CAPITALS_FIELD, DERIVED_TITLE_FIELD, LEAD_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, parse_query,
+)
 from archsearch.formats import UnreadableFile
 from archsearch.formats.article import lead_end
 from archsearch.schema import number_day
@@ -132,9 +134,9 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     title_matches, snippets = (), ()
     if with_snippets:
         language = stored.get("language", "")
-        matched = matched_words(whoosh_hit, language)
-        title_matches = tuple(matched["title"].spans(title))
         body = _current_body(stored)
+        matched = matched_words(whoosh_hit, language, made_from_lead(title, body))
+        title_matches = tuple(matched["title"].spans(title))
         snippets = tuple(passages(body, matched["body"]) or ([lead_passage(body)] if body else []))
     return Hit(
         rank=rank,
@@ -154,7 +156,7 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     )
 
 
-def matched_words(whoosh_hit, language: str = "") -> dict[str, WordMatcher]:
+def matched_words(whoosh_hit, language: str = "", title_from_lead: bool = False) -> dict[str, WordMatcher]:
     """What to mark in the title and in the body: the query's indexed words this article contains
     there, the unstemmed forms it contains in either (from prefix, wildcard, fuzzy and `=` words)
     and its words in capitals the query asked for (smart case), the words analysed in the
@@ -163,21 +165,23 @@ def matched_words(whoosh_hit, language: str = "") -> dict[str, WordMatcher]:
     for fieldname, term in whoosh_hit.matched_terms():
         if fieldname in found:
             found[fieldname].add(term.decode("utf-8") if isinstance(term, bytes) else term)
-    return text_matchers(found, language)
+    return text_matchers(found, language, title_from_lead)
 
 
 # The fields whose matched words are marked in an article's title and body.
 _MARKED_FIELDS = ("title", "body", LEAD_FIELD, DERIVED_TITLE_FIELD, WORD_FORM_FIELD, CAPITALS_FIELD)
 
 
-def text_matchers(words: dict, language: str) -> dict:
+def text_matchers(words: dict, language: str, title_from_lead: bool = False) -> dict:
     """Matchers of the title and the body for the words matched in each field (`words`: field ->
-    indexed words).  A word the lead matched is marked in the title (a title made from the lead is
-    not indexed as a title) and in the body's lead, not further on: `lead:kabul` marks the Kabul
-    of the first paragraph only."""
+    indexed words).  A word the lead matched is marked in the title and in the body's lead, not
+    further on: `lead:kabul` marks the Kabul of the first paragraph only.  A title made from the
+    lead is not indexed as a title: the words matched in the body are marked in it."""
     forms, capitals = frozenset(words.get(WORD_FORM_FIELD, ())), frozenset(words.get(CAPITALS_FIELD, ()))
     lead = frozenset(words.get(LEAD_FIELD, ()))
     title = lead.union(words.get("title", ()), words.get(DERIVED_TITLE_FIELD, ()))
+    if title_from_lead:
+        title = title.union(words.get("body", ()))
 
     def matcher(stems) -> WordMatcher:
         return WordMatcher(frozenset(stems), forms, language, capitals)
@@ -187,6 +191,13 @@ def text_matchers(words: dict, language: str) -> dict:
         "title": matcher(title),
         "body": _BodyMatcher(body, WordMatcher(lead, language=language, capitals=capitals)) if lead else body,
     }
+
+
+def made_from_lead(title: str, body: str) -> bool:
+    """Whether a title reads as one made from the body's lead (formats.text.derive_title: the lead
+    sentence, spaces collapsed, perhaps cut with "…")."""
+    start = title.removesuffix("…").rstrip()
+    return bool(start) and start in " ".join(body[: lead_end(body)].split())
 
 
 class _BodyMatcher:
@@ -496,7 +507,7 @@ def query_words(index_dir: Path, query: str, **parse_options) -> dict[str, froze
 
 def article_matches(title: str, body: str, language: str, words: dict[str, frozenset[str]]) -> tuple[list, list]:
     """(start, end) spans of query_words' words in an article's title and body, read in its language."""
-    matchers = text_matchers(words, language)
+    matchers = text_matchers(words, language, made_from_lead(title, body))
     return matchers["title"].spans(title), matchers["body"].spans(body)
 
 

@@ -90,7 +90,7 @@ def test_title_still_finds_the_title_shown(wire_index):
     (hit,) = search(wire_index, "title:glacier", today=TODAY).hits
     assert hit.title == "A glacier collapse forced an evacuation"
     assert [hit.title[a:b] for a, b in hit.title_matches] == ["glacier"]
-    # A plain word marks the derived title too (through the lead, where it matched).
+    # A plain word marks the derived title too, though it matched in the body only.
     hits = {hit.id: hit for hit in search(wire_index, "glacier", today=TODAY, collapse_copies=False).hits}
     assert [hits["a_title.txt"].title[a:b] for a, b in hits["a_title.txt"].title_matches] == ["glacier"]
 
