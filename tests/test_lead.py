@@ -227,3 +227,12 @@ def test_lead_in_the_command_line(lead_index, run_cli, monkeypatch):
     assert sorted(hit["id"] for hit in hits) == ["both.txt", "wire.txt"]
     result = run_cli("query", "lead:")
     assert result.exit_code == 2 and "'lead:' needs a value" in result.output
+
+
+def test_kwic_of_lead_lists_the_lead_occurrences_only(lead_index):
+    from archsearch.concordance import concordance
+
+    found = concordance(lead_index, "lead:kabul", width=2, today=TODAY)
+    assert sorted((occurrence.id, occurrence.match) for occurrence in found.occurrences) == [
+        ("both.txt", "KABUL"), ("both.txt", "Kabul"), ("wire.txt", "Kabul"),
+    ]
