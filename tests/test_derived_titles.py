@@ -77,11 +77,19 @@ def scores(index_dir, text: str) -> dict[str, float]:
     return {hit.id: hit.score for hit in search(index_dir, text, limit=0, today=TODAY, collapse_copies=False).hits}
 
 
-def test_a_word_of_a_derived_title_counts_once(wire_index):
-    # Before, the lead sentence was indexed a second time, as a title, and outscored the same word
-    # in the lead's next sentence.
-    found = scores(wire_index, "glacier")
-    assert found["a_title.txt"] == pytest.approx(found["b_lead.txt"])
+def test_a_word_of_a_derived_title_counts_with_its_own_weight(wire_index, monkeypatch):
+    # Before, the lead sentence was indexed a second time as a title, weighed as a headline.  Now
+    # the title made from it has a weight of its own, apart from a headline's.
+    weight = querying.FIELD_BOOSTS["derived_title"]
+
+    def excess(boost):
+        monkeypatch.setattr(querying, "FIELD_BOOSTS", {**querying.FIELD_BOOSTS, "derived_title": boost})
+        found = scores(wire_index, "glacier")
+        return found["a_title.txt"] - found["b_lead.txt"]
+
+    assert excess(0.0) == pytest.approx(0.0)  # the same word in the lead sentence or the next
+    assert 0 < weight < querying.FIELD_BOOSTS["title"]
+    assert excess(1.0) > excess(weight) > 0
 
 
 def test_title_still_finds_the_title_shown(wire_index):
@@ -130,8 +138,14 @@ def test_an_index_from_before_lead_fields_asks_for_a_rebuild(tmp_path, run_cli, 
     assert result.exit_code == 0 and '"id": "a.txt"' in result.output
 
 
-def test_plain_words_look_in_the_lead_only_when_it_weighs(monkeypatch):
+def test_plain_words_look_in_lead_and_derived_title_only_when_they_weigh(monkeypatch):
     from archsearch.schema import build_schema
 
-    monkeypatch.setattr(querying, "FIELD_BOOSTS", {**querying.FIELD_BOOSTS, "lead": 0.0})
-    assert str(querying.parse_query("glacier", build_schema()).query) == "(title:glacier OR body:glacier)"
+    def parsed(**boosts):
+        monkeypatch.setattr(querying, "FIELD_BOOSTS", {**querying.FIELD_BOOSTS, **boosts})
+        return str(querying.parse_query("glacier", build_schema()).query)
+
+    assert parsed(lead=0.0, derived_title=0.0) == "(title:glacier OR body:glacier)"
+    assert parsed(lead=0.5, derived_title=0.25) == (
+        "(title:glacier OR body:glacier OR lead:glacier^0.5 OR derived_title:glacier^0.25)"
+    )
