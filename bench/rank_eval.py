@@ -4,6 +4,8 @@
     python bench/rank_eval.py                # evaluate the current ranking on bench/corpora/4k
     python bench/rank_eval.py --grid         # tune FIELD_BOOSTS["title"] and BM25F_PARAMETERS
     python bench/rank_eval.py --kinds [--per-kind N]  # every kind of question, fallback off vs on
+    python bench/rank_eval.py --kinds [--tune KNOB=V1,V2] [--set KNOB=V] [--no-tune] [--out FILE]
+                              [--against OTHER.json]   # tune any knobs; compare with another version
     python bench/rank_eval.py --corpus DIR [--truth FILE] [--rebuild] [--grid-engine library]
 
 The corpus is a folder written by bench/make_corpus.py with its truth file beside it
@@ -395,8 +397,9 @@ class FastEngine:
 
     def run(self, setting: dict, keys, top=False):
         K1 = setting["K1"]
-        boost = {"title": setting["title"], "body": querying.FIELD_BOOSTS.get("body", 1.0)}
-        B = {"title": setting["title_B"], "body": setting["B"]}
+        boost = {**querying.FIELD_BOOSTS, "title": setting["title"]}
+        # Whoosh's BM25F: FIELD_B for a field, else B (only title_B is a knob here).
+        B = {name: setting["title_B"] if name == "title" else setting["B"] for name in self.fields}
         avg = self.avg
         out = {}
         for key in keys:
@@ -1053,7 +1056,8 @@ def check_boosts_are_term_boosts(ix) -> None:
     with ranking_knobs(probe):
         query = whoosh_query("alpha beta", ix.schema, any_words=False)
     boosts = {(t.fieldname, t.boost) for t in query.leaves()} if hasattr(query, "leaves") else set()
-    if boosts != {("title", 3.25), ("body", querying.FIELD_BOOSTS.get("body", 1.0))}:
+    others = {(name, querying.FIELD_BOOSTS[name]) for name in querying.default_fields() if name != "title"}
+    if boosts != {("title", 3.25), *others}:
         raise SystemExit(f"FIELD_BOOSTS no longer become term boosts ({query}): use --grid-engine library")
 
 
