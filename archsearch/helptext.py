@@ -20,7 +20,8 @@ SYNTAX = """\
 | `"humanitarian assistance"` | the exact phrase |
 | `US`, `WHO`, `IT`, `США` | a word typed in capitals of 2-5 letters: only where the article writes it in capitals (smart case), so `US` finds "US troops", not "us"; `--ignore-case` turns it off |
 | `=general`, `=news` | that word as written, unstemmed, in any case: `=general` finds "general" and "General", not "generally" |
-| `title:ceasefire` | a word in the title; likewise `source:`, `place:`, `section:`, `author:`, `path:` (parts of the file path), `url:` (parts of the URL: `url:reuters`, `url:"example.com/world"`) and `body:` |
+| `title:ceasefire` | a word in the title (the one shown: for wire copy, the lead sentence); likewise `source:`, `place:`, `section:`, `author:`, `path:` (parts of the file path), `url:` (parts of the URL: `url:reuters`, `url:"example.com/world"`) and `body:` |
+| `lead:kabul`, `lead:"prime minister"` | a word or phrase at the start of the article: in the title or the lead, its first paragraph (Nexis's "At the Start"; see What it reads); it combines with everything else: `lead:(Kabul OR Kandahar) -lead:Taliban date:2021` |
 | `lang:ru` | articles in one language (ISO 639-1 code, see Languages) |
 | `source:"Pashtun Times"` | a phrase in a field |
 | `afghan*` | words starting with `afghan` as written (`Afghans`, `Afghanistan`), case and accents aside |

@@ -308,12 +308,16 @@ def article_document(key: str, root: str, article: Article, entry: Entry) -> dic
         "_stored_path": article_id(path, article),
         "root": key_term(root),
         "_stored_root": root,
-        "title": article.title,
+        # A title made from the lead is shown as the title, indexed apart (see schema.py).
+        "title": "" if article.title_derived else article.title,
+        "_stored_title": article.title,
+        "derived_title": article.title if article.title_derived else None,
+        "lead": article.lead,
         "body": article.body,
         # Stored where reading the body again for snippets and `show` would cost a parser
         # library or a scan of a container; plain text is read again from its file.
         "text": article.body if fmt is None or fmt.body_stored else None,
-        "exact": exact_text(article.title, article.body),
+        "exact": exact_text("" if article.title_derived else article.title, article.body),
         "capitals": capitals_text(article.title, article.body),
         "source": article.source,
         "place": article.place,

@@ -6,6 +6,7 @@ wrote, so the text is checked first (`check_syntax`), and dates are parsed by ou
 `date:` plugin instead of Whoosh's, which fails silently.
 """
 
+import copy
 import datetime
 import re
 from collections.abc import Sequence
@@ -33,8 +34,8 @@ from archsearch.schema import (
 # IndexedAfter, since Whoosh mishandles open numeric ranges.
 LAST_STAMP = 2**63 - 1
 
-# Plain words are looked for in these fields.
-DEFAULT_FIELDS = ("title", "body")
+# Plain words are looked for in these fields (those FIELD_BOOSTS weighs above 0).
+DEFAULT_FIELDS = ("title", "body", "lead", "derived_title")
 # Prefix, wildcard and fuzzy words are looked for in the words of title and body as written:
 # expanded against stems, `organizat*` would find nothing ("organization" is indexed as `organ`).
 WORD_FORM_FIELD = "exact"
@@ -43,12 +44,23 @@ WORD_FORM_FIELD = "exact"
 # bench/corpora/4k, held-out MRR@10 (mean of shapes): x1 0.784 vs x2 0.769; wire 0.588 vs 0.553, web
 # 0.980 vs 0.984 (bench/rank_eval.py --grid). Applied when querying, so it is tuned without re-indexing.
 FIELD_BOOSTS = {"title": 1.0, "body": 1.0}
+# A title made from the lead (wire copy's) counts a quarter of a headline on top of the body, where
+# its words are too; the lead (first paragraph) gets no weight of its own.  Tuned with the title boost
+# on questions of every kind (bench/rank_eval.py --kinds, tune half, mean MRR@10 over the kinds):
+# derived_title x0 0.7020, x0.25 0.7078, x0.5 0.7030; lead x0.25 0.7009, x0.5 0.6902, x1 0.6812;
+# before, derived titles weighed as headlines: 0.6946 (issue 14).
+FIELD_BOOSTS["lead"] = 0.0
+FIELD_BOOSTS["derived_title"] = 0.25
+# `lead:` (Nexis's "At the Start") finds a word in the title or in the lead.
+LEAD_FIELD = "lead"
+# `title:` finds a word in the title as shown, which is indexed apart when it was made from the lead.
+DERIVED_TITLE_FIELD = "derived_title"
 # Smart case: a plain word typed in capitals (`US`) must also be written in capitals here.
 CAPITALS_FIELD = "capitals"
 # `=word` exact forms and smart case are about the words of title and body.
-CASED_FIELDS = (None, "title", "body")
+CASED_FIELDS = (None, "title", "body", LEAD_FIELD, DERIVED_TITLE_FIELD)
 # What `field:` may name in a query; the index's bookkeeping fields stay out of reach.
-QUERY_FIELDS = ("title", "body", "source", "place", "section", "path", "url", "author", "date", "lang")
+QUERY_FIELDS = ("title", "body", LEAD_FIELD, "source", "place", "section", "path", "url", "author", "date", "lang")
 # `lang:ru` names the `language` field, as JSON and TSV output call it.
 FIELD_ALIASES = {"language": ["lang"]}
 
@@ -318,6 +330,28 @@ class ExactFormPlugin(TaggingPlugin):
             return wq.Phrase(WORD_FORM_FIELD, forms)
 
 
+class LeadPlugin(Plugin):
+    """Reads `lead:word` (a phrase, a prefix, a group: anything a field takes) as the word in the
+    title OR in the lead, and `title:word` as the word in the title, given or made from the lead;
+    each part scored in its own field."""
+
+    # An explicit field -> the other field its words are also looked for in.
+    ALSO_IN = {LEAD_FIELD: "title", "title": DERIVED_TITLE_FIELD}
+
+    def filters(self, parser):
+        return [(self.also_in, 103)]  # after explicit fields (100), before smart case (104)
+
+    def also_in(self, parser, group):
+        for index, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode):
+                self.also_in(parser, node)
+            elif getattr(node, "fieldname", None) in self.ALSO_IN:
+                other = copy.deepcopy(node)
+                other.set_fieldname(self.ALSO_IN[node.fieldname], override=True)
+                group[index] = syntax.OrGroup([other, node] if node.fieldname == LEAD_FIELD else [node, other])
+        return group
+
+
 class SmartCasePlugin(Plugin):
     """A plain word typed in capitals of 2-5 letters (`US`, `WHO`, `США`) finds the word only where
     title or body write it in capitals: the word as usual (which ranks), AND its Term on the
@@ -380,12 +414,13 @@ def parse_query(
     window = _flag_window(since, until, today)
     checked = check_syntax(text)
     parser = _Parser(None, schema, group=OrGroup if any_words else AndGroup)
-    parser.add_plugin(MultifieldPlugin(list(DEFAULT_FIELDS), fieldboosts=FIELD_BOOSTS))  # as MultifieldParser
+    parser.add_plugin(MultifieldPlugin(default_fields(), fieldboosts=FIELD_BOOSTS))  # as MultifieldParser
     parser.remove_plugin_class(SingleQuotePlugin)  # apostrophes are part of words in news text
     parser.add_plugin(FuzzyTermPlugin())
     parser.add_plugin(WordFormPlugin())
     parser.add_plugin(DatePlugin(today))
     parser.add_plugin(ExactFormPlugin())
+    parser.add_plugin(LeadPlugin())
     if not ignore_case:
         parser.add_plugin(SmartCasePlugin())
     parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
@@ -412,6 +447,11 @@ def parse_query(
         text, parsed, words, window, has_date_filter,
         capitals=_texts_in(leaves, CAPITALS_FIELD), exact_forms=_texts_in(leaves, WORD_FORM_FIELD, wq.Term),
     )
+
+
+def default_fields() -> list[str]:
+    """The fields plain words are looked for in: DEFAULT_FIELDS that FIELD_BOOSTS weighs above 0."""
+    return [name for name in DEFAULT_FIELDS if FIELD_BOOSTS.get(name, 1.0) > 0]
 
 
 def _only_words_optional(parsed):

@@ -98,7 +98,17 @@ def build_schema() -> Schema:
         # stored as the article's id as users see it: that path, and "#record" for a container's.
         path=TEXT(analyzer=PATH_ANALYZER, stored=True),
         root=ID(stored=True),
+        # A title the article gives (a headline, a subject, a <title>) is indexed here; one made from
+        # the lead (Article.title_derived) is stored here for display but indexed in `derived_title`:
+        # its words are the lead's, which would count twice in ranking (issue 14).
         title=TEXT(analyzer=TEXT_ANALYZER, stored=True),
+        # A title made from the lead: `title:` finds its words as it finds a headline's; plain words
+        # do not look here (they find them in body and lead).
+        derived_title=TEXT(analyzer=TEXT_ANALYZER),
+        # The body's first paragraph (formats/article.py: lead_end), with positions: `lead:` finds its
+        # words (or the title's), and ranking weighs it on its own (querying.FIELD_BOOSTS).  Not
+        # stored: it is the start of the body.
+        lead=TEXT(analyzer=TEXT_ANALYZER),
         # A plain-text body is read again from the file for snippets and `show`: storing it
         # would double the index.  Other formats store it in `text` (see indexing.py).
         body=TEXT(analyzer=TEXT_ANALYZER),

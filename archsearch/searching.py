@@ -17,9 +17,11 @@ from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.analysis.alternatives import index_languages
 from archsearch.passages import Snippet, WordMatcher, lead_passage, passages, proximity_rule
 from archsearch.querying import (
-    CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, is_proximity_operand, parse_query,
+    CAPITALS_FIELD, DERIVED_TITLE_FIELD, LEAD_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, is_proximity_operand,
+    parse_query,
 )
 from archsearch.formats import UnreadableFile
+from archsearch.formats.article import lead_end
 from archsearch.schema import number_day
 from archsearch.spelling import corrected_query
 
@@ -31,7 +33,12 @@ MORE_HITS = 2
 # BM25F's free parameters: K1 saturates term frequency; B normalises for length, per field.
 # Whoosh's defaults: with the title unboosted, no K1 (0.9-2), B (0.4-0.9) or title_B (0-0.75) beat them
 # beyond noise on held-out known items, MRR@10 0.7843 at best vs 0.7841 (bench/rank_eval.py --grid).
-BM25F_PARAMETERS = {"K1": 1.2, "B": 0.75, "title_B": 0.75}
+# title_B 0.3 since derived titles left the title field (issue 14): Whoosh averages a field's length
+# over every article, those without a title too, so the average title fell from 14.5 words to 1.8
+# and x0.75 cut a headline's weight to a third; web pages' typo questions lost (held-out 0/16, p <
+# 0.001).  x0.3 is the best title_B on the tune half (x0 0.6929, x0.3 0.7034, x0.75 0.7078) with which
+# no kind of question does worse on the held-out half than before (bench/README.md).
+BM25F_PARAMETERS = {"K1": 1.2, "B": 0.75, "title_B": 0.3}
 
 
 def weighting():
@@ -152,9 +159,9 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     title_matches, snippets = (), ()
     if with_snippets:
         language = stored.get("language", "")
-        matched = matched_words(whoosh_hit, language)
-        title_matches = tuple(matched["title"].spans(title))
         body = _current_body(stored)
+        matched = matched_words(whoosh_hit, language, made_from_lead(title, body))
+        title_matches = tuple(matched["title"].spans(title))
         proximities = tuple(
             proximity_rule(node, language, whoosh_hit.searcher.reader()) for node in whoosh_hit.proximities()
         ) if isinstance(whoosh_hit, _EvaluatedHit) else ()
@@ -177,20 +184,58 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     )
 
 
-def matched_words(whoosh_hit, language: str = "") -> dict[str, WordMatcher]:
+def matched_words(whoosh_hit, language: str = "", title_from_lead: bool = False) -> dict[str, WordMatcher]:
     """What to mark in the title and in the body: the query's indexed words this article contains
     there, the unstemmed forms it contains in either (from prefix, wildcard, fuzzy and `=` words)
     and its words in capitals the query asked for (smart case), the words analysed in the
     article's language."""
-    found = {"title": set(), "body": set(), WORD_FORM_FIELD: set(), CAPITALS_FIELD: set()}
+    found = {fieldname: set() for fieldname in _MARKED_FIELDS}
     for fieldname, term in whoosh_hit.matched_terms():
         if fieldname in found:
             found[fieldname].add(term.decode("utf-8") if isinstance(term, bytes) else term)
-    forms, capitals = frozenset(found[WORD_FORM_FIELD]), frozenset(found[CAPITALS_FIELD])
+    return text_matchers(found, language, title_from_lead)
+
+
+# The fields whose matched words are marked in an article's title and body.
+_MARKED_FIELDS = ("title", "body", LEAD_FIELD, DERIVED_TITLE_FIELD, WORD_FORM_FIELD, CAPITALS_FIELD)
+
+
+def text_matchers(words: dict, language: str, title_from_lead: bool = False) -> dict:
+    """Matchers of the title and the body for the words matched in each field (`words`: field ->
+    indexed words).  A word the lead matched is marked in the title and in the body's lead, not
+    further on: `lead:kabul` marks the Kabul of the first paragraph only.  A title made from the
+    lead is not indexed as a title: the words matched in the body are marked in it."""
+    forms, capitals = frozenset(words.get(WORD_FORM_FIELD, ())), frozenset(words.get(CAPITALS_FIELD, ()))
+    lead = frozenset(words.get(LEAD_FIELD, ()))
+    title = lead.union(words.get("title", ()), words.get(DERIVED_TITLE_FIELD, ()))
+    if title_from_lead:
+        title = title.union(words.get("body", ()))
+
+    def matcher(stems) -> WordMatcher:
+        return WordMatcher(frozenset(stems), forms, language, capitals)
+
+    body = matcher(words.get("body", ()))
     return {
-        fieldname: WordMatcher(frozenset(found[fieldname]), forms, language, capitals)
-        for fieldname in ("title", "body")
+        "title": matcher(title),
+        "body": _BodyMatcher(body, WordMatcher(lead, language=language, capitals=capitals)) if lead else body,
     }
+
+
+def made_from_lead(title: str, body: str) -> bool:
+    """Whether a title reads as one made from the body's lead (formats.text.derive_title: the lead
+    sentence, spaces collapsed, perhaps cut with "…")."""
+    start = title.removesuffix("…").rstrip()
+    return bool(start) and start in " ".join(body[: lead_end(body)].split())
+
+
+class _BodyMatcher:
+    """The body's words as `body` finds them, and those `lead` finds within the lead."""
+
+    def __init__(self, body: WordMatcher, lead: WordMatcher):
+        self.body, self.lead, self.language = body, lead, body.language
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        return sorted(set(self.body.spans(text)).union(self.lead.spans(text[: lead_end(text)])))
 
 
 def _current_body(stored: dict) -> str:
@@ -514,7 +559,7 @@ def _relaxed_ranking(evaluator: Evaluator, query, sort: str) -> _Ranking | None:
 
 
 # Fields a word of the query is looked for in; a part naming none of them (source:, lang:) is a filter.
-_WORD_FIELDS = frozenset({"title", "body", WORD_FORM_FIELD, CAPITALS_FIELD})
+_WORD_FIELDS = frozenset({"title", "body", LEAD_FIELD, DERIVED_TITLE_FIELD, WORD_FORM_FIELD, CAPITALS_FIELD})
 
 
 def _words_and_filters(query) -> tuple[list, list]:
@@ -574,7 +619,7 @@ def query_words(index_dir: Path, query: str, **parse_options) -> dict[str, froze
     """The indexed words `query` looks for in titles and bodies, and the unstemmed forms, prefixes
     and fuzzy words expanded to those in the index, and the words it asks for in capitals (smart
     case): what showing an article highlights."""
-    words = {"title": set(), "body": set(), WORD_FORM_FIELD: set(), CAPITALS_FIELD: set()}
+    words = {fieldname: set() for fieldname in _MARKED_FIELDS}
     with index_searcher(index_dir) as searcher:
         parsed = parse_query(query, searcher.schema, languages=index_languages(searcher), **parse_options)
         reader = searcher.reader()
@@ -587,11 +632,8 @@ def query_words(index_dir: Path, query: str, **parse_options) -> dict[str, froze
 
 def article_matches(title: str, body: str, language: str, words: dict[str, frozenset[str]]) -> tuple[list, list]:
     """(start, end) spans of query_words' words in an article's title and body, read in its language."""
-    forms, capitals = words.get(WORD_FORM_FIELD, frozenset()), words.get(CAPITALS_FIELD, frozenset())
-    return (
-        WordMatcher(words.get("title", frozenset()), forms, language, capitals).spans(title),
-        WordMatcher(words.get("body", frozenset()), forms, language, capitals).spans(body),
-    )
+    matchers = text_matchers(words, language, made_from_lead(title, body))
+    return matchers["title"].spans(title), matchers["body"].spans(body)
 
 
 def find_article(index_dir: Path, reference: str) -> ArticleRecord:

@@ -4,6 +4,8 @@
     python bench/rank_eval.py                # evaluate the current ranking on bench/corpora/4k
     python bench/rank_eval.py --grid         # tune FIELD_BOOSTS["title"] and BM25F_PARAMETERS
     python bench/rank_eval.py --kinds [--per-kind N]  # every kind of question: options, plain BM25F
+    python bench/rank_eval.py --kinds [--tune KNOB=V1,V2] [--set KNOB=V] [--no-tune] [--out FILE]
+                              [--against OTHER.json]   # tune any knobs; compare with another version
     python bench/rank_eval.py --corpus DIR [--truth FILE] [--rebuild] [--grid-engine library]
 
 The corpus is a folder written by bench/make_corpus.py with its truth file beside it
@@ -127,26 +129,31 @@ KNOBS = tuple(GRID)
 
 
 def label(setting: dict) -> str:
-    text = f"title x{setting['title']:g}, K1 {setting['K1']:g}, B {setting['B']:g}, title_B {setting['title_B']:g}"
+    lead = "".join(f", {name} x{setting[name]:g}" for name in WEIGHED_FIELDS if name in setting)
+    text = f"title x{setting['title']:g}{lead}, K1 {setting['K1']:g}, B {setting['B']:g}, title_B {setting['title_B']:g}"
     return text + (f", proximity {setting['proximity']:g}" if "proximity" in setting else "")
 
 
 def current_setting() -> dict:
     params = searching.BM25F_PARAMETERS
-    return {
+    setting = {
         "title": float(querying.FIELD_BOOSTS.get("title", 1.0)),
         "K1": float(params.get("K1", 1.2)),
         "B": float(params.get("B", 0.75)),
         "title_B": float(params.get("title_B", params.get("B", 0.75))),
         "proximity": float(getattr(searching, "PROXIMITY_WEIGHT", 0.0)),
     }
+    for name in WEIGHED_FIELDS:  # versions with these fields (issues 14 and 18)
+        if name in querying.FIELD_BOOSTS:
+            setting[name] = float(querying.FIELD_BOOSTS[name])
+    return setting
 
 
 @contextmanager
 def ranking_knobs(setting: dict):
     """Set FIELD_BOOSTS and BM25F_PARAMETERS for the duration, as a user editing them would."""
     saved = querying.FIELD_BOOSTS, searching.BM25F_PARAMETERS, getattr(searching, "PROXIMITY_WEIGHT", None)
-    querying.FIELD_BOOSTS = {**saved[0], "title": setting["title"]}
+    querying.FIELD_BOOSTS = {**saved[0], **{name: setting[name] for name in ("title", *WEIGHED_FIELDS) if name in setting}}
     searching.BM25F_PARAMETERS = {
         **saved[1], "K1": setting["K1"], "B": setting["B"], "title_B": setting["title_B"]
     }
@@ -398,8 +405,9 @@ class FastEngine:
 
     def run(self, setting: dict, keys, top=False):
         K1 = setting["K1"]
-        boost = {"title": setting["title"], "body": querying.FIELD_BOOSTS.get("body", 1.0)}
-        B = {"title": setting["title_B"], "body": setting["B"]}
+        boost = {**querying.FIELD_BOOSTS, "title": setting["title"]}
+        # Whoosh's BM25F: FIELD_B for a field, else B (only title_B is a knob here).
+        B = {name: setting["title_B"] if name == "title" else setting["B"] for name in self.fields}
         avg = self.avg
         out = {}
         for key in keys:
@@ -552,7 +560,10 @@ def outcome_counts(items, runs, k, semantics) -> dict:
 # The kinds of known-item question (--kinds), each typed as a user would, all words required:
 KINDS = ("headline", "passage", "topic+date", "typo")
 TOPIC_DF = (5, 300)  # a topic word occurs in this many articles
-TITLE_BOOSTS = (1.0, 1.5, 2.0, 3.0)  # tuned on the tune half with --kinds
+TITLE_BOOSTS = (1.0, 1.5, 2.0)  # tuned on the tune half with --kinds (x3 was the worst of x1-x3 before)
+LEAD_BOOSTS = (0.0, 0.25, 0.5, 1.0)  # and with them, where the index has a lead field
+# Fields weighed in ranking besides title and body, in versions that have them.
+WEIGHED_FIELDS = ("lead", "derived_title")
 PROXIMITY_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)  # tuned on the tune half with --kinds --proximity
 RANDOMISATIONS = 10_000
 
@@ -815,18 +826,23 @@ def print_kind_rows(title: str, rows: list[dict], names: list[str]) -> None:
             )
 
 
-def evaluate_every_kind(index_dir: Path, items, truth: Path, searcher, per_kind: int, current: dict) -> dict:
-    """--kinds: the title boost tuned on the tune half (fallback on), then on the held-out half
-    the chosen setting with the zero-results fallback off and on, compared question by question."""
+def evaluate_every_kind(
+    index_dir: Path, items, truth: Path, searcher, per_kind: int, current: dict, tune: bool = True,
+    against: Path | None = None, grid: dict | None = None,
+) -> dict:
+    """--kinds: the title (and lead) boost tuned on the tune half (fallback on), then on the held-out
+    half the chosen setting with the zero-results fallback off and on, compared question by question.
+    Without `tune` the current setting is the chosen one.  `against` is the JSON report of another
+    version's --kinds run: its held-out ranks (fallback on) are compared with this run's."""
     questions = questions_of_every_kind(items, truth, searcher, per_kind)
-    tune = [q for q in questions if q.half == "tune"]
+    tune_half = [q for q in questions if q.half == "tune"]
     held = [q for q in questions if q.half == "held-out"]
     print(
-        f"questions: {len(tune)} tune, {len(held)} held-out: "
+        f"questions: {len(tune_half)} tune, {len(held)} held-out: "
         + ", ".join(f"{kind} {sum(q.kind == kind for q in held)}" for kind in KINDS) + " held-out",
         file=sys.stderr,
     )
-    tuning, chosen = tuned(index_dir, tune, [{**current, "title": boost} for boost in TITLE_BOOSTS])
+    tuning, chosen = tuned(index_dir, tune_half, tuned_settings(current, grid)) if tune else ([], current)
     configurations = {}
     for name, options in CONFIGURATIONS.items():
         timed = time.perf_counter()
@@ -837,14 +853,21 @@ def evaluate_every_kind(index_dir: Path, items, truth: Path, searcher, per_kind:
         configurations[name] = plain.reciprocal_ranks(held, any_words)
     if chosen != current:
         configurations["current, fallback on"] = reciprocal_ranks(index_dir, held, current, True)
-    return {
+    result = {
         "kinds": KINDS,
-        "questions": {"tune": len(tune), "held-out": len(held)},
+        "questions": {"tune": len(tune_half), "held-out": len(held)},
         "examples": [dataclasses.asdict(q) for kind in KINDS for q in [q for q in held if q.kind == kind][:3]],
         "tuning": tuning,
         "chosen": chosen,
         **held_out_table(held, configurations, chosen, f"held-out half, {label(chosen)}"),
+        "held_out_ranks": [
+            {"kind": q.kind, "path": q.path, "text": q.text, **{name: r[n] for name, r in configurations.items()}}
+            for n, q in enumerate(held)
+        ],
     }
+    if against:
+        result["against"] = compare_versions(held, configurations["fallback on"], against)
+    return result
 
 
 def tuned(index_dir: Path, tune, settings: list[dict], acceptable=lambda ranks: True) -> tuple[list[dict], dict]:
@@ -881,6 +904,34 @@ def held_out_table(held, configurations: dict[str, list[float]], chosen: dict, t
         "held_out_objective": {name: kind_objective(held, ranks) for name, ranks in configurations.items()},
         "held_out": rows,
     }
+
+
+def tuned_settings(current: dict, grid: dict[str, tuple[float, ...]] | None = None) -> list[dict]:
+    """The settings tried on the tune half: by default each title boost, and with a lead field each
+    lead boost; `grid` (knob -> values) replaces that."""
+    if not grid:
+        grid = {"title": TITLE_BOOSTS, **({"lead": LEAD_BOOSTS} if "lead" in current else {})}
+    return [{**current, **dict(zip(grid, values))} for values in itertools.product(*grid.values())]
+
+
+def compare_versions(held, ranks: list[float], against: Path) -> dict:
+    """This version's held-out ranks (fallback on) against another version's, question by question
+    (questions are matched by kind, article and text; those only one version asked are left out)."""
+    report = json.loads(against.read_text(encoding="utf-8"))
+    before = {(r["kind"], r["path"], r["text"]): r["fallback on"] for r in report["every_kind"]["held_out_ranks"]}
+    common = [n for n, q in enumerate(held) if (q.kind, q.path, q.text) in before]
+    questions = [held[n] for n in common]
+    configurations = {
+        "before": [before[(q.kind, q.path, q.text)] for q in questions],
+        "after": [ranks[n] for n in common],
+    }
+    rows = kind_rows(questions, configurations)
+    print(f"\n{len(common)} of {len(held)} held-out questions also in {against}")
+    for name, values in configurations.items():
+        print(f"  held-out objective, {name}: {kind_objective(questions, values):.4f}")
+    print_kind_rows(f"held-out half, {against.name} (before) vs this version (after), fallback on", rows, list(configurations))
+    return {"report": str(against), "questions": len(common), "rows": rows,
+            "objective": {name: kind_objective(questions, values) for name, values in configurations.items()}}
 
 
 def evaluate_proximity(index_dir: Path, items, truth: Path, searcher, per_kind: int, current: dict) -> dict:
@@ -930,6 +981,20 @@ def main(argv=None) -> int:
         "--proximity", action="store_true",
         help="with --kinds: tune the proximity weight, then compare it with no proximity bonus on the held-out half",
     )
+    parser.add_argument("--no-tune", action="store_true", help="with --kinds, run the current setting without tuning")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KNOB=VALUE",
+        help="change a knob of the current setting (title, lead, K1, B, title_B), e.g. --set lead=0.25",
+    )
+    parser.add_argument("--out", type=Path, help="with --kinds, write the JSON report here")
+    parser.add_argument(
+        "--tune", action="append", default=[], metavar="KNOB=V1,V2,...",
+        help="with --kinds, the values to tune a knob over (repeat for a grid; replaces the default grid)",
+    )
+    parser.add_argument(
+        "--against", type=Path, metavar="REPORT",
+        help="with --kinds, compare the held-out ranks with another version's --kinds report (JSON)",
+    )
     args = parser.parse_args(argv)
     corpus = args.corpus.resolve()
     truth = args.truth or corpus.with_name(corpus.name + ".truth.jsonl")
@@ -940,6 +1005,10 @@ def main(argv=None) -> int:
     index_dir = ensure_index(corpus, args.rebuild)
     ix = open_index(index_dir)
     current = current_setting()
+    for knob, _, value in (change.partition("=") for change in args.set):
+        if knob not in current:
+            parser.error(f"--set {knob}: not a knob of this version ({', '.join(current)})")
+        current[knob] = float(value)
     with ix.searcher() as searcher:
         items, excluded = known_items(truth, searcher)
     halves = {name: [i for i in items if i.half == name] for name in ("tune", "held-out")}
@@ -971,8 +1040,11 @@ def main(argv=None) -> int:
         return 0
     if args.kinds:
         with ix.searcher() as searcher:
-            report["every_kind"] = evaluate_every_kind(index_dir, items, truth, searcher, args.per_kind, current)
-        write_report(report, corpus.name + "-kinds", grid=False)
+            report["every_kind"] = evaluate_every_kind(
+                index_dir, items, truth, searcher, args.per_kind, current, tune=not args.no_tune, against=args.against,
+                grid={knob: tuple(map(float, values.split(","))) for knob, _, values in (t.partition("=") for t in args.tune)},
+            )
+        write_report(report, corpus.name + "-kinds", grid=False, path=args.out)
         print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
         return 0
     library = LibraryEngine(ix)
@@ -1147,7 +1219,8 @@ def check_boosts_are_term_boosts(ix) -> None:
     with ranking_knobs(probe):
         query = whoosh_query("alpha beta", ix.schema, any_words=False)
     boosts = {(t.fieldname, t.boost) for t in query.leaves()} if hasattr(query, "leaves") else set()
-    if boosts != {("title", 3.25), ("body", querying.FIELD_BOOSTS.get("body", 1.0))}:
+    others = {(name, querying.FIELD_BOOSTS[name]) for name in querying.default_fields() if name != "title"}
+    if boosts != {("title", 3.25), *others}:
         raise SystemExit(f"FIELD_BOOSTS no longer become term boosts ({query}): use --grid-engine library")
 
 
@@ -1172,11 +1245,11 @@ def check_fast_engine(engine, library, items, settings) -> dict:
     return result
 
 
-def write_report(report: dict, corpus_name: str, grid: bool) -> None:
+def write_report(report: dict, corpus_name: str, grid: bool, path: Path | None = None) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"rank_eval-{corpus_name}{'-grid' if grid else ''}.json"
+    path = path or RESULTS / f"rank_eval-{corpus_name}{'-grid' if grid else ''}.json"
     path.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
-    print(f"\nwrote {path.relative_to(REPO)}")
+    print(f"\nwrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
 
 
 if __name__ == "__main__":

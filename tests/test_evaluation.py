@@ -139,7 +139,8 @@ def test_andnot_and_andmaybe_as_defined(searcher, wanted, other):
     wanted_scores, other_scores = scores(wanted), scores(other)
     assert set(wanted_scores) & set(other_scores) and set(wanted_scores) - set(other_scores)
     without = evaluate(searcher, parse_query(f"({wanted}) ANDNOT ({other})", searcher.schema).query).scores
-    assert without == {d: s for d, s in wanted_scores.items() if d not in other_scores}
+    # Sums over title, body and lead may be added in another order than Whoosh's: the last bits differ.
+    assert without == pytest.approx({d: s for d, s in wanted_scores.items() if d not in other_scores}, rel=1e-12)
     maybe = evaluate(searcher, parse_query(f"({wanted}) ANDMAYBE ({other})", searcher.schema).query).scores
     assert maybe.keys() == wanted_scores.keys()
     for docnum, score in wanted_scores.items():

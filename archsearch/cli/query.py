@@ -87,7 +87,7 @@ def command(
     forms too ('fight' finds 'fighting'). WORDS may use OR, NOT or -word,
     parentheses, "exact phrases", prefix* and fuzzy~ words, the fields
     title: body: source: place: section: path: url: author:, lang:ru
-    (a language), and date:A..B ranges. A word in capitals (US, WHO)
+    (a language), lead: (title or first paragraph) and date:A..B ranges. A word in capitals (US, WHO)
     matches only in capitals unless --ignore-case is given; =word matches
     that exact word, unstemmed, in any case.
     """

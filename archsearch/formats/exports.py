@@ -45,8 +45,10 @@ def record_article(record: Mapping[str, object], columns: dict[str, str], key: s
         if date is None:
             warnings = (f"{where}: unreadable date {values['date'].strip()!r}",)
     draft = take_dateline(Draft.from_text(body))
+    title = collapse_spaces(values.get("title", ""))
     return Article(
-        title=collapse_spaces(values.get("title", "")) or derive_title(draft).title,
+        title=title or derive_title(draft).title,
+        title_derived=not title,
         body=body,
         date=date,
         source=collapse_spaces(values.get("source", "")),

@@ -54,6 +54,7 @@ def read_front_matter(source: Source) -> Iterator[Article]:
     yield dataclasses.replace(
         article,
         title=value("title") or (collapse_spaces(heading["title"]) if heading else article.title),
+        title_derived=not (value("title") or heading) and article.title_derived,
         date=date,
         source=value("source") or article.source,
         place=value("place") or article.place,

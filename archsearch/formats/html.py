@@ -65,6 +65,7 @@ def extract_page(html: bytes | str, url: str = "") -> Article:
     draft = take_dateline(Draft.from_text(body))
     return Article(
         title=title or derive_title(draft).title,
+        title_derived=not title,
         body=body,
         date=date,
         source=collapse_spaces(document.sitename or document.hostname or ""),

@@ -66,8 +66,10 @@ def message_article(data: bytes, key: str = "") -> Article | None:
     body = _body_text(message)
     if not body:
         return None
+    subject = collapse_spaces(_header(message, "subject"))
     return Article(
-        title=collapse_spaces(_header(message, "subject")) or derive_title(Draft.from_text(body)).title,
+        title=subject or derive_title(Draft.from_text(body)).title,
+        title_derived=not subject,
         body=body,
         date=parse_date(_header(message, "date")),
         source="",

@@ -5,6 +5,7 @@ A PDF with no text layer (a scan) is skipped with that reason; archsearch does n
 
 import io
 import re
+import statistics
 from collections.abc import Iterator
 
 from archsearch.formats.article import Article, UnreadableFile
@@ -38,11 +39,12 @@ def read_pdf(source: Source) -> Iterator[Article]:
         raise
     except Exception as exc:
         raise UnreadableFile(f"cannot read the PDF ({type(exc).__name__}: {' '.join(str(exc).split())})") from exc
-    body = join_paragraphs(unify_newlines("\n\n".join(pages)).split("\n"))
+    body = "\n\n".join(filter(None, (join_paragraphs(paragraph_lines(page)) for page in pages)))
     if not re.search(r"\w", body):
         raise UnreadableFile(NO_TEXT_LAYER)
     yield Article(
         title=title or shorten(body.split("\n", 1)[0], TITLE_MAX_CHARS),
+        title_derived=not title,
         body=body,
         date=created.date() if created else None,
         source="",
@@ -50,6 +52,28 @@ def read_pdf(source: Source) -> Iterator[Article]:
         section="",
         author=author,
     )
+
+
+# A text layer has no blank lines between paragraphs: a paragraph ends at a line that ends a
+# sentence and falls this much short of the page's usual line (a justified or ragged paragraph's
+# last line), so the first paragraph (the lead, see article.py) is one.
+SHORT_LINE_SHARE = 0.8
+_ENDS_SENTENCE = re.compile(r"[.!?:…\"'”’)]\s*$")
+
+
+def paragraph_lines(page: str) -> list[str]:
+    """A page's lines, with a blank line after each that ends a paragraph."""
+    lines = [line.rstrip() for line in unify_newlines(page).split("\n")]
+    lengths = [len(line) for line in lines if line.strip()]
+    if not lengths:
+        return []
+    usual = statistics.median_high(lengths)
+    out = []
+    for line in lines:
+        out.append(line)
+        if line.strip() and _ENDS_SENTENCE.search(line) and len(line) < SHORT_LINE_SHARE * usual:
+            out.append("")
+    return out
 
 
 def _creation_date(metadata):

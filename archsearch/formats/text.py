@@ -80,6 +80,7 @@ class Draft:
 
     lines: tuple[str, ...]  # what is still candidate body text
     title: str = ""
+    title_derived: bool = False  # made from the lead sentence (see derive_title)
     date: datetime.date | None = None
     source: str = ""
     place: str = ""
@@ -102,6 +103,7 @@ class Draft:
             place=collapse_spaces(self.place),
             section=collapse_spaces(self.section),
             warnings=self.warnings,
+            title_derived=self.title_derived,
         )
 
 
@@ -525,7 +527,7 @@ def derive_title(draft: Draft) -> Draft:
     lead = lead_sentence(paragraph.removeprefix(draft.dateline).strip())
     if lead.endswith(".") and not lead.endswith(".."):
         lead = lead[:-1]
-    return dataclasses.replace(draft, title=shorten(lead, TITLE_MAX_CHARS))
+    return dataclasses.replace(draft, title=shorten(lead, TITLE_MAX_CHARS), title_derived=True)
 
 
 def lead_sentence(text: str) -> str:
