@@ -40,7 +40,7 @@ from whoosh.util.numeric import byte_to_length
 from archsearch.analysis import normalise, words
 from archsearch.formats import UnreadableFile
 from archsearch.proximity import Occurrence, are_near, closeness, phrase_occurrences, sentence_starts, sentence_windows
-from archsearch.querying import PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
+from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
 from archsearch.store import article_body
 
 # Ranges over a numeric column that filter what the rest of the query matches.
@@ -385,7 +385,9 @@ class Evaluator:
                 continue
             positions = decode(value)
             if fieldname != WORD_FORM_FIELD:
-                result[docnum] = {fieldname: [(position, position) for position in positions]}
+                # A title made from the lead is indexed apart (schema.py) but is the title all the same.
+                shown_in = "title" if fieldname == DERIVED_TITLE_FIELD else fieldname
+                result[docnum] = {shown_in: [(position, position) for position in positions]}
                 continue
             # The words as written run on from the title's to the body's (schema.exact_text).
             title_length = self._title_length(docnum)
@@ -400,8 +402,12 @@ class Evaluator:
     def _title_length(self, docnum: int) -> int:
         length = self._title_lengths.get(docnum)
         if length is None:
-            title = self.searcher.stored_fields(docnum).get("title") or ""
-            length = self._title_lengths[docnum] = len(words(normalise(title)))
+            if not self.searcher.reader().doc_field_length(docnum, "title", 0):
+                # No title, or one made from the lead, which `exact` leaves out (indexing.article_document).
+                length = self._title_lengths[docnum] = 0
+            else:
+                title = self.searcher.stored_fields(docnum).get("title") or ""
+                length = self._title_lengths[docnum] = len(words(normalise(title)))
         return length
 
     def _sentence_starts(self, docnum: int, fieldname: str) -> list[int]:

@@ -496,7 +496,7 @@ _NEAR = re.compile(r"NEAR(?:/(?P<distance>\S*))?")
 _MENTIONS = re.compile(r"mentions(?P<comparison>[<>=!]*)(?P<count>[^:]*):")
 # Fields whose words have positions that proximity reads: title and body, and the words of both
 # as written (prefix, wildcard, fuzzy and `=` words), whose positions run on from title to body.
-PROXIMITY_FIELDS = ("title", "body", WORD_FORM_FIELD)
+PROXIMITY_FIELDS = ("title", DERIVED_TITLE_FIELD, "body", WORD_FORM_FIELD)
 
 
 def _is_proximity_operator(word: str) -> bool:
@@ -592,6 +592,13 @@ class Mentions(_PositionalQuery):
         return f"Mentions({self.subqueries!r}, {self.minimum})"
 
 
+def _named_fields(node) -> set:
+    """The fields a parsed node and the nodes in it name (None: no field named)."""
+    if isinstance(node, syntax.GroupNode):
+        return set().union(*(_named_fields(child) for child in node.nodes)) if node.nodes else set()
+    return {getattr(node, "fieldname", None)}
+
+
 def _checked_operand(query, operator: str):
     """An operand of a proximity operator: words, phrases and their alternatives (OR) in title
     and body, whose positions are known; a word's smart-case test may stand beside it."""
@@ -685,7 +692,9 @@ class ProximityPlugin(Plugin):
 
         def query(self, parser):
             (node,) = self.nodes
-            if not isinstance(node, syntax.GroupNode) and getattr(node, "fieldname", None) not in (None, "body", WORD_FORM_FIELD):
+            # A plain word names title, body and derived_title (multifield); `title:`, `lead:` or
+            # another field alone names no body.
+            if not _named_fields(node) & {None, "body", WORD_FORM_FIELD}:
                 raise QuerySyntaxError("mentions>=N: counts in the body and takes no other field")
             return Mentions([_checked_operand(node.query(parser), "mentions>=N:")], self.count, self.boost)
 
