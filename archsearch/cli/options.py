@@ -13,6 +13,12 @@ index_option = click.option(
     "(~/.local/share/archsearch).",
 )
 
+allow_partial_option = click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="On a cluster index, answer from the shards that answer when some are down (with a warning).",
+)
+
 any_option = click.option(
     "--any", "any_words", is_flag=True, help="Match articles containing any of the plain words, not all."
 )

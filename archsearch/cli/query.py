@@ -5,6 +5,7 @@ import sys
 import click
 
 from archsearch.cli.options import (
+    allow_partial_option,
     index_option,
     output_options,
     query_filter_options,
@@ -68,9 +69,10 @@ class QueryCommand(click.Command):
 )
 @output_options
 @index_option
+@allow_partial_option
 def command(
     words, any_words, ignore_case, since, until, include_undated, sort, limit, offset, explain, paths_only,
-    count_only, null, strict, fix, all_copies, fmt, index_dir,
+    count_only, null, strict, fix, all_copies, fmt, index_dir, allow_partial,
 ):
     """Search the index for articles matching WORDS, best first.
 
@@ -85,7 +87,7 @@ def command(
     from archsearch.lasthits import remember
     from archsearch.location import resolve_index_dir
     from archsearch.rendering import print_paths, print_result_notes, print_search_result
-    from archsearch.searching import search
+    from archsearch.engines import open_engine, print_warnings
 
     if paths_only and click.get_current_context().get_parameter_source("limit").name in ("DEFAULT", "DEFAULT_MAP"):
         limit = 0  # like grep -l, every matching file unless a limit is asked for
@@ -95,8 +97,8 @@ def command(
         raise click.UsageError("-l and -c contradict each other")
 
     index_dir = resolve_index_dir(index_dir)
-    result = search(
-        index_dir,
+    engine = open_engine(index_dir, allow_partial=allow_partial)
+    result = engine.search(
         " ".join(words),
         any_words=any_words,
         limit=limit,
@@ -112,6 +114,7 @@ def command(
         # -c and -l answer scripts, which count on every article counted or listed having all the words.
         relax_when_empty=not (strict or paths_only or count_only),
     )
+    print_warnings(engine, sys.stderr)
     if count_only:
         sys.stdout.write(f"{result.total}\n")
         print_result_notes(result, sys.stderr)

@@ -1,0 +1,313 @@
+"""Searching a cluster: the engine interface's operations, answered by Xapian.
+
+Parsing is the embedded engine's (querying.parse_query, with the same schema and the
+cluster's languages), so both engines read a query alike; translate.py turns the parsed
+query into a Xapian query, and the results are the same dataclasses the output layer prints.
+Ranking is Xapian's BM25 (title and body terms weighed against one document length, where
+the embedded engine's BM25F has a length per field), so the order of hits may differ from
+the embedded engine's; which articles match, and how many, do not.
+"""
+
+import time
+from collections import Counter
+from pathlib import Path
+
+from archsearch.coverage import Facets, timeline_of
+from archsearch.engines.xapian.clusterfile import load_cluster
+from archsearch.engines.xapian.documents import (
+    COPIES_SLOT, DATE_SLOT, FACET_SLOTS, ID_PREFIX, IDENTITY_PREFIX, OLDEST_SLOT, field_prefix, make_term,
+    stored_fields,
+)
+from archsearch.engines.xapian.shards import Shards
+from archsearch.engines.xapian.translate import translate
+from archsearch.errors import ArchsearchError
+from archsearch.passages import WordMatcher, lead_passage, passages
+from archsearch.querying import CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, parse_query
+from archsearch.schema import build_schema, number_day
+from archsearch.searching import (
+    SORT_ORDERS, ArticleDetails, ArticleRecord, EmptyIndexError, Hit, SearchResult,
+)
+
+SCHEMA = build_schema()
+# BM25's k1 and b as the embedded engine's BM25F has them (searching.BM25F_PARAMETERS).
+BM25_K1, BM25_B = 1.2, 0.75
+HIGHLIGHTED_FIELDS = ("title", "body", WORD_FORM_FIELD, CAPITALS_FIELD)
+
+
+class XapianEngine:
+    def __init__(self, cluster_file: Path, allow_partial: bool = False):
+        self.location = Path(cluster_file)
+        self.cluster = load_cluster(self.location)
+        self.shards = Shards(self.cluster, allow_partial)
+        self.xapian = self.shards.xapian
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.shards.warnings
+
+    # ------------------------------------------------------------------ helpers
+
+    def _run(self, operation):
+        return self.shards.run(operation)
+
+    def _languages(self, database) -> tuple[str, ...]:
+        """As analysis.alternatives.index_languages: most articles first, "" last when some have none."""
+        prefix = field_prefix("language")
+        counts = {
+            item.term.decode("utf-8")[len(prefix):]: item.termfreq for item in database.allterms(prefix)
+        }
+        languages = sorted(counts, key=lambda language: (-counts[language], language))
+        if sum(counts.values()) < database.get_doccount() or not languages:
+            languages.append("")
+        return tuple(languages)
+
+    def _parse(self, database, text, **options):
+        return parse_query(text, SCHEMA, languages=self._languages(database), **options)
+
+    def _enquire(self, database, query, sort: str = "relevance"):
+        xapian = self.xapian
+        enquire = xapian.Enquire(database)
+        enquire.set_query(query)
+        enquire.set_weighting_scheme(xapian.BM25Weight(BM25_K1, 0, 1, BM25_B, 0.5))
+        if sort == "newest":
+            enquire.set_sort_by_value_then_relevance(DATE_SLOT, True)
+        elif sort == "oldest":
+            enquire.set_sort_by_value_then_relevance(OLDEST_SLOT, False)
+        return enquire
+
+    def _count(self, database, query) -> int:
+        mset = self._enquire(database, query).get_mset(0, 0, database.get_doccount())
+        return mset.get_matches_estimated()
+
+    # ------------------------------------------------------------------ the interface
+
+    def search(
+        self, text: str, *, any_words=False, limit=10, offset=0, sort="relevance", since=None, until=None,
+        include_undated=False, with_snippets=True, collapse_copies=True, fix=False, ignore_case=False,
+        relax_when_empty=False, today=None,
+    ) -> SearchResult:
+        """As searching.search.  Not yet on a cluster: did-you-mean (and --fix), and relaxing a query
+        no article fully matches."""
+        started = time.perf_counter()
+        if not text.strip():
+            raise ArchsearchError("empty query: give at least one word")
+        if sort not in SORT_ORDERS:
+            raise ArchsearchError(f"unknown sort order '{sort}' (choose from {', '.join(SORT_ORDERS)})")
+        if fix:
+            raise ArchsearchError("--fix does not work on a cluster yet")
+        options = dict(any_words=any_words, since=since, until=until, include_undated=include_undated, today=today)
+        return self._run(lambda database: self._search(
+            database, text, options, ignore_case, limit, offset, sort, with_snippets, collapse_copies, started,
+        ))
+
+    def _search(self, database, text, options, ignore_case, limit, offset, sort, with_snippets, collapse, started):
+        xapian = self.xapian
+        parsed = self._parse(database, text, ignore_case=ignore_case, **options)
+        doccount = database.get_doccount()
+        if doccount == 0:
+            return SearchResult(
+                query=text, hits=[], total=0, elapsed=time.perf_counter() - started, offset=offset,
+                explanation=parsed.explain(), index_empty=True,
+            )
+        query, _ = translate(xapian, database, parsed.query)
+        enquire = self._enquire(database, query, sort)
+        if collapse:
+            enquire.set_collapse_key(COPIES_SLOT)
+        mset = enquire.get_mset(offset, limit or doccount, doccount)
+        total = mset.get_uncollapsed_matches_estimated() if collapse else mset.get_matches_estimated()
+        hits = []
+        for rank, item in enumerate(mset, start=offset + 1):
+            copies = self._copies(database, query, item) if collapse and item.collapse_count else ()
+            hits.append(self._hit(enquire, rank, item, sort, with_snippets, copies))
+        result = SearchResult(
+            query=text, hits=hits, total=total, elapsed=0.0, offset=offset,
+            explanation=[*parsed.explain(), f"xapian: {query}"],
+        )
+        if sort != "relevance":
+            result.explanation.append(f"sort: {sort}, undated articles last")
+        if total == 0 and parsed.has_date_filter:
+            result.outside_window = self._count(database, translate(xapian, database, parsed.words)[0])
+            if result.outside_window:
+                result.date_span = self._date_span(database)
+        if total == 0 and parsed.capitals:
+            any_case = self._parse(database, text, ignore_case=True, **options).query
+            result.capitals = parsed.capitals
+            result.any_case_matches = self._count(database, translate(xapian, database, any_case)[0])
+        if parsed.has_date_filter and not options["include_undated"]:
+            from whoosh.query import And
+
+            undated = translate(xapian, database, And([parsed.words, UNDATED]))[0]
+            result.undated_left_out = self._count(database, undated)
+        result.elapsed = time.perf_counter() - started
+        return result
+
+    def _date_span(self, database):
+        lower, upper = database.get_value_lower_bound(DATE_SLOT), database.get_value_upper_bound(DATE_SLOT)
+        if not lower:
+            return None
+        return (
+            number_day(int(self.xapian.sortable_unserialise(lower))),
+            number_day(int(self.xapian.sortable_unserialise(upper))),
+        )
+
+    def _copies(self, database, query, item) -> list[str]:
+        """The ids of the matching articles collapsed into `item` (its near-identical copies)."""
+        Query = self.xapian.Query
+        group = Query(Query.OP_VALUE_RANGE, COPIES_SLOT, item.collapse_key, item.collapse_key)
+        enquire = self._enquire(database, Query(Query.OP_FILTER, query, group))
+        mset = enquire.get_mset(0, item.collapse_count + 1)
+        return [stored_fields(other.document)["path"] for other in mset if other.docid != item.docid]
+
+    def _hit(self, enquire, rank, item, sort, with_snippets, copies) -> Hit:
+        stored = stored_fields(item.document)
+        title = stored.get("title") or ""
+        title_matches, snippets = (), ()
+        if with_snippets:
+            matched = self._matched_words(enquire, item, stored.get("language") or "")
+            title_matches = tuple(matched["title"].spans(title))
+            body = stored.get("text") or ""
+            snippets = tuple(passages(body, matched["body"]) or ([lead_passage(body)] if body else []))
+        return Hit(
+            rank=rank,
+            id=stored["path"],
+            path=stored["key"],
+            title=title,
+            date=number_day(stored.get("date")),
+            source=stored.get("source") or "",
+            place=stored.get("place") or "",
+            section=stored.get("section") or "",
+            score=item.weight if sort == "relevance" else None,
+            title_matches=title_matches,
+            snippets=snippets,
+            copies=tuple(copies),
+            details=ArticleDetails.from_stored(stored),
+            record=stored.get("record") or "",
+        )
+
+    def _matched_words(self, enquire, item, language: str) -> dict[str, WordMatcher]:
+        """As searching.matched_words, from the terms Xapian says the document matched."""
+        found = {field: set() for field in HIGHLIGHTED_FIELDS}
+        for term in enquire.matching_terms(item):
+            text = term.decode("utf-8", "surrogateescape")
+            for field in HIGHLIGHTED_FIELDS:
+                if text.startswith(field_prefix(field)):
+                    found[field].add(text[len(field_prefix(field)):])
+        return _matchers(found, language)
+
+    def query_words(self, text: str, **parse_options) -> dict[str, frozenset[str]]:
+        """As searching.query_words: what showing an article highlights."""
+
+        def words(database):
+            parsed = self._parse(database, text, **parse_options)
+            _, terms = translate(self.xapian, database, parsed.words)
+            return {field: terms.get(field, frozenset()) for field in HIGHLIGHTED_FIELDS}
+
+        return self._run(words)
+
+    def find_article(self, reference: str) -> ArticleRecord:
+        return self._run(lambda database: self._find_article(database, reference))
+
+    def _find_article(self, database, reference: str) -> ArticleRecord:
+        if database.get_doccount() == 0:
+            raise EmptyIndexError()
+        terms = [make_term(ID_PREFIX, reference), make_term(IDENTITY_PREFIX, str(Path(reference).expanduser().absolute()))]
+        found = {}
+        for term in terms:
+            for posting in database.postlist(term):
+                found[posting.docid] = stored_fields(database.get_document(posting.docid))
+        if not found:
+            raise ArchsearchError(f"no article with id or path '{reference}' in the cluster")
+        if len(found) > 1:
+            named = sorted(stored["key"] + (f"#{stored['record']}" if stored.get("record") else "") for stored in found.values())
+            raise ArchsearchError(f"'{reference}' names {len(found)} articles; name one by its path: {', '.join(named)}")
+        stored = next(iter(found.values()))
+        return ArticleRecord(
+            id=stored["path"], path=stored["key"], title=stored.get("title") or "", date=number_day(stored.get("date")),
+            source=stored.get("source") or "", place=stored.get("place") or "", section=stored.get("section") or "",
+            body=stored.get("text") or "", details=ArticleDetails.from_stored(stored),
+        )
+
+    def timeline(
+        self, text: str, *, by="month", since=None, until=None, any_words=False, ignore_case=False,
+        with_share=False, today=None,
+    ):
+        """As coverage.timeline: the matches counted per day by a match spy on the date value."""
+        from archsearch.coverage import PERIODS
+
+        if by not in PERIODS:
+            raise ArchsearchError(f"unknown period '{by}' (choose from {', '.join(PERIODS)})")
+
+        def count(database):
+            parsed = self._parse(
+                database, text, any_words=any_words, since=since, until=until, include_undated=True,
+                today=today, ignore_case=ignore_case,
+            )
+            query, _ = translate(self.xapian, database, parsed.query)
+            days = self._spied(database, query, {"date": DATE_SLOT})["date"]
+            volumes = self._spied(database, self.xapian.Query.MatchAll, {"date": DATE_SLOT})["date"] if with_share else None
+            return timeline_of(text, by, parsed.window, days, volumes, index_empty=database.get_doccount() == 0)
+
+        return self._run(count)
+
+    def _spied(self, database, query, slots: dict[str, int]) -> dict[str, Counter]:
+        """Per slot, how many matching articles hold each value (None: how many hold none)."""
+        xapian = self.xapian
+        spies = {name: xapian.ValueCountMatchSpy(slot) for name, slot in slots.items()}
+        enquire = self._enquire(database, query)
+        for spy in spies.values():
+            enquire.add_matchspy(spy)
+        total = enquire.get_mset(0, 0, database.get_doccount()).get_matches_estimated()
+        counted = {}
+        for name, spy in spies.items():
+            values = Counter()
+            for item in spy.values():
+                value = item.term
+                values[number_day(int(xapian.sortable_unserialise(value))) if name == "date" else value.decode("utf-8")] += item.termfreq
+            values[None] = total - sum(values.values())
+            counted[name] = +values if values[None] == 0 else values
+        return counted
+
+    def facets(
+        self, text: str, *, since=None, until=None, include_undated=False, any_words=False, ignore_case=False,
+        with_share=False, today=None,
+    ) -> Facets:
+        """As coverage.facets: sources, places and languages counted by match spies on their values."""
+        from archsearch.coverage import _most_first
+
+        def count(database):
+            options = dict(since=since, until=until, include_undated=include_undated, today=today, ignore_case=ignore_case)
+            parsed = self._parse(database, text, any_words=any_words, **options)
+            if database.get_doccount() == 0:
+                volumes = {kind: Counter() for kind in FACET_SLOTS} if with_share else None
+                return Facets(query=text, total=0, index_empty=True, volumes=volumes)
+            query, _ = translate(self.xapian, database, parsed.query)
+            counts = _named(self._spied(database, query, FACET_SLOTS))
+            volumes, volume = None, 0
+            if with_share:
+                window, _ = translate(self.xapian, database, self._parse(database, "", **options).query)
+                volumes = _named(self._spied(database, window, FACET_SLOTS))
+                volume = self._count(database, window)
+                for kind, counted in volumes.items():
+                    counts[kind].update(dict.fromkeys(counted, 0))
+            total = self._count(database, query)
+            return Facets(
+                query=text, total=total, sources=_most_first(counts["source"]), places=_most_first(counts["place"]),
+                languages=_most_first(counts["language"]), volumes=volumes, volume=volume,
+            )
+
+        return self._run(count)
+
+
+def _named(spied: dict[str, Counter]) -> dict[str, Counter]:
+    """Counts with articles of no value under "(unknown)", as coverage.facets names them."""
+    named = {}
+    for kind, counts in spied.items():
+        named[kind] = Counter({name if name is not None else "(unknown)": count for name, count in counts.items() if count})
+    return named
+
+
+def _matchers(found: dict[str, set], language: str) -> dict[str, WordMatcher]:
+    forms, capitals = frozenset(found[WORD_FORM_FIELD]), frozenset(found[CAPITALS_FIELD])
+    return {
+        field: WordMatcher(frozenset(found[field]), forms, language, capitals) for field in ("title", "body")
+    }
