@@ -20,6 +20,7 @@ DATE_SLOT = 0  # sortable_serialise(YYYYMMDD); none for an undated article (so r
 OLDEST_SLOT = 1  # the same, and UNDATED_LAST for an undated article: "oldest" sorts it last
 SOURCE_SLOT, PLACE_SLOT, LANGUAGE_SLOT = 2, 3, 4  # the names as stored, for facets
 COPIES_SLOT = 5  # the near-duplicate group: the identity of its first article (collapse key)
+IDENTITY_SLOT = 6  # the article's identity: what orders equal scores the same whatever the shards
 UNDATED_LAST = b"\xff" * 10
 
 FACET_SLOTS = {"source": SOURCE_SLOT, "place": PLACE_SLOT, "language": LANGUAGE_SLOT}
@@ -106,6 +107,7 @@ def make_document(xapian, schema, fields: dict, copy_group: str):
         if fields.get(name):
             document.add_value(slot, fields[name])
     document.add_value(COPIES_SLOT, copy_group)
+    document.add_value(IDENTITY_SLOT, identity(fields["_stored_key"], fields.get("record")))
     stored = {name: fields.get(f"_stored_{name}", fields.get(name)) for name in STORED_FIELDS}
     stored["text"] = fields["body"]
     stored["sketch"] = list(fields.get("sketch") or ())

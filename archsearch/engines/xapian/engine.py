@@ -15,7 +15,7 @@ from pathlib import Path
 from archsearch.coverage import Facets, timeline_of
 from archsearch.engines.xapian.clusterfile import load_cluster
 from archsearch.engines.xapian.documents import (
-    COPIES_SLOT, DATE_SLOT, FACET_SLOTS, ID_PREFIX, IDENTITY_PREFIX, OLDEST_SLOT, field_prefix, make_term,
+    COPIES_SLOT, DATE_SLOT, FACET_SLOTS, ID_PREFIX, IDENTITY_PREFIX, IDENTITY_SLOT, OLDEST_SLOT, field_prefix, make_term,
     stored_fields,
 )
 from archsearch.engines.xapian.shards import Shards
@@ -69,7 +69,10 @@ class XapianEngine:
         enquire = xapian.Enquire(database)
         enquire.set_query(query)
         enquire.set_weighting_scheme(xapian.BM25Weight(BM25_K1, 0, 1, BM25_B, 0.5))
-        if sort == "newest":
+        if sort == "relevance":
+            # Equal scores in the order of the articles' identities: docids depend on the shards.
+            enquire.set_sort_by_relevance_then_value(IDENTITY_SLOT, False)
+        elif sort == "newest":
             enquire.set_sort_by_value_then_relevance(DATE_SLOT, True)
         elif sort == "oldest":
             enquire.set_sort_by_value_then_relevance(OLDEST_SLOT, False)
@@ -114,11 +117,13 @@ class XapianEngine:
         if collapse:
             enquire.set_collapse_key(COPIES_SLOT)
         mset = enquire.get_mset(offset, limit or doccount, doccount)
-        total = mset.get_uncollapsed_matches_estimated() if collapse else mset.get_matches_estimated()
-        hits = []
-        for rank, item in enumerate(mset, start=offset + 1):
-            copies = self._copies(database, query, item) if collapse and item.collapse_count else ()
-            hits.append(self._hit(enquire, rank, item, sort, with_snippets, copies))
+        # Counted apart: with collapsing, Xapian's counts of what it collapsed are estimates.
+        total = self._count(database, query) if collapse else mset.get_matches_estimated()
+        copies = self._copies(database, query, mset) if collapse else {}
+        hits = [
+            self._hit(enquire, rank, item, sort, with_snippets, copies.get(item.docid, ()))
+            for rank, item in enumerate(mset, start=offset + 1)
+        ]
         result = SearchResult(
             query=text, hits=hits, total=total, elapsed=0.0, offset=offset,
             explanation=[*parsed.explain(), f"xapian: {query}"],
@@ -150,13 +155,22 @@ class XapianEngine:
             number_day(int(self.xapian.sortable_unserialise(upper))),
         )
 
-    def _copies(self, database, query, item) -> list[str]:
-        """The ids of the matching articles collapsed into `item` (its near-identical copies)."""
+    def _copies(self, database, query, mset) -> dict[int, list[str]]:
+        """The ids of the matching articles each hit stands for (its near-identical copies), by
+        docid: the matches in the hits' groups, read in one query rather than from Xapian's
+        collapse counts, which the remote backend does not keep exact."""
         Query = self.xapian.Query
-        group = Query(Query.OP_VALUE_RANGE, COPIES_SLOT, item.collapse_key, item.collapse_key)
-        enquire = self._enquire(database, Query(Query.OP_FILTER, query, group))
-        mset = enquire.get_mset(0, item.collapse_count + 1)
-        return [stored_fields(other.document)["path"] for other in mset if other.docid != item.docid]
+        leaders = {item.collapse_key: item.docid for item in mset}
+        if not leaders:
+            return {}
+        groups = Query(Query.OP_OR, [Query(Query.OP_VALUE_RANGE, COPIES_SLOT, key, key) for key in leaders])
+        enquire = self._enquire(database, Query(Query.OP_FILTER, query, groups))
+        copies: dict[int, list[str]] = {}
+        for item in enquire.get_mset(0, database.get_doccount()):
+            leader = leaders[item.document.get_value(COPIES_SLOT)]
+            if item.docid != leader:
+                copies.setdefault(leader, []).append(stored_fields(item.document)["path"])
+        return copies
 
     def _hit(self, enquire, rank, item, sort, with_snippets, copies) -> Hit:
         stored = stored_fields(item.document)

@@ -1,0 +1,295 @@
+"""Real Xapian shards for the cluster tests: `xapian-tcpsrv --writable` processes on loopback.
+
+When xapian-tcpsrv or the Python bindings are missing, the cluster tests are skipped with the
+reason, unless ARCHSEARCH_REQUIRE_CLUSTER_TESTS=1 (set by .ci/run), which makes that a failure.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REQUIRE = os.environ.get("ARCHSEARCH_REQUIRE_CLUSTER_TESTS") == "1"
+START_SECONDS = 10
+
+
+def missing() -> str | None:
+    if shutil.which("xapian-tcpsrv") is None:
+        return "xapian-tcpsrv is not installed (Debian: apt-get install xapian-tools)"
+    try:
+        import xapian  # noqa: F401
+    except ImportError:
+        return "the Xapian bindings are not installed (pip install 'archsearch[cluster]')"
+    return None
+
+
+def require_xapian() -> None:
+    reason = missing()
+    if reason is None:
+        return
+    if REQUIRE:
+        pytest.fail(f"cluster tests required (ARCHSEARCH_REQUIRE_CLUSTER_TESTS=1) but {reason}")
+    print(f"skipping cluster tests: {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Shard:
+    """One xapian-tcpsrv in a process group of its own (it forks a process per connection, and a
+    shard going down means all of them)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = 0
+        self.process = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        for _ in range(5):  # the port chosen may be taken before the server binds it
+            self.port = self.port or free_port()
+            self.process = subprocess.Popen(
+                ["xapian-tcpsrv", "--writable", "--quiet", "--interface", "127.0.0.1", "--port", str(self.port),
+                 str(self.folder)],
+                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + START_SECONDS
+            while time.monotonic() < deadline and self.process.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+                    return
+                except OSError:
+                    time.sleep(0.05)
+            self.stop()
+            self.port = 0
+        raise RuntimeError(f"xapian-tcpsrv did not start on {self.folder}")
+
+    def signal(self, number: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, number)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        self.process = None
+
+
+def start_shards(folder: Path, count: int) -> list[Shard]:
+    shards = [Shard(folder / f"shard{number}") for number in range(count)]
+    for shard in shards:
+        shard.start()
+    return shards
+
+
+# --------------------------------------------------------------------------- the corpus and clusters
+
+import datetime  # noqa: E402
+import random  # noqa: E402
+
+from conftest import web, wire, write_corpus  # noqa: E402
+
+WORDS = (
+    "refugees border talks ceasefire election minister parliament flood drought harvest wheat gas pipeline "
+    "sanctions embassy protest court verdict airport railway bridge vaccine hospital school teachers strike "
+    "journalists militants convoy aid mission summit treaty organization organisations organizing"
+).split()
+PLACES = ("KABUL", "MOSCOW", "TASHKENT", "DUSHANBE", "HERAT")
+SOURCES = ("TASS", "AKIpress", "Xinhua", "Interfax")
+
+
+def generated_articles(count: int = 90, seed: int = 17) -> dict[str, str]:
+    """Wire stories (dated) and web pages (undated) from a small vocabulary, so that words meet
+    often, with a few republished copies."""
+    chooser = random.Random(seed)
+    articles = {}
+    for number in range(count):
+        words = " ".join(chooser.choice(WORDS) for _ in range(chooser.randint(25, 60)))
+        place = chooser.choice(PLACES)
+        if number % 4 == 3:
+            articles[f"web/{number:03}.txt"] = web("World", f"Story {number} {words[:30]}", "Kabul Chronicle", f"{place}: {words}.")
+        else:
+            day = datetime.date(2019, 1, 1) + datetime.timedelta(days=chooser.randint(0, 1000))
+            dateline = f"{place}, {day:%B} {day.day}. /{chooser.choice(SOURCES)}/."
+            articles[f"wire/{day.year}/{number:03}.txt"] = wire(day.isoformat(), dateline, f"The {words}.")
+    for number in range(0, 12, 4):  # the same story sent again by another agency
+        name = next(name for name in articles if name.endswith(f"/{number:03}.txt"))
+        articles[f"copies/{number:03}.txt"] = articles[name].replace("/TASS/", "/Interfax/").replace("/AKIpress/", "/Xinhua/")
+    return articles
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """Four shards on loopback: three make the cluster, the fourth is a cluster of one database."""
+    require_xapian()
+    started = start_shards(tmp_path_factory.mktemp("shards"), 4)
+    yield started
+    for shard in started:
+        shard.stop()
+
+
+def cluster_file(folder: Path, shards: list[Shard]) -> Path:
+    from archsearch.engines.xapian.clusterfile import init_cluster
+
+    path = folder / "cluster.toml"
+    init_cluster(path, [shard.endpoint for shard in shards])
+    return path
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("cluster-corpus") / "corpus", generated_articles())
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, shards, corpus):
+    """The corpus in the 3-shard cluster, in the one-shard cluster, and in an embedded index."""
+    from archsearch.engines.xapian.indexer import update_cluster
+    from archsearch.indexing import update_index
+
+    folder = tmp_path_factory.mktemp("clusters")
+    three = cluster_file(folder / "three", shards[:3]) if (folder / "three").mkdir() is None else None
+    one = cluster_file(folder / "one", shards[3:]) if (folder / "one").mkdir() is None else None
+    update_cluster(three, [str(corpus)])
+    update_cluster(one, [str(corpus)])
+    embedded = folder / "embedded"
+    update_index(embedded, [str(corpus)])
+    return {"three": three, "one": one, "embedded": embedded, "corpus": corpus, "shards": shards}
+
+
+def engine(location):
+    from archsearch.engines import open_engine
+
+    return open_engine(location)
+
+
+def local_engine(built):
+    """The one-shard cluster's database opened from its folder, as one local Xapian database."""
+    import xapian
+
+    one = engine(built["one"])
+    one.shards.database = xapian.Database(str(built["shards"][3].folder))
+    return one
+
+
+RANKED_QUERIES = [
+    "refugees", "refugees border", "ceasefire OR drought", '"border talks"', "minister -parliament",
+    "title:story", "source:tass wheat", "organi*", "date:2020 flood", "vaccin~", "place:herat aid",
+]
+MATCHING_QUERIES = [
+    "refugees border", "ceasefire OR drought", "minister -parliament", "(flood OR drought) NOT strike",
+    '"border talks"', '"peace talks"', "title:story", "source:tass", "place:kabul wheat", "organiz*",
+    "organi?ations", "date:2020", "date:2019-06..2020-03 court", "lang:en summit", "path:copies",
+]
+
+
+def ranked(result):
+    return [(hit.id, round(hit.score, 9)) for hit in result.hits], result.total
+
+
+@pytest.mark.parametrize("text", RANKED_QUERIES)
+def test_three_shards_rank_as_one_database(built, text):
+    options = dict(limit=0, collapse_copies=False)
+    cluster = engine(built["three"]).search(text, **options)
+    single = local_engine(built).search(text, **options)
+    assert cluster.total > 0
+    assert ranked(cluster) == ranked(single)
+
+
+@pytest.mark.parametrize("text", MATCHING_QUERIES)
+def test_the_same_articles_match_as_in_the_embedded_index(built, text):
+    options = dict(limit=0, collapse_copies=False, relax_when_empty=False)
+    cluster = engine(built["three"]).search(text, **options)
+    embedded = engine(built["embedded"]).search(text, **options)
+    assert {hit.id for hit in cluster.hits} == {hit.id for hit in embedded.hits}
+    assert cluster.total == embedded.total == len(cluster.hits)
+
+
+def test_every_article_is_on_exactly_one_shard(built):
+    import xapian
+
+    from archsearch.engines.xapian.clusterfile import shard_of
+    from archsearch.engines.xapian.documents import stored_fields
+
+    articles = generated_articles()
+    counts = []
+    for number, shard in enumerate(built["shards"][:3]):
+        database = xapian.Database(str(shard.folder))
+        counts.append(database.get_doccount())
+        for posting in database.postlist(""):
+            stored = stored_fields(database.get_document(posting.docid))
+            assert shard_of(stored["key"], 3) == number
+    assert sum(counts) == len(articles)
+    assert all(counts)
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_sorting_by_date_puts_undated_articles_last(built, sort):
+    cluster = engine(built["three"]).search("refugees OR border", limit=0, sort=sort, collapse_copies=False)
+    embedded = engine(built["embedded"]).search("refugees OR border", limit=0, sort=sort, collapse_copies=False)
+    dates = [hit.date for hit in cluster.hits]
+    dated = [date for date in dates if date]
+    assert dates == dated + [None] * (len(dates) - len(dated))
+    assert dated == sorted(dated, reverse=sort == "newest")
+    assert dates == [hit.date for hit in embedded.hits]
+
+
+def test_copies_collapse_into_their_leader(built):
+    collapsed = engine(built["three"]).search("refugees OR border OR wheat", limit=0)
+    every = engine(built["three"]).search("refugees OR border OR wheat", limit=0, collapse_copies=False)
+    with_copies = [hit for hit in collapsed.hits if hit.copies]
+    assert with_copies
+    assert collapsed.total == every.total
+    assert len(collapsed.hits) + sum(len(hit.copies) for hit in collapsed.hits) == len(every.hits)
+    for hit in with_copies:
+        assert {hit.id, *hit.copies} & {f"copies/{name}" for name in ("000.txt", "004.txt", "008.txt")}
+
+
+def test_snippets_mark_the_same_words_as_the_embedded_engine(built):
+    cluster = engine(built["three"]).search("refugees border", limit=0, collapse_copies=False)
+    embedded = {hit.id: hit for hit in engine(built["embedded"]).search("refugees border", limit=0, collapse_copies=False).hits}
+    for hit in cluster.hits:
+        assert hit.snippets == embedded[hit.id].snippets
+        assert hit.title_matches == embedded[hit.id].title_matches
+
+
+@pytest.mark.parametrize("by", ["month", "year"])
+def test_timeline_counts_as_the_embedded_engine(built, by):
+    for text in ("refugees", "wheat OR gas", "date:2020 court"):
+        cluster = engine(built["three"]).timeline(text, by=by, with_share=True)
+        embedded = engine(built["embedded"]).timeline(text, by=by, with_share=True)
+        assert cluster == embedded
+
+
+def test_sources_count_as_the_embedded_engine(built):
+    for text in ("refugees", "wheat OR gas", "source:tass"):
+        cluster = engine(built["three"]).facets(text, with_share=True)
+        embedded = engine(built["embedded"]).facets(text, with_share=True)
+        assert cluster == embedded
+
+
+def test_show_gives_the_article_and_the_words_to_mark(built):
+    name = next(iter(generated_articles()))
+    cluster, embedded = engine(built["three"]), engine(built["embedded"])
+    assert cluster.find_article(name) == embedded.find_article(name)
+    assert cluster.find_article(str(built["corpus"] / name)) == embedded.find_article(name)
+    for text in ("refugees organiz*", '"border talks" -wheat', "US aid", "organi?ations vaccin~"):
+        words = cluster.query_words(text)
+        assert words == {field: words for field, words in embedded.query_words(text).items()}
+    assert {"organization", "organizing"} <= cluster.query_words("organiz*")["exact"]
