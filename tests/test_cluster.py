@@ -92,6 +92,7 @@ class Shard:
 
 
 def start_shards(folder: Path, count: int) -> list[Shard]:
+    folder.mkdir(parents=True, exist_ok=True)
     shards = [Shard(folder / f"shard{number}") for number in range(count)]
     for shard in shards:
         shard.start()
@@ -293,3 +294,97 @@ def test_show_gives_the_article_and_the_words_to_mark(built):
         words = cluster.query_words(text)
         assert words == {field: words for field, words in embedded.query_words(text).items()}
     assert {"organization", "organizing"} <= cluster.query_words("organiz*")["exact"]
+
+
+# --------------------------------------------------------------------------- updates
+
+
+@pytest.fixture
+def fresh_cluster(tmp_path):
+    """Three new shards, a cluster file naming them and a corpus of its own, for tests that change them."""
+    require_xapian()
+    started = start_shards(tmp_path / "shards", 3)
+    corpus = write_corpus(tmp_path / "corpus", generated_articles(40))
+    yield {"file": cluster_file(tmp_path, started), "corpus": corpus, "shards": started, "tmp": tmp_path}
+    for shard in started:
+        shard.stop()
+
+
+def cluster_ids(location) -> list[str]:
+    """Every article id in the cluster, once per article it holds (so duplicates show)."""
+    import xapian
+
+    from archsearch.engines.xapian.documents import stored_fields
+
+    database = engine(location).shards.database
+    return sorted(stored_fields(database.get_document(posting.docid))["path"] for posting in database.postlist(""))
+
+
+def corpus_ids(corpus: Path) -> list[str]:
+    return sorted(path.relative_to(corpus).as_posix() for path in corpus.rglob("*.txt"))
+
+
+def test_updates_deletions_renames_and_forgetting(fresh_cluster):
+    from archsearch.engines.xapian.indexer import update_cluster
+
+    location, corpus = fresh_cluster["file"], fresh_cluster["corpus"]
+    first = update_cluster(location, [str(corpus)])
+    assert first.added == len(corpus_ids(corpus)) and first.total == first.added
+    changed = next(corpus.rglob("*.txt"))
+    changed.write_text(wire("2022-02-02", "HERAT, February 2. /TASS/.", "Saffron growers report a record zucchini crop."))
+    deleted = sorted(corpus.rglob("*.txt"))[5]
+    deleted.unlink()
+    renamed = sorted(corpus.rglob("*.txt"))[7]
+    renamed.rename(renamed.with_name("renamed.txt"))
+    (corpus / "new.txt").write_text(wire("2023-03-03", "KABUL, March 3. /TASS/.", "A zucchini festival opens."))
+    second = update_cluster(location, [])  # the folders the cluster remembers
+    assert (second.added, second.updated, second.removed) == (2, 1, 2)
+    assert cluster_ids(location) == corpus_ids(corpus)
+    found = engine(location).search("zucchini", limit=0)
+    assert sorted(hit.id for hit in found.hits) == sorted([changed.relative_to(corpus).as_posix(), "new.txt"])
+    assert engine(location).search("saffron", limit=0).total == 1
+
+    other = write_corpus(fresh_cluster["tmp"] / "other", {"far.txt": wire("2020-01-01", "HERAT, Jan 1. /TASS/.", "Zucchini abroad.")})
+    update_cluster(location, [str(other)])
+    assert engine(location).search("zucchini", limit=0).total == 3
+    forgetting = update_cluster(location, [], forget=[str(other)])
+    assert forgetting.removed == 1
+    assert cluster_ids(location) == corpus_ids(corpus)
+
+
+def test_the_record_of_files_lives_in_the_cluster(fresh_cluster, monkeypatch):
+    """A second machine (here: another working folder, nothing kept beside the cluster file) sees
+    what the first indexed, and reads nothing again."""
+    from archsearch.engines.xapian.indexer import update_cluster
+
+    location, corpus = fresh_cluster["file"], fresh_cluster["corpus"]
+    update_cluster(location, [str(corpus)])
+    elsewhere = fresh_cluster["tmp"] / "elsewhere"
+    elsewhere.mkdir()
+    copy = elsewhere / "cluster.toml"
+    copy.write_text(location.read_text())
+    report = update_cluster(copy, [], cwd=elsewhere)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, len(corpus_ids(corpus)))
+    assert sorted(path.name for path in location.parent.iterdir() if path.is_file()) == ["cluster.toml"]
+
+
+def test_rebuild_reads_every_file_again(fresh_cluster):
+    from archsearch.engines.xapian.indexer import update_cluster
+
+    location, corpus = fresh_cluster["file"], fresh_cluster["corpus"]
+    update_cluster(location, [str(corpus)])
+    report = update_cluster(location, [], rebuild=True)
+    assert report.added == len(corpus_ids(corpus)) and report.unchanged == 0
+    assert cluster_ids(location) == corpus_ids(corpus)
+
+
+def test_shards_in_another_order_are_refused(fresh_cluster):
+    from archsearch.engines.xapian.clusterfile import init_cluster
+    from archsearch.engines.xapian.indexer import update_cluster
+    from archsearch.errors import ArchsearchError
+
+    update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
+    reordered = fresh_cluster["tmp"] / "reordered.toml"
+    init_cluster(reordered, [shard.endpoint for shard in reversed(fresh_cluster["shards"])])
+    with pytest.raises(ArchsearchError, match=r"was written as shard 3 of 3: the shards' order"):
+        update_cluster(reordered, [])

@@ -6,6 +6,8 @@ does not answer within the cluster's timeout is named in one line (ShardDown, ex
 with `allow_partial` the others answer, and a warning says which shards were left out.
 """
 
+import re
+
 from archsearch.errors import ArchsearchError
 from archsearch.engines.xapian import import_xapian
 from archsearch.engines.xapian.clusterfile import Cluster, Shard
@@ -18,9 +20,9 @@ class ShardDown(ArchsearchError):
 
 
 def _reason(exc) -> str:
-    message = exc.get_msg() if hasattr(exc, "get_msg") else str(exc)
-    error_string = exc.get_error_string() if hasattr(exc, "get_error_string") else ""
-    return f"{message} ({error_string})" if error_string else message
+    """Xapian's message without its context (the shard, named apart); str() only, as the bindings'
+    get_msg() crashed on a NetworkTimeoutError here."""
+    return re.sub(r" \(context: [^()]*(\([^()]*\))?[^()]*\)", "", str(exc))
 
 
 def describe(cluster: Cluster, shard: Shard, endpoint=None) -> str:
@@ -69,7 +71,7 @@ class Shards:
     def run(self, operation):
         """operation(database), again without the shards found down if one fails on the way."""
         try:
-            return operation(self.database)
+            return self._attempt(operation)
         except self.xapian.NetworkError as exc:  # NetworkTimeoutError too
             down = []
             for shard in self.cluster.shards:
@@ -84,4 +86,19 @@ class Shards:
             self._left_out(down)
             alive = [shard for shard in self.cluster.shards if shard not in self.left_out]
             self.database = self._open(alive)
-            return operation(self.database)
+            return self._attempt(operation)
+
+    def _attempt(self, operation):
+        """operation(database), again on the latest commit if an indexer's commit overtook it; a
+        Xapian error other than the network's is one line naming the cluster."""
+        xapian = self.xapian
+        try:
+            try:
+                return operation(self.database)
+            except xapian.DatabaseModifiedError:
+                self.database.reopen()
+                return operation(self.database)
+        except xapian.NetworkError:
+            raise
+        except xapian.Error as exc:
+            raise ArchsearchError(f"cluster {self.cluster.path}: {_reason(exc)}") from None
