@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,8 @@ def require_xapian() -> None:
         return
     if REQUIRE:
         pytest.fail(f"cluster tests required (ARCHSEARCH_REQUIRE_CLUSTER_TESTS=1) but {reason}")
-    print(f"skipping cluster tests: {reason}")
+    # A warning, so that pytest's summary shows the reason without -rs.
+    warnings.warn(f"cluster tests skipped: {reason}", stacklevel=2)
     pytest.skip(reason)
 
 

@@ -9,7 +9,7 @@ index_option = click.option(
     "index_dir",
     metavar="DIR",
     envvar="ARCHSEARCH_INDEX",
-    help="Index folder. Default: $ARCHSEARCH_INDEX, else $XDG_DATA_HOME/archsearch "
+    help="Index folder, or a cluster file (*.toml). Default: $ARCHSEARCH_INDEX, else $XDG_DATA_HOME/archsearch "
     "(~/.local/share/archsearch).",
 )
 
