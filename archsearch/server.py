@@ -60,6 +60,8 @@ PRELOADED = (
     "archsearch.cli.stats",
     "archsearch.cli.terms",
     "archsearch.cli.timeline",
+    "archsearch.engines",
+    "archsearch.engines.whoosh",
     "archsearch.lasthits",
     "archsearch.location",
     "archsearch.searching",

@@ -298,6 +298,17 @@ def test_show_gives_the_article_and_the_words_to_mark(built):
     assert {"organization", "organizing"} <= cluster.query_words("organiz*")["exact"]
 
 
+def test_similar_finds_articles_sharing_distinctive_words_and_leaves_out_copies(built, run_cli):
+    cluster = engine(built["three"])
+    result = cluster.similar("wire/2019/000.txt", limit=5)
+    ids = [hit.id for hit in result.hits]
+    assert len(ids) == 5 and result.total >= 5
+    assert not {"wire/2019/000.txt", "copies/000.txt"} & set(ids)
+    assert "left out as copies: 1" in result.explanation
+    shown = run_cli("similar", "--index", str(built["three"]), "--json", "wire/2019/000.txt")
+    assert shown.exit_code == 0 and shown.stdout.count('"id"') == 10
+
+
 # --------------------------------------------------------------------------- updates
 
 

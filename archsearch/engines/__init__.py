@@ -35,14 +35,20 @@ class Engine(Protocol):
     def find_article(self, reference: str):
         """One article whole (searching.ArticleRecord), named by its id or path."""
 
+    def similar(self, reference: str, *, limit: int = 10):
+        """The articles most like the one named (searching.SearchResult), its copies left out."""
+
     def query_words(self, text: str, **parse_options) -> dict[str, frozenset[str]]:
         """The words a query's articles are highlighted with (see searching.query_words)."""
 
 
-def is_cluster(location) -> bool:
-    from archsearch.engines.xapian.clusterfile import is_cluster_file
+# What a cluster file's name ends in.
+CLUSTER_SUFFIX = ".toml"
 
-    return is_cluster_file(location)
+
+def is_cluster(location) -> bool:
+    """A cluster is named by its file, `*.toml`; anything else is an embedded index's folder."""
+    return str(location).endswith(CLUSTER_SUFFIX) and not Path(location).is_dir()
 
 
 def open_engine(location: Path, *, allow_partial: bool = False) -> Engine:
@@ -61,7 +67,7 @@ def refuse_cluster(location, what: str) -> None:
     """For the commands and options the cluster engine does not offer yet: one clear line."""
     if is_cluster(location):
         raise ArchsearchError(
-            f"{what} does not work on a cluster index yet ({location}); index, query, timeline, sources and show do"
+            f"{what} does not work on a cluster index yet ({location}); index, query, timeline, sources, show and similar do"
         )
 
 

@@ -28,6 +28,11 @@ class WhooshEngine:
 
         return find_article(self.location, reference)
 
+    def similar(self, reference: str, *, limit: int = 10):
+        from archsearch.related import similar
+
+        return similar(self.location, reference, limit=limit)
+
     def query_words(self, text: str, **parse_options) -> dict[str, frozenset[str]]:
         from archsearch.searching import query_words
 

@@ -15,16 +15,15 @@ place when first written to, and a file whose shards are reordered is refused.
 """
 
 import hashlib
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
+from archsearch.engines import CLUSTER_SUFFIX
 from archsearch.errors import ArchsearchError
 
 SCHEMA_VERSION = 1
 ANALYSIS_VERSION = 1
 DEFAULT_TIMEOUT = 10.0
-SUFFIX = ".toml"
 
 
 class ClusterFileError(ArchsearchError):
@@ -51,11 +50,6 @@ class Cluster:
     path: Path
     shards: tuple[Shard, ...]
     timeout: float = DEFAULT_TIMEOUT
-
-
-def is_cluster_file(location) -> bool:
-    """A cluster is named by its file, `*.toml`; anything else is an embedded index's folder."""
-    return str(location).endswith(SUFFIX) and not Path(location).is_dir()
 
 
 def shard_of(identity: str, shard_count: int) -> int:
@@ -138,6 +132,8 @@ def cluster_text(endpoints: list[Endpoint]) -> str:
 
 def is_public(endpoint: Endpoint) -> bool:
     """Whether a shard's address is reachable beyond this machine and private networks."""
+    import ipaddress
+
     try:
         address = ipaddress.ip_address(endpoint.host)
     except ValueError:
@@ -149,8 +145,8 @@ def init_cluster(path: Path, shards: list[str]) -> Cluster:
     """Write a cluster file naming `shards` (HOST:PORT), read and written at the same endpoints."""
     if not shards:
         raise ClusterFileError("name at least one shard: --shard HOST:PORT")
-    if not str(path).endswith(SUFFIX):
-        raise ClusterFileError(f"a cluster file's name ends in {SUFFIX} (got {path})")
+    if not str(path).endswith(CLUSTER_SUFFIX):
+        raise ClusterFileError(f"a cluster file's name ends in {CLUSTER_SUFFIX} (got {path})")
     endpoints = [parse_endpoint(shard, "--shard") for shard in shards]
     if len(set(endpoints)) < len(endpoints):
         raise ClusterFileError("a shard is named twice")

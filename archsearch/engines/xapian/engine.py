@@ -219,9 +219,53 @@ class XapianEngine:
         return self._run(words)
 
     def find_article(self, reference: str) -> ArticleRecord:
-        return self._run(lambda database: self._find_article(database, reference))
+        return self._run(lambda database: self._article(*self._locate(database, reference)))
 
-    def _find_article(self, database, reference: str) -> ArticleRecord:
+    def similar(self, reference: str, *, limit: int = 10) -> SearchResult:
+        """As related.similar: the article's most distinctive words (Xapian's relevance-feedback
+        expand set over its title and body terms) as a query, the article and its copies left out."""
+        return self._run(lambda database: self._similar(database, reference, limit))
+
+    def _similar(self, database, reference: str, limit: int) -> SearchResult:
+        from archsearch.related import BODY_TERMS, TITLE_TERMS
+
+        xapian = self.xapian
+        Query = xapian.Query
+        started = time.perf_counter()
+        if database.get_doccount() == 0:
+            return SearchResult(query=f"similar to {reference}", hits=[], total=0, elapsed=0.0, index_empty=True)
+        docid, stored = self._locate(database, reference)
+        relevant = xapian.RSet()
+        relevant.add_document(docid)
+        prefixes = tuple(field_prefix(field).encode() for field in ("title", "body"))
+
+        class WordsOfTitleAndBody(xapian.ExpandDecider):
+            def __call__(self, term):
+                return term.startswith(prefixes)
+
+        expander = xapian.Enquire(database)
+        expander.set_query(Query.MatchAll)
+        words = [(item.term.decode("utf-8", "surrogateescape"), item.weight) for item in expander.get_eset(
+            BODY_TERMS + TITLE_TERMS, relevant, WordsOfTitleAndBody()
+        )]
+        group = database.get_document(docid).get_value(COPIES_SLOT)
+        query = Query(
+            Query.OP_AND_NOT,
+            Query(Query.OP_OR, [Query(Query.OP_SCALE_WEIGHT, Query(term), weight) for term, weight in words]),
+            Query(Query.OP_VALUE_RANGE, COPIES_SLOT, group, group),
+        )
+        enquire = self._enquire(database, query)
+        mset = enquire.get_mset(0, limit or database.get_doccount(), database.get_doccount())
+        hits = [self._hit(enquire, rank, item, "relevance", True, ()) for rank, item in enumerate(mset, start=1)]
+        left_out = self._count(database, Query(Query.OP_VALUE_RANGE, COPIES_SLOT, group, group)) - 1
+        return SearchResult(
+            query=f"similar to {stored['path']}", hits=hits, total=mset.get_matches_estimated(),
+            elapsed=time.perf_counter() - started,
+            explanation=[f"similar to {stored['path']}: {query}", f"left out as copies: {left_out}"],
+        )
+
+    def _locate(self, database, reference: str) -> tuple[int, dict]:
+        """The docid and stored fields of the article named by its id or its file's path."""
         if database.get_doccount() == 0:
             raise EmptyIndexError()
         terms = [make_term(ID_PREFIX, reference), make_term(IDENTITY_PREFIX, str(Path(reference).expanduser().absolute()))]
@@ -234,7 +278,10 @@ class XapianEngine:
         if len(found) > 1:
             named = sorted(stored["key"] + (f"#{stored['record']}" if stored.get("record") else "") for stored in found.values())
             raise ArchsearchError(f"'{reference}' names {len(found)} articles; name one by its path: {', '.join(named)}")
-        stored = next(iter(found.values()))
+        return next(iter(found.items()))
+
+    @staticmethod
+    def _article(docid: int, stored: dict) -> ArticleRecord:
         return ArticleRecord(
             id=stored["path"], path=stored["key"], title=stored.get("title") or "", date=number_day(stored.get("date")),
             source=stored.get("source") or "", place=stored.get("place") or "", section=stored.get("section") or "",
