@@ -166,12 +166,11 @@ def built(tmp_path_factory, shards, corpus):
     from archsearch.engines.xapian.indexer import update_cluster
     from archsearch.indexing import update_index
 
-    folder = tmp_path_factory.mktemp("clusters")
-    three = cluster_file(folder / "three", shards[:3]) if (folder / "three").mkdir() is None else None
-    one = cluster_file(folder / "one", shards[3:]) if (folder / "one").mkdir() is None else None
+    three = cluster_file(tmp_path_factory.mktemp("three"), shards[:3])
+    one = cluster_file(tmp_path_factory.mktemp("one"), shards[3:])
     update_cluster(three, [str(corpus)])
     update_cluster(one, [str(corpus)])
-    embedded = folder / "embedded"
+    embedded = tmp_path_factory.mktemp("embedded") / "index"
     update_index(embedded, [str(corpus)])
     return {"three": three, "one": one, "embedded": embedded, "corpus": corpus, "shards": shards}
 
@@ -325,8 +324,6 @@ def fresh_cluster(tmp_path):
 
 def cluster_ids(location) -> list[str]:
     """Every article id in the cluster, once per article it holds (so duplicates show)."""
-    import xapian
-
     from archsearch.engines.xapian.documents import stored_fields
 
     database = engine(location).shards.database

@@ -7,7 +7,7 @@ import signal
 import pytest
 
 from archsearch.errors import ArchsearchError
-from test_cluster import cluster_ids, corpus_ids, engine, fresh_cluster, require_xapian  # noqa: F401
+from test_cluster import cluster_ids, corpus_ids, engine, fresh_cluster  # noqa: F401 (a fixture)
 
 
 def indexed(fresh_cluster):

@@ -116,6 +116,7 @@ def make_document(xapian, schema, fields: dict, copy_group: str):
 
 
 def stored_fields(document) -> dict:
-    stored = json.loads(document.get_data())
+    """The document's stored fields as Whoosh gives an article's: a field without a value is absent."""
+    stored = {name: value for name, value in json.loads(document.get_data()).items() if value is not None}
     stored["sketch"] = tuple(stored.get("sketch") or ())
     return stored

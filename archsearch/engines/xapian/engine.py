@@ -21,11 +21,10 @@ from archsearch.engines.xapian.documents import (
 from archsearch.engines.xapian.shards import Shards
 from archsearch.engines.xapian.translate import translate
 from archsearch.errors import ArchsearchError
-from archsearch.passages import WordMatcher, lead_passage, passages
 from archsearch.querying import CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, parse_query
 from archsearch.schema import build_schema, number_day
 from archsearch.searching import (
-    SORT_ORDERS, ArticleDetails, ArticleRecord, EmptyIndexError, Hit, SearchResult,
+    SORT_ORDERS, ArticleDetails, ArticleRecord, EmptyIndexError, Hit, SearchResult, make_hit,
 )
 
 SCHEMA = build_schema()
@@ -173,40 +172,7 @@ class XapianEngine:
         return copies
 
     def _hit(self, enquire, rank, item, sort, with_snippets, copies) -> Hit:
-        stored = stored_fields(item.document)
-        title = stored.get("title") or ""
-        title_matches, snippets = (), ()
-        if with_snippets:
-            matched = self._matched_words(enquire, item, stored.get("language") or "")
-            title_matches = tuple(matched["title"].spans(title))
-            body = stored.get("text") or ""
-            snippets = tuple(passages(body, matched["body"]) or ([lead_passage(body)] if body else []))
-        return Hit(
-            rank=rank,
-            id=stored["path"],
-            path=stored["key"],
-            title=title,
-            date=number_day(stored.get("date")),
-            source=stored.get("source") or "",
-            place=stored.get("place") or "",
-            section=stored.get("section") or "",
-            score=item.weight if sort == "relevance" else None,
-            title_matches=title_matches,
-            snippets=snippets,
-            copies=tuple(copies),
-            details=ArticleDetails.from_stored(stored),
-            record=stored.get("record") or "",
-        )
-
-    def _matched_words(self, enquire, item, language: str) -> dict[str, WordMatcher]:
-        """As searching.matched_words, from the terms Xapian says the document matched."""
-        found = {field: set() for field in HIGHLIGHTED_FIELDS}
-        for term in enquire.matching_terms(item):
-            text = term.decode("utf-8", "surrogateescape")
-            for field in HIGHLIGHTED_FIELDS:
-                if text.startswith(field_prefix(field)):
-                    found[field].add(text[len(field_prefix(field)):])
-        return _matchers(found, language)
+        return make_hit(rank, _MatchedDocument(enquire, item, sort), with_snippets, copies)
 
     def query_words(self, text: str, **parse_options) -> dict[str, frozenset[str]]:
         """As searching.query_words: what showing an article highlights."""
@@ -367,8 +333,24 @@ def _named(spied: dict[str, Counter]) -> dict[str, Counter]:
     return named
 
 
-def _matchers(found: dict[str, set], language: str) -> dict[str, WordMatcher]:
-    forms, capitals = frozenset(found[WORD_FORM_FIELD]), frozenset(found[CAPITALS_FIELD])
-    return {
-        field: WordMatcher(frozenset(found[field]), forms, language, capitals) for field in ("title", "body")
-    }
+class _MatchedDocument:
+    """A document of an MSet, with the parts of Whoosh's Hit that searching.make_hit reads."""
+
+    def __init__(self, enquire, item, sort: str):
+        self._enquire = enquire
+        self._item = item
+        self.score = item.weight if sort == "relevance" else None
+        self._stored = stored_fields(item.document)
+
+    def fields(self) -> dict:
+        return self._stored
+
+    def matched_terms(self) -> list[tuple[str, str]]:
+        """(field, term) for the query's terms the document holds, as Xapian says it matched them."""
+        matched = []
+        for term in self._enquire.matching_terms(self._item):
+            text = term.decode("utf-8", "surrogateescape")
+            for field in HIGHLIGHTED_FIELDS:
+                if text.startswith(field_prefix(field)):
+                    matched.append((field, text[len(field_prefix(field)):]))
+        return matched
