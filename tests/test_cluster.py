@@ -223,6 +223,16 @@ def test_the_same_articles_match_as_in_the_embedded_index(built, text):
     assert cluster.total == embedded.total == len(cluster.hits)
 
 
+@pytest.mark.parametrize("text, options", [
+    ("date:2030 refugees", {}), ("date:2020 refugees", {}), ("refugees", {"since": "2020"}),
+    ("refugees", {"since": "2020", "include_undated": True}),
+])
+def test_the_notes_on_dates_are_those_of_the_embedded_engine(built, text, options):
+    cluster = engine(built["three"]).search(text, **options)
+    embedded = engine(built["embedded"]).search(text, **options)
+    notes = ("total", "outside_window", "date_span", "undated_left_out")
+    assert [getattr(cluster, note) for note in notes] == [getattr(embedded, note) for note in notes]
+
 def test_every_article_is_on_exactly_one_shard(built):
     import xapian
 
