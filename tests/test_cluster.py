@@ -233,6 +233,26 @@ def test_the_notes_on_dates_are_those_of_the_embedded_engine(built, text, option
     notes = ("total", "outside_window", "date_span", "undated_left_out")
     assert [getattr(cluster, note) for note in notes] == [getattr(embedded, note) for note in notes]
 
+@pytest.mark.parametrize("text", ["refugees zucchini", "border zucchini saffron", "wheat zucchini source:tass"])
+def test_when_no_article_has_every_word_those_with_most_of_them_come_first(built, text):
+    cluster = engine(built["three"]).search(text, limit=0, relax_when_empty=True)
+    embedded = engine(built["embedded"]).search(text, limit=0, relax_when_empty=True)
+    assert cluster.relaxed and embedded.relaxed
+    assert (cluster.total, cluster.partial_matches) == (embedded.total, embedded.partial_matches)
+    assert {hit.id for hit in cluster.hits} | {copy for hit in cluster.hits for copy in hit.copies} == (
+        {hit.id for hit in embedded.hits} | {copy for hit in embedded.hits for copy in hit.copies}
+    )
+    assert not engine(built["three"]).search(text, relax_when_empty=False).hits
+
+
+def test_relaxed_hits_with_more_of_the_words_rank_first(built):
+    cluster = engine(built["three"])
+    both = {hit.id for hit in cluster.search("refugees border", limit=0, collapse_copies=False).hits}
+    relaxed = cluster.search("refugees border zucchini", limit=0, collapse_copies=False, relax_when_empty=True)
+    has_both = [hit.id in both for hit in relaxed.hits]
+    assert relaxed.relaxed and any(has_both) and not all(has_both)
+    assert has_both == sorted(has_both, reverse=True)
+
 def test_every_article_is_on_exactly_one_shard(built):
     import xapian
 

@@ -88,8 +88,7 @@ class XapianEngine:
         include_undated=False, with_snippets=True, collapse_copies=True, fix=False, ignore_case=False,
         relax_when_empty=False, today=None,
     ) -> SearchResult:
-        """As searching.search.  Not yet on a cluster: did-you-mean (and --fix), and relaxing a query
-        no article fully matches."""
+        """As searching.search.  Not yet on a cluster: did-you-mean (and --fix)."""
         started = time.perf_counter()
         if not text.strip():
             raise ArchsearchError("empty query: give at least one word")
@@ -99,10 +98,13 @@ class XapianEngine:
             raise ArchsearchError("--fix does not work on a cluster yet")
         options = dict(any_words=any_words, since=since, until=until, include_undated=include_undated, today=today)
         return self._run(lambda database: self._search(
-            database, text, options, ignore_case, limit, offset, sort, with_snippets, collapse_copies, started,
+            database, text, options, ignore_case, limit, offset, sort, with_snippets, collapse_copies,
+            relax_when_empty, started,
         ))
 
-    def _search(self, database, text, options, ignore_case, limit, offset, sort, with_snippets, collapse, started):
+    def _search(
+        self, database, text, options, ignore_case, limit, offset, sort, with_snippets, collapse, relax, started,
+    ):
         xapian = self.xapian
         parsed = self._parse(database, text, ignore_case=ignore_case, **options)
         doccount = database.get_doccount()
@@ -127,12 +129,17 @@ class XapianEngine:
             query=text, hits=hits, total=total, elapsed=0.0, offset=offset,
             explanation=[*parsed.explain(), f"xapian: {query}"],
         )
-        if sort != "relevance":
-            result.explanation.append(f"sort: {sort}, undated articles last")
         if total == 0 and parsed.has_date_filter:
             result.outside_window = self._count(database, translate(xapian, database, parsed.words)[0])
             if result.outside_window:
                 result.date_span = self._date_span(database)
+        if total == 0 and not options["any_words"] and not result.outside_window:
+            some_words = self._parse(database, text, ignore_case=ignore_case, **dict(options, any_words=True)).words
+            result.partial_matches = self._count(database, translate(xapian, database, some_words)[0])
+            if relax:
+                self._relax(database, parsed.query, sort, offset, limit, with_snippets, collapse, result)
+        if sort != "relevance":
+            result.explanation.append(f"sort: {sort}, undated articles last")
         if total == 0 and parsed.capitals:
             any_case = self._parse(database, text, ignore_case=True, **options).query
             result.capitals = parsed.capitals
@@ -144,6 +151,47 @@ class XapianEngine:
             result.undated_left_out = self._count(database, undated)
         result.elapsed = time.perf_counter() - started
         return result
+
+    def _relax(self, database, query, sort, offset, limit, with_snippets, collapse, result) -> None:
+        """No article has all the words: the hits become those with some of them, in the query's
+        filters, most words first (as searching._relaxed_ranking), the first of near-identical ones
+        standing for the others."""
+        from whoosh.query import And, Or
+
+        from archsearch.searching import _words_and_filters
+
+        words, filters = _words_and_filters(query)
+        if len(words) < 2:
+            return
+        relaxed, _ = translate(self.xapian, database, And([Or(words), *filters]) if filters else Or(words))
+        doccount = database.get_doccount()
+        enquire = self._enquire(database, relaxed, sort)
+        matching = list(enquire.get_mset(0, doccount, doccount))
+        if not matching:
+            return
+        Query = self.xapian.Query
+        words_matched = Counter()
+        for word in words:
+            has_word = self._enquire(database, Query(Query.OP_FILTER, relaxed, translate(self.xapian, database, word)[0]))
+            words_matched.update(item.docid for item in has_word.get_mset(0, doccount))
+        if sort == "relevance":
+            matching.sort(key=lambda item: -words_matched[item.docid])  # stable: by score within
+        leaders, copies = [], {}
+        group_of = {}
+        for item in matching:
+            group = item.document.get_value(COPIES_SLOT) if collapse else item.docid
+            if group in group_of:
+                copies.setdefault(group_of[group], []).append(stored_fields(item.document)["path"])
+            else:
+                group_of[group] = item.docid
+                leaders.append(item)
+        shown = leaders[offset : offset + limit] if limit else leaders[offset:]
+        result.hits = [
+            self._hit(enquire, rank, item, sort, with_snippets, copies.get(item.docid, ()))
+            for rank, item in enumerate(shown, start=offset + 1)
+        ]
+        result.total, result.relaxed = len(matching), True
+        result.explanation.append("no article has all the words: articles with some of them, most words first")
 
     def _date_span(self, database):
         lower, upper = database.get_value_lower_bound(DATE_SLOT), database.get_value_upper_bound(DATE_SLOT)
