@@ -253,6 +253,19 @@ def test_relaxed_hits_with_more_of_the_words_rank_first(built):
     assert relaxed.relaxed and any(has_both) and not all(has_both)
     assert has_both == sorted(has_both, reverse=True)
 
+@pytest.mark.parametrize("text", ["refugess", "minster border", "vacine hospital", "Herrat"])
+def test_did_you_mean_as_the_embedded_engine(built, text):
+    cluster = engine(built["three"]).search(text)
+    embedded = engine(built["embedded"]).search(text)
+    assert (cluster.suggestion, cluster.suggestion_total) == (embedded.suggestion, embedded.suggestion_total)
+    fixed = engine(built["three"]).search(text, fix=True, limit=0, collapse_copies=False)
+    if cluster.suggestion:
+        assert fixed.corrected_from == text and fixed.total == cluster.suggestion_total
+
+
+def test_did_you_mean_offers_a_spelling(built):
+    assert engine(built["three"]).search("refugess").suggestion == "refugees"
+
 def test_every_article_is_on_exactly_one_shard(built):
     import xapian
 

@@ -13,9 +13,11 @@ from collections import Counter
 from pathlib import Path
 
 from archsearch.coverage import Facets, timeline_of
+from archsearch.analysis.alternatives import index_languages
 from archsearch.engines.xapian.clusterfile import load_cluster
 from archsearch.engines.xapian.documents import (
-    COPIES_SLOT, DATE_SLOT, FACET_SLOTS, ID_PREFIX, IDENTITY_PREFIX, IDENTITY_SLOT, OLDEST_SLOT, field_prefix, make_term,
+    COPIES_SLOT, DATE_SLOT, FACET_SLOTS, ID_PREFIX, IDENTITY_PREFIX, IDENTITY_SLOT, OLDEST_SLOT, field_prefix, field_term,
+    make_term,
     stored_fields,
 )
 from archsearch.engines.xapian.shards import Shards
@@ -24,7 +26,7 @@ from archsearch.errors import ArchsearchError
 from archsearch.querying import CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, parse_query
 from archsearch.schema import build_schema, number_day
 from archsearch.searching import (
-    SORT_ORDERS, ArticleDetails, ArticleRecord, EmptyIndexError, Hit, SearchResult, make_hit,
+    FEW_HITS, MORE_HITS, SORT_ORDERS, ArticleDetails, ArticleRecord, EmptyIndexError, Hit, SearchResult, make_hit,
 )
 
 SCHEMA = build_schema()
@@ -50,15 +52,7 @@ class XapianEngine:
         return self.shards.run(operation)
 
     def _languages(self, database) -> tuple[str, ...]:
-        """As analysis.alternatives.index_languages: most articles first, "" last when some have none."""
-        prefix = field_prefix("language")
-        counts = {
-            item.term.decode("utf-8")[len(prefix):]: item.termfreq for item in database.allterms(prefix)
-        }
-        languages = sorted(counts, key=lambda language: (-counts[language], language))
-        if sum(counts.values()) < database.get_doccount() or not languages:
-            languages.append("")
-        return tuple(languages)
+        return index_languages(_IndexView(self.xapian, database))
 
     def _parse(self, database, text, **options):
         return parse_query(text, SCHEMA, languages=self._languages(database), **options)
@@ -88,19 +82,26 @@ class XapianEngine:
         include_undated=False, with_snippets=True, collapse_copies=True, fix=False, ignore_case=False,
         relax_when_empty=False, today=None,
     ) -> SearchResult:
-        """As searching.search.  Not yet on a cluster: did-you-mean (and --fix)."""
+        """As searching.search."""
         started = time.perf_counter()
         if not text.strip():
             raise ArchsearchError("empty query: give at least one word")
         if sort not in SORT_ORDERS:
             raise ArchsearchError(f"unknown sort order '{sort}' (choose from {', '.join(SORT_ORDERS)})")
-        if fix:
-            raise ArchsearchError("--fix does not work on a cluster yet")
         options = dict(any_words=any_words, since=since, until=until, include_undated=include_undated, today=today)
-        return self._run(lambda database: self._search(
-            database, text, options, ignore_case, limit, offset, sort, with_snippets, collapse_copies,
-            relax_when_empty, started,
-        ))
+
+        def run(query_text):
+            return self._run(lambda database: self._search(
+                database, query_text, options, ignore_case, limit, offset, sort, with_snippets, collapse_copies,
+                relax_when_empty, started,
+            ))
+
+        result = run(text)
+        if fix and result.suggestion:
+            fixed = run(result.suggestion)
+            fixed.corrected_from = text
+            return fixed
+        return result
 
     def _search(
         self, database, text, options, ignore_case, limit, offset, sort, with_snippets, collapse, relax, started,
@@ -140,6 +141,8 @@ class XapianEngine:
                 self._relax(database, parsed.query, sort, offset, limit, with_snippets, collapse, result)
         if sort != "relevance":
             result.explanation.append(f"sort: {sort}, undated articles last")
+        if total < FEW_HITS:
+            self._suggest_spelling(database, text, total, dict(options, ignore_case=ignore_case), result)
         if total == 0 and parsed.capitals:
             any_case = self._parse(database, text, ignore_case=True, **options).query
             result.capitals = parsed.capitals
@@ -151,6 +154,19 @@ class XapianEngine:
             result.undated_left_out = self._count(database, undated)
         result.elapsed = time.perf_counter() - started
         return result
+
+    def _suggest_spelling(self, database, text: str, total: int, options: dict, result: SearchResult) -> None:
+        """Did you mean: spelling.corrected_query over the cluster's words, offered as the embedded
+        engine offers it (searching._suggest_spelling)."""
+        from archsearch.spelling import corrected_query
+
+        suggestion = corrected_query(_IndexView(self.xapian, database), text)
+        if suggestion is None:
+            return
+        suggested, _ = translate(self.xapian, database, self._parse(database, suggestion, **options).query)
+        suggestion_total = self._count(database, suggested)
+        if suggestion_total > total and suggestion_total >= MORE_HITS * total:
+            result.suggestion, result.suggestion_total = suggestion, suggestion_total
 
     def _relax(self, database, query, sort, offset, limit, with_snippets, collapse, result) -> None:
         """No article has all the words: the hits become those with some of them, in the query's
@@ -402,3 +418,66 @@ class _MatchedDocument:
                 if text.startswith(field_prefix(field)):
                     matched.append((field, text[len(field_prefix(field)):]))
         return matched
+
+
+class _IndexView:
+    """The cluster as code written for the embedded index reads it (index_languages,
+    spelling.corrected_query): the few calls they make of Whoosh's searcher and reader (term
+    frequencies, close words, a few articles holding a word)."""
+
+    def __init__(self, xapian, database):
+        self._xapian = xapian
+        self._database = database
+        self.schema = SCHEMA
+
+    def reader(self):
+        return self
+
+    def doc_count(self) -> int:
+        return self._database.get_doccount()
+
+    def iter_field(self, fieldname: str):
+        """(term, its document frequency) for the languages, as index_languages reads them."""
+        prefix = field_prefix(fieldname)
+        for item in self._database.allterms(prefix):
+            yield item.term.decode("utf-8")[len(prefix):], _Frequency(item.termfreq)
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        return self._database.get_termfreq(field_term(fieldname, text))
+
+    def suggest(self, fieldname: str, text: str, limit: int, maxdist: int, prefix: int) -> list[str]:
+        """Up to `limit` words of the field at most `maxdist` edits from `text` and starting as it
+        does (`prefix` letters), nearest first, then the most common."""
+        from whoosh.support.levenshtein import distance
+
+        start = field_prefix(fieldname) + text[:prefix]
+        found = []
+        for item in self._database.allterms(start):
+            word = item.term.decode("utf-8", "surrogateescape")[len(field_prefix(fieldname)):]
+            if word != text and abs(len(word) - len(text)) <= maxdist:
+                edits = distance(word, text)
+                if edits <= maxdist:
+                    found.append((edits, -item.termfreq, word))
+        return [word for _, _, word in sorted(found)[:limit]]
+
+    def search(self, query, limit: int):
+        """The first `limit` articles holding the term `query` (a Whoosh Term)."""
+        enquire = self._xapian.Enquire(self._database)
+        enquire.set_query(self._xapian.Query(field_term(query.fieldname, query.text)))
+        return [_Stored(stored_fields(item.document)) for item in enquire.get_mset(0, limit)]
+
+
+class _Frequency:
+    def __init__(self, count: int):
+        self._count = count
+
+    def doc_frequency(self) -> int:
+        return self._count
+
+
+class _Stored:
+    def __init__(self, stored: dict):
+        self._stored = stored
+
+    def fields(self) -> dict:
+        return self._stored
