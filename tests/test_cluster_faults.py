@@ -159,3 +159,17 @@ def test_without_the_bindings_the_message_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "xapian", None)
     with pytest.raises(ArchsearchError, match=r"pip install 'archsearch\[cluster\]'"):
         import_xapian()
+
+
+def test_a_batch_that_fails_while_written_is_cancelled_on_every_shard(fresh_cluster, monkeypatch):
+    from archsearch.engines.xapian import indexer
+
+    written = indexer._Documents.finish_segment
+
+    def with_a_broken_document(self):
+        return [*written(self), (0, "Qbroken", "broken", None)]  # replace_document(None) raises
+
+    monkeypatch.setattr(indexer._Documents, "finish_segment", with_a_broken_document)
+    with pytest.raises(ValueError, match="null reference"):
+        indexer.update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
+    assert cluster_ids(fresh_cluster["file"]) == []

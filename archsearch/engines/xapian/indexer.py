@@ -5,15 +5,17 @@ Where the record of indexed files lives: in the cluster, as metadata (one entry 
 on the shard its path hashes to, holding its files' size, modification time and hash), so any
 machine that sees the corpus under the same paths updates the same cluster consistently.
 
-A batch is committed shard by shard, then recorded.  Xapian's remote backend commits what a
-writer sent when its connection drops (its transactions live in the client), so a killed
-run can leave part of its last batch in a shard: each shard is always whole (a commit is
-atomic), and the next run reads the unrecorded files again and replaces their articles (every
-write replaces the articles of the file first), so nothing is counted twice or lost.
+A batch is written to every shard in a Xapian transaction, committed shard by shard, then
+recorded; a failure while writing cancels the transactions.  A killed run cannot cancel:
+Xapian's server commits what a writer sent when its connection drops (the remote backend
+keeps transactions in the client), so part of the last batch can be in a shard.  Each shard is
+always whole (a commit is atomic), and the next run reads the unrecorded files again and
+replaces their articles (every write replaces the articles of the file first), so nothing is
+counted twice or lost.
 """
 
 import json
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from archsearch.engines.xapian import import_xapian
@@ -257,12 +259,21 @@ class ClusterRun(Run):
         documents = [document for segment in segments for document in segment]
         replaced = set(deleted_keys) | {key for _, _, key, _ in documents}
         for shard in self.shards:
-            for key in sorted(replaced):
-                shard.delete_document(field_term("key", key))
-        for number, term, _, document in documents:
-            self.shards[number].replace_document(term, document)
+            shard.begin_transaction()
+        try:
+            for shard in self.shards:
+                for key in sorted(replaced):
+                    shard.delete_document(field_term("key", key))
+            for number, term, _, document in documents:
+                self.shards[number].replace_document(term, document)
+        except BaseException:
+            # A failure (a shard going down, Ctrl-C twice) drops what the other shards were sent.
+            for shard in self.shards:
+                with suppress(self.xapian.Error):
+                    shard.cancel_transaction()
+            raise
         for shard in self.shards:
-            shard.commit()
+            shard.commit_transaction()
         return self.manifest.generation + 1
 
 
