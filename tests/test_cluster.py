@@ -306,6 +306,18 @@ def test_copies_collapse_into_their_leader(built):
         assert {hit.id, *hit.copies} & {f"copies/{name}" for name in ("000.txt", "004.txt", "008.txt")}
 
 
+def test_copies_on_different_shards_collapse_into_one_hit(fresh_cluster):
+    from archsearch.engines.xapian.clusterfile import shard_of
+    from archsearch.engines.xapian.indexer import update_cluster
+
+    story = wire("2020-01-01", "KABUL, Jan 1. /TASS/.", "The " + " ".join(WORDS) + " zucchini story, republished.")
+    corpus = write_corpus(fresh_cluster["tmp"] / "copies", {f"copy{number}.txt": story for number in range(6)})
+    assert len({shard_of(str(path), 3) for path in corpus.iterdir()}) > 1
+    update_cluster(fresh_cluster["file"], [str(corpus)])
+    found = engine(fresh_cluster["file"]).search("zucchini", limit=0)
+    assert found.total == 6 and len(found.hits) == 1
+    assert sorted([found.hits[0].id, *found.hits[0].copies]) == [f"copy{number}.txt" for number in range(6)]
+
 def test_snippets_mark_the_same_words_as_the_embedded_engine(built):
     cluster = engine(built["three"]).search("refugees border", limit=0, collapse_copies=False)
     embedded = {hit.id: hit for hit in engine(built["embedded"]).search("refugees border", limit=0, collapse_copies=False).hits}
