@@ -61,12 +61,18 @@ class Shards:
     def _left_out(self, down) -> None:
         if not down:
             return
-        names = "; ".join(f"{describe(self.cluster, shard)}: {reason}" for shard, reason in down)
+        names = "; ".join(
+            f"{describe(self.cluster, shard)} is down or not answering ({reason})" for shard, reason in down
+        )
         if not self.allow_partial or len(down) + len(self.left_out) == len(self.cluster.shards):
-            hint = f" ({PARTIAL_HINT})" if not self.allow_partial and len(down) < len(self.cluster.shards) else ""
-            raise ShardDown(f"cluster {self.cluster.path}: {names} is down or not answering{hint}")
+            hint = f"; {PARTIAL_HINT}" if not self.allow_partial and len(down) < len(self.cluster.shards) else ""
+            raise ShardDown(f"cluster {self.cluster.path}: {names}{hint}")
         self.left_out += [shard for shard, _ in down]
-        self.warnings.append(f"answering without {names}: the results leave out its articles")
+        self.warnings += [
+            f"answering without {describe(self.cluster, shard)}, down or not answering ({reason}): "
+            "the results leave out its articles"
+            for shard, reason in down
+        ]
 
     def run(self, operation):
         """operation(database), again without the shards found down if one fails on the way."""
