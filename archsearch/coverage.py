@@ -131,20 +131,33 @@ def timeline(
             if with_share else []
         )
         index_empty = searcher.doc_count() == 0
-    counts = Counter(period_of(day, by) for day in days if day)
-    volumes = Counter(period_of(day, by) if day else None for day in every_day)
+    return timeline_of(
+        text, by, parsed.window, Counter(days), Counter(every_day) if with_share else None, index_empty=index_empty,
+    )
+
+
+def timeline_of(
+    text: str, by: str, window, days: Counter, day_volumes: Counter | None, index_empty: bool = False,
+) -> Timeline:
+    """The timeline of matches counted per day (`days`, None for undated ones), the volumes likewise
+    (`day_volumes`, with share); `window` is the query's --since/--until window, or None."""
+    counts, volumes = Counter(), Counter()
+    for day, count in days.items():
+        counts[period_of(day, by) if day else None] += count
+    for day, count in (day_volumes or {}).items():
+        volumes[period_of(day, by) if day else None] += count
     dated = [day for day in days if day]
-    first = parsed.window.start if parsed.window and parsed.window.start else min(dated, default=None)
-    last = parsed.window.end if parsed.window and parsed.window.end else max(dated, default=None)
+    first = window.start if window and window.start else min(dated, default=None)
+    last = window.end if window and window.end else max(dated, default=None)
     periods = every_period(first, last, by) if first and last else []
     return Timeline(
         query=text,
         by=by,
         periods=[(period, counts.get(period, 0)) for period in periods],
-        undated=len(days) - len(dated),
-        total=len(days),
+        undated=counts.get(None, 0),
+        total=sum(days.values()),
         index_empty=index_empty,
-        volumes=[volumes.get(period, 0) for period in periods] if with_share else None,
+        volumes=[volumes.get(period, 0) for period in periods] if day_volumes is not None else None,
         undated_volume=volumes.get(None, 0),
     )
 

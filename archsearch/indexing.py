@@ -921,7 +921,7 @@ class Run:
     def index(self, work: list[Task], jobs: int, commit_every: int | None) -> None:
         workers = max(1, min(jobs, len(work) // MIN_FILES_PER_WORKER))
         batch_size = commit_every or FILES_PER_SEGMENT * workers
-        runner = WorkerPool(self.build_dir, workers) if workers > 1 else InProcess(self.build_dir)
+        runner = self.runner(workers)
         self.total = len(work)
 
         known = {}
@@ -948,10 +948,20 @@ class Run:
         finally:
             runner.close()
 
-    def _commit(self, batch: list[Task], outcomes: list[FileOutcome], segments: list) -> None:
-        """Commit a batch's segments and deletions, then record its files."""
+    def runner(self, workers: int):
+        """What reads and analyses the files of a batch."""
+        return WorkerPool(self.build_dir, workers) if workers > 1 else InProcess(self.build_dir)
+
+    def commit(self, segments: list, deleted_keys: list[str]) -> int:
+        """Publish a batch: its new segments, and the articles of `deleted_keys` removed; returns the
+        new generation."""
         from archsearch.segments import commit_segments
 
+        with damage_reported(self.build_dir):  # merging reads segments written before
+            return commit_segments(self.ix, segments, deleted_keys)
+
+    def _commit(self, batch: list[Task], outcomes: list[FileOutcome], segments: list) -> None:
+        """Commit a batch's segments and deletions, then record its files."""
         self.tell("committing")
         known = {task.key: task.known for task in batch}
         report = self.report
@@ -994,8 +1004,7 @@ class Run:
                 forgotten.add(key)
         generation = self.manifest.generation
         if segments or deleted:
-            with damage_reported(self.build_dir):  # merging reads segments written before
-                generation = commit_segments(self.ix, segments, sorted(map(key_term, deleted)))
+            generation = self.commit(segments, sorted(map(key_term, deleted)))
         self.manifest.record(generation, changed, forgotten, article_changes(deleted, outcomes))
 
     def finish(self) -> IndexReport:

@@ -61,6 +61,8 @@ PRELOADED = (
     "archsearch.cli.stats",
     "archsearch.cli.terms",
     "archsearch.cli.timeline",
+    "archsearch.engines",
+    "archsearch.engines.whoosh",
     "archsearch.lasthits",
     "archsearch.location",
     "archsearch.searching",

@@ -60,6 +60,9 @@ class DamagedIndex(ArchsearchError):
 
 def open_index(index_dir: Path):
     """Open an existing index for searching."""
+    from archsearch.engines import refuse_cluster
+
+    refuse_cluster(index_dir, "this command")
     # Whether it has a table of contents, not whether that can be read (which is damage).
     if not os.path.isdir(index_dir) or TOC._latest_generation(FileStorage(str(index_dir)), INDEX_NAME) < 0:
         raise ArchsearchError(

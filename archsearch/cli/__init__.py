@@ -13,6 +13,7 @@ from archsearch.config import apply_config  # a quarter of a millisecond; tomlli
 # Command name -> module under archsearch.cli; loading them lazily keeps `archsearch --help` fast.
 COMMANDS = {
     "browse": "browse",
+    "cluster": "cluster",
     "config": "config",
     "help": "help",
     "index": "index",

@@ -56,6 +56,7 @@ def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, quiet,
     articles whose files were deleted are removed. Ctrl-C stops after
     saving what was indexed (a second Ctrl-C quits at once).
     """
+    from archsearch.engines import is_cluster
     from archsearch.errors import ArchsearchError
     from archsearch.indexing import update_index
     from archsearch.location import resolve_index_dir
@@ -66,17 +67,25 @@ def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, quiet,
     display = IndexProgressDisplay(bar=sys.stderr.isatty(), verbose=verbose, quiet=quiet)
     index_dir = resolve_index_dir(index_dir)
     with display, Interruption(quiet) as interruption:
-        report = update_index(
-            index_dir,
-            list(folders),
-            forget=list(forget),
-            rebuild=rebuild,
-            jobs=jobs or available_cores(),
-            commit_every=commit_every,
-            lock_wait=lock_wait,
-            progress=display,
-            should_stop=interruption.requested,
-        )
+        if is_cluster(index_dir):
+            from archsearch.engines.xapian.indexer import update_cluster
+
+            report = update_cluster(
+                index_dir, list(folders), forget=list(forget), rebuild=rebuild, commit_every=commit_every,
+                progress=display, should_stop=interruption.requested,
+            )
+        else:
+            report = update_index(
+                index_dir,
+                list(folders),
+                forget=list(forget),
+                rebuild=rebuild,
+                jobs=jobs or available_cores(),
+                commit_every=commit_every,
+                lock_wait=lock_wait,
+                progress=display,
+                should_stop=interruption.requested,
+            )
     if not quiet:
         if report.created:
             click.echo(f"archsearch: new index at {index_dir}", err=True)

@@ -9,8 +9,14 @@ index_option = click.option(
     "index_dir",
     metavar="DIR",
     envvar="ARCHSEARCH_INDEX",
-    help="Index folder. Default: $ARCHSEARCH_INDEX, else $XDG_DATA_HOME/archsearch "
+    help="Index folder, or a cluster file (*.toml). Default: $ARCHSEARCH_INDEX, else $XDG_DATA_HOME/archsearch "
     "(~/.local/share/archsearch).",
+)
+
+allow_partial_option = click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="On a cluster index, answer from the shards that answer when some are down (with a warning).",
 )
 
 any_option = click.option(

@@ -5,6 +5,7 @@ import sys
 import click
 
 from archsearch.cli.options import (
+    allow_partial_option,
     index_option,
     output_options,
     query_filter_options,
@@ -77,9 +78,10 @@ class QueryCommand(click.Command):
 @click.option("--dry-run", is_flag=True, help="With --new, show the new articles without marking them seen.")
 @output_options
 @index_option
+@allow_partial_option
 def command(
     words, any_words, ignore_case, since, until, include_undated, sort, limit, offset, explain, paths_only,
-    count_only, null, strict, fix, expand, all_copies, only_new, dry_run, fmt, index_dir,
+    count_only, null, strict, fix, expand, all_copies, only_new, dry_run, fmt, index_dir, allow_partial,
 ):
     """Search the index for articles matching WORDS, best first.
 
@@ -94,7 +96,7 @@ def command(
     from archsearch.lasthits import remember
     from archsearch.location import resolve_index_dir
     from archsearch.rendering import print_paths, print_result_notes, print_search_result
-    from archsearch.searching import search
+    from archsearch.engines import open_engine, print_warnings
 
     context = click.get_current_context()
     if (paths_only or only_new) and context.get_parameter_source("limit").name in ("DEFAULT", "DEFAULT_MAP"):
@@ -116,8 +118,8 @@ def command(
         from archsearch.alerts import last_seen, saved_search_name
 
         alert = saved_search_name(context, list(words))
-    result = search(
-        index_dir,
+    engine = open_engine(index_dir, allow_partial=allow_partial)
+    result = engine.search(
         " ".join(words),
         any_words=any_words,
         limit=limit,
@@ -136,6 +138,7 @@ def command(
         relax_when_empty=not (strict or paths_only or count_only or only_new),
         indexed_after=last_seen(index_dir, alert) if alert else None,
     )
+    print_warnings(engine, sys.stderr)
     if count_only:
         sys.stdout.write(f"{result.total}\n")
         print_result_notes(result, sys.stderr)

@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from archsearch.cli.options import index_option, output_options
+from archsearch.cli.options import allow_partial_option, index_option, output_options
 
 
 @click.command("show")
@@ -16,7 +16,8 @@ from archsearch.cli.options import index_option, output_options
 @click.option("--no-pager", is_flag=True, help="Print straight to the terminal rather than through $PAGER or less.")
 @output_options
 @index_option
-def command(reference, query_text, no_pager, fmt, index_dir):
+@allow_partial_option
+def command(reference, query_text, no_pager, fmt, index_dir, allow_partial):
     """Print one article: its metadata, then its body.
 
     @N is the Nth hit of the last `archsearch query` against this index.
@@ -27,18 +28,21 @@ def command(reference, query_text, no_pager, fmt, index_dir):
     from archsearch.lasthits import resolve
     from archsearch.location import resolve_index_dir
     from archsearch.rendering import paged, print_article, print_empty_index_note
-    from archsearch.searching import EmptyIndexError, article_matches, find_article, query_words
+    from archsearch.engines import open_engine, print_warnings
+    from archsearch.searching import EmptyIndexError, article_matches
 
     index_dir = resolve_index_dir(index_dir)
     named = resolve(index_dir, reference)
+    engine = open_engine(index_dir, allow_partial=allow_partial)
     try:
-        article = find_article(index_dir, named.reference)
+        article = engine.find_article(named.reference)
     except EmptyIndexError:
         print_empty_index_note(sys.stderr)
         sys.exit(1)
     matches = ((), ())
     words = query_text if query_text is not None else named.query
     if words.strip() and fmt in ("human", "plain"):
-        matches = article_matches(article.title, article.body, article.details.language, query_words(index_dir, words))
+        matches = article_matches(article.title, article.body, article.details.language, engine.query_words(words))
     with paged(sys.stdout, wanted=not no_pager) as out:
         print_article(article, out, fmt, *matches)
+    print_warnings(engine, sys.stderr)

@@ -24,10 +24,10 @@ def command(reference, limit, fmt, index_dir):
     """
     from archsearch.lasthits import resolve
     from archsearch.location import resolve_index_dir
-    from archsearch.related import similar
+    from archsearch.engines import open_engine
     from archsearch.rendering import print_search_result
 
     index_dir = resolve_index_dir(index_dir)
-    result = similar(index_dir, resolve(index_dir, reference).reference, limit=limit)
+    result = open_engine(index_dir).similar(resolve(index_dir, reference).reference, limit=limit)
     print_search_result(result, sys.stdout, sys.stderr, fmt)
     sys.exit(0 if result.hits else 1)

@@ -5,6 +5,7 @@ import sys
 import click
 
 from archsearch.cli.options import (
+    allow_partial_option,
     index_option,
     output_options,
     query_filter_options,
@@ -20,18 +21,19 @@ from archsearch.cli.options import (
 )
 @output_options
 @index_option
-def command(words, since, until, include_undated, any_words, ignore_case, share, fmt, index_dir):
+@allow_partial_option
+def command(words, since, until, include_undated, any_words, ignore_case, share, fmt, index_dir, allow_partial):
     """Count the articles matching WORDS per source and per place, most first.
 
     WORDS take the same syntax as query; "(unknown)" counts articles
     whose source or place could not be read.
     """
-    from archsearch.coverage import facets
+    from archsearch.engines import open_engine, print_warnings
     from archsearch.location import resolve_index_dir
     from archsearch.rendering import print_empty_index_note, print_facets
 
-    result = facets(
-        resolve_index_dir(index_dir),
+    engine = open_engine(resolve_index_dir(index_dir), allow_partial=allow_partial)
+    result = engine.facets(
         " ".join(words),
         since=since,
         until=until,
@@ -41,6 +43,7 @@ def command(words, since, until, include_undated, any_words, ignore_case, share,
         with_share=share,
     )
     print_facets(result, sys.stdout, fmt)
+    print_warnings(engine, sys.stderr)
     if result.index_empty:
         print_empty_index_note(sys.stderr)
     sys.exit(0 if result.total else 1)

@@ -5,6 +5,7 @@ import sys
 import click
 
 from archsearch.cli.options import (
+    allow_partial_option,
     any_option,
     ignore_case_option,
     index_option,
@@ -40,7 +41,8 @@ from archsearch.cli.options import (
 )
 @output_options
 @index_option
-def command(words, by, since, until, any_words, plot_file, ignore_case, share, fmt, index_dir):
+@allow_partial_option
+def command(words, by, since, until, any_words, plot_file, ignore_case, share, fmt, index_dir, allow_partial):
     """Count the articles matching WORDS in each period: coverage over time.
 
     Empty periods between the first and the last are shown too; undated
@@ -50,12 +52,13 @@ def command(words, by, since, until, any_words, plot_file, ignore_case, share, f
         from archsearch.plotting import check_plotting
 
         check_plotting(plot_file)  # before the search, which may take a while
-    from archsearch.coverage import timeline
+    from archsearch.engines import open_engine, print_warnings
     from archsearch.location import resolve_index_dir
     from archsearch.rendering import print_empty_index_note, print_timeline
 
-    result = timeline(
-        resolve_index_dir(index_dir), " ".join(words), by=by, since=since, until=until, any_words=any_words,
+    engine = open_engine(resolve_index_dir(index_dir), allow_partial=allow_partial)
+    result = engine.timeline(
+        " ".join(words), by=by, since=since, until=until, any_words=any_words,
         ignore_case=ignore_case, with_share=share,
     )
     if plot_file is not None:
@@ -63,6 +66,7 @@ def command(words, by, since, until, any_words, plot_file, ignore_case, share, f
 
         write_timeline_chart(result, plot_file)
     print_timeline(result, sys.stdout, fmt)
+    print_warnings(engine, sys.stderr)
     if result.index_empty:
         print_empty_index_note(sys.stderr)
     sys.exit(0 if result.total else 1)

@@ -1,0 +1,76 @@
+"""The engines behind archsearch's commands, one interface for both.
+
+- the embedded engine (the default): a Whoosh index in a folder on this machine;
+- the cluster engine: Xapian shards served by `xapian-tcpsrv`, named by a cluster file
+  (`*.toml`, see engines/xapian/clusterfile.py).
+
+`open_engine` chooses by what names the index: a path ending in `.toml` that is not a folder is a
+cluster file; anything else is an embedded index's folder.  The interface is at the level of
+what commands ask (a query's ranked hits, counts, facets, a timeline, one article, the words to
+highlight), each answered with the dataclasses the output layer prints, so rendering and the
+commands do not know which engine answered.
+"""
+
+from pathlib import Path
+from typing import Protocol
+
+from archsearch.errors import ArchsearchError
+
+
+class Engine(Protocol):
+    location: Path
+    warnings: list[str]  # what a command should say on stderr after its output (a shard left out)
+
+    def search(self, text: str, **options):
+        """Ranked hits (searching.SearchResult): options as searching.search takes them (any_words,
+        limit, offset, sort, since, until, include_undated, with_snippets, collapse_copies, fix,
+        ignore_case, relax_when_empty).  Counts are exact; `limit` 0 means every hit."""
+
+    def timeline(self, text: str, **options):
+        """Matches per period (coverage.Timeline), as coverage.timeline."""
+
+    def facets(self, text: str, **options):
+        """Matches per source, place and language (coverage.Facets), as coverage.facets."""
+
+    def find_article(self, reference: str):
+        """One article whole (searching.ArticleRecord), named by its id or path."""
+
+    def similar(self, reference: str, *, limit: int = 10):
+        """The articles most like the one named (searching.SearchResult), its copies left out."""
+
+    def query_words(self, text: str, **parse_options) -> dict[str, frozenset[str]]:
+        """The words a query's articles are highlighted with (see searching.query_words)."""
+
+
+# What a cluster file's name ends in.
+CLUSTER_SUFFIX = ".toml"
+
+
+def is_cluster(location) -> bool:
+    """A cluster is named by its file, `*.toml`; anything else is an embedded index's folder."""
+    return str(location).endswith(CLUSTER_SUFFIX) and not Path(location).is_dir()
+
+
+def open_engine(location: Path, *, allow_partial: bool = False) -> Engine:
+    """The engine of the index at `location`; `allow_partial` lets a cluster answer without the
+    shards that are down (a warning says which)."""
+    if is_cluster(location):
+        from archsearch.engines.xapian.engine import XapianEngine
+
+        return XapianEngine(location, allow_partial)
+    from archsearch.engines.whoosh import WhooshEngine
+
+    return WhooshEngine(location)
+
+
+def refuse_cluster(location, what: str) -> None:
+    """For the commands and options the cluster engine does not offer yet: one clear line."""
+    if is_cluster(location):
+        raise ArchsearchError(
+            f"{what} does not work on a cluster index yet ({location}); index, query, timeline, sources, show and similar do"
+        )
+
+
+def print_warnings(engine: Engine, err) -> None:
+    for warning in engine.warnings:
+        err.write(f"archsearch: warning: {warning}\n")

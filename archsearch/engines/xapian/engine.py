@@ -1,0 +1,487 @@
+"""Searching a cluster: the engine interface's operations, answered by Xapian.
+
+Parsing is the embedded engine's (querying.parse_query, with the same schema and the
+cluster's languages), so both engines read a query alike; translate.py turns the parsed
+query into a Xapian query, and the results are the same dataclasses the output layer prints.
+Ranking is Xapian's BM25 (title and body terms weighed against one document length, where
+the embedded engine's BM25F has a length per field), so the order of hits may differ from
+the embedded engine's; which articles match, and how many, do not.
+"""
+
+import time
+from collections import Counter
+from pathlib import Path
+
+from archsearch.coverage import Facets, timeline_of
+from archsearch.analysis.alternatives import index_languages
+from archsearch.engines.xapian.clusterfile import load_cluster
+from archsearch.engines.xapian.documents import (
+    COPIES_SLOT, DATE_SLOT, FACET_SLOTS, ID_PREFIX, IDENTITY_PREFIX, IDENTITY_SLOT, OLDEST_SLOT, field_prefix, field_term,
+    make_term,
+    stored_fields,
+)
+from archsearch.engines.xapian.shards import Shards
+from archsearch.engines.xapian.translate import translate
+from archsearch.errors import ArchsearchError
+from archsearch.querying import CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, parse_query
+from archsearch.schema import build_schema, number_day
+from archsearch.searching import (
+    FEW_HITS, MORE_HITS, SORT_ORDERS, ArticleDetails, ArticleRecord, EmptyIndexError, Hit, SearchResult, make_hit,
+)
+
+SCHEMA = build_schema()
+# BM25's k1 and b as the embedded engine's BM25F has them (searching.BM25F_PARAMETERS).
+BM25_K1, BM25_B = 1.2, 0.75
+HIGHLIGHTED_FIELDS = ("title", "body", WORD_FORM_FIELD, CAPITALS_FIELD)
+
+
+class XapianEngine:
+    def __init__(self, cluster_file: Path, allow_partial: bool = False):
+        self.location = Path(cluster_file)
+        self.cluster = load_cluster(self.location)
+        self.shards = Shards(self.cluster, allow_partial)
+        self.xapian = self.shards.xapian
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.shards.warnings
+
+    # ------------------------------------------------------------------ helpers
+
+    def _run(self, operation):
+        return self.shards.run(operation)
+
+    def _languages(self, database) -> tuple[str, ...]:
+        return index_languages(_IndexView(self.xapian, database))
+
+    def _parse(self, database, text, **options):
+        return parse_query(text, SCHEMA, languages=self._languages(database), **options)
+
+    def _enquire(self, database, query, sort: str = "relevance"):
+        xapian = self.xapian
+        enquire = xapian.Enquire(database)
+        enquire.set_query(query)
+        enquire.set_weighting_scheme(xapian.BM25Weight(BM25_K1, 0, 1, BM25_B, 0.5))
+        if sort == "relevance":
+            # Equal scores in the order of the articles' identities: docids depend on the shards.
+            enquire.set_sort_by_relevance_then_value(IDENTITY_SLOT, False)
+        elif sort == "newest":
+            enquire.set_sort_by_value_then_relevance(DATE_SLOT, True)
+        elif sort == "oldest":
+            enquire.set_sort_by_value_then_relevance(OLDEST_SLOT, False)
+        return enquire
+
+    def _count(self, database, query) -> int:
+        mset = self._enquire(database, query).get_mset(0, 0, database.get_doccount())
+        return mset.get_matches_estimated()
+
+    # ------------------------------------------------------------------ the interface
+
+    def search(
+        self, text: str, *, any_words=False, limit=10, offset=0, sort="relevance", since=None, until=None,
+        include_undated=False, with_snippets=True, collapse_copies=True, fix=False, ignore_case=False,
+        relax_when_empty=False, expand=False, indexed_after=None, today=None,
+    ) -> SearchResult:
+        """As searching.search."""
+        started = time.perf_counter()
+        if expand:
+            raise ArchsearchError("--expand is not available on a cluster yet; query an embedded index for it")
+        if indexed_after is not None:
+            raise ArchsearchError("--new is not available on a cluster yet; query an embedded index for it")
+        if not text.strip():
+            raise ArchsearchError("empty query: give at least one word")
+        if sort not in SORT_ORDERS:
+            raise ArchsearchError(f"unknown sort order '{sort}' (choose from {', '.join(SORT_ORDERS)})")
+        options = dict(any_words=any_words, since=since, until=until, include_undated=include_undated, today=today)
+
+        def run(query_text):
+            return self._run(lambda database: self._search(
+                database, query_text, options, ignore_case, limit, offset, sort, with_snippets, collapse_copies,
+                relax_when_empty, started,
+            ))
+
+        result = run(text)
+        if fix and result.suggestion:
+            fixed = run(result.suggestion)
+            fixed.corrected_from = text
+            return fixed
+        return result
+
+    def _search(
+        self, database, text, options, ignore_case, limit, offset, sort, with_snippets, collapse, relax, started,
+    ):
+        xapian = self.xapian
+        parsed = self._parse(database, text, ignore_case=ignore_case, **options)
+        doccount = database.get_doccount()
+        if doccount == 0:
+            return SearchResult(
+                query=text, hits=[], total=0, elapsed=time.perf_counter() - started, offset=offset,
+                explanation=parsed.explain(), index_empty=True,
+            )
+        query, _ = translate(xapian, database, parsed.query)
+        enquire = self._enquire(database, query, sort)
+        if collapse:
+            enquire.set_collapse_key(COPIES_SLOT)
+        mset = enquire.get_mset(offset, limit or doccount, doccount)
+        # Counted apart: with collapsing, Xapian's counts of what it collapsed are estimates.
+        total = self._count(database, query) if collapse else mset.get_matches_estimated()
+        copies = self._copies(database, query, mset) if collapse else {}
+        hits = [
+            self._hit(enquire, rank, item, sort, with_snippets, copies.get(item.docid, ()))
+            for rank, item in enumerate(mset, start=offset + 1)
+        ]
+        result = SearchResult(
+            query=text, hits=hits, total=total, elapsed=0.0, offset=offset,
+            explanation=[*parsed.explain(), f"xapian: {query}"],
+        )
+        if total == 0 and parsed.has_date_filter:
+            result.outside_window = self._count(database, translate(xapian, database, parsed.words)[0])
+            if result.outside_window:
+                result.date_span = self._date_span(database)
+        if total == 0 and not options["any_words"] and not result.outside_window:
+            some_words = self._parse(database, text, ignore_case=ignore_case, **dict(options, any_words=True)).words
+            result.partial_matches = self._count(database, translate(xapian, database, some_words)[0])
+            if relax:
+                self._relax(database, parsed.query, sort, offset, limit, with_snippets, collapse, result)
+        if sort != "relevance":
+            result.explanation.append(f"sort: {sort}, undated articles last")
+        if total < FEW_HITS:
+            self._suggest_spelling(database, text, total, dict(options, ignore_case=ignore_case), result)
+        if total == 0 and parsed.capitals:
+            any_case = self._parse(database, text, ignore_case=True, **options).query
+            result.capitals = parsed.capitals
+            result.any_case_matches = self._count(database, translate(xapian, database, any_case)[0])
+        if parsed.has_date_filter and not options["include_undated"]:
+            from whoosh.query import And
+
+            undated = translate(xapian, database, And([parsed.words, UNDATED]))[0]
+            result.undated_left_out = self._count(database, undated)
+        result.elapsed = time.perf_counter() - started
+        return result
+
+    def _suggest_spelling(self, database, text: str, total: int, options: dict, result: SearchResult) -> None:
+        """Did you mean: spelling.corrected_query over the cluster's words, offered as the embedded
+        engine offers it (searching._suggest_spelling)."""
+        from archsearch.spelling import corrected_query
+
+        suggestion = corrected_query(_IndexView(self.xapian, database), text)
+        if suggestion is None:
+            return
+        suggested, _ = translate(self.xapian, database, self._parse(database, suggestion, **options).query)
+        suggestion_total = self._count(database, suggested)
+        if suggestion_total > total and suggestion_total >= MORE_HITS * total:
+            result.suggestion, result.suggestion_total = suggestion, suggestion_total
+
+    def _relax(self, database, query, sort, offset, limit, with_snippets, collapse, result) -> None:
+        """No article has all the words: the hits become those with some of them, in the query's
+        filters, most words first (as searching._relaxed_ranking), the first of near-identical ones
+        standing for the others."""
+        from whoosh.query import And, Or
+
+        from archsearch.searching import _words_and_filters
+
+        words, filters = _words_and_filters(query)
+        if len(words) < 2:
+            return
+        relaxed, _ = translate(self.xapian, database, And([Or(words), *filters]) if filters else Or(words))
+        doccount = database.get_doccount()
+        enquire = self._enquire(database, relaxed, sort)
+        matching = list(enquire.get_mset(0, doccount, doccount))
+        if not matching:
+            return
+        Query = self.xapian.Query
+        words_matched = Counter()
+        for word in words:
+            has_word = self._enquire(database, Query(Query.OP_FILTER, relaxed, translate(self.xapian, database, word)[0]))
+            words_matched.update(item.docid for item in has_word.get_mset(0, doccount))
+        if sort == "relevance":
+            matching.sort(key=lambda item: -words_matched[item.docid])  # stable: by score within
+        leaders, copies = [], {}
+        group_of = {}
+        for item in matching:
+            group = item.document.get_value(COPIES_SLOT) if collapse else item.docid
+            if group in group_of:
+                copies.setdefault(group_of[group], []).append(stored_fields(item.document)["path"])
+            else:
+                group_of[group] = item.docid
+                leaders.append(item)
+        shown = leaders[offset : offset + limit] if limit else leaders[offset:]
+        result.hits = [
+            self._hit(enquire, rank, item, sort, with_snippets, copies.get(item.docid, ()))
+            for rank, item in enumerate(shown, start=offset + 1)
+        ]
+        result.total, result.relaxed = len(matching), True
+        result.explanation.append("no article has all the words: articles with some of them, most words first")
+
+    def _date_span(self, database):
+        lower, upper = database.get_value_lower_bound(DATE_SLOT), database.get_value_upper_bound(DATE_SLOT)
+        if not lower:
+            return None
+        return (
+            number_day(int(self.xapian.sortable_unserialise(lower))),
+            number_day(int(self.xapian.sortable_unserialise(upper))),
+        )
+
+    def _copies(self, database, query, mset) -> dict[int, list[str]]:
+        """The ids of the matching articles each hit stands for (its near-identical copies), by
+        docid: the matches in the hits' groups, read in one query rather than from Xapian's
+        collapse counts, which the remote backend does not keep exact."""
+        Query = self.xapian.Query
+        leaders = {item.collapse_key: item.docid for item in mset}
+        if not leaders:
+            return {}
+        groups = Query(Query.OP_OR, [Query(Query.OP_VALUE_RANGE, COPIES_SLOT, key, key) for key in leaders])
+        enquire = self._enquire(database, Query(Query.OP_FILTER, query, groups))
+        copies: dict[int, list[str]] = {}
+        for item in enquire.get_mset(0, database.get_doccount()):
+            leader = leaders[item.document.get_value(COPIES_SLOT)]
+            if item.docid != leader:
+                copies.setdefault(leader, []).append(stored_fields(item.document)["path"])
+        return copies
+
+    def _hit(self, enquire, rank, item, sort, with_snippets, copies) -> Hit:
+        return make_hit(rank, _MatchedDocument(enquire, item, sort), with_snippets, copies)
+
+    def query_words(self, text: str, **parse_options) -> dict[str, frozenset[str]]:
+        """As searching.query_words: what showing an article highlights."""
+
+        def words(database):
+            parsed = self._parse(database, text, **parse_options)
+            _, terms = translate(self.xapian, database, parsed.words)
+            return {field: terms.get(field, frozenset()) for field in HIGHLIGHTED_FIELDS}
+
+        return self._run(words)
+
+    def find_article(self, reference: str) -> ArticleRecord:
+        return self._run(lambda database: self._article(*self._locate(database, reference)))
+
+    def similar(self, reference: str, *, limit: int = 10) -> SearchResult:
+        """As related.similar: the article's most distinctive words (Xapian's relevance-feedback
+        expand set over its title and body terms) as a query, the article and its copies left out."""
+        return self._run(lambda database: self._similar(database, reference, limit))
+
+    def _similar(self, database, reference: str, limit: int) -> SearchResult:
+        from archsearch.related import BODY_TERMS, TITLE_TERMS
+
+        xapian = self.xapian
+        Query = xapian.Query
+        started = time.perf_counter()
+        if database.get_doccount() == 0:
+            return SearchResult(query=f"similar to {reference}", hits=[], total=0, elapsed=0.0, index_empty=True)
+        docid, stored = self._locate(database, reference)
+        relevant = xapian.RSet()
+        relevant.add_document(docid)
+        prefixes = tuple(field_prefix(field).encode() for field in ("title", "body"))
+
+        class WordsOfTitleAndBody(xapian.ExpandDecider):
+            def __call__(self, term):
+                return term.startswith(prefixes)
+
+        expander = xapian.Enquire(database)
+        expander.set_query(Query.MatchAll)
+        words = [(item.term.decode("utf-8", "surrogateescape"), item.weight) for item in expander.get_eset(
+            BODY_TERMS + TITLE_TERMS, relevant, WordsOfTitleAndBody()
+        )]
+        group = database.get_document(docid).get_value(COPIES_SLOT)
+        query = Query(
+            Query.OP_AND_NOT,
+            Query(Query.OP_OR, [Query(Query.OP_SCALE_WEIGHT, Query(term), weight) for term, weight in words]),
+            Query(Query.OP_VALUE_RANGE, COPIES_SLOT, group, group),
+        )
+        enquire = self._enquire(database, query)
+        mset = enquire.get_mset(0, limit or database.get_doccount(), database.get_doccount())
+        hits = [self._hit(enquire, rank, item, "relevance", True, ()) for rank, item in enumerate(mset, start=1)]
+        left_out = self._count(database, Query(Query.OP_VALUE_RANGE, COPIES_SLOT, group, group)) - 1
+        return SearchResult(
+            query=f"similar to {stored['path']}", hits=hits, total=mset.get_matches_estimated(),
+            elapsed=time.perf_counter() - started,
+            explanation=[f"similar to {stored['path']}: {query}", f"left out as copies: {left_out}"],
+        )
+
+    def _locate(self, database, reference: str) -> tuple[int, dict]:
+        """The docid and stored fields of the article named by its id or its file's path."""
+        if database.get_doccount() == 0:
+            raise EmptyIndexError()
+        terms = [make_term(ID_PREFIX, reference), make_term(IDENTITY_PREFIX, str(Path(reference).expanduser().absolute()))]
+        found = {}
+        for term in terms:
+            for posting in database.postlist(term):
+                found[posting.docid] = stored_fields(database.get_document(posting.docid))
+        if not found:
+            raise ArchsearchError(f"no article with id or path '{reference}' in the cluster")
+        if len(found) > 1:
+            named = sorted(stored["key"] + (f"#{stored['record']}" if stored.get("record") else "") for stored in found.values())
+            raise ArchsearchError(f"'{reference}' names {len(found)} articles; name one by its path: {', '.join(named)}")
+        return next(iter(found.items()))
+
+    @staticmethod
+    def _article(docid: int, stored: dict) -> ArticleRecord:
+        return ArticleRecord(
+            id=stored["path"], path=stored["key"], title=stored.get("title") or "", date=number_day(stored.get("date")),
+            source=stored.get("source") or "", place=stored.get("place") or "", section=stored.get("section") or "",
+            body=stored.get("text") or "", details=ArticleDetails.from_stored(stored),
+        )
+
+    def timeline(
+        self, text: str, *, by="month", since=None, until=None, any_words=False, ignore_case=False,
+        with_share=False, today=None,
+    ):
+        """As coverage.timeline: the matches counted per day by a match spy on the date value."""
+        from archsearch.coverage import PERIODS
+
+        if by not in PERIODS:
+            raise ArchsearchError(f"unknown period '{by}' (choose from {', '.join(PERIODS)})")
+
+        def count(database):
+            parsed = self._parse(
+                database, text, any_words=any_words, since=since, until=until, include_undated=True,
+                today=today, ignore_case=ignore_case,
+            )
+            query, _ = translate(self.xapian, database, parsed.query)
+            days = self._spied(database, query, {"date": DATE_SLOT})["date"]
+            volumes = self._spied(database, self.xapian.Query.MatchAll, {"date": DATE_SLOT})["date"] if with_share else None
+            return timeline_of(text, by, parsed.window, days, volumes, index_empty=database.get_doccount() == 0)
+
+        return self._run(count)
+
+    def _spied(self, database, query, slots: dict[str, int]) -> dict[str, Counter]:
+        """Per slot, how many matching articles hold each value (None: how many hold none)."""
+        xapian = self.xapian
+        spies = {name: xapian.ValueCountMatchSpy(slot) for name, slot in slots.items()}
+        enquire = self._enquire(database, query)
+        for spy in spies.values():
+            enquire.add_matchspy(spy)
+        total = enquire.get_mset(0, 0, database.get_doccount()).get_matches_estimated()
+        counted = {}
+        for name, spy in spies.items():
+            values = Counter()
+            for item in spy.values():
+                value = item.term
+                values[number_day(int(xapian.sortable_unserialise(value))) if name == "date" else value.decode("utf-8")] += item.termfreq
+            values[None] = total - sum(values.values())
+            counted[name] = +values if values[None] == 0 else values
+        return counted
+
+    def facets(
+        self, text: str, *, since=None, until=None, include_undated=False, any_words=False, ignore_case=False,
+        with_share=False, today=None,
+    ) -> Facets:
+        """As coverage.facets: sources, places and languages counted by match spies on their values."""
+        from archsearch.coverage import _most_first
+
+        def count(database):
+            options = dict(since=since, until=until, include_undated=include_undated, today=today, ignore_case=ignore_case)
+            parsed = self._parse(database, text, any_words=any_words, **options)
+            if database.get_doccount() == 0:
+                volumes = {kind: Counter() for kind in FACET_SLOTS} if with_share else None
+                return Facets(query=text, total=0, index_empty=True, volumes=volumes)
+            query, _ = translate(self.xapian, database, parsed.query)
+            counts = _named(self._spied(database, query, FACET_SLOTS))
+            volumes, volume = None, 0
+            if with_share:
+                window, _ = translate(self.xapian, database, self._parse(database, "", **options).query)
+                volumes = _named(self._spied(database, window, FACET_SLOTS))
+                volume = self._count(database, window)
+                for kind, counted in volumes.items():
+                    counts[kind].update(dict.fromkeys(counted, 0))
+            total = self._count(database, query)
+            return Facets(
+                query=text, total=total, sources=_most_first(counts["source"]), places=_most_first(counts["place"]),
+                languages=_most_first(counts["language"]), volumes=volumes, volume=volume,
+            )
+
+        return self._run(count)
+
+
+def _named(spied: dict[str, Counter]) -> dict[str, Counter]:
+    """Counts with articles of no value under "(unknown)", as coverage.facets names them."""
+    named = {}
+    for kind, counts in spied.items():
+        named[kind] = Counter({name if name is not None else "(unknown)": count for name, count in counts.items() if count})
+    return named
+
+
+class _MatchedDocument:
+    """A document of an MSet, with the parts of Whoosh's Hit that searching.make_hit reads."""
+
+    def __init__(self, enquire, item, sort: str):
+        self._enquire = enquire
+        self._item = item
+        self.score = item.weight if sort == "relevance" else None
+        self._stored = stored_fields(item.document)
+
+    def fields(self) -> dict:
+        return self._stored
+
+    def matched_terms(self) -> list[tuple[str, str]]:
+        """(field, term) for the query's terms the document holds, as Xapian says it matched them."""
+        matched = []
+        for term in self._enquire.matching_terms(self._item):
+            text = term.decode("utf-8", "surrogateescape")
+            for field in HIGHLIGHTED_FIELDS:
+                if text.startswith(field_prefix(field)):
+                    matched.append((field, text[len(field_prefix(field)):]))
+        return matched
+
+
+class _IndexView:
+    """The cluster as code written for the embedded index reads it (index_languages,
+    spelling.corrected_query): the few calls they make of Whoosh's searcher and reader (term
+    frequencies, close words, a few articles holding a word)."""
+
+    def __init__(self, xapian, database):
+        self._xapian = xapian
+        self._database = database
+        self.schema = SCHEMA
+
+    def reader(self):
+        return self
+
+    def doc_count(self) -> int:
+        return self._database.get_doccount()
+
+    def iter_field(self, fieldname: str):
+        """(term, its document frequency) for the languages, as index_languages reads them."""
+        prefix = field_prefix(fieldname)
+        for item in self._database.allterms(prefix):
+            yield item.term.decode("utf-8")[len(prefix):], _Frequency(item.termfreq)
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        return self._database.get_termfreq(field_term(fieldname, text))
+
+    def suggest(self, fieldname: str, text: str, limit: int, maxdist: int, prefix: int) -> list[str]:
+        """Up to `limit` words of the field at most `maxdist` edits from `text` and starting as it
+        does (`prefix` letters), nearest first, then the most common."""
+        from whoosh.support.levenshtein import distance
+
+        start = field_prefix(fieldname) + text[:prefix]
+        found = []
+        for item in self._database.allterms(start):
+            word = item.term.decode("utf-8", "surrogateescape")[len(field_prefix(fieldname)):]
+            if word != text and abs(len(word) - len(text)) <= maxdist:
+                edits = distance(word, text)
+                if edits <= maxdist:
+                    found.append((edits, -item.termfreq, word))
+        return [word for _, _, word in sorted(found)[:limit]]
+
+    def search(self, query, limit: int):
+        """The first `limit` articles holding the term `query` (a Whoosh Term)."""
+        enquire = self._xapian.Enquire(self._database)
+        enquire.set_query(self._xapian.Query(field_term(query.fieldname, query.text)))
+        return [_Stored(stored_fields(item.document)) for item in enquire.get_mset(0, limit)]
+
+
+class _Frequency:
+    def __init__(self, count: int):
+        self._count = count
+
+    def doc_frequency(self) -> int:
+        return self._count
+
+
+class _Stored:
+    def __init__(self, stored: dict):
+        self._stored = stored
+
+    def fields(self) -> dict:
+        return self._stored

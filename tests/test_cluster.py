@@ -1,0 +1,455 @@
+"""Real Xapian shards for the cluster tests: `xapian-tcpsrv --writable` processes on loopback.
+
+When xapian-tcpsrv or the Python bindings are missing, the cluster tests are skipped with the
+reason, unless ARCHSEARCH_REQUIRE_CLUSTER_TESTS=1 (set by .ci/run), which makes that a failure.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+REQUIRE = os.environ.get("ARCHSEARCH_REQUIRE_CLUSTER_TESTS") == "1"
+START_SECONDS = 10
+
+
+def missing() -> str | None:
+    if shutil.which("xapian-tcpsrv") is None:
+        return "xapian-tcpsrv is not installed (Debian: apt-get install xapian-tools)"
+    try:
+        import xapian  # noqa: F401
+    except ImportError:
+        return "the Xapian bindings are not installed (pip install 'archsearch[cluster]')"
+    return None
+
+
+def require_xapian() -> None:
+    reason = missing()
+    if reason is None:
+        return
+    if REQUIRE:
+        pytest.fail(f"cluster tests required (ARCHSEARCH_REQUIRE_CLUSTER_TESTS=1) but {reason}")
+    # A warning, so that pytest's summary shows the reason without -rs.
+    warnings.warn(f"cluster tests skipped: {reason}", stacklevel=2)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Shard:
+    """One xapian-tcpsrv in a process group of its own (it forks a process per connection, and a
+    shard going down means all of them)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = 0
+        self.process = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        for _ in range(5):  # the port chosen may be taken before the server binds it
+            self.port = self.port or free_port()
+            self.process = subprocess.Popen(
+                ["xapian-tcpsrv", "--writable", "--quiet", "--interface", "127.0.0.1", "--port", str(self.port),
+                 str(self.folder)],
+                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + START_SECONDS
+            while time.monotonic() < deadline and self.process.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+                    return
+                except OSError:
+                    time.sleep(0.05)
+            self.stop()
+            self.port = 0
+        raise RuntimeError(f"xapian-tcpsrv did not start on {self.folder}")
+
+    def signal(self, number: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, number)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        self.process = None
+
+
+def start_shards(folder: Path, count: int) -> list[Shard]:
+    folder.mkdir(parents=True, exist_ok=True)
+    shards = [Shard(folder / f"shard{number}") for number in range(count)]
+    for shard in shards:
+        shard.start()
+    return shards
+
+
+# --------------------------------------------------------------------------- the corpus and clusters
+
+import datetime  # noqa: E402
+import random  # noqa: E402
+
+from conftest import web, wire, write_corpus  # noqa: E402
+
+WORDS = (
+    "refugees border talks ceasefire election minister parliament flood drought harvest wheat gas pipeline "
+    "sanctions embassy protest court verdict airport railway bridge vaccine hospital school teachers strike "
+    "journalists militants convoy aid mission summit treaty organization organisations organizing"
+).split()
+PLACES = ("KABUL", "MOSCOW", "TASHKENT", "DUSHANBE", "HERAT")
+SOURCES = ("TASS", "AKIpress", "Xinhua", "Interfax")
+
+
+def generated_articles(count: int = 90, seed: int = 17) -> dict[str, str]:
+    """Wire stories (dated) and web pages (undated) from a small vocabulary, so that words meet
+    often, with a few republished copies."""
+    chooser = random.Random(seed)
+    articles = {}
+    for number in range(count):
+        words = " ".join(chooser.choice(WORDS) for _ in range(chooser.randint(25, 60)))
+        place = chooser.choice(PLACES)
+        if number % 4 == 3:
+            articles[f"web/{number:03}.txt"] = web("World", f"Story {number} {words[:30]}", "Kabul Chronicle", f"{place}: {words}.")
+        else:
+            day = datetime.date(2019, 1, 1) + datetime.timedelta(days=chooser.randint(0, 1000))
+            dateline = f"{place}, {day:%B} {day.day}. /{chooser.choice(SOURCES)}/."
+            articles[f"wire/{day.year}/{number:03}.txt"] = wire(day.isoformat(), dateline, f"The {words}.")
+    for number in range(0, 12, 4):  # the same story sent again by another agency
+        name = next(name for name in articles if name.endswith(f"/{number:03}.txt"))
+        articles[f"copies/{number:03}.txt"] = articles[name].replace("/TASS/", "/Interfax/").replace("/AKIpress/", "/Xinhua/")
+    return articles
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """Four shards on loopback: three make the cluster, the fourth is a cluster of one database."""
+    require_xapian()
+    started = start_shards(tmp_path_factory.mktemp("shards"), 4)
+    yield started
+    for shard in started:
+        shard.stop()
+
+
+def cluster_file(folder: Path, shards: list[Shard]) -> Path:
+    from archsearch.engines.xapian.clusterfile import init_cluster
+
+    path = folder / "cluster.toml"
+    init_cluster(path, [shard.endpoint for shard in shards])
+    return path
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("cluster-corpus") / "corpus", generated_articles())
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, shards, corpus):
+    """The corpus in the 3-shard cluster, in the one-shard cluster, and in an embedded index."""
+    from archsearch.engines.xapian.indexer import update_cluster
+    from archsearch.indexing import update_index
+
+    three = cluster_file(tmp_path_factory.mktemp("three"), shards[:3])
+    one = cluster_file(tmp_path_factory.mktemp("one"), shards[3:])
+    update_cluster(three, [str(corpus)])
+    update_cluster(one, [str(corpus)])
+    embedded = tmp_path_factory.mktemp("embedded") / "index"
+    update_index(embedded, [str(corpus)])
+    return {"three": three, "one": one, "embedded": embedded, "corpus": corpus, "shards": shards}
+
+
+def engine(location):
+    from archsearch.engines import open_engine
+
+    return open_engine(location)
+
+
+def local_engine(built):
+    """The one-shard cluster's database opened from its folder, as one local Xapian database."""
+    import xapian
+
+    one = engine(built["one"])
+    one.shards.database = xapian.Database(str(built["shards"][3].folder))
+    return one
+
+
+RANKED_QUERIES = [
+    "refugees", "refugees border", "ceasefire OR drought", '"border talks"', "minister -parliament",
+    "title:story", "source:tass wheat", "organi*", "date:2020 flood", "vaccin~", "place:herat aid",
+]
+MATCHING_QUERIES = [
+    "refugees border", "ceasefire OR drought", "minister -parliament", "(flood OR drought) NOT strike",
+    '"border talks"', '"peace talks"', "title:story", "source:tass", "place:kabul wheat", "organiz*",
+    "organi?ations", "date:2020", "date:2019-06..2020-03 court", "lang:en summit", "path:copies",
+]
+
+
+def ranked(result):
+    return [(hit.id, round(hit.score, 9)) for hit in result.hits], result.total
+
+
+@pytest.mark.parametrize("text", RANKED_QUERIES)
+def test_three_shards_rank_as_one_database(built, text):
+    options = dict(limit=0, collapse_copies=False)
+    cluster = engine(built["three"]).search(text, **options)
+    single = local_engine(built).search(text, **options)
+    assert cluster.total > 0
+    assert ranked(cluster) == ranked(single)
+
+
+@pytest.mark.parametrize("text", MATCHING_QUERIES)
+def test_the_same_articles_match_as_in_the_embedded_index(built, text):
+    options = dict(limit=0, collapse_copies=False, relax_when_empty=False)
+    cluster = engine(built["three"]).search(text, **options)
+    embedded = engine(built["embedded"]).search(text, **options)
+    assert {hit.id for hit in cluster.hits} == {hit.id for hit in embedded.hits}
+    assert cluster.total == embedded.total == len(cluster.hits)
+
+
+@pytest.mark.parametrize("text, options", [
+    ("date:2030 refugees", {}), ("date:2020 refugees", {}), ("refugees", {"since": "2020"}),
+    ("refugees", {"since": "2020", "include_undated": True}),
+])
+def test_the_notes_on_dates_are_those_of_the_embedded_engine(built, text, options):
+    cluster = engine(built["three"]).search(text, **options)
+    embedded = engine(built["embedded"]).search(text, **options)
+    notes = ("total", "outside_window", "date_span", "undated_left_out")
+    assert [getattr(cluster, note) for note in notes] == [getattr(embedded, note) for note in notes]
+
+@pytest.mark.parametrize("text", ["refugees zucchini", "border zucchini saffron", "wheat zucchini source:tass"])
+def test_when_no_article_has_every_word_those_with_most_of_them_come_first(built, text):
+    cluster = engine(built["three"]).search(text, limit=0, relax_when_empty=True)
+    embedded = engine(built["embedded"]).search(text, limit=0, relax_when_empty=True)
+    assert cluster.relaxed and embedded.relaxed
+    assert (cluster.total, cluster.partial_matches) == (embedded.total, embedded.partial_matches)
+    assert {hit.id for hit in cluster.hits} | {copy for hit in cluster.hits for copy in hit.copies} == (
+        {hit.id for hit in embedded.hits} | {copy for hit in embedded.hits for copy in hit.copies}
+    )
+    assert not engine(built["three"]).search(text, relax_when_empty=False).hits
+
+
+def test_relaxed_hits_with_more_of_the_words_rank_first(built):
+    cluster = engine(built["three"])
+    both = {hit.id for hit in cluster.search("refugees border", limit=0, collapse_copies=False).hits}
+    relaxed = cluster.search("refugees border zucchini", limit=0, collapse_copies=False, relax_when_empty=True)
+    has_both = [hit.id in both for hit in relaxed.hits]
+    assert relaxed.relaxed and any(has_both) and not all(has_both)
+    assert has_both == sorted(has_both, reverse=True)
+
+@pytest.mark.parametrize("text", ["refugess", "minster border", "vacine hospital", "Herrat"])
+def test_did_you_mean_as_the_embedded_engine(built, text):
+    cluster = engine(built["three"]).search(text)
+    embedded = engine(built["embedded"]).search(text)
+    assert (cluster.suggestion, cluster.suggestion_total) == (embedded.suggestion, embedded.suggestion_total)
+    fixed = engine(built["three"]).search(text, fix=True, limit=0, collapse_copies=False)
+    if cluster.suggestion:
+        assert fixed.corrected_from == text and fixed.total == cluster.suggestion_total
+
+
+def test_did_you_mean_offers_a_spelling(built):
+    assert engine(built["three"]).search("refugess").suggestion == "refugees"
+
+def test_every_article_is_on_exactly_one_shard(built):
+    import xapian
+
+    from archsearch.engines.xapian.clusterfile import shard_of
+    from archsearch.engines.xapian.documents import stored_fields
+
+    articles = generated_articles()
+    counts = []
+    for number, shard in enumerate(built["shards"][:3]):
+        database = xapian.Database(str(shard.folder))
+        counts.append(database.get_doccount())
+        for posting in database.postlist(""):
+            stored = stored_fields(database.get_document(posting.docid))
+            assert shard_of(stored["key"], 3) == number
+    assert sum(counts) == len(articles)
+    assert all(counts)
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_sorting_by_date_puts_undated_articles_last(built, sort):
+    cluster = engine(built["three"]).search("refugees OR border", limit=0, sort=sort, collapse_copies=False)
+    embedded = engine(built["embedded"]).search("refugees OR border", limit=0, sort=sort, collapse_copies=False)
+    dates = [hit.date for hit in cluster.hits]
+    dated = [date for date in dates if date]
+    assert dates == dated + [None] * (len(dates) - len(dated))
+    assert dated == sorted(dated, reverse=sort == "newest")
+    assert dates == [hit.date for hit in embedded.hits]
+
+
+def test_copies_collapse_into_their_leader(built):
+    collapsed = engine(built["three"]).search("refugees OR border OR wheat", limit=0)
+    every = engine(built["three"]).search("refugees OR border OR wheat", limit=0, collapse_copies=False)
+    with_copies = [hit for hit in collapsed.hits if hit.copies]
+    assert with_copies
+    assert collapsed.total == every.total
+    assert len(collapsed.hits) + sum(len(hit.copies) for hit in collapsed.hits) == len(every.hits)
+    for hit in with_copies:
+        assert {hit.id, *hit.copies} & {f"copies/{name}" for name in ("000.txt", "004.txt", "008.txt")}
+
+
+def test_copies_on_different_shards_collapse_into_one_hit(fresh_cluster):
+    from archsearch.engines.xapian.clusterfile import shard_of
+    from archsearch.engines.xapian.indexer import update_cluster
+
+    story = wire("2020-01-01", "KABUL, Jan 1. /TASS/.", "The " + " ".join(WORDS) + " zucchini story, republished.")
+    corpus = write_corpus(fresh_cluster["tmp"] / "copies", {f"copy{number}.txt": story for number in range(6)})
+    assert len({shard_of(str(path), 3) for path in corpus.iterdir()}) > 1
+    update_cluster(fresh_cluster["file"], [str(corpus)])
+    found = engine(fresh_cluster["file"]).search("zucchini", limit=0)
+    assert found.total == 6 and len(found.hits) == 1
+    assert sorted([found.hits[0].id, *found.hits[0].copies]) == [f"copy{number}.txt" for number in range(6)]
+
+def test_snippets_mark_the_same_words_as_the_embedded_engine(built):
+    cluster = engine(built["three"]).search("refugees border", limit=0, collapse_copies=False)
+    embedded = {hit.id: hit for hit in engine(built["embedded"]).search("refugees border", limit=0, collapse_copies=False).hits}
+    for hit in cluster.hits:
+        assert hit.snippets == embedded[hit.id].snippets
+        assert hit.title_matches == embedded[hit.id].title_matches
+
+
+@pytest.mark.parametrize("by", ["month", "year"])
+def test_timeline_counts_as_the_embedded_engine(built, by):
+    for text in ("refugees", "wheat OR gas", "date:2020 court"):
+        cluster = engine(built["three"]).timeline(text, by=by, with_share=True)
+        embedded = engine(built["embedded"]).timeline(text, by=by, with_share=True)
+        assert cluster == embedded
+
+
+def test_sources_count_as_the_embedded_engine(built):
+    for text in ("refugees", "wheat OR gas", "source:tass"):
+        cluster = engine(built["three"]).facets(text, with_share=True)
+        embedded = engine(built["embedded"]).facets(text, with_share=True)
+        assert cluster == embedded
+
+
+def test_show_gives_the_article_and_the_words_to_mark(built):
+    name = next(iter(generated_articles()))
+    cluster, embedded = engine(built["three"]), engine(built["embedded"])
+    assert cluster.find_article(name) == embedded.find_article(name)
+    assert cluster.find_article(str(built["corpus"] / name)) == embedded.find_article(name)
+    for text in ("refugees organiz*", '"border talks" -wheat', "US aid", "organi?ations vaccin~"):
+        words = cluster.query_words(text)
+        assert words == {field: words for field, words in embedded.query_words(text).items()}
+    assert {"organization", "organizing"} <= cluster.query_words("organiz*")["exact"]
+
+
+def test_similar_finds_articles_sharing_distinctive_words_and_leaves_out_copies(built, run_cli):
+    cluster = engine(built["three"])
+    result = cluster.similar("wire/2019/000.txt", limit=5)
+    ids = [hit.id for hit in result.hits]
+    assert len(ids) == 5 and result.total >= 5
+    assert not {"wire/2019/000.txt", "copies/000.txt"} & set(ids)
+    assert "left out as copies: 1" in result.explanation
+    shown = run_cli("similar", "--index", str(built["three"]), "--json", "wire/2019/000.txt")
+    assert shown.exit_code == 0 and shown.stdout.count('"id"') == 10
+
+
+# --------------------------------------------------------------------------- updates
+
+
+@pytest.fixture
+def fresh_cluster(tmp_path):
+    """Three new shards, a cluster file naming them and a corpus of its own, for tests that change them."""
+    require_xapian()
+    started = start_shards(tmp_path / "shards", 3)
+    corpus = write_corpus(tmp_path / "corpus", generated_articles(40))
+    yield {"file": cluster_file(tmp_path, started), "corpus": corpus, "shards": started, "tmp": tmp_path}
+    for shard in started:
+        shard.stop()
+
+
+def cluster_ids(location) -> list[str]:
+    """Every article id in the cluster, once per article it holds (so duplicates show)."""
+    from archsearch.engines.xapian.documents import stored_fields
+
+    database = engine(location).shards.database
+    return sorted(stored_fields(database.get_document(posting.docid))["path"] for posting in database.postlist(""))
+
+
+def corpus_ids(corpus: Path) -> list[str]:
+    return sorted(path.relative_to(corpus).as_posix() for path in corpus.rglob("*.txt"))
+
+
+def test_updates_deletions_renames_and_forgetting(fresh_cluster):
+    from archsearch.engines.xapian.indexer import update_cluster
+
+    location, corpus = fresh_cluster["file"], fresh_cluster["corpus"]
+    first = update_cluster(location, [str(corpus)])
+    assert first.added == len(corpus_ids(corpus)) and first.total == first.added
+    changed = next(corpus.rglob("*.txt"))
+    changed.write_text(wire("2022-02-02", "HERAT, February 2. /TASS/.", "Saffron growers report a record zucchini crop."))
+    deleted = sorted(corpus.rglob("*.txt"))[5]
+    deleted.unlink()
+    renamed = sorted(corpus.rglob("*.txt"))[7]
+    renamed.rename(renamed.with_name("renamed.txt"))
+    (corpus / "new.txt").write_text(wire("2023-03-03", "KABUL, March 3. /TASS/.", "A zucchini festival opens."))
+    second = update_cluster(location, [])  # the folders the cluster remembers
+    assert (second.added, second.updated, second.removed) == (2, 1, 2)
+    assert cluster_ids(location) == corpus_ids(corpus)
+    found = engine(location).search("zucchini", limit=0)
+    assert sorted(hit.id for hit in found.hits) == sorted([changed.relative_to(corpus).as_posix(), "new.txt"])
+    assert engine(location).search("saffron", limit=0).total == 1
+
+    other = write_corpus(fresh_cluster["tmp"] / "other", {"far.txt": wire("2020-01-01", "HERAT, Jan 1. /TASS/.", "Zucchini abroad.")})
+    update_cluster(location, [str(other)])
+    assert engine(location).search("zucchini", limit=0).total == 3
+    forgetting = update_cluster(location, [], forget=[str(other)])
+    assert forgetting.removed == 1
+    assert cluster_ids(location) == corpus_ids(corpus)
+
+
+def test_the_record_of_files_lives_in_the_cluster(fresh_cluster, monkeypatch):
+    """A second machine (here: another working folder, nothing kept beside the cluster file) sees
+    what the first indexed, and reads nothing again."""
+    from archsearch.engines.xapian.indexer import update_cluster
+
+    location, corpus = fresh_cluster["file"], fresh_cluster["corpus"]
+    update_cluster(location, [str(corpus)])
+    elsewhere = fresh_cluster["tmp"] / "elsewhere"
+    elsewhere.mkdir()
+    copy = elsewhere / "cluster.toml"
+    copy.write_text(location.read_text())
+    report = update_cluster(copy, [], cwd=elsewhere)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, len(corpus_ids(corpus)))
+    assert sorted(path.name for path in location.parent.iterdir() if path.is_file()) == ["cluster.toml"]
+
+
+def test_rebuild_reads_every_file_again(fresh_cluster):
+    from archsearch.engines.xapian.indexer import update_cluster
+
+    location, corpus = fresh_cluster["file"], fresh_cluster["corpus"]
+    update_cluster(location, [str(corpus)])
+    report = update_cluster(location, [], rebuild=True)
+    assert report.added == len(corpus_ids(corpus)) and report.unchanged == 0
+    assert cluster_ids(location) == corpus_ids(corpus)
+
+
+def test_shards_in_another_order_are_refused(fresh_cluster):
+    from archsearch.engines.xapian.clusterfile import init_cluster
+    from archsearch.engines.xapian.indexer import update_cluster
+    from archsearch.errors import ArchsearchError
+
+    update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
+    reordered = fresh_cluster["tmp"] / "reordered.toml"
+    init_cluster(reordered, [shard.endpoint for shard in reversed(fresh_cluster["shards"])])
+    with pytest.raises(ArchsearchError, match=r"was written as shard 3 of 3: the shards' order"):
+        update_cluster(reordered, [])

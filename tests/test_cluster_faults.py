@@ -1,0 +1,175 @@
+"""A cluster with a shard down or slow, an indexer killed half-way, a cluster file that is wrong,
+and the commands that do not work on a cluster yet: one clear line each, never a traceback."""
+
+import os
+import signal
+
+import pytest
+
+from archsearch.errors import ArchsearchError
+from test_cluster import cluster_ids, corpus_ids, engine, fresh_cluster  # noqa: F401 (a fixture)
+
+
+def indexed(fresh_cluster):
+    from archsearch.engines.xapian.indexer import update_cluster
+
+    update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
+    return fresh_cluster
+
+
+def test_a_shard_down_is_named_and_allow_partial_answers_from_the_others(fresh_cluster, run_cli):
+    cluster = indexed(fresh_cluster)
+    everything = engine(cluster["file"]).search("refugees OR border", limit=0, collapse_copies=False)
+    down = cluster["shards"][1]
+    down.stop()
+    result = run_cli("query", "--index", str(cluster["file"]), "refugees OR border")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert f"shard {down.endpoint} (2 of 3)" in result.stderr and "--allow-partial" in result.stderr
+
+    partial = run_cli("query", "--index", str(cluster["file"]), "-c", "--allow-partial", "refugees OR border")
+    assert partial.exit_code == 0
+    assert 0 < int(partial.stdout) < everything.total
+    assert f"warning: answering without shard {down.endpoint} (2 of 3)" in partial.stderr
+    for command in (["timeline"], ["sources"]):
+        assert run_cli(*command, "--index", str(cluster["file"]), "refugees").exit_code == 2
+        assert run_cli(*command, "--index", str(cluster["file"]), "--allow-partial", "refugees").exit_code == 0
+
+
+def test_a_shard_killed_between_opening_and_searching(fresh_cluster):
+    cluster = indexed(fresh_cluster)
+    whole = engine(cluster["file"]).search("refugees OR border", limit=0, collapse_copies=False)
+    strict = engine(cluster["file"])
+    from archsearch.engines import open_engine
+
+    partial = open_engine(cluster["file"], allow_partial=True)
+    cluster["shards"][2].stop()  # its connections die with it
+    with pytest.raises(ArchsearchError, match=rf"shard {cluster['shards'][2].endpoint} \(3 of 3\)"):
+        strict.search("refugees OR border", limit=0)
+    answered = partial.search("refugees OR border", limit=0, collapse_copies=False)
+    assert 0 < answered.total < whole.total
+    assert {hit.id for hit in answered.hits} < {hit.id for hit in whole.hits}
+    assert partial.warnings and "3 of 3" in partial.warnings[0]
+
+
+def test_a_slow_shard_is_named_after_the_timeout(fresh_cluster):
+    cluster = indexed(fresh_cluster)
+    location = cluster["file"]
+    location.write_text(location.read_text().replace("timeout = 10.0", "timeout = 0.5"))
+    slow = cluster["shards"][0]
+    slow.signal(signal.SIGSTOP)
+    try:
+        with pytest.raises(ArchsearchError, match=rf"shard {slow.endpoint} \(1 of 3\).*down or not answering"):
+            engine(location).search("refugees")
+    finally:
+        slow.signal(signal.SIGCONT)
+
+
+def test_an_indexer_killed_half_way_leaves_whole_shards_and_the_next_run_finishes(fresh_cluster):
+    from archsearch.engines.xapian.indexer import update_cluster
+
+    location, corpus = fresh_cluster["file"], fresh_cluster["corpus"]
+    child = os.fork()
+    if child == 0:  # killed in the middle of its third batch of 8 files, two committed
+        def progress(report):
+            if report.stage == "indexing" and report.done == 20:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        try:
+            update_cluster(location, [str(corpus)], commit_every=8, progress=progress)
+        finally:
+            os._exit(3)
+    _, status = os.waitpid(child, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    half = cluster_ids(location)
+    assert 16 <= len(half) < len(corpus_ids(corpus))
+    assert len(half) == len(set(half))  # each shard opens, and no article is there twice
+    report = update_cluster(location, [])
+    assert cluster_ids(location) == corpus_ids(corpus)
+    assert report.total == len(corpus_ids(corpus))
+
+
+def test_two_indexers_at_once_the_second_is_told(fresh_cluster):
+    from archsearch.engines.xapian.indexer import update_cluster, writers
+    from archsearch.engines.xapian.clusterfile import load_cluster
+
+    with writers(load_cluster(fresh_cluster["file"])):
+        with pytest.raises(ArchsearchError, match=r"shard .* \(1 of 3\) is being written by another 'archsearch index' run"):
+            update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
+
+
+# --------------------------------------------------------------------------- the cluster file
+
+
+def test_cluster_init_writes_a_file_every_command_takes(fresh_cluster, run_cli, tmp_path):
+    shards = fresh_cluster["shards"]
+    location = tmp_path / "new.toml"
+    made = run_cli("cluster", "init", str(location), *(arg for shard in shards for arg in ("--shard", shard.endpoint)))
+    assert made.exit_code == 0, made.stderr
+    assert "cluster of 3 shards" in made.stderr
+    indexed_run = run_cli("index", "--index", str(location), str(fresh_cluster["corpus"]))
+    assert indexed_run.exit_code == 0, indexed_run.stderr
+    listed = run_cli("query", "--index", str(location), "-l", "refugees")
+    assert listed.exit_code == 0 and listed.stdout.count("\n") == engine(location).search("refugees", limit=0).total
+    explained = run_cli("query", "--index", str(location), "--explain", "refugees")
+    assert "archsearch: xapian: Query(" in explained.stderr
+    name = corpus_ids(fresh_cluster["corpus"])[0]
+    shown = run_cli("show", "--index", str(location), "--no-pager", "--json", name)
+    assert shown.exit_code == 0 and f'"id": "{name}"' in shown.stdout
+    again = run_cli("cluster", "init", str(location), "--shard", shards[0].endpoint)
+    assert again.exit_code == 2 and "exists" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("schema = 1\nanalysis = 1\n", "no shards"),
+        ("schema = 1\nanalysis = 1\n[[shards]]\nread = 'localhost'\n", "a shard is HOST:PORT"),
+        ("schema = 1\nanalysis = 1\n[[shards]]\nread = 'localhost:99999'\n", "port from 1 to 65535"),
+        ("schema = 2\nanalysis = 1\n[[shards]]\nread = 'localhost:7001'\n", "schema = 2, but this archsearch writes schema 1"),
+        ("schema = 1\nanalysis = 1\nshard = 3\n", "unknown setting 'shard'"),
+        ("schema = 1\nanalysis = 1\ntimeout = 0\n[[shards]]\nread = 'localhost:7001'\n", "timeout must be"),
+        ("schema = 1\nanalysis = 1\n[[shards]]\nread = 'h:7001'\n[[shards]]\nread = 'h:7001'\n", "listed twice"),
+        ("schema = [", "not a valid cluster file"),
+    ],
+)
+def test_a_wrong_cluster_file_is_one_line(run_cli, tmp_path, text, message):
+    location = tmp_path / "cluster.toml"
+    location.write_text(text)
+    result = run_cli("query", "--index", str(location), "refugees")
+    assert result.exit_code == 2
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["stats"], ["kwic", "refugees"], ["terms", "refugees"], ["open", "a.txt"]])
+def test_commands_not_on_a_cluster_yet_say_so(run_cli, tmp_path, command):
+    location = tmp_path / "cluster.toml"
+    location.write_text("schema = 1\nanalysis = 1\n[[shards]]\nread = '127.0.0.1:7001'\n")
+    result = run_cli(*command, "--index", str(location))
+    assert result.exit_code == 2
+    assert "does not work on a cluster index yet" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_without_the_bindings_the_message_says_what_to_install(monkeypatch):
+    import sys
+
+    from archsearch.engines.xapian import import_xapian
+
+    monkeypatch.setitem(sys.modules, "xapian", None)
+    with pytest.raises(ArchsearchError, match=r"pip install 'archsearch\[cluster\]'"):
+        import_xapian()
+
+
+def test_a_batch_that_fails_while_written_is_cancelled_on_every_shard(fresh_cluster, monkeypatch):
+    from archsearch.engines.xapian import indexer
+
+    written = indexer._Documents.finish_segment
+
+    def with_a_broken_document(self):
+        return [*written(self), (0, "Qbroken", "broken", None)]  # replace_document(None) raises
+
+    monkeypatch.setattr(indexer._Documents, "finish_segment", with_a_broken_document)
+    with pytest.raises(ValueError, match="null reference"):
+        indexer.update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
+    assert cluster_ids(fresh_cluster["file"]) == []
