@@ -348,6 +348,10 @@ class FileIndexer:
         self._writer = None
         self._stamp = 0  # the `indexed` stamp of the segment being written (alerts.py)
 
+    def _segment_stamp(self) -> int:
+        """The `indexed` stamp of the articles of a new segment (alerts.next_stamp)."""
+        return next_stamp(self._index_dir)
+
     def index(self, task: Task) -> FileOutcome:
         key = task.key
         try:
@@ -372,7 +376,7 @@ class FileIndexer:
                 if isinstance(item, Article):
                     if self._writer is None:
                         self._writer = self._new_writer(self._ix)
-                        self._stamp = next_stamp(self._index_dir)
+                        self._stamp = self._segment_stamp()
                     document = article_document(key, task.root, item, entry)
                     self._writer.add_document(**document, indexed=self._stamp)
                     if comparable(document["sketch"]):

@@ -189,7 +189,7 @@ def matched_words(whoosh_hit, language: str = "", title_from_lead: bool = False)
     there, the unstemmed forms it contains in either (from prefix, wildcard, fuzzy and `=` words)
     and its words in capitals the query asked for (smart case), the words analysed in the
     article's language."""
-    found = {fieldname: set() for fieldname in _MARKED_FIELDS}
+    found = {fieldname: set() for fieldname in MARKED_FIELDS}
     for fieldname, term in whoosh_hit.matched_terms():
         if fieldname in found:
             found[fieldname].add(term.decode("utf-8") if isinstance(term, bytes) else term)
@@ -197,7 +197,7 @@ def matched_words(whoosh_hit, language: str = "", title_from_lead: bool = False)
 
 
 # The fields whose matched words are marked in an article's title and body.
-_MARKED_FIELDS = ("title", "body", LEAD_FIELD, DERIVED_TITLE_FIELD, WORD_FORM_FIELD, CAPITALS_FIELD)
+MARKED_FIELDS = ("title", "body", LEAD_FIELD, DERIVED_TITLE_FIELD, WORD_FORM_FIELD, CAPITALS_FIELD)
 
 
 def text_matchers(words: dict, language: str, title_from_lead: bool = False) -> dict:
@@ -619,7 +619,7 @@ def query_words(index_dir: Path, query: str, **parse_options) -> dict[str, froze
     """The indexed words `query` looks for in titles and bodies, and the unstemmed forms, prefixes
     and fuzzy words expanded to those in the index, and the words it asks for in capitals (smart
     case): what showing an article highlights."""
-    words = {fieldname: set() for fieldname in _MARKED_FIELDS}
+    words = {fieldname: set() for fieldname in MARKED_FIELDS}
     with index_searcher(index_dir) as searcher:
         parsed = parse_query(query, searcher.schema, languages=index_languages(searcher), **parse_options)
         reader = searcher.reader()

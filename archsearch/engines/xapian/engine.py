@@ -23,16 +23,15 @@ from archsearch.engines.xapian.documents import (
 from archsearch.engines.xapian.shards import Shards
 from archsearch.engines.xapian.translate import translate
 from archsearch.errors import ArchsearchError
-from archsearch.querying import CAPITALS_FIELD, UNDATED, WORD_FORM_FIELD, parse_query
+from archsearch.querying import UNDATED, parse_query
 from archsearch.schema import build_schema, number_day
 from archsearch.searching import (
-    FEW_HITS, MORE_HITS, SORT_ORDERS, ArticleDetails, ArticleRecord, EmptyIndexError, Hit, SearchResult, make_hit,
+    FEW_HITS, MARKED_FIELDS, MORE_HITS, SORT_ORDERS, ArticleDetails, ArticleRecord, EmptyIndexError, Hit, SearchResult, make_hit,
 )
 
 SCHEMA = build_schema()
 # BM25's k1 and b as the embedded engine's BM25F has them (searching.BM25F_PARAMETERS).
 BM25_K1, BM25_B = 1.2, 0.75
-HIGHLIGHTED_FIELDS = ("title", "body", WORD_FORM_FIELD, CAPITALS_FIELD)
 
 
 class XapianEngine:
@@ -164,13 +163,16 @@ class XapianEngine:
         engine offers it (searching._suggest_spelling)."""
         from archsearch.spelling import corrected_query
 
-        suggestion = corrected_query(_IndexView(self.xapian, database), text)
-        if suggestion is None:
+        def judge(candidate: str) -> tuple[int, float]:
+            query, _ = translate(self.xapian, database, self._parse(database, candidate, **options).query)
+            mset = self._enquire(database, query).get_mset(0, 1, database.get_doccount())
+            return mset.get_matches_estimated(), max((item.weight for item in mset), default=0.0)
+
+        correction = corrected_query(_IndexView(self.xapian, database), text, judge)
+        if correction is None:
             return
-        suggested, _ = translate(self.xapian, database, self._parse(database, suggestion, **options).query)
-        suggestion_total = self._count(database, suggested)
-        if suggestion_total > total and suggestion_total >= MORE_HITS * total:
-            result.suggestion, result.suggestion_total = suggestion, suggestion_total
+        if correction.matches > total and correction.matches >= MORE_HITS * total:
+            result.suggestion, result.suggestion_total = correction.text, correction.matches
 
     def _relax(self, database, query, sort, offset, limit, with_snippets, collapse, result) -> None:
         """No article has all the words: the hits become those with some of them, in the query's
@@ -248,7 +250,7 @@ class XapianEngine:
         def words(database):
             parsed = self._parse(database, text, **parse_options)
             _, terms = translate(self.xapian, database, parsed.words)
-            return {field: terms.get(field, frozenset()) for field in HIGHLIGHTED_FIELDS}
+            return {field: terms.get(field, frozenset()) for field in MARKED_FIELDS}
 
         return self._run(words)
 
@@ -418,7 +420,7 @@ class _MatchedDocument:
         matched = []
         for term in self._enquire.matching_terms(self._item):
             text = term.decode("utf-8", "surrogateescape")
-            for field in HIGHLIGHTED_FIELDS:
+            for field in MARKED_FIELDS:
                 if text.startswith(field_prefix(field)):
                     matched.append((field, text[len(field_prefix(field)):]))
         return matched
@@ -449,20 +451,11 @@ class _IndexView:
     def doc_frequency(self, fieldname: str, text: str) -> int:
         return self._database.get_termfreq(field_term(fieldname, text))
 
-    def suggest(self, fieldname: str, text: str, limit: int, maxdist: int, prefix: int) -> list[str]:
-        """Up to `limit` words of the field at most `maxdist` edits from `text` and starting as it
-        does (`prefix` letters), nearest first, then the most common."""
-        from whoosh.support.levenshtein import distance
-
-        start = field_prefix(fieldname) + text[:prefix]
-        found = []
-        for item in self._database.allterms(start):
-            word = item.term.decode("utf-8", "surrogateescape")[len(field_prefix(fieldname)):]
-            if word != text and abs(len(word) - len(text)) <= maxdist:
-                edits = distance(word, text)
-                if edits <= maxdist:
-                    found.append((edits, -item.termfreq, word))
-        return [word for _, _, word in sorted(found)[:limit]]
+    def expand_prefix(self, fieldname: str, prefix: str):
+        """The field's words that start with `prefix`, as bytes (Whoosh's reader.expand_prefix)."""
+        start = field_prefix(fieldname).encode("utf-8")
+        for item in self._database.allterms(start + prefix.encode("utf-8")):
+            yield item.term[len(start):]
 
     def search(self, query, limit: int):
         """The first `limit` articles holding the term `query` (a Whoosh Term)."""

@@ -47,7 +47,7 @@ class Translation:
             # Whoosh's slop 1 is words side by side; Xapian's window counts the positions spanned.
             phrase = Query(Query.OP_PHRASE, subqueries, len(words) + node.slop - 1)
             return self._boosted(phrase, node.boost)
-        if type(node) in (wq.Prefix, wq.Wildcard, wq.FuzzyTerm):
+        if type(node) in (wq.Prefix, wq.Wildcard) or isinstance(node, wq.FuzzyTerm):  # fuzzy.ListedFuzzyTerm too
             return self._boosted(self._expanded(node), node.boost)
         if type(node) is wq.Every:
             return Query.MatchAll
