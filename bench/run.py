@@ -940,6 +940,7 @@ class Bench:
             self.step("live", self.live)
             self.stop_server()
             self.step("startup", self.startup)
+            print("\n== the issue's table (Markdown) ==\n" + issue_table(self.results))
         except KeyboardInterrupt:
             print("\ninterrupted: writing what was measured", file=sys.stderr)
         finally:
@@ -975,6 +976,77 @@ class Bench:
             print(f"\nraw numbers: {out}")
         except OSError as exc:
             print(f"\nnote: cannot write {out}: {exc}")
+
+
+def issue_table(results):
+    """The issue's table in Markdown, from a run's raw numbers: build, re-index, queries, live search."""
+    build, reindex = results.get("build", {}), results.get("reindex", {})
+    queries, live = results.get("queries", {}), results.get("live", {}).get("tools", {})
+    columns = [("archsearch", ["archsearch -j 1", "archsearch -j 2"], "archsearch index", "archsearch"),
+               ("FTS5 (raw files)", ["fts5"], None, "sqlite3"),
+               ("tantivy-py (raw files)", ["tantivy"], None, "tantivy"),
+               ("recoll", ["recoll"], "recollindex", "recollq"),
+               ("rg -il", [], None, "rg")]
+
+    def builds(names, show):
+        cells = []
+        for name in names:
+            e = build.get(name)
+            if e and "error" not in e:
+                label = f"-j {name.split()[-1]}: " if name.startswith("archsearch") else ""
+                cells.append(label + show(e))
+        return "; ".join(cells) or "n/a"
+
+    def query_range(tool):
+        p50s = [(e["tools"][tool]["p50_s"], e["tools"][tool]["ratio_to_tantivy_p50"])
+                for e in queries.values() if tool in e["tools"]]
+        if not p50s:
+            return "n/a"
+        low, high = min(t for t, _ in p50s), max(t for t, _ in p50s)
+        ratios = [r for _, r in p50s if r is not None]
+        text = f"{low * 1000:.0f}-{high * 1000:.0f} ms"
+        return text + (f" ({min(ratios):.2g}-{max(ratios):.2g}x)" if ratios and tool != "tantivy" else "")
+
+    def live_cell(tool):
+        e = live.get(tool)
+        if not e or e["p50_s"] is None:
+            return "n/a"
+        r = e["ratio_to_tantivy_p50"]
+        return f"{e['p50_s'] * 1000:.0f} ms" + (f" ({r:.2g}x)" if r is not None and tool != "tantivy" else "")
+
+    def peak(e):
+        return fmt_mib(max(e["maxrss_bytes"] or 0, e["tree_rss_peak_bytes"] or 0))
+
+    rows = [
+        ("index build, throughput vs FTS5: wall / CPU per file",
+         [builds(b, lambda e: f"{fmt_x(e['wall_ratio_to_fts5'])} / {fmt_x(e['cpu_ratio_to_fts5'])}")
+          if b else "n/a" for _, b, _, _ in columns]),
+        ("index build, CPU per file", [builds(b, lambda e: fmt_s(e["cpu_s"] / results["corpus"]["files"]))
+                                       if b else "n/a" for _, b, _, _ in columns]),
+        ("index build, peak RSS (process tree)", [builds(b, peak) if b else "n/a" for _, b, _, _ in columns]),
+        ("index size on disk", [builds(b, lambda e: fmt_mib(e["index_bytes"])) if b else "n/a"
+                                for _, b, _, _ in columns]),
+        ("no-change re-index, median", [fmt_s(reindex.get(r, {}).get("median_s")) if r else "n/a"
+                                        for _, _, r, _ in columns]),
+        ("query p50, a process per query, no server (x tantivy)", [query_range(q) for _, _, _, q in columns]),
+        ("query p50, through `archsearch serve` (x tantivy)",
+         [query_range("archsearch served")] + ["" for _ in columns[1:]]),
+        ("live search, p50 per keystroke, no server / served (x tantivy)",
+         [f"{live_cell('archsearch')} / {live_cell('archsearch served')}", "", live_cell("tantivy"), "", ""]),
+    ]
+    lines = ["| | " + " | ".join(name for name, *_ in columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines += [f"| {label} | " + " | ".join(cells) + " |" for label, cells in rows]
+    kinds = list(queries)
+    tools = [t for t in QUERY_TOOLS if any(t in e["tools"] for e in queries.values())]
+    lines += ["", "| query p50 (x tantivy) | " + " | ".join(tools) + " |", "|---" * (len(tools) + 1) + "|"]
+    for kind in kinds:
+        cells = []
+        for tool in tools:
+            e = queries[kind]["tools"].get(tool)
+            cells.append("n/a" if not e else f"{e['p50_s'] * 1000:.0f} ms" + (
+                f" ({e['ratio_to_tantivy_p50']:.2g}x)" if tool != "tantivy" and e["ratio_to_tantivy_p50"] else ""))
+        lines.append(f"| {kind}: {queries[kind]['text']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def parse_args(argv):
@@ -1013,6 +1085,10 @@ def parse_args(argv):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--table"] and len(argv) == 2:  # the issue's table again, from a run's JSON
+        with open(argv[1], encoding="utf-8") as f:
+            print(issue_table(json.load(f)))
+        return 0
     if argv[:1] == ["--fts5-child"] and len(argv) == 3:
         fts5_child(argv[1], argv[2])
         return 0
