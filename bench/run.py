@@ -564,9 +564,8 @@ class Bench:
     def build_commands(self):
         """(name, argv, index path) of every build to run, in order."""
         builds = []
-        jobs = [1] if self.args.quick else [1, 2]
         if self.enabled("archsearch"):
-            for n in jobs:
+            for n in self.args.jobs:
                 path = os.path.join(self.work, f"archsearch-j{n}")
                 cmd = [self.archsearch, "index", "--index", path, "-q"]
                 cmd += ["--jobs", str(n)] if "--jobs" in self.index_help else []
@@ -602,7 +601,7 @@ class Bench:
                 self.note("build", f"{name} failed ({r.why()}): its queries are skipped")
                 continue
             if name.startswith("archsearch"):
-                self.indexes.setdefault("archsearch", path)  # queries use the -j 1 index
+                self.indexes.setdefault("archsearch", path)  # queries use the first that was built
             else:
                 self.indexes[name] = path
         self.print_build(section)
@@ -1058,8 +1057,11 @@ def parse_args(argv):
                          "default 10")
     ap.add_argument("--startup-repeat", type=int, default=20, metavar="N", help="runs per start-up command; default 20")
     ap.add_argument("--quick", action="store_true",
-                    help=f"a smoke test: 1 repetition, archsearch built with -j 1 only, {QUICK_LIVE_KEYSTROKES} "
+                    help=f"a smoke test: 1 repetition, archsearch built with the first --jobs only, {QUICK_LIVE_KEYSTROKES} "
                          "keystrokes of live search, 2 start-up runs")
+    ap.add_argument("--jobs", default="1,2", metavar="LIST",
+                    help="build archsearch once with each of these --jobs (comma-separated; default 1,2); "
+                         "queries use the first")
     ap.add_argument("--json", metavar="OUT", help="raw numbers; default bench/results/<corpus>-<time>.json")
     ap.add_argument("--archsearch", metavar="PATH", help="the archsearch command (default: next to this Python, "
                                                          "then PATH, then /tmp/venv/bin)")
@@ -1076,8 +1078,12 @@ def parse_args(argv):
     unknown = args.skip - SKIPPABLE
     if unknown:
         ap.error(f"unknown --skip item(s): {', '.join(sorted(unknown))}")
+    try:
+        args.jobs = [int(n) for n in args.jobs.split(",") if n.strip()]
+    except ValueError:
+        ap.error(f"--jobs wants numbers separated by commas, not {args.jobs!r}")
     if args.quick:
-        args.repeat, args.startup_repeat = 1, 2
+        args.repeat, args.startup_repeat, args.jobs = 1, 2, args.jobs[:1]
     if args.repeat < 1 or args.startup_repeat < 1:
         ap.error("--repeat and --startup-repeat must be at least 1")
     return args
