@@ -750,6 +750,10 @@ class Bench:
                 if argv:
                     jobs.append(((kind["kind"], tool), argv, self.env_for(tool)))
         times, first, outputs = self.interleaved(jobs, n, "query")
+        for kind in KINDS:
+            alone, served = (outputs.get((kind["kind"], tool)) for tool in ("archsearch", "archsearch served"))
+            if alone is not None and served is not None and alone != served:
+                self.note("query", f"{kind['kind']}: archsearch's output differs with the server")
         matches = self.match_counts(outputs)
         rows = []
         for kind in KINDS:
