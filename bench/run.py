@@ -1,24 +1,43 @@
 #!/usr/bin/env python3
-"""Benchmark archsearch against what users would otherwise use, on one corpus.
+"""Benchmark archsearch against the tools a user would otherwise use, on the same raw files.
 
-    python bench/run.py CORPUS_DIR [--repeat N] [--jobs N] [--json OUT]
+    python bench/run.py CORPUS_DIR [--repeat N] [--quick] [--json OUT] [--skip LIST]
 
-In one run on the same files it measures and prints a table per section:
+Every peer is fed the raw files as a user would feed it, not archsearch's parsed articles:
 
-  build     `archsearch index` into a fresh index (wall time, docs/s, peak RSS)
-            next to SQLite FTS5 (porter tokenizer) fed the same parsed articles
-            (archsearch.formats.read_article), in a subprocess of its own;
-  reindex   `archsearch index` again with nothing changed (median of N);
-  query     end-to-end latency of `archsearch query ... > /dev/null`, a process
-            per query, p50/p95 over N runs after a warm-up, next to `rg -il`
-            over the corpus and the `sqlite3` shell on the FTS5 database (and
-            the same SQL timed in-process);
-  startup   `archsearch --help` next to `python -c pass` (the venv's Python).
+  fts5      SQLite FTS5, a table fts5(path UNINDEXED, date UNINDEXED, body) with the porter
+            tokenizer (`porter unicode61 remove_diacritics 2`), body = the file's bytes decoded
+            as UTF-8, in one transaction, from a Python process;
+  tantivy   tantivy-py (the `bench` extra): path (stored) + body (the raw text, tokenizer
+            `en_stem`: tantivy's default tokenizer with its English stemmer) + day (yyyymmdd,
+            indexed), from a Python process, the writer's default heap and threads;
+  recoll    `recollindex` with a config of its own (topdirs = the corpus, English stemming);
+  rg        `rg -il`, no index.
 
-It ends with the targets of the benchmark issue and PASS/FAIL, and writes all
-raw numbers to JSON (default bench/results/<corpus>-<time>.json, git-ignored).
-Stdlib only; it runs the installed `archsearch` command.  A missing tool or a
-failing command is a one-line note, never a traceback.  See bench/README.md.
+A date for FTS5 and tantivy is what a user would pull out of the raw file: the ISO date of a
+wire copy's first line (`^\\s*date YYYY-MM-DD`); web pages have none (archsearch cannot date
+them either).  recoll only knows file times: its date-ranged query is n/a.
+
+Sections:
+
+  build     archsearch index with --jobs 1 and --jobs 2, FTS5, tantivy, recoll, each into a
+            fresh index: wall and CPU (user+system of the process and its waited-for
+            children) per file, throughput ratios to FTS5, peak RSS, size on disk;
+  reindex   a no-change re-index: archsearch index, recollindex (median of N);
+  query     a process per query for every tool: archsearch without the server
+            (ARCHSEARCH_SERVER=off), archsearch through an `archsearch serve` started here,
+            the sqlite3 shell, a Python process that opens the tantivy index, rg -il,
+            recollq; six kinds (rare word, common word, 3-word AND, phrase, OR, date-ranged),
+            one warm-up then N repetitions, interleaved: each repetition runs every kind on
+            every tool in turn (the tools' order rotating), so that load from other work on
+            the machine falls on all of them alike.  p50/p90 and ratios to the tantivy process;
+  live      search as you type: 20 successive queries extending a text letter by letter,
+            the last word a prefix, for archsearch served and unserved and tantivy,
+            interleaved per repetition; p50 per keystroke;
+  startup   `python -c pass`, `archsearch --help`.
+
+Raw numbers go to JSON (default bench/results/<corpus>-<time>.json, git-ignored).  A missing
+tool or a failing command is a one-line note, never a traceback.  See bench/README.md.
 """
 import argparse
 import datetime
@@ -41,27 +60,54 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 MIB = 1024 * 1024
 
-# The fixed query set, chosen from the NewsArticles vocabulary, which the real (4k)
-# and the generated (100k, 1m) corpora share.  Share of 4k files containing the
-# word(s) (`rg -il`): president 45%, election 16%, refugees 5%, Zakharova 0.3%,
-# syria+ceasefire+talks 0.9%, "prime minister" 11%.
-QUERIES = [
-    {"name": "word, high: president", "words": ["president"]},
-    {"name": "word, medium: election", "words": ["election"]},
-    {"name": "word, low: refugees", "words": ["refugees"]},
-    {"name": "word, rare: Zakharova", "words": ["Zakharova"]},
-    {"name": "AND: syria ceasefire talks", "words": ["syria", "ceasefire", "talks"]},
-    {"name": 'phrase: "prime minister"', "phrase": "prime minister"},
-    {"name": "dated: election 2017-01..02", "words": ["election"],
-     "since": "2017-01", "until": "2017-02", "from_iso": "2017-01-01", "to_iso": "2017-02-28"},
+# The query kinds, from the NewsArticles vocabulary that the real (4k) and generated (100k, 1m)
+# corpora share.  Share of the 4k files (`rg -il`): Zakharova 0.3%, president 45%,
+# syria+ceasefire+talks 0.9%, "prime minister" 11%, refugees 5% / migrants 6%.
+KINDS = [
+    {"kind": "rare word", "text": "Zakharova", "words": ["Zakharova"]},
+    {"kind": "common word", "text": "president", "words": ["president"]},
+    {"kind": "3-word AND", "text": "syria ceasefire talks", "words": ["syria", "ceasefire", "talks"]},
+    {"kind": "phrase", "text": '"prime minister"', "phrase": "prime minister"},
+    {"kind": "OR", "text": "refugees OR migrants", "either": ["refugees", "migrants"]},
+    {"kind": "date-ranged", "text": "election, 2017-01..2017-02", "words": ["election"],
+     "since": "2017-01", "until": "2017-02", "from": "2017-01-01", "to": "2017-02-28",
+     "date_line": r"^\s*date 2017-0[12]-"},
 ]
+# Search as you type: 20 keystrokes, each a query of the text so far, its last word a prefix.
+LIVE_TEXT = "syria ceasefire talk"
+QUICK_LIVE_KEYSTROKES = 4
 
-# Targets of the issue (sizes at which they are defined).
-TARGET_THROUGHPUT_RATIO = 0.25  # archsearch docs/s >= 0.25 x FTS5 docs/s
-TARGET_QUERY_RATIO = 0.25  # archsearch query p50 <= 0.25 x `rg -il` p50, at 100k
-TARGET_REINDEX_S = 1.0  # no-change re-index of 100k files
-TARGET_RSS_BYTES = 1024 * MIB  # peak RSS indexing 1M articles
-TARGET_STARTUP_FACTOR, TARGET_STARTUP_EXTRA_S = 2.0, 0.100
+# How a user pulls a date out of the raw files: the first line of wire copy.
+DATE_LINE = r"^\s*date (\d{4})-(\d{2})-(\d{2})"
+
+QUERY_TOOLS = ["archsearch", "archsearch served", "sqlite3", "tantivy", "rg", "recollq"]
+LIVE_TOOLS = ["archsearch", "archsearch served", "tantivy"]
+BUILDS = ["archsearch -j 1", "archsearch -j 2", "fts5", "tantivy", "recoll"]
+SKIPPABLE = {"archsearch", "fts5", "tantivy", "recoll", "rg", "reindex", "query", "live", "startup"}
+
+# The query process of tantivy, written to the work dir: as short as a user's script, so that
+# Python compiles little and imports only tantivy.
+TANTIVY_QUERY = '''\
+import re, sys
+import tantivy
+index = tantivy.Index.open(sys.argv[1])
+text, prefix = sys.argv[2], sys.argv[3:] == ["--prefix"]
+if prefix:
+    *words, last = text.split()
+    last = last.lower()
+    clauses = [(tantivy.Occur.Must, index.parse_query(word, ["body"])) for word in words]
+    clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query([
+        (tantivy.Occur.Should, tantivy.Query.regex_query(index.schema, "body", re.escape(last) + ".*")),
+        (tantivy.Occur.Should, index.parse_query(last, ["body"]))])))
+    query = tantivy.Query.boolean_query(clauses)
+else:
+    query = index.parse_query(text, ["body"], conjunction_by_default=True)
+searcher = index.searcher()
+result = searcher.search(query, 10)
+print(result.count, "matches")
+for score, address in result.hits:
+    print(searcher.doc(address)["path"][0])
+'''
 
 
 # --------------------------------------------------------------------------- helpers
@@ -91,13 +137,11 @@ def percentile(values, p):
     return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
-def median(values):
-    return statistics.median(values) if values else None
-
-
 def fmt_s(seconds):
     if seconds is None:
         return "-"
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.0f} µs"
     if seconds < 1:
         return f"{seconds * 1000:.1f} ms"
     if seconds < 600:
@@ -105,8 +149,8 @@ def fmt_s(seconds):
     return f"{seconds / 60:.1f} min"
 
 
-def fmt_n(number, digits=0):
-    return "-" if number is None else f"{number:,.{digits}f}"
+def fmt_n(number):
+    return "-" if number is None else f"{number:,.0f}"
 
 
 def fmt_mib(nbytes):
@@ -117,8 +161,8 @@ def fmt_x(ratio):
     return "-" if ratio is None else f"{ratio:.3g}x"
 
 
-def verdict(ok):
-    return "-" if ok is None else ("PASS" if ok else "FAIL")
+def ratio(a, b):
+    return a / b if a is not None and b else None
 
 
 def table(headers, rows, title=None):
@@ -126,6 +170,7 @@ def table(headers, rows, title=None):
     rows = [["-" if cell is None else str(cell) for cell in row] for row in rows]
     widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h))
               for i, h in enumerate(headers)]
+
     def line(cells):
         return "  ".join((c.ljust(w) if i == 0 else c.rjust(w)) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
@@ -139,10 +184,10 @@ def table(headers, rows, title=None):
 
 
 class Run:
-    """One finished child process: wall time, exit status, peak RSS, captured output."""
+    """One finished child process: wall and CPU time, exit status, peak RSS, captured output."""
 
-    def __init__(self, cmd, wall, returncode, maxrss, tree_peak, stdout, stderr, timed_out, error=None):
-        self.cmd, self.wall, self.returncode = cmd, wall, returncode
+    def __init__(self, cmd, wall, cpu, returncode, maxrss, tree_peak, stdout, stderr, timed_out, error=None):
+        self.cmd, self.wall, self.cpu, self.returncode = cmd, wall, cpu, returncode
         self.maxrss, self.tree_peak = maxrss, tree_peak
         self.stdout, self.stderr, self.timed_out, self.error = stdout, stderr, timed_out, error
 
@@ -193,10 +238,9 @@ def tree_rss(root_pid):
 def run(cmd, *, cwd=None, capture=False, timeout=None, sample_rss=False, env=None):
     """Run cmd (argv list) with stdout to /dev/null (or captured) and stderr captured.
 
-    Wall time is measured around fork/exec/wait; peak RSS is the child's
-    ru_maxrss from wait4 (largest single process among it and its waited-for
-    descendants) and, with sample_rss, the peak of the whole process tree's
-    summed RSS, sampled every 0.2 s from /proc.
+    Wall time is measured around fork/exec/wait; CPU time and peak RSS come from wait4
+    (ru_maxrss: the largest single process among the child and its waited-for descendants),
+    and with sample_rss the peak of the whole process tree's summed RSS, sampled from /proc.
     """
     err = tempfile.TemporaryFile()
     out = tempfile.TemporaryFile() if capture else subprocess.DEVNULL
@@ -209,7 +253,7 @@ def run(cmd, *, cwd=None, capture=False, timeout=None, sample_rss=False, env=Non
             proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                     env=env, start_new_session=True)
         except OSError as exc:
-            return Run(cmd, 0.0, None, None, None, "", "", False, error=f"cannot run {cmd[0]}: {exc}")
+            return Run(cmd, 0.0, 0.0, None, None, None, "", "", False, error=f"cannot run {cmd[0]}: {exc}")
 
         def kill():
             timed_out.set()
@@ -254,34 +298,13 @@ def run(cmd, *, cwd=None, capture=False, timeout=None, sample_rss=False, env=Non
         if capture:
             out.seek(0)
             stdout = out.read().decode("utf-8", "replace")
-        return Run(cmd, wall, proc.returncode, usage.ru_maxrss * 1024, tree_peak[0] or None,
-                   stdout, stderr, timed_out.is_set())
+        return Run(cmd, wall, usage.ru_utime + usage.ru_stime, proc.returncode, usage.ru_maxrss * 1024,
+                   tree_peak[0] or None, stdout, stderr, timed_out.is_set())
     finally:
         done.set()
         err.close()
         if capture:
             out.close()
-
-
-def repeat(cmd, n, *, warmup=1, allowed=(0,), cwd=None, rss=None, env=None):
-    """Times of n runs of cmd after `warmup` runs; (times, first failing Run or None, warm-up Run).
-
-    With a list as rss, each timed run's peak RSS (bytes) is appended to it.
-    """
-    first = None
-    for _ in range(warmup):
-        first = run(cmd, cwd=cwd, capture=True, env=env)
-        if not first.ok(allowed):
-            return [], first, first
-    times = []
-    for _ in range(n):
-        r = run(cmd, cwd=cwd, env=env)
-        if not r.ok(allowed):
-            return times, r, first
-        times.append(r.wall)
-        if rss is not None:
-            rss.append(r.maxrss)
-    return times, None, first
 
 
 def dir_size(path):
@@ -317,57 +340,66 @@ def script_python(script):
     return None
 
 
-# --------------------------------------------------------------------------- FTS5 child
+def file_day(text):
+    """yyyymmdd of the date on a wire copy's first line, else None."""
+    found = re.match(DATE_LINE, text[:200])
+    return int("".join(found.groups())) if found else None
 
 
-FTS5_SCHEMA = ("CREATE VIRTUAL TABLE articles USING fts5("
-               "title, body, source, place, date UNINDEXED, path UNINDEXED, "
-               "tokenize='porter unicode61 remove_diacritics 2')")
+# --------------------------------------------------------------------------- peers' builders
 
 
 def fts5_child(corpus, db):
-    """Build the FTS5 table from read_article() of every file; print stats as JSON on stdout."""
-    start = time.perf_counter()
-    from archsearch.formats import UnreadableFile, read_article
-
-    imported = time.perf_counter()
+    """FTS5 over the raw files, as a user would fill it: path, the wire date, the decoded bytes."""
     con = sqlite3.connect(db, isolation_level=None)
-    con.execute(FTS5_SCHEMA)
+    con.execute("CREATE VIRTUAL TABLE docs USING fts5(path UNINDEXED, date UNINDEXED, body, "
+                "tokenize='porter unicode61 remove_diacritics 2')")
     con.execute("BEGIN")
-    parse = insert = 0.0
-    docs = skipped = errors = 0
-    first_error = None
-    insert_sql = "INSERT INTO articles(title, body, source, place, date, path) VALUES (?, ?, ?, ?, ?, ?)"
+    docs = 0
     for path in iter_files(corpus):
-        t0 = time.perf_counter()
-        try:
-            article = read_article(path)
-        except UnreadableFile:
-            skipped += 1
-            parse += time.perf_counter() - t0
-            continue
-        except Exception as exc:  # a reader bug must not stop the benchmark
-            errors += 1
-            first_error = first_error or f"{path}: {type(exc).__name__}: {exc}"
-            parse += time.perf_counter() - t0
-            continue
-        t1 = time.perf_counter()
-        date = article.date.isoformat() if article.date else None
-        con.execute(insert_sql, (article.title, article.body, article.source, article.place, date,
-                                 os.path.relpath(path, corpus)))
-        insert += time.perf_counter() - t1
-        parse += t1 - t0
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        day = file_day(text)
+        date = f"{day // 10000:04d}-{day // 100 % 100:02d}-{day % 100:02d}" if day else None
+        con.execute("INSERT INTO docs(path, date, body) VALUES (?, ?, ?)", (path, date, text))
         docs += 1
-    t0 = time.perf_counter()
     con.execute("COMMIT")
     con.close()
-    insert += time.perf_counter() - t0
-    end = time.perf_counter()
-    print(json.dumps({
-        "docs": docs, "skipped": skipped, "errors": errors, "first_error": first_error,
-        "import_s": imported - start, "parse_s": parse, "insert_s": insert,
-        "in_process_s": end - start, "sqlite_version": sqlite3.sqlite_version,
-    }))
+    print(json.dumps({"docs": docs, "sqlite_version": sqlite3.sqlite_version}))
+
+
+def tantivy_child(corpus, index_dir):
+    """tantivy over the raw files: path, body with the English stemmer, the wire date as yyyymmdd."""
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("path", stored=True, tokenizer_name="raw")
+    builder.add_text_field("body", tokenizer_name="en_stem")
+    builder.add_integer_field("day", indexed=True, fast=True)
+    os.makedirs(index_dir, exist_ok=True)
+    index = tantivy.Index(builder.build(), path=index_dir)
+    writer = index.writer()
+    docs = 0
+    for path in iter_files(corpus):
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        fields = {"path": path, "body": text}
+        day = file_day(text)
+        if day:
+            fields["day"] = day
+        writer.add_document(tantivy.Document(**fields))
+        docs += 1
+    writer.commit()
+    writer.wait_merging_threads()
+    print(json.dumps({"docs": docs, "tantivy_version": getattr(tantivy, "__version__", None)}))
+
+
+RECOLL_CONF = """\
+topdirs = {corpus}
+dbdir = {dbdir}
+indexstemminglanguages = english
+loglevel = 1
+"""
 
 
 # --------------------------------------------------------------------------- the benchmark
@@ -379,9 +411,9 @@ class Bench:
         self.corpus = os.path.abspath(args.corpus)
         self.results = {"notes": []}
         self.work = None
-        self.index_dir = None
-        self.fts_db = None
         self.nfiles = 0
+        self.indexes = {}  # tool -> index path, for the queries
+        self.server = None
 
     def note(self, section, message):
         note(message)
@@ -398,45 +430,69 @@ class Bench:
         self.python = (script_python(self.archsearch) if self.archsearch else None) or sys.executable
         self.rg = shutil.which("rg")
         self.sqlite3 = shutil.which("sqlite3")
-        package = first_line([self.python, "-c", "import archsearch; print(archsearch.__file__)"], cwd=self.work)
+        self.recollindex, self.recollq = shutil.which("recollindex"), shutil.which("recollq")
+        tantivy_version = first_line([self.python, "-c", "import tantivy; print(tantivy.__version__)"])
+        self.has_tantivy = bool(tantivy_version) and "Error" not in tantivy_version
         tools = {
-            "archsearch_package": package,
             "archsearch": self.archsearch, "python": self.python, "rg": self.rg, "sqlite3": self.sqlite3,
+            "recollindex": self.recollindex, "recollq": self.recollq,
+            "archsearch_package": first_line([self.python, "-c", "import archsearch; print(archsearch.__file__)"],
+                                             cwd=self.work),
             "archsearch_version": first_line([self.archsearch, "--version"]) if self.archsearch else None,
             "python_version": first_line([self.python, "--version"]),
             "rg_version": first_line([self.rg, "--version"]) if self.rg else None,
-            "sqlite3_cli_version": first_line([self.sqlite3, "--version"]) if self.sqlite3 else None,
-            "harness_python_sqlite": sqlite3.sqlite_version,
+            "sqlite3_version": first_line([self.sqlite3, "--version"]) if self.sqlite3 else None,
+            "recoll_version": self.recoll_version(),
+            "tantivy_version": tantivy_version if self.has_tantivy else None,
+            "python_sqlite": first_line([self.python, "-c", "import sqlite3; print(sqlite3.sqlite_version)"]),
         }
         self.results["tools"] = tools
         print("tools:")
-        for key in ("archsearch", "python", "rg", "sqlite3"):
-            version = tools.get(f"{key}_version") or tools.get(f"{key}_cli_version") or ""
-            print(f"  {key:<10} {tools[key] or 'MISSING'}  {version}")
-        print(f"  package    {package}")
+        for key, where in (("archsearch", self.archsearch), ("python", self.python), ("rg", self.rg),
+                           ("sqlite3", self.sqlite3), ("recoll", self.recollindex),
+                           ("tantivy", self.python if self.has_tantivy else None)):
+            print(f"  {key:<10} {where or 'MISSING'}  {tools.get(f'{key}_version') or ''}")
         if not self.archsearch:
-            self.note("tools", "archsearch not found: pass --archsearch PATH or activate the venv; "
-                               "archsearch columns are skipped")
+            self.note("tools", "archsearch not found: pass --archsearch PATH or activate the venv")
         if not self.rg:
-            self.note("tools", "rg (ripgrep) not found: install it with `apt-get install ripgrep`; "
-                               "rg columns are skipped")
+            self.note("tools", "rg not found (`apt-get install ripgrep`): rg skipped")
         if not self.sqlite3:
-            self.note("tools", "sqlite3 shell not found: install it with `apt-get install sqlite3`; "
-                               "the sqlite3-process column is skipped")
-        self.index_help = self.query_help = self.top_help = ""
+            self.note("tools", "sqlite3 shell not found (`apt-get install sqlite3`): its queries skipped")
+        if not (self.recollindex and self.recollq):
+            self.note("tools", "recoll not found (`apt-get install recollcmd`): recoll skipped")
+        if not self.has_tantivy:
+            self.note("tools", f"tantivy not importable by {self.python} (`pip install -e '.[bench]'`): "
+                               "tantivy skipped, and ratios to it")
+        self.index_help = ""
         if self.archsearch:
-            r = run([self.archsearch, "--help"], capture=True, timeout=60)
-            self.top_help = r.stdout if r.ok() else ""
             r = run([self.archsearch, "index", "--help"], capture=True, timeout=60)
             self.index_help = r.stdout if r.ok() else ""
-            r = run([self.archsearch, "query", "--help"], capture=True, timeout=60)
-            self.query_help = r.stdout if r.ok() else ""
-            if not self.index_help or not self.query_help:
-                self.note("tools", f"`archsearch index/query --help` failed: {r.why()}")
-        self.has_jobs = "--jobs" in self.index_help
-        self.has_dates = "--since" in self.query_help and "--until" in self.query_help
-        self.has_count = "--count" in self.query_help
-        tools["index_has_jobs"], tools["query_has_since_until"] = self.has_jobs, self.has_dates
+        tools["index_has_jobs"] = "--jobs" in self.index_help
+
+    def recoll_version(self):
+        if not self.recollindex:
+            return None
+        try:  # only its usage message says
+            usage = subprocess.run([self.recollindex, "-h"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        found = re.search(r"Recoll version: (.*)", usage.stdout + usage.stderr)
+        return found.group(1).strip() if found else None
+
+    def enabled(self, tool):
+        """Whether a tool (a build, a query tool) is installed and not skipped."""
+        base = tool.split()[0]
+        if base in ("archsearch",):
+            return bool(self.archsearch) and "archsearch" not in self.args.skip
+        if base in ("recoll", "recollq"):
+            return bool(self.recollindex and self.recollq) and "recoll" not in self.args.skip
+        if base in ("fts5", "sqlite3"):
+            return "fts5" not in self.args.skip and (base == "fts5" or bool(self.sqlite3))
+        if base == "tantivy":
+            return self.has_tantivy and "tantivy" not in self.args.skip
+        if base == "rg":
+            return bool(self.rg) and "rg" not in self.args.skip
+        return True
 
     def snapshot(self):
         """Pin the archsearch code for the whole run: copy the work tree's archsearch/ and put it first.
@@ -484,7 +540,7 @@ class Bench:
         info["loadavg_at_start"] = os.getloadavg()
         print(f"machine: {info.get('cpu', '?')}, {info['cpus']} CPUs, {info.get('mem_gib', '?')} GiB RAM, "
               f"{info['platform']}; load average {info['loadavg_at_start'][0]:.2f} (other work on the machine "
-              "skews timings)")
+              "skews timings: compare ratios from this one run)")
         print(f"date: {info['date']}; repo at {info.get('git_commit', '?')}"
               f"{' + uncommitted changes in archsearch/' if info.get('archsearch_tree_dirty') else ''}")
 
@@ -494,406 +550,374 @@ class Bench:
         start = time.perf_counter()
         files = list(iter_files(self.corpus))
         nbytes = 0
-        for path in files:  # read every byte once, so both builds start from a warm page cache
+        for path in files:  # read every byte once, so that every build starts from a warm page cache
             with open(path, "rb") as f:
                 nbytes += len(f.read())
         self.nfiles = len(files)
         elapsed = time.perf_counter() - start
-        self.results["corpus"] = {"path": self.corpus, "files": self.nfiles, "bytes": nbytes,
-                                  "read_all_s": elapsed}
+        self.results["corpus"] = {"path": self.corpus, "files": self.nfiles, "bytes": nbytes, "read_all_s": elapsed}
         print(f"corpus: {self.corpus}: {self.nfiles:,} files, {nbytes / MIB:,.1f} MiB "
               f"(read once to warm the page cache: {fmt_s(elapsed)})")
 
     # ---------------------------------------------------------------- build
 
+    def build_commands(self):
+        """(name, argv, index path) of every build to run, in order."""
+        builds = []
+        if self.enabled("archsearch"):
+            for n in self.args.jobs:
+                path = os.path.join(self.work, f"archsearch-j{n}")
+                cmd = [self.archsearch, "index", "--index", path, "-q"]
+                cmd += ["--jobs", str(n)] if "--jobs" in self.index_help else []
+                builds.append((f"archsearch -j {n}", cmd + [self.corpus], path))
+        child = os.path.join(self.work, "builder.py")  # a copy: editing the harness mid-run breaks nothing
+        if self.enabled("fts5"):
+            path = os.path.join(self.work, "fts5.sqlite")
+            builds.append(("fts5", [self.python, child, "--fts5-child", self.corpus, path], path))
+        if self.enabled("tantivy"):
+            path = os.path.join(self.work, "tantivy")
+            builds.append(("tantivy", [self.python, child, "--tantivy-child", self.corpus, path], path))
+        if self.enabled("recoll"):
+            conf = os.path.join(self.work, "recoll")
+            os.makedirs(conf, exist_ok=True)
+            with open(os.path.join(conf, "recoll.conf"), "w") as f:
+                f.write(RECOLL_CONF.format(corpus=self.corpus, dbdir=os.path.join(conf, "xapiandb")))
+            builds.append(("recoll", [self.recollindex, "-c", conf], conf))
+        shutil.copy2(os.path.abspath(__file__), child)
+        return builds
+
     def build(self):
-        print("\n== index build ==", flush=True)
+        print("\n== index build (every tool into a fresh index, one after the other) ==", flush=True)
         section = self.results["build"] = {}
-        if self.args.reuse_index:
-            self.index_dir = os.path.abspath(self.args.reuse_index)
-            self.note("build", f"archsearch build skipped: reusing the index at {self.index_dir}")
-        elif self.archsearch and "archsearch" not in self.args.skip:
-            self.build_archsearch(section)
-        if "fts5" not in self.args.skip:
-            self.build_fts5(section)
-        self.print_build(section)
-
-    def build_archsearch(self, section):
-        self.index_dir = os.path.join(self.work, "archsearch-index")
-        cmd = [self.archsearch, "index", "--index", self.index_dir]
-        if self.args.jobs:
-            if self.has_jobs:
-                cmd += ["--jobs", str(self.args.jobs)]
+        for name, cmd, path in self.build_commands():
+            print(f"  $ {shlex.join(cmd)}", flush=True)
+            r = run(cmd, cwd=self.work, capture=True, sample_rss=True, timeout=self.args.build_timeout or None)
+            entry = section[name] = {"cmd": cmd, "wall_s": r.wall, "cpu_s": r.cpu, "returncode": r.returncode,
+                                     "maxrss_bytes": r.maxrss, "tree_rss_peak_bytes": r.tree_peak,
+                                     "index_bytes": dir_size(path) if os.path.isdir(path) else
+                                     (os.path.getsize(path) if os.path.exists(path) else None)}
+            if not r.ok():
+                entry["error"] = r.why()
+                self.note("build", f"{name} failed ({r.why()}): its queries are skipped")
+                continue
+            if name.startswith("archsearch"):
+                self.indexes.setdefault("archsearch", path)  # queries use the first that was built
             else:
-                self.note("build", f"`archsearch index` has no --jobs option yet: --jobs {self.args.jobs} "
-                                   "not passed")
-        cmd.append(self.corpus)
-        print(f"  $ {shlex.join(cmd)}", flush=True)
-        r = run(cmd, cwd=self.work, sample_rss=True, timeout=self.args.build_timeout or None)
-        summary = next((line for line in reversed(r.stderr.splitlines()) if "in the index" in line), "")
-        indexed = re.search(r"([\d,]+) articles in the index", summary)
-        section["archsearch"] = {
-            "cmd": cmd, "wall_s": r.wall, "returncode": r.returncode, "maxrss_bytes": r.maxrss,
-            "tree_rss_peak_bytes": r.tree_peak, "summary": summary,
-            "indexed": int(indexed.group(1).replace(",", "")) if indexed else None,
-            "index_bytes": dir_size(self.index_dir) if os.path.isdir(self.index_dir) else None,
-        }
-        if not r.ok():
-            self.note("build", f"archsearch index failed ({r.why()}); re-index and archsearch queries skipped")
-            self.index_dir = None
-            section["archsearch"]["error"] = r.why()
-        else:
-            print(f"  {summary.strip()}")
-
-    def build_fts5(self, section):
-        self.fts_db = os.path.join(self.work, "fts5.sqlite")
-        # The child runs a copy of this file, so editing the harness mid-run cannot break it.
-        script = os.path.join(self.work, "fts5_child.py")
-        shutil.copy2(os.path.abspath(__file__), script)
-        cmd = [self.python, script, "--fts5-child", self.corpus, self.fts_db]
-        print(f"  $ {shlex.join(cmd)}", flush=True)
-        r = run(cmd, cwd=self.work, capture=True, sample_rss=True, timeout=self.args.build_timeout or None)
-        entry = section["fts5"] = {"cmd": cmd, "wall_s": r.wall, "returncode": r.returncode,
-                                   "maxrss_bytes": r.maxrss, "tree_rss_peak_bytes": r.tree_peak}
-        stats = None
-        if r.ok():
-            try:
-                stats = json.loads(r.stdout.strip().splitlines()[-1])
-            except (ValueError, IndexError):
-                pass
-        if stats is None:
-            why = r.why() if not r.ok() else "no statistics on stdout"
-            self.note("build", f"FTS5 build failed ({why}); FTS5 columns skipped")
-            entry["error"] = why
-            self.fts_db = None
-            return
-        entry.update(stats)
-        entry["db_bytes"] = os.path.getsize(self.fts_db)
-        if stats["errors"]:
-            self.note("build", f"read_article raised on {stats['errors']} files in the FTS5 build, "
-                               f"e.g. {stats['first_error']}")
+                self.indexes[name] = path
+        self.print_build(section)
 
     def print_build(self, section):
         n = self.nfiles
+        fts5 = section.get("fts5")
+        fts5 = fts5 if fts5 and "error" not in fts5 else None
         rows = []
-        a, f = section.get("archsearch"), section.get("fts5")
-        a_ok = a is not None and "error" not in a
-        f_ok = f is not None and "error" not in f
-        if a:
-            rows.append(["archsearch index", fmt_n(a.get("indexed")), fmt_s(a["wall_s"]),
-                         fmt_n(n / a["wall_s"]) if a_ok else "failed", fmt_mib(a["maxrss_bytes"]),
-                         fmt_mib(a["tree_rss_peak_bytes"]), fmt_mib(a.get("index_bytes"))])
-        if f_ok:
-            rows.append(["SQLite FTS5, total", fmt_n(f["docs"]), fmt_s(f["wall_s"]), fmt_n(n / f["wall_s"]),
-                         fmt_mib(f["maxrss_bytes"]), fmt_mib(f["tree_rss_peak_bytes"]), fmt_mib(f["db_bytes"])])
-            rows.append(["  imports", "", fmt_s(f["import_s"]), "", "", "", ""])
-            rows.append(["  read+parse", "", fmt_s(f["parse_s"]), fmt_n(n / f["parse_s"]), "", "", ""])
-            rows.append(["  insert+commit", "", fmt_s(f["insert_s"]), fmt_n(n / f["insert_s"]), "", "", ""])
+        for name, e in section.items():
+            if "error" in e:
+                rows.append([name, "failed", "", "", "", "", "", "", ""])
+                continue
+            e["wall_ratio_to_fts5"] = ratio(fts5["wall_s"], e["wall_s"]) if fts5 else None
+            e["cpu_ratio_to_fts5"] = ratio(fts5["cpu_s"], e["cpu_s"]) if fts5 else None
+            peak = max(e["maxrss_bytes"] or 0, e["tree_rss_peak_bytes"] or 0) or None
+            rows.append([name, fmt_s(e["wall_s"]), fmt_s(e["wall_s"] / n), fmt_s(e["cpu_s"] / n),
+                         fmt_x(e["wall_ratio_to_fts5"]), fmt_x(e["cpu_ratio_to_fts5"]),
+                         fmt_mib(e["maxrss_bytes"]), fmt_mib(peak), fmt_mib(e["index_bytes"])])
         if rows:
-            table(["", "docs", "wall", "files/s", "maxRSS", "tree RSS", "on disk"], rows)
-        ratio = (f["wall_s"] / a["wall_s"]) if a_ok and f_ok else None
-        section["throughput_ratio"] = ratio
-        if ratio is not None:
-            print(f"  throughput ratio (archsearch files/s / FTS5 files/s, both on total process wall time "
-                  f"incl. start-up, reading and parsing): {fmt_x(ratio)}   target >= {TARGET_THROUGHPUT_RATIO}x: "
-                  f"{verdict(ratio >= TARGET_THROUGHPUT_RATIO)}")
-        if a_ok:
-            peak = max(a["maxrss_bytes"] or 0, a["tree_rss_peak_bytes"] or 0)
-            print(f"  archsearch peak RSS {fmt_mib(peak)}   target < 1 GiB (at 1M articles; this corpus has "
-                  f"{n:,}): {verdict(peak < TARGET_RSS_BYTES)}")
-        print("  (maxRSS: largest single process, from wait4; tree RSS: peak sum over the process and its "
-              "children, sampled every 0.2 s)")
+            table(["build", "wall", "wall/file", "CPU/file", "vs FTS5 wall", "vs FTS5 CPU", "maxRSS", "tree RSS",
+                   "on disk"], rows)
+            print("  vs FTS5: FTS5's time over the tool's (a throughput ratio: 1 = as fast as FTS5, 0.1 = ten times "
+                  "slower); CPU: user+system of the process and its waited-for children;\n"
+                  "  maxRSS: the largest single process (wait4); tree RSS: the peak of the summed RSS of the process "
+                  "tree, sampled every 0.2 s")
 
     # ---------------------------------------------------------------- re-index
 
     def reindex(self):
         print("\n== no-change re-index ==", flush=True)
         section = self.results["reindex"] = {}
-        if not self.index_dir:
-            self.note("reindex", "skipped: no archsearch index")
-            return
-        cmd = [self.archsearch, "index", "--index", self.index_dir]
-        print(f"  $ {shlex.join(cmd)}   (x{self.args.repeat}, cwd {self.work})", flush=True)
-        times, summary = [], ""
-        for _ in range(self.args.repeat):
-            r = run(cmd, cwd=self.work)
-            if not r.ok():
-                self.note("reindex", f"failed: {r.why()}")
-                break
-            times.append(r.wall)
-            summary = next((line for line in reversed(r.stderr.splitlines()) if "in the index" in line), summary)
-        section.update({"cmd": cmd, "times_s": times, "median_s": median(times), "summary": summary.strip()})
-        if summary:
-            print(f"  {summary.strip()}")
-        if times:
-            m = median(times)
-            table(["", "median", "min", "max", "runs"],
-                  [["archsearch index (no change)", fmt_s(m), fmt_s(min(times)), fmt_s(max(times)), len(times)]])
-            print(f"  target < {TARGET_REINDEX_S:g} s (at 100k files; this corpus has {self.nfiles:,}): "
-                  f"{verdict(m < TARGET_REINDEX_S)}")
+        cmds = []
+        if "archsearch" in self.indexes:
+            cmds.append(("archsearch index", [self.archsearch, "index", "--index", self.indexes["archsearch"], "-q"]))
+        if "recoll" in self.indexes:
+            cmds.append(("recollindex", [self.recollindex, "-c", self.indexes["recoll"]]))
+        rows = []
+        for _ in range(self.args.repeat):  # interleaved, like the queries
+            for name, cmd in cmds:
+                r = run(cmd, cwd=self.work)
+                entry = section.setdefault(name, {"cmd": cmd, "times_s": []})
+                if r.ok():
+                    entry["times_s"].append(r.wall)
+                else:
+                    entry["error"] = r.why()
+        for name, entry in section.items():
+            times = entry["times_s"]
+            if "error" in entry:
+                self.note("reindex", f"{name}: {entry['error']}")
+            entry["median_s"] = statistics.median(times) if times else None
+            rows.append([name, fmt_s(entry["median_s"]), fmt_s(min(times) if times else None),
+                         fmt_s(max(times) if times else None), len(times)])
+        if rows:
+            table(["no change", "median", "min", "max", "runs"], rows)
 
     # ---------------------------------------------------------------- queries
 
-    def query_commands(self, q):
-        """(archsearch argv, rg argv, rg label, FTS5 SQL, SQL params) for one query."""
-        words = q.get("words", [])
-        phrase = q.get("phrase")
-        archsearch = None
-        if self.archsearch and self.index_dir:
-            archsearch = [self.archsearch, "query", "--index", self.index_dir]
-            if "since" in q:
-                archsearch += ["--since", q["since"], "--until", q["until"]]
-            archsearch += [f'"{phrase}"'] if phrase else words
-        rg = label = None
-        if self.rg:
+    def query_argv(self, tool, kind):
+        """The argv of one query of this kind on this tool, or None where the tool cannot ask it."""
+        words, phrase, either = kind.get("words"), kind.get("phrase"), kind.get("either")
+        dated = "since" in kind
+        if tool.startswith("archsearch"):
+            argv = [self.archsearch, "query", "--index", self.indexes["archsearch"]]
+            if dated:
+                argv += ["--since", kind["since"], "--until", kind["until"]]
+            return argv + ([f'"{phrase}"'] if phrase else [either[0], "OR", either[1]] if either else words)
+        if tool == "sqlite3":
+            match = f'"{phrase}"' if phrase else " OR ".join(either) if either else " AND ".join(words)
+            where = f"docs MATCH '{match}'"
+            if dated:
+                where += f" AND date BETWEEN '{kind['from']}' AND '{kind['to']}'"
+            return [self.sqlite3, self.indexes["fts5"],
+                    f"SELECT path FROM docs WHERE {where} ORDER BY rank LIMIT 10"]
+        if tool == "tantivy":
+            text = f'"{phrase}"' if phrase else " OR ".join(either) if either else " ".join(words)
+            if dated:
+                text += f" day:[{kind['from'].replace('-', '')} TO {kind['to'].replace('-', '')}]"
+            return [self.python, self.tantivy_query, self.indexes["tantivy"], text]
+        if tool == "rg":
             if phrase:
-                rg, label = [self.rg, "-il", phrase, self.corpus], f"rg -il '{phrase}'"
-            elif len(words) == 1:
-                rg, label = [self.rg, "-il", words[0], self.corpus], f"rg -il {words[0]}"
-                if "since" in q:
-                    label += " (word only: rg has no date filter)"
-            else:
-                # What a user would type: a pipeline narrowing the file list word by word.
-                script = f"{shlex.quote(self.rg)} -il -0 {shlex.quote(words[0])} {shlex.quote(self.corpus)}"
-                for word in words[1:-1]:
-                    script += f" | xargs -0 -r {shlex.quote(self.rg)} -il -0 {shlex.quote(word)}"
-                script += f" | xargs -0 -r {shlex.quote(self.rg)} -il {shlex.quote(words[-1])}"
-                rg, label = ["sh", "-c", script], "rg -il -0 W1 | xargs -0 rg -il -0 W2 | xargs -0 rg -il W3"
-        match = f'"{phrase}"' if phrase else " AND ".join(words)
-        where = "articles MATCH ?"
-        params = [match]
-        if "from_iso" in q:
-            where += " AND date BETWEEN ? AND ?"
-            params += [q["from_iso"], q["to_iso"]]
-        sql = f"SELECT rowid FROM articles WHERE {where} ORDER BY rank LIMIT 10"
-        return archsearch, rg, label, sql, params
+                return [self.rg, "-il", phrase, self.corpus]
+            if either:
+                return [self.rg, "-il"] + [a for w in either for a in ("-e", w)] + [self.corpus]
+            # What a user would type: a pipeline narrowing the list of files, word by word.
+            steps = ([kind["date_line"]] if dated else []) + words
+            if len(steps) == 1:
+                return [self.rg, "-il", steps[0], self.corpus]
+            rg = shlex.quote(self.rg)
+            script = f"{rg} -il -0 {shlex.quote(steps[0])} {shlex.quote(self.corpus)}"
+            for step in steps[1:-1]:
+                script += f" | xargs -0 -r {rg} -il -0 {shlex.quote(step)}"
+            return ["sh", "-c", script + f" | xargs -0 -r {rg} -il {shlex.quote(steps[-1])}"]
+        if tool == "recollq":
+            if dated:
+                return None  # recoll dates plain text by the file's time only
+            text = f'"{phrase}"' if phrase else " OR ".join(either) if either else " ".join(words)
+            return [self.recollq, "-c", self.indexes["recoll"], "-b", "-n", "10", text]
+        raise ValueError(tool)
 
-    @staticmethod
-    def inline_sql(sql, params):
-        for p in params:
-            sql = sql.replace("?", "'" + p.replace("'", "''") + "'", 1)
-        return sql
+    def query_tools(self):
+        """The query tools that have an index (or need none), in QUERY_TOOLS order."""
+        have = {"archsearch": "archsearch" in self.indexes, "archsearch served": self.server is not None,
+                "sqlite3": "fts5" in self.indexes and bool(self.sqlite3), "tantivy": "tantivy" in self.indexes,
+                "rg": self.enabled("rg"), "recollq": "recoll" in self.indexes}
+        return [tool for tool in QUERY_TOOLS if have[tool]]
+
+    def env_for(self, tool):
+        if tool == "archsearch served":
+            return self.server["env"]
+        return dict(os.environ, ARCHSEARCH_SERVER="off")  # a user's own server never answers
+
+    def interleaved(self, jobs, repeat, section):
+        """Run every (key, argv, env) of jobs once per repetition, the order rotating each time.
+
+        The first repetition is a warm-up whose output is kept (for match counts); its time
+        is recorded as the first sight of the query.  Returns {key: [times]}.
+        """
+        times = {key: [] for key, _, _ in jobs}
+        first, outputs, failed = {}, {}, {}
+        for rep in range(repeat + 1):
+            shift = rep % len(jobs) if jobs else 0
+            for key, argv, env in jobs[shift:] + jobs[:shift]:
+                if key in failed:
+                    continue
+                r = run(argv, cwd=self.work, capture=rep == 0, env=env, timeout=600)
+                if not r.ok((0, 1, 123)):  # 1: nothing found; 123: an rg pipeline that found nothing
+                    failed[key] = r.why()
+                    self.note(section, f"{key}: {r.why()}")
+                elif rep == 0:
+                    first[key], outputs[key] = r.wall, r.stdout
+                else:
+                    times[key].append(r.wall)
+        return times, first, outputs
 
     def queries(self):
-        print("\n== queries (a process per query, stdout to /dev/null; "
-              f"1 warm-up + {self.args.repeat} runs each) ==", flush=True)
-        section = self.results["queries"] = []
         n = self.args.repeat
-        self.sqlite3_ok = False
-        if not self.has_dates and self.archsearch:
-            self.note("query", "`archsearch query` has no --since/--until yet: its dated query is skipped "
-                               "(rg and FTS5 still run)")
-        if self.fts_db and self.sqlite3:
-            r = run([self.sqlite3, self.fts_db, "SELECT count(*) FROM articles WHERE articles MATCH 'x'"],
-                    capture=True, timeout=60)
-            if not r.ok():
-                self.note("query", f"the sqlite3 shell cannot query the FTS5 table ({r.why()}); column skipped")
-            else:
-                self.sqlite3_ok = True
-        con = None
-        if self.fts_db:
-            try:
-                con = sqlite3.connect(self.fts_db)
-            except sqlite3.Error as exc:
-                self.note("query", f"cannot open {self.fts_db} in-process: {exc}")
-        # Without the resident server (ARCHSEARCH_SERVER=off, so a user's own server never answers),
-        # then through one started here with its own socket.
-        alone_env = dict(os.environ, ARCHSEARCH_SERVER="off")
-        server = self.start_server() if self.archsearch and self.index_dir else None
-        for q in QUERIES:
-            a_cmd, rg_cmd, rg_label, sql, params = self.query_commands(q)
-            entry = {"name": q["name"], "query": q, "sql": sql, "sql_params": params}
-            section.append(entry)
-            print(f"  {q['name']}", flush=True)
-            if a_cmd and "since" in q and not self.has_dates:
-                a_cmd = None
-            if a_cmd:
-                entry["archsearch_cmd"] = a_cmd
-                entry["archsearch_maxrss_bytes"] = []
-                times, failed, warm = repeat(a_cmd, n, allowed=(0, 1), cwd=self.work,
-                                             rss=entry["archsearch_maxrss_bytes"], env=alone_env)
-                entry["archsearch_s"] = times
-                if failed:
-                    self.note("query", f"archsearch {q['name']}: {failed.why()}")
-                else:
-                    if warm is not None:
-                        entry["archsearch_hits_shown"] = len(re.findall(r"^\s*\d+\. ", warm.stdout, re.M))
-                    if self.has_count:  # the number of matching articles, untimed
-                        c = run(a_cmd[:2] + ["--count"] + a_cmd[2:], cwd=self.work, capture=True, timeout=600,
-                                env=alone_env)
-                        found = re.search(r"\d[\d,]*", c.stdout) if c.ok((0, 1)) else None
-                        entry["archsearch_matches"] = int(found.group().replace(",", "")) if found else None
-                if server:
-                    served, served_failed, served_first = repeat(a_cmd, n, allowed=(0, 1), cwd=self.work,
-                                                                  env=server["env"])
-                    entry["served_s"] = served
-                    entry["served_first_s"] = served_first.wall if served_first else None
-                    if served_failed:
-                        self.note("query", f"archsearch (served) {q['name']}: {served_failed.why()}")
-                    elif warm is not None and served_first.stdout != warm.stdout:
-                        self.note("query", f"archsearch {q['name']}: output differs with the server")
-            if rg_cmd:
-                entry["rg_cmd"], entry["rg_label"] = rg_cmd, rg_label
-                times, failed, warm = repeat(rg_cmd, n, allowed=(0, 1, 123), cwd=self.work)
-                entry["rg_s"] = times
-                if failed:
-                    self.note("query", f"rg {q['name']}: {failed.why()}")
-                elif warm is not None:
-                    entry["rg_files"] = len([line for line in warm.stdout.splitlines() if line])
-            if self.fts_db and self.sqlite3 and self.sqlite3_ok:
-                cli = [self.sqlite3, self.fts_db, self.inline_sql(sql, params)]
-                entry["sqlite3_cmd"] = cli
-                times, failed, _ = repeat(cli, n, cwd=self.work)
-                entry["sqlite3_s"] = times
-                if failed:
-                    self.note("query", f"sqlite3 {q['name']}: {failed.why()}")
-            if con is not None:
-                try:
-                    entry["fts5_matches"] = con.execute(
-                        sql.replace("SELECT rowid", "SELECT count(*)").replace(" ORDER BY rank LIMIT 10", ""),
-                        params).fetchone()[0]
-                    con.execute(sql, params).fetchall()  # warm-up
-                    times = []
-                    for _ in range(n):
-                        t0 = time.perf_counter()
-                        con.execute(sql, params).fetchall()
-                        times.append(time.perf_counter() - t0)
-                    entry["fts5_inproc_s"] = times
-                except sqlite3.Error as exc:
-                    self.note("query", f"in-process FTS5 {q['name']}: {exc}")
-        if con is not None:
-            con.close()
-        if server:
-            self.stop_server(server)
-        self.print_queries(section)
+        print(f"\n== queries (a process per query, stdout to /dev/null; 1 warm-up + {n} interleaved "
+              "repetitions) ==", flush=True)
+        section = self.results["queries"] = {}
+        tools = self.query_tools()
+        jobs = []
+        for kind in KINDS:
+            for tool in tools:
+                argv = self.query_argv(tool, kind)
+                if argv:
+                    jobs.append(((kind["kind"], tool), argv, self.env_for(tool)))
+        times, first, outputs = self.interleaved(jobs, n, "query")
+        for kind in KINDS:
+            alone, served = (outputs.get((kind["kind"], tool)) for tool in ("archsearch", "archsearch served"))
+            if alone is not None and served is not None and alone != served:
+                self.note("query", f"{kind['kind']}: archsearch's output differs with the server")
+        matches = self.match_counts(outputs)
+        rows = []
+        for kind in KINDS:
+            name = kind["kind"]
+            entry = section[name] = {"text": kind["text"], "tools": {}}
+            base = percentile(times.get((name, "tantivy")), 50)
+            for tool in tools:
+                key = (name, tool)
+                if key not in times:
+                    rows.append([name, tool, "n/a", "", "", "", ""])
+                    continue
+                t = times[key]
+                p50, p90 = percentile(t, 50), percentile(t, 90)
+                entry["tools"][tool] = {"argv": next(a for k, a, _ in jobs if k == key), "times_s": t,
+                                        "p50_s": p50, "p90_s": p90, "first_s": first.get(key),
+                                        "ratio_to_tantivy_p50": ratio(p50, base), "matches": matches.get(key)}
+                rows.append([name, tool, fmt_s(p50), fmt_s(p90), fmt_s(first.get(key)), fmt_x(ratio(p50, base)),
+                             fmt_n(matches.get(key))])
+        table(["kind", "tool", "p50", "p90", "1st", "/tantivy", "matches"], rows)
+        print("  queries: " + "; ".join(f"{k['kind']}: {k['text']}" for k in KINDS))
+        print("  archsearch: `archsearch query --index IX ...` (10 hits with snippets, copies grouped), without a "
+              "server (ARCHSEARCH_SERVER=off) and through `archsearch serve`; 1st: the warm-up run (for the "
+              "server, its first sight of the query);\n  sqlite3: the shell, `SELECT path ... MATCH ... ORDER BY "
+              "rank LIMIT 10`; tantivy: a Python process opening the index, top 10 and the count; rg -il: AND and "
+              "the date as an xargs pipeline (the date: a wire copy's `date YYYY-MM-` line);\n  recollq -b -n 10 "
+              "(date-ranged n/a: recoll dates plain text by file time only); matches: archsearch's count, FTS5's "
+              "count(*), tantivy's count, the files rg lists, recollq's count")
+
+    def match_counts(self, outputs):
+        """The number of matches each tool found, from the warm-up run's output (and FTS5's count(*))."""
+        counts = {}
+        for (name, tool), out in outputs.items():
+            found = None
+            kind = next(k for k in KINDS if k["kind"] == name)
+            if tool.startswith("archsearch"):
+                if (name, "archsearch") in counts:  # served or not, the same index and the same count
+                    counts[(name, tool)] = counts[(name, "archsearch")]
+                    continue
+                argv = self.query_argv(tool, kind)
+                r = run(argv[:2] + ["--count"] + argv[2:], cwd=self.work, capture=True, timeout=600,
+                        env=self.env_for(tool))
+                found = re.search(r"\d[\d,]*", r.stdout) if r.ok((0, 1)) else None
+            elif tool == "tantivy":
+                found = re.match(r"(\d+) matches", out)
+            elif tool == "rg":
+                counts[(name, tool)] = len([line for line in out.splitlines() if line])
+            elif tool == "recollq":
+                argv = self.query_argv(tool, kind)
+                r = run(argv[:-4] + ["-Q", "-E", argv[-1]], capture=True, timeout=600)
+                found = re.search(r"^(\d+) results", r.stdout, re.M) if r.ok() else None
+            elif tool == "sqlite3":
+                sql = self.query_argv(tool, kind)[2].replace("SELECT path", "SELECT count(*)")
+                r = run([self.sqlite3, self.indexes["fts5"], sql.replace(" ORDER BY rank LIMIT 10", "")],
+                        capture=True, timeout=600)
+                found = re.search(r"\d+", r.stdout) if r.ok() else None
+            if found:
+                counts[(name, tool)] = int(found.group(found.lastindex or 0).replace(",", ""))
+                if tool.startswith("archsearch"):
+                    counts[(name, "archsearch")] = counts[(name, tool)]
+        return counts
+
+    # ---------------------------------------------------------------- live search
+
+    def live(self):
+        keystrokes = len(LIVE_TEXT) if not self.args.quick else QUICK_LIVE_KEYSTROKES
+        typed = [LIVE_TEXT[:k] for k in range(1, keystrokes + 1)]
+        n = self.args.repeat
+        print(f"\n== live search: {keystrokes} keystrokes typing {LIVE_TEXT[:keystrokes]!r}, a process per "
+              f"keystroke, the last word a prefix; 1 warm-up + {n} interleaved repetitions ==", flush=True)
+        section = self.results["live"] = {"typed": typed, "tools": {}}
+        tools = [tool for tool in LIVE_TOOLS if tool in self.query_tools()]
+        jobs = []
+        for tool in tools:
+            # One job per tool types the whole text, so that a tool's keystrokes follow each other
+            # as a user's do (a server may keep what the previous keystroke looked up).
+            script = [self.live_argv(tool, text) for text in typed]
+            jobs.append((tool, script, self.env_for(tool)))
+        times = {tool: [] for tool in tools}
+        for rep in range(n + 1):
+            shift = rep % len(jobs) if jobs else 0
+            for tool, script, env in jobs[shift:] + jobs[:shift]:
+                per_key = []
+                for argv in script:
+                    r = run(argv, cwd=self.work, env=env, timeout=600)
+                    if not r.ok((0, 1)):
+                        self.note("live", f"{tool} {argv[-1]!r}: {r.why()}")
+                        break
+                    per_key.append(r.wall)
+                if rep and len(per_key) == len(script):
+                    times[tool].append(per_key)
+        rows = []
+        base = percentile([t for run_ in times.get("tantivy", []) for t in run_], 50)
+        for tool in tools:
+            flat = [t for run_ in times[tool] for t in run_]
+            by_key = [statistics.median(col) for col in zip(*times[tool])] if times[tool] else []
+            p50 = percentile(flat, 50)
+            section["tools"][tool] = {"times_s": times[tool], "p50_s": p50, "p90_s": percentile(flat, 90),
+                                      "per_keystroke_p50_s": by_key, "ratio_to_tantivy_p50": ratio(p50, base)}
+            worst = max(range(len(by_key)), key=by_key.__getitem__) if by_key else None
+            rows.append([tool, fmt_s(p50), fmt_s(percentile(flat, 90)), fmt_x(ratio(p50, base)),
+                         f"{fmt_s(by_key[worst])} at {typed[worst]!r}" if worst is not None else "-"])
+        if rows:
+            table(["per keystroke", "p50", "p90", "/tantivy", "slowest keystroke (p50)"], rows)
+            print("  archsearch: `archsearch query --index IX syria cease*` and so on; tantivy: the finished words "
+                  "parsed, the last one as a regex prefix over the stemmed terms OR the word itself")
+
+    def live_argv(self, tool, text):
+        words = text.split()
+        prefix = not text.endswith(" ")
+        if tool == "tantivy":
+            return [self.python, self.tantivy_query, self.indexes["tantivy"], text] + (["--prefix"] if prefix else [])
+        query = words[:-1] + [words[-1] + "*"] if prefix else words
+        return [self.archsearch, "query", "--index", self.indexes["archsearch"]] + query
+
+    # ---------------------------------------------------------------- the server
 
     def start_server(self):
         """`archsearch serve` on a socket in the work dir; None (with a note) if it does not come up."""
-        if "serve" not in self.top_help:
-            self.note("query", "this archsearch has no `serve` command: served column skipped")
-            return None
         socket_path = os.path.join(self.work, "server.sock")
         env = dict(os.environ, ARCHSEARCH_SOCKET=socket_path)
+        env.pop("ARCHSEARCH_SERVER", None)
         log = open(os.path.join(self.work, "server.log"), "wb")
-        proc = subprocess.Popen([self.archsearch, "serve"], env=env, stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=log, start_new_session=True)
+        proc = subprocess.Popen([self.archsearch, "serve"], env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=log, start_new_session=True)
         deadline = time.monotonic() + 30
         while not os.path.exists(socket_path):
             if proc.poll() is not None or time.monotonic() > deadline:
-                self.note("query", f"`archsearch serve` did not start (see {log.name}): served column skipped")
+                self.note("query", f"`archsearch serve` did not start (see {log.name}): served runs skipped")
                 proc.kill()
+                proc.wait()
+                log.close()
                 return None
             time.sleep(0.05)
         print(f"  resident server: `archsearch serve`, pid {proc.pid}, socket {socket_path}", flush=True)
         return {"proc": proc, "env": env, "log": log}
 
-    @staticmethod
-    def stop_server(server):
-        server["proc"].terminate()
-        try:
-            server["proc"].wait(10)
-        except subprocess.TimeoutExpired:
-            server["proc"].kill()
-        server["log"].close()
-
-    def print_queries(self, section):
-        rows, ratios, alone_ratios, first_ratios = [], [], [], []
-        for e in section:
-            a, v, r, s, i = (e.get(k) or None for k in ("archsearch_s", "served_s", "rg_s", "sqlite3_s", "fts5_inproc_s"))
-            first = e.get("served_first_s")
-            alone_ratio = median(a) / median(r) if a and r else None
-            ratio = median(v) / median(r) if v and r else None
-            first_ratio = first / median(r) if first and r else None
-            e["ratio_archsearch_rg_p50"] = alone_ratio
-            e["ratio_served_rg_p50"] = ratio
-            e["ratio_served_first_rg_p50"] = first_ratio
-            for value, kept in ((ratio, ratios), (alone_ratio, alone_ratios), (first_ratio, first_ratios)):
-                if value is not None:
-                    kept.append(value)
-            rows.append([
-                e["name"],
-                fmt_s(median(a)) if a else "-",
-                fmt_s(first), fmt_s(median(v)) if v else "-", fmt_s(percentile(v, 95)) if v else "-",
-                fmt_s(median(r)) if r else "-", fmt_s(percentile(r, 95)) if r else "-",
-                fmt_s(median(s)) if s else "-", fmt_s(median(i)) if i else "-",
-                fmt_n(e.get("archsearch_matches")), fmt_n(e.get("rg_files")), fmt_n(e.get("fts5_matches")),
-                fmt_x(alone_ratio), fmt_x(first_ratio), fmt_x(ratio),
-                verdict(None if ratio is None else ratio <= TARGET_QUERY_RATIO),
-            ])
-        table(["query", "alone p50", "served 1st", "served p50", "p95", "rg p50", "p95", "sqlite3 p50",
-               "FTS5 in-proc", "as hits", "rg files", "FTS5 hits", "alone/rg", "1st/rg", "served/rg",
-               f"<= {TARGET_QUERY_RATIO}x"], rows)
-        print("  alone: `archsearch query --index IX WORDS > /dev/null` as its own process (10 hits with snippets, "
-              "read from the files); served: the same command with `archsearch serve` running (1st: the first "
-              "time the server sees the query); as hits: `archsearch query --count`;")
-        print("  rg: `rg -il WORD CORPUS` (AND: an xargs pipeline; dated: the word alone); sqlite3: the shell "
-              "running `SELECT rowid ... MATCH ... ORDER BY rank LIMIT 10`;")
-        print("  FTS5 in-proc: the same SQL on an open connection (median). "
-              f"Query target defined at 100k articles; this corpus has {self.nfiles:,}.")
-        self.results["query_ratio_max"] = max(ratios) if ratios else None
-        self.results["query_ratio_min"] = min(ratios) if ratios else None
-        self.results["query_alone_ratio_max"] = max(alone_ratios) if alone_ratios else None
-        self.results["query_alone_ratio_min"] = min(alone_ratios) if alone_ratios else None
-        self.results["query_first_ratio_max"] = max(first_ratios) if first_ratios else None
+    def stop_server(self):
+        if self.server:
+            self.server["proc"].terminate()
+            try:
+                self.server["proc"].wait(10)
+            except subprocess.TimeoutExpired:
+                self.server["proc"].kill()
+                self.server["proc"].wait()
+            self.server["log"].close()
+            self.server = None
 
     # ---------------------------------------------------------------- start-up
 
     def startup(self):
-        print("\n== start-up (median of %d, after 1 warm-up) ==" % self.args.startup_repeat, flush=True)
-        section = self.results["startup"] = {}
         n = self.args.startup_repeat
+        print(f"\n== start-up (median of {n}, after 1 warm-up) ==", flush=True)
+        section = self.results["startup"] = {}
         cmds = [("python -c pass", [self.python, "-c", "pass"])]
         if self.archsearch:
-            cmds += [("archsearch --help", [self.archsearch, "--help"]),
-                     ("archsearch query --help", [self.archsearch, "query", "--help"])]
+            cmds.append(("archsearch --help", [self.archsearch, "--help"]))
+        if self.has_tantivy:
+            cmds.append(("python -c 'import tantivy'", [self.python, "-c", "import tantivy"]))
         rows = []
         for label, cmd in cmds:
-            times, failed, _ = repeat(cmd, n, cwd=self.work)
-            section[label] = {"cmd": cmd, "times_s": times, "median_s": median(times)}
-            if failed:
-                self.note("startup", f"{label}: {failed.why()}")
-            rows.append([label, fmt_s(median(times)), fmt_s(percentile(times, 95)), fmt_s(min(times) if times else None)])
-        table(["", "median", "p95", "min"], rows)
-        py, cli = section["python -c pass"]["median_s"], section.get("archsearch --help", {}).get("median_s")
-        if py is not None and cli is not None:
-            target = TARGET_STARTUP_FACTOR * py + TARGET_STARTUP_EXTRA_S
-            section["target_s"] = target
-            print(f"  archsearch --help {fmt_s(cli)}   target <= 2 x python + 100 ms = {fmt_s(target)}: "
-                  f"{verdict(cli <= target)}")
-
-    # ---------------------------------------------------------------- summary
-
-    def summary(self):
-        self.results.setdefault("loadavg", {})["end"] = os.getloadavg()
-        rows = []
-        b = self.results.get("build", {})
-        ratio = b.get("throughput_ratio")
-        rows.append(["index throughput vs FTS5", f">= {TARGET_THROUGHPUT_RATIO}x", fmt_x(ratio),
-                     verdict(None if ratio is None else ratio >= TARGET_THROUGHPUT_RATIO), "any"])
-        worst = self.results.get("query_ratio_max")
-        best = self.results.get("query_ratio_min")
-        rows.append(["query p50 vs rg -il, served (best..worst)", f"<= {TARGET_QUERY_RATIO}x",
-                     f"{fmt_x(best)}..{fmt_x(worst)}" if worst is not None else "-",
-                     verdict(None if worst is None else worst <= TARGET_QUERY_RATIO), "100k"])
-        alone_best, alone_worst = self.results.get("query_alone_ratio_min"), self.results.get("query_alone_ratio_max")
-        rows.append(["  the same, no server (best..worst)", f"<= {TARGET_QUERY_RATIO}x",
-                     f"{fmt_x(alone_best)}..{fmt_x(alone_worst)}" if alone_worst is not None else "-",
-                     verdict(None if alone_worst is None else alone_worst <= TARGET_QUERY_RATIO), "100k"])
-        m = self.results.get("reindex", {}).get("median_s")
-        rows.append(["no-change re-index", f"< {TARGET_REINDEX_S:g} s", fmt_s(m),
-                     verdict(None if m is None else m < TARGET_REINDEX_S), "100k"])
-        a = b.get("archsearch") or {}
-        peak = max(a.get("maxrss_bytes") or 0, a.get("tree_rss_peak_bytes") or 0) if "error" not in a else 0
-        rows.append(["peak RSS indexing", "< 1 GiB", fmt_mib(peak or None),
-                     verdict(None if not peak else peak < TARGET_RSS_BYTES), "1M"])
-        s = self.results.get("startup", {})
-        cli, target = s.get("archsearch --help", {}).get("median_s"), s.get("target_s")
-        rows.append(["archsearch --help", f"<= {fmt_s(target)}" if target else "2x python + 100 ms", fmt_s(cli),
-                     verdict(None if cli is None or target is None else cli <= target), "any"])
-        self.results["summary"] = [dict(zip(["target", "goal", "measured", "verdict", "defined at"], r))
-                                   for r in rows]
-        table(["target", "goal", "measured", "verdict", "defined at"], rows,
-              title=f"== targets ({self.nfiles:,} files) ==")
+            times = [r.wall for r in (run(cmd, cwd=self.work) for _ in range(n + 1)) if r.ok()][1:]
+            section[label] = {"cmd": cmd, "times_s": times, "median_s": percentile(times, 50)}
+            rows.append([label, fmt_s(percentile(times, 50)), fmt_s(min(times) if times else None)])
+        table(["", "median", "min"], rows)
 
     # ---------------------------------------------------------------- main
 
@@ -904,6 +928,9 @@ class Bench:
             return 2
         self.results["args"] = vars(args)
         self.work = tempfile.mkdtemp(prefix="archsearch-bench-", dir=args.workdir)
+        self.tantivy_query = os.path.join(self.work, "tantivy_query.py")
+        with open(self.tantivy_query, "w") as f:
+            f.write(TANTIVY_QUERY)
         try:
             self.machine()
             print(f"work dir: {self.work}{'' if args.keep else ' (removed at the end; --keep keeps it)'}")
@@ -913,26 +940,36 @@ class Bench:
             if not self.nfiles:
                 print(f"error: no files under {self.corpus}", file=sys.stderr)
                 return 2
-            for name, step in (("build", self.build), ("reindex", self.reindex), ("query", self.queries),
-                               ("startup", self.startup)):
-                if name in args.skip:
-                    self.note(name, "skipped (--skip)")
-                    continue
-                self.results.setdefault("loadavg", {})[name] = os.getloadavg()
-                try:
-                    step()
-                except KeyboardInterrupt:
-                    raise
-                except Exception as exc:  # the harness must report, not crash
-                    self.note(name, f"section failed: {type(exc).__name__}: {exc}")
-            self.summary()
+            self.step("build", self.build)
+            self.step("reindex", self.reindex)
+            if "archsearch" in self.indexes and not {"query", "live"} <= args.skip:
+                self.server = self.start_server()
+            self.step("query", self.queries)
+            self.step("live", self.live)
+            self.stop_server()
+            self.step("startup", self.startup)
+            print("\n== the issue's table (Markdown) ==\n" + issue_table(self.results))
         except KeyboardInterrupt:
             print("\ninterrupted: writing what was measured", file=sys.stderr)
         finally:
+            self.stop_server()
+            self.results.setdefault("loadavg", {})["end"] = os.getloadavg()
             self.write_json()
             if not args.keep:
                 shutil.rmtree(self.work, ignore_errors=True)
         return 0
+
+    def step(self, name, function):
+        if name in self.args.skip:
+            self.note(name, "skipped (--skip)")
+            return
+        self.results.setdefault("loadavg", {})[name] = os.getloadavg()
+        try:
+            function()
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # the harness must report, not crash
+            self.note(name, f"section failed: {type(exc).__name__}: {exc}")
 
     def write_json(self):
         out = self.args.json
@@ -949,35 +986,113 @@ class Bench:
             print(f"\nnote: cannot write {out}: {exc}")
 
 
+def issue_table(results):
+    """The issue's table in Markdown, from a run's raw numbers: build, re-index, queries, live search."""
+    build, reindex = results.get("build", {}), results.get("reindex", {})
+    queries, live = results.get("queries", {}), results.get("live", {}).get("tools", {})
+    columns = [("archsearch", ["archsearch -j 1", "archsearch -j 2"], "archsearch index", "archsearch"),
+               ("FTS5 (raw files)", ["fts5"], None, "sqlite3"),
+               ("tantivy-py (raw files)", ["tantivy"], None, "tantivy"),
+               ("recoll", ["recoll"], "recollindex", "recollq"),
+               ("rg -il", [], None, "rg")]
+
+    def builds(names, show):
+        cells = []
+        for name in names:
+            e = build.get(name)
+            if e and "error" not in e:
+                label = f"-j {name.split()[-1]}: " if name.startswith("archsearch") else ""
+                cells.append(label + show(e))
+        return "; ".join(cells) or "n/a"
+
+    def query_range(tool):
+        p50s = [(e["tools"][tool]["p50_s"], e["tools"][tool]["ratio_to_tantivy_p50"])
+                for e in queries.values() if tool in e["tools"]]
+        if not p50s:
+            return "n/a"
+        low, high = min(t for t, _ in p50s), max(t for t, _ in p50s)
+        ratios = [r for _, r in p50s if r is not None]
+        text = f"{low * 1000:.0f}-{high * 1000:.0f} ms"
+        return text + (f" ({min(ratios):.2g}-{max(ratios):.2g}x)" if ratios and tool != "tantivy" else "")
+
+    def live_cell(tool):
+        e = live.get(tool)
+        if not e or e["p50_s"] is None:
+            return "n/a"
+        r = e["ratio_to_tantivy_p50"]
+        return f"{e['p50_s'] * 1000:.0f} ms" + (f" ({r:.2g}x)" if r is not None and tool != "tantivy" else "")
+
+    def peak(e):
+        return fmt_mib(max(e["maxrss_bytes"] or 0, e["tree_rss_peak_bytes"] or 0))
+
+    rows = [
+        ("index build, throughput vs FTS5: wall / CPU per file",
+         [builds(b, lambda e: f"{fmt_x(e['wall_ratio_to_fts5'])} / {fmt_x(e['cpu_ratio_to_fts5'])}")
+          if b else "n/a" for _, b, _, _ in columns]),
+        ("index build, CPU per file", [builds(b, lambda e: fmt_s(e["cpu_s"] / results["corpus"]["files"]))
+                                       if b else "n/a" for _, b, _, _ in columns]),
+        ("index build, peak RSS (process tree)", [builds(b, peak) if b else "n/a" for _, b, _, _ in columns]),
+        ("index size on disk", [builds(b, lambda e: fmt_mib(e["index_bytes"])) if b else "n/a"
+                                for _, b, _, _ in columns]),
+        ("no-change re-index, median", [fmt_s(reindex.get(r, {}).get("median_s")) if r else "n/a"
+                                        for _, _, r, _ in columns]),
+        ("query p50, a process per query, no server (x tantivy)", [query_range(q) for _, _, _, q in columns]),
+        ("query p50, through `archsearch serve` (x tantivy)",
+         [query_range("archsearch served")] + ["" for _ in columns[1:]]),
+        ("live search, p50 per keystroke, no server / served (x tantivy)",
+         [f"{live_cell('archsearch')} / {live_cell('archsearch served')}", "", live_cell("tantivy"), "", ""]),
+    ]
+    lines = ["| | " + " | ".join(name for name, *_ in columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines += [f"| {label} | " + " | ".join(cells) + " |" for label, cells in rows]
+    kinds = list(queries)
+    tools = [t for t in QUERY_TOOLS if any(t in e["tools"] for e in queries.values())]
+    lines += ["", "| query p50 (x tantivy) | " + " | ".join(tools) + " |", "|---" * (len(tools) + 1) + "|"]
+    for kind in kinds:
+        cells = []
+        for tool in tools:
+            e = queries[kind]["tools"].get(tool)
+            cells.append("n/a" if not e else f"{e['p50_s'] * 1000:.0f} ms" + (
+                f" ({e['ratio_to_tantivy_p50']:.2g}x)" if tool != "tantivy" and e["ratio_to_tantivy_p50"] else ""))
+        lines.append(f"| {kind}: {queries[kind]['text']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 epilog="Sections: build (archsearch, fts5), reindex, query, startup.")
-    ap.add_argument("corpus", metavar="CORPUS_DIR", help="folder of article files, e.g. bench/corpora/100k")
-    ap.add_argument("--repeat", type=int, default=5, metavar="N",
-                    help="timed runs per query and re-index (after one warm-up); default 5")
+                                 epilog="Sections: build, reindex, query, live, startup.")
+    ap.add_argument("corpus", metavar="CORPUS_DIR", help="folder of article files, e.g. /work/corpora/4k")
+    ap.add_argument("--repeat", type=int, default=10, metavar="N",
+                    help="interleaved repetitions of the queries, live search and re-index, after one warm-up; "
+                         "default 10")
     ap.add_argument("--startup-repeat", type=int, default=20, metavar="N", help="runs per start-up command; default 20")
-    ap.add_argument("--jobs", type=int, metavar="N",
-                    help="pass --jobs N to `archsearch index` (only if it has that option)")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"a smoke test: 1 repetition, archsearch built with the first --jobs only, {QUICK_LIVE_KEYSTROKES} "
+                         "keystrokes of live search, 2 start-up runs")
+    ap.add_argument("--jobs", default="1,2", metavar="LIST",
+                    help="build archsearch once with each of these --jobs (comma-separated; default 1,2); "
+                         "queries use the first")
     ap.add_argument("--json", metavar="OUT", help="raw numbers; default bench/results/<corpus>-<time>.json")
     ap.add_argument("--archsearch", metavar="PATH", help="the archsearch command (default: next to this Python, "
                                                          "then PATH, then /tmp/venv/bin)")
-    ap.add_argument("--workdir", metavar="DIR", help="where to make the temporary index and FTS5 database")
+    ap.add_argument("--workdir", metavar="DIR", help="where to make the temporary indexes")
     ap.add_argument("--no-snapshot", action="store_true",
                     help="run the archsearch code live from the work tree instead of a copy taken at the start")
-    ap.add_argument("--keep", action="store_true", help="keep the work dir (index, FTS5 database)")
-    ap.add_argument("--reuse-index", metavar="DIR", help="skip the archsearch build; use this existing index")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir (the indexes)")
     ap.add_argument("--build-timeout", type=float, default=0, metavar="S",
                     help="give up on a build after S seconds (default: no limit)")
     ap.add_argument("--skip", default="", metavar="LIST",
-                    help="comma-separated: archsearch, fts5, reindex, query, startup")
+                    help="comma-separated tools or sections: " + ", ".join(sorted(SKIPPABLE)))
     args = ap.parse_args(argv)
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    unknown = args.skip - {"archsearch", "fts5", "reindex", "query", "startup", "build"}
+    unknown = args.skip - SKIPPABLE
     if unknown:
-        ap.error(f"unknown --skip section(s): {', '.join(sorted(unknown))}")
-    if "build" in args.skip:
-        args.skip |= {"archsearch", "fts5"}
-        args.skip.discard("build")
+        ap.error(f"unknown --skip item(s): {', '.join(sorted(unknown))}")
+    try:
+        args.jobs = [int(n) for n in args.jobs.split(",") if n.strip()]
+    except ValueError:
+        ap.error(f"--jobs wants numbers separated by commas, not {args.jobs!r}")
+    if args.quick:
+        args.repeat, args.startup_repeat, args.jobs = 1, 2, args.jobs[:1]
     if args.repeat < 1 or args.startup_repeat < 1:
         ap.error("--repeat and --startup-repeat must be at least 1")
     return args
@@ -985,8 +1100,15 @@ def parse_args(argv):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--table"] and len(argv) == 2:  # the issue's table again, from a run's JSON
+        with open(argv[1], encoding="utf-8") as f:
+            print(issue_table(json.load(f)))
+        return 0
     if argv[:1] == ["--fts5-child"] and len(argv) == 3:
         fts5_child(argv[1], argv[2])
+        return 0
+    if argv[:1] == ["--tantivy-child"] and len(argv) == 3:
+        tantivy_child(argv[1], argv[2])
         return 0
     return Bench(parse_args(argv)).main()
 

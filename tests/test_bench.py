@@ -1,0 +1,74 @@
+"""bench/run.py --quick on a three-file corpus: every tool present gets the raw files and each query kind.
+
+A smoke test of the harness, not a timing: it checks that the runs happened and that the peers
+found what the files hold.  Peers that are not installed (tantivy, rg, sqlite3, recoll) are
+skipped by the harness itself, and so here.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, installed_command
+
+FILES = {
+    # wire copy, dated inside the range of the date-ranged query
+    "a/wire.txt": " date 2017-01-15 MOSCOW, January 15. /TASS/. Maria Zakharova said the president "
+                  "spoke of the election.\n\nThe prime minister backed Syria ceasefire talks on refugees.",
+    # wire copy, dated outside it
+    "a/later.txt": " date 2019-06-02 LONDON, June 2. /BBC/. The president named a new prime minister "
+                   "after the election.\n\nMigrants waited at the border for days.",
+    # a web page, undated
+    "b/page.txt": "Home / World / Leaders meet\n\nLeaders meet\n\n\nPARIS: The president met "
+                  "the minister, who is prime among equals, to discuss trade.",
+}
+
+
+def test_quick_run_times_every_kind_on_every_tool_it_finds(tmp_path):
+    corpus = tmp_path / "corpus"
+    for name, text in FILES.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(text, encoding="utf-8")
+    out = tmp_path / "results.json"
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), str(corpus), "--quick", "--skip", "startup",
+         "--archsearch", installed_command(), "--workdir", str(tmp_path), "--json", str(out)],
+        capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text())
+    assert not [n for n in results["notes"] if "failed" in n], results["notes"]
+
+    build = results["build"]
+    assert build["archsearch -j 1"]["cpu_s"] > 0 and build["fts5"]["wall_ratio_to_fts5"] == 1
+    tools = {"archsearch", "archsearch served"}
+    if results["tools"]["tantivy_version"]:
+        tools.add("tantivy")
+    if results["tools"]["sqlite3"]:
+        tools.add("sqlite3")
+    if results["tools"]["rg"]:
+        tools.add("rg")
+    if results["tools"]["recollq"]:
+        tools.add("recollq")
+
+    queries = results["queries"]
+    assert set(queries) == {"rare word", "common word", "3-word AND", "phrase", "OR", "date-ranged"}
+    for kind, entry in queries.items():
+        expected = tools - {"recollq"} if kind == "date-ranged" else tools  # recoll has no file dates
+        assert set(entry["tools"]) == expected, kind
+        for tool in entry["tools"].values():
+            assert len(tool["times_s"]) == 1 and tool["p50_s"] > 0
+    matches = {kind: {tool: e["matches"] for tool, e in entry["tools"].items()} for kind, entry in queries.items()}
+    assert set(matches["rare word"].values()) == {1}
+    assert set(matches["common word"].values()) == {3}
+    assert set(matches["3-word AND"].values()) == {1}
+    assert set(matches["phrase"].values()) == {2}  # "prime among" and "minister, who" are no phrase
+    assert set(matches["OR"].values()) == {2}
+    assert set(matches["date-ranged"].values()) == {1}  # the 2019 copy and the undated page are out
+
+    live = results["live"]
+    assert live["typed"] == ["s", "sy", "syr", "syri"]
+    assert {"archsearch", "archsearch served"} <= set(live["tools"])
+    for tool in live["tools"].values():
+        assert [len(keystrokes) for keystrokes in tool["times_s"]] == [4]
