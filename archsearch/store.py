@@ -130,7 +130,7 @@ def index_searcher(index_dir: Path, weighting=None):
 def _index_searcher(index_dir: Path, weighting=None):
     options = {} if weighting is None else {"weighting": weighting}  # None would replace Whoosh's default
     if _open_searchers is None:
-        with open_index(index_dir).searcher(**options) as searcher:
+        with _opened_searcher(index_dir, options) as searcher:
             yield searcher
         return
     folder = Path(index_dir).resolve()
@@ -140,7 +140,7 @@ def _index_searcher(index_dir: Path, weighting=None):
         searcher = None
     if searcher is None:
         identity = _folder_identity(folder)
-        searcher = open_index(index_dir).searcher(**options)
+        searcher = _opened_searcher(index_dir, options)
     try:
         if weighting is None or (type(weighting), vars(weighting)) == (
             type(searcher.weighting), vars(searcher.weighting)
@@ -156,6 +156,22 @@ def _index_searcher(index_dir: Path, weighting=None):
         _open_searchers[folder] = searcher, identity
         while len(_open_searchers) > KEPT_SEARCHERS:
             _open_searchers.pop(next(iter(_open_searchers)))[0].close()
+
+
+# A commit that merges segments deletes the merged ones' files: a reader that read the table of
+# contents just before may find them gone, and must then read the generation that replaced it.
+OPEN_ATTEMPTS = 5
+
+
+def _opened_searcher(index_dir: Path, options: dict):
+    for attempt in range(OPEN_ATTEMPTS):
+        generation = TOC._latest_generation(FileStorage(str(index_dir)), INDEX_NAME)
+        try:
+            return open_index(index_dir).searcher(**options)
+        except FileNotFoundError:
+            moved_on = TOC._latest_generation(FileStorage(str(index_dir)), INDEX_NAME) != generation
+            if not moved_on or attempt == OPEN_ATTEMPTS - 1:
+                raise
 
 
 def _folder_identity(folder: Path) -> tuple | None:

@@ -117,3 +117,34 @@ def test_ctrl_c_while_waiting_stops_at_once(seeded_index):
         waiting.send_signal(signal.SIGINT)
         assert waiting.wait(timeout=5) == 130
     assert waiting.stderr.read().decode().splitlines()[-1] == "archsearch: interrupted"
+
+
+def test_a_reader_overtaken_by_a_commit_reads_the_new_generation(tmp_path, monkeypatch):
+    import archsearch.store as store
+    from archsearch.store import DamagedIndex
+
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(3))
+    index_dir = tmp_path / "index"
+    update_index(index_dir, [str(corpus)])
+    opened = store.open_index
+    overtaken = []
+
+    def open_as_a_commit_lands(folder):
+        if not overtaken:  # the merged segments' files are deleted after this reader read the TOC
+            overtaken.append(True)
+            (corpus / "000" / "article00000.txt").write_text(numbered_articles(1, start=7)["000/article00007.txt"])
+            update_index(index_dir, [str(corpus)])
+            raise FileNotFoundError(2, "No such file or directory", "gone.seg")
+        return opened(folder)
+
+    monkeypatch.setattr(store, "open_index", open_as_a_commit_lands)
+    assert search(index_dir, "zebra7", limit=0).total == 1
+
+    # With no commit in between, a missing file is damage, said as such.
+    monkeypatch.setattr(store, "open_index", lambda folder: (_ for _ in ()).throw(FileNotFoundError(2, "gone", "x.seg")))
+    try:
+        search(index_dir, "zebra7")
+    except DamagedIndex as exc:
+        assert "FileNotFoundError" in str(exc)
+    else:
+        raise AssertionError("a missing segment file with no newer generation was not reported as damage")
