@@ -893,9 +893,9 @@ def worse_kinds(questions, before: list[float], after: list[float]) -> list[str]
     return worse
 
 
-def held_out_table(held, configurations: dict[str, list[float]], chosen: dict, title: str) -> dict:
+def held_out_table(held, configurations: dict[str, list[float]], chosen: dict, title: str, comparisons=COMPARISONS) -> dict:
     """Print and return the held-out objective and per-kind rows of each configuration."""
-    rows = kind_rows(held, configurations)
+    rows = kind_rows(held, configurations, comparisons)
     print(f"\ntuned on the tune half (mean MRR@10 over the kinds, fallback on): {label(chosen)}")
     for name, ranks in configurations.items():
         print(f"  held-out objective, {name}: {kind_objective(held, ranks):.4f}")
@@ -955,7 +955,9 @@ def evaluate_proximity(index_dir: Path, items, truth: Path, searcher, per_kind: 
         "questions": {"tune": len(tune), "held-out": len(held)},
         "tuning": tuning,
         "chosen": chosen,
-        **held_out_table(held, configurations, chosen, f"held-out half, proximity off vs {label(chosen)}"),
+        **held_out_table(
+            held, configurations, chosen, f"held-out half, proximity off vs {label(chosen)}", tuple(itertools.pairwise(configurations))
+        ),
     }
 
 
