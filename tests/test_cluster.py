@@ -223,6 +223,25 @@ def test_the_same_articles_match_as_in_the_embedded_index(built, text):
     assert cluster.total == embedded.total == len(cluster.hits)
 
 
+PROXIMITY_QUERIES = [
+    "refugees NEAR/1 border", "border NEAR/1 refugees", "refugees NEAR/2 border", "refugees NEAR/3 border",
+    "wheat NEAR/1 harvest", "refugees NEAR border", '"harvest wheat" NEAR/8 (refugees OR border)', "organi* NEAR/2 aid",
+    "refugees NEAR/3 border NEAR/3 talks", "SENTENCE(refugees border)", "SENTENCE(kabul wheat)",
+    'SENTENCE("border talks" flood)', "mentions>=2:refugees", "mentions>=3:wheat", "mentions>=4:(flood OR drought)",
+    'mentions>=1:"harvest wheat"', "mentions>=2:refugees -wheat", "story NEAR/4 refugees", "SENTENCE(story refugees)", "lead:refugees",
+    "lead:kabul wheat", 'lead:"border talks"',
+]
+
+
+@pytest.mark.parametrize("text", PROXIMITY_QUERIES)
+def test_proximity_mentions_and_lead_match_as_in_the_embedded_index(built, text):
+    options = dict(limit=0, collapse_copies=False, relax_when_empty=False)
+    cluster = engine(built["three"]).search(text, **options)
+    embedded = engine(built["embedded"]).search(text, **options)
+    assert {hit.id for hit in cluster.hits} == {hit.id for hit in embedded.hits}
+    assert cluster.total == embedded.total == len(cluster.hits)
+
+
 @pytest.mark.parametrize("text, options", [
     ("date:2030 refugees", {}), ("date:2020 refugees", {}), ("refugees", {"since": "2020"}),
     ("refugees", {"since": "2020", "include_undated": True}),
