@@ -242,6 +242,62 @@ def test_proximity_mentions_and_lead_match_as_in_the_embedded_index(built, text)
     assert cluster.total == embedded.total == len(cluster.hits)
 
 
+def placed_articles() -> dict[str, str]:
+    """Articles whose distances, sentences, titles made from the lead and mention counts are known:
+    alpha and beta 1 to 6 words apart in either order, sentences ended or not by full stops,
+    abbreviations, question marks and blank lines, omega mentioned 1 to 4 times in the body."""
+    articles = {}
+    for apart in range(1, 7):
+        between = " ".join(["filler"] * (apart - 1))
+        articles[f"near/ab{apart}.txt"] = wire("2020-01-01", "KABUL, January 1. /TASS/.", f"The alpha {between} beta met.")
+        articles[f"near/ba{apart}.txt"] = wire("2020-01-02", "KABUL, January 2. /TASS/.", f"The beta {between} alpha met.")
+        articles[f"omega/{apart}.txt"] = web("World", "Omega omega report", "Kabul Chronicle", "The omega word. " * apart)
+    sentences = [
+        "Alpha came. Gamma left.", "Alpha met Mr. Gamma there.", "Alpha went home. gamma stayed.",
+        "Alpha went? Gamma stayed.", "Alpha went\n\nGamma stayed", "Alpha and the U.S. Gamma stayed.",
+    ]
+    for number, text in enumerate(sentences):
+        articles[f"sentence/{number}.txt"] = wire("2020-02-01", "HERAT, February 1. /Xinhua/.", text)
+    articles["titles/alpha.txt"] = web("World", "Alpha news", "Kabul Chronicle", "Beta came first, then gamma.")
+    articles["titles/lead.txt"] = "Alpha and beta stood side by side.\n\nLater gamma and omega arrived, omega twice."
+    return articles
+
+
+@pytest.fixture(scope="module")
+def placed(tmp_path_factory):
+    """placed_articles() in a cluster of 3 shards of their own and in an embedded index."""
+    from archsearch.engines.xapian.indexer import update_cluster
+    from archsearch.indexing import update_index
+
+    require_xapian()
+    folder = tmp_path_factory.mktemp("placed")
+    started = start_shards(folder / "shards", 3)
+    corpus = write_corpus(folder / "corpus", placed_articles())
+    update_cluster(cluster_file(folder, started), [str(corpus)])
+    update_index(folder / "index", [str(corpus)])
+    yield {"cluster": folder / "cluster.toml", "embedded": folder / "index"}
+    for shard in started:
+        shard.stop()
+
+
+PLACED_QUERIES = [
+    *(f"alpha NEAR/{distance} beta" for distance in range(1, 8)), "beta NEAR/3 alpha", "alpha NEAR/2 (beta OR gamma)",
+    '"the alpha" NEAR/2 beta', "=alpha NEAR/1 beta", "alpha NEAR/3 beta NEAR/3 filler", "alpha NEAR/1 news",
+    "news NEAR/2 beta", "SENTENCE(alpha gamma)", "SENTENCE(alpha beta)", "SENTENCE(=alpha gamma)",
+    "SENTENCE(alpha side)", *(f"mentions>={count}:omega" for count in range(1, 6)), "mentions>=2:=omega",
+    "lead:alpha", "lead:gamma", 'lead:"alpha and beta"', "Alpha NEAR/2 beta",
+]
+
+
+@pytest.mark.parametrize("text", PLACED_QUERIES)
+def test_known_distances_sentences_and_counts_match_as_in_the_embedded_index(placed, text):
+    options = dict(limit=0, collapse_copies=False, relax_when_empty=False)
+    cluster = engine(placed["cluster"]).search(text, **options)
+    embedded = engine(placed["embedded"]).search(text, **options)
+    assert {hit.id for hit in cluster.hits} == {hit.id for hit in embedded.hits}
+    assert cluster.total == embedded.total == len(cluster.hits)
+
+
 @pytest.mark.parametrize("text, options", [
     ("date:2030 refugees", {}), ("date:2020 refugees", {}), ("refugees", {"since": "2020"}),
     ("refugees", {"since": "2020", "include_undated": True}),
