@@ -528,3 +528,44 @@ def test_shards_in_another_order_are_refused(fresh_cluster):
     init_cluster(reordered, [shard.endpoint for shard in reversed(fresh_cluster["shards"])])
     with pytest.raises(ArchsearchError, match=r"was written as shard 3 of 3: the shards' order"):
         update_cluster(reordered, [])
+
+
+def test_saved_search_new_shows_what_the_embedded_engine_shows(fresh_cluster, tmp_path):
+    """`query @name --new` across index runs: a cluster's feed is the embedded index's."""
+    import json
+
+    from click.testing import CliRunner
+
+    from archsearch.cli import cli
+    from archsearch.engines.xapian.indexer import update_cluster
+    from archsearch.indexing import update_index
+
+    config = tmp_path / "config" / "archsearch" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[queries]\nborder = "refugees border"\n', encoding="utf-8")
+    articles = generated_articles(40)
+    later = {name: articles.pop(name) for name in list(articles)[::3]}
+    corpus = write_corpus(tmp_path / "alerts", articles)
+    cluster, embedded = fresh_cluster["file"], tmp_path / "alerts-index"
+
+    def new_ids(index) -> list[str]:
+        result = CliRunner().invoke(cli, ["query", "--index", str(index), "--json", "@border", "--new"], catch_exceptions=False)
+        assert result.exit_code in (0, 1), result.output
+        return sorted(json.loads(line)["id"] for line in result.stdout.splitlines() if '"type": "hit"' in line)
+
+    def index_both() -> None:
+        update_cluster(cluster, [str(corpus)])
+        update_index(embedded, [str(corpus)])
+
+    index_both()
+    first = new_ids(cluster)
+    assert first and first == new_ids(embedded)
+    assert new_ids(cluster) == new_ids(embedded) == []
+    write_corpus(corpus, later)
+    name = next(iter(articles))
+    (corpus / name).write_text(articles[name] + " More refugees at the border.", encoding="utf-8")
+    index_both()
+    second = new_ids(cluster)
+    assert second and name in second and not set(second) & set(first) - {name}
+    assert second == new_ids(embedded)
+    assert new_ids(cluster) == new_ids(embedded) == []

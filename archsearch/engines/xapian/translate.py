@@ -13,8 +13,8 @@ from whoosh import query as wq
 from whoosh.support.levenshtein import distance
 
 from archsearch.errors import ArchsearchError
-from archsearch.querying import DateFilter
-from archsearch.engines.xapian.documents import DATE_SLOT, field_prefix, field_term
+from archsearch.querying import DateFilter, IndexedAfter
+from archsearch.engines.xapian.documents import DATE_SLOT, INDEXED_SLOT, field_prefix, field_term, stamp_value
 from archsearch.engines.xapian.positional import PositionalFilter, PositionalNode
 
 # A prefix, wildcard or fuzzy word matching more terms than this is refused, as a query that would
@@ -38,6 +38,8 @@ class Translation:
                 Query.OP_VALUE_RANGE, DATE_SLOT,
                 xapian.sortable_serialise(node.start), xapian.sortable_serialise(node.end),
             )
+        if isinstance(node, IndexedAfter):  # a filter: it scores nothing, as on the embedded index
+            return Query(Query.OP_VALUE_GE, INDEXED_SLOT, stamp_value(node.stamp + 1))
         if type(node) is wq.Term:
             self.terms.setdefault(node.fieldname, set()).add(node.text)
             return self._boosted(Query(field_term(node.fieldname, node.text)), node.boost)
