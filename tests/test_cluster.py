@@ -201,6 +201,15 @@ MATCHING_QUERIES = [
 ]
 
 
+def assert_same_matches(cluster_location, embedded_location, text: str) -> None:
+    """The cluster matches the same articles as the embedded index, as many of them."""
+    options = dict(limit=0, collapse_copies=False, relax_when_empty=False)
+    cluster = engine(cluster_location).search(text, **options)
+    embedded = engine(embedded_location).search(text, **options)
+    assert {hit.id for hit in cluster.hits} == {hit.id for hit in embedded.hits}
+    assert cluster.total == embedded.total == len(cluster.hits)
+
+
 def ranked(result):
     return [(hit.id, round(hit.score, 9)) for hit in result.hits], result.total
 
@@ -216,11 +225,7 @@ def test_three_shards_rank_as_one_database(built, text):
 
 @pytest.mark.parametrize("text", MATCHING_QUERIES)
 def test_the_same_articles_match_as_in_the_embedded_index(built, text):
-    options = dict(limit=0, collapse_copies=False, relax_when_empty=False)
-    cluster = engine(built["three"]).search(text, **options)
-    embedded = engine(built["embedded"]).search(text, **options)
-    assert {hit.id for hit in cluster.hits} == {hit.id for hit in embedded.hits}
-    assert cluster.total == embedded.total == len(cluster.hits)
+    assert_same_matches(built["three"], built["embedded"], text)
 
 
 PROXIMITY_QUERIES = [
@@ -235,11 +240,7 @@ PROXIMITY_QUERIES = [
 
 @pytest.mark.parametrize("text", PROXIMITY_QUERIES)
 def test_proximity_mentions_and_lead_match_as_in_the_embedded_index(built, text):
-    options = dict(limit=0, collapse_copies=False, relax_when_empty=False)
-    cluster = engine(built["three"]).search(text, **options)
-    embedded = engine(built["embedded"]).search(text, **options)
-    assert {hit.id for hit in cluster.hits} == {hit.id for hit in embedded.hits}
-    assert cluster.total == embedded.total == len(cluster.hits)
+    assert_same_matches(built["three"], built["embedded"], text)
 
 
 def placed_articles() -> dict[str, str]:
@@ -291,11 +292,7 @@ PLACED_QUERIES = [
 
 @pytest.mark.parametrize("text", PLACED_QUERIES)
 def test_known_distances_sentences_and_counts_match_as_in_the_embedded_index(placed, text):
-    options = dict(limit=0, collapse_copies=False, relax_when_empty=False)
-    cluster = engine(placed["cluster"]).search(text, **options)
-    embedded = engine(placed["embedded"]).search(text, **options)
-    assert {hit.id for hit in cluster.hits} == {hit.id for hit in embedded.hits}
-    assert cluster.total == embedded.total == len(cluster.hits)
+    assert_same_matches(placed["cluster"], placed["embedded"], text)
 
 
 @pytest.mark.parametrize("text, options", [

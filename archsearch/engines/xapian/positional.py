@@ -5,11 +5,13 @@ looked at with proximity.py's functions.  Xapian's own OP_NEAR is not used: its 
 the positions spanned, not words between, and it knows neither phrases as operands nor sentences.
 """
 
+from whoosh import query as wq
+
 from archsearch.analysis import normalise, words
-from archsearch.proximity import Occurrence, are_near, sentence_starts, sentence_windows
+from archsearch.evaluation import _positional_fields
+from archsearch.proximity import Occurrence, are_near, phrase_occurrences, sentence_starts, sentence_windows
 from archsearch.querying import DERIVED_TITLE_FIELD, WORD_FORM_FIELD, InSentence, Mentions, Near
 from archsearch.store import article_body
-from whoosh import query as wq
 
 from archsearch.engines.xapian.documents import IDENTITY_PREFIX, IDENTITY_SLOT, field_prefix, field_term, make_term, stored_fields
 
@@ -63,8 +65,6 @@ class PositionalFilter:
         if isinstance(node, wq.Term):
             return self._word_occurrences(node.fieldname, node.text, docid)
         if isinstance(node, wq.Phrase):
-            from archsearch.proximity import phrase_occurrences
-
             found = [self._word_occurrences(node.fieldname, word, docid) for word in node.words]
             by_field = {}
             for fieldname in found[0]:
@@ -82,8 +82,6 @@ class PositionalFilter:
             return merged
         if isinstance(node, wq.And):
             # A word and its smart-case test: the candidates passed the test already.
-            from archsearch.evaluation import _positional_fields
-
             positional = [sub for sub in node.subqueries if _positional_fields(sub)]
             return self._occurrences(positional[0], docid) if len(positional) == 1 else {}
         return {}
