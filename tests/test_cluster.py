@@ -260,6 +260,8 @@ def placed_articles() -> dict[str, str]:
     for number, text in enumerate(sentences):
         articles[f"sentence/{number}.txt"] = wire("2020-02-01", "HERAT, February 1. /Xinhua/.", text)
     articles["titles/alpha.txt"] = web("World", "Alpha news", "Kabul Chronicle", "Beta came first, then gamma.")
+    # "alph" is alpha's stem in another language of the index only: not alpha here, however near beta.
+    articles["near/stem.txt"] = wire("2020-01-03", "KABUL, January 3. /TASS/.", f"The alpha {'filler ' * 8}alph beta met.")
     articles["titles/lead.txt"] = "Alpha and beta stood side by side.\n\nLater gamma and omega arrived, omega twice."
     return articles
 
@@ -566,3 +568,10 @@ def test_saved_search_new_shows_what_the_embedded_engine_shows(fresh_cluster, tm
     assert second and name in second and not set(second) & set(first) - {name}
     assert second == new_ids(embedded)
     assert new_ids(cluster) == new_ids(embedded) == []
+
+
+def test_explain_counts_the_articles_a_positional_operator_keeps(placed):
+    result = engine(placed["cluster"]).search("alpha NEAR/2 beta", limit=0)
+    (xapian_line,) = [line for line in result.explanation if line.startswith("xapian:")]
+    assert " FILTER <the 5 articles (" in xapian_line and " NEAR/2 " in xapian_line
+    assert "Qnear/" not in xapian_line  # the identity terms of the articles kept are not listed

@@ -22,7 +22,7 @@ from archsearch.engines.xapian.documents import (
     stored_fields,
 )
 from archsearch.engines.xapian.shards import Shards
-from archsearch.engines.xapian.translate import translate
+from archsearch.engines.xapian.translate import Translation, translate
 from archsearch.errors import ArchsearchError
 from archsearch.querying import UNDATED, parse_query
 from archsearch.schema import build_schema, number_day
@@ -121,7 +121,8 @@ class XapianEngine:
                 query=text, hits=[], total=0, elapsed=time.perf_counter() - started, offset=offset,
                 explanation=parsed.explain(), index_empty=True, newest_indexed=newest_indexed,
             )
-        query, _ = translate(xapian, database, parsed.query)
+        translation = Translation(xapian, database)
+        query = translation.query(parsed.query)
         enquire = self._enquire(database, query, sort)
         if collapse:
             enquire.set_collapse_key(COPIES_SLOT)
@@ -135,7 +136,7 @@ class XapianEngine:
         ]
         result = SearchResult(
             query=text, hits=hits, total=total, elapsed=0.0, offset=offset,
-            explanation=[*parsed.explain(), f"xapian: {query}"], newest_indexed=newest_indexed,
+            explanation=[*parsed.explain(), f"xapian: {translation.described(query)}"], newest_indexed=newest_indexed,
         )
         if total == 0 and parsed.has_date_filter:
             result.outside_window = self._count(database, translate(xapian, database, parsed.words)[0])

@@ -21,15 +21,20 @@ PositionalNode = (Near, InSentence, Mentions)
 class PositionalFilter:
     """Which of a query's candidate articles a positional node keeps, in one database."""
 
-    def __init__(self, xapian, database, expanded_words):
+    def __init__(self, xapian, database, translation):
         self.xapian = xapian
         self.database = database
-        self.expanded_words = expanded_words  # a prefix, wildcard or fuzzy word -> its words
+        self.translation = translation  # what expands words and translates the tests beside a word
+        self._candidates_query = None
+        self._passing: dict[str, set[int]] = {}  # a test beside a word -> the candidates passing it
         self._stored: dict[int, dict] = {}
+        # The description of each list of kept articles, and what --explain shows instead of it.
+        self.shown_as: dict[str, str] = {}
 
     def matching(self, node, operands: list, candidates_query):
         """`candidates_query` (the AND of the operands' queries) kept to the articles `node` matches."""
         Query = self.xapian.Query
+        self._candidates_query, self._passing = candidates_query, {}
         kept = [docid for docid in self._candidates(candidates_query) if self._matches(node, operands, docid)]
         if not kept:
             return Query.MatchNothing
@@ -37,7 +42,9 @@ class PositionalFilter:
             Query(make_term(IDENTITY_PREFIX, self.database.get_document(docid).get_value(IDENTITY_SLOT).decode("utf-8", "surrogateescape")))
             for docid in kept
         ]
-        return Query(Query.OP_FILTER, candidates_query, Query(Query.OP_OR, identities))
+        kept_query = Query(Query.OP_OR, identities)
+        self.shown_as[str(kept_query)[len("Query("):-1]] = f"<the {len(kept)} articles {node} keeps>"
+        return Query(Query.OP_FILTER, candidates_query, kept_query)
 
     def _candidates(self, query) -> list[int]:
         enquire = self.xapian.Enquire(self.database)
@@ -73,7 +80,8 @@ class PositionalFilter:
                     by_field[fieldname] = phrases
             return by_field
         if isinstance(node, wq.MultiTerm):
-            return self._occurrences(wq.Or([wq.Term(node.field(), word) for word in self.expanded_words(node)]), docid)
+            words = self.translation.expanded_words(node)
+            return self._occurrences(wq.Or([wq.Term(node.field(), word) for word in words]), docid)
         if isinstance(node, wq.Or):
             merged: dict[str, list[Occurrence]] = {}
             for sub in node.subqueries:
@@ -81,10 +89,21 @@ class PositionalFilter:
                     merged[fieldname] = merged.get(fieldname, []) + found
             return merged
         if isinstance(node, wq.And):
-            # A word and its smart-case test: the candidates passed the test already.
+            # A word and its test (smart case, the language of a stem): the word where the test passes.
             positional = [sub for sub in node.subqueries if _positional_fields(sub)]
-            return self._occurrences(positional[0], docid) if len(positional) == 1 else {}
+            tests = [sub for sub in node.subqueries if sub not in positional]
+            if len(positional) != 1 or not all(docid in self._passing_test(test) for test in tests):
+                return {}
+            return self._occurrences(positional[0], docid)
         return {}
+
+    def _passing_test(self, test) -> set[int]:
+        key = repr(test)
+        if key not in self._passing:
+            Query = self.xapian.Query
+            query = Query(Query.OP_FILTER, self._candidates_query, self.translation.query(test))
+            self._passing[key] = set(self._candidates(query))
+        return self._passing[key]
 
     def _positions(self, fieldname: str, text: str, docid: int) -> list[int]:
         try:

@@ -28,7 +28,7 @@ class Translation:
         self.database = database
         self.terms: dict[str, set[str]] = {}  # field -> the terms the query looks for there
         self._expansions: dict[tuple, list[str]] = {}
-        self.positional = PositionalFilter(xapian, database, self.expanded_words)
+        self.positional = PositionalFilter(xapian, database, self)
 
     def query(self, node):
         xapian = self.xapian
@@ -78,6 +78,13 @@ class Translation:
             candidates = operands[0] if len(operands) == 1 else Query(Query.OP_AND, operands)
             return self._boosted(self.positional.matching(node, node.subqueries, candidates), node.boost)
         raise ArchsearchError(f"this part of the query does not work on a cluster yet: {node}")
+
+    def described(self, query) -> str:
+        """The query as --explain shows it: the articles a positional node kept counted, not listed."""
+        description = str(query)
+        for listed, shown in self.positional.shown_as.items():
+            description = description.replace(f" FILTER {listed})", f" FILTER {shown})")
+        return description
 
     def _boosted(self, query, boost: float):
         if boost == 1.0:
