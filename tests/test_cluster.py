@@ -575,3 +575,8 @@ def test_explain_counts_the_articles_a_positional_operator_keeps(placed):
     (xapian_line,) = [line for line in result.explanation if line.startswith("xapian:")]
     assert " FILTER <the 5 articles (" in xapian_line and " NEAR/2 " in xapian_line
     assert "Qnear/" not in xapian_line  # the identity terms of the articles kept are not listed
+
+
+@pytest.mark.parametrize("text", ["alpha NEAR/3 beta", "SENTENCE(alpha gamma)", "mentions>=3:omega"])
+def test_timeline_of_positional_operators_counts_as_the_embedded_engine(placed, text):
+    assert engine(placed["cluster"]).timeline(text, by="day") == engine(placed["embedded"]).timeline(text, by="day")
