@@ -201,6 +201,15 @@ MATCHING_QUERIES = [
 ]
 
 
+def assert_same_matches(cluster_location, embedded_location, text: str) -> None:
+    """The cluster matches the same articles as the embedded index, as many of them."""
+    options = dict(limit=0, collapse_copies=False, relax_when_empty=False)
+    cluster = engine(cluster_location).search(text, **options)
+    embedded = engine(embedded_location).search(text, **options)
+    assert {hit.id for hit in cluster.hits} == {hit.id for hit in embedded.hits}
+    assert cluster.total == embedded.total == len(cluster.hits)
+
+
 def ranked(result):
     return [(hit.id, round(hit.score, 9)) for hit in result.hits], result.total
 
@@ -216,11 +225,76 @@ def test_three_shards_rank_as_one_database(built, text):
 
 @pytest.mark.parametrize("text", MATCHING_QUERIES)
 def test_the_same_articles_match_as_in_the_embedded_index(built, text):
-    options = dict(limit=0, collapse_copies=False, relax_when_empty=False)
-    cluster = engine(built["three"]).search(text, **options)
-    embedded = engine(built["embedded"]).search(text, **options)
-    assert {hit.id for hit in cluster.hits} == {hit.id for hit in embedded.hits}
-    assert cluster.total == embedded.total == len(cluster.hits)
+    assert_same_matches(built["three"], built["embedded"], text)
+
+
+PROXIMITY_QUERIES = [
+    "refugees NEAR/1 border", "border NEAR/1 refugees", "refugees NEAR/2 border", "refugees NEAR/3 border",
+    "wheat NEAR/1 harvest", "refugees NEAR border", '"harvest wheat" NEAR/8 (refugees OR border)', "organi* NEAR/2 aid",
+    "refugees NEAR/3 border NEAR/3 talks", "SENTENCE(refugees border)", "SENTENCE(kabul wheat)",
+    'SENTENCE("border talks" flood)', "mentions>=2:refugees", "mentions>=3:wheat", "mentions>=4:(flood OR drought)",
+    'mentions>=1:"harvest wheat"', "mentions>=2:refugees -wheat", "story NEAR/4 refugees", "SENTENCE(story refugees)", "lead:refugees",
+    "lead:kabul wheat", 'lead:"border talks"',
+]
+
+
+@pytest.mark.parametrize("text", PROXIMITY_QUERIES)
+def test_proximity_mentions_and_lead_match_as_in_the_embedded_index(built, text):
+    assert_same_matches(built["three"], built["embedded"], text)
+
+
+def placed_articles() -> dict[str, str]:
+    """Articles whose distances, sentences, titles made from the lead and mention counts are known:
+    alpha and beta 1 to 6 words apart in either order, sentences ended or not by full stops,
+    abbreviations, question marks and blank lines, omega mentioned 1 to 4 times in the body."""
+    articles = {}
+    for apart in range(1, 7):
+        between = " ".join(["filler"] * (apart - 1))
+        articles[f"near/ab{apart}.txt"] = wire("2020-01-01", "KABUL, January 1. /TASS/.", f"The alpha {between} beta met.")
+        articles[f"near/ba{apart}.txt"] = wire("2020-01-02", "KABUL, January 2. /TASS/.", f"The beta {between} alpha met.")
+        articles[f"omega/{apart}.txt"] = web("World", "Omega omega report", "Kabul Chronicle", "The omega word. " * apart)
+    sentences = [
+        "Alpha came. Gamma left.", "Alpha met Mr. Gamma there.", "Alpha went home. gamma stayed.",
+        "Alpha went? Gamma stayed.", "Alpha went\n\nGamma stayed", "Alpha and the U.S. Gamma stayed.",
+    ]
+    for number, text in enumerate(sentences):
+        articles[f"sentence/{number}.txt"] = wire("2020-02-01", "HERAT, February 1. /Xinhua/.", text)
+    articles["titles/alpha.txt"] = web("World", "Alpha news", "Kabul Chronicle", "Beta came first, then gamma.")
+    # "alph" is alpha's stem in another language of the index only: not alpha here, however near beta.
+    articles["near/stem.txt"] = wire("2020-01-03", "KABUL, January 3. /TASS/.", f"The alpha {'filler ' * 8}alph beta met.")
+    articles["titles/lead.txt"] = "Alpha and beta stood side by side.\n\nLater gamma and omega arrived, omega twice."
+    return articles
+
+
+@pytest.fixture(scope="module")
+def placed(tmp_path_factory):
+    """placed_articles() in a cluster of 3 shards of their own and in an embedded index."""
+    from archsearch.engines.xapian.indexer import update_cluster
+    from archsearch.indexing import update_index
+
+    require_xapian()
+    folder = tmp_path_factory.mktemp("placed")
+    started = start_shards(folder / "shards", 3)
+    corpus = write_corpus(folder / "corpus", placed_articles())
+    update_cluster(cluster_file(folder, started), [str(corpus)])
+    update_index(folder / "index", [str(corpus)])
+    yield {"cluster": folder / "cluster.toml", "embedded": folder / "index"}
+    for shard in started:
+        shard.stop()
+
+
+PLACED_QUERIES = [
+    *(f"alpha NEAR/{distance} beta" for distance in range(1, 8)), "beta NEAR/3 alpha", "alpha NEAR/2 (beta OR gamma)",
+    '"the alpha" NEAR/2 beta', "=alpha NEAR/1 beta", "alpha NEAR/3 beta NEAR/3 filler", "alpha NEAR/1 news",
+    "news NEAR/2 beta", "SENTENCE(alpha gamma)", "SENTENCE(alpha beta)", "SENTENCE(=alpha gamma)",
+    "SENTENCE(alpha side)", *(f"mentions>={count}:omega" for count in range(1, 6)), "mentions>=2:=omega",
+    "lead:alpha", "lead:gamma", 'lead:"alpha and beta"', "Alpha NEAR/2 beta",
+]
+
+
+@pytest.mark.parametrize("text", PLACED_QUERIES)
+def test_known_distances_sentences_and_counts_match_as_in_the_embedded_index(placed, text):
+    assert_same_matches(placed["cluster"], placed["embedded"], text)
 
 
 @pytest.mark.parametrize("text, options", [
@@ -453,3 +527,56 @@ def test_shards_in_another_order_are_refused(fresh_cluster):
     init_cluster(reordered, [shard.endpoint for shard in reversed(fresh_cluster["shards"])])
     with pytest.raises(ArchsearchError, match=r"was written as shard 3 of 3: the shards' order"):
         update_cluster(reordered, [])
+
+
+def test_saved_search_new_shows_what_the_embedded_engine_shows(fresh_cluster, tmp_path):
+    """`query @name --new` across index runs: a cluster's feed is the embedded index's."""
+    import json
+
+    from click.testing import CliRunner
+
+    from archsearch.cli import cli
+    from archsearch.engines.xapian.indexer import update_cluster
+    from archsearch.indexing import update_index
+
+    config = tmp_path / "config" / "archsearch" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[queries]\nborder = "refugees border"\n', encoding="utf-8")
+    articles = generated_articles(40)
+    later = {name: articles.pop(name) for name in list(articles)[::3]}
+    corpus = write_corpus(tmp_path / "alerts", articles)
+    cluster, embedded = fresh_cluster["file"], tmp_path / "alerts-index"
+
+    def new_ids(index) -> list[str]:
+        result = CliRunner().invoke(cli, ["query", "--index", str(index), "--json", "@border", "--new"], catch_exceptions=False)
+        assert result.exit_code in (0, 1), result.output
+        return sorted(json.loads(line)["id"] for line in result.stdout.splitlines() if '"type": "hit"' in line)
+
+    def index_both() -> None:
+        update_cluster(cluster, [str(corpus)])
+        update_index(embedded, [str(corpus)])
+
+    index_both()
+    first = new_ids(cluster)
+    assert first and first == new_ids(embedded)
+    assert new_ids(cluster) == new_ids(embedded) == []
+    write_corpus(corpus, later)
+    name = next(iter(articles))
+    (corpus / name).write_text(articles[name] + " More refugees at the border.", encoding="utf-8")
+    index_both()
+    second = new_ids(cluster)
+    assert second and name in second and not set(second) & set(first) - {name}
+    assert second == new_ids(embedded)
+    assert new_ids(cluster) == new_ids(embedded) == []
+
+
+def test_explain_counts_the_articles_a_positional_operator_keeps(placed):
+    result = engine(placed["cluster"]).search("alpha NEAR/2 beta", limit=0)
+    (xapian_line,) = [line for line in result.explanation if line.startswith("xapian:")]
+    assert " FILTER <the 5 articles (" in xapian_line and " NEAR/2 " in xapian_line
+    assert "Qnear/" not in xapian_line  # the identity terms of the articles kept are not listed
+
+
+@pytest.mark.parametrize("text", ["alpha NEAR/3 beta", "SENTENCE(alpha gamma)", "mentions>=3:omega"])
+def test_timeline_of_positional_operators_counts_as_the_embedded_engine(placed, text):
+    assert engine(placed["cluster"]).timeline(text, by="day") == engine(placed["embedded"]).timeline(text, by="day")

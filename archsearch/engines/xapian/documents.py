@@ -21,6 +21,7 @@ OLDEST_SLOT = 1  # the same, and UNDATED_LAST for an undated article: "oldest" s
 SOURCE_SLOT, PLACE_SLOT, LANGUAGE_SLOT = 2, 3, 4  # the names as stored, for facets
 COPIES_SLOT = 5  # the near-duplicate group: the identity of its first article (collapse key)
 IDENTITY_SLOT = 6  # the article's identity: what orders equal scores the same whatever the shards
+INDEXED_SLOT = 7  # the `indexed` stamp (alerts.py) as stamp_value(): what `query @name --new` filters on
 UNDATED_LAST = b"\xff" * 10
 
 FACET_SLOTS = {"source": SOURCE_SLOT, "place": PLACE_SLOT, "language": LANGUAGE_SLOT}
@@ -52,6 +53,19 @@ def make_term(prefix: str, text: str) -> str:
 
 def field_term(fieldname: str, text: str) -> str:
     return make_term(field_prefix(fieldname), text)
+
+
+def stamp_value(stamp: int) -> bytes:
+    """An `indexed` stamp as a value that sorts as the number: nanoseconds overflow a double's
+    precision, so they are not sortable_serialise'd."""
+    return stamp.to_bytes(8, "big")
+
+
+def newest_stamp(database) -> int:
+    """The largest `indexed` stamp the cluster holds (0 when none): the slot's upper bound, which
+    deletions may leave above every stamp still there, as alerts.newest_stamp errs on the safe side."""
+    bound = database.get_value_upper_bound(INDEXED_SLOT)
+    return int.from_bytes(bound, "big") if bound else 0
 
 
 def identity(key: str, record: str | None) -> str:
@@ -108,6 +122,8 @@ def make_document(xapian, schema, fields: dict, copy_group: str):
             document.add_value(slot, fields[name])
     document.add_value(COPIES_SLOT, copy_group)
     document.add_value(IDENTITY_SLOT, identity(fields["_stored_key"], fields.get("record")))
+    if fields.get("indexed"):
+        document.add_value(INDEXED_SLOT, stamp_value(fields["indexed"]))
     stored = {name: fields.get(f"_stored_{name}", fields.get(name)) for name in STORED_FIELDS}
     stored["text"] = fields["body"]
     stored["sketch"] = list(fields.get("sketch") or ())

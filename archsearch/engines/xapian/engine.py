@@ -18,10 +18,11 @@ from archsearch.engines.xapian.clusterfile import load_cluster
 from archsearch.engines.xapian.documents import (
     COPIES_SLOT, DATE_SLOT, FACET_SLOTS, ID_PREFIX, IDENTITY_PREFIX, IDENTITY_SLOT, OLDEST_SLOT, field_prefix, field_term,
     make_term,
+    newest_stamp,
     stored_fields,
 )
 from archsearch.engines.xapian.shards import Shards
-from archsearch.engines.xapian.translate import translate
+from archsearch.engines.xapian.translate import Translation, translate
 from archsearch.errors import ArchsearchError
 from archsearch.querying import UNDATED, parse_query
 from archsearch.schema import build_schema, number_day
@@ -85,13 +86,14 @@ class XapianEngine:
         started = time.perf_counter()
         if expand:
             raise ArchsearchError("--expand is not available on a cluster yet; query an embedded index for it")
-        if indexed_after is not None:
-            raise ArchsearchError("--new is not available on a cluster yet; query an embedded index for it")
         if not text.strip():
             raise ArchsearchError("empty query: give at least one word")
         if sort not in SORT_ORDERS:
             raise ArchsearchError(f"unknown sort order '{sort}' (choose from {', '.join(SORT_ORDERS)})")
-        options = dict(any_words=any_words, since=since, until=until, include_undated=include_undated, today=today)
+        options = dict(
+            any_words=any_words, since=since, until=until, include_undated=include_undated, today=today,
+            indexed_after=indexed_after,
+        )
 
         def run(query_text):
             return self._run(lambda database: self._search(
@@ -111,13 +113,16 @@ class XapianEngine:
     ):
         xapian = self.xapian
         parsed = self._parse(database, text, ignore_case=ignore_case, **options)
+        # Read from the same database as the matches, so an indexing run meanwhile loses nothing.
+        newest_indexed = 0 if options["indexed_after"] is None else newest_stamp(database)
         doccount = database.get_doccount()
         if doccount == 0:
             return SearchResult(
                 query=text, hits=[], total=0, elapsed=time.perf_counter() - started, offset=offset,
-                explanation=parsed.explain(), index_empty=True,
+                explanation=parsed.explain(), index_empty=True, newest_indexed=newest_indexed,
             )
-        query, _ = translate(xapian, database, parsed.query)
+        translation = Translation(xapian, database)
+        query = translation.query(parsed.query)
         enquire = self._enquire(database, query, sort)
         if collapse:
             enquire.set_collapse_key(COPIES_SLOT)
@@ -131,7 +136,7 @@ class XapianEngine:
         ]
         result = SearchResult(
             query=text, hits=hits, total=total, elapsed=0.0, offset=offset,
-            explanation=[*parsed.explain(), f"xapian: {query}"],
+            explanation=[*parsed.explain(), f"xapian: {translation.described(query)}"], newest_indexed=newest_indexed,
         )
         if total == 0 and parsed.has_date_filter:
             result.outside_window = self._count(database, translate(xapian, database, parsed.words)[0])

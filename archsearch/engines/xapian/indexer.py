@@ -22,7 +22,7 @@ from pathlib import Path
 from archsearch.engines.xapian import import_xapian
 from archsearch.engines.xapian.clusterfile import ANALYSIS_VERSION, SCHEMA_VERSION, Cluster, load_cluster, shard_of
 from archsearch.engines.xapian.documents import (
-    COPIES_SLOT, field_term, identity, identity_term, make_document, stored_fields,
+    COPIES_SLOT, field_term, identity, identity_term, make_document, newest_stamp, stored_fields,
 )
 from archsearch.engines.xapian.shards import describe, _reason
 from archsearch.errors import ArchsearchError
@@ -242,12 +242,14 @@ class _ClusterFileIndexer(FileIndexer):
 
     def __init__(self, xapian, database, shard_count: int):
         self._ix = None
+        self._database = database
         groups = {}
         self._new_writer = lambda _ix: _Documents(xapian, database, shard_count, groups)
         self._writer = None
 
     def _segment_stamp(self) -> int:
-        return time.time_ns()  # saved searches' --new is not offered on a cluster yet
+        """As alerts.next_stamp: now, and after every stamp the cluster holds."""
+        return max(time.time_ns(), newest_stamp(self._database) + 1)
 
 
 class _ClusterRunner(InProcess):

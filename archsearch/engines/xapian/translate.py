@@ -13,8 +13,9 @@ from whoosh import query as wq
 from whoosh.support.levenshtein import distance
 
 from archsearch.errors import ArchsearchError
-from archsearch.querying import DateFilter
-from archsearch.engines.xapian.documents import DATE_SLOT, field_prefix, field_term
+from archsearch.querying import DateFilter, IndexedAfter
+from archsearch.engines.xapian.documents import DATE_SLOT, INDEXED_SLOT, field_prefix, field_term, stamp_value
+from archsearch.engines.xapian.positional import PositionalFilter, PositionalNode
 
 # A prefix, wildcard or fuzzy word matching more terms than this is refused, as a query that would
 # read most of the index.
@@ -26,6 +27,8 @@ class Translation:
         self.xapian = xapian
         self.database = database
         self.terms: dict[str, set[str]] = {}  # field -> the terms the query looks for there
+        self._expansions: dict[tuple, list[str]] = {}
+        self.positional = PositionalFilter(xapian, database, self)
 
     def query(self, node):
         xapian = self.xapian
@@ -35,6 +38,8 @@ class Translation:
                 Query.OP_VALUE_RANGE, DATE_SLOT,
                 xapian.sortable_serialise(node.start), xapian.sortable_serialise(node.end),
             )
+        if isinstance(node, IndexedAfter):  # a filter: it scores nothing, as on the embedded index
+            return Query(Query.OP_VALUE_GE, INDEXED_SLOT, stamp_value(node.stamp + 1))
         if type(node) is wq.Term:
             self.terms.setdefault(node.fieldname, set()).add(node.text)
             return self._boosted(Query(field_term(node.fieldname, node.text)), node.boost)
@@ -68,7 +73,18 @@ class Translation:
             return Query(Query.OP_AND_NOT, self.query(node.a), self.query(node.b))
         if type(node) is wq.AndMaybe:
             return Query(Query.OP_AND_MAYBE, self.query(node.a), self.query(node.b))
+        if isinstance(node, PositionalNode):
+            operands = [self.query(sub) for sub in node.subqueries]
+            candidates = operands[0] if len(operands) == 1 else Query(Query.OP_AND, operands)
+            return self._boosted(self.positional.matching(node, node.subqueries, candidates), node.boost)
         raise ArchsearchError(f"this part of the query does not work on a cluster yet: {node}")
+
+    def described(self, query) -> str:
+        """The query as --explain shows it: the articles a positional node kept counted, not listed."""
+        description = str(query)
+        for listed, shown in self.positional.shown_as.items():
+            description = description.replace(f" FILTER {listed})", f" FILTER {shown})")
+        return description
 
     def _boosted(self, query, boost: float):
         if boost == 1.0:
@@ -77,6 +93,20 @@ class Translation:
 
     def _expanded(self, node):
         """The terms of the node's field that it matches, OR'ed."""
+        prefix = field_prefix(node.fieldname)
+        matched = self.expanded_words(node)
+        self.terms.setdefault(node.fieldname, set()).update(matched)
+        Query = self.xapian.Query
+        return Query(Query.OP_OR, [Query(prefix + word) for word in matched]) if matched else Query.MatchNothing
+
+    def expanded_words(self, node) -> list[str]:
+        """The words of the node's field that a prefix, wildcard or fuzzy word matches."""
+        key = (type(node), node.fieldname, node.text, getattr(node, "maxdist", None), getattr(node, "prefixlength", None))
+        if key not in self._expansions:
+            self._expansions[key] = self._expand(node)
+        return self._expansions[key]
+
+    def _expand(self, node) -> list[str]:
         prefix = field_prefix(node.fieldname)
         text = node.text
         if type(node) is wq.Prefix:
@@ -99,9 +129,7 @@ class Translation:
                 matched.append(word)
                 if len(matched) > MAX_EXPANSION:
                     raise ArchsearchError(f"'{text}' matches over {MAX_EXPANSION:,} words: give more letters")
-        self.terms.setdefault(node.fieldname, set()).update(matched)
-        Query = self.xapian.Query
-        return Query(Query.OP_OR, [Query(prefix + word) for word in matched]) if matched else Query.MatchNothing
+        return matched
 
 
 def translate(xapian, database, parsed_query) -> tuple[object, dict[str, frozenset[str]]]:
