@@ -47,10 +47,12 @@ def weighting():
 
 # Proximity: the best PROXIMITY_CANDIDATES articles of an all-words query of two words or more
 # have their score multiplied by 1 + PROXIMITY_WEIGHT x closeness (proximity.closeness: 1 when
-# the words stand side by side in the body, less the wider they are spread).  Tuned on the tune
-# half of bench/rank_eval.py --kinds --proximity, weights 0-4: 0 0.695, 0.5 0.750, 1 0.767,
-# 2 0.771, 4 0.770; held-out passage questions MRR@10 0.583 -> 0.929 (see bench/README.md).
-PROXIMITY_WEIGHT = 2.0
+# the words stand side by side in the body, less the wider they are spread).  On the tune half of
+# bench/rank_eval.py --kinds --proximity (with derived titles apart): 0 0.7034, 0.5 0.7666,
+# 1 0.7696, 2 0.7707, 4 0.7694: 1 and 2 within noise of each other; 1 keeps topic+date questions
+# level with plain BM25F on the held-out half (0.832 against 0.834; x2 0.826), passages 0.638 ->
+# 0.933 (bench/README.md).
+PROXIMITY_WEIGHT = 1.0
 PROXIMITY_CANDIDATES = 100
 
 
