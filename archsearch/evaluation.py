@@ -23,7 +23,7 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from itertools import accumulate
 from io import BytesIO
@@ -383,20 +383,7 @@ class Evaluator:
         for docnum, value in zip(ids, values):
             if docnum not in candidates:
                 continue
-            positions = decode(value)
-            if fieldname != WORD_FORM_FIELD:
-                # A title made from the lead is indexed apart (schema.py) but is the title all the same.
-                shown_in = "title" if fieldname == DERIVED_TITLE_FIELD else fieldname
-                result[docnum] = {shown_in: [(position, position) for position in positions]}
-                continue
-            # The words as written run on from the title's to the body's (schema.exact_text).
-            title_length = self._title_length(docnum)
-            by_field = result[docnum] = {}
-            for position in positions:
-                if position < title_length:
-                    by_field.setdefault("title", []).append((position, position))
-                else:
-                    by_field.setdefault("body", []).append((position - title_length, position - title_length))
+            result[docnum] = occurrences_by_field(fieldname, decode(value), lambda: self._title_length(docnum))
         return result
 
     def _title_length(self, docnum: int) -> int:
@@ -542,6 +529,22 @@ class Evaluator:
         if self._deleted is None:
             self._deleted = {base + docnum for leaf, base in self.leaves for docnum in leaf.deleted_docs_set or ()}
         return self._deleted
+
+
+def occurrences_by_field(fieldname: str, positions, title_length: Callable[[], int]) -> dict[str, list[Occurrence]]:
+    """A word's positions in `fieldname` as occurrences in the title or in the body: a title made
+    from the lead is indexed apart (schema.py) but is the title all the same, and the words as
+    written run on from the title's (`title_length()` of them) to the body's (schema.exact_text)."""
+    if fieldname != WORD_FORM_FIELD:
+        return {"title" if fieldname == DERIVED_TITLE_FIELD else fieldname: [(position, position) for position in positions]}
+    length = title_length()
+    by_field: dict[str, list[Occurrence]] = {}
+    for position in positions:
+        if position < length:
+            by_field.setdefault("title", []).append((position, position))
+        else:
+            by_field.setdefault("body", []).append((position - length, position - length))
+    return by_field
 
 
 def _positional_fields(node) -> bool:

@@ -8,9 +8,9 @@ the positions spanned, not words between, and it knows neither phrases as operan
 from whoosh import query as wq
 
 from archsearch.analysis import normalise, words
-from archsearch.evaluation import _positional_fields
+from archsearch.evaluation import _positional_fields, occurrences_by_field
 from archsearch.proximity import Occurrence, are_near, phrase_occurrences, sentence_starts, sentence_windows
-from archsearch.querying import DERIVED_TITLE_FIELD, WORD_FORM_FIELD, InSentence, Mentions, Near
+from archsearch.querying import DERIVED_TITLE_FIELD, InSentence, Mentions, Near
 from archsearch.store import article_body
 
 from archsearch.engines.xapian.documents import IDENTITY_PREFIX, IDENTITY_SLOT, field_prefix, field_term, make_term, stored_fields
@@ -118,19 +118,7 @@ class PositionalFilter:
         positions = self._positions(fieldname, text, docid)
         if not positions:
             return {}
-        if fieldname != WORD_FORM_FIELD:
-            # A title made from the lead is indexed apart but is the title all the same.
-            shown_in = "title" if fieldname == DERIVED_TITLE_FIELD else fieldname
-            return {shown_in: [(position, position) for position in positions]}
-        # The words as written run on from the title's to the body's (schema.exact_text).
-        title_length = self._title_length(docid)
-        by_field: dict[str, list[Occurrence]] = {}
-        for position in positions:
-            if position < title_length:
-                by_field.setdefault("title", []).append((position, position))
-            else:
-                by_field.setdefault("body", []).append((position - title_length, position - title_length))
-        return by_field
+        return occurrences_by_field(fieldname, positions, lambda: self._title_length(docid))
 
     def _stored_fields(self, docid: int) -> dict:
         stored = self._stored.get(docid)
