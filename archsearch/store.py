@@ -72,7 +72,7 @@ def open_index(index_dir: Path):
         # Without mmap: Whoosh copies every memory-mapped segment into a BytesIO when it opens
         # an index (CompoundStorage), which cost 0.45 s and 1.1 GiB per query at 100k articles;
         # plain file reads open it in 11 ms and 29 MiB.
-        ix = FileStorage(str(index_dir), supports_mmap=False).open_index()
+        ix = read_latest(index_dir, FileStorage(str(index_dir), supports_mmap=False).open_index)
     except Exception as exc:  # Whoosh raises many kinds of errors on a damaged index
         raise DamagedIndex(f"cannot open the index at {index_dir}: {exc} ({REBUILD_HINT})") from None
     if not is_current(ix.schema):
@@ -158,20 +158,26 @@ def _index_searcher(index_dir: Path, weighting=None):
             _open_searchers.pop(next(iter(_open_searchers)))[0].close()
 
 
-# A commit that merges segments deletes the merged ones' files: a reader that read the table of
-# contents just before may find them gone, and must then read the generation that replaced it.
+# A commit deletes the files of the generation it replaces (the table of contents, merged
+# segments): a reader that found that generation the latest just before may find its files gone,
+# and must then read the generation that replaced it.
 OPEN_ATTEMPTS = 5
 
 
-def _opened_searcher(index_dir: Path, options: dict):
+def read_latest(index_dir: Path, read):
+    """`read()` of the index's latest generation, again while a commit overtakes it."""
     for attempt in range(OPEN_ATTEMPTS):
         generation = TOC._latest_generation(FileStorage(str(index_dir)), INDEX_NAME)
         try:
-            return open_index(index_dir).searcher(**options)
+            return read()
         except FileNotFoundError:
             moved_on = TOC._latest_generation(FileStorage(str(index_dir)), INDEX_NAME) != generation
             if not moved_on or attempt == OPEN_ATTEMPTS - 1:
                 raise
+
+
+def _opened_searcher(index_dir: Path, options: dict):
+    return read_latest(index_dir, lambda: open_index(index_dir).searcher(**options))
 
 
 def _folder_identity(folder: Path) -> tuple | None:

@@ -148,3 +148,24 @@ def test_a_reader_overtaken_by_a_commit_reads_the_new_generation(tmp_path, monke
         assert "FileNotFoundError" in str(exc)
     else:
         raise AssertionError("a missing segment file with no newer generation was not reported as damage")
+
+
+def test_a_table_of_contents_deleted_by_a_commit_is_read_in_its_new_generation(tmp_path, monkeypatch):
+    from whoosh.filedb.filestore import FileStorage
+
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(3))
+    index_dir = tmp_path / "index"
+    update_index(index_dir, [str(corpus)])
+    opened = FileStorage.open_index
+    overtaken = []
+
+    def open_as_a_commit_lands(storage, *args, **kwargs):
+        if not overtaken:  # the TOC this reader found the latest is deleted by the next commit
+            overtaken.append(True)
+            (corpus / "000" / "article00000.txt").write_text(numbered_articles(1, start=7)["000/article00007.txt"])
+            update_index(index_dir, [str(corpus)])
+            raise FileNotFoundError(2, "No such file or directory", "_MAIN_1.toc")
+        return opened(storage, *args, **kwargs)
+
+    monkeypatch.setattr(FileStorage, "open_index", open_as_a_commit_lands)
+    assert search(index_dir, "zebra7", limit=0).total == 1
