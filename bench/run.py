@@ -431,8 +431,9 @@ class Bench:
         self.rg = shutil.which("rg")
         self.sqlite3 = shutil.which("sqlite3")
         self.recollindex, self.recollq = shutil.which("recollindex"), shutil.which("recollq")
-        tantivy_version = first_line([self.python, "-c", "import tantivy; print(tantivy.__version__)"])
-        self.has_tantivy = bool(tantivy_version) and "Error" not in tantivy_version
+        probe = run([self.python, "-c", "import tantivy; print(tantivy.__version__)"], capture=True, timeout=60)
+        self.has_tantivy = probe.ok()  # a missing module prints a traceback, not a version
+        tantivy_version = probe.stdout.strip() if self.has_tantivy else None
         tools = {
             "archsearch": self.archsearch, "python": self.python, "rg": self.rg, "sqlite3": self.sqlite3,
             "recollindex": self.recollindex, "recollq": self.recollq,
