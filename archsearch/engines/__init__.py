@@ -63,11 +63,16 @@ def open_engine(location: Path, *, allow_partial: bool = False) -> Engine:
     return WhooshEngine(location)
 
 
+def as_engine(index) -> Engine:
+    """`index` as an engine: an engine already open, or the engine of the index it names."""
+    return open_engine(index) if isinstance(index, (str, Path)) else index
+
+
 def refuse_cluster(location, what: str) -> None:
     """For the commands and options the cluster engine does not offer yet: one clear line."""
     if is_cluster(location):
         raise ArchsearchError(
-            f"{what} does not work on a cluster index yet ({location}); index, query, timeline, sources, show and similar do"
+            f"{what} does not work on a cluster index yet ({location}); index, query, timeline, sources, show, similar, kwic and terms do"
         )
 
 
