@@ -267,21 +267,24 @@ def placed_articles() -> dict[str, str]:
     return articles
 
 
-@pytest.fixture(scope="module")
-def placed(tmp_path_factory):
-    """placed_articles() in a cluster of 3 shards of their own and in an embedded index."""
+def indexed_in_both(folder: Path, articles: dict[str, str]):
+    """The articles in a cluster of 3 shards of their own and in an embedded index, while in use."""
     from archsearch.engines.xapian.indexer import update_cluster
     from archsearch.indexing import update_index
 
     require_xapian()
-    folder = tmp_path_factory.mktemp("placed")
     started = start_shards(folder / "shards", 3)
-    corpus = write_corpus(folder / "corpus", placed_articles())
+    corpus = write_corpus(folder / "corpus", articles)
     update_cluster(cluster_file(folder, started), [str(corpus)])
     update_index(folder / "index", [str(corpus)])
     yield {"cluster": folder / "cluster.toml", "embedded": folder / "index"}
     for shard in started:
         shard.stop()
+
+
+@pytest.fixture(scope="module")
+def placed(tmp_path_factory):
+    yield from indexed_in_both(tmp_path_factory.mktemp("placed"), placed_articles())
 
 
 PLACED_QUERIES = [
@@ -496,19 +499,7 @@ def planted_articles() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
-    """planted_articles() in a cluster of 3 shards of their own and in an embedded index."""
-    from archsearch.engines.xapian.indexer import update_cluster
-    from archsearch.indexing import update_index
-
-    require_xapian()
-    folder = tmp_path_factory.mktemp("planted")
-    started = start_shards(folder / "shards", 3)
-    corpus = write_corpus(folder / "corpus", planted_articles())
-    update_cluster(cluster_file(folder, started), [str(corpus)])
-    update_index(folder / "index", [str(corpus)])
-    yield {"cluster": folder / "cluster.toml", "embedded": folder / "index"}
-    for shard in started:
-        shard.stop()
+    yield from indexed_in_both(tmp_path_factory.mktemp("planted"), planted_articles())
 
 
 @pytest.mark.parametrize("text", ["avalanche", "snow OR ice", "mountain -storm", "rescue date:2021-01"])
