@@ -41,6 +41,14 @@ class Engine(Protocol):
     def query_words(self, text: str, **parse_options) -> dict[str, frozenset[str]]:
         """The words a query's articles are highlighted with (see searching.query_words)."""
 
+    def bodies(self, references: list[str]) -> list[str]:
+        """The bodies of the articles named by id or path (Hit.reference), in order (for kwic)."""
+
+    def read_result_set(self, text: str, reading, **parse_options):
+        """reading(result set), the result set open while it reads (for terms): `doc_count()`,
+        `matching()` (how many articles match `text` and an iterator of their stored fields), and
+        the whole archive's `doc_frequency(body term)` and `phrase_frequency(body terms)`."""
+
 
 # What a cluster file's name ends in.
 CLUSTER_SUFFIX = ".toml"
