@@ -550,6 +550,20 @@ def fresh_cluster(tmp_path):
         shard.stop()
 
 
+@pytest.mark.parametrize("command", [["kwic"], ["terms"], ["terms", "--phrases"]])
+def test_kwic_and_terms_name_a_shard_down_and_allow_partial_answers(fresh_cluster, run_cli, command):
+    from archsearch.engines.xapian.indexer import update_cluster
+
+    update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
+    down = fresh_cluster["shards"][1]
+    down.stop()
+    strict = run_cli(*command, "--index", str(fresh_cluster["file"]), "refugees")
+    assert strict.exit_code == 2 and f"shard {down.endpoint} (2 of 3)" in strict.stderr
+    partial = run_cli(*command, "--index", str(fresh_cluster["file"]), "--allow-partial", "refugees")
+    assert partial.exit_code in (0, 1) and "Traceback" not in partial.stderr
+    assert f"warning: answering without shard {down.endpoint} (2 of 3)" in partial.stderr
+
+
 def cluster_ids(location) -> list[str]:
     """Every article id in the cluster, once per article it holds (so duplicates show)."""
     from archsearch.engines.xapian.documents import stored_fields
