@@ -7,10 +7,13 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archsearch.analysis import word_spans
-from archsearch.searching import article_matches, locate_article, query_words, search
-from archsearch.store import index_searcher
+from archsearch.searching import article_matches
+
+if TYPE_CHECKING:
+    from archsearch.engines import Engine
 
 DEFAULT_ARTICLES = 10
 DEFAULT_WIDTH = 8  # words of context on each side
@@ -45,7 +48,7 @@ class Concordance:
 
 
 def concordance(
-    index_dir: Path,
+    index: "Path | Engine",
     text: str,
     *,
     limit: int = DEFAULT_ARTICLES,
@@ -60,25 +63,27 @@ def concordance(
 ) -> Concordance:
     """The occurrences in the first `limit` articles `search` ranks for `text` (0: all of them), in
     rank order, then in body order. Near-identical copies are not collapsed: a concordance counts
-    what each article says. An article that matched only in its title or metadata lists nothing."""
+    what each article says. An article that matched only in its title or metadata lists nothing.
+    `index` is an embedded index's folder, a cluster file or an engine open on either."""
+    from archsearch.engines import as_engine
+
     started = time.perf_counter()
+    engine = as_engine(index)
     filters = dict(any_words=any_words, since=since, until=until, include_undated=include_undated, ignore_case=ignore_case)
-    result = search(
-        index_dir, text, limit=limit, sort=sort, with_snippets=False, collapse_copies=False, today=today, **filters
+    result = engine.search(
+        text, limit=limit, sort=sort, with_snippets=False, collapse_copies=False, today=today, **filters
     )
     found = Concordance(query=text, width=width, total=result.total, index_empty=result.index_empty)
-    if not result.hits:
-        return found
-    words = query_words(index_dir, text, today=today, **filters)
-    with index_searcher(index_dir) as searcher:
-        for hit in result.hits:
-            body = locate_article(searcher, index_dir, hit.reference)[1].body
+    if result.hits:
+        words = engine.query_words(text, today=today, **filters)
+        bodies = engine.bodies([hit.reference for hit in result.hits])
+        for hit, body in zip(result.hits, bodies):
             _, spans = article_matches("", body, hit.details.language, words)
             found.occurrences += [
                 Occurrence(hit.id, hit.path, hit.date, hit.source, *context) for context in contexts(body, spans, width)
             ]
             found.articles += 1
-    found.elapsed = time.perf_counter() - started
+        found.elapsed = time.perf_counter() - started
     return found
 
 

@@ -17,18 +17,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-
-from whoosh.query import Phrase
+from typing import TYPE_CHECKING
 
 from archsearch.analysis import word_spans
-from archsearch.analysis.alternatives import index_languages
 from archsearch.errors import ArchsearchError
-from archsearch.evaluation import Evaluator
 from archsearch.formats import UnreadableFile
 from archsearch.passages import folded_form, indexed_form
-from archsearch.querying import WORD_FORM_FIELD, parse_query
-from archsearch.searching import query_words
-from archsearch.store import article_body, index_searcher
+from archsearch.querying import WORD_FORM_FIELD
+from archsearch.store import article_body
+
+if TYPE_CHECKING:
+    from archsearch.engines import Engine
 
 DEFAULT_TERMS = 20
 # A word held by fewer matching articles than this is no key term, however rare elsewhere: one
@@ -68,7 +67,7 @@ def log_likelihood(a: int, n: int, b: int, total: int) -> float:
 
 
 def key_terms(
-    index_dir: Path,
+    index: "Path | Engine",
     text: str,
     *,
     limit: int = DEFAULT_TERMS,
@@ -82,63 +81,70 @@ def key_terms(
 ) -> KeyTerms:
     """The `limit` words (0: all) most characteristic of the bodies of the articles matching
     `text`, best first, the query's own words left out; with `phrases`, the two-word phrases
-    (two words with only a space between them) instead. Reads every matching article's body."""
+    (two words with only a space between them) instead. Reads every matching article's body.
+    `index` is an embedded index's folder, a cluster file or an engine open on either."""
+    from archsearch.engines import as_engine
+
     started = time.perf_counter()
     if not text.strip():
         raise ArchsearchError("empty query: give at least one word")
+    engine = as_engine(index)
     filters = dict(any_words=any_words, since=since, until=until, include_undated=include_undated, ignore_case=ignore_case)
-    own = query_words(index_dir, text, today=today, **filters)
+    own = engine.query_words(text, today=today, **filters)
+
+    def reading(result_set) -> KeyTerms:
+        return _key_terms_of(result_set, text, own, limit, phrases)
+
+    result = engine.read_result_set(text, reading, today=today, **filters)
+    if not result.index_empty:
+        result.elapsed = time.perf_counter() - started
+    return result
+
+
+def _key_terms_of(result_set, text: str, own: dict, limit: int, phrases: bool) -> KeyTerms:
+    """key_terms over a result set: any engine's matching articles (`matching()`: their count and
+    stored fields) and the whole archive's document frequencies of body terms and phrases."""
     own_terms, own_forms = own["body"] | own["title"], own[WORD_FORM_FIELD]
     result = KeyTerms(query=text)
     holding: Counter = Counter()  # index term -> matching articles holding it
     written: dict[str, Counter] = defaultdict(Counter)  # index term -> its written forms
-    with index_searcher(index_dir) as searcher:
-        result.all = searcher.doc_count()
-        if result.all == 0:
-            result.index_empty = True
-            return result
-        evaluator = Evaluator(searcher)
-        reader = searcher.reader()
-        most = MAX_PHRASE_WORD_SHARE * result.all
+    result.all = result_set.doc_count()
+    if result.all == 0:
+        result.index_empty = True
+        return result
+    most = MAX_PHRASE_WORD_SHARE * result.all
 
-        @lru_cache(maxsize=None)
-        def common(term: str) -> bool:
-            return reader.doc_frequency("body", term) > most
+    @lru_cache(maxsize=None)
+    def common(term: str) -> bool:
+        return result_set.doc_frequency(term) > most
 
-        def counted(word: str, language: str) -> str | None:
-            """The word's index term, or None for a word left out."""
-            term = indexed_form(word, language)
-            if not _countable(term) or term in own_terms or folded_form(word) in own_forms:
-                return None
-            return None if phrases and common(term) else term
+    def counted(word: str, language: str) -> str | None:
+        """The word's index term, or None for a word left out."""
+        term = indexed_form(word, language)
+        if not _countable(term) or term in own_terms or folded_form(word) in own_forms:
+            return None
+        return None if phrases and common(term) else term
 
-        parsed = parse_query(text, searcher.schema, languages=index_languages(searcher), today=today, **filters)
-        docnums = evaluator.matching_documents(parsed.query)
-        result.matching = len(docnums)
-        for docnum in docnums:
-            stored = searcher.stored_fields(docnum)
-            try:
-                body = article_body(stored)
-            except (UnreadableFile, OSError):
-                continue  # the file went away since indexing; the index's counts still hold it
-            language = stored.get("language", "")
-            words = [(start, end, word, counted(word, language)) for start, end, word in word_spans(body)]
-            found = _phrases(body, words) if phrases else [(term, word) for _, _, word, term in words if term]
-            for term, form in found:
-                written[term][form] += 1
-            holding.update({term for term, _ in found})
-        if phrases:
+    result.matching, articles = result_set.matching()
+    for stored in articles:
+        try:
+            body = article_body(stored)
+        except (UnreadableFile, OSError):
+            continue  # the file went away since indexing; the index's counts still hold it
+        language = stored.get("language", "")
+        words = [(start, end, word, counted(word, language)) for start, end, word in word_spans(body)]
+        found = _phrases(body, words) if phrases else [(term, word) for _, _, word, term in words if term]
+        for term, form in found:
+            written[term][form] += 1
+        holding.update({term for term, _ in found})
+    if phrases:
 
-            def all_holding(term: str) -> int:
-                return len(evaluator.matching_documents(Phrase("body", term.split(" "))))
+        def all_holding(term: str) -> int:
+            return result_set.phrase_frequency(term.split(" "))
 
-        else:
-
-            def all_holding(term: str) -> int:
-                return reader.doc_frequency("body", term)
-
-        result.terms = _best(holding, written, all_holding, result.matching, result.all, limit)
-    result.elapsed = time.perf_counter() - started
+    else:
+        all_holding = result_set.doc_frequency
+    result.terms = _best(holding, written, all_holding, result.matching, result.all, limit)
     return result
 
 

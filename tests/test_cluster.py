@@ -105,6 +105,7 @@ def start_shards(folder: Path, count: int) -> list[Shard]:
 
 import datetime  # noqa: E402
 import random  # noqa: E402
+import re  # noqa: E402
 
 from conftest import web, wire, write_corpus  # noqa: E402
 
@@ -266,21 +267,24 @@ def placed_articles() -> dict[str, str]:
     return articles
 
 
-@pytest.fixture(scope="module")
-def placed(tmp_path_factory):
-    """placed_articles() in a cluster of 3 shards of their own and in an embedded index."""
+def indexed_in_both(folder: Path, articles: dict[str, str]):
+    """The articles in a cluster of 3 shards of their own and in an embedded index, while in use."""
     from archsearch.engines.xapian.indexer import update_cluster
     from archsearch.indexing import update_index
 
     require_xapian()
-    folder = tmp_path_factory.mktemp("placed")
     started = start_shards(folder / "shards", 3)
-    corpus = write_corpus(folder / "corpus", placed_articles())
+    corpus = write_corpus(folder / "corpus", articles)
     update_cluster(cluster_file(folder, started), [str(corpus)])
     update_index(folder / "index", [str(corpus)])
     yield {"cluster": folder / "cluster.toml", "embedded": folder / "index"}
     for shard in started:
         shard.stop()
+
+
+@pytest.fixture(scope="module")
+def placed(tmp_path_factory):
+    yield from indexed_in_both(tmp_path_factory.mktemp("placed"), placed_articles())
 
 
 PLACED_QUERIES = [
@@ -437,6 +441,101 @@ def test_similar_finds_articles_sharing_distinctive_words_and_leaves_out_copies(
     assert shown.exit_code == 0 and shown.stdout.count('"id"') == 10
 
 
+
+KWIC_QUERIES = ["refugees", "refugees border", '"border talks"', "organiz*", "wheat NEAR/2 harvest", "date:2020 flood"]
+
+
+@pytest.mark.parametrize("text", KWIC_QUERIES)
+def test_kwic_lists_the_occurrences_of_the_embedded_engine(built, text):
+    from archsearch.concordance import concordance
+
+    # Every article: the engines rank differently (BM25 against BM25F), so the first N may differ.
+    cluster = concordance(built["three"], text, limit=0, width=5)
+    embedded = concordance(built["embedded"], text, limit=0, width=5)
+    assert cluster.occurrences
+    assert sorted(cluster.occurrences, key=repr) == sorted(embedded.occurrences, key=repr)
+    assert (cluster.articles, cluster.total) == (embedded.articles, embedded.total)
+
+
+def test_kwic_sorted_by_date_prints_as_the_embedded_engine(built, run_cli):
+    def printed(location):
+        return run_cli("kwic", "--index", str(location), "--sort", "oldest", "-n", "5", "--format", "tsv", "date:2020", "wheat")
+
+    cluster, embedded = printed(built["three"]), printed(built["embedded"])
+    assert cluster.exit_code == embedded.exit_code == 0
+    assert cluster.stdout == embedded.stdout and cluster.stdout.count("\n") > 5
+
+
+def assert_same_key_terms(cluster_location, embedded_location, text: str, phrases: bool) -> None:
+    from archsearch.keyterms import key_terms
+
+    cluster = key_terms(cluster_location, text, limit=0, phrases=phrases)
+    embedded = key_terms(embedded_location, text, limit=0, phrases=phrases)
+    assert cluster.terms and (cluster.matching, cluster.all) == (embedded.matching, embedded.all)
+    assert cluster.terms == embedded.terms
+
+
+@pytest.mark.parametrize("text", ["refugees", "wheat OR gas", "source:tass", "date:2020 court"])
+def test_terms_scores_and_frequencies_are_those_of_the_embedded_engine(built, text):
+    assert_same_key_terms(built["three"], built["embedded"], text, phrases=False)
+
+
+def planted_articles() -> dict[str, str]:
+    """Wire stories of 300 made-up words, each word in a few of them, and a topic planted in 12:
+    avalanches, with the phrases "rescue team" and "mountain pass" (the generated corpus's words
+    are each in over a quarter of its articles, which makes no phrase key)."""
+    chooser = random.Random(5)
+    vocabulary = [f"w{number}" for number in range(300)]
+    articles = {}
+    for number in range(48):
+        words = " ".join(chooser.choice(vocabulary) for _ in range(30))
+        if number % 4 == 0:
+            words += " avalanche rescue team reached the mountain pass " + chooser.choice(("snow", "ice", "storm"))
+        day = datetime.date(2021, 1, 1) + datetime.timedelta(days=number)
+        dateline = f"{chooser.choice(PLACES)}, {day:%B} {day.day}. /{chooser.choice(SOURCES)}/."
+        articles[f"planted/{number:02}.txt"] = wire(day.isoformat(), dateline, f"The {words}.")
+    return articles
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    yield from indexed_in_both(tmp_path_factory.mktemp("planted"), planted_articles())
+
+
+@pytest.mark.parametrize("text", ["avalanche", "snow OR ice", "mountain -storm", "rescue date:2021-01"])
+@pytest.mark.parametrize("phrases", [False, True])
+def test_terms_of_a_planted_topic_are_those_of_the_embedded_engine(planted, text, phrases):
+    assert_same_key_terms(planted["cluster"], planted["embedded"], text, phrases)
+
+
+def test_key_phrases_of_a_planted_topic(planted):
+    from archsearch.keyterms import key_terms
+
+    found = key_terms(planted["cluster"], "avalanche", limit=2, phrases=True).terms
+    assert [(term.term, term.matching, term.all) for term in found] == [("mountain pass", 12, 12), ("rescue team", 12, 12)]
+
+
+@pytest.mark.parametrize("options", [[], ["--phrases", "-n", "5"]])
+def test_terms_prints_as_the_embedded_engine(planted, run_cli, options):
+    def printed(location):
+        return run_cli("terms", "--index", str(location), "--json", *options, "avalanche")
+
+    cluster, embedded = printed(planted["cluster"]), printed(planted["embedded"])
+    assert cluster.exit_code == embedded.exit_code == 0
+    without_time = lambda output: re.sub(r'"elapsed_ms": [0-9.]+', "", output)  # noqa: E731
+    assert without_time(cluster.stdout) == without_time(embedded.stdout) and '"term"' in cluster.stdout
+
+
+@pytest.mark.parametrize("command", [["timeline", "--by", "year"], ["sources"]])
+def test_share_prints_as_the_embedded_engine(built, run_cli, command):
+    def printed(location):
+        return run_cli(*command, "--index", str(location), "--share", "--format", "csv", "refugees")
+
+    cluster, embedded = printed(built["three"]), printed(built["embedded"])
+    assert cluster.exit_code == embedded.exit_code == 0
+    assert cluster.stdout == embedded.stdout and "share" in cluster.stdout
+
+
 # --------------------------------------------------------------------------- updates
 
 
@@ -449,6 +548,20 @@ def fresh_cluster(tmp_path):
     yield {"file": cluster_file(tmp_path, started), "corpus": corpus, "shards": started, "tmp": tmp_path}
     for shard in started:
         shard.stop()
+
+
+@pytest.mark.parametrize("command", [["kwic"], ["terms"], ["terms", "--phrases"]])
+def test_kwic_and_terms_name_a_shard_down_and_allow_partial_answers(fresh_cluster, run_cli, command):
+    from archsearch.engines.xapian.indexer import update_cluster
+
+    update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
+    down = fresh_cluster["shards"][1]
+    down.stop()
+    strict = run_cli(*command, "--index", str(fresh_cluster["file"]), "refugees")
+    assert strict.exit_code == 2 and f"shard {down.endpoint} (2 of 3)" in strict.stderr
+    partial = run_cli(*command, "--index", str(fresh_cluster["file"]), "--allow-partial", "refugees")
+    assert partial.exit_code in (0, 1) and "Traceback" not in partial.stderr
+    assert f"warning: answering without shard {down.endpoint} (2 of 3)" in partial.stderr
 
 
 def cluster_ids(location) -> list[str]:

@@ -5,6 +5,7 @@ import sys
 import click
 
 from archsearch.cli.options import (
+    allow_partial_option,
     index_option,
     output_options,
     query_filter_options,
@@ -27,7 +28,8 @@ from archsearch.cli.query import QueryCommand
 )
 @output_options
 @index_option
-def command(words, any_words, ignore_case, since, until, include_undated, sort, limit, width, fmt, index_dir):
+@allow_partial_option
+def command(words, any_words, ignore_case, since, until, include_undated, sort, limit, width, fmt, index_dir, allow_partial):
     """List every occurrence of the words WORDS matched, in context (keyword in context).
 
     Each line is one occurrence in an article's body, with --width words
@@ -35,14 +37,17 @@ def command(words, any_words, ignore_case, since, until, include_undated, sort, 
     WORDS take the same syntax as query.
     """
     from archsearch.concordance import concordance
+    from archsearch.engines import open_engine, print_warnings
     from archsearch.location import resolve_index_dir
     from archsearch.rendering import print_concordance, print_empty_index_note
 
+    engine = open_engine(resolve_index_dir(index_dir), allow_partial=allow_partial)
     result = concordance(
-        resolve_index_dir(index_dir), " ".join(words), limit=limit, width=width, sort=sort, any_words=any_words,
+        engine, " ".join(words), limit=limit, width=width, sort=sort, any_words=any_words,
         since=since, until=until, include_undated=include_undated, ignore_case=ignore_case,
     )
     print_concordance(result, sys.stdout, sys.stderr, fmt)
+    print_warnings(engine, sys.stderr)
     if result.index_empty:
         print_empty_index_note(sys.stderr)
     sys.exit(0 if result.occurrences else 1)

@@ -5,6 +5,7 @@ import sys
 import click
 
 from archsearch.cli.options import (
+    allow_partial_option,
     index_option,
     output_options,
     query_filter_options,
@@ -25,7 +26,8 @@ from archsearch.cli.query import QueryCommand
 )
 @output_options
 @index_option
-def command(words, any_words, ignore_case, since, until, include_undated, limit, phrases, fmt, index_dir):
+@allow_partial_option
+def command(words, any_words, ignore_case, since, until, include_undated, limit, phrases, fmt, index_dir, allow_partial):
     """List the words most characteristic of the articles matching WORDS.
 
     Each word is scored by Dunning's log-likelihood (G²) of the number of
@@ -34,14 +36,17 @@ def command(words, any_words, ignore_case, since, until, include_undated, limit,
     query.
     """
     from archsearch.keyterms import key_terms
+    from archsearch.engines import open_engine, print_warnings
     from archsearch.location import resolve_index_dir
     from archsearch.rendering import print_empty_index_note, print_key_terms
 
+    engine = open_engine(resolve_index_dir(index_dir), allow_partial=allow_partial)
     result = key_terms(
-        resolve_index_dir(index_dir), " ".join(words), limit=limit, phrases=phrases, any_words=any_words, since=since, until=until,
+        engine, " ".join(words), limit=limit, phrases=phrases, any_words=any_words, since=since, until=until,
         include_undated=include_undated, ignore_case=ignore_case,
     )
     print_key_terms(result, sys.stdout, sys.stderr, fmt)
+    print_warnings(engine, sys.stderr)
     if result.index_empty:
         print_empty_index_note(sys.stderr)
     sys.exit(0 if result.terms else 1)

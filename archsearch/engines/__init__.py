@@ -41,6 +41,14 @@ class Engine(Protocol):
     def query_words(self, text: str, **parse_options) -> dict[str, frozenset[str]]:
         """The words a query's articles are highlighted with (see searching.query_words)."""
 
+    def bodies(self, references: list[str]) -> list[str]:
+        """The bodies of the articles named by id or path (Hit.reference), in order (for kwic)."""
+
+    def read_result_set(self, text: str, reading, **parse_options):
+        """reading(result set), the result set open while it reads (for terms): `doc_count()`,
+        `matching()` (how many articles match `text` and an iterator of their stored fields), and
+        the whole archive's `doc_frequency(body term)` and `phrase_frequency(body terms)`."""
+
 
 # What a cluster file's name ends in.
 CLUSTER_SUFFIX = ".toml"
@@ -63,11 +71,16 @@ def open_engine(location: Path, *, allow_partial: bool = False) -> Engine:
     return WhooshEngine(location)
 
 
+def as_engine(index) -> Engine:
+    """`index` as an engine: an engine already open, or the engine of the index it names."""
+    return open_engine(index) if isinstance(index, (str, Path)) else index
+
+
 def refuse_cluster(location, what: str) -> None:
     """For the commands and options the cluster engine does not offer yet: one clear line."""
     if is_cluster(location):
         raise ArchsearchError(
-            f"{what} does not work on a cluster index yet ({location}); index, query, timeline, sources, show and similar do"
+            f"{what} does not work on a cluster index yet ({location}); index, query, timeline, sources, show, similar, kwic and terms do"
         )
 
 

@@ -321,6 +321,17 @@ class XapianEngine:
             raise ArchsearchError(f"'{reference}' names {len(found)} articles; name one by its path: {', '.join(named)}")
         return next(iter(found.items()))
 
+    def bodies(self, references: list[str]) -> list[str]:
+        """The bodies of the articles named, in order, read from the shards' stored text."""
+        return self._run(lambda database: [
+            self._article(*self._locate(database, reference)).body for reference in references
+        ])
+
+    def read_result_set(self, text: str, reading, **parse_options):
+        """reading(result set): what reading the articles matching `text` gives, as the embedded
+        engine's read_result_set (engines/whoosh.py)."""
+        return self._run(lambda database: reading(_ResultSet(self, database, text, parse_options)))
+
     @staticmethod
     def _article(docid: int, stored: dict) -> ArticleRecord:
         return ArticleRecord(
@@ -406,6 +417,37 @@ def _named(spied: dict[str, Counter]) -> dict[str, Counter]:
     for kind, counts in spied.items():
         named[kind] = Counter({name if name is not None else "(unknown)": count for name, count in counts.items() if count})
     return named
+
+
+class _ResultSet:
+    """The articles a query matches and the whole cluster's document frequencies, as keyterms reads them."""
+
+    def __init__(self, engine: XapianEngine, database, text: str, parse_options: dict):
+        self._engine = engine
+        self._database = database
+        self._text = text
+        self._parse_options = parse_options
+
+    def doc_count(self) -> int:
+        return self._database.get_doccount()
+
+    def matching(self):
+        """(how many articles match, an iterator of their stored fields)."""
+        engine, database = self._engine, self._database
+        query, _ = translate(engine.xapian, database, engine._parse(database, self._text, **self._parse_options).query)
+        mset = engine._enquire(database, query).get_mset(0, database.get_doccount())
+        return mset.size(), (stored_fields(item.document) for item in mset)
+
+    def doc_frequency(self, term: str) -> int:
+        """Articles whose bodies hold the index term: Xapian's term frequency."""
+        return self._database.get_termfreq(field_term("body", term))
+
+    def phrase_frequency(self, terms: list[str]) -> int:
+        """Articles whose bodies hold the index terms in a row."""
+        from whoosh.query import Phrase
+
+        query, _ = translate(self._engine.xapian, self._database, Phrase("body", terms))
+        return self._engine._count(self._database, query)
 
 
 class _MatchedDocument:
