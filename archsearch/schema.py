@@ -140,10 +140,9 @@ def build_schema() -> Schema:
         language=KEYWORD(stored=True, lowercase=True, sortable=True),
         format=ID(stored=True),  # the reader's name: text, html, warc, jsonl, ...
         fetched=STORED(),  # ISO 8601 crawl time of a WARC record, never its date
-        # Near-duplicate detection (see nearduplicates.py): the body's MinHash sketch, and its
-        # bands as terms, so the copies of an article are found with an index lookup.
+        # Near-duplicate detection (see nearduplicates.py): the body's MinHash sketch; the groups
+        # of copies are made at index time and kept in the record of indexed files.
         sketch=STORED(),
-        dupbands=KEYWORD(),
         # When the article was indexed: a nanosecond stamp, the same for a segment's articles and
         # larger than any stamp the index held before (alerts.py); `query @name --new` shows the
         # articles stamped after its last run.  A column, so that filter is a test per document.

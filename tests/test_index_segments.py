@@ -107,7 +107,7 @@ def test_same_terms_for_any_text(tmp_path_factory, texts):
     tmp_path = tmp_path_factory.mktemp("any")
     docs = [
         {"key": f"/corpus/{number}.txt", "path": f"{number}.txt", "root": "/corpus", "title": text[:50],
-         "body": text, "source": text[-20:], "place": "", "section": "", "sketch": (), "dupbands": ""}
+         "body": text, "source": text[-20:], "place": "", "section": "", "sketch": ()}
         for number, text in enumerate(texts)
     ]
     assert_same_index(tmp_path, docs)
