@@ -430,6 +430,22 @@ def test_show_gives_the_article_and_the_words_to_mark(built):
     assert {"organization", "organizing"} <= cluster.query_words("organiz*")["exact"]
 
 
+def test_open_hands_the_cluster_s_article_file_to_the_opener(built, run_cli, tmp_path, monkeypatch):
+    opener = tmp_path / "opener"
+    opener.write_text(f'#!/bin/sh\necho "$*" > {tmp_path}/opened\n')
+    opener.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(opener))
+    name = next(iter(generated_articles()))
+    result = run_cli("open", name, "--index", str(built["three"]))
+    assert (result.exit_code, result.stderr) == (0, "")
+    opened = tmp_path / "opened"
+    for _ in range(500):  # the opener runs detached
+        if opened.exists() and opened.read_text():
+            break
+        time.sleep(0.01)
+    assert opened.read_text().strip() == str(built["corpus"] / name)
+
+
 def test_similar_finds_articles_sharing_distinctive_words_and_leaves_out_copies(built, run_cli):
     cluster = engine(built["three"])
     result = cluster.similar("wire/2019/000.txt", limit=5)

@@ -142,7 +142,7 @@ def test_a_wrong_cluster_file_is_one_line(run_cli, tmp_path, text, message):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("command", [["stats"], ["open", "a.txt"]])
+@pytest.mark.parametrize("command", [["stats"]])
 def test_commands_not_on_a_cluster_yet_say_so(run_cli, tmp_path, command):
     location = tmp_path / "cluster.toml"
     location.write_text("schema = 1\nanalysis = 1\n[[shards]]\nread = '127.0.0.1:7001'\n")

@@ -20,12 +20,13 @@ def command(reference, edit, index_dir):
     from archsearch.lasthits import resolve
     from archsearch.location import resolve_index_dir
     from archsearch.opening import editor_command, opener_command, run_editor, start_detached
+    from archsearch.engines import open_engine
     from archsearch.rendering import print_empty_index_note
-    from archsearch.searching import EmptyIndexError, find_article
+    from archsearch.searching import EmptyIndexError
 
     index_dir = resolve_index_dir(index_dir)
     try:
-        article = find_article(index_dir, resolve(index_dir, reference).reference)
+        article = open_engine(index_dir).find_article(resolve(index_dir, reference).reference)
     except EmptyIndexError:
         print_empty_index_note(sys.stderr)
         sys.exit(1)

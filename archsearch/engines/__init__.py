@@ -80,7 +80,7 @@ def refuse_cluster(location, what: str) -> None:
     """For the commands and options the cluster engine does not offer yet: one clear line."""
     if is_cluster(location):
         raise ArchsearchError(
-            f"{what} does not work on a cluster index yet ({location}); index, query, timeline, sources, show, similar, kwic and terms do"
+            f"{what} does not work on a cluster index yet ({location}); index, query, timeline, sources, show, open, similar, kwic and terms do"
         )
 
 
