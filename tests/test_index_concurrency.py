@@ -119,22 +119,33 @@ def test_ctrl_c_while_waiting_stops_at_once(seeded_index):
     assert waiting.stderr.read().decode().splitlines()[-1] == "archsearch: interrupted"
 
 
+def overtaken_on_first_open(tmp_path):
+    """An index of three articles, and what a first open does when a commit lands just before it:
+    the commit replaces article 0 by article 7, then the open finds its file gone."""
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(3))
+    index_dir = tmp_path / "index"
+    update_index(index_dir, [str(corpus)])
+    overtaken = []
+
+    def overtake(missing: str) -> None:
+        if not overtaken:
+            overtaken.append(True)
+            (corpus / "000" / "article00000.txt").write_text(numbered_articles(1, start=7)["000/article00007.txt"])
+            update_index(index_dir, [str(corpus)])
+            raise FileNotFoundError(2, "No such file or directory", missing)
+
+    return index_dir, overtake
+
+
 def test_a_reader_overtaken_by_a_commit_reads_the_new_generation(tmp_path, monkeypatch):
     import archsearch.store as store
     from archsearch.store import DamagedIndex
 
-    corpus = write_corpus(tmp_path / "corpus", numbered_articles(3))
-    index_dir = tmp_path / "index"
-    update_index(index_dir, [str(corpus)])
+    index_dir, overtake = overtaken_on_first_open(tmp_path)
     opened = store.open_index
-    overtaken = []
 
     def open_as_a_commit_lands(folder):
-        if not overtaken:  # the merged segments' files are deleted after this reader read the TOC
-            overtaken.append(True)
-            (corpus / "000" / "article00000.txt").write_text(numbered_articles(1, start=7)["000/article00007.txt"])
-            update_index(index_dir, [str(corpus)])
-            raise FileNotFoundError(2, "No such file or directory", "gone.seg")
+        overtake("gone.seg")  # the merged segments' files are deleted after this reader read the TOC
         return opened(folder)
 
     monkeypatch.setattr(store, "open_index", open_as_a_commit_lands)
@@ -153,18 +164,11 @@ def test_a_reader_overtaken_by_a_commit_reads_the_new_generation(tmp_path, monke
 def test_a_table_of_contents_deleted_by_a_commit_is_read_in_its_new_generation(tmp_path, monkeypatch):
     from whoosh.filedb.filestore import FileStorage
 
-    corpus = write_corpus(tmp_path / "corpus", numbered_articles(3))
-    index_dir = tmp_path / "index"
-    update_index(index_dir, [str(corpus)])
+    index_dir, overtake = overtaken_on_first_open(tmp_path)
     opened = FileStorage.open_index
-    overtaken = []
 
     def open_as_a_commit_lands(storage, *args, **kwargs):
-        if not overtaken:  # the TOC this reader found the latest is deleted by the next commit
-            overtaken.append(True)
-            (corpus / "000" / "article00000.txt").write_text(numbered_articles(1, start=7)["000/article00007.txt"])
-            update_index(index_dir, [str(corpus)])
-            raise FileNotFoundError(2, "No such file or directory", "_MAIN_1.toc")
+        overtake("_MAIN_1.toc")  # the TOC this reader found the latest is deleted by the next commit
         return opened(storage, *args, **kwargs)
 
     monkeypatch.setattr(FileStorage, "open_index", open_as_a_commit_lands)
