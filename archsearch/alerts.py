@@ -40,7 +40,7 @@ def newest_stamp(searcher) -> int:
 def next_stamp(index_dir: Path) -> int:
     """The stamp for a new segment of the index: now, and larger than any it holds, so that a
     clock set back never stamps new articles as older than those a saved search has seen."""
-    from archsearch.store import open_index
+    from archsearch.engines.whoosh.store import open_index
 
     with open_index(index_dir).searcher() as searcher:
         return max(time.time_ns(), newest_stamp(searcher) + 1)

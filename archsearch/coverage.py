@@ -8,8 +8,8 @@ from pathlib import Path
 from whoosh.query import Every
 
 from archsearch.errors import ArchsearchError
-from archsearch.evaluation import Evaluator, matching_documents
-from archsearch.store import index_searcher
+from archsearch.engines.whoosh.evaluation import Evaluator, matching_documents
+from archsearch.engines.whoosh.store import index_searcher
 from archsearch.analysis.alternatives import index_languages
 from archsearch.querying import parse_query
 from archsearch.schema import number_day

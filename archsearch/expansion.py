@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from whoosh.query import And, Or, Term
 
 from archsearch.formats import UnreadableFile
-from archsearch.store import article_body
+from archsearch.engines.whoosh.store import article_body
 
 FEEDBACK_DOCUMENTS = 10
 FEEDBACK_TERMS = 10

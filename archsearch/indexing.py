@@ -52,7 +52,7 @@ from archsearch.manifest import ArticleChanges, Entry, Manifest
 from archsearch.nearduplicates import comparable, sketch
 from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
 from archsearch.schema import UNDATED_MARK, build_schema, capitals_text, day_number, exact_text
-from archsearch.store import (
+from archsearch.engines.whoosh.store import (
     MANIFEST_FILE,
     REBUILD_HINT,
     DamagedIndex,
@@ -340,7 +340,7 @@ class FileIndexer:
     """Reads files and adds their articles to a new segment of the index, in one process."""
 
     def __init__(self, index_dir: Path):
-        from archsearch.segments import new_segment_writer
+        from archsearch.engines.whoosh.segments import new_segment_writer
 
         self._index_dir = index_dir
         self._ix = whoosh_index.open_dir(str(index_dir))
@@ -629,7 +629,7 @@ def _lock_holder(path: Path) -> str:
 
 def has_index(index_dir: Path) -> bool:
     """Whether the folder holds an index (without reading it, which may fail)."""
-    from archsearch.segments import latest_generation
+    from archsearch.engines.whoosh.segments import latest_generation
 
     return index_dir.is_dir() and latest_generation(str(index_dir)) >= 0
 
@@ -699,7 +699,7 @@ def _update(index_dir, folders, cwd, forget, rebuild, jobs, commit_every, lock_w
 
 
 def remove_unreferenced_files(index_dir: str) -> None:
-    from archsearch.segments import remove_unreferenced_files as remove
+    from archsearch.engines.whoosh.segments import remove_unreferenced_files as remove
 
     if os.path.isdir(index_dir):
         with suppress(OSError):
@@ -751,7 +751,7 @@ def _rebuild(index_dir, staging, report, jobs, commit_every, progress, should_st
     killed is resumed by the next, from its last commit: the staged index is updated like any other.
     """
     from archsearch.manifest import install
-    from archsearch.segments import clean_files, publish_segments, INDEX_NAME
+    from archsearch.engines.whoosh.segments import clean_files, publish_segments, INDEX_NAME
     from whoosh.filedb.filestore import FileStorage
 
     if not has_index(index_dir):  # a first build: meanwhile, queries find an empty index
@@ -959,7 +959,7 @@ class Run:
     def commit(self, segments: list, deleted_keys: list[str]) -> int:
         """Publish a batch: its new segments, and the articles of `deleted_keys` removed; returns the
         new generation."""
-        from archsearch.segments import commit_segments
+        from archsearch.engines.whoosh.segments import commit_segments
 
         with damage_reported(self.build_dir):  # merging reads segments written before
             return commit_segments(self.ix, segments, deleted_keys)

@@ -24,7 +24,7 @@ from archsearch.errors import ArchsearchError
 from archsearch.formats import UnreadableFile
 from archsearch.passages import folded_form, indexed_form
 from archsearch.querying import WORD_FORM_FIELD
-from archsearch.store import article_body
+from archsearch.engines.whoosh.store import article_body
 
 if TYPE_CHECKING:
     from archsearch.engines import Engine

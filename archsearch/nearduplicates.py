@@ -235,7 +235,7 @@ def copy_groups(index_dir):
     when its record holds none (no run of this version has updated the index)."""
     import sqlite3
 
-    from archsearch.store import MANIFEST_FILE
+    from archsearch.engines.whoosh.store import MANIFEST_FILE
 
     path = os.path.join(index_dir, MANIFEST_FILE)
     db = None
@@ -261,7 +261,7 @@ def copies_of(searcher, groups, docnum: int, stored: dict, matching: Collection[
         return []
     from whoosh.reading import TermNotFound
 
-    from archsearch.store import key_term
+    from archsearch.engines.whoosh.store import key_term
 
     rows = groups.execute(
         "SELECT other.file, other.record FROM sketches this JOIN sketches other ON other.grp = this.grp"

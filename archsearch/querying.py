@@ -24,7 +24,7 @@ from archsearch.analysis.alternatives import in_every_language
 from archsearch.analysis.capitals import capital_form, is_capital_word
 from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
-from archsearch.fuzzy import listed_fuzzy_terms
+from archsearch.engines.whoosh.fuzzy import listed_fuzzy_terms
 from archsearch.proximity import DEFAULT_DISTANCE
 from archsearch.schema import (
     FIRST_DAY, INDEXED_FIELD, LAST_DAY, NAME_ANALYZER, UNDATED_MARK, day_number, word_analyzer,

@@ -8,7 +8,7 @@ from whoosh.classify import Expander
 from whoosh.query import Or, Term
 
 from archsearch.analysis import terms as analysed_terms
-from archsearch.store import index_searcher
+from archsearch.engines.whoosh.store import index_searcher
 from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.searching import EmptyIndexError, SearchResult, locate_article, make_hit, weighting
 

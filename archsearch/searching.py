@@ -11,8 +11,8 @@ from whoosh.scoring import BM25F
 
 from archsearch.alerts import newest_stamp
 from archsearch.errors import ArchsearchError
-from archsearch.evaluation import Evaluation, Evaluator
-from archsearch.store import article_body, index_searcher, key_term, read_roots
+from archsearch.engines.whoosh.evaluation import Evaluation, Evaluator
+from archsearch.engines.whoosh.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.analysis.alternatives import index_languages
 from archsearch.passages import Snippet, WordMatcher, lead_passage, passages, proximity_rule

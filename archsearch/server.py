@@ -125,7 +125,7 @@ def preload() -> None:
     between commands (reopened when the index changes)."""
     for name in PRELOADED:
         importlib.import_module(name)
-    from archsearch.store import keep_searchers_open
+    from archsearch.engines.whoosh.store import keep_searchers_open
 
     keep_searchers_open()
 
@@ -327,7 +327,7 @@ class _Server:
 
     def status(self) -> dict:
         """What `archsearch serve --status` shows, as a request's process sees it."""
-        from archsearch.store import kept_searchers
+        from archsearch.engines.whoosh.store import kept_searchers
 
         return {
             "pid": os.getppid(),
@@ -356,7 +356,7 @@ def serve(listener: Listener, idle_minutes: float) -> str:
     without a request (0: never), or a change to its own code on disk; returns why it stopped.
     The socket file is gone and the lock released when it returns; requests under way end on
     their own."""
-    from archsearch.store import drop_gone_indexes
+    from archsearch.engines.whoosh.store import drop_gone_indexes
 
     server = _Server(listener, idle_minutes)
     fingerprint = code_fingerprint()
@@ -472,7 +472,7 @@ def _unshare_index_files() -> None:
     of what it inherits: two requests reading the same kept searcher at once would read each
     other's places. So each request keeps the descriptions it inherited to itself, and the server
     takes new ones, at the same offsets (it is not inside a read between two forks)."""
-    from archsearch.store import close_kept_searchers, kept_searchers
+    from archsearch.engines.whoosh.store import close_kept_searchers, kept_searchers
 
     folders = tuple(str(folder) + os.sep for folder in kept_searchers())
     if not folders:
@@ -497,7 +497,7 @@ def _unshare_index_files() -> None:
 def _keep_reported_indexes(server: _Server) -> None:
     """Opens (or reopens, after a change) the searchers that request processes had to open, so
     that the next requests on those indexes find them open."""
-    from archsearch.store import index_searcher
+    from archsearch.engines.whoosh.store import index_searcher
 
     try:
         server.unread_report += os.read(server.reports[0], 65536)
@@ -511,7 +511,7 @@ def _keep_reported_indexes(server: _Server) -> None:
 
 
 def _report_opened_indexes(reports: int, inherited: dict) -> None:
-    from archsearch.store import kept_searchers
+    from archsearch.engines.whoosh.store import kept_searchers
 
     for folder, searcher in kept_searchers().items():
         if inherited.get(folder) is not searcher:
@@ -527,7 +527,7 @@ class _Malformed(Exception):
 
 def _answer(connection: socket.socket, fingerprint, server: _Server) -> int:
     """Answers one connection, in its own process; returns that process's exit status."""
-    from archsearch.store import kept_searchers
+    from archsearch.engines.whoosh.store import kept_searchers
 
     fds = []
     try:

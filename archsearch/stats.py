@@ -5,8 +5,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from archsearch.evaluation import Evaluator
-from archsearch.store import index_searcher, read_roots
+from archsearch.engines.whoosh.evaluation import Evaluator
+from archsearch.engines.whoosh.store import index_searcher, read_roots
 from archsearch.schema import number_day
 
 

@@ -1,4 +1,4 @@
-"""Fuzzy words: Whoosh's expansion against the word lists (archsearch/fuzzy.py), and plain words.
+"""Fuzzy words: Whoosh's expansion against the word lists (archsearch/engines/whoosh/fuzzy.py), and plain words.
 
     python bench/fuzzy_words.py INDEX_DIR [--repeat 3]
 

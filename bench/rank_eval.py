@@ -96,7 +96,7 @@ sys.path.insert(0, str(REPO))
 import archsearch.querying as querying  # noqa: E402
 import archsearch.searching as searching  # noqa: E402
 from archsearch.indexing import update_index  # noqa: E402
-from archsearch.store import open_index  # noqa: E402
+from archsearch.engines.whoosh.store import open_index  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 DEFAULT_CORPUS = REPO / "bench" / "corpora" / "4k"
@@ -591,7 +591,7 @@ def questions_of_every_kind(items, truth_file: Path, searcher, per_kind: int) ->
     """
     import random
 
-    from archsearch.store import article_body
+    from archsearch.engines.whoosh.store import article_body
 
     reader = searcher.reader()
     stored_by_path = {stored["path"]: stored for _, stored in reader.iter_docs()}
@@ -715,7 +715,7 @@ class PlainIndex:
         from whoosh.analysis import StemmingAnalyzer
         from whoosh.fields import ID, TEXT, Schema
 
-        from archsearch.store import article_body
+        from archsearch.engines.whoosh.store import article_body
 
         started = time.perf_counter()
         schema = Schema(path=ID(stored=True), title=TEXT(analyzer=StemmingAnalyzer()),

@@ -16,11 +16,11 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from archsearch import alerts
 from archsearch.cli import cli
-from archsearch.evaluation import Evaluator
+from archsearch.engines.whoosh.evaluation import Evaluator
 from archsearch.indexing import update_index
 from archsearch.querying import IndexedAfter
 from archsearch.searching import search
-from archsearch.store import index_searcher
+from archsearch.engines.whoosh.store import index_searcher
 from conftest import wire, write_corpus
 
 FIRST = {

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from archsearch.indexing import update_index
-from archsearch.store import MANIFEST_FILE
+from archsearch.engines.whoosh.store import MANIFEST_FILE
 from archsearch.nearduplicates import COPY_TABLES, SKETCH_SIZE, CopyGroups, copies_of, copy_groups, resemblance
 from archsearch.searching import search
-from archsearch.store import open_index
+from archsearch.engines.whoosh.store import open_index
 from conftest import build_index, wire
 
 BASE = tuple(range(1000, 1000 + SKETCH_SIZE))

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archsearch.evaluation import evaluate
+from archsearch.engines.whoosh.evaluation import evaluate
 from archsearch.indexing import update_index
 from archsearch.querying import QuerySyntaxError, parse_query
 from archsearch.searching import weighting
-from archsearch.store import open_index
+from archsearch.engines.whoosh.store import open_index
 
 WORDS = "prime minister peace talks border troops election vote council storm harbour fishing oil price".split()
 AGENCIES = ["NTB", "TASS", "AFP"]

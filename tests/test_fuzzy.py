@@ -10,12 +10,12 @@ from whoosh import query as wq
 from whoosh.reading import IndexReader
 
 from archsearch.analysis.alternatives import index_languages
-from archsearch.evaluation import Evaluator
-from archsearch.fuzzy import ListedFuzzyTerm, _first_line_from, fuzzy_words, segment_word_lists
+from archsearch.engines.whoosh.evaluation import Evaluator
+from archsearch.engines.whoosh.fuzzy import ListedFuzzyTerm, _first_line_from, fuzzy_words, segment_word_lists
 from archsearch.indexing import update_index
 from archsearch.querying import parse_query
 from archsearch.searching import search
-from archsearch.store import index_searcher
+from archsearch.engines.whoosh.store import index_searcher
 from conftest import wire, write_corpus
 
 # Words that sit one or two edits apart, in several scripts, with accents folded by the index.

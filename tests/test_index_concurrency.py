@@ -138,8 +138,8 @@ def overtaken_on_first_open(tmp_path):
 
 
 def test_a_reader_overtaken_by_a_commit_reads_the_new_generation(tmp_path, monkeypatch):
-    import archsearch.store as store
-    from archsearch.store import DamagedIndex
+    import archsearch.engines.whoosh.store as store
+    from archsearch.engines.whoosh.store import DamagedIndex
 
     index_dir, overtake = overtaken_on_first_open(tmp_path)
     opened = store.open_index

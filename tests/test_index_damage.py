@@ -12,7 +12,7 @@ import pytest
 from archsearch import indexing
 from archsearch.errors import ArchsearchError
 from archsearch.indexing import update_index
-from archsearch.store import MANIFEST_FILE
+from archsearch.engines.whoosh.store import MANIFEST_FILE
 from conftest import write_corpus
 from test_index_rebuild import file_kinds
 from test_indexing import index_state, numbered_articles
@@ -195,7 +195,7 @@ def test_a_full_disk_leaves_no_partial_files_and_the_next_run_works(tmp_path, co
 
 
 def test_a_bug_reading_a_sound_index_is_not_called_damage(corpus, index_dir):
-    from archsearch.store import DamagedIndex, index_searcher
+    from archsearch.engines.whoosh.store import DamagedIndex, index_searcher
 
     update_index(index_dir, [str(corpus)])
     with pytest.raises(KeyError):

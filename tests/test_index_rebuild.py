@@ -96,7 +96,8 @@ def fresh_build(tmp_path, corpus, name="fresh"):
 
 def test_a_rebuild_killed_between_its_steps_always_leaves_a_whole_index(tmp_path, monkeypatch):
     """Stopped at each step of the swap: every state answers, and the next run ends right."""
-    from archsearch import manifest, segments
+    from archsearch import manifest
+    from archsearch.engines.whoosh import segments
 
     corpus, index_dir = corpus_and_index(tmp_path, 30)
     add_walruses(corpus)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
-from archsearch import segments
+from archsearch.engines.whoosh import segments
 from archsearch.analysis import TextAnalyzer
 from archsearch.indexing import Entry, article_document
 from archsearch.formats import read_article

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from archsearch import indexing, manifest, segments
+from archsearch import indexing, manifest
+from archsearch.engines.whoosh import segments
 from archsearch.cli import cli
 from archsearch.indexing import update_index
 from conftest import wire

@@ -6,9 +6,9 @@ import pytest
 
 from archsearch.errors import ArchsearchError
 from archsearch.indexing import update_index
-from archsearch.store import open_index, read_roots
+from archsearch.engines.whoosh.store import open_index, read_roots
 from archsearch.manifest import Manifest
-from archsearch.store import MANIFEST_FILE
+from archsearch.engines.whoosh.store import MANIFEST_FILE
 from conftest import WEB_SEED, WIRE_SEED, wire, write_corpus
 
 
@@ -211,7 +211,7 @@ def test_forgetting_again_after_a_kill_before_the_articles_were_removed_finishes
         raise Killed
 
     with monkeypatch.context() as patch:  # killed once the folders were written, before the commit
-        patch.setattr("archsearch.segments.commit_segments", killed)
+        patch.setattr("archsearch.engines.whoosh.segments.commit_segments", killed)
         with pytest.raises(Killed):
             update_index(index_dir, [], forget=[str(other)])
     assert read_roots(index_dir) == [str(seeds_copy.resolve())]
@@ -310,7 +310,7 @@ def test_worker_processes_index_the_same_articles_as_one_process(tmp_path):
 def test_many_small_updates_leave_a_bounded_number_of_segments(tmp_path, index_dir, monkeypatch):
     import random
 
-    from archsearch import segments
+    from archsearch.engines.whoosh import segments
 
     # Small tiers, so that a few dozen small updates go through every one of them.
     monkeypatch.setattr(segments, "SMALLEST_TIER_DOCS", 2)

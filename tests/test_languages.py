@@ -406,7 +406,7 @@ def test_words_found_by_prefix_are_marked_in_the_articles_language(region_index)
 
 def test_the_words_as_written_go_through_the_chain_without_its_stemmer():
     from archsearch.schema import WORD_FORM_ANALYZER, build_schema
-    from archsearch.segments import compile_term_lister
+    from archsearch.engines.whoosh.segments import compile_term_lister
 
     text = unicodedata.normalize(NFD, "Zürcher Flüchtlinge رحّلت 北京大学")
     expected = ["zurcher", "fluchtlinge", "رحلت", "北京", "京大", "大学"]

@@ -11,7 +11,7 @@ def run(code: str) -> str:
 
 def test_a_query_loads_neither_urllib_request_nor_asyncio():
     loaded = run(
-        "import sys, archsearch.searching, archsearch.store; "
+        "import sys, archsearch.searching, archsearch.engines.whoosh.store; "
         "print(type(sys.modules['urllib.request']).__name__, 'asyncio' in sys.modules)"
     )
     assert loaded == "_DeferredModule False"

@@ -330,7 +330,7 @@ def test_words_a_prefix_matched_are_marked_as_written(word_forms_index):
 def test_an_index_without_word_forms_asks_for_a_rebuild(tmp_path):
     from whoosh import index as whoosh_index
 
-    from archsearch.store import open_index
+    from archsearch.engines.whoosh.store import open_index
 
     schema = build_schema()
     schema.remove("exact")

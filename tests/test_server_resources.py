@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from archsearch import store
+from archsearch.engines.whoosh import store
 from archsearch.indexing import update_index
 from conftest import SEEDS
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from archsearch import store
+from archsearch.engines.whoosh import store
 from archsearch.indexing import update_index
 from archsearch.searching import search, weighting
 

@@ -42,7 +42,7 @@ def command(words, any_words, ignore_case, since, until, include_undated, sort, 
     from archsearch.browser.session import Session
     from archsearch.config import expand_references, load_config
     from archsearch.location import resolve_index_dir
-    from archsearch.store import open_index
+    from archsearch.engines.whoosh.store import open_index
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise ArchsearchError("archsearch browse needs a terminal (for a pipe, use archsearch query)")

@@ -8,10 +8,10 @@ the positions spanned, not words between, and it knows neither phrases as operan
 from whoosh import query as wq
 
 from archsearch.analysis import normalise, words
-from archsearch.evaluation import _positional_fields, occurrences_by_field
+from archsearch.engines.whoosh.evaluation import _positional_fields, occurrences_by_field
 from archsearch.proximity import Occurrence, are_near, phrase_occurrences, sentence_starts, sentence_windows
 from archsearch.querying import DERIVED_TITLE_FIELD, InSentence, Mentions, Near
-from archsearch.store import article_body
+from archsearch.engines.whoosh.store import article_body
 
 from archsearch.engines.xapian.documents import IDENTITY_PREFIX, IDENTITY_SLOT, field_prefix, field_term, make_term, stored_fields
 

@@ -41,14 +41,14 @@ class WhooshEngine:
     def bodies(self, references: list[str]) -> list[str]:
         """The bodies of the articles named, in order, read through one searcher."""
         from archsearch.searching import locate_article
-        from archsearch.store import index_searcher
+        from archsearch.engines.whoosh.store import index_searcher
 
         with index_searcher(self.location) as searcher:
             return [locate_article(searcher, self.location, reference)[1].body for reference in references]
 
     def read_result_set(self, text: str, reading, **parse_options):
         """reading(result set): what reading the articles matching `text` gives (see ResultSet)."""
-        from archsearch.store import index_searcher
+        from archsearch.engines.whoosh.store import index_searcher
 
         with index_searcher(self.location) as searcher:
             return reading(_ResultSet(searcher, text, parse_options))
@@ -58,7 +58,7 @@ class _ResultSet:
     """The articles a query matches and the whole archive's document frequencies, as keyterms reads them."""
 
     def __init__(self, searcher, text: str, parse_options: dict):
-        from archsearch.evaluation import Evaluator
+        from archsearch.engines.whoosh.evaluation import Evaluator
 
         self._searcher = searcher
         self._reader = searcher.reader()

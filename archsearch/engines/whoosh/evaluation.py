@@ -41,7 +41,7 @@ from archsearch.analysis import normalise, words
 from archsearch.formats import UnreadableFile
 from archsearch.proximity import Occurrence, are_near, closeness, phrase_occurrences, sentence_starts, sentence_windows
 from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
-from archsearch.store import article_body
+from archsearch.engines.whoosh.store import article_body
 
 # Ranges over a numeric column that filter what the rest of the query matches.
 _COLUMN_FILTERS = (DateFilter, IndexedAfter)

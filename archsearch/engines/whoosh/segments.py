@@ -43,9 +43,9 @@ from whoosh.writing import SegmentWriter
 
 from archsearch.analysis import ChainAnalyzer
 from archsearch.errors import ArchsearchError
-from archsearch.fuzzy import WordLists
+from archsearch.engines.whoosh.fuzzy import WordLists
 from archsearch.schema import word_analyzer
-from archsearch.store import ROOTS_TEMPORARY
+from archsearch.engines.whoosh.store import ROOTS_TEMPORARY
 
 # Postings a writer keeps in memory before writing them out, sorted, to a temporary run.
 POSTINGS_MEMORY_BYTES = 96 * 1024 * 1024
