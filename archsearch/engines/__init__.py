@@ -38,6 +38,9 @@ class Engine(Protocol):
     def similar(self, reference: str, *, limit: int = 10):
         """The articles most like the one named (searching.SearchResult), its copies left out."""
 
+    def stats(self):
+        """What the index holds (stats.IndexStats): articles, dates, sources, places, languages."""
+
     def query_words(self, text: str, **parse_options) -> dict[str, frozenset[str]]:
         """The words a query's articles are highlighted with (see searching.query_words)."""
 

@@ -1,0 +1,85 @@
+"""The commands that once refused a cluster (stats, query --expand, browse, and serving them), on a
+3-shard cluster of real `xapian-tcpsrv` shards (tests/test_cluster.py's fixtures), compared with
+the embedded engine on the same corpus wherever their outputs should agree."""
+
+import json
+import re
+
+import pytest
+
+from conftest import wire, write_corpus
+from test_cluster import engine, fresh_cluster, generated_articles, indexed_in_both  # noqa: F401 (a fixture)
+
+
+def mixed_articles() -> dict[str, str]:
+    """The generated corpus, with articles in other languages and one too short to tell its language."""
+    articles = generated_articles()
+    articles["ru/1.txt"] = wire("2018-05-05", "МОСКВА, 5 мая. /ТАСС/.", "Беженцы из Сирии прибыли в Германию, сообщили власти.")
+    articles["ru/2.txt"] = wire("2018-06-06", "МОСКВА, 6 июня. /ТАСС/.", "Власти Германии приняли новых беженцев из Сирии.")
+    articles["de/1.txt"] = wire("2022-07-07", "BERLIN, 7. Juli. /DPA/.", "Die Flüchtlinge an der Grenze warten auf Hilfe.")
+    articles["short.txt"] = "Ok."
+    return articles
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """The mixed corpus in a cluster of 3 shards and in an embedded index."""
+    yield from indexed_in_both(tmp_path_factory.mktemp("commands"), mixed_articles())
+
+
+# --------------------------------------------------------------------------- stats
+
+
+def test_stats_count_what_the_embedded_index_counts(both):
+    cluster, embedded = engine(both["cluster"]).stats(), engine(both["embedded"]).stats()
+    same = ("articles", "dated", "first_date", "last_date", "sources", "places", "languages", "folders")
+    assert [getattr(cluster, name) for name in same] == [getattr(embedded, name) for name in same]
+    assert cluster.articles == len(mixed_articles())
+    assert {"ru", "de", "unknown"} <= dict(cluster.languages).keys()
+    assert cluster.location == str(both["cluster"]) and cluster.size_bytes is None
+    assert len(cluster.shards) == 3 and sum(articles for _, articles in cluster.shards) == cluster.articles
+    assert cluster.last_indexed is not None and abs((cluster.last_indexed - embedded.last_indexed).total_seconds()) < 600
+
+
+def test_stats_print_as_the_embedded_index_with_the_shards(both, run_cli):
+    def printed(location, *options):
+        result = run_cli("stats", "--index", str(location), *options)
+        assert (result.exit_code, result.stderr) == (0, "")
+        return result.stdout
+
+    def rows(output):
+        return [line.split("\t", 1) for line in output.splitlines()]
+
+    cluster, embedded = rows(printed(both["cluster"], "--format", "tsv")), rows(printed(both["embedded"], "--format", "tsv"))
+    index_rows = {"index", "index size", "last indexed", "shard"}
+    assert [row for row in cluster if row[0] not in index_rows] == [row for row in embedded if row[0] not in index_rows]
+    assert ["index size", ""] in cluster
+    shards = [value for name, value in cluster if name == "shard"]
+    assert len(shards) == 3 and all(value.startswith("127.0.0.1:") and value.endswith(" articles)") for value in shards)
+
+    shown = json.loads(printed(both["cluster"], "--json"))
+    assert shown["index_size_bytes"] is None and shown["articles"] == sum(shard["articles"] for shard in shown["shards"])
+    assert "shards" not in json.loads(printed(both["embedded"], "--json"))
+    assert re.search(r"index size\S*\s+unknown", printed(both["cluster"], "--color", "always"))
+
+
+def test_stats_name_a_shard_down_and_allow_partial_counts_the_others(fresh_cluster, run_cli):  # noqa: F811
+    from archsearch.engines.xapian.indexer import update_cluster
+
+    update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
+    whole = engine(fresh_cluster["file"]).stats()
+    down = fresh_cluster["shards"][1]
+    down.stop()
+    strict = run_cli("stats", "--index", str(fresh_cluster["file"]))
+    assert strict.exit_code == 2 and f"shard {down.endpoint} (2 of 3)" in strict.stderr and "Traceback" not in strict.stderr
+    partial = run_cli("stats", "--index", str(fresh_cluster["file"]), "--allow-partial", "--json")
+    assert partial.exit_code == 0 and f"warning: answering without shard {down.endpoint} (2 of 3)" in partial.stderr
+    shown = json.loads(partial.stdout)
+    assert shown["shards"][1] == {"address": down.endpoint, "articles": None}
+    assert shown["articles"] == whole.articles - whole.shards[1][1]
+
+
+def test_stats_of_an_empty_cluster(fresh_cluster, run_cli):  # noqa: F811
+    result = run_cli("stats", "--index", str(fresh_cluster["file"]))
+    assert result.exit_code == 1 and "the index holds no articles" in result.stderr
+    assert result.stdout.startswith("articles\t0\n")
