@@ -83,3 +83,64 @@ def test_stats_of_an_empty_cluster(fresh_cluster, run_cli):  # noqa: F811
     result = run_cli("stats", "--index", str(fresh_cluster["file"]))
     assert result.exit_code == 1 and "the index holds no articles" in result.stderr
     assert result.stdout.startswith("articles\t0\n")
+
+
+# --------------------------------------------------------------------------- query --expand
+
+
+def rounded(expansion):
+    return [(term, round(weight, 9)) for term, weight in expansion]
+
+
+@pytest.mark.parametrize("text", ["place:herat wheat", "source:tass refugees", "title:story refugees border", "беженцы"])
+def test_expand_over_the_same_best_hits_adds_the_embedded_engine_s_terms_and_matches(both, text):
+    """Queries of 10 matches at most: the best hits are all of them on both engines."""
+    options = dict(limit=0, collapse_copies=False, expand=True)
+    cluster, embedded = engine(both["cluster"]).search(text, **options), engine(both["embedded"]).search(text, **options)
+    assert 2 <= engine(both["cluster"]).search(text, limit=0).total <= 10
+    assert cluster.expansion and rounded(cluster.expansion) == rounded(embedded.expansion)
+    assert cluster.total == embedded.total >= engine(both["cluster"]).search(text, limit=0).total
+    assert sorted(hit.id for hit in cluster.hits) == sorted(hit.id for hit in embedded.hits)
+
+
+@pytest.mark.parametrize("text, relax", [("refugees border", False), ("wheat OR gas", False), ("refugees zucchini", True)])
+def test_expand_chooses_the_terms_the_embedded_engine_chooses_from_the_cluster_s_best_hits(both, text, relax):
+    """More than 10 matches: the cluster's 10 best (by its BM25) are the feedback; the embedded
+    engine's Bo1 over those same articles chooses the same terms, with the same weights."""
+    from archsearch.analysis.alternatives import index_languages
+    from archsearch.engines.whoosh.store import index_searcher
+    from archsearch.expansion import widened
+    from archsearch.querying import parse_query
+
+    cluster = engine(both["cluster"])
+    best = [hit.id for hit in cluster.search(text, limit=10, collapse_copies=False, relax_when_empty=relax).hits]
+    expanded = cluster.search(text, expand=True, relax_when_empty=relax)
+    assert len(best) == 10 and expanded.relaxed == relax and expanded.expansion
+    with index_searcher(both["embedded"]) as searcher:
+        docnums = {searcher.stored_fields(docnum)["path"]: docnum for docnum in range(searcher.doc_count_all())}
+        parsed = parse_query(text, searcher.schema, languages=index_languages(searcher))
+        _, terms = widened(searcher, [docnums[name] for name in best], parsed.query)
+    assert rounded(expanded.expansion) == rounded((found.term, found.weight) for found in terms)
+
+
+def test_expand_sorted_by_date_takes_the_terms_of_the_most_relevant_hits(both):
+    cluster = engine(both["cluster"])
+    newest = cluster.search("refugees border", expand=True, sort="newest", limit=0, collapse_copies=False)
+    assert newest.expansion == cluster.search("refugees border", expand=True).expansion
+    dates = [hit.date for hit in newest.hits if hit.date]
+    assert dates and dates == sorted(dates, reverse=True)
+
+
+def test_query_expand_prints_as_the_embedded_engine(both, run_cli):
+    def printed(location):
+        result = run_cli("query", "--index", str(location), "--expand", "--explain", "-n", "0", "--json", "place:herat wheat")
+        assert result.exit_code == 0
+        return result
+
+    cluster, embedded = printed(both["cluster"]), printed(both["embedded"])
+    hits = [[(line["id"], line["copies"]) for line in map(json.loads, result.stdout.splitlines()) if line["type"] == "hit"]
+            for result in (cluster, embedded)]
+    assert sorted(hits[0]) == sorted(hits[1]) and len(hits[0]) > 5
+    expanded = [line for line in cluster.stderr.splitlines() if "expanded (--expand)" in line]
+    assert expanded and expanded == [line for line in embedded.stderr.splitlines() if "expanded (--expand)" in line]
+    assert "xapian (expanded): " in cluster.stderr

@@ -80,11 +80,10 @@ def as_engine(index) -> Engine:
 
 
 def refuse_cluster(location, what: str) -> None:
-    """For the commands and options the cluster engine does not offer yet: one clear line."""
+    """For the embedded engine's own functions, handed a cluster file: one clear line (the commands
+    reach a cluster through open_engine)."""
     if is_cluster(location):
-        raise ArchsearchError(
-            f"{what} does not work on a cluster index yet ({location}); index, query, timeline, sources, show, open, similar, kwic and terms do"
-        )
+        raise ArchsearchError(f"{what} does not work on a cluster index ({location}): it reads an embedded index's folder")
 
 
 def print_warnings(engine: Engine, err) -> None:

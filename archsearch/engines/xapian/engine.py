@@ -8,8 +8,10 @@ the embedded engine's BM25F has a length per field), so the order of hits may di
 the embedded engine's; which articles match, and how many, do not.
 """
 
+import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from archsearch.coverage import Facets, timeline_of
@@ -41,6 +43,9 @@ class XapianEngine:
         self.cluster = load_cluster(self.location)
         self.shards = Shards(self.cluster, allow_partial)
         self.xapian = self.shards.xapian
+        # One operation at a time: Xapian's objects are not for concurrent threads (the browser
+        # searches and reads articles in threads of their own).
+        self._lock = threading.RLock()
 
     @property
     def warnings(self) -> list[str]:
@@ -49,7 +54,8 @@ class XapianEngine:
     # ------------------------------------------------------------------ helpers
 
     def _run(self, operation):
-        return self.shards.run(operation)
+        with self._lock:
+            return self.shards.run(operation)
 
     def _languages(self, database) -> tuple[str, ...]:
         return index_languages(_IndexView(self.xapian, database))
@@ -84,8 +90,6 @@ class XapianEngine:
     ) -> SearchResult:
         """As searching.search."""
         started = time.perf_counter()
-        if expand:
-            raise ArchsearchError("--expand is not available on a cluster yet; query an embedded index for it")
         if not text.strip():
             raise ArchsearchError("empty query: give at least one word")
         if sort not in SORT_ORDERS:
@@ -94,11 +98,11 @@ class XapianEngine:
             any_words=any_words, since=since, until=until, include_undated=include_undated, today=today,
             indexed_after=indexed_after,
         )
+        shown = _Shown(limit, offset, sort, with_snippets, collapse_copies)
 
         def run(query_text):
             return self._run(lambda database: self._search(
-                database, query_text, options, ignore_case, limit, offset, sort, with_snippets, collapse_copies,
-                relax_when_empty, started,
+                database, query_text, options, ignore_case, shown, relax_when_empty, expand, started,
             ))
 
         result = run(text)
@@ -108,47 +112,39 @@ class XapianEngine:
             return fixed
         return result
 
-    def _search(
-        self, database, text, options, ignore_case, limit, offset, sort, with_snippets, collapse, relax, started,
-    ):
+    def _search(self, database, text, options, ignore_case, shown, relax, expand, started):
         xapian = self.xapian
         parsed = self._parse(database, text, ignore_case=ignore_case, **options)
         # Read from the same database as the matches, so an indexing run meanwhile loses nothing.
         newest_indexed = 0 if options["indexed_after"] is None else newest_stamp(database)
-        doccount = database.get_doccount()
-        if doccount == 0:
+        if database.get_doccount() == 0:
             return SearchResult(
-                query=text, hits=[], total=0, elapsed=time.perf_counter() - started, offset=offset,
+                query=text, hits=[], total=0, elapsed=time.perf_counter() - started, offset=shown.offset,
                 explanation=parsed.explain(), index_empty=True, newest_indexed=newest_indexed,
             )
         translation = Translation(xapian, database)
         query = translation.query(parsed.query)
-        enquire = self._enquire(database, query, sort)
-        if collapse:
-            enquire.set_collapse_key(COPIES_SLOT)
-        mset = enquire.get_mset(offset, limit or doccount, doccount)
-        # Counted apart: with collapsing, Xapian's counts of what it collapsed are estimates.
-        total = self._count(database, query) if collapse else mset.get_matches_estimated()
-        copies = self._copies(database, query, mset) if collapse else {}
-        hits = [
-            self._hit(enquire, rank, item, sort, with_snippets, copies.get(item.docid, ()))
-            for rank, item in enumerate(mset, start=offset + 1)
-        ]
+        hits, total = self._ranked(database, query, shown)
         result = SearchResult(
-            query=text, hits=hits, total=total, elapsed=0.0, offset=offset,
+            query=text, hits=hits, total=total, elapsed=0.0, offset=shown.offset,
             explanation=[*parsed.explain(), f"xapian: {translation.described(query)}"], newest_indexed=newest_indexed,
         )
         if total == 0 and parsed.has_date_filter:
             result.outside_window = self._count(database, translate(xapian, database, parsed.words)[0])
             if result.outside_window:
                 result.date_span = self._date_span(database)
+        relaxed = None
         if total == 0 and not options["any_words"] and not result.outside_window:
             some_words = self._parse(database, text, ignore_case=ignore_case, **dict(options, any_words=True)).words
             result.partial_matches = self._count(database, translate(xapian, database, some_words)[0])
             if relax:
-                self._relax(database, parsed.query, sort, offset, limit, with_snippets, collapse, result)
-        if sort != "relevance":
-            result.explanation.append(f"sort: {sort}, undated articles last")
+                relaxed = self._relaxed(database, parsed.query)
+                if relaxed is not None:
+                    self._show_relaxed(database, relaxed, shown, result)
+        if expand and result.total:
+            self._expand(database, relaxed or _Matching(parsed.query, query, None), shown, result)
+        if shown.sort != "relevance":
+            result.explanation.append(f"sort: {shown.sort}, undated articles last")
         if total < FEW_HITS:
             self._suggest_spelling(database, text, total, dict(options, ignore_case=ignore_case), result)
         if total == 0 and parsed.capitals:
@@ -162,6 +158,22 @@ class XapianEngine:
             result.undated_left_out = self._count(database, undated)
         result.elapsed = time.perf_counter() - started
         return result
+
+    def _ranked(self, database, query, shown: "_Shown") -> tuple[list[Hit], int]:
+        """The hits of `query` as `shown` asks, and how many articles match it."""
+        doccount = database.get_doccount()
+        enquire = self._enquire(database, query, shown.sort)
+        if shown.collapse:
+            enquire.set_collapse_key(COPIES_SLOT)
+        mset = enquire.get_mset(shown.offset, shown.limit or doccount, doccount)
+        # Counted apart: with collapsing, Xapian's counts of what it collapsed are estimates.
+        total = self._count(database, query) if shown.collapse else mset.get_matches_estimated()
+        copies = self._copies(database, query, mset) if shown.collapse else {}
+        hits = [
+            self._hit(enquire, rank, item, shown.sort, shown.with_snippets, copies.get(item.docid, ()))
+            for rank, item in enumerate(mset, start=shown.offset + 1)
+        ]
+        return hits, total
 
     def _suggest_spelling(self, database, text: str, total: int, options: dict, result: SearchResult) -> None:
         """Did you mean: spelling.corrected_query over the cluster's words, offered as the embedded
@@ -179,46 +191,78 @@ class XapianEngine:
         if correction.matches > total and correction.matches >= MORE_HITS * total:
             result.suggestion, result.suggestion_total = correction.text, correction.matches
 
-    def _relax(self, database, query, sort, offset, limit, with_snippets, collapse, result) -> None:
-        """No article has all the words: the hits become those with some of them, in the query's
-        filters, most words first (as searching._relaxed_ranking), the first of near-identical ones
-        standing for the others."""
+    def _relaxed(self, database, query) -> "_Matching | None":
+        """No article has all the words: those with some of them, in the query's filters (as
+        searching._relaxed_ranking), with how many of the words each has; None when there is
+        nothing to relax (one word) or nothing found."""
         from whoosh.query import And, Or
 
         from archsearch.searching import _words_and_filters
 
         words, filters = _words_and_filters(query)
         if len(words) < 2:
-            return
-        relaxed, _ = translate(self.xapian, database, And([Or(words), *filters]) if filters else Or(words))
-        doccount = database.get_doccount()
-        enquire = self._enquire(database, relaxed, sort)
-        matching = list(enquire.get_mset(0, doccount, doccount))
-        if not matching:
-            return
+            return None
+        relaxed_words = And([Or(words), *filters]) if filters else Or(words)
+        relaxed, _ = translate(self.xapian, database, relaxed_words)
+        if not self._count(database, relaxed):
+            return None
         Query = self.xapian.Query
+        doccount = database.get_doccount()
         words_matched = Counter()
         for word in words:
             has_word = self._enquire(database, Query(Query.OP_FILTER, relaxed, translate(self.xapian, database, word)[0]))
             words_matched.update(item.docid for item in has_word.get_mset(0, doccount))
-        if sort == "relevance":
-            matching.sort(key=lambda item: -words_matched[item.docid])  # stable: by score within
+        return _Matching(relaxed_words, relaxed, words_matched)
+
+    def _ordered(self, database, relaxed: "_Matching", sort: str) -> list:
+        """The relaxed query's matches in `sort` order; by relevance, most words first, then by score."""
+        doccount = database.get_doccount()
+        matching = list(self._enquire(database, relaxed.query, sort).get_mset(0, doccount, doccount))
+        if sort == "relevance" and relaxed.words_matched is not None:
+            matching.sort(key=lambda item: -relaxed.words_matched[item.docid])  # stable: by score within
+        return matching
+
+    def _show_relaxed(self, database, relaxed: "_Matching", shown: "_Shown", result: SearchResult) -> None:
+        """The articles with some of the words become the hits, most words first (as
+        searching._relaxed_ranking), the first of near-identical ones standing for the others."""
+        matching = self._ordered(database, relaxed, shown.sort)
+        enquire = self._enquire(database, relaxed.query, shown.sort)
         leaders, copies = [], {}
         group_of = {}
         for item in matching:
-            group = item.document.get_value(COPIES_SLOT) if collapse else item.docid
+            group = item.document.get_value(COPIES_SLOT) if shown.collapse else item.docid
             if group in group_of:
                 copies.setdefault(group_of[group], []).append(stored_fields(item.document)["path"])
             else:
                 group_of[group] = item.docid
                 leaders.append(item)
-        shown = leaders[offset : offset + limit] if limit else leaders[offset:]
+        listed = leaders[shown.offset : shown.offset + shown.limit] if shown.limit else leaders[shown.offset:]
         result.hits = [
-            self._hit(enquire, rank, item, sort, with_snippets, copies.get(item.docid, ()))
-            for rank, item in enumerate(shown, start=offset + 1)
+            self._hit(enquire, rank, item, shown.sort, shown.with_snippets, copies.get(item.docid, ()))
+            for rank, item in enumerate(listed, start=shown.offset + 1)
         ]
         result.total, result.relaxed = len(matching), True
         result.explanation.append("no article has all the words: articles with some of them, most words first")
+
+    def _expand(self, database, matching: "_Matching", shown: "_Shown", result: SearchResult) -> None:
+        """--expand (as searching._expanded_ranking): the key terms of the FEEDBACK_DOCUMENTS best
+        hits by relevance (Bo1, expansion.py, over their stored text and the cluster's term
+        statistics) join the query that found them; the widened query's hits replace them."""
+        from archsearch.expansion import FEEDBACK_DOCUMENTS, widened
+
+        best = [item.docid for item in self._ordered(database, matching, "relevance")[:FEEDBACK_DOCUMENTS]]
+        expanded, terms = widened(_IndexView(self.xapian, database), best, matching.parsed)
+        if not terms:
+            return
+        query, _ = translate(self.xapian, database, expanded)
+        result.hits, result.total = self._ranked(database, query, shown)
+        result.expansion = [(found.term, found.weight) for found in terms]
+        result.explanation += [
+            "expanded (--expand) with the key terms of the best hits: "
+            + ", ".join(f"{found.term} {found.weight:.3f}" for found in terms),
+            f"expanded: {expanded}",
+            f"xapian (expanded): {query}",
+        ]
 
     def _date_span(self, database):
         lower, upper = database.get_value_lower_bound(DATE_SLOT), database.get_value_upper_bound(DATE_SLOT)
@@ -454,6 +498,27 @@ def _named(spied: dict[str, Counter]) -> dict[str, Counter]:
     return named
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """Which of a query's hits a search shows, and how."""
+
+    limit: int  # 0: all of them
+    offset: int
+    sort: str
+    with_snippets: bool
+    collapse: bool  # near-identical articles make one hit
+
+
+@dataclass(frozen=True)
+class _Matching:
+    """The query whose hits are shown: parsed (Whoosh's tree), its Xapian translation, and for a
+    query relaxed to some of its words, how many of them each article matching it has (else None)."""
+
+    parsed: object
+    query: object
+    words_matched: Counter | None
+
+
 class _ResultSet:
     """The articles a query matches and the whole cluster's document frequencies, as keyterms reads them."""
 
@@ -510,8 +575,8 @@ class _MatchedDocument:
 
 class _IndexView:
     """The cluster as code written for the embedded index reads it (index_languages,
-    spelling.corrected_query): the few calls they make of Whoosh's searcher and reader (term
-    frequencies, close words, a few articles holding a word)."""
+    spelling.corrected_query, expansion.widened): the few calls they make of Whoosh's searcher and
+    reader (term frequencies, close words, a few articles holding a word, stored fields)."""
 
     def __init__(self, xapian, database):
         self._xapian = xapian
@@ -532,6 +597,13 @@ class _IndexView:
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         return self._database.get_termfreq(field_term(fieldname, text))
+
+    def frequency(self, fieldname: str, text: str) -> int:
+        """The word's occurrences in the field over the whole cluster."""
+        return self._database.get_collection_freq(field_term(fieldname, text))
+
+    def stored_fields(self, docid: int) -> dict:
+        return stored_fields(self._database.get_document(docid))
 
     def expand_prefix(self, fieldname: str, prefix: str):
         """The field's words that start with `prefix`, as bytes (Whoosh's reader.expand_prefix)."""
