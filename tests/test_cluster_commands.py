@@ -2,6 +2,7 @@
 3-shard cluster of real `xapian-tcpsrv` shards (tests/test_cluster.py's fixtures), compared with
 the embedded engine on the same corpus wherever their outputs should agree."""
 
+import csv
 import json
 import re
 
@@ -144,3 +145,119 @@ def test_query_expand_prints_as_the_embedded_engine(both, run_cli):
     expanded = [line for line in cluster.stderr.splitlines() if "expanded (--expand)" in line]
     assert expanded and expanded == [line for line in embedded.stderr.splitlines() if "expanded (--expand)" in line]
     assert "xapian (expanded): " in cluster.stderr
+
+
+# --------------------------------------------------------------------------- browse
+
+
+def saved_ids(path) -> list[str]:
+    """The ids of the articles a CSV saved by the browser lists, their copies included."""
+    with path.open(encoding="utf-8", newline="") as saved:
+        return sorted(name for row in csv.DictReader(saved) for name in (row["id"], *row["copies"].split()))
+
+
+def every_article(hits) -> list[str]:
+    """The articles hits stand for, their copies included: which copy leads a group follows the ranking."""
+    return sorted(name for hit in hits for name in (hit.id, *hit.copies))
+
+
+@pytest.mark.parametrize("text, filters", [
+    ("refugees", []), ("wheat OR gas", [("source", "TASS")]), ("border", [("year", "2020"), ("place", "Herat")]),
+    ("беженцы", []), ('"border talks"', []),
+])
+def test_the_browser_s_session_shows_on_a_cluster_what_it_shows_on_the_embedded_index(both, tmp_path, text, filters):
+    from archsearch.browser.session import Filter, Session
+
+    chosen = [Filter(kind, value) for kind, value in filters]
+    sessions = Session(both["cluster"]), Session(both["embedded"])
+    cluster, embedded = (session.run(text, chosen) for session in sessions)
+    assert cluster.search.total == embedded.search.total > 0
+    assert every_article(cluster.search.hits) == every_article(embedded.search.hits)
+    same = ("query", "facets", "timeline", "years", "undated", "terms", "warnings")
+    assert [getattr(cluster, name) for name in same] == [getattr(embedded, name) for name in same]
+    for hit in cluster.search.hits:
+        assert sessions[0].preview(hit, cluster.terms) == sessions[1].preview(hit, embedded.terms)
+    assert saved_ids(sessions[0].export_csv(cluster, tmp_path)) == saved_ids(sessions[1].export_csv(embedded, tmp_path))
+
+
+def walk(location, export_folder):
+    """Drives the browser on the index at `location`: a query, the first hit read, a source facet
+    chosen, the results saved; what it showed on the way."""
+    from archsearch.browser.app import BrowseApp, FacetScreen
+    from archsearch.browser.session import Session
+    from test_browse import drive, preview_matches, row_ids, settle, shown
+
+    app = BrowseApp(Session(location), export_folder=export_folder)
+    seen = {}
+
+    async def script(pilot):
+        await pilot.press(*"refugees")
+        await settle(pilot)
+        seen["status"], seen["timeline"] = shown(pilot.app, "#status"), shown(pilot.app, "#timeline")
+        seen["articles"] = every_article(pilot.app.results.search.hits)
+        seen["rows"] = sorted(row_ids(pilot.app))
+        await pilot.press("enter", "down")
+        await settle(pilot)
+        hit = pilot.app.current_hit()
+        seen["preview"] = hit.id, shown(pilot.app, "#preview"), preview_matches(pilot.app)
+        await pilot.press("f")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, FacetScreen)
+        options = pilot.app.screen.query_one("#facet-list")
+        options.highlighted = options.get_option_index("source\tTASS")
+        await pilot.press("enter")
+        await settle(pilot)
+        seen["narrowed"] = shown(pilot.app, "#status"), every_article(pilot.app.results.search.hits)
+        await pilot.press("s")
+        await pilot.pause()
+        (saved,) = export_folder.glob("archsearch-refugees-*.csv")
+        seen["saved"] = saved_ids(saved)
+
+    drive(app, script)
+    return seen
+
+
+def test_browsing_a_cluster_shows_what_browsing_the_embedded_index_shows(both, tmp_path):
+    (tmp_path / "c").mkdir(), (tmp_path / "e").mkdir()
+    cluster = walk(both["cluster"], tmp_path / "c")
+    embedded = walk(both["embedded"], tmp_path / "e")
+    assert re.match(r"\d+ articles", cluster["status"]) and cluster["preview"][2] and cluster["saved"]
+    for seen in ("status", "timeline", "articles", "narrowed", "saved"):
+        assert cluster[seen] == embedded[seen], seen
+    name, text, matches = cluster["preview"]
+    assert name in cluster["rows"] and f"\n{name}" in text and {match.lower() for match in matches} == {"refugees"}
+
+
+def test_browse_names_a_shard_down_before_the_screen_opens_and_allow_partial_browses_the_others(fresh_cluster, tmp_path):  # noqa: F811
+    import os
+    import pty
+    import subprocess
+
+    from archsearch.browser.app import BrowseApp
+    from archsearch.browser.session import Session
+    from archsearch.engines.xapian.indexer import update_cluster
+    from conftest import installed_command, read_terminal
+    from test_browse import drive, settle, shown
+
+    update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
+    down = fresh_cluster["shards"][2]
+    down.stop()
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [installed_command(), "browse", "--index", str(fresh_cluster["file"]), "refugees"],
+        stdin=terminal, stdout=terminal, stderr=subprocess.PIPE, env={**os.environ, "ARCHSEARCH_SERVER": "off"},
+    )
+    os.close(terminal)
+    _, errors = process.communicate(timeout=60)
+    read_terminal(controller)
+    assert process.returncode == 2
+    assert errors.decode().count("\n") == 1 and f"shard {down.endpoint} (3 of 3) is down" in errors.decode()
+
+    app = BrowseApp(Session(fresh_cluster["file"], allow_partial=True), "refugees", export_folder=tmp_path)
+
+    async def script(pilot):
+        await settle(pilot)
+        assert pilot.app.results.search.hits
+        assert f"warning: answering without shard {down.endpoint} (3 of 3)" in shown(pilot.app, "#status")
+
+    drive(app, script)
