@@ -10,6 +10,7 @@ import pytest
 
 from conftest import wire, write_corpus
 from test_cluster import engine, fresh_cluster, generated_articles, indexed_in_both  # noqa: F401 (a fixture)
+from test_server import no_click  # noqa: F401 (a fixture)
 
 
 def mixed_articles() -> dict[str, str]:
@@ -261,3 +262,31 @@ def test_browse_names_a_shard_down_before_the_screen_opens_and_allow_partial_bro
         assert f"warning: answering without shard {down.endpoint} (3 of 3)" in shown(pilot.app, "#status")
 
     drive(app, script)
+
+
+# --------------------------------------------------------------------------- serve
+
+SERVED_COMMANDS = [
+    ["query", "refugees border"], ["query", "--json", "--expand", "place:herat wheat"], ["query", "-c", "wheat"],
+    ["stats"], ["show", "wire/2019/000.txt"], ["similar", "-n", "3", "wire/2019/000.txt"], ["sources", "refugees"],
+    ["timeline", "--by", "year", "refugees"], ["kwic", "-n", "3", "border talks"], ["terms", "-n", "5", "refugees"],
+    ["query", "zucchini"],
+]
+
+
+def test_serve_runs_the_commands_on_a_cluster_as_they_run_without_it(both, no_click):  # noqa: F811
+    """The server runs each command in a process of its own, which opens the cluster as the command would."""
+    import shutil
+
+    from test_server import archsearch, environment, outcome, running_server, short_folder
+
+    folder = short_folder()
+    try:
+        with running_server(folder / "s.sock") as server:
+            for args in SERVED_COMMANDS:
+                served = archsearch(*args, env=environment(server.socket, both["cluster"], no_click))
+                alone = archsearch(*args, env=environment(server.socket, both["cluster"], ARCHSEARCH_SERVER="off"))
+                assert outcome(served) == outcome(alone), args
+                assert served.returncode == (1 if "zucchini" in args else 0), served.stderr
+    finally:
+        shutil.rmtree(folder)
