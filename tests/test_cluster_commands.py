@@ -62,23 +62,28 @@ def test_stats_print_as_the_embedded_index_with_the_shards(both, run_cli):
     shown = json.loads(printed(both["cluster"], "--json"))
     assert shown["index_size_bytes"] is None and shown["articles"] == sum(shard["articles"] for shard in shown["shards"])
     assert "shards" not in json.loads(printed(both["embedded"], "--json"))
-    assert re.search(r"index size\S*\s+unknown", printed(both["cluster"], "--color", "always"))
+    on_terminal = re.sub(r"\x1b\[[0-9;]*m", "", printed(both["cluster"], "--color", "always"))
+    assert re.search(r"\n *index size +unknown *\n", on_terminal)
 
 
-def test_stats_name_a_shard_down_and_allow_partial_counts_the_others(fresh_cluster, run_cli):  # noqa: F811
+@pytest.mark.parametrize("number", [0, 1])
+def test_stats_name_a_shard_down_and_allow_partial_counts_the_others(fresh_cluster, run_cli, number):  # noqa: F811
     from archsearch.engines.xapian.indexer import update_cluster
 
     update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
     whole = engine(fresh_cluster["file"]).stats()
-    down = fresh_cluster["shards"][1]
+    down = fresh_cluster["shards"][number]
     down.stop()
     strict = run_cli("stats", "--index", str(fresh_cluster["file"]))
-    assert strict.exit_code == 2 and f"shard {down.endpoint} (2 of 3)" in strict.stderr and "Traceback" not in strict.stderr
+    named = f"shard {down.endpoint} ({number + 1} of 3)"
+    assert strict.exit_code == 2 and named in strict.stderr and "Traceback" not in strict.stderr
     partial = run_cli("stats", "--index", str(fresh_cluster["file"]), "--allow-partial", "--json")
-    assert partial.exit_code == 0 and f"warning: answering without shard {down.endpoint} (2 of 3)" in partial.stderr
+    assert partial.exit_code == 0 and f"warning: answering without {named}" in partial.stderr
     shown = json.loads(partial.stdout)
-    assert shown["shards"][1] == {"address": down.endpoint, "articles": None}
-    assert shown["articles"] == whole.articles - whole.shards[1][1]
+    assert shown["shards"][number] == {"address": down.endpoint, "articles": None}
+    assert shown["articles"] == whole.articles - whole.shards[number][1]
+    # The folders are recorded on the first shard.
+    assert shown["folders"] == ([] if number == 0 else whole.folders) and whole.folders
 
 
 def test_stats_of_an_empty_cluster(fresh_cluster, run_cli):  # noqa: F811
