@@ -189,9 +189,9 @@ def test_the_browser_s_session_shows_on_a_cluster_what_it_shows_on_the_embedded_
 def walk(location, export_folder):
     """Drives the browser on the index at `location`: a query, the first hit read, a source facet
     chosen, the results saved; what it showed on the way."""
-    from archsearch.browser.app import BrowseApp, FacetScreen
+    from archsearch.browser.app import BrowseApp
     from archsearch.browser.session import Session
-    from test_browse import drive, preview_matches, row_ids, settle, shown
+    from test_browse import choose_facet, drive, preview_matches, row_ids, settle, shown
 
     app = BrowseApp(Session(location), export_folder=export_folder)
     seen = {}
@@ -206,13 +206,7 @@ def walk(location, export_folder):
         await settle(pilot)
         hit = pilot.app.current_hit()
         seen["preview"] = hit.id, shown(pilot.app, "#preview"), preview_matches(pilot.app)
-        await pilot.press("f")
-        await pilot.pause()
-        assert isinstance(pilot.app.screen, FacetScreen)
-        options = pilot.app.screen.query_one("#facet-list")
-        options.highlighted = options.get_option_index("source\tTASS")
-        await pilot.press("enter")
-        await settle(pilot)
+        await choose_facet(pilot, "source\tTASS")
         seen["narrowed"] = shown(pilot.app, "#status"), every_article(pilot.app.results.search.hits)
         await pilot.press("s")
         await pilot.pause()
