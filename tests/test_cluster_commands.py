@@ -186,6 +186,34 @@ def test_the_browser_s_session_shows_on_a_cluster_what_it_shows_on_the_embedded_
     assert saved_ids(sessions[0].export_csv(cluster, tmp_path)) == saved_ids(sessions[1].export_csv(embedded, tmp_path))
 
 
+def test_a_cluster_engine_answers_threads_one_at_a_time(both):
+    """The browser searches and reads articles in threads of their own, on one engine: Xapian's
+    remote connections, used by two threads at once, read each other's replies."""
+    import threading
+
+    cluster = engine(both["cluster"])
+    texts = ["refugees border", "wheat OR gas", "беженцы", "date:2020 court"]
+    expected = {text: every_article(cluster.search(text, limit=0).hits) for text in texts}
+    answers, errors = [], []
+
+    def work(text):
+        try:
+            for _ in range(10):
+                found = cluster.search(text, limit=0)
+                cluster.find_article(found.hits[0].reference)
+                answers.append((text, every_article(found.hits)))
+        except Exception as exc:  # noqa: BLE001 (any failure in a thread is the test's)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(text,)) for text in texts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(answers) == 40 and all(articles == expected[text] for text, articles in answers)
+
+
 def walk(location, export_folder):
     """Drives the browser on the index at `location`: a query, the first hit read, a source facet
     chosen, the results saved; what it showed on the way."""
