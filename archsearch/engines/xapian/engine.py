@@ -214,19 +214,21 @@ class XapianEngine:
             words_matched.update(item.docid for item in has_word.get_mset(0, doccount))
         return _Matching(relaxed_words, relaxed, words_matched)
 
-    def _ordered(self, database, relaxed: "_Matching", sort: str) -> list:
-        """The relaxed query's matches in `sort` order; by relevance, most words first, then by score."""
+    def _ordered(self, database, relaxed: "_Matching", sort: str, first: int = 0) -> tuple[object, list]:
+        """(the Enquire, the query's `first` matches in `sort` order, all of them with 0): by
+        relevance, a relaxed query's with most words first, then by score."""
         doccount = database.get_doccount()
-        matching = list(self._enquire(database, relaxed.query, sort).get_mset(0, doccount, doccount))
-        if sort == "relevance" and relaxed.words_matched is not None:
+        enquire = self._enquire(database, relaxed.query, sort)
+        by_words = sort == "relevance" and relaxed.words_matched is not None
+        matching = list(enquire.get_mset(0, doccount if by_words else first or doccount))
+        if by_words:
             matching.sort(key=lambda item: -relaxed.words_matched[item.docid])  # stable: by score within
-        return matching
+        return enquire, matching[: first or None]
 
     def _show_relaxed(self, database, relaxed: "_Matching", shown: "_Shown", result: SearchResult) -> None:
         """The articles with some of the words become the hits, most words first (as
         searching._relaxed_ranking), the first of near-identical ones standing for the others."""
-        matching = self._ordered(database, relaxed, shown.sort)
-        enquire = self._enquire(database, relaxed.query, shown.sort)
+        enquire, matching = self._ordered(database, relaxed, shown.sort)
         leaders, copies = [], {}
         group_of = {}
         for item in matching:
@@ -250,8 +252,8 @@ class XapianEngine:
         statistics) join the query that found them; the widened query's hits replace them."""
         from archsearch.expansion import FEEDBACK_DOCUMENTS, widened
 
-        best = [item.docid for item in self._ordered(database, matching, "relevance")[:FEEDBACK_DOCUMENTS]]
-        expanded, terms = widened(_IndexView(self.xapian, database), best, matching.parsed)
+        _, best = self._ordered(database, matching, "relevance", FEEDBACK_DOCUMENTS)
+        expanded, terms = widened(_IndexView(self.xapian, database), [item.docid for item in best], matching.parsed)
         if not terms:
             return
         query, _ = translate(self.xapian, database, expanded)
