@@ -317,3 +317,17 @@ def test_serve_runs_the_commands_on_a_cluster_as_they_run_without_it(both, no_cl
                 assert served.returncode == (1 if "zucchini" in args else 0), served.stderr
     finally:
         shutil.rmtree(folder)
+
+
+# --------------------------------------------------------------------------- query --sort
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_hits_sorted_by_date_keep_their_scores_as_on_the_embedded_index(both, sort):
+    options = dict(limit=0, collapse_copies=False)
+    cluster = engine(both["cluster"])
+    by_relevance = {hit.id: round(hit.score, 9) for hit in cluster.search("refugees border", **options).hits}
+    by_date = cluster.search("refugees border", sort=sort, **options).hits
+    assert {hit.id: round(hit.score, 9) for hit in by_date} == by_relevance
+    embedded = engine(both["embedded"]).search("refugees border", sort=sort, **options).hits
+    assert all(hit.score is not None for hit in embedded) and [hit.id for hit in by_date] != []

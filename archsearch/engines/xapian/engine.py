@@ -170,7 +170,7 @@ class XapianEngine:
         total = self._count(database, query) if shown.collapse else mset.get_matches_estimated()
         copies = self._copies(database, query, mset) if shown.collapse else {}
         hits = [
-            self._hit(enquire, rank, item, shown.sort, shown.with_snippets, copies.get(item.docid, ()))
+            self._hit(enquire, rank, item, shown.with_snippets, copies.get(item.docid, ()))
             for rank, item in enumerate(mset, start=shown.offset + 1)
         ]
         return hits, total
@@ -240,7 +240,7 @@ class XapianEngine:
                 leaders.append(item)
         listed = leaders[shown.offset : shown.offset + shown.limit] if shown.limit else leaders[shown.offset:]
         result.hits = [
-            self._hit(enquire, rank, item, shown.sort, shown.with_snippets, copies.get(item.docid, ()))
+            self._hit(enquire, rank, item, shown.with_snippets, copies.get(item.docid, ()))
             for rank, item in enumerate(listed, start=shown.offset + 1)
         ]
         result.total, result.relaxed = len(matching), True
@@ -292,8 +292,8 @@ class XapianEngine:
                 copies.setdefault(leader, []).append(stored_fields(item.document)["path"])
         return copies
 
-    def _hit(self, enquire, rank, item, sort, with_snippets, copies) -> Hit:
-        return make_hit(rank, _MatchedDocument(enquire, item, sort), with_snippets, copies)
+    def _hit(self, enquire, rank, item, with_snippets, copies) -> Hit:
+        return make_hit(rank, _MatchedDocument(enquire, item), with_snippets, copies)
 
     def query_words(self, text: str, **parse_options) -> dict[str, frozenset[str]]:
         """As searching.query_words: what showing an article highlights."""
@@ -343,7 +343,7 @@ class XapianEngine:
         )
         enquire = self._enquire(database, query)
         mset = enquire.get_mset(0, limit or database.get_doccount(), database.get_doccount())
-        hits = [self._hit(enquire, rank, item, "relevance", True, ()) for rank, item in enumerate(mset, start=1)]
+        hits = [self._hit(enquire, rank, item, True, ()) for rank, item in enumerate(mset, start=1)]
         left_out = self._count(database, Query(Query.OP_VALUE_RANGE, COPIES_SLOT, group, group)) - 1
         return SearchResult(
             query=f"similar to {stored['path']}", hits=hits, total=mset.get_matches_estimated(),
@@ -555,10 +555,12 @@ class _ResultSet:
 class _MatchedDocument:
     """A document of an MSet, with the parts of Whoosh's Hit that searching.make_hit reads."""
 
-    def __init__(self, enquire, item, sort: str):
+    def __init__(self, enquire, item):
         self._enquire = enquire
         self._item = item
-        self.score = item.weight if sort == "relevance" else None
+        # Sorted by date, Xapian still weighs each match (equal dates go by it), as the embedded
+        # engine still scores them.
+        self.score = item.weight
         self._stored = stored_fields(item.document)
 
     def fields(self) -> dict:
