@@ -38,6 +38,23 @@ class ExpansionTerm:
     weight: float  # its share of the expanded query's weight
 
 
+def widened(searcher, docnums, query) -> tuple[object, list[ExpansionTerm]]:
+    """(`query` widened with the key terms of the articles `docnums`, its best hits; those terms),
+    or (None, []) when they have none.  For both engines: `searcher` is Whoosh's, or what reads a
+    cluster as one (stored_fields, doc_count, frequency and the schema's body analyzer)."""
+    from archsearch.searching import _words_and_filters
+
+    words, filters = _words_and_filters(query)
+    own_terms = {
+        term.decode("utf-8") if isinstance(term, bytes) else term
+        for word in words for fieldname, term in word.iter_all_terms() if fieldname in _FIELDS
+    }
+    terms = expansion_terms(searcher, docnums, own_terms)
+    if not terms:
+        return None, []
+    return expanded_query(words, filters, terms), terms
+
+
 def expansion_terms(searcher, docnums, query_terms) -> list[ExpansionTerm]:
     """The FEEDBACK_TERMS key terms of the articles `docnums` (the best hits), by Bo1, leaving out
     `query_terms` (the query's own indexed words)."""

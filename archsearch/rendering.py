@@ -837,9 +837,13 @@ def stats_rows(stats) -> list[tuple[str, str]]:
         ("places", f"{stats.places}"),
         ("languages", ", ".join(f"{language} {count}" for language, count in stats.languages)),
         ("index", stats.location),
-        ("index size", f"{stats.size_bytes}"),
+        ("index size", "" if stats.size_bytes is None else f"{stats.size_bytes}"),
         ("last indexed", stats.last_indexed.isoformat(timespec="seconds") if stats.last_indexed else ""),
         *(("folder", folder) for folder in stats.folders),
+        *(
+            ("shard", f"{address} ({'left out: down' if articles is None else f'{articles} articles'})")
+            for address, articles in stats.shards
+        ),
     ]
 
 
@@ -859,6 +863,8 @@ def print_stats(stats, out, fmt: str) -> None:
             "index_size_bytes": stats.size_bytes,
             "last_indexed": stats.last_indexed.isoformat(timespec="seconds") if stats.last_indexed else None,
             "folders": stats.folders,
+            **({"shards": [{"address": address, "articles": articles} for address, articles in stats.shards]}
+               if stats.shards else {}),
         }))
     elif fmt == "human":
         from rich.table import Table
@@ -867,7 +873,7 @@ def print_stats(stats, out, fmt: str) -> None:
         table = Table(box=None, show_header=False, padding=(0, 2))
         for name, value in stats_rows(stats):
             if name == "index size":
-                value = f"{stats.size_bytes / 1024 ** 2:.1f} MiB"
+                value = "unknown" if stats.size_bytes is None else f"{stats.size_bytes / 1024 ** 2:.1f} MiB"
             table.add_row(Text(name, style="bold"), Text(printable_name(value)))
         _rich_console(out).print(table)
     else:

@@ -525,20 +525,15 @@ def _suggest_spelling(evaluator: Evaluator, result: SearchResult, total: int, pa
 
 def _expanded_ranking(evaluator: Evaluator, shown: _Ranking, sort: str) -> tuple[_Ranking, list]:
     """`shown`'s query with the key terms of its best hits by relevance, and those terms."""
-    from archsearch.expansion import FEEDBACK_DOCUMENTS, expanded_query, expansion_terms
+    from archsearch.expansion import FEEDBACK_DOCUMENTS, widened
 
     query = shown._query
     by_relevance = shown if sort == "relevance" else _Ranking(evaluator, query, "relevance", shown._words_matched)
     best = [hit.docnum for hit in by_relevance.hits(FEEDBACK_DOCUMENTS)]
-    words, filters = _words_and_filters(query)
-    own_terms = {
-        term.decode("utf-8") if isinstance(term, bytes) else term
-        for word in words for fieldname, term in word.iter_all_terms() if fieldname in ("title", "body")
-    }
-    terms = expansion_terms(evaluator.searcher, best, own_terms)
+    expanded, terms = widened(evaluator.searcher, best, query)
     if not terms:
         return shown, []
-    return _Ranking(evaluator, expanded_query(words, filters, terms), sort), terms
+    return _Ranking(evaluator, expanded, sort), terms
 
 
 def _relaxed_ranking(evaluator: Evaluator, query, sort: str) -> _Ranking | None:

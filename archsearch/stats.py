@@ -21,8 +21,18 @@ class IndexStats:
     sources: int  # distinct sources
     places: int  # distinct places
     languages: list[tuple[str, int]]  # articles per language (ISO 639-1, "unknown"), most first
-    size_bytes: int
+    size_bytes: int | None  # None for a cluster: a shard's server does not tell its size on disk
     last_indexed: datetime.datetime | None  # when the index last changed, in local time
+    # A cluster's shards in its file's order: (address, articles), articles None for a shard left out.
+    shards: tuple[tuple[str, int | None], ...] = ()
+
+
+def language_counts(counts: Counter) -> list[tuple[str, int]]:
+    """Articles per language, "unknown" for those of none, most first."""
+    named = Counter()
+    for language, count in counts.items():
+        named[language or "unknown"] += count
+    return sorted(named.items(), key=lambda item: (-item[1], item[0]))
 
 
 def index_stats(index_dir: Path) -> IndexStats:
@@ -33,14 +43,14 @@ def index_stats(index_dir: Path) -> IndexStats:
         # documents of a segment without that column (one of undated articles only, say).
         days = sorted(day for number in Evaluator(searcher).field_values("date", live) if (day := number_day(number)))
         distinct_sources, distinct_places = set(), set()
-        language_counts = Counter()
+        per_language = Counter()
         if live:  # an index without a committed segment has no columns to read
             sources = reader.column_reader("source")
             places = reader.column_reader("place")
             distinct_sources = {sources[docnum] for docnum in live} - {""}
             distinct_places = {places[docnum] for docnum in live} - {""}
             languages = reader.column_reader("language")  # every article has a value ("" unknown)
-            language_counts = Counter(languages[docnum] or "unknown" for docnum in live)
+            per_language = Counter(languages[docnum] for docnum in live)
     files = [path for path in Path(index_dir).iterdir() if path.is_file()]
     newest = max((path.stat().st_mtime for path in files), default=None)
     return IndexStats(
@@ -52,7 +62,7 @@ def index_stats(index_dir: Path) -> IndexStats:
         last_date=days[-1] if days else None,
         sources=len(distinct_sources),
         places=len(distinct_places),
-        languages=sorted(language_counts.items(), key=lambda item: (-item[1], item[0])),
+        languages=language_counts(per_language),
         size_bytes=sum(path.stat().st_size for path in files),
         last_indexed=datetime.datetime.fromtimestamp(newest) if newest else None,
     )

@@ -80,6 +80,17 @@ def shown(app, widget_id: str) -> str:
     return str(app.query_one(widget_id).content)
 
 
+async def choose_facet(pilot, option_id: str) -> None:
+    """Opens the facets with `f` and narrows the results to one of them (`kind<TAB>value`)."""
+    await pilot.press("f")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, FacetScreen)
+    options = pilot.app.screen.query_one("#facet-list")
+    options.highlighted = options.get_option_index(option_id)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
 def preview_matches(app) -> list[str]:
     content = app.query_one("#preview").content
     return [str(content)[span.start : span.end] for span in content.spans if span.style == MATCH_STYLE]
@@ -121,13 +132,7 @@ def test_type_move_read_narrow_export(app, tmp_path):
         assert "2016" in shown(pilot.app, "#timeline") and "2018" in shown(pilot.app, "#timeline")
         assert "undated: 1 (not drawn)" in shown(pilot.app, "#timeline")
 
-        await pilot.press("f")
-        await pilot.pause()
-        assert isinstance(pilot.app.screen, FacetScreen)
-        options = pilot.app.screen.query_one("#facet-list")
-        options.highlighted = options.get_option_index("source\tTASS")
-        await pilot.press("enter")
-        await settle(pilot)
+        await choose_facet(pilot, "source\tTASS")
         assert sorted(row_ids(pilot.app)) == ["tass1.txt", "tass2.txt", "tass3.txt"]
         assert shown(pilot.app, "#status") == "3 articles · narrowed to source TASS (x clears)"
 

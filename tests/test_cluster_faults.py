@@ -142,13 +142,15 @@ def test_a_wrong_cluster_file_is_one_line(run_cli, tmp_path, text, message):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("command", [["stats"]])
-def test_commands_not_on_a_cluster_yet_say_so(run_cli, tmp_path, command):
+def test_the_embedded_index_s_own_functions_refuse_a_cluster_in_one_line(tmp_path):
+    """Every command works on a cluster through the engine interface; a function of the embedded
+    engine handed a cluster file says what it is."""
+    from archsearch.stats import index_stats
+
     location = tmp_path / "cluster.toml"
     location.write_text("schema = 1\nanalysis = 1\n[[shards]]\nread = '127.0.0.1:7001'\n")
-    result = run_cli(*command, "--index", str(location))
-    assert result.exit_code == 2
-    assert "does not work on a cluster index yet" in result.stderr and result.stderr.count("\n") == 1
+    with pytest.raises(ArchsearchError, match=r"does not work on a cluster index \(.*cluster.toml\): it reads an embedded"):
+        index_stats(location)
 
 
 def test_without_the_bindings_the_message_says_what_to_install(monkeypatch):

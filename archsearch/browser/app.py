@@ -212,6 +212,7 @@ class BrowseApp(App):
             parts.append("narrowed to " + ", ".join(item.label() for item in self.filters) + " (x clears)")
         if found.suggestion:
             parts.append(f"did you mean: {found.suggestion} ({found.suggestion_total:,})")
+        parts += [f"warning: {warning}" for warning in self.results.warnings]
         return " · ".join(parts)
 
     def _show_status(self, message: str, error: bool = False) -> None:

@@ -1,8 +1,9 @@
 """What `archsearch browse` shows, without the screen: a query's hits, facets and timeline, the
 narrowing filters, one article with its matches, and the results written as CSV.
 
-Plain functions over the library (searching, coverage, passages), so that the Textual app in
-app.py only draws and reacts to keys, and this part is tested without a terminal.
+Plain functions over the engine interface (archsearch.engines: an embedded index or a cluster)
+and the library (passages), so that the Textual app in app.py only draws and reacts to keys, and
+this part is tested without a terminal.
 """
 
 import datetime
@@ -11,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archsearch.coverage import Facets, Timeline, facets, timeline
+from archsearch.coverage import Facets, Timeline
+from archsearch.engines import Engine, open_engine
 from archsearch.rendering import DETAIL_COLUMNS, write_hits_csv
-from archsearch.searching import ArticleRecord, Hit, SearchResult, article_matches, find_article, query_words, search
+from archsearch.searching import ArticleRecord, Hit, SearchResult, article_matches
 
 # Hits listed at a time; the count shown and the CSV cover every match.
 LISTED_HITS = 200
@@ -50,6 +52,7 @@ class Results:
     years: list[tuple[str, int]]  # most articles first, as the other facets
     undated: int
     terms: dict[str, frozenset[str]] = field(default_factory=dict)  # indexed words per field, to highlight
+    warnings: list[str] = field(default_factory=list)  # a cluster's shards left out (--allow-partial)
 
 
 @dataclass
@@ -61,7 +64,8 @@ class Preview:
 
 @dataclass
 class Session:
-    """The options `archsearch browse` was started with, applied to every query typed."""
+    """The options `archsearch browse` was started with, applied to every query typed; the index's
+    engine is opened with the session (a cluster's shards are reached then)."""
 
     index_dir: Path
     any_words: bool = False
@@ -71,6 +75,11 @@ class Session:
     ignore_case: bool = False
     sort: str = "relevance"
     expand: Callable[[str], str] = lambda text: text  # saved queries (query:NAME) in typed text
+    allow_partial: bool = False  # on a cluster, answer without the shards that are down
+    engine: Engine = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.engine = open_engine(self.index_dir, allow_partial=self.allow_partial)
 
     def query_text(self, text: str, filters=()) -> str:
         query = self.expand(text.strip())
@@ -82,30 +91,30 @@ class Session:
         """The hits, facets and timeline of `text` narrowed by `filters`; ArchsearchError when the
         text is not a query yet (an open quote while typing, say)."""
         query = self.query_text(text, filters)
-        found = search(self.index_dir, query, limit=limit, with_snippets=False, **self._search_options())
-        counted = facets(self.index_dir, query, **self._filter_options())
-        months = timeline(self.index_dir, query, by="month", **self._timeline_options())
+        found = self.engine.search(query, limit=limit, with_snippets=False, **self._search_options())
+        counted = self.engine.facets(query, **self._filter_options())
+        months = self.engine.timeline(query, by="month", **self._timeline_options())
         by_year = years_of(months)
         periods = months.periods if len(months.periods) <= MOST_MONTHS else by_year
         most_first = sorted((item for item in by_year if item[1]), key=lambda item: (-item[1], item[0]))
         return Results(
             text=text, query=query, search=found, facets=counted, timeline=periods, years=most_first,
-            undated=months.undated, terms=self.matched_words(query),
+            undated=months.undated, terms=self.matched_words(query), warnings=list(self.engine.warnings),
         )
 
     def matched_words(self, query: str) -> dict[str, frozenset[str]]:
-        """What a preview highlights: searching.query_words with the session's options."""
-        return query_words(self.index_dir, query, **self._filter_options())
+        """What a preview highlights: the engine's query_words with the session's options."""
+        return self.engine.query_words(query, **self._filter_options())
 
     def preview(self, hit: Hit, terms: dict[str, frozenset[str]]) -> Preview:
-        article = find_article(self.index_dir, hit.reference)
+        article = self.engine.find_article(hit.reference)
         title_matches, body_matches = article_matches(article.title, article.body, hit.details.language, terms)
         return Preview(article=article, title_matches=title_matches, body_matches=body_matches)
 
     def export_csv(self, results: Results, folder: Path, now: datetime.datetime | None = None) -> Path:
         """Every match of the results (not only those listed) as a CSV file in `folder`, named
         after the query; returns its path."""
-        every = search(self.index_dir, results.query, limit=0, with_snippets=False, **self._search_options())
+        every = self.engine.search(results.query, limit=0, with_snippets=False, **self._search_options())
         path = unused_path(folder, export_name(results.text, now or datetime.datetime.now()))
         with path.open("x", encoding="utf-8", newline="") as out:
             write_hits_csv(every.hits, out, columns=CSV_COLUMNS)

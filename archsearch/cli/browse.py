@@ -5,6 +5,7 @@ import sys
 import click
 
 from archsearch.cli.options import (
+    allow_partial_option,
     index_option,
     query_filter_options,
     sort_option,
@@ -18,7 +19,8 @@ from archsearch.cli.options import (
 @query_filter_options
 @sort_option
 @index_option
-def command(words, any_words, ignore_case, since, until, include_undated, sort, index_dir):
+@allow_partial_option
+def command(words, any_words, ignore_case, since, until, include_undated, sort, index_dir, allow_partial):
     """Browse the index interactively: search as you type, read the
     articles with their matches highlighted, narrow by source, place or
     year, see the timeline, and save the results as CSV.
@@ -41,18 +43,20 @@ def command(words, any_words, ignore_case, since, until, include_undated, sort, 
         raise
     from archsearch.browser.session import Session
     from archsearch.config import expand_references, load_config
+    from archsearch.engines import is_cluster
     from archsearch.location import resolve_index_dir
     from archsearch.engines.whoosh.store import open_index
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise ArchsearchError("archsearch browse needs a terminal (for a pipe, use archsearch query)")
     index = resolve_index_dir(index_dir)
-    open_index(index)  # no index is an error here, not on a screen that just opened
+    if not is_cluster(index):
+        open_index(index)  # no index is an error here, not on a screen that just opened
     config = load_config()
     this_command = click.get_current_context().command
-    session = Session(
+    session = Session(  # a cluster's shards are reached here: one down is an error before the screen opens
         index, any_words=any_words, since=since, until=until, include_undated=include_undated, sort=sort,
-        ignore_case=ignore_case,
+        ignore_case=ignore_case, allow_partial=allow_partial,
         expand=lambda text: expand_references(config, text, this_command),
     )
     BrowseApp(session, " ".join(words)).run()

@@ -38,6 +38,9 @@ class Engine(Protocol):
     def similar(self, reference: str, *, limit: int = 10):
         """The articles most like the one named (searching.SearchResult), its copies left out."""
 
+    def stats(self):
+        """What the index holds (stats.IndexStats): articles, dates, sources, places, languages."""
+
     def query_words(self, text: str, **parse_options) -> dict[str, frozenset[str]]:
         """The words a query's articles are highlighted with (see searching.query_words)."""
 
@@ -77,11 +80,10 @@ def as_engine(index) -> Engine:
 
 
 def refuse_cluster(location, what: str) -> None:
-    """For the commands and options the cluster engine does not offer yet: one clear line."""
+    """For the embedded engine's own functions, handed a cluster file: one clear line (the commands
+    reach a cluster through open_engine)."""
     if is_cluster(location):
-        raise ArchsearchError(
-            f"{what} does not work on a cluster index yet ({location}); index, query, timeline, sources, show, open, similar, kwic and terms do"
-        )
+        raise ArchsearchError(f"{what} does not work on a cluster index ({location}): it reads an embedded index's folder")
 
 
 def print_warnings(engine: Engine, err) -> None:

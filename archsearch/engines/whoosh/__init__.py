@@ -33,6 +33,11 @@ class WhooshEngine:
 
         return similar(self.location, reference, limit=limit)
 
+    def stats(self):
+        from archsearch.stats import index_stats
+
+        return index_stats(self.location)
+
     def query_words(self, text: str, **parse_options) -> dict[str, frozenset[str]]:
         from archsearch.searching import query_words
 

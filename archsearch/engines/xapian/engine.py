@@ -8,8 +8,10 @@ the embedded engine's BM25F has a length per field), so the order of hits may di
 the embedded engine's; which articles match, and how many, do not.
 """
 
+import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from archsearch.coverage import Facets, timeline_of
@@ -41,6 +43,9 @@ class XapianEngine:
         self.cluster = load_cluster(self.location)
         self.shards = Shards(self.cluster, allow_partial)
         self.xapian = self.shards.xapian
+        # One operation at a time: Xapian's objects are not for concurrent threads (the browser
+        # searches and reads articles in threads of their own).
+        self._lock = threading.RLock()
 
     @property
     def warnings(self) -> list[str]:
@@ -49,7 +54,8 @@ class XapianEngine:
     # ------------------------------------------------------------------ helpers
 
     def _run(self, operation):
-        return self.shards.run(operation)
+        with self._lock:
+            return self.shards.run(operation)
 
     def _languages(self, database) -> tuple[str, ...]:
         return index_languages(_IndexView(self.xapian, database))
@@ -84,8 +90,6 @@ class XapianEngine:
     ) -> SearchResult:
         """As searching.search."""
         started = time.perf_counter()
-        if expand:
-            raise ArchsearchError("--expand is not available on a cluster yet; query an embedded index for it")
         if not text.strip():
             raise ArchsearchError("empty query: give at least one word")
         if sort not in SORT_ORDERS:
@@ -94,11 +98,11 @@ class XapianEngine:
             any_words=any_words, since=since, until=until, include_undated=include_undated, today=today,
             indexed_after=indexed_after,
         )
+        shown = _Shown(limit, offset, sort, with_snippets, collapse_copies)
 
         def run(query_text):
             return self._run(lambda database: self._search(
-                database, query_text, options, ignore_case, limit, offset, sort, with_snippets, collapse_copies,
-                relax_when_empty, started,
+                database, query_text, options, ignore_case, shown, relax_when_empty, expand, started,
             ))
 
         result = run(text)
@@ -108,47 +112,39 @@ class XapianEngine:
             return fixed
         return result
 
-    def _search(
-        self, database, text, options, ignore_case, limit, offset, sort, with_snippets, collapse, relax, started,
-    ):
+    def _search(self, database, text, options, ignore_case, shown, relax, expand, started):
         xapian = self.xapian
         parsed = self._parse(database, text, ignore_case=ignore_case, **options)
         # Read from the same database as the matches, so an indexing run meanwhile loses nothing.
         newest_indexed = 0 if options["indexed_after"] is None else newest_stamp(database)
-        doccount = database.get_doccount()
-        if doccount == 0:
+        if database.get_doccount() == 0:
             return SearchResult(
-                query=text, hits=[], total=0, elapsed=time.perf_counter() - started, offset=offset,
+                query=text, hits=[], total=0, elapsed=time.perf_counter() - started, offset=shown.offset,
                 explanation=parsed.explain(), index_empty=True, newest_indexed=newest_indexed,
             )
         translation = Translation(xapian, database)
         query = translation.query(parsed.query)
-        enquire = self._enquire(database, query, sort)
-        if collapse:
-            enquire.set_collapse_key(COPIES_SLOT)
-        mset = enquire.get_mset(offset, limit or doccount, doccount)
-        # Counted apart: with collapsing, Xapian's counts of what it collapsed are estimates.
-        total = self._count(database, query) if collapse else mset.get_matches_estimated()
-        copies = self._copies(database, query, mset) if collapse else {}
-        hits = [
-            self._hit(enquire, rank, item, sort, with_snippets, copies.get(item.docid, ()))
-            for rank, item in enumerate(mset, start=offset + 1)
-        ]
+        hits, total = self._ranked(database, query, shown)
         result = SearchResult(
-            query=text, hits=hits, total=total, elapsed=0.0, offset=offset,
+            query=text, hits=hits, total=total, elapsed=0.0, offset=shown.offset,
             explanation=[*parsed.explain(), f"xapian: {translation.described(query)}"], newest_indexed=newest_indexed,
         )
         if total == 0 and parsed.has_date_filter:
             result.outside_window = self._count(database, translate(xapian, database, parsed.words)[0])
             if result.outside_window:
                 result.date_span = self._date_span(database)
+        relaxed = None
         if total == 0 and not options["any_words"] and not result.outside_window:
             some_words = self._parse(database, text, ignore_case=ignore_case, **dict(options, any_words=True)).words
             result.partial_matches = self._count(database, translate(xapian, database, some_words)[0])
             if relax:
-                self._relax(database, parsed.query, sort, offset, limit, with_snippets, collapse, result)
-        if sort != "relevance":
-            result.explanation.append(f"sort: {sort}, undated articles last")
+                relaxed = self._relaxed(database, parsed.query)
+                if relaxed is not None:
+                    self._show_relaxed(database, relaxed, shown, result)
+        if expand and result.total:
+            self._expand(database, relaxed or _Matching(parsed.query, query, None), shown, result)
+        if shown.sort != "relevance":
+            result.explanation.append(f"sort: {shown.sort}, undated articles last")
         if total < FEW_HITS:
             self._suggest_spelling(database, text, total, dict(options, ignore_case=ignore_case), result)
         if total == 0 and parsed.capitals:
@@ -162,6 +158,22 @@ class XapianEngine:
             result.undated_left_out = self._count(database, undated)
         result.elapsed = time.perf_counter() - started
         return result
+
+    def _ranked(self, database, query, shown: "_Shown") -> tuple[list[Hit], int]:
+        """The hits of `query` as `shown` asks, and how many articles match it."""
+        doccount = database.get_doccount()
+        enquire = self._enquire(database, query, shown.sort)
+        if shown.collapse:
+            enquire.set_collapse_key(COPIES_SLOT)
+        mset = enquire.get_mset(shown.offset, shown.limit or doccount, doccount)
+        # Counted apart: with collapsing, Xapian's counts of what it collapsed are estimates.
+        total = self._count(database, query) if shown.collapse else mset.get_matches_estimated()
+        copies = self._copies(database, query, mset) if shown.collapse else {}
+        hits = [
+            self._hit(enquire, rank, item, shown.with_snippets, copies.get(item.docid, ()))
+            for rank, item in enumerate(mset, start=shown.offset + 1)
+        ]
+        return hits, total
 
     def _suggest_spelling(self, database, text: str, total: int, options: dict, result: SearchResult) -> None:
         """Did you mean: spelling.corrected_query over the cluster's words, offered as the embedded
@@ -179,46 +191,80 @@ class XapianEngine:
         if correction.matches > total and correction.matches >= MORE_HITS * total:
             result.suggestion, result.suggestion_total = correction.text, correction.matches
 
-    def _relax(self, database, query, sort, offset, limit, with_snippets, collapse, result) -> None:
-        """No article has all the words: the hits become those with some of them, in the query's
-        filters, most words first (as searching._relaxed_ranking), the first of near-identical ones
-        standing for the others."""
+    def _relaxed(self, database, query) -> "_Matching | None":
+        """No article has all the words: those with some of them, in the query's filters (as
+        searching._relaxed_ranking), with how many of the words each has; None when there is
+        nothing to relax (one word) or nothing found."""
         from whoosh.query import And, Or
 
         from archsearch.searching import _words_and_filters
 
         words, filters = _words_and_filters(query)
         if len(words) < 2:
-            return
-        relaxed, _ = translate(self.xapian, database, And([Or(words), *filters]) if filters else Or(words))
-        doccount = database.get_doccount()
-        enquire = self._enquire(database, relaxed, sort)
-        matching = list(enquire.get_mset(0, doccount, doccount))
-        if not matching:
-            return
+            return None
+        relaxed_words = And([Or(words), *filters]) if filters else Or(words)
+        relaxed, _ = translate(self.xapian, database, relaxed_words)
+        if not self._count(database, relaxed):
+            return None
         Query = self.xapian.Query
+        doccount = database.get_doccount()
         words_matched = Counter()
         for word in words:
             has_word = self._enquire(database, Query(Query.OP_FILTER, relaxed, translate(self.xapian, database, word)[0]))
             words_matched.update(item.docid for item in has_word.get_mset(0, doccount))
-        if sort == "relevance":
-            matching.sort(key=lambda item: -words_matched[item.docid])  # stable: by score within
+        return _Matching(relaxed_words, relaxed, words_matched)
+
+    def _ordered(self, database, relaxed: "_Matching", sort: str, first: int = 0) -> tuple[object, list]:
+        """(the Enquire, the query's `first` matches in `sort` order, all of them with 0): by
+        relevance, a relaxed query's with most words first, then by score."""
+        doccount = database.get_doccount()
+        enquire = self._enquire(database, relaxed.query, sort)
+        by_words = sort == "relevance" and relaxed.words_matched is not None
+        matching = list(enquire.get_mset(0, doccount if by_words else first or doccount))
+        if by_words:
+            matching.sort(key=lambda item: -relaxed.words_matched[item.docid])  # stable: by score within
+        return enquire, matching[: first or None]
+
+    def _show_relaxed(self, database, relaxed: "_Matching", shown: "_Shown", result: SearchResult) -> None:
+        """The articles with some of the words become the hits, most words first (as
+        searching._relaxed_ranking), the first of near-identical ones standing for the others."""
+        enquire, matching = self._ordered(database, relaxed, shown.sort)
         leaders, copies = [], {}
         group_of = {}
         for item in matching:
-            group = item.document.get_value(COPIES_SLOT) if collapse else item.docid
+            group = item.document.get_value(COPIES_SLOT) if shown.collapse else item.docid
             if group in group_of:
                 copies.setdefault(group_of[group], []).append(stored_fields(item.document)["path"])
             else:
                 group_of[group] = item.docid
                 leaders.append(item)
-        shown = leaders[offset : offset + limit] if limit else leaders[offset:]
+        listed = leaders[shown.offset : shown.offset + shown.limit] if shown.limit else leaders[shown.offset:]
         result.hits = [
-            self._hit(enquire, rank, item, sort, with_snippets, copies.get(item.docid, ()))
-            for rank, item in enumerate(shown, start=offset + 1)
+            self._hit(enquire, rank, item, shown.with_snippets, copies.get(item.docid, ()))
+            for rank, item in enumerate(listed, start=shown.offset + 1)
         ]
         result.total, result.relaxed = len(matching), True
         result.explanation.append("no article has all the words: articles with some of them, most words first")
+
+    def _expand(self, database, matching: "_Matching", shown: "_Shown", result: SearchResult) -> None:
+        """--expand (as searching._expanded_ranking): the key terms of the FEEDBACK_DOCUMENTS best
+        hits by relevance (Bo1, expansion.py, over their stored text and the cluster's term
+        statistics) join the query that found them; the widened query's hits replace them."""
+        from archsearch.expansion import FEEDBACK_DOCUMENTS, widened
+
+        _, best = self._ordered(database, matching, "relevance", FEEDBACK_DOCUMENTS)
+        expanded, terms = widened(_IndexView(self.xapian, database), [item.docid for item in best], matching.parsed)
+        if not terms:
+            return
+        query, _ = translate(self.xapian, database, expanded)
+        result.hits, result.total = self._ranked(database, query, shown)
+        result.expansion = [(found.term, found.weight) for found in terms]
+        result.explanation += [
+            "expanded (--expand) with the key terms of the best hits: "
+            + ", ".join(f"{found.term} {found.weight:.3f}" for found in terms),
+            f"expanded: {expanded}",
+            f"xapian (expanded): {query}",
+        ]
 
     def _date_span(self, database):
         lower, upper = database.get_value_lower_bound(DATE_SLOT), database.get_value_upper_bound(DATE_SLOT)
@@ -246,8 +292,8 @@ class XapianEngine:
                 copies.setdefault(leader, []).append(stored_fields(item.document)["path"])
         return copies
 
-    def _hit(self, enquire, rank, item, sort, with_snippets, copies) -> Hit:
-        return make_hit(rank, _MatchedDocument(enquire, item, sort), with_snippets, copies)
+    def _hit(self, enquire, rank, item, with_snippets, copies) -> Hit:
+        return make_hit(rank, _MatchedDocument(enquire, item), with_snippets, copies)
 
     def query_words(self, text: str, **parse_options) -> dict[str, frozenset[str]]:
         """As searching.query_words: what showing an article highlights."""
@@ -297,7 +343,7 @@ class XapianEngine:
         )
         enquire = self._enquire(database, query)
         mset = enquire.get_mset(0, limit or database.get_doccount(), database.get_doccount())
-        hits = [self._hit(enquire, rank, item, "relevance", True, ()) for rank, item in enumerate(mset, start=1)]
+        hits = [self._hit(enquire, rank, item, True, ()) for rank, item in enumerate(mset, start=1)]
         left_out = self._count(database, Query(Query.OP_VALUE_RANGE, COPIES_SLOT, group, group)) - 1
         return SearchResult(
             query=f"similar to {stored['path']}", hits=hits, total=mset.get_matches_estimated(),
@@ -380,6 +426,41 @@ class XapianEngine:
             counted[name] = +values if values[None] == 0 else values
         return counted
 
+    def stats(self):
+        """As stats.index_stats, counted by match spies over every article; the shards are listed
+        with their articles in place of a size on disk, which xapian-tcpsrv does not tell."""
+        import datetime
+        import json
+
+        from archsearch.engines.xapian.indexer import ROOTS_KEY
+        from archsearch.stats import IndexStats, language_counts
+
+        def gather(database):
+            counted = self._spied(database, self.xapian.Query.MatchAll, {"date": DATE_SLOT, **FACET_SLOTS})
+            days = {day: count for day, count in counted["date"].items() if day is not None}
+            roots = database.get_metadata(ROOTS_KEY)
+            stamp = newest_stamp(database)
+            shards = tuple(
+                (str(shard.read), None if shard in self.shards.left_out else self.shards.open_shard(shard).get_doccount())
+                for shard in self.cluster.shards
+            )
+            return IndexStats(
+                location=str(self.location),
+                folders=json.loads(roots) if roots else [],
+                articles=database.get_doccount(),
+                dated=sum(days.values()),
+                first_date=min(days, default=None),
+                last_date=max(days, default=None),
+                sources=len(set(counted["source"]) - {None}),
+                places=len(set(counted["place"]) - {None}),
+                languages=language_counts(counted["language"]),
+                size_bytes=None,
+                last_indexed=datetime.datetime.fromtimestamp(stamp / 1e9) if stamp else None,
+                shards=shards,
+            )
+
+        return self._run(gather)
+
     def facets(
         self, text: str, *, since=None, until=None, include_undated=False, any_words=False, ignore_case=False,
         with_share=False, today=None,
@@ -419,6 +500,27 @@ def _named(spied: dict[str, Counter]) -> dict[str, Counter]:
     return named
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """Which of a query's hits a search shows, and how."""
+
+    limit: int  # 0: all of them
+    offset: int
+    sort: str
+    with_snippets: bool
+    collapse: bool  # near-identical articles make one hit
+
+
+@dataclass(frozen=True)
+class _Matching:
+    """The query whose hits are shown: parsed (Whoosh's tree), its Xapian translation, and for a
+    query relaxed to some of its words, how many of them each article matching it has (else None)."""
+
+    parsed: object
+    query: object
+    words_matched: Counter | None
+
+
 class _ResultSet:
     """The articles a query matches and the whole cluster's document frequencies, as keyterms reads them."""
 
@@ -453,10 +555,12 @@ class _ResultSet:
 class _MatchedDocument:
     """A document of an MSet, with the parts of Whoosh's Hit that searching.make_hit reads."""
 
-    def __init__(self, enquire, item, sort: str):
+    def __init__(self, enquire, item):
         self._enquire = enquire
         self._item = item
-        self.score = item.weight if sort == "relevance" else None
+        # Sorted by date, Xapian still weighs each match (equal dates go by it), as the embedded
+        # engine still scores them.
+        self.score = item.weight
         self._stored = stored_fields(item.document)
 
     def fields(self) -> dict:
@@ -475,8 +579,8 @@ class _MatchedDocument:
 
 class _IndexView:
     """The cluster as code written for the embedded index reads it (index_languages,
-    spelling.corrected_query): the few calls they make of Whoosh's searcher and reader (term
-    frequencies, close words, a few articles holding a word)."""
+    spelling.corrected_query, expansion.widened): the few calls they make of Whoosh's searcher and
+    reader (term frequencies, close words, a few articles holding a word, stored fields)."""
 
     def __init__(self, xapian, database):
         self._xapian = xapian
@@ -497,6 +601,13 @@ class _IndexView:
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         return self._database.get_termfreq(field_term(fieldname, text))
+
+    def frequency(self, fieldname: str, text: str) -> int:
+        """The word's occurrences in the field over the whole cluster."""
+        return self._database.get_collection_freq(field_term(fieldname, text))
+
+    def stored_fields(self, docid: int) -> dict:
+        return stored_fields(self._database.get_document(docid))
 
     def expand_prefix(self, fieldname: str, prefix: str):
         """The field's words that start with `prefix`, as bytes (Whoosh's reader.expand_prefix)."""
