@@ -1,0 +1,47 @@
+"""Passages, proximity windows and sentences over long bodies: the work follows the matches, and
+what is found is what reading every word finds."""
+
+from unittest import mock
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import archsearch.passages as passages_module
+from archsearch.analysis import word_spans
+from archsearch.passages import WordMatcher, folded_form, indexed_form
+
+# Text that is not NFC in several ways: a decomposed accent, Hangul jamo that compose, a
+# singleton (the Ångström sign), two marks out of canonical order; and text that is.
+UNNORMALISED = ["e\u0301", "\u1100\u1161", "\u212b", "a\u0301\u0323"]
+CHARACTERS = st.sampled_from([*"aeinrstuzüé .,\n", "ing", "refugee", "Zürich", "the ", *UNNORMALISED])
+
+
+def scanned(text, stems, forms, language="en"):
+    return WordMatcher(stems, forms, language).spans_word_by_word(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(CHARACTERS, max_size=80).map("".join), st.data(), st.sampled_from([4, 16, 8192]))
+def test_text_that_is_not_nfc_is_searched_but_where_it_is_not(text, data, stretch):
+    tokens = [word for _, _, word in word_spans(text)]
+    chosen = data.draw(st.lists(st.sampled_from(tokens), max_size=3)) if tokens else []
+    stems = frozenset(indexed_form(word, "en") for word in chosen) - {""}
+    forms = frozenset(folded_form(word) for word in chosen[:1]) - {""}
+    with mock.patch.object(passages_module, "_NORMALISED_CHECK_CHARS", stretch):
+        assert WordMatcher(stems, forms, "en").spans(text) == scanned(text, stems, forms)
+
+
+def test_one_decomposed_accent_leaves_the_rest_of_a_long_text_searched():
+    text = "The refugees crossed the river. " * 20_000 + "Hornopire\u0301n refugees. " + "Quiet days. " * 1000
+    matcher = WordMatcher(frozenset({indexed_form("refugees", "en"), indexed_form("hornopirén", "en")}), language="en")
+    read_word_by_word = []
+    original = WordMatcher.spans_word_by_word
+
+    def recording(self, part):
+        read_word_by_word.append(part)
+        return original(self, part)
+
+    with mock.patch.object(WordMatcher, "spans_word_by_word", recording):
+        spans = matcher.spans(text)
+    assert read_word_by_word == ["Hornopire\u0301n"]
+    assert spans == scanned(text, matcher.stems, frozenset())
