@@ -1,0 +1,70 @@
+"""SENTENCE() read around the occurrences only: the same verdicts as splitting the whole text."""
+
+from unittest import mock
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import archsearch.proximity as proximity
+from archsearch.analysis import word_spans, words
+from archsearch.proximity import WordPlaces, in_one_sentence, sentence_starts, sentence_windows
+from archsearch.analysis.tokens import PLAIN_WORD
+
+# Words, abbreviations, dotted words and numbers, and what may end a sentence or not.
+PIECES = st.sampled_from(
+    ["the", "Taliban", "北京大学", "北", "abc北京", "talks", "said", "Mr", "U.S", "3.5", "e.g", "J", "x", "Kabul", "Zu\u0308rich",
+     " ", " ", " ", ". ", ".", "? ", "! ", "… ", ", ", "\n\n", "\n", " . ", "...", "'"]
+)
+
+
+def whole_text_verdict(text, operands):
+    return bool(sentence_windows(operands, sentence_starts(text)))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(PIECES, max_size=80).map("".join), st.data(), st.sampled_from([1, 8, 4096]))
+def test_the_verdict_is_that_of_the_whole_texts_sentences(text, data, stretch):
+    count = len(words(text))
+    occurrence = st.integers(0, max(count - 1, 0)).flatmap(
+        lambda first: st.tuples(st.just(first), st.integers(first, min(first + 2, max(count - 1, 0))))
+    )
+    operands = data.draw(st.lists(st.lists(occurrence, max_size=4).map(sorted), min_size=1, max_size=3)) if count else []
+    with mock.patch.object(proximity, "_STRETCH_CHARS", stretch), mock.patch.object(proximity, "LOCAL_SENTENCES_CHARS", 0):
+        assert in_one_sentence(text, operands) == whole_text_verdict(text, operands)
+
+
+def test_word_places_are_the_words_of_the_text():
+    text = "U.S. troops, 3.5 km away. " * 400 + "Last words."
+    places = WordPlaces(text)
+    spans = [match.span() for match in PLAIN_WORD.finditer(text)]
+    assert [places.span(index) for index in (len(spans) - 1, 0, 1777, 5)] == [spans[-1], spans[0], spans[1777], spans[5]]
+
+
+def test_positions_past_the_text_are_judged_as_the_whole_text_judges_them():
+    text = "Kabul fell. The Taliban said so. " * 1000  # the file was shortened since it was indexed
+    operands = [[(1, 1)], [(40_000, 40_000)]]
+    assert in_one_sentence(text, operands) == whole_text_verdict(text, operands)
+
+
+def test_only_the_stretch_between_close_occurrences_is_split_into_sentences():
+    text = "Kabul fell and the Taliban said so. " + "Other news followed. " * 5000
+    read = []
+    original = proximity.sentence_starts
+
+    def recording(part):
+        read.append(part)
+        return original(part)
+
+    with mock.patch.object(proximity, "sentence_starts", recording):
+        assert in_one_sentence(text, [[(0, 0)], [(4, 4)]])
+    assert read == []  # no full stop between them: no sentence end to look for
+    with mock.patch.object(proximity, "sentence_starts", recording):
+        assert not in_one_sentence(text, [[(0, 0)], [(7, 7)]])
+    assert read == ["Kabul fell and the Taliban said so. Other"]
+
+
+def test_word_places_count_the_pairs_of_unspaced_scripts():
+    text = "Fans of 北京大学 said 粉丝. " * 300
+    places = WordPlaces(text)
+    spans = [(start, end) for start, end, _ in word_spans(text)]
+    assert [places.span(index) for index in (len(spans) - 1, 0, 1234)] == [spans[-1], spans[0], spans[1234]]
