@@ -45,3 +45,29 @@ def test_one_decomposed_accent_leaves_the_rest_of_a_long_text_searched():
         spans = matcher.spans(text)
     assert read_word_by_word == ["Hornopire\u0301n"]
     assert spans == scanned(text, matcher.stems, frozenset())
+
+
+def test_a_long_text_has_the_passages_of_its_first_stretch_holding_a_match():
+    filler = "Nothing of note happened on this quiet day in the valley. " * 3000  # 174,000 characters
+    text = filler + "Taliban fighters entered Kabul at dawn. " + filler + "Kabul again, the end"
+    matcher = WordMatcher(frozenset({indexed_form("taliban", "en"), indexed_form("kabul", "en")}), language="en")
+    chosen = passages_module.passages(text, matcher)
+    assert [snippet.text[a:b] for snippet in chosen for a, b in snippet.matches] == ["Taliban", "Kabul"]
+    (snippet,) = chosen
+    assert " ".join(text[snippet.start : snippet.end].split()) == snippet.text and not snippet.reaches_end
+    assert snippet.start > len(filler) - passages_module.PASSAGE_CHARS
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["Kabul ", "Taliban ", "quiet ", "day ", "in ", "the ", ". ", "\n\n"]), max_size=120).map("".join),
+       st.sampled_from([40, 100, 400]))
+def test_passages_of_a_stretch_stand_where_they_are_in_the_whole_text(text, stretch):
+    matcher = WordMatcher(frozenset({indexed_form("taliban", "en"), indexed_form("kabul", "en")}), language="en")
+    with mock.patch.object(passages_module, "PASSAGE_SEARCH_CHARS", stretch):
+        chosen = passages_module.passages(text, matcher)
+    for snippet in chosen:
+        assert " ".join(text[snippet.start : snippet.end].split()) == snippet.text
+        assert snippet.reaches_end == (text[snippet.end :].strip() == "")
+    if len(text) <= stretch:
+        assert chosen == passages_module.passages(text, matcher)
+    assert bool(chosen) == bool(matcher.spans(text))
