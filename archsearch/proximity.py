@@ -202,18 +202,51 @@ class WordPlaces:
     def span(self, index: int) -> tuple[int, int]:
         """(start, end) in the text of word `index` (counted from 0); IndexError past the last word."""
         while self._words_before[-1] <= index:
-            start = self._stretch_starts[-1]
-            if start >= len(self.text):
+            if not self._read_stretch():
                 raise IndexError(index)
-            cut = _WHITESPACE.search(self.text, start + _STRETCH_CHARS)
-            end = cut.start() if cut else len(self.text)
-            if self.expression is not None:
-                count = len(self.expression.findall(self.text, start, end))
-            else:
-                count = len(words(self.text[start:end]))
-            self._stretch_starts.append(end)
-            self._words_before.append(self._words_before[-1] + count)
         stretch = bisect.bisect_right(self._words_before, index) - 1
+        return self._spans(stretch)[index - self._words_before[stretch]]
+
+    def count(self) -> int:
+        """How many words the text has."""
+        while self._read_stretch():
+            pass
+        return self._words_before[-1]
+
+    def first_ending_after(self, position: int) -> int:
+        """The number of the first word that ends after character `position` (the count of words if none)."""
+        stretch = self._stretch_at(position)
+        ends = [end for _, end in self._spans(stretch)]
+        return self._words_before[stretch] + bisect.bisect_right(ends, position)
+
+    def first_starting_from(self, position: int) -> int:
+        """The number of the first word that starts at character `position` or later (the count of words if none)."""
+        stretch = self._stretch_at(position)
+        starts = [start for start, _ in self._spans(stretch)]
+        return self._words_before[stretch] + bisect.bisect_left(starts, position)
+
+    def _stretch_at(self, position: int) -> int:
+        """The stretch holding character `position`, read (the last one for a position past the text)."""
+        while self._stretch_starts[-1] <= position and self._read_stretch():
+            pass
+        return min(bisect.bisect_right(self._stretch_starts, position), len(self._stretch_starts) - 1) - 1
+
+    def _read_stretch(self) -> bool:
+        """Count the words of the next stretch; False when the text is all read."""
+        start = self._stretch_starts[-1]
+        if start >= len(self.text):
+            return False
+        cut = _WHITESPACE.search(self.text, start + _STRETCH_CHARS)
+        end = cut.start() if cut else len(self.text)
+        if self.expression is not None:
+            count = len(self.expression.findall(self.text, start, end))
+        else:
+            count = len(words(self.text[start:end]))
+        self._stretch_starts.append(end)
+        self._words_before.append(self._words_before[-1] + count)
+        return True
+
+    def _spans(self, stretch: int) -> list[tuple[int, int]]:
         spans = self._stretch_words.get(stretch)
         if spans is None:
             start, end = self._stretch_starts[stretch], self._stretch_starts[stretch + 1]
@@ -222,7 +255,7 @@ class WordPlaces:
             else:
                 spans = [(start + first, start + last) for first, last, _ in word_spans(self.text[start:end])]
             self._stretch_words[stretch] = spans
-        return spans[index - self._words_before[stretch]]
+        return spans
 
 
 # Texts longer than this are split into sentences only around the occurrences (in_one_sentence):

@@ -68,3 +68,58 @@ def test_word_places_count_the_pairs_of_unspaced_scripts():
     places = WordPlaces(text)
     spans = [(start, end) for start, end, _ in word_spans(text)]
     assert [places.span(index) for index in (len(spans) - 1, 0, 1234)] == [spans[-1], spans[0], spans[1234]]
+
+
+def contexts_by_every_word(body, spans, width):
+    """concordance.contexts() as it was, from every word of the body."""
+    import bisect
+
+    from archsearch.concordance import _collapsed
+
+    words_found = word_spans(body)
+    starts = [start for start, _, _ in words_found]
+    ends = [end for _, end, _ in words_found]
+    found = []
+    for start, end in spans:
+        first = bisect.bisect_left(ends, start + 1)
+        after = bisect.bisect_left(starts, end)
+        left_start = starts[max(first - width, 0)] if width else start
+        right_end = ends[min(after + width, len(words_found)) - 1] if width and after < len(words_found) else end
+        found.append(
+            (first, start, _collapsed(body[left_start:start]).lstrip(), _collapsed(body[start:end]),
+             _collapsed(body[end:right_end]).rstrip())
+        )
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PIECES, min_size=1, max_size=80).map("".join), st.data(), st.sampled_from([1, 8, 4096]))
+def test_kwic_contexts_are_those_read_from_every_word(body, data, stretch):
+    from archsearch.concordance import contexts
+
+    found = word_spans(body)
+    if not found:
+        return
+    chosen = sorted(set(data.draw(st.lists(st.integers(0, len(found) - 1), min_size=1, max_size=5))))
+    spans = [(found[index][0], found[index][1]) for index in chosen]
+    width = data.draw(st.integers(0, 4))
+    with mock.patch.object(proximity, "_STRETCH_CHARS", stretch):
+        assert contexts(body, spans, width) == contexts_by_every_word(body, spans, width)
+
+
+def test_kwic_reads_word_by_word_only_the_stretches_around_its_matches():
+    from archsearch.concordance import contexts
+
+    body = "Quiet news of the day. " * 10_000 + "Refugees crossed. " + "Quiet news of the day. " * 10_000
+    start = body.index("Refugees")
+    read = []
+    original = WordPlaces._spans
+
+    def recording(self, stretch):
+        read.append(stretch)
+        return original(self, stretch)
+
+    with mock.patch.object(WordPlaces, "_spans", recording):
+        ((word, char, left, match, right),) = contexts(body, [(start, start + 8)], 3)
+    assert (word, char, left, match, right) == (50_000, start, "of the day. ", "Refugees", " crossed. Quiet news")
+    assert len(set(read)) <= 2
