@@ -321,9 +321,10 @@ def phrase_occurrences(word_positions: Sequence[Sequence[int]]) -> list[Occurren
     return [(start, start + length) for start in sorted(starts)]
 
 
-def shortest_cover(operands: Sequence[Sequence[Occurrence]]) -> int | None:
+def shortest_cover(operands: Sequence[Sequence[Occurrence]], enough: int = -1) -> int | None:
     """The fewest words from the first to the last of a group of one occurrence per operand
-    (0: one word; None when an operand has none); each operand's occurrences sorted."""
+    (0: one word; None when an operand has none); each operand's occurrences sorted.  The first
+    span of `enough` words or fewer found is taken: the rest of a long article is not read."""
     if not operands or any(not occurrences for occurrences in operands):
         return None
     occurrences = sorted((first, last, number) for number, found in enumerate(operands) for first, last in found)
@@ -337,6 +338,8 @@ def shortest_cover(operands: Sequence[Sequence[Occurrence]]) -> int | None:
         while not missing:
             span = last - occurrences[left][0]
             best = span if best is None else min(best, span)
+            if best <= enough:
+                return best
             dropped = occurrences[left][2]
             held[dropped] -= 1
             missing += held[dropped] == 0
@@ -351,5 +354,6 @@ def closeness(operands: Sequence[Sequence[Occurrence]], wanted: int) -> float:
     present = [occurrences for occurrences in operands if occurrences]
     if len(present) < 2:
         return 0.0
-    span = shortest_cover(present)
+    # Any span of len(present) - 1 words or fewer makes the closeness 1.
+    span = shortest_cover(present, enough=len(present) - 1)
     return len(present) / wanted * min(1.0, (len(present) - 1) / max(span, 1))

@@ -123,3 +123,21 @@ def test_kwic_reads_word_by_word_only_the_stretches_around_its_matches():
         ((word, char, left, match, right),) = contexts(body, [(start, start + 8)], 3)
     assert (word, char, left, match, right) == (50_000, start, "of the day. ", "Refugees", " crossed. Quiet news")
     assert len(set(read)) <= 2
+
+
+OCCURRENCES = st.lists(st.integers(0, 60).flatmap(lambda first: st.tuples(st.just(first), st.integers(first, first + 2))),
+                       max_size=12).map(sorted)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(OCCURRENCES, min_size=1, max_size=4))
+def test_closeness_stops_at_the_first_span_that_makes_it_one_and_is_unchanged(operands):
+    from archsearch.proximity import closeness, shortest_cover
+
+    present = [found for found in operands if found]
+    if len(present) >= 2:
+        span = shortest_cover(present)  # every group looked at
+        expected = len(present) / len(operands) * min(1.0, (len(present) - 1) / max(span, 1))
+        assert closeness(operands, len(operands)) == expected
+        early = shortest_cover(present, enough=len(present) - 1)
+        assert early == span or (span <= early <= len(present) - 1)
