@@ -71,3 +71,30 @@ def test_passages_of_a_stretch_stand_where_they_are_in_the_whole_text(text, stre
     if len(text) <= stretch:
         assert chosen == passages_module.passages(text, matcher)
     assert bool(chosen) == bool(matcher.spans(text))
+
+
+def test_the_huge_article_bench_runs_every_kind(tmp_path):
+    """bench/huge_article.py on a small corpus and a 30 kB "huge" article: a smoke test, not a timing."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    paragraph = "The president said the election talks on Syria ceasefire went on, and refugees and migrants waited."
+    quiet = "Farmers brought the harvest in early this year, and the markets of the valley were full of apples and pears."
+    for number in range(4):
+        (corpus / f"{number}.txt").write_text(
+            f" date 2017-01-1{number} MOSCOW, January 1{number}. /TASS/. Zakharova spoke.\n\n{paragraph}\n\n{quiet}",
+            encoding="utf-8",
+        )
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "huge_article.py"), str(corpus), "--sizes", "0.03", "--repeat", "1",
+         "--workdir", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "0.03 MB text matching" in done.stdout and "0.03 MB text not matching" in done.stdout
+    for kind in ("rare word", "SENTENCE", "NEAR", "lead:", "kwic", "show"):
+        assert done.stdout.count(f"  {kind} ") == 3  # plain, matching, not matching
