@@ -34,16 +34,10 @@ def test_text_that_is_not_nfc_is_searched_but_where_it_is_not(text, data, stretc
 def test_one_decomposed_accent_leaves_the_rest_of_a_long_text_searched():
     text = "The refugees crossed the river. " * 20_000 + "Hornopire\u0301n refugees. " + "Quiet days. " * 1000
     matcher = WordMatcher(frozenset({indexed_form("refugees", "en"), indexed_form("hornopirén", "en")}), language="en")
-    read_word_by_word = []
     original = WordMatcher.spans_word_by_word
-
-    def recording(self, part):
-        read_word_by_word.append(part)
-        return original(self, part)
-
-    with mock.patch.object(WordMatcher, "spans_word_by_word", recording):
+    with mock.patch.object(WordMatcher, "spans_word_by_word", autospec=True, side_effect=original) as read:
         spans = matcher.spans(text)
-    assert read_word_by_word == ["Hornopire\u0301n"]
+    assert [part for _, part in (call.args for call in read.call_args_list)] == ["Hornopire\u0301n"]
     assert spans == scanned(text, matcher.stems, frozenset())
 
 
