@@ -183,7 +183,7 @@ def sentence_windows(operands: Sequence[Sequence[Occurrence]], starts: Sequence[
 
 
 # Words are counted a stretch of about this many characters at a time (see WordPlaces).
-_STRETCH_CHARS = 4096
+_STRETCH_CHARS = 1024
 _WHITESPACE = re.compile(r"\s+")
 
 
