@@ -1,7 +1,6 @@
 """A concordance (keyword in context): every occurrence of a query's words in the bodies of the
 articles it matches, with the words around it, as Nexis's KWIC view shows them."""
 
-import bisect
 import datetime
 import re
 import time
@@ -9,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from archsearch.analysis import word_spans
+from archsearch.proximity import WordPlaces
 from archsearch.searching import article_matches
 
 if TYPE_CHECKING:
@@ -90,16 +89,21 @@ def concordance(
 def contexts(body: str, spans: list[tuple[int, int]], width: int) -> list[tuple[int, int, str, str, str]]:
     """(word offset, character offset, left context, match, right context) of each span of `body`,
     the context `width` words each side (fewer at the ends of the body), with the punctuation
-    between them and the space next to the match, if any, kept: "refugees, who" stays so."""
-    words = word_spans(body)
-    starts = [start for start, _, _ in words]
-    ends = [end for _, end, _ in words]
+    between them and the space next to the match, if any, kept: "refugees, who" stays so.  Only
+    the words near the spans are located: the rest are counted (see proximity.WordPlaces)."""
+    places = WordPlaces(body)
     found = []
     for start, end in spans:
-        first = bisect.bisect_left(ends, start + 1)  # the word the span starts in
-        after = bisect.bisect_left(starts, end)  # the first word after the span
-        left_start = starts[max(first - width, 0)] if width else start
-        right_end = ends[min(after + width, len(words)) - 1] if width and after < len(words) else end
+        first = places.first_ending_after(start)  # the word the span starts in
+        after = places.first_starting_from(end)  # the first word after the span
+        left_start = places.span(max(first - width, 0))[0] if width else start
+        right_end = end
+        if width:
+            try:
+                right_end = places.span(after + width - 1)[1]
+            except IndexError:  # fewer than `width` words after it
+                total = places.count()
+                right_end = places.span(total - 1)[1] if after < total else end
         found.append(
             (first, start, _collapsed(body[left_start:start]).lstrip(), _collapsed(body[start:end]),
              _collapsed(body[end:right_end]).rstrip())

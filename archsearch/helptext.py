@@ -93,7 +93,9 @@ and the months (`Jan.`...).  So "the U.S. Army" is one sentence, and so is "in t
 next day" (the price of the first).  The index holds where words stand but not where
 sentences end, so `SENTENCE` reads the text of each article that has all its words: about
 2 ms an article on our test machine (`SENTENCE(Taliban Kabul)`, 16 such articles in 4,000:
-55 ms, against 37 ms for `Taliban Kabul`; `SENTENCE(Trump president)`, 979: 1.8 s).
+55 ms, against 37 ms for `Taliban Kabul`; `SENTENCE(Trump president)`, 979: 1.8 s).  In an
+article longer than 20,000 characters only the text between the nearest occurrences of the
+words is looked at for sentence ends.
 
 `mentions>=N:word` counts the word's occurrences in the body, in its other forms as everywhere
 (`mentions>=3:convoy` counts "convoys" too; `mentions>=3:=convoy` only "convoy"); a phrase

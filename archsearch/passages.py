@@ -10,7 +10,7 @@ article's language, so a passage marks exactly the words the index matched: `fig
 import bisect
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from archsearch.analysis import fold, normalise, word_spans, word_term
@@ -21,6 +21,9 @@ from archsearch.analysis.tokens import PLAIN_WORD, plain_word_character
 PASSAGES_PER_HIT = 2
 PASSAGE_CHARS = 200  # roughly; a passage is cut at whitespace
 CONTEXT_CHARS = 70  # text kept before the first match of a passage
+# Passages are looked for in stretches of about this many characters (the longest file of the 4k
+# corpus has 28,823): a 20 MB article is read up to its first stretch holding a match.
+PASSAGE_SEARCH_CHARS = 100_000
 
 _WHITESPACE = re.compile(r"\s+")
 _NOT_WHITESPACE = re.compile(r"\S")
@@ -78,9 +81,9 @@ class WordMatcher:
     case-blind search of the text for each beginning, in C, so the work in Python follows the
     matches, not the length of the text (a 7 MB article took 1-4 s per hit when every word was
     analysed).  That needs each word to begin like its term, letter for letter: where it may not,
-    every word is analysed instead: in the whole text for a stemmer that does not keep beginnings
-    or text that is not NFC, in the runs of text around marks, unspaced scripts and characters
-    that fold to more or less than one letter otherwise.
+    every word is analysed instead: in the whole text for a stemmer that does not keep beginnings,
+    in the runs of text that are not NFC or hold marks, unspaced scripts and characters that fold
+    to more or less than one letter otherwise.
     """
 
     def __init__(
@@ -105,13 +108,16 @@ class WordMatcher:
     def spans(self, text: str) -> list[tuple[int, int]]:
         if not self._beginnings:
             return []
-        if not keeps_beginnings(self.language) or not unicodedata.is_normalized("NFC", text):
+        if not keeps_beginnings(self.language):
             return self.spans_word_by_word(text)
         accented = frozenset(char for char in set(text) if not char.isascii())
         unsearchable = accented.difference(filter(_searchable, accented))
         # The runs of non-space characters holding any of those (an English article quoting
-        # 北京, say) are read word by word; the rest of the text is searched.
+        # 北京, say), or that are not NFC (one decomposed "é" in a 5 MB article), are read word
+        # by word; the rest of the text is searched.
         runs = _runs_holding(text, unsearchable) if unsearchable else []
+        if not unicodedata.is_normalized("NFC", text):
+            runs = sorted(set(runs).union(_unnormalised_runs(text)))
         run_starts = [start for start, _ in runs]
         # Case-blind searches of the text itself: lowercasing a copy first costs more memory than
         # the text (str.lower() sets aside three characters for each).
@@ -180,6 +186,32 @@ def _runs_holding(text: str, chars: frozenset[str]) -> list[tuple[int, int]]:
             start -= 1
         runs.append((start, _NON_SPACE.match(text, position).end()))
     return runs
+
+
+# The text is checked in stretches of about this many characters, and the runs of those that
+# are not NFC one by one: a run alone would be a Python call per word.
+_NORMALISED_CHECK_CHARS = 8192
+
+
+def _unnormalised_runs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each run of non-space characters of `text` that is not NFC, in order.
+    Whitespace neither composes with nor reorders around its neighbours, so a text is NFC exactly
+    when each of its runs is, and stretches cut at whitespace can be checked apart (in C)."""
+    runs = []
+    start = 0
+    while start < len(text):
+        cut = _WHITESPACE.search(text, start + _NORMALISED_CHECK_CHARS)
+        end = cut.start() if cut else len(text)
+        if not unicodedata.is_normalized("NFC", text[start:end]):
+            runs += [
+                run.span() for run in _NOT_SPACE_RUN.finditer(text, start, end)
+                if not unicodedata.is_normalized("NFC", run.group())
+            ]
+        start = cut.end() if cut else end
+    return runs
+
+
+_NOT_SPACE_RUN = re.compile(r"\S+")
 
 
 def _inside(runs: list[tuple[int, int]], run_starts: list[int], position: int) -> bool:
@@ -291,7 +323,29 @@ def passages(
     proximities: tuple[ProximityRule, ...] = (),
 ) -> list[Snippet]:
     """The `top` passages with the most distinct matched words (then the most matches), in text
-    order; the stretches where the query's NEAR and SENTENCE parts hold come before any other."""
+    order; the stretches where the query's NEAR and SENTENCE parts hold come before any other.
+
+    In a text longer than PASSAGE_SEARCH_CHARS they are those of the first stretch of about that
+    many characters that holds a match: the work per hit stays that of an ordinary article."""
+    if len(text) <= PASSAGE_SEARCH_CHARS:
+        return _passages(text, matcher, fieldname, top, proximities)
+    start = 0
+    while start < len(text):
+        cut = _WHITESPACE.search(text, start + PASSAGE_SEARCH_CHARS)
+        end = cut.start() if cut else len(text)
+        found = _passages(text[start:end], matcher, fieldname, top, proximities)
+        if found:
+            reaches_end = not _NOT_WHITESPACE.search(text, end)
+            return [
+                replace(snippet, start=start + snippet.start, end=start + snippet.end,
+                        reaches_end=snippet.reaches_end and reaches_end)
+                for snippet in found
+            ]
+        start = end
+    return []
+
+
+def _passages(text, matcher, fieldname, top, proximities) -> list[Snippet]:
     spans = matcher.spans(text)
     if not spans:
         return []

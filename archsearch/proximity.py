@@ -15,7 +15,7 @@ import bisect
 import re
 from collections.abc import Sequence
 
-from archsearch.analysis import word_spans
+from archsearch.analysis import word_spans, words
 from archsearch.analysis.tokens import word_expression
 
 Occurrence = tuple[int, int]
@@ -182,6 +182,134 @@ def sentence_windows(operands: Sequence[Sequence[Occurrence]], starts: Sequence[
     return [(min(spans[sentence]), max(spans[sentence])) for sentence in sorted(held)]
 
 
+# Words are counted a stretch of about this many characters at a time (see WordPlaces).
+_STRETCH_CHARS = 1024
+_WHITESPACE = re.compile(r"\s+")
+
+
+class WordPlaces:
+    """Where the n-th word of a text stands (the words of word_spans): the words are counted a
+    stretch at a time, in C where the text has no unspaced script, and only the stretches holding
+    a word asked for are read word by word."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.expression = word_expression(text)
+        self._stretch_starts = [0]  # stretches are cut at whitespace, which no word holds
+        self._words_before = [0]  # words before each stretch, and after the last one read
+        self._stretch_words: dict[int, list[tuple[int, int]]] = {}
+
+    def span(self, index: int) -> tuple[int, int]:
+        """(start, end) in the text of word `index` (counted from 0); IndexError past the last word."""
+        while self._words_before[-1] <= index:
+            if not self._read_stretch():
+                raise IndexError(index)
+        stretch = bisect.bisect_right(self._words_before, index) - 1
+        return self._spans(stretch)[index - self._words_before[stretch]]
+
+    def count(self) -> int:
+        """How many words the text has."""
+        while self._read_stretch():
+            pass
+        return self._words_before[-1]
+
+    def first_ending_after(self, position: int) -> int:
+        """The number of the first word that ends after character `position` (the count of words if none)."""
+        stretch = self._stretch_at(position)
+        ends = [end for _, end in self._spans(stretch)]
+        return self._words_before[stretch] + bisect.bisect_right(ends, position)
+
+    def first_starting_from(self, position: int) -> int:
+        """The number of the first word that starts at character `position` or later (the count of words if none)."""
+        stretch = self._stretch_at(position)
+        starts = [start for start, _ in self._spans(stretch)]
+        return self._words_before[stretch] + bisect.bisect_left(starts, position)
+
+    def _stretch_at(self, position: int) -> int:
+        """The stretch holding character `position`, read (the last one for a position past the text)."""
+        while self._stretch_starts[-1] <= position and self._read_stretch():
+            pass
+        return min(bisect.bisect_right(self._stretch_starts, position), len(self._stretch_starts) - 1) - 1
+
+    def _read_stretch(self) -> bool:
+        """Count the words of the next stretch; False when the text is all read."""
+        start = self._stretch_starts[-1]
+        if start >= len(self.text):
+            return False
+        cut = _WHITESPACE.search(self.text, start + _STRETCH_CHARS)
+        end = cut.start() if cut else len(self.text)
+        if self.expression is not None:
+            count = len(self.expression.findall(self.text, start, end))
+        else:
+            count = len(words(self.text[start:end]))
+        self._stretch_starts.append(end)
+        self._words_before.append(self._words_before[-1] + count)
+        return True
+
+    def _spans(self, stretch: int) -> list[tuple[int, int]]:
+        spans = self._stretch_words.get(stretch)
+        if spans is None:
+            start, end = self._stretch_starts[stretch], self._stretch_starts[stretch + 1]
+            if self.expression is not None:
+                spans = [word.span() for word in self.expression.finditer(self.text, start, end)]
+            else:
+                spans = [(start + first, start + last) for first, last, _ in word_spans(self.text[start:end])]
+            self._stretch_words[stretch] = spans
+        return spans
+
+
+# Texts longer than this are split into sentences only around the occurrences (in_one_sentence):
+# shorter ones are split whole in fewer calls, as the many short windows of a frequent word in an
+# ordinary article cost more (SENTENCE(president said) at 4k: 1.3x the time).
+LOCAL_SENTENCES_CHARS = 20_000
+
+
+def in_one_sentence(text: str, operands: Sequence[Sequence[Occurrence]]) -> bool:
+    """Whether sentence_windows(operands, sentence_starts(text)) finds any.  In a long text, only
+    the stretches that could hold the operands together are read: the shortest groups of one
+    occurrence per operand, in text order, each until one lies within a sentence.  Each
+    operand's occurrences are its words' positions in `text` (see sentence_starts)."""
+    if not operands or any(not occurrences for occurrences in operands):
+        return False
+    if len(text) <= LOCAL_SENTENCES_CHARS:
+        return bool(sentence_windows(operands, sentence_starts(text)))
+    try:
+        return _in_one_sentence(text, operands, WordPlaces(text))
+    except IndexError:  # positions past the text's words: the file changed since it was indexed
+        return bool(sentence_windows(operands, sentence_starts(text)))
+
+
+def _in_one_sentence(text: str, operands: Sequence[Sequence[Occurrence]], places: WordPlaces) -> bool:
+    def crosses(first: int, last: int) -> bool:
+        """Whether a sentence starts at a word after `first`, up to `last`: sentence_starts() of
+        the text from the one's start to the other's end, which sees the same gaps."""
+        if first == last:
+            return False
+        start, end = places.span(first)[0], places.span(last)[1]
+        return _MAY_END_HERE.search(text, start, end) is not None and bool(sentence_starts(text[start:end]))
+
+    # A phrase across a sentence's end is in no sentence.  Without those, a sentence holding every
+    # operand holds the shortest group ending at its last occurrence, and all that group spans.
+    kept = [[(first, last) for first, last in occurrences if not crosses(first, last)] for occurrences in operands]
+    if any(not occurrences for occurrences in kept):
+        return False
+    occurrences = sorted((first, last, number) for number, found in enumerate(kept) for first, last in found)
+    held = [0] * len(kept)
+    missing = len(kept)
+    left = 0
+    for right, (_, _, number) in enumerate(occurrences):
+        held[number] += 1
+        missing -= held[number] == 1
+        if missing:
+            continue
+        while held[occurrences[left][2]] > 1:
+            held[occurrences[left][2]] -= 1
+            left += 1
+        if not crosses(occurrences[left][0], max(last for _, last, _ in occurrences[left : right + 1])):
+            return True
+    return False
+
+
 def phrase_occurrences(word_positions: Sequence[Sequence[int]]) -> list[Occurrence]:
     """Where the words stand one after another, from each word's positions."""
     if not word_positions:
@@ -193,9 +321,10 @@ def phrase_occurrences(word_positions: Sequence[Sequence[int]]) -> list[Occurren
     return [(start, start + length) for start in sorted(starts)]
 
 
-def shortest_cover(operands: Sequence[Sequence[Occurrence]]) -> int | None:
+def shortest_cover(operands: Sequence[Sequence[Occurrence]], enough: int = -1) -> int | None:
     """The fewest words from the first to the last of a group of one occurrence per operand
-    (0: one word; None when an operand has none); each operand's occurrences sorted."""
+    (0: one word; None when an operand has none); each operand's occurrences sorted.  The first
+    span of `enough` words or fewer found is taken: the rest of a long article is not read."""
     if not operands or any(not occurrences for occurrences in operands):
         return None
     occurrences = sorted((first, last, number) for number, found in enumerate(operands) for first, last in found)
@@ -209,6 +338,8 @@ def shortest_cover(operands: Sequence[Sequence[Occurrence]]) -> int | None:
         while not missing:
             span = last - occurrences[left][0]
             best = span if best is None else min(best, span)
+            if best <= enough:
+                return best
             dropped = occurrences[left][2]
             held[dropped] -= 1
             missing += held[dropped] == 0
@@ -223,5 +354,6 @@ def closeness(operands: Sequence[Sequence[Occurrence]], wanted: int) -> float:
     present = [occurrences for occurrences in operands if occurrences]
     if len(present) < 2:
         return 0.0
-    span = shortest_cover(present)
+    # Any span of len(present) - 1 words or fewer makes the closeness 1.
+    span = shortest_cover(present, enough=len(present) - 1)
     return len(present) / wanted * min(1.0, (len(present) - 1) / max(span, 1))

@@ -39,7 +39,7 @@ from whoosh.util.numeric import byte_to_length
 
 from archsearch.analysis import normalise, words
 from archsearch.formats import UnreadableFile
-from archsearch.proximity import Occurrence, are_near, closeness, phrase_occurrences, sentence_starts, sentence_windows
+from archsearch.proximity import Occurrence, are_near, closeness, in_one_sentence, phrase_occurrences
 from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
 from archsearch.engines.whoosh.store import article_body
 
@@ -100,7 +100,7 @@ class Evaluator:
         self._term_scores_read: dict[tuple[str, bytes], dict[int, float]] = {}
         self._proximities: list = []
         self._title_lengths: dict[int, int] = {}
-        self._sentences: dict[tuple[int, str], list[int]] = {}
+        self._in_sentence: dict[tuple, bool] = {}
 
     def evaluate(self, query) -> Evaluation | None:
         """Every document matching `query` with its score; None when Whoosh must answer instead."""
@@ -288,10 +288,15 @@ class Evaluator:
         return self._positional(node, terms, positive, lambda operands, docnum, fieldname: are_near(operands, node.distance))
 
     def _InSentence(self, node, terms, positive):
-        def in_one_sentence(operands, docnum, fieldname):
-            return sentence_windows(operands, self._sentence_starts(docnum, fieldname))
+        def held_in_one_sentence(operands, docnum, fieldname):
+            # Kept: the count of undated articles that follows a search asks again.
+            key = (docnum, fieldname, tuple(map(tuple, operands)))
+            held = self._in_sentence.get(key)
+            if held is None:
+                held = self._in_sentence[key] = in_one_sentence(self._sentence_text(docnum, fieldname), operands)
+            return held
 
-        return self._positional(node, terms, positive, in_one_sentence)
+        return self._positional(node, terms, positive, held_in_one_sentence)
 
     def _Mentions(self, node, terms, positive):
         (operand,) = node.subqueries
@@ -397,18 +402,14 @@ class Evaluator:
                 length = self._title_lengths[docnum] = len(words(normalise(title)))
         return length
 
-    def _sentence_starts(self, docnum: int, fieldname: str) -> list[int]:
-        """The words that begin a sentence in the document's title or body, read from its text,
-        which is split into words as indexing split it."""
-        starts = self._sentences.get((docnum, fieldname))
-        if starts is None:
-            stored = self.searcher.stored_fields(docnum)
-            try:
-                text = stored.get("title") or "" if fieldname == "title" else article_body(stored)
-            except (UnreadableFile, OSError):
-                text = ""  # the file went away since indexing: no sentence to find
-            starts = self._sentences[docnum, fieldname] = sentence_starts(normalise(text))
-        return starts
+    def _sentence_text(self, docnum: int, fieldname: str) -> str:
+        """The document's title or body, normalised as indexing normalised it before splitting it into words."""
+        stored = self.searcher.stored_fields(docnum)
+        try:
+            text = stored.get("title") or "" if fieldname == "title" else article_body(stored)
+        except (UnreadableFile, OSError):
+            text = ""  # the file went away since indexing: no sentence to find
+        return normalise(text)
 
     # Postings and statistics.
 

@@ -1,0 +1,94 @@
+"""Passages, proximity windows and sentences over long bodies: the work follows the matches, and
+what is found is what reading every word finds."""
+
+from unittest import mock
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import archsearch.passages as passages_module
+from archsearch.analysis import word_spans
+from archsearch.passages import WordMatcher, folded_form, indexed_form
+
+# Text that is not NFC in several ways: a decomposed accent, Hangul jamo that compose, a
+# singleton (the Ångström sign), two marks out of canonical order; and text that is.
+UNNORMALISED = ["e\u0301", "\u1100\u1161", "\u212b", "a\u0301\u0323"]
+CHARACTERS = st.sampled_from([*"aeinrstuzüé .,\n", "ing", "refugee", "Zürich", "the ", *UNNORMALISED])
+
+
+def scanned(text, stems, forms, language="en"):
+    return WordMatcher(stems, forms, language).spans_word_by_word(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(CHARACTERS, max_size=80).map("".join), st.data(), st.sampled_from([4, 16, 8192]))
+def test_text_that_is_not_nfc_is_searched_but_where_it_is_not(text, data, stretch):
+    tokens = [word for _, _, word in word_spans(text)]
+    chosen = data.draw(st.lists(st.sampled_from(tokens), max_size=3)) if tokens else []
+    stems = frozenset(indexed_form(word, "en") for word in chosen) - {""}
+    forms = frozenset(folded_form(word) for word in chosen[:1]) - {""}
+    with mock.patch.object(passages_module, "_NORMALISED_CHECK_CHARS", stretch):
+        assert WordMatcher(stems, forms, "en").spans(text) == scanned(text, stems, forms)
+
+
+def test_one_decomposed_accent_leaves_the_rest_of_a_long_text_searched():
+    text = "The refugees crossed the river. " * 20_000 + "Hornopire\u0301n refugees. " + "Quiet days. " * 1000
+    matcher = WordMatcher(frozenset({indexed_form("refugees", "en"), indexed_form("hornopirén", "en")}), language="en")
+    original = WordMatcher.spans_word_by_word
+    with mock.patch.object(WordMatcher, "spans_word_by_word", autospec=True, side_effect=original) as read:
+        spans = matcher.spans(text)
+    assert [part for _, part in (call.args for call in read.call_args_list)] == ["Hornopire\u0301n"]
+    assert spans == scanned(text, matcher.stems, frozenset())
+
+
+def test_a_long_text_has_the_passages_of_its_first_stretch_holding_a_match():
+    filler = "Nothing of note happened on this quiet day in the valley. " * 3000  # 174,000 characters
+    text = filler + "Taliban fighters entered Kabul at dawn. " + filler + "Kabul again, the end"
+    matcher = WordMatcher(frozenset({indexed_form("taliban", "en"), indexed_form("kabul", "en")}), language="en")
+    chosen = passages_module.passages(text, matcher)
+    assert [snippet.text[a:b] for snippet in chosen for a, b in snippet.matches] == ["Taliban", "Kabul"]
+    (snippet,) = chosen
+    assert " ".join(text[snippet.start : snippet.end].split()) == snippet.text and not snippet.reaches_end
+    assert snippet.start > len(filler) - passages_module.PASSAGE_CHARS
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["Kabul ", "Taliban ", "quiet ", "day ", "in ", "the ", ". ", "\n\n"]), max_size=120).map("".join),
+       st.sampled_from([40, 100, 400]))
+def test_passages_of_a_stretch_stand_where_they_are_in_the_whole_text(text, stretch):
+    matcher = WordMatcher(frozenset({indexed_form("taliban", "en"), indexed_form("kabul", "en")}), language="en")
+    with mock.patch.object(passages_module, "PASSAGE_SEARCH_CHARS", stretch):
+        chosen = passages_module.passages(text, matcher)
+    for snippet in chosen:
+        assert " ".join(text[snippet.start : snippet.end].split()) == snippet.text
+        assert snippet.reaches_end == (text[snippet.end :].strip() == "")
+    if len(text) <= stretch:
+        assert chosen == passages_module.passages(text, matcher)
+    assert bool(chosen) == bool(matcher.spans(text))
+
+
+def test_the_huge_article_bench_runs_every_kind(tmp_path):
+    """bench/huge_article.py on a small corpus and a 30 kB "huge" article: a smoke test, not a timing."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    paragraph = "The president said the election talks on Syria ceasefire went on, and refugees and migrants waited."
+    quiet = "Farmers brought the harvest in early this year, and the markets of the valley were full of apples and pears."
+    for number in range(4):
+        (corpus / f"{number}.txt").write_text(
+            f" date 2017-01-1{number} MOSCOW, January 1{number}. /TASS/. Zakharova spoke.\n\n{paragraph}\n\n{quiet}",
+            encoding="utf-8",
+        )
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "huge_article.py"), str(corpus), "--sizes", "0.03", "--repeat", "1",
+         "--workdir", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "0.03 MB text matching" in done.stdout and "0.03 MB text not matching" in done.stdout
+    for kind in ("rare word", "SENTENCE", "NEAR", "lead:", "kwic", "show"):
+        assert done.stdout.count(f"  {kind} ") == 3  # plain, matching, not matching
