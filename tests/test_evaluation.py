@@ -1,4 +1,5 @@
-"""evaluation.py against Whoosh: the same documents and the same scores for any query.
+"""evaluation.py against Whoosh: the same documents and the same scores for any query, evaluated
+with dicts or with arrays (arrays.py).
 
 The corpus has two segments, deleted documents and undated articles, and its words are drawn
 from a small vocabulary so that generated queries match many articles, phrases occur both in
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archsearch.engines.whoosh.evaluation import evaluate
+from archsearch.engines.whoosh.evaluation import Evaluator
 from archsearch.indexing import update_index
 from archsearch.querying import QuerySyntaxError, parse_query
 from archsearch.searching import weighting
@@ -57,13 +58,22 @@ def searcher(index_dir):
         yield searcher
 
 
+@pytest.fixture(params=[False, True], ids=["dicts", "arrays"])
+def arrays(request):
+    return request.param
+
+
+def evaluate(searcher, query, arrays=False):
+    return Evaluator(searcher, arrays=arrays).evaluate(query)
+
+
 def whoosh_scores(searcher, query) -> dict[int, float]:
     return {hit.docnum: hit.score for hit in searcher.search(query, limit=None)}
 
 
-def assert_same_as_whoosh(searcher, text: str, **options):
+def assert_same_as_whoosh(searcher, text: str, arrays=False, **options):
     query = parse_query(text, searcher.schema, **options).query
-    evaluation = evaluate(searcher, query)
+    evaluation = evaluate(searcher, query, arrays)
     assert evaluation is not None, f"{text!r} ({query!r}) not evaluated"
     expected = whoosh_scores(searcher, query)
     assert set(evaluation.scores) == set(expected), f"{text!r}: {query!r}"
@@ -98,38 +108,38 @@ def assert_same_as_whoosh(searcher, text: str, **options):
         '"prime nosuchword"',
     ],
 )
-def test_same_documents_and_scores_as_whoosh(searcher, text):
-    assert_same_as_whoosh(searcher, text)
+def test_same_documents_and_scores_as_whoosh(searcher, text, arrays):
+    assert_same_as_whoosh(searcher, text, arrays)
 
 
-def test_any_words_and_flag_dates_and_undated(searcher):
-    assert_same_as_whoosh(searcher, "peace storm oil", any_words=True)
-    assert_same_as_whoosh(searcher, "peace", since="2022-03-10", until="2022-03-20")
-    evaluation = assert_same_as_whoosh(searcher, "peace", since="2022-03-10", include_undated=True)
+def test_any_words_and_flag_dates_and_undated(searcher, arrays):
+    assert_same_as_whoosh(searcher, "peace storm oil", arrays, any_words=True)
+    assert_same_as_whoosh(searcher, "peace", arrays, since="2022-03-10", until="2022-03-20")
+    evaluation = assert_same_as_whoosh(searcher, "peace", arrays, since="2022-03-10", include_undated=True)
     undated = {docnum for docnum in evaluation.scores if searcher.stored_fields(docnum).get("date") is None}
     assert undated, "--undated keeps undated articles"
 
 
-def test_words_without_their_dates_as_counted_for_undated_articles(searcher):
+def test_words_without_their_dates_as_counted_for_undated_articles(searcher, arrays):
     # The date filters give way to Every, which an AND then only adds its score for.
     words = parse_query("peace OR storm date:2022-03-05..2022-03-20", searcher.schema).words
     assert "Every" in repr(words)
-    evaluation = evaluate(searcher, words)
+    evaluation = evaluate(searcher, words, arrays)
     expected = whoosh_scores(searcher, words)
     assert evaluation.scores.keys() == expected.keys()
     assert all(evaluation.scores[docnum] == pytest.approx(score, rel=1e-12) for docnum, score in expected.items())
 
 
-def test_deleted_documents_never_match(searcher):
+def test_deleted_documents_never_match(searcher, arrays):
     deleted = {base + docnum for leaf, base in searcher.reader().leaf_readers() for docnum in leaf.deleted_docs_set or ()}
     assert deleted
     for text in ("minister", "NOT nosuchword", '"prime minister"', "date:2022-03-01..2022-03-31"):
-        evaluation = evaluate(searcher, parse_query(text, searcher.schema).query)
+        evaluation = evaluate(searcher, parse_query(text, searcher.schema).query, arrays)
         assert evaluation.scores and not deleted & set(evaluation.scores)
 
 
 @pytest.mark.parametrize("wanted, other", [("peace", "talks"), ("talks", "prime"), ("minister", "prime storm")])
-def test_andnot_and_andmaybe_as_defined(searcher, wanted, other):
+def test_andnot_and_andmaybe_as_defined(searcher, wanted, other, arrays):
     # Whoosh's own AndNot and AndMaybe matchers lose track of their second part while skipping:
     # ANDNOT lets through a few articles that have the word, and ANDMAYBE sometimes leaves out
     # its score (found by the generated test below).  Here the expectation comes from the parts.
@@ -138,26 +148,26 @@ def test_andnot_and_andmaybe_as_defined(searcher, wanted, other):
 
     wanted_scores, other_scores = scores(wanted), scores(other)
     assert set(wanted_scores) & set(other_scores) and set(wanted_scores) - set(other_scores)
-    without = evaluate(searcher, parse_query(f"({wanted}) ANDNOT ({other})", searcher.schema).query).scores
+    without = dict(evaluate(searcher, parse_query(f"({wanted}) ANDNOT ({other})", searcher.schema).query, arrays).scores)
     # Sums over title, body and lead may be added in another order than Whoosh's: the last bits differ.
     assert without == pytest.approx({d: s for d, s in wanted_scores.items() if d not in other_scores}, rel=1e-12)
-    maybe = evaluate(searcher, parse_query(f"({wanted}) ANDMAYBE ({other})", searcher.schema).query).scores
+    maybe = evaluate(searcher, parse_query(f"({wanted}) ANDMAYBE ({other})", searcher.schema).query, arrays).scores
     assert maybe.keys() == wanted_scores.keys()
     for docnum, score in wanted_scores.items():
         assert maybe[docnum] == pytest.approx(score + other_scores.get(docnum, 0.0), rel=1e-12)
 
 
-def test_matched_terms_are_those_whoosh_reports(searcher):
+def test_matched_terms_are_those_whoosh_reports(searcher, arrays):
     query = parse_query('"prime minister" OR storm -oil', searcher.schema).query
-    evaluation = evaluate(searcher, query)
+    evaluation = evaluate(searcher, query, arrays)
     for hit in searcher.search(query, limit=None, terms=True):
         assert set(evaluation.matched_terms(hit.docnum)) == set(hit.matched_terms())
 
 
-def test_unknown_query_nodes_are_left_to_whoosh(searcher):
+def test_unknown_query_nodes_are_left_to_whoosh(searcher, arrays):
     from whoosh.query import Ordered, Term
 
-    assert evaluate(searcher, Ordered([Term("body", "peace"), Term("body", "talk")])) is None
+    assert evaluate(searcher, Ordered([Term("body", "peace"), Term("body", "talk")]), arrays) is None
 
 
 query_words = st.sampled_from(WORDS + ["nosuchword", "pri*", "minist~", "title:peace", "source:ntb"])
@@ -174,19 +184,21 @@ query_parts = st.one_of(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(parts=st.lists(query_parts, min_size=1, max_size=4), any_words=st.booleans())
-def test_generated_queries_match_whoosh(searcher, parts, any_words):
+@given(parts=st.lists(query_parts, min_size=1, max_size=4), any_words=st.booleans(), arrays=st.booleans())
+def test_generated_queries_match_whoosh(searcher, parts, any_words, arrays):
     text = " ".join(parts)
     try:
-        assert_same_as_whoosh(searcher, text, any_words=any_words)
+        assert_same_as_whoosh(searcher, text, arrays, any_words=any_words)
     except QuerySyntaxError:
         pass
 
 
 @pytest.mark.parametrize("sort", ["newest", "oldest", "relevance"])
 @pytest.mark.parametrize("text", ["peace", "storm OR oil", '"prime minister"'])
-def test_search_orders_hits_as_whoosh_does(index_dir, monkeypatch, sort, text):
+def test_search_orders_hits_as_whoosh_does(index_dir, monkeypatch, sort, text, arrays):
     from archsearch import searching
+
+    monkeypatch.setattr(searching.Evaluator, "arrays_pay", lambda self, query: arrays)
 
     def hit_ids():
         return [hit.id for hit in searching.search(index_dir, text, sort=sort, limit=0, collapse_copies=False).hits]
