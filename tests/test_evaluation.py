@@ -6,6 +6,7 @@ from a small vocabulary so that generated queries match many articles, phrases o
 order and out of order, and titles, dates and sources vary."""
 
 import random
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,13 +22,13 @@ WORDS = "prime minister peace talks border troops election vote council storm ha
 AGENCIES = ["NTB", "TASS", "AFP"]
 
 
-def article(rng: random.Random, number: int) -> str:
+def article(rng: random.Random, number: int, dated: bool = True) -> str:
     title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 5)))
     body = " ".join(
         " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 12))).capitalize() + "."
         for _ in range(rng.randint(1, 15))
     )
-    if number % 7 == 0:  # undated: a plain text file, title on its first line
+    if number % 7 == 0 or not dated:  # undated: a plain text file, title on its first line
         return f"{title.capitalize()}\n\n{body}\n"
     day = rng.randint(1, 28)
     return f" date 2022-03-{day:02d} OSLO, March {day}. /{rng.choice(AGENCIES)}/. {title}. {body}\n"
@@ -47,6 +48,13 @@ def index_dir(tmp_path_factory):
     for number in range(160, 220):
         (corpus / f"{number:03d}.txt").write_text(article(rng, number), encoding="utf-8")
     update_index(index_dir, [str(corpus)])
+    # A third: deletions in the second segment, and a segment of undated articles only, which
+    # has no date column.
+    for number in range(161, 220, 11):
+        (corpus / f"{number:03d}.txt").unlink()
+    for number in range(220, 232):
+        (corpus / f"{number:03d}.txt").write_text(article(rng, number, dated=False), encoding="utf-8")
+    update_index(index_dir, [str(corpus)])
     return index_dir
 
 
@@ -54,7 +62,9 @@ def index_dir(tmp_path_factory):
 def searcher(index_dir):
     ix = open_index(index_dir)
     with ix.searcher(weighting=weighting()) as searcher:
-        assert len(searcher.reader().leaf_readers()) >= 2 and searcher.reader().has_deletions()
+        leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+        assert len(leaves) == 3 and sum(leaf.has_deletions() for leaf in leaves) == 2
+        assert not leaves[-1].has_column("date")
         yield searcher
 
 
@@ -195,14 +205,45 @@ def test_generated_queries_match_whoosh(searcher, parts, any_words, arrays):
 
 @pytest.mark.parametrize("sort", ["newest", "oldest", "relevance"])
 @pytest.mark.parametrize("text", ["peace", "storm OR oil", '"prime minister"'])
-def test_search_orders_hits_as_whoosh_does(index_dir, monkeypatch, sort, text, arrays):
+@pytest.mark.parametrize("limit", [0, 7])
+def test_search_orders_hits_as_whoosh_does(index_dir, monkeypatch, sort, text, arrays, limit):
+    # Many articles score alike here (few words, similar lengths): the first 7 cut through ties.
     from archsearch import searching
 
     monkeypatch.setattr(searching.Evaluator, "arrays_pay", lambda self, query: arrays)
 
-    def hit_ids():
-        return [hit.id for hit in searching.search(index_dir, text, sort=sort, limit=0, collapse_copies=False).hits]
+    def hits():
+        result = searching.search(index_dir, text, sort=sort, limit=limit, collapse_copies=False)
+        return result.total, [hit.id for hit in result.hits]
 
-    evaluated = hit_ids()
+    evaluated = hits()
     monkeypatch.setattr(searching.Evaluator, "evaluate", lambda self, query: None)  # Whoosh's search instead
-    assert evaluated == hit_ids() and len(evaluated) > 10
+    assert evaluated == hits() and evaluated[0] > 10 and len(evaluated[1]) == (limit or evaluated[0])
+
+
+def test_arrays_where_numpy_is_loaded_or_a_word_is_frequent(searcher, monkeypatch):
+    from archsearch.engines.whoosh import evaluation
+
+    evaluator = Evaluator(searcher)
+    peace = parse_query("peace", searcher.schema).query
+    frequency = searcher.reader().doc_frequency("body", "peac")
+    dated_nosuchword = parse_query("nosuchword date:2022-03-01..2022-03-14", searcher.schema).query
+    assert evaluator.arrays_pay(peace)  # this process has loaded numpy (the tests above)
+    # Only looked up, never imported, so taking it out of sight for a moment is safe.
+    monkeypatch.delitem(sys.modules, "numpy")
+    monkeypatch.setattr(evaluation, "ARRAY_POSTINGS", frequency + 1)
+    assert not evaluator.arrays_pay(peace) and evaluator.arrays_pay(dated_nosuchword) == (
+        searcher.reader().doc_count_all() > frequency
+    )
+    monkeypatch.setattr(evaluation, "ARRAY_POSTINGS", frequency)
+    assert evaluator.arrays_pay(peace)
+    assert not evaluator.arrays_pay(parse_query("nosuchword", searcher.schema).query)
+
+
+@pytest.mark.parametrize("text", ["peace", "NOT peace", "date:2022-03-01..", '"prime minister"', "peace OR storm"])
+def test_an_index_without_documents_matches_nothing(tmp_path, arrays, text):
+    (tmp_path / "empty").mkdir()
+    update_index(tmp_path / "index", [str(tmp_path / "empty")])
+    with open_index(tmp_path / "index").searcher(weighting=weighting()) as searcher:
+        evaluation = evaluate(searcher, parse_query(text, searcher.schema).query, arrays)
+        assert len(evaluation.scores) == 0 and evaluation.scores.best(10) == []

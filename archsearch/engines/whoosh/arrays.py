@@ -19,6 +19,10 @@ import numpy as np
 
 _DOCNUM = np.int64
 
+# An OR whose parts hold at least 1/DENSE_UNION of the index's documents sums its scores in an
+# array as long as the index, which is faster than sorting the parts together from there on.
+DENSE_UNION = 8
+
 
 class ArrayScores(Mapping):
     """Documents (sorted, each once) and their scores, read as a dict where a caller needs one."""
@@ -134,15 +138,23 @@ class ArrayOperations:
             docnums, scores = docnums[found], scores[found] + other.scores[positions[found]]
         return ArrayScores(docnums, scores)
 
-    @staticmethod
-    def union(parts: list[ArrayScores]) -> ArrayScores:
+    def union(self, parts: list[ArrayScores]) -> ArrayScores:
         """The documents in any part, with the sum of their scores."""
         parts = [part for part in parts if len(part)]
         if len(parts) <= 1:
             return parts[0] if parts else _EMPTY
-        docnums, where = np.unique(np.concatenate([part.docnums for part in parts]), return_inverse=True)
-        scores = np.bincount(where, weights=np.concatenate([part.scores for part in parts]), minlength=len(docnums))
-        return ArrayScores(docnums, scores)
+        docnums = np.concatenate([part.docnums for part in parts])
+        scores = np.concatenate([part.scores for part in parts])
+        count = self.evaluator.document_count
+        if len(docnums) * DENSE_UNION < count:
+            docnums, where = np.unique(docnums, return_inverse=True)
+            return ArrayScores(docnums, np.bincount(where, weights=scores, minlength=len(docnums)))
+        # Sums per document number of the whole index: no sort (a third of np.unique's time).
+        present = np.zeros(count, bool)
+        present[docnums] = True
+        summed = np.bincount(docnums, weights=scores, minlength=count)
+        docnums = np.flatnonzero(present)
+        return ArrayScores(docnums, summed[docnums])
 
     @staticmethod
     def _found_in(docnums: np.ndarray, other: ArrayScores) -> np.ndarray:
