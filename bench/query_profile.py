@@ -26,9 +26,11 @@ shares hold better than the times.  See bench/README.md, "Where the time goes".
 With --in-process it times instead, in this one process, `searching.search()` for each kind of
 query of QUERY_KINDS (the ranking and count, without snippets or copy grouping: the query's
 evaluation), CPU time by `time.process_time`, median of N runs, searchers kept open and numpy
-loaded as the server keeps and loads them.  With --against REV, archsearch's searching.py and evaluation.py as of the
-git revision REV are loaded beside the working tree's, and every round times both, the order
-alternating, so that the machine's load falls on both alike.
+loaded as the server keeps and loads them.  The working tree's search() is timed twice, evaluating with arrays and with
+dicts (evaluation.Evaluator.arrays_pay chooses between them in use).  With --against REV,
+archsearch's searching.py and evaluation.py as of the git revision REV are loaded beside the
+working tree's and timed too.  Every round times each in turn, the order rotating, so that the
+machine's load falls on all alike.
 """
 import argparse
 import json
@@ -123,29 +125,36 @@ def time_in_process(index, runs, against):
     from archsearch.engines.whoosh.store import keep_searchers_open
 
     keep_searchers_open()
-    import numpy  # noqa: F401  loaded first, as the server loads it: evaluation.py then uses arrays
+    import numpy  # noqa: F401  loaded first, as the server loads it
 
-    versions = [("working tree", searching)]
+    # The working tree evaluating with arrays, then with dicts (evaluation.Evaluator.arrays_pay
+    # decides between them in use), then the revision's.
+    versions = [("arrays", searching, True), ("dicts", searching, False)]
     if against:
-        versions.append((against, revision_searching(against)))
-    print(f"search() at {index}, CPU ms, median of {runs} runs" + (f" (interleaved with {against})" if against else ""))
-    print(f"{'query':<34} {'matches':>8} " + " ".join(f"{name[:14]:>14}" for name, _ in versions)
-          + ("     ratio" if against else ""))
-    for kind, text, options in QUERY_KINDS:
-        times = {name: [] for name, _ in versions}
-        totals = set()
-        for run in range(runs + 1):  # the first reads the postings' pages from disk: not counted
-            for name, module in versions[:: 1 if run % 2 else -1]:
-                started = time.process_time()
-                result = module.search(Path(index), text, with_snippets=False, collapse_copies=False, **options)
-                if run:
-                    times[name].append(time.process_time() - started)
-                totals.add(result.total)
-        medians = [statistics.median(times[name]) * 1000 for name, _ in versions]
-        line = f"{kind + ': ' + text:<34} {'/'.join(map(str, sorted(totals))):>8} " + " ".join(f"{m:>14.1f}" for m in medians)
-        if against:
-            line += f" {medians[0] / medians[1]:>8.2f}x"
-        print(line)
+        versions.append((against, revision_searching(against), None))
+    print(f"search() at {index}, CPU ms, median of {runs} runs, interleaved")
+    print(f"{'query':<34} {'matches':>8} " + " ".join(f"{name[:10]:>10}" for name, _, _ in versions)
+          + (f"   arrays/{against[:10]}" if against else ""))
+    arrays_pay = searching.Evaluator.arrays_pay
+    try:
+        for kind, text, options in QUERY_KINDS:
+            times = {name: [] for name, _, _ in versions}
+            totals = set()
+            for run in range(runs + 1):  # the first reads the postings' pages from disk: not counted
+                for name, module, arrays in versions[run % len(versions):] + versions[:run % len(versions)]:
+                    searching.Evaluator.arrays_pay = lambda self, query: arrays
+                    started = time.process_time()
+                    result = module.search(Path(index), text, with_snippets=False, collapse_copies=False, **options)
+                    if run:
+                        times[name].append(time.process_time() - started)
+                    totals.add(result.total)
+            medians = [statistics.median(times[name]) * 1000 for name, _, _ in versions]
+            line = f"{kind + ': ' + text:<34} {'/'.join(map(str, sorted(totals))):>8} " + " ".join(f"{m:>10.1f}" for m in medians)
+            if against:
+                line += f" {medians[0] / medians[-1]:>15.2f}x"
+            print(line)
+    finally:
+        searching.Evaluator.arrays_pay = arrays_pay
 
 
 def importtime(python, argv, env):

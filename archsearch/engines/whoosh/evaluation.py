@@ -742,8 +742,7 @@ def _two_word_phrases(candidates, first: list[bytes], second: list[bytes], decod
     the words' encoded positions in each candidate): the common phrase, where each word is most
     often in the article once."""
     found = []
-    for docnum, first_value, second_value in zip(candidates, first, second):
-        first_positions, second_positions = decode(first_value), decode(second_value)
+    for docnum, first_positions, second_positions in zip(candidates, map(decode, first), map(decode, second)):
         if len(first_positions) == 1 and len(second_positions) == 1:
             if second_positions[0] - first_positions[0] == 1:
                 found.append(docnum)
