@@ -247,3 +247,25 @@ def test_an_index_without_documents_matches_nothing(tmp_path, arrays, text):
     with open_index(tmp_path / "index").searcher(weighting=weighting()) as searcher:
         evaluation = evaluate(searcher, parse_query(text, searcher.schema).query, arrays)
         assert len(evaluation.scores) == 0 and evaluation.scores.best(10) == []
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_postings_read_for_some_documents_only_are_those_of_all(searcher, data):
+    # Proximity reads where a word stands only in the blocks that may hold its candidates.
+    from archsearch.engines.whoosh.evaluation import DictOperations
+
+    postings = DictOperations(Evaluator(searcher))
+    ids, weights, values = postings.postings("body", b"peac", with_positions=True)
+    # Whoosh's blocks hold 128 postings: the first segment has two or more, of which one is read.
+    second_base = searcher.reader().leaf_readers()[1][1]
+    first_block = postings.postings("body", b"peac", wanted=[ids[0]])[0]
+    assert len(first_block) <= 128 < len([docnum for docnum in ids if docnum < second_base])
+    wanted = sorted(data.draw(st.sets(st.sampled_from(range(searcher.reader().doc_count_all())), max_size=5)))
+    some = postings.postings("body", b"peac", with_positions=True, wanted=wanted)
+    everything = dict(zip(ids, zip(weights, values)))
+    found = dict(zip(some[0], zip(some[1], some[2])))
+    assert {docnum for docnum in wanted if docnum in everything} <= found.keys()
+    assert all(everything[docnum] == posting for docnum, posting in found.items())
+    if not wanted:
+        assert not found

@@ -14,10 +14,14 @@ ARRAY_POSTINGS there): its import costs more than a rare word's whole evaluation
 """
 
 from collections.abc import Iterator, Mapping
+from itertools import chain
 
 import numpy as np
 
 _DOCNUM = np.int64
+
+# Phrase keys: a candidate's index times this, plus a position in it (fewer words than this).
+_PHRASE_KEY_SPAN = 1 << 32
 
 # An OR whose parts hold at least 1/DENSE_UNION of the index's documents sums its scores in an
 # array as long as the index, which is faster than sorting the parts together from there on.
@@ -236,3 +240,20 @@ class ArrayOperations:
     def values_of(ids: np.ndarray, values: list[bytes], docnums: list[int]) -> list[bytes]:
         """The encoded positions of each of `docnums` (all among `ids`)."""
         return [values[position] for position in np.searchsorted(ids, docnums).tolist()]
+
+    @staticmethod
+    def phrase_documents(candidates: list[int], word_values: list[list[bytes]], decode) -> list[int]:
+        """The candidates where the words stand in a row (`word_values`: each word's encoded
+        positions in each candidate, `decode` gives them).  Each word's positions, less its
+        place in the phrase, become keys (candidate, where the phrase would start) in one
+        array; the keys every word has are the phrases."""
+        starts = None
+        for offset, values in enumerate(word_values):
+            positions = list(map(decode, values))
+            counts = np.fromiter(map(len, positions), np.int64, len(positions))
+            flat = np.fromiter(chain.from_iterable(positions), np.int64, int(counts.sum()))
+            keys = np.repeat(np.arange(len(positions), dtype=np.int64), counts) * _PHRASE_KEY_SPAN + (
+                flat + (len(word_values) - offset)  # never negative: no key runs into the previous candidate's
+            )
+            starts = keys if starts is None else np.intersect1d(starts, keys, assume_unique=True)
+        return np.asarray(candidates, _DOCNUM)[np.unique(starts // _PHRASE_KEY_SPAN)].tolist()

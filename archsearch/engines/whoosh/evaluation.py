@@ -20,6 +20,7 @@ writes the same format, and the tests compare with Whoosh's own reading).
 """
 
 import heapq
+from bisect import bisect_left, bisect_right
 import struct
 import sys
 import zlib
@@ -263,21 +264,8 @@ class Evaluator:
         scored = [ops.scored(fieldname, word, ids, weights) for word, (ids, weights, _) in zip(words, postings)]
         # Positions are looked at only where every word occurs.
         candidates = ops.documents(ops.intersection(scored))
-        first, *following = [ops.values_of(ids, values, candidates) for ids, _, values in postings]
-        decode = _positions_decoder(fieldobj.format)
-        if len(following) == 1:
-            found = _two_word_phrases(candidates, first, following[0], decode)
-        else:
-            found = []
-            for index, docnum in enumerate(candidates):
-                # Where the phrase could start: the first word's positions, less each next word's offset.
-                starts = set(decode(first[index]))
-                for offset, word_values in enumerate(following, start=1):
-                    starts.intersection_update(map(offset.__rsub__, decode(word_values[index])))
-                    if not starts:
-                        break
-                else:
-                    found.append(docnum)
+        word_values = [ops.values_of(ids, values, candidates) for ids, _, values in postings]
+        found = ops.phrase_documents(candidates, word_values, _positions_decoder(fieldobj.format))
         # Whoosh scores a phrase as the AND of its words.
         matched = ops.boosted(ops.intersection([ops.restricted(scored[0], found), *scored[1:]]), node.boost)
         if positive:
@@ -397,7 +385,8 @@ class Evaluator:
             word = text if isinstance(text, bytes) else fieldobj.to_bytes(text)
         except ValueError:
             return {}
-        ids, _, values = self._dicts.postings(fieldname, word, with_positions=True)
+        # Only the blocks that may hold a candidate: proximity looks at a hundred documents at most.
+        ids, _, values = self._dicts.postings(fieldname, word, with_positions=True, wanted=sorted(candidates))
         decode = _positions_decoder(fieldobj.format)
         result = {}
         for docnum, value in zip(ids, values):
@@ -445,15 +434,16 @@ class Evaluator:
         length_part = [K1 * ((1 - B) + B * (byte_to_length(byte) or 0) / avgfl) for byte in range(256)]
         return idf, length_part, K1 + 1
 
-    def leaf_postings(self, fieldname: str, text: bytes, with_positions: bool):
+    def leaf_postings(self, fieldname: str, text: bytes, with_positions: bool, wanted: list[int] | None = None):
         """Per segment holding the term: (its reader, its first document's number, the postings'
-        document numbers, weights, and encoded positions or None), deleted documents included."""
+        document numbers, weights, and encoded positions or None), deleted documents included; with
+        `wanted`, at least those of them it holds (see _read_postings)."""
         for leaf, base in self.leaves:
             try:
                 terminfo = leaf._terms.term_info(fieldname, text)
             except TermNotFound:
                 continue
-            yield (leaf, base, *_read_postings(leaf._terms._postfile, terminfo, base, with_positions))
+            yield (leaf, base, *_read_postings(leaf._terms._postfile, terminfo, base, with_positions, wanted))
 
     def field_lengths(self, fieldname: str) -> bytes:
         """Each document's field length, as the byte Whoosh encodes it (0: none)."""
@@ -617,12 +607,14 @@ class DictOperations:
             for docnum, tf in zip(ids, weights)
         }
 
-    def postings(self, fieldname: str, text: bytes, with_positions: bool = False):
-        """(document numbers, weights, encoded positions or None) of a term, deleted documents left out."""
+    def postings(self, fieldname: str, text: bytes, with_positions: bool = False, wanted: list[int] | None = None):
+        """(document numbers, weights, encoded positions or None) of a term, deleted documents left
+        out; with `wanted`, at least those of them it holds (see _read_postings)."""
         ids: list[int] = []
         weights: list[float] = []
         values: list[bytes] | None = [] if with_positions else None
-        for leaf, base, leaf_ids, leaf_weights, leaf_values in self.evaluator.leaf_postings(fieldname, text, with_positions):
+        postings = self.evaluator.leaf_postings(fieldname, text, with_positions, wanted)
+        for leaf, base, leaf_ids, leaf_weights, leaf_values in postings:
             deleted = leaf.deleted_docs_set
             if deleted:
                 kept = [i for i, docnum in enumerate(leaf_ids) if docnum - base not in deleted]
@@ -641,6 +633,25 @@ class DictOperations:
         """The encoded positions of each of `docnums` (all among `ids`)."""
         found = dict(zip(ids, values))
         return [found[docnum] for docnum in docnums]
+
+    @staticmethod
+    def phrase_documents(candidates: list[int], word_values: list[list[bytes]], decode) -> list[int]:
+        """The candidates where the words stand in a row (`word_values`: each word's encoded
+        positions in each candidate, `decode` gives them)."""
+        first, *following = word_values
+        if len(following) == 1:
+            return _two_word_phrases(candidates, first, following[0], decode)
+        found = []
+        for index, docnum in enumerate(candidates):
+            # Where the phrase could start: the first word's positions, less each next word's offset.
+            starts = set(decode(first[index]))
+            for offset, values in enumerate(following, start=1):
+                starts.intersection_update(map(offset.__rsub__, decode(values[index])))
+                if not starts:
+                    break
+            else:
+                found.append(docnum)
+        return found
 
 
 class ScoreDict(dict):
@@ -701,10 +712,13 @@ def _names_field(node) -> bool:
     return isinstance(node, wq.Every) and node.fieldname not in (None, "", "*")
 
 
-def _read_postings(postfile, terminfo, base: int, with_positions: bool):
+def _read_postings(postfile, terminfo, base: int, with_positions: bool, wanted: list[int] | None = None):
     """A term's postings in one segment, document numbers offset by `base`: read in one piece and
     split into W3 blocks here (length, pickled block information, pickled data), which takes a
-    third of the Python calls W3LeafMatcher makes to step from block to block."""
+    third of the Python calls W3LeafMatcher makes to step from block to block.
+
+    With `wanted` (document numbers, sorted), only the blocks that may hold one of them are
+    decompressed and unpickled: a block's information gives its last document."""
     if terminfo.is_inlined():
         raise _Unsupported("inlined postings")  # neither our writer nor whoosh-reloaded's inlines them
     start, length = terminfo.extent()
@@ -716,11 +730,18 @@ def _read_postings(postfile, terminfo, base: int, with_positions: bool):
     ids: list[int] = []
     weights: list[float] = []
     values: list[bytes] = []
+    next_wanted = 0 if wanted is None else bisect_left(wanted, base)  # the first of `wanted` past the blocks read
     while True:
         block_length = _BLOCK_LENGTH.unpack(data.read(_INT_SIZE))[0]
         block_start = data.tell()
-        count, _, _, compression, _, _ = load(data)
+        count, last, _, compression, _, _ = load(data)
         block = data.read(abs(block_length) - (data.tell() - block_start))
+        if wanted is not None:
+            first_wanted, next_wanted = next_wanted, bisect_right(wanted, base + last, next_wanted)
+            if first_wanted == next_wanted:  # none of them in this block
+                if block_length < 0:
+                    return ids, weights, values
+                continue
         gaps, block_weights, block_values = loads(zlib.decompress(block) if compression else block)
         first = len(ids)
         ids += accumulate(gaps, initial=base)
