@@ -249,7 +249,7 @@ class ArrayOperations:
         array; the keys every word has are the phrases."""
         starts = None
         for offset, values in enumerate(word_values):
-            positions = list(map(decode, values))
+            positions = decode.many(values)
             counts = np.fromiter(map(len, positions), np.int64, len(positions))
             flat = np.fromiter(chain.from_iterable(positions), np.int64, int(counts.sum()))
             keys = np.repeat(np.arange(len(positions), dtype=np.int64), counts) * _PHRASE_KEY_SPAN + (

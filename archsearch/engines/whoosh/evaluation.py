@@ -53,9 +53,11 @@ _BLOCK_LENGTH = struct.Struct("!i")  # as Whoosh's StructFile.read_int()
 # Whoosh scores a document matched by NOT, by a date range or by Every with the query's boost alone.
 CONSTANT_SCORE = 1.0
 
-# A query is evaluated with numpy arrays (arrays.py) when a word of it is in this many articles
-# or more, or when numpy is loaded already: below it, numpy's import costs more than arrays save.
-ARRAY_POSTINGS = 20_000
+# A query is evaluated with numpy arrays (arrays.py) when numpy is loaded already (the server
+# loads it), or when a word of it is in this many articles or more: arrays save about 0.3 µs of
+# CPU per posting (`president`, 45,563 articles of 100k: 32 -> 18 ms), numpy's import costs about
+# 65 ms, so in a process of its own they pay from about 250,000 postings (bench/README.md).
+ARRAY_POSTINGS = 250_000
 
 
 class _Unsupported(Exception):
@@ -265,7 +267,7 @@ class Evaluator:
         # Positions are looked at only where every word occurs.
         candidates = ops.documents(ops.intersection(scored))
         word_values = [ops.values_of(ids, values, candidates) for ids, _, values in postings]
-        found = ops.phrase_documents(candidates, word_values, _positions_decoder(fieldobj.format))
+        found = ops.phrase_documents(candidates, word_values, _PositionsDecoder(fieldobj.format))
         # Whoosh scores a phrase as the AND of its words.
         matched = ops.boosted(ops.intersection([ops.restricted(scored[0], found), *scored[1:]]), node.boost)
         if positive:
@@ -387,7 +389,7 @@ class Evaluator:
             return {}
         # Only the blocks that may hold a candidate: proximity looks at a hundred documents at most.
         ids, _, values = self._dicts.postings(fieldname, word, with_positions=True, wanted=sorted(candidates))
-        decode = _positions_decoder(fieldobj.format)
+        decode = _PositionsDecoder(fieldobj.format)
         result = {}
         for docnum, value in zip(ids, values):
             if docnum not in candidates:
@@ -763,7 +765,7 @@ def _two_word_phrases(candidates, first: list[bytes], second: list[bytes], decod
     the words' encoded positions in each candidate): the common phrase, where each word is most
     often in the article once."""
     found = []
-    for docnum, first_positions, second_positions in zip(candidates, map(decode, first), map(decode, second)):
+    for docnum, first_positions, second_positions in zip(candidates, decode.many(first), decode.many(second)):
         if len(first_positions) == 1 and len(second_positions) == 1:
             if second_positions[0] - first_positions[0] == 1:
                 found.append(docnum)
@@ -772,19 +774,26 @@ def _two_word_phrases(candidates, first: list[bytes], second: list[bytes], decod
     return found
 
 
-def _positions_decoder(fieldformat):
+class _PositionsDecoder:
     """The format's decode_positions(), remembering what it decoded: most words occur once in an
     article, so the same few thousand encoded single positions come back again and again."""
-    decode = _decode_positions if type(fieldformat) is Positions else fieldformat.decode_positions
-    decoded: dict[bytes, list[int]] = {}
 
-    def decode_once(value: bytes) -> list[int]:
-        positions = decoded.get(value)
+    def __init__(self, fieldformat):
+        self._decode = _decode_positions if type(fieldformat) is Positions else fieldformat.decode_positions
+        self._decoded: dict[bytes, list[int]] = {}
+
+    def __call__(self, value: bytes) -> list[int]:
+        positions = self._decoded.get(value)
         if positions is None:
-            positions = decoded[value] = decode(value)
+            positions = self._decoded[value] = self._decode(value)
         return positions
 
-    return decode_once
+    def many(self, values: list[bytes]) -> list[list[int]]:
+        """The positions of each value: those decoded before looked up in one pass of C."""
+        positions = list(map(self._decoded.get, values))
+        for index in [index for index, found in enumerate(positions) if found is None]:
+            positions[index] = self(values[index])
+        return positions
 
 
 def _decode_positions(value: bytes) -> list[int]:
