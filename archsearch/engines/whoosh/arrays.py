@@ -219,7 +219,7 @@ class ArrayOperations:
     def postings(self, fieldname: str, text: bytes, with_positions: bool = False):
         """(document numbers, weights, encoded positions or None) of a term, deleted documents left out."""
         ids, weights, values = [], [], [] if with_positions else None
-        for leaf, base, leaf_ids, leaf_weights, leaf_values in self.evaluator.leaf_postings(fieldname, text, with_positions):
+        for leaf, base, leaf_ids, leaf_weights, leaf_values in self.evaluator.leaf_postings(fieldname, text):
             leaf_ids = np.array(leaf_ids, _DOCNUM)
             leaf_weights = np.array(leaf_weights, np.float64)
             deleted = leaf.deleted_docs_set

@@ -113,6 +113,7 @@ class Evaluator:
         self._proximities: list = []
         self._title_lengths: dict[int, int] = {}
         self._sentences: dict[tuple[int, str], list[int]] = {}
+        self._postings_read: dict[tuple[str, bytes], list[tuple]] = {}
         self._dicts = DictOperations(self)
         self._arrays = None
         self._ops = self._dicts  # those of the evaluation under way
@@ -436,16 +437,27 @@ class Evaluator:
         length_part = [K1 * ((1 - B) + B * (byte_to_length(byte) or 0) / avgfl) for byte in range(256)]
         return idf, length_part, K1 + 1
 
-    def leaf_postings(self, fieldname: str, text: bytes, with_positions: bool, wanted: list[int] | None = None):
+    def leaf_postings(self, fieldname: str, text: bytes, wanted: list[int] | None = None) -> list[tuple]:
         """Per segment holding the term: (its reader, its first document's number, the postings'
-        document numbers, weights, and encoded positions or None), deleted documents included; with
-        `wanted`, at least those of them it holds (see _read_postings)."""
+        document numbers, weights, and encoded positions where the field has them), deleted
+        documents included; with `wanted`, at least those of them it holds (see _read_postings).
+
+        A term's postings read whole are kept for the evaluator's later reads: the positions are
+        unpickled with the rest of a block anyway, and proximity, phrases and the counts after a
+        search read the same words again."""
+        read = self._postings_read.get((fieldname, text))
+        if read is not None:
+            return read
+        read = []
         for leaf, base in self.leaves:
             try:
                 terminfo = leaf._terms.term_info(fieldname, text)
             except TermNotFound:
                 continue
-            yield (leaf, base, *_read_postings(leaf._terms._postfile, terminfo, base, with_positions, wanted))
+            read.append((leaf, base, *_read_postings(leaf._terms._postfile, terminfo, base, wanted)))
+        if wanted is None:
+            self._postings_read[fieldname, text] = read
+        return read
 
     def field_lengths(self, fieldname: str) -> bytes:
         """Each document's field length, as the byte Whoosh encodes it (0: none)."""
@@ -615,7 +627,7 @@ class DictOperations:
         ids: list[int] = []
         weights: list[float] = []
         values: list[bytes] | None = [] if with_positions else None
-        postings = self.evaluator.leaf_postings(fieldname, text, with_positions, wanted)
+        postings = self.evaluator.leaf_postings(fieldname, text, wanted)
         for leaf, base, leaf_ids, leaf_weights, leaf_values in postings:
             deleted = leaf.deleted_docs_set
             if deleted:
@@ -714,7 +726,7 @@ def _names_field(node) -> bool:
     return isinstance(node, wq.Every) and node.fieldname not in (None, "", "*")
 
 
-def _read_postings(postfile, terminfo, base: int, with_positions: bool, wanted: list[int] | None = None):
+def _read_postings(postfile, terminfo, base: int, wanted: list[int] | None = None):
     """A term's postings in one segment, document numbers offset by `base`: read in one piece and
     split into W3 blocks here (length, pickled block information, pickled data), which takes a
     third of the Python calls W3LeafMatcher makes to step from block to block.
@@ -754,7 +766,7 @@ def _read_postings(postfile, terminfo, base: int, with_positions: bool, wanted: 
             weights += [block_weights] * count
         else:
             weights += block_weights
-        if with_positions:
+        if type(block_values) is tuple:  # encoded positions; other formats store none (or fixed sizes)
             values += block_values
         if block_length < 0:  # the last block's length is written negative
             return ids, weights, values
