@@ -270,3 +270,10 @@ def test_postings_read_for_some_documents_only_are_those_of_all(searcher, data):
     assert all(everything[docnum] == posting for docnum, posting in found.items())
     if not wanted:
         assert not found
+
+
+def test_another_weighting_is_left_to_whoosh(index_dir, arrays):
+    from whoosh.scoring import TF_IDF
+
+    with open_index(index_dir).searcher(weighting=TF_IDF()) as searcher:
+        assert evaluate(searcher, parse_query("peace", searcher.schema).query, arrays) is None

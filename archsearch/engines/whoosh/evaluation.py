@@ -35,7 +35,7 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
 from whoosh.formats import Positions
 from whoosh.reading import EmptyReader, TermNotFound
-from whoosh.scoring import BM25FScorer, WeightScorer
+from whoosh.scoring import BM25F
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
@@ -428,12 +428,15 @@ class Evaluator:
         """What bm25() of whoosh.scoring computes once per term, (idf, the length part of each
         length byte, K1 + 1), for the same operations in the same order, so the same floats; None
         where a posting's score is its weight."""
-        scorer = self.searcher.weighting.scorer(self.searcher, fieldname, text)
-        if type(scorer) is WeightScorer:
-            return None
-        if type(scorer) is not BM25FScorer:
-            raise _Unsupported(type(scorer).__name__)
-        idf, avgfl, B, K1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+        weighting, searcher = self.searcher.weighting, self.searcher.get_parent()
+        if type(weighting) is not BM25F:
+            raise _Unsupported(type(weighting).__name__)
+        # BM25F.scorer()'s statistics, without the BM25FScorer it makes, which also merges the
+        # term's information from every segment (for a quality bound never used here).
+        if not self.schema[fieldname].scorable:
+            return None  # BM25F.scorer() gives a WeightScorer
+        idf, avgfl = searcher.idf(fieldname, text), searcher.avg_field_length(fieldname) or 1
+        B, K1 = weighting._field_B.get(fieldname, weighting.B), weighting.K1
         length_part = [K1 * ((1 - B) + B * (byte_to_length(byte) or 0) / avgfl) for byte in range(256)]
         return idf, length_part, K1 + 1
 
