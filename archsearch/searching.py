@@ -301,7 +301,7 @@ class _Ranking:
             return list(searcher.search(self._query, limit=limit, sortedby=sortedby, terms=True))
         scores = self._evaluation.scores
         if self._sort == "relevance" and self._words_matched is not None:
-            best = sorted(scores, key=lambda docnum: self._words_first(docnum, scores[docnum]))[:limit]
+            best = [docnum for docnum, _ in sorted(scores.items(), key=lambda item: self._words_first(*item))[:limit]]
         elif self._sort == "relevance":
             best = scores.best(limit)
         else:

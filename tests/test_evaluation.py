@@ -277,3 +277,25 @@ def test_another_weighting_is_left_to_whoosh(index_dir, arrays):
 
     with open_index(index_dir).searcher(weighting=TF_IDF()) as searcher:
         assert evaluate(searcher, parse_query("peace", searcher.schema).query, arrays) is None
+
+
+@pytest.mark.parametrize(
+    "text, options",
+    [
+        ("peace storm nosuchword", {"relax_when_empty": True}),
+        ("peace storm", {"words_first": True}),
+        ("prime minister", {"sort": "oldest"}),
+        ("prime minister talks", {}),  # the proximity bonus raises the best hits
+    ],
+)
+def test_search_ranks_alike_with_arrays_and_dicts(index_dir, monkeypatch, text, options):
+    from archsearch import searching
+
+    def hits(arrays):
+        monkeypatch.setattr(searching.Evaluator, "arrays_pay", lambda self, query: arrays)
+        result = searching.search(index_dir, text, limit=12, collapse_copies=False, **options)
+        return result.total, result.relaxed, [(hit.id, pytest.approx(hit.score, rel=1e-12)) for hit in result.hits]
+
+    with_dicts = hits(False)
+    assert with_dicts == hits(True) and len(with_dicts[2]) == 12
+    assert with_dicts[1] == ("relax_when_empty" in options)
