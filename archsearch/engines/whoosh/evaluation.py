@@ -6,7 +6,9 @@ at a time, several Python calls per posting: counting the 45,000 articles that s
 term's postings are read a block at a time into lists, and the query tree is evaluated with
 set and dict operations and one list comprehension per term for its BM25F scores, which is
 several times faster and gives every matching document and its score in one pass, so the
-count and the ranking come from the same work.
+count and the ranking come from the same work.  The sets of scored documents are dicts
+(DictOperations) or, for long posting lists and in the server, numpy arrays (arrays.py), behind
+the same operations; the tree is walked once, by Evaluator, whichever they are.
 
 The scores are Whoosh's: the same BM25F formula, statistics and field lengths, and the same
 constants for what Whoosh scores as a constant (a date range adds its boost, a NOT its boost,
@@ -20,11 +22,11 @@ writes the same format, and the tests compare with Whoosh's own reading).
 """
 
 import heapq
-from bisect import bisect_left, bisect_right
 import struct
 import sys
 import zlib
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -55,7 +57,7 @@ CONSTANT_SCORE = 1.0
 
 # A query is evaluated with numpy arrays (arrays.py) when numpy is loaded already (the server
 # loads it), or when a word of it is in this many articles or more: arrays save about 0.3 µs of
-# CPU per posting (`president`, 45,563 articles of 100k: 32 -> 18 ms), numpy's import costs about
+# CPU per posting (`president`, 45,563 articles of 100k: 36 -> 22 ms), numpy's import costs about
 # 65 ms, so in a process of its own they pay from about 250,000 postings (bench/README.md).
 ARRAY_POSTINGS = 250_000
 
@@ -140,12 +142,13 @@ class Evaluator:
     def arrays_pay(self, query) -> bool:
         """Whether arrays evaluate `query` faster, numpy's import included: numpy is loaded
         already (the server loads it), or some word of the query is in ARRAY_POSTINGS articles or
-        more."""
+        more, or it asks for every article (Every).  A date window counts for nothing: beside
+        words it only filters theirs."""
         if "numpy" in sys.modules:
             return True
         reader = self.searcher.reader()
         for leaf in [query] if query.is_leaf() else query.leaves():
-            if isinstance(leaf, (wq.Every, *_COLUMN_FILTERS)):
+            if isinstance(leaf, wq.Every):
                 postings = self.document_count
             elif isinstance(leaf, (wq.Term, wq.Phrase)) and leaf.fieldname in self.schema:
                 words = leaf.words if isinstance(leaf, wq.Phrase) else [leaf.text]
