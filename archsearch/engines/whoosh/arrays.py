@@ -4,8 +4,8 @@ evaluation.DictOperations combines postings a document at a time in Python; for 
 large share of the articles (`president`, 45% of them) that is most of a query's time.  Here a
 term's postings become two arrays, its documents (sorted) and their scores, scored with BM25F in
 a few vectorised steps, and queries combine them as sorted arrays: AND by binary search of the
-smaller in the larger, OR by sorting the parts together and summing equal documents, a date
-window as a mask over the date column.  Ranking takes the best with a partition, not a sort of
+smaller in the larger, OR by summing per document (over the index, or over the parts sorted
+together when they are small), a date window as a mask over the date column.  Ranking takes the best with a partition, not a sort of
 every match.  The floats are evaluation.py's: the same operations in the same order per
 posting; only sums of several parts may be added in another order (the last bits).
 
@@ -20,11 +20,12 @@ import numpy as np
 
 _DOCNUM = np.int64
 
-# Phrase keys: a candidate's index times this, plus a position in it (fewer words than this).
+# Phrase keys: a candidate's index times this, plus a position in it (articles are shorter).
 _PHRASE_KEY_SPAN = 1 << 32
 
 # An OR whose parts hold at least 1/DENSE_UNION of the index's documents sums its scores in an
-# array as long as the index, which is faster than sorting the parts together from there on.
+# array as long as the index, faster than sorting the parts together from about there on
+# (77,000 postings in 100,000 documents: 0.63 ms against 1.7-2.0 ms).
 DENSE_UNION = 8
 
 
@@ -68,7 +69,7 @@ class ArrayScores(Mapping):
         """The documents by score, best first and the lower number first among equals (as Whoosh
         orders them); the first `limit` (None: all)."""
         docnums, scores = self.docnums, self.scores
-        if limit is not None and limit < len(scores):
+        if limit is not None and 0 < limit < len(scores):
             # Every document scoring at least the limit-th best score: ties at the bound included.
             threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
             kept = scores >= threshold
