@@ -1,7 +1,6 @@
 """Answering a query: ranked hits with their metadata and highlighted passages."""
 
 import datetime
-import heapq
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,39 +300,21 @@ class _Ranking:
             sortedby = None if self._sort == "relevance" else _date_sort_key(searcher.schema["date"], self._sort)
             return list(searcher.search(self._query, limit=limit, sortedby=sortedby, terms=True))
         scores = self._evaluation.scores
-        candidates = scores.keys()
         if self._sort == "relevance" and self._words_matched is not None:
-
-            def order(docnum):
-                return self._words_first(docnum, scores[docnum])
-
+            best = [docnum for docnum, _ in sorted(scores.items(), key=lambda item: self._words_first(*item))[:limit]]
         elif self._sort == "relevance":
-            if limit is not None and limit < len(scores):
-                # The limit-th best score, found by sorting bare floats in C, bounds the candidates.
-                threshold = sorted(scores.values(), reverse=True)[limit - 1]
-                candidates = [docnum for docnum, score in scores.items() if score >= threshold]
-
-            def order(docnum):
-                # Best score first and, as in Whoosh, the lower document number first among equals.
-                return -scores[docnum], docnum
-
+            best = scores.best(limit)
         else:
+            # As _date_sort_key orders them: by date, undated articles last, then by relevance.
             days = self._evaluator.sortable_values("date")
-            undated = searcher.schema["date"].default  # the column's value for an article without a date
-            sign = -1 if self._sort == "newest" else 1
-
-            def order(docnum):
-                # As _date_sort_key orders them: by date, undated articles last, then by relevance.
-                return days[docnum] == undated, sign * days[docnum], -scores[docnum], docnum
-
-        best = heapq.nsmallest(limit, candidates, key=order) if limit is not None else sorted(candidates, key=order)
+            best = scores.by_value(days, searcher.schema["date"].default, self._sort == "newest", limit)
         return [_EvaluatedHit(searcher, self._evaluation, docnum) for docnum in best]
 
     def _words_first(self, docnum: int, score: float) -> tuple:
         return -self._words_matched[docnum], -score, docnum
 
 
-def _with_proximity(evaluator: Evaluator, query, scores: dict[int, float]) -> dict[int, float]:
+def _with_proximity(evaluator: Evaluator, query, scores):
     """`scores` with the best candidates' raised where the query's words stand close together
     (see PROXIMITY_WEIGHT); unchanged for a query of one word or with another shape."""
     if not PROXIMITY_WEIGHT or not scores:
@@ -341,11 +322,10 @@ def _with_proximity(evaluator: Evaluator, query, scores: dict[int, float]) -> di
     words = [word for word in _words_and_filters(query)[0] if is_proximity_operand(word)]
     if len(words) < 2:
         return scores
-    best = heapq.nlargest(PROXIMITY_CANDIDATES, scores, key=scores.__getitem__)
-    raised = evaluator.closeness(words, set(best))
+    raised = evaluator.closeness(words, set(scores.best(PROXIMITY_CANDIDATES)))
     if not raised:
         return scores
-    return {**scores, **{docnum: scores[docnum] * (1 + PROXIMITY_WEIGHT * value) for docnum, value in raised.items()}}
+    return scores.raised({docnum: 1 + PROXIMITY_WEIGHT * value for docnum, value in raised.items()})
 
 
 SORT_ORDERS = ("relevance", "newest", "oldest")

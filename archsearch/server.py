@@ -66,6 +66,7 @@ PRELOADED = (
     "archsearch.lasthits",
     "archsearch.location",
     "archsearch.searching",
+    "archsearch.engines.whoosh.arrays",  # numpy, with which queries are evaluated in the server
     "archsearch.formats.text",  # the plain-text reader: snippets and show read text files again
     "archsearch.related",
     "sqlite3",  # the groups of copies, read by query and similar (nearduplicates.copy_groups)

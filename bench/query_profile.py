@@ -2,6 +2,7 @@
 """Where a no-server query's time goes: imports, opening the index, evaluation, near-duplicates...
 
     python bench/query_profile.py INDEX [--runs N] [--importtime] -- QUERY ARGS...
+    python bench/query_profile.py INDEX --in-process [--runs N] [--against REV]
 
 Runs `archsearch query --index INDEX QUERY ARGS` N times (default 5), each in a fresh Python
 process without the server (ARCHSEARCH_SERVER=off), under pyinstrument (the `bench` extra),
@@ -21,6 +22,15 @@ archsearch to the end) and the whole process's wall time (the difference is Pyth
 start-up).  With --importtime it also sums `python -X importtime`'s self times per top-level
 package (one more process).  pyinstrument samples wall-clock time: on a loaded machine the
 shares hold better than the times.  See bench/README.md, "Where the time goes".
+
+With --in-process it times instead, in this one process, `searching.search()` for each kind of
+query of QUERY_KINDS (the ranking and count, without snippets or copy grouping: the query's
+evaluation), CPU time by `time.process_time`, median of N runs, searchers kept open and numpy
+loaded as the server keeps and loads them.  The working tree's search() is timed twice, evaluating with arrays and with
+dicts (evaluation.Evaluator.arrays_pay chooses between them in use).  With --against REV,
+archsearch's searching.py and evaluation.py as of the git revision REV are loaded beside the
+working tree's and timed too.  Every round times each in turn, the order rotating, so that the
+machine's load falls on all alike.
 """
 import argparse
 import json
@@ -70,6 +80,83 @@ def profile_once(argv):
     print(json.dumps({"parts": parts, "duration": session.duration}))
 
 
+# The kinds of query bench/run.py times (issue 15), with the words it uses at 100k.
+QUERY_KINDS = [
+    ("rare word", "Zakharova", {}),
+    ("common word", "president", {}),
+    ("3-word AND", "syria ceasefire talks", {}),
+    ("phrase", '"prime minister"', {}),
+    ("OR", "refugees OR migrants", {}),
+    ("date-ranged", "election", {"since": "2017-01-01", "until": "2017-02-28"}),
+    ("sort by date", "president", {"sort": "newest"}),
+]
+
+
+def revision_searching(revision):
+    """archsearch.searching as of a git revision, bound to that revision's evaluation.py; the
+    other modules they import are the working tree's."""
+    import importlib.util
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def load(name, path):
+        source = subprocess.run(["git", "-C", here, "show", f"{revision}:{path}"], check=True,
+                                capture_output=True, text=True).stdout
+        spec = importlib.util.spec_from_loader(name, loader=None)
+        module = importlib.util.module_from_spec(spec)
+        exec(compile(source, f"{revision}:{path}", "exec"), module.__dict__)
+        return module
+
+    evaluation_name = "archsearch.engines.whoosh.evaluation"
+    current = sys.modules[evaluation_name]
+    old = load(f"{evaluation_name}@{revision}", "archsearch/engines/whoosh/evaluation.py")
+    sys.modules[evaluation_name] = old  # what the old searching.py imports
+    try:
+        return load(f"archsearch.searching@{revision}", "archsearch/searching.py")
+    finally:
+        sys.modules[evaluation_name] = current
+
+
+def time_in_process(index, runs, against):
+    """Median CPU time of search() per query kind, and the revision's beside it."""
+    from pathlib import Path
+
+    from archsearch import searching
+    from archsearch.engines.whoosh.store import keep_searchers_open
+
+    keep_searchers_open()
+    import numpy  # noqa: F401  loaded first, as the server loads it
+
+    # The working tree evaluating with arrays, then with dicts (evaluation.Evaluator.arrays_pay
+    # decides between them in use), then the revision's.
+    versions = [("arrays", searching, True), ("dicts", searching, False)]
+    if against:
+        versions.append((against, revision_searching(against), None))
+    print(f"search() at {index}, CPU ms, median of {runs} runs, interleaved")
+    print(f"{'query':<34} {'matches':>8} " + " ".join(f"{name[:10]:>10}" for name, _, _ in versions)
+          + (f"   arrays/{against[:10]}" if against else ""))
+    arrays_pay = searching.Evaluator.arrays_pay
+    try:
+        for kind, text, options in QUERY_KINDS:
+            times = {name: [] for name, _, _ in versions}
+            totals = set()
+            for run in range(runs + 1):  # the first reads the postings' pages from disk: not counted
+                for name, module, arrays in versions[run % len(versions):] + versions[:run % len(versions)]:
+                    searching.Evaluator.arrays_pay = lambda self, query: arrays
+                    started = time.process_time()
+                    result = module.search(Path(index), text, with_snippets=False, collapse_copies=False, **options)
+                    if run:
+                        times[name].append(time.process_time() - started)
+                    totals.add(result.total)
+            medians = [statistics.median(times[name]) * 1000 for name, _, _ in versions]
+            line = f"{kind + ': ' + text:<34} {'/'.join(map(str, sorted(totals))):>8} " + " ".join(f"{m:>10.1f}" for m in medians)
+            if against:
+                line += f" {medians[0] / medians[-1]:>15.2f}x"
+            print(line)
+    finally:
+        searching.Evaluator.arrays_pay = arrays_pay
+
+
 def importtime(python, argv, env):
     """Self time of every module `python -X importtime` lists, summed per top-level package."""
     done = subprocess.run([python, "-X", "importtime", "-c", "import sys; from archsearch.client import main; "
@@ -89,8 +176,15 @@ def main():
     ap.add_argument("index", help="the index folder")
     ap.add_argument("--runs", type=int, default=5, help="processes to profile (default 5)")
     ap.add_argument("--importtime", action="store_true", help="also sum python -X importtime per package")
-    ap.add_argument("query", nargs="+", help="after --: the query's words and options")
+    ap.add_argument("--in-process", action="store_true", help="time search() per kind of query in this process")
+    ap.add_argument("--against", metavar="REV", help="with --in-process: also time the git revision REV's search()")
+    ap.add_argument("query", nargs="*", help="after --: the query's words and options")
     args = ap.parse_args()
+    if args.in_process:
+        time_in_process(args.index, args.runs, args.against)
+        return
+    if not args.query:
+        ap.error("give a query after --")
     argv = ["query", "--index", args.index] + args.query
     env = dict(os.environ, ARCHSEARCH_SERVER="off")
     runs, walls = [], []

@@ -1,16 +1,18 @@
-"""evaluation.py against Whoosh: the same documents and the same scores for any query.
+"""evaluation.py against Whoosh: the same documents and the same scores for any query, evaluated
+with dicts or with arrays (arrays.py).
 
 The corpus has two segments, deleted documents and undated articles, and its words are drawn
 from a small vocabulary so that generated queries match many articles, phrases occur both in
 order and out of order, and titles, dates and sources vary."""
 
 import random
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archsearch.engines.whoosh.evaluation import evaluate
+from archsearch.engines.whoosh.evaluation import Evaluator
 from archsearch.indexing import update_index
 from archsearch.querying import QuerySyntaxError, parse_query
 from archsearch.searching import weighting
@@ -20,13 +22,13 @@ WORDS = "prime minister peace talks border troops election vote council storm ha
 AGENCIES = ["NTB", "TASS", "AFP"]
 
 
-def article(rng: random.Random, number: int) -> str:
+def article(rng: random.Random, number: int, dated: bool = True) -> str:
     title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 5)))
     body = " ".join(
         " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 12))).capitalize() + "."
         for _ in range(rng.randint(1, 15))
     )
-    if number % 7 == 0:  # undated: a plain text file, title on its first line
+    if number % 7 == 0 or not dated:  # undated: a plain text file, title on its first line
         return f"{title.capitalize()}\n\n{body}\n"
     day = rng.randint(1, 28)
     return f" date 2022-03-{day:02d} OSLO, March {day}. /{rng.choice(AGENCIES)}/. {title}. {body}\n"
@@ -46,6 +48,13 @@ def index_dir(tmp_path_factory):
     for number in range(160, 220):
         (corpus / f"{number:03d}.txt").write_text(article(rng, number), encoding="utf-8")
     update_index(index_dir, [str(corpus)])
+    # A third: deletions in the second segment, and a segment of undated articles only, which
+    # has no date column.
+    for number in range(161, 220, 11):
+        (corpus / f"{number:03d}.txt").unlink()
+    for number in range(220, 232):
+        (corpus / f"{number:03d}.txt").write_text(article(rng, number, dated=False), encoding="utf-8")
+    update_index(index_dir, [str(corpus)])
     return index_dir
 
 
@@ -53,17 +62,28 @@ def index_dir(tmp_path_factory):
 def searcher(index_dir):
     ix = open_index(index_dir)
     with ix.searcher(weighting=weighting()) as searcher:
-        assert len(searcher.reader().leaf_readers()) >= 2 and searcher.reader().has_deletions()
+        leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+        assert len(leaves) == 3 and sum(leaf.has_deletions() for leaf in leaves) == 2
+        assert not leaves[-1].has_column("date")
         yield searcher
+
+
+@pytest.fixture(params=[False, True], ids=["dicts", "arrays"])
+def arrays(request):
+    return request.param
+
+
+def evaluate(searcher, query, arrays=False):
+    return Evaluator(searcher, arrays=arrays).evaluate(query)
 
 
 def whoosh_scores(searcher, query) -> dict[int, float]:
     return {hit.docnum: hit.score for hit in searcher.search(query, limit=None)}
 
 
-def assert_same_as_whoosh(searcher, text: str, **options):
+def assert_same_as_whoosh(searcher, text: str, arrays=False, **options):
     query = parse_query(text, searcher.schema, **options).query
-    evaluation = evaluate(searcher, query)
+    evaluation = evaluate(searcher, query, arrays)
     assert evaluation is not None, f"{text!r} ({query!r}) not evaluated"
     expected = whoosh_scores(searcher, query)
     assert set(evaluation.scores) == set(expected), f"{text!r}: {query!r}"
@@ -98,38 +118,38 @@ def assert_same_as_whoosh(searcher, text: str, **options):
         '"prime nosuchword"',
     ],
 )
-def test_same_documents_and_scores_as_whoosh(searcher, text):
-    assert_same_as_whoosh(searcher, text)
+def test_same_documents_and_scores_as_whoosh(searcher, text, arrays):
+    assert_same_as_whoosh(searcher, text, arrays)
 
 
-def test_any_words_and_flag_dates_and_undated(searcher):
-    assert_same_as_whoosh(searcher, "peace storm oil", any_words=True)
-    assert_same_as_whoosh(searcher, "peace", since="2022-03-10", until="2022-03-20")
-    evaluation = assert_same_as_whoosh(searcher, "peace", since="2022-03-10", include_undated=True)
+def test_any_words_and_flag_dates_and_undated(searcher, arrays):
+    assert_same_as_whoosh(searcher, "peace storm oil", arrays, any_words=True)
+    assert_same_as_whoosh(searcher, "peace", arrays, since="2022-03-10", until="2022-03-20")
+    evaluation = assert_same_as_whoosh(searcher, "peace", arrays, since="2022-03-10", include_undated=True)
     undated = {docnum for docnum in evaluation.scores if searcher.stored_fields(docnum).get("date") is None}
     assert undated, "--undated keeps undated articles"
 
 
-def test_words_without_their_dates_as_counted_for_undated_articles(searcher):
+def test_words_without_their_dates_as_counted_for_undated_articles(searcher, arrays):
     # The date filters give way to Every, which an AND then only adds its score for.
     words = parse_query("peace OR storm date:2022-03-05..2022-03-20", searcher.schema).words
     assert "Every" in repr(words)
-    evaluation = evaluate(searcher, words)
+    evaluation = evaluate(searcher, words, arrays)
     expected = whoosh_scores(searcher, words)
     assert evaluation.scores.keys() == expected.keys()
     assert all(evaluation.scores[docnum] == pytest.approx(score, rel=1e-12) for docnum, score in expected.items())
 
 
-def test_deleted_documents_never_match(searcher):
+def test_deleted_documents_never_match(searcher, arrays):
     deleted = {base + docnum for leaf, base in searcher.reader().leaf_readers() for docnum in leaf.deleted_docs_set or ()}
     assert deleted
     for text in ("minister", "NOT nosuchword", '"prime minister"', "date:2022-03-01..2022-03-31"):
-        evaluation = evaluate(searcher, parse_query(text, searcher.schema).query)
+        evaluation = evaluate(searcher, parse_query(text, searcher.schema).query, arrays)
         assert evaluation.scores and not deleted & set(evaluation.scores)
 
 
 @pytest.mark.parametrize("wanted, other", [("peace", "talks"), ("talks", "prime"), ("minister", "prime storm")])
-def test_andnot_and_andmaybe_as_defined(searcher, wanted, other):
+def test_andnot_and_andmaybe_as_defined(searcher, wanted, other, arrays):
     # Whoosh's own AndNot and AndMaybe matchers lose track of their second part while skipping:
     # ANDNOT lets through a few articles that have the word, and ANDMAYBE sometimes leaves out
     # its score (found by the generated test below).  Here the expectation comes from the parts.
@@ -138,26 +158,26 @@ def test_andnot_and_andmaybe_as_defined(searcher, wanted, other):
 
     wanted_scores, other_scores = scores(wanted), scores(other)
     assert set(wanted_scores) & set(other_scores) and set(wanted_scores) - set(other_scores)
-    without = evaluate(searcher, parse_query(f"({wanted}) ANDNOT ({other})", searcher.schema).query).scores
+    without = dict(evaluate(searcher, parse_query(f"({wanted}) ANDNOT ({other})", searcher.schema).query, arrays).scores)
     # Sums over title, body and lead may be added in another order than Whoosh's: the last bits differ.
     assert without == pytest.approx({d: s for d, s in wanted_scores.items() if d not in other_scores}, rel=1e-12)
-    maybe = evaluate(searcher, parse_query(f"({wanted}) ANDMAYBE ({other})", searcher.schema).query).scores
+    maybe = evaluate(searcher, parse_query(f"({wanted}) ANDMAYBE ({other})", searcher.schema).query, arrays).scores
     assert maybe.keys() == wanted_scores.keys()
     for docnum, score in wanted_scores.items():
         assert maybe[docnum] == pytest.approx(score + other_scores.get(docnum, 0.0), rel=1e-12)
 
 
-def test_matched_terms_are_those_whoosh_reports(searcher):
+def test_matched_terms_are_those_whoosh_reports(searcher, arrays):
     query = parse_query('"prime minister" OR storm -oil', searcher.schema).query
-    evaluation = evaluate(searcher, query)
+    evaluation = evaluate(searcher, query, arrays)
     for hit in searcher.search(query, limit=None, terms=True):
         assert set(evaluation.matched_terms(hit.docnum)) == set(hit.matched_terms())
 
 
-def test_unknown_query_nodes_are_left_to_whoosh(searcher):
+def test_unknown_query_nodes_are_left_to_whoosh(searcher, arrays):
     from whoosh.query import Ordered, Term
 
-    assert evaluate(searcher, Ordered([Term("body", "peace"), Term("body", "talk")])) is None
+    assert evaluate(searcher, Ordered([Term("body", "peace"), Term("body", "talk")]), arrays) is None
 
 
 query_words = st.sampled_from(WORDS + ["nosuchword", "pri*", "minist~", "title:peace", "source:ntb"])
@@ -174,23 +194,109 @@ query_parts = st.one_of(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(parts=st.lists(query_parts, min_size=1, max_size=4), any_words=st.booleans())
-def test_generated_queries_match_whoosh(searcher, parts, any_words):
+@given(parts=st.lists(query_parts, min_size=1, max_size=4), any_words=st.booleans(), arrays=st.booleans())
+def test_generated_queries_match_whoosh(searcher, parts, any_words, arrays):
     text = " ".join(parts)
     try:
-        assert_same_as_whoosh(searcher, text, any_words=any_words)
+        assert_same_as_whoosh(searcher, text, arrays, any_words=any_words)
     except QuerySyntaxError:
         pass
 
 
 @pytest.mark.parametrize("sort", ["newest", "oldest", "relevance"])
 @pytest.mark.parametrize("text", ["peace", "storm OR oil", '"prime minister"'])
-def test_search_orders_hits_as_whoosh_does(index_dir, monkeypatch, sort, text):
+@pytest.mark.parametrize("limit", [0, 7])
+def test_search_orders_hits_as_whoosh_does(index_dir, monkeypatch, sort, text, arrays, limit):
+    # Many articles score alike here (few words, similar lengths): the first 7 cut through ties.
     from archsearch import searching
 
-    def hit_ids():
-        return [hit.id for hit in searching.search(index_dir, text, sort=sort, limit=0, collapse_copies=False).hits]
+    monkeypatch.setattr(searching.Evaluator, "arrays_pay", lambda self, query: arrays)
 
-    evaluated = hit_ids()
+    def hits():
+        result = searching.search(index_dir, text, sort=sort, limit=limit, collapse_copies=False)
+        return result.total, [hit.id for hit in result.hits]
+
+    evaluated = hits()
     monkeypatch.setattr(searching.Evaluator, "evaluate", lambda self, query: None)  # Whoosh's search instead
-    assert evaluated == hit_ids() and len(evaluated) > 10
+    assert evaluated == hits() and evaluated[0] > 10 and len(evaluated[1]) == (limit or evaluated[0])
+
+
+def test_arrays_where_numpy_is_loaded_or_a_word_is_frequent(searcher, monkeypatch):
+    from whoosh.query import Every
+
+    from archsearch.engines.whoosh import evaluation
+
+    evaluator = Evaluator(searcher)
+    peace = parse_query("peace", searcher.schema).query
+    frequency = searcher.reader().doc_frequency("body", "peac")
+    dated_nosuchword = parse_query("nosuchword date:2022-03-01..2022-03-14", searcher.schema).query
+    assert evaluator.arrays_pay(peace)  # this process has loaded numpy (the tests above)
+    # Only looked up, never imported, so taking it out of sight for a moment is safe.
+    monkeypatch.delitem(sys.modules, "numpy")
+    monkeypatch.setattr(evaluation, "ARRAY_POSTINGS", frequency + 1)
+    assert not evaluator.arrays_pay(peace) and not evaluator.arrays_pay(dated_nosuchword)
+    assert evaluator.arrays_pay(Every()) == (searcher.reader().doc_count_all() > frequency)
+    monkeypatch.setattr(evaluation, "ARRAY_POSTINGS", frequency)
+    assert evaluator.arrays_pay(peace)
+    assert not evaluator.arrays_pay(parse_query("nosuchword", searcher.schema).query)
+
+
+@pytest.mark.parametrize("text", ["peace", "NOT peace", "date:2022-03-01..", '"prime minister"', "peace OR storm"])
+def test_an_index_without_documents_matches_nothing(tmp_path, arrays, text):
+    (tmp_path / "empty").mkdir()
+    update_index(tmp_path / "index", [str(tmp_path / "empty")])
+    with open_index(tmp_path / "index").searcher(weighting=weighting()) as searcher:
+        evaluation = evaluate(searcher, parse_query(text, searcher.schema).query, arrays)
+        assert len(evaluation.scores) == 0 and evaluation.scores.best(10) == []
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_postings_read_for_some_documents_only_are_those_of_all(searcher, data):
+    # Proximity reads where a word stands only in the blocks that may hold its candidates.
+    from archsearch.engines.whoosh.evaluation import DictOperations
+
+    def postings(**options):  # each from an evaluator of its own: a term read whole is kept
+        return DictOperations(Evaluator(searcher)).postings("body", b"peac", with_positions=True, **options)
+
+    ids, weights, values = postings()
+    # Whoosh's blocks hold 128 postings: the first segment has two or more, of which one is read.
+    second_base = searcher.reader().leaf_readers()[1][1]
+    assert len(postings(wanted=[ids[0]])[0]) <= 128 < len([docnum for docnum in ids if docnum < second_base])
+    wanted = sorted(data.draw(st.sets(st.sampled_from(range(searcher.reader().doc_count_all())), max_size=5)))
+    some = postings(wanted=wanted)
+    everything = dict(zip(ids, zip(weights, values)))
+    found = dict(zip(some[0], zip(some[1], some[2])))
+    assert {docnum for docnum in wanted if docnum in everything} <= found.keys()
+    assert all(everything[docnum] == posting for docnum, posting in found.items())
+    if not wanted:
+        assert not found
+
+
+def test_another_weighting_is_left_to_whoosh(index_dir, arrays):
+    from whoosh.scoring import TF_IDF
+
+    with open_index(index_dir).searcher(weighting=TF_IDF()) as searcher:
+        assert evaluate(searcher, parse_query("peace", searcher.schema).query, arrays) is None
+
+
+@pytest.mark.parametrize(
+    "text, options",
+    [
+        ("peace storm nosuchword", {"relax_when_empty": True}),
+        ("peace storm", {"words_first": True}),
+        ("prime minister", {"sort": "oldest"}),
+        ("prime minister talks", {}),  # the proximity bonus raises the best hits
+    ],
+)
+def test_search_ranks_alike_with_arrays_and_dicts(index_dir, monkeypatch, text, options):
+    from archsearch import searching
+
+    def hits(arrays):
+        monkeypatch.setattr(searching.Evaluator, "arrays_pay", lambda self, query: arrays)
+        result = searching.search(index_dir, text, limit=12, collapse_copies=False, **options)
+        return result.total, result.relaxed, [(hit.id, pytest.approx(hit.score, rel=1e-12)) for hit in result.hits]
+
+    with_dicts = hits(False)
+    assert with_dicts == hits(True) and len(with_dicts[2]) == 12
+    assert with_dicts[1] == ("relax_when_empty" in options)

@@ -6,7 +6,9 @@ at a time, several Python calls per posting: counting the 45,000 articles that s
 term's postings are read a block at a time into lists, and the query tree is evaluated with
 set and dict operations and one list comprehension per term for its BM25F scores, which is
 several times faster and gives every matching document and its score in one pass, so the
-count and the ranking come from the same work.
+count and the ranking come from the same work.  The sets of scored documents are dicts
+(DictOperations) or, for long posting lists and in the server, numpy arrays (arrays.py), behind
+the same operations; the tree is walked once, by Evaluator, whichever they are.
 
 The scores are Whoosh's: the same BM25F formula, statistics and field lengths, and the same
 constants for what Whoosh scores as a constant (a date range adds its boost, a NOT its boost,
@@ -19,11 +21,13 @@ readers' internals, which is safe because whoosh-reloaded is pinned exactly (seg
 writes the same format, and the tests compare with Whoosh's own reading).
 """
 
+import heapq
 import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Callable, Collection
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate
 from io import BytesIO
@@ -33,7 +37,7 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
 from whoosh.formats import Positions
 from whoosh.reading import EmptyReader, TermNotFound
-from whoosh.scoring import BM25FScorer, WeightScorer
+from whoosh.scoring import BM25F
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
@@ -51,6 +55,12 @@ _BLOCK_LENGTH = struct.Struct("!i")  # as Whoosh's StructFile.read_int()
 # Whoosh scores a document matched by NOT, by a date range or by Every with the query's boost alone.
 CONSTANT_SCORE = 1.0
 
+# A query is evaluated with numpy arrays (arrays.py) when numpy is loaded already (the server
+# loads it), or when a word of it is in this many articles or more: arrays save about 0.3 µs of
+# CPU per posting (`president`, 45,563 articles of 100k: 36 -> 22 ms), numpy's import costs about
+# 65 ms, so in a process of its own they pay from about 250,000 postings (bench/README.md).
+ARRAY_POSTINGS = 250_000
+
 
 class _Unsupported(Exception):
     """A query node this module cannot evaluate exactly as Whoosh would."""
@@ -58,7 +68,9 @@ class _Unsupported(Exception):
 
 @dataclass
 class Evaluation:
-    scores: dict[int, float]  # every matching document (index-wide number) and its score
+    # Every matching document (index-wide number) and its score: a ScoreDict, or an
+    # arrays.ArrayScores when the query was evaluated with arrays; both rank (best(), by_value()).
+    scores: Mapping[int, float]
     # The query's words as Whoosh reports matched terms, (field, indexed word as bytes), with the
     # documents in which each one took part in the match; NOT parts are left out.
     term_documents: list[tuple[tuple[str, bytes], set[int] | dict]] = field(default_factory=list)
@@ -87,8 +99,11 @@ class Evaluator:
     (as Whoosh's MultiReader numbers them).  Term postings it has scored serve its next queries
     too, such as the count of undated articles that follows a search."""
 
-    def __init__(self, searcher):
+    def __init__(self, searcher, arrays: bool | None = None):
+        """`arrays`: evaluate with numpy arrays (True), with dicts (False), or with arrays where
+        they pay (None: see arrays_pay)."""
         self.searcher = searcher
+        self.arrays = arrays
         self.schema = searcher.schema
         reader = searcher.reader()
         # An index with no committed segment hands out an EmptyReader, which has no postings to read.
@@ -97,20 +112,55 @@ class Evaluator:
         self._deleted = None
         self._lengths: dict[str, bytes] = {}
         self._columns: dict[str, array] = {}
-        self._term_scores_read: dict[tuple[str, bytes], dict[int, float]] = {}
         self._proximities: list = []
         self._title_lengths: dict[int, int] = {}
         self._in_sentence: dict[tuple, bool] = {}
+        self._postings_read: dict[tuple[str, bytes], list[tuple]] = {}
+        self._dicts = DictOperations(self)
+        self._arrays = None
+        self._ops = self._dicts  # those of the evaluation under way
 
     def evaluate(self, query) -> Evaluation | None:
         """Every document matching `query` with its score; None when Whoosh must answer instead."""
-        evaluation = Evaluation(scores={})
-        self._proximities = evaluation.proximities
-        try:
-            evaluation.scores = self._evaluate(query, evaluation.term_documents, positive=True)
-        except _Unsupported:
-            return None
-        return evaluation
+        operations = [self._dicts]
+        if self.arrays if self.arrays is not None else self.arrays_pay(query):
+            if self._arrays is None:
+                from archsearch.engines.whoosh.arrays import ArrayOperations
+
+                self._arrays = ArrayOperations(self)
+            operations.insert(0, self._arrays)  # then dicts for the nodes arrays leave to them
+        for self._ops in operations:
+            evaluation = Evaluation(scores={})
+            self._proximities = evaluation.proximities
+            try:
+                evaluation.scores = self._ops.result(self._evaluate(query, evaluation.term_documents, positive=True))
+            except _Unsupported:
+                continue
+            return evaluation
+        return None
+
+    def arrays_pay(self, query) -> bool:
+        """Whether arrays evaluate `query` faster, numpy's import included: numpy is loaded
+        already (the server loads it), or some word of the query is in ARRAY_POSTINGS articles or
+        more, or it asks for every article (Every).  A date window counts for nothing: beside
+        words it only filters theirs."""
+        if "numpy" in sys.modules:
+            return True
+        reader = self.searcher.reader()
+        for leaf in [query] if query.is_leaf() else query.leaves():
+            if isinstance(leaf, wq.Every):
+                postings = self.document_count
+            elif isinstance(leaf, (wq.Term, wq.Phrase)) and leaf.fieldname in self.schema:
+                words = leaf.words if isinstance(leaf, wq.Phrase) else [leaf.text]
+                try:
+                    postings = max(reader.doc_frequency(leaf.fieldname, word) for word in words)
+                except ValueError:  # not a value of the field
+                    postings = 0
+            else:
+                postings = 0
+            if postings >= ARRAY_POSTINGS:
+                return True
+        return False
 
     def matching_documents(self, query) -> Collection[int]:
         """The documents matching `query`, evaluated here or, where it must, by Whoosh."""
@@ -145,128 +195,85 @@ class Evaluator:
         ]
         if not others:
             others, date_filters, everything = node.subqueries, [], []
-        parts = sorted((self._evaluate(sub, terms, positive) for sub in others), key=len)
-        smallest, rest = parts[0], parts[1:]
-        combined = {}
-        for docnum, score in smallest.items():
-            for other in rest:
-                other_score = other.get(docnum)
-                if other_score is None:
-                    break
-                score += other_score
-            else:
-                combined[docnum] = score
+        ops = self._ops
+        combined = ops.intersection([self._evaluate(sub, terms, positive) for sub in others])
         for date_filter in date_filters:
             combined = self._within_dates(date_filter, combined)
         for every in everything:
-            added = CONSTANT_SCORE * every.boost
-            combined = {docnum: score + added for docnum, score in combined.items()}
-        return self._boosted(combined, node.boost)
+            combined = ops.added(combined, CONSTANT_SCORE * every.boost)
+        return ops.boosted(combined, node.boost)
 
     def _Or(self, node, terms, positive):
-        parts = sorted((self._evaluate(sub, terms, positive) for sub in node.subqueries), key=len, reverse=True)
-        if not parts:
-            return {}
-        # The largest part is copied whole, in C; only the others are merged in a loop.
-        combined = dict(parts[0])
-        for part in parts[1:]:
-            for docnum, score in part.items():
-                known = combined.get(docnum)
-                combined[docnum] = score if known is None else known + score
-        return self._boosted(combined, node.boost)
+        parts = [self._evaluate(sub, terms, positive) for sub in node.subqueries]
+        return self._ops.boosted(self._ops.union(parts), node.boost)
 
     def _AndNot(self, node, terms, positive):
         wanted = self._evaluate(node.a, terms, positive)
         unwanted = self._evaluate(node.b, terms, positive=False)
-        return self._boosted({d: s for d, s in wanted.items() if d not in unwanted}, node.boost)
+        return self._ops.boosted(self._ops.difference(wanted, unwanted), node.boost)
 
     def _AndMaybe(self, node, terms, positive):
         required = self._evaluate(node.a, terms, positive)
         optional = self._evaluate(node.b, terms, positive)
-        return self._boosted({d: s + optional.get(d, 0.0) for d, s in required.items()}, node.boost)
+        return self._ops.boosted(self._ops.with_optional(required, optional), node.boost)
 
     def _Not(self, node, terms, positive):
         excluded = self._evaluate(node.query, terms, positive=False)
-        score = CONSTANT_SCORE * node.boost
-        return {docnum: score for docnum in self._live_documents() if docnum not in excluded}
+        return self._ops.difference(self._ops.live_documents(CONSTANT_SCORE * node.boost), excluded)
 
     def _Every(self, node, terms, positive):
         if _names_field(node):
             raise _Unsupported("Every on a field")
-        score = CONSTANT_SCORE * node.boost
-        return dict.fromkeys(self._live_documents(), score)
+        return self._ops.live_documents(CONSTANT_SCORE * node.boost)
 
     def _NullQuery(self, node, terms, positive):
-        return {}
+        return self._ops.empty()
 
     def _DateFilter(self, node, terms, positive):
-        return self._within_dates(node, dict.fromkeys(self._live_documents(), 0.0))
+        return self._within_dates(node, self._ops.live_documents(0.0))
 
     _IndexedAfter = _DateFilter
 
-    def _within_dates(self, node, scores: dict[int, float]) -> dict[int, float]:
+    def _within_dates(self, node, scores):
         """The documents of `scores` whose column value (date, or index stamp) is within the range,
         their scores raised by its boost."""
         fieldobj = self.schema[node.fieldname]
-        values = self.sortable_values(node.fieldname)
         low, high = fieldobj.to_column_value(node.start), fieldobj.to_column_value(node.end)
-        added = CONSTANT_SCORE * node.boost
-        return {
-            docnum: score + added
-            for docnum, score in scores.items()
-            if low <= values[docnum] <= high
-        }
+        return self._ops.within(scores, node.fieldname, low, high, CONSTANT_SCORE * node.boost)
 
     def _Term(self, node, terms, positive):
         fieldname = node.fieldname
         if fieldname not in self.schema:
-            return {}
+            return self._ops.empty()
         try:
             text = self.schema[fieldname].to_bytes(node.text)
         except ValueError:
-            return {}
-        scores = self._term_scores(fieldname, text)
-        if node.boost != 1.0:
-            scores = self._boosted(scores, node.boost)
+            return self._ops.empty()
+        scores = self._ops.boosted(self._ops.term_scores(fieldname, text), node.boost)
         if positive:
             terms.append(((fieldname, text), scores))
         return scores
 
     def _Phrase(self, node, terms, positive):
         fieldname = node.fieldname
+        ops = self._ops
         if fieldname not in self.schema:
-            return {}
+            return ops.empty()
         fieldobj = self.schema[fieldname]
         if node.slop != 1 or not fieldobj.format or not fieldobj.format.supports("positions"):
             raise _Unsupported("phrase with slop or without positions")
         try:
             words = [fieldobj.to_bytes(word) for word in node.words]
         except ValueError:
-            return {}
-        postings = [self._postings(fieldname, word, with_positions=True) for word in words]
-        scored = [self._scores(fieldname, word, ids, weights) for word, (ids, weights, _) in zip(words, postings)]
-        candidates = set(scored[0]).intersection(*scored[1:])
-        first, *following = [dict(zip(ids, values)) for ids, _, values in postings]
-        following = list(enumerate(following, start=1))
-        decode = _positions_decoder(fieldobj.format)
-        if len(following) == 1:
-            found = _two_word_phrases(candidates, first, following[0][1], decode)
-        else:
-            found = []
-            for docnum in candidates:
-                # Where the phrase could start: the first word's positions, less each next word's offset.
-                starts = set(decode(first[docnum]))
-                for offset, word_positions in following:
-                    starts.intersection_update(map(offset.__rsub__, decode(word_positions[docnum])))
-                    if not starts:
-                        break
-                else:
-                    found.append(docnum)
+            return ops.empty()
+        postings = [ops.postings(fieldname, word, with_positions=True) for word in words]
+        scored = [ops.scored(fieldname, word, ids, weights) for word, (ids, weights, _) in zip(words, postings)]
+        # Positions are looked at only where every word occurs.
+        candidates = ops.documents(ops.intersection(scored))
+        word_values = [ops.values_of(ids, values, candidates) for ids, _, values in postings]
+        found = ops.phrase_documents(candidates, word_values, _PositionsDecoder(fieldobj.format))
         # Whoosh scores a phrase as the AND of its words.
-        matched = dict.fromkeys(found, 0.0)
-        for scores in scored:
-            matched = {docnum: score + scores[docnum] for docnum, score in matched.items()}
-        matched = self._boosted(matched, node.boost)
+        matched = ops.boosted(ops.intersection([ops.restricted(scored[0], found), *scored[1:]]), node.boost)
         if positive:
             terms.extend(((fieldname, word), matched) for word in words)
         return matched
@@ -299,6 +306,7 @@ class Evaluator:
         return self._positional(node, terms, positive, held_in_one_sentence)
 
     def _Mentions(self, node, terms, positive):
+        self._positions_read()
         (operand,) = node.subqueries
         scores = self._evaluate(operand, terms, positive)
         occurrences = self._occurrences(operand, scores.keys())
@@ -307,7 +315,7 @@ class Evaluator:
             for docnum, score in scores.items()
             if len(occurrences.get(docnum, {}).get("body", ())) >= node.minimum
         }
-        return self._boosted(counted, node.boost)
+        return self._ops.boosted(counted, node.boost)
 
     def closeness(self, operands, docnums: Collection[int]) -> dict[int, float]:
         """How close together `operands` (words, phrases: see querying._checked_operand) stand in
@@ -320,9 +328,15 @@ class Evaluator:
                 result[docnum] = value
         return result
 
+    def _positions_read(self) -> None:
+        """Proximity reads where words stand per document, with dicts: arrays leave it to them."""
+        if self._ops is not self._dicts:
+            raise _Unsupported("proximity with arrays")
+
     def _positional(self, node, terms, positive, windows) -> dict[int, float]:
         """The documents where every operand occurs and `windows` finds them placed as `node`
         asks, in the title or in the body, scored as the AND of the operands."""
+        self._positions_read()
         parts = [self._evaluate(sub, terms, positive) for sub in node.subqueries]
         candidates = set(min(parts, key=len)).intersection(*parts)
         occurrences = [self._occurrences(sub, candidates) for sub in node.subqueries]
@@ -335,7 +349,7 @@ class Evaluator:
                     break
         if positive:
             self._proximities.append((node, matched.keys()))
-        return self._boosted(matched, node.boost)
+        return self._ops.boosted(matched, node.boost)
 
     def _occurrences(self, node, candidates) -> dict[int, dict[str, list[Occurrence]]]:
         """Per candidate document that has it, where `node` (a word, phrase, expanded word or
@@ -382,8 +396,9 @@ class Evaluator:
             word = text if isinstance(text, bytes) else fieldobj.to_bytes(text)
         except ValueError:
             return {}
-        ids, _, values = self._postings(fieldname, word, with_positions=True)
-        decode = _positions_decoder(fieldobj.format)
+        # Only the blocks that may hold a candidate: proximity looks at a hundred documents at most.
+        ids, _, values = self._dicts.postings(fieldname, word, with_positions=True, wanted=sorted(candidates))
+        decode = _PositionsDecoder(fieldobj.format)
         result = {}
         for docnum, value in zip(ids, values):
             if docnum not in candidates:
@@ -413,64 +428,45 @@ class Evaluator:
 
     # Postings and statistics.
 
-    @staticmethod
-    def _boosted(scores: dict[int, float], boost: float) -> dict[int, float]:
-        if boost == 1.0:
-            return scores
-        return {docnum: score * boost for docnum, score in scores.items()}
-
-    def _term_scores(self, fieldname: str, text: bytes) -> dict[int, float]:
-        # The dicts kept here are shared, never changed: every combination builds a new one.
-        scores = self._term_scores_read.get((fieldname, text))
-        if scores is None:
-            ids, weights, _ = self._postings(fieldname, text)
-            scores = self._term_scores_read[fieldname, text] = self._scores(fieldname, text, ids, weights)
-        return scores
-
-    def _scores(self, fieldname: str, text: bytes, ids: list[int], weights: list[float]) -> dict[int, float]:
-        if not ids:
-            return {}
-        scorer = self.searcher.weighting.scorer(self.searcher, fieldname, text)
-        if type(scorer) is WeightScorer:
-            return dict(zip(ids, weights))
-        if type(scorer) is not BM25FScorer:
-            raise _Unsupported(type(scorer).__name__)
-        idf, avgfl, B, K1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
-        # bm25() of whoosh.scoring with the length part computed once per length byte: the
-        # same operations in the same order, so the same floats.
+    def bm25_constants(self, fieldname: str, text: bytes) -> tuple[float, list[float], float] | None:
+        """What bm25() of whoosh.scoring computes once per term, (idf, the length part of each
+        length byte, K1 + 1), for the same operations in the same order, so the same floats; None
+        where a posting's score is its weight."""
+        weighting, searcher = self.searcher.weighting, self.searcher.get_parent()
+        if type(weighting) is not BM25F:
+            raise _Unsupported(type(weighting).__name__)
+        # BM25F.scorer()'s statistics, without the BM25FScorer it makes, which also merges the
+        # term's information from every segment (for a quality bound never used here).
+        if not self.schema[fieldname].scorable:
+            return None  # BM25F.scorer() gives a WeightScorer
+        idf, avgfl = searcher.idf(fieldname, text), searcher.avg_field_length(fieldname) or 1
+        B, K1 = weighting._field_B.get(fieldname, weighting.B), weighting.K1
         length_part = [K1 * ((1 - B) + B * (byte_to_length(byte) or 0) / avgfl) for byte in range(256)]
-        lengths = self._field_lengths(fieldname)
-        boost = K1 + 1
-        return {
-            docnum: idf * ((tf * boost) / (tf + length_part[lengths[docnum]]))
-            for docnum, tf in zip(ids, weights)
-        }
+        return idf, length_part, K1 + 1
 
-    def _postings(self, fieldname: str, text: bytes, with_positions: bool = False):
-        """(document numbers, weights, encoded positions or None) of a term, deleted documents left out."""
-        ids: list[int] = []
-        weights: list[float] = []
-        values: list[bytes] | None = [] if with_positions else None
+    def leaf_postings(self, fieldname: str, text: bytes, wanted: list[int] | None = None) -> list[tuple]:
+        """Per segment holding the term: (its reader, its first document's number, the postings'
+        document numbers, weights, and encoded positions where the field has them), deleted
+        documents included; with `wanted`, at least those of them it holds (see _read_postings).
+
+        A term's postings read whole are kept for the evaluator's later reads: the positions are
+        unpickled with the rest of a block anyway, and proximity, phrases and the counts after a
+        search read the same words again."""
+        read = self._postings_read.get((fieldname, text))
+        if read is not None:
+            return read
+        read = []
         for leaf, base in self.leaves:
             try:
                 terminfo = leaf._terms.term_info(fieldname, text)
             except TermNotFound:
                 continue
-            leaf_ids, leaf_weights, leaf_values = _read_postings(leaf._terms._postfile, terminfo, base, with_positions)
-            deleted = leaf.deleted_docs_set
-            if deleted:
-                kept = [i for i, docnum in enumerate(leaf_ids) if docnum - base not in deleted]
-                leaf_ids = [leaf_ids[i] for i in kept]
-                leaf_weights = [leaf_weights[i] for i in kept]
-                if with_positions:
-                    leaf_values = [leaf_values[i] for i in kept]
-            ids += leaf_ids
-            weights += leaf_weights
-            if with_positions:
-                values += leaf_values
-        return ids, weights, values
+            read.append((leaf, base, *_read_postings(leaf._terms._postfile, terminfo, base, wanted)))
+        if wanted is None:
+            self._postings_read[fieldname, text] = read
+        return read
 
-    def _field_lengths(self, fieldname: str) -> bytes:
+    def field_lengths(self, fieldname: str) -> bytes:
         """Each document's field length, as the byte Whoosh encodes it (0: none)."""
         lengths = self._lengths.get(fieldname)
         if lengths is None:
@@ -498,8 +494,8 @@ class Evaluator:
     def value_span(self, fieldname: str) -> tuple | None:
         """The smallest and largest value a numeric field holds in the live documents; None if none has one."""
         raw = self.sortable_values(fieldname)
-        deleted = self._deleted_documents()
-        present = set(raw if not deleted else (raw[docnum] for docnum in self._live_documents()))
+        deleted = self.deleted_documents()
+        present = set(raw if not deleted else (raw[docnum] for docnum in self.live_documents()))
         present.discard(self.schema[fieldname].default_column()._default)  # documents without a value
         if not present:
             return None
@@ -522,14 +518,193 @@ class Evaluator:
             values += leaf_values
         return values
 
-    def _live_documents(self):
-        deleted = self._deleted_documents()
+    def live_documents(self):
+        deleted = self.deleted_documents()
         return (docnum for docnum in range(self.document_count) if docnum not in deleted)
 
-    def _deleted_documents(self) -> set[int]:
+    def deleted_documents(self) -> set[int]:
         if self._deleted is None:
             self._deleted = {base + docnum for leaf, base in self.leaves for docnum in leaf.deleted_docs_set or ()}
         return self._deleted
+
+
+class DictOperations:
+    """Sets of scored documents as dicts (document number -> score), combined a document at a
+    time: no start-up cost, for small posting lists and where numpy is not loaded (see
+    ARRAY_POSTINGS)."""
+
+    def __init__(self, evaluator: Evaluator):
+        self.evaluator = evaluator
+        # The dicts kept here are shared, never changed: every combination builds a new one.
+        self._term_scores: dict[tuple[str, bytes], dict[int, float]] = {}
+
+    def result(self, scores: dict[int, float]) -> "ScoreDict":
+        return ScoreDict(scores)
+
+    def empty(self) -> dict[int, float]:
+        return {}
+
+    def live_documents(self, score: float) -> dict[int, float]:
+        return dict.fromkeys(self.evaluator.live_documents(), score)
+
+    @staticmethod
+    def documents(scores: dict[int, float]) -> list[int]:
+        return list(scores)
+
+    @staticmethod
+    def intersection(parts: list[dict[int, float]]) -> dict[int, float]:
+        """The documents in every part, with the sum of their scores."""
+        smallest, *rest = sorted(parts, key=len)
+        combined = {}
+        for docnum, score in smallest.items():
+            for other in rest:
+                other_score = other.get(docnum)
+                if other_score is None:
+                    break
+                score += other_score
+            else:
+                combined[docnum] = score
+        return combined
+
+    @staticmethod
+    def union(parts: list[dict[int, float]]) -> dict[int, float]:
+        """The documents in any part, with the sum of their scores."""
+        if not parts:
+            return {}
+        largest, *rest = sorted(parts, key=len, reverse=True)
+        # The largest part is copied whole, in C; only the others are merged in a loop.
+        combined = dict(largest)
+        for part in rest:
+            for docnum, score in part.items():
+                known = combined.get(docnum)
+                combined[docnum] = score if known is None else known + score
+        return combined
+
+    @staticmethod
+    def difference(wanted: dict[int, float], unwanted: dict[int, float]) -> dict[int, float]:
+        return {docnum: score for docnum, score in wanted.items() if docnum not in unwanted}
+
+    @staticmethod
+    def with_optional(required: dict[int, float], optional: dict[int, float]) -> dict[int, float]:
+        """The required documents, with the optional part's scores added where it has them."""
+        return {docnum: score + optional.get(docnum, 0.0) for docnum, score in required.items()}
+
+    @staticmethod
+    def restricted(scores: dict[int, float], docnums: list[int]) -> dict[int, float]:
+        return {docnum: scores[docnum] for docnum in docnums}
+
+    @staticmethod
+    def added(scores: dict[int, float], constant: float) -> dict[int, float]:
+        return {docnum: score + constant for docnum, score in scores.items()}
+
+    @staticmethod
+    def boosted(scores: dict[int, float], boost: float) -> dict[int, float]:
+        if boost == 1.0:
+            return scores
+        return {docnum: score * boost for docnum, score in scores.items()}
+
+    def within(self, scores: dict[int, float], fieldname: str, low, high, added: float) -> dict[int, float]:
+        """The documents whose column value is within low..high, their scores raised by `added`."""
+        values = self.evaluator.sortable_values(fieldname)
+        return {docnum: score + added for docnum, score in scores.items() if low <= values[docnum] <= high}
+
+    def term_scores(self, fieldname: str, text: bytes) -> dict[int, float]:
+        scores = self._term_scores.get((fieldname, text))
+        if scores is None:
+            ids, weights, _ = self.postings(fieldname, text)
+            scores = self._term_scores[fieldname, text] = self.scored(fieldname, text, ids, weights)
+        return scores
+
+    def scored(self, fieldname: str, text: bytes, ids: list[int], weights: list[float]) -> dict[int, float]:
+        if not ids:
+            return {}
+        constants = self.evaluator.bm25_constants(fieldname, text)
+        if constants is None:
+            return dict(zip(ids, weights))
+        idf, length_part, boost = constants
+        lengths = self.evaluator.field_lengths(fieldname)
+        return {
+            docnum: idf * ((tf * boost) / (tf + length_part[lengths[docnum]]))
+            for docnum, tf in zip(ids, weights)
+        }
+
+    def postings(self, fieldname: str, text: bytes, with_positions: bool = False, wanted: list[int] | None = None):
+        """(document numbers, weights, encoded positions or None) of a term, deleted documents left
+        out; with `wanted`, at least those of them it holds (see _read_postings)."""
+        ids: list[int] = []
+        weights: list[float] = []
+        values: list[bytes] | None = [] if with_positions else None
+        postings = self.evaluator.leaf_postings(fieldname, text, wanted)
+        for leaf, base, leaf_ids, leaf_weights, leaf_values in postings:
+            deleted = leaf.deleted_docs_set
+            if deleted:
+                kept = [i for i, docnum in enumerate(leaf_ids) if docnum - base not in deleted]
+                leaf_ids = [leaf_ids[i] for i in kept]
+                leaf_weights = [leaf_weights[i] for i in kept]
+                if with_positions:
+                    leaf_values = [leaf_values[i] for i in kept]
+            ids += leaf_ids
+            weights += leaf_weights
+            if with_positions:
+                values += leaf_values
+        return ids, weights, values
+
+    @staticmethod
+    def values_of(ids: list[int], values: list[bytes], docnums: list[int]) -> list[bytes]:
+        """The encoded positions of each of `docnums` (all among `ids`)."""
+        found = dict(zip(ids, values))
+        return [found[docnum] for docnum in docnums]
+
+    @staticmethod
+    def phrase_documents(candidates: list[int], word_values: list[list[bytes]], decode) -> list[int]:
+        """The candidates where the words stand in a row (`word_values`: each word's encoded
+        positions in each candidate, `decode` gives them)."""
+        first, *following = word_values
+        if len(following) == 1:
+            return _two_word_phrases(candidates, first, following[0], decode)
+        found = []
+        for index, docnum in enumerate(candidates):
+            # Where the phrase could start: the first word's positions, less each next word's offset.
+            starts = set(decode(first[index]))
+            for offset, values in enumerate(following, start=1):
+                starts.intersection_update(map(offset.__rsub__, decode(values[index])))
+                if not starts:
+                    break
+            else:
+                found.append(docnum)
+        return found
+
+
+class ScoreDict(dict):
+    """The documents a query matches and their scores, as a dict, with the orders ranking asks for."""
+
+    def best(self, limit: int | None) -> list[int]:
+        """The documents by score, best first and the lower number first among equals (as Whoosh
+        orders them); the first `limit` (None: all)."""
+        candidates = self.keys()
+        if limit is not None and limit < len(self):
+            # The limit-th best score, found by sorting bare floats in C, bounds the candidates.
+            threshold = sorted(self.values(), reverse=True)[limit - 1]
+            candidates = [docnum for docnum, score in self.items() if score >= threshold]
+
+        def order(docnum):
+            return -self[docnum], docnum
+
+        return heapq.nsmallest(limit, candidates, key=order) if limit is not None else sorted(candidates, key=order)
+
+    def by_value(self, values, missing, descending: bool, limit: int | None) -> list[int]:
+        """The documents by a column's value (`values`, per document), those with the `missing`
+        value last, then by score as best() orders them."""
+        sign = -1 if descending else 1
+
+        def order(docnum):
+            return values[docnum] == missing, sign * values[docnum], -self[docnum], docnum
+
+        return heapq.nsmallest(limit, self, key=order) if limit is not None else sorted(self, key=order)
+
+    def raised(self, factors: dict[int, float]) -> "ScoreDict":
+        """The scores, those of the documents in `factors` multiplied by their factor."""
+        return ScoreDict({**self, **{docnum: self[docnum] * factor for docnum, factor in factors.items()}})
 
 
 def occurrences_by_field(fieldname: str, positions, title_length: Callable[[], int]) -> dict[str, list[Occurrence]]:
@@ -558,10 +733,13 @@ def _names_field(node) -> bool:
     return isinstance(node, wq.Every) and node.fieldname not in (None, "", "*")
 
 
-def _read_postings(postfile, terminfo, base: int, with_positions: bool):
+def _read_postings(postfile, terminfo, base: int, wanted: list[int] | None = None):
     """A term's postings in one segment, document numbers offset by `base`: read in one piece and
     split into W3 blocks here (length, pickled block information, pickled data), which takes a
-    third of the Python calls W3LeafMatcher makes to step from block to block."""
+    third of the Python calls W3LeafMatcher makes to step from block to block.
+
+    With `wanted` (document numbers, sorted), only the blocks that may hold one of them are
+    decompressed and unpickled: a block's information gives its last document."""
     if terminfo.is_inlined():
         raise _Unsupported("inlined postings")  # neither our writer nor whoosh-reloaded's inlines them
     start, length = terminfo.extent()
@@ -573,11 +751,18 @@ def _read_postings(postfile, terminfo, base: int, with_positions: bool):
     ids: list[int] = []
     weights: list[float] = []
     values: list[bytes] = []
+    next_wanted = 0 if wanted is None else bisect_left(wanted, base)  # the first of `wanted` past the blocks read
     while True:
         block_length = _BLOCK_LENGTH.unpack(data.read(_INT_SIZE))[0]
         block_start = data.tell()
-        count, _, _, compression, _, _ = load(data)
+        count, last, _, compression, _, _ = load(data)
         block = data.read(abs(block_length) - (data.tell() - block_start))
+        if wanted is not None:
+            first_wanted, next_wanted = next_wanted, bisect_right(wanted, base + last, next_wanted)
+            if first_wanted == next_wanted:  # none of them in this block
+                if block_length < 0:
+                    return ids, weights, values
+                continue
         gaps, block_weights, block_values = loads(zlib.decompress(block) if compression else block)
         first = len(ids)
         ids += accumulate(gaps, initial=base)
@@ -588,18 +773,18 @@ def _read_postings(postfile, terminfo, base: int, with_positions: bool):
             weights += [block_weights] * count
         else:
             weights += block_weights
-        if with_positions:
+        if type(block_values) is tuple:  # encoded positions; other formats store none (or fixed sizes)
             values += block_values
         if block_length < 0:  # the last block's length is written negative
             return ids, weights, values
 
 
-def _two_word_phrases(candidates, first: dict, second: dict, decode) -> list[int]:
-    """The candidates where the second word comes right after the first: the common phrase, where
-    each word is most often in the article once."""
+def _two_word_phrases(candidates, first: list[bytes], second: list[bytes], decode) -> list[int]:
+    """The candidates where the second word comes right after the first (`first` and `second`:
+    the words' encoded positions in each candidate): the common phrase, where each word is most
+    often in the article once."""
     found = []
-    for docnum in candidates:
-        first_positions, second_positions = decode(first[docnum]), decode(second[docnum])
+    for docnum, first_positions, second_positions in zip(candidates, decode.many(first), decode.many(second)):
         if len(first_positions) == 1 and len(second_positions) == 1:
             if second_positions[0] - first_positions[0] == 1:
                 found.append(docnum)
@@ -608,19 +793,26 @@ def _two_word_phrases(candidates, first: dict, second: dict, decode) -> list[int
     return found
 
 
-def _positions_decoder(fieldformat):
+class _PositionsDecoder:
     """The format's decode_positions(), remembering what it decoded: most words occur once in an
     article, so the same few thousand encoded single positions come back again and again."""
-    decode = _decode_positions if type(fieldformat) is Positions else fieldformat.decode_positions
-    decoded: dict[bytes, list[int]] = {}
 
-    def decode_once(value: bytes) -> list[int]:
-        positions = decoded.get(value)
+    def __init__(self, fieldformat):
+        self._decode = _decode_positions if type(fieldformat) is Positions else fieldformat.decode_positions
+        self._decoded: dict[bytes, list[int]] = {}
+
+    def __call__(self, value: bytes) -> list[int]:
+        positions = self._decoded.get(value)
         if positions is None:
-            positions = decoded[value] = decode(value)
+            positions = self._decoded[value] = self._decode(value)
         return positions
 
-    return decode_once
+    def many(self, values: list[bytes]) -> list[list[int]]:
+        """The positions of each value: those decoded before looked up in one pass of C."""
+        positions = list(map(self._decoded.get, values))
+        for index in [index for index, found in enumerate(positions) if found is None]:
+            positions[index] = self(values[index])
+        return positions
 
 
 def _decode_positions(value: bytes) -> list[int]:
