@@ -41,6 +41,7 @@ from archsearch.analysis import normalise, words
 from archsearch.formats import UnreadableFile
 from archsearch.proximity import Occurrence, are_near, closeness, phrase_occurrences, sentence_starts, sentence_windows
 from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
+from archsearch.engines.whoosh.fuzzy import expansion_terms
 from archsearch.engines.whoosh.store import article_body
 
 # Ranges over a numeric column that filter what the rest of the query matches.
@@ -225,7 +226,10 @@ class Evaluator:
             text = self.schema[fieldname].to_bytes(node.text)
         except ValueError:
             return {}
-        scores = self._term_scores(fieldname, text)
+        if node.boost == 0:  # a rarer word of a long prefix expansion (fuzzy.expansion_terms): matched, unscored
+            scores = dict.fromkeys(self._postings(fieldname, text)[0], 0.0)
+        else:
+            scores = self._term_scores(fieldname, text)
         if node.boost != 1.0:
             scores = self._boosted(scores, node.boost)
         if positive:
@@ -275,8 +279,7 @@ class Evaluator:
         # Prefix, wildcard and fuzzy words: Whoosh ORs the words they expand to.  Those marked
         # constant-score lose the weighting in that OR, and Searcher.postings() then falls back
         # to the searcher's own: scored as usual after all.
-        words = [word for word in node._btexts(self.searcher.reader()) if word]
-        expanded = [wq.Term(node.field(), word) for word in words]
+        expanded = expansion_terms(node, self.searcher.reader())
         if len(expanded) == 1:
             expanded[0].boost = node.boost
             return self._evaluate(expanded[0], terms, positive)
