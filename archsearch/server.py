@@ -495,9 +495,9 @@ def _unshare_index_files() -> None:
 
 
 def _keep_reported_indexes(server: _Server) -> None:
-    """Opens (or reopens, after a change) the searchers that request processes had to open, so
-    that the next requests on those indexes find them open."""
-    from archsearch.engines.whoosh.store import index_searcher
+    """Opens (or reopens, after a change) the searchers that request processes had to open, and
+    warms each one opened, so that the next requests on those indexes find them open and read."""
+    from archsearch.engines.whoosh.store import index_searcher, kept_searchers
 
     try:
         server.unread_report += os.read(server.reports[0], 65536)
@@ -505,9 +505,38 @@ def _keep_reported_indexes(server: _Server) -> None:
         return
     *folders, server.unread_report = server.unread_report.split(b"\0")
     for folder in dict.fromkeys(folders):
+        index_dir = Path(os.fsdecode(folder))
+        kept = kept_searchers().get(index_dir)
         with contextlib.suppress(Exception):  # the request that used it has said what was wrong
-            with index_searcher(Path(os.fsdecode(folder))):
+            with index_searcher(index_dir):
                 pass
+            if kept_searchers().get(index_dir) is not kept:
+                warm(index_dir)
+
+
+def warm(index_dir: Path) -> None:
+    """Reads once, in the server, what every request on the index's newly opened generation would
+    otherwise read again in its own process, and lose with it: each segment's stored-field
+    offsets and word lists (prefix and fuzzy words), the regular expressions of the query
+    parser, of the article readers and of snippets compiled.  It searches the index for its
+    first word, the result thrown away; the requests forked afterwards inherit it all.  Copies
+    are not grouped: that opens the index's SQLite record, whose reader touches its shared-memory
+    file, and `stats` would see the index change then (a request's first SQLite connection costs
+    it 1.5 ms, whether the server has opened one or not).  Nothing is shared that can go stale:
+    each request still checks that the searcher it inherits is on the latest generation, and
+    opens the latest itself when it is not (the server then opens and warms that one for the
+    next requests)."""
+    from archsearch.engines.whoosh.fuzzy import segment_word_lists
+    from archsearch.engines.whoosh.store import index_searcher
+    from archsearch.searching import search
+
+    with index_searcher(index_dir) as searcher:
+        reader = searcher.reader()
+        for leaf, _ in reader.leaf_readers():
+            segment_word_lists(leaf)
+        word = next(iter(reader.expand_prefix("body", "a")), b"").decode("utf-8")
+    if word.isalpha():
+        search(index_dir, word, collapse_copies=False)
 
 
 def _report_opened_indexes(reports: int, inherited: dict) -> None:
