@@ -12,6 +12,7 @@ from whoosh.scoring import BM25F
 from archsearch.alerts import newest_stamp
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh.evaluation import Evaluation, Evaluator
+from archsearch.engines.whoosh.fuzzy import weighed_part
 from archsearch.engines.whoosh.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.analysis.alternatives import index_languages
@@ -342,7 +343,7 @@ def _with_proximity(evaluator: Evaluator, query, scores: dict[int, float]) -> di
     if len(words) < 2:
         return scores
     best = heapq.nlargest(PROXIMITY_CANDIDATES, scores, key=scores.__getitem__)
-    raised = evaluator.closeness(words, set(best))
+    raised = evaluator.closeness([weighed_part(word, evaluator.searcher.reader()) for word in words], set(best))
     if not raised:
         return scores
     return {**scores, **{docnum: scores[docnum] * (1 + PROXIMITY_WEIGHT * value) for docnum, value in raised.items()}}

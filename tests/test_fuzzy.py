@@ -15,6 +15,7 @@ from archsearch.engines.whoosh.evaluation import Evaluator
 from archsearch.engines.whoosh import fuzzy
 from archsearch.engines.whoosh.fuzzy import (
     ListedFuzzyTerm, ListedPrefix, _first_line_from, expansion_terms, fuzzy_words, prefix_words, segment_word_lists,
+    weighed_part,
 )
 from archsearch.indexing import update_index
 from archsearch.querying import parse_query
@@ -147,6 +148,10 @@ def test_a_prefix_of_many_words_ranks_by_its_most_frequent_words(tmp_path, monke
         (node,) = [leaf for leaf in parse_query("tal*", searcher.schema).query.leaves()]
         weights = {term.text: term.boost for term in expansion_terms(node, searcher.reader())}
         assert weights == {b"talc": 0.0, b"talks": 1.0, b"tallinn": 1.0, b"talon": 0.0}
+        # Proximity ranking looks for the words that weigh, not for every word of the prefix.
+        assert weighed_part(node, searcher.reader()) == wq.Or([wq.Term("exact", b"talks"), wq.Term("exact", b"tallinn")])
+        (few,) = [leaf for leaf in parse_query("tall*", searcher.schema).query.leaves()]
+        assert weighed_part(few, searcher.reader()) is few
     result = search(index_dir, "tal*", limit=0, collapse_copies=False)
     assert result.total == 7  # every article with a word starting so: the rarer words match too
     assert {hit.path.rsplit("/", 1)[-1] for hit in result.hits[-2:]} == {"5.txt", "6.txt"}  # scored nothing: last

@@ -116,6 +116,9 @@ def expansion_terms(node: wq.MultiTerm, reader) -> list[wq.Term]:
     ListedPrefix of more than SCORED_EXPANSIONS words weighs only the most frequent of them, the
     others a boost of 0: they match, and add nothing to the score."""
     fieldname = node.field()
+    expanded = getattr(node, "_expanded", (None, None))
+    if expanded[0] is reader:  # the same query node evaluated again (counts, ranking, proximity)
+        return expanded[1]
     words = [word for word in node._btexts(reader) if word]
     if not isinstance(node, ListedPrefix) or len(words) <= SCORED_EXPANSIONS:
         return [wq.Term(fieldname, word) for word in words]
@@ -125,7 +128,19 @@ def expansion_terms(node: wq.MultiTerm, reader) -> list[wq.Term]:
         for word, info in leaf.iter_prefix(fieldname, node.text):
             frequency[word] += info.doc_frequency()
     scored = set(sorted(words, key=lambda word: -frequency[word])[:SCORED_EXPANSIONS])
-    return [wq.Term(fieldname, word, boost=1.0 if word in scored else 0.0) for word in words]
+    terms = [wq.Term(fieldname, word, boost=1.0 if word in scored else 0.0) for word in words]
+    node._expanded = reader, terms
+    return terms
+
+
+def weighed_part(node: wq.Query, reader) -> wq.Query:
+    """What of a query word weighs in the ranking: a prefix of more than SCORED_EXPANSIONS words
+    as the OR of its most frequent words (where proximity looks for it too), anything else as is."""
+    if not isinstance(node, ListedPrefix):
+        return node
+    terms = expansion_terms(node, reader)
+    scored = [term for term in terms if term.boost]
+    return wq.Or(scored) if len(scored) < len(terms) else node
 
 
 def prefix_words(reader, fieldname: str, text: str) -> list[bytes]:
