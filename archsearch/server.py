@@ -514,12 +514,18 @@ def _keep_reported_indexes(server: _Server) -> None:
                 warm(index_dir)
 
 
+# How many articles the word searched to warm an index may be in, at the most.
+WARMING_ARTICLES = 20
+
+
 def warm(index_dir: Path) -> None:
     """Reads once, in the server, what every request on the index's newly opened generation would
     otherwise read again in its own process, and lose with it: each segment's stored-field
     offsets and word lists (prefix and fuzzy words), the regular expressions of the query
-    parser, of the article readers and of snippets compiled.  It searches the index for its
-    first word, the result thrown away; the requests forked afterwards inherit it all.  Copies
+    parser, of the article readers and of snippets compiled.  It searches the index for a rare
+    word (the first of letters in the body of at most WARMING_ARTICLES articles: a common one
+    would cost a large index a second), the result thrown away; the requests forked afterwards
+    inherit it all.  Copies
     are not grouped: that opens the index's SQLite record, whose reader touches its shared-memory
     file, and `stats` would see the index change then (a request's first SQLite connection costs
     it 1.5 ms, whether the server has opened one or not).  Nothing is shared that can go stale:
@@ -531,11 +537,13 @@ def warm(index_dir: Path) -> None:
     from archsearch.searching import search
 
     with index_searcher(index_dir) as searcher:
-        reader = searcher.reader()
-        for leaf, _ in reader.leaf_readers():
+        leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+        for leaf in leaves:
             segment_word_lists(leaf)
-        word = next(iter(reader.expand_prefix("body", "a")), b"").decode("utf-8")
-    if word.isalpha():
+        # Letters sort after digits: from "a" on, the first word of letters is near.
+        words = (word.decode("utf-8") for word, info in leaves[0].iter_field("body", "a") if info.doc_frequency() <= WARMING_ARTICLES)
+        word = next((word for word in words if word.isalpha()), None)
+    if word:
         search(index_dir, word, collapse_copies=False)
 
 
