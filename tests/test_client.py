@@ -16,7 +16,9 @@ from archsearch import client
 LOADED_AT_EXIT = """
 import atexit, sys
 atexit.register(lambda: print(sorted(
-    name for name in sys.modules if name.partition(".")[0] in ("archsearch", "click", "rich", "whoosh")
+    name for name, module in sys.modules.items()
+    if name.partition(".")[0] in ("archsearch", "click", "rich", "whoosh")
+    and type(module).__name__ != "_DeferredModule"  # lean_imports' placeholders: nothing loaded
 ), file=sys.stderr))
 sys.argv = ["archsearch", "query", "Taliban"]
 from archsearch.client import main
