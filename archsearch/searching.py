@@ -11,6 +11,7 @@ from whoosh.scoring import BM25F
 from archsearch.alerts import newest_stamp
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh.evaluation import Evaluation, Evaluator
+from archsearch.engines.whoosh.fuzzy import weighed_part
 from archsearch.engines.whoosh.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.analysis.alternatives import index_languages
@@ -322,7 +323,7 @@ def _with_proximity(evaluator: Evaluator, query, scores):
     words = [word for word in _words_and_filters(query)[0] if is_proximity_operand(word)]
     if len(words) < 2:
         return scores
-    raised = evaluator.closeness(words, set(scores.best(PROXIMITY_CANDIDATES)))
+    raised = evaluator.closeness([weighed_part(word, evaluator.searcher.reader()) for word in words], set(scores.best(PROXIMITY_CANDIDATES)))
     if not raised:
         return scores
     return scores.raised({docnum: 1 + PROXIMITY_WEIGHT * value for docnum, value in raised.items()})

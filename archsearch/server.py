@@ -496,9 +496,9 @@ def _unshare_index_files() -> None:
 
 
 def _keep_reported_indexes(server: _Server) -> None:
-    """Opens (or reopens, after a change) the searchers that request processes had to open, so
-    that the next requests on those indexes find them open."""
-    from archsearch.engines.whoosh.store import index_searcher
+    """Opens (or reopens, after a change) the searchers that request processes had to open, and
+    warms each one opened, so that the next requests on those indexes find them open and read."""
+    from archsearch.engines.whoosh.store import index_searcher, kept_searchers
 
     try:
         server.unread_report += os.read(server.reports[0], 65536)
@@ -506,9 +506,46 @@ def _keep_reported_indexes(server: _Server) -> None:
         return
     *folders, server.unread_report = server.unread_report.split(b"\0")
     for folder in dict.fromkeys(folders):
+        index_dir = Path(os.fsdecode(folder))
+        kept = kept_searchers().get(index_dir)
         with contextlib.suppress(Exception):  # the request that used it has said what was wrong
-            with index_searcher(Path(os.fsdecode(folder))):
+            with index_searcher(index_dir):
                 pass
+            if kept_searchers().get(index_dir) is not kept:
+                warm(index_dir)
+
+
+# How many articles the word searched to warm an index may be in, at the most.
+WARMING_ARTICLES = 20
+
+
+def warm(index_dir: Path) -> None:
+    """Reads once, in the server, what every request on the index's newly opened generation would
+    otherwise read again in its own process, and lose with it: each segment's stored-field
+    offsets and word lists (prefix and fuzzy words), the regular expressions of the query
+    parser, of the article readers and of snippets compiled.  It searches the index for a rare
+    word (the first of letters in the body of at most WARMING_ARTICLES articles: a common one
+    would cost a large index a second), the result thrown away; the requests forked afterwards
+    inherit it all.  Copies
+    are not grouped: that opens the index's SQLite record, whose reader touches its shared-memory
+    file, and `stats` would see the index change then (a request's first SQLite connection costs
+    it 1.5 ms, whether the server has opened one or not).  Nothing is shared that can go stale:
+    each request still checks that the searcher it inherits is on the latest generation, and
+    opens the latest itself when it is not (the server then opens and warms that one for the
+    next requests)."""
+    from archsearch.engines.whoosh.fuzzy import segment_word_lists
+    from archsearch.engines.whoosh.store import index_searcher
+    from archsearch.searching import search
+
+    with index_searcher(index_dir) as searcher:
+        leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+        for leaf in leaves:
+            segment_word_lists(leaf)
+        # Letters sort after digits: from "a" on, the first word of letters is near.
+        words = (word.decode("utf-8") for word, info in leaves[0].iter_field("body", "a") if info.doc_frequency() <= WARMING_ARTICLES)
+        word = next((word for word in words if word.isalpha()), None)
+    if word:
+        search(index_dir, word, collapse_copies=False)
 
 
 def _report_opened_indexes(reports: int, inherited: dict) -> None:

@@ -118,8 +118,9 @@ def note(message):
 
 
 def iter_files(root):
-    """Every file under root, recursively, sorted, hidden names left out (as archsearch reads them)."""
-    for folder, subfolders, files in os.walk(root):
+    """Every file under root, recursively, sorted, hidden names left out (as archsearch reads them);
+    folders linked to are followed (the generated 20k corpus is links into the 1m one)."""
+    for folder, subfolders, files in os.walk(root, followlinks=True):
         subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
         for name in sorted(files):
             if not name.startswith("."):
@@ -565,7 +566,7 @@ class Bench:
     def build_commands(self):
         """(name, argv, index path) of every build to run, in order."""
         builds = []
-        if self.enabled("archsearch"):
+        if self.enabled("archsearch") and "archsearch" not in self.args.use_index:
             for n in self.args.jobs:
                 path = os.path.join(self.work, f"archsearch-j{n}")
                 cmd = [self.archsearch, "index", "--index", path, "-q"]
@@ -575,7 +576,7 @@ class Bench:
         if self.enabled("fts5"):
             path = os.path.join(self.work, "fts5.sqlite")
             builds.append(("fts5", [self.python, child, "--fts5-child", self.corpus, path], path))
-        if self.enabled("tantivy"):
+        if self.enabled("tantivy") and "tantivy" not in self.args.use_index:
             path = os.path.join(self.work, "tantivy")
             builds.append(("tantivy", [self.python, child, "--tantivy-child", self.corpus, path], path))
         if self.enabled("recoll"):
@@ -941,6 +942,7 @@ class Bench:
             if not self.nfiles:
                 print(f"error: no files under {self.corpus}", file=sys.stderr)
                 return 2
+            self.indexes.update(args.use_index)
             self.step("build", self.build)
             self.step("reindex", self.reindex)
             if "archsearch" in self.indexes and not {"query", "live"} <= args.skip:
@@ -1081,10 +1083,18 @@ def parse_args(argv):
     ap.add_argument("--keep", action="store_true", help="keep the work dir (the indexes)")
     ap.add_argument("--build-timeout", type=float, default=0, metavar="S",
                     help="give up on a build after S seconds (default: no limit)")
+    ap.add_argument("--use-index", action="append", default=[], metavar="TOOL=PATH",
+                    help="query this existing index of archsearch or tantivy instead of building one (repeatable): "
+                         "to compare versions of the query code on one index, or where archsearch cannot index the "
+                         "corpus folder itself (the 20k corpus's folders are links outside it)")
     ap.add_argument("--skip", default="", metavar="LIST",
                     help="comma-separated tools or sections: " + ", ".join(sorted(SKIPPABLE)))
     args = ap.parse_args(argv)
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    given = [item.partition("=") for item in args.use_index]
+    if any(tool not in ("archsearch", "tantivy") or not path for tool, _, path in given):
+        ap.error("--use-index wants archsearch=PATH or tantivy=PATH")
+    args.use_index = {tool: os.path.abspath(path) for tool, _, path in given}
     unknown = args.skip - SKIPPABLE
     if unknown:
         ap.error(f"unknown --skip item(s): {', '.join(sorted(unknown))}")

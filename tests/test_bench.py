@@ -72,3 +72,27 @@ def test_quick_run_times_every_kind_on_every_tool_it_finds(tmp_path):
     assert {"archsearch", "archsearch served"} <= set(live["tools"])
     for tool in live["tools"].values():
         assert [len(keystrokes) for keystrokes in tool["times_s"]] == [4]
+
+
+def test_an_index_given_is_queried_instead_of_built_and_linked_folders_are_followed(tmp_path):
+    from archsearch.indexing import update_index
+
+    files = tmp_path / "files"
+    for name, text in FILES.items():
+        (files / name).parent.mkdir(parents=True, exist_ok=True)
+        (files / name).write_text(text, encoding="utf-8")
+    corpus = tmp_path / "corpus"  # as the generated 20k corpus: folders that are links elsewhere
+    corpus.mkdir()
+    for folder in ("a", "b"):
+        (corpus / folder).symlink_to(files / folder)
+    update_index(tmp_path / "ix", [str(files)])
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), str(corpus), "--quick", "--archsearch", installed_command(),
+         "--skip", "fts5,tantivy,recoll,rg,reindex,live,startup", "--use-index", f"archsearch={tmp_path / 'ix'}",
+         "--workdir", str(tmp_path), "--json", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text())
+    assert results["corpus"]["files"] == len(FILES) and results["build"] == {}
+    assert results["queries"]["common word"]["tools"]["archsearch served"]["matches"] == 3

@@ -1,5 +1,6 @@
-"""Fuzzy words expanded against the segments' word lists: the same words, and so the same articles,
-as Whoosh's own expansion, over new, merged, rebuilt and list-less segments."""
+"""Fuzzy and prefix words expanded against the segments' word lists: the same words, and so the same
+articles, as Whoosh's own expansion, over new, merged, rebuilt and list-less segments; a prefix of
+many words ranks by its most frequent ones."""
 
 import random
 
@@ -11,7 +12,11 @@ from whoosh.reading import IndexReader
 
 from archsearch.analysis.alternatives import index_languages
 from archsearch.engines.whoosh.evaluation import Evaluator
-from archsearch.engines.whoosh.fuzzy import ListedFuzzyTerm, _first_line_from, fuzzy_words, segment_word_lists
+from archsearch.engines.whoosh import fuzzy
+from archsearch.engines.whoosh.fuzzy import (
+    ListedFuzzyTerm, ListedPrefix, _first_line_from, expansion_terms, fuzzy_words, prefix_words, segment_word_lists,
+    weighed_part,
+)
 from archsearch.indexing import update_index
 from archsearch.querying import parse_query
 from archsearch.searching import search
@@ -96,6 +101,60 @@ def test_fuzzy_queries_match_the_articles_whoosh_s_expansion_matches(segmented_i
         assert set(new) == evaluator.documents_whoosh_matches(parsed)
     result = search(segmented_index, text, limit=0, collapse_copies=False)
     assert result.total == len(new)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.one_of(st.sampled_from(VOCABULARY).map(lambda word: word[: len(word) // 2]), st.text("abgiklnrtuäбе", max_size=3)),
+    fieldname=st.sampled_from(FIELDS),
+)
+def test_prefix_word_lists_give_the_words_whoosh_gives(segmented_index, text, fieldname):
+    with index_searcher(segmented_index) as searcher:
+        reader = searcher.reader()
+        assert prefix_words(reader, fieldname, text) == sorted(set(reader.expand_prefix(fieldname, text)))
+
+
+PREFIX_QUERIES = ("tal*", "k*", "a*", "r* OR g*", "m* -germany", "бе*", "title:pre*", "kabul ref*", "z*")
+
+
+@pytest.mark.parametrize("scored", [1, 16])
+@pytest.mark.parametrize("text", PREFIX_QUERIES)
+def test_prefix_queries_match_the_articles_whoosh_s_expansion_matches(segmented_index, text, scored, monkeypatch):
+    monkeypatch.setattr(fuzzy, "SCORED_EXPANSIONS", scored)
+    with index_searcher(segmented_index) as searcher:
+        parsed = parse_query(text, searcher.schema, languages=index_languages(searcher)).query
+        assert any(isinstance(leaf, ListedPrefix) for leaf in parsed.leaves())
+        as_whoosh = parsed.accept(
+            lambda node: wq.Prefix(node.fieldname, node.text, boost=node.boost) if isinstance(node, ListedPrefix) else node
+        )
+        evaluator = Evaluator(searcher)
+        old = evaluator.evaluate(as_whoosh).scores
+        new = evaluator.evaluate(parsed).scores
+        assert set(new) == set(old) == evaluator.documents_whoosh_matches(as_whoosh)
+        expanded = [node for node in parsed.leaves() if isinstance(node, ListedPrefix)]
+        if all(len(expansion_terms(node, searcher.reader())) <= scored for node in expanded):
+            assert new == pytest.approx(old)  # every word weighed: Whoosh's scores
+    result = search(segmented_index, text, limit=0, collapse_copies=False)
+    assert result.total == len(new)
+
+
+def test_a_prefix_of_many_words_ranks_by_its_most_frequent_words(tmp_path, monkeypatch):
+    monkeypatch.setattr(fuzzy, "SCORED_EXPANSIONS", 2)
+    bodies = ["Talks went on."] * 3 + ["Tallinn waited."] * 2 + ["Talc was found.", "Talon seen.", "Nothing here."]
+    corpus = {f"{n}.txt": wire("2021-08-15", "KABUL, August 15. /TASS/.", body) for n, body in enumerate(bodies)}
+    index_dir = tmp_path / "index"
+    update_index(index_dir, [str(write_corpus(tmp_path / "corpus", corpus))])
+    with index_searcher(index_dir) as searcher:
+        (node,) = [leaf for leaf in parse_query("tal*", searcher.schema).query.leaves()]
+        weights = {term.text: term.boost for term in expansion_terms(node, searcher.reader())}
+        assert weights == {b"talc": 0.0, b"talks": 1.0, b"tallinn": 1.0, b"talon": 0.0}
+        # Proximity ranking looks for the words that weigh, not for every word of the prefix.
+        assert weighed_part(node, searcher.reader()) == wq.Or([wq.Term("exact", b"talks"), wq.Term("exact", b"tallinn")])
+        (few,) = [leaf for leaf in parse_query("tall*", searcher.schema).query.leaves()]
+        assert weighed_part(few, searcher.reader()) is few
+    result = search(index_dir, "tal*", limit=0, collapse_copies=False)
+    assert result.total == 7  # every article with a word starting so: the rarer words match too
+    assert {hit.path.rsplit("/", 1)[-1] for hit in result.hits[-2:]} == {"5.txt", "6.txt"}  # scored nothing: last
 
 
 def test_an_edit_is_a_letter_added_dropped_changed_or_two_neighbours_swapped(tmp_path):

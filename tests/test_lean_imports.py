@@ -42,7 +42,7 @@ def test_whoosh_cached_properties_work():
 # sqlite3 is allowed: the near-duplicate groups a query shows live in the index's record of files.
 NOT_ON_THE_QUERY_PATH = (
     "asyncio", "urllib.request", "html", "html.entities", "tokenize", "linecache", "tempfile", "shutil",
-    "subprocess", "socket", "email", "http", "ssl", "difflib", "tomllib", "rich", "textual",
+    "subprocess", "socket", "email", "http", "ssl", "difflib", "tomllib", "rich", "textual", "whoosh.lang.morph_en",
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
 )
 
@@ -79,12 +79,15 @@ def test_the_modules_stood_in_for_still_work():
     result = run(
         "import archsearch, io, sys, traceback; "
         "from whoosh.compat import htmlescape; from whoosh.filedb.compound import copyfileobj; "
+        "from whoosh.query import Variations; from whoosh.lang import morph_en; "
         "import html.parser, shutil, tempfile, tokenize; from html import entities; "
         "out = io.BytesIO(); copyfileobj(io.BytesIO(b'abc'), out); "
         "tokens = [token.string for token in tokenize.tokenize(io.BytesIO(b'a = 1').readline)][1:4]; "
         "lines = traceback.format_stack(limit=1); "
         "print(htmlescape('<b>'), html.unescape('&eacute;'), len(entities.html5) > 2000, html.parser.HTMLParser.__name__, "
         "out.getvalue(), bool(shutil.which('sh')), bool(tempfile.gettempdir()), tokens, len(lines), "
-        "sorted({type(sys.modules[name]).__name__ for name in ('html', 'shutil', 'tempfile', 'tokenize', 'linecache')}))"
+        "'rendered' in Variations('body', 'render')._btexts.__globals__['variations']('render'), len(morph_en.rules) > 50, "
+        "sorted({type(sys.modules[name]).__name__ for name in ('html', 'shutil', 'tempfile', 'tokenize', 'linecache', "
+        "'whoosh.lang.morph_en')}))"
     )
-    assert result == "&lt;b&gt; é True HTMLParser b'abc' True True ['a', '=', '1'] 1 ['module']"
+    assert result == "&lt;b&gt; é True HTMLParser b'abc' True True ['a', '=', '1'] 1 True True ['module']"

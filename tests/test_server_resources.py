@@ -1,6 +1,7 @@
 """What the resident server holds on to: a bounded number of searchers, none on an index that is
-gone, descriptions of its open files that no request shares, and a code check that tells a
-change on disk from a lack of file descriptors."""
+gone, descriptions of its open files that no request shares, what it reads once per generation
+of an index for every request to inherit, and a code check that tells a change on disk from a
+lack of file descriptors."""
 
 import os
 import shutil
@@ -11,7 +12,7 @@ import pytest
 
 from archsearch.engines.whoosh import store
 from archsearch.indexing import update_index
-from conftest import SEEDS
+from conftest import SEEDS, wire
 
 
 @pytest.fixture
@@ -87,6 +88,57 @@ def test_open_index_files_get_descriptions_of_their_own(indexes, searchers_kept_
     finally:
         for copy in inherited.values():
             os.close(copy)
+
+
+class _Reports:
+    """The part of the serving loop's state that request processes report opened indexes to."""
+
+    def __init__(self):
+        self.reports = os.pipe2(os.O_NONBLOCK)
+        self.unread_report = b""
+
+    def report(self, index_dir) -> None:
+        os.write(self.reports[1], os.fsencode(str(index_dir.resolve())) + b"\0")
+
+
+def test_each_generation_an_index_is_opened_in_is_warmed_once(tmp_path, searchers_kept_open, monkeypatch):
+    from archsearch import server
+
+    warmed = []
+    monkeypatch.setattr(server, "warm", warmed.append)
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    update_index(tmp_path / "index", [str(tmp_path / "seeds")])
+    loop = _Reports()
+    try:
+        for _ in range(2):  # reported twice, opened and warmed once
+            loop.report(tmp_path / "index")
+            server._keep_reported_indexes(loop)
+        assert warmed == [(tmp_path / "index").resolve()]
+        (tmp_path / "seeds" / "new.txt").write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", "Zebras escaped."))
+        update_index(tmp_path / "index", [str(tmp_path / "seeds")])
+        loop.report(tmp_path / "index")  # a request found the kept searcher out of date
+        server._keep_reported_indexes(loop)
+        assert warmed == [(tmp_path / "index").resolve()] * 2
+    finally:
+        for fd in loop.reports:
+            os.close(fd)
+
+
+def test_a_warmed_index_answers_prefix_words_without_reading_word_lists_again(indexes, searchers_kept_open, monkeypatch):
+    from archsearch import server
+    from archsearch.engines.whoosh import fuzzy
+    from archsearch.searching import search
+
+    monkeypatch.setattr(fuzzy, "_kept", type(fuzzy._kept)())
+    use(indexes[0])
+    server.warm(indexes[0].resolve())
+
+    class NoReading:
+        def loads(self, data):
+            raise AssertionError("a segment's word lists read again")
+
+    monkeypatch.setattr(fuzzy, "pickle", NoReading())  # what a request forked now inherits: no reading
+    assert search(indexes[0], "tal*", limit=0).total == search(indexes[0], "taliban OR talibans", limit=0).total > 0
 
 
 def test_out_of_file_descriptors_is_no_change_of_code():

@@ -197,6 +197,10 @@ class ArrayOperations:
         kept = (low <= values) & (values <= high)
         return ArrayScores(scores.docnums[kept], scores.scores[kept] + added)
 
+    def matched(self, fieldname: str, text: bytes) -> ArrayScores:
+        ids = self.postings(fieldname, text)[0]
+        return ArrayScores(ids, np.zeros(len(ids)))
+
     def term_scores(self, fieldname: str, text: bytes) -> ArrayScores:
         scores = self._term_scores.get((fieldname, text))
         if scores is None:

@@ -45,6 +45,7 @@ from archsearch.analysis import normalise, words
 from archsearch.formats import UnreadableFile
 from archsearch.proximity import Occurrence, are_near, closeness, in_one_sentence, phrase_occurrences
 from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
+from archsearch.engines.whoosh.fuzzy import expansion_terms
 from archsearch.engines.whoosh.store import article_body
 
 # Ranges over a numeric column that filter what the rest of the query matches.
@@ -249,7 +250,10 @@ class Evaluator:
             text = self.schema[fieldname].to_bytes(node.text)
         except ValueError:
             return self._ops.empty()
-        scores = self._ops.boosted(self._ops.term_scores(fieldname, text), node.boost)
+        if node.boost == 0:  # a rarer word of a long prefix expansion (fuzzy.expansion_terms): matched, unscored
+            scores = self._ops.matched(fieldname, text)
+        else:
+            scores = self._ops.boosted(self._ops.term_scores(fieldname, text), node.boost)
         if positive:
             terms.append(((fieldname, text), scores))
         return scores
@@ -282,8 +286,7 @@ class Evaluator:
         # Prefix, wildcard and fuzzy words: Whoosh ORs the words they expand to.  Those marked
         # constant-score lose the weighting in that OR, and Searcher.postings() then falls back
         # to the searcher's own: scored as usual after all.
-        words = [word for word in node._btexts(self.searcher.reader()) if word]
-        expanded = [wq.Term(node.field(), word) for word in words]
+        expanded = expansion_terms(node, self.searcher.reader())
         if len(expanded) == 1:
             expanded[0].boost = node.boost
             return self._evaluate(expanded[0], terms, positive)
@@ -607,6 +610,9 @@ class DictOperations:
         """The documents whose column value is within low..high, their scores raised by `added`."""
         values = self.evaluator.sortable_values(fieldname)
         return {docnum: score + added for docnum, score in scores.items() if low <= values[docnum] <= high}
+
+    def matched(self, fieldname: str, text: bytes) -> dict[int, float]:
+        return dict.fromkeys(self.postings(fieldname, text)[0], 0.0)
 
     def term_scores(self, fieldname: str, text: bytes) -> dict[int, float]:
         scores = self._term_scores.get((fieldname, text))

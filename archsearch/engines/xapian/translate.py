@@ -52,7 +52,7 @@ class Translation:
             # Whoosh's slop 1 is words side by side; Xapian's window counts the positions spanned.
             phrase = Query(Query.OP_PHRASE, subqueries, len(words) + node.slop - 1)
             return self._boosted(phrase, node.boost)
-        if type(node) in (wq.Prefix, wq.Wildcard) or isinstance(node, wq.FuzzyTerm):  # fuzzy.ListedFuzzyTerm too
+        if isinstance(node, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)):  # fuzzy.ListedPrefix and ListedFuzzyTerm too
             return self._boosted(self._expanded(node), node.boost)
         if type(node) is wq.Every:
             return Query.MatchAll
@@ -109,7 +109,7 @@ class Translation:
     def _expand(self, node) -> list[str]:
         prefix = field_prefix(node.fieldname)
         text = node.text
-        if type(node) is wq.Prefix:
+        if isinstance(node, wq.Prefix):
             start, keep = text, lambda word: True
         elif type(node) is wq.Wildcard:
             start = re.split(r"[*?\[]", text, maxsplit=1)[0]

@@ -1,0 +1,61 @@
+"""The client's side of a served command: what it costs before it talks to the server.
+
+A served command pays for every module its process loads; the client must load none of the
+command's (click, rich, Whoosh, archsearch.cli): the server has them."""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from archsearch import client
+
+LOADED_AT_EXIT = """
+import atexit, sys
+atexit.register(lambda: print(sorted(
+    name for name, module in sys.modules.items()
+    if name.partition(".")[0] in ("archsearch", "click", "rich", "whoosh")
+    and type(module).__name__ != "_DeferredModule"  # lean_imports' placeholders: nothing loaded
+), file=sys.stderr))
+sys.argv = ["archsearch", "query", "Taliban"]
+from archsearch.client import main
+main()
+"""
+
+
+def answer_one(listening: socket.socket, status: int) -> None:
+    """What the server does for a request it runs: OFFER, then the status once GO has come."""
+    connection, _ = listening.accept()
+    with connection:
+        data, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
+        size = int.from_bytes(data[:4], "big")
+        while len(data) < 4 + size:
+            data += connection.recv(1 << 20)
+        for fd in fds:
+            os.close(fd)
+        connection.sendall(client.OFFER)
+        assert connection.recv(1) == client.GO
+        connection.sendall(status.to_bytes(client.STATUS_SIZE, "big", signed=True))
+
+
+def test_a_served_command_loads_nothing_of_the_command_in_the_client():
+    folder = Path(tempfile.mkdtemp(prefix="as-"))  # short: a socket's path is at most 107 bytes
+    try:
+        listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listening.bind(str(folder / "s.sock"))
+        listening.listen(1)
+        server = threading.Thread(target=answer_one, args=(listening, 1))
+        server.start()
+        env = {**os.environ, "ARCHSEARCH_SOCKET": str(folder / "s.sock"), "ARCHSEARCH_SERVER": "manual"}
+        result = subprocess.run([sys.executable, "-c", LOADED_AT_EXIT], env=env, capture_output=True, text=True, timeout=60)
+        server.join(timeout=60)
+        listening.close()
+    finally:
+        for name in os.listdir(folder):
+            os.unlink(folder / name)
+        folder.rmdir()
+    assert result.returncode == 1  # the status the server sent
+    assert result.stderr.splitlines()[-1] == "['archsearch', 'archsearch.client', 'archsearch.lean_imports']"
