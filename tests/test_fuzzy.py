@@ -82,8 +82,9 @@ FUZZY_QUERIES = (
 )
 
 
+@pytest.mark.parametrize("arrays", [False, True])
 @pytest.mark.parametrize("text", FUZZY_QUERIES)
-def test_fuzzy_queries_match_the_articles_whoosh_s_expansion_matches(segmented_index, text):
+def test_fuzzy_queries_match_the_articles_whoosh_s_expansion_matches(segmented_index, text, arrays):
     with index_searcher(segmented_index) as searcher:
         parsed = parse_query(text, searcher.schema, languages=index_languages(searcher)).query
         assert any(isinstance(leaf, ListedFuzzyTerm) for leaf in parsed.leaves())
@@ -93,9 +94,9 @@ def test_fuzzy_queries_match_the_articles_whoosh_s_expansion_matches(segmented_i
                 prefixlength=node.prefixlength, constantscore=node.constantscore,
             ) if isinstance(node, ListedFuzzyTerm) else node
         )
-        evaluator = Evaluator(searcher)
-        old = evaluator.evaluate(as_whoosh).scores
-        new = evaluator.evaluate(parsed).scores
+        evaluator = Evaluator(searcher, arrays=arrays)
+        old = dict(evaluator.evaluate(as_whoosh).scores.items())
+        new = dict(evaluator.evaluate(parsed).scores.items())
         assert set(new) == set(old)
         assert new == pytest.approx(old)
         assert set(new) == evaluator.documents_whoosh_matches(parsed)
@@ -117,9 +118,10 @@ def test_prefix_word_lists_give_the_words_whoosh_gives(segmented_index, text, fi
 PREFIX_QUERIES = ("tal*", "k*", "a*", "r* OR g*", "m* -germany", "бе*", "title:pre*", "kabul ref*", "z*")
 
 
+@pytest.mark.parametrize("arrays", [False, True])
 @pytest.mark.parametrize("scored", [1, 16])
 @pytest.mark.parametrize("text", PREFIX_QUERIES)
-def test_prefix_queries_match_the_articles_whoosh_s_expansion_matches(segmented_index, text, scored, monkeypatch):
+def test_prefix_queries_match_the_articles_whoosh_s_expansion_matches(segmented_index, text, scored, arrays, monkeypatch):
     monkeypatch.setattr(fuzzy, "SCORED_EXPANSIONS", scored)
     with index_searcher(segmented_index) as searcher:
         parsed = parse_query(text, searcher.schema, languages=index_languages(searcher)).query
@@ -127,9 +129,9 @@ def test_prefix_queries_match_the_articles_whoosh_s_expansion_matches(segmented_
         as_whoosh = parsed.accept(
             lambda node: wq.Prefix(node.fieldname, node.text, boost=node.boost) if isinstance(node, ListedPrefix) else node
         )
-        evaluator = Evaluator(searcher)
-        old = evaluator.evaluate(as_whoosh).scores
-        new = evaluator.evaluate(parsed).scores
+        evaluator = Evaluator(searcher, arrays=arrays)
+        old = dict(evaluator.evaluate(as_whoosh).scores.items())
+        new = dict(evaluator.evaluate(parsed).scores.items())
         assert set(new) == set(old) == evaluator.documents_whoosh_matches(as_whoosh)
         expanded = [node for node in parsed.leaves() if isinstance(node, ListedPrefix)]
         if all(len(expansion_terms(node, searcher.reader())) <= scored for node in expanded):
