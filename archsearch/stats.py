@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archsearch.engines.whoosh.evaluation import Evaluator
-from archsearch.engines.whoosh.store import index_searcher, read_roots
+from archsearch.engines.whoosh.segments import latest_generation
+from archsearch.engines.whoosh.store import INDEX_NAME, index_searcher, read_roots
 from archsearch.schema import number_day
 
 
@@ -52,7 +53,10 @@ def index_stats(index_dir: Path) -> IndexStats:
             languages = reader.column_reader("language")  # every article has a value ("" unknown)
             per_language = Counter(languages[docnum] for docnum in live)
     files = [path for path in Path(index_dir).iterdir() if path.is_file()]
-    newest = max((path.stat().st_mtime for path in files), default=None)
+    # The latest commit's table of contents, not the newest file: a query's copy-group lookup
+    # touches SQLite's shared-memory file, and reading must not move "last indexed".
+    generation = latest_generation(str(index_dir))
+    newest = (Path(index_dir) / f"_{INDEX_NAME}_{generation}.toc").stat().st_mtime if generation >= 0 else None
     return IndexStats(
         location=str(index_dir),
         folders=read_roots(index_dir),

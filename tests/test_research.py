@@ -2,11 +2,13 @@
 
 import datetime
 import json
+import os
 import random
 
 import pytest
 
 from archsearch.coverage import every_period, facets, timeline
+from archsearch.indexing import update_index
 from archsearch.nearduplicates import NEAR_DUPLICATE, band_keys, resemblance, sketch
 from archsearch.related import similar
 from archsearch.searching import search
@@ -116,6 +118,20 @@ def test_stats(index_dir):
     assert stats.sources == 6  # TASS, Reuters, AFP, Pashtun Times, Kabul Daily, Asia News
     assert stats.size_bytes > 0 and stats.last_indexed is not None
     assert len(stats.folders) == 1
+
+
+def test_stats_last_indexed_is_the_last_commit_not_a_later_read(tmp_path):
+    index_dir = build_index(tmp_path, {"a.txt": wire("2021-01-05", "KABUL, January 5. /TASS/.", "Talks resumed.")})
+    committed = datetime.datetime(2021, 6, 1, 12, 0).timestamp()
+    for path in index_dir.iterdir():
+        os.utime(path, (committed, committed))
+    search(index_dir, "talks")  # reading may touch SQLite's shared-memory file: that is not indexing
+    for path in index_dir.glob("*.sqlite*"):
+        os.utime(path)
+    assert index_stats(index_dir).last_indexed == datetime.datetime.fromtimestamp(committed)
+    (tmp_path / "corpus" / "b.txt").write_text(wire("2021-01-06", "KABUL, January 6. /TASS/.", "Talks ended."))
+    update_index(index_dir, [str(tmp_path / "corpus")])
+    assert index_stats(index_dir).last_indexed > datetime.datetime.fromtimestamp(committed)
 
 
 def test_copies_of_a_wire_story_make_one_hit(index_dir):
