@@ -36,6 +36,28 @@ def test_a_shard_down_is_named_and_allow_partial_answers_from_the_others(fresh_c
         assert run_cli(*command, "--index", str(cluster["file"]), "--allow-partial", "refugees").exit_code == 0
 
 
+def test_similar_and_open_name_a_shard_down_and_allow_partial_answers_from_the_others(
+    fresh_cluster, run_cli, tmp_path, monkeypatch
+):
+    from archsearch.engines import open_engine
+
+    cluster = indexed(fresh_cluster)
+    down = cluster["shards"][1]
+    down.stop()
+    # An article on a shard that still answers, found with the others down.
+    reference = open_engine(cluster["file"], allow_partial=True).search("refugees OR border", limit=1).hits[0].id
+    opener = tmp_path / "opener"
+    opener.write_text("#!/bin/sh\n")
+    opener.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(opener))
+    for command in (["similar", reference], ["open", reference]):
+        refused = run_cli(*command, "--index", str(cluster["file"]))
+        assert refused.exit_code == 2 and f"shard {down.endpoint} (2 of 3)" in refused.stderr
+        answered = run_cli(*command, "--index", str(cluster["file"]), "--allow-partial")
+        assert answered.exit_code in (0, 1)  # similar: 1 when nothing is like it
+        assert f"warning: answering without shard {down.endpoint} (2 of 3)" in answered.stderr
+
+
 def test_a_shard_killed_between_opening_and_searching(fresh_cluster):
     cluster = indexed(fresh_cluster)
     whole = engine(cluster["file"]).search("refugees OR border", limit=0, collapse_copies=False)

@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from archsearch.cli.options import index_option, output_options
+from archsearch.cli.options import allow_partial_option, index_option, output_options
 
 
 @click.command("similar")
@@ -15,7 +15,8 @@ from archsearch.cli.options import index_option, output_options
 )
 @output_options
 @index_option
-def command(reference, limit, fmt, index_dir):
+@allow_partial_option
+def command(reference, limit, fmt, index_dir, allow_partial):
     """Show the articles most like ID (or @N, the Nth hit of the last query): related stories, not copies.
 
     Similarity comes from the article's most distinctive words (Whoosh's
@@ -24,10 +25,12 @@ def command(reference, limit, fmt, index_dir):
     """
     from archsearch.lasthits import resolve
     from archsearch.location import resolve_index_dir
-    from archsearch.engines import open_engine
+    from archsearch.engines import open_engine, print_warnings
     from archsearch.rendering import print_search_result
 
     index_dir = resolve_index_dir(index_dir)
-    result = open_engine(index_dir).similar(resolve(index_dir, reference).reference, limit=limit)
+    engine = open_engine(index_dir, allow_partial=allow_partial)
+    result = engine.similar(resolve(index_dir, reference).reference, limit=limit)
     print_search_result(result, sys.stdout, sys.stderr, fmt)
+    print_warnings(engine, sys.stderr)
     sys.exit(0 if result.hits else 1)
