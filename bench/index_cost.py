@@ -54,9 +54,10 @@ def build(folders: list[str], jobs: int, code: str, profile: str | None) -> dict
     environment = dict(os.environ)
     if code != INSTALLED:
         environment["PYTHONPATH"] = os.path.abspath(code)
-    # Run by a process of its own, whose children are this build's only: their peak RSS is its own.
-    measured = subprocess.run([sys.executable, __file__, "--measure", json.dumps(command)],
-                              check=True, capture_output=True, text=True, env=environment)
+    # Run by a process of its own, whose children are this build's only: their peak RSS is its own;
+    # in the index's folder, where no archsearch package comes before PYTHONPATH's.
+    measured = subprocess.run([sys.executable, os.path.abspath(__file__), "--measure", json.dumps(command)],
+                              check=True, capture_output=True, text=True, env=environment, cwd=index.parent)
     size = sum(path.stat().st_size for path in index.rglob("*") if path.is_file())
     shutil.rmtree(index.parent)
     return {"code": code, **json.loads(measured.stdout), "index_mib": round(size / 2**20, 1)}
