@@ -345,3 +345,27 @@ def test_a_no_change_run_merges_nothing(tmp_path, index_dir, monkeypatch):
     before = {segment.segment_id() for segment in open_index(index_dir)._segments()}
     update_index(index_dir, [])
     assert {segment.segment_id() for segment in open_index(index_dir)._segments()} == before
+
+
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_indexing_never_copies_a_segment_into_memory(tmp_path, index_dir, monkeypatch, rebuild):
+    """Whoosh copies a memory-mapped segment's postings and terms whole into memory when it opens
+    a reader: counting the articles at the end of a run, or merging segments, took memory in
+    proportion to the index."""
+    import whoosh.filedb.compound as compound
+
+    copied = []
+    copy = compound.BufferFile
+
+    def recorded_copy(*args, **kwargs):
+        copied.append(kwargs.get("name"))
+        return copy(*args, **kwargs)
+
+    monkeypatch.setattr(compound, "BufferFile", recorded_copy)
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(12))
+    update_index(index_dir, [str(corpus)], commit_every=1)  # segments merged on the way
+    for path in sorted(corpus.rglob("*.txt"))[::2]:
+        path.write_text(path.read_text(encoding="utf-8") + " Walruses.", encoding="utf-8")
+    report = update_index(index_dir, [], commit_every=1, rebuild=rebuild)
+    assert report.total == 12
+    assert copied == []

@@ -25,7 +25,7 @@ import re
 import shutil
 import zlib
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter, sub
 from typing import Any
 
@@ -33,12 +33,13 @@ from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.formats import Positions
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
 from whoosh.index import _DEF_INDEX_NAME as INDEX_NAME
 from whoosh.index import TOC, LockError, clean_files
 from whoosh.reading import SegmentReader
 from whoosh.util import random_name
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
-from whoosh.util.numeric import length_to_byte
+from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from archsearch.analysis import ChainAnalyzer
@@ -60,6 +61,8 @@ RUN_CHUNK_TERMS = 2_000
 BLOCK_PICKLE_PROTOCOL = 5
 # Blocks of postings up to this size are not compressed (see write_term).
 SMALL_BLOCK_POSTINGS = 4
+# Terms whose postings and term-index entries are written at once (see write_terms).
+TERMS_PER_WRITE = 1_000
 # The merge policy (merge_by_tiers): segments with fewer live documents than this are merged
 # in tiers; larger ones (a worker writes up to 10,000 documents in a batch, indexing.py's
 # FILES_PER_SEGMENT) are left alone, since Whoosh merges at about twice the cost of indexing
@@ -254,17 +257,10 @@ class FastSegmentWriter(SegmentWriter):
         self.perdocwriter.close()
         fieldwriter = self.fieldwriter
         compression = self.codec._compression
-        words = WordLists(self.schema.names())  # what fuzzy words expand against (fuzzy.py)
-        current = None
-        for (name, term), postings in self._sorted_terms():
-            if name != current:
-                if current is not None:
-                    fieldwriter.finish_field()
-                fieldwriter.start_field(name, self.schema[name])
-                current = name
-            write_term(fieldwriter, term, postings, compression)
-            words.add(name, term)
-        if current is not None:
+        words = ListedWords(self.schema.names())  # what fuzzy words expand against (fuzzy.py)
+        for name, field_terms in itertools.groupby(self._sorted_terms(), key=_field_name):
+            fieldwriter.start_field(name, self.schema[name])
+            write_terms(fieldwriter, words.listed(name, field_terms), compression)
             fieldwriter.finish_field()
         fieldwriter.close()
         words.write(self.storage, self.newsegment)
@@ -288,6 +284,21 @@ class FastSegmentWriter(SegmentWriter):
         self._close_segment()
 
 
+def _field_name(item) -> str:
+    return item[0][0]
+
+
+class ListedWords(WordLists):
+    """WordLists fed by the terms as they are written."""
+
+    def listed(self, name: str, items) -> Iterator[tuple[bytes, list]]:
+        """(term, postings) of the field's ((name, term), postings), each term added on the way."""
+        add = self.add
+        for (_, term), postings in items:
+            add(name, term)
+            yield term, postings
+
+
 def posting_blocks(matcher):
     """(docnums, weights, values) of a term's postings, a block at a time, deleted ones included."""
     if not hasattr(matcher, "_read_data"):  # postings kept in the term information
@@ -308,8 +319,62 @@ def posting_blocks(matcher):
         matcher._next_block()
 
 
-def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> None:
-    """Write a term and its postings as W3FieldWriter.start_term(), add() and finish_term() do.
+def write_terms(fieldwriter, terms: Iterable[tuple[bytes, list]], compression: int) -> None:
+    """Write a field's terms (in order) and their postings as W3FieldWriter.start_term(), add() and
+    finish_term() do, TERMS_PER_WRITE terms at a time: each term's blocks and information are
+    computed by encode_postings, then the postings of them all go to the postings file in one
+    write, and their entries to the term index (Whoosh's OrderedHashWriter) in another, where
+    Whoosh makes three calls on each file per term."""
+    postfile = fieldwriter._postwriter._postfile
+    limit = fieldwriter._postwriter._blocklimit
+    fixed_size = fieldwriter._format.fixed_value_size()
+    prefix = pack_ushort(fieldwriter._fieldid)
+    terms = iter(terms)
+    while chunk := list(itertools.islice(terms, TERMS_PER_WRITE)):
+        start = postfile.tell()
+        written = []
+        entries = []
+        for term, postings in chunk:
+            data, info = encode_postings(postings, limit, fixed_size, compression)
+            entries.append((prefix + term, info + pack_long(start) + pack_int(len(data))))
+            written.append(data)
+            start += len(data)
+        postfile.write(b"".join(written))
+        add_ordered_entries(fieldwriter._tindex, entries)
+
+
+def add_ordered_entries(table, entries: list[tuple[bytes, bytes]]) -> None:
+    """OrderedHashWriter.add(key, value) for each entry, keys increasing, in one write."""
+    if entries[0][0] <= table.lastkey:
+        raise ValueError(f"Keys must increase: {table.lastkey!r}..{entries[0][0]!r}")
+    dbfile = table.dbfile
+    hashfn = table.hashfn
+    buckets = table.buckets
+    position = dbfile.tell()
+    positions = []
+    parts = []
+    for key, value in entries:
+        positions.append(position)
+        parts += (_ENTRY_LENGTHS.pack(len(key), len(value)), key, value)
+        digest = hashfn(key)
+        buckets[digest & 255].append((digest, position))
+        position += _ENTRY_LENGTHS.size + len(key) + len(value)
+    dbfile.write(b"".join(parts))
+    index = table.index  # a GrowableArray, which widens its type for a value that does not fit
+    if isinstance(index.array, array) and positions[-1] < _ARRAY_LIMITS.get(index.array.typecode, 0):
+        index.array.extend(positions)
+    else:
+        index.extend(positions)
+    table.lastkey = entries[-1][0]
+
+
+# Upper bounds of the types GrowableArray uses.
+_ARRAY_LIMITS = {"H": 2**16, "i": 2**31, "I": 2**32, "q": 2**63}
+
+
+def encode_postings(postings: list, limit: int, fixed_size: int | None, compression: int) -> tuple[bytes, bytes]:
+    """A term's postings as W3PostingsWriter writes them (blocks of `limit`), and the start of its
+    term information (W3TermInfo.to_bytes without the postings' place in the file).
 
     The same blocks and term information, computed a block at a time instead of a posting at
     a time.  One difference: Whoosh compresses every block with zlib, mostly blocks of one or
@@ -317,9 +382,6 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
     take each block's compression from the block, so here blocks of up to
     SMALL_BLOCK_POSTINGS postings are left uncompressed.
     """
-    postwriter = fieldwriter._postwriter
-    limit = postwriter._blocklimit
-    fixed_size = fieldwriter._format.fixed_value_size()
     written = [WHOOSH3_HEADER_MAGIC]
     weight = 0
     min_length = None
@@ -327,15 +389,20 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
     max_weight = 0
     count = len(postings) // POSTING_SLOTS
     for offset in range(0, count, limit):
-        block = postings[offset * POSTING_SLOTS : (offset + limit) * POSTING_SLOTS]
+        block = postings[offset * POSTING_SLOTS : (offset + limit) * POSTING_SLOTS] if count > limit else postings
         ids, weights, values, lengths = (block[slot::POSTING_SLOTS] for slot in range(POSTING_SLOTS))
         # W3PostingsWriter keeps weights as 32-bit floats, and values only when not empty.
         stored_weights = array("f", weights)
-        values = [value for value in values if value]
+        if fixed_size is None or fixed_size < 0:
+            mini_values = tuple(value for value in values if value)
+        elif fixed_size == 0:
+            mini_values = None
+        else:
+            mini_values = b"".join(values)
         lengths = [length for length in lengths if length]
         block_min_length = min(lengths) if lengths else None
         block_max_length = max(lengths) if lengths else 0
-        block_max_weight = max(0, *weights)
+        block_max_weight = max(0, max(weights))
         weight += sum(stored_weights)
         if min_length is None:
             min_length = block_min_length
@@ -343,18 +410,13 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
             min_length = min(min_length, block_min_length)
         max_length = max(max_length, block_max_length)
         max_weight = max(max_weight, block_max_weight)
-        if stored_weights.count(1.0) == len(stored_weights):
-            mini_weights = None
-        elif stored_weights.count(stored_weights[0]) == len(stored_weights):
-            mini_weights = stored_weights[0]
-        else:
+        first_weight = stored_weights[0]
+        if stored_weights.count(first_weight) != len(stored_weights):
             mini_weights = tuple(stored_weights)
-        if fixed_size is None or fixed_size < 0:
-            mini_values = tuple(values)
-        elif fixed_size == 0:
-            mini_values = None
+        elif first_weight == 1.0:
+            mini_weights = None
         else:
-            mini_values = b"".join(values)
+            mini_weights = first_weight
         gaps = (ids[0], *map(sub, ids[1:], ids))
         # Whoosh pickles blocks with protocol 2, where every bytes value (a posting's positions)
         # unpickles through a codecs call; readers accept any protocol, and with 5 a block of
@@ -364,27 +426,33 @@ def write_term(fieldwriter, term: bytes, postings: list, compression: int) -> No
         if level:
             data = zlib.compress(data, level)
         info = pickle.dumps(
-            (len(ids), ids[-1], block_max_weight, level, length_to_byte(block_min_length), length_to_byte(block_max_length)),
+            (len(ids), ids[-1], block_max_weight, level, length_byte(block_min_length), length_byte(block_max_length)),
             2,
         )
         last = offset + limit >= count
         written += [pack_int(-(len(info) + len(data)) if last else len(info) + len(data)), info, data]
-    written = b"".join(written)
-    postfile = postwriter._postfile
-    start = postfile.tell()
-    postfile.write(written)
     term_info = W3TermInfo._struct.pack(
         False,
         weight,
         count,
-        0 if min_length is None else length_to_byte(min_length),
-        length_to_byte(max_length),
+        0 if min_length is None else length_byte(min_length),
+        length_byte(max_length),
         max_weight,
         postings[0],
         ids[-1],
     )
-    term_info += pack_long(start) + pack_int(len(written))
-    fieldwriter._tindex.add(pack_ushort(fieldwriter._fieldid) + term, term_info)
+    return b"".join(written), term_info
+
+
+# length_to_byte (a binary search in Python) of every length below the largest it tells apart.
+_LENGTH_BYTES = bytes(map(length_to_byte, range(byte_to_length(255))))
+
+
+def length_byte(length: int | None) -> int:
+    """length_to_byte(length), by table."""
+    if length is None:
+        return 0
+    return _LENGTH_BYTES[length] if length < len(_LENGTH_BYTES) else 255
 
 
 def new_segment_writer(ix) -> FastSegmentWriter:

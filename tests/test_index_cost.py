@@ -1,0 +1,49 @@
+"""bench/index_cost.py: the folders a corpus of links is indexed through, and builds with other code."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def index_cost():
+    spec = importlib.util.spec_from_file_location("index_cost", REPO / "bench" / "index_cost.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_corpus_of_links_is_indexed_through_the_folders_they_lead_to(tmp_path):
+    cost = index_cost()
+    real = tmp_path / "big"
+    for name in ("0000", "0001"):
+        (real / name).mkdir(parents=True)
+        (real / name / "a.txt").write_text("text", encoding="utf-8")
+    links = tmp_path / "small"
+    links.mkdir()
+    for name in ("0000", "0001"):
+        os.symlink(f"../big/{name}", links / name)
+    folders = cost.corpus_folders(str(links))
+    assert folders == [str(real / "0000"), str(real / "0001")]
+    assert cost.count_files(folders) == 2
+    assert cost.corpus_folders(str(real)) == [str(real)]
+
+
+def test_builds_with_the_installed_code_and_another_in_turn(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("A title\n\nSome words about the harbour in Oslo today.\n", encoding="utf-8")
+    other = tmp_path / "other"  # another checkout's package: here the same code
+    other.mkdir()
+    (other / "archsearch").symlink_to(REPO / "archsearch")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "index_cost.py"), str(corpus), "--code", str(other)],
+        check=True, capture_output=True, text=True, env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["code"] for line in lines] == [str(other), "installed", str(other), "installed"]
+    assert all(line["peak_rss_mib"] > 0 for line in lines[:2])
+    assert lines[-1]["files"] == 1
