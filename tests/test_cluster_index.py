@@ -1,0 +1,119 @@
+"""The cluster indexer's fast path: cached term lists, worker processes, copy groups looked up a
+batch at a time, shards written at once.  Each gives what the plain way gives."""
+
+import hashlib
+
+import pytest
+
+from test_cluster import cluster_file, engine, generated_articles, require_xapian, start_shards  # noqa: F401
+from conftest import SEEDS, write_corpus
+
+
+def reference_terms(schema, fields: dict) -> dict[bytes, list[int] | int]:
+    """The plain way: every indexed field through its Whoosh analyzer, one token object at a time
+    (title and body in the article's language), positions from 1."""
+    from archsearch.analysis.chain import TextAnalyzer
+    from archsearch.engines.xapian.documents import field_prefix, indexed_fields, make_term
+
+    found = {}
+    for name, field in indexed_fields(schema).items():
+        value = fields.get(name)
+        if not value:
+            continue
+        options = {"language": fields.get("language") or ""} if isinstance(field.analyzer, TextAnalyzer) else {}
+        with_positions = field.format.supports("positions")
+        for token in field.analyzer(value, positions=True, mode="index", **options):
+            if token.text:
+                term = make_term(field_prefix(name), token.text).encode("utf-8", "surrogateescape")
+                if with_positions:
+                    found.setdefault(term, []).append(token.pos + 1)
+                else:
+                    found[term] = found.get(term, 0) + 1
+    return found
+
+
+def article_fields(paths) -> list[dict]:
+    """indexing.article_document of every article of the files."""
+    from archsearch.formats import Article, read_file
+    from archsearch.indexing import article_document
+    from archsearch.manifest import Entry
+
+    documents = []
+    for path in paths:
+        for item in read_file(str(path), path.read_bytes()):
+            if isinstance(item, Article):
+                documents.append(article_document(str(path), str(path.parent), item, Entry(str(path.parent), 1, 1, "x")))
+    return documents
+
+
+def test_term_lists_give_the_analyzers_terms_positions_and_frequencies(tmp_path):
+    from archsearch.engines.xapian.documents import ArticleTerms
+    from archsearch.schema import build_schema
+
+    long_word = "Zakharova" * 40  # past Xapian's term length: kept as a hash
+    corpus = write_corpus(tmp_path / "corpus", {
+        **generated_articles(20), "long.txt": f" date 2020-01-01 KABUL, Jan 1. /TASS/. {long_word} spoke, {long_word}."
+    })
+    paths = sorted(corpus.rglob("*.txt")) + sorted(SEEDS.iterdir())
+    schema = build_schema()
+    terms = ArticleTerms(schema)
+    documents = article_fields(paths)
+    assert len(documents) > 20
+    for fields in documents:
+        assert terms.postings(fields) == reference_terms(schema, fields), fields["_stored_key"]
+    long = next(fields for fields in documents if fields["_stored_key"].endswith("long.txt"))
+    assert b"XEXACT:#" + hashlib.sha1(long_word.lower().encode()).hexdigest().encode() in terms.postings(long)
+
+
+def cluster_contents(location) -> dict[str, tuple]:
+    """Per article identity: its terms (with frequency and positions), values but the `indexed`
+    stamp, and stored data."""
+    from archsearch.engines.xapian.documents import IDENTITY_SLOT, INDEXED_SLOT
+
+    database = engine(location).shards.database
+    contents = {}
+    for posting in database.postlist(""):
+        document = database.get_document(posting.docid)
+        terms = tuple((item.term, item.wdf, tuple(item.positer)) for item in document.termlist())
+        values = tuple((item.num, item.value) for item in document.values() if item.num != INDEXED_SLOT)
+        contents[document.get_value(IDENTITY_SLOT).decode()] = (terms, values, document.get_data())
+    return contents
+
+
+@pytest.fixture
+def two_clusters(tmp_path):
+    require_xapian()
+    started = start_shards(tmp_path / "shards", 6)
+    # Copies that come before their originals (copies/ sorts first), and copies of copies.
+    articles = generated_articles(60)
+    articles["zz/again.txt"] = articles["copies/000.txt"]
+    corpus = write_corpus(tmp_path / "corpus", articles)
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    yield cluster_file(first, started[:3]), cluster_file(second, started[3:]), corpus
+    for shard in started:
+        shard.stop()
+
+
+def test_worker_processes_and_small_batches_index_what_one_process_and_one_batch_do(two_clusters, monkeypatch):
+    from archsearch import indexing
+    from archsearch.engines.xapian import indexer
+    from archsearch.engines.xapian.documents import COPIES_SLOT
+
+    one_batch, in_workers, corpus = two_clusters
+    indexer.update_cluster(one_batch, [str(corpus)], jobs=1)
+    pools = []
+    monkeypatch.setattr(indexing, "MIN_FILES_PER_WORKER", 1)
+    monkeypatch.setattr(indexer, "WorkerPool", lambda *args: pools.append(args) or indexing.WorkerPool(*args))
+    report = indexer.update_cluster(in_workers, [str(corpus)], jobs=2, commit_every=7)
+    assert [count for _, count in pools] == [2] and report.added == len(list(corpus.rglob("*.txt")))
+    expected = cluster_contents(one_batch)
+    assert cluster_contents(in_workers) == expected
+    # zz/again.txt, in the last batch, joins the group of the file it copies, in the first.
+    first = str(corpus / "copies/000.txt")
+    assert dict(expected[str(corpus / "zz/again.txt")][1])[COPIES_SLOT] == first.encode()
+    groups = {}
+    for identity, (_, values, _) in expected.items():
+        groups.setdefault(dict(values)[COPIES_SLOT], set()).add(identity)
+    assert len(groups[first.encode()]) == 3 and sum(len(members) > 1 for members in groups.values()) >= 2
