@@ -70,9 +70,9 @@ def test_an_indexer_killed_half_way_leaves_whole_shards_and_the_next_run_finishe
 
     location, corpus = fresh_cluster["file"], fresh_cluster["corpus"]
     child = os.fork()
-    if child == 0:  # killed in the middle of its third batch of 8 files, two committed
+    if child == 0:  # killed in the middle of its fourth batch of 8 files, two committed (the third may be)
         def progress(report):
-            if report.stage == "indexing" and report.done == 20:
+            if report.stage == "indexing" and report.done == 28:
                 os.kill(os.getpid(), signal.SIGKILL)
 
         try:

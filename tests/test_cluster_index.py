@@ -5,7 +5,7 @@ import hashlib
 
 import pytest
 
-from test_cluster import cluster_file, engine, generated_articles, require_xapian, start_shards  # noqa: F401
+from test_cluster import cluster_file, engine, fresh_cluster, generated_articles, require_xapian, start_shards  # noqa: F401
 from conftest import SEEDS, write_corpus
 
 
@@ -46,7 +46,14 @@ def article_fields(paths) -> list[dict]:
     return documents
 
 
+def contents(document) -> list[tuple]:
+    return [(item.term, item.wdf, list(item.positer)) for item in document.termlist()]
+
+
 def test_term_lists_give_the_analyzers_terms_positions_and_frequencies(tmp_path):
+    require_xapian()
+    import xapian
+
     from archsearch.engines.xapian.documents import ArticleTerms
     from archsearch.schema import build_schema
 
@@ -54,15 +61,24 @@ def test_term_lists_give_the_analyzers_terms_positions_and_frequencies(tmp_path)
     corpus = write_corpus(tmp_path / "corpus", {
         **generated_articles(20), "long.txt": f" date 2020-01-01 KABUL, Jan 1. /TASS/. {long_word} spoke, {long_word}."
     })
-    paths = sorted(corpus.rglob("*.txt")) + sorted(SEEDS.iterdir())
     schema = build_schema()
     terms = ArticleTerms(schema)
-    documents = article_fields(paths)
+    documents = article_fields(sorted(corpus.rglob("*.txt")) + sorted(SEEDS.iterdir()))
     assert len(documents) > 20
     for fields in documents:
-        assert terms.postings(fields) == reference_terms(schema, fields), fields["_stored_key"]
-    long = next(fields for fields in documents if fields["_stored_key"].endswith("long.txt"))
-    assert b"XEXACT:#" + hashlib.sha1(long_word.lower().encode()).hexdigest().encode() in terms.postings(long)
+        listed, expected = xapian.Document(), xapian.Document()
+        terms.add_to(listed, fields)
+        for term, places in reference_terms(schema, fields).items():
+            if isinstance(places, int):
+                expected.add_term(term, places)
+            else:
+                for position in places:
+                    expected.add_posting(term, position)
+        assert contents(listed) == contents(expected), fields["_stored_key"]
+    long = xapian.Document()
+    terms.add_to(long, next(fields for fields in documents if fields["_stored_key"].endswith("long.txt")))
+    hashed = b"XEXACT:#" + hashlib.sha1(long_word.lower().encode()).hexdigest().encode()
+    assert (hashed, 2, [5, 7]) in [(term, wdf, positions) for term, wdf, positions in contents(long)]
 
 
 def cluster_contents(location) -> dict[str, tuple]:
@@ -117,3 +133,29 @@ def test_worker_processes_and_small_batches_index_what_one_process_and_one_batch
     for identity, (_, values, _) in expected.items():
         groups.setdefault(dict(values)[COPIES_SLOT], set()).add(identity)
     assert len(groups[first.encode()]) == 3 and sum(len(members) > 1 for members in groups.values()) >= 2
+
+
+def test_after_a_batch_fails_while_written_nothing_later_is_written_nor_recorded(fresh_cluster, monkeypatch):
+    """Batches are written while the next is read: one that fails stops the run, and neither its
+    record nor any later batch reaches the shards, so the next run reads those files again."""
+    from archsearch.engines.xapian import indexer
+    from test_cluster import cluster_ids, corpus_ids
+
+    location, corpus = fresh_cluster["file"], fresh_cluster["corpus"]
+    written = indexer.ClusterRun.shard_documents
+    calls = []
+
+    def failing_second(self, articles):
+        calls.append(len(articles))
+        if len(calls) == 2:
+            raise OSError("the second batch fails")
+        return written(self, articles)
+
+    monkeypatch.setattr(indexer.ClusterRun, "shard_documents", failing_second)
+    with pytest.raises(OSError, match="second batch"):
+        indexer.update_cluster(location, [str(corpus)], commit_every=8)
+    assert len(calls) == 2 and len(cluster_ids(location)) == 8
+    monkeypatch.setattr(indexer.ClusterRun, "shard_documents", written)
+    report = indexer.update_cluster(location, [])
+    assert (report.unchanged, report.added) == (8, len(corpus_ids(corpus)) - 8)
+    assert cluster_ids(location) == corpus_ids(corpus)

@@ -9,6 +9,8 @@ with the body always (the querying machine may not have the files), are the docu
 
 import hashlib
 import json
+from collections import deque
+from itertools import count
 
 from whoosh.fields import NUMERIC, STORED
 
@@ -96,32 +98,35 @@ class ArticleTerms:
         for name, field in indexed_fields(schema).items():
             self._fields.append((name, field, field_prefix(name).encode("utf-8"), compile_term_lister(field)))
 
-    def postings(self, fields: dict) -> dict[bytes, list[int] | int]:
-        """Each distinct term (prefixed with its field) and its positions (from 1), or for a field
-        that keeps no positions, its number of occurrences."""
-        found: dict[bytes, list[int] | int] = {}
+    def add_to(self, document, fields: dict) -> None:
+        """Add the terms of the article's indexed fields (prefixed with their field) to the Xapian
+        document: a posting per word, from position 1, or for a field that keeps no positions, one
+        more occurrence of its term."""
         language = fields.get("language") or ""
         for name, field, prefix, list_terms in self._fields:
             value = fields.get(name)
             if not value:
                 continue
-            if list_terms is not None:
-                for position, term in enumerate(list_terms(value, language), 1):
-                    if term:
-                        found.setdefault(prefix + term, []).append(position)
+            if list_terms is None:
+                options = {"language": language} if isinstance(field.analyzer, TextAnalyzer) else {}
+                with_positions = field.format.supports("positions")
+                for token in field.analyzer(value, positions=True, mode="index", **options):
+                    if token.text:
+                        term = _bounded(prefix + token.text.encode("utf-8", "surrogateescape"))
+                        if with_positions:
+                            document.add_posting(term, token.pos + 1)
+                        else:
+                            document.add_term(term)
                 continue
-            options = {"language": language} if isinstance(field.analyzer, TextAnalyzer) else {}
-            with_positions = field.format.supports("positions")
-            for token in field.analyzer(value, positions=True, mode="index", **options):
-                if token.text:
-                    term = prefix + token.text.encode("utf-8", "surrogateescape")
-                    if with_positions:
-                        found.setdefault(term, []).append(token.pos + 1)
-                    else:
-                        found[term] = found.get(term, 0) + 1
-        if found and max(map(len, found)) > MAX_TERM_BYTES:
-            return {_bounded(term): places for term, places in found.items()}
-        return found
+            terms = list_terms(value, language)
+            if terms and (b"" in terms or len(prefix) + max(map(len, terms)) > MAX_TERM_BYTES):
+                for position, term in enumerate(terms, 1):
+                    if term:
+                        document.add_posting(_bounded(prefix + term), position)
+            else:
+                # Most of a document's terms are here: the calls made from C (map), without a
+                # Python loop.
+                deque(map(document.add_posting, map(prefix.__add__, terms), count(1)), maxlen=0)
 
 
 def _bounded(term: bytes) -> bytes:
@@ -137,12 +142,7 @@ def make_document(xapian, terms: ArticleTerms, fields: dict):
     """The Xapian document of `fields`, what indexing.article_document gives for an article, but
     its near-duplicate group and `indexed` stamp (given when its batch is written: finish_document)."""
     document = xapian.Document()
-    for term, places in terms.postings(fields).items():
-        if isinstance(places, int):
-            document.add_term(term, places)
-        else:
-            for position in places:
-                document.add_posting(term, position)
+    terms.add_to(document, fields)
     document.add_boolean_term(identity_term(fields["_stored_key"], fields.get("record")))
     document.add_boolean_term(make_term(ID_PREFIX, fields["_stored_path"]))
     day = fields.get("date")

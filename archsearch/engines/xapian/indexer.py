@@ -43,6 +43,11 @@ ROOTS_KEY = "archsearch:roots"  # on the first shard: the folders the cluster co
 GENERATION_KEY = "archsearch:generation"  # on the first shard: batches committed so far
 FOLDER_PREFIX = "archsearch:folder:"  # + the folder's hash: its files
 FILES_PER_BATCH = 2_000
+# Seconds a shard may take to answer a write (a batch's commit above all) before it counts as down.
+WRITE_TIMEOUT = 300
+# Band terms per query for a batch's copies: Xapian's time for an OR of N terms grows faster than
+# N (2,000 terms: 3 s, where 4 queries of 500 take 1 s in all).
+BANDS_PER_QUERY = 500
 # An article's copy is looked for among the first this many articles sharing a band with it.
 COPY_CANDIDATES = 50
 
@@ -59,10 +64,13 @@ def writers(cluster: Cluster):
     xapian = import_xapian()
     opened = []
     timeout = int(cluster.timeout * 1000)
+    # A shard's server may take longer than the cluster's timeout to take a batch or commit it,
+    # on a loaded machine.
+    write_timeout = max(timeout, WRITE_TIMEOUT * 1000)
     try:
         for number, shard in enumerate(cluster.shards):
             try:
-                writer = xapian.remote_open_writable(shard.write.host, shard.write.port, timeout, timeout)
+                writer = xapian.remote_open_writable(shard.write.host, shard.write.port, write_timeout, timeout)
             except xapian.DatabaseLockError:
                 raise ArchsearchError(
                     f"{describe(cluster, shard, shard.write)} is being written by another 'archsearch index' run"
@@ -132,15 +140,13 @@ class ClusterRecord:
         }
 
     def forget_all(self) -> None:
-        for folder in list(self._folders):
-            self._write(folder, None, {})
+        self._store([self._entry(folder, None, {}) for folder in self._folders], self.generation)
         self._folders.clear()
-        for shard in self._shards:
-            shard.commit()
 
     def record(self, generation: int, changed: dict[str, Entry], removed, articles=None) -> None:
         """As manifest.Manifest.record; `articles` (the copies' sketches) is not kept: a cluster
-        keeps each article's copy group as a value (_ClusterWriter._copy_group)."""
+        keeps each article's copy group as a value (ClusterRun.copy_groups).  The shards are
+        written by `self.write`: at once, or after the batch's articles (ClusterRun)."""
         touched = set()
         for key in removed:
             folder, name = key.rsplit("/", 1)
@@ -153,20 +159,61 @@ class ClusterRecord:
                 entry.size, entry.mtime_ns, entry.sha256, entry.skipped,
             )
             touched.add(folder)
+        entries = []
         for folder in touched:
             root, files = self._folders[folder]
-            self._write(folder, root, files)
+            entries.append(self._entry(folder, root, files))
             if not files:
                 del self._folders[folder]
         self.generation = generation
+        self.write(partial(self._store, entries, generation))
+
+    @staticmethod
+    def write(job) -> None:
+        job()
+
+    def _entry(self, folder: str, root: str | None, files: dict) -> tuple[int, str, str]:
+        """(shard, key, value) of a folder's entry, made now: `files` changes with the next batch."""
+        value = json.dumps([folder, root, files], ensure_ascii=False) if files else ""  # "" deletes it
+        return shard_of(folder, len(self._shards)), folder_key(folder), value
+
+    def _store(self, entries: list, generation: int) -> None:
+        for number, key, value in entries:
+            self._shards[number].set_metadata(key, value)
         self._shards[0].set_metadata(GENERATION_KEY, str(generation))
         for shard in self._shards:
             shard.commit()
 
-    def _write(self, folder: str, root: str | None, files: dict) -> None:
-        shard = self._shards[shard_of(folder, len(self._shards))]
-        value = json.dumps([folder, root, files], ensure_ascii=False) if files else ""
-        shard.set_metadata(folder_key(folder), value)  # "" deletes the entry
+
+class Committer:
+    """Runs the writes of a run's batches in order, in a thread of its own, while the next batch is
+    read and analysed: a job does not run once one before it failed, and the first failure is raised
+    by the next submit() or wait()."""
+
+    def __init__(self):
+        self._pool = None
+        self._last = None
+
+    def submit(self, job) -> None:
+        self.raise_failure()
+        previous = self._last
+
+        def after_previous() -> None:
+            if previous is not None:
+                previous.result()  # raises its failure: this job is not run
+            job()
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="archsearch cluster writes")
+        self._last = self._pool.submit(after_previous)
+
+    def raise_failure(self) -> None:
+        if self._last is not None and self._last.done():
+            self._last.result()
+
+    def wait(self) -> None:
+        if self._last is not None:
+            self._last.result()
 
 
 class _ClusterIndex:
@@ -252,9 +299,10 @@ class _ClusterRunner:
     """Reads and analyses a batch's files (in this process, or in worker processes), and gives its
     articles in the order of its files, whichever worker read them."""
 
-    def __init__(self, shard_count: int, workers: int):
+    def __init__(self, shard_count: int, workers: int, committer: Committer):
         indexer = partial(ClusterFileIndexer, shard_count)
         self._runner = WorkerPool(indexer, workers) if workers > 1 else _InProcess(indexer())
+        self._committer = committer
 
     def run_batch(self, tasks: list[Task], on_outcome, should_stop) -> tuple[list, list]:
         outcomes, segments = self._runner.run_batch(tasks, on_outcome, should_stop)
@@ -263,10 +311,17 @@ class _ClusterRunner:
         return outcomes, [articles] if articles else []
 
     def close(self) -> None:
-        self._runner.close()
+        """Once the last batch is written (the shards are closed after this)."""
+        try:
+            self._runner.close()
+        finally:
+            self._committer.wait()
 
 
 class ClusterRun(Run):
+    """indexing.Run on the cluster: a batch's articles are written to the shards (and then its files
+    recorded) by a Committer while the next batch is read."""
+
     def __init__(self, cluster: Cluster, shards: list, record: ClusterRecord, report, progress, should_stop):
         xapian = import_xapian()
         self.xapian = xapian
@@ -274,15 +329,30 @@ class ClusterRun(Run):
         self.reader = xapian.Database()
         for shard in shards:
             self.reader.add_database(shard)
+        self.committer = Committer()
+        record.write = self.committer.submit
         super().__init__(cluster.path, cluster.path, _ClusterIndex(self.reader), record, report, progress, should_stop)
 
     def runner(self, workers: int):
-        return _ClusterRunner(len(self.shards), workers)
+        return _ClusterRunner(len(self.shards), workers, self.committer)
 
     def commit(self, segments: list, deleted_keys: list[str]) -> int:
+        """The batch is written (and then recorded) once the one before it is: a run is never more
+        than one batch behind its reading, in memory or after a kill."""
+        articles = [article for segment in segments for article in segment]
+        self.committer.wait()
+        self.committer.submit(partial(self._write, articles, deleted_keys))
+        return self.manifest.generation + 1
+
+    def finish(self) -> IndexReport:
+        if self.gone:
+            self._commit([], [], [])
+        self.committer.wait()
+        return super().finish()
+
+    def _write(self, articles: list[Analysed], deleted_keys: list[str]) -> None:
         """Every shard drops the articles of the files deleted or read again, then takes its new ones
         (the shards written at once, each by a thread of its own: a write waits for its shard)."""
-        articles = [article for segment in segments for article in segment]
         replaced = sorted(set(deleted_keys) | {article.key_term for article in articles})
         writes = self.shard_documents(articles)
 
@@ -297,13 +367,12 @@ class ClusterRun(Run):
         try:
             self._on_every_shard(write, writes)
         except BaseException:
-            # A failure (a shard going down, Ctrl-C twice) drops what the other shards were sent.
+            # A failure (a shard going down) drops what the other shards were sent.
             for shard in self.shards:
                 with suppress(self.xapian.Error):
                     shard.cancel_transaction()
             raise
         self._on_every_shard(lambda shard, _: shard.commit_transaction(), writes)
-        return self.manifest.generation + 1
 
     def shard_documents(self, articles: list[Analysed]) -> list[list]:
         """Per shard, its articles as (identity term, document), their copy groups and stamp given."""
@@ -340,23 +409,27 @@ class ClusterRun(Run):
 
     def _committed_copies(self, bands: set[str]) -> dict[str, list]:
         """band term -> [(document number, sketch, group)] of the articles the cluster holds with that
-        band: one query for the whole batch."""
-        if not bands:
-            return {}
+        band: a query per BANDS_PER_QUERY of the batch's band terms."""
         xapian = self.xapian
         Query = xapian.Query
         enquire = xapian.Enquire(self.reader)
-        enquire.set_query(Query(Query.OP_OR, [Query(field_term("dupbands", band)) for band in sorted(bands)]))
-        enquire.set_docid_order(xapian.Enquire.ASCENDING)
         enquire.set_weighting_scheme(xapian.BoolWeight())
-        matches = enquire.get_mset(0, max(1, self.reader.get_doccount()))
-        matches.fetch()  # the documents in one exchange per shard
+        ordered = sorted(bands)
         found: dict[str, list] = {}
-        for item in matches:
-            signature = stored_fields(item.document)["sketch"]
-            group = item.document.get_value(COPIES_SLOT).decode("utf-8", "surrogateescape")
-            for band in bands.intersection(band_terms(signature)):
-                found.setdefault(band, []).append((item.docid, signature, group))
+        seen = set()
+        for start in range(0, len(ordered), BANDS_PER_QUERY):
+            terms = [field_term("dupbands", band) for band in ordered[start : start + BANDS_PER_QUERY]]
+            enquire.set_query(Query(Query.OP_OR, terms))
+            matches = enquire.get_mset(0, max(1, self.reader.get_doccount()))
+            matches.fetch()  # the documents in one exchange per shard
+            for item in matches:
+                if item.docid in seen:
+                    continue
+                seen.add(item.docid)
+                signature = stored_fields(item.document)["sketch"]
+                group = item.document.get_value(COPIES_SLOT).decode("utf-8", "surrogateescape")
+                for band in bands.intersection(band_terms(signature)):
+                    found.setdefault(band, []).append((item.docid, signature, group))
         return found
 
 
