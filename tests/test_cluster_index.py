@@ -159,3 +159,32 @@ def test_after_a_batch_fails_while_written_nothing_later_is_written_nor_recorded
     report = indexer.update_cluster(location, [])
     assert (report.unchanged, report.added) == (8, len(corpus_ids(corpus)) - 8)
     assert cluster_ids(location) == corpus_ids(corpus)
+
+
+def test_the_cluster_benchmark_measures_both_engines_on_an_index_built_before(tmp_path):
+    """bench/cluster.py with --embedded-index: a smoke test of the harness, not a timing."""
+    import json
+    import subprocess
+    import sys
+
+    from archsearch.indexing import update_index
+    from conftest import REPO
+
+    require_xapian()
+    corpus = write_corpus(tmp_path / "corpus", generated_articles(30))
+    embedded = tmp_path / "embedded"
+    update_index(embedded, [str(corpus)])
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "cluster.py"), str(corpus), "--shards", "2", "--repeat", "1",
+         "--embedded-index", str(embedded), "--work-dir", str(tmp_path), "--json", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text())
+    files = len(list(corpus.rglob("*.txt")))
+    assert results["embedded"]["build_s"] is None and results["embedded"]["disk_bytes"] > 0
+    assert results["cluster"]["build_s"] > 0 and results["cluster"]["articles_held"] == files
+    for engine in ("embedded", "cluster"):
+        assert len(results[engine]["queries"]) == 6
+        assert all(times["process_p50_s"] > 0 and times["served_p50_s"] > 0 for times in results[engine]["queries"].values())
+    assert "articles/s" in done.stdout
