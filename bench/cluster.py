@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """The cluster engine (Xapian shards) next to the embedded engine (Whoosh), on one corpus.
 
-    python bench/cluster.py CORPUS_DIR [--shards 4] [--jobs 2] [--repeat N] [--embedded-index DIR]
+    python bench/cluster.py CORPUS_DIR... [--shards 4] [--jobs 2] [--repeat N] [--embedded-index DIR]
                             [--json OUT] [--progress-every SECONDS] [--work-dir DIR]
 
 On this machine it starts SHARDS `xapian-tcpsrv --writable` processes on loopback (each on a
 folder of its own under a temporary folder, stopped and removed at the end), makes a cluster
 file, and measures for both engines, with the installed `archsearch` command:
 
-  build   `archsearch index --jobs JOBS` of CORPUS_DIR into a fresh index (wall time, articles/s,
+  build   `archsearch index --jobs JOBS` of the CORPUS_DIRs into a fresh index (wall time, articles/s,
           peak RSS of the indexer and its workers, and for the cluster the shard servers' RSS
           once built and their size on disk); with --embedded-index DIR the embedded engine's
           index is DIR, built before (its build is not measured here, its size is);
@@ -19,7 +19,9 @@ file, and measures for both engines, with the installed `archsearch` command:
           turn, so that load from elsewhere falls on both alike.
 
 While the cluster is built, a line every --progress-every seconds gives the articles the shards
-hold and the rate so far (for a long build's log).  Needs xapian-tcpsrv (Debian xapian-tools)
+hold and the rate so far (for a long build's log).  Several CORPUS_DIRs are indexed together
+(/work/corpora-bench/20k is links to folders of 1m, which `archsearch index` does not follow:
+name the folders, /work/corpora-bench/1m/00{00..19}).  Needs xapian-tcpsrv (Debian xapian-tools)
 and the cluster extra.  See bench/README.md.
 """
 import argparse
@@ -96,14 +98,14 @@ def report_progress(ports, every, started, done):
 
 
 def build(name, location, corpus, command, jobs, ports=(), progress_every=0):
-    print(f"{name}: indexing {corpus} with --jobs {jobs} ...", flush=True)
+    print(f"{name}: indexing {len(corpus)} folder(s) with --jobs {jobs} ...", flush=True)
     done = threading.Event()
     if ports and progress_every:
         threading.Thread(
             target=report_progress, args=(ports, progress_every, time.perf_counter(), done), daemon=True
         ).start()
     try:
-        built = run([command, "index", "--quiet", "--jobs", str(jobs), "--index", location, corpus], sample_rss=True)
+        built = run([command, "index", "--quiet", "--jobs", str(jobs), "--index", location, *corpus], sample_rss=True)
     finally:
         done.set()
     if not built.ok():
@@ -157,7 +159,7 @@ def measure_queries(locations, command, repeat_count):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("corpus")
+    parser.add_argument("corpus", nargs="+")
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2, help="`archsearch index --jobs` for both engines")
     parser.add_argument("--repeat", type=int, default=10)
@@ -171,8 +173,8 @@ def main():
     if args.embedded_index and not os.path.isdir(args.embedded_index):
         sys.exit(f"bench/cluster.py: --embedded-index {args.embedded_index}: no such folder")
     command = os.path.join(os.path.dirname(sys.executable), "archsearch")
-    corpus = os.path.abspath(args.corpus)
-    articles = sum(1 for _ in iter_files(corpus))  # one article a file in bench/make_corpus.py's corpora
+    corpus = [os.path.abspath(folder) for folder in args.corpus]
+    articles = sum(1 for folder in corpus for _ in iter_files(folder))  # one article a file in bench/make_corpus.py's corpora
     with tempfile.TemporaryDirectory(prefix="archsearch-cluster-bench-", dir=args.work_dir) as folder:
         servers = start_shards(folder, args.shards)
         ports = [port for _, port in servers]

@@ -5,8 +5,11 @@ Where the record of indexed files lives: in the cluster, as metadata (one entry 
 on the shard its path hashes to, holding its files' size, modification time and hash), so any
 machine that sees the corpus under the same paths updates the same cluster consistently.
 
-A batch is written to every shard in a Xapian transaction, committed shard by shard, then
-recorded; a failure while writing cancels the transactions.  A killed run cannot cancel:
+Worker processes read and analyse a batch's files into serialised Xapian documents (the
+terms of the embedded index's segment writer); this process gives each article its copy group
+and writes the batch to every shard in a Xapian transaction (a thread per shard), committed
+shard by shard, then recorded, all in a thread of its own (Committer) while the workers read
+the next batch; a failure while writing cancels the transactions.  A killed run cannot cancel:
 Xapian's server commits what a writer sent when its connection drops (the remote backend
 keeps transactions in the client), so part of the last batch can be in a shard.  Each shard is
 always whole (a commit is atomic), and the next run reads the unrecorded files again and
