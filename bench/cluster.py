@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The cluster engine (Xapian shards) next to the embedded engine (Whoosh), on one corpus.
 
-    python bench/cluster.py CORPUS_DIR... [--shards 4] [--jobs 2] [--repeat N] [--embedded-index DIR]
-                            [--json OUT] [--progress-every SECONDS] [--work-dir DIR]
+    python bench/cluster.py CORPUS_DIR... [--shards 4] [--jobs 2] [--repeat N]
+                            [--embedded-index DIR | --no-embedded] [--json OUT]
+                            [--progress-every SECONDS] [--work-dir DIR]
 
 On this machine it starts SHARDS `xapian-tcpsrv --writable` processes on loopback (each on a
 folder of its own under a temporary folder, stopped and removed at the end), makes a cluster
@@ -11,7 +12,8 @@ file, and measures for both engines, with the installed `archsearch` command:
   build   `archsearch index --jobs JOBS` of the CORPUS_DIRs into a fresh index (wall time, articles/s,
           peak RSS of the indexer and its workers, and for the cluster the shard servers' RSS
           once built and their size on disk); with --embedded-index DIR the embedded engine's
-          index is DIR, built before (its build is not measured here, its size is);
+          index is DIR, built before (its build is not measured here, its size is); with
+          --no-embedded the cluster is measured alone;
   query   bench/run.py's query kinds: p50/p95 of `archsearch query ... > /dev/null`, a process
           per query ("per process", ARCHSEARCH_SERVER=off), and of the engine's search() in one
           long-lived Python process ("served": what `archsearch serve` pays beyond start-up);
@@ -163,7 +165,9 @@ def main():
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2, help="`archsearch index --jobs` for both engines")
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--embedded-index", help="an embedded index of CORPUS built before: not built again")
+    embedded = parser.add_mutually_exclusive_group()
+    embedded.add_argument("--embedded-index", help="an embedded index of the corpus built before: not built again")
+    embedded.add_argument("--no-embedded", action="store_true", help="measure the cluster alone")
     parser.add_argument("--json", dest="json_out")
     parser.add_argument("--progress-every", type=float, default=60, help="seconds between progress lines (0: none)")
     parser.add_argument("--work-dir", help="where the shards and indexes are made (default: a temporary folder)")
@@ -183,18 +187,19 @@ def main():
             made = run([command, "cluster", "init", location, *[arg for port in ports for arg in ("--shard", f"127.0.0.1:{port}")]])
             if not made.ok():
                 sys.exit(f"bench/cluster.py: cluster init failed: {made.why()}")
-            embedded_location = args.embedded_index or os.path.join(folder, "embedded")
-            results = {
-                "embedded": {"build_s": None, "indexer_rss_bytes": None} if args.embedded_index
-                else build("embedded", embedded_location, corpus, command, args.jobs),
-                "cluster": build(f"cluster of {args.shards}", location, corpus, command, args.jobs, ports, args.progress_every),
-            }
+            locations = {"cluster": location}
+            results = {}
+            if not args.no_embedded:
+                locations["embedded"] = args.embedded_index or os.path.join(folder, "embedded")
+                results["embedded"] = {"build_s": None, "indexer_rss_bytes": None} if args.embedded_index else build(
+                    "embedded", locations["embedded"], corpus, command, args.jobs)
+                results["embedded"]["disk_bytes"] = dir_size(locations["embedded"])
+            results["cluster"] = build(f"cluster of {args.shards}", location, corpus, command, args.jobs, ports, args.progress_every)
             results["cluster"]["servers_rss_bytes"] = sum(tree_rss(process.pid) for process, _ in servers)
-            results["embedded"]["disk_bytes"] = dir_size(embedded_location)
             results["cluster"]["disk_bytes"] = sum(dir_size(os.path.join(folder, f"shard{n}")) for n in range(args.shards))
             results["cluster"]["articles_held"] = shard_articles(ports)
             print("queries ...", flush=True)
-            queries = measure_queries({"embedded": embedded_location, "cluster": location}, command, args.repeat)
+            queries = measure_queries(locations, command, args.repeat)
             for name, kinds in queries.items():
                 results[name]["queries"] = kinds
         finally:
@@ -214,9 +219,10 @@ def main():
 
 
 def report(results, shards):
-    embedded, cluster = results["embedded"], results["cluster"]
+    cluster = results["cluster"]
+    embedded = results.get("embedded", {"queries": {kind["kind"]: {} for kind in KINDS}})
     for engine in (embedded, cluster):
-        engine["rate"] = engine["articles"] / engine["build_s"] if engine["build_s"] else None
+        engine["rate"] = engine["articles"] / engine["build_s"] if engine.get("build_s") else None
     print(f"\n{'':28} {'embedded':>14} {f'{shards} shards':>14}")
     for label, key, show in (
         ("articles", "articles", fmt_n), ("build", "build_s", fmt_s),
@@ -228,7 +234,8 @@ def report(results, shards):
     print(f"\n{'query p50 (per process / served)':32} {'embedded':>22} {f'{shards} shards':>22}")
     for kind in KINDS:
         cells = [
-            f"{fmt_s(engine['queries'][kind['kind']]['process_p50_s'])} / {fmt_s(engine['queries'][kind['kind']]['served_p50_s'])}"
+            f"{fmt_s(engine['queries'][kind['kind']].get('process_p50_s'))} / "
+            f"{fmt_s(engine['queries'][kind['kind']].get('served_p50_s'))}"
             for engine in (embedded, cluster)
         ]
         print(f"{kind['kind'] + ': ' + kind['text']:32} {cells[0]:>22} {cells[1]:>22}")
