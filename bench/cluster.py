@@ -2,7 +2,7 @@
 """The cluster engine (Xapian shards) next to the embedded engine (Whoosh), on one corpus.
 
     python bench/cluster.py CORPUS_DIR... [--shards 4] [--jobs 2] [--repeat N]
-                            [--embedded-index DIR | --no-embedded] [--json OUT]
+                            [--embedded-index DIR | --embedded-index-file FILE | --no-embedded] [--json OUT]
                             [--progress-every SECONDS] [--work-dir DIR]
 
 On this machine it starts SHARDS `xapian-tcpsrv --writable` processes on loopback (each on a
@@ -13,7 +13,9 @@ file, and measures for both engines, with the installed `archsearch` command:
           peak RSS of the indexer and its workers, and for the cluster the shard servers' RSS
           once built and their size on disk); with --embedded-index DIR the embedded engine's
           index is DIR, built before (its build is not measured here, its size is); with
-          --no-embedded the cluster is measured alone;
+          --embedded-index-file FILE, the folder FILE names once the cluster is built (for an
+          index still being built elsewhere), and if FILE is not there then, the cluster alone;
+          with --no-embedded the cluster is measured alone;
   query   bench/run.py's query kinds: p50/p95 of `archsearch query ... > /dev/null`, a process
           per query ("per process", ARCHSEARCH_SERVER=off), and of the engine's search() in one
           long-lived Python process ("served": what `archsearch serve` pays beyond start-up);
@@ -159,6 +161,14 @@ def measure_queries(locations, command, repeat_count):
     }
 
 
+def named_index(path):
+    """The folder the file at `path` names, if the file is there."""
+    if not path or not os.path.isfile(path):
+        return None
+    with open(path) as named:
+        return named.read().strip() or None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", nargs="+")
@@ -167,6 +177,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=10)
     embedded = parser.add_mutually_exclusive_group()
     embedded.add_argument("--embedded-index", help="an embedded index of the corpus built before: not built again")
+    embedded.add_argument("--embedded-index-file", help="a file naming that index, read once the cluster is built")
     embedded.add_argument("--no-embedded", action="store_true", help="measure the cluster alone")
     parser.add_argument("--json", dest="json_out")
     parser.add_argument("--progress-every", type=float, default=60, help="seconds between progress lines (0: none)")
@@ -179,6 +190,7 @@ def main():
     command = os.path.join(os.path.dirname(sys.executable), "archsearch")
     corpus = [os.path.abspath(folder) for folder in args.corpus]
     articles = sum(1 for folder in corpus for _ in iter_files(folder))  # one article a file in bench/make_corpus.py's corpora
+    built_before = None
     with tempfile.TemporaryDirectory(prefix="archsearch-cluster-bench-", dir=args.work_dir) as folder:
         servers = start_shards(folder, args.shards)
         ports = [port for _, port in servers]
@@ -189,12 +201,18 @@ def main():
                 sys.exit(f"bench/cluster.py: cluster init failed: {made.why()}")
             locations = {"cluster": location}
             results = {}
-            if not args.no_embedded:
-                locations["embedded"] = args.embedded_index or os.path.join(folder, "embedded")
-                results["embedded"] = {"build_s": None, "indexer_rss_bytes": None} if args.embedded_index else build(
-                    "embedded", locations["embedded"], corpus, command, args.jobs)
-                results["embedded"]["disk_bytes"] = dir_size(locations["embedded"])
+            if not (args.no_embedded or args.embedded_index or args.embedded_index_file):
+                locations["embedded"] = os.path.join(folder, "embedded")
+                results["embedded"] = build("embedded", locations["embedded"], corpus, command, args.jobs)
             results["cluster"] = build(f"cluster of {args.shards}", location, corpus, command, args.jobs, ports, args.progress_every)
+            built_before = args.embedded_index or named_index(args.embedded_index_file)
+            if built_before:
+                locations["embedded"] = built_before
+                results["embedded"] = {"build_s": None, "indexer_rss_bytes": None}
+            elif args.embedded_index_file:
+                print(f"{args.embedded_index_file} is not there: the cluster is measured alone", flush=True)
+            if "embedded" in locations:
+                results["embedded"]["disk_bytes"] = dir_size(locations["embedded"])
             results["cluster"]["servers_rss_bytes"] = sum(tree_rss(process.pid) for process, _ in servers)
             results["cluster"]["disk_bytes"] = sum(dir_size(os.path.join(folder, f"shard{n}")) for n in range(args.shards))
             results["cluster"]["articles_held"] = shard_articles(ports)
@@ -215,7 +233,7 @@ def main():
     if args.json_out:
         with open(args.json_out, "w") as out:
             json.dump({"corpus": corpus, "shards": args.shards, "jobs": args.jobs,
-                       "embedded_index": args.embedded_index, **results}, out, indent=2)
+                       "embedded_index_built_before": built_before, **results}, out, indent=2)
 
 
 def report(results, shards):

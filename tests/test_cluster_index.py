@@ -162,7 +162,8 @@ def test_after_a_batch_fails_while_written_nothing_later_is_written_nor_recorded
 
 
 def test_the_cluster_benchmark_measures_both_engines_on_an_index_built_before(tmp_path):
-    """bench/cluster.py with --embedded-index: a smoke test of the harness, not a timing."""
+    """bench/cluster.py --embedded-index-file (the file naming the index, read once the cluster is
+    built): a smoke test of the harness, not a timing."""
     import json
     import subprocess
     import sys
@@ -174,14 +175,16 @@ def test_the_cluster_benchmark_measures_both_engines_on_an_index_built_before(tm
     corpus = write_corpus(tmp_path / "corpus", generated_articles(30))
     embedded = tmp_path / "embedded"
     update_index(embedded, [str(corpus)])
+    (tmp_path / "INDEX_PATH").write_text(f"{embedded}\n")
     out = tmp_path / "results.json"
     done = subprocess.run(
         [sys.executable, str(REPO / "bench" / "cluster.py"), str(corpus), "--shards", "2", "--repeat", "1",
-         "--embedded-index", str(embedded), "--work-dir", str(tmp_path), "--json", str(out)],
+         "--embedded-index-file", str(tmp_path / "INDEX_PATH"), "--work-dir", str(tmp_path), "--json", str(out)],
         capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     results = json.loads(out.read_text())
     files = len(list(corpus.rglob("*.txt")))
+    assert results["embedded_index_built_before"] == str(embedded)
     assert results["embedded"]["build_s"] is None and results["embedded"]["disk_bytes"] > 0
     assert results["cluster"]["build_s"] > 0 and results["cluster"]["articles_held"] == files
     for engine in ("embedded", "cluster"):
