@@ -1,8 +1,9 @@
 """An article as a Xapian document: the same fields and terms as the embedded index's.
 
-Every indexed field of schema.py is analysed by that field's own analyzer (title and body in
-the article's language), so a term here is the very term the embedded index holds and the
-query side, which parses with the same schema, looks for it.  Terms carry their field as a
+Every indexed field of schema.py is analysed as the embedded index's segment writer analyses
+it (that field's analyzer, through its cached term lister; title and body in the article's
+language), so a term here is the very term the embedded index holds and the query side, which
+parses with the same schema, looks for it.  Terms carry their field as a
 prefix (`XBODY:refuge`); dates, and the names facets count, are values; the stored fields,
 with the body always (the querying machine may not have the files), are the document's data.
 """
