@@ -40,6 +40,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -442,7 +443,8 @@ IN_FLIGHT = 2 * TASK_CHUNK
 class WorkerPool:
     """Worker processes that each index files into a segment of their own."""
 
-    def __init__(self, index_dir: Path, count: int):
+    def __init__(self, make_indexer: Callable[[], FileIndexer], count: int):
+        # make_indexer is picklable (a class, or functools.partial of one) and called in each worker.
         # Spawned, not forked: a worker starts small instead of sharing (and, through reference
         # counts, copying) the memory of the scan.  Pipes, not queues: a queue's semaphores
         # outlive a killed run with a warning from multiprocessing's resource tracker.
@@ -454,7 +456,7 @@ class WorkerPool:
                 ours, theirs = context.Pipe()
                 process = context.Process(
                     target=work,
-                    args=(str(index_dir), theirs, os.getpid()),
+                    args=(make_indexer, theirs, os.getpid()),
                     name=f"archsearch index worker {number}",
                     daemon=True,
                 )
@@ -530,11 +532,11 @@ class WorkerPool:
             connection.close()
 
 
-def work(index_dir: str, connection, parent: int) -> None:
+def work(make_indexer: Callable[[], FileIndexer], connection, parent: int) -> None:
     """A worker process: index the files it is sent until told to stop."""
     _exit_with(parent)
     try:
-        indexer = FileIndexer(Path(index_dir))
+        indexer = make_indexer()
         for task in iter(connection.recv, None):
             if task == FINISH:
                 connection.send((SEGMENT, indexer.finish()))
@@ -967,7 +969,7 @@ class Run:
 
     def runner(self, workers: int):
         """What reads and analyses the files of a batch."""
-        return WorkerPool(self.build_dir, workers) if workers > 1 else InProcess(self.build_dir)
+        return WorkerPool(partial(FileIndexer, self.build_dir), workers) if workers > 1 else InProcess(self.build_dir)
 
     def commit(self, segments: list, deleted_keys: list[str]) -> int:
         """Publish a batch: its new segments, and the articles of `deleted_keys` removed; returns the

@@ -1,19 +1,32 @@
 #!/usr/bin/env python3
 """The cluster engine (Xapian shards) next to the embedded engine (Whoosh), on one corpus.
 
-    python bench/cluster.py CORPUS_DIR [--shards 4] [--repeat N] [--json OUT]
+    python bench/cluster.py CORPUS_DIR... [--shards 4] [--jobs 2] [--repeat N]
+                            [--embedded-index DIR | --embedded-index-file FILE | --no-embedded] [--json OUT]
+                            [--progress-every SECONDS] [--work-dir DIR]
 
 On this machine it starts SHARDS `xapian-tcpsrv --writable` processes on loopback (each on a
-folder of its own under a temporary folder, stopped at the end), makes a cluster file, and
-measures for both engines, with the installed `archsearch` command:
+folder of its own under a temporary folder, stopped and removed at the end), makes a cluster
+file, and measures for both engines, with the installed `archsearch` command:
 
-  build   `archsearch index` of CORPUS_DIR into a fresh index (wall time, articles/s, peak RSS
-          of the indexer, and for the cluster the shard servers' peak RSS and size on disk);
-  query   bench/run.py's query set: p50/p95 of `archsearch query ... > /dev/null`, a process
-          per query ("per process"), and of the engine's search() in one long-lived Python
-          process ("served": what `archsearch serve` pays beyond start-up), after a warm-up.
+  build   `archsearch index --jobs JOBS` of the CORPUS_DIRs into a fresh index (wall time, articles/s,
+          peak RSS of the indexer and its workers, and for the cluster the shard servers' RSS
+          once built and their size on disk); with --embedded-index DIR the embedded engine's
+          index is DIR, built before (its build is not measured here, its size is); with
+          --embedded-index-file FILE, the folder FILE names once the cluster is built (for an
+          index still being built elsewhere), and if FILE is not there then, the cluster alone;
+          with --no-embedded the cluster is measured alone;
+  query   bench/run.py's query kinds: p50/p95 of `archsearch query ... > /dev/null`, a process
+          per query ("per process", ARCHSEARCH_SERVER=off), and of the engine's search() in one
+          long-lived Python process ("served": what `archsearch serve` pays beyond start-up);
+          one warm-up round, then REPEAT rounds, each running every kind on both engines in
+          turn, so that load from elsewhere falls on both alike.
 
-Needs xapian-tcpsrv (Debian xapian-tools) and the cluster extra.  See bench/README.md.
+While the cluster is built, a line every --progress-every seconds gives the articles the shards
+hold and the rate so far (for a long build's log).  Several CORPUS_DIRs are indexed together
+(/work/corpora-bench/20k is links to folders of 1m, which `archsearch index` does not follow:
+name the folders, /work/corpora-bench/1m/00{00..19}).  Needs xapian-tcpsrv (Debian xapian-tools)
+and the cluster extra.  See bench/README.md.
 """
 import argparse
 import json
@@ -23,21 +36,24 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
 
-from run import QUERIES, dir_size, fmt_mib, fmt_n, fmt_s, iter_files, percentile, repeat, run, tree_rss  # noqa: E402
+from run import KINDS, dir_size, fmt_mib, fmt_n, fmt_s, iter_files, percentile, run, tree_rss  # noqa: E402
 
 
-def query_args(query):
-    words = list(query.get("words", []))
-    if "phrase" in query:
-        words.append(f'"{query["phrase"]}"')
-    options = []
-    if "since" in query:
-        options += ["--since", query["since"], "--until", query["until"]]
+def query_args(kind):
+    """The options and words of `archsearch query` for one of run.KINDS."""
+    if "phrase" in kind:
+        words = [f'"{kind["phrase"]}"']
+    elif "either" in kind:
+        words = [" OR ".join(kind["either"])]
+    else:
+        words = list(kind["words"])
+    options = ["--since", kind["since"], "--until", kind["until"]] if "since" in kind else []
     return options, words
 
 
@@ -62,77 +78,148 @@ def start_shards(folder, count):
     return servers
 
 
-def served_times(location, repeat_count):
-    """Per query, the engine's search() timed in this process, the engine opened once."""
+def shard_articles(ports):
+    """Articles the shards hold (their servers asked now), or None if one does not answer."""
+    import xapian
+
+    total = 0
+    for port in ports:
+        try:
+            total += xapian.remote_open("127.0.0.1", port, 30_000).get_doccount()
+        except xapian.Error:
+            return None
+    return total
+
+
+def report_progress(ports, every, started, done):
+    """A line per `every` seconds while the cluster is built: articles so far and the rate."""
+    while not done.wait(every):
+        count = shard_articles(ports)
+        elapsed = time.perf_counter() - started
+        if count is not None:
+            print(f"  {time.strftime('%H:%M:%S')}  {elapsed / 60:7.1f} min  {count:>10,} articles  "
+                  f"{count / elapsed:7.1f} articles/s", flush=True)
+
+
+def build(name, location, corpus, command, jobs, ports=(), progress_every=0):
+    print(f"{name}: indexing {len(corpus)} folder(s) with --jobs {jobs} ...", flush=True)
+    done = threading.Event()
+    if ports and progress_every:
+        threading.Thread(
+            target=report_progress, args=(ports, progress_every, time.perf_counter(), done), daemon=True
+        ).start()
+    try:
+        built = run([command, "index", "--quiet", "--jobs", str(jobs), "--index", location, *corpus], sample_rss=True)
+    finally:
+        done.set()
+    if not built.ok():
+        sys.exit(f"bench/cluster.py: {name}: indexing failed: {built.why()}")
+    print(f"{name}: built in {fmt_s(built.wall)}", flush=True)
+    return {"build_s": built.wall, "indexer_rss_bytes": built.tree_peak or built.maxrss}
+
+
+def served_searches(location):
+    """Per kind, a function running it through the engine, opened once in this process."""
     from archsearch.engines import open_engine
 
     engine = open_engine(location)
-    times = {}
-    for query in QUERIES:
-        options, words = query_args(query)
-        since = options[1] if options else None
-        until = options[3] if options else None
-        engine.search(" ".join(words), since=since, until=until)  # warm-up
-        runs = []
-        for _ in range(repeat_count):
-            started = time.perf_counter()
-            engine.search(" ".join(words), since=since, until=until)
-            runs.append(time.perf_counter() - started)
-        times[query["name"]] = runs
-    return times
+    searches = {}
+    for kind in KINDS:
+        options, words = query_args(kind)
+        dates = {"since": options[1], "until": options[3]} if options else {}
+        searches[kind["kind"]] = lambda text=" ".join(words), dates=dates: engine.search(text, **dates)
+    return searches
 
 
-def measure(name, location, corpus, command, repeat_count, servers=()):
-    print(f"{name}: indexing {corpus} ...", flush=True)
-    peak_servers = [0]
-    built = run([command, "index", "--quiet", "--index", location, corpus], sample_rss=True)
-    if not built.ok():
-        sys.exit(f"bench/cluster.py: {name}: indexing failed: {built.why()}")
-    for process, _ in servers:
-        peak_servers[0] += tree_rss(process.pid)
-    count = sum(1 for _ in iter_files(corpus))  # one article a file in bench/make_corpus.py's corpora
-    result = {
-        "build_s": built.wall, "articles": count, "indexer_maxrss_bytes": built.maxrss,
-        "servers_rss_bytes": peak_servers[0] or None, "queries": {},
-    }
-    served = served_times(location, repeat_count)
-    for query in QUERIES:
-        options, words = query_args(query)
-        times, failed, _ = repeat([command, "query", "--index", location, *options, *words], repeat_count, allowed=(0, 1))
-        if failed:
-            sys.exit(f"bench/cluster.py: {name}: query failed: {failed.why()}")
-        result["queries"][query["name"]] = {
-            "process_p50_s": percentile(times, 50), "process_p95_s": percentile(times, 95),
-            "served_p50_s": percentile(served[query["name"]], 50), "served_p95_s": percentile(served[query["name"]], 95),
+def measure_queries(locations, command, repeat_count):
+    """{engine: {kind: {process_p50_s, ...}}}, every kind on every engine in turn, per round."""
+    env = dict(os.environ, ARCHSEARCH_SERVER="off")
+    served = {name: served_searches(location) for name, location in locations.items()}
+    times = {name: {kind["kind"]: {"process": [], "served": []} for kind in KINDS} for name in locations}
+    for round_number in range(repeat_count + 1):  # round 0 warms up
+        for kind in KINDS:
+            options, words = query_args(kind)
+            for name, location in locations.items():
+                answered = run([command, "query", "--index", location, *options, *words], env=env)
+                if not answered.ok(allowed=(0, 1)):
+                    sys.exit(f"bench/cluster.py: {name}: query failed: {answered.why()}")
+                started = time.perf_counter()
+                served[name][kind["kind"]]()
+                in_process = time.perf_counter() - started
+                if round_number:
+                    times[name][kind["kind"]]["process"].append(answered.wall)
+                    times[name][kind["kind"]]["served"].append(in_process)
+    return {
+        name: {
+            kind: {
+                f"{way}_{p}_s": percentile(runs[way], int(p[1:]))
+                for way in ("process", "served") for p in ("p50", "p95")
+            }
+            for kind, runs in kinds.items()
         }
-    return result
+        for name, kinds in times.items()
+    }
+
+
+def named_index(path):
+    """The folder the file at `path` names, if the file is there."""
+    if not path or not os.path.isfile(path):
+        return None
+    with open(path) as named:
+        return named.read().strip() or None
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("corpus")
+    parser.add_argument("corpus", nargs="+")
     parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=2, help="`archsearch index --jobs` for both engines")
     parser.add_argument("--repeat", type=int, default=10)
+    embedded = parser.add_mutually_exclusive_group()
+    embedded.add_argument("--embedded-index", help="an embedded index of the corpus built before: not built again")
+    embedded.add_argument("--embedded-index-file", help="a file naming that index, read once the cluster is built")
+    embedded.add_argument("--no-embedded", action="store_true", help="measure the cluster alone")
     parser.add_argument("--json", dest="json_out")
+    parser.add_argument("--progress-every", type=float, default=60, help="seconds between progress lines (0: none)")
+    parser.add_argument("--work-dir", help="where the shards and indexes are made (default: a temporary folder)")
     args = parser.parse_args()
     if shutil.which("xapian-tcpsrv") is None:
         sys.exit("bench/cluster.py: xapian-tcpsrv is not installed (Debian: apt-get install xapian-tools)")
+    if args.embedded_index and not os.path.isdir(args.embedded_index):
+        sys.exit(f"bench/cluster.py: --embedded-index {args.embedded_index}: no such folder")
     command = os.path.join(os.path.dirname(sys.executable), "archsearch")
-    corpus = os.path.abspath(args.corpus)
-    with tempfile.TemporaryDirectory(prefix="archsearch-cluster-bench-") as folder:
+    corpus = [os.path.abspath(folder) for folder in args.corpus]
+    articles = sum(1 for folder in corpus for _ in iter_files(folder))  # one article a file in bench/make_corpus.py's corpora
+    built_before = None
+    with tempfile.TemporaryDirectory(prefix="archsearch-cluster-bench-", dir=args.work_dir) as folder:
         servers = start_shards(folder, args.shards)
+        ports = [port for _, port in servers]
         try:
             location = os.path.join(folder, "cluster.toml")
-            shard_args = [arg for _, port in servers for arg in ("--shard", f"127.0.0.1:{port}")]
-            made = run([command, "cluster", "init", location, *shard_args])
+            made = run([command, "cluster", "init", location, *[arg for port in ports for arg in ("--shard", f"127.0.0.1:{port}")]])
             if not made.ok():
                 sys.exit(f"bench/cluster.py: cluster init failed: {made.why()}")
-            results = {
-                "embedded": measure("embedded", os.path.join(folder, "embedded"), corpus, command, args.repeat),
-                "cluster": measure(f"cluster of {args.shards}", location, corpus, command, args.repeat, servers),
-            }
-            results["embedded"]["disk_bytes"] = dir_size(os.path.join(folder, "embedded"))
+            locations = {"cluster": location}
+            results = {}
+            if not (args.no_embedded or args.embedded_index or args.embedded_index_file):
+                locations["embedded"] = os.path.join(folder, "embedded")
+                results["embedded"] = build("embedded", locations["embedded"], corpus, command, args.jobs)
+            results["cluster"] = build(f"cluster of {args.shards}", location, corpus, command, args.jobs, ports, args.progress_every)
+            built_before = args.embedded_index or named_index(args.embedded_index_file)
+            if built_before:
+                locations["embedded"] = built_before
+                results["embedded"] = {"build_s": None, "indexer_rss_bytes": None}
+            elif args.embedded_index_file:
+                print(f"{args.embedded_index_file} is not there: the cluster is measured alone", flush=True)
+            if "embedded" in locations:
+                results["embedded"]["disk_bytes"] = dir_size(locations["embedded"])
+            results["cluster"]["servers_rss_bytes"] = sum(tree_rss(process.pid) for process, _ in servers)
             results["cluster"]["disk_bytes"] = sum(dir_size(os.path.join(folder, f"shard{n}")) for n in range(args.shards))
+            results["cluster"]["articles_held"] = shard_articles(ports)
+            print("queries ...", flush=True)
+            queries = measure_queries(locations, command, args.repeat)
+            for name, kinds in queries.items():
+                results[name]["queries"] = kinds
         finally:
             for process, _ in servers:
                 try:
@@ -140,27 +227,36 @@ def main():
                 except OSError:
                     pass
                 process.wait()
+    for engine in results.values():
+        engine["articles"] = articles
     report(results, args.shards)
     if args.json_out:
         with open(args.json_out, "w") as out:
-            json.dump({"corpus": corpus, "shards": args.shards, **results}, out, indent=2)
+            json.dump({"corpus": corpus, "shards": args.shards, "jobs": args.jobs,
+                       "embedded_index_built_before": built_before, **results}, out, indent=2)
 
 
 def report(results, shards):
-    embedded, cluster = results["embedded"], results["cluster"]
+    cluster = results["cluster"]
+    embedded = results.get("embedded", {"queries": {kind["kind"]: {} for kind in KINDS}})
+    for engine in (embedded, cluster):
+        engine["rate"] = engine["articles"] / engine["build_s"] if engine.get("build_s") else None
     print(f"\n{'':28} {'embedded':>14} {f'{shards} shards':>14}")
     for label, key, show in (
-        ("articles", "articles", fmt_n), ("build", "build_s", fmt_s), ("indexer peak RSS", "indexer_maxrss_bytes", fmt_mib),
+        ("articles", "articles", fmt_n), ("build", "build_s", fmt_s),
+        ("articles/s", "rate", lambda rate: "-" if rate is None else f"{rate:.1f}"),
+        ("indexer peak RSS", "indexer_rss_bytes", fmt_mib),
         ("shard servers RSS, built", "servers_rss_bytes", fmt_mib), ("on disk", "disk_bytes", fmt_mib),
     ):
         print(f"{label:28} {show(embedded.get(key)):>14} {show(cluster.get(key)):>14}")
-    print(f"\n{'query p50 (per process / served)':40} {'embedded':>20} {f'{shards} shards':>20}")
-    for name in embedded["queries"]:
+    print(f"\n{'query p50 (per process / served)':32} {'embedded':>22} {f'{shards} shards':>22}")
+    for kind in KINDS:
         cells = [
-            f"{fmt_s(engine['queries'][name]['process_p50_s'])} / {fmt_s(engine['queries'][name]['served_p50_s'])}"
+            f"{fmt_s(engine['queries'][kind['kind']].get('process_p50_s'))} / "
+            f"{fmt_s(engine['queries'][kind['kind']].get('served_p50_s'))}"
             for engine in (embedded, cluster)
         ]
-        print(f"{name:40} {cells[0]:>20} {cells[1]:>20}")
+        print(f"{kind['kind'] + ': ' + kind['text']:32} {cells[0]:>22} {cells[1]:>22}")
 
 
 if __name__ == "__main__":

@@ -92,9 +92,9 @@ def test_an_indexer_killed_half_way_leaves_whole_shards_and_the_next_run_finishe
 
     location, corpus = fresh_cluster["file"], fresh_cluster["corpus"]
     child = os.fork()
-    if child == 0:  # killed in the middle of its third batch of 8 files, two committed
+    if child == 0:  # killed in the middle of its fourth batch of 8 files, two committed (the third may be)
         def progress(report):
-            if report.stage == "indexing" and report.done == 20:
+            if report.stage == "indexing" and report.done == 28:
                 os.kill(os.getpid(), signal.SIGKILL)
 
         try:
@@ -188,12 +188,14 @@ def test_without_the_bindings_the_message_says_what_to_install(monkeypatch):
 def test_a_batch_that_fails_while_written_is_cancelled_on_every_shard(fresh_cluster, monkeypatch):
     from archsearch.engines.xapian import indexer
 
-    written = indexer._Documents.finish_segment
+    written = indexer.ClusterRun.shard_documents
 
-    def with_a_broken_document(self):
-        return [*written(self), (0, "Qbroken", "broken", None)]  # replace_document(None) raises
+    def with_a_broken_document(self, articles):
+        writes = written(self, articles)
+        writes[-1].append(("Qbroken", None))  # replace_document(None) raises
+        return writes
 
-    monkeypatch.setattr(indexer._Documents, "finish_segment", with_a_broken_document)
+    monkeypatch.setattr(indexer.ClusterRun, "shard_documents", with_a_broken_document)
     with pytest.raises(ValueError, match="null reference"):
         indexer.update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
     assert cluster_ids(fresh_cluster["file"]) == []

@@ -71,8 +71,8 @@ def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, quiet,
             from archsearch.engines.xapian.indexer import update_cluster
 
             report = update_cluster(
-                index_dir, list(folders), forget=list(forget), rebuild=rebuild, commit_every=commit_every,
-                progress=display, should_stop=interruption.requested,
+                index_dir, list(folders), forget=list(forget), rebuild=rebuild, jobs=jobs or available_cores(),
+                commit_every=commit_every, progress=display, should_stop=interruption.requested,
             )
         else:
             report = update_index(

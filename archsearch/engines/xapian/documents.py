@@ -1,14 +1,17 @@
 """An article as a Xapian document: the same fields and terms as the embedded index's.
 
-Every indexed field of schema.py is analysed by that field's own analyzer (title and body in
-the article's language), so a term here is the very term the embedded index holds and the
-query side, which parses with the same schema, looks for it.  Terms carry their field as a
+Every indexed field of schema.py is analysed as the embedded index's segment writer analyses
+it (that field's analyzer, through its cached term lister; title and body in the article's
+language), so a term here is the very term the embedded index holds and the query side, which
+parses with the same schema, looks for it.  Terms carry their field as a
 prefix (`XBODY:refuge`); dates, and the names facets count, are values; the stored fields,
 with the body always (the querying machine may not have the files), are the document's data.
 """
 
 import hashlib
 import json
+from collections import deque
+from itertools import count
 
 from whoosh.fields import NUMERIC, STORED
 
@@ -84,31 +87,63 @@ def indexed_fields(schema) -> dict:
     }
 
 
-def article_terms(schema, fields: dict) -> list[tuple[str, int | None]]:
-    """(term, position) for every indexed word of the document's fields (positions None where the
-    field keeps none)."""
-    found = []
-    for name, field in indexed_fields(schema).items():
-        value = fields.get(name)
-        if not value:
-            continue
-        prefix = field_prefix(name)
-        options = {"language": fields.get("language") or ""} if isinstance(field.analyzer, TextAnalyzer) else {}
-        with_positions = field.format.supports("positions")
-        for token in field.analyzer(value, positions=True, mode="index", **options):
-            if token.text:
-                found.append((make_term(prefix, token.text), token.pos + 1 if with_positions else None))
-    return found
+class ArticleTerms:
+    """The terms of an article's indexed fields, as the embedded index's segment writer makes them:
+    a field that records positions through its cached term lister (segments.compile_term_lister:
+    each distinct word analysed once), the others through their analyzer's tokens."""
+
+    def __init__(self, schema):
+        from archsearch.engines.whoosh.segments import compile_term_lister
+
+        self._fields = []  # (name, field, prefix as bytes, term lister or None)
+        for name, field in indexed_fields(schema).items():
+            self._fields.append((name, field, field_prefix(name).encode("utf-8"), compile_term_lister(field)))
+
+    def add_to(self, document, fields: dict) -> None:
+        """Add the terms of the article's indexed fields (prefixed with their field) to the Xapian
+        document: a posting per word, from position 1, or for a field that keeps no positions, one
+        more occurrence of its term."""
+        language = fields.get("language") or ""
+        for name, field, prefix, list_terms in self._fields:
+            value = fields.get(name)
+            if not value:
+                continue
+            if list_terms is None:
+                options = {"language": language} if isinstance(field.analyzer, TextAnalyzer) else {}
+                with_positions = field.format.supports("positions")
+                for token in field.analyzer(value, positions=True, mode="index", **options):
+                    if token.text:
+                        term = _bounded(prefix + token.text.encode("utf-8", "surrogateescape"))
+                        if with_positions:
+                            document.add_posting(term, token.pos + 1)
+                        else:
+                            document.add_term(term)
+                continue
+            terms = list_terms(value, language)
+            if terms and (b"" in terms or len(prefix) + max(map(len, terms)) > MAX_TERM_BYTES):
+                for position, term in enumerate(terms, 1):
+                    if term:
+                        document.add_posting(_bounded(prefix + term), position)
+            else:
+                # Most of a document's terms are here: the calls made from C (map), without a
+                # Python loop.
+                deque(map(document.add_posting, map(prefix.__add__, terms), count(1)), maxlen=0)
 
 
-def make_document(xapian, schema, fields: dict, copy_group: str):
-    """The Xapian document of `fields`, what indexing.article_document gives for an article."""
+def _bounded(term: bytes) -> bytes:
+    """make_term's rule on a term already prefixed: one over MAX_TERM_BYTES becomes its prefix and
+    the hash of its text."""
+    if len(term) <= MAX_TERM_BYTES:
+        return term
+    prefix, text = term.split(b":", 1)
+    return prefix + b":#" + hashlib.sha1(text).hexdigest().encode("ascii")
+
+
+def make_document(xapian, terms: ArticleTerms, fields: dict):
+    """The Xapian document of `fields`, what indexing.article_document gives for an article, but
+    its near-duplicate group and `indexed` stamp (given when its batch is written: finish_document)."""
     document = xapian.Document()
-    for term, position in article_terms(schema, fields):
-        if position is None:
-            document.add_term(term)
-        else:
-            document.add_posting(term, position)
+    terms.add_to(document, fields)
     document.add_boolean_term(identity_term(fields["_stored_key"], fields.get("record")))
     document.add_boolean_term(make_term(ID_PREFIX, fields["_stored_path"]))
     day = fields.get("date")
@@ -120,15 +155,17 @@ def make_document(xapian, schema, fields: dict, copy_group: str):
     for name, slot in FACET_SLOTS.items():
         if fields.get(name):
             document.add_value(slot, fields[name])
-    document.add_value(COPIES_SLOT, copy_group)
     document.add_value(IDENTITY_SLOT, identity(fields["_stored_key"], fields.get("record")))
-    if fields.get("indexed"):
-        document.add_value(INDEXED_SLOT, stamp_value(fields["indexed"]))
     stored = {name: fields.get(f"_stored_{name}", fields.get(name)) for name in STORED_FIELDS}
     stored["text"] = fields["body"]
     stored["sketch"] = list(fields.get("sketch") or ())
     document.set_data(json.dumps(stored, ensure_ascii=False, separators=(",", ":")))
     return document
+
+
+def finish_document(document, copy_group: str, stamp: int) -> None:
+    document.add_value(COPIES_SLOT, copy_group)
+    document.add_value(INDEXED_SLOT, stamp_value(stamp))
 
 
 def stored_fields(document) -> dict:

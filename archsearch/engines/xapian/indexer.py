@@ -5,8 +5,11 @@ Where the record of indexed files lives: in the cluster, as metadata (one entry 
 on the shard its path hashes to, holding its files' size, modification time and hash), so any
 machine that sees the corpus under the same paths updates the same cluster consistently.
 
-A batch is written to every shard in a Xapian transaction, committed shard by shard, then
-recorded; a failure while writing cancels the transactions.  A killed run cannot cancel:
+Worker processes read and analyse a batch's files into serialised Xapian documents (the
+terms of the embedded index's segment writer); this process gives each article its copy group
+and writes the batch to every shard in a Xapian transaction (a thread per shard), committed
+shard by shard, then recorded, all in a thread of its own (Committer) while the workers read
+the next batch; a failure while writing cancels the transactions.  A killed run cannot cancel:
 Xapian's server commits what a writer sent when its connection drops (the remote backend
 keeps transactions in the client), so part of the last batch can be in a shard.  Each shard is
 always whole (a commit is atomic), and the next run reads the unrecorded files again and
@@ -16,18 +19,23 @@ counted twice or lost.
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
+from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from archsearch.engines.xapian import import_xapian
 from archsearch.engines.xapian.clusterfile import ANALYSIS_VERSION, SCHEMA_VERSION, Cluster, load_cluster, shard_of
 from archsearch.engines.xapian.documents import (
-    COPIES_SLOT, field_term, identity, identity_term, make_document, newest_stamp, stored_fields,
+    COPIES_SLOT, IDENTITY_PREFIX, ArticleTerms, field_term, finish_document, identity, make_document, make_term,
+    newest_stamp, stored_fields,
 )
 from archsearch.engines.xapian.shards import describe, _reason
 from archsearch.errors import ArchsearchError
 from archsearch.indexing import (
-    FileIndexer, InProcess, IndexReport, Run, _ignore, _never, check_not_nested, choose_roots, forgotten_roots,
+    FileIndexer, InProcess, IndexReport, Run, Task, WorkerPool, _ignore, _never, check_not_nested, choose_roots,
+    forgotten_roots,
 )
 from archsearch.manifest import Entry
 from archsearch.nearduplicates import NEAR_DUPLICATE, band_keys, resemblance
@@ -38,6 +46,13 @@ ROOTS_KEY = "archsearch:roots"  # on the first shard: the folders the cluster co
 GENERATION_KEY = "archsearch:generation"  # on the first shard: batches committed so far
 FOLDER_PREFIX = "archsearch:folder:"  # + the folder's hash: its files
 FILES_PER_BATCH = 2_000
+# Seconds a shard may take to answer a write (a batch's commit above all) before it counts as down.
+WRITE_TIMEOUT = 300
+# Band terms per query for a batch's copies: Xapian's time for an OR of N terms grows faster than
+# N (2,000 terms: 3 s, where 4 queries of 500 take 1 s in all).
+BANDS_PER_QUERY = 500
+# An article's copy is looked for among the first this many articles sharing a band with it.
+COPY_CANDIDATES = 50
 
 
 def folder_key(folder: str) -> str:
@@ -52,10 +67,13 @@ def writers(cluster: Cluster):
     xapian = import_xapian()
     opened = []
     timeout = int(cluster.timeout * 1000)
+    # A shard's server may take longer than the cluster's timeout to take a batch or commit it,
+    # on a loaded machine.
+    write_timeout = max(timeout, WRITE_TIMEOUT * 1000)
     try:
         for number, shard in enumerate(cluster.shards):
             try:
-                writer = xapian.remote_open_writable(shard.write.host, shard.write.port, timeout, timeout)
+                writer = xapian.remote_open_writable(shard.write.host, shard.write.port, write_timeout, timeout)
             except xapian.DatabaseLockError:
                 raise ArchsearchError(
                     f"{describe(cluster, shard, shard.write)} is being written by another 'archsearch index' run"
@@ -125,15 +143,13 @@ class ClusterRecord:
         }
 
     def forget_all(self) -> None:
-        for folder in list(self._folders):
-            self._write(folder, None, {})
+        self._store([self._entry(folder, None, {}) for folder in self._folders], self.generation)
         self._folders.clear()
-        for shard in self._shards:
-            shard.commit()
 
     def record(self, generation: int, changed: dict[str, Entry], removed, articles=None) -> None:
         """As manifest.Manifest.record; `articles` (the copies' sketches) is not kept: a cluster
-        keeps each article's copy group as a value (_ClusterWriter._copy_group)."""
+        keeps each article's copy group as a value (ClusterRun.copy_groups).  The shards are
+        written by `self.write`: at once, or after the batch's articles (ClusterRun)."""
         touched = set()
         for key in removed:
             folder, name = key.rsplit("/", 1)
@@ -146,20 +162,61 @@ class ClusterRecord:
                 entry.size, entry.mtime_ns, entry.sha256, entry.skipped,
             )
             touched.add(folder)
+        entries = []
         for folder in touched:
             root, files = self._folders[folder]
-            self._write(folder, root, files)
+            entries.append(self._entry(folder, root, files))
             if not files:
                 del self._folders[folder]
         self.generation = generation
+        self.write(partial(self._store, entries, generation))
+
+    @staticmethod
+    def write(job) -> None:
+        job()
+
+    def _entry(self, folder: str, root: str | None, files: dict) -> tuple[int, str, str]:
+        """(shard, key, value) of a folder's entry, made now: `files` changes with the next batch."""
+        value = json.dumps([folder, root, files], ensure_ascii=False) if files else ""  # "" deletes it
+        return shard_of(folder, len(self._shards)), folder_key(folder), value
+
+    def _store(self, entries: list, generation: int) -> None:
+        for number, key, value in entries:
+            self._shards[number].set_metadata(key, value)
         self._shards[0].set_metadata(GENERATION_KEY, str(generation))
         for shard in self._shards:
             shard.commit()
 
-    def _write(self, folder: str, root: str | None, files: dict) -> None:
-        shard = self._shards[shard_of(folder, len(self._shards))]
-        value = json.dumps([folder, root, files], ensure_ascii=False) if files else ""
-        shard.set_metadata(folder_key(folder), value)  # "" deletes the entry
+
+class Committer:
+    """Runs the writes of a run's batches in order, in a thread of its own, while the next batch is
+    read and analysed: a job does not run once one before it failed, and the first failure is raised
+    by the next submit() or wait()."""
+
+    def __init__(self):
+        self._pool = None
+        self._last = None
+
+    def submit(self, job) -> None:
+        self.raise_failure()
+        previous = self._last
+
+        def after_previous() -> None:
+            if previous is not None:
+                previous.result()  # raises its failure: this job is not run
+            job()
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="archsearch cluster writes")
+        self._last = self._pool.submit(after_previous)
+
+    def raise_failure(self) -> None:
+        if self._last is not None and self._last.done():
+            self._last.result()
+
+    def wait(self) -> None:
+        if self._last is not None:
+            self._last.result()
 
 
 class _ClusterIndex:
@@ -179,57 +236,40 @@ class _ClusterIndex:
         return self._database.get_doccount()
 
 
-class _Documents:
-    """Collects a batch's articles as Xapian documents, each with its shard and near-duplicate group
-    (stands in for indexing's segment writer)."""
+class Analysed(NamedTuple):
+    """An article read and analysed (in a worker process with --jobs), what its batch writes."""
 
-    def __init__(self, xapian, database, shard_count: int, groups: dict):
-        self.xapian, self.database, self.shard_count = xapian, database, shard_count
-        self.schema = build_schema()
-        self.groups = groups  # band term -> [(sketch, group)] of this run's articles not yet committed
-        self.documents = []  # (shard, identity term, file key term, document)
+    key: str  # its file's path: a batch's articles are written in the order of its files
+    key_term: str  # the file's term: what replaces every article of the file
+    identity: str
+    shard: int
+    document: bytes  # the serialised Xapian document, but its copy group and stamp (finish_document)
+    signature: tuple[int, ...]
+
+
+class _Analyser:
+    """Stands in for indexing's segment writer: the articles of a batch, analysed into documents."""
+
+    def __init__(self, xapian, terms: ArticleTerms, shard_count: int):
+        self.xapian, self.terms, self.shard_count = xapian, terms, shard_count
+        self.analysed: list[Analysed] = []
 
     def add_document(self, **fields) -> None:
         article = identity(fields["_stored_key"], fields.get("record"))
         signature = tuple(fields.get("sketch") or ())
-        bands = band_terms(signature)
-        group = self._copy_group(article, signature, bands)
-        document = make_document(self.xapian, self.schema, fields, group)
-        for band in bands:  # what later articles look their copies up by (_copy_group)
+        document = make_document(self.xapian, self.terms, fields)
+        for band in band_terms(signature):  # what later articles look their copies up by (copy_groups)
             document.add_boolean_term(field_term("dupbands", band))
-        term = identity_term(fields["_stored_key"], fields.get("record"))
-        self.documents.append((shard_of(article, self.shard_count), term, fields["key"], document))
+        self.analysed.append(Analysed(
+            fields["_stored_key"], fields["key"], article, shard_of(article, self.shard_count), document.serialise(),
+            signature,
+        ))
 
-    def _copy_group(self, article: str, signature: tuple, bands: list[str]) -> str:
-        """The group of a near-identical article already indexed (nearduplicates.resemblance over the
-        articles sharing a band term), else the article's own identity."""
-        if not bands:
-            return article
-        for band in bands:
-            for other, group in self.groups.get(band, ()):
-                if resemblance(signature, other) >= NEAR_DUPLICATE:
-                    return self._remember(bands, signature, group)
-        Query = self.xapian.Query
-        query = Query(Query.OP_OR, [Query(field_term("dupbands", band)) for band in bands])
-        enquire = self.xapian.Enquire(self.database)
-        enquire.set_query(query)
-        enquire.set_docid_order(self.xapian.Enquire.ASCENDING)
-        enquire.set_weighting_scheme(self.xapian.BoolWeight())
-        for item in enquire.get_mset(0, 50):
-            if resemblance(signature, stored_fields(item.document)["sketch"]) >= NEAR_DUPLICATE:
-                return self._remember(bands, signature, item.document.get_value(COPIES_SLOT).decode("utf-8", "surrogateescape"))
-        return self._remember(bands, signature, article)
-
-    def _remember(self, bands, signature, group: str) -> str:
-        for band in bands:
-            self.groups.setdefault(band, []).append((signature, group))
-        return group
-
-    def finish_segment(self) -> list:
-        return self.documents
+    def finish_segment(self) -> list[Analysed]:
+        return self.analysed
 
     def discard(self) -> None:
-        self.documents = []
+        self.analysed = []
 
 
 def band_terms(signature: tuple) -> list[str]:
@@ -237,27 +277,54 @@ def band_terms(signature: tuple) -> list[str]:
     return [f"{key & 0xFFFFFFFFFFFFFFFF:x}" for key in band_keys(signature)]
 
 
-class _ClusterFileIndexer(FileIndexer):
-    """indexing.FileIndexer's reading of files, its articles collected for the cluster."""
+class ClusterFileIndexer(FileIndexer):
+    """indexing.FileIndexer's reading of files, its articles analysed for the cluster; made in
+    each worker process (picklable as functools.partial(ClusterFileIndexer, shard_count))."""
 
-    def __init__(self, xapian, database, shard_count: int):
+    def __init__(self, shard_count: int):
+        xapian = import_xapian()
+        terms = ArticleTerms(build_schema())
         self._ix = None
-        self._database = database
-        groups = {}
-        self._new_writer = lambda _ix: _Documents(xapian, database, shard_count, groups)
+        self._new_writer = lambda _ix: _Analyser(xapian, terms, shard_count)
         self._writer = None
+        self._stamp = 0
 
     def _segment_stamp(self) -> int:
-        """As alerts.next_stamp: now, and after every stamp the cluster holds."""
-        return max(time.time_ns(), newest_stamp(self._database) + 1)
+        return 0  # a batch's `indexed` stamp is given as it is written (ClusterRun.commit)
 
 
-class _ClusterRunner(InProcess):
-    def __init__(self, indexer):
+class _InProcess(InProcess):
+    def __init__(self, indexer: FileIndexer):
         self._indexer = indexer
 
 
+class _ClusterRunner:
+    """Reads and analyses a batch's files (in this process, or in worker processes), and gives its
+    articles in the order of its files, whichever worker read them."""
+
+    def __init__(self, shard_count: int, workers: int, committer: Committer):
+        indexer = partial(ClusterFileIndexer, shard_count)
+        self._runner = WorkerPool(indexer, workers) if workers > 1 else _InProcess(indexer())
+        self._committer = committer
+
+    def run_batch(self, tasks: list[Task], on_outcome, should_stop) -> tuple[list, list]:
+        outcomes, segments = self._runner.run_batch(tasks, on_outcome, should_stop)
+        order = {task.key: number for number, task in enumerate(tasks)}
+        articles = sorted((article for segment in segments for article in segment), key=lambda a: order[a.key])
+        return outcomes, [articles] if articles else []
+
+    def close(self) -> None:
+        """Once the last batch is written (the shards are closed after this)."""
+        try:
+            self._runner.close()
+        finally:
+            self._committer.wait()
+
+
 class ClusterRun(Run):
+    """indexing.Run on the cluster: a batch's articles are written to the shards (and then its files
+    recorded) by a Committer while the next batch is read."""
+
     def __init__(self, cluster: Cluster, shards: list, record: ClusterRecord, report, progress, should_stop):
         xapian = import_xapian()
         self.xapian = xapian
@@ -265,32 +332,121 @@ class ClusterRun(Run):
         self.reader = xapian.Database()
         for shard in shards:
             self.reader.add_database(shard)
+        self.committer = Committer()
+        record.write = self.committer.submit
         super().__init__(cluster.path, cluster.path, _ClusterIndex(self.reader), record, report, progress, should_stop)
 
     def runner(self, workers: int):
-        return _ClusterRunner(_ClusterFileIndexer(self.xapian, self.reader, len(self.shards)))
+        return _ClusterRunner(len(self.shards), workers, self.committer)
 
     def commit(self, segments: list, deleted_keys: list[str]) -> int:
-        """Every shard drops the articles of the files deleted or read again, then takes its new ones."""
-        documents = [document for segment in segments for document in segment]
-        replaced = set(deleted_keys) | {key for _, _, key, _ in documents}
+        """The batch is written (and then recorded) once the one before it is: a run is never more
+        than one batch behind its reading, in memory or after a kill."""
+        articles = [article for segment in segments for article in segment]
+        self.committer.wait()
+        self.committer.submit(partial(self._write, articles, deleted_keys))
+        return self.manifest.generation + 1
+
+    def finish(self) -> IndexReport:
+        if self.gone:
+            self._commit([], [], [])
+        self.committer.wait()
+        return super().finish()
+
+    def _write(self, articles: list[Analysed], deleted_keys: list[str]) -> None:
+        """Every shard drops the articles of the files deleted or read again, then takes its new ones
+        (the shards written at once, each by a thread of its own: a write waits for its shard)."""
+        replaced = sorted(set(deleted_keys) | {article.key_term for article in articles})
+        writes = self.shard_documents(articles)
+
+        def write(shard, documents) -> None:
+            for key in replaced:
+                shard.delete_document(field_term("key", key))
+            for term, document in documents:
+                shard.replace_document(term, document)
+
         for shard in self.shards:
             shard.begin_transaction()
         try:
-            for shard in self.shards:
-                for key in sorted(replaced):
-                    shard.delete_document(field_term("key", key))
-            for number, term, _, document in documents:
-                self.shards[number].replace_document(term, document)
+            self._on_every_shard(write, writes)
         except BaseException:
-            # A failure (a shard going down, Ctrl-C twice) drops what the other shards were sent.
+            # A failure (a shard going down) drops what the other shards were sent.
             for shard in self.shards:
                 with suppress(self.xapian.Error):
                     shard.cancel_transaction()
             raise
-        for shard in self.shards:
-            shard.commit_transaction()
-        return self.manifest.generation + 1
+        self._on_every_shard(lambda shard, _: shard.commit_transaction(), writes)
+
+    def shard_documents(self, articles: list[Analysed]) -> list[list]:
+        """Per shard, its articles as (identity term, document), their copy groups and stamp given."""
+        stamp = max(time.time_ns(), newest_stamp(self.reader) + 1)  # as alerts.next_stamp
+        writes = [[] for _ in self.shards]
+        for article, group in zip(articles, self.copy_groups(articles)):
+            document = self.xapian.Document.unserialise(article.document)
+            finish_document(document, group, stamp)
+            writes[article.shard].append((make_term(IDENTITY_PREFIX, article.identity), document))
+        return writes
+
+    def _on_every_shard(self, operation, arguments: list) -> None:
+        """operation(shard, argument) for every shard at once; the first failure is raised once
+        every shard is done (a Xapian object is used by one thread at a time)."""
+        with ThreadPoolExecutor(len(self.shards)) as pool:
+            futures = [pool.submit(operation, shard, argument) for shard, argument in zip(self.shards, arguments)]
+        for future in futures:
+            future.result()
+
+    def copy_groups(self, articles: list[Analysed]) -> list[str]:
+        """Each article's near-duplicate group: that of a near-identical article before it in the
+        batch, else of one the cluster holds (nearduplicates.resemblance over the articles sharing a
+        band term, the first 50 in the cluster's order), else its own identity."""
+        bands = [band_terms(article.signature) for article in articles]
+        committed = self._committed_copies({band for article_bands in bands for band in article_bands})
+        batch: dict[str, list] = {}  # band term -> [(sketch, group)] of the batch's articles so far
+        groups = []
+        for article, article_bands in zip(articles, bands):
+            group = _first_copy(article.signature, article_bands, batch, committed) or article.identity
+            for band in article_bands:
+                batch.setdefault(band, []).append((article.signature, group))
+            groups.append(group)
+        return groups
+
+    def _committed_copies(self, bands: set[str]) -> dict[str, list]:
+        """band term -> [(document number, sketch, group)] of the articles the cluster holds with that
+        band: a query per BANDS_PER_QUERY of the batch's band terms."""
+        xapian = self.xapian
+        Query = xapian.Query
+        enquire = xapian.Enquire(self.reader)
+        enquire.set_weighting_scheme(xapian.BoolWeight())
+        ordered = sorted(bands)
+        found: dict[str, list] = {}
+        seen = set()
+        for start in range(0, len(ordered), BANDS_PER_QUERY):
+            terms = [field_term("dupbands", band) for band in ordered[start : start + BANDS_PER_QUERY]]
+            enquire.set_query(Query(Query.OP_OR, terms))
+            matches = enquire.get_mset(0, max(1, self.reader.get_doccount()))
+            matches.fetch()  # the documents in one exchange per shard
+            for item in matches:
+                if item.docid in seen:
+                    continue
+                seen.add(item.docid)
+                signature = stored_fields(item.document)["sketch"]
+                group = item.document.get_value(COPIES_SLOT).decode("utf-8", "surrogateescape")
+                for band in bands.intersection(band_terms(signature)):
+                    found.setdefault(band, []).append((item.docid, signature, group))
+        return found
+
+
+def _first_copy(signature: tuple, bands: list[str], batch: dict, committed: dict) -> str | None:
+    for band in bands:
+        for other, group in batch.get(band, ()):
+            if resemblance(signature, other) >= NEAR_DUPLICATE:
+                return group
+    candidates = {docid: (other, group) for band in bands for docid, other, group in committed.get(band, ())}
+    for docid in sorted(candidates)[:COPY_CANDIDATES]:
+        other, group = candidates[docid]
+        if resemblance(signature, other) >= NEAR_DUPLICATE:
+            return group
+    return None
 
 
 def update_cluster(
@@ -300,22 +456,24 @@ def update_cluster(
     *,
     forget: list[str] = (),
     rebuild: bool = False,
+    jobs: int = 1,
     commit_every: int | None = None,
     progress=_ignore,
     should_stop=_never,
 ) -> IndexReport:
-    """indexing.update_index for a cluster: one process reads the files (the shards' servers do the
-    writing); `rebuild` empties the shards first, so queries see a partial index until it ends."""
+    """indexing.update_index for a cluster: `jobs` processes read and analyse the files, this one
+    groups copies and sends each shard its articles (the shards' servers do the writing); `rebuild`
+    empties the shards first, so queries see a partial index until it ends."""
     cluster = load_cluster(Path(cluster_file))
     xapian = import_xapian()
     with writers(cluster) as shards:
         try:
-            return _update(cluster, shards, folders, cwd, forget, rebuild, commit_every, progress, should_stop)
+            return _update(cluster, shards, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop)
         except xapian.Error as exc:
             raise ArchsearchError(f"cluster {cluster.path}: writing failed: {_reason(exc)}") from None
 
 
-def _update(cluster, shards, folders, cwd, forget, rebuild, commit_every, progress, should_stop):
+def _update(cluster, shards, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop):
     record = ClusterRecord(shards)
     stored_roots = shards[0].get_metadata(ROOTS_KEY)
     remembered = json.loads(stored_roots) if stored_roots else []
@@ -338,5 +496,5 @@ def _update(cluster, shards, folders, cwd, forget, rebuild, commit_every, progre
     run.drop_outside(roots)
     work = run.scan(roots if rebuild else given or kept)
     if work:
-        run.index(work, 1, commit_every or FILES_PER_BATCH)
+        run.index(work, jobs, commit_every or FILES_PER_BATCH)
     return run.finish()

@@ -1,0 +1,193 @@
+"""The cluster indexer's fast path: cached term lists, worker processes, copy groups looked up a
+batch at a time, shards written at once.  Each gives what the plain way gives."""
+
+import hashlib
+
+import pytest
+
+from test_cluster import cluster_file, engine, fresh_cluster, generated_articles, require_xapian, start_shards  # noqa: F401
+from conftest import SEEDS, write_corpus
+
+
+def reference_terms(schema, fields: dict) -> dict[bytes, list[int] | int]:
+    """The plain way: every indexed field through its Whoosh analyzer, one token object at a time
+    (title and body in the article's language), positions from 1."""
+    from archsearch.analysis.chain import TextAnalyzer
+    from archsearch.engines.xapian.documents import field_prefix, indexed_fields, make_term
+
+    found = {}
+    for name, field in indexed_fields(schema).items():
+        value = fields.get(name)
+        if not value:
+            continue
+        options = {"language": fields.get("language") or ""} if isinstance(field.analyzer, TextAnalyzer) else {}
+        with_positions = field.format.supports("positions")
+        for token in field.analyzer(value, positions=True, mode="index", **options):
+            if token.text:
+                term = make_term(field_prefix(name), token.text).encode("utf-8", "surrogateescape")
+                if with_positions:
+                    found.setdefault(term, []).append(token.pos + 1)
+                else:
+                    found[term] = found.get(term, 0) + 1
+    return found
+
+
+def article_fields(paths) -> list[dict]:
+    """indexing.article_document of every article of the files."""
+    from archsearch.formats import Article, read_file
+    from archsearch.indexing import article_document
+    from archsearch.manifest import Entry
+
+    documents = []
+    for path in paths:
+        for item in read_file(str(path), path.read_bytes()):
+            if isinstance(item, Article):
+                documents.append(article_document(str(path), str(path.parent), item, Entry(str(path.parent), 1, 1, "x")))
+    return documents
+
+
+def contents(document) -> list[tuple]:
+    return [(item.term, item.wdf, list(item.positer)) for item in document.termlist()]
+
+
+def test_term_lists_give_the_analyzers_terms_positions_and_frequencies(tmp_path):
+    require_xapian()
+    import xapian
+
+    from archsearch.engines.xapian.documents import ArticleTerms
+    from archsearch.schema import build_schema
+
+    long_word = "Zakharova" * 40  # past Xapian's term length: kept as a hash
+    corpus = write_corpus(tmp_path / "corpus", {
+        **generated_articles(20), "long.txt": f" date 2020-01-01 KABUL, Jan 1. /TASS/. {long_word} spoke, {long_word}."
+    })
+    schema = build_schema()
+    terms = ArticleTerms(schema)
+    documents = article_fields(sorted(corpus.rglob("*.txt")) + sorted(SEEDS.iterdir()))
+    assert len(documents) > 20
+    for fields in documents:
+        listed, expected = xapian.Document(), xapian.Document()
+        terms.add_to(listed, fields)
+        for term, places in reference_terms(schema, fields).items():
+            if isinstance(places, int):
+                expected.add_term(term, places)
+            else:
+                for position in places:
+                    expected.add_posting(term, position)
+        assert contents(listed) == contents(expected), fields["_stored_key"]
+    long = xapian.Document()
+    terms.add_to(long, next(fields for fields in documents if fields["_stored_key"].endswith("long.txt")))
+    hashed = b"XEXACT:#" + hashlib.sha1(long_word.lower().encode()).hexdigest().encode()
+    assert (hashed, 2, [5, 7]) in [(term, wdf, positions) for term, wdf, positions in contents(long)]
+
+
+def cluster_contents(location) -> dict[str, tuple]:
+    """Per article identity: its terms (with frequency and positions), values but the `indexed`
+    stamp, and stored data."""
+    from archsearch.engines.xapian.documents import IDENTITY_SLOT, INDEXED_SLOT
+
+    database = engine(location).shards.database
+    contents = {}
+    for posting in database.postlist(""):
+        document = database.get_document(posting.docid)
+        terms = tuple((item.term, item.wdf, tuple(item.positer)) for item in document.termlist())
+        values = tuple((item.num, item.value) for item in document.values() if item.num != INDEXED_SLOT)
+        contents[document.get_value(IDENTITY_SLOT).decode()] = (terms, values, document.get_data())
+    return contents
+
+
+@pytest.fixture
+def two_clusters(tmp_path):
+    require_xapian()
+    started = start_shards(tmp_path / "shards", 6)
+    # Copies that come before their originals (copies/ sorts first), and copies of copies.
+    articles = generated_articles(60)
+    articles["zz/again.txt"] = articles["copies/000.txt"]
+    corpus = write_corpus(tmp_path / "corpus", articles)
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    yield cluster_file(first, started[:3]), cluster_file(second, started[3:]), corpus
+    for shard in started:
+        shard.stop()
+
+
+def test_worker_processes_and_small_batches_index_what_one_process_and_one_batch_do(two_clusters, monkeypatch):
+    from archsearch import indexing
+    from archsearch.engines.xapian import indexer
+    from archsearch.engines.xapian.documents import COPIES_SLOT
+
+    one_batch, in_workers, corpus = two_clusters
+    indexer.update_cluster(one_batch, [str(corpus)], jobs=1)
+    pools = []
+    monkeypatch.setattr(indexing, "MIN_FILES_PER_WORKER", 1)
+    monkeypatch.setattr(indexer, "WorkerPool", lambda *args: pools.append(args) or indexing.WorkerPool(*args))
+    report = indexer.update_cluster(in_workers, [str(corpus)], jobs=2, commit_every=7)
+    assert [count for _, count in pools] == [2] and report.added == len(list(corpus.rglob("*.txt")))
+    expected = cluster_contents(one_batch)
+    assert cluster_contents(in_workers) == expected
+    # zz/again.txt, in the last batch, joins the group of the file it copies, in the first.
+    first = str(corpus / "copies/000.txt")
+    assert dict(expected[str(corpus / "zz/again.txt")][1])[COPIES_SLOT] == first.encode()
+    groups = {}
+    for identity, (_, values, _) in expected.items():
+        groups.setdefault(dict(values)[COPIES_SLOT], set()).add(identity)
+    assert len(groups[first.encode()]) == 3 and sum(len(members) > 1 for members in groups.values()) >= 2
+
+
+def test_after_a_batch_fails_while_written_nothing_later_is_written_nor_recorded(fresh_cluster, monkeypatch):
+    """Batches are written while the next is read: one that fails stops the run, and neither its
+    record nor any later batch reaches the shards, so the next run reads those files again."""
+    from archsearch.engines.xapian import indexer
+    from test_cluster import cluster_ids, corpus_ids
+
+    location, corpus = fresh_cluster["file"], fresh_cluster["corpus"]
+    written = indexer.ClusterRun.shard_documents
+    calls = []
+
+    def failing_second(self, articles):
+        calls.append(len(articles))
+        if len(calls) == 2:
+            raise OSError("the second batch fails")
+        return written(self, articles)
+
+    monkeypatch.setattr(indexer.ClusterRun, "shard_documents", failing_second)
+    with pytest.raises(OSError, match="second batch"):
+        indexer.update_cluster(location, [str(corpus)], commit_every=8)
+    assert len(calls) == 2 and len(cluster_ids(location)) == 8
+    monkeypatch.setattr(indexer.ClusterRun, "shard_documents", written)
+    report = indexer.update_cluster(location, [])
+    assert (report.unchanged, report.added) == (8, len(corpus_ids(corpus)) - 8)
+    assert cluster_ids(location) == corpus_ids(corpus)
+
+
+def test_the_cluster_benchmark_measures_both_engines_on_an_index_built_before(tmp_path):
+    """bench/cluster.py --embedded-index-file (the file naming the index, read once the cluster is
+    built): a smoke test of the harness, not a timing."""
+    import json
+    import subprocess
+    import sys
+
+    from archsearch.indexing import update_index
+    from conftest import REPO
+
+    require_xapian()
+    corpus = write_corpus(tmp_path / "corpus", generated_articles(30))
+    embedded = tmp_path / "embedded"
+    update_index(embedded, [str(corpus)])
+    (tmp_path / "INDEX_PATH").write_text(f"{embedded}\n")
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "cluster.py"), str(corpus), "--shards", "2", "--repeat", "1",
+         "--embedded-index-file", str(tmp_path / "INDEX_PATH"), "--work-dir", str(tmp_path), "--json", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text())
+    files = len(list(corpus.rglob("*.txt")))
+    assert results["embedded_index_built_before"] == str(embedded)
+    assert results["embedded"]["build_s"] is None and results["embedded"]["disk_bytes"] > 0
+    assert results["cluster"]["build_s"] > 0 and results["cluster"]["articles_held"] == files
+    for engine in ("embedded", "cluster"):
+        assert len(results[engine]["queries"]) == 6
+        assert all(times["process_p50_s"] > 0 and times["served_p50_s"] > 0 for times in results[engine]["queries"].values())
+    assert "articles/s" in done.stdout
