@@ -61,6 +61,8 @@ CONSTANT_SCORE = 1.0
 # CPU per posting (`president`, 45,563 articles of 100k: 36 -> 22 ms), numpy's import costs about
 # 65 ms, so in a process of its own they pay from about 250,000 postings (bench/README.md).
 ARRAY_POSTINGS = 250_000
+# A prefix of more words than this has its term information read in key order (_read_in_order).
+TERM_INFOS_IN_ORDER_FROM = 64
 
 
 class _Unsupported(Exception):
@@ -117,6 +119,8 @@ class Evaluator:
         self._title_lengths: dict[int, int] = {}
         self._in_sentence: dict[tuple, bool] = {}
         self._postings_read: dict[tuple[str, bytes], list[tuple]] = {}
+        # Term information read in key order for the words of a long prefix (see _read_in_order).
+        self._term_infos: dict[tuple[str, bytes], dict[int, object]] = {}
         self._dicts = DictOperations(self)
         self._arrays = None
         self._ops = self._dicts  # those of the evaluation under way
@@ -287,6 +291,8 @@ class Evaluator:
         # constant-score lose the weighting in that OR, and Searcher.postings() then falls back
         # to the searcher's own: scored as usual after all.
         expanded = expansion_terms(node, self.searcher.reader())
+        if isinstance(node, wq.Prefix) and len(expanded) > TERM_INFOS_IN_ORDER_FROM:
+            self._read_in_order(node.fieldname, node.text)
         if len(expanded) == 1:
             expanded[0].boost = node.boost
             return self._evaluate(expanded[0], terms, positive)
@@ -459,15 +465,35 @@ class Evaluator:
         if read is not None:
             return read
         read = []
-        for leaf, base in self.leaves:
-            try:
-                terminfo = leaf._terms.term_info(fieldname, text)
-            except TermNotFound:
-                continue
+        in_order = self._term_infos.get((fieldname, text))
+        for number, (leaf, base) in enumerate(self.leaves):
+            if in_order is not None:
+                terminfo = in_order.get(number)
+                if terminfo is None:
+                    continue
+            else:
+                try:
+                    terminfo = leaf._terms.term_info(fieldname, text)
+                except TermNotFound:
+                    continue
             read.append((leaf, base, *_read_postings(leaf._terms._postfile, terminfo, base, wanted)))
         if wanted is None:
             self._postings_read[fieldname, text] = read
         return read
+
+    def _read_in_order(self, fieldname: str, prefix: str) -> None:
+        """Every segment's term information for the words starting with `prefix`, read in one pass
+        over its term index in key order, where a lookup per word and segment probes Whoosh's hash
+        table: at 100,000 articles `s*`'s 5,100 words in 10 segments take 0.19 s of CPU so against
+        0.63 s, and the whole evaluation of `s*` a third less (3.1 -> 2.1 s)."""
+        start = prefix.encode("utf-8")
+        for number, (leaf, _) in enumerate(self.leaves):
+            if fieldname not in leaf._terms.indexed_field_names():
+                continue
+            for (field, word), terminfo in leaf._terms.items_from(fieldname, start):
+                if field != fieldname or not word.startswith(start):
+                    break
+                self._term_infos.setdefault((fieldname, word), {})[number] = terminfo
 
     def field_lengths(self, fieldname: str) -> bytes:
         """Each document's field length, as the byte Whoosh encodes it (0: none)."""
