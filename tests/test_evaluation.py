@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archsearch.engines.whoosh.evaluation import Evaluator
+from archsearch.engines.whoosh.evaluation import DictOperations, Evaluator
 from archsearch.indexing import update_index
 from archsearch.querying import QuerySyntaxError, parse_query
 from archsearch.searching import weighting
@@ -300,3 +300,20 @@ def test_search_ranks_alike_with_arrays_and_dicts(index_dir, monkeypatch, text, 
     with_dicts = hits(False)
     assert with_dicts == hits(True) and len(with_dicts[2]) == 12
     assert with_dicts[1] == ("relax_when_empty" in options)
+
+
+@given(
+    st.lists(
+        st.dictionaries(
+            st.integers(0, 40), st.sampled_from([0.0, 0.0, 0.5, 1.25, 3.0]), max_size=15
+        ),
+        max_size=6,
+    )
+)
+def test_a_union_adds_scores_and_keeps_the_order_documents_first_appear_in(parts):
+    # Parts of zeros only (a long prefix's unscored words) take a shortcut: same result, same order.
+    expected = {}
+    for part in sorted(parts, key=len, reverse=True):
+        for docnum, score in part.items():
+            expected[docnum] = expected.get(docnum, 0.0) + score
+    assert list(DictOperations.union(parts).items()) == list(expected.items())

@@ -27,9 +27,10 @@ import sys
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, repeat
 from io import BytesIO
 from pickle import load, loads
 
@@ -604,6 +605,11 @@ class DictOperations:
         # The largest part is copied whole, in C; only the others are merged in a loop.
         combined = dict(largest)
         for part in rest:
+            if not any(part.values()):
+                # Adding nothing but zeros (a long prefix's rarer words, matched unscored): only
+                # the documents not there yet join, in the order the loop below would add them.
+                deque(map(combined.setdefault, part, repeat(0.0)), maxlen=0)
+                continue
             for docnum, score in part.items():
                 known = combined.get(docnum)
                 combined[docnum] = score if known is None else known + score
