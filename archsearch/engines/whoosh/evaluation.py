@@ -46,7 +46,8 @@ from archsearch.analysis import normalise, words
 from archsearch.formats import UnreadableFile
 from archsearch.proximity import Occurrence, are_near, closeness, in_one_sentence, phrase_occurrences
 from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
-from archsearch.engines.whoosh.fuzzy import expansion_terms
+from archsearch.engines.whoosh import fuzzy
+from archsearch.engines.whoosh.fuzzy import ListedPrefix, expansion_terms, prefix_term_infos
 from archsearch.engines.whoosh.store import article_body
 
 # Ranges over a numeric column that filter what the rest of the query matches.
@@ -62,8 +63,6 @@ CONSTANT_SCORE = 1.0
 # CPU per posting (`president`, 45,563 articles of 100k: 36 -> 22 ms), numpy's import costs about
 # 65 ms, so in a process of its own they pay from about 250,000 postings (bench/README.md).
 ARRAY_POSTINGS = 250_000
-# A prefix of more words than this has its term information read in key order (_read_in_order).
-TERM_INFOS_IN_ORDER_FROM = 64
 
 
 class _Unsupported(Exception):
@@ -120,7 +119,7 @@ class Evaluator:
         self._title_lengths: dict[int, int] = {}
         self._in_sentence: dict[tuple, bool] = {}
         self._postings_read: dict[tuple[str, bytes], list[tuple]] = {}
-        # Term information read in key order for the words of a long prefix (see _read_in_order).
+        # Term information read in key order for the words of a long prefix (see _MultiTerm).
         self._term_infos: dict[tuple[str, bytes], dict[int, object]] = {}
         self._dicts = DictOperations(self)
         self._arrays = None
@@ -291,9 +290,14 @@ class Evaluator:
         # Prefix, wildcard and fuzzy words: Whoosh ORs the words they expand to.  Those marked
         # constant-score lose the weighting in that OR, and Searcher.postings() then falls back
         # to the searcher's own: scored as usual after all.
-        expanded = expansion_terms(node, self.searcher.reader())
-        if isinstance(node, wq.Prefix) and len(expanded) > TERM_INFOS_IN_ORDER_FROM:
-            self._read_in_order(node.fieldname, node.text)
+        reader = self.searcher.reader()
+        expanded = expansion_terms(node, reader)
+        if isinstance(node, ListedPrefix) and len(expanded) > fuzzy.SCORED_EXPANSIONS:
+            # Their term information was read in key order to choose the words scored: their
+            # postings are found with it, not with a hash lookup per word and segment.
+            for number, infos in enumerate(prefix_term_infos(node, reader)):
+                for word, terminfo in infos.items():
+                    self._term_infos.setdefault((node.fieldname, word), {})[number] = terminfo
         if len(expanded) == 1:
             expanded[0].boost = node.boost
             return self._evaluate(expanded[0], terms, positive)
@@ -481,20 +485,6 @@ class Evaluator:
         if wanted is None:
             self._postings_read[fieldname, text] = read
         return read
-
-    def _read_in_order(self, fieldname: str, prefix: str) -> None:
-        """Every segment's term information for the words starting with `prefix`, read in one pass
-        over its term index in key order, where a lookup per word and segment probes Whoosh's hash
-        table: at 100,000 articles `s*`'s 5,100 words in 10 segments take 0.19 s of CPU so against
-        0.63 s, and the whole evaluation of `s*` a third less (3.1 -> 2.1 s)."""
-        start = prefix.encode("utf-8")
-        for number, (leaf, _) in enumerate(self.leaves):
-            if fieldname not in leaf._terms.indexed_field_names():
-                continue
-            for (field, word), terminfo in leaf._terms.items_from(fieldname, start):
-                if field != fieldname or not word.startswith(start):
-                    break
-                self._term_infos.setdefault((fieldname, word), {})[number] = terminfo
 
     def field_lengths(self, fieldname: str) -> bytes:
         """Each document's field length, as the byte Whoosh encodes it (0: none)."""

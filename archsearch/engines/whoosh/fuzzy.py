@@ -123,14 +123,27 @@ def expansion_terms(node: wq.MultiTerm, reader) -> list[wq.Term]:
     if not isinstance(node, ListedPrefix) or len(words) <= SCORED_EXPANSIONS:
         return [wq.Term(fieldname, word) for word in words]
     frequency = Counter()
-    for leaf, _ in reader.leaf_readers():
-        # The term file in order from the prefix on, with each word's statistics: a read, no lookups.
-        for word, info in leaf.iter_prefix(fieldname, node.text):
+    for infos in prefix_term_infos(node, reader):
+        for word, info in infos.items():
             frequency[word] += info.doc_frequency()
     scored = set(sorted(words, key=lambda word: -frequency[word])[:SCORED_EXPANSIONS])
     terms = [wq.Term(fieldname, word, boost=1.0 if word in scored else 0.0) for word in words]
     node._expanded = reader, terms
     return terms
+
+
+def prefix_term_infos(node: wq.Prefix, reader) -> list[dict]:
+    """Per segment of `reader`, in its order, the words starting with the prefix and their term
+    information, read from the term file in key order: a read, where a lookup per word and segment
+    probes Whoosh's hash table (at 100,000 articles `s*`'s 5,100 words in 10 segments: 0.19 s of
+    CPU against 0.63 s).  The frequencies that choose the scored words come from it, and the
+    evaluator finds the words' postings with it (evaluation.py)."""
+    kept = getattr(node, "_term_infos", (None, None))
+    if kept[0] is reader:
+        return kept[1]
+    infos = [dict(leaf.iter_prefix(node.field(), node.text)) for leaf, _ in reader.leaf_readers()]
+    node._term_infos = reader, infos
+    return infos
 
 
 def weighed_part(node: wq.Query, reader) -> wq.Query:
@@ -157,8 +170,7 @@ def prefix_words(reader, fieldname: str, text: str) -> list[bytes]:
         for letters, words in groups.items():
             if letters < length:
                 continue
-            words = words[_first_line_from(words, start) : _first_line_from(words, start + b"\xff")]
-            words = words.rstrip(SEPARATOR)  # the slice ends where the next word starts
+            words = _lines_starting(words, start)
             if words:
                 found.update(words.split(SEPARATOR))
     return sorted(found)
@@ -182,9 +194,7 @@ def fuzzy_words(reader, fieldname: str, text: str, maxdist: int, prefix: int) ->
             if not words:
                 continue
             if start:
-                # UTF-8 has no byte 0xff: every word with the prefix sorts before prefix + 0xff
-                words = words[_first_line_from(words, start) : _first_line_from(words, start + b"\xff")]
-                words = words.rstrip(SEPARATOR)  # the slice ends where the next word starts
+                words = _lines_starting(words, start)
             if not words:
                 continue
             candidates = words.decode("utf-8").split("\n")
@@ -193,6 +203,13 @@ def fuzzy_words(reader, fieldname: str, text: str, maxdist: int, prefix: int) ->
                 if distance(word, text, limit=maxdist) <= maxdist:
                     found.add(word)
     return sorted(found)
+
+
+def _lines_starting(lines: bytes, start: bytes) -> bytes:
+    """The run of sorted lines that start with `start`, by binary search."""
+    # UTF-8 has no byte 0xff: every line with the prefix sorts before prefix + 0xff.
+    found = lines[_first_line_from(lines, start) : _first_line_from(lines, start + b"\xff")]
+    return found.rstrip(SEPARATOR)  # the slice ends where the next line starts
 
 
 def _first_line_from(lines: bytes, key: bytes) -> int:
