@@ -332,6 +332,14 @@ def _with_proximity(evaluator: Evaluator, query, scores):
 SORT_ORDERS = ("relevance", "newest", "oldest")
 
 
+def check_search(text: str, sort: str) -> None:
+    """The one-line error of a search no engine can run."""
+    if not text.strip():
+        raise ArchsearchError("empty query: give at least one word")
+    if sort not in SORT_ORDERS:
+        raise ArchsearchError(f"unknown sort order '{sort}' (choose from {', '.join(SORT_ORDERS)})")
+
+
 def _date_sort_key(date_field, sort: str):
     """Whoosh's sort for "newest" or "oldest": by date, undated articles last either way, ties by relevance."""
     newest_first = sort == "newest"
@@ -385,10 +393,7 @@ def search(
 
     With `indexed_after`, only the articles indexed after that stamp count (alerts.py)."""
     started = time.perf_counter()
-    if not text.strip():
-        raise ArchsearchError("empty query: give at least one word")
-    if sort not in SORT_ORDERS:
-        raise ArchsearchError(f"unknown sort order '{sort}' (choose from {', '.join(SORT_ORDERS)})")
+    check_search(text, sort)
     search_options = dict(
         any_words=any_words, limit=limit, offset=offset, sort=sort, since=since, until=until,
         include_undated=include_undated, with_snippets=with_snippets, collapse_copies=collapse_copies,

@@ -29,7 +29,8 @@ from archsearch.errors import ArchsearchError
 from archsearch.querying import UNDATED, parse_query
 from archsearch.schema import build_schema, number_day
 from archsearch.searching import (
-    FEW_HITS, MARKED_FIELDS, MORE_HITS, SORT_ORDERS, ArticleDetails, ArticleRecord, EmptyIndexError, Hit, SearchResult, make_hit,
+    FEW_HITS, MARKED_FIELDS, MORE_HITS, ArticleDetails, ArticleRecord, EmptyIndexError, Hit, SearchResult, check_search,
+    make_hit,
 )
 
 SCHEMA = build_schema()
@@ -90,10 +91,7 @@ class XapianEngine:
     ) -> SearchResult:
         """As searching.search."""
         started = time.perf_counter()
-        if not text.strip():
-            raise ArchsearchError("empty query: give at least one word")
-        if sort not in SORT_ORDERS:
-            raise ArchsearchError(f"unknown sort order '{sort}' (choose from {', '.join(SORT_ORDERS)})")
+        check_search(text, sort)
         options = dict(
             any_words=any_words, since=since, until=until, include_undated=include_undated, today=today,
             indexed_after=indexed_after,
