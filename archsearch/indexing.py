@@ -61,6 +61,7 @@ from archsearch.engines.whoosh.store import (
     key_term,
     open_index,
     read_roots,
+    unmapped_storage,
     write_roots,
 )
 
@@ -626,16 +627,6 @@ def _lock_holder(path: Path) -> str:
     except OSError:
         pid = ""
     return f"pid {pid}" if pid.isdigit() else "pid unknown"
-
-
-def unmapped_storage(index_dir: Path):
-    """The index folder's storage, read without mmap: Whoosh copies each memory-mapped segment's
-    postings and terms whole into memory when it opens a reader (CompoundStorage), so counting the
-    articles at the end of a run, or merging segments, took memory in proportion to the index
-    (500 MiB at 20k articles, beyond 1 GiB at 100k); read through files it takes next to none."""
-    from whoosh.filedb.filestore import FileStorage
-
-    return FileStorage(str(index_dir), supports_mmap=False)
 
 
 def create_index(index_dir: Path):
