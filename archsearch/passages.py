@@ -16,7 +16,7 @@ from functools import lru_cache
 from archsearch.analysis import fold, normalise, word_spans, word_term
 from archsearch.analysis.capitals import capital_form
 from archsearch.analysis.stemming import stemmer_for
-from archsearch.analysis.tokens import PLAIN_WORD, plain_word_character
+from archsearch.analysis.tokens import PLAIN_WORD, plain_word_character, text_stretches
 
 PASSAGES_PER_HIT = 2
 PASSAGE_CHARS = 200  # roughly; a passage is cut at whitespace
@@ -198,16 +198,12 @@ def _unnormalised_runs(text: str) -> list[tuple[int, int]]:
     Whitespace neither composes with nor reorders around its neighbours, so a text is NFC exactly
     when each of its runs is, and stretches cut at whitespace can be checked apart (in C)."""
     runs = []
-    start = 0
-    while start < len(text):
-        cut = _WHITESPACE.search(text, start + _NORMALISED_CHECK_CHARS)
-        end = cut.start() if cut else len(text)
+    for start, end in text_stretches(text, _NORMALISED_CHECK_CHARS):
         if not unicodedata.is_normalized("NFC", text[start:end]):
             runs += [
                 run.span() for run in _NOT_SPACE_RUN.finditer(text, start, end)
                 if not unicodedata.is_normalized("NFC", run.group())
             ]
-        start = cut.end() if cut else end
     return runs
 
 
@@ -329,10 +325,7 @@ def passages(
     many characters that holds a match: the work per hit stays that of an ordinary article."""
     if len(text) <= PASSAGE_SEARCH_CHARS:
         return _passages(text, matcher, fieldname, top, proximities)
-    start = 0
-    while start < len(text):
-        cut = _WHITESPACE.search(text, start + PASSAGE_SEARCH_CHARS)
-        end = cut.start() if cut else len(text)
+    for start, end in text_stretches(text, PASSAGE_SEARCH_CHARS):
         found = _passages(text[start:end], matcher, fieldname, top, proximities)
         if found:
             reaches_end = not _NOT_WHITESPACE.search(text, end)
@@ -341,7 +334,6 @@ def passages(
                         reaches_end=snippet.reaches_end and reaches_end)
                 for snippet in found
             ]
-        start = end
     return []
 
 

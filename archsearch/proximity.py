@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 
 from archsearch.analysis import word_spans, words
-from archsearch.analysis.tokens import word_expression
+from archsearch.analysis.tokens import text_stretches, word_expression
 
 Occurrence = tuple[int, int]
 
@@ -184,7 +184,6 @@ def sentence_windows(operands: Sequence[Sequence[Occurrence]], starts: Sequence[
 
 # Words are counted a stretch of about this many characters at a time (see WordPlaces).
 _STRETCH_CHARS = 1024
-_WHITESPACE = re.compile(r"\s+")
 
 
 class WordPlaces:
@@ -195,6 +194,7 @@ class WordPlaces:
     def __init__(self, text: str):
         self.text = text
         self.expression = word_expression(text)
+        self._stretches = text_stretches(text, _STRETCH_CHARS)
         self._stretch_starts = [0]  # stretches are cut at whitespace, which no word holds
         self._words_before = [0]  # words before each stretch, and after the last one read
         self._stretch_words: dict[int, list[tuple[int, int]]] = {}
@@ -233,11 +233,9 @@ class WordPlaces:
 
     def _read_stretch(self) -> bool:
         """Count the words of the next stretch; False when the text is all read."""
-        start = self._stretch_starts[-1]
-        if start >= len(self.text):
+        start, end = next(self._stretches, (None, None))
+        if start is None:
             return False
-        cut = _WHITESPACE.search(self.text, start + _STRETCH_CHARS)
-        end = cut.start() if cut else len(self.text)
         if self.expression is not None:
             count = len(self.expression.findall(self.text, start, end))
         else:

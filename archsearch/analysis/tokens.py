@@ -14,6 +14,7 @@ only from the words that hold them.
 """
 
 import re
+from collections.abc import Iterator
 from functools import cache
 
 from archsearch.analysis._tables import MARK_RANGES
@@ -101,3 +102,18 @@ def word_spans(text: str) -> list[tuple[int, int, str]]:
             else:
                 spans.append((at, at + len(part.group()), part.group()))
     return spans
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def text_stretches(text: str, size: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of the stretches of `text`, one after the other, each of `size` characters
+    and on to where whitespace starts: no word is cut in two, and a stretch begins where the one
+    before it ends, so a long text is read a piece at a time."""
+    start = 0
+    while start < len(text):
+        cut = _WHITESPACE.search(text, start + size)
+        end = cut.start() if cut else len(text)
+        yield start, end
+        start = end
