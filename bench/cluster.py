@@ -3,7 +3,7 @@
 
     python bench/cluster.py CORPUS_DIR... [--shards 4] [--jobs 2] [--repeat N]
                             [--embedded-index DIR | --embedded-index-file FILE | --no-embedded] [--json OUT]
-                            [--progress-every SECONDS] [--work-dir DIR]
+                            [--progress-every SECONDS] [--work-dir DIR | --folder DIR]
 
 On this machine it starts SHARDS `xapian-tcpsrv --writable` processes on loopback (each on a
 folder of its own under a temporary folder, stopped and removed at the end), makes a cluster
@@ -27,8 +27,16 @@ hold and the rate so far (for a long build's log).  Several CORPUS_DIRs are inde
 (/work/corpora-bench/20k is links to folders of 1m, which `archsearch index` does not follow:
 name the folders, /work/corpora-bench/1m/00{00..19}).  Needs xapian-tcpsrv (Debian xapian-tools)
 and the cluster extra.  See bench/README.md.
+
+A 1M build takes hours: with --folder DIR the shards, the cluster file and the embedded index are
+kept in DIR, and a run interrupted there (a session that ended, a reboot) is continued by the same
+command: the shards are served again on the ports DIR/cluster.toml names and each index goes on
+from where its record of indexed files stops (both are incremental).  The build times are then
+this run's only; the CPU times (the indexer's, and the shard servers' beside it) are reported too,
+as they do not depend on the load.
 """
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -42,7 +50,7 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
 
-from run import KINDS, dir_size, fmt_mib, fmt_n, fmt_s, iter_files, percentile, run, tree_rss  # noqa: E402
+from run import KINDS, _children_map, dir_size, fmt_mib, fmt_n, fmt_s, iter_files, percentile, run, tree_rss  # noqa: E402
 
 
 def query_args(kind):
@@ -57,12 +65,23 @@ def query_args(kind):
     return options, words
 
 
-def start_shards(folder, count):
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def cluster_ports(cluster_file):
+    """The shard ports a cluster file made by this script names, in shard order."""
+    import tomllib
+
+    with open(cluster_file, "rb") as described:
+        return [int(shard["read"].rsplit(":", 1)[1]) for shard in tomllib.load(described)["shards"]]
+
+
+def start_shards(folder, ports):
     servers = []
-    for number in range(count):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+    for number, port in enumerate(ports):
         process = subprocess.Popen(
             ["xapian-tcpsrv", "--writable", "--quiet", "--interface", "127.0.0.1", "--port", str(port),
              os.path.join(folder, f"shard{number}")],
@@ -101,9 +120,40 @@ def report_progress(ports, every, started, done):
                   f"{count / elapsed:7.1f} articles/s", flush=True)
 
 
-def build(name, location, corpus, command, jobs, ports=(), progress_every=0):
+def process_cpu(pid):
+    """CPU seconds a live process has used (Linux /proc), or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            utime, stime = f.read().rsplit(b")", 1)[1].split()[11:13]
+    except OSError:
+        return None
+    return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
+
+
+def sample_servers_cpu(servers, every, done):
+    """CPU seconds the shard servers' processes used until `done`, sampled every `every` seconds:
+    xapian-tcpsrv forks a process per connection and does not wait for it, so its CPU never
+    reaches the server's own counters; a connection's last moments before a sample are lost."""
+    children, seen = _children_map(), {}
+    before = {pid: process_cpu(pid) or 0.0 for process, _ in servers for pid in [process.pid, *children.get(process.pid, ())]}
+    while True:
+        children = _children_map()
+        for process, _ in servers:
+            for pid in (process.pid, *children.get(process.pid, ())):
+                used = process_cpu(pid)
+                if used is not None:
+                    seen[pid] = used
+        if done.wait(every):
+            return sum(seen.values()) - sum(before.get(pid, 0.0) for pid in seen)
+
+
+def build(name, location, corpus, command, jobs, ports=(), progress_every=0, servers=()):
     print(f"{name}: indexing {len(corpus)} folder(s) with --jobs {jobs} ...", flush=True)
     done = threading.Event()
+    servers_cpu = []
+    if servers:
+        sampler = threading.Thread(target=lambda: servers_cpu.append(sample_servers_cpu(servers, 0.5, done)), daemon=True)
+        sampler.start()
     if ports and progress_every:
         threading.Thread(
             target=report_progress, args=(ports, progress_every, time.perf_counter(), done), daemon=True
@@ -112,10 +162,15 @@ def build(name, location, corpus, command, jobs, ports=(), progress_every=0):
         built = run([command, "index", "--quiet", "--jobs", str(jobs), "--index", location, *corpus], sample_rss=True)
     finally:
         done.set()
+        if servers:
+            sampler.join()
     if not built.ok():
         sys.exit(f"bench/cluster.py: {name}: indexing failed: {built.why()}")
     print(f"{name}: built in {fmt_s(built.wall)}", flush=True)
-    return {"build_s": built.wall, "indexer_rss_bytes": built.tree_peak or built.maxrss}
+    result = {"build_s": built.wall, "indexer_cpu_s": built.cpu, "indexer_rss_bytes": built.tree_peak or built.maxrss}
+    if servers:
+        result["servers_cpu_s"] = servers_cpu[0]
+    return result
 
 
 def served_searches(location):
@@ -181,7 +236,9 @@ def main():
     embedded.add_argument("--no-embedded", action="store_true", help="measure the cluster alone")
     parser.add_argument("--json", dest="json_out")
     parser.add_argument("--progress-every", type=float, default=60, help="seconds between progress lines (0: none)")
-    parser.add_argument("--work-dir", help="where the shards and indexes are made (default: a temporary folder)")
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument("--work-dir", help="where the temporary folder of shards and indexes is made")
+    kept.add_argument("--folder", help="a folder of shards and indexes kept afterwards; a run interrupted there is continued")
     args = parser.parse_args()
     if shutil.which("xapian-tcpsrv") is None:
         sys.exit("bench/cluster.py: xapian-tcpsrv is not installed (Debian: apt-get install xapian-tools)")
@@ -191,20 +248,35 @@ def main():
     corpus = [os.path.abspath(folder) for folder in args.corpus]
     articles = sum(1 for folder in corpus for _ in iter_files(folder))  # one article a file in bench/make_corpus.py's corpora
     built_before = None
-    with tempfile.TemporaryDirectory(prefix="archsearch-cluster-bench-", dir=args.work_dir) as folder:
-        servers = start_shards(folder, args.shards)
-        ports = [port for _, port in servers]
+    if args.folder:
+        os.makedirs(args.folder, exist_ok=True)
+        kept_folder = contextlib.nullcontext(os.path.abspath(args.folder))
+    else:
+        kept_folder = tempfile.TemporaryDirectory(prefix="archsearch-cluster-bench-", dir=args.work_dir)
+    with kept_folder as folder:
+        location = os.path.join(folder, "cluster.toml")
+        continued = os.path.isfile(location)
+        if continued:
+            ports = cluster_ports(location)
+            if len(ports) != args.shards:
+                sys.exit(f"bench/cluster.py: {location} names {len(ports)} shards, not --shards {args.shards}")
+            print(f"continuing the build in {folder} (shards on ports {', '.join(map(str, ports))})", flush=True)
+        else:
+            ports = [free_port() for _ in range(args.shards)]
+        servers = start_shards(folder, ports)
         try:
-            location = os.path.join(folder, "cluster.toml")
-            made = run([command, "cluster", "init", location, *[arg for port in ports for arg in ("--shard", f"127.0.0.1:{port}")]])
-            if not made.ok():
-                sys.exit(f"bench/cluster.py: cluster init failed: {made.why()}")
+            if not continued:
+                made = run([command, "cluster", "init", location, *[arg for port in ports for arg in ("--shard", f"127.0.0.1:{port}")]])
+                if not made.ok():
+                    sys.exit(f"bench/cluster.py: cluster init failed: {made.why()}")
             locations = {"cluster": location}
             results = {}
             if not (args.no_embedded or args.embedded_index or args.embedded_index_file):
                 locations["embedded"] = os.path.join(folder, "embedded")
                 results["embedded"] = build("embedded", locations["embedded"], corpus, command, args.jobs)
-            results["cluster"] = build(f"cluster of {args.shards}", location, corpus, command, args.jobs, ports, args.progress_every)
+            results["cluster"] = build(
+                f"cluster of {args.shards}", location, corpus, command, args.jobs, ports, args.progress_every, servers
+            )
             built_before = args.embedded_index or named_index(args.embedded_index_file)
             if built_before:
                 locations["embedded"] = built_before
@@ -229,10 +301,12 @@ def main():
                 process.wait()
     for engine in results.values():
         engine["articles"] = articles
+    if continued:
+        print("(a continued build: the build times are this run's alone)")
     report(results, args.shards)
     if args.json_out:
         with open(args.json_out, "w") as out:
-            json.dump({"corpus": corpus, "shards": args.shards, "jobs": args.jobs,
+            json.dump({"corpus": corpus, "shards": args.shards, "jobs": args.jobs, "continued": continued,
                        "embedded_index_built_before": built_before, **results}, out, indent=2)
 
 
@@ -245,6 +319,7 @@ def report(results, shards):
     for label, key, show in (
         ("articles", "articles", fmt_n), ("build", "build_s", fmt_s),
         ("articles/s", "rate", lambda rate: "-" if rate is None else f"{rate:.1f}"),
+        ("indexer CPU", "indexer_cpu_s", fmt_s), ("shard servers CPU", "servers_cpu_s", fmt_s),
         ("indexer peak RSS", "indexer_rss_bytes", fmt_mib),
         ("shard servers RSS, built", "servers_rss_bytes", fmt_mib), ("on disk", "disk_bytes", fmt_mib),
     ):

@@ -191,3 +191,40 @@ def test_the_cluster_benchmark_measures_both_engines_on_an_index_built_before(tm
         assert len(results[engine]["queries"]) == 6
         assert all(times["process_p50_s"] > 0 and times["served_p50_s"] > 0 for times in results[engine]["queries"].values())
     assert "articles/s" in done.stdout
+
+
+def test_the_cluster_benchmark_continues_a_build_kept_in_its_folder(tmp_path):
+    """bench/cluster.py --folder keeps the shards and the embedded index; run again on the same
+    folder (as after a session that ended mid-build), it serves the shards on the ports its
+    cluster file names and each index goes on from its record, so only the new files are read."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    require_xapian()
+    articles = generated_articles(30)
+    corpus = write_corpus(tmp_path / "corpus", dict(list(articles.items())[:12]))
+    folder, out = tmp_path / "kept", tmp_path / "results.json"
+
+    def bench():
+        done = subprocess.run(
+            [sys.executable, str(REPO / "bench" / "cluster.py"), str(corpus), "--shards", "2", "--repeat", "1",
+             "--folder", str(folder), "--json", str(out), "--progress-every", "0"],
+            capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return done.stdout, json.loads(out.read_text())
+
+    first_output, first = bench()
+    ports = (folder / "cluster.toml").read_text()
+    assert not first["continued"] and first["cluster"]["articles_held"] == 12
+    write_corpus(corpus, dict(list(articles.items())[12:]))
+    output, continued = bench()
+    assert continued["continued"] and "continuing the build" in output
+    assert (folder / "cluster.toml").read_text() == ports
+    assert continued["cluster"]["articles_held"] == len(list(corpus.rglob("*.txt")))
+    for engine in ("embedded", "cluster"):
+        assert continued[engine]["indexer_cpu_s"] > 0
+    assert continued["cluster"]["servers_cpu_s"] >= 0  # too little work on 18 articles for a clock tick
+    assert sorted(path.name for path in folder.iterdir()) == ["cluster.toml", "embedded", "shard0", "shard1"]
