@@ -160,7 +160,10 @@ def check_not_nested(roots: list[str]) -> None:
 
 class Listing(NamedTuple):
     folder: str
-    files: list[tuple[str, os.stat_result]]  # the regular files in it, by name
+    # The regular files in it, sorted by name, as three columns: compared at once with the record's.
+    names: list[str]
+    sizes: list[int]
+    mtimes: list[int]  # st_mtime_ns
     problems: list[tuple[str, str]]  # (path, reason) for what in it cannot be indexed
     unreadable: str = ""  # why the folder itself could not be listed
 
@@ -177,48 +180,69 @@ def walk(root: str, visited: set[tuple[int, int]], inside: list[str] = ()) -> It
     try:
         identity = _identity(os.stat(root))
     except OSError as exc:
-        yield Listing(root, [], [], f"cannot read the folder: {_reason(exc, root)}")
+        yield Listing(root, [], [], [], [], f"cannot read the folder: {_reason(exc, root)}")
         return
     if identity in visited:
-        yield Listing(root, [], [], "the same folder as one indexed through a link")
+        yield Listing(root, [], [], [], [], "the same folder as one indexed through a link")
         return
     visited.add(identity)
     stack = [(root, frozenset([identity]))]
     while stack:
         folder, ancestors = stack.pop()
         try:
-            with os.scandir(folder) as listing:
-                entries = [entry for entry in listing if not entry.name.startswith(".")]
+            descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as exc:
-            yield Listing(folder, [], [], f"cannot read the folder: {_reason(exc, folder)}")
+            yield Listing(folder, [], [], [], [], f"cannot read the folder: {_reason(exc, folder)}")
             continue
-        entries.sort(key=_name)
-        files, problems, subfolders = [], [], []
-        for entry in entries:
-            try:
-                if entry.is_symlink():
-                    target = os.path.realpath(entry.path)
-                    if not any(target == folder or target.startswith(folder.rstrip(os.sep) + os.sep) for folder in inside):
-                        problems.append((entry.path, f"link to {target}, outside the indexed folders (not followed)"))
-                        continue
-                if entry.is_dir():
-                    identity = _identity(entry.stat())
-                    if identity in ancestors:
-                        problems.append((entry.path, "symbolic link loop"))
-                    elif identity not in visited:
-                        visited.add(identity)
-                        subfolders.append((entry.path, ancestors | {identity}))
-                    continue
-                status = os.stat(entry.path)
-            except OSError as exc:
-                problems.append((entry.path, _reason(exc, entry.path)))
-                continue
-            if stat.S_ISREG(status.st_mode):
-                files.append((entry.name, status))
-            else:
-                problems.append((entry.path, "not a regular file"))
-        yield Listing(folder, files, problems)
+        try:
+            listing, subfolders = _list_folder(folder, descriptor, ancestors, visited, inside)
+        except OSError as exc:
+            listing, subfolders = Listing(folder, [], [], [], [], f"cannot read the folder: {_reason(exc, folder)}"), []
+        finally:
+            os.close(descriptor)
+        yield listing
         stack.extend(reversed(subfolders))
+
+
+def _list_folder(folder: str, descriptor: int, ancestors: frozenset, visited: set[tuple[int, int]],
+                 inside: list[str]) -> tuple[Listing, list[tuple[str, frozenset]]]:
+    """The folder open at `descriptor`, and its subfolders to walk (with their ancestors).
+
+    Listed through the descriptor, so that each file's status is read relative to the folder
+    (fstatat) instead of looking its whole path up again: a no-change run spends most of its time here.
+    """
+    with os.scandir(descriptor) as listing:
+        entries = [entry for entry in listing if not entry.name.startswith(".")]
+    entries.sort(key=_name)
+    names, sizes, mtimes, problems, subfolders = [], [], [], [], []
+    for entry in entries:
+        try:
+            if entry.is_symlink():
+                target = os.path.realpath(os.path.join(folder, entry.name))
+                if not any(target == top or target.startswith(top.rstrip(os.sep) + os.sep) for top in inside):
+                    problems.append((os.path.join(folder, entry.name), f"link to {target}, outside the indexed folders (not followed)"))
+                    continue
+            if entry.is_dir():
+                identity = _identity(entry.stat())
+                path = os.path.join(folder, entry.name)
+                if identity in ancestors:
+                    problems.append((path, "symbolic link loop"))
+                elif identity not in visited:
+                    visited.add(identity)
+                    subfolders.append((path, ancestors | {identity}))
+                continue
+            status = entry.stat()
+        except OSError as exc:
+            path = os.path.join(folder, entry.name)
+            problems.append((path, _reason(exc, path)))
+            continue
+        if stat.S_ISREG(status.st_mode):
+            names.append(entry.name)
+            sizes.append(status.st_size)
+            mtimes.append(status.st_mtime_ns)
+        else:
+            problems.append((os.path.join(folder, entry.name), "not a regular file"))
+    return Listing(folder, names, sizes, mtimes, problems), subfolders
 
 
 def _name(entry: os.DirEntry) -> str:
@@ -902,29 +926,34 @@ class Run:
                     report.skipped.append((folder, listing.unreadable))
                     unlisted.append(folder)
                     continue
-                stored = recorded.pop(folder, {})
-                for path, reason in listing.problems:
-                    report.skipped.append((path, reason))
-                    record = stored.pop(os.path.basename(path), None)
+                stored = recorded.pop(folder, None)
+                report.skipped += listing.problems
+                if stored is not None and stored.same_as(listing.names, listing.sizes, listing.mtimes):
+                    report.unchanged += stored.indexed
+                    report.skipped += [(os.path.join(folder, name), reason) for name, reason in stored.skipped.items()]
+                    continue
+                files = stored.files() if stored else {}
+                for path, _ in listing.problems:
+                    record = files.pop(os.path.basename(path), None)
                     if record:
                         self.gone[path] = Entry(root, *record)
-                for name, status in listing.files:
-                    record = stored.pop(name, None)
-                    if record and record[0] == status.st_size and record[1] == status.st_mtime_ns:
+                for name, size, mtime in zip(listing.names, listing.sizes, listing.mtimes):
+                    record = files.pop(name, None)
+                    if record and record[0] == size and record[1] == mtime:
                         if record[3] is None:
                             report.unchanged += 1
                         else:
                             report.skipped.append((os.path.join(folder, name), record[3]))
                     else:
                         work.append(Task(os.path.join(folder, name), root, Entry(root, *record) if record else None))
-                for name, record in stored.items():
+                for name, record in files.items():
                     self.gone[os.path.join(folder, name)] = Entry(root, *record)
-            for folder, files in recorded.items():
+            for folder, stored in recorded.items():
                 # The articles under a folder that could not be listed are kept: their files may be there.
                 if any(folder == top or folder.startswith(top + os.sep) for top in unlisted):
-                    report.unchanged += sum(1 for record in files.values() if record[3] is None)
+                    report.unchanged += stored.indexed
                     continue
-                for name, record in files.items():
+                for name, record in stored.files().items():
                     self.gone[os.path.join(folder, name)] = Entry(root, *record)
         return work
 
