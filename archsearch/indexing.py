@@ -5,7 +5,10 @@ A run of update_index():
 1. takes the index's run lock (one run at a time; the operating system releases it when the
    process ends, however it ends);
 2. refuses a damaged index (store.find_damage: only --rebuild repairs it), and removes the
-   files no generation uses (left by a run that was killed, or failed on a full disk);
+   files no generation uses (left by a run that was killed, or failed on a full disk), unless
+   the index's files are exactly as the last run left them (their names, sizes and modification
+   times, kept in the record with the number of articles): then the index is not even opened,
+   nor Whoosh imported, until the scan finds something changed;
 3. remembers the folders given and forgets those asked;
 4. checks that the record of indexed files (manifest.py) matches the index's generation, and
    rebuilds the record from the index if it does not (a run was killed between the two);
@@ -26,9 +29,11 @@ publish_segments), so that queries go from the whole old index to the whole new 
 import errno
 import fcntl
 import hashlib
+import json
 import multiprocessing
 import multiprocessing.connection
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -44,15 +49,15 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-
-from archsearch.alerts import next_stamp
-from archsearch.analysis import article_language
+# Whoosh, and the analysis and schema that build on it, are imported where files are read or
+# the index opened: a run that finds nothing changed does neither (see _run).
+from archsearch import __version__
 from archsearch.errors import ArchsearchError
-from archsearch.manifest import ArticleChanges, Entry, Manifest
+from archsearch.manifest import ArticleChanges, Entry, IndexState, Manifest
 from archsearch.nearduplicates import comparable, sketch
 from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
-from archsearch.schema import UNDATED_MARK, build_schema, capitals_text, day_number, exact_text
 from archsearch.engines.whoosh.store import (
+    INDEX_NAME,
     MANIFEST_FILE,
     REBUILD_HINT,
     DamagedIndex,
@@ -321,6 +326,9 @@ def article_id(path: str, article: Article) -> str:
 
 
 def article_document(key: str, root: str, article: Article, entry: Entry) -> dict:
+    from archsearch.analysis import article_language
+    from archsearch.schema import UNDATED_MARK, capitals_text, day_number, exact_text
+
     signature = sketch(article.body)
     path = Path(key).relative_to(root).as_posix()
     fmt = FORMATS.get(article.format)
@@ -375,6 +383,8 @@ class FileIndexer:
 
     def _segment_stamp(self) -> int:
         """The `indexed` stamp of the articles of a new segment (alerts.next_stamp)."""
+        from archsearch.alerts import next_stamp
+
         return next_stamp(self._index_dir)
 
     def index(self, task: Task) -> FileOutcome:
@@ -654,14 +664,39 @@ def _lock_holder(path: Path) -> str:
 
 
 def create_index(index_dir: Path):
+    from archsearch.schema import build_schema
+
     return unmapped_storage(index_dir).create_index(build_schema())
 
 
 def has_index(index_dir: Path) -> bool:
     """Whether the folder holds an index (without reading it, which may fail)."""
-    from archsearch.engines.whoosh.segments import latest_generation
+    return index_dir.is_dir() and _latest_generation(os.listdir(index_dir)) >= 0
 
-    return index_dir.is_dir() and latest_generation(str(index_dir)) >= 0
+
+# Whoosh's names: a generation's table of contents, and every file of the index.
+_TABLE_OF_CONTENTS = re.compile(rf"^_{INDEX_NAME}_([0-9]+)\.toc$")
+_ENGINE_FILE_PREFIXES = (INDEX_NAME, f"_{INDEX_NAME}")
+
+
+def _latest_generation(names: list[str]) -> int:
+    """The latest generation whose table of contents is among the names of the index's files, -1 if none."""
+    return max((int(found[1]) for found in map(_TABLE_OF_CONTENTS.match, names) if found), default=-1)
+
+
+def index_state(index_dir: Path, articles: int) -> IndexState:
+    """The index as it is now, holding `articles`: its generation, and the name, size and
+    modification time of each of Whoosh's files, which any commit, and any damage short of
+    bytes rewritten in place under the same size and time, changes."""
+    files = []
+    with os.scandir(index_dir) as listing:
+        for entry in listing:
+            if entry.name.startswith(_ENGINE_FILE_PREFIXES):
+                with suppress(FileNotFoundError):  # removed by hand meanwhile: left out, so the state differs
+                    status = entry.stat(follow_symlinks=False)
+                    files.append((entry.name, status.st_size, status.st_mtime_ns))
+    files.sort()
+    return IndexState(_latest_generation([name for name, _, _ in files]), json.dumps(files), articles, __version__)
 
 
 def prepare_index_folder(index_dir: Path) -> bool:
@@ -737,13 +772,19 @@ def remove_unreferenced_files(index_dir: str) -> None:
 
 
 def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop):
-    if not rebuild and has_index(index_dir):
-        damage = find_damage(index_dir)
-        if damage:
-            raise DamagedIndex(f"the index at {index_dir} is damaged ({damage}): {REBUILD_HINT}")
-    remove_unreferenced_files(str(index_dir))  # left by a run that was killed or failed
     record = Manifest(index_dir / MANIFEST_FILE)
     try:
+        # The index as the last run left it: found whole, of this version, with the record at its
+        # generation, and none of its files changed since.  Then it is opened only if something changed.
+        left = record.index_state()
+        as_left = (not rebuild and left is not None and record.is_whole()
+                   and left == index_state(index_dir, left.articles))
+        if not as_left:
+            if not rebuild and has_index(index_dir):
+                damage = find_damage(index_dir)
+                if damage:
+                    raise DamagedIndex(f"the index at {index_dir} is damaged ({damage}): {REBUILD_HINT}")
+            remove_unreferenced_files(str(index_dir))  # left by a run that was killed or failed
         try:
             remembered = read_roots(index_dir)
         except DamagedIndex:
@@ -762,14 +803,19 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
         if rebuild:
             record.close()
             return _rebuild(index_dir, build_dir, report, jobs, commit_every, progress, should_stop)
-        ix = _open_for_update(index_dir, record, report)
+        ix = None if as_left else _open_for_update(index_dir, record, report)
         _check_staged_rebuild(index_dir / REBUILD_FOLDER, report)
         run = Run(index_dir, index_dir, ix, record, report, progress, should_stop)
+        if as_left:
+            run.articles = left.articles
         run.drop_outside(roots)
         work = run.scan(given or kept)
         if work:
             run.index(work, jobs, commit_every)
-        return run.finish()
+        report = run.finish()
+        if record.generation is not None:
+            record.keep_index_state(index_state(index_dir, report.total))
+        return report
     finally:
         record.close()
 
@@ -885,7 +931,9 @@ class Run:
                  should_stop):
         self.build_dir = build_dir  # where the index being updated is: index_dir, or a rebuild's staging folder
         self.index_dir = index_dir
-        self.ix = ix
+        self._ix = ix  # None: opened when first used
+        # How many articles the index holds, while that is known without opening it.
+        self.articles: int | None = None
         self.manifest = manifest
         self.report = report
         self.progress = progress
@@ -894,6 +942,12 @@ class Run:
         self.gone: dict[str, Entry] = {}
         self.done = 0  # files read so far, of
         self.total = 0
+
+    @property
+    def ix(self):
+        if self._ix is None:
+            self._ix = open_index(self.build_dir)
+        return self._ix
 
     def tell(self, stage: str, path: str = "", outcome: str = "") -> None:
         self.progress(Progress(stage, self.done, self.total, path, outcome))
@@ -1044,6 +1098,7 @@ class Run:
         generation = self.manifest.generation
         if segments or deleted:
             generation = self.commit(segments, sorted(map(key_term, deleted)))
+            self.articles = None
         self.manifest.record(generation, changed, forgotten, article_changes(deleted, outcomes))
 
     def finish(self) -> IndexReport:
@@ -1052,7 +1107,8 @@ class Run:
         report = self.report
         report.skipped.sort()
         report.warnings.sort()
-        report.total = self.ix.doc_count()  # articles: a container file holds many
+        # Articles: a container file holds many.
+        report.total = self.articles if self.articles is not None else self.ix.doc_count()
         return report
 
 

@@ -73,6 +73,15 @@ class ArticleChanges(NamedTuple):
     added: list[tuple[str, str | None, tuple[int, ...]]]  # (file key, record, sketch) of each article added
 
 
+class IndexState(NamedTuple):
+    """The index as a run left it, which the next run can trust without opening it if it finds it so."""
+
+    generation: int
+    files: str  # the name, size and mtime of each of the engine's files, as JSON
+    articles: int  # how many the index holds
+    version: str  # of archsearch, which checked that the index is whole and of its own schema
+
+
 # What the record holds of each file: an Entry without the root.
 FileRecord = tuple[int, int, str, str | None]
 
@@ -173,6 +182,20 @@ class Manifest:
             return int(values["generation"])
         except (sqlite3.DatabaseError, ValueError):
             return None
+
+    def index_state(self) -> IndexState | None:
+        """The state of the index the last run left, if it left the record at the same generation."""
+        try:
+            values = dict(self._db.execute("SELECT name, value FROM settings"))
+            state = IndexState(*json.loads(values["index"]))
+        except (sqlite3.DatabaseError, KeyError, TypeError, ValueError):
+            return None
+        return state if state.generation == self.generation else None
+
+    def keep_index_state(self, state: IndexState) -> None:
+        if state != self.index_state():
+            with self._db:
+                self._db.execute("INSERT OR REPLACE INTO settings VALUES ('index', ?)", (json.dumps(state),))
 
     def is_whole(self) -> bool:
         """Whether every row of the record can be read (they are read now, for the scan)."""
