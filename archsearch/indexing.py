@@ -222,7 +222,8 @@ def _list_folder(folder: str, descriptor: int, ancestors: frozenset, visited: se
             if stat.S_ISLNK(status.st_mode):
                 target = os.path.realpath(os.path.join(folder, name))
                 if not any(target == top or target.startswith(top.rstrip(os.sep) + os.sep) for top in inside):
-                    problems.append((os.path.join(folder, name), f"link to {target}, outside the indexed folders (not followed)"))
+                    reason = f"link to {target}, outside the indexed folders (not followed)"
+                    problems.append((os.path.join(folder, name), reason))
                     continue
                 status = os.stat(name, dir_fd=descriptor)
         except OSError as exc:
@@ -769,19 +770,18 @@ def remove_unreferenced_files(index_dir: str) -> None:
 
 
 def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop):
-    record = Manifest(index_dir / MANIFEST_FILE)
+    # Opened first only for an index that exists: a new index's record is made just before the
+    # index itself, so that a run killed in between leaves neither.
+    record = Manifest(index_dir / MANIFEST_FILE) if not rebuild and has_index(index_dir) else None
     try:
-        # The index as the last run left it: found whole, of this version, with the record at its
-        # generation, and none of its files changed since.  Then it is opened only if something changed.
-        left = record.index_state()
-        as_left = (not rebuild and left is not None and record.is_whole()
-                   and left == index_state(index_dir, left.articles))
-        if not as_left:
-            if not rebuild and has_index(index_dir):
+        left = _state_as_left(index_dir, record) if record else None
+        if left is None:
+            if record:
                 damage = find_damage(index_dir)
                 if damage:
                     raise DamagedIndex(f"the index at {index_dir} is damaged ({damage}): {REBUILD_HINT}")
             remove_unreferenced_files(str(index_dir))  # left by a run that was killed or failed
+            record = record or Manifest(index_dir / MANIFEST_FILE)
         try:
             remembered = read_roots(index_dir)
         except DamagedIndex:
@@ -800,10 +800,11 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
         if rebuild:
             record.close()
             return _rebuild(index_dir, build_dir, report, jobs, commit_every, progress, should_stop)
-        ix = None if as_left else _open_for_update(index_dir, record, report)
+        # Opened only if something changed, when the index is as the last run left it.
+        ix = None if left else _open_for_update(index_dir, record, report)
         _check_staged_rebuild(index_dir / REBUILD_FOLDER, report)
         run = Run(index_dir, index_dir, ix, record, report, progress, should_stop)
-        if as_left:
+        if left:
             run.articles = left.articles
         run.drop_outside(roots)
         work = run.scan(given or kept)
@@ -814,7 +815,17 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
             record.keep_index_state(index_state(index_dir, report.total))
         return report
     finally:
-        record.close()
+        if record:
+            record.close()
+
+
+def _state_as_left(index_dir: Path, record: Manifest) -> IndexState | None:
+    """The index's state as the last run left it, if it still is: found whole then, by this
+    version, with the record at its generation, and none of its files changed since."""
+    left = record.index_state()
+    if left is not None and record.is_whole() and left == index_state(index_dir, left.articles):
+        return left
+    return None
 
 
 def _rebuild(index_dir, staging, report, jobs, commit_every, progress, should_stop):

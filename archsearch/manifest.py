@@ -103,8 +103,9 @@ class FolderRecord:
     def from_files(cls, files: dict[str, FileRecord]) -> "FolderRecord":
         names = sorted(files)
         records = [files[name] for name in names]
+        skipped = {name: record[3] for name, record in zip(names, records) if record[3] is not None}
         return cls(names, [record[0] for record in records], [record[1] for record in records],
-                   [record[2] for record in records], {name: files[name][3] for name in names if files[name][3] is not None})
+                   [record[2] for record in records], skipped)
 
     def same_as(self, names: list[str], sizes: list[int], mtimes: list[int]) -> bool:
         """Whether the folder lists exactly these files, each with the size and mtime recorded."""
