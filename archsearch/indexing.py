@@ -5,7 +5,10 @@ A run of update_index():
 1. takes the index's run lock (one run at a time; the operating system releases it when the
    process ends, however it ends);
 2. refuses a damaged index (store.find_damage: only --rebuild repairs it), and removes the
-   files no generation uses (left by a run that was killed, or failed on a full disk);
+   files no generation uses (left by a run that was killed, or failed on a full disk), unless
+   the index's files are exactly as the last run left them (their names, sizes and modification
+   times, kept in the record with the number of articles): then the index is not even opened,
+   nor Whoosh imported, until the scan finds something changed;
 3. remembers the folders given and forgets those asked;
 4. checks that the record of indexed files (manifest.py) matches the index's generation, and
    rebuilds the record from the index if it does not (a run was killed between the two);
@@ -26,9 +29,9 @@ publish_segments), so that queries go from the whole old index to the whole new 
 import errno
 import fcntl
 import hashlib
-import multiprocessing
-import multiprocessing.connection
+import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -44,15 +47,15 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-
-from archsearch.alerts import next_stamp
-from archsearch.analysis import article_language
+# Whoosh, and the analysis and schema that build on it, are imported where files are read or
+# the index opened: a run that finds nothing changed does neither (see _run).
+from archsearch import __version__
 from archsearch.errors import ArchsearchError
-from archsearch.manifest import ArticleChanges, Entry, Manifest
+from archsearch.manifest import ArticleChanges, Entry, IndexState, Manifest
 from archsearch.nearduplicates import comparable, sketch
 from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
-from archsearch.schema import UNDATED_MARK, build_schema, capitals_text, day_number, exact_text
 from archsearch.engines.whoosh.store import (
+    INDEX_NAME,
     MANIFEST_FILE,
     REBUILD_HINT,
     DamagedIndex,
@@ -160,7 +163,10 @@ def check_not_nested(roots: list[str]) -> None:
 
 class Listing(NamedTuple):
     folder: str
-    files: list[tuple[str, os.stat_result]]  # the regular files in it, by name
+    # The regular files in it, sorted by name, as three columns: compared at once with the record's.
+    names: list[str]
+    sizes: list[int]
+    mtimes: list[int]  # st_mtime_ns
     problems: list[tuple[str, str]]  # (path, reason) for what in it cannot be indexed
     unreadable: str = ""  # why the folder itself could not be listed
 
@@ -177,52 +183,68 @@ def walk(root: str, visited: set[tuple[int, int]], inside: list[str] = ()) -> It
     try:
         identity = _identity(os.stat(root))
     except OSError as exc:
-        yield Listing(root, [], [], f"cannot read the folder: {_reason(exc, root)}")
+        yield Listing(root, [], [], [], [], f"cannot read the folder: {_reason(exc, root)}")
         return
     if identity in visited:
-        yield Listing(root, [], [], "the same folder as one indexed through a link")
+        yield Listing(root, [], [], [], [], "the same folder as one indexed through a link")
         return
     visited.add(identity)
     stack = [(root, frozenset([identity]))]
     while stack:
         folder, ancestors = stack.pop()
         try:
-            with os.scandir(folder) as listing:
-                entries = [entry for entry in listing if not entry.name.startswith(".")]
+            descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as exc:
-            yield Listing(folder, [], [], f"cannot read the folder: {_reason(exc, folder)}")
+            yield Listing(folder, [], [], [], [], f"cannot read the folder: {_reason(exc, folder)}")
             continue
-        entries.sort(key=_name)
-        files, problems, subfolders = [], [], []
-        for entry in entries:
-            try:
-                if entry.is_symlink():
-                    target = os.path.realpath(entry.path)
-                    if not any(target == folder or target.startswith(folder.rstrip(os.sep) + os.sep) for folder in inside):
-                        problems.append((entry.path, f"link to {target}, outside the indexed folders (not followed)"))
-                        continue
-                if entry.is_dir():
-                    identity = _identity(entry.stat())
-                    if identity in ancestors:
-                        problems.append((entry.path, "symbolic link loop"))
-                    elif identity not in visited:
-                        visited.add(identity)
-                        subfolders.append((entry.path, ancestors | {identity}))
-                    continue
-                status = os.stat(entry.path)
-            except OSError as exc:
-                problems.append((entry.path, _reason(exc, entry.path)))
-                continue
-            if stat.S_ISREG(status.st_mode):
-                files.append((entry.name, status))
-            else:
-                problems.append((entry.path, "not a regular file"))
-        yield Listing(folder, files, problems)
+        try:
+            listing, subfolders = _list_folder(folder, descriptor, ancestors, visited, inside)
+        except OSError as exc:
+            listing, subfolders = Listing(folder, [], [], [], [], f"cannot read the folder: {_reason(exc, folder)}"), []
+        finally:
+            os.close(descriptor)
+        yield listing
         stack.extend(reversed(subfolders))
 
 
-def _name(entry: os.DirEntry) -> str:
-    return entry.name
+def _list_folder(folder: str, descriptor: int, ancestors: frozenset, visited: set[tuple[int, int]],
+                 inside: list[str]) -> tuple[Listing, list[tuple[str, frozenset]]]:
+    """The folder open at `descriptor`, and its subfolders to walk (with their ancestors).
+
+    A no-change run spends most of its time here, in one status read per file: relative to the
+    folder's descriptor (fstatat, not a lookup of the whole path), and not following links, so
+    that a regular file, by far the most common entry, needs no other system call.
+    """
+    names, sizes, mtimes, problems, subfolders = [], [], [], [], []
+    for name in sorted(name for name in os.listdir(descriptor) if not name.startswith(".")):
+        try:
+            status = os.stat(name, dir_fd=descriptor, follow_symlinks=False)
+            if stat.S_ISLNK(status.st_mode):
+                target = os.path.realpath(os.path.join(folder, name))
+                if not any(target == top or target.startswith(top.rstrip(os.sep) + os.sep) for top in inside):
+                    reason = f"link to {target}, outside the indexed folders (not followed)"
+                    problems.append((os.path.join(folder, name), reason))
+                    continue
+                status = os.stat(name, dir_fd=descriptor)
+        except OSError as exc:
+            path = os.path.join(folder, name)
+            problems.append((path, _reason(exc, path)))
+            continue
+        if stat.S_ISREG(status.st_mode):
+            names.append(name)
+            sizes.append(status.st_size)
+            mtimes.append(status.st_mtime_ns)
+        elif stat.S_ISDIR(status.st_mode):
+            identity = _identity(status)
+            path = os.path.join(folder, name)
+            if identity in ancestors:
+                problems.append((path, "symbolic link loop"))
+            elif identity not in visited:
+                visited.add(identity)
+                subfolders.append((path, ancestors | {identity}))
+        else:
+            problems.append((os.path.join(folder, name), "not a regular file"))
+    return Listing(folder, names, sizes, mtimes, problems), subfolders
 
 
 def _identity(status: os.stat_result) -> tuple[int, int]:
@@ -297,6 +319,9 @@ def article_id(path: str, article: Article) -> str:
 
 
 def article_document(key: str, root: str, article: Article, entry: Entry) -> dict:
+    from archsearch.analysis import article_language
+    from archsearch.schema import UNDATED_MARK, capitals_text, day_number, exact_text
+
     signature = sketch(article.body)
     path = Path(key).relative_to(root).as_posix()
     fmt = FORMATS.get(article.format)
@@ -351,6 +376,8 @@ class FileIndexer:
 
     def _segment_stamp(self) -> int:
         """The `indexed` stamp of the articles of a new segment (alerts.next_stamp)."""
+        from archsearch.alerts import next_stamp
+
         return next_stamp(self._index_dir)
 
     def index(self, task: Task) -> FileOutcome:
@@ -449,6 +476,9 @@ class WorkerPool:
         # Spawned, not forked: a worker starts small instead of sharing (and, through reference
         # counts, copying) the memory of the scan.  Pipes, not queues: a queue's semaphores
         # outlive a killed run with a warning from multiprocessing's resource tracker.
+        # Imported here: a run with few files to read, or none, starts no worker.
+        import multiprocessing
+
         context = multiprocessing.get_context("spawn")
         self._connections = []
         self._processes = []
@@ -467,6 +497,8 @@ class WorkerPool:
                 self._processes.append(process)
 
     def run_batch(self, tasks: list[Task], on_outcome, should_stop) -> tuple[list[FileOutcome], list]:
+        import multiprocessing.connection
+
         count = len(self._connections)
         waiting = [deque() for _ in range(count)]
         for start in range(0, len(tasks), TASK_CHUNK):
@@ -630,14 +662,39 @@ def _lock_holder(path: Path) -> str:
 
 
 def create_index(index_dir: Path):
+    from archsearch.schema import build_schema
+
     return unmapped_storage(index_dir).create_index(build_schema())
 
 
 def has_index(index_dir: Path) -> bool:
     """Whether the folder holds an index (without reading it, which may fail)."""
-    from archsearch.engines.whoosh.segments import latest_generation
+    return index_dir.is_dir() and _latest_generation(os.listdir(index_dir)) >= 0
 
-    return index_dir.is_dir() and latest_generation(str(index_dir)) >= 0
+
+# Whoosh's names: a generation's table of contents, and every file of the index.
+_TABLE_OF_CONTENTS = re.compile(rf"^_{INDEX_NAME}_([0-9]+)\.toc$")
+_ENGINE_FILE_PREFIXES = (INDEX_NAME, f"_{INDEX_NAME}")
+
+
+def _latest_generation(names: list[str]) -> int:
+    """The latest generation whose table of contents is among the names of the index's files, -1 if none."""
+    return max((int(found[1]) for found in map(_TABLE_OF_CONTENTS.match, names) if found), default=-1)
+
+
+def index_state(index_dir: Path, articles: int) -> IndexState:
+    """The index as it is now, holding `articles`: its generation, and the name, size and
+    modification time of each of Whoosh's files, which any commit, and any damage short of
+    bytes rewritten in place under the same size and time, changes."""
+    files = []
+    with os.scandir(index_dir) as listing:
+        for entry in listing:
+            if entry.name.startswith(_ENGINE_FILE_PREFIXES):
+                with suppress(FileNotFoundError):  # removed by hand meanwhile: left out, so the state differs
+                    status = entry.stat(follow_symlinks=False)
+                    files.append((entry.name, status.st_size, status.st_mtime_ns))
+    files.sort()
+    return IndexState(_latest_generation([name for name, _, _ in files]), json.dumps(files), articles, __version__)
 
 
 def prepare_index_folder(index_dir: Path) -> bool:
@@ -713,13 +770,18 @@ def remove_unreferenced_files(index_dir: str) -> None:
 
 
 def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop):
-    if not rebuild and has_index(index_dir):
-        damage = find_damage(index_dir)
-        if damage:
-            raise DamagedIndex(f"the index at {index_dir} is damaged ({damage}): {REBUILD_HINT}")
-    remove_unreferenced_files(str(index_dir))  # left by a run that was killed or failed
-    record = Manifest(index_dir / MANIFEST_FILE)
+    # Opened first only for an index that exists: a new index's record is made just before the
+    # index itself, so that a run killed in between leaves neither.
+    record = Manifest(index_dir / MANIFEST_FILE) if not rebuild and has_index(index_dir) else None
     try:
+        left = _state_as_left(index_dir, record) if record else None
+        if left is None:
+            if record:
+                damage = find_damage(index_dir)
+                if damage:
+                    raise DamagedIndex(f"the index at {index_dir} is damaged ({damage}): {REBUILD_HINT}")
+            remove_unreferenced_files(str(index_dir))  # left by a run that was killed or failed
+            record = record or Manifest(index_dir / MANIFEST_FILE)
         try:
             remembered = read_roots(index_dir)
         except DamagedIndex:
@@ -738,16 +800,32 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
         if rebuild:
             record.close()
             return _rebuild(index_dir, build_dir, report, jobs, commit_every, progress, should_stop)
-        ix = _open_for_update(index_dir, record, report)
+        # Opened only if something changed, when the index is as the last run left it.
+        ix = None if left else _open_for_update(index_dir, record, report)
         _check_staged_rebuild(index_dir / REBUILD_FOLDER, report)
         run = Run(index_dir, index_dir, ix, record, report, progress, should_stop)
+        if left:
+            run.articles = left.articles
         run.drop_outside(roots)
         work = run.scan(given or kept)
         if work:
             run.index(work, jobs, commit_every)
-        return run.finish()
+        report = run.finish()
+        if record.generation is not None:
+            record.keep_index_state(index_state(index_dir, report.total))
+        return report
     finally:
-        record.close()
+        if record:
+            record.close()
+
+
+def _state_as_left(index_dir: Path, record: Manifest) -> IndexState | None:
+    """The index's state as the last run left it, if it still is: found whole then, by this
+    version, with the record at its generation, and none of its files changed since."""
+    left = record.index_state()
+    if left is not None and record.is_whole() and left == index_state(index_dir, left.articles):
+        return left
+    return None
 
 
 def _rebuild(index_dir, staging, report, jobs, commit_every, progress, should_stop):
@@ -861,7 +939,9 @@ class Run:
                  should_stop):
         self.build_dir = build_dir  # where the index being updated is: index_dir, or a rebuild's staging folder
         self.index_dir = index_dir
-        self.ix = ix
+        self._ix = ix  # None: opened when first used
+        # How many articles the index holds, while that is known without opening it.
+        self.articles: int | None = None
         self.manifest = manifest
         self.report = report
         self.progress = progress
@@ -870,6 +950,12 @@ class Run:
         self.gone: dict[str, Entry] = {}
         self.done = 0  # files read so far, of
         self.total = 0
+
+    @property
+    def ix(self):
+        if self._ix is None:
+            self._ix = open_index(self.build_dir)
+        return self._ix
 
     def tell(self, stage: str, path: str = "", outcome: str = "") -> None:
         self.progress(Progress(stage, self.done, self.total, path, outcome))
@@ -902,29 +988,34 @@ class Run:
                     report.skipped.append((folder, listing.unreadable))
                     unlisted.append(folder)
                     continue
-                stored = recorded.pop(folder, {})
-                for path, reason in listing.problems:
-                    report.skipped.append((path, reason))
-                    record = stored.pop(os.path.basename(path), None)
+                stored = recorded.pop(folder, None)
+                report.skipped += listing.problems
+                if stored is not None and stored.same_as(listing.names, listing.sizes, listing.mtimes):
+                    report.unchanged += stored.indexed
+                    report.skipped += [(os.path.join(folder, name), reason) for name, reason in stored.skipped.items()]
+                    continue
+                files = stored.files() if stored else {}
+                for path, _ in listing.problems:
+                    record = files.pop(os.path.basename(path), None)
                     if record:
                         self.gone[path] = Entry(root, *record)
-                for name, status in listing.files:
-                    record = stored.pop(name, None)
-                    if record and record[0] == status.st_size and record[1] == status.st_mtime_ns:
+                for name, size, mtime in zip(listing.names, listing.sizes, listing.mtimes):
+                    record = files.pop(name, None)
+                    if record and record[0] == size and record[1] == mtime:
                         if record[3] is None:
                             report.unchanged += 1
                         else:
                             report.skipped.append((os.path.join(folder, name), record[3]))
                     else:
                         work.append(Task(os.path.join(folder, name), root, Entry(root, *record) if record else None))
-                for name, record in stored.items():
+                for name, record in files.items():
                     self.gone[os.path.join(folder, name)] = Entry(root, *record)
-            for folder, files in recorded.items():
+            for folder, stored in recorded.items():
                 # The articles under a folder that could not be listed are kept: their files may be there.
                 if any(folder == top or folder.startswith(top + os.sep) for top in unlisted):
-                    report.unchanged += sum(1 for record in files.values() if record[3] is None)
+                    report.unchanged += stored.indexed
                     continue
-                for name, record in files.items():
+                for name, record in stored.files().items():
                     self.gone[os.path.join(folder, name)] = Entry(root, *record)
         return work
 
@@ -1015,6 +1106,7 @@ class Run:
         generation = self.manifest.generation
         if segments or deleted:
             generation = self.commit(segments, sorted(map(key_term, deleted)))
+            self.articles = None
         self.manifest.record(generation, changed, forgotten, article_changes(deleted, outcomes))
 
     def finish(self) -> IndexReport:
@@ -1023,7 +1115,8 @@ class Run:
         report = self.report
         report.skipped.sort()
         report.warnings.sort()
-        report.total = self.ix.doc_count()  # articles: a container file holds many
+        # Articles: a container file holds many.
+        report.total = self.articles if self.articles is not None else self.ix.doc_count()
         return report
 
 

@@ -127,7 +127,7 @@ def test_a_damaged_record_of_files_is_made_anew_from_the_index(corpus, index_dir
         record.write_bytes(b"SQLite format 3\x00" + os.urandom(5000))
     else:
         with sqlite3.connect(record) as db:
-            db.execute("UPDATE folders SET files = ?", (b"\x80\x05garbage",))
+            db.execute("UPDATE folder_files SET sizes = ?", (b"garbage",))
     monkeypatch.setattr(indexing, "read_file", lambda path, *args: pytest.fail(f"{path} read again"))
     report = update_index(index_dir, [])
     assert (report.unchanged, report.total) == (30, 30)

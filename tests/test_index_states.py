@@ -2,6 +2,7 @@
 or rebuilding), every completed run leaves the index a fresh build of the same files would
 make, and read commands answer at every moment in between."""
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -84,6 +85,23 @@ class IndexRuns(RuleBasedStateMachine):
         name = data.draw(st.sampled_from(sorted(self.files)))
         (self.corpus / name).unlink()
         del self.files[name]
+        self.up_to_date = False
+
+    @precondition(lambda self: self.files)
+    @rule(data=st.data(), change=st.booleans())
+    def rewrite_in_the_same_second(self, data, change):
+        """A file touched, or changed to as many bytes, with a modification time in the same second
+        as before: only its content (or the nanoseconds) tells."""
+        name = data.draw(st.sampled_from(sorted(self.files)))
+        path = self.corpus / name
+        before = path.stat()
+        if change:
+            text = self.files[name]
+            text = text.replace("more words", "more wards") if "more words" in text else text.replace("more wards", "more words")
+            path.write_text(text, encoding="utf-8")
+            self.files[name] = text
+        second, nanoseconds = divmod(before.st_mtime_ns, 10**9)
+        os.utime(path, ns=(before.st_atime_ns, second * 10**9 + (nanoseconds + 1) % 10**9))
         self.up_to_date = False
 
     @precondition(lambda self: self.files and len(self.files) < len(NAMES))

@@ -369,3 +369,45 @@ def test_indexing_never_copies_a_segment_into_memory(tmp_path, index_dir, monkey
     report = update_index(index_dir, [], commit_every=1, rebuild=rebuild)
     assert report.total == 12
     assert copied == []
+
+
+def test_a_change_of_the_same_size_within_the_same_second_is_seen(seeded_index, seeds_copy):
+    wire = seeds_copy / WIRE_SEED
+    before = wire.stat()
+    text = wire.read_text(encoding="utf-8")
+    wire.write_text(text.replace("Taliban", "Talibas", 1), encoding="utf-8")
+    # Same size, and a modification time in the same second: only the nanoseconds tell.
+    os.utime(wire, ns=(before.st_atime_ns, before.st_mtime_ns // 10**9 * 10**9 + (before.st_mtime_ns + 1) % 10**9))
+    assert wire.stat().st_size == before.st_size and wire.stat().st_mtime_ns // 10**9 == before.st_mtime_ns // 10**9
+    report = update_index(seeded_index, [])
+    assert (report.updated, report.unchanged) == (1, 1)
+    assert stored_documents(seeded_index)[WIRE_SEED]["title"].startswith("The Talibas")
+
+
+def test_a_record_of_the_previous_format_is_converted_without_reading_the_index(seeded_index, seeds_copy, monkeypatch):
+    import pickle
+    import sqlite3
+
+    from archsearch import indexing
+
+    record = Path(seeded_index) / MANIFEST_FILE
+    manifest = Manifest(record)
+    folders = {root: manifest.folders(root) for root in manifest.roots()}
+    manifest.close()
+    with sqlite3.connect(record) as db:  # as format 3 kept it: one pickled dictionary per folder
+        db.executescript("DROP TABLE folder_files; UPDATE settings SET value = '3' WHERE name = 'format';"
+                         "CREATE TABLE folders (folder BLOB PRIMARY KEY, root BLOB NOT NULL, "
+                         "indexed INTEGER NOT NULL, files BLOB NOT NULL) WITHOUT ROWID;")
+        for root, by_folder in folders.items():
+            for folder, files in by_folder.items():
+                db.execute("INSERT INTO folders VALUES (?, ?, ?, ?)", (os.fsencode(folder), os.fsencode(root),
+                           files.indexed, pickle.dumps(files.files())))
+    monkeypatch.setattr(indexing, "stored_record", lambda ix: pytest.fail("the record was rebuilt from the index"))
+    (seeds_copy / WEB_SEED).unlink()
+    report = update_index(seeded_index, [])
+    assert (report.removed, report.unchanged, report.total) == (1, 1, 1)
+    manifest = Manifest(record)
+    try:
+        assert manifest.generation is not None and manifest.indexed_count() == 1
+    finally:
+        manifest.close()

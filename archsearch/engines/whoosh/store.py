@@ -1,6 +1,8 @@
 """The index on disk, as queries use it: where its folders are recorded, and opening it to search.
 
 Kept apart from indexing.py so that a query loads none of the machinery that builds an index.
+Whoosh is imported where an index is opened or read, not here: a re-index that finds nothing
+changed reads the list of folders and never opens the index.
 """
 
 import json
@@ -11,12 +13,10 @@ import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
-from whoosh.filedb.filestore import FileStorage
-from whoosh.index import _DEF_INDEX_NAME as INDEX_NAME
-from whoosh.index import TOC
-
 from archsearch.errors import ArchsearchError
-from archsearch.schema import is_current
+
+# Whoosh's name for the files of an index (whoosh.index._DEF_INDEX_NAME: tests check they agree).
+INDEX_NAME = "MAIN"
 
 # The folders an index covers, kept beside Whoosh's own files.
 SETTINGS_FILE = "archsearch.json"
@@ -58,17 +58,23 @@ class DamagedIndex(ArchsearchError):
     """The index's files are damaged (truncated, missing, overwritten): --rebuild repairs it."""
 
 
-def unmapped_storage(index_dir: Path) -> FileStorage:
+def unmapped_storage(index_dir: Path):
     """The index folder's storage, read without mmap: Whoosh copies each memory-mapped segment's
     postings and terms whole into memory when it opens a reader (CompoundStorage), which cost a
     query 0.45 s and 1.1 GiB at 100k articles (read through files: 11 ms and 29 MiB), and made an
     indexing run's memory grow with the index (counting the articles at its end, merging)."""
+    from whoosh.filedb.filestore import FileStorage
+
     return FileStorage(str(index_dir), supports_mmap=False)
 
 
 def open_index(index_dir: Path):
     """Open an existing index for searching."""
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+
     from archsearch.engines import refuse_cluster
+    from archsearch.schema import is_current
 
     refuse_cluster(index_dir, "this command")
     # Whether it has a table of contents, not whether that can be read (which is damage).
@@ -171,6 +177,9 @@ OPEN_ATTEMPTS = 5
 
 def read_latest(index_dir: Path, read):
     """`read()` of the index's latest generation, again while a commit overtakes it."""
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+
     for attempt in range(OPEN_ATTEMPTS):
         generation = TOC._latest_generation(FileStorage(str(index_dir)), INDEX_NAME)
         try:
@@ -241,6 +250,7 @@ def find_damage(index_dir: Path) -> str | None:
     `archsearch index` checks it; damage inside a part shows when it is read (DAMAGE_ERRORS).
     """
     from whoosh.filedb.compound import CompoundStorage
+    from whoosh.index import TOC
 
     storage = unmapped_storage(index_dir)
     generation = TOC._latest_generation(storage, INDEX_NAME)

@@ -37,7 +37,7 @@ from archsearch.indexing import (
     FileIndexer, InProcess, IndexReport, Run, Task, WorkerPool, _ignore, _never, check_not_nested, choose_roots,
     forgotten_roots,
 )
-from archsearch.manifest import Entry
+from archsearch.manifest import Entry, FolderRecord
 from archsearch.nearduplicates import NEAR_DUPLICATE, band_keys, resemblance
 from archsearch.schema import build_schema
 
@@ -132,13 +132,13 @@ class ClusterRecord:
     def roots(self) -> set[str]:
         return {root for root, _ in self._folders.values()}
 
-    def folders(self, root: str) -> dict:
-        return {folder: dict(files) for folder, (owner, files) in self._folders.items() if owner == root}
+    def folders(self, root: str) -> dict[str, FolderRecord]:
+        return {folder: FolderRecord.from_files(files) for folder, (owner, files) in self._folders.items() if owner == root}
 
     def entries(self, root: str) -> dict[str, Entry]:
         return {
             f"{folder}/{name}": Entry(root, *record)
-            for folder, files in self.folders(root).items()
+            for folder, (owner, files) in self._folders.items() if owner == root
             for name, record in files.items()
         }
 
