@@ -411,7 +411,10 @@ from archsearch.cli import run
 server.preload()
 before = set(sys.modules)
 sys.stdout = io.TextIOWrapper(io.BytesIO())
-for args in (["query", "Taliban"], ["query", "--json", "Taliban"], ["show", {BIG!r}],
+# Each kind of query takes its own path through the evaluation (a phrase's through numpy.unique).
+for args in (["query", "Taliban"], ["query", "--json", "Taliban"], ["query", '"health ministry"'],
+             ["query", "Taliban", "OR", "pandemic"], ["query", "taliban", "health", "assistance"],
+             ["query", "--since", "2021-12", "--until", "2021-12", "Taliban"], ["show", {BIG!r}],
              ["similar", {WEB_SEED!r}], ["sources", "Taliban"], ["timeline", "Taliban"], ["stats"]):
     run(args, "archsearch")
 print(sorted(set(sys.modules) - before), file=sys.stderr)
