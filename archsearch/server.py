@@ -542,6 +542,8 @@ def warm(index_dir: Path) -> None:
         leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
         for leaf in leaves:
             segment_word_lists(leaf)
+            if leaf.doc_count_all():
+                leaf.stored_fields(0)  # reads where each article's stored fields are in the segment
         # Letters sort after digits: from "a" on, the first word of letters is near.
         words = (word.decode("utf-8") for word, info in leaves[0].iter_field("body", "a") if info.doc_frequency() <= WARMING_ARTICLES)
         word = next((word for word in words if word.isalpha()), None)

@@ -17,8 +17,8 @@ process, so the client's side splits into its start-up and connection (from the 
 to the fork) and its ending (from the request process's end to the client's exit).  The server
 itself reports the time fork() takes in it.  Printed: the median of every part per kind.
 
-With --profile KIND the request processes of that kind run under pyinstrument (the `bench`
-extra), and the profile of the last one is printed.
+With --profile KIND the request processes run under cProfile, timed in CPU time, and the
+profile of KIND's last one is printed.
 """
 import argparse
 import json
@@ -36,11 +36,16 @@ from run import KINDS, TANTIVY_QUERY  # noqa: E402  (bench/run.py: the same quer
 
 # (module, attribute, label): the parts of a request, timed inclusive of what they call.
 PARTS = [
+    ("archsearch.server", "_answer", "answer"),
+    ("archsearch.server", "_Server.close_own_files", "close server files"),
     ("archsearch.server", "_peer_is_alike", "peer check"),
     ("archsearch.server", "_receive", "receive request"),
     ("archsearch.server", "code_fingerprint", "code fingerprint"),
     ("archsearch.server", "_run_command", "command"),
+    ("archsearch.server", "_standard_stream", "standard streams"),
+    ("archsearch.server", "_set_environ", "environment"),
     ("archsearch.server", "run", "cli run"),
+    ("archsearch.engines", "open_engine", "open engine"),
     ("archsearch.searching", "search", "search()"),
     ("archsearch.searching", "index_searcher", "searcher"),
     ("archsearch.searching", "index_languages", "index languages"),
@@ -51,6 +56,7 @@ PARTS = [
     ("archsearch.searching", "_suggest_spelling", "spelling"),
     ("archsearch.rendering", "print_search_result", "rendering"),
     ("archsearch.lasthits", "remember", "remember hits"),
+    ("archsearch.server", "_report_opened_indexes", "report indexes"),
 ]
 
 
@@ -85,9 +91,12 @@ def serve(socket_path: str, log_path: str, profiled: str | None) -> None:
         return wrapper
 
     for module_name, attribute, label in PARTS:
-        module = importlib.import_module(module_name)
-        if hasattr(module, attribute):  # an older version may not have it
-            setattr(module, attribute, timed(getattr(module, attribute), label))
+        owner = importlib.import_module(module_name)
+        *classes, attribute = attribute.split(".")
+        for name in classes:
+            owner = getattr(owner, name)
+        if hasattr(owner, attribute):  # an older version may not have it
+            setattr(owner, attribute, timed(getattr(owner, attribute), label))
 
     def fork():
         before = time.perf_counter()
@@ -116,10 +125,10 @@ def serve(socket_path: str, log_path: str, profiled: str | None) -> None:
         argv = []
         try:
             if profiled is not None:
-                from pyinstrument import Profiler
+                import cProfile
 
-                profiler = Profiler(interval=0.0005)
-                profiler.start()
+                profiler = cProfile.Profile(time.process_time)  # CPU time: the machine's load is not the code's
+                profiler.enable()
             status = answer(connection, fingerprint, state)
             argv = sys.argv
             return status
@@ -131,10 +140,17 @@ def serve(socket_path: str, log_path: str, profiled: str | None) -> None:
             with open(log_path, "a") as log:
                 log.write(json.dumps(record) + "\n")
             if profiler is not None:
-                profiler.stop()
+                profiler.disable()
                 if profiled in " ".join(argv):
-                    with open(log_path + ".profile", "w") as out:
-                        out.write(profiler.output_text(unicode=True, show_all=False))
+                    import io
+                    import pstats
+
+                    out = io.StringIO()
+                    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+                    stats.sort_stats("cumulative").print_stats(45)
+                    stats.sort_stats("tottime").print_stats(30)
+                    with open(log_path + ".profile", "w") as file:
+                        file.write(out.getvalue())
 
     server._answer = answer_recorded
     server.preload()
@@ -191,7 +207,7 @@ def main():
     parser.add_argument("--tantivy", metavar="DIR", help="a tantivy index of the same files, to time beside")
     parser.add_argument("--against", metavar="REV",
                         help="also serve archsearch/ as of this git revision, its clients interleaved with the work tree's")
-    parser.add_argument("--profile", metavar="KIND", help="run the request processes under pyinstrument; print KIND's")
+    parser.add_argument("--profile", metavar="KIND", help="run the request processes under cProfile; print KIND's")
     parser.add_argument("--serve", nargs=2, metavar=("SOCKET", "LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
