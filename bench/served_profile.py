@@ -101,26 +101,38 @@ def serve(socket_path: str, log_path: str, profiled: str | None) -> None:
     def fork():
         before = time.perf_counter()
         pid = real_fork()
-        if pid == 0:
-            record.clear()
-            record.update(fork_started=before, child_started=time.perf_counter())
-        else:
+        if pid:
             line = json.dumps({"server_fork_s": time.perf_counter() - before, "pid": pid})
             with open(log_path, "a") as log:
                 log.write(line + "\n")
         return pid
 
     os.fork = fork
+    hand_to_spare = getattr(server, "_hand_to_spare", None)
+
+    def handed_to_spare(*args):
+        pid = hand_to_spare(*args)
+        if pid:
+            with open(log_path, "a") as log:
+                log.write(json.dumps({"server_fork_s": None, "pid": pid}) + "\n")
+        return pid
+
+    if hand_to_spare:
+        server._hand_to_spare = handed_to_spare
 
     def count_collection(phase, info):
-        if phase == "start" and "child_started" in record:
+        if phase == "start" and "answer_started" in record:
             collections = record.setdefault("collections", [0, 0, 0])
             collections[info["generation"]] += 1
 
     gc.callbacks.append(count_collection)
     answer = server._answer
 
-    def answer_recorded(connection, fingerprint, state):
+    def answer_recorded(*args):
+        # From here on: a spare's fork and rehearsal came before the request, and are not its.
+        record.clear()
+        started = usage()
+        record["answer_started"] = started[0]
         profiler = None
         argv = []
         try:
@@ -129,14 +141,13 @@ def serve(socket_path: str, log_path: str, profiled: str | None) -> None:
 
                 profiler = cProfile.Profile(time.process_time)  # CPU time: the machine's load is not the code's
                 profiler.enable()
-            status = answer(connection, fingerprint, state)
+            status = answer(*args)
             argv = sys.argv
             return status
         finally:
-            ended = time.perf_counter()
-            ru = resource.getrusage(resource.RUSAGE_SELF)
-            record.update(pid=os.getpid(), argv=argv, ended=ended, cpu_s=ru.ru_utime + ru.ru_stime,
-                          minflt=ru.ru_minflt)
+            ended = usage()
+            record.update(pid=os.getpid(), argv=argv, ended=ended[0], cpu_s=ended[1] - started[1],
+                          minflt=ended[2] - started[2])
             with open(log_path, "a") as log:
                 log.write(json.dumps(record) + "\n")
             if profiler is not None:
@@ -205,8 +216,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--kinds", help="comma-separated kinds (default: all of bench/run.py)")
     parser.add_argument("--tantivy", metavar="DIR", help="a tantivy index of the same files, to time beside")
-    parser.add_argument("--against", metavar="REV",
-                        help="also serve archsearch/ as of this git revision, its clients interleaved with the work tree's")
+    parser.add_argument("--against", metavar="REV", action="append", default=[],
+                        help="also serve archsearch/ as of this git revision (or a folder holding a copy of "
+                             "archsearch/), its clients interleaved with the work tree's; repeatable")
+    parser.add_argument("--pause", type=float, default=0.0, metavar="S",
+                        help="seconds between two runs (as a person types queries; default 0: back to back)")
     parser.add_argument("--profile", metavar="KIND", help="run the request processes under cProfile; print KIND's")
     parser.add_argument("--serve", nargs=2, metavar=("SOCKET", "LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -218,14 +232,17 @@ def main():
     work = tempfile.mkdtemp(prefix="served-profile-")
     os.chmod(work, 0o700)
     versions = {"work tree": None}
-    if args.against:
+    for number, against in enumerate(args.against):
         # archsearch/ of the revision, first on the path of its server and of its clients
-        tree = os.path.join(work, "against")
+        if os.path.isdir(os.path.join(against, "archsearch")):
+            versions[against] = os.path.abspath(against)
+            continue
+        tree = os.path.join(work, f"against{number}")
         os.mkdir(tree)
-        archive = subprocess.run(["git", "-C", os.path.dirname(BENCH), "archive", args.against, "archsearch"],
+        archive = subprocess.run(["git", "-C", os.path.dirname(BENCH), "archive", against, "archsearch"],
                                  check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", tree], input=archive, check=True)
-        versions[args.against] = tree
+        versions[against] = tree
     script = os.path.join(work, "tantivy_query.py")
     with open(script, "w") as f:
         f.write(TANTIVY_QUERY)
@@ -255,6 +272,7 @@ def main():
         for round_number in range(args.rounds + 1):  # the first round warms up
             shift = round_number % len(jobs)
             for key, argv in jobs[shift:] + jobs[:shift]:
+                time.sleep(args.pause)
                 measured = timed_process(argv, envs.get(key[0], os.environ))
                 if round_number:
                     results[key].append(measured)
@@ -293,18 +311,20 @@ def report(version, kinds, results, answered, forks):
         # The request processes of this kind, matched to the client runs by time.
         mine = []
         for wall, cpu, spawned, exited in measured:
-            found = [r for r in answered if spawned <= r["fork_started"] and r["ended"] <= exited]
+            found = [r for r in answered if spawned <= r["answer_started"] <= exited]
             if found:
                 mine.append((spawned, exited, found[0]))
         if not mine:
             continue
-        print(f"  client spawn -> fork: {ms(median([r['fork_started'] - s for s, _, r in mine]))}; "
-              f"fork in the server: {ms(median([forks.get(r['pid'], float('nan')) for _, _, r in mine]))}; "
-              f"request process: wall {ms(median([r['ended'] - r['child_started'] for _, _, r in mine]))}, "
+        spares = sum(1 for _, _, r in mine if r["pid"] not in forks or forks[r["pid"]] is None)
+        print(f"  client spawn -> request answered: {ms(median([r['answer_started'] - s for s, _, r in mine]))}; "
+              f"request process from then: wall {ms(median([r['ended'] - r['answer_started'] for _, _, r in mine]))}, "
               f"CPU {ms(median([r['cpu_s'] for _, _, r in mine]))}, "
               f"minor faults {median([r['minflt'] for _, _, r in mine]):.0f}, "
               f"collections by generation {[r.get('collections', [0, 0, 0]) for _, _, r in mine][-1]}; "
-              f"its end -> client exit: {ms(median([e - r['ended'] for _, e, r in mine]))}")
+              f"its end -> client exit: {ms(median([e - r['ended'] for _, e, r in mine]))}; "
+              f"{len(mine) - spares} of {len(mine)} forked for the request "
+              f"(fork in the server {ms(median([forks[r['pid']] for _, _, r in mine if forks.get(r['pid'])] or [0]))})")
         for _, _, label in PARTS:
             parts = [r["parts"].get(label) for _, _, r in mine]
             parts = [p for p in parts if p]

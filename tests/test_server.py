@@ -257,7 +257,18 @@ def until(condition, what: str):
 
 
 def request_processes(server) -> list[int]:
-    return [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
+    """The server's children but the spare (which waits for the next request, see server._fork_spare)."""
+    from archsearch.server import SPARE_NAME
+
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return [int(pid) for pid in children if not is_spare(pid, SPARE_NAME)]
+
+
+def is_spare(pid: str, name: bytes) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_bytes().rstrip(b"\n") == name
+    except OSError:  # ended meanwhile
+        return True
 
 
 def open_files_under(server, folder: Path) -> list[str]:
