@@ -122,3 +122,11 @@ def test_a_rehearsal_counts_the_warming_word_and_leaves_no_trace(warmed, monkeyp
     assert capfd.readouterr() == ("", "")
     assert not state.exists() or not any(state.rglob("*"))  # nothing remembered
     assert (sys.stdout, sys.stderr) == streams
+
+
+def test_a_spare_that_ends_by_itself_fails_no_request(server, corpus, no_click):
+    until(lambda: spares(server) and waits(spares(server)[0]), "no spare")
+    os.kill(spares(server)[0], signal.SIGKILL)
+    env = environment(server.socket, corpus / "index", no_click)
+    assert archsearch("query", "Taliban", env=env, cwd=corpus).returncode == 0
+    until(lambda: spares(server), "no spare after the request")
