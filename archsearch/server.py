@@ -2,8 +2,9 @@
 
 One long-lived process keeps Python, click, Whoosh and archsearch loaded, and a searcher open on
 each index it has recently served. Each request is answered in a process of its own, forked from
-it, so that requests run at once and apart: a client that does not read its output, a slow
-command, a client trickling its request, or a crash holds up no other. The request's process
+it (ahead of the request, while none runs: see _fork_spare), so that requests run at once and
+apart: a client that does not read its output, a slow command, a client trickling its request,
+or a crash holds up no other. The request's process
 runs the command as the client would have run it itself: with the client's arguments,
 environment and working folder, and on the client's own stdin, stdout and stderr,
 received over the socket and put on file descriptors 0-2, so that isatty(), the terminal's size,
