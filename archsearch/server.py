@@ -457,7 +457,8 @@ def _start_request(server: _Server, connection: socket.socket, fingerprint) -> i
     return pid
 
 
-def _request_process(server: _Server, fingerprint, connection: socket.socket | None, line: socket.socket | None = None):
+def _request_process(server: _Server, fingerprint, connection: socket.socket | None,
+                     line: socket.socket | None = None):
     """What a forked process does, and then ends: answers the connection; or, as the spare (no
     connection yet), rehearses and answers the connection handed over on line."""
     from archsearch.engines.whoosh.store import kept_searchers

@@ -33,7 +33,8 @@ from test_server import (  # noqa: F401 (fixtures)
 
 def spares(server) -> list[int]:
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    return [int(pid) for pid in children if is_spare(pid, server_module.SPARE_NAME) and Path(f"/proc/{pid}").exists()]
+    # is_spare takes a process that has ended for a spare: not here.
+    return [int(pid) for pid in children if Path(f"/proc/{pid}").exists() and is_spare(pid, server_module.SPARE_NAME)]
 
 
 def waits(pid: int) -> bool:
@@ -71,7 +72,9 @@ def test_the_next_request_is_answered_by_the_spare_forked_ahead(server, corpus, 
     )
     spare = spares(server)[0]
     # A command whose output nobody reads stays in the process that answers it.
-    blocked = subprocess.Popen([installed_command(), "show", BIG], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=corpus)
+    blocked = subprocess.Popen(
+        [installed_command(), "show", BIG], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=corpus
+    )
     try:
         assert blocked.stdout.read(1) == b"t"
         assert request_processes(server) == [spare]
