@@ -97,7 +97,10 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] in FORWARDED and setting != OFF:
         status = forward(sys.argv)
         if isinstance(status, int):
-            sys.exit(status)
+            # Without Python's finalization (freeing every module and object: 4 ms of CPU, more
+            # than the rest of this process's own work): the client has written nothing but with
+            # os.write, and holds nothing that needs closing.
+            os._exit(status)
         if status is NOT_LISTENING and setting != MANUAL and not os.environ.get("CI"):
             sys.exit(run_then_start_server(socket_path()))
     from archsearch.cli import main as run_here

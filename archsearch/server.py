@@ -2,8 +2,9 @@
 
 One long-lived process keeps Python, click, Whoosh and archsearch loaded, and a searcher open on
 each index it has recently served. Each request is answered in a process of its own, forked from
-it, so that requests run at once and apart: a client that does not read its output, a slow
-command, a client trickling its request, or a crash holds up no other. The request's process
+it (ahead of the request, while none runs: see _fork_spare), so that requests run at once and
+apart: a client that does not read its output, a slow command, a client trickling its request,
+or a crash holds up no other. The request's process
 runs the command as the client would have run it itself: with the client's arguments,
 environment and working folder, and on the client's own stdin, stdout and stderr,
 received over the socket and put on file descriptors 0-2, so that isatty(), the terminal's size,
@@ -67,6 +68,7 @@ PRELOADED = (
     "archsearch.location",
     "archsearch.searching",
     "archsearch.engines.whoosh.arrays",  # numpy, with which queries are evaluated in the server
+    "numpy.ma",  # what numpy.unique (phrases) loads on its first call: 8-28 ms of every served phrase
     "archsearch.formats.text",  # the plain-text reader: snippets and show read text files again
     "archsearch.related",
     "sqlite3",  # the groups of copies, read by query and similar (nearduplicates.copy_groups)
@@ -318,6 +320,7 @@ class _Server:
         # request is no request for the idle timeout, which it must not hold off.
         self.request_times: dict[int, tuple[float, float]] = {}
         self.stopper: socket.socket | None = None  # the connection of a stop request
+        self.spare: _Spare | None = None  # a request process forked ahead, for the next connection
         self.wake = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)  # written to on every signal
         # Request processes name the indexes they opened here, for the server to keep them open.
         self.reports = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -350,6 +353,19 @@ class _Server:
             connection.close()
         for fd in (*self.wake, self.reports[0]):
             os.close(fd)
+        if self.spare:
+            self.spare.line.close()
+
+
+@dataclass
+class _Spare:
+    """A request process forked ahead (see _fork_spare), waiting for a connection."""
+
+    pid: int
+    line: socket.socket  # the server's end of the pair it is told on what to do
+    forked: float  # time.monotonic() when it was forked
+    waiting: bool = False  # it has said it waits: a connection handed over now is taken at once
+    told_to_rehearse: bool = False
 
 
 def serve(listener: Listener, idle_minutes: float) -> str:
@@ -357,7 +373,7 @@ def serve(listener: Listener, idle_minutes: float) -> str:
     without a request (0: never), or a change to its own code on disk; returns why it stopped.
     The socket file is gone and the lock released when it returns; requests under way end on
     their own."""
-    from archsearch.engines.whoosh.store import drop_gone_indexes
+    from archsearch.engines.whoosh.store import drop_gone_indexes, kept_searchers
 
     server = _Server(listener, idle_minutes)
     fingerprint = code_fingerprint()
@@ -368,18 +384,27 @@ def serve(listener: Listener, idle_minutes: float) -> str:
     os.chdir("/")  # a server started in a folder must not keep it busy (from being unmounted, say)
     try:
         while not server.stop_reason:
+            if not (server.spare or server.requests):  # forking is not to hold up a request
+                _fork_spare(server, fingerprint)
             wait = SWEEP_SECONDS
             if idle_minutes:
                 wait = min(wait, server.last_request + idle_minutes * 60 - time.monotonic())
                 if wait <= 0:
                     server.stop_reason = f"idle for {idle_minutes:g} minutes"
                     break
-            readable = select.select([listener.socket, server.wake[0], server.reports[0]], [], [], wait)[0]
+            watched = [listener.socket, server.wake[0], server.reports[0]]
+            if server.spare and not _spare_waits(server) and server.spare:
+                watched.append(server.spare.line)  # for when it says it waits, or ends
+            wait = _rehearse_when_idle(server, wait)
+            readable = select.select(watched, [], [], wait)[0]
             with contextlib.suppress(BlockingIOError):
                 os.read(server.wake[0], 4096)
             _reap(server)
+            kept = kept_searchers()
             _keep_reported_indexes(server)
             drop_gone_indexes()
+            if server.spare and kept_searchers() != kept:
+                _retire_spare(server)  # the next request is to inherit the index as it is kept now
             if listener.socket in readable and not server.stop_reason:
                 try:
                     connection = listener.socket.accept()[0]
@@ -399,6 +424,7 @@ def serve(listener: Listener, idle_minutes: float) -> str:
         os.close(listener.lock)
         for fd in (*server.wake, *server.reports):
             os.close(fd)
+        _retire_spare(server)
         for connection in server.requests.values():
             if connection is not server.stopper:
                 connection.close()
@@ -410,41 +436,209 @@ def serve(listener: Listener, idle_minutes: float) -> str:
 
 
 def _start_request(server: _Server, connection: socket.socket, fingerprint) -> int | None:
-    """Answers the connection in a process of its own, whose pid it returns; a client beyond
-    MAX_REQUESTS runs its command itself."""
+    """Answers the connection in a process of its own, whose pid it returns: the spare when it is
+    ready, else one forked now; a client beyond MAX_REQUESTS runs its command itself."""
     pid = None
     if len(server.requests) < MAX_REQUESTS:
-        with contextlib.suppress(OSError):  # out of processes or memory
-            pid = os.fork()
+        pid = _hand_to_spare(server, connection)
+        if pid is None:
+            with contextlib.suppress(OSError):  # out of processes or memory
+                pid = os.fork()
+            if pid == 0:
+                _request_process(server, fingerprint, connection)
+            if pid:
+                _unshare_index_files()
     if pid is None:
         with contextlib.suppress(OSError):
             connection.send(client.RUN_HERE, socket.MSG_DONTWAIT)
         connection.close()
         return None
-    if pid == 0:
-        status = 1
-        try:
-            server.close_own_files()
-            for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
-                signal.signal(signum, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.set_wakeup_fd(-1)
-            status = _answer(connection, fingerprint, server)
-        except KeyboardInterrupt:  # the server's own Ctrl-C, before the command ran
-            pass
-        except BaseException:
-            with contextlib.suppress(BaseException):
-                sys.excepthook(*sys.exc_info())
-        finally:
-            os._exit(status)  # never back into the server's loop, nor its clean-up
     server.requests[pid] = connection  # kept until the process ends, to answer a stop request
-    _unshare_index_files()
     return pid
+
+
+def _request_process(server: _Server, fingerprint, connection: socket.socket | None,
+                     line: socket.socket | None = None):
+    """What a forked process does, and then ends: answers the connection; or, as the spare (no
+    connection yet), rehearses and answers the connection handed over on line."""
+    from archsearch.engines.whoosh.store import kept_searchers
+
+    status = 1
+    try:
+        server.close_own_files()
+        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.set_wakeup_fd(-1)
+        inherited = kept_searchers()
+        if connection is None:
+            connection = _await_connection(server, line)
+        if connection is None:
+            status = 0
+        else:
+            status = _answer(connection, fingerprint, server, inherited)
+    except KeyboardInterrupt:  # the server's own Ctrl-C, before the command ran
+        pass
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            sys.excepthook(*sys.exc_info())
+    finally:
+        os._exit(status)  # never back into the server's loop, nor its clean-up
+
+
+# What a spare says on its line when it waits; what the server tells it: to rehearse, or (with the
+# connection) to answer.
+SPARE_WAITS = b"W"
+REHEARSE = b"R"
+HANDED_OVER = b"C"
+
+
+# How long the server waits, with no request running, before its spare rehearses: a command that
+# comes sooner (one of a script's, or of a benchmark's, run back to back) would find the CPU taken
+# by the rehearsal while it starts, and was no faster; a person types slower.
+REHEARSAL_PAUSE_SECONDS = 0.1
+
+
+def _fork_spare(server: _Server, fingerprint) -> None:
+    """Forks the process that will answer the next connection, so that the fork is not paid by a
+    request, nor, once the spare has rehearsed (see rehearse, _rehearse_when_idle), the first run
+    of the code (CPython writes to every object it uses, and each page written is copied from the
+    server's: about 2,000 pages, 6-8 ms of CPU at 100k articles). It inherits what the server keeps
+    as it was then: once that changes, the server lets it go and forks another (and a request
+    still opens an index's latest generation itself)."""
+    line, spare_line = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        pid = os.fork()
+    except OSError:  # out of processes or memory: each request forks its own
+        line.close()
+        spare_line.close()
+        return
+    if pid == 0:
+        line.close()
+        _request_process(server, fingerprint, None, spare_line)
+    spare_line.close()
+    line.setblocking(False)
+    server.spare = _Spare(pid, line, time.monotonic())
+    _unshare_index_files()
+
+
+def _rehearse_when_idle(server: _Server, wait: float) -> float:
+    """Tells the spare to rehearse once no request has run for REHEARSAL_PAUSE_SECONDS; returns
+    how long the serving loop may wait before it looks again."""
+    spare = server.spare
+    if spare is None or spare.told_to_rehearse or server.requests:
+        return wait
+    due = spare.forked + REHEARSAL_PAUSE_SECONDS - time.monotonic()
+    if due > 0:
+        return min(wait, due)
+    if spare.waiting:
+        with contextlib.suppress(OSError):  # it ended: the loop finds out
+            spare.line.send(REHEARSE)
+            spare.told_to_rehearse, spare.waiting = True, False
+    return wait
+
+
+def _retire_spare(server: _Server) -> None:
+    """Lets the spare go: it ends when its line closes (and is reaped as any child)."""
+    if server.spare:
+        server.spare.line.close()
+        server.spare = None
+
+
+def _spare_waits(server: _Server) -> bool:
+    """Whether the spare waits for word from the server (it may still be setting up, or
+    rehearsing); a spare found to have ended is let go."""
+    spare = server.spare
+    if not spare.waiting:
+        try:
+            said = spare.line.recv(1)
+        except BlockingIOError:
+            return False
+        except OSError:
+            said = b""
+        if said != SPARE_WAITS:  # it ended
+            _retire_spare(server)
+            return False
+        spare.waiting = True
+    return True
+
+
+def _hand_to_spare(server: _Server, connection: socket.socket) -> int | None:
+    """Hands the connection to the spare and returns its pid; None when there is none waiting (it
+    is rehearsing, or gone), and the connection is to get a process of its own."""
+    spare = server.spare
+    if spare is None or not _spare_waits(server):
+        return None  # a request never waits for a rehearsal
+    server.spare = None
+    # With what has changed since its fork that a status request shows.
+    news = HANDED_OVER + marshal.dumps((server.commands_run, server.last_request))
+    try:
+        socket.send_fds(spare.line, [news], [connection.fileno()])
+    except OSError:  # it ended meanwhile
+        return None
+    finally:
+        spare.line.close()
+    return spare.pid
+
+
+# The name a spare goes by while it waits (in `ps`, and for the tests to tell it from a request).
+SPARE_NAME = b"archsearch-next"  # at most 15 bytes
+
+
+def _await_connection(server: _Server, line: socket.socket) -> socket.socket | None:
+    """In the spare: waits for the connection, rehearsing when told to; None when let go."""
+    name = _process_name(SPARE_NAME)
+    try:
+        while True:
+            line.sendall(SPARE_WAITS)
+            news, fds, _, _ = socket.recv_fds(line, 64, 1, socket.MSG_CMSG_CLOEXEC)
+            if news != REHEARSE:
+                break
+            with contextlib.suppress(Exception):
+                rehearse()
+        if not fds:
+            return None
+        server.commands_run, server.last_request = marshal.loads(news[len(HANDED_OVER):])
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    finally:
+        line.close()
+    _process_name(name)
+    return socket.socket(fileno=fds[0])
+
+
+def _process_name(name: bytes) -> bytes:
+    """Renames this process (as `ps` shows it); returns its name before."""
+    try:
+        with open("/proc/self/comm", "r+b", buffering=0) as comm:
+            before = comm.read().rstrip(b"\n")
+            comm.write(name)
+        return before
+    except OSError:
+        return name
+
+
+def rehearse() -> None:
+    """Runs, its output thrown away, a count of the warming word of the index warmed last (`query
+    -c`: click, the command, the query's parsing and evaluation; nothing remembered, no copies
+    grouped, see warm). At 100k articles it takes 12 ms of CPU and saves the request 6-8 ms of its
+    first run; hits and snippets rehearsed as well would cost 9 ms more for 1-3 ms."""
+    from archsearch.engines.whoosh.store import kept_searchers
+
+    folders = [folder for folder in kept_searchers() if folder in _warming_words]
+    if not folders:
+        return
+    streams = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = io.StringIO()
+    try:
+        run(["query", "--index", str(folders[-1]), "--count", _warming_words[folders[-1]]], "archsearch")
+    finally:
+        sys.stdout, sys.stderr = streams
 
 
 def _reap(server: _Server) -> None:
     """Collects the request processes that have ended, and what their ending asks of the server."""
-    while server.requests:
+    while True:  # request processes, and spares let go
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
@@ -518,6 +712,9 @@ def _keep_reported_indexes(server: _Server) -> None:
 # How many articles the word searched to warm an index may be in, at the most.
 WARMING_ARTICLES = 20
 
+# Index folder -> the word its kept generation was warmed with, which spares rehearse with.
+_warming_words: dict[Path, str] = {}
+
 
 def warm(index_dir: Path) -> None:
     """Reads once, in the server, what every request on the index's newly opened generation would
@@ -541,11 +738,15 @@ def warm(index_dir: Path) -> None:
         leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
         for leaf in leaves:
             segment_word_lists(leaf)
+            if leaf.doc_count_all():
+                leaf.stored_fields(0)  # reads where each article's stored fields are in the segment
         # Letters sort after digits: from "a" on, the first word of letters is near.
         words = (word.decode("utf-8") for word, info in leaves[0].iter_field("body", "a") if info.doc_frequency() <= WARMING_ARTICLES)
         word = next((word for word in words if word.isalpha()), None)
+    _warming_words.pop(index_dir, None)
     if word:
         search(index_dir, word, collapse_copies=False)
+        _warming_words[index_dir] = word
 
 
 def _report_opened_indexes(reports: int, inherited: dict) -> None:
@@ -563,10 +764,9 @@ class _Malformed(Exception):
     """A request that our client does not send."""
 
 
-def _answer(connection: socket.socket, fingerprint, server: _Server) -> int:
-    """Answers one connection, in its own process; returns that process's exit status."""
-    from archsearch.engines.whoosh.store import kept_searchers
-
+def _answer(connection: socket.socket, fingerprint, server: _Server, inherited: dict) -> int:
+    """Answers one connection, in its own process; returns that process's exit status.
+    inherited: the searchers the server kept when it forked the process."""
     fds = []
     try:
         if not _peer_is_alike(connection):
@@ -601,7 +801,6 @@ def _answer(connection: socket.socket, fingerprint, server: _Server) -> int:
         if connection.recv(1) != client.GO:
             return 0  # the client gave up waiting, and runs the command itself
         connection.settimeout(None)
-        inherited = kept_searchers()
         handed_over, fds = fds, []
         status = _run_command(connection, request, handed_over)
         _send(connection, status.to_bytes(client.STATUS_SIZE, "big", signed=True))

@@ -14,12 +14,19 @@ from pathlib import Path
 from archsearch import client
 
 LOADED_AT_EXIT = """
-import atexit, sys
-atexit.register(lambda: print(sorted(
-    name for name, module in sys.modules.items()
-    if name.partition(".")[0] in ("archsearch", "click", "rich", "whoosh")
-    and type(module).__name__ != "_DeferredModule"  # lean_imports' placeholders: nothing loaded
-), file=sys.stderr))
+import atexit, os, sys
+exit_now = os._exit
+
+def exit_reporting(status):
+    print(sorted(
+        name for name, module in sys.modules.items()
+        if name.partition(".")[0] in ("archsearch", "click", "rich", "whoosh")
+        and type(module).__name__ != "_DeferredModule"  # lean_imports' placeholders: nothing loaded
+    ), file=sys.stderr, flush=True)
+    exit_now(status)
+
+os._exit = exit_reporting
+atexit.register(lambda: print("finalized", file=sys.stderr))
 sys.argv = ["archsearch", "query", "Taliban"]
 from archsearch.client import main
 main()
@@ -41,13 +48,14 @@ def answer_one(listening: socket.socket, status: int) -> None:
         connection.sendall(status.to_bytes(client.STATUS_SIZE, "big", signed=True))
 
 
-def test_a_served_command_loads_nothing_of_the_command_in_the_client():
+def served_in_client(status: int) -> subprocess.CompletedProcess:
+    """LOADED_AT_EXIT run against a server that answers with status."""
     folder = Path(tempfile.mkdtemp(prefix="as-"))  # short: a socket's path is at most 107 bytes
     try:
         listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listening.bind(str(folder / "s.sock"))
         listening.listen(1)
-        server = threading.Thread(target=answer_one, args=(listening, 1))
+        server = threading.Thread(target=answer_one, args=(listening, status))
         server.start()
         env = {**os.environ, "ARCHSEARCH_SOCKET": str(folder / "s.sock"), "ARCHSEARCH_SERVER": "manual"}
         result = subprocess.run([sys.executable, "-c", LOADED_AT_EXIT], env=env, capture_output=True, text=True, timeout=60)
@@ -57,5 +65,16 @@ def test_a_served_command_loads_nothing_of_the_command_in_the_client():
         for name in os.listdir(folder):
             os.unlink(folder / name)
         folder.rmdir()
+    return result
+
+
+def test_a_served_command_loads_nothing_of_the_command_in_the_client():
+    result = served_in_client(1)
     assert result.returncode == 1  # the status the server sent
     assert result.stderr.splitlines()[-1] == "['archsearch', 'archsearch.client', 'archsearch.lean_imports']"
+
+
+def test_a_served_command_ends_the_client_without_python_s_finalization():
+    result = served_in_client(130)
+    assert result.returncode == 130
+    assert "finalized" not in result.stderr

@@ -141,6 +141,43 @@ def test_a_warmed_index_answers_prefix_words_without_reading_word_lists_again(in
     assert search(indexes[0], "tal*", limit=0).total == search(indexes[0], "taliban OR talibans", limit=0).total > 0
 
 
+def test_a_warmed_index_knows_its_languages_without_reading_them_again(indexes, searchers_kept_open, monkeypatch):
+    from archsearch import server
+    from archsearch.searching import search
+
+    use(indexes[0])
+    server.warm(indexes[0].resolve())
+    reader_class = type(use(indexes[0]).reader())
+    read_terms = reader_class.iter_field
+
+    def iter_field(reader, fieldname, *args):
+        assert fieldname != "language", "the index's languages read again"
+        return read_terms(reader, fieldname, *args)
+
+    monkeypatch.setattr(reader_class, "iter_field", iter_field)  # what a request forked now inherits
+    assert search(indexes[0], "taliban").total > 0
+
+
+def test_a_warmed_index_shows_hits_of_any_segment_without_reading_where_stored_fields_are(tmp_path, searchers_kept_open, monkeypatch):
+    from whoosh import columns
+
+    from archsearch import server
+    from archsearch.searching import search
+
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    update_index(tmp_path / "index", [str(tmp_path / "seeds")])
+    (tmp_path / "seeds" / "new.txt").write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", "Zebras escaped."))
+    update_index(tmp_path / "index", [str(tmp_path / "seeds")])
+    assert len(use(tmp_path / "index").reader().leaf_readers()) == 2
+    server.warm((tmp_path / "index").resolve())
+
+    def read_offsets(column_reader):
+        raise AssertionError("where a segment's stored fields are read again")
+
+    monkeypatch.setattr(columns.VarBytesColumn.Reader, "_read_offsets_and_lengths", read_offsets)
+    assert all(search(tmp_path / "index", word).hits for word in ("zebras", "taliban"))
+
+
 def test_out_of_file_descriptors_is_no_change_of_code():
     code = """
 import os, resource

@@ -1,0 +1,135 @@
+"""The server's spare: a request process forked ahead (server._fork_spare), which takes the next
+connection, rehearses a command once the server has had no request for a moment, and is let go
+when what the server keeps open changes.
+
+Waits here are bounds for failure only: a test passes as soon as what it waits for happens."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archsearch import server as server_module
+from archsearch.engines.whoosh import store
+from archsearch.indexing import update_index
+from conftest import SEEDS, installed_command
+from test_server import (  # noqa: F401 (fixtures)
+    BIG,
+    archsearch,
+    corpus,
+    environment,
+    is_spare,
+    no_click,
+    request_processes,
+    running_server,
+    socket_folder,
+    until,
+)
+
+
+def spares(server) -> list[int]:
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    # is_spare takes a process that has ended for a spare: not here.
+    return [int(pid) for pid in children if Path(f"/proc/{pid}").exists() and is_spare(pid, server_module.SPARE_NAME)]
+
+
+def waits(pid: int) -> bool:
+    """Whether the process sleeps (a spare that sleeps has said it waits for a connection)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "S"
+    except OSError:
+        return False
+
+
+def files_under(pid: int, folder: Path) -> list[str]:
+    prefix = str(folder.resolve()) + os.sep
+    targets = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:  # closed meanwhile
+            pass
+    return [target for target in targets if target.startswith(prefix)]
+
+
+@pytest.fixture
+def server(socket_folder):
+    # No rehearsal: a request that came while the spare rehearses would get a process of its own.
+    with running_server(socket_folder / "s.sock", "server.REHEARSAL_PAUSE_SECONDS = 3600") as started:
+        yield started
+
+
+def test_the_next_request_is_answered_by_the_spare_forked_ahead(server, corpus, no_click):
+    env = environment(server.socket, corpus / "index", no_click)
+    assert archsearch("query", "Taliban", env=env, cwd=corpus).returncode == 0
+    until(
+        lambda: spares(server) and files_under(spares(server)[0], corpus / "index") and waits(spares(server)[0]),
+        "no spare with the index open waits",
+    )
+    spare = spares(server)[0]
+    # A command whose output nobody reads stays in the process that answers it.
+    blocked = subprocess.Popen(
+        [installed_command(), "show", BIG], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=corpus
+    )
+    try:
+        assert blocked.stdout.read(1) == b"t"
+        assert request_processes(server) == [spare]
+    finally:
+        blocked.kill()
+        blocked.communicate(timeout=60)
+    until(lambda: spares(server) and spares(server) != [spare], "no new spare after the request")
+
+
+def test_a_spare_lets_go_of_an_index_deleted(socket_folder, tmp_path, no_click):
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    update_index(tmp_path / "index", [str(tmp_path / "seeds")])
+    env = environment(socket_folder / "s.sock", tmp_path / "index", no_click)
+    # No rehearsal: it would find the index gone, and close it itself.
+    with running_server(socket_folder / "s.sock", "server.REHEARSAL_PAUSE_SECONDS = 3600") as server:
+        assert archsearch("query", "Taliban", env=env).returncode == 0
+        until(lambda: spares(server) and files_under(spares(server)[0], tmp_path / "index"), "no spare with the index open")
+        shutil.rmtree(tmp_path / "index")
+        os.kill(server.pid, signal.SIGCHLD)  # wakes the server, as a request's end does, leaving the spare be
+        until(
+            lambda: not any(files_under(pid, tmp_path / "index") for pid in [server.pid, *spares(server)]),
+            "a spare holds the deleted index's files open",
+        )
+
+
+@pytest.fixture
+def warmed(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "_open_searchers", None)
+    store.keep_searchers_open()
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    update_index(tmp_path / "index", [str(tmp_path / "seeds")])
+    with store.index_searcher(tmp_path / "index"):
+        pass
+    server_module.warm((tmp_path / "index").resolve())
+    yield tmp_path / "index"
+    store.close_kept_searchers()
+
+
+def test_a_rehearsal_counts_the_warming_word_and_leaves_no_trace(warmed, monkeypatch, capfd):
+    ran = []
+    real_run = server_module.run
+    monkeypatch.setattr(server_module, "run", lambda args, name: ran.append(args) or real_run(args, name))
+    state = Path(os.environ["XDG_STATE_HOME"])
+    streams = sys.stdout, sys.stderr
+    server_module.rehearse()
+    word = server_module._warming_words[warmed.resolve()]
+    assert ran == [["query", "--index", str(warmed.resolve()), "--count", word]]
+    assert capfd.readouterr() == ("", "")
+    assert not state.exists() or not any(state.rglob("*"))  # nothing remembered
+    assert (sys.stdout, sys.stderr) == streams
+
+
+def test_a_spare_that_ends_by_itself_fails_no_request(server, corpus, no_click):
+    until(lambda: spares(server) and waits(spares(server)[0]), "no spare")
+    os.kill(spares(server)[0], signal.SIGKILL)
+    env = environment(server.socket, corpus / "index", no_click)
+    assert archsearch("query", "Taliban", env=env, cwd=corpus).returncode == 0
+    until(lambda: spares(server), "no spare after the request")
