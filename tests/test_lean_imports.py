@@ -46,11 +46,16 @@ NOT_ON_THE_QUERY_PATH = (
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
 )
 
+# A reading command ends with os._exit (archsearch.cli.end), the help at the interpreter's exit.
 COMMAND_THEN_LOADED = """
-import atexit, sys
-atexit.register(lambda: print(sorted(
-    name for name in {names!r} if name in sys.modules and type(sys.modules[name]).__name__ != "_DeferredModule"
-), file=sys.stderr))
+import atexit, os, sys
+def report_loaded():
+    print(sorted(
+        name for name in {names!r} if name in sys.modules and type(sys.modules[name]).__name__ != "_DeferredModule"
+    ), file=sys.stderr, flush=True)
+exit_now = os._exit
+os._exit = lambda status: (report_loaded(), exit_now(status))
+atexit.register(report_loaded)
 sys.argv = ["archsearch", *{args!r}]
 from archsearch.client import main
 main()
