@@ -44,6 +44,7 @@ NOT_ON_THE_QUERY_PATH = (
     "asyncio", "urllib.request", "html", "html.entities", "tokenize", "linecache", "tempfile", "shutil",
     "subprocess", "socket", "email", "http", "ssl", "difflib", "tomllib", "rich", "textual", "whoosh.lang.morph_en",
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
+    "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
 )
 
 # A reading command ends with os._exit (archsearch.cli.end), the help at the interpreter's exit.
@@ -80,6 +81,23 @@ def test_a_query_or_the_help_loads_no_heavy_module(seeded_index, args, needed):
     assert result.stderr.splitlines()[-1] == "[]"
 
 
+def test_a_query_with_enough_hits_loads_no_spelling_suggestions(tmp_path):
+    """Did-you-mean (archsearch.spelling) is for a query with fewer than searching.FEW_HITS hits."""
+    from conftest import build_index, wire
+
+    index = build_index(tmp_path, {
+        f"{number}.txt": wire(f"2021-12-1{number}", "KABUL, December 10. /TASS/.", f"The Taliban said {number} things.")
+        for number in range(6)
+    })
+    names = NOT_ON_THE_QUERY_PATH + ("archsearch.spelling",)
+    result = subprocess.run(
+        [sys.executable, "-c", COMMAND_THEN_LOADED.format(names=names, args=["query", "Taliban"])],
+        capture_output=True, text=True, env={**os.environ, "ARCHSEARCH_INDEX": str(index)},
+    )
+    assert result.returncode == 0 and result.stdout.count("Taliban") >= 6, result.stderr
+    assert result.stderr.splitlines()[-1] == "[]"
+
+
 def test_the_modules_stood_in_for_still_work():
     result = run(
         "import archsearch, io, sys, traceback; "
@@ -96,3 +114,17 @@ def test_the_modules_stood_in_for_still_work():
         "'whoosh.lang.morph_en')}))"
     )
     assert result == "&lt;b&gt; é True HTMLParser b'abc' True True ['a', '=', '1'] 1 True True ['module']"
+
+
+def test_the_modules_stood_in_for_whoosh_still_work():
+    result = run(
+        "import archsearch, sys; "
+        "import calendar, random, queue, mmap, ipaddress; from whoosh import highlight; from whoosh.automata import lev; "
+        "from urllib.parse import urlsplit; from whoosh.util import random_name; "
+        "print(calendar.monthrange(2024, 2)[1], len(random_name(5)), queue.Queue().empty(), mmap.ACCESS_READ, "
+        "ipaddress.ip_address('::1').version, urlsplit('http://[::1]:80/a').hostname, "
+        "type(highlight.Highlighter()).__name__, lev.levenshtein_automaton('ab', 1).to_dfa().accept('abc'), "
+        "sorted({type(sys.modules[name]).__name__ for name in ('calendar', 'random', 'queue', 'mmap', 'ipaddress', "
+        "'whoosh.highlight', 'whoosh.automata.lev')}))"
+    )
+    assert result == "29 5 True 1 6 ::1 Highlighter True ['module']"
