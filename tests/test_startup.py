@@ -76,3 +76,23 @@ def test_an_error_still_ends_with_status_2_and_one_line(tmp_path):
     assert ended.returncode == 2
     assert ended.stderr.decode().startswith("archsearch: error: no index at ")
     assert b"interpreter clean-up ran" not in ended.stderr
+
+
+def test_the_first_command_of_a_session_ends_at_once_too(seeded_index, tmp_path):
+    """With the server on (the default), a command that finds none runs here, starts one, and
+    ends as a command run here alone does (the server's start is left out: test_autostart.py)."""
+    code = COMMAND_WITH_CLEAN_UP.replace(
+        "from archsearch.client import main",
+        "import archsearch.client as client\n"
+        "from archsearch.cli import run\n"
+        "client.run_then_start_server = lambda path: run()\n"
+        "from archsearch.client import main",
+    ).format(args=["query", "Taliban", "--json"])
+    env = {key: value for key, value in os.environ.items() if key != "CI"}
+    ended = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, timeout=120,
+        env={**env, "ARCHSEARCH_INDEX": str(seeded_index), "ARCHSEARCH_SERVER": "auto",
+             "ARCHSEARCH_SOCKET": str(tmp_path / "no server here" / "s.sock")},
+    )
+    assert ended.returncode == 0 and ended.stdout.count(b"\n") >= 1, ended.stderr
+    assert b"interpreter clean-up ran" not in ended.stderr
