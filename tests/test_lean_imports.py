@@ -128,3 +128,15 @@ def test_the_modules_stood_in_for_whoosh_still_work():
         "'whoosh.highlight', 'whoosh.automata.lev')}))"
     )
     assert result == "29 5 True 1 6 ::1 Highlighter True ['module']"
+
+
+def test_the_collector_runs_less_often_but_still_collects_cycles():
+    result = run(
+        "import gc, weakref, archsearch\n"
+        "class Node: pass\n"
+        "node = Node(); node.itself = node; alive = weakref.ref(node); del node\n"
+        "before = alive() is not None\n"
+        "gc.collect()\n"
+        "print(gc.get_threshold()[0] >= 100_000, before, alive() is None)"
+    )
+    assert result == "True True True"
