@@ -96,3 +96,30 @@ def test_the_first_command_of_a_session_ends_at_once_too(seeded_index, tmp_path)
     )
     assert ended.returncode == 0 and ended.stdout.count(b"\n") >= 1, ended.stderr
     assert b"interpreter clean-up ran" not in ended.stderr
+
+
+def test_a_reading_command_that_left_a_thread_running_ends_normally(seeded_index):
+    """Its thread is waited for, as at any interpreter exit (here the thread can only end once
+    cli.end has chosen sys.exit, so ending at once would cut it off)."""
+    code = COMMAND_WITH_CLEAN_UP.replace(
+        "from archsearch.client import main",
+        "import threading\n"
+        "chosen = threading.Event()\n"
+        "def finish():\n"
+        "    chosen.wait()\n"
+        "    print('thread finished', file=sys.stderr)\n"
+        "threading.Thread(target=finish).start()\n"
+        "exit_normally = sys.exit\n"
+        "def exit_chosen(status=None):\n"
+        "    if sys._getframe(1).f_code.co_name == 'end':  # not the command's own sys.exit\n"
+        "        chosen.set()\n"
+        "    exit_normally(status)\n"
+        "sys.exit = exit_chosen\n"
+        "from archsearch.client import main",
+    ).format(args=["query", "Taliban", "-c"])
+    ended = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, timeout=120,
+        env={**os.environ, "ARCHSEARCH_INDEX": str(seeded_index), "ARCHSEARCH_SERVER": "off"},
+    )
+    assert ended.returncode == 0, ended.stderr
+    assert b"thread finished" in ended.stderr and b"interpreter clean-up ran" in ended.stderr
