@@ -66,6 +66,7 @@ PRELOADED = (
     "archsearch.lasthits",
     "archsearch.location",
     "archsearch.searching",
+    "archsearch.spelling",  # did-you-mean, for a query with few hits (searching imports it then)
     "archsearch.engines.whoosh.arrays",  # numpy, with which queries are evaluated in the server
     "archsearch.formats.text",  # the plain-text reader: snippets and show read text files again
     "archsearch.related",
