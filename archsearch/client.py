@@ -102,7 +102,9 @@ def main() -> None:
             # os.write, and holds nothing that needs closing.
             os._exit(status)
         if status is NOT_LISTENING and setting != MANUAL and not os.environ.get("CI"):
-            sys.exit(run_then_start_server(socket_path()))
+            from archsearch.cli import end
+
+            end(run_then_start_server(socket_path()))  # as a command run here alone ends
     from archsearch.cli import main as run_here
 
     run_here()

@@ -8,9 +8,7 @@ one object per hit, then a summary object), `tsv` (a header line, then one line 
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import csv
 import dataclasses
 import errno
 import functools
@@ -79,6 +77,8 @@ def path_fields(path: str) -> dict:
     """A path for JSON; one whose bytes are not UTF-8 also comes whole, base64-encoded (as ripgrep does)."""
     fields = {"path": printable(path) if _has_surrogates(path) else path}
     if _has_surrogates(path):
+        import base64  # for these paths alone: a query's output without them never loads it
+
         fields["path_bytes"] = base64.b64encode(os.fsencode(path)).decode("ascii")
     return fields
 
@@ -187,6 +187,8 @@ def csv_cell(value) -> str:
 def write_csv(out, fmt: str, columns, rows) -> None:
     """A header line and the rows as RFC 4180 CSV: UTF-8 whatever the locale, CRLF line ends, a field
     quoted when it holds a comma, a quote or a line break; with a byte order mark for `csv+bom`."""
+    import csv  # for CSV output alone: a query's usual output never loads it
+
     stream = _Utf8Writer(out)
     if fmt == "csv+bom":
         stream.write("\ufeff")

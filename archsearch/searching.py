@@ -23,7 +23,6 @@ from archsearch.querying import (
 from archsearch.formats import UnreadableFile
 from archsearch.formats.article import lead_end
 from archsearch.schema import number_day
-from archsearch.spelling import corrected_query
 
 # Did you mean: offered when a query has fewer hits than FEW_HITS and a respelling has at least
 # MORE_HITS times as many.
@@ -493,6 +492,8 @@ def _suggest_spelling(evaluator: Evaluator, result: SearchResult, total: int, pa
         if evaluation is None:
             return len(evaluator.documents_whoosh_matches(query)), 0.0
         return len(evaluation.scores), max(evaluation.scores.values(), default=0.0)
+
+    from archsearch.spelling import corrected_query  # a query with FEW_HITS or more never needs it
 
     correction = corrected_query(evaluator.searcher, result.query, judge)
     if correction is None:

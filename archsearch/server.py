@@ -67,6 +67,7 @@ PRELOADED = (
     "archsearch.lasthits",
     "archsearch.location",
     "archsearch.searching",
+    "archsearch.spelling",  # did-you-mean, for a query with few hits (searching imports it then)
     "archsearch.engines.whoosh.arrays",  # numpy, with which queries are evaluated in the server
     "numpy.ma",  # what numpy.unique (phrases) loads on its first call: 8-28 ms of every served phrase
     "archsearch.formats.text",  # the plain-text reader: snippets and show read text files again

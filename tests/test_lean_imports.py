@@ -44,13 +44,19 @@ NOT_ON_THE_QUERY_PATH = (
     "asyncio", "urllib.request", "html", "html.entities", "tokenize", "linecache", "tempfile", "shutil",
     "subprocess", "socket", "email", "http", "ssl", "difflib", "tomllib", "rich", "textual", "whoosh.lang.morph_en",
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
+    "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
 )
 
+# A reading command ends with os._exit (archsearch.cli.end), the help at the interpreter's exit.
 COMMAND_THEN_LOADED = """
-import atexit, sys
-atexit.register(lambda: print(sorted(
-    name for name in {names!r} if name in sys.modules and type(sys.modules[name]).__name__ != "_DeferredModule"
-), file=sys.stderr))
+import atexit, os, sys
+def report_loaded():
+    print(sorted(
+        name for name in {names!r} if name in sys.modules and type(sys.modules[name]).__name__ != "_DeferredModule"
+    ), file=sys.stderr, flush=True)
+exit_now = os._exit
+os._exit = lambda status: (report_loaded(), exit_now(status))
+atexit.register(report_loaded)
 sys.argv = ["archsearch", *{args!r}]
 from archsearch.client import main
 main()
@@ -75,6 +81,23 @@ def test_a_query_or_the_help_loads_no_heavy_module(seeded_index, args, needed):
     assert result.stderr.splitlines()[-1] == "[]"
 
 
+def test_a_query_with_enough_hits_loads_no_spelling_suggestions(tmp_path):
+    """Did-you-mean (archsearch.spelling) is for a query with fewer than searching.FEW_HITS hits."""
+    from conftest import build_index, wire
+
+    index = build_index(tmp_path, {
+        f"{number}.txt": wire(f"2021-12-1{number}", "KABUL, December 10. /TASS/.", f"The Taliban said {number} things.")
+        for number in range(6)
+    })
+    names = NOT_ON_THE_QUERY_PATH + ("archsearch.spelling",)
+    result = subprocess.run(
+        [sys.executable, "-c", COMMAND_THEN_LOADED.format(names=names, args=["query", "Taliban"])],
+        capture_output=True, text=True, env={**os.environ, "ARCHSEARCH_INDEX": str(index)},
+    )
+    assert result.returncode == 0 and result.stdout.count("Taliban") >= 6, result.stderr
+    assert result.stderr.splitlines()[-1] == "[]"
+
+
 def test_the_modules_stood_in_for_still_work():
     result = run(
         "import archsearch, io, sys, traceback; "
@@ -91,3 +114,29 @@ def test_the_modules_stood_in_for_still_work():
         "'whoosh.lang.morph_en')}))"
     )
     assert result == "&lt;b&gt; é True HTMLParser b'abc' True True ['a', '=', '1'] 1 True True ['module']"
+
+
+def test_the_modules_stood_in_for_whoosh_still_work():
+    result = run(
+        "import archsearch, sys; "
+        "import calendar, random, queue, mmap, ipaddress; from whoosh import highlight; from whoosh.automata import lev; "
+        "from urllib.parse import urlsplit; from whoosh.util import random_name; "
+        "print(calendar.monthrange(2024, 2)[1], len(random_name(5)), queue.Queue().empty(), mmap.ACCESS_READ, "
+        "ipaddress.ip_address('::1').version, urlsplit('http://[::1]:80/a').hostname, "
+        "type(highlight.Highlighter()).__name__, lev.levenshtein_automaton('ab', 1).to_dfa().accept('abc'), "
+        "sorted({type(sys.modules[name]).__name__ for name in ('calendar', 'random', 'queue', 'mmap', 'ipaddress', "
+        "'whoosh.highlight', 'whoosh.automata.lev')}))"
+    )
+    assert result == "29 5 True 1 6 ::1 Highlighter True ['module']"
+
+
+def test_the_collector_runs_less_often_but_still_collects_cycles():
+    result = run(
+        "import gc, weakref, archsearch\n"
+        "class Node: pass\n"
+        "node = Node(); node.itself = node; alive = weakref.ref(node); del node\n"
+        "before = alive() is not None\n"
+        "gc.collect()\n"
+        "print(gc.get_threshold()[0] >= 100_000, before, alive() is None)"
+    )
+    assert result == "True True True"

@@ -143,7 +143,27 @@ def cli(ctx):
 
 
 def main() -> None:
-    sys.exit(run())
+    end(run())
+
+
+def end(status) -> None:
+    """Ends the process with a command's exit status. A command that only reads the index (one
+    archsearch.client may hand to a server) ends at once, as the server's request processes do:
+    the interpreter's clean-up would free every object the command made, one by one, and collect
+    them, for nothing that outlives the process (a sixth of a query's CPU at 100k articles).
+    What it wrote is flushed first; a command that writes, or left a thread running, ends normally."""
+    from archsearch.client import FORWARDED
+
+    threading = sys.modules.get("threading")
+    threads_left = threading is not None and any(
+        thread.is_alive() and not thread.daemon for thread in threading.enumerate() if thread is not threading.main_thread()
+    )
+    if sys.argv[1:2] and sys.argv[1] in FORWARDED and isinstance(status, int) and not threads_left:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(status)
+    sys.exit(status)
 
 
 def run(args: list[str] | None = None, prog_name: str | None = None) -> int:

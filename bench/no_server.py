@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""A query without the server, as a process of its own: CPU per kind against a tantivy process,
+two versions of archsearch side by side, and where each version's time goes.
+
+    python bench/no_server.py INDEX [--tantivy DIR] [--against REV] [--rounds N] [--phases]
+
+For each of bench/run.py's six query kinds, runs `archsearch query --index INDEX ...` with
+ARCHSEARCH_SERVER=off and its output to a file, as a script would, and with --tantivy DIR the
+same query in a Python process that opens that tantivy index (bench/run.py's TANTIVY_QUERY), and
+`python -c pass`. The work tree's archsearch/ is copied and byte-compiled first, as pip compiles
+an installed package (the copy is what runs, so editing the tree meanwhile changes nothing); with
+--against REV, that git revision's archsearch/ too. One warm-up round, then N rounds (default
+10), each running every kind on every version and tool in turn, the order rotating from round
+to round, so that the load of other work falls on all alike. It prints the median CPU time (user
++ system, from wait4) and wall time of each, and the CPU ratio to the tantivy process: on a
+shared machine CPU holds far better than wall time.
+
+With --phases it then splits each version's process, for three kinds, into the interpreter's
+start-up (with site), the imports of the query path, the command (parsing, opening the index,
+evaluation, copy groups, snippets, output) and the end (the interpreter's clean-up, or
+os._exit), from time.process_time() inside the process and the total from wait4.
+
+bench/README.md, "The no-server path", reports its runs.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import run as harness  # bench/run.py: the query kinds and the tantivy query process
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+# Inside the measured process with --phases: CPU at start, after importing what a query imports,
+# after the command; the command ends as the console script's would (archsearch.cli.end where
+# there is one).
+PHASES = """
+import os, sys, time
+started = time.process_time()
+sys.argv = ["archsearch", *sys.argv[1:]]
+import archsearch.client, archsearch.cli, archsearch.cli.query, archsearch.searching, archsearch.rendering
+import archsearch.lasthits, archsearch.engines.whoosh, whoosh.searching, sqlite3
+imported = time.process_time()
+from archsearch import cli
+status = cli.run()
+ran = time.process_time()
+os.write(2, f"phases {started} {imported - started} {ran - imported} {ran}\\n".encode())
+getattr(cli, "end", sys.exit)(status)
+"""
+PHASE_KINDS = ("rare word", "common word", "phrase")
+
+
+def snapshot(work: str, name: str, revision: str | None) -> str:
+    """A byte-compiled copy of archsearch/ (the work tree's, or a revision's) to put on PYTHONPATH."""
+    target = os.path.join(work, name)
+    os.makedirs(target)
+    if revision:
+        archive = subprocess.run(["git", "-C", REPO, "archive", revision, "archsearch"], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", target], input=archive.stdout, check=True)
+    else:
+        shutil.copytree(os.path.join(REPO, "archsearch"), os.path.join(target, "archsearch"),
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", target], check=True, stdout=subprocess.DEVNULL)
+    return target
+
+
+def measure(argv, env, out_path):
+    """CPU (user + system) and wall seconds of one process, its stdout to a file, its stderr kept."""
+    with open(out_path, "w") as out:
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, env=env, cwd="/")
+        err = child.stderr.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        sys.exit(f"error: {' '.join(argv)} failed: {err.decode(errors='replace').strip()[-300:]}")
+    return usage.ru_utime + usage.ru_stime, wall, err.decode(errors="replace")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("index", help="an archsearch index folder")
+    ap.add_argument("--tantivy", metavar="DIR", help="a tantivy index of the same files (bench/run.py builds one)")
+    ap.add_argument("--against", metavar="REV", help="also time this git revision's archsearch/")
+    ap.add_argument("--rounds", type=int, default=10, help="interleaved rounds after a warm-up (default 10)")
+    ap.add_argument("--phases", action="store_true", help="also split each version's process into phases")
+    args = ap.parse_args()
+
+    script = os.path.join(os.path.dirname(sys.executable), "archsearch")  # the console script, as users run it
+    python = harness.script_python(script) or sys.executable
+    work = tempfile.mkdtemp(prefix="archsearch-no-server-")
+    try:
+        versions = {"archsearch": snapshot(work, "tree", None)}
+        if args.against:
+            versions[f"archsearch@{args.against}"] = snapshot(work, "against", args.against)
+        tantivy_script = os.path.join(work, "tantivy_query.py")
+        with open(tantivy_script, "w") as f:
+            f.write(harness.TANTIVY_QUERY)
+        base_env = {**os.environ, "ARCHSEARCH_SERVER": "off"}
+        base_env.pop("PYTHONPATH", None)
+        fields = argparse.Namespace(archsearch=script, python=python, tantivy_query=tantivy_script,
+                                    indexes={"archsearch": args.index, "tantivy": args.tantivy})
+
+        def command(tool, kind, phases=False):
+            if tool == "python -c pass":
+                return [python, "-c", "pass"], base_env
+            if tool == "tantivy":
+                return harness.Bench.query_argv(fields, "tantivy", kind), base_env
+            argv = harness.Bench.query_argv(fields, "archsearch", kind)
+            env = {**base_env, "PYTHONPATH": versions[tool]}
+            return ([python, "-c", PHASES, *argv[1:]] if phases else argv), env
+
+        tools = [*versions, *(["tantivy"] if args.tantivy else []), "python -c pass"]
+        times = {}
+        out_path = os.path.join(work, "out")
+        for round_number in range(args.rounds + 1):  # the first is a warm-up: page cache, not counted
+            for kind in harness.KINDS:
+                shift = round_number % len(tools)
+                for tool in tools[shift:] + tools[:shift]:
+                    cpu, wall, _ = measure(*command(tool, kind), out_path)
+                    if round_number:
+                        times.setdefault((kind["kind"], tool), []).append((cpu, wall))
+        print(f"{args.index}: CPU / wall ms, medians of {args.rounds} interleaved rounds; x: CPU over the tantivy process's")
+        print(f"{'kind':<12}" + "".join(f"{tool:>30}" for tool in tools))
+        for kind in harness.KINDS:
+            cells = []
+            for tool in tools:
+                cpu = statistics.median(c for c, _ in times[(kind["kind"], tool)]) * 1000
+                wall = statistics.median(w for _, w in times[(kind["kind"], tool)]) * 1000
+                ratio = ""
+                if args.tantivy and tool not in ("tantivy", "python -c pass"):
+                    ratio = f" ({cpu / (statistics.median(c for c, _ in times[(kind['kind'], 'tantivy')]) * 1000):.1f}x)"
+                cells.append(f"{cpu:.0f} / {wall:.0f}{ratio}")
+            print(f"{kind['kind']:<12}" + "".join(f"{cell:>30}" for cell in cells))
+
+        if args.phases:
+            phases = {}
+            for round_number in range(args.rounds + 1):
+                for kind in [k for k in harness.KINDS if k["kind"] in PHASE_KINDS]:
+                    for tool in versions:
+                        cpu, _, err = measure(*command(tool, kind, phases=True), out_path)
+                        line = next(line for line in err.splitlines() if line.startswith("phases "))
+                        start, imports, ran, end_mark = map(float, line.split()[1:])
+                        if round_number:
+                            phases.setdefault((kind["kind"], tool), []).append((start, imports, ran, cpu - end_mark, cpu))
+            print("\nCPU ms, medians: start-up (interpreter, site) | imports of the query path | the command | the end | total")
+            for (kind, tool), rows in phases.items():
+                medians = [statistics.median(row[i] for row in rows) * 1000 for i in range(5)]
+                print(f"{kind:<12} {tool:<28}" + " | ".join(f"{m:6.1f}" for m in medians))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
