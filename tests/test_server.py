@@ -68,7 +68,9 @@ def running_server(path: Path, patch: str = ""):
     """`archsearch serve` on path; with patch, Python run on archsearch.server (as `server`) first."""
     command = [installed_command(), "serve"]
     if patch:
-        command = [sys.executable, "-c", PATCHED_SERVER.format(patch=patch)]
+        # -P: archsearch as installed, as the client imports it, not the checkout the tests run in
+        # (a client refuses a server of another installation and runs its command itself)
+        command = [sys.executable, "-P", "-c", PATCHED_SERVER.format(patch=patch)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(path))
     try:
         assert select.select([process.stderr], [], [], 30)[0], "the server did not start"
