@@ -111,13 +111,15 @@ def shard_articles(ports):
 
 
 def report_progress(ports, every, started, done):
-    """A line per `every` seconds while the cluster is built: articles so far and the rate."""
+    """A line per `every` seconds while the cluster is built: articles so far, and the rate of
+    this run (a continued build's shards held articles before it started)."""
+    held_before = shard_articles(ports) or 0
     while not done.wait(every):
         count = shard_articles(ports)
         elapsed = time.perf_counter() - started
         if count is not None:
             print(f"  {time.strftime('%H:%M:%S')}  {elapsed / 60:7.1f} min  {count:>10,} articles  "
-                  f"{count / elapsed:7.1f} articles/s", flush=True)
+                  f"{(count - held_before) / elapsed:7.1f} articles/s", flush=True)
 
 
 def process_cpu(pid):

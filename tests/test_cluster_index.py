@@ -228,3 +228,30 @@ def test_the_cluster_benchmark_continues_a_build_kept_in_its_folder(tmp_path):
         assert continued[engine]["indexer_cpu_s"] > 0
     assert continued["cluster"]["servers_cpu_s"] >= 0  # too little work on 18 articles for a clock tick
     assert sorted(path.name for path in folder.iterdir()) == ["cluster.toml", "embedded", "shard0", "shard1"]
+
+
+def test_the_cluster_benchmark_rates_a_continued_build_by_the_articles_it_added(monkeypatch, capsys):
+    """bench/cluster.py's progress lines: the shards of a continued build held articles before it."""
+    import sys
+    import threading
+
+    from conftest import REPO
+
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    import cluster as bench_cluster
+
+    held = iter([500_000, 500_600])
+    monkeypatch.setattr(bench_cluster, "shard_articles", lambda ports: next(held))
+
+    class OneTick(threading.Event):
+        def wait(self, timeout=None):
+            ticks.append(timeout)
+            return len(ticks) > 1
+
+    ticks = []
+    monkeypatch.setattr(bench_cluster.time, "perf_counter", lambda: 10.0)
+    bench_cluster.report_progress([1], 5, 4.0, OneTick())
+    line = capsys.readouterr().out
+    for name in ("cluster", "run"):  # bench's modules, by names too common to leave imported
+        sys.modules.pop(name, None)
+    assert "500,600 articles" in line and "100.0 articles/s" in line, line
