@@ -147,10 +147,11 @@ class CopyGroups:
         record, sketch), and group again the articles whose group this can change: the groups that
         lost an article, and the new articles with every group holding a candidate copy of one."""
         db = self._db
-        regroup: set[int] = set()  # groups to make again
+        lost: set[int] = set()  # groups that lost an article: made again from their members
+        touched: set[int] = set()  # groups holding a candidate copy of a new article: only joined
         for chunk in _chunks(sorted({os.fsencode(key) for key in removed_files})):
             rows = db.execute(f"SELECT id, sketch, grp FROM sketches WHERE file IN ({_marks(chunk)})", chunk).fetchall()
-            regroup.update(group for _, _, group in rows)
+            lost.update(group for _, _, group in rows)
             db.executemany(
                 "DELETE FROM bands WHERE band = ? AND id = ?",
                 [(band, row_id) for row_id, packed, _ in rows for band in band_keys(_unpack(packed))],
@@ -168,28 +169,48 @@ class CopyGroups:
             new_ids.append(row_id)
             new_bands += [(band, row_id) for band in band_keys(signature)]
         for chunk in _chunks(sorted({band for band, _ in new_bands})):
-            regroup.update(group for (group,) in db.execute(
+            touched.update(group for (group,) in db.execute(
                 f"SELECT DISTINCT s.grp FROM bands b JOIN sketches s ON s.id = b.id WHERE b.band IN ({_marks(chunk)})",
                 chunk,
             ))
         db.executemany("INSERT INTO bands VALUES (?, ?)", new_bands)
-        members = set(new_ids)
-        for chunk in _chunks(sorted(regroup)):
-            members.update(row_id for (row_id,) in db.execute(
+        fresh = set(new_ids) | self._members(lost)
+        members = fresh | self._members(touched - lost)
+        if members:
+            self._group(members, fresh)
+
+    def _members(self, groups: set[int]) -> set[int]:
+        members = set()
+        for chunk in _chunks(sorted(groups)):
+            members.update(row_id for (row_id,) in self._db.execute(
                 f"SELECT id FROM sketches WHERE grp IN ({_marks(chunk)})", chunk
             ))
-        if members:
-            self._group(members)
+        return members
 
-    def _group(self, members: set[int]) -> None:
-        """Group `members` afresh: every copy of one of them is among them (see update)."""
-        articles = {}
+    def _group(self, members: set[int], fresh: set[int]) -> None:
+        """Group `members` afresh: every copy of one of them is among them (see update).  Those
+        not in `fresh` come in whole groups that lost no article: each is still a component, and
+        no two of them are copies (they would be one group), so only pairs with a fresh article
+        are compared, and only the sketches of fresh articles and of the members sharing a band
+        with one are read (at 1M, comparing every pair of a band's members, and reading every
+        member's sketch, made each commit slower as the index grew)."""
+        db = self._db
+        order: dict[int, tuple] = {}  # member -> its file and record, which order a group
+        parent: dict[int, int] = {}
+        first_of_group: dict[int, int] = {}
         for chunk in _chunks(sorted(members)):
-            for row_id, key, record, packed in self._db.execute(
-                f"SELECT id, file, record, sketch FROM sketches WHERE id IN ({_marks(chunk)})", chunk
+            for row_id, key, record, group in db.execute(
+                f"SELECT id, file, record, grp FROM sketches WHERE id IN ({_marks(chunk)})", chunk
             ):
-                articles[row_id] = ((key, record or ""), _unpack(packed))
-        parent = {row_id: row_id for row_id in articles}
+                order[row_id] = (key, record or "")
+                parent[row_id] = row_id if row_id in fresh else first_of_group.setdefault(group, row_id)
+        sketches = self._sketches(fresh)
+        by_band: dict[int, list[int]] = {}
+        for chunk in _chunks(sorted({band for signature in sketches.values() for band in band_keys(signature)})):
+            for band, row_id in db.execute(f"SELECT band, id FROM bands WHERE band IN ({_marks(chunk)})", chunk):
+                if row_id in order:
+                    by_band.setdefault(band, []).append(row_id)
+        sketches.update(self._sketches({row_id for sharing in by_band.values() for row_id in sharing} - fresh))
 
         def root(row_id: int) -> int:
             while parent[row_id] != row_id:
@@ -197,23 +218,26 @@ class CopyGroups:
                 row_id = parent[row_id]
             return row_id
 
-        by_band: dict[int, list[int]] = {}
-        for row_id, (_, signature) in articles.items():
-            for band in band_keys(signature):
-                by_band.setdefault(band, []).append(row_id)
         for sharing in by_band.values():
             for position, first in enumerate(sharing):
-                for second in sharing[position + 1 :]:
-                    if root(first) != root(second) and (
-                        resemblance(articles[first][1], articles[second][1]) >= NEAR_DUPLICATE
-                    ):
+                if first not in fresh:
+                    continue
+                for other, second in enumerate(sharing):
+                    if other == position or (other < position and second in fresh):
+                        continue  # a pair of fresh articles is compared once
+                    if root(first) != root(second) and resemblance(sketches[first], sketches[second]) >= NEAR_DUPLICATE:
                         parent[root(first)] = root(second)
         leaders: dict[int, int] = {}  # component root -> the id of its first article
-        for row_id in sorted(articles, key=lambda row_id: articles[row_id][0]):
+        for row_id in sorted(order, key=order.__getitem__):
             leaders.setdefault(root(row_id), row_id)
-        self._db.executemany(
-            "UPDATE sketches SET grp = ? WHERE id = ?", [(leaders[root(row_id)], row_id) for row_id in articles]
-        )
+        db.executemany("UPDATE sketches SET grp = ? WHERE id = ?", [(leaders[root(row_id)], row_id) for row_id in order])
+
+    def _sketches(self, ids: set[int]) -> dict[int, tuple[int, ...]]:
+        sketches = {}
+        for chunk in _chunks(sorted(ids)):
+            for row_id, packed in self._db.execute(f"SELECT id, sketch FROM sketches WHERE id IN ({_marks(chunk)})", chunk):
+                sketches[row_id] = _unpack(packed)
+        return sketches
 
 
 def _unpack(packed: bytes) -> tuple[int, ...]:

@@ -56,6 +56,23 @@ def test_a_copy_of_a_copy_is_in_the_group_whatever_the_order():
         assert groups_in(db) == {frozenset("abc")}
 
 
+def test_an_added_article_is_compared_with_the_articles_sharing_a_band_not_they_with_each_other(monkeypatch):
+    """Groups that lost no article stay components: adding an article to an index whose articles
+    share a band without being copies compares it with each of them, not every pair of them
+    again (at 1M that made each commit slower as the index grew)."""
+    from archsearch import nearduplicates
+
+    # Each shares BASE's first band (4 buckets) and nothing else: candidates, never copies.
+    lookalikes = [edited(BASE, range(4, SKETCH_SIZE), 10_000 * (number + 1)) for number in range(21)]
+    db, groups = memory_groups()
+    groups.update((), [(f"old{number}", None, signature) for number, signature in enumerate(lookalikes[:20])])
+    compared = []
+    monkeypatch.setattr(nearduplicates, "resemblance", lambda first, second: compared.append(1) or resemblance(first, second))
+    groups.update((), [("new", None, lookalikes[20])])
+    assert len(compared) == 20
+    assert groups_in(db) == {frozenset([name]) for name in [*(f"old{number}" for number in range(20)), "new"]}
+
+
 def test_removing_the_link_of_a_chain_splits_the_group():
     db, groups = memory_groups()
     groups.update((), [("a", None, A), ("b", None, B), ("c", None, C)])
