@@ -168,11 +168,10 @@ class CopyGroups:
             ).lastrowid
             new_ids.append(row_id)
             new_bands += [(band, row_id) for band in band_keys(signature)]
-        for chunk in _chunks(sorted({band for band, _ in new_bands})):
-            touched.update(group for (group,) in db.execute(
-                f"SELECT DISTINCT s.grp FROM bands b JOIN sketches s ON s.id = b.id WHERE b.band IN ({_marks(chunk)})",
-                chunk,
-            ))
+        touched.update(group for (group,) in _select_in(
+            db, "SELECT DISTINCT s.grp FROM bands b JOIN sketches s ON s.id = b.id WHERE b.band IN ({})",
+            {band for band, _ in new_bands},
+        ))
         db.executemany("INSERT INTO bands VALUES (?, ?)", new_bands)
         fresh = set(new_ids) | self._members(lost)
         members = fresh | self._members(touched - lost)
@@ -180,12 +179,7 @@ class CopyGroups:
             self._group(members, fresh)
 
     def _members(self, groups: set[int]) -> set[int]:
-        members = set()
-        for chunk in _chunks(sorted(groups)):
-            members.update(row_id for (row_id,) in self._db.execute(
-                f"SELECT id FROM sketches WHERE grp IN ({_marks(chunk)})", chunk
-            ))
-        return members
+        return {row_id for (row_id,) in _select_in(self._db, "SELECT id FROM sketches WHERE grp IN ({})", groups)}
 
     def _group(self, members: set[int], fresh: set[int]) -> None:
         """Group `members` afresh: every copy of one of them is among them (see update).  Those
@@ -198,18 +192,16 @@ class CopyGroups:
         order: dict[int, tuple] = {}  # member -> its file and record, which order a group
         parent: dict[int, int] = {}
         first_of_group: dict[int, int] = {}
-        for chunk in _chunks(sorted(members)):
-            for row_id, key, record, group in db.execute(
-                f"SELECT id, file, record, grp FROM sketches WHERE id IN ({_marks(chunk)})", chunk
-            ):
-                order[row_id] = (key, record or "")
-                parent[row_id] = row_id if row_id in fresh else first_of_group.setdefault(group, row_id)
+        query = "SELECT id, file, record, grp FROM sketches WHERE id IN ({})"
+        for row_id, key, record, group in _select_in(db, query, members):
+            order[row_id] = (key, record or "")
+            parent[row_id] = row_id if row_id in fresh else first_of_group.setdefault(group, row_id)
         sketches = self._sketches(fresh)
         by_band: dict[int, list[int]] = {}
-        for chunk in _chunks(sorted({band for signature in sketches.values() for band in band_keys(signature)})):
-            for band, row_id in db.execute(f"SELECT band, id FROM bands WHERE band IN ({_marks(chunk)})", chunk):
-                if row_id in order:
-                    by_band.setdefault(band, []).append(row_id)
+        fresh_bands = {band for signature in sketches.values() for band in band_keys(signature)}
+        for band, row_id in _select_in(db, "SELECT band, id FROM bands WHERE band IN ({})", fresh_bands):
+            if row_id in order:
+                by_band.setdefault(band, []).append(row_id)
         sketches.update(self._sketches({row_id for sharing in by_band.values() for row_id in sharing} - fresh))
 
         def root(row_id: int) -> int:
@@ -225,19 +217,20 @@ class CopyGroups:
                 for other, second in enumerate(sharing):
                     if other == position or (other < position and second in fresh):
                         continue  # a pair of fresh articles is compared once
-                    if root(first) != root(second) and resemblance(sketches[first], sketches[second]) >= NEAR_DUPLICATE:
+                    if root(first) != root(second) and (
+                        resemblance(sketches[first], sketches[second]) >= NEAR_DUPLICATE
+                    ):
                         parent[root(first)] = root(second)
         leaders: dict[int, int] = {}  # component root -> the id of its first article
         for row_id in sorted(order, key=order.__getitem__):
             leaders.setdefault(root(row_id), row_id)
-        db.executemany("UPDATE sketches SET grp = ? WHERE id = ?", [(leaders[root(row_id)], row_id) for row_id in order])
+        db.executemany(
+            "UPDATE sketches SET grp = ? WHERE id = ?", [(leaders[root(row_id)], row_id) for row_id in order]
+        )
 
     def _sketches(self, ids: set[int]) -> dict[int, tuple[int, ...]]:
-        sketches = {}
-        for chunk in _chunks(sorted(ids)):
-            for row_id, packed in self._db.execute(f"SELECT id, sketch FROM sketches WHERE id IN ({_marks(chunk)})", chunk):
-                sketches[row_id] = _unpack(packed)
-        return sketches
+        rows = _select_in(self._db, "SELECT id, sketch FROM sketches WHERE id IN ({})", ids)
+        return {row_id: _unpack(packed) for row_id, packed in rows}
 
 
 def _unpack(packed: bytes) -> tuple[int, ...]:
@@ -247,6 +240,12 @@ def _unpack(packed: bytes) -> tuple[int, ...]:
 def _chunks(values: list) -> Iterator[list]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
+
+
+def _select_in(db, query: str, values) -> Iterator[tuple]:
+    """The rows of `query`, whose `{}` is a list of values, run over the values chunk by chunk."""
+    for chunk in _chunks(sorted(values)):
+        yield from db.execute(query.format(_marks(chunk)), chunk)
 
 
 def _marks(values: list) -> str:

@@ -394,7 +394,7 @@ def serve(listener: Listener, idle_minutes: float) -> str:
                     server.stop_reason = f"idle for {idle_minutes:g} minutes"
                     break
             watched = [listener.socket, server.wake[0], server.reports[0]]
-            if server.spare and not _spare_waits(server) and server.spare:
+            if server.spare and not _spare_waits(server) and server.spare:  # (_spare_waits lets an ended one go)
                 watched.append(server.spare.line)  # for when it says it waits, or ends
             wait = _rehearse_when_idle(server, wait)
             readable = select.select(watched, [], [], wait)[0]
