@@ -302,8 +302,7 @@ def copies_of(searcher, groups, docnum: int, stored: dict, matching: Collection[
     `matching` (None: the whole index), from `groups` (copy_groups; None: no groups known)."""
     if groups is None:
         return []
-    from whoosh.reading import TermNotFound
-
+    from archsearch.engines.whoosh.keys import documents_of
     from archsearch.engines.whoosh.store import key_term
 
     rows = groups.execute(
@@ -314,14 +313,10 @@ def copies_of(searcher, groups, docnum: int, stored: dict, matching: Collection[
     reader = searcher.reader()
     copies = set()
     for key, record in rows:
-        try:
-            # Term lookups (the file, and the record in it), where finding candidates by bands
-            # took eight per segment.
-            candidates = set(reader.postings("key", key_term(os.fsdecode(key))).all_ids())
-            if record is not None:
-                candidates.intersection_update(reader.postings("record", record).all_ids())
-        except TermNotFound:  # removed from the index after the record was written
-            continue
+        # Term lookups (the file, and the record in it) in the segments whose keys span the
+        # file's, where finding candidates by bands took eight per segment.  A copy removed from
+        # the index after the record was written is simply not found.
+        candidates = documents_of(reader, "key", key_term(os.fsdecode(key)), None if record is None else ("record", record))
         copies.update(
             candidate
             for candidate in candidates

@@ -720,7 +720,7 @@ _warming_words: dict[Path, str] = {}
 def warm(index_dir: Path) -> None:
     """Reads once, in the server, what every request on the index's newly opened generation would
     otherwise read again in its own process, and lose with it: each segment's stored-field
-    offsets and word lists (prefix and fuzzy words), the regular expressions of the query
+    offsets, word lists (prefix and fuzzy words) and span of keys, the regular expressions of the query
     parser, of the article readers and of snippets compiled.  It searches the index for a rare
     word (the first of letters in the body of at most WARMING_ARTICLES articles: a common one
     would cost a large index a second), the result thrown away; the requests forked afterwards
@@ -732,6 +732,7 @@ def warm(index_dir: Path) -> None:
     opens the latest itself when it is not (the server then opens and warms that one for the
     next requests)."""
     from archsearch.engines.whoosh.fuzzy import segment_word_lists
+    from archsearch.engines.whoosh.keys import field_span
     from archsearch.engines.whoosh.store import index_searcher
     from archsearch.searching import search
 
@@ -739,6 +740,7 @@ def warm(index_dir: Path) -> None:
         leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
         for leaf in leaves:
             segment_word_lists(leaf)
+            field_span(leaf, "key")  # where copy groups look their copies up
             if leaf.doc_count_all():
                 leaf.stored_fields(0)  # reads where each article's stored fields are in the segment
         # Letters sort after digits: from "a" on, the first word of letters is near.

@@ -197,3 +197,26 @@ except OSError as exc:
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.splitlines() == ["True", os.strerror(24)], result.stderr
+
+
+def test_a_warmed_index_groups_copies_without_reading_the_segments_key_spans(tmp_path, searchers_kept_open, monkeypatch):
+    from archsearch import server
+    from archsearch.engines.whoosh import keys
+    from archsearch.searching import search
+
+    story = wire("2021-03-01", "PARIS, March 1. /AFP/.", "Zebras escaped from the city zoo on Monday morning and ran along the river banks for hours before keepers caught them all.")
+    (tmp_path / "corpus").mkdir()
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / "corpus" / name).write_text(story)
+    update_index(tmp_path / "index", [str(tmp_path / "corpus")])
+    (tmp_path / "corpus" / "c.txt").write_text(story)
+    update_index(tmp_path / "index", [str(tmp_path / "corpus")])
+    assert len(use(tmp_path / "index").reader().leaf_readers()) == 2
+    server.warm((tmp_path / "index").resolve())
+
+    def read_span(leaf, fieldname):
+        raise AssertionError("a segment's span of keys read again")
+
+    monkeypatch.setattr(keys, "_read_span", read_span)  # what a request forked now inherits
+    [hit] = search(tmp_path / "index", "zebras").hits
+    assert len(hit.copies) == 2
