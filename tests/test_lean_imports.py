@@ -45,6 +45,7 @@ NOT_ON_THE_QUERY_PATH = (
     "subprocess", "socket", "email", "http", "ssl", "difflib", "tomllib", "rich", "textual", "whoosh.lang.morph_en",
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
+    "hashlib", "_hashlib", "uuid", "platform",
 )
 
 # A reading command ends with os._exit (archsearch.cli.end), the help at the interpreter's exit.
@@ -140,3 +141,51 @@ def test_the_collector_runs_less_often_but_still_collects_cycles():
         "print(gc.get_threshold()[0] >= 100_000, before, alive() is None)"
     )
     assert result == "True True True"
+
+
+def test_md5_and_uuid_stood_in_for_give_what_the_real_modules_give():
+    """Whoosh's hash tables take MD5 from Python's own _md5; click's UUID type still converts to
+    the real uuid.UUID, loaded when first used."""
+    result = run(
+        "import sys, archsearch.cli, click; from whoosh.filedb.filetables import md5_hash; "
+        "before = sorted(type(sys.modules[name]).__name__ for name in ('hashlib', 'uuid')); "
+        "import hashlib, uuid; "
+        "same = md5_hash(b'kabul') == int(hashlib.new('md5', b'kabul').hexdigest(), 16) & 0xFFFFFFFF; "
+        "value = click.UUID.convert('12345678-1234-5678-1234-567812345678', None, None); "
+        "print(before, same, hashlib.md5(b'').hexdigest(), type(value).__module__, value == uuid.UUID(int=value.int), "
+        "isinstance(value, uuid.UUID), sorted(type(sys.modules[name]).__name__ for name in ('hashlib', 'uuid')))"
+    )
+    assert result == (
+        "['_DeferredModule', '_DeferredModule'] True d41d8cd98f00b204e9800998ecf8427e uuid True True ['module', 'module']"
+    )
+
+
+# Character classes compiled on first use, for text that is not ASCII (analysis/tokens.py)
+
+def test_ascii_text_compiles_neither_large_character_class():
+    result = run(
+        "from archsearch.analysis import tokens; "
+        "print(tokens.words('The U.S. said 3.5 things'), tokens.word_spans('Kabul today')[1], "
+        "tokens.word_expression('Kabul') is tokens.PLAIN_WORD, tokens.plain_word_character('\u00e9'), "
+        "tokens._has_mark_pattern.cache_info().currsize, tokens._unspaced_pattern.cache_info().currsize, "
+        "tokens.words('\u5317\u4eac\u5927\u5b66 Z\u00fcrcher'), "
+        "tokens._has_mark_pattern.cache_info().currsize, tokens._unspaced_pattern.cache_info().currsize)"
+    )
+    assert result == (
+        "['The', 'U.S', 'said', '3.5', 'things'] (6, 11, 'today') True True 0 0 "
+        "['\u5317\u4eac', '\u4eac\u5927', '\u5927\u5b66', 'Z\u00fcrcher'] 1 1"
+    )
+
+
+def test_plain_word_characters_are_those_neither_class_holds():
+    """plain_word_character looks code points up in the ranges the two classes are made of, and
+    no ASCII character is in either class (what lets ASCII text skip them)."""
+    from archsearch.analysis import tokens
+
+    marks, unspaced = tokens._has_mark_pattern(), tokens._unspaced_pattern()
+    disagree = [
+        code for code in range(0x110000)
+        if tokens.plain_word_character(chr(code)) != (not (marks.match(chr(code)) or unspaced.match(chr(code))))
+    ]
+    assert disagree == []
+    assert not any(marks.match(chr(code)) or unspaced.match(chr(code)) for code in range(128))
