@@ -23,6 +23,8 @@ HIT_NUMBER = re.compile(r"@(\d+)")
 
 @dataclass(frozen=True)
 class RememberedHit:
+    """An article named by `@N`, with the query that found it."""
+
     reference: str  # what names the article to searching.find_article
     query: str  # the query text that found it, for highlighting its words
 

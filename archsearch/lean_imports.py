@@ -17,8 +17,10 @@ imports `ipaddress` for URLs with a bracketed host, which pathlib never makes (a
 of a query). Whoosh's hash tables find terms by MD5 (`from hashlib import md5`), and hashlib loads
 OpenSSL's library (2.5 ms of a query), where Python's own `_md5` gives the same digests; and click
 names `uuid.UUID` in the class statement of a parameter type archsearch never uses, and uuid
-imports `platform` (2.5 ms together). This module stands in for them, without changing what any
-other code sees:
+imports `platform` (2.5 ms together). click imports `inspect` (with `ast` and `dis`, ~7 ms) for
+the `cleandoc` of each option's help as a command is defined, and dataclasses for the signature
+it makes the docstring of a class that has none. This module stands in for them, without changing
+what any other code sees:
 
 - `cached_property` becomes the standard library's functools.cached_property, which does
   the same for the synchronous methods Whoosh decorates;
@@ -27,6 +29,8 @@ other code sees:
   a submodule, `html.parser`, included); `urllib.request.urlretrieve`, `html.escape`,
   `shutil.copyfileobj` and `whoosh.lang.morph_en.variations` load the real module when called;
 - `hashlib` becomes such a placeholder too, whose `md5` is `_md5.md5` (when Python has it);
+- `inspect` too, whose `cleandoc` strips a line of help itself and hands anything longer to the
+  real one (so a dataclass without a docstring loads inspect: give each a docstring);
 - `uuid`, while click loads (`deferred_uuid_for_click`), a placeholder whose `UUID` is a stand-in
   class for click's class statement alone (it stays in the type's generic alias, which only type
   checkers read); afterwards `uuid.UUID` is the real class, loaded on first use.
@@ -87,6 +91,13 @@ def _stand_in(module: str, name: str):
     return call
 
 
+def _cleandoc(doc):
+    """inspect.cleandoc: for one line, that line with tabs expanded and no leading whitespace."""
+    if isinstance(doc, str) and "\n" not in doc:
+        return doc.expandtabs().lstrip()
+    return _load_real("inspect").cleandoc(doc)
+
+
 def _defer(name: str, **attributes) -> None:
     if name not in sys.modules:
         placeholder = _DeferredModule(name)
@@ -120,6 +131,7 @@ def install() -> None:
         pass
     else:
         _defer("hashlib", md5=md5)
+    _defer("inspect", cleandoc=_cleandoc)
     for name in DEFERRED:
         _defer(name)
 

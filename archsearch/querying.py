@@ -104,6 +104,8 @@ UNDATED = wq.Term("undated", UNDATED_MARK)
 
 @dataclass
 class ParsedQuery:
+    """A query as archsearch read it: Whoosh's query to run, and what went into it."""
+
     text: str
     query: wq.Query  # what runs: the words, fields and dates, with the --since/--until window
     words: wq.Query  # the same with every date filter dropped, to count undated articles left out

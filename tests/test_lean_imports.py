@@ -3,6 +3,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def run(code: str) -> str:
@@ -189,3 +191,27 @@ def test_plain_word_characters_are_those_neither_class_holds():
     ]
     assert disagree == []
     assert not any(marks.match(chr(code)) or unspaced.match(chr(code)) for code in range(128))
+
+
+def test_commands_are_defined_and_parsed_without_inspect():
+    """click's cleandoc of each option's help is the stand-in's, and a dataclass with a docstring
+    needs no signature from inspect. (engines/whoosh/evaluation.py's Evaluation has none yet, so a
+    query still loads inspect through archsearch.searching.)"""
+    result = run(
+        "import sys; from archsearch import cli; "
+        "[cli.cli.get_command(None, name) for name in cli.COMMANDS if name not in ('browse', 'cluster')]; "
+        "from archsearch.cli.query import command; command.make_context('query', ['Kabul', '-n', '3']); "
+        "import archsearch.querying, archsearch.passages, archsearch.rendering, archsearch.lasthits, "
+        "archsearch.formats.text, archsearch.dates, archsearch.formats.registry; "
+        "print(type(sys.modules['inspect']).__name__, [name for name in ('ast', 'dis') if name in sys.modules])"
+    )
+    assert result == "_DeferredModule []"
+
+
+@given(st.text(alphabet=st.sampled_from(" \t\nab\u00e9\r\x0b"), max_size=30))
+def test_the_stand_in_cleandoc_is_inspects(doc):
+    import inspect
+
+    from archsearch import lean_imports
+
+    assert lean_imports._cleandoc(doc) == inspect.cleandoc(doc)
