@@ -47,7 +47,7 @@ NOT_ON_THE_QUERY_PATH = (
     "subprocess", "socket", "email", "http", "ssl", "difflib", "tomllib", "rich", "textual", "whoosh.lang.morph_en",
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
-    "hashlib", "_hashlib", "uuid", "platform",
+    "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset",
 )
 
 # A reading command ends with os._exit (archsearch.cli.end), the help at the interpreter's exit.
@@ -215,3 +215,15 @@ def test_the_stand_in_cleandoc_is_inspects(doc):
     from archsearch import lean_imports
 
     assert lean_imports._cleandoc(doc) == inspect.cleandoc(doc)
+
+
+def test_the_accent_table_is_whooshs():
+    """analysis/_tables.py's copy of Whoosh's accent_map (regenerate it with `python -m
+    archsearch.analysis.charclasses` when this fails), in its order, so schemas pickle the same."""
+    import pickle
+
+    from whoosh.support.charset import accent_map
+
+    from archsearch.analysis._tables import ACCENT_MAP
+
+    assert pickle.dumps(ACCENT_MAP) == pickle.dumps(accent_map)
