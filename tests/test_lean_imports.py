@@ -47,7 +47,7 @@ NOT_ON_THE_QUERY_PATH = (
     "subprocess", "socket", "email", "http", "ssl", "difflib", "tomllib", "rich", "textual", "whoosh.lang.morph_en",
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
-    "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset",
+    "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates",
 )
 
 # A reading command ends with os._exit (archsearch.cli.end), the help at the interpreter's exit.
