@@ -179,6 +179,14 @@ def test_ascii_text_compiles_neither_large_character_class():
     )
 
 
+def test_the_server_compiles_both_classes_before_it_forks_a_command():
+    result = run(
+        "from archsearch import server; from archsearch.analysis import tokens; server.preload(); "
+        "print(tokens._has_mark_pattern.cache_info().currsize, tokens._unspaced_pattern.cache_info().currsize)"
+    )
+    assert result == "1 1"
+
+
 def test_plain_word_characters_are_those_neither_class_holds():
     """plain_word_character looks code points up in the ranges the two classes are made of, and
     no ASCII character is in either class (what lets ASCII text skip them)."""

@@ -62,6 +62,13 @@ def _has_unspaced(text: str) -> bool:
     return not text.isascii() and _unspaced_pattern().search(text) is not None
 
 
+def compile_scans() -> None:
+    """Compiles the two scans now, for a process that forks one process per command (the server),
+    so that no command compiles them for itself."""
+    _has_mark_pattern()
+    _unspaced_pattern()
+
+
 def _in_ranges(code: int, ranges, starts: list[int]) -> bool:
     at = bisect_right(starts, code) - 1
     return at >= 0 and code <= ranges[at][1]
