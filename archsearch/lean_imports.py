@@ -17,7 +17,7 @@ imports `ipaddress` for URLs with a bracketed host, which pathlib never makes (a
 of a query). Whoosh's hash tables find terms by MD5 (`from hashlib import md5`), and hashlib loads
 OpenSSL's library (2.5 ms of a query), where Python's own `_md5` gives the same digests; and click
 names `uuid.UUID` in the class statement of a parameter type archsearch never uses, and uuid
-imports `platform` (2.5 ms together). click imports `inspect` (with `ast` and `dis`, ~7 ms) for
+imports `platform` (2.5 ms together). click imports `inspect` (with `ast` and `dis`, ~4 ms) for
 the `cleandoc` of each option's help as a command is defined, and dataclasses for the signature
 it makes the docstring of a class that has none. This module stands in for them, without changing
 what any other code sees:
