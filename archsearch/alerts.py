@@ -13,7 +13,6 @@ What each saved search has seen is kept per user and per index, in the user's st
 lasthits.py keeps the hits of the last query), one small private file per index and saved search.
 """
 
-import hashlib
 import json
 import os
 import re
@@ -62,6 +61,8 @@ def saved_search_name(context, words: list[str]) -> str:
 
 
 def state_file(index_dir: Path, name: str, environ=os.environ) -> Path:
+    import hashlib  # here: a query without --new never needs it, and OpenSSL takes 2 ms to load
+
     index = str(Path(index_dir).absolute())
     key = hashlib.sha256(os.fsencode(index) + b"\0" + name.encode()).hexdigest()[:16]
     return state_dir(environ) / f"new-{name[:40]}-{key}.json"  # the name for people, the hash for the key

@@ -7,11 +7,11 @@ gets a warning to show instead.
 """
 
 import contextlib
-import hashlib
 import json
 import os
 import re
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,8 @@ HIT_NUMBER = re.compile(r"@(\d+)")
 
 @dataclass(frozen=True)
 class RememberedHit:
+    """An article named by `@N`, with the query that found it."""
+
     reference: str  # what names the article to searching.find_article
     query: str  # the query text that found it, for highlighting its words
 
@@ -35,8 +37,22 @@ def state_dir(environ=os.environ) -> Path:
 
 
 def state_file(index_dir: Path, environ=os.environ) -> Path:
-    key = hashlib.sha256(os.fsencode(str(Path(index_dir).absolute()))).hexdigest()[:16]
-    return state_dir(environ) / f"last-query-{key}.json"
+    """The file of the index's last hits, named by a checksum of its absolute path: zlib's CRC-32,
+    which the index has loaded already, where hashlib would load OpenSSL (2.5 ms of every query).
+    The file holds the path too, so two indexes whose checksums meet never take each other's hits."""
+    return state_dir(environ) / f"last-query-{zlib.crc32(_absolute(index_dir)):08x}.json"
+
+
+def _earlier_state_file(index_dir: Path, environ=os.environ) -> Path:
+    """Where the last hits were kept before their files were named by CRC-32 (by SHA-256): `show @3`
+    after an upgrade still finds the hits of the query run before it."""
+    import hashlib
+
+    return state_dir(environ) / f"last-query-{hashlib.sha256(_absolute(index_dir)).hexdigest()[:16]}.json"
+
+
+def _absolute(index_dir: Path) -> bytes:
+    return os.fsencode(str(Path(index_dir).absolute()))
 
 
 def remember(index_dir: Path, query: str, ranked_references, environ=os.environ) -> str | None:
@@ -77,9 +93,13 @@ def resolve(index_dir: Path, reference: str, environ=os.environ) -> RememberedHi
 def recall(index_dir: Path, number: int, environ=os.environ) -> RememberedHit:
     """The hit ranked `number` by the last query against `index_dir`; ArchsearchError when there is none."""
     path = state_file(index_dir, environ)
+    if not path.exists() and _earlier_state_file(index_dir, environ).exists():
+        path = _earlier_state_file(index_dir, environ)
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
         query, hits = record["query"], {int(rank): str(reference) for rank, reference in record["hits"]}
+        if record["index"] != str(Path(index_dir).absolute()):
+            raise FileNotFoundError  # another index's, whose name's checksum is this one's
     except FileNotFoundError:
         raise ArchsearchError(f"no query to take @{number} from: run `archsearch query` against this index first")
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -14,14 +14,26 @@ segments), `calendar` (its date fields), `queue`, `mmap` (a query reads segments
 store.unmapped_storage), `whoosh.automata.lev` (Levenshtein automata; archsearch finds fuzzy words
 with its own word lists) and `whoosh.highlight` (archsearch makes its own snippets); and `urllib.parse`
 imports `ipaddress` for URLs with a bracketed host, which pathlib never makes (all in all ~4 ms
-of a query). This module stands in for them, without changing what any other code sees:
+of a query). Whoosh's hash tables find terms by MD5 (`from hashlib import md5`), and hashlib loads
+OpenSSL's library (2.5 ms of a query), where Python's own `_md5` gives the same digests; and click
+names `uuid.UUID` in the class statement of a parameter type archsearch never uses, and uuid
+imports `platform` (2.5 ms together). click imports `inspect` (with `ast` and `dis`, ~4 ms) for
+the `cleandoc` of each option's help as a command is defined, and dataclasses for the signature
+it makes the docstring of a class that has none. This module stands in for them, without changing
+what any other code sees:
 
 - `cached_property` becomes the standard library's functools.cached_property, which does
   the same for the synchronous methods Whoosh decorates;
 - `urllib.request`, `html`, `tokenize`, `linecache`, `tempfile`, `shutil`, `whoosh.lang.morph_en`
   and the modules of the paragraph above become placeholders that turn into the real module on first use of anything in them (importing
   a submodule, `html.parser`, included); `urllib.request.urlretrieve`, `html.escape`,
-  `shutil.copyfileobj` and `whoosh.lang.morph_en.variations` load the real module when called.
+  `shutil.copyfileobj` and `whoosh.lang.morph_en.variations` load the real module when called;
+- `hashlib` becomes such a placeholder too, whose `md5` is `_md5.md5` (when Python has it);
+- `inspect` too, whose `cleandoc` strips a line of help itself and hands anything longer to the
+  real one (so a dataclass without a docstring loads inspect: give each a docstring);
+- `uuid`, while click loads (`deferred_uuid_for_click`), a placeholder whose `UUID` is a stand-in
+  class for click's class statement alone (it stays in the type's generic alias, which only type
+  checkers read); afterwards `uuid.UUID` is the real class, loaded on first use.
 
 It also lets the garbage collector run less often (COLLECT_AFTER_OBJECTS): start-up makes tens of
 thousands of objects that live as long as the process (modules, classes, functions), and at
@@ -32,6 +44,7 @@ counting still frees everything that holds no cycle at once; cycles wait a littl
 tests/test_lean_imports.py checks that a query loads none of them, and that they still work.
 """
 
+import contextlib
 import functools
 import gc
 import importlib
@@ -78,6 +91,13 @@ def _stand_in(module: str, name: str):
     return call
 
 
+def _cleandoc(doc):
+    """inspect.cleandoc: for one line, that line with tabs expanded and no leading whitespace."""
+    if isinstance(doc, str) and "\n" not in doc:
+        return doc.expandtabs().lstrip()
+    return _load_real("inspect").cleandoc(doc)
+
+
 def _defer(name: str, **attributes) -> None:
     if name not in sys.modules:
         placeholder = _DeferredModule(name)
@@ -105,5 +125,28 @@ def install() -> None:
         _defer("html", escape=_stand_in("html", "escape"), __path__=list(package.submodule_search_locations))
     _defer("shutil", copyfileobj=_stand_in("shutil", "copyfileobj"))  # whoosh.filedb.compound's
     _defer("whoosh.lang.morph_en", variations=_stand_in("whoosh.lang.morph_en", "variations"))  # whoosh.query's
+    try:
+        from _md5 import md5
+    except ImportError:  # a Python built without its own MD5: hashlib loads as usual
+        pass
+    else:
+        _defer("hashlib", md5=md5)
+    _defer("inspect", cleandoc=_cleandoc)
     for name in DEFERRED:
         _defer(name)
+
+
+@contextlib.contextmanager
+def deferred_uuid_for_click():
+    """Around the first `import click`: click.types defines its UUID parameter type as
+    `ParamType[uuid.UUID]`, with a stand-in here; uuid loads when something uses it."""
+    if "uuid" in sys.modules or "click" in sys.modules:
+        yield
+        return
+    placeholder = _DeferredModule("uuid")
+    placeholder.UUID = type("UUID", (), {"__module__": __name__})
+    sys.modules["uuid"] = placeholder
+    try:
+        yield
+    finally:
+        del placeholder.UUID  # from now on, the real class

@@ -6,11 +6,14 @@ wrote, so the text is checked first (`check_syntax`), and dates are parsed by ou
 `date:` plugin instead of Whoosh's, which fails silently.
 """
 
+from __future__ import annotations  # DateWindow is named before archsearch.dates loads
+
 import copy
 import datetime
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from whoosh import query as wq
 from whoosh.qparser import (
@@ -22,13 +25,17 @@ from archsearch.analysis import ChainAnalyzer, fold, normalise, word_term
 from archsearch.analysis import words as split_words
 from archsearch.analysis.alternatives import in_every_language
 from archsearch.analysis.capitals import capital_form, is_capital_word
-from archsearch.dates import DateWindow, describe, intersect, parse_date_range, parse_since, parse_until
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh.fuzzy import listed_fuzzy_terms
 from archsearch.proximity import DEFAULT_DISTANCE
 from archsearch.schema import (
     FIRST_DAY, INDEXED_FIELD, LAST_DAY, NAME_ANALYZER, UNDATED_MARK, day_number, word_analyzer,
 )
+
+# archsearch.dates loads where a query has dates (--since, --until, date:): the others do without
+# its module, regular expressions and dataclass (2 ms of a process).
+if TYPE_CHECKING:
+    from archsearch.dates import DateWindow
 
 # The largest `indexed` stamp (nanoseconds since 1970 fit in the signed 64 bits): the upper end of
 # IndexedAfter, since Whoosh mishandles open numeric ranges.
@@ -81,9 +88,13 @@ class DateFilter(wq.NumericRange):
         super().__init__("date", start, end)
 
     def __str__(self):
+        from archsearch.dates import describe
+
         return f"date:{describe(self.window)}"
 
     def __repr__(self):
+        from archsearch.dates import describe
+
         return f"DateFilter({describe(self.window)})"
 
 
@@ -104,6 +115,8 @@ UNDATED = wq.Term("undated", UNDATED_MARK)
 
 @dataclass
 class ParsedQuery:
+    """A query as archsearch read it: Whoosh's query to run, and what went into it."""
+
     text: str
     query: wq.Query  # what runs: the words, fields and dates, with the --since/--until window
     words: wq.Query  # the same with every date filter dropped, to count undated articles left out
@@ -115,6 +128,8 @@ class ParsedQuery:
     def explain(self) -> list[str]:
         lines = [f"query: {self.text}", f"parsed: {self.query}"]
         if self.window:
+            from archsearch.dates import describe
+
             lines.append(f"date window: {describe(self.window)}")
         if self.capitals:
             lines.append(f"in capitals only (smart case; --ignore-case turns it off): {', '.join(self.capitals)}")
@@ -137,6 +152,8 @@ class DatePlugin(TaggingPlugin):
         value = match.group("value")
         if not value:
             raise QuerySyntaxError("'date:' needs a value, as in date:2021-12 or date:2021..2022-06")
+        from archsearch.dates import parse_date_range
+
         return self.DateNode(parse_date_range(value, self.today))
 
     class DateNode(syntax.SyntaxNode):
@@ -144,6 +161,8 @@ class DatePlugin(TaggingPlugin):
             self.window = window
 
         def r(self):
+            from archsearch.dates import describe
+
             return f"date:{describe(self.window)}"
 
         def query(self, parser):
@@ -475,6 +494,8 @@ def _texts_in(leaves, fieldname, kind=wq.Term) -> tuple[str, ...]:
 def _flag_window(since, until, today) -> DateWindow | None:
     if not since and not until:
         return None
+    from archsearch.dates import DateWindow, intersect, parse_since, parse_until
+
     start = _flag_date(parse_since, "--since", since, today) if since else None
     end = _flag_date(parse_until, "--until", until, today) if until else None
     if start and end and start > end:

@@ -5,9 +5,9 @@ from collections.abc import Callable
 
 from whoosh.analysis import CharsetFilter, CompositeAnalyzer, LowercaseFilter, RegexTokenizer, StemFilter
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.support.charset import accent_map
 
 from archsearch.analysis import TextAnalyzer, WordFormAnalyzer
+from archsearch.analysis._tables import ACCENT_MAP  # Whoosh's accent_map
 from archsearch.analysis.capitals import capital_words
 
 # No stop list: in news "US", "WHO" and "IS" are names, and phrase queries must match exactly.
@@ -15,14 +15,14 @@ from archsearch.analysis.capitals import capital_words
 TEXT_ANALYZER = TextAnalyzer()
 
 # Names (sources, places, sections) match word by word, case- and accent-blind, never stemmed.
-NAME_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+NAME_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(ACCENT_MAP)
 # The words of title and body as written (split, normalised and folded as theirs are, not
 # stemmed): what prefix, wildcard and fuzzy words expand against, so `organizat*` finds
 # "organization" and `беженц*` finds "беженцев".
 WORD_FORM_ANALYZER = WordFormAnalyzer()
 
 # Paths match on their parts: folder names, file name stems, extensions.
-PATH_ANALYZER = RegexTokenizer(r"[^/\\._\-\s]+") | LowercaseFilter() | CharsetFilter(accent_map)
+PATH_ANALYZER = RegexTokenizer(r"[^/\\._\-\s]+") | LowercaseFilter() | CharsetFilter(ACCENT_MAP)
 
 # The `undated` field's one term.
 UNDATED_MARK = "yes"

@@ -72,6 +72,8 @@ class ArticleDetails:
 
 @dataclass(frozen=True)
 class Hit:
+    """One article a query found, as its output shows it."""
+
     rank: int
     id: str  # the path relative to the indexed folder
     path: str  # the absolute path
@@ -111,6 +113,8 @@ class ArticleRecord:
 
 @dataclass
 class SearchResult:
+    """What a query found: the hits shown, how many matched, and why the query may have been changed."""
+
     query: str
     hits: list[Hit]
     total: int  # articles matching the whole query (relaxed: some of its words), not only those shown

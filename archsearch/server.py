@@ -68,6 +68,7 @@ PRELOADED = (
     "archsearch.location",
     "archsearch.searching",
     "archsearch.spelling",  # did-you-mean, for a query with few hits (searching imports it then)
+    "archsearch.dates",  # --since, --until and date: (querying imports it then)
     "archsearch.engines.whoosh.arrays",  # numpy, with which queries are evaluated in the server
     "numpy.ma",  # what numpy.unique (phrases) loads on its first call: 8-28 ms of every served phrase
     "archsearch.formats.text",  # the plain-text reader: snippets and show read text files again
@@ -129,8 +130,10 @@ def preload() -> None:
     between commands (reopened when the index changes)."""
     for name in PRELOADED:
         importlib.import_module(name)
+    from archsearch.analysis.tokens import compile_scans
     from archsearch.engines.whoosh.store import keep_searchers_open
 
+    compile_scans()  # what a command would compile for the first text that is not ASCII
     keep_searchers_open()
 
 

@@ -3,6 +3,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def run(code: str) -> str:
@@ -45,6 +47,7 @@ NOT_ON_THE_QUERY_PATH = (
     "subprocess", "socket", "email", "http", "ssl", "difflib", "tomllib", "rich", "textual", "whoosh.lang.morph_en",
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
+    "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates",
 )
 
 # A reading command ends with os._exit (archsearch.cli.end), the help at the interpreter's exit.
@@ -140,3 +143,95 @@ def test_the_collector_runs_less_often_but_still_collects_cycles():
         "print(gc.get_threshold()[0] >= 100_000, before, alive() is None)"
     )
     assert result == "True True True"
+
+
+def test_md5_and_uuid_stood_in_for_give_what_the_real_modules_give():
+    """Whoosh's hash tables take MD5 from Python's own _md5; click's UUID type still converts to
+    the real uuid.UUID, loaded when first used."""
+    result = run(
+        "import sys, archsearch.cli, click; from whoosh.filedb.filetables import md5_hash; "
+        "before = sorted(type(sys.modules[name]).__name__ for name in ('hashlib', 'uuid')); "
+        "import hashlib, uuid; "
+        "same = md5_hash(b'kabul') == int(hashlib.new('md5', b'kabul').hexdigest(), 16) & 0xFFFFFFFF; "
+        "value = click.UUID.convert('12345678-1234-5678-1234-567812345678', None, None); "
+        "print(before, same, hashlib.md5(b'').hexdigest(), type(value).__module__, value == uuid.UUID(int=value.int), "
+        "isinstance(value, uuid.UUID), sorted(type(sys.modules[name]).__name__ for name in ('hashlib', 'uuid')))"
+    )
+    assert result == (
+        "['_DeferredModule', '_DeferredModule'] True d41d8cd98f00b204e9800998ecf8427e uuid True True ['module', 'module']"
+    )
+
+
+# Character classes compiled on first use, for text that is not ASCII (analysis/tokens.py)
+
+def test_ascii_text_compiles_neither_large_character_class():
+    result = run(
+        "from archsearch.analysis import tokens; "
+        "print(tokens.words('The U.S. said 3.5 things'), tokens.word_spans('Kabul today')[1], "
+        "tokens.word_expression('Kabul') is tokens.PLAIN_WORD, tokens.plain_word_character('\u00e9'), "
+        "tokens._has_mark_pattern.cache_info().currsize, tokens._unspaced_pattern.cache_info().currsize, "
+        "tokens.words('\u5317\u4eac\u5927\u5b66 Z\u00fcrcher'), "
+        "tokens._has_mark_pattern.cache_info().currsize, tokens._unspaced_pattern.cache_info().currsize)"
+    )
+    assert result == (
+        "['The', 'U.S', 'said', '3.5', 'things'] (6, 11, 'today') True True 0 0 "
+        "['\u5317\u4eac', '\u4eac\u5927', '\u5927\u5b66', 'Z\u00fcrcher'] 1 1"
+    )
+
+
+def test_the_server_compiles_both_classes_before_it_forks_a_command():
+    result = run(
+        "from archsearch import server; from archsearch.analysis import tokens; server.preload(); "
+        "print(tokens._has_mark_pattern.cache_info().currsize, tokens._unspaced_pattern.cache_info().currsize)"
+    )
+    assert result == "1 1"
+
+
+def test_plain_word_characters_are_those_neither_class_holds():
+    """plain_word_character looks code points up in the ranges the two classes are made of, and
+    no ASCII character is in either class (what lets ASCII text skip them)."""
+    from archsearch.analysis import tokens
+
+    marks, unspaced = tokens._has_mark_pattern(), tokens._unspaced_pattern()
+    disagree = [
+        code for code in range(0x110000)
+        if tokens.plain_word_character(chr(code)) != (not (marks.match(chr(code)) or unspaced.match(chr(code))))
+    ]
+    assert disagree == []
+    assert not any(marks.match(chr(code)) or unspaced.match(chr(code)) for code in range(128))
+
+
+def test_commands_are_defined_and_parsed_without_inspect():
+    """click's cleandoc of each option's help is the stand-in's, and a dataclass with a docstring
+    needs no signature from inspect. (engines/whoosh/evaluation.py's Evaluation has none yet, so a
+    query still loads inspect through archsearch.searching.)"""
+    result = run(
+        "import sys; from archsearch import cli; "
+        "[cli.cli.get_command(None, name) for name in cli.COMMANDS if name not in ('browse', 'cluster')]; "
+        "from archsearch.cli.query import command; command.make_context('query', ['Kabul', '-n', '3']); "
+        "import archsearch.querying, archsearch.passages, archsearch.rendering, archsearch.lasthits, "
+        "archsearch.formats.text, archsearch.dates, archsearch.formats.registry; "
+        "print(type(sys.modules['inspect']).__name__, [name for name in ('ast', 'dis') if name in sys.modules])"
+    )
+    assert result == "_DeferredModule []"
+
+
+@given(st.text(alphabet=st.sampled_from(" \t\nab\u00e9\r\x0b"), max_size=30))
+def test_the_stand_in_cleandoc_is_inspects(doc):
+    import inspect
+
+    from archsearch import lean_imports
+
+    assert lean_imports._cleandoc(doc) == inspect.cleandoc(doc)
+
+
+def test_the_accent_table_is_whooshs():
+    """analysis/_tables.py's copy of Whoosh's accent_map (regenerate it with `python -m
+    archsearch.analysis.charclasses` when this fails), in its order, so schemas pickle the same."""
+    import pickle
+
+    from whoosh.support.charset import accent_map
+
+    from archsearch.analysis._tables import ACCENT_MAP
+
+    assert pickle.dumps(ACCENT_MAP) == pickle.dumps(accent_map)

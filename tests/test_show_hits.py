@@ -180,6 +180,25 @@ def test_remembering_replaces_the_file_whole_and_privately(tmp_path):
     assert lasthits.recall(index, 1) == lasthits.RememberedHit("/c.txt", "two")
 
 
+def test_hits_remembered_under_the_earlier_sha256_name_are_still_found(tmp_path):
+    """After an upgrade, `show @1` finds the hits of the query run before it."""
+    import hashlib
+
+    index = tmp_path / "index"
+    assert lasthits.remember(index, "one", [(1, "/a.txt")]) is None
+    path = lasthits.state_file(index)
+    path.rename(path.with_name(f"last-query-{hashlib.sha256(os.fsencode(str(index))).hexdigest()[:16]}.json"))
+    assert lasthits.recall(index, 1) == lasthits.RememberedHit("/a.txt", "one")
+
+
+def test_another_index_whose_file_name_is_the_same_lends_no_hits(tmp_path):
+    index = tmp_path / "index"
+    assert lasthits.remember(tmp_path / "other", "one", [(1, "/a.txt")]) is None
+    lasthits.state_file(tmp_path / "other").rename(lasthits.state_file(index))
+    with pytest.raises(lasthits.ArchsearchError, match="no query to take @1 from"):
+        lasthits.recall(index, 1)
+
+
 def test_state_folder_follows_xdg(tmp_path):
     assert lasthits.state_dir({"XDG_STATE_HOME": str(tmp_path), "HOME": "/home/x"}) == tmp_path / "archsearch"
     assert lasthits.state_dir({"XDG_STATE_HOME": "relative", "HOME": "/home/x"}) == lasthits.Path(

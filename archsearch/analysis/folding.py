@@ -16,7 +16,7 @@ steps, the stemmer between them or after both (see chain.py for which languages 
 
 import unicodedata
 
-from whoosh.support.charset import accent_map
+from archsearch.analysis._tables import ACCENT_MAP  # Whoosh's accent_map
 
 
 def normalise(text: str) -> str:
@@ -49,7 +49,7 @@ def prepare(word: str) -> str:
 
 def _accent_table() -> dict[int, str | None]:
     # accent_map folds ß to "s"; casefold has already made it "ss", so that entry never applies.
-    table: dict[int, str | None] = {**accent_map, **_ARABIC_LETTERS}
+    table: dict[int, str | None] = {**ACCENT_MAP, **_ARABIC_LETTERS}
     for code in range(0x0300, 0x0370):  # combining diacritical marks left after NFC
         table[code] = None
     return table

@@ -14,51 +14,97 @@ only from the words that hold them.
 """
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from functools import cache
 
 from archsearch.analysis._tables import MARK_RANGES
 from archsearch.analysis.charclasses import UNSPACED_RANGES, regex_class_body
 
-_MARKS = regex_class_body(MARK_RANGES)
-_UNSPACED_CLASS = f"[{regex_class_body(UNSPACED_RANGES)}]"
 # Whoosh's default tokenizer, `\w+(\.?\w+)*`, for text without marks; the same with them and
 # the parts of words holding unspaced characters are compiled on first use (7 ms a query saved).
 PLAIN_WORD = re.compile(r"\w+(?:\.\w+)*")
-# Text has marks, or characters beyond the Basic Multilingual Plane (which may be marks): a class
-# of BMP characters alone compiles to a bitmap, so the scan is as fast as \w.
-_HAS_MARK = re.compile(
-    f"[{regex_class_body(start_end for start_end in MARK_RANGES if start_end[1] <= 0xFFFF)}\U00010000-\U0010ffff]"
-)
-_UNSPACED = re.compile(_UNSPACED_CLASS)
+# Characters beyond the Basic Multilingual Plane may be marks: they count as such.
+_BEYOND_BMP = 0x10000
+_MARK_STARTS = [start for start, _ in MARK_RANGES]
+_UNSPACED_STARTS = [start for start, _ in UNSPACED_RANGES]
+
+
+def _marks_class() -> str:
+    return regex_class_body(MARK_RANGES)
+
+
+def _unspaced_class() -> str:
+    return f"[{regex_class_body(UNSPACED_RANGES)}]"
+
+
+# The two scans below are compiled on first use, for text that is not ASCII (neither class holds
+# an ASCII character): each class spans thousands of characters, which re's compiler visits one
+# by one (3 ms a process, where a query's own words and most articles are ASCII).
+@cache
+def _has_mark_pattern() -> re.Pattern:
+    """Text has marks, or characters beyond the Basic Multilingual Plane (which may be marks): a
+    class of BMP characters alone compiles to a bitmap, so the scan is as fast as \\w."""
+    bmp_marks = [start_end for start_end in MARK_RANGES if start_end[1] < _BEYOND_BMP]
+    return re.compile(f"[{regex_class_body([*bmp_marks, (_BEYOND_BMP, 0x10FFFF)])}]")
+
+
+@cache
+def _unspaced_pattern() -> re.Pattern:
+    return re.compile(_unspaced_class())
+
+
+def _has_mark(text: str) -> bool:
+    return not text.isascii() and _has_mark_pattern().search(text) is not None
+
+
+def _has_unspaced(text: str) -> bool:
+    return not text.isascii() and _unspaced_pattern().search(text) is not None
+
+
+def compile_scans() -> None:
+    """Compiles the two scans now, for a process that forks one process per command (the server),
+    so that no command compiles them for itself."""
+    _has_mark_pattern()
+    _unspaced_pattern()
+
+
+def _in_ranges(code: int, ranges, starts: list[int]) -> bool:
+    at = bisect_right(starts, code) - 1
+    return at >= 0 and code <= ranges[at][1]
 
 
 @cache
 def _marked_word() -> re.Pattern:
-    return re.compile(rf"[\w{_MARKS}]+(?:\.[\w{_MARKS}]+)*")
+    marks = _marks_class()
+    return re.compile(rf"[\w{marks}]+(?:\.[\w{marks}]+)*")
 
 
 @cache
 def _mixed_parts() -> re.Pattern:
     """Inside a word that holds unspaced characters: their runs, and the runs of everything else."""
-    other = rf"(?:(?!{_UNSPACED_CLASS})[\w{_MARKS}])"
-    return re.compile(rf"{_UNSPACED_CLASS}+|{other}+(?:\.{other}+)*")
+    unspaced = _unspaced_class()
+    other = rf"(?:(?!{unspaced})[\w{_marks_class()}])"
+    return re.compile(rf"{unspaced}+|{other}+(?:\.{other}+)*")
 
 
 def _word_expression(text: str) -> re.Pattern:
-    return _marked_word() if _HAS_MARK.search(text) else PLAIN_WORD
+    return _marked_word() if _has_mark(text) else PLAIN_WORD
 
 
 def word_expression(text: str) -> re.Pattern | None:
     """The one expression whose matches are the words of ``text``, or None when the text holds
     unspaced scripts (cut into pairs): for counting words in C."""
-    return None if _UNSPACED.search(text) else _word_expression(text)
+    return None if _has_unspaced(text) else _word_expression(text)
 
 
 def plain_word_character(char: str) -> bool:
     """Whether the character leaves words as PLAIN_WORD finds them: not a mark, a character
     beyond the Basic Multilingual Plane or one of a script written without spaces."""
-    return not (_HAS_MARK.match(char) or _UNSPACED.match(char))
+    code = ord(char)
+    return not (
+        code >= _BEYOND_BMP or _in_ranges(code, MARK_RANGES, _MARK_STARTS) or _in_ranges(code, UNSPACED_RANGES, _UNSPACED_STARTS)
+    )
 
 
 def _pairs(run: str) -> list[str]:
@@ -70,15 +116,15 @@ def _pairs(run: str) -> list[str]:
 def words(text: str) -> list[str]:
     """The words of ``text`` in order, unspaced runs as character pairs; ``text`` NFC already."""
     found = _word_expression(text).findall(text)
-    if not _UNSPACED.search(text):
+    if not _has_unspaced(text):
         return found
     result = []
     for word in found:
-        if not _UNSPACED.search(word):
+        if not _has_unspaced(word):
             result.append(word)
             continue
         for part in _mixed_parts().findall(word):
-            if _UNSPACED.match(part):
+            if _unspaced_pattern().match(part):
                 result += _pairs(part)
             else:
                 result.append(part)
@@ -88,16 +134,16 @@ def words(text: str) -> list[str]:
 def word_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, word) for each word of ``words(text)``; character pairs overlap by one."""
     spans = []
-    has_unspaced = _UNSPACED.search(text) is not None
+    has_unspaced = _has_unspaced(text)
     for match in _word_expression(text).finditer(text):
         word = match.group()
         start = match.start()
-        if not (has_unspaced and _UNSPACED.search(word)):
+        if not (has_unspaced and _has_unspaced(word)):
             spans.append((start, match.end(), word))
             continue
         for part in _mixed_parts().finditer(word):
             at = start + part.start()
-            if _UNSPACED.match(part.group()):
+            if _unspaced_pattern().match(part.group()):
                 spans += [(at + offset, at + offset + len(pair), pair) for offset, pair in enumerate(_pairs(part.group()))]
             else:
                 spans.append((at, at + len(part.group()), part.group()))

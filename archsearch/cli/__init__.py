@@ -5,9 +5,11 @@ import importlib
 import os
 import sys
 
-import click
+from archsearch import __version__, lean_imports
 
-from archsearch import __version__
+with lean_imports.deferred_uuid_for_click():
+    import click
+
 from archsearch.config import apply_config  # a quarter of a millisecond; tomllib loads only for a file
 
 # Command name -> module under archsearch.cli; loading them lazily keeps `archsearch --help` fast.

@@ -37,6 +37,8 @@ class UnreadableFile(Exception):
 
 @dataclass(frozen=True)
 class Article:
+    """One article as a reader found it in a file."""
+
     title: str
     body: str  # paragraphs separated by a blank line
     date: datetime.date | None  # publication date, never a crawl or file date

@@ -26,6 +26,8 @@ Reader = Callable[[Source], Iterator[Item]]
 
 @dataclass(frozen=True)
 class Format:
+    """A file format: its reader, and the file name extensions that choose it."""
+
     name: str
     reader: str  # "module:function"
     extensions: tuple[str, ...] = ()
