@@ -13,10 +13,18 @@ numpy is imported only with this module, which evaluation.py loads where it pays
 ARRAY_POSTINGS there): its import costs more than a rare word's whole evaluation.
 """
 
+import mmap
+import os
+import zlib
+from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from itertools import chain
+from itertools import accumulate, chain
+from operator import itemgetter
 
 import numpy as np
+
+from archsearch.engines.whoosh.postings_arrays import HEADER, RECORD_FIELDS, header_fits, sidecar_name
 
 _DOCNUM = np.int64
 
@@ -110,6 +118,7 @@ class ArrayOperations:
         self._term_scores: dict[tuple[str, bytes], ArrayScores] = {}  # shared, never changed
         self._lengths: dict[str, np.ndarray] = {}
         self._live: np.ndarray | None = None
+        self._arrays: list[SegmentArrays | None] | None = None
 
     @staticmethod
     def result(scores: ArrayScores) -> ArrayScores:
@@ -222,9 +231,26 @@ class ArrayOperations:
         return ArrayScores(ids, idf * ((weights * boost) / (weights + np.array(length_part)[lengths[ids]])))
 
     def postings(self, fieldname: str, text: bytes, with_positions: bool = False):
-        """(document numbers, weights, encoded positions or None) of a term, deleted documents left out."""
-        ids, weights, values = [], [], [] if with_positions else None
-        for leaf, base, leaf_ids, leaf_weights, leaf_values in self.evaluator.leaf_postings(fieldname, text):
+        """(document numbers, weights, PostingPositions or None) of a term, deleted documents left
+        out: from the segments' arrays (postings_arrays.py) where they hold the term, from Whoosh's
+        postings elsewhere."""
+        key = fieldname.encode("utf-8") + b"\0" + text
+        mapped = {}
+        for number, arrays in enumerate(self._segment_arrays()):
+            found = arrays.term(key) if arrays is not None else None
+            if found is not None:
+                mapped[number] = found
+        parts = []  # (first document's number, ids, weights, positions: arrays or encoded)
+        for number, (leaf_ids, leaf_weights, offsets, flat) in mapped.items():
+            leaf, base = self.evaluator.leaves[number]
+            kept = None
+            deleted = leaf.deleted_docs_set
+            if deleted:
+                kept = np.flatnonzero(~np.isin(leaf_ids, np.fromiter(deleted, _DOCNUM, len(deleted))))
+                leaf_ids, leaf_weights = leaf_ids[kept], leaf_weights[kept]
+            parts.append((base, leaf_ids.astype(_DOCNUM) + base, leaf_weights.astype(np.float64), (offsets, flat, kept)))
+        read = self.evaluator.leaf_postings(fieldname, text, skipped=frozenset(mapped))
+        for leaf, base, leaf_ids, leaf_weights, leaf_values in read:
             leaf_ids = np.array(leaf_ids, _DOCNUM)
             leaf_weights = np.array(leaf_weights, np.float64)
             deleted = leaf.deleted_docs_set
@@ -233,32 +259,150 @@ class ArrayOperations:
                 leaf_ids, leaf_weights = leaf_ids[kept], leaf_weights[kept]
                 if with_positions:
                     leaf_values = [value for value, keep in zip(leaf_values, kept.tolist()) if keep]
-            ids.append(leaf_ids)
-            weights.append(leaf_weights)
-            if with_positions:
-                values += leaf_values
-        if not ids:
-            return _EMPTY.docnums, _EMPTY.scores, values
-        return np.concatenate(ids), np.concatenate(weights), values
+            parts.append((base, leaf_ids, leaf_weights, leaf_values))
+        parts.sort(key=itemgetter(0))
+        positions = PostingPositions([(len(ids), where) for _, ids, _, where in parts]) if with_positions else None
+        if not parts:
+            return _EMPTY.docnums, _EMPTY.scores, positions
+        return np.concatenate([ids for _, ids, _, _ in parts]), np.concatenate([weights for _, _, weights, _ in parts]), positions
+
+    def _segment_arrays(self) -> list["SegmentArrays | None"]:
+        """Each segment's arrays (None: it has none), looked for once per evaluator: `archsearch
+        index` may write them for an older segment at any time."""
+        if self._arrays is None:
+            self._arrays = [segment_arrays(leaf) for leaf, _ in self.evaluator.leaves]
+        return self._arrays
 
     @staticmethod
-    def values_of(ids: np.ndarray, values: list[bytes], docnums: list[int]) -> list[bytes]:
-        """The encoded positions of each of `docnums` (all among `ids`)."""
-        return [values[position] for position in np.searchsorted(ids, docnums).tolist()]
+    def values_of(ids: np.ndarray, values: "PostingPositions", docnums: list[int]):
+        """The positions of each of `docnums` (all among `ids`), for phrase_documents."""
+        return values, np.searchsorted(ids, np.asarray(docnums, _DOCNUM))
 
     @staticmethod
-    def phrase_documents(candidates: list[int], word_values: list[list[bytes]], decode) -> list[int]:
-        """The candidates where the words stand in a row (`word_values`: each word's encoded
-        positions in each candidate, `decode` gives them).  Each word's positions, less its
-        place in the phrase, become keys (candidate, where the phrase would start) in one
-        array; the keys every word has are the phrases."""
+    def phrase_documents(candidates: list[int], word_values: list, decode) -> list[int]:
+        """The candidates where the words stand in a row (`word_values`: each word's positions in
+        each candidate, as values_of gives them; `decode` decodes those Whoosh's postings hold).
+        Each word's positions, less its place in the phrase, become keys (candidate, where the
+        phrase would start) in one array; the keys every word has are the phrases."""
         starts = None
-        for offset, values in enumerate(word_values):
-            positions = decode.many(values)
-            counts = np.fromiter(map(len, positions), np.int64, len(positions))
-            flat = np.fromiter(chain.from_iterable(positions), np.int64, int(counts.sum()))
-            keys = np.repeat(np.arange(len(positions), dtype=np.int64), counts) * _PHRASE_KEY_SPAN + (
+        for offset, (values, indexes) in enumerate(word_values):
+            counts, flat = values.of(indexes, decode)
+            keys = np.repeat(np.arange(len(counts), dtype=np.int64), counts) * _PHRASE_KEY_SPAN + (
                 flat + (len(word_values) - offset)  # never negative: no key runs into the previous candidate's
             )
             starts = keys if starts is None else np.intersect1d(starts, keys, assume_unique=True)
         return np.asarray(candidates, _DOCNUM)[np.unique(starts // _PHRASE_KEY_SPAN)].tolist()
+
+
+class PostingPositions:
+    """Where a term stands in each of its postings (ArrayOperations.postings), segment by segment:
+    from the segment's arrays (offsets into its flat positions, and the postings deletions left,
+    None: all), or encoded as Whoosh's postings hold them."""
+
+    def __init__(self, parts: list[tuple[int, tuple | list[bytes]]]):
+        self._parts = [where for _, where in parts]
+        self._starts = list(accumulate((count for count, _ in parts), initial=0))
+
+    def of(self, indexes: np.ndarray, decode) -> tuple[np.ndarray, np.ndarray]:
+        """(how many positions each posting of `indexes` (increasing) has, their positions in a row)."""
+        counts, flats = [], []
+        bounds = np.searchsorted(indexes, self._starts).tolist()
+        for number, where in enumerate(self._parts):
+            chosen = indexes[bounds[number]:bounds[number + 1]] - self._starts[number]
+            if isinstance(where, list):
+                positions = decode.many([where[index] for index in chosen.tolist()])
+                part_counts = np.fromiter(map(len, positions), np.int64, len(positions))
+                counts.append(part_counts)
+                flats.append(np.fromiter(chain.from_iterable(positions), np.int64, int(part_counts.sum())))
+                continue
+            offsets, flat, kept = where
+            if kept is not None:
+                chosen = kept[chosen]
+            begins = offsets[chosen].astype(np.int64)
+            part_counts = offsets[chosen + 1].astype(np.int64) - begins
+            # Each posting's run of positions, flat[begin:end], gathered in one step.
+            runs_start = np.cumsum(part_counts) - part_counts
+            gather = np.arange(int(part_counts.sum())) + np.repeat(begins - runs_start, part_counts)
+            counts.append(part_counts)
+            flats.append(flat[gather].astype(np.int64))
+        if not counts:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.concatenate(counts), np.concatenate(flats)
+
+
+class SegmentArrays:
+    """A segment's postings arrays (postings_arrays.py), mapped: a term's are views of the file."""
+
+    def __init__(self, path: str, document_count: int):
+        """Raises ValueError if the file is not a whole one for a segment of that many documents."""
+        with open(path, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            found = header_fits(stream.read(HEADER.size), size, document_count)
+            if found is None:
+                raise ValueError(f"{path} is not a whole postings file")
+            self._map = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+        terms, directory = found
+        self._directory = directory
+        self._key_offsets = np.frombuffer(self._map, "<u8", terms + 1, directory).tolist()
+        records_start = directory + 8 * (terms + 1)
+        self._records = np.frombuffer(self._map, "<i8", terms * RECORD_FIELDS, records_start).reshape(terms, RECORD_FIELDS)
+        crcs_start = records_start + 8 * RECORD_FIELDS * terms
+        self._crcs = np.frombuffer(self._map, "<u4", terms, crcs_start).tolist()
+        self._keys = self._map[crcs_start + 4 * terms:]
+        self._checked: dict[int, bool] = {}  # term -> whether its data is whole
+
+    def _key(self, index: int) -> bytes:
+        return self._keys[self._key_offsets[index]:self._key_offsets[index + 1]]
+
+    def term(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """(document numbers, weights, each posting's first position in the flat positions (and
+        one more), the positions) of a term (key: field name, NUL, term); None if the file does not
+        hold it, or holds it damaged (its checksum fails)."""
+        count = len(self._crcs)
+        index = bisect_left(range(count), key, key=self._key)
+        if index == count or self._key(index) != key:
+            return None
+        postings, start, positions, end = self._records[index].tolist()
+        whole = self._checked.get(index)
+        if whole is None:
+            size = 4 * postings * 2 + (4 * (postings + 1 + positions) if positions >= 0 else 0)
+            whole = HEADER.size <= start and start + size == end <= self._directory and (
+                zlib.crc32(memoryview(self._map)[start:end], zlib.crc32(key)) == self._crcs[index]
+            )
+            self._checked[index] = whole
+        if not whole:
+            return None
+        ids = np.frombuffer(self._map, "<u4", postings, start)
+        weights = np.frombuffer(self._map, "<f4", postings, start + 4 * postings)
+        if positions < 0:
+            return ids, weights, None, None
+        offsets = np.frombuffer(self._map, "<u4", postings + 1, start + 8 * postings)
+        flat = np.frombuffer(self._map, "<u4", positions, start + 12 * postings + 4)
+        return ids, weights, offsets, flat
+
+
+# Segments whose arrays a process keeps mapped (the server answers many queries): a segment never
+# changes, so they stay right as long as it exists.
+KEPT_SEGMENTS = 64
+_kept: OrderedDict[str, SegmentArrays] = OrderedDict()
+
+
+def segment_arrays(leaf) -> SegmentArrays | None:
+    """The arrays of a segment reader's segment; None if it has none, or none whole."""
+    segment = leaf.segment()
+    storage = leaf._storage
+    folder = getattr(getattr(storage, "b", storage), "folder", None)  # a compound segment's: its overlay's
+    if folder is None:
+        return None
+    path = os.path.join(folder, sidecar_name(segment))
+    arrays = _kept.get(path)
+    if arrays is not None:
+        _kept.move_to_end(path)
+        return arrays
+    try:
+        arrays = _kept[path] = SegmentArrays(path, leaf.doc_count_all())
+    except (OSError, ValueError):  # none, or not whole: Whoosh's postings hold the same
+        return None
+    if len(_kept) > KEPT_SEGMENTS:
+        _kept.popitem(last=False)
+    return arrays

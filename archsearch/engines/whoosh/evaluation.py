@@ -48,6 +48,7 @@ from archsearch.proximity import Occurrence, are_near, closeness, in_one_sentenc
 from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
 from archsearch.engines.whoosh import fuzzy
 from archsearch.engines.whoosh.fuzzy import ListedPrefix, expansion_terms, prefix_term_infos
+from archsearch.engines.whoosh.postings_arrays import decode_positions
 from archsearch.engines.whoosh.store import article_body
 
 # Ranges over a numeric column that filter what the rest of the query matches.
@@ -118,7 +119,7 @@ class Evaluator:
         self._proximities: list = []
         self._title_lengths: dict[int, int] = {}
         self._in_sentence: dict[tuple, bool] = {}
-        self._postings_read: dict[tuple[str, bytes], list[tuple]] = {}
+        self._postings_read: dict[tuple[str, bytes, Collection[int]], list[tuple]] = {}
         # Term information read in key order for the words of a long prefix (see _MultiTerm).
         self._term_infos: dict[tuple[str, bytes], dict[int, object]] = {}
         self._dicts = DictOperations(self)
@@ -458,20 +459,24 @@ class Evaluator:
         length_part = [K1 * ((1 - B) + B * (byte_to_length(byte) or 0) / avgfl) for byte in range(256)]
         return idf, length_part, K1 + 1
 
-    def leaf_postings(self, fieldname: str, text: bytes, wanted: list[int] | None = None) -> list[tuple]:
+    def leaf_postings(self, fieldname: str, text: bytes, wanted: list[int] | None = None,
+                      skipped: Collection[int] = frozenset()) -> list[tuple]:
         """Per segment holding the term: (its reader, its first document's number, the postings'
         document numbers, weights, and encoded positions where the field has them), deleted
-        documents included; with `wanted`, at least those of them it holds (see _read_postings).
+        documents included; with `wanted`, at least those of them it holds (see _read_postings);
+        the segments `skipped` (numbers in self.leaves: read elsewhere) left out.
 
         A term's postings read whole are kept for the evaluator's later reads: the positions are
         unpickled with the rest of a block anyway, and proximity, phrases and the counts after a
         search read the same words again."""
-        read = self._postings_read.get((fieldname, text))
+        read = self._postings_read.get((fieldname, text, skipped))
         if read is not None:
             return read
         read = []
         in_order = self._term_infos.get((fieldname, text))
         for number, (leaf, base) in enumerate(self.leaves):
+            if number in skipped:
+                continue
             if in_order is not None:
                 terminfo = in_order.get(number)
                 if terminfo is None:
@@ -483,7 +488,7 @@ class Evaluator:
                     continue
             read.append((leaf, base, *_read_postings(leaf._terms._postfile, terminfo, base, wanted)))
         if wanted is None:
-            self._postings_read[fieldname, text] = read
+            self._postings_read[fieldname, text, skipped] = read
         return read
 
     def field_lengths(self, fieldname: str) -> bytes:
@@ -826,7 +831,7 @@ class _PositionsDecoder:
     article, so the same few thousand encoded single positions come back again and again."""
 
     def __init__(self, fieldformat):
-        self._decode = _decode_positions if type(fieldformat) is Positions else fieldformat.decode_positions
+        self._decode = decode_positions if type(fieldformat) is Positions else fieldformat.decode_positions
         self._decoded: dict[bytes, list[int]] = {}
 
     def __call__(self, value: bytes) -> list[int]:
@@ -842,9 +847,3 @@ class _PositionsDecoder:
             positions[index] = self(values[index])
         return positions
 
-
-def _decode_positions(value: bytes) -> list[int]:
-    """Positions.decode_positions(), with the gaps summed in C."""
-    if value[-1:] != b".":
-        value += b"."  # minified values may lose pickle's final STOP
-    return list(accumulate(loads(value[_INT_SIZE:])))
