@@ -263,3 +263,36 @@ def test_a_sidecar_left_half_written_is_removed(built, tmp_path):
     remove_unreferenced_files(str(copy))
     assert sidecars(copy) == segment_names(copy)
     assert not (copy / "postings-MAIN_abc.tmp").exists()
+
+
+
+class FakeSegment:
+    def segment_id(self):
+        return "MAIN_fake"
+
+    def make_filename(self, extension):
+        return self.segment_id() + extension
+
+
+@pytest.mark.parametrize("wide", [False, True], ids=["16-bit", "32-bit"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["counts", "weights"])
+def test_a_term_reads_back_as_written(tmp_path, wide, weighted):
+    from archsearch.engines.whoosh.segments import encode_positions
+    from archsearch.schema import build_schema
+
+    far = 70_000 if wide else 0
+    docnums = [0, 5, 9 + far, 12 + far]
+    positions = [[3], [1, 4, 8], [far + 2], [0, far + 7]]
+    weights = [len(each) * (1.5 if weighted else 1.0) for each in positions]
+    writer = postings_arrays.SidecarWriter(str(tmp_path), FakeSegment(), build_schema())
+    writer.add("body", b"word", docnums, weights, [encode_positions(each) for each in positions])
+    writer.add("body", b"other", [1], [1.0], [encode_positions([2])])
+    writer.finish(far + 20)
+    read = arrays.SegmentArrays(str(tmp_path / "MAIN_fake.postings"), far + 20)
+    ids, read_weights, offsets, flat = read.term(b"body\0word")
+    assert ids.tolist() == docnums and read_weights.astype(float).tolist() == weights
+    assert [flat[offsets[n]:offsets[n + 1]].tolist() for n in range(len(docnums))] == positions
+    assert read.term(b"body\0other")[0].tolist() == [1]
+    assert read.term(b"body\0missing") is None
+    with pytest.raises(ValueError):  # the file of a segment of another size
+        arrays.SegmentArrays(str(tmp_path / "MAIN_fake.postings"), far + 21)

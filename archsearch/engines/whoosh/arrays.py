@@ -24,7 +24,9 @@ from operator import itemgetter
 
 import numpy as np
 
-from archsearch.engines.whoosh.postings_arrays import HEADER, RECORD_FIELDS, header_fits, sidecar_name
+from archsearch.engines.whoosh.postings_arrays import (
+    HEADER, RECORD_FIELDS, WEIGHTS_STORED, header_fits, sidecar_name, term_layout,
+)
 
 _DOCNUM = np.int64
 
@@ -362,23 +364,25 @@ class SegmentArrays:
         index = bisect_left(range(count), key, key=self._key)
         if index == count or self._key(index) != key:
             return None
-        postings, start, positions, end = self._records[index].tolist()
+        postings, start, positions, end, flags = self._records[index].tolist()
+        *layout, size = term_layout(postings, positions, flags)
         whole = self._checked.get(index)
         if whole is None:
-            size = 4 * postings * 2 + (4 * (postings + 1 + positions) if positions >= 0 else 0)
             whole = HEADER.size <= start and start + size == end <= self._directory and (
                 zlib.crc32(memoryview(self._map)[start:end], zlib.crc32(key)) == self._crcs[index]
             )
             self._checked[index] = whole
         if not whole:
             return None
-        ids = np.frombuffer(self._map, "<u4", postings, start)
-        weights = np.frombuffer(self._map, "<f4", postings, start + 4 * postings)
-        if positions < 0:
-            return ids, weights, None, None
-        offsets = np.frombuffer(self._map, "<u4", postings + 1, start + 8 * postings)
-        flat = np.frombuffer(self._map, "<u4", positions, start + 12 * postings + 4)
+        ids, weights, offsets, flat = (
+            np.frombuffer(self._map, _DTYPES[typecode], length, start + offset) for typecode, length, offset in layout
+        )
+        if not flags & WEIGHTS_STORED:
+            weights = np.diff(offsets)  # each posting's count of positions
         return ids, weights, offsets, flat
+
+
+_DTYPES = {"H": np.dtype("<u2"), "I": np.dtype("<u4"), "f": np.dtype("<f4")}
 
 
 # Segments whose arrays a process keeps mapped (the server answers many queries): a segment never

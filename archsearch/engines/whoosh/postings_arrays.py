@@ -16,12 +16,12 @@ so that Whoosh's clean-up removes it with its segment and publishing a staged bu
 with the rest; it is written under a temporary name and renamed when whole.
 
 Layout (little-endian): a header (HEADER), then each term's data, then the directory.  A term's
-data is its document numbers (uint32), its weights (float32), and for a field with positions
-its postings' offsets into its positions (uint32, one more than postings) and the positions
-(uint32).  The directory is the offsets of the keys (uint64, one more than terms), a record per
-term (int64: postings, start of its data, positions or -1, end of its data), a CRC-32 per term
-(of its key and data, so that a record pointing elsewhere fails it too), then the keys, field
-name, NUL, term, in byte order.
+data is its document numbers, its weights (float32; left out where they are the counts of
+positions), its postings' offsets into its positions (one more than postings) and the positions;
+each array of uint16 where all its numbers fit, else of uint32 (term_layout).  The directory is
+the offsets of the keys (uint64, one more than terms), a record per term (int64: postings, start
+of its data, positions, end of its data, flags), a CRC-32 per term (of its key and data, so that
+a record pointing elsewhere fails it too), then the keys, field name, NUL, term, in byte order.
 
 numpy is not imported here: the index's writers need none (arrays.py reads these files).
 """
@@ -46,7 +46,12 @@ EXTENSION = ".postings"
 MAGIC = b"ASPOST01"
 # magic, documents in the segment, terms, directory's start, file length
 HEADER = struct.Struct("<8sQQQQ")
-RECORD_FIELDS = 4  # postings, start, positions (-1: none), end
+RECORD_FIELDS = 5  # postings, start, positions, end, flags
+# A term's flags: which of its arrays hold 16-bit numbers (each is 32-bit unless all its numbers
+# fit), and whether its weights are stored: they are not where each is its posting's count of
+# positions, as Whoosh weighs the words of a field without a boost.
+NARROW_IDS, NARROW_OFFSETS, NARROW_POSITIONS, WEIGHTS_STORED = 1, 2, 4, 8
+_NARROW_MAX = 0xFFFF
 # A sidecar being written: not named after its segment, so that assembling a compound segment
 # leaves it alone; remove_unreferenced_files removes those a crash left.
 TEMPORARY = re.compile(r"^postings-.*\.tmp$")
@@ -113,17 +118,32 @@ class SidecarWriter:
             if found is None:
                 found = decoded[value] = decode_positions(value)
             positions.append(found)
-        offsets = array("I", accumulate(map(len, positions), initial=0))
-        parts = [array("I", docnums), array("f", weights), offsets, array("I", chain.from_iterable(positions))]
+        counts = array("I", map(len, positions))
+        flat = array("I", chain.from_iterable(positions))
+        stored_weights = array("f", weights)
+        flags = WEIGHTS_STORED if stored_weights != array("f", counts) else 0
+        narrow = {
+            NARROW_IDS: docnums[-1] <= _NARROW_MAX,
+            NARROW_OFFSETS: len(flat) <= _NARROW_MAX,
+            NARROW_POSITIONS: not flat or max(flat) <= _NARROW_MAX,
+        }
+        for flag, fits in narrow.items():
+            flags |= flag if fits else 0
+        (ids_code, _, _), (weights_code, _, _), (offsets_code, _, _), (positions_code, _, _), _ = term_layout(
+            len(docnums), len(flat), flags
+        )
+        parts = [array(ids_code, docnums), array(offsets_code, accumulate(counts, initial=0)), array(positions_code, flat)]
+        if flags & WEIGHTS_STORED:
+            parts.insert(1, stored_weights)
         if _BIG_ENDIAN:
             for part in parts:
                 part.byteswap()
-        data = b"".join(parts)
+        data = b"".join(part.tobytes() + b"\0" * (-len(part) * part.itemsize % 4) for part in parts)
         key = name.encode("utf-8") + b"\0" + term
         start = self._out.tell()
         self._out.write(data)
         self._keys.append(key)
-        self._records += (len(docnums), start, offsets[-1], start + len(data))
+        self._records += (len(docnums), start, len(flat), start + len(data), flags)
         self._crcs.append(zlib.crc32(data, zlib.crc32(key)))
 
     def finish(self, document_count: int) -> None:
@@ -156,6 +176,24 @@ class SidecarWriter:
     def discard(self) -> None:
         self._out.close()
         os.remove(self._temporary)
+
+
+def term_layout(postings: int, positions: int, flags: int) -> tuple:
+    """Where a term's arrays are in its data: (typecode, length, offset) of its document numbers,
+    weights (length 0 when not stored), offsets into its positions and positions, then the data's
+    size.  Each array starts at a multiple of 4 bytes."""
+    layout = []
+    offset = 0
+    for typecode, length in (
+        ("H" if flags & NARROW_IDS else "I", postings),
+        ("f", postings if flags & WEIGHTS_STORED else 0),
+        ("H" if flags & NARROW_OFFSETS else "I", postings + 1),
+        ("H" if flags & NARROW_POSITIONS else "I", positions),
+    ):
+        layout.append((typecode, length, offset))
+        size = length * (2 if typecode == "H" else 4)
+        offset += size + (-size % 4)
+    return (*layout, offset)
 
 
 def missing_sidecars(folder: str, segments) -> list:
