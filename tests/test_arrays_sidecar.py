@@ -112,6 +112,8 @@ def test_the_sidecars_are_read_where_they_hold_a_word(searcher):
     assert [each.term(word) is not None for each in found] == [True, True, True, False]
     zebra = b"body\0zebra"
     assert [each.term(zebra) is not None for each in found] == [False, False, False, True]
+    undated = found[0].term(b"undated\0yes")  # a field without positions: documents and weights only
+    assert len(undated[0]) and undated[2] is None
 
 
 @pytest.mark.parametrize("text", [
@@ -124,6 +126,12 @@ def test_same_documents_and_scores_with_and_without_sidecars(searcher, monkeypat
     expected = whoosh_scores(searcher, parse_query(text, searcher.schema).query)
     assert found.keys() == expected.keys()
     assert all(found[docnum] == pytest.approx(score, rel=1e-12) for docnum, score in expected.items())
+
+
+def test_undated_articles_kept_alike_with_and_without_sidecars(searcher, monkeypatch):
+    # `undated` has no positions: its sidecar holds documents and weights only.
+    found = assert_same_without_sidecars(searcher, monkeypatch, "peace", since="2022-03-10", include_undated=True)
+    assert any(searcher.stored_fields(docnum).get("date") is None for docnum in found)
 
 
 def test_deleted_documents_are_left_out(searcher, monkeypatch):

@@ -25,7 +25,7 @@ from operator import itemgetter
 import numpy as np
 
 from archsearch.engines.whoosh.postings_arrays import (
-    HEADER, RECORD_FIELDS, WEIGHTS_STORED, header_fits, sidecar_name, term_layout,
+    HEADER, NO_POSITIONS, RECORD_FIELDS, WEIGHTS_STORED, header_fits, sidecar_name, term_layout,
 )
 
 _DOCNUM = np.int64
@@ -232,10 +232,11 @@ class ArrayOperations:
         # evaluation.DictOperations.scored's expression, a step at a time over all postings.
         return ArrayScores(ids, idf * ((weights * boost) / (weights + np.array(length_part)[lengths[ids]])))
 
-    def postings(self, fieldname: str, text: bytes, with_positions: bool = False):
+    def postings(self, fieldname: str, text: bytes, with_positions: bool = False, wanted: list[int] | None = None):
         """(document numbers, weights, PostingPositions or None) of a term, deleted documents left
         out: from the segments' arrays (postings_arrays.py) where they hold the term, from Whoosh's
-        postings elsewhere."""
+        postings elsewhere (with `wanted`, at least those of them it holds: see
+        evaluation._read_postings)."""
         key = fieldname.encode("utf-8") + b"\0" + text
         mapped = {}
         for number, arrays in enumerate(self._segment_arrays()):
@@ -251,7 +252,7 @@ class ArrayOperations:
                 kept = np.flatnonzero(~np.isin(leaf_ids, np.fromiter(deleted, _DOCNUM, len(deleted))))
                 leaf_ids, leaf_weights = leaf_ids[kept], leaf_weights[kept]
             parts.append((base, leaf_ids.astype(_DOCNUM) + base, leaf_weights.astype(np.float64), (offsets, flat, kept)))
-        read = self.evaluator.leaf_postings(fieldname, text, skipped=frozenset(mapped))
+        read = self.evaluator.leaf_postings(fieldname, text, wanted, skipped=frozenset(mapped))
         for leaf, base, leaf_ids, leaf_weights, leaf_values in read:
             leaf_ids = np.array(leaf_ids, _DOCNUM)
             leaf_weights = np.array(leaf_weights, np.float64)
@@ -274,6 +275,22 @@ class ArrayOperations:
         if self._arrays is None:
             self._arrays = [segment_arrays(leaf) for leaf, _ in self.evaluator.leaves]
         return self._arrays
+
+    def word_positions(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
+        """The positions of the term in each of `docnums` (sorted) that has it."""
+        ids, _, positions = self.postings(fieldname, text, with_positions=True, wanted=docnums)
+        if not len(ids):
+            return {}
+        wanted = np.asarray(docnums, _DOCNUM)
+        indexes = np.searchsorted(ids, wanted).clip(max=len(ids) - 1)
+        present = ids[indexes] == wanted
+        counts, flat = positions.of(indexes[present], decode)
+        flat = flat.tolist()
+        ends = np.cumsum(counts).tolist()
+        return {
+            docnum: flat[end - count:end]
+            for docnum, count, end in zip(wanted[present].tolist(), counts.tolist(), ends)
+        }
 
     @staticmethod
     def values_of(ids: np.ndarray, values: "PostingPositions", docnums: list[int]):
@@ -358,8 +375,8 @@ class SegmentArrays:
 
     def term(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """(document numbers, weights, each posting's first position in the flat positions (and
-        one more), the positions) of a term (key: field name, NUL, term); None if the file does not
-        hold it, or holds it damaged (its checksum fails)."""
+        one more), the positions; both None in a field without positions) of a term (key: field
+        name, NUL, term); None if the file does not hold it, or holds it damaged (its checksum fails)."""
         count = len(self._crcs)
         index = bisect_left(range(count), key, key=self._key)
         if index == count or self._key(index) != key:
@@ -377,6 +394,8 @@ class SegmentArrays:
         ids, weights, offsets, flat = (
             np.frombuffer(self._map, _DTYPES[typecode], length, start + offset) for typecode, length, offset in layout
         )
+        if flags & NO_POSITIONS:
+            return ids, weights, None, None
         if not flags & WEIGHTS_STORED:
             weights = np.diff(offsets)  # each posting's count of positions
         return ids, weights, offsets, flat

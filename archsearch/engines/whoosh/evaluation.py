@@ -411,15 +411,13 @@ class Evaluator:
             word = text if isinstance(text, bytes) else fieldobj.to_bytes(text)
         except ValueError:
             return {}
-        # Only the blocks that may hold a candidate: proximity looks at a hundred documents at most.
-        ids, _, values = self._dicts.postings(fieldname, word, with_positions=True, wanted=sorted(candidates))
-        decode = _PositionsDecoder(fieldobj.format)
-        result = {}
-        for docnum, value in zip(ids, values):
-            if docnum not in candidates:
-                continue
-            result[docnum] = occurrences_by_field(fieldname, decode(value), lambda: self._title_length(docnum))
-        return result
+        # The segments' arrays where numpy is loaded (they are read whole, without a copy).
+        ops = self._arrays if self._arrays is not None else self._dicts
+        found = ops.word_positions(fieldname, word, sorted(candidates), _PositionsDecoder(fieldobj.format))
+        return {
+            docnum: occurrences_by_field(fieldname, positions, lambda: self._title_length(docnum))
+            for docnum, positions in found.items()
+        }
 
     def _title_length(self, docnum: int) -> int:
         length = self._title_lengths.get(docnum)
@@ -681,6 +679,13 @@ class DictOperations:
             if with_positions:
                 values += leaf_values
         return ids, weights, values
+
+    def word_positions(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
+        """The positions of the term in each of `docnums` (sorted) that has it."""
+        # Only the blocks that may hold one: proximity looks at a hundred documents at most.
+        ids, _, values = self.postings(fieldname, text, with_positions=True, wanted=docnums)
+        wanted = set(docnums)
+        return {docnum: decode(value) for docnum, value in zip(ids, values) if docnum in wanted}
 
     @staticmethod
     def values_of(ids: list[int], values: list[bytes], docnums: list[int]) -> list[bytes]:

@@ -3,10 +3,10 @@
 Whoosh keeps a term's postings in blocks of 128, each a pickled (gaps, weights, positions)
 triple of Python lists, mostly compressed: reading `president` at 100k articles decompresses
 and unpickles 460 of them, most of a query's time.  A segment never changes once written, so
-for each term of a field with positions that is in SIDECAR_POSTINGS documents or more of it,
-the segment writer also writes the same postings as arrays a reader maps without copying
-(arrays.SegmentArrays): document numbers (segment-relative), weights as the 32-bit floats Whoosh
-stores (so scores are the same floats), and the positions, flattened, with each posting's
+for each term that is in SIDECAR_POSTINGS documents or more of it, the segment writer also
+writes the same postings as arrays a reader maps without copying (arrays.SegmentArrays):
+document numbers (segment-relative), weights as the 32-bit floats Whoosh stores (so scores are
+the same floats), and in a field with positions the positions, flattened, with each posting's
 first one.  Rarer terms stay where they are: a block or two is cheap to read.
 
 The file is redundant: a segment without one (written before it existed), or whose file is
@@ -17,7 +17,8 @@ with the rest; it is written under a temporary name and renamed when whole.
 
 Layout (little-endian): a header (HEADER), then each term's data, then the directory.  A term's
 data is its document numbers, its weights (float32; left out where they are the counts of
-positions), its postings' offsets into its positions (one more than postings) and the positions;
+positions), and in a field with positions its postings' offsets into its positions (one more
+than postings) and the positions;
 each array of uint16 where all its numbers fit, else of uint32 (term_layout).  The directory is
 the offsets of the keys (uint64, one more than terms), a record per term (int64: postings, start
 of its data, positions, end of its data, flags), a CRC-32 per term (of its key and data, so that
@@ -50,7 +51,8 @@ RECORD_FIELDS = 5  # postings, start, positions, end, flags
 # A term's flags: which of its arrays hold 16-bit numbers (each is 32-bit unless all its numbers
 # fit), and whether its weights are stored: they are not where each is its posting's count of
 # positions, as Whoosh weighs the words of a field without a boost.
-NARROW_IDS, NARROW_OFFSETS, NARROW_POSITIONS, WEIGHTS_STORED = 1, 2, 4, 8
+# A field without positions has neither offsets nor positions.
+NARROW_IDS, NARROW_OFFSETS, NARROW_POSITIONS, WEIGHTS_STORED, NO_POSITIONS = 1, 2, 4, 8, 16
 _NARROW_MAX = 0xFFFF
 # A sidecar being written: not named after its segment, so that assembling a compound segment
 # leaves it alone; remove_unreferenced_files removes those a crash left.
@@ -96,7 +98,7 @@ class SidecarWriter:
 
     def holds(self, name: str, postings: int) -> bool:
         """Whether a term of the field in that many documents goes in the file."""
-        return name in self._positional and postings >= SIDECAR_POSTINGS
+        return postings >= SIDECAR_POSTINGS
 
     def listed(self, name: str, items):
         """(term, postings) of the field's (term, postings) (FastSegmentWriter's flat lists),
@@ -112,7 +114,7 @@ class SidecarWriter:
         encoded positions of each (as Positions encodes them)."""
         decoded = self._decoded
         positions = []
-        for value in values:
+        for value in values if name in self._positional else ():
             # Most words occur once in an article: the same few thousand values come back.
             found = decoded.get(value)
             if found is None:
@@ -121,7 +123,8 @@ class SidecarWriter:
         counts = array("I", map(len, positions))
         flat = array("I", chain.from_iterable(positions))
         stored_weights = array("f", weights)
-        flags = WEIGHTS_STORED if stored_weights != array("f", counts) else 0
+        flags = WEIGHTS_STORED if not positions or stored_weights != array("f", counts) else 0
+        flags |= 0 if positions else NO_POSITIONS
         narrow = {
             NARROW_IDS: docnums[-1] <= _NARROW_MAX,
             NARROW_OFFSETS: len(flat) <= _NARROW_MAX,
@@ -132,9 +135,11 @@ class SidecarWriter:
         (ids_code, _, _), (weights_code, _, _), (offsets_code, _, _), (positions_code, _, _), _ = term_layout(
             len(docnums), len(flat), flags
         )
-        parts = [array(ids_code, docnums), array(offsets_code, accumulate(counts, initial=0)), array(positions_code, flat)]
+        parts = [array(ids_code, docnums)]
         if flags & WEIGHTS_STORED:
-            parts.insert(1, stored_weights)
+            parts.append(stored_weights)
+        if positions:
+            parts += (array(offsets_code, accumulate(counts, initial=0)), array(positions_code, flat))
         if _BIG_ENDIAN:
             for part in parts:
                 part.byteswap()
@@ -187,7 +192,7 @@ def term_layout(postings: int, positions: int, flags: int) -> tuple:
     for typecode, length in (
         ("H" if flags & NARROW_IDS else "I", postings),
         ("f", postings if flags & WEIGHTS_STORED else 0),
-        ("H" if flags & NARROW_OFFSETS else "I", postings + 1),
+        ("H" if flags & NARROW_OFFSETS else "I", 0 if flags & NO_POSITIONS else postings + 1),
         ("H" if flags & NARROW_POSITIONS else "I", positions),
     ):
         layout.append((typecode, length, offset))
