@@ -236,7 +236,7 @@ class ArrayOperations:
         """(document numbers, weights, PostingPositions or None) of a term, deleted documents left
         out: from the segments' arrays (postings_arrays.py) where they hold the term, from Whoosh's
         postings elsewhere (with `wanted`, at least those of them it holds: see
-        evaluation._read_postings)."""
+        evaluation.read_postings)."""
         key = fieldname.encode("utf-8") + b"\0" + text
         mapped = {}
         for number, arrays in enumerate(self._segment_arrays()):

@@ -461,7 +461,7 @@ class Evaluator:
                       skipped: Collection[int] = frozenset()) -> list[tuple]:
         """Per segment holding the term: (its reader, its first document's number, the postings'
         document numbers, weights, and encoded positions where the field has them), deleted
-        documents included; with `wanted`, at least those of them it holds (see _read_postings);
+        documents included; with `wanted`, at least those of them it holds (see read_postings);
         the segments `skipped` (numbers in self.leaves: read elsewhere) left out.
 
         A term's postings read whole are kept for the evaluator's later reads: the positions are
@@ -484,7 +484,7 @@ class Evaluator:
                     terminfo = leaf._terms.term_info(fieldname, text)
                 except TermNotFound:
                     continue
-            read.append((leaf, base, *_read_postings(leaf._terms._postfile, terminfo, base, wanted)))
+            read.append((leaf, base, *read_postings(leaf._terms._postfile, terminfo, base, wanted)))
         if wanted is None:
             self._postings_read[fieldname, text, skipped] = read
         return read
@@ -661,7 +661,7 @@ class DictOperations:
 
     def postings(self, fieldname: str, text: bytes, with_positions: bool = False, wanted: list[int] | None = None):
         """(document numbers, weights, encoded positions or None) of a term, deleted documents left
-        out; with `wanted`, at least those of them it holds (see _read_postings)."""
+        out; with `wanted`, at least those of them it holds (see read_postings)."""
         ids: list[int] = []
         weights: list[float] = []
         values: list[bytes] | None = [] if with_positions else None
@@ -771,7 +771,7 @@ def _names_field(node) -> bool:
     return isinstance(node, wq.Every) and node.fieldname not in (None, "", "*")
 
 
-def _read_postings(postfile, terminfo, base: int, wanted: list[int] | None = None):
+def read_postings(postfile, terminfo, base: int, wanted: list[int] | None = None):
     """A term's postings in one segment, document numbers offset by `base`: read in one piece and
     split into W3 blocks here (length, pickled block information, pickled data), which takes a
     third of the Python calls W3LeafMatcher makes to step from block to block.

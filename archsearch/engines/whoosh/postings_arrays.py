@@ -112,14 +112,15 @@ class SidecarWriter:
     def add(self, name: str, term: bytes, docnums, weights, values) -> None:
         """A term's postings: segment-relative document numbers (increasing), weights, and the
         encoded positions of each (as Positions encodes them)."""
-        decoded = self._decoded
         positions = []
-        for value in values if name in self._positional else ():
-            # Most words occur once in an article: the same few thousand values come back.
-            found = decoded.get(value)
-            if found is None:
-                found = decoded[value] = decode_positions(value)
-            positions.append(found)
+        if name in self._positional:
+            # Most words occur once in an article: the same few thousand values come back,
+            # looked up in one pass of C.
+            decoded = self._decoded
+            positions = list(map(decoded.get, values))
+            for index in [index for index, found in enumerate(positions) if found is None]:
+                value = values[index]
+                positions[index] = decoded[value] = decode_positions(value)
         counts = array("I", map(len, positions))
         flat = array("I", chain.from_iterable(positions))
         stored_weights = array("f", weights)

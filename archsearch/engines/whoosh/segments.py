@@ -610,21 +610,16 @@ def add_missing_sidecars(ix, segments) -> None:
 
 
 def write_sidecar(folder: str, reader, schema) -> None:
-    """Write the postings arrays of a segment written without them, from its reader: its postings
-    read a block at a time (as merging it would), deleted documents included, as in its own."""
+    """Write the postings arrays of a segment written without them, from its reader: each term's
+    postings read whole, as a query reads them, deleted documents included, as in its own."""
+    from archsearch.engines.whoosh.evaluation import read_postings
+
     writer = SidecarWriter(folder, reader.segment(), schema)
     try:
         terms = reader._terms
         for (name, term), info in terms.items():
-            if not writer.holds(name, info.doc_frequency()):
-                continue
-            matcher = terms._codec.postings_reader(terms._postfile, info, schema[name].format)
-            docnums, weights, values = [], [], []
-            for block_ids, block_weights, block_values in posting_blocks(matcher):
-                docnums += block_ids
-                weights += block_weights
-                values += block_values
-            writer.add(name, term, docnums, weights, values)
+            if writer.holds(name, info.doc_frequency()):
+                writer.add(name, term, *read_postings(terms._postfile, info, 0))
         writer.finish(reader.doc_count_all())
     except BaseException:
         writer.discard()
