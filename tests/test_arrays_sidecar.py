@@ -304,3 +304,28 @@ def test_a_term_reads_back_as_written(tmp_path, wide, weighted):
     assert read.term(b"body\0missing") is None
     with pytest.raises(ValueError):  # the file of a segment of another size
         arrays.SegmentArrays(str(tmp_path / "MAIN_fake.postings"), far + 21)
+
+
+def test_a_sidecar_that_cannot_be_written_waits_for_the_next_change(tmp_path, monkeypatch):
+    import errno
+
+    rng = random.Random(8)
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    build(index_dir, corpus, [range(0, 30)], rng)
+    for name in sidecars(index_dir):
+        os.remove(index_dir / name)
+    whole_finish = postings_arrays.SidecarWriter.finish
+
+    def full_disk(self, document_count):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(postings_arrays.SidecarWriter, "finish", full_disk)
+        (corpus / "0001.txt").unlink()
+        update_index(index_dir, [str(corpus)])  # committed all the same
+    assert not sidecars(index_dir) and not [name for name in os.listdir(index_dir) if postings_arrays.TEMPORARY.match(name)]
+    assert postings_arrays.SidecarWriter.finish is whole_finish
+    (corpus / "0002.txt").unlink()
+    update_index(index_dir, [str(corpus)])
+    assert sidecars(index_dir) == segment_names(index_dir)

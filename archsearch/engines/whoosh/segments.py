@@ -596,7 +596,8 @@ def commit_segments(ix, segments: Iterable[Segment], deleted_keys: Iterable[str]
 def add_missing_sidecars(ix, segments) -> None:
     """Write the postings arrays (postings_arrays.py) of the segments that have none whole: those
     written before they existed, once, at the first commit that follows.  Each is complete when
-    renamed into place, so readers see it whole or not at all."""
+    renamed into place, so readers see it whole or not at all.  One that cannot be written (a
+    full disk) is left for the next commit: the index is whole without it."""
     folder = getattr(ix.storage, "folder", None)
     if folder is None:
         return
@@ -605,6 +606,8 @@ def add_missing_sidecars(ix, segments) -> None:
         reader = SegmentReader(ix.storage, schema, segment)
         try:
             write_sidecar(folder, reader, schema)
+        except OSError:
+            return
         finally:
             reader.close()
 
