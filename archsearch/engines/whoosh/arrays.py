@@ -9,6 +9,9 @@ together when they are small), a date window as a mask over the date column.  Ra
 every match.  The floats are evaluation.py's: the same operations in the same order per
 posting; only sums of several parts may be added in another order (the last bits).
 
+A term's postings come from its segments' postings arrays (postings_arrays.py), mapped without
+a copy (SegmentArrays), where a segment has them for the term, and from Whoosh's blocks elsewhere.
+
 numpy is imported only with this module, which evaluation.py loads where it pays (see
 ARRAY_POSTINGS there): its import costs more than a rare word's whole evaluation.
 """
