@@ -27,7 +27,6 @@ FEW_POSTINGS = 3
 @pytest.fixture(autouse=True)
 def few_postings(monkeypatch):
     monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", FEW_POSTINGS)
-    arrays._kept.clear()
 
 
 def sidecars(index_dir: Path) -> set[str]:
@@ -329,3 +328,36 @@ def test_a_sidecar_that_cannot_be_written_waits_for_the_next_change(tmp_path, mo
     (corpus / "0002.txt").unlink()
     update_index(index_dir, [str(corpus)])
     assert sidecars(index_dir) == segment_names(index_dir)
+
+
+def test_a_kept_searcher_let_go_lets_its_sidecars_go(built, tmp_path, monkeypatch):
+    """The server keeps searchers open; an index deleted under it must not stay open through the
+    sidecars' maps, which evaluations' reference cycles hold until the cyclic collector runs."""
+    import gc
+    import shutil
+
+    from archsearch.engines.whoosh import store
+
+    def open_under(folder):
+        prefix = str(folder.resolve()) + os.sep
+        targets = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                targets.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:  # the listing's own, closed since
+                pass
+        return [target for target in targets if target.startswith(prefix)]
+
+    copy = tmp_path / "index"
+    shutil.copytree(built, copy)
+    monkeypatch.setattr(store, "_open_searchers", {})
+    monkeypatch.setattr(Evaluator, "arrays_pay", lambda self, query: True)
+    gc.disable()
+    try:
+        search(copy, '"prime minister"', with_snippets=False, collapse_copies=False)
+        assert any(name.endswith(postings_arrays.EXTENSION) for name in open_under(copy))
+        shutil.rmtree(copy)
+        store.drop_gone_indexes()
+        assert not open_under(copy)
+    finally:
+        gc.enable()

@@ -20,7 +20,6 @@ import mmap
 import os
 import zlib
 from bisect import bisect_left
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from itertools import accumulate, chain
 from operator import itemgetter
@@ -407,28 +406,20 @@ class SegmentArrays:
 _DTYPES = {"H": np.dtype("<u2"), "I": np.dtype("<u4"), "f": np.dtype("<f4")}
 
 
-# Segments whose arrays a process keeps mapped (the server answers many queries): a segment never
-# changes, so they stay right as long as it exists.
-KEPT_SEGMENTS = 64
-_kept: OrderedDict[str, SegmentArrays] = OrderedDict()
-
-
 def segment_arrays(leaf) -> SegmentArrays | None:
-    """The arrays of a segment reader's segment; None if it has none, or none whole."""
-    segment = leaf.segment()
+    """The arrays of a segment reader's segment; None if it has none, or none whole.  Kept with the
+    reader (the server keeps readers open between queries), so that they are let go with it: a
+    map holds its file open."""
+    arrays = getattr(leaf, "_archsearch_arrays", None)
+    if arrays is not None:
+        return arrays
     storage = leaf._storage
     folder = getattr(getattr(storage, "b", storage), "folder", None)  # a compound segment's: its overlay's
     if folder is None:
         return None
-    path = os.path.join(folder, sidecar_name(segment))
-    arrays = _kept.get(path)
-    if arrays is not None:
-        _kept.move_to_end(path)
-        return arrays
     try:
-        arrays = _kept[path] = SegmentArrays(path, leaf.doc_count_all())
-    except (OSError, ValueError):  # none, or not whole: Whoosh's postings hold the same
+        arrays = SegmentArrays(os.path.join(folder, sidecar_name(leaf.segment())), leaf.doc_count_all())
+    except (OSError, ValueError):  # none (yet: see segments.add_missing_sidecars), or not whole
         return None
-    if len(_kept) > KEPT_SEGMENTS:
-        _kept.popitem(last=False)
+    leaf._archsearch_arrays = arrays
     return arrays

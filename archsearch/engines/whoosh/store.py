@@ -5,6 +5,7 @@ Whoosh is imported where an index is opened or read, not here: a re-index that f
 changed reads the list of folders and never opens the index.
 """
 
+import gc
 import json
 import os
 import pickle
@@ -121,12 +122,26 @@ def drop_gone_indexes() -> None:
     descriptors and the disk space of their deleted files."""
     for folder in list(_open_searchers or {}):
         if _folder_identity(folder) != _open_searchers[folder][1]:
-            _open_searchers.pop(folder)[0].close()
+            _let_go(_open_searchers.pop(folder)[0])
 
 
 def close_kept_searchers() -> None:
     for folder in list(_open_searchers or {}):
-        _open_searchers.pop(folder)[0].close()
+        _let_go(_open_searchers.pop(folder)[0])
+
+
+def _let_go(searcher) -> None:
+    """Close a kept searcher, and free its files now (see _free_files)."""
+    searcher.close()
+    del searcher  # the last reference, so that the collection frees it
+    _free_files()
+
+
+def _free_files() -> None:
+    """Free the files of the searchers closed: their segments' postings arrays
+    (arrays.SegmentArrays) are maps, which hold their files open, and evaluations' reference
+    cycles keep them until the cyclic collector runs, which an idle server may not do for long."""
+    gc.collect()
 
 
 @contextmanager
@@ -149,6 +164,7 @@ def _index_searcher(index_dir: Path, weighting=None):
     if searcher is not None and not (identity == _folder_identity(folder) and _up_to_date(searcher)):
         searcher.close()
         searcher = None
+        _free_files()
     if searcher is None:
         identity = _folder_identity(folder)
         searcher = _opened_searcher(index_dir, options)
@@ -166,7 +182,7 @@ def _index_searcher(index_dir: Path, weighting=None):
     finally:
         _open_searchers[folder] = searcher, identity
         while len(_open_searchers) > KEPT_SEARCHERS:
-            _open_searchers.pop(next(iter(_open_searchers)))[0].close()
+            _let_go(_open_searchers.pop(next(iter(_open_searchers)))[0])
 
 
 # A commit deletes the files of the generation it replaces (the table of contents, merged
