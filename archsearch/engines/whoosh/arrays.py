@@ -364,16 +364,19 @@ class SegmentArrays:
             self._map = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
         terms, directory = found
         self._directory = directory
-        self._key_offsets = np.frombuffer(self._map, "<u8", terms + 1, directory).tolist()
+        # Left as arrays, not made lists: a request process opens every segment's file for the
+        # few terms it looks up.
+        self._key_offsets = np.frombuffer(self._map, "<u8", terms + 1, directory)
         records_start = directory + 8 * (terms + 1)
         self._records = np.frombuffer(self._map, "<i8", terms * RECORD_FIELDS, records_start).reshape(terms, RECORD_FIELDS)
         crcs_start = records_start + 8 * RECORD_FIELDS * terms
-        self._crcs = np.frombuffer(self._map, "<u4", terms, crcs_start).tolist()
+        self._crcs = np.frombuffer(self._map, "<u4", terms, crcs_start)
         self._keys = self._map[crcs_start + 4 * terms:]
         self._checked: dict[int, bool] = {}  # term -> whether its data is whole
 
     def _key(self, index: int) -> bytes:
-        return self._keys[self._key_offsets[index]:self._key_offsets[index + 1]]
+        start, end = self._key_offsets[index:index + 2].tolist()
+        return self._keys[start:end]
 
     def term(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """(document numbers, weights, each posting's first position in the flat positions (and
@@ -388,7 +391,7 @@ class SegmentArrays:
         whole = self._checked.get(index)
         if whole is None:
             whole = HEADER.size <= start and start + size == end <= self._directory and (
-                zlib.crc32(memoryview(self._map)[start:end], zlib.crc32(key)) == self._crcs[index]
+                zlib.crc32(memoryview(self._map)[start:end], zlib.crc32(key)) == int(self._crcs[index])
             )
             self._checked[index] = whole
         if not whole:
