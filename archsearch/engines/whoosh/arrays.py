@@ -27,7 +27,7 @@ from operator import itemgetter
 import numpy as np
 
 from archsearch.engines.whoosh.postings_arrays import (
-    HEADER, NO_POSITIONS, RECORD_FIELDS, WEIGHTS_STORED, header_fits, sidecar_name, term_layout,
+    HEADER, NO_POSITIONS, READER_ATTRIBUTE, RECORD_FIELDS, WEIGHTS_STORED, header_fits, sidecar_name, term_layout,
 )
 
 _DOCNUM = np.int64
@@ -374,6 +374,14 @@ class SegmentArrays:
         self._keys = self._map[crcs_start + 4 * terms:]
         self._checked: dict[int, bool] = {}  # term -> whether its data is whole
 
+    def close(self) -> None:
+        """Unmap the file, unless arrays of it are still in use (then it goes when they do)."""
+        self._key_offsets = self._records = self._crcs = None
+        try:
+            self._map.close()
+        except BufferError:
+            pass
+
     def _key(self, index: int) -> bytes:
         start, end = self._key_offsets[index:index + 2].tolist()
         return self._keys[start:end]
@@ -413,7 +421,7 @@ def segment_arrays(leaf) -> SegmentArrays | None:
     """The arrays of a segment reader's segment; None if it has none, or none whole.  Kept with the
     reader (the server keeps readers open between queries), so that they are let go with it: a
     map holds its file open."""
-    arrays = getattr(leaf, "_archsearch_arrays", None)
+    arrays = getattr(leaf, READER_ATTRIBUTE, None)
     if arrays is not None:
         return arrays
     storage = leaf._storage
@@ -424,5 +432,5 @@ def segment_arrays(leaf) -> SegmentArrays | None:
         arrays = SegmentArrays(os.path.join(folder, sidecar_name(leaf.segment())), leaf.doc_count_all())
     except (OSError, ValueError):  # none (yet: see segments.add_missing_sidecars), or not whole
         return None
-    leaf._archsearch_arrays = arrays
+    setattr(leaf, READER_ATTRIBUTE, arrays)
     return arrays

@@ -206,6 +206,18 @@ def term_layout(postings: int, positions: int, flags: int) -> tuple:
     return (*layout, offset)
 
 
+# Where arrays.segment_arrays keeps a segment reader's mapped file (an arrays.SegmentArrays).
+READER_ATTRIBUTE = "_archsearch_arrays"
+
+
+def let_go(leaf) -> None:
+    """Unmap the file of a segment reader that is let go: a map holds its file open, and the
+    reader may live on in reference cycles (and in processes forked meanwhile) until collected."""
+    arrays = leaf.__dict__.pop(READER_ATTRIBUTE, None)
+    if arrays is not None:
+        arrays.close()
+
+
 def missing_sidecars(folder: str, segments) -> list:
     """The segments that have no whole sidecar in the folder."""
     return [

@@ -5,7 +5,6 @@ Whoosh is imported where an index is opened or read, not here: a re-index that f
 changed reads the list of folders and never opens the index.
 """
 
-import gc
 import json
 import os
 import pickle
@@ -131,17 +130,15 @@ def close_kept_searchers() -> None:
 
 
 def _let_go(searcher) -> None:
-    """Close a kept searcher, and free its files now (see _free_files)."""
+    """Close a kept searcher and its segments' postings arrays (postings_arrays.let_go): those are
+    maps, which hold their files open, and evaluations' reference cycles would keep them until the
+    cyclic collector runs, which an idle server may not do for long, while it forks."""
+    from archsearch.engines.whoosh.postings_arrays import let_go
+
+    reader = searcher.reader()
+    for leaf in [reader] if reader.is_atomic() else [leaf for leaf, _ in reader.leaf_readers()]:
+        let_go(leaf)
     searcher.close()
-    del searcher  # the last reference, so that the collection frees it
-    _free_files()
-
-
-def _free_files() -> None:
-    """Free the files of the searchers closed: their segments' postings arrays
-    (arrays.SegmentArrays) are maps, which hold their files open, and evaluations' reference
-    cycles keep them until the cyclic collector runs, which an idle server may not do for long."""
-    gc.collect()
 
 
 @contextmanager
@@ -162,9 +159,8 @@ def _index_searcher(index_dir: Path, weighting=None):
     folder = Path(index_dir).resolve()
     searcher, identity = _open_searchers.pop(folder, (None, None))
     if searcher is not None and not (identity == _folder_identity(folder) and _up_to_date(searcher)):
-        searcher.close()
+        _let_go(searcher)
         searcher = None
-        _free_files()
     if searcher is None:
         identity = _folder_identity(folder)
         searcher = _opened_searcher(index_dir, options)
