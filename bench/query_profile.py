@@ -28,8 +28,8 @@ query of QUERY_KINDS (the ranking and count, without snippets or copy grouping: 
 evaluation), CPU time by `time.process_time`, median of N runs, searchers kept open and numpy
 loaded as the server keeps and loads them.  The working tree's search() is timed twice, evaluating with arrays and with
 dicts (evaluation.Evaluator.arrays_pay chooses between them in use).  With --against REV,
-archsearch's searching.py and evaluation.py as of the git revision REV are loaded beside the
-working tree's and timed too.  Every round times each in turn, the order rotating, so that the
+archsearch's searching.py, evaluation.py and arrays.py as of the git revision REV are loaded
+beside the working tree's and timed too.  Every round times each in turn, the order rotating, so that the
 machine's load falls on all alike.
 """
 import argparse
@@ -93,8 +93,8 @@ QUERY_KINDS = [
 
 
 def revision_searching(revision):
-    """archsearch.searching as of a git revision, bound to that revision's evaluation.py; the
-    other modules they import are the working tree's."""
+    """archsearch.searching as of a git revision, bound to that revision's evaluation.py and
+    arrays.py; the other modules they import are the working tree's."""
     import importlib.util
 
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -112,9 +112,27 @@ def revision_searching(revision):
     old = load(f"{evaluation_name}@{revision}", "archsearch/engines/whoosh/evaluation.py")
     sys.modules[evaluation_name] = old  # what the old searching.py imports
     try:
-        return load(f"archsearch.searching@{revision}", "archsearch/searching.py")
+        searching = load(f"archsearch.searching@{revision}", "archsearch/searching.py")
     finally:
         sys.modules[evaluation_name] = current
+    arrays_name = "archsearch.engines.whoosh.arrays"
+    old_arrays = load(f"{arrays_name}@{revision}", "archsearch/engines/whoosh/arrays.py")
+
+    class Searching:
+        """The revision's search(), its evaluation importing the revision's arrays.py as it runs."""
+
+        @staticmethod
+        def search(*args, **kwargs):
+            import archsearch.engines.whoosh.arrays  # noqa: F401  loaded, to be put back
+
+            working = sys.modules[arrays_name]
+            sys.modules[arrays_name] = old_arrays
+            try:
+                return searching.search(*args, **kwargs)
+            finally:
+                sys.modules[arrays_name] = working
+
+    return Searching
 
 
 def time_in_process(index, runs, against):

@@ -9,14 +9,26 @@ together when they are small), a date window as a mask over the date column.  Ra
 every match.  The floats are evaluation.py's: the same operations in the same order per
 posting; only sums of several parts may be added in another order (the last bits).
 
+A term's postings come from its segments' postings arrays (postings_arrays.py), mapped without
+a copy (SegmentArrays), where a segment has them for the term, and from Whoosh's blocks elsewhere.
+
 numpy is imported only with this module, which evaluation.py loads where it pays (see
 ARRAY_POSTINGS there): its import costs more than a rare word's whole evaluation.
 """
 
+import mmap
+import os
+import zlib
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping
-from itertools import chain
+from itertools import accumulate, chain
+from operator import itemgetter
 
 import numpy as np
+
+from archsearch.engines.whoosh.postings_arrays import (
+    HEADER, NO_POSITIONS, READER_ATTRIBUTE, RECORD_FIELDS, WEIGHTS_STORED, header_fits, sidecar_name, term_layout,
+)
 
 _DOCNUM = np.int64
 
@@ -110,6 +122,7 @@ class ArrayOperations:
         self._term_scores: dict[tuple[str, bytes], ArrayScores] = {}  # shared, never changed
         self._lengths: dict[str, np.ndarray] = {}
         self._live: np.ndarray | None = None
+        self._arrays: list[SegmentArrays | None] | None = None
 
     @staticmethod
     def result(scores: ArrayScores) -> ArrayScores:
@@ -221,10 +234,28 @@ class ArrayOperations:
         # evaluation.DictOperations.scored's expression, a step at a time over all postings.
         return ArrayScores(ids, idf * ((weights * boost) / (weights + np.array(length_part)[lengths[ids]])))
 
-    def postings(self, fieldname: str, text: bytes, with_positions: bool = False):
-        """(document numbers, weights, encoded positions or None) of a term, deleted documents left out."""
-        ids, weights, values = [], [], [] if with_positions else None
-        for leaf, base, leaf_ids, leaf_weights, leaf_values in self.evaluator.leaf_postings(fieldname, text):
+    def postings(self, fieldname: str, text: bytes, with_positions: bool = False, wanted: list[int] | None = None):
+        """(document numbers, weights, PostingPositions or None) of a term, deleted documents left
+        out: from the segments' arrays (postings_arrays.py) where they hold the term, from Whoosh's
+        postings elsewhere (with `wanted`, at least those of them it holds: see
+        evaluation.read_postings)."""
+        key = fieldname.encode("utf-8") + b"\0" + text
+        mapped = {}
+        for number, arrays in enumerate(self._segment_arrays()):
+            found = arrays.term(key) if arrays is not None else None
+            if found is not None:
+                mapped[number] = found
+        parts = []  # (first document's number, ids, weights, positions: arrays or encoded)
+        for number, (leaf_ids, leaf_weights, offsets, flat) in mapped.items():
+            leaf, base = self.evaluator.leaves[number]
+            kept = None
+            deleted = leaf.deleted_docs_set
+            if deleted:
+                kept = np.flatnonzero(~np.isin(leaf_ids, np.fromiter(deleted, _DOCNUM, len(deleted))))
+                leaf_ids, leaf_weights = leaf_ids[kept], leaf_weights[kept]
+            parts.append((base, leaf_ids.astype(_DOCNUM) + base, leaf_weights.astype(np.float64), (offsets, flat, kept)))
+        read = self.evaluator.leaf_postings(fieldname, text, wanted, skipped=frozenset(mapped))
+        for leaf, base, leaf_ids, leaf_weights, leaf_values in read:
             leaf_ids = np.array(leaf_ids, _DOCNUM)
             leaf_weights = np.array(leaf_weights, np.float64)
             deleted = leaf.deleted_docs_set
@@ -233,32 +264,173 @@ class ArrayOperations:
                 leaf_ids, leaf_weights = leaf_ids[kept], leaf_weights[kept]
                 if with_positions:
                     leaf_values = [value for value, keep in zip(leaf_values, kept.tolist()) if keep]
-            ids.append(leaf_ids)
-            weights.append(leaf_weights)
-            if with_positions:
-                values += leaf_values
-        if not ids:
-            return _EMPTY.docnums, _EMPTY.scores, values
-        return np.concatenate(ids), np.concatenate(weights), values
+            parts.append((base, leaf_ids, leaf_weights, leaf_values))
+        parts.sort(key=itemgetter(0))
+        positions = PostingPositions([(len(ids), where) for _, ids, _, where in parts]) if with_positions else None
+        if not parts:
+            return _EMPTY.docnums, _EMPTY.scores, positions
+        return np.concatenate([ids for _, ids, _, _ in parts]), np.concatenate([weights for _, _, weights, _ in parts]), positions
+
+    def _segment_arrays(self) -> list["SegmentArrays | None"]:
+        """Each segment's arrays (None: it has none), looked for once per evaluator: `archsearch
+        index` may write them for an older segment at any time."""
+        if self._arrays is None:
+            self._arrays = [segment_arrays(leaf) for leaf, _ in self.evaluator.leaves]
+        return self._arrays
+
+    def word_positions(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
+        """The positions of the term in each of `docnums` (sorted) that has it."""
+        ids, _, positions = self.postings(fieldname, text, with_positions=True, wanted=docnums)
+        if not len(ids):
+            return {}
+        wanted = np.asarray(docnums, _DOCNUM)
+        indexes = np.searchsorted(ids, wanted).clip(max=len(ids) - 1)
+        present = ids[indexes] == wanted
+        counts, flat = positions.of(indexes[present], decode)
+        flat = flat.tolist()
+        ends = np.cumsum(counts).tolist()
+        return {
+            docnum: flat[end - count:end]
+            for docnum, count, end in zip(wanted[present].tolist(), counts.tolist(), ends)
+        }
 
     @staticmethod
-    def values_of(ids: np.ndarray, values: list[bytes], docnums: list[int]) -> list[bytes]:
-        """The encoded positions of each of `docnums` (all among `ids`)."""
-        return [values[position] for position in np.searchsorted(ids, docnums).tolist()]
+    def values_of(ids: np.ndarray, values: "PostingPositions", docnums: list[int]):
+        """The positions of each of `docnums` (all among `ids`), for phrase_documents."""
+        return values, np.searchsorted(ids, np.asarray(docnums, _DOCNUM))
 
     @staticmethod
-    def phrase_documents(candidates: list[int], word_values: list[list[bytes]], decode) -> list[int]:
-        """The candidates where the words stand in a row (`word_values`: each word's encoded
-        positions in each candidate, `decode` gives them).  Each word's positions, less its
-        place in the phrase, become keys (candidate, where the phrase would start) in one
-        array; the keys every word has are the phrases."""
+    def phrase_documents(candidates: list[int], word_values: list, decode) -> list[int]:
+        """The candidates where the words stand in a row (`word_values`: each word's positions in
+        each candidate, as values_of gives them; `decode` decodes those Whoosh's postings hold).
+        Each word's positions, less its place in the phrase, become keys (candidate, where the
+        phrase would start) in one array; the keys every word has are the phrases."""
         starts = None
-        for offset, values in enumerate(word_values):
-            positions = decode.many(values)
-            counts = np.fromiter(map(len, positions), np.int64, len(positions))
-            flat = np.fromiter(chain.from_iterable(positions), np.int64, int(counts.sum()))
-            keys = np.repeat(np.arange(len(positions), dtype=np.int64), counts) * _PHRASE_KEY_SPAN + (
+        for offset, (values, indexes) in enumerate(word_values):
+            counts, flat = values.of(indexes, decode)
+            keys = np.repeat(np.arange(len(counts), dtype=np.int64), counts) * _PHRASE_KEY_SPAN + (
                 flat + (len(word_values) - offset)  # never negative: no key runs into the previous candidate's
             )
             starts = keys if starts is None else np.intersect1d(starts, keys, assume_unique=True)
         return np.asarray(candidates, _DOCNUM)[np.unique(starts // _PHRASE_KEY_SPAN)].tolist()
+
+
+class PostingPositions:
+    """Where a term stands in each of its postings (ArrayOperations.postings), segment by segment:
+    from the segment's arrays (offsets into its flat positions, and the postings deletions left,
+    None: all), or encoded as Whoosh's postings hold them."""
+
+    def __init__(self, parts: list[tuple[int, tuple | list[bytes]]]):
+        self._parts = [where for _, where in parts]
+        self._starts = list(accumulate((count for count, _ in parts), initial=0))
+
+    def of(self, indexes: np.ndarray, decode) -> tuple[np.ndarray, np.ndarray]:
+        """(how many positions each posting of `indexes` (increasing) has, their positions in a row)."""
+        counts, flats = [], []
+        bounds = np.searchsorted(indexes, self._starts).tolist()
+        for number, where in enumerate(self._parts):
+            chosen = indexes[bounds[number]:bounds[number + 1]] - self._starts[number]
+            if isinstance(where, list):
+                positions = decode.many([where[index] for index in chosen.tolist()])
+                part_counts = np.fromiter(map(len, positions), np.int64, len(positions))
+                counts.append(part_counts)
+                flats.append(np.fromiter(chain.from_iterable(positions), np.int64, int(part_counts.sum())))
+                continue
+            offsets, flat, kept = where
+            if kept is not None:
+                chosen = kept[chosen]
+            begins = offsets[chosen].astype(np.int64)
+            part_counts = offsets[chosen + 1].astype(np.int64) - begins
+            # Each posting's run of positions, flat[begin:end], gathered in one step.
+            runs_start = np.cumsum(part_counts) - part_counts
+            gather = np.arange(int(part_counts.sum())) + np.repeat(begins - runs_start, part_counts)
+            counts.append(part_counts)
+            flats.append(flat[gather].astype(np.int64))
+        if not counts:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.concatenate(counts), np.concatenate(flats)
+
+
+class SegmentArrays:
+    """A segment's postings arrays (postings_arrays.py), mapped: a term's are views of the file."""
+
+    def __init__(self, path: str, document_count: int):
+        """Raises ValueError if the file is not a whole one for a segment of that many documents."""
+        with open(path, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            found = header_fits(stream.read(HEADER.size), size, document_count)
+            if found is None:
+                raise ValueError(f"{path} is not a whole postings file")
+            self._map = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+        terms, directory = found
+        self._directory = directory
+        # Left as arrays, not made lists: a request process opens every segment's file for the
+        # few terms it looks up.
+        self._key_offsets = np.frombuffer(self._map, "<u8", terms + 1, directory)
+        records_start = directory + 8 * (terms + 1)
+        self._records = np.frombuffer(self._map, "<i8", terms * RECORD_FIELDS, records_start).reshape(terms, RECORD_FIELDS)
+        crcs_start = records_start + 8 * RECORD_FIELDS * terms
+        self._crcs = np.frombuffer(self._map, "<u4", terms, crcs_start)
+        self._keys = self._map[crcs_start + 4 * terms:]
+        self._checked: dict[int, bool] = {}  # term -> whether its data is whole
+
+    def close(self) -> None:
+        """Unmap the file, unless arrays of it are still in use (then it goes when they do)."""
+        self._key_offsets = self._records = self._crcs = None
+        try:
+            self._map.close()
+        except BufferError:
+            pass
+
+    def _key(self, index: int) -> bytes:
+        start, end = self._key_offsets[index:index + 2].tolist()
+        return self._keys[start:end]
+
+    def term(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """(document numbers, weights, each posting's first position in the flat positions (and
+        one more), the positions; both None in a field without positions) of a term (key: field
+        name, NUL, term); None if the file does not hold it, or holds it damaged (its checksum fails)."""
+        count = len(self._crcs)
+        index = bisect_left(range(count), key, key=self._key)
+        if index == count or self._key(index) != key:
+            return None
+        postings, start, positions, end, flags = self._records[index].tolist()
+        *layout, size = term_layout(postings, positions, flags)
+        whole = self._checked.get(index)
+        if whole is None:
+            whole = HEADER.size <= start and start + size == end <= self._directory and (
+                zlib.crc32(memoryview(self._map)[start:end], zlib.crc32(key)) == int(self._crcs[index])
+            )
+            self._checked[index] = whole
+        if not whole:
+            return None
+        ids, weights, offsets, flat = (
+            np.frombuffer(self._map, _DTYPES[typecode], length, start + offset) for typecode, length, offset in layout
+        )
+        if flags & NO_POSITIONS:
+            return ids, weights, None, None
+        if not flags & WEIGHTS_STORED:
+            weights = np.diff(offsets)  # each posting's count of positions
+        return ids, weights, offsets, flat
+
+
+_DTYPES = {"H": np.dtype("<u2"), "I": np.dtype("<u4"), "f": np.dtype("<f4")}
+
+
+def segment_arrays(leaf) -> SegmentArrays | None:
+    """The arrays of a segment reader's segment; None if it has none, or none whole.  Kept with the
+    reader (the server keeps readers open between queries), so that they are let go with it: a
+    map holds its file open."""
+    arrays = getattr(leaf, READER_ATTRIBUTE, None)
+    if arrays is not None:
+        return arrays
+    storage = leaf._storage
+    folder = getattr(getattr(storage, "b", storage), "folder", None)  # a compound segment's: its overlay's
+    if folder is None:
+        return None
+    try:
+        arrays = SegmentArrays(os.path.join(folder, sidecar_name(leaf.segment())), leaf.doc_count_all())
+    except (OSError, ValueError):  # none (yet: see segments.add_missing_sidecars), or not whole
+        return None
+    setattr(leaf, READER_ATTRIBUTE, arrays)
+    return arrays

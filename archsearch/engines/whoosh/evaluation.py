@@ -48,6 +48,7 @@ from archsearch.proximity import Occurrence, are_near, closeness, in_one_sentenc
 from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
 from archsearch.engines.whoosh import fuzzy
 from archsearch.engines.whoosh.fuzzy import ListedPrefix, expansion_terms, prefix_term_infos
+from archsearch.engines.whoosh.postings_arrays import decode_positions
 from archsearch.engines.whoosh.store import article_body
 
 # Ranges over a numeric column that filter what the rest of the query matches.
@@ -118,7 +119,7 @@ class Evaluator:
         self._proximities: list = []
         self._title_lengths: dict[int, int] = {}
         self._in_sentence: dict[tuple, bool] = {}
-        self._postings_read: dict[tuple[str, bytes], list[tuple]] = {}
+        self._postings_read: dict[tuple[str, bytes, Collection[int]], list[tuple]] = {}
         # Term information read in key order for the words of a long prefix (see _MultiTerm).
         self._term_infos: dict[tuple[str, bytes], dict[int, object]] = {}
         self._dicts = DictOperations(self)
@@ -410,15 +411,13 @@ class Evaluator:
             word = text if isinstance(text, bytes) else fieldobj.to_bytes(text)
         except ValueError:
             return {}
-        # Only the blocks that may hold a candidate: proximity looks at a hundred documents at most.
-        ids, _, values = self._dicts.postings(fieldname, word, with_positions=True, wanted=sorted(candidates))
-        decode = _PositionsDecoder(fieldobj.format)
-        result = {}
-        for docnum, value in zip(ids, values):
-            if docnum not in candidates:
-                continue
-            result[docnum] = occurrences_by_field(fieldname, decode(value), lambda: self._title_length(docnum))
-        return result
+        # The segments' arrays where numpy is loaded (they are read whole, without a copy).
+        ops = self._arrays if self._arrays is not None else self._dicts
+        found = ops.word_positions(fieldname, word, sorted(candidates), _PositionsDecoder(fieldobj.format))
+        return {
+            docnum: occurrences_by_field(fieldname, positions, lambda: self._title_length(docnum))
+            for docnum, positions in found.items()
+        }
 
     def _title_length(self, docnum: int) -> int:
         length = self._title_lengths.get(docnum)
@@ -458,20 +457,24 @@ class Evaluator:
         length_part = [K1 * ((1 - B) + B * (byte_to_length(byte) or 0) / avgfl) for byte in range(256)]
         return idf, length_part, K1 + 1
 
-    def leaf_postings(self, fieldname: str, text: bytes, wanted: list[int] | None = None) -> list[tuple]:
+    def leaf_postings(self, fieldname: str, text: bytes, wanted: list[int] | None = None,
+                      skipped: Collection[int] = frozenset()) -> list[tuple]:
         """Per segment holding the term: (its reader, its first document's number, the postings'
         document numbers, weights, and encoded positions where the field has them), deleted
-        documents included; with `wanted`, at least those of them it holds (see _read_postings).
+        documents included; with `wanted`, at least those of them it holds (see read_postings);
+        the segments `skipped` (numbers in self.leaves: read elsewhere) left out.
 
         A term's postings read whole are kept for the evaluator's later reads: the positions are
         unpickled with the rest of a block anyway, and proximity, phrases and the counts after a
         search read the same words again."""
-        read = self._postings_read.get((fieldname, text))
+        read = self._postings_read.get((fieldname, text, skipped))
         if read is not None:
             return read
         read = []
         in_order = self._term_infos.get((fieldname, text))
         for number, (leaf, base) in enumerate(self.leaves):
+            if number in skipped:
+                continue
             if in_order is not None:
                 terminfo = in_order.get(number)
                 if terminfo is None:
@@ -481,9 +484,9 @@ class Evaluator:
                     terminfo = leaf._terms.term_info(fieldname, text)
                 except TermNotFound:
                     continue
-            read.append((leaf, base, *_read_postings(leaf._terms._postfile, terminfo, base, wanted)))
+            read.append((leaf, base, *read_postings(leaf._terms._postfile, terminfo, base, wanted)))
         if wanted is None:
-            self._postings_read[fieldname, text] = read
+            self._postings_read[fieldname, text, skipped] = read
         return read
 
     def field_lengths(self, fieldname: str) -> bytes:
@@ -658,7 +661,7 @@ class DictOperations:
 
     def postings(self, fieldname: str, text: bytes, with_positions: bool = False, wanted: list[int] | None = None):
         """(document numbers, weights, encoded positions or None) of a term, deleted documents left
-        out; with `wanted`, at least those of them it holds (see _read_postings)."""
+        out; with `wanted`, at least those of them it holds (see read_postings)."""
         ids: list[int] = []
         weights: list[float] = []
         values: list[bytes] | None = [] if with_positions else None
@@ -676,6 +679,13 @@ class DictOperations:
             if with_positions:
                 values += leaf_values
         return ids, weights, values
+
+    def word_positions(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
+        """The positions of the term in each of `docnums` (sorted) that has it."""
+        # Only the blocks that may hold one: proximity looks at a hundred documents at most.
+        ids, _, values = self.postings(fieldname, text, with_positions=True, wanted=docnums)
+        wanted = set(docnums)
+        return {docnum: decode(value) for docnum, value in zip(ids, values) if docnum in wanted}
 
     @staticmethod
     def values_of(ids: list[int], values: list[bytes], docnums: list[int]) -> list[bytes]:
@@ -761,7 +771,7 @@ def _names_field(node) -> bool:
     return isinstance(node, wq.Every) and node.fieldname not in (None, "", "*")
 
 
-def _read_postings(postfile, terminfo, base: int, wanted: list[int] | None = None):
+def read_postings(postfile, terminfo, base: int, wanted: list[int] | None = None):
     """A term's postings in one segment, document numbers offset by `base`: read in one piece and
     split into W3 blocks here (length, pickled block information, pickled data), which takes a
     third of the Python calls W3LeafMatcher makes to step from block to block.
@@ -826,7 +836,7 @@ class _PositionsDecoder:
     article, so the same few thousand encoded single positions come back again and again."""
 
     def __init__(self, fieldformat):
-        self._decode = _decode_positions if type(fieldformat) is Positions else fieldformat.decode_positions
+        self._decode = decode_positions if type(fieldformat) is Positions else fieldformat.decode_positions
         self._decoded: dict[bytes, list[int]] = {}
 
     def __call__(self, value: bytes) -> list[int]:
@@ -842,9 +852,3 @@ class _PositionsDecoder:
             positions[index] = self(values[index])
         return positions
 
-
-def _decode_positions(value: bytes) -> list[int]:
-    """Positions.decode_positions(), with the gaps summed in C."""
-    if value[-1:] != b".":
-        value += b"."  # minified values may lose pickle's final STOP
-    return list(accumulate(loads(value[_INT_SIZE:])))

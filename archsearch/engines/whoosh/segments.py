@@ -45,6 +45,8 @@ from whoosh.writing import SegmentWriter
 from archsearch.analysis import ChainAnalyzer
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh.fuzzy import WordLists
+from archsearch.engines.whoosh.postings_arrays import TEMPORARY as SIDECAR_TEMPORARY
+from archsearch.engines.whoosh.postings_arrays import SidecarWriter, missing_sidecars
 from archsearch.schema import word_analyzer
 from archsearch.engines.whoosh.store import ROOTS_TEMPORARY
 
@@ -96,6 +98,7 @@ class FastSegmentWriter(SegmentWriter):
         self._inverted: dict[str, dict[bytes, list]] = {}
         self._inverted_bytes = 0
         self._runs: list[str] = []
+        self._sidecar: SidecarWriter | None = None
 
     def add_document(self, **values: Any) -> None:
         # The steps of SegmentWriter.add_document for what this schema uses (no boosts, vectors
@@ -258,12 +261,24 @@ class FastSegmentWriter(SegmentWriter):
         fieldwriter = self.fieldwriter
         compression = self.codec._compression
         words = ListedWords(self.schema.names())  # what fuzzy words expand against (fuzzy.py)
+        folder = getattr(self.storage, "folder", None)  # none in memory (tests' RamStorage)
+        sidecar = self._sidecar = SidecarWriter(folder, self.newsegment, self.schema) if folder else None
         for name, field_terms in itertools.groupby(self._sorted_terms(), key=_field_name):
             fieldwriter.start_field(name, self.schema[name])
-            write_terms(fieldwriter, words.listed(name, field_terms), compression)
+            terms = words.listed(name, field_terms)
+            write_terms(fieldwriter, sidecar.listed(name, terms) if sidecar else terms, compression)
             fieldwriter.finish_field()
         fieldwriter.close()
         words.write(self.storage, self.newsegment)
+
+    def _finalize_segment(self) -> Segment:
+        # The postings' arrays are named after the segment once it is assembled: a compound
+        # segment takes in every file named after it that exists when it is.
+        segment = super()._finalize_segment()
+        if self._sidecar is not None:
+            self._sidecar.finish(segment.doc_count_all())
+            self._sidecar = None
+        return segment
 
     def _close_segment(self) -> None:
         super()._close_segment()
@@ -574,7 +589,44 @@ def commit_segments(ix, segments: Iterable[Segment], deleted_keys: Iterable[str]
         writer.cancel()
         raise
     writer._finish()
+    add_missing_sidecars(ix, kept)
     return writer.generation
+
+
+def add_missing_sidecars(ix, segments) -> None:
+    """Write the postings arrays (postings_arrays.py) of the segments that have none whole: those
+    written before they existed, once, at the first commit that follows.  Each is complete when
+    renamed into place, so readers see it whole or not at all.  One that cannot be written (a
+    full disk) is left for the next commit: the index is whole without it."""
+    folder = getattr(ix.storage, "folder", None)
+    if folder is None:
+        return
+    schema = ix.schema
+    for segment in missing_sidecars(folder, segments):
+        reader = SegmentReader(ix.storage, schema, segment)
+        try:
+            write_sidecar(folder, reader, schema)
+        except OSError:
+            return
+        finally:
+            reader.close()
+
+
+def write_sidecar(folder: str, reader, schema) -> None:
+    """Write the postings arrays of a segment written without them, from its reader: each term's
+    postings read whole, as a query reads them, deleted documents included, as in its own."""
+    from archsearch.engines.whoosh.evaluation import read_postings
+
+    writer = SidecarWriter(folder, reader.segment(), schema)
+    try:
+        terms = reader._terms
+        for (name, term), info in terms.items():
+            if writer.holds(name, info.doc_frequency()):
+                writer.add(name, term, *read_postings(terms._postfile, info, 0))
+        writer.finish(reader.doc_count_all())
+    except BaseException:
+        writer.discard()
+        raise
 
 
 def latest_generation(index_dir: str) -> int:
@@ -597,7 +649,7 @@ def remove_unreferenced_files(index_dir: str) -> None:
         return
     clean_files(storage, INDEX_NAME, generation, segments)
     for name in os.listdir(index_dir):
-        if _UNFINISHED_TOC.match(name) or name == ROOTS_TEMPORARY:
+        if _UNFINISHED_TOC.match(name) or name == ROOTS_TEMPORARY or SIDECAR_TEMPORARY.match(name):
             with contextlib.suppress(OSError):
                 os.remove(os.path.join(index_dir, name))
     # Where writers keep their sorted runs of postings (FileStorage.temp_storage).

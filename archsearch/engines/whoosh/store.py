@@ -121,12 +121,24 @@ def drop_gone_indexes() -> None:
     descriptors and the disk space of their deleted files."""
     for folder in list(_open_searchers or {}):
         if _folder_identity(folder) != _open_searchers[folder][1]:
-            _open_searchers.pop(folder)[0].close()
+            _let_go(_open_searchers.pop(folder)[0])
 
 
 def close_kept_searchers() -> None:
     for folder in list(_open_searchers or {}):
-        _open_searchers.pop(folder)[0].close()
+        _let_go(_open_searchers.pop(folder)[0])
+
+
+def _let_go(searcher) -> None:
+    """Close a kept searcher and its segments' postings arrays (postings_arrays.let_go): those are
+    maps, which hold their files open, and evaluations' reference cycles would keep them until the
+    cyclic collector runs, which an idle server may not do for long, while it forks."""
+    from archsearch.engines.whoosh.postings_arrays import let_go
+
+    reader = searcher.reader()
+    for leaf in [reader] if reader.is_atomic() else [leaf for leaf, _ in reader.leaf_readers()]:
+        let_go(leaf)
+    searcher.close()
 
 
 @contextmanager
@@ -147,7 +159,7 @@ def _index_searcher(index_dir: Path, weighting=None):
     folder = Path(index_dir).resolve()
     searcher, identity = _open_searchers.pop(folder, (None, None))
     if searcher is not None and not (identity == _folder_identity(folder) and _up_to_date(searcher)):
-        searcher.close()
+        _let_go(searcher)
         searcher = None
     if searcher is None:
         identity = _folder_identity(folder)
@@ -166,7 +178,7 @@ def _index_searcher(index_dir: Path, weighting=None):
     finally:
         _open_searchers[folder] = searcher, identity
         while len(_open_searchers) > KEPT_SEARCHERS:
-            _open_searchers.pop(next(iter(_open_searchers)))[0].close()
+            _let_go(_open_searchers.pop(next(iter(_open_searchers)))[0])
 
 
 # A commit deletes the files of the generation it replaces (the table of contents, merged

@@ -1,0 +1,252 @@
+"""A segment's frequent terms' postings as flat arrays, in a file beside the segment's own.
+
+Whoosh keeps a term's postings in blocks of 128, each a pickled (gaps, weights, positions)
+triple of Python lists, mostly compressed: reading `president` at 100k articles decompresses
+and unpickles 460 of them, most of a query's time.  A segment never changes once written, so
+for each term that is in SIDECAR_POSTINGS documents or more of it, the segment writer also
+writes the same postings as arrays a reader maps without copying (arrays.SegmentArrays):
+document numbers (segment-relative), weights as the 32-bit floats Whoosh stores (so scores are
+the same floats), and in a field with positions the positions, flattened, with each posting's
+first one.  Rarer terms stay where they are: a block or two is cheap to read.
+
+The file is redundant: a segment without one (written before it existed), or whose file is
+damaged, is read from Whoosh's postings as before, and `archsearch index` writes the missing
+ones (missing_sidecars, write_sidecar).  It is named after the segment (`MAIN_<id>.postings`),
+so that Whoosh's clean-up removes it with its segment and publishing a staged build moves it
+with the rest; it is written under a temporary name and renamed when whole.
+
+Layout (little-endian): a header (HEADER), then each term's data, then the directory.  A term's
+data is its document numbers, its weights (float32; left out where they are the counts of
+positions), and in a field with positions its postings' offsets into its positions (one more
+than postings) and the positions;
+each array of uint16 where all its numbers fit, else of uint32 (term_layout).  The directory is
+the offsets of the keys (uint64, one more than terms), a record per term (int64: postings, start
+of its data, positions, end of its data, flags), a CRC-32 per term (of its key and data, so that
+a record pointing elsewhere fails it too), then the keys, field name, NUL, term, in byte order.
+
+numpy is not imported here: the index's writers need none (arrays.py reads these files).
+"""
+
+import contextlib
+import os
+import pickle
+import re
+import struct
+import zlib
+from array import array
+from itertools import accumulate, chain
+
+from whoosh.formats import Positions
+from whoosh.system import _INT_SIZE
+
+# A term in fewer of a segment's documents is read from Whoosh's postings.  Reading a term here
+# costs 13-17 µs whatever its length (10k-document segment, 100k index), Whoosh's 6 µs at 1-8
+# documents, 16 at 16-32, 38 at 64-128, 65 at 128-256, 470 at 1,024-4,096: the terms in 32 to
+# 127 documents would save at most 20-40 µs each and add 15% to the postings held here
+# (bench/README.md, "Postings as arrays").
+SIDECAR_POSTINGS = 128
+
+EXTENSION = ".postings"
+MAGIC = b"ASPOST01"
+# magic, documents in the segment, terms, directory's start, file length
+HEADER = struct.Struct("<8sQQQQ")
+RECORD_FIELDS = 5  # postings, start, positions, end, flags
+# A term's flags: which of its arrays hold 16-bit numbers (each is 32-bit unless all its numbers
+# fit), and whether its weights are stored: they are not where each is its posting's count of
+# positions, as Whoosh weighs the words of a field without a boost.
+# A field without positions has neither offsets nor positions.
+NARROW_IDS, NARROW_OFFSETS, NARROW_POSITIONS, WEIGHTS_STORED, NO_POSITIONS = 1, 2, 4, 8, 16
+_NARROW_MAX = 0xFFFF
+# A sidecar being written: not named after its segment, so that assembling a compound segment
+# leaves it alone; remove_unreferenced_files removes those a crash left.
+TEMPORARY = re.compile(r"^postings-.*\.tmp$")
+
+# The arrays are written by the array module, in the machine's byte order: swapped where that is not little-endian.
+_BIG_ENDIAN = struct.pack("=I", 1) != struct.pack("<I", 1)
+
+# A posting's values in FastSegmentWriter's flat lists of a term's postings: docnum, weight,
+# encoded positions, field length.
+_POSTING_SLOTS = 4
+
+
+def sidecar_name(segment) -> str:
+    return segment.make_filename(EXTENSION)
+
+
+def has_positions(field) -> bool:
+    return type(field.format) is Positions
+
+
+def decode_positions(value: bytes) -> list[int]:
+    """Positions.decode_positions(), with the gaps summed in C."""
+    if value[-1:] != b".":
+        value += b"."  # minified values may lose pickle's final STOP
+    return list(accumulate(pickle.loads(value[_INT_SIZE:])))
+
+
+class SidecarWriter:
+    """Collects a segment's frequent terms as its writer writes them, and writes the file."""
+
+    def __init__(self, folder: str, segment, schema):
+        self._folder = folder
+        self._segment = segment
+        self._positional = {name for name, field in schema.items() if has_positions(field)}
+        self._temporary = os.path.join(folder, f"postings-{segment.segment_id()}.tmp")
+        self._out = open(self._temporary, "wb")
+        self._out.write(b"\0" * HEADER.size)
+        self._keys: list[bytes] = []
+        self._records: list[int] = []
+        self._crcs: list[int] = []
+        self._decoded: dict[bytes, list[int]] = {}
+
+    def holds(self, name: str, postings: int) -> bool:
+        """Whether a term of the field in that many documents goes in the file."""
+        return postings >= SIDECAR_POSTINGS
+
+    def listed(self, name: str, items):
+        """(term, postings) of the field's (term, postings) (FastSegmentWriter's flat lists),
+        each frequent one added on the way."""
+        for term, postings in items:
+            if self.holds(name, len(postings) // _POSTING_SLOTS):
+                self.add(name, term, postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS],
+                         postings[2::_POSTING_SLOTS])
+            yield term, postings
+
+    def add(self, name: str, term: bytes, docnums, weights, values) -> None:
+        """A term's postings: segment-relative document numbers (increasing), weights, and the
+        encoded positions of each (as Positions encodes them)."""
+        positions = []
+        if name in self._positional:
+            # Most words occur once in an article: the same few thousand values come back,
+            # looked up in one pass of C.
+            decoded = self._decoded
+            positions = list(map(decoded.get, values))
+            for index in [index for index, found in enumerate(positions) if found is None]:
+                value = values[index]
+                positions[index] = decoded[value] = decode_positions(value)
+        counts = array("I", map(len, positions))
+        flat = array("I", chain.from_iterable(positions))
+        stored_weights = array("f", weights)
+        flags = WEIGHTS_STORED if not positions or stored_weights != array("f", counts) else 0
+        flags |= 0 if positions else NO_POSITIONS
+        narrow = {
+            NARROW_IDS: docnums[-1] <= _NARROW_MAX,
+            NARROW_OFFSETS: len(flat) <= _NARROW_MAX,
+            NARROW_POSITIONS: not flat or max(flat) <= _NARROW_MAX,
+        }
+        for flag, fits in narrow.items():
+            flags |= flag if fits else 0
+        (ids_code, _, _), (weights_code, _, _), (offsets_code, _, _), (positions_code, _, _), _ = term_layout(
+            len(docnums), len(flat), flags
+        )
+        parts = [array(ids_code, docnums)]
+        if flags & WEIGHTS_STORED:
+            parts.append(stored_weights)
+        if positions:
+            parts += (array(offsets_code, accumulate(counts, initial=0)), array(positions_code, flat))
+        if _BIG_ENDIAN:
+            for part in parts:
+                part.byteswap()
+        data = b"".join(part.tobytes() + b"\0" * (-len(part) * part.itemsize % 4) for part in parts)
+        key = name.encode("utf-8") + b"\0" + term
+        start = self._out.tell()
+        self._out.write(data)
+        self._keys.append(key)
+        self._records += (len(docnums), start, len(flat), start + len(data), flags)
+        self._crcs.append(zlib.crc32(data, zlib.crc32(key)))
+
+    def finish(self, document_count: int) -> None:
+        """Write the directory and header, and give the file its segment's name."""
+        out = self._out
+        try:
+            order = sorted(range(len(self._keys)), key=self._keys.__getitem__)
+            keys = [self._keys[index] for index in order]
+            records = array("q", chain.from_iterable(
+                self._records[index * RECORD_FIELDS:(index + 1) * RECORD_FIELDS] for index in order
+            ))
+            crcs = array("I", map(self._crcs.__getitem__, order))
+            key_offsets = array("Q", accumulate(map(len, keys), initial=0))
+            out.write(b"\0" * (-out.tell() % 8))
+            directory = out.tell()
+            parts = [key_offsets, records, crcs]
+            if _BIG_ENDIAN:
+                for part in parts:
+                    part.byteswap()
+            out.write(b"".join(parts) + b"".join(keys))
+            length = out.tell()
+            out.seek(0)
+            out.write(HEADER.pack(MAGIC, document_count, len(keys), directory, length))
+            out.flush()
+            os.fsync(out.fileno())
+        finally:
+            out.close()
+        os.replace(self._temporary, os.path.join(self._folder, sidecar_name(self._segment)))
+
+    def discard(self) -> None:
+        self._out.close()
+        with contextlib.suppress(OSError):
+            os.remove(self._temporary)
+
+
+def term_layout(postings: int, positions: int, flags: int) -> tuple:
+    """Where a term's arrays are in its data: (typecode, length, offset) of its document numbers,
+    weights (length 0 when not stored), offsets into its positions and positions, then the data's
+    size.  Each array starts at a multiple of 4 bytes."""
+    layout = []
+    offset = 0
+    for typecode, length in (
+        ("H" if flags & NARROW_IDS else "I", postings),
+        ("f", postings if flags & WEIGHTS_STORED else 0),
+        ("H" if flags & NARROW_OFFSETS else "I", 0 if flags & NO_POSITIONS else postings + 1),
+        ("H" if flags & NARROW_POSITIONS else "I", positions),
+    ):
+        layout.append((typecode, length, offset))
+        size = length * (2 if typecode == "H" else 4)
+        offset += size + (-size % 4)
+    return (*layout, offset)
+
+
+# Where arrays.segment_arrays keeps a segment reader's mapped file (an arrays.SegmentArrays).
+READER_ATTRIBUTE = "_archsearch_arrays"
+
+
+def let_go(leaf) -> None:
+    """Unmap the file of a segment reader that is let go: a map holds its file open, and the
+    reader may live on in reference cycles (and in processes forked meanwhile) until collected."""
+    arrays = leaf.__dict__.pop(READER_ATTRIBUTE, None)
+    if arrays is not None:
+        arrays.close()
+
+
+def missing_sidecars(folder: str, segments) -> list:
+    """The segments that have no whole sidecar in the folder."""
+    return [
+        segment for segment in segments
+        if not sidecar_is_whole(os.path.join(folder, sidecar_name(segment)), segment.doc_count_all())
+    ]
+
+
+def sidecar_is_whole(path: str, document_count: int) -> bool:
+    """Whether the file's header is one of ours, for this many documents, and its length the one it
+    records (not truncated)."""
+    try:
+        with open(path, "rb") as stream:
+            header = stream.read(HEADER.size)
+            size = os.fstat(stream.fileno()).st_size
+    except OSError:
+        return False
+    return header_fits(header, size, document_count) is not None
+
+
+def header_fits(header: bytes, size: int, document_count: int) -> tuple[int, int] | None:
+    """(terms, directory's start) from a sidecar's header, or None if it is not one for a segment
+    of this many documents, or the file is not its recorded length."""
+    if len(header) < HEADER.size:
+        return None
+    magic, documents, terms, directory, length = HEADER.unpack(header[:HEADER.size])
+    if magic != MAGIC or documents != document_count or length != size or not HEADER.size <= directory <= size:
+        return None
+    if directory + 8 * (terms + 1) + (8 * RECORD_FIELDS + 4) * terms > size:
+        return None
+    return terms, directory
+

@@ -1,0 +1,363 @@
+"""Postings as arrays beside a segment's own (postings_arrays.py, arrays.SegmentArrays): queries
+give the same documents, scores, phrases and counts with them as without, whatever the segments
+(deletions, merges, a segment without the word); damaged ones are ignored; the clean-up removes
+them with their segments; `archsearch index` writes those an older index lacks."""
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from archsearch.engines.whoosh import arrays, postings_arrays
+from archsearch.engines.whoosh.evaluation import Evaluator
+from archsearch.engines.whoosh.store import open_index
+from archsearch.indexing import update_index
+from archsearch.querying import QuerySyntaxError, parse_query
+from archsearch.searching import search, weighting
+
+from test_evaluation import WORDS, article, query_parts, whoosh_scores
+
+# Low enough that most words of the small corpora have arrays, and a rare one has none.
+FEW_POSTINGS = 3
+
+
+@pytest.fixture(autouse=True)
+def few_postings(monkeypatch):
+    monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", FEW_POSTINGS)
+
+
+def sidecars(index_dir: Path) -> set[str]:
+    return {name for name in os.listdir(index_dir) if name.endswith(postings_arrays.EXTENSION)}
+
+
+def segment_names(index_dir: Path) -> set[str]:
+    ix = open_index(index_dir)
+    return {postings_arrays.sidecar_name(segment) for segment in ix._segments()}
+
+
+def build(index_dir: Path, corpus: Path, batches: list[range], rng: random.Random, removed=()) -> None:
+    for batch in batches:
+        for number in batch:
+            (corpus / f"{number:04d}.txt").write_text(article(rng, number), encoding="utf-8")
+        update_index(index_dir, [str(corpus)])
+    for number in removed:
+        (corpus / f"{number:04d}.txt").unlink()
+    if removed:
+        update_index(index_dir, [str(corpus)])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """An index of two large segments (deletions in both), a segment merged from four small ones,
+    and a segment holding a word no other has, and none of the others'."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(postings_arrays, "SIDECAR_POSTINGS", FEW_POSTINGS)
+        rng = random.Random(20261130)
+        corpus = tmp_path_factory.mktemp("corpus")
+        index_dir = tmp_path_factory.mktemp("index")
+        build(index_dir, corpus, [range(0, 600), range(600, 1200)], rng)
+        # Four small commits: tier 0 fills, and they are merged into one segment.
+        build(index_dir, corpus, [range(1200 + 10 * n, 1210 + 10 * n) for n in range(4)], rng,
+              removed=range(3, 1200, 13))
+        for number in range(FEW_POSTINGS):
+            (corpus / f"zebra{number}.txt").write_text(f"Zebra crossing {number}\n\nA zebra crossing, a zebra.\n", encoding="utf-8")
+        update_index(index_dir, [str(corpus)])
+    return index_dir
+
+
+@pytest.fixture
+def searcher(built):
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        yield searcher
+
+
+def without_sidecars(monkeypatch):
+    monkeypatch.setattr(arrays, "segment_arrays", lambda leaf: None)
+
+
+def evaluated(searcher, text: str, **options):
+    query = parse_query(text, searcher.schema, **options).query
+    evaluation = Evaluator(searcher, arrays=True).evaluate(query)
+    assert evaluation is not None
+    return dict(evaluation.scores.items())
+
+
+def assert_same_without_sidecars(searcher, monkeypatch, text, **options):
+    with_them = evaluated(searcher, text, **options)
+    with monkeypatch.context() as patch:
+        without_sidecars(patch)
+        without_them = evaluated(searcher, text, **options)
+    assert with_them.keys() == without_them.keys(), text
+    for docnum, score in without_them.items():
+        assert abs(with_them[docnum] - score) <= 1e-9 * abs(score), (text, docnum)
+    return with_them
+
+
+def test_each_segment_has_its_sidecar_and_the_merge_left_none_behind(built):
+    ix = open_index(built)
+    leaves = [leaf for leaf, _ in ix.reader().leaf_readers()]
+    assert len(leaves) == 4 and sum(leaf.has_deletions() for leaf in leaves) >= 2
+    assert sidecars(built) == segment_names(built)
+    assert not [name for name in os.listdir(built) if postings_arrays.TEMPORARY.match(name)]
+
+
+def test_the_sidecars_are_read_where_they_hold_a_word(searcher):
+    found = [arrays.segment_arrays(leaf) for leaf, _ in searcher.reader().leaf_readers()]
+    assert all(found)
+    word = b"body\0peac"  # as stemmed
+    assert [each.term(word) is not None for each in found] == [True, True, True, False]
+    zebra = b"body\0zebra"
+    assert [each.term(zebra) is not None for each in found] == [False, False, False, True]
+    undated = found[0].term(b"undated\0yes")  # a field without positions: documents and weights only
+    assert len(undated[0]) and undated[2] is None
+
+
+@pytest.mark.parametrize("text", [
+    "minister", "peace talks", "peace talks border", "peace OR storm", "peace -talks",
+    '"prime minister"', '"peace talks border"', '"talks peace"', '"zebra crossing"', "zebra",
+    "zebra OR harbour", "title:peace", "date:2022-03-01..2022-03-10 peace", "pri*",
+])
+def test_same_documents_and_scores_with_and_without_sidecars(searcher, monkeypatch, text):
+    found = assert_same_without_sidecars(searcher, monkeypatch, text)
+    expected = whoosh_scores(searcher, parse_query(text, searcher.schema).query)
+    assert found.keys() == expected.keys()
+    assert all(found[docnum] == pytest.approx(score, rel=1e-12) for docnum, score in expected.items())
+
+
+def test_undated_articles_kept_alike_with_and_without_sidecars(searcher, monkeypatch):
+    # `undated` has no positions: its sidecar holds documents and weights only.
+    found = assert_same_without_sidecars(searcher, monkeypatch, "peace", since="2022-03-10", include_undated=True)
+    assert any(searcher.stored_fields(docnum).get("date") is None for docnum in found)
+
+
+def test_deleted_documents_are_left_out(searcher, monkeypatch):
+    deleted = {base + docnum for leaf, base in searcher.reader().leaf_readers() for docnum in leaf.deleted_docs_set or ()}
+    assert deleted
+    for text in ("minister", '"prime minister"'):
+        assert not deleted & assert_same_without_sidecars(searcher, monkeypatch, text).keys()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(query_parts, min_size=1, max_size=4), any_words=st.booleans())
+def test_generated_queries_alike_with_and_without_sidecars(searcher, parts, any_words):
+    text = " ".join(parts)
+    try:
+        parse_query(text, searcher.schema)
+    except QuerySyntaxError:
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        assert_same_without_sidecars(searcher, patch, text, any_words=any_words)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10**6), sizes=st.lists(st.integers(1, 40), min_size=1, max_size=3),
+       phrase=st.lists(st.sampled_from(WORDS), min_size=2, max_size=3))
+def test_random_small_corpora_alike_with_and_without_sidecars(tmp_path_factory, seed, sizes, phrase):
+    rng = random.Random(seed)
+    corpus = tmp_path_factory.mktemp("corpus")
+    index_dir = tmp_path_factory.mktemp("index")
+    start = 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(postings_arrays, "SIDECAR_POSTINGS", rng.randint(1, 6))
+        build(index_dir, corpus, [range(start := start + size, start + 2 * size) for size in sizes], rng,
+              removed=[start] if rng.random() < 0.5 else ())
+        assert sidecars(index_dir) == segment_names(index_dir)
+        texts = [phrase[0], " ".join(phrase), '"' + " ".join(phrase) + '"', f"{phrase[0]} OR {phrase[-1]}"]
+        with open_index(index_dir).searcher(weighting=weighting()) as searcher:
+            for text in texts:
+                assert_same_without_sidecars(searcher, patch, text)
+
+
+def test_counts_and_ranking_alike_with_and_without_sidecars(built, monkeypatch):
+    def answers():
+        return [
+            (result.total, [hit.path for hit in result.hits])
+            for result in (
+                search(built, text, with_snippets=False, collapse_copies=False)
+                for text in ("minister", '"prime minister"', "peace OR storm", "zebra")
+            )
+        ]
+
+    monkeypatch.setattr(Evaluator, "arrays_pay", lambda self, query: True)
+    with_them = answers()
+    without_sidecars(monkeypatch)
+    assert answers() == with_them
+
+
+def damaged_copy(built, tmp_path, damage) -> Path:
+    import shutil
+
+    copy = tmp_path / "index"
+    shutil.copytree(built, copy)
+    damage(copy / sorted(sidecars(copy))[0])
+    return copy
+
+
+def truncate(path: Path) -> None:
+    os.truncate(path, path.stat().st_size // 2)
+
+
+def overwrite_data(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    for offset in range(postings_arrays.HEADER.size, len(data) // 2, 7):
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [truncate, overwrite_data], ids=["truncated", "overwritten"])
+def test_a_damaged_sidecar_is_ignored(built, tmp_path, damage):
+    """Chosen: the sidecar holds nothing Whoosh's postings lack, so a damaged one (its length is
+    not the one it records, or a word's checksum fails) is read around, never reported."""
+    copy = damaged_copy(built, tmp_path, damage)
+    for text in ("minister", '"prime minister"', "peace OR storm"):
+        assert search(copy, text, with_snippets=False, collapse_copies=False).total == (
+            search(built, text, with_snippets=False, collapse_copies=False).total
+        )
+    ix = open_index(copy)
+    with ix.searcher(weighting=weighting()) as searcher:
+        for text in ("minister", '"prime minister"'):
+            assert evaluated(searcher, text) == pytest.approx(dict(evaluated_in(built, text)), rel=1e-12)
+
+
+def evaluated_in(index_dir, text):
+    with open_index(index_dir).searcher(weighting=weighting()) as searcher:
+        return evaluated(searcher, text)
+
+
+def test_a_damaged_sidecar_is_quiet_on_the_command_line(built, tmp_path):
+    from click.testing import CliRunner
+
+    from archsearch.cli import cli
+
+    copy = damaged_copy(built, tmp_path, truncate)
+    result = CliRunner().invoke(cli, ["query", "--index", str(copy), '"prime minister"', "--count"])
+    assert result.exit_code == 0, result.output
+    assert result.output == CliRunner().invoke(cli, ["query", "--index", str(built), '"prime minister"', "--count"]).output
+
+
+def test_an_index_without_sidecars_gets_them_at_the_next_change(tmp_path, monkeypatch):
+    rng = random.Random(7)
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    build(index_dir, corpus, [range(0, 40), range(40, 80)], rng)
+    for name in sidecars(index_dir):
+        os.remove(index_dir / name)
+    (index_dir / postings_arrays.sidecar_name(open_index(index_dir)._segments()[0])).write_bytes(b"ASPOST01 torn")
+    update_index(index_dir, [str(corpus)])  # nothing changed: nothing written
+    assert not sidecars(index_dir) - {postings_arrays.sidecar_name(open_index(index_dir)._segments()[0])}
+    (corpus / "0001.txt").unlink()
+    update_index(index_dir, [str(corpus)])
+    assert sidecars(index_dir) == segment_names(index_dir)
+    for segment in open_index(index_dir)._segments():
+        assert postings_arrays.sidecar_is_whole(str(index_dir / postings_arrays.sidecar_name(segment)), segment.doc_count_all())
+    with open_index(index_dir).searcher(weighting=weighting()) as searcher:
+        assert all(arrays.segment_arrays(leaf) for leaf, _ in searcher.reader().leaf_readers())
+        assert_same_without_sidecars(searcher, monkeypatch, '"prime minister" OR peace')
+
+
+def test_a_sidecar_left_half_written_is_removed(built, tmp_path):
+    import shutil
+
+    from archsearch.engines.whoosh.segments import remove_unreferenced_files
+
+    copy = tmp_path / "index"
+    shutil.copytree(built, copy)
+    (copy / "postings-MAIN_abc.tmp").write_bytes(b"ASPOST01")
+    (copy / "MAIN_gone0123.postings").write_bytes(b"ASPOST01")  # of a segment the index no longer has
+    remove_unreferenced_files(str(copy))
+    assert sidecars(copy) == segment_names(copy)
+    assert not (copy / "postings-MAIN_abc.tmp").exists()
+
+
+
+class FakeSegment:
+    def segment_id(self):
+        return "MAIN_fake"
+
+    def make_filename(self, extension):
+        return self.segment_id() + extension
+
+
+@pytest.mark.parametrize("wide", [False, True], ids=["16-bit", "32-bit"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["counts", "weights"])
+def test_a_term_reads_back_as_written(tmp_path, wide, weighted):
+    from archsearch.engines.whoosh.segments import encode_positions
+    from archsearch.schema import build_schema
+
+    far = 70_000 if wide else 0
+    docnums = [0, 5, 9 + far, 12 + far]
+    positions = [[3], [1, 4, 8], [far + 2], [0, far + 7]]
+    weights = [len(each) * (1.5 if weighted else 1.0) for each in positions]
+    writer = postings_arrays.SidecarWriter(str(tmp_path), FakeSegment(), build_schema())
+    writer.add("body", b"word", docnums, weights, [encode_positions(each) for each in positions])
+    writer.add("body", b"other", [1], [1.0], [encode_positions([2])])
+    writer.finish(far + 20)
+    read = arrays.SegmentArrays(str(tmp_path / "MAIN_fake.postings"), far + 20)
+    ids, read_weights, offsets, flat = read.term(b"body\0word")
+    assert ids.tolist() == docnums and read_weights.astype(float).tolist() == weights
+    assert [flat[offsets[n]:offsets[n + 1]].tolist() for n in range(len(docnums))] == positions
+    assert read.term(b"body\0other")[0].tolist() == [1]
+    assert read.term(b"body\0missing") is None
+    with pytest.raises(ValueError):  # the file of a segment of another size
+        arrays.SegmentArrays(str(tmp_path / "MAIN_fake.postings"), far + 21)
+
+
+def test_a_sidecar_that_cannot_be_written_waits_for_the_next_change(tmp_path, monkeypatch):
+    import errno
+
+    rng = random.Random(8)
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    build(index_dir, corpus, [range(0, 30)], rng)
+    for name in sidecars(index_dir):
+        os.remove(index_dir / name)
+    whole_finish = postings_arrays.SidecarWriter.finish
+
+    def full_disk(self, document_count):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(postings_arrays.SidecarWriter, "finish", full_disk)
+        (corpus / "0001.txt").unlink()
+        update_index(index_dir, [str(corpus)])  # committed all the same
+    assert not sidecars(index_dir) and not [name for name in os.listdir(index_dir) if postings_arrays.TEMPORARY.match(name)]
+    assert postings_arrays.SidecarWriter.finish is whole_finish
+    (corpus / "0002.txt").unlink()
+    update_index(index_dir, [str(corpus)])
+    assert sidecars(index_dir) == segment_names(index_dir)
+
+
+def test_a_kept_searcher_let_go_lets_its_sidecars_go(built, tmp_path, monkeypatch):
+    """The server keeps searchers open; an index deleted under it must not stay open through the
+    sidecars' maps, which evaluations' reference cycles hold until the cyclic collector runs."""
+    import gc
+    import shutil
+
+    from archsearch.engines.whoosh import store
+
+    def open_under(folder):
+        prefix = str(folder.resolve()) + os.sep
+        targets = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                targets.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:  # the listing's own, closed since
+                pass
+        return [target for target in targets if target.startswith(prefix)]
+
+    copy = tmp_path / "index"
+    shutil.copytree(built, copy)
+    monkeypatch.setattr(store, "_open_searchers", {})
+    monkeypatch.setattr(Evaluator, "arrays_pay", lambda self, query: True)
+    gc.disable()
+    try:
+        search(copy, '"prime minister"', with_snippets=False, collapse_copies=False)
+        assert any(name.endswith(postings_arrays.EXTENSION) for name in open_under(copy))
+        shutil.rmtree(copy)
+        store.drop_gone_indexes()
+        assert not open_under(copy)
+    finally:
+        gc.enable()
