@@ -9,7 +9,10 @@ which), in this process, and reports per batch: the articles the cluster held be
 wall and CPU time of the batch's copy lookup (ClusterRun.copy_groups, in the writing thread),
 the documents it read from the shards and their bytes (stored data and values), the bytes of
 match-spy values it received, and the indexing process's wall and CPU time per 1,000 articles
-between batches (the worker processes' CPU is not in it).
+between batches (the worker processes' CPU is not in it).  --compare-reading also runs each
+batch's lookup of committed articles both ways on the same cluster, in turns: by match spy, and
+by reading every matching document as before the COPY_SLOT value existed (that fallback, made to
+take every match), and checks they give the same candidates.
 """
 
 import argparse
@@ -27,6 +30,7 @@ sys.path.insert(0, BENCH)
 from cluster import free_port, start_shards  # noqa: E402
 
 IDLE_MS = 3_600_000
+UNUSED_SLOT = 99
 
 
 class Counted:
@@ -58,25 +62,50 @@ class Counted:
         return self.documents, self.document_bytes, self.spy_bytes
 
 
-def instrument(indexer, xapian, batches: list) -> None:
+def instrument(indexer, xapian, batches: list, compare_reading: bool) -> None:
     counted = Counted(xapian)
     copy_groups = indexer.ClusterRun.copy_groups
     commit = indexer.ClusterRun.commit
     clock = {"wall": time.perf_counter(), "cpu": time.process_time()}
 
-    def timed_copy_groups(run, articles):
-        held = run.reader.get_doccount()
+    def measured(operation) -> tuple:
         before = counted.snapshot()
         wall, cpu = time.perf_counter(), time.thread_time()
-        groups = copy_groups(run, articles)
+        result = operation()
         wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
-        documents, document_bytes, spy_bytes = (after - start for after, start in zip(counted.snapshot(), before))
-        batches.append({
+        return (result, wall, cpu, *(after - start for after, start in zip(counted.snapshot(), before)))
+
+    def reading_lookup(run, bands):
+        """The lookup as it was: every matching document read (a slot no document has makes every
+        match one "written before the slot existed"), after a spy pass that finds no value."""
+        slot = indexer.COPY_SLOT
+        indexer.COPY_SLOT = UNUSED_SLOT
+        try:
+            return run._committed_copies(bands)
+        finally:
+            indexer.COPY_SLOT = slot
+
+    def timed_copy_groups(run, articles):
+        held = run.reader.get_doccount()
+        groups, wall, cpu, documents, document_bytes, spy_bytes = measured(lambda: copy_groups(run, articles))
+        batch = {
             "held": held, "articles": len(articles), "lookup_wall_s": wall, "lookup_cpu_s": cpu,
             "documents_read": documents, "document_bytes": document_bytes, "spy_bytes": spy_bytes,
-        })
-        print(f"{time.strftime('%H:%M:%S')} {held:,} held: lookup {wall:.2f} s ({cpu:.2f} s CPU), {documents:,} "
-              f"documents read", flush=True)
+        }
+        line = f"{time.strftime('%H:%M:%S')} {held:,} held: lookup {wall:.2f} s ({cpu:.2f} s CPU), {documents:,} documents read"
+        if compare_reading:
+            bands = {band for article in articles for band in indexer.band_terms(article.signature)}
+            ways = {"spy": lambda: run._committed_copies(bands), "reading": lambda: reading_lookup(run, bands)}
+            order = sorted(ways, reverse=len(batches) % 2 == 1)  # each first in turn
+            found = {}
+            for way in order:
+                found[way], *measures = measured(ways[way])
+                batch[way] = dict(zip(("wall_s", "cpu_s", "documents", "document_bytes", "spy_bytes"), measures))
+            batch["same_candidates"] = found["spy"] == found["reading"]
+            line += (f"; spy {batch['spy']['wall_s']:.2f} s, reading {batch['reading']['wall_s']:.2f} s "
+                     f"({batch['reading']['documents']:,} documents), same: {batch['same_candidates']}")
+        batches.append(batch)
+        print(line, flush=True)
         return groups
 
     def timed_commit(run, segments, deleted_keys):
@@ -106,6 +135,8 @@ def main() -> None:
     parser.add_argument("--commit-every", type=int, default=2000)
     parser.add_argument("--work-dir")
     parser.add_argument("--json")
+    parser.add_argument("--compare-reading", action="store_true",
+                        help="also run each batch's lookup both ways, by spy and by reading the documents, in turns")
     args = parser.parse_args()
 
     import xapian
@@ -121,7 +152,7 @@ def main() -> None:
     try:
         cluster_file = os.path.join(folder, "cluster.toml")
         init_cluster(cluster_file, [f"127.0.0.1:{port}" for _, port in servers])
-        instrument(indexer, xapian, batches)
+        instrument(indexer, xapian, batches, args.compare_reading)
         started = time.perf_counter()
         report = indexer.update_cluster(cluster_file, [os.path.abspath(name) for name in args.folders], jobs=args.jobs,
                                         commit_every=args.commit_every)

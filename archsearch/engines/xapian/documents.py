@@ -177,22 +177,24 @@ def finish_document(document, signature: tuple, copy_group: str, stamp: int) -> 
         document.add_value(COPY_SLOT, copy_value(article, signature, copy_group))
 
 
-_SKETCH = struct.Struct(f">{SKETCH_SIZE}I")
+# The sketch's numbers, then the length of the identity's UTF-8.
+_COPY_HEAD = struct.Struct(f">{SKETCH_SIZE}II")
 
 
 def copy_value(article: str, signature: tuple, copy_group: str) -> bytes:
-    """The sketch's 32-bit numbers, then the identity, then NUL and the group unless the article
-    leads its group (most do)."""
-    value = _SKETCH.pack(*signature) + article.encode("utf-8", "surrogateescape")
-    if copy_group != article:
-        value += b"\0" + copy_group.encode("utf-8", "surrogateescape")
-    return value
+    """The sketch and the identity, then the group unless the article leads its group (most do)."""
+    identity_bytes = article.encode("utf-8", "surrogateescape")
+    value = _COPY_HEAD.pack(*signature, len(identity_bytes)) + identity_bytes
+    return value if copy_group == article else value + copy_group.encode("utf-8", "surrogateescape")
 
 
 def read_copy_value(value: bytes) -> tuple[str, tuple, str]:
-    """(identity, sketch, group) of a copy_value (paths hold no NUL)."""
-    article, _, copy_group = value[_SKETCH.size :].decode("utf-8", "surrogateescape").partition("\0")
-    return article, _SKETCH.unpack_from(value), copy_group or article
+    """(identity, sketch, group) of a copy_value."""
+    *signature, length = _COPY_HEAD.unpack_from(value)
+    start = _COPY_HEAD.size
+    article = value[start : start + length].decode("utf-8", "surrogateescape")
+    copy_group = value[start + length :].decode("utf-8", "surrogateescape")
+    return article, tuple(signature), copy_group or article
 
 
 def stored_fields(document) -> dict:
