@@ -47,7 +47,10 @@ class Counted:
             counted.document_bytes += len(document.get_data()) + sum(len(item.value) for item in document.values())
             return document
 
-        xapian.MSetItem.document = property(lambda item: read(item_document(item)))
+        def first_read(item):  # an item keeps its document once read
+            return item_document(item) if item._document is not None else read(item_document(item))
+
+        xapian.MSetItem.document = property(first_read)
         xapian.Database.get_document = lambda database, *args: read(database_document(database, *args))
 
         class ValueCountMatchSpy(xapian.ValueCountMatchSpy):
