@@ -388,3 +388,30 @@ def test_the_cluster_benchmark_rates_a_continued_build_by_the_articles_it_added(
     for name in ("cluster", "run"):  # bench's modules, by names too common to leave imported
         sys.modules.pop(name, None)
     assert "500,600 articles" in line and "100.0 articles/s" in line, line
+
+
+def test_the_copy_lookup_benchmark_compares_both_lookups_on_the_same_cluster(tmp_path):
+    """bench/copy_lookup.py --compare-reading: a smoke test of the harness, not a timing."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    require_xapian()
+    articles = generated_articles(40)
+    corpus = write_corpus(tmp_path / "corpus", articles)
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "copy_lookup.py"), str(corpus), "--shards", "2", "--jobs", "1",
+         "--commit-every", "15", "--compare-reading", "--work-dir", str(tmp_path), "--json", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text())
+    lookups = results["lookups"]
+    assert results["articles"] == len(articles) and [lookup["held"] for lookup in lookups][:2] == [0, 15]
+    assert all(lookup["same_candidates"] and lookup["documents_read"] == 0 for lookup in lookups)
+    # The copies of the first batch's articles are matched in a later one, both ways.
+    assert sum(lookup["reading"]["documents"] for lookup in lookups) > 0
+    assert sum(lookup["spy"]["spy_bytes"] for lookup in lookups) > 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus", "results.json"]  # shards removed
