@@ -79,11 +79,11 @@ def cluster_ports(cluster_file):
         return [int(shard["read"].rsplit(":", 1)[1]) for shard in tomllib.load(described)["shards"]]
 
 
-def start_shards(folder, ports):
+def start_shards(folder, ports, options=()):
     servers = []
     for number, port in enumerate(ports):
         process = subprocess.Popen(
-            ["xapian-tcpsrv", "--writable", "--quiet", "--interface", "127.0.0.1", "--port", str(port),
+            ["xapian-tcpsrv", "--writable", "--quiet", "--interface", "127.0.0.1", "--port", str(port), *options,
              os.path.join(folder, f"shard{number}")],
             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )

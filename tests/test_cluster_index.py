@@ -4,6 +4,8 @@ batch at a time, shards written at once.  Each gives what the plain way gives.""
 import hashlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from test_cluster import cluster_file, engine, fresh_cluster, generated_articles, require_xapian, start_shards  # noqa: F401
 from conftest import SEEDS, write_corpus
@@ -135,6 +137,137 @@ def test_worker_processes_and_small_batches_index_what_one_process_and_one_batch
     assert len(groups[first.encode()]) == 3 and sum(len(members) > 1 for members in groups.values()) >= 2
 
 
+def copy_groups_of(location) -> dict[str, str]:
+    """Per article identity, its copy group."""
+    from archsearch.engines.xapian.documents import COPIES_SLOT
+
+    return {article: dict(values)[COPIES_SLOT].decode() for article, (_, values, _) in cluster_contents(location).items()}
+
+
+@pytest.fixture
+def documents_read(monkeypatch):
+    """The documents read from the shards while a batch's copies are looked up (ClusterRun.copy_groups),
+    counted through the bindings: a match item's document, and Database.get_document."""
+    import xapian
+
+    from archsearch.engines.xapian import indexer
+
+    read = []
+    looking_up = []
+    item_document, database_document = xapian.MSetItem.document.fget, xapian.Database.get_document
+
+    def counted(document):
+        if looking_up:
+            read.append(document.get_value(6))
+        return document
+
+    def first_read(item):  # an item keeps its document once read
+        return item_document(item) if item._document is not None else counted(item_document(item))
+
+    monkeypatch.setattr(xapian.MSetItem, "document", property(first_read))
+    monkeypatch.setattr(xapian.Database, "get_document", lambda database, *args: counted(database_document(database, *args)))
+    copy_groups = indexer.ClusterRun.copy_groups
+
+    def looked_up(run, articles):
+        looking_up.append(True)
+        try:
+            return copy_groups(run, articles)
+        finally:
+            looking_up.pop()
+
+    monkeypatch.setattr(indexer.ClusterRun, "copy_groups", looked_up)
+    return read
+
+
+def add_copies_of_committed_articles(corpus) -> dict[str, str]:
+    """Files sorting after the corpus's: copies of articles it holds (a copy, and the article a copy
+    was made from), and two copies of a new story, in the same batch or not."""
+    articles = {
+        "zz/copy-again.txt": (corpus / "copies/000.txt").read_text(),
+        "zz/original-again.txt": next((corpus / "wire").rglob("004.txt")).read_text(),
+        "zz/new-a.txt": next(text for name, text in generated_articles(12, seed=99).items() if name.startswith("wire/")),
+    }
+    articles["zz/new-b.txt"] = articles["zz/new-a.txt"].replace("The ", "Again: the ", 1)
+    write_corpus(corpus, articles)
+    return {name: str(corpus / name) for name in articles}
+
+
+def test_an_update_adding_copies_groups_them_as_a_fresh_build_without_reading_documents(two_clusters, documents_read):
+    """Copies of articles the cluster holds join their groups, read from the COPY_SLOT values by a
+    match spy: no document is read for the lookup, and the groups are those of a fresh build."""
+    from archsearch.engines.xapian import indexer
+
+    updated, fresh, corpus = two_clusters
+    indexer.update_cluster(updated, [str(corpus)], commit_every=20)
+    added = add_copies_of_committed_articles(corpus)
+    report = indexer.update_cluster(updated, [], commit_every=2)
+    assert report.added == 4 and documents_read == []
+    indexer.update_cluster(fresh, [str(corpus)])
+    groups = copy_groups_of(updated)
+    assert groups == copy_groups_of(fresh)
+    assert groups[added["zz/copy-again.txt"]] == str(corpus / "copies/000.txt")
+    original = next(path for path in groups if "/wire/" in path and path.endswith("/004.txt"))
+    assert groups[added["zz/original-again.txt"]] == groups[original]
+    assert groups[added["zz/new-a.txt"]] == groups[added["zz/new-b.txt"]] == added["zz/new-a.txt"]
+
+
+def test_a_cluster_written_before_the_copy_values_still_groups_copies_from_its_documents(
+        two_clusters, documents_read, monkeypatch):
+    """Articles written without COPY_SLOT (by an earlier archsearch) are read from their documents,
+    and only they: the groups are still those of a fresh build."""
+    from archsearch.engines.xapian import indexer
+    from archsearch.engines.xapian.documents import COPY_SLOT
+
+    updated, fresh, corpus = two_clusters
+    finish_document = indexer.finish_document
+
+    def as_before(document, *args):
+        finish_document(document, *args)
+        document.remove_value(COPY_SLOT)
+
+    monkeypatch.setattr(indexer, "finish_document", as_before)
+    indexer.update_cluster(updated, [str(corpus)])
+    monkeypatch.setattr(indexer, "finish_document", finish_document)
+    added = add_copies_of_committed_articles(corpus)
+    indexer.update_cluster(updated, [], commit_every=2)
+    # The legacy articles sharing a band with the new ones, and not the new ones of the first batch.
+    assert documents_read and not set(documents_read) & {path.encode() for path in added.values()}
+    indexer.update_cluster(fresh, [str(corpus)])
+    assert copy_groups_of(updated) == copy_groups_of(fresh)
+    assert copy_groups_of(updated)[added["zz/copy-again.txt"]] == str(corpus / "copies/000.txt")
+
+
+def test_a_copy_sharing_most_bands_is_found_among_many_articles_sharing_one():
+    """The candidates are taken sharing most bands first, then by identity: a copy whose identity
+    sorts after 60 articles sharing one band by chance is still found."""
+    from archsearch.engines.xapian.indexer import COPY_CANDIDATES, Copy, _first_copy, band_terms
+    from archsearch.nearduplicates import SKETCH_SIZE
+
+    article = tuple(range(1000, 1000 + SKETCH_SIZE))
+    copy = article[:-1] + (7,)
+    by_chance = [article[:4] + tuple(range(number * 100, number * 100 + SKETCH_SIZE - 4)) for number in range(60)]
+    assert len(by_chance) > COPY_CANDIDATES
+    earlier = {}
+    for identity, sketch, group in [*((f"a{number:02}", sketch, f"a{number:02}") for number, sketch in enumerate(by_chance)),
+                                    ("zz-copy", copy, "the group")]:
+        for band in band_terms(sketch):
+            earlier.setdefault(band, {})[identity] = Copy(identity, sketch, group)
+    assert len(earlier[band_terms(article)[0]]) == 61
+    assert _first_copy(article, band_terms(article), earlier) == "the group"
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)  # a loaded machine: no timing
+@given(
+    article=st.text(min_size=1),
+    group=st.text(min_size=1) | st.none(),
+    sketch=st.lists(st.integers(0, 2**32 - 1), min_size=32, max_size=32).map(tuple),
+)
+def test_a_copy_value_gives_back_its_identity_sketch_and_group(article, group, sketch):
+    from archsearch.engines.xapian.documents import copy_value, read_copy_value
+
+    assert read_copy_value(copy_value(article, sketch, group or article)) == (article, sketch, group or article)
+
+
 def test_after_a_batch_fails_while_written_nothing_later_is_written_nor_recorded(fresh_cluster, monkeypatch):
     """Batches are written while the next is read: one that fails stops the run, and neither its
     record nor any later batch reaches the shards, so the next run reads those files again."""
@@ -255,3 +388,30 @@ def test_the_cluster_benchmark_rates_a_continued_build_by_the_articles_it_added(
     for name in ("cluster", "run"):  # bench's modules, by names too common to leave imported
         sys.modules.pop(name, None)
     assert "500,600 articles" in line and "100.0 articles/s" in line, line
+
+
+def test_the_copy_lookup_benchmark_compares_both_lookups_on_the_same_cluster(tmp_path):
+    """bench/copy_lookup.py --compare-reading: a smoke test of the harness, not a timing."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    require_xapian()
+    articles = generated_articles(40)
+    corpus = write_corpus(tmp_path / "corpus", articles)
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "copy_lookup.py"), str(corpus), "--shards", "2", "--jobs", "1",
+         "--commit-every", "15", "--compare-reading", "--work-dir", str(tmp_path), "--json", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text())
+    lookups = results["lookups"]
+    assert results["articles"] == len(articles) and [lookup["held"] for lookup in lookups][:2] == [0, 15]
+    assert all(lookup["same_candidates"] and lookup["documents_read"] == 0 for lookup in lookups)
+    # The copies of the first batch's articles are matched in a later one, both ways.
+    assert sum(lookup["reading"]["documents"] for lookup in lookups) > 0
+    assert sum(lookup["spy"]["spy_bytes"] for lookup in lookups) > 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus", "results.json"]  # shards removed

@@ -10,12 +10,14 @@ with the body always (the querying machine may not have the files), are the docu
 
 import hashlib
 import json
+import struct
 from collections import deque
 from itertools import count
 
 from whoosh.fields import NUMERIC, STORED
 
 from archsearch.analysis.chain import TextAnalyzer
+from archsearch.nearduplicates import SKETCH_SIZE, comparable
 
 # Value slots.
 DATE_SLOT = 0  # sortable_serialise(YYYYMMDD); none for an undated article (so ranges and
@@ -25,6 +27,10 @@ SOURCE_SLOT, PLACE_SLOT, LANGUAGE_SLOT = 2, 3, 4  # the names as stored, for fac
 COPIES_SLOT = 5  # the near-duplicate group: the identity of its first article (collapse key)
 IDENTITY_SLOT = 6  # the article's identity: what orders equal scores the same whatever the shards
 INDEXED_SLOT = 7  # the `indexed` stamp (alerts.py) as stamp_value(): what `query @name --new` filters on
+# What the copy lookup of later articles reads of this one (copy_value): its sketch, identity and
+# group, so that a match spy gathers them from every shard without a document being read.  An
+# article too short to compare has none (it has no band terms either: none looks it up).
+COPY_SLOT = 8
 UNDATED_LAST = b"\xff" * 10
 
 FACET_SLOTS = {"source": SOURCE_SLOT, "place": PLACE_SLOT, "language": LANGUAGE_SLOT}
@@ -163,9 +169,32 @@ def make_document(xapian, terms: ArticleTerms, fields: dict):
     return document
 
 
-def finish_document(document, copy_group: str, stamp: int) -> None:
+def finish_document(document, signature: tuple, copy_group: str, stamp: int) -> None:
     document.add_value(COPIES_SLOT, copy_group)
     document.add_value(INDEXED_SLOT, stamp_value(stamp))
+    if comparable(signature):
+        article = document.get_value(IDENTITY_SLOT).decode("utf-8", "surrogateescape")
+        document.add_value(COPY_SLOT, copy_value(article, signature, copy_group))
+
+
+# The sketch's numbers, then the length of the identity's UTF-8.
+_COPY_HEAD = struct.Struct(f">{SKETCH_SIZE}II")
+
+
+def copy_value(article: str, signature: tuple, copy_group: str) -> bytes:
+    """The sketch and the identity, then the group unless the article leads its group (most do)."""
+    identity_bytes = article.encode("utf-8", "surrogateescape")
+    value = _COPY_HEAD.pack(*signature, len(identity_bytes)) + identity_bytes
+    return value if copy_group == article else value + copy_group.encode("utf-8", "surrogateescape")
+
+
+def read_copy_value(value: bytes) -> tuple[str, tuple, str]:
+    """(identity, sketch, group) of a copy_value."""
+    *signature, length = _COPY_HEAD.unpack_from(value)
+    start = _COPY_HEAD.size
+    article = value[start : start + length].decode("utf-8", "surrogateescape")
+    copy_group = value[start + length :].decode("utf-8", "surrogateescape")
+    return article, tuple(signature), copy_group or article
 
 
 def stored_fields(document) -> dict:

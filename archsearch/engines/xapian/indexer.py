@@ -28,8 +28,8 @@ from typing import NamedTuple
 from archsearch.engines.xapian import import_xapian
 from archsearch.engines.xapian.clusterfile import ANALYSIS_VERSION, SCHEMA_VERSION, Cluster, load_cluster, shard_of
 from archsearch.engines.xapian.documents import (
-    COPIES_SLOT, IDENTITY_PREFIX, ArticleTerms, field_term, finish_document, identity, make_document, make_term,
-    newest_stamp, stored_fields,
+    COPIES_SLOT, COPY_SLOT, IDENTITY_PREFIX, IDENTITY_SLOT, ArticleTerms, field_term, finish_document, identity,
+    make_document, make_term, newest_stamp, read_copy_value, stored_fields,
 )
 from archsearch.engines.xapian.shards import describe, _reason
 from archsearch.errors import ArchsearchError
@@ -51,7 +51,7 @@ WRITE_TIMEOUT = 300
 # Band terms per query for a batch's copies: Xapian's time for an OR of N terms grows faster than
 # N (2,000 terms: 3 s, where 4 queries of 500 take 1 s in all).
 BANDS_PER_QUERY = 500
-# An article's copy is looked for among the first this many articles sharing a band with it.
+# An article's copy is looked for among this many of the articles sharing a band with it (_first_copy).
 COPY_CANDIDATES = 50
 
 
@@ -247,6 +247,14 @@ class Analysed(NamedTuple):
     signature: tuple[int, ...]
 
 
+class Copy(NamedTuple):
+    """An article as the copy lookup sees it."""
+
+    identity: str
+    sketch: tuple[int, ...]
+    group: str
+
+
 class _Analyser:
     """Stands in for indexing's segment writer: the articles of a batch, analysed into documents."""
 
@@ -383,7 +391,7 @@ class ClusterRun(Run):
         writes = [[] for _ in self.shards]
         for article, group in zip(articles, self.copy_groups(articles)):
             document = self.xapian.Document.unserialise(article.document)
-            finish_document(document, group, stamp)
+            finish_document(document, article.signature, group, stamp)
             writes[article.shard].append((make_term(IDENTITY_PREFIX, article.identity), document))
         return writes
 
@@ -396,56 +404,85 @@ class ClusterRun(Run):
             future.result()
 
     def copy_groups(self, articles: list[Analysed]) -> list[str]:
-        """Each article's near-duplicate group: that of a near-identical article before it in the
-        batch, else of one the cluster holds (nearduplicates.resemblance over the articles sharing a
-        band term, the first 50 in the cluster's order), else its own identity."""
+        """Each article's near-duplicate group: that of the first near-identical article among those
+        indexed before it (in the cluster, or earlier in the batch) that share a band term with it,
+        taken in _first_copy's order; else its own identity.  The same rule for both, so the groups
+        do not depend on where the batches end."""
         bands = [band_terms(article.signature) for article in articles]
-        committed = self._committed_copies({band for article_bands in bands for band in article_bands})
-        batch: dict[str, list] = {}  # band term -> [(sketch, group)] of the batch's articles so far
+        earlier = self._committed_copies({band for article_bands in bands for band in article_bands})
         groups = []
         for article, article_bands in zip(articles, bands):
-            group = _first_copy(article.signature, article_bands, batch, committed) or article.identity
+            group = _first_copy(article.signature, article_bands, earlier) or article.identity
+            copy = Copy(article.identity, article.signature, group)
             for band in article_bands:
-                batch.setdefault(band, []).append((article.signature, group))
+                earlier.setdefault(band, {})[article.identity] = copy  # in place of an older version of it
             groups.append(group)
         return groups
 
-    def _committed_copies(self, bands: set[str]) -> dict[str, list]:
-        """band term -> [(document number, sketch, group)] of the articles the cluster holds with that
-        band: a query per BANDS_PER_QUERY of the batch's band terms."""
+    def _committed_copies(self, bands: set[str]) -> dict[str, dict[str, Copy]]:
+        """band term -> {identity: Copy} of the articles the cluster holds with that band, read from
+        their COPY_SLOT by a match spy (each shard counts its own matches' values, and sends them
+        once): a query per BANDS_PER_QUERY of the batch's band terms, and no document read, but
+        for articles written before that slot existed."""
         xapian = self.xapian
         Query = xapian.Query
         enquire = xapian.Enquire(self.reader)
         enquire.set_weighting_scheme(xapian.BoolWeight())
+        every = max(1, self.reader.get_doccount())
         ordered = sorted(bands)
-        found: dict[str, list] = {}
-        seen = set()
+        found: dict[str, dict[str, Copy]] = {}
+
+        def add(copy: Copy) -> None:
+            for band in bands.intersection(band_terms(copy.sketch)):
+                found.setdefault(band, {})[copy.identity] = copy
+
         for start in range(0, len(ordered), BANDS_PER_QUERY):
-            terms = [field_term("dupbands", band) for band in ordered[start : start + BANDS_PER_QUERY]]
-            enquire.set_query(Query(Query.OP_OR, terms))
-            matches = enquire.get_mset(0, max(1, self.reader.get_doccount()))
-            matches.fetch()  # the documents in one exchange per shard
-            for item in matches:
-                if item.docid in seen:
-                    continue
-                seen.add(item.docid)
-                signature = stored_fields(item.document)["sketch"]
-                group = item.document.get_value(COPIES_SLOT).decode("utf-8", "surrogateescape")
-                for band in bands.intersection(band_terms(signature)):
-                    found.setdefault(band, []).append((item.docid, signature, group))
+            query = Query(Query.OP_OR, [field_term("dupbands", band) for band in ordered[start : start + BANDS_PER_QUERY]])
+            spy = xapian.ValueCountMatchSpy(COPY_SLOT)
+            enquire.clear_matchspies()
+            enquire.add_matchspy(spy)
+            enquire.set_query(query)
+            matching = enquire.get_mset(0, 0, every).get_matches_estimated()
+            with_values = 0
+            for item in spy.values():
+                with_values += item.termfreq
+                add(Copy(*read_copy_value(item.term)))
+            if with_values < matching:
+                for copy in self._copies_without_value(enquire, query, every):
+                    add(copy)
         return found
 
+    def _copies_without_value(self, enquire, query, every: int):
+        """The matching articles written before COPY_SLOT existed, read from their documents."""
+        Query = self.xapian.Query
+        enquire.clear_matchspies()
+        enquire.set_query(Query(Query.OP_AND_NOT, query, Query(Query.OP_VALUE_GE, COPY_SLOT, b"\0")))
+        matches = enquire.get_mset(0, every)
+        matches.fetch()  # the documents in one exchange per shard
+        for item in matches:
+            document = item.document
+            yield Copy(
+                document.get_value(IDENTITY_SLOT).decode("utf-8", "surrogateescape"),
+                stored_fields(document)["sketch"],
+                document.get_value(COPIES_SLOT).decode("utf-8", "surrogateescape"),
+            )
 
-def _first_copy(signature: tuple, bands: list[str], batch: dict, committed: dict) -> str | None:
+
+def _first_copy(signature: tuple, bands: list[str], earlier: dict[str, dict[str, Copy]]) -> str | None:
+    """The group of the first of the candidates (the articles sharing a band with this one) that
+    it resembles, the COPY_CANDIDATES sharing most bands with it first, then by identity: an order
+    that depends neither on the shards nor on the batches, and puts a copy (which shares most of
+    its bands) before the articles that share one band by chance."""
+    shared: dict[str, int] = {}
+    candidates: dict[str, Copy] = {}
     for band in bands:
-        for other, group in batch.get(band, ()):
-            if resemblance(signature, other) >= NEAR_DUPLICATE:
-                return group
-    candidates = {docid: (other, group) for band in bands for docid, other, group in committed.get(band, ())}
-    for docid in sorted(candidates)[:COPY_CANDIDATES]:
-        other, group = candidates[docid]
-        if resemblance(signature, other) >= NEAR_DUPLICATE:
-            return group
+        for identity, copy in earlier.get(band, {}).items():
+            shared[identity] = shared.get(identity, 0) + 1
+            candidates[identity] = copy
+    for identity in sorted(shared, key=lambda identity: (-shared[identity], identity))[:COPY_CANDIDATES]:
+        copy = candidates[identity]
+        if resemblance(signature, copy.sketch) >= NEAR_DUPLICATE:
+            return copy.group
     return None
 
 
