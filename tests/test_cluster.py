@@ -50,8 +50,9 @@ class Shard:
     """One xapian-tcpsrv in a process group of its own (it forks a process per connection, and a
     shard going down means all of them)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, options: tuple[str, ...] = ()):
         self.folder = folder
+        self.options = options
         self.port = 0
         self.process = None
 
@@ -64,7 +65,7 @@ class Shard:
             self.port = self.port or free_port()
             self.process = subprocess.Popen(
                 ["xapian-tcpsrv", "--writable", "--quiet", "--interface", "127.0.0.1", "--port", str(self.port),
-                 str(self.folder)],
+                 *self.options, str(self.folder)],
                 start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
             deadline = time.monotonic() + START_SECONDS
@@ -93,9 +94,9 @@ class Shard:
         self.process = None
 
 
-def start_shards(folder: Path, count: int) -> list[Shard]:
+def start_shards(folder: Path, count: int, options: tuple[str, ...] = ()) -> list[Shard]:
     folder.mkdir(parents=True, exist_ok=True)
-    shards = [Shard(folder / f"shard{number}") for number in range(count)]
+    shards = [Shard(folder / f"shard{number}", options) for number in range(count)]
     for shard in shards:
         shard.start()
     return shards

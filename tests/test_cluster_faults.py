@@ -3,6 +3,7 @@ and the commands that do not work on a cluster yet: one clear line each, never a
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -109,6 +110,37 @@ def test_an_indexer_killed_half_way_leaves_whole_shards_and_the_next_run_finishe
     report = update_cluster(location, [])
     assert cluster_ids(location) == corpus_ids(corpus)
     assert report.total == len(corpus_ids(corpus))
+
+
+@pytest.mark.parametrize("keep_alive", [0.2, None], ids=["kept-alive", "without"])
+def test_shard_servers_that_drop_idle_connections_do_not_end_a_slow_run(tmp_path, monkeypatch, keep_alive):
+    """xapian-tcpsrv drops a connection idle for its --idle-timeout (60 s by default): an indexing
+    run reading its first batch for longer keeps its connections alive (here 1 s against reading
+    that takes 3 s); without the keep-alives the same run fails."""
+    from archsearch.engines.xapian import indexer
+    from test_cluster import cluster_file, generated_articles, require_xapian, start_shards
+    from conftest import write_corpus
+
+    require_xapian()
+    shards = start_shards(tmp_path / "shards", 2, ("--idle-timeout", "1000"))
+    try:
+        location = cluster_file(tmp_path, shards)
+        corpus = write_corpus(tmp_path / "corpus", generated_articles(15))
+        monkeypatch.setattr(indexer, "KEEP_ALIVE_SECONDS", keep_alive or 10**6)
+
+        def slow_reading(report):
+            if report.stage == "indexing" and report.path:
+                time.sleep(0.2)
+
+        if keep_alive is None:
+            with pytest.raises(ArchsearchError, match="writing failed"):
+                indexer.update_cluster(location, [str(corpus)], progress=slow_reading)
+            return
+        indexer.update_cluster(location, [str(corpus)], progress=slow_reading)
+        assert cluster_ids(location) == corpus_ids(corpus)
+    finally:
+        for shard in shards:
+            shard.stop()
 
 
 def test_two_indexers_at_once_the_second_is_told(fresh_cluster):

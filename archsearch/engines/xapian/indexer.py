@@ -53,6 +53,9 @@ WRITE_TIMEOUT = 300
 BANDS_PER_QUERY = 500
 # An article's copy is looked for among this many of the articles sharing a band with it (_first_copy).
 COPY_CANDIDATES = 50
+# Seconds between keep-alives to the shards while an indexing run is not writing (see
+# ClusterRun._keeping_alive): well within xapian-tcpsrv's default idle timeout of 60 s.
+KEEP_ALIVE_SECONDS = 20
 
 
 def folder_key(folder: str) -> str:
@@ -214,6 +217,9 @@ class Committer:
         if self._last is not None and self._last.done():
             self._last.result()
 
+    def idle(self) -> bool:
+        return self._last is None or self._last.done()
+
     def wait(self) -> None:
         if self._last is not None:
             self._last.result()
@@ -342,7 +348,26 @@ class ClusterRun(Run):
             self.reader.add_database(shard)
         self.committer = Committer()
         record.write = self.committer.submit
-        super().__init__(cluster.path, cluster.path, _ClusterIndex(self.reader), record, report, progress, should_stop)
+        self._spoken_to = time.monotonic()
+        super().__init__(
+            cluster.path, cluster.path, _ClusterIndex(self.reader), record, report, self._keeping_alive(progress), should_stop
+        )
+
+    def _keeping_alive(self, progress):
+        """`progress`, and on the way a keep-alive to every shard each KEEP_ALIVE_SECONDS while no
+        batch is being written: xapian-tcpsrv drops a connection idle for 60 s (its default
+        --idle-timeout), and scanning a large corpus or reading the first batch takes longer.  The
+        writes' own thread is idle then, and only this thread could start it again, so the
+        shards are not used by two threads at once."""
+
+        def told(event) -> None:
+            if time.monotonic() - self._spoken_to >= KEEP_ALIVE_SECONDS and self.committer.idle():
+                for shard in self.shards:
+                    shard.keep_alive()
+                self._spoken_to = time.monotonic()
+            progress(event)
+
+        return told
 
     def runner(self, workers: int):
         return _ClusterRunner(len(self.shards), workers, self.committer)
