@@ -35,12 +35,16 @@ _PLAIN_WORD = re.compile(r"(?<![\w:*~\-])([^\W\d_]{3,})(?![\w:*~\->])")
 
 @dataclass(frozen=True)
 class Correction:
+    """A respelt query (a docstring of its own spares dataclass loading `inspect`)."""
+
     text: str  # the query with its rare words respelt
     matches: int  # the articles it finds, as the judge counted them
 
 
 @dataclass(frozen=True)
 class _Candidate:
+    """A word that a rare word of the query may have been meant as."""
+
     form: str  # as the `exact` field holds it: lowercased, accents folded
     edits: int
     frequency: int  # articles with the form in title or body

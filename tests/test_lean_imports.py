@@ -47,7 +47,7 @@ NOT_ON_THE_QUERY_PATH = (
     "subprocess", "socket", "email", "http", "ssl", "difflib", "tomllib", "rich", "textual", "whoosh.lang.morph_en",
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
-    "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates",
+    "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
 )
 
 # A reading command ends with os._exit (archsearch.cli.end), the help at the interpreter's exit.
@@ -71,7 +71,8 @@ main()
     [
         (["query", "Taliban"], ()),
         (["query", "Taliban", "--json"], ()),
-        (["--help"], ("shutil",)),  # click wraps the help to shutil.get_terminal_size()
+        # click wraps the help to shutil.get_terminal_size(), and cleans the commands' long help with inspect's cleandoc.
+        (["--help"], ("shutil", "inspect", "ast", "dis")),
     ],
 )
 def test_a_query_or_the_help_loads_no_heavy_module(seeded_index, args, needed):
@@ -203,14 +204,15 @@ def test_plain_word_characters_are_those_neither_class_holds():
 
 def test_commands_are_defined_and_parsed_without_inspect():
     """click's cleandoc of each option's help is the stand-in's, and a dataclass with a docstring
-    needs no signature from inspect. (engines/whoosh/evaluation.py's Evaluation has none yet, so a
-    query still loads inspect through archsearch.searching.)"""
+    needs no signature from inspect: neither defining the commands nor the modules of a query
+    load it (ast and dis with it)."""
     result = run(
         "import sys; from archsearch import cli; "
         "[cli.cli.get_command(None, name) for name in cli.COMMANDS if name not in ('browse', 'cluster')]; "
         "from archsearch.cli.query import command; command.make_context('query', ['Kabul', '-n', '3']); "
         "import archsearch.querying, archsearch.passages, archsearch.rendering, archsearch.lasthits, "
-        "archsearch.formats.text, archsearch.dates, archsearch.formats.registry; "
+        "archsearch.formats.text, archsearch.dates, archsearch.formats.registry, archsearch.searching, "
+        "archsearch.engines.whoosh.evaluation; "
         "print(type(sys.modules['inspect']).__name__, [name for name in ('ast', 'dis') if name in sys.modules])"
     )
     assert result == "_DeferredModule []"

@@ -72,6 +72,9 @@ class _Unsupported(Exception):
 
 @dataclass
 class Evaluation:
+    """What evaluating a query found: its documents' scores and what each matched.  (The docstring
+    also spares a query `inspect`, which dataclass loads to write one from the signature.)"""
+
     # Every matching document (index-wide number) and its score: a ScoreDict, or an
     # arrays.ArrayScores when the query was evaluated with arrays; both rank (best(), by_value()).
     scores: Mapping[int, float]
