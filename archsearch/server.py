@@ -74,6 +74,7 @@ PRELOADED = (
     "archsearch.formats.text",  # the plain-text reader: snippets and show read text files again
     "archsearch.related",
     "sqlite3",  # the groups of copies, read by query and similar (nearduplicates.copy_groups)
+    "archsearch.engines.whoosh.keys",  # where a copy's documents are found (nearduplicates.copies_of)
     "archsearch.coverage",
     "archsearch.stats",
     "archsearch.rendering",
