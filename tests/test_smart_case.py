@@ -5,7 +5,7 @@ smart case off."""
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 from whoosh.fields import Schema
@@ -166,7 +166,9 @@ def test_words_written_in_capitals():
     assert capital_words("WASHINGTON (AP) -") == []  # a dateline in capitals carries no case
 
 
-@given(st.text(alphabet=st.characters(categories=["L", "N", "P", "Zs"]), max_size=40))
+@given(st.text(alphabet=st.characters(categories=["L", "N", "P", "Zs", "M"]), max_size=40))
+@example("\u0958AA")  # क़ decomposes to क and a nukta, a mark: the tokenizer reads one word
+@example("AA\u0301\u0489 BB")
 def test_only_whole_words_in_capitals_are_kept(text):
     written = {capital_form(word) for word in words(normalise(text)) if is_capital_word(word)}
     assert set(capital_words(text)) <= written

@@ -16,6 +16,7 @@ from functools import cache
 
 from archsearch.analysis.charclasses import regex_class_body
 from archsearch.analysis.folding import fold_accents, normalise
+from archsearch.analysis.tokens import plain_word_character
 
 SHORTEST, LONGEST = 2, 5
 
@@ -51,6 +52,12 @@ def _shouted(line: str) -> bool:
     return line == line.upper() and len(line.split()) > 1
 
 
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """Whether no mark (or character beyond the BMP) joins the run to the word around it, as
+    tokens.py reads words: `\\w` leaves marks out, so `क़AA` (a nukta before AA) matched `AA`."""
+    return (start == 0 or plain_word_character(text[start - 1])) and (end == len(text) or plain_word_character(text[end]))
+
+
 def capital_words(text: str) -> list[str]:
     """The distinct words of `text` written in capitals, outside lines written all in capitals."""
     text = normalise(text)
@@ -58,7 +65,7 @@ def capital_words(text: str) -> list[str]:
     shouted: dict[int, bool] = {}  # line start -> whether the line is in capitals
     for match in _capital_run().finditer(text):
         word = match.group()
-        if word in found or not word.isalpha():
+        if word in found or not word.isalpha() or not _stands_alone(text, *match.span()):
             continue
         line_start = text.rfind("\n", 0, match.start()) + 1
         if line_start not in shouted:
