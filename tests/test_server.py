@@ -336,8 +336,12 @@ def test_ctrl_c_interrupts_the_command_and_the_server_serves_on(server, corpus, 
         environment(server.socket, corpus / "index", no_click),
         environment(server.socket, corpus / "index", ARCHSEARCH_SERVER="off"),
     ):
+        # Started as a shell starts a command, with Ctrl-C at its default: a Python started with
+        # SIGINT ignored keeps ignoring it, and in some full runs an earlier test had left this
+        # pytest process ignoring it (found, not yet traced: see the closing note of 2026-11-30).
         process = subprocess.Popen(
-            [installed_command(), "show", BIG], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+            [installed_command(), "show", BIG], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         # Once output comes, the command soon blocks on the full pipe that nobody reads yet.
         assert select.select([process.stdout], [], [], 30)[0]
