@@ -143,13 +143,55 @@ def test_shard_servers_that_drop_idle_connections_do_not_end_a_slow_run(tmp_path
             shard.stop()
 
 
-def test_two_indexers_at_once_the_second_is_told(fresh_cluster):
+def test_two_indexers_at_once_the_second_waits_or_gives_up_clearly(fresh_cluster, run_cli):
     from archsearch.engines.xapian.indexer import update_cluster, writers
     from archsearch.engines.xapian.clusterfile import load_cluster
 
-    with writers(load_cluster(fresh_cluster["file"])):
-        with pytest.raises(ArchsearchError, match=r"shard .* \(1 of 3\) is being written by another 'archsearch index' run"):
-            update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
+    location, corpus = fresh_cluster["file"], fresh_cluster["corpus"]
+    first = f"shard {fresh_cluster['shards'][0].endpoint} (1 of 3)"
+    with writers(load_cluster(location)):
+        refused = run_cli("index", "--index", str(location), "--wait", "0.5", str(corpus))
+        waits = []
+        with pytest.raises(KeyboardInterrupt):  # Ctrl-C while waiting, with nothing done
+            update_cluster(location, [str(corpus)], lock_wait=30, progress=waits.append, should_stop=lambda: True)
+    assert refused.exit_code == 2
+    assert refused.stderr.splitlines() == [
+        f"archsearch: waiting for another 'archsearch index' ({first}) to finish",
+        f"archsearch: error: {first} is still being written by another 'archsearch index' run after 0.5 s; "
+        "try again later, or wait longer with --wait SECONDS",
+    ]
+    assert [(event.stage, event.holder) for event in waits] == [("waiting", first)]
+    assert cluster_ids(location) == []
+
+
+def test_a_run_waiting_for_another_starts_when_that_one_lets_go(fresh_cluster):
+    import threading
+
+    from archsearch.engines.xapian.indexer import update_cluster, writers
+    from archsearch.engines.xapian.clusterfile import load_cluster
+
+    location, corpus = fresh_cluster["file"], fresh_cluster["corpus"]
+    holding, let_go = threading.Event(), threading.Event()
+
+    def other_run():
+        with writers(load_cluster(location)):
+            holding.set()
+            let_go.wait(30)
+
+    other = threading.Thread(target=other_run)
+    other.start()
+    holding.wait(30)
+    waits = []
+
+    def waiting(event):
+        waits.append(event.stage)
+        if event.stage == "waiting":
+            threading.Timer(1.0, let_go.set).start()
+
+    report = update_cluster(location, [str(corpus)], lock_wait=30, progress=waiting)
+    other.join()
+    assert waits.count("waiting") == 1 and waits[0] == "waiting"
+    assert report.total == len(corpus_ids(corpus)) and cluster_ids(location) == corpus_ids(corpus)
 
 
 # --------------------------------------------------------------------------- the cluster file

@@ -36,7 +36,7 @@ from archsearch.cli.options import index_option
     default=60,
     show_default=True,
     metavar="SECONDS",
-    help="How long to wait for another 'archsearch index' run on the same index to finish.",
+    help="How long to wait for another 'archsearch index' run on the same index (or a shard of the same cluster) to finish.",
 )
 @click.option(
     "--commit-every",
@@ -72,7 +72,7 @@ def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, quiet,
 
             report = update_cluster(
                 index_dir, list(folders), forget=list(forget), rebuild=rebuild, jobs=jobs or available_cores(),
-                commit_every=commit_every, progress=display, should_stop=interruption.requested,
+                commit_every=commit_every, lock_wait=lock_wait, progress=display, should_stop=interruption.requested,
             )
         else:
             report = update_index(

@@ -34,8 +34,8 @@ from archsearch.engines.xapian.documents import (
 from archsearch.engines.xapian.shards import describe, _reason
 from archsearch.errors import ArchsearchError
 from archsearch.indexing import (
-    FileIndexer, InProcess, IndexReport, Run, Task, WorkerPool, _ignore, _never, check_not_nested, choose_roots,
-    forgotten_roots,
+    DEFAULT_LOCK_WAIT, FileIndexer, InProcess, IndexReport, Progress, Run, Task, WorkerPool, _ignore, _never,
+    check_not_nested, choose_roots, forgotten_roots,
 )
 from archsearch.manifest import Entry, FolderRecord
 from archsearch.nearduplicates import NEAR_DUPLICATE, band_keys, resemblance
@@ -56,6 +56,8 @@ COPY_CANDIDATES = 50
 # Seconds between keep-alives to the shards while an indexing run is not writing (see
 # ClusterRun._keeping_alive): well within xapian-tcpsrv's default idle timeout of 60 s.
 KEEP_ALIVE_SECONDS = 20
+# Seconds between attempts to open a shard another run is writing.
+LOCK_POLL_SECONDS = 0.2
 
 
 def folder_key(folder: str) -> str:
@@ -65,26 +67,43 @@ def folder_key(folder: str) -> str:
 
 
 @contextmanager
-def writers(cluster: Cluster):
-    """The shards open for writing, checked to be those the cluster file says, in its order."""
+def writers(cluster: Cluster, wait: float = 0, progress=_ignore, should_stop=_never):
+    """The shards open for writing, checked to be those the cluster file says, in its order,
+    waiting at most `wait` seconds for another run to let go of a shard (as indexing.run_lock
+    waits for the embedded index; a stop request while waiting is a KeyboardInterrupt).  All
+    runs open the shards in the same order, so two of them never hold one each."""
     xapian = import_xapian()
     opened = []
     timeout = int(cluster.timeout * 1000)
     # A shard's server may take longer than the cluster's timeout to take a batch or commit it,
     # on a loaded machine.
     write_timeout = max(timeout, WRITE_TIMEOUT * 1000)
+    deadline = None
     try:
         for number, shard in enumerate(cluster.shards):
-            try:
-                writer = xapian.remote_open_writable(shard.write.host, shard.write.port, write_timeout, timeout)
-            except xapian.DatabaseLockError:
-                raise ArchsearchError(
-                    f"{describe(cluster, shard, shard.write)} is being written by another 'archsearch index' run"
-                ) from None
-            except xapian.Error as exc:
-                raise ArchsearchError(
-                    f"cluster {cluster.path}: {describe(cluster, shard, shard.write)} is down or not answering: {_reason(exc)}"
-                ) from None
+            where = describe(cluster, shard, shard.write)
+            while True:
+                try:
+                    writer = xapian.remote_open_writable(shard.write.host, shard.write.port, write_timeout, timeout)
+                    break
+                except xapian.DatabaseLockError:
+                    # Also a run that just ended: its shard server's connection process lets go of
+                    # the lock only once it sees the connection closed (after a kill -9, say).
+                    if deadline is None:
+                        deadline = time.monotonic() + wait
+                        progress(Progress("waiting", holder=where))
+                    if should_stop():
+                        raise KeyboardInterrupt from None
+                    if time.monotonic() >= deadline:
+                        raise ArchsearchError(
+                            f"{where} is still being written by another 'archsearch index' run after {wait:g} s; "
+                            "try again later, or wait longer with --wait SECONDS"
+                        ) from None
+                    time.sleep(LOCK_POLL_SECONDS)
+                except xapian.Error as exc:
+                    raise ArchsearchError(
+                        f"cluster {cluster.path}: {where} is down or not answering: {_reason(exc)}"
+                    ) from None
             _check_place(cluster, shard, writer, number)
             opened.append(writer)
         yield opened
@@ -520,6 +539,7 @@ def update_cluster(
     rebuild: bool = False,
     jobs: int = 1,
     commit_every: int | None = None,
+    lock_wait: float = DEFAULT_LOCK_WAIT,
     progress=_ignore,
     should_stop=_never,
 ) -> IndexReport:
@@ -528,7 +548,7 @@ def update_cluster(
     empties the shards first, so queries see a partial index until it ends."""
     cluster = load_cluster(Path(cluster_file))
     xapian = import_xapian()
-    with writers(cluster) as shards:
+    with writers(cluster, lock_wait, progress, should_stop) as shards:
         try:
             return _update(cluster, shards, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop)
         except xapian.Error as exc:
