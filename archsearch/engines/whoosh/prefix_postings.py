@@ -191,6 +191,13 @@ class PrefixEntry:
         self.word_count, self.bound, listed, counts = pickle.loads(words)
         self.top: dict[bytes, int] = dict(zip(listed, counts))  # most frequent first
 
+    def local_documents(self) -> array:
+        """The documents, segment-relative, as an array (a copy)."""
+        documents = array("H" if self.narrow else "I", self.documents)
+        if _BIG_ENDIAN:
+            documents.byteswap()
+        return documents
+
 
 class SegmentPrefixes:
     """A segment's prefix file, mapped; an entry's bytes are read when asked for."""
