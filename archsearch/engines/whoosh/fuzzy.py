@@ -50,9 +50,11 @@ WORD_LIST_FIELDS = frozenset({"exact", "title", "body", "source", "place", "sect
 WORD_LIST_EXTENSION = ".words"
 
 # Segments whose word lists a process keeps (the server answers many queries): a segment never
-# changes, so they stay right as long as it exists.
+# changes, so they stay right as long as it exists.  Kept by folder and name: segment names are
+# random, but drawn from the `random` module, which a program (or a test) may have seeded alike
+# for two indexes.
 KEPT_SEGMENTS = 64
-_kept: OrderedDict[str, dict] = OrderedDict()
+_kept: OrderedDict[tuple, dict] = OrderedDict()
 
 # What separates the words of a group; no analyzer keeps a line break in a term.
 SEPARATOR = b"\n"
@@ -319,16 +321,17 @@ def segment_word_lists(leaf) -> dict:
     if segment is None:  # an EmptyReader: an index with no committed segment
         return {}
     name = segment.make_filename(WORD_LIST_EXTENSION)
-    lists = _kept.get(name)
-    if lists is not None:
-        _kept.move_to_end(name)
-        return lists
     storage = leaf._storage
+    key = (getattr(getattr(storage, "b", storage), "folder", None) or id(storage), name)  # a compound segment's: its overlay's
+    lists = _kept.get(key)
+    if lists is not None:
+        _kept.move_to_end(key)
+        return lists
     if not storage.file_exists(name):
         return {}
     with storage.open_file(name) as stream:
         lists = pickle.loads(stream.read())
-    _kept[name] = lists
+    _kept[key] = lists
     if len(_kept) > KEPT_SEGMENTS:
         _kept.popitem(last=False)
     return lists
