@@ -126,19 +126,20 @@ class SidecarWriter:
             if prefixes is not None:
                 prefixes.add(name, term, postings[0::_POSTING_SLOTS])
             if self._holds_postings(len(postings) // _POSTING_SLOTS):
-                self._add_postings(name, term, postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS],
-                                   postings[2::_POSTING_SLOTS])
+                self.add(name, term, postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS],
+                         postings[2::_POSTING_SLOTS])
             yield term, postings
 
-    def add(self, name: str, term: bytes, docnums, weights, values) -> None:
-        """A term's postings (terms in order): segment-relative document numbers (increasing),
-        weights, and the encoded positions of each (as Positions encodes them)."""
+    def take(self, name: str, term: bytes, docnums, weights, values) -> None:
+        """A term of those it holds (terms in order), as add() takes it, into the files it goes in."""
         if self._prefixes is not None:
             self._prefixes.add(name, term, docnums)
         if self._holds_postings(len(docnums)):
-            self._add_postings(name, term, docnums, weights, values)
+            self.add(name, term, docnums, weights, values)
 
-    def _add_postings(self, name: str, term: bytes, docnums, weights, values) -> None:
+    def add(self, name: str, term: bytes, docnums, weights, values) -> None:
+        """A term's postings into the postings file: segment-relative document numbers
+        (increasing), weights, and the encoded positions of each (as Positions encodes them)."""
         positions = []
         if name in self._positional:
             # Most words occur once in an article: the same few thousand values come back,

@@ -193,7 +193,8 @@ class PrefixEntry:
 
     def local_documents(self) -> array:
         """The documents, segment-relative, as an array (a copy)."""
-        documents = array("H" if self.narrow else "I", self.documents)
+        documents = array("H" if self.narrow else "I")
+        documents.frombytes(self.documents)
         if _BIG_ENDIAN:
             documents.byteswap()
         return documents

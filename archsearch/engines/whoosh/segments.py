@@ -623,7 +623,7 @@ def write_sidecar(folder: str, reader, schema) -> None:
         terms = reader._terms
         for (name, term), info in terms.items():
             if writer.holds(name, info.doc_frequency()):
-                writer.add(name, term, *read_postings(terms._postfile, info, 0))
+                writer.take(name, term, *read_postings(terms._postfile, info, 0))
         writer.finish(reader.doc_count_all())
     except BaseException:
         writer.discard()
