@@ -181,14 +181,13 @@ def prefix_expansion(node: wq.Query, reader) -> PrefixExpansion | None:
         return kept[1]
     fieldname, text = node.field(), node.text
     leaves = [leaf for leaf, _ in reader.leaf_readers()]
-    parts = []
+    entries = []
     for leaf in leaves:
         prefixes = segment_prefixes(leaf)
-        entry = prefixes.entry(fieldname, text) if prefixes is not None else None
-        parts.append(entry if entry is not None else dict(leaf.iter_prefix(fieldname, text)))
-    entries = [part for part in parts if isinstance(part, PrefixEntry)]
+        entries.append(prefixes.entry(fieldname, text) if prefixes is not None else None)
     expansion = None
-    if entries and max(entry.word_count for entry in entries) > SCORED_EXPANSIONS:
+    if max((entry.word_count for entry in entries if entry is not None), default=0) > SCORED_EXPANSIONS:
+        parts = [entry if entry is not None else dict(leaf.iter_prefix(fieldname, text)) for leaf, entry in zip(leaves, entries)]
         scored = _most_frequent(fieldname, leaves, parts)
         if scored is not None:
             expansion = PrefixExpansion(sorted(scored), parts)
