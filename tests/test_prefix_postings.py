@@ -291,3 +291,24 @@ def test_entries_read_back_as_written(tmp_path, wide, monkeypatch):
     assert read.entry("title", "s") is None  # not a field of prefix entries
     with pytest.raises(ValueError):
         prefix_postings.SegmentPrefixes(str(tmp_path / "MAIN_fake.prefixes"), far + 21)  # another segment's
+
+
+def test_arrays_pay_for_a_prefix_whose_scored_words_are_frequent(built, monkeypatch):
+    import sys
+
+    from archsearch.engines.whoosh import evaluation
+
+    monkeypatch.delitem(sys.modules, "numpy", raising=False)  # as in a process of its own
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        reader = searcher.reader()
+        text, expansion = next(
+            (text, expansion) for text in (letter + "*" for letter in ALPHABET)
+            if (expansion := fuzzy.prefix_expansion(listed_prefixes(searcher, text)[0], reader)) is not None
+        )
+        query = parse_query(text, searcher.schema).query
+        postings = expansion.scored_postings
+        evaluator = Evaluator(searcher)
+        monkeypatch.setattr(evaluation, "ARRAY_POSTINGS", postings)
+        assert evaluator.arrays_pay(query)
+        monkeypatch.setattr(evaluation, "ARRAY_POSTINGS", postings + 1)
+        assert not evaluator.arrays_pay(query)

@@ -156,13 +156,17 @@ class Evaluator:
     def arrays_pay(self, query) -> bool:
         """Whether arrays evaluate `query` faster, numpy's import included: numpy is loaded
         already (the server loads it), or some word of the query is in ARRAY_POSTINGS articles or
-        more, or it asks for every article (Every).  A date window counts for nothing: beside
+        more, or it asks for every article (Every), or a prefix read from its entries scores
+        words in that many (`t*`: the, to, that...).  A date window counts for nothing: beside
         words it only filters theirs."""
         if "numpy" in sys.modules:
             return True
         reader = self.searcher.reader()
         for leaf in [query] if query.is_leaf() else query.leaves():
-            if isinstance(leaf, wq.Every):
+            expansion = prefix_expansion(leaf, reader)
+            if expansion is not None:
+                postings = expansion.scored_postings
+            elif isinstance(leaf, wq.Every):
                 postings = self.document_count
             elif isinstance(leaf, (wq.Term, wq.Phrase)) and leaf.fieldname in self.schema:
                 words = leaf.words if isinstance(leaf, wq.Phrase) else [leaf.text]

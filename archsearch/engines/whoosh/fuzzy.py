@@ -163,6 +163,8 @@ class PrefixExpansion:
 
     # The words that weigh in the ranking, in word order.
     scored: list[bytes]
+    # Their postings, all segments together, deleted documents included (what scoring them reads).
+    scored_postings: int
     # Per segment of the reader, in its order: its entry for the prefix, or (where it has none:
     # few words, or no prefix file) its words' term information, walked.
     parts: list[PrefixEntry | dict]
@@ -188,16 +190,17 @@ def prefix_expansion(node: wq.Query, reader) -> PrefixExpansion | None:
     expansion = None
     if max((entry.word_count for entry in entries if entry is not None), default=0) > SCORED_EXPANSIONS:
         parts = [entry if entry is not None else dict(leaf.iter_prefix(fieldname, text)) for leaf, entry in zip(leaves, entries)]
-        scored = _most_frequent(fieldname, leaves, parts)
-        if scored is not None:
-            expansion = PrefixExpansion(sorted(scored), parts)
+        counts = _most_frequent(fieldname, leaves, parts)
+        if counts is not None:
+            expansion = PrefixExpansion(sorted(counts), sum(counts.values()), parts)
     node._prefix_expansion = reader, expansion
     return expansion
 
 
-def _most_frequent(fieldname: str, leaves, parts) -> list[bytes] | None:
+def _most_frequent(fieldname: str, leaves, parts) -> dict[bytes, int] | None:
     """The SCORED_EXPANSIONS words of most documents over all segments (ties: the first in word
-    order), as expansion_terms ranks them; None where the entries cannot show which they are.
+    order), as expansion_terms ranks them, with their counts; None where the entries cannot show
+    which they are.
 
     Each entry lists its segment's most frequent words and bounds the count of any other there;
     a walked segment gives all of its words.  The words listed or walked are the candidates; their
@@ -225,7 +228,7 @@ def _most_frequent(fieldname: str, leaves, parts) -> list[bytes] | None:
     chosen = sorted(known, key=lambda word: (-known[word], word))[:SCORED_EXPANSIONS]
     if sum(part.bound for part in parts if isinstance(part, PrefixEntry)) >= known[chosen[-1]]:
         return None
-    return chosen
+    return {word: known[word] for word in chosen}
 
 
 def weighed_part(node: wq.Query, reader) -> wq.Query:
