@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archsearch.engines.whoosh import fuzzy, postings_arrays, prefix_postings
+from archsearch.engines.whoosh import fuzzy, prefix_postings
 from archsearch.engines.whoosh.evaluation import Evaluator
 from archsearch.engines.whoosh.store import open_index
 from archsearch.indexing import update_index
@@ -20,6 +20,7 @@ from archsearch.querying import QuerySyntaxError, parse_query
 from archsearch.searching import search, weighting
 
 from conftest import wire
+from test_arrays_sidecar import FakeSegment, overwrite_data, truncate
 
 # Small enough that the small corpora's prefixes have entries, some of them too short a list to
 # show the most frequent words (then the words are walked).
@@ -193,18 +194,7 @@ def damaged_copy(built, tmp_path, damage) -> Path:
     return copy
 
 
-def truncate(path: Path) -> None:
-    os.truncate(path, path.stat().st_size // 2)
-
-
-def overwrite_entries(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    for position in range(postings_arrays.HEADER.size, len(data) // 2, 7):
-        data[position] ^= 0x55
-    path.write_bytes(bytes(data))
-
-
-@pytest.mark.parametrize("damage", [truncate, overwrite_entries])
+@pytest.mark.parametrize("damage", [truncate, overwrite_data], ids=["truncated", "overwritten"])
 def test_damaged_prefixes_are_ignored(built, tmp_path, damage):
     copy = damaged_copy(built, tmp_path, damage)
     with open_index(copy).searcher(weighting=weighting()) as searcher, open_index(built).searcher(weighting=weighting()) as whole:
@@ -251,14 +241,6 @@ def test_a_prefixes_file_left_half_written_is_removed(built, tmp_path):
     (copy / "prefixes-MAIN_abc.tmp").write_bytes(prefix_postings.MAGIC)
     remove_unreferenced_files(str(copy))
     assert not (copy / "prefixes-MAIN_abc.tmp").exists()
-
-
-class FakeSegment:
-    def segment_id(self):
-        return "MAIN_fake"
-
-    def make_filename(self, extension):
-        return self.segment_id() + extension
 
 
 @pytest.mark.parametrize("wide", [False, True], ids=["16-bit", "32-bit"])

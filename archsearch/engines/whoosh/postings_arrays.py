@@ -194,19 +194,7 @@ class SidecarWriter:
                 self._records[index * RECORD_FIELDS:(index + 1) * RECORD_FIELDS] for index in order
             ))
             crcs = array("I", map(self._crcs.__getitem__, order))
-            key_offsets = array("Q", accumulate(map(len, keys), initial=0))
-            out.write(b"\0" * (-out.tell() % 8))
-            directory = out.tell()
-            parts = [key_offsets, records, crcs]
-            if _BIG_ENDIAN:
-                for part in parts:
-                    part.byteswap()
-            out.write(b"".join(parts) + b"".join(keys))
-            length = out.tell()
-            out.seek(0)
-            out.write(HEADER.pack(MAGIC, document_count, len(keys), directory, length))
-            out.flush()
-            os.fsync(out.fileno())
+            write_directory(out, MAGIC, document_count, keys, records, crcs)
         finally:
             out.close()
         os.replace(self._temporary, os.path.join(self._folder, sidecar_name(self._segment)))
@@ -218,6 +206,24 @@ class SidecarWriter:
             self._out.close()
             with contextlib.suppress(OSError):
                 os.remove(self._temporary)
+
+
+def write_directory(out, kind: bytes, document_count: int, keys: list[bytes], records: array, crcs: array) -> None:
+    """Write a sidecar's directory (the offsets of its keys, its records, their CRCs and the keys,
+    in key order) after its data, then its header (magic `kind`), and make it durable."""
+    key_offsets = array("Q", accumulate(map(len, keys), initial=0))
+    out.write(b"\0" * (-out.tell() % 8))
+    directory = out.tell()
+    parts = [key_offsets, records, crcs]
+    if _BIG_ENDIAN:
+        for part in parts:
+            part.byteswap()
+    out.write(b"".join(parts) + b"".join(keys))
+    length = out.tell()
+    out.seek(0)
+    out.write(HEADER.pack(kind, document_count, len(keys), directory, length))
+    out.flush()
+    os.fsync(out.fileno())
 
 
 def term_layout(postings: int, positions: int, flags: int) -> tuple:
@@ -260,26 +266,27 @@ def missing_sidecars(folder: str, segments) -> list:
 
 def missing_parts(folder: str, segment) -> frozenset:
     """The files of PARTS that the segment lacks whole in the folder."""
-    from archsearch.engines.whoosh.prefix_postings import prefixes_are_whole, prefixes_name
+    from archsearch.engines.whoosh import prefix_postings
 
     count = segment.doc_count_all()
     whole = {
         "postings": sidecar_is_whole(os.path.join(folder, sidecar_name(segment)), count),
-        "prefixes": prefixes_are_whole(os.path.join(folder, prefixes_name(segment)), count),
+        "prefixes": sidecar_is_whole(os.path.join(folder, prefix_postings.prefixes_name(segment)), count,
+                                     prefix_postings.MAGIC, prefix_postings.RECORD_FIELDS),
     }
     return frozenset(part for part, is_whole in whole.items() if not is_whole)
 
 
-def sidecar_is_whole(path: str, document_count: int) -> bool:
-    """Whether the file's header is one of ours, for this many documents, and its length the one it
-    records (not truncated)."""
+def sidecar_is_whole(path: str, document_count: int, kind: bytes = MAGIC, record_fields: int = RECORD_FIELDS) -> bool:
+    """Whether the file's header is one of ours (postings, or of `kind` with records of
+    `record_fields`), for this many documents, and its length the one it records (not truncated)."""
     try:
         with open(path, "rb") as stream:
             header = stream.read(HEADER.size)
             size = os.fstat(stream.fileno()).st_size
     except OSError:
         return False
-    return header_fits(header, size, document_count) is not None
+    return header_fits(header, size, document_count, kind, record_fields) is not None
 
 
 def header_fits(header: bytes, size: int, document_count: int, kind: bytes = MAGIC,

@@ -36,9 +36,9 @@ import struct
 import zlib
 from array import array
 from bisect import bisect_left
-from itertools import accumulate, chain
+from itertools import chain
 
-from archsearch.engines.whoosh.postings_arrays import HEADER, header_fits
+from archsearch.engines.whoosh.postings_arrays import HEADER, header_fits, write_directory
 
 PREFIX_FIELDS = frozenset({"exact"})  # where a prefix word without a field looks (querying.py)
 PREFIX_LETTERS = 3
@@ -155,22 +155,9 @@ class PrefixWriter:
         out = self._out
         try:
             entries = sorted(self._entries)
-            keys = [entry[0] for entry in entries]
-            key_offsets = array("Q", accumulate(map(len, keys), initial=0))
             records = array("q", chain.from_iterable(entry[1:6] for entry in entries))
             crcs = array("I", [entry[6] for entry in entries])
-            out.write(b"\0" * (-out.tell() % 8))
-            directory = out.tell()
-            parts = [key_offsets, records, crcs]
-            if _BIG_ENDIAN:
-                for part in parts:
-                    part.byteswap()
-            out.write(b"".join(part.tobytes() for part in parts) + b"".join(keys))
-            length = out.tell()
-            out.seek(0)
-            out.write(HEADER.pack(MAGIC, document_count, len(keys), directory, length))
-            out.flush()
-            os.fsync(out.fileno())
+            write_directory(out, MAGIC, document_count, [entry[0] for entry in entries], records, crcs)
         finally:
             out.close()
         os.replace(self._temporary, os.path.join(self._folder, prefixes_name(self._segment)))
@@ -269,13 +256,3 @@ def segment_prefixes(leaf) -> SegmentPrefixes | None:
         return None
     setattr(leaf, READER_ATTRIBUTE, prefixes)
     return prefixes
-
-
-def prefixes_are_whole(path: str, document_count: int) -> bool:
-    try:
-        with open(path, "rb") as stream:
-            header = stream.read(HEADER.size)
-            size = os.fstat(stream.fileno()).st_size
-    except OSError:
-        return False
-    return header_fits(header, size, document_count, MAGIC, RECORD_FIELDS) is not None
