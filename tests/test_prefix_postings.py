@@ -233,14 +233,16 @@ def test_an_index_without_prefixes_gets_them_at_the_next_change(tmp_path):
         assert answers(searcher, "s*", True) == after
 
 
-def test_a_prefixes_file_left_half_written_is_removed(built, tmp_path):
+def test_prefixes_left_half_written_or_of_a_gone_segment_are_removed(built, tmp_path):
     from archsearch.engines.whoosh.segments import remove_unreferenced_files
 
     copy = tmp_path / "index"
     shutil.copytree(built, copy)
     (copy / "prefixes-MAIN_abc.tmp").write_bytes(prefix_postings.MAGIC)
+    (copy / "MAIN_gone0123.prefixes").write_bytes(prefix_postings.MAGIC)  # of a segment the index no longer has
     remove_unreferenced_files(str(copy))
     assert not (copy / "prefixes-MAIN_abc.tmp").exists()
+    assert prefix_files(copy) == prefix_files(built)
 
 
 @pytest.mark.parametrize("wide", [False, True], ids=["16-bit", "32-bit"])
