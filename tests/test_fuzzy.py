@@ -210,3 +210,16 @@ def test_binary_search_over_lines_finds_the_first_line_not_below_the_key(words, 
     if not lines or (len(lines) == 1 and lines[0] == b""):
         return  # no line, or a single empty one: nothing to find
     assert blob[position:].split(b"\n") == expected if expected else position == len(blob)
+
+
+def test_word_lists_are_kept_per_index_whatever_the_segments_names(tmp_path):
+    # Segment names come from the `random` module: seeded alike, two indexes name theirs alike.
+    found = []
+    for number, words in enumerate(["talks tallinn talon", "tapir tarot taxes"]):
+        random.seed(20261130)
+        index_dir = tmp_path / f"index{number}"
+        corpus = {"a.txt": wire("2021-08-15", "KABUL, August 15. /TASS/.", words.capitalize() + ".")}
+        update_index(index_dir, [str(write_corpus(tmp_path / f"corpus{number}", corpus))])
+        with index_searcher(index_dir) as searcher:
+            found.append(prefix_words(searcher.reader(), "exact", "ta"))
+    assert found == [[b"talks", b"tallinn", b"talon", b"tass"], [b"tapir", b"tarot", b"tass", b"taxes"]]

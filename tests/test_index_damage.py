@@ -184,11 +184,11 @@ def test_a_full_disk_leaves_no_partial_files_and_the_next_run_works(tmp_path, co
         update_index(index_dir, [str(corpus)], rebuild=rebuild, commit_every=10)
     full_disk.clear()
     # Nothing but the files of the last commit (and of a staged rebuild's last commit).
-    assert file_kinds(index_dir) <= {"MAIN_WRITELOCK", "MAIN_*.seg", "MAIN_*.postings", "_MAIN_*.toc", "archsearch-files.sqlite",
+    assert file_kinds(index_dir) <= {"MAIN_WRITELOCK", "MAIN_*.seg", "MAIN_*.postings", "MAIN_*.prefixes", "_MAIN_*.toc", "archsearch-files.sqlite",
                                      "archsearch.json", "archsearch.lock", "rebuild"}
     assert set(index_state(index_dir, recorded=False)) >= set(before)
     if (index_dir / "rebuild").exists():
-        assert file_kinds(index_dir / "rebuild") <= {"MAIN_WRITELOCK", "MAIN_*.seg", "MAIN_*.postings", "_MAIN_*.toc",
+        assert file_kinds(index_dir / "rebuild") <= {"MAIN_WRITELOCK", "MAIN_*.seg", "MAIN_*.postings", "MAIN_*.prefixes", "_MAIN_*.toc",
                                                       "archsearch-files.sqlite"}
     update_index(index_dir, [], rebuild=rebuild)
     assert len(index_state(index_dir)) == 35

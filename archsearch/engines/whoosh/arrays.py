@@ -26,6 +26,7 @@ from operator import itemgetter
 
 import numpy as np
 
+from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.postings_arrays import (
     HEADER, NO_POSITIONS, READER_ATTRIBUTE, RECORD_FIELDS, WEIGHTS_STORED, header_fits, sidecar_name, term_layout,
 )
@@ -213,6 +214,22 @@ class ArrayOperations:
     def matched(self, fieldname: str, text: bytes) -> ArrayScores:
         ids = self.postings(fieldname, text)[0]
         return ArrayScores(ids, np.zeros(len(ids)))
+
+    def prefix_documents(self, expansion) -> ArrayScores:
+        """The live documents holding a word of a listed prefix (fuzzy.PrefixExpansion), at no
+        score: its segments' entries mapped, without a copy."""
+        parts = []
+        for (leaf, base), part in zip(self.evaluator.leaves, expansion.parts):
+            if isinstance(part, PrefixEntry):
+                local = np.frombuffer(part.documents, "<u2" if part.narrow else "<u4")
+            else:
+                local = np.array(self.evaluator.walked_documents(leaf, part), _DOCNUM)
+            deleted = leaf.deleted_docs_set
+            if deleted:
+                local = local[~np.isin(local, np.fromiter(deleted, _DOCNUM, len(deleted)))]
+            parts.append(local.astype(_DOCNUM) + base)
+        docnums = np.concatenate(parts) if parts else _EMPTY.docnums
+        return ArrayScores(docnums, np.zeros(len(docnums)))
 
     def term_scores(self, fieldname: str, text: bytes) -> ArrayScores:
         scores = self._term_scores.get((fieldname, text))

@@ -47,8 +47,9 @@ from archsearch.formats import UnreadableFile
 from archsearch.proximity import Occurrence, are_near, closeness, in_one_sentence, phrase_occurrences
 from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
 from archsearch.engines.whoosh import fuzzy
-from archsearch.engines.whoosh.fuzzy import ListedPrefix, expansion_terms, prefix_term_infos
+from archsearch.engines.whoosh.fuzzy import ListedPrefix, PrefixExpansion, expansion_terms, prefix_expansion, prefix_term_infos
 from archsearch.engines.whoosh.postings_arrays import decode_positions
+from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.store import article_body
 
 # Ranges over a numeric column that filter what the rest of the query matches.
@@ -86,7 +87,11 @@ class Evaluation:
     proximities: list[tuple[Near | InSentence, Collection[int]]] = field(default_factory=list)
 
     def matched_terms(self, docnum: int) -> list[tuple[str, bytes]]:
-        return [term for term, documents in self.term_documents if docnum in documents]
+        found = []
+        for term, documents in self.term_documents:
+            if docnum in documents:
+                found += documents.words_in(docnum) if isinstance(documents, _PrefixWords) else [term]
+        return found
 
     def matched_proximities(self, docnum: int) -> list[Near | InSentence]:
         return [node for node, documents in self.proximities if docnum in documents]
@@ -151,13 +156,17 @@ class Evaluator:
     def arrays_pay(self, query) -> bool:
         """Whether arrays evaluate `query` faster, numpy's import included: numpy is loaded
         already (the server loads it), or some word of the query is in ARRAY_POSTINGS articles or
-        more, or it asks for every article (Every).  A date window counts for nothing: beside
+        more, or it asks for every article (Every), or a prefix read from its entries scores
+        words in that many (`t*`: the, to, that...).  A date window counts for nothing: beside
         words it only filters theirs."""
         if "numpy" in sys.modules:
             return True
         reader = self.searcher.reader()
         for leaf in [query] if query.is_leaf() else query.leaves():
-            if isinstance(leaf, wq.Every):
+            expansion = prefix_expansion(leaf, reader)
+            if expansion is not None:
+                postings = expansion.scored_postings
+            elif isinstance(leaf, wq.Every):
                 postings = self.document_count
             elif isinstance(leaf, (wq.Term, wq.Phrase)) and leaf.fieldname in self.schema:
                 words = leaf.words if isinstance(leaf, wq.Phrase) else [leaf.text]
@@ -295,6 +304,9 @@ class Evaluator:
         # constant-score lose the weighting in that OR, and Searcher.postings() then falls back
         # to the searcher's own: scored as usual after all.
         reader = self.searcher.reader()
+        expansion = prefix_expansion(node, reader)
+        if expansion is not None:
+            return self._listed_prefix(node, expansion, terms, positive)
         expanded = expansion_terms(node, reader)
         if isinstance(node, ListedPrefix) and len(expanded) > fuzzy.SCORED_EXPANSIONS:
             # Their term information was read in key order to choose the words scored: their
@@ -306,6 +318,25 @@ class Evaluator:
             expanded[0].boost = node.boost
             return self._evaluate(expanded[0], terms, positive)
         return self._Or(wq.Or(expanded, boost=node.boost), terms, positive)
+
+    def _listed_prefix(self, node, expansion: PrefixExpansion, terms, positive):
+        """A prefix of many words through its segments' entries (prefix_postings.py): its scored
+        words evaluated as words, and every document holding one of its words, from the entries,
+        at no score: the OR expansion_terms makes of it, without a word-by-word walk.  The scored
+        words' sums are added in the same order as there (the zeros in between change nothing)."""
+        ops, fieldname = self._ops, node.fieldname
+        scored = [self._evaluate(wq.Term(fieldname, word), terms, positive) for word in expansion.scored]
+        matched = ops.prefix_documents(expansion)
+        if positive:
+            terms.append(((fieldname, b""), _PrefixWords(self, fieldname, node.text, matched, expansion)))
+        return ops.boosted(ops.union([*scored, matched]), node.boost)
+
+    def walked_documents(self, leaf, infos: dict) -> list[int]:
+        """The documents (segment-relative, sorted) of a segment's words, from their term information."""
+        found = set()
+        for terminfo in infos.values():
+            found.update(read_postings(leaf._terms._postfile, terminfo, 0)[0])
+        return sorted(found)
 
     # Proximity: where the operands' words stand (see proximity.py).
 
@@ -642,6 +673,15 @@ class DictOperations:
     def matched(self, fieldname: str, text: bytes) -> dict[int, float]:
         return dict.fromkeys(self.postings(fieldname, text)[0], 0.0)
 
+    def prefix_documents(self, expansion: PrefixExpansion) -> dict[int, float]:
+        """The live documents holding a word of a listed prefix, at no score."""
+        found = []
+        for (leaf, base), part in zip(self.evaluator.leaves, expansion.parts):
+            local = part.local_documents() if isinstance(part, PrefixEntry) else self.evaluator.walked_documents(leaf, part)
+            deleted = leaf.deleted_docs_set
+            found += [base + docnum for docnum in local if docnum not in deleted] if deleted else map(base.__add__, local)
+        return dict.fromkeys(found, 0.0)
+
     def term_scores(self, fieldname: str, text: bytes) -> dict[int, float]:
         scores = self._term_scores.get((fieldname, text))
         if scores is None:
@@ -832,6 +872,64 @@ def _two_word_phrases(candidates, first: list[bytes], second: list[bytes], decod
         elif not set(first_positions).isdisjoint(map((1).__rsub__, second_positions)):
             found.append(docnum)
     return found
+
+
+class _PrefixWords:
+    """The documents of a listed prefix (Evaluator._listed_prefix), and which of its words each
+    holds, found when a hit's words are marked: from the words of its title and body that start
+    with the prefix, those the index holds for it.  A word of the prefix that the article no
+    longer says (its file changed since) could not be marked in it anyway."""
+
+    def __init__(self, evaluator: Evaluator, fieldname: str, prefix: str, documents, expansion: PrefixExpansion):
+        self._evaluator, self._fieldname, self._prefix = evaluator, fieldname, prefix
+        self._documents, self._scored = documents, frozenset(expansion.scored)
+        self._bases = [base for _, base in evaluator.leaves]
+
+    def __contains__(self, docnum) -> bool:
+        return docnum in self._documents
+
+    def words_in(self, docnum: int) -> list[tuple[str, bytes]]:
+        from archsearch.passages import folded_form
+
+        evaluator = self._evaluator
+        stored = evaluator.searcher.stored_fields(docnum)
+        try:
+            body = article_body(stored)
+        except (UnreadableFile, OSError):
+            body = ""
+        forms = _forms_starting(self._prefix, f"{stored.get('title') or ''}\n{body}", folded_form)
+        leaf, base = evaluator.leaves[bisect_right(self._bases, docnum) - 1]
+        words = [form.encode("utf-8") for form in sorted(forms)]
+        return [(self._fieldname, word) for word in words
+                if word not in self._scored and _holds(leaf, self._fieldname, word, docnum - base)]
+
+
+def _forms_starting(prefix: str, text: str, folded_form) -> set[str]:
+    """The unstemmed forms of the words of `text` that start with `prefix`, found as the words a
+    hit's passages mark are (passages.WordMatcher)."""
+    from archsearch.passages import WordMatcher
+
+    found = set()
+
+    class Finder(WordMatcher):
+        def matches(self, word: str) -> bool:
+            form = folded_form(word)
+            if form.startswith(prefix):
+                found.add(form)
+                return True
+            return False
+
+    Finder(forms=frozenset({prefix})).spans(text)
+    return found
+
+
+def _holds(leaf, fieldname: str, word: bytes, docnum: int) -> bool:
+    """Whether the segment's document (segment-relative) holds the word in the field."""
+    try:
+        terminfo = leaf._terms.term_info(fieldname, word)
+    except TermNotFound:
+        return False
+    return docnum in read_postings(leaf._terms._postfile, terminfo, 0, [docnum])[0]
 
 
 class _PositionsDecoder:

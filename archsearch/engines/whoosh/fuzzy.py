@@ -21,16 +21,25 @@ matches, so counts stay exact, but only the SCORED_EXPANSIONS most frequent word
 (the rarer ones match at no score): an article found through a rare word such as `sxyz` no longer
 outranks those with the words the typist most likely means.
 
+A short prefix (`s*`, `sy*`, `syr*`) needs neither its words nor their term information: each
+segment lists, for such a prefix shared by many words, the documents holding one and its most
+frequent words (prefix_postings.py).  prefix_expansion chooses the scored words from those lists,
+exactly the words the walk would choose, or says it cannot prove it (then the words are walked).
+
 A segment without word lists (written before they existed, or by Whoosh's own writer) is expanded
 by Whoosh's way, one term at a time: slower, never different.
 """
 
 import pickle
 from collections import Counter, OrderedDict
+from dataclasses import dataclass
 
 from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.support.levenshtein import distance
+
+from archsearch.engines.whoosh import prefix_postings
+from archsearch.engines.whoosh.prefix_postings import PrefixEntry, segment_prefixes
 
 # The fields a fuzzy word can be asked of: the words of title and body as written (where an
 # unfielded fuzzy word looks), and the fields a query may name.
@@ -41,9 +50,11 @@ WORD_LIST_FIELDS = frozenset({"exact", "title", "body", "source", "place", "sect
 WORD_LIST_EXTENSION = ".words"
 
 # Segments whose word lists a process keeps (the server answers many queries): a segment never
-# changes, so they stay right as long as it exists.
+# changes, so they stay right as long as it exists.  Kept by folder and name: segment names are
+# random, but drawn from the `random` module, which a program (or a test) may have seeded alike
+# for two indexes.
 KEPT_SEGMENTS = 64
-_kept: OrderedDict[str, dict] = OrderedDict()
+_kept: OrderedDict[tuple, dict] = OrderedDict()
 
 # What separates the words of a group; no analyzer keeps a line break in a term.
 SEPARATOR = b"\n"
@@ -146,11 +157,88 @@ def prefix_term_infos(node: wq.Prefix, reader) -> list[dict]:
     return infos
 
 
+@dataclass
+class PrefixExpansion:
+    """A prefix of more than SCORED_EXPANSIONS words, as the segments' prefix entries give it."""
+
+    # The words that weigh in the ranking, in word order.
+    scored: list[bytes]
+    # Their postings, all segments together, deleted documents included (what scoring them reads).
+    scored_postings: int
+    # Per segment of the reader, in its order: its entry for the prefix, or (where it has none:
+    # few words, or no prefix file) its words' term information, walked.
+    parts: list[PrefixEntry | dict]
+
+
+def prefix_expansion(node: wq.Query, reader) -> PrefixExpansion | None:
+    """A ListedPrefix of more than SCORED_EXPANSIONS words through its segments' prefix entries,
+    with the scored words expansion_terms would choose; None if no segment has an entry for it,
+    it has that few words, or the entries cannot show which words are the most frequent."""
+    if type(node) is not ListedPrefix or node.field() not in prefix_postings.PREFIX_FIELDS:
+        return None
+    if not 0 < len(node.text) <= prefix_postings.PREFIX_LETTERS:
+        return None
+    kept = getattr(node, "_prefix_expansion", (None, None))
+    if kept[0] is reader:
+        return kept[1]
+    fieldname, text = node.field(), node.text
+    leaves = [leaf for leaf, _ in reader.leaf_readers()]
+    entries = []
+    for leaf in leaves:
+        prefixes = segment_prefixes(leaf)
+        entries.append(prefixes.entry(fieldname, text) if prefixes is not None else None)
+    expansion = None
+    if max((entry.word_count for entry in entries if entry is not None), default=0) > SCORED_EXPANSIONS:
+        parts = [entry if entry is not None else dict(leaf.iter_prefix(fieldname, text)) for leaf, entry in zip(leaves, entries)]
+        counts = _most_frequent(fieldname, leaves, parts)
+        if counts is not None:
+            expansion = PrefixExpansion(sorted(counts), sum(counts.values()), parts)
+    node._prefix_expansion = reader, expansion
+    return expansion
+
+
+def _most_frequent(fieldname: str, leaves, parts) -> dict[bytes, int] | None:
+    """The SCORED_EXPANSIONS words of most documents over all segments (ties: the first in word
+    order), as expansion_terms ranks them, with their counts; None where the entries cannot show
+    which they are.
+
+    Each entry lists its segment's most frequent words and bounds the count of any other there;
+    a walked segment gives all of its words.  The words listed or walked are the candidates; their
+    counts in a segment whose entry does not list them are looked up where that could bring them
+    among the first; a word no segment lists has at most the sum of the bounds, which must stay
+    below the last one chosen."""
+    known = Counter()
+    for part in parts:
+        if isinstance(part, PrefixEntry):
+            known.update(part.top)
+        else:
+            known.update({word: info.doc_frequency() for word, info in part.items()})
+    if len(known) < SCORED_EXPANSIONS:
+        return None
+    unlisted = {
+        word: [number for number, part in enumerate(parts)
+               if isinstance(part, PrefixEntry) and part.bound and word not in part.top]
+        for word in known
+    }
+    cut = sorted(known.values(), reverse=True)[SCORED_EXPANSIONS - 1]
+    for word, numbers in unlisted.items():
+        if numbers and known[word] + sum(parts[number].bound for number in numbers) >= cut:
+            known[word] += sum(leaves[number].doc_frequency(fieldname, word) for number in numbers)
+    # A word whose count was left a lower bound stays below `cut`, and so below every word chosen.
+    chosen = sorted(known, key=lambda word: (-known[word], word))[:SCORED_EXPANSIONS]
+    if sum(part.bound for part in parts if isinstance(part, PrefixEntry)) >= known[chosen[-1]]:
+        return None
+    return {word: known[word] for word in chosen}
+
+
 def weighed_part(node: wq.Query, reader) -> wq.Query:
     """What of a query word weighs in the ranking: a prefix of more than SCORED_EXPANSIONS words
     as the OR of its most frequent words (where proximity looks for it too), anything else as is."""
     if not isinstance(node, ListedPrefix):
         return node
+    expansion = prefix_expansion(node, reader)
+    if expansion is not None:
+        return wq.Or([wq.Term(node.field(), word, boost=1.0) for word in expansion.scored])
     terms = expansion_terms(node, reader)
     scored = [term for term in terms if term.boost]
     return wq.Or(scored) if len(scored) < len(terms) else node
@@ -235,16 +323,17 @@ def segment_word_lists(leaf) -> dict:
     if segment is None:  # an EmptyReader: an index with no committed segment
         return {}
     name = segment.make_filename(WORD_LIST_EXTENSION)
-    lists = _kept.get(name)
-    if lists is not None:
-        _kept.move_to_end(name)
-        return lists
     storage = leaf._storage
+    key = (getattr(getattr(storage, "b", storage), "folder", None) or id(storage), name)  # a compound segment's: its overlay's
+    lists = _kept.get(key)
+    if lists is not None:
+        _kept.move_to_end(key)
+        return lists
     if not storage.file_exists(name):
         return {}
     with storage.open_file(name) as stream:
         lists = pickle.loads(stream.read())
-    _kept[name] = lists
+    _kept[key] = lists
     if len(_kept) > KEPT_SEGMENTS:
         _kept.popitem(last=False)
     return lists

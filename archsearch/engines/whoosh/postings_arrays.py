@@ -57,9 +57,10 @@ RECORD_FIELDS = 5  # postings, start, positions, end, flags
 # A field without positions has neither offsets nor positions.
 NARROW_IDS, NARROW_OFFSETS, NARROW_POSITIONS, WEIGHTS_STORED, NO_POSITIONS = 1, 2, 4, 8, 16
 _NARROW_MAX = 0xFFFF
-# A sidecar being written: not named after its segment, so that assembling a compound segment
-# leaves it alone; remove_unreferenced_files removes those a crash left.
-TEMPORARY = re.compile(r"^postings-.*\.tmp$")
+# A sidecar being written (postings, or prefix_postings.py's prefixes): not named after its
+# segment, so that assembling a compound segment leaves it alone; remove_unreferenced_files
+# removes those a crash left.
+TEMPORARY = re.compile(r"^(postings|prefixes)-.*\.tmp$")
 
 # The arrays are written by the array module, in the machine's byte order: swapped where that is not little-endian.
 _BIG_ENDIAN = struct.pack("=I", 1) != struct.pack("<I", 1)
@@ -84,37 +85,61 @@ def decode_positions(value: bytes) -> list[int]:
     return list(accumulate(pickle.loads(value[_INT_SIZE:])))
 
 
-class SidecarWriter:
-    """Collects a segment's frequent terms as its writer writes them, and writes the file."""
+# The files of a segment's sidecar, as SidecarWriter's `parts` names them.
+PARTS = frozenset({"postings", "prefixes"})
 
-    def __init__(self, folder: str, segment, schema):
+
+class SidecarWriter:
+    """Collects a segment's frequent terms as its writer writes them, and writes the file; and
+    gives every term to the prefixes' writer (prefix_postings.py).  `parts`: the files to write,
+    of PARTS (an older segment's missing ones, see missing_parts)."""
+
+    def __init__(self, folder: str, segment, schema, parts=PARTS):
+        from archsearch.engines.whoosh.prefix_postings import PrefixWriter
+
         self._folder = folder
         self._segment = segment
         self._positional = {name for name, field in schema.items() if has_positions(field)}
-        self._temporary = os.path.join(folder, f"postings-{segment.segment_id()}.tmp")
-        self._out = open(self._temporary, "wb")
-        self._out.write(b"\0" * HEADER.size)
+        self._out = None
+        if "postings" in parts:
+            self._temporary = os.path.join(folder, f"postings-{segment.segment_id()}.tmp")
+            self._out = open(self._temporary, "wb")
+            self._out.write(b"\0" * HEADER.size)
+        self._prefixes = PrefixWriter(folder, segment) if "prefixes" in parts else None
         self._keys: list[bytes] = []
         self._records: list[int] = []
         self._crcs: list[int] = []
         self._decoded: dict[bytes, list[int]] = {}
 
     def holds(self, name: str, postings: int) -> bool:
-        """Whether a term of the field in that many documents goes in the file."""
-        return postings >= SIDECAR_POSTINGS
+        """Whether a term of the field in that many documents goes in the files."""
+        return self._holds_postings(postings) or (self._prefixes is not None and self._prefixes.takes(name))
+
+    def _holds_postings(self, postings: int) -> bool:
+        return self._out is not None and postings >= SIDECAR_POSTINGS
 
     def listed(self, name: str, items):
         """(term, postings) of the field's (term, postings) (FastSegmentWriter's flat lists),
-        each frequent one added on the way."""
+        each added on the way where it goes in the files."""
+        prefixes = self._prefixes if self._prefixes is not None and self._prefixes.takes(name) else None
         for term, postings in items:
-            if self.holds(name, len(postings) // _POSTING_SLOTS):
+            if prefixes is not None:
+                prefixes.add(name, term, postings[0::_POSTING_SLOTS])
+            if self._holds_postings(len(postings) // _POSTING_SLOTS):
                 self.add(name, term, postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS],
                          postings[2::_POSTING_SLOTS])
             yield term, postings
 
+    def take(self, name: str, term: bytes, docnums, weights, values) -> None:
+        """A term of those it holds (terms in order), as add() takes it, into the files it goes in."""
+        if self._prefixes is not None:
+            self._prefixes.add(name, term, docnums)
+        if self._holds_postings(len(docnums)):
+            self.add(name, term, docnums, weights, values)
+
     def add(self, name: str, term: bytes, docnums, weights, values) -> None:
-        """A term's postings: segment-relative document numbers (increasing), weights, and the
-        encoded positions of each (as Positions encodes them)."""
+        """A term's postings into the postings file: segment-relative document numbers
+        (increasing), weights, and the encoded positions of each (as Positions encodes them)."""
         positions = []
         if name in self._positional:
             # Most words occur once in an article: the same few thousand values come back,
@@ -156,8 +181,12 @@ class SidecarWriter:
         self._crcs.append(zlib.crc32(data, zlib.crc32(key)))
 
     def finish(self, document_count: int) -> None:
-        """Write the directory and header, and give the file its segment's name."""
+        """Write the directories and headers, and give the files their segment's names."""
+        if self._prefixes is not None:
+            self._prefixes.finish(document_count)
         out = self._out
+        if out is None:
+            return
         try:
             order = sorted(range(len(self._keys)), key=self._keys.__getitem__)
             keys = [self._keys[index] for index in order]
@@ -165,27 +194,36 @@ class SidecarWriter:
                 self._records[index * RECORD_FIELDS:(index + 1) * RECORD_FIELDS] for index in order
             ))
             crcs = array("I", map(self._crcs.__getitem__, order))
-            key_offsets = array("Q", accumulate(map(len, keys), initial=0))
-            out.write(b"\0" * (-out.tell() % 8))
-            directory = out.tell()
-            parts = [key_offsets, records, crcs]
-            if _BIG_ENDIAN:
-                for part in parts:
-                    part.byteswap()
-            out.write(b"".join(parts) + b"".join(keys))
-            length = out.tell()
-            out.seek(0)
-            out.write(HEADER.pack(MAGIC, document_count, len(keys), directory, length))
-            out.flush()
-            os.fsync(out.fileno())
+            write_directory(out, MAGIC, document_count, keys, records, crcs)
         finally:
             out.close()
         os.replace(self._temporary, os.path.join(self._folder, sidecar_name(self._segment)))
 
     def discard(self) -> None:
-        self._out.close()
-        with contextlib.suppress(OSError):
-            os.remove(self._temporary)
+        if self._prefixes is not None:
+            self._prefixes.discard()
+        if self._out is not None:
+            self._out.close()
+            with contextlib.suppress(OSError):
+                os.remove(self._temporary)
+
+
+def write_directory(out, kind: bytes, document_count: int, keys: list[bytes], records: array, crcs: array) -> None:
+    """Write a sidecar's directory (the offsets of its keys, its records, their CRCs and the keys,
+    in key order) after its data, then its header (magic `kind`), and make it durable."""
+    key_offsets = array("Q", accumulate(map(len, keys), initial=0))
+    out.write(b"\0" * (-out.tell() % 8))
+    directory = out.tell()
+    parts = [key_offsets, records, crcs]
+    if _BIG_ENDIAN:
+        for part in parts:
+            part.byteswap()
+    out.write(b"".join(parts) + b"".join(keys))
+    length = out.tell()
+    out.seek(0)
+    out.write(HEADER.pack(kind, document_count, len(keys), directory, length))
+    out.flush()
+    os.fsync(out.fileno())
 
 
 def term_layout(postings: int, positions: int, flags: int) -> tuple:
@@ -211,42 +249,57 @@ READER_ATTRIBUTE = "_archsearch_arrays"
 
 
 def let_go(leaf) -> None:
-    """Unmap the file of a segment reader that is let go: a map holds its file open, and the
+    """Unmap the files of a segment reader that is let go: a map holds its file open, and the
     reader may live on in reference cycles (and in processes forked meanwhile) until collected."""
-    arrays = leaf.__dict__.pop(READER_ATTRIBUTE, None)
-    if arrays is not None:
-        arrays.close()
+    from archsearch.engines.whoosh.prefix_postings import READER_ATTRIBUTE as PREFIXES_ATTRIBUTE
+
+    for attribute in (READER_ATTRIBUTE, PREFIXES_ATTRIBUTE):
+        mapped = leaf.__dict__.pop(attribute, None)
+        if mapped is not None:
+            mapped.close()
 
 
 def missing_sidecars(folder: str, segments) -> list:
-    """The segments that have no whole sidecar in the folder."""
-    return [
-        segment for segment in segments
-        if not sidecar_is_whole(os.path.join(folder, sidecar_name(segment)), segment.doc_count_all())
-    ]
+    """The segments that lack a whole file of their sidecar in the folder."""
+    return [segment for segment in segments if missing_parts(folder, segment)]
 
 
-def sidecar_is_whole(path: str, document_count: int) -> bool:
-    """Whether the file's header is one of ours, for this many documents, and its length the one it
-    records (not truncated)."""
+def missing_parts(folder: str, segment) -> frozenset:
+    """The files of PARTS that the segment lacks whole in the folder."""
+    from archsearch.engines.whoosh import prefix_postings
+
+    count = segment.doc_count_all()
+    whole = {
+        "postings": sidecar_is_whole(os.path.join(folder, sidecar_name(segment)), count),
+        "prefixes": sidecar_is_whole(os.path.join(folder, prefix_postings.prefixes_name(segment)), count,
+                                     prefix_postings.MAGIC, prefix_postings.RECORD_FIELDS),
+    }
+    return frozenset(part for part, is_whole in whole.items() if not is_whole)
+
+
+def sidecar_is_whole(path: str, document_count: int, kind: bytes = MAGIC, record_fields: int = RECORD_FIELDS) -> bool:
+    """Whether the file's header is one of ours (postings, or of `kind` with records of
+    `record_fields`), for this many documents, and its length the one it records (not truncated)."""
     try:
         with open(path, "rb") as stream:
             header = stream.read(HEADER.size)
             size = os.fstat(stream.fileno()).st_size
     except OSError:
         return False
-    return header_fits(header, size, document_count) is not None
+    return header_fits(header, size, document_count, kind, record_fields) is not None
 
 
-def header_fits(header: bytes, size: int, document_count: int) -> tuple[int, int] | None:
-    """(terms, directory's start) from a sidecar's header, or None if it is not one for a segment
-    of this many documents, or the file is not its recorded length."""
+def header_fits(header: bytes, size: int, document_count: int, kind: bytes = MAGIC,
+                record_fields: int = RECORD_FIELDS) -> tuple[int, int] | None:
+    """(terms, directory's start) from a sidecar's header (postings, or with their `kind` of magic
+    and records prefixes), or None if it is not one for a segment of this many documents, or the
+    file is not its recorded length."""
     if len(header) < HEADER.size:
         return None
     magic, documents, terms, directory, length = HEADER.unpack(header[:HEADER.size])
-    if magic != MAGIC or documents != document_count or length != size or not HEADER.size <= directory <= size:
+    if magic != kind or documents != document_count or length != size or not HEADER.size <= directory <= size:
         return None
-    if directory + 8 * (terms + 1) + (8 * RECORD_FIELDS + 4) * terms > size:
+    if directory + 8 * (terms + 1) + (8 * record_fields + 4) * terms > size:
         return None
     return terms, directory
 

@@ -46,7 +46,7 @@ from archsearch.analysis import ChainAnalyzer
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh.fuzzy import WordLists
 from archsearch.engines.whoosh.postings_arrays import TEMPORARY as SIDECAR_TEMPORARY
-from archsearch.engines.whoosh.postings_arrays import SidecarWriter, missing_sidecars
+from archsearch.engines.whoosh.postings_arrays import SidecarWriter, missing_parts, missing_sidecars
 from archsearch.schema import word_analyzer
 from archsearch.engines.whoosh.store import ROOTS_TEMPORARY
 
@@ -613,16 +613,17 @@ def add_missing_sidecars(ix, segments) -> None:
 
 
 def write_sidecar(folder: str, reader, schema) -> None:
-    """Write the postings arrays of a segment written without them, from its reader: each term's
-    postings read whole, as a query reads them, deleted documents included, as in its own."""
+    """Write the postings arrays and prefixes of a segment written without them (those it lacks),
+    from its reader: each term's postings read whole, as a query reads them, deleted documents
+    included, as in its own."""
     from archsearch.engines.whoosh.evaluation import read_postings
 
-    writer = SidecarWriter(folder, reader.segment(), schema)
+    writer = SidecarWriter(folder, reader.segment(), schema, missing_parts(folder, reader.segment()))
     try:
         terms = reader._terms
         for (name, term), info in terms.items():
             if writer.holds(name, info.doc_frequency()):
-                writer.add(name, term, *read_postings(terms._postfile, info, 0))
+                writer.take(name, term, *read_postings(terms._postfile, info, 0))
         writer.finish(reader.doc_count_all())
     except BaseException:
         writer.discard()
