@@ -51,8 +51,8 @@ def test_a_truncated_hash_directory_fails_as_damage():
         HashReader(storage.open_file("t"), 53)
 
 
-def column_read(values: list[bytes], cutoff: int, method):
-    """What a VarBytesColumn written with `values` reads back, its offsets read by `method`."""
+def column_reader(values: list[bytes], cutoff: int, method):
+    """A reader of a VarBytesColumn written with `values`, its offsets read by `method`."""
     storage = RamStorage()
     column = VarBytesColumn(write_offsets_cutoff=cutoff)
     with storage.create_file("c") as f:
@@ -65,16 +65,46 @@ def column_read(values: list[bytes], cutoff: int, method):
     reader._dbfile, reader._basepos, reader._length, reader._doccount = storage.open_file("c"), 0, length, len(values)
     reader.had_stored_offsets = False
     method(reader)
-    return list(reader._offsets), list(reader._lengths), [reader[docnum] for docnum in range(len(values))]
+    return reader
 
 
-@settings(max_examples=50, deadline=None)
-@given(values=st.lists(st.binary(max_size=300), min_size=1, max_size=60), cutoff=st.sampled_from([0, 5, 2**15]))
-def test_stored_fields_offsets_are_whoosh_s(values, cutoff):
-    """With offsets stored (more documents than the cutoff) and without."""
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.binary(max_size=300), min_size=1, max_size=60),
+    cutoff=st.sampled_from([0, 5, 2**15]),
+    asked=st.lists(st.integers(min_value=0), max_size=8),
+)
+def test_stored_fields_offsets_are_whoosh_s(values, cutoff, asked):
+    """With offsets stored (more documents than the cutoff) and without, asked for one by one
+    and, after SummedOffsets.SUMMED_ONE_AT_A_TIME, all at once."""
     store.read_tables_whole()
-    ours = column_read(values, cutoff, store._read_offsets_and_lengths)
-    theirs = column_read(values, cutoff, store._whoosh_methods["VarBytesColumn.Reader._read_offsets_and_lengths"])
+    asked = [docnum % len(values) for docnum in asked]
+    readers = [
+        column_reader(values, cutoff, method)
+        for method in (store._read_offsets_and_lengths, store._whoosh_methods["VarBytesColumn.Reader._read_offsets_and_lengths"])
+    ]
+    ours, theirs = (
+        ([reader._offsets[docnum] for docnum in asked], [reader[docnum] for docnum in range(len(values))])
+        for reader in readers
+    )
     assert ours == theirs
-    assert ours[0] == [0, *accumulate(len(value) for value in values[:-1])]
-    assert ours[2] == values
+    starts = [0, *accumulate(len(value) for value in values[:-1])]
+    assert ours == ([starts[docnum] for docnum in asked], values)
+
+
+def test_a_few_documents_stored_fields_sum_only_the_lengths_before_them(monkeypatch):
+    """A query reads a few documents' stored fields in each segment: their offsets are summed
+    one at a time, and all of them at once only when a reader is asked for more (a server's)."""
+    import itertools
+
+    summed_all = []
+    real_accumulate = itertools.accumulate
+    monkeypatch.setattr(itertools, "accumulate", lambda *args, **kwargs: summed_all.append(args) or real_accumulate(*args, **kwargs))
+    values = [bytes([number]) * (number % 7) for number in range(50)]
+    store.read_tables_whole()
+    reader = column_reader(values, 2**15, store._read_offsets_and_lengths)
+    for docnum in range(40, 40 - store.SummedOffsets.SUMMED_ONE_AT_A_TIME, -1):
+        assert reader[docnum] == values[docnum]
+    assert not summed_all
+    assert [reader[docnum] for docnum in range(len(values))] == values
+    assert len(summed_all) == 1
