@@ -93,8 +93,9 @@ def test_stored_fields_offsets_are_whoosh_s(values, cutoff, asked):
 
 
 def test_a_few_documents_stored_fields_sum_only_the_lengths_before_them(monkeypatch):
-    """A query reads a few documents' stored fields in each segment: their offsets are summed
-    one at a time, and all of them at once only when a reader is asked for more (a server's)."""
+    """A query reads a few documents' stored fields in each segment, each twice: their offsets are
+    summed one at a time, and all of them at once only when a reader is asked for more documents
+    (a server's)."""
     import itertools
 
     summed_all = []
@@ -104,7 +105,7 @@ def test_a_few_documents_stored_fields_sum_only_the_lengths_before_them(monkeypa
     store.read_tables_whole()
     reader = column_reader(values, 2**15, store._read_offsets_and_lengths)
     for docnum in range(40, 40 - store.SummedOffsets.SUMMED_ONE_AT_A_TIME, -1):
-        assert reader[docnum] == values[docnum]
+        assert reader[docnum] == reader[docnum] == values[docnum]  # each asked for twice, as a query does
     assert not summed_all
     assert [reader[docnum] for docnum in range(len(values))] == values
     assert len(summed_all) == 1
