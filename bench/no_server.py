@@ -194,16 +194,22 @@ def main():
                 cells.append(f"{cpu:.0f} / {wall:.0f}{ratio}")
             print(f"{kind['kind']:<12}" + "".join(f"{cell:>30}" for cell in cells))
 
-        if args.phases:
-            phases = {}
+        def runs_reporting(script, marker):
+            """(kind, version, CPU, what the script wrote after `marker`) of each run of `script`
+            for PHASE_KINDS after a warm-up round, every version in turn."""
             for round_number in range(args.rounds + 1):
                 for kind in [k for k in harness.KINDS if k["kind"] in PHASE_KINDS]:
                     for tool in versions:
-                        cpu, _, err = measure(*command(tool, kind, PHASES), out_path)
-                        line = next(line for line in err.splitlines() if line.startswith("phases "))
-                        start, imports, ran, end_mark = map(float, line.split()[1:])
+                        cpu, _, err = measure(*command(tool, kind, script), out_path)
+                        line = next(line for line in err.splitlines() if line.startswith(marker))
                         if round_number:
-                            phases.setdefault((kind["kind"], tool), []).append((start, imports, ran, cpu - end_mark, cpu))
+                            yield kind["kind"], tool, cpu, line[len(marker):]
+
+        if args.phases:
+            phases = {}
+            for kind, tool, cpu, reported in runs_reporting(PHASES, "phases "):
+                start, imports, ran, end_mark = map(float, reported.split())
+                phases.setdefault((kind, tool), []).append((start, imports, ran, cpu - end_mark, cpu))
             print("\nCPU ms, medians: start-up (interpreter, site) | imports of the query path | the command | the end | total")
             for (kind, tool), rows in phases.items():
                 medians = [statistics.median(row[i] for row in rows) * 1000 for i in range(5)]
@@ -211,13 +217,8 @@ def main():
 
         if args.parts:
             parts = {}
-            for round_number in range(args.rounds + 1):
-                for kind in [k for k in harness.KINDS if k["kind"] in PHASE_KINDS]:
-                    for tool in versions:
-                        _, _, err = measure(*command(tool, kind, PARTS), out_path)
-                        line = next(line for line in err.splitlines() if line.startswith("parts "))
-                        if round_number:
-                            parts.setdefault((kind["kind"], tool), []).append(json.loads(line[len("parts "):]))
+            for kind, tool, _, reported in runs_reporting(PARTS, "parts "):
+                parts.setdefault((kind, tool), []).append(json.loads(reported))
             names = list(dict.fromkeys(name for rows in parts.values() for row in rows for name in row))
             columns = [(kind, tool) for kind in PHASE_KINDS for tool in versions]
             print("\nThe command's parts, CPU ms (inclusive), medians:")
