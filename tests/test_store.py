@@ -2,6 +2,7 @@
 the languages recorded for a generation of the index are never those of another."""
 
 import dataclasses
+import json
 
 import pytest
 
@@ -105,7 +106,8 @@ def test_a_damaged_or_unwritable_record_of_languages_only_means_reading_them(
     first = answer(seeded_index, "fighting")
     if record == "garbage":
         for path in (tmp_path / "state" / "archsearch").glob("languages-*.json"):
-            path.write_text('{"generation": [1, 2], "languages": [3]}')
+            recorded = json.loads(path.read_text())
+            path.write_text(json.dumps({"generation": recorded["generation"], "languages": "en"}))
     else:
         (tmp_path / "not a folder").write_text("")
         monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "not a folder"))

@@ -333,7 +333,9 @@ def _recall_languages(index_dir: Path, searcher):
     try:
         record = json.loads(path.read_bytes())
         languages = record["languages"]
-        if record["generation"] == identity and all(isinstance(language, str) for language in languages):
+        if record["generation"] == identity and isinstance(languages, list) and all(
+            isinstance(language, str) for language in languages
+        ):
             _languages_read[reader] = tuple(languages)
             return None
     except (OSError, ValueError, KeyError, TypeError):
