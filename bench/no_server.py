@@ -2,7 +2,7 @@
 """A query without the server, as a process of its own: CPU per kind against a tantivy process,
 two versions of archsearch side by side, and where each version's time goes.
 
-    python bench/no_server.py INDEX [--tantivy DIR] [--against REV] [--rounds N] [--phases]
+    python bench/no_server.py INDEX [--tantivy DIR] [--against REV] [--rounds N] [--phases] [--parts]
 
 For each of bench/run.py's six query kinds, runs `archsearch query --index INDEX ...` with
 ARCHSEARCH_SERVER=off and its output to a file, as a script would, and with --tantivy DIR the
@@ -20,9 +20,14 @@ start-up (with site), the imports of the query path, the command (parsing, openi
 evaluation, copy groups, snippets, output) and the end (the interpreter's clean-up, or
 os._exit), from time.process_time() inside the process and the total from wait4.
 
+With --parts it splits each version's command, for the same kinds, into its parts: opening the
+index, its languages, parsing, evaluation, copy groups, the hits' files and snippets, output,
+remembering the hits (CPU, inclusive, by wrapping the functions that do them).
+
 bench/README.md, "The no-server path", reports its runs.
 """
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -53,6 +58,56 @@ os.write(2, f"phases {started} {imported - started} {ran - imported} {ran}\\n".e
 getattr(cli, "end", sys.exit)(status)
 """
 PHASE_KINDS = ("rare word", "common word", "phrase")
+
+# Inside the measured process with --parts: the CPU of each part of the command, inclusive, by
+# wrapping the functions that do it (those a version lacks are left out).
+PARTS = """
+import contextlib, json, os, sys, time
+sys.argv = ["archsearch", *sys.argv[1:]]
+clock = time.process_time
+import archsearch.cli, archsearch.cli.query, archsearch.searching as searching, archsearch.rendering as rendering
+import archsearch.lasthits as lasthits
+parts = {}
+
+def timed(module, name, part, context=False):
+    function = getattr(module, name, None)
+    if function is None:
+        return
+    def add(started):
+        parts[part] = parts.get(part, 0.0) + clock() - started
+    if context:
+        @contextlib.contextmanager
+        def wrapper(*args, **kwargs):
+            started = clock()
+            with function(*args, **kwargs) as value:
+                add(started)
+                yield value
+    else:
+        def wrapper(*args, **kwargs):
+            started = clock()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                add(started)
+    setattr(module, name, wrapper)
+
+timed(searching, "index_searcher", "opening the index", context=True)
+timed(searching, "index_languages", "the index's languages")
+timed(searching, "parse_query", "parsing")
+timed(searching, "_Ranking", "evaluation")
+timed(searching, "_group_copies", "copy groups (and the hits' stored fields)")
+timed(searching, "make_hit", "the hits (their files, snippets)")
+timed(searching, "_suggest_spelling", "spelling suggestions")
+timed(rendering, "print_search_result", "output")
+timed(lasthits, "remember", "remembering the hits")
+timed(searching, "search", "search(), all of it")
+from archsearch import cli
+started = clock()
+status = cli.run()
+parts["the command, all of it"] = clock() - started
+os.write(2, ("parts " + json.dumps(parts) + "\\n").encode())
+getattr(cli, "end", sys.exit)(status)
+"""
 
 
 def snapshot(work: str, name: str, revision: str | None) -> str:
@@ -89,6 +144,7 @@ def main():
     ap.add_argument("--against", metavar="REV", help="also time this git revision's archsearch/")
     ap.add_argument("--rounds", type=int, default=10, help="interleaved rounds after a warm-up (default 10)")
     ap.add_argument("--phases", action="store_true", help="also split each version's process into phases")
+    ap.add_argument("--parts", action="store_true", help="also split each version's command into its parts")
     args = ap.parse_args()
 
     script = os.path.join(os.path.dirname(sys.executable), "archsearch")  # the console script, as users run it
@@ -106,14 +162,14 @@ def main():
         fields = argparse.Namespace(archsearch=script, python=python, tantivy_query=tantivy_script,
                                     indexes={"archsearch": args.index, "tantivy": args.tantivy})
 
-        def command(tool, kind, phases=False):
+        def command(tool, kind, script=None):
             if tool == "python -c pass":
                 return [python, "-c", "pass"], base_env
             if tool == "tantivy":
                 return harness.Bench.query_argv(fields, "tantivy", kind), base_env
             argv = harness.Bench.query_argv(fields, "archsearch", kind)
             env = {**base_env, "PYTHONPATH": versions[tool]}
-            return ([python, "-c", PHASES, *argv[1:]] if phases else argv), env
+            return ([python, "-c", script, *argv[1:]] if script else argv), env
 
         tools = [*versions, *(["tantivy"] if args.tantivy else []), "python -c pass"]
         times = {}
@@ -138,20 +194,42 @@ def main():
                 cells.append(f"{cpu:.0f} / {wall:.0f}{ratio}")
             print(f"{kind['kind']:<12}" + "".join(f"{cell:>30}" for cell in cells))
 
-        if args.phases:
-            phases = {}
+        def runs_reporting(script, marker):
+            """(kind, version, CPU, what the script wrote after `marker`) of each run of `script`
+            for PHASE_KINDS after a warm-up round, every version in turn."""
             for round_number in range(args.rounds + 1):
                 for kind in [k for k in harness.KINDS if k["kind"] in PHASE_KINDS]:
                     for tool in versions:
-                        cpu, _, err = measure(*command(tool, kind, phases=True), out_path)
-                        line = next(line for line in err.splitlines() if line.startswith("phases "))
-                        start, imports, ran, end_mark = map(float, line.split()[1:])
+                        cpu, _, err = measure(*command(tool, kind, script), out_path)
+                        line = next(line for line in err.splitlines() if line.startswith(marker))
                         if round_number:
-                            phases.setdefault((kind["kind"], tool), []).append((start, imports, ran, cpu - end_mark, cpu))
+                            yield kind["kind"], tool, cpu, line[len(marker):]
+
+        if args.phases:
+            phases = {}
+            for kind, tool, cpu, reported in runs_reporting(PHASES, "phases "):
+                start, imports, ran, end_mark = map(float, reported.split())
+                phases.setdefault((kind, tool), []).append((start, imports, ran, cpu - end_mark, cpu))
             print("\nCPU ms, medians: start-up (interpreter, site) | imports of the query path | the command | the end | total")
             for (kind, tool), rows in phases.items():
                 medians = [statistics.median(row[i] for row in rows) * 1000 for i in range(5)]
                 print(f"{kind:<12} {tool:<28}" + " | ".join(f"{m:6.1f}" for m in medians))
+
+        if args.parts:
+            parts = {}
+            for kind, tool, _, reported in runs_reporting(PARTS, "parts "):
+                parts.setdefault((kind, tool), []).append(json.loads(reported))
+            names = list(dict.fromkeys(name for rows in parts.values() for row in rows for name in row))
+            columns = [(kind, tool) for kind in PHASE_KINDS for tool in versions]
+            print("\nThe command's parts, CPU ms (inclusive), medians:")
+            print(f"{'':<42}" + "".join(f"{kind[:11] + ' ' + str(number):>14}" for kind, number in (
+                (kind, number) for kind in PHASE_KINDS for number in range(len(versions)))))
+            for name in names:
+                cells = [
+                    statistics.median(row.get(name, 0.0) for row in parts[column]) * 1000 for column in columns
+                ]
+                print(f"{name:<42}" + "".join(f"{cell:14.1f}" for cell in cells))
+            print("(versions: " + ", ".join(f"{number} {tool}" for number, tool in enumerate(versions)) + ")")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -2,12 +2,18 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from archsearch.cli import cli
+# The code archsearch keeps in the user's cache folder (lean_imports._CompiledSources) is kept for
+# the tests in a folder of their own, shared by every run (its entries never go stale), not in
+# the cache folder of whoever runs them; set before archsearch first compiles any.
+os.environ["XDG_CACHE_HOME"] = os.path.join(tempfile.gettempdir(), f"archsearch-tests-cache-{os.getuid()}")
+
+from archsearch.cli import cli  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"

@@ -237,3 +237,94 @@ def test_the_accent_table_is_whooshs():
     from archsearch.analysis._tables import ACCENT_MAP
 
     assert pickle.dumps(ACCENT_MAP) == pickle.dumps(accent_map)
+
+
+# Generated source compiled once per user, not in every process (lean_imports._CompiledSources)
+
+COMPILES_OF_A_COMMAND_LINE_PROCESS = """
+import builtins, sys
+compiled = []
+real_compile = builtins.compile
+builtins.compile = lambda *args, **kwargs: compiled.append(args[0]) or real_compile(*args, **kwargs)
+import archsearch.cli, dataclasses, typing
+from collections import namedtuple
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Place:
+    \"\"\"A dataclass like archsearch's.\"\"\"
+    name: str
+    population: int = 0
+    aliases: tuple = dataclasses.field(default_factory=tuple)
+
+Pair = namedtuple("Pair", "left right")
+hints = typing.get_type_hints(typing.NamedTuple("Hinted", [("place", "Place")]), globals())
+kabul = Place("Kabul", 4_000_000)
+print(repr(kabul), kabul == Place("Kabul", 4_000_000), kabul < Place("Oslo"), hash(kabul) == hash(Place("Kabul", 4_000_000)),
+      Pair(1, 2), hints["place"] is Place, len(compiled) > 0, file=sys.stderr)
+try:
+    kabul.name = "Herat"
+except dataclasses.FrozenInstanceError:
+    print("frozen", file=sys.stderr)
+"""
+
+
+def compiles_and_answers(environ) -> tuple[int, str]:
+    """(texts compiled, what the dataclass and its kin did) in a new process of the command line."""
+    script = COMPILES_OF_A_COMMAND_LINE_PROCESS.replace("len(compiled) > 0", "len(compiled)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environ, check=True)
+    *answer, compiled, frozen = result.stderr.split()
+    return int(compiled), " ".join([*answer, frozen])
+
+
+EXPECTED_ANSWER = (
+    "Place(name='Kabul', population=4000000, aliases=()) True True True Pair(left=1, right=2) True frozen"
+)
+
+
+def test_a_second_process_compiles_no_generated_source_and_behaves_the_same(tmp_path):
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first_compiled, first = compiles_and_answers(environ)
+    second_compiled, second = compiles_and_answers(environ)
+    assert first == second == EXPECTED_ANSWER
+    assert first_compiled >= 8  # the dataclass's methods, the namedtuple's __new__, the forward reference
+    assert second_compiled == 0
+    saved = tmp_path / "cache" / "archsearch"
+    assert [path.name for path in saved.iterdir()] == [lean_imports_module().COMPILED_SOURCES_FILE]
+    assert oct(next(saved.iterdir()).stat().st_mode & 0o777) == "0o600"
+
+
+def lean_imports_module():
+    from archsearch import lean_imports
+
+    return lean_imports
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage", b"truncated"])
+def test_a_damaged_or_unwritable_cache_only_means_compiling_again(tmp_path, damage):
+    saved = tmp_path / "cache" / "archsearch" / lean_imports_module().COMPILED_SOURCES_FILE
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    compiles_and_answers(environ)
+    whole = saved.read_bytes()
+    assert whole
+    saved.write_bytes(whole[: len(whole) // 2] if damage == b"truncated" else damage)
+    compiled, answer = compiles_and_answers(environ)
+    assert answer == EXPECTED_ANSWER and compiled >= 8
+    assert compiles_and_answers(environ) == (0, EXPECTED_ANSWER)  # written anew
+    (tmp_path / "not a folder").write_text("")
+    compiled, answer = compiles_and_answers({**environ, "XDG_CACHE_HOME": str(tmp_path / "not a folder")})
+    assert answer == EXPECTED_ANSWER and compiled >= 8
+
+
+def test_code_kept_for_a_text_is_that_of_the_same_future_flags():
+    """The same text compiled where `from __future__ import annotations` holds, and where it does
+    not, is two codes (its annotations a string, or evaluated)."""
+    from archsearch import lean_imports
+
+    text = "def f(x: int): pass"
+    plain_namespace, future_namespace = {}, {}
+    lean_imports._kept_exec(text, plain_namespace)
+    exec(compile(
+        "from __future__ import annotations\nkept_exec(text, namespace)", "<test>", "exec", dont_inherit=True
+    ), {"kept_exec": lean_imports._kept_exec, "text": text, "namespace": future_namespace})
+    assert plain_namespace["f"].__annotations__ == {"x": int}
+    assert future_namespace["f"].__annotations__ == {"x": "int"}

@@ -1,4 +1,8 @@
-"""Searchers kept open between queries (the resident server's mode) never serve a stale index."""
+"""Searchers kept open between queries (the resident server's mode) never serve a stale index, and
+the languages recorded for a generation of the index are never those of another."""
+
+import dataclasses
+import json
 
 import pytest
 
@@ -46,3 +50,67 @@ def test_searchers_are_closed_after_use_unless_kept(seeded_index):
     with store.index_searcher(seeded_index) as searcher:
         pass
     assert searcher.is_closed
+
+
+def answer(index, text):
+    """What a search finds, its time left out."""
+    return dataclasses.replace(search(index, text), elapsed=0.0)
+
+
+@pytest.fixture
+def languages_read(monkeypatch):
+    """The index's languages each time they were read from its segments."""
+    from archsearch.analysis import alternatives
+
+    reads = []
+    read = alternatives._read_languages
+    monkeypatch.setattr(alternatives, "_read_languages", lambda reader: reads.append(read(reader)) or reads[-1])
+    return reads
+
+
+def test_the_languages_are_read_once_per_generation_of_the_index(seeded_index, seeds_copy, languages_read):
+    from archsearch.analysis.alternatives import index_languages
+
+    first = answer(seeded_index, "fighting")
+    assert answer(seeded_index, "fighting") == first and first.total
+    assert len(languages_read) == 1
+
+    (seeds_copy / "new.txt").write_text(
+        " date 2023-05-01 OSLO, May 1. /NTB/. Zebrafish escape from the aquarium.\n", encoding="utf-8"
+    )
+    update_index(seeded_index, [str(seeds_copy)])
+    search(seeded_index, "zebrafish")
+    search(seeded_index, "zebrafish")
+    assert len(languages_read) == 2
+    with store.index_searcher(seeded_index) as searcher:
+        recorded = index_languages(searcher)
+    assert recorded == languages_read[-1] and len(languages_read) == 2
+
+
+def test_an_index_swapped_in_at_the_same_generation_has_its_languages_read(tmp_path, languages_read):
+    from conftest import build_index, wire
+
+    index = build_index(tmp_path / "first", {"a.txt": wire("2021-01-01", "OSLO, May 1. /NTB/.", "Fjords and harbours.")})
+    search(index, "fjord")
+    other = build_index(tmp_path / "second", {"b.txt": wire("2021-01-02", "OSLO, May 2. /NTB/.", "Harbours only.")})
+    index.rename(tmp_path / "first-old")
+    other.rename(index)
+    assert search(index, "harbour").total == 1
+    assert len(languages_read) == 2
+
+
+@pytest.mark.parametrize("record", ["garbage", "unwritable"])
+def test_a_damaged_or_unwritable_record_of_languages_only_means_reading_them(
+    seeded_index, languages_read, monkeypatch, tmp_path, record
+):
+    first = answer(seeded_index, "fighting")
+    if record == "garbage":
+        for path in (tmp_path / "state" / "archsearch").glob("languages-*.json"):
+            recorded = json.loads(path.read_text())
+            path.write_text(json.dumps({"generation": recorded["generation"], "languages": "en"}))
+    else:
+        (tmp_path / "not a folder").write_text("")
+        monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "not a folder"))
+    assert answer(seeded_index, "fighting") == first
+    assert answer(seeded_index, "fighting") == first
+    assert len(languages_read) == (2 if record == "garbage" else 3)

@@ -7,6 +7,7 @@ import sys
 
 from archsearch import __version__, lean_imports
 
+lean_imports.reuse_compiled_sources()  # before click, whose annotations typing compiles
 with lean_imports.deferred_uuid_for_click():
     import click
 
@@ -164,6 +165,7 @@ def end(status) -> None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
+        lean_imports.save_compiled_sources()
         os._exit(status)
     sys.exit(status)
 

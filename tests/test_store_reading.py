@@ -1,0 +1,111 @@
+"""Opening the index to search (engines/whoosh/store.py): Whoosh's tables read whole, as Whoosh reads them."""
+
+from itertools import accumulate
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh.columns import VarBytesColumn
+from whoosh.filedb.filestore import RamStorage
+from whoosh.filedb.filetables import HashReader
+from whoosh.filedb.structfile import StructFile
+
+from archsearch.engines.whoosh import store
+
+
+def test_a_segment_opens_with_a_few_reads_not_one_per_hash_table(seeded_index, monkeypatch):
+    store.open_index(seeded_index)  # Whoosh's methods replaced
+    reads = []
+    real_read = StructFile.read
+    monkeypatch.setattr(StructFile, "read", lambda self, *args: reads.append(args) or real_read(self, *args))
+    with store.index_searcher(seeded_index) as searcher:
+        segments = len(searcher.reader().leaf_readers()) if not searcher.reader().is_atomic() else 1
+    # Whoosh read the directory of 256 hash tables of each segment's term file entry by entry.
+    assert len(reads) < 100 * segments
+
+
+def test_the_hash_tables_read_are_whoosh_s(seeded_index):
+    ix = store.open_index(seeded_index)
+    whoosh_init = store._whoosh_methods["HashReader.__init__"]
+
+    def attributes(reader):
+        return {name: value for name, value in vars(reader).items() if name != "dbfile"}
+
+    with ix.reader() as reader:
+        leaves = [reader] if reader.is_atomic() else [leaf for leaf, _ in reader.leaf_readers()]
+        for leaf in leaves:
+            opened = leaf._terms._tindex
+            theirs, ours = (type(opened).__new__(type(opened)) for _ in range(2))
+            whoosh_init(theirs, opened.dbfile)
+            HashReader.__init__(ours, opened.dbfile)
+            assert attributes(ours) == attributes(theirs) == attributes(opened)
+            assert len(ours.tables) == 256
+
+
+def test_a_truncated_hash_directory_fails_as_damage():
+    storage = RamStorage()
+    with storage.create_file("t") as f:
+        f.write(b"HSH3" + bytes([1]) + bytes(8) + bytes(40))
+    store.read_tables_whole()
+    with pytest.raises(store.DAMAGE_ERRORS):
+        HashReader(storage.open_file("t"), 53)
+
+
+def column_reader(values: list[bytes], cutoff: int, method):
+    """A reader of a VarBytesColumn written with `values`, its offsets read by `method`."""
+    storage = RamStorage()
+    column = VarBytesColumn(write_offsets_cutoff=cutoff)
+    with storage.create_file("c") as f:
+        writer = column.writer(f)
+        for docnum, value in enumerate(values):
+            writer.add(docnum, value)
+        writer.finish(len(values))
+        length = f.tell()
+    reader = VarBytesColumn.Reader.__new__(VarBytesColumn.Reader)
+    reader._dbfile, reader._basepos, reader._length, reader._doccount = storage.open_file("c"), 0, length, len(values)
+    reader.had_stored_offsets = False
+    method(reader)
+    return reader
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.binary(max_size=300), min_size=1, max_size=60),
+    cutoff=st.sampled_from([0, 5, 2**15]),
+    asked=st.lists(st.integers(min_value=0), max_size=8),
+)
+def test_stored_fields_offsets_are_whoosh_s(values, cutoff, asked):
+    """With offsets stored (more documents than the cutoff) and without, asked for one by one
+    and, after SummedOffsets.SUMMED_ONE_AT_A_TIME, all at once."""
+    store.read_tables_whole()
+    asked = [docnum % len(values) for docnum in asked]
+    readers = [
+        column_reader(values, cutoff, method)
+        for method in (store._read_offsets_and_lengths, store._whoosh_methods["VarBytesColumn.Reader._read_offsets_and_lengths"])
+    ]
+    ours, theirs = (
+        ([reader._offsets[docnum] for docnum in asked], [reader[docnum] for docnum in range(len(values))])
+        for reader in readers
+    )
+    assert ours == theirs
+    starts = [0, *accumulate(len(value) for value in values[:-1])]
+    assert ours == ([starts[docnum] for docnum in asked], values)
+
+
+def test_a_few_documents_stored_fields_sum_only_the_lengths_before_them(monkeypatch):
+    """A query reads a few documents' stored fields in each segment, each twice: their offsets are
+    summed one at a time, and all of them at once only when a reader is asked for more documents
+    (a server's)."""
+    import itertools
+
+    summed_all = []
+    real_accumulate = itertools.accumulate
+    monkeypatch.setattr(itertools, "accumulate", lambda *args, **kwargs: summed_all.append(args) or real_accumulate(*args, **kwargs))
+    values = [bytes([number]) * (number % 7) for number in range(50)]
+    store.read_tables_whole()
+    reader = column_reader(values, 2**15, store._read_offsets_and_lengths)
+    for docnum in range(40, 40 - store.SummedOffsets.SUMMED_ONE_AT_A_TIME, -1):
+        assert reader[docnum] == reader[docnum] == values[docnum]  # each asked for twice, as a query does
+    assert not summed_all
+    assert [reader[docnum] for docnum in range(len(values))] == values
+    assert len(summed_all) == 1
