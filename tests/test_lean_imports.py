@@ -245,7 +245,13 @@ COMPILES_OF_A_COMMAND_LINE_PROCESS = """
 import builtins, sys
 compiled = []
 real_compile = builtins.compile
-builtins.compile = lambda *args, **kwargs: compiled.append(args[0]) or real_compile(*args, **kwargs)
+# A module's own file is compiled where its cached bytecode is stale and cannot be rewritten
+# (PYTHONDONTWRITEBYTECODE): not generated source.
+def counting_compile(*args, **kwargs):
+    if not str(args[1]).endswith(".py"):
+        compiled.append(args[0])
+    return real_compile(*args, **kwargs)
+builtins.compile = counting_compile
 import archsearch.cli, dataclasses, typing
 from collections import namedtuple
 
