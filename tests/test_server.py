@@ -64,14 +64,15 @@ def outcome(result: subprocess.CompletedProcess) -> tuple:
 
 
 @contextlib.contextmanager
-def running_server(path: Path, patch: str = ""):
-    """`archsearch serve` on path; with patch, Python run on archsearch.server (as `server`) first."""
+def running_server(path: Path, patch: str = "", **extra):
+    """`archsearch serve` on path, extra in its environment; with patch, Python run on
+    archsearch.server (as `server`) first."""
     command = [installed_command(), "serve"]
     if patch:
         # -P: archsearch as installed, as the client imports it, not the checkout the tests run in
         # (a client refuses a server of another installation and runs its command itself)
         command = [sys.executable, "-P", "-c", PATCHED_SERVER.format(patch=patch)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(path))
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(path, **extra))
     try:
         assert select.select([process.stderr], [], [], 30)[0], "the server did not start"
         assert process.stderr.readline() == f"archsearch: listening on {path} (pid {process.pid})\n".encode()
@@ -224,6 +225,76 @@ def test_environment_is_each_client_s(server, corpus, no_click, tmp_path):
     assert b"\x1b[" in on_terminal(["query", "Taliban"], terminal)[1]
     elsewhere = archsearch("stats", env=environment(server.socket, tmp_path / "none", no_click))
     assert elsewhere.returncode == 2 and str(tmp_path / "none").encode() in elsewhere.stderr
+
+
+def test_a_variable_the_server_has_and_the_client_not_is_unset(socket_folder, corpus, no_click):
+    path = socket_folder / "s.sock"
+    with running_server(path, NO_COLOR="1", TERM="dumb"):
+        shown = on_terminal(["query", "Taliban"], environment(path, corpus / "index", no_click, TERM="xterm-256color"))
+    assert shown[0] == 0 and b"\x1b[" in shown[1]
+
+
+def test_the_server_reads_its_own_credentials_once(socket_folder, corpus, no_click):
+    path = socket_folder / "s.sock"
+    patch = """
+real = server.credentials
+def counted(process):
+    if process == "self":
+        sys.stderr.write("own credentials read\\n")
+        sys.stderr.flush()
+    return real(process)
+server.credentials = counted
+"""
+    env = environment(path, corpus / "index", no_click)
+    with running_server(path, patch) as process:
+        assert [archsearch("stats", env=env).returncode for _ in range(3)] == [0, 0, 0]
+        process.terminate()
+        process.wait(timeout=10)
+        assert process.stderr.read().count(b"own credentials read") == 1
+
+
+@pytest.fixture
+def package(tmp_path, monkeypatch):
+    """A package folder of two modules standing in for archsearch's own, in code_fingerprint."""
+    from archsearch import server
+
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    for name in ("client.py", "sub/module.py"):
+        (tmp_path / "pkg" / name).write_text("")
+    monkeypatch.setattr(server.client, "__file__", str(tmp_path / "pkg" / "client.py"))
+    return tmp_path / "pkg"
+
+
+def test_unchanged_code_is_checked_without_listing_its_folders(package, monkeypatch):
+    from archsearch import server
+
+    fingerprint = server.code_fingerprint()
+
+    def listed(*args, **kwargs):
+        raise AssertionError("the folders listed again")
+
+    monkeypatch.setattr(os, "walk", listed)
+    assert not server.code_changed(fingerprint)
+
+
+@pytest.mark.parametrize("change", ["module added", "module removed", "folder added", "module edited", "cache made"])
+def test_a_change_of_code_is_seen_and_a_cache_folder_is_none(package, change):
+    from archsearch import server
+
+    fingerprint = server.code_fingerprint()
+    if change == "module added":
+        (package / "sub" / "new.py").write_text("")
+    elif change == "module removed":
+        (package / "sub" / "module.py").unlink()
+    elif change == "folder added":
+        (package / "other").mkdir()
+        (package / "other" / "new.py").write_text("")
+    elif change == "module edited":
+        (package / "client.py").write_text("# edited")
+    else:
+        (package / "sub" / "__pycache__").mkdir()
+        (package / "sub" / "__pycache__" / "module.cpython-311.pyc").write_bytes(b"")
+    assert server.code_changed(fingerprint) == (change != "cache made")
 
 
 def test_a_command_that_ends_at_once_still_reports_its_status(server, tmp_path, no_click):
