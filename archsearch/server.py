@@ -438,7 +438,7 @@ def serve(listener: Listener, idle_minutes: float) -> str:
                 os.read(server.wake[0], 4096)
             _reap(server)
             kept = kept_searchers()
-            _keep_reported_indexes(server)
+            _keep_reported(server)
             drop_gone_indexes()
             if server.spare and kept_searchers() != kept:
                 _retire_spare(server)  # the next request is to inherit the index as it is kept now
@@ -726,16 +726,22 @@ def _unshare_index_files() -> None:
         close_kept_searchers()
 
 
-def _keep_reported_indexes(server: _Server) -> None:
+def _keep_reported(server: _Server) -> None:
     """Opens (or reopens, after a change) the searchers that request processes had to open, and
-    warms each one opened, so that the next requests on those indexes find them open and read."""
+    warms each one opened, so that the next requests on those indexes find them open and read;
+    keeps the bodies of the articles they showed, for the next requests to show them again."""
     from archsearch.engines.whoosh.store import index_searcher, kept_searchers
+    from archsearch.searching import keep_bodies
 
     try:
         server.unread_report += os.read(server.reports[0], 65536)
     except BlockingIOError:
         return
-    *folders, server.unread_report = server.unread_report.split(b"\0")
+    *reports, server.unread_report = server.unread_report.split(b"\0")
+    folders = [report[1:] for report in reports if report[:1] == INDEX_OPENED]
+    bodies = [os.fsdecode(report[1:]) for report in reports if report[:1] == BODY_READ]
+    if bodies:
+        keep_bodies(dict.fromkeys(bodies))
     for folder in dict.fromkeys(folders):
         index_dir = Path(os.fsdecode(folder))
         kept = kept_searchers().get(index_dir)
@@ -770,7 +776,7 @@ def warm(index_dir: Path) -> None:
     from archsearch.engines.whoosh.fuzzy import segment_word_lists
     from archsearch.engines.whoosh.keys import field_span
     from archsearch.engines.whoosh.store import index_searcher
-    from archsearch.searching import search
+    from archsearch.searching import bodies_read, search
 
     with index_searcher(index_dir) as searcher:
         leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
@@ -785,15 +791,26 @@ def warm(index_dir: Path) -> None:
     _warming_words.pop(index_dir, None)
     if word:
         search(index_dir, word, collapse_copies=False)
+        bodies_read.clear()  # not for a request to report
         _warming_words[index_dir] = word
 
 
-def _report_opened_indexes(reports: int, inherited: dict) -> None:
-    from archsearch.engines.whoosh.store import kept_searchers
+# What a request process reports to the server, each a byte, a path and a NUL: an index it opened
+# that the server did not keep open, and an article file whose body it read.
+INDEX_OPENED = b"i"
+BODY_READ = b"b"
 
-    for folder, searcher in kept_searchers().items():
-        if inherited.get(folder) is not searcher:
-            message = os.fsencode(str(folder)) + b"\0"
+
+def _report(reports: int, inherited: dict) -> None:
+    """Tells the server the indexes this request opened and the article files it read (see
+    _keep_reported)."""
+    from archsearch.engines.whoosh.store import kept_searchers
+    from archsearch.searching import bodies_read
+
+    opened = [str(folder) for folder, searcher in kept_searchers().items() if inherited.get(folder) is not searcher]
+    for kind, paths in ((INDEX_OPENED, opened), (BODY_READ, bodies_read)):
+        for path in dict.fromkeys(paths):
+            message = kind + os.fsencode(path) + b"\0"
             if len(message) <= select.PIPE_BUF:  # written at once, never mixed with another's
                 with contextlib.suppress(OSError):
                     os.write(reports, message)
@@ -843,7 +860,7 @@ def _answer(connection: socket.socket, fingerprint, server: _Server, inherited: 
         handed_over, fds = fds, []
         status = _run_command(connection, request, handed_over)
         _send(connection, status.to_bytes(client.STATUS_SIZE, "big", signed=True))
-        _report_opened_indexes(server.reports[1], inherited)
+        _report(server.reports[1], inherited)
         return RAN_COMMAND
     except (_Malformed, OSError, EOFError, ValueError, TypeError):
         return 0  # the connection closes unanswered

@@ -61,6 +61,7 @@ PARTS = [
     ("archsearch.rendering", "print_search_result", "rendering"),
     ("archsearch.lasthits", "remember", "remember hits"),
     ("archsearch.server", "_report_opened_indexes", "report indexes"),
+    ("archsearch.server", "_report", "report indexes, bodies"),
 ]
 
 

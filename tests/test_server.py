@@ -297,6 +297,85 @@ def test_a_change_of_code_is_seen_and_a_cache_folder_is_none(package, change):
     assert server.code_changed(fingerprint) == (change != "cache made")
 
 
+@pytest.fixture
+def kept_bodies(monkeypatch):
+    from archsearch import searching
+
+    monkeypatch.setattr(searching, "_kept_bodies", {})
+    monkeypatch.setattr(searching, "bodies_read", [])
+    return searching
+
+
+def settled_article(folder: Path, kept_bodies, text: str) -> str:
+    article = folder / "a.txt"
+    article.write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", text))
+    changed = os.stat(article).st_ctime_ns
+    while time.time_ns() - changed < kept_bodies.SETTLED_NS:
+        time.sleep(0.1)
+    return str(article)
+
+
+def test_a_kept_body_is_used_while_its_file_is_as_it_was(tmp_path, kept_bodies, monkeypatch):
+    article = settled_article(tmp_path, kept_bodies, "Zebras escaped from the zoo.")
+    kept_bodies.keep_bodies([article])
+    with monkeypatch.context() as reading:
+        reading.setattr(kept_bodies, "article_body", lambda stored: pytest.fail("read again"))
+        assert kept_bodies._current_body({"key": article}).endswith(" Zebras escaped from the zoo.")
+    assert kept_bodies.bodies_read == []
+    Path(article).write_text(Path(article).read_text().replace("Zebras", "Lemurs"))
+    assert kept_bodies._current_body({"key": article}).endswith(" Lemurs escaped from the zoo.")
+    assert kept_bodies.bodies_read == [article]
+
+
+def test_a_file_changed_just_now_is_not_kept(tmp_path, kept_bodies):
+    article = tmp_path / "a.txt"
+    article.write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", "Zebras escaped from the zoo."))
+    kept_bodies.keep_bodies([str(article)])
+    assert kept_bodies._kept_bodies == {}
+
+
+def test_the_bodies_kept_first_go_first_beyond_the_limit(tmp_path, kept_bodies, monkeypatch):
+    paths = [str(tmp_path / f"{name}.txt") for name in ("one", "two", "six")]
+    for path in paths:
+        Path(path).write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", f"{path} " * 5))
+    settled_article(tmp_path, kept_bodies, "")
+    each = len(kept_bodies.article_body({"key": paths[0]}))
+    monkeypatch.setattr(kept_bodies, "KEPT_BODIES_CHARS", 2 * each)
+    for path in paths:
+        kept_bodies.keep_bodies([path])
+    assert list(kept_bodies._kept_bodies) == paths[1:]
+
+
+def test_a_served_hit_shows_its_file_as_it_is_now_after_its_body_was_kept(socket_folder, tmp_path, no_click):
+    from archsearch import searching
+    from archsearch.indexing import update_index
+
+    (tmp_path / "corpus").mkdir()
+    article = settled_article(tmp_path / "corpus", searching, "Zebras escaped from the city zoo on Monday.")
+    update_index(tmp_path / "index", [str(tmp_path / "corpus")])
+    patch = """
+from archsearch import searching
+real = searching.keep_bodies
+def told(paths):
+    paths = list(paths)
+    real(paths)
+    sys.stderr.write("kept %r\\n" % sorted(searching._kept_bodies))
+    sys.stderr.flush()
+searching.keep_bodies = told
+"""
+    path = socket_folder / "s.sock"
+    served = environment(path, tmp_path / "index", no_click)
+    local = environment(path, tmp_path / "index", ARCHSEARCH_SERVER="off")
+    with running_server(path, patch) as process:
+        first = archsearch("query", "zebras", env=served)
+        assert first.returncode == 0 and b"zoo on Monday." in first.stdout
+        assert select.select([process.stderr], [], [], BOUND)[0]
+        assert process.stderr.readline() == f"kept [{article!r}]\n".encode()
+        Path(article).write_text(Path(article).read_text().replace("Monday", "Sunday"))
+        second = archsearch("query", "zebras", env=served)
+    assert b"zoo on Sunday." in second.stdout and outcome(second) == outcome(archsearch("query", "zebras", env=local))
+
+
 def test_a_command_that_ends_at_once_still_reports_its_status(server, tmp_path, no_click):
     # The server can finish a quick command before the client has returned from sending its
     # request; the client once made one more (empty) send then, failed with EPIPE, and ran the
