@@ -313,9 +313,13 @@ class _EvaluatedHit:
         self.score = evaluation.scores[docnum]
         self._searcher = searcher
         self._evaluation = evaluation
+        self._fields = None
 
     def fields(self) -> dict:
-        return self._searcher.stored_fields(self.docnum)
+        # Read once (as Whoosh's Hit does): copy groups read a hit's fields, and make_hit again.
+        if self._fields is None:
+            self._fields = self._searcher.stored_fields(self.docnum)
+        return self._fields
 
     def matched_terms(self) -> list[tuple[str, bytes]]:
         return self._evaluation.matched_terms(self.docnum)

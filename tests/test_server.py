@@ -376,6 +376,24 @@ searching.keep_bodies = told
     assert b"zoo on Sunday." in second.stdout and outcome(second) == outcome(archsearch("query", "zebras", env=local))
 
 
+def test_a_shown_hit_s_stored_fields_are_read_once(corpus, monkeypatch):
+    from archsearch import searching
+
+    reads = []
+    real = searching.index_searcher
+
+    @contextlib.contextmanager
+    def counted(*args, **kwargs):
+        with real(*args, **kwargs) as searcher:
+            stored_fields = searcher.stored_fields
+            searcher.stored_fields = lambda docnum: reads.append(docnum) or stored_fields(docnum)
+            yield searcher
+
+    monkeypatch.setattr(searching, "index_searcher", counted)
+    shown = searching.search(corpus / "index", "Taliban").hits
+    assert shown and reads and sorted(reads) == sorted(set(reads))
+
+
 def test_a_command_that_ends_at_once_still_reports_its_status(server, tmp_path, no_click):
     # The server can finish a quick command before the client has returned from sending its
     # request; the client once made one more (empty) send then, failed with EPIPE, and ran the
