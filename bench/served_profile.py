@@ -3,7 +3,8 @@
 
     python bench/served_profile.py INDEX [--rounds N] [--kinds LIST] [--profile KIND]
 
-Starts an `archsearch serve` of its own (on a socket in a temporary folder) whose functions are
+Starts an `archsearch serve` of its own (on a socket in a temporary folder), on a byte-compiled
+copy of the work tree's archsearch/ (and one per --against version), whose functions are
 wrapped with timers, then runs, N rounds, the order rotating each round: for each query kind of
 bench/run.py, the `archsearch` client exactly as a user runs it (`archsearch query --index INDEX
 ...`, stdout to /dev/null), and beside them `python -c pass`, `python -c 'import
