@@ -248,7 +248,7 @@ class _BodyMatcher:
 # path -> (the file's identity when it was read, the body); used only while the file still has it.
 _kept_bodies: dict[str, tuple[tuple, str]] = {}
 KEPT_BODIES_CHARS = 16 << 20  # the most characters kept in all; the oldest go first
-KEPT_BODY_CHARS = 1 << 20  # a longer body is read from its file each time
+KEPT_BODY_CHARS = 1 << 20  # a longer body, or one from a file of more bytes, is read from its file each time
 # A file changed less than this long ago is not kept: its time can stay the same through another
 # change within the file system's clock tick (as git's "racy" entries).
 SETTLED_NS = 2_000_000_000
@@ -279,14 +279,15 @@ def keep_bodies(paths) -> None:
     """Reads and keeps the bodies of the article files at paths (absolute) for the processes
     forked afterwards, which find them in _current_body as long as each file is as it was. Reading
     and parsing the files of a query's 10 hits was 3-4 ms of a served query at 100k articles;
-    `archsearch serve` keeps those of the hits its requests showed. Bodies that would not fit are
-    not kept, and the oldest kept go beyond KEPT_BODIES_CHARS."""
+    `archsearch serve` keeps those of the hits its requests showed. Large files are not read (the
+    server would answer nothing meanwhile), bodies that would not fit are not kept, and the oldest
+    kept go beyond KEPT_BODIES_CHARS."""
     for path in paths:
         if not os.path.isabs(path) or path in _kept_bodies:
             continue
         try:
             identity = _identity(path)
-            if time.time_ns() - max(identity[2:]) < SETTLED_NS:
+            if identity[1] > KEPT_BODY_CHARS or time.time_ns() - max(identity[2:]) < SETTLED_NS:
                 continue
             body = article_body({"key": path})
             if _identity(path) != identity:

@@ -72,7 +72,9 @@ def running_server(path: Path, patch: str = "", **extra):
         # -P: archsearch as installed, as the client imports it, not the checkout the tests run in
         # (a client refuses a server of another installation and runs its command itself)
         command = [sys.executable, "-P", "-c", PATCHED_SERVER.format(patch=patch)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(path, **extra))
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(path, **extra)
+    )
     try:
         assert select.select([process.stderr], [], [], 30)[0], "the server did not start"
         assert process.stderr.readline() == f"archsearch: listening on {path} (pid {process.pid})\n".encode()
@@ -331,6 +333,14 @@ def test_a_file_changed_just_now_is_not_kept(tmp_path, kept_bodies):
     article = tmp_path / "a.txt"
     article.write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", "Zebras escaped from the zoo."))
     kept_bodies.keep_bodies([str(article)])
+    assert kept_bodies._kept_bodies == {}
+
+
+def test_a_large_file_is_neither_read_nor_kept(tmp_path, kept_bodies, monkeypatch):
+    article = settled_article(tmp_path, kept_bodies, "Zebras escaped from the zoo. " * 40)
+    monkeypatch.setattr(kept_bodies, "KEPT_BODY_CHARS", os.path.getsize(article) - 1)
+    monkeypatch.setattr(kept_bodies, "article_body", lambda stored: pytest.fail("read"))
+    kept_bodies.keep_bodies([article])
     assert kept_bodies._kept_bodies == {}
 
 
