@@ -344,6 +344,22 @@ def test_a_large_file_is_neither_read_nor_kept(tmp_path, kept_bodies, monkeypatc
     assert kept_bodies._kept_bodies == {}
 
 
+def test_a_file_its_reader_fails_on_is_not_kept_and_the_others_are(tmp_path, kept_bodies, monkeypatch):
+    (tmp_path / "other").mkdir()
+    failing = settled_article(tmp_path, kept_bodies, "Zebras escaped from the zoo.")
+    article = settled_article(tmp_path / "other", kept_bodies, "Lemurs escaped from the zoo.")
+    read = kept_bodies.article_body
+
+    def reader(stored):
+        if stored["key"] == failing:
+            raise ValueError("a reader's bug")
+        return read(stored)
+
+    monkeypatch.setattr(kept_bodies, "article_body", reader)
+    kept_bodies.keep_bodies([failing, article])
+    assert list(kept_bodies._kept_bodies) == [article]
+
+
 def test_the_bodies_kept_first_go_first_beyond_the_limit(tmp_path, kept_bodies, monkeypatch):
     paths = [str(tmp_path / f"{name}.txt") for name in ("one", "two", "six")]
     for path in paths:
