@@ -283,8 +283,10 @@ def keep_bodies(paths) -> None:
     server would answer nothing meanwhile), bodies that would not fit are not kept, and the oldest
     kept go beyond KEPT_BODIES_CHARS."""
     for path in paths:
-        if not os.path.isabs(path) or path in _kept_bodies:
+        if not os.path.isabs(path):
             continue
+        # A request reads a kept file only once it has changed: what is kept of it is out of date.
+        _kept_bodies.pop(path, None)
         try:
             identity = _identity(path)
             if identity[1] > KEPT_BODY_CHARS or time.time_ns() - max(identity[2:]) < SETTLED_NS:

@@ -282,7 +282,7 @@ def code_fingerprint() -> dict | None:
 def code_changed(fingerprint: dict | None) -> bool:
     """Whether the code on disk differs from fingerprint (code_fingerprint's, when the server
     started); raises OSError when it cannot tell. Each request asks: when every file and folder is
-    as it was, that is a stat of each (a third of the cost of listing the folders again); when a
+    as it was, that is a stat of each (under half the cost of listing the folders again); when a
     folder changed, its modules are compared, since a folder also changes when Python writes its
     __pycache__ for the first time, which is no change of code."""
     if fingerprint is not None:

@@ -329,6 +329,15 @@ def test_a_kept_body_is_used_while_its_file_is_as_it_was(tmp_path, kept_bodies, 
     assert kept_bodies.bodies_read == [article]
 
 
+def test_a_kept_file_read_again_after_a_change_is_kept_as_it_is_now(tmp_path, kept_bodies):
+    article = settled_article(tmp_path, kept_bodies, "Zebras escaped from the zoo.")
+    kept_bodies.keep_bodies([article])
+    settled_article(tmp_path, kept_bodies, "Lemurs escaped from the zoo.")
+    assert kept_bodies._current_body({"key": article}).endswith(" Lemurs escaped from the zoo.")
+    kept_bodies.keep_bodies(kept_bodies.bodies_read)
+    assert kept_bodies._kept_bodies[article][1].endswith(" Lemurs escaped from the zoo.")
+
+
 def test_a_file_changed_just_now_is_not_kept(tmp_path, kept_bodies):
     article = tmp_path / "a.txt"
     article.write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", "Zebras escaped from the zoo."))
