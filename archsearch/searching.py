@@ -253,8 +253,9 @@ KEPT_BODY_CHARS = 1 << 20  # a longer body, or one from a file of more bytes, is
 # change within the file system's clock tick (as git's "racy" entries).
 SETTLED_NS = 2_000_000_000
 
-# The files whose bodies this process read, being kept by none: for the server to keep.
-bodies_read: list[str] = []
+# The files whose bodies this process read, kept by none: recorded in a request process of
+# `archsearch serve` only (server._answer sets a list), for the server to keep.
+bodies_read: list[str] | None = None
 
 
 def _current_body(stored: dict) -> str:
@@ -270,7 +271,7 @@ def _current_body(stored: dict) -> str:
         body = article_body(stored)
     except (UnreadableFile, OSError):
         return ""  # the file went away since indexing: the hit is shown without a passage
-    if path is not None:
+    if path is not None and bodies_read is not None:
         bodies_read.append(path)
     return body
 

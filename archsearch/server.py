@@ -776,7 +776,7 @@ def warm(index_dir: Path) -> None:
     from archsearch.engines.whoosh.fuzzy import segment_word_lists
     from archsearch.engines.whoosh.keys import field_span
     from archsearch.engines.whoosh.store import index_searcher
-    from archsearch.searching import bodies_read, search
+    from archsearch.searching import search
 
     with index_searcher(index_dir) as searcher:
         leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
@@ -791,7 +791,6 @@ def warm(index_dir: Path) -> None:
     _warming_words.pop(index_dir, None)
     if word:
         search(index_dir, word, collapse_copies=False)
-        bodies_read.clear()  # not for a request to report
         _warming_words[index_dir] = word
 
 
@@ -804,11 +803,11 @@ BODY_READ = b"b"
 def _report(reports: int, inherited: dict) -> None:
     """Tells the server the indexes this request opened and the article files it read (see
     _keep_reported)."""
+    from archsearch import searching
     from archsearch.engines.whoosh.store import kept_searchers
-    from archsearch.searching import bodies_read
 
     opened = [str(folder) for folder, searcher in kept_searchers().items() if inherited.get(folder) is not searcher]
-    for kind, paths in ((INDEX_OPENED, opened), (BODY_READ, bodies_read)):
+    for kind, paths in ((INDEX_OPENED, opened), (BODY_READ, searching.bodies_read or ())):
         for path in dict.fromkeys(paths):
             message = kind + os.fsencode(path) + b"\0"
             if len(message) <= select.PIPE_BUF:  # written at once, never mixed with another's
@@ -823,6 +822,8 @@ class _Malformed(Exception):
 def _answer(connection: socket.socket, fingerprint, server: _Server, inherited: dict) -> int:
     """Answers one connection, in its own process; returns that process's exit status.
     inherited: the searchers the server kept when it forked the process."""
+    from archsearch import searching
+
     fds = []
     try:
         if server.credentials is None or not _peer_is_alike(connection, server.credentials):
@@ -858,6 +859,7 @@ def _answer(connection: socket.socket, fingerprint, server: _Server, inherited: 
             return 0  # the client gave up waiting, and runs the command itself
         connection.settimeout(None)
         handed_over, fds = fds, []
+        searching.bodies_read = []
         status = _run_command(connection, request, handed_over)
         _send(connection, status.to_bytes(client.STATUS_SIZE, "big", signed=True))
         _report(server.reports[1], inherited)

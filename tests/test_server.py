@@ -338,6 +338,12 @@ def test_a_kept_file_read_again_after_a_change_is_kept_as_it_is_now(tmp_path, ke
     assert kept_bodies._kept_bodies[article][1].endswith(" Lemurs escaped from the zoo.")
 
 
+def test_a_command_run_on_its_own_records_no_body_read(corpus):
+    from archsearch import searching
+
+    assert searching.search(corpus / "index", "Taliban").hits and searching.bodies_read is None
+
+
 def test_a_file_changed_just_now_is_not_kept(tmp_path, kept_bodies):
     article = tmp_path / "a.txt"
     article.write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", "Zebras escaped from the zoo."))
