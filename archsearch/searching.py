@@ -1,6 +1,7 @@
 """Answering a query: ranked hits with their metadata and highlighted passages."""
 
 import datetime
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,11 +244,69 @@ class _BodyMatcher:
         return sorted(set(self.body.spans(text)).union(self.lead.spans(text[: lead_end(text)])))
 
 
+# Bodies of article files kept by `archsearch serve` for the requests it forks (see keep_bodies):
+# path -> (the file's identity when it was read, the body); used only while the file still has it.
+_kept_bodies: dict[str, tuple[tuple, str]] = {}
+KEPT_BODIES_CHARS = 16 << 20  # the most characters kept in all; the oldest go first
+KEPT_BODY_CHARS = 1 << 20  # a longer body, or one from a file of more bytes, is read from its file each time
+# A file changed less than this long ago is not kept: its time can stay the same through another
+# change within the file system's clock tick (as git's "racy" entries).
+SETTLED_NS = 2_000_000_000
+
+# The files whose bodies this process read, kept by none: recorded in a request process of
+# `archsearch serve` only (server._answer sets a list), for the server to keep.
+bodies_read: list[str] | None = None
+
+
 def _current_body(stored: dict) -> str:
+    path = stored["key"] if stored.get("text") is None else None
+    if path in _kept_bodies:
+        identity, body = _kept_bodies[path]
+        try:
+            if _identity(path) == identity:
+                return body
+        except OSError:
+            pass
     try:
-        return article_body(stored)
+        body = article_body(stored)
     except (UnreadableFile, OSError):
         return ""  # the file went away since indexing: the hit is shown without a passage
+    if path is not None and bodies_read is not None:
+        bodies_read.append(path)
+    return body
+
+
+def keep_bodies(paths) -> None:
+    """Reads and keeps the bodies of the article files at paths (absolute) for the processes
+    forked afterwards, which find them in _current_body as long as each file is as it was. Reading
+    and parsing the files of a query's 10 hits was 3-4 ms of a served query at 100k articles;
+    `archsearch serve` keeps those of the hits its requests showed. Large files are not read (the
+    server would answer nothing meanwhile), bodies that would not fit are not kept, and the oldest
+    kept go beyond KEPT_BODIES_CHARS."""
+    for path in paths:
+        if not os.path.isabs(path):
+            continue
+        # A request reads a kept file only once it has changed: what is kept of it is out of date.
+        _kept_bodies.pop(path, None)
+        try:
+            identity = _identity(path)
+            if identity[1] > KEPT_BODY_CHARS or time.time_ns() - max(identity[2:]) < SETTLED_NS:
+                continue
+            body = article_body({"key": path})
+            if _identity(path) != identity:
+                continue
+        except Exception:  # whatever a file holds by now, the server that calls this serves on
+            continue
+        if len(body) <= KEPT_BODY_CHARS:
+            _kept_bodies[path] = identity, body
+    kept = sum(len(body) for _, body in _kept_bodies.values())
+    while kept > KEPT_BODIES_CHARS:
+        kept -= len(_kept_bodies.pop(next(iter(_kept_bodies)))[1])
+
+
+def _identity(path: str) -> tuple:
+    info = os.stat(path)
+    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
 class _EvaluatedHit:
@@ -258,9 +317,13 @@ class _EvaluatedHit:
         self.score = evaluation.scores[docnum]
         self._searcher = searcher
         self._evaluation = evaluation
+        self._fields = None
 
     def fields(self) -> dict:
-        return self._searcher.stored_fields(self.docnum)
+        # Read once (as Whoosh's Hit does): copy groups read a hit's fields, and make_hit again.
+        if self._fields is None:
+            self._fields = self._searcher.stored_fields(self.docnum)
+        return self._fields
 
     def matched_terms(self) -> list[tuple[str, bytes]]:
         return self._evaluation.matched_terms(self.docnum)

@@ -3,7 +3,8 @@
 
     python bench/served_profile.py INDEX [--rounds N] [--kinds LIST] [--profile KIND]
 
-Starts an `archsearch serve` of its own (on a socket in a temporary folder) whose functions are
+Starts an `archsearch serve` of its own (on a socket in a temporary folder), on a byte-compiled
+copy of the work tree's archsearch/ (and one per --against version), whose functions are
 wrapped with timers, then runs, N rounds, the order rotating each round: for each query kind of
 bench/run.py, the `archsearch` client exactly as a user runs it (`archsearch query --index INDEX
 ...`, stdout to /dev/null), and beside them `python -c pass`, `python -c 'import
@@ -24,6 +25,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,11 +41,14 @@ PARTS = [
     ("archsearch.server", "_answer", "answer"),
     ("archsearch.server", "_Server.close_own_files", "close server files"),
     ("archsearch.server", "_peer_is_alike", "peer check"),
+    ("archsearch.server", "credentials", "credentials"),
     ("archsearch.server", "_receive", "receive request"),
     ("archsearch.server", "code_fingerprint", "code fingerprint"),
+    ("archsearch.server", "code_changed", "code check"),
     ("archsearch.server", "_run_command", "command"),
     ("archsearch.server", "_standard_stream", "standard streams"),
     ("archsearch.server", "_set_environ", "environment"),
+    ("threading", "Thread.start", "watcher thread"),
     ("archsearch.server", "run", "cli run"),
     ("archsearch.engines", "open_engine", "open engine"),
     ("archsearch.searching", "search", "search()"),
@@ -57,6 +62,7 @@ PARTS = [
     ("archsearch.rendering", "print_search_result", "rendering"),
     ("archsearch.lasthits", "remember", "remember hits"),
     ("archsearch.server", "_report_opened_indexes", "report indexes"),
+    ("archsearch.server", "_report", "report indexes, bodies"),
 ]
 
 
@@ -231,18 +237,24 @@ def main():
     archsearch = os.path.join(os.path.dirname(sys.executable), "archsearch")
     work = tempfile.mkdtemp(prefix="served-profile-")
     os.chmod(work, 0o700)
-    versions = {"work tree": None}
-    for number, against in enumerate(args.against):
-        # archsearch/ of the revision, first on the path of its server and of its clients
-        if os.path.isdir(os.path.join(against, "archsearch")):
-            versions[against] = os.path.abspath(against)
-            continue
-        tree = os.path.join(work, f"against{number}")
-        os.mkdir(tree)
-        archive = subprocess.run(["git", "-C", os.path.dirname(BENCH), "archive", against, "archsearch"],
-                                 check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", tree], input=archive, check=True)
-        versions[against] = tree
+    versions = {}
+    for number, version in enumerate(["work tree", *args.against]):
+        # archsearch/ of each version copied, first on the path of its server and of its clients
+        tree = os.path.join(work, f"code{number}")
+        if version == "work tree" or os.path.isdir(os.path.join(version, "archsearch")):
+            source = os.path.dirname(BENCH) if version == "work tree" else version
+            shutil.copytree(os.path.join(source, "archsearch"), os.path.join(tree, "archsearch"),
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            os.mkdir(tree)
+            archive = subprocess.run(["git", "-C", os.path.dirname(BENCH), "archive", version, "archsearch"],
+                                     check=True, capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", tree], input=archive, check=True)
+        # Compiled, as pip compiles an installed package (see run.py's snapshot): with
+        # PYTHONDONTWRITEBYTECODE set, each client would compile archsearch/__init__.py,
+        # lean_imports.py and client.py from source, 5-8 ms that no installed copy pays.
+        subprocess.run([sys.executable, "-m", "compileall", "-q", tree], stdout=subprocess.DEVNULL, check=True)
+        versions[version] = tree
     script = os.path.join(work, "tantivy_query.py")
     with open(script, "w") as f:
         f.write(TANTIVY_QUERY)
@@ -252,8 +264,7 @@ def main():
         os.mkdir(folder, 0o700)
         socket_path, log_path = os.path.join(folder, "server.sock"), os.path.join(folder, "requests.jsonl")
         env = dict(os.environ, ARCHSEARCH_SOCKET=socket_path, ARCHSEARCH_SERVER="manual")
-        if tree:
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [tree, os.environ.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [tree, os.environ.get("PYTHONPATH")]))
         envs[version] = env
         server_env = dict(env)
         if args.profile:

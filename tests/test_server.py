@@ -64,14 +64,17 @@ def outcome(result: subprocess.CompletedProcess) -> tuple:
 
 
 @contextlib.contextmanager
-def running_server(path: Path, patch: str = ""):
-    """`archsearch serve` on path; with patch, Python run on archsearch.server (as `server`) first."""
+def running_server(path: Path, patch: str = "", **extra):
+    """`archsearch serve` on path, extra in its environment; with patch, Python run on
+    archsearch.server (as `server`) first."""
     command = [installed_command(), "serve"]
     if patch:
         # -P: archsearch as installed, as the client imports it, not the checkout the tests run in
         # (a client refuses a server of another installation and runs its command itself)
         command = [sys.executable, "-P", "-c", PATCHED_SERVER.format(patch=patch)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(path))
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(path, **extra)
+    )
     try:
         assert select.select([process.stderr], [], [], 30)[0], "the server did not start"
         assert process.stderr.readline() == f"archsearch: listening on {path} (pid {process.pid})\n".encode()
@@ -224,6 +227,212 @@ def test_environment_is_each_client_s(server, corpus, no_click, tmp_path):
     assert b"\x1b[" in on_terminal(["query", "Taliban"], terminal)[1]
     elsewhere = archsearch("stats", env=environment(server.socket, tmp_path / "none", no_click))
     assert elsewhere.returncode == 2 and str(tmp_path / "none").encode() in elsewhere.stderr
+
+
+def test_a_variable_the_server_has_and_the_client_not_is_unset(socket_folder, corpus, no_click):
+    path = socket_folder / "s.sock"
+    with running_server(path, NO_COLOR="1", TERM="dumb"):
+        shown = on_terminal(["query", "Taliban"], environment(path, corpus / "index", no_click, TERM="xterm-256color"))
+    assert shown[0] == 0 and b"\x1b[" in shown[1]
+
+
+def test_the_server_reads_its_own_credentials_once(socket_folder, corpus, no_click):
+    path = socket_folder / "s.sock"
+    patch = """
+real = server.credentials
+def counted(process):
+    if process == "self":
+        sys.stderr.write("own credentials read\\n")
+        sys.stderr.flush()
+    return real(process)
+server.credentials = counted
+"""
+    env = environment(path, corpus / "index", no_click)
+    with running_server(path, patch) as process:
+        assert [archsearch("stats", env=env).returncode for _ in range(3)] == [0, 0, 0]
+        process.terminate()
+        process.wait(timeout=10)
+        assert process.stderr.read().count(b"own credentials read") == 1
+
+
+@pytest.fixture
+def package(tmp_path, monkeypatch):
+    """A package folder of two modules standing in for archsearch's own, in code_fingerprint."""
+    from archsearch import server
+
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    for name in ("client.py", "sub/module.py"):
+        (tmp_path / "pkg" / name).write_text("")
+    monkeypatch.setattr(server.client, "__file__", str(tmp_path / "pkg" / "client.py"))
+    return tmp_path / "pkg"
+
+
+def test_unchanged_code_is_checked_without_listing_its_folders(package, monkeypatch):
+    from archsearch import server
+
+    fingerprint = server.code_fingerprint()
+
+    def listed(*args, **kwargs):
+        raise AssertionError("the folders listed again")
+
+    monkeypatch.setattr(os, "walk", listed)
+    assert not server.code_changed(fingerprint)
+
+
+@pytest.mark.parametrize("change", ["module added", "module removed", "folder added", "module edited", "cache made"])
+def test_a_change_of_code_is_seen_and_a_cache_folder_is_none(package, change):
+    from archsearch import server
+
+    fingerprint = server.code_fingerprint()
+    if change == "module added":
+        (package / "sub" / "new.py").write_text("")
+    elif change == "module removed":
+        (package / "sub" / "module.py").unlink()
+    elif change == "folder added":
+        (package / "other").mkdir()
+        (package / "other" / "new.py").write_text("")
+    elif change == "module edited":
+        (package / "client.py").write_text("# edited")
+    else:
+        (package / "sub" / "__pycache__").mkdir()
+        (package / "sub" / "__pycache__" / "module.cpython-311.pyc").write_bytes(b"")
+    assert server.code_changed(fingerprint) == (change != "cache made")
+
+
+@pytest.fixture
+def kept_bodies(monkeypatch):
+    from archsearch import searching
+
+    monkeypatch.setattr(searching, "_kept_bodies", {})
+    monkeypatch.setattr(searching, "bodies_read", [])
+    return searching
+
+
+def settled_article(folder: Path, kept_bodies, text: str) -> str:
+    article = folder / "a.txt"
+    article.write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", text))
+    changed = os.stat(article).st_ctime_ns
+    while time.time_ns() - changed < kept_bodies.SETTLED_NS:
+        time.sleep(0.1)
+    return str(article)
+
+
+def test_a_kept_body_is_used_while_its_file_is_as_it_was(tmp_path, kept_bodies, monkeypatch):
+    article = settled_article(tmp_path, kept_bodies, "Zebras escaped from the zoo.")
+    kept_bodies.keep_bodies([article])
+    with monkeypatch.context() as reading:
+        reading.setattr(kept_bodies, "article_body", lambda stored: pytest.fail("read again"))
+        assert kept_bodies._current_body({"key": article}).endswith(" Zebras escaped from the zoo.")
+    assert kept_bodies.bodies_read == []
+    Path(article).write_text(Path(article).read_text().replace("Zebras", "Lemurs"))
+    assert kept_bodies._current_body({"key": article}).endswith(" Lemurs escaped from the zoo.")
+    assert kept_bodies.bodies_read == [article]
+
+
+def test_a_kept_file_read_again_after_a_change_is_kept_as_it_is_now(tmp_path, kept_bodies):
+    article = settled_article(tmp_path, kept_bodies, "Zebras escaped from the zoo.")
+    kept_bodies.keep_bodies([article])
+    settled_article(tmp_path, kept_bodies, "Lemurs escaped from the zoo.")
+    assert kept_bodies._current_body({"key": article}).endswith(" Lemurs escaped from the zoo.")
+    kept_bodies.keep_bodies(kept_bodies.bodies_read)
+    assert kept_bodies._kept_bodies[article][1].endswith(" Lemurs escaped from the zoo.")
+
+
+def test_a_command_run_on_its_own_records_no_body_read(corpus):
+    from archsearch import searching
+
+    assert searching.search(corpus / "index", "Taliban").hits and searching.bodies_read is None
+
+
+def test_a_file_changed_just_now_is_not_kept(tmp_path, kept_bodies):
+    article = tmp_path / "a.txt"
+    article.write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", "Zebras escaped from the zoo."))
+    kept_bodies.keep_bodies([str(article)])
+    assert kept_bodies._kept_bodies == {}
+
+
+def test_a_large_file_is_neither_read_nor_kept(tmp_path, kept_bodies, monkeypatch):
+    article = settled_article(tmp_path, kept_bodies, "Zebras escaped from the zoo. " * 40)
+    monkeypatch.setattr(kept_bodies, "KEPT_BODY_CHARS", os.path.getsize(article) - 1)
+    monkeypatch.setattr(kept_bodies, "article_body", lambda stored: pytest.fail("read"))
+    kept_bodies.keep_bodies([article])
+    assert kept_bodies._kept_bodies == {}
+
+
+def test_a_file_its_reader_fails_on_is_not_kept_and_the_others_are(tmp_path, kept_bodies, monkeypatch):
+    (tmp_path / "other").mkdir()
+    failing = settled_article(tmp_path, kept_bodies, "Zebras escaped from the zoo.")
+    article = settled_article(tmp_path / "other", kept_bodies, "Lemurs escaped from the zoo.")
+    read = kept_bodies.article_body
+
+    def reader(stored):
+        if stored["key"] == failing:
+            raise ValueError("a reader's bug")
+        return read(stored)
+
+    monkeypatch.setattr(kept_bodies, "article_body", reader)
+    kept_bodies.keep_bodies([failing, article])
+    assert list(kept_bodies._kept_bodies) == [article]
+
+
+def test_the_bodies_kept_first_go_first_beyond_the_limit(tmp_path, kept_bodies, monkeypatch):
+    paths = [str(tmp_path / f"{name}.txt") for name in ("one", "two", "six")]
+    for path in paths:
+        Path(path).write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", f"{path} " * 5))
+    settled_article(tmp_path, kept_bodies, "")
+    each = len(kept_bodies.article_body({"key": paths[0]}))
+    monkeypatch.setattr(kept_bodies, "KEPT_BODIES_CHARS", 2 * each)
+    for path in paths:
+        kept_bodies.keep_bodies([path])
+    assert list(kept_bodies._kept_bodies) == paths[1:]
+
+
+def test_a_served_hit_shows_its_file_as_it_is_now_after_its_body_was_kept(socket_folder, tmp_path, no_click):
+    from archsearch import searching
+    from archsearch.indexing import update_index
+
+    (tmp_path / "corpus").mkdir()
+    article = settled_article(tmp_path / "corpus", searching, "Zebras escaped from the city zoo on Monday.")
+    update_index(tmp_path / "index", [str(tmp_path / "corpus")])
+    patch = """
+from archsearch import searching
+real = searching.keep_bodies
+def told(paths):
+    paths = list(paths)
+    real(paths)
+    sys.stderr.write("kept %r\\n" % sorted(searching._kept_bodies))
+    sys.stderr.flush()
+searching.keep_bodies = told
+"""
+    path = socket_folder / "s.sock"
+    served = environment(path, tmp_path / "index", no_click)
+    local = environment(path, tmp_path / "index", ARCHSEARCH_SERVER="off")
+    with running_server(path, patch) as process:
+        first = archsearch("query", "zebras", env=served)
+        assert first.returncode == 0 and b"zoo on Monday." in first.stdout
+        assert select.select([process.stderr], [], [], BOUND)[0]
+        assert process.stderr.readline() == f"kept [{article!r}]\n".encode()
+        Path(article).write_text(Path(article).read_text().replace("Monday", "Sunday"))
+        second = archsearch("query", "zebras", env=served)
+    assert b"zoo on Sunday." in second.stdout and outcome(second) == outcome(archsearch("query", "zebras", env=local))
+
+
+def test_a_shown_hit_s_stored_fields_are_read_once(corpus, monkeypatch):
+    from archsearch import searching
+
+    reads = []
+    real = searching.index_searcher
+
+    @contextlib.contextmanager
+    def counted(*args, **kwargs):
+        with real(*args, **kwargs) as searcher:
+            stored_fields = searcher.stored_fields
+            searcher.stored_fields = lambda docnum: reads.append(docnum) or stored_fields(docnum)
+            yield searcher
+
+    monkeypatch.setattr(searching, "index_searcher", counted)
+    shown = searching.search(corpus / "index", "Taliban").hits
+    assert shown and reads and sorted(reads) == sorted(set(reads))
 
 
 def test_a_command_that_ends_at_once_still_reports_its_status(server, tmp_path, no_click):

@@ -98,7 +98,9 @@ class _Reports:
         self.unread_report = b""
 
     def report(self, index_dir) -> None:
-        os.write(self.reports[1], os.fsencode(str(index_dir.resolve())) + b"\0")
+        from archsearch import server
+
+        os.write(self.reports[1], server.INDEX_OPENED + os.fsencode(str(index_dir.resolve())) + b"\0")
 
 
 def test_each_generation_an_index_is_opened_in_is_warmed_once(tmp_path, searchers_kept_open, monkeypatch):
@@ -112,12 +114,12 @@ def test_each_generation_an_index_is_opened_in_is_warmed_once(tmp_path, searcher
     try:
         for _ in range(2):  # reported twice, opened and warmed once
             loop.report(tmp_path / "index")
-            server._keep_reported_indexes(loop)
+            server._keep_reported(loop)
         assert warmed == [(tmp_path / "index").resolve()]
         (tmp_path / "seeds" / "new.txt").write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", "Zebras escaped."))
         update_index(tmp_path / "index", [str(tmp_path / "seeds")])
         loop.report(tmp_path / "index")  # a request found the kept searcher out of date
-        server._keep_reported_indexes(loop)
+        server._keep_reported(loop)
         assert warmed == [(tmp_path / "index").resolve()] * 2
     finally:
         for fd in loop.reports:
