@@ -76,7 +76,7 @@ def test_prefix_wildcard_and_fuzzy_words_are_marked_everywhere(tmp_path):
     assert {"tarantula", "tundra"} <= shown
 
 
-def test_the_cli_marks_every_word_of_a_long_prefix(run_cli, tmp_path):
+def test_query_show_and_kwic_mark_every_word_of_a_long_prefix(run_cli, tmp_path):
     corpus = write_corpus(tmp_path / "corpus", {"t.txt": T_ARTICLE})
     run_cli("index", str(corpus))
     (line, _summary) = run_cli("query", "--json", "t*").output.splitlines()
@@ -84,5 +84,6 @@ def test_the_cli_marks_every_word_of_a_long_prefix(run_cli, tmp_path):
     assert marked(hit["title"], hit["title_matches"]) == ["Tarantula", "Tundra"]
     for snippet in hit["snippets"]:
         assert marked(snippet["text"], snippet["matches"]) == words_of(snippet["text"], r"t\w*")
-    plain = run_cli("query", "t*").output
-    assert "**tarantula**" in plain and "**tundra**" in plain
+    for command in (["query", "t*"], ["show", "t.txt", "--query", "t*"], ["kwic", "t*"]):
+        plain = run_cli(*command).output
+        assert "**tarantula**" in plain and "**tundra**" in plain, command
