@@ -367,7 +367,11 @@ def _passages(text, matcher, fieldname, top, proximities) -> list[Snippet]:
         if number + 1 < len(chosen):
             # Nor forward into the next passage's matches (a stretch where NEAR holds may follow closely).
             end = _cut_before(text, end, spans[chosen[number + 1][0]][0], last[1])
-        result.append(collapse_whitespace(fieldname, text, start, end, [spans[i] for i in group]))
+        # Every match the passage shows is marked, those in its context too: a word matched
+        # further off than a group reaches (`terrorist` for `t*` just before the group's first)
+        # would otherwise read as unmatched.
+        shown = spans[bisect.bisect_left(spans, (start, start)) : bisect.bisect_left(spans, (end, end))]
+        result.append(collapse_whitespace(fieldname, text, start, end, [span for span in shown if span[1] <= end]))
         previous_end = end
     # The passages where the query's NEAR and SENTENCE parts hold come first (TSV shows the first).
     order = sorted(range(len(chosen)), key=lambda number: id(chosen[number]) not in proximity_groups)
