@@ -131,7 +131,8 @@ class Evaluator:
         self._in_sentence: dict[tuple, bool] = {}
         self._postings_read: dict[tuple[str, bytes, Collection[int]], list[tuple]] = {}
         self._listed: dict[tuple[str, bytes], dict[int, tuple]] = {}
-        # Term information read in key order for the words of a long prefix (see _MultiTerm).
+        # Each segment's term information for a word, read once: in key order for the words of a
+        # long prefix (see _MultiTerm), else when the word's postings are first looked for.
         self._term_infos: dict[tuple[str, bytes], dict[int, object]] = {}
         self._dicts = DictOperations(self)
         self._arrays = None
@@ -541,13 +542,15 @@ class Evaluator:
 
     def _term_info(self, number: int, leaf, fieldname: str, text: bytes):
         """The term's information in the segment (number in self.leaves); None if it has none."""
-        in_order = self._term_infos.get((fieldname, text))
-        if in_order is not None:
-            return in_order.get(number)
-        try:
-            return leaf._terms.term_info(fieldname, text)
-        except TermNotFound:
-            return None
+        infos = self._term_infos.get((fieldname, text))
+        if infos is None:
+            infos = self._term_infos[fieldname, text] = {}
+            for each, (other, _) in enumerate(self.leaves):
+                try:
+                    infos[each] = other._terms.term_info(fieldname, text)
+                except TermNotFound:
+                    pass
+        return infos.get(number)
 
     def field_lengths(self, fieldname: str) -> bytes:
         """Each document's field length, as the byte Whoosh encodes it (0: none)."""

@@ -399,8 +399,19 @@ class ListedPostings:
         if flags & WEIGHTS_STORED:
             weights = weights.tolist()
         else:  # each posting's count of positions, as the float Whoosh reads
-            weights = list(map(float, map(int.__sub__, offsets[1:], offsets)))
+            weights = list(map(_COUNT_FLOATS.__getitem__, map(int.__sub__, offsets[1:], offsets)))
         return ids.tolist(), weights, PositionRuns(offsets, flat)
+
+
+class _CountFloats(dict):
+    """Counts as floats: the same few counts, looked up in C where float() would be called."""
+
+    def __missing__(self, count: int) -> float:
+        value = self[count] = float(count)
+        return value
+
+
+_COUNT_FLOATS = _CountFloats()
 
 
 def listed_postings(leaf) -> ListedPostings | None:
