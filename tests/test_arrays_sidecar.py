@@ -432,3 +432,5 @@ def test_a_term_reads_back_alike_with_the_standard_library(built):
                 assert list(runs) == [flat[offsets[n]:offsets[n + 1]] for n in range(len(ids))]
                 kept = list(range(0, len(ids), 3))
                 assert list(runs.kept(kept)) == [runs[n] for n in kept]
+                assert runs.of(kept) == [runs[n] for n in kept]
+                assert runs.kept(kept).of(list(range(len(kept)))) == [runs[n] for n in kept]

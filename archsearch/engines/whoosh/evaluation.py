@@ -775,8 +775,10 @@ class DictOperations:
 
     @staticmethod
     def values_of(ids: list[int], values: "_JoinedValues", docnums: list[int]) -> list:
-        """The positions of each of `docnums` (all among `ids`), as `values` holds them."""
-        return [values[bisect_left(ids, docnum)] for docnum in docnums]
+        """The positions of each of `docnums` (all among `ids`, in increasing order), as `values`
+        holds them."""
+        found = dict(zip(ids, range(len(ids))))
+        return values.of(list(map(found.__getitem__, docnums)))
 
     @staticmethod
     def phrase_documents(candidates: list[int], word_values: list[list[bytes]], decode) -> list[int]:
@@ -998,6 +1000,17 @@ class _JoinedValues:
     def __getitem__(self, index: int):
         number = bisect_right(self._ends, index)
         return self._parts[number][index - (self._ends[number - 1] if number else 0)]
+
+    def of(self, indexes: list[int]) -> list:
+        """The positions of these postings (increasing indexes), each as its segment holds them."""
+        found = []
+        start = first = 0
+        for part, end in zip(self._parts, self._ends):
+            last = bisect_left(indexes, end, first)
+            local = [index - start for index in indexes[first:last]]
+            found += part.of(local) if isinstance(part, PositionRuns) else map(part.__getitem__, local)
+            start, first = end, last
+        return found
 
 
 class _PositionsDecoder:

@@ -316,10 +316,11 @@ class PositionRuns:
     its posting's positions when asked for one: slicing every posting's up front would cost more
     than a phrase's few candidates need."""
 
-    __slots__ = ("_offsets", "_flat", "_kept")
+    __slots__ = ("_offsets", "_flat", "_kept", "_listed")
 
     def __init__(self, offsets: array, flat: array, kept: list[int] | None = None):
         self._offsets, self._flat, self._kept = offsets, flat, kept
+        self._listed = None  # the flat positions as a list, once many postings' are asked for
 
     def __len__(self) -> int:
         return len(self._kept) if self._kept is not None else len(self._offsets) - 1
@@ -331,6 +332,16 @@ class PositionRuns:
 
     def __iter__(self):
         return map(self.__getitem__, range(len(self)))
+
+    def of(self, indexes: list[int]) -> list[list[int]]:
+        """The positions of each of these postings (a phrase's candidates): list slices of the
+        positions made a list once, cheaper than an array's slice made a list each."""
+        if self._kept is not None:
+            indexes = list(map(self._kept.__getitem__, indexes))
+        if self._listed is None:
+            self._listed = self._flat.tolist()
+        listed, offsets = self._listed, self._offsets
+        return [listed[offsets[index]:offsets[index + 1]] for index in indexes]
 
     def kept(self, indexes: list[int]) -> "PositionRuns":
         """The runs of these postings only (increasing indexes into this one's)."""
