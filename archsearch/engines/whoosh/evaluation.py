@@ -3,7 +3,9 @@
 Whoosh answers a query with a tree of matchers that step through the postings one document
 at a time, several Python calls per posting: counting the 45,000 articles that say
 "president" in a 100,000-article archive takes it 120 ms, ranking them 200 ms more.  Here each
-term's postings are read a block at a time into lists, and the query tree is evaluated with
+term's postings are read into lists, from the segment's postings file where it holds the term
+(postings_arrays.ListedPostings: a frequent word's arrays, no unpickling) and a block at a time
+from Whoosh's postings elsewhere, and the query tree is evaluated with
 set and dict operations and one list comprehension per term for its BM25F scores, which is
 several times faster and gives every matching document and its score in one pass, so the
 count and the ranking come from the same work.  The sets of scored documents are dicts

@@ -311,6 +311,19 @@ def header_fits(header: bytes, size: int, document_count: int, kind: bytes = MAG
 LISTS_ATTRIBUTE = "_archsearch_listed_postings"
 
 
+def mapped_whole(path: str, document_count: int) -> tuple:
+    """(the file mapped, its terms, its directory's start) of a postings file; raises ValueError
+    if it is not a whole one for a segment of that many documents."""
+    import mmap  # not on a query's path unless a word of it is in a postings file
+
+    with open(path, "rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        found = header_fits(stream.read(HEADER.size), size, document_count)
+        if found is None:
+            raise ValueError(f"{path} is not a whole postings file")
+        return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ), *found
+
+
 class PositionRuns:
     """Each posting's positions of a term read from a sidecar (ListedPostings.term), as a list of
     its posting's positions when asked for one: slicing every posting's up front would cost more
@@ -358,17 +371,9 @@ class ListedPostings:
     def __init__(self, path: str, document_count: int):
         """Raises ValueError if the file is not a whole one for a segment of that many documents,
         or the machine is not little-endian (the file is)."""
-        import mmap  # not on a query's path unless a word of it is in a postings file
-
         if _BIG_ENDIAN:
             raise ValueError("postings files are read with the standard library on little-endian machines only")
-        with open(path, "rb") as stream:
-            size = os.fstat(stream.fileno()).st_size
-            found = header_fits(stream.read(HEADER.size), size, document_count)
-            if found is None:
-                raise ValueError(f"{path} is not a whole postings file")
-            self._map = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
-        terms, directory = found
+        self._map, terms, directory = mapped_whole(path, document_count)
         self._directory = directory
         view = memoryview(self._map)
         records_start = directory + 8 * (terms + 1)
@@ -427,17 +432,25 @@ _COUNT_FLOATS = _CountFloats()
 
 def listed_postings(leaf) -> ListedPostings | None:
     """The postings file of a segment reader's segment read with the standard library; None if it
-    has none, or none whole.  Kept with the reader, and let go with it (let_go)."""
-    listed = getattr(leaf, LISTS_ATTRIBUTE, None)
-    if listed is not None:
-        return listed
+    has none, or none whole."""
+    return kept_with_reader(leaf, LISTS_ATTRIBUTE, ListedPostings)
+
+
+def kept_with_reader(leaf, attribute: str, opened):
+    """The segment reader's postings file opened by `opened` (path, documents in the segment:
+    raises OSError or ValueError where there is none whole); None if it has none, or none whole.
+    Kept with the reader (the server keeps readers open between queries), under `attribute`, so
+    that it is let go with it (let_go): a map holds its file open."""
+    found = getattr(leaf, attribute, None)
+    if found is not None:
+        return found
     storage = leaf._storage
     folder = getattr(getattr(storage, "b", storage), "folder", None)  # a compound segment's: its overlay's
     if folder is None:
         return None
     try:
-        listed = ListedPostings(os.path.join(folder, sidecar_name(leaf.segment())), leaf.doc_count_all())
+        found = opened(os.path.join(folder, sidecar_name(leaf.segment())), leaf.doc_count_all())
     except (OSError, ValueError):  # none (yet: see segments.add_missing_sidecars), or not whole
         return None
-    setattr(leaf, LISTS_ATTRIBUTE, listed)
-    return listed
+    setattr(leaf, attribute, found)
+    return found
