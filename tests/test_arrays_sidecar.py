@@ -1,7 +1,9 @@
-"""Postings as arrays beside a segment's own (postings_arrays.py, arrays.SegmentArrays): queries
-give the same documents, scores, phrases and counts with them as without, whatever the segments
-(deletions, merges, a segment without the word); damaged ones are ignored; the clean-up removes
-them with their segments; `archsearch index` writes those an older index lacks."""
+"""Postings as arrays beside a segment's own (postings_arrays.py), read with numpy
+(arrays.SegmentArrays) or with the standard library by the dicts' evaluation
+(postings_arrays.ListedPostings): queries give the same documents, scores, phrases and counts
+with them as without, whatever the segments (deletions, merges, a segment without the word);
+damaged ones are ignored; the clean-up removes them with their segments; `archsearch index`
+writes those an older index lacks."""
 
 import os
 import random
@@ -11,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archsearch.engines.whoosh import arrays, postings_arrays
+from archsearch.engines.whoosh import arrays, evaluation, postings_arrays
 from archsearch.engines.whoosh.evaluation import Evaluator
 from archsearch.engines.whoosh.store import open_index
 from archsearch.indexing import update_index
@@ -76,21 +78,28 @@ def searcher(built):
 
 def without_sidecars(monkeypatch):
     monkeypatch.setattr(arrays, "segment_arrays", lambda leaf: None)
+    monkeypatch.setattr(evaluation, "listed_postings", lambda leaf: None)
 
 
-def evaluated(searcher, text: str, **options):
+# Evaluated with numpy's arrays, or with dicts (as a query in a process of its own).
+BOTH_WAYS = pytest.mark.parametrize("with_arrays", [True, False], ids=["arrays", "dicts"])
+
+
+def evaluated(searcher, text: str, with_arrays: bool = True, **options):
     query = parse_query(text, searcher.schema, **options).query
-    evaluation = Evaluator(searcher, arrays=True).evaluate(query)
-    assert evaluation is not None
-    return dict(evaluation.scores.items())
+    found = Evaluator(searcher, arrays=with_arrays).evaluate(query)
+    assert found is not None
+    return dict(found.scores.items())
 
 
-def assert_same_without_sidecars(searcher, monkeypatch, text, **options):
-    with_them = evaluated(searcher, text, **options)
+def assert_same_without_sidecars(searcher, monkeypatch, text, with_arrays: bool = True, **options):
+    with_them = evaluated(searcher, text, with_arrays, **options)
     with monkeypatch.context() as patch:
         without_sidecars(patch)
-        without_them = evaluated(searcher, text, **options)
+        without_them = evaluated(searcher, text, with_arrays, **options)
     assert with_them.keys() == without_them.keys(), text
+    if not with_arrays:  # the same floats, added in the same order: the same to the bit
+        assert with_them == without_them, text
     for docnum, score in without_them.items():
         assert abs(with_them[docnum] - score) <= 1e-9 * abs(score), (text, docnum)
     return with_them
@@ -115,41 +124,45 @@ def test_the_sidecars_are_read_where_they_hold_a_word(searcher):
     assert len(undated[0]) and undated[2] is None
 
 
+@BOTH_WAYS
 @pytest.mark.parametrize("text", [
     "minister", "peace talks", "peace talks border", "peace OR storm", "peace -talks",
     '"prime minister"', '"peace talks border"', '"talks peace"', '"zebra crossing"', "zebra",
     "zebra OR harbour", "title:peace", "date:2022-03-01..2022-03-10 peace", "pri*",
 ])
-def test_same_documents_and_scores_with_and_without_sidecars(searcher, monkeypatch, text):
-    found = assert_same_without_sidecars(searcher, monkeypatch, text)
+def test_same_documents_and_scores_with_and_without_sidecars(searcher, monkeypatch, text, with_arrays):
+    found = assert_same_without_sidecars(searcher, monkeypatch, text, with_arrays)
     expected = whoosh_scores(searcher, parse_query(text, searcher.schema).query)
     assert found.keys() == expected.keys()
     assert all(found[docnum] == pytest.approx(score, rel=1e-12) for docnum, score in expected.items())
 
 
-def test_undated_articles_kept_alike_with_and_without_sidecars(searcher, monkeypatch):
+@BOTH_WAYS
+def test_undated_articles_kept_alike_with_and_without_sidecars(searcher, monkeypatch, with_arrays):
     # `undated` has no positions: its sidecar holds documents and weights only.
-    found = assert_same_without_sidecars(searcher, monkeypatch, "peace", since="2022-03-10", include_undated=True)
+    found = assert_same_without_sidecars(searcher, monkeypatch, "peace", with_arrays, since="2022-03-10",
+                                         include_undated=True)
     assert any(searcher.stored_fields(docnum).get("date") is None for docnum in found)
 
 
-def test_deleted_documents_are_left_out(searcher, monkeypatch):
+@BOTH_WAYS
+def test_deleted_documents_are_left_out(searcher, monkeypatch, with_arrays):
     deleted = {base + docnum for leaf, base in searcher.reader().leaf_readers() for docnum in leaf.deleted_docs_set or ()}
     assert deleted
-    for text in ("minister", '"prime minister"'):
-        assert not deleted & assert_same_without_sidecars(searcher, monkeypatch, text).keys()
+    for text in ("minister", '"prime minister"', '"prime minister" NEAR peace'):
+        assert not deleted & assert_same_without_sidecars(searcher, monkeypatch, text, with_arrays).keys()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(parts=st.lists(query_parts, min_size=1, max_size=4), any_words=st.booleans())
-def test_generated_queries_alike_with_and_without_sidecars(searcher, parts, any_words):
+@given(parts=st.lists(query_parts, min_size=1, max_size=4), any_words=st.booleans(), with_arrays=st.booleans())
+def test_generated_queries_alike_with_and_without_sidecars(searcher, parts, any_words, with_arrays):
     text = " ".join(parts)
     try:
         parse_query(text, searcher.schema)
     except QuerySyntaxError:
         return
     with pytest.MonkeyPatch.context() as patch:
-        assert_same_without_sidecars(searcher, patch, text, any_words=any_words)
+        assert_same_without_sidecars(searcher, patch, text, with_arrays, any_words=any_words)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -168,20 +181,22 @@ def test_random_small_corpora_alike_with_and_without_sidecars(tmp_path_factory, 
         texts = [phrase[0], " ".join(phrase), '"' + " ".join(phrase) + '"', f"{phrase[0]} OR {phrase[-1]}"]
         with open_index(index_dir).searcher(weighting=weighting()) as searcher:
             for text in texts:
-                assert_same_without_sidecars(searcher, patch, text)
+                for with_arrays in (True, False):
+                    assert_same_without_sidecars(searcher, patch, text, with_arrays)
 
 
-def test_counts_and_ranking_alike_with_and_without_sidecars(built, monkeypatch):
+@BOTH_WAYS
+def test_counts_and_ranking_alike_with_and_without_sidecars(built, monkeypatch, with_arrays):
     def answers():
         return [
             (result.total, [hit.path for hit in result.hits])
             for result in (
                 search(built, text, with_snippets=False, collapse_copies=False)
-                for text in ("minister", '"prime minister"', "peace OR storm", "zebra")
+                for text in ("minister", '"prime minister"', "peace OR storm", "zebra", "peace NEAR talks")
             )
         ]
 
-    monkeypatch.setattr(Evaluator, "arrays_pay", lambda self, query: True)
+    monkeypatch.setattr(Evaluator, "arrays_pay", lambda self, query: with_arrays)
     with_them = answers()
     without_sidecars(monkeypatch)
     assert answers() == with_them
@@ -207,8 +222,9 @@ def overwrite_data(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+@BOTH_WAYS
 @pytest.mark.parametrize("damage", [truncate, overwrite_data], ids=["truncated", "overwritten"])
-def test_a_damaged_sidecar_is_ignored(built, tmp_path, damage):
+def test_a_damaged_sidecar_is_ignored(built, tmp_path, damage, with_arrays):
     """Chosen: the sidecar holds nothing Whoosh's postings lack, so a damaged one (its length is
     not the one it records, or a word's checksum fails) is read around, never reported."""
     copy = damaged_copy(built, tmp_path, damage)
@@ -219,12 +235,13 @@ def test_a_damaged_sidecar_is_ignored(built, tmp_path, damage):
     ix = open_index(copy)
     with ix.searcher(weighting=weighting()) as searcher:
         for text in ("minister", '"prime minister"'):
-            assert evaluated(searcher, text) == pytest.approx(dict(evaluated_in(built, text)), rel=1e-12)
+            found = evaluated(searcher, text, with_arrays)
+            assert found == pytest.approx(dict(evaluated_in(built, text, with_arrays)), rel=1e-12)
 
 
-def evaluated_in(index_dir, text):
+def evaluated_in(index_dir, text, with_arrays: bool = True):
     with open_index(index_dir).searcher(weighting=weighting()) as searcher:
-        return evaluated(searcher, text)
+        return evaluated(searcher, text, with_arrays)
 
 
 def test_a_damaged_sidecar_is_quiet_on_the_command_line(built, tmp_path):
@@ -330,7 +347,8 @@ def test_a_sidecar_that_cannot_be_written_waits_for_the_next_change(tmp_path, mo
     assert sidecars(index_dir) == segment_names(index_dir)
 
 
-def test_a_kept_searcher_let_go_lets_its_sidecars_go(built, tmp_path, monkeypatch):
+@BOTH_WAYS
+def test_a_kept_searcher_let_go_lets_its_sidecars_go(built, tmp_path, monkeypatch, with_arrays):
     """The server keeps searchers open; an index deleted under it must not stay open through the
     sidecars' maps, which evaluations' reference cycles hold until the cyclic collector runs."""
     import gc
@@ -351,7 +369,7 @@ def test_a_kept_searcher_let_go_lets_its_sidecars_go(built, tmp_path, monkeypatc
     copy = tmp_path / "index"
     shutil.copytree(built, copy)
     monkeypatch.setattr(store, "_open_searchers", {})
-    monkeypatch.setattr(Evaluator, "arrays_pay", lambda self, query: True)
+    monkeypatch.setattr(Evaluator, "arrays_pay", lambda self, query: with_arrays)
     gc.disable()
     try:
         search(copy, '"prime minister"', with_snippets=False, collapse_copies=False)
@@ -361,3 +379,58 @@ def test_a_kept_searcher_let_go_lets_its_sidecars_go(built, tmp_path, monkeypatc
         assert not open_under(copy)
     finally:
         gc.enable()
+
+
+def whoosh_block_reads(monkeypatch) -> list[tuple[bytes, int]]:
+    """(term, postings) of each segment's postings the evaluation reads from Whoosh's blocks, from now on."""
+    read = []
+    whole_leaf_postings = Evaluator.leaf_postings
+
+    def counted(self, fieldname, text, *args, **kwargs):
+        found = whole_leaf_postings(self, fieldname, text, *args, **kwargs)
+        read.extend((text, len(ids)) for _, _, ids, _, _ in found)
+        return found
+
+    monkeypatch.setattr(Evaluator, "leaf_postings", counted)
+    return read
+
+
+def test_the_dicts_read_a_frequent_word_from_the_sidecars_not_from_whoosh(searcher, monkeypatch):
+    """The sidecars spare a process of its own Whoosh's blocks (unpickled a block at a time)
+    without numpy's import: only where a segment holds a word in too few documents for its
+    sidecar are its blocks read."""
+    read = whoosh_block_reads(monkeypatch)
+    for text in ("minister", '"prime minister"', "zebra", "peace"):
+        evaluated(searcher, text, with_arrays=False)
+    assert all(postings < FEW_POSTINGS for _, postings in read), read
+    with monkeypatch.context() as patch:
+        patch.setattr(postings_arrays, "SIDECAR_POSTINGS", 10**9)  # every word rarer than a sidecar's
+        evaluated(searcher, "peace", with_arrays=False)
+    # The count sees block reads: those of the same word in each field it is looked for in.
+    frequent = [term for term, postings in read if postings >= FEW_POSTINGS]
+    assert len(frequent) >= 3 and set(frequent) == {b"peac"}
+
+
+def test_a_term_reads_back_alike_with_the_standard_library(built):
+    """ListedPostings (no numpy) reads each term as SegmentArrays does: ids, weights, positions."""
+    key_words = [b"body\0peac", b"body\0minist", b"title\0peac", b"undated\0yes", b"body\0zebra", b"body\0missing"]
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        for leaf, _ in searcher.reader().leaf_readers():
+            mapped, listed = arrays.segment_arrays(leaf), postings_arrays.listed_postings(leaf)
+            for key in key_words:
+                expected, found = mapped.term(key), listed.term(key)
+                assert (expected is None) == (found is None), key
+                if found is None:
+                    continue
+                ids, weights, runs = found
+                assert ids == expected[0].tolist() and weights == expected[1].astype(float).tolist()
+                assert all(type(weight) is float for weight in weights)
+                if runs is None:
+                    assert expected[2] is None
+                    continue
+                offsets, flat = expected[2].tolist(), expected[3].tolist()
+                assert list(runs) == [flat[offsets[n]:offsets[n + 1]] for n in range(len(ids))]
+                kept = list(range(0, len(ids), 3))
+                assert list(runs.kept(kept)) == [runs[n] for n in kept]
+                assert runs.of(kept) == [runs[n] for n in kept]
+                assert runs.kept(kept).of(list(range(len(kept)))) == [runs[n] for n in kept]

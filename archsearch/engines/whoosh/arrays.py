@@ -16,8 +16,6 @@ numpy is imported only with this module, which evaluation.py loads where it pays
 ARRAY_POSTINGS there): its import costs more than a rare word's whole evaluation.
 """
 
-import mmap
-import os
 import zlib
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
@@ -28,7 +26,7 @@ import numpy as np
 
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.postings_arrays import (
-    HEADER, NO_POSITIONS, READER_ATTRIBUTE, RECORD_FIELDS, WEIGHTS_STORED, header_fits, sidecar_name, term_layout,
+    HEADER, NO_POSITIONS, READER_ATTRIBUTE, RECORD_FIELDS, WEIGHTS_STORED, kept_with_reader, mapped_whole, term_layout,
 )
 
 _DOCNUM = np.int64
@@ -373,13 +371,7 @@ class SegmentArrays:
 
     def __init__(self, path: str, document_count: int):
         """Raises ValueError if the file is not a whole one for a segment of that many documents."""
-        with open(path, "rb") as stream:
-            size = os.fstat(stream.fileno()).st_size
-            found = header_fits(stream.read(HEADER.size), size, document_count)
-            if found is None:
-                raise ValueError(f"{path} is not a whole postings file")
-            self._map = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
-        terms, directory = found
+        self._map, terms, directory = mapped_whole(path, document_count)
         self._directory = directory
         # Left as arrays, not made lists: a request process opens every segment's file for the
         # few terms it looks up.
@@ -435,19 +427,6 @@ _DTYPES = {"H": np.dtype("<u2"), "I": np.dtype("<u4"), "f": np.dtype("<f4")}
 
 
 def segment_arrays(leaf) -> SegmentArrays | None:
-    """The arrays of a segment reader's segment; None if it has none, or none whole.  Kept with the
-    reader (the server keeps readers open between queries), so that they are let go with it: a
-    map holds its file open."""
-    arrays = getattr(leaf, READER_ATTRIBUTE, None)
-    if arrays is not None:
-        return arrays
-    storage = leaf._storage
-    folder = getattr(getattr(storage, "b", storage), "folder", None)  # a compound segment's: its overlay's
-    if folder is None:
-        return None
-    try:
-        arrays = SegmentArrays(os.path.join(folder, sidecar_name(leaf.segment())), leaf.doc_count_all())
-    except (OSError, ValueError):  # none (yet: see segments.add_missing_sidecars), or not whole
-        return None
-    setattr(leaf, READER_ATTRIBUTE, arrays)
-    return arrays
+    """The arrays of a segment reader's segment; None if it has none, or none whole (kept with
+    the reader: postings_arrays.kept_with_reader)."""
+    return kept_with_reader(leaf, READER_ATTRIBUTE, SegmentArrays)

@@ -3,7 +3,9 @@
 Whoosh answers a query with a tree of matchers that step through the postings one document
 at a time, several Python calls per posting: counting the 45,000 articles that say
 "president" in a 100,000-article archive takes it 120 ms, ranking them 200 ms more.  Here each
-term's postings are read a block at a time into lists, and the query tree is evaluated with
+term's postings are read into lists, from the segment's postings file where it holds the term
+(postings_arrays.ListedPostings: a frequent word's arrays, no unpickling) and a block at a time
+from Whoosh's postings elsewhere, and the query tree is evaluated with
 set and dict operations and one list comprehension per term for its BM25F scores, which is
 several times faster and gives every matching document and its score in one pass, so the
 count and the ranking come from the same work.  The sets of scored documents are dicts
@@ -31,6 +33,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
+from operator import itemgetter
 from io import BytesIO
 from pickle import load, loads
 
@@ -48,7 +51,8 @@ from archsearch.proximity import Occurrence, are_near, closeness, in_one_sentenc
 from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
 from archsearch.engines.whoosh import fuzzy
 from archsearch.engines.whoosh.fuzzy import ListedPrefix, PrefixExpansion, expansion_terms, prefix_expansion, prefix_term_infos
-from archsearch.engines.whoosh.postings_arrays import decode_positions
+from archsearch.engines.whoosh import postings_arrays
+from archsearch.engines.whoosh.postings_arrays import PositionRuns, decode_positions, listed_postings
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.store import article_body
 
@@ -128,7 +132,9 @@ class Evaluator:
         self._title_lengths: dict[int, int] = {}
         self._in_sentence: dict[tuple, bool] = {}
         self._postings_read: dict[tuple[str, bytes, Collection[int]], list[tuple]] = {}
-        # Term information read in key order for the words of a long prefix (see _MultiTerm).
+        self._listed: dict[tuple[str, bytes], dict[int, tuple]] = {}
+        # Each segment's term information for a word, read once: in key order for the words of a
+        # long prefix (see _MultiTerm), else when the word's postings are first looked for.
         self._term_infos: dict[tuple[str, bytes], dict[int, object]] = {}
         self._dicts = DictOperations(self)
         self._arrays = None
@@ -505,23 +511,48 @@ class Evaluator:
         if read is not None:
             return read
         read = []
-        in_order = self._term_infos.get((fieldname, text))
         for number, (leaf, base) in enumerate(self.leaves):
             if number in skipped:
                 continue
-            if in_order is not None:
-                terminfo = in_order.get(number)
-                if terminfo is None:
-                    continue
-            else:
-                try:
-                    terminfo = leaf._terms.term_info(fieldname, text)
-                except TermNotFound:
-                    continue
+            terminfo = self._term_info(number, leaf, fieldname, text)
+            if terminfo is None:
+                continue
             read.append((leaf, base, *read_postings(leaf._terms._postfile, terminfo, base, wanted)))
         if wanted is None:
             self._postings_read[fieldname, text, skipped] = read
         return read
+
+    def listed_postings(self, fieldname: str, text: bytes) -> dict[int, tuple]:
+        """Per segment whose postings file holds the term (number in self.leaves): its document
+        numbers (segment-relative), weights and PositionRuns (None in a field without positions),
+        deleted documents included, read with the standard library (postings_arrays.ListedPostings)."""
+        found = self._listed.get((fieldname, text))
+        if found is None:
+            key = fieldname.encode("utf-8") + b"\0" + text
+            found = self._listed[fieldname, text] = {}
+            for number, (leaf, _) in enumerate(self.leaves):
+                # Only a term in SIDECAR_POSTINGS of the segment's documents or more can be there:
+                # a rarer one's query opens no file.
+                terminfo = self._term_info(number, leaf, fieldname, text)
+                if terminfo is None or terminfo.doc_frequency() < postings_arrays.SIDECAR_POSTINGS:
+                    continue
+                listed = listed_postings(leaf)
+                term = listed.term(key) if listed is not None else None
+                if term is not None:
+                    found[number] = term
+        return found
+
+    def _term_info(self, number: int, leaf, fieldname: str, text: bytes):
+        """The term's information in the segment (number in self.leaves); None if it has none."""
+        infos = self._term_infos.get((fieldname, text))
+        if infos is None:
+            infos = self._term_infos[fieldname, text] = {}
+            for each, (other, _) in enumerate(self.leaves):
+                try:
+                    infos[each] = other._terms.term_info(fieldname, text)
+                except TermNotFound:
+                    pass
+        return infos.get(number)
 
     def field_lengths(self, fieldname: str) -> bytes:
         """Each document's field length, as the byte Whoosh encodes it (0: none)."""
@@ -703,38 +734,53 @@ class DictOperations:
         }
 
     def postings(self, fieldname: str, text: bytes, with_positions: bool = False, wanted: list[int] | None = None):
-        """(document numbers, weights, encoded positions or None) of a term, deleted documents left
-        out; with `wanted`, at least those of them it holds (see read_postings)."""
+        """(document numbers, weights, positions or None) of a term, deleted documents left out:
+        from the segments' postings files where they hold the term, from Whoosh's postings
+        elsewhere (with `wanted`, at least those of them it holds: see read_postings).  Positions:
+        a _JoinedValues of each posting's, encoded (Whoosh's) or as lists (PositionRuns).
+
+        With `wanted` (proximity's hundred documents at most) the term's blocks holding them are
+        cheaper to read than its whole postings file entry, unless that was read already."""
+        evaluator = self.evaluator
+        listed = evaluator.listed_postings(fieldname, text) if wanted is None or (fieldname, text) in evaluator._listed else {}
+        parts = [(*evaluator.leaves[number], local_ids, leaf_weights, runs, 0)
+                 for number, (local_ids, leaf_weights, runs) in listed.items()]
+        parts += [(*read, read[1]) for read in evaluator.leaf_postings(fieldname, text, wanted, skipped=frozenset(listed))]
+        parts.sort(key=itemgetter(1))
         ids: list[int] = []
         weights: list[float] = []
-        values: list[bytes] | None = [] if with_positions else None
-        postings = self.evaluator.leaf_postings(fieldname, text, wanted)
-        for leaf, base, leaf_ids, leaf_weights, leaf_values in postings:
+        values = _JoinedValues() if with_positions else None
+        for leaf, base, leaf_ids, leaf_weights, leaf_values, read_base in parts:
             deleted = leaf.deleted_docs_set
             if deleted:
-                kept = [i for i, docnum in enumerate(leaf_ids) if docnum - base not in deleted]
+                kept = [i for i, docnum in enumerate(leaf_ids) if docnum - read_base not in deleted]
                 leaf_ids = [leaf_ids[i] for i in kept]
                 leaf_weights = [leaf_weights[i] for i in kept]
                 if with_positions:
-                    leaf_values = [leaf_values[i] for i in kept]
-            ids += leaf_ids
+                    leaf_values = leaf_values.kept(kept) if isinstance(leaf_values, PositionRuns) else [leaf_values[i] for i in kept]
+            ids += map(base.__add__, leaf_ids) if read_base != base else leaf_ids
             weights += leaf_weights
             if with_positions:
-                values += leaf_values
+                values.add(leaf_values)
         return ids, weights, values
 
     def word_positions(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
         """The positions of the term in each of `docnums` (sorted) that has it."""
         # Only the blocks that may hold one: proximity looks at a hundred documents at most.
         ids, _, values = self.postings(fieldname, text, with_positions=True, wanted=docnums)
-        wanted = set(docnums)
-        return {docnum: decode(value) for docnum, value in zip(ids, values) if docnum in wanted}
+        found = {}
+        for docnum in docnums:
+            index = bisect_left(ids, docnum)
+            if index < len(ids) and ids[index] == docnum:
+                found[docnum] = decode(values[index])
+        return found
 
     @staticmethod
-    def values_of(ids: list[int], values: list[bytes], docnums: list[int]) -> list[bytes]:
-        """The encoded positions of each of `docnums` (all among `ids`)."""
-        found = dict(zip(ids, values))
-        return [found[docnum] for docnum in docnums]
+    def values_of(ids: list[int], values: "_JoinedValues", docnums: list[int]) -> list:
+        """The positions of each of `docnums` (all among `ids`, in increasing order), as `values`
+        holds them."""
+        found = dict(zip(ids, range(len(ids))))
+        return values.of(list(map(found.__getitem__, docnums)))
 
     @staticmethod
     def phrase_documents(candidates: list[int], word_values: list[list[bytes]], decode) -> list[int]:
@@ -932,23 +978,64 @@ def _holds(leaf, fieldname: str, word: bytes, docnum: int) -> bool:
     return docnum in read_postings(leaf._terms._postfile, terminfo, 0, [docnum])[0]
 
 
+class _JoinedValues:
+    """The positions of a term's postings, segment after segment, each segment's as it was read:
+    encoded (a list of Whoosh's values) or PositionRuns (a postings file's)."""
+
+    __slots__ = ("_parts", "_ends")
+
+    def __init__(self):
+        self._parts: list = []
+        self._ends: list[int] = []
+
+    def add(self, part) -> None:
+        self._parts.append(part)
+        self._ends.append((self._ends[-1] if self._ends else 0) + len(part))
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def __iter__(self):
+        for part in self._parts:
+            yield from part
+
+    def __getitem__(self, index: int):
+        number = bisect_right(self._ends, index)
+        return self._parts[number][index - (self._ends[number - 1] if number else 0)]
+
+    def of(self, indexes: list[int]) -> list:
+        """The positions of these postings (increasing indexes), each as its segment holds them."""
+        found = []
+        start = first = 0
+        for part, end in zip(self._parts, self._ends):
+            last = bisect_left(indexes, end, first)
+            local = [index - start for index in indexes[first:last]]
+            found += part.of(local) if isinstance(part, PositionRuns) else map(part.__getitem__, local)
+            start, first = end, last
+        return found
+
+
 class _PositionsDecoder:
     """The format's decode_positions(), remembering what it decoded: most words occur once in an
-    article, so the same few thousand encoded single positions come back again and again."""
+    article, so the same few thousand encoded single positions come back again and again.
+    Positions read from a postings file come decoded (lists): those are given back as they are."""
 
     def __init__(self, fieldformat):
         self._decode = decode_positions if type(fieldformat) is Positions else fieldformat.decode_positions
         self._decoded: dict[bytes, list[int]] = {}
 
-    def __call__(self, value: bytes) -> list[int]:
+    def __call__(self, value: bytes | list[int]) -> list[int]:
+        if type(value) is list:
+            return value
         positions = self._decoded.get(value)
         if positions is None:
             positions = self._decoded[value] = self._decode(value)
         return positions
 
-    def many(self, values: list[bytes]) -> list[list[int]]:
+    def many(self, values: list) -> list[list[int]]:
         """The positions of each value: those decoded before looked up in one pass of C."""
-        positions = list(map(self._decoded.get, values))
+        get = self._decoded.get
+        positions = [value if type(value) is list else get(value) for value in values]
         for index in [index for index, found in enumerate(positions) if found is None]:
             positions[index] = self(values[index])
         return positions

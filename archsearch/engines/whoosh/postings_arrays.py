@@ -24,7 +24,8 @@ the offsets of the keys (uint64, one more than terms), a record per term (int64:
 of its data, positions, end of its data, flags), a CRC-32 per term (of its key and data, so that
 a record pointing elsewhere fails it too), then the keys, field name, NUL, term, in byte order.
 
-numpy is not imported here: the index's writers need none (arrays.py reads these files).
+numpy is not imported here: the index's writers need none, and a query in a process of its own
+reads these files with the standard library (ListedPostings); arrays.py reads them with numpy.
 """
 
 import contextlib
@@ -34,6 +35,7 @@ import re
 import struct
 import zlib
 from array import array
+from bisect import bisect_left
 from itertools import accumulate, chain
 
 from whoosh.formats import Positions
@@ -253,7 +255,7 @@ def let_go(leaf) -> None:
     reader may live on in reference cycles (and in processes forked meanwhile) until collected."""
     from archsearch.engines.whoosh.prefix_postings import READER_ATTRIBUTE as PREFIXES_ATTRIBUTE
 
-    for attribute in (READER_ATTRIBUTE, PREFIXES_ATTRIBUTE):
+    for attribute in (READER_ATTRIBUTE, LISTS_ATTRIBUTE, PREFIXES_ATTRIBUTE):
         mapped = leaf.__dict__.pop(attribute, None)
         if mapped is not None:
             mapped.close()
@@ -303,3 +305,152 @@ def header_fits(header: bytes, size: int, document_count: int, kind: bytes = MAG
         return None
     return terms, directory
 
+
+
+# Where listed_postings keeps a segment reader's mapped file read with the standard library (a ListedPostings).
+LISTS_ATTRIBUTE = "_archsearch_listed_postings"
+
+
+def mapped_whole(path: str, document_count: int) -> tuple:
+    """(the file mapped, its terms, its directory's start) of a postings file; raises ValueError
+    if it is not a whole one for a segment of that many documents."""
+    import mmap  # not on a query's path unless a word of it is in a postings file
+
+    with open(path, "rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        found = header_fits(stream.read(HEADER.size), size, document_count)
+        if found is None:
+            raise ValueError(f"{path} is not a whole postings file")
+        return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ), *found
+
+
+class PositionRuns:
+    """Each posting's positions of a term read from a sidecar (ListedPostings.term), as a list of
+    its posting's positions when asked for one: slicing every posting's up front would cost more
+    than a phrase's few candidates need."""
+
+    __slots__ = ("_offsets", "_flat", "_kept", "_listed")
+
+    def __init__(self, offsets: array, flat: array, kept: list[int] | None = None):
+        self._offsets, self._flat, self._kept = offsets, flat, kept
+        self._listed = None  # the flat positions as a list, once many postings' are asked for
+
+    def __len__(self) -> int:
+        return len(self._kept) if self._kept is not None else len(self._offsets) - 1
+
+    def __getitem__(self, index: int) -> list[int]:
+        if self._kept is not None:
+            index = self._kept[index]
+        return self._flat[self._offsets[index]:self._offsets[index + 1]].tolist()
+
+    def __iter__(self):
+        return map(self.__getitem__, range(len(self)))
+
+    def of(self, indexes: list[int]) -> list[list[int]]:
+        """The positions of each of these postings (a phrase's candidates): list slices of the
+        positions made a list once, cheaper than an array's slice made a list each."""
+        if self._kept is not None:
+            indexes = list(map(self._kept.__getitem__, indexes))
+        if self._listed is None:
+            self._listed = self._flat.tolist()
+        listed, offsets = self._listed, self._offsets
+        return [listed[offsets[index]:offsets[index + 1]] for index in indexes]
+
+    def kept(self, indexes: list[int]) -> "PositionRuns":
+        """The runs of these postings only (increasing indexes into this one's)."""
+        if self._kept is not None:
+            indexes = [self._kept[index] for index in indexes]
+        return PositionRuns(self._offsets, self._flat, indexes)
+
+
+class ListedPostings:
+    """A segment's postings file read with the standard library, for a process where numpy's
+    import would cost more than it saves (arrays.SegmentArrays reads the same file with numpy):
+    a term's arrays are copied out of the mapped file, checked against their CRC, as Python lists."""
+
+    def __init__(self, path: str, document_count: int):
+        """Raises ValueError if the file is not a whole one for a segment of that many documents,
+        or the machine is not little-endian (the file is)."""
+        if _BIG_ENDIAN:
+            raise ValueError("postings files are read with the standard library on little-endian machines only")
+        self._map, terms, directory = mapped_whole(path, document_count)
+        self._directory = directory
+        view = memoryview(self._map)
+        records_start = directory + 8 * (terms + 1)
+        crcs_start = records_start + 8 * RECORD_FIELDS * terms
+        self._key_offsets = view[directory:records_start].cast("Q")
+        self._records = view[records_start:crcs_start].cast("q")
+        self._crcs = view[crcs_start:crcs_start + 4 * terms].cast("I")
+        self._keys_start = crcs_start + 4 * terms
+        self._views = (view, self._key_offsets, self._records, self._crcs)
+
+    def close(self) -> None:
+        for view in reversed(self._views):
+            view.release()
+        self._map.close()
+
+    def _key(self, index: int) -> bytes:
+        start = self._keys_start
+        return self._map[start + self._key_offsets[index]:start + self._key_offsets[index + 1]]
+
+    def term(self, key: bytes) -> tuple[list[int], list[float], PositionRuns | None] | None:
+        """(segment-relative document numbers, weights, positions: None in a field without) of a
+        term (key: field name, NUL, term); None if the file does not hold it, or holds it damaged."""
+        count = len(self._crcs)
+        index = bisect_left(range(count), key, key=self._key)
+        if index == count or self._key(index) != key:
+            return None
+        postings, start, positions, end, flags = self._records[index * RECORD_FIELDS:(index + 1) * RECORD_FIELDS]
+        *layout, size = term_layout(postings, positions, flags)
+        if not (HEADER.size <= start and start + size == end <= self._directory):
+            return None
+        data = self._map[start:end]
+        if zlib.crc32(data, zlib.crc32(key)) != self._crcs[index]:
+            return None
+        ids, weights, offsets, flat = (
+            array(typecode, data[offset:offset + length * array(typecode).itemsize]) for typecode, length, offset in layout
+        )
+        if flags & NO_POSITIONS:
+            return ids.tolist(), weights.tolist(), None
+        if flags & WEIGHTS_STORED:
+            weights = weights.tolist()
+        else:  # each posting's count of positions, as the float Whoosh reads
+            weights = list(map(_COUNT_FLOATS.__getitem__, map(int.__sub__, offsets[1:], offsets)))
+        return ids.tolist(), weights, PositionRuns(offsets, flat)
+
+
+class _CountFloats(dict):
+    """Counts as floats: the same few counts, looked up in C where float() would be called."""
+
+    def __missing__(self, count: int) -> float:
+        value = self[count] = float(count)
+        return value
+
+
+_COUNT_FLOATS = _CountFloats()
+
+
+def listed_postings(leaf) -> ListedPostings | None:
+    """The postings file of a segment reader's segment read with the standard library; None if it
+    has none, or none whole."""
+    return kept_with_reader(leaf, LISTS_ATTRIBUTE, ListedPostings)
+
+
+def kept_with_reader(leaf, attribute: str, opened):
+    """The segment reader's postings file opened by `opened` (path, documents in the segment:
+    raises OSError or ValueError where there is none whole); None if it has none, or none whole.
+    Kept with the reader (the server keeps readers open between queries), under `attribute`, so
+    that it is let go with it (let_go): a map holds its file open."""
+    found = getattr(leaf, attribute, None)
+    if found is not None:
+        return found
+    storage = leaf._storage
+    folder = getattr(getattr(storage, "b", storage), "folder", None)  # a compound segment's: its overlay's
+    if folder is None:
+        return None
+    try:
+        found = opened(os.path.join(folder, sidecar_name(leaf.segment())), leaf.doc_count_all())
+    except (OSError, ValueError):  # none (yet: see segments.add_missing_sidecars), or not whole
+        return None
+    setattr(leaf, attribute, found)
+    return found
