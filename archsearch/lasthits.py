@@ -36,11 +36,12 @@ def state_dir(environ=os.environ) -> Path:
     return base / "archsearch"
 
 
-def state_file(index_dir: Path, environ=os.environ) -> Path:
-    """The file of the index's last hits, named by a checksum of its absolute path: zlib's CRC-32,
-    which the index has loaded already, where hashlib would load OpenSSL (2.5 ms of every query).
-    The file holds the path too, so two indexes whose checksums meet never take each other's hits."""
-    return state_dir(environ) / f"last-query-{zlib.crc32(_absolute(index_dir)):08x}.json"
+def state_file(index_dir: Path, environ=os.environ, kind: str = "last-query") -> Path:
+    """The index's file of `kind` in the state folder (its last hits by default), named by a
+    checksum of its absolute path: zlib's CRC-32, which the index has loaded already, where hashlib
+    would load OpenSSL (2.5 ms of every query).  The file holds the path too, so two indexes whose
+    checksums meet never take each other's records."""
+    return state_dir(environ) / f"{kind}-{zlib.crc32(_absolute(index_dir)):08x}.json"
 
 
 def _earlier_state_file(index_dir: Path, environ=os.environ) -> Path:
@@ -93,8 +94,10 @@ def resolve(index_dir: Path, reference: str, environ=os.environ) -> RememberedHi
 def recall(index_dir: Path, number: int, environ=os.environ) -> RememberedHit:
     """The hit ranked `number` by the last query against `index_dir`; ArchsearchError when there is none."""
     path = state_file(index_dir, environ)
-    if not path.exists() and _earlier_state_file(index_dir, environ).exists():
-        path = _earlier_state_file(index_dir, environ)
+    if not path.exists():
+        earlier = _earlier_state_file(index_dir, environ)
+        if earlier.exists():
+            path = earlier
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
         query, hits = record["query"], {int(rank): str(reference) for rank, reference in record["hits"]}

@@ -229,15 +229,15 @@ def _compiled_sources_path() -> str:
     return os.path.join(cache_home, "archsearch", COMPILED_SOURCES_FILE)
 
 
-def _inherited_flags(depth: int) -> int:
-    return sys._getframe(depth + 1).f_code.co_flags & _FUTURE_FLAGS
+def _inherited_flags() -> int:
+    return sys._getframe(2).f_code.co_flags & _FUTURE_FLAGS  # of whoever called compile, exec or eval
 
 
 def _kept_compile(source, filename, mode, flags=0, dont_inherit=False, optimize=-1, **options):
     """compile(), for typing: a text's code reused from the cache folder (_CompiledSources)."""
     if type(source) is not str or filename != "<string>" or optimize != -1 or options or flags & ~_FUTURE_FLAGS:
         return compile(source, filename, mode, flags, dont_inherit, optimize, **options)
-    return _compiled_sources.code(source, mode, flags | (0 if dont_inherit else _inherited_flags(1)))
+    return _compiled_sources.code(source, mode, flags | (0 if dont_inherit else _inherited_flags()))
 
 
 def _kept_exec(source, globals=None, locals=None, **options):
@@ -247,7 +247,7 @@ def _kept_exec(source, globals=None, locals=None, **options):
         if globals is None:
             globals, locals = caller.f_globals, caller.f_locals
         return exec(source, globals, locals, **options)
-    return exec(_compiled_sources.code(source, "exec", _inherited_flags(1)), globals, locals)
+    return exec(_compiled_sources.code(source, "exec", _inherited_flags()), globals, locals)
 
 
 def _kept_eval(source, globals=None, locals=None):
@@ -257,7 +257,7 @@ def _kept_eval(source, globals=None, locals=None):
         if globals is None:
             globals, locals = caller.f_globals, caller.f_locals
         return eval(source, globals, locals)
-    return eval(_compiled_sources.code(source, "eval", _inherited_flags(1)), globals, locals)
+    return eval(_compiled_sources.code(source, "eval", _inherited_flags()), globals, locals)
 
 
 def reuse_compiled_sources() -> None:

@@ -235,8 +235,7 @@ def _let_go(searcher) -> None:
     cyclic collector runs, which an idle server may not do for long, while it forks."""
     from archsearch.engines.whoosh.postings_arrays import let_go
 
-    reader = searcher.reader()
-    for leaf in [reader] if reader.is_atomic() else [leaf for leaf, _ in reader.leaf_readers()]:
+    for leaf, _ in searcher.reader().leaf_readers():
         let_go(leaf)
     searcher.close()
 
@@ -317,11 +316,11 @@ def _recall_languages(index_dir: Path, searcher):
     the same generation, is never taken for the one recorded.  A record that is missing, stale,
     unreadable or unwritable only means reading them again."""
     from archsearch.analysis.alternatives import _languages_read
-    from archsearch.lasthits import state_dir
+    from archsearch.lasthits import state_file
 
     reader = searcher.reader()
     generation = reader.generation()
-    if generation is None or reader in _languages_read:  # no committed segment; a kept reader's
+    if generation is None:  # no committed segment
         return None
     folder = os.path.abspath(index_dir)
     try:
@@ -329,7 +328,7 @@ def _recall_languages(index_dir: Path, searcher):
     except OSError:
         return None
     identity = [folder, generation, toc.st_dev, toc.st_ino, toc.st_size, toc.st_mtime_ns]
-    path = state_dir() / f"languages-{zlib.crc32(os.fsencode(folder)):08x}.json"
+    path = state_file(index_dir, kind="languages")
     try:
         record = json.loads(path.read_bytes())
         languages = record["languages"]
