@@ -122,6 +122,15 @@ class ArrayOperations:
         self._lengths: dict[str, np.ndarray] = {}
         self._live: np.ndarray | None = None
         self._arrays: list[SegmentArrays | None] | None = None
+        self._deleted: dict[int, np.ndarray | None] = {}  # by id() of the evaluator's leaves
+
+    def _deleted_in(self, leaf) -> np.ndarray | None:
+        """The segment's deleted documents (segment-relative), as an array made once per
+        evaluator; None where it has none."""
+        if id(leaf) not in self._deleted:
+            deleted = leaf.deleted_docs_set
+            self._deleted[id(leaf)] = np.fromiter(deleted, _DOCNUM, len(deleted)) if deleted else None
+        return self._deleted[id(leaf)]
 
     @staticmethod
     def result(scores: ArrayScores) -> ArrayScores:
@@ -222,9 +231,9 @@ class ArrayOperations:
                 local = np.frombuffer(part.documents, "<u2" if part.narrow else "<u4")
             else:
                 local = np.array(self.evaluator.walked_documents(leaf, part), _DOCNUM)
-            deleted = leaf.deleted_docs_set
-            if deleted:
-                local = local[~np.isin(local, np.fromiter(deleted, _DOCNUM, len(deleted)))]
+            deleted = self._deleted_in(leaf)
+            if deleted is not None:
+                local = local[~np.isin(local, deleted)]
             parts.append(local.astype(_DOCNUM) + base)
         docnums = np.concatenate(parts) if parts else _EMPTY.docnums
         return ArrayScores(docnums, np.zeros(len(docnums)))
@@ -255,27 +264,28 @@ class ArrayOperations:
         postings elsewhere (with `wanted`, at least those of them it holds: see
         evaluation.read_postings)."""
         key = fieldname.encode("utf-8") + b"\0" + text
-        mapped = {}
+        mapped = set()
+        parts = []  # (first document's number, ids, weights, positions: arrays or encoded)
         for number, arrays in enumerate(self._segment_arrays()):
             found = arrays.term(key) if arrays is not None else None
-            if found is not None:
-                mapped[number] = found
-        parts = []  # (first document's number, ids, weights, positions: arrays or encoded)
-        for number, (leaf_ids, leaf_weights, offsets, flat) in mapped.items():
+            if found is None:
+                continue
+            mapped.add(number)
+            leaf_ids, leaf_weights, offsets, flat = found
             leaf, base = self.evaluator.leaves[number]
             kept = None
-            deleted = leaf.deleted_docs_set
-            if deleted:
-                kept = np.flatnonzero(~np.isin(leaf_ids, np.fromiter(deleted, _DOCNUM, len(deleted))))
+            deleted = self._deleted_in(leaf)
+            if deleted is not None:
+                kept = np.flatnonzero(~np.isin(leaf_ids, deleted))
                 leaf_ids, leaf_weights = leaf_ids[kept], leaf_weights[kept]
             parts.append((base, leaf_ids.astype(_DOCNUM) + base, leaf_weights.astype(np.float64), (offsets, flat, kept)))
         read = self.evaluator.leaf_postings(fieldname, text, wanted, skipped=frozenset(mapped))
         for leaf, base, leaf_ids, leaf_weights, leaf_values in read:
             leaf_ids = np.array(leaf_ids, _DOCNUM)
             leaf_weights = np.array(leaf_weights, np.float64)
-            deleted = leaf.deleted_docs_set
-            if deleted:
-                kept = ~np.isin(leaf_ids - base, np.fromiter(deleted, _DOCNUM, len(deleted)))
+            deleted = self._deleted_in(leaf)
+            if deleted is not None:
+                kept = ~np.isin(leaf_ids - base, deleted)
                 leaf_ids, leaf_weights = leaf_ids[kept], leaf_weights[kept]
                 if with_positions:
                     leaf_values = [value for value, keep in zip(leaf_values, kept.tolist()) if keep]

@@ -783,9 +783,9 @@ class DictOperations:
         return values.of(list(map(found.__getitem__, docnums)))
 
     @staticmethod
-    def phrase_documents(candidates: list[int], word_values: list[list[bytes]], decode) -> list[int]:
-        """The candidates where the words stand in a row (`word_values`: each word's encoded
-        positions in each candidate, `decode` gives them)."""
+    def phrase_documents(candidates: list[int], word_values: list[list], decode) -> list[int]:
+        """The candidates where the words stand in a row (`word_values`: each word's positions in
+        each candidate as values_of gives them, encoded or decoded; `decode` decodes the encoded)."""
         first, *following = word_values
         if len(following) == 1:
             return _two_word_phrases(candidates, first, following[0], decode)
@@ -906,10 +906,10 @@ def read_postings(postfile, terminfo, base: int, wanted: list[int] | None = None
             return ids, weights, values
 
 
-def _two_word_phrases(candidates, first: list[bytes], second: list[bytes], decode) -> list[int]:
+def _two_word_phrases(candidates, first: list, second: list, decode) -> list[int]:
     """The candidates where the second word comes right after the first (`first` and `second`:
-    the words' encoded positions in each candidate): the common phrase, where each word is most
-    often in the article once."""
+    the words' positions in each candidate, as phrase_documents takes them): the common phrase,
+    where each word is most often in the article once."""
     found = []
     for docnum, first_positions, second_positions in zip(candidates, decode.many(first), decode.many(second)):
         if len(first_positions) == 1 and len(second_positions) == 1:

@@ -39,6 +39,7 @@ from whoosh.reading import IndexReader
 from whoosh.support.levenshtein import distance
 
 from archsearch.engines.whoosh import prefix_postings
+from archsearch.engines.whoosh.postings_arrays import segment_folder
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry, segment_prefixes
 
 # The fields a fuzzy word can be asked of: the words of title and body as written (where an
@@ -324,7 +325,7 @@ def segment_word_lists(leaf) -> dict:
         return {}
     name = segment.make_filename(WORD_LIST_EXTENSION)
     storage = leaf._storage
-    key = (getattr(getattr(storage, "b", storage), "folder", None) or id(storage), name)  # a compound segment's: its overlay's
+    key = (segment_folder(storage) or id(storage), name)
     lists = _kept.get(key)
     if lists is not None:
         _kept.move_to_end(key)

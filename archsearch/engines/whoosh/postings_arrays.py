@@ -11,7 +11,7 @@ first one.  Rarer terms stay where they are: a block or two is cheap to read.
 
 The file is redundant: a segment without one (written before it existed), or whose file is
 damaged, is read from Whoosh's postings as before, and `archsearch index` writes the missing
-ones (missing_sidecars, write_sidecar).  It is named after the segment (`MAIN_<id>.postings`),
+ones (segments.add_missing_sidecars).  It is named after the segment (`MAIN_<id>.postings`),
 so that Whoosh's clean-up removes it with its segment and publishing a staged build moves it
 with the rest; it is written under a temporary name and renamed when whole.
 
@@ -29,6 +29,7 @@ reads these files with the standard library (ListedPostings); arrays.py reads th
 """
 
 import contextlib
+import mmap
 import os
 import pickle
 import re
@@ -261,11 +262,6 @@ def let_go(leaf) -> None:
             mapped.close()
 
 
-def missing_sidecars(folder: str, segments) -> list:
-    """The segments that lack a whole file of their sidecar in the folder."""
-    return [segment for segment in segments if missing_parts(folder, segment)]
-
-
 def missing_parts(folder: str, segment) -> frozenset:
     """The files of PARTS that the segment lacks whole in the folder."""
     from archsearch.engines.whoosh import prefix_postings
@@ -311,16 +307,15 @@ def header_fits(header: bytes, size: int, document_count: int, kind: bytes = MAG
 LISTS_ATTRIBUTE = "_archsearch_listed_postings"
 
 
-def mapped_whole(path: str, document_count: int) -> tuple:
-    """(the file mapped, its terms, its directory's start) of a postings file; raises ValueError
-    if it is not a whole one for a segment of that many documents."""
-    import mmap  # not on a query's path unless a word of it is in a postings file
-
+def mapped_whole(path: str, document_count: int, kind: bytes = MAGIC, record_fields: int = RECORD_FIELDS) -> tuple:
+    """(the file mapped, its entries, its directory's start) of a sidecar of `kind` (a postings
+    file by default); raises ValueError if it is not a whole one for a segment of that many
+    documents."""
     with open(path, "rb") as stream:
         size = os.fstat(stream.fileno()).st_size
-        found = header_fits(stream.read(HEADER.size), size, document_count)
+        found = header_fits(stream.read(HEADER.size), size, document_count, kind, record_fields)
         if found is None:
-            raise ValueError(f"{path} is not a whole postings file")
+            raise ValueError(f"{path} is not a whole {os.path.splitext(path)[1][1:]} file")
         return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ), *found
 
 
@@ -436,20 +431,26 @@ def listed_postings(leaf) -> ListedPostings | None:
     return kept_with_reader(leaf, LISTS_ATTRIBUTE, ListedPostings)
 
 
-def kept_with_reader(leaf, attribute: str, opened):
-    """The segment reader's postings file opened by `opened` (path, documents in the segment:
-    raises OSError or ValueError where there is none whole); None if it has none, or none whole.
-    Kept with the reader (the server keeps readers open between queries), under `attribute`, so
-    that it is let go with it (let_go): a map holds its file open."""
+def segment_folder(storage) -> str | None:
+    """The folder of a segment's files: a compound segment's storage is an overlay on it."""
+    return getattr(getattr(storage, "b", storage), "folder", None)
+
+
+def kept_with_reader(leaf, attribute: str, opened, name=sidecar_name):
+    """The segment reader's sidecar `name(segment)` opened by `opened` (path, documents in the
+    segment: raises OSError or ValueError where there is none whole); None if it has none, or none
+    whole, or the reader has no segment (an EmptyReader).  Kept with the reader (the server keeps
+    readers open between queries), under `attribute`, so that it is let go with it (let_go): a map
+    holds its file open."""
     found = getattr(leaf, attribute, None)
     if found is not None:
         return found
-    storage = leaf._storage
-    folder = getattr(getattr(storage, "b", storage), "folder", None)  # a compound segment's: its overlay's
-    if folder is None:
+    segment = getattr(leaf, "_segment", None)
+    folder = segment_folder(getattr(leaf, "_storage", None))
+    if segment is None or folder is None:
         return None
     try:
-        found = opened(os.path.join(folder, sidecar_name(leaf.segment())), leaf.doc_count_all())
+        found = opened(os.path.join(folder, name(segment)), leaf.doc_count_all())
     except (OSError, ValueError):  # none (yet: see segments.add_missing_sidecars), or not whole
         return None
     setattr(leaf, attribute, found)

@@ -28,24 +28,24 @@ an entry are read without it (arrays.py reads the documents).
 """
 
 import contextlib
-import mmap
 import os
 import pickle
-import re
 import struct
 import zlib
 from array import array
 from bisect import bisect_left
 from itertools import chain
 
-from archsearch.engines.whoosh.postings_arrays import HEADER, header_fits, write_directory
+from archsearch.engines.whoosh.postings_arrays import (
+    _BIG_ENDIAN, _NARROW_MAX, HEADER, kept_with_reader, mapped_whole, write_directory,
+)
 
 PREFIX_FIELDS = frozenset({"exact"})  # where a prefix word without a field looks (querying.py)
 PREFIX_LETTERS = 3
 # A prefix of this many words or fewer in a segment has no entry: its words are walked (fuzzy.py).
 WORDS_LISTED = 16
 # The most frequent words an entry lists: twice those scored, so that the words scored over all
-# segments are almost always among those listed in each (see fuzzy.scored_prefix_words).
+# segments are almost always among those listed in each (see fuzzy.prefix_expansion).
 TOP_WORDS = 32
 
 EXTENSION = ".prefixes"
@@ -54,9 +54,6 @@ RECORD_FIELDS = 5  # documents, start, narrow, words' start, end
 _RECORD = struct.Struct("<5q")
 _OFFSET = struct.Struct("<Q")
 _CRC = struct.Struct("<I")
-_NARROW_MAX = 0xFFFF
-TEMPORARY = re.compile(r"^prefixes-.*\.tmp$")
-_BIG_ENDIAN = struct.pack("=I", 1) != struct.pack("<I", 1)
 
 
 def prefixes_name(segment) -> str:
@@ -192,13 +189,7 @@ class SegmentPrefixes:
 
     def __init__(self, path: str, document_count: int):
         """Raises ValueError if the file is not a whole one for a segment of that many documents."""
-        with open(path, "rb") as stream:
-            size = os.fstat(stream.fileno()).st_size
-            found = header_fits(stream.read(HEADER.size), size, document_count, MAGIC, RECORD_FIELDS)
-            if found is None:
-                raise ValueError(f"{path} is not a whole prefixes file")
-            self._map = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
-        self._count, self._directory = found
+        self._map, self._count, self._directory = mapped_whole(path, document_count, MAGIC, RECORD_FIELDS)
         self._records = self._directory + _OFFSET.size * (self._count + 1)
         self._crcs = self._records + _RECORD.size * self._count
         self._keys = self._crcs + _CRC.size * self._count
@@ -242,17 +233,4 @@ READER_ATTRIBUTE = "_archsearch_prefixes"
 def segment_prefixes(leaf) -> SegmentPrefixes | None:
     """The prefix file of a segment reader's segment; None if it has none whole.  Kept with the
     reader, and let go with it (postings_arrays.let_go)."""
-    prefixes = getattr(leaf, READER_ATTRIBUTE, None)
-    if prefixes is not None:
-        return prefixes
-    segment = getattr(leaf, "_segment", None)
-    storage = getattr(leaf, "_storage", None)
-    folder = getattr(getattr(storage, "b", storage), "folder", None)  # a compound segment's: its overlay's
-    if segment is None or folder is None:
-        return None
-    try:
-        prefixes = SegmentPrefixes(os.path.join(folder, prefixes_name(segment)), leaf.doc_count_all())
-    except (OSError, ValueError):
-        return None
-    setattr(leaf, READER_ATTRIBUTE, prefixes)
-    return prefixes
+    return kept_with_reader(leaf, READER_ATTRIBUTE, SegmentPrefixes, prefixes_name)

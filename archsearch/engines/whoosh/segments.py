@@ -46,7 +46,7 @@ from archsearch.analysis import ChainAnalyzer
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh.fuzzy import WordLists
 from archsearch.engines.whoosh.postings_arrays import TEMPORARY as SIDECAR_TEMPORARY
-from archsearch.engines.whoosh.postings_arrays import SidecarWriter, missing_parts, missing_sidecars
+from archsearch.engines.whoosh.postings_arrays import SidecarWriter, missing_parts
 from archsearch.schema import word_analyzer
 from archsearch.engines.whoosh.store import ROOTS_TEMPORARY
 
@@ -602,23 +602,26 @@ def add_missing_sidecars(ix, segments) -> None:
     if folder is None:
         return
     schema = ix.schema
-    for segment in missing_sidecars(folder, segments):
+    for segment in segments:
+        parts = missing_parts(folder, segment)
+        if not parts:
+            continue
         reader = SegmentReader(ix.storage, schema, segment)
         try:
-            write_sidecar(folder, reader, schema)
+            write_sidecar(folder, reader, schema, parts)
         except OSError:
             return
         finally:
             reader.close()
 
 
-def write_sidecar(folder: str, reader, schema) -> None:
-    """Write the postings arrays and prefixes of a segment written without them (those it lacks),
-    from its reader: each term's postings read whole, as a query reads them, deleted documents
+def write_sidecar(folder: str, reader, schema, parts) -> None:
+    """Write the sidecar files `parts` (postings_arrays.missing_parts) of a segment written without
+    them, from its reader: each term's postings read whole, as a query reads them, deleted documents
     included, as in its own."""
     from archsearch.engines.whoosh.evaluation import read_postings
 
-    writer = SidecarWriter(folder, reader.segment(), schema, missing_parts(folder, reader.segment()))
+    writer = SidecarWriter(folder, reader.segment(), schema, parts)
     try:
         terms = reader._terms
         for (name, term), info in terms.items():
