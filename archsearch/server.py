@@ -21,7 +21,8 @@ The conversation, over a Unix socket in a folder that only this user can enter:
           client will not
   server: the exit status, once the command's output is written and the client's fds closed
   client: INTERRUPT when Ctrl-C is pressed; the command is interrupted, or hanging up does it
-A stop request (`archsearch serve --stop`) is answered STOPPED once the socket is gone; a status
+A stop request (`archsearch serve --stop`) is answered STOPPED once the socket is gone, and its
+connection ends with the server's process; a status
 request (`archsearch serve --status`) with a marshalled dict, framed as a request is.
 
 Who is served: the socket's folder keeps other users out; and since a process of this user may
@@ -102,6 +103,8 @@ MAX_REQUESTS = 16  # requests answered at once; a client beyond them runs its co
 REQUEST_SECONDS = 5  # how long a client may take to send its request, and to confirm it still waits
 REQUEST_BYTES = 1 << 20  # the largest request (arguments and environment) the server reads
 SWEEP_SECONDS = 60  # how often an idle server looks for indexes that are gone
+# How long `serve --stop` waits for the server's process to end once its socket is gone.
+STOP_WAIT_SECONDS = 10
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 # How a request's process tells the server, through its exit status, that the server is to stop,
@@ -216,7 +219,8 @@ def _connect(path: str) -> socket.socket | None:
 
 
 def stop(path: str) -> bool:
-    """Asks the server on path to stop, and waits until it has; False when none was listening."""
+    """Asks the server on path to stop, and waits until its process has ended (at most
+    STOP_WAIT_SECONDS after its socket is gone); False when none was listening."""
     connection = _connect(path)
     if connection is None:
         return False
@@ -226,6 +230,11 @@ def stop(path: str) -> bool:
             stopped = connection.recv(1) == client.STOPPED
         except OSError:
             return False
+        if stopped:
+            connection.settimeout(STOP_WAIT_SECONDS)
+            with contextlib.suppress(OSError):  # a timeout included: the server is stopped all the same
+                while connection.recv(1):
+                    pass
     # Stopped on purpose: the next reading commands must not start a server again at once.
     with contextlib.suppress(OSError):
         os.close(os.open(client.stopped_marker(path), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
@@ -468,7 +477,9 @@ def serve(listener: Listener, idle_minutes: float) -> str:
         if server.stopper:
             with contextlib.suppress(OSError):
                 server.stopper.sendall(client.STOPPED)
-            server.stopper.close()
+            # Left open until this process ends, which closes it: the stop request's end of file
+            # then says the server is gone, not only its socket (stop waits for it).
+            server.stopper.detach()
     return server.stop_reason
 
 

@@ -179,6 +179,15 @@ def test_the_server_stops_after_its_idle_timeout(autostart):
     assert "server stopped: idle for 0.01 minutes" in autostart.log()
 
 
+def test_serve_stop_returns_once_the_server_process_has_ended(autostart):
+    autostart.release.touch()
+    autostart.query()
+    until(lambda: autostart.status().returncode == 0, "the server did not start")
+    assert autostart.servers()
+    assert autostart.run("serve", "--stop").returncode == 0
+    assert autostart.servers() == []
+
+
 def test_after_serve_stop_the_next_command_starts_none(autostart):
     autostart.release.touch()
     autostart.query()
