@@ -126,7 +126,6 @@ class Evaluator:
         self.leaves = [] if isinstance(reader, EmptyReader) else list(reader.leaf_readers())
         self.document_count = reader.doc_count_all()
         self._deleted = None
-        self._lengths: dict[str, bytes] = {}
         self._columns: dict[str, array] = {}
         self._proximities: list = []
         self._title_lengths: dict[int, int] = {}
@@ -492,10 +491,16 @@ class Evaluator:
         # term's information from every segment (for a quality bound never used here).
         if not self.schema[fieldname].scorable:
             return None  # BM25F.scorer() gives a WeightScorer
-        idf, avgfl = searcher.idf(fieldname, text), searcher.avg_field_length(fieldname) or 1
         B, K1 = weighting._field_B.get(fieldname, weighting.B), weighting.K1
-        length_part = [K1 * ((1 - B) + B * (byte_to_length(byte) or 0) / avgfl) for byte in range(256)]
-        return idf, length_part, K1 + 1
+        kept = searcher_kept(searcher)
+        length_part = kept.get(("length part", fieldname, B, K1))
+        if length_part is None:
+            # The field's, not the term's: the same for every word of the field while the searcher lasts.
+            avgfl = searcher.avg_field_length(fieldname) or 1
+            length_part = kept["length part", fieldname, B, K1] = [
+                K1 * ((1 - B) + B * (byte_to_length(byte) or 0) / avgfl) for byte in range(256)
+            ]
+        return searcher.idf(fieldname, text), length_part, K1 + 1
 
     def leaf_postings(self, fieldname: str, text: bytes, wanted: list[int] | None = None,
                       skipped: Collection[int] = frozenset()) -> list[tuple]:
@@ -556,7 +561,8 @@ class Evaluator:
 
     def field_lengths(self, fieldname: str) -> bytes:
         """Each document's field length, as the byte Whoosh encodes it (0: none)."""
-        lengths = self._lengths.get(fieldname)
+        kept = searcher_kept(self.searcher)
+        lengths = kept.get(("lengths", fieldname))
         if lengths is None:
             parts = []
             for leaf, _ in self.leaves:
@@ -564,7 +570,7 @@ class Evaluator:
                 column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
                 raw = column._dbfile.get(column._basepos, column._count) if column is not None else b""
                 parts.append(raw.ljust(count, b"\0"))  # trailing documents without the field have no byte
-            lengths = self._lengths[fieldname] = b"".join(parts)
+            lengths = kept["lengths", fieldname] = b"".join(parts)
         return lengths
 
     def sortable_values(self, fieldname: str):
@@ -848,6 +854,21 @@ def occurrences_by_field(fieldname: str, positions, title_length: Callable[[], i
         else:
             by_field.setdefault("body", []).append((position - length, position - length))
     return by_field
+
+
+def searcher_kept(searcher) -> dict:
+    """What evaluation keeps with a searcher (its top searcher) while it lasts: each field's length
+    bytes and BM25F length parts, which do not change while it does.  The server keeps its
+    searchers open, and its warming search fills this, so request processes inherit it."""
+    searcher = searcher.get_parent()
+    kept = getattr(searcher, _SEARCHER_KEPT, None)
+    if kept is None:
+        kept = {}
+        setattr(searcher, _SEARCHER_KEPT, kept)
+    return kept
+
+
+_SEARCHER_KEPT = "archsearch_evaluation"
 
 
 def _positional_fields(node) -> bool:
