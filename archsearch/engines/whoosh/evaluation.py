@@ -492,7 +492,7 @@ class Evaluator:
         if not self.schema[fieldname].scorable:
             return None  # BM25F.scorer() gives a WeightScorer
         B, K1 = weighting._field_B.get(fieldname, weighting.B), weighting.K1
-        kept = searcher_kept(searcher)
+        kept = reader_kept(searcher)
         length_part = kept.get(("length part", fieldname, B, K1))
         if length_part is None:
             # The field's, not the term's: the same for every word of the field while the searcher lasts.
@@ -561,7 +561,7 @@ class Evaluator:
 
     def field_lengths(self, fieldname: str) -> bytes:
         """Each document's field length, as the byte Whoosh encodes it (0: none)."""
-        kept = searcher_kept(self.searcher)
+        kept = reader_kept(self.searcher)
         lengths = kept.get(("lengths", fieldname))
         if lengths is None:
             parts = []
@@ -856,19 +856,20 @@ def occurrences_by_field(fieldname: str, positions, title_length: Callable[[], i
     return by_field
 
 
-def searcher_kept(searcher) -> dict:
-    """What evaluation keeps with a searcher (its top searcher) while it lasts: each field's length
-    bytes and BM25F length parts, which do not change while it does.  The server keeps its
-    searchers open, and its warming search fills this, so request processes inherit it."""
-    searcher = searcher.get_parent()
-    kept = getattr(searcher, _SEARCHER_KEPT, None)
+def reader_kept(searcher) -> dict:
+    """What evaluation keeps with a searcher's reader (its top searcher's) while it lasts: each
+    field's length bytes and BM25F length parts, which do not change while it does.  The server
+    keeps readers open (a query's searcher is new, on the kept reader: store.index_searcher), and
+    its warming search fills this, so its request processes inherit it."""
+    reader = searcher.get_parent().reader()
+    kept = getattr(reader, _READER_KEPT, None)
     if kept is None:
         kept = {}
-        setattr(searcher, _SEARCHER_KEPT, kept)
+        setattr(reader, _READER_KEPT, kept)
     return kept
 
 
-_SEARCHER_KEPT = "archsearch_evaluation"
+_READER_KEPT = "archsearch_evaluation"
 
 
 def _positional_fields(node) -> bool:
