@@ -434,3 +434,72 @@ def test_a_term_reads_back_alike_with_the_standard_library(built):
                 assert list(runs.kept(kept)) == [runs[n] for n in kept]
                 assert runs.of(kept) == [runs[n] for n in kept]
                 assert runs.kept(kept).of(list(range(len(kept)))) == [runs[n] for n in kept]
+
+
+def partial_and_repeated_reads(monkeypatch) -> list[tuple[str, bytes, bool]]:
+    """(field, term, whether for given documents only) of each call asking for a term's postings
+    from Whoosh's blocks, from now on."""
+    reads = []
+    whole_leaf_postings = Evaluator.leaf_postings
+
+    def counted(self, fieldname, text, wanted=None, skipped=frozenset()):
+        reads.append((fieldname, text, wanted is not None))
+        return whole_leaf_postings(self, fieldname, text, wanted, skipped)
+
+    monkeypatch.setattr(Evaluator, "leaf_postings", counted)
+    return reads
+
+
+@pytest.mark.parametrize("text", ["peace talks", '"prime minister" minister', '"prime minister" talks'])
+def test_arrays_read_a_term_once_for_its_scores_phrases_and_closeness(built, monkeypatch, text):
+    """Proximity's closeness and phrases take a term's positions from the postings read for its
+    scores, instead of reading them again (in a request process, every read faults its pages in)."""
+    monkeypatch.setattr(Evaluator, "arrays_pay", lambda self, query: True)
+    reads = partial_and_repeated_reads(monkeypatch)
+    search(built, text, with_snippets=False, collapse_copies=False)
+    assert reads and not any(partial for *_, partial in reads), reads
+    assert len(reads) == len(set(reads)), reads
+
+
+def test_arrays_answer_alike_with_postings_read_again(built, monkeypatch):
+    """The postings kept for a term's later reads give what reading them again gives."""
+    texts = ("peace talks", '"prime minister" minister', '"prime minister" talks', "peace NEAR talks", "zebra crossing")
+
+    def answers():
+        return [
+            (result.total, [(hit.path, hit.score) for hit in result.hits])
+            for result in (search(built, text, with_snippets=False, collapse_copies=False) for text in texts)
+        ]
+
+    monkeypatch.setattr(Evaluator, "arrays_pay", lambda self, query: True)
+    kept = answers()
+    original = arrays.ArrayOperations.postings
+
+    def read_again(self, *args, **kwargs):
+        self._postings.clear()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(arrays.ArrayOperations, "postings", read_again)
+    assert answers() == kept
+
+
+def test_length_parts_and_lengths_are_kept_with_the_reader(built):
+    """A query's searcher is new on a kept reader (store.index_searcher): what does not change
+    while the reader lasts is kept with the reader, where the server's warm-up leaves it for the
+    request processes it forks."""
+    from whoosh.searching import Searcher
+
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        with Searcher(searcher.ixreader, weighting(), closereader=False, fromindex=searcher._ix) as other:
+            first, second = Evaluator(searcher), Evaluator(other)
+            assert first.bm25_constants("body", b"peac")[1] is second.bm25_constants("body", b"minist")[1]
+            assert first.field_lengths("body") is second.field_lengths("body")
+            assert first.bm25_constants("title", b"peac")[1] != first.bm25_constants("body", b"peac")[1]
+
+
+@given(st.lists(st.integers(0, 200), unique=True), st.lists(st.integers(0, 200), unique=True))
+def test_common_keys_are_the_intersection(first, second):
+    import numpy as np
+
+    first, second = np.array(sorted(first), np.int64), np.array(sorted(second), np.int64)
+    assert arrays.common_keys(first, second).tolist() == np.intersect1d(first, second).tolist()

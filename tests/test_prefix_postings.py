@@ -296,3 +296,18 @@ def test_arrays_pay_for_a_prefix_whose_scored_words_are_frequent(built, monkeypa
         assert evaluator.arrays_pay(query)
         monkeypatch.setattr(evaluation, "ARRAY_POSTINGS", postings + 1)
         assert not evaluator.arrays_pay(query)
+
+
+def test_a_query_looks_its_prefix_words_up_once(built, monkeypatch):
+    """A prefix's words are asked for to evaluate it, to weigh it for proximity and to find where
+    it stands: looked up in the segments' word lists once, kept with the reader."""
+    looked_up = []
+    original = fuzzy.segment_word_lists
+    monkeypatch.setattr(fuzzy, "segment_word_lists", lambda leaf: looked_up.append(leaf) or original(leaf))
+    segments = len(open_index(built)._segments())
+    # Prefixes longer than the entries', walked: the built corpus's words (the same vocabulary).
+    long_words = [word for word in vocabulary(random.Random(20261130), 400) if len(word) >= 6][:3]
+    for text in ["kosa stas*"] + [f"kosa {word[:4]}*" for word in long_words]:
+        before = len(looked_up)
+        search(built, text, with_snippets=False, collapse_copies=False)
+        assert len(looked_up) - before == segments, text
