@@ -503,3 +503,36 @@ def test_common_keys_are_the_intersection(first, second):
 
     first, second = np.array(sorted(first), np.int64), np.array(sorted(second), np.int64)
     assert arrays.common_keys(first, second).tolist() == np.intersect1d(first, second).tolist()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(["prime", "minister", "peace", "talks", "council"]), min_size=2, max_size=3),
+       with_arrays=st.booleans())
+def test_a_phrase_scores_as_the_and_of_its_words_to_the_bit(searcher, words, with_arrays):
+    """Only the phrases' documents are scored; each with the sum, to the bit, of its words' whole
+    scores in the order the AND of them adds them: from the first word's, then the others' by
+    their documents, fewest first."""
+    found = evaluated(searcher, 'body:"' + " ".join(words) + '"', with_arrays)
+    each = [evaluated(searcher, f"body:{word}", with_arrays) for word in words]
+    order = [0, *sorted(range(1, len(words)), key=lambda number: len(each[number]))]
+    for docnum, score in found.items():
+        expected = each[0][docnum]
+        for number in order[1:]:
+            expected += each[number][docnum]
+        assert score == expected, (words, docnum)
+
+
+@BOTH_WAYS
+def test_a_phrase_scores_only_its_documents(searcher, monkeypatch, with_arrays):
+    """Its words' postings are scored only where the phrase stands, not wherever they occur."""
+    scored = []
+    operations = arrays.ArrayOperations if with_arrays else evaluation.DictOperations
+    original = operations.scored
+
+    def counted(self, fieldname, text, ids, weights):
+        scored.append(len(ids))
+        return original(self, fieldname, text, ids, weights)
+
+    monkeypatch.setattr(operations, "scored", counted)
+    found = evaluated(searcher, 'body:"prime minister"', with_arrays)
+    assert found and scored == [len(found), len(found)]

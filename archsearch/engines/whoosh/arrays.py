@@ -150,10 +150,6 @@ class ArrayOperations:
         return ArrayScores(self._live, np.full(len(self._live), score))
 
     @staticmethod
-    def documents(scores: ArrayScores) -> list[int]:
-        return scores.docnums.tolist()
-
-    @staticmethod
     def intersection(parts: list[ArrayScores]) -> ArrayScores:
         """The documents in every part, with the sum of their scores."""
         smallest, *rest = sorted(parts, key=len)
@@ -200,9 +196,18 @@ class ArrayOperations:
         return ArrayScores(required.docnums, scores)
 
     @staticmethod
-    def restricted(scores: ArrayScores, docnums: list[int]) -> ArrayScores:
-        positions = np.searchsorted(scores.docnums, np.array(docnums, _DOCNUM))
-        return ArrayScores(scores.docnums[positions], scores.scores[positions])
+    def common_documents(parts: list[np.ndarray]) -> list[int]:
+        """The documents in every part (each increasing), increasing."""
+        smallest, *rest = sorted(parts, key=len)
+        for other in rest:
+            smallest = common_keys(smallest, other)
+        return smallest.tolist()
+
+    @staticmethod
+    def postings_in(ids: np.ndarray, weights: np.ndarray, docnums: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The postings (documents, weights) of `docnums` (increasing, all among `ids`)."""
+        wanted = np.asarray(docnums, _DOCNUM)
+        return wanted, weights[np.searchsorted(ids, wanted)]
 
     @staticmethod
     def added(scores: ArrayScores, constant: float) -> ArrayScores:

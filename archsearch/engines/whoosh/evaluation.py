@@ -293,13 +293,17 @@ class Evaluator:
         except ValueError:
             return ops.empty()
         postings = [ops.postings(fieldname, word, with_positions=True) for word in words]
-        scored = [ops.scored(fieldname, word, ids, weights) for word, (ids, weights, _) in zip(words, postings)]
-        # Positions are looked at only where every word occurs.
-        candidates = ops.documents(ops.intersection(scored))
+        # Positions are looked at only where every word occurs, scores only where the phrase does.
+        candidates = ops.common_documents([ids for ids, _, _ in postings])
         word_values = [ops.values_of(ids, values, candidates) for ids, _, values in postings]
         found = ops.phrase_documents(candidates, word_values, _PositionsDecoder(fieldobj.format))
-        # Whoosh scores a phrase as the AND of its words.
-        matched = ops.boosted(ops.intersection([ops.restricted(scored[0], found), *scored[1:]]), node.boost)
+        # Whoosh scores a phrase as the AND of its words, whose sums go from the first word's
+        # scores (restricted to the phrases: the fewest) to the others' by their documents, fewest
+        # first (intersection() sorts its parts so, and keeps the order of parts alike in length).
+        order = [0, *sorted(range(1, len(words)), key=lambda number: len(postings[number][0]))]
+        matched = ops.boosted(ops.intersection([
+            ops.scored(fieldname, words[number], *ops.postings_in(*postings[number][:2], found)) for number in order
+        ]), node.boost)
         if positive:
             terms.extend(((fieldname, word), matched) for word in words)
         return matched
@@ -642,10 +646,6 @@ class DictOperations:
         return dict.fromkeys(self.evaluator.live_documents(), score)
 
     @staticmethod
-    def documents(scores: dict[int, float]) -> list[int]:
-        return list(scores)
-
-    @staticmethod
     def intersection(parts: list[dict[int, float]]) -> dict[int, float]:
         """The documents in every part, with the sum of their scores."""
         smallest, *rest = sorted(parts, key=len)
@@ -689,8 +689,21 @@ class DictOperations:
         return {docnum: score + optional.get(docnum, 0.0) for docnum, score in required.items()}
 
     @staticmethod
-    def restricted(scores: dict[int, float], docnums: list[int]) -> dict[int, float]:
-        return {docnum: scores[docnum] for docnum in docnums}
+    def common_documents(parts: list[list[int]]) -> list[int]:
+        """The documents in every part (each increasing), increasing."""
+        smallest, *rest = sorted(parts, key=len)
+        common = set(smallest).intersection(*rest)
+        return [docnum for docnum in smallest if docnum in common]
+
+    @staticmethod
+    def postings_in(ids: list[int], weights: list[float], docnums: list[int]) -> tuple[list[int], list[float]]:
+        """The postings (documents, weights) of `docnums` (increasing, all among `ids`)."""
+        found = []
+        index = 0
+        for docnum in docnums:
+            index = bisect_left(ids, docnum, index)
+            found.append(weights[index])
+        return docnums, found
 
     @staticmethod
     def added(scores: dict[int, float], constant: float) -> dict[int, float]:
