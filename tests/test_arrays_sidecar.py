@@ -536,3 +536,34 @@ def test_a_phrase_scores_only_its_documents(searcher, monkeypatch, with_arrays):
     monkeypatch.setattr(operations, "scored", counted)
     found = evaluated(searcher, 'body:"prime minister"', with_arrays)
     assert found and scored == [len(found), len(found)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(query_parts, min_size=2, max_size=4), any_words=st.booleans())
+def test_an_and_scored_where_all_match_scores_to_the_bit(searcher, parts, any_words):
+    """With dicts, an AND of words (or ORs of them) intersects its parts' documents before it
+    scores them: the same documents and, to the bit, the same scores as scoring them all."""
+    text = " ".join(parts)
+    try:
+        where_all_match = evaluated(searcher, text, with_arrays=False, any_words=any_words)
+    except QuerySyntaxError:
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Evaluator, "_scored_where_all_match", lambda self, *args: None)
+        everywhere = evaluated(searcher, text, with_arrays=False, any_words=any_words)
+    assert where_all_match == everywhere, text
+
+
+@pytest.mark.parametrize("text", ["peace talks", "peace talks council", "date:2022-03-01..2022-03-14 peace", "title:peace talks"])
+def test_an_and_of_words_scores_only_where_all_match(searcher, monkeypatch, text):
+    """With dicts, a word's postings are scored only where the AND's other words are too."""
+    scored = []
+    original = evaluation.DictOperations.scored
+
+    def counted(self, fieldname, word, ids, weights):
+        scored.append(len(ids))
+        return original(self, fieldname, word, ids, weights)
+
+    monkeypatch.setattr(evaluation.DictOperations, "scored", counted)
+    found = evaluated(searcher, text, with_arrays=False)
+    assert found and scored and max(scored) <= len(found), (scored, len(found))
