@@ -311,3 +311,37 @@ def test_a_query_looks_its_prefix_words_up_once(built, monkeypatch):
         before = len(looked_up)
         search(built, text, with_snippets=False, collapse_copies=False)
         assert len(looked_up) - before == segments, text
+
+
+# The built corpus's most frequent words (its vocabulary's first: see article()).
+FREQUENT = vocabulary(random.Random(20261130), 400)[:4]
+
+
+@pytest.mark.parametrize("scored", [1, 2])
+@pytest.mark.parametrize("prefix", ["s", "k"])
+@pytest.mark.parametrize("words", [
+    f"{FREQUENT[0]} {FREQUENT[1]}", FREQUENT[2],
+    f"({FREQUENT[0]} OR {FREQUENT[1]}) {FREQUENT[2]}", f"{FREQUENT[0]} {FREQUENT[1]} {FREQUENT[3]}",
+])
+def test_an_and_with_a_prefix_scored_where_all_match_scores_to_the_bit(built, prefix, words, scored):
+    """With arrays, an AND of words and a prefix read from its entries scores the prefix's words
+    only where the other parts match: the same documents and, to the bit, the same scores (and
+    marked words)."""
+    text = f"{words} {prefix}*"
+    taken = []
+    original = Evaluator._scored_where_all_match
+
+    def counted(self, *args):
+        found = original(self, *args)
+        taken.append(found is not None)
+        return found
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fuzzy, "SCORED_EXPANSIONS", scored)
+        with open_index(built).searcher(weighting=weighting()) as searcher:
+            patch.setattr(Evaluator, "_scored_where_all_match", counted)
+            where_all_match = answers(searcher, text, arrays=True)
+            patch.setattr(Evaluator, "_scored_where_all_match", lambda self, *args: None)
+            everywhere = answers(searcher, text, arrays=True)
+    assert any(taken) and where_all_match[0], text
+    assert where_all_match == everywhere, text

@@ -196,12 +196,44 @@ class ArrayOperations:
         return ArrayScores(required.docnums, scores)
 
     @staticmethod
-    def common_documents(parts: list[np.ndarray]) -> list[int]:
-        """The documents in every part (each increasing), increasing."""
+    def common_documents(parts: list[np.ndarray]) -> np.ndarray:
+        """The documents in every part (each increasing, each once), increasing."""
+        if not parts:
+            return _EMPTY.docnums
         smallest, *rest = sorted(parts, key=len)
         for other in rest:
             smallest = common_keys(smallest, other)
-        return smallest.tolist()
+        return smallest
+
+    def union_documents(self, parts: list[np.ndarray]) -> np.ndarray:
+        """The documents in any part (each increasing, each once), increasing."""
+        parts = [part for part in parts if len(part)]
+        if len(parts) <= 1:
+            return parts[0] if parts else _EMPTY.docnums
+        docnums = np.concatenate(parts)
+        if len(docnums) * DENSE_UNION < self.evaluator.document_count:
+            return np.unique(docnums)
+        present = np.zeros(self.evaluator.document_count, bool)
+        present[docnums] = True
+        return np.flatnonzero(present)
+
+    def documents_within(self, docnums: np.ndarray, fieldname: str, low, high) -> np.ndarray:
+        """The documents whose column value is within low..high."""
+        values = _as_array(self.evaluator.sortable_values(fieldname))[docnums]
+        return docnums[(low <= values) & (values <= high)]
+
+    @staticmethod
+    def postings_within(ids: np.ndarray, weights: np.ndarray, docnums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The postings (documents, weights) of those of `docnums` (increasing) among `ids`."""
+        if not len(ids) or not len(docnums):
+            return _EMPTY.docnums, _EMPTY.scores
+        positions = np.searchsorted(ids, docnums).clip(max=len(ids) - 1)
+        found = ids[positions] == docnums
+        return docnums[found], weights[positions[found]]
+
+    @staticmethod
+    def unscored(ids: np.ndarray) -> ArrayScores:
+        return ArrayScores(ids, np.zeros(len(ids)))
 
     @staticmethod
     def postings_in(ids: np.ndarray, weights: np.ndarray, docnums: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -226,8 +258,7 @@ class ArrayOperations:
         return ArrayScores(scores.docnums[kept], scores.scores[kept] + added)
 
     def matched(self, fieldname: str, text: bytes) -> ArrayScores:
-        ids = self.postings(fieldname, text)[0]
-        return ArrayScores(ids, np.zeros(len(ids)))
+        return self.unscored(self.postings(fieldname, text)[0])
 
     def prefix_documents(self, expansion) -> ArrayScores:
         """The live documents holding a word of a listed prefix (fuzzy.PrefixExpansion), at no
