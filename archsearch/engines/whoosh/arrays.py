@@ -307,6 +307,16 @@ class ArrayOperations:
         proximity's closeness read the same term.  With `wanted`, a term not read yet is read
         for those documents only (at least those of them it holds: see evaluation.read_postings),
         and not kept."""
+        ids, weights, positions = self._kept_postings(fieldname, text, wanted)
+        return ids, _joined_weights(weights), positions
+
+    def documents_of(self, fieldname: str, text: bytes) -> np.ndarray:
+        """The term's documents, deleted ones left out."""
+        return self._kept_postings(fieldname, text, None)[0]
+
+    def _kept_postings(self, fieldname: str, text: bytes, wanted: list[int] | None):
+        """postings(), the weights as where they are (see _joined_weights): kept, they are float64
+        copies of the whole postings no more, which a request process would fault in afresh."""
         read = self._postings.get((fieldname, text))
         if read is None:
             read = self._read_postings(fieldname, text, wanted)
@@ -323,16 +333,17 @@ class ArrayOperations:
             if found is None:
                 continue
             mapped.add(number)
-            leaf_ids, leaf_weights, _, _ = arrays.arrays(found)
+            leaf_ids = arrays.arrays(found)[0]
             leaf, base = self.evaluator.leaves[number]
             kept = None
             deleted = self._deleted_in(leaf)
             if deleted is not None:
                 kept = np.flatnonzero(~np.isin(leaf_ids, deleted))
-                leaf_ids, leaf_weights = leaf_ids[kept], leaf_weights[kept]
+                leaf_ids = leaf_ids[kept]
             # The term's number, not views of the file: the postings are kept with the evaluator,
             # whose reference cycles would keep the file mapped after its searcher is let go.
-            parts.append((base, leaf_ids.astype(_DOCNUM) + base, leaf_weights.astype(np.float64), (arrays, found, kept)))
+            where = (arrays, found, kept)
+            parts.append((base, leaf_ids.astype(_DOCNUM) + base, where, where))
         read = self.evaluator.leaf_postings(fieldname, text, wanted, skipped=frozenset(mapped))
         for leaf, base, leaf_ids, leaf_weights, leaf_values in read:
             leaf_ids = np.array(leaf_ids, _DOCNUM)
@@ -346,8 +357,8 @@ class ArrayOperations:
         parts.sort(key=itemgetter(0))
         positions = PostingPositions([(len(ids), where) for _, ids, _, where in parts])
         if not parts:
-            return _EMPTY.docnums, _EMPTY.scores, positions
-        return np.concatenate([ids for _, ids, _, _ in parts]), np.concatenate([weights for _, _, weights, _ in parts]), positions
+            return _EMPTY.docnums, [], positions
+        return np.concatenate([ids for _, ids, _, _ in parts]), [weights for _, _, weights, _ in parts], positions
 
     def _segment_arrays(self) -> list["SegmentArrays | None"]:
         """Each segment's arrays (None: it has none), looked for once per evaluator: `archsearch
@@ -358,7 +369,7 @@ class ArrayOperations:
 
     def word_positions(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
         """The positions of the term in each of `docnums` (sorted) that has it."""
-        ids, _, positions = self.postings(fieldname, text, with_positions=True, wanted=docnums)
+        ids, _, positions = self._kept_postings(fieldname, text, docnums)
         if not len(ids):
             return {}
         wanted = np.asarray(docnums, _DOCNUM)
@@ -394,6 +405,20 @@ class ArrayOperations:
         if len(found):
             found = found[np.concatenate(([True], found[1:] != found[:-1]))]  # each candidate once
         return np.asarray(candidates, _DOCNUM)[found].tolist()
+
+
+def _joined_weights(parts: list) -> np.ndarray:
+    """A term's weights (float64) from its segments' (ArrayOperations._read_postings): an array,
+    or the term in a segment's file (SegmentArrays, the term's number there, and the postings
+    deletions left, None: all)."""
+    joined = []
+    for part in parts:
+        if isinstance(part, tuple):
+            arrays, term, kept = part
+            weights = arrays.arrays(term)[1]
+            part = (weights if kept is None else weights[kept]).astype(np.float64)
+        joined.append(part)
+    return np.concatenate(joined) if joined else _EMPTY.scores
 
 
 def _increasing(keys: np.ndarray) -> np.ndarray:

@@ -283,7 +283,7 @@ class Evaluator:
                 text = self.schema[fieldname].to_bytes(node.text) if fieldname in self.schema else None
             except ValueError:
                 text = None
-            found = self._ops.postings(fieldname, text)[0] if text is not None else self._ops.common_documents([])
+            found = self._ops.documents_of(fieldname, text) if text is not None else self._ops.common_documents([])
         elif isinstance(node, wq.Or):
             found = self._ops.union_documents([self._documents(sub) for sub in node.subqueries])
         else:  # a prefix read from its entries, with arrays: every document of its words
@@ -777,6 +777,10 @@ class DictOperations:
             return []
         smallest, *rest = sorted(parts, key=len)
         return sorted(set(smallest).intersection(*rest))
+
+    def documents_of(self, fieldname: str, text: bytes) -> list[int]:
+        """The term's documents, deleted ones left out."""
+        return self.postings(fieldname, text)[0]
 
     @staticmethod
     def union_documents(parts: list) -> set[int]:
