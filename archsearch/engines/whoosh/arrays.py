@@ -223,10 +223,11 @@ class ArrayOperations:
         return docnums[(low <= values) & (values <= high)]
 
     @staticmethod
-    def postings_within(ids: np.ndarray, weights: np.ndarray, docnums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def postings_within(ids: np.ndarray, weights: np.ndarray, docnums) -> tuple[np.ndarray, np.ndarray]:
         """The postings (documents, weights) of those of `docnums` (increasing) among `ids`."""
         if not len(ids) or not len(docnums):
             return _EMPTY.docnums, _EMPTY.scores
+        docnums = np.asarray(docnums, _DOCNUM)
         positions = np.searchsorted(ids, docnums).clip(max=len(ids) - 1)
         found = ids[positions] == docnums
         return docnums[found], weights[positions[found]]
@@ -235,11 +236,6 @@ class ArrayOperations:
     def unscored(ids: np.ndarray) -> ArrayScores:
         return ArrayScores(ids, np.zeros(len(ids)))
 
-    @staticmethod
-    def postings_in(ids: np.ndarray, weights: np.ndarray, docnums: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """The postings (documents, weights) of `docnums` (increasing, all among `ids`)."""
-        wanted = np.asarray(docnums, _DOCNUM)
-        return wanted, weights[np.searchsorted(ids, wanted)]
 
     @staticmethod
     def added(scores: ArrayScores, constant: float) -> ArrayScores:

@@ -379,7 +379,7 @@ class Evaluator:
         # first (intersection() sorts its parts so, and keeps the order of parts alike in length).
         order = [0, *sorted(range(1, len(words)), key=lambda number: len(postings[number][0]))]
         matched = ops.boosted(ops.intersection([
-            ops.scored(fieldname, words[number], *ops.postings_in(*postings[number][:2], found)) for number in order
+            ops.scored(fieldname, words[number], *ops.postings_within(*postings[number][:2], found)) for number in order
         ]), node.boost)
         if positive:
             terms.extend(((fieldname, word), matched) for word in words)
@@ -813,15 +813,6 @@ class DictOperations:
     def unscored(ids: list[int]) -> dict[int, float]:
         return dict.fromkeys(ids, 0.0)
 
-    @staticmethod
-    def postings_in(ids: list[int], weights: list[float], docnums: list[int]) -> tuple[list[int], list[float]]:
-        """The postings (documents, weights) of `docnums` (increasing, all among `ids`)."""
-        found = []
-        index = 0
-        for docnum in docnums:
-            index = bisect_left(ids, docnum, index)
-            found.append(weights[index])
-        return docnums, found
 
     @staticmethod
     def added(scores: dict[int, float], constant: float) -> dict[int, float]:
