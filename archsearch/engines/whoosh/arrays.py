@@ -121,7 +121,7 @@ class ArrayOperations:
         self._term_scores: dict[tuple[str, bytes], ArrayScores] = {}  # shared, never changed
         self._lengths: dict[str, np.ndarray] = {}
         self._length_parts: dict[str, np.ndarray] = {}
-        self._postings: dict[tuple[str, bytes], tuple] = {}  # terms read whole: (ids, weights, PostingPositions)
+        self._postings: dict[tuple[str, bytes], tuple] = {}  # terms read whole: see _kept_postings
         self._live: np.ndarray | None = None
         self._arrays: list[SegmentArrays | None] | None = None
         self._deleted: dict[int, np.ndarray | None] = {}  # by id() of the evaluator's leaves
@@ -236,7 +236,6 @@ class ArrayOperations:
     def unscored(ids: np.ndarray) -> ArrayScores:
         return ArrayScores(ids, np.zeros(len(ids)))
 
-
     @staticmethod
     def added(scores: ArrayScores, constant: float) -> ArrayScores:
         return ArrayScores(scores.docnums, scores.scores + constant)
@@ -311,8 +310,9 @@ class ArrayOperations:
         return self._kept_postings(fieldname, text, None)[0]
 
     def _kept_postings(self, fieldname: str, text: bytes, wanted: list[int] | None):
-        """postings(), the weights as where they are (see _joined_weights): kept, they are float64
-        copies of the whole postings no more, which a request process would fault in afresh."""
+        """postings() with each segment's weights left where they are (see _joined_weights), as
+        kept for the evaluator's next reads: a float64 copy of a whole term, kept, would be pages
+        that later work in a request process faults in afresh."""
         read = self._postings.get((fieldname, text))
         if read is None:
             read = self._read_postings(fieldname, text, wanted)
@@ -329,7 +329,7 @@ class ArrayOperations:
             if found is None:
                 continue
             mapped.add(number)
-            leaf_ids = arrays.arrays(found)[0]
+            leaf_ids = arrays.documents(found)
             leaf, base = self.evaluator.leaves[number]
             kept = None
             deleted = self._deleted_in(leaf)
@@ -539,6 +539,10 @@ class SegmentArrays:
         if not flags & WEIGHTS_STORED:
             weights = np.diff(offsets)  # each posting's count of positions
         return ids, weights, offsets, flat
+
+    def documents(self, index: int) -> np.ndarray:
+        """The document numbers of the term numbered `index` by find(): a view of the file."""
+        return self._views(index)[0]
 
     def positions(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """(each posting's first position in the flat positions, and one more; the positions) of
