@@ -3,6 +3,7 @@
 
     python bench/query_profile.py INDEX [--runs N] [--importtime] -- QUERY ARGS...
     python bench/query_profile.py INDEX --in-process [--runs N] [--against REV]
+    python bench/query_profile.py INDEX --forked [--runs N]
 
 Runs `archsearch query --index INDEX QUERY ARGS` N times (default 5), each in a fresh Python
 process without the server (ARCHSEARCH_SERVER=off), under pyinstrument (the `bench` extra),
@@ -22,6 +23,15 @@ archsearch to the end) and the whole process's wall time (the difference is Pyth
 start-up).  With --importtime it also sums `python -X importtime`'s self times per top-level
 package (one more process).  pyinstrument samples wall-clock time: on a loaded machine the
 shares hold better than the times.  See bench/README.md, "Where the time goes".
+
+With --forked it runs instead, as the server runs a request, each kind of QUERY_KINDS and two
+live-search keystrokes (the last word a prefix) in a process forked from one prepared as
+`archsearch serve` prepares (its PRELOADED modules, searchers kept open, the index warmed):
+`searching.search()` whole (ranking, count, hits with snippets, copy groups), the forked
+process's CPU (user + system, from wait4) and minor page faults, and those of its evaluation
+(Evaluator.evaluate, inside it), medians of N rounds, the order rotating.  It runs whichever
+archsearch is imported: put another version's archsearch/ (`git archive REV archsearch | tar -x
+-C DIR`) first on PYTHONPATH, and alternate the runs, to compare them.
 
 With --in-process it times instead, in this one process, `searching.search()` for each kind of
 query of QUERY_KINDS (the ranking and count, without snippets or copy grouping: the query's
@@ -90,6 +100,72 @@ QUERY_KINDS = [
     ("date-ranged", "election", {"since": "2017-01-01", "until": "2017-02-28"}),
     ("sort by date", "president", {"sort": "newest"}),
 ]
+
+
+# bench/run.py's live search types "syria ceasefire talk": its slowest keystroke, and a usual one.
+FORKED_KINDS = QUERY_KINDS[:6] + [
+    ("keystroke", "syria ceasefire t*", {}),
+    ("keystroke", "syria ceasefire talk*", {}),
+]
+
+
+def time_forked(index, runs):
+    """Median CPU and minor faults of a forked request per kind, and of its evaluation."""
+    import importlib
+    import resource
+    from pathlib import Path
+
+    from archsearch import searching, server
+    from archsearch.engines.whoosh import evaluation
+    from archsearch.engines.whoosh.store import keep_searchers_open
+
+    for module in server.PRELOADED:
+        importlib.import_module(module)
+    keep_searchers_open()
+    server.warm(Path(index))
+    evaluate = evaluation.Evaluator.evaluate
+
+    def request(text, options):
+        spent = [0.0, 0]
+
+        def timed(self, query):
+            cpu, faults = time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            try:
+                return evaluate(self, query)
+            finally:
+                spent[0] += time.process_time() - cpu
+                spent[1] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(read)
+                evaluation.Evaluator.evaluate = timed
+                total = searching.search(Path(index), text, **options).total
+                os.write(write, json.dumps([*spent, total]).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as stream:
+            evaluation_cpu, evaluation_faults, total = json.loads(stream.read())
+        _, status, usage = os.wait4(pid, 0)
+        if status:
+            sys.exit(f"the request for {text!r} ended with status {status}")
+        return usage.ru_utime + usage.ru_stime, usage.ru_minflt, evaluation_cpu, evaluation_faults, total
+
+    found = {number: [] for number in range(len(FORKED_KINDS))}
+    for run in range(runs):
+        numbers = list(range(len(FORKED_KINDS)))
+        for number in numbers[run % len(numbers):] + numbers[:run % len(numbers)]:
+            _, text, options = FORKED_KINDS[number]
+            found[number].append(request(text, options))
+    print(f"forked search() at {index} ({searching.__file__}), medians of {runs} rounds")
+    print(f"{'query':<40} {'matches':>8} {'CPU ms':>7} {'faults':>7} {'eval ms':>8} {'eval faults':>11}")
+    for number, (kind, text, _) in enumerate(FORKED_KINDS):
+        rows = found[number]
+        cpu, faults, evaluation_cpu, evaluation_faults = (statistics.median(row[column] for row in rows) for column in range(4))
+        print(f"{kind + ': ' + text:<40} {rows[0][4]:>8} {cpu * 1000:>7.1f} {faults:>7.0f} {evaluation_cpu * 1000:>8.1f} {evaluation_faults:>11.0f}")
 
 
 def revision_searching(revision):
@@ -195,11 +271,15 @@ def main():
     ap.add_argument("--runs", type=int, default=5, help="processes to profile (default 5)")
     ap.add_argument("--importtime", action="store_true", help="also sum python -X importtime per package")
     ap.add_argument("--in-process", action="store_true", help="time search() per kind of query in this process")
+    ap.add_argument("--forked", action="store_true", help="time search() per kind in processes forked as the server's")
     ap.add_argument("--against", metavar="REV", help="with --in-process: also time the git revision REV's search()")
     ap.add_argument("query", nargs="*", help="after --: the query's words and options")
     args = ap.parse_args()
     if args.in_process:
         time_in_process(args.index, args.runs, args.against)
+        return
+    if args.forked:
+        time_forked(args.index, args.runs)
         return
     if not args.query:
         ap.error("give a query after --")

@@ -434,3 +434,136 @@ def test_a_term_reads_back_alike_with_the_standard_library(built):
                 assert list(runs.kept(kept)) == [runs[n] for n in kept]
                 assert runs.of(kept) == [runs[n] for n in kept]
                 assert runs.kept(kept).of(list(range(len(kept)))) == [runs[n] for n in kept]
+
+
+def partial_and_repeated_reads(monkeypatch) -> list[tuple[str, bytes, bool]]:
+    """(field, term, whether for given documents only) of each call asking for a term's postings
+    from Whoosh's blocks, from now on."""
+    reads = []
+    whole_leaf_postings = Evaluator.leaf_postings
+
+    def counted(self, fieldname, text, wanted=None, skipped=frozenset()):
+        reads.append((fieldname, text, wanted is not None))
+        return whole_leaf_postings(self, fieldname, text, wanted, skipped)
+
+    monkeypatch.setattr(Evaluator, "leaf_postings", counted)
+    return reads
+
+
+@pytest.mark.parametrize("text", ["peace talks", '"prime minister" minister', '"prime minister" talks'])
+def test_arrays_read_a_term_once_for_its_scores_phrases_and_closeness(built, monkeypatch, text):
+    """Proximity's closeness and phrases take a term's positions from the postings read for its
+    scores, instead of reading them again (in a request process, every read faults its pages in)."""
+    monkeypatch.setattr(Evaluator, "arrays_pay", lambda self, query: True)
+    reads = partial_and_repeated_reads(monkeypatch)
+    search(built, text, with_snippets=False, collapse_copies=False)
+    assert reads and not any(partial for *_, partial in reads), reads
+    assert len(reads) == len(set(reads)), reads
+
+
+def test_arrays_answer_alike_with_postings_read_again(built, monkeypatch):
+    """The postings kept for a term's later reads give what reading them again gives."""
+    texts = ("peace talks", '"prime minister" minister', '"prime minister" talks', "peace NEAR talks", "zebra crossing")
+
+    def answers():
+        return [
+            (result.total, [(hit.path, hit.score) for hit in result.hits])
+            for result in (search(built, text, with_snippets=False, collapse_copies=False) for text in texts)
+        ]
+
+    monkeypatch.setattr(Evaluator, "arrays_pay", lambda self, query: True)
+    kept = answers()
+    original = arrays.ArrayOperations.postings
+
+    def read_again(self, *args, **kwargs):
+        self._postings.clear()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(arrays.ArrayOperations, "postings", read_again)
+    assert answers() == kept
+
+
+def test_length_parts_and_lengths_are_kept_with_the_reader(built):
+    """A query's searcher is new on a kept reader (store.index_searcher): what does not change
+    while the reader lasts is kept with the reader, where the server's warm-up leaves it for the
+    request processes it forks."""
+    from whoosh.searching import Searcher
+
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        with Searcher(searcher.ixreader, weighting(), closereader=False, fromindex=searcher._ix) as other:
+            first, second = Evaluator(searcher), Evaluator(other)
+            assert first.bm25_constants("body", b"peac")[1] is second.bm25_constants("body", b"minist")[1]
+            assert first.field_lengths("body") is second.field_lengths("body")
+            assert first.bm25_constants("title", b"peac")[1] != first.bm25_constants("body", b"peac")[1]
+
+
+@given(st.lists(st.integers(0, 200), unique=True), st.lists(st.integers(0, 200), unique=True))
+def test_common_keys_are_the_intersection(first, second):
+    import numpy as np
+
+    first, second = np.array(sorted(first), np.int64), np.array(sorted(second), np.int64)
+    assert arrays.common_keys(first, second).tolist() == np.intersect1d(first, second).tolist()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(["prime", "minister", "peace", "talks", "council"]), min_size=2, max_size=3),
+       with_arrays=st.booleans())
+def test_a_phrase_scores_as_the_and_of_its_words_to_the_bit(searcher, words, with_arrays):
+    """Only the phrases' documents are scored; each with the sum, to the bit, of its words' whole
+    scores in the order the AND of them adds them: from the first word's, then the others' by
+    their documents, fewest first."""
+    found = evaluated(searcher, 'body:"' + " ".join(words) + '"', with_arrays)
+    each = [evaluated(searcher, f"body:{word}", with_arrays) for word in words]
+    order = [0, *sorted(range(1, len(words)), key=lambda number: len(each[number]))]
+    for docnum, score in found.items():
+        expected = each[0][docnum]
+        for number in order[1:]:
+            expected += each[number][docnum]
+        assert score == expected, (words, docnum)
+
+
+@BOTH_WAYS
+def test_a_phrase_scores_only_its_documents(searcher, monkeypatch, with_arrays):
+    """Its words' postings are scored only where the phrase stands, not wherever they occur."""
+    scored = []
+    operations = arrays.ArrayOperations if with_arrays else evaluation.DictOperations
+    original = operations.scored
+
+    def counted(self, fieldname, text, ids, weights):
+        scored.append(len(ids))
+        return original(self, fieldname, text, ids, weights)
+
+    monkeypatch.setattr(operations, "scored", counted)
+    found = evaluated(searcher, 'body:"prime minister"', with_arrays)
+    assert found and scored == [len(found), len(found)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(query_parts, min_size=2, max_size=4), any_words=st.booleans())
+def test_an_and_scored_where_all_match_scores_to_the_bit(searcher, parts, any_words):
+    """With dicts, an AND of words (or ORs of them) intersects its parts' documents before it
+    scores them: the same documents and, to the bit, the same scores as scoring them all."""
+    text = " ".join(parts)
+    try:
+        where_all_match = evaluated(searcher, text, with_arrays=False, any_words=any_words)
+    except QuerySyntaxError:
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Evaluator, "_scored_where_all_match", lambda self, *args: None)
+        everywhere = evaluated(searcher, text, with_arrays=False, any_words=any_words)
+    assert where_all_match == everywhere, text
+
+
+@pytest.mark.parametrize("text", ["peace talks", "peace talks council", "date:2022-03-01..2022-03-14 peace", "title:peace talks"])
+def test_an_and_of_words_scores_only_where_all_match(searcher, monkeypatch, text):
+    """With dicts, a word's postings are scored only where the AND's other words are too."""
+    scored = []
+    original = evaluation.DictOperations.scored
+
+    def counted(self, fieldname, word, ids, weights):
+        scored.append(len(ids))
+        return original(self, fieldname, word, ids, weights)
+
+    monkeypatch.setattr(evaluation.DictOperations, "scored", counted)
+    found = evaluated(searcher, text, with_arrays=False)
+    assert found and scored and max(scored) <= len(found), (scored, len(found))

@@ -296,3 +296,52 @@ def test_arrays_pay_for_a_prefix_whose_scored_words_are_frequent(built, monkeypa
         assert evaluator.arrays_pay(query)
         monkeypatch.setattr(evaluation, "ARRAY_POSTINGS", postings + 1)
         assert not evaluator.arrays_pay(query)
+
+
+def test_a_query_looks_its_prefix_words_up_once(built, monkeypatch):
+    """A prefix's words are asked for to evaluate it, to weigh it for proximity and to find where
+    it stands: looked up in the segments' word lists once, kept with the reader."""
+    looked_up = []
+    original = fuzzy.segment_word_lists
+    monkeypatch.setattr(fuzzy, "segment_word_lists", lambda leaf: looked_up.append(leaf) or original(leaf))
+    segments = len(open_index(built)._segments())
+    # Prefixes longer than the entries', walked: the built corpus's words (the same vocabulary).
+    long_words = [word for word in vocabulary(random.Random(20261130), 400) if len(word) >= 6][:3]
+    for text in ["kosa stas*"] + [f"kosa {word[:4]}*" for word in long_words]:
+        before = len(looked_up)
+        search(built, text, with_snippets=False, collapse_copies=False)
+        assert len(looked_up) - before == segments, text
+
+
+# The built corpus's most frequent words (its vocabulary's first: see article()).
+FREQUENT = vocabulary(random.Random(20261130), 400)[:4]
+
+
+@pytest.mark.parametrize("scored", [1, 2])
+@pytest.mark.parametrize("prefix", ["s", "k"])
+@pytest.mark.parametrize("words", [
+    f"{FREQUENT[0]} {FREQUENT[1]}", FREQUENT[2],
+    f"({FREQUENT[0]} OR {FREQUENT[1]}) {FREQUENT[2]}", f"{FREQUENT[0]} {FREQUENT[1]} {FREQUENT[3]}",
+])
+def test_an_and_with_a_prefix_scored_where_all_match_scores_to_the_bit(built, prefix, words, scored):
+    """With arrays, an AND of words and a prefix read from its entries scores the prefix's words
+    only where the other parts match: the same documents and, to the bit, the same scores (and
+    marked words)."""
+    text = f"{words} {prefix}*"
+    taken = []
+    original = Evaluator._scored_where_all_match
+
+    def counted(self, *args):
+        found = original(self, *args)
+        taken.append(found is not None)
+        return found
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fuzzy, "SCORED_EXPANSIONS", scored)
+        with open_index(built).searcher(weighting=weighting()) as searcher:
+            patch.setattr(Evaluator, "_scored_where_all_match", counted)
+            where_all_match = answers(searcher, text, arrays=True)
+            patch.setattr(Evaluator, "_scored_where_all_match", lambda self, *args: None)
+            everywhere = answers(searcher, text, arrays=True)
+    assert any(taken) and where_all_match[0], text
+    assert where_all_match == everywhere, text

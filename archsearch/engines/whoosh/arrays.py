@@ -120,6 +120,8 @@ class ArrayOperations:
         self.evaluator = evaluator
         self._term_scores: dict[tuple[str, bytes], ArrayScores] = {}  # shared, never changed
         self._lengths: dict[str, np.ndarray] = {}
+        self._length_parts: dict[str, np.ndarray] = {}
+        self._postings: dict[tuple[str, bytes], tuple] = {}  # terms read whole: see _kept_postings
         self._live: np.ndarray | None = None
         self._arrays: list[SegmentArrays | None] | None = None
         self._deleted: dict[int, np.ndarray | None] = {}  # by id() of the evaluator's leaves
@@ -146,10 +148,6 @@ class ArrayOperations:
             live[np.fromiter(self.evaluator.deleted_documents(), _DOCNUM)] = False
             self._live = np.flatnonzero(live).astype(_DOCNUM)
         return ArrayScores(self._live, np.full(len(self._live), score))
-
-    @staticmethod
-    def documents(scores: ArrayScores) -> list[int]:
-        return scores.docnums.tolist()
 
     @staticmethod
     def intersection(parts: list[ArrayScores]) -> ArrayScores:
@@ -198,9 +196,45 @@ class ArrayOperations:
         return ArrayScores(required.docnums, scores)
 
     @staticmethod
-    def restricted(scores: ArrayScores, docnums: list[int]) -> ArrayScores:
-        positions = np.searchsorted(scores.docnums, np.array(docnums, _DOCNUM))
-        return ArrayScores(scores.docnums[positions], scores.scores[positions])
+    def common_documents(parts: list[np.ndarray]) -> np.ndarray:
+        """The documents in every part (each increasing, each once), increasing."""
+        if not parts:
+            return _EMPTY.docnums
+        smallest, *rest = sorted(parts, key=len)
+        for other in rest:
+            smallest = common_keys(smallest, other)
+        return smallest
+
+    def union_documents(self, parts: list[np.ndarray]) -> np.ndarray:
+        """The documents in any part (each increasing, each once), increasing."""
+        parts = [part for part in parts if len(part)]
+        if len(parts) <= 1:
+            return parts[0] if parts else _EMPTY.docnums
+        docnums = np.concatenate(parts)
+        if len(docnums) * DENSE_UNION < self.evaluator.document_count:
+            return np.unique(docnums)
+        present = np.zeros(self.evaluator.document_count, bool)
+        present[docnums] = True
+        return np.flatnonzero(present)
+
+    def documents_within(self, docnums: np.ndarray, fieldname: str, low, high) -> np.ndarray:
+        """The documents whose column value is within low..high."""
+        values = _as_array(self.evaluator.sortable_values(fieldname))[docnums]
+        return docnums[(low <= values) & (values <= high)]
+
+    @staticmethod
+    def postings_within(ids: np.ndarray, weights: np.ndarray, docnums) -> tuple[np.ndarray, np.ndarray]:
+        """The postings (documents, weights) of those of `docnums` (increasing) among `ids`."""
+        if not len(ids) or not len(docnums):
+            return _EMPTY.docnums, _EMPTY.scores
+        docnums = np.asarray(docnums, _DOCNUM)
+        positions = np.searchsorted(ids, docnums).clip(max=len(ids) - 1)
+        found = ids[positions] == docnums
+        return docnums[found], weights[positions[found]]
+
+    @staticmethod
+    def unscored(ids: np.ndarray) -> ArrayScores:
+        return ArrayScores(ids, np.zeros(len(ids)))
 
     @staticmethod
     def added(scores: ArrayScores, constant: float) -> ArrayScores:
@@ -219,8 +253,7 @@ class ArrayOperations:
         return ArrayScores(scores.docnums[kept], scores.scores[kept] + added)
 
     def matched(self, fieldname: str, text: bytes) -> ArrayScores:
-        ids = self.postings(fieldname, text)[0]
-        return ArrayScores(ids, np.zeros(len(ids)))
+        return self.unscored(self.postings(fieldname, text)[0])
 
     def prefix_documents(self, expansion) -> ArrayScores:
         """The live documents holding a word of a listed prefix (fuzzy.PrefixExpansion), at no
@@ -255,46 +288,73 @@ class ArrayOperations:
         lengths = self._lengths.get(fieldname)
         if lengths is None:
             lengths = self._lengths[fieldname] = np.frombuffer(self.evaluator.field_lengths(fieldname), np.uint8)
+        length_parts = self._length_parts.get(fieldname)  # the field's, not the word's
+        if length_parts is None:
+            length_parts = self._length_parts[fieldname] = np.array(length_part)
         # evaluation.DictOperations.scored's expression, a step at a time over all postings.
-        return ArrayScores(ids, idf * ((weights * boost) / (weights + np.array(length_part)[lengths[ids]])))
+        return ArrayScores(ids, idf * ((weights * boost) / (weights + length_parts[lengths[ids]])))
 
     def postings(self, fieldname: str, text: bytes, with_positions: bool = False, wanted: list[int] | None = None):
-        """(document numbers, weights, PostingPositions or None) of a term, deleted documents left
-        out: from the segments' arrays (postings_arrays.py) where they hold the term, from Whoosh's
-        postings elsewhere (with `wanted`, at least those of them it holds: see
-        evaluation.read_postings)."""
+        """(document numbers, weights, PostingPositions) of a term, deleted documents left out:
+        from the segments' arrays (postings_arrays.py) where they hold the term, from Whoosh's
+        postings elsewhere.  Read whole once per evaluator, positions included whatever
+        `with_positions` says (they cost nothing until asked for): its scores, its phrases and
+        proximity's closeness read the same term.  With `wanted`, a term not read yet is read
+        for those documents only (at least those of them it holds: see evaluation.read_postings),
+        and not kept."""
+        ids, weights, positions = self._kept_postings(fieldname, text, wanted)
+        return ids, _joined_weights(weights), positions
+
+    def documents_of(self, fieldname: str, text: bytes) -> np.ndarray:
+        """The term's documents, deleted ones left out."""
+        return self._kept_postings(fieldname, text, None)[0]
+
+    def _kept_postings(self, fieldname: str, text: bytes, wanted: list[int] | None):
+        """postings() with each segment's weights left where they are (see _joined_weights), as
+        kept for the evaluator's next reads: a float64 copy of a whole term, kept, would be pages
+        that later work in a request process faults in afresh."""
+        read = self._postings.get((fieldname, text))
+        if read is None:
+            read = self._read_postings(fieldname, text, wanted)
+            if wanted is None:
+                self._postings[fieldname, text] = read
+        return read
+
+    def _read_postings(self, fieldname: str, text: bytes, wanted: list[int] | None):
         key = fieldname.encode("utf-8") + b"\0" + text
         mapped = set()
-        parts = []  # (first document's number, ids, weights, positions: arrays or encoded)
+        parts = []  # (first document's number, ids, weights, positions: arrays, or Whoosh's encoded)
         for number, arrays in enumerate(self._segment_arrays()):
-            found = arrays.term(key) if arrays is not None else None
+            found = arrays.find(key) if arrays is not None else None
             if found is None:
                 continue
             mapped.add(number)
-            leaf_ids, leaf_weights, offsets, flat = found
+            leaf_ids = arrays.documents(found)
             leaf, base = self.evaluator.leaves[number]
             kept = None
             deleted = self._deleted_in(leaf)
             if deleted is not None:
                 kept = np.flatnonzero(~np.isin(leaf_ids, deleted))
-                leaf_ids, leaf_weights = leaf_ids[kept], leaf_weights[kept]
-            parts.append((base, leaf_ids.astype(_DOCNUM) + base, leaf_weights.astype(np.float64), (offsets, flat, kept)))
+                leaf_ids = leaf_ids[kept]
+            # The term's number, not views of the file: the postings are kept with the evaluator,
+            # whose reference cycles would keep the file mapped after its searcher is let go.
+            where = (arrays, found, kept)
+            parts.append((base, leaf_ids.astype(_DOCNUM) + base, where, where))
         read = self.evaluator.leaf_postings(fieldname, text, wanted, skipped=frozenset(mapped))
         for leaf, base, leaf_ids, leaf_weights, leaf_values in read:
             leaf_ids = np.array(leaf_ids, _DOCNUM)
             leaf_weights = np.array(leaf_weights, np.float64)
+            kept = None
             deleted = self._deleted_in(leaf)
             if deleted is not None:
-                kept = ~np.isin(leaf_ids - base, deleted)
+                kept = np.flatnonzero(~np.isin(leaf_ids - base, deleted))
                 leaf_ids, leaf_weights = leaf_ids[kept], leaf_weights[kept]
-                if with_positions:
-                    leaf_values = [value for value, keep in zip(leaf_values, kept.tolist()) if keep]
-            parts.append((base, leaf_ids, leaf_weights, leaf_values))
+            parts.append((base, leaf_ids, leaf_weights, (leaf_values, kept)))
         parts.sort(key=itemgetter(0))
-        positions = PostingPositions([(len(ids), where) for _, ids, _, where in parts]) if with_positions else None
+        positions = PostingPositions([(len(ids), where) for _, ids, _, where in parts])
         if not parts:
-            return _EMPTY.docnums, _EMPTY.scores, positions
-        return np.concatenate([ids for _, ids, _, _ in parts]), np.concatenate([weights for _, _, weights, _ in parts]), positions
+            return _EMPTY.docnums, [], positions
+        return np.concatenate([ids for _, ids, _, _ in parts]), [weights for _, _, weights, _ in parts], positions
 
     def _segment_arrays(self) -> list["SegmentArrays | None"]:
         """Each segment's arrays (None: it has none), looked for once per evaluator: `archsearch
@@ -305,7 +365,7 @@ class ArrayOperations:
 
     def word_positions(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
         """The positions of the term in each of `docnums` (sorted) that has it."""
-        ids, _, positions = self.postings(fieldname, text, with_positions=True, wanted=docnums)
+        ids, _, positions = self._kept_postings(fieldname, text, docnums)
         if not len(ids):
             return {}
         wanted = np.asarray(docnums, _DOCNUM)
@@ -336,16 +396,53 @@ class ArrayOperations:
             keys = np.repeat(np.arange(len(counts), dtype=np.int64), counts) * _PHRASE_KEY_SPAN + (
                 flat + (len(word_values) - offset)  # never negative: no key runs into the previous candidate's
             )
-            starts = keys if starts is None else np.intersect1d(starts, keys, assume_unique=True)
-        return np.asarray(candidates, _DOCNUM)[np.unique(starts // _PHRASE_KEY_SPAN)].tolist()
+            starts = _increasing(keys) if starts is None else common_keys(starts, _increasing(keys))
+        found = starts // _PHRASE_KEY_SPAN
+        if len(found):
+            found = found[np.concatenate(([True], found[1:] != found[:-1]))]  # each candidate once
+        return np.asarray(candidates, _DOCNUM)[found].tolist()
+
+
+def _joined_weights(parts: list) -> np.ndarray:
+    """A term's weights (float64) from its segments' (ArrayOperations._read_postings): an array,
+    or the term in a segment's file (SegmentArrays, the term's number there, and the postings
+    deletions left, None: all)."""
+    joined = []
+    for part in parts:
+        if isinstance(part, tuple):
+            arrays, term, kept = part
+            weights = arrays.arrays(term)[1]
+            part = (weights if kept is None else weights[kept]).astype(np.float64)
+        joined.append(part)
+    return np.concatenate(joined) if joined else _EMPTY.scores
+
+
+def _increasing(keys: np.ndarray) -> np.ndarray:
+    """The phrase keys, strictly increasing as they come (candidates in order, each one's positions
+    increasing, as the index writes them), or sorted, each once, if they ever are not."""
+    if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():
+        return np.unique(keys)
+    return keys
+
+
+def common_keys(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The values in both strictly increasing arrays: the smaller one's looked up in the larger by
+    binary search, with no sort of the two together (as np.intersect1d does) nor its copies."""
+    if len(first) > len(second):
+        first, second = second, first
+    if not len(first):
+        return first
+    positions = np.searchsorted(second, first).clip(max=len(second) - 1)
+    return first[second[positions] == first]
 
 
 class PostingPositions:
     """Where a term stands in each of its postings (ArrayOperations.postings), segment by segment:
-    from the segment's arrays (offsets into its flat positions, and the postings deletions left,
-    None: all), or encoded as Whoosh's postings hold them."""
+    in the segment's arrays (SegmentArrays, the term's number there, and the postings deletions
+    left, None: all), or encoded as Whoosh's postings hold them (a list, and the postings
+    deletions left)."""
 
-    def __init__(self, parts: list[tuple[int, tuple | list[bytes]]]):
+    def __init__(self, parts: list[tuple[int, tuple]]):
         self._parts = [where for _, where in parts]
         self._starts = list(accumulate((count for count, _ in parts), initial=0))
 
@@ -355,13 +452,17 @@ class PostingPositions:
         bounds = np.searchsorted(indexes, self._starts).tolist()
         for number, where in enumerate(self._parts):
             chosen = indexes[bounds[number]:bounds[number + 1]] - self._starts[number]
-            if isinstance(where, list):
-                positions = decode.many([where[index] for index in chosen.tolist()])
+            if isinstance(where[0], list):  # Whoosh's encoded positions
+                values, kept = where
+                if kept is not None:
+                    chosen = kept[chosen]
+                positions = decode.many([values[index] for index in chosen.tolist()])
                 part_counts = np.fromiter(map(len, positions), np.int64, len(positions))
                 counts.append(part_counts)
                 flats.append(np.fromiter(chain.from_iterable(positions), np.int64, int(part_counts.sum())))
                 continue
-            offsets, flat, kept = where
+            arrays, term, kept = where
+            offsets, flat = arrays.positions(term)
             if kept is not None:
                 chosen = kept[chosen]
             begins = offsets[chosen].astype(np.int64)
@@ -409,28 +510,51 @@ class SegmentArrays:
         """(document numbers, weights, each posting's first position in the flat positions (and
         one more), the positions; both None in a field without positions) of a term (key: field
         name, NUL, term); None if the file does not hold it, or holds it damaged (its checksum fails)."""
+        index = self.find(key)
+        return None if index is None else self.arrays(index)
+
+    def find(self, key: bytes) -> int | None:
+        """The term's number in the file (key: field name, NUL, term); None if the file does not
+        hold it, or holds it damaged (its checksum fails)."""
         count = len(self._crcs)
         index = bisect_left(range(count), key, key=self._key)
         if index == count or self._key(index) != key:
             return None
-        postings, start, positions, end, flags = self._records[index].tolist()
-        *layout, size = term_layout(postings, positions, flags)
         whole = self._checked.get(index)
         if whole is None:
+            postings, start, positions, end, flags = self._records[index].tolist()
+            size = term_layout(postings, positions, flags)[-1]
             whole = HEADER.size <= start and start + size == end <= self._directory and (
                 zlib.crc32(memoryview(self._map)[start:end], zlib.crc32(key)) == int(self._crcs[index])
             )
             self._checked[index] = whole
-        if not whole:
-            return None
-        ids, weights, offsets, flat = (
-            np.frombuffer(self._map, _DTYPES[typecode], length, start + offset) for typecode, length, offset in layout
-        )
+        return index if whole else None
+
+    def arrays(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """term()'s arrays of the term numbered `index` by find(), views of the file: whoever
+        keeps them keeps the file mapped."""
+        ids, weights, offsets, flat, flags = self._views(index)
         if flags & NO_POSITIONS:
             return ids, weights, None, None
         if not flags & WEIGHTS_STORED:
             weights = np.diff(offsets)  # each posting's count of positions
         return ids, weights, offsets, flat
+
+    def documents(self, index: int) -> np.ndarray:
+        """The document numbers of the term numbered `index` by find(): a view of the file."""
+        return self._views(index)[0]
+
+    def positions(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(each posting's first position in the flat positions, and one more; the positions) of
+        the term numbered `index` by find(), in a field with positions: views of the file."""
+        return self._views(index)[2:4]
+
+    def _views(self, index: int) -> tuple:
+        postings, start, positions, _, flags = self._records[index].tolist()
+        *layout, _ = term_layout(postings, positions, flags)
+        return *(
+            np.frombuffer(self._map, _DTYPES[typecode], length, start + offset) for typecode, length, offset in layout
+        ), flags
 
 
 _DTYPES = {"H": np.dtype("<u2"), "I": np.dtype("<u4"), "f": np.dtype("<f4")}

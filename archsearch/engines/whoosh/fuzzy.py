@@ -247,7 +247,27 @@ def weighed_part(node: wq.Query, reader) -> wq.Query:
 
 def prefix_words(reader, fieldname: str, text: str) -> list[bytes]:
     """The words of the field that start with `text`, sorted: what Whoosh's expand_prefix gives,
-    from the word lists."""
+    from the word lists.  Kept with the reader, whose segments never change, and not to be
+    changed: a query asks for its prefix's words three times (to evaluate it, to weigh it for
+    proximity, to find where it stands), 4-5 ms each for a short prefix at 100k articles."""
+    kept = getattr(reader, _PREFIX_WORDS, None)
+    if kept is None:
+        kept = {}
+        setattr(reader, _PREFIX_WORDS, kept)
+    words = kept.get((fieldname, text))
+    if words is None:
+        if len(kept) >= KEPT_PREFIXES:
+            kept.clear()  # a server's reader lives long: its requests' prefixes die with their processes, not its own
+        words = kept[fieldname, text] = _words_starting(reader, fieldname, text)
+    return words
+
+
+# The reader's attribute holding its prefixes' words (prefix_words), and how many it holds at most.
+_PREFIX_WORDS = "archsearch_prefix_words"
+KEPT_PREFIXES = 64
+
+
+def _words_starting(reader, fieldname: str, text: str) -> list[bytes]:
     start = text.encode("utf-8")
     length = len(text)
     found = set()
