@@ -670,8 +670,11 @@ def rehearse() -> None:
     """Runs, its output thrown away, a count of the warming word of the index warmed last (`query
     -c`: click, the command, the query's parsing and evaluation; nothing remembered, no copies
     grouped, see warm). At 100k articles it takes 12 ms of CPU and saves the request 6-8 ms of its
-    first run; hits and snippets rehearsed as well would cost 9 ms more for 1-3 ms."""
+    first run; hits and snippets rehearsed as well would cost 9 ms more for 1-3 ms. Then opens that
+    index's record of copies for the request to group its hits with (nearduplicates.prepare_copy_groups:
+    in the spare, which alone uses it, never in the server, whose every child would share it)."""
     from archsearch.engines.whoosh.store import kept_searchers
+    from archsearch.nearduplicates import prepare_copy_groups
 
     folders = [folder for folder in kept_searchers() if folder in _warming_words]
     if not folders:
@@ -682,6 +685,7 @@ def rehearse() -> None:
         run(["query", "--index", str(folders[-1]), "--count", _warming_words[folders[-1]]], "archsearch")
     finally:
         sys.stdout, sys.stderr = streams
+    prepare_copy_groups(folders[-1])
 
 
 def _reap(server: _Server) -> None:
