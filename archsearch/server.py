@@ -49,7 +49,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from archsearch import client
+from archsearch import client, lean_imports
 from archsearch.cli import run
 from archsearch.errors import ArchsearchError
 
@@ -93,6 +93,8 @@ PRELOADED = (
     "encodings.utf_8_sig",  # articles are read as UTF-8 with or without a BOM, else these
     "encodings.cp1252",
     "encodings.latin_1",
+    "calendar",  # --since and --until (lean_imports defers it: loaded for real here, not in every request)
+    "mmap",  # the postings sidecars (lean_imports defers it too)
 )
 
 # Libraries whose files are watched, with archsearch's own, for an upgrade under the running server.
@@ -133,7 +135,7 @@ def preload() -> None:
     """What makes a served command fast: modules loaded, and each index's searcher kept open
     between commands (reopened when the index changes)."""
     for name in PRELOADED:
-        importlib.import_module(name)
+        lean_imports.load_now(name)
     from archsearch.analysis.tokens import compile_scans
     from archsearch.engines.whoosh.store import keep_searchers_open
 
