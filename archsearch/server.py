@@ -841,7 +841,7 @@ class _Malformed(Exception):
 def _answer(connection: socket.socket, fingerprint, server: _Server, inherited: dict) -> int:
     """Answers one connection, in its own process; returns that process's exit status.
     inherited: the searchers the server kept when it forked the process."""
-    from archsearch import searching
+    from archsearch import lasthits, searching
 
     fds = []
     try:
@@ -879,8 +879,10 @@ def _answer(connection: socket.socket, fingerprint, server: _Server, inherited: 
         connection.settimeout(None)
         handed_over, fds = fds, []
         searching.bodies_read = []
+        lasthits.deferred = []
         status = _run_command(connection, request, handed_over)
         _send(connection, status.to_bytes(client.STATUS_SIZE, "big", signed=True))
+        lasthits.write_deferred()
         _report(server.reports[1], inherited)
         return RAN_COMMAND
     except (_Malformed, OSError, EOFError, ValueError, TypeError):
