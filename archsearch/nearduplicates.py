@@ -273,7 +273,7 @@ def _marks(values: list) -> str:
     return ", ".join("?" * len(values))
 
 
-# The query copy_groups runs for each hit; copies_of and prepare_copy_groups share it.
+# The lookup copies_of runs for each hit (prepare_copy_groups runs it once ahead).
 _COPIES_QUERY = (
     "SELECT other.file, other.record FROM sketches this JOIN sketches other ON other.grp = this.grp"
     " WHERE this.file = ? AND this.record IS ? AND other.id != this.id"
