@@ -327,11 +327,9 @@ def _record_path(index_dir) -> str:
 
 
 def _file_identity(path: str) -> tuple | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
+    from archsearch.engines.whoosh.store import _folder_identity  # (device, inode): a file's as well as a folder's
+
+    return _folder_identity(path)
 
 
 def _open_copy_groups(path: str):
