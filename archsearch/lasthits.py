@@ -72,11 +72,12 @@ def remember(index_dir: Path, query: str, ranked_references, environ=os.environ)
     path = state_file(index_dir, environ)
     record = {"index": str(Path(index_dir).absolute()), "query": query, "hits": [list(pair) for pair in ranked_references]}
     try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         folder = _locked_folder(path.parent, fcntl.LOCK_EX)  # two writers at once keep their order
         try:
             temporary, descriptor = _new_file(path)
         except OSError:
-            os.close(folder)
+            _unlock(folder)
             raise
     except OSError as exc:
         return f"could not remember the hits for @N in {path.parent}: {exc.strerror or exc}"
@@ -102,20 +103,28 @@ def _write_remembered(folder: int, temporary: Path, descriptor: int, path: Path,
         with contextlib.suppress(OSError):
             os.unlink(path)
     finally:
-        os.close(folder)  # the lock goes with it
+        _unlock(folder)
 
 
-def _locked_folder(folder: Path, operation: int) -> int:
-    """The state folder, open and locked (flock: shared to read the hits, exclusive to write them)."""
-    if operation == fcntl.LOCK_EX:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+def _locked_folder(folder: Path, operation: int) -> int | None:
+    """The state folder, open and locked (flock: shared to read the hits, exclusive to write them);
+    None when it cannot be (no such folder, or a file system without locks): the hits are read
+    and written all the same, as they were before a served query deferred them."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
     try:
         fcntl.flock(descriptor, operation)
     except OSError:
         os.close(descriptor)
-        raise
+        return None
     return descriptor
+
+
+def _unlock(folder: int | None) -> None:
+    if folder is not None:
+        os.close(folder)  # the lock goes with it
 
 
 def write_state(path: Path, record: dict) -> None:
@@ -153,10 +162,7 @@ def resolve(index_dir: Path, reference: str, environ=os.environ) -> RememberedHi
 def recall(index_dir: Path, number: int, environ=os.environ) -> RememberedHit:
     """The hit ranked `number` by the last query against `index_dir`; ArchsearchError when there is none."""
     path = state_file(index_dir, environ)
-    try:
-        folder = _locked_folder(path.parent, fcntl.LOCK_SH)  # hits a served query is still writing
-    except OSError:  # no state folder yet (no query to take @N from), or one this process cannot lock
-        folder = None
+    folder = _locked_folder(path.parent, fcntl.LOCK_SH)  # waits for hits a served query is still writing
     try:
         if not path.exists():
             earlier = _earlier_state_file(index_dir, environ)
@@ -171,8 +177,7 @@ def recall(index_dir: Path, number: int, environ=os.environ) -> RememberedHit:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ArchsearchError(f"cannot read the remembered hits in {path} ({exc}): run the query again")
     finally:
-        if folder is not None:
-            os.close(folder)
+        _unlock(folder)
     if number not in hits:
         listed = f"hits {min(hits)}-{max(hits)}" if hits else "no hits"
         raise ArchsearchError(f"@{number}: the last query, '{query}', listed {listed}")

@@ -78,3 +78,12 @@ def test_show_right_after_a_served_query_shows_its_first_hit(served, local):
             shown = show("show", "@1")
             assert shown.returncode == 0 and b"\npath: " + first + b"\n" in shown.stdout
             assert f"**{words}**".encode() in shown.stdout  # the query's words highlighted
+
+
+def test_hits_are_remembered_where_the_state_folder_cannot_be_locked(tmp_path, monkeypatch):
+    def no_locks(descriptor, operation):
+        raise OSError(37, "No locks available")
+
+    monkeypatch.setattr(lasthits.fcntl, "flock", no_locks)
+    assert lasthits.remember(tmp_path, "first", [(1, "a.txt")]) is None
+    assert lasthits.recall(tmp_path, 1) == lasthits.RememberedHit("a.txt", "first")
