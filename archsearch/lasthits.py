@@ -8,7 +8,6 @@ gets a warning to show instead.
 
 import contextlib
 import fcntl
-import functools
 import json
 import os
 import re
@@ -58,10 +57,11 @@ def _absolute(index_dir: Path) -> bytes:
     return os.fsencode(str(Path(index_dir).absolute()))
 
 
-# Set to a list by the server in a request's process: remember() then writes the hits only after
-# the command's answer has gone to the client (write_deferred; 0.7-2.5 ms of a served query). Until
-# they are written, the state folder's lock is held, which recall() waits for: a `show @1` run the
-# moment the query has answered still finds its hits.
+# Set to a list by the server in a request's process: remember() then leaves the hits to be written
+# after the command's answer has gone to the client (write_deferred: 0.3-0.4 ms of a served query).
+# From just before the answer goes (lock_deferred) until they are written, the state folder's lock
+# is held, which recall() waits for: a `show @1` run the moment the query has answered still finds
+# its hits. (Not while the command writes its output: a reader of that output could be waiting.)
 deferred: list | None = None
 
 
@@ -73,7 +73,8 @@ def remember(index_dir: Path, query: str, ranked_references, environ=os.environ)
     record = {"index": str(Path(index_dir).absolute()), "query": query, "hits": [list(pair) for pair in ranked_references]}
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        folder = _locked_folder(path.parent, fcntl.LOCK_EX)  # two writers at once keep their order
+        # Two writers at once keep their order.
+        folder = _locked_folder(path.parent, fcntl.LOCK_EX) if deferred is None else None
         try:
             temporary, descriptor = _new_file(path)
         except OSError:
@@ -81,21 +82,26 @@ def remember(index_dir: Path, query: str, ranked_references, environ=os.environ)
             raise
     except OSError as exc:
         return f"could not remember the hits for @N in {path.parent}: {exc.strerror or exc}"
-    write = functools.partial(_write_remembered, folder, temporary, descriptor, path, record)
     if deferred is None:
-        write()
+        _write_remembered(folder, temporary, descriptor, path, record)
     else:
-        deferred.append(write)
+        deferred.append((None, temporary, descriptor, path, record))
     return None
 
 
+def lock_deferred() -> None:
+    """Before the answer goes: takes the state folder's lock for the hits remember() deferred."""
+    for position, (_, temporary, *rest) in enumerate(deferred or ()):
+        deferred[position] = (_locked_folder(temporary.parent, fcntl.LOCK_EX), temporary, *rest)
+
+
 def write_deferred() -> None:
-    """Writes the hits that remember() deferred."""
+    """Writes the hits that remember() deferred, and lets their lock go."""
     while deferred:
-        deferred.pop(0)()
+        _write_remembered(*deferred.pop(0))
 
 
-def _write_remembered(folder: int, temporary: Path, descriptor: int, path: Path, record: dict) -> None:
+def _write_remembered(folder: int | None, temporary: Path, descriptor: int, path: Path, record: dict) -> None:
     try:
         _fill(temporary, descriptor, path, record)
     except OSError:

@@ -881,6 +881,7 @@ def _answer(connection: socket.socket, fingerprint, server: _Server, inherited: 
         searching.bodies_read = []
         lasthits.deferred = []
         status = _run_command(connection, request, handed_over)
+        lasthits.lock_deferred()
         _send(connection, status.to_bytes(client.STATUS_SIZE, "big", signed=True))
         lasthits.write_deferred()
         _report(server.reports[1], inherited)

@@ -1,7 +1,9 @@
 """The hits of a served query, written after its answer has gone (lasthits.deferred): `show @N`
 run at once, served or not, still finds them, and nothing names the hits of an earlier query."""
 
+import fcntl
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +38,7 @@ def test_a_reader_waits_for_the_hits_being_written(tmp_path, monkeypatch):
     lasthits.remember(tmp_path, "earlier", [(1, "earlier.txt")])
     monkeypatch.setattr(lasthits, "deferred", [])
     lasthits.remember(tmp_path, "latest", [(1, "latest.txt")])
+    lasthits.lock_deferred()  # the answer is about to go
     reader = subprocess.Popen(
         [sys.executable, "-c", f"from archsearch.lasthits import recall; print(recall({str(tmp_path)!r}, 1).reference)"],
         stdout=subprocess.PIPE, text=True,
@@ -49,6 +52,17 @@ def test_a_reader_waits_for_the_hits_being_written(tmp_path, monkeypatch):
         reader.kill()
 
 
+def test_no_lock_is_held_while_the_command_writes_its_output(tmp_path, deferring):
+    """A reader of the query's output may be the one waiting for its hits (`... | archsearch show @1`):
+    a lock held while the command writes to a full pipe would hold both up for good."""
+    lasthits.remember(tmp_path, "latest", [(1, "latest.txt")])
+    folder = os.open(lasthits.state_dir(), os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_SH | fcntl.LOCK_NB)  # BlockingIOError if a lock were held
+    finally:
+        os.close(folder)
+
+
 def test_what_cannot_be_made_is_told_before_the_answer(tmp_path, deferring):
     (tmp_path / "state").write_text("a file where the state folder goes")
     warning = lasthits.remember(tmp_path, "first", [(1, "a.txt")], {"XDG_STATE_HOME": str(tmp_path / "state")})
@@ -60,6 +74,7 @@ def test_hits_that_could_not_be_written_leave_no_earlier_hits_to_name(tmp_path, 
     lasthits.remember(tmp_path, "earlier", [(1, "earlier.txt")])
     lasthits.write_deferred()
     lasthits.remember(tmp_path, "latest", [(1, "latest.txt")])
+    lasthits.lock_deferred()
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
