@@ -7,6 +7,7 @@ gets a warning to show instead.
 """
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -56,25 +57,98 @@ def _absolute(index_dir: Path) -> bytes:
     return os.fsencode(str(Path(index_dir).absolute()))
 
 
+# Set to a list by the server in a request's process: remember() then leaves the hits to be written
+# after the command's answer has gone to the client (write_deferred: 0.3-0.4 ms of a served query).
+# From just before the answer goes (lock_deferred) until they are written, the state folder's lock
+# is held, which recall() waits for: a `show @1` run the moment the query has answered still finds
+# its hits. (Not while the command writes its output: a reader of that output could be waiting.)
+deferred: list | None = None
+
+
 def remember(index_dir: Path, query: str, ranked_references, environ=os.environ) -> str | None:
     """Replaces the remembered hits of `index_dir` by (rank, reference) pairs; returns a warning
-    when they could not be written, None when they were."""
+    when they could not be written, None when they were (or, deferred, when they will be: what
+    can fail is tried before, the state folder and the new file made)."""
     path = state_file(index_dir, environ)
     record = {"index": str(Path(index_dir).absolute()), "query": query, "hits": [list(pair) for pair in ranked_references]}
     try:
-        write_state(path, record)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Two writers at once keep their order.
+        folder = _locked_folder(path.parent, fcntl.LOCK_EX) if deferred is None else None
+        try:
+            temporary, descriptor = _new_file(path)
+        except OSError:
+            _unlock(folder)
+            raise
     except OSError as exc:
         return f"could not remember the hits for @N in {path.parent}: {exc.strerror or exc}"
+    if deferred is None:
+        _write_remembered(folder, temporary, descriptor, path, record)
+    else:
+        deferred.append((None, temporary, descriptor, path, record))
     return None
+
+
+def lock_deferred() -> None:
+    """Before the answer goes: takes the state folder's lock for the hits remember() deferred."""
+    for position, (_, temporary, *rest) in enumerate(deferred or ()):
+        deferred[position] = (_locked_folder(temporary.parent, fcntl.LOCK_EX), temporary, *rest)
+
+
+def write_deferred() -> None:
+    """Writes the hits that remember() deferred, and lets their lock go."""
+    while deferred:
+        _write_remembered(*deferred.pop(0))
+
+
+def _write_remembered(folder: int | None, temporary: Path, descriptor: int, path: Path, record: dict) -> None:
+    try:
+        _fill(temporary, descriptor, path, record)
+    except OSError:
+        # Told to nobody when deferred: `@N` must not name the hits of the query before.
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    finally:
+        _unlock(folder)
+
+
+def _locked_folder(folder: Path, operation: int) -> int | None:
+    """The state folder, open and locked (flock: shared to read the hits, exclusive to write them);
+    None when it cannot be (no such folder, or a file system without locks): the hits are read
+    and written all the same, as they were before a served query deferred them."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(descriptor, operation)
+    except OSError:
+        os.close(descriptor)
+        return None
+    return descriptor
+
+
+def _unlock(folder: int | None) -> None:
+    if folder is not None:
+        os.close(folder)  # the lock goes with it
 
 
 def write_state(path: Path, record: dict) -> None:
     """Writes `record` as JSON to a file of the state folder, readable by the user alone (0600),
     in a new file renamed over the old one: a reader never sees half of it."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _fill(*_new_file(path), path, record)
+
+
+def _new_file(path: Path) -> tuple[Path, int]:
+    """A new file beside path, readable by the user alone, and its descriptor, open to write."""
     # A name of this process's own rather than tempfile.mkstemp: tempfile costs a query 3 ms to import.
     temporary = path.parent / f".{path.stem}-{os.getpid()}-{time.monotonic_ns()}"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    return temporary, os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+
+
+def _fill(temporary: Path, descriptor: int, path: Path, record: dict) -> None:
+    """Writes record to the new file, which then replaces path."""
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
             json.dump(record, out)  # ASCII: a path's undecodable bytes (surrogates) escaped, not an error
@@ -94,11 +168,12 @@ def resolve(index_dir: Path, reference: str, environ=os.environ) -> RememberedHi
 def recall(index_dir: Path, number: int, environ=os.environ) -> RememberedHit:
     """The hit ranked `number` by the last query against `index_dir`; ArchsearchError when there is none."""
     path = state_file(index_dir, environ)
-    if not path.exists():
-        earlier = _earlier_state_file(index_dir, environ)
-        if earlier.exists():
-            path = earlier
+    folder = _locked_folder(path.parent, fcntl.LOCK_SH)  # waits for hits a served query is still writing
     try:
+        if not path.exists():
+            earlier = _earlier_state_file(index_dir, environ)
+            if earlier.exists():
+                path = earlier
         record = json.loads(path.read_text(encoding="utf-8"))
         query, hits = record["query"], {int(rank): str(reference) for rank, reference in record["hits"]}
         if record["index"] != str(Path(index_dir).absolute()):
@@ -107,6 +182,8 @@ def recall(index_dir: Path, number: int, environ=os.environ) -> RememberedHit:
         raise ArchsearchError(f"no query to take @{number} from: run `archsearch query` against this index first")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ArchsearchError(f"cannot read the remembered hits in {path} ({exc}): run the query again")
+    finally:
+        _unlock(folder)
     if number not in hits:
         listed = f"hits {min(hits)}-{max(hits)}" if hits else "no hits"
         raise ArchsearchError(f"@{number}: the last query, '{query}', listed {listed}")

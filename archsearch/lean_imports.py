@@ -75,6 +75,13 @@ class _DeferredModule(types.ModuleType):
         return getattr(_load_real(self.__name__), name)
 
 
+def load_now(name: str) -> types.ModuleType:
+    """The module `name`, imported, and loaded for real if a placeholder stands in for it: what a
+    long-lived process (the server) loads once for all the processes it forks."""
+    module = importlib.import_module(name)
+    return _load_real(name) if isinstance(module, _DeferredModule) else module
+
+
 def _load_real(name: str):
     if isinstance(sys.modules.get(name), _DeferredModule):
         del sys.modules[name]

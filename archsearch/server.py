@@ -49,7 +49,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from archsearch import client
+from archsearch import client, lean_imports
 from archsearch.cli import run
 from archsearch.errors import ArchsearchError
 
@@ -93,6 +93,8 @@ PRELOADED = (
     "encodings.utf_8_sig",  # articles are read as UTF-8 with or without a BOM, else these
     "encodings.cp1252",
     "encodings.latin_1",
+    "calendar",  # --since and --until (lean_imports defers it: loaded for real here, not in every request)
+    "mmap",  # the postings sidecars (lean_imports defers it too)
 )
 
 # Libraries whose files are watched, with archsearch's own, for an upgrade under the running server.
@@ -133,7 +135,7 @@ def preload() -> None:
     """What makes a served command fast: modules loaded, and each index's searcher kept open
     between commands (reopened when the index changes)."""
     for name in PRELOADED:
-        importlib.import_module(name)
+        lean_imports.load_now(name)
     from archsearch.analysis.tokens import compile_scans
     from archsearch.engines.whoosh.store import keep_searchers_open
 
@@ -635,6 +637,8 @@ SPARE_NAME = b"archsearch-next"  # at most 15 bytes
 
 def _await_connection(server: _Server, line: socket.socket) -> socket.socket | None:
     """In the spare: waits for the connection, rehearsing when told to; None when let go."""
+    with contextlib.suppress(RuntimeError):  # out of threads: the request starts its own
+        _start_watcher_ahead()
     name = _process_name(SPARE_NAME)
     try:
         while True:
@@ -670,8 +674,11 @@ def rehearse() -> None:
     """Runs, its output thrown away, a count of the warming word of the index warmed last (`query
     -c`: click, the command, the query's parsing and evaluation; nothing remembered, no copies
     grouped, see warm). At 100k articles it takes 12 ms of CPU and saves the request 6-8 ms of its
-    first run; hits and snippets rehearsed as well would cost 9 ms more for 1-3 ms."""
+    first run; hits and snippets rehearsed as well would cost 9 ms more for 1-3 ms. Then opens that
+    index's record of copies for the request to group its hits with (nearduplicates.prepare_copy_groups:
+    in the spare, which alone uses it, never in the server, whose every child would share it)."""
     from archsearch.engines.whoosh.store import kept_searchers
+    from archsearch.nearduplicates import prepare_copy_groups
 
     folders = [folder for folder in kept_searchers() if folder in _warming_words]
     if not folders:
@@ -682,6 +689,7 @@ def rehearse() -> None:
         run(["query", "--index", str(folders[-1]), "--count", _warming_words[folders[-1]]], "archsearch")
     finally:
         sys.stdout, sys.stderr = streams
+    prepare_copy_groups(folders[-1])
 
 
 def _reap(server: _Server) -> None:
@@ -833,7 +841,7 @@ class _Malformed(Exception):
 def _answer(connection: socket.socket, fingerprint, server: _Server, inherited: dict) -> int:
     """Answers one connection, in its own process; returns that process's exit status.
     inherited: the searchers the server kept when it forked the process."""
-    from archsearch import searching
+    from archsearch import lasthits, searching
 
     fds = []
     try:
@@ -871,8 +879,11 @@ def _answer(connection: socket.socket, fingerprint, server: _Server, inherited: 
         connection.settimeout(None)
         handed_over, fds = fds, []
         searching.bodies_read = []
+        lasthits.deferred = []
         status = _run_command(connection, request, handed_over)
+        lasthits.lock_deferred()
         _send(connection, status.to_bytes(client.STATUS_SIZE, "big", signed=True))
+        lasthits.write_deferred()
         _report(server.reports[1], inherited)
         return RAN_COMMAND
     except (_Malformed, OSError, EOFError, ValueError, TypeError):
@@ -972,8 +983,7 @@ def _run_command(connection: socket.socket, request: dict, fds: list[int]) -> in
     )
     sys.argv = argv = request["argv"]
     _set_environ(request["env"])
-    main_thread = threading.get_ident()
-    threading.Thread(target=_watch, args=(connection, main_thread), daemon=True).start()
+    _start_watcher(connection)
     try:
         try:
             status = run(argv[1:], os.path.basename(argv[0]))
@@ -994,6 +1004,36 @@ def _run_command(connection: socket.socket, request: dict, fds: list[int]) -> in
         os.dup2(null, fd)
     os.close(null)
     return status
+
+
+# In a spare: the watcher thread, started ahead (starting one cost a request 0.3-1 ms of CPU), and
+# what hands it its connection: a lock it waits on, and the list the connection is put in.
+_watcher_ahead: tuple[threading.Lock, list] | None = None
+
+
+def _start_watcher_ahead() -> None:
+    global _watcher_ahead
+    given = threading.Lock()
+    given.acquire()
+    connections = []
+    thread = threading.Thread(target=_watch_when_given, args=(given, connections, threading.get_ident()), daemon=True)
+    thread.start()
+    _watcher_ahead = given, connections
+
+
+def _watch_when_given(given: threading.Lock, connections: list, main_thread: int) -> None:
+    given.acquire()
+    _watch(connections[0], main_thread)
+
+
+def _start_watcher(connection: socket.socket) -> None:
+    """Sets _watch going beside the command: the thread started ahead when there is one."""
+    if _watcher_ahead is None:
+        threading.Thread(target=_watch, args=(connection, threading.get_ident()), daemon=True).start()
+    else:
+        given, connections = _watcher_ahead
+        connections.append(connection)
+        given.release()
 
 
 def _watch(connection: socket.socket, main_thread: int) -> None:

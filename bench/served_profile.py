@@ -61,6 +61,7 @@ PARTS = [
     ("archsearch.searching", "_suggest_spelling", "spelling"),
     ("archsearch.rendering", "print_search_result", "rendering"),
     ("archsearch.lasthits", "remember", "remember hits"),
+    ("archsearch.lasthits", "write_deferred", "hits written after"),  # after the answer has gone
     ("archsearch.server", "_report_opened_indexes", "report indexes"),
     ("archsearch.server", "_report", "report indexes, bodies"),
 ]

@@ -120,6 +120,16 @@ def test_the_modules_stood_in_for_still_work():
     assert result == "&lt;b&gt; é True HTMLParser b'abc' True True ['a', '=', '1'] 1 True True ['module']"
 
 
+def test_importing_archsearch_installs_nothing_until_a_module_beyond_the_client_s():
+    result = run(
+        "import gc, sys, archsearch, archsearch.client; young = gc.get_threshold()[0]; "
+        "before = [name in sys.modules for name in ('archsearch.lean_imports', 'urllib.request', 'cached_property')]; "
+        "import whoosh.index; "
+        "print(young < 100_000, before, type(sys.modules['urllib.request']).__name__, gc.get_threshold()[0] >= 100_000)"
+    )
+    assert result == "True [False, False, False] _DeferredModule True"
+
+
 def test_the_modules_stood_in_for_whoosh_still_work():
     result = run(
         "import archsearch, sys; "
@@ -136,7 +146,8 @@ def test_the_modules_stood_in_for_whoosh_still_work():
 
 def test_the_collector_runs_less_often_but_still_collects_cycles():
     result = run(
-        "import gc, weakref, archsearch\n"
+        # archsearch alone is the client's: lean_imports comes with the first import beyond it.
+        "import gc, weakref, archsearch.searching\n"
         "class Node: pass\n"
         "node = Node(); node.itself = node; alive = weakref.ref(node); del node\n"
         "before = alive() is not None\n"

@@ -133,3 +133,24 @@ def test_a_spare_that_ends_by_itself_fails_no_request(server, corpus, no_click):
     env = environment(server.socket, corpus / "index", no_click)
     assert archsearch("query", "Taliban", env=env, cwd=corpus).returncode == 0
     until(lambda: spares(server), "no spare after the request")
+
+
+def test_a_spare_s_watcher_thread_waits_ahead_and_passes_ctrl_c_on(server, corpus, no_click):
+    """Started before the request comes (server._start_watcher_ahead), it still interrupts the
+    command the spare runs when the client is interrupted."""
+    until(lambda: spares(server) and waits(spares(server)[0]), "no spare")
+    spare = spares(server)[0]
+    assert len(os.listdir(f"/proc/{spare}/task")) == 2
+    env = environment(server.socket, corpus / "index", no_click)
+    blocked = subprocess.Popen(
+        [installed_command(), "show", BIG], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=corpus,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a shell starts it
+    )
+    try:
+        assert blocked.stdout.read(1) == b"t"
+        assert request_processes(server) == [spare]
+        blocked.send_signal(signal.SIGINT)
+        _, err = blocked.communicate(timeout=60)
+    finally:
+        blocked.kill()
+    assert (blocked.returncode, err.lstrip()) == (130, b"archsearch: interrupted\n")

@@ -298,6 +298,8 @@ def test_served_query_remembers_in_the_client_s_state_folder_and_show_pages_ther
                 PAGER=str(recording_pager),
             )
             assert archsearch("query", "Doha", env=client).returncode == 0
+            # Written just after the answer (lasthits.deferred): recall waits for them.
+            assert lasthits.recall(corpus_index, 1, client).query == "Doha"
             assert lasthits.state_file(corpus_index, client).exists()
             assert not lasthits.state_file(corpus_index).exists()  # the server's own state folder
             show_on_terminal(["@1"], {**client, "ARCHSEARCH_SERVER": "on"}, tmp_path)
