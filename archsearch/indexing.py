@@ -935,6 +935,13 @@ def stored_record(ix) -> tuple[list[tuple[str, Entry]], list[tuple[str, str | No
 class Run:
     """One update of an index: the changes found, committed batch by batch, and the report."""
 
+    # Whether each batch has runners (workers) of its own, ended before its commit: a worker that
+    # has written its segment keeps most of the memory it took (freed, but too scattered to go
+    # back to the system), and the commit's copy groups are what takes the most of it at 1M
+    # (bench/README.md, "Peak memory of indexing at 1M").  Starting a worker costs about 0.8 s
+    # of CPU (the language model), 1-2% of a batch of FILES_PER_SEGMENT files.
+    RUNNERS_PER_BATCH = True
+
     def __init__(self, build_dir: Path, index_dir: Path, ix, manifest: Manifest, report: IndexReport, progress,
                  should_stop):
         self.build_dir = build_dir  # where the index being updated is: index_dir, or a rebuild's staging folder
@@ -1022,7 +1029,7 @@ class Run:
     def index(self, work: list[Task], jobs: int, commit_every: int | None) -> None:
         workers = max(1, min(jobs, len(work) // MIN_FILES_PER_WORKER))
         batch_size = commit_every or FILES_PER_SEGMENT * workers
-        runner = self.runner(workers)
+        runner = None if self.RUNNERS_PER_BATCH else self.runner(workers)
         self.total = len(work)
 
         known = {}
@@ -1041,13 +1048,19 @@ class Run:
                 batch = work[start : start + batch_size]
                 known = {task.key: task.known for task in batch}
                 self.tell("indexing")
+                if runner is None:
+                    runner = self.runner(workers)
                 outcomes, segments = runner.run_batch(batch, on_outcome, self.should_stop)
+                if self.RUNNERS_PER_BATCH:
+                    runner.close()
+                    runner = None
                 self._commit(batch, outcomes, segments)
                 if self.should_stop():
                     self.report.interrupted = True
                     return
         finally:
-            runner.close()
+            if runner is not None:
+                runner.close()
 
     def runner(self, workers: int):
         """What reads and analyses the files of a batch."""

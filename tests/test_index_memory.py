@@ -1,9 +1,13 @@
 """What indexing keeps in memory (issue 15: peak memory at 1M under 1 GiB): measured in bench/
 (index_memory.py), checked here by what the code holds and when, never by timing or RSS."""
 
+import multiprocessing
+
 from archsearch.engines.whoosh import postings_arrays
 from archsearch.engines.whoosh.segments import encode_positions
+from archsearch.indexing import Run, update_index
 from archsearch.schema import build_schema
+from conftest import wire, write_corpus
 
 
 class FakeSegment:
@@ -23,3 +27,29 @@ def test_a_sidecar_writer_remembers_only_single_positions(tmp_path):
     writer.add("body", b"other", [5, 6], [2.0, 1.0], [encode_positions([1, 4, 8]), encode_positions([2])])
     assert sorted(map(postings_arrays.decode_positions, writer._decoded)) == [[2], [3]]
     writer.finish(10)
+
+
+def articles(count: int) -> dict[str, str]:
+    return {
+        f"{number // 40:03d}/article{number:05d}.txt": wire(
+            "2021-03-01", "OSLO, March 1. /NTB/.", f"Report {number} mentions zebra{number} and the harbour."
+        )
+        for number in range(count)
+    }
+
+
+def test_the_workers_end_before_each_commit(tmp_path, index_dir, monkeypatch):
+    # A commit (its copy groups) is the run's largest need for memory: the workers, which keep
+    # what they took once they have written their segment, are not left holding it beside it.
+    corpus = write_corpus(tmp_path / "corpus", articles(400))
+    workers_at_commit = []
+    whole_commit = Run._commit
+
+    def commit(self, *args):
+        workers_at_commit.append(len(multiprocessing.active_children()))
+        return whole_commit(self, *args)
+
+    monkeypatch.setattr(Run, "_commit", commit)
+    report = update_index(index_dir, [str(corpus)], jobs=2, commit_every=200)
+    assert report.added == 400
+    assert workers_at_commit == [0, 0]
