@@ -53,3 +53,29 @@ def test_the_workers_end_before_each_commit(tmp_path, index_dir, monkeypatch):
     report = update_index(index_dir, [str(corpus)], jobs=2, commit_every=200)
     assert report.added == 400
     assert workers_at_commit == [0, 0]
+
+
+def test_the_memory_bench_adds_to_a_copy_of_an_index_and_leaves_it_whole(tmp_path, index_dir):
+    """bench/index_memory.py on a small index: a smoke test of the harness, not a measurement."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    first, extra = tmp_path / "first", tmp_path / "extra"
+    write_corpus(first, articles(3))
+    write_corpus(extra, {"new.txt": wire("2021-03-02", "OSLO, March 2. /NTB/.", "A report on zebra999 alone.")})
+    update_index(index_dir, [str(first)])
+    work = tmp_path / "work"
+    work.mkdir()
+    finished = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "index_memory.py"), str(first), str(extra), "--code", "installed",
+         "--source-index", str(index_dir), "--prepare", str(first), "--work", str(work), "--jobs", "1"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )
+    result = json.loads(finished.stdout)
+    assert result["status"] == 0 and result["segments"] >= 1 and len(result["groups_sha256"]) == 64
+    assert result["tree_peak_rss_mib"] > 0 and result["tree_cpu_s"] > 0
+    assert list(work.iterdir()) == []  # the copy is removed
+    assert update_index(index_dir, [str(first)]).unchanged == 3  # the source index is untouched
