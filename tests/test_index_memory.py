@@ -3,8 +3,11 @@
 
 import multiprocessing
 
+import pytest
+
 from archsearch.engines.whoosh import postings_arrays
 from archsearch.engines.whoosh.segments import encode_positions
+from archsearch import indexing
 from archsearch.indexing import Run, update_index
 from archsearch.schema import build_schema
 from conftest import wire, write_corpus
@@ -38,9 +41,12 @@ def articles(count: int) -> dict[str, str]:
     }
 
 
-def test_the_workers_end_before_each_commit(tmp_path, index_dir, monkeypatch):
+@pytest.mark.parametrize("fresh_from, workers_alive", [(100, 0), (101, 2)], ids=["large batches", "small batches"])
+def test_the_workers_of_large_batches_end_before_each_commit(tmp_path, index_dir, monkeypatch, fresh_from,
+                                                             workers_alive):
     # A commit (its copy groups) is the run's largest need for memory: the workers, which keep
-    # what they took once they have written their segment, are not left holding it beside it.
+    # what they took once they have written their segment, are not left holding it beside it;
+    # batches too small for a worker's start to be worth it keep their workers for the run.
     corpus = write_corpus(tmp_path / "corpus", articles(400))
     workers_at_commit = []
     whole_commit = Run._commit
@@ -50,9 +56,10 @@ def test_the_workers_end_before_each_commit(tmp_path, index_dir, monkeypatch):
         return whole_commit(self, *args)
 
     monkeypatch.setattr(Run, "_commit", commit)
-    report = update_index(index_dir, [str(corpus)], jobs=2, commit_every=200)
+    monkeypatch.setattr(indexing, "MIN_FILES_PER_FRESH_WORKER", fresh_from)
+    report = update_index(index_dir, [str(corpus)], jobs=2, commit_every=200)  # 100 files a worker
     assert report.added == 400
-    assert workers_at_commit == [0, 0]
+    assert workers_at_commit == [workers_alive] * 2
 
 
 def test_the_memory_bench_adds_to_a_copy_of_an_index_and_leaves_it_whole(tmp_path, index_dir):
