@@ -81,6 +81,9 @@ DEFAULT_CORPUS = Path("seeds")
 FILES_PER_SEGMENT = 10_000
 # Below this many files per worker, starting workers costs more than it saves.
 MIN_FILES_PER_WORKER = 100
+# Batches of at least this many files a worker have workers of their own (Run.RUNNERS_PER_BATCH):
+# starting one (about 0.8 s of CPU) costs at most 4% of its share of such a batch.
+MIN_FILES_PER_FRESH_WORKER = 5_000
 DEFAULT_LOCK_WAIT = 60.0
 
 
@@ -935,6 +938,14 @@ def stored_record(ix) -> tuple[list[tuple[str, Entry]], list[tuple[str, str | No
 class Run:
     """One update of an index: the changes found, committed batch by batch, and the report."""
 
+    # Whether each batch (of MIN_FILES_PER_FRESH_WORKER files a worker or more) has runners
+    # (workers) of its own, ended before its commit: a worker that has written its segment keeps
+    # most of the memory it took (freed, but too scattered to go back to the system), and the
+    # commit's copy groups are what takes the most of it at 1M (bench/README.md, "Peak memory of
+    # indexing at 1M").  Starting a worker costs about 0.8 s of CPU (the language model), 2% of
+    # a batch of FILES_PER_SEGMENT files.
+    RUNNERS_PER_BATCH = True
+
     def __init__(self, build_dir: Path, index_dir: Path, ix, manifest: Manifest, report: IndexReport, progress,
                  should_stop):
         self.build_dir = build_dir  # where the index being updated is: index_dir, or a rebuild's staging folder
@@ -1022,7 +1033,8 @@ class Run:
     def index(self, work: list[Task], jobs: int, commit_every: int | None) -> None:
         workers = max(1, min(jobs, len(work) // MIN_FILES_PER_WORKER))
         batch_size = commit_every or FILES_PER_SEGMENT * workers
-        runner = self.runner(workers)
+        fresh_runners = self.RUNNERS_PER_BATCH and batch_size >= MIN_FILES_PER_FRESH_WORKER * workers
+        runner = None if fresh_runners else self.runner(workers)
         self.total = len(work)
 
         known = {}
@@ -1041,13 +1053,19 @@ class Run:
                 batch = work[start : start + batch_size]
                 known = {task.key: task.known for task in batch}
                 self.tell("indexing")
+                if runner is None:
+                    runner = self.runner(workers)
                 outcomes, segments = runner.run_batch(batch, on_outcome, self.should_stop)
+                if fresh_runners:
+                    runner.close()
+                    runner = None
                 self._commit(batch, outcomes, segments)
                 if self.should_stop():
                     self.report.interrupted = True
                     return
         finally:
-            runner.close()
+            if runner is not None:
+                runner.close()
 
     def runner(self, workers: int):
         """What reads and analyses the files of a batch."""

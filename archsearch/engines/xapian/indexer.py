@@ -358,6 +358,8 @@ class ClusterRun(Run):
     """indexing.Run on the cluster: a batch's articles are written to the shards (and then its files
     recorded) by a Committer while the next batch is read."""
 
+    RUNNERS_PER_BATCH = False  # the runner's close() waits for the Committer
+
     def __init__(self, cluster: Cluster, shards: list, record: ClusterRecord, report, progress, should_stop):
         xapian = import_xapian()
         self.xapian = xapian
