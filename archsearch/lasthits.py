@@ -85,20 +85,30 @@ def remember(index_dir: Path, query: str, ranked_references, environ=os.environ)
     if deferred is None:
         _write_remembered(folder, temporary, descriptor, path, record)
     else:
-        deferred.append((None, temporary, descriptor, path, record))
+        deferred.append((temporary, descriptor, path, record))
     return None
 
 
+_deferred_lock: int | None = None
+
+
 def lock_deferred() -> None:
-    """Before the answer goes: takes the state folder's lock for the hits remember() deferred."""
-    for position, (_, temporary, *rest) in enumerate(deferred or ()):
-        deferred[position] = (_locked_folder(temporary.parent, fcntl.LOCK_EX), temporary, *rest)
+    """Before the answer goes: takes the state folder's lock, once, for the hits remember() deferred
+    (a second flock of the folder from this process would wait for the first for good)."""
+    global _deferred_lock
+    if deferred:
+        _deferred_lock = _locked_folder(deferred[0][0].parent, fcntl.LOCK_EX)
 
 
 def write_deferred() -> None:
     """Writes the hits that remember() deferred, and lets their lock go."""
-    while deferred:
-        _write_remembered(*deferred.pop(0))
+    global _deferred_lock
+    try:
+        while deferred:
+            _write_remembered(None, *deferred.pop(0))
+    finally:
+        _unlock(_deferred_lock)
+        _deferred_lock = None
 
 
 def _write_remembered(folder: int | None, temporary: Path, descriptor: int, path: Path, record: dict) -> None:

@@ -15,12 +15,11 @@ fill only a few buckets, and densifying copies them into the rest, so any two su
 share a phrase would look like copies whatever their titles.
 """
 
-import contextlib
 import os
 import re
 import zlib
 from array import array
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from collections.abc import Collection, Iterable, Iterator
 from urllib.parse import quote
 
@@ -315,7 +314,7 @@ def prepare_copy_groups(index_dir) -> None:
     if db is not None:
         import sqlite3
 
-        with contextlib.suppress(sqlite3.Error):
+        with suppress(sqlite3.Error):
             db.execute(_COPIES_QUERY, (b"", None)).fetchall()
             _prepared[path] = identity, db
 
@@ -327,9 +326,9 @@ def _record_path(index_dir) -> str:
 
 
 def _file_identity(path: str) -> tuple | None:
-    from archsearch.engines.whoosh.store import _folder_identity  # (device, inode): a file's as well as a folder's
+    from archsearch.engines.whoosh.store import path_identity  # Whoosh's store: imported only once needed
 
-    return _folder_identity(path)
+    return path_identity(path)
 
 
 def _open_copy_groups(path: str):

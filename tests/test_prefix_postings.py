@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archsearch.engines.whoosh import fuzzy, prefix_postings
+from archsearch.engines.whoosh import arrays, fuzzy, prefix_postings
 from archsearch.engines.whoosh.evaluation import Evaluator
 from archsearch.engines.whoosh.store import open_index
 from archsearch.indexing import update_index
@@ -345,3 +345,17 @@ def test_an_and_with_a_prefix_scored_where_all_match_scores_to_the_bit(built, pr
             everywhere = answers(searcher, text, arrays=True)
     assert any(taken) and where_all_match[0], text
     assert where_all_match == everywhere, text
+
+
+def test_an_and_with_a_prefix_makes_the_prefix_documents_once(built, monkeypatch):
+    """With arrays, an AND holding a prefix read from its entries asks for the prefix's documents
+    to intersect them with the other parts', then to match them: made once, then kept."""
+    made = []
+    original = arrays.ArrayOperations.prefix_documents
+    monkeypatch.setattr(arrays.ArrayOperations, "prefix_documents",
+                        lambda self, expansion: made.append(original(self, expansion)) or made[-1])
+    monkeypatch.setattr(fuzzy, "SCORED_EXPANSIONS", 1)  # so that s* has the most frequent words of its entries
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        evaluation_of(searcher, f"{FREQUENT[0]} s*", arrays=True)
+    assert len(made) == 2
+    assert made[0] is made[1]

@@ -125,6 +125,8 @@ class ArrayOperations:
         self._live: np.ndarray | None = None
         self._arrays: list[SegmentArrays | None] | None = None
         self._deleted: dict[int, np.ndarray | None] = {}  # by id() of the evaluator's leaves
+        # By id() of the expansion, kept in the value so that the id stays its own.
+        self._prefix_documents: dict[int, tuple] = {}
 
     def _deleted_in(self, leaf) -> np.ndarray | None:
         """The segment's deleted documents (segment-relative), as an array made once per
@@ -157,8 +159,7 @@ class ArrayOperations:
         for other in rest:
             if not len(docnums) or not len(other):
                 return _EMPTY
-            positions = np.searchsorted(other.docnums, docnums).clip(max=len(other) - 1)
-            found = other.docnums[positions] == docnums
+            positions, found = _lookup(other.docnums, docnums)
             docnums, scores = docnums[found], scores[found] + other.scores[positions[found]]
         return ArrayScores(docnums, scores)
 
@@ -228,8 +229,7 @@ class ArrayOperations:
         if not len(ids) or not len(docnums):
             return _EMPTY.docnums, _EMPTY.scores
         docnums = np.asarray(docnums, _DOCNUM)
-        positions = np.searchsorted(ids, docnums).clip(max=len(ids) - 1)
-        found = ids[positions] == docnums
+        positions, found = _lookup(ids, docnums)
         return docnums[found], weights[positions[found]]
 
     @staticmethod
@@ -257,7 +257,11 @@ class ArrayOperations:
 
     def prefix_documents(self, expansion) -> ArrayScores:
         """The live documents holding a word of a listed prefix (fuzzy.PrefixExpansion), at no
-        score: its segments' entries mapped, without a copy."""
+        score: its segments' entries mapped, without a copy.  Made once per evaluator: an AND
+        holding the prefix asks for them first to intersect (evaluation._documents), then to match."""
+        kept = self._prefix_documents.get(id(expansion))
+        if kept is not None:
+            return kept[1]
         parts = []
         for (leaf, base), part in zip(self.evaluator.leaves, expansion.parts):
             if isinstance(part, PrefixEntry):
@@ -269,7 +273,9 @@ class ArrayOperations:
                 local = local[~np.isin(local, deleted)]
             parts.append(local.astype(_DOCNUM) + base)
         docnums = np.concatenate(parts) if parts else _EMPTY.docnums
-        return ArrayScores(docnums, np.zeros(len(docnums)))
+        found = ArrayScores(docnums, np.zeros(len(docnums)))
+        self._prefix_documents[id(expansion)] = expansion, found
+        return found
 
     def term_scores(self, fieldname: str, text: bytes) -> ArrayScores:
         scores = self._term_scores.get((fieldname, text))
@@ -294,15 +300,13 @@ class ArrayOperations:
         # evaluation.DictOperations.scored's expression, a step at a time over all postings.
         return ArrayScores(ids, idf * ((weights * boost) / (weights + length_parts[lengths[ids]])))
 
-    def postings(self, fieldname: str, text: bytes, with_positions: bool = False, wanted: list[int] | None = None):
+    def postings(self, fieldname: str, text: bytes, with_positions: bool = False):
         """(document numbers, weights, PostingPositions) of a term, deleted documents left out:
         from the segments' arrays (postings_arrays.py) where they hold the term, from Whoosh's
         postings elsewhere.  Read whole once per evaluator, positions included whatever
         `with_positions` says (they cost nothing until asked for): its scores, its phrases and
-        proximity's closeness read the same term.  With `wanted`, a term not read yet is read
-        for those documents only (at least those of them it holds: see evaluation.read_postings),
-        and not kept."""
-        ids, weights, positions = self._kept_postings(fieldname, text, wanted)
+        proximity's closeness read the same term."""
+        ids, weights, positions = self._kept_postings(fieldname, text, None)
         return ids, _joined_weights(weights), positions
 
     def documents_of(self, fieldname: str, text: bytes) -> np.ndarray:
@@ -312,7 +316,9 @@ class ArrayOperations:
     def _kept_postings(self, fieldname: str, text: bytes, wanted: list[int] | None):
         """postings() with each segment's weights left where they are (see _joined_weights), as
         kept for the evaluator's next reads: a float64 copy of a whole term, kept, would be pages
-        that later work in a request process faults in afresh."""
+        that later work in a request process faults in afresh.  With `wanted`, a term not read
+        yet is read for those documents only (at least those of them it holds: see
+        evaluation.read_postings), and not kept."""
         read = self._postings.get((fieldname, text))
         if read is None:
             read = self._read_postings(fieldname, text, wanted)
@@ -369,8 +375,7 @@ class ArrayOperations:
         if not len(ids):
             return {}
         wanted = np.asarray(docnums, _DOCNUM)
-        indexes = np.searchsorted(ids, wanted).clip(max=len(ids) - 1)
-        present = ids[indexes] == wanted
+        indexes, present = _lookup(ids, wanted)
         counts, flat = positions.of(indexes[present], decode)
         flat = flat.tolist()
         ends = np.cumsum(counts).tolist()
@@ -400,7 +405,7 @@ class ArrayOperations:
         found = starts // _PHRASE_KEY_SPAN
         if len(found):
             found = found[np.concatenate(([True], found[1:] != found[:-1]))]  # each candidate once
-        return np.asarray(candidates, _DOCNUM)[found].tolist()
+        return np.asarray(candidates, _DOCNUM)[found]
 
 
 def _joined_weights(parts: list) -> np.ndarray:
@@ -432,8 +437,13 @@ def common_keys(first: np.ndarray, second: np.ndarray) -> np.ndarray:
         first, second = second, first
     if not len(first):
         return first
-    positions = np.searchsorted(second, first).clip(max=len(second) - 1)
-    return first[second[positions] == first]
+    return first[_lookup(second, first)[1]]
+
+
+def _lookup(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `wanted` is or would be in `ids` (increasing, not empty), and whether it is there."""
+    positions = np.searchsorted(ids, wanted).clip(max=len(ids) - 1)
+    return positions, ids[positions] == wanted
 
 
 class PostingPositions:

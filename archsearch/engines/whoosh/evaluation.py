@@ -267,27 +267,18 @@ class Evaluator:
         """Whether _scored_where_all_match can score only some of the node's documents."""
         if isinstance(node, wq.Or):
             return all(map(self._restrictable, node.subqueries))
-        return isinstance(node, wq.Term) or self._ops is not self._dicts and self._listed_expansion(node) is not None
-
-    def _listed_expansion(self, node) -> PrefixExpansion | None:
-        if not isinstance(node, wq.MultiTerm) or isinstance(node, wq.NumericRange):
-            return None
-        return prefix_expansion(node, self.searcher.reader())
+        return isinstance(node, wq.Term) or self._ops is not self._dicts and prefix_expansion(node, self.searcher.reader()) is not None
 
     def _documents(self, node):
         """The documents of a node _restrictable allows, as the operations hold documents, their
         count kept in self._sizes."""
         if isinstance(node, wq.Term):
-            fieldname = node.fieldname
-            try:
-                text = self.schema[fieldname].to_bytes(node.text) if fieldname in self.schema else None
-            except ValueError:
-                text = None
-            found = self._ops.documents_of(fieldname, text) if text is not None else self._ops.common_documents([])
+            text = self._term_text(node)
+            found = self._ops.documents_of(node.fieldname, text) if text is not None else self._ops.common_documents([])
         elif isinstance(node, wq.Or):
             found = self._ops.union_documents([self._documents(sub) for sub in node.subqueries])
         else:  # a prefix read from its entries, with arrays: every document of its words
-            found = self._ops.prefix_documents(self._listed_expansion(node)).docnums
+            found = self._ops.prefix_documents(prefix_expansion(node, self.searcher.reader())).docnums
         self._sizes[id(node)] = len(found)
         return found
 
@@ -335,13 +326,18 @@ class Evaluator:
         fieldobj = self.schema[node.fieldname]
         return fieldobj.to_column_value(node.start), fieldobj.to_column_value(node.end)
 
-    def _Term(self, node, terms, positive):
-        fieldname = node.fieldname
-        if fieldname not in self.schema:
-            return self._ops.empty()
+    def _term_text(self, node) -> bytes | None:
+        """The word's bytes in its field; None where the field is unknown or the word is not a value of it."""
+        if node.fieldname not in self.schema:
+            return None
         try:
-            text = self.schema[fieldname].to_bytes(node.text)
+            return self.schema[node.fieldname].to_bytes(node.text)
         except ValueError:
+            return None
+
+    def _Term(self, node, terms, positive):
+        fieldname, text = node.fieldname, self._term_text(node)
+        if text is None:
             return self._ops.empty()
         if self._within is not None:  # only the documents of self._within: see _scored_where_all_match
             ids, weights, _ = self._ops.postings(fieldname, text)
@@ -578,7 +574,7 @@ class Evaluator:
         kept = reader_kept(searcher)
         length_part = kept.get(("length part", fieldname, B, K1))
         if length_part is None:
-            # The field's, not the term's: the same for every word of the field while the searcher lasts.
+            # The field's, not the term's: the same for every word of the field while the reader lasts.
             avgfl = searcher.avg_field_length(fieldname) or 1
             length_part = kept["length part", fieldname, B, K1] = [
                 K1 * ((1 - B) + B * (byte_to_length(byte) or 0) / avgfl) for byte in range(256)
@@ -872,6 +868,9 @@ class DictOperations:
 
         A term's whole postings are kept for the evaluator's next asking (never changed: the
         callers only read them)."""
+        found = self._postings.get((fieldname, text, True))
+        if found is not None:
+            return found
         if wanted is None:
             found = self._postings.get((fieldname, text, with_positions))
             if found is None:
@@ -994,12 +993,7 @@ def reader_kept(searcher) -> dict:
     field's length bytes and BM25F length parts, which do not change while it does.  The server
     keeps readers open (a query's searcher is new, on the kept reader: store.index_searcher), and
     its warming search fills this, so its request processes inherit it."""
-    reader = searcher.get_parent().reader()
-    kept = getattr(reader, _READER_KEPT, None)
-    if kept is None:
-        kept = {}
-        setattr(reader, _READER_KEPT, kept)
-    return kept
+    return searcher.get_parent().reader().__dict__.setdefault(_READER_KEPT, {})
 
 
 _READER_KEPT = "archsearch_evaluation"

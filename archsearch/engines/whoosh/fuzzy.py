@@ -250,10 +250,7 @@ def prefix_words(reader, fieldname: str, text: str) -> list[bytes]:
     from the word lists.  Kept with the reader, whose segments never change, and not to be
     changed: a query asks for its prefix's words three times (to evaluate it, to weigh it for
     proximity, to find where it stands), 4-5 ms each for a short prefix at 100k articles."""
-    kept = getattr(reader, _PREFIX_WORDS, None)
-    if kept is None:
-        kept = {}
-        setattr(reader, _PREFIX_WORDS, kept)
+    kept = reader.__dict__.setdefault(_PREFIX_WORDS, {})
     words = kept.get((fieldname, text))
     if words is None:
         if len(kept) >= KEPT_PREFIXES:

@@ -220,7 +220,7 @@ def drop_gone_indexes() -> None:
     """Closes the kept searchers of indexes whose folder is gone or replaced, which frees their
     descriptors and the disk space of their deleted files."""
     for folder in list(_open_searchers or {}):
-        if _folder_identity(folder) != _open_searchers[folder][1]:
+        if path_identity(folder) != _open_searchers[folder][1]:
             _let_go(_open_searchers.pop(folder)[0])
 
 
@@ -260,11 +260,11 @@ def _index_searcher(index_dir: Path, weighting=None):
         return
     folder = Path(index_dir).resolve()
     searcher, identity = _open_searchers.pop(folder, (None, None))
-    if searcher is not None and not (identity == _folder_identity(folder) and _up_to_date(searcher)):
+    if searcher is not None and not (identity == path_identity(folder) and _up_to_date(searcher)):
         _let_go(searcher)
         searcher = None
     if searcher is None:
-        identity = _folder_identity(folder)
+        identity = path_identity(folder)
         searcher = _opened_searcher(index_dir, options)
     try:
         if weighting is None or (type(weighting), vars(weighting)) == (
@@ -358,10 +358,11 @@ def _opened_searcher(index_dir: Path, options: dict):
     return read_latest(index_dir, lambda: open_index(index_dir).searcher(**options))
 
 
-def _folder_identity(folder: Path) -> tuple | None:
-    """Tells a folder from another put in its place (an index rebuilt aside and swapped in)."""
+def path_identity(path: Path | str) -> tuple | None:
+    """Tells a folder or file from another put in its place (an index rebuilt aside and swapped
+    in, a record renamed over): its device and inode; None where there is none."""
     try:
-        info = os.stat(folder)
+        info = os.stat(path)
     except OSError:
         return None
     return info.st_dev, info.st_ino
