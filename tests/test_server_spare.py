@@ -5,6 +5,7 @@ when what the server keeps open changes.
 Waits here are bounds for failure only: a test passes as soon as what it waits for happens."""
 
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from archsearch.indexing import update_index
 from conftest import SEEDS, installed_command
 from test_server import (  # noqa: F401 (fixtures)
     BIG,
+    BOUND,
     archsearch,
     corpus,
     environment,
@@ -150,6 +152,9 @@ def test_a_spare_s_watcher_thread_waits_ahead_and_passes_ctrl_c_on(server, corpu
         assert blocked.stdout.read(1) == b"t"
         assert request_processes(server) == [spare]
         blocked.send_signal(signal.SIGINT)
+        # Nobody reads until the command has said it was interrupted: reading at once could let
+        # it write its whole output and finish before the Ctrl-C reached it.
+        select.select([blocked.stderr], [], [], BOUND)
         _, err = blocked.communicate(timeout=60)
     finally:
         blocked.kill()
