@@ -567,3 +567,79 @@ def test_an_and_of_words_scores_only_where_all_match(searcher, monkeypatch, text
     monkeypatch.setattr(evaluation.DictOperations, "scored", counted)
     found = evaluated(searcher, text, with_arrays=False)
     assert found and scored and max(scored) <= len(found), (scored, len(found))
+
+
+
+class CountedChecksums:
+    """zlib for arrays.py, counting the checksums computed over a term's data (a memoryview)."""
+
+    def __init__(self):
+        import zlib
+
+        self.over_data = 0
+        self._crc32 = zlib.crc32
+
+    def crc32(self, data, *start):
+        self.over_data += isinstance(data, memoryview)
+        return self._crc32(data, *start)
+
+
+def keys_largest_first(found: "arrays.SegmentArrays") -> list[bytes]:
+    """The file's term keys, the largest data first (ties in the file's order), and their sizes."""
+    sizes = [end - start for _, start, _, end, _ in found._records.tolist()]
+    order = sorted(range(len(sizes)), key=lambda index: -sizes[index])
+    return [found._key(index) for index in order], [sizes[index] for index in order]
+
+
+def largest_segment(searcher):
+    return max((leaf for leaf, _ in searcher.reader().leaf_readers()), key=lambda leaf: leaf.doc_count_all())
+
+
+def test_the_largest_terms_are_checked_once_within_the_budget(built, monkeypatch):
+    """check_largest checks the checksums of the largest terms that its budget holds, so that a
+    request forked afterwards finds them checked; the others are checked when first read."""
+    counted = CountedChecksums()
+    monkeypatch.setattr(arrays, "zlib", counted)
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        found = arrays.segment_arrays(largest_segment(searcher))
+        keys, sizes = keys_largest_first(found)
+        assert len(keys) > 3
+        found.check_largest(sum(sizes[:3]) + sizes[3] - 1)
+        assert counted.over_data == 3
+        assert all(found.find(key) is not None for key in keys[:3])
+        assert counted.over_data == 3
+        assert found.find(keys[3]) is not None
+        assert counted.over_data == 4
+
+
+def test_terms_checked_ahead_are_refused_alike_when_damaged(built, tmp_path):
+    copy = damaged_copy(built, tmp_path, overwrite_data)
+    refused = 0
+    with open_index(copy).searcher(weighting=weighting()) as ahead, open_index(copy).searcher(weighting=weighting()) as lazily:
+        for (leaf, _), (other, _) in zip(ahead.reader().leaf_readers(), lazily.reader().leaf_readers()):
+            checked, unchecked = arrays.segment_arrays(leaf), arrays.segment_arrays(other)
+            if checked is None:
+                continue
+            checked.check_largest(1 << 40)
+            keys, _ = keys_largest_first(unchecked)
+            assert [checked.find(key) for key in keys] == [unchecked.find(key) for key in keys]
+            refused += sum(unchecked.find(key) is None for key in keys)
+    assert refused
+
+
+def test_the_server_checks_the_largest_terms_when_it_warms_an_index(built, monkeypatch):
+    from archsearch import server
+    from archsearch.engines.whoosh import store
+
+    monkeypatch.setattr(store, "_open_searchers", None)
+    store.keep_searchers_open()
+    try:
+        server.warm(built.resolve())
+        counted = CountedChecksums()
+        monkeypatch.setattr(arrays, "zlib", counted)  # what a request forked now inherits
+        with store.index_searcher(built.resolve()) as searcher:
+            files = [found for leaf, _ in searcher.reader().leaf_readers() if (found := arrays.segment_arrays(leaf))]
+            assert files and all(found.find(keys_largest_first(found)[0][0]) is not None for found in files)
+        assert counted.over_data == 0
+    finally:
+        store.close_kept_searchers()
