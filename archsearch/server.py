@@ -781,7 +781,7 @@ _warming_words: dict[Path, str] = {}
 def warm(index_dir: Path) -> None:
     """Reads once, in the server, what every request on the index's newly opened generation would
     otherwise read again in its own process, and lose with it: each segment's stored-field
-    offsets, word lists (prefix and fuzzy words) and span of keys, the regular expressions of the query
+    offsets, word lists (prefix and fuzzy words), span of keys and largest postings' checksums, the regular expressions of the query
     parser, of the article readers and of snippets compiled.  It searches the index for a rare
     word (the first of letters in the body of at most WARMING_ARTICLES articles: a common one
     would cost a large index a second), the result thrown away; the requests forked afterwards
@@ -804,6 +804,7 @@ def warm(index_dir: Path) -> None:
             field_span(leaf, "key")  # where copy groups look their copies up
             if leaf.doc_count_all():
                 leaf.stored_fields(0)  # reads where each article's stored fields are in the segment
+        _check_largest_terms(leaves)
         # Letters sort after digits: from "a" on, the first word of letters is near.
         words = (word.decode("utf-8") for word, info in leaves[0].iter_field("body", "a") if info.doc_frequency() <= WARMING_ARTICLES)
         word = next((word for word in words if word.isalpha()), None)
@@ -811,7 +812,6 @@ def warm(index_dir: Path) -> None:
     if word:
         search(index_dir, word, collapse_copies=False)
         _warming_words[index_dir] = word
-    _check_largest_terms(index_dir)
 
 
 # Bytes of the postings sidecars' largest terms whose checksums the server checks when it opens
@@ -819,17 +819,15 @@ def warm(index_dir: Path) -> None:
 CHECKED_TERM_BYTES = 64 << 20
 
 
-def _check_largest_terms(index_dir: Path) -> None:
-    """The checksums of the largest terms of the index's postings sidecars, checked in the server
-    (arrays.SegmentArrays.check_largest), CHECKED_TERM_BYTES shared out by the files' sizes."""
+def _check_largest_terms(leaves: list) -> None:
+    """The checksums of the largest terms of the segments' postings sidecars, checked in the
+    server (arrays.SegmentArrays.check_largest), CHECKED_TERM_BYTES shared out by the files' sizes."""
     from archsearch.engines.whoosh.arrays import segment_arrays
-    from archsearch.engines.whoosh.store import index_searcher
 
-    with index_searcher(index_dir) as searcher:
-        files = [found for leaf, _ in searcher.reader().leaf_readers() if (found := segment_arrays(leaf)) is not None]
-        total = sum(found.data_size() for found in files) or 1
-        for found in files:
-            found.check_largest(CHECKED_TERM_BYTES * found.data_size() // total)
+    files = [found for found in map(segment_arrays, leaves) if found is not None]
+    total = sum(found.data_size() for found in files) or 1
+    for found in files:
+        found.check_largest(CHECKED_TERM_BYTES * found.data_size() // total)
 
 
 # What a request process reports to the server, each a byte, a path and a NUL: an index it opened
