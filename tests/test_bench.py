@@ -96,3 +96,21 @@ def test_an_index_given_is_queried_instead_of_built_and_linked_folders_are_follo
     results = json.loads(out.read_text())
     assert results["corpus"]["files"] == len(FILES) and results["build"] == {}
     assert results["queries"]["common word"]["tools"]["archsearch served"]["matches"] == 3
+
+
+def test_an_editable_install_s_finder_is_found_in_the_measured_python(tmp_path):
+    # An editable install adds its finder's imports to every process of that Python, the peers'
+    # too: the harness must say so, since users run a regular install.
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import run as harness
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    assert harness.editable_finders(python) == []
+    site_packages = subprocess.run([python, "-c", "import site; print(site.getsitepackages()[0])"],
+                                   capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site_packages) / "__editable__.somepackage-1.0.pth").write_text("\n")
+    assert harness.editable_finders(python) == ["__editable__.somepackage-1.0.pth"]
