@@ -84,7 +84,15 @@ def path_fields(path: str) -> dict:
 
 
 def _has_surrogates(text: str) -> bool:
-    return any("\ud800" <= char <= "\udfff" for char in text)
+    # Lone surrogates (bytes kept by surrogateescape) are the only characters UTF-8 cannot encode:
+    # checked in C, where a loop over the characters cost ~0.5 ms of each query's output.
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def hit_record(hit: Hit) -> dict:
