@@ -1,5 +1,6 @@
 """Opening the index to search (engines/whoosh/store.py): Whoosh's tables read whole, as Whoosh reads them."""
 
+import os
 from itertools import accumulate
 
 import pytest
@@ -119,7 +120,7 @@ def test_a_process_keeping_its_searchers_sums_every_offset_on_the_first_read(mon
     summed_all = []
     real_accumulate = itertools.accumulate
     monkeypatch.setattr(itertools, "accumulate", lambda *args, **kwargs: summed_all.append(args) or real_accumulate(*args, **kwargs))
-    monkeypatch.setattr(store, "_open_searchers", {})
+    monkeypatch.setattr(store, "_keeping_process", os.getpid())
     values = [bytes([number]) * (number % 7) for number in range(50)]
     store.read_tables_whole()
     reader = column_reader(values, 2**15, store._read_offsets_and_lengths)
@@ -127,6 +128,22 @@ def test_a_process_keeping_its_searchers_sums_every_offset_on_the_first_read(mon
     assert len(summed_all) == 1
     assert [reader[docnum] for docnum in range(len(values))] == values
     assert len(summed_all) == 1
+
+
+def test_a_process_forked_by_the_keeping_one_sums_its_own_readers_offsets_one_at_a_time(monkeypatch):
+    """A request that opens a newer generation than the server kept reads a few documents of it."""
+    import itertools
+
+    summed_all = []
+    real_accumulate = itertools.accumulate
+    monkeypatch.setattr(itertools, "accumulate", lambda *args, **kwargs: summed_all.append(args) or real_accumulate(*args, **kwargs))
+    monkeypatch.setattr(store, "_open_searchers", {})
+    monkeypatch.setattr(store, "_keeping_process", os.getppid())  # the server that forked this process
+    values = [bytes([number]) * (number % 7) for number in range(50)]
+    store.read_tables_whole()
+    reader = column_reader(values, 2**15, store._read_offsets_and_lengths)
+    assert reader[40] == values[40]
+    assert not summed_all
 
 
 def test_a_warmed_index_s_requests_sum_no_stored_fields_offsets(tmp_path, monkeypatch):
@@ -140,6 +157,7 @@ def test_a_warmed_index_s_requests_sum_no_stored_fields_offsets(tmp_path, monkey
     articles["5.txt"] += " An aardvark came."  # the word warm() searches: one article's
     index_dir = build_index(tmp_path, articles)
     monkeypatch.setattr(store, "_open_searchers", {})
+    monkeypatch.setattr(store, "_keeping_process", os.getpid())
     try:
         server.warm(index_dir)
         summed = []

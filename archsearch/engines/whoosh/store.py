@@ -161,8 +161,8 @@ def _read_offsets_and_lengths(self):
         return _whoosh_methods["VarBytesColumn.Reader._read_offsets_and_lengths"](self)
     lengths_start = last_byte - struct.calcsize(lengths_code) * self._doccount
     self._lengths = dbfile.get_array(lengths_start, lengths_code, self._doccount)
-    # A process keeping its searchers (the server) sums them all on its first read (see SummedOffsets).
-    self._offsets = SummedOffsets(self._lengths, all_at_once=_open_searchers is not None)
+    # The process keeping its searchers (the server) sums them all on its first read (see SummedOffsets).
+    self._offsets = SummedOffsets(self._lengths, all_at_once=_keeping_process == os.getpid())
 
 
 class SummedOffsets:
@@ -172,7 +172,8 @@ class SummedOffsets:
     SUMMED_ONE_AT_A_TIME+1th document on, as a server's kept reader is asked for many.  With
     `all_at_once`, all from the first: the server reads a document's stored fields in each segment
     when it warms a generation, and the requests it forks inherit every offset, where each summed
-    its own hits' one at a time and lost them (1.5-1.7 ms of CPU for a page of 10 hits at 100k)."""
+    its own hits' one at a time and lost them (1.5-1.7 ms of CPU for a page of 10 hits at 100k).
+    A request that opens a newer generation itself sums one at a time: it alone reads that one."""
 
     SUMMED_ONE_AT_A_TIME = 3
 
@@ -201,6 +202,8 @@ class SummedOffsets:
 # Index folder -> (searcher, the folder's identity when it was opened), least recently used first,
 # for searchers kept open between queries; None: they are not kept.
 _open_searchers: dict[Path, tuple] | None = None
+# The process that keeps them (the server; not the processes it forks, which inherit the dict).
+_keeping_process: int | None = None
 
 # How many indexes keep a searcher open: each holds file descriptors, memory, and the disk space of
 # files an update has deleted since.
@@ -212,8 +215,9 @@ def keep_searchers_open() -> None:
 
     Opening one costs a query 10-35 ms at 100k articles, and the segment readers it keeps (their
     stored-field offsets, term indexes) make the next query's reads cheaper too."""
-    global _open_searchers
+    global _open_searchers, _keeping_process
     _open_searchers = {}
+    _keeping_process = os.getpid()
 
 
 def kept_searchers() -> dict:
