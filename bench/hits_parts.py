@@ -1,18 +1,19 @@
 #!/usr/bin/env python3
-"""What a served query spends on the hits it shows: copy groups and hits, taken apart, per kind.
+"""What a served query spends on the hits it shows: copy groups and hits, taken apart, per query.
 
-    python bench/hits_parts.py INDEX [--rounds N] [--kinds LIST] [--profile KIND --part NAME]
+    python bench/hits_parts.py INDEX [--rounds N] [--kinds LIST] [--profile QUERY --part NAME]
 
 Does in one process what `archsearch serve` does before its requests come (preloads, keeps its
 searchers, warms the index), then, N rounds after a first that is not counted, forks for each
-query kind a process that does what the server's spare does (opens the record of copies:
-nearduplicates.prepare_copy_groups) and runs search() as a request does, with the functions
-below wrapped to time them (CPU, inclusive, summed over the request's calls).  The bodies of
-the hits the first round read are kept as the server keeps them (searching.keep_bodies).  It
-prints the median of each part per kind.  To compare two versions, run it with PYTHONPATH set
-to each version's byte-compiled archsearch/ in turn (bench/README.md, branch `wt-hits`).
+query (bench/query_profile.py's kinds) a process that does what the server's spare does (opens
+the record of copies: nearduplicates.prepare_copy_groups) and runs search() as a request does,
+with the functions below wrapped to time them (CPU, inclusive, summed over the request's calls).
+The bodies of the hits the first round read are kept as the server keeps them
+(searching.keep_bodies).  It prints the median of each part per query.  To compare two versions,
+run it with PYTHONPATH set to each version's byte-compiled archsearch/ in turn (bench/README.md,
+branch `wt-hits`).
 
-With --profile KIND --part NAME the last request of KIND runs the part NAME (a label below)
+With --profile QUERY --part NAME the last request of QUERY runs the part NAME (a label below)
 under cProfile, whose statistics are printed.
 """
 import argparse
@@ -27,18 +28,12 @@ import sys
 import time
 from pathlib import Path
 
-KINDS = [
-    ("rare", "Zakharova", {}),
-    ("common", "president", {}),
-    ("AND", "syria ceasefire talks", {}),
-    ("phrase", '"prime minister"', {}),
-    ("OR", "refugees OR migrants", {}),
-    ("date", "election", {"since": "2017-01", "until": "2017-02"}),
-    # bench/run.py's live search: its slowest keystroke, and two usual ones.
-    ("t*", "syria ceasefire t*", {}),
-    ("talk*", "syria ceasefire talk*", {}),
-    ("cease*", "syria cease*", {}),
-]
+BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, BENCH)
+from query_profile import FORKED_KINDS  # noqa: E402  (bench/run.py's kinds, and two keystrokes of its live search)
+
+# Those, and a usual keystroke of the live search; named by their words.
+KINDS = [(text, options) for _, text, options in FORKED_KINDS] + [("syria cease*", {})]
 
 # (module, attribute, label), in the order printed; an attribute a version lacks is left out.
 PARTS = [
@@ -116,8 +111,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("index")
     ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--kinds", help="comma-separated kinds (default: all)")
-    ap.add_argument("--profile", metavar="KIND", help="profile one part of KIND's last request")
+    ap.add_argument("--kinds", help="comma-separated queries, as KINDS writes them (default: all)")
+    ap.add_argument("--profile", metavar="QUERY", help="profile one part of QUERY's last request")
     ap.add_argument("--part", metavar="NAME", help="with --profile: the part's label (default: hits)")
     args = ap.parse_args()
     index = Path(args.index).absolute()
@@ -130,21 +125,21 @@ def main():
         importlib.import_module(module)
     keep_searchers_open()
     server.warm(index)
-    found = {kind: [] for kind, _, _ in kinds}
+    found = {text: [] for text, _ in kinds}
     for round_number in range(args.rounds + 1):
         shift = round_number % len(kinds)
-        for kind, text, options in kinds[shift:] + kinds[:shift]:
-            last = round_number == args.rounds and kind == args.profile
+        for text, options in kinds[shift:] + kinds[:shift]:
+            last = round_number == args.rounds and text == args.profile
             result = request(index, text, options, (args.part or "hits") if last else None)
             if round_number == 0:
                 searching.keep_bodies(result["paths"])  # as the server keeps those its requests read
             else:
-                found[kind].append(result)
+                found[text].append(result)
     labels = [label for _, _, label in PARTS]
     print(f"{index} ({searching.__file__}): CPU ms, medians of {args.rounds} rounds")
-    print(f"{'':<8}" + "".join(f"{label[:14]:>15}" for label in labels))
-    for kind, results in found.items():
-        print(f"{kind:<8}" + "".join(
+    print(f"{'':<24}" + "".join(f"{label[:14]:>15}" for label in labels))
+    for text, results in found.items():
+        print(f"{text[:24]:<24}" + "".join(
             f"{statistics.median(result['spent'].get(label, 0.0) for result in results) * 1000:>15.2f}"
             for label in labels
         ))
