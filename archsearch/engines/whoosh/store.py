@@ -172,7 +172,7 @@ class SummedOffsets:
     SUMMED_ONE_AT_A_TIME+1th document on, as a server's kept reader is asked for many.  With
     `all_at_once`, all from the first: the server reads a document's stored fields in each segment
     when it warms a generation, and the requests it forks inherit every offset, where each summed
-    its own hits' one at a time and lost them (1.5-1.7 ms of CPU for a page of 10 hits at 100k).
+    its own hits' one at a time and lost them (1.2-1.9 ms of CPU for a page of 10 hits at 100k).
     A request that opens a newer generation itself sums one at a time: it alone reads that one."""
 
     SUMMED_ONE_AT_A_TIME = 3
