@@ -120,7 +120,7 @@ def test_a_process_keeping_its_searchers_sums_every_offset_on_the_first_read(mon
     summed_all = []
     real_accumulate = itertools.accumulate
     monkeypatch.setattr(itertools, "accumulate", lambda *args, **kwargs: summed_all.append(args) or real_accumulate(*args, **kwargs))
-    monkeypatch.setattr(store, "_keeping_process", os.getpid())
+    monkeypatch.setattr(store, "_open_searchers", {})
     values = [bytes([number]) * (number % 7) for number in range(50)]
     store.read_tables_whole()
     reader = column_reader(values, 2**15, store._read_offsets_and_lengths)
@@ -130,20 +130,27 @@ def test_a_process_keeping_its_searchers_sums_every_offset_on_the_first_read(mon
     assert len(summed_all) == 1
 
 
-def test_a_process_forked_by_the_keeping_one_sums_its_own_readers_offsets_one_at_a_time(monkeypatch):
-    """A request that opens a newer generation than the server kept reads a few documents of it."""
+def test_a_server_forked_into_the_background_after_keeping_its_searchers_sums_at_once(monkeypatch):
+    """`archsearch serve --detach`, and a server a command starts, keep their searchers and then
+    fork: the process that serves is the child."""
     import itertools
 
-    summed_all = []
-    real_accumulate = itertools.accumulate
-    monkeypatch.setattr(itertools, "accumulate", lambda *args, **kwargs: summed_all.append(args) or real_accumulate(*args, **kwargs))
-    monkeypatch.setattr(store, "_open_searchers", {})
-    monkeypatch.setattr(store, "_keeping_process", os.getppid())  # the server that forked this process
-    values = [bytes([number]) * (number % 7) for number in range(50)]
+    monkeypatch.setattr(store, "_open_searchers", {})  # as server.preload does
     store.read_tables_whole()
-    reader = column_reader(values, 2**15, store._read_offsets_and_lengths)
-    assert reader[40] == values[40]
-    assert not summed_all
+    values = [bytes([number]) * (number % 7) for number in range(50)]
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            summed_all = []
+            real_accumulate = itertools.accumulate
+            itertools.accumulate = lambda *args, **kwargs: summed_all.append(args) or real_accumulate(*args, **kwargs)
+            reader = column_reader(values, 2**15, store._read_offsets_and_lengths)
+            status = 0 if reader[40] == values[40] and len(summed_all) == 1 else 2
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_a_warmed_index_s_requests_sum_no_stored_fields_offsets(tmp_path, monkeypatch):
@@ -157,7 +164,6 @@ def test_a_warmed_index_s_requests_sum_no_stored_fields_offsets(tmp_path, monkey
     articles["5.txt"] += " An aardvark came."  # the word warm() searches: one article's
     index_dir = build_index(tmp_path, articles)
     monkeypatch.setattr(store, "_open_searchers", {})
-    monkeypatch.setattr(store, "_keeping_process", os.getpid())
     try:
         server.warm(index_dir)
         summed = []
