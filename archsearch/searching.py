@@ -166,7 +166,7 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     if with_snippets:
         language = stored.get("language", "")
         body = _current_body(stored)
-        matched = matched_words(whoosh_hit, language, made_from_lead(title, body))
+        matched = matched_words(whoosh_hit, language, made_from_lead(title, body), body)
         title_matches = tuple(matched["title"].spans(title))
         proximities = tuple(
             proximity_rule(node, language, whoosh_hit.searcher.reader()) for node in whoosh_hit.proximities()
@@ -190,13 +190,17 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     )
 
 
-def matched_words(whoosh_hit, language: str = "", title_from_lead: bool = False) -> dict[str, WordMatcher]:
+def matched_words(
+    whoosh_hit, language: str = "", title_from_lead: bool = False, body: str | None = None,
+) -> dict[str, WordMatcher]:
     """What to mark in the title and in the body: the query's indexed words this article contains
     there, the unstemmed forms it contains in either (from prefix, wildcard, fuzzy and `=` words)
     and its words in capitals the query asked for (smart case), the words analysed in the
-    article's language."""
+    article's language.  `body`: the article's body as its passages read it, in which an evaluated
+    hit's prefix words are found (its file is not read and parsed a second time)."""
     found = {fieldname: set() for fieldname in MARKED_FIELDS}
-    for fieldname, term in whoosh_hit.matched_terms():
+    terms = whoosh_hit.matched_terms(body) if isinstance(whoosh_hit, _EvaluatedHit) else whoosh_hit.matched_terms()
+    for fieldname, term in terms:
         if fieldname in found:
             found[fieldname].add(term.decode("utf-8") if isinstance(term, bytes) else term)
     return text_matchers(found, language, title_from_lead)
@@ -325,8 +329,8 @@ class _EvaluatedHit:
             self._fields = self._searcher.stored_fields(self.docnum)
         return self._fields
 
-    def matched_terms(self) -> list[tuple[str, bytes]]:
-        return self._evaluation.matched_terms(self.docnum)
+    def matched_terms(self, body: str | None = None) -> list[tuple[str, bytes]]:
+        return self._evaluation.matched_terms(self.docnum, body)
 
     @property
     def searcher(self):

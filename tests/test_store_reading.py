@@ -1,5 +1,6 @@
 """Opening the index to search (engines/whoosh/store.py): Whoosh's tables read whole, as Whoosh reads them."""
 
+import os
 from itertools import accumulate
 
 import pytest
@@ -11,6 +12,7 @@ from whoosh.filedb.filetables import HashReader
 from whoosh.filedb.structfile import StructFile
 
 from archsearch.engines.whoosh import store
+from conftest import build_index
 
 
 def test_a_segment_opens_with_a_few_reads_not_one_per_hash_table(seeded_index, monkeypatch):
@@ -109,3 +111,69 @@ def test_a_few_documents_stored_fields_sum_only_the_lengths_before_them(monkeypa
     assert not summed_all
     assert [reader[docnum] for docnum in range(len(values))] == values
     assert len(summed_all) == 1
+
+
+def test_a_process_keeping_its_searchers_sums_every_offset_on_the_first_read(monkeypatch):
+    """The server's readers: the requests it forks inherit the offsets summed."""
+    import itertools
+
+    summed_all = []
+    real_accumulate = itertools.accumulate
+    monkeypatch.setattr(itertools, "accumulate", lambda *args, **kwargs: summed_all.append(args) or real_accumulate(*args, **kwargs))
+    monkeypatch.setattr(store, "_open_searchers", {})
+    values = [bytes([number]) * (number % 7) for number in range(50)]
+    store.read_tables_whole()
+    reader = column_reader(values, 2**15, store._read_offsets_and_lengths)
+    assert reader[40] == values[40]
+    assert len(summed_all) == 1
+    assert [reader[docnum] for docnum in range(len(values))] == values
+    assert len(summed_all) == 1
+
+
+def test_a_server_forked_into_the_background_after_keeping_its_searchers_sums_at_once(monkeypatch):
+    """`archsearch serve --detach`, and a server a command starts, keep their searchers and then
+    fork: the process that serves is the child."""
+    import itertools
+
+    monkeypatch.setattr(store, "_open_searchers", {})  # as server.preload does
+    store.read_tables_whole()
+    values = [bytes([number]) * (number % 7) for number in range(50)]
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            summed_all = []
+            real_accumulate = itertools.accumulate
+            itertools.accumulate = lambda *args, **kwargs: summed_all.append(args) or real_accumulate(*args, **kwargs)
+            reader = column_reader(values, 2**15, store._read_offsets_and_lengths)
+            status = 0 if reader[40] == values[40] and len(summed_all) == 1 else 2
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_warmed_index_s_requests_sum_no_stored_fields_offsets(tmp_path, monkeypatch):
+    """server.warm reads a document's stored fields in each segment: every offset is summed then,
+    not again by each request for its hits."""
+    import itertools
+
+    from archsearch import server
+
+    articles = {f"{number}.txt": f"Story {number}\n\nThe council met on day {number}." for number in range(12)}
+    articles["5.txt"] += " An aardvark came."  # the word warm() searches: one article's
+    index_dir = build_index(tmp_path, articles)
+    monkeypatch.setattr(store, "_open_searchers", {})
+    try:
+        server.warm(index_dir)
+        summed = []
+        real_accumulate = itertools.accumulate
+        monkeypatch.setattr(itertools, "accumulate", lambda *args, **kwargs: summed.append(args) or real_accumulate(*args, **kwargs))
+        with store.index_searcher(index_dir) as searcher:
+            leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+            assert max(leaf.doc_count_all() for leaf in leaves) > store.SummedOffsets.SUMMED_ONE_AT_A_TIME + 1
+            for leaf in leaves:
+                assert all(leaf.stored_fields(docnum)["key"] for docnum in range(leaf.doc_count_all()))
+        assert not summed
+    finally:
+        store.close_kept_searchers()

@@ -90,11 +90,13 @@ class Evaluation:
     # must be one where they hold.
     proximities: list[tuple[Near | InSentence, Collection[int]]] = field(default_factory=list)
 
-    def matched_terms(self, docnum: int) -> list[tuple[str, bytes]]:
+    def matched_terms(self, docnum: int, body: str | None = None) -> list[tuple[str, bytes]]:
+        """`body`: the document's body, where the caller has it (a listed prefix's words are found
+        in it): else read from its file again."""
         found = []
         for term, documents in self.term_documents:
             if docnum in documents:
-                found += documents.words_in(docnum) if isinstance(documents, _PrefixWords) else [term]
+                found += documents.words_in(docnum, body) if isinstance(documents, _PrefixWords) else [term]
         return found
 
     def matched_proximities(self, docnum: int) -> list[Near | InSentence]:
@@ -1088,15 +1090,16 @@ class _PrefixWords:
     def __contains__(self, docnum) -> bool:
         return docnum in self._documents
 
-    def words_in(self, docnum: int) -> list[tuple[str, bytes]]:
+    def words_in(self, docnum: int, body: str | None = None) -> list[tuple[str, bytes]]:
         from archsearch.passages import folded_form
 
         evaluator = self._evaluator
         stored = evaluator.searcher.stored_fields(docnum)
-        try:
-            body = article_body(stored)
-        except (UnreadableFile, OSError):
-            body = ""
+        if body is None:
+            try:
+                body = article_body(stored)
+            except (UnreadableFile, OSError):
+                body = ""
         forms = _forms_starting(self._prefix, f"{stored.get('title') or ''}\n{body}", folded_form)
         leaf, base = evaluator.leaves[bisect_right(self._bases, docnum) - 1]
         words = [form.encode("utf-8") for form in sorted(forms)]

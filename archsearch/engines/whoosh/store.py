@@ -161,28 +161,37 @@ def _read_offsets_and_lengths(self):
         return _whoosh_methods["VarBytesColumn.Reader._read_offsets_and_lengths"](self)
     lengths_start = last_byte - struct.calcsize(lengths_code) * self._doccount
     self._lengths = dbfile.get_array(lengths_start, lengths_code, self._doccount)
-    self._offsets = SummedOffsets(self._lengths)
+    # A process keeping its searchers (the server) sums them all on its first read (see SummedOffsets).
+    self._offsets = SummedOffsets(self._lengths, all_at_once=_open_searchers is not None)
 
 
 class SummedOffsets:
     """Where each document's value starts in a column, from the values' lengths: summed in C for
     each document asked for, as a query asks for a few in each segment (1-3 of 10,000, each
     twice: 20-160 µs each, against 340 µs for all), and all at once from the
-    SUMMED_ONE_AT_A_TIME+1th document on, as a server's kept reader is asked for many."""
+    SUMMED_ONE_AT_A_TIME+1th document on, as a server's kept reader is asked for many.  With
+    `all_at_once`, all from the first: the server reads a document's stored fields in each segment
+    when it warms a generation, and the requests it forks inherit every offset, where each summed
+    its own hits' one at a time and lost them (1.2-1.9 ms of CPU for a page of 10 hits at 100k).
+    A request, which keeps its searchers too, sums all of a newer generation that it opens itself
+    (~0.3 ms a segment it reads, beside the 10-35 ms of opening it): whether a process is the
+    server or one it forked cannot be told from its pid (a server started in the background keeps
+    its searchers, then forks itself away from the terminal)."""
 
     SUMMED_ONE_AT_A_TIME = 3
 
-    def __init__(self, lengths):
+    def __init__(self, lengths, all_at_once: bool = False):
         self._lengths = lengths
         self._summed: dict[int, int] = {}  # document -> offset, until all are summed
         self._all = None
+        self._one_at_a_time = 0 if all_at_once else self.SUMMED_ONE_AT_A_TIME
 
     def __getitem__(self, docnum: int) -> int:
         if self._all is None:
             offset = self._summed.get(docnum)
             if offset is not None:
                 return offset
-            if len(self._summed) < self.SUMMED_ONE_AT_A_TIME and 0 <= docnum < len(self._lengths):
+            if len(self._summed) < self._one_at_a_time and 0 <= docnum < len(self._lengths):
                 offset = self._summed[docnum] = sum(self._lengths[:docnum])
                 return offset
             from array import array
