@@ -301,3 +301,9 @@ class ProximityPlugin(Plugin):
             else:
                 group[index - 1 : index + 2] = [self.NearGroup([left, right], distance=node.distance)]
         return group
+
+
+# Whoosh's parser compiles the regular expressions of its taggers as a parse makes them (the re
+# module keeps them): one parse here has them ready for a process's first query, and for every
+# request of the server, which preloads this module (server.PRELOADED).
+parse_with_plugins("word", None, datetime.date.today(), any_words=False, ignore_case=False)

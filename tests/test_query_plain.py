@@ -241,3 +241,19 @@ def test_a_long_chain_of_operators_is_one_group_as_in_whooshs_parser(operator):
     does: nested two by two, a thousand words would pass Python's recursion limit."""
     plain, whoosh = assert_same_or_declined(operator.join(f"word{number}" for number in range(1000)))
     assert len(plain.subqueries) == (3000 if operator == " OR " else 1000)  # OR: each word's three fields
+
+
+def test_the_server_has_whooshs_parser_ready_for_the_rest_of_the_language():
+    """The server preloads query_plugins, whose import compiles the parser's regular expressions:
+    its requests' first query of the other shapes compiles none (2 ms of each)."""
+    code = (
+        "import re, sys; import archsearch.server as server; "
+        "[__import__(name) for name in server.PRELOADED if name.startswith('archsearch.query')]; "
+        "from archsearch.querying import parse_query; from archsearch.schema import build_schema; "
+        "schema = build_schema(); compiled = []; real = re._compiler.compile; "
+        "re._compiler.compile = lambda *args: compiled.append(args[0]) or real(*args); "
+        "parse_query('talibn~2 (Kabul OR source:TASS) =news a NEAR/3 b SENTENCE(c d) mentions>=2:x organi?ation', schema); "
+        "print(len(compiled))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert result == "0"
