@@ -393,10 +393,12 @@ _ALSO_IN = {LEAD_FIELD: "title", "title": DERIVED_TITLE_FIELD}
 
 
 def _is_plain(text: str) -> bool:
-    return all(char in _PLAIN_ASCII or (char > "\x7f" and not char.isspace() and char not in _WILDCARD_MARKS) for char in text)
+    return all(
+        char in _PLAIN_ASCII or (char > "\x7f" and not char.isspace() and char not in _WILDCARD_MARKS) for char in text
+    )
 
 
-@dataclass
+@dataclass(eq=False)
 class _Leaf:
     """A word, prefix or phrase, or a word's smart-case test (capitals): Whoosh's WordNode,
     PrefixNode, PhraseNode and SmartCasePlugin.CapitalsNode, with the characters they span."""
@@ -414,7 +416,7 @@ class _Leaf:
             return wq.Term(CAPITALS_FIELD, self.text, boost=0.0)
         field = schema[self.fieldname]
         if self.kind == "prefix":  # query_plugins._Parser.term_query
-            return self.attached(wq.Prefix(self.fieldname, _fold_for(field)(self.text), boost=self.boost))
+            return _attached(wq.Prefix(self.fieldname, _fold_for(field)(self.text), boost=self.boost), self)
         if self.kind == "phrase":  # PhrasePlugin.PhraseNode.query
             if field.analyzer:
                 words, char_ranges = [], []
@@ -424,26 +426,21 @@ class _Leaf:
             else:
                 words = list(field.process_text(self.text, mode="query"))
                 char_ranges = [(None, None)] * len(words)
-            return self.attached(wq.Phrase(self.fieldname, words, slop=1, boost=self.boost, char_ranges=char_ranges))
+            phrase = wq.Phrase(self.fieldname, words, slop=1, boost=self.boost, char_ranges=char_ranges)
+            return _attached(phrase, self)
         # QueryParser.term_query, the field's multitoken_query being "default" (_plain_field)
         texts = list(field.process_text(self.text, mode="query", tokenize=True, removestops=True))
         if not texts:
             return None
         if len(texts) > 1:
-            return self.attached(group_class([wq.Term(self.fieldname, text, boost=self.boost) for text in texts]))
-        return self.attached(wq.Term(self.fieldname, texts[0], boost=self.boost))
-
-    def attached(self, query):
-        """whoosh.qparser.common.attach: the query knows the characters it was read from."""
-        if query:
-            query.startchar, query.endchar = self.startchar, self.endchar
-        return query
+            return _attached(group_class([wq.Term(self.fieldname, text, boost=self.boost) for text in texts]), self)
+        return _attached(wq.Term(self.fieldname, texts[0], boost=self.boost), self)
 
     def copy(self, fieldname, boost=1.0):
         return _Leaf(self.kind, fieldname, self.text, self.startchar, self.endchar, self.textstart, boost)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Group:
     """Whoosh's AndGroup, OrGroup (`kind` And, Or) and NotGroup (Not)."""
 
@@ -467,8 +464,15 @@ class _Group:
             if sub is not None:
                 subqueries.append(sub)
         if self.kind is wq.Not:  # syntax.Wrapper.query
-            return _Leaf.attached(self, wq.Not(subqueries[0])) if subqueries and subqueries[0] else None
-        return _Leaf.attached(self, self.kind(subqueries, boost=1.0))
+            return _attached(wq.Not(subqueries[0]), self) if subqueries and subqueries[0] else None
+        return _attached(self.kind(subqueries, boost=1.0), self)
+
+
+def _attached(query, node):
+    """whoosh.qparser.common.attach: the query knows the characters it was read from."""
+    if query:
+        query.startchar, query.endchar = node.startchar, node.endchar
+    return query
 
 
 def _read_plainly(checked: str, schema, any_words: bool, ignore_case: bool) -> wq.Query:

@@ -68,7 +68,8 @@ def assert_same_or_declined(text, any_words=False, ignore_case=False):
 VOCABULARY = [
     "Taliban", "taliban", "US", "WHO", "IT", "ISIS", "США", "ΗΠΑ", "Us", "G7", "the", "and", "or", "not",
     "don't", "Zakharova's", "U.S.", "U.S.-led", "9/11", "C++", "e-mail", "Zürich", "ZÜRICH", "straße",
-    "北京", "القاهرة", "नई", "refugees", "ceasefire", "a", "I", "ﬁnance", "İstanbul", "x’s", "AND", "NEARBY",
+    "北京", "القاهرة", "नई", "refugees", "ceasefire", "a", "I", "ﬁnance", "İstanbul", "x’s", "AND",
+    "NEARBY",
 ]
 WORD_CHARACTERS = st.sampled_from(list("abcxyzABCXYZ0189'-.,&/_#@$%;!+`|éßÜжЖΣσ北ـ’") + ["\u0301", "\u200b"])
 WORDS = st.one_of(st.sampled_from(VOCABULARY), st.text(WORD_CHARACTERS, min_size=1, max_size=8)).filter(
@@ -252,7 +253,8 @@ def test_the_server_has_whooshs_parser_ready_for_the_rest_of_the_language():
         "from archsearch.querying import parse_query; from archsearch.schema import build_schema; "
         "schema = build_schema(); compiled = []; real = re._compiler.compile; "
         "re._compiler.compile = lambda *args: compiled.append(args[0]) or real(*args); "
-        "parse_query('talibn~2 (Kabul OR source:TASS) =news a NEAR/3 b SENTENCE(c d) mentions>=2:x organi?ation', schema); "
+        "parse_query('talibn~2 (Kabul OR source:TASS) =news a NEAR/3 b SENTENCE(c d) mentions>=2:x organi?ation', "
+        "schema); "
         "print(len(compiled))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
