@@ -367,8 +367,9 @@ def _parsed(checked: str, schema, today: datetime.date, any_words: bool, ignore_
         return parse_with_plugins(checked, schema, today, any_words, ignore_case)
 
 
-# The common shapes of a query, read without Whoosh's parser: words, "phrases", prefix* words, each
-# perhaps after a field (`title:`, `source:`..., not `date:`), joined by spaces, AND, OR and NOT.
+# The common shapes of a query, read without Whoosh's parser: words, "phrases", prefix* words and
+# (groups), each perhaps after a field (`title:`, `source:`..., not `date:`), joined by spaces, AND,
+# OR and NOT.
 # That is nearly every query typed, and every keystroke of a search as you type; Whoosh's parser
 # costs them 0.25-0.5 ms each, 2 ms more for the first in a process (its twenty regular expressions
 # compiled), and 2.5 ms to import.  _read_plainly builds the very tree that parser builds with our
@@ -381,8 +382,8 @@ class _NotPlain(Exception):
 
 
 # The ASCII characters a plain word may hold: none of them starts anything in Whoosh's parser or
-# in our plugins.  Any other character but spaces, quotes, a word's final `*` and a field's `:`
-# is declined, and outside ASCII only spaces and the question marks of Whoosh's wildcards.
+# in our plugins.  Any other character but spaces, quotes, parentheses, a word's final `*` and a
+# field's `:` is declined, and outside ASCII only spaces and the question marks of Whoosh's wildcards.
 _PLAIN_ASCII = frozenset("!#$%&'+,-./0123456789;@ABCDEFGHIJKLMNOPQRSTUVWXYZ_`abcdefghijklmnopqrstuvwxyz|")
 _WILDCARD_MARKS = frozenset("\u055e\u061f\u1367")  # WildcardPlugin.qmarks but `?`
 # Operators of Whoosh's that the plain reading leaves to it, and ours (NEAR, NEAR/n).
@@ -456,6 +457,8 @@ class _Group:
         return self.nodes[-1].endchar if self.nodes else None
 
     def query(self, schema, group_class):
+        if self.kind is wq.Not and not self.nodes:  # `NOT NOT a`: Whoosh's parser fails (IndexError)
+            raise _NotPlain
         subqueries = []
         for node in self.nodes:
             if isinstance(node, str):  # an operator left where Whoosh's parser would fail
@@ -478,10 +481,108 @@ def _attached(query, node):
 def _read_plainly(checked: str, schema, any_words: bool, ignore_case: bool) -> wq.Query:
     """The query Whoosh's parser with our plugins makes of `checked`, if it is of the plain shapes."""
     group_class = wq.Or if any_words else wq.And
-    nodes = []
-    for item in _plain_items(checked, schema):
-        nodes.append(item if isinstance(item, str) else _expanded(item, schema, ignore_case))
-    for operator in ("NOT", "AND", "OR"):  # OperatorsPlugin.do_operators, its operators in order
+    top = _plain_items(checked, schema, group_class)
+    _expand_all(top, schema, ignore_case)
+    query = _with_operators(top).query(schema, group_class)
+    return (query or wq.NullQuery).normalize()  # QueryParser.parse
+
+
+def _plain_items(text: str, schema, group_class) -> _Group:
+    """The words, prefixes and phrases of `text` (_Leaf) and its parentheses (_Group of
+    `group_class`, as GroupPlugin makes them), with the operators between them ("AND", "OR",
+    "NOT"); _NotPlain if it holds anything else."""
+    stack = [(None, [])]  # the groups open: the field before each, and what it holds so far
+    position, end = 0, len(text)
+    while position < end:
+        char = text[position]
+        if char == " ":
+            position += 1
+            continue
+        if char == ")":  # check_syntax has seen the parentheses balanced
+            fieldname, nodes = stack.pop()
+            group = _Group(group_class, nodes)
+            if fieldname:  # FieldsPlugin: the group's field goes to what names none (inner fields first)
+                _set_fieldname(group, fieldname)
+            stack[-1][1].append(group)
+            position += 1
+            if position < end and text[position] not in " )":  # `)NOT`, `)AND` and `)x` read otherwise
+                raise _NotPlain
+            continue
+        if char == "(":
+            stack.append((None, []))
+            position += 1
+            continue
+        stop = position
+        while stop < end and text[stop] not in " ()":
+            stop += 1
+        token = text[position:stop]
+        nodes = stack[-1][1]
+        # OperatorsPlugin: AND and OR between spaces, NOT at the start or after a space or a
+        # parenthesis, before a space
+        if (
+            (token in ("AND", "OR") and position > 0 and text[position - 1] == " " or token == "NOT")
+            and stop < end and text[stop] == " "
+        ):
+            nodes.append(token)
+            position = stop
+            continue
+        fieldname = None
+        field = _FIELD_PREFIX.match(text, position, stop)
+        if field:  # FieldsPlugin, FieldAliasPlugin
+            fieldname = _ALIASED_FIELDS.get(field.group(1), field.group(1))
+            if field.group(1) not in QUERY_FIELDS or not _plain_field(schema, fieldname):
+                raise _NotPlain
+            position = field.end()
+            if text.startswith("(", position):
+                stack.append((fieldname, []))
+                position += 1
+                continue
+        if text.startswith('"', position):  # PhrasePlugin, without a ~slop
+            closing = text.find('"', position + 1)
+            if closing < 0 or closing + 1 < end and text[closing + 1] not in " )":
+                raise _NotPlain
+            words = text[position + 1 : closing]
+            if not _is_plain(words.replace(" ", "")):
+                raise _NotPlain
+            nodes.append(_Leaf("phrase", fieldname, words, position, closing + 1, textstart=position + 1))
+            position = closing + 1
+            continue
+        if text.startswith("(", stop):  # `SENTENCE(`, `a(b`
+            raise _NotPlain
+        word = text[position:stop]
+        if word.endswith("*"):  # WildcardPlugin: a word and a final `*` make a PrefixNode, spanning the `*`
+            word = word[:-1]
+            kind, startchar = "prefix", stop - 1
+        else:
+            kind, startchar = "word", position
+        if not word or not _is_plain(word) or token in _NOT_PLAIN_WORDS or token.startswith("NEAR/"):
+            raise _NotPlain
+        nodes.append(_Leaf(kind, fieldname, word, startchar, stop))
+        position = stop
+    return _Group(group_class, stack[0][1])
+
+
+def _set_fieldname(node, fieldname: str) -> None:
+    """syntax.GroupNode.set_fieldname, not overriding: the words in the group that name no field."""
+    if isinstance(node, _Group):
+        for child in node.nodes:
+            _set_fieldname(child, fieldname)
+    elif isinstance(node, _Leaf) and node.fieldname is None:
+        node.fieldname = fieldname
+
+
+def _expand_all(group, schema, ignore_case: bool) -> None:
+    for index, node in enumerate(group.nodes):
+        if isinstance(node, _Group):
+            _expand_all(node, schema, ignore_case)
+        elif isinstance(node, _Leaf):
+            group.nodes[index] = _expanded(node, schema, ignore_case)
+
+
+def _with_operators(group):
+    """OperatorsPlugin.do_operators: the group's operators in order, then those in the groups it holds."""
+    nodes = group.nodes
+    for operator in ("NOT", "AND", "OR"):
         index = 0
         while index < len(nodes):
             if nodes[index] != operator:
@@ -502,55 +603,10 @@ def _read_plainly(checked: str, schema, any_words: bool, ignore_case: bool) -> w
                         nodes[index - 1 : index + 2] = [_Group(kind, [left, right])]
                 else:
                     del nodes[index]
-    query = _Group(group_class, nodes).query(schema, group_class)
-    return (query or wq.NullQuery).normalize()  # QueryParser.parse
-
-
-def _plain_items(text: str, schema) -> list:
-    """The words, prefixes and phrases of `text` (_Leaf), with the operators between them ("AND",
-    "OR", "NOT"); _NotPlain if it holds anything else."""
-    items = []
-    position, end = 0, len(text)
-    while position < end:
-        if text[position] == " ":
-            position += 1
-            continue
-        stop = text.find(" ", position)
-        stop = end if stop < 0 else stop
-        token = text[position:stop]
-        # OperatorsPlugin: AND and OR between spaces, NOT at the start or after a space, before a space
-        if (token in ("AND", "OR") and position > 0 or token == "NOT") and stop < end:
-            items.append(token)
-            position = stop
-            continue
-        fieldname = None
-        field = _FIELD_PREFIX.match(token)
-        if field:  # FieldsPlugin, FieldAliasPlugin
-            fieldname = _ALIASED_FIELDS.get(field.group(1), field.group(1))
-            if field.group(1) not in QUERY_FIELDS or not _plain_field(schema, fieldname):
-                raise _NotPlain
-            position += field.end()
-        if text.startswith('"', position):  # PhrasePlugin, without a ~slop
-            closing = text.find('"', position + 1)
-            if closing < 0 or closing + 1 < end and text[closing + 1] != " ":
-                raise _NotPlain
-            words = text[position + 1 : closing]
-            if not _is_plain(words.replace(" ", "")):
-                raise _NotPlain
-            items.append(_Leaf("phrase", fieldname, words, position, closing + 1, textstart=position + 1))
-            position = closing + 1
-            continue
-        word = text[position:stop]
-        if word.endswith("*"):  # WildcardPlugin: a word and a final `*` make a PrefixNode, spanning the `*`
-            word = word[:-1]
-            kind, startchar = "prefix", stop - 1
-        else:
-            kind, startchar = "word", position
-        if not word or not _is_plain(word) or token in _NOT_PLAIN_WORDS or token.startswith("NEAR/"):
-            raise _NotPlain
-        items.append(_Leaf(kind, fieldname, word, startchar, stop))
-        position = stop
-    return items
+    for index, node in enumerate(nodes):
+        if isinstance(node, _Group):
+            nodes[index] = _with_operators(node)
+    return group
 
 
 def _plain_field(schema, fieldname: str) -> bool:

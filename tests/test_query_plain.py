@@ -63,8 +63,8 @@ def assert_same_or_declined(text, any_words=False, ignore_case=False):
 
 
 # The plain shapes' grammar: words (of letters of several scripts, digits, apostrophes and the
-# punctuation a plain word may hold; capitals for smart case, stop words), prefix* words, phrases,
-# each perhaps after a field, between them spaces, AND, OR, NOT and -.
+# punctuation a plain word may hold; capitals for smart case, stop words), prefix* words, phrases
+# and groups in parentheses, each perhaps after a field, between them spaces, AND, OR, NOT and -.
 VOCABULARY = [
     "Taliban", "taliban", "US", "WHO", "IT", "ISIS", "США", "ΗΠΑ", "Us", "G7", "the", "and", "or", "not",
     "don't", "Zakharova's", "U.S.", "U.S.-led", "9/11", "C++", "e-mail", "Zürich", "ZÜRICH", "straße",
@@ -79,21 +79,33 @@ WORDS = st.one_of(st.sampled_from(VOCABULARY), st.text(WORD_CHARACTERS, min_size
 PHRASES = st.lists(WORDS, max_size=4).map(lambda words: '"' + " ".join(words) + '"')
 VALUES = st.one_of(WORDS, WORDS.map(lambda word: word + "*"), PHRASES)
 FIELDS = [name for name in querying.QUERY_FIELDS if name != "date"]
-ITEMS = st.one_of(
-    VALUES,
-    st.tuples(st.sampled_from(FIELDS), VALUES).map(":".join),
-    st.tuples(st.sampled_from(["-", "NOT ", "+"]), VALUES).map("".join),
+SIGNS = st.sampled_from(["", "", "-", "NOT ", "+"])
+JOINS = st.sampled_from([" ", "  ", " AND ", " OR ", " AND NOT ", " OR NOT "])
+FIELD_PREFIXES = st.one_of(st.just(""), st.sampled_from(FIELDS).map(lambda name: name + ":"))
+
+
+def joined(items):
+    """Items joined by spaces and operators."""
+    return st.tuples(st.lists(JOINS, min_size=len(items), max_size=len(items))).map(
+        lambda joins: items[0] + "".join(join + item for join, item in zip(joins[0], items[1:]))
+    )
+
+
+QUERIES = st.recursive(
+    st.tuples(SIGNS, FIELD_PREFIXES, VALUES).map("".join),
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=4).flatmap(joined),
+        st.tuples(SIGNS, FIELD_PREFIXES, st.lists(inner, max_size=3).flatmap(
+            lambda items: joined(items) if items else st.just("")
+        ), st.sampled_from(["", " "])).map(lambda parts: f"{parts[0]}{parts[1]}({parts[2]}{parts[3]})"),
+    ),
+    max_leaves=8,
 )
-SPACES = st.sampled_from([" ", "  "])
 
 
 @st.composite
 def plain_queries(draw):
-    items = draw(st.lists(ITEMS, min_size=1, max_size=5))
-    text = items[0]
-    for item in items[1:]:
-        text += draw(st.sampled_from([" ", "  ", " AND ", " OR ", " AND NOT ", " OR NOT "])) + item
-    return draw(st.sampled_from(["", " "])) + text + draw(st.sampled_from(["", " "]))
+    return draw(st.sampled_from(["", " "])) + draw(QUERIES) + draw(st.sampled_from(["", " "]))
 
 
 @given(plain_queries(), st.booleans(), st.booleans())
@@ -103,6 +115,10 @@ def plain_queries(draw):
 @example("US AND b OR c", True, False)
 @example("x AND NOT US", False, False)
 @example("Taliban AND NOT -Taliban", False, False)  # NOT NOT: Whoosh's parser fails
+@example("(Kabul OR Kandahar) Taliban", True, False)
+@example("lead:(Kabul OR Kandahar) -lead:Taliban", False, False)
+@example("title:(a body:(b c) US)", False, False)
+@example("(a OR b) AND c OR d", False, False)
 @example('source:"Pashtun Times" OR "x"', False, False)
 def test_the_plain_shapes_are_read_as_whooshs_parser_reads_them(text, any_words, ignore_case):
     plain, whoosh = assert_same_or_declined(text, any_words, ignore_case)
@@ -124,7 +140,7 @@ NEAR_MISS_WORDS = st.sampled_from(
 
 @st.composite
 def near_misses(draw):
-    pieces = draw(st.lists(st.one_of(ITEMS, NEAR_MISS_WORDS, st.text(NEAR_MISS_CHARACTERS, max_size=4)), max_size=6))
+    pieces = draw(st.lists(st.one_of(QUERIES, NEAR_MISS_WORDS, st.text(NEAR_MISS_CHARACTERS, max_size=4)), max_size=6))
     return "".join(draw(st.sampled_from(["", " ", "  "])) + piece for piece in pieces)
 
 
@@ -147,8 +163,9 @@ def test_anything_else_is_declined_or_read_alike(text, any_words, ignore_case):
     [
         "date:2021-12", "date:2021..2022-06 Kabul", "talibn~", "talibn~2/3", "=general", "(IT OR ICT) =jobs",
         "Taliban NEAR/5 talks", "Taliban NEAR talks", "SENTENCE(Taliban talks Doha)", "mentions>=3:Taliban",
-        "organi?ation", "(Kabul OR Kandahar) Taliban", "a ANDNOT b", "a ANDMAYBE b", "a REQUIRE b", "x^2",
-        '"a b"~3', "title:(a OR b)", "cease*\tfire", "lead:(Kabul OR Kandahar) -lead:Taliban date:2021",
+        "organi?ation", "(Kabul OR Kandahar) SENTENCE(a b)", "a ANDNOT b", "a ANDMAYBE b", "a REQUIRE b", "x^2",
+        '"a b"~3', "title:(a OR b~)", "cease*\tfire", "lead:(Kabul OR Kandahar) -lead:Taliban date:2021",
+        "(a)b", "(a)NOT b", "a(b)",
     ],
 )
 def test_the_rest_of_the_language_goes_to_whooshs_parser(text):
