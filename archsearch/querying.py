@@ -360,7 +360,7 @@ def _parsed(checked: str, schema, today: datetime.date, any_words: bool, ignore_
     if not checked.strip():
         return wq.Every()
     try:
-        return _read_plainly(checked, schema, any_words, ignore_case)
+        return _read_plainly(checked, schema, today, any_words, ignore_case)
     except _NotPlain:
         from archsearch.query_plugins import parse_with_plugins
 
@@ -368,8 +368,8 @@ def _parsed(checked: str, schema, today: datetime.date, any_words: bool, ignore_
 
 
 # The common shapes of a query, read without Whoosh's parser: words, "phrases", prefix* words and
-# (groups), each perhaps after a field (`title:`, `source:`..., not `date:`), joined by spaces, AND,
-# OR and NOT.
+# (groups), each perhaps after a field (`title:`, `source:`...), `date:` ranges, joined by spaces,
+# AND, OR and NOT.
 # That is nearly every query typed, and every keystroke of a search as you type; Whoosh's parser
 # costs them 0.25-0.5 ms each, 2 ms more for the first in a process (its twenty regular expressions
 # compiled), and 2.5 ms to import.  _read_plainly builds the very tree that parser builds with our
@@ -471,6 +471,18 @@ class _Group:
         return _attached(self.kind(subqueries, boost=1.0), self)
 
 
+@dataclass(eq=False)
+class _Dates:
+    """query_plugins.DatePlugin.DateNode: `date:A..B`, which no field, plugin or operator changes."""
+
+    window: DateWindow
+    startchar: int
+    endchar: int
+
+    def query(self, schema, group_class):
+        return DateFilter(self.window)
+
+
 def _attached(query, node):
     """whoosh.qparser.common.attach: the query knows the characters it was read from."""
     if query:
@@ -478,19 +490,19 @@ def _attached(query, node):
     return query
 
 
-def _read_plainly(checked: str, schema, any_words: bool, ignore_case: bool) -> wq.Query:
+def _read_plainly(checked: str, schema, today: datetime.date, any_words: bool, ignore_case: bool) -> wq.Query:
     """The query Whoosh's parser with our plugins makes of `checked`, if it is of the plain shapes."""
     group_class = wq.Or if any_words else wq.And
-    top = _plain_items(checked, schema, group_class)
+    top = _plain_items(checked, schema, today, group_class)
     _expand_all(top, schema, ignore_case)
     query = _with_operators(top).query(schema, group_class)
     return (query or wq.NullQuery).normalize()  # QueryParser.parse
 
 
-def _plain_items(text: str, schema, group_class) -> _Group:
-    """The words, prefixes and phrases of `text` (_Leaf) and its parentheses (_Group of
-    `group_class`, as GroupPlugin makes them), with the operators between them ("AND", "OR",
-    "NOT"); _NotPlain if it holds anything else."""
+def _plain_items(text: str, schema, today: datetime.date, group_class) -> _Group:
+    """The words, prefixes and phrases of `text` (_Leaf), its dates (_Dates) and its parentheses
+    (_Group of `group_class`, as GroupPlugin makes them), with the operators between them ("AND",
+    "OR", "NOT"); _NotPlain if it holds anything else."""
     stack = [(None, [])]  # the groups open: the field before each, and what it holds so far
     position, end = 0, len(text)
     while position < end:
@@ -528,6 +540,15 @@ def _plain_items(text: str, schema, group_class) -> _Group:
             continue
         fieldname = None
         field = _FIELD_PREFIX.match(text, position, stop)
+        if field and field.group(1) == "date":  # query_plugins.DatePlugin, its value up to a space or parenthesis
+            value = text[field.end() : stop]
+            if not value or not _is_plain(value):
+                raise _NotPlain
+            from archsearch.dates import parse_date_range
+
+            nodes.append(_Dates(parse_date_range(value, today), position, stop))
+            position = stop
+            continue
         if field:  # FieldsPlugin, FieldAliasPlugin
             fieldname = _ALIASED_FIELDS.get(field.group(1), field.group(1))
             if field.group(1) not in QUERY_FIELDS or not _plain_field(schema, fieldname):
