@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from whoosh import query as wq
 
-from archsearch.analysis import ChainAnalyzer, fold, normalise
+from archsearch.analysis import ChainAnalyzer, fold, normalise, word_term
 from archsearch.analysis import words as split_words
 from archsearch.analysis.alternatives import in_every_language
 from archsearch.analysis.capitals import capital_form, is_capital_word
@@ -368,8 +368,8 @@ def _parsed(checked: str, schema, today: datetime.date, any_words: bool, ignore_
 
 
 # The common shapes of a query, read without Whoosh's parser: words, "phrases", prefix* words and
-# (groups), each perhaps after a field (`title:`, `source:`...), `date:` ranges, joined by spaces,
-# AND, OR and NOT.
+# (groups), each perhaps after a field (`title:`, `source:`...), `date:` ranges and `=exact` forms,
+# joined by spaces, AND, OR and NOT.
 # That is nearly every query typed, and every keystroke of a search as you type; Whoosh's parser
 # costs them 0.25-0.5 ms each, 2 ms more for the first in a process (its twenty regular expressions
 # compiled), and 2.5 ms to import.  _read_plainly builds the very tree that parser builds with our
@@ -382,8 +382,9 @@ class _NotPlain(Exception):
 
 
 # The ASCII characters a plain word may hold: none of them starts anything in Whoosh's parser or
-# in our plugins.  Any other character but spaces, quotes, parentheses, a word's final `*` and a
-# field's `:` is declined, and outside ASCII only spaces and the question marks of Whoosh's wildcards.
+# in our plugins.  Any other character but spaces, quotes, parentheses, a word's final `*`, a
+# field's `:` and an exact form's first `=` is declined, and outside ASCII only spaces and the
+# question marks of Whoosh's wildcards.
 _PLAIN_ASCII = frozenset("!#$%&'+,-./0123456789;@ABCDEFGHIJKLMNOPQRSTUVWXYZ_`abcdefghijklmnopqrstuvwxyz|")
 _WILDCARD_MARKS = frozenset("\u055e\u061f\u1367")  # WildcardPlugin.qmarks but `?`
 # Operators of Whoosh's that the plain reading leaves to it, and ours (NEAR, NEAR/n).
@@ -472,6 +473,20 @@ class _Group:
 
 
 @dataclass(eq=False)
+class _ExactForm:
+    """query_plugins.ExactFormPlugin.ExactFormNode: `=word`, which no field, plugin or operator changes."""
+
+    text: str
+    startchar: int
+    endchar: int
+
+    def query(self, schema, group_class):
+        # A phrase of several words where the form holds them (`=U.S.-led`); one word's phrase
+        # normalises to its Term, as ExactFormNode makes it.
+        return wq.Phrase(WORD_FORM_FIELD, [word_term(word, "") for word in split_words(normalise(self.text))])
+
+
+@dataclass(eq=False)
 class _Dates:
     """query_plugins.DatePlugin.DateNode: `date:A..B`, which no field, plugin or operator changes."""
 
@@ -500,9 +515,9 @@ def _read_plainly(checked: str, schema, today: datetime.date, any_words: bool, i
 
 
 def _plain_items(text: str, schema, today: datetime.date, group_class) -> _Group:
-    """The words, prefixes and phrases of `text` (_Leaf), its dates (_Dates) and its parentheses
-    (_Group of `group_class`, as GroupPlugin makes them), with the operators between them ("AND",
-    "OR", "NOT"); _NotPlain if it holds anything else."""
+    """The words, prefixes and phrases of `text` (_Leaf), its dates and exact forms (_Dates,
+    _ExactForm) and its parentheses (_Group of `group_class`, as GroupPlugin makes them), with the
+    operators between them ("AND", "OR", "NOT"); _NotPlain if it holds anything else."""
     stack = [(None, [])]  # the groups open: the field before each, and what it holds so far
     position, end = 0, len(text)
     while position < end:
@@ -540,6 +555,13 @@ def _plain_items(text: str, schema, today: datetime.date, group_class) -> _Group
             continue
         fieldname = None
         field = _FIELD_PREFIX.match(text, position, stop)
+        if char == "=":  # query_plugins.ExactFormPlugin, at the start of a word (check_syntax has read it)
+            form = text[position + 1 : stop]
+            if not _is_plain(form):
+                raise _NotPlain
+            nodes.append(_ExactForm(form, position, stop))
+            position = stop
+            continue
         if field and field.group(1) == "date":  # query_plugins.DatePlugin, its value up to a space or parenthesis
             value = text[field.end() : stop]
             if not value or not _is_plain(value):

@@ -70,7 +70,8 @@ def assert_same_or_declined(text, any_words=False, ignore_case=False):
 
 # The plain shapes' grammar: words (of letters of several scripts, digits, apostrophes and the
 # punctuation a plain word may hold; capitals for smart case, stop words), prefix* words, phrases
-# and groups in parentheses, each perhaps after a field, between them spaces, AND, OR, NOT and -.
+# and groups in parentheses, each perhaps after a field, dates and =exact forms, between them
+# spaces, AND, OR, NOT and -.
 VOCABULARY = [
     "Taliban", "taliban", "US", "WHO", "IT", "ISIS", "США", "ΗΠΑ", "Us", "G7", "the", "and", "or", "not",
     "don't", "Zakharova's", "U.S.", "U.S.-led", "9/11", "C++", "e-mail", "Zürich", "ZÜRICH", "straße",
@@ -102,7 +103,11 @@ DATES = st.sampled_from(
      "2021-13", "someday", "2021..2020"]
 ).map(lambda value: "date:" + value)
 QUERIES = st.recursive(
-    st.one_of(st.tuples(SIGNS, FIELD_PREFIXES, VALUES).map("".join), st.tuples(SIGNS, DATES).map("".join)),
+    st.one_of(
+        st.tuples(SIGNS, FIELD_PREFIXES, VALUES).map("".join),
+        st.tuples(SIGNS, DATES).map("".join),
+        st.tuples(SIGNS, WORDS).map(lambda parts: f"{parts[0]}={parts[1]}"),
+    ),
     lambda inner: st.one_of(
         st.lists(inner, min_size=1, max_size=4).flatmap(joined),
         st.tuples(SIGNS, FIELD_PREFIXES, st.lists(inner, max_size=3).flatmap(
@@ -131,6 +136,7 @@ def plain_queries(draw):
 @example("(a OR b) AND c OR d", False, False)
 @example("(date:2021-12 OR date:2022) Kabul -date:2021-12-10", False, False)
 @example("date:2021(Kabul)", False, False)
+@example("(IT OR ICT) =jobs =U.S.-led =a(b)", False, False)
 @example('source:"Pashtun Times" OR "x"', False, False)
 def test_the_plain_shapes_are_read_as_whooshs_parser_reads_them(text, any_words, ignore_case):
     plain, whoosh = assert_same_or_declined(text, any_words, ignore_case)
@@ -178,8 +184,8 @@ def test_anything_else_is_declined_or_read_alike(text, any_words, ignore_case):
 @pytest.mark.parametrize(
     "text",
     [
-        'date:"2021"', "date:(2021)", "x.date:2021", "title:date:2021", "talibn~", "talibn~2/3", "=general",
-        "(IT OR ICT) =jobs", "Taliban NEAR/5 talks", "Taliban NEAR talks", "SENTENCE(Taliban talks Doha)",
+        'date:"2021"', "date:(2021)", "x.date:2021", "title:date:2021", "talibn~", "talibn~2/3", "a=b", "=a=b",
+        '=a"b c"', "Taliban NEAR/5 talks", "Taliban NEAR talks", "SENTENCE(Taliban talks Doha)",
         "mentions>=3:Taliban", "organi?ation", "(Kabul OR Kandahar) SENTENCE(a b)", "a ANDNOT b", "a ANDMAYBE b",
         "a REQUIRE b", "x^2", '"a b"~3', "title:(a OR b~)", "cease*\tfire", "(a)b", "(a)NOT b", "a(b)",
     ],
