@@ -367,9 +367,9 @@ def _parsed(checked: str, schema, today: datetime.date, any_words: bool, ignore_
         return parse_with_plugins(checked, schema, today, any_words, ignore_case)
 
 
-# The common shapes of a query, read without Whoosh's parser: words, "phrases", prefix* words and
-# (groups), each perhaps after a field (`title:`, `source:`...), `date:` ranges and `=exact` forms,
-# joined by spaces, AND, OR and NOT.
+# The common shapes of a query, read without Whoosh's parser: words, "phrases", prefix* words,
+# fuzzy~ words and (groups), each perhaps after a field (`title:`, `source:`...), `date:` ranges and
+# `=exact` forms, joined by spaces, AND, OR and NOT.
 # That is nearly every query typed, and every keystroke of a search as you type; Whoosh's parser
 # costs them 0.25-0.5 ms each, 2 ms more for the first in a process (its twenty regular expressions
 # compiled), and 2.5 ms to import.  _read_plainly builds the very tree that parser builds with our
@@ -382,13 +382,14 @@ class _NotPlain(Exception):
 
 
 # The ASCII characters a plain word may hold: none of them starts anything in Whoosh's parser or
-# in our plugins.  Any other character but spaces, quotes, parentheses, a word's final `*`, a
-# field's `:` and an exact form's first `=` is declined, and outside ASCII only spaces and the
+# in our plugins.  Any other character but spaces, quotes, parentheses, a word's final `*` or `~`
+# and what follows it, a field's `:` and an exact form's first `=` is declined, and outside ASCII only spaces and the
 # question marks of Whoosh's wildcards.
 _PLAIN_ASCII = frozenset("!#$%&'+,-./0123456789;@ABCDEFGHIJKLMNOPQRSTUVWXYZ_`abcdefghijklmnopqrstuvwxyz|")
 _WILDCARD_MARKS = frozenset("\u055e\u061f\u1367")  # WildcardPlugin.qmarks but `?`
 # Operators of Whoosh's that the plain reading leaves to it, and ours (NEAR, NEAR/n).
 _NOT_PLAIN_WORDS = frozenset({"ANDNOT", "ANDMAYBE", "REQUIRE", "NEAR"})
+_FUZZINESS = re.compile(r"([0-9])?(?:/([1-9][0-9]*))?")  # FuzzyTermPlugin.expr, after its `~`
 _ALIASED_FIELDS = {alias: name for name, aliases in FIELD_ALIASES.items() for alias in aliases}
 # LeadPlugin's: `lead:` also looks in the title, `title:` also in the title made from the lead.
 _ALSO_IN = {LEAD_FIELD: "title", "title": DERIVED_TITLE_FIELD}
@@ -402,8 +403,9 @@ def _is_plain(text: str) -> bool:
 
 @dataclass(eq=False)
 class _Leaf:
-    """A word, prefix or phrase, or a word's smart-case test (capitals): Whoosh's WordNode,
-    PrefixNode, PhraseNode and SmartCasePlugin.CapitalsNode, with the characters they span."""
+    """A word, prefix, fuzzy word or phrase, or a word's smart-case test (capitals): Whoosh's
+    WordNode, PrefixNode, FuzzyTermNode, PhraseNode and SmartCasePlugin.CapitalsNode, with the
+    characters they span."""
 
     kind: str
     fieldname: str | None
@@ -412,6 +414,7 @@ class _Leaf:
     endchar: int
     textstart: int = 0  # where a phrase's words start
     boost: float = 1.0
+    fuzziness: tuple[int, int] = (1, 0)  # a fuzzy word's edits and prefix length
 
     def query(self, schema, group_class):
         if self.kind == "capitals":  # CapitalsNode.query
@@ -430,16 +433,27 @@ class _Leaf:
                 char_ranges = [(None, None)] * len(words)
             phrase = wq.Phrase(self.fieldname, words, slop=1, boost=self.boost, char_ranges=char_ranges)
             return _attached(phrase, self)
-        # QueryParser.term_query, the field's multitoken_query being "default" (_plain_field)
-        texts = list(field.process_text(self.text, mode="query", tokenize=True, removestops=True))
+        if self.kind == "fuzzy":  # FuzzyTermPlugin.FuzzyTermNode.query
+            fuzzy = self.term_query(field, wq.FuzzyTerm, group_class, analysed=False)
+            if fuzzy is None:  # Whoosh's parser fails (AttributeError)
+                raise _NotPlain
+            fuzzy.maxdist, fuzzy.prefixlength = self.fuzziness  # on a group of them, as Whoosh's parser does
+            return fuzzy
+        return self.term_query(field, wq.Term, group_class, analysed=True)
+
+    def term_query(self, field, term_class, group_class, analysed: bool):
+        """QueryParser.term_query (TextNode.query), the field's multitoken_query being "default" (_plain_field)."""
+        texts = list(field.process_text(self.text, mode="query", tokenize=analysed, removestops=analysed))
         if not texts:
             return None
         if len(texts) > 1:
-            return _attached(group_class([wq.Term(self.fieldname, text, boost=self.boost) for text in texts]), self)
-        return _attached(wq.Term(self.fieldname, texts[0], boost=self.boost), self)
+            return _attached(group_class([term_class(self.fieldname, text, boost=self.boost) for text in texts]), self)
+        return _attached(term_class(self.fieldname, texts[0], boost=self.boost), self)
 
     def copy(self, fieldname, boost=1.0):
-        return _Leaf(self.kind, fieldname, self.text, self.startchar, self.endchar, self.textstart, boost)
+        return _Leaf(
+            self.kind, fieldname, self.text, self.startchar, self.endchar, self.textstart, boost, self.fuzziness
+        )
 
 
 @dataclass(eq=False)
@@ -593,14 +607,22 @@ def _plain_items(text: str, schema, today: datetime.date, group_class) -> _Group
         if text.startswith("(", stop):  # `SENTENCE(`, `a(b`
             raise _NotPlain
         word = text[position:stop]
+        fuzziness = (1, 0)
         if word.endswith("*"):  # WildcardPlugin: a word and a final `*` make a PrefixNode, spanning the `*`
             word = word[:-1]
-            kind, startchar = "prefix", stop - 1
+            kind, startchar, endchar = "prefix", stop - 1, stop
+        elif "~" in word:  # FuzzyTermPlugin: `word~`, `word~2`, `word~/3`, `word~2/3`
+            word, _, suffix = word.partition("~")
+            found = _FUZZINESS.fullmatch(suffix)
+            if not found:
+                raise _NotPlain
+            fuzziness = (int(found.group(1) or 1), int(found.group(2) or 0))
+            kind, startchar, endchar = "fuzzy", position, position + len(word)  # the word's span, without `~`
         else:
-            kind, startchar = "word", position
+            kind, startchar, endchar = "word", position, stop
         if not word or not _is_plain(word) or token in _NOT_PLAIN_WORDS or token.startswith("NEAR/"):
             raise _NotPlain
-        nodes.append(_Leaf(kind, fieldname, word, startchar, stop))
+        nodes.append(_Leaf(kind, fieldname, word, startchar, endchar, fuzziness=fuzziness))
         position = stop
     return _Group(group_class, stack[0][1])
 
@@ -660,14 +682,14 @@ def _plain_field(schema, fieldname: str) -> bool:
 
 def _expanded(leaf: _Leaf, schema, ignore_case: bool):
     """The leaf with what our plugins make of it, in their order: LeadPlugin (103), SmartCasePlugin
-    (104), WordFormPlugin (105), MultifieldPlugin (110)."""
+    (104), WordFormPlugin (105: prefix and fuzzy words to the words as written), MultifieldPlugin (110)."""
     node = leaf
     if leaf.fieldname in _ALSO_IN:
         other = leaf.copy(_ALSO_IN[leaf.fieldname])
         node = _Group(wq.Or, [other, leaf] if leaf.fieldname == LEAD_FIELD else [leaf, other])
     if not ignore_case:
         node = _in_capitals(node)
-    if leaf.kind == "prefix" and leaf.fieldname is None:
+    if leaf.kind in ("prefix", "fuzzy") and leaf.fieldname is None:
         leaf.fieldname = WORD_FORM_FIELD
     if leaf.fieldname is None:
         fields = default_fields()

@@ -69,9 +69,9 @@ def assert_same_or_declined(text, any_words=False, ignore_case=False):
 
 
 # The plain shapes' grammar: words (of letters of several scripts, digits, apostrophes and the
-# punctuation a plain word may hold; capitals for smart case, stop words), prefix* words, phrases
-# and groups in parentheses, each perhaps after a field, dates and =exact forms, between them
-# spaces, AND, OR, NOT and -.
+# punctuation a plain word may hold; capitals for smart case, stop words), prefix* words, fuzzy~
+# words, phrases and groups in parentheses, each perhaps after a field, dates and =exact forms,
+# between them spaces, AND, OR, NOT and -.
 VOCABULARY = [
     "Taliban", "taliban", "US", "WHO", "IT", "ISIS", "США", "ΗΠΑ", "Us", "G7", "the", "and", "or", "not",
     "don't", "Zakharova's", "U.S.", "U.S.-led", "9/11", "C++", "e-mail", "Zürich", "ZÜRICH", "straße",
@@ -84,7 +84,8 @@ WORDS = st.one_of(st.sampled_from(VOCABULARY), st.text(WORD_CHARACTERS, min_size
     and word.strip("+-")
 )
 PHRASES = st.lists(WORDS, max_size=4).map(lambda words: '"' + " ".join(words) + '"')
-VALUES = st.one_of(WORDS, WORDS.map(lambda word: word + "*"), PHRASES)
+FUZZINESS = st.sampled_from(["~", "~1", "~2", "~0", "~/3", "~2/3", "~1/1"])
+VALUES = st.one_of(WORDS, WORDS.map(lambda word: word + "*"), st.tuples(WORDS, FUZZINESS).map("".join), PHRASES)
 FIELDS = [name for name in querying.QUERY_FIELDS if name != "date"]
 SIGNS = st.sampled_from(["", "", "-", "NOT ", "+"])
 JOINS = st.sampled_from([" ", "  ", " AND ", " OR ", " AND NOT ", " OR NOT "])
@@ -137,6 +138,7 @@ def plain_queries(draw):
 @example("(date:2021-12 OR date:2022) Kabul -date:2021-12-10", False, False)
 @example("date:2021(Kabul)", False, False)
 @example("(IT OR ICT) =jobs =U.S.-led =a(b)", False, False)
+@example("talibn~ title:tailban~2/3 lead:WHO~ don't~", False, False)
 @example('source:"Pashtun Times" OR "x"', False, False)
 def test_the_plain_shapes_are_read_as_whooshs_parser_reads_them(text, any_words, ignore_case):
     plain, whoosh = assert_same_or_declined(text, any_words, ignore_case)
@@ -184,10 +186,11 @@ def test_anything_else_is_declined_or_read_alike(text, any_words, ignore_case):
 @pytest.mark.parametrize(
     "text",
     [
-        'date:"2021"', "date:(2021)", "x.date:2021", "title:date:2021", "talibn~", "talibn~2/3", "a=b", "=a=b",
+        'date:"2021"', "date:(2021)", "x.date:2021", "title:date:2021", "talibn~12", "talibn~x", "~talibn", "a=b",
+        "=a=b", "a~2~", "a*~", "a~*",
         '=a"b c"', "Taliban NEAR/5 talks", "Taliban NEAR talks", "SENTENCE(Taliban talks Doha)",
         "mentions>=3:Taliban", "organi?ation", "(Kabul OR Kandahar) SENTENCE(a b)", "a ANDNOT b", "a ANDMAYBE b",
-        "a REQUIRE b", "x^2", '"a b"~3', "title:(a OR b~)", "cease*\tfire", "(a)b", "(a)NOT b", "a(b)",
+        "a REQUIRE b", "x^2", '"a b"~3', "title:(a OR b~^2)", "cease*\tfire", "(a)b", "(a)NOT b", "a(b)",
     ],
 )
 def test_the_rest_of_the_language_goes_to_whooshs_parser(text):
@@ -224,7 +227,7 @@ def test_the_readme_shows_queries_of_both_kinds():
     queries = readme_queries()
     read = [read_both_ways(text) for text in queries]
     assert len(queries) > 30
-    assert sum(plain is not None for plain, _ in read) >= 5 and sum(plain is None for plain, _ in read) >= 5
+    assert sum(plain is not None for plain, _ in read) >= 3 and sum(plain is None for plain, _ in read) >= 3
 
 
 def declined(*args):
@@ -267,9 +270,9 @@ def test_a_plain_query_loads_no_part_of_whooshs_parser():
     code = (
         "import sys; from archsearch.querying import parse_query; from archsearch.schema import build_schema; "
         "schema = build_schema(); "
-        "parse_query('syria \"prime minister\" OR title:US -source:TASS cease*', schema); "
+        "parse_query('syria \"prime minister\" OR title:US -source:TASS cease* (a OR b~) date:2021 =news', schema); "
         "print([name for name in sys.modules if name.startswith('whoosh.qparser')]); "
-        "parse_query('talibn~', schema); print('whoosh.qparser' in sys.modules)"
+        "parse_query('Taliban NEAR/5 talks', schema); print('whoosh.qparser' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert result == ["[]", "True"]
