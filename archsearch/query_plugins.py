@@ -18,14 +18,11 @@ from whoosh.qparser import (
 )
 from whoosh.qparser.plugins import Plugin, PrefixPlugin, TaggingPlugin, WildcardPlugin
 
-from archsearch.analysis import normalise, word_term
-from archsearch.analysis import words as split_words
-from archsearch.analysis.capitals import capital_form, is_capital_word
 from archsearch import querying
 from archsearch.proximity import DEFAULT_DISTANCE
 from archsearch.querying import (
-    CAPITALS_FIELD, CASED_FIELDS, DERIVED_TITLE_FIELD, FIELD_ALIASES, LEAD_FIELD, WORD_FORM_FIELD, DateFilter,
-    InSentence, Mentions, Near, QuerySyntaxError, _checked_operand, _fold_for, default_fields,
+    ALSO_IN, CAPITALS_FIELD, CASED_FIELDS, FIELD_ALIASES, LEAD_FIELD, WORD_FORM_FIELD, DateFilter, InSentence, Mentions,
+    Near, QuerySyntaxError, _checked_operand, _fold_for, capitals_of, default_fields, exact_form_query,
 )
 
 if TYPE_CHECKING:
@@ -128,19 +125,13 @@ class ExactFormPlugin(TaggingPlugin):
             return f"={self.text}"
 
         def query(self, parser):
-            forms = [word_term(word, "") for word in split_words(normalise(self.text))]
-            if len(forms) == 1:
-                return wq.Term(WORD_FORM_FIELD, forms[0])
-            return wq.Phrase(WORD_FORM_FIELD, forms)
+            return exact_form_query(self.text)
 
 
 class LeadPlugin(Plugin):
     """Reads `lead:word` (a phrase, a prefix, a group: anything a field takes) as the word in the
     title OR in the lead, and `title:word` as the word in the title, given or made from the lead;
     each part scored in its own field."""
-
-    # An explicit field -> the other field its words are also looked for in.
-    ALSO_IN = {LEAD_FIELD: "title", "title": DERIVED_TITLE_FIELD}
 
     def filters(self, parser):
         return [(self.also_in, 103)]  # after explicit fields (100), before smart case (104)
@@ -149,9 +140,9 @@ class LeadPlugin(Plugin):
         for index, node in enumerate(group):
             if isinstance(node, syntax.GroupNode):
                 self.also_in(parser, node)
-            elif getattr(node, "fieldname", None) in self.ALSO_IN:
+            elif getattr(node, "fieldname", None) in ALSO_IN:
                 other = copy.deepcopy(node)
-                other.set_fieldname(self.ALSO_IN[node.fieldname], override=True)
+                other.set_fieldname(ALSO_IN[node.fieldname], override=True)
                 group[index] = syntax.OrGroup([other, node] if node.fieldname == LEAD_FIELD else [node, other])
         return group
 
@@ -168,12 +159,8 @@ class SmartCasePlugin(Plugin):
         for index, node in enumerate(group):
             if isinstance(node, syntax.GroupNode):
                 self.in_capitals(parser, node)
-            elif (
-                type(node) is syntax.WordNode
-                and node.fieldname in CASED_FIELDS
-                and is_capital_word(normalise(node.text))
-            ):
-                capitals = self.CapitalsNode(capital_form(normalise(node.text)))
+            elif type(node) is syntax.WordNode and node.fieldname in CASED_FIELDS and capitals_of(node.text):
+                capitals = self.CapitalsNode(capitals_of(node.text))
                 capitals.startchar, capitals.endchar = node.startchar, node.endchar  # the group's span ends here
                 group[index] = syntax.AndGroup([node, capitals])
         return group

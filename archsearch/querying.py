@@ -58,6 +58,9 @@ FIELD_BOOSTS["derived_title"] = 0.25
 LEAD_FIELD = "lead"
 # `title:` finds a word in the title as shown, which is indexed apart when it was made from the lead.
 DERIVED_TITLE_FIELD = "derived_title"
+# An explicit field -> the other field its words are also looked for in (`lead:` in the title too,
+# `title:` in the title made from the lead too), each part scored in its own field.
+ALSO_IN = {LEAD_FIELD: "title", "title": DERIVED_TITLE_FIELD}
 # Smart case: a plain word typed in capitals (`US`) must also be written in capitals here.
 CAPITALS_FIELD = "capitals"
 # `=word` exact forms and smart case are about the words of title and body.
@@ -260,6 +263,20 @@ def _fold_for(field):
     return _fold_name
 
 
+def exact_form_query(text: str) -> wq.Query:
+    """`=text`: the word as written, a Term on the words of title and body as written (a Phrase
+    there when it holds several words, as `=U.S.-led` may)."""
+    forms = [word_term(word, "") for word in split_words(normalise(text))]
+    return wq.Term(WORD_FORM_FIELD, forms[0]) if len(forms) == 1 else wq.Phrase(WORD_FORM_FIELD, forms)
+
+
+def capitals_of(word: str) -> str | None:
+    """Smart case: the `capitals` term of a plain word typed in capitals of 2-5 letters (`US`,
+    `WHO`, `США`), None for other words."""
+    normalised = normalise(word)
+    return capital_form(normalised) if is_capital_word(normalised) else None
+
+
 def _replace_date_filters(query, replacement):
     return query.accept(lambda node: replacement(node) if isinstance(node, DateFilter) else node)
 
@@ -391,8 +408,6 @@ _WILDCARD_MARKS = frozenset("\u055e\u061f\u1367")  # WildcardPlugin.qmarks but `
 _NOT_PLAIN_WORDS = frozenset({"ANDNOT", "ANDMAYBE", "REQUIRE", "NEAR"})
 _FUZZINESS = re.compile(r"([0-9])?(?:/([1-9][0-9]*))?")  # FuzzyTermPlugin.expr, after its `~`
 _ALIASED_FIELDS = {alias: name for name, aliases in FIELD_ALIASES.items() for alias in aliases}
-# LeadPlugin's: `lead:` also looks in the title, `title:` also in the title made from the lead.
-_ALSO_IN = {LEAD_FIELD: "title", "title": DERIVED_TITLE_FIELD}
 
 
 def _is_plain(text: str) -> bool:
@@ -495,9 +510,7 @@ class _ExactForm:
     endchar: int
 
     def query(self, schema, group_class):
-        # A phrase of several words where the form holds them (`=U.S.-led`); one word's phrase
-        # normalises to its Term, as ExactFormNode makes it.
-        return wq.Phrase(WORD_FORM_FIELD, [word_term(word, "") for word in split_words(normalise(self.text))])
+        return exact_form_query(self.text)
 
 
 @dataclass(eq=False)
@@ -684,8 +697,8 @@ def _expanded(leaf: _Leaf, schema, ignore_case: bool):
     """The leaf with what our plugins make of it, in their order: LeadPlugin (103), SmartCasePlugin
     (104), WordFormPlugin (105: prefix and fuzzy words to the words as written), MultifieldPlugin (110)."""
     node = leaf
-    if leaf.fieldname in _ALSO_IN:
-        other = leaf.copy(_ALSO_IN[leaf.fieldname])
+    if leaf.fieldname in ALSO_IN:  # LeadPlugin
+        other = leaf.copy(ALSO_IN[leaf.fieldname])
         node = _Group(wq.Or, [other, leaf] if leaf.fieldname == LEAD_FIELD else [leaf, other])
     if not ignore_case:
         node = _in_capitals(node)
@@ -707,9 +720,9 @@ def _in_capitals(node):
     if isinstance(node, _Group):
         node.nodes = [_in_capitals(child) for child in node.nodes]
         return node
-    if node.kind == "word" and node.fieldname in CASED_FIELDS and is_capital_word(normalise(node.text)):
-        capitals = _Leaf("capitals", None, capital_form(normalise(node.text)), node.startchar, node.endchar)
-        return _Group(wq.And, [node, capitals])
+    capitals = node.kind == "word" and node.fieldname in CASED_FIELDS and capitals_of(node.text)
+    if capitals:
+        return _Group(wq.And, [node, _Leaf("capitals", None, capitals, node.startchar, node.endchar)])
     return node
 
 
