@@ -3,12 +3,12 @@
 Whoosh's parser never fails: it reads an unknown field, a lone quote or a dangling AND as
 plain words. Researchers must be able to trust that the query that ran is the one they
 wrote, so the text is checked first (`check_syntax`), and dates are parsed by our own
-`date:` plugin instead of Whoosh's, which fails silently.
+`date:` plugin instead of Whoosh's, which fails silently.  The common shapes of a query are
+read here (_read_plainly), the rest by Whoosh's parser with our plugins (query_plugins.py).
 """
 
 from __future__ import annotations  # DateWindow is named before archsearch.dates loads
 
-import copy
 import datetime
 import re
 from collections.abc import Sequence
@@ -16,10 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from whoosh import query as wq
-from whoosh.qparser import (
-    AndGroup, FieldAliasPlugin, FuzzyTermPlugin, MultifieldPlugin, OrGroup, QueryParser, SingleQuotePlugin, syntax,
-)
-from whoosh.qparser.plugins import Plugin, PrefixPlugin, TaggingPlugin, WildcardPlugin
 
 from archsearch.analysis import ChainAnalyzer, fold, normalise, word_term
 from archsearch.analysis import words as split_words
@@ -62,6 +58,9 @@ FIELD_BOOSTS["derived_title"] = 0.25
 LEAD_FIELD = "lead"
 # `title:` finds a word in the title as shown, which is indexed apart when it was made from the lead.
 DERIVED_TITLE_FIELD = "derived_title"
+# An explicit field -> the other field its words are also looked for in (`lead:` in the title too,
+# `title:` in the title made from the lead too), each part scored in its own field.
+ALSO_IN = {LEAD_FIELD: "title", "title": DERIVED_TITLE_FIELD}
 # Smart case: a plain word typed in capitals (`US`) must also be written in capitals here.
 CAPITALS_FIELD = "capitals"
 # `=word` exact forms and smart case are about the words of title and body.
@@ -136,37 +135,6 @@ class ParsedQuery:
         if self.exact_forms:
             lines.append(f"exact forms, unstemmed, any case: {', '.join(self.exact_forms)}")
         return lines
-
-
-class DatePlugin(TaggingPlugin):
-    """Reads `date:A..B` into a DateFilter before Whoosh's field plugin can see it."""
-
-    expr = r"date:(?P<value>[^\s()]*)"
-    priority = -1  # before FieldsPlugin (0)
-
-    def __init__(self, today: datetime.date):
-        super().__init__()
-        self.today = today
-
-    def create(self, parser, match):
-        value = match.group("value")
-        if not value:
-            raise QuerySyntaxError("'date:' needs a value, as in date:2021-12 or date:2021..2022-06")
-        from archsearch.dates import parse_date_range
-
-        return self.DateNode(parse_date_range(value, self.today))
-
-    class DateNode(syntax.SyntaxNode):
-        def __init__(self, window: DateWindow):
-            self.window = window
-
-        def r(self):
-            from archsearch.dates import describe
-
-            return f"date:{describe(self.window)}"
-
-        def query(self, parser):
-            return DateFilter(self.window)
 
 
 _OPERATORS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")
@@ -295,113 +263,18 @@ def _fold_for(field):
     return _fold_name
 
 
-class _Parser(QueryParser):
-    """Prefix and wildcard words are folded as the field folds its words, never stemmed: Whoosh
-    runs them through the field's analyzer, which made `title:pres*` `pre*` and `organi?ations`
-    `organi?`.  (A fuzzy word is analysed: on a stemmed field it is compared with the stems of
-    each language, see analysis.alternatives.)"""
-
-    def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
-        if issubclass(termclass, (wq.Prefix, wq.Wildcard)) and fieldname in self.schema:
-            return termclass(fieldname, _fold_for(self.schema[fieldname])(text), boost=boost)
-        return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+def exact_form_query(text: str) -> wq.Query:
+    """`=text`: the word as written, a Term on the words of title and body as written (a Phrase
+    there when it holds several words, as `=U.S.-led` may)."""
+    forms = [word_term(word, "") for word in split_words(normalise(text))]
+    return wq.Term(WORD_FORM_FIELD, forms[0]) if len(forms) == 1 else wq.Phrase(WORD_FORM_FIELD, forms)
 
 
-class WordFormPlugin(Plugin):
-    """Sends prefix, wildcard and fuzzy words without a field to the unstemmed words of title and
-    body, where they expand to words as written; plain words go on to title and body."""
-
-    _EXPANDED = (PrefixPlugin.PrefixNode, WildcardPlugin.WildcardNode, FuzzyTermPlugin.FuzzyTermNode)
-
-    def filters(self, parser):
-        return [(self.to_word_forms, 105)]  # after explicit fields (100), before MultifieldPlugin (110)
-
-    def to_word_forms(self, parser, group):
-        for node in group:
-            if isinstance(node, syntax.GroupNode):
-                self.to_word_forms(parser, node)
-            elif isinstance(node, self._EXPANDED) and node.fieldname is None:
-                node.set_fieldname(WORD_FORM_FIELD)
-        return group
-
-
-class ExactFormPlugin(TaggingPlugin):
-    """Reads `=word` as that word as written, unstemmed, in any case: a Term on the words of title
-    and body as written (a Phrase there when it holds several words, as `=U.S.-led` may)."""
-
-    expr = r"=(?P<text>[^\s()\"]+)"
-    priority = -1  # before the word tagger
-
-    def create(self, parser, match):
-        return self.ExactFormNode(match.group("text"))
-
-    class ExactFormNode(syntax.SyntaxNode):
-        def __init__(self, text: str):
-            self.text = text
-
-        def r(self):
-            return f"={self.text}"
-
-        def query(self, parser):
-            forms = [word_term(word, "") for word in split_words(normalise(self.text))]
-            if len(forms) == 1:
-                return wq.Term(WORD_FORM_FIELD, forms[0])
-            return wq.Phrase(WORD_FORM_FIELD, forms)
-
-
-class LeadPlugin(Plugin):
-    """Reads `lead:word` (a phrase, a prefix, a group: anything a field takes) as the word in the
-    title OR in the lead, and `title:word` as the word in the title, given or made from the lead;
-    each part scored in its own field."""
-
-    # An explicit field -> the other field its words are also looked for in.
-    ALSO_IN = {LEAD_FIELD: "title", "title": DERIVED_TITLE_FIELD}
-
-    def filters(self, parser):
-        return [(self.also_in, 103)]  # after explicit fields (100), before smart case (104)
-
-    def also_in(self, parser, group):
-        for index, node in enumerate(group):
-            if isinstance(node, syntax.GroupNode):
-                self.also_in(parser, node)
-            elif getattr(node, "fieldname", None) in self.ALSO_IN:
-                other = copy.deepcopy(node)
-                other.set_fieldname(self.ALSO_IN[node.fieldname], override=True)
-                group[index] = syntax.OrGroup([other, node] if node.fieldname == LEAD_FIELD else [node, other])
-        return group
-
-
-class SmartCasePlugin(Plugin):
-    """A plain word typed in capitals of 2-5 letters (`US`, `WHO`, `США`) finds the word only where
-    title or body write it in capitals: the word as usual (which ranks), AND its Term on the
-    `capitals` field (which scores nothing).  Not in phrases, prefixes or other fields."""
-
-    def filters(self, parser):
-        return [(self.in_capitals, 104)]  # after explicit fields (100), before MultifieldPlugin (110)
-
-    def in_capitals(self, parser, group):
-        for index, node in enumerate(group):
-            if isinstance(node, syntax.GroupNode):
-                self.in_capitals(parser, node)
-            elif (
-                type(node) is syntax.WordNode
-                and node.fieldname in CASED_FIELDS
-                and is_capital_word(normalise(node.text))
-            ):
-                capitals = self.CapitalsNode(capital_form(normalise(node.text)))
-                capitals.startchar, capitals.endchar = node.startchar, node.endchar  # the group's span ends here
-                group[index] = syntax.AndGroup([node, capitals])
-        return group
-
-    class CapitalsNode(syntax.SyntaxNode):
-        def __init__(self, text: str):
-            self.text = text
-
-        def r(self):
-            return f"capitals:{self.text}"
-
-        def query(self, parser):
-            return wq.Term(CAPITALS_FIELD, self.text, boost=0.0)
+def capitals_of(word: str) -> str | None:
+    """Smart case: the `capitals` term of a plain word typed in capitals of 2-5 letters (`US`,
+    `WHO`, `США`), None for other words."""
+    normalised = normalise(word)
+    return capital_form(normalised) if is_capital_word(normalised) else None
 
 
 def _replace_date_filters(query, replacement):
@@ -432,20 +305,8 @@ def parse_query(
     today = today or datetime.date.today()
     window = _flag_window(since, until, today)
     checked = check_syntax(text)
-    parser = _Parser(None, schema, group=OrGroup if any_words else AndGroup)
-    parser.add_plugin(MultifieldPlugin(default_fields(), fieldboosts=FIELD_BOOSTS))  # as MultifieldParser
-    parser.remove_plugin_class(SingleQuotePlugin)  # apostrophes are part of words in news text
-    parser.add_plugin(FuzzyTermPlugin())
-    parser.add_plugin(WordFormPlugin())
-    parser.add_plugin(DatePlugin(today))
-    parser.add_plugin(ExactFormPlugin())
-    parser.add_plugin(LeadPlugin())
-    if not ignore_case:
-        parser.add_plugin(SmartCasePlugin())
-    parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
-    parser.add_plugin(ProximityPlugin())
     try:
-        parsed = parser.parse(checked) if checked.strip() else wq.Every()
+        parsed = _parsed(checked, schema, today, any_words, ignore_case)
     except ArchsearchError:
         raise
     except Exception as exc:  # Whoosh's parser has corners check_syntax does not foresee
@@ -508,6 +369,361 @@ def _flag_date(parse, flag, value, today):
         return parse(value, today)
     except ArchsearchError as exc:
         raise ArchsearchError(f"{flag}: {exc}") from None
+
+
+def _parsed(checked: str, schema, today: datetime.date, any_words: bool, ignore_case: bool) -> wq.Query:
+    """Whoosh's query for `checked` (check_syntax's text): read here when it is of the common shapes
+    (see _read_plainly), by Whoosh's plugin parser otherwise."""
+    if not checked.strip():
+        return wq.Every()
+    try:
+        return _read_plainly(checked, schema, today, any_words, ignore_case)
+    except _NotPlain:
+        from archsearch.query_plugins import parse_with_plugins
+
+        return parse_with_plugins(checked, schema, today, any_words, ignore_case)
+
+
+# The common shapes of a query, read without Whoosh's parser: words, "phrases", prefix* words,
+# fuzzy~ words and (groups), each perhaps after a field (`title:`, `source:`...), `date:` ranges and
+# `=exact` forms, joined by spaces, AND, OR and NOT.
+# That is nearly every query typed, and every keystroke of a search as you type; Whoosh's parser
+# costs them 0.25-0.5 ms each, 2 ms more for the first in a process (its twenty regular expressions
+# compiled), and 2.5 ms to import.  _read_plainly builds the very tree that parser builds with our
+# plugins (tests/test_query_plain.py compares them), in the same steps, each named after the plugin
+# or the Whoosh class it stands for, and declines (_NotPlain) whatever else a query holds.
+
+
+class _NotPlain(Exception):
+    """The query holds something only Whoosh's parser with our plugins reads."""
+
+
+# The ASCII characters a plain word may hold: none of them starts anything in Whoosh's parser or
+# in our plugins.  Any other character but spaces, quotes, parentheses, a word's final `*` or `~`
+# and what follows it, a field's `:` and an exact form's first `=` is declined, and outside ASCII only spaces and the
+# question marks of Whoosh's wildcards.
+_PLAIN_ASCII = frozenset("!#$%&'+,-./0123456789;@ABCDEFGHIJKLMNOPQRSTUVWXYZ_`abcdefghijklmnopqrstuvwxyz|")
+_WILDCARD_MARKS = frozenset("\u055e\u061f\u1367")  # WildcardPlugin.qmarks but `?`
+# Operators of Whoosh's that the plain reading leaves to it, and ours (NEAR, NEAR/n).
+_NOT_PLAIN_WORDS = frozenset({"ANDNOT", "ANDMAYBE", "REQUIRE", "NEAR"})
+_FUZZINESS = re.compile(r"([0-9])?(?:/([1-9][0-9]*))?")  # FuzzyTermPlugin.expr, after its `~`
+_ALIASED_FIELDS = {alias: name for name, aliases in FIELD_ALIASES.items() for alias in aliases}
+
+
+def _is_plain(text: str) -> bool:
+    return all(
+        char in _PLAIN_ASCII or (char > "\x7f" and not char.isspace() and char not in _WILDCARD_MARKS) for char in text
+    )
+
+
+@dataclass(eq=False)
+class _Leaf:
+    """A word, prefix, fuzzy word or phrase, or a word's smart-case test (capitals): Whoosh's
+    WordNode, PrefixNode, FuzzyTermNode, PhraseNode and SmartCasePlugin.CapitalsNode, with the
+    characters they span."""
+
+    kind: str
+    fieldname: str | None
+    text: str
+    startchar: int
+    endchar: int
+    textstart: int = 0  # where a phrase's words start
+    boost: float = 1.0
+    fuzziness: tuple[int, int] = (1, 0)  # a fuzzy word's edits and prefix length
+
+    def query(self, schema, group_class):
+        if self.kind == "capitals":  # CapitalsNode.query
+            return wq.Term(CAPITALS_FIELD, self.text, boost=0.0)
+        field = schema[self.fieldname]
+        if self.kind == "prefix":  # query_plugins._Parser.term_query
+            return _attached(wq.Prefix(self.fieldname, _fold_for(field)(self.text), boost=self.boost), self)
+        if self.kind == "phrase":  # PhrasePlugin.PhraseNode.query
+            if field.analyzer:
+                words, char_ranges = [], []
+                for token in field.tokenize(self.text, mode="query", chars=True):  # one Token, reused
+                    words.append(token.text)
+                    char_ranges.append((self.textstart + token.startchar, self.textstart + token.endchar))
+            else:
+                words = list(field.process_text(self.text, mode="query"))
+                char_ranges = [(None, None)] * len(words)
+            phrase = wq.Phrase(self.fieldname, words, slop=1, boost=self.boost, char_ranges=char_ranges)
+            return _attached(phrase, self)
+        if self.kind == "fuzzy":  # FuzzyTermPlugin.FuzzyTermNode.query
+            fuzzy = self.term_query(field, wq.FuzzyTerm, group_class, analysed=False)
+            if fuzzy is None:  # Whoosh's parser fails (AttributeError)
+                raise _NotPlain
+            fuzzy.maxdist, fuzzy.prefixlength = self.fuzziness  # on a group of them, as Whoosh's parser does
+            return fuzzy
+        return self.term_query(field, wq.Term, group_class, analysed=True)
+
+    def term_query(self, field, term_class, group_class, analysed: bool):
+        """QueryParser.term_query (TextNode.query), the field's multitoken_query being "default" (_plain_field)."""
+        texts = list(field.process_text(self.text, mode="query", tokenize=analysed, removestops=analysed))
+        if not texts:
+            return None
+        if len(texts) > 1:
+            return _attached(group_class([term_class(self.fieldname, text, boost=self.boost) for text in texts]), self)
+        return _attached(term_class(self.fieldname, texts[0], boost=self.boost), self)
+
+    def copy(self, fieldname, boost=1.0):
+        return _Leaf(
+            self.kind, fieldname, self.text, self.startchar, self.endchar, self.textstart, boost, self.fuzziness
+        )
+
+
+@dataclass(eq=False)
+class _Group:
+    """Whoosh's AndGroup, OrGroup (`kind` And, Or) and NotGroup (Not)."""
+
+    kind: type
+    nodes: list
+
+    @property
+    def startchar(self):
+        return self.nodes[0].startchar if self.nodes else None
+
+    @property
+    def endchar(self):
+        return self.nodes[-1].endchar if self.nodes else None
+
+    def query(self, schema, group_class):
+        if self.kind is wq.Not and not self.nodes:  # `NOT NOT a`: Whoosh's parser fails (IndexError)
+            raise _NotPlain
+        subqueries = []
+        for node in self.nodes:
+            if isinstance(node, str):  # an operator left where Whoosh's parser would fail
+                raise _NotPlain
+            sub = node.query(schema, group_class)
+            if sub is not None:
+                subqueries.append(sub)
+        if self.kind is wq.Not:  # syntax.Wrapper.query
+            return _attached(wq.Not(subqueries[0]), self) if subqueries and subqueries[0] else None
+        return _attached(self.kind(subqueries, boost=1.0), self)
+
+
+@dataclass(eq=False)
+class _ExactForm:
+    """query_plugins.ExactFormPlugin.ExactFormNode: `=word`, which no field, plugin or operator changes."""
+
+    text: str
+    startchar: int
+    endchar: int
+
+    def query(self, schema, group_class):
+        return exact_form_query(self.text)
+
+
+@dataclass(eq=False)
+class _Dates:
+    """query_plugins.DatePlugin.DateNode: `date:A..B`, which no field, plugin or operator changes."""
+
+    window: DateWindow
+    startchar: int
+    endchar: int
+
+    def query(self, schema, group_class):
+        return DateFilter(self.window)
+
+
+def _attached(query, node):
+    """whoosh.qparser.common.attach: the query knows the characters it was read from."""
+    if query:
+        query.startchar, query.endchar = node.startchar, node.endchar
+    return query
+
+
+def _read_plainly(checked: str, schema, today: datetime.date, any_words: bool, ignore_case: bool) -> wq.Query:
+    """The query Whoosh's parser with our plugins makes of `checked`, if it is of the plain shapes."""
+    group_class = wq.Or if any_words else wq.And
+    top = _plain_items(checked, schema, today, group_class)
+    _expand_all(top, schema, ignore_case)
+    query = _with_operators(top).query(schema, group_class)
+    return (query or wq.NullQuery).normalize()  # QueryParser.parse
+
+
+def _plain_items(text: str, schema, today: datetime.date, group_class) -> _Group:
+    """The words, prefixes and phrases of `text` (_Leaf), its dates and exact forms (_Dates,
+    _ExactForm) and its parentheses (_Group of `group_class`, as GroupPlugin makes them), with the
+    operators between them ("AND", "OR", "NOT"); _NotPlain if it holds anything else."""
+    stack = [(None, [])]  # the groups open: the field before each, and what it holds so far
+    position, end = 0, len(text)
+    while position < end:
+        char = text[position]
+        if char == " ":
+            position += 1
+            continue
+        if char == ")":  # check_syntax has seen the parentheses balanced
+            fieldname, nodes = stack.pop()
+            group = _Group(group_class, nodes)
+            if fieldname:  # FieldsPlugin: the group's field goes to what names none (inner fields first)
+                _set_fieldname(group, fieldname)
+            stack[-1][1].append(group)
+            position += 1
+            if position < end and text[position] not in " )":  # `)NOT`, `)AND` and `)x` read otherwise
+                raise _NotPlain
+            continue
+        if char == "(":
+            stack.append((None, []))
+            position += 1
+            continue
+        stop = position
+        while stop < end and text[stop] not in " ()":
+            stop += 1
+        token = text[position:stop]
+        nodes = stack[-1][1]
+        # OperatorsPlugin: AND and OR between spaces, NOT at the start or after a space or a
+        # parenthesis, before a space
+        if (
+            (token in ("AND", "OR") and position > 0 and text[position - 1] == " " or token == "NOT")
+            and stop < end and text[stop] == " "
+        ):
+            nodes.append(token)
+            position = stop
+            continue
+        fieldname = None
+        field = _FIELD_PREFIX.match(text, position, stop)
+        if char == "=":  # query_plugins.ExactFormPlugin, at the start of a word (check_syntax has read it)
+            form = text[position + 1 : stop]
+            if not _is_plain(form):
+                raise _NotPlain
+            nodes.append(_ExactForm(form, position, stop))
+            position = stop
+            continue
+        if field and field.group(1) == "date":  # query_plugins.DatePlugin, its value up to a space or parenthesis
+            value = text[field.end() : stop]
+            if not value or not _is_plain(value):
+                raise _NotPlain
+            from archsearch.dates import parse_date_range
+
+            nodes.append(_Dates(parse_date_range(value, today), position, stop))
+            position = stop
+            continue
+        if field:  # FieldsPlugin, FieldAliasPlugin
+            fieldname = _ALIASED_FIELDS.get(field.group(1), field.group(1))
+            if field.group(1) not in QUERY_FIELDS or not _plain_field(schema, fieldname):
+                raise _NotPlain
+            position = field.end()
+            if text.startswith("(", position):
+                stack.append((fieldname, []))
+                position += 1
+                continue
+        if text.startswith('"', position):  # PhrasePlugin, without a ~slop
+            closing = text.find('"', position + 1)
+            if closing < 0 or closing + 1 < end and text[closing + 1] not in " )":
+                raise _NotPlain
+            words = text[position + 1 : closing]
+            if not _is_plain(words.replace(" ", "")):
+                raise _NotPlain
+            nodes.append(_Leaf("phrase", fieldname, words, position, closing + 1, textstart=position + 1))
+            position = closing + 1
+            continue
+        if text.startswith("(", stop):  # `SENTENCE(`, `a(b`
+            raise _NotPlain
+        word = text[position:stop]
+        fuzziness = (1, 0)
+        if word.endswith("*"):  # WildcardPlugin: a word and a final `*` make a PrefixNode, spanning the `*`
+            word = word[:-1]
+            kind, startchar, endchar = "prefix", stop - 1, stop
+        elif "~" in word:  # FuzzyTermPlugin: `word~`, `word~2`, `word~/3`, `word~2/3`
+            word, _, suffix = word.partition("~")
+            found = _FUZZINESS.fullmatch(suffix)
+            if not found:
+                raise _NotPlain
+            fuzziness = (int(found.group(1) or 1), int(found.group(2) or 0))
+            kind, startchar, endchar = "fuzzy", position, position + len(word)  # the word's span, without `~`
+        else:
+            kind, startchar, endchar = "word", position, stop
+        if not word or not _is_plain(word) or token in _NOT_PLAIN_WORDS or token.startswith("NEAR/"):
+            raise _NotPlain
+        nodes.append(_Leaf(kind, fieldname, word, startchar, endchar, fuzziness=fuzziness))
+        position = stop
+    return _Group(group_class, stack[0][1])
+
+
+def _set_fieldname(node, fieldname: str) -> None:
+    """syntax.GroupNode.set_fieldname, not overriding: the words in the group that name no field."""
+    if isinstance(node, _Group):
+        for child in node.nodes:
+            _set_fieldname(child, fieldname)
+    elif isinstance(node, _Leaf) and node.fieldname is None:
+        node.fieldname = fieldname
+
+
+def _expand_all(group, schema, ignore_case: bool) -> None:
+    for index, node in enumerate(group.nodes):
+        if isinstance(node, _Group):
+            _expand_all(node, schema, ignore_case)
+        elif isinstance(node, _Leaf):
+            group.nodes[index] = _expanded(node, schema, ignore_case)
+
+
+def _with_operators(group):
+    """OperatorsPlugin.do_operators: the group's operators in order, then those in the groups it holds."""
+    nodes = group.nodes
+    for operator in ("NOT", "AND", "OR"):
+        index = 0
+        while index < len(nodes):
+            if nodes[index] != operator:
+                index += 1
+            elif operator == "NOT":  # syntax.PrefixOperator.replace_self
+                del nodes[index]
+                if index < len(nodes):
+                    nodes[index] = _Group(wq.Not, [nodes[index]])
+                index += 1
+            else:  # syntax.InfixOperator.replace_self, left-associative, merging
+                kind = wq.And if operator == "AND" else wq.Or
+                if 0 < index < len(nodes) - 1:
+                    left, right = nodes[index - 1], nodes[index + 1]
+                    if isinstance(left, _Group) and left.kind is kind:
+                        left.nodes.append(right)
+                        del nodes[index : index + 2]
+                    else:
+                        nodes[index - 1 : index + 2] = [_Group(kind, [left, right])]
+                else:
+                    del nodes[index]
+    for index, node in enumerate(nodes):
+        if isinstance(node, _Group):
+            nodes[index] = _with_operators(node)
+    return group
+
+
+def _plain_field(schema, fieldname: str) -> bool:
+    """Whether Whoosh's parser reads a word of the field as _Leaf.query does."""
+    field = schema[fieldname] if fieldname in schema else None
+    return field is not None and not field.self_parsing() and field.multitoken_query == "default"
+
+
+def _expanded(leaf: _Leaf, schema, ignore_case: bool):
+    """The leaf with what our plugins make of it, in their order: LeadPlugin (103), SmartCasePlugin
+    (104), WordFormPlugin (105: prefix and fuzzy words to the words as written), MultifieldPlugin (110)."""
+    node = leaf
+    if leaf.fieldname in ALSO_IN:  # LeadPlugin
+        other = leaf.copy(ALSO_IN[leaf.fieldname])
+        node = _Group(wq.Or, [other, leaf] if leaf.fieldname == LEAD_FIELD else [leaf, other])
+    if not ignore_case:
+        node = _in_capitals(node)
+    if leaf.kind in ("prefix", "fuzzy") and leaf.fieldname is None:
+        leaf.fieldname = WORD_FORM_FIELD
+    if leaf.fieldname is None:
+        fields = default_fields()
+        if not all(_plain_field(schema, name) for name in fields):
+            raise _NotPlain
+        words = _Group(wq.Or, [leaf.copy(name, FIELD_BOOSTS.get(name, 1.0)) for name in fields])
+        if node is leaf:
+            return words
+        node.nodes[0] = words  # the smart-case group's word
+    return node
+
+
+def _in_capitals(node):
+    """SmartCasePlugin.in_capitals."""
+    if isinstance(node, _Group):
+        node.nodes = [_in_capitals(child) for child in node.nodes]
+        return node
+    capitals = node.kind == "word" and node.fieldname in CASED_FIELDS and capitals_of(node.text)
+    if capitals:
+        return _Group(wq.And, [node, _Leaf("capitals", None, capitals, node.startchar, node.endchar)])
+    return node
 
 
 # Proximity and mentions: `a NEAR/5 b`, `SENTENCE(a b c)`, `mentions>=3:word`.  Each is a query
@@ -613,13 +829,6 @@ class Mentions(_PositionalQuery):
         return f"Mentions({self.subqueries!r}, {self.minimum})"
 
 
-def _named_fields(node) -> set:
-    """The fields a parsed node and the nodes in it name (None: no field named)."""
-    if isinstance(node, syntax.GroupNode):
-        return set().union(*(_named_fields(child) for child in node.nodes)) if node.nodes else set()
-    return {getattr(node, "fieldname", None)}
-
-
 def _checked_operand(query, operator: str):
     """An operand of a proximity operator: words, phrases and their alternatives (OR) in title
     and body, whose positions are known; a word's smart-case test may stand beside it."""
@@ -646,108 +855,3 @@ def is_proximity_operand(query) -> bool:
     return True
 
 
-class ProximityPlugin(Plugin):
-    """Reads `NEAR/n`, `SENTENCE(...)` and `mentions>=N:` into Near, InSentence and Mentions:
-    after fields, smart case and the title-and-body expansion have made each operand's query,
-    before AND, OR and NOT (600) group them, so `a NEAR b OR c` is `(a NEAR b) OR c`."""
-
-    def taggers(self, parser):
-        return [
-            (self.Tagger(r"(?<![^\s()])NEAR(?:/(?P<distance>\d+))?(?![^\s()])", self.NearOperator), -1),
-            (self.Tagger(r"SENTENCE(?=\()", self.SentenceMarker), -1),
-            (self.Tagger(r"mentions>=(?P<count>\d+):(?=\S)", self.MentionsMarker), -1),
-        ]
-
-    def filters(self, parser):
-        return [(self.combine, 560)]  # after phrases (550), before operators (600)
-
-    class Tagger(TaggingPlugin):
-        def __init__(self, expr, nodetype):
-            super().__init__(expr)
-            self.nodetype = nodetype
-
-    class NearOperator(syntax.SyntaxNode):
-        def __init__(self, distance=None):
-            self.distance = int(distance) if distance else DEFAULT_DISTANCE
-
-        def r(self):
-            return f"NEAR/{self.distance}"
-
-    class SentenceMarker(syntax.SyntaxNode):
-        def r(self):
-            return "SENTENCE"
-
-    class MentionsMarker(syntax.SyntaxNode):
-        def __init__(self, count):
-            self.count = int(count)
-
-        def r(self):
-            return f"mentions>={self.count}:"
-
-    class NearGroup(syntax.GroupNode):
-        merging = False
-
-        def __init__(self, nodes=None, distance=DEFAULT_DISTANCE, **kwargs):
-            super().__init__(nodes, **kwargs)
-            self.distance = distance
-
-        def query(self, parser):
-            operands = [_checked_operand(node.query(parser), "NEAR") for node in self.nodes]
-            return Near(operands, self.distance, self.boost)
-
-    class SentenceGroup(syntax.GroupNode):
-        merging = False
-
-        def query(self, parser):
-            operands = [_checked_operand(node.query(parser), "SENTENCE()") for node in self.nodes]
-            if len(operands) < 2:
-                raise QuerySyntaxError("SENTENCE() needs two words or more, as in SENTENCE(Taliban talks)")
-            return InSentence(operands, self.boost)
-
-    class MentionsGroup(syntax.GroupNode):
-        merging = False
-
-        def __init__(self, nodes=None, count=1, **kwargs):
-            super().__init__(nodes, **kwargs)
-            self.count = count
-
-        def query(self, parser):
-            (node,) = self.nodes
-            # A plain word names title, body and derived_title (multifield); `title:`, `lead:` or
-            # another field alone names no body.
-            if not _named_fields(node) & {None, "body", WORD_FORM_FIELD}:
-                raise QuerySyntaxError("mentions>=N: counts in the body and takes no other field")
-            return Mentions([_checked_operand(node.query(parser), "mentions>=N:")], self.count, self.boost)
-
-    def combine(self, parser, group):
-        for index, node in enumerate(group):
-            if isinstance(node, syntax.GroupNode):
-                group[index] = self.combine(parser, node)
-        index = 0
-        while index < len(group):
-            node = group[index]
-            following = group[index + 1] if index + 1 < len(group) else None
-            if isinstance(node, self.SentenceMarker):
-                if not isinstance(following, syntax.GroupNode):
-                    raise QuerySyntaxError("SENTENCE needs its words in parentheses, as in SENTENCE(Taliban talks)")
-                group[index : index + 2] = [self.SentenceGroup(list(following.nodes))]
-            elif isinstance(node, self.MentionsMarker):
-                if following is None or isinstance(following, (self.NearOperator, self.MentionsMarker)):
-                    raise QuerySyntaxError(f"'mentions>={node.count}:' needs a word after it")
-                group[index : index + 2] = [self.MentionsGroup([following], count=node.count)]
-            index += 1
-        index = 0
-        while index < len(group):
-            node = group[index]
-            if not isinstance(node, self.NearOperator):
-                index += 1
-                continue
-            if index == 0 or index == len(group) - 1:
-                raise QuerySyntaxError(f"'{node.r()}' needs a word on each side")
-            left, right = group[index - 1], group[index + 1]
-            if isinstance(left, self.NearGroup) and left.distance == node.distance:
-                left.append(right)
-                del group[index : index + 2]
-            else:
-                group[index - 1 : index + 2] = [self.NearGroup([left, right], distance=node.distance)]
-        return group
