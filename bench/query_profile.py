@@ -104,24 +104,24 @@ QUERY_KINDS = [
 
 # bench/run.py's live search types "syria ceasefire talk": its slowest keystroke, and a usual one.
 FORKED_KINDS = QUERY_KINDS[:6] + [
+    ("keystroke", "syria c*", {}),
+    ("keystroke", "syria cease*", {}),
+    ("keystroke", "syria ceasefire*", {}),
     ("keystroke", "syria ceasefire t*", {}),
     ("keystroke", "syria ceasefire talk*", {}),
 ]
 
 
-def time_forked(index, runs):
-    """Median CPU and minor faults of a forked request per kind, and of its evaluation."""
-    import importlib
+def time_forked(index, runs, profile=None):
+    """Median CPU and minor faults of a forked request per kind, and of its evaluation; with
+    `profile` (a query's text), cProfile that query's evaluation in one forked request instead."""
     import resource
     from pathlib import Path
 
     from archsearch import searching, server
     from archsearch.engines.whoosh import evaluation
-    from archsearch.engines.whoosh.store import keep_searchers_open
 
-    for module in server.PRELOADED:
-        importlib.import_module(module)
-    keep_searchers_open()
+    server.preload()  # as `archsearch serve` prepares: modules, the tokenizer's scans, searchers kept
     server.warm(Path(index))
     evaluate = evaluation.Evaluator.evaluate
 
@@ -142,7 +142,17 @@ def time_forked(index, runs):
             try:
                 os.close(read)
                 evaluation.Evaluator.evaluate = timed
-                total = searching.search(Path(index), text, **options).total
+                if profile is not None:
+                    import cProfile
+                    import pstats
+
+                    profiler = cProfile.Profile()
+                    evaluation.Evaluator.evaluate = lambda self, query: profiler.runcall(evaluate, self, query)
+                    total = searching.search(Path(index), text, **options).total
+                    pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+                    pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+                else:
+                    total = searching.search(Path(index), text, **options).total
                 os.write(write, json.dumps([*spent, total]).encode())
             finally:
                 os._exit(0)
@@ -154,6 +164,10 @@ def time_forked(index, runs):
             sys.exit(f"the request for {text!r} ended with status {status}")
         return usage.ru_utime + usage.ru_stime, usage.ru_minflt, evaluation_cpu, evaluation_faults, total
 
+    if profile is not None:
+        options = next((options for _, text, options in FORKED_KINDS if text == profile), {})
+        request(profile, options)
+        return
     found = {number: [] for number in range(len(FORKED_KINDS))}
     for run in range(runs):
         numbers = list(range(len(FORKED_KINDS)))
@@ -272,6 +286,7 @@ def main():
     ap.add_argument("--importtime", action="store_true", help="also sum python -X importtime per package")
     ap.add_argument("--in-process", action="store_true", help="time search() per kind of query in this process")
     ap.add_argument("--forked", action="store_true", help="time search() per kind in processes forked as the server's")
+    ap.add_argument("--profile", metavar="QUERY", help="with --forked: cProfile QUERY's evaluation (to stderr)")
     ap.add_argument("--against", metavar="REV", help="with --in-process: also time the git revision REV's search()")
     ap.add_argument("query", nargs="*", help="after --: the query's words and options")
     args = ap.parse_args()
@@ -279,7 +294,7 @@ def main():
         time_in_process(args.index, args.runs, args.against)
         return
     if args.forked:
-        time_forked(args.index, args.runs)
+        time_forked(args.index, args.runs, args.profile)
         return
     if not args.query:
         ap.error("give a query after --")
