@@ -329,6 +329,8 @@ class ArrayOperations:
     def _read_postings(self, fieldname: str, text: bytes, wanted: list[int] | None):
         key = fieldname.encode("utf-8") + b"\0" + text
         mapped = set()
+        # Its documents in those segments, deleted ones included: for idf, as Whoosh counts them.
+        counts = self.evaluator.arrays_doc_counts.setdefault((fieldname, text), {})
         parts = []  # (first document's number, ids, weights, positions: arrays, or Whoosh's encoded)
         for number, arrays in enumerate(self._segment_arrays()):
             found = arrays.find(key) if arrays is not None else None
@@ -336,6 +338,7 @@ class ArrayOperations:
                 continue
             mapped.add(number)
             leaf_ids = arrays.documents(found)
+            counts[number] = len(leaf_ids)
             leaf, base = self.evaluator.leaves[number]
             kept = None
             deleted = self._deleted_in(leaf)
