@@ -16,6 +16,7 @@ numpy is imported only with this module, which evaluation.py loads where it pays
 ARRAY_POSTINGS there): its import costs more than a rare word's whole evaluation.
 """
 
+import struct
 import zlib
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
@@ -499,7 +500,6 @@ class SegmentArrays:
         self._directory = directory
         # Left as arrays, not made lists: a request process opens every segment's file for the
         # few terms it looks up.
-        self._key_offsets = np.frombuffer(self._map, "<u8", terms + 1, directory)
         records_start = directory + 8 * (terms + 1)
         self._records = np.frombuffer(self._map, "<i8", terms * RECORD_FIELDS, records_start).reshape(terms, RECORD_FIELDS)
         crcs_start = records_start + 8 * RECORD_FIELDS * terms
@@ -509,14 +509,16 @@ class SegmentArrays:
 
     def close(self) -> None:
         """Unmap the file, unless arrays of it are still in use (then it goes when they do)."""
-        self._key_offsets = self._records = self._crcs = None
+        self._records = self._crcs = None
         try:
             self._map.close()
         except BufferError:
             pass
 
     def _key(self, index: int) -> bytes:
-        start, end = self._key_offsets[index:index + 2].tolist()
+        # Unpacked from the map, not a numpy view of the directory: a binary search asks for 16
+        # keys, and each view and list made is memory a request process writes afresh.
+        start, end = _KEY_SPAN.unpack_from(self._map, self._directory + 8 * index)
         return self._keys[start:end]
 
     def term(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -592,6 +594,8 @@ class SegmentArrays:
 
 
 _DTYPES = {"H": np.dtype("<u2"), "I": np.dtype("<u4"), "f": np.dtype("<f4")}
+
+_KEY_SPAN = struct.Struct("<QQ")  # where a key starts and ends, two entries of the directory
 
 
 def segment_arrays(leaf) -> SegmentArrays | None:
