@@ -1,16 +1,24 @@
 """What a request process's evaluation spares itself (issue 15, session 8), the results unchanged:
-the title lengths proximity needs read from the `title` field's length bytes where they tell them."""
+the title lengths proximity needs, from the `title` field's length bytes where they tell them,
+else from the postings files, not from the stored titles."""
 
+import os
 import random
+import shutil
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from whoosh.query import Term
+
 from archsearch.analysis import normalise, words
-from archsearch.engines.whoosh import evaluation
+from archsearch.engines.whoosh import arrays as arrays_module
+from archsearch.engines.whoosh import evaluation, postings_arrays
 from archsearch.engines.whoosh.evaluation import Evaluator
+from archsearch.engines.whoosh.postings_arrays import listed_postings
+from archsearch.engines.whoosh.segments import add_missing_sidecars
 from archsearch.engines.whoosh.store import open_index
 from archsearch.indexing import update_index
 from archsearch.searching import search, weighting
@@ -23,22 +31,47 @@ def title_of(rng: random.Random, length: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(length))
 
 
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory):
-    rng = random.Random(20261130)
-    corpus = tmp_path_factory.mktemp("corpus")
-    for number in range(90):
+def write(corpus, rng: random.Random, numbers) -> None:
+    for number in numbers:
         body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 40)))
         (corpus / f"{number:03d}.txt").write_text(f"{title_of(rng, 1 + number % 30)}\n\n{body}\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory):
+    """A segment of 90 articles (some deleted), and one merged from four commits of 10."""
+    rng = random.Random(20261130)
+    corpus = tmp_path_factory.mktemp("corpus")
     index_dir = tmp_path_factory.mktemp("index")
+    write(corpus, rng, range(90))
     update_index(index_dir, [str(corpus)])
+    for commit in range(4):
+        write(corpus, rng, range(90 + 10 * commit, 100 + 10 * commit))
+        if commit == 3:
+            for number in range(0, 90, 7):
+                (corpus / f"{number:03d}.txt").unlink()
+        update_index(index_dir, [str(corpus)])
     return index_dir
 
 
 @pytest.fixture(scope="module")
 def searcher(index_dir):
     with open_index(index_dir).searcher(weighting=weighting()) as searcher:
+        assert len(list(searcher.reader().leaf_readers())) == 2
         yield searcher
+
+
+def stored_title_length(searcher, docnum: int) -> int:
+    """How proximity counted a title's words before postings files kept them."""
+    if not searcher.reader().doc_field_length(docnum, "title", 0):
+        return 0
+    return len(words(normalise(searcher.stored_fields(docnum).get("title") or "")))
+
+
+def evaluator_of(searcher, arrays: bool) -> Evaluator:
+    evaluator = Evaluator(searcher, arrays=arrays)
+    evaluator.evaluate(Term("body", "vote"))  # its operations made (numpy's with arrays)
+    return evaluator
 
 
 @given(st.integers(min_value=0, max_value=200_000))
@@ -48,18 +81,44 @@ def test_a_length_byte_tells_a_length_only_where_no_other_has_it(length):
     assert told is not None or byte_to_length(length_to_byte(length)) != length or length > 10
 
 
-def test_title_lengths_are_the_stored_titles_words(searcher):
-    evaluator = Evaluator(searcher)
-    lengths = set()
+@pytest.mark.parametrize("arrays", [True, False], ids=["arrays", "dicts"])
+def test_title_lengths_are_the_stored_titles_words_without_reading_them(searcher, monkeypatch, arrays):
+    """From the length bytes or the postings files' title lengths, whatever the segment (merged,
+    with deletions): no stored title read (they were, for titles of more than 10 words)."""
+    expected = [stored_title_length(searcher, docnum) for docnum in range(searcher.doc_count_all())]
+    assert min(set(expected) - {0}) <= 10 < max(expected)  # from the length bytes, and from the files
+    monkeypatch.setattr(searcher, "stored_fields", lambda docnum: pytest.fail("a stored title read"))
+    evaluator = evaluator_of(searcher, arrays)
+    assert [evaluator._title_length(docnum) for docnum in range(searcher.doc_count_all())] == expected
+
+
+@pytest.mark.parametrize("arrays", [True, False], ids=["arrays", "dicts"])
+def test_without_title_lengths_in_the_files_the_stored_titles_are_counted(searcher, monkeypatch, arrays):
+    """A postings file written before it kept the title lengths (or damaged): counted as before."""
+    monkeypatch.setattr(postings_arrays, "TITLE_WORDS_KEY", b"\0no such key")
+    monkeypatch.setattr(arrays_module, "TITLE_WORDS_KEY", b"\0no such key")
+    evaluator = evaluator_of(searcher, arrays)
     for docnum in range(searcher.doc_count_all()):
-        title = searcher.stored_fields(docnum).get("title") or ""
-        expected = len(words(normalise(title))) if searcher.reader().doc_field_length(docnum, "title", 0) else 0
-        assert evaluator._title_length(docnum) == expected
-        lengths.add(expected)
-    assert min(lengths - {0}) <= 10 < max(lengths)  # from the length bytes, and counted
+        assert evaluator._title_length(docnum) == stored_title_length(searcher, docnum)
 
 
-def test_titles_of_up_to_ten_words_are_not_read(searcher, monkeypatch):
+def test_title_lengths_written_for_an_older_segment_are_the_same(index_dir, tmp_path):
+    """A segment's postings file written after it (segments.add_missing_sidecars, from the
+    segment's own postings) keeps the same title lengths as the one written with it."""
+    copy = tmp_path / "index"
+    shutil.copytree(index_dir, copy)
+    ix = open_index(copy)
+    kept = ix._segments()
+    before = [listed_postings(leaf).numbers(postings_arrays.TITLE_WORDS_KEY) for leaf, _ in ix.reader().leaf_readers()]
+    for segment in kept:
+        os.remove(copy / postings_arrays.sidecar_name(segment))
+    add_missing_sidecars(ix, kept)
+    after = [listed_postings(leaf).numbers(postings_arrays.TITLE_WORDS_KEY) for leaf, _ in open_index(copy).reader().leaf_readers()]
+    assert all(before) and after == before
+
+
+def test_titles_of_up_to_ten_words_are_not_read_without_title_lengths_in_the_files(searcher, monkeypatch):
+    monkeypatch.setattr(Evaluator, "_segment_title_words", lambda self, number: None)
     evaluator = Evaluator(searcher)
     read = []
     stored_fields = searcher.stored_fields
@@ -79,9 +138,7 @@ def test_proximity_of_prefix_words_ranks_as_the_stored_titles_say(index_dir, mon
     counted = evaluation.Evaluator._title_length
 
     def from_stored(self, docnum):
-        if not self.searcher.reader().doc_field_length(docnum, "title", 0):
-            return 0
-        return len(words(normalise(self.searcher.stored_fields(docnum).get("title") or "")))
+        return stored_title_length(self.searcher, docnum)
 
     monkeypatch.setattr(evaluation.Evaluator, "_title_length", from_stored)
     again = search(index_dir, text, limit=50, with_snippets=False, collapse_copies=False)

@@ -27,7 +27,8 @@ import numpy as np
 
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.postings_arrays import (
-    HEADER, NO_POSITIONS, READER_ATTRIBUTE, RECORD_FIELDS, WEIGHTS_STORED, kept_with_reader, mapped_whole, term_layout,
+    HEADER, NO_POSITIONS, READER_ATTRIBUTE, RECORD_FIELDS, TITLE_WORDS_KEY, WEIGHTS_STORED, kept_with_reader, mapped_whole,
+    term_layout,
 )
 
 _DOCNUM = np.int64
@@ -365,6 +366,14 @@ class ArrayOperations:
         if not parts:
             return _EMPTY.docnums, [], positions
         return np.concatenate([ids for _, ids, _, _ in parts]), [weights for _, _, weights, _ in parts], positions
+
+    def title_words(self, number: int) -> np.ndarray | None:
+        """Each document's title length in words in the segment numbered `number` in the
+        evaluator's leaves, from its postings file (postings_arrays.TITLE_WORDS_KEY); None where
+        the file does not hold them."""
+        arrays = self._segment_arrays()[number]
+        index = arrays.find(TITLE_WORDS_KEY) if arrays is not None else None
+        return None if index is None else arrays.documents(index)
 
     def _segment_arrays(self) -> list["SegmentArrays | None"]:
         """Each segment's arrays (None: it has none), looked for once per evaluator: `archsearch

@@ -134,6 +134,8 @@ class Evaluator:
         self._columns: dict[str, array] = {}
         self._proximities: list = []
         self._title_lengths: dict[int, int] = {}
+        self._title_words: dict[int, object] = {}  # by number in self.leaves: see _segment_title_words
+        self._bases = [base for _, base in self.leaves]
         self._in_sentence: dict[tuple, bool] = {}
         self._postings_read: dict[tuple[str, bytes, Collection[int]], list[tuple]] = {}
         self._listed: dict[tuple[str, bytes], dict[int, tuple]] = {}
@@ -552,17 +554,31 @@ class Evaluator:
     def _title_length(self, docnum: int) -> int:
         """How many words of `exact` the document's title holds: the `title` field's length,
         which indexes one term per word (analysis.chain.TextAnalyzer), where its length byte
-        tells it (titles of up to 10 words), else counted in the stored title, which costs a
+        tells it (titles of up to 10 words), else as its segment's postings file keeps it
+        (postings_arrays.TITLE_WORDS_KEY), else counted in the stored title, which costs a
         stored-fields read (0.1 ms in a request process: a keystroke's proximity asks for 100)."""
         length = self._title_lengths.get(docnum)
         if length is None:
             byte = self.field_lengths("title")[docnum]
             length = _LENGTH_OF_BYTE.get(byte)  # 0 for 0: no title, or one made from the lead, which `exact` leaves out
             if length is None:
-                title = self.searcher.stored_fields(docnum).get("title") or ""
-                length = len(words(normalise(title)))
+                number = bisect_right(self._bases, docnum) - 1
+                kept = self._segment_title_words(number)
+                if kept is not None:
+                    length = int(kept[docnum - self.leaves[number][1]])
+                else:
+                    title = self.searcher.stored_fields(docnum).get("title") or ""
+                    length = len(words(normalise(title)))
             self._title_lengths[docnum] = length
         return length
+
+    def _segment_title_words(self, number: int):
+        """The title lengths the segment's postings file keeps (numpy's or the standard
+        library's array, as proximity reads positions), read once per evaluator; None without."""
+        if number not in self._title_words:
+            ops = self._arrays if self._arrays is not None else self._dicts
+            self._title_words[number] = ops.title_words(number)
+        return self._title_words[number]
 
     def _sentence_text(self, docnum: int, fieldname: str) -> str:
         """The document's title or body, normalised as indexing normalised it before splitting it into words."""
@@ -749,6 +765,11 @@ class DictOperations:
 
     def result(self, scores: dict[int, float]) -> "ScoreDict":
         return ScoreDict(scores)
+
+    def title_words(self, number: int):
+        """ArrayOperations.title_words, read with the standard library (an array.array)."""
+        listed = listed_postings(self.evaluator.leaves[number][0])
+        return listed.numbers(postings_arrays.TITLE_WORDS_KEY) if listed is not None else None
 
     def empty(self) -> dict[int, float]:
         return {}
