@@ -688,3 +688,23 @@ def test_segments_whose_arrays_hold_a_word_are_not_asked_its_term_information(se
         assert asked <= {id(leaf._terms) for leaf, holds in zip(leaves, held) if not holds}, word
         checked += any(held)
     assert checked > 10
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_terms_postings_within_documents_are_those_of_its_whole_postings(searcher, data):
+    """ArrayOperations.term_postings_within takes each segment's weights for the documents asked
+    for only: the same documents and weights (==) as postings_within of the term's whole postings,
+    whether its segments' arrays hold it, Whoosh's postings do, or deletions leave some out."""
+    fieldname = data.draw(st.sampled_from(["body", "title", "exact", "undated"]))
+    text = data.draw(st.sampled_from(lexicon(searcher, fieldname) + [b"zzznowhere"]))
+    count = searcher.doc_count_all()
+    docnums = sorted(data.draw(st.sets(st.integers(0, count - 1), max_size=count)))
+    evaluator = Evaluator(searcher, arrays=True)
+    evaluator.evaluate(parse_query("zebra", searcher.schema).query)  # numpy's operations made
+    ops = evaluator._ops
+    ids, weights, _ = ops.postings(fieldname, text)
+    expected = ops.postings_within(ids, weights, docnums)
+    found = ops.term_postings_within(fieldname, text, docnums)
+    assert found[0].tolist() == expected[0].tolist()
+    assert found[1].dtype == expected[1].dtype and found[1].tolist() == expected[1].tolist()

@@ -234,6 +234,17 @@ class ArrayOperations:
         positions, found = _lookup(ids, docnums)
         return docnums[found], weights[positions[found]]
 
+    def term_postings_within(self, fieldname: str, text: bytes, docnums) -> tuple[np.ndarray, np.ndarray]:
+        """postings_within() of the term's postings, its weights taken from each segment's for
+        those documents only: joined whole first (postings()), a frequent word's are a float64
+        copy of every posting (800 KB for `the` at 100k), fresh pages in a request process."""
+        ids, parts, positions = self._kept_postings(fieldname, text, None)
+        if not len(ids) or not len(docnums):
+            return _EMPTY.docnums, _EMPTY.scores
+        docnums = np.asarray(docnums, _DOCNUM)
+        indexes, found = _lookup(ids, docnums)
+        return docnums[found], _weights_at(parts, positions.starts, indexes[found])
+
     @staticmethod
     def unscored(ids: np.ndarray) -> ArrayScores:
         return ArrayScores(ids, np.zeros(len(ids)))
@@ -435,6 +446,21 @@ def _joined_weights(parts: list) -> np.ndarray:
     return np.concatenate(joined) if joined else _EMPTY.scores
 
 
+def _weights_at(parts: list, starts: list[int], indexes: np.ndarray) -> np.ndarray:
+    """_joined_weights(parts)[indexes] (increasing), without joining them: the same floats."""
+    chosen_parts = []
+    bounds = np.searchsorted(indexes, starts).tolist()
+    for number, part in enumerate(parts):
+        chosen = indexes[bounds[number]:bounds[number + 1]] - starts[number]
+        if isinstance(part, tuple):
+            arrays, term, kept = part
+            part = arrays.weights_at(term, chosen if kept is None else kept[chosen]).astype(np.float64)
+        else:
+            part = part[chosen]
+        chosen_parts.append(part)
+    return np.concatenate(chosen_parts) if chosen_parts else _EMPTY.scores
+
+
 def _increasing(keys: np.ndarray) -> np.ndarray:
     """The phrase keys, strictly increasing as they come (candidates in order, each one's positions
     increasing, as the index writes them), or sorted, each once, if they ever are not."""
@@ -467,14 +493,15 @@ class PostingPositions:
 
     def __init__(self, parts: list[tuple[int, tuple]]):
         self._parts = [where for _, where in parts]
-        self._starts = list(accumulate((count for count, _ in parts), initial=0))
+        # Where each segment's postings start among the term's, and where they end.
+        self.starts = list(accumulate((count for count, _ in parts), initial=0))
 
     def of(self, indexes: np.ndarray, decode) -> tuple[np.ndarray, np.ndarray]:
         """(how many positions each posting of `indexes` (increasing) has, their positions in a row)."""
         counts, flats = [], []
-        bounds = np.searchsorted(indexes, self._starts).tolist()
+        bounds = np.searchsorted(indexes, self.starts).tolist()
         for number, where in enumerate(self._parts):
-            chosen = indexes[bounds[number]:bounds[number + 1]] - self._starts[number]
+            chosen = indexes[bounds[number]:bounds[number + 1]] - self.starts[number]
             if isinstance(where[0], list):  # Whoosh's encoded positions
                 values, kept = where
                 if kept is not None:
@@ -584,6 +611,14 @@ class SegmentArrays:
         if not flags & WEIGHTS_STORED:
             weights = np.diff(offsets)  # each posting's count of positions
         return ids, weights, offsets, flat
+
+    def weights_at(self, index: int, chosen: np.ndarray) -> np.ndarray:
+        """arrays()'s weights of the term numbered `index` by find(), of the postings `chosen`
+        only: the counts of positions where its weights are not stored, not diffed whole."""
+        _, weights, offsets, _, flags = self._views(index)
+        if flags & (NO_POSITIONS | WEIGHTS_STORED):
+            return weights[chosen]
+        return offsets[chosen + 1] - offsets[chosen]
 
     def documents(self, index: int) -> np.ndarray:
         """The document numbers of the term numbered `index` by find(): a view of the file."""

@@ -353,8 +353,7 @@ class Evaluator:
         if text is None:
             return self._ops.empty()
         if self._within is not None:  # only the documents of self._within: see _scored_where_all_match
-            ids, weights, _ = self._ops.postings(fieldname, text)
-            ids, weights = self._ops.postings_within(ids, weights, self._within)
+            ids, weights = self._ops.term_postings_within(fieldname, text, self._within)
             scores = self._ops.boosted(
                 self._ops.scored(fieldname, text, ids, weights) if node.boost else self._ops.unscored(ids), node.boost
             )
@@ -388,7 +387,7 @@ class Evaluator:
         # first (intersection() sorts its parts so, and keeps the order of parts alike in length).
         order = [0, *sorted(range(1, len(words)), key=lambda number: len(postings[number][0]))]
         matched = ops.boosted(ops.intersection([
-            ops.scored(fieldname, words[number], *ops.postings_within(*postings[number][:2], found)) for number in order
+            ops.scored(fieldname, words[number], *ops.term_postings_within(fieldname, words[number], found)) for number in order
         ]), node.boost)
         if positive:
             terms.extend(((fieldname, word), matched) for word in words)
@@ -837,6 +836,11 @@ class DictOperations:
     @staticmethod
     def union_documents(parts: list) -> set[int]:
         return set().union(*parts)
+
+    def term_postings_within(self, fieldname: str, text: bytes, docnums: list[int]) -> tuple[list[int], list[float]]:
+        """The term's postings (documents, weights) of those of `docnums` (increasing)."""
+        ids, weights, _ = self.postings(fieldname, text)
+        return self.postings_within(ids, weights, docnums)
 
     def documents_within(self, docnums: list[int], fieldname: str, low, high) -> list[int]:
         """The documents whose column value is within low..high."""
