@@ -145,3 +145,27 @@ def test_proximity_of_prefix_words_ranks_as_the_stored_titles_say(index_dir, mon
     assert counted is not from_stored
     assert found.total == again.total and found.total > 0
     assert [(hit.path, hit.score) for hit in found.hits] == [(hit.path, hit.score) for hit in again.hits]
+
+
+def test_a_warmed_index_s_requests_read_no_field_lengths(index_dir, monkeypatch):
+    """server.warm keeps every scored field's length bytes and BM25F length parts with the reader
+    its requests inherit (the warming search read only its word's fields'): a search of words in
+    titles, bodies and derived titles then reads no lengths column."""
+    from whoosh.codec import whoosh3
+
+    from archsearch import server
+    from archsearch.engines.whoosh import store
+
+    monkeypatch.setattr(store, "_open_searchers", None)
+    store.keep_searchers_open()
+    try:
+        server.warm(index_dir.resolve())
+        read = []
+        cached_reader = whoosh3.W3PerDocReader._cached_reader
+        monkeypatch.setattr(whoosh3.W3PerDocReader, "_cached_reader", lambda self, key, column:
+                            read.append(key) or cached_reader(self, key, column))
+        kept = search(index_dir.resolve(), "border vote*", with_snippets=False, collapse_copies=False)
+        assert kept.total and not [key for key in read if key.startswith("_") and key.endswith("_len")]
+    finally:
+        store.close_kept_searchers()
+    assert search(index_dir, "border vote*", with_snippets=False, collapse_copies=False).hits == kept.hits
