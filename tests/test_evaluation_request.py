@@ -169,3 +169,30 @@ def test_a_warmed_index_s_requests_read_no_field_lengths(index_dir, monkeypatch)
     finally:
         store.close_kept_searchers()
     assert search(index_dir, "border vote*", with_snippets=False, collapse_copies=False).hits == kept.hits
+
+
+def test_postings_files_without_title_lengths_are_written_again_at_the_next_change(tmp_path, monkeypatch):
+    """An index whose postings files were written before they kept the title lengths gets them
+    at its next `index` run that changes something (as it got the files themselves), once."""
+    rng = random.Random(7)
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    write(corpus, rng, range(40))
+    with monkeypatch.context() as patch:
+        patch.setattr(postings_arrays.SidecarWriter, "_add_title_words", lambda self, count: None)
+        update_index(index_dir, [str(corpus)])
+
+    def title_words():
+        with open_index(index_dir).searcher() as searcher:
+            return [listed_postings(leaf).numbers(postings_arrays.TITLE_WORDS_KEY) for leaf, _ in searcher.reader().leaf_readers()]
+
+    assert title_words() == [None]
+    update_index(index_dir, [str(corpus)])  # nothing changed: nothing written
+    assert title_words() == [None]
+    write(corpus, rng, range(40, 41))
+    update_index(index_dir, [str(corpus)])
+    found = title_words()
+    assert len(found) == 2 and all(found)
+    with open_index(index_dir).searcher() as searcher:
+        first = list(searcher.reader().leaf_readers())[0][0]
+        assert list(found[0]) == [stored_title_length(searcher, docnum) for docnum in range(first.doc_count_all())]
