@@ -3,7 +3,7 @@
 
     python bench/query_profile.py INDEX [--runs N] [--importtime] -- QUERY ARGS...
     python bench/query_profile.py INDEX --in-process [--runs N] [--against REV]
-    python bench/query_profile.py INDEX --forked [--runs N]
+    python bench/query_profile.py INDEX --forked [--runs N] [--profile QUERY]
 
 Runs `archsearch query --index INDEX QUERY ARGS` N times (default 5), each in a fresh Python
 process without the server (ARCHSEARCH_SERVER=off), under pyinstrument (the `bench` extra),
@@ -24,12 +24,15 @@ start-up).  With --importtime it also sums `python -X importtime`'s self times p
 package (one more process).  pyinstrument samples wall-clock time: on a loaded machine the
 shares hold better than the times.  See bench/README.md, "Where the time goes".
 
-With --forked it runs instead, as the server runs a request, each kind of QUERY_KINDS and two
-live-search keystrokes (the last word a prefix) in a process forked from one prepared as
-`archsearch serve` prepares (its PRELOADED modules, searchers kept open, the index warmed):
+With --forked it runs instead, as the server runs a request, each kind of QUERY_KINDS and five
+live-search keystrokes (the last word a prefix: short ones read from prefix entries, the middle
+ones that are most of live search's keystrokes, and the last) in a process forked from one
+prepared as `archsearch serve` prepares (server.preload: its PRELOADED modules, the tokenizer's
+scans compiled, searchers kept open; the index warmed):
 `searching.search()` whole (ranking, count, hits with snippets, copy groups), the forked
 process's CPU (user + system, from wait4) and minor page faults, and those of its evaluation
-(Evaluator.evaluate, inside it), medians of N rounds, the order rotating.  It runs whichever
+(Evaluator.evaluate, inside it), medians of N rounds, the order rotating; with --profile QUERY,
+cProfile's table of that one query's evaluation in a forked request instead.  It runs whichever
 archsearch is imported: put another version's archsearch/ (`git archive REV archsearch | tar -x
 -C DIR`) first on PYTHONPATH, and alternate the runs, to compare them.
 
