@@ -793,10 +793,11 @@ def warm(index_dir: Path) -> None:
     each request still checks that the searcher it inherits is on the latest generation, and
     opens the latest itself when it is not (the server then opens and warms that one for the
     next requests)."""
+    from archsearch.engines.whoosh.evaluation import Evaluator
     from archsearch.engines.whoosh.fuzzy import segment_word_lists
     from archsearch.engines.whoosh.keys import field_span
     from archsearch.engines.whoosh.store import index_searcher
-    from archsearch.searching import search
+    from archsearch.searching import search, weighting
 
     with index_searcher(index_dir) as searcher:
         leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
@@ -813,6 +814,8 @@ def warm(index_dir: Path) -> None:
     if word:
         search(index_dir, word, collapse_copies=False)
         _warming_words[index_dir] = word
+    with index_searcher(index_dir, weighting()) as searcher:
+        Evaluator(searcher).warm()  # every field's lengths, not only the warming word's fields'
 
 
 # Bytes of the postings sidecars' largest terms whose checksums the server checks when it opens

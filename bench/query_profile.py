@@ -3,7 +3,7 @@
 
     python bench/query_profile.py INDEX [--runs N] [--importtime] -- QUERY ARGS...
     python bench/query_profile.py INDEX --in-process [--runs N] [--against REV]
-    python bench/query_profile.py INDEX --forked [--runs N]
+    python bench/query_profile.py INDEX --forked [--runs N] [--profile QUERY]
 
 Runs `archsearch query --index INDEX QUERY ARGS` N times (default 5), each in a fresh Python
 process without the server (ARCHSEARCH_SERVER=off), under pyinstrument (the `bench` extra),
@@ -24,12 +24,15 @@ start-up).  With --importtime it also sums `python -X importtime`'s self times p
 package (one more process).  pyinstrument samples wall-clock time: on a loaded machine the
 shares hold better than the times.  See bench/README.md, "Where the time goes".
 
-With --forked it runs instead, as the server runs a request, each kind of QUERY_KINDS and two
-live-search keystrokes (the last word a prefix) in a process forked from one prepared as
-`archsearch serve` prepares (its PRELOADED modules, searchers kept open, the index warmed):
+With --forked it runs instead, as the server runs a request, each kind of QUERY_KINDS and five
+live-search keystrokes (the last word a prefix: short ones read from prefix entries, the middle
+ones that are most of live search's keystrokes, and the last) in a process forked from one
+prepared as `archsearch serve` prepares (server.preload: its PRELOADED modules, the tokenizer's
+scans compiled, searchers kept open; the index warmed):
 `searching.search()` whole (ranking, count, hits with snippets, copy groups), the forked
 process's CPU (user + system, from wait4) and minor page faults, and those of its evaluation
-(Evaluator.evaluate, inside it), medians of N rounds, the order rotating.  It runs whichever
+(Evaluator.evaluate, inside it), medians of N rounds, the order rotating; with --profile QUERY,
+cProfile's table of that one query's evaluation in a forked request instead.  It runs whichever
 archsearch is imported: put another version's archsearch/ (`git archive REV archsearch | tar -x
 -C DIR`) first on PYTHONPATH, and alternate the runs, to compare them.
 
@@ -104,24 +107,24 @@ QUERY_KINDS = [
 
 # bench/run.py's live search types "syria ceasefire talk": its slowest keystroke, and a usual one.
 FORKED_KINDS = QUERY_KINDS[:6] + [
+    ("keystroke", "syria c*", {}),
+    ("keystroke", "syria cease*", {}),
+    ("keystroke", "syria ceasefire*", {}),
     ("keystroke", "syria ceasefire t*", {}),
     ("keystroke", "syria ceasefire talk*", {}),
 ]
 
 
-def time_forked(index, runs):
-    """Median CPU and minor faults of a forked request per kind, and of its evaluation."""
-    import importlib
+def time_forked(index, runs, profile=None):
+    """Median CPU and minor faults of a forked request per kind, and of its evaluation; with
+    `profile` (a query's text), cProfile that query's evaluation in one forked request instead."""
     import resource
     from pathlib import Path
 
     from archsearch import searching, server
     from archsearch.engines.whoosh import evaluation
-    from archsearch.engines.whoosh.store import keep_searchers_open
 
-    for module in server.PRELOADED:
-        importlib.import_module(module)
-    keep_searchers_open()
+    server.preload()  # as `archsearch serve` prepares: modules, the tokenizer's scans, searchers kept
     server.warm(Path(index))
     evaluate = evaluation.Evaluator.evaluate
 
@@ -142,7 +145,17 @@ def time_forked(index, runs):
             try:
                 os.close(read)
                 evaluation.Evaluator.evaluate = timed
-                total = searching.search(Path(index), text, **options).total
+                if profile is not None:
+                    import cProfile
+                    import pstats
+
+                    profiler = cProfile.Profile()
+                    evaluation.Evaluator.evaluate = lambda self, query: profiler.runcall(evaluate, self, query)
+                    total = searching.search(Path(index), text, **options).total
+                    pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+                    pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+                else:
+                    total = searching.search(Path(index), text, **options).total
                 os.write(write, json.dumps([*spent, total]).encode())
             finally:
                 os._exit(0)
@@ -154,6 +167,10 @@ def time_forked(index, runs):
             sys.exit(f"the request for {text!r} ended with status {status}")
         return usage.ru_utime + usage.ru_stime, usage.ru_minflt, evaluation_cpu, evaluation_faults, total
 
+    if profile is not None:
+        options = next((options for _, text, options in FORKED_KINDS if text == profile), {})
+        request(profile, options)
+        return
     found = {number: [] for number in range(len(FORKED_KINDS))}
     for run in range(runs):
         numbers = list(range(len(FORKED_KINDS)))
@@ -272,6 +289,7 @@ def main():
     ap.add_argument("--importtime", action="store_true", help="also sum python -X importtime per package")
     ap.add_argument("--in-process", action="store_true", help="time search() per kind of query in this process")
     ap.add_argument("--forked", action="store_true", help="time search() per kind in processes forked as the server's")
+    ap.add_argument("--profile", metavar="QUERY", help="with --forked: cProfile QUERY's evaluation (to stderr)")
     ap.add_argument("--against", metavar="REV", help="with --in-process: also time the git revision REV's search()")
     ap.add_argument("query", nargs="*", help="after --: the query's words and options")
     args = ap.parse_args()
@@ -279,7 +297,7 @@ def main():
         time_in_process(args.index, args.runs, args.against)
         return
     if args.forked:
-        time_forked(args.index, args.runs)
+        time_forked(args.index, args.runs, args.profile)
         return
     if not args.query:
         ap.error("give a query after --")

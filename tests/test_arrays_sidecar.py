@@ -643,3 +643,68 @@ def test_the_server_checks_the_largest_terms_when_it_warms_an_index(built, monke
         assert counted.over_data == 0
     finally:
         store.close_kept_searchers()
+
+
+def lexicon(searcher, fieldname: str) -> list[bytes]:
+    return sorted(set(searcher.reader().lexicon(fieldname)))
+
+
+@BOTH_WAYS
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), read_first=st.booleans())
+def test_idf_is_whooshs_from_the_counts_reading_found(built, with_arrays, data, read_first):
+    """BM25F's idf from the documents the postings arrays and term information counted in each
+    segment, equal (==) to Whoosh's, for words every, some or no segment's arrays hold."""
+    with open_index(built).searcher(weighting=weighting()) as searcher, \
+            open_index(built).searcher(weighting=weighting()) as theirs:
+        fieldname = data.draw(st.sampled_from(["body", "title", "exact"]))
+        text = data.draw(st.sampled_from(lexicon(searcher, fieldname) + [b"zzznowhere"]))
+        evaluator = Evaluator(searcher, arrays=with_arrays)
+        evaluator.evaluate(parse_query("peace", searcher.schema).query)  # the operations made
+        if read_first:
+            evaluator._ops.postings(fieldname, text)
+        assert evaluator._idf(searcher, fieldname, text) == theirs.idf(fieldname, text)
+
+
+def test_segments_whose_arrays_hold_a_word_are_not_asked_its_term_information(searcher, monkeypatch):
+    """A word is scored without a lookup of its term information (Whoosh's hash table) in the
+    segments whose postings arrays hold it, for its idf too: only in the others."""
+    from whoosh.codec.whoosh3 import W3TermsReader
+
+    looked_up = []
+    for name in ("term_info", "doc_frequency", "frequency"):
+        original = getattr(W3TermsReader, name)
+        monkeypatch.setattr(W3TermsReader, name, lambda self, fieldname, text, original=original:
+                            looked_up.append((id(self), fieldname, text)) or original(self, fieldname, text))
+    leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+    evaluator = Evaluator(searcher, arrays=True)
+    evaluator.evaluate(parse_query("zebra", searcher.schema).query)  # numpy's operations made
+    checked = 0
+    for word in lexicon(searcher, "body"):
+        held = [arrays.segment_arrays(leaf).term(b"body\0" + word) is not None for leaf in leaves]
+        looked_up.clear()
+        evaluator._ops.term_scores("body", word)
+        asked = {terms for terms, fieldname, text in looked_up if (fieldname, text) == ("body", word)}
+        assert asked <= {id(leaf._terms) for leaf, holds in zip(leaves, held) if not holds}, word
+        checked += any(held)
+    assert checked > 10
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_terms_postings_within_documents_are_those_of_its_whole_postings(searcher, data):
+    """ArrayOperations.term_postings_within takes each segment's weights for the documents asked
+    for only: the same documents and weights (==) as postings_within of the term's whole postings,
+    whether its segments' arrays hold it, Whoosh's postings do, or deletions leave some out."""
+    fieldname = data.draw(st.sampled_from(["body", "title", "exact", "undated"]))
+    text = data.draw(st.sampled_from(lexicon(searcher, fieldname) + [b"zzznowhere"]))
+    count = searcher.doc_count_all()
+    docnums = sorted(data.draw(st.sets(st.integers(0, count - 1), max_size=count)))
+    evaluator = Evaluator(searcher, arrays=True)
+    evaluator.evaluate(parse_query("zebra", searcher.schema).query)  # numpy's operations made
+    ops = evaluator._ops
+    ids, weights, _ = ops.postings(fieldname, text)
+    expected = ops.postings_within(ids, weights, docnums)
+    found = ops.term_postings_within(fieldname, text, docnums)
+    assert found[0].tolist() == expected[0].tolist()
+    assert found[1].dtype == expected[1].dtype and found[1].tolist() == expected[1].tolist()

@@ -16,6 +16,7 @@ numpy is imported only with this module, which evaluation.py loads where it pays
 ARRAY_POSTINGS there): its import costs more than a rare word's whole evaluation.
 """
 
+import struct
 import zlib
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
@@ -26,7 +27,8 @@ import numpy as np
 
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.postings_arrays import (
-    HEADER, NO_POSITIONS, READER_ATTRIBUTE, RECORD_FIELDS, WEIGHTS_STORED, kept_with_reader, mapped_whole, term_layout,
+    HEADER, NO_POSITIONS, READER_ATTRIBUTE, RECORD_FIELDS, TITLE_WORDS_KEY, WEIGHTS_STORED, kept_with_reader, mapped_whole,
+    term_layout,
 )
 
 _DOCNUM = np.int64
@@ -232,6 +234,17 @@ class ArrayOperations:
         positions, found = _lookup(ids, docnums)
         return docnums[found], weights[positions[found]]
 
+    def term_postings_within(self, fieldname: str, text: bytes, docnums) -> tuple[np.ndarray, np.ndarray]:
+        """postings_within() of the term's postings, its weights taken from each segment's for
+        those documents only: joined whole first (postings()), a frequent word's are a float64
+        copy of every posting (800 KB for `the` at 100k), fresh pages in a request process."""
+        ids, parts, positions = self._kept_postings(fieldname, text, None)
+        if not len(ids) or not len(docnums):
+            return _EMPTY.docnums, _EMPTY.scores
+        docnums = np.asarray(docnums, _DOCNUM)
+        indexes, found = _lookup(ids, docnums)
+        return docnums[found], _weights_at(parts, positions.starts, indexes[found])
+
     @staticmethod
     def unscored(ids: np.ndarray) -> ArrayScores:
         return ArrayScores(ids, np.zeros(len(ids)))
@@ -329,6 +342,8 @@ class ArrayOperations:
     def _read_postings(self, fieldname: str, text: bytes, wanted: list[int] | None):
         key = fieldname.encode("utf-8") + b"\0" + text
         mapped = set()
+        # Its documents in those segments, deleted ones included: for idf, as Whoosh counts them.
+        counts = self.evaluator.arrays_doc_counts.setdefault((fieldname, text), {})
         parts = []  # (first document's number, ids, weights, positions: arrays, or Whoosh's encoded)
         for number, arrays in enumerate(self._segment_arrays()):
             found = arrays.find(key) if arrays is not None else None
@@ -336,6 +351,7 @@ class ArrayOperations:
                 continue
             mapped.add(number)
             leaf_ids = arrays.documents(found)
+            counts[number] = len(leaf_ids)
             leaf, base = self.evaluator.leaves[number]
             kept = None
             deleted = self._deleted_in(leaf)
@@ -361,6 +377,14 @@ class ArrayOperations:
         if not parts:
             return _EMPTY.docnums, [], positions
         return np.concatenate([ids for _, ids, _, _ in parts]), [weights for _, _, weights, _ in parts], positions
+
+    def title_words(self, number: int) -> np.ndarray | None:
+        """Each document's title length in words in the segment numbered `number` in the
+        evaluator's leaves, from its postings file (postings_arrays.TITLE_WORDS_KEY); None where
+        the file does not hold them."""
+        arrays = self._segment_arrays()[number]
+        index = arrays.find(TITLE_WORDS_KEY) if arrays is not None else None
+        return None if index is None else arrays.documents(index)
 
     def _segment_arrays(self) -> list["SegmentArrays | None"]:
         """Each segment's arrays (None: it has none), looked for once per evaluator: `archsearch
@@ -422,6 +446,21 @@ def _joined_weights(parts: list) -> np.ndarray:
     return np.concatenate(joined) if joined else _EMPTY.scores
 
 
+def _weights_at(parts: list, starts: list[int], indexes: np.ndarray) -> np.ndarray:
+    """_joined_weights(parts)[indexes] (increasing), without joining them: the same floats."""
+    chosen_parts = []
+    bounds = np.searchsorted(indexes, starts).tolist()
+    for number, part in enumerate(parts):
+        chosen = indexes[bounds[number]:bounds[number + 1]] - starts[number]
+        if isinstance(part, tuple):
+            arrays, term, kept = part
+            part = arrays.weights_at(term, chosen if kept is None else kept[chosen]).astype(np.float64)
+        else:
+            part = part[chosen]
+        chosen_parts.append(part)
+    return np.concatenate(chosen_parts) if chosen_parts else _EMPTY.scores
+
+
 def _increasing(keys: np.ndarray) -> np.ndarray:
     """The phrase keys, strictly increasing as they come (candidates in order, each one's positions
     increasing, as the index writes them), or sorted, each once, if they ever are not."""
@@ -454,14 +493,15 @@ class PostingPositions:
 
     def __init__(self, parts: list[tuple[int, tuple]]):
         self._parts = [where for _, where in parts]
-        self._starts = list(accumulate((count for count, _ in parts), initial=0))
+        # Where each segment's postings start among the term's, and where they end.
+        self.starts = list(accumulate((count for count, _ in parts), initial=0))
 
     def of(self, indexes: np.ndarray, decode) -> tuple[np.ndarray, np.ndarray]:
         """(how many positions each posting of `indexes` (increasing) has, their positions in a row)."""
         counts, flats = [], []
-        bounds = np.searchsorted(indexes, self._starts).tolist()
+        bounds = np.searchsorted(indexes, self.starts).tolist()
         for number, where in enumerate(self._parts):
-            chosen = indexes[bounds[number]:bounds[number + 1]] - self._starts[number]
+            chosen = indexes[bounds[number]:bounds[number + 1]] - self.starts[number]
             if isinstance(where[0], list):  # Whoosh's encoded positions
                 values, kept = where
                 if kept is not None:
@@ -496,7 +536,6 @@ class SegmentArrays:
         self._directory = directory
         # Left as arrays, not made lists: a request process opens every segment's file for the
         # few terms it looks up.
-        self._key_offsets = np.frombuffer(self._map, "<u8", terms + 1, directory)
         records_start = directory + 8 * (terms + 1)
         self._records = np.frombuffer(self._map, "<i8", terms * RECORD_FIELDS, records_start).reshape(terms, RECORD_FIELDS)
         crcs_start = records_start + 8 * RECORD_FIELDS * terms
@@ -506,14 +545,16 @@ class SegmentArrays:
 
     def close(self) -> None:
         """Unmap the file, unless arrays of it are still in use (then it goes when they do)."""
-        self._key_offsets = self._records = self._crcs = None
+        self._records = self._crcs = None
         try:
             self._map.close()
         except BufferError:
             pass
 
     def _key(self, index: int) -> bytes:
-        start, end = self._key_offsets[index:index + 2].tolist()
+        # Unpacked from the map, not a numpy view of the directory: a binary search asks for 16
+        # keys, and each view and list made is memory a request process writes afresh.
+        start, end = _KEY_SPAN.unpack_from(self._map, self._directory + 8 * index)
         return self._keys[start:end]
 
     def term(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -571,6 +612,14 @@ class SegmentArrays:
             weights = np.diff(offsets)  # each posting's count of positions
         return ids, weights, offsets, flat
 
+    def weights_at(self, index: int, chosen: np.ndarray) -> np.ndarray:
+        """arrays()'s weights of the term numbered `index` by find(), of the postings `chosen`
+        only: the counts of positions where its weights are not stored, not diffed whole."""
+        _, weights, offsets, _, flags = self._views(index)
+        if flags & (NO_POSITIONS | WEIGHTS_STORED):
+            return weights[chosen]
+        return offsets[chosen + 1] - offsets[chosen]
+
     def documents(self, index: int) -> np.ndarray:
         """The document numbers of the term numbered `index` by find(): a view of the file."""
         return self._views(index)[0]
@@ -589,6 +638,8 @@ class SegmentArrays:
 
 
 _DTYPES = {"H": np.dtype("<u2"), "I": np.dtype("<u4"), "f": np.dtype("<f4")}
+
+_KEY_SPAN = struct.Struct("<QQ")  # where a key starts and ends, two entries of the directory
 
 
 def segment_arrays(leaf) -> SegmentArrays | None:

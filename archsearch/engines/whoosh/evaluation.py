@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
+from math import log
 from operator import itemgetter
 from io import BytesIO
 from pickle import load, loads
@@ -43,7 +44,7 @@ from whoosh.formats import Positions
 from whoosh.reading import EmptyReader, TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.system import _INT_SIZE
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from archsearch.analysis import normalise, words
 from archsearch.formats import UnreadableFile
@@ -60,6 +61,10 @@ from archsearch.engines.whoosh.store import article_body
 _COLUMN_FILTERS = (DateFilter, IndexedAfter)
 
 _BLOCK_LENGTH = struct.Struct("!i")  # as Whoosh's StructFile.read_int()
+
+# The field lengths that a length byte stands for alone (Whoosh keeps a document's field length
+# as one byte, length_to_byte: exact up to 10, then shared by several lengths), by byte.
+_LENGTH_OF_BYTE = {length_to_byte(length): length for length in range(11)}
 
 # Whoosh scores a document matched by NOT, by a date range or by Every with the query's boost alone.
 CONSTANT_SCORE = 1.0
@@ -131,12 +136,20 @@ class Evaluator:
         self._columns: dict[str, array] = {}
         self._proximities: list = []
         self._title_lengths: dict[int, int] = {}
+        self._title_words: dict[int, object] = {}  # by number in self.leaves: see _segment_title_words
+        self._bases = [base for _, base in self.leaves]
         self._in_sentence: dict[tuple, bool] = {}
         self._postings_read: dict[tuple[str, bytes, Collection[int]], list[tuple]] = {}
         self._listed: dict[tuple[str, bytes], dict[int, tuple]] = {}
-        # Each segment's term information for a word, read once: in key order for the words of a
-        # long prefix (see _MultiTerm), else when the word's postings are first looked for.
+        # Each segment's term information for a word (None: the segment has none), read once per
+        # segment where it is needed: in key order for the words of a long prefix (see
+        # _MultiTerm: every segment's then), else when the word's postings are looked for in a
+        # segment whose postings arrays do not hold it.
         self._term_infos: dict[tuple[str, bytes], dict[int, object]] = {}
+        self._term_infos_whole: set[tuple[str, bytes]] = set()  # the words whose every segment's are known
+        # How many documents (deleted ones included) a word has in the segments whose postings
+        # arrays hold it, as read there (by number in self.leaves): its term information unread.
+        self.arrays_doc_counts: dict[tuple[str, bytes], dict[int, int]] = {}
         # While only some documents are scored (_scored_where_all_match): those, and the number of
         # documents of each node (by id()) over the whole index.
         self._within = None
@@ -342,8 +355,7 @@ class Evaluator:
         if text is None:
             return self._ops.empty()
         if self._within is not None:  # only the documents of self._within: see _scored_where_all_match
-            ids, weights, _ = self._ops.postings(fieldname, text)
-            ids, weights = self._ops.postings_within(ids, weights, self._within)
+            ids, weights = self._ops.term_postings_within(fieldname, text, self._within)
             scores = self._ops.boosted(
                 self._ops.scored(fieldname, text, ids, weights) if node.boost else self._ops.unscored(ids), node.boost
             )
@@ -377,7 +389,7 @@ class Evaluator:
         # first (intersection() sorts its parts so, and keeps the order of parts alike in length).
         order = [0, *sorted(range(1, len(words)), key=lambda number: len(postings[number][0]))]
         matched = ops.boosted(ops.intersection([
-            ops.scored(fieldname, words[number], *ops.postings_within(*postings[number][:2], found)) for number in order
+            ops.scored(fieldname, words[number], *ops.term_postings_within(fieldname, words[number], found)) for number in order
         ]), node.boost)
         if positive:
             terms.extend(((fieldname, word), matched) for word in words)
@@ -398,6 +410,7 @@ class Evaluator:
             for number, infos in enumerate(prefix_term_infos(node, reader)):
                 for word, terminfo in infos.items():
                     self._term_infos.setdefault((node.fieldname, word), {})[number] = terminfo
+                    self._term_infos_whole.add((node.fieldname, word))
         if len(expanded) == 1:
             expanded[0].boost = node.boost
             return self._evaluate(expanded[0], terms, positive)
@@ -540,15 +553,33 @@ class Evaluator:
         }
 
     def _title_length(self, docnum: int) -> int:
+        """How many words of `exact` the document's title holds: the `title` field's length,
+        which indexes one term per word (analysis.chain.TextAnalyzer), where its length byte
+        tells it (titles of up to 10 words), else as its segment's postings file keeps it
+        (postings_arrays.TITLE_WORDS_KEY), else counted in the stored title, which costs a
+        stored-fields read (0.1 ms in a request process: a keystroke's proximity asks for 100)."""
         length = self._title_lengths.get(docnum)
         if length is None:
-            if not self.searcher.reader().doc_field_length(docnum, "title", 0):
-                # No title, or one made from the lead, which `exact` leaves out (indexing.article_document).
-                length = self._title_lengths[docnum] = 0
-            else:
-                title = self.searcher.stored_fields(docnum).get("title") or ""
-                length = self._title_lengths[docnum] = len(words(normalise(title)))
+            byte = self.field_lengths("title")[docnum]
+            length = _LENGTH_OF_BYTE.get(byte)  # 0 for 0: no title, or one made from the lead, which `exact` leaves out
+            if length is None:
+                number = bisect_right(self._bases, docnum) - 1
+                kept = self._segment_title_words(number)
+                if kept is not None:
+                    length = int(kept[docnum - self.leaves[number][1]])
+                else:
+                    title = self.searcher.stored_fields(docnum).get("title") or ""
+                    length = len(words(normalise(title)))
+            self._title_lengths[docnum] = length
         return length
+
+    def _segment_title_words(self, number: int):
+        """The title lengths the segment's postings file keeps (numpy's or the standard
+        library's array, as proximity reads positions), read once per evaluator; None without."""
+        if number not in self._title_words:
+            ops = self._arrays if self._arrays is not None else self._dicts
+            self._title_words[number] = ops.title_words(number)
+        return self._title_words[number]
 
     def _sentence_text(self, docnum: int, fieldname: str) -> str:
         """The document's title or body, normalised as indexing normalised it before splitting it into words."""
@@ -572,16 +603,51 @@ class Evaluator:
         # term's information from every segment (for a quality bound never used here).
         if not self.schema[fieldname].scorable:
             return None  # BM25F.scorer() gives a WeightScorer
+        return self._idf(searcher, fieldname, text), self._length_part(fieldname), weighting.K1 + 1
+
+    def _length_part(self, fieldname: str) -> list[float]:
+        """BM25F's length part of each length byte of the field (`weighting` BM25F's): the same
+        for every word of the field while the reader lasts, kept with it."""
+        weighting, searcher = self.searcher.weighting, self.searcher.get_parent()
         B, K1 = weighting._field_B.get(fieldname, weighting.B), weighting.K1
         kept = reader_kept(searcher)
         length_part = kept.get(("length part", fieldname, B, K1))
         if length_part is None:
-            # The field's, not the term's: the same for every word of the field while the reader lasts.
             avgfl = searcher.avg_field_length(fieldname) or 1
             length_part = kept["length part", fieldname, B, K1] = [
                 K1 * ((1 - B) + B * (byte_to_length(byte) or 0) / avgfl) for byte in range(256)
             ]
-        return searcher.idf(fieldname, text), length_part, K1 + 1
+        return length_part
+
+    def warm(self) -> None:
+        """Reads what the evaluations of any query on the reader keep with it (reader_kept): each
+        scored field's length bytes and BM25F length parts (this searcher's weighting), for a
+        server to do once before it forks its requests (0.3 ms a field in a request at 100k: a
+        warming search fills those of the fields its word is in, not `title`'s, say)."""
+        for fieldname, fieldobj in self.schema.items():
+            if fieldobj.scorable:
+                self.field_lengths(fieldname)
+                if type(self.searcher.weighting) is BM25F:
+                    self._length_part(fieldname)
+
+    def _idf(self, searcher, fieldname: str, text: bytes) -> float:
+        """searcher.idf(): Whoosh's formula (WeightingModel.idf, which BM25F keeps), its document
+        frequency summed from what reading the postings found in each segment (the postings
+        arrays' count, or the term information), not from a hash lookup of the word in every
+        segment once more (0.1-0.3 ms a word in a request process)."""
+        cache = searcher._idf_cache
+        idf = cache.get((fieldname, text))
+        if idf is None:
+            counted = self.arrays_doc_counts.get((fieldname, text), {})
+            frequency = 0
+            for number, (leaf, _) in enumerate(self.leaves):
+                count = counted.get(number)
+                if count is None:
+                    terminfo = self._term_info(number, leaf, fieldname, text)
+                    count = terminfo.doc_frequency() if terminfo is not None else 0
+                frequency += count
+            idf = cache[fieldname, text] = log(searcher.doc_count_all() / (frequency + 1)) + 1
+        return idf
 
     def leaf_postings(self, fieldname: str, text: bytes, wanted: list[int] | None = None,
                       skipped: Collection[int] = frozenset()) -> list[tuple]:
@@ -630,15 +696,15 @@ class Evaluator:
 
     def _term_info(self, number: int, leaf, fieldname: str, text: bytes):
         """The term's information in the segment (number in self.leaves); None if it has none."""
-        infos = self._term_infos.get((fieldname, text))
-        if infos is None:
-            infos = self._term_infos[fieldname, text] = {}
-            for each, (other, _) in enumerate(self.leaves):
-                try:
-                    infos[each] = other._terms.term_info(fieldname, text)
-                except TermNotFound:
-                    pass
-        return infos.get(number)
+        infos = self._term_infos.setdefault((fieldname, text), {})
+        if number not in infos:
+            if (fieldname, text) in self._term_infos_whole:
+                return None
+            try:
+                infos[number] = leaf._terms.term_info(fieldname, text)
+            except TermNotFound:
+                infos[number] = None
+        return infos[number]
 
     def field_lengths(self, fieldname: str) -> bytes:
         """Each document's field length, as the byte Whoosh encodes it (0: none)."""
@@ -717,6 +783,11 @@ class DictOperations:
     def result(self, scores: dict[int, float]) -> "ScoreDict":
         return ScoreDict(scores)
 
+    def title_words(self, number: int):
+        """ArrayOperations.title_words, read with the standard library (an array.array)."""
+        listed = listed_postings(self.evaluator.leaves[number][0])
+        return listed.numbers(postings_arrays.TITLE_WORDS_KEY) if listed is not None else None
+
     def empty(self) -> dict[int, float]:
         return {}
 
@@ -783,6 +854,11 @@ class DictOperations:
     @staticmethod
     def union_documents(parts: list) -> set[int]:
         return set().union(*parts)
+
+    def term_postings_within(self, fieldname: str, text: bytes, docnums: list[int]) -> tuple[list[int], list[float]]:
+        """The term's postings (documents, weights) of those of `docnums` (increasing)."""
+        ids, weights, _ = self.postings(fieldname, text)
+        return self.postings_within(ids, weights, docnums)
 
     def documents_within(self, docnums: list[int], fieldname: str, low, high) -> list[int]:
         """The documents whose column value is within low..high."""

@@ -91,6 +91,16 @@ def decode_positions(value: bytes) -> list[int]:
 # The files of a segment's sidecar, as SidecarWriter's `parts` names them.
 PARTS = frozenset({"postings", "prefixes"})
 
+# Each document's title length in words, kept in the postings file as if it were the document
+# numbers of a term under this key (no field is named "", so no term has it): the sum of the
+# weights of the document's `title` terms, which is its count of words (one term per word,
+# analysis.chain.TextAnalyzer; the field has no boost).  Proximity needs it to tell a title's
+# words in `exact` from the body's (evaluation.Evaluator._title_length), and Whoosh's field
+# length, one byte, tells it only up to 10 words: else the stored title was read and split.
+# A file written before it has no such key: the title is read as before.
+TITLE_WORDS_KEY = b"\0title words"
+_TITLE_FIELD = "title"
+
 
 class SidecarWriter:
     """Collects a segment's frequent terms as its writer writes them, and writes the file; and
@@ -113,10 +123,15 @@ class SidecarWriter:
         self._records: list[int] = []
         self._crcs: list[int] = []
         self._decoded: dict[bytes, list[int]] = {}
+        self._title_words: dict[int, float] = {}  # per document, see TITLE_WORDS_KEY
 
     def holds(self, name: str, postings: int) -> bool:
         """Whether a term of the field in that many documents goes in the files."""
-        return self._holds_postings(postings) or (self._prefixes is not None and self._prefixes.takes(name))
+        return (
+            self._holds_postings(postings)
+            or (self._prefixes is not None and self._prefixes.takes(name))
+            or (self._out is not None and name == _TITLE_FIELD)
+        )
 
     def _holds_postings(self, postings: int) -> bool:
         return self._out is not None and postings >= SIDECAR_POSTINGS
@@ -125,9 +140,12 @@ class SidecarWriter:
         """(term, postings) of the field's (term, postings) (FastSegmentWriter's flat lists),
         each added on the way where it goes in the files."""
         prefixes = self._prefixes if self._prefixes is not None and self._prefixes.takes(name) else None
+        titles = self._out is not None and name == _TITLE_FIELD
         for term, postings in items:
             if prefixes is not None:
                 prefixes.add(name, term, postings[0::_POSTING_SLOTS])
+            if titles:
+                self._count_title_words(postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS])
             if self._holds_postings(len(postings) // _POSTING_SLOTS):
                 self.add(name, term, postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS],
                          postings[2::_POSTING_SLOTS])
@@ -137,8 +155,15 @@ class SidecarWriter:
         """A term of those it holds (terms in order), as add() takes it, into the files it goes in."""
         if self._prefixes is not None:
             self._prefixes.add(name, term, docnums)
+        if self._out is not None and name == _TITLE_FIELD:
+            self._count_title_words(docnums, weights)
         if self._holds_postings(len(docnums)):
             self.add(name, term, docnums, weights, values)
+
+    def _count_title_words(self, docnums, weights) -> None:
+        counted = self._title_words
+        for docnum, weight in zip(docnums, weights):
+            counted[docnum] = counted.get(docnum, 0.0) + weight
 
     def add(self, name: str, term: bytes, docnums, weights, values) -> None:
         """A term's postings into the postings file: segment-relative document numbers
@@ -187,6 +212,22 @@ class SidecarWriter:
         self._records += (len(docnums), start, len(flat), start + len(data), flags)
         self._crcs.append(zlib.crc32(data, zlib.crc32(key)))
 
+    def _add_title_words(self, document_count: int) -> None:
+        """Each document's title length in words, as the document numbers of TITLE_WORDS_KEY."""
+        counted = self._title_words
+        lengths = array("I", (round(counted.get(docnum, 0.0)) for docnum in range(document_count)))
+        flags = NO_POSITIONS | (NARROW_IDS if max(lengths, default=0) <= _NARROW_MAX else 0)
+        if flags & NARROW_IDS:
+            lengths = array("H", lengths)
+        if _BIG_ENDIAN:
+            lengths.byteswap()
+        data = lengths.tobytes() + b"\0" * (-len(lengths) * lengths.itemsize % 4)
+        start = self._out.tell()
+        self._out.write(data)
+        self._keys.append(TITLE_WORDS_KEY)
+        self._records += (document_count, start, 0, start + len(data), flags)
+        self._crcs.append(zlib.crc32(data, zlib.crc32(TITLE_WORDS_KEY)))
+
     def finish(self, document_count: int) -> None:
         """Write the directories and headers, and give the files their segment's names."""
         if self._prefixes is not None:
@@ -195,6 +236,7 @@ class SidecarWriter:
         if out is None:
             return
         try:
+            self._add_title_words(document_count)
             order = sorted(range(len(self._keys)), key=self._keys.__getitem__)
             keys = [self._keys[index] for index in order]
             records = array("q", chain.from_iterable(
@@ -271,12 +313,29 @@ def missing_parts(folder: str, segment) -> frozenset:
     from archsearch.engines.whoosh import prefix_postings
 
     count = segment.doc_count_all()
+    postings = os.path.join(folder, sidecar_name(segment))
     whole = {
-        "postings": sidecar_is_whole(os.path.join(folder, sidecar_name(segment)), count),
+        "postings": sidecar_is_whole(postings, count) and holds_title_words(postings, count),
         "prefixes": sidecar_is_whole(os.path.join(folder, prefix_postings.prefixes_name(segment)), count,
                                      prefix_postings.MAGIC, prefix_postings.RECORD_FIELDS),
     }
     return frozenset(part for part, is_whole in whole.items() if not is_whole)
+
+
+def holds_title_words(path: str, document_count: int) -> bool:
+    """Whether a whole postings file holds the title lengths (TITLE_WORDS_KEY), whole: one written
+    before them is written again, once, as a missing one is (an index written before reads as
+    before until then).  Not known on a big-endian machine (ListedPostings): taken as held."""
+    if _BIG_ENDIAN:
+        return True
+    try:
+        listed = ListedPostings(path, document_count)
+    except (OSError, ValueError):
+        return False
+    try:
+        return listed.numbers(TITLE_WORDS_KEY) is not None
+    finally:
+        listed.close()
 
 
 def sidecar_is_whole(path: str, document_count: int, kind: bytes = MAGIC, record_fields: int = RECORD_FIELDS) -> bool:
@@ -395,6 +454,26 @@ class ListedPostings:
     def term(self, key: bytes) -> tuple[list[int], list[float], PositionRuns | None] | None:
         """(segment-relative document numbers, weights, positions: None in a field without) of a
         term (key: field name, NUL, term); None if the file does not hold it, or holds it damaged."""
+        found = self._arrays(key)
+        if found is None:
+            return None
+        (ids, weights, offsets, flat), flags = found
+        if flags & NO_POSITIONS:
+            return ids.tolist(), weights.tolist(), None
+        if flags & WEIGHTS_STORED:
+            weights = weights.tolist()
+        else:  # each posting's count of positions, as the float Whoosh reads
+            weights = list(map(_COUNT_FLOATS.__getitem__, map(int.__sub__, offsets[1:], offsets)))
+        return ids.tolist(), weights, PositionRuns(offsets, flat)
+
+    def numbers(self, key: bytes) -> array | None:
+        """The document numbers of a term as the file holds them (TITLE_WORDS_KEY's: the title
+        lengths); None as term() gives it."""
+        found = self._arrays(key)
+        return None if found is None else found[0][0]
+
+    def _arrays(self, key: bytes) -> tuple[tuple[array, ...], int] | None:
+        """(the term's arrays as term_layout lays them out, its flags); None as term() gives it."""
         count = len(self._crcs)
         index = bisect_left(range(count), key, key=self._key)
         if index == count or self._key(index) != key:
@@ -406,16 +485,9 @@ class ListedPostings:
         data = self._map[start:end]
         if zlib.crc32(data, zlib.crc32(key)) != self._crcs[index]:
             return None
-        ids, weights, offsets, flat = (
+        return tuple(
             array(typecode, data[offset:offset + length * array(typecode).itemsize]) for typecode, length, offset in layout
-        )
-        if flags & NO_POSITIONS:
-            return ids.tolist(), weights.tolist(), None
-        if flags & WEIGHTS_STORED:
-            weights = weights.tolist()
-        else:  # each posting's count of positions, as the float Whoosh reads
-            weights = list(map(_COUNT_FLOATS.__getitem__, map(int.__sub__, offsets[1:], offsets)))
-        return ids.tolist(), weights, PositionRuns(offsets, flat)
+        ), flags
 
 
 class _CountFloats(dict):
