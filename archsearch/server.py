@@ -736,7 +736,8 @@ def prepare_heap(size: int) -> bool:
     Else each page a request's arrays first touch is a page fault: glibc maps a block over its
     mmap threshold (128 KiB, rising to the largest freed) afresh, zero-filled a page at a time,
     and grows the heap's top the same way; a page left of the server's is copied when first
-    written. At 100,000 articles that was 500-1,300 faults, 1-3 ms, of a query's evaluation.
+    written. At 100,000 articles that was 350-1,130 of a request's faults (numpy's), 1-6 ms of
+    its CPU (bench/spare_profile.py).
     Here the block is allocated once, its pages filled in by one madvise() (in huge pages where
     the kernel gives them: 16 MiB took 2.5 ms, not 9-20 ms a page at a time), and freed;
     thresholds raised, so that glibc neither gives it back nor maps arrays up to
