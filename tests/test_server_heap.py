@@ -1,6 +1,7 @@
 """The memory a spare makes its own ahead (server.prepare_heap), so that its request's large arrays
 take no page faults; and none of it in a process that is no spare."""
 
+import platform
 import subprocess
 import sys
 
@@ -17,7 +18,9 @@ from test_server import (  # noqa: F401 (fixtures)
     until,
 )
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc and Linux's madvise")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc's malloc and Linux's madvise"
+)
 
 ARRAY_BYTES = 2 << 20  # a large array, over glibc's mmap threshold: 512 pages to fault in unprepared
 FEW_FAULTS = 128
