@@ -678,7 +678,8 @@ def rehearse() -> None:
     grouped, see warm). At 100k articles it takes 12 ms of CPU and saves the request 6-8 ms of its
     first run; hits and snippets rehearsed as well would cost 9 ms more for 1-3 ms. Then opens that
     index's record of copies for the request to group its hits with (nearduplicates.prepare_copy_groups:
-    in the spare, which alone uses it, never in the server, whose every child would share it)."""
+    in the spare, which alone uses it, never in the server, whose every child would share it), and
+    makes memory its own for the request's arrays, as much as that index's size asks (prepare_heap)."""
     from archsearch.engines.whoosh.store import kept_searchers
     from archsearch.nearduplicates import prepare_copy_groups
 
@@ -746,7 +747,7 @@ def prepare_heap(size: int) -> bool:
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
+        libc = ctypes.CDLL(None)
         libc.gnu_get_libc_version  # noqa: B018 (mallopt's parameters are glibc's)
     except (ImportError, OSError, AttributeError):
         return False
