@@ -26,19 +26,9 @@ from pathlib import Path
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
 from run import KINDS  # noqa: E402  (bench/run.py: the same queries)
+from served_profile import query_argv  # noqa: E402  (the command line of a kind)
 
 VARIANTS = ("rehearsed", "+ heap")
-
-
-def query_args(index, kind):
-    args = ["query", "--index", index]
-    if "phrase" in kind:
-        return args + [f'"{kind["phrase"]}"']
-    if "either" in kind:
-        return args + " OR ".join(kind["either"]).split()
-    if "since" in kind:
-        args += ["--since", kind["since"], "--until", kind["until"]]
-    return args + kind["words"]
 
 
 def usage():
@@ -68,7 +58,7 @@ def measured(index, kind, variant, fingerprint):
             sys.stdout = sys.stderr = io.StringIO()
             start = usage()
             try:
-                server.run(query_args(index, kind), "archsearch")
+                server.run(query_argv("archsearch", index, kind)[1:], "archsearch")
             finally:
                 end = usage()
                 sys.stdout, sys.stderr = streams
