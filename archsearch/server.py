@@ -523,7 +523,7 @@ def _request_process(server: _Server, fingerprint, connection: socket.socket | N
         signal.set_wakeup_fd(-1)
         inherited = kept_searchers()
         if connection is None:
-            connection = _await_connection(server, line)
+            connection = _await_connection(server, line, fingerprint)
         if connection is None:
             status = 0
         else:
@@ -636,7 +636,7 @@ def _hand_to_spare(server: _Server, connection: socket.socket) -> int | None:
 SPARE_NAME = b"archsearch-next"  # at most 15 bytes
 
 
-def _await_connection(server: _Server, line: socket.socket) -> socket.socket | None:
+def _await_connection(server: _Server, line: socket.socket, fingerprint) -> socket.socket | None:
     """In the spare: waits for the connection, rehearsing when told to; None when let go."""
     with contextlib.suppress(RuntimeError):  # out of threads: the request starts its own
         _start_watcher_ahead()
@@ -649,6 +649,8 @@ def _await_connection(server: _Server, line: socket.socket) -> socket.socket | N
                 break
             with contextlib.suppress(Exception):
                 rehearse()
+            with contextlib.suppress(Exception):
+                _rehearse_checks(fingerprint)
         if not fds:
             return None
         server.commands_run, server.last_request = marshal.loads(news[len(HANDED_OVER):])
@@ -677,7 +679,8 @@ def rehearse() -> None:
     grouped, see warm). At 100k articles it takes 12 ms of CPU and saves the request 6-8 ms of its
     first run; hits and snippets rehearsed as well would cost 9 ms more for 1-3 ms. Then opens that
     index's record of copies for the request to group its hits with (nearduplicates.prepare_copy_groups:
-    in the spare, which alone uses it, never in the server, whose every child would share it)."""
+    in the spare, which alone uses it, never in the server, whose every child would share it), and
+    makes memory its own for the request's arrays, as much as that index's size asks (prepare_heap)."""
     from archsearch.engines.whoosh.store import kept_searchers
     from archsearch.nearduplicates import prepare_copy_groups
 
@@ -691,6 +694,84 @@ def rehearse() -> None:
     finally:
         sys.stdout, sys.stderr = streams
     prepare_copy_groups(folders[-1])
+    prepare_heap(heap_bytes(kept_searchers()[folders[-1]].doc_count_all()))
+
+
+# The variable a spare sets and unsets in its environment when it rehearses _set_environ.
+REHEARSAL_VARIABLE = "ARCHSEARCH_REHEARSAL"
+
+
+def _rehearse_checks(fingerprint) -> None:
+    """Runs once in the spare what its request runs before the command, for the request to find
+    its code run once already (each a request's first run of it took it 2-4 times as long): the
+    peer check's reading of a process's credentials (its own, for its client's), the check of
+    the code on disk, the environment set (a variable set and unset again)."""
+    credentials(str(os.getpid()))
+    code_changed(fingerprint)
+    environ = dict(os.environ)
+    _set_environ({**environ, REHEARSAL_VARIABLE: "1"})
+    _set_environ(environ)
+
+
+# The heap a spare makes its own for its request's arrays: HEAP_BYTES_PER_ARTICLE of the index it
+# rehearsed on, within HEAP_BYTES_RANGE. A request at 100,000 articles grew the heap by 0.4-3.6 MiB.
+HEAP_BYTES_PER_ARTICLE = 80
+HEAP_BYTES_RANGE = (4 << 20, 32 << 20)
+
+# glibc's mallopt() parameters and Linux's madvise() advice (MADV_POPULATE_WRITE: Linux >= 5.14).
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+MADV_HUGEPAGE = 14
+MADV_POPULATE_WRITE = 23
+HUGE_PAGE = 2 << 20
+
+
+def heap_bytes(articles: int) -> int:
+    low, high = HEAP_BYTES_RANGE
+    return min(max(articles * HEAP_BYTES_PER_ARTICLE, low), high)
+
+
+def prepare_heap(size: int) -> bool:
+    """In a spare: makes size bytes at the top of the C heap this process's own, and keeps them
+    there for the request's large allocations (numpy's arrays); False where it cannot (not glibc).
+
+    Else each page a request's arrays first touch is a page fault: glibc maps a block over its
+    mmap threshold (128 KiB, rising to the largest freed) afresh, zero-filled a page at a time,
+    and grows the heap's top the same way; a page left of the server's is copied when first
+    written. At 100,000 articles that was 350-1,130 of a request's faults (numpy's), 1-6 ms of
+    its CPU (bench/spare_profile.py).
+    Here the block is allocated once, its pages filled in by one madvise() (in huge pages where
+    the kernel gives them: 16 MiB took 2.5 ms, not 9-20 ms a page at a time), and freed;
+    thresholds raised, so that glibc neither gives it back nor maps arrays up to
+    HEAP_BYTES_RANGE's high end apart. In the spare alone: the server, whose children share its
+    pages, and a command run in its own process keep glibc's defaults."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # noqa: B018 (mallopt's parameters are glibc's)
+    except (ImportError, OSError, AttributeError):
+        return False
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.free.restype, libc.free.argtypes = None, [ctypes.c_void_p]
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    high = HEAP_BYTES_RANGE[1]
+    if not (libc.mallopt(M_MMAP_THRESHOLD, high) and libc.mallopt(M_TRIM_THRESHOLD, 2 * high)):
+        return False
+    block = libc.malloc(size)
+    if not block:
+        return False
+    try:
+        huge_start, huge_end = -(-block // HUGE_PAGE) * HUGE_PAGE, (block + size) // HUGE_PAGE * HUGE_PAGE
+        if huge_end > huge_start:
+            libc.madvise(huge_start, huge_end - huge_start, MADV_HUGEPAGE)  # refused where there are none
+        page = os.sysconf("SC_PAGESIZE")
+        start, end = -(-block // page) * page, (block + size) // page * page
+        if libc.madvise(start, end - start, MADV_POPULATE_WRITE):
+            ctypes.memset(block, 0, size)  # an older kernel: a page fault at a time
+    finally:
+        libc.free(block)
+    return True
 
 
 def _reap(server: _Server) -> None:

@@ -345,23 +345,3 @@ def test_code_kept_for_a_text_is_that_of_the_same_future_flags():
     ), {"kept_exec": lean_imports._kept_exec, "text": text, "namespace": future_namespace})
     assert plain_namespace["f"].__annotations__ == {"x": int}
     assert future_namespace["f"].__annotations__ == {"x": "int"}
-
-
-def test_the_installed_command_reaches_the_client_before_importing_re():
-    # pip's wrapper for a [project.scripts] entry point imports `re` first (5-7 ms of every
-    # served query's client); the installed script goes straight to the client, which imports
-    # `re` only when it runs the command itself.  What the script's own lines import is recorded
-    # as they ask for it (an editable install's finder may have loaded `re` already).
-    from conftest import installed_command
-
-    asked = run(
-        "import builtins, runpy; asked = []; real_import = builtins.__import__\n"
-        "def recording(name, globals=None, *args):\n"
-        "    if (globals or {}).get('__name__') == 'installed_script':\n"
-        "        asked.append(name)\n"
-        "    return real_import(name, globals, *args)\n"
-        "builtins.__import__ = recording\n"
-        f"runpy.run_path({installed_command()!r}, run_name='installed_script')\n"
-        "print(asked[:asked.index('archsearch.client')])"
-    )
-    assert asked == "['sys']"

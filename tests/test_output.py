@@ -8,8 +8,6 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from conftest import SEEDS, WEB_SEED, WIRE_SEED, installed_command, read_terminal, web, wire, write_corpus
 
@@ -370,13 +368,3 @@ def test_names_that_look_like_rich_markup_are_shown_as_written(run_installed, tm
     assert sources.returncode == 0, sources.stderr
     assert "Agency [/] One" in sources.stdout.decode() and "Agency [red] Two" in sources.stdout.decode()
     assert b"\x1b[31m" not in sources.stdout
-
-
-@given(st.text(st.sampled_from("aé\u0643\u200f\x1b\ud800\udcff\udfff\ue000\U0001f600 ")))
-def test_text_with_lone_surrogates_is_told_apart_from_text_without(text):
-    from archsearch.rendering import _has_surrogates, printable
-
-    surrogates = [char for char in text if "\ud800" <= char <= "\udfff"]
-    assert _has_surrogates(text) == bool(surrogates)
-    shown = printable(text)
-    assert len(shown) == len(text) and not _has_surrogates(shown)

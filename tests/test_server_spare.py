@@ -159,3 +159,18 @@ def test_a_spare_s_watcher_thread_waits_ahead_and_passes_ctrl_c_on(server, corpu
     finally:
         blocked.kill()
     assert (blocked.returncode, err.lstrip()) == (130, b"archsearch: interrupted\n")
+
+
+def test_a_spare_runs_the_request_s_checks_ahead_and_leaves_its_environment_as_it_was(monkeypatch):
+    """What a request runs before its command (server._answer) runs once in the spare when it
+    rehearses, for the request to find its code run once already."""
+    ran = []
+    monkeypatch.setattr(server_module, "credentials", lambda process: ran.append(("credentials", process)))
+    monkeypatch.setattr(server_module, "code_changed", lambda fingerprint: ran.append(("code", fingerprint)))
+    set_environ = server_module._set_environ
+    monkeypatch.setattr(server_module, "_set_environ", lambda environ: ran.append(("environment",)) or set_environ(environ))
+    before = dict(os.environ)
+    fingerprint = {"/some/module.py": (1, 2, 3, 4)}
+    server_module._rehearse_checks(fingerprint)
+    assert ran == [("credentials", str(os.getpid())), ("code", fingerprint), ("environment",), ("environment",)]
+    assert dict(os.environ) == before
