@@ -716,7 +716,10 @@ def _rehearse_checks(fingerprint) -> None:
 # The heap a spare makes its own for its request's arrays: HEAP_BYTES_PER_ARTICLE of the index it
 # rehearsed on, within HEAP_BYTES_RANGE. A request at 100,000 articles grew the heap by 0.4-3.6 MiB.
 HEAP_BYTES_PER_ARTICLE = 80
-HEAP_BYTES_RANGE = (4 << 20, 32 << 20)
+# glibc's largest mmap threshold on 64 bits (mallopt refuses more): a block of that size or more is
+# mapped apart and unmapped when freed, so the range stays under it.
+MMAP_THRESHOLD = 32 << 20
+HEAP_BYTES_RANGE = (4 << 20, 30 << 20)
 
 # glibc's mallopt() parameters and Linux's madvise() advice (MADV_POPULATE_WRITE: Linux >= 5.14).
 M_TRIM_THRESHOLD = -1
@@ -742,8 +745,8 @@ def prepare_heap(size: int) -> bool:
     its CPU (bench/spare_profile.py).
     Here the block is allocated once, its pages filled in by one madvise() (in huge pages where
     the kernel gives them: 16 MiB took 2.5 ms, not 9-20 ms a page at a time), and freed;
-    thresholds raised, so that glibc neither gives it back nor maps arrays up to
-    HEAP_BYTES_RANGE's high end apart. In the spare alone: the server, whose children share its
+    thresholds raised, so that glibc neither gives it back nor maps arrays under MMAP_THRESHOLD
+    apart. In the spare alone: the server, whose children share its
     pages, and a command run in its own process keep glibc's defaults."""
     try:
         import ctypes
@@ -755,8 +758,7 @@ def prepare_heap(size: int) -> bool:
     libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
     libc.free.restype, libc.free.argtypes = None, [ctypes.c_void_p]
     libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    high = HEAP_BYTES_RANGE[1]
-    if not (libc.mallopt(M_MMAP_THRESHOLD, high) and libc.mallopt(M_TRIM_THRESHOLD, 2 * high)):
+    if not (libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) and libc.mallopt(M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD)):
         return False
     block = libc.malloc(size)
     if not block:
