@@ -22,7 +22,7 @@ from archsearch import querying
 from archsearch.proximity import DEFAULT_DISTANCE
 from archsearch.querying import (
     ALSO_IN, CAPITALS_FIELD, CASED_FIELDS, FIELD_ALIASES, LEAD_FIELD, WORD_FORM_FIELD, DateFilter, InSentence, Mentions,
-    Near, QuerySyntaxError, _checked_operand, _fold_for, capitals_of, default_fields, exact_form_query,
+    Near, QuerySyntaxError, capitals_of, checked_operand, default_fields, exact_form_query, fold_for,
 )
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class _Parser(QueryParser):
 
     def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
         if issubclass(termclass, (wq.Prefix, wq.Wildcard)) and fieldname in self.schema:
-            return termclass(fieldname, _fold_for(self.schema[fieldname])(text), boost=boost)
+            return termclass(fieldname, fold_for(self.schema[fieldname])(text), boost=boost)
         return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
 
 
@@ -229,14 +229,14 @@ class ProximityPlugin(Plugin):
             self.distance = distance
 
         def query(self, parser):
-            operands = [_checked_operand(node.query(parser), "NEAR") for node in self.nodes]
+            operands = [checked_operand(node.query(parser), "NEAR") for node in self.nodes]
             return Near(operands, self.distance, self.boost)
 
     class SentenceGroup(syntax.GroupNode):
         merging = False
 
         def query(self, parser):
-            operands = [_checked_operand(node.query(parser), "SENTENCE()") for node in self.nodes]
+            operands = [checked_operand(node.query(parser), "SENTENCE()") for node in self.nodes]
             if len(operands) < 2:
                 raise QuerySyntaxError("SENTENCE() needs two words or more, as in SENTENCE(Taliban talks)")
             return InSentence(operands, self.boost)
@@ -254,7 +254,7 @@ class ProximityPlugin(Plugin):
             # another field alone names no body.
             if not _named_fields(node) & {None, "body", WORD_FORM_FIELD}:
                 raise QuerySyntaxError("mentions>=N: counts in the body and takes no other field")
-            return Mentions([_checked_operand(node.query(parser), "mentions>=N:")], self.count, self.boost)
+            return Mentions([checked_operand(node.query(parser), "mentions>=N:")], self.count, self.boost)
 
     def combine(self, parser, group):
         for index, node in enumerate(group):

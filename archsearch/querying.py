@@ -254,7 +254,7 @@ def shorten(text: str, limit: int = 40, tail: bool = False) -> str:
 _fold_name = word_analyzer(NAME_ANALYZER)
 
 
-def _fold_for(field):
+def fold_for(field):
     """How the field folds its words: the analysis chain's folding for title, body and their
     words as written (`ß` = `ss`, Arabic letter variants), Whoosh's lowercasing and accent map
     for the other text fields."""
@@ -436,7 +436,7 @@ class _Leaf:
             return wq.Term(CAPITALS_FIELD, self.text, boost=0.0)
         field = schema[self.fieldname]
         if self.kind == "prefix":  # query_plugins._Parser.term_query
-            return _attached(wq.Prefix(self.fieldname, _fold_for(field)(self.text), boost=self.boost), self)
+            return _attached(wq.Prefix(self.fieldname, fold_for(field)(self.text), boost=self.boost), self)
         if self.kind == "phrase":  # PhrasePlugin.PhraseNode.query
             if field.analyzer:
                 words, char_ranges = [], []
@@ -829,17 +829,17 @@ class Mentions(_PositionalQuery):
         return f"Mentions({self.subqueries!r}, {self.minimum})"
 
 
-def _checked_operand(query, operator: str):
+def checked_operand(query, operator: str):
     """An operand of a proximity operator: words, phrases and their alternatives (OR) in title
     and body, whose positions are known; a word's smart-case test may stand beside it."""
     if isinstance(query, (wq.Term, wq.Phrase, wq.MultiTerm)) and query.field() in PROXIMITY_FIELDS:
         return query
-    if isinstance(query, wq.Or) and all(_checked_operand(sub, operator) for sub in query.subqueries):
+    if isinstance(query, wq.Or) and all(checked_operand(sub, operator) for sub in query.subqueries):
         return query
     if isinstance(query, wq.And):
         tests = [sub for sub in query.subqueries if isinstance(sub, wq.Term) and sub.field() == CAPITALS_FIELD]
         words = [sub for sub in query.subqueries if sub not in tests]
-        if len(words) == 1 and _checked_operand(words[0], operator):
+        if len(words) == 1 and checked_operand(words[0], operator):
             return query
     raise QuerySyntaxError(
         f"{operator} joins words, phrases and (a OR b) groups of title and body words, not {shorten(str(query))!r}"
@@ -847,9 +847,9 @@ def _checked_operand(query, operator: str):
 
 
 def is_proximity_operand(query) -> bool:
-    """Whether `query` is something whose word positions are known (see _checked_operand)."""
+    """Whether `query` is something whose word positions are known (see checked_operand)."""
     try:
-        _checked_operand(query, "")
+        checked_operand(query, "")
     except QuerySyntaxError:
         return False
     return True

@@ -865,8 +865,9 @@ _warming_words: dict[Path, str] = {}
 def warm(index_dir: Path) -> None:
     """Reads once, in the server, what every request on the index's newly opened generation would
     otherwise read again in its own process, and lose with it: each segment's stored-field
-    offsets, word lists (prefix and fuzzy words), span of keys and largest postings' checksums, the regular expressions of the query
-    parser, of the article readers and of snippets compiled.  It searches the index for a rare
+    offsets, word lists (prefix and fuzzy words), span of keys and largest postings' checksums, every
+    scored field's lengths, the regular expressions of the article readers and of snippets compiled
+    (Whoosh's query parser's are, when PRELOADED imports query_plugins).  It searches the index for a rare
     word (the first of letters in the body of at most WARMING_ARTICLES articles: a common one
     would cost a large index a second), the result thrown away; the requests forked afterwards
     inherit it all.  Copies

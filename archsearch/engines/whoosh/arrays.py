@@ -266,7 +266,7 @@ class ArrayOperations:
         return ArrayScores(scores.docnums[kept], scores.scores[kept] + added)
 
     def matched(self, fieldname: str, text: bytes) -> ArrayScores:
-        return self.unscored(self.postings(fieldname, text)[0])
+        return self.unscored(self.documents_of(fieldname, text))
 
     def prefix_documents(self, expansion) -> ArrayScores:
         """The live documents holding a word of a listed prefix (fuzzy.PrefixExpansion), at no
@@ -313,18 +313,23 @@ class ArrayOperations:
         # evaluation.DictOperations.scored's expression, a step at a time over all postings.
         return ArrayScores(ids, idf * ((weights * boost) / (weights + length_parts[lengths[ids]])))
 
-    def postings(self, fieldname: str, text: bytes, with_positions: bool = False):
+    def postings(self, fieldname: str, text: bytes):
         """(document numbers, weights, PostingPositions) of a term, deleted documents left out:
         from the segments' arrays (postings_arrays.py) where they hold the term, from Whoosh's
-        postings elsewhere.  Read whole once per evaluator, positions included whatever
-        `with_positions` says (they cost nothing until asked for): its scores, its phrases and
-        proximity's closeness read the same term."""
+        postings elsewhere.  Read whole once per evaluator, positions included (they cost nothing
+        until asked for): its scores, its phrases and proximity's closeness read the same term."""
         ids, weights, positions = self._kept_postings(fieldname, text, None)
         return ids, _joined_weights(weights), positions
 
     def documents_of(self, fieldname: str, text: bytes) -> np.ndarray:
         """The term's documents, deleted ones left out."""
         return self._kept_postings(fieldname, text, None)[0]
+
+    def positional_postings(self, fieldname: str, text: bytes):
+        """(document numbers, PostingPositions) of a term, for phrase_documents: its weights left
+        unjoined (a float64 copy of the whole term, which a phrase scores only where it occurs)."""
+        ids, _, positions = self._kept_postings(fieldname, text, None)
+        return ids, positions
 
     def _kept_postings(self, fieldname: str, text: bytes, wanted: list[int] | None):
         """postings() with each segment's weights left where they are (see _joined_weights), as

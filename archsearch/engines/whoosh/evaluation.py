@@ -379,10 +379,10 @@ class Evaluator:
             words = [fieldobj.to_bytes(word) for word in node.words]
         except ValueError:
             return ops.empty()
-        postings = [ops.postings(fieldname, word, with_positions=True) for word in words]
+        postings = [ops.positional_postings(fieldname, word) for word in words]
         # Positions are looked at only where every word occurs, scores only where the phrase does.
-        candidates = ops.common_documents([ids for ids, _, _ in postings])
-        word_values = [ops.values_of(ids, values, candidates) for ids, _, values in postings]
+        candidates = ops.common_documents([ids for ids, _ in postings])
+        word_values = [ops.values_of(ids, values, candidates) for ids, values in postings]
         found = ops.phrase_documents(candidates, word_values, _PositionsDecoder(fieldobj.format))
         # Whoosh scores a phrase as the AND of its words, whose sums go from the first word's
         # scores (restricted to the phrases: the fewest) to the others' by their documents, fewest
@@ -466,7 +466,7 @@ class Evaluator:
         return self._ops.boosted(counted, node.boost)
 
     def closeness(self, operands, docnums: Collection[int]) -> dict[int, float]:
-        """How close together `operands` (words, phrases: see querying._checked_operand) stand in
+        """How close together `operands` (words, phrases: see querying.checked_operand) stand in
         the body of each document, as proximity.closeness() measures it; 0 ones left out."""
         found = [self._occurrences(operand, docnums) for operand in operands]
         result = {}
@@ -501,7 +501,7 @@ class Evaluator:
 
     def _occurrences(self, node, candidates) -> dict[int, dict[str, list[Occurrence]]]:
         """Per candidate document that has it, where `node` (a word, phrase, expanded word or
-        OR of them, see querying._checked_operand) occurs in the title and in the body."""
+        OR of them, see querying.checked_operand) occurs in the title and in the body."""
         if isinstance(node, wq.Term):
             return self._word_occurrences(node.fieldname, node.text, candidates)
         if isinstance(node, wq.Phrase):
@@ -552,6 +552,10 @@ class Evaluator:
             for docnum, positions in found.items()
         }
 
+    def segment_number(self, docnum: int) -> int:
+        """The number in self.leaves of the segment holding the document."""
+        return bisect_right(self._bases, docnum) - 1
+
     def _title_length(self, docnum: int) -> int:
         """How many words of `exact` the document's title holds: the `title` field's length,
         which indexes one term per word (analysis.chain.TextAnalyzer), where its length byte
@@ -563,7 +567,7 @@ class Evaluator:
             byte = self.field_lengths("title")[docnum]
             length = _LENGTH_OF_BYTE.get(byte)  # 0 for 0: no title, or one made from the lead, which `exact` leaves out
             if length is None:
-                number = bisect_right(self._bases, docnum) - 1
+                number = self.segment_number(docnum)
                 kept = self._segment_title_words(number)
                 if kept is not None:
                     length = int(kept[docnum - self.leaves[number][1]])
@@ -850,6 +854,11 @@ class DictOperations:
     def documents_of(self, fieldname: str, text: bytes) -> list[int]:
         """The term's documents, deleted ones left out."""
         return self.postings(fieldname, text)[0]
+
+    def positional_postings(self, fieldname: str, text: bytes):
+        """(document numbers, positions) of a term, for phrase_documents."""
+        ids, _, values = self.postings(fieldname, text, with_positions=True)
+        return ids, values
 
     @staticmethod
     def union_documents(parts: list) -> set[int]:
@@ -1161,7 +1170,6 @@ class _PrefixWords:
     def __init__(self, evaluator: Evaluator, fieldname: str, prefix: str, documents, expansion: PrefixExpansion):
         self._evaluator, self._fieldname, self._prefix = evaluator, fieldname, prefix
         self._documents, self._scored = documents, frozenset(expansion.scored)
-        self._bases = [base for _, base in evaluator.leaves]
 
     def __contains__(self, docnum) -> bool:
         return docnum in self._documents
@@ -1177,7 +1185,7 @@ class _PrefixWords:
             except (UnreadableFile, OSError):
                 body = ""
         forms = _forms_starting(self._prefix, f"{stored.get('title') or ''}\n{body}", folded_form)
-        leaf, base = evaluator.leaves[bisect_right(self._bases, docnum) - 1]
+        leaf, base = evaluator.leaves[evaluator.segment_number(docnum)]
         words = [form.encode("utf-8") for form in sorted(forms)]
         return [(self._fieldname, word) for word in words
                 if word not in self._scored and _holds(leaf, self._fieldname, word, docnum - base)]

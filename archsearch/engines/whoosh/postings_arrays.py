@@ -126,7 +126,8 @@ class SidecarWriter:
         self._title_words: dict[int, float] = {}  # per document, see TITLE_WORDS_KEY
 
     def holds(self, name: str, postings: int) -> bool:
-        """Whether a term of the field in that many documents goes in the files."""
+        """Whether a term of the field in that many documents goes in the files, or is counted
+        for the title lengths (TITLE_WORDS_KEY)."""
         return (
             self._holds_postings(postings)
             or (self._prefixes is not None and self._prefixes.takes(name))
@@ -201,16 +202,7 @@ class SidecarWriter:
             parts.append(stored_weights)
         if positions:
             parts += (array(offsets_code, accumulate(counts, initial=0)), array(positions_code, flat))
-        if _BIG_ENDIAN:
-            for part in parts:
-                part.byteswap()
-        data = b"".join(part.tobytes() + b"\0" * (-len(part) * part.itemsize % 4) for part in parts)
-        key = name.encode("utf-8") + b"\0" + term
-        start = self._out.tell()
-        self._out.write(data)
-        self._keys.append(key)
-        self._records += (len(docnums), start, len(flat), start + len(data), flags)
-        self._crcs.append(zlib.crc32(data, zlib.crc32(key)))
+        self._append(name.encode("utf-8") + b"\0" + term, parts, len(docnums), len(flat), flags)
 
     def _add_title_words(self, document_count: int) -> None:
         """Each document's title length in words, as the document numbers of TITLE_WORDS_KEY."""
@@ -219,14 +211,20 @@ class SidecarWriter:
         flags = NO_POSITIONS | (NARROW_IDS if max(lengths, default=0) <= _NARROW_MAX else 0)
         if flags & NARROW_IDS:
             lengths = array("H", lengths)
+        self._append(TITLE_WORDS_KEY, [lengths], document_count, 0, flags)
+
+    def _append(self, key: bytes, parts: list, postings: int, positions: int, flags: int) -> None:
+        """A key's arrays, laid out as term_layout says, into the postings file, with its record
+        and checksum."""
         if _BIG_ENDIAN:
-            lengths.byteswap()
-        data = lengths.tobytes() + b"\0" * (-len(lengths) * lengths.itemsize % 4)
+            for part in parts:
+                part.byteswap()
+        data = b"".join(part.tobytes() + b"\0" * (-len(part) * part.itemsize % 4) for part in parts)
         start = self._out.tell()
         self._out.write(data)
-        self._keys.append(TITLE_WORDS_KEY)
-        self._records += (document_count, start, 0, start + len(data), flags)
-        self._crcs.append(zlib.crc32(data, zlib.crc32(TITLE_WORDS_KEY)))
+        self._keys.append(key)
+        self._records += (postings, start, positions, start + len(data), flags)
+        self._crcs.append(zlib.crc32(data, zlib.crc32(key)))
 
     def finish(self, document_count: int) -> None:
         """Write the directories and headers, and give the files their segment's names."""

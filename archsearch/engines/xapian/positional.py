@@ -68,7 +68,7 @@ class PositionalFilter:
         return False
 
     def _occurrences(self, node, docid: int) -> dict[str, list[Occurrence]]:
-        """Where `node` (see querying._checked_operand) occurs in the article's title and body."""
+        """Where `node` (see querying.checked_operand) occurs in the article's title and body."""
         if isinstance(node, wq.Term):
             return self._word_occurrences(node.fieldname, node.text, docid)
         if isinstance(node, wq.Phrase):
