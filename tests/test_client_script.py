@@ -3,9 +3,7 @@ more than it needs to hand the command over; pip's console-script wrapper import
 
 import subprocess
 import sys
-from pathlib import Path
 
-import archsearch as package
 from conftest import installed_command
 from test_server import (  # noqa: F401 (fixtures)
     BOUND,
@@ -24,8 +22,13 @@ def imported(stderr: bytes) -> list[str]:
 
 
 def test_a_served_command_s_client_imports_neither_re_nor_click(socket_folder, corpus, no_click):
-    # Without site (-S): an editable install's finder, which site loads, imports re itself.
-    source = Path(package.__file__).parent.parent
+    # Without site (-S): an editable install's finder, which site loads, imports re itself.  The
+    # archsearch the server runs, as installed (-P), not the checkout the tests may run in: a
+    # client refuses a server of another installation and runs its command itself.
+    source = subprocess.run(
+        [sys.executable, "-P", "-c", "import archsearch, os; print(os.path.dirname(os.path.dirname(archsearch.__file__)))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
     env = environment(socket_folder / "s.sock", corpus / "index", PYTHONPROFILEIMPORTTIME="1")
     env["PYTHONPATH"] = f"{no_click}:{source}"
     with running_server(socket_folder / "s.sock"):
