@@ -39,6 +39,23 @@ def spares(server) -> list[int]:
     return [int(pid) for pid in children if Path(f"/proc/{pid}").exists() and is_spare(pid, server_module.SPARE_NAME)]
 
 
+def the_spare(server, *conditions, what: str = "no spare") -> int:
+    """The server's spare once it meets every condition (waited for): the children are read once
+    each time, as the spare can be replaced (and end) between two reads."""
+    met = [None]
+
+    def meets() -> int | None:
+        found = spares(server)
+        try:
+            met[0] = found[0] if found and all(condition(found[0]) for condition in conditions) else None
+        except OSError:  # ended meanwhile
+            met[0] = None
+        return met[0]
+
+    until(meets, what)
+    return met[0]
+
+
 def waits(pid: int) -> bool:
     """Whether the process sleeps (a spare that sleeps has said it waits for a connection)."""
     try:
@@ -68,11 +85,9 @@ def server(socket_folder):
 def test_the_next_request_is_answered_by_the_spare_forked_ahead(server, corpus, no_click):
     env = environment(server.socket, corpus / "index", no_click)
     assert archsearch("query", "Taliban", env=env, cwd=corpus).returncode == 0
-    until(
-        lambda: spares(server) and files_under(spares(server)[0], corpus / "index") and waits(spares(server)[0]),
-        "no spare with the index open waits",
+    spare = the_spare(
+        server, lambda pid: files_under(pid, corpus / "index"), waits, what="no spare with the index open waits"
     )
-    spare = spares(server)[0]
     # A command whose output nobody reads stays in the process that answers it.
     blocked = subprocess.Popen(
         [installed_command(), "show", BIG], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=corpus
@@ -93,7 +108,7 @@ def test_a_spare_lets_go_of_an_index_deleted(socket_folder, tmp_path, no_click):
     # No rehearsal: it would find the index gone, and close it itself.
     with running_server(socket_folder / "s.sock", "server.REHEARSAL_PAUSE_SECONDS = 3600") as server:
         assert archsearch("query", "Taliban", env=env).returncode == 0
-        until(lambda: spares(server) and files_under(spares(server)[0], tmp_path / "index"), "no spare with the index open")
+        the_spare(server, lambda pid: files_under(pid, tmp_path / "index"), what="no spare with the index open")
         shutil.rmtree(tmp_path / "index")
         os.kill(server.pid, signal.SIGCHLD)  # wakes the server, as a request's end does, leaving the spare be
         until(
@@ -130,8 +145,7 @@ def test_a_rehearsal_counts_the_warming_word_and_leaves_no_trace(warmed, monkeyp
 
 
 def test_a_spare_that_ends_by_itself_fails_no_request(server, corpus, no_click):
-    until(lambda: spares(server) and waits(spares(server)[0]), "no spare")
-    os.kill(spares(server)[0], signal.SIGKILL)
+    os.kill(the_spare(server, waits), signal.SIGKILL)
     env = environment(server.socket, corpus / "index", no_click)
     assert archsearch("query", "Taliban", env=env, cwd=corpus).returncode == 0
     until(lambda: spares(server), "no spare after the request")
@@ -140,8 +154,7 @@ def test_a_spare_that_ends_by_itself_fails_no_request(server, corpus, no_click):
 def test_a_spare_s_watcher_thread_waits_ahead_and_passes_ctrl_c_on(server, corpus, no_click):
     """Started before the request comes (server._start_watcher_ahead), it still interrupts the
     command the spare runs when the client is interrupted."""
-    until(lambda: spares(server) and waits(spares(server)[0]), "no spare")
-    spare = spares(server)[0]
+    spare = the_spare(server, waits)
     assert len(os.listdir(f"/proc/{spare}/task")) == 2
     env = environment(server.socket, corpus / "index", no_click)
     blocked = subprocess.Popen(
