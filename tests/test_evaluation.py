@@ -9,7 +9,7 @@ import random
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from archsearch.engines.whoosh.evaluation import DictOperations, Evaluator
@@ -319,3 +319,14 @@ def test_a_union_adds_scores_and_keeps_the_order_documents_first_appear_in(parts
         for docnum, score in part.items():
             expected[docnum] = expected.get(docnum, 0.0) + score
     assert list(DictOperations.union(parts).items()) == list(expected.items())
+
+
+@given(st.dictionaries(st.integers(0, 500), st.sampled_from([0.5, 1.25, 2.0, 3.5, 7.0]), max_size=120),
+       st.one_of(st.none(), st.integers(0, 130)))
+@example({1: 1.0, 2: 2.0}, 0)
+@example({1: 2.0, 2: 1.0, 3: 2.0}, 2)
+def test_the_best_documents_are_the_best_scores_lower_numbers_first_among_equals(scores, limit):
+    from archsearch.engines.whoosh.evaluation import ScoreDict
+
+    ranked = sorted(scores, key=lambda docnum: (-scores[docnum], docnum))
+    assert ScoreDict(scores).best(limit) == (ranked if limit is None else ranked[:limit])
