@@ -883,7 +883,8 @@ def warm(index_dir: Path) -> None:
     from archsearch.engines.whoosh.store import index_searcher
     from archsearch.searching import search, weighting
 
-    with index_searcher(index_dir) as searcher:
+    with index_searcher(index_dir, weighting()) as searcher:
+        Evaluator(searcher).warm()  # every field's lengths, not only the warming word's fields'
         leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
         for leaf in leaves:
             segment_word_lists(leaf)
@@ -898,8 +899,6 @@ def warm(index_dir: Path) -> None:
     if word:
         search(index_dir, word, collapse_copies=False)
         _warming_words[index_dir] = word
-    with index_searcher(index_dir, weighting()) as searcher:
-        Evaluator(searcher).warm()  # every field's lengths, not only the warming word's fields'
 
 
 # Bytes of the postings sidecars' largest terms whose checksums the server checks when it opens
