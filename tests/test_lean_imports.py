@@ -48,6 +48,8 @@ NOT_ON_THE_QUERY_PATH = (
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
     "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
+    # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it
+    "click", "gettext", "locale",
 )
 
 # A reading command ends with os._exit (archsearch.cli.end), the help at the interpreter's exit.
@@ -72,7 +74,7 @@ main()
         (["query", "Taliban"], ()),
         (["query", "Taliban", "--json"], ()),
         # click wraps the help to shutil.get_terminal_size(), and cleans the commands' long help with inspect's cleandoc.
-        (["--help"], ("shutil", "inspect", "ast", "dis")),
+        (["--help"], ("shutil", "inspect", "ast", "dis", "click", "gettext", "locale")),
     ],
 )
 def test_a_query_or_the_help_loads_no_heavy_module(seeded_index, args, needed):
