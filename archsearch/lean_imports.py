@@ -53,6 +53,7 @@ import functools
 import gc
 import importlib
 import importlib.machinery
+import marshal
 import sys
 import types
 
@@ -154,8 +155,10 @@ def install() -> None:
 # are kept by their text in one file of the user's cache folder and loaded from there, as Python
 # keeps a module's in __pycache__; a text not seen yet is compiled as before and added.
 COMPILED_SOURCES_FILE = f"compiled-sources-{sys.implementation.cache_tag}.marshal"
-# The file's first line: code objects are marshalled for one version of Python only.
-_COMPILED_SOURCES_HEADER = f"archsearch compiled sources {sys.version}\n".encode()
+# The file's first line: code objects are marshalled for one version of Python only.  The file is a
+# marshalled dict of each text's code, marshalled on its own: a process unmarshals the codes it
+# runs, not the ~600 a user's commands have compiled (0.9 ms for the whole of them at once).
+_COMPILED_SOURCES_HEADER = f"archsearch compiled sources, each apart, {sys.version}\n".encode()
 # No more texts than these are kept: dataclasses made at run time with names of their own
 # (dataclasses.make_dataclass) must not grow the file without end.
 MAX_COMPILED_SOURCES = 2000
@@ -168,7 +171,7 @@ class _CompiledSources:
     """Code compiled from text, by (mode, flags, text), read from and saved to COMPILED_SOURCES_FILE."""
 
     def __init__(self):
-        self._codes: dict | None = None  # read from the file at the first compile
+        self._codes: dict | None = None  # read from the file at the first compile: code, or marshalled
         self._added = False
 
     def code(self, text: str, mode: str, flags: int):
@@ -176,7 +179,12 @@ class _CompiledSources:
             self._codes = self._read()
         key = (mode, flags, text)
         code = self._codes.get(key)
-        if code is None:
+        if type(code) is bytes:
+            try:
+                code = self._codes[key] = marshal.loads(code)
+            except (ValueError, EOFError, TypeError):
+                code = None
+        if type(code) is not types.CodeType:  # not in the file yet, or damaged: compiled again
             code = compile(text, "<string>", mode, flags, dont_inherit=True)
             if len(self._codes) < MAX_COMPILED_SOURCES:
                 self._codes[key] = code
@@ -188,8 +196,6 @@ class _CompiledSources:
         return code
 
     def _read(self) -> dict:
-        import marshal
-
         try:
             with open(_compiled_sources_path(), "rb") as stream:
                 data = stream.read()
@@ -207,16 +213,16 @@ class _CompiledSources:
         if not self._added:
             return
         self._added = False
-        import marshal
         import os
 
         path = _compiled_sources_path()
         temporary = f"{path}.{os.getpid()}"
         try:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            codes = {key: code if type(code) is bytes else marshal.dumps(code) for key, code in self._codes.items()}
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
             with open(descriptor, "wb") as out:
-                out.write(_COMPILED_SOURCES_HEADER + marshal.dumps(self._codes))
+                out.write(_COMPILED_SOURCES_HEADER + marshal.dumps(codes))
             os.replace(temporary, path)
         except (OSError, ValueError):
             with contextlib.suppress(OSError):
@@ -271,14 +277,15 @@ def reuse_compiled_sources() -> None:
     """Makes dataclasses, typing and namedtuple take the code of the text they compile from the
     user's cache folder where it is (see _CompiledSources): their module's own name for exec,
     compile and eval, which they find before the built-in one.  For the processes of the command
-    line (archsearch.cli)."""
+    line (archsearch.cli, archsearch.query_line).  typing only if it is loaded: a plain query never
+    loads it (click does, and archsearch.cli imports it first)."""
     import collections
     import dataclasses
-    import typing
 
     dataclasses.exec = _kept_exec
-    typing.compile = _kept_compile
     collections.eval = _kept_eval
+    if "typing" in sys.modules:
+        sys.modules["typing"].compile = _kept_compile
 
 
 def save_compiled_sources() -> None:

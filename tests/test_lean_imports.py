@@ -48,8 +48,9 @@ NOT_ON_THE_QUERY_PATH = (
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
     "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
-    # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it
-    "click", "gettext", "locale",
+    # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
+    # typing only click and type checkers need
+    "click", "gettext", "locale", "typing",
 )
 
 # A reading command ends with os._exit (archsearch.cli.end), the help at the interpreter's exit.
@@ -74,7 +75,7 @@ main()
         (["query", "Taliban"], ()),
         (["query", "Taliban", "--json"], ()),
         # click wraps the help to shutil.get_terminal_size(), and cleans the commands' long help with inspect's cleandoc.
-        (["--help"], ("shutil", "inspect", "ast", "dis", "click", "gettext", "locale")),
+        (["--help"], ("shutil", "inspect", "ast", "dis", "click", "gettext", "locale", "typing")),
     ],
 )
 def test_a_query_or_the_help_loads_no_heavy_module(seeded_index, args, needed):
@@ -332,6 +333,24 @@ def test_a_damaged_or_unwritable_cache_only_means_compiling_again(tmp_path, dama
     (tmp_path / "not a folder").write_text("")
     compiled, answer = compiles_and_answers({**environ, "XDG_CACHE_HOME": str(tmp_path / "not a folder")})
     assert answer == EXPECTED_ANSWER and compiled >= 8
+
+
+def test_each_text_s_code_is_unmarshalled_only_when_run(tmp_path):
+    """The file keeps each code marshalled apart, so that a process unmarshals only the codes it
+    runs; an entry damaged is compiled again, and the others are still reused."""
+    import marshal
+
+    lean_imports = lean_imports_module()
+    saved = tmp_path / "cache" / "archsearch" / lean_imports.COMPILED_SOURCES_FILE
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    compiles_and_answers(environ)
+    header = lean_imports._COMPILED_SOURCES_HEADER
+    codes = marshal.loads(saved.read_bytes()[len(header):])
+    assert len(codes) >= 8 and all(type(code) is bytes for code in codes.values())
+    codes[next(iter(codes))] = b"garbage"
+    saved.write_bytes(header + marshal.dumps(codes))
+    assert compiles_and_answers(environ) == (1, EXPECTED_ANSWER)
+    assert compiles_and_answers(environ) == (0, EXPECTED_ANSWER)  # written anew
 
 
 def test_code_kept_for_a_text_is_that_of_the_same_future_flags():

@@ -4,6 +4,7 @@ import contextlib
 import importlib
 import os
 import sys
+import typing  # noqa: F401  (click's; loaded before reuse_compiled_sources, which patches it only if loaded)
 
 from archsearch import __version__, lean_imports
 
