@@ -9,7 +9,8 @@ asks of it (`ast` it needs, for a class it defines); and Whoosh imports `tempfil
 storage a search never makes, and `shutil` (with `bz2` and `lzma`) for copying files, and
 `whoosh.lang.morph_en`, English word variations for a query class archsearch never builds, which
 builds its tables and compiles 6 large regular expressions as it loads (4.6 ms of CPU, every
-query). Whoosh also imports at start-up, for what a query never does, `random` (names of new
+query), and `whoosh.lang.dmetaphone`, a phonetic code for a filter no schema of archsearch's
+holds (0.4 ms). Whoosh also imports at start-up, for what a query never does, `random` (names of new
 segments), `calendar` (its date fields), `queue`, `mmap` (a query reads segments without it:
 store.unmapped_storage), `whoosh.automata.lev` (Levenshtein automata; archsearch finds fuzzy words
 with its own word lists) and `whoosh.highlight` (archsearch makes its own snippets); and `urllib.parse`
@@ -24,10 +25,12 @@ what any other code sees:
 
 - `cached_property` becomes the standard library's functools.cached_property, which does
   the same for the synchronous methods Whoosh decorates;
-- `urllib.request`, `html`, `tokenize`, `linecache`, `tempfile`, `shutil`, `whoosh.lang.morph_en`
+- `urllib.request`, `html`, `tokenize`, `linecache`, `tempfile`, `shutil`, `whoosh.lang.morph_en`,
+  `whoosh.lang.dmetaphone`
   and the modules of the paragraph above become placeholders that turn into the real module on first use of anything in them (importing
   a submodule, `html.parser`, included); `urllib.request.urlretrieve`, `html.escape`,
-  `shutil.copyfileobj` and `whoosh.lang.morph_en.variations` load the real module when called;
+  `shutil.copyfileobj`, `whoosh.lang.morph_en.variations` and `whoosh.lang.dmetaphone.double_metaphone`
+  load the real module when called;
 - `hashlib` becomes such a placeholder too, whose `md5` is `_md5.md5` (when Python has it);
 - `inspect` too, whose `cleandoc` strips a line of help itself and hands anything longer to the
   real one (so a dataclass without a docstring loads inspect: give each a docstring);
@@ -137,6 +140,8 @@ def install() -> None:
         _defer("html", escape=_stand_in("html", "escape"), __path__=list(package.submodule_search_locations))
     _defer("shutil", copyfileobj=_stand_in("shutil", "copyfileobj"))  # whoosh.filedb.compound's
     _defer("whoosh.lang.morph_en", variations=_stand_in("whoosh.lang.morph_en", "variations"))  # whoosh.query's
+    # whoosh.analysis.morph's, for a phonetic filter no schema of archsearch's holds
+    _defer("whoosh.lang.dmetaphone", double_metaphone=_stand_in("whoosh.lang.dmetaphone", "double_metaphone"))
     try:
         from _md5 import md5
     except ImportError:  # a Python built without its own MD5: hashlib loads as usual

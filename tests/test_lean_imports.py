@@ -48,6 +48,7 @@ NOT_ON_THE_QUERY_PATH = (
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
     "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
+    "whoosh.lang.dmetaphone",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
     # typing only click and type checkers need
     "click", "gettext", "locale", "typing",
@@ -138,13 +139,15 @@ def test_the_modules_stood_in_for_whoosh_still_work():
         "import archsearch, sys; "
         "import calendar, random, queue, mmap, ipaddress; from whoosh import highlight; from whoosh.automata import lev; "
         "from urllib.parse import urlsplit; from whoosh.util import random_name; "
+        "from whoosh.analysis import DoubleMetaphoneFilter, RegexTokenizer; "
         "print(calendar.monthrange(2024, 2)[1], len(random_name(5)), queue.Queue().empty(), mmap.ACCESS_READ, "
         "ipaddress.ip_address('::1').version, urlsplit('http://[::1]:80/a').hostname, "
         "type(highlight.Highlighter()).__name__, lev.levenshtein_automaton('ab', 1).to_dfa().accept('abc'), "
+        "[token.text for token in DoubleMetaphoneFilter()(RegexTokenizer()('Thompson'))], "
         "sorted({type(sys.modules[name]).__name__ for name in ('calendar', 'random', 'queue', 'mmap', 'ipaddress', "
-        "'whoosh.highlight', 'whoosh.automata.lev')}))"
+        "'whoosh.highlight', 'whoosh.automata.lev', 'whoosh.lang.dmetaphone')}))"
     )
-    assert result == "29 5 True 1 6 ::1 Highlighter True ['module']"
+    assert result == "29 5 True 1 6 ::1 Highlighter True ['TMPSN'] ['module']"
 
 
 def test_the_collector_runs_less_often_but_still_collects_cycles():
