@@ -40,7 +40,8 @@ what any other code sees:
 
 For the processes of the command line it also keeps the code that dataclasses, typing and
 collections.namedtuple compile from generated text in the user's cache folder, and reuses it
-(reuse_compiled_sources: 7-10 ms of a query's CPU).
+(reuse_compiled_sources: 7-10 ms of a query's CPU), and so the compiled form of the regular
+expressions of module and class bodies (5-8 ms).
 
 It also lets the garbage collector run less often (COLLECT_AFTER_OBJECTS): start-up makes tens of
 thousands of objects that live as long as the process (modules, classes, functions), and at
@@ -55,6 +56,7 @@ import contextlib
 import functools
 import gc
 import importlib
+import _thread
 import importlib.machinery
 import marshal
 import sys
@@ -173,32 +175,41 @@ _FUTURE_FLAGS = 0x1FE0000
 
 
 class _CompiledSources:
-    """Code compiled from text, by (mode, flags, text), read from and saved to COMPILED_SOURCES_FILE."""
+    """Code compiled from text, by (mode, flags, text), read from and saved to COMPILED_SOURCES_FILE;
+    and the arguments of _sre.compile for a regular expression, by ("re", flags, pattern)."""
 
     def __init__(self):
         self._codes: dict | None = None  # read from the file at the first compile: code, or marshalled
         self._added = False
 
     def code(self, text: str, mode: str, flags: int):
-        if self._codes is None:
-            self._codes = self._read()
         key = (mode, flags, text)
-        code = self._codes.get(key)
-        if type(code) is bytes:
-            try:
-                code = self._codes[key] = marshal.loads(code)
-            except (ValueError, EOFError, TypeError):
-                code = None
+        code = self.kept(key)
         if type(code) is not types.CodeType:  # not in the file yet, or damaged: compiled again
             code = compile(text, "<string>", mode, flags, dont_inherit=True)
-            if len(self._codes) < MAX_COMPILED_SOURCES:
-                self._codes[key] = code
-                if not self._added:
-                    self._added = True
-                    import atexit
-
-                    atexit.register(self.save)
+            self.keep(key, code)
         return code
+
+    def kept(self, key: tuple):
+        """What the file keeps for key, or None."""
+        if self._codes is None:
+            self._codes = self._read()
+        kept = self._codes.get(key)
+        if type(kept) is bytes:
+            try:
+                kept = self._codes[key] = marshal.loads(kept)
+            except (ValueError, EOFError, TypeError):
+                return None
+        return kept
+
+    def keep(self, key: tuple, value) -> None:
+        if len(self._codes) < MAX_COMPILED_SOURCES:
+            self._codes[key] = value
+            if not self._added:
+                self._added = True
+                import atexit
+
+                atexit.register(self.save)
 
     def _read(self) -> dict:
         try:
@@ -278,19 +289,83 @@ def _kept_eval(source, globals=None, locals=None):
     return eval(_compiled_sources.code(source, "eval", _inherited_flags()), globals, locals)
 
 
+# Regular expressions compiled again in every process: those of module and class bodies, compiled as
+# modules load (the plain-text reader's dateline alone 2.3 ms; 5-6 ms of a query's CPU in all, ~50
+# patterns).  re's cache lasts a process; the arguments re._compiler.compile gives _sre.compile (the
+# pattern's code, its groups) are kept in the same file, by pattern and flags, and a pattern kept is
+# made from them by _sre.compile, which checks the code it is given.  Patterns compiled inside
+# functions (from queries, many of them) are compiled as before and not kept.
+_REGEX = "re"
+CO_OPTIMIZED = 0x1  # a function's code; a module's or class body's has not this flag
+
+
+class _SreArguments(types.ModuleType):
+    """_sre, as re._compiler calls it: what it last gave _sre.compile is kept in `arguments`, with the
+    thread that gave it."""
+
+    def __init__(self, sre):
+        super().__init__(sre.__name__)
+        self.__dict__.update((name, value) for name, value in vars(sre).items() if name != "compile")
+        self.arguments = (None, ())
+        self._compile = sre.compile
+
+    def compile(self, *arguments):
+        self.arguments = (_thread.get_ident(), arguments)
+        return self._compile(*arguments)
+
+
+def _kept_pattern(pattern, flags=0):
+    """re._compiler.compile, for the processes of the command line: a module's or class body's
+    pattern made from the arguments its first compile gave _sre.compile (see _SreArguments)."""
+    from re import _compiler
+
+    caller = sys._getframe(1)
+    while caller is not None and caller.f_globals.get("__name__") == "re":
+        caller = caller.f_back
+    if (
+        caller is None or caller.f_code.co_flags & CO_OPTIMIZED or flags & _compiler.SRE_FLAG_DEBUG
+        or type(pattern) not in (str, bytes) or type(flags) is not int
+    ):
+        return _compile_pattern(pattern, flags)
+    key = (_REGEX, flags, pattern)
+    arguments = _compiled_sources.kept(key)
+    if type(arguments) is tuple:
+        try:
+            return _compiler._sre._compile(pattern, *arguments[1:])
+        except (TypeError, ValueError, RuntimeError, OverflowError):  # damaged: compiled again
+            pass
+    compiled = _compile_pattern(pattern, flags)
+    thread, arguments = _compiler._sre.arguments
+    if thread == _thread.get_ident() and arguments and arguments[0] is pattern:  # not another thread's compile
+        text, final_flags, code, groups, groupindex, indexgroup = arguments
+        # The opcodes are ints of a class of re's, which marshal does not write: plain ints.
+        _compiled_sources.keep(key, (text, final_flags, [int(word) for word in code], groups, groupindex, indexgroup))
+    return compiled
+
+
+_compile_pattern = None  # re._compiler.compile, once reuse_compiled_sources replaces it
+
+
 def reuse_compiled_sources() -> None:
     """Makes dataclasses, typing and namedtuple take the code of the text they compile from the
     user's cache folder where it is (see _CompiledSources): their module's own name for exec,
-    compile and eval, which they find before the built-in one.  For the processes of the command
+    compile and eval, which they find before the built-in one; and re the compiled form of the
+    patterns of module and class bodies (_kept_pattern, in re._compiler's place).  For the processes of the command
     line (archsearch.cli, archsearch.query_line).  typing only if it is loaded: a plain query never
     loads it (click does, and archsearch.cli imports it first)."""
+    global _compile_pattern
     import collections
     import dataclasses
+    from re import _compiler
 
     dataclasses.exec = _kept_exec
     collections.eval = _kept_eval
     if "typing" in sys.modules:
         sys.modules["typing"].compile = _kept_compile
+    if _compile_pattern is None:
+        _compile_pattern = _compiler.compile
+        _compiler._sre = _SreArguments(_compiler._sre)
+        _compiler.compile = _kept_pattern
 
 
 def save_compiled_sources() -> None:
