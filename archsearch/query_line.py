@@ -265,8 +265,9 @@ def run(argv: list[str]) -> int | None:
             fail(str(exc))
         except BrokenPipeError:
             stop_writing_quietly()
-        except KeyboardInterrupt:
-            sys.stderr.write("archsearch: interrupted\n")
+        except (KeyboardInterrupt, EOFError):
+            # A blank line first, as click writes one, to close the terminal's ^C.
+            sys.stderr.write("\narchsearch: interrupted\n")
             sys.stderr.flush()
             sys.exit(130)
         except Exception as exc:

@@ -182,3 +182,35 @@ def test_the_command_prints_and_ends_as_click_s_does(seeded_index, tmp_path, arg
 def timeless(output: bytes) -> bytes:
     """JSON output without the time the search took, the one thing two runs differ in."""
     return re.sub(rb'"elapsed_ms": [0-9.]+', b'"elapsed_ms": 0', output)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        KeyboardInterrupt(),
+        EOFError(),
+        BrokenPipeError(),
+        RuntimeError("something unforeseen"),
+        SystemExit(1),
+    ],
+    ids=repr,
+)
+def test_a_failure_in_the_command_ends_as_under_click(no_config, monkeypatch, capfd, failure):
+    """The messages and exit status of what the command may raise (an ArchsearchError's line:
+    test_the_command_prints_and_ends_as_click_s_does)."""
+
+    def failing(**arguments):
+        raise failure
+
+    monkeypatch.setattr(query_line, "run_query", failing)
+    monkeypatch.setattr(query_command, "run_query", failing)
+    monkeypatch.setattr(query_line, "discard_unwritten_output", lambda: None)  # not the test's own stdout
+    monkeypatch.delenv("ARCHSEARCH_DEBUG", raising=False)
+    monkeypatch.setattr(sys, "stdout", sys.__stdout__)
+    plain = query_line.run(["query", "Taliban"])
+    plain_out, plain_err = capfd.readouterr()
+    from archsearch.cli import run
+
+    by_click = run(["query", "Taliban"], "archsearch")
+    assert (plain, plain_out, plain_err) == (by_click, *capfd.readouterr())
+    assert plain_err or plain in (0, 1)
