@@ -161,7 +161,9 @@ def install() -> None:
 # its CPU (69 for 13 dataclasses, most of it), the same text in every process.  The code objects
 # are kept by their text in one file of the user's cache folder and loaded from there, as Python
 # keeps a module's in __pycache__; a text not seen yet is compiled as before and added.
-COMPILED_SOURCES_FILE = f"compiled-sources-{sys.implementation.cache_tag}.marshal"
+# The second layout of the file (each code marshalled apart, regular expressions too) has a name of
+# its own: versions of archsearch side by side do not rewrite each other's file at every process.
+COMPILED_SOURCES_FILE = f"compiled-sources-2-{sys.implementation.cache_tag}.marshal"
 # The file's first line: code objects are marshalled for one version of Python only.  The file is a
 # marshalled dict of each text's code, marshalled on its own: a process unmarshals the codes it
 # runs, not the ~600 a user's commands have compiled (0.9 ms for the whole of them at once).
@@ -293,8 +295,9 @@ def _kept_eval(source, globals=None, locals=None):
 # modules load (the plain-text reader's dateline alone 2.3 ms; 5-6 ms of a query's CPU in all, ~50
 # patterns).  re's cache lasts a process; the arguments re._compiler.compile gives _sre.compile (the
 # pattern's code, its groups) are kept in the same file, by pattern and flags, and a pattern kept is
-# made from them by _sre.compile, which checks the code it is given.  Patterns compiled inside
-# functions (from queries, many of them) are compiled as before and not kept.
+# made from them by _sre.compile, which checks the code it is given.  So are a function's own
+# literal patterns (`re.split(r"\s+/\s+", line)`); patterns a function makes (from queries, many of
+# them) are compiled as before and not kept.
 _REGEX = "re"
 CO_OPTIMIZED = 0x1  # a function's code; a module's or class body's has not this flag
 
@@ -323,8 +326,8 @@ def _kept_pattern(pattern, flags=0):
     while caller is not None and caller.f_globals.get("__name__") == "re":
         caller = caller.f_back
     if (
-        caller is None or caller.f_code.co_flags & CO_OPTIMIZED or flags & _compiler.SRE_FLAG_DEBUG
-        or type(pattern) not in (str, bytes) or type(flags) is not int
+        caller is None or flags & _compiler.SRE_FLAG_DEBUG or type(pattern) not in (str, bytes) or type(flags) is not int
+        or (caller.f_code.co_flags & CO_OPTIMIZED and pattern not in caller.f_code.co_consts)
     ):
         return _compile_pattern(pattern, flags)
     key = (_REGEX, flags, pattern)

@@ -181,9 +181,9 @@ def main():
             if tool == "tantivy":
                 return harness.Bench.query_argv(fields, "tantivy", kind), base_env
             argv = harness.Bench.query_argv(fields, "archsearch", kind)
-            # Each version its own cache folder: the code it keeps of generated source
-            # (lean_imports) is for one layout of the file, and two versions taking turns would
-            # each find the other's and compile everything again (~8 ms a process).
+            # Each version its own cache folder, as one installation has: the code lean_imports
+            # keeps there is in one layout of the file per version, and two versions whose
+            # layouts share a file name would each replace the other's (~8 ms a process).
             env = {**base_env, "PYTHONPATH": versions[tool], "XDG_CACHE_HOME": versions[tool] + "-cache"}
             return ([python, "-c", script, *argv[1:]] if script else argv), env
 

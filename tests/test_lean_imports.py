@@ -394,13 +394,16 @@ class Body:
     PATTERN = re.compile(r"[.!?…]+[\\"')\\]]*(?=\\s|$)")
 def in_a_function(text):
     return re.compile(text)
+def literal_in_a_function(text):
+    return re.split(r"\\s+/\\s+", text)
 in_a_function("made at run time " + sys.argv[1])
+split = literal_in_a_function("Home / World / Asia")
 parsed_count = len(parsed)
-patterns = [*MODULE_PATTERNS, Body.PATTERN]
+patterns = [*MODULE_PATTERNS, Body.PATTERN, re.compile(r"\\s+/\\s+")]
 answers = [[pattern.pattern, pattern.flags, pattern.groups, dict(pattern.groupindex)] for pattern in patterns] + [
     MODULE_PATTERNS[0].match("KABUL, 10. Dec").groupdict(), MODULE_PATTERNS[1].sub(b"-", b"a\\x01\\x02b"),
     MODULE_PATTERNS[2].match("news news today").group("word"), MODULE_PATTERNS[3].findall("Café ab a"),
-    Body.PATTERN.findall("Done. Really?! Yes…"),
+    Body.PATTERN.findall("Done. Really?! Yes…"), split,
     # re compares patterns by their code: each as re's own compile makes it
     [pattern == lean_imports._compile_pattern(pattern.pattern, pattern.flags) for pattern in patterns],
 ]
@@ -419,15 +422,16 @@ def patterns_parsed_and_answers(environ, run_time_text="a") -> tuple[int, str]:
 
 
 def test_a_second_process_parses_no_module_pattern_and_matches_the_same(tmp_path):
-    """The patterns of module and class bodies are made from what their first compile gave
-    _sre.compile: equal patterns (re compares their code), the same matches; one made in a
-    function is compiled each time, and not kept."""
+    """The patterns of module and class bodies, and a function's literal ones, are made from what
+    their first compile gave _sre.compile: equal patterns (re compares their code), the same
+    matches; one a function makes is compiled each time, and not kept."""
     environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     first_parsed, first = patterns_parsed_and_answers(environ, "first")
     second_parsed, second = patterns_parsed_and_answers(environ, "second")
     assert first == second
-    assert "'KABUL'" in first and "b'a-b'" in first and "'news'" in first and "[True, True, True, True, True]" in first
-    assert first_parsed == 6  # the five patterns, and the function's
+    assert "'KABUL'" in first and "b'a-b'" in first and "'news'" in first and "['Home', 'World', 'Asia']" in first
+    assert "[True, True, True, True, True, True]" in first
+    assert first_parsed == 7  # the six patterns, and the one the function makes
     assert second_parsed == 1  # the function's alone
     kept = compiled_sources_in(tmp_path / "cache")
     assert not any("made at run time" in str(key[2]) for key in kept if key[0] == "re")
@@ -455,4 +459,4 @@ def test_a_damaged_pattern_kept_is_compiled_again(tmp_path):
     (tmp_path / "cache" / "archsearch" / lean_imports.COMPILED_SOURCES_FILE).write_bytes(
         lean_imports._COMPILED_SOURCES_HEADER + marshal.dumps(kept)
     )
-    assert patterns_parsed_and_answers(environ) == (6, answers)
+    assert patterns_parsed_and_answers(environ) == (7, answers)
