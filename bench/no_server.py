@@ -9,7 +9,8 @@ ARCHSEARCH_SERVER=off and its output to a file, as a script would, and with --ta
 same query in a Python process that opens that tantivy index (bench/run.py's TANTIVY_QUERY), and
 `python -c pass`. The work tree's archsearch/ is copied and byte-compiled first, as pip compiles
 an installed package (the copy is what runs, so editing the tree meanwhile changes nothing); with
---against REV, that git revision's archsearch/ too. One warm-up round, then N rounds (default
+--against REV, that git revision's archsearch/ too. Each version has a cache folder of its own
+(XDG_CACHE_HOME: the code lean_imports keeps), as one installation has. One warm-up round, then N rounds (default
 10), each running every kind on every version and tool in turn, the order rotating from round
 to round, so that the load of other work falls on all alike. It prints the median CPU time (user
 + system, from wait4) and wall time of each, and the CPU ratio to the tantivy process: on a
