@@ -255,21 +255,33 @@ def run(argv: list[str]) -> int | None:
     arguments = command_arguments(argv[1:])
     if arguments is None:
         return None
+    return exit_status(lambda: _ended_as_under_click(arguments), fail)
+
+
+def _ended_as_under_click(arguments: dict) -> None:
+    """run_query, ending on what it raises as archsearch.cli's group ends a command."""
     from archsearch.errors import ArchsearchError
 
+    try:
+        run_query(**arguments)
+    except ArchsearchError as exc:
+        fail(str(exc))
+    except BrokenPipeError:
+        stop_writing_quietly()
+    except (KeyboardInterrupt, EOFError):
+        # A blank line first, as click writes one, to close the terminal's ^C.
+        sys.stderr.write("\narchsearch: interrupted\n")
+        sys.stderr.flush()
+        sys.exit(130)
+
+
+def exit_status(command, fail) -> int:
+    """command() run to its exit status (SystemExit's), an unexpected failure one line through
+    fail() unless debugging, and stdout flushed."""
     status = 0
     try:
         try:
-            run_query(**arguments)
-        except ArchsearchError as exc:
-            fail(str(exc))
-        except BrokenPipeError:
-            stop_writing_quietly()
-        except (KeyboardInterrupt, EOFError):
-            # A blank line first, as click writes one, to close the terminal's ^C.
-            sys.stderr.write("\narchsearch: interrupted\n")
-            sys.stderr.flush()
-            sys.exit(130)
+            command()
         except Exception as exc:
             if os.environ.get("ARCHSEARCH_DEBUG"):
                 raise

@@ -2,7 +2,6 @@
 
 import contextlib
 import importlib
-import os
 import sys
 import typing  # noqa: F401  (click's; loaded before reuse_compiled_sources, which patches it only if loaded)
 
@@ -14,7 +13,7 @@ with lean_imports.deferred_uuid_for_click():
 
 from archsearch.client import end
 from archsearch.config import apply_config  # a quarter of a millisecond; tomllib loads only for a file
-from archsearch.query_line import error_line, flushed, internal_error, stop_writing_quietly
+from archsearch.query_line import error_line, exit_status, stop_writing_quietly
 
 # Command name -> module under archsearch.cli; loading them lazily keeps `archsearch --help` fast.
 COMMANDS = {
@@ -136,14 +135,4 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     """A command line run in this process, to its exit status: `cli`, but an unexpected failure is
     one line too unless debugging. archsearch.server runs commands here, and the console script
     every command but a plain query (archsearch.client.run_here)."""
-    status = 0
-    try:
-        try:
-            cli.main(args, prog_name)
-        except Exception as exc:
-            if os.environ.get("ARCHSEARCH_DEBUG"):
-                raise
-            fail(internal_error(exc))
-    except SystemExit as exc:
-        status = exc.code or 0
-    return flushed(status)
+    return exit_status(lambda: cli.main(args, prog_name), fail)
