@@ -82,10 +82,11 @@ def command(
         params = settled(params, limit_given)
     except Contradiction as exc:
         raise click.UsageError(str(exc)) from None
-    run_query(**params, alert_name=lambda words: saved_search_name(context, words))
 
+    def alert_name(words: list[str]) -> str:
+        """The saved search --new runs (archsearch.alerts loads for --new alone)."""
+        from archsearch.alerts import saved_search_name
 
-def saved_search_name(context, words: list[str]) -> str:
-    from archsearch.alerts import saved_search_name
+        return saved_search_name(context, words)
 
-    return saved_search_name(context, words)
+    run_query(**params, alert_name=alert_name)
