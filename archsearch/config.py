@@ -21,8 +21,6 @@ import os
 import re
 from pathlib import Path
 
-import click  # loaded already: the configuration reaches the commands through archsearch.cli
-
 from archsearch.errors import ArchsearchError
 
 ENV_CONFIG = "ARCHSEARCH_CONFIG"
@@ -168,6 +166,8 @@ def check_shape(config: Config) -> None:
 
 def command_defaults(config: Config, name: str, command) -> dict:
     """The command's settings in the file as click's default_map: parameter name -> checked value."""
+    import click  # here: archsearch.query_line loads this module, and a plain query no click
+
     by_option = option_parameters(command)
     defaults = {}
     if config.index is not None and INDEX in by_option:
@@ -188,6 +188,8 @@ def command_defaults(config: Config, name: str, command) -> dict:
 
 def option_parameters(command) -> dict:
     """The command's options a config file may set, by long name without the dashes."""
+    import click
+
     options = {}
     for parameter in command.params:
         if not isinstance(parameter, click.Option) or parameter.hidden or parameter.name == "help":
@@ -200,6 +202,7 @@ def option_parameters(command) -> dict:
 
 def checked_value(parameter, value):
     """`value` from TOML as the option would take it, or click.BadParameter saying what is wrong."""
+    import click
 
     def expect(kind, test):
         if not test(value):
@@ -215,6 +218,8 @@ def checked_value(parameter, value):
 
 
 def checked_value_of_type(parameter, value):
+    import click
+
     kind = parameter.type
     if isinstance(kind, click.types.IntParamType):  # IntRange too
         if isinstance(value, bool) or not isinstance(value, int):
@@ -317,6 +322,8 @@ def query_commands() -> list:
 
 def option_names(command) -> tuple[set[str], set[str]]:
     """The command's option names that take a value, and those that are flags."""
+    import click
+
     takes_value, flags = set(), set()
     for parameter in command.params:
         if isinstance(parameter, click.Option):
@@ -396,6 +403,8 @@ def excluded_word(word: str) -> str:
 
 def takes_query(command) -> bool:
     """Whether the command's arguments are query words, where saved queries may stand."""
+    import click
+
     return any(isinstance(parameter, click.Argument) and parameter.name == "words" for parameter in command.params)
 
 
@@ -433,6 +442,8 @@ def apply_config(context, name: str, command, args: list[str], environ=os.enviro
 
 
 def built_in_default(command, parameter):
+    import click
+
     value = parameter.get_default(click.Context(command))
     # click 8.3 and later mark an option without a default with a sentinel of its own
     return None if value is getattr(click.core, "UNSET", None) else value

@@ -9,7 +9,8 @@ asks of it (`ast` it needs, for a class it defines); and Whoosh imports `tempfil
 storage a search never makes, and `shutil` (with `bz2` and `lzma`) for copying files, and
 `whoosh.lang.morph_en`, English word variations for a query class archsearch never builds, which
 builds its tables and compiles 6 large regular expressions as it loads (4.6 ms of CPU, every
-query). Whoosh also imports at start-up, for what a query never does, `random` (names of new
+query), and `whoosh.lang.dmetaphone`, a phonetic code for a filter no schema of archsearch's
+holds (0.4 ms). Whoosh also imports at start-up, for what a query never does, `random` (names of new
 segments), `calendar` (its date fields), `queue`, `mmap` (a query reads segments without it:
 store.unmapped_storage), `whoosh.automata.lev` (Levenshtein automata; archsearch finds fuzzy words
 with its own word lists) and `whoosh.highlight` (archsearch makes its own snippets); and `urllib.parse`
@@ -24,10 +25,12 @@ what any other code sees:
 
 - `cached_property` becomes the standard library's functools.cached_property, which does
   the same for the synchronous methods Whoosh decorates;
-- `urllib.request`, `html`, `tokenize`, `linecache`, `tempfile`, `shutil`, `whoosh.lang.morph_en`
+- `urllib.request`, `html`, `tokenize`, `linecache`, `tempfile`, `shutil`, `whoosh.lang.morph_en`,
+  `whoosh.lang.dmetaphone`
   and the modules of the paragraph above become placeholders that turn into the real module on first use of anything in them (importing
   a submodule, `html.parser`, included); `urllib.request.urlretrieve`, `html.escape`,
-  `shutil.copyfileobj` and `whoosh.lang.morph_en.variations` load the real module when called;
+  `shutil.copyfileobj`, `whoosh.lang.morph_en.variations` and `whoosh.lang.dmetaphone.double_metaphone`
+  load the real module when called;
 - `hashlib` becomes such a placeholder too, whose `md5` is `_md5.md5` (when Python has it);
 - `inspect` too, whose `cleandoc` strips a line of help itself and hands anything longer to the
   real one (so a dataclass without a docstring loads inspect: give each a docstring);
@@ -37,7 +40,8 @@ what any other code sees:
 
 For the processes of the command line it also keeps the code that dataclasses, typing and
 collections.namedtuple compile from generated text in the user's cache folder, and reuses it
-(reuse_compiled_sources: 7-10 ms of a query's CPU).
+(reuse_compiled_sources: 7-10 ms of a query's CPU), and so the compiled form of the regular
+expressions of module and class bodies (5-8 ms).
 
 It also lets the garbage collector run less often (COLLECT_AFTER_OBJECTS): start-up makes tens of
 thousands of objects that live as long as the process (modules, classes, functions), and at
@@ -52,7 +56,9 @@ import contextlib
 import functools
 import gc
 import importlib
+import _thread
 import importlib.machinery
+import marshal
 import sys
 import types
 
@@ -136,6 +142,8 @@ def install() -> None:
         _defer("html", escape=_stand_in("html", "escape"), __path__=list(package.submodule_search_locations))
     _defer("shutil", copyfileobj=_stand_in("shutil", "copyfileobj"))  # whoosh.filedb.compound's
     _defer("whoosh.lang.morph_en", variations=_stand_in("whoosh.lang.morph_en", "variations"))  # whoosh.query's
+    # whoosh.analysis.morph's, for a phonetic filter no schema of archsearch's holds
+    _defer("whoosh.lang.dmetaphone", double_metaphone=_stand_in("whoosh.lang.dmetaphone", "double_metaphone"))
     try:
         from _md5 import md5
     except ImportError:  # a Python built without its own MD5: hashlib loads as usual
@@ -153,9 +161,13 @@ def install() -> None:
 # its CPU (69 for 13 dataclasses, most of it), the same text in every process.  The code objects
 # are kept by their text in one file of the user's cache folder and loaded from there, as Python
 # keeps a module's in __pycache__; a text not seen yet is compiled as before and added.
-COMPILED_SOURCES_FILE = f"compiled-sources-{sys.implementation.cache_tag}.marshal"
-# The file's first line: code objects are marshalled for one version of Python only.
-_COMPILED_SOURCES_HEADER = f"archsearch compiled sources {sys.version}\n".encode()
+# The second layout of the file (each code marshalled apart, regular expressions too) has a name of
+# its own: versions of archsearch side by side do not rewrite each other's file at every process.
+COMPILED_SOURCES_FILE = f"compiled-sources-2-{sys.implementation.cache_tag}.marshal"
+# The file's first line: code objects are marshalled for one version of Python only.  The file is a
+# marshalled dict of each text's code, marshalled on its own: a process unmarshals the codes it
+# runs, not the ~600 a user's commands have compiled (0.9 ms for the whole of them at once).
+_COMPILED_SOURCES_HEADER = f"archsearch compiled sources, each apart, {sys.version}\n".encode()
 # No more texts than these are kept: dataclasses made at run time with names of their own
 # (dataclasses.make_dataclass) must not grow the file without end.
 MAX_COMPILED_SOURCES = 2000
@@ -165,31 +177,43 @@ _FUTURE_FLAGS = 0x1FE0000
 
 
 class _CompiledSources:
-    """Code compiled from text, by (mode, flags, text), read from and saved to COMPILED_SOURCES_FILE."""
+    """Code compiled from text, by (mode, flags, text), read from and saved to COMPILED_SOURCES_FILE;
+    and the arguments of _sre.compile for a regular expression, by ("re", flags, pattern)."""
 
     def __init__(self):
-        self._codes: dict | None = None  # read from the file at the first compile
+        self._codes: dict | None = None  # read from the file at the first compile: code, or marshalled
         self._added = False
 
     def code(self, text: str, mode: str, flags: int):
-        if self._codes is None:
-            self._codes = self._read()
         key = (mode, flags, text)
-        code = self._codes.get(key)
-        if code is None:
+        code = self.kept(key)
+        if type(code) is not types.CodeType:  # not in the file yet, or damaged: compiled again
             code = compile(text, "<string>", mode, flags, dont_inherit=True)
-            if len(self._codes) < MAX_COMPILED_SOURCES:
-                self._codes[key] = code
-                if not self._added:
-                    self._added = True
-                    import atexit
-
-                    atexit.register(self.save)
+            self.keep(key, code)
         return code
 
-    def _read(self) -> dict:
-        import marshal
+    def kept(self, key: tuple):
+        """What the file keeps for key, or None."""
+        if self._codes is None:
+            self._codes = self._read()
+        kept = self._codes.get(key)
+        if type(kept) is bytes:
+            try:
+                kept = self._codes[key] = marshal.loads(kept)
+            except (ValueError, EOFError, TypeError):
+                return None
+        return kept
 
+    def keep(self, key: tuple, value) -> None:
+        if len(self._codes) < MAX_COMPILED_SOURCES:
+            self._codes[key] = value
+            if not self._added:
+                self._added = True
+                import atexit
+
+                atexit.register(self.save)
+
+    def _read(self) -> dict:
         try:
             with open(_compiled_sources_path(), "rb") as stream:
                 data = stream.read()
@@ -207,16 +231,16 @@ class _CompiledSources:
         if not self._added:
             return
         self._added = False
-        import marshal
         import os
 
         path = _compiled_sources_path()
         temporary = f"{path}.{os.getpid()}"
         try:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            codes = {key: code if type(code) is bytes else marshal.dumps(code) for key, code in self._codes.items()}
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
             with open(descriptor, "wb") as out:
-                out.write(_COMPILED_SOURCES_HEADER + marshal.dumps(self._codes))
+                out.write(_COMPILED_SOURCES_HEADER + marshal.dumps(codes))
             os.replace(temporary, path)
         except (OSError, ValueError):
             with contextlib.suppress(OSError):
@@ -267,18 +291,84 @@ def _kept_eval(source, globals=None, locals=None):
     return eval(_compiled_sources.code(source, "eval", _inherited_flags()), globals, locals)
 
 
+# Regular expressions compiled again in every process: those of module and class bodies, compiled as
+# modules load (the plain-text reader's dateline alone 2.3 ms; 5-6 ms of a query's CPU in all, ~50
+# patterns).  re's cache lasts a process; the arguments re._compiler.compile gives _sre.compile (the
+# pattern's code, its groups) are kept in the same file, by pattern and flags, and a pattern kept is
+# made from them by _sre.compile, which checks the code it is given.  So are a function's own
+# literal patterns (`re.split(r"\s+/\s+", line)`); patterns a function makes (from queries, many of
+# them) are compiled as before and not kept.
+_REGEX = "re"
+CO_OPTIMIZED = 0x1  # a function's code; a module's or class body's has not this flag
+
+
+class _SreArguments(types.ModuleType):
+    """_sre, as re._compiler calls it: what it last gave _sre.compile is kept in `arguments`, with the
+    thread that gave it."""
+
+    def __init__(self, sre):
+        super().__init__(sre.__name__)
+        self.__dict__.update((name, value) for name, value in vars(sre).items() if name != "compile")
+        self.arguments = (None, ())
+        self._compile = sre.compile
+
+    def compile(self, *arguments):
+        self.arguments = (_thread.get_ident(), arguments)
+        return self._compile(*arguments)
+
+
+def _kept_pattern(pattern, flags=0):
+    """re._compiler.compile, for the processes of the command line: a module's or class body's
+    pattern made from the arguments its first compile gave _sre.compile (see _SreArguments)."""
+    from re import _compiler
+
+    caller = sys._getframe(1)
+    while caller is not None and caller.f_globals.get("__name__") == "re":
+        caller = caller.f_back
+    if (
+        caller is None or flags & _compiler.SRE_FLAG_DEBUG or type(pattern) not in (str, bytes) or type(flags) is not int
+        or (caller.f_code.co_flags & CO_OPTIMIZED and pattern not in caller.f_code.co_consts)
+    ):
+        return _compile_pattern(pattern, flags)
+    key = (_REGEX, flags, pattern)
+    arguments = _compiled_sources.kept(key)
+    if type(arguments) is tuple:
+        try:
+            return _compiler._sre._compile(pattern, *arguments[1:])
+        except (TypeError, ValueError, RuntimeError, OverflowError):  # damaged: compiled again
+            pass
+    compiled = _compile_pattern(pattern, flags)
+    thread, arguments = _compiler._sre.arguments
+    if thread == _thread.get_ident() and arguments and arguments[0] is pattern:  # not another thread's compile
+        text, final_flags, code, groups, groupindex, indexgroup = arguments
+        # The opcodes are ints of a class of re's, which marshal does not write: plain ints.
+        _compiled_sources.keep(key, (text, final_flags, [int(word) for word in code], groups, groupindex, indexgroup))
+    return compiled
+
+
+_compile_pattern = None  # re._compiler.compile, once reuse_compiled_sources replaces it
+
+
 def reuse_compiled_sources() -> None:
     """Makes dataclasses, typing and namedtuple take the code of the text they compile from the
     user's cache folder where it is (see _CompiledSources): their module's own name for exec,
-    compile and eval, which they find before the built-in one.  For the processes of the command
-    line (archsearch.cli)."""
+    compile and eval, which they find before the built-in one; and re the compiled form of the
+    patterns of module and class bodies (_kept_pattern, in re._compiler's place).  For the processes of the command
+    line (archsearch.cli, archsearch.query_line).  typing only if it is loaded: a plain query never
+    loads it (click does, and archsearch.cli imports it first)."""
+    global _compile_pattern
     import collections
     import dataclasses
-    import typing
+    from re import _compiler
 
     dataclasses.exec = _kept_exec
-    typing.compile = _kept_compile
     collections.eval = _kept_eval
+    if "typing" in sys.modules:
+        sys.modules["typing"].compile = _kept_compile
+    if _compile_pattern is None:
+        _compile_pattern = _compiler.compile
+        _compiler._sre = _SreArguments(_compiler._sre)
+        _compiler.compile = _kept_pattern
 
 
 def save_compiled_sources() -> None:

@@ -18,8 +18,8 @@ import os
 import re
 import sys
 import threading
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing's constant, by its name (as type checkers read it): a query loads no typing
 if TYPE_CHECKING:  # only for annotations: rendering loads nothing that finds or indexes articles
     from archsearch.indexing import IndexReport
     from archsearch.searching import ArticleRecord, Hit, SearchResult

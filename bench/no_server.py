@@ -9,7 +9,8 @@ ARCHSEARCH_SERVER=off and its output to a file, as a script would, and with --ta
 same query in a Python process that opens that tantivy index (bench/run.py's TANTIVY_QUERY), and
 `python -c pass`. The work tree's archsearch/ is copied and byte-compiled first, as pip compiles
 an installed package (the copy is what runs, so editing the tree meanwhile changes nothing); with
---against REV, that git revision's archsearch/ too. One warm-up round, then N rounds (default
+--against REV, that git revision's archsearch/ too. Each version has a cache folder of its own
+(XDG_CACHE_HOME: the code lean_imports keeps), as one installation has. One warm-up round, then N rounds (default
 10), each running every kind on every version and tool in turn, the order rotating from round
 to round, so that the load of other work falls on all alike. It prints the median CPU time (user
 + system, from wait4) and wall time of each, and the CPU ratio to the tantivy process: on a
@@ -42,22 +43,35 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 # Inside the measured process with --phases: CPU at start, after importing what a query imports,
-# after the command; the command ends as the console script's would (archsearch.cli.end where
-# there is one).
+# after the command; the command runs and ends as the console script's would (RUN_AS_THE_SCRIPT).
 PHASES = """
 import os, sys, time
 started = time.process_time()
 sys.argv = ["archsearch", *sys.argv[1:]]
-import archsearch.client, archsearch.cli, archsearch.cli.query, archsearch.searching, archsearch.rendering
-import archsearch.lasthits, archsearch.engines.whoosh, whoosh.searching, sqlite3
+%s
+import archsearch.searching, archsearch.rendering, archsearch.lasthits, archsearch.engines.whoosh, whoosh.searching, sqlite3
 imported = time.process_time()
-from archsearch import cli
-status = cli.run()
+status = run()
 ran = time.process_time()
 os.write(2, f"phases {started} {imported - started} {ran - imported} {ran}\\n".encode())
-getattr(cli, "end", sys.exit)(status)
+end(status)
 """
 PHASE_KINDS = ("rare word", "common word", "phrase")
+
+# How the measured process runs the command and ends, as the script does in each version: since
+# the command line of a plain query is read without click (archsearch.query_line), through
+# archsearch.client.run_here; before, through archsearch.cli.  The imports of the query path are
+# each version's own: query_line with the configuration, or the click group and its query command.
+RUN_AS_THE_SCRIPT = """
+import archsearch.client as client
+if hasattr(client, "run_here"):
+    from archsearch import lean_imports, query_line, config
+    lean_imports.reuse_compiled_sources()
+    run, end = client.run_here, client.end
+else:
+    import archsearch.cli as cli, archsearch.cli.query
+    run, end = cli.run, getattr(cli, "end", sys.exit)
+"""
 
 # Inside the measured process with --parts: the CPU of each part of the command, inclusive, by
 # wrapping the functions that do it (those a version lacks are left out).
@@ -65,7 +79,8 @@ PARTS = """
 import contextlib, json, os, sys, time
 sys.argv = ["archsearch", *sys.argv[1:]]
 clock = time.process_time
-import archsearch.cli, archsearch.cli.query, archsearch.searching as searching, archsearch.rendering as rendering
+%s
+import archsearch.searching as searching, archsearch.rendering as rendering
 import archsearch.lasthits as lasthits
 parts = {}
 
@@ -101,12 +116,11 @@ timed(searching, "_suggest_spelling", "spelling suggestions")
 timed(rendering, "print_search_result", "output")
 timed(lasthits, "remember", "remembering the hits")
 timed(searching, "search", "search(), all of it")
-from archsearch import cli
 started = clock()
-status = cli.run()
+status = run()
 parts["the command, all of it"] = clock() - started
 os.write(2, ("parts " + json.dumps(parts) + "\\n").encode())
-getattr(cli, "end", sys.exit)(status)
+end(status)
 """
 
 
@@ -168,7 +182,10 @@ def main():
             if tool == "tantivy":
                 return harness.Bench.query_argv(fields, "tantivy", kind), base_env
             argv = harness.Bench.query_argv(fields, "archsearch", kind)
-            env = {**base_env, "PYTHONPATH": versions[tool]}
+            # Each version its own cache folder, as one installation has: the code lean_imports
+            # keeps there is in one layout of the file per version, and two versions whose
+            # layouts share a file name would each replace the other's (~8 ms a process).
+            env = {**base_env, "PYTHONPATH": versions[tool], "XDG_CACHE_HOME": versions[tool] + "-cache"}
             return ([python, "-c", script, *argv[1:]] if script else argv), env
 
         tools = [*versions, *(["tantivy"] if args.tantivy else []), "python -c pass"]
@@ -207,7 +224,7 @@ def main():
 
         if args.phases:
             phases = {}
-            for kind, tool, cpu, reported in runs_reporting(PHASES, "phases "):
+            for kind, tool, cpu, reported in runs_reporting(PHASES % RUN_AS_THE_SCRIPT, "phases "):
                 start, imports, ran, end_mark = map(float, reported.split())
                 phases.setdefault((kind, tool), []).append((start, imports, ran, cpu - end_mark, cpu))
             print("\nCPU ms, medians: start-up (interpreter, site) | imports of the query path | the command | the end | total")
@@ -217,7 +234,7 @@ def main():
 
         if args.parts:
             parts = {}
-            for kind, tool, _, reported in runs_reporting(PARTS, "parts "):
+            for kind, tool, _, reported in runs_reporting(PARTS % RUN_AS_THE_SCRIPT, "parts "):
                 parts.setdefault((kind, tool), []).append(json.loads(reported))
             names = list(dict.fromkeys(name for rows in parts.values() for row in rows for name in row))
             columns = [(kind, tool) for kind in PHASE_KINDS for tool in versions]

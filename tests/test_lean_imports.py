@@ -48,6 +48,10 @@ NOT_ON_THE_QUERY_PATH = (
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
     "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
+    "whoosh.lang.dmetaphone",
+    # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
+    # typing only click and type checkers need
+    "click", "gettext", "locale", "typing",
 )
 
 # A reading command ends with os._exit (archsearch.cli.end), the help at the interpreter's exit.
@@ -72,7 +76,7 @@ main()
         (["query", "Taliban"], ()),
         (["query", "Taliban", "--json"], ()),
         # click wraps the help to shutil.get_terminal_size(), and cleans the commands' long help with inspect's cleandoc.
-        (["--help"], ("shutil", "inspect", "ast", "dis")),
+        (["--help"], ("shutil", "inspect", "ast", "dis", "click", "gettext", "locale", "typing")),
     ],
 )
 def test_a_query_or_the_help_loads_no_heavy_module(seeded_index, args, needed):
@@ -135,13 +139,15 @@ def test_the_modules_stood_in_for_whoosh_still_work():
         "import archsearch, sys; "
         "import calendar, random, queue, mmap, ipaddress; from whoosh import highlight; from whoosh.automata import lev; "
         "from urllib.parse import urlsplit; from whoosh.util import random_name; "
+        "from whoosh.analysis import DoubleMetaphoneFilter, RegexTokenizer; "
         "print(calendar.monthrange(2024, 2)[1], len(random_name(5)), queue.Queue().empty(), mmap.ACCESS_READ, "
         "ipaddress.ip_address('::1').version, urlsplit('http://[::1]:80/a').hostname, "
         "type(highlight.Highlighter()).__name__, lev.levenshtein_automaton('ab', 1).to_dfa().accept('abc'), "
+        "[token.text for token in DoubleMetaphoneFilter()(RegexTokenizer()('Thompson'))], "
         "sorted({type(sys.modules[name]).__name__ for name in ('calendar', 'random', 'queue', 'mmap', 'ipaddress', "
-        "'whoosh.highlight', 'whoosh.automata.lev')}))"
+        "'whoosh.highlight', 'whoosh.automata.lev', 'whoosh.lang.dmetaphone')}))"
     )
-    assert result == "29 5 True 1 6 ::1 Highlighter True ['module']"
+    assert result == "29 5 True 1 6 ::1 Highlighter True ['TMPSN'] ['module']"
 
 
 def test_the_collector_runs_less_often_but_still_collects_cycles():
@@ -332,6 +338,24 @@ def test_a_damaged_or_unwritable_cache_only_means_compiling_again(tmp_path, dama
     assert answer == EXPECTED_ANSWER and compiled >= 8
 
 
+def test_each_text_s_code_is_unmarshalled_only_when_run(tmp_path):
+    """The file keeps each code marshalled apart, so that a process unmarshals only the codes it
+    runs; an entry damaged is compiled again, and the others are still reused."""
+    import marshal
+
+    lean_imports = lean_imports_module()
+    saved = tmp_path / "cache" / "archsearch" / lean_imports.COMPILED_SOURCES_FILE
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    compiles_and_answers(environ)
+    header = lean_imports._COMPILED_SOURCES_HEADER
+    codes = marshal.loads(saved.read_bytes()[len(header):])
+    assert len(codes) >= 8 and all(type(code) is bytes for code in codes.values())
+    codes[next(key for key in codes if key[0] in ("exec", "eval"))] = b"garbage"
+    saved.write_bytes(header + marshal.dumps(codes))
+    assert compiles_and_answers(environ) == (1, EXPECTED_ANSWER)
+    assert compiles_and_answers(environ) == (0, EXPECTED_ANSWER)  # written anew
+
+
 def test_code_kept_for_a_text_is_that_of_the_same_future_flags():
     """The same text compiled where `from __future__ import annotations` holds, and where it does
     not, is two codes (its annotations a string, or evaluated)."""
@@ -345,3 +369,94 @@ def test_code_kept_for_a_text_is_that_of_the_same_future_flags():
     ), {"kept_exec": lean_imports._kept_exec, "text": text, "namespace": future_namespace})
     assert plain_namespace["f"].__annotations__ == {"x": int}
     assert future_namespace["f"].__annotations__ == {"x": "int"}
+
+
+# Regular expressions of module and class bodies, compiled once per user (lean_imports._kept_pattern)
+
+PATTERNS_OF_A_COMMAND_LINE_PROCESS = """
+import re, sys
+from re import _parser
+from archsearch import lean_imports
+lean_imports.reuse_compiled_sources()
+parsed = []
+real_parse = _parser.parse
+_parser.parse = lambda *args, **kwargs: (parsed.append(args[0]), real_parse(*args, **kwargs))[1]
+MODULE_PATTERNS = [
+    re.compile(r"(?P<place>[^\\W\\d_]+),\\s*(?P<when>\\d{1,2})\\.?", re.I),
+    re.compile(rb"[\\x00-\\x08]+"),
+    re.compile(r'''
+        (?P<word> \\w+ )    # a word
+        (?: \\s+ (?P=word) )?  # the same again
+    ''', re.X | re.UNICODE),
+    re.compile(r"(?i:caf[eé])\\b|(a)(b)?"),
+]
+class Body:
+    PATTERN = re.compile(r"[.!?…]+[\\"')\\]]*(?=\\s|$)")
+def in_a_function(text):
+    return re.compile(text)
+def literal_in_a_function(text):
+    return re.split(r"\\s+/\\s+", text)
+in_a_function("made at run time " + sys.argv[1])
+split = literal_in_a_function("Home / World / Asia")
+parsed_count = len(parsed)
+patterns = [*MODULE_PATTERNS, Body.PATTERN, re.compile(r"\\s+/\\s+")]
+answers = [[pattern.pattern, pattern.flags, pattern.groups, dict(pattern.groupindex)] for pattern in patterns] + [
+    MODULE_PATTERNS[0].match("KABUL, 10. Dec").groupdict(), MODULE_PATTERNS[1].sub(b"-", b"a\\x01\\x02b"),
+    MODULE_PATTERNS[2].match("news news today").group("word"), MODULE_PATTERNS[3].findall("Café ab a"),
+    Body.PATTERN.findall("Done. Really?! Yes…"), split,
+    # re compares patterns by their code: each as re's own compile makes it
+    [pattern == lean_imports._compile_pattern(pattern.pattern, pattern.flags) for pattern in patterns],
+]
+print(parsed_count, repr(answers))
+lean_imports.save_compiled_sources()
+"""
+
+
+def patterns_parsed_and_answers(environ, run_time_text="a") -> tuple[int, str]:
+    result = subprocess.run(
+        [sys.executable, "-c", PATTERNS_OF_A_COMMAND_LINE_PROCESS, run_time_text],
+        capture_output=True, text=True, env=environ, check=True,
+    )
+    parsed, answers = result.stdout.split(" ", 1)
+    return int(parsed), answers
+
+
+def test_a_second_process_parses_no_module_pattern_and_matches_the_same(tmp_path):
+    """The patterns of module and class bodies, and a function's literal ones, are made from what
+    their first compile gave _sre.compile: equal patterns (re compares their code), the same
+    matches; one a function makes is compiled each time, and not kept."""
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first_parsed, first = patterns_parsed_and_answers(environ, "first")
+    second_parsed, second = patterns_parsed_and_answers(environ, "second")
+    assert first == second
+    assert "'KABUL'" in first and "b'a-b'" in first and "'news'" in first and "['Home', 'World', 'Asia']" in first
+    assert "[True, True, True, True, True, True]" in first
+    assert first_parsed == 7  # the six patterns, and the one the function makes
+    assert second_parsed == 1  # the function's alone
+    kept = compiled_sources_in(tmp_path / "cache")
+    assert not any("made at run time" in str(key[2]) for key in kept if key[0] == "re")
+
+
+def compiled_sources_in(cache_home) -> dict:
+    import marshal
+
+    lean_imports = lean_imports_module()
+    data = (cache_home / "archsearch" / lean_imports.COMPILED_SOURCES_FILE).read_bytes()
+    return marshal.loads(data[len(lean_imports._COMPILED_SOURCES_HEADER):])
+
+
+def test_a_damaged_pattern_kept_is_compiled_again(tmp_path):
+    import marshal
+
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    _, answers = patterns_parsed_and_answers(environ)
+    kept = compiled_sources_in(tmp_path / "cache")
+    for key in kept:
+        if key[0] == "re":
+            text, flags, code, groups, groupindex, indexgroup = marshal.loads(kept[key])
+            kept[key] = marshal.dumps((text, flags, [99999] * len(code), groups, groupindex, indexgroup))
+    lean_imports = lean_imports_module()
+    (tmp_path / "cache" / "archsearch" / lean_imports.COMPILED_SOURCES_FILE).write_bytes(
+        lean_imports._COMPILED_SOURCES_HEADER + marshal.dumps(kept)
+    )
+    assert patterns_parsed_and_answers(environ) == (7, answers)

@@ -91,6 +91,9 @@ def running_server(path: Path, patch: str = "", **extra):
 def no_click(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("noclick")
     (folder / "click.py").write_text(f"raise ImportError({RAN_IN_CLIENT.decode()!r})\n")
+    # A plain query runs without click (archsearch.query_line), but not without Whoosh; it ends as
+    # a command that failed to import click does (status 1, the message on stderr).
+    (folder / "whoosh.py").write_text(f"raise SystemExit({RAN_IN_CLIENT.decode()!r})\n")
     return folder
 
 

@@ -2,8 +2,8 @@
 
 import contextlib
 import importlib
-import os
 import sys
+import typing  # noqa: F401  (click's; loaded before reuse_compiled_sources, which patches it only if loaded)
 
 from archsearch import __version__, lean_imports
 
@@ -11,7 +11,9 @@ lean_imports.reuse_compiled_sources()  # before click, whose annotations typing 
 with lean_imports.deferred_uuid_for_click():
     import click
 
+from archsearch.client import end
 from archsearch.config import apply_config  # a quarter of a millisecond; tomllib loads only for a file
+from archsearch.query_line import error_line, exit_status, stop_writing_quietly
 
 # Command name -> module under archsearch.cli; loading them lazily keeps `archsearch --help` fast.
 COMMANDS = {
@@ -95,28 +97,8 @@ def quiet_when_the_reader_goes():
         stop_writing_quietly()
 
 
-def stop_writing_quietly() -> None:
-    """The reader of our output went away (`| head -1`): end without a traceback, as ripgrep does."""
-    discard_unwritten_output()
-    sys.exit(0)
-
-
-def discard_unwritten_output() -> None:
-    """Points stdout at /dev/null, so that what is still buffered for a reader that went away is
-    dropped there, rather than tried again by the next flush or at exit ("Exception ignored")."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
-        pass  # not a real file descriptor, as under click's test runner
-
-
 def fail(message: str) -> None:
-    from archsearch.rendering import printable_name
-
-    # Messages quote what was typed and what is stored (paths): neither may steer the terminal.
-    click.echo(f"archsearch: error: {printable_name(message)}", err=True)
+    click.echo(error_line(message), err=True)
     sys.exit(2)
 
 
@@ -149,46 +131,8 @@ def main() -> None:
     end(run())
 
 
-def end(status) -> None:
-    """Ends the process with a command's exit status. A command that only reads the index (one
-    archsearch.client may hand to a server) ends at once, as the server's request processes do:
-    the interpreter's clean-up would free every object the command made, one by one, and collect
-    them, for nothing that outlives the process (a sixth of a query's CPU at 100k articles).
-    What it wrote is flushed first; a command that writes, or left a thread running, ends normally."""
-    from archsearch.client import FORWARDED
-
-    threading = sys.modules.get("threading")
-    threads_left = threading is not None and any(
-        thread.is_alive() and not thread.daemon for thread in threading.enumerate() if thread is not threading.main_thread()
-    )
-    if sys.argv[1:2] and sys.argv[1] in FORWARDED and isinstance(status, int) and not threads_left:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):
-                stream.flush()
-        lean_imports.save_compiled_sources()
-        os._exit(status)
-    sys.exit(status)
-
-
 def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     """A command line run in this process, to its exit status: `cli`, but an unexpected failure is
-    one line too unless debugging. The console script and archsearch.server both run commands here."""
-    status = 0
-    try:
-        try:
-            cli.main(args, prog_name)
-        except Exception as exc:
-            if os.environ.get("ARCHSEARCH_DEBUG"):
-                raise
-            fail(f"internal error: {type(exc).__name__}: {exc} (set ARCHSEARCH_DEBUG=1 for details)")
-    except SystemExit as exc:
-        status = exc.code or 0
-    try:
-        # Here rather than at interpreter exit, where a reader gone by then would get Python's
-        # "Exception ignored ... BrokenPipeError" and status 120; a server must also have
-        # written everything before it reports the status.
-        sys.stdout.flush()
-    except BrokenPipeError:
-        discard_unwritten_output()
-        return 0
-    return status
+    one line too unless debugging. archsearch.server runs commands here, and the console script
+    every command but a plain query (archsearch.client.run_here)."""
+    return exit_status(lambda: cli.main(args, prog_name), fail)

@@ -85,16 +85,12 @@ def output_options(command):
     def wrapper(*args, as_json, requested_format, bom, color, **kwargs):
         import sys
 
-        from archsearch.rendering import colour_wanted, output_format
+        from archsearch.query_line import Contradiction, chosen_format
 
-        if as_json and requested_format not in (None, "json"):
-            raise click.UsageError(f"--json and --format {requested_format} contradict each other")
-        requested = "json" if as_json else requested_format
-        if bom and requested != "csv":
-            raise click.UsageError("--bom goes with --format csv only")
-        if bom:
-            requested = "csv+bom"
-        colour = requested is None and colour_wanted(color, sys.stdout)
-        return command(*args, fmt=output_format(requested, colour), **kwargs)
+        try:
+            fmt = chosen_format(as_json, requested_format, bom, color, sys.stdout)
+        except Contradiction as exc:
+            raise click.UsageError(str(exc)) from None
+        return command(*args, fmt=fmt, **kwargs)
 
     return wrapper

@@ -1,7 +1,5 @@
 """`archsearch query`: ranked articles with highlighted passages."""
 
-import sys
-
 import click
 
 from archsearch.cli.options import (
@@ -11,6 +9,7 @@ from archsearch.cli.options import (
     query_filter_options,
     sort_option,
 )
+from archsearch.query_line import Contradiction, excluded_words_read, run_query, settled
 
 
 class QueryCommand(click.Command):
@@ -22,24 +21,7 @@ class QueryCommand(click.Command):
         short_flags = {
             name[1] for option in options if option.is_flag for name in option.opts if len(name) == 2
         }
-        rewritten = []
-        for position, arg in enumerate(args):
-            if arg == "--":
-                rewritten += args[position:]
-                break
-            is_option_value = position > 0 and args[position - 1] in takes_value
-            if arg[:1] == "-" and arg[:2] != "--" and len(arg) > 1 and not is_option_value:
-                if not self._is_short_option(arg, takes_value, short_flags):
-                    arg = "NOT " + arg[1:]
-            rewritten.append(arg)
-        return super().parse_args(ctx, rewritten)
-
-    @staticmethod
-    def _is_short_option(arg, takes_value, short_flags) -> bool:
-        # -n5 and -n are options; -l0 is two flags; -nation and -coronavirus are words to exclude.
-        if arg[:2] in takes_value:
-            return len(arg) == 2 or arg[2:].isdigit()
-        return all(letter in short_flags for letter in arg[1:])
+        return super().parse_args(ctx, excluded_words_read(args, takes_value, short_flags))
 
 
 @click.command("query", cls=QueryCommand)
@@ -93,73 +75,18 @@ def command(
     matches only in capitals unless --ignore-case is given; =word matches
     that exact word, unstemmed, in any case.
     """
-    from archsearch.lasthits import remember
-    from archsearch.location import resolve_index_dir
-    from archsearch.rendering import print_paths, print_result_notes, print_search_result
-    from archsearch.engines import open_engine, print_warnings
-
+    params = dict(locals())  # the parameters, as click gives them
     context = click.get_current_context()
-    if (paths_only or only_new) and context.get_parameter_source("limit").name in ("DEFAULT", "DEFAULT_MAP"):
-        # like grep -l, every matching file unless a limit is asked for; and every new article,
-        # since those left out would not be new next time
-        limit = 0
-    if null and not paths_only:
-        raise click.UsageError("-0/--null only goes with -l/--files-with-matches")
-    if paths_only and count_only:
-        raise click.UsageError("-l and -c contradict each other")
-    if dry_run and not only_new:
-        raise click.UsageError("--dry-run only goes with --new")
-    if only_new and offset:
-        raise click.UsageError("--offset does not go with --new: the articles skipped would not be new next time")
+    limit_given = context.get_parameter_source("limit").name not in ("DEFAULT", "DEFAULT_MAP")
+    try:
+        params = settled(params, limit_given)
+    except Contradiction as exc:
+        raise click.UsageError(str(exc)) from None
 
-    index_dir = resolve_index_dir(index_dir)
-    alert = None
-    if only_new:
-        from archsearch.alerts import last_seen, saved_search_name
+    def alert_name(words: list[str]) -> str:
+        """The saved search --new runs (archsearch.alerts loads for --new alone)."""
+        from archsearch.alerts import saved_search_name
 
-        alert = saved_search_name(context, list(words))
-    engine = open_engine(index_dir, allow_partial=allow_partial)
-    result = engine.search(
-        " ".join(words),
-        any_words=any_words,
-        limit=limit,
-        offset=offset,
-        sort=sort,
-        since=since,
-        until=until,
-        include_undated=include_undated,
-        with_snippets=not (paths_only or count_only),
-        collapse_copies=not (all_copies or paths_only or count_only),
-        fix=fix,
-        expand=expand,
-        ignore_case=ignore_case,
-        # -c and -l answer scripts, which count on every article counted or listed having all the
-        # words; so does an alert feed.
-        relax_when_empty=not (strict or paths_only or count_only or only_new),
-        indexed_after=last_seen(index_dir, alert) if alert else None,
-    )
-    print_warnings(engine, sys.stderr)
-    if count_only:
-        sys.stdout.write(f"{result.total}\n")
-        print_result_notes(result, sys.stderr)
-        mark_seen(index_dir, alert, result, dry_run)
-        sys.exit(0 if result.total else 1)
-    not_remembered = remember(index_dir, result.query, [(hit.rank, hit.reference) for hit in result.hits])
-    if not_remembered:
-        sys.stderr.write(f"archsearch: warning: {not_remembered}\n")
-    if paths_only:
-        print_paths(result, sys.stdout, null)
-        print_result_notes(result, sys.stderr)
-    else:
-        print_search_result(result, sys.stdout, sys.stderr, fmt, explain=explain)
-    mark_seen(index_dir, alert, result, dry_run)
-    sys.exit(0 if result.hits else 1)
+        return saved_search_name(context, words)
 
-
-def mark_seen(index_dir, alert: str | None, result, dry_run: bool) -> None:
-    """After the new articles are written out: the next `@alert --new` starts after them."""
-    if alert and not dry_run:
-        from archsearch.alerts import record_seen
-
-        sys.stdout.flush()  # a reader gone away (BrokenPipeError) is told of first: nothing marked seen then
-        record_seen(index_dir, alert, result.newest_indexed)
+    run_query(**params, alert_name=alert_name)

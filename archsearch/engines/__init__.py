@@ -12,9 +12,14 @@ commands do not know which engine answered.
 """
 
 from pathlib import Path
-from typing import Protocol
 
 from archsearch.errors import ArchsearchError
+
+TYPE_CHECKING = False  # typing's constant, by its name (as type checkers read it)
+if TYPE_CHECKING:
+    from typing import Protocol
+else:  # Engine is for type checkers; a query without the server loads no typing (2 ms)
+    Protocol = object
 
 
 class Engine(Protocol):

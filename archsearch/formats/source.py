@@ -9,9 +9,12 @@ import os
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
 
 from archsearch.formats.article import UnreadableFile
+
+TYPE_CHECKING = False  # typing's constant, by its name (as type checkers read it): a query loads no typing
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 SNIFF_BYTES = 8 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
@@ -41,7 +44,7 @@ class Source:
         stem, dot, extension = self.name.rpartition(".")
         return extension if dot and stem else ""
 
-    def open_raw(self) -> BinaryIO:
+    def open_raw(self) -> "BinaryIO":
         """The file's bytes as stored (still compressed)."""
         if self._data is not None:
             return io.BytesIO(self._data)
@@ -50,7 +53,7 @@ class Source:
         except OSError as exc:
             raise UnreadableFile((exc.strerror or str(exc)).lower()) from exc
 
-    def open(self) -> BinaryIO:
+    def open(self) -> "BinaryIO":
         """The content, decompressed, as a stream: containers are read without loading them whole."""
         raw = self.open_raw()
         if not self.compressed:
@@ -106,7 +109,7 @@ class GunzipStream(io.RawIOBase):
     end of file anyway.
     """
 
-    def __init__(self, raw: BinaryIO):
+    def __init__(self, raw: "BinaryIO"):
         self._raw = raw
         self._decompressor = zlib.decompressobj(wbits=31)
         self._pending = b""

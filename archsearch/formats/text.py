@@ -23,9 +23,9 @@ import dataclasses
 import datetime
 import os
 import re
+from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from archsearch.formats.article import Article, UnreadableFile
 from archsearch.formats.source import Source
@@ -354,10 +354,10 @@ def take_source_from_about(draft: Draft) -> Draft:
     return draft
 
 
-class Dateline(NamedTuple):
-    text: str  # the dateline as written, e.g. "KABUL, December 10. /TASS/."
-    place: str  # e.g. "Kabul"
-    agency: str  # e.g. "TASS"; "" when the dateline names none
+# text: the dateline as written, e.g. "KABUL, December 10. /TASS/."; place: e.g. "Kabul"; agency:
+# e.g. "TASS", "" when the dateline names none.  collections' namedtuple rather than typing's: a
+# query reads its hits' files with this module, and loads no typing otherwise (2 ms).
+Dateline = namedtuple("Dateline", ["text", "place", "agency"])
 
 
 _WORD = r"[^\W\d_][\w'’.-]*"
