@@ -391,6 +391,18 @@ class ArrayOperations:
         index = arrays.find(TITLE_WORDS_KEY) if arrays is not None else None
         return None if index is None else arrays.documents(index)
 
+    def holds(self, number: int, key: bytes, docnum: int) -> bool | None:
+        """Whether the document (relative to the segment numbered `number` in the evaluator's
+        leaves) holds the term (key: field name, NUL, term); None where the segment's arrays do
+        not hold the term (it may still be in its Whoosh postings)."""
+        arrays = self._segment_arrays()[number]
+        found = arrays.find(key) if arrays is not None else None
+        if found is None:
+            return None
+        ids = arrays.documents(found)
+        position = int(np.searchsorted(ids, docnum))
+        return position < len(ids) and int(ids[position]) == docnum
+
     def _segment_arrays(self) -> list["SegmentArrays | None"]:
         """Each segment's arrays (None: it has none), looked for once per evaluator: `archsearch
         index` may write them for an older segment at any time."""
@@ -547,6 +559,20 @@ class SegmentArrays:
         self._crcs = np.frombuffer(self._map, "<u4", terms, crcs_start)
         self._keys = self._map[crcs_start + 4 * terms:]
         self._checked: dict[int, bool] = {}  # term -> whether its data is whole
+        self._numbers: dict[bytes, int] | None = None  # key -> term's number: see number_keys
+
+    def number_keys(self) -> None:
+        """Makes find() a dict lookup instead of a binary search of the keys in Python (about 14
+        keys unpacked a lookup, 90 lookups for a 3-word AND at 100k): done by the server when it
+        opens a generation (0.3 µs a key, 61,000 keys in the 100k index's 11 files), for the
+        request processes it forks, where the binary search would run every time."""
+        bounds = np.frombuffer(self._map, "<u8", len(self._crcs) + 1, self._directory).tolist()
+        keys = self._keys
+        # From the last to the first: a key written twice (a damaged directory) is found where
+        # the binary search would find it, first.
+        self._numbers = {
+            keys[bounds[number]:bounds[number + 1]]: number for number in range(len(bounds) - 2, -1, -1)
+        }
 
     def close(self) -> None:
         """Unmap the file, unless arrays of it are still in use (then it goes when they do)."""
@@ -572,10 +598,15 @@ class SegmentArrays:
     def find(self, key: bytes) -> int | None:
         """The term's number in the file (key: field name, NUL, term); None if the file does not
         hold it, or holds it damaged (its checksum fails)."""
-        count = len(self._crcs)
-        index = bisect_left(range(count), key, key=self._key)
-        if index == count or self._key(index) != key:
-            return None
+        if self._numbers is not None:
+            index = self._numbers.get(key)
+            if index is None:
+                return None
+        else:
+            count = len(self._crcs)
+            index = bisect_left(range(count), key, key=self._key)
+            if index == count or self._key(index) != key:
+                return None
         return index if self._whole(index, key) else None
 
     def _whole(self, index: int, key: bytes) -> bool:

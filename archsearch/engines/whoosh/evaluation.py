@@ -53,6 +53,7 @@ from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM
 from archsearch.engines.whoosh import fuzzy
 from archsearch.engines.whoosh.fuzzy import ListedPrefix, PrefixExpansion, expansion_terms, prefix_expansion, prefix_term_infos
 from archsearch.engines.whoosh import postings_arrays
+from archsearch.engines.whoosh.mapped_terms import mapped_terms
 from archsearch.engines.whoosh.postings_arrays import PositionRuns, decode_positions, listed_postings
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.store import article_body
@@ -433,8 +434,9 @@ class Evaluator:
     def walked_documents(self, leaf, infos: dict) -> list[int]:
         """The documents (segment-relative, sorted) of a segment's words, from their term information."""
         found = set()
+        postfile = _postings_file(leaf)
         for terminfo in infos.values():
-            found.update(read_postings(leaf._terms._postfile, terminfo, 0)[0])
+            found.update(read_postings(postfile, terminfo, 0)[0])
         return sorted(found)
 
     # Proximity: where the operands' words stand (see proximity.py).
@@ -551,6 +553,18 @@ class Evaluator:
             docnum: occurrences_by_field(fieldname, positions, lambda: self._title_length(docnum))
             for docnum, positions in found.items()
         }
+
+    def holds(self, fieldname: str, word: bytes, docnum: int) -> bool:
+        """Whether the document holds the word in the field: from its segment's postings arrays
+        where the evaluation read arrays (mapped already) and they hold the word, else from its
+        segment's postings (a term lookup, and a block decompressed and unpickled)."""
+        number = self.segment_number(docnum)
+        leaf, base = self.leaves[number]
+        if self._arrays is not None:
+            held = self._arrays.holds(number, fieldname.encode("utf-8") + b"\0" + word, docnum - base)
+            if held is not None:
+                return held
+        return _holds(leaf, fieldname, word, docnum - base)
 
     def segment_number(self, docnum: int) -> int:
         """The number in self.leaves of the segment holding the document."""
@@ -673,7 +687,7 @@ class Evaluator:
             terminfo = self._term_info(number, leaf, fieldname, text)
             if terminfo is None:
                 continue
-            read.append((leaf, base, *read_postings(leaf._terms._postfile, terminfo, base, wanted)))
+            read.append((leaf, base, *read_postings(_postings_file(leaf), terminfo, base, wanted)))
         if wanted is None:
             self._postings_read[fieldname, text, skipped] = read
         return read
@@ -704,10 +718,7 @@ class Evaluator:
         if number not in infos:
             if (fieldname, text) in self._term_infos_whole:
                 return None
-            try:
-                infos[number] = leaf._terms.term_info(fieldname, text)
-            except TermNotFound:
-                infos[number] = None
+            infos[number] = term_info(leaf, fieldname, text)
         return infos[number]
 
     def field_lengths(self, fieldname: str) -> bytes:
@@ -1186,10 +1197,9 @@ class _PrefixWords:
             except (UnreadableFile, OSError):
                 body = ""
         forms = _forms_starting(self._prefix, f"{stored.get('title') or ''}\n{body}", folded_form)
-        leaf, base = evaluator.leaves[evaluator.segment_number(docnum)]
         words = [form.encode("utf-8") for form in sorted(forms)]
         return [(self._fieldname, word) for word in words
-                if word not in self._scored and _holds(leaf, self._fieldname, word, docnum - base)]
+                if word not in self._scored and evaluator.holds(self._fieldname, word, docnum)]
 
 
 def _forms_starting(prefix: str, text: str, folded_form) -> set[str]:
@@ -1213,11 +1223,26 @@ def _forms_starting(prefix: str, text: str, folded_form) -> set[str]:
 
 def _holds(leaf, fieldname: str, word: bytes, docnum: int) -> bool:
     """Whether the segment's document (segment-relative) holds the word in the field."""
+    terminfo = term_info(leaf, fieldname, word)
+    return terminfo is not None and docnum in read_postings(_postings_file(leaf), terminfo, 0, [docnum])[0]
+
+
+def term_info(leaf, fieldname: str, text: bytes):
+    """The term's information in the segment reader's segment (W3TermInfo); None if it has none.
+    Through a map of the segment's file where it can be (mapped_terms.py), else Whoosh's reads."""
+    mapped = mapped_terms(leaf)
+    if mapped is not None:
+        return mapped.term_info(fieldname, text)
     try:
-        terminfo = leaf._terms.term_info(fieldname, word)
+        return leaf._terms.term_info(fieldname, text)
     except TermNotFound:
-        return False
-    return docnum in read_postings(leaf._terms._postfile, terminfo, 0, [docnum])[0]
+        return None
+
+
+def _postings_file(leaf):
+    """What read_postings reads the segment's postings from: its map (mapped_terms.py) or Whoosh's file."""
+    mapped = mapped_terms(leaf)
+    return mapped if mapped is not None else leaf._terms._postfile
 
 
 class _JoinedValues:
