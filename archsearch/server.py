@@ -865,9 +865,9 @@ _warming_words: dict[Path, str] = {}
 def warm(index_dir: Path) -> None:
     """Reads once, in the server, what every request on the index's newly opened generation would
     otherwise read again in its own process, and lose with it: each segment's stored-field
-    offsets, word lists (prefix and fuzzy words), span of keys, postings sidecars' keys numbered and
-    largest terms' checksums, the segment files mapped for term lookups (mapped_terms), every
-    scored field's lengths, the regular expressions of the article readers and of snippets compiled
+    offsets, word lists (prefix and fuzzy words; merged for prefixes), span of keys, postings
+    sidecars' keys numbered and largest terms' checksums, the segment files mapped for term
+    lookups (mapped_terms), every scored field's lengths, the regular expressions of the article readers and of snippets compiled
     (Whoosh's query parser's are, when PRELOADED imports query_plugins).  It searches the index for a rare
     word (the first of letters in the body of at most WARMING_ARTICLES articles: a common one
     would cost a large index a second), the result thrown away; the requests forked afterwards
@@ -879,7 +879,8 @@ def warm(index_dir: Path) -> None:
     opens the latest itself when it is not (the server then opens and warms that one for the
     next requests)."""
     from archsearch.engines.whoosh.evaluation import Evaluator
-    from archsearch.engines.whoosh.fuzzy import segment_word_lists
+    from archsearch.engines.whoosh.fuzzy import merge_word_lists, segment_word_lists
+    from archsearch.engines.whoosh.prefix_postings import PREFIX_FIELDS
     from archsearch.engines.whoosh.keys import field_span
     from archsearch.engines.whoosh.mapped_terms import map_segment
     from archsearch.engines.whoosh.store import index_searcher
@@ -893,6 +894,8 @@ def warm(index_dir: Path) -> None:
             field_span(leaf, "key")  # where copy groups look their copies up
             if leaf.doc_count_all():
                 leaf.stored_fields(0)  # reads where each article's stored fields are in the segment
+        for fieldname in PREFIX_FIELDS:  # where live search's prefixes look
+            merge_word_lists(searcher.reader(), fieldname)
         _prepare_postings_arrays(leaves)
         for leaf in leaves:
             map_segment(leaf)  # for its term information and postings (mapped_terms.py)
