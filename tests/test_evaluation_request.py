@@ -196,3 +196,4 @@ def test_postings_files_without_title_lengths_are_written_again_at_the_next_chan
     with open_index(index_dir).searcher() as searcher:
         first = list(searcher.reader().leaf_readers())[0][0]
         assert list(found[0]) == [stored_title_length(searcher, docnum) for docnum in range(first.doc_count_all())]
+
