@@ -459,7 +459,7 @@ class Evaluator:
         self._positions_read()
         (operand,) = node.subqueries
         scores = self._evaluate(operand, terms, positive)
-        occurrences = self._occurrences(operand, scores.keys())
+        occurrences = self._occurrences(operand, scores.keys(), ("body",))
         counted = {
             docnum: score
             for docnum, score in scores.items()
@@ -469,8 +469,10 @@ class Evaluator:
 
     def closeness(self, operands, docnums: Collection[int]) -> dict[int, float]:
         """How close together `operands` (words, phrases: see querying.checked_operand) stand in
-        the body of each document, as proximity.closeness() measures it; 0 ones left out."""
-        found = [self._occurrences(operand, docnums) for operand in operands]
+        the body of each document, as proximity.closeness() measures it; 0 ones left out.  Where
+        the operands' words stand in titles is not read (a word is looked for in the title, the
+        body and the derived title: two thirds of the positions otherwise)."""
+        found = [self._occurrences(operand, docnums, ("body",)) for operand in operands]
         result = {}
         for docnum in docnums:
             value = closeness([sorted(each.get(docnum, {}).get("body", ())) for each in found], len(operands))
@@ -501,13 +503,14 @@ class Evaluator:
             self._proximities.append((node, matched.keys()))
         return self._ops.boosted(matched, node.boost)
 
-    def _occurrences(self, node, candidates) -> dict[int, dict[str, list[Occurrence]]]:
+    def _occurrences(self, node, candidates, wanted=("title", "body")) -> dict[int, dict[str, list[Occurrence]]]:
         """Per candidate document that has it, where `node` (a word, phrase, expanded word or
-        OR of them, see querying.checked_operand) occurs in the title and in the body."""
+        OR of them, see querying.checked_operand) occurs in the title and in the body (those of
+        them `wanted`: the others may be left out)."""
         if isinstance(node, wq.Term):
-            return self._word_occurrences(node.fieldname, node.text, candidates)
+            return self._word_occurrences(node.fieldname, node.text, candidates, wanted)
         if isinstance(node, wq.Phrase):
-            found = [self._word_occurrences(node.fieldname, word, candidates) for word in node.words]
+            found = [self._word_occurrences(node.fieldname, word, candidates, wanted) for word in node.words]
             result = {}
             for docnum in set(found[0]).intersection(*found[1:]):
                 by_field = {}
@@ -521,11 +524,11 @@ class Evaluator:
             return result
         if isinstance(node, wq.MultiTerm):
             words = [word for word in node._btexts(self.searcher.reader()) if word]
-            return self._occurrences(wq.Or([wq.Term(node.field(), word) for word in words]), candidates)
+            return self._occurrences(wq.Or([wq.Term(node.field(), word) for word in words]), candidates, wanted)
         if isinstance(node, wq.Or):
             result = {}
             for sub in node.subqueries:
-                for docnum, by_field in self._occurrences(sub, candidates).items():
+                for docnum, by_field in self._occurrences(sub, candidates, wanted).items():
                     merged = result.setdefault(docnum, {})
                     for fieldname, found in by_field.items():
                         merged[fieldname] = merged.get(fieldname, []) + found
@@ -535,12 +538,14 @@ class Evaluator:
             for sub in node.subqueries:
                 if sub not in positional:  # a language or smart-case test beside the word
                     candidates = set(candidates).intersection(self._evaluate(sub, [], positive=False))
-            return self._occurrences(positional[0], candidates) if len(positional) == 1 else {}
+            return self._occurrences(positional[0], candidates, wanted) if len(positional) == 1 else {}
         raise _Unsupported(type(node).__name__)
 
-    def _word_occurrences(self, fieldname: str, text, candidates) -> dict[int, dict[str, list[Occurrence]]]:
+    def _word_occurrences(self, fieldname: str, text, candidates, wanted=("title", "body")) -> dict[int, dict[str, list[Occurrence]]]:
         if fieldname not in self.schema:
             return {}
+        if fieldname != WORD_FORM_FIELD and _occurrence_field(fieldname) not in wanted:
+            return {}  # exact's positions run through the title and the body: read where either is wanted
         fieldobj = self.schema[fieldname]
         try:
             word = text if isinstance(text, bytes) else fieldobj.to_bytes(text)
@@ -1080,7 +1085,7 @@ def occurrences_by_field(fieldname: str, positions, title_length: Callable[[], i
     from the lead is indexed apart (schema.py) but is the title all the same, and the words as
     written run on from the title's (`title_length()` of them) to the body's (schema.exact_text)."""
     if fieldname != WORD_FORM_FIELD:
-        return {"title" if fieldname == DERIVED_TITLE_FIELD else fieldname: [(position, position) for position in positions]}
+        return {_occurrence_field(fieldname): [(position, position) for position in positions]}
     length = title_length()
     by_field: dict[str, list[Occurrence]] = {}
     for position in positions:
@@ -1089,6 +1094,12 @@ def occurrences_by_field(fieldname: str, positions, title_length: Callable[[], i
         else:
             by_field.setdefault("body", []).append((position - length, position - length))
     return by_field
+
+
+def _occurrence_field(fieldname: str) -> str:
+    """Where a word of the field occurs for proximity (a field other than exact, whose positions
+    run through the title and the body)."""
+    return "title" if fieldname == DERIVED_TITLE_FIELD else fieldname
 
 
 def reader_kept(searcher) -> dict:
