@@ -749,3 +749,33 @@ def test_a_numeric_column_is_read_once_per_reader(searcher, monkeypatch):
 
 def refused(*args):
     raise AssertionError("a numeric column read in a request")
+
+
+def array_operations(searcher):
+    return arrays.ArrayOperations(Evaluator(searcher, arrays=True))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_terms_documents_are_looked_up_segment_by_segment_as_in_its_joined_numbers(searcher, data):
+    """A term's postings read are kept segment by segment (TermPostings), their numbers as the
+    segments hold them: looking documents up there finds what a lookup in the joined index-wide
+    numbers finds, for the postings' weights (term_postings_within) and positions (word_positions),
+    without joining them (fails where they are joined first)."""
+    fieldname = data.draw(st.sampled_from(["body", "title", "exact", "undated"]))
+    text = data.draw(st.sampled_from(lexicon(searcher, fieldname) + [b"zzznowhere"]))
+    count = searcher.doc_count_all()
+    docnums = sorted(data.draw(st.sets(st.integers(0, count - 1), max_size=count)))
+    joined = array_operations(searcher)
+    ids, weights, _ = joined.postings(fieldname, text)
+    expected = joined.postings_within(ids, weights, docnums)
+    positional = searcher.schema[fieldname].format.supports("positions")
+    ops = array_operations(searcher)
+    found = ops.term_postings_within(fieldname, text, docnums)
+    assert found[0].tolist() == expected[0].tolist()
+    assert found[1].dtype == expected[1].dtype and found[1].tolist() == expected[1].tolist()
+    if positional:
+        decode = evaluation._PositionsDecoder(searcher.schema[fieldname].format)
+        assert ops.word_positions(fieldname, text, docnums, decode) == joined.word_positions(fieldname, text, docnums, decode)
+    assert ops._postings[fieldname, text]._ids is None  # nothing joined
+    assert ops.documents_of(fieldname, text).tolist() == ids.tolist()
