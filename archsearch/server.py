@@ -866,8 +866,8 @@ def warm(index_dir: Path) -> None:
     """Reads once, in the server, what every request on the index's newly opened generation would
     otherwise read again in its own process, and lose with it: each segment's stored-field
     offsets, word lists (prefix and fuzzy words; merged for prefixes), span of keys, postings
-    sidecars' keys numbered and largest terms' checksums, the segment files mapped for term
-    lookups (mapped_terms), every scored field's lengths, the regular expressions of the article readers and of snippets compiled
+    sidecars' keys numbered and largest terms' checksums, each segment's file opened for term
+    lookups (segment_terms.py), every scored field's lengths, the regular expressions of the article readers and of snippets compiled
     (Whoosh's query parser's are, when PRELOADED imports query_plugins).  It searches the index for a rare
     word (the first of letters in the body of at most WARMING_ARTICLES articles: a common one
     would cost a large index a second), the result thrown away; the requests forked afterwards
@@ -882,7 +882,7 @@ def warm(index_dir: Path) -> None:
     from archsearch.engines.whoosh.fuzzy import merge_word_lists, segment_word_lists
     from archsearch.engines.whoosh.prefix_postings import PREFIX_FIELDS
     from archsearch.engines.whoosh.keys import field_span
-    from archsearch.engines.whoosh.mapped_terms import map_segment
+    from archsearch.engines.whoosh.segment_terms import read_segment_terms
     from archsearch.engines.whoosh.store import index_searcher
     from archsearch.searching import search, weighting
 
@@ -898,7 +898,7 @@ def warm(index_dir: Path) -> None:
             merge_word_lists(searcher.reader(), fieldname)
         _prepare_postings_arrays(leaves)
         for leaf in leaves:
-            map_segment(leaf)  # for its term information and postings (mapped_terms.py)
+            read_segment_terms(leaf)  # for its term information and postings (segment_terms.py)
         # Letters sort after digits: from "a" on, the first word of letters is near.
         words = (word.decode("utf-8") for word, info in leaves[0].iter_field("body", "a") if info.doc_frequency() <= WARMING_ARTICLES)
         word = next((word for word in words if word.isalpha()), None)

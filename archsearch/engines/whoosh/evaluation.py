@@ -54,7 +54,7 @@ from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM
 from archsearch.engines.whoosh import fuzzy
 from archsearch.engines.whoosh.fuzzy import ListedPrefix, PrefixExpansion, expansion_terms, prefix_expansion, prefix_term_infos
 from archsearch.engines.whoosh import postings_arrays
-from archsearch.engines.whoosh.mapped_terms import mapped_terms
+from archsearch.engines.whoosh.segment_terms import segment_terms
 from archsearch.engines.whoosh.postings_arrays import PositionRuns, decode_positions, listed_postings
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.store import article_body
@@ -1244,10 +1244,11 @@ def _holds(leaf, fieldname: str, word: bytes, docnum: int) -> bool:
 
 def term_info(leaf, fieldname: str, text: bytes):
     """The term's information in the segment reader's segment (W3TermInfo); None if it has none.
-    Through a map of the segment's file where it can be (mapped_terms.py), else Whoosh's reads."""
-    mapped = mapped_terms(leaf)
-    if mapped is not None:
-        return mapped.term_info(fieldname, text)
+    With positioned reads of the segment's file where the server prepared them (segment_terms.py),
+    else through Whoosh's reader."""
+    read = segment_terms(leaf)
+    if read is not None:
+        return read.term_info(fieldname, text)
     try:
         return leaf._terms.term_info(fieldname, text)
     except TermNotFound:
@@ -1255,9 +1256,9 @@ def term_info(leaf, fieldname: str, text: bytes):
 
 
 def _postings_file(leaf):
-    """What read_postings reads the segment's postings from: its map (mapped_terms.py) or Whoosh's file."""
-    mapped = mapped_terms(leaf)
-    return mapped if mapped is not None else leaf._terms._postfile
+    """What read_postings reads the segment's postings from: its SegmentTerms (segment_terms.py) or Whoosh's file."""
+    read = segment_terms(leaf)
+    return read if read is not None else leaf._terms._postfile
 
 
 class _JoinedValues:

@@ -18,7 +18,7 @@ from weakref import WeakKeyDictionary
 
 from whoosh.reading import TermNotFound
 
-from archsearch.engines.whoosh.mapped_terms import mapped_terms
+from archsearch.engines.whoosh.segment_terms import segment_terms
 from whoosh.system import pack_ushort
 
 # Probes of a segment without its span after which the span is read (see above).
@@ -48,19 +48,19 @@ def documents_of(reader, fieldname: str, text: str, also: tuple[str, str] | None
 
 def _term_documents(leaf, fieldname: str, text: str):
     """The segment's documents holding the term, deleted ones left out (as Whoosh's postings
-    leave them out): through the segment's map where the server made one (mapped_terms.py: a term
-    lookup and a block read without Whoosh's matcher and its seeks), else Whoosh's postings.
-    Raises TermNotFound."""
-    mapped = mapped_terms(leaf)
-    if mapped is not None:
+    leave them out): with positioned reads of the segment's file where the server prepared them
+    (segment_terms.py: a term lookup and a block read without Whoosh's matcher and its seeks),
+    else Whoosh's postings.  Raises TermNotFound."""
+    read = segment_terms(leaf)
+    if read is not None:
         from archsearch.engines.whoosh.evaluation import read_postings
 
-        terminfo = mapped.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
+        terminfo = read.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
         if terminfo is None:
             raise TermNotFound(f"{fieldname}:{text!r}")
         if not terminfo.is_inlined():  # neither our writer nor whoosh-reloaded's inlines postings
             deleted = leaf.deleted_docs_set
-            found = read_postings(mapped, terminfo, 0)[0]
+            found = read_postings(read, terminfo, 0)[0]
             return [docnum for docnum in found if docnum not in deleted] if deleted else found
     return leaf.postings(fieldname, text).all_ids()
 

@@ -1,9 +1,10 @@
-"""Term lookups through maps, and what the server prepares for them once per generation:
-mapped_terms.py's term information and postings bytes are Whoosh's, to the bit; the postings
+"""Term lookups with positioned reads, and what the server prepares for them once per generation:
+segment_terms.py's term information and postings bytes are Whoosh's, to the bit; the postings
 sidecars' keys numbered (SegmentArrays.number_keys) find what the binary search finds; a listed
 prefix's marked words are checked in the arrays where they hold the word; all of it made when the
 server warms a generation, and let go with its readers."""
 
+import os
 import random
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from whoosh.codec.whoosh3 import W3TermsReader
 from whoosh.reading import TermNotFound
 
-from archsearch.engines.whoosh import arrays, evaluation, mapped_terms, postings_arrays
+from archsearch.engines.whoosh import arrays, evaluation, postings_arrays, segment_terms
 from archsearch.engines.whoosh.evaluation import Evaluator, read_postings
 from archsearch.engines.whoosh.store import open_index
 from archsearch.indexing import update_index
@@ -42,33 +43,34 @@ def whoosh_term_info(leaf, fieldname: str, text: bytes):
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_mapped_term_information_and_postings_are_whooshs(searcher, data):
+def test_term_information_and_postings_read_directly_are_whooshs(searcher, data):
     fieldname = data.draw(st.sampled_from(FIELDS))
     words = lexicon(searcher, fieldname) if fieldname != "no_such_field" else []
     text = data.draw(st.sampled_from(words + ABSENT) if words else st.sampled_from(ABSENT))
     for leaf, _ in searcher.reader().leaf_readers():
-        mapped_terms.map_segment(leaf)
-        mapped = mapped_terms.mapped_terms(leaf)
-        assert mapped is not None
-        found, expected = mapped.term_info(fieldname, text), whoosh_term_info(leaf, fieldname, text)
+        segment_terms.read_segment_terms(leaf)
+        read = segment_terms.segment_terms(leaf)
+        assert read is not None
+        found, expected = read.term_info(fieldname, text), whoosh_term_info(leaf, fieldname, text)
         assert info_fields(found) == info_fields(expected)
         if expected is not None:
-            assert read_postings(mapped, found, 7) == read_postings(leaf._terms._postfile, expected, 7)
+            assert read_postings(read, found, 7) == read_postings(leaf._terms._postfile, expected, 7)
             start, length = expected.extent()
             length = length[0] if isinstance(length, tuple) else length  # as read_postings takes it
-            assert mapped.get(start, length) == leaf._terms._postfile.get(start, length)
+            assert read.get(start, length) == leaf._terms._postfile.get(start, length)
+            assert read.get(start, 1 << 40) == leaf._terms._postfile.get(start, 1 << 40)  # up to the postings' end
 
 
 @pytest.mark.parametrize("with_arrays", [True, False], ids=["arrays", "dicts"])
 def test_an_evaluation_reads_no_term_through_whooshs_files(built, with_arrays):  # noqa: F811
-    """Every term's information and postings come through the map (fails where Whoosh's
+    """Every term's information and postings come through SegmentTerms (fails where Whoosh's
     seek-and-read lookups are asked); the answers are those read through Whoosh's files."""
     texts = ["zebra", '"prime minister"', "crossing OR zebra", "z*", "prime minister"]
     with open_index(built).searcher(weighting=weighting()) as searcher:
-        expected = {text: evaluated(searcher, text, with_arrays) for text in texts}  # not mapped
+        expected = {text: evaluated(searcher, text, with_arrays) for text in texts}  # through Whoosh's reader
     with open_index(built).searcher(weighting=weighting()) as searcher, pytest.MonkeyPatch.context() as patch:
         for leaf, _ in searcher.reader().leaf_readers():
-            mapped_terms.map_segment(leaf)
+            segment_terms.read_segment_terms(leaf)
             patch.setattr(leaf._terms, "term_info", refused, raising=False)
             patch.setattr(leaf._terms._postfile, "get", refused, raising=False)
         for text in texts:
@@ -84,17 +86,20 @@ def evaluated(searcher, text: str, with_arrays: bool = True):
     return dict(Evaluator(searcher, arrays=with_arrays).evaluate(query).scores.items())
 
 
-def test_a_reader_let_go_unmaps_its_segment(built):  # noqa: F811
+def test_a_reader_let_go_closes_its_segments_descriptor(built):  # noqa: F811
     with open_index(built).searcher(weighting=weighting()) as searcher:
         leaf = next(leaf for leaf, _ in searcher.reader().leaf_readers())
-        assert mapped_terms.mapped_terms(leaf) is None  # not mapped unless asked
-        mapped_terms.map_segment(leaf)
-        mapped = mapped_terms.mapped_terms(leaf)
-        mapped_terms.map_segment(leaf)
-        assert mapped_terms.mapped_terms(leaf) is mapped  # made once, kept with the reader
+        assert segment_terms.segment_terms(leaf) is None  # not made unless asked
+        segment_terms.read_segment_terms(leaf)
+        read = segment_terms.segment_terms(leaf)
+        segment_terms.read_segment_terms(leaf)
+        assert segment_terms.segment_terms(leaf) is read  # made once, kept with the reader
+        descriptor = read._fd
+        os.fstat(descriptor)
         postings_arrays.let_go(leaf)
-        assert mapped._map.closed
-        assert mapped_terms.READER_ATTRIBUTE not in leaf.__dict__
+        with pytest.raises(OSError):
+            os.fstat(descriptor)  # closed
+        assert segment_terms.READER_ATTRIBUTE not in leaf.__dict__
 
 
 def all_keys(found: arrays.SegmentArrays) -> list[bytes]:
@@ -128,9 +133,9 @@ def test_numbered_keys_are_not_searched(built, monkeypatch):  # noqa: F811
             assert found.find(b"body\0no such word") is None
 
 
-def test_the_server_maps_and_numbers_each_generation_when_it_warms_it(built, tmp_path, monkeypatch):  # noqa: F811
-    """What a request forked after the warming inherits: the keys numbered and the segments
-    mapped, for the generation it searches (fails where a term is looked up through Whoosh's
+def test_the_server_prepares_term_lookups_for_each_generation_when_it_warms_it(built, tmp_path, monkeypatch):  # noqa: F811
+    """What a request forked after the warming inherits: the keys numbered and each segment's
+    SegmentTerms, for the generation it searches (fails where a term is looked up through Whoosh's
     files or a binary search); an index changed since is searched afresh (a new generation's
     readers, read through Whoosh's files), and the server's next warming prepares those."""
     import shutil
