@@ -199,17 +199,12 @@ def test_postings_files_without_title_lengths_are_written_again_at_the_next_chan
 
 
 
-def closeness_from_every_field(self, operands, docnums):
-    """Evaluator.closeness as it was: where the operands stand in the title read too, then left aside."""
-    from archsearch.proximity import closeness
+WHOLE_OCCURRENCES = evaluation.Evaluator._occurrences
 
-    found = [self._occurrences(operand, docnums) for operand in operands]
-    result = {}
-    for docnum in docnums:
-        value = closeness([sorted(each.get(docnum, {}).get("body", ())) for each in found], len(operands))
-        if value:
-            result[docnum] = value
-    return result
+
+def occurrences_of_every_field(self, node, candidates, wanted=None):
+    """Evaluator._occurrences as closeness read them before: the title's too, whatever is wanted."""
+    return WHOLE_OCCURRENCES(self, node, candidates)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -221,7 +216,7 @@ def test_closeness_reads_no_title_positions_and_ranks_alike(index_dir, words):
     text = " ".join(words)
     read = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(evaluation.Evaluator, "closeness", closeness_from_every_field)
+        patch.setattr(evaluation.Evaluator, "_occurrences", occurrences_of_every_field)
         expected = search(index_dir, text, limit=30, with_snippets=False, collapse_copies=False)
     whole = arrays_module.ArrayOperations.word_positions
     with pytest.MonkeyPatch.context() as patch:

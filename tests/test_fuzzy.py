@@ -266,35 +266,27 @@ def test_a_segment_without_word_lists_leaves_the_field_unmerged(tmp_path):
         assert prefix_words(searcher.reader(), "exact", "t") == [b"taliban", b"the", b"took"]
 
 
-def test_the_server_merges_the_prefix_fields_word_lists_of_each_generation(segmented_index, tmp_path, monkeypatch):
+def test_the_server_merges_the_prefix_fields_word_lists_of_each_generation(segmented_index, tmp_path, monkeypatch, searchers_kept):
     """server.warm merges them for the generation it opens (fails where a keystroke's prefix walks
     every segment's lists); a new generation's reader has none until it is warmed."""
     import shutil
 
     from archsearch import server
-    from archsearch.engines.whoosh import store
 
-    copy = (tmp_path / "index")
+    copy = tmp_path / "index"
     shutil.copytree(segmented_index, copy)
-    copy = copy.resolve()
-    monkeypatch.setattr(store, "_open_searchers", None)
-    store.keep_searchers_open()
-    try:
-        server.warm(copy)
-        with index_searcher(copy) as searcher:
-            with monkeypatch.context() as patch:
-                patch.setattr(fuzzy, "segment_word_lists", refused_lists)
-                assert fuzzy._words_starting(searcher.reader(), "exact", "kab") == [b"kabal", b"kabul"]
-        update_index(copy, [str(write_corpus(tmp_path / "more", {"new.txt": wire("2021-08-02", "KABUL, August 2. /TASS/.", "Kabuli kabob.")}))])
-        with index_searcher(copy) as searcher:
-            assert fuzzy._MERGED_WORDS not in searcher.reader().__dict__
-            assert fuzzy._words_starting(searcher.reader(), "exact", "kab") == [b"kabal", b"kabob", b"kabul", b"kabuli"]
-        server.warm(copy)
-        with index_searcher(copy) as searcher, monkeypatch.context() as patch:
-            patch.setattr(fuzzy, "segment_word_lists", refused_lists)
-            assert fuzzy._words_starting(searcher.reader(), "exact", "kab") == [b"kabal", b"kabob", b"kabul", b"kabuli"]
-    finally:
-        store.close_kept_searchers()
+    server.warm(copy.resolve())
+    with index_searcher(copy.resolve()) as searcher, monkeypatch.context() as patch:
+        patch.setattr(fuzzy, "segment_word_lists", refused_lists)
+        assert fuzzy._words_starting(searcher.reader(), "exact", "kab") == [b"kabal", b"kabul"]
+    update_index(copy, [str(write_corpus(tmp_path / "more", {"new.txt": wire("2021-08-02", "KABUL, August 2. /TASS/.", "Kabuli kabob.")}))])
+    with index_searcher(copy.resolve()) as searcher:
+        assert fuzzy._MERGED_WORDS not in searcher.reader().__dict__
+        assert fuzzy._words_starting(searcher.reader(), "exact", "kab") == [b"kabal", b"kabob", b"kabul", b"kabuli"]
+    server.warm(copy.resolve())
+    with index_searcher(copy.resolve()) as searcher, monkeypatch.context() as patch:
+        patch.setattr(fuzzy, "segment_word_lists", refused_lists)
+        assert fuzzy._words_starting(searcher.reader(), "exact", "kab") == [b"kabal", b"kabob", b"kabul", b"kabuli"]
 
 
 def refused_lists(leaf):

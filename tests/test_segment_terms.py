@@ -133,7 +133,7 @@ def test_numbered_keys_are_not_searched(built, monkeypatch):  # noqa: F811
             assert found.find(b"body\0no such word") is None
 
 
-def test_the_server_prepares_term_lookups_for_each_generation_when_it_warms_it(built, tmp_path, monkeypatch):  # noqa: F811
+def test_the_server_prepares_term_lookups_for_each_generation_when_it_warms_it(built, tmp_path, searchers_kept):  # noqa: F811
     """What a request forked after the warming inherits: the keys numbered and each segment's
     SegmentTerms, for the generation it searches (fails where a term is looked up through Whoosh's
     files or a binary search); an index changed since is searched afresh (a new generation's
@@ -153,21 +153,16 @@ def test_the_server_prepares_term_lookups_for_each_generation_when_it_warms_it(b
     copy = tmp_path / "index"
     shutil.copytree(built, copy)
     copy = copy.resolve()
-    monkeypatch.setattr(store, "_open_searchers", None)
-    store.keep_searchers_open()
-    try:
-        server.warm(copy)
-        before = kept_evaluation(prepared=True)
-        corpus = tmp_path / "more"
-        corpus.mkdir()
-        (corpus / "zebra-new.txt").write_text("Zebra crossing anew\n\nA zebra crossing, new.\n", encoding="utf-8")
-        update_index(copy, [str(corpus)])
-        after = kept_evaluation(prepared=False)
-        assert len(after) == len(before) + 1
-        server.warm(copy)
-        assert kept_evaluation(prepared=True) == after
-    finally:
-        store.close_kept_searchers()
+    server.warm(copy)
+    before = kept_evaluation(prepared=True)
+    corpus = tmp_path / "more"
+    corpus.mkdir()
+    (corpus / "zebra-new.txt").write_text("Zebra crossing anew\n\nA zebra crossing, new.\n", encoding="utf-8")
+    update_index(copy, [str(corpus)])
+    after = kept_evaluation(prepared=False)
+    assert len(after) == len(before) + 1
+    server.warm(copy)
+    assert kept_evaluation(prepared=True) == after
 
 
 @pytest.fixture(scope="module")
