@@ -865,8 +865,9 @@ _warming_words: dict[Path, str] = {}
 def warm(index_dir: Path) -> None:
     """Reads once, in the server, what every request on the index's newly opened generation would
     otherwise read again in its own process, and lose with it: each segment's stored-field
-    offsets, word lists (prefix and fuzzy words), span of keys and largest postings' checksums, every
-    scored field's lengths, the regular expressions of the article readers and of snippets compiled
+    offsets, word lists (prefix and fuzzy words; merged for prefixes), span of keys, postings
+    sidecars' keys numbered and largest terms' checksums, each segment's file opened for term
+    lookups (segment_terms.py), every scored field's lengths, the regular expressions of the article readers and of snippets compiled
     (Whoosh's query parser's are, when PRELOADED imports query_plugins).  It searches the index for a rare
     word (the first of letters in the body of at most WARMING_ARTICLES articles: a common one
     would cost a large index a second), the result thrown away; the requests forked afterwards
@@ -878,8 +879,10 @@ def warm(index_dir: Path) -> None:
     opens the latest itself when it is not (the server then opens and warms that one for the
     next requests)."""
     from archsearch.engines.whoosh.evaluation import Evaluator
-    from archsearch.engines.whoosh.fuzzy import segment_word_lists
+    from archsearch.engines.whoosh.fuzzy import merge_word_lists, segment_word_lists
+    from archsearch.engines.whoosh.prefix_postings import PREFIX_FIELDS
     from archsearch.engines.whoosh.keys import field_span
+    from archsearch.engines.whoosh.segment_terms import read_segment_terms
     from archsearch.engines.whoosh.store import index_searcher
     from archsearch.searching import search, weighting
 
@@ -891,7 +894,11 @@ def warm(index_dir: Path) -> None:
             field_span(leaf, "key")  # where copy groups look their copies up
             if leaf.doc_count_all():
                 leaf.stored_fields(0)  # reads where each article's stored fields are in the segment
-        _check_largest_terms(leaves)
+        for fieldname in PREFIX_FIELDS:  # where live search's prefixes look
+            merge_word_lists(searcher.reader(), fieldname)
+        _prepare_postings_arrays(leaves)
+        for leaf in leaves:
+            read_segment_terms(leaf)  # for its term information and postings (segment_terms.py)
         # Letters sort after digits: from "a" on, the first word of letters is near.
         words = (word.decode("utf-8") for word, info in leaves[0].iter_field("body", "a") if info.doc_frequency() <= WARMING_ARTICLES)
         word = next((word for word in words if word.isalpha()), None)
@@ -906,14 +913,16 @@ def warm(index_dir: Path) -> None:
 CHECKED_TERM_BYTES = 64 << 20
 
 
-def _check_largest_terms(leaves: list) -> None:
-    """The checksums of the largest terms of the segments' postings sidecars, checked in the
-    server (arrays.SegmentArrays.check_largest), CHECKED_TERM_BYTES shared out by the files' sizes."""
+def _prepare_postings_arrays(leaves: list) -> None:
+    """The segments' postings sidecars' keys numbered (arrays.SegmentArrays.number_keys) and
+    their largest terms' checksums checked in the server (SegmentArrays.check_largest),
+    CHECKED_TERM_BYTES shared out by the files' sizes."""
     from archsearch.engines.whoosh.arrays import segment_arrays
 
     files = [found for found in map(segment_arrays, leaves) if found is not None]
     total = sum(found.data_size() for found in files) or 1
     for found in files:
+        found.number_keys()
         found.check_largest(CHECKED_TERM_BYTES * found.data_size() // total)
 
 

@@ -32,7 +32,7 @@ scans compiled, searchers kept open; the index warmed):
 `searching.search()` whole (ranking, count, hits with snippets, copy groups), the forked
 process's CPU (user + system, from wait4) and minor page faults, and those of its evaluation
 (Evaluator.evaluate, inside it), medians of N rounds, the order rotating; with --profile QUERY,
-cProfile's table of that one query's evaluation in a forked request instead.  It runs whichever
+cProfile's tables of that one query's search() in a forked request instead.  It runs whichever
 archsearch is imported: put another version's archsearch/ (`git archive REV archsearch | tar -x
 -C DIR`) first on PYTHONPATH, and alternate the runs, to compare them.
 
@@ -117,7 +117,7 @@ FORKED_KINDS = QUERY_KINDS[:6] + [
 
 def time_forked(index, runs, profile=None):
     """Median CPU and minor faults of a forked request per kind, and of its evaluation; with
-    `profile` (a query's text), cProfile that query's evaluation in one forked request instead."""
+    `profile` (a query's text), cProfile that query's search() in one forked request instead."""
     import resource
     from pathlib import Path
 
@@ -150,8 +150,7 @@ def time_forked(index, runs, profile=None):
                     import pstats
 
                     profiler = cProfile.Profile()
-                    evaluation.Evaluator.evaluate = lambda self, query: profiler.runcall(evaluate, self, query)
-                    total = searching.search(Path(index), text, **options).total
+                    total = profiler.runcall(searching.search, Path(index), text, **options).total
                     pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
                     pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
                 else:
@@ -289,7 +288,7 @@ def main():
     ap.add_argument("--importtime", action="store_true", help="also sum python -X importtime per package")
     ap.add_argument("--in-process", action="store_true", help="time search() per kind of query in this process")
     ap.add_argument("--forked", action="store_true", help="time search() per kind in processes forked as the server's")
-    ap.add_argument("--profile", metavar="QUERY", help="with --forked: cProfile QUERY's evaluation (to stderr)")
+    ap.add_argument("--profile", metavar="QUERY", help="with --forked: cProfile QUERY's search() (to stderr)")
     ap.add_argument("--against", metavar="REV", help="with --in-process: also time the git revision REV's search()")
     ap.add_argument("query", nargs="*", help="after --: the query's words and options")
     args = ap.parse_args()

@@ -34,6 +34,18 @@ def no_user_config(monkeypatch, tmp_path):
 
 
 @pytest.fixture
+def searchers_kept():
+    """Searchers kept open as the server keeps them (store.keep_searchers_open), closed afterwards."""
+    from archsearch.engines.whoosh import store
+
+    kept, store._open_searchers = store._open_searchers, None
+    store.keep_searchers_open()
+    yield
+    store.close_kept_searchers()
+    store._open_searchers = kept
+
+
+@pytest.fixture
 def seeds_copy(tmp_path) -> Path:
     """A private copy of the seed corpus that a test may change."""
     target = tmp_path / "seeds"

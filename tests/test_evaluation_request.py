@@ -7,7 +7,7 @@ import random
 import shutil
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
@@ -196,3 +196,33 @@ def test_postings_files_without_title_lengths_are_written_again_at_the_next_chan
     with open_index(index_dir).searcher() as searcher:
         first = list(searcher.reader().leaf_readers())[0][0]
         assert list(found[0]) == [stored_title_length(searcher, docnum) for docnum in range(first.doc_count_all())]
+
+
+
+WHOLE_OCCURRENCES = evaluation.Evaluator._occurrences
+
+
+def occurrences_of_every_field(self, node, candidates, wanted=None):
+    """Evaluator._occurrences as closeness read them before: the title's too, whatever is wanted."""
+    return WHOLE_OCCURRENCES(self, node, candidates)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(["ceasefire", "talks", "syria", "border", "vote", "talk*", "syr*", "b*",
+                                       '"ceasefire talks"', '"syria border"', "zu\u0308rch*"]), min_size=2, max_size=4))
+def test_closeness_reads_no_title_positions_and_ranks_alike(index_dir, words):
+    """Proximity's closeness measures the body alone: the operands' title and derived-title words'
+    positions are not read (fails where they are), and the ranking is the same as when they were."""
+    text = " ".join(words)
+    read = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluation.Evaluator, "_occurrences", occurrences_of_every_field)
+        expected = search(index_dir, text, limit=30, with_snippets=False, collapse_copies=False)
+    whole = arrays_module.ArrayOperations.word_positions
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(arrays_module.ArrayOperations, "word_positions",
+                      lambda self, fieldname, *args: read.append(fieldname) or whole(self, fieldname, *args))
+        found = search(index_dir, text, limit=30, with_snippets=False, collapse_copies=False)
+    assert found.total == expected.total
+    assert [(hit.path, hit.score) for hit in found.hits] == [(hit.path, hit.score) for hit in expected.hits]
+    assert not {"title", "derived_title"} & set(read), read

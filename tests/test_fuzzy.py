@@ -223,3 +223,71 @@ def test_word_lists_are_kept_per_index_whatever_the_segments_names(tmp_path):
         with index_searcher(index_dir) as searcher:
             found.append(prefix_words(searcher.reader(), "exact", "ta"))
     assert found == [[b"talks", b"tallinn", b"talon", b"tass"], [b"tapir", b"tarot", b"tass", b"taxes"]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.one_of(st.sampled_from(VOCABULARY).map(lambda word: word[: len(word) // 2 + 1]), st.text("abgiklnrtuäбе\xff", min_size=1, max_size=3)),
+    fieldname=st.sampled_from(FIELDS),
+)
+def test_merged_word_lists_give_the_words_each_segments_give(segmented_index, text, fieldname):
+    """The server merges the segments' word lists of a field once (merge_word_lists); a prefix's
+    words from them are those walked segment by segment, and Whoosh's."""
+    with index_searcher(segmented_index) as walked, index_searcher(segmented_index) as merged:
+        fuzzy.merge_word_lists(merged.reader(), fieldname)
+        assert fuzzy._MERGED_WORDS not in walked.reader().__dict__
+        expected = fuzzy._words_starting(walked.reader(), fieldname, text)
+        assert fuzzy._words_starting(merged.reader(), fieldname, text) == expected
+        assert expected == sorted(set(walked.reader().expand_prefix(fieldname, text)))
+
+
+def test_merged_word_lists_are_searched_once_not_per_segment(segmented_index, monkeypatch):
+    with index_searcher(segmented_index) as searcher:
+        reader = searcher.reader()
+        fuzzy.merge_word_lists(reader, "exact")
+        searched = []
+        whole = fuzzy._lines_starting
+        monkeypatch.setattr(fuzzy, "_lines_starting", lambda lines, start: searched.append(start) or whole(lines, start))
+        assert fuzzy._words_starting(reader, "exact", "ta") == sorted(set(reader.expand_prefix("exact", "ta")))
+        assert searched == [b"ta"]
+
+
+def test_a_segment_without_word_lists_leaves_the_field_unmerged(tmp_path):
+    from whoosh.index import create_in
+
+    from archsearch.schema import build_schema
+
+    ix = create_in(str(tmp_path), build_schema())
+    with ix.writer() as writer:  # Whoosh's own writer: no word lists
+        writer.add_document(key="/a.txt", path="a.txt", exact="The Taliban took Kabul", title="", body="")
+    with ix.searcher() as searcher:
+        fuzzy.merge_word_lists(searcher.reader(), "exact")
+        assert fuzzy._MERGED_WORDS not in searcher.reader().__dict__
+        assert prefix_words(searcher.reader(), "exact", "t") == [b"taliban", b"the", b"took"]
+
+
+def test_the_server_merges_the_prefix_fields_word_lists_of_each_generation(segmented_index, tmp_path, monkeypatch, searchers_kept):
+    """server.warm merges them for the generation it opens (fails where a keystroke's prefix walks
+    every segment's lists); a new generation's reader has none until it is warmed."""
+    import shutil
+
+    from archsearch import server
+
+    copy = tmp_path / "index"
+    shutil.copytree(segmented_index, copy)
+    server.warm(copy.resolve())
+    with index_searcher(copy.resolve()) as searcher, monkeypatch.context() as patch:
+        patch.setattr(fuzzy, "segment_word_lists", refused_lists)
+        assert fuzzy._words_starting(searcher.reader(), "exact", "kab") == [b"kabal", b"kabul"]
+    update_index(copy, [str(write_corpus(tmp_path / "more", {"new.txt": wire("2021-08-02", "KABUL, August 2. /TASS/.", "Kabuli kabob.")}))])
+    with index_searcher(copy.resolve()) as searcher:
+        assert fuzzy._MERGED_WORDS not in searcher.reader().__dict__
+        assert fuzzy._words_starting(searcher.reader(), "exact", "kab") == [b"kabal", b"kabob", b"kabul", b"kabuli"]
+    server.warm(copy.resolve())
+    with index_searcher(copy.resolve()) as searcher, monkeypatch.context() as patch:
+        patch.setattr(fuzzy, "segment_word_lists", refused_lists)
+        assert fuzzy._words_starting(searcher.reader(), "exact", "kab") == [b"kabal", b"kabob", b"kabul", b"kabuli"]
+
+
+def refused_lists(leaf):
+    raise AssertionError("a segment's word lists walked")

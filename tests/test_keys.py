@@ -7,6 +7,7 @@ from whoosh.reading import TermNotFound
 
 from archsearch.engines.whoosh import keys
 from archsearch.engines.whoosh.keys import documents_of, field_span
+from archsearch.engines.whoosh.segment_terms import read_segment_terms
 from archsearch.engines.whoosh.store import index_searcher
 from archsearch.indexing import update_index
 from conftest import wire, write_corpus
@@ -32,8 +33,13 @@ def whoosh_documents(reader, fieldname: str, text: str, also=None) -> list[int]:
     return sorted(found)
 
 
+def refused(*args, **kwargs):
+    raise AssertionError("a key looked up through Whoosh's postings")
+
+
+@pytest.mark.parametrize("read_directly", [False, True], ids=["whoosh", "read directly"])
 @pytest.mark.parametrize("span_after_probes", [0, 10**9], ids=["spans", "probes"])
-def test_a_key_is_found_as_whoosh_finds_it_after_updates_deletions_and_records(tmp_path, monkeypatch, span_after_probes):
+def test_a_key_is_found_as_whoosh_finds_it_after_updates_deletions_and_records(tmp_path, monkeypatch, span_after_probes, read_directly):
     monkeypatch.setattr(keys, "SPAN_AFTER_PROBES", span_after_probes)
     corpus = write_corpus(tmp_path / "corpus", articles(30))
     records = "".join(json.dumps({"title": f"record {n}", "text": f"Record {n} of the feed about talks."}) + "\n" for n in range(3))
@@ -51,13 +57,19 @@ def test_a_key_is_found_as_whoosh_finds_it_after_updates_deletions_and_records(t
         reader = searcher.reader()
         assert len(list(reader.leaf_readers())) > 2
         wanted = {fields["key"] for fields in reader.all_stored_fields()} | {"no/such/file.txt", "00/story000.txt", ""}
-        for key in wanted:
-            assert sorted(documents_of(reader, "key", key)) == whoosh_documents(reader, "key", key), key
         feed = next(key for key in wanted if key.endswith("feed.jsonl"))
-        for record in {fields.get("record") for fields in reader.all_stored_fields()} - {None}:
-            also = ("record", record)
-            assert sorted(documents_of(reader, "key", feed, also)) == whoosh_documents(reader, "key", feed, also)
-            assert len(whoosh_documents(reader, "key", feed, also)) == 1
+        records = {fields.get("record") for fields in reader.all_stored_fields()} - {None}
+        expected = {key: whoosh_documents(reader, "key", key) for key in wanted}
+        expected_records = {record: whoosh_documents(reader, "key", feed, ("record", record)) for record in records}
+        assert all(len(found) == 1 for found in expected_records.values())
+        if read_directly:  # as the server prepares them (segment_terms.py): Whoosh's postings not asked
+            for leaf, _ in reader.leaf_readers():
+                read_segment_terms(leaf)
+                monkeypatch.setattr(leaf, "postings", refused)
+        for key in wanted:
+            assert sorted(documents_of(reader, "key", key)) == expected[key], key
+        for record in records:
+            assert sorted(documents_of(reader, "key", feed, ("record", record))) == expected_records[record]
 
 
 def test_in_a_fresh_build_each_key_is_in_the_span_of_one_segment_only(tmp_path):

@@ -238,12 +238,11 @@ class ArrayOperations:
         """postings_within() of the term's postings, its weights taken from each segment's for
         those documents only: joined whole first (postings()), a frequent word's are a float64
         copy of every posting (800 KB for `the` at 100k), fresh pages in a request process."""
-        ids, parts, positions = self._kept_postings(fieldname, text, None)
-        if not len(ids) or not len(docnums):
+        read = self._kept_postings(fieldname, text, None)
+        if not read.count or not len(docnums):
             return _EMPTY.docnums, _EMPTY.scores
-        docnums = np.asarray(docnums, _DOCNUM)
-        indexes, found = _lookup(ids, docnums)
-        return docnums[found], _weights_at(parts, positions.starts, indexes[found])
+        found, indexes = read.lookup(np.asarray(docnums, _DOCNUM))
+        return found, _weights_at(read.weights, read.positions.starts, indexes)
 
     @staticmethod
     def unscored(ids: np.ndarray) -> ArrayScores:
@@ -318,20 +317,20 @@ class ArrayOperations:
         from the segments' arrays (postings_arrays.py) where they hold the term, from Whoosh's
         postings elsewhere.  Read whole once per evaluator, positions included (they cost nothing
         until asked for): its scores, its phrases and proximity's closeness read the same term."""
-        ids, weights, positions = self._kept_postings(fieldname, text, None)
-        return ids, _joined_weights(weights), positions
+        read = self._kept_postings(fieldname, text, None)
+        return read.ids, _joined_weights(read.weights), read.positions
 
     def documents_of(self, fieldname: str, text: bytes) -> np.ndarray:
         """The term's documents, deleted ones left out."""
-        return self._kept_postings(fieldname, text, None)[0]
+        return self._kept_postings(fieldname, text, None).ids
 
     def positional_postings(self, fieldname: str, text: bytes):
         """(document numbers, PostingPositions) of a term, for phrase_documents: its weights left
         unjoined (a float64 copy of the whole term, which a phrase scores only where it occurs)."""
-        ids, _, positions = self._kept_postings(fieldname, text, None)
-        return ids, positions
+        read = self._kept_postings(fieldname, text, None)
+        return read.ids, read.positions
 
-    def _kept_postings(self, fieldname: str, text: bytes, wanted: list[int] | None):
+    def _kept_postings(self, fieldname: str, text: bytes, wanted: list[int] | None) -> "TermPostings":
         """postings() with each segment's weights left where they are (see _joined_weights), as
         kept for the evaluator's next reads: a float64 copy of a whole term, kept, would be pages
         that later work in a request process faults in afresh.  With `wanted`, a term not read
@@ -349,7 +348,7 @@ class ArrayOperations:
         mapped = set()
         # Its documents in those segments, deleted ones included: for idf, as Whoosh counts them.
         counts = self.evaluator.arrays_doc_counts.setdefault((fieldname, text), {})
-        parts = []  # (first document's number, ids, weights, positions: arrays, or Whoosh's encoded)
+        parts = []  # (first document's number, its ids, weights, positions: arrays, or Whoosh's encoded)
         for number, arrays in enumerate(self._segment_arrays()):
             found = arrays.find(key) if arrays is not None else None
             if found is None:
@@ -366,22 +365,22 @@ class ArrayOperations:
             # The term's number, not views of the file: the postings are kept with the evaluator,
             # whose reference cycles would keep the file mapped after its searcher is let go.
             where = (arrays, found, kept)
-            parts.append((base, leaf_ids.astype(_DOCNUM) + base, where, where))
+            # The numbers as the segment holds them (TermPostings), not a view of the file: the
+            # term's number where it has no deletions, a copy where it has.
+            parts.append((base, (arrays, found) if kept is None else leaf_ids, len(leaf_ids), where, where))
         read = self.evaluator.leaf_postings(fieldname, text, wanted, skipped=frozenset(mapped))
         for leaf, base, leaf_ids, leaf_weights, leaf_values in read:
-            leaf_ids = np.array(leaf_ids, _DOCNUM)
+            leaf_ids = np.array(leaf_ids, _DOCNUM) - base
             leaf_weights = np.array(leaf_weights, np.float64)
             kept = None
             deleted = self._deleted_in(leaf)
             if deleted is not None:
-                kept = np.flatnonzero(~np.isin(leaf_ids - base, deleted))
+                kept = np.flatnonzero(~np.isin(leaf_ids, deleted))
                 leaf_ids, leaf_weights = leaf_ids[kept], leaf_weights[kept]
-            parts.append((base, leaf_ids, leaf_weights, (leaf_values, kept)))
+            parts.append((base, leaf_ids, len(leaf_ids), leaf_weights, (leaf_values, kept)))
         parts.sort(key=itemgetter(0))
-        positions = PostingPositions([(len(ids), where) for _, ids, _, where in parts])
-        if not parts:
-            return _EMPTY.docnums, [], positions
-        return np.concatenate([ids for _, ids, _, _ in parts]), [weights for _, _, weights, _ in parts], positions
+        positions = PostingPositions([(count, where) for _, _, count, _, where in parts])
+        return TermPostings([(base, ids) for base, ids, _, _, _ in parts], [weights for _, _, _, weights, _ in parts], positions)
 
     def title_words(self, number: int) -> np.ndarray | None:
         """Each document's title length in words in the segment numbered `number` in the
@@ -390,6 +389,18 @@ class ArrayOperations:
         arrays = self._segment_arrays()[number]
         index = arrays.find(TITLE_WORDS_KEY) if arrays is not None else None
         return None if index is None else arrays.documents(index)
+
+    def holds(self, number: int, key: bytes, docnum: int) -> bool | None:
+        """Whether the document (relative to the segment numbered `number` in the evaluator's
+        leaves) holds the term (key: field name, NUL, term); None where the segment's arrays do
+        not hold the term (it may still be in its Whoosh postings)."""
+        arrays = self._segment_arrays()[number]
+        found = arrays.find(key) if arrays is not None else None
+        if found is None:
+            return None
+        ids = arrays.documents(found)
+        position = int(np.searchsorted(ids, docnum))
+        return position < len(ids) and int(ids[position]) == docnum
 
     def _segment_arrays(self) -> list["SegmentArrays | None"]:
         """Each segment's arrays (None: it has none), looked for once per evaluator: `archsearch
@@ -400,17 +411,16 @@ class ArrayOperations:
 
     def word_positions(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
         """The positions of the term in each of `docnums` (sorted) that has it."""
-        ids, _, positions = self._kept_postings(fieldname, text, docnums)
-        if not len(ids):
+        read = self._kept_postings(fieldname, text, docnums)
+        if not read.count:
             return {}
-        wanted = np.asarray(docnums, _DOCNUM)
-        indexes, present = _lookup(ids, wanted)
-        counts, flat = positions.of(indexes[present], decode)
+        found, indexes = read.lookup(np.asarray(docnums, _DOCNUM))
+        counts, flat = read.positions.of(indexes, decode)
         flat = flat.tolist()
         ends = np.cumsum(counts).tolist()
         return {
             docnum: flat[end - count:end]
-            for docnum, count, end in zip(wanted[present].tolist(), counts.tolist(), ends)
+            for docnum, count, end in zip(found.tolist(), counts.tolist(), ends)
         }
 
     @staticmethod
@@ -490,6 +500,70 @@ def _lookup(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return positions, ids[positions] == wanted
 
 
+class TermPostings:
+    """A term's postings as ArrayOperations read them, segment by segment: each segment's document
+    numbers as the segment holds them (relative to its first document: the postings file's
+    uint16/uint32 numbers, where it holds the term), its weights (see _joined_weights) and
+    positions (PostingPositions).  The index-wide numbers (`ids`, int64) are joined only when
+    asked: a prefix's frequent words (`t*`: the, to, that...), looked up for a few candidates,
+    would otherwise each be copied whole, 800 KB apiece at 100k, fresh pages in a request.
+
+    A segment's numbers are an array, or where they are the postings file's own, (SegmentArrays,
+    the term's number there): not a view of the file, which the evaluator keeping them (in
+    reference cycles) would keep mapped after its searcher is let go."""
+
+    __slots__ = ("parts", "weights", "positions", "count", "_ids")
+
+    def __init__(self, parts: list[tuple[int, np.ndarray | tuple]], weights: list, positions: "PostingPositions"):
+        self.parts, self.weights, self.positions = parts, weights, positions
+        self.count = positions.starts[-1]
+        self._ids = None
+
+    @property
+    def ids(self) -> np.ndarray:
+        """The documents (index-wide numbers, increasing)."""
+        if self._ids is None:
+            self._ids = (
+                np.concatenate([_segment_ids(ids).astype(_DOCNUM) + base for base, ids in self.parts])
+                if self.parts else _EMPTY.docnums
+            )
+        return self._ids
+
+    def lookup(self, docnums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(those of `docnums` (increasing) that the term has, where each is among its postings),
+        searched segment by segment: _lookup(ids, docnums) of the joined numbers, without them."""
+        if self._ids is not None:
+            if not len(self._ids):
+                return _EMPTY.docnums, _EMPTY.docnums
+            indexes, found = _lookup(self._ids, docnums)
+            return docnums[found], indexes[found]
+        starts = self.positions.starts
+        found_documents, found_indexes = [], []
+        for number, (base, ids) in enumerate(self.parts):
+            ids = _segment_ids(ids)
+            if not len(ids):
+                continue
+            # Past its last document no candidate can be the segment's; the next part's begin later.
+            low, high = np.searchsorted(docnums, (base, base + int(ids[-1]) + 1)).tolist()
+            if low == high:
+                continue
+            local = (docnums[low:high] - base).astype(ids.dtype)  # within the segment's numbers' type: no copy of `ids` to compare
+            indexes, found = _lookup(ids, local)
+            found_documents.append(docnums[low:high][found])
+            found_indexes.append(indexes[found] + starts[number])
+        if not found_documents:
+            return _EMPTY.docnums, _EMPTY.docnums
+        return np.concatenate(found_documents), np.concatenate(found_indexes)
+
+
+def _segment_ids(ids: np.ndarray | tuple) -> np.ndarray:
+    """A segment's numbers of a term, as TermPostings holds them."""
+    if isinstance(ids, tuple):
+        arrays, term = ids
+        return arrays.documents(term)
+    return ids
+
+
 class PostingPositions:
     """Where a term stands in each of its postings (ArrayOperations.postings), segment by segment:
     in the segment's arrays (SegmentArrays, the term's number there, and the postings deletions
@@ -547,6 +621,20 @@ class SegmentArrays:
         self._crcs = np.frombuffer(self._map, "<u4", terms, crcs_start)
         self._keys = self._map[crcs_start + 4 * terms:]
         self._checked: dict[int, bool] = {}  # term -> whether its data is whole
+        self._numbers: dict[bytes, int] | None = None  # key -> term's number: see number_keys
+
+    def number_keys(self) -> None:
+        """Makes find() a dict lookup instead of a binary search of the keys in Python (about 14
+        keys unpacked a lookup, 90 lookups for a 3-word AND at 100k): done by the server when it
+        opens a generation (0.3 µs a key, 61,000 keys in the 100k index's 11 files), for the
+        request processes it forks, where the binary search would run every time."""
+        bounds = np.frombuffer(self._map, "<u8", len(self._crcs) + 1, self._directory).tolist()
+        keys = self._keys
+        # From the last to the first: a key written twice (a damaged directory) is found where
+        # the binary search would find it, first.
+        self._numbers = {
+            keys[bounds[number]:bounds[number + 1]]: number for number in range(len(bounds) - 2, -1, -1)
+        }
 
     def close(self) -> None:
         """Unmap the file, unless arrays of it are still in use (then it goes when they do)."""
@@ -572,10 +660,15 @@ class SegmentArrays:
     def find(self, key: bytes) -> int | None:
         """The term's number in the file (key: field name, NUL, term); None if the file does not
         hold it, or holds it damaged (its checksum fails)."""
-        count = len(self._crcs)
-        index = bisect_left(range(count), key, key=self._key)
-        if index == count or self._key(index) != key:
-            return None
+        if self._numbers is not None:
+            index = self._numbers.get(key)
+            if index is None:
+                return None
+        else:
+            count = len(self._crcs)
+            index = bisect_left(range(count), key, key=self._key)
+            if index == count or self._key(index) != key:
+                return None
         return index if self._whole(index, key) else None
 
     def _whole(self, index: int, key: bytes) -> bool:

@@ -264,8 +264,34 @@ _PREFIX_WORDS = "archsearch_prefix_words"
 KEPT_PREFIXES = 64
 
 
+def merge_word_lists(reader, fieldname: str) -> None:
+    """Merges the word lists of the field of every segment of the reader into one sorted run of
+    distinct words, kept with the reader, where prefix_words finds a prefix's words by one binary
+    search instead of two per segment and length (11 segments and about 25 lengths for `cease` at
+    100k: 2.5-3.8 ms of a live search's keystroke, forked).  The server does so when it warms a
+    generation (53 ms and 430 KB for `exact` at 100k), for the requests it forks; nothing where a
+    segment has no word lists (then prefix_words walks the segments as before)."""
+    found = set()
+    for leaf, _ in reader.leaf_readers():
+        groups = segment_word_lists(leaf).get(fieldname)
+        if groups is None:
+            return
+        for words in groups.values():
+            found.update(words.split(SEPARATOR))
+    found.discard(b"")
+    reader.__dict__.setdefault(_MERGED_WORDS, {})[fieldname] = SEPARATOR.join(sorted(found))
+
+
+# The reader's attribute holding its fields' merged word lists (merge_word_lists).
+_MERGED_WORDS = "archsearch_merged_words"
+
+
 def _words_starting(reader, fieldname: str, text: str) -> list[bytes]:
     start = text.encode("utf-8")
+    merged = reader.__dict__.get(_MERGED_WORDS, {}).get(fieldname)
+    if merged is not None:
+        words = _lines_starting(merged, start)
+        return words.split(SEPARATOR) if words else []
     length = len(text)
     found = set()
     for leaf, _ in reader.leaf_readers():

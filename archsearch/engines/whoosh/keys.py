@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from weakref import WeakKeyDictionary
 
 from whoosh.reading import TermNotFound
+
+from archsearch.engines.whoosh.segment_terms import segment_terms
 from whoosh.system import pack_ushort
 
 # Probes of a segment without its span after which the span is read (see above).
@@ -27,7 +29,7 @@ _probes: WeakKeyDictionary = WeakKeyDictionary()  # segment reader -> {field: pr
 
 
 def documents_of(reader, fieldname: str, text: str, also: tuple[str, str] | None = None) -> Iterator[int]:
-    """The document numbers (deleted ones included) holding `text` in `fieldname`, and with `also`
+    """The document numbers (deleted ones left out) holding `text` in `fieldname`, and with `also`
     (a field and its text) that term as well, probing only the segments whose span of
     `fieldname`'s terms holds it."""
     wanted = text.encode("utf-8")
@@ -36,12 +38,31 @@ def documents_of(reader, fieldname: str, text: str, also: tuple[str, str] | None
         if span is not None and not span[0] <= wanted <= span[1]:
             continue
         try:
-            found = set(leaf.postings(fieldname, text).all_ids())
+            found = set(_term_documents(leaf, fieldname, text))
             if also is not None and found:
-                found.intersection_update(leaf.postings(*also).all_ids())
+                found.intersection_update(_term_documents(leaf, *also))
         except TermNotFound:
             continue
         yield from (base + docnum for docnum in found)
+
+
+def _term_documents(leaf, fieldname: str, text: str):
+    """The segment's documents holding the term, deleted ones left out (as Whoosh's postings
+    leave them out): with positioned reads of the segment's file where the server prepared them
+    (segment_terms.py: a term lookup and a block read without Whoosh's matcher and its seeks),
+    else Whoosh's postings.  Raises TermNotFound."""
+    read = segment_terms(leaf)
+    if read is not None:
+        from archsearch.engines.whoosh.evaluation import read_postings
+
+        terminfo = read.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
+        if terminfo is None:
+            raise TermNotFound(f"{fieldname}:{text!r}")
+        if not terminfo.is_inlined():  # neither our writer nor whoosh-reloaded's inlines postings
+            deleted = leaf.deleted_docs_set
+            found = read_postings(read, terminfo, 0)[0]
+            return [docnum for docnum in found if docnum not in deleted] if deleted else found
+    return leaf.postings(fieldname, text).all_ids()
 
 
 def _span_if_paid(leaf, fieldname: str) -> tuple[bytes, bytes] | None:

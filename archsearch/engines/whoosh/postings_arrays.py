@@ -298,9 +298,10 @@ READER_ATTRIBUTE = "_archsearch_arrays"
 def let_go(leaf) -> None:
     """Unmap the files of a segment reader that is let go: a map holds its file open, and the
     reader may live on in reference cycles (and in processes forked meanwhile) until collected."""
+    from archsearch.engines.whoosh.segment_terms import READER_ATTRIBUTE as TERMS_ATTRIBUTE
     from archsearch.engines.whoosh.prefix_postings import READER_ATTRIBUTE as PREFIXES_ATTRIBUTE
 
-    for attribute in (READER_ATTRIBUTE, LISTS_ATTRIBUTE, PREFIXES_ATTRIBUTE):
+    for attribute in (READER_ATTRIBUTE, LISTS_ATTRIBUTE, PREFIXES_ATTRIBUTE, TERMS_ATTRIBUTE):
         mapped = leaf.__dict__.pop(attribute, None)
         if mapped is not None:
             mapped.close()

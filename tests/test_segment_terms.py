@@ -1,0 +1,207 @@
+"""Term lookups with positioned reads, and what the server prepares for them once per generation:
+segment_terms.py's term information and postings bytes are Whoosh's, to the bit; the postings
+sidecars' keys numbered (SegmentArrays.number_keys) find what the binary search finds; a listed
+prefix's marked words are checked in the arrays where they hold the word; all of it made when the
+server warms a generation, and let go with its readers."""
+
+import os
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from whoosh.codec.whoosh3 import W3TermsReader
+from whoosh.reading import TermNotFound
+
+from archsearch.engines.whoosh import arrays, evaluation, postings_arrays, segment_terms
+from archsearch.engines.whoosh.evaluation import Evaluator, read_postings
+from archsearch.engines.whoosh.store import open_index
+from archsearch.indexing import update_index
+from archsearch.querying import parse_query
+from archsearch.searching import search, weighting
+
+from test_arrays_sidecar import built, few_postings, lexicon, searcher  # noqa: F401  (fixtures)
+from test_prefix_postings import LISTED, SCORED, TOP, build, vocabulary
+
+FIELDS = ["title", "body", "derived_title", "exact", "key", "no_such_field"]
+ABSENT = [b"", b"zz", b"zebraa", "\u00e9t\u00e9".encode(), b"\x00\xff"]
+
+
+def info_fields(terminfo):
+    return None if terminfo is None else (
+        terminfo.weight(), terminfo.doc_frequency(), terminfo.min_length(), terminfo.max_length(),
+        terminfo.max_weight(), terminfo.min_id(), terminfo.max_id(), terminfo.is_inlined(), terminfo.extent(),
+    )
+
+
+def whoosh_term_info(leaf, fieldname: str, text: bytes):
+    try:
+        return leaf._terms.term_info(fieldname, text)
+    except TermNotFound:
+        return None
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_term_information_and_postings_read_directly_are_whooshs(searcher, data):
+    fieldname = data.draw(st.sampled_from(FIELDS))
+    words = lexicon(searcher, fieldname) if fieldname != "no_such_field" else []
+    text = data.draw(st.sampled_from(words + ABSENT) if words else st.sampled_from(ABSENT))
+    for leaf, _ in searcher.reader().leaf_readers():
+        segment_terms.read_segment_terms(leaf)
+        read = segment_terms.segment_terms(leaf)
+        assert read is not None
+        found, expected = read.term_info(fieldname, text), whoosh_term_info(leaf, fieldname, text)
+        assert info_fields(found) == info_fields(expected)
+        if expected is not None:
+            assert read_postings(read, found, 7) == read_postings(leaf._terms._postfile, expected, 7)
+            start, length = expected.extent()
+            length = length[0] if isinstance(length, tuple) else length  # as read_postings takes it
+            assert read.get(start, length) == leaf._terms._postfile.get(start, length)
+            assert read.get(start, 1 << 40) == leaf._terms._postfile.get(start, 1 << 40)  # up to the postings' end
+
+
+@pytest.mark.parametrize("with_arrays", [True, False], ids=["arrays", "dicts"])
+def test_an_evaluation_reads_no_term_through_whooshs_files(built, with_arrays):  # noqa: F811
+    """Every term's information and postings come through SegmentTerms (fails where Whoosh's
+    seek-and-read lookups are asked); the answers are those read through Whoosh's files."""
+    texts = ["zebra", '"prime minister"', "crossing OR zebra", "z*", "prime minister"]
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        expected = {text: evaluated(searcher, text, with_arrays) for text in texts}  # through Whoosh's reader
+    with open_index(built).searcher(weighting=weighting()) as searcher, pytest.MonkeyPatch.context() as patch:
+        for leaf, _ in searcher.reader().leaf_readers():
+            segment_terms.read_segment_terms(leaf)
+            patch.setattr(leaf._terms, "term_info", refused, raising=False)
+            patch.setattr(leaf._terms._postfile, "get", refused, raising=False)
+        for text in texts:
+            assert evaluated(searcher, text, with_arrays) == expected[text], text
+
+
+def refused(*args, **kwargs):
+    raise AssertionError("a term looked up through Whoosh's files")
+
+
+def evaluated(searcher, text: str, with_arrays: bool = True):
+    query = parse_query(text, searcher.schema).query
+    return dict(Evaluator(searcher, arrays=with_arrays).evaluate(query).scores.items())
+
+
+def test_a_reader_let_go_closes_its_segments_descriptor(built):  # noqa: F811
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        leaf = next(leaf for leaf, _ in searcher.reader().leaf_readers())
+        assert segment_terms.segment_terms(leaf) is None  # not made unless asked
+        segment_terms.read_segment_terms(leaf)
+        read = segment_terms.segment_terms(leaf)
+        segment_terms.read_segment_terms(leaf)
+        assert segment_terms.segment_terms(leaf) is read  # made once, kept with the reader
+        descriptor = read._fd
+        os.fstat(descriptor)
+        postings_arrays.let_go(leaf)
+        with pytest.raises(OSError):
+            os.fstat(descriptor)  # closed
+        assert segment_terms.READER_ATTRIBUTE not in leaf.__dict__
+
+
+def all_keys(found: arrays.SegmentArrays) -> list[bytes]:
+    return [found._key(index) for index in range(len(found._crcs))]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_numbered_keys_find_what_the_binary_search_finds(built, data):  # noqa: F811
+    with open_index(built).searcher(weighting=weighting()) as first, open_index(built).searcher(weighting=weighting()) as second:
+        for (leaf, _), (other, _) in zip(first.reader().leaf_readers(), second.reader().leaf_readers()):
+            searched, numbered = arrays.segment_arrays(leaf), arrays.segment_arrays(other)
+            if searched is None:
+                continue
+            numbered.number_keys()
+            keys = all_keys(searched)
+            wanted = data.draw(st.lists(st.one_of(st.sampled_from(keys), st.binary(max_size=12)), max_size=30))
+            wanted += [key + b"\0" for key in keys[:3]] + [key[:-1] for key in keys[-3:]]
+            assert [numbered.find(key) for key in wanted] == [searched.find(key) for key in wanted]
+
+
+def test_numbered_keys_are_not_searched(built, monkeypatch):  # noqa: F811
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        files = [found for leaf, _ in searcher.reader().leaf_readers() if (found := arrays.segment_arrays(leaf))]
+        keys = [all_keys(found) for found in files]
+        for found in files:
+            found.number_keys()
+        monkeypatch.setattr(arrays.SegmentArrays, "_key", refused)
+        for found, its_keys in zip(files, keys):
+            assert [found.find(key) for key in its_keys] == list(range(len(its_keys)))
+            assert found.find(b"body\0no such word") is None
+
+
+def test_the_server_prepares_term_lookups_for_each_generation_when_it_warms_it(built, tmp_path, searchers_kept):  # noqa: F811
+    """What a request forked after the warming inherits: the keys numbered and each segment's
+    SegmentTerms, for the generation it searches (fails where a term is looked up through Whoosh's
+    files or a binary search); an index changed since is searched afresh (a new generation's
+    readers, read through Whoosh's files), and the server's next warming prepares those."""
+    import shutil
+
+    from archsearch import server
+    from archsearch.engines.whoosh import store
+
+    def kept_evaluation(prepared: bool) -> dict:
+        with store.index_searcher(copy) as searcher, pytest.MonkeyPatch.context() as patch:
+            if prepared:
+                patch.setattr(arrays.SegmentArrays, "_key", refused)
+                patch.setattr(W3TermsReader, "term_info", refused)
+            return evaluated(searcher, "zebra crossing")
+
+    copy = tmp_path / "index"
+    shutil.copytree(built, copy)
+    copy = copy.resolve()
+    server.warm(copy)
+    before = kept_evaluation(prepared=True)
+    corpus = tmp_path / "more"
+    corpus.mkdir()
+    (corpus / "zebra-new.txt").write_text("Zebra crossing anew\n\nA zebra crossing, new.\n", encoding="utf-8")
+    update_index(copy, [str(corpus)])
+    after = kept_evaluation(prepared=False)
+    assert len(after) == len(before) + 1
+    server.warm(copy)
+    assert kept_evaluation(prepared=True) == after
+
+
+@pytest.fixture(scope="module")
+def prefixed(tmp_path_factory):
+    """An index whose words share short prefixes (prefix entries), with deletions."""
+    from archsearch.engines.whoosh import prefix_postings
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(prefix_postings, "WORDS_LISTED", LISTED)
+        patch.setattr(prefix_postings, "TOP_WORDS", TOP)
+        patch.setattr(postings_arrays, "SIDECAR_POSTINGS", 3)
+        rng = random.Random(20261201)
+        words = vocabulary(rng, 300)
+        corpus = tmp_path_factory.mktemp("corpus")
+        index_dir = tmp_path_factory.mktemp("index")
+        build(index_dir, corpus, [range(0, 200), range(200, 400)], rng, words, removed=range(5, 400, 17))
+    return index_dir
+
+
+def marked_words(index_dir, text: str, with_arrays: bool) -> dict:
+    with open_index(index_dir).searcher(weighting=weighting()) as searcher:
+        found = Evaluator(searcher, arrays=with_arrays).evaluate(parse_query(text, searcher.schema).query)
+        return {docnum: found.matched_terms(docnum) for docnum in list(found.scores.keys())[:40]}
+
+
+def test_a_prefixs_marked_words_are_checked_in_the_arrays_where_they_hold_them(prefixed, monkeypatch):
+    from archsearch.engines.whoosh import fuzzy, prefix_postings
+
+    monkeypatch.setattr(prefix_postings, "WORDS_LISTED", LISTED)
+    monkeypatch.setattr(prefix_postings, "TOP_WORDS", TOP)
+    monkeypatch.setattr(fuzzy, "SCORED_EXPANSIONS", SCORED)
+    asked = []
+    whole_holds = evaluation._holds
+    monkeypatch.setattr(evaluation, "_holds", lambda *args: asked.append(args) or whole_holds(*args))
+    for text in ("t*", "se*", "sa k*"):
+        by_dicts = marked_words(prefixed, text, with_arrays=False)
+        asked_by_dicts = len(asked)
+        assert asked_by_dicts and any(by_dicts.values()), text
+        asked.clear()
+        assert marked_words(prefixed, text, with_arrays=True) == by_dicts, text
+        assert len(asked) < asked_by_dicts / 4, text  # only words too rare for a segment's arrays
+        asked.clear()
