@@ -167,7 +167,10 @@ COMPILED_SOURCES_FILE = f"compiled-sources-2-{sys.implementation.cache_tag}.mars
 # The file's first line: code objects are marshalled for one version of Python only.  The file is a
 # marshalled dict of each text's code, marshalled on its own: a process unmarshals the codes it
 # runs, not the ~600 a user's commands have compiled (0.9 ms for the whole of them at once).
-_COMPILED_SOURCES_HEADER = f"archsearch compiled sources, each apart, {sys.version}\n".encode()
+_COMPILED_SOURCES_HEADER = f"archsearch compiled sources, each apart, checked, {sys.version}\n".encode()
+# Larger than any file of MAX_COMPILED_SOURCES texts: anything bigger (or not a regular file: a FIFO,
+# /dev/zero) is no file of ours, and is not read.
+MAX_FILE_BYTES = 16 << 20
 # No more texts than these are kept: dataclasses made at run time with names of their own
 # (dataclasses.make_dataclass) must not grow the file without end.
 MAX_COMPILED_SOURCES = 2000
@@ -214,11 +217,24 @@ class _CompiledSources:
                 atexit.register(self.save)
 
     def _read(self) -> dict:
+        import os
+        import stat
+        import zlib
+
         try:
-            with open(_compiled_sources_path(), "rb") as stream:
-                data = stream.read()
-            if data.startswith(_COMPILED_SOURCES_HEADER):
-                codes = marshal.loads(memoryview(data)[len(_COMPILED_SOURCES_HEADER):])
+            descriptor = os.open(_compiled_sources_path(), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            with open(descriptor, "rb") as stream:
+                info = os.fstat(descriptor)
+                if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+                    return {}
+                data = stream.read(MAX_FILE_BYTES)
+            start = len(_COMPILED_SOURCES_HEADER) + 4
+            # The checksum: code or a pattern's code damaged but still valid marshal would be run as it
+            # is (_sre.compile's check does not catch every change, and some crash the process).
+            if data.startswith(_COMPILED_SOURCES_HEADER) and data[start - 4:start] == zlib.crc32(
+                memoryview(data)[start:]
+            ).to_bytes(4, "big"):
+                codes = marshal.loads(memoryview(data)[start:])
                 if isinstance(codes, dict):
                     return codes
         except (OSError, ValueError, EOFError, TypeError):  # none yet, unreadable, damaged
@@ -240,7 +256,10 @@ class _CompiledSources:
             codes = {key: code if type(code) is bytes else marshal.dumps(code) for key, code in self._codes.items()}
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
             with open(descriptor, "wb") as out:
-                out.write(_COMPILED_SOURCES_HEADER + marshal.dumps(codes))
+                import zlib
+
+                payload = marshal.dumps(codes)
+                out.write(_COMPILED_SOURCES_HEADER + zlib.crc32(payload).to_bytes(4, "big") + payload)
             os.replace(temporary, path)
         except (OSError, ValueError):
             with contextlib.suppress(OSError):
@@ -326,11 +345,11 @@ def _kept_pattern(pattern, flags=0):
     while caller is not None and caller.f_globals.get("__name__") == "re":
         caller = caller.f_back
     if (
-        caller is None or flags & _compiler.SRE_FLAG_DEBUG or type(pattern) not in (str, bytes) or type(flags) is not int
+        caller is None or not isinstance(flags, int) or flags & _compiler.SRE_FLAG_DEBUG or type(pattern) not in (str, bytes)
         or (caller.f_code.co_flags & CO_OPTIMIZED and pattern not in caller.f_code.co_consts)
     ):
         return _compile_pattern(pattern, flags)
-    key = (_REGEX, flags, pattern)
+    key = (_REGEX, int(flags), pattern)  # re.sub's flags are an int subclass on 3.13
     arguments = _compiled_sources.kept(key)
     if type(arguments) is tuple:
         try:
@@ -339,7 +358,8 @@ def _kept_pattern(pattern, flags=0):
             pass
     compiled = _compile_pattern(pattern, flags)
     thread, arguments = _compiler._sre.arguments
-    if thread == _thread.get_ident() and arguments and arguments[0] is pattern:  # not another thread's compile
+    # Not another thread's compile, and _sre.compile's arguments as 3.11-3.13 give them.
+    if thread == _thread.get_ident() and len(arguments) == 6 and arguments[0] is pattern:
         text, final_flags, code, groups, groupindex, indexgroup = arguments
         # The opcodes are ints of a class of re's, which marshal does not write: plain ints.
         _compiled_sources.keep(key, (text, final_flags, [int(word) for word in code], groups, groupindex, indexgroup))
@@ -365,7 +385,9 @@ def reuse_compiled_sources() -> None:
     collections.eval = _kept_eval
     if "typing" in sys.modules:
         sys.modules["typing"].compile = _kept_compile
-    if _compile_pattern is None:
+    # re's internals as 3.11-3.13 have them (_sre.compile's six arguments); another version's patterns
+    # are compiled as re compiles them.
+    if _compile_pattern is None and (3, 11) <= sys.version_info[:2] <= (3, 13):
         _compile_pattern = _compiler.compile
         _compiler._sre = _SreArguments(_compiler._sre)
         _compiler.compile = _kept_pattern

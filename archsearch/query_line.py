@@ -252,7 +252,10 @@ def run(argv: list[str]) -> int | None:
     from archsearch import lean_imports
 
     lean_imports.reuse_compiled_sources()  # before the first dataclass (rendering's)
-    arguments = command_arguments(argv[1:])
+    try:
+        arguments = command_arguments(argv[1:])
+    except Exception:  # anything unforeseen (a closed stdout): click reads the line, and says so as before
+        return None
     if arguments is None:
         return None
     return exit_status(lambda: _ended_as_under_click(arguments), fail)

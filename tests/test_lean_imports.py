@@ -347,11 +347,10 @@ def test_each_text_s_code_is_unmarshalled_only_when_run(tmp_path):
     saved = tmp_path / "cache" / "archsearch" / lean_imports.COMPILED_SOURCES_FILE
     environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     compiles_and_answers(environ)
-    header = lean_imports._COMPILED_SOURCES_HEADER
-    codes = marshal.loads(saved.read_bytes()[len(header):])
+    codes = compiled_sources_in(tmp_path / "cache")
     assert len(codes) >= 8 and all(type(code) is bytes for code in codes.values())
     codes[next(key for key in codes if key[0] in ("exec", "eval"))] = b"garbage"
-    saved.write_bytes(header + marshal.dumps(codes))
+    write_compiled_sources(tmp_path / "cache", codes)
     assert compiles_and_answers(environ) == (1, EXPECTED_ANSWER)
     assert compiles_and_answers(environ) == (0, EXPECTED_ANSWER)  # written anew
 
@@ -442,7 +441,19 @@ def compiled_sources_in(cache_home) -> dict:
 
     lean_imports = lean_imports_module()
     data = (cache_home / "archsearch" / lean_imports.COMPILED_SOURCES_FILE).read_bytes()
-    return marshal.loads(data[len(lean_imports._COMPILED_SOURCES_HEADER):])
+    return marshal.loads(data[len(lean_imports._COMPILED_SOURCES_HEADER) + 4:])
+
+
+def write_compiled_sources(cache_home, codes: dict) -> None:
+    """The file as lean_imports writes it: the header, the checksum, the codes."""
+    import marshal
+    import zlib
+
+    lean_imports = lean_imports_module()
+    payload = marshal.dumps(codes)
+    (cache_home / "archsearch" / lean_imports.COMPILED_SOURCES_FILE).write_bytes(
+        lean_imports._COMPILED_SOURCES_HEADER + zlib.crc32(payload).to_bytes(4, "big") + payload
+    )
 
 
 def test_a_damaged_pattern_kept_is_compiled_again(tmp_path):
@@ -455,8 +466,37 @@ def test_a_damaged_pattern_kept_is_compiled_again(tmp_path):
         if key[0] == "re":
             text, flags, code, groups, groupindex, indexgroup = marshal.loads(kept[key])
             kept[key] = marshal.dumps((text, flags, [99999] * len(code), groups, groupindex, indexgroup))
-    lean_imports = lean_imports_module()
-    (tmp_path / "cache" / "archsearch" / lean_imports.COMPILED_SOURCES_FILE).write_bytes(
-        lean_imports._COMPILED_SOURCES_HEADER + marshal.dumps(kept)
-    )
+    write_compiled_sources(tmp_path / "cache", kept)
     assert patterns_parsed_and_answers(environ) == (7, answers)
+
+
+def test_a_pattern_s_code_changed_but_valid_is_not_run(tmp_path):
+    """A changed word of a kept pattern's code that _sre.compile accepts (one here crashes the
+    process) is caught by the file's checksum: the file is read as none."""
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    _, answers = patterns_parsed_and_answers(environ)
+    path = tmp_path / "cache" / "archsearch" / lean_imports_module().COMPILED_SOURCES_FILE
+    data = bytearray(path.read_bytes())
+    data[-40] ^= 1
+    path.write_bytes(bytes(data))
+    assert patterns_parsed_and_answers(environ) == (7, answers)
+
+
+def test_a_special_file_in_the_cache_s_place_is_not_read(tmp_path):
+    folder = tmp_path / "cache" / "archsearch"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / lean_imports_module().COMPILED_SOURCES_FILE)
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    assert patterns_parsed_and_answers(environ)[0] == 7  # and no hang
+
+
+def test_one_text_with_two_flags_is_two_patterns(tmp_path):
+    script = (
+        "import re, sys; from archsearch import lean_imports; lean_imports.reuse_compiled_sources(); "
+        "A = re.compile('kabul', re.I); B = re.compile('kabul'); "
+        "print(bool(A.match('KABUL')), bool(B.match('KABUL'))); lean_imports.save_compiled_sources()"
+    )
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environ, check=True)
+        assert result.stdout.split() == ["True", "False"]

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import archsearch.cli.query as query_command
-from archsearch import query_line
+from archsearch import lean_imports, query_line
 from archsearch.cli import cli
 
 # Pieces of command lines: every option of the query command, as written alone or with `=`, values
@@ -214,3 +214,33 @@ def test_a_failure_in_the_command_ends_as_under_click(no_config, monkeypatch, ca
     by_click = run(["query", "Taliban"], "archsearch")
     assert (plain, plain_out, plain_err) == (by_click, *capfd.readouterr())
     assert plain_err or plain in (0, 1)
+
+
+def plain_and_by_click(args, env):
+    from conftest import installed_command
+
+    plain = subprocess.run([installed_command(), *args], capture_output=True, env=env, timeout=120)
+    by_click = subprocess.run([sys.executable, "-c", BY_CLICK, *args], capture_output=True, env=env, timeout=120)
+    return plain, by_click
+
+
+def test_an_error_line_on_an_ascii_stderr_is_written_alike(seeded_index, tmp_path):
+    """One function writes error lines on both paths (click.echo wrote UTF-8 bytes where the
+    stream's encoding was ASCII, the plain path an escape)."""
+    env = {**os.environ, "ARCHSEARCH_INDEX": str(seeded_index), "ARCHSEARCH_SERVER": "off",
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "PYTHONIOENCODING": "ascii"}
+    env.pop("ARCHSEARCH_CONFIG", None)
+    plain, by_click = plain_and_by_click(["query", "Taliban", "--since", "é"], env)
+    assert plain.returncode == by_click.returncode == 2
+    assert plain.stderr == by_click.stderr and plain.stderr.startswith(b"archsearch: error: ")
+
+
+def test_a_plain_query_keeps_what_it_compiled_in_the_cache_folder(seeded_index, tmp_path):
+    from conftest import installed_command
+
+    env = {**os.environ, "ARCHSEARCH_INDEX": str(seeded_index), "ARCHSEARCH_SERVER": "off",
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("ARCHSEARCH_CONFIG", None)
+    done = subprocess.run([installed_command(), "query", "Taliban", "-c"], capture_output=True, env=env, timeout=120)
+    assert done.returncode == 0 and done.stdout == b"1\n"
+    assert [path.name for path in (tmp_path / "cache" / "archsearch").iterdir()] == [lean_imports.COMPILED_SOURCES_FILE]

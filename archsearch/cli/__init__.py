@@ -13,7 +13,7 @@ with lean_imports.deferred_uuid_for_click():
 
 from archsearch.client import end
 from archsearch.config import apply_config  # a quarter of a millisecond; tomllib loads only for a file
-from archsearch.query_line import error_line, exit_status, stop_writing_quietly
+from archsearch.query_line import exit_status, fail, stop_writing_quietly
 
 # Command name -> module under archsearch.cli; loading them lazily keeps `archsearch --help` fast.
 COMMANDS = {
@@ -97,9 +97,6 @@ def quiet_when_the_reader_goes():
         stop_writing_quietly()
 
 
-def fail(message: str) -> None:
-    click.echo(error_line(message), err=True)
-    sys.exit(2)
 
 
 @click.group(
