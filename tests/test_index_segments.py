@@ -96,6 +96,52 @@ def test_same_index_when_postings_spill_to_disk(tmp_path, monkeypatch):
     assert_same_index(tmp_path, docs)
 
 
+@pytest.mark.parametrize("sorted_tokens", [1, 97])
+def test_same_index_when_terms_are_inverted_a_slice_at_a_time(tmp_path, monkeypatch, sorted_tokens):
+    monkeypatch.setattr(segments, "SORTED_TOKENS", sorted_tokens)
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(30)))
+    assert_same_index(tmp_path, docs)
+
+
+def inverted_one_by_one(documents: list, boost: float) -> dict:
+    """A posting per distinct term per document, in flat lists, as the writer made them one
+    document at a time before FieldTokens."""
+    inverted = {}
+    for docnum, terms, length in documents:
+        places = {}
+        for position, term in enumerate(terms):
+            places.setdefault(term, []).append(position)
+        for term, found in places.items():
+            inverted.setdefault(term, []).extend(
+                (docnum, len(found) * boost, segments.encode_positions(found), length)
+            )
+    return inverted
+
+
+field_documents = st.lists(
+    st.tuples(st.lists(st.sampled_from([b"a", b"b", b"c", b"zz", "\u00e9t\u00e9".encode()]), max_size=12),
+              st.integers(0, 300)),
+    max_size=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(documents=field_documents, boost=st.sampled_from([1.0, 2.5]), sorted_tokens=st.integers(1, 20))
+def test_field_tokens_invert_as_one_document_at_a_time(documents, boost, sorted_tokens):
+    numbered = [(docnum * 3 + 1, terms, length) for docnum, (terms, length) in enumerate(documents)]
+    tokens = segments.FieldTokens(boost)
+    for docnum, terms, length in numbered:
+        tokens.add(docnum, terms, length)
+    original = segments.SORTED_TOKENS
+    segments.SORTED_TOKENS = sorted_tokens
+    try:
+        inverted = list(tokens.postings())
+    finally:
+        segments.SORTED_TOKENS = original
+    expected = inverted_one_by_one(numbered, boost)
+    assert inverted == sorted(expected.items())
+
+
 words = st.text(
     alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs", "Mn", "Sk")), min_size=0, max_size=40
 )

@@ -58,6 +58,13 @@ POSTING_BYTES = 60
 TERM_BYTES = 200
 # A posting's values in a term's list: docnum, weight, encoded value (positions), field length.
 POSTING_SLOTS = 4
+# What a token of a field with a term lister takes in memory until its postings are made
+# (FieldTokens: its term's number), and a document of such a field (its number, length and end).
+TOKEN_BYTES = 4
+DOCUMENT_BYTES = 24
+# A field's tokens are inverted a slice of its terms at a time, about this many tokens: the arrays
+# that sort them take about 40 bytes a token, and the postings made from them 60 bytes each.
+SORTED_TOKENS = 200_000
 # Terms per pickle in a run: one pickle per term would cost more than the postings themselves.
 RUN_CHUNK_TERMS = 2_000
 BLOCK_PICKLE_PROTOCOL = 5
@@ -96,6 +103,8 @@ class FastSegmentWriter(SegmentWriter):
         self._term_listers = {name: compile_term_lister(field) for name, field in self.schema.items()}
         # field name -> term -> [docnum, weight, encoded value, field length, docnum, ...] in docnum order
         self._inverted: dict[str, dict[bytes, list]] = {}
+        # field name -> the terms of the documents added to a field with a term lister
+        self._tokens: dict[str, FieldTokens] = {}
         self._inverted_bytes = 0
         self._runs: list[str] = []
         self._sidecar: SidecarWriter | None = None
@@ -118,18 +127,20 @@ class FastSegmentWriter(SegmentWriter):
                 length = 0
                 if field.indexed:
                     list_terms = self._term_listers[name]
-                    field_inverted = inverted.setdefault(name, {})
                     if list_terms is None:
                         items = list(field.index(value))
                         if field.scorable:
                             length = sum(frequency for _, frequency, _, _ in items)
                         postings = [(term, weight, encoded) for term, _, weight, encoded in items]
-                        self._invert(field_inverted, docnum, postings, length)
+                        self._invert(inverted.setdefault(name, {}), docnum, postings, length)
                     else:
                         terms = list_terms(value, language)
                         if field.scorable:
                             length = len(terms)
-                        self._invert_positions(field_inverted, docnum, field.format.field_boost, terms, length)
+                        tokens = self._tokens.get(name)
+                        if tokens is None:
+                            tokens = self._tokens[name] = FieldTokens(field.format.field_boost)
+                        self._inverted_bytes += tokens.add(docnum, terms, length)
                 stored = values.get(f"_stored_{name}", value)
                 perdocwriter.add_field(name, field, stored if field.stored else None, length)
                 if field.column_type:
@@ -156,39 +167,14 @@ class FastSegmentWriter(SegmentWriter):
                 existing += (docnum, weight, encoded, length)
         self._inverted_bytes += TERM_BYTES * new_terms + POSTING_BYTES * len(postings)
 
-    def _invert_positions(self, inverted: dict[bytes, list], docnum: int, boost: float, terms: list[bytes],
-                          length: int) -> None:
-        """_invert for a field with positions, from its terms in order: a posting per distinct term,
-        its weight and encoded positions as Positions.word_values gives them, without a list of
-        postings in between."""
-        positions: dict[bytes, list[int]] = {}
-        for position, term in enumerate(terms):
-            places = positions.get(term)
-            if places is None:
-                positions[term] = [position]
-            else:
-                places.append(position)
-        single = _single_positions(len(terms))
-        new_terms = 0
-        for term, places in positions.items():
-            if len(places) == 1:
-                # The weight of one occurrence is the boost itself: one float shared by all.
-                posting = (docnum, boost, single[places[0]], length)
-            else:
-                posting = (docnum, len(places) * boost, encode_positions(places), length)
-            existing = inverted.get(term)
-            if existing is None:
-                inverted[term] = list(posting)
-                new_terms += 1
-            else:
-                existing += posting
-        self._inverted_bytes += TERM_BYTES * new_terms + POSTING_BYTES * len(positions)
-
     def add_reader(self, reader) -> None:
         """Add the live documents of a segment (merging it), as SegmentWriter.add_reader does, but
         with its postings read a block at a time into the inverted lists, not one by one into the
         pool: a merge then costs about what indexing the documents afresh does, not four times it."""
         self._check_state()
+        if self._tokens:
+            # Postings are kept in docnum order, those of the documents added before in a run.
+            self._write_run()
         basedoc = self.docnum
         names = set(self.schema.names()) | {name for name in reader.indexed_field_names() if name in self.schema}
         docmap = self.write_per_doc(names, reader)  # stored fields, field lengths and columns, as Whoosh
@@ -220,20 +206,28 @@ class FastSegmentWriter(SegmentWriter):
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
             self._write_run()
 
-    def _all_terms(self) -> list:
-        """((field name, term), postings) in order."""
-        return sorted(
-            ((name, term), postings) for name, terms in self._inverted.items() for term, postings in terms.items()
-        )
+    def _all_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
+        """((field name, term), postings) of the postings in memory, in order.  A field has either
+        flat lists (fields without a term lister, and add_reader's) or tokens (add_document's)."""
+        inverted = self._inverted
+        tokens = self._tokens
+        for name in sorted(inverted.keys() | tokens.keys()):
+            if name in tokens:
+                for term, postings in tokens[name].postings():
+                    yield (name, term), postings
+            else:
+                for term in sorted(inverted[name]):
+                    yield (name, term), inverted[name][term]
 
     def _write_run(self) -> None:
         name = f"{random_name()}.run"
         terms = self._all_terms()
         with self._tempstorage.create_file(name).raw_file() as run:
-            for start in range(0, len(terms), RUN_CHUNK_TERMS):
-                pickle.dump(terms[start : start + RUN_CHUNK_TERMS], run, pickle.HIGHEST_PROTOCOL)
+            while chunk := list(itertools.islice(terms, RUN_CHUNK_TERMS)):
+                pickle.dump(chunk, run, pickle.HIGHEST_PROTOCOL)
         self._runs.append(name)
         self._inverted = {}
+        self._tokens = {}
         self._inverted_bytes = 0
 
     def _read_run(self, name: str):
@@ -286,6 +280,7 @@ class FastSegmentWriter(SegmentWriter):
             self._tempstorage.delete_file(name)
         self._runs = []
         self._inverted = {}
+        self._tokens = {}
 
     def finish_segment(self) -> Segment | None:
         """Write out the segment and return it, to be committed by commit_segments(); None if empty."""
@@ -297,6 +292,98 @@ class FastSegmentWriter(SegmentWriter):
     def discard(self) -> None:
         """Give up the segment; its files are removed by the next commit."""
         self._close_segment()
+
+
+class FieldTokens:
+    """The terms a field's term lister gives for the documents added, each kept as its number
+    among the field's distinct terms, in the order added: 4 bytes a token where a posting in a
+    flat list takes about 60, and no dictionary lookup or list per posting while documents are
+    added.  postings() inverts them with numpy into the flat lists FastSegmentWriter writes,
+    the postings _invert would have made: a posting per distinct term per document, its weight the
+    count of its positions times the field's boost, its positions encoded as Positions encodes them."""
+
+    def __init__(self, boost: float):
+        self.boost = boost
+        self.numbers: dict[bytes, int] = {}
+        self.terms: list[bytes] = []
+        self.tokens = array("i")
+        self.docnums = array("q")
+        self.ends = array("q")  # where each document's tokens end in `tokens`
+        self.lengths = array("q")
+
+    def add(self, docnum: int, terms: list[bytes], length: int) -> int:
+        """Add a document's terms, in order; returns about how many bytes of memory they take."""
+        if not terms:
+            return 0
+        numbers = self.numbers
+        new = set(terms).difference(numbers)
+        if new:
+            numbers.update(zip(new, range(len(self.terms), len(self.terms) + len(new))))
+            self.terms += new
+        self.tokens.extend(map(numbers.__getitem__, terms))
+        self.docnums.append(docnum)
+        self.ends.append(len(self.tokens))
+        self.lengths.append(length)
+        return TOKEN_BYTES * len(terms) + TERM_BYTES * len(new) + DOCUMENT_BYTES
+
+    def postings(self) -> Iterator[tuple[bytes, list]]:
+        """(term, flat list of its postings in docnum order), in term order."""
+        import numpy as np
+
+        terms = self.terms
+        if not terms:
+            return
+        by_term = sorted(range(len(terms)), key=terms.__getitem__)
+        ranks = np.empty(len(terms), np.int32)
+        ranks[by_term] = np.arange(len(terms), dtype=np.int32)
+        token_ranks = ranks[np.frombuffer(self.tokens, np.int32)]
+        ends = np.frombuffer(self.ends, np.int64)
+        starts = np.concatenate(([0], ends[:-1]))
+        document_numbers = self.docnums.tolist()
+        document_lengths = self.lengths.tolist()
+        single = _single_positions(int((ends - starts).max()))
+        tokens_to_rank = np.cumsum(np.bincount(token_ranks, minlength=len(terms)))
+        low = 0
+        while low < len(terms):
+            before = int(tokens_to_rank[low - 1]) if low else 0
+            high = max(low + 1, int(np.searchsorted(tokens_to_rank, before + SORTED_TOKENS, "right")))
+            if low == 0 and high == len(terms):
+                picked = np.arange(len(token_ranks))
+            else:
+                picked = np.flatnonzero((token_ranks >= low) & (token_ranks < high))
+            # A stable sort keeps each term's tokens in the order added: by document, then position.
+            picked = picked[np.argsort(token_ranks[picked], kind="stable")]
+            ranked = token_ranks[picked]
+            documents = np.searchsorted(ends, picked, "right")
+            positions = picked - starts[documents]
+            firsts = np.flatnonzero(
+                np.concatenate(([True], (ranked[1:] != ranked[:-1]) | (documents[1:] != documents[:-1])))
+            )
+            counts = np.diff(firsts, append=len(picked))
+            # A word once in a document: its weight is the boost and its positions one of
+            # `single`, objects shared by all such postings (as docnums and lengths are by a
+            # document's), which keeps the postings as small as _invert's.
+            weights = [self.boost] * len(firsts)
+            values = list(map(single.__getitem__, positions[firsts].tolist()))
+            repeated = counts > 1
+            repeated_positions = positions[np.repeat(repeated, counts)].tolist()
+            start = 0
+            for index, count in zip(np.flatnonzero(repeated).tolist(), counts[repeated].tolist()):
+                weights[index] = count * self.boost
+                values[index] = encode_positions(repeated_positions[start : start + count])
+                start += count
+            posting_documents = documents[firsts].tolist()
+            flat = [None] * (POSTING_SLOTS * len(firsts))
+            flat[0::POSTING_SLOTS] = map(document_numbers.__getitem__, posting_documents)
+            flat[1::POSTING_SLOTS] = weights
+            flat[2::POSTING_SLOTS] = values
+            flat[3::POSTING_SLOTS] = map(document_lengths.__getitem__, posting_documents)
+            posting_ranks = ranked[firsts]
+            term_firsts = np.flatnonzero(np.concatenate(([True], posting_ranks[1:] != posting_ranks[:-1])))
+            bounds = [*(term_firsts * POSTING_SLOTS).tolist(), len(flat)]
+            for rank, start, end in zip(posting_ranks[term_firsts].tolist(), bounds, bounds[1:]):
+                yield terms[by_term[rank]], flat[start:end]
+            low = high
 
 
 def _field_name(item) -> str:
