@@ -484,24 +484,28 @@ def encode_postings(postings: list, limit: int, fixed_size: int | None, compress
     take each block's compression from the block, so here blocks of up to
     SMALL_BLOCK_POSTINGS postings are left uncompressed.
     """
+    count = len(postings) // POSTING_SLOTS
+    if count == 1:
+        return _encode_posting(postings, fixed_size)
     written = [WHOOSH3_HEADER_MAGIC]
     weight = 0
     min_length = None
     max_length = 0
     max_weight = 0
-    count = len(postings) // POSTING_SLOTS
     for offset in range(0, count, limit):
         block = postings[offset * POSTING_SLOTS : (offset + limit) * POSTING_SLOTS] if count > limit else postings
-        ids, weights, values, lengths = (block[slot::POSTING_SLOTS] for slot in range(POSTING_SLOTS))
+        ids = block[0::POSTING_SLOTS]
+        weights = block[1::POSTING_SLOTS]
+        values = block[2::POSTING_SLOTS]
         # W3PostingsWriter keeps weights as 32-bit floats, and values only when not empty.
         stored_weights = array("f", weights)
         if fixed_size is None or fixed_size < 0:
-            mini_values = tuple(value for value in values if value)
+            mini_values = tuple(filter(None, values))
         elif fixed_size == 0:
             mini_values = None
         else:
             mini_values = b"".join(values)
-        lengths = [length for length in lengths if length]
+        lengths = list(filter(None, block[3::POSTING_SLOTS]))
         block_min_length = min(lengths) if lengths else None
         block_max_length = max(lengths) if lengths else 0
         block_max_weight = max(0, max(weights))
@@ -544,6 +548,27 @@ def encode_postings(postings: list, limit: int, fixed_size: int | None, compress
         ids[-1],
     )
     return b"".join(written), term_info
+
+
+def _encode_posting(postings: list, fixed_size: int | None) -> tuple[bytes, bytes]:
+    """encode_postings of a term in one document (most terms of a segment): the same block and
+    term information, without the loops over blocks and postings."""
+    docnum, weight, value, length = postings
+    stored_weight = array("f", (weight,))[0]
+    if fixed_size is None or fixed_size < 0:
+        mini_values = (value,) if value else ()
+    elif fixed_size == 0:
+        mini_values = None
+    else:
+        mini_values = value
+    data = pickle.dumps(
+        ((docnum,), None if stored_weight == 1.0 else stored_weight, mini_values), BLOCK_PICKLE_PROTOCOL
+    )
+    max_weight = max(0, weight)
+    length_code = length_byte(length or None)
+    info = pickle.dumps((1, docnum, max_weight, 0, length_code, length_code), 2)
+    term_info = W3TermInfo._struct.pack(False, stored_weight, 1, length_code, length_code, max_weight, docnum, docnum)
+    return b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-(len(info) + len(data))), info, data)), term_info
 
 
 # length_to_byte (a binary search in Python) of every length below the largest it tells apart.
