@@ -43,6 +43,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from archsearch.analysis import ChainAnalyzer
+from archsearch.analysis.chain import text_words
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh.fuzzy import WordLists
 from archsearch.engines.whoosh.postings_arrays import TEMPORARY as SIDECAR_TEMPORARY
@@ -100,7 +101,7 @@ class FastSegmentWriter(SegmentWriter):
 
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)
-        self._term_listers = {name: compile_term_lister(field) for name, field in self.schema.items()}
+        self._word_listers = {name: compile_word_lister(field) for name, field in self.schema.items()}
         # field name -> term -> [docnum, weight, encoded value, field length, docnum, ...] in docnum order
         self._inverted: dict[str, dict[bytes, list]] = {}
         # field name -> the terms of the documents added to a field with a term lister
@@ -126,21 +127,22 @@ class FastSegmentWriter(SegmentWriter):
                 field = self.schema[name]
                 length = 0
                 if field.indexed:
-                    list_terms = self._term_listers[name]
-                    if list_terms is None:
+                    word_lister = self._word_listers[name]
+                    if word_lister is None:
                         items = list(field.index(value))
                         if field.scorable:
                             length = sum(frequency for _, frequency, _, _ in items)
                         postings = [(term, weight, encoded) for term, _, weight, encoded in items]
                         self._invert(inverted.setdefault(name, {}), docnum, postings, length)
                     else:
-                        terms = list_terms(value, language)
+                        list_words, term = word_lister
+                        words = list_words(value)
                         if field.scorable:
-                            length = len(terms)
+                            length = len(words)
                         tokens = self._tokens.get(name)
                         if tokens is None:
-                            tokens = self._tokens[name] = FieldTokens(field.format.field_boost)
-                        self._inverted_bytes += tokens.add(docnum, terms, length)
+                            tokens = self._tokens[name] = FieldTokens(term, field.format.field_boost)
+                        self._inverted_bytes += tokens.add(docnum, words, language, length)
                 stored = values.get(f"_stored_{name}", value)
                 perdocwriter.add_field(name, field, stored if field.stored else None, length)
                 if field.column_type:
@@ -295,15 +297,18 @@ class FastSegmentWriter(SegmentWriter):
 
 
 class FieldTokens:
-    """The terms a field's term lister gives for the documents added, each kept as its number
-    among the field's distinct terms, in the order added: 4 bytes a token where a posting in a
-    flat list takes about 60, and no dictionary lookup or list per posting while documents are
-    added.  postings() inverts them with numpy into the flat lists FastSegmentWriter writes,
-    the postings _invert would have made: a posting per distinct term per document, its weight the
-    count of its positions times the field's boost, its positions encoded as Positions encodes them."""
+    """The terms of a field's words (compile_word_lister) in the documents added, each kept as its
+    number among the field's distinct terms, in the order added: 4 bytes a token where a posting
+    in a flat list takes about 60, and no dictionary lookup or list per posting while documents
+    are added, one lookup per word (a word's number is remembered per language).  postings()
+    inverts them with numpy into the flat lists FastSegmentWriter writes, the postings _invert
+    would have made: a posting per distinct term per document, its weight the count of its
+    positions times the field's boost, its positions encoded as Positions encodes them."""
 
-    def __init__(self, boost: float):
+    def __init__(self, term: Callable[[str, str], bytes], boost: float):
+        self.term = term
         self.boost = boost
+        self.word_numbers: dict[str, dict[str, int]] = {}  # language -> word -> its term's number
         self.numbers: dict[bytes, int] = {}
         self.terms: list[bytes] = []
         self.tokens = array("i")
@@ -311,20 +316,29 @@ class FieldTokens:
         self.ends = array("q")  # where each document's tokens end in `tokens`
         self.lengths = array("q")
 
-    def add(self, docnum: int, terms: list[bytes], length: int) -> int:
-        """Add a document's terms, in order; returns about how many bytes of memory they take."""
-        if not terms:
+    def add(self, docnum: int, words: list[str], language: str, length: int) -> int:
+        """Add a document's words, in order; returns about how many bytes of memory they take."""
+        if not words:
             return 0
-        numbers = self.numbers
-        new = set(terms).difference(numbers)
+        known = self.word_numbers.get(language)
+        if known is None:
+            known = self.word_numbers[language] = {}
+        new = set(words).difference(known)
         if new:
-            numbers.update(zip(new, range(len(self.terms), len(self.terms) + len(new))))
-            self.terms += new
-        self.tokens.extend(map(numbers.__getitem__, terms))
+            numbers = self.numbers
+            terms = self.terms
+            for word in new:
+                term = self.term(word, language)
+                number = numbers.get(term)
+                if number is None:
+                    number = numbers[term] = len(terms)
+                    terms.append(term)
+                known[word] = number
+        self.tokens.extend(map(known.__getitem__, words))
         self.docnums.append(docnum)
         self.ends.append(len(self.tokens))
         self.lengths.append(length)
-        return TOKEN_BYTES * len(terms) + TERM_BYTES * len(new) + DOCUMENT_BYTES
+        return TOKEN_BYTES * len(words) + TERM_BYTES * len(new) + DOCUMENT_BYTES
 
     def postings(self) -> Iterator[tuple[bytes, list]]:
         """(term, flat list of its postings in docnum order), in term order."""
@@ -608,18 +622,31 @@ def _single_positions(count: int) -> list[bytes]:
     return _SINGLE_POSITIONS + [encode_positions([position]) for position in range(_SINGLE_POSITIONS_LIMIT, count)]
 
 
-def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
-    """A function from text and the article's language to the field's terms (UTF-8) in token order,
-    or None if there is no exact one (see word_analyzer); only for fields that record positions."""
+def compile_word_lister(field) -> tuple[Callable[[str], list[str]], Callable[[str, str], bytes]] | None:
+    """For a field that records positions and makes one term of each word: a function from text to
+    its words in order, and one from a word and the article's language to the word's term (UTF-8);
+    None if there is no exact one (see word_analyzer)."""
     analyzer = getattr(field, "analyzer", None)
     if type(field.format) is not Positions:
         return None
     if isinstance(analyzer, ChainAnalyzer):
-        return analyzer.term_lister(encoding="utf-8")
+        return text_words, lambda word, language: analyzer.word_term(word, language).encode("utf-8")
     term = word_analyzer(analyzer)
     if term is None:
         return None
-    tokens = whole_matches(field.analyzer.items[0].expression)
+    return whole_matches(analyzer.items[0].expression), lambda word, language: term(word).encode("utf-8")
+
+
+def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
+    """A function from text and the article's language to the field's terms (UTF-8) in token order,
+    or None if there is no exact one (see word_analyzer); only for fields that record positions."""
+    analyzer = getattr(field, "analyzer", None)
+    if type(field.format) is Positions and isinstance(analyzer, ChainAnalyzer):
+        return analyzer.term_lister(encoding="utf-8")
+    lister = compile_word_lister(field)
+    if lister is None:
+        return None
+    tokens, term = lister
     known: dict[str, bytes] = {}
 
     def list_terms(text: str, language: str) -> list[bytes]:  # one analysis whatever the language
@@ -627,7 +654,7 @@ def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
         if len(known) > KNOWN_WORDS_LIMIT:
             known.clear()
         for word in set(words).difference(known):
-            known[word] = term(word).encode("utf-8")
+            known[word] = term(word, language)
         return list(map(known.__getitem__, words))
 
     return list_terms
