@@ -9,6 +9,7 @@ Uzbek -> ``uz``, Cantonese and Wu -> ``zh``), and those with no two-letter code 
 three letters.
 """
 
+import itertools
 import re
 
 # The opening of an article decides: the identifier's accuracy no longer grows past a few
@@ -132,7 +133,7 @@ def _get_identifier() -> ArrayIdentifier:
 def identify_language(text: str) -> str:
     """The ISO 639-1 code of the language ``text`` is written in; "" when it is too short to tell."""
     text = text[:IDENTIFY_CHARS]
-    if len(_LETTER.findall(text)) < MIN_LETTERS:
+    if sum(1 for _ in itertools.islice(_LETTER.finditer(text), MIN_LETTERS)) < MIN_LETTERS:
         return ""
     code = _get_identifier().classify(text)
     if code == "zxx":  # "no linguistic content"
