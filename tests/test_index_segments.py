@@ -103,6 +103,22 @@ def test_same_index_when_terms_are_inverted_a_slice_at_a_time(tmp_path, monkeypa
     assert_same_index(tmp_path, docs)
 
 
+def test_the_postings_file_is_the_same_from_the_writers_arrays_as_from_the_segment(tmp_path, monkeypatch):
+    """The writer hands the frequent terms' positions to the postings file (postings_arrays.py) as
+    arrays; the same file written from the segment's postings, decoded, is the same to the byte."""
+    from archsearch.engines.whoosh import postings_arrays
+
+    monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", 3)
+    ix = build(tmp_path / "fast", documents(write_corpus(tmp_path / "corpus", numbered_articles(30))),
+               segments.FastSegmentWriter)
+    segment = ix._segments()[0]
+    sidecar = tmp_path / "fast" / postings_arrays.sidecar_name(segment)
+    written = sidecar.read_bytes()
+    sidecar.unlink()
+    segments.add_missing_sidecars(ix, [segment])
+    assert sidecar.read_bytes() == written
+
+
 def inverted_one_by_one(documents: list, boost: float) -> dict:
     """A posting per distinct term per document, in flat lists, as the writer made them one
     document at a time before FieldTokens."""

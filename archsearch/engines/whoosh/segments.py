@@ -47,6 +47,7 @@ from archsearch.analysis.chain import text_words
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh.fuzzy import WordLists
 from archsearch.engines.whoosh.postings_arrays import TEMPORARY as SIDECAR_TEMPORARY
+from archsearch.engines.whoosh import postings_arrays
 from archsearch.engines.whoosh.postings_arrays import SidecarWriter, missing_parts
 from archsearch.schema import word_analyzer
 from archsearch.engines.whoosh.store import ROOTS_TEMPORARY
@@ -215,7 +216,7 @@ class FastSegmentWriter(SegmentWriter):
         tokens = self._tokens
         for name in sorted(inverted.keys() | tokens.keys()):
             if name in tokens:
-                for term, postings in tokens[name].postings():
+                for term, postings in tokens.pop(name).postings():
                     yield (name, term), postings
             else:
                 for term in sorted(inverted[name]):
@@ -341,16 +342,19 @@ class FieldTokens:
         return TOKEN_BYTES * len(words) + TERM_BYTES * len(new) + DOCUMENT_BYTES
 
     def postings(self) -> Iterator[tuple[bytes, list]]:
-        """(term, flat list of its postings in docnum order), in term order."""
+        """(term, flat list of its postings in docnum order), in term order; once, after the last
+        document: what only adding needs is let go first."""
         import numpy as np
 
         terms = self.terms
         if not terms:
             return
+        self.word_numbers = self.numbers = None
         by_term = sorted(range(len(terms)), key=terms.__getitem__)
         ranks = np.empty(len(terms), np.int32)
         ranks[by_term] = np.arange(len(terms), dtype=np.int32)
         token_ranks = ranks[np.frombuffer(self.tokens, np.int32)]
+        self.tokens = None
         ends = np.frombuffer(self.ends, np.int64)
         starts = np.concatenate(([0], ends[:-1]))
         document_numbers = self.docnums.tolist()
@@ -394,10 +398,26 @@ class FieldTokens:
             flat[3::POSTING_SLOTS] = map(document_lengths.__getitem__, posting_documents)
             posting_ranks = ranked[firsts]
             term_firsts = np.flatnonzero(np.concatenate(([True], posting_ranks[1:] != posting_ranks[:-1])))
-            bounds = [*(term_firsts * POSTING_SLOTS).tolist(), len(flat)]
-            for rank, start, end in zip(posting_ranks[term_firsts].tolist(), bounds, bounds[1:]):
-                yield terms[by_term[rank]], flat[start:end]
+            term_ends = [*term_firsts[1:].tolist(), len(firsts)]
+            token_ends = [*firsts[term_firsts[1:]].tolist(), len(picked)]
+            for rank, first, end, first_token, end_token in zip(
+                posting_ranks[term_firsts].tolist(), term_firsts.tolist(), term_ends, firsts[term_firsts].tolist(), token_ends
+            ):
+                postings = flat[first * POSTING_SLOTS : end * POSTING_SLOTS]
+                if end - first >= postings_arrays.SIDECAR_POSTINGS:
+                    # The positions the postings file (postings_arrays.py) holds, as arrays already.
+                    postings = PositionedPostings(postings)
+                    postings.counts = array("I", counts[first:end].astype(np.uint32).tobytes())
+                    postings.positions = array("I", positions[first_token:end_token].astype(np.uint32).tobytes())
+                yield terms[by_term[rank]], postings
             low = high
+
+
+class PositionedPostings(list):
+    """A term's flat list of postings, with the count of each posting's positions and all its
+    positions in order, as arrays of uint32 (SidecarWriter.add takes them so)."""
+
+    __slots__ = ("counts", "positions")
 
 
 def _field_name(item) -> str:
