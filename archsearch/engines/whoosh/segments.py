@@ -60,7 +60,7 @@ POSTING_BYTES = 60
 TERM_BYTES = 200
 # A posting's values in a term's list: docnum, weight, encoded value (positions), field length.
 POSTING_SLOTS = 4
-# What a token of a field with a term lister takes in memory until its postings are made
+# What a token of a field with a word lister takes in memory until its postings are made
 # (FieldTokens: its term's number), and a document of such a field (its number, length and end).
 TOKEN_BYTES = 4
 DOCUMENT_BYTES = 24
@@ -85,8 +85,9 @@ MERGED_SEGMENT_DOCS = 5_000
 # and small updates, however many, add at most (MERGE_FACTOR - 1) * 3 segments to the large ones.
 SMALLEST_TIER_DOCS = 500
 MERGE_FACTOR = 4
-# Distinct words whose analysis a writer remembers, per field; past this it starts afresh,
-# which keeps a worker small on a corpus with millions of one-off words.
+# Distinct words whose analysis a term lister (compile_term_lister) remembers; past this it starts
+# afresh, which keeps a process small on a corpus with millions of one-off words.  The writer's
+# own tables of words (FieldTokens) last one segment or run, and count in its budget.
 KNOWN_WORDS_LIMIT = 200_000
 
 
@@ -95,9 +96,10 @@ class FastSegmentWriter(SegmentWriter):
 
     SegmentWriter puts every posting, as a tuple, in a pool that it sorts at the end (writing
     sorted runs to disk one pickle per posting), then looks up each posting's field length.
-    Here postings go to a flat list per term (POSTING_SLOTS values each, no tuple), carrying
-    the field length; only the terms are sorted, and runs are pickled in chunks of terms.  What
-    is written is the same.
+    Here a field with positions keeps its words as numbers (FieldTokens), inverted with numpy into
+    a flat list per term (POSTING_SLOTS values each, no tuple, carrying the field length) when
+    written; other fields' postings go to such lists as documents come; runs are pickled in
+    chunks of terms.  What is written is the same.
     """
 
     def __init__(self, ix, **kwargs):
@@ -105,7 +107,7 @@ class FastSegmentWriter(SegmentWriter):
         self._word_listers = {name: compile_word_lister(field) for name, field in self.schema.items()}
         # field name -> term -> [docnum, weight, encoded value, field length, docnum, ...] in docnum order
         self._inverted: dict[str, dict[bytes, list]] = {}
-        # field name -> the terms of the documents added to a field with a term lister
+        # field name -> the words of the documents added to a field with a word lister, as numbers
         self._tokens: dict[str, FieldTokens] = {}
         self._inverted_bytes = 0
         self._runs: list[str] = []
@@ -302,9 +304,9 @@ class FieldTokens:
     number among the field's distinct terms, in the order added: 4 bytes a token where a posting
     in a flat list takes about 60, and no dictionary lookup or list per posting while documents
     are added, one lookup per word (a word's number is remembered per language).  postings()
-    inverts them with numpy into the flat lists FastSegmentWriter writes, the postings _invert
-    would have made: a posting per distinct term per document, its weight the count of its
-    positions times the field's boost, its positions encoded as Positions encodes them."""
+    inverts them with numpy into the flat lists FastSegmentWriter writes, the postings Whoosh
+    makes: a posting per distinct term per document, its weight the count of its positions times
+    the field's boost, its positions encoded as Positions encodes them."""
 
     def __init__(self, term: Callable[[str, str], bytes], boost: float):
         self.term = term
@@ -380,7 +382,7 @@ class FieldTokens:
             counts = np.diff(firsts, append=len(picked))
             # A word once in a document: its weight is the boost and its positions one of
             # `single`, objects shared by all such postings (as docnums and lengths are by a
-            # document's), which keeps the postings as small as _invert's.
+            # document's), which keeps the postings small in memory and in a block's pickle.
             weights = [self.boost] * len(firsts)
             values = list(map(single.__getitem__, positions[firsts].tolist()))
             repeated = counts > 1
@@ -585,8 +587,8 @@ def encode_postings(postings: list, limit: int, fixed_size: int | None, compress
 
 
 def _encode_posting(postings: list, fixed_size: int | None) -> tuple[bytes, bytes]:
-    """encode_postings of a term in one document (most terms of a segment): the same block and
-    term information, without the loops over blocks and postings."""
+    """encode_postings of a term in one document (about 40% of a segment's terms): the same block
+    and term information, without the loops over blocks and postings."""
     docnum, weight, value, length = postings
     stored_weight = array("f", (weight,))[0]
     if fixed_size is None or fixed_size < 0:
