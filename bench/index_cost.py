@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What building an index costs: wall time, CPU time (this process and its workers) and peak RSS.
 
-    python bench/index_cost.py CORPUS [--jobs N] [--repeat K] [--code DIR ...] [--profile profile.html]
+    python bench/index_cost.py CORPUS [--jobs N] [--repeat K] [--code DIR ...] [--profile profile.html | --stages N]
 
 Each repetition builds a new index of CORPUS in a temporary folder with `archsearch index`, in a
 process of its own, so that CPU and peak RSS are that build's alone (peak RSS is the largest of
@@ -11,6 +11,11 @@ the builds being compared: wall times follow the load.  `--code DIR` (repeatable
 each repetition building once with each code, in turn: before and after, measured under the same
 load.  With --profile, one build runs under pyinstrument (`pip install pyinstrument`) and its
 report is written as HTML or text by extension.
+
+`--stages N` times the stages of indexing instead, in one process per code (in turn, as builds
+are), over the first N files of CORPUS: CPU per file reading them (hash, format, parse), making
+their documents (language, sketch, capitals), adding them to a segment writer, and writing the
+segment (one segment of N articles; the language model loaded beforehand, not timed).
 
 A corpus whose folders are links (bench corpora of 20k are links into the 1m one) is indexed
 through the folders the links lead to: `archsearch index` follows no link out of a folder it indexes.
@@ -63,6 +68,58 @@ def build(folders: list[str], jobs: int, code: str, profile: str | None) -> dict
     return {"code": code, **json.loads(measured.stdout), "index_mib": round(size / 2**20, 1)}
 
 
+def stages(folders: list[str], files: int, code: str) -> dict:
+    environment = dict(os.environ)
+    if code != INSTALLED:
+        environment["PYTHONPATH"] = os.path.abspath(code)
+    work = Path(tempfile.mkdtemp(prefix="archsearch-stages-"))
+    try:
+        measured = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--time-stages", json.dumps([folders, files, str(work)])],
+            check=True, capture_output=True, text=True, env=environment, cwd=work,
+        )
+    finally:
+        shutil.rmtree(work)
+    return {"code": code, **json.loads(measured.stdout)}
+
+
+def time_stages(folders: list[str], count: int, work: str) -> None:
+    from archsearch.analysis import identify_language
+    from archsearch.engines.whoosh.segments import new_segment_writer
+    from archsearch.engines.whoosh.store import unmapped_storage
+    from archsearch.formats import read_file
+    from archsearch.indexing import Entry, article_document, create_index, file_sha256
+
+    paths = sorted(os.path.join(top, name) for folder in folders for top, _, names in os.walk(folder) for name in names)
+    paths = paths[:count]
+    identify_language("the model is loaded before the stages are timed, once per process")
+    index_dir = Path(work) / "index"
+    index_dir.mkdir()
+    create_index(index_dir)
+    writer = new_segment_writer(unmapped_storage(index_dir).open_index())
+    spent = {}
+    started = time.process_time()
+    read = []
+    for path in paths:
+        sha256, data = file_sha256(path, os.stat(path).st_size)
+        read += [(path, article, sha256) for article in read_file(path, data)]
+    spent["read"] = time.process_time() - started
+    started = time.process_time()
+    documents = [article_document(path, os.path.dirname(path), article, Entry(os.path.dirname(path), 1, 2, sha256))
+                 for path, article, sha256 in read]
+    spent["document"] = time.process_time() - started
+    started = time.process_time()
+    for document in documents:
+        writer.add_document(**document, indexed=1)
+    spent["add"] = time.process_time() - started
+    started = time.process_time()
+    writer.finish_segment()
+    spent["write"] = time.process_time() - started
+    spent["total"] = sum(spent.values())
+    print(json.dumps({"files": len(paths), **{f"{stage}_ms_per_file": round(1000 * seconds / len(paths), 3)
+                                              for stage, seconds in spent.items()}}))
+
+
 def measure(command: list[str]) -> None:
     started = time.perf_counter()
     subprocess.run(command, check=True)
@@ -79,6 +136,9 @@ def main() -> None:
     if sys.argv[1:2] == ["--measure"]:
         measure(json.loads(sys.argv[2]))
         return
+    if sys.argv[1:2] == ["--time-stages"]:
+        time_stages(*json.loads(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus")
     parser.add_argument("--jobs", type=int, default=1)
@@ -86,8 +146,15 @@ def main() -> None:
     parser.add_argument("--code", action="append", default=[],
                         help="also build with the archsearch package in this folder, in turn with the installed one")
     parser.add_argument("--profile", help="write a pyinstrument report of one build here")
+    parser.add_argument("--stages", type=int, metavar="N",
+                        help="time the stages of indexing the first N files in one process, instead of builds")
     options = parser.parse_args()
     folders = corpus_folders(options.corpus)
+    if options.stages:
+        for _ in range(options.repeat):
+            for code in [*options.code, INSTALLED]:
+                print(json.dumps(stages(folders, options.stages, code)), flush=True)
+        return
     if options.profile:
         print(json.dumps(build(folders, options.jobs, INSTALLED, options.profile)))
         return

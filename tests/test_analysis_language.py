@@ -1,8 +1,14 @@
 """Language identification and declared language tags."""
 
+from functools import cache
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archsearch.analysis import article_language, identify_language, language_code
+from archsearch.analysis.language import IDENTIFY_CHARS, _get_identifier
+from conftest import SEEDS
 
 PARAGRAPHS = {
     "ru": "МОСКВА, 10 февраля. /ТАСС/. Россия готова принять беженцев из Афганистана, заявил министр.",
@@ -51,3 +57,58 @@ def test_declared_language_wins_over_identification():
     assert article_language("de", "Title", PARAGRAPHS["en"]) == "de"
     assert article_language("", "", PARAGRAPHS["ru"]) == "ru"
     assert article_language("x-unknown-tag", "", PARAGRAPHS["ru"]) == "ru"
+
+
+@cache
+def reference_model():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE)
+
+
+def test_no_state_of_the_automaton_is_deeper_than_the_bytes_it_is_run_over():
+    """Each state is reached from the start in at most AUTOMATON_DEPTH bytes (breadth first)."""
+    import numpy as np
+
+    from archsearch.analysis.language import AUTOMATON_DEPTH
+
+    identifier = reference_model()
+    rows = np.frombuffer(identifier.tk_nextmove, np.dtype(identifier.tk_nextmove.typecode)).reshape(-1, 256)
+    row_of = np.frombuffer(identifier.tk_row, np.dtype(identifier.tk_row.typecode))
+    reached = np.zeros(len(row_of), bool)
+    reached[0] = True
+    frontier = np.array([0])
+    depth = 0
+    while len(frontier):
+        following = np.unique(rows[row_of[frontier]])
+        frontier = following[~reached[following]]
+        reached[frontier] = True
+        depth += bool(len(frontier))
+    assert reached.all()
+    assert depth <= AUTOMATON_DEPTH
+
+
+def same_as_py3langid(identifier, reference, text):
+    from py3langid.langid import visit_counts
+
+    data = reference._encode(text)
+    features, counts = identifier.features(data)
+    visits = visit_counts(reference.tk_nextmove, reference._rowbase, reference.tk_output, data) or {}
+    assert (features.tolist(), counts.tolist()) == (list(visits), list(visits.values()))
+    assert identifier.classify(text) == reference.classify(text)[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80)
+       | st.text(alphabet="abcdefghij klmnoABC.,éüßжзыال中文", max_size=200))
+def test_identifies_as_py3langid_does(text):
+    same_as_py3langid(_get_identifier(), reference_model(), text)
+
+
+def test_identifies_real_articles_as_py3langid_does():
+    identifier = _get_identifier()
+    reference = reference_model()
+    texts = [*PARAGRAPHS.values(), *(path.read_text() for path in SEEDS.iterdir())]
+    for text in texts:
+        for start in range(0, len(text), 97):  # openings and stretches cut anywhere, mid-character too
+            same_as_py3langid(identifier, reference, text[start : start + IDENTIFY_CHARS])

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 
@@ -47,3 +49,26 @@ def test_builds_with_the_installed_code_and_another_in_turn(tmp_path):
     assert [line["code"] for line in lines] == [str(other), "installed", str(other), "installed"]
     assert all(line["peak_rss_mib"] > 0 for line in lines[:2])
     assert lines[-1]["files"] == 1
+
+
+def test_times_the_stages_of_indexing_with_each_code_in_turn(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("a", "b"):
+        (corpus / f"{name}.txt").write_text(f"A title {name}\n\nSome words about the harbour in Oslo today.\n",
+                                            encoding="utf-8")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "archsearch").symlink_to(REPO / "archsearch")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "index_cost.py"), str(corpus), "--stages", "1", "--code", str(other)],
+        check=True, capture_output=True, text=True, env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["code"] for line in lines] == [str(other), "installed"]
+    for line in lines:
+        assert line["files"] == 1
+        stages = [line[f"{stage}_ms_per_file"] for stage in ("read", "document", "add", "write")]
+        assert all(spent >= 0 for spent in stages)
+        assert line["total_ms_per_file"] == pytest.approx(sum(stages), abs=0.01)
+    assert not list(tmp_path.glob("archsearch-stages-*"))  # its folder removed

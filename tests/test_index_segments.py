@@ -96,6 +96,75 @@ def test_same_index_when_postings_spill_to_disk(tmp_path, monkeypatch):
     assert_same_index(tmp_path, docs)
 
 
+@pytest.mark.parametrize("sorted_tokens", [1, 97])
+def test_same_index_when_terms_are_inverted_a_slice_at_a_time(tmp_path, monkeypatch, sorted_tokens):
+    monkeypatch.setattr(segments, "SORTED_TOKENS", sorted_tokens)
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(30)))
+    assert_same_index(tmp_path, docs)
+
+
+def test_the_postings_file_is_the_same_from_the_writers_arrays_as_from_the_segment(tmp_path, monkeypatch):
+    """The writer hands the frequent terms' positions to the postings file (postings_arrays.py) as
+    arrays; the same file written from the segment's postings, decoded, is the same to the byte."""
+    from archsearch.engines.whoosh import postings_arrays
+
+    monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", 3)
+    ix = build(tmp_path / "fast", documents(write_corpus(tmp_path / "corpus", numbered_articles(30))),
+               segments.FastSegmentWriter)
+    segment = ix._segments()[0]
+    sidecar = tmp_path / "fast" / postings_arrays.sidecar_name(segment)
+    written = sidecar.read_bytes()
+    sidecar.unlink()
+    segments.add_missing_sidecars(ix, [segment])
+    assert sidecar.read_bytes() == written
+
+
+def inverted_one_by_one(documents: list, boost: float) -> dict:
+    """A posting per distinct term per document, in flat lists, as the writer made them one
+    document at a time before FieldTokens."""
+    inverted = {}
+    for docnum, terms, length in documents:
+        places = {}
+        for position, term in enumerate(terms):
+            places.setdefault(term, []).append(position)
+        for term, found in places.items():
+            inverted.setdefault(term, []).extend(
+                (docnum, len(found) * boost, segments.encode_positions(found), length)
+            )
+    return inverted
+
+
+field_documents = st.lists(
+    st.tuples(st.lists(st.sampled_from([b"a", b"b", b"c", b"zz", b"ete", "\u00e9t\u00e9".encode()]), max_size=12),
+              st.integers(0, 300)),
+    max_size=8,
+)
+
+
+def folded(word: str, language: str) -> bytes:
+    """A term function where a word's term depends on the language: in French `été` is `ete`."""
+    return (word.replace("é", "e") if language == "fr" else word).encode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(documents=field_documents, boost=st.sampled_from([1.0, 2.5]), sorted_tokens=st.integers(1, 20))
+def test_field_tokens_invert_as_one_document_at_a_time(documents, boost, sorted_tokens):
+    tokens = segments.FieldTokens(folded, boost)
+    expected = []
+    for number, (terms, length) in enumerate(documents):
+        docnum, language = number * 3 + 1, ("fr" if number % 2 else "")
+        words = [term.decode() for term in terms]
+        tokens.add(docnum, words, language, length)
+        expected.append((docnum, [folded(word, language) for word in words], length))
+    original = segments.SORTED_TOKENS
+    segments.SORTED_TOKENS = sorted_tokens
+    try:
+        inverted = list(tokens.postings())
+    finally:
+        segments.SORTED_TOKENS = original
+    assert inverted == sorted(inverted_one_by_one(expected, boost).items())
+
+
 words = st.text(
     alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs", "Mn", "Sk")), min_size=0, max_size=40
 )

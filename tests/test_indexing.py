@@ -1,5 +1,8 @@
 import os
+import platform
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -411,3 +414,37 @@ def test_a_record_of_the_previous_format_is_converted_without_reading_the_index(
         assert manifest.generation is not None and manifest.indexed_count() == 1
     finally:
         manifest.close()
+
+
+MAPPED_APART_PROBE = """
+import sys
+from archsearch.indexing import map_large_blocks_apart
+if sys.argv[1] == "fixed":
+    map_large_blocks_apart()
+freed = bytearray(8 << 20)
+del freed  # a mapped block freed: glibc raises its threshold for mapping to its size, unless fixed
+def resident():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096
+def touched(size):
+    block = bytearray(size)
+    block[::4096] = b"x" * len(block[::4096])
+    return block
+before = resident()
+blocks = [touched(1 << 20) for _ in range(64)]
+pin = touched(2 << 20)  # after them in the heap, larger than any hole: the heap cannot shrink below it
+del blocks
+print((resident() - before) >> 20)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc")
+def test_an_indexing_process_gives_back_large_blocks_freed_between_small_ones():
+    """map_large_blocks_apart (each FileIndexer's process): 64 MiB of 1 MiB blocks freed below a
+    block still in use go back to the system, where glibc's own rule keeps them."""
+    def kept_mib(mode: str) -> int:
+        probe = subprocess.run([sys.executable, "-c", MAPPED_APART_PROBE, mode], capture_output=True, text=True,
+                               check=True)
+        return int(probe.stdout)
+
+    assert kept_mib("fixed") < 16
+    assert kept_mib("glibc") > 48  # what the test tells apart

@@ -51,13 +51,18 @@ def term_alternatives(word: str, languages: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(word_term(word, language) for language in languages))
 
 
+def text_words(text: str) -> list[str]:
+    """The words of a text, as the chain analyses them: each one becomes one term (word_term)."""
+    return words(normalise(text))
+
+
 def term_lister(encoding: str | None = None) -> Callable[[str, str], list]:
     """A function (text, language) -> the text's terms in order (encoded, with an encoding),
     remembering each distinct word's term."""
     known: dict[str, dict] = {}
 
     def list_terms(text: str, language: str) -> list:
-        found = words(normalise(text))
+        found = text_words(text)
         cache = known.setdefault(language, {})
         if len(cache) > KNOWN_WORDS_LIMIT:
             cache.clear()
@@ -70,7 +75,7 @@ def term_lister(encoding: str | None = None) -> Callable[[str, str], list]:
 
 
 def terms(text: str, language: str) -> list[str]:
-    return [word_term(word, language) for word in words(normalise(text))]
+    return [word_term(word, language) for word in text_words(text)]
 
 
 class ChainAnalyzer(Analyzer):
@@ -87,6 +92,10 @@ class ChainAnalyzer(Analyzer):
     def term_lister(self, encoding: str | None = None) -> Callable[[str, str], list]:
         """A function (text, article language) -> the field's terms, as segments.py indexes them."""
         raise NotImplementedError
+
+    def word_term(self, word: str, language: str) -> str:
+        """The field's term for one of text_words(text) in an article of the language."""
+        return self.term(word, language, "index")
 
     def __call__(
         self, value, positions=False, chars=False, keeporiginal=False, removestops=True,

@@ -149,7 +149,8 @@ class SidecarWriter:
                 self._count_title_words(postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS])
             if self._holds_postings(len(postings) // _POSTING_SLOTS):
                 self.add(name, term, postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS],
-                         postings[2::_POSTING_SLOTS])
+                         postings[2::_POSTING_SLOTS], getattr(postings, "counts", None),
+                         getattr(postings, "positions", None))
             yield term, postings
 
     def take(self, name: str, term: bytes, docnums, weights, values) -> None:
@@ -166,11 +167,14 @@ class SidecarWriter:
         for docnum, weight in zip(docnums, weights):
             counted[docnum] = counted.get(docnum, 0.0) + weight
 
-    def add(self, name: str, term: bytes, docnums, weights, values) -> None:
+    def add(self, name: str, term: bytes, docnums, weights, values, counts: array | None = None,
+            flat: array | None = None) -> None:
         """A term's postings into the postings file: segment-relative document numbers
-        (increasing), weights, and the encoded positions of each (as Positions encodes them)."""
-        positions = []
-        if name in self._positional:
+        (increasing), weights, and the encoded positions of each (as Positions encodes them),
+        or in a field with positions the count of each posting's positions and the positions,
+        in arrays of uint32, where the writer has them."""
+        positional = name in self._positional
+        if counts is None and positional:
             # Most words occur once in an article: the same few thousand values come back,
             # looked up in one pass of C.
             decoded = self._decoded
@@ -182,11 +186,13 @@ class SidecarWriter:
                 # frequent terms hold over a million of them (70 MiB at 10,000 articles).
                 if len(places) == 1:
                     decoded[value] = places
-        counts = array("I", map(len, positions))
-        flat = array("I", chain.from_iterable(positions))
+            counts = array("I", map(len, positions))
+            flat = array("I", chain.from_iterable(positions))
+        elif not positional:
+            counts = flat = array("I")
         stored_weights = array("f", weights)
-        flags = WEIGHTS_STORED if not positions or stored_weights != array("f", counts) else 0
-        flags |= 0 if positions else NO_POSITIONS
+        flags = WEIGHTS_STORED if not positional or stored_weights != array("f", counts) else 0
+        flags |= 0 if positional else NO_POSITIONS
         narrow = {
             NARROW_IDS: docnums[-1] <= _NARROW_MAX,
             NARROW_OFFSETS: len(flat) <= _NARROW_MAX,
@@ -200,7 +206,7 @@ class SidecarWriter:
         parts = [array(ids_code, docnums)]
         if flags & WEIGHTS_STORED:
             parts.append(stored_weights)
-        if positions:
+        if positional:
             parts += (array(offsets_code, accumulate(counts, initial=0)), array(positions_code, flat))
         self._append(name.encode("utf-8") + b"\0" + term, parts, len(docnums), len(flat), flags)
 

@@ -43,9 +43,11 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from archsearch.analysis import ChainAnalyzer
+from archsearch.analysis.chain import text_words
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh.fuzzy import WordLists
 from archsearch.engines.whoosh.postings_arrays import TEMPORARY as SIDECAR_TEMPORARY
+from archsearch.engines.whoosh import postings_arrays
 from archsearch.engines.whoosh.postings_arrays import SidecarWriter, missing_parts
 from archsearch.schema import word_analyzer
 from archsearch.engines.whoosh.store import ROOTS_TEMPORARY
@@ -58,6 +60,13 @@ POSTING_BYTES = 60
 TERM_BYTES = 200
 # A posting's values in a term's list: docnum, weight, encoded value (positions), field length.
 POSTING_SLOTS = 4
+# What a token of a field with a word lister takes in memory until its postings are made
+# (FieldTokens: its term's number), and a document of such a field (its number, length and end).
+TOKEN_BYTES = 4
+DOCUMENT_BYTES = 24
+# A field's tokens are inverted a slice of its terms at a time, about this many tokens: the arrays
+# that sort them take about 40 bytes a token, and the postings made from them 60 bytes each.
+SORTED_TOKENS = 200_000
 # Terms per pickle in a run: one pickle per term would cost more than the postings themselves.
 RUN_CHUNK_TERMS = 2_000
 BLOCK_PICKLE_PROTOCOL = 5
@@ -76,8 +85,9 @@ MERGED_SEGMENT_DOCS = 5_000
 # and small updates, however many, add at most (MERGE_FACTOR - 1) * 3 segments to the large ones.
 SMALLEST_TIER_DOCS = 500
 MERGE_FACTOR = 4
-# Distinct words whose analysis a writer remembers, per field; past this it starts afresh,
-# which keeps a worker small on a corpus with millions of one-off words.
+# Distinct words whose analysis a term lister (compile_term_lister) remembers; past this it starts
+# afresh, which keeps a process small on a corpus with millions of one-off words.  The writer's
+# own tables of words (FieldTokens) last one segment or run, and count in its budget.
 KNOWN_WORDS_LIMIT = 200_000
 
 
@@ -86,16 +96,19 @@ class FastSegmentWriter(SegmentWriter):
 
     SegmentWriter puts every posting, as a tuple, in a pool that it sorts at the end (writing
     sorted runs to disk one pickle per posting), then looks up each posting's field length.
-    Here postings go to a flat list per term (POSTING_SLOTS values each, no tuple), carrying
-    the field length; only the terms are sorted, and runs are pickled in chunks of terms.  What
-    is written is the same.
+    Here a field with positions keeps its words as numbers (FieldTokens), inverted with numpy into
+    a flat list per term (POSTING_SLOTS values each, no tuple, carrying the field length) when
+    written; other fields' postings go to such lists as documents come; runs are pickled in
+    chunks of terms.  What is written is the same.
     """
 
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)
-        self._term_listers = {name: compile_term_lister(field) for name, field in self.schema.items()}
+        self._word_listers = {name: compile_word_lister(field) for name, field in self.schema.items()}
         # field name -> term -> [docnum, weight, encoded value, field length, docnum, ...] in docnum order
         self._inverted: dict[str, dict[bytes, list]] = {}
+        # field name -> the words of the documents added to a field with a word lister, as numbers
+        self._tokens: dict[str, FieldTokens] = {}
         self._inverted_bytes = 0
         self._runs: list[str] = []
         self._sidecar: SidecarWriter | None = None
@@ -117,19 +130,22 @@ class FastSegmentWriter(SegmentWriter):
                 field = self.schema[name]
                 length = 0
                 if field.indexed:
-                    list_terms = self._term_listers[name]
-                    field_inverted = inverted.setdefault(name, {})
-                    if list_terms is None:
+                    word_lister = self._word_listers[name]
+                    if word_lister is None:
                         items = list(field.index(value))
                         if field.scorable:
                             length = sum(frequency for _, frequency, _, _ in items)
                         postings = [(term, weight, encoded) for term, _, weight, encoded in items]
-                        self._invert(field_inverted, docnum, postings, length)
+                        self._invert(inverted.setdefault(name, {}), docnum, postings, length)
                     else:
-                        terms = list_terms(value, language)
+                        list_words, term = word_lister
+                        words = list_words(value)
                         if field.scorable:
-                            length = len(terms)
-                        self._invert_positions(field_inverted, docnum, field.format.field_boost, terms, length)
+                            length = len(words)
+                        tokens = self._tokens.get(name)
+                        if tokens is None:
+                            tokens = self._tokens[name] = FieldTokens(term, field.format.field_boost)
+                        self._inverted_bytes += tokens.add(docnum, words, language, length)
                 stored = values.get(f"_stored_{name}", value)
                 perdocwriter.add_field(name, field, stored if field.stored else None, length)
                 if field.column_type:
@@ -156,39 +172,14 @@ class FastSegmentWriter(SegmentWriter):
                 existing += (docnum, weight, encoded, length)
         self._inverted_bytes += TERM_BYTES * new_terms + POSTING_BYTES * len(postings)
 
-    def _invert_positions(self, inverted: dict[bytes, list], docnum: int, boost: float, terms: list[bytes],
-                          length: int) -> None:
-        """_invert for a field with positions, from its terms in order: a posting per distinct term,
-        its weight and encoded positions as Positions.word_values gives them, without a list of
-        postings in between."""
-        positions: dict[bytes, list[int]] = {}
-        for position, term in enumerate(terms):
-            places = positions.get(term)
-            if places is None:
-                positions[term] = [position]
-            else:
-                places.append(position)
-        single = _single_positions(len(terms))
-        new_terms = 0
-        for term, places in positions.items():
-            if len(places) == 1:
-                # The weight of one occurrence is the boost itself: one float shared by all.
-                posting = (docnum, boost, single[places[0]], length)
-            else:
-                posting = (docnum, len(places) * boost, encode_positions(places), length)
-            existing = inverted.get(term)
-            if existing is None:
-                inverted[term] = list(posting)
-                new_terms += 1
-            else:
-                existing += posting
-        self._inverted_bytes += TERM_BYTES * new_terms + POSTING_BYTES * len(positions)
-
     def add_reader(self, reader) -> None:
         """Add the live documents of a segment (merging it), as SegmentWriter.add_reader does, but
         with its postings read a block at a time into the inverted lists, not one by one into the
         pool: a merge then costs about what indexing the documents afresh does, not four times it."""
         self._check_state()
+        if self._tokens:
+            # Postings are kept in docnum order, those of the documents added before in a run.
+            self._write_run()
         basedoc = self.docnum
         names = set(self.schema.names()) | {name for name in reader.indexed_field_names() if name in self.schema}
         docmap = self.write_per_doc(names, reader)  # stored fields, field lengths and columns, as Whoosh
@@ -220,20 +211,28 @@ class FastSegmentWriter(SegmentWriter):
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
             self._write_run()
 
-    def _all_terms(self) -> list:
-        """((field name, term), postings) in order."""
-        return sorted(
-            ((name, term), postings) for name, terms in self._inverted.items() for term, postings in terms.items()
-        )
+    def _all_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
+        """((field name, term), postings) of the postings in memory, in order.  A field has either
+        flat lists (fields without a term lister, and add_reader's) or tokens (add_document's)."""
+        inverted = self._inverted
+        tokens = self._tokens
+        for name in sorted(inverted.keys() | tokens.keys()):
+            if name in tokens:
+                for term, postings in tokens.pop(name).postings():
+                    yield (name, term), postings
+            else:
+                for term in sorted(inverted[name]):
+                    yield (name, term), inverted[name][term]
 
     def _write_run(self) -> None:
         name = f"{random_name()}.run"
         terms = self._all_terms()
         with self._tempstorage.create_file(name).raw_file() as run:
-            for start in range(0, len(terms), RUN_CHUNK_TERMS):
-                pickle.dump(terms[start : start + RUN_CHUNK_TERMS], run, pickle.HIGHEST_PROTOCOL)
+            while chunk := list(itertools.islice(terms, RUN_CHUNK_TERMS)):
+                pickle.dump(chunk, run, pickle.HIGHEST_PROTOCOL)
         self._runs.append(name)
         self._inverted = {}
+        self._tokens = {}
         self._inverted_bytes = 0
 
     def _read_run(self, name: str):
@@ -286,6 +285,7 @@ class FastSegmentWriter(SegmentWriter):
             self._tempstorage.delete_file(name)
         self._runs = []
         self._inverted = {}
+        self._tokens = {}
 
     def finish_segment(self) -> Segment | None:
         """Write out the segment and return it, to be committed by commit_segments(); None if empty."""
@@ -297,6 +297,129 @@ class FastSegmentWriter(SegmentWriter):
     def discard(self) -> None:
         """Give up the segment; its files are removed by the next commit."""
         self._close_segment()
+
+
+class FieldTokens:
+    """The terms of a field's words (compile_word_lister) in the documents added, each kept as its
+    number among the field's distinct terms, in the order added: 4 bytes a token where a posting
+    in a flat list takes about 60, and no dictionary lookup or list per posting while documents
+    are added, one lookup per word (a word's number is remembered per language).  postings()
+    inverts them with numpy into the flat lists FastSegmentWriter writes, the postings Whoosh
+    makes: a posting per distinct term per document, its weight the count of its positions times
+    the field's boost, its positions encoded as Positions encodes them."""
+
+    def __init__(self, term: Callable[[str, str], bytes], boost: float):
+        self.term = term
+        self.boost = boost
+        self.word_numbers: dict[str, dict[str, int]] = {}  # language -> word -> its term's number
+        self.numbers: dict[bytes, int] = {}
+        self.terms: list[bytes] = []
+        self.tokens = array("i")
+        self.docnums = array("q")
+        self.ends = array("q")  # where each document's tokens end in `tokens`
+        self.lengths = array("q")
+
+    def add(self, docnum: int, words: list[str], language: str, length: int) -> int:
+        """Add a document's words, in order; returns about how many bytes of memory they take."""
+        if not words:
+            return 0
+        known = self.word_numbers.get(language)
+        if known is None:
+            known = self.word_numbers[language] = {}
+        new = set(words).difference(known)
+        if new:
+            numbers = self.numbers
+            terms = self.terms
+            for word in new:
+                term = self.term(word, language)
+                number = numbers.get(term)
+                if number is None:
+                    number = numbers[term] = len(terms)
+                    terms.append(term)
+                known[word] = number
+        self.tokens.extend(map(known.__getitem__, words))
+        self.docnums.append(docnum)
+        self.ends.append(len(self.tokens))
+        self.lengths.append(length)
+        return TOKEN_BYTES * len(words) + TERM_BYTES * len(new) + DOCUMENT_BYTES
+
+    def postings(self) -> Iterator[tuple[bytes, list]]:
+        """(term, flat list of its postings in docnum order), in term order; once, after the last
+        document: what only adding needs is let go first."""
+        import numpy as np
+
+        terms = self.terms
+        if not terms:
+            return
+        self.word_numbers = self.numbers = None
+        by_term = sorted(range(len(terms)), key=terms.__getitem__)
+        ranks = np.empty(len(terms), np.int32)
+        ranks[by_term] = np.arange(len(terms), dtype=np.int32)
+        token_ranks = ranks[np.frombuffer(self.tokens, np.int32)]
+        self.tokens = None
+        ends = np.frombuffer(self.ends, np.int64)
+        starts = np.concatenate(([0], ends[:-1]))
+        document_numbers = self.docnums.tolist()
+        document_lengths = self.lengths.tolist()
+        single = _single_positions(int((ends - starts).max()))
+        tokens_to_rank = np.cumsum(np.bincount(token_ranks, minlength=len(terms)))
+        low = 0
+        while low < len(terms):
+            before = int(tokens_to_rank[low - 1]) if low else 0
+            high = max(low + 1, int(np.searchsorted(tokens_to_rank, before + SORTED_TOKENS, "right")))
+            if low == 0 and high == len(terms):
+                picked = np.arange(len(token_ranks))
+            else:
+                picked = np.flatnonzero((token_ranks >= low) & (token_ranks < high))
+            # A stable sort keeps each term's tokens in the order added: by document, then position.
+            picked = picked[np.argsort(token_ranks[picked], kind="stable")]
+            ranked = token_ranks[picked]
+            documents = np.searchsorted(ends, picked, "right")
+            positions = picked - starts[documents]
+            firsts = np.flatnonzero(
+                np.concatenate(([True], (ranked[1:] != ranked[:-1]) | (documents[1:] != documents[:-1])))
+            )
+            counts = np.diff(firsts, append=len(picked))
+            # A word once in a document: its weight is the boost and its positions one of
+            # `single`, objects shared by all such postings (as docnums and lengths are by a
+            # document's), which keeps the postings small in memory and in a block's pickle.
+            weights = [self.boost] * len(firsts)
+            values = list(map(single.__getitem__, positions[firsts].tolist()))
+            repeated = counts > 1
+            repeated_positions = positions[np.repeat(repeated, counts)].tolist()
+            start = 0
+            for index, count in zip(np.flatnonzero(repeated).tolist(), counts[repeated].tolist()):
+                weights[index] = count * self.boost
+                values[index] = encode_positions(repeated_positions[start : start + count])
+                start += count
+            posting_documents = documents[firsts].tolist()
+            flat = [None] * (POSTING_SLOTS * len(firsts))
+            flat[0::POSTING_SLOTS] = map(document_numbers.__getitem__, posting_documents)
+            flat[1::POSTING_SLOTS] = weights
+            flat[2::POSTING_SLOTS] = values
+            flat[3::POSTING_SLOTS] = map(document_lengths.__getitem__, posting_documents)
+            posting_ranks = ranked[firsts]
+            term_firsts = np.flatnonzero(np.concatenate(([True], posting_ranks[1:] != posting_ranks[:-1])))
+            term_ends = [*term_firsts[1:].tolist(), len(firsts)]
+            token_ends = [*firsts[term_firsts[1:]].tolist(), len(picked)]
+            for rank, first, end, first_token, end_token in zip(
+                posting_ranks[term_firsts].tolist(), term_firsts.tolist(), term_ends, firsts[term_firsts].tolist(), token_ends
+            ):
+                postings = flat[first * POSTING_SLOTS : end * POSTING_SLOTS]
+                if end - first >= postings_arrays.SIDECAR_POSTINGS:
+                    # The positions the postings file (postings_arrays.py) holds, as arrays already.
+                    postings = PositionedPostings(postings)
+                    postings.counts = array("I", counts[first:end].astype(np.uint32).tobytes())
+                    postings.positions = array("I", positions[first_token:end_token].astype(np.uint32).tobytes())
+                yield terms[by_term[rank]], postings
+            low = high
+
+
+class PositionedPostings(list):
+    """A term's flat list of postings, with the count of each posting's positions and all its
+    positions in order, as arrays of uint32 (SidecarWriter.add takes them so)."""
+
+    __slots__ = ("counts", "positions")
 
 
 def _field_name(item) -> str:
@@ -397,24 +520,28 @@ def encode_postings(postings: list, limit: int, fixed_size: int | None, compress
     take each block's compression from the block, so here blocks of up to
     SMALL_BLOCK_POSTINGS postings are left uncompressed.
     """
+    count = len(postings) // POSTING_SLOTS
+    if count == 1:
+        return _encode_posting(postings, fixed_size)
     written = [WHOOSH3_HEADER_MAGIC]
     weight = 0
     min_length = None
     max_length = 0
     max_weight = 0
-    count = len(postings) // POSTING_SLOTS
     for offset in range(0, count, limit):
         block = postings[offset * POSTING_SLOTS : (offset + limit) * POSTING_SLOTS] if count > limit else postings
-        ids, weights, values, lengths = (block[slot::POSTING_SLOTS] for slot in range(POSTING_SLOTS))
+        ids = block[0::POSTING_SLOTS]
+        weights = block[1::POSTING_SLOTS]
+        values = block[2::POSTING_SLOTS]
         # W3PostingsWriter keeps weights as 32-bit floats, and values only when not empty.
         stored_weights = array("f", weights)
         if fixed_size is None or fixed_size < 0:
-            mini_values = tuple(value for value in values if value)
+            mini_values = tuple(filter(None, values))
         elif fixed_size == 0:
             mini_values = None
         else:
             mini_values = b"".join(values)
-        lengths = [length for length in lengths if length]
+        lengths = list(filter(None, block[3::POSTING_SLOTS]))
         block_min_length = min(lengths) if lengths else None
         block_max_length = max(lengths) if lengths else 0
         block_max_weight = max(0, max(weights))
@@ -459,6 +586,27 @@ def encode_postings(postings: list, limit: int, fixed_size: int | None, compress
     return b"".join(written), term_info
 
 
+def _encode_posting(postings: list, fixed_size: int | None) -> tuple[bytes, bytes]:
+    """encode_postings of a term in one document (about 40% of a segment's terms): the same block
+    and term information, without the loops over blocks and postings."""
+    docnum, weight, value, length = postings
+    stored_weight = array("f", (weight,))[0]
+    if fixed_size is None or fixed_size < 0:
+        mini_values = (value,) if value else ()
+    elif fixed_size == 0:
+        mini_values = None
+    else:
+        mini_values = value
+    data = pickle.dumps(
+        ((docnum,), None if stored_weight == 1.0 else stored_weight, mini_values), BLOCK_PICKLE_PROTOCOL
+    )
+    max_weight = max(0, weight)
+    length_code = length_byte(length or None)
+    info = pickle.dumps((1, docnum, max_weight, 0, length_code, length_code), 2)
+    term_info = W3TermInfo._struct.pack(False, stored_weight, 1, length_code, length_code, max_weight, docnum, docnum)
+    return b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-(len(info) + len(data))), info, data)), term_info
+
+
 # length_to_byte (a binary search in Python) of every length below the largest it tells apart.
 _LENGTH_BYTES = bytes(map(length_to_byte, range(byte_to_length(255))))
 
@@ -496,18 +644,31 @@ def _single_positions(count: int) -> list[bytes]:
     return _SINGLE_POSITIONS + [encode_positions([position]) for position in range(_SINGLE_POSITIONS_LIMIT, count)]
 
 
-def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
-    """A function from text and the article's language to the field's terms (UTF-8) in token order,
-    or None if there is no exact one (see word_analyzer); only for fields that record positions."""
+def compile_word_lister(field) -> tuple[Callable[[str], list[str]], Callable[[str, str], bytes]] | None:
+    """For a field that records positions and makes one term of each word: a function from text to
+    its words in order, and one from a word and the article's language to the word's term (UTF-8);
+    None if there is no exact one (see word_analyzer)."""
     analyzer = getattr(field, "analyzer", None)
     if type(field.format) is not Positions:
         return None
     if isinstance(analyzer, ChainAnalyzer):
-        return analyzer.term_lister(encoding="utf-8")
+        return text_words, lambda word, language: analyzer.word_term(word, language).encode("utf-8")
     term = word_analyzer(analyzer)
     if term is None:
         return None
-    tokens = whole_matches(field.analyzer.items[0].expression)
+    return whole_matches(analyzer.items[0].expression), lambda word, language: term(word).encode("utf-8")
+
+
+def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
+    """A function from text and the article's language to the field's terms (UTF-8) in token order,
+    or None if there is no exact one (see word_analyzer); only for fields that record positions."""
+    analyzer = getattr(field, "analyzer", None)
+    if type(field.format) is Positions and isinstance(analyzer, ChainAnalyzer):
+        return analyzer.term_lister(encoding="utf-8")
+    lister = compile_word_lister(field)
+    if lister is None:
+        return None
+    tokens, term = lister
     known: dict[str, bytes] = {}
 
     def list_terms(text: str, language: str) -> list[bytes]:  # one analysis whatever the language
@@ -515,7 +676,7 @@ def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
         if len(known) > KNOWN_WORDS_LIMIT:
             known.clear()
         for word in set(words).difference(known):
-            known[word] = term(word).encode("utf-8")
+            known[word] = term(word, language)
         return list(map(known.__getitem__, words))
 
     return list_terms
