@@ -33,7 +33,8 @@ what any other code sees:
   load the real module when called;
 - `hashlib` becomes such a placeholder too, whose `md5` is `_md5.md5` (when Python has it);
 - `inspect` too, whose `cleandoc` strips a line of help itself and hands anything longer to the
-  real one (so a dataclass without a docstring loads inspect: give each a docstring);
+  real one (so a dataclass without a docstring loads inspect: give each a docstring), and whose
+  `get_annotations` gives a class's own annotations (dataclasses asks for them from Python 3.12 on);
 - `uuid`, while click loads (`deferred_uuid_for_click`), a placeholder whose `UUID` is a stand-in
   class for click's class statement alone (it stays in the type's generic alias, which only type
   checkers read); afterwards `uuid.UUID` is the real class, loaded on first use.
@@ -108,11 +109,28 @@ def _stand_in(module: str, name: str):
     return call
 
 
+# What cleandoc strips from a docstring's first line: any whitespace up to Python 3.12, spaces from 3.13.
+_FIRST_LINE_MARGIN = " " if sys.version_info >= (3, 13) else None
+
+
 def _cleandoc(doc):
     """inspect.cleandoc: for one line, that line with tabs expanded and no leading whitespace."""
     if isinstance(doc, str) and "\n" not in doc:
-        return doc.expandtabs().lstrip()
+        return doc.expandtabs().lstrip(_FIRST_LINE_MARGIN)
     return _load_real("inspect").cleandoc(doc)
+
+
+def _get_annotations(obj, *, globals=None, locals=None, eval_str=False):
+    """inspect.get_annotations (which dataclasses calls for every class from Python 3.12 on): for a
+    class and no strings to evaluate, a new dict of the class's own annotations, as inspect gives
+    it; anything else from the real one."""
+    if isinstance(obj, type) and not eval_str:
+        annotations = obj.__dict__.get("__annotations__")
+        if annotations is None or isinstance(annotations, types.GetSetDescriptorType):
+            return {}
+        if isinstance(annotations, dict):
+            return dict(annotations)
+    return _load_real("inspect").get_annotations(obj, globals=globals, locals=locals, eval_str=eval_str)
 
 
 def _defer(name: str, **attributes) -> None:
@@ -150,7 +168,7 @@ def install() -> None:
         pass
     else:
         _defer("hashlib", md5=md5)
-    _defer("inspect", cleandoc=_cleandoc)
+    _defer("inspect", cleandoc=_cleandoc, get_annotations=_get_annotations)
     for name in DEFERRED:
         _defer(name)
 

@@ -55,11 +55,14 @@ NOT_ON_THE_QUERY_PATH = (
 )
 
 # A reading command ends with os._exit (archsearch.cli.end), the help at the interpreter's exit.
+# Modules the interpreter loads before any code of ours (linecache from Python 3.13 on) are not counted.
 COMMAND_THEN_LOADED = """
 import atexit, os, sys
+loaded_by_python = set(sys.modules)
 def report_loaded():
     print(sorted(
-        name for name in {names!r} if name in sys.modules and type(sys.modules[name]).__name__ != "_DeferredModule"
+        name for name in {names!r} if name in sys.modules and name not in loaded_by_python
+        and type(sys.modules[name]).__name__ != "_DeferredModule"
     ), file=sys.stderr, flush=True)
 exit_now = os._exit
 os._exit = lambda status: (report_loaded(), exit_now(status))
@@ -242,6 +245,32 @@ def test_the_stand_in_cleandoc_is_inspects(doc):
     from archsearch import lean_imports
 
     assert lean_imports._cleandoc(doc) == inspect.cleandoc(doc)
+
+
+class Annotated:
+    name: str
+    population: "int"
+
+
+class AnnotatedMore(Annotated):
+    aliases: tuple = ()
+
+
+class NotAnnotated(Annotated):
+    pass
+
+
+@pytest.mark.parametrize("obj", [Annotated, AnnotatedMore, NotAnnotated, int, type])
+def test_the_stand_in_get_annotations_is_inspects(obj):
+    """A class's own annotations, a new dict each time, as inspect.get_annotations gives them (which
+    dataclasses calls for every class from Python 3.12 on: the real inspect would load)."""
+    import inspect
+
+    from archsearch import lean_imports
+
+    given = lean_imports._get_annotations(obj)
+    assert given == inspect.get_annotations(obj) and given is not lean_imports._get_annotations(obj)
+    assert lean_imports._get_annotations(Annotated, eval_str=True) == {"name": str, "population": int}
 
 
 def test_the_accent_table_is_whooshs():
