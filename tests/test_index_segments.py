@@ -33,17 +33,21 @@ def build(folder, docs, writer_class):
         writer._commit_toc([writer.finish_segment()])
         writer._finish()
     else:
-        # Whoosh's writer hands its analyzers no language: give them the documents' one.
-        languages = {doc.get("language", "") for doc in docs}
-        assert len(languages) <= 1, languages
-        for _, field in ix.schema.items():
-            if isinstance(getattr(field, "analyzer", None), TextAnalyzer):
-                field.analyzer = TextAnalyzer(next(iter(languages), ""))
-        writer = ix.writer()
+        writer = whoosh_writer(ix, docs)
         for doc in docs:
             writer.add_document(**doc)
         writer.commit()
     return whoosh_index.open_dir(str(folder))
+
+
+def whoosh_writer(ix, docs):
+    """Whoosh's own writer, its analyzers given the documents' language (it hands them none)."""
+    languages = {doc.get("language", "") for doc in docs}
+    assert len(languages) <= 1, languages
+    for _, field in ix.schema.items():
+        if isinstance(getattr(field, "analyzer", None), TextAnalyzer):
+            field.analyzer = TextAnalyzer(next(iter(languages), ""))
+    return ix.writer()
 
 
 def blocks(matcher):
@@ -234,6 +238,35 @@ def test_merging_writes_what_whoosh_merging_writes(tmp_path, deleted):
     assert len(fast[1]) == 300 - len(deleted)
     assert fast[0] == plain[0]  # terms, term information and every block of postings
     assert fast[1:] == plain[1:]  # stored fields, field lengths, columns
+
+
+def test_documents_added_after_a_merge_keep_the_merged_ones_words(tmp_path):
+    """A writer that merges a segment and then adds documents writes what Whoosh's does (the
+    merged documents' words were dropped where the added ones had a field of the same name)."""
+    from whoosh.reading import SegmentReader
+
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(6)))
+    written = []
+    for name, writer_class in (("plain", None), ("fast", segments.FastSegmentWriter)):
+        folder = tmp_path / name
+        folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), build_schema())
+        writer = segments.new_segment_writer(ix)
+        for doc in docs[:3]:
+            writer.add_document(**doc)
+        part = writer.finish_segment()
+        writer = whoosh_writer(ix, docs) if writer_class is None else writer_class(ix)
+        reader = SegmentReader(ix.storage, ix.schema, part)
+        writer.add_reader(reader)
+        reader.close()
+        for doc in docs[3:]:
+            writer.add_document(**doc)
+        writer._commit_toc([writer._finalize_segment()])
+        writer._finish()
+        written.append(contents(whoosh_index.open_dir(str(folder))))
+    plain, fast = written
+    assert fast[0] == plain[0]  # terms, term information and every block of postings
+    assert fast[1:] == plain[1:]
 
 
 class FakeSegment:

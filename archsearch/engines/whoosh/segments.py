@@ -212,17 +212,20 @@ class FastSegmentWriter(SegmentWriter):
             self._write_run()
 
     def _all_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
-        """((field name, term), postings) of the postings in memory, in order.  A field has either
-        flat lists (fields without a term lister, and add_reader's) or tokens (add_document's)."""
+        """((field name, term), postings) of the postings in memory, in order.  A field has flat
+        lists (fields without a term lister, and add_reader's), tokens (add_document's), or both
+        when documents were added after a merge: the merged ones first, as they are numbered."""
         inverted = self._inverted
         tokens = self._tokens
         for name in sorted(inverted.keys() | tokens.keys()):
-            if name in tokens:
-                for term, postings in tokens.pop(name).postings():
-                    yield (name, term), postings
-            else:
-                for term in sorted(inverted[name]):
-                    yield (name, term), inverted[name][term]
+            field_tokens = tokens.pop(name, None)
+            flat = inverted.get(name, {})
+            listed = (((name, term), flat[term]) for term in sorted(flat))
+            if field_tokens is None:
+                yield from listed
+                continue
+            added = (((name, term), postings) for term, postings in field_tokens.postings())
+            yield from _joined(listed, added) if flat else added
 
     def _write_run(self) -> None:
         name = f"{random_name()}.run"
@@ -249,10 +252,8 @@ class FastSegmentWriter(SegmentWriter):
         if not self._runs:
             yield from in_memory
             return
-        # Runs hold ever later documents; merge() keeps equal terms in the order of its inputs.
-        merged = heapq.merge(*map(self._read_run, self._runs), in_memory, key=itemgetter(0))
-        for term, parts in itertools.groupby(merged, key=itemgetter(0)):
-            yield term, list(itertools.chain.from_iterable(postings for _, postings in parts))
+        # Runs hold ever later documents.
+        yield from _joined(*map(self._read_run, self._runs), in_memory)
 
     def _flush_segment(self) -> None:
         # SegmentWriter._flush_segment and FieldWriter.add_postings, from the inverted lists.
@@ -420,6 +421,15 @@ class PositionedPostings(list):
     positions in order, as arrays of uint32 (SidecarWriter.add takes them so)."""
 
     __slots__ = ("counts", "positions")
+
+
+def _joined(*streams):
+    """((field name, term), postings) streams in term order, each term's postings in document order
+    within a stream and the streams in document order, joined: a term's postings of all of them in
+    one list, the first stream's first (heapq.merge keeps equal terms in the order of its inputs)."""
+    merged = heapq.merge(*streams, key=itemgetter(0))
+    for term, parts in itertools.groupby(merged, key=itemgetter(0)):
+        yield term, list(itertools.chain.from_iterable(postings for _, postings in parts))
 
 
 def _field_name(item) -> str:
