@@ -174,6 +174,19 @@ def test_matched_terms_are_those_whoosh_reports(searcher, arrays):
         assert set(evaluation.matched_terms(hit.docnum)) == set(hit.matched_terms())
 
 
+@pytest.mark.parametrize("text", [
+    "(storm AND oil) OR minister", "(prime AND storm) OR minister", "(minister AND oil) OR storm",
+    "(peace AND talks) OR oil", "((storm AND oil) OR minister) AND prime",
+])
+def test_a_word_of_an_and_that_does_not_hold_is_not_matched(searcher, arrays, text):
+    query = parse_query(text, searcher.schema).query
+    evaluation = evaluate(searcher, query, arrays)
+    hits = searcher.search(query, limit=None, terms=True)
+    assert len(hits)
+    for hit in hits:
+        assert set(evaluation.matched_terms(hit.docnum)) == set(hit.matched_terms()), hit.docnum
+
+
 def test_unknown_query_nodes_are_left_to_whoosh(searcher, arrays):
     from whoosh.query import Ordered, Term
 

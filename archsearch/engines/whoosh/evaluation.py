@@ -103,11 +103,25 @@ class Evaluation:
         found = []
         for term, documents in self.term_documents:
             if docnum in documents:
+                while isinstance(documents, _WhereAllMatch):
+                    documents = documents.documents
                 found += documents.words_in(docnum, body) if isinstance(documents, _PrefixWords) else [term]
         return found
 
     def matched_proximities(self, docnum: int) -> list[Near | InSentence]:
         return [node for node, documents in self.proximities if docnum in documents]
+
+
+class _WhereAllMatch:
+    """A word's documents kept to those where the AND around it matched (Evaluation.term_documents)."""
+
+    __slots__ = ("documents", "where")
+
+    def __init__(self, documents, where):
+        self.documents, self.where = documents, where
+
+    def __contains__(self, docnum) -> bool:
+        return docnum in self.where and docnum in self.documents
 
 
 def evaluate(searcher, query) -> Evaluation | None:
@@ -239,6 +253,7 @@ class Evaluator:
         if not others:
             others, date_filters, everything = node.subqueries, [], []
         ops = self._ops
+        first_term = len(terms)
         combined = self._scored_where_all_match(others, date_filters, terms, positive)
         if combined is None:
             combined = ops.intersection([self._evaluate(sub, terms, positive) for sub in others])
@@ -246,6 +261,10 @@ class Evaluator:
             combined = self._within_dates(date_filter, combined)
         for every in everything:
             combined = ops.added(combined, CONSTANT_SCORE * every.boost)
+        # A word of this AND took part in a document's match only where the whole AND holds, as
+        # Whoosh reports it: `farmers` looked for in German articles (`farm`) is no match of an
+        # English article that says "farming".
+        terms[first_term:] = [(term, _WhereAllMatch(documents, combined)) for term, documents in terms[first_term:]]
         return ops.boosted(combined, node.boost)
 
     def _scored_where_all_match(self, others, date_filters, terms, positive):
