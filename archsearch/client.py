@@ -93,6 +93,10 @@ def frame(message: dict) -> bytes:
 
 
 def main() -> None:
+    if sys.stdout is None:  # started with its standard output closed (`>&-`): nowhere to answer
+        if sys.stderr is not None:
+            sys.stderr.write("archsearch: error: standard output is closed\n")
+        os._exit(2)
     setting = os.environ.get("ARCHSEARCH_SERVER", "")
     if len(sys.argv) > 1 and sys.argv[1] in FORWARDED and setting != OFF:
         status = forward(sys.argv)

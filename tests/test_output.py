@@ -253,6 +253,16 @@ def test_a_reader_that_goes_away_ends_the_command_with_status_0(big_index, args)
     assert (status, stderr) == (0, b"")
 
 
+@pytest.mark.parametrize("args", [["query", "Taliban"], ["query", "Taliban", "--json"], ["sources"], ["--help"]], ids=" ".join)
+def test_a_closed_standard_output_is_one_error_line(seeded, index_dir, args):
+    """Started with `>&-`: one line on stderr and status 2, not a traceback."""
+    environment = {**os.environ, "ARCHSEARCH_INDEX": str(index_dir), "ARCHSEARCH_SERVER": "off"}
+    done = subprocess.run(
+        ["bash", "-c", f"'{installed_command()}' {' '.join(args)} >&-"], capture_output=True, env=environment, timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (2, b"archsearch: error: standard output is closed\n")
+
+
 def test_show_prints_an_article_by_id_or_path(seeded):
     by_id = seeded("show", WEB_SEED)
     assert by_id.returncode == 0
