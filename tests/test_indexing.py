@@ -448,3 +448,13 @@ def test_an_indexing_process_gives_back_large_blocks_freed_between_small_ones():
 
     assert kept_mib("fixed") < 16
     assert kept_mib("glibc") > 48  # what the test tells apart
+
+
+def test_each_file_indexer_s_process_maps_large_blocks_apart(seeded_index, monkeypatch):
+    """What the test above measures is set wherever articles are read and added (each worker's FileIndexer)."""
+    from archsearch import indexing
+
+    calls = []
+    monkeypatch.setattr(indexing, "map_large_blocks_apart", lambda: calls.append("fixed"))
+    indexing.FileIndexer(seeded_index)
+    assert calls == ["fixed"]
