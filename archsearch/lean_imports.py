@@ -266,17 +266,16 @@ class _CompiledSources:
             return
         self._added = False
         import os
+        import zlib
 
         path = _compiled_sources_path()
         temporary = f"{path}.{os.getpid()}"
         try:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             codes = {key: code if type(code) is bytes else marshal.dumps(code) for key, code in self._codes.items()}
+            payload = marshal.dumps(codes)
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
             with open(descriptor, "wb") as out:
-                import zlib
-
-                payload = marshal.dumps(codes)
                 out.write(_COMPILED_SOURCES_HEADER + zlib.crc32(payload).to_bytes(4, "big") + payload)
             os.replace(temporary, path)
         except (OSError, ValueError):
