@@ -316,19 +316,23 @@ def _runs(text, tokens, starts, run: tuple[WordMatcher, ...]) -> list[tuple[int,
 
 def passages(
     text: str, matcher: WordMatcher, fieldname: str = "body", top: int = PASSAGES_PER_HIT,
-    proximities: tuple[ProximityRule, ...] = (),
-) -> list[Snippet]:
+    proximities: tuple[ProximityRule, ...] = (), whole: bool = True,
+) -> list[Snippet] | None:
     """The `top` passages with the most distinct matched words (then the most matches), in text
     order; the stretches where the query's NEAR and SENTENCE parts hold come before any other.
 
     In a text longer than PASSAGE_SEARCH_CHARS they are those of the first stretch of about that
-    many characters that holds a match: the work per hit stays that of an ordinary article."""
+    many characters that holds a match: the work per hit stays that of an ordinary article.
+    `whole`: False when `text` is the opening of a longer field, with more than whitespace after
+    it; then the passages are those of the whole field, or None when the opening cannot tell."""
     if len(text) <= PASSAGE_SEARCH_CHARS:
-        return _passages(text, matcher, fieldname, top, proximities)
+        return _passages(text, matcher, fieldname, top, proximities) if whole else None
     for start, end in text_stretches(text, PASSAGE_SEARCH_CHARS):
+        if not whole and end == len(text):
+            return None  # the stretch may go on past the opening
         found = _passages(text[start:end], matcher, fieldname, top, proximities)
         if found:
-            reaches_end = not _NOT_WHITESPACE.search(text, end)
+            reaches_end = whole and not _NOT_WHITESPACE.search(text, end)
             return [
                 replace(snippet, start=start + snippet.start, end=start + snippet.end,
                         reaches_end=snippet.reaches_end and reaches_end)

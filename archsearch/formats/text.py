@@ -43,14 +43,19 @@ _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 def decode(data: bytes) -> str:
     """Decode a file's bytes to text with LF line ends, or raise UnreadableFile."""
+    return unify_newlines(_checked_text(data))
+
+
+def _checked_text(data: bytes) -> str:
+    """A file's bytes decoded, line ends as they are, or UnreadableFile."""
     if b"\x00" in data[:_SNIFF_BYTES]:
         raise UnreadableFile("binary file")
     text = _decode_leniently(data)
-    if not text.strip():
+    if not text or text.isspace():  # not text.strip(), which copies the text
         raise UnreadableFile("empty file")
     if _control_share(text[:_SNIFF_BYTES]) > _MAX_CONTROL_SHARE:
         raise UnreadableFile("binary file")
-    return unify_newlines(text)
+    return text
 
 
 def _decode_leniently(data: bytes) -> str:
@@ -335,12 +340,19 @@ def cut_boilerplate(draft: Draft) -> Draft:
     kept in ``draft.boilerplate`` for steps that mine them.
     """
     lines = draft.lines
+    start, end = _body_bounds(lines)
+    cut = tuple(line for line in lines[:start] + lines[end:] if line.strip())
+    return dataclasses.replace(draft, lines=lines[start:end], boilerplate=draft.boilerplate + cut)
+
+
+def _body_bounds(lines: Sequence[str]) -> tuple[int, int]:
+    """(start, end) of the body among the lines: from the first line of text that is no furniture
+    heading (len(lines) if none is) to the first heading after it (len(lines) if none is)."""
     start = next(
         (i for i, line in enumerate(lines) if line.strip() and not is_boilerplate_marker(line)), len(lines)
     )
     end = next((i for i in range(start + 1, len(lines)) if is_boilerplate_marker(lines[i])), len(lines))
-    cut = tuple(line for line in lines[:start] + lines[end:] if line.strip())
-    return dataclasses.replace(draft, lines=lines[start:end], boilerplate=draft.boilerplate + cut)
+    return start, end
 
 
 def take_source_from_about(draft: Draft) -> Draft:
@@ -603,11 +615,63 @@ def read_article(path: os.PathLike | str, max_bytes: int = MAX_TEXT_BYTES) -> Ar
 
 def read_text_content(source: Source, max_bytes: int = MAX_TEXT_BYTES) -> tuple[str, tuple[str, ...]]:
     """A text file's decoded content (its first ``max_bytes``), and a warning if it was cut."""
+    text, warnings = _read_checked_text(source, max_bytes)
+    return unify_newlines(text), warnings
+
+
+def _read_checked_text(source: Source, max_bytes: int) -> tuple[str, tuple[str, ...]]:
     data = source.read(max_bytes)
     if len(data) <= max_bytes:
-        return decode(data), ()
-    text = decode(_cut_at_character_boundary(data[:max_bytes]))
+        return _checked_text(data), ()
+    text = _checked_text(_cut_at_character_boundary(data[:max_bytes]))
     return text, (f"file truncated to first {_format_size(max_bytes)} for indexing",)
+
+
+def body_openings(source: Source, characters: int, max_bytes: int = MAX_TEXT_BYTES) -> Iterator[tuple[str, bool]]:
+    """The body of a plain-text file's article as ever longer openings: (text, whole), where the
+    body starts with text, and whole says that text is all of it.  An opening that is not whole
+    has more than whitespace after it in the body.  The first is parsed from about `characters`
+    characters of the file, each next from four times as many, the last is the whole body.
+
+    The file is decoded whole (its encoding is the whole file's), but only an opening's lines are
+    parsed: the steps before cut_boilerplate look at the first lines alone, the body ends at the
+    first furniture heading, and only the body's last line changes after it (drop_initials_signoff).
+    So an opening is exact up to the last line of the file's first `characters`."""
+    text, _ = _read_checked_text(source, max_bytes)
+    while characters < len(text):
+        end = _line_boundary(text, characters)
+        opening = _body_opening(unify_newlines(text[:end])) if end else None
+        if opening is not None:
+            yield opening
+            if opening[1]:
+                return
+        characters *= 4
+    yield parse_article(unify_newlines(text)).body, True
+
+
+def _line_boundary(text: str, characters: int) -> int:
+    """Where the last line of text[:characters] ends (a line end is never cut in two), 0 if none does."""
+    end = max(text.rfind("\n", 0, characters), text.rfind("\r", 0, characters)) + 1
+    if end and text[end - 1] == "\r" and text.startswith("\n", end):
+        end += 1
+    return end
+
+
+def _body_opening(lines_text: str) -> tuple[str, bool] | None:
+    """The body's opening that the first lines of a file give (lines_text: them, each ended by
+    "\n"), as body_openings says; None if they do not reach into the body."""
+    draft = Draft.from_text(lines_text[:-1])
+    for step in STEPS[: STEPS.index(cut_boilerplate)]:
+        draft = step(draft)
+    start, end = _body_bounds(draft.lines)
+    if start == len(draft.lines):
+        return None  # the head steps could have read the lines after these otherwise
+    if end < len(draft.lines):  # the furniture that ends the body is among these lines
+        for step in STEPS[STEPS.index(cut_boilerplate) :]:
+            draft = step(draft)
+        return draft.to_article().body, True
+    # Up to the last line, which may end the body and lose its initials.
+    return join_paragraphs(draft.lines[start : _last_content_index(draft.lines)]), False
 
 
 def _cut_at_character_boundary(data: bytes) -> bytes:
