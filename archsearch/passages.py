@@ -98,6 +98,11 @@ class WordMatcher:
             if not self._beginnings or not beginning.startswith(self._beginnings[-1]):
                 self._beginnings.append(beginning)  # a shorter beginning finds this one's words too
 
+    @property
+    def finds_nothing(self) -> bool:
+        """Whether spans() finds nothing in any text: no word was matched."""
+        return not self._beginnings
+
     def matches(self, word: str) -> bool:
         stem = indexed_form(word, self.language)
         if stem in self._capital_stems:
@@ -325,6 +330,8 @@ def passages(
     many characters that holds a match: the work per hit stays that of an ordinary article.
     `whole`: False when `text` is the opening of a longer field, with more than whitespace after
     it; then the passages are those of the whole field, or None when the opening cannot tell."""
+    if matcher.finds_nothing:
+        return []  # as a whole text would give, read or not (a hit that matched its title alone)
     if len(text) <= PASSAGE_SEARCH_CHARS:
         return _passages(text, matcher, fieldname, top, proximities) if whole else None
     for start, end in text_stretches(text, PASSAGE_SEARCH_CHARS):
@@ -434,9 +441,10 @@ def _alternatives(node, language, reader, capitals):
         yield (WordMatcher(forms=frozenset(texts), language=language),)
 
 
-def lead_passage(body: str, length: int = PASSAGE_CHARS) -> Snippet:
-    """The opening of the body, for hits that matched only on other fields."""
+def lead_passage(body: str, length: int = PASSAGE_CHARS, whole: bool = True) -> Snippet:
+    """The opening of the body, for hits that matched only on other fields.  `whole`: as passages()'s."""
     cut = body[:length]
     if len(body) > length and " " in cut:
         cut = cut[: cut.rindex(" ")]
-    return collapse_whitespace("body", body, 0, len(cut), [])
+    snippet = collapse_whitespace("body", body, 0, len(cut), [])
+    return snippet if whole else replace(snippet, reaches_end=False)

@@ -13,6 +13,7 @@ from archsearch.alerts import newest_stamp
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh.evaluation import Evaluation, Evaluator
 from archsearch.engines.whoosh.fuzzy import weighed_part
+from archsearch.engines.whoosh.bodies import stored_openings
 from archsearch.engines.whoosh.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.analysis.alternatives import index_languages
@@ -180,7 +181,7 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
             if found is not None:
                 break
         title_matches = tuple(matched["title"].spans(title))
-        snippets = tuple(found or ([lead_passage(body)] if body else []))
+        snippets = tuple(found or ([lead_passage(body, whole=whole)] if body else []))
     return Hit(
         rank=rank,
         id=stored["path"],
@@ -253,6 +254,10 @@ class _BodyMatcher:
     def __init__(self, body: WordMatcher, lead: WordMatcher):
         self.body, self.lead, self.language = body, lead, body.language
 
+    @property
+    def finds_nothing(self) -> bool:
+        return self.body.finds_nothing and self.lead.finds_nothing
+
     def spans(self, text: str) -> list[tuple[int, int]]:
         return sorted(set(self.body.spans(text)).union(self.lead.spans(text[: lead_end(text)])))
 
@@ -291,11 +296,15 @@ def _current_body(stored: dict) -> str:
 
 def _body_openings(stored: dict):
     """The body of a hit as (text, whole) pairs, as formats.registry.read_body_openings gives them:
-    the whole body, or from a plain-text file too long to be kept (KEPT_BODY_CHARS), ever longer
-    openings of it, so that a hit's passages cost what they read, not what the article weighs."""
-    path = stored["key"] if stored.get("text") is None else None
+    the whole body, or from a plain-text file too long to be kept (KEPT_BODY_CHARS) or a long body
+    stored in pieces, ever longer openings of it, so that a hit's passages cost what they read, not
+    what the article weighs."""
+    if stored.get("text") is not None:
+        yield from stored_openings(stored["text"])
+        return
+    path = stored["key"]
     try:
-        long_file = path is not None and path not in _kept_bodies and os.stat(path).st_size > KEPT_BODY_CHARS
+        long_file = path not in _kept_bodies and os.stat(path).st_size > KEPT_BODY_CHARS
     except OSError:
         long_file = False
     if not long_file:
