@@ -54,7 +54,6 @@ from archsearch.errors import ArchsearchError
 from archsearch.manifest import ArticleChanges, Entry, IndexState, Manifest
 from archsearch.nearduplicates import comparable, sketch
 from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
-from archsearch.engines.whoosh.bodies import stored_text
 from archsearch.engines.whoosh.store import (
     INDEX_NAME,
     MANIFEST_FILE,
@@ -346,7 +345,7 @@ def article_document(key: str, root: str, article: Article, entry: Entry) -> dic
         "body": article.body,
         # Stored where reading the body again for snippets and `show` would cost a parser
         # library or a scan of a container; plain text is read again from its file.
-        "text": stored_text(article.body) if fmt is None or fmt.body_stored else None,
+        "text": article.body if fmt is None or fmt.body_stored else None,
         "exact": exact_text("" if article.title_derived else article.title, article.body),
         "capitals": capitals_text(article.title, article.body),
         "source": article.source,

@@ -13,7 +13,6 @@ from archsearch.alerts import newest_stamp
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh.evaluation import Evaluation, Evaluator
 from archsearch.engines.whoosh.fuzzy import weighed_part
-from archsearch.engines.whoosh.bodies import stored_openings
 from archsearch.engines.whoosh.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.analysis.alternatives import index_languages
@@ -296,15 +295,11 @@ def _current_body(stored: dict) -> str:
 
 def _body_openings(stored: dict):
     """The body of a hit as (text, whole) pairs, as formats.registry.read_body_openings gives them:
-    the whole body, or from a plain-text file too long to be kept (KEPT_BODY_CHARS) or a long body
-    stored in pieces, ever longer openings of it, so that a hit's passages cost what they read, not
-    what the article weighs."""
-    if stored.get("text") is not None:
-        yield from stored_openings(stored["text"])
-        return
-    path = stored["key"]
+    the whole body, or from a plain-text file too long to be kept (KEPT_BODY_CHARS), ever longer
+    openings of it, so that a hit's passages cost what they read, not what the article weighs."""
+    path = stored["key"] if stored.get("text") is None else None
     try:
-        long_file = path not in _kept_bodies and os.stat(path).st_size > KEPT_BODY_CHARS
+        long_file = path is not None and path not in _kept_bodies and os.stat(path).st_size > KEPT_BODY_CHARS
     except OSError:
         long_file = False
     if not long_file:

@@ -120,3 +120,19 @@ def test_a_long_article_s_hit_reads_what_its_passages_need(long_articles, monkey
     (hit,) = [hit for hit in search(long_articles, '"envoy in kabul"', collapse_copies=False).hits if hit.id == "start.txt"]
     assert "Taliban envoy in Kabul" in hit.snippets[0].text
     assert parsed and max(parsed) < 300_000  # not the 1.3 MB
+
+
+def test_a_long_article_that_matched_its_title_alone_reads_the_opening_of_its_lead_passage(long_articles, monkeypatch):
+    parsed = []
+    real_from_text = text_module.Draft.from_text.__func__
+    monkeypatch.setattr(text_module.Draft, "from_text",
+                        classmethod(lambda cls, text: parsed.append(len(text)) or real_from_text(cls, text)))
+    (hit,) = search(long_articles, "title:herat", collapse_copies=False).hits
+    (snippet,) = hit.snippets
+    assert snippet.text.startswith("Taliban envoy.") and not snippet.matches and not snippet.reaches_end
+    assert parsed and max(parsed) < 300_000
+
+
+def test_an_opening_gives_no_passages_where_no_word_matched():
+    nothing = WordMatcher(frozenset(), language="en")
+    assert passages("Kabul " * 50_000, nothing, whole=False) == []

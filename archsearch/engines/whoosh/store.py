@@ -14,7 +14,6 @@ import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
-from archsearch.engines.whoosh.bodies import stored_body
 from archsearch.errors import ArchsearchError
 
 # Whoosh's name for the files of an index (whoosh.index._DEF_INDEX_NAME: tests check they agree).
@@ -470,7 +469,7 @@ def key_term(path: str) -> str:
 def article_body(stored: dict) -> str:
     """An indexed article's body: stored in the index, or read again from its plain-text file."""
     if stored.get("text") is not None:
-        return stored_body(stored["text"])
+        return stored["text"]
     from archsearch.formats import read_article
 
     return read_article(stored["key"]).body
