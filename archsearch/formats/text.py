@@ -21,6 +21,7 @@ the machine-added date header and the site furniture are removed.
 
 import dataclasses
 import datetime
+import functools
 import itertools
 import operator
 import os
@@ -323,12 +324,19 @@ _SITE_NAME_MAX_WORDS = 6
 
 # Headings of site boxes come dressed up: "Share this:", "Read More »", "• Related Posts…".
 _MARKER_DECORATION = ":.…!»«›‹→>*•·|#-–— "
-# How every line that is_boilerplate_marker takes for a heading starts: spaces and decoration, then
-# the first word of one of _MARKER's headings or of _ABOUT_SITE's (case-blind as they are).
-_MARKER_START = re.compile(
-    r"[\s" + re.escape(_MARKER_DECORATION) + r"]*(?:related|you|share|leave|\d|no|comment|check|read|about|subscribe|follow)",
-    re.I,
-)
+# Bodies of this many lines or more are searched for furniture headings with _marker_start().
+_MANY_LINES = 1000
+
+
+@functools.cache
+def _marker_start() -> re.Pattern:
+    """How every line that is_boilerplate_marker takes for a heading starts: spaces and decoration,
+    then the first word of one of _MARKER's headings or of _ABOUT_SITE's (case-blind as they are).
+    Compiled on first use (0.3-0.5 ms), not by every query that reads an ordinary article again."""
+    return re.compile(
+        rf"[\s{re.escape(_MARKER_DECORATION)}]*(?:related|you|share|leave|\d|no|comment|check|read|about|subscribe|follow)",
+        re.I,
+    )
 
 
 def _marker_text(line: str) -> str:
@@ -374,11 +382,14 @@ def _body_bounds(lines: Sequence[str]) -> tuple[int, int]:
     start = next(
         (i for i, line in enumerate(lines) if line.strip() and not is_boilerplate_marker(line)), len(lines)
     )
-    # Only the lines that start as a heading can (found in C): checking every line in Python took
-    # 9 ms a MB of text.
-    after = itertools.islice(lines, start + 1, None)
-    candidates = itertools.compress(itertools.count(start + 1), map(_MARKER_START.match, after))
-    end = next((i for i in candidates if is_boilerplate_marker(lines[i])), len(lines))
+    if len(lines) - start < _MANY_LINES:
+        end = next((i for i in range(start + 1, len(lines)) if is_boilerplate_marker(lines[i])), len(lines))
+    else:
+        # Only the lines that start as a heading can be one (found in C): checking every line in
+        # Python took 9 ms a MB of text.
+        after = itertools.islice(lines, start + 1, None)
+        candidates = itertools.compress(itertools.count(start + 1), map(_marker_start().match, after))
+        end = next((i for i in candidates if is_boilerplate_marker(lines[i])), len(lines))
     return start, end
 
 
