@@ -115,7 +115,7 @@ class WordMatcher:
             return []
         if not keeps_beginnings(self.language):
             return self.spans_word_by_word(text)
-        accented = frozenset(char for char in set(text) if not char.isascii())
+        accented = non_ascii_characters(text)
         unsearchable = accented.difference(filter(_searchable, accented))
         # The runs of non-space characters holding any of those (an English article quoting
         # 北京, say), or that are not NFC (one decomposed "é" in a 5 MB article), are read word
@@ -152,6 +152,17 @@ class WordMatcher:
                 else:
                     spans.append((start, end))
         return spans
+
+
+_ASCII_BYTES = bytes(range(128))
+
+
+def non_ascii_characters(text: str) -> frozenset[str]:
+    """The characters of `text` that are not ASCII, found in C: their UTF-8 is what is left of the
+    text's once the ASCII bytes are deleted (a set of the text made an object of every character:
+    55 ms for 8 MiB of text, 20 µs for an ordinary article's body, which this takes in 1-2)."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    return frozenset(encoded.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
 
 
 def _starts_token(text: str, position: int) -> bool:
