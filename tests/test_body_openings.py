@@ -35,9 +35,13 @@ def whole_body(data: bytes) -> str:
 
 
 @settings(max_examples=600, deadline=None)
-@given(FILE_TEXT, ENCODINGS, st.integers(1, 80))
-def test_each_opening_starts_the_body_and_the_last_is_the_whole_body(content, encoding, characters):
-    data = content.encode(encoding, "replace")
+@given(FILE_TEXT, ENCODINGS, st.integers(1, 80), st.sampled_from([1, 4, 8192]), st.sampled_from([1, 3, 4096]))
+def test_each_opening_starts_the_body_and_the_last_is_the_whole_body(content, encoding, characters, sniff, check):
+    with mock.patch.object(text_module, "_SNIFF_BYTES", sniff), mock.patch.object(text_module, "_UTF8_CHECK_BYTES", check):
+        check_openings(content.encode(encoding, "replace"), characters)
+
+
+def check_openings(data, characters):
     try:
         body = whole_body(data)
     except UnreadableFile as exc:
@@ -49,6 +53,19 @@ def test_each_opening_starts_the_body_and_the_last_is_the_whole_body(content, en
     for opening, whole in openings[:-1]:
         assert not whole and body.startswith(opening)
         assert body[len(opening) :].strip()  # more than whitespace after it
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=30) | st.text(max_size=10).map(str.encode), st.integers(1, 5))
+def test_utf8_is_checked_a_piece_at_a_time_as_decoding_checks_it_whole(data, check):
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        valid = False
+    else:
+        valid = True
+    with mock.patch.object(text_module, "_UTF8_CHECK_BYTES", check):
+        assert text_module._is_utf8(data) == valid
 
 
 def test_an_opening_is_parsed_from_the_first_lines_alone(monkeypatch):
