@@ -3,6 +3,7 @@ normalise_text, cut_boilerplate's headings, join_paragraphs) gives exactly what 
 time in Python, kept here as the reference."""
 
 import dataclasses
+import itertools
 from unittest import mock
 
 from hypothesis import given, settings
@@ -31,16 +32,9 @@ def reference_cut_boilerplate(draft):
 
 
 def reference_join_paragraphs(lines):
-    paragraphs, current = [], []
-    for line in lines:
-        if line.strip():
-            current.append(line.rstrip())
-        elif current:
-            paragraphs.append("\n".join(current))
-            current = []
-    if current:
-        paragraphs.append("\n".join(current))
-    return "\n\n".join(paragraphs)
+    """Paragraphs: the runs of lines with text, each line's trailing spaces cut."""
+    runs = itertools.groupby(lines, key=lambda line: bool(line.strip()))
+    return "\n\n".join("\n".join(line.rstrip() for line in run) for has_text, run in runs if has_text)
 
 
 REFERENCE_STEPS = tuple(
