@@ -120,7 +120,7 @@ def long_articles(tmp_path_factory):
     return build_index(tmp_path_factory.mktemp("long"), articles)
 
 
-@pytest.mark.parametrize("query", ["taliban", "taliban kabul", "taliban NEAR/3 envoy", "farmers", "lead:taliban", "title:herat"])
+@pytest.mark.parametrize("query", ["taliban", "taliban kabul", "taliban NEAR/3 envoy", "farmers", "lead:taliban", "title:herat", "tal*", "SENTENCE(taliban envoy)"])
 def test_hits_of_long_articles_have_the_passages_of_their_whole_bodies(long_articles, query, monkeypatch):
     from_openings = search(long_articles, query, collapse_copies=False).hits
     monkeypatch.setattr("archsearch.searching.KEPT_BODY_CHARS", 1 << 30)  # every body read whole
