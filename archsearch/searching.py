@@ -16,7 +16,7 @@ from archsearch.engines.whoosh.fuzzy import weighed_part
 from archsearch.engines.whoosh.store import article_body, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.analysis.alternatives import index_languages
-from archsearch.passages import Snippet, WordMatcher, lead_passage, passages, proximity_rule
+from archsearch.passages import PASSAGE_SEARCH_CHARS, Snippet, WordMatcher, lead_passage, passages, proximity_rule
 from archsearch.querying import (
     CAPITALS_FIELD, DERIVED_TITLE_FIELD, LEAD_FIELD, UNDATED, WORD_FORM_FIELD, DateFilter, is_proximity_operand,
     parse_query,
@@ -165,13 +165,22 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
     title_matches, snippets = (), ()
     if with_snippets:
         language = stored.get("language", "")
-        body = _current_body(stored)
-        matched = matched_words(whoosh_hit, language, made_from_lead(title, body), body)
-        title_matches = tuple(matched["title"].spans(title))
         proximities = tuple(
             proximity_rule(node, language, whoosh_hit.searcher.reader()) for node in whoosh_hit.proximities()
         ) if isinstance(whoosh_hit, _EvaluatedHit) else ()
-        snippets = tuple(passages(body, matched["body"], proximities=proximities) or ([lead_passage(body)] if body else []))
+        matched = None
+        for body, whole in _body_openings(stored):
+            # An opening this long has the body's lead (lead_end) and is one passages can read.
+            if not whole and len(body) <= PASSAGE_SEARCH_CHARS:
+                continue
+            if matched is None:
+                # A listed prefix's words are found in the whole body (None: evaluation reads it).
+                matched = matched_words(whoosh_hit, language, made_from_lead(title, body), body if whole else None)
+            found = passages(body, matched["body"], proximities=proximities, whole=whole)
+            if found is not None:
+                break
+        title_matches = tuple(matched["title"].spans(title))
+        snippets = tuple(found or ([lead_passage(body, whole=whole)] if body else []))
     return Hit(
         rank=rank,
         id=stored["path"],
@@ -244,6 +253,10 @@ class _BodyMatcher:
     def __init__(self, body: WordMatcher, lead: WordMatcher):
         self.body, self.lead, self.language = body, lead, body.language
 
+    @property
+    def finds_nothing(self) -> bool:
+        return self.body.finds_nothing and self.lead.finds_nothing
+
     def spans(self, text: str) -> list[tuple[int, int]]:
         return sorted(set(self.body.spans(text)).union(self.lead.spans(text[: lead_end(text)])))
 
@@ -278,6 +291,26 @@ def _current_body(stored: dict) -> str:
     if path is not None and bodies_read is not None:
         bodies_read.append(path)
     return body
+
+
+def _body_openings(stored: dict):
+    """The body of a hit as (text, whole) pairs, as formats.registry.read_body_openings gives them:
+    the whole body, or from a plain-text file too long to be kept (KEPT_BODY_CHARS), ever longer
+    openings of it, so that a hit's passages cost what they read, not what the article weighs."""
+    path = stored["key"] if stored.get("text") is None else None
+    try:
+        long_file = path is not None and path not in _kept_bodies and os.stat(path).st_size > KEPT_BODY_CHARS
+    except OSError:
+        long_file = False
+    if not long_file:
+        yield _current_body(stored), True
+        return
+    from archsearch.formats.registry import read_body_openings
+
+    try:
+        yield from read_body_openings(path, 2 * PASSAGE_SEARCH_CHARS)
+    except (UnreadableFile, OSError):
+        yield "", True  # as _current_body: the hit is shown without a passage
 
 
 def keep_bodies(paths) -> None:

@@ -92,3 +92,9 @@ def test_the_huge_article_bench_runs_every_kind(tmp_path):
     assert "0.03 MB text matching" in done.stdout and "0.03 MB text not matching" in done.stdout
     for kind in ("rare word", "SENTENCE", "NEAR", "lead:", "kwic", "show"):
         assert done.stdout.count(f"  {kind} ") == 3  # plain, matching, not matching
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(blacklist_categories=()), max_size=40))
+def test_the_characters_that_are_not_ascii_are_those_of_the_text(text):
+    assert passages_module.non_ascii_characters(text) == {char for char in text if not char.isascii()}
