@@ -169,6 +169,26 @@ def test_field_tokens_invert_as_one_document_at_a_time(documents, boost, sorted_
     assert inverted == sorted(inverted_one_by_one(expected, boost).items())
 
 
+
+position_runs = st.lists(
+    st.lists(st.integers(0, 2**31 - 1), min_size=2, max_size=8, unique=True).map(sorted)
+    | st.lists(st.integers(0, 300), min_size=2, max_size=300, unique=True).map(sorted)
+    | st.tuples(st.integers(0, 70_000), st.integers(999, 1_002)).map(lambda start_count: list(
+        range(start_count[0], start_count[0] + 90 * start_count[1], 90))),
+    max_size=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(runs=position_runs)
+def test_position_runs_are_encoded_as_each_alone(runs):
+    """Gaps of one, two and four bytes, runs of 1,000 (pickle's batch) and more: the same bytes."""
+    import numpy as np
+
+    positions = np.array([place for run in runs for place in run], np.int64)
+    counts = np.array([len(run) for run in runs], np.int64)
+    assert segments.encode_position_runs(positions, counts) == [segments.encode_positions(run) for run in runs]
+
 words = st.text(
     alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs", "Mn", "Sk")), min_size=0, max_size=40
 )
