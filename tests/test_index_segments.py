@@ -326,3 +326,32 @@ def test_the_merge_policy_merges_a_tier_once_it_holds_four_segments(monkeypatch,
     kept = segments.merge_by_tiers(writer, given)
     assert sorted(segment.live for segment in given if segment not in kept) == sorted(merged)
     assert sorted(writer.merged) == sorted(size for size in merged if size)  # an empty one is just dropped
+
+
+def test_a_recurring_value_of_a_field_whoosh_analyses_is_analysed_once(tmp_path, monkeypatch):
+    """A day, a language or the segment's stamp recurs from article to article: Whoosh's analysis
+    of it (a number's four encodings) runs once per writer, and the postings are the same."""
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(12)))
+    for doc in docs:
+        doc["date"] = 20160102
+    expected = contents(build(tmp_path / "plain", docs, None))
+    schema = build_schema()
+    analysed = []
+    date_field = schema["date"]
+    original = type(date_field).index
+
+    def counted(field, value, **kwargs):
+        analysed.append(value)
+        return original(field, value, **kwargs)
+
+    monkeypatch.setattr(type(date_field), "index", counted)
+    (tmp_path / "fast").mkdir()
+    ix = whoosh_index.create_in(str(tmp_path / "fast"), schema)
+    writer = segments.FastSegmentWriter(ix)
+    for doc in docs:
+        writer.add_document(**doc)
+    writer._commit_toc([writer.finish_segment()])
+    writer._finish()
+    assert analysed.count(20160102) == 1
+    monkeypatch.undo()
+    assert contents(whoosh_index.open_dir(str(tmp_path / "fast"))) == expected

@@ -89,6 +89,9 @@ MERGE_FACTOR = 4
 # afresh, which keeps a process small on a corpus with millions of one-off words.  The writer's
 # own tables of words (FieldTokens) last one segment or run, and count in its budget.
 KNOWN_WORDS_LIMIT = 200_000
+# Values of a field without a word lister whose postings a writer remembers (most recur); a field of
+# values that do not (a file's key) starts afresh past this.
+KNOWN_VALUES_LIMIT = 4_096
 
 
 class FastSegmentWriter(SegmentWriter):
@@ -105,6 +108,8 @@ class FastSegmentWriter(SegmentWriter):
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)
         self._word_listers = {name: compile_word_lister(field) for name, field in self.schema.items()}
+        # field name -> value -> its postings and length (_field_postings)
+        self._known_values: dict[str, dict] = {}
         # field name -> term -> [docnum, weight, encoded value, field length, docnum, ...] in docnum order
         self._inverted: dict[str, dict[bytes, list]] = {}
         # field name -> the words of the documents added to a field with a word lister, as numbers
@@ -132,10 +137,7 @@ class FastSegmentWriter(SegmentWriter):
                 if field.indexed:
                     word_lister = self._word_listers[name]
                     if word_lister is None:
-                        items = list(field.index(value))
-                        if field.scorable:
-                            length = sum(frequency for _, frequency, _, _ in items)
-                        postings = [(term, weight, encoded) for term, _, weight, encoded in items]
+                        postings, length = self._field_postings(name, field, value)
                         self._invert(inverted.setdefault(name, {}), docnum, postings, length)
                     else:
                         list_words, term = word_lister
@@ -158,6 +160,24 @@ class FastSegmentWriter(SegmentWriter):
         self.docnum += 1
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
             self._write_run()
+
+    def _field_postings(self, name: str, field, value) -> tuple[list, int]:
+        """The (term, weight, encoded value) of a field Whoosh analyses (fields without a word lister:
+        ids, keywords, numbers), and the field's length, remembered per value: most values recur
+        (a day, the segment's stamp, a language, a root, a format), and Whoosh's analysis of each is
+        a chain of generators (a number's terms are four encodings of it)."""
+        known = self._known_values.get(name)
+        if known is None:
+            known = self._known_values[name] = {}
+        found = known.get(value)
+        if found is None:
+            items = list(field.index(value))
+            length = sum(frequency for _, frequency, _, _ in items) if field.scorable else 0
+            found = [(term, weight, encoded) for term, _, weight, encoded in items], length
+            if len(known) >= KNOWN_VALUES_LIMIT:
+                known.clear()
+            known[value] = found
+        return found
 
     def _invert(self, inverted: dict[bytes, list], docnum: int, postings: list, length: int) -> None:
         # Each posting carries the document's field length, for the statistics written with
