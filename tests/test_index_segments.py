@@ -11,7 +11,7 @@ from archsearch.engines.whoosh import segments
 from archsearch.analysis import TextAnalyzer
 from archsearch.indexing import Entry, article_document
 from archsearch.formats import read_article
-from archsearch.schema import build_schema
+from archsearch.schema import build_schema, exact_text
 from conftest import SEEDS, write_corpus
 from test_indexing import numbered_articles
 
@@ -203,6 +203,11 @@ def test_same_terms_for_any_text(tmp_path_factory, texts):
          "body": text, "source": text[-20:], "place": "", "section": "", "sketch": ()}
         for number, text in enumerate(texts)
     ]
+    for doc, other in zip(docs, texts[1:] + texts[:1]):
+        # exact joins the title's words and the body's (found once by the writer); a title of
+        # another text, or none, and now and then an exact that is not the two joined
+        doc["title"] = other[::-1][:40] if len(doc["key"]) % 2 else ""
+        doc["exact"] = exact_text(doc["title"], doc["body"]) if len(other) % 3 else other
     assert_same_index(tmp_path, docs)
 
 
@@ -355,3 +360,18 @@ def test_a_recurring_value_of_a_field_whoosh_analyses_is_analysed_once(tmp_path,
     assert analysed.count(20160102) == 1
     monkeypatch.undo()
     assert contents(whoosh_index.open_dir(str(tmp_path / "fast"))) == expected
+
+
+def test_the_words_of_exact_are_found_once_in_title_and_body(tmp_path, monkeypatch):
+    from archsearch.analysis import chain
+
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(5)))
+    read = []
+    original = chain.words
+    monkeypatch.setattr(chain, "words", lambda text: read.append(text) or original(text))
+    writer = segments.FastSegmentWriter(whoosh_index.create_in(str(tmp_path), build_schema()))
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.cancel()
+    assert {doc["body"] for doc in docs} <= set(read)
+    assert not {doc["exact"] for doc in docs} & set(read)
