@@ -432,17 +432,14 @@ class FieldTokens:
                 np.concatenate(([True], (ranked[1:] != ranked[:-1]) | (documents[1:] != documents[:-1])))
             )
             counts = np.diff(firsts, append=len(picked))
-            # A word once in a document: its weight is the boost and its positions one of
-            # `single`, objects shared by all such postings (as docnums and lengths are by a
-            # document's), which keeps the postings small in memory and in a block's pickle.
-            weights = [self.boost] * len(firsts)
-            values = list(map(single.__getitem__, positions[firsts].tolist()))
+            # A word once in a document: its positions are one of `single`, objects shared by all
+            # such postings (as docnums and lengths are by a document's), which keeps the postings
+            # small in memory and in a block's pickle.
+            weights = (counts * self.boost).tolist()  # count * boost, as floats
+            values = np.array(list(map(single.__getitem__, positions[firsts].tolist())), object)
             repeated = counts > 1
-            repeated_counts = counts[repeated]
-            encoded = encode_position_runs(positions[np.repeat(repeated, counts)], repeated_counts)
-            for index, count, value in zip(np.flatnonzero(repeated).tolist(), repeated_counts.tolist(), encoded):
-                weights[index] = count * self.boost
-                values[index] = value
+            values[repeated] = encode_position_runs(positions[np.repeat(repeated, counts)], counts[repeated])
+            values = values.tolist()
             posting_documents = documents[firsts].tolist()
             flat = [None] * (POSTING_SLOTS * len(firsts))
             flat[0::POSTING_SLOTS] = map(document_numbers.__getitem__, posting_documents)
