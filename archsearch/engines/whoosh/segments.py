@@ -94,8 +94,8 @@ KNOWN_WORDS_LIMIT = 200_000
 # nothing across it), so they are found once in a document that has all three.
 JOINED_FIELDS = {"exact": ("title", "body")}
 # Values of a field without a word lister whose postings a writer remembers (most recur); a field of
-# values that do not (a file's key) starts afresh past this.
-KNOWN_VALUES_LIMIT = 4_096
+# values that do not (a file's key) starts afresh past this: 4,096 took 5 MiB more of a worker.
+KNOWN_VALUES_LIMIT = 1_024
 
 
 class FastSegmentWriter(SegmentWriter):
@@ -432,12 +432,14 @@ class FieldTokens:
                 np.concatenate(([True], (ranked[1:] != ranked[:-1]) | (documents[1:] != documents[:-1])))
             )
             counts = np.diff(firsts, append=len(picked))
-            # A word once in a document: its positions are one of `single`, objects shared by all
-            # such postings (as docnums and lengths are by a document's), which keeps the postings
-            # small in memory and in a block's pickle.
-            weights = (counts * self.boost).tolist()  # count * boost, as floats
-            values = np.array(list(map(single.__getitem__, positions[firsts].tolist())), object)
+            # A word once in a document: its weight is the boost and its positions one of
+            # `single`, objects shared by all such postings (as docnums and lengths are by a
+            # document's), which keeps the postings small in memory and in a block's pickle.
             repeated = counts > 1
+            weights = np.full(len(firsts), self.boost, object)  # one object, as `single`'s values are
+            weights[repeated] = (counts[repeated] * self.boost).tolist()
+            weights = weights.tolist()
+            values = np.array(list(map(single.__getitem__, positions[firsts].tolist())), object)
             values[repeated] = encode_position_runs(positions[np.repeat(repeated, counts)], counts[repeated])
             values = values.tolist()
             posting_documents = documents[firsts].tolist()
