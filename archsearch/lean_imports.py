@@ -289,11 +289,18 @@ _compiled_sources = _CompiledSources()
 def _compiled_sources_path() -> str:
     import os
 
+    return os.path.join(cache_folder(), COMPILED_SOURCES_FILE)
+
+
+def cache_folder() -> str:
+    """archsearch's folder in the user's cache: $XDG_CACHE_HOME/archsearch, else ~/.cache/archsearch."""
+    import os
+
     cache_home = os.environ.get("XDG_CACHE_HOME") or ""
     # As for the state folder: the XDG spec says a relative value is invalid and must be ignored.
     if not os.path.isabs(cache_home):
         cache_home = os.path.join(os.environ.get("HOME") or os.path.expanduser("~"), ".cache")
-    return os.path.join(cache_home, "archsearch", COMPILED_SOURCES_FILE)
+    return os.path.join(cache_home, "archsearch")
 
 
 def _inherited_flags() -> int:

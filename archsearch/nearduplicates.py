@@ -36,32 +36,60 @@ EMPTY = -1
 MIN_FILLED_BUCKETS = 8
 
 _WORD = re.compile(r"\w+")
+_ASCII_WORD = re.compile(rb"\w+")
 
 
-def shingle_hashes(text: str) -> set[int]:
-    """32-bit hashes of the text's 5-word shingles, built in C calls: word CRCs, then tuple hashes
-    (deterministic for tuples of ints, unlike str hashes)."""
-    word_hashes = list(map(zlib.crc32, map(str.encode, _WORD.findall(text.lower()))))
-    if len(word_hashes) < SHINGLE_WORDS:
-        return {hash(tuple(word_hashes)) & 0xFFFFFFFF} if word_hashes else set()
-    shifted = [word_hashes[offset:] for offset in range(SHINGLE_WORDS)]
-    return {value & 0xFFFFFFFF for value in map(hash, zip(*shifted))}
+# CPython's hash of a tuple (xxHash's mixing, Objects/tupleobject.c), and of an int below 2**61 - 1:
+# the int itself.  A shingle's hash is that of the tuple of its words' CRCs, computed by numpy for
+# all of a text's shingles at once, to the bit (tests compare with hash()).
+_XXPRIME_1 = 11400714785074694791
+_XXPRIME_2 = 14029467366897019727
+_XXPRIME_5 = 2870177450012600261
+_HASH_OF_MINUS_ONE = 1546275796  # what tuplehash gives instead of -1
+
+
+def word_hashes(text: str) -> list[int]:
+    """The CRC-32 of each word of the text, lowercased, in order (the UTF-8 of each \\w+ run)."""
+    lowered = text.lower()
+    if lowered.isascii():  # \w of ASCII is [A-Za-z0-9_] in str and bytes alike: no encoding word by word
+        return list(map(zlib.crc32, _ASCII_WORD.findall(lowered.encode("ascii"))))
+    return list(map(zlib.crc32, map(str.encode, _WORD.findall(lowered))))
+
+
+def shingle_hashes(hashes: list[int]):
+    """The 32-bit hashes of the 5-word shingles of words with these CRCs (word_hashes), as a numpy
+    array, in the shingles' order: hash(tuple of SHINGLE_WORDS CRCs) & 0xFFFFFFFF each, the whole
+    words' hash where there are fewer."""
+    import numpy as np
+
+    if len(hashes) < SHINGLE_WORDS:
+        return np.array([hash(tuple(hashes)) & 0xFFFFFFFF] if hashes else [], np.uint64)
+    lanes = np.array(hashes, np.uint64)
+    count = len(hashes) - SHINGLE_WORDS + 1
+    accumulated = np.full(count, _XXPRIME_5, np.uint64)
+    for offset in range(SHINGLE_WORDS):
+        accumulated += lanes[offset : offset + count] * np.uint64(_XXPRIME_2)
+        accumulated = (accumulated << np.uint64(31)) | (accumulated >> np.uint64(33))
+        accumulated *= np.uint64(_XXPRIME_1)
+    accumulated += np.uint64(SHINGLE_WORDS ^ (_XXPRIME_5 ^ 3527539))
+    accumulated[accumulated == np.uint64(2**64 - 1)] = _HASH_OF_MINUS_ONE
+    return accumulated & np.uint64(0xFFFFFFFF)
 
 
 def sketch(text: str) -> tuple[int, ...]:
-    minima = [EMPTY] * SKETCH_SIZE
-    unfilled = SKETCH_SIZE
-    # In ascending order the first value seen in a bucket is its minimum, and once every bucket
-    # has one the rest can be skipped.
-    for value in sorted(shingle_hashes(text)):
-        bucket = value % SKETCH_SIZE
-        if minima[bucket] == EMPTY:
-            minima[bucket] = value // SKETCH_SIZE
-            unfilled -= 1
-            if not unfilled:
-                break
-    if SKETCH_SIZE - unfilled < MIN_FILLED_BUCKETS:
+    import numpy as np
+
+    values = shingle_hashes(word_hashes(text))
+    # Each shingle's bucket above its hash, sorted: each bucket's first is its smallest hash.
+    keyed = np.sort(((values % np.uint64(SKETCH_SIZE)) << np.uint64(32)) | values)
+    buckets = keyed >> np.uint64(32)
+    firsts = np.flatnonzero(buckets[1:] != buckets[:-1]) + 1
+    if len(firsts) + 1 < MIN_FILLED_BUCKETS:
         return (EMPTY,) * SKETCH_SIZE
+    firsts = np.concatenate(([0], firsts))
+    minima = [EMPTY] * SKETCH_SIZE
+    for bucket, value in zip(buckets[firsts].tolist(), ((keyed[firsts] & np.uint64(0xFFFFFFFF)) // np.uint64(SKETCH_SIZE)).tolist()):
+        minima[bucket] = value
     return _densify(minima)
 
 

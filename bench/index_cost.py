@@ -5,7 +5,7 @@
 
 Each repetition builds a new index of CORPUS in a temporary folder with `archsearch index`, in a
 process of its own, so that CPU and peak RSS are that build's alone (peak RSS is the largest of
-the indexing process and its workers).  On a shared machine compare CPU times, and interleave
+the indexing process and its workers; the tree's peak, their sum, is sampled every 0.25 s).  On a shared machine compare CPU times, and interleave
 the builds being compared: wall times follow the load.  `--code DIR` (repeatable) builds with the
 `archsearch` package found in DIR as well (e.g. `git archive <commit> archsearch | tar -x -C DIR`),
 each repetition building once with each code, in turn: before and after, measured under the same
@@ -35,6 +35,8 @@ from pathlib import Path
 
 # The code of the installed archsearch (this checkout's, with `pip install -e`).
 INSTALLED = "installed"
+# How often the process tree's memory is summed during a build.
+TREE_SAMPLE_SECONDS = 0.25
 
 
 def corpus_folders(corpus: str) -> list[str]:
@@ -121,14 +123,23 @@ def time_stages(folders: list[str], count: int, work: str) -> None:
 
 
 def measure(command: list[str]) -> None:
+    from run import tree_rss  # bench/run.py, beside this file
+
     started = time.perf_counter()
-    subprocess.run(command, check=True)
+    process = subprocess.Popen(command)
+    tree_peak = 0
+    while process.poll() is None:
+        tree_peak = max(tree_peak, tree_rss(process.pid))
+        time.sleep(TREE_SAMPLE_SECONDS)
     wall = time.perf_counter() - started
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({
         "wall_s": round(wall, 2),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "peak_rss_mib": round(usage.ru_maxrss / 1024),  # the largest of the indexing process and its workers
+        "tree_peak_rss_mib": round(tree_peak / 2**20),  # all of them at once, sampled
     }))
 
 
@@ -171,6 +182,7 @@ def main() -> None:
         print(json.dumps({"code": code, "jobs": options.jobs, "files": files, "median_cpu_s": cpu,
                           "median_wall_s": statistics.median(run["wall_s"] for run in own),
                           "max_peak_rss_mib": max(run["peak_rss_mib"] for run in own),
+                          "max_tree_peak_rss_mib": max(run["tree_peak_rss_mib"] for run in own),
                           "cpu_ms_per_file": round(1000 * cpu / files, 2)}))
 
 

@@ -170,3 +170,19 @@ def test_analyzer_index_mode_stems_query_mode_keeps_the_word():
     assert query_form("Refugees") == "refugees"
     located = [(token.text, token.startchar, token.endchar) for token in analyzer("a Zu\u0308rcher", mode="query", chars=True)]
     assert located == [("a", 0, 1), ("zürcher", 2, 9)]
+
+
+joinable_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40) | st.lists(
+    st.sampled_from(["a", "\u0301", "e\u0301", "北京", "U.S", ".", "3.5", "\n", " ", "\U0001d400", "\u0915\u093c", "Ω"]),
+    max_size=12,
+).map("".join)
+
+
+@given(title=joinable_text, body=joinable_text)
+def test_the_words_of_title_and_body_joined_are_the_titles_then_the_bodys(title, body):
+    """The segment writer finds the `exact` field's words as the title's then the body's
+    (segments.JOINED_FIELDS): a line break joins no words, and NFC composes nothing across it."""
+    from archsearch.analysis.chain import text_words
+    from archsearch.schema import exact_text
+
+    assert text_words(exact_text(title, body)) == text_words(title) + text_words(body)

@@ -112,3 +112,64 @@ def test_identifies_real_articles_as_py3langid_does():
     for text in texts:
         for start in range(0, len(text), 97):  # openings and stretches cut anywhere, mid-character too
             same_as_py3langid(identifier, reference, text[start : start + IDENTIFY_CHARS])
+
+
+def model_copies(cache_home):
+    return list((cache_home / "archsearch").glob("langid-model-*.npz"))
+
+
+def same_arrays(first: dict, second: dict) -> bool:
+    import numpy as np
+
+    return first.keys() == second.keys() and all(
+        first[name].dtype == second[name].dtype and np.array_equal(first[name], second[name]) for name in first
+    )
+
+
+def test_the_model_is_read_from_an_uncompressed_copy_in_the_cache_folder(tmp_path, monkeypatch):
+    """Decompressing py3langid's model cost each process 0.4-0.5 s: the first keeps its arrays, the
+    next read them, the same arrays (so the same answers, to the bit)."""
+    import numpy as np
+
+    from archsearch.analysis import language
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    made = language.model_arrays()
+    (copy,) = model_copies(tmp_path)
+    assert copy.stat().st_mode & 0o777 == 0o600
+    reference = reference_model()
+    assert np.array_equal(made["ptc"], reference.nb_ptc) and np.array_equal(made["pc"], reference.nb_pc)
+    assert made["classes"].tolist() == reference.nb_classes
+    assert made["nextmove"].tolist() == reference.tk_nextmove.tolist()
+    assert made["nextmove_row"].tolist() == reference.tk_row.tolist()
+    assert made["out_feat"].tolist() == reference.tk_output
+
+    def never(source):
+        raise AssertionError("decompressed again")
+
+    monkeypatch.setattr(language, "_decompressed_model", never)
+    assert same_arrays(language.model_arrays(), made)
+
+
+def test_a_damaged_copy_of_the_model_is_made_again(tmp_path, monkeypatch):
+    from archsearch.analysis import language
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    made = language.model_arrays()
+    (copy,) = model_copies(tmp_path)
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # inside the weights
+    copy.write_bytes(bytes(data))
+    assert same_arrays(language.model_arrays(), made)
+    assert copy.read_bytes() != bytes(data)
+    copy.write_bytes(bytes(data[: len(data) // 2]))
+    assert same_arrays(language.model_arrays(), made)
+
+
+def test_an_unwritable_cache_folder_only_means_decompressing_the_model(tmp_path, monkeypatch):
+    from archsearch.analysis import language
+
+    (tmp_path / "archsearch").write_text("a file where the folder would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert language.model_arrays()["classes"].tolist() == reference_model().nb_classes
+    assert list(tmp_path.iterdir()) == [tmp_path / "archsearch"]

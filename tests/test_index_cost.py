@@ -48,6 +48,7 @@ def test_builds_with_the_installed_code_and_another_in_turn(tmp_path):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["code"] for line in lines] == [str(other), "installed", str(other), "installed"]
     assert all(line["peak_rss_mib"] > 0 for line in lines[:2])
+    assert all(line["tree_peak_rss_mib"] > 0 for line in lines[:2])  # the process tree, sampled
     assert lines[-1]["files"] == 1
 
 

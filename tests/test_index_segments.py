@@ -11,7 +11,7 @@ from archsearch.engines.whoosh import segments
 from archsearch.analysis import TextAnalyzer
 from archsearch.indexing import Entry, article_document
 from archsearch.formats import read_article
-from archsearch.schema import build_schema
+from archsearch.schema import build_schema, exact_text
 from conftest import SEEDS, write_corpus
 from test_indexing import numbered_articles
 
@@ -169,6 +169,26 @@ def test_field_tokens_invert_as_one_document_at_a_time(documents, boost, sorted_
     assert inverted == sorted(inverted_one_by_one(expected, boost).items())
 
 
+
+position_runs = st.lists(
+    st.lists(st.integers(0, 2**31 - 1), min_size=2, max_size=8, unique=True).map(sorted)
+    | st.lists(st.integers(0, 300), min_size=2, max_size=300, unique=True).map(sorted)
+    | st.tuples(st.integers(0, 70_000), st.integers(999, 1_002)).map(lambda start_count: list(
+        range(start_count[0], start_count[0] + 90 * start_count[1], 90))),
+    max_size=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(runs=position_runs)
+def test_position_runs_are_encoded_as_each_alone(runs):
+    """Gaps of one, two and four bytes, runs of 1,000 (pickle's batch) and more: the same bytes."""
+    import numpy as np
+
+    positions = np.array([place for run in runs for place in run], np.int64)
+    counts = np.array([len(run) for run in runs], np.int64)
+    assert segments.encode_position_runs(positions, counts) == [segments.encode_positions(run) for run in runs]
+
 words = st.text(
     alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs", "Mn", "Sk")), min_size=0, max_size=40
 )
@@ -183,6 +203,11 @@ def test_same_terms_for_any_text(tmp_path_factory, texts):
          "body": text, "source": text[-20:], "place": "", "section": "", "sketch": ()}
         for number, text in enumerate(texts)
     ]
+    for doc, other in zip(docs, texts[1:] + texts[:1]):
+        # exact joins the title's words and the body's (found once by the writer); a title of
+        # another text, or none, and now and then an exact that is not the two joined
+        doc["title"] = other[::-1][:40] if len(doc["key"]) % 2 else ""
+        doc["exact"] = exact_text(doc["title"], doc["body"]) if len(other) % 3 else other
     assert_same_index(tmp_path, docs)
 
 
@@ -306,3 +331,47 @@ def test_the_merge_policy_merges_a_tier_once_it_holds_four_segments(monkeypatch,
     kept = segments.merge_by_tiers(writer, given)
     assert sorted(segment.live for segment in given if segment not in kept) == sorted(merged)
     assert sorted(writer.merged) == sorted(size for size in merged if size)  # an empty one is just dropped
+
+
+def test_a_recurring_value_of_a_field_whoosh_analyses_is_analysed_once(tmp_path, monkeypatch):
+    """A day, a language or the segment's stamp recurs from article to article: Whoosh's analysis
+    of it (a number's four encodings) runs once per writer, and the postings are the same."""
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(12)))
+    for doc in docs:
+        doc["date"] = 20160102
+    expected = contents(build(tmp_path / "plain", docs, None))
+    schema = build_schema()
+    analysed = []
+    date_field = schema["date"]
+    original = type(date_field).index
+
+    def counted(field, value, **kwargs):
+        analysed.append(value)
+        return original(field, value, **kwargs)
+
+    monkeypatch.setattr(type(date_field), "index", counted)
+    (tmp_path / "fast").mkdir()
+    ix = whoosh_index.create_in(str(tmp_path / "fast"), schema)
+    writer = segments.FastSegmentWriter(ix)
+    for doc in docs:
+        writer.add_document(**doc)
+    writer._commit_toc([writer.finish_segment()])
+    writer._finish()
+    assert analysed.count(20160102) == 1
+    monkeypatch.undo()
+    assert contents(whoosh_index.open_dir(str(tmp_path / "fast"))) == expected
+
+
+def test_the_words_of_exact_are_found_once_in_title_and_body(tmp_path, monkeypatch):
+    from archsearch.analysis import chain
+
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(5)))
+    read = []
+    original = chain.words
+    monkeypatch.setattr(chain, "words", lambda text: read.append(text) or original(text))
+    writer = segments.FastSegmentWriter(whoosh_index.create_in(str(tmp_path), build_schema()))
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.cancel()
+    assert {doc["body"] for doc in docs} <= set(read)
+    assert not {doc["exact"] for doc in docs} & set(read)

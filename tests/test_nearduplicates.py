@@ -2,6 +2,9 @@
 
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from archsearch.nearduplicates import (
     EMPTY, MIN_FILLED_BUCKETS, SKETCH_SIZE, _densify, band_keys, comparable, resemblance, sketch,
 )
@@ -51,3 +54,52 @@ def test_articles_with_short_bodies_are_hits_of_their_own(tmp_path):
     assert result.total == 4
     assert len(result.hits) == 4
     assert all(hit.copies == () for hit in result.hits)
+
+
+def sketch_one_shingle_at_a_time(text: str) -> tuple[int, ...]:
+    """sketch() as it was computed before numpy: a set of hash(tuple) per shingle, sorted, each
+    bucket's first value its minimum."""
+    import re
+    import zlib
+
+    hashes = list(map(zlib.crc32, map(str.encode, re.findall(r"\w+", text.lower()))))
+    if len(hashes) < 5:
+        values = {hash(tuple(hashes)) & 0xFFFFFFFF} if hashes else set()
+    else:
+        values = {value & 0xFFFFFFFF for value in map(hash, zip(*(hashes[offset:] for offset in range(5))))}
+    minima = [EMPTY] * SKETCH_SIZE
+    for value in sorted(values):
+        if minima[value % SKETCH_SIZE] == EMPTY:
+            minima[value % SKETCH_SIZE] = value // SKETCH_SIZE
+    if sum(value != EMPTY for value in minima) < MIN_FILLED_BUCKETS:
+        return (EMPTY,) * SKETCH_SIZE
+    return _densify(minima)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 2**32 - 1), max_size=40))
+def test_shingle_hashes_are_pythons_tuple_hashes(hashes):
+    from archsearch.nearduplicates import shingle_hashes
+
+    expected = [hash(tuple(hashes[start : start + 5])) & 0xFFFFFFFF for start in range(max(len(hashes) - 4, 1 if hashes else 0))]
+    assert shingle_hashes(hashes).tolist() == expected
+
+
+shingle_words = st.sampled_from(["the", "The", "minister", "said", "Zürich", "США", "K", "Ⅻ", "naïve", "_", "3.5", "北京"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(shingle_words, max_size=80).map(" ".join) | st.text(max_size=300))
+def test_sketches_are_what_one_shingle_at_a_time_made(text):
+    assert sketch(text) == sketch_one_shingle_at_a_time(text)
+
+
+def test_real_bodies_sketch_as_one_shingle_at_a_time_made():
+    from conftest import SEEDS
+    from test_indexing import numbered_articles
+
+    bodies = [path.read_text(errors="replace") for path in sorted(SEEDS.rglob("*")) if path.is_file()]
+    bodies += numbered_articles(60).values()
+    assert len(bodies) == 62
+    for body in bodies:
+        assert sketch(body) == sketch_one_shingle_at_a_time(body)

@@ -9,6 +9,7 @@ Uzbek -> ``uz``, Cantonese and Wu -> ``zh``), and those with no two-letter code 
 three letters.
 """
 
+import contextlib
 import itertools
 import re
 
@@ -68,18 +69,21 @@ class ArrayIdentifier:
 
     def __init__(self):
         import numpy as np
-        from py3langid.langid import MODEL_FILE, RAW_FLOOR, LanguageIdentifier
+        from py3langid.langid import RAW_FLOOR, LanguageIdentifier
 
-        model = LanguageIdentifier.from_model_file(MODEL_FILE)  # raw scores: no norm_probs, min_confidence
+        model = model_arrays()
         self._np = np
-        self._encode = model._encode
-        self._next = np.frombuffer(model.tk_nextmove, np.dtype(model.tk_nextmove.typecode))
-        self._row_starts = np.frombuffer(model.tk_row, np.dtype(model.tk_row.typecode)).astype(np.int32) << 8
-        self._output = np.asarray(model.tk_output, np.int32)
-        self._weights = model.nb_ptc
-        self._priors = model.nb_pc
-        self._classes = model.nb_classes
-        self._aliases = model._alias_pairs
+        self._encode = LanguageIdentifier._encode
+        self._next = model["nextmove"]
+        self._row_starts = model["nextmove_row"].astype(np.int32) << 8
+        self._output = model["out_feat"].astype(np.int32)
+        self._weights = model["ptc"]
+        self._priors = model["pc"]
+        self._classes = model["classes"].tolist()
+        # LanguageIdentifier._set_alias_pairs: (first, later) columns of a label met twice
+        first: dict[str, int] = {}
+        self._aliases = [(first[label], index) for index, label in enumerate(self._classes)
+                         if first.setdefault(label, index) != index]
         self._floor = RAW_FLOOR
 
     def states(self, data: bytes):
@@ -120,6 +124,63 @@ class ArrayIdentifier:
             scores[first] = max(scores[first], scores[alias])
             scores[alias] = self._floor
         return self._classes[int(scores.argmax())]
+
+
+# py3langid's model ships compressed with xz: decompressing it costs each process that identifies a
+# language 0.4-0.5 s of CPU (each indexing worker, every run that reads a changed file).  The arrays
+# are kept uncompressed in the user's cache folder, named after the model's SHA-256, written by
+# the first process that decompresses them.
+MODEL_ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
+MODEL_CACHE_PREFIX = "langid-model-"
+
+
+def model_arrays() -> dict:
+    """py3langid's model as its arrays (MODEL_ARRAYS, as its model file holds them), from the
+    uncompressed copy in the cache folder, else from the model, then kept there; a missing,
+    damaged or unwritable copy only means decompressing the model."""
+    import hashlib
+    import os
+    import zipfile
+
+    import numpy as np
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    from archsearch.lean_imports import cache_folder
+
+    source = MODEL_DIR / MODEL_FILE
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:32]
+    path = os.path.join(cache_folder(), f"{MODEL_CACHE_PREFIX}{digest}.npz")
+    try:
+        # Each array read whole, its CRC-32 checked by zipfile: a damaged copy raises.
+        with np.load(path, allow_pickle=False) as kept:
+            return {name: kept[name] for name in MODEL_ARRAYS}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        pass
+    arrays = _decompressed_model(source)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), "wb") as out:
+            np.savez(out, **arrays)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+    return arrays
+
+
+def _decompressed_model(source) -> dict:
+    """MODEL_ARRAYS of py3langid's model file, read as py3langid reads it."""
+    import numpy as np
+    from py3langid.modelio import load_model
+
+    ptc, pc, classes, nextmove, row, output = load_model(source)
+    return {
+        "ptc": np.asarray(ptc), "pc": np.asarray(pc), "classes": np.array(classes),
+        "nextmove": np.frombuffer(nextmove, np.dtype(nextmove.typecode)),
+        "nextmove_row": np.frombuffer(row, np.dtype(row.typecode)),
+        "out_feat": np.asarray(output, np.int32),
+    }
 
 
 _identifier = None

@@ -49,7 +49,7 @@ from archsearch.engines.whoosh.fuzzy import WordLists
 from archsearch.engines.whoosh.postings_arrays import TEMPORARY as SIDECAR_TEMPORARY
 from archsearch.engines.whoosh import postings_arrays
 from archsearch.engines.whoosh.postings_arrays import SidecarWriter, missing_parts
-from archsearch.schema import word_analyzer
+from archsearch.schema import exact_text, word_analyzer
 from archsearch.engines.whoosh.store import ROOTS_TEMPORARY
 
 # Postings a writer keeps in memory before writing them out, sorted, to a temporary run.
@@ -89,6 +89,13 @@ MERGE_FACTOR = 4
 # afresh, which keeps a process small on a corpus with millions of one-off words.  The writer's
 # own tables of words (FieldTokens) last one segment or run, and count in its budget.
 KNOWN_WORDS_LIMIT = 200_000
+# A field that indexes others' text joined by schema.exact_text, and those fields: exact_text(title,
+# body)'s words are the title's then the body's (a line break joins no words, and NFC composes
+# nothing across it), so they are found once in a document that has all three.
+JOINED_FIELDS = {"exact": ("title", "body")}
+# Values of a field without a word lister whose postings a writer remembers (most recur); a field of
+# values that do not (a file's key) starts afresh past this: 4,096 took 5 MiB more of a worker.
+KNOWN_VALUES_LIMIT = 1_024
 
 
 class FastSegmentWriter(SegmentWriter):
@@ -105,6 +112,14 @@ class FastSegmentWriter(SegmentWriter):
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)
         self._word_listers = {name: compile_word_lister(field) for name, field in self.schema.items()}
+        # field name -> the fields whose words it holds, joined as exact_text joins them, where all
+        # find words alike: their words are found once (JOINED_FIELDS)
+        self._joined_fields = {
+            name: parts for name, parts in JOINED_FIELDS.items()
+            if all(self._word_listers.get(each) and self._word_listers[each][0] is text_words for each in (name, *parts))
+        }
+        # field name -> value -> its postings and length (_field_postings)
+        self._known_values: dict[str, dict] = {}
         # field name -> term -> [docnum, weight, encoded value, field length, docnum, ...] in docnum order
         self._inverted: dict[str, dict[bytes, list]] = {}
         # field name -> the words of the documents added to a field with a word lister, as numbers
@@ -122,6 +137,7 @@ class FastSegmentWriter(SegmentWriter):
         perdocwriter = self.perdocwriter
         perdocwriter.start_doc(docnum)
         language = values.get("language") or ""
+        found: dict[str, list[str]] = {}  # this document's words of each field found so far
         try:
             for name in sorted(name for name in values if not name.startswith("_")):
                 value = values[name]
@@ -132,14 +148,11 @@ class FastSegmentWriter(SegmentWriter):
                 if field.indexed:
                     word_lister = self._word_listers[name]
                     if word_lister is None:
-                        items = list(field.index(value))
-                        if field.scorable:
-                            length = sum(frequency for _, frequency, _, _ in items)
-                        postings = [(term, weight, encoded) for term, _, weight, encoded in items]
+                        postings, length = self._field_postings(name, field, value)
                         self._invert(inverted.setdefault(name, {}), docnum, postings, length)
                     else:
                         list_words, term = word_lister
-                        words = list_words(value)
+                        words = self._words(name, value, values, found)
                         if field.scorable:
                             length = len(words)
                         tokens = self._tokens.get(name)
@@ -158,6 +171,41 @@ class FastSegmentWriter(SegmentWriter):
         self.docnum += 1
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
             self._write_run()
+
+    def _words(self, name: str, value: str, values: dict, found: dict[str, list[str]]) -> list[str]:
+        """The words of a field with a word lister in this document (`values`), from those `found` in
+        other fields where it joins them (JOINED_FIELDS), remembered in `found`."""
+        words = found.get(name)
+        if words is not None:  # a document has one value a field
+            return words
+        list_words = self._word_listers[name][0]
+        parts = self._joined_fields.get(name)
+        if parts is not None and value == exact_text(*(values.get(part) or "" for part in parts)):
+            words = []
+            for part in parts:
+                words += self._words(part, values.get(part) or "", values, found)
+        else:
+            words = list_words(value)
+        found[name] = words
+        return words
+
+    def _field_postings(self, name: str, field, value) -> tuple[list, int]:
+        """The (term, weight, encoded value) of a field Whoosh analyses (fields without a word lister:
+        ids, keywords, numbers), and the field's length, remembered per value: most values recur
+        (a day, the segment's stamp, a language, a root, a format), and Whoosh's analysis of each is
+        a chain of generators (a number's terms are four encodings of it)."""
+        known = self._known_values.get(name)
+        if known is None:
+            known = self._known_values[name] = {}
+        found = known.get(value)
+        if found is None:
+            items = list(field.index(value))
+            length = sum(frequency for _, frequency, _, _ in items) if field.scorable else 0
+            found = [(term, weight, encoded) for term, _, weight, encoded in items], length
+            if len(known) >= KNOWN_VALUES_LIMIT:
+                known.clear()
+            known[value] = found
+        return found
 
     def _invert(self, inverted: dict[bytes, list], docnum: int, postings: list, length: int) -> None:
         # Each posting carries the document's field length, for the statistics written with
@@ -341,7 +389,7 @@ class FieldTokens:
                     number = numbers[term] = len(terms)
                     terms.append(term)
                 known[word] = number
-        self.tokens.extend(map(known.__getitem__, words))
+        self.tokens.fromlist(list(map(known.__getitem__, words)))  # a third faster than extend(map(...))
         self.docnums.append(docnum)
         self.ends.append(len(self.tokens))
         self.lengths.append(length)
@@ -387,15 +435,13 @@ class FieldTokens:
             # A word once in a document: its weight is the boost and its positions one of
             # `single`, objects shared by all such postings (as docnums and lengths are by a
             # document's), which keeps the postings small in memory and in a block's pickle.
-            weights = [self.boost] * len(firsts)
-            values = list(map(single.__getitem__, positions[firsts].tolist()))
             repeated = counts > 1
-            repeated_positions = positions[np.repeat(repeated, counts)].tolist()
-            start = 0
-            for index, count in zip(np.flatnonzero(repeated).tolist(), counts[repeated].tolist()):
-                weights[index] = count * self.boost
-                values[index] = encode_positions(repeated_positions[start : start + count])
-                start += count
+            weights = np.full(len(firsts), self.boost, object)  # one object, as `single`'s values are
+            weights[repeated] = (counts[repeated] * self.boost).tolist()
+            weights = weights.tolist()
+            values = np.array(list(map(single.__getitem__, positions[firsts].tolist())), object)
+            values[repeated] = encode_position_runs(positions[np.repeat(repeated, counts)], counts[repeated])
+            values = values.tolist()
             posting_documents = documents[firsts].tolist()
             flat = [None] * (POSTING_SLOTS * len(firsts))
             flat[0::POSTING_SLOTS] = map(document_numbers.__getitem__, posting_documents)
@@ -641,6 +687,55 @@ def encode_positions(places: list[int]) -> bytes:
     """Positions.encode(places), with the gaps taken in one pass of C."""
     gaps = [places[0], *map(sub, places[1:], places)]
     return pack_uint(len(gaps)) + pickle.dumps(gaps, 2)
+
+
+# pickle.dumps(gaps, 2) of a list of 2 to _PICKLE_BATCH ints from 0 to 2**31 - 1: this header (PROTO 2,
+# EMPTY_LIST, BINPUT 0, MARK), each int as BININT1 (K, 1 byte), BININT2 (M, 2) or BININT (J, 4, little
+# endian), then APPENDS and STOP.  A longer list is pickled in batches of _PICKLE_BATCH (pickle's
+# _BATCHSIZE), a one-int list with APPEND.
+_LIST_PICKLE_HEADER = b"\x80\x02]q\x00("
+_LIST_PICKLE_END = b"e."
+_PICKLE_BATCH = 1000
+
+
+def encode_position_runs(positions, counts) -> list[bytes]:
+    """[encode_positions(run) for each run of `positions`], the runs of `counts` (numpy arrays; every
+    count at least 2): the same bytes, laid out by numpy for all of them at once instead of a pickle
+    call and a few list operations each (a third of a million such runs in 3,000 articles)."""
+    import numpy as np
+
+    if not len(counts):
+        return []
+    if int(counts.max()) > _PICKLE_BATCH:
+        places = positions.tolist()
+        ends = np.cumsum(counts).tolist()
+        return [encode_positions(places[end - count : end]) for count, end in zip(counts.tolist(), ends)]
+    positions = positions.astype(np.int64)
+    run_firsts = np.cumsum(counts) - counts
+    gaps = np.diff(positions, prepend=0)
+    gaps[run_firsts] = positions[run_firsts]
+    item_sizes = np.where(gaps < 0x100, 2, np.where(gaps < 0x10000, 3, 5))
+    header = 4 + len(_LIST_PICKLE_HEADER)
+    run_sizes = np.add.reduceat(item_sizes, run_firsts) + header + len(_LIST_PICKLE_END)
+    run_ends = np.cumsum(run_sizes)
+    run_starts = run_ends - run_sizes
+    out = np.zeros(int(run_ends[-1]), np.uint8)
+    # An item's place: its run's start, the header, and the items before it in the run.
+    item_ends = np.cumsum(item_sizes)
+    item_places = item_ends - item_sizes
+    item_places += np.repeat(run_starts + header - item_places[run_firsts], counts)
+    out[item_places] = np.where(item_sizes == 2, ord("K"), np.where(item_sizes == 3, ord("M"), ord("J")))
+    for byte in range(4):  # little endian, as many bytes as the opcode takes
+        wide = item_sizes > byte + 1
+        out[item_places[wide] + 1 + byte] = (gaps[wide] >> (8 * byte)) & 0xFF
+    for byte in range(4):  # pack_uint: the count, big endian
+        out[run_starts + byte] = (counts >> (8 * (3 - byte))) & 0xFF
+    for offset, value in enumerate(_LIST_PICKLE_HEADER):
+        out[run_starts + 4 + offset] = value
+    for offset, value in enumerate(_LIST_PICKLE_END):
+        out[run_ends - len(_LIST_PICKLE_END) + offset] = value
+    data = out.tobytes()
+    return [data[start:end] for start, end in zip(run_starts.tolist(), run_ends.tolist())]
 
 
 # Most words occur once in an article, at one of its first few thousand positions: their
