@@ -160,3 +160,21 @@ def test_an_index_that_cannot_be_written_is_a_clear_error(tmp_path):
     lines = result.stderr.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"archsearch: error: cannot update the index at {tmp_path / 'index'}: ")
     assert "permission denied" in lines[0] or "read-only" in lines[0]
+
+
+def test_a_lone_combining_mark_between_spaces_is_indexed_with_its_article(tmp_path):
+    # `exact` keeps such a mark as an empty word, which the prefix entries once failed on,
+    # taking the whole batch with it
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(2))
+    (corpus / "mark.txt").write_text(wire("2021-03-05", "OSLO, March 5. /NTB/.", "Zebras \u0300 grazing."), encoding="utf-8")
+
+    result = index_command(tmp_path, str(corpus))
+
+    assert result.returncode == 0, result.stderr
+    assert len(index_state(tmp_path / "index")) == 3
+    found = subprocess.run(
+        [installed_command(), "query", "--index", str(tmp_path / "index"), "-l", "grazing"],
+        capture_output=True, env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg"), "ARCHSEARCH_SERVER": "off"},
+        timeout=60,
+    )
+    assert found.stdout.decode().split() == [str(corpus / "mark.txt")], found.stderr

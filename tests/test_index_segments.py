@@ -3,7 +3,7 @@
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
@@ -196,6 +196,7 @@ words = st.text(
 
 @settings(max_examples=60, deadline=None)
 @given(texts=st.lists(st.lists(words, min_size=1, max_size=30).map(" ".join), min_size=1, max_size=6))
+@example(texts=["\u0300"])  # an empty word in `exact`
 def test_same_terms_for_any_text(tmp_path_factory, texts):
     tmp_path = tmp_path_factory.mktemp("any")
     docs = [

@@ -103,6 +103,8 @@ class PrefixWriter:
             gathering = self._open[length]
             if gathering is not None and (length > letters or gathering.prefix != word[:length]):
                 self._close(length)
+        if not letters:  # an empty word (`exact` keeps a lone combining mark as one) has no prefix
+            return
         for length in range(1, letters + 1):
             if self._open[length] is None:
                 self._open[length] = _Gathering(word[:length])
