@@ -24,6 +24,7 @@ from test_evaluation import WORDS, article, query_parts, whoosh_scores
 
 # Low enough that most words of the small corpora have arrays, and a rare one has none.
 FEW_POSTINGS = 3
+WRITERS_POSTINGS = postings_arrays.SIDECAR_POSTINGS  # the writer's own, which the tests patch
 
 
 @pytest.fixture(autouse=True)
@@ -200,6 +201,53 @@ def test_counts_and_ranking_alike_with_and_without_sidecars(built, monkeypatch, 
     with_them = answers()
     without_sidecars(monkeypatch)
     assert answers() == with_them
+
+
+@pytest.fixture(scope="module")
+def titled(tmp_path_factory):
+    """One segment of 90 articles with the sidecars' own thresholds: the corpus's title words are
+    each in 12-24 titles (most titles derived from the lead), its body words in most bodies
+    (fewer than SIDECAR_POSTINGS)."""
+    rng = random.Random(20261201)
+    corpus = tmp_path_factory.mktemp("corpus")
+    index_dir = tmp_path_factory.mktemp("index")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(postings_arrays, "SIDECAR_POSTINGS", WRITERS_POSTINGS)
+        build(index_dir, corpus, [range(90)], rng)
+    return index_dir
+
+
+def test_a_short_field_s_terms_are_held_from_fewer_documents(titled, monkeypatch):
+    """A title's terms, each in few documents, go in the postings file from SHORT_FIELD_POSTINGS of
+    a segment's documents on; the other fields' from SIDECAR_POSTINGS on, as before."""
+    monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", WRITERS_POSTINGS)
+    assert postings_arrays.SHORT_FIELD_POSTINGS < postings_arrays.SIDECAR_POSTINGS
+    with open_index(titled).searcher() as searcher:
+        (leaf, _), = searcher.reader().leaf_readers()
+        held = arrays.segment_arrays(leaf)
+        frequencies = {
+            (fieldname, term): leaf.doc_frequency(fieldname, term)
+            for fieldname in ("title", "derived_title", "body") for term in leaf.lexicon(fieldname)
+        }
+    between = {fieldname: 0 for fieldname in ("title", "derived_title", "body")}  # terms in 16-127 documents
+    for (fieldname, term), frequency in frequencies.items():
+        threshold = WRITERS_POSTINGS if fieldname == "body" else postings_arrays.SHORT_FIELD_POSTINGS
+        in_file = held.term(fieldname.encode() + b"\0" + term) is not None
+        assert in_file == (frequency >= threshold), (fieldname, term, frequency)
+        between[fieldname] += postings_arrays.SHORT_FIELD_POSTINGS <= frequency < WRITERS_POSTINGS
+    assert between["derived_title"] and between["body"]
+
+
+@BOTH_WAYS
+@pytest.mark.parametrize("text", ["peace talks border", "peace OR storm", '"prime minister"', "title:peace", "pri*"])
+def test_titles_held_from_fewer_documents_answer_alike(titled, monkeypatch, text, with_arrays):
+    """Read from the postings file, a title's terms score as read from Whoosh's postings."""
+    monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", WRITERS_POSTINGS)
+    with open_index(titled).searcher(weighting=weighting()) as searcher:
+        found = assert_same_without_sidecars(searcher, monkeypatch, text, with_arrays)
+        expected = whoosh_scores(searcher, parse_query(text, searcher.schema).query)
+    assert found.keys() == expected.keys()
+    assert all(found[docnum] == pytest.approx(score, rel=1e-12) for docnum, score in expected.items())
 
 
 def damaged_copy(built, tmp_path, damage) -> Path:
