@@ -9,6 +9,7 @@ import os
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -482,6 +483,36 @@ def test_a_term_reads_back_alike_with_the_standard_library(built):
                 assert list(runs.kept(kept)) == [runs[n] for n in kept]
                 assert runs.of(kept) == [runs[n] for n in kept]
                 assert runs.kept(kept).of(list(range(len(kept)))) == [runs[n] for n in kept]
+
+
+def test_a_term_s_layout_is_worked_out_once_and_each_array_read_alone_alike(built, monkeypatch):
+    """SegmentArrays reads a term's record and works out its layout once per file opened (when
+    find() checks it), not for every view; documents, weights, weights_at and positions, each
+    made alone, are arrays()'s."""
+    laid_out = []
+    real = arrays.term_layout
+    monkeypatch.setattr(arrays, "term_layout", lambda *args: laid_out.append(args) or real(*args))
+    keys = [b"body\0peac", b"body\0minist", b"title\0peac", b"undated\0yes", b"body\0zebra"]
+    found = 0
+    with open_index(built).searcher() as searcher:
+        for leaf, _ in searcher.reader().leaf_readers():
+            mapped = arrays.segment_arrays(leaf)
+            for key in keys:
+                index = mapped.find(key)
+                if index is None:
+                    continue
+                found += 1
+                laid_out.clear()
+                ids, weights, offsets, flat = mapped.arrays(index)
+                assert mapped.documents(index).tolist() == ids.tolist()
+                assert mapped.weights(index).tolist() == weights.tolist()
+                chosen = np.arange(0, len(ids), 2)
+                assert mapped.weights_at(index, chosen).tolist() == weights[chosen].tolist()
+                if offsets is not None:
+                    assert [part.tolist() for part in mapped.positions(index)] == [offsets.tolist(), flat.tolist()]
+                assert mapped.term(key)[0].tolist() == ids.tolist()
+                assert laid_out == [], key
+    assert found >= 8
 
 
 def partial_and_repeated_reads(monkeypatch) -> list[tuple[str, bytes, bool]]:
