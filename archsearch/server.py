@@ -676,8 +676,9 @@ def _process_name(name: bytes) -> bytes:
 def rehearse() -> None:
     """Runs, its output thrown away, a count of the warming word of the index warmed last (`query
     -c`: its line read as a request reads a plain query's, the command, the query's parsing and
-    evaluation; nothing remembered, no copies grouped, see warm). At 100k articles it takes 12 ms of CPU and saves the request 6-8 ms of its
-    first run; hits and snippets rehearsed as well would cost 9 ms more for 1-3 ms. Then opens that
+    evaluation; nothing remembered, no copies grouped, see warm). At 100k articles it takes 12 ms
+    of CPU and saves the request 6-8 ms of its first run; hits and snippets rehearsed as well
+    would cost 9 ms more for 1-3 ms. Then opens that
     index's record of copies for the request to group its hits with (nearduplicates.prepare_copy_groups:
     in the spare, which alone uses it, never in the server, whose every child would share it), and
     makes memory its own for the request's arrays, as much as that index's size asks (prepare_heap)."""

@@ -750,9 +750,8 @@ class SegmentArrays:
         if layout is None:
             postings, start, positions, end, flags = self._records[index].tolist()
             *parts, size = term_layout(postings, positions, flags)
-            layout = self._layouts[index] = (
-                flags, tuple((_DTYPES[typecode], length, start + offset) for typecode, length, offset in parts), start, end, size,
-            )
+            views = tuple((_DTYPES[typecode], length, start + offset) for typecode, length, offset in parts)
+            layout = self._layouts[index] = (flags, views, start, end, size)
         return layout
 
 

@@ -13,9 +13,9 @@ or two is cheap to read.
 The file is redundant: a segment without one (written before it existed), or whose file is
 damaged, is read from Whoosh's postings as before (and so is a term its file left out, as one
 written before SHORT_FIELD_POSTINGS left out a title's rarer terms), and `archsearch index`
-writes the missing ones (segments.add_missing_sidecars).  It is named after the segment (`MAIN_<id>.postings`),
-so that Whoosh's clean-up removes it with its segment and publishing a staged build moves it
-with the rest; it is written under a temporary name and renamed when whole.
+writes the missing ones (segments.add_missing_sidecars).  It is named after the segment
+(`MAIN_<id>.postings`), so that Whoosh's clean-up removes it with its segment and publishing a
+staged build moves it with the rest; it is written under a temporary name and renamed when whole.
 
 Layout (little-endian): a header (HEADER), then each term's data, then the directory.  A term's
 data is its document numbers, its weights (float32; left out where they are the counts of
