@@ -252,6 +252,14 @@ def run(argv: list[str]) -> int | None:
     from archsearch import lean_imports
 
     lean_imports.reuse_compiled_sources()  # before the first dataclass (rendering's)
+    return run_loaded(argv)
+
+
+def run_loaded(argv: list[str]) -> int | None:
+    """run() in a process that has loaded and compiled what the command uses (archsearch.server's
+    requests): without the compiled sources kept in the cache folder."""
+    if argv[:1] != ["query"]:
+        return None
     try:
         arguments = command_arguments(argv[1:])
     except Exception:  # anything unforeseen (a closed stdout): click reads the line, and says so as before

@@ -49,7 +49,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from archsearch import client, lean_imports
+from archsearch import client, lean_imports, query_line
 from archsearch.cli import run
 from archsearch.errors import ArchsearchError
 
@@ -675,9 +675,10 @@ def _process_name(name: bytes) -> bytes:
 
 def rehearse() -> None:
     """Runs, its output thrown away, a count of the warming word of the index warmed last (`query
-    -c`: click, the command, the query's parsing and evaluation; nothing remembered, no copies
-    grouped, see warm). At 100k articles it takes 12 ms of CPU and saves the request 6-8 ms of its
-    first run; hits and snippets rehearsed as well would cost 9 ms more for 1-3 ms. Then opens that
+    -c`: its line read as a request reads a plain query's, the command, the query's parsing and
+    evaluation; nothing remembered, no copies grouped, see warm). At 100k articles it takes 12 ms
+    of CPU and saves the request 6-8 ms of its first run; hits and snippets rehearsed as well
+    would cost 9 ms more for 1-3 ms. Then opens that
     index's record of copies for the request to group its hits with (nearduplicates.prepare_copy_groups:
     in the spare, which alone uses it, never in the server, whose every child would share it), and
     makes memory its own for the request's arrays, as much as that index's size asks (prepare_heap)."""
@@ -690,7 +691,9 @@ def rehearse() -> None:
     streams = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = io.StringIO()
     try:
-        run(["query", "--index", str(folders[-1]), "--count", _warming_words[folders[-1]]], "archsearch")
+        count = ["query", "--index", str(folders[-1]), "--count", _warming_words[folders[-1]]]
+        if query_line.run_loaded(count) is None:  # as a request runs a plain query's line (_run_command)
+            run(count, "archsearch")
     finally:
         sys.stdout, sys.stderr = streams
     prepare_copy_groups(folders[-1])
@@ -1099,7 +1102,11 @@ def _run_command(connection: socket.socket, request: dict, fds: list[int]) -> in
     _start_watcher(connection)
     try:
         try:
-            status = run(argv[1:], os.path.basename(argv[0]))
+            # A plain query's line read without click, as the client reads it when it runs one
+            # itself: click's parsing and dispatch were 2-3 ms of a served query's request.
+            status = query_line.run_loaded(argv[1:])
+            if status is None:
+                status = run(argv[1:], os.path.basename(argv[0]))
         except Exception:  # only with ARCHSEARCH_DEBUG set, which asks for the traceback
             sys.excepthook(*sys.exc_info())
             status = 1

@@ -9,6 +9,7 @@ import os
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ from test_evaluation import WORDS, article, query_parts, whoosh_scores
 
 # Low enough that most words of the small corpora have arrays, and a rare one has none.
 FEW_POSTINGS = 3
+WRITERS_POSTINGS = postings_arrays.SIDECAR_POSTINGS  # the writer's own, which the tests patch
 
 
 @pytest.fixture(autouse=True)
@@ -200,6 +202,53 @@ def test_counts_and_ranking_alike_with_and_without_sidecars(built, monkeypatch, 
     with_them = answers()
     without_sidecars(monkeypatch)
     assert answers() == with_them
+
+
+@pytest.fixture(scope="module")
+def titled(tmp_path_factory):
+    """One segment of 90 articles with the sidecars' own thresholds: the corpus's title words are
+    each in 12-24 titles (most titles derived from the lead), its body words in most bodies
+    (fewer than SIDECAR_POSTINGS)."""
+    rng = random.Random(20261201)
+    corpus = tmp_path_factory.mktemp("corpus")
+    index_dir = tmp_path_factory.mktemp("index")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(postings_arrays, "SIDECAR_POSTINGS", WRITERS_POSTINGS)
+        build(index_dir, corpus, [range(90)], rng)
+    return index_dir
+
+
+def test_a_short_field_s_terms_are_held_from_fewer_documents(titled, monkeypatch):
+    """A title's terms, each in few documents, go in the postings file from SHORT_FIELD_POSTINGS of
+    a segment's documents on; the other fields' from SIDECAR_POSTINGS on, as before."""
+    monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", WRITERS_POSTINGS)
+    assert postings_arrays.SHORT_FIELD_POSTINGS < postings_arrays.SIDECAR_POSTINGS
+    with open_index(titled).searcher() as searcher:
+        (leaf, _), = searcher.reader().leaf_readers()
+        held = arrays.segment_arrays(leaf)
+        frequencies = {
+            (fieldname, term): leaf.doc_frequency(fieldname, term)
+            for fieldname in ("title", "derived_title", "body") for term in leaf.lexicon(fieldname)
+        }
+    between = {fieldname: 0 for fieldname in ("title", "derived_title", "body")}  # terms in 16-127 documents
+    for (fieldname, term), frequency in frequencies.items():
+        threshold = WRITERS_POSTINGS if fieldname == "body" else postings_arrays.SHORT_FIELD_POSTINGS
+        in_file = held.term(fieldname.encode() + b"\0" + term) is not None
+        assert in_file == (frequency >= threshold), (fieldname, term, frequency)
+        between[fieldname] += postings_arrays.SHORT_FIELD_POSTINGS <= frequency < WRITERS_POSTINGS
+    assert between["derived_title"] and between["body"]
+
+
+@BOTH_WAYS
+@pytest.mark.parametrize("text", ["peace talks border", "peace OR storm", '"prime minister"', "title:peace", "pri*"])
+def test_titles_held_from_fewer_documents_answer_alike(titled, monkeypatch, text, with_arrays):
+    """Read from the postings file, a title's terms score as read from Whoosh's postings."""
+    monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", WRITERS_POSTINGS)
+    with open_index(titled).searcher(weighting=weighting()) as searcher:
+        found = assert_same_without_sidecars(searcher, monkeypatch, text, with_arrays)
+        expected = whoosh_scores(searcher, parse_query(text, searcher.schema).query)
+    assert found.keys() == expected.keys()
+    assert all(found[docnum] == pytest.approx(score, rel=1e-12) for docnum, score in expected.items())
 
 
 def damaged_copy(built, tmp_path, damage) -> Path:
@@ -434,6 +483,36 @@ def test_a_term_reads_back_alike_with_the_standard_library(built):
                 assert list(runs.kept(kept)) == [runs[n] for n in kept]
                 assert runs.of(kept) == [runs[n] for n in kept]
                 assert runs.kept(kept).of(list(range(len(kept)))) == [runs[n] for n in kept]
+
+
+def test_a_term_s_layout_is_worked_out_once_and_each_array_read_alone_alike(built, monkeypatch):
+    """SegmentArrays reads a term's record and works out its layout once per file opened (when
+    find() checks it), not for every view; documents, weights, weights_at and positions, each
+    made alone, are arrays()'s."""
+    laid_out = []
+    real = arrays.term_layout
+    monkeypatch.setattr(arrays, "term_layout", lambda *args: laid_out.append(args) or real(*args))
+    keys = [b"body\0peac", b"body\0minist", b"title\0peac", b"undated\0yes", b"body\0zebra"]
+    found = 0
+    with open_index(built).searcher() as searcher:
+        for leaf, _ in searcher.reader().leaf_readers():
+            mapped = arrays.segment_arrays(leaf)
+            for key in keys:
+                index = mapped.find(key)
+                if index is None:
+                    continue
+                found += 1
+                laid_out.clear()
+                ids, weights, offsets, flat = mapped.arrays(index)
+                assert mapped.documents(index).tolist() == ids.tolist()
+                assert mapped.weights(index).tolist() == weights.tolist()
+                chosen = np.arange(0, len(ids), 2)
+                assert mapped.weights_at(index, chosen).tolist() == weights[chosen].tolist()
+                if offsets is not None:
+                    assert [part.tolist() for part in mapped.positions(index)] == [offsets.tolist(), flat.tolist()]
+                assert mapped.term(key)[0].tolist() == ids.tolist()
+                assert laid_out == [], key
+    assert found >= 8
 
 
 def partial_and_repeated_reads(monkeypatch) -> list[tuple[str, bytes, bool]]:

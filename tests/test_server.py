@@ -258,6 +258,27 @@ server.credentials = counted
         assert process.stderr.read().count(b"own credentials read") == 1
 
 
+def test_a_served_plain_query_is_read_without_click(socket_folder, corpus, no_click, local):
+    """A request runs a plain query's line as the client does (archsearch.query_line), click's
+    parsing and dispatch left out; any other line still goes to click."""
+    path = socket_folder / "s.sock"
+    patch = """
+real = server.run
+def by_click(args, prog_name):
+    sys.stderr.write("read by click\\n")
+    return real(args, prog_name)
+server.run = by_click
+"""
+    env = environment(path, corpus / "index", no_click)
+    with running_server(path, patch):
+        plain = archsearch("query", "-n", "2", "Taliban", env=env, cwd=corpus)
+        assert outcome(plain) == outcome(local("query", "-n", "2", "Taliban"))
+        assert b"read by click" not in plain.stderr
+        saved = archsearch("query", "--new", "Taliban", env=env, cwd=corpus)
+        assert b"read by click" in saved.stderr
+        assert b"read by click" in archsearch("stats", env=env, cwd=corpus).stderr
+
+
 @pytest.fixture
 def package(tmp_path, monkeypatch):
     """A package folder of two modules standing in for archsearch's own, in code_fingerprint."""

@@ -132,8 +132,9 @@ def warmed(tmp_path, monkeypatch):
 
 def test_a_rehearsal_counts_the_warming_word_and_leaves_no_trace(warmed, monkeypatch, capfd):
     ran = []
-    real_run = server_module.run
-    monkeypatch.setattr(server_module, "run", lambda args, name: ran.append(args) or real_run(args, name))
+    real_run = server_module.query_line.run_loaded  # as a request runs a plain query
+    monkeypatch.setattr(server_module.query_line, "run_loaded", lambda args: ran.append(args) or real_run(args))
+    monkeypatch.setattr(server_module, "run", lambda args, name: ran.append(("click", args)))
     state = Path(os.environ["XDG_STATE_HOME"])
     streams = sys.stdout, sys.stderr
     server_module.rehearse()

@@ -455,7 +455,7 @@ def _joined_weights(parts: list) -> np.ndarray:
     for part in parts:
         if isinstance(part, tuple):
             arrays, term, kept = part
-            weights = arrays.arrays(term)[1]
+            weights = arrays.weights(term)
             part = (weights if kept is None else weights[kept]).astype(np.float64)
         joined.append(part)
     return np.concatenate(joined) if joined else _EMPTY.scores
@@ -622,6 +622,7 @@ class SegmentArrays:
         self._keys = self._map[crcs_start + 4 * terms:]
         self._checked: dict[int, bool] = {}  # term -> whether its data is whole
         self._numbers: dict[bytes, int] | None = None  # key -> term's number: see number_keys
+        self._layouts: dict[int, tuple] = {}  # term -> _layout(): numbers only, never views of the file
 
     def number_keys(self) -> None:
         """Makes find() a dict lookup instead of a binary search of the keys in Python (about 14
@@ -676,8 +677,7 @@ class SegmentArrays:
         computed once per file opened."""
         whole = self._checked.get(index)
         if whole is None:
-            postings, start, positions, end, flags = self._records[index].tolist()
-            size = term_layout(postings, positions, flags)[-1]
+            _, _, start, end, size = self._layout(index)
             whole = HEADER.size <= start and start + size == end <= self._directory and (
                 zlib.crc32(memoryview(self._map)[start:end], zlib.crc32(key)) == int(self._crcs[index])
             )
@@ -703,39 +703,61 @@ class SegmentArrays:
     def arrays(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """term()'s arrays of the term numbered `index` by find(), views of the file: whoever
         keeps them keeps the file mapped."""
-        ids, weights, offsets, flat, flags = self._views(index)
+        flags = self._layout(index)[0]
+        ids, weights = self._view(index, _IDS), self.weights(index)
         if flags & NO_POSITIONS:
             return ids, weights, None, None
-        if not flags & WEIGHTS_STORED:
-            weights = np.diff(offsets)  # each posting's count of positions
-        return ids, weights, offsets, flat
+        return ids, weights, self._view(index, _OFFSETS), self._view(index, _POSITIONS)
+
+    def weights(self, index: int) -> np.ndarray:
+        """arrays()'s weights of the term numbered `index` by find(): a view of the file, or
+        each posting's count of positions where its weights are not stored."""
+        if self._layout(index)[0] & (NO_POSITIONS | WEIGHTS_STORED):
+            return self._view(index, _WEIGHTS)
+        return np.diff(self._view(index, _OFFSETS))
 
     def weights_at(self, index: int, chosen: np.ndarray) -> np.ndarray:
         """arrays()'s weights of the term numbered `index` by find(), of the postings `chosen`
         only: the counts of positions where its weights are not stored, not diffed whole."""
-        _, weights, offsets, _, flags = self._views(index)
-        if flags & (NO_POSITIONS | WEIGHTS_STORED):
-            return weights[chosen]
+        if self._layout(index)[0] & (NO_POSITIONS | WEIGHTS_STORED):
+            return self._view(index, _WEIGHTS)[chosen]
+        offsets = self._view(index, _OFFSETS)
         return offsets[chosen + 1] - offsets[chosen]
 
     def documents(self, index: int) -> np.ndarray:
         """The document numbers of the term numbered `index` by find(): a view of the file."""
-        return self._views(index)[0]
+        return self._view(index, _IDS)
 
     def positions(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """(each posting's first position in the flat positions, and one more; the positions) of
         the term numbered `index` by find(), in a field with positions: views of the file."""
-        return self._views(index)[2:4]
+        return self._view(index, _OFFSETS), self._view(index, _POSITIONS)
 
-    def _views(self, index: int) -> tuple:
-        postings, start, positions, _, flags = self._records[index].tolist()
-        *layout, _ = term_layout(postings, positions, flags)
-        return *(
-            np.frombuffer(self._map, _DTYPES[typecode], length, start + offset) for typecode, length, offset in layout
-        ), flags
+    def _view(self, index: int, part: int) -> np.ndarray:
+        """One of the term's arrays (_IDS, _WEIGHTS, _OFFSETS, _POSITIONS), a view of the file:
+        only the one asked for (an evaluation asks for a term's documents in each segment two or
+        three times, its weights once, its positions for a few candidates)."""
+        dtype, length, offset = self._layout(index)[1][part]
+        return np.frombuffer(self._map, dtype, length, offset)
+
+    def _layout(self, index: int) -> tuple:
+        """(flags, (dtype, length, offset in the file) of each of its arrays, start of its data,
+        end of its data as recorded, its data's size as its layout makes it) of the term numbered
+        `index`: its record read and its layout (postings_arrays.term_layout) worked out once per
+        file opened, not for every view (they were 6-7 µs of the 9 or so of making one, 200 views
+        for a 3-word AND at 100k)."""
+        layout = self._layouts.get(index)
+        if layout is None:
+            postings, start, positions, end, flags = self._records[index].tolist()
+            *parts, size = term_layout(postings, positions, flags)
+            views = tuple((_DTYPES[typecode], length, start + offset) for typecode, length, offset in parts)
+            layout = self._layouts[index] = (flags, views, start, end, size)
+        return layout
 
 
 _DTYPES = {"H": np.dtype("<u2"), "I": np.dtype("<u4"), "f": np.dtype("<f4")}
+# A term's arrays in its data, in postings_arrays.term_layout's order.
+_IDS, _WEIGHTS, _OFFSETS, _POSITIONS = range(4)
 
 _KEY_SPAN = struct.Struct("<QQ")  # where a key starts and ends, two entries of the directory
 

@@ -3,17 +3,19 @@
 Whoosh keeps a term's postings in blocks of 128, each a pickled (gaps, weights, positions)
 triple of Python lists, mostly compressed: reading `president` at 100k articles decompresses
 and unpickles 460 of them, most of a query's time.  A segment never changes once written, so
-for each term that is in SIDECAR_POSTINGS documents or more of it, the segment writer also
-writes the same postings as arrays a reader maps without copying (arrays.SegmentArrays):
-document numbers (segment-relative), weights as the 32-bit floats Whoosh stores (so scores are
-the same floats), and in a field with positions the positions, flattened, with each posting's
-first one.  Rarer terms stay where they are: a block or two is cheap to read.
+for each term that is in SIDECAR_POSTINGS documents or more of it (SHORT_FIELD_POSTINGS in a
+title's fields), the segment writer also writes the same postings as arrays a reader maps
+without copying (arrays.SegmentArrays): document numbers (segment-relative), weights as the
+32-bit floats Whoosh stores (so scores are the same floats), and in a field with positions the
+positions, flattened, with each posting's first one.  Rarer terms stay where they are: a block
+or two is cheap to read.
 
 The file is redundant: a segment without one (written before it existed), or whose file is
-damaged, is read from Whoosh's postings as before, and `archsearch index` writes the missing
-ones (segments.add_missing_sidecars).  It is named after the segment (`MAIN_<id>.postings`),
-so that Whoosh's clean-up removes it with its segment and publishing a staged build moves it
-with the rest; it is written under a temporary name and renamed when whole.
+damaged, is read from Whoosh's postings as before (and so is a term its file left out, as one
+written before SHORT_FIELD_POSTINGS left out a title's rarer terms), and `archsearch index`
+writes the missing ones (segments.add_missing_sidecars).  It is named after the segment
+(`MAIN_<id>.postings`), so that Whoosh's clean-up removes it with its segment and publishing a
+staged build moves it with the rest; it is written under a temporary name and renamed when whole.
 
 Layout (little-endian): a header (HEADER), then each term's data, then the directory.  A term's
 data is its document numbers, its weights (float32; left out where they are the counts of
@@ -48,6 +50,14 @@ from whoosh.system import _INT_SIZE
 # 127 documents would save at most 20-40 µs each and add 15% to the postings held here
 # (bench/README.md, "Postings as arrays").
 SIDECAR_POSTINGS = 128
+# A term of a short field (a title's, whose terms are in few documents each) from this many of a
+# segment's documents on.  An AND or OR of words looks each up in `title` and `derived_title` as in
+# `body`, and their terms in 16-127 documents were most of the blocks its served request read
+# from Whoosh's postings (60 a segment's term and block of `syria ceasefire talks` at 100k
+# articles), each a term lookup and an unpickled block; here they add 22% to the keys held
+# (73,918 against 60,808 in the 100k index's files) and 1.4% to their bytes.
+SHORT_FIELD_POSTINGS = 16
+SHORT_FIELDS = frozenset({"title", "derived_title"})
 
 EXTENSION = ".postings"
 MAGIC = b"ASPOST01"
@@ -71,6 +81,14 @@ _BIG_ENDIAN = struct.pack("=I", 1) != struct.pack("<I", 1)
 # A posting's values in FastSegmentWriter's flat lists of a term's postings: docnum, weight,
 # encoded positions, field length.
 _POSTING_SLOTS = 4
+
+
+def sidecar_postings(fieldname: str) -> int:
+    """How many of a segment's documents a term of the field is in, at least, for the postings
+    file to hold it."""
+    if fieldname in SHORT_FIELDS:
+        return min(SHORT_FIELD_POSTINGS, SIDECAR_POSTINGS)
+    return SIDECAR_POSTINGS
 
 
 def sidecar_name(segment) -> str:
@@ -129,13 +147,13 @@ class SidecarWriter:
         """Whether a term of the field in that many documents goes in the files, or is counted
         for the title lengths (TITLE_WORDS_KEY)."""
         return (
-            self._holds_postings(postings)
+            self._holds_postings(name, postings)
             or (self._prefixes is not None and self._prefixes.takes(name))
             or (self._out is not None and name == _TITLE_FIELD)
         )
 
-    def _holds_postings(self, postings: int) -> bool:
-        return self._out is not None and postings >= SIDECAR_POSTINGS
+    def _holds_postings(self, name: str, postings: int) -> bool:
+        return self._out is not None and postings >= sidecar_postings(name)
 
     def listed(self, name: str, items):
         """(term, postings) of the field's (term, postings) (FastSegmentWriter's flat lists),
@@ -147,7 +165,7 @@ class SidecarWriter:
                 prefixes.add(name, term, postings[0::_POSTING_SLOTS])
             if titles:
                 self._count_title_words(postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS])
-            if self._holds_postings(len(postings) // _POSTING_SLOTS):
+            if self._holds_postings(name, len(postings) // _POSTING_SLOTS):
                 self.add(name, term, postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS],
                          postings[2::_POSTING_SLOTS], getattr(postings, "counts", None),
                          getattr(postings, "positions", None))
@@ -159,7 +177,7 @@ class SidecarWriter:
             self._prefixes.add(name, term, docnums)
         if self._out is not None and name == _TITLE_FIELD:
             self._count_title_words(docnums, weights)
-        if self._holds_postings(len(docnums)):
+        if self._holds_postings(name, len(docnums)):
             self.add(name, term, docnums, weights, values)
 
     def _count_title_words(self, docnums, weights) -> None:
