@@ -53,7 +53,7 @@ from archsearch.proximity import Occurrence, are_near, closeness, in_one_sentenc
 from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
 from archsearch.engines.whoosh import fuzzy
 from archsearch.engines.whoosh.fuzzy import ListedPrefix, PrefixExpansion, expansion_terms, prefix_expansion, prefix_term_infos
-from archsearch.engines.whoosh import postings_arrays
+from archsearch.engines.whoosh import postings_arrays, top_ranked
 from archsearch.engines.whoosh.segment_terms import segment_terms
 from archsearch.engines.whoosh.postings_arrays import PositionRuns, decode_positions, listed_postings
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
@@ -182,6 +182,10 @@ class Evaluator:
 
                 self._arrays = ArrayOperations(self)
             operations.insert(0, self._arrays)  # then dicts for the nodes arrays leave to them
+        else:
+            evaluation = self._top_ranked(query)
+            if evaluation is not None:
+                return evaluation
         for self._ops in operations:
             evaluation = Evaluation(scores={})
             self._proximities = evaluation.proximities
@@ -218,6 +222,74 @@ class Evaluator:
             if postings >= ARRAY_POSTINGS:
                 return True
         return False
+
+    def _top_ranked(self, query) -> Evaluation | None:
+        """A frequent word (an OR of terms, or a term), evaluated with dicts, as top_ranked.py
+        ranks it: its best documents scored, not all; None where it does not pay (its terms hold
+        fewer than TOP_RANKED_POSTINGS postings, or the one of highest bound more than a
+        SCORED_SHARE-th of them), or for another shape of query."""
+        if type(query) is wq.Or and all(type(sub) is wq.Term for sub in query.subqueries):
+            nodes, boost = query.subqueries, query.boost
+        elif type(query) is wq.Term:
+            nodes, boost = [query], 1.0
+        else:
+            return None
+        if boost <= 0 or any(node.boost <= 0 for node in nodes) or type(self.searcher.weighting) is not BM25F:
+            return None
+        wanted = [(node, self._term_text(node)) for node in nodes]
+        wanted = [(node, text) for node, text in wanted if text is not None]  # those _Term matches nothing with
+        if not wanted or any(not self.schema[node.fieldname].scorable for node, _ in wanted):
+            return None
+        infos = [self._term_info(number, leaf, node.fieldname, text)
+                 for node, text in wanted for number, (leaf, _) in enumerate(self.leaves)]
+        postings = sum(info.doc_frequency() for info in infos if info is not None)
+        if postings < top_ranked.TOP_RANKED_POSTINGS:
+            return None
+        terms = [
+            top_ranked.TermPostings(
+                (node.fieldname, text), node.boost, self.bm25_constants(node.fieldname, text),
+                self._segment_postings(node.fieldname, text), self.field_lengths(node.fieldname),
+            )
+            for node, text in wanted
+        ]
+        if max(terms, key=top_ranked.TermPostings.bound).size > postings // top_ranked.SCORED_SHARE:
+            return None
+
+        def whole():
+            self._ops = self._dicts
+            return self._dicts.result(self._evaluate(query, [], positive=True))
+
+        scores = top_ranked.TopRankedScores(terms, boost, self._bases, whole)
+        return Evaluation(scores=scores, term_documents=[
+            (term.term, top_ranked.TermDocuments(term, scores.number_of)) for term in terms
+        ])
+
+    def _segment_postings(self, fieldname: str, text: bytes) -> dict[int, tuple]:
+        """Per segment holding the term (number in self.leaves): (its first document's number,
+        document numbers (segment-relative), weights or None, offsets of its positions whose
+        differences are the weights or None, its deleted documents), as the postings file holds
+        them where it does (arrays: nothing per posting), else from Whoosh's postings (lists)."""
+        found = {}
+        key = fieldname.encode("utf-8") + b"\0" + text
+        for number, (leaf, base) in enumerate(self.leaves):
+            terminfo = self._term_info(number, leaf, fieldname, text)
+            if terminfo is None:
+                continue
+            arrays = None
+            if terminfo.doc_frequency() >= postings_arrays.SIDECAR_POSTINGS:
+                listed = listed_postings(leaf)
+                arrays = listed._arrays(key) if listed is not None else None
+            if arrays is not None:
+                (ids, weights, offsets, _), flags = arrays
+                if flags & postings_arrays.WEIGHTS_STORED:
+                    offsets = None
+                else:
+                    weights = None
+            else:
+                ids, weights, _ = read_postings(_postings_file(leaf), terminfo, 0)
+                offsets = None
+            found[number] = (base, ids, weights, offsets, leaf.deleted_docs_set or frozenset())
+        return found
 
     def matching_documents(self, query) -> Collection[int]:
         """The documents matching `query`, evaluated here or, where it must, by Whoosh."""
