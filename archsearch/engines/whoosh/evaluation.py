@@ -291,6 +291,62 @@ class Evaluator:
             found[number] = (base, ids, weights, offsets, leaf.deleted_docs_set or frozenset())
         return found
 
+    def count_matching(self, query) -> int:
+        """How many documents match `query`: with dicts, for words, ORs, ANDs, NOTs, date windows
+        and every document, as sets of documents, unscored (the count of undated articles after a
+        dated search scored every posting of its words and of `undated`: 20 ms at 100k); else as
+        matching_documents() finds them."""
+        if not (self.arrays if self.arrays is not None else self.arrays_pay(query)):
+            found = self._documents_only(query)
+            if found is not None:
+                return len(found)
+        return len(self.matching_documents(query))
+
+    def _documents_only(self, node) -> set[int] | None:
+        """The live documents matching the node, as evaluate() finds them, without scores; None
+        for a node of another kind, or holding one."""
+        if type(node) is wq.Term:
+            text = self._term_text(node)
+            return set(self._dicts.documents_of(node.fieldname, text)) if text is not None else set()
+        if _every_document(node):
+            return set(self.live_documents())
+        if type(node) in _COLUMN_FILTERS:
+            low, high = self._column_range(node)
+            return set(self._dicts.documents_within(list(self.live_documents()), node.fieldname, low, high))
+        if type(node) is wq.And and node.subqueries:
+            # Every document and date windows beside other parts only keep those parts' documents.
+            windows = [sub for sub in node.subqueries if type(sub) in _COLUMN_FILTERS]
+            kept = [sub for sub in node.subqueries if type(sub) not in _COLUMN_FILTERS and not _every_document(sub)]
+            if not kept:
+                return self._intersection([self._documents_only(sub) for sub in node.subqueries])
+            # A NOT beside other parts takes its documents from theirs, not from every document's.
+            excluded = [self._documents_only(sub.query) for sub in kept if type(sub) is wq.Not]
+            if len(excluded) < len(kept):
+                kept = [sub for sub in kept if type(sub) is not wq.Not]
+            else:
+                excluded = []
+            found = self._intersection([self._documents_only(sub) for sub in kept])
+            if found is not None and excluded:
+                found = None if None in excluded else found.difference(*excluded)
+            for window in windows if found is not None else ():
+                low, high = self._column_range(window)
+                found = set(self._dicts.documents_within(found, window.fieldname, low, high))
+            return found
+        if type(node) is wq.Or:
+            parts = [self._documents_only(sub) for sub in node.subqueries]
+            return None if None in parts else set().union(*parts)
+        if type(node) is wq.AndNot:
+            wanted, unwanted = self._documents_only(node.a), self._documents_only(node.b)
+            return None if wanted is None or unwanted is None else wanted.difference(unwanted)
+        if type(node) is wq.Not:
+            excluded = self._documents_only(node.query)
+            return None if excluded is None else set(self.live_documents()).difference(excluded)
+        return None
+
+    @staticmethod
+    def _intersection(parts: list) -> set[int] | None:
+        return None if None in parts else set.intersection(*parts)
+
     def matching_documents(self, query) -> Collection[int]:
         """The documents matching `query`, evaluated here or, where it must, by Whoosh."""
         evaluation = self.evaluate(query)
@@ -1213,6 +1269,10 @@ def _positional_fields(node) -> bool:
     """Whether the node looks for words whose positions the index holds."""
     leaves = [node] if node.is_leaf() else list(node.leaves())
     return all(leaf.field() in PROXIMITY_FIELDS for leaf in leaves)
+
+
+def _every_document(node) -> bool:
+    return type(node) is wq.Every and not _names_field(node)
 
 
 def _names_field(node) -> bool:
