@@ -302,17 +302,17 @@ class Evaluator:
                 return len(found)
         return len(self.matching_documents(query))
 
-    def _documents_only(self, node) -> set[int] | None:
-        """The live documents matching the node, as evaluate() finds them, without scores; None
-        for a node of another kind, or holding one."""
+    def _documents_only(self, node) -> Collection[int] | None:
+        """The live documents matching the node, as evaluate() finds them, without scores (each
+        once: a word's list, or a set); None for a node of another kind, or holding one."""
         if type(node) is wq.Term:
             text = self._term_text(node)
-            return set(self._dicts.documents_of(node.fieldname, text)) if text is not None else set()
+            return self._dicts.documents_of(node.fieldname, text) if text is not None else []
         if _every_document(node):
             return set(self.live_documents())
         if type(node) in _COLUMN_FILTERS:
             low, high = self._column_range(node)
-            return set(self._dicts.documents_within(list(self.live_documents()), node.fieldname, low, high))
+            return self._dicts.documents_within(list(self.live_documents()), node.fieldname, low, high)
         if type(node) is wq.And and node.subqueries:
             # Every document and date windows beside other parts only keep those parts' documents.
             windows = [sub for sub in node.subqueries if type(sub) in _COLUMN_FILTERS]
@@ -330,14 +330,14 @@ class Evaluator:
                 found = None if None in excluded else found.difference(*excluded)
             for window in windows if found is not None else ():
                 low, high = self._column_range(window)
-                found = set(self._dicts.documents_within(found, window.fieldname, low, high))
+                found = self._dicts.documents_within(found, window.fieldname, low, high)
             return found
         if type(node) is wq.Or:
             parts = [self._documents_only(sub) for sub in node.subqueries]
             return None if None in parts else set().union(*parts)
         if type(node) is wq.AndNot:
             wanted, unwanted = self._documents_only(node.a), self._documents_only(node.b)
-            return None if wanted is None or unwanted is None else wanted.difference(unwanted)
+            return None if wanted is None or unwanted is None else set(wanted).difference(unwanted)
         if type(node) is wq.Not:
             excluded = self._documents_only(node.query)
             return None if excluded is None else set(self.live_documents()).difference(excluded)
@@ -345,7 +345,11 @@ class Evaluator:
 
     @staticmethod
     def _intersection(parts: list) -> set[int] | None:
-        return None if None in parts else set.intersection(*parts)
+        """The documents in every part: a set made of the smallest only."""
+        if None in parts:
+            return None
+        smallest, *rest = sorted(parts, key=len)
+        return set(smallest).intersection(*rest)
 
     def matching_documents(self, query) -> Collection[int]:
         """The documents matching `query`, evaluated here or, where it must, by Whoosh."""
