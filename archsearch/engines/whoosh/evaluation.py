@@ -68,6 +68,10 @@ _BLOCK_LENGTH = struct.Struct("!i")  # as Whoosh's StructFile.read_int()
 # as one byte, length_to_byte: exact up to 10, then shared by several lengths), by byte.
 _LENGTH_OF_BYTE = {length_to_byte(length): length for length in range(11)}
 
+# A term's postings for a few of its documents are looked up one by one (a binary search in its
+# segment's) where they are fewer than its documents over this, else picked from all its postings.
+_LOOKED_UP = 8
+
 # Whoosh scores a document matched by NOT, by a date range or by Every with the query's boost alone.
 CONSTANT_SCORE = 1.0
 
@@ -162,6 +166,7 @@ class Evaluator:
         # segment whose postings arrays do not hold it.
         self._term_infos: dict[tuple[str, bytes], dict[int, object]] = {}
         self._term_infos_whole: set[tuple[str, bytes]] = set()  # the words whose every segment's are known
+        self._segment_postings: dict[tuple[str, bytes], dict[int, tuple]] = {}  # see segment_postings
         # How many documents (deleted ones included) a word has in the segments whose postings
         # arrays hold it, as read there (by number in self.leaves): its term information unread.
         self.arrays_doc_counts: dict[tuple[str, bytes], dict[int, int]] = {}
@@ -248,7 +253,7 @@ class Evaluator:
         terms = [
             top_ranked.TermPostings(
                 (node.fieldname, text), node.boost, self.bm25_constants(node.fieldname, text),
-                self._segment_postings(node.fieldname, text), self.field_lengths(node.fieldname),
+                self.segment_postings(node.fieldname, text), self.field_lengths(node.fieldname),
             )
             for node, text in wanted
         ]
@@ -264,12 +269,16 @@ class Evaluator:
             (term.term, top_ranked.TermDocuments(term, scores.number_of)) for term in terms
         ])
 
-    def _segment_postings(self, fieldname: str, text: bytes) -> dict[int, tuple]:
-        """Per segment holding the term (number in self.leaves): (its first document's number,
-        document numbers (segment-relative), weights or None, offsets of its positions whose
-        differences are the weights or None, its deleted documents), as the postings file holds
-        them where it does (arrays: nothing per posting), else from Whoosh's postings (lists)."""
-        found = {}
+    def segment_postings(self, fieldname: str, text: bytes) -> dict[int, tuple]:
+        """Per segment holding the term (number in self.leaves, in order): (its first document's
+        number, document numbers (segment-relative), weights or None where they are the counts of
+        positions, offsets of each posting's positions or None, its deleted documents, positions:
+        flat, or Whoosh's encoded values, or None), as the postings file holds them where it does
+        (arrays: nothing made per posting), else from Whoosh's postings (lists).  Read once."""
+        found = self._segment_postings.get((fieldname, text))
+        if found is not None:
+            return found
+        found = self._segment_postings[fieldname, text] = {}
         key = fieldname.encode("utf-8") + b"\0" + text
         for number, (leaf, base) in enumerate(self.leaves):
             terminfo = self._term_info(number, leaf, fieldname, text)
@@ -280,16 +289,29 @@ class Evaluator:
                 listed = listed_postings(leaf)
                 arrays = listed._arrays(key) if listed is not None else None
             if arrays is not None:
-                (ids, weights, offsets, _), flags = arrays
-                if flags & postings_arrays.WEIGHTS_STORED:
-                    offsets = None
-                else:
+                (ids, weights, offsets, positions), flags = arrays
+                if not flags & postings_arrays.WEIGHTS_STORED:
                     weights = None
+                if flags & postings_arrays.NO_POSITIONS:
+                    offsets = positions = None
             else:
-                ids, weights, _ = read_postings(_postings_file(leaf), terminfo, 0)
+                ids, weights, positions = read_postings(_postings_file(leaf), terminfo, 0)
                 offsets = None
-            found[number] = (base, ids, weights, offsets, leaf.deleted_docs_set or frozenset())
+            found[number] = (base, ids, weights, offsets, leaf.deleted_docs_set or frozenset(), positions)
         return found
+
+    def posting(self, fieldname: str, text: bytes, docnum: int) -> tuple | None:
+        """(the segment's postings as segment_postings() holds them, the posting's index there)
+        of the term in a live document; None if the document does not hold it."""
+        part = self.segment_postings(fieldname, text).get(self.segment_number(docnum))
+        if part is None:
+            return None
+        base, ids, _, _, deleted, _ = part
+        local = docnum - base
+        index = bisect_left(ids, local)
+        if index == len(ids) or ids[index] != local or local in deleted:
+            return None
+        return part, index
 
     def count_matching(self, query) -> int:
         """How many documents match `query`: with dicts, for words, ORs, ANDs, NOTs, date windows
@@ -954,6 +976,7 @@ class DictOperations:
         # The dicts kept here are shared, never changed: every combination builds a new one.
         self._term_scores: dict[tuple[str, bytes], dict[int, float]] = {}
         self._postings: dict[tuple[str, bytes, bool], tuple] = {}
+        self._documents: dict[tuple[str, bytes], list[int]] = {}  # see documents_of
 
     def result(self, scores: dict[int, float]) -> "ScoreDict":
         return ScoreDict(scores)
@@ -1023,8 +1046,18 @@ class DictOperations:
         return sorted(set(smallest).intersection(*rest))
 
     def documents_of(self, fieldname: str, text: bytes) -> list[int]:
-        """The term's documents, deleted ones left out."""
-        return self.postings(fieldname, text)[0]
+        """The term's documents (increasing), deleted ones left out: those of its postings where
+        they were read, else from its segments' postings (Evaluator.segment_postings), with no
+        weight or position made per posting (an AND scores a few of them: term_postings_within)."""
+        found = self._postings.get((fieldname, text, True)) or self._postings.get((fieldname, text, False))
+        if found is not None:
+            return found[0]
+        documents = self._documents.get((fieldname, text))
+        if documents is None:
+            documents = self._documents[fieldname, text] = []
+            for base, ids, _, _, deleted, _ in self.evaluator.segment_postings(fieldname, text).values():
+                documents += [base + docnum for docnum in ids if docnum not in deleted] if deleted else map(base.__add__, ids)
+        return documents
 
     def positional_postings(self, fieldname: str, text: bytes):
         """(document numbers, positions) of a term, for phrase_documents."""
@@ -1036,9 +1069,26 @@ class DictOperations:
         return set().union(*parts)
 
     def term_postings_within(self, fieldname: str, text: bytes, docnums: list[int]) -> tuple[list[int], list[float]]:
-        """The term's postings (documents, weights) of those of `docnums` (increasing)."""
-        ids, weights, _ = self.postings(fieldname, text)
-        return self.postings_within(ids, weights, docnums)
+        """The term's postings (documents, weights) of those of `docnums` (increasing): looked up
+        one by one in its segments' postings where its documents were read from them and these
+        are few (an AND's candidates), else from all its postings."""
+        documents = self._documents.get((fieldname, text))
+        if documents is None or len(docnums) * _LOOKED_UP > len(documents):
+            ids, weights, _ = self.postings(fieldname, text)
+            return self.postings_within(ids, weights, docnums)
+        found_ids, found_weights = [], []
+        segments, bases = self.evaluator.segment_postings(fieldname, text), self.evaluator._bases
+        for docnum in docnums:
+            part = segments.get(bisect_right(bases, docnum) - 1)
+            if part is None:
+                continue
+            base, ids, weights, offsets, deleted, _ = part
+            local = docnum - base
+            index = bisect_left(ids, local)
+            if index < len(ids) and ids[index] == local and local not in deleted:
+                found_ids.append(docnum)
+                found_weights.append(weights[index] if weights is not None else float(offsets[index + 1] - offsets[index]))
+        return found_ids, found_weights
 
     def documents_within(self, docnums: list[int], fieldname: str, low, high) -> list[int]:
         """The documents whose column value is within low..high."""
@@ -1162,6 +1212,8 @@ class DictOperations:
 
     def word_positions(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
         """The positions of the term in each of `docnums` (sorted) that has it."""
+        if (fieldname, text) in self._documents and (fieldname, text, True) not in self._postings:
+            return self._positions_looked_up(fieldname, text, docnums, decode)
         # Only the blocks that may hold one: proximity looks at a hundred documents at most.
         ids, _, values = self.postings(fieldname, text, with_positions=True, wanted=docnums)
         found = {}
@@ -1169,6 +1221,17 @@ class DictOperations:
             index = bisect_left(ids, docnum)
             if index < len(ids) and ids[index] == docnum:
                 found[docnum] = decode(values[index])
+        return found
+
+    def _positions_looked_up(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
+        """word_positions() from the term's segments' postings (Evaluator.segment_postings)."""
+        found = {}
+        posting = self.evaluator.posting
+        for docnum in docnums:
+            held = posting(fieldname, text, docnum)
+            if held is not None:
+                (_, _, _, offsets, _, positions), index = held
+                found[docnum] = positions[offsets[index]:offsets[index + 1]].tolist() if offsets is not None else decode(positions[index])
         return found
 
     @staticmethod

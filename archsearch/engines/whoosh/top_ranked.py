@@ -44,11 +44,10 @@ class TermPostings:
 
     def __init__(self, term: tuple[str, bytes], boost: float, constants: tuple, segments: dict, lengths: bytes):
         """`constants`: (idf, the length part of each length byte, K1 + 1) as bm25_constants
-        gives them; `segments`: by segment number, (base, ids, weights or None, offsets or None,
-        deleted documents: segment-relative); `lengths`: the field's length byte of each document."""
+        gives them; `segments`: Evaluator.segment_postings(); `lengths`: the field's length byte of each document."""
         self.term, self.boost, self.constants, self.segments, self.lengths = term, boost, constants, segments, lengths
         self.size = sum(len(ids) - sum(1 for docnum in deleted if _index(ids, docnum) is not None)
-                        for _, ids, _, _, deleted in segments.values())
+                        for _, ids, _, _, deleted, _ in segments.values())
 
     def bound(self) -> float:
         idf, _, k1_plus_one = self.constants
@@ -56,7 +55,7 @@ class TermPostings:
 
     def live_documents(self):
         """Every live document holding the term (index-wide numbers)."""
-        for base, ids, _, _, deleted in self.segments.values():
+        for base, ids, _, _, deleted, _ in self.segments.values():
             for local in ids:
                 if local not in deleted:
                     yield base + local
@@ -74,7 +73,7 @@ class TermDocuments:
         found = self._postings.segments.get(self._number_of(docnum))
         if found is None:
             return False
-        base, ids, _, _, deleted = found
+        base, ids, _, _, deleted, _ = found
         return docnum - base not in deleted and _index(ids, docnum - base) is not None
 
 
@@ -110,7 +109,7 @@ class TopRankedScores(Mapping):
             found = term.segments.get(number)
             if found is None:
                 continue
-            base, ids, weights, offsets, deleted = found
+            base, ids, weights, offsets, deleted, _ = found
             local = docnum - base
             index = bisect_left(ids, local)
             if index == len(ids) or ids[index] != local:
@@ -149,7 +148,7 @@ class TopRankedScores(Mapping):
         if self._count is None:
             by_segment: dict[int, tuple[set, frozenset]] = {}
             for term in self._terms:
-                for number, (_, ids, _, _, deleted) in term.segments.items():
+                for number, (_, ids, _, _, deleted, _) in term.segments.items():
                     by_segment.setdefault(number, (set(), deleted))[0].update(ids)
             self._count = sum(len(found.difference(deleted) if deleted else found) for found, deleted in by_segment.values())
         return self._count

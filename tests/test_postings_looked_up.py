@@ -1,0 +1,73 @@
+"""An AND's words read as documents only (DictOperations.documents_of from the segments'
+postings), their candidates' weights and positions looked up one by one: the same floats, to
+the bit, the same documents, matched words and proximity as reading every posting of them, for
+generated queries (words, ORs, ANDs, phrases, prefixes, date windows, NOTs) over segments with
+deleted documents, and the same hits through search()."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from whoosh import query as wq
+
+from archsearch import searching
+from archsearch.engines.whoosh import top_ranked
+from archsearch.engines.whoosh.evaluation import DictOperations, Evaluator
+from archsearch.querying import QuerySyntaxError, parse_query
+from test_evaluation import WORDS, index_dir, query_parts, searcher  # noqa: F401 (fixtures)
+
+
+def every_posting_read(self, fieldname, text):
+    """documents_of as it was: every posting of the word read, weights and positions."""
+    return self.postings(fieldname, text)[0]
+
+
+@pytest.fixture
+def looked_up_always(monkeypatch):
+    """Candidates looked up one by one however many they are (and no word ranked by top_ranked.py)."""
+    from archsearch.engines.whoosh import evaluation
+
+    monkeypatch.setattr(evaluation, "_LOOKED_UP", 0)
+    monkeypatch.setattr(top_ranked, "TOP_RANKED_POSTINGS", 10**9)
+
+
+def evaluations(searcher, query, monkeypatch):
+    """(evaluator, evaluation) with the candidates looked up, and with every posting read."""
+    looked_up = Evaluator(searcher, arrays=False)
+    found = looked_up.evaluate(query)
+    with monkeypatch.context() as patched:
+        patched.setattr(DictOperations, "documents_of", every_posting_read)
+        read_whole = Evaluator(searcher, arrays=False)
+        return (looked_up, found), (read_whole, read_whole.evaluate(query))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(query_parts, min_size=2, max_size=4), any_words=st.booleans())
+def test_the_same_floats_documents_and_matched_words(searcher, parts, any_words, monkeypatch, looked_up_always):
+    try:
+        query = parse_query(" ".join(parts), searcher.schema, any_words=any_words).query
+    except QuerySyntaxError:
+        return
+    (looked_up_evaluator, looked_up), (read_whole_evaluator, read_whole) = evaluations(searcher, query, monkeypatch)
+    assert (looked_up is None) == (read_whole is None)
+    if looked_up is None:
+        return
+    assert list(looked_up.scores.items()) == list(read_whole.scores.items()), repr(query)
+    documents = range(searcher.doc_count_all())
+    assert [looked_up.matched_terms(docnum) for docnum in documents] == [read_whole.matched_terms(docnum) for docnum in documents]
+    words = [sub for sub in query.subqueries if type(sub) is wq.Or] if type(query) is wq.And else []
+    if len(words) >= 2:  # where its words stand in its best documents (proximity)
+        best = set(looked_up.scores.best(30))
+        assert looked_up_evaluator.closeness(words, best) == read_whole_evaluator.closeness(words, best)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(WORDS), min_size=2, max_size=3), since=st.sampled_from([None, "2022-03-08"]))
+def test_search_gives_the_same_hits(index_dir, words, since, monkeypatch, looked_up_always):
+    def shown():
+        result = searching.search(index_dir, " ".join(words), since=since, limit=10)
+        return result.total, result.undated_left_out, [(hit.id, hit.score, hit.title_matches, hit.snippets) for hit in result.hits]
+
+    looked_up = shown()
+    with monkeypatch.context() as patched:
+        patched.setattr(DictOperations, "documents_of", every_posting_read)
+        assert looked_up == shown()
