@@ -1,8 +1,10 @@
-"""An AND's words read as documents only (DictOperations.documents_of from the segments'
-postings), their candidates' weights and positions looked up one by one: the same floats, to
-the bit, the same documents, matched words and proximity as reading every posting of them, for
-generated queries (words, ORs, ANDs, phrases, prefixes, date windows, NOTs) over segments with
-deleted documents, and the same hits through search()."""
+"""Words read from the segments' postings without every posting made into lists (dicts):
+an AND's words read as documents only (DictOperations.documents_of), their candidates' weights
+and positions looked up one by one, and two-word phrases found segment by segment
+(DictOperations.two_word_phrase).  The same floats, to the bit, in the same order, the same
+documents, matched words and proximity as reading every posting of them, for generated queries
+(words, ORs, ANDs, phrases, prefixes, date windows, NOTs) over segments with deleted documents,
+and the same hits through search()."""
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +23,12 @@ def every_posting_read(self, fieldname, text):
     return self.postings(fieldname, text)[0]
 
 
+def as_before(patched):
+    """Every posting of a word read, and phrases found from them."""
+    patched.setattr(DictOperations, "documents_of", every_posting_read)
+    patched.setattr(DictOperations, "two_word_phrase", lambda self, fieldname, words, decode: None)
+
+
 @pytest.fixture
 def looked_up_always(monkeypatch):
     """Candidates looked up one by one however many they are (and no word ranked by top_ranked.py)."""
@@ -35,7 +43,7 @@ def evaluations(searcher, query, monkeypatch):
     looked_up = Evaluator(searcher, arrays=False)
     found = looked_up.evaluate(query)
     with monkeypatch.context() as patched:
-        patched.setattr(DictOperations, "documents_of", every_posting_read)
+        as_before(patched)
         read_whole = Evaluator(searcher, arrays=False)
         return (looked_up, found), (read_whole, read_whole.evaluate(query))
 
@@ -61,13 +69,16 @@ def test_the_same_floats_documents_and_matched_words(searcher, parts, any_words,
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(words=st.lists(st.sampled_from(WORDS), min_size=2, max_size=3), since=st.sampled_from([None, "2022-03-08"]))
-def test_search_gives_the_same_hits(index_dir, words, since, monkeypatch, looked_up_always):
+@given(words=st.lists(st.sampled_from(WORDS), min_size=2, max_size=3), since=st.sampled_from([None, "2022-03-08"]),
+       phrase=st.booleans())
+def test_search_gives_the_same_hits(index_dir, words, since, phrase, monkeypatch, looked_up_always):
+    text = f'"{words[0]} {words[1]}" {" ".join(words[2:])}' if phrase else " ".join(words)
+
     def shown():
-        result = searching.search(index_dir, " ".join(words), since=since, limit=10)
+        result = searching.search(index_dir, text, since=since, limit=10)
         return result.total, result.undated_left_out, [(hit.id, hit.score, hit.title_matches, hit.snippets) for hit in result.hits]
 
     looked_up = shown()
     with monkeypatch.context() as patched:
-        patched.setattr(DictOperations, "documents_of", every_posting_read)
+        as_before(patched)
         assert looked_up == shown()

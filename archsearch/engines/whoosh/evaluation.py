@@ -34,7 +34,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, repeat
 from math import log
-from operator import itemgetter
+from operator import itemgetter, mul, sub
 from io import BytesIO
 from pickle import load, loads
 
@@ -553,6 +553,16 @@ class Evaluator:
             words = [fieldobj.to_bytes(word) for word in node.words]
         except ValueError:
             return ops.empty()
+        phrase = ops.two_word_phrase(fieldname, words, _PositionsDecoder(fieldobj.format)) if ops is self._dicts else None
+        if phrase is not None:
+            found, word_postings = phrase
+            # Summed as below: the first word's scores, then the second's.
+            matched = ops.boosted(ops.intersection([
+                ops.scored(fieldname, word, ids, weights) for word, (ids, weights) in zip(words, word_postings)
+            ]), node.boost)
+            if positive:
+                terms.extend(((fieldname, word), matched) for word in words)
+            return matched
         postings = [ops.positional_postings(fieldname, word) for word in words]
         # Positions are looked at only where every word occurs, scores only where the phrase does.
         candidates = ops.common_documents([ids for ids, _ in postings])
@@ -1064,6 +1074,41 @@ class DictOperations:
         ids, _, values = self.postings(fieldname, text, with_positions=True)
         return ids, values
 
+    def two_word_phrase(self, fieldname: str, words: list[bytes], decode) -> tuple[list[int], list[tuple]] | None:
+        """For a phrase of two words (None for another): the live documents (increasing) where the second word comes right after the first, and
+        each word's postings there (documents, weights), from the segments' postings
+        (Evaluator.segment_postings), segment by segment: the candidates, their postings and,
+        where each word occurs once (most articles), their positions picked and compared in C;
+        only those with more positions compared in Python (`decode`: Whoosh's encoded positions,
+        in a segment whose postings file does not hold the word).  What _Phrase's general way
+        finds, without every posting made into lists first ("prime minister" at 100k: 15,000
+        documents hold both words in each field, the two words 35,000 postings)."""
+        if len(words) != 2:
+            return None
+        first_parts, second_parts = (self.evaluator.segment_postings(fieldname, word) for word in words)
+        found: list[int] = []
+        word_postings = ([], []), ([], [])
+        for number, first in first_parts.items():
+            second = second_parts.get(number)
+            if second is None:
+                continue
+            base, first_ids, _, _, deleted, _ = first
+            second_ids = second[1]
+            both = set(first_ids).intersection(second_ids)
+            both.difference_update(deleted)
+            if not both:
+                continue
+            held = both.__contains__
+            indexes = [list(compress(range(len(ids)), map(held, ids))) for ids in (first_ids, second_ids)]
+            kept, counts = _in_a_row(first, second, *indexes, decode)
+            local = list(compress(map(first_ids.__getitem__, indexes[0]), kept))
+            found += map(base.__add__, local)
+            for (ids, weights), part, part_indexes, part_counts in zip(word_postings, (first, second), indexes, counts):
+                ids += map(base.__add__, local)
+                weights += _weights(part, list(compress(part_indexes, kept)),
+                                    None if part_counts is None else compress(part_counts, kept))
+        return found, word_postings
+
     @staticmethod
     def union_documents(parts: list) -> set[int]:
         return set().union(*parts)
@@ -1390,6 +1435,44 @@ def read_postings(postfile, terminfo, base: int, wanted: list[int] | None = None
             values += block_values
         if block_length < 0:  # the last block's length is written negative
             return ids, weights, values
+
+
+def _in_a_row(first: tuple, second: tuple, first_indexes: list[int], second_indexes: list[int], decode) -> tuple[list, list]:
+    """Whether the second word comes right after the first in each candidate, and each word's
+    count of positions in each (`first`, `second`: the words' postings in one segment as
+    Evaluator.segment_postings holds them, the candidates' postings at these indexes; counts None
+    for Whoosh's encoded positions)."""
+    (_, _, _, first_offsets, _, first_positions), (_, _, _, second_offsets, _, second_positions) = first, second
+    if first_offsets is None or second_offsets is None:  # Whoosh's encoded positions
+        firsts = [decode(first_positions[index]) for index in first_indexes]
+        seconds = [decode(second_positions[index]) for index in second_indexes]
+        in_a_row = [not set(positions).isdisjoint(map((1).__rsub__, following)) for positions, following in zip(firsts, seconds)]
+        return in_a_row, [None, None]
+    first_starts = list(map(first_offsets.__getitem__, first_indexes))
+    second_starts = list(map(second_offsets.__getitem__, second_indexes))
+    first_ends = list(map(first_offsets.__getitem__, map((1).__add__, first_indexes)))
+    second_ends = list(map(second_offsets.__getitem__, map((1).__add__, second_indexes)))
+    counts = [list(map(sub, first_ends, first_starts)), list(map(sub, second_ends, second_starts))]
+    # Where each word occurs once, its one position against the other's: all in C.
+    in_a_row = list(map((1).__eq__, map(sub, map(second_positions.__getitem__, second_starts),
+                                         map(first_positions.__getitem__, first_starts))))
+    for candidate in compress(range(len(in_a_row)), map((1).__ne__, map(mul, *counts))):
+        following = second_positions[second_starts[candidate]:second_ends[candidate]]
+        in_a_row[candidate] = not set(first_positions[first_starts[candidate]:first_ends[candidate]]).isdisjoint(
+            map((1).__rsub__, following)
+        )
+    return in_a_row, counts
+
+
+def _weights(part: tuple, indexes: list[int], counts) -> list[float]:
+    """The weights of the postings at these indexes of a segment's (Evaluator.segment_postings),
+    or their `counts` of positions, where weights are those."""
+    _, _, weights, offsets, _, _ = part
+    if weights is not None:
+        return list(map(weights.__getitem__, indexes))
+    if counts is not None:
+        return list(map(float, counts))
+    return list(map(float, map(sub, map(offsets.__getitem__, map((1).__add__, indexes)), map(offsets.__getitem__, indexes))))
 
 
 def _two_word_phrases(candidates, first: list, second: list, decode) -> list[int]:
