@@ -34,7 +34,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, repeat
 from math import log
-from operator import itemgetter, mul, sub
+from operator import mul, sub
 from io import BytesIO
 from pickle import load, loads
 
@@ -55,7 +55,7 @@ from archsearch.engines.whoosh import fuzzy
 from archsearch.engines.whoosh.fuzzy import ListedPrefix, PrefixExpansion, expansion_terms, prefix_expansion, prefix_term_infos
 from archsearch.engines.whoosh import postings_arrays, top_ranked
 from archsearch.engines.whoosh.segment_terms import segment_terms
-from archsearch.engines.whoosh.postings_arrays import PositionRuns, decode_positions, listed_postings
+from archsearch.engines.whoosh.postings_arrays import _COUNT_FLOATS, PositionRuns, decode_positions, listed_postings
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.store import article_body
 
@@ -159,7 +159,6 @@ class Evaluator:
         self._bases = [base for _, base in self.leaves]
         self._in_sentence: dict[tuple, bool] = {}
         self._postings_read: dict[tuple[str, bytes, Collection[int]], list[tuple]] = {}
-        self._listed: dict[tuple[str, bytes], dict[int, tuple]] = {}
         # Each segment's term information for a word (None: the segment has none), read once per
         # segment where it is needed: in key order for the words of a long prefix (see
         # _MultiTerm: every segment's then), else when the word's postings are looked for in a
@@ -278,27 +277,31 @@ class Evaluator:
         found = self._segment_postings.get((fieldname, text))
         if found is not None:
             return found
-        found = self._segment_postings[fieldname, text] = {}
+        found = {}
         key = fieldname.encode("utf-8") + b"\0" + text
         for number, (leaf, base) in enumerate(self.leaves):
             terminfo = self._term_info(number, leaf, fieldname, text)
-            if terminfo is None:
+            if terminfo is None or terminfo.doc_frequency() < postings_arrays.SIDECAR_POSTINGS:
                 continue
-            arrays = None
-            if terminfo.doc_frequency() >= postings_arrays.SIDECAR_POSTINGS:
-                listed = listed_postings(leaf)
-                arrays = listed._arrays(key) if listed is not None else None
+            listed = listed_postings(leaf)
+            arrays = listed._arrays(key) if listed is not None else None
             if arrays is not None:
                 (ids, weights, offsets, positions), flags = arrays
                 if not flags & postings_arrays.WEIGHTS_STORED:
                     weights = None
                 if flags & postings_arrays.NO_POSITIONS:
                     offsets = positions = None
-            else:
-                ids, weights, positions = read_postings(_postings_file(leaf), terminfo, 0)
-                offsets = None
-            found[number] = (base, ids, weights, offsets, leaf.deleted_docs_set or frozenset(), positions)
+                found[number] = (base, ids, weights, offsets, leaf.deleted_docs_set or frozenset(), positions)
+        for leaf, base, ids, weights, positions in self.leaf_postings(fieldname, text, skipped=frozenset(found)):
+            if base:
+                ids = [docnum - base for docnum in ids]
+            found[self.segment_number(base)] = (base, ids, weights, None, leaf.deleted_docs_set or frozenset(), positions)
+        found = self._segment_postings[fieldname, text] = dict(sorted(found.items()))
         return found
+
+    def read_segment_postings(self, fieldname: str, text: bytes) -> bool:
+        """Whether segment_postings() read the term already."""
+        return (fieldname, text) in self._segment_postings
 
     def posting(self, fieldname: str, text: bytes, docnum: int) -> tuple | None:
         """(the segment's postings as segment_postings() holds them, the posting's index there)
@@ -883,26 +886,6 @@ class Evaluator:
             self._postings_read[fieldname, text, skipped] = read
         return read
 
-    def listed_postings(self, fieldname: str, text: bytes) -> dict[int, tuple]:
-        """Per segment whose postings file holds the term (number in self.leaves): its document
-        numbers (segment-relative), weights and PositionRuns (None in a field without positions),
-        deleted documents included, read with the standard library (postings_arrays.ListedPostings)."""
-        found = self._listed.get((fieldname, text))
-        if found is None:
-            key = fieldname.encode("utf-8") + b"\0" + text
-            found = self._listed[fieldname, text] = {}
-            for number, (leaf, _) in enumerate(self.leaves):
-                # Only a term in SIDECAR_POSTINGS of the segment's documents or more can be there:
-                # a rarer one's query opens no file.
-                terminfo = self._term_info(number, leaf, fieldname, text)
-                if terminfo is None or terminfo.doc_frequency() < postings_arrays.SIDECAR_POSTINGS:
-                    continue
-                listed = listed_postings(leaf)
-                term = listed.term(key) if listed is not None else None
-                if term is not None:
-                    found[number] = term
-        return found
-
     def _term_info(self, number: int, leaf, fieldname: str, text: bytes):
         """The term's information in the segment (number in self.leaves); None if it has none."""
         infos = self._term_infos.setdefault((fieldname, text), {})
@@ -1233,11 +1216,11 @@ class DictOperations:
 
     def _read_postings(self, fieldname: str, text: bytes, with_positions: bool, wanted: list[int] | None):
         evaluator = self.evaluator
-        listed = evaluator.listed_postings(fieldname, text) if wanted is None or (fieldname, text) in evaluator._listed else {}
-        parts = [(*evaluator.leaves[number], local_ids, leaf_weights, runs, 0)
-                 for number, (local_ids, leaf_weights, runs) in listed.items()]
-        parts += [(*read, read[1]) for read in evaluator.leaf_postings(fieldname, text, wanted, skipped=frozenset(listed))]
-        parts.sort(key=itemgetter(1))
+        if wanted is None:  # as Evaluator.segment_postings read them (once: also for top_ranked.py and documents_of)
+            parts = [(evaluator.leaves[number][0], base, *_as_lists(ids, weights, offsets, positions, with_positions), 0)
+                     for number, (base, ids, weights, offsets, _, positions) in evaluator.segment_postings(fieldname, text).items()]
+        else:
+            parts = [(*read, read[1]) for read in evaluator.leaf_postings(fieldname, text, wanted)]
         ids: list[int] = []
         weights: list[float] = []
         values = _JoinedValues() if with_positions else None
@@ -1257,7 +1240,7 @@ class DictOperations:
 
     def word_positions(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
         """The positions of the term in each of `docnums` (sorted) that has it."""
-        if (fieldname, text) in self._documents and (fieldname, text, True) not in self._postings:
+        if self.evaluator.read_segment_postings(fieldname, text) and (fieldname, text, True) not in self._postings:
             return self._positions_looked_up(fieldname, text, docnums, decode)
         # Only the blocks that may hold one: proximity looks at a hundred documents at most.
         ids, _, values = self.postings(fieldname, text, with_positions=True, wanted=docnums)
@@ -1437,15 +1420,26 @@ def read_postings(postfile, terminfo, base: int, wanted: list[int] | None = None
             return ids, weights, values
 
 
+def _as_lists(ids, weights, offsets, positions, with_positions: bool) -> tuple:
+    """A segment's postings of a term as Evaluator.segment_postings holds them, as lists (document
+    numbers, weights) and, `with_positions`, a PositionRuns or Whoosh's encoded positions."""
+    if weights is None:  # each posting's count of positions, as the float Whoosh reads
+        weights = list(map(_COUNT_FLOATS.__getitem__, map(sub, offsets[1:], offsets)))
+    if not with_positions:
+        positions = None
+    elif offsets is not None:
+        positions = PositionRuns(offsets, positions)
+    return (ids.tolist() if isinstance(ids, array) else ids), (weights.tolist() if isinstance(weights, array) else weights), positions
+
+
 def _in_a_row(first: tuple, second: tuple, first_indexes: list[int], second_indexes: list[int], decode) -> tuple[list, list]:
     """Whether the second word comes right after the first in each candidate, and each word's
     count of positions in each (`first`, `second`: the words' postings in one segment as
     Evaluator.segment_postings holds them, the candidates' postings at these indexes; counts None
     for Whoosh's encoded positions)."""
     (_, _, _, first_offsets, _, first_positions), (_, _, _, second_offsets, _, second_positions) = first, second
-    if first_offsets is None or second_offsets is None:  # Whoosh's encoded positions
-        firsts = [decode(first_positions[index]) for index in first_indexes]
-        seconds = [decode(second_positions[index]) for index in second_indexes]
+    if first_offsets is None or second_offsets is None:  # Whoosh's encoded positions (for one word or both)
+        firsts, seconds = _positions_at(first, first_indexes, decode), _positions_at(second, second_indexes, decode)
         in_a_row = [not set(positions).isdisjoint(map((1).__rsub__, following)) for positions, following in zip(firsts, seconds)]
         return in_a_row, [None, None]
     first_starts = list(map(first_offsets.__getitem__, first_indexes))
@@ -1462,6 +1456,14 @@ def _in_a_row(first: tuple, second: tuple, first_indexes: list[int], second_inde
             map((1).__rsub__, following)
         )
     return in_a_row, counts
+
+
+def _positions_at(part: tuple, indexes: list[int], decode) -> list[list[int]]:
+    """The positions of the postings at these indexes of a segment's (Evaluator.segment_postings)."""
+    _, _, _, offsets, _, positions = part
+    if offsets is None:
+        return [decode(positions[index]) for index in indexes]
+    return [positions[offsets[index]:offsets[index + 1]].tolist() for index in indexes]
 
 
 def _weights(part: tuple, indexes: list[int], counts) -> list[float]:
