@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from whoosh import query as wq
 
 from archsearch import searching
-from archsearch.engines.whoosh import postings_arrays, top_ranked
+from archsearch.engines.whoosh import evaluation, postings_arrays
 from archsearch.engines.whoosh.evaluation import DictOperations, Evaluator
 from archsearch.querying import QuerySyntaxError, parse_query
 from test_evaluation import WORDS, index_dir, query_parts, searcher  # noqa: F401 (fixtures)
@@ -32,10 +32,8 @@ def as_before(patched):
 @pytest.fixture
 def looked_up_always(monkeypatch):
     """Candidates looked up one by one however many they are (and no word ranked by top_ranked.py)."""
-    from archsearch.engines.whoosh import evaluation
-
     monkeypatch.setattr(evaluation, "_LOOKED_UP", 0)
-    monkeypatch.setattr(top_ranked, "TOP_RANKED_POSTINGS", 10**9)
+    monkeypatch.setattr(evaluation, "TOP_RANKED_POSTINGS", 10**9)
 
 
 def evaluations(searcher, query, monkeypatch):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from whoosh import query as wq
 
 from archsearch import searching
-from archsearch.engines.whoosh import top_ranked
+from archsearch.engines.whoosh import evaluation, top_ranked
 from archsearch.engines.whoosh.evaluation import Evaluator
 from archsearch.engines.whoosh.store import open_index
 from archsearch.indexing import update_index
@@ -53,7 +53,7 @@ def searcher(index_dir):
 @pytest.fixture(autouse=True)
 def every_word_ranked(monkeypatch):
     """top_ranked.py takes every query of its shape, and never gives up on scoring lazily."""
-    monkeypatch.setattr(top_ranked, "TOP_RANKED_POSTINGS", 0)
+    monkeypatch.setattr(evaluation, "TOP_RANKED_POSTINGS", 0)
     monkeypatch.setattr(top_ranked, "SCORED_SHARE", 1)
 
 

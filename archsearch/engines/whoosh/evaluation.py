@@ -53,7 +53,7 @@ from archsearch.proximity import Occurrence, are_near, closeness, in_one_sentenc
 from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
 from archsearch.engines.whoosh import fuzzy
 from archsearch.engines.whoosh.fuzzy import ListedPrefix, PrefixExpansion, expansion_terms, prefix_expansion, prefix_term_infos
-from archsearch.engines.whoosh import postings_arrays, top_ranked
+from archsearch.engines.whoosh import postings_arrays
 from archsearch.engines.whoosh.segment_terms import segment_terms
 from archsearch.engines.whoosh.postings_arrays import _COUNT_FLOATS, PositionRuns, decode_positions, listed_postings
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
@@ -67,6 +67,10 @@ _BLOCK_LENGTH = struct.Struct("!i")  # as Whoosh's StructFile.read_int()
 # The field lengths that a length byte stands for alone (Whoosh keeps a document's field length
 # as one byte, length_to_byte: exact up to 10, then shared by several lengths), by byte.
 _LENGTH_OF_BYTE = {length_to_byte(length): length for length in range(11)}
+
+# A word (an OR of terms) is ranked by top_ranked.py where its terms hold this many postings or
+# more: below, scoring them all costs little.
+TOP_RANKED_POSTINGS = 4096
 
 # A term's postings for a few of its documents are looked up one by one (a binary search in its
 # segment's) where they are fewer than its documents over this, else picked from all its postings.
@@ -231,7 +235,7 @@ class Evaluator:
         """A frequent word (an OR of terms, or a term), evaluated with dicts, as top_ranked.py
         ranks it: its best documents scored, not all; None where it does not pay (its terms hold
         fewer than TOP_RANKED_POSTINGS postings, or the one of highest bound more than a
-        SCORED_SHARE-th of them), or for another shape of query."""
+        top_ranked.SCORED_SHARE-th of them), or for another shape of query."""
         if type(query) is wq.Or and all(type(sub) is wq.Term for sub in query.subqueries):
             nodes, boost = query.subqueries, query.boost
         elif type(query) is wq.Term:
@@ -247,8 +251,10 @@ class Evaluator:
         infos = [self._term_info(number, leaf, node.fieldname, text)
                  for node, text in wanted for number, (leaf, _) in enumerate(self.leaves)]
         postings = sum(info.doc_frequency() for info in infos if info is not None)
-        if postings < top_ranked.TOP_RANKED_POSTINGS:
+        if postings < TOP_RANKED_POSTINGS:
             return None
+        from archsearch.engines.whoosh import top_ranked  # only here: a rare word's process needs none of it
+
         terms = [
             top_ranked.TermPostings(
                 (node.fieldname, text), node.boost, self.bm25_constants(node.fieldname, text),

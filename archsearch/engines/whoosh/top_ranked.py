@@ -23,9 +23,6 @@ import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 
-# Taken where the query's terms hold this many postings or more: below, scoring them all costs
-# little.
-TOP_RANKED_POSTINGS = 4096
 # Scoring a document here (a binary search per term) costs about 20 times what scoring a
 # posting costs in DictOperations' comprehension: beyond a twentieth of the postings scored here,
 # evaluating the whole query costs less.
