@@ -1127,6 +1127,8 @@ class DictOperations:
     def documents_within(self, docnums: list[int], fieldname: str, low, high) -> list[int]:
         """The documents whose column value is within low..high."""
         values = self.evaluator.sortable_values(fieldname)
+        if type(low) is int and type(high) is int:  # each value looked up and tested in C
+            return list(compress(docnums, map(range(low, high + 1).__contains__, map(values.__getitem__, docnums))))
         return [docnum for docnum in docnums if low <= values[docnum] <= high]
 
     @staticmethod
