@@ -16,38 +16,9 @@ from archsearch.engines.whoosh.evaluation import Evaluator
 from archsearch.engines.whoosh.store import open_index
 from archsearch.indexing import update_index
 from archsearch.querying import parse_query
-from test_evaluation import WORDS, article
+from test_evaluation import WORDS, index_dir, searcher  # noqa: F401 (fixtures: three segments, deletions in two)
 
 LIMITS = [1, 2, 3, 7, 10, 50, 1000]
-
-
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory):
-    """Three segments, deleted documents in two, undated articles."""
-    rng = random.Random(20261201)
-    corpus = tmp_path_factory.mktemp("corpus")
-    index_dir = tmp_path_factory.mktemp("index")
-    for number in range(170):
-        (corpus / f"{number:03d}.txt").write_text(article(rng, number), encoding="utf-8")
-    update_index(index_dir, [str(corpus)])
-    for number in range(0, 170, 7):
-        (corpus / f"{number:03d}.txt").unlink()
-    for number in range(170, 240):
-        (corpus / f"{number:03d}.txt").write_text(article(rng, number), encoding="utf-8")
-    update_index(index_dir, [str(corpus)])
-    for number in range(171, 240, 5):
-        (corpus / f"{number:03d}.txt").unlink()
-    for number in range(240, 260):
-        (corpus / f"{number:03d}.txt").write_text(article(rng, number, dated=False), encoding="utf-8")
-    update_index(index_dir, [str(corpus)])
-    return index_dir
-
-
-@pytest.fixture(scope="module")
-def searcher(index_dir):
-    with open_index(index_dir).searcher(weighting=searching.weighting()) as searcher:
-        assert sum(leaf.has_deletions() for leaf, _ in searcher.reader().leaf_readers()) == 2
-        yield searcher
 
 
 @pytest.fixture(autouse=True)
@@ -124,7 +95,7 @@ def test_a_bound_too_low_loses_documents_and_is_caught(searcher, monkeypatch):
     """The comparison above fails where a term's bound is not one: taken as half of BM25F's."""
     bound = top_ranked.TermPostings.bound
     monkeypatch.setattr(top_ranked.TermPostings, "bound", lambda term: bound(term) / 2)
-    texts = ["minister", "storm", "peace OR oil", "price", "talks OR vote"]
+    texts = ["minister", "council", "harbour", "peace OR oil", "talks OR vote"]
     assert any(differences(searcher, parse_query(text, searcher.schema).query) for text in texts)
 
 
