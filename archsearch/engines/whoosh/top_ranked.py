@@ -41,12 +41,15 @@ class TermPostings:
 
     def __init__(self, term: tuple[str, bytes], boost: float, constants: tuple, segments: dict, lengths: bytes):
         """`constants`: (idf, the length part of each length byte, K1 + 1) as bm25_constants
-        gives them; `segments`: Evaluator.segment_postings(); `lengths`: the field's length byte of each document."""
+        gives them; `segments`: Evaluator.segment_postings(); `lengths`: the field's length byte
+        of each document."""
         self.term, self.boost, self.constants, self.segments, self.lengths = term, boost, constants, segments, lengths
         self.size = sum(len(ids) - sum(1 for docnum in deleted if _index(ids, docnum) is not None)
                         for _, ids, _, _, deleted, _ in segments.values())
 
     def bound(self) -> float:
+        """The most the term adds to a document's score (BM25F's idf x (K1 + 1), times its boost),
+        raised by _BOUND_MARGIN."""
         idf, _, k1_plus_one = self.constants
         return idf * k1_plus_one * self.boost * _BOUND_MARGIN
 
