@@ -521,7 +521,7 @@ def search(
         total = len(ranking.matching)
         outside_window = 0
         if total == 0 and parsed.has_date_filter:
-            outside_window = len(evaluator.matching_documents(parsed.words))
+            outside_window = evaluator.count_matching(parsed.words)
         relaxed = None
         if (words_first or total == 0 and relax_when_empty) and not any_words and not outside_window:
             relaxed = _relaxed_ranking(evaluator, parsed.query, sort)
@@ -565,13 +565,13 @@ def search(
                 text, schema, any_words=True, today=today, languages=parse_options["languages"],
                 ignore_case=ignore_case, indexed_after=indexed_after,
             ).words
-            result.partial_matches = len(evaluator.matching_documents(words_only))
+            result.partial_matches = evaluator.count_matching(words_only)
         if total == 0 and parsed.capitals:
             any_case = parse_query(text, schema, **dict(parse_options, ignore_case=True)).query
             result.capitals = parsed.capitals
-            result.any_case_matches = len(evaluator.matching_documents(any_case))
+            result.any_case_matches = evaluator.count_matching(any_case)
         if parsed.has_date_filter and not include_undated:
-            result.undated_left_out = len(evaluator.matching_documents(And([parsed.words, UNDATED])))
+            result.undated_left_out = evaluator.count_matching(And([parsed.words, UNDATED]))
         if total < FEW_HITS:
             _suggest_spelling(evaluator, result, total, parse_options)
     if fix and result.suggestion:
@@ -607,7 +607,7 @@ def _suggest_spelling(evaluator: Evaluator, result: SearchResult, total: int, pa
     elif correction.matches == total == 0 and not parse_options["any_words"]:
         some_words = dict(parse_options, any_words=True)
         before, after = (
-            len(evaluator.matching_documents(parse_query(text, evaluator.schema, **some_words).query))
+            evaluator.count_matching(parse_query(text, evaluator.schema, **some_words).query)
             for text in (result.query, correction.text)
         )
         if after > before:

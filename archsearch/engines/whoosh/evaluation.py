@@ -32,9 +32,9 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, repeat
 from math import log
-from operator import itemgetter
+from operator import mul, sub
 from io import BytesIO
 from pickle import load, loads
 
@@ -55,7 +55,7 @@ from archsearch.engines.whoosh import fuzzy
 from archsearch.engines.whoosh.fuzzy import ListedPrefix, PrefixExpansion, expansion_terms, prefix_expansion, prefix_term_infos
 from archsearch.engines.whoosh import postings_arrays
 from archsearch.engines.whoosh.segment_terms import segment_terms
-from archsearch.engines.whoosh.postings_arrays import PositionRuns, decode_positions, listed_postings
+from archsearch.engines.whoosh.postings_arrays import _COUNT_FLOATS, PositionRuns, decode_positions, listed_postings
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.store import article_body
 
@@ -67,6 +67,14 @@ _BLOCK_LENGTH = struct.Struct("!i")  # as Whoosh's StructFile.read_int()
 # The field lengths that a length byte stands for alone (Whoosh keeps a document's field length
 # as one byte, length_to_byte: exact up to 10, then shared by several lengths), by byte.
 _LENGTH_OF_BYTE = {length_to_byte(length): length for length in range(11)}
+
+# A word (an OR of terms) is ranked by top_ranked.py where its terms hold this many postings or
+# more: below, scoring them all costs little.
+TOP_RANKED_POSTINGS = 4096
+
+# A term's postings for a few of its documents are looked up one by one (a binary search in its
+# segment's) where they are fewer than its documents over this, else picked from all its postings.
+_LOOKED_UP = 8
 
 # Whoosh scores a document matched by NOT, by a date range or by Every with the query's boost alone.
 CONSTANT_SCORE = 1.0
@@ -155,13 +163,13 @@ class Evaluator:
         self._bases = [base for _, base in self.leaves]
         self._in_sentence: dict[tuple, bool] = {}
         self._postings_read: dict[tuple[str, bytes, Collection[int]], list[tuple]] = {}
-        self._listed: dict[tuple[str, bytes], dict[int, tuple]] = {}
         # Each segment's term information for a word (None: the segment has none), read once per
         # segment where it is needed: in key order for the words of a long prefix (see
         # _MultiTerm: every segment's then), else when the word's postings are looked for in a
         # segment whose postings arrays do not hold it.
         self._term_infos: dict[tuple[str, bytes], dict[int, object]] = {}
         self._term_infos_whole: set[tuple[str, bytes]] = set()  # the words whose every segment's are known
+        self._segment_postings: dict[tuple[str, bytes], dict[int, tuple]] = {}  # see segment_postings
         # How many documents (deleted ones included) a word has in the segments whose postings
         # arrays hold it, as read there (by number in self.leaves): its term information unread.
         self.arrays_doc_counts: dict[tuple[str, bytes], dict[int, int]] = {}
@@ -182,6 +190,10 @@ class Evaluator:
 
                 self._arrays = ArrayOperations(self)
             operations.insert(0, self._arrays)  # then dicts for the nodes arrays leave to them
+        else:
+            evaluation = self._top_ranked(query)
+            if evaluation is not None:
+                return evaluation
         for self._ops in operations:
             evaluation = Evaluation(scores={})
             self._proximities = evaluation.proximities
@@ -218,6 +230,157 @@ class Evaluator:
             if postings >= ARRAY_POSTINGS:
                 return True
         return False
+
+    def _top_ranked(self, query) -> Evaluation | None:
+        """A frequent word (an OR of terms, or a term), evaluated with dicts, as top_ranked.py
+        ranks it: its best documents scored, not all; None where it does not pay (its terms hold
+        fewer than TOP_RANKED_POSTINGS postings, or the one of highest bound more than a
+        top_ranked.SCORED_SHARE-th of them), or for another shape of query."""
+        if type(query) is wq.Or and all(type(sub) is wq.Term for sub in query.subqueries):
+            nodes, boost = query.subqueries, query.boost
+        elif type(query) is wq.Term:
+            nodes, boost = [query], 1.0
+        else:
+            return None
+        if boost <= 0 or any(node.boost <= 0 for node in nodes) or type(self.searcher.weighting) is not BM25F:
+            return None
+        wanted = [(node, self._term_text(node)) for node in nodes]
+        wanted = [(node, text) for node, text in wanted if text is not None]  # those _Term matches nothing with
+        if not wanted or any(not self.schema[node.fieldname].scorable for node, _ in wanted):
+            return None
+        infos = [self._term_info(number, leaf, node.fieldname, text)
+                 for node, text in wanted for number, (leaf, _) in enumerate(self.leaves)]
+        postings = sum(info.doc_frequency() for info in infos if info is not None)
+        if postings < TOP_RANKED_POSTINGS:
+            return None
+        from archsearch.engines.whoosh import top_ranked  # only here: a rare word's process needs none of it
+
+        terms = [
+            top_ranked.TermPostings(
+                (node.fieldname, text), node.boost, self.bm25_constants(node.fieldname, text),
+                self.segment_postings(node.fieldname, text), self.field_lengths(node.fieldname),
+            )
+            for node, text in wanted
+        ]
+        if max(terms, key=top_ranked.TermPostings.bound).size > postings // top_ranked.SCORED_SHARE:
+            return None
+
+        def whole():
+            self._ops = self._dicts
+            return self._dicts.result(self._evaluate(query, [], positive=True))
+
+        scores = top_ranked.TopRankedScores(terms, boost, self._bases, whole)
+        return Evaluation(scores=scores, term_documents=[
+            (term.term, top_ranked.TermDocuments(term, scores.number_of)) for term in terms
+        ])
+
+    def segment_postings(self, fieldname: str, text: bytes) -> dict[int, tuple]:
+        """Per segment holding the term (number in self.leaves, in order): (its first document's
+        number, document numbers (segment-relative), weights or None where they are the counts of
+        positions, offsets of each posting's positions or None, its deleted documents, positions:
+        flat, or Whoosh's encoded values, or None), as the postings file holds them where it does
+        (arrays: nothing made per posting), else from Whoosh's postings (lists).  Read once."""
+        found = self._segment_postings.get((fieldname, text))
+        if found is not None:
+            return found
+        found = {}
+        key = fieldname.encode("utf-8") + b"\0" + text
+        for number, (leaf, base) in enumerate(self.leaves):
+            terminfo = self._term_info(number, leaf, fieldname, text)
+            if terminfo is None or terminfo.doc_frequency() < postings_arrays.SIDECAR_POSTINGS:
+                continue
+            listed = listed_postings(leaf)
+            arrays = listed._arrays(key) if listed is not None else None
+            if arrays is not None:
+                (ids, weights, offsets, positions), flags = arrays
+                if not flags & postings_arrays.WEIGHTS_STORED:
+                    weights = None
+                if flags & postings_arrays.NO_POSITIONS:
+                    offsets = positions = None
+                found[number] = (base, ids, weights, offsets, leaf.deleted_docs_set or frozenset(), positions)
+        for leaf, base, ids, weights, positions in self.leaf_postings(fieldname, text, skipped=frozenset(found)):
+            if base:
+                ids = [docnum - base for docnum in ids]
+            found[self.segment_number(base)] = (base, ids, weights, None, leaf.deleted_docs_set or frozenset(), positions)
+        found = self._segment_postings[fieldname, text] = dict(sorted(found.items()))
+        return found
+
+    def read_segment_postings(self, fieldname: str, text: bytes) -> bool:
+        """Whether segment_postings() read the term already."""
+        return (fieldname, text) in self._segment_postings
+
+    def posting(self, fieldname: str, text: bytes, docnum: int) -> tuple | None:
+        """(the segment's postings as segment_postings() holds them, the posting's index there)
+        of the term in a live document; None if the document does not hold it."""
+        part = self.segment_postings(fieldname, text).get(self.segment_number(docnum))
+        if part is None:
+            return None
+        base, ids, _, _, deleted, _ = part
+        local = docnum - base
+        index = bisect_left(ids, local)
+        if index == len(ids) or ids[index] != local or local in deleted:
+            return None
+        return part, index
+
+    def count_matching(self, query) -> int:
+        """How many documents match `query`: with dicts, for words, ORs, ANDs, NOTs, date windows
+        and every document, as sets of documents, unscored (the count of undated articles after a
+        dated search scored every posting of its words and of `undated`: 20 ms at 100k); else as
+        matching_documents() finds them."""
+        if not (self.arrays if self.arrays is not None else self.arrays_pay(query)):
+            found = self._documents_only(query)
+            if found is not None:
+                return len(found)
+        return len(self.matching_documents(query))
+
+    def _documents_only(self, node) -> Collection[int] | None:
+        """The live documents matching the node, as evaluate() finds them, without scores (each
+        once: a word's list, or a set); None for a node of another kind, or holding one."""
+        if type(node) is wq.Term:
+            text = self._term_text(node)
+            return self._dicts.documents_of(node.fieldname, text) if text is not None else []
+        if _every_document(node):
+            return set(self.live_documents())
+        if type(node) in _COLUMN_FILTERS:
+            low, high = self._column_range(node)
+            return self._dicts.documents_within(list(self.live_documents()), node.fieldname, low, high)
+        if type(node) is wq.And and node.subqueries:
+            # Every document and date windows beside other parts only keep those parts' documents.
+            windows = [sub for sub in node.subqueries if type(sub) in _COLUMN_FILTERS]
+            kept = [sub for sub in node.subqueries if type(sub) not in _COLUMN_FILTERS and not _every_document(sub)]
+            if not kept:
+                return self._intersection([self._documents_only(sub) for sub in node.subqueries])
+            # A NOT beside other parts takes its documents from theirs, not from every document's.
+            excluded = [self._documents_only(sub.query) for sub in kept if type(sub) is wq.Not]
+            if len(excluded) < len(kept):
+                kept = [sub for sub in kept if type(sub) is not wq.Not]
+            else:
+                excluded = []
+            found = self._intersection([self._documents_only(sub) for sub in kept])
+            if found is not None and excluded:
+                found = None if None in excluded else found.difference(*excluded)
+            for window in windows if found is not None else ():
+                low, high = self._column_range(window)
+                found = self._dicts.documents_within(found, window.fieldname, low, high)
+            return found
+        if type(node) is wq.Or:
+            parts = [self._documents_only(sub) for sub in node.subqueries]
+            return None if None in parts else set().union(*parts)
+        if type(node) is wq.AndNot:
+            wanted, unwanted = self._documents_only(node.a), self._documents_only(node.b)
+            return None if wanted is None or unwanted is None else set(wanted).difference(unwanted)
+        if type(node) is wq.Not:
+            excluded = self._documents_only(node.query)
+            return None if excluded is None else set(self.live_documents()).difference(excluded)
+        return None
+
+    @staticmethod
+    def _intersection(parts: list) -> set[int] | None:
+        """The documents in every part: a set made of the smallest only."""
+        if None in parts:
+            return None
+        smallest, *rest = sorted(parts, key=len)
+        return set(smallest).intersection(*rest)
 
     def matching_documents(self, query) -> Collection[int]:
         """The documents matching `query`, evaluated here or, where it must, by Whoosh."""
@@ -399,6 +562,16 @@ class Evaluator:
             words = [fieldobj.to_bytes(word) for word in node.words]
         except ValueError:
             return ops.empty()
+        phrase = ops.two_word_phrase(fieldname, words, _PositionsDecoder(fieldobj.format)) if ops is self._dicts else None
+        if phrase is not None:
+            found, word_postings = phrase
+            # Summed as below: the first word's scores, then the second's.
+            matched = ops.boosted(ops.intersection([
+                ops.scored(fieldname, word, ids, weights) for word, (ids, weights) in zip(words, word_postings)
+            ]), node.boost)
+            if positive:
+                terms.extend(((fieldname, word), matched) for word in words)
+            return matched
         postings = [ops.positional_postings(fieldname, word) for word in words]
         # Positions are looked at only where every word occurs, scores only where the phrase does.
         candidates = ops.common_documents([ids for ids, _ in postings])
@@ -719,26 +892,6 @@ class Evaluator:
             self._postings_read[fieldname, text, skipped] = read
         return read
 
-    def listed_postings(self, fieldname: str, text: bytes) -> dict[int, tuple]:
-        """Per segment whose postings file holds the term (number in self.leaves): its document
-        numbers (segment-relative), weights and PositionRuns (None in a field without positions),
-        deleted documents included, read with the standard library (postings_arrays.ListedPostings)."""
-        found = self._listed.get((fieldname, text))
-        if found is None:
-            key = fieldname.encode("utf-8") + b"\0" + text
-            found = self._listed[fieldname, text] = {}
-            for number, (leaf, _) in enumerate(self.leaves):
-                # Only a term in SIDECAR_POSTINGS of the segment's documents or more can be there:
-                # a rarer one's query opens no file.
-                terminfo = self._term_info(number, leaf, fieldname, text)
-                if terminfo is None or terminfo.doc_frequency() < postings_arrays.SIDECAR_POSTINGS:
-                    continue
-                listed = listed_postings(leaf)
-                term = listed.term(key) if listed is not None else None
-                if term is not None:
-                    found[number] = term
-        return found
-
     def _term_info(self, number: int, leaf, fieldname: str, text: bytes):
         """The term's information in the segment (number in self.leaves); None if it has none."""
         infos = self._term_infos.setdefault((fieldname, text), {})
@@ -822,6 +975,7 @@ class DictOperations:
         # The dicts kept here are shared, never changed: every combination builds a new one.
         self._term_scores: dict[tuple[str, bytes], dict[int, float]] = {}
         self._postings: dict[tuple[str, bytes, bool], tuple] = {}
+        self._documents: dict[tuple[str, bytes], list[int]] = {}  # see documents_of
 
     def result(self, scores: dict[int, float]) -> "ScoreDict":
         return ScoreDict(scores)
@@ -891,26 +1045,90 @@ class DictOperations:
         return sorted(set(smallest).intersection(*rest))
 
     def documents_of(self, fieldname: str, text: bytes) -> list[int]:
-        """The term's documents, deleted ones left out."""
-        return self.postings(fieldname, text)[0]
+        """The term's documents (increasing), deleted ones left out: those of its postings where
+        they were read, else from its segments' postings (Evaluator.segment_postings), with no
+        weight or position made per posting (an AND scores a few of them: term_postings_within)."""
+        found = self._postings.get((fieldname, text, True)) or self._postings.get((fieldname, text, False))
+        if found is not None:
+            return found[0]
+        documents = self._documents.get((fieldname, text))
+        if documents is None:
+            documents = self._documents[fieldname, text] = []
+            for base, ids, _, _, deleted, _ in self.evaluator.segment_postings(fieldname, text).values():
+                documents += [base + docnum for docnum in ids if docnum not in deleted] if deleted else map(base.__add__, ids)
+        return documents
 
     def positional_postings(self, fieldname: str, text: bytes):
         """(document numbers, positions) of a term, for phrase_documents."""
         ids, _, values = self.postings(fieldname, text, with_positions=True)
         return ids, values
 
+    def two_word_phrase(self, fieldname: str, words: list[bytes], decode) -> tuple[list[int], list[tuple]] | None:
+        """For a phrase of two words (None for another): the live documents (increasing) where the second word comes right after the first, and
+        each word's postings there (documents, weights), from the segments' postings
+        (Evaluator.segment_postings), segment by segment: the candidates, their postings and,
+        where each word occurs once (most articles), their positions picked and compared in C;
+        only those with more positions compared in Python (`decode`: Whoosh's encoded positions,
+        in a segment whose postings file does not hold the word).  What _Phrase's general way
+        finds, without every posting made into lists first ("prime minister" at 100k: 15,000
+        documents hold both words in each field, the two words 35,000 postings)."""
+        if len(words) != 2:
+            return None
+        first_parts, second_parts = (self.evaluator.segment_postings(fieldname, word) for word in words)
+        found: list[int] = []
+        word_postings = ([], []), ([], [])
+        for number, first in first_parts.items():
+            second = second_parts.get(number)
+            if second is None:
+                continue
+            base, first_ids, _, _, deleted, _ = first
+            second_ids = second[1]
+            both = set(first_ids).intersection(second_ids)
+            both.difference_update(deleted)
+            if not both:
+                continue
+            held = both.__contains__
+            indexes = [list(compress(range(len(ids)), map(held, ids))) for ids in (first_ids, second_ids)]
+            kept, counts = _in_a_row(first, second, *indexes, decode)
+            local = list(compress(map(first_ids.__getitem__, indexes[0]), kept))
+            found += map(base.__add__, local)
+            for (ids, weights), part, part_indexes, part_counts in zip(word_postings, (first, second), indexes, counts):
+                ids += map(base.__add__, local)
+                weights += _weights(part, list(compress(part_indexes, kept)),
+                                    None if part_counts is None else compress(part_counts, kept))
+        return found, word_postings
+
     @staticmethod
     def union_documents(parts: list) -> set[int]:
         return set().union(*parts)
 
     def term_postings_within(self, fieldname: str, text: bytes, docnums: list[int]) -> tuple[list[int], list[float]]:
-        """The term's postings (documents, weights) of those of `docnums` (increasing)."""
-        ids, weights, _ = self.postings(fieldname, text)
-        return self.postings_within(ids, weights, docnums)
+        """The term's postings (documents, weights) of those of `docnums` (increasing): looked up
+        one by one in its segments' postings where its documents were read from them and these
+        are few (an AND's candidates), else from all its postings."""
+        documents = self._documents.get((fieldname, text))
+        if documents is None or len(docnums) * _LOOKED_UP > len(documents):
+            ids, weights, _ = self.postings(fieldname, text)
+            return self.postings_within(ids, weights, docnums)
+        found_ids, found_weights = [], []
+        segments, bases = self.evaluator.segment_postings(fieldname, text), self.evaluator._bases
+        for docnum in docnums:
+            part = segments.get(bisect_right(bases, docnum) - 1)
+            if part is None:
+                continue
+            base, ids, weights, offsets, deleted, _ = part
+            local = docnum - base
+            index = bisect_left(ids, local)
+            if index < len(ids) and ids[index] == local and local not in deleted:
+                found_ids.append(docnum)
+                found_weights.append(weights[index] if weights is not None else float(offsets[index + 1] - offsets[index]))
+        return found_ids, found_weights
 
     def documents_within(self, docnums: list[int], fieldname: str, low, high) -> list[int]:
         """The documents whose column value is within low..high."""
         values = self.evaluator.sortable_values(fieldname)
+        if type(low) is int and type(high) is int:  # each value looked up and tested in C
+            return list(compress(docnums, map(range(low, high + 1).__contains__, map(values.__getitem__, docnums))))
         return [docnum for docnum in docnums if low <= values[docnum] <= high]
 
     @staticmethod
@@ -927,9 +1145,9 @@ class DictOperations:
                     found_ids.append(docnum)
                     found_weights.append(weights[index])
             return found_ids, found_weights
-        wanted = set(docnums)
-        kept = [index for index, docnum in enumerate(ids) if docnum in wanted]
-        return [ids[index] for index in kept], [weights[index] for index in kept]
+        # Each posting tested and kept in C (a Python step per posting cost twice as much).
+        kept = list(map(set(docnums).__contains__, ids))
+        return list(compress(ids, kept)), list(compress(weights, kept))
 
     @staticmethod
     def unscored(ids: list[int]) -> dict[int, float]:
@@ -1006,11 +1224,11 @@ class DictOperations:
 
     def _read_postings(self, fieldname: str, text: bytes, with_positions: bool, wanted: list[int] | None):
         evaluator = self.evaluator
-        listed = evaluator.listed_postings(fieldname, text) if wanted is None or (fieldname, text) in evaluator._listed else {}
-        parts = [(*evaluator.leaves[number], local_ids, leaf_weights, runs, 0)
-                 for number, (local_ids, leaf_weights, runs) in listed.items()]
-        parts += [(*read, read[1]) for read in evaluator.leaf_postings(fieldname, text, wanted, skipped=frozenset(listed))]
-        parts.sort(key=itemgetter(1))
+        if wanted is None:  # as Evaluator.segment_postings read them (once: also for top_ranked.py and documents_of)
+            parts = [(evaluator.leaves[number][0], base, *_as_lists(ids, weights, offsets, positions, with_positions), 0)
+                     for number, (base, ids, weights, offsets, _, positions) in evaluator.segment_postings(fieldname, text).items()]
+        else:
+            parts = [(*read, read[1]) for read in evaluator.leaf_postings(fieldname, text, wanted)]
         ids: list[int] = []
         weights: list[float] = []
         values = _JoinedValues() if with_positions else None
@@ -1030,6 +1248,8 @@ class DictOperations:
 
     def word_positions(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
         """The positions of the term in each of `docnums` (sorted) that has it."""
+        if self.evaluator.read_segment_postings(fieldname, text) and (fieldname, text, True) not in self._postings:
+            return self._positions_looked_up(fieldname, text, docnums, decode)
         # Only the blocks that may hold one: proximity looks at a hundred documents at most.
         ids, _, values = self.postings(fieldname, text, with_positions=True, wanted=docnums)
         found = {}
@@ -1039,12 +1259,23 @@ class DictOperations:
                 found[docnum] = decode(values[index])
         return found
 
+    def _positions_looked_up(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
+        """word_positions() from the term's segments' postings (Evaluator.segment_postings)."""
+        found = {}
+        posting = self.evaluator.posting
+        for docnum in docnums:
+            held = posting(fieldname, text, docnum)
+            if held is not None:
+                (_, _, _, offsets, _, positions), index = held
+                found[docnum] = positions[offsets[index]:offsets[index + 1]].tolist() if offsets is not None else decode(positions[index])
+        return found
+
     @staticmethod
     def values_of(ids: list[int], values: "_JoinedValues", docnums: list[int]) -> list:
         """The positions of each of `docnums` (all among `ids`, in increasing order), as `values`
         holds them."""
-        found = dict(zip(ids, range(len(ids))))
-        return values.of(list(map(found.__getitem__, docnums)))
+        # Both in increasing order: the postings' indexes picked in C, with no dict of every posting.
+        return values.of(list(compress(range(len(ids)), map(set(docnums).__contains__, ids))))
 
     @staticmethod
     def phrase_documents(candidates: list[int], word_values: list[list], decode) -> list[int]:
@@ -1143,6 +1374,10 @@ def _positional_fields(node) -> bool:
     return all(leaf.field() in PROXIMITY_FIELDS for leaf in leaves)
 
 
+def _every_document(node) -> bool:
+    return type(node) is wq.Every and not _names_field(node)
+
+
 def _names_field(node) -> bool:
     return isinstance(node, wq.Every) and node.fieldname not in (None, "", "*")
 
@@ -1191,6 +1426,63 @@ def read_postings(postfile, terminfo, base: int, wanted: list[int] | None = None
             values += block_values
         if block_length < 0:  # the last block's length is written negative
             return ids, weights, values
+
+
+def _as_lists(ids, weights, offsets, positions, with_positions: bool) -> tuple:
+    """A segment's postings of a term as Evaluator.segment_postings holds them, as lists (document
+    numbers, weights) and, `with_positions`, a PositionRuns or Whoosh's encoded positions."""
+    if weights is None:  # each posting's count of positions, as the float Whoosh reads
+        weights = list(map(_COUNT_FLOATS.__getitem__, map(sub, offsets[1:], offsets)))
+    if not with_positions:
+        positions = None
+    elif offsets is not None:
+        positions = PositionRuns(offsets, positions)
+    return (ids.tolist() if isinstance(ids, array) else ids), (weights.tolist() if isinstance(weights, array) else weights), positions
+
+
+def _in_a_row(first: tuple, second: tuple, first_indexes: list[int], second_indexes: list[int], decode) -> tuple[list, list]:
+    """Whether the second word comes right after the first in each candidate, and each word's
+    count of positions in each (`first`, `second`: the words' postings in one segment as
+    Evaluator.segment_postings holds them, the candidates' postings at these indexes; counts None
+    for Whoosh's encoded positions)."""
+    (_, _, _, first_offsets, _, first_positions), (_, _, _, second_offsets, _, second_positions) = first, second
+    if first_offsets is None or second_offsets is None:  # Whoosh's encoded positions (for one word or both)
+        firsts, seconds = _positions_at(first, first_indexes, decode), _positions_at(second, second_indexes, decode)
+        in_a_row = [not set(positions).isdisjoint(map((1).__rsub__, following)) for positions, following in zip(firsts, seconds)]
+        return in_a_row, [None, None]
+    first_starts = list(map(first_offsets.__getitem__, first_indexes))
+    second_starts = list(map(second_offsets.__getitem__, second_indexes))
+    first_ends = list(map(first_offsets.__getitem__, map((1).__add__, first_indexes)))
+    second_ends = list(map(second_offsets.__getitem__, map((1).__add__, second_indexes)))
+    counts = [list(map(sub, first_ends, first_starts)), list(map(sub, second_ends, second_starts))]
+    # Where each word occurs once, its one position against the other's: all in C.
+    in_a_row = list(map((1).__eq__, map(sub, map(second_positions.__getitem__, second_starts),
+                                         map(first_positions.__getitem__, first_starts))))
+    for candidate in compress(range(len(in_a_row)), map((1).__ne__, map(mul, *counts))):
+        following = second_positions[second_starts[candidate]:second_ends[candidate]]
+        in_a_row[candidate] = not set(first_positions[first_starts[candidate]:first_ends[candidate]]).isdisjoint(
+            map((1).__rsub__, following)
+        )
+    return in_a_row, counts
+
+
+def _positions_at(part: tuple, indexes: list[int], decode) -> list[list[int]]:
+    """The positions of the postings at these indexes of a segment's (Evaluator.segment_postings)."""
+    _, _, _, offsets, _, positions = part
+    if offsets is None:
+        return [decode(positions[index]) for index in indexes]
+    return [positions[offsets[index]:offsets[index + 1]].tolist() for index in indexes]
+
+
+def _weights(part: tuple, indexes: list[int], counts) -> list[float]:
+    """The weights of the postings at these indexes of a segment's (Evaluator.segment_postings),
+    or their `counts` of positions, where weights are those."""
+    _, _, weights, offsets, _, _ = part
+    if weights is not None:
+        return list(map(weights.__getitem__, indexes))
+    if counts is not None:
+        return list(map(float, counts))
+    return list(map(float, map(sub, map(offsets.__getitem__, map((1).__add__, indexes)), map(offsets.__getitem__, indexes))))
 
 
 def _two_word_phrases(candidates, first: list, second: list, decode) -> list[int]:

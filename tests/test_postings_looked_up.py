@@ -1,0 +1,87 @@
+"""Words read from the segments' postings without every posting made into lists (dicts):
+an AND's words read as documents only (DictOperations.documents_of), their candidates' weights
+and positions looked up one by one, and two-word phrases found segment by segment
+(DictOperations.two_word_phrase).  The same floats, to the bit, in the same order, the same
+documents, matched words and proximity as reading every posting of them, for generated queries
+(words, ORs, ANDs, phrases, prefixes, date windows, NOTs) over segments with deleted documents,
+and the same hits through search()."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from whoosh import query as wq
+
+from archsearch import searching
+from archsearch.engines.whoosh import evaluation, postings_arrays
+from archsearch.engines.whoosh.evaluation import DictOperations, Evaluator
+from archsearch.querying import QuerySyntaxError, parse_query
+from test_evaluation import WORDS, index_dir, query_parts, searcher  # noqa: F401 (fixtures)
+
+
+def every_posting_read(self, fieldname, text):
+    """documents_of as it was: every posting of the word read, weights and positions."""
+    return self.postings(fieldname, text)[0]
+
+
+def as_before(patched):
+    """Every posting of a word read, and phrases found from them."""
+    patched.setattr(DictOperations, "documents_of", every_posting_read)
+    patched.setattr(DictOperations, "two_word_phrase", lambda self, fieldname, words, decode: None)
+
+
+@pytest.fixture
+def looked_up_always(monkeypatch):
+    """Candidates looked up one by one however many they are (and no word ranked by top_ranked.py)."""
+    monkeypatch.setattr(evaluation, "_LOOKED_UP", 0)
+    monkeypatch.setattr(evaluation, "TOP_RANKED_POSTINGS", 10**9)
+
+
+def evaluations(searcher, query, monkeypatch):
+    """(evaluator, evaluation) with the candidates looked up, and with every posting read."""
+    looked_up = Evaluator(searcher, arrays=False)
+    found = looked_up.evaluate(query)
+    with monkeypatch.context() as patched:
+        as_before(patched)
+        read_whole = Evaluator(searcher, arrays=False)
+        return (looked_up, found), (read_whole, read_whole.evaluate(query))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(query_parts, min_size=2, max_size=4), any_words=st.booleans(),
+       sidecar_postings=st.sampled_from([postings_arrays.SIDECAR_POSTINGS, 148, 150, 153, 10**9]))
+def test_the_same_floats_documents_and_matched_words(searcher, parts, any_words, sidecar_postings, monkeypatch, looked_up_always):
+    # Read from the postings files only where a segment holds a word this often (the first
+    # segment's bodies hold each word 147-154 times): in a segment, one word of a phrase may be
+    # read from its file and the other from Whoosh's blocks.
+    monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", sidecar_postings)
+    try:
+        query = parse_query(" ".join(parts), searcher.schema, any_words=any_words).query
+    except QuerySyntaxError:
+        return
+    (looked_up_evaluator, looked_up), (read_whole_evaluator, read_whole) = evaluations(searcher, query, monkeypatch)
+    assert (looked_up is None) == (read_whole is None)
+    if looked_up is None:
+        return
+    assert list(looked_up.scores.items()) == list(read_whole.scores.items()), repr(query)
+    documents = range(searcher.doc_count_all())
+    assert [looked_up.matched_terms(docnum) for docnum in documents] == [read_whole.matched_terms(docnum) for docnum in documents]
+    words = [sub for sub in query.subqueries if type(sub) is wq.Or] if type(query) is wq.And else []
+    if len(words) >= 2:  # where its words stand in its best documents (proximity)
+        best = set(looked_up.scores.best(30))
+        assert looked_up_evaluator.closeness(words, best) == read_whole_evaluator.closeness(words, best)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(WORDS), min_size=2, max_size=3), since=st.sampled_from([None, "2022-03-08"]),
+       phrase=st.booleans())
+def test_search_gives_the_same_hits(index_dir, words, since, phrase, monkeypatch, looked_up_always):
+    text = f'"{words[0]} {words[1]}" {" ".join(words[2:])}' if phrase else " ".join(words)
+
+    def shown():
+        result = searching.search(index_dir, text, since=since, limit=10)
+        return result.total, result.undated_left_out, [(hit.id, hit.score, hit.title_matches, hit.snippets) for hit in result.hits]
+
+    looked_up = shown()
+    with monkeypatch.context() as patched:
+        as_before(patched)
+        assert looked_up == shown()
