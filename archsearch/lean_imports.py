@@ -239,8 +239,11 @@ class _CompiledSources:
         import stat
         import zlib
 
+        path = _compiled_sources_path()
+        if path is None:
+            return {}
         try:
-            descriptor = os.open(_compiled_sources_path(), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
             with open(descriptor, "rb") as stream:
                 info = os.fstat(descriptor)
                 if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
@@ -269,6 +272,8 @@ class _CompiledSources:
         import zlib
 
         path = _compiled_sources_path()
+        if path is None:
+            return
         temporary = f"{path}.{os.getpid()}"
         try:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
@@ -286,20 +291,26 @@ class _CompiledSources:
 _compiled_sources = _CompiledSources()
 
 
-def _compiled_sources_path() -> str:
+def _compiled_sources_path() -> str | None:
     import os
 
-    return os.path.join(cache_folder(), COMPILED_SOURCES_FILE)
+    folder = cache_folder()
+    return folder and os.path.join(folder, COMPILED_SOURCES_FILE)
 
 
-def cache_folder() -> str:
-    """archsearch's folder in the user's cache: $XDG_CACHE_HOME/archsearch, else ~/.cache/archsearch."""
+def cache_folder() -> str | None:
+    """archsearch's folder in the user's cache: $XDG_CACHE_HOME/archsearch, else ~/.cache/archsearch;
+    None without an absolute home (HOME unset and no passwd entry, as in a container run with
+    --user), where a cache would land under whatever folder the command runs in."""
     import os
 
     cache_home = os.environ.get("XDG_CACHE_HOME") or ""
     # As for the state folder: the XDG spec says a relative value is invalid and must be ignored.
     if not os.path.isabs(cache_home):
-        cache_home = os.path.join(os.environ.get("HOME") or os.path.expanduser("~"), ".cache")
+        home = os.environ.get("HOME") or os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        cache_home = os.path.join(home, ".cache")
     return os.path.join(cache_home, "archsearch")
 
 

@@ -1,7 +1,11 @@
 """Language identification and declared language tags."""
 
+import os
+import subprocess
+import sys
 from functools import cache
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -173,3 +177,65 @@ def test_an_unwritable_cache_folder_only_means_decompressing_the_model(tmp_path,
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert language.model_arrays()["classes"].tolist() == reference_model().nb_classes
     assert list(tmp_path.iterdir()) == [tmp_path / "archsearch"]
+
+
+SENTENCE = "The president said on Tuesday that the talks would resume in Geneva next week."
+
+
+@pytest.fixture
+def kept_copy(tmp_path, monkeypatch):
+    """The model's uncompressed copy, made in a cache folder of the test's own."""
+    from archsearch.analysis import language
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    language.model_arrays()
+    (copy,) = model_copies(tmp_path)
+    return copy
+
+
+def test_a_copy_that_is_no_npz_only_means_decompressing_the_model(kept_copy):
+    """README: 'A missing, damaged or unwritable copy only means decompressing the model again'.
+    A .npy where the .npz was (np.load returns an array, which is no context manager) raised
+    TypeError out of model_arrays: `archsearch index` then failed with an internal error on every
+    run until the file was deleted."""
+    from archsearch.analysis import language
+
+    with open(kept_copy, "wb") as out:
+        np.save(out, np.arange(3))
+    assert language.model_arrays()["classes"].tolist() == reference_model().nb_classes
+
+
+def test_a_copy_holding_other_arrays_only_means_decompressing_the_model(kept_copy):
+    """A whole zip of arrays under the model's names, not the model's (another program's file, or
+    a later archsearch keeping them otherwise under the same name): the identifier failed with
+    IndexError (an internal error in `archsearch index`), or would answer wrongly."""
+    from archsearch.analysis import language
+
+    np.savez(kept_copy, **{name: np.zeros(2, np.int8) for name in language.MODEL_ARRAYS})
+    identifier = language.ArrayIdentifier()
+    assert identifier.classify(SENTENCE) == reference_model().classify(SENTENCE)[0]
+
+
+def test_without_a_home_no_copy_is_kept_under_the_working_folder(tmp_path, monkeypatch):
+    """HOME unset and a user id without a passwd entry (a container run with --user): expanduser
+    leaves '~' as it is, and the 68 MB copy went to ./~/.cache/archsearch of whatever folder the
+    command ran in (a folder named '~', which `rm -rf ~` would not remove as meant)."""
+    from archsearch.analysis import language
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)  # as without a passwd entry
+    monkeypatch.chdir(tmp_path)
+    assert language.model_arrays()["classes"].tolist() == reference_model().nb_classes
+    assert not (tmp_path / "~").exists()
+
+
+def test_a_fifo_where_the_copy_was_only_means_decompressing_the_model(kept_copy):
+    """Opened to be read, a FIFO waits for a writer: every run that identified a language hung."""
+    os.unlink(kept_copy)
+    os.mkfifo(kept_copy)
+    identified = subprocess.run(
+        [sys.executable, "-c", "from archsearch.analysis import identify_language; print(identify_language(%r))" % SENTENCE],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "XDG_CACHE_HOME": str(kept_copy.parent.parent)},
+    )
+    assert identified.stdout == "en\n", identified.stderr

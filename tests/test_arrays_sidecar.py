@@ -21,6 +21,8 @@ from archsearch.indexing import update_index
 from archsearch.querying import QuerySyntaxError, parse_query
 from archsearch.searching import search, weighting
 
+from whoosh.query import Term
+
 from test_evaluation import WORDS, article, query_parts, whoosh_scores
 
 # Low enough that most words of the small corpora have arrays, and a rare one has none.
@@ -858,3 +860,29 @@ def test_a_terms_documents_are_looked_up_segment_by_segment_as_in_its_joined_num
         assert ops.word_positions(fieldname, text, docnums, decode) == joined.word_positions(fieldname, text, docnums, decode)
     assert ops._postings[fieldname, text]._ids is None  # nothing joined
     assert ops.documents_of(fieldname, text).tolist() == ids.tolist()
+
+
+def test_a_title_term_held_from_fewer_documents_is_read_from_the_file_without_numpy(titled, monkeypatch):  # noqa: F811
+    """SHORT_FIELD_POSTINGS puts a title's terms in 16-127 documents in the postings file, but the
+    standard-library reader (Evaluator.listed_postings: a query in its own process) still skips
+    every term in fewer than SIDECAR_POSTINGS documents, so it reads them from Whoosh's blocks."""
+    monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", WRITERS_POSTINGS)
+    with open_index(titled).searcher() as searcher:
+        (leaf, _), = searcher.reader().leaf_readers()
+        held = arrays.segment_arrays(leaf)
+        fieldname, term = next(
+            (fieldname, term) for fieldname in sorted(postings_arrays.SHORT_FIELDS) for term in leaf.lexicon(fieldname)
+            if postings_arrays.SHORT_FIELD_POSTINGS <= leaf.doc_frequency(fieldname, term) < WRITERS_POSTINGS
+            and held.term(fieldname.encode() + b"\0" + term) is not None
+        )
+        from_blocks = []
+        whole_leaf_postings = Evaluator.leaf_postings
+
+        def counted(self, asked, text, wanted=None, skipped=frozenset()):
+            if (asked, text) == (fieldname, term) and 0 not in skipped:
+                from_blocks.append(text)
+            return whole_leaf_postings(self, asked, text, wanted, skipped)
+
+        monkeypatch.setattr(Evaluator, "leaf_postings", counted)
+        assert Evaluator(searcher, arrays=False).evaluate(Term(fieldname, term.decode("utf-8"))) is not None
+    assert from_blocks == []

@@ -7,7 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
-from archsearch.engines.whoosh import segments
+from archsearch.engines.whoosh import postings_arrays, segments
 from archsearch.analysis import TextAnalyzer
 from archsearch.indexing import Entry, article_document
 from archsearch.formats import read_article
@@ -170,6 +170,22 @@ def test_field_tokens_invert_as_one_document_at_a_time(documents, boost, sorted_
 
 
 
+def test_a_title_term_listed_from_fewer_documents_comes_with_its_positions_as_arrays(tmp_path):
+    """The terms the postings file holds (postings_arrays.sidecar_postings: a title's from 16
+    documents) are handed to it with their positions as arrays; the others as Whoosh's postings."""
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = segments.FastSegmentWriter(ix)
+    for number in range(20):
+        writer.add_document(key=f"/c/{number}.txt", path=f"{number}.txt", root="/c", title=f"zebra {number}",
+                            body="zebra grazing", source="", place="", section="", sketch=())
+    title_tokens = writer._tokens["title"]
+    assert title_tokens.listed_postings == postings_arrays.sidecar_postings("title") < postings_arrays.SIDECAR_POSTINGS
+    handed = dict(title_tokens.postings())
+    assert isinstance(handed[b"zebra"], segments.PositionedPostings)
+    assert not isinstance(dict(writer._tokens["body"].postings())[b"zebra"], segments.PositionedPostings)
+    writer.cancel()
+
+
 position_runs = st.lists(
     st.lists(st.integers(0, 2**31 - 1), min_size=2, max_size=8, unique=True).map(sorted)
     | st.lists(st.integers(0, 300), min_size=2, max_size=300, unique=True).map(sorted)
@@ -181,6 +197,7 @@ position_runs = st.lists(
 
 @settings(max_examples=200, deadline=None)
 @given(runs=position_runs)
+@example(runs=[[0, 255, 511, 66046, 131582]])  # gaps of 255, 256, 65535 and 65536: each width's bound
 def test_position_runs_are_encoded_as_each_alone(runs):
     """Gaps of one, two and four bytes, runs of 1,000 (pickle's batch) and more: the same bytes."""
     import numpy as np

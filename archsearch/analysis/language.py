@@ -131,16 +131,17 @@ class ArrayIdentifier:
 # are kept uncompressed in the user's cache folder, named after the model's SHA-256, written by
 # the first process that decompresses them.
 MODEL_ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
-MODEL_CACHE_PREFIX = "langid-model-"
+# The copy's name: the format of its arrays (raised when archsearch keeps them otherwise), then the
+# model's digest.
+MODEL_CACHE_PREFIX = "langid-model-1-"
 
 
 def model_arrays() -> dict:
     """py3langid's model as its arrays (MODEL_ARRAYS, as its model file holds them), from the
     uncompressed copy in the cache folder, else from the model, then kept there; a missing,
-    damaged or unwritable copy only means decompressing the model."""
+    damaged, foreign or unwritable copy only means decompressing the model."""
     import hashlib
     import os
-    import zipfile
 
     import numpy as np
     from py3langid.langid import MODEL_DIR, MODEL_FILE
@@ -148,18 +149,18 @@ def model_arrays() -> dict:
     from archsearch.lean_imports import cache_folder
 
     source = MODEL_DIR / MODEL_FILE
+    folder = cache_folder()
+    if folder is None:
+        return _decompressed_model(source)
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:32]
-    path = os.path.join(cache_folder(), f"{MODEL_CACHE_PREFIX}{digest}.npz")
-    try:
-        # Each array read whole, its CRC-32 checked by zipfile: a damaged copy raises.
-        with np.load(path, allow_pickle=False) as kept:
-            return {name: kept[name] for name in MODEL_ARRAYS}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        pass
+    path = os.path.join(folder, f"{MODEL_CACHE_PREFIX}{digest}.npz")
+    kept = _kept_model(path)
+    if kept is not None:
+        return kept
     arrays = _decompressed_model(source)
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
         with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), "wb") as out:
             np.savez(out, **arrays)
         os.replace(temporary, path)
@@ -167,6 +168,40 @@ def model_arrays() -> dict:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
     return arrays
+
+
+def _kept_model(path: str) -> dict | None:
+    """The arrays of the copy at path, or None where there is none, or it is not a regular file (a
+    FIFO would block), not a zip of the model's arrays, damaged (zipfile checks each array's
+    CRC-32) or shaped otherwise than py3langid's model (another program's file)."""
+    import os
+    import stat
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                return None
+            with np.load(stream, allow_pickle=False) as kept:
+                arrays = {name: kept[name] for name in MODEL_ARRAYS}
+    except (OSError, ValueError, KeyError, EOFError, TypeError, AttributeError, zipfile.BadZipFile):
+        return None
+    return arrays if _shaped_as_the_model(arrays) else None
+
+
+def _shaped_as_the_model(arrays: dict) -> bool:
+    import numpy as np
+
+    ptc, pc, classes = arrays["ptc"], arrays["pc"], arrays["classes"]
+    return (
+        ptc.dtype == np.float16 and ptc.ndim == 2 and pc.dtype == np.float32 and classes.dtype.kind == "U"
+        and pc.shape == classes.shape == ptc.shape[1:]
+        and arrays["nextmove"].dtype.kind == "u" and arrays["nextmove"].ndim == 1
+        and arrays["nextmove_row"].dtype.kind == "u" and arrays["out_feat"].dtype.kind == "i"
+        and arrays["nextmove_row"].shape == arrays["out_feat"].shape == (arrays["nextmove_row"].size,)
+    )
 
 
 def _decompressed_model(source) -> dict:

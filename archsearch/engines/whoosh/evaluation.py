@@ -287,7 +287,7 @@ class Evaluator:
         key = fieldname.encode("utf-8") + b"\0" + text
         for number, (leaf, base) in enumerate(self.leaves):
             terminfo = self._term_info(number, leaf, fieldname, text)
-            if terminfo is None or terminfo.doc_frequency() < postings_arrays.SIDECAR_POSTINGS:
+            if terminfo is None or terminfo.doc_frequency() < postings_arrays.sidecar_postings(fieldname):
                 continue
             listed = listed_postings(leaf)
             arrays = listed._arrays(key) if listed is not None else None

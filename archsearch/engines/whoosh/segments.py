@@ -157,7 +157,9 @@ class FastSegmentWriter(SegmentWriter):
                             length = len(words)
                         tokens = self._tokens.get(name)
                         if tokens is None:
-                            tokens = self._tokens[name] = FieldTokens(term, field.format.field_boost)
+                            tokens = self._tokens[name] = FieldTokens(
+                                term, field.format.field_boost, postings_arrays.sidecar_postings(name)
+                            )
                         self._inverted_bytes += tokens.add(docnum, words, language, length)
                 stored = values.get(f"_stored_{name}", value)
                 perdocwriter.add_field(name, field, stored if field.stored else None, length)
@@ -360,9 +362,11 @@ class FieldTokens:
     makes: a posting per distinct term per document, its weight the count of its positions times
     the field's boost, its positions encoded as Positions encodes them."""
 
-    def __init__(self, term: Callable[[str, str], bytes], boost: float):
+    def __init__(self, term: Callable[[str, str], bytes], boost: float, listed_postings: int | None = None):
         self.term = term
         self.boost = boost
+        # From how many documents a term's positions go to the postings file (postings_arrays)
+        self.listed_postings = postings_arrays.SIDECAR_POSTINGS if listed_postings is None else listed_postings
         self.word_numbers: dict[str, dict[str, int]] = {}  # language -> word -> its term's number
         self.numbers: dict[bytes, int] = {}
         self.terms: list[bytes] = []
@@ -456,7 +460,7 @@ class FieldTokens:
                 posting_ranks[term_firsts].tolist(), term_firsts.tolist(), term_ends, firsts[term_firsts].tolist(), token_ends
             ):
                 postings = flat[first * POSTING_SLOTS : end * POSTING_SLOTS]
-                if end - first >= postings_arrays.SIDECAR_POSTINGS:
+                if end - first >= self.listed_postings:
                     # The positions the postings file (postings_arrays.py) holds, as arrays already.
                     postings = PositionedPostings(postings)
                     postings.counts = array("I", counts[first:end].astype(np.uint32).tobytes())
