@@ -452,10 +452,9 @@ def _alternatives(node, language, reader, capitals):
         yield (WordMatcher(forms=frozenset(texts), language=language),)
 
 
-def lead_passage(body: str, length: int = PASSAGE_CHARS, whole: bool = True) -> Snippet:
-    """The opening of the body, for hits that matched only on other fields.  `whole`: as passages()'s."""
+def lead_passage(body: str, length: int = PASSAGE_CHARS) -> Snippet:
+    """The opening of the body, for hits that matched only on other fields."""
     cut = body[:length]
     if len(body) > length and " " in cut:
         cut = cut[: cut.rindex(" ")]
-    snippet = collapse_whitespace("body", body, 0, len(cut), [])
-    return snippet if whole else replace(snippet, reaches_end=False)
+    return collapse_whitespace("body", body, 0, len(cut), [])

@@ -180,7 +180,7 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
             if found is not None:
                 break
         title_matches = tuple(matched["title"].spans(title))
-        snippets = tuple(found or ([lead_passage(body, whole=whole)] if body else []))
+        snippets = tuple(found or ([lead_passage(body)] if body else []))
     return Hit(
         rank=rank,
         id=stored["path"],

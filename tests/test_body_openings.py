@@ -120,13 +120,18 @@ def long_articles(tmp_path_factory):
     return build_index(tmp_path_factory.mktemp("long"), articles)
 
 
+def snippets_both_ways(index, query, monkeypatch):
+    from_openings = search(index, query, collapse_copies=False).hits
+    monkeypatch.setattr("archsearch.searching.KEPT_BODY_CHARS", 1 << 30)  # every body read whole
+    from_whole_bodies = search(index, query, collapse_copies=False).hits
+    return {hit.id: hit.snippets for hit in from_openings}, {hit.id: hit.snippets for hit in from_whole_bodies}
+
+
 @pytest.mark.parametrize("query", ["taliban", "taliban kabul", "taliban NEAR/3 envoy", "farmers", "lead:taliban", "title:herat", "tal*", "SENTENCE(taliban envoy)"])
 def test_hits_of_long_articles_have_the_passages_of_their_whole_bodies(long_articles, query, monkeypatch):
-    from_openings = search(long_articles, query, collapse_copies=False).hits
-    monkeypatch.setattr("archsearch.searching.KEPT_BODY_CHARS", 1 << 30)  # every body read whole
-    from_whole_bodies = search(long_articles, query, collapse_copies=False).hits
-    assert [hit.snippets for hit in from_openings] == [hit.snippets for hit in from_whole_bodies]
-    assert all(hit.snippets for hit in from_openings)
+    found, expected = snippets_both_ways(long_articles, query, monkeypatch)
+    assert list(found.items()) == list(expected.items())
+    assert all(found.values())
 
 
 def test_a_long_article_s_hit_reads_what_its_passages_need(long_articles, monkeypatch):
@@ -153,3 +158,60 @@ def test_a_long_article_that_matched_its_title_alone_reads_the_opening_of_its_le
 def test_an_opening_gives_no_passages_where_no_word_matched():
     nothing = WordMatcher(frozenset(), language="en")
     assert passages("Kabul " * 50_000, nothing, whole=False) == []
+
+
+# From the review of this change: cases where the first opening does not decide the passages.
+REVIEW_LONG = FILLER * 1_400  # 1.3 MB
+
+
+@pytest.fixture(scope="module")
+def review_articles(tmp_path_factory):
+    # The first opening (200,000 bytes) holds only whole lines: the title, "A." and "B." here,
+    # then a line longer than it; the body's opening is "A." (the last line is left out).
+    long_line = "word " * 60_000 + "\n\n"
+    # More than prefix_postings.WORDS_LISTED words start with "zq": `zq*` is a listed prefix, its
+    # 16 most frequent words scored; "zqrare" (one article) is found in the hit's body alone.
+    common = " ".join(f"zq{letter}" for letter in "abcdefghijklmnopqrst")
+    articles = {
+        "short-title.txt": "Herat envoy report\n\nA.\nB.\n" + long_line + REVIEW_LONG,
+        "prefix-late.txt": wire("2021-12-11", "KABUL, December 11. /TASS/.", "Quiet.\n\n" + REVIEW_LONG[:1_000_000]
+                                + "The zqrare word.\n\n" + REVIEW_LONG[1_000_000:] + "End."),
+        "common-1.txt": wire("2021-12-12", "KABUL, December 12. /TASS/.", f"Words {common}."),
+        "common-2.txt": wire("2021-12-13", "KABUL, December 13. /TASS/.", f"Words {common}."),
+    }
+    return build_index(tmp_path_factory.mktemp("review"), articles)
+
+
+
+def test_a_title_only_hit_whose_first_opening_is_short_shows_the_lead_of_the_whole_body(review_articles, monkeypatch):
+    found, expected = snippets_both_ways(review_articles, "title:herat", monkeypatch)
+    assert found == expected
+    (snippet,) = found["short-title.txt"]
+    assert snippet.text.startswith("A. B. word word")
+
+
+def test_a_listed_prefix_whose_word_stands_beyond_the_first_opening_is_marked_there(review_articles, monkeypatch):
+    found, expected = snippets_both_ways(review_articles, "zq*", monkeypatch)
+    assert found == expected
+    (snippet,) = found["prefix-late.txt"]
+    start, end = snippet.matches[0]
+    assert snippet.text[start:end] == "zqrare"
+
+
+def test_a_file_of_furniture_alone_gives_its_empty_body_whole():
+    # An opening of more than the 8 KiB sniffed is parsed (fewer bytes tell nothing): its lines
+    # reach no body, which is empty, so no opening of it can have text after it.
+    data = b"Share this:\n" * 2_000
+    assert list(body_openings(Source("article.txt", data), 10_000)) == [("", True)]
+
+
+def test_every_furniture_heading_starts_as_marker_start_matches():
+    """_marker_start lists the first words of _MARKER's headings: one added to _MARKER alone would
+    no longer end the bodies of long files."""
+    import re
+
+    alternatives = re.split(r"\n\s*\|", text_module._MARKER.pattern)
+    first_words = {match.group() for alternative in alternatives if (match := re.match(r"\s*[a-z]+", alternative))}
+    assert len(first_words) >= 10
+    for word in first_words | {"about"}:
+        assert text_module._marker_start().match(f" • {word.strip()}"), word

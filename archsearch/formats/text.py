@@ -666,10 +666,10 @@ def _read_bytes(source: Source, max_bytes: int) -> tuple[bytes, bool]:
     return _cut_at_character_boundary(data[:max_bytes]), True
 
 
-def body_openings(source: Source, characters: int, max_bytes: int = MAX_TEXT_BYTES) -> Iterator[tuple[str, bool]]:
+def body_openings(source: Source, first_bytes: int, max_bytes: int = MAX_TEXT_BYTES) -> Iterator[tuple[str, bool]]:
     """The body of a plain-text file's article as ever longer openings: (text, whole), where the
     body starts with text, and whole says that text is all of it.  An opening that is not whole
-    has more than whitespace after it in the body.  The first is parsed from about `characters`
+    has more than whitespace after it in the body.  The first is parsed from about `first_bytes`
     bytes of the file, each next from four times as many, the last is the whole body.
 
     Only an opening's lines are decoded and parsed: the encoding is the whole file's (UTF-8 only if
@@ -678,17 +678,18 @@ def body_openings(source: Source, characters: int, max_bytes: int = MAX_TEXT_BYT
     changes after it (drop_initials_signoff).  So an opening is exact up to its last line."""
     data, _ = _read_bytes(source, max_bytes)
     utf8 = _is_utf8(data)
-    while characters < len(data):
-        text = _checked_start(data, characters) if utf8 else None
+    size = first_bytes
+    while size < len(data):
+        text = _checked_start(data, size) if utf8 else None
         if text is None:
             break  # only the whole text tells
-        end = _line_boundary(text, len(text))
+        end = _line_end(text)
         opening = _body_opening(unify_newlines(text[:end])) if end else None
         if opening is not None:
             yield opening
             if opening[1]:
                 return
-        characters *= 4
+        size *= 4
     yield parse_article(decode(data)).body, True
 
 
@@ -709,9 +710,10 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _checked_start(data: bytes, size: int) -> str | None:
-    """The start of the text UTF-8 `data` decodes to, from its first `size` bytes, where that tells
-    all _checked_text would of the whole (that it is text, not empty); None where it does not."""
-    if size >= len(data) or b"\x00" in data[:_SNIFF_BYTES]:
+    """The start of the text UTF-8 `data` decodes to, from its first `size` bytes (fewer than all),
+    where that tells all _checked_text would of the whole (that it is text, not empty); None where
+    it does not."""
+    if b"\x00" in data[:_SNIFF_BYTES]:
         return None
     text = _cut_at_character_boundary(data[:size]).decode("utf-8-sig")
     if len(text) < _SNIFF_BYTES or text.isspace() or _control_share(text[:_SNIFF_BYTES]) > _MAX_CONTROL_SHARE:
@@ -719,12 +721,10 @@ def _checked_start(data: bytes, size: int) -> str | None:
     return text
 
 
-def _line_boundary(text: str, characters: int) -> int:
-    """Where the last line of text[:characters] ends (a line end is never cut in two), 0 if none does."""
-    end = max(text.rfind("\n", 0, characters), text.rfind("\r", 0, characters)) + 1
-    if end and text[end - 1] == "\r" and text.startswith("\n", end):
-        end += 1
-    return end
+def _line_end(text: str) -> int:
+    """Where the last whole line of text ends, 0 if none does.  A CR last may be half of a CRLF
+    whose LF the next opening holds: either way it ends that line."""
+    return max(text.rfind("\n"), text.rfind("\r")) + 1
 
 
 def _body_opening(lines_text: str) -> tuple[str, bool] | None:
