@@ -101,7 +101,7 @@ def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, compac
             print_index_report(report, verbose=verbose)
         if report.compacted:
             before, after, merged = report.compacted
-            done = f"{before:,} segments -> {after:,}" if merged else f"nothing to do ({before:,} segment{'s' * (before != 1)})"
+            done = f"{before:,} segment{'s' * (before != 1)} -> {after:,}" if merged else f"nothing to do ({before:,} segment{'s' * (before != 1)})"
             click.echo(f"compacted: {done}; {report.total:,} articles in the index", err=True)
     if report.interrupted:
         if rebuild:
