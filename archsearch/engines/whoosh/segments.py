@@ -237,6 +237,7 @@ class FastSegmentWriter(SegmentWriter):
             for name in names
             if self.schema[name].scorable
         }
+        self._keep_exact_field_lengths(reader, lengths)
         inverted = self._inverted
         added = 0
         terms = reader._terms  # in term order, with each term's information: no lookup per term
@@ -258,6 +259,16 @@ class FastSegmentWriter(SegmentWriter):
         self._added = True
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
             self._write_run()
+
+    def _keep_exact_field_lengths(self, reader, lengths: dict[str, list[int]]) -> None:
+        """Make a field's total length (the average length that scores use comes from it) add the
+        segment's own total, not what write_per_doc added: each live document's length as a segment
+        keeps it, rounded to a byte (a 380-word body counts 376).  Merged segments then score as
+        those they were made of, to the bit when none of their documents was deleted (a deleted
+        one's length is known only rounded: the total loses that)."""
+        totals = self.perdocwriter._fieldlengths
+        for name, field_lengths in lengths.items():
+            totals[name] += reader.field_length(name) - sum(field_lengths)
 
     def _all_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
         """((field name, term), postings) of the postings in memory, in order.  A field has flat
