@@ -268,7 +268,8 @@ class FastSegmentWriter(SegmentWriter):
         one's length is known only rounded: the total loses that)."""
         totals = self.perdocwriter._fieldlengths
         for name, field_lengths in lengths.items():
-            totals[name] += reader.field_length(name) - sum(field_lengths)
+            # None: a field the segment has no lengths of (none of its documents has it)
+            totals[name] += reader.field_length(name) - sum(length or 0 for length in field_lengths)
 
     def _all_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
         """((field name, term), postings) of the postings in memory, in order.  A field has flat
