@@ -268,7 +268,7 @@ class FastSegmentWriter(SegmentWriter):
         one's length is known only rounded: the total loses that)."""
         totals = self.perdocwriter._fieldlengths
         for name, field_lengths in lengths.items():
-            # None: a field the segment has no lengths of (none of its documents has it)
+            # None: the document's field is empty (Whoosh's doc_field_length)
             totals[name] += reader.field_length(name) - sum(length or 0 for length in field_lengths)
 
     def _all_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
