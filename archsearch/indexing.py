@@ -99,6 +99,10 @@ class IndexReport:
     total: int = 0  # articles in the index afterwards
     interrupted: bool = False  # stopped on request, after committing what was done
     created: bool = False  # the index was made by this run
+    scanned: bool = True  # the run looked at the folders (not a compaction alone)
+    # --compact: the index's segments before and after, and whether it merged them (or found
+    # nothing to do)
+    compacted: tuple[int, int, bool] | None = None
 
     @property
     def nothing_indexable(self) -> bool:
@@ -751,6 +755,7 @@ def update_index(
     lock_wait: float = DEFAULT_LOCK_WAIT,
     progress: Callable[[Progress], None] = _ignore,
     should_stop: Callable[[], bool] = _never,
+    compact: bool = False,
 ) -> IndexReport:
     """Bring the index in step with the files under the folders.
 
@@ -760,18 +765,25 @@ def update_index(
     read and analyse files; a commit follows every `commit_every` files read (default
     FILES_PER_SEGMENT per worker).  When `should_stop()` turns true the run commits what it has
     done and returns a report marked interrupted.
+
+    `compact` then merges the index's segments into one (compact_index); with no folders, no
+    `forget` and no `rebuild`, that is all the run does: it reads no folder.
     """
     index_dir = Path(index_dir)
     try:
-        return _update(index_dir, folders, cwd, forget, rebuild, jobs, commit_every, lock_wait, progress, should_stop)
+        if compact and not (folders or forget or rebuild):
+            return _compact_only(index_dir, lock_wait, progress, should_stop)
+        report = _update(index_dir, folders, cwd, forget, rebuild, jobs, commit_every, lock_wait, progress, should_stop,
+                         compact)
     except (OSError, sqlite3.Error) as exc:
         # Problems with the article files are reported file by file; these are the index's own.
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         raise ArchsearchError(f"cannot update the index at {index_dir}: {reason.lower()}{where}") from None
+    return report
 
 
-def _update(index_dir, folders, cwd, forget, rebuild, jobs, commit_every, lock_wait, progress, should_stop):
+def _update(index_dir, folders, cwd, forget, rebuild, jobs, commit_every, lock_wait, progress, should_stop, compact):
     created = prepare_index_folder(index_dir)
     with run_lock(index_dir, lock_wait, progress, should_stop):
         build_dir = index_dir / REBUILD_FOLDER if rebuild else index_dir
@@ -782,7 +794,55 @@ def _update(index_dir, folders, cwd, forget, rebuild, jobs, commit_every, lock_w
             remove_unreferenced_files(str(build_dir))
             raise
         report.created = created
+        if compact and not report.interrupted and has_index(index_dir):
+            compact_index(index_dir, report, progress, should_stop)
         return report
+
+
+def _compact_only(index_dir: Path, lock_wait: float, progress, should_stop) -> IndexReport:
+    """`index --compact` with nothing else asked: the index merged into one segment, no folder read."""
+    if not has_index(index_dir):
+        raise ArchsearchError(f"no index at {index_dir} to compact")
+    with run_lock(index_dir, lock_wait, progress, should_stop):
+        damage = find_damage(index_dir)
+        if damage:
+            raise DamagedIndex(f"the index at {index_dir} is damaged ({damage}): {REBUILD_HINT}")
+        remove_unreferenced_files(str(index_dir))  # left by a run that was killed or failed
+        report = IndexReport(roots=read_roots(index_dir), scanned=False)
+        compact_index(index_dir, report, progress, should_stop)
+        return report
+
+
+def compact_index(index_dir: Path, report: IndexReport, progress, should_stop) -> None:
+    """Merge the index's segments into one (segments.compact_segments), under the run lock the
+    caller holds; the record of indexed files follows the new generation if it matched the old.
+    Fills in the report's compacted and total; a stop request before the commit leaves the index
+    as it was and marks the report interrupted."""
+    from archsearch.engines.whoosh.segments import CompactionStopped, compact_segments
+
+    progress(Progress("committing"))
+    record = Manifest(index_dir / MANIFEST_FILE)
+    try:
+        ix = open_index(index_dir)
+        in_step = record.generation == ix.latest_generation()
+        try:
+            with damage_reported(index_dir):  # merging reads every segment
+                before, after, generation = compact_segments(ix, should_stop)
+        except BaseException as exc:
+            # The new segment's files, never committed, take as much room as the index.
+            remove_unreferenced_files(str(index_dir))
+            if isinstance(exc, CompactionStopped):
+                report.interrupted = True
+                return
+            raise
+        report.compacted = before, after, generation is not None
+        report.total = ix.doc_count() if generation is None else open_index(index_dir).doc_count()
+        # Out of step (a run killed before its record), the record is made anew by the next run.
+        if generation is not None and in_step:
+            record.record(generation, {}, ())
+            record.keep_index_state(index_state(index_dir, report.total))
+    finally:
+        record.close()
 
 
 def remove_unreferenced_files(index_dir: str) -> None:

@@ -44,11 +44,16 @@ from archsearch.cli.options import index_option
     metavar="N",
     help="Commit after every N files read (default 10,000 per process); a crash loses at most that much work.",
 )
+@click.option(
+    "--compact",
+    is_flag=True,
+    help="Then merge the index into one segment, for the fastest queries (alone: only that, no folder read).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, warnings or summary: errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="Name every file added, updated, removed or skipped.")
 @index_option
 @click.pass_context
-def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, quiet, verbose, index_dir):
+def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, compact, quiet, verbose, index_dir):
     """Index the articles in FOLDERS (every file, recursively).
 
     With no FOLDERS, re-index the folders the index already covers, or
@@ -68,6 +73,8 @@ def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, quiet,
     index_dir = resolve_index_dir(index_dir)
     with display, Interruption(quiet) as interruption:
         if is_cluster(index_dir):
+            if compact:
+                raise ArchsearchError("--compact is for a single index, not a cluster (see 'xapian-compact')")
             from archsearch.engines.xapian.indexer import update_cluster
 
             report = update_cluster(
@@ -85,11 +92,17 @@ def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, quiet,
                 lock_wait=lock_wait,
                 progress=display,
                 should_stop=interruption.requested,
+                compact=compact,
             )
     if not quiet:
         if report.created:
             click.echo(f"archsearch: new index at {index_dir}", err=True)
-        print_index_report(report, verbose=verbose)
+        if report.scanned:
+            print_index_report(report, verbose=verbose)
+        if report.compacted:
+            before, after, merged = report.compacted
+            done = f"{before:,} segment{'s' * (before != 1)} -> {after:,}" if merged else f"nothing to do ({before:,} segment{'s' * (before != 1)})"
+            click.echo(f"compacted: {done}; {report.total:,} articles in the index", err=True)
     if report.interrupted:
         if rebuild:
             click.echo(

@@ -239,6 +239,7 @@ class FastSegmentWriter(SegmentWriter):
             for name in names
             if self.schema[name].scorable
         }
+        self._keep_exact_field_lengths(reader, lengths)
         inverted = self._inverted
         added = 0
         terms = reader._terms  # in term order, with each term's information: no lookup per term
@@ -260,6 +261,17 @@ class FastSegmentWriter(SegmentWriter):
         self._added = True
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
             self._write_run()
+
+    def _keep_exact_field_lengths(self, reader, lengths: dict[str, list[int]]) -> None:
+        """Make a field's total length (the average length that scores use comes from it) add the
+        segment's own total, not what write_per_doc added: each live document's length as a segment
+        keeps it, rounded to a byte (a 380-word body counts 376).  Merged segments then score as
+        those they were made of, to the bit when none of their documents was deleted (a deleted
+        one's length is known only rounded: the total loses that)."""
+        totals = self.perdocwriter._fieldlengths
+        for name, field_lengths in lengths.items():
+            # None: the document's field is empty (Whoosh's doc_field_length)
+            totals[name] += reader.field_length(name) - sum(length or 0 for length in field_lengths)
 
     def _all_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
         """((field name, term), postings) of the postings in memory, in order.  A field has flat
@@ -818,12 +830,46 @@ def merge_by_tiers(writer, segments):
     for tier in tiers.values():
         if len(tier) >= MERGE_FACTOR:
             merged += tier
-    for segment in merged:
+    merge_segments(writer, merged)
+    return [segment for segment in segments if segment not in merged]
+
+
+def merge_segments(writer, segments, should_stop: Callable[[], bool] = lambda: False) -> None:
+    """Add the live documents of the segments to the writer, in their order (so documents keep
+    their order, which breaks ties between equal scores); CompactionStopped if should_stop()
+    turns true between two segments."""
+    for segment in segments:
+        if should_stop():
+            raise CompactionStopped
         if segment.doc_count():
             reader = SegmentReader(writer.storage, writer.schema, segment)
             writer.add_reader(reader)
             reader.close()
-    return [segment for segment in segments if segment not in merged]
+
+
+class CompactionStopped(Exception):
+    """A compaction stopped on request before its commit: the index is as it was."""
+
+
+def compact_segments(ix, should_stop: Callable[[], bool] = lambda: False) -> tuple[int, int, int | None]:
+    """Merge every segment of the index into one, without its deleted documents, in one new
+    generation (what a tier merge writes: postings, sidecars, word lists).
+
+    Returns the number of segments before and after, and the new generation; None for it when
+    there was nothing to do (one segment, or none, with no deleted document).  Readers see the old
+    generation until the commit; CompactionStopped leaves the index as it was.
+    """
+    segments = TOC.read(ix.storage, INDEX_NAME).segments
+    if len(segments) <= 1 and not any(segment.has_deletions() for segment in segments):
+        return len(segments), len(segments), None
+
+    def merge_every(writer, segments):
+        merge_segments(writer, segments, should_stop)
+        return []
+
+    generation = commit_segments(ix, [], [], merge=merge_every)
+    after = len(TOC.read(ix.storage, INDEX_NAME, generation).segments)
+    return len(segments), after, generation
 
 
 def segment_tier(live_docs: int) -> int:
@@ -835,8 +881,9 @@ def segment_tier(live_docs: int) -> int:
     return tier
 
 
-def commit_segments(ix, segments: Iterable[Segment], deleted_keys: Iterable[str]) -> int:
-    """Add finished segments to the index and delete documents by key, as one new generation.
+def commit_segments(ix, segments: Iterable[Segment], deleted_keys: Iterable[str], merge=merge_by_tiers) -> int:
+    """Add finished segments to the index and delete documents by key, as one new generation,
+    merging the index's segments as `merge` (a merge policy: merge_by_tiers) chooses.
 
     Returns the new generation's number.
     """
@@ -849,7 +896,7 @@ def commit_segments(ix, segments: Iterable[Segment], deleted_keys: Iterable[str]
     try:
         for key in deleted_keys:
             writer.delete_by_term("key", key)
-        kept = merge_by_tiers(writer, writer.segments)
+        kept = merge(writer, writer.segments)
         if writer._added:
             merged = [writer._finalize_segment()]
         else:

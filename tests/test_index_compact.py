@@ -1,0 +1,255 @@
+"""`archsearch index --compact`: the index merged into one segment answers exactly as before."""
+
+import dataclasses
+import os
+import shutil
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import rule
+from whoosh.index import TOC
+
+from archsearch import indexing
+from archsearch.engines.whoosh import segments
+from archsearch.engines.whoosh.store import INDEX_NAME, open_index
+from archsearch.errors import ArchsearchError
+from archsearch.indexing import update_index
+from archsearch.searching import search
+from conftest import wire, write_corpus
+from test_copy_groups import copy_partition
+from test_index_states import IndexRuns
+from test_indexing import index_state, numbered_articles
+
+QUERIES = ["harbour3", "zebra7 OR fjord2", '"report number"', "topic3 fjord5", "harbour1*"]
+CLI_QUERIES = [["query", "harbour3"], ["query", "-n", "30", "zebra7 OR fjord2 OR topic1"],
+               ["query", "--sort", "newest", "fjord4"], ["query", '"talks about"'], ["timeline", "topic2"],
+               ["sources", "harbour2"], ["kwic", "zebra11"]]
+
+
+def index_segments(index_dir) -> list:
+    return TOC.read(open_index(index_dir).storage, INDEX_NAME).segments
+
+
+def segment_count(index_dir) -> int:
+    return len(index_segments(index_dir))
+
+
+def generation(index_dir) -> int:
+    return open_index(index_dir).latest_generation()
+
+
+def library_answers(index_dir) -> list:
+    return [
+        dataclasses.replace(search(index_dir, query, limit=50, collapse_copies=collapse), elapsed=0)
+        for query in QUERIES
+        for collapse in (True, False)
+    ]
+
+
+def engine_files(index_dir) -> list[str]:
+    """The index's own files (not the record's, which SQLite may open and close)."""
+    return sorted(name for name in os.listdir(index_dir) if name.startswith((INDEX_NAME, f"_{INDEX_NAME}")))
+
+
+def scores(index_dir) -> list:
+    """Each query's articles and their scores, all of them (a page's ties depend on the order)."""
+    return [sorted((hit.id, hit.score) for hit in search(index_dir, query, limit=500, collapse_copies=False).hits)
+            for query in QUERIES]
+
+
+def cli_answers(run_cli) -> list[str]:
+    outputs = []
+    for command in CLI_QUERIES:
+        result = run_cli(*command)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    return outputs
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """Articles, and copies of some of them in a second folder (groups of copies)."""
+    articles = numbered_articles(60)
+    folder = tmp_path / "corpus"
+    write_corpus(folder / "main", articles)
+    write_corpus(folder / "copies", {name: text for name, text in list(articles.items())[::7]})
+    write_corpus(folder / "long", long_articles())
+    return folder
+
+
+def long_articles() -> dict[str, str]:
+    """Articles of 300 to 1,000 words: a segment keeps such lengths rounded (length_to_byte)."""
+    return {
+        f"long{number}.txt": wire("2021-05-05", "OSLO, March 1. /NTB/.",
+                                  f"Long report {number} on harbour3 and fjord2. " + " ".join(f"filler{n % 50}" for n in range(300 + 77 * number)))
+        for number in range(10)
+    }
+
+
+def build_in_segments(corpus, index_dir) -> None:
+    update_index(index_dir, [str(corpus)], commit_every=5)
+    assert segment_count(index_dir) > 1
+
+
+def test_compaction_makes_one_segment_that_answers_exactly_as_before(corpus, index_dir, run_cli):
+    build_in_segments(corpus, index_dir)
+    before_library, before_cli = library_answers(index_dir), cli_answers(run_cli)
+    segments_before = segment_count(index_dir)
+    assert any(result.hits and any(hit.copies for hit in result.hits) for result in before_library)
+
+    report = update_index(index_dir, [], compact=True)
+
+    assert report.compacted == (segments_before, 1, True)
+    assert (report.scanned, report.total) == (False, 60 + 9 + 10)
+    assert segment_count(index_dir) == 1
+    assert library_answers(index_dir) == before_library
+    assert cli_answers(run_cli) == before_cli
+    # the record of indexed files followed the new generation: the next run has nothing to do
+    assert update_index(index_dir, []).unchanged == 79
+    index_state(index_dir)
+
+
+def test_compacting_an_index_with_deletions_leaves_what_a_fresh_build_makes(corpus, index_dir, tmp_path, run_cli,
+                                                                           monkeypatch):
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 100)  # no tier merge drops the deleted articles first
+    build_in_segments(corpus, index_dir)
+    for name in ["main/000/article00003.txt", "main/001/article00041.txt", "copies/000/article00014.txt"]:
+        os.remove(corpus / name)
+    update_index(index_dir, [], commit_every=5)
+    assert any(segment.has_deletions() for segment in index_segments(index_dir))
+
+    update_index(index_dir, [], compact=True)
+
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    assert segment_count(index_dir) == segment_count(fresh) == 1
+    assert library_answers(index_dir) == library_answers(fresh)
+    compacted_cli = cli_answers(run_cli)
+    os.environ["ARCHSEARCH_INDEX"] = str(fresh)  # run_cli's monkeypatch restores it
+    assert cli_answers(run_cli) == compacted_cli
+    assert copy_partition(index_dir) == copy_partition(fresh)
+
+
+def test_compacting_one_segment_again_does_nothing(corpus, index_dir, run_cli):
+    build_in_segments(corpus, index_dir)
+    update_index(index_dir, [], compact=True)
+    files = engine_files(index_dir)
+    kept = generation(index_dir)
+
+    report = update_index(index_dir, [], compact=True)
+
+    assert report.compacted == (1, 1, False)
+    assert (generation(index_dir), engine_files(index_dir)) == (kept, files)
+    result = run_cli("index", "--compact")
+    assert (result.exit_code, result.output) == (0, "compacted: nothing to do (1 segment); 79 articles in the index\n")
+
+
+def test_articles_added_after_a_compaction_are_compacted_by_the_next(corpus, index_dir, tmp_path):
+    build_in_segments(corpus, index_dir)
+    update_index(index_dir, [], compact=True)
+    write_corpus(corpus / "later", numbered_articles(20, start=100))
+
+    report = update_index(index_dir, [str(corpus)], commit_every=5, compact=True)
+
+    assert (report.added, report.scanned, report.compacted[1:]) == (20, True, (1, True))
+    assert report.compacted[0] > 1
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    # the same articles, scores to the bit, but numbered in another order (ties fall otherwise)
+    assert scores(index_dir) == scores(fresh)
+    assert index_state(index_dir) == index_state(fresh)
+
+
+class Failure(OSError):
+    pass
+
+
+@pytest.mark.parametrize("stop", [False, True])
+def test_a_failed_or_stopped_compaction_leaves_the_old_index_answering(corpus, index_dir, run_cli, monkeypatch, stop):
+    build_in_segments(corpus, index_dir)
+    before_library, before_cli = library_answers(index_dir), cli_answers(run_cli)
+    files, kept = engine_files(index_dir), generation(index_dir)
+    real = segments.FastSegmentWriter.add_reader
+    merged = []
+    stop_requested = lambda: len(merged) >= 1  # noqa: E731
+
+    def failing(writer, reader):
+        real(writer, reader)
+        merged.append(reader)
+        if len(merged) == 1 and not stop:
+            raise Failure(28, "No space left on device")
+
+    monkeypatch.setattr(segments.FastSegmentWriter, "add_reader", failing)
+    if stop:
+        report = update_index(index_dir, [], compact=True, should_stop=stop_requested)
+        assert report.interrupted and report.compacted is None
+    else:
+        with pytest.raises(ArchsearchError, match="no space left on device"):
+            update_index(index_dir, [], compact=True)
+    assert len(merged) == 1
+    assert generation(index_dir) == kept
+    assert engine_files(index_dir) == files  # nothing left behind
+    assert library_answers(index_dir) == before_library
+    assert cli_answers(run_cli) == before_cli
+    monkeypatch.undo()
+    assert update_index(index_dir, [], compact=True).compacted[1:] == (1, True)
+
+
+def test_compaction_waits_for_the_index_lock_like_any_run(corpus, index_dir, run_cli):
+    build_in_segments(corpus, index_dir)
+    with indexing.run_lock(index_dir, 0, lambda progress: None):
+        result = run_cli("index", "--compact", "--wait", "0")
+    assert result.exit_code == 2
+    assert "is still updating" in result.output and "Traceback" not in result.output
+    assert segment_count(index_dir) > 1
+
+
+def test_compact_cli_says_what_it_did_and_nothing_with_quiet(corpus, index_dir, run_cli, tmp_path):
+    build_in_segments(corpus, index_dir)
+    shutil.copytree(index_dir, tmp_path / "copy")
+    before = segment_count(index_dir)
+    result = run_cli("index", "--compact")
+    assert (result.exit_code, result.output) == (0, f"compacted: {before} segments -> 1; 79 articles in the index\n")
+    result = run_cli("index", "--compact", "-q", "--index", str(tmp_path / "copy"))
+    assert (result.exit_code, result.output, segment_count(tmp_path / "copy")) == (0, "", 1)
+
+
+def test_compact_alone_needs_an_index_and_reads_no_default_folder(tmp_path, run_cli, monkeypatch):
+    (tmp_path / "seeds").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("index", "--compact", "--index", str(tmp_path / "none"))
+    assert result.exit_code == 2
+    assert result.output == f"archsearch: error: no index at {tmp_path / 'none'} to compact\n"
+    assert not (tmp_path / "none").exists()
+
+
+class IndexRunsWithCompactions(IndexRuns):
+    """The runs of test_index_states, with compactions among them (killed at times)."""
+
+    @rule(kill=st.booleans())
+    def compact(self, kill):
+        if not indexing.has_index(self.index_dir):  # --compact alone never makes one
+            return
+        with pytest.MonkeyPatch.context() as patch:
+            if kill:
+                patch.setattr(segments.FastSegmentWriter, "_finalize_segment", killed)
+            try:
+                update_index(self.index_dir, [], compact=True)
+            except Killed:
+                return
+        assert segment_count(self.index_dir) <= 1
+
+
+class Killed(BaseException):
+    pass
+
+
+def killed(*args, **kwargs):
+    raise Killed
+
+
+IndexRunsWithCompactions.TestCase.settings = settings(
+    max_examples=10, stateful_step_count=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+test_index_runs_with_compactions = IndexRunsWithCompactions.TestCase
