@@ -156,6 +156,7 @@ ENVIRONMENT = [
     ("XDG_CONFIG_HOME", "Holds archsearch/config.toml (default ~/.config)."),
     ("XDG_DATA_HOME", "Holds the default index, archsearch/ (default ~/.local/share)."),
     ("XDG_STATE_HOME", "Holds archsearch/, the hits of each index's last query, for @N (default ~/.local/state)."),
+    ("XDG_CACHE_HOME", "Holds archsearch/, code and the language model kept so as not to make them again (default ~/.cache)."),
     ("PAGER", "The pager of show at a terminal (default less -R); empty or cat for none."),
     ("LESS", "Options for less; FRX when unset."),
     ("BROWSER", "What open opens an article with (default xdg-open, or open on macOS)."),
@@ -163,6 +164,7 @@ ENVIRONMENT = [
     ("NO_COLOR", "When set, no colour unless --color always."),
     ("ARCHSEARCH_SERVER", "off: run every command in its own process, even when archsearch serve runs."),
     ("ARCHSEARCH_SOCKET", "The socket of archsearch serve."),
+    ("XDG_RUNTIME_DIR", "Holds archsearch/server.sock, when ARCHSEARCH_SOCKET is unset (else /tmp/archsearch-UID/)."),
     ("ARCHSEARCH_DEBUG", "Show the traceback of an internal error."),
 ]
 

@@ -143,3 +143,20 @@ def test_option_has_help_and_is_documented_in_its_command_s_readme_section(name,
     section = readme_section(f"### `archsearch {name}")
     documented = f"`{long_name(option)}" in section or f"`{long_name(option)}" in SHARED
     assert documented, f"README's section on {name} does not document {long_name(option)}"
+
+
+def test_every_environment_variable_read_is_in_the_man_page():
+    import re
+    from pathlib import Path
+
+    import archsearch
+    from archsearch import helptext, server
+
+    package = Path(archsearch.__file__).parent
+    read = {
+        name for path in package.rglob("*.py")
+        for name in re.findall(r'"((?:XDG|ARCHSEARCH)_[A-Z_]+)"', path.read_text(encoding="utf-8"))
+    }
+    internal = {server.REHEARSAL_VARIABLE}  # set by the server for its own spare processes
+    documented = {name for names, _ in helptext.ENVIRONMENT for name in names.split(", ")}
+    assert read - internal - documented == set()
