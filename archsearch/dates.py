@@ -38,7 +38,6 @@ In a query, `date:A..B` takes the days from the start of A to the end of B; eith
 be left out (`date:2021-12..`, `date:..2021`, `date:7d..`), and `date:X` alone means all of X.
 """
 
-import calendar
 import datetime
 import re
 from dataclasses import dataclass
@@ -161,13 +160,21 @@ def _calendar_span(expression: str, year_digits: str, month_digits: str | None, 
     month = int(month_digits)
     if not 1 <= month <= 12:
         raise DateSyntaxError(f"invalid date {expression!r}: month {month} is not 1-12")
-    last_day = calendar.monthrange(year, month)[1]
+    last_day = days_in_month(year, month)
     if day_digits is None:
         return DateWindow(datetime.date(year, month, 1), datetime.date(year, month, last_day))
     day = int(day_digits)
     if not 1 <= day <= last_day:
         raise DateSyntaxError(f"invalid date {expression!r}: day {day} is not 1-{last_day} in {year:04}-{month:02}")
     return _one_day(datetime.date(year, month, day))
+
+
+def days_in_month(year: int, month: int) -> int:
+    """As calendar.monthrange(year, month)[1], without importing calendar, which imports locale
+    (4-6 ms of a query with a date window run without the server)."""
+    if month == 12:
+        return 31
+    return (datetime.date(year, month + 1, 1) - datetime.date(year, month, 1)).days
 
 
 def _step_back(today: datetime.date, amount: int, unit: str) -> datetime.date:
@@ -183,7 +190,7 @@ def _months_before(day: datetime.date, months: int) -> datetime.date:
     if year < 1:
         raise OverflowError(months)
     month = month_index + 1
-    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return datetime.date(year, month, min(day.day, days_in_month(year, month)))
 
 
 def _period(today: datetime.date, which: str, unit: str) -> DateWindow:

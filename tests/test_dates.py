@@ -348,3 +348,14 @@ def test_every_ordered_pair_of_days_is_a_range_that_describe_round_trips(a, b, t
     assert parse_date_range(describe(parsed), today) == parsed
     assert parse_date_range(f"{start}..", today) == DateWindow(start, None)
     assert parse_date_range(f"..{end}", today) == DateWindow(None, end)
+
+
+def test_days_in_month_are_the_calendars_in_every_month_of_every_year():
+    import calendar
+
+    from archsearch.dates import days_in_month
+
+    assert all(
+        days_in_month(year, month) == calendar.monthrange(year, month)[1]
+        for year in range(1, 10_000) for month in range(1, 13)
+    )

@@ -78,6 +78,8 @@ main()
     [
         (["query", "Taliban"], ()),
         (["query", "Taliban", "--json"], ()),
+        # a date window parses its dates, without calendar (and the locale it imports)
+        (["query", "Taliban", "--since", "2021-02", "--until", "2021-12"], ("archsearch.dates",)),
         # click wraps the help to shutil.get_terminal_size(), and cleans the commands' long help with inspect's cleandoc.
         (["--help"], ("shutil", "inspect", "ast", "dis", "click", "gettext", "locale", "typing")),
     ],
