@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from functools import cache
 
 import numpy as np
@@ -177,6 +178,47 @@ def test_an_unwritable_cache_folder_only_means_decompressing_the_model(tmp_path,
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert language.model_arrays()["classes"].tolist() == reference_model().nb_classes
     assert list(tmp_path.iterdir()) == [tmp_path / "archsearch"]
+
+
+def test_copies_left_by_upgrades_are_removed_when_a_new_copy_is_made(tmp_path, monkeypatch):
+    """Each version of the model (or of the copy's format) left a 68 MB copy behind for good. Those
+    not written for 30 days go when a new copy is made; a recent one (another installation's) stays,
+    as do other programs' files and whatever a link points to."""
+    from archsearch.analysis import language
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = tmp_path / "archsearch"
+    folder.mkdir()
+    outside = tmp_path / "outside.npz"
+    outside.write_bytes(b"not ours")
+    month_ago = time.time() - 31 * 24 * 3600
+    names = ["langid-model-0-aaaa.npz", "langid-model-1-bbbb.npz", "langid-model-1-cccc.npz.77.tmp", "langid-model-1-dddd.npz", "notes.npz"]
+    for name in names:
+        (folder / name).write_bytes(b"x")
+    (folder / "langid-model-1-eeee.npz").symlink_to(outside)
+    for name in names[:3] + ["notes.npz"]:
+        os.utime(folder / name, (month_ago, month_ago))
+    os.utime(folder / "langid-model-1-eeee.npz", (month_ago, month_ago), follow_symlinks=False)
+    language.model_arrays()
+    (made,) = set(model_copies(tmp_path)) - {folder / name for name in names} - {folder / "langid-model-1-eeee.npz"}
+    assert sorted(path.name for path in folder.iterdir()) == sorted([made.name, "langid-model-1-dddd.npz", "langid-model-1-eeee.npz", "notes.npz"])
+    assert outside.read_bytes() == b"not ours"
+
+
+def test_the_copy_is_never_written_through_a_link(tmp_path, monkeypatch):
+    """The partial copy was opened with O_TRUNC and no O_NOFOLLOW: a link in its place (the folder
+    is the user's, but a shared or restored one may hold anything) had its target overwritten."""
+    from archsearch.analysis import language
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    language.model_arrays()
+    (copy,) = model_copies(tmp_path)
+    os.unlink(copy)
+    target = tmp_path / "target"
+    target.write_bytes(b"keep me")
+    os.symlink(target, f"{copy}.{os.getpid()}.tmp")
+    assert language.model_arrays()["classes"].tolist() == reference_model().nb_classes
+    assert target.read_bytes() == b"keep me"
 
 
 SENTENCE = "The president said on Tuesday that the talks would resume in Geneva next week."

@@ -134,6 +134,10 @@ MODEL_ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
 # The copy's name: the format of its arrays (raised when archsearch keeps them otherwise), then the
 # model's digest.
 MODEL_CACHE_PREFIX = "langid-model-1-"
+MODEL_CACHE_FAMILY = re.compile(r"^langid-model-.*\.(npz|tmp)$")
+# A copy no other installation has made anew for this long is taken to be left by an upgrade (68 MB
+# each); an installation still using it only decompresses the model once more.
+STALE_COPY_SECONDS = 30 * 24 * 3600
 
 
 def model_arrays() -> dict:
@@ -161,13 +165,33 @@ def model_arrays() -> dict:
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
-        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), "wb") as out:
+        # O_EXCL and O_NOFOLLOW: never write through a link or into a file another process made.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with open(os.open(temporary, flags, 0o600), "wb") as out:
             np.savez(out, **arrays)
         os.replace(temporary, path)
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+    else:
+        _remove_stale_copies(folder, keep=path)
     return arrays
+
+
+def _remove_stale_copies(folder: str, keep: str) -> None:
+    """Removes copies of other models or formats, and partial copies of killed processes, that have
+    not been written for STALE_COPY_SECONDS."""
+    import os
+    import time
+
+    stale = time.time() - STALE_COPY_SECONDS
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.path == keep or not MODEL_CACHE_FAMILY.match(entry.name):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < stale:
+                    os.unlink(entry.path)
 
 
 def _kept_model(path: str) -> dict | None:
