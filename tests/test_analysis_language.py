@@ -180,6 +180,26 @@ def test_an_unwritable_cache_folder_only_means_decompressing_the_model(tmp_path,
     assert list(tmp_path.iterdir()) == [tmp_path / "archsearch"]
 
 
+def test_a_label_met_twice_is_scored_as_py3langid_scores_it(monkeypatch):
+    """The model has two columns each for Serbian and Uzbek (two scripts). py3langid folds the
+    later column into the first before taking the best: where the later one ties with a language
+    between the two, the label met twice wins; the best column alone would give the other."""
+    import numpy as np
+    from py3langid.langid import LanguageIdentifier
+
+    from archsearch.analysis import language
+
+    identifier, reference = language.ArrayIdentifier(), reference_model()
+    (first, later), between = identifier._aliases[-1], identifier._aliases[-1][0] + 1
+    assert identifier._classes[first] == identifier._classes[later] != identifier._classes[between]
+    scores = np.full(len(identifier._classes), -50.0, np.float32)
+    scores[[first, between, later]] = -20.0, -10.0, -10.0
+    identifier._weights = np.zeros_like(identifier._weights)
+    identifier._priors = scores
+    monkeypatch.setattr(LanguageIdentifier, "_raw_score", lambda self, data: scores.copy())
+    assert identifier.classify(SENTENCE) == reference.classify(SENTENCE)[0] == identifier._classes[first]
+
+
 def test_copies_left_by_upgrades_are_removed_when_a_new_copy_is_made(tmp_path, monkeypatch):
     """Each version of the model (or of the copy's format) left a 68 MB copy behind for good. Those
     not written for 30 days go when a new copy is made; a recent one (another installation's) stays,
