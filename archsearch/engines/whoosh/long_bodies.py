@@ -13,8 +13,9 @@ body in UTF-8 (as pickle writes text: lone surrogates kept), compressed on its o
 passages read the pieces of an opening of the body, not the whole (body_openings), as a long
 plain-text file is read (formats.text.body_openings).
 
-Indexes written before this column have no such field: their long bodies stay in `text`, and read
-as before.
+An index written before this column has no such field: its long bodies are in `text`, and read as
+before.  Its next commit adds the field (segments.commit_segments), and the runs after that keep
+their long bodies here.
 """
 
 import struct
