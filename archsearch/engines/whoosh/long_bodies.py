@@ -52,7 +52,7 @@ def encode(body: str) -> bytes:
 
 def decode(value: bytes) -> str:
     """The body that encode() gave `value` for."""
-    return _Value(lambda start, length: value[start : start + length]).text()
+    return Value(lambda start, length: value[start : start + length]).text()
 
 
 def kept_apart(stored: dict) -> bool:
@@ -74,18 +74,10 @@ def body_openings(searcher, docnum: int, first_chars: int) -> Iterator[tuple[str
     formats.text.body_openings gives a long file's: the first about `first_chars` characters, each
     next four times as many, the last the whole body; one that is not whole has more than
     whitespace after it."""
-    value = _value_of(searcher, docnum)
-    pieces = (first_chars + PIECE_CHARS - 1) // PIECE_CHARS
-    while pieces < len(value.pieces):
-        text = value.text(pieces)
-        if len(text) >= value.content_end:  # only whitespace follows
-            break
-        yield text, False
-        pieces *= 4
-    yield value.text(), True
+    return openings(_value_of(searcher, docnum), first_chars)
 
 
-class _Value:
+class Value:
     """A column value read a part at a time (`read(start, length)`: its bytes there)."""
 
     def __init__(self, read):
@@ -110,7 +102,19 @@ class _Value:
         return "".join(texts)
 
 
-def _value_of(searcher, docnum: int) -> _Value:
+def openings(value: Value, first_chars: int) -> Iterator[tuple[str, bool]]:
+    """body_openings of a column value."""
+    pieces = (first_chars + PIECE_CHARS - 1) // PIECE_CHARS
+    while pieces < len(value.pieces):
+        text = value.text(pieces)
+        if len(text) >= value.content_end:  # only whitespace follows
+            break
+        yield text, False
+        pieces *= 4
+    yield value.text(), True
+
+
+def _value_of(searcher, docnum: int) -> Value:
     """The document's column value, in its segment's column file, read as it is asked for."""
     from whoosh.columns import VarBytesColumn
 
@@ -128,7 +132,7 @@ def _value_of(searcher, docnum: int) -> _Value:
     def read(at: int, size: int) -> bytes:
         return dbfile.get(start + at, min(size, length - at)) if at < length else b""
 
-    return _Value(read)
+    return Value(read)
 
 
 def _segment_of(reader, docnum: int):
