@@ -34,6 +34,20 @@ INDEXED_FIELD = "indexed"
 # The column of stored bodies too long to keep in the stored fields (engines/whoosh/long_bodies.py).
 LONG_BODY_FIELD = "long_body"
 
+
+class FilledBytesColumn(VarBytesColumn):
+    """Whoosh's VarBytesColumn, its writer filling the documents left without a value at the end
+    of a segment before it writes the arrays of lengths and offsets.  Whoosh's takes the arrays
+    first, and where filling makes one wider (an offset past 65,535 or 2**31) writes the narrower
+    one, short: in a segment of over 32,768 documents (whose offsets are written) all of its
+    values then read wrong.  Most documents have no long body, the last of a segment too."""
+
+    class Writer(VarBytesColumn.Writer):
+        def finish(self, doccount):
+            self.fill(doccount)
+            self._count = doccount
+            super().finish(doccount)
+
 # Whole days are indexed as the integer YYYYMMDD; these bound every valid day.
 FIRST_DAY, LAST_DAY = 10101, 99991231
 
@@ -119,7 +133,7 @@ def build_schema() -> Schema:
         text=STORED(),
         # A stored body of more than long_bodies.LONG_BODY_CHARS characters, kept here in its place
         # (its `text` None): in Whoosh's stored fields it would be read whole with any other field.
-        long_body=COLUMN(VarBytesColumn()),
+        long_body=COLUMN(FilledBytesColumn()),
         # Title and body words as written, unstemmed (see WORD_FORM_ANALYZER): prefix, wildcard and
         # fuzzy words expand against these, and `=word` exact-form search will match them.  With
         # positions, which FastSegmentWriter analyses as fast as the body (and phrases could use).

@@ -18,7 +18,7 @@ from archsearch.concordance import concordance
 from archsearch.engines.whoosh import long_bodies, segments
 from archsearch.engines.whoosh.store import index_searcher, open_index, unmapped_storage
 from archsearch.indexing import update_index
-from archsearch.schema import LONG_BODY_FIELD, build_schema
+from archsearch.schema import LONG_BODY_FIELD, FilledBytesColumn, build_schema
 from archsearch.searching import find_article, search
 
 CHARACTERS = st.sampled_from([*"ab \n\t.", "refugees ", "\u00e9", "\U0001f600", "\ud800", "\u3000", "\n\n"])
@@ -38,6 +38,29 @@ def test_a_body_reads_back_whole_and_by_openings(body, piece_chars, first_chars)
     assert lengths == sorted(set(lengths)) and all(length >= first_chars for length in lengths)
     for text, whole in openings:
         assert not whole and body.startswith(text) and body[len(text) :].strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.integers(0, 40), st.sampled_from([b"", b"x", b"y" * 300, b"z" * 70_000]), max_size=6),
+       st.integers(0, 20), st.sampled_from([0, 2, 2**15]))
+def test_the_column_reads_back_every_document_however_many_lack_a_value(values, more, offsets_cutoff):
+    """Whoosh's VarBytesColumn reads all of a segment's values wrong when filling the documents
+    without a value at its end makes its offsets wider (read [70025, 0, 70025, 0, 0] for
+    {1: 70,000 bytes} of 5 documents, offsets written)."""
+    from io import BytesIO
+
+    from whoosh.filedb.structfile import BufferFile, StructFile
+
+    column = FilledBytesColumn(write_offsets_cutoff=offsets_cutoff)
+    doccount = max(values, default=-1) + 1 + more
+    written = BytesIO()
+    writer = column.writer(StructFile(written))
+    for docnum in sorted(values):
+        writer.add(docnum, values[docnum])
+    writer.finish(doccount)
+    data = written.getvalue()
+    reader = column.reader(BufferFile(memoryview(data)), 0, len(data), doccount)
+    assert [reader[docnum] for docnum in range(doccount)] == [values.get(docnum, b"") for docnum in range(doccount)]
 
 
 def test_a_value_cut_short_is_damage():

@@ -116,14 +116,12 @@ def openings(value: Value, first_chars: int) -> Iterator[tuple[str, bool]]:
 
 def _value_of(searcher, docnum: int) -> Value:
     """The document's column value, in its segment's column file, read as it is asked for."""
-    from whoosh.columns import VarBytesColumn
-
     from archsearch.schema import LONG_BODY_FIELD
 
     leaf, base = _segment_of(searcher.reader(), docnum)
     if LONG_BODY_FIELD not in leaf.schema or not leaf.has_column(LONG_BODY_FIELD):
         raise EOFError(f"the column of long bodies is missing where document {docnum} needs it")
-    column = leaf.column_reader(LONG_BODY_FIELD, VarBytesColumn(), translate=False)
+    column = leaf.column_reader(LONG_BODY_FIELD, translate=False)
     length, offset = column._lengths[docnum - base], column._offsets[docnum - base]
     if not length:
         raise EOFError(f"the body of document {docnum} is missing from the column of long bodies")
