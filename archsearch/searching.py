@@ -11,6 +11,7 @@ from whoosh.scoring import BM25F
 
 from archsearch.alerts import newest_stamp
 from archsearch.errors import ArchsearchError
+from archsearch.engines.whoosh import long_bodies
 from archsearch.engines.whoosh.evaluation import Evaluation, Evaluator
 from archsearch.engines.whoosh.fuzzy import weighed_part
 from archsearch.engines.whoosh.store import article_body, index_searcher, key_term, read_roots
@@ -298,8 +299,6 @@ def _body_openings(stored: dict, hit):
     formats.registry.read_body_openings gives them: the whole body, or from a plain-text file too
     long to be kept (KEPT_BODY_CHARS) or a long body kept apart in the index (long_bodies.py), ever
     longer openings of it, so that a hit's passages cost what they read, not what the article weighs."""
-    from archsearch.engines.whoosh import long_bodies
-
     if long_bodies.kept_apart(stored):
         yield from long_bodies.body_openings(hit.searcher, hit.docnum, 2 * PASSAGE_SEARCH_CHARS)
         return

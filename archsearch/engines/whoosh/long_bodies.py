@@ -22,6 +22,8 @@ import struct
 import zlib
 from collections.abc import Iterator
 
+from archsearch.formats.registry import FORMATS
+
 # A stored body longer than this is kept in the column; shorter ones stay in the stored fields,
 # where reading them costs what reading the title does.  The size from which a plain-text file
 # is read by openings too (searching.KEPT_BODY_CHARS).
@@ -58,8 +60,6 @@ def decode(value: bytes) -> str:
 def kept_apart(stored: dict) -> bool:
     """Whether an article's body is in the column: the index stores its reader's bodies, and its
     stored `text` is empty (indexing.article_document)."""
-    from archsearch.formats.registry import FORMATS
-
     fmt = FORMATS.get(stored.get("format"))
     return stored.get("text") is None and fmt is not None and fmt.body_stored
 
