@@ -252,3 +252,28 @@ def test_a_page_of_over_a_million_characters_is_kept_apart(tmp_path):
     assert [hit.snippets[0].text[a:b] for a, b in hit.snippets[0].matches] == ["ceasefire"]
     body = find_article(tmp_path / "index", "huge.html").body
     assert len(body) > long_bodies.LONG_BODY_CHARS and body.count("ceasefire") == 1
+
+
+@pytest.mark.parametrize("where", ["table", "piece"])
+def test_a_damaged_long_body_is_named_as_damage(tmp_path, small_limits, where, capfd, monkeypatch):
+    from archsearch.cli import run
+
+    corpus = tmp_path / "corpus"
+    articles = pages()
+    write_pages(corpus, articles)
+    index_dir = tmp_path / "index"
+    update_index(index_dir, [str(corpus)])
+    (value,) = [value for value in column_values(index_dir) if "page 5:" in long_bodies.decode(value)]
+    (segment,) = [path for path in index_dir.iterdir() if path.suffix == ".seg" and value in path.read_bytes()]
+    data = bytearray(segment.read_bytes())
+    at = data.index(value) + (0 if where == "table" else len(value) - 100)
+    data[at : at + 8] = b"\xff" * 8  # a count of pieces past the column's end, or garbage inside one
+    segment.write_bytes(bytes(data))
+    monkeypatch.setenv("ARCHSEARCH_INDEX", str(index_dir))
+    capfd.readouterr()
+
+    for command in (["show", "pages/page5.html"], ["kwic", "ceasefire"], ["query", "ceasefire", "-n", "20"]):
+        status = run(command)
+        stderr = capfd.readouterr().err
+        assert status == 2 and "Traceback" not in stderr and "internal error" not in stderr, (command, stderr)
+        assert "is damaged" in stderr and "'archsearch index --rebuild'" in stderr, stderr
