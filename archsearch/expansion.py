@@ -64,7 +64,7 @@ def expansion_terms(searcher, docnums, query_terms) -> list[ExpansionTerm]:
     for docnum in docnums:
         stored = searcher.stored_fields(docnum)
         try:
-            body = article_body(stored)
+            body = article_body(stored, searcher, docnum)
         except (UnreadableFile, OSError):
             continue  # the file went away since indexing
         terms = Counter(token.text for token in analyzer(body, language=stored.get("language", "")))

@@ -325,13 +325,19 @@ def article_id(path: str, article: Article) -> str:
     return f"{path}#{article.key}" if article.key else path
 
 
-def article_document(key: str, root: str, article: Article, entry: Entry) -> dict:
+def article_document(key: str, root: str, article: Article, entry: Entry, long_bodies_apart: bool = False) -> dict:
+    """The document of an article; `long_bodies_apart`: a long stored body goes to its own column
+    (the index's schema has it: engines/whoosh/long_bodies.py), not to the stored fields."""
     from archsearch.analysis import article_language
-    from archsearch.schema import UNDATED_MARK, capitals_text, day_number, exact_text
+    from archsearch.engines.whoosh import long_bodies
+    from archsearch.schema import LONG_BODY_FIELD, UNDATED_MARK, capitals_text, day_number, exact_text
 
     signature = sketch(article.body)
     path = Path(key).relative_to(root).as_posix()
     fmt = FORMATS.get(article.format)
+    stored = fmt is None or fmt.body_stored
+    # As long_bodies.kept_apart tells them: an article of a known reader that stores its bodies.
+    apart = long_bodies_apart and fmt is not None and stored and long_bodies.is_long(article.body)
     return {
         # Every article of a file has the file's key: deleting the key deletes them all.
         "key": key_term(key),
@@ -349,7 +355,8 @@ def article_document(key: str, root: str, article: Article, entry: Entry) -> dic
         "body": article.body,
         # Stored where reading the body again for snippets and `show` would cost a parser
         # library or a scan of a container; plain text is read again from its file.
-        "text": article.body if fmt is None or fmt.body_stored else None,
+        "text": article.body if stored and not apart else None,
+        LONG_BODY_FIELD: long_bodies.encode(article.body) if apart else None,
         "exact": exact_text("" if article.title_derived else article.title, article.body),
         "capitals": capitals_text(article.title, article.body),
         "source": article.source,
@@ -393,11 +400,14 @@ class FileIndexer:
 
     def __init__(self, index_dir: Path):
         from archsearch.engines.whoosh.segments import new_segment_writer
+        from archsearch.schema import LONG_BODY_FIELD
 
         map_large_blocks_apart()
 
         self._index_dir = index_dir
         self._ix = unmapped_storage(index_dir).open_index()
+        # An index written before the column of long bodies keeps them all in the stored fields.
+        self._long_bodies_apart = LONG_BODY_FIELD in self._ix.schema
         self._new_writer = new_segment_writer
         self._writer = None
         self._stamp = 0  # the `indexed` stamp of the segment being written (alerts.py)
@@ -433,7 +443,7 @@ class FileIndexer:
                     if self._writer is None:
                         self._writer = self._new_writer(self._ix)
                         self._stamp = self._segment_stamp()
-                    document = article_document(key, task.root, item, entry)
+                    document = article_document(key, task.root, item, entry, self._long_bodies_apart)
                     self._writer.add_document(**document, indexed=self._stamp)
                     if comparable(document["sketch"]):
                         sketches.append((document["record"], document["sketch"]))

@@ -4,7 +4,8 @@ import datetime
 from collections.abc import Callable
 
 from whoosh.analysis import CharsetFilter, CompositeAnalyzer, LowercaseFilter, RegexTokenizer, StemFilter
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from archsearch.analysis import TextAnalyzer, WordFormAnalyzer
 from archsearch.analysis._tables import ACCENT_MAP  # Whoosh's accent_map
@@ -29,6 +30,23 @@ UNDATED_MARK = "yes"
 
 # The field of each article's index-time stamp (see alerts.py).
 INDEXED_FIELD = "indexed"
+
+# The column of stored bodies too long to keep in the stored fields (engines/whoosh/long_bodies.py).
+LONG_BODY_FIELD = "long_body"
+
+
+class FilledBytesColumn(VarBytesColumn):
+    """Whoosh's VarBytesColumn, its writer filling the documents left without a value at the end
+    of a segment before it writes the arrays of lengths and offsets.  Whoosh's takes the arrays
+    first, and where filling makes one wider (an offset past 65,535 or 2**31) writes the narrower
+    one, short: in a segment of over 32,768 documents (whose offsets are written) all of its
+    values then read wrong.  Most documents have no long body, the last of a segment too."""
+
+    class Writer(VarBytesColumn.Writer):
+        def finish(self, doccount):
+            self.fill(doccount)
+            self._count = doccount
+            super().finish(doccount)
 
 # Whole days are indexed as the integer YYYYMMDD; these bound every valid day.
 FIRST_DAY, LAST_DAY = 10101, 99991231
@@ -113,6 +131,9 @@ def build_schema() -> Schema:
         # would double the index.  Other formats store it in `text` (see indexing.py).
         body=TEXT(analyzer=TEXT_ANALYZER),
         text=STORED(),
+        # A stored body of more than long_bodies.LONG_BODY_CHARS characters, kept here in its place
+        # (its `text` None): in Whoosh's stored fields it would be read whole with any other field.
+        long_body=COLUMN(FilledBytesColumn()),
         # Title and body words as written, unstemmed (see WORD_FORM_ANALYZER): prefix, wildcard and
         # fuzzy words expand against these, and `=word` exact-form search will match them.  With
         # positions, which FastSegmentWriter analyses as fast as the body (and phrases could use).
@@ -155,8 +176,11 @@ def build_schema() -> Schema:
 
 
 def is_current(schema: Schema) -> bool:
-    """Whether an index was built with this version's schema (fields, their kinds, columns and analyzers)."""
+    """Whether an index was built with this version's schema (fields, their kinds, columns and
+    analyzers), or with the one before LONG_BODY_FIELD, which keeps every stored body in `text`."""
     expected = build_schema()
+    if LONG_BODY_FIELD not in schema:
+        expected.remove(LONG_BODY_FIELD)
 
     def shape(some_schema):
         return {

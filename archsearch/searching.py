@@ -11,6 +11,7 @@ from whoosh.scoring import BM25F
 
 from archsearch.alerts import newest_stamp
 from archsearch.errors import ArchsearchError
+from archsearch.engines.whoosh import long_bodies
 from archsearch.engines.whoosh.evaluation import Evaluation, Evaluator
 from archsearch.engines.whoosh.fuzzy import weighed_part
 from archsearch.engines.whoosh.store import article_body, index_searcher, key_term, read_roots
@@ -169,7 +170,7 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
             proximity_rule(node, language, whoosh_hit.searcher.reader()) for node in whoosh_hit.proximities()
         ) if isinstance(whoosh_hit, _EvaluatedHit) else ()
         matched = None
-        for body, whole in _body_openings(stored):
+        for body, whole in _body_openings(stored, whoosh_hit):
             # An opening this long has the body's lead (lead_end) and is one passages can read.
             if not whole and len(body) <= PASSAGE_SEARCH_CHARS:
                 continue
@@ -293,10 +294,14 @@ def _current_body(stored: dict) -> str:
     return body
 
 
-def _body_openings(stored: dict):
-    """The body of a hit as (text, whole) pairs, as formats.registry.read_body_openings gives them:
-    the whole body, or from a plain-text file too long to be kept (KEPT_BODY_CHARS), ever longer
-    openings of it, so that a hit's passages cost what they read, not what the article weighs."""
+def _body_openings(stored: dict, hit):
+    """The body of a hit (`stored`: its fields) as (text, whole) pairs, as
+    formats.registry.read_body_openings gives them: the whole body, or from a plain-text file too
+    long to be kept (KEPT_BODY_CHARS) or a long body kept apart in the index (long_bodies.py), ever
+    longer openings of it, so that a hit's passages cost what they read, not what the article weighs."""
+    if long_bodies.kept_apart(stored):
+        yield from long_bodies.body_openings(hit.searcher, hit.docnum, 2 * PASSAGE_SEARCH_CHARS)
+        return
     path = stored["key"] if stored.get("text") is None else None
     try:
         long_file = path is not None and path not in _kept_bodies and os.stat(path).st_size > KEPT_BODY_CHARS
@@ -753,7 +758,7 @@ def locate_article(searcher, index_dir: Path, reference: str) -> tuple[int, Arti
             f"'{reference}' holds many articles: name one by its id, as in '{stored['path']}'"
         )
     try:
-        body = article_body(stored)
+        body = article_body(stored, searcher, docnum)
     except (UnreadableFile, OSError) as exc:
         raise ArchsearchError(
             f"cannot read {stored['key']}: {exc} (run 'archsearch index' to bring the index up to date)"

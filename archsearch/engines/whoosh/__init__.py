@@ -75,7 +75,8 @@ class _ResultSet:
         return self._searcher.doc_count()
 
     def matching(self):
-        """(how many articles match, an iterator of their stored fields)."""
+        """(how many articles match, an iterator of their stored fields, a body kept apart read
+        into `text`: long_bodies.py)."""
         from archsearch.analysis.alternatives import index_languages
         from archsearch.querying import parse_query
 
@@ -83,7 +84,15 @@ class _ResultSet:
             self._text, self._searcher.schema, languages=index_languages(self._searcher), **self._parse_options
         )
         docnums = self._evaluator.matching_documents(parsed.query)
-        return len(docnums), (self._searcher.stored_fields(docnum) for docnum in docnums)
+        return len(docnums), (self._stored_fields(docnum) for docnum in docnums)
+
+    def _stored_fields(self, docnum: int) -> dict:
+        from archsearch.engines.whoosh import long_bodies
+
+        stored = self._searcher.stored_fields(docnum)
+        if long_bodies.kept_apart(stored):
+            stored = {**stored, "text": long_bodies.read_body(self._searcher, docnum)}
+        return stored
 
     def doc_frequency(self, term: str) -> int:
         """Articles whose bodies hold the index term (deleted ones too, until their segments merge)."""

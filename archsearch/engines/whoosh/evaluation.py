@@ -800,7 +800,7 @@ class Evaluator:
         """The document's title or body, normalised as indexing normalised it before splitting it into words."""
         stored = self.searcher.stored_fields(docnum)
         try:
-            text = stored.get("title") or "" if fieldname == "title" else article_body(stored)
+            text = stored.get("title") or "" if fieldname == "title" else article_body(stored, self.searcher, docnum)
         except (UnreadableFile, OSError):
             text = ""  # the file went away since indexing: no sentence to find
         return normalise(text)
@@ -1519,7 +1519,7 @@ class _PrefixWords:
         stored = evaluator.searcher.stored_fields(docnum)
         if body is None:
             try:
-                body = article_body(stored)
+                body = article_body(stored, evaluator.searcher, docnum)
             except (UnreadableFile, OSError):
                 body = ""
         forms = _forms_starting(self._prefix, f"{stored.get('title') or ''}\n{body}", folded_form)

@@ -49,7 +49,7 @@ from archsearch.engines.whoosh.fuzzy import WordLists
 from archsearch.engines.whoosh.postings_arrays import TEMPORARY as SIDECAR_TEMPORARY
 from archsearch.engines.whoosh import postings_arrays
 from archsearch.engines.whoosh.postings_arrays import SidecarWriter, missing_parts
-from archsearch.schema import exact_text, word_analyzer
+from archsearch.schema import LONG_BODY_FIELD, build_schema, exact_text, word_analyzer
 from archsearch.engines.whoosh.store import ROOTS_TEMPORARY
 
 # Postings a writer keeps in memory before writing them out, sorted, to a temporary run.
@@ -894,6 +894,10 @@ def commit_segments(ix, segments: Iterable[Segment], deleted_keys: Iterable[str]
             f"the index at {ix.storage.folder} is locked by another program writing to it"
         ) from None
     try:
+        if LONG_BODY_FIELD not in writer.schema:
+            # An index written before the column of long bodies has it from this generation on:
+            # the runs after this one keep their long bodies there (long_bodies.py).
+            writer.schema.add(LONG_BODY_FIELD, build_schema()[LONG_BODY_FIELD])
         for key in deleted_keys:
             writer.delete_by_term("key", key)
         kept = merge(writer, writer.segments)

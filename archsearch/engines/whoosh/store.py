@@ -466,10 +466,17 @@ def key_term(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def article_body(stored: dict) -> str:
-    """An indexed article's body: stored in the index, or read again from its plain-text file."""
+def article_body(stored: dict, searcher=None, docnum: int | None = None) -> str:
+    """An indexed article's body (`stored`: its stored fields): stored in the index, in its stored
+    fields or, a long one, in a column of its own (long_bodies.py: looked for in document `docnum`
+    of `searcher`, where they are given), or read again from its plain-text file."""
     if stored.get("text") is not None:
         return stored["text"]
+    if searcher is not None:
+        from archsearch.engines.whoosh import long_bodies
+
+        if long_bodies.kept_apart(stored):
+            return long_bodies.read_body(searcher, docnum)
     from archsearch.formats import read_article
 
     return read_article(stored["key"]).body

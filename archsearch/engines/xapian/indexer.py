@@ -318,6 +318,7 @@ class ClusterFileIndexer(FileIndexer):
         xapian = import_xapian()
         terms = ArticleTerms(build_schema())
         self._ix = None
+        self._long_bodies_apart = False  # a cluster's documents hold their whole stored bodies
         self._new_writer = lambda _ix: _Analyser(xapian, terms, shard_count)
         self._writer = None
         self._stamp = 0

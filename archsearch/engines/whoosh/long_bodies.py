@@ -1,0 +1,143 @@
+"""Long stored bodies, kept apart from the stored fields, in pieces compressed one by one.
+
+Whoosh keeps all of a document's stored fields as one compressed pickle and decompresses and
+unpickles all of it to give any one field: a hit's title, date or source read so cost a 12 MB
+HTML page 90 ms, which an ordinary hit's fields cost 0.1.  A body stored in the index (readers
+other than plain text) of more than LONG_BODY_CHARS characters is therefore written to a column of
+its own (schema.LONG_BODY_FIELD; Whoosh writes a column per document in each segment and carries it
+through merges, as it does the stored fields, and a deleted document's value goes with its
+segment's next merge), and its stored `text` is left empty (None), as a plain-text article's is.
+
+The column's value is a table of pieces, then the pieces, each PIECE_CHARS characters of the
+body in UTF-8 (as pickle writes text: lone surrogates kept), compressed on its own: a hit's
+passages read the pieces of an opening of the body, not the whole (body_openings), as a long
+plain-text file is read (formats.text.body_openings).
+
+An index written before this column has no such field: its long bodies are in `text`, and read as
+before.  Its next commit adds the field (segments.commit_segments), and the runs after that keep
+their long bodies here.
+"""
+
+import struct
+import zlib
+from collections.abc import Iterator
+
+from archsearch.formats.registry import FORMATS
+
+# A stored body longer than this is kept in the column; shorter ones stay in the stored fields,
+# where reading them costs what reading the title does.  The size from which a plain-text file
+# is read by openings too (searching.KEPT_BODY_CHARS).
+LONG_BODY_CHARS = 1 << 20
+# Characters of the body in each piece: the first opening a hit reads (searching._body_openings,
+# 200,000 characters) takes two.
+PIECE_CHARS = 1 << 17
+# Whoosh's stored fields are compressed at this level (columns.CompressedBytesColumn).
+COMPRESSION = 3
+# The table: how many pieces, where the body's trailing whitespace starts (so an opening can tell
+# whether more than whitespace follows it), then each piece's compressed length and characters.
+_HEADER = struct.Struct("<II")
+_PIECE = struct.Struct("<II")
+ENCODING, ERRORS = "utf-8", "surrogatepass"
+
+
+def is_long(body: str) -> bool:
+    return len(body) > LONG_BODY_CHARS
+
+
+def encode(body: str) -> bytes:
+    """The column's value for `body`."""
+    texts = [body[start : start + PIECE_CHARS] for start in range(0, len(body), PIECE_CHARS)]
+    pieces = [zlib.compress(text.encode(ENCODING, ERRORS), COMPRESSION) for text in texts]
+    table = b"".join(_PIECE.pack(len(piece), len(text)) for piece, text in zip(pieces, texts))
+    return _HEADER.pack(len(pieces), len(body.rstrip())) + table + b"".join(pieces)
+
+
+def decode(value: bytes) -> str:
+    """The body that encode() gave `value` for."""
+    return Value(lambda start, length: value[start : start + length]).text()
+
+
+def kept_apart(stored: dict) -> bool:
+    """Whether an article's body is in the column: the index stores its reader's bodies, and its
+    stored `text` is empty (indexing.article_document)."""
+    fmt = FORMATS.get(stored.get("format"))
+    return stored.get("text") is None and fmt is not None and fmt.body_stored
+
+
+def read_body(searcher, docnum: int) -> str:
+    """The whole body of a document whose body is kept apart."""
+    return _value_of(searcher, docnum).text()
+
+
+def body_openings(searcher, docnum: int, first_chars: int) -> Iterator[tuple[str, bool]]:
+    """The body of a document whose body is kept apart as ever longer openings (text, whole), as
+    formats.text.body_openings gives a long file's: the first about `first_chars` characters, each
+    next four times as many, the last the whole body; one that is not whole has more than
+    whitespace after it."""
+    return openings(_value_of(searcher, docnum), first_chars)
+
+
+class Value:
+    """A column value read a part at a time (`read(start, length)`: its bytes there)."""
+
+    def __init__(self, read):
+        self._read = read
+        count, self.content_end = _HEADER.unpack(read(0, _HEADER.size))
+        table = read(_HEADER.size, _PIECE.size * count)
+        if len(table) != _PIECE.size * count:
+            raise EOFError("a long body's table of pieces is cut short")
+        self.pieces = list(_PIECE.iter_unpack(table))  # (compressed length, characters)
+        self._start = _HEADER.size + len(table)
+
+    def text(self, pieces: int | None = None) -> str:
+        """The body's first `pieces` pieces (all of them if None)."""
+        lengths = [length for length, _ in self.pieces[:pieces]]
+        data = self._read(self._start, sum(lengths))
+        if len(data) != sum(lengths):
+            raise EOFError("a long body's pieces are cut short")
+        texts, at = [], 0
+        for length in lengths:
+            texts.append(zlib.decompress(data[at : at + length]).decode(ENCODING, ERRORS))
+            at += length
+        return "".join(texts)
+
+
+def openings(value: Value, first_chars: int) -> Iterator[tuple[str, bool]]:
+    """body_openings of a column value."""
+    pieces = (first_chars + PIECE_CHARS - 1) // PIECE_CHARS
+    while pieces < len(value.pieces):
+        text = value.text(pieces)
+        if len(text) >= value.content_end:  # only whitespace follows
+            break
+        yield text, False
+        pieces *= 4
+    yield value.text(), True
+
+
+def _value_of(searcher, docnum: int) -> Value:
+    """The document's column value, in its segment's column file, read as it is asked for."""
+    from archsearch.schema import LONG_BODY_FIELD
+
+    leaf, base = _segment_of(searcher.reader(), docnum)
+    if LONG_BODY_FIELD not in leaf.schema or not leaf.has_column(LONG_BODY_FIELD):
+        raise EOFError(f"the column of long bodies is missing where document {docnum} needs it")
+    column = leaf.column_reader(LONG_BODY_FIELD, translate=False)
+    length, offset = column._lengths[docnum - base], column._offsets[docnum - base]
+    if not length:
+        raise EOFError(f"the body of document {docnum} is missing from the column of long bodies")
+    start, dbfile = column._basepos + offset, column._dbfile
+
+    def read(at: int, size: int) -> bytes:
+        return dbfile.get(start + at, min(size, length - at)) if at < length else b""
+
+    return Value(read)
+
+
+def _segment_of(reader, docnum: int):
+    """The segment reader holding a document of `reader`, and the segment's first document."""
+    found = None
+    for leaf, base in reader.leaf_readers():
+        if base > docnum:
+            break
+        found = leaf, base
+    return found

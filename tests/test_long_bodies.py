@@ -1,0 +1,279 @@
+"""Long stored bodies kept in a column of their own (engines/whoosh/long_bodies.py): what users see
+is what the same articles show with their bodies in the stored fields, through merges,
+compactions and deletions, and in an index written before the column."""
+
+import dataclasses
+import json
+import os
+import shutil
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh.columns import VarBytesColumn
+
+from archsearch import passages as passages_module
+from archsearch import searching
+from archsearch.concordance import concordance
+from archsearch.engines.whoosh import long_bodies, segments
+from archsearch.engines.whoosh.store import index_searcher, open_index, unmapped_storage
+from archsearch.indexing import update_index
+from archsearch.schema import LONG_BODY_FIELD, FilledBytesColumn, build_schema
+from archsearch.searching import find_article, search
+
+CHARACTERS = st.sampled_from([*"ab \n\t.", "refugees ", "\u00e9", "\U0001f600", "\ud800", "\u3000", "\n\n"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(CHARACTERS, max_size=60).map("".join), st.integers(1, 12), st.integers(1, 40))
+def test_a_body_reads_back_whole_and_by_openings(body, piece_chars, first_chars):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(long_bodies, "PIECE_CHARS", piece_chars)
+        value = long_bodies.encode(body)
+        assert long_bodies.decode(value) == body
+        found = list(long_bodies.openings(long_bodies.Value(lambda at, size: value[at : at + size]), first_chars))
+    *openings, last = found
+    assert last == (body, True)
+    lengths = [len(text) for text, _ in openings]
+    assert lengths == sorted(set(lengths)) and all(length >= first_chars for length in lengths)
+    for text, whole in openings:
+        assert not whole and body.startswith(text) and body[len(text) :].strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.integers(0, 40), st.sampled_from([b"", b"x", b"y" * 300, b"z" * 70_000]), max_size=6),
+       st.integers(0, 20), st.sampled_from([0, 2, 2**15]))
+def test_the_column_reads_back_every_document_however_many_lack_a_value(values, more, offsets_cutoff):
+    """Whoosh's VarBytesColumn reads all of a segment's values wrong when filling the documents
+    without a value at its end makes its offsets wider (read [70025, 0, 70025, 0, 0] for
+    {1: 70,000 bytes} of 5 documents, offsets written)."""
+    from io import BytesIO
+
+    from whoosh.filedb.structfile import BufferFile, StructFile
+
+    column = FilledBytesColumn(write_offsets_cutoff=offsets_cutoff)
+    doccount = max(values, default=-1) + 1 + more
+    written = BytesIO()
+    writer = column.writer(StructFile(written))
+    for docnum in sorted(values):
+        writer.add(docnum, values[docnum])
+    writer.finish(doccount)
+    data = written.getvalue()
+    reader = column.reader(BufferFile(memoryview(data)), 0, len(data), doccount)
+    assert [reader[docnum] for docnum in range(doccount)] == [values.get(docnum, b"") for docnum in range(doccount)]
+
+
+def test_a_value_cut_short_is_damage():
+    value = long_bodies.encode("word " * 100_000)
+    with pytest.raises(EOFError):
+        long_bodies.decode(value[: len(value) // 2])
+
+
+def html_page(title: str, paragraphs: list[str]) -> str:
+    body = "\n".join(f"<p>{paragraph}</p>" for paragraph in paragraphs)
+    return (f"<html><head><title>{title}</title><meta name='date' content='2017-02-15'></head>"
+            f"<body><article><h1>{title}</h1>\n{body}\n</article></body></html>")
+
+
+def filler(number: int, count: int) -> list[str]:
+    return [f"Paragraph {n} of page {number}: the farmers of the valley brought the harvest in early, "
+            f"and the markets were full of apples." for n in range(count)]
+
+
+def pages() -> dict[str, str]:
+    """HTML pages, some long enough to be kept apart under the limits of `small_limits`, with the
+    queries' words early, deep, at the end, and nowhere; and a plain-text article."""
+    found = {}
+    for number, (depth, count) in enumerate([(0, 40), (30, 60), (59, 60), (None, 60), (3, 8), (200, 240)]):
+        paragraphs = filler(number, count)
+        if depth is not None:
+            paragraphs[depth] += (" The president said the Syria ceasefire talks went on; refugees and migrants waited."
+                                  " Presidential elections follow.")
+        found[f"pages/page{number}.html"] = html_page(f"Page {number} on the president", paragraphs)
+    found["notes/plain.txt"] = " date 2017-02-15 OSLO, February 15. /NTB/. The president said refugees waited.\n\nMore."
+    return found
+
+
+QUERIES = ["president", "refugees OR migrants", '"ceasefire talks"', "president NEAR/5 refugees",
+           "SENTENCE(president said)", "presid*", "lead:president", "apples", "page3"]
+
+
+@pytest.fixture
+def small_limits(monkeypatch):
+    """Bodies of over 3,000 characters are kept apart, in pieces of 700, and passages look through
+    stretches of 400: the pages above are read by openings, as a 12 MB page is."""
+    monkeypatch.setattr(long_bodies, "LONG_BODY_CHARS", 3_000)
+    monkeypatch.setattr(long_bodies, "PIECE_CHARS", 700)
+    monkeypatch.setattr(searching, "PASSAGE_SEARCH_CHARS", 400)
+    monkeypatch.setattr(passages_module, "PASSAGE_SEARCH_CHARS", 400)
+
+
+def write_pages(folder, articles) -> None:
+    for name, text in articles.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def create_old_index(index_dir) -> None:
+    """An empty index as written before the column of long bodies: its schema has no such field."""
+    schema = build_schema()
+    schema.remove(LONG_BODY_FIELD)
+    index_dir.mkdir()
+    unmapped_storage(index_dir).create_index(schema)
+
+
+def answers(index_dir, scored: bool = True) -> list:
+    """What searches, concordances and `show` give; `scored`: with the hits' scores and ranks (a
+    merge of a segment with deletions keeps their field lengths only rounded, which moves scores a
+    little, and may reorder equal ones)."""
+    found = []
+    for query in QUERIES:
+        result = search(index_dir, query, limit=20)
+        hits = result.hits if scored else sorted(
+            (dataclasses.replace(hit, score=None, rank=0) for hit in result.hits), key=lambda hit: hit.id
+        )
+        found.append(dataclasses.replace(result, elapsed=0, hits=hits))
+        found.append(sorted(concordance(index_dir, query).occurrences, key=lambda each: each.id if not scored else 0))
+        for hit in hits:
+            found.append(find_article(index_dir, hit.id))
+    return found
+
+
+def cli_answers(run_cli, index_dir) -> list[str]:
+    outputs = []
+    for command in [["query", "president", "--json"], ["query", "refugees OR migrants"], ["kwic", "refugees"],
+                    ["show", "pages/page0.html"], ["show", "pages/page5.html"], ["query", "presid*", "--json"]]:
+        result = run_cli(*command, "--index", str(index_dir))
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output if "--json" not in command else
+                       [{k: v for k, v in json.loads(line).items() if k != "elapsed_ms"} for line in result.output.splitlines()])
+    return outputs
+
+
+def bodies_kept_apart(index_dir) -> list[str]:
+    """The ids of the articles whose bodies the index keeps in the column."""
+    with index_searcher(index_dir) as searcher:
+        return sorted(stored["path"] for stored in searcher.all_stored_fields() if long_bodies.kept_apart(stored))
+
+
+def column_values(index_dir) -> list[bytes]:
+    """Every value of the column of long bodies in the index's segments, deleted documents' too."""
+    ix = open_index(index_dir)
+    values = []
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            if leaf.has_column(LONG_BODY_FIELD):
+                values += [value for value in leaf.column_reader(LONG_BODY_FIELD, VarBytesColumn(), translate=False) if value]
+    return values
+
+
+def test_long_bodies_kept_apart_answer_as_bodies_in_the_stored_fields(tmp_path, small_limits, run_cli):
+    corpus = tmp_path / "corpus"
+    write_pages(corpus, pages())
+    apart, stored = tmp_path / "apart", tmp_path / "stored"
+    create_old_index(stored)
+    update_index(apart, [str(corpus)])
+    update_index(stored, [str(corpus)])
+
+    assert bodies_kept_apart(apart) == [f"pages/page{n}.html" for n in (0, 1, 2, 3, 5)]
+    assert bodies_kept_apart(stored) == []
+    assert answers(apart) == answers(stored)
+    assert cli_answers(run_cli, apart) == cli_answers(run_cli, stored)
+
+
+def test_a_long_hit_is_read_by_openings(tmp_path, small_limits, monkeypatch):
+    corpus = tmp_path / "corpus"
+    write_pages(corpus, pages())
+    update_index(tmp_path / "index", [str(corpus)])
+    read = []
+    original = long_bodies.Value.text
+    monkeypatch.setattr(long_bodies.Value, "text", lambda self, pieces=None: read.append(pieces) or original(self, pieces))
+
+    hits = search(tmp_path / "index", '"ceasefire talks"', limit=20).hits
+
+    assert {hit.id for hit in hits} >= {"pages/page0.html", "pages/page5.html"}
+    # page 0 and page 5 have their match in their first stretch: the first opening tells
+    assert None not in read[:2] and read.count(None) <= len(hits) - 2
+
+
+def test_merges_compaction_and_deletions_carry_the_bodies_and_drop_the_deleted(tmp_path, small_limits, monkeypatch):
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 2)  # tier merges at each second small segment
+    corpus = tmp_path / "corpus"
+    articles = pages()
+    write_pages(corpus, articles)
+    index_dir = tmp_path / "index"
+    update_index(index_dir, [str(corpus)], commit_every=2)
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    assert answers(index_dir) == answers(fresh)
+
+    os.remove(corpus / "pages/page1.html")
+    (corpus / "pages/page2.html").write_text(articles["pages/page2.html"].replace("harvest", "wheat"), encoding="utf-8")
+    update_index(index_dir, [str(corpus)], commit_every=2)
+    update_index(index_dir, [], compact=True)
+
+    shutil.rmtree(fresh)
+    update_index(fresh, [str(corpus)])
+    assert answers(index_dir, scored=False) == answers(fresh, scored=False)
+    assert sorted(column_values(index_dir)) == sorted(column_values(fresh))
+    assert len(column_values(index_dir)) == 4  # pages 0, 2 (changed), 3 and 5
+
+
+def test_an_index_written_before_the_column_answers_and_takes_it_at_its_next_commit(tmp_path, small_limits, run_cli):
+    corpus = tmp_path / "corpus"
+    articles = pages()
+    write_pages(corpus, {name: text for name, text in articles.items() if name != "pages/page5.html"})
+    old = tmp_path / "old"
+    create_old_index(old)
+    update_index(old, [str(corpus)])
+    assert LONG_BODY_FIELD in open_index(old).schema  # its first commit added the column
+    assert bodies_kept_apart(old) == []  # the run that added it wrote its bodies as before
+
+    write_pages(corpus, {"pages/page5.html": articles["pages/page5.html"]})
+    update_index(old, [str(corpus)])
+
+    assert bodies_kept_apart(old) == ["pages/page5.html"]
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    assert answers(old) == answers(fresh)
+    assert cli_answers(run_cli, old) == cli_answers(run_cli, fresh)
+
+
+def test_a_page_of_over_a_million_characters_is_kept_apart(tmp_path):
+    corpus = tmp_path / "corpus"
+    paragraphs = filler(0, 9_000)
+    paragraphs[4_000] += " The president said the Syria ceasefire talks went on."
+    write_pages(corpus, {"huge.html": html_page("A long page", paragraphs)})
+    update_index(tmp_path / "index", [str(corpus)])
+
+    assert bodies_kept_apart(tmp_path / "index") == ["huge.html"]
+    (hit,) = search(tmp_path / "index", "ceasefire").hits
+    assert [hit.snippets[0].text[a:b] for a, b in hit.snippets[0].matches] == ["ceasefire"]
+    body = find_article(tmp_path / "index", "huge.html").body
+    assert len(body) > long_bodies.LONG_BODY_CHARS and body.count("ceasefire") == 1
+
+
+@pytest.mark.parametrize("where", ["table", "piece"])
+def test_a_damaged_long_body_is_named_as_damage(tmp_path, small_limits, where, capfd, monkeypatch):
+    from archsearch.cli import run
+
+    corpus = tmp_path / "corpus"
+    articles = pages()
+    write_pages(corpus, articles)
+    index_dir = tmp_path / "index"
+    update_index(index_dir, [str(corpus)])
+    (value,) = [value for value in column_values(index_dir) if "page 5:" in long_bodies.decode(value)]
+    (segment,) = [path for path in index_dir.iterdir() if path.suffix == ".seg" and value in path.read_bytes()]
+    data = bytearray(segment.read_bytes())
+    at = data.index(value) + (0 if where == "table" else len(value) - 100)
+    data[at : at + 8] = b"\xff" * 8  # a count of pieces past the column's end, or garbage inside one
+    segment.write_bytes(bytes(data))
+    monkeypatch.setenv("ARCHSEARCH_INDEX", str(index_dir))
+    capfd.readouterr()
+
+    for command in (["show", "pages/page5.html"], ["kwic", "ceasefire"], ["query", "ceasefire", "-n", "20"]):
+        status = run(command)
+        stderr = capfd.readouterr().err
+        assert status == 2 and "Traceback" not in stderr and "internal error" not in stderr, (command, stderr)
+        assert "is damaged" in stderr and "'archsearch index --rebuild'" in stderr, stderr
