@@ -319,7 +319,7 @@ class ArrayOperations:
         postings elsewhere.  Read whole once per evaluator, positions included (they cost nothing
         until asked for): its scores, its phrases and proximity's closeness read the same term."""
         read = self._kept_postings(fieldname, text, None)
-        return read.ids, _joined_weights(read.weights), read.positions
+        return read.ids, _joined_weights(read.weights, read.positions.starts), read.positions
 
     def documents_of(self, fieldname: str, text: bytes) -> np.ndarray:
         """The term's documents, deleted ones left out."""
@@ -455,18 +455,23 @@ class ArrayOperations:
         return np.asarray(candidates, _DOCNUM)[found]
 
 
-def _joined_weights(parts: list) -> np.ndarray:
+def _joined_weights(parts: list, starts: list[int]) -> np.ndarray:
     """A term's weights (float64) from its segments' (ArrayOperations._read_postings): an array,
     or the term in a segment's file (SegmentArrays, the term's number there, and the postings
-    deletions left, None: all)."""
-    joined = []
-    for part in parts:
-        if isinstance(part, tuple):
-            arrays, term, kept = part
-            weights = arrays.weights(term)
-            part = (weights if kept is None else weights[kept]).astype(np.float64)
-        joined.append(part)
-    return np.concatenate(joined) if joined else _EMPTY.scores
+    deletions left, None: all); `starts`: where each segment's begin among the term's, and the
+    end.  Written into one array, segment by segment: no array of a segment's made in between
+    (their pages are fresh ones in a request process, a fault each)."""
+    joined = np.empty(starts[-1])
+    for part, start, end in zip(parts, starts, starts[1:]):
+        if not isinstance(part, tuple):
+            joined[start:end] = part
+            continue
+        arrays, term, kept = part
+        if kept is None:
+            arrays.weights_into(term, joined[start:end])
+        else:
+            joined[start:end] = arrays.weights(term)[kept]
+    return joined
 
 
 def _weights_at(parts: list, starts: list[int], indexes: np.ndarray) -> np.ndarray:
@@ -531,10 +536,11 @@ class TermPostings:
     def ids(self) -> np.ndarray:
         """The documents (index-wide numbers, increasing)."""
         if self._ids is None:
-            self._ids = (
-                np.concatenate([_segment_ids(ids).astype(_DOCNUM) + base for base, ids in self.parts])
-                if self.parts else _EMPTY.docnums
-            )
+            # Each segment's numbers offset into one array: no array of a segment's made in between.
+            self._ids = np.empty(self.count, _DOCNUM)
+            starts = self.positions.starts
+            for (base, ids), start, end in zip(self.parts, starts, starts[1:]):
+                np.add(_segment_ids(ids), base, out=self._ids[start:end], dtype=_DOCNUM)
         return self._ids
 
     def lookup(self, docnums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -733,6 +739,16 @@ class SegmentArrays:
         if self._layout(index)[0] & (NO_POSITIONS | WEIGHTS_STORED):
             return self._view(index, _WEIGHTS)
         return np.diff(self._view(index, _OFFSETS))
+
+    def weights_into(self, index: int, floats: np.ndarray) -> None:
+        """Writes weights() of the term numbered `index` by find() into `floats` (float64, one
+        for each posting): the counts of positions subtracted into it, not an array of them made
+        first (np.diff) and converted."""
+        if self._layout(index)[0] & (NO_POSITIONS | WEIGHTS_STORED):
+            floats[:] = self._view(index, _WEIGHTS)
+        else:
+            offsets = self._view(index, _OFFSETS)
+            np.subtract(offsets[1:], offsets[:-1], out=floats, dtype=np.float64)
 
     def weights_at(self, index: int, chosen: np.ndarray) -> np.ndarray:
         """arrays()'s weights of the term numbered `index` by find(), of the postings `chosen`
