@@ -490,8 +490,8 @@ def test_a_term_reads_back_alike_with_the_standard_library(built):
 
 def test_a_term_s_layout_is_worked_out_once_and_each_array_read_alone_alike(built, monkeypatch):
     """SegmentArrays reads a term's record and works out its layout once per file opened (when
-    find() checks it), not for every view; documents, weights, weights_at and positions, each
-    made alone, are arrays()'s."""
+    find() checks it), not for every view; documents, weights, weights_into (all of them or
+    some) and positions, each made alone, are arrays()'s, and postings_count their number."""
     laid_out = []
     real = arrays.term_layout
     monkeypatch.setattr(arrays, "term_layout", lambda *args: laid_out.append(args) or real(*args))
@@ -509,8 +509,14 @@ def test_a_term_s_layout_is_worked_out_once_and_each_array_read_alone_alike(buil
                 ids, weights, offsets, flat = mapped.arrays(index)
                 assert mapped.documents(index).tolist() == ids.tolist()
                 assert mapped.weights(index).tolist() == weights.tolist()
+                assert mapped.postings_count(index) == len(ids)
+                floats = np.empty(len(ids))
+                mapped.weights_into(index, floats)
+                assert floats.tolist() == weights.tolist()
                 chosen = np.arange(0, len(ids), 2)
-                assert mapped.weights_at(index, chosen).tolist() == weights[chosen].tolist()
+                floats = np.empty(len(chosen))
+                mapped.weights_into(index, floats, chosen)
+                assert floats.tolist() == weights[chosen].tolist()
                 if offsets is not None:
                     assert [part.tolist() for part in mapped.positions(index)] == [offsets.tolist(), flat.tolist()]
                 assert mapped.term(key)[0].tolist() == ids.tolist()

@@ -362,20 +362,21 @@ class ArrayOperations:
             if found is None:
                 continue
             mapped.add(number)
-            leaf_ids = arrays.documents(found)
-            counts[number] = len(leaf_ids)
+            count = counts[number] = arrays.postings_count(found)
             leaf, base = self.evaluator.leaves[number]
             kept = None
             deleted = self._deleted_in(leaf)
             if deleted is not None:
+                leaf_ids = arrays.documents(found)
                 kept = np.flatnonzero(~np.isin(leaf_ids, deleted))
                 leaf_ids = leaf_ids[kept]
+                count = len(kept)
             # The term's number, not views of the file: the postings are kept with the evaluator,
             # whose reference cycles would keep the file mapped after its searcher is let go.
             where = (arrays, found, kept)
             # The numbers as the segment holds them (TermPostings), not a view of the file: the
             # term's number where it has no deletions, a copy where it has.
-            parts.append((base, (arrays, found) if kept is None else leaf_ids, len(leaf_ids), where, where))
+            parts.append((base, (arrays, found) if kept is None else leaf_ids, count, where, where))
         read = self.evaluator.leaf_postings(fieldname, text, wanted, skipped=frozenset(mapped))
         for leaf, base, leaf_ids, leaf_weights, leaf_values in read:
             leaf_ids = np.array(leaf_ids, _DOCNUM) - base
@@ -467,26 +468,26 @@ def _joined_weights(parts: list, starts: list[int]) -> np.ndarray:
             joined[start:end] = part
             continue
         arrays, term, kept = part
-        if kept is None:
-            arrays.weights_into(term, joined[start:end])
-        else:
-            joined[start:end] = arrays.weights(term)[kept]
+        arrays.weights_into(term, joined[start:end], kept)
     return joined
 
 
 def _weights_at(parts: list, starts: list[int], indexes: np.ndarray) -> np.ndarray:
-    """_joined_weights(parts)[indexes] (increasing), without joining them: the same floats."""
-    chosen_parts = []
+    """_joined_weights(parts, starts)[indexes] (increasing), without joining them: the same floats,
+    written into one array, segment by segment."""
+    found = np.empty(len(indexes))
     bounds = np.searchsorted(indexes, starts).tolist()
     for number, part in enumerate(parts):
-        chosen = indexes[bounds[number]:bounds[number + 1]] - starts[number]
+        low, high = bounds[number], bounds[number + 1]
+        if low == high:
+            continue
+        chosen = indexes[low:high] - starts[number]
         if isinstance(part, tuple):
             arrays, term, kept = part
-            part = arrays.weights_at(term, chosen if kept is None else kept[chosen]).astype(np.float64)
+            arrays.weights_into(term, found[low:high], chosen if kept is None else kept[chosen])
         else:
-            part = part[chosen]
-        chosen_parts.append(part)
-    return np.concatenate(chosen_parts) if chosen_parts else _EMPTY.scores
+            found[low:high] = part[chosen]
+    return found
 
 
 def _increasing(keys: np.ndarray) -> np.ndarray:
@@ -594,6 +595,8 @@ class PostingPositions:
         counts, flats = [], []
         bounds = np.searchsorted(indexes, self.starts).tolist()
         for number, where in enumerate(self._parts):
+            if bounds[number] == bounds[number + 1]:
+                continue  # none of its postings asked for
             chosen = indexes[bounds[number]:bounds[number + 1]] - self.starts[number]
             if isinstance(where[0], list):  # Whoosh's encoded positions
                 values, kept = where
@@ -609,15 +612,16 @@ class PostingPositions:
             if kept is not None:
                 chosen = kept[chosen]
             begins = offsets[chosen].astype(np.int64)
-            part_counts = offsets[chosen + 1].astype(np.int64) - begins
-            # Each posting's run of positions, flat[begin:end], gathered in one step.
-            runs_start = np.cumsum(part_counts) - part_counts
-            gather = np.arange(int(part_counts.sum())) + np.repeat(begins - runs_start, part_counts)
+            part_counts = offsets[chosen + 1] - begins  # int64, as begins
+            # Each posting's run of positions, flat[begin:end], gathered in one step (ndarray's
+            # methods, not numpy's functions: this runs for each segment of each word asked).
+            ends = part_counts.cumsum()
+            gather = np.arange(int(ends[-1])) + (begins - (ends - part_counts)).repeat(part_counts)
             counts.append(part_counts)
-            flats.append(flat[gather].astype(np.int64))
+            flats.append(flat[gather])
         if not counts:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        return np.concatenate(counts), np.concatenate(flats)
+        return np.concatenate(counts), np.concatenate(flats, dtype=np.int64)
 
 
 class SegmentArrays:
@@ -740,23 +744,23 @@ class SegmentArrays:
             return self._view(index, _WEIGHTS)
         return np.diff(self._view(index, _OFFSETS))
 
-    def weights_into(self, index: int, floats: np.ndarray) -> None:
+    def weights_into(self, index: int, floats: np.ndarray, chosen: np.ndarray | None = None) -> None:
         """Writes weights() of the term numbered `index` by find() into `floats` (float64, one
-        for each posting): the counts of positions subtracted into it, not an array of them made
-        first (np.diff) and converted."""
+        for each posting, or for each of the postings `chosen`): the counts of positions
+        subtracted into it, not an array of them made first (np.diff) and converted."""
         if self._layout(index)[0] & (NO_POSITIONS | WEIGHTS_STORED):
-            floats[:] = self._view(index, _WEIGHTS)
-        else:
-            offsets = self._view(index, _OFFSETS)
-            np.subtract(offsets[1:], offsets[:-1], out=floats, dtype=np.float64)
-
-    def weights_at(self, index: int, chosen: np.ndarray) -> np.ndarray:
-        """arrays()'s weights of the term numbered `index` by find(), of the postings `chosen`
-        only: the counts of positions where its weights are not stored, not diffed whole."""
-        if self._layout(index)[0] & (NO_POSITIONS | WEIGHTS_STORED):
-            return self._view(index, _WEIGHTS)[chosen]
+            weights = self._view(index, _WEIGHTS)
+            floats[:] = weights if chosen is None else weights[chosen]
+            return
         offsets = self._view(index, _OFFSETS)
-        return offsets[chosen + 1] - offsets[chosen]
+        if chosen is None:
+            np.subtract(offsets[1:], offsets[:-1], out=floats, dtype=np.float64)
+        else:
+            np.subtract(offsets[chosen + 1], offsets[chosen], out=floats, dtype=np.float64)
+
+    def postings_count(self, index: int) -> int:
+        """How many postings the term numbered `index` by find() has, as its record says: no view made."""
+        return self._layout(index)[1][_IDS][1]
 
     def documents(self, index: int) -> np.ndarray:
         """The document numbers of the term numbered `index` by find(): a view of the file."""
