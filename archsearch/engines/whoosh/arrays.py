@@ -815,7 +815,7 @@ class TermDirectory:
         present = [found for found in files if found is not None]
         self._rows = {key: row for row, key in enumerate(dict.fromkeys(chain.from_iterable(
             found._numbers for found in present)))}
-        self._numbers = np.full((len(self._rows), len(files)), -1, np.int64)
+        self._numbers = np.full((len(self._rows), len(files)), -1, np.int32)
         for column, found in enumerate(files):
             if found is not None:
                 count = len(found._numbers)
