@@ -869,8 +869,8 @@ def warm(index_dir: Path) -> None:
     """Reads once, in the server, what every request on the index's newly opened generation would
     otherwise read again in its own process, and lose with it: each segment's stored-field
     offsets, word lists (prefix and fuzzy words; merged for prefixes), span of keys, postings
-    sidecars' keys numbered (and one directory of them all) and largest terms' checksums, each segment's file opened for term
-    lookups (segment_terms.py), every scored field's lengths, the regular expressions of the article readers and of snippets compiled
+    sidecars' keys numbered (and one directory of them all: arrays.TermDirectory) and largest
+    terms' checksums, each segment's file opened for term lookups (segment_terms.py), every scored field's lengths, the regular expressions of the article readers and of snippets compiled
     (Whoosh's query parser's are, when PRELOADED imports query_plugins).  It searches the index for a rare
     word (the first of letters in the body of at most WARMING_ARTICLES articles: a common one
     would cost a large index a second), the result thrown away; the requests forked afterwards
