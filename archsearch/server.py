@@ -869,8 +869,8 @@ def warm(index_dir: Path) -> None:
     """Reads once, in the server, what every request on the index's newly opened generation would
     otherwise read again in its own process, and lose with it: each segment's stored-field
     offsets, word lists (prefix and fuzzy words; merged for prefixes), span of keys, postings
-    sidecars' keys numbered and largest terms' checksums, each segment's file opened for term
-    lookups (segment_terms.py), every scored field's lengths, the regular expressions of the article readers and of snippets compiled
+    sidecars' keys numbered (and one directory of them all: arrays.TermDirectory) and largest
+    terms' checksums, each segment's file opened for term lookups (segment_terms.py), every scored field's lengths, the regular expressions of the article readers and of snippets compiled
     (Whoosh's query parser's are, when PRELOADED imports query_plugins).  It searches the index for a rare
     word (the first of letters in the body of at most WARMING_ARTICLES articles: a common one
     would cost a large index a second), the result thrown away; the requests forked afterwards
@@ -899,7 +899,7 @@ def warm(index_dir: Path) -> None:
                 leaf.stored_fields(0)  # reads where each article's stored fields are in the segment
         for fieldname in PREFIX_FIELDS:  # where live search's prefixes look
             merge_word_lists(searcher.reader(), fieldname)
-        _prepare_postings_arrays(leaves)
+        _prepare_postings_arrays(searcher)
         for leaf in leaves:
             read_segment_terms(leaf)  # for its term information and postings (segment_terms.py)
         # Letters sort after digits: from "a" on, the first word of letters is near.
@@ -916,17 +916,20 @@ def warm(index_dir: Path) -> None:
 CHECKED_TERM_BYTES = 64 << 20
 
 
-def _prepare_postings_arrays(leaves: list) -> None:
-    """The segments' postings sidecars' keys numbered (arrays.SegmentArrays.number_keys) and
+def _prepare_postings_arrays(searcher) -> None:
+    """The searcher's segments' postings sidecars' keys numbered (arrays.SegmentArrays.number_keys),
     their largest terms' checksums checked in the server (SegmentArrays.check_largest),
-    CHECKED_TERM_BYTES shared out by the files' sizes."""
-    from archsearch.engines.whoosh.arrays import segment_arrays
+    CHECKED_TERM_BYTES shared out by the files' sizes, and the generation's arrays.TermDirectory
+    made from them."""
+    from archsearch.engines.whoosh.arrays import keep_term_directory, segment_arrays
 
-    files = [found for found in map(segment_arrays, leaves) if found is not None]
-    total = sum(found.data_size() for found in files) or 1
-    for found in files:
+    files = [segment_arrays(leaf) for leaf, _ in searcher.reader().leaf_readers()]
+    present = [found for found in files if found is not None]
+    total = sum(found.data_size() for found in present) or 1
+    for found in present:
         found.number_keys()
         found.check_largest(CHECKED_TERM_BYTES * found.data_size() // total)
+    keep_term_directory(searcher, files)
 
 
 # What a request process reports to the server, each a byte, a path and a NUL: an index it opened

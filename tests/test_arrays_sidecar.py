@@ -22,6 +22,7 @@ from archsearch.querying import QuerySyntaxError, parse_query
 from archsearch.searching import search, weighting
 
 from whoosh.query import Term
+from whoosh.reading import TermNotFound
 
 from test_evaluation import WORDS, article, query_parts, whoosh_scores
 
@@ -489,8 +490,8 @@ def test_a_term_reads_back_alike_with_the_standard_library(built):
 
 def test_a_term_s_layout_is_worked_out_once_and_each_array_read_alone_alike(built, monkeypatch):
     """SegmentArrays reads a term's record and works out its layout once per file opened (when
-    find() checks it), not for every view; documents, weights, weights_at and positions, each
-    made alone, are arrays()'s."""
+    find() checks it), not for every view; documents, weights, weights_into (all of them or
+    some) and positions, each made alone, are arrays()'s, and postings_count their number."""
     laid_out = []
     real = arrays.term_layout
     monkeypatch.setattr(arrays, "term_layout", lambda *args: laid_out.append(args) or real(*args))
@@ -508,8 +509,14 @@ def test_a_term_s_layout_is_worked_out_once_and_each_array_read_alone_alike(buil
                 ids, weights, offsets, flat = mapped.arrays(index)
                 assert mapped.documents(index).tolist() == ids.tolist()
                 assert mapped.weights(index).tolist() == weights.tolist()
+                assert mapped.postings_count(index) == len(ids)
+                floats = np.empty(len(ids))
+                mapped.weights_into(index, floats)
+                assert floats.tolist() == weights.tolist()
                 chosen = np.arange(0, len(ids), 2)
-                assert mapped.weights_at(index, chosen).tolist() == weights[chosen].tolist()
+                floats = np.empty(len(chosen))
+                mapped.weights_into(index, floats, chosen)
+                assert floats.tolist() == weights[chosen].tolist()
                 if offsets is not None:
                     assert [part.tolist() for part in mapped.positions(index)] == [offsets.tolist(), flat.tolist()]
                 assert mapped.term(key)[0].tolist() == ids.tolist()
@@ -860,6 +867,32 @@ def test_a_terms_documents_are_looked_up_segment_by_segment_as_in_its_joined_num
         assert ops.word_positions(fieldname, text, docnums, decode) == joined.word_positions(fieldname, text, docnums, decode)
     assert ops._postings[fieldname, text]._ids is None  # nothing joined
     assert ops.documents_of(fieldname, text).tolist() == ids.tolist()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_terms_joined_numbers_and_weights_are_each_segments_in_a_row(searcher, data):
+    """The index-wide numbers and float64 weights of a term, written segment by segment into one
+    array each, are each segment's postings (deletions left out) offset and converted one by one,
+    in the segments' order, whether the postings file holds the term there (weights stored, or
+    counted from its positions) or Whoosh's postings do."""
+    fieldname = data.draw(st.sampled_from(["body", "title", "exact", "undated", "date"]))
+    text = data.draw(st.sampled_from(lexicon(searcher, fieldname) + [b"zzznowhere"]))
+    ids, weights, _ = array_operations(searcher).postings(fieldname, text)
+    expected_ids, expected_weights = [], []
+    for leaf, base in searcher.reader().leaf_readers():
+        try:
+            matcher = leaf.postings(fieldname, text)
+        except TermNotFound:
+            continue
+        deleted = leaf.deleted_docs_set or frozenset()
+        while matcher.is_active():
+            if matcher.id() not in deleted:
+                expected_ids.append(base + matcher.id())
+                expected_weights.append(matcher.weight())
+            matcher.next()
+    assert ids.dtype == np.int64 and ids.tolist() == expected_ids
+    assert weights.dtype == np.float64 and weights.tolist() == expected_weights
 
 
 def test_a_title_term_held_from_fewer_documents_is_read_from_the_file_without_numpy(titled, monkeypatch):  # noqa: F811

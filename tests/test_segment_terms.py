@@ -7,6 +7,7 @@ server warms a generation, and let go with its readers."""
 import os
 import random
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +21,7 @@ from archsearch.indexing import update_index
 from archsearch.querying import parse_query
 from archsearch.searching import search, weighting
 
-from test_arrays_sidecar import built, few_postings, lexicon, searcher  # noqa: F401  (fixtures)
+from test_arrays_sidecar import built, damaged_copy, few_postings, lexicon, overwrite_data, searcher  # noqa: F401  (fixtures)
 from test_prefix_postings import LISTED, SCORED, TOP, build, vocabulary
 
 FIELDS = ["title", "body", "derived_title", "exact", "key", "no_such_field"]
@@ -147,6 +148,7 @@ def test_the_server_prepares_term_lookups_for_each_generation_when_it_warms_it(b
         with store.index_searcher(copy) as searcher, pytest.MonkeyPatch.context() as patch:
             if prepared:
                 patch.setattr(arrays.SegmentArrays, "_key", refused)
+                patch.setattr(arrays.SegmentArrays, "find", refused)  # the generation's TermDirectory instead
                 patch.setattr(W3TermsReader, "term_info", refused)
             return evaluated(searcher, "zebra crossing")
 
@@ -163,6 +165,74 @@ def test_the_server_prepares_term_lookups_for_each_generation_when_it_warms_it(b
     assert len(after) == len(before) + 1
     server.warm(copy)
     assert kept_evaluation(prepared=True) == after
+
+
+def numbered_files(searcher) -> list:
+    files = [arrays.segment_arrays(leaf) for leaf, _ in searcher.reader().leaf_readers()]
+    for found in files:
+        if found is not None:
+            found.number_keys()
+    return files
+
+
+def test_numbering_the_keys_copies_the_directory_out_of_the_map(built):  # noqa: F811
+    """The records and checksums a request reads for each term are the server's memory, which
+    fork() hands on, not the file's map, whose pages each request would fault in again."""
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        for found in filter(None, numbered_files(searcher)):
+            assert found._records.flags.owndata and found._crcs.flags.owndata
+            records = np.frombuffer(found._map, "<i8", found._records.size, found._directory + 8 * (len(found._crcs) + 1))
+            assert (found._records.ravel() == records).all()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_term_directory_finds_what_each_file_finds(built, tmp_path_factory, data):  # noqa: F811
+    """TermDirectory's number of a key in each segment's file, checked there (whole_term), is
+    what the file's own find() gives: absent keys, keys some segments lack, damaged terms."""
+    index = built if data.draw(st.booleans()) else damaged_copy(built, tmp_path_factory.mktemp("damaged"), overwrite_data)
+    with open_index(index).searcher(weighting=weighting()) as first, open_index(index).searcher(weighting=weighting()) as second:
+        files, alone = numbered_files(first), numbered_files(second)
+        directory = arrays.TermDirectory(files)
+        keys = sorted({key for found in filter(None, alone) for key in found._numbers})
+        wanted = data.draw(st.lists(st.one_of(st.sampled_from(keys), st.binary(max_size=12)), max_size=30))
+        for key in wanted + [keys[0] + b"\0", keys[-1][:-1]]:
+            numbers = directory.numbers(key)
+            found = [None if its is None or numbers is None else its.whole_term(numbers[number], key)
+                     for number, its in enumerate(files)]
+            assert found == [its.find(key) if its is not None else None for its in alone], key
+
+
+QUERIES = ["zebra", '"prime minister"', "crossing OR zebra", "prime minister", "peace -storm", "minister*"]
+
+
+@pytest.mark.parametrize("file_added_since", [False, True], ids=["same files", "a file added since"])
+def test_with_a_term_directory_each_term_is_looked_up_once_and_answers_alike(built, monkeypatch, file_added_since):  # noqa: F811
+    """With the generation's TermDirectory kept with the reader (as the server keeps it), an
+    evaluation finds each term's number in every file with one lookup in it, not with find() in
+    each file, and answers to the bit as without; a file the directory was made without (a
+    sidecar `archsearch index` wrote for the segment since) is looked in with find()."""
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        expected = {text: evaluated(searcher, text) for text in QUERIES}
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        files = numbered_files(searcher)
+        added = max(number for number, found in enumerate(files) if found is not None)
+        arrays.keep_term_directory(searcher, [None if file_added_since and number == added else found
+                                              for number, found in enumerate(files)])
+        looked_up, asked = [], []
+        numbers = arrays.TermDirectory.numbers
+        monkeypatch.setattr(arrays.TermDirectory, "numbers", lambda self, key: looked_up.append(key) or numbers(self, key))
+        find = arrays.SegmentArrays.find
+        monkeypatch.setattr(arrays.SegmentArrays, "find", lambda self, key: asked.append(self) or find(self, key))
+        for text in QUERIES:
+            looked_up.clear()
+            asked.clear()
+            assert evaluated(searcher, text) == expected[text], text
+            assert looked_up and len(looked_up) == len(set(looked_up)), text  # each term once an evaluation
+            if file_added_since:
+                assert set(map(id, asked)) == {id(files[added])} and len(asked) == len(looked_up), text
+            else:
+                assert not asked, text
 
 
 @pytest.fixture(scope="module")

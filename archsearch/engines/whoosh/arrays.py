@@ -25,6 +25,7 @@ from operator import itemgetter
 
 import numpy as np
 
+from archsearch.engines.whoosh.evaluation import reader_kept
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.postings_arrays import (
     HEADER, NO_POSITIONS, READER_ATTRIBUTE, RECORD_FIELDS, TITLE_WORDS_KEY, WEIGHTS_STORED, kept_with_reader, mapped_whole,
@@ -318,7 +319,7 @@ class ArrayOperations:
         postings elsewhere.  Read whole once per evaluator, positions included (they cost nothing
         until asked for): its scores, its phrases and proximity's closeness read the same term."""
         read = self._kept_postings(fieldname, text, None)
-        return read.ids, _joined_weights(read.weights), read.positions
+        return read.ids, _joined_weights(read.weights, read.positions.starts), read.positions
 
     def documents_of(self, fieldname: str, text: bytes) -> np.ndarray:
         """The term's documents, deleted ones left out."""
@@ -349,25 +350,33 @@ class ArrayOperations:
         # Its documents in those segments, deleted ones included: for idf, as Whoosh counts them.
         counts = self.evaluator.arrays_doc_counts.setdefault((fieldname, text), {})
         parts = []  # (first document's number, its ids, weights, positions: arrays, or Whoosh's encoded)
+        directory = reader_kept(self.evaluator.searcher).get(_TERM_DIRECTORY)
+        numbers = directory.numbers(key) if directory is not None else None
         for number, arrays in enumerate(self._segment_arrays()):
-            found = arrays.find(key) if arrays is not None else None
+            if arrays is None:
+                continue
+            if directory is not None and directory.files[number] is arrays:
+                found = None if numbers is None else arrays.whole_term(numbers[number], key)
+            else:  # no directory, or a file written since it was made (segments.add_missing_sidecars)
+                found = arrays.find(key)
             if found is None:
                 continue
             mapped.add(number)
-            leaf_ids = arrays.documents(found)
-            counts[number] = len(leaf_ids)
+            count = counts[number] = arrays.postings_count(found)
             leaf, base = self.evaluator.leaves[number]
             kept = None
             deleted = self._deleted_in(leaf)
             if deleted is not None:
+                leaf_ids = arrays.documents(found)
                 kept = np.flatnonzero(~np.isin(leaf_ids, deleted))
                 leaf_ids = leaf_ids[kept]
+                count = len(kept)
             # The term's number, not views of the file: the postings are kept with the evaluator,
             # whose reference cycles would keep the file mapped after its searcher is let go.
             where = (arrays, found, kept)
             # The numbers as the segment holds them (TermPostings), not a view of the file: the
             # term's number where it has no deletions, a copy where it has.
-            parts.append((base, (arrays, found) if kept is None else leaf_ids, len(leaf_ids), where, where))
+            parts.append((base, (arrays, found) if kept is None else leaf_ids, count, where, where))
         read = self.evaluator.leaf_postings(fieldname, text, wanted, skipped=frozenset(mapped))
         for leaf, base, leaf_ids, leaf_weights, leaf_values in read:
             leaf_ids = np.array(leaf_ids, _DOCNUM) - base
@@ -447,33 +456,38 @@ class ArrayOperations:
         return np.asarray(candidates, _DOCNUM)[found]
 
 
-def _joined_weights(parts: list) -> np.ndarray:
+def _joined_weights(parts: list, starts: list[int]) -> np.ndarray:
     """A term's weights (float64) from its segments' (ArrayOperations._read_postings): an array,
     or the term in a segment's file (SegmentArrays, the term's number there, and the postings
-    deletions left, None: all)."""
-    joined = []
-    for part in parts:
-        if isinstance(part, tuple):
-            arrays, term, kept = part
-            weights = arrays.weights(term)
-            part = (weights if kept is None else weights[kept]).astype(np.float64)
-        joined.append(part)
-    return np.concatenate(joined) if joined else _EMPTY.scores
+    deletions left, None: all); `starts`: where each segment's begin among the term's, and the
+    end.  Written into one array, segment by segment: no array of a segment's made in between
+    (their pages are fresh ones in a request process, a fault each)."""
+    joined = np.empty(starts[-1])
+    for part, start, end in zip(parts, starts, starts[1:]):
+        if not isinstance(part, tuple):
+            joined[start:end] = part
+            continue
+        arrays, term, kept = part
+        arrays.weights_into(term, joined[start:end], kept)
+    return joined
 
 
 def _weights_at(parts: list, starts: list[int], indexes: np.ndarray) -> np.ndarray:
-    """_joined_weights(parts)[indexes] (increasing), without joining them: the same floats."""
-    chosen_parts = []
+    """_joined_weights(parts, starts)[indexes] (increasing), without joining them: the same floats,
+    written into one array, segment by segment."""
+    found = np.empty(len(indexes))
     bounds = np.searchsorted(indexes, starts).tolist()
     for number, part in enumerate(parts):
-        chosen = indexes[bounds[number]:bounds[number + 1]] - starts[number]
+        low, high = bounds[number], bounds[number + 1]
+        if low == high:
+            continue
+        chosen = indexes[low:high] - starts[number]
         if isinstance(part, tuple):
             arrays, term, kept = part
-            part = arrays.weights_at(term, chosen if kept is None else kept[chosen]).astype(np.float64)
+            arrays.weights_into(term, found[low:high], chosen if kept is None else kept[chosen])
         else:
-            part = part[chosen]
-        chosen_parts.append(part)
-    return np.concatenate(chosen_parts) if chosen_parts else _EMPTY.scores
+            found[low:high] = part[chosen]
+    return found
 
 
 def _increasing(keys: np.ndarray) -> np.ndarray:
@@ -523,10 +537,11 @@ class TermPostings:
     def ids(self) -> np.ndarray:
         """The documents (index-wide numbers, increasing)."""
         if self._ids is None:
-            self._ids = (
-                np.concatenate([_segment_ids(ids).astype(_DOCNUM) + base for base, ids in self.parts])
-                if self.parts else _EMPTY.docnums
-            )
+            # Each segment's numbers offset into one array: no array of a segment's made in between.
+            self._ids = np.empty(self.count, _DOCNUM)
+            starts = self.positions.starts
+            for (base, ids), start, end in zip(self.parts, starts, starts[1:]):
+                np.add(_segment_ids(ids), base, out=self._ids[start:end], dtype=_DOCNUM)
         return self._ids
 
     def lookup(self, docnums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -580,6 +595,8 @@ class PostingPositions:
         counts, flats = [], []
         bounds = np.searchsorted(indexes, self.starts).tolist()
         for number, where in enumerate(self._parts):
+            if bounds[number] == bounds[number + 1]:
+                continue  # none of its postings asked for
             chosen = indexes[bounds[number]:bounds[number + 1]] - self.starts[number]
             if isinstance(where[0], list):  # Whoosh's encoded positions
                 values, kept = where
@@ -595,15 +612,16 @@ class PostingPositions:
             if kept is not None:
                 chosen = kept[chosen]
             begins = offsets[chosen].astype(np.int64)
-            part_counts = offsets[chosen + 1].astype(np.int64) - begins
-            # Each posting's run of positions, flat[begin:end], gathered in one step.
-            runs_start = np.cumsum(part_counts) - part_counts
-            gather = np.arange(int(part_counts.sum())) + np.repeat(begins - runs_start, part_counts)
+            part_counts = offsets[chosen + 1] - begins  # int64, as begins
+            # Each posting's run of positions, flat[begin:end], gathered in one step (ndarray's
+            # methods, not numpy's functions: this runs for each segment of each word asked).
+            ends = part_counts.cumsum()
+            gather = np.arange(int(ends[-1])) + (begins - (ends - part_counts)).repeat(part_counts)
             counts.append(part_counts)
-            flats.append(flat[gather].astype(np.int64))
+            flats.append(flat[gather])
         if not counts:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        return np.concatenate(counts), np.concatenate(flats)
+        return np.concatenate(counts), np.concatenate(flats, dtype=np.int64)
 
 
 class SegmentArrays:
@@ -628,7 +646,11 @@ class SegmentArrays:
         """Makes find() a dict lookup instead of a binary search of the keys in Python (about 14
         keys unpacked a lookup, 90 lookups for a 3-word AND at 100k): done by the server when it
         opens a generation (0.3 µs a key, 61,000 keys in the 100k index's 11 files), for the
-        request processes it forks, where the binary search would run every time."""
+        request processes it forks, where the binary search would run every time.  The terms'
+        records and checksums are copied out of the map then (44 bytes a term): a page of a
+        file's map that a request process reads first is a page fault in it (fork() does not
+        hand a shared file map's pages on), and a term's record and checksum are read on
+        different pages, two faults for each term of each segment a query reads."""
         bounds = np.frombuffer(self._map, "<u8", len(self._crcs) + 1, self._directory).tolist()
         keys = self._keys
         # From the last to the first: a key written twice (a damaged directory) is found where
@@ -636,6 +658,7 @@ class SegmentArrays:
         self._numbers = {
             keys[bounds[number]:bounds[number + 1]]: number for number in range(len(bounds) - 2, -1, -1)
         }
+        self._records, self._crcs = self._records.copy(), self._crcs.copy()
 
     def close(self) -> None:
         """Unmap the file, unless arrays of it are still in use (then it goes when they do)."""
@@ -671,6 +694,11 @@ class SegmentArrays:
             if index == count or self._key(index) != key:
                 return None
         return index if self._whole(index, key) else None
+
+    def whole_term(self, index: int, key: bytes) -> int | None:
+        """find(key) where the term's number is known (TermDirectory: -1 where the file does not
+        hold the key): the number, or None where it is -1 or its data is damaged."""
+        return index if index >= 0 and self._whole(index, key) else None
 
     def _whole(self, index: int, key: bytes) -> bool:
         """Whether the data of the term numbered `index` (key: its key) is whole: its checksum,
@@ -716,13 +744,23 @@ class SegmentArrays:
             return self._view(index, _WEIGHTS)
         return np.diff(self._view(index, _OFFSETS))
 
-    def weights_at(self, index: int, chosen: np.ndarray) -> np.ndarray:
-        """arrays()'s weights of the term numbered `index` by find(), of the postings `chosen`
-        only: the counts of positions where its weights are not stored, not diffed whole."""
+    def weights_into(self, index: int, floats: np.ndarray, chosen: np.ndarray | None = None) -> None:
+        """Writes weights() of the term numbered `index` by find() into `floats` (float64, one
+        for each posting, or for each of the postings `chosen`): the counts of positions
+        subtracted into it, not an array of them made first (np.diff) and converted."""
         if self._layout(index)[0] & (NO_POSITIONS | WEIGHTS_STORED):
-            return self._view(index, _WEIGHTS)[chosen]
+            weights = self._view(index, _WEIGHTS)
+            floats[:] = weights if chosen is None else weights[chosen]
+            return
         offsets = self._view(index, _OFFSETS)
-        return offsets[chosen + 1] - offsets[chosen]
+        if chosen is None:
+            np.subtract(offsets[1:], offsets[:-1], out=floats, dtype=np.float64)
+        else:
+            np.subtract(offsets[chosen + 1], offsets[chosen], out=floats, dtype=np.float64)
+
+    def postings_count(self, index: int) -> int:
+        """How many postings the term numbered `index` by find() has, as its record says: no view made."""
+        return self._layout(index)[1][_IDS][1]
 
     def documents(self, index: int) -> np.ndarray:
         """The document numbers of the term numbered `index` by find(): a view of the file."""
@@ -760,6 +798,44 @@ _DTYPES = {"H": np.dtype("<u2"), "I": np.dtype("<u4"), "f": np.dtype("<f4")}
 _IDS, _WEIGHTS, _OFFSETS, _POSITIONS = range(4)
 
 _KEY_SPAN = struct.Struct("<QQ")  # where a key starts and ends, two entries of the directory
+
+
+class TermDirectory:
+    """The number of each key (field name, NUL, term) in each of a generation's postings files,
+    -1 where a file does not hold it: made by the server when it opens the generation
+    (server.warm), for the requests it forks to look a term up once, not once in each segment's
+    file (9 words of a 3-word AND in 10 segments at 100k articles: 90 lookups, each number found
+    an object of the server's that a request process writes to, and so copies its page, as it
+    counts a reference to it).  The files' keys repeat: 74,000 in the 100k index's 10 files, 8,700
+    of them apart."""
+
+    def __init__(self, files: list[SegmentArrays | None]):
+        """`files`: each segment's (None: it has none), keys numbered (SegmentArrays.number_keys)."""
+        self.files = files
+        present = [found for found in files if found is not None]
+        self._rows = {key: row for row, key in enumerate(dict.fromkeys(chain.from_iterable(
+            found._numbers for found in present)))}
+        self._numbers = np.full((len(self._rows), len(files)), -1, np.int32)
+        for column, found in enumerate(files):
+            if found is not None:
+                count = len(found._numbers)
+                rows = np.fromiter(map(self._rows.__getitem__, found._numbers), np.int64, count)
+                self._numbers[rows, column] = np.fromiter(found._numbers.values(), np.int64, count)
+
+    def numbers(self, key: bytes) -> list[int] | None:
+        """The key's number in each file (-1: none); None where no file holds it."""
+        row = self._rows.get(key)
+        return None if row is None else self._numbers[row].tolist()
+
+
+# Where the server keeps a generation's TermDirectory: with its reader (evaluation.reader_kept).
+_TERM_DIRECTORY = "term directory"
+
+
+def keep_term_directory(searcher, files: list[SegmentArrays | None]) -> None:
+    """Makes the TermDirectory of the searcher's segments' postings files (`files`, in the order
+    of its leaves, keys numbered), kept with its reader for the evaluations on it."""
+    reader_kept(searcher)[_TERM_DIRECTORY] = TermDirectory(files)
 
 
 def segment_arrays(leaf) -> SegmentArrays | None:
