@@ -429,9 +429,12 @@ def reuse_compiled_sources() -> None:
 
 
 def save_compiled_sources() -> None:
-    """Saves what this process compiled that the cache folder did not hold (before os._exit, which
-    skips the atexit call)."""
+    """Saves what this process compiled that the cache folder did not hold, and the modules it
+    imported that archsearch.kept_modules did not (before os._exit, which skips the atexit call)."""
     _compiled_sources.save()
+    kept_modules = sys.modules.get("archsearch.kept_modules")
+    if kept_modules is not None:
+        kept_modules.save()
 
 
 @contextlib.contextmanager
