@@ -48,7 +48,7 @@ NOT_ON_THE_QUERY_PATH = (
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
     "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
-    "whoosh.lang.dmetaphone",
+    "whoosh.lang.dmetaphone", "pickle",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
     # typing only click and type checkers need
     "click", "gettext", "locale", "typing",
@@ -531,3 +531,56 @@ def test_one_text_with_two_flags_is_two_patterns(tmp_path):
     for _ in range(2):
         result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environ, check=True)
         assert result.stdout.split() == ["True", "False"]
+
+
+# A query as the console script runs it, reporting which modules the import system was asked to find.
+COMMAND_THEN_SEARCHED = """
+import os, sys
+class Spy:
+    asked = []
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        cls.asked.append(name)
+sys.meta_path.insert(0, Spy)
+exit_now = os._exit
+os._exit = lambda status: (print(sorted(set(Spy.asked) & {names!r}), file=sys.stderr, flush=True), exit_now(status))
+sys.argv = ["archsearch", *{args!r}]
+from archsearch.client import main
+main()
+"""
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="3.12 on import _datetime before anything else")
+@pytest.mark.parametrize("args", [["query", "Taliban"], ["query", "Taliban", "--since", "2021-02", "--until", "2021-12"]])
+def test_a_query_never_runs_datetime_py(seeded_index, args):
+    result = subprocess.run(
+        [sys.executable, "-c", COMMAND_THEN_SEARCHED.format(names={"datetime", "_datetime"}, args=args)],
+        capture_output=True, text=True, env={**os.environ, "ARCHSEARCH_INDEX": str(seeded_index)},
+    )
+    assert result.returncode == 0 and "Taliban" in result.stdout, result.stderr
+    assert result.stderr.splitlines()[-1] == "['_datetime']"
+
+
+def test_datetime_made_from_its_core_is_what_datetime_py_makes():
+    result = run(
+        "import sys, importlib.util, archsearch, whoosh.index, datetime; "
+        "spec = importlib.util.spec_from_file_location('datetime', datetime.__file__); "
+        "real = importlib.util.module_from_spec(spec); spec.loader.exec_module(real); "
+        "lean, real = vars(datetime), vars(real); "
+        "print(sorted(set(lean) ^ set(real)), "
+        "[name for name in real if lean[name] != real[name] and name not in ('__spec__', '__loader__')], "
+        "datetime.__spec__.origin == datetime.__file__ == real['__file__'], type(datetime.__loader__).__name__)"
+    )
+    assert result == "[] [] True SourceFileLoader"
+
+
+def test_pickle_stood_in_for_is_its_core_then_the_real_module():
+    result = run(
+        "import sys, _pickle, archsearch, whoosh.index, pickle; "
+        "from pickle import loads, dumps; "
+        "core = [loads is _pickle.loads, dumps is _pickle.dumps, type(sys.modules['pickle']).__name__]; "
+        "value = loads(dumps({'a': (1, 2.5, None)}, 2)); "
+        "print(core, value, pickle.HIGHEST_PROTOCOL >= 5, pickle.loads is _pickle.loads, type(sys.modules['pickle']).__name__, "
+        "pickle.PicklingError is _pickle.PicklingError)"
+    )
+    assert result == "[True, True, '_DeferredModule'] {'a': (1, 2.5, None)} True True module True"
