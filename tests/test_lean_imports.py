@@ -48,7 +48,7 @@ NOT_ON_THE_QUERY_PATH = (
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
     "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
-    "whoosh.lang.dmetaphone", "pickle",
+    "whoosh.lang.dmetaphone", "pickle", "urllib.parse",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
     # typing only click and type checkers need
     "click", "gettext", "locale", "typing",
