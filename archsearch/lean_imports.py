@@ -38,6 +38,8 @@ what any other code sees:
 - `uuid`, while click loads (`deferred_uuid_for_click`), a placeholder whose `UUID` is a stand-in
   class for click's class statement alone (it stays in the type's generic alias, which only type
   checkers read); afterwards `uuid.UUID` is the real class, loaded on first use;
+- `copy` a placeholder whose `copy` and `deepcopy` load the real module when called (which would
+  look for Jython's `org.python.core` along sys.path: 0.35 ms);
 - `urllib.parse` a placeholder whose `quote_from_bytes` (pathlib's, for `Path.as_uri`) loads the
   real module when called (0.8 ms);
 - `pickle` a placeholder whose functions, classes and errors are those of its C core, `_pickle`
@@ -171,6 +173,8 @@ def install() -> None:
         package = importlib.machinery.PathFinder.find_spec("html")
         _defer("html", escape=_stand_in("html", "escape"), __path__=list(package.submodule_search_locations))
     _defer("shutil", copyfileobj=_stand_in("shutil", "copyfileobj"))  # whoosh.filedb.compound's
+    # dataclasses' and Whoosh's (whoosh.filedb.structfile takes copy by name), for what no query does
+    _defer("copy", copy=_stand_in("copy", "copy"), deepcopy=_stand_in("copy", "deepcopy"))
     _defer("whoosh.lang.morph_en", variations=_stand_in("whoosh.lang.morph_en", "variations"))  # whoosh.query's
     # whoosh.analysis.morph's, for a phonetic filter no schema of archsearch's holds
     _defer("whoosh.lang.dmetaphone", double_metaphone=_stand_in("whoosh.lang.dmetaphone", "double_metaphone"))

@@ -48,7 +48,7 @@ NOT_ON_THE_QUERY_PATH = (
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
     "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
-    "whoosh.lang.dmetaphone", "pickle", "urllib.parse",
+    "whoosh.lang.dmetaphone", "pickle", "urllib.parse", "copy",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
     # typing only click and type checkers need
     "click", "gettext", "locale", "typing",
@@ -77,7 +77,7 @@ main()
     "args, needed",
     [
         (["query", "Taliban"], ()),
-        (["query", "Taliban", "--json"], ()),
+        (["query", "Taliban", "--json"], ("copy",)),  # dataclasses.asdict deep-copies each field's value
         # a date window parses its dates, without calendar (and the locale it imports)
         (["query", "Taliban", "--since", "2021-02", "--until", "2021-12"], ("archsearch.dates",)),
         # click wraps the help to shutil.get_terminal_size(), and cleans the commands' long help with inspect's cleandoc.
@@ -584,3 +584,15 @@ def test_pickle_stood_in_for_is_its_core_then_the_real_module():
         "pickle.PicklingError is _pickle.PicklingError)"
     )
     assert result == "[True, True, '_DeferredModule'] {'a': (1, 2.5, None)} True True module True"
+
+
+def test_copy_stood_in_for_copies_as_the_real_module():
+    result = run(
+        "import sys, archsearch, whoosh.index, dataclasses; from whoosh.filedb.structfile import copy as taken; "
+        "import copy; before = type(sys.modules['copy']).__name__; "
+        "nested = {'a': [1, {'b': 2}]}; shallow, deep = taken(nested), copy.deepcopy(nested); "
+        "Point = dataclasses.make_dataclass('Point', [('xs', list)]); point = Point([nested]); "
+        "print(before, shallow == deep == nested, shallow['a'] is nested['a'], deep['a'] is nested['a'], "
+        "dataclasses.asdict(point)['xs'][0]['a'] is not nested['a'], type(sys.modules['copy']).__name__)"
+    )
+    assert result == "_DeferredModule True True False True module"
