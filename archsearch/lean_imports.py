@@ -10,7 +10,8 @@ storage a search never makes, and `shutil` (with `bz2` and `lzma`) for copying f
 `whoosh.lang.morph_en`, English word variations for a query class archsearch never builds, which
 builds its tables and compiles 6 large regular expressions as it loads (4.6 ms of CPU, every
 query), and `whoosh.lang.dmetaphone`, a phonetic code for a filter no schema of archsearch's
-holds (0.4 ms). Whoosh also imports at start-up, for what a query never does, `random` (names of new
+holds (0.4 ms). Whoosh also imports at start-up, for what a query never does, `whoosh.util.times`
+(DATETIME fields) and `whoosh.util.filelock` (writing; 0.25 ms for both), `random` (names of new
 segments), `calendar` (its date fields), `queue`, `mmap` (a query reads segments without it:
 store.unmapped_storage), `whoosh.automata.lev` (Levenshtein automata; archsearch finds fuzzy words
 with its own word lists) and `whoosh.highlight` (archsearch makes its own snippets); and `urllib.parse`
@@ -176,6 +177,9 @@ def install() -> None:
     # dataclasses' and Whoosh's (whoosh.filedb.structfile takes copy by name), for what no query does
     _defer("copy", copy=_stand_in("copy", "copy"), deepcopy=_stand_in("copy", "deepcopy"))
     _defer("whoosh.lang.morph_en", variations=_stand_in("whoosh.lang.morph_en", "variations"))  # whoosh.query's
+    # whoosh.fields' and whoosh.query.ranges', for DATETIME fields and date ranges no schema or query of ours has
+    _defer("whoosh.util.times", **{name: _stand_in("whoosh.util.times", name) for name in ("datetime_to_long", "long_to_datetime")})
+    _defer("whoosh.util.filelock", FileLock=_stand_in("whoosh.util.filelock", "FileLock"))  # for writing only
     # whoosh.analysis.morph's, for a phonetic filter no schema of archsearch's holds
     _defer("whoosh.lang.dmetaphone", double_metaphone=_stand_in("whoosh.lang.dmetaphone", "double_metaphone"))
     try:

@@ -48,7 +48,7 @@ NOT_ON_THE_QUERY_PATH = (
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
     "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
-    "whoosh.lang.dmetaphone", "pickle", "urllib.parse", "copy",
+    "whoosh.lang.dmetaphone", "pickle", "urllib.parse", "copy", "whoosh.util.times", "whoosh.util.filelock",
     # the client's, to reach a server; tests run with ARCHSEARCH_SERVER=off (conftest.py)
     "_socket",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
@@ -598,3 +598,16 @@ def test_copy_stood_in_for_copies_as_the_real_module():
         "dataclasses.asdict(point)['xs'][0]['a'] is not nested['a'], type(sys.modules['copy']).__name__)"
     )
     assert result == "_DeferredModule True True False True module"
+
+
+def test_whoosh_s_times_and_file_lock_stood_in_for_still_work(tmp_path):
+    result = run(
+        "import archsearch, datetime, sys; from whoosh import fields, index; "
+        "from whoosh.fields import datetime_to_long, long_to_datetime; "
+        "from whoosh.filedb.filestore import FileLock, FileStorage; "
+        "moment = datetime.datetime(2017, 2, 7, 12, 30); "
+        f"lock = FileStorage({str(tmp_path)!r}).lock('x'); acquired = lock.acquire(); lock.release(); "
+        "print(long_to_datetime(datetime_to_long(moment)) == moment, acquired, type(lock).__name__, "
+        "sorted({type(sys.modules[name]).__name__ for name in ('whoosh.util.times', 'whoosh.util.filelock')}))"
+    )
+    assert result == "True True FcntlLock ['module']"
