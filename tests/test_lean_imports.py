@@ -49,6 +49,7 @@ NOT_ON_THE_QUERY_PATH = (
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
     "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
     "whoosh.lang.dmetaphone", "pickle", "urllib.parse", "copy", "whoosh.util.times", "whoosh.util.filelock",
+    "whoosh.query.spans", "whoosh.query.nested", "whoosh.query.qcolumns",
     # the client's, to reach a server; tests run with ARCHSEARCH_SERVER=off (conftest.py)
     "_socket",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
@@ -611,3 +612,29 @@ def test_whoosh_s_times_and_file_lock_stood_in_for_still_work(tmp_path):
         "sorted({type(sys.modules[name]).__name__ for name in ('whoosh.util.times', 'whoosh.util.filelock')}))"
     )
     assert result == "True True FcntlLock ['module']"
+
+
+def test_whoosh_query_gathered_on_use_gives_what_the_real_package_gives():
+    result = run(
+        "import sys, types, archsearch, whoosh.index; from archsearch import lean_imports; import whoosh.query as query; "
+        "kind = type(sys.modules['whoosh.query']).__name__; "
+        "taken = {name: getattr(query, name) for name in lean_imports.WHOOSH_QUERY_NAMES}; "
+        "loaded = sorted(name.rpartition('.')[2] for name in sys.modules if name.startswith('whoosh.query.')); "
+        "real = lean_imports.load_now('whoosh.query'); import whoosh; "
+        "public = [name for name in dir(real) if not name.startswith('_') and not isinstance(getattr(real, name), types.ModuleType)]; "
+        "print(kind, loaded, [name for name, value in taken.items() if value is not getattr(real, name)], "
+        "[name for name in public if getattr(query, name) is not getattr(real, name)], len(public) > 70, "
+        "whoosh.query is real, all(getattr(real, part) is sys.modules['whoosh.query.' + part] "
+        "for part in ('qcore', 'terms', 'compound', 'positional', 'qcolumns', 'nested', 'spans')))"
+    )
+    assert result == (
+        "_GatheringPackage ['compound', 'positional', 'qcore', 'ranges', 'terms', 'wrappers'] [] [] True True True"
+    )
+
+
+def test_whoosh_s_query_parser_works_after_whoosh_query_gathered_on_use():
+    result = run(
+        "import archsearch, whoosh.index, whoosh.query; from whoosh import fields; from whoosh.qparser import QueryParser; "
+        "print(QueryParser('a', fields.Schema(a=fields.TEXT)).parse('hello world \"big apple\" OR spans'))"
+    )
+    assert result == '(a:hello AND a:world AND (a:"big apple" OR a:spans))'
