@@ -127,7 +127,9 @@ def end(status) -> None:
     the interpreter's clean-up would free every object the command made, one by one, and collect
     them, for nothing that outlives the process (a sixth of a query's CPU at 100k articles).
     What it wrote is flushed first; a command that writes, or left a thread running, ends normally."""
-    threading = sys.modules.get("threading")
+    from archsearch import lean_imports
+
+    threading = lean_imports.loaded("threading")  # a placeholder of lean_imports': no thread started by it
     threads_left = threading is not None and any(
         thread.is_alive() and not thread.daemon for thread in threading.enumerate() if thread is not threading.main_thread()
     )
@@ -137,8 +139,6 @@ def end(status) -> None:
                 stream.flush()
             except (OSError, ValueError):
                 pass
-        from archsearch import lean_imports
-
         lean_imports.save_compiled_sources()
         os._exit(status)
     sys.exit(status)

@@ -49,7 +49,7 @@ NOT_ON_THE_QUERY_PATH = (
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
     "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
     "whoosh.lang.dmetaphone", "pickle", "urllib.parse", "copy", "whoosh.util.times", "whoosh.util.filelock",
-    "whoosh.query.spans", "whoosh.query.nested", "whoosh.query.qcolumns",
+    "whoosh.query.spans", "whoosh.query.nested", "whoosh.query.qcolumns", "threading",
     # the client's, to reach a server; tests run with ARCHSEARCH_SERVER=off (conftest.py)
     "_socket",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
@@ -83,8 +83,9 @@ main()
         (["query", "Taliban", "--json"], ("copy",)),  # dataclasses.asdict deep-copies each field's value
         # a date window parses its dates, without calendar (and the locale it imports)
         (["query", "Taliban", "--since", "2021-02", "--until", "2021-12"], ("archsearch.dates",)),
-        # click wraps the help to shutil.get_terminal_size(), and cleans the commands' long help with inspect's cleandoc.
-        (["--help"], ("shutil", "inspect", "ast", "dis", "click", "gettext", "locale", "typing")),
+        # click wraps the help to shutil.get_terminal_size(), and cleans the commands' long help with inspect's cleandoc;
+        # its contexts are kept per thread (threading.local).
+        (["--help"], ("shutil", "inspect", "ast", "dis", "click", "gettext", "locale", "typing", "threading")),
     ],
 )
 def test_a_query_or_the_help_loads_no_heavy_module(seeded_index, args, needed):
@@ -638,3 +639,14 @@ def test_whoosh_s_query_parser_works_after_whoosh_query_gathered_on_use():
         "print(QueryParser('a', fields.Schema(a=fields.TEXT)).parse('hello world \"big apple\" OR spans'))"
     )
     assert result == '(a:hello AND a:world AND (a:"big apple" OR a:spans))'
+
+
+def test_threading_stood_in_for_gives_the_real_lock_then_the_real_module():
+    result = run(
+        "import sys, _thread, archsearch, whoosh.index; from whoosh.filedb.filestore import Lock; "
+        "import threading; before = type(sys.modules['threading']).__name__; lock = Lock(); "
+        "thread = threading.Thread(target=lock.acquire); thread.start(); thread.join(); "
+        "print(before, Lock is _thread.allocate_lock is threading.Lock, lock.locked(), "
+        "type(sys.modules['threading']).__name__, threading.main_thread().name)"
+    )
+    assert result == "_DeferredModule True True module MainThread"
