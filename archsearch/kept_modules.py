@@ -42,7 +42,7 @@ def file_path() -> str | None:
     folder = cache_folder()
     if folder is None:
         return None
-    key = zlib.crc32("\0".join(sys.path).encode("utf-8", "surrogatepass"))
+    key = zlib.crc32("\0".join([sys.version, *sys.path]).encode("utf-8", "surrogatepass"))
     tag = f"{sys.implementation.cache_tag}-o{sys.flags.optimize}"
     return os.path.join(folder, f"kept-modules-1-{tag}-{key:08x}.bin")
 
@@ -58,6 +58,7 @@ class _KeptCode:
         self.loaded_before: frozenset = frozenset()
         self.served: set = set()  # modules served from the file, checked as they were
         self.path: str | None = None
+        self.searched: list = []  # sys.path when serving began: the one the file is for
 
     def read(self, path: str) -> None:
         import stat
@@ -103,7 +104,10 @@ class _KeptCode:
         if entry is None or target is not None:
             return None
         origin, is_package, mtime_ns, size, offset, length, checksum = entry
-        if path is not None:  # a submodule: its package must search the one folder it was kept from
+        if path is None:  # a top-level module: found along sys.path, which must be the file's
+            if sys.path != self.searched:
+                return None
+        else:  # a submodule: its package must search the one folder it was kept from
             folder = os.path.dirname(os.path.dirname(origin) if is_package else origin)
             if len(path) != 1 or path[0] != folder:
                 return None
@@ -128,7 +132,7 @@ class _KeptCode:
     def save(self) -> None:
         """Writes the file again with the modules this process imported as usual added (once a
         process); a cache folder that cannot be written only means importing as usual."""
-        if self.path is None:
+        if self.path is None or sys.path != self.searched:  # modules found along another sys.path
             return
         added = _modules_to_keep(self.loaded_before | self.served, self.modules)
         if not added:
@@ -255,6 +259,7 @@ def serve() -> None:
     if path is None:
         return
     _kept.path = path
+    _kept.searched = list(sys.path)
     _kept.loaded_before = frozenset(sys.modules)
     _kept.read(path)
     sys.meta_path.insert(sys.meta_path.index(PathFinder), _kept)

@@ -144,3 +144,14 @@ def test_nothing_is_served_to_a_relative_sys_path(tmp_path, environ):
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, cwd=tmp_path)
         assert result.stdout.split("\n")[0] == "1 SourceFileLoader", result.stderr
     assert kept_file(environ) == []
+
+
+def test_a_module_is_not_served_nor_kept_along_a_sys_path_changed_since(tmp_path, environ):
+    package(tmp_path / "modules")
+    package(tmp_path / "other", "VALUE = 'other'\n")
+    text = IMPORTING.replace(
+        "kept_modules.serve()\n", f"kept_modules.serve()\nsys.path.insert(1, {str(tmp_path / 'other')!r})\n"
+    ).format(folders=[str(tmp_path / "modules")], module="keptpackage.part")
+    run_script(tmp_path, IMPORTING.format(folders=[str(tmp_path / "modules")], module="keptpackage.part"), environ)
+    outputs = [run_script(tmp_path, text, environ).stdout.split("\n")[0] for _ in range(2)]
+    assert outputs == ["other SourceFileLoader", "other SourceFileLoader"]
