@@ -155,3 +155,13 @@ def test_a_module_is_not_served_nor_kept_along_a_sys_path_changed_since(tmp_path
     run_script(tmp_path, IMPORTING.format(folders=[str(tmp_path / "modules")], module="keptpackage.part"), environ)
     outputs = [run_script(tmp_path, text, environ).stdout.split("\n")[0] for _ in range(2)]
     assert outputs == ["other SourceFileLoader", "other SourceFileLoader"]
+
+
+def test_a_cache_folder_that_cannot_be_written_only_means_importing_as_usual(tmp_path, environ):
+    package(tmp_path / "modules")
+    (tmp_path / "not a folder").write_text("")
+    environ["XDG_CACHE_HOME"] = str(tmp_path / "not a folder")
+    text = IMPORTING.format(folders=[str(tmp_path / "modules")], module="keptpackage.part")
+    for _ in range(2):
+        result = run_script(tmp_path, text, environ)
+        assert (result.returncode, result.stdout.split("\n")[0], result.stderr) == (0, "1 SourceFileLoader", "")
