@@ -8,8 +8,9 @@ with an index of where each one is, its source file's size and time, and the tim
 they were found in; a later process finds a module in the index, checks that its source file is
 unchanged (one stat, as Python checks a .pyc against its source, but to the nanosecond) and reads
 its code with one pread. Extension modules are kept by their file alone (Python loads them as
-usual, without the search). The file's name holds a checksum of sys.path, and the file sys.path
-itself: a module is served only where the import system would have found that same file.
+usual, without the search). The file's name holds a checksum of Python's version and sys.path, and
+the file sys.path itself: a module is served only where the import system would have found that
+same file.
 
 What would make Python find another file is checked before anything is served: a file added to,
 or taken from, any folder the kept modules came from or any folder of sys.path changes that
@@ -48,8 +49,9 @@ def file_path() -> str | None:
 
 
 class _KeptCode:
-    """The index of the file: module name -> (source file, is a package, its mtime_ns, its size,
-    offset of its code after the index, the code's length, its crc32)."""
+    """The kept file, as a finder on sys.meta_path. Its index (`modules`): module name -> (source
+    file, is a package, its mtime_ns, its size, offset of its code after the index, the code's
+    length, its crc32)."""
 
     def __init__(self):
         self.modules: dict = {}
@@ -140,7 +142,7 @@ class _KeptCode:
         path, self.path = self.path, None
         temporary = f"{path}.{os.getpid()}"
         try:
-            kept = []  # (name, entry without its place, code)
+            kept = []  # (name, (source file, is a package, mtime_ns, size), is an extension, code)
             for name, entry in self.modules.items():
                 if name in added or len(kept) >= MAX_MODULES:
                     continue
