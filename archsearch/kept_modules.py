@@ -35,6 +35,10 @@ _HEADER = f"archsearch kept modules 1, {sys.version}\n".encode()
 MAX_FILE_BYTES = 64 << 20
 # Modules kept in one file at most (a file is per sys.path, for every command run with it).
 MAX_MODULES = 3000
+# Files kept in the cache folder at most, one per sys.path (each virtual environment has its own;
+# so has each PYTHONPATH): writing one removes the oldest beyond these.
+MAX_FILES = 8
+_FILE_PREFIX = "kept-modules-1-"
 _EXTENSION = -1  # the length of an extension module's code: it has none here
 
 
@@ -45,7 +49,7 @@ def file_path() -> str | None:
         return None
     key = zlib.crc32("\0".join([sys.version, *sys.path]).encode("utf-8", "surrogatepass"))
     tag = f"{sys.implementation.cache_tag}-o{sys.flags.optimize}"
-    return os.path.join(folder, f"kept-modules-1-{tag}-{key:08x}.bin")
+    return os.path.join(folder, f"{_FILE_PREFIX}{tag}-{key:08x}.bin")
 
 
 class _KeptCode:
@@ -162,11 +166,28 @@ class _KeptCode:
             with open(descriptor, "wb") as out:
                 out.write(payload)
             os.replace(temporary, path)
+            _remove_oldest_files(os.path.dirname(path))
         except (OSError, ValueError):
             try:
                 os.unlink(temporary)
             except OSError:
                 pass
+
+
+def _remove_oldest_files(folder: str) -> None:
+    """Removes the files of kept modules beyond the MAX_FILES written last."""
+    written = []
+    for entry in os.scandir(folder):
+        if entry.name.startswith(_FILE_PREFIX) and entry.name.endswith(".bin"):
+            try:
+                written.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
+            except OSError:
+                pass
+    for _, path in sorted(written, reverse=True)[MAX_FILES:]:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 class _KeptLoader(SourceFileLoader):

@@ -165,3 +165,20 @@ def test_a_cache_folder_that_cannot_be_written_only_means_importing_as_usual(tmp
     for _ in range(2):
         result = run_script(tmp_path, text, environ)
         assert (result.returncode, result.stdout.split("\n")[0], result.stderr) == (0, "1 SourceFileLoader", "")
+
+
+def test_writing_a_file_removes_the_oldest_beyond_the_last_written(tmp_path, environ):
+    from archsearch.kept_modules import MAX_FILES
+
+    folder = tmp_path / "cache" / "archsearch"
+    folder.mkdir(parents=True)
+    others = [folder / f"kept-modules-1-other-{number:08x}.bin" for number in range(MAX_FILES + 2)]
+    for age, path in enumerate(others):
+        path.write_bytes(b"")
+        os.utime(path, ns=(10**18 - age * 10**9,) * 2)  # the first written last
+    (folder / "compiled-sources-2-x.marshal").write_bytes(b"")
+    package(tmp_path / "modules")
+    run_script(tmp_path, IMPORTING.format(folders=[str(tmp_path / "modules")], module="keptpackage.part"), environ)
+    (ours,) = set(kept_file(environ)) - {path.name for path in others}
+    assert sorted(kept_file(environ)) == sorted([ours, *(path.name for path in others[:MAX_FILES - 1])])
+    assert (folder / "compiled-sources-2-x.marshal").exists()
