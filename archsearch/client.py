@@ -1,7 +1,7 @@
 """The `archsearch` console script: hands read-only commands to `archsearch serve` when one runs.
 
 Every command pays for what this module imports, server or not, so it decides with what Python
-loads at start-up, the package's small __init__ and `_socket` (about 1.5 ms in all); click,
+loads at start-up, the package's small __init__, and `_socket` once a server may listen; click,
 Whoosh and archsearch.cli load only when the command runs here. The command line, working
 folder and environment travel to the server with the client's stdin, stdout and stderr
 themselves (SCM_RIGHTS), so the server writes where this process would have, and the client
@@ -14,8 +14,6 @@ import os
 import stat
 import sys
 from time import monotonic as _monotonic
-
-import _socket  # socket.py takes ~4 ms to import, more than the rest of this module
 
 # Commands that only read the index; anything else (index, --help, --version) always runs here.
 FORWARDED = frozenset({"kwic", "query", "show", "similar", "sources", "stats", "terms", "timeline"})
@@ -129,7 +127,9 @@ def end(status) -> None:
     the interpreter's clean-up would free every object the command made, one by one, and collect
     them, for nothing that outlives the process (a sixth of a query's CPU at 100k articles).
     What it wrote is flushed first; a command that writes, or left a thread running, ends normally."""
-    threading = sys.modules.get("threading")
+    from archsearch import lean_imports
+
+    threading = lean_imports.loaded("threading")  # a placeholder of lean_imports': no thread started by it
     threads_left = threading is not None and any(
         thread.is_alive() and not thread.daemon for thread in threading.enumerate() if thread is not threading.main_thread()
     )
@@ -139,8 +139,6 @@ def end(status) -> None:
                 stream.flush()
             except (OSError, ValueError):
                 pass
-        from archsearch import lean_imports
-
         lean_imports.save_compiled_sources()
         os._exit(status)
     sys.exit(status)
@@ -264,6 +262,10 @@ def forward(argv: list[str]) -> int | str | None:
         )
     except (OSError, AttributeError):  # no working folder left, or a standard stream closed
         return None
+    # _socket, not socket.py (~4 ms to import, more than the rest of this module); here, not at the
+    # top: a command run with the server off, or before any server made its folder, never connects.
+    import _socket
+
     connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         try:

@@ -10,7 +10,8 @@ storage a search never makes, and `shutil` (with `bz2` and `lzma`) for copying f
 `whoosh.lang.morph_en`, English word variations for a query class archsearch never builds, which
 builds its tables and compiles 6 large regular expressions as it loads (4.6 ms of CPU, every
 query), and `whoosh.lang.dmetaphone`, a phonetic code for a filter no schema of archsearch's
-holds (0.4 ms). Whoosh also imports at start-up, for what a query never does, `random` (names of new
+holds (0.4 ms). Whoosh also imports at start-up, for what a query never does, `whoosh.util.times`
+(DATETIME fields) and `whoosh.util.filelock` (writing; 0.25 ms for both), `random` (names of new
 segments), `calendar` (its date fields), `queue`, `mmap` (a query reads segments without it:
 store.unmapped_storage), `whoosh.automata.lev` (Levenshtein automata; archsearch finds fuzzy words
 with its own word lists) and `whoosh.highlight` (archsearch makes its own snippets); and `urllib.parse`
@@ -37,7 +38,20 @@ what any other code sees:
   `get_annotations` gives a class's own annotations (dataclasses asks for them from Python 3.12 on);
 - `uuid`, while click loads (`deferred_uuid_for_click`), a placeholder whose `UUID` is a stand-in
   class for click's class statement alone (it stays in the type's generic alias, which only type
-  checkers read); afterwards `uuid.UUID` is the real class, loaded on first use.
+  checkers read); afterwards `uuid.UUID` is the real class, loaded on first use;
+- `threading` a placeholder whose `Lock` is `_thread.allocate_lock`, as threading's is (what
+  Whoosh's files take from it; 0.45 ms);
+- `copy` a placeholder whose `copy` and `deepcopy` load the real module when called (which would
+  look for Jython's `org.python.core` along sys.path: 0.35 ms);
+- `urllib.parse` a placeholder whose `quote_from_bytes` (pathlib's, for `Path.as_uri`) loads the
+  real module when called (0.8 ms);
+- `whoosh.query` a package of its own (`_GatheringPackage`) that takes the names a query uses from
+  the parts that define them, and loads the rest of the real package (its span, nested and column
+  queries: 0.6 ms) on first use of any other name;
+- `pickle` a placeholder whose functions, classes and errors are those of its C core, `_pickle`
+  (pickle.py's own are the same objects): all Whoosh and a query use (0.5 ms);
+- on Python 3.11, `datetime` the module datetime.py leaves, made from `_datetime` without running
+  the file (which defines the whole module in Python and then replaces it: 0.75 ms).
 
 For the processes of the command line it also keeps the code that dataclasses, typing and
 collections.namedtuple compile from generated text in the user's cache folder, and reuses it
@@ -82,6 +96,12 @@ class _DeferredModule(types.ModuleType):
         return getattr(_load_real(self.__name__), name)
 
 
+def loaded(name: str) -> types.ModuleType | None:
+    """The module `name` if it is loaded, and not a placeholder of ours; else None."""
+    module = sys.modules.get(name)
+    return None if isinstance(module, _DeferredModule) else module
+
+
 def load_now(name: str) -> types.ModuleType:
     """The module `name`, imported, and loaded for real if a placeholder stands in for it: what a
     long-lived process (the server) loads once for all the processes it forks."""
@@ -90,13 +110,78 @@ def load_now(name: str) -> types.ModuleType:
 
 
 def _load_real(name: str):
-    if isinstance(sys.modules.get(name), _DeferredModule):
+    placeholder = sys.modules.get(name)
+    if isinstance(placeholder, _DeferredModule):
         del sys.modules[name]
     module = importlib.import_module(name)
     parent, _, child = name.rpartition(".")
     if parent:
         setattr(sys.modules[parent], child, module)
+    if hasattr(placeholder, "__path__"):  # submodules imported under the placeholder: the package's too
+        for submodule, value in list(sys.modules.items()):
+            if submodule.rpartition(".")[0] == name:
+                module.__dict__.setdefault(submodule.rpartition(".")[2], value)
     return module
+
+
+class _GatheringPackage(_DeferredModule):
+    """A package whose __init__ only gathers its parts' names (`from package.part import *`, part
+    after part), standing in for it: a name of `_taken_from` comes from that one part, loaded alone,
+    and a part is imported as usual; any other name loads the real package (and all its parts)."""
+
+    def __getattr__(self, name):
+        part = self._taken_from.get(name)
+        if part is not None:
+            value = getattr(importlib.import_module(f"{self.__name__}.{part}"), name)
+            setattr(self, name, value)
+            return value
+        if name in self._parts:
+            return importlib.import_module(f"{self.__name__}.{name}")
+        return super().__getattr__(name)
+
+
+# whoosh.query's parts, in the order its __init__ gathers them, and the names a query takes from it
+# with the part each comes from: nested, qcolumns and spans (0.6 ms) only other queries need.
+WHOOSH_QUERY_PARTS = ("qcore", "terms", "compound", "positional", "ranges", "wrappers", "nested", "qcolumns", "spans")
+WHOOSH_QUERY_NAMES = {
+    **dict.fromkeys(("Query", "Every", "NullQuery", "QueryError"), "qcore"),
+    **dict.fromkeys(("Term", "MultiTerm", "Prefix", "Wildcard", "FuzzyTerm", "Variations", "PatternQuery"), "terms"),
+    **dict.fromkeys(("CompoundQuery", "And", "Or", "AndNot", "AndMaybe", "DisjunctionMax"), "compound"),
+    **dict.fromkeys(("Phrase", "Ordered", "Sequence"), "positional"),
+    **dict.fromkeys(("TermRange", "NumericRange", "DateRange", "RangeMixin"), "ranges"),
+    **dict.fromkeys(("Not", "WrappingQuery", "ConstantScoreQuery", "WeightingQuery"), "wrappers"),
+}
+
+
+class _GatheringFinder:
+    """Finds each package of `gathered` as a _GatheringPackage, once: the real package is found as
+    usual afterwards (the placeholder's _load_real). A finder rather than a module put in sys.modules,
+    so that the import system binds it to its parent package as it binds any other."""
+
+    gathered: dict = {}  # package -> (its parts, the names taken from them)
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name not in cls.gathered or target is not None:
+            return None
+        parts, taken_from = cls.gathered.pop(name)
+        real = importlib.machinery.PathFinder.find_spec(name, path)
+        if real is None or real.submodule_search_locations is None:
+            return None
+        spec = importlib.machinery.ModuleSpec(name, cls, is_package=True)
+        spec.submodule_search_locations = list(real.submodule_search_locations)
+        spec.loader_state = (parts, taken_from)
+        return spec
+
+    @staticmethod
+    def create_module(spec):
+        package = _GatheringPackage(spec.name)
+        package._parts, package._taken_from = frozenset(spec.loader_state[0]), spec.loader_state[1]
+        return package
+
+    @staticmethod
+    def exec_module(module):
+        pass  # the parts load on first use
 
 
 def _stand_in(module: str, name: str):
@@ -153,13 +238,24 @@ def install() -> None:
 
         _defer("urllib.request", urlretrieve=_stand_in("urllib.request", "urlretrieve"))
         urllib.request = sys.modules["urllib.request"]
+    if "urllib.parse" not in sys.modules:
+        import urllib
+
+        # pathlib's, for Path.as_uri, which no query calls
+        _defer("urllib.parse", quote_from_bytes=_stand_in("urllib.parse", "quote_from_bytes"))
+        urllib.parse = sys.modules["urllib.parse"]
     if "html" not in sys.modules:
         # A package still: its submodules (html.parser) import from where the real ones are,
         # and `from html import escape` takes the stand-in without loading anything.
         package = importlib.machinery.PathFinder.find_spec("html")
         _defer("html", escape=_stand_in("html", "escape"), __path__=list(package.submodule_search_locations))
     _defer("shutil", copyfileobj=_stand_in("shutil", "copyfileobj"))  # whoosh.filedb.compound's
+    # dataclasses' and Whoosh's (whoosh.filedb.structfile takes copy by name), for what no query does
+    _defer("copy", copy=_stand_in("copy", "copy"), deepcopy=_stand_in("copy", "deepcopy"))
     _defer("whoosh.lang.morph_en", variations=_stand_in("whoosh.lang.morph_en", "variations"))  # whoosh.query's
+    # whoosh.fields' and whoosh.query.ranges', for DATETIME fields and date ranges no schema or query of ours has
+    _defer("whoosh.util.times", **{name: _stand_in("whoosh.util.times", name) for name in ("datetime_to_long", "long_to_datetime")})
+    _defer("whoosh.util.filelock", FileLock=_stand_in("whoosh.util.filelock", "FileLock"))  # for writing only
     # whoosh.analysis.morph's, for a phonetic filter no schema of archsearch's holds
     _defer("whoosh.lang.dmetaphone", double_metaphone=_stand_in("whoosh.lang.dmetaphone", "double_metaphone"))
     try:
@@ -169,8 +265,52 @@ def install() -> None:
     else:
         _defer("hashlib", md5=md5)
     _defer("inspect", cleandoc=_cleandoc, get_annotations=_get_annotations)
+    _defer("threading", Lock=_thread.allocate_lock)  # Whoosh's files take Lock, which is _thread's
     for name in DEFERRED:
         _defer(name)
+    try:
+        import _pickle
+    except ImportError:  # a Python without pickle's C core: pickle loads as usual
+        pass
+    else:
+        _defer("pickle", **{name: getattr(_pickle, name) for name in _PICKLE_CORE})
+    if sys.version_info[:2] == (3, 11) and "datetime" not in sys.modules:
+        _datetime_from_its_core()
+    if "whoosh.query" not in sys.modules and _GatheringFinder not in sys.meta_path:
+        _GatheringFinder.gathered["whoosh.query"] = (WHOOSH_QUERY_PARTS, WHOOSH_QUERY_NAMES)
+        sys.meta_path.insert(0, _GatheringFinder)
+
+
+# What pickle.py takes from its C core, _pickle, and which is all Whoosh and a query use of it.
+_PICKLE_CORE = (
+    "dump", "dumps", "load", "loads", "Pickler", "Unpickler", "PickleError", "PicklingError", "UnpicklingError",
+)
+# Python 3.11's datetime.__all__ (datetime.py's own, the one name it keeps besides _datetime's and sys).
+_DATETIME_ALL = ("date", "datetime", "time", "timedelta", "timezone", "tzinfo", "MINYEAR", "MAXYEAR", "UTC")
+
+
+def _datetime_from_its_core() -> None:
+    """Python 3.11's datetime module as datetime.py leaves it, made from _datetime alone: the file
+    defines the whole module in Python (its pure-Python classes, and dates made with them) only to
+    replace it all with _datetime's at its end (0.75 ms of a query's CPU). 3.12 on import
+    _datetime first, and the Python version only without it."""
+    try:
+        import _datetime
+    except ImportError:
+        return
+    spec = importlib.machinery.PathFinder.find_spec("datetime")
+    if spec is None:
+        return
+    module = types.ModuleType("datetime")
+    module.__dict__.update(
+        (name, value) for name, value in vars(_datetime).items()
+        if name not in ("__name__", "__spec__", "__loader__", "__file__", "__package__")
+    )
+    module.__dict__.update(
+        __spec__=spec, __loader__=spec.loader, __file__=spec.origin, __cached__=spec.cached, __package__="",
+        __all__=_DATETIME_ALL, sys=sys, __builtins__=globals()["__builtins__"],
+    )
+    sys.modules["datetime"] = module
 
 
 # Generated source compiled again in every process: dataclasses writes each method of a dataclass
@@ -429,9 +569,12 @@ def reuse_compiled_sources() -> None:
 
 
 def save_compiled_sources() -> None:
-    """Saves what this process compiled that the cache folder did not hold (before os._exit, which
-    skips the atexit call)."""
+    """Saves what this process compiled that the cache folder did not hold, and the modules it
+    imported that archsearch.kept_modules did not (before os._exit, which skips the atexit call)."""
     _compiled_sources.save()
+    kept_modules = sys.modules.get("archsearch.kept_modules")
+    if kept_modules is not None:
+        kept_modules.save()
 
 
 @contextlib.contextmanager

@@ -21,7 +21,6 @@ import zlib
 from array import array
 from contextlib import contextmanager, suppress
 from collections.abc import Collection, Iterable, Iterator
-from urllib.parse import quote
 
 
 SKETCH_SIZE = 32
@@ -366,13 +365,23 @@ def _open_copy_groups(path: str):
         return None
     db = None
     try:
-        db = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
+        db = sqlite3.connect(f"file:{uri_path(path)}?mode=ro", uri=True)
         db.execute("SELECT grp FROM sketches LIMIT 1").fetchall()
     except sqlite3.Error:
         if db is not None:
             db.close()
         return None
     return db
+
+
+# The bytes a path keeps as they are in a URI (urllib.parse.quote's: RFC 3986's unreserved, and '/').
+_URI_PATH_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
+
+
+def uri_path(path: str) -> str:
+    """path percent-encoded for a file: URI, byte by byte (a name that is no UTF-8 too), as
+    urllib.parse.quote encodes it: importing urllib.parse costs a query 0.8 ms of CPU."""
+    return "".join(chr(byte) if byte in _URI_PATH_BYTES else f"%{byte:02X}" for byte in os.fsencode(path))
 
 
 def copies_of(searcher, groups, docnum: int, stored: dict, matching: Collection[int] | None) -> list[int]:

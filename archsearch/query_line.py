@@ -249,8 +249,9 @@ def run(argv: list[str]) -> int | None:
     status, as archsearch.cli.run would; None when it is no such line, and click must run it."""
     if argv[:1] != ["query"]:
         return None
-    from archsearch import lean_imports
+    from archsearch import kept_modules, lean_imports
 
+    kept_modules.serve()
     lean_imports.reuse_compiled_sources()  # before the first dataclass (rendering's)
     return run_loaded(argv)
 

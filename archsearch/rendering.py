@@ -17,7 +17,6 @@ import json
 import os
 import re
 import sys
-import threading
 
 TYPE_CHECKING = False  # typing's constant, by its name (as type checkers read it): a query loads no typing
 if TYPE_CHECKING:  # only for annotations: rendering loads nothing that finds or indexes articles
@@ -533,6 +532,8 @@ def paged(out, wanted: bool = True, environ=os.environ):
         with contextlib.suppress(OSError):
             pipe.close()
         # The pager has the terminal until the reader quits it; Ctrl-C there is the pager's, as in git.
+        import threading
+
         in_main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
         try:

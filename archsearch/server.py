@@ -96,6 +96,8 @@ PRELOADED = (
     "encodings.latin_1",
     "calendar",  # --since and --until (lean_imports defers it: loaded for real here, not in every request)
     "mmap",  # the postings sidecars (lean_imports defers it too)
+    "copy",  # --json's and show's dataclasses.asdict (lean_imports defers it)
+    "pickle",  # lean_imports stands in for it with _pickle's core
 )
 
 # Libraries whose files are watched, with archsearch's own, for an upgrade under the running server.

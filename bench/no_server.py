@@ -63,8 +63,15 @@ PHASE_KINDS = ("rare word", "common word", "phrase")
 # archsearch.client.run_here; before, through archsearch.cli.  The imports of the query path are
 # each version's own: query_line with the configuration, or the click group and its query command.
 RUN_AS_THE_SCRIPT = """
+sys.path[0] = os.path.dirname(sys.executable)  # the script's folder, not -c's '' (archsearch.kept_modules)
 import archsearch.client as client
 if hasattr(client, "run_here"):
+    try:
+        from archsearch import kept_modules
+    except ImportError:  # a version before it
+        pass
+    else:
+        kept_modules.serve()
     from archsearch import lean_imports, query_line, config
     lean_imports.reuse_compiled_sources()
     run, end = client.run_here, client.end

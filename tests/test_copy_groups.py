@@ -2,18 +2,20 @@
 and go: however the index got to hold its articles, it groups them as a fresh build would."""
 
 import json
+import os
 import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from archsearch.indexing import update_index
 from archsearch.engines.whoosh.store import MANIFEST_FILE
-from archsearch.nearduplicates import COPY_TABLES, SKETCH_SIZE, CopyGroups, copies_of, copy_groups, resemblance
+from archsearch.nearduplicates import COPY_TABLES, SKETCH_SIZE, CopyGroups, copies_of, copy_groups, resemblance, uri_path
 from archsearch.searching import search
 from archsearch.engines.whoosh.store import open_index
 from conftest import build_index, wire
@@ -231,3 +233,24 @@ def test_an_index_updated_by_an_older_version_is_grouped_by_the_next_run(tmp_pat
     update_index(index, [])
     [hit] = search(index, "river0").hits
     assert sorted([hit.id, *hit.copies]) == ["one.txt", "two.txt"]
+
+
+@pytest.mark.parametrize("folder", ["with space %41 ?x #y", "ünïcödé", os.fsdecode(b"not utf-8 \xff")])
+def test_copies_are_found_in_an_index_whatever_its_folder_is_named(tmp_path, folder):
+    """Its record of copies is opened read-only by a file: URI, whose path the name is encoded in."""
+    index = build_index(tmp_path / folder, {
+        "one.txt": story_text(0, frozenset(), False), "two.txt": story_text(0, frozenset({1}), False),
+    })
+    [hit] = search(index, "river0").hits
+    assert sorted([hit.id, *hit.copies]) == ["one.txt", "two.txt"]
+
+
+@given(st.text())
+def test_a_path_in_a_uri_is_encoded_as_urllib_encodes_it(path):
+    from urllib.parse import quote
+
+    try:
+        expected = quote(path)
+    except UnicodeEncodeError:  # a name that is no UTF-8: its bytes, as the file system has them
+        expected = quote(os.fsencode(path))
+    assert uri_path(path) == expected

@@ -48,7 +48,10 @@ NOT_ON_THE_QUERY_PATH = (
     "matplotlib", "numpy", "lxml", "trafilatura", "pypdf", "dateparser", "warcio",
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
     "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
-    "whoosh.lang.dmetaphone",
+    "whoosh.lang.dmetaphone", "pickle", "urllib.parse", "copy", "whoosh.util.times", "whoosh.util.filelock",
+    "whoosh.query.spans", "whoosh.query.nested", "whoosh.query.qcolumns", "threading",
+    # the client's, to reach a server; tests run with ARCHSEARCH_SERVER=off (conftest.py)
+    "_socket",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
     # typing only click and type checkers need
     "click", "gettext", "locale", "typing",
@@ -73,23 +76,28 @@ main()
 """
 
 
+def run_command(script: str, index) -> subprocess.CompletedProcess:
+    """A command run by `script` (COMMAND_THEN_LOADED, COMMAND_THEN_SEARCHED) on `index`."""
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, "ARCHSEARCH_INDEX": str(index)},
+    )
+
+
 @pytest.mark.parametrize(
     "args, needed",
     [
         (["query", "Taliban"], ()),
-        (["query", "Taliban", "--json"], ()),
+        (["query", "Taliban", "--json"], ("copy",)),  # dataclasses.asdict deep-copies each field's value
         # a date window parses its dates, without calendar (and the locale it imports)
         (["query", "Taliban", "--since", "2021-02", "--until", "2021-12"], ("archsearch.dates",)),
-        # click wraps the help to shutil.get_terminal_size(), and cleans the commands' long help with inspect's cleandoc.
-        (["--help"], ("shutil", "inspect", "ast", "dis", "click", "gettext", "locale", "typing")),
+        # click wraps the help to shutil.get_terminal_size(), and cleans the commands' long help with inspect's cleandoc;
+        # its contexts are kept per thread (threading.local).
+        (["--help"], ("shutil", "inspect", "ast", "dis", "click", "gettext", "locale", "typing", "threading")),
     ],
 )
 def test_a_query_or_the_help_loads_no_heavy_module(seeded_index, args, needed):
     names = tuple(name for name in NOT_ON_THE_QUERY_PATH if name not in needed)
-    result = subprocess.run(
-        [sys.executable, "-c", COMMAND_THEN_LOADED.format(names=names, args=args)],
-        capture_output=True, text=True, env={**os.environ, "ARCHSEARCH_INDEX": str(seeded_index)},
-    )
+    result = run_command(COMMAND_THEN_LOADED.format(names=names, args=args), seeded_index)
     assert result.returncode == 0 and result.stdout, result.stderr
     assert result.stderr.splitlines()[-1] == "[]"
 
@@ -103,10 +111,7 @@ def test_a_query_with_enough_hits_loads_no_spelling_suggestions(tmp_path):
         for number in range(6)
     })
     names = NOT_ON_THE_QUERY_PATH + ("archsearch.spelling",)
-    result = subprocess.run(
-        [sys.executable, "-c", COMMAND_THEN_LOADED.format(names=names, args=["query", "Taliban"])],
-        capture_output=True, text=True, env={**os.environ, "ARCHSEARCH_INDEX": str(index)},
-    )
+    result = run_command(COMMAND_THEN_LOADED.format(names=names, args=["query", "Taliban"]), index)
     assert result.returncode == 0 and result.stdout.count("Taliban") >= 6, result.stderr
     assert result.stderr.splitlines()[-1] == "[]"
 
@@ -531,3 +536,115 @@ def test_one_text_with_two_flags_is_two_patterns(tmp_path):
     for _ in range(2):
         result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environ, check=True)
         assert result.stdout.split() == ["True", "False"]
+
+
+# A query as the console script runs it, reporting which modules the import system was asked to find.
+COMMAND_THEN_SEARCHED = """
+import os, sys
+class Spy:
+    asked = []
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        cls.asked.append(name)
+sys.meta_path.insert(0, Spy)
+exit_now = os._exit
+os._exit = lambda status: (print(sorted(set(Spy.asked) & {names!r}), file=sys.stderr, flush=True), exit_now(status))
+sys.argv = ["archsearch", *{args!r}]
+from archsearch.client import main
+main()
+"""
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="3.12 on import _datetime before anything else")
+@pytest.mark.parametrize("args", [["query", "Taliban"], ["query", "Taliban", "--since", "2021-02", "--until", "2021-12"]])
+def test_a_query_never_runs_datetime_py(seeded_index, args):
+    result = run_command(COMMAND_THEN_SEARCHED.format(names={"datetime", "_datetime"}, args=args), seeded_index)
+    asked = result.stderr.splitlines()[-1:]
+    assert (result.returncode, "Taliban" in result.stdout, asked) == (0, True, ["['_datetime']"]), result.stderr
+
+
+def test_datetime_made_from_its_core_is_what_datetime_py_makes():
+    result = run(
+        "import sys, importlib.util, archsearch, whoosh.index, datetime; "
+        "spec = importlib.util.spec_from_file_location('datetime', datetime.__file__); "
+        "real = importlib.util.module_from_spec(spec); spec.loader.exec_module(real); "
+        "lean, real = vars(datetime), vars(real); "
+        "print(sorted(set(lean) ^ set(real)), "
+        "[name for name in real if lean[name] != real[name] and name not in ('__spec__', '__loader__')], "
+        "datetime.__spec__.origin == datetime.__file__ == real['__file__'], type(datetime.__loader__).__name__)"
+    )
+    assert result == "[] [] True SourceFileLoader"
+
+
+def test_pickle_stood_in_for_is_its_core_then_the_real_module():
+    result = run(
+        "import sys, _pickle, archsearch, whoosh.index, pickle; "
+        "from pickle import loads, dumps; "
+        "core = [loads is _pickle.loads, dumps is _pickle.dumps, type(sys.modules['pickle']).__name__]; "
+        "value = loads(dumps({'a': (1, 2.5, None)}, 2)); "
+        "print(core, value, pickle.HIGHEST_PROTOCOL >= 5, pickle.loads is _pickle.loads, type(sys.modules['pickle']).__name__, "
+        "pickle.PicklingError is _pickle.PicklingError)"
+    )
+    assert result == "[True, True, '_DeferredModule'] {'a': (1, 2.5, None)} True True module True"
+
+
+def test_copy_stood_in_for_copies_as_the_real_module():
+    result = run(
+        "import sys, archsearch, whoosh.index, dataclasses; from whoosh.filedb.structfile import copy as taken; "
+        "import copy; before = type(sys.modules['copy']).__name__; "
+        "nested = {'a': [1, {'b': 2}]}; shallow, deep = taken(nested), copy.deepcopy(nested); "
+        "Point = dataclasses.make_dataclass('Point', [('xs', list)]); point = Point([nested]); "
+        "print(before, shallow == deep == nested, shallow['a'] is nested['a'], deep['a'] is nested['a'], "
+        "dataclasses.asdict(point)['xs'][0]['a'] is not nested['a'], type(sys.modules['copy']).__name__)"
+    )
+    assert result == "_DeferredModule True True False True module"
+
+
+def test_whoosh_s_times_and_file_lock_stood_in_for_still_work(tmp_path):
+    result = run(
+        "import archsearch, datetime, sys; from whoosh import fields, index; "
+        "from whoosh.fields import datetime_to_long, long_to_datetime; "
+        "from whoosh.filedb.filestore import FileLock, FileStorage; "
+        "moment = datetime.datetime(2017, 2, 7, 12, 30); "
+        f"lock = FileStorage({str(tmp_path)!r}).lock('x'); acquired = lock.acquire(); lock.release(); "
+        "print(long_to_datetime(datetime_to_long(moment)) == moment, acquired, type(lock).__name__, "
+        "sorted({type(sys.modules[name]).__name__ for name in ('whoosh.util.times', 'whoosh.util.filelock')}))"
+    )
+    assert result == "True True FcntlLock ['module']"
+
+
+def test_whoosh_query_gathered_on_use_gives_what_the_real_package_gives():
+    result = run(
+        "import sys, types, archsearch, whoosh.index; from archsearch import lean_imports; import whoosh.query as query; "
+        "kind = type(sys.modules['whoosh.query']).__name__; "
+        "taken = {name: getattr(query, name) for name in lean_imports.WHOOSH_QUERY_NAMES}; "
+        "loaded = sorted(name.rpartition('.')[2] for name in sys.modules if name.startswith('whoosh.query.')); "
+        "real = lean_imports.load_now('whoosh.query'); import whoosh; "
+        "public = [name for name in dir(real) if not name.startswith('_') and not isinstance(getattr(real, name), types.ModuleType)]; "
+        "print(kind, loaded, [name for name, value in taken.items() if value is not getattr(real, name)], "
+        "[name for name in public if getattr(query, name) is not getattr(real, name)], len(public) > 70, "
+        "whoosh.query is real, all(getattr(real, part) is sys.modules['whoosh.query.' + part] "
+        "for part in ('qcore', 'terms', 'compound', 'positional', 'qcolumns', 'nested', 'spans')))"
+    )
+    assert result == (
+        "_GatheringPackage ['compound', 'positional', 'qcore', 'ranges', 'terms', 'wrappers'] [] [] True True True"
+    )
+
+
+def test_whoosh_s_query_parser_works_after_whoosh_query_gathered_on_use():
+    result = run(
+        "import archsearch, whoosh.index, whoosh.query; from whoosh import fields; from whoosh.qparser import QueryParser; "
+        "print(QueryParser('a', fields.Schema(a=fields.TEXT)).parse('hello world \"big apple\" OR spans'))"
+    )
+    assert result == '(a:hello AND a:world AND (a:"big apple" OR a:spans))'
+
+
+def test_threading_stood_in_for_gives_the_real_lock_then_the_real_module():
+    result = run(
+        "import sys, _thread, archsearch, whoosh.index; from whoosh.filedb.filestore import Lock; "
+        "import threading; before = type(sys.modules['threading']).__name__; lock = Lock(); "
+        "thread = threading.Thread(target=lock.acquire); thread.start(); thread.join(); "
+        "print(before, Lock is _thread.allocate_lock is threading.Lock, lock.locked(), "
+        "type(sys.modules['threading']).__name__, threading.main_thread().name)"
+    )
+    assert result == "_DeferredModule True True module MainThread"

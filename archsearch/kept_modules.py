@@ -1,0 +1,296 @@
+"""The code of the modules a command-line process imports, kept in one file of the user's cache folder.
+
+A query without the server is a process of its own, which imports ~150 modules. For each, Python
+searches the folders of sys.path (stats and listings: 3.4 ms of a rare word's CPU at 100k
+articles), then opens, checks and reads its .pyc (4-5 ms more), before it unmarshals and runs it.
+Here the modules a process loaded are kept in one file, their code marshalled one after another,
+with an index of where each one is, its source file's size and time, and the times of the folders
+they were found in; a later process finds a module in the index, checks that its source file is
+unchanged (one stat, as Python checks a .pyc against its source, but to the nanosecond) and reads
+its code with one pread. Extension modules are kept by their file alone (Python loads them as
+usual, without the search). The file's name holds a checksum of Python's version and sys.path, and
+the file sys.path itself: a module is served only where the import system would have found that
+same file.
+
+What would make Python find another file is checked before anything is served: a file added to,
+or taken from, any folder the kept modules came from or any folder of sys.path changes that
+folder's time, and then nothing of the file is used, and it is written again. A module changed
+in place changes its file's time or size: that module is imported as usual and kept anew. A
+submodule is served only to a package whose __path__ is the one folder it was kept from.
+Damage is caught by checksums (the index's, and each module's code) and means importing as
+usual. Modules imported before `serve` runs (the client, this module) are neither served nor kept.
+"""
+
+import marshal
+import os
+import sys
+import zlib
+from importlib.machinery import ExtensionFileLoader, ModuleSpec, PathFinder, SourceFileLoader
+
+from archsearch.lean_imports import cache_folder
+
+# The file's first bytes: code objects are marshalled for one version of Python only.
+_HEADER = f"archsearch kept modules 1, {sys.version}\n".encode()
+# Larger than any file of ours: anything bigger (or not a regular file) is not read.
+MAX_FILE_BYTES = 64 << 20
+# Modules kept in one file at most (a file is per sys.path, for every command run with it).
+MAX_MODULES = 3000
+# Files kept in the cache folder at most, one per sys.path (each virtual environment has its own;
+# so has each PYTHONPATH): writing one removes the oldest beyond these.
+MAX_FILES = 8
+_FILE_PREFIX = "kept-modules-1-"
+_EXTENSION = -1  # the length of an extension module's code: it has none here
+
+
+def file_path() -> str | None:
+    """The file of the modules kept for this sys.path and this Python, in the cache folder."""
+    folder = cache_folder()
+    if folder is None:
+        return None
+    key = zlib.crc32("\0".join([sys.version, *sys.path]).encode("utf-8", "surrogatepass"))
+    tag = f"{sys.implementation.cache_tag}-o{sys.flags.optimize}"
+    return os.path.join(folder, f"{_FILE_PREFIX}{tag}-{key:08x}.bin")
+
+
+class _KeptCode:
+    """The kept file, as a finder on sys.meta_path. Its index (`modules`): module name -> (source
+    file, is a package, its mtime_ns, its size, offset of its code after the index, the code's
+    length, its crc32)."""
+
+    def __init__(self):
+        self.modules: dict = {}
+        self.descriptor: int | None = None
+        self.codes_start = 0  # where the codes begin in the file
+        self.loaded_before: frozenset = frozenset()
+        self.served: set = set()  # modules served from the file, checked as they were
+        self.path: str | None = None
+        self.searched: list = []  # sys.path when serving began: the one the file is for
+
+    def read(self, path: str) -> None:
+        import stat
+
+        try:
+            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+                raise ValueError("not a file of ours")
+            start = len(_HEADER) + 8
+            head = os.pread(descriptor, start, 0)
+            if len(head) != start or not head.startswith(_HEADER):
+                raise ValueError("another layout or Python")
+            length = int.from_bytes(head[-8:-4], "big")
+            index = os.pread(descriptor, length, start)
+            if len(index) != length or zlib.crc32(index) != int.from_bytes(head[-4:], "big"):
+                raise ValueError("damaged")
+            kept_path, folders, modules = marshal.loads(index)
+            if kept_path != tuple(sys.path) or not _folders_unchanged(folders):
+                raise ValueError("what the import system finds may have changed")
+        except (OSError, ValueError, EOFError, TypeError):
+            os.close(descriptor)
+            return
+        self.modules, self.descriptor, self.codes_start = modules, descriptor, start + length
+
+    def code(self, offset: int, length: int, checksum: int):
+        """A module's code, or None when the file no longer holds it whole."""
+        try:
+            data = os.pread(self.descriptor, length, self.codes_start + offset)
+            if len(data) == length and zlib.crc32(data) == checksum:
+                return marshal.loads(data)
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+        return None
+
+    def find_spec(self, name, path=None, target=None):
+        """The meta path finder's method: a spec for a module kept and unchanged, else None (the
+        finders after this one search as usual)."""
+        entry = self.modules.get(name)
+        if entry is None or target is not None:
+            return None
+        origin, is_package, mtime_ns, size, offset, length, checksum = entry
+        if path is None:  # a top-level module: found along sys.path, which must be the file's
+            if sys.path != self.searched:
+                return None
+        else:  # a submodule: its package must search the one folder it was kept from
+            folder = os.path.dirname(os.path.dirname(origin) if is_package else origin)
+            if len(path) != 1 or path[0] != folder:
+                return None
+        try:
+            info = os.stat(origin)
+        except OSError:
+            return None
+        if info.st_mtime_ns != mtime_ns or info.st_size != size:
+            return None
+        if length == _EXTENSION:
+            loader = ExtensionFileLoader(name, origin)
+        else:
+            loader = _KeptLoader(name, origin)
+            loader.kept = (offset, length, checksum)
+        spec = ModuleSpec(name, loader, origin=origin, is_package=is_package)
+        spec.has_location = True
+        if is_package:
+            spec.submodule_search_locations = [os.path.dirname(origin)]
+        self.served.add(name)
+        return spec
+
+    def save(self) -> None:
+        """Writes the file again with the modules this process imported as usual added (once a
+        process); a cache folder that cannot be written only means importing as usual."""
+        if self.path is None or sys.path != self.searched:  # modules found along another sys.path
+            return
+        added = _modules_to_keep(self.loaded_before | self.served, self.modules)
+        if not added:
+            return
+        path, self.path = self.path, None
+        temporary = f"{path}.{os.getpid()}"
+        try:
+            kept = []  # (name, (source file, is a package, mtime_ns, size), is an extension, code)
+            for name, entry in self.modules.items():
+                if name in added or len(kept) >= MAX_MODULES:
+                    continue
+                *identity, offset, length, checksum = entry
+                code = b"" if length == _EXTENSION else os.pread(self.descriptor, length, self.codes_start + offset)
+                if length == _EXTENSION or (len(code) == length and zlib.crc32(code) == checksum):
+                    kept.append((name, tuple(identity), length == _EXTENSION, code))
+            for name, (identity, code) in added.items():
+                if len(kept) < MAX_MODULES:
+                    kept.append((name, identity, code is None, code or b""))
+            # The folder first: made inside a folder of sys.path, it changes that folder's time.
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            payload = _layout(kept)
+            if len(payload) > MAX_FILE_BYTES:
+                return
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            with open(descriptor, "wb") as out:
+                out.write(payload)
+            os.replace(temporary, path)
+            _remove_oldest_files(os.path.dirname(path))
+        except (OSError, ValueError):
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+
+
+def _remove_oldest_files(folder: str) -> None:
+    """Removes the files of kept modules beyond the MAX_FILES written last."""
+    written = []
+    for entry in os.scandir(folder):
+        if entry.name.startswith(_FILE_PREFIX) and entry.name.endswith(".bin"):
+            try:
+                written.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
+            except OSError:
+                pass
+    for _, path in sorted(written, reverse=True)[MAX_FILES:]:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+class _KeptLoader(SourceFileLoader):
+    """The loader Python would have used, but whose code comes from the kept file."""
+
+    kept = None
+
+    def get_code(self, fullname):
+        code = _kept.code(*self.kept) if _kept.descriptor is not None else None
+        if code is None:  # damaged: from the .pyc or the source, and kept again at the end
+            _kept.modules.pop(fullname, None)
+            _kept.served.discard(fullname)
+            return super().get_code(fullname)
+        return code
+
+
+def _folders_unchanged(folders: dict) -> bool:
+    for folder, mtime_ns in folders.items():
+        try:
+            if os.stat(folder).st_mtime_ns != mtime_ns:
+                return False
+        except OSError:
+            if mtime_ns is not None:
+                return False
+    return True
+
+
+def _folder_times(origins) -> dict:
+    times = {}
+    for folder in {*sys.path, *map(os.path.dirname, origins)}:
+        try:
+            times[folder] = os.stat(folder).st_mtime_ns
+        except OSError:
+            times[folder] = None
+    return times
+
+
+def _modules_to_keep(skipped: set, kept: dict) -> dict:
+    """name -> ((source file, is a package, mtime_ns, size), marshalled code or None for an extension
+    module) of each module imported as usual since `serve` (not `skipped`: loaded before, or served),
+    by Python's own loaders from a file."""
+    added = {}
+    for name, module in list(sys.modules.items()):
+        if name in skipped:
+            continue
+        spec = getattr(module, "__spec__", None)
+        loader = getattr(spec, "loader", None)
+        if type(loader) not in (SourceFileLoader, ExtensionFileLoader, _KeptLoader) or spec.name != name:
+            continue
+        origin = spec.origin
+        if not isinstance(origin, str) or not os.path.isabs(origin):
+            continue
+        is_package = spec.submodule_search_locations is not None
+        if is_package and list(spec.submodule_search_locations) != [os.path.dirname(origin)]:
+            continue
+        try:
+            info = os.stat(origin)  # before the code: a change in between is seen as a change next time
+            identity = (origin, is_package, info.st_mtime_ns, info.st_size)
+            if name in kept and tuple(kept[name][:4]) == identity:
+                continue
+            code = None if type(loader) is ExtensionFileLoader else marshal.dumps(loader.get_code(name))
+        except (OSError, ImportError, SyntaxError, ValueError):
+            continue
+        added[name] = (identity, code)
+    return added
+
+
+def _layout(kept: list) -> bytes:
+    """The file: header, the index's length and crc32, the index, then each module's code."""
+    modules = {}
+    offset = 0
+    for name, identity, is_extension, code in kept:
+        modules[name] = (*identity, offset, _EXTENSION if is_extension else len(code), zlib.crc32(code))
+        offset += len(code)
+    folders = _folder_times(identity[0] for _, identity, _, _ in kept)
+    index = marshal.dumps((tuple(sys.path), folders, modules))
+    return b"".join([
+        _HEADER, len(index).to_bytes(4, "big"), zlib.crc32(index).to_bytes(4, "big"), index,
+        *(code for _, _, _, code in kept),
+    ])
+
+
+_kept = _KeptCode()
+
+
+def serve() -> None:
+    """Serves the modules kept for this sys.path from the cache folder, and keeps those imported
+    as usual (save). For a query run without the server (archsearch.query_line): once a process."""
+    if _kept.path is not None or PathFinder not in sys.meta_path or not all(map(os.path.isabs, sys.path)):
+        return  # a folder named relatively ('' for `python -c`) is another folder in another place
+    path = file_path()
+    if path is None:
+        return
+    _kept.path = path
+    _kept.searched = list(sys.path)
+    _kept.loaded_before = frozenset(sys.modules)
+    _kept.read(path)
+    sys.meta_path.insert(sys.meta_path.index(PathFinder), _kept)
+    import atexit
+
+    atexit.register(save)
+
+
+def save() -> None:
+    """Keeps the modules this process imported as usual (before os._exit, which skips atexit)."""
+    _kept.save()
