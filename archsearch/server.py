@@ -693,9 +693,7 @@ def rehearse() -> None:
     streams = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = io.StringIO()
     try:
-        count = ["query", "--index", str(folders[-1]), "--count", _warming_words[folders[-1]]]
-        if query_line.run_loaded(count) is None:  # as a request runs a plain query's line (_run_command)
-            run(count, "archsearch")
+        _run_line(["query", "--index", str(folders[-1]), "--count", _warming_words[folders[-1]]], "archsearch")
     finally:
         sys.stdout, sys.stderr = streams
     prepare_copy_groups(folders[-1])
@@ -1094,6 +1092,13 @@ def _send(connection: socket.socket, data: bytes) -> None:
         connection.sendall(data)
 
 
+def _run_line(args: list[str], program: str) -> int:
+    """A command line's exit status, a plain query's line read without click, as the client reads it
+    when it runs one itself: click's parsing and dispatch were 2-3 ms of a served query's request."""
+    status = query_line.run_loaded(args)
+    return run(args, program) if status is None else status
+
+
 def _run_command(connection: socket.socket, request: dict, fds: list[int]) -> int:
     """Runs the command on the client's fds (closing them), with its arguments and environment."""
     for fd, client_fd in enumerate(fds):
@@ -1107,11 +1112,7 @@ def _run_command(connection: socket.socket, request: dict, fds: list[int]) -> in
     _start_watcher(connection)
     try:
         try:
-            # A plain query's line read without click, as the client reads it when it runs one
-            # itself: click's parsing and dispatch were 2-3 ms of a served query's request.
-            status = query_line.run_loaded(argv[1:])
-            if status is None:
-                status = run(argv[1:], os.path.basename(argv[0]))
+            status = _run_line(argv[1:], os.path.basename(argv[0]))
         except Exception:  # only with ARCHSEARCH_DEBUG set, which asks for the traceback
             sys.excepthook(*sys.exc_info())
             status = 1
