@@ -7,6 +7,7 @@ writes those an older index lacks."""
 
 import os
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -713,6 +714,27 @@ def test_terms_checked_ahead_are_refused_alike_when_damaged(built, tmp_path):
             assert [checked.find(key) for key in keys] == [unchecked.find(key) for key in keys]
             refused += sum(unchecked.find(key) is None for key in keys)
     assert refused
+
+
+def test_a_request_checks_again_a_file_changed_in_place_after_the_server_checked_it(built, tmp_path, monkeypatch):
+    """The server checks the largest terms for the requests it forks, which trusted those checks:
+    a sidecar written into in place after (a restore with rsync --inplace, another program) gave a
+    served query "internal error: IndexError" (or ValueError) where one run by itself read around
+    the damage."""
+    copy = tmp_path / "index"
+    shutil.copytree(built, copy)
+    texts = ("minister", '"prime minister"', "peace OR storm")
+    with open_index(copy).searcher(weighting=weighting()) as searcher:
+        files = [arrays.segment_arrays(leaf) for leaf, _ in searcher.reader().leaf_readers()]
+        for found in files:
+            if found is not None:
+                found.check_largest(1 << 40)
+        for path in sidecars(copy):
+            overwrite_data(copy / path)
+        pid = os.getpid()
+        monkeypatch.setattr(os, "getpid", lambda: pid + 1)  # as in a request forked from the server
+        for text in texts:
+            assert evaluated(searcher, text, True) == pytest.approx(dict(evaluated_in(built, text)), rel=1e-12)
 
 
 def test_the_server_checks_the_largest_terms_when_it_warms_an_index(built, monkeypatch):

@@ -16,6 +16,7 @@ numpy is imported only with this module, which evaluation.py loads where it pays
 ARRAY_POSTINGS there): its import costs more than a rare word's whole evaluation.
 """
 
+import os
 import struct
 import zlib
 from bisect import bisect_left
@@ -624,6 +625,16 @@ class PostingPositions:
         return np.concatenate(counts), np.concatenate(flats, dtype=np.int64)
 
 
+def _file_identity(path: str) -> tuple | None:
+    """What changes when a file is written or replaced: its inode, size and times (ctime, which no
+    program can set back, included)."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns
+
+
 class SegmentArrays:
     """A segment's postings arrays (postings_arrays.py), mapped: a term's are views of the file."""
 
@@ -631,6 +642,8 @@ class SegmentArrays:
         """Raises ValueError if the file is not a whole one for a segment of that many documents."""
         self._map, terms, directory = mapped_whole(path, document_count)
         self._directory = directory
+        self._path, self._identity = path, _file_identity(path)
+        self._checked_in = os.getpid()  # the process whose checks _checked holds
         # Left as arrays, not made lists: a request process opens every segment's file for the
         # few terms it looks up.
         records_start = directory + 8 * (terms + 1)
@@ -704,6 +717,9 @@ class SegmentArrays:
         """Whether the data of the term numbered `index` (key: its key) is whole: its checksum,
         computed once per file opened."""
         whole = self._checked.get(index)
+        if whole and self._checked_in != os.getpid():
+            self._forget_checks_if_changed()
+            whole = self._checked.get(index)
         if whole is None:
             _, _, start, end, size = self._layout(index)
             whole = HEADER.size <= start and start + size == end <= self._directory and (
@@ -711,6 +727,14 @@ class SegmentArrays:
             )
             self._checked[index] = whole
         return whole
+
+    def _forget_checks_if_changed(self) -> None:
+        """In a process forked after the checks (a served request): the file is changed in place
+        since it was opened (another program wrote into it: its mapping shows what was written), so
+        the checks no longer hold, and each term is checked again as it is read."""
+        self._checked_in = os.getpid()
+        if _file_identity(self._path) != self._identity:
+            self._checked.clear()
 
     def data_size(self) -> int:
         """The bytes of the terms' data in the file."""
