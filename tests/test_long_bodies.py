@@ -25,13 +25,14 @@ CHARACTERS = st.sampled_from([*"ab \n\t.", "refugees ", "\u00e9", "\U0001f600", 
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(CHARACTERS, max_size=60).map("".join), st.integers(1, 12), st.integers(1, 40))
+@given(st.lists(CHARACTERS, min_size=1, max_size=60).map("".join), st.integers(1, 12), st.integers(1, 40))
 def test_a_body_reads_back_whole_and_by_openings(body, piece_chars, first_chars):
+    """(A body kept apart is never empty: one of no pieces is damage.)"""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(long_bodies, "PIECE_CHARS", piece_chars)
         value = long_bodies.encode(body)
         assert long_bodies.decode(value) == body
-        found = list(long_bodies.openings(long_bodies.Value(lambda at, size: value[at : at + size]), first_chars))
+        found = list(long_bodies.openings(long_bodies.Value(lambda at, size: value[at : at + size], len(value)), first_chars))
     *openings, last = found
     assert last == (body, True)
     lengths = [len(text) for text, _ in openings]
@@ -254,7 +255,7 @@ def test_a_page_of_over_a_million_characters_is_kept_apart(tmp_path):
     assert len(body) > long_bodies.LONG_BODY_CHARS and body.count("ceasefire") == 1
 
 
-@pytest.mark.parametrize("where", ["table", "piece"])
+@pytest.mark.parametrize("where", ["table", "piece", "no pieces"])
 def test_a_damaged_long_body_is_named_as_damage(tmp_path, small_limits, where, capfd, monkeypatch):
     from archsearch.cli import run
 
@@ -266,8 +267,10 @@ def test_a_damaged_long_body_is_named_as_damage(tmp_path, small_limits, where, c
     (value,) = [value for value in column_values(index_dir) if "page 5:" in long_bodies.decode(value)]
     (segment,) = [path for path in index_dir.iterdir() if path.suffix == ".seg" and value in path.read_bytes()]
     data = bytearray(segment.read_bytes())
-    at = data.index(value) + (0 if where == "table" else len(value) - 100)
-    data[at : at + 8] = b"\xff" * 8  # a count of pieces past the column's end, or garbage inside one
+    at = data.index(value) + (len(value) - 100 if where == "piece" else 0)
+    # A count of pieces past the column's end, garbage inside a piece, or a count of 0 (which read
+    # as an empty body, without a word of damage)
+    data[at : at + 4 if where == "no pieces" else at + 8] = b"\0" * 4 if where == "no pieces" else b"\xff" * 8
     segment.write_bytes(bytes(data))
     monkeypatch.setenv("ARCHSEARCH_INDEX", str(index_dir))
     capfd.readouterr()

@@ -54,7 +54,7 @@ def encode(body: str) -> bytes:
 
 def decode(value: bytes) -> str:
     """The body that encode() gave `value` for."""
-    return Value(lambda start, length: value[start : start + length]).text()
+    return Value(lambda start, length: value[start : start + length], len(value)).text()
 
 
 def kept_apart(stored: dict) -> bool:
@@ -78,9 +78,10 @@ def body_openings(searcher, docnum: int, first_chars: int) -> Iterator[tuple[str
 
 
 class Value:
-    """A column value read a part at a time (`read(start, length)`: its bytes there)."""
+    """A column value of `length` bytes read a part at a time (`read(start, length)`: its bytes
+    there)."""
 
-    def __init__(self, read):
+    def __init__(self, read, length: int):
         self._read = read
         count, self.content_end = _HEADER.unpack(read(0, _HEADER.size))
         table = read(_HEADER.size, _PIECE.size * count)
@@ -88,6 +89,10 @@ class Value:
             raise EOFError("a long body's table of pieces is cut short")
         self.pieces = list(_PIECE.iter_unpack(table))  # (compressed length, characters)
         self._start = _HEADER.size + len(table)
+        # A body kept apart has a piece at least, and its pieces fill the value: a count or a
+        # length overwritten (a count of 0 read as an empty body) is damage, not a shorter body.
+        if not count or self._start + sum(length for length, _ in self.pieces) != length:
+            raise EOFError("a long body's table of pieces does not match its value")
 
     def text(self, pieces: int | None = None) -> str:
         """The body's first `pieces` pieces (all of them if None)."""
@@ -130,7 +135,7 @@ def _value_of(searcher, docnum: int) -> Value:
     def read(at: int, size: int) -> bytes:
         return dbfile.get(start + at, min(size, length - at)) if at < length else b""
 
-    return Value(read)
+    return Value(read, length)
 
 
 def _segment_of(reader, docnum: int):
