@@ -30,7 +30,7 @@ from importlib.machinery import ExtensionFileLoader, ModuleSpec, PathFinder, Sou
 from archsearch.lean_imports import cache_folder
 
 # The file's first bytes: code objects are marshalled for one version of Python only.
-_HEADER = f"archsearch kept modules 1, {sys.version}\n".encode()
+_HEADER = f"archsearch kept modules 2, {sys.version}\n".encode()
 # Larger than any file of ours: anything bigger (or not a regular file) is not read.
 MAX_FILE_BYTES = 64 << 20
 # Modules kept in one file at most (a file is per sys.path, for every command run with it).
@@ -38,8 +38,15 @@ MAX_MODULES = 3000
 # Files kept in the cache folder at most, one per sys.path (each virtual environment has its own;
 # so has each PYTHONPATH): writing one removes the oldest beyond these.
 MAX_FILES = 8
-_FILE_PREFIX = "kept-modules-1-"
+_FILE_PREFIX = "kept-modules-2-"
 _EXTENSION = -1  # the length of an extension module's code: it has none here
+
+
+def _stamp(info) -> tuple:
+    """What tells a source file from any other, or from itself changed: its mtime, its ctime (which
+    no one can set back, as touch or rsync -a sets an mtime), its inode and device (another file at
+    the same path: a folder swapped under a symlink)."""
+    return (info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
 
 
 def file_path() -> str | None:
@@ -54,7 +61,7 @@ def file_path() -> str | None:
 
 class _KeptCode:
     """The kept file, as a finder on sys.meta_path. Its index (`modules`): module name -> (source
-    file, is a package, its mtime_ns, its size, offset of its code after the index, the code's
+    file, is a package, its _stamp, its size, offset of its code after the index, the code's
     length, its crc32)."""
 
     def __init__(self):
@@ -65,6 +72,7 @@ class _KeptCode:
         self.served: set = set()  # modules served from the file, checked as they were
         self.path: str | None = None
         self.searched: list = []  # sys.path when serving began: the one the file is for
+        self.folder_times: dict = {}  # folder -> its mtime_ns (None: missing) before it was searched
 
     def read(self, path: str) -> None:
         import stat
@@ -76,6 +84,8 @@ class _KeptCode:
         try:
             info = os.fstat(descriptor)
             if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+                raise ValueError("not a file of ours")
+            if info.st_uid != os.geteuid() or info.st_mode & 0o022:  # code another user could have put there
                 raise ValueError("not a file of ours")
             start = len(_HEADER) + 8
             head = os.pread(descriptor, start, 0)
@@ -92,6 +102,7 @@ class _KeptCode:
             os.close(descriptor)
             return
         self.modules, self.descriptor, self.codes_start = modules, descriptor, start + length
+        self.folder_times.update(folders)
 
     def code(self, offset: int, length: int, checksum: int):
         """A module's code, or None when the file no longer holds it whole."""
@@ -106,10 +117,13 @@ class _KeptCode:
     def find_spec(self, name, path=None, target=None):
         """The meta path finder's method: a spec for a module kept and unchanged, else None (the
         finders after this one search as usual)."""
+        for folder in path or ():  # a package's folders, as they are before Python searches them
+            if folder not in self.folder_times:
+                self.folder_times[folder] = _folder_time(folder)
         entry = self.modules.get(name)
         if entry is None or target is not None:
             return None
-        origin, is_package, mtime_ns, size, offset, length, checksum = entry
+        origin, is_package, stamp, size, offset, length, checksum = entry
         if path is None:  # a top-level module: found along sys.path, which must be the file's
             if sys.path != self.searched:
                 return None
@@ -121,7 +135,7 @@ class _KeptCode:
             info = os.stat(origin)
         except OSError:
             return None
-        if info.st_mtime_ns != mtime_ns or info.st_size != size:
+        if _stamp(info) != stamp or info.st_size != size:
             return None
         if length == _EXTENSION:
             loader = ExtensionFileLoader(name, origin)
@@ -146,7 +160,7 @@ class _KeptCode:
         path, self.path = self.path, None
         temporary = f"{path}.{os.getpid()}"
         try:
-            kept = []  # (name, (source file, is a package, mtime_ns, size), is an extension, code)
+            kept = []  # (name, (source file, is a package, _stamp, size), is an extension, code)
             for name, entry in self.modules.items():
                 if name in added or len(kept) >= MAX_MODULES:
                     continue
@@ -162,7 +176,8 @@ class _KeptCode:
             payload = _layout(kept)
             if len(payload) > MAX_FILE_BYTES:
                 return
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC  # no one's link followed
+            descriptor = os.open(temporary, flags, 0o600)
             with open(descriptor, "wb") as out:
                 out.write(payload)
             os.replace(temporary, path)
@@ -215,18 +230,22 @@ def _folders_unchanged(folders: dict) -> bool:
     return True
 
 
+def _folder_time(folder: str) -> int | None:
+    try:
+        return os.stat(folder).st_mtime_ns
+    except OSError:
+        return None
+
+
 def _folder_times(origins) -> dict:
-    times = {}
-    for folder in {*sys.path, *map(os.path.dirname, origins)}:
-        try:
-            times[folder] = os.stat(folder).st_mtime_ns
-        except OSError:
-            times[folder] = None
-    return times
+    """Each folder's time when it was searched (a change since is seen by the next process); a
+    folder no import searched here (a package's own, none of whose parts was imported) as it is now."""
+    folders = {*sys.path, *map(os.path.dirname, origins)}
+    return {folder: _kept.folder_times[folder] if folder in _kept.folder_times else _folder_time(folder) for folder in folders}
 
 
 def _modules_to_keep(skipped: set, kept: dict) -> dict:
-    """name -> ((source file, is a package, mtime_ns, size), marshalled code or None for an extension
+    """name -> ((source file, is a package, _stamp, size), marshalled code or None for an extension
     module) of each module imported as usual since `serve` (not `skipped`: loaded before, or served),
     by Python's own loaders from a file."""
     added = {}
@@ -245,7 +264,7 @@ def _modules_to_keep(skipped: set, kept: dict) -> dict:
             continue
         try:
             info = os.stat(origin)  # before the code: a change in between is seen as a change next time
-            identity = (origin, is_package, info.st_mtime_ns, info.st_size)
+            identity = (origin, is_package, _stamp(info), info.st_size)
             if name in kept and tuple(kept[name][:4]) == identity:
                 continue
             code = None if type(loader) is ExtensionFileLoader else marshal.dumps(loader.get_code(name))
@@ -285,6 +304,12 @@ def serve() -> None:
     _kept.searched = list(sys.path)
     _kept.loaded_before = frozenset(sys.modules)
     _kept.read(path)
+    try:  # made now, not as the file is written: made inside a folder of sys.path, it changes its time
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    except OSError:
+        pass
+    for folder in sys.path:  # as they are before any import searches them
+        _kept.folder_times.setdefault(folder, _folder_time(folder))
     sys.meta_path.insert(sys.meta_path.index(PathFinder), _kept)
     import atexit
 

@@ -37,7 +37,8 @@ print(module.__file__, module.__cached__, getattr(module, "__path__", None), mod
 
 
 def run_script(tmp_path, text, environ):
-    script = tmp_path / "script.py"  # a file, as the console script is: sys.path[0] is its folder
+    (tmp_path / "bin").mkdir(exist_ok=True)  # a folder of its own, as a virtual environment's bin is
+    script = tmp_path / "bin" / "script.py"  # a file, as the console script is: sys.path[0] is its folder
     script.write_text(text)
     return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=environ, timeout=120)
 
@@ -172,7 +173,7 @@ def test_writing_a_file_removes_the_oldest_beyond_the_last_written(tmp_path, env
 
     folder = tmp_path / "cache" / "archsearch"
     folder.mkdir(parents=True)
-    others = [folder / f"kept-modules-1-other-{number:08x}.bin" for number in range(MAX_FILES + 2)]
+    others = [folder / f"kept-modules-2-other-{number:08x}.bin" for number in range(MAX_FILES + 2)]
     for age, path in enumerate(others):
         path.write_bytes(b"")
         os.utime(path, ns=(10**18 - age * 10**9,) * 2)  # the first written last
