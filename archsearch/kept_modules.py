@@ -27,7 +27,7 @@ import sys
 import zlib
 from importlib.machinery import ExtensionFileLoader, ModuleSpec, PathFinder, SourceFileLoader
 
-from archsearch.lean_imports import cache_folder
+from archsearch.lean_imports import cache_folder, written_by_us_alone
 
 # The file's first bytes: code objects are marshalled for one version of Python only.
 _HEADER = f"archsearch kept modules 2, {sys.version}\n".encode()
@@ -38,7 +38,8 @@ MAX_MODULES = 3000
 # Files kept in the cache folder at most, one per sys.path (each virtual environment has its own;
 # so has each PYTHONPATH): writing one removes the oldest beyond these.
 MAX_FILES = 8
-_FILE_PREFIX = "kept-modules-2-"
+_FAMILY_PREFIX = "kept-modules-"  # of every layout
+_FILE_PREFIX = f"{_FAMILY_PREFIX}2-"
 _EXTENSION = -1  # the length of an extension module's code: it has none here
 
 
@@ -85,7 +86,7 @@ class _KeptCode:
             info = os.fstat(descriptor)
             if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
                 raise ValueError("not a file of ours")
-            if info.st_uid != os.geteuid() or info.st_mode & 0o022:  # code another user could have put there
+            if not written_by_us_alone(info):
                 raise ValueError("not a file of ours")
             start = len(_HEADER) + 8
             head = os.pread(descriptor, start, 0)
@@ -182,23 +183,38 @@ class _KeptCode:
                 out.write(payload)
             os.replace(temporary, path)
             _remove_oldest_files(os.path.dirname(path))
-        except (OSError, ValueError):
+        except BaseException as error:  # a Ctrl-C while writing too: no partial copy left behind
             try:
                 os.unlink(temporary)
             except OSError:
                 pass
+            if not isinstance(error, (OSError, ValueError)):
+                raise
+
+
+# A partial copy older than this is a killed process's (a copy is written in milliseconds).
+_LEFT_PARTIAL_NS = 60 * 10**9
 
 
 def _remove_oldest_files(folder: str) -> None:
-    """Removes the files of kept modules beyond the MAX_FILES written last."""
-    written = []
+    """Removes the files of kept modules, of any layout, beyond the MAX_FILES written last, and
+    partial copies left by processes killed while they wrote one."""
+    import time
+
+    written, stale = [], []
+    left_before = time.time_ns() - _LEFT_PARTIAL_NS
     for entry in os.scandir(folder):
-        if entry.name.startswith(_FILE_PREFIX) and entry.name.endswith(".bin"):
-            try:
-                written.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
-            except OSError:
-                pass
-    for _, path in sorted(written, reverse=True)[MAX_FILES:]:
+        if not entry.name.startswith(_FAMILY_PREFIX):
+            continue
+        try:
+            mtime_ns = entry.stat(follow_symlinks=False).st_mtime_ns
+        except OSError:
+            continue
+        if entry.name.endswith(".bin"):
+            written.append((mtime_ns, entry.path))
+        elif ".bin." in entry.name and mtime_ns < left_before:
+            stale.append(entry.path)
+    for path in stale + [path for _, path in sorted(written, reverse=True)[MAX_FILES:]]:
         try:
             os.unlink(path)
         except OSError:

@@ -386,7 +386,7 @@ class _CompiledSources:
             descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
             with open(descriptor, "rb") as stream:
                 info = os.fstat(descriptor)
-                if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+                if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES or not written_by_us_alone(info):
                     return {}
                 data = stream.read(MAX_FILE_BYTES)
             start = len(_COMPILED_SOURCES_HEADER) + 4
@@ -419,7 +419,8 @@ class _CompiledSources:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             codes = {key: code if type(code) is bytes else marshal.dumps(code) for key, code in self._codes.items()}
             payload = marshal.dumps(codes)
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC  # no one's link followed
+            descriptor = os.open(temporary, flags, 0o600)
             with open(descriptor, "wb") as out:
                 out.write(_COMPILED_SOURCES_HEADER + zlib.crc32(payload).to_bytes(4, "big") + payload)
             os.replace(temporary, path)
@@ -436,6 +437,16 @@ def _compiled_sources_path() -> str | None:
 
     folder = cache_folder()
     return folder and os.path.join(folder, COMPILED_SOURCES_FILE)
+
+
+def written_by_us_alone(info) -> bool:
+    """Whether a file of the cache folder (its os.stat) is one that no other user could have written:
+    code read from it is run, and a cache folder may be in a shared place ($XDG_CACHE_HOME under
+    /tmp, HOME kept by sudo). Python trusts a __pycache__ file because whoever can write it can
+    write the source beside it; nothing says so of a cache folder."""
+    import os
+
+    return info.st_uid == os.geteuid() and not info.st_mode & 0o022
 
 
 def cache_folder() -> str | None:

@@ -1,11 +1,17 @@
 """The modules' code kept in the cache folder (archsearch.kept_modules), in real processes."""
 
+import glob
+import marshal
 import os
 import re
 import subprocess
 import sys
+import time
+import zlib
 
 import pytest
+
+from archsearch import kept_modules
 
 # The console script, reporting at its end which modules came from the kept file.
 QUERY_REPORTING = """
@@ -183,3 +189,110 @@ def test_writing_a_file_removes_the_oldest_beyond_the_last_written(tmp_path, env
     (ours,) = set(kept_file(environ)) - {path.name for path in others}
     assert sorted(kept_file(environ)) == sorted([ours, *(path.name for path in others[:MAX_FILES - 1])])
     assert (folder / "compiled-sources-2-x.marshal").exists()
+
+
+# A process importing a module with the kept file served, then doing `then`.
+SERVING_THEN = """
+from archsearch import kept_modules
+kept_modules.serve()
+import {module} as module
+print(module.VALUE)
+{then}
+"""
+
+
+def rewrite_kept_file(path, change):
+    """The kept file with change(name, origin, code bytes) -> new code bytes applied to every module."""
+    data = open(path, "rb").read()
+    header_end = data.index(b"\n") + 1
+    length = int.from_bytes(data[header_end:header_end + 4], "big")
+    start = header_end + 8
+    kept_path, folders, modules = marshal.loads(data[start:start + length])
+    entries = []
+    for name, (origin, is_package, mtime_ns, size, offset, code_length, _) in modules.items():
+        code = b"" if code_length == -1 else data[start + length + offset:start + length + offset + code_length]
+        entries.append((name, (origin, is_package, mtime_ns, size), code_length == -1, change(name, origin, code)))
+    new_modules, offset = {}, 0
+    for name, identity, is_extension, code in entries:
+        new_modules[name] = (*identity, offset, -1 if is_extension else len(code), zlib.crc32(code))
+        offset += len(code)
+    index = marshal.dumps((kept_path, folders, new_modules))
+    with open(path, "wb") as out:
+        out.write(data[:header_end] + len(index).to_bytes(4, "big") + zlib.crc32(index).to_bytes(4, "big") + index)
+        out.write(b"".join(code for *_, code in entries))
+
+
+def test_a_kept_file_another_user_could_write_is_not_run(tmp_path, environ):
+    """Python runs a __pycache__ file only where whoever can write it can write the source too; the
+    kept file is in a cache folder that may be shared ($XDG_CACHE_HOME=/tmp/..., `sudo` keeping
+    HOME): one writable by others, or not the user's, must not be read (as client.folder_problem
+    refuses a socket folder)."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "plainmodule.py").write_text("VALUE = 'as written'\n")
+    environ["PYTHONPATH"] = str(tmp_path / "lib")
+    assert run_script(tmp_path, SERVING_THEN.format(module="plainmodule", then=""), environ).stdout == "as written\n"
+    folder = tmp_path / "cache" / "archsearch"
+    os.chmod(folder, 0o777)  # as a folder made by someone else in a shared place is
+    [kept] = glob.glob(str(folder / "kept-modules-*.bin"))
+    planted = marshal.dumps(compile("VALUE = 'planted by another user'\n", "x", "exec"))
+    rewrite_kept_file(kept, lambda name, origin, code: planted if name == "plainmodule" else code)
+    os.chmod(kept, 0o666)
+    assert run_script(tmp_path, SERVING_THEN.format(module="plainmodule", then=""), environ).stdout == "as written\n"
+
+
+def test_a_module_added_during_a_run_is_the_one_imported_after_it(tmp_path, environ):
+    """The folders' times are taken as the file is written, at the end of the process: a module
+    added meanwhile where Python looks first is then hidden behind the kept one for good."""
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "second" / "shadowed.py").write_text("VALUE = 'second'\n")
+    environ["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "first"), str(tmp_path / "second")])
+    added_meanwhile = f"open({str(tmp_path / 'first' / 'shadowed.py')!r}, 'w').write(\"VALUE = 'first'\\n\")"
+    during = run_script(tmp_path, SERVING_THEN.format(module="shadowed", then=added_meanwhile), environ)
+    assert during.stdout == "second\n"
+    after = run_script(tmp_path, SERVING_THEN.format(module="shadowed", then=""), environ)
+    assert after.stdout == "first\n"  # what Python imports: the file of the first folder
+
+
+def test_another_file_at_the_same_path_is_not_taken_for_the_kept_one(tmp_path, environ):
+    """A release folder swapped under a symlink (or any file replaced) whose files have the same
+    sizes and times (rsync -a, SOURCE_DATE_EPOCH builds, Nix's store: mtime 1): Python reads the
+    .pyc beside the new file; the kept file serves the old code. st_ino/st_dev and st_ctime_ns
+    (which no one can set back) tell them apart."""
+    releases = tmp_path / "releases"  # not the script's folder, which is on sys.path
+    for release, value in (("v1", "1"), ("v2", "2")):
+        (releases / release).mkdir(parents=True)
+        (releases / release / "released.py").write_text(f"VALUE = {value}\n")
+        for path in (releases / release / "released.py", releases / release):
+            os.utime(path, ns=(1_000_000_000 * 10**9, 1_000_000_000 * 10**9))
+    os.symlink("v1", releases / "current")
+    environ["PYTHONPATH"] = str(releases / "current")
+    for _ in range(2):
+        assert run_script(tmp_path, SERVING_THEN.format(module="released", then=""), environ).stdout == "1\n"
+    os.unlink(releases / "current")
+    os.symlink("v2", releases / "current")
+    assert run_script(tmp_path, SERVING_THEN.format(module="released", then=""), environ).stdout == "2\n"
+
+
+def test_partial_copies_left_by_killed_processes_and_older_layouts_are_removed(tmp_path, environ):
+    """A process killed while it wrote the file left its partial copy (about 2 MB) for good, and a
+    file of an older layout was never counted among the files kept."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "plainmodule.py").write_text("VALUE = 1\n")
+    environ["PYTHONPATH"] = str(tmp_path / "lib")
+    folder = tmp_path / "cache" / "archsearch"
+    folder.mkdir(parents=True)
+    left = [folder / "kept-modules-2-x.bin.4242", folder / "kept-modules-2-x.bin.4343", folder / "kept-modules-1-y.bin"]
+    for path in left:
+        path.write_bytes(b"partial")
+    old = time.time() - 3600
+    for path in left[:1]:
+        os.utime(path, (old, old))
+    for number in range(kept_modules.MAX_FILES):
+        (folder / f"kept-modules-2-{number}.bin").write_bytes(b"")
+    os.utime(left[2], (old, old))
+    assert run_script(tmp_path, SERVING_THEN.format(module="plainmodule", then=""), environ).stdout == "1\n"
+    names = {path.name for path in folder.iterdir()}
+    assert "kept-modules-2-x.bin.4242" not in names and "kept-modules-1-y.bin" not in names
+    assert "kept-modules-2-x.bin.4343" in names  # recent: maybe another process writing it now
+

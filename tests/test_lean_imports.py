@@ -374,6 +374,17 @@ def test_a_damaged_or_unwritable_cache_only_means_compiling_again(tmp_path, dama
     assert answer == EXPECTED_ANSWER and compiled >= 8
 
 
+def test_compiled_sources_another_user_could_have_written_are_not_run(tmp_path):
+    """The file's code is run: one writable by others (a cache folder in a shared place) is not read."""
+    saved = tmp_path / "cache" / "archsearch" / lean_imports_module().COMPILED_SOURCES_FILE
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    compiles_and_answers(environ)
+    assert compiles_and_answers(environ) == (0, EXPECTED_ANSWER)
+    os.chmod(saved, 0o666)
+    compiled, answer = compiles_and_answers(environ)
+    assert answer == EXPECTED_ANSWER and compiled >= 8
+
+
 def test_each_text_s_code_is_unmarshalled_only_when_run(tmp_path):
     """The file keeps each code marshalled apart, so that a process unmarshals only the codes it
     runs; an entry damaged is compiled again, and the others are still reused."""
