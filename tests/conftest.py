@@ -1,3 +1,4 @@
+import atexit
 import os
 import shutil
 import subprocess
@@ -8,10 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-# The code archsearch keeps in the user's cache folder (lean_imports._CompiledSources) is kept for
-# the tests in a folder of their own, shared by every run (its entries never go stale), not in
-# the cache folder of whoever runs them; set before archsearch first compiles any.
-os.environ["XDG_CACHE_HOME"] = os.path.join(tempfile.gettempdir(), f"archsearch-tests-cache-{os.getuid()}")
+# What archsearch keeps in the user's cache folder (the compiled sources of lean_imports, the
+# language model's copy) is kept for the tests in a folder of this process's own, removed at its
+# end: not in the cache folder of whoever runs them, nor in one that another run or another worker
+# of this run (pytest-xdist) writes at the same time. Set before archsearch first compiles any.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="archsearch-tests-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 from archsearch.cli import cli  # noqa: E402
 
