@@ -1,3 +1,4 @@
+import atexit
 import os
 import shutil
 import subprocess
@@ -8,10 +9,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-# The code archsearch keeps in the user's cache folder (lean_imports._CompiledSources) is kept for
-# the tests in a folder of their own, shared by every run (its entries never go stale), not in
-# the cache folder of whoever runs them; set before archsearch first compiles any.
-os.environ["XDG_CACHE_HOME"] = os.path.join(tempfile.gettempdir(), f"archsearch-tests-cache-{os.getuid()}")
+# What archsearch keeps in the user's cache folder (the compiled sources of lean_imports, the
+# language model's copy), and the server's socket where a command is given none, are kept for
+# the tests in folders of this process's own, removed at its end: not those of whoever runs them,
+# nor ones that another run or another worker of this run (pytest-xdist) uses at the same time.
+# Set before archsearch first compiles any.
+_OWN_FOLDER = tempfile.mkdtemp(prefix="archsearch-tests-")
+atexit.register(shutil.rmtree, _OWN_FOLDER, ignore_errors=True)
+for _variable, _name in (("XDG_CACHE_HOME", "cache"), ("XDG_RUNTIME_DIR", "run")):
+    os.environ[_variable] = os.path.join(_OWN_FOLDER, _name)
+    os.mkdir(os.environ[_variable], 0o700)
 
 from archsearch.cli import cli  # noqa: E402
 

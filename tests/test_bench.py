@@ -6,11 +6,15 @@ skipped by the harness itself, and so here.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO, installed_command
+from test_server import short_folder
 
 FILES = {
     # wire copy, dated inside the range of the date-ranged query
@@ -25,7 +29,16 @@ FILES = {
 }
 
 
-def test_quick_run_times_every_kind_on_every_tool_it_finds(tmp_path):
+@pytest.fixture
+def workdir():
+    """bench/run.py's --workdir: its server's socket is made there, and a socket's path may not be
+    longer than 107 bytes, which tmp_path's is under pytest-xdist (the server then never starts)."""
+    folder = short_folder()
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_quick_run_times_every_kind_on_every_tool_it_finds(tmp_path, workdir):
     corpus = tmp_path / "corpus"
     for name, text in FILES.items():
         (corpus / name).parent.mkdir(parents=True, exist_ok=True)
@@ -34,7 +47,7 @@ def test_quick_run_times_every_kind_on_every_tool_it_finds(tmp_path):
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     done = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), str(corpus), "--quick", "--skip", "startup",
-         "--archsearch", installed_command(), "--workdir", str(tmp_path), "--json", str(out)],
+         "--archsearch", installed_command(), "--workdir", str(workdir), "--json", str(out)],
         capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     results = json.loads(out.read_text())
@@ -74,7 +87,7 @@ def test_quick_run_times_every_kind_on_every_tool_it_finds(tmp_path):
         assert [len(keystrokes) for keystrokes in tool["times_s"]] == [4]
 
 
-def test_an_index_given_is_queried_instead_of_built_and_linked_folders_are_followed(tmp_path):
+def test_an_index_given_is_queried_instead_of_built_and_linked_folders_are_followed(tmp_path, workdir):
     from archsearch.indexing import update_index
 
     files = tmp_path / "files"
@@ -90,7 +103,7 @@ def test_an_index_given_is_queried_instead_of_built_and_linked_folders_are_follo
     done = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), str(corpus), "--quick", "--archsearch", installed_command(),
          "--skip", "fts5,tantivy,recoll,rg,reindex,live,startup", "--use-index", f"archsearch={tmp_path / 'ix'}",
-         "--workdir", str(tmp_path), "--json", str(out)],
+         "--workdir", str(workdir), "--json", str(out)],
         capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     results = json.loads(out.read_text())

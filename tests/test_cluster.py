@@ -46,6 +46,28 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def listening_socket(port: int) -> str | None:
+    """The inode of the socket listening on 127.0.0.1:port, if one is (Linux's /proc/net/tcp)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":  # 0A: LISTEN
+            return fields[9]
+    return None
+
+
+def sockets_of(pid: int) -> set[str]:
+    """The inodes of the sockets process pid holds."""
+    held = set()
+    for descriptor in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{descriptor}")
+        except OSError:  # closed since listed
+            continue
+        if target.startswith("socket:["):
+            held.add(target[len("socket:["):-1])
+    return held
+
+
 class Shard:
     """One xapian-tcpsrv in a process group of its own (it forks a process per connection, and a
     shard going down means all of them)."""
@@ -70,11 +92,9 @@ class Shard:
             )
             deadline = time.monotonic() + START_SECONDS
             while time.monotonic() < deadline and self.process.poll() is None:
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+                if listening_socket(self.port) in sockets_of(self.process.pid):
                     return
-                except OSError:
-                    time.sleep(0.05)
+                time.sleep(0.05)
             self.stop()
             self.port = 0
         raise RuntimeError(f"xapian-tcpsrv did not start on {self.folder}")

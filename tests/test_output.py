@@ -4,6 +4,7 @@ import fcntl
 import json
 import os
 import pty
+import shutil
 import subprocess
 import sys
 
@@ -20,9 +21,19 @@ ODD_ARTICLES = {
 }
 
 
+@pytest.fixture(scope="module")
+def seeds_index(tmp_path_factory):
+    """The seed corpus indexed once for the module's tests, each of which gets a copy."""
+    from archsearch.indexing import update_index
+
+    index = tmp_path_factory.mktemp("seeds") / "index"
+    update_index(index, [str(SEEDS)])
+    return index
+
+
 @pytest.fixture
-def seeded(run_installed):
-    assert run_installed("index", str(SEEDS)).returncode == 0
+def seeded(run_installed, seeds_index, index_dir):
+    shutil.copytree(seeds_index, index_dir)
     return run_installed
 
 

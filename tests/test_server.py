@@ -323,20 +323,40 @@ def test_a_change_of_code_is_seen_and_a_cache_folder_is_none(package, change):
     assert server.code_changed(fingerprint) == (change != "cache made")
 
 
+class ClockAhead:
+    """The time module as searching sees it, its clock moved on where a test would wait for a file
+    to settle (SETTLED_NS, 2 s each) instead."""
+
+    def __init__(self):
+        self.ahead_ns = 0
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+    def time_ns(self) -> int:
+        return time.time_ns() + self.ahead_ns
+
+
 @pytest.fixture
 def kept_bodies(monkeypatch):
     from archsearch import searching
 
     monkeypatch.setattr(searching, "_kept_bodies", {})
     monkeypatch.setattr(searching, "bodies_read", [])
+    monkeypatch.setattr(searching, "time", ClockAhead())
     return searching
 
 
 def settled_article(folder: Path, kept_bodies, text: str) -> str:
+    """An article written, then settled for keep_bodies: by its clock moved on where the test
+    patched it (kept_bodies), else (a server's process) by waiting."""
     article = folder / "a.txt"
     article.write_text(wire("2021-03-01", "PARIS, March 1. /AFP/.", text))
     changed = os.stat(article).st_ctime_ns
-    while time.time_ns() - changed < kept_bodies.SETTLED_NS:
+    clock = kept_bodies.time
+    if isinstance(clock, ClockAhead):
+        clock.ahead_ns = max(clock.ahead_ns, changed + kept_bodies.SETTLED_NS - time.time_ns())
+    while clock.time_ns() - changed < kept_bodies.SETTLED_NS:
         time.sleep(0.1)
     return str(article)
 
