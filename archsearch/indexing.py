@@ -875,7 +875,8 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
                 if damage:
                     raise DamagedIndex(f"the index at {index_dir} is damaged ({damage}): {REBUILD_HINT}")
             remove_unreferenced_files(str(index_dir))  # left by a run that was killed or failed
-            record = record or Manifest(index_dir / MANIFEST_FILE)
+            if rebuild:  # its roots and recorded folders are read below
+                record = Manifest(index_dir / MANIFEST_FILE)
         try:
             remembered = read_roots(index_dir)
         except DamagedIndex:
@@ -884,7 +885,7 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
             remembered = sorted(record.roots())
         # The folders of articles still recorded: a run that remembered the forgetting of a folder
         # may have been killed before it removed the folder's articles.
-        forgotten = forgotten_roots(list(forget), remembered, record.roots())
+        forgotten = forgotten_roots(list(forget), remembered, record.roots() if record else [])
         kept = [root for root in remembered if root not in forgotten]
         given = choose_roots(folders, kept, cwd or Path.cwd()) if folders or not forget else []
         roots = sorted(set(kept) | set(given))
@@ -894,6 +895,7 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
         if rebuild:
             record.close()
             return _rebuild(index_dir, build_dir, report, jobs, commit_every, progress, should_stop)
+        record = record or Manifest(index_dir / MANIFEST_FILE)
         # Opened only if something changed, when the index is as the last run left it.
         ix = None if left else _open_for_update(index_dir, record, report)
         _check_staged_rebuild(index_dir / REBUILD_FOLDER, report)

@@ -133,3 +133,17 @@ def test_a_second_ctrl_c_quits_at_once(tmp_path, corpus, reference):
     wait_for_group_to_end(run)
     update_index(index_dir, [])
     assert index_state(index_dir) == reference
+
+
+def test_a_new_index_s_record_is_made_with_the_index(tmp_path, corpus, monkeypatch):
+    """The record of indexed files was made before the folders were read and written: a run killed
+    there left a record without an index (which the test above, killing at random, hit under load)."""
+    from archsearch import indexing
+
+    def killed_there(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(indexing, "write_roots", killed_there)
+    with pytest.raises(KeyboardInterrupt):
+        update_index(tmp_path / "index", [str(corpus)])
+    assert not (tmp_path / "index" / "archsearch-files.sqlite").exists()
