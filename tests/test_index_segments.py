@@ -318,6 +318,43 @@ def test_documents_added_after_a_merge_keep_the_merged_ones_words(tmp_path):
     assert fast[3] == contents(build(tmp_path / "whole", docs, segments.FastSegmentWriter))[3]
 
 
+def test_merging_segments_holds_no_segment_s_postings_in_memory(tmp_path):
+    """A merge reads the merged segments' postings term by term as it writes them: adding a segment
+    takes far less memory than its postings would (about 150 bytes each as Python objects, by RSS)."""
+    import tracemalloc
+
+    from whoosh.reading import SegmentReader
+
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(200)))
+    (tmp_path / "ix").mkdir()
+    ix = whoosh_index.create_in(str(tmp_path / "ix"), build_schema())
+    parts = []
+    for start in (0, 100):
+        writer = segments.new_segment_writer(ix)
+        for doc in docs[start:start + 100]:
+            writer.add_document(**doc)
+        parts.append(writer.finish_segment())
+    readers = [SegmentReader(ix.storage, ix.schema, part) for part in parts]
+    postings = sum(info.doc_frequency() for reader in readers for _, info in reader._terms.items())
+    writer = segments.FastSegmentWriter(ix)
+    tracemalloc.start()
+    try:
+        for reader in readers:
+            writer.add_reader(reader)
+        added = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    for reader in readers:
+        reader.close()
+    writer._commit_toc([writer._finalize_segment()])
+    writer._finish()
+    assert postings > 20_000
+    assert added < 30 * postings  # 90 bytes a posting when they were gathered; about 500 KB of buffers now
+    merged = whoosh_index.open_dir(str(tmp_path / "ix")).reader()
+    assert merged.doc_count() == 200
+    assert sum(info.doc_frequency() for _, info in merged._terms.items()) == postings
+
+
 class FakeSegment:
     """A segment of `live` documents, and its own reader."""
 
