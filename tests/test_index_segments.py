@@ -100,6 +100,45 @@ def test_same_index_when_postings_spill_to_disk(tmp_path, monkeypatch):
     assert_same_index(tmp_path, docs)
 
 
+def test_same_index_when_terms_are_written_one_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(segments, "WRITE_BYTES", 1)
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(30)))
+    assert_same_index(tmp_path, docs)
+
+
+def test_writing_a_field_s_terms_lets_each_term_s_postings_go_once_encoded(tmp_path):
+    """write_terms holds no more than the term it encodes and the next: a merge's frequent terms
+    each hold hundreds of thousands of postings."""
+    import weakref
+
+    class Postings(list):
+        pass
+
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = segments.FastSegmentWriter(ix)
+    given = []
+    most_held = 0
+
+    def terms():
+        nonlocal most_held
+        for number in range(50):
+            postings = Postings()
+            for docnum in range(10):
+                postings += (docnum, 1.0, segments.encode_positions([number]), 5)
+            given.append(weakref.ref(postings))
+            most_held = max(most_held, sum(ref() is not None for ref in given))
+            yield b"term%02d" % number, postings
+            del postings
+
+    try:
+        writer.fieldwriter.start_field("body", ix.schema["body"])
+        segments.write_terms(writer.fieldwriter, terms(), writer.codec._compression)
+        writer.fieldwriter.finish_field()
+    finally:
+        writer.cancel()
+    assert len(given) == 50 and most_held <= 2
+
+
 @pytest.mark.parametrize("sorted_tokens", [1, 97])
 def test_same_index_when_terms_are_inverted_a_slice_at_a_time(tmp_path, monkeypatch, sorted_tokens):
     monkeypatch.setattr(segments, "SORTED_TOKENS", sorted_tokens)

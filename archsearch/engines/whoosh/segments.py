@@ -72,8 +72,10 @@ RUN_CHUNK_TERMS = 2_000
 BLOCK_PICKLE_PROTOCOL = 5
 # Blocks of postings up to this size are not compressed (see write_term).
 SMALL_BLOCK_POSTINGS = 4
-# Terms whose postings and term-index entries are written at once (see write_terms).
+# Terms whose postings and term-index entries are written at once (see write_terms), or fewer
+# whose postings take this many bytes.
 TERMS_PER_WRITE = 1_000
+WRITE_BYTES = 1024 * 1024
 # The merge policy (merge_by_tiers): segments with fewer live documents than this are merged
 # in tiers; larger ones (a worker writes up to 10,000 documents in a batch, indexing.py's
 # FILES_PER_SEGMENT) are left alone, since Whoosh merges at about twice the cost of indexing
@@ -569,24 +571,32 @@ def posting_blocks(matcher):
 
 def write_terms(fieldwriter, terms: Iterable[tuple[bytes, list]], compression: int) -> None:
     """Write a field's terms (in order) and their postings as W3FieldWriter.start_term(), add() and
-    finish_term() do, TERMS_PER_WRITE terms at a time: each term's blocks and information are
-    computed by encode_postings, then the postings of them all go to the postings file in one
-    write, and their entries to the term index (Whoosh's OrderedHashWriter) in another, where
-    Whoosh makes three calls on each file per term."""
+    finish_term() do, TERMS_PER_WRITE terms (or WRITE_BYTES) at a time: each term's blocks and
+    information are computed by encode_postings as it comes (its postings are let go then: a merge's
+    frequent terms hold hundreds of thousands), then the postings of them all go to the postings
+    file in one write, and their entries to the term index (Whoosh's OrderedHashWriter) in another,
+    where Whoosh makes three calls on each file per term."""
     postfile = fieldwriter._postwriter._postfile
     limit = fieldwriter._postwriter._blocklimit
     fixed_size = fieldwriter._format.fixed_value_size()
     prefix = pack_ushort(fieldwriter._fieldid)
-    terms = iter(terms)
-    while chunk := list(itertools.islice(terms, TERMS_PER_WRITE)):
-        start = postfile.tell()
-        written = []
-        entries = []
-        for term, postings in chunk:
-            data, info = encode_postings(postings, limit, fixed_size, compression)
-            entries.append((prefix + term, info + pack_long(start) + pack_int(len(data))))
-            written.append(data)
-            start += len(data)
+    start = postfile.tell()
+    written = []
+    entries = []
+    held = 0
+    for term, postings in terms:
+        data, info = encode_postings(postings, limit, fixed_size, compression)
+        entries.append((prefix + term, info + pack_long(start) + pack_int(len(data))))
+        written.append(data)
+        start += len(data)
+        held += len(data)
+        if len(entries) == TERMS_PER_WRITE or held >= WRITE_BYTES:
+            postfile.write(b"".join(written))
+            add_ordered_entries(fieldwriter._tindex, entries)
+            written = []
+            entries = []
+            held = 0
+    if entries:
         postfile.write(b"".join(written))
         add_ordered_entries(fieldwriter._tindex, entries)
 
