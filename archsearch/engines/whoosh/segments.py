@@ -133,6 +133,7 @@ class FastSegmentWriter(SegmentWriter):
         # added by add_reader (MergedSegment), read when the segment is written.
         self._sources: list[str | MergedSegment] = []
         self._sidecar: SidecarWriter | None = None
+        self.fieldwriter._tindex.buckets = [HashBucket() for _ in self.fieldwriter._tindex.buckets]
 
     def add_document(self, **values: Any) -> None:
         # The steps of SegmentWriter.add_document for what this schema uses (no boosts, vectors
@@ -624,6 +625,28 @@ def add_ordered_entries(table, entries: list[tuple[bytes, bytes]]) -> None:
     else:
         index.extend(positions)
     table.lastkey = entries[-1][0]
+
+
+class HashBucket:
+    """One of the 256 buckets of (hash, position) pairs that Whoosh's term index writer
+    (HashWriter.buckets) keeps of every term until it writes its hash tables, which append,
+    count and iterate them: here in an array, 16 bytes a term where a tuple of two ints in a list
+    takes about 130 (a segment of a million articles has three million terms, each file's key
+    and the parts of its path)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self):
+        self.pairs = array("Q")
+
+    def append(self, pair: tuple[int, int]) -> None:
+        self.pairs.extend(pair)
+
+    def __len__(self) -> int:
+        return len(self.pairs) // 2
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return zip(self.pairs[0::2], self.pairs[1::2])
 
 
 # Upper bounds of the types GrowableArray uses.
