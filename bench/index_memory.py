@@ -4,6 +4,7 @@ process and its workers), sampled together.
 
     python bench/index_memory.py FOLDER... --code DIR [--code DIR ...] [--source-index INDEX]
         [--prepare FOLDER ...] [--jobs 2] [--commit-every N] [--work DIR] [--label NAME ...]
+    python bench/index_memory.py --compact --source-index INDEX --code DIR [--code DIR ...] [--work DIR]
 
 For each `--code DIR` in turn (the `archsearch` package found in DIR, first on PYTHONPATH, e.g.
 `git archive <commit> archsearch | tar -x -C DIR`; `installed` for this checkout's), one run of
@@ -13,7 +14,9 @@ For each `--code DIR` in turn (the `archsearch` package found in DIR, first on P
   after a first run over the `--prepare` folders (the index's own, so that nothing changes) that
   brings the copy's record into the code's format, not measured: e.g. 20,000 new articles added
   to a complete 1M index, one commit;
-* without it, into a new index: a build from scratch.
+* without it, into a new index: a build from scratch;
+* with `--compact` (and `--source-index`, no FOLDER), `archsearch index --compact` of the copy: every
+  segment merged into one.
 
 Measured: the tree's resident memory summed every 0.25 s (its peak), the indexing process's own
 peak (`VmHWM`), the tree's CPU (wait4, workers included), wall time, the index's size and its
@@ -115,6 +118,8 @@ def one_run(code: str, label: str, folders: list[str], args) -> dict:
     shutil.rmtree(index, ignore_errors=True)
     environment = code_environment(code)
     command = [archsearch_command(), "index", "--quiet", "--jobs", str(args.jobs), "--index", str(index)]
+    if args.compact:
+        command.append("--compact")
     if args.commit_every:
         command += ["--commit-every", str(args.commit_every)]
     result = {"label": label, "code": code, "jobs": args.jobs}
@@ -134,7 +139,7 @@ def one_run(code: str, label: str, folders: list[str], args) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("folders", nargs="+", help="the folders of the measured run")
+    parser.add_argument("folders", nargs="*", help="the folders of the measured run")
     parser.add_argument("--code", action="append", required=True, help=f"a folder holding `archsearch/`, or {INSTALLED}")
     parser.add_argument("--label", action="append", help="a name for each --code, in order")
     parser.add_argument("--source-index", help="add to a copy of this index instead of building one")
@@ -142,7 +147,12 @@ def main(argv=None) -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--commit-every", type=int, help="archsearch index's --commit-every (default: its own)")
     parser.add_argument("--work", default=".", help="where the index is made (and removed)")
+    parser.add_argument("--compact", action="store_true", help="the measured run compacts the copy (archsearch index --compact)")
     args = parser.parse_args(argv)
+    if args.compact and not args.source_index:
+        parser.error("--compact compacts a copy of --source-index")
+    if not args.folders and not args.compact:
+        parser.error("give the folders of the measured run, or --compact")
     labels = args.label or args.code
     if len(labels) != len(args.code):
         parser.error("give one --label for each --code")

@@ -291,3 +291,44 @@ def test_the_server_merges_the_prefix_fields_word_lists_of_each_generation(segme
 
 def refused_lists(leaf):
     raise AssertionError("a segment's word lists walked")
+
+
+class FakeSegment:
+    def create_file(self, storage, extension):
+        return open(storage / f"segment{extension}", "wb")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["path", "exact", "key"]), st.binary(max_size=6)), max_size=40))
+def test_word_lists_hold_each_field_s_words_by_length_joined(tmp_path_factory, added):
+    import pickle
+
+    folder = tmp_path_factory.mktemp("words")
+    lists = fuzzy.WordLists(["path", "exact", "key"])
+    expected: dict[str, dict[int, list[bytes]]] = {"exact": {}, "path": {}}
+    for name, term in sorted(set((name, term.decode("utf-8", "replace").encode()) for name, term in added)):
+        lists.add(name, term)
+        if name in expected:
+            expected[name].setdefault(len(term.decode()), []).append(term)
+    lists.write(folder, FakeSegment())
+    written = pickle.loads((folder / f"segment{fuzzy.WORD_LIST_EXTENSION}").read_bytes())
+    assert written == {
+        name: {length: fuzzy.SEPARATOR.join(words) for length, words in groups.items()}
+        for name, groups in expected.items()
+        if not any(fuzzy.SEPARATOR in word for words in groups.values() for word in words)
+    }
+
+
+def test_word_lists_keep_few_bytes_a_word():
+    """A segment of a million files has two million words of their paths (a bytes object each: 50 bytes)."""
+    import tracemalloc
+
+    lists = fuzzy.WordLists(["path"])
+    tracemalloc.start()
+    try:
+        for number in range(20_000):
+            lists.add("path", b"%016x" % number)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert held < 25 * 20_000

@@ -86,3 +86,30 @@ def test_the_memory_bench_adds_to_a_copy_of_an_index_and_leaves_it_whole(tmp_pat
     assert result["tree_peak_rss_mib"] > 0 and result["tree_cpu_s"] > 0
     assert list(work.iterdir()) == []  # the copy is removed
     assert update_index(index_dir, [str(first)]).unchanged == 3  # the source index is untouched
+
+
+def test_the_memory_bench_compacts_a_copy_of_an_index_and_leaves_it_whole(tmp_path, index_dir):
+    """bench/index_memory.py --compact: a smoke test of the harness, not a measurement."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_corpus(first, articles(3))
+    write_corpus(second, {"new.txt": wire("2021-03-02", "OSLO, March 2. /NTB/.", "A report on zebra999 alone.")})
+    update_index(index_dir, [str(first)])
+    update_index(index_dir, [str(first), str(second)])  # a second segment
+    work = tmp_path / "work"
+    work.mkdir()
+    finished = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "index_memory.py"), "--compact", "--code", "installed",
+         "--source-index", str(index_dir), "--work", str(work)],
+        capture_output=True, text=True, check=True, timeout=300,
+    )
+    result = json.loads(finished.stdout)
+    assert result["status"] == 0 and result["segments"] == 1
+    assert result["tree_peak_rss_mib"] > 0 and result["tree_cpu_s"] > 0
+    assert list(work.iterdir()) == []  # the copy is removed
+    assert update_index(index_dir, [str(first), str(second)]).unchanged == 4  # the source index is untouched

@@ -100,6 +100,65 @@ def test_same_index_when_postings_spill_to_disk(tmp_path, monkeypatch):
     assert_same_index(tmp_path, docs)
 
 
+def test_same_index_when_terms_are_written_one_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(segments, "WRITE_BYTES", 1)
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(30)))
+    assert_same_index(tmp_path, docs)
+
+
+def test_writing_a_field_s_terms_lets_each_term_s_postings_go_once_encoded(tmp_path):
+    """write_terms holds no more than the term it encodes and the next: a merge's frequent terms
+    each hold hundreds of thousands of postings."""
+    import weakref
+
+    class Postings(list):
+        pass
+
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = segments.FastSegmentWriter(ix)
+    given = []
+    most_held = 0
+
+    def terms():
+        nonlocal most_held
+        for number in range(50):
+            postings = Postings()
+            for docnum in range(10):
+                postings += (docnum, 1.0, segments.encode_positions([number]), 5)
+            given.append(weakref.ref(postings))
+            most_held = max(most_held, sum(ref() is not None for ref in given))
+            yield b"term%02d" % number, postings
+            del postings
+
+    try:
+        writer.fieldwriter.start_field("body", ix.schema["body"])
+        segments.write_terms(writer.fieldwriter, terms(), writer.codec._compression)
+        writer.fieldwriter.finish_field()
+    finally:
+        writer.cancel()
+    assert len(given) == 50 and most_held <= 2
+
+
+def test_the_term_index_keeps_few_bytes_a_term_until_it_is_written(tmp_path):
+    """Whoosh's term index writer keeps a (hash, position) pair of every term until the end (a
+    million articles' segment has three million terms): about 130 bytes a term as tuples."""
+    import tracemalloc
+
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = segments.FastSegmentWriter(ix)
+    count = 20_000
+    terms = ((b"%08d" % number, [number, 1.0, b"", 0]) for number in range(count))
+    tracemalloc.start()
+    try:
+        writer.fieldwriter.start_field("key", ix.schema["key"])
+        segments.write_terms(writer.fieldwriter, terms, writer.codec._compression)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+        writer.cancel()
+    assert held < 40 * count
+
+
 @pytest.mark.parametrize("sorted_tokens", [1, 97])
 def test_same_index_when_terms_are_inverted_a_slice_at_a_time(tmp_path, monkeypatch, sorted_tokens):
     monkeypatch.setattr(segments, "SORTED_TOKENS", sorted_tokens)
@@ -316,6 +375,43 @@ def test_documents_added_after_a_merge_keep_the_merged_ones_words(tmp_path):
     assert (fast[1], fast[2], fast[4]) == (plain[1], plain[2], plain[4])
     # field totals: the merged segment's own, exact (Whoosh adds up its documents' rounded lengths)
     assert fast[3] == contents(build(tmp_path / "whole", docs, segments.FastSegmentWriter))[3]
+
+
+def test_merging_segments_holds_no_segment_s_postings_in_memory(tmp_path):
+    """A merge reads the merged segments' postings term by term as it writes them: adding a segment
+    takes far less memory than its postings would (about 150 bytes each as Python objects, by RSS)."""
+    import tracemalloc
+
+    from whoosh.reading import SegmentReader
+
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(200)))
+    (tmp_path / "ix").mkdir()
+    ix = whoosh_index.create_in(str(tmp_path / "ix"), build_schema())
+    parts = []
+    for start in (0, 100):
+        writer = segments.new_segment_writer(ix)
+        for doc in docs[start:start + 100]:
+            writer.add_document(**doc)
+        parts.append(writer.finish_segment())
+    readers = [SegmentReader(ix.storage, ix.schema, part) for part in parts]
+    postings = sum(info.doc_frequency() for reader in readers for _, info in reader._terms.items())
+    writer = segments.FastSegmentWriter(ix)
+    tracemalloc.start()
+    try:
+        for reader in readers:
+            writer.add_reader(reader)
+        added = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    for reader in readers:
+        reader.close()
+    writer._commit_toc([writer._finalize_segment()])
+    writer._finish()
+    assert postings > 20_000
+    assert added < 30 * postings  # 90 bytes a posting when they were gathered; about 500 KB of buffers now
+    merged = whoosh_index.open_dir(str(tmp_path / "ix")).reader()
+    assert merged.doc_count() == 200
+    assert sum(info.doc_frequency() for _, info in merged._terms.items()) == postings
 
 
 class FakeSegment:

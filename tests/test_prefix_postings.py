@@ -246,7 +246,9 @@ def test_prefixes_left_half_written_or_of_a_gone_segment_are_removed(built, tmp_
 
 
 @pytest.mark.parametrize("wide", [False, True], ids=["16-bit", "32-bit"])
-def test_entries_read_back_as_written(tmp_path, wide, monkeypatch):
+@pytest.mark.parametrize("set_limit", [prefix_postings.DOCUMENT_SET_LIMIT, 0, 2], ids=["sets", "marks", "both"])
+def test_entries_read_back_as_written(tmp_path, wide, monkeypatch, set_limit):
+    monkeypatch.setattr(prefix_postings, "DOCUMENT_SET_LIMIT", set_limit)
     monkeypatch.setattr(prefix_postings, "WORDS_LISTED", 2)
     monkeypatch.setattr(prefix_postings, "TOP_WORDS", 2)
     far = 70_000 if wide else 0
@@ -275,6 +277,50 @@ def test_entries_read_back_as_written(tmp_path, wide, monkeypatch):
     assert read.entry("title", "s") is None  # not a field of prefix entries
     with pytest.raises(ValueError):
         prefix_postings.SegmentPrefixes(str(tmp_path / "MAIN_fake.prefixes"), far + 21)  # another segment's
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    words=st.dictionaries(
+        st.text("abc", min_size=1, max_size=4),
+        st.lists(st.integers(0, 70_010), min_size=1, max_size=30, unique=True).map(sorted),
+        max_size=40,
+    ),
+    set_limit=st.integers(0, 40),
+)
+def test_documents_gathered_as_marks_write_what_sets_write(tmp_path_factory, words, set_limit):
+    written = []
+    for limit in (prefix_postings.DOCUMENT_SET_LIMIT, set_limit):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(prefix_postings, "WORDS_LISTED", 1)
+            patch.setattr(prefix_postings, "DOCUMENT_SET_LIMIT", limit)
+            folder = tmp_path_factory.mktemp("prefixes")
+            writer = prefix_postings.PrefixWriter(str(folder), FakeSegment())
+            for word in sorted(words):
+                writer.add("exact", word.encode(), words[word])
+            writer.finish(70_011)
+        written.append((folder / "MAIN_fake.prefixes").read_bytes())
+    assert written[0] == written[1]
+
+
+def test_a_prefix_in_most_documents_gathers_them_in_a_byte_each(tmp_path):
+    """A one-letter prefix is in most of a segment's documents (a million in a compacted archive's):
+    a set of them took about 70 bytes each."""
+    import tracemalloc
+
+    documents = 300_000
+    writer = prefix_postings.PrefixWriter(str(tmp_path), FakeSegment())
+    tracemalloc.start()
+    try:
+        for number in range(20):
+            writer.add("exact", b"ta%02d" % number, list(range(number * 15_000, (number + 1) * 15_000)))
+        writer.finish(documents)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40 * documents
+    read = prefix_postings.SegmentPrefixes(str(tmp_path / "MAIN_fake.prefixes"), documents)
+    assert read.entry("exact", "t").local_documents().tolist() == list(range(documents))
 
 
 def test_arrays_pay_for_a_prefix_whose_scored_words_are_frequent(built, monkeypatch):

@@ -70,21 +70,33 @@ class WordLists:
     """The words of a segment being written, field by field, grouped by length in letters."""
 
     def __init__(self, fieldnames):
-        self._groups: dict[str, dict[int, list[bytes]]] = {
+        # field name -> length in letters -> the words so far, joined by SEPARATOR as written: a
+        # bytes object per word would take 60 bytes for a path's 17 (two per file of an archive)
+        self._groups: dict[str, dict[int, bytearray]] = {
             name: {} for name in fieldnames if name in WORD_LIST_FIELDS
         }
+        self._unlisted: set[str] = set()  # fields with a word holding SEPARATOR: written without lists
 
     def add(self, fieldname: str, term: bytes) -> None:
         """Add a term of the field; terms come in sorted order, as a segment writes them."""
         groups = self._groups.get(fieldname)
-        if groups is not None:
-            groups.setdefault(len(term.decode("utf-8")), []).append(term)
+        if groups is None:
+            return
+        if SEPARATOR in term:
+            self._unlisted.add(fieldname)
+        length = len(term.decode("utf-8"))
+        words = groups.get(length)
+        if words is None:
+            groups[length] = bytearray(term)
+        else:
+            words += SEPARATOR
+            words += term
 
     def write(self, storage, segment) -> None:
         lists = {
-            name: {length: SEPARATOR.join(words) for length, words in groups.items()}
+            name: {length: bytes(words) for length, words in groups.items()}
             for name, groups in self._groups.items()
-            if not any(SEPARATOR in word for words in groups.values() for word in words)
+            if name not in self._unlisted
         }
         with segment.create_file(storage, WORD_LIST_EXTENSION) as out:
             out.write(pickle.dumps(lists, protocol=pickle.HIGHEST_PROTOCOL))

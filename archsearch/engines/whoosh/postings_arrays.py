@@ -106,6 +106,9 @@ def decode_positions(value: bytes) -> list[int]:
     return list(accumulate(pickle.loads(value[_INT_SIZE:])))
 
 
+# Postings whose positions SidecarWriter.add decodes at a time.
+DECODED_POSTINGS = 4096
+
 # The files of a segment's sidecar, as SidecarWriter's `parts` names them.
 PARTS = frozenset({"postings", "prefixes"})
 
@@ -193,19 +196,14 @@ class SidecarWriter:
         in arrays of uint32, where the writer has them."""
         positional = name in self._positional
         if counts is None and positional:
-            # Most words occur once in an article: the same few thousand values come back,
-            # looked up in one pass of C.
-            decoded = self._decoded
-            positions = list(map(decoded.get, values))
-            for index in [index for index, found in enumerate(positions) if found is None]:
-                value = values[index]
-                positions[index] = places = decode_positions(value)
-                # Only single positions are kept: the others seldom recur, and a segment's
-                # frequent terms hold over a million of them (70 MiB at 10,000 articles).
-                if len(places) == 1:
-                    decoded[value] = places
-            counts = array("I", map(len, positions))
-            flat = array("I", chain.from_iterable(positions))
+            counts = array("I")
+            flat = array("I")
+            # A slice of the postings at a time: their positions as lists take about 40 bytes each,
+            # and a merged segment's most frequent term has tens of millions.
+            for low in range(0, len(values), DECODED_POSTINGS):
+                positions = self._decoded_positions(values[low:low + DECODED_POSTINGS])
+                counts.extend(map(len, positions))
+                flat.extend(chain.from_iterable(positions))
         elif not positional:
             counts = flat = array("I")
         stored_weights = array("f", weights)
@@ -227,6 +225,21 @@ class SidecarWriter:
         if positional:
             parts += (array(offsets_code, accumulate(counts, initial=0)), array(positions_code, flat))
         self._append(name.encode("utf-8") + b"\0" + term, parts, len(docnums), len(flat), flags)
+
+    def _decoded_positions(self, values: list[bytes]) -> list[list[int]]:
+        """The positions of each encoded value."""
+        # Most words occur once in an article: the same few thousand values come back, looked up
+        # in one pass of C.
+        decoded = self._decoded
+        positions = list(map(decoded.get, values))
+        for index in [index for index, found in enumerate(positions) if found is None]:
+            value = values[index]
+            positions[index] = places = decode_positions(value)
+            # Only single positions are kept: the others seldom recur, and a segment's
+            # frequent terms hold over a million of them (70 MiB at 10,000 articles).
+            if len(places) == 1:
+                decoded[value] = places
+        return positions
 
     def _add_title_words(self, document_count: int) -> None:
         """Each document's title length in words, as the document numbers of TITLE_WORDS_KEY."""

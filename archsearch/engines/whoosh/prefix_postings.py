@@ -34,7 +34,8 @@ import struct
 import zlib
 from array import array
 from bisect import bisect_left
-from itertools import chain
+from collections import deque
+from itertools import chain, compress, count, repeat
 
 from archsearch.engines.whoosh.postings_arrays import (
     _BIG_ENDIAN, _NARROW_MAX, HEADER, kept_with_reader, mapped_whole, write_directory,
@@ -51,6 +52,9 @@ TOP_WORDS = 32
 EXTENSION = ".prefixes"
 MAGIC = b"ASPREF01"
 RECORD_FIELDS = 5  # documents, start, narrow, words' start, end
+# A prefix's documents are gathered in a set until they are this many, then as a byte per document
+# (a set takes about 60 bytes a document with its ints: a one-letter prefix is in most of them).
+DOCUMENT_SET_LIMIT = 1 << 16
 _RECORD = struct.Struct("<5q")
 _OFFSET = struct.Struct("<Q")
 _CRC = struct.Struct("<I")
@@ -60,6 +64,60 @@ def prefixes_name(segment) -> str:
     return segment.make_filename(EXTENSION)
 
 
+class _Documents:
+    """The documents of a prefix's words gathered so far: a set of their numbers, or past
+    DOCUMENT_SET_LIMIT of them a byte per document up to the last found (1 where found)."""
+
+    __slots__ = ("found", "marks")
+
+    def __init__(self):
+        self.found: set[int] | None = set()
+        self.marks: bytearray | None = None
+
+    def update(self, docnums) -> None:
+        if self.marks is not None:
+            self._mark(docnums)
+            return
+        self.found.update(docnums)
+        if len(self.found) > DOCUMENT_SET_LIMIT:
+            self.marks = bytearray()
+            self._mark(self.found)
+            self.found = None
+
+    def _mark(self, docnums) -> None:
+        if not docnums:
+            return
+        marks = self.marks
+        last = max(docnums)
+        if last >= len(marks):
+            marks.extend(bytes(last + 1 - len(marks)))
+        deque(map(marks.__setitem__, docnums, repeat(1)), maxlen=0)  # each marked in one pass of C
+
+    def add(self, other: "_Documents") -> None:
+        """Add another prefix's documents."""
+        if other.marks is None:
+            self.update(other.found)
+            return
+        if self.marks is None:
+            self.marks = bytearray(other.marks)  # a copy: the other's entry may be written after
+            self._mark(self.found)
+            self.found = None
+            return
+        shorter, longer = sorted((self.marks, other.marks), key=len)
+        either = int.from_bytes(shorter, "little") | int.from_bytes(longer[:len(shorter)], "little")
+        self.marks = bytearray(either.to_bytes(len(shorter), "little")) + longer[len(shorter):]
+
+    def numbers(self) -> array:
+        """The documents in order, as uint16 where all fit, else uint32."""
+        if self.marks is None:
+            ordered = sorted(self.found)
+            last = ordered[-1]
+        else:
+            ordered = compress(count(), self.marks)
+            last = len(self.marks) - 1
+        return array("H" if last <= _NARROW_MAX else "I", ordered)
+
+
 class _Gathering:
     """What one prefix's words hold so far: their documents and (count, word) pairs."""
 
@@ -67,7 +125,7 @@ class _Gathering:
 
     def __init__(self, prefix: str):
         self.prefix = prefix
-        self.documents: set[int] = set()
+        self.documents = _Documents()
         self.words: list[tuple[int, bytes]] = []
 
 
@@ -122,15 +180,14 @@ class PrefixWriter:
         self._open[length] = None
         shorter = self._open[length - 1] if length > 1 else None
         if shorter is not None:
-            shorter.documents |= gathering.documents
+            shorter.documents.add(gathering.documents)
             shorter.words += gathering.words
         if len(gathering.words) > WORDS_LISTED:
             self._write_entry(gathering)
 
     def _write_entry(self, gathering: _Gathering) -> None:
-        documents = sorted(gathering.documents)
-        narrow = documents[-1] <= _NARROW_MAX
-        ids = array("H" if narrow else "I", documents)
+        ids = gathering.documents.numbers()
+        narrow = ids.typecode == "H"
         if _BIG_ENDIAN:
             ids.byteswap()
         ranked = sorted(gathering.words, key=lambda pair: (-pair[0], pair[1]))
@@ -145,7 +202,7 @@ class PrefixWriter:
         start = self._out.tell()
         self._out.write(data + words)
         end = self._out.tell()
-        self._entries.append((key, len(documents), start, int(narrow), start + len(data), end,
+        self._entries.append((key, len(ids), start, int(narrow), start + len(data), end,
                               zlib.crc32(data + words, zlib.crc32(key))))
 
     def finish(self, document_count: int) -> None:

@@ -72,8 +72,10 @@ RUN_CHUNK_TERMS = 2_000
 BLOCK_PICKLE_PROTOCOL = 5
 # Blocks of postings up to this size are not compressed (see write_term).
 SMALL_BLOCK_POSTINGS = 4
-# Terms whose postings and term-index entries are written at once (see write_terms).
+# Terms whose postings and term-index entries are written at once (see write_terms), or fewer
+# whose postings take this many bytes.
 TERMS_PER_WRITE = 1_000
+WRITE_BYTES = 1024 * 1024
 # The merge policy (merge_by_tiers): segments with fewer live documents than this are merged
 # in tiers; larger ones (a worker writes up to 10,000 documents in a batch, indexing.py's
 # FILES_PER_SEGMENT) are left alone, since Whoosh merges at about twice the cost of indexing
@@ -106,7 +108,8 @@ class FastSegmentWriter(SegmentWriter):
     Here a field with positions keeps its words as numbers (FieldTokens), inverted with numpy into
     a flat list per term (POSTING_SLOTS values each, no tuple, carrying the field length) when
     written; other fields' postings go to such lists as documents come; runs are pickled in
-    chunks of terms.  What is written is the same.
+    chunks of terms.  A merged segment's postings are read term by term as the segment is written
+    (MergedSegment).  What is written is the same.
     """
 
     def __init__(self, ix, **kwargs):
@@ -126,7 +129,11 @@ class FastSegmentWriter(SegmentWriter):
         self._tokens: dict[str, FieldTokens] = {}
         self._inverted_bytes = 0
         self._runs: list[str] = []
+        # Where the postings not in memory are, in docnum order: runs (their names) and the segments
+        # added by add_reader (MergedSegment), read when the segment is written.
+        self._sources: list[str | MergedSegment] = []
         self._sidecar: SidecarWriter | None = None
+        self.fieldwriter._tindex.buckets = [HashBucket() for _ in self.fieldwriter._tindex.buckets]
 
     def add_document(self, **values: Any) -> None:
         # The steps of SegmentWriter.add_document for what this schema uses (no boosts, vectors
@@ -224,10 +231,12 @@ class FastSegmentWriter(SegmentWriter):
 
     def add_reader(self, reader) -> None:
         """Add the live documents of a segment (merging it), as SegmentWriter.add_reader does, but
-        with its postings read a block at a time into the inverted lists, not one by one into the
-        pool: a merge then costs about what indexing the documents afresh does, not four times it."""
+        with its postings read when the segment is written (MergedSegment), term by term beside
+        those of the other segments merged, not gathered in memory: a merge then takes the memory
+        of one term's postings, whatever the size of the segments, and costs about what indexing
+        the documents afresh does, not four times it."""
         self._check_state()
-        if self._tokens:
+        if self._tokens or self._inverted:
             # Postings are kept in docnum order, those of the documents added before in a run.
             self._write_run()
         basedoc = self.docnum
@@ -240,27 +249,8 @@ class FastSegmentWriter(SegmentWriter):
             if self.schema[name].scorable
         }
         self._keep_exact_field_lengths(reader, lengths)
-        inverted = self._inverted
-        added = 0
-        terms = reader._terms  # in term order, with each term's information: no lookup per term
-        for (name, term), info in terms.items():
-            if name not in self.schema:
-                continue
-            field_lengths = lengths.get(name)
-            postings = []
-            matcher = terms._codec.postings_reader(terms._postfile, info, self.schema[name].format)
-            for ids, weights, values in posting_blocks(matcher):
-                for old, weight, value in zip(ids, weights, values):
-                    new = basedoc + old if docmap is None else docmap.get(old)
-                    if new is not None:
-                        postings += (new, weight, value or b"", field_lengths[old] if field_lengths else 0)
-            if postings:
-                inverted.setdefault(name, {}).setdefault(term, []).extend(postings)
-                added += len(postings) // POSTING_SLOTS
-        self._inverted_bytes += POSTING_BYTES * added
+        self._sources.append(MergedSegment(reader.segment(), basedoc, docmap, lengths))
         self._added = True
-        if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
-            self._write_run()
 
     def _keep_exact_field_lengths(self, reader, lengths: dict[str, list[int]]) -> None:
         """Make a field's total length (the average length that scores use comes from it) add the
@@ -274,20 +264,17 @@ class FastSegmentWriter(SegmentWriter):
             totals[name] += reader.field_length(name) - sum(length or 0 for length in field_lengths)
 
     def _all_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
-        """((field name, term), postings) of the postings in memory, in order.  A field has flat
-        lists (fields without a term lister, and add_reader's), tokens (add_document's), or both
-        when documents were added after a merge: the merged ones first, as they are numbered."""
+        """((field name, term), postings) of the postings in memory, in order: a field's flat lists
+        (a field without a word lister) or tokens (one with)."""
         inverted = self._inverted
         tokens = self._tokens
         for name in sorted(inverted.keys() | tokens.keys()):
             field_tokens = tokens.pop(name, None)
-            flat = inverted.get(name, {})
-            listed = (((name, term), flat[term]) for term in sorted(flat))
             if field_tokens is None:
-                yield from listed
-                continue
-            added = (((name, term), postings) for term, postings in field_tokens.postings())
-            yield from _joined(listed, added) if flat else added
+                flat = inverted[name]
+                yield from (((name, term), flat[term]) for term in sorted(flat))
+            else:
+                yield from (((name, term), postings) for term, postings in field_tokens.postings())
 
     def _write_run(self) -> None:
         name = f"{random_name()}.run"
@@ -299,6 +286,7 @@ class FastSegmentWriter(SegmentWriter):
                 chunk = [(key, postings if type(postings) is list else list(postings)) for key, postings in chunk]
                 pickle.dump(chunk, run, pickle.HIGHEST_PROTOCOL)
         self._runs.append(name)
+        self._sources.append(name)
         self._inverted = {}
         self._tokens = {}
         self._inverted_bytes = 0
@@ -314,11 +302,15 @@ class FastSegmentWriter(SegmentWriter):
     def _sorted_terms(self):
         """((field name, term), postings) in term order, a term's postings in docnum order."""
         in_memory = self._all_terms()
-        if not self._runs:
+        if not self._sources:
             yield from in_memory
             return
-        # Runs hold ever later documents.
-        yield from _joined(*map(self._read_run, self._runs), in_memory)
+        streams = [
+            self._read_run(source) if isinstance(source, str) else source.postings(self.storage, self.schema)
+            for source in self._sources
+        ]
+        # Each source holds later documents than the one before it, and memory the latest.
+        yield from _joined(*streams, in_memory)
 
     def _flush_segment(self) -> None:
         # SegmentWriter._flush_segment and FieldWriter.add_postings, from the inverted lists.
@@ -350,6 +342,7 @@ class FastSegmentWriter(SegmentWriter):
         for name in self._runs:
             self._tempstorage.delete_file(name)
         self._runs = []
+        self._sources = []
         self._inverted = {}
         self._tokens = {}
 
@@ -481,6 +474,51 @@ class FieldTokens:
             low = high
 
 
+class MergedSegment:
+    """A segment whose documents a writer added (add_reader): where they start among the writer's,
+    the new number of each (None: in order, none deleted), and the length of each in each field
+    that has one, kept until the writer writes its postings, which postings() reads from the
+    segment one term at a time."""
+
+    def __init__(self, segment: Segment, basedoc: int, docmap: dict[int, int] | None, lengths: dict[str, list]):
+        self.segment = segment
+        self.basedoc = basedoc
+        if docmap is None:
+            self.new_numbers = None
+        else:  # 4 bytes a document where the dictionary took about 100
+            self.new_numbers = array("i", [-1]) * segment.doc_count_all()
+            for old, new in docmap.items():
+                self.new_numbers[old] = new
+        # One byte a document (its length as the segment keeps it, rounded), as the segment's own column
+        self.length_bytes = {name: bytes(map(length_byte, field_lengths)) for name, field_lengths in lengths.items()}
+
+    def postings(self, storage, schema) -> Iterator[tuple[tuple[str, bytes], list]]:
+        """((field name, term), the term's flat list of postings of the live documents, renumbered)
+        of the segment's fields in the schema, in order."""
+        reader = SegmentReader(storage, schema, self.segment)
+        try:
+            terms = reader._terms
+            basedoc = self.basedoc
+            new_numbers = self.new_numbers
+            for name in sorted(name for name in reader.indexed_field_names() if name in schema):
+                length_bytes = self.length_bytes.get(name)
+                field_lengths = None if length_bytes is None else list(map(_BYTE_LENGTHS.__getitem__, length_bytes))
+                field_format = schema[name].format
+                for (field, term), info in terms.items_from(name, b""):
+                    if field != name:
+                        break
+                    postings = []
+                    for ids, weights, values in posting_blocks(terms._codec.postings_reader(terms._postfile, info, field_format)):
+                        for old, weight, value in zip(ids, weights, values):
+                            new = basedoc + old if new_numbers is None else new_numbers[old]
+                            if new >= 0:
+                                postings += (new, weight, value or b"", field_lengths[old] if field_lengths else 0)
+                    if postings:
+                        yield (name, term), postings
+        finally:
+            reader.close()
+
+
 class PositionedPostings(list):
     """A term's flat list of postings, with the count of each posting's positions and all its
     positions in order, as arrays of uint32 (SidecarWriter.add takes them so)."""
@@ -534,24 +572,32 @@ def posting_blocks(matcher):
 
 def write_terms(fieldwriter, terms: Iterable[tuple[bytes, list]], compression: int) -> None:
     """Write a field's terms (in order) and their postings as W3FieldWriter.start_term(), add() and
-    finish_term() do, TERMS_PER_WRITE terms at a time: each term's blocks and information are
-    computed by encode_postings, then the postings of them all go to the postings file in one
-    write, and their entries to the term index (Whoosh's OrderedHashWriter) in another, where
-    Whoosh makes three calls on each file per term."""
+    finish_term() do, TERMS_PER_WRITE terms (or WRITE_BYTES) at a time: each term's blocks and
+    information are computed by encode_postings as it comes (its postings are let go then: a merge's
+    frequent terms hold hundreds of thousands), then the postings of them all go to the postings
+    file in one write, and their entries to the term index (Whoosh's OrderedHashWriter) in another,
+    where Whoosh makes three calls on each file per term."""
     postfile = fieldwriter._postwriter._postfile
     limit = fieldwriter._postwriter._blocklimit
     fixed_size = fieldwriter._format.fixed_value_size()
     prefix = pack_ushort(fieldwriter._fieldid)
-    terms = iter(terms)
-    while chunk := list(itertools.islice(terms, TERMS_PER_WRITE)):
-        start = postfile.tell()
-        written = []
-        entries = []
-        for term, postings in chunk:
-            data, info = encode_postings(postings, limit, fixed_size, compression)
-            entries.append((prefix + term, info + pack_long(start) + pack_int(len(data))))
-            written.append(data)
-            start += len(data)
+    start = postfile.tell()
+    written = []
+    entries = []
+    held = 0
+    for term, postings in terms:
+        data, info = encode_postings(postings, limit, fixed_size, compression)
+        entries.append((prefix + term, info + pack_long(start) + pack_int(len(data))))
+        written.append(data)
+        start += len(data)
+        held += len(data)
+        if len(entries) == TERMS_PER_WRITE or held >= WRITE_BYTES:
+            postfile.write(b"".join(written))
+            add_ordered_entries(fieldwriter._tindex, entries)
+            written = []
+            entries = []
+            held = 0
+    if entries:
         postfile.write(b"".join(written))
         add_ordered_entries(fieldwriter._tindex, entries)
 
@@ -579,6 +625,28 @@ def add_ordered_entries(table, entries: list[tuple[bytes, bytes]]) -> None:
     else:
         index.extend(positions)
     table.lastkey = entries[-1][0]
+
+
+class HashBucket:
+    """One of the 256 buckets of (hash, position) pairs that Whoosh's term index writer
+    (HashWriter.buckets) keeps of every term until it writes its hash tables, which append,
+    count and iterate them: here in an array, 16 bytes a term where a tuple of two ints in a list
+    takes about 130 (a segment of a million articles has three million terms, each file's key
+    and the parts of its path)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self):
+        self.pairs = array("Q")
+
+    def append(self, pair: tuple[int, int]) -> None:
+        self.pairs.extend(pair)
+
+    def __len__(self) -> int:
+        return len(self.pairs) // 2
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return zip(self.pairs[0::2], self.pairs[1::2])
 
 
 # Upper bounds of the types GrowableArray uses.
@@ -684,6 +752,8 @@ def _encode_posting(postings: list, fixed_size: int | None) -> tuple[bytes, byte
 
 # length_to_byte (a binary search in Python) of every length below the largest it tells apart.
 _LENGTH_BYTES = bytes(map(length_to_byte, range(byte_to_length(255))))
+# The length each byte stands for (0: none).
+_BYTE_LENGTHS = (0, *map(byte_to_length, range(1, 256)))
 
 
 def length_byte(length: int | None) -> int:
