@@ -29,7 +29,9 @@ def command(idle_timeout, detach, stop, status, lock_fd):
     Python each time.
 
     While the server runs, archsearch hands it those commands, and runs them
-    itself when there is none: the output is the same either way. A second
+    itself when there is none: the output is the same either way (but for a
+    score's last digit now and then in --json: sums taken in another order).
+    A second
     such command within 10 minutes that finds no server starts one in the
     background (not with CI set); ARCHSEARCH_SERVER=manual, or server =
     "manual" in the configuration file, never starts one, and
