@@ -100,6 +100,10 @@ JOINED_FIELDS = {"exact": ("title", "body")}
 KNOWN_VALUES_LIMIT = 1_024
 
 
+def _never() -> bool:
+    return False
+
+
 class FastSegmentWriter(SegmentWriter):
     """A SegmentWriter for new documents only, with fast analysis and an inverted-list pool.
 
@@ -132,6 +136,9 @@ class FastSegmentWriter(SegmentWriter):
         # Where the postings not in memory are, in docnum order: runs (their names) and the segments
         # added by add_reader (MergedSegment), read when the segment is written.
         self._sources: list[str | MergedSegment] = []
+        # A compaction's stop request (merge_segments), asked as the merged segments' postings are
+        # read: most of a merge's time, since add_reader no longer reads them.
+        self.should_stop: Callable[[], bool] = _never
         self._sidecar: SidecarWriter | None = None
         self.fieldwriter._tindex.buckets = [HashBucket() for _ in self.fieldwriter._tindex.buckets]
 
@@ -306,7 +313,7 @@ class FastSegmentWriter(SegmentWriter):
             yield from in_memory
             return
         streams = [
-            self._read_run(source) if isinstance(source, str) else source.postings(self.storage, self.schema)
+            self._read_run(source) if isinstance(source, str) else source.postings(self.storage, self.schema, self.should_stop)
             for source in self._sources
         ]
         # Each source holds later documents than the one before it, and memory the latest.
@@ -474,6 +481,10 @@ class FieldTokens:
             low = high
 
 
+# How often a merge asks whether to stop, in terms read (a term takes microseconds to milliseconds).
+STOP_CHECK_TERMS = 1024
+
+
 class MergedSegment:
     """A segment whose documents a writer added (add_reader): where they start among the writer's,
     the new number of each (None: in order, none deleted), and the length of each in each field
@@ -492,10 +503,12 @@ class MergedSegment:
         # One byte a document (its length as the segment keeps it, rounded), as the segment's own column
         self.length_bytes = {name: bytes(map(length_byte, field_lengths)) for name, field_lengths in lengths.items()}
 
-    def postings(self, storage, schema) -> Iterator[tuple[tuple[str, bytes], list]]:
+    def postings(self, storage, schema, should_stop: Callable[[], bool]) -> Iterator[tuple[tuple[str, bytes], list]]:
         """((field name, term), the term's flat list of postings of the live documents, renumbered)
-        of the segment's fields in the schema, in order."""
+        of the segment's fields in the schema, in order; CompactionStopped if should_stop() turns
+        true (asked every STOP_CHECK_TERMS terms)."""
         reader = SegmentReader(storage, schema, self.segment)
+        read = 0
         try:
             terms = reader._terms
             basedoc = self.basedoc
@@ -507,6 +520,9 @@ class MergedSegment:
                 for (field, term), info in terms.items_from(name, b""):
                     if field != name:
                         break
+                    read += 1
+                    if not read % STOP_CHECK_TERMS and should_stop():
+                        raise CompactionStopped
                     postings = []
                     for ids, weights, values in posting_blocks(terms._codec.postings_reader(terms._postfile, info, field_format)):
                         for old, weight, value in zip(ids, weights, values):
@@ -904,10 +920,11 @@ def merge_by_tiers(writer, segments):
     return [segment for segment in segments if segment not in merged]
 
 
-def merge_segments(writer, segments, should_stop: Callable[[], bool] = lambda: False) -> None:
+def merge_segments(writer, segments, should_stop: Callable[[], bool] = _never) -> None:
     """Add the live documents of the segments to the writer, in their order (so documents keep
     their order, which breaks ties between equal scores); CompactionStopped if should_stop()
-    turns true between two segments."""
+    turns true between two segments or as their postings are read."""
+    writer.should_stop = should_stop
     for segment in segments:
         if should_stop():
             raise CompactionStopped
@@ -921,7 +938,7 @@ class CompactionStopped(Exception):
     """A compaction stopped on request before its commit: the index is as it was."""
 
 
-def compact_segments(ix, should_stop: Callable[[], bool] = lambda: False) -> tuple[int, int, int | None]:
+def compact_segments(ix, should_stop: Callable[[], bool] = _never) -> tuple[int, int, int | None]:
     """Merge every segment of the index into one, without its deleted documents, in one new
     generation (what a tier merge writes: postings, sidecars, word lists).
 
