@@ -118,18 +118,21 @@ def one_run(code: str, label: str, folders: list[str], args) -> dict:
     shutil.rmtree(index, ignore_errors=True)
     environment = code_environment(code)
     command = [archsearch_command(), "index", "--quiet", "--jobs", str(args.jobs), "--index", str(index)]
-    if args.compact:
-        command.append("--compact")
     if args.commit_every:
         command += ["--commit-every", str(args.commit_every)]
+    # Only the measured run compacts: the first run, compacting too, left it one segment to measure.
+    measured = command + ["--compact"] if args.compact else command
     result = {"label": label, "code": code, "jobs": args.jobs}
     try:
         if args.source_index:
             subprocess.run(["cp", "-a", args.source_index, str(index)], check=True)
-            start = time.perf_counter()
-            subprocess.run(command + args.prepare, env=environment, check=True, stdout=subprocess.DEVNULL)
-            result["prepare_s"] = round(time.perf_counter() - start, 1)
-        result.update(measured_run(command + folders, environment))
+            if args.prepare or not args.compact:
+                start = time.perf_counter()
+                subprocess.run(command + args.prepare, env=environment, check=True, stdout=subprocess.DEVNULL)
+                result["prepare_s"] = round(time.perf_counter() - start, 1)
+        if args.source_index:
+            result["segments_before"] = index_size(index)[1]
+        result.update(measured_run(measured + folders, environment))
         result["index_bytes"], result["segments"] = index_size(index)
         result["groups"], result["groups_sha256"] = copy_groups(index)
     finally:
