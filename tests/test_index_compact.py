@@ -1,6 +1,7 @@
 """`archsearch index --compact`: the index merged into one segment answers exactly as before."""
 
 import dataclasses
+import errno
 import os
 import shutil
 
@@ -213,6 +214,26 @@ def test_a_stop_requested_while_the_merged_postings_are_read_stops_the_compactio
     report = update_index(index_dir, [], compact=True, should_stop=lambda: bool(reading))
     assert reading and report.interrupted and report.compacted is None
     assert generation(index_dir) == kept and engine_files(index_dir) == files
+
+
+@pytest.mark.parametrize("number", [errno.ENOSPC, errno.EMFILE])
+def test_a_compaction_out_of_room_or_file_handles_is_not_called_damage(corpus, index_dir, monkeypatch, number):
+    """A disk full or too many open files (a compaction opens every segment) inside Whoosh's code was
+    reported as damage naming --rebuild, though the index was whole (the review of wt-compactmem)."""
+    from archsearch.engines.whoosh import store
+
+    build_in_segments(corpus, index_dir)
+    files = engine_files(index_dir)
+
+    def out_of(writer, reader):
+        raise OSError(number, os.strerror(number))
+
+    monkeypatch.setattr(segments.FastSegmentWriter, "add_reader", out_of)
+    monkeypatch.setattr(store, "_raised_by_whoosh", lambda exc: True)  # as from Whoosh's own files
+    with pytest.raises(ArchsearchError) as raised:
+        update_index(index_dir, [], compact=True)
+    assert "damaged" not in str(raised.value) and os.strerror(number).lower() in str(raised.value).lower()
+    assert engine_files(index_dir) == files
 
 
 def test_compaction_waits_for_the_index_lock_like_any_run(corpus, index_dir, run_cli):

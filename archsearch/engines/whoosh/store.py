@@ -6,6 +6,7 @@ changed reads the list of folders and never opens the index.
 """
 
 import contextlib
+import errno
 import json
 import os
 import pickle
@@ -391,6 +392,9 @@ DAMAGE_ERRORS = (EOFError, struct.error, zlib.error, pickle.UnpicklingError, Fil
 # too: damage only if find_damage() finds it, or Whoosh raised it.  Not AttributeError: that is
 # how code reaching into Whoosh fails on its empty readers (see the shared Whoosh notes).
 POSSIBLE_DAMAGE_ERRORS = (OSError, IndexError, TypeError, KeyError, ValueError)
+# What the system ran out of, never damage: too many open files (a compaction opens every segment),
+# a full disk or quota, memory. Named as such, not as damage calling for a rebuild of a whole index.
+_EXHAUSTION_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOSPC, errno.EDQUOT, errno.ENOMEM})
 
 
 @contextmanager
@@ -400,7 +404,10 @@ def damage_reported(index_dir: Path):
         yield
     except DAMAGE_ERRORS + POSSIBLE_DAMAGE_ERRORS as exc:
         found = find_damage(Path(index_dir))
-        if found is None and not (isinstance(exc, DAMAGE_ERRORS) or _raised_by_whoosh(exc)):
+        if found is None and (
+            isinstance(exc, OSError) and exc.errno in _EXHAUSTION_ERRNOS
+            or not (isinstance(exc, DAMAGE_ERRORS) or _raised_by_whoosh(exc))
+        ):
             raise
         what = found or f"{type(exc).__name__} reading it"
         raise DamagedIndex(f"the index at {index_dir} is damaged ({what}): {REBUILD_HINT}") from exc
