@@ -91,6 +91,13 @@ def frame(message: dict) -> bytes:
 
 
 def main() -> None:
+    try:
+        _main()
+    except KeyboardInterrupt:  # before the command's own handling (in its imports): no traceback
+        os._exit(_interrupted_before_running())
+
+
+def _main() -> None:
     if sys.stdout is None:  # started with its standard output closed (`>&-`): nowhere to answer
         if sys.stderr is not None:
             sys.stderr.write("archsearch: error: standard output is closed\n")

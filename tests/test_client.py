@@ -79,3 +79,26 @@ def test_a_served_command_ends_the_client_without_python_s_finalization():
     result = served_in_client(130)
     assert result.returncode == 130
     assert "finalized" not in result.stderr
+
+
+INTERRUPTED_IN_ITS_IMPORTS = """
+import sys
+from archsearch import client
+
+def interrupted():
+    raise KeyboardInterrupt  # as a Ctrl-C in a command's first ~100 ms, while it imports
+
+client.run_here = interrupted
+sys.argv = ["archsearch", "query", "Taliban"]
+client.main()
+"""
+
+
+def test_a_ctrl_c_before_the_command_handles_it_says_interrupted_without_a_traceback(tmp_path):
+    """A Ctrl-C in a query's first ~100 ms (its imports, before the command's own handling) printed
+    a KeyboardInterrupt traceback (the review of wt-noserver3; so before too)."""
+    ended = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_IN_ITS_IMPORTS], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "ARCHSEARCH_SERVER": "off", "XDG_CACHE_HOME": str(tmp_path)},
+    )
+    assert (ended.returncode, ended.stderr) == (130, "archsearch: interrupted\n")
