@@ -27,7 +27,7 @@ import sys
 import zlib
 from importlib.machinery import ExtensionFileLoader, ModuleSpec, PathFinder, SourceFileLoader
 
-from archsearch.lean_imports import cache_folder, written_by_us_alone
+from archsearch.lean_imports import cache_folder, write_cache_file, written_by_us_alone
 
 # The file's first bytes: code objects are marshalled for one version of Python only.
 _HEADER = f"archsearch kept modules 2, {sys.version}\n".encode()
@@ -159,7 +159,6 @@ class _KeptCode:
         if not added:
             return
         path, self.path = self.path, None
-        temporary = f"{path}.{os.getpid()}"
         try:
             kept = []  # (name, (source file, is a package, _stamp, size), is an extension, code)
             for name, entry in self.modules.items():
@@ -172,24 +171,11 @@ class _KeptCode:
             for name, (identity, code) in added.items():
                 if len(kept) < MAX_MODULES:
                     kept.append((name, identity, code is None, code or b""))
-            # The folder first: made inside a folder of sys.path, it changes that folder's time.
-            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             payload = _layout(kept)
-            if len(payload) > MAX_FILE_BYTES:
-                return
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC  # no one's link followed
-            descriptor = os.open(temporary, flags, 0o600)
-            with open(descriptor, "wb") as out:
-                out.write(payload)
-            os.replace(temporary, path)
+        except (OSError, ValueError):
+            return
+        if len(payload) <= MAX_FILE_BYTES and write_cache_file(path, lambda out: out.write(payload)):
             _remove_oldest_files(os.path.dirname(path))
-        except BaseException as error:  # a Ctrl-C while writing too: no partial copy left behind
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
-            if not isinstance(error, (OSError, ValueError)):
-                raise
 
 
 # A partial copy older than this is a killed process's (a copy is written in milliseconds).
@@ -203,7 +189,11 @@ def _remove_oldest_files(folder: str) -> None:
 
     written, stale = [], []
     left_before = time.time_ns() - _LEFT_PARTIAL_NS
-    for entry in os.scandir(folder):
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
         if not entry.name.startswith(_FAMILY_PREFIX):
             continue
         try:

@@ -408,25 +408,17 @@ class _CompiledSources:
         if not self._added:
             return
         self._added = False
-        import os
         import zlib
 
         path = _compiled_sources_path()
         if path is None:
             return
-        temporary = f"{path}.{os.getpid()}"
         try:
-            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             codes = {key: code if type(code) is bytes else marshal.dumps(code) for key, code in self._codes.items()}
             payload = marshal.dumps(codes)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC  # no one's link followed
-            descriptor = os.open(temporary, flags, 0o600)
-            with open(descriptor, "wb") as out:
-                out.write(_COMPILED_SOURCES_HEADER + zlib.crc32(payload).to_bytes(4, "big") + payload)
-            os.replace(temporary, path)
-        except (OSError, ValueError):
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        except ValueError:
+            return
+        write_cache_file(path, lambda out: out.write(_COMPILED_SOURCES_HEADER + zlib.crc32(payload).to_bytes(4, "big") + payload))
 
 
 _compiled_sources = _CompiledSources()
@@ -437,6 +429,29 @@ def _compiled_sources_path() -> str | None:
 
     folder = cache_folder()
     return folder and os.path.join(folder, COMPILED_SOURCES_FILE)
+
+
+def write_cache_file(path: str, write) -> bool:
+    """Writes a file of the cache folder whole or not at all: write(stream) fills a partial copy
+    made by this process alone (O_EXCL: never another's file; O_NOFOLLOW: never through a link),
+    renamed into place; True if it was. A folder that cannot be written or a full disk only means
+    no file; an interrupt leaves no partial copy behind."""
+    import os
+
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with open(os.open(temporary, flags, 0o600), "wb") as out:
+            write(out)
+        os.replace(temporary, path)
+        return True
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if not isinstance(error, (OSError, ValueError)):
+            raise
+        return False
 
 
 def written_by_us_alone(info) -> bool:

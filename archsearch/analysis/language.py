@@ -150,7 +150,7 @@ def model_arrays() -> dict:
     import numpy as np
     from py3langid.langid import MODEL_DIR, MODEL_FILE
 
-    from archsearch.lean_imports import cache_folder
+    from archsearch.lean_imports import cache_folder, write_cache_file
 
     source = MODEL_DIR / MODEL_FILE
     folder = cache_folder()
@@ -162,18 +162,7 @@ def model_arrays() -> dict:
     if kept is not None:
         return kept
     arrays = _decompressed_model(source)
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        # O_EXCL and O_NOFOLLOW: never write through a link or into a file another process made.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        with open(os.open(temporary, flags, 0o600), "wb") as out:
-            np.savez(out, **arrays)
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-    else:
+    if write_cache_file(path, lambda out: np.savez(out, **arrays)):
         _remove_stale_copies(folder, keep=path)
     return arrays
 
