@@ -2,8 +2,9 @@
 
 One long-lived process keeps Python, click, Whoosh and archsearch loaded, and a searcher open on
 each index it has recently served. Each request is answered in a process of its own, forked from
-it (ahead of the request, while none runs: see _fork_spare), so that requests run at once and
-apart: a client that does not read its output, a slow command, a client trickling its request,
+it (ahead of the request, while none runs: see _fork_spare; a process that answered a plain query
+answers the next request too, one at a time: see _request_process), so that requests run at once
+and apart: a client that does not read its output, a slow command, a client trickling its request,
 or a crash holds up no other. The request's process
 runs the command as the client would have run it itself: with the client's arguments,
 environment and working folder, and on the client's own stdin, stdout and stderr,
@@ -621,8 +622,8 @@ class _Settled:
     filters and those shown once, the request's own module state (searching.bodies_read,
     lasthits.deferred), rich's widths of characters (_rich_width_caches); rich's consoles are made
     for each command. What it cannot put back ends
-    the process: a file left open, a module imported (it may have read the request's environment
-    as it loaded), an index's generation opened (the server opens it for the next requests), the
+    the process: a file left open (but one of a kept index's, read-only), a module imported (it may
+    have read the request's environment as it loaded), an index's generation opened (the server opens it for the next requests), the
     request's watcher still running, a signal handler it cannot set again, or its private memory
     grown by more than GROWTH_BYTES."""
 
@@ -682,7 +683,7 @@ class _Settled:
             and widths is not None
             and kept_searchers() == inherited
             and len(sys.modules) == self.modules
-            and _descriptors() <= self.descriptors
+            and _opened_index_files_only(self.descriptors)
             and _private_bytes() - self.private_bytes <= GROWTH_BYTES
         )
 
@@ -697,6 +698,14 @@ def _end_connection(connection: socket.socket) -> bool:
         _watcher.join(REQUEST_SECONDS)
     connection.close()
     return _watcher is None or not _watcher.is_alive()
+
+
+def _opened_index_files_only(before: frozenset) -> bool:
+    """Whether every descriptor opened since `before` reads a file of a kept index (the searcher's:
+    Whoosh and prefix_postings.py open some on first use, and keep them as long as it)."""
+    opened = _descriptors() - before
+    folders = _kept_folders() if opened else ()
+    return all(_reads_kept_index(fd, folders) for fd in opened)
 
 
 def _descriptors() -> frozenset:
@@ -1045,19 +1054,15 @@ def _unshare_index_files() -> None:
     of what it inherits: two requests reading the same kept searcher at once would read each
     other's places. So each request keeps the descriptions it inherited to itself, and the server
     takes new ones, at the same offsets (it is not inside a read between two forks)."""
-    from archsearch.engines.whoosh.store import close_kept_searchers, kept_searchers
+    from archsearch.engines.whoosh.store import close_kept_searchers
 
-    folders = tuple(str(folder) + os.sep for folder in kept_searchers())
+    folders = _kept_folders()
     if not folders:
         return
     try:
         for name in os.listdir("/proc/self/fd"):
             fd = int(name)
-            try:
-                target = os.readlink(f"/proc/self/fd/{fd}")
-                if not target.startswith(folders) or fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY:
-                    continue
-            except OSError:  # the descriptor listdir() itself used
+            if not _reads_kept_index(fd, folders):
                 continue
             replacement = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
             os.lseek(replacement, os.lseek(fd, 0, os.SEEK_CUR), os.SEEK_SET)
@@ -1065,6 +1070,22 @@ def _unshare_index_files() -> None:
             os.close(replacement)
     except OSError:  # out of descriptors, say: shared descriptions must not be read again
         close_kept_searchers()
+
+
+def _kept_folders() -> tuple[str, ...]:
+    """The folders of the indexes whose searchers are kept, each ending in os.sep."""
+    from archsearch.engines.whoosh.store import kept_searchers
+
+    return tuple(str(folder) + os.sep for folder in kept_searchers())
+
+
+def _reads_kept_index(fd: int, folders: tuple[str, ...]) -> bool:
+    """Whether fd is open read-only on a file in one of folders (_kept_folders)."""
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+        return target.startswith(folders) and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
+    except OSError:  # closed meanwhile (the descriptor that listed them)
+        return False
 
 
 def _keep_reported(server: _Server) -> None:

@@ -18,19 +18,9 @@ from archsearch import server as server_module
 from archsearch.engines.whoosh.store import kept_searchers
 from archsearch.indexing import update_index
 from conftest import installed_command, wire
-from test_server import (  # noqa: F401 (fixtures)
-    BIG,
-    BOUND,
-    archsearch,
-    corpus,
-    environment,
-    no_click,
-    outcome,
-    running_server,
-    socket_folder,
-    spare_waits,
-    until,
-)
+from test_server import BIG, BOUND, archsearch, environment, outcome, running_server, spare_waits, until
+from test_server import corpus, no_click, socket_folder  # noqa: F401 (fixtures)
+from test_server_spare import warmed  # noqa: F401 (a fixture)
 
 # Each request's process writes its pid to the file named by ANSWERED_BY as it starts to answer.
 ANSWERED_BY = """
@@ -214,3 +204,14 @@ def test_a_process_changed_beyond_what_it_puts_back_answers_no_other(process_sta
     finally:
         if left_open:
             left_open.close()
+
+
+
+def test_a_file_of_a_kept_index_read_by_a_query_is_kept_open_but_no_other(warmed, process_state):
+    """Whoosh and prefix_postings.py open some of a segment's files on first use, and keep them."""
+    segment = next(warmed.resolve().glob("*.seg"))
+    for mode, reusable in (("rb", True), ("r+b", False)):
+        connection, client_end = socket.socketpair()
+        settled = server_module._Settled.now()
+        with open(segment, mode), client_end:
+            assert settled.restored(connection, kept_searchers()) == reusable
