@@ -621,7 +621,8 @@ class _Settled:
     (their fds 0-2 are /dev/null again after each command: _run_command) and arguments, warnings'
     filters and those shown once, the request's own module state (searching.bodies_read,
     lasthits.deferred), rich's widths of characters (_rich_width_caches); rich's consoles are made
-    for each command. What it cannot put back ends
+    for each command. The bodies of the articles it showed are kept, as the server keeps them
+    (searching.keep_bodies: each used only while its file is as it was). What it cannot put back ends
     the process: a file left open (but one of a kept index's, read-only), a module imported (it may
     have read the request's environment as it loaded), an index's generation opened (the server opens it for the next requests), the
     request's watcher still running, a signal handler it cannot set again, or its private memory
@@ -660,6 +661,9 @@ class _Settled:
         from archsearch.engines.whoosh.store import kept_searchers
 
         ended = _end_connection(connection)
+        # Kept here too, as the server keeps them for the processes it forks after (its keep is no
+        # use to a process forked before): its next query showing one again does not read its file.
+        searching.keep_bodies(dict.fromkeys(searching.bodies_read or ()))
         searching.bodies_read = lasthits.deferred = None
         _set_environ(self.environ)
         os.chdir(self.cwd)
