@@ -622,11 +622,11 @@ class _Settled:
     filters and those shown once, the request's own module state (searching.bodies_read,
     lasthits.deferred), rich's widths of characters (_rich_width_caches); rich's consoles are made
     for each command. The bodies of the articles it showed are kept, as the server keeps them
-    (searching.keep_bodies: each used only while its file is as it was). What it cannot put back ends
-    the process: a file left open (but one of a kept index's, read-only), a module imported (it may
-    have read the request's environment as it loaded), an index's generation opened (the server opens it for the next requests), the
-    request's watcher still running, a signal handler it cannot set again, or its private memory
-    grown by more than GROWTH_BYTES."""
+    (searching.keep_bodies: each used only while its file is as it was). What it cannot put back
+    ends the process: a file left open (but one of a kept index's, read-only), a module imported
+    (it may have read the request's environment as it loaded), an index's generation opened (the
+    server opens it for the next requests), the request's watcher still running, a signal handler
+    it cannot set again, or its private memory grown by more than GROWTH_BYTES."""
 
     environ: dict
     cwd: str
@@ -647,7 +647,8 @@ class _Settled:
         umask = os.umask(0)
         os.umask(umask)
         return cls(
-            dict(os.environ), os.getcwd(), umask, {signum: signal.getsignal(signum) for signum in signal.valid_signals()},
+            dict(os.environ), os.getcwd(), umask,
+            {signum: signal.getsignal(signum) for signum in signal.valid_signals()},
             (sys.stdin, sys.stdout, sys.stderr), sys.argv, list(warnings.filters), warnings.showwarning,
             _descriptors(), len(sys.modules), _private_bytes(),
         )

@@ -6,21 +6,23 @@ Waits here are bounds for failure only: a test passes as soon as what it waits f
 import io
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
 from archsearch import server as server_module
 from archsearch.engines.whoosh.store import kept_searchers
 from archsearch.indexing import update_index
-from conftest import installed_command, wire
+from conftest import SEEDS, installed_command, wire
 from test_server import BIG, BOUND, archsearch, environment, outcome, running_server, spare_waits, until
 from test_server import corpus, no_click, socket_folder  # noqa: F401 (fixtures)
-from test_server_spare import warmed  # noqa: F401 (a fixture)
+from test_server_spare import files_under, warmed  # noqa: F401 (warmed: a fixture)
 
 # Each request's process writes its pid to the file named by ANSWERED_BY as it starts to answer.
 ANSWERED_BY = """
@@ -215,3 +217,45 @@ def test_a_file_of_a_kept_index_read_by_a_query_is_kept_open_but_no_other(warmed
         settled = server_module._Settled.now()
         with open(segment, mode), client_end:
             assert settled.restored(connection, kept_searchers()) == reusable
+
+
+def test_a_process_waiting_again_lets_go_of_an_index_deleted(socket_folder, tmp_path, no_click):
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    update_index(tmp_path / "index", [str(tmp_path / "seeds")])
+    env = environment(socket_folder / "s.sock", tmp_path / "index", no_click, ANSWERED_BY=str(tmp_path / "answered"))
+    with running_server(socket_folder / "s.sock", ANSWERED_BY, ANSWERED_BY=str(tmp_path / "answered")) as server:
+        for _ in range(3):  # the first opens the index; the second's process answers the third
+            until(lambda: spare_waits(server), "no process waits for a request")
+            assert archsearch("query", "Taliban", env=env).returncode == 0
+        _, second, third = map(int, (tmp_path / "answered").read_text().split())
+        assert second == third
+        until(lambda: spare_waits(server) and files_under(third, tmp_path / "index"), "it does not wait")
+        shutil.rmtree(tmp_path / "index")
+        os.kill(server.pid, signal.SIGCHLD)  # wakes the server, as a request's end does
+        until(lambda: not Path(f"/proc/{third}").exists(), "the process that answered holds the deleted index")
+
+
+def test_at_most_so_many_processes_wait_again(monkeypatch):
+    """Processes that say they wait again (server._take_back) beyond KEPT_IDLE are let go, as is
+    one forked before the server last changed what it keeps."""
+    server = server_module._Server.__new__(server_module._Server)
+    server.idle, server.busy, server.requests, server.request_times = [], {}, {}, {}
+    server.keeping, server.stop_reason, server.commands_run, server.last_request = 1, "", 0, 0.0
+    ends = {}
+    for pid, keeping in ((101, 1), (102, 0), (103, 1), (104, 1)):
+        line, ends[pid] = socket.socketpair()
+        server.busy[pid] = server_module._Spare(pid, line, 0.0, keeping)
+        ends[pid].sendall(server_module.SPARE_WAITS)
+    server_module._take_back(server, [process.line for process in server.busy.values()])
+    assert [process.pid for process in server.idle] == [101, 103][: server_module.KEPT_IDLE]
+    assert (server.busy, server.commands_run) == ({}, 4)
+    for pid, end in ends.items():
+        end.setblocking(False)
+        try:
+            let_go = end.recv(1) == b""  # the server's end closed
+        except BlockingIOError:  # open, and nothing said
+            let_go = False
+        assert let_go == (pid not in [process.pid for process in server.idle])
+        end.close()
+    for process in server.idle:
+        process.line.close()
