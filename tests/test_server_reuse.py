@@ -81,13 +81,22 @@ def test_a_plain_query_is_answered_by_the_process_that_answered_one_before(servi
     assert len(set(server.answered_by())) == 1
 
 
-def test_a_query_after_one_with_odd_settings_answers_as_it_would_alone(serving, corpus, tmp_path):
+ODD_QUERIES = (
+    ("--color", "always", "-n", "1", "Taliban"),
+    ("--format", "csv", "--bom", "--since", "2001-01-01", "--undated", "taliban~"),
+    ("--json", "--explain", "--expand", "-i", "Tali*"),
+    ("-l", "-0", "--sort", "oldest", "--all-copies", "--any", "Pasta", "Taliban", "nowordlikethis"),
+)
+
+
+def test_queries_after_ones_with_odd_settings_answer_as_they_would_alone(serving, corpus, tmp_path):
     server = serving()
-    odd = server.run(
-        "query", "--index", os.path.relpath(corpus / "index", tmp_path), "--color", "always", "-n", "1", "Taliban",
-        cwd=tmp_path, NO_COLOR="1", COLUMNS="31", TZ="Pacific/Kiritimati", LANG="C", XDG_STATE_HOME=str(tmp_path),
-    )
-    assert odd.returncode == 0, odd.stderr
+    for odd in ODD_QUERIES:
+        answered = server.run(
+            "query", "--index", os.path.relpath(corpus / "index", tmp_path), *odd, cwd=tmp_path, NO_COLOR="1",
+            COLUMNS="31", TZ="Pacific/Kiritimati", LANG="C", XDG_STATE_HOME=str(tmp_path),
+        )
+        assert answered.returncode == 0, answered.stderr
     for args in (("query", "Taliban"), ("query", "--sort", "newest", "Pasta OR Taliban"), ("show", "@1")):
         assert outcome(server.run(*args)) == outcome(local(corpus, *args))
     assert len(set(server.answered_by())) == 1
@@ -176,6 +185,11 @@ def test_what_a_query_changed_in_its_process_is_put_back(process_state, monkeypa
     sys.argv = ["archsearch", "query", "odd"]
     warnings.simplefilter("error")
     warnings.onceregistry[("odd", UserWarning, 1)] = True
+    width_caches = server_module._rich_width_caches()
+    widths = [cache.cache_info().currsize for cache in width_caches]
+    from rich.cells import cell_len
+
+    cell_len("ok")
     with client_end:
         assert settled.restored(connection, kept_searchers())
     assert (dict(os.environ), os.getcwd(), sys.stdout, sys.argv, list(warnings.filters)) == before
@@ -183,6 +197,7 @@ def test_what_a_query_changed_in_its_process_is_put_back(process_state, monkeypa
     assert signal.getsignal(signal.SIGINT) is settled.handlers[signal.SIGINT]
     assert signal.getsignal(signal.SIGUSR1) is settled.handlers[signal.SIGUSR1]
     assert not warnings.onceregistry
+    assert [cache.cache_info().currsize for cache in width_caches] == [0] * len(widths)
     assert connection.fileno() == -1
 
 
