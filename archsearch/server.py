@@ -2,8 +2,9 @@
 
 One long-lived process keeps Python, click, Whoosh and archsearch loaded, and a searcher open on
 each index it has recently served. Each request is answered in a process of its own, forked from
-it (ahead of the request, while none runs: see _fork_spare), so that requests run at once and
-apart: a client that does not read its output, a slow command, a client trickling its request,
+it (ahead of the request, while none runs: see _fork_spare; a process that answered a plain query
+answers the next request too, one at a time: see _request_process), so that requests run at once
+and apart: a client that does not read its output, a slow command, a client trickling its request,
 or a crash holds up no other. The request's process
 runs the command as the client would have run it itself: with the client's arguments,
 environment and working folder, and on the client's own stdin, stdout and stderr,
@@ -98,6 +99,12 @@ PRELOADED = (
     "mmap",  # the postings sidecars (lean_imports defers it too)
     "copy",  # --json's and show's dataclasses.asdict (lean_imports defers it)
     "pickle",  # lean_imports stands in for it with _pickle's core
+    # What some plain queries load on first use, which would keep the process that answered one
+    # from answering another (see _Settled): --format csv, word~ (fuzzy.py), --expand.
+    "csv",
+    "rapidfuzz.process",
+    "rapidfuzz.distance.OSA",
+    "archsearch.expansion",
 )
 
 # Libraries whose files are watched, with archsearch's own, for an upgrade under the running server.
@@ -113,11 +120,19 @@ STOP_WAIT_SECONDS = 10
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 # How a request's process tells the server, through its exit status, that the server is to stop,
-# or that it ran a command.
+# or that it ran a command (a plain query, cleanly: see _request_process).
 ASKED_TO_STOP = 3
 CODE_CHANGED = 4
 RAN_COMMAND = 5
 ANSWERED_STATUS = 6
+RAN_PLAIN_QUERY = 7
+
+# A process that answered a plain query cleanly waits for another request (see _request_process):
+# at most KEPT_IDLE of them wait at once, each answers at most REQUESTS_PER_PROCESS, and one whose
+# private memory grew by more than GROWTH_BYTES since its first request ends.
+KEPT_IDLE = 2
+REQUESTS_PER_PROCESS = 100
+GROWTH_BYTES = 64 << 20
 
 # The lines of /proc/PID/status that say what a process may do, beyond its uid.
 CREDENTIALS = (
@@ -144,6 +159,22 @@ def preload() -> None:
 
     compile_scans()  # what a command would compile for the first text that is not ASCII
     keep_searchers_open()
+    widths = _rich_width_caches()
+    if widths:
+        widths[-1].__wrapped__("latest")  # the table of widths coloured output loads (not cached: see _Settled)
+
+
+def _rich_width_caches() -> list | None:
+    """rich's caches of characters' widths on a terminal, whose key ("auto") stands for the
+    UNICODE_VERSION of the process that filled them, and the last of them loads the table of that
+    version: empty for a rich without them, None for one whose caches are not these."""
+    try:
+        from rich import _unicode_data, cells
+    except ImportError:  # before rich 14: one table, whatever the environment
+        return []
+    caches = [getattr(cells, "get_character_cell_size", None), getattr(cells, "cached_cell_len", None),
+              getattr(_unicode_data, "load", None)]
+    return caches if all(hasattr(cache, "cache_clear") for cache in caches) else None
 
 
 def listen(path: str, lock: int | None = None) -> Listener:
@@ -372,6 +403,11 @@ class _Server:
         self.request_times: dict[int, tuple[float, float]] = {}
         self.stopper: socket.socket | None = None  # the connection of a stop request
         self.spare: _Spare | None = None  # a request process forked ahead, for the next connection
+        self.idle: list[_Spare] = []  # processes that have answered requests, waiting for another
+        self.busy: dict[int, _Spare] = {}  # pid -> a request process that may wait for another after
+        # How many times what the server keeps has changed: a process forked before the last change
+        # inherited what is no longer kept, and answers no other request.
+        self.keeping = 0
         self.wake = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)  # written to on every signal
         # Request processes name the indexes they opened here, for the server to keep them open.
         self.reports = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -404,17 +440,21 @@ class _Server:
             connection.close()
         for fd in (*self.wake, self.reports[0]):
             os.close(fd)
-        if self.spare:
-            self.spare.line.close()
+        # The server's ends of the others' lines above all: a process let go learns it by its line's end.
+        for process in (self.spare, *self.idle, *self.busy.values()):
+            if process:
+                process.line.close()
 
 
 @dataclass
 class _Spare:
-    """A request process forked ahead (see _fork_spare), waiting for a connection."""
+    """A request process forked ahead (see _fork_spare), waiting for a connection; or one that
+    answers, or has answered, a request (see _request_process)."""
 
     pid: int
     line: socket.socket  # the server's end of the pair it is told on what to do
     forked: float  # time.monotonic() when it was forked
+    keeping: int  # the server's _Server.keeping then
     waiting: bool = False  # it has said it waits: a connection handed over now is taken at once
     told_to_rehearse: bool = False
 
@@ -435,7 +475,7 @@ def serve(listener: Listener, idle_minutes: float) -> str:
     os.chdir("/")  # a server started in a folder must not keep it busy (from being unmounted, say)
     try:
         while not server.stop_reason:
-            if not (server.spare or server.requests):  # forking is not to hold up a request
+            if not (server.spare or server.idle or server.requests):  # forking is not to hold up a request
                 _fork_spare(server, fingerprint)
             wait = SWEEP_SECONDS
             if idle_minutes:
@@ -446,15 +486,18 @@ def serve(listener: Listener, idle_minutes: float) -> str:
             watched = [listener.socket, server.wake[0], server.reports[0]]
             if server.spare and not _spare_waits(server) and server.spare:  # (_spare_waits lets an ended one go)
                 watched.append(server.spare.line)  # for when it says it waits, or ends
+            watched += [process.line for process in server.busy.values()]  # for when one waits again
             wait = _rehearse_when_idle(server, wait)
             readable = select.select(watched, [], [], wait)[0]
             with contextlib.suppress(BlockingIOError):
                 os.read(server.wake[0], 4096)
             _reap(server)
+            _take_back(server, readable)
             kept = kept_searchers()
             _keep_reported(server)
             drop_gone_indexes()
-            if server.spare and kept_searchers() != kept:
+            if kept_searchers() != kept:
+                server.keeping += 1
                 _retire_spare(server)  # the next request is to inherit the index as it is kept now
             if listener.socket in readable and not server.stop_reason:
                 try:
@@ -476,6 +519,8 @@ def serve(listener: Listener, idle_minutes: float) -> str:
         for fd in (*server.wake, *server.reports):
             os.close(fd)
         _retire_spare(server)
+        for process in server.busy.values():
+            process.line.close()  # each ends after its request
         for connection in server.requests.values():
             if connection is not server.stopper:
                 connection.close()
@@ -495,10 +540,23 @@ def _start_request(server: _Server, connection: socket.socket, fingerprint) -> i
     if len(server.requests) < MAX_REQUESTS:
         pid = _hand_to_spare(server, connection)
         if pid is None:
+            try:  # a line for the process to say it waits again on, as a spare does
+                line, process_line = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            except OSError:  # out of descriptors: it answers this request only
+                line = process_line = None
             with contextlib.suppress(OSError):  # out of processes or memory
                 pid = os.fork()
             if pid == 0:
-                _request_process(server, fingerprint, connection)
+                if line:
+                    line.close()
+                _request_process(server, fingerprint, connection, process_line)
+            if line:
+                process_line.close()
+                if pid:
+                    line.setblocking(False)
+                    server.busy[pid] = _Spare(pid, line, time.monotonic(), server.keeping)
+                else:
+                    line.close()
             if pid:
                 _unshare_index_files()
     if pid is None:
@@ -510,10 +568,15 @@ def _start_request(server: _Server, connection: socket.socket, fingerprint) -> i
     return pid
 
 
-def _request_process(server: _Server, fingerprint, connection: socket.socket | None,
-                     line: socket.socket | None = None):
+def _request_process(server: _Server, fingerprint, connection: socket.socket | None, line: socket.socket | None):
     """What a forked process does, and then ends: answers the connection; or, as the spare (no
-    connection yet), rehearses and answers the connection handed over on line."""
+    connection yet), rehearses and answers the connection handed over on line. After a plain query
+    answered cleanly, it puts back what the query may have changed in it (see _Settled) and waits
+    on line for another connection, as a spare does, without rehearsing: the next request finds
+    the code, the heap and the index's pages it touched warm (an AND's evaluation took 3.1 ms of
+    CPU in a process that had run one before, 8-9 in a fresh one). It ends when the server lets it
+    go, after any other request or a plain query that failed or was interrupted, when what it can
+    put back is not all that changed (see _Settled.restored), and after REQUESTS_PER_PROCESS."""
     from archsearch.engines.whoosh.store import kept_searchers
 
     status = 1
@@ -524,12 +587,23 @@ def _request_process(server: _Server, fingerprint, connection: socket.socket | N
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.set_wakeup_fd(-1)
         inherited = kept_searchers()
-        if connection is None:
-            connection = _await_connection(server, line, fingerprint)
-        if connection is None:
-            status = 0
-        else:
+        settled = None
+        if connection is not None:
+            with contextlib.suppress(OSError):  # out of descriptors, say: it answers this request only
+                settled = _Settled.now()
+        for answered in range(1, REQUESTS_PER_PROCESS + 1):
+            if connection is None:
+                connection, settled = _await_connection(server, line, fingerprint, settled)
+            if connection is None:
+                status = 0
+                break
             status = _answer(connection, fingerprint, server, inherited)
+            if status != RAN_PLAIN_QUERY or answered == REQUESTS_PER_PROCESS or settled is None or line is None:
+                break
+            if not settled.restored(connection, inherited):
+                break
+            connection = None
+            status = 0  # the server counts the command when this process says it waits again
     except KeyboardInterrupt:  # the server's own Ctrl-C, before the command ran
         pass
     except BaseException:
@@ -537,6 +611,129 @@ def _request_process(server: _Server, fingerprint, connection: socket.socket | N
             sys.excepthook(*sys.exc_info())
     finally:
         os._exit(status)  # never back into the server's loop, nor its clean-up
+
+
+@dataclass
+class _Settled:
+    """What a request's process is like before its first request, and what a command may change
+    in it: put back after each plain query it answers (restored), for nothing of one request to
+    reach the next. Its environment, working folder and umask, signal handlers, standard streams
+    (their fds 0-2 are /dev/null again after each command: _run_command) and arguments, warnings'
+    filters and those shown once, the request's own module state (searching.bodies_read,
+    lasthits.deferred), rich's widths of characters (_rich_width_caches); rich's consoles are made
+    for each command. The bodies of the articles it showed are kept, as the server keeps them
+    (searching.keep_bodies: each used only while its file is as it was). What it cannot put back
+    ends the process: a file left open (but one of a kept index's, read-only), a module imported
+    (it may have read the request's environment as it loaded), an index's generation opened (the
+    server opens it for the next requests), the request's watcher still running, a signal handler
+    it cannot set again, or its private memory grown by more than GROWTH_BYTES."""
+
+    environ: dict
+    cwd: str
+    umask: int
+    handlers: dict  # signal number -> handler (None: not set from Python)
+    streams: tuple
+    argv: list
+    warning_filters: list
+    show_warning: object
+    descriptors: frozenset
+    modules: int
+    private_bytes: int
+
+    @classmethod
+    def now(cls) -> "_Settled":
+        import warnings
+
+        umask = os.umask(0)
+        os.umask(umask)
+        return cls(
+            dict(os.environ), os.getcwd(), umask,
+            {signum: signal.getsignal(signum) for signum in signal.valid_signals()},
+            (sys.stdin, sys.stdout, sys.stderr), sys.argv, list(warnings.filters), warnings.showwarning,
+            _descriptors(), len(sys.modules), _private_bytes(),
+        )
+
+    def restored(self, connection: socket.socket, inherited: dict) -> bool:
+        """Puts the process back as it was (after the request's answer has gone and its connection
+        has ended); whether it may answer another request."""
+        import warnings
+
+        from archsearch import lasthits, searching
+        from archsearch.engines.whoosh.store import kept_searchers
+
+        ended = _end_connection(connection)
+        # Kept here too, as the server keeps them for the processes it forks after (its keep is no
+        # use to a process forked before): its next query showing one again does not read its file.
+        searching.keep_bodies(dict.fromkeys(searching.bodies_read or ()))
+        searching.bodies_read = lasthits.deferred = None
+        _set_environ(self.environ)
+        os.chdir(self.cwd)
+        os.umask(self.umask)
+        sys.stdin, sys.stdout, sys.stderr = self.streams
+        sys.argv = self.argv
+        warnings.resetwarnings()  # which also has every module's warnings shown once forgotten
+        warnings.filters[:] = self.warning_filters
+        warnings.showwarning = self.show_warning
+        warnings.onceregistry.clear()
+        for signum, handler in self.handlers.items():
+            if signal.getsignal(signum) is not handler:
+                if handler is None:
+                    return False
+                signal.signal(signum, handler)
+        widths = _rich_width_caches()
+        for cache in widths or ():
+            cache.cache_clear()
+        return (
+            ended
+            and widths is not None
+            and kept_searchers() == inherited
+            and len(sys.modules) == self.modules
+            and _opened_index_files_only(self.descriptors)
+            and _private_bytes() - self.private_bytes <= GROWTH_BYTES
+        )
+
+
+def _end_connection(connection: socket.socket) -> bool:
+    """Closes a request's connection once its watcher has seen it end; False when the watcher has
+    not. The client's end of it, which the watcher turns into a SIGINT, is ignored by then
+    (_run_command)."""
+    with contextlib.suppress(OSError):
+        connection.shutdown(socket.SHUT_RDWR)
+    if _watcher is not None:
+        _watcher.join(REQUEST_SECONDS)
+    connection.close()
+    return _watcher is None or not _watcher.is_alive()
+
+
+def _opened_index_files_only(before: frozenset) -> bool:
+    """Whether every descriptor opened since `before` reads a file of a kept index (the searcher's:
+    Whoosh and prefix_postings.py open some on first use, and keep them as long as it)."""
+    opened = _descriptors() - before
+    folders = _kept_folders() if opened else ()
+    return all(_reads_kept_index(fd, folders) for fd in opened)
+
+
+def _descriptors() -> frozenset:
+    """The process's open file descriptors (not those that listed them, closed by then)."""
+    listed = map(int, os.listdir("/proc/self/fd"))
+    return frozenset(fd for fd in listed if _is_open(fd))
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        fcntl.fcntl(fd, fcntl.F_GETFD)
+    except OSError:
+        return False
+    return True
+
+
+def _private_bytes() -> int:
+    """The process's resident anonymous memory (its heap, numpy's arrays), as /proc says."""
+    with open("/proc/self/status", "rb") as status:
+        for line in status:
+            if line.startswith(b"RssAnon:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 # What a spare says on its line when it waits; what the server tells it: to rehearse, or (with the
@@ -571,7 +768,7 @@ def _fork_spare(server: _Server, fingerprint) -> None:
         _request_process(server, fingerprint, None, spare_line)
     spare_line.close()
     line.setblocking(False)
-    server.spare = _Spare(pid, line, time.monotonic())
+    server.spare = _Spare(pid, line, time.monotonic(), server.keeping)
     _unshare_index_files()
 
 
@@ -592,10 +789,36 @@ def _rehearse_when_idle(server: _Server, wait: float) -> float:
 
 
 def _retire_spare(server: _Server) -> None:
-    """Lets the spare go: it ends when its line closes (and is reaped as any child)."""
-    if server.spare:
-        server.spare.line.close()
-        server.spare = None
+    """Lets the spare and the idle processes go: each ends when its line closes (and is reaped as
+    any child)."""
+    for process in (server.spare, *server.idle):
+        if process:
+            process.line.close()
+    server.spare, server.idle = None, []
+
+
+def _take_back(server: _Server, readable: list) -> None:
+    """Takes the busy processes that say they wait again (see _request_process) for idle ones,
+    KEPT_IDLE at most, when they inherited what the server keeps now; lets the others go."""
+    for pid, process in list(server.busy.items()):
+        if process.line not in readable:
+            continue
+        try:
+            said = process.line.recv(1)
+        except BlockingIOError:
+            continue
+        except OSError:
+            said = b""
+        del server.busy[pid]
+        if said != SPARE_WAITS:  # it ends, or has ended
+            process.line.close()
+            continue
+        _request_ended(server, pid, RAN_PLAIN_QUERY)
+        if process.keeping == server.keeping and len(server.idle) < KEPT_IDLE and not server.stop_reason:
+            process.waiting = True
+            server.idle.append(process)
+        else:
+            process.line.close()
 
 
 def _spare_waits(server: _Server) -> bool:
@@ -617,34 +840,50 @@ def _spare_waits(server: _Server) -> bool:
 
 
 def _hand_to_spare(server: _Server, connection: socket.socket) -> int | None:
-    """Hands the connection to the spare and returns its pid; None when there is none waiting (it
-    is rehearsing, or gone), and the connection is to get a process of its own."""
+    """Hands the connection to a waiting process and returns its pid: the idle process that
+    answered last (the warmest), else the spare; None when none waits (the spare is rehearsing,
+    or gone), and the connection is to get a process of its own."""
+    while server.idle:
+        pid = _hand_over(server, server.idle.pop(), connection)
+        if pid:
+            return pid
     spare = server.spare
     if spare is None or not _spare_waits(server):
         return None  # a request never waits for a rehearsal
     server.spare = None
+    return _hand_over(server, spare, connection)
+
+
+def _hand_over(server: _Server, process: _Spare, connection: socket.socket) -> int | None:
     # With what has changed since its fork that a status request shows.
     news = HANDED_OVER + marshal.dumps((server.commands_run, server.last_request))
     try:
-        socket.send_fds(spare.line, [news], [connection.fileno()])
+        socket.send_fds(process.line, [news], [connection.fileno()])
     except OSError:  # it ended meanwhile
+        process.line.close()
         return None
-    finally:
-        spare.line.close()
-    return spare.pid
+    process.waiting = False
+    server.busy[process.pid] = process
+    return process.pid
 
 
 # The name a spare goes by while it waits (in `ps`, and for the tests to tell it from a request).
 SPARE_NAME = b"archsearch-next"  # at most 15 bytes
 
 
-def _await_connection(server: _Server, line: socket.socket, fingerprint) -> socket.socket | None:
-    """In the spare: waits for the connection, rehearsing when told to; None when let go."""
+def _await_connection(server: _Server, line: socket.socket, fingerprint,
+                      settled: "_Settled | None") -> tuple[socket.socket | None, "_Settled | None"]:
+    """In the spare, or a process waiting again: waits for the connection, rehearsing when told
+    to; None when let go. Also returns settled, or the process as it is before its first request
+    (after its rehearsal: taken while it waits, not while a client does)."""
     with contextlib.suppress(RuntimeError):  # out of threads: the request starts its own
         _start_watcher_ahead()
     name = _process_name(SPARE_NAME)
+    taken = settled
     try:
         while True:
+            with contextlib.suppress(OSError):  # out of descriptors, say: it answers one request only
+                taken = taken or _Settled.now()
             line.sendall(SPARE_WAITS)
             news, fds, _, _ = socket.recv_fds(line, 64, 1, socket.MSG_CMSG_CLOEXEC)
             if news != REHEARSE:
@@ -653,15 +892,15 @@ def _await_connection(server: _Server, line: socket.socket, fingerprint) -> sock
                 rehearse()
             with contextlib.suppress(Exception):
                 _rehearse_checks(fingerprint)
+            taken = settled
         if not fds:
-            return None
+            return None, taken
         server.commands_run, server.last_request = marshal.loads(news[len(HANDED_OVER):])
     except (OSError, EOFError, ValueError, TypeError):
-        return None
+        return None, taken
     finally:
-        line.close()
-    _process_name(name)
-    return socket.socket(fileno=fds[0])
+        _process_name(name)
+    return socket.socket(fileno=fds[0]), taken
 
 
 def _process_name(name: bytes) -> bytes:
@@ -788,19 +1027,29 @@ def _reap(server: _Server) -> None:
             return
         if pid == 0:
             return
-        connection = server.requests.pop(pid, None)
-        came, before = server.request_times.pop(pid, (None, None))
-        code = os.waitstatus_to_exitcode(status)
-        if code == ANSWERED_STATUS and server.last_request == came:
-            server.last_request = before
-        if code == ASKED_TO_STOP and connection and not server.stopper:
-            server.stop_reason, server.stopper, connection = "asked to stop", connection, None
-        elif code == RAN_COMMAND:
-            server.commands_run += 1
-        elif code == CODE_CHANGED:
-            server.stop_reason = "its code changed on disk; start it again to use the new code"
-        if connection:
-            connection.close()
+        busy = server.busy.pop(pid, None)
+        for process in [busy, *(process for process in server.idle if process.pid == pid)]:
+            if process:
+                process.line.close()
+        server.idle = [process for process in server.idle if process.pid != pid]
+        _request_ended(server, pid, os.waitstatus_to_exitcode(status))
+
+
+def _request_ended(server: _Server, pid: int, code: int) -> None:
+    """What a request's end asks of the server: code is its process's exit status, or
+    RAN_PLAIN_QUERY from a process that waits again."""
+    connection = server.requests.pop(pid, None)
+    came, before = server.request_times.pop(pid, (None, None))
+    if code == ANSWERED_STATUS and server.last_request == came:
+        server.last_request = before
+    if code == ASKED_TO_STOP and connection and not server.stopper:
+        server.stop_reason, server.stopper, connection = "asked to stop", connection, None
+    elif code in (RAN_COMMAND, RAN_PLAIN_QUERY):
+        server.commands_run += 1
+    elif code == CODE_CHANGED:
+        server.stop_reason = "its code changed on disk; start it again to use the new code"
+    if connection:
+        connection.close()
 
 
 def _unshare_index_files() -> None:
@@ -810,19 +1059,15 @@ def _unshare_index_files() -> None:
     of what it inherits: two requests reading the same kept searcher at once would read each
     other's places. So each request keeps the descriptions it inherited to itself, and the server
     takes new ones, at the same offsets (it is not inside a read between two forks)."""
-    from archsearch.engines.whoosh.store import close_kept_searchers, kept_searchers
+    from archsearch.engines.whoosh.store import close_kept_searchers
 
-    folders = tuple(str(folder) + os.sep for folder in kept_searchers())
+    folders = _kept_folders()
     if not folders:
         return
     try:
         for name in os.listdir("/proc/self/fd"):
             fd = int(name)
-            try:
-                target = os.readlink(f"/proc/self/fd/{fd}")
-                if not target.startswith(folders) or fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY:
-                    continue
-            except OSError:  # the descriptor listdir() itself used
+            if not _reads_kept_index(fd, folders):
                 continue
             replacement = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
             os.lseek(replacement, os.lseek(fd, 0, os.SEEK_CUR), os.SEEK_SET)
@@ -830,6 +1075,22 @@ def _unshare_index_files() -> None:
             os.close(replacement)
     except OSError:  # out of descriptors, say: shared descriptions must not be read again
         close_kept_searchers()
+
+
+def _kept_folders() -> tuple[str, ...]:
+    """The folders of the indexes whose searchers are kept, each ending in os.sep."""
+    from archsearch.engines.whoosh.store import kept_searchers
+
+    return tuple(str(folder) + os.sep for folder in kept_searchers())
+
+
+def _reads_kept_index(fd: int, folders: tuple[str, ...]) -> bool:
+    """Whether fd is open read-only on a file in one of folders (_kept_folders)."""
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+        return target.startswith(folders) and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
+    except OSError:  # closed meanwhile (the descriptor that listed them)
+        return False
 
 
 def _keep_reported(server: _Server) -> None:
@@ -999,12 +1260,13 @@ def _answer(connection: socket.socket, fingerprint, server: _Server, inherited: 
         handed_over, fds = fds, []
         searching.bodies_read = []
         lasthits.deferred = []
-        status = _run_command(connection, request, handed_over)
+        status, plain = _run_command(connection, request, handed_over)
         lasthits.lock_deferred()
         _send(connection, status.to_bytes(client.STATUS_SIZE, "big", signed=True))
         lasthits.write_deferred()
         _report(server.reports[1], inherited)
-        return RAN_COMMAND
+        # Found or not found: an error may have left a step half done, an interrupt surely did.
+        return RAN_PLAIN_QUERY if plain and status in (0, 1) else RAN_COMMAND
     except (_Malformed, OSError, EOFError, ValueError, TypeError):
         return 0  # the connection closes unanswered
     finally:
@@ -1092,15 +1354,17 @@ def _send(connection: socket.socket, data: bytes) -> None:
         connection.sendall(data)
 
 
-def _run_line(args: list[str], program: str) -> int:
+def _run_line(args: list[str], program: str) -> tuple[int, bool]:
     """A command line's exit status, a plain query's line read without click, as the client reads it
-    when it runs one itself: click's parsing and dispatch were 2-3 ms of a served query's request."""
+    when it runs one itself (click's parsing and dispatch were 2-3 ms of a served query's request);
+    and whether it was such a line."""
     status = query_line.run_loaded(args)
-    return run(args, program) if status is None else status
+    return (run(args, program), False) if status is None else (status, True)
 
 
-def _run_command(connection: socket.socket, request: dict, fds: list[int]) -> int:
-    """Runs the command on the client's fds (closing them), with its arguments and environment."""
+def _run_command(connection: socket.socket, request: dict, fds: list[int]) -> tuple[int, bool]:
+    """Runs the command on the client's fds (closing them), with its arguments and environment;
+    returns its exit status, and whether it was a plain query run without click (_run_line)."""
     for fd, client_fd in enumerate(fds):
         os.dup2(client_fd, fd)
         os.close(client_fd)
@@ -1110,9 +1374,10 @@ def _run_command(connection: socket.socket, request: dict, fds: list[int]) -> in
     sys.argv = argv = request["argv"]
     _set_environ(request["env"])
     _start_watcher(connection)
+    plain = False
     try:
         try:
-            status = _run_line(argv[1:], os.path.basename(argv[0]))
+            status, plain = _run_line(argv[1:], os.path.basename(argv[0]))
         except Exception:  # only with ARCHSEARCH_DEBUG set, which asks for the traceback
             sys.excepthook(*sys.exc_info())
             status = 1
@@ -1122,19 +1387,21 @@ def _run_command(connection: socket.socket, request: dict, fds: list[int]) -> in
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
     except KeyboardInterrupt:  # an interrupt that came after the command's own handling
-        status = 130
+        status, plain = 130, False
     # The client's fds closed before the status goes: a reader of its pipe sees the end when the
     # client does. What is still buffered (for a reader that went away) is dropped.
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
-    return status
+    return status, plain
 
 
 # In a spare: the watcher thread, started ahead (starting one cost a request 0.3-1 ms of CPU), and
 # what hands it its connection: a lock it waits on, and the list the connection is put in.
-_watcher_ahead: tuple[threading.Lock, list] | None = None
+_watcher_ahead: tuple[threading.Thread, threading.Lock, list] | None = None
+# The watcher of the request under way, or of the last one.
+_watcher: threading.Thread | None = None
 
 
 def _start_watcher_ahead() -> None:
@@ -1144,7 +1411,7 @@ def _start_watcher_ahead() -> None:
     connections = []
     thread = threading.Thread(target=_watch_when_given, args=(given, connections, threading.get_ident()), daemon=True)
     thread.start()
-    _watcher_ahead = given, connections
+    _watcher_ahead = thread, given, connections
 
 
 def _watch_when_given(given: threading.Lock, connections: list, main_thread: int) -> None:
@@ -1154,10 +1421,12 @@ def _watch_when_given(given: threading.Lock, connections: list, main_thread: int
 
 def _start_watcher(connection: socket.socket) -> None:
     """Sets _watch going beside the command: the thread started ahead when there is one."""
+    global _watcher, _watcher_ahead
     if _watcher_ahead is None:
-        threading.Thread(target=_watch, args=(connection, threading.get_ident()), daemon=True).start()
+        _watcher = threading.Thread(target=_watch, args=(connection, threading.get_ident()), daemon=True)
+        _watcher.start()
     else:
-        given, connections = _watcher_ahead
+        (_watcher, given, connections), _watcher_ahead = _watcher_ahead, None
         connections.append(connection)
         given.release()
 

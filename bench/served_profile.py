@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where a served query's time goes: client, fork, first-touch faults, and each part of the request.
 
-    python bench/served_profile.py INDEX [--rounds N] [--kinds LIST] [--profile KIND]
+    python bench/served_profile.py INDEX [--rounds N] [--kinds LIST] [--profile KIND] [--first-sight]
 
 Starts an `archsearch serve` of its own (on a socket in a temporary folder), on a byte-compiled
 copy of the work tree's archsearch/ (and one per --against version), whose functions are
@@ -17,6 +17,10 @@ perf_counter instants of its fork and end; perf_counter is CLOCK_MONOTONIC, the 
 process, so the client's side splits into its start-up and connection (from the client's spawn
 to the fork) and its ending (from the request process's end to the client's exit).  The server
 itself reports the time fork() takes in it.  Printed: the median of every part per kind.
+
+A server's process that answered a plain query answers the next request too: the queries repeat
+round after round, so with --first-sight every server is started again before each round and
+given two other queries (the first opens the index), for each query to be one it has not seen.
 
 With --profile KIND the request processes run under cProfile, timed in CPU time, and the
 profile of KIND's last one is printed.
@@ -65,6 +69,10 @@ PARTS = [
     ("archsearch.server", "_report_opened_indexes", "report indexes"),
     ("archsearch.server", "_report", "report indexes, bodies"),
 ]
+
+
+# Queried (unmeasured) by --first-sight after each start of a server: words no kind of bench/run.py has.
+FIRST_SIGHT_WARMING = ("economy", "police")
 
 
 # --------------------------------------------------------------------------- the server side
@@ -229,6 +237,9 @@ def main():
     parser.add_argument("--pause", type=float, default=0.0, metavar="S",
                         help="seconds between two runs (as a person types queries; default 0: back to back)")
     parser.add_argument("--profile", metavar="KIND", help="run the request processes under cProfile; print KIND's")
+    parser.add_argument("--first-sight", action="store_true",
+                        help="start every server again before each round, and give it two other queries first: "
+                             "each query is one its server sees for the first time")
     parser.add_argument("--serve", nargs=2, metavar=("SOCKET", "LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -260,6 +271,16 @@ def main():
     with open(script, "w") as f:
         f.write(TANTIVY_QUERY)
     servers, jobs, envs = {}, [], {}
+
+    def start_server(version, socket_path, log_path):
+        server_env = dict(envs[version])
+        if args.profile:
+            server_env["SERVED_PROFILE_KIND"] = next(k for k in kinds if k["kind"] == args.profile)["text"].split(",")[0]
+        server = subprocess.Popen([sys.executable, __file__, args.index, "--serve", socket_path, log_path],
+                                  env=server_env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        assert server.stdout.readline() == b"listening\n"
+        servers[version] = server, log_path, socket_path
+
     for version, tree in versions.items():
         folder = os.path.join(work, str(len(servers)))
         os.mkdir(folder, 0o700)
@@ -267,21 +288,29 @@ def main():
         env = dict(os.environ, ARCHSEARCH_SOCKET=socket_path, ARCHSEARCH_SERVER="manual")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [tree, os.environ.get("PYTHONPATH")]))
         envs[version] = env
-        server_env = dict(env)
-        if args.profile:
-            server_env["SERVED_PROFILE_KIND"] = next(k for k in kinds if k["kind"] == args.profile)["text"].split(",")[0]
-        server = subprocess.Popen([sys.executable, __file__, args.index, "--serve", socket_path, log_path],
-                                  env=server_env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        assert server.stdout.readline() == b"listening\n"
-        servers[version] = server, log_path
+        start_server(version, socket_path, log_path)
         jobs += [((version, k["kind"]), query_argv(archsearch, args.index, k)) for k in kinds]
         jobs += [((version, "client start-up"), [sys.executable, "-c", "import archsearch.client"])]
     jobs += [(("python -c pass", ""), [sys.executable, "-c", "pass"])]
     if args.tantivy:
         jobs += [(("tantivy", k["kind"]), tantivy_argv(sys.executable, script, args.tantivy, k)) for k in kinds]
     results = {key: [] for key, _ in jobs}
+
+    def first_sights():
+        """Every server started again, and given two queries of words no kind has (the first opens
+        the index, which the server then keeps), unmeasured."""
+        for version, (server, log_path, socket_path) in list(servers.items()):
+            server.terminate()
+            server.wait()
+            start_server(version, socket_path, log_path)
+            for word in FIRST_SIGHT_WARMING:
+                time.sleep(0.3)  # for the spare to rehearse
+                timed_process([archsearch, "query", "--index", args.index, word], envs[version])
+
     try:
         for round_number in range(args.rounds + 1):  # the first round warms up
+            if args.first_sight:
+                first_sights()
             shift = round_number % len(jobs)
             for key, argv in jobs[shift:] + jobs[:shift]:
                 time.sleep(args.pause)
@@ -289,13 +318,13 @@ def main():
                 if round_number:
                     results[key].append(measured)
     finally:
-        for server, _ in servers.values():
+        for server, _, _ in servers.values():
             server.terminate()
             server.wait()
     print(f"load {os.getloadavg()[0]:.1f}; medians of {args.rounds} rounds, ms (wall / CPU / minor faults)")
     walls, cpus = zip(*[(w, c) for w, c, _, _ in results[("python -c pass", "")]])
     print(f"  python -c pass: wall {median(walls) * 1000:.1f}, CPU {median(cpus) * 1000:.1f}")
-    for version, (_, log_path) in servers.items():
+    for version, (_, log_path, _) in servers.items():
         requests = [json.loads(line) for line in open(log_path)]
         forks = {r["pid"]: r["server_fork_s"] for r in requests if "server_fork_s" in r}
         answered = [r for r in requests if "ended" in r and r.get("argv")]
