@@ -864,8 +864,9 @@ def remove_unreferenced_files(index_dir: str) -> None:
 
 
 def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop):
-    # Opened first only for an index that exists: a new index's record is made just before the
-    # index itself, so that a run killed in between leaves neither.
+    # Opened first only for an index that exists: a new index is made before its record, so that
+    # a run killed at any moment never leaves a record without an index (an index without a record
+    # is made one by the next run, as after a kill between a commit and its record).
     record = Manifest(index_dir / MANIFEST_FILE) if not rebuild and has_index(index_dir) else None
     try:
         left = _state_as_left(index_dir, record) if record else None
@@ -895,9 +896,12 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
         if rebuild:
             record.close()
             return _rebuild(index_dir, build_dir, report, jobs, commit_every, progress, should_stop)
-        record = record or Manifest(index_dir / MANIFEST_FILE)
-        # Opened only if something changed, when the index is as the last run left it.
-        ix = None if left else _open_for_update(index_dir, record, report)
+        if record is None:
+            ix = create_index(index_dir)
+            record = Manifest(index_dir / MANIFEST_FILE)
+            record.replace(ix.latest_generation(), [])
+        else:  # opened only if something changed, when the index is as the last run left it
+            ix = None if left else _open_for_update(index_dir, record, report)
         _check_staged_rebuild(index_dir / REBUILD_FOLDER, report)
         run = Run(index_dir, index_dir, ix, record, report, progress, should_stop)
         if left:
@@ -986,11 +990,7 @@ def _check_staged_rebuild(staging: Path, report: IndexReport) -> None:
 
 
 def _open_for_update(index_dir: Path, record: Manifest, report: IndexReport):
-    """The index to update (made now if there is none), with the record of its files made to match."""
-    if not has_index(index_dir):
-        ix = create_index(index_dir)
-        record.replace(ix.latest_generation(), [])
-        return ix
+    """The index to update, with the record of its files made to match."""
     ix = open_index(index_dir)
     if _sync_record(index_dir, ix, record):
         report.warnings.append((str(record.path), "the record of indexed files was damaged: made anew from the index"))

@@ -147,3 +147,17 @@ def test_a_new_index_s_record_is_made_with_the_index(tmp_path, corpus, monkeypat
     with pytest.raises(KeyboardInterrupt):
         update_index(tmp_path / "index", [str(corpus)])
     assert not (tmp_path / "index" / "archsearch-files.sqlite").exists()
+
+
+def test_a_new_index_is_made_before_its_record(tmp_path, corpus, monkeypatch):
+    """A run killed between the making of a new index's record and of the index itself left a
+    record without an index (the test killing at random hit it under load)."""
+    from archsearch import indexing
+
+    def killed_there(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(indexing, "create_index", killed_there)
+    with pytest.raises(KeyboardInterrupt):
+        update_index(tmp_path / "index", [str(corpus)])
+    assert not (tmp_path / "index" / "archsearch-files.sqlite").exists()
