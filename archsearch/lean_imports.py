@@ -64,6 +64,10 @@ Python's default threshold of 700 new objects the collector ran about 55 times i
 them again and again (7-12 ms of a query's CPU at 100k articles; 5% of it or more). Reference
 counting still frees everything that holds no cycle at once; cycles wait a little longer.
 
+All of it is for archsearch's own command-line processes alone (install, called by
+archsearch.client.main's finder as the command's first module beyond the client's loads): a program
+that imports archsearch as a library gets the real modules, and Python's collector as it set it.
+
 tests/test_lean_imports.py checks that a query loads none of them, and that they still work.
 """
 
@@ -225,7 +229,12 @@ def _defer(name: str, **attributes) -> None:
         sys.modules[name] = placeholder
 
 
+installed = False  # by install(): in archsearch's own command-line processes alone (archsearch.client.main)
+
+
 def install() -> None:
+    global installed
+    installed = True
     young, *older = gc.get_threshold()
     if 0 < young < COLLECT_AFTER_OBJECTS:  # 0: collection turned off by whoever runs us; left so
         gc.set_threshold(COLLECT_AFTER_OBJECTS, *older)
@@ -606,8 +615,9 @@ def save_compiled_sources() -> None:
 @contextlib.contextmanager
 def deferred_uuid_for_click():
     """Around the first `import click`: click.types defines its UUID parameter type as
-    `ParamType[uuid.UUID]`, with a stand-in here; uuid loads when something uses it."""
-    if "uuid" in sys.modules or "click" in sys.modules:
+    `ParamType[uuid.UUID]`, with a stand-in here; uuid loads when something uses it. Only where the
+    other stand-ins are (install): not in a program that imports archsearch.cli as a library."""
+    if not installed or "uuid" in sys.modules or "click" in sys.modules:
         yield
         return
     placeholder = _DeferredModule("uuid")

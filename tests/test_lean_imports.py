@@ -7,8 +7,32 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 
-def run(code: str) -> str:
+# What archsearch's command line (archsearch.client.main) does before anything else: lean_imports
+# comes with the first module beyond the client's.
+AS_THE_COMMAND_LINE = "from archsearch import client; client.lean_imports_on_first_use(); "
+
+
+def run(code: str, as_the_command_line=True) -> str:
+    code = AS_THE_COMMAND_LINE + code if as_the_command_line else code
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_program_that_imports_archsearch_as_a_library_gets_the_real_modules(seeded_index):
+    """The stand-ins are the command line's alone: a program that searches with archsearch's
+    modules has Python's threading, hashlib, inspect, random (all of each module), and its collector."""
+    result = run(
+        "import gc, sys, importlib.util; threshold = gc.get_threshold(); "
+        "from archsearch.engines import open_engine; "
+        f"found = open_engine({str(seeded_index)!r}).search('Taliban', limit=3).total; "
+        "import archsearch.cli; from threading import *; import threading, hashlib, inspect, random; "
+        "print(found > 0, 'Thread' in dir(), importlib.util.find_spec('threading') is not None, "
+        "callable(threading.Event), hashlib.sha256(b'').hexdigest()[:8], callable(inspect.signature), "
+        "random.Random(1).random() < 1, gc.get_threshold() == threshold, "
+        "sorted({type(sys.modules[name]).__name__ for name in ('threading', 'hashlib', 'inspect', 'random', 'uuid', 'copy', "
+        "'pickle', 'whoosh.query')}), hasattr(sys.modules['cached_property'], '__file__'))",
+        as_the_command_line=False,
+    )
+    assert result == "True True True True e3b0c442 True True True ['module'] True"
 
 
 def test_a_query_loads_neither_urllib_request_nor_asyncio():
@@ -134,12 +158,14 @@ def test_the_modules_stood_in_for_still_work():
     assert result == "&lt;b&gt; é True HTMLParser b'abc' True True ['a', '=', '1'] 1 True True ['module']"
 
 
-def test_importing_archsearch_installs_nothing_until_a_module_beyond_the_client_s():
+def test_the_command_line_installs_nothing_until_a_module_beyond_the_client_s():
     result = run(
-        "import gc, sys, archsearch, archsearch.client; young = gc.get_threshold()[0]; "
+        "import gc, sys, archsearch, archsearch.client; archsearch.client.lean_imports_on_first_use(); "
+        "young = gc.get_threshold()[0]; "
         "before = [name in sys.modules for name in ('archsearch.lean_imports', 'urllib.request', 'cached_property')]; "
         "import whoosh.index; "
-        "print(young < 100_000, before, type(sys.modules['urllib.request']).__name__, gc.get_threshold()[0] >= 100_000)"
+        "print(young < 100_000, before, type(sys.modules['urllib.request']).__name__, gc.get_threshold()[0] >= 100_000)",
+        as_the_command_line=False,
     )
     assert result == "True [False, False, False] _DeferredModule True"
 
@@ -305,6 +331,8 @@ def counting_compile(*args, **kwargs):
         compiled.append(args[0])
     return real_compile(*args, **kwargs)
 builtins.compile = counting_compile
+from archsearch import client
+client.lean_imports_on_first_use()
 import archsearch.cli, dataclasses, typing
 from collections import namedtuple
 
