@@ -74,7 +74,7 @@ NOT_ON_THE_QUERY_PATH = (
     "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
     "whoosh.lang.dmetaphone", "pickle", "urllib.parse", "copy", "whoosh.util.times", "whoosh.util.filelock",
     "whoosh.query.spans", "whoosh.query.nested", "whoosh.query.qcolumns", "threading", "decimal", "_decimal", "numbers",
-    "binascii",
+    "binascii", "ntpath",
     # the client's, to reach a server; tests run with ARCHSEARCH_SERVER=off (conftest.py)
     "_socket",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
@@ -601,6 +601,28 @@ def test_a_query_never_runs_datetime_py(seeded_index, args):
     result = run_command(COMMAND_THEN_SEARCHED.format(names={"datetime", "_datetime"}, args=args), seeded_index)
     asked = result.stderr.splitlines()[-1:]
     assert (result.returncode, "Taliban" in result.stdout, asked) == (0, True, ["['_datetime']"]), result.stderr
+
+
+# As a regular installation starts: an editable one's finder (site-packages' __editable__ files) loads
+# pathlib, with ntpath, before any code of archsearch's.
+AS_INSTALLED = "import sys\nfor name in ('pathlib', 'ntpath'):\n    sys.modules.pop(name, None)\n"
+
+
+def test_a_query_never_searches_for_windows_modules(seeded_index):
+    """pathlib's ntpath, loaded when a Windows path is used, asks for nt and _winapi (0.25 ms)."""
+    script = AS_INSTALLED + COMMAND_THEN_SEARCHED.format(names={"ntpath", "nt", "_winapi"}, args=["query", "Taliban"])
+    result = run_command(script, seeded_index)
+    assert (result.returncode, "Taliban" in result.stdout, result.stderr.splitlines()[-1:]) == (0, True, ["[]"]), result.stderr
+
+
+def test_windows_paths_still_work_after_ntpath_stood_in_for():
+    result = run(
+        AS_INSTALLED + "import pathlib, archsearch.searching\nbefore = type(sys.modules['ntpath']).__name__\n"
+        "import ntpath\n"
+        "print(before, pathlib.PureWindowsPath('C:/news/a.txt').name, str(pathlib.PureWindowsPath('C:/news') / 'b'), "
+        "ntpath.splitdrive('C:/news'), type(sys.modules['ntpath']).__name__)"
+    )
+    assert result == "_DeferredModule a.txt C:\\news\\b ('C:', '/news') module"
 
 
 def test_datetime_made_from_its_core_is_what_datetime_py_makes():
