@@ -231,10 +231,10 @@ def _get_annotations(obj, *, globals=None, locals=None, eval_str=False):
 
 
 def _real_decimal_loaded():
-    """decimal.Decimal if a decimal module is loaded (so that one of its numbers may exist), else None."""
-    for name in ("decimal", "_decimal", "_pydecimal"):
-        if loaded(name) is not None:
-            return _load_real("decimal").Decimal
+    """decimal.Decimal once a module making Decimal numbers is loaded (one of them may exist), else
+    None: two lookups, as whoosh.fields asks for every number it indexes."""
+    if "_decimal" in sys.modules or "_pydecimal" in sys.modules:
+        return _load_real("decimal").Decimal
     return None
 
 
@@ -266,8 +266,11 @@ class _DecimalForWhoosh(_DeferredModule):
 
     def __getattr__(self, name):
         if name == "Decimal" and sys._getframe(1).f_globals.get("__name__") == "whoosh.fields":
-            return _DecimalOnUse("Decimal", (), {"__module__": "decimal"})
+            return _WHOOSH_DECIMAL
         return super().__getattr__(name)
+
+
+_WHOOSH_DECIMAL = _DecimalOnUse("Decimal", (), {"__module__": "decimal"})
 
 
 def _defer(name: str, **attributes) -> None:
