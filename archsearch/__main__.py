@@ -9,9 +9,13 @@ import sys
 # folder, and read and write it all again (2.4 MB) whenever a file is added there. Left there only
 # when archsearch itself was found in it (run from its source tree): its worker processes import
 # archsearch again along this sys.path.
+try:
+    working_folder = os.getcwd()
+except OSError:  # removed: -m put no folder first then
+    working_folder = None
 if (
-    not sys.flags.safe_path and sys.path and sys.path[0] == os.getcwd()
-    and os.path.dirname(os.path.dirname(os.path.abspath(__file__))) != sys.path[0]
+    not sys.flags.safe_path and working_folder is not None and sys.path[:1] == [working_folder]
+    and os.path.dirname(os.path.dirname(os.path.abspath(__file__))) != working_folder
 ):
     del sys.path[0]
 

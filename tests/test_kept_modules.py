@@ -320,3 +320,15 @@ def test_python_m_archsearch_reads_one_kept_file_whatever_folder_it_runs_in(seed
         stamps.append((name, info.st_ino, info.st_mtime_ns))
     assert len(set(outputs)) == 1 and "Taliban" in outputs[0]
     assert len(set(stamps)) == 1
+
+
+def test_python_m_archsearch_runs_in_a_folder_removed_meanwhile(tmp_path, environ):
+    """A folder removed since the shell entered it: -m puts nothing first on sys.path then, and the
+    command runs as anywhere else."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    result = subprocess.run(
+        ["sh", "-c", 'cd "$1" && rmdir "$1" && exec "$2" -m archsearch --version', "sh", str(gone), sys.executable],
+        capture_output=True, text=True, env=environ, timeout=120,
+    )
+    assert (result.returncode, result.stdout.split()[:2], result.stderr) == (0, ["archsearch,", "version"], "")
