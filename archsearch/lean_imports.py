@@ -103,7 +103,8 @@ class _DeferredModule(types.ModuleType):
     """A module that imports the real one, and takes its place, the first time it is used."""
 
     def __getattr__(self, name):
-        if name.startswith("__"):  # the import system probing (__file__ and the like), not a use
+        # The import system probing (__file__ and the like) is no use; `from module import *` (__all__) is.
+        if name.startswith("__") and name != "__all__":
             raise AttributeError(name)
         return getattr(_load_real(self.__name__), name)
 

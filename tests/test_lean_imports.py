@@ -735,3 +735,13 @@ def test_decimal_stood_in_for_in_whoosh_fields_answers_as_the_real_class():
         "crc_hash(b'kabul') == binascii.crc32(b'kabul') & 0xFFFFFFFF, type(sys.modules['decimal']).__name__)"
     )
     assert result == "['_DecimalForWhoosh', '_DeferredModule'] 7 [] decimal True True False True True True module"
+
+
+def test_a_star_import_of_a_module_stood_in_for_gives_all_of_it():
+    result = run(
+        "import sys, archsearch.searching\n"
+        "before = sorted({type(sys.modules[name]).__name__ for name in ('threading', 'tempfile', 'random')})\n"
+        "from threading import *\nfrom tempfile import *\nfrom random import *\n"
+        "print(before, callable(Thread), callable(Event), callable(mkdtemp), callable(shuffle))"
+    )
+    assert result == "['_DeferredModule'] True True True True"
