@@ -231,12 +231,16 @@ def _get_annotations(obj, *, globals=None, locals=None, eval_str=False):
     return _load_real("inspect").get_annotations(obj, globals=globals, locals=locals, eval_str=eval_str)
 
 
+_real_decimal = None  # decimal.Decimal, once _real_decimal_loaded has found it loaded
+
+
 def _real_decimal_loaded():
     """decimal.Decimal once a module making Decimal numbers is loaded (one of them may exist), else
-    None: two lookups, as whoosh.fields asks for every number it indexes."""
-    if "_decimal" in sys.modules or "_pydecimal" in sys.modules:
-        return _load_real("decimal").Decimal
-    return None
+    None: two lookups at most, as whoosh.fields asks for every number it indexes."""
+    global _real_decimal
+    if _real_decimal is None and ("_decimal" in sys.modules or "_pydecimal" in sys.modules):
+        _real_decimal = _load_real("decimal").Decimal
+    return _real_decimal
 
 
 class _DecimalOnUse(type):
