@@ -90,7 +90,37 @@ def frame(message: dict) -> bytes:
     return len(payload).to_bytes(4, "big") + payload
 
 
+class _LeanImportsOnFirstUse:
+    """Installs lean_imports (see there) when the first module is imported that is not one the client
+    of a server imports: a command that a server runs imports nothing else (but _socket), and would
+    pay 1.1 ms for installing it (with contextlib, importlib and functools) in a plain virtual
+    environment. Any other import, of Whoosh, click or archsearch's own modules, comes first through
+    here. It stays on sys.meta_path, done: the import system walks that list while a finder runs.
+    On archsearch's own command-line processes alone (main): its stand-ins are not the modules a
+    program that imports archsearch as a library expects (a threading without Thread)."""
+
+    installed = False
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if not cls.installed and name != "_socket":
+            cls.installed = True
+            from archsearch import lean_imports
+
+            lean_imports.install()
+        return None  # the module is found as usual, by the finders after this one
+
+
+def lean_imports_on_first_use() -> None:
+    """Makes this process one of archsearch's command line: lean_imports installs itself as the
+    first module beyond the client's loads (_LeanImportsOnFirstUse)."""
+    if _LeanImportsOnFirstUse not in sys.meta_path:
+        sys.meta_path.insert(0, _LeanImportsOnFirstUse)
+
+
 def main() -> None:
+    """The command line (the console script, `python -m archsearch`), run to its end."""
+    lean_imports_on_first_use()
     try:
         _main()
     except KeyboardInterrupt:  # before the command's own handling (in its imports): no traceback

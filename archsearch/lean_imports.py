@@ -27,7 +27,8 @@ what any other code sees:
 - `cached_property` becomes the standard library's functools.cached_property, which does
   the same for the synchronous methods Whoosh decorates;
 - `urllib.request`, `html`, `tokenize`, `linecache`, `tempfile`, `shutil`, `whoosh.lang.morph_en`,
-  `whoosh.lang.dmetaphone`
+  `whoosh.lang.dmetaphone`, `ntpath` (pathlib's, for Windows paths: Windows' `nt` and `_winapi`
+  searched for in vain, 0.25 ms)
   and the modules of the paragraph above become placeholders that turn into the real module on first use of anything in them (importing
   a submodule, `html.parser`, included); `urllib.request.urlretrieve`, `html.escape`,
   `shutil.copyfileobj`, `whoosh.lang.morph_en.variations` and `whoosh.lang.dmetaphone.double_metaphone`
@@ -50,6 +51,10 @@ what any other code sees:
   queries: 0.6 ms) on first use of any other name;
 - `pickle` a placeholder whose functions, classes and errors are those of its C core, `_pickle`
   (pickle.py's own are the same objects): all Whoosh and a query use (0.5 ms);
+- `decimal` a placeholder whose `Decimal`, for whoosh.fields alone (which only compares a numeric
+  field's numbers with it), is a stand-in class that answers isinstance and issubclass as the real
+  one and makes real numbers when called (`_decimal` with `numbers`: 0.9 ms); `binascii` one whose
+  `crc32` (a hash of Whoosh's hash tables of another type than ours) loads the real module when called;
 - on Python 3.11, `datetime` the module datetime.py leaves, made from `_datetime` without running
   the file (which defines the whole module in Python and then replaces it: 0.75 ms).
 
@@ -63,6 +68,10 @@ thousands of objects that live as long as the process (modules, classes, functio
 Python's default threshold of 700 new objects the collector ran about 55 times in a query, scanning
 them again and again (7-12 ms of a query's CPU at 100k articles; 5% of it or more). Reference
 counting still frees everything that holds no cycle at once; cycles wait a little longer.
+
+All of it is for archsearch's own command-line processes alone (install, called by
+archsearch.client.main's finder as the command's first module beyond the client's loads): a program
+that imports archsearch as a library gets the real modules, and Python's collector as it set it.
 
 tests/test_lean_imports.py checks that a query loads none of them, and that they still work.
 """
@@ -84,6 +93,9 @@ COLLECT_AFTER_OBJECTS = 100_000
 DEFERRED = (
     "linecache", "tempfile", "tokenize", "calendar", "random", "queue", "mmap", "ipaddress",
     "whoosh.highlight", "whoosh.automata.lev",
+    # pathlib's, for Windows paths, which asks for Windows' own modules (nt, _winapi) as it loads,
+    # each searched for along sys.path in vain (0.25 ms); os.path itself on Windows, loaded already
+    "ntpath",
 )
 
 
@@ -91,7 +103,8 @@ class _DeferredModule(types.ModuleType):
     """A module that imports the real one, and takes its place, the first time it is used."""
 
     def __getattr__(self, name):
-        if name.startswith("__"):  # the import system probing (__file__ and the like), not a use
+        # The import system probing (__file__ and the like) is no use; `from module import *` (__all__) is.
+        if name.startswith("__") and name != "__all__":
             raise AttributeError(name)
         return getattr(_load_real(self.__name__), name)
 
@@ -218,6 +231,53 @@ def _get_annotations(obj, *, globals=None, locals=None, eval_str=False):
     return _load_real("inspect").get_annotations(obj, globals=globals, locals=locals, eval_str=eval_str)
 
 
+_real_decimal = None  # decimal.Decimal, once _real_decimal_loaded has found it loaded
+
+
+def _real_decimal_loaded():
+    """decimal.Decimal once a module making Decimal numbers is loaded (one of them may exist), else
+    None: two lookups at most, as whoosh.fields asks for every number it indexes."""
+    global _real_decimal
+    if _real_decimal is None and ("_decimal" in sys.modules or "_pydecimal" in sys.modules):
+        _real_decimal = _load_real("decimal").Decimal
+    return _real_decimal
+
+
+class _DecimalOnUse(type):
+    """The class of whoosh.fields' Decimal stand-in (_DecimalForWhoosh): calling it makes a real
+    Decimal (loading decimal), isinstance and issubclass answer as for the real class (no Decimal
+    exists while no decimal module is loaded), and its other attributes are the real class's."""
+
+    def __call__(cls, *args, **kwargs):
+        return _load_real("decimal").Decimal(*args, **kwargs)
+
+    def __instancecheck__(cls, instance):
+        real = _real_decimal_loaded()
+        return real is not None and isinstance(instance, real)
+
+    def __subclasscheck__(cls, subclass):
+        real = _real_decimal_loaded()
+        return real is not None and issubclass(subclass, real)
+
+    def __getattr__(cls, name):
+        return getattr(_load_real("decimal").Decimal, name)
+
+
+class _DecimalForWhoosh(_DeferredModule):
+    """decimal, whose Decimal whoosh.fields alone takes as a stand-in (_DecimalOnUse) as it loads:
+    it compares a NUMERIC field's numbers with it (isinstance), and numtype (`is`: a NUMERIC made
+    with decimal.Decimal, which no schema of archsearch's is, would not be recognised). Anyone
+    else gets the real module."""
+
+    def __getattr__(self, name):
+        if name == "Decimal" and sys._getframe(1).f_globals.get("__name__") == "whoosh.fields":
+            return _WHOOSH_DECIMAL
+        return super().__getattr__(name)
+
+
+_WHOOSH_DECIMAL = _DecimalOnUse("Decimal", (), {"__module__": "decimal"})
+
+
 def _defer(name: str, **attributes) -> None:
     if name not in sys.modules:
         placeholder = _DeferredModule(name)
@@ -225,7 +285,12 @@ def _defer(name: str, **attributes) -> None:
         sys.modules[name] = placeholder
 
 
+installed = False  # by install(): in archsearch's own command-line processes alone (archsearch.client.main)
+
+
 def install() -> None:
+    global installed
+    installed = True
     young, *older = gc.get_threshold()
     if 0 < young < COLLECT_AFTER_OBJECTS:  # 0: collection turned off by whoever runs us; left so
         gc.set_threshold(COLLECT_AFTER_OBJECTS, *older)
@@ -266,6 +331,10 @@ def install() -> None:
         _defer("hashlib", md5=md5)
     _defer("inspect", cleandoc=_cleandoc, get_annotations=_get_annotations)
     _defer("threading", Lock=_thread.allocate_lock)  # Whoosh's files take Lock, which is _thread's
+    if "decimal" not in sys.modules:
+        sys.modules["decimal"] = _DecimalForWhoosh("decimal")
+    # whoosh.filedb.filetables' CRC-32 hash of keys, for hash tables of a type ours are not (MD5's)
+    _defer("binascii", crc32=_stand_in("binascii", "crc32"))
     for name in DEFERRED:
         _defer(name)
     try:
@@ -606,8 +675,9 @@ def save_compiled_sources() -> None:
 @contextlib.contextmanager
 def deferred_uuid_for_click():
     """Around the first `import click`: click.types defines its UUID parameter type as
-    `ParamType[uuid.UUID]`, with a stand-in here; uuid loads when something uses it."""
-    if "uuid" in sys.modules or "click" in sys.modules:
+    `ParamType[uuid.UUID]`, with a stand-in here; uuid loads when something uses it. Only where the
+    other stand-ins are (install): not in a program that imports archsearch.cli as a library."""
+    if not installed or "uuid" in sys.modules or "click" in sys.modules:
         yield
         return
     placeholder = _DeferredModule("uuid")

@@ -56,7 +56,7 @@ ran = time.process_time()
 os.write(2, f"phases {started} {imported - started} {ran - imported} {ran}\\n".encode())
 end(status)
 """
-PHASE_KINDS = ("rare word", "common word", "phrase")
+PHASE_KINDS = ("rare word", "3-word AND", "phrase", "date-ranged")
 
 # How the measured process runs the command and ends, as the script does in each version: since
 # the command line of a plain query is read without click (archsearch.query_line), through
@@ -65,6 +65,8 @@ PHASE_KINDS = ("rare word", "common word", "phrase")
 RUN_AS_THE_SCRIPT = """
 sys.path[0] = os.path.dirname(sys.executable)  # the script's folder, not -c's '' (archsearch.kept_modules)
 import archsearch.client as client
+if hasattr(client, "lean_imports_on_first_use"):  # what main() does first: lean_imports comes with the next import
+    client.lean_imports_on_first_use()
 if hasattr(client, "run_here"):
     try:
         from archsearch import kept_modules

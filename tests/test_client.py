@@ -71,7 +71,7 @@ def served_in_client(status: int) -> subprocess.CompletedProcess:
 def test_a_served_command_loads_nothing_of_the_command_in_the_client():
     result = served_in_client(1)
     assert result.returncode == 1  # the status the server sent
-    # Nor lean_imports, which only the command needs (archsearch._LeanImportsOnFirstUse).
+    # Nor lean_imports, which only the command needs (archsearch.client._LeanImportsOnFirstUse).
     assert result.stderr.splitlines()[-1] == "['archsearch', 'archsearch.client']"
 
 

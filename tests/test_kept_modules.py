@@ -296,3 +296,39 @@ def test_partial_copies_left_by_killed_processes_and_older_layouts_are_removed(t
     assert "kept-modules-2-x.bin.4242" not in names and "kept-modules-1-y.bin" not in names
     assert "kept-modules-2-x.bin.4343" in names  # recent: maybe another process writing it now
 
+
+
+def test_python_m_archsearch_reads_one_kept_file_whatever_folder_it_runs_in(seeded_index, tmp_path, environ):
+    """`python -m archsearch` leaves out the folder it runs in, which `-m` puts first on sys.path:
+    run where a file is added before each query (output sent there), or in folder after folder, it
+    reads the one kept file, written by its first query alone; nor is a module that folder holds
+    imported in the place of the one installed."""
+    environ["ARCHSEARCH_INDEX"] = str(seeded_index)
+    outputs, stamps = [], []
+    for folder, added in [("articles", None), ("articles", "answer-1.txt"), ("articles", "whoosh.py"), ("elsewhere", None)]:
+        (tmp_path / folder).mkdir(exist_ok=True)
+        if added:
+            (tmp_path / folder / added).write_text("raise SystemExit('not the installed Whoosh')\n" if added == "whoosh.py" else outputs[-1])
+        result = subprocess.run(
+            [sys.executable, "-m", "archsearch", "query", "Taliban"], cwd=tmp_path / folder, capture_output=True, text=True,
+            env=environ, timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+        [name] = kept_file(environ)
+        info = os.stat(os.path.join(environ["XDG_CACHE_HOME"], "archsearch", name))
+        stamps.append((name, info.st_ino, info.st_mtime_ns))
+    assert len(set(outputs)) == 1 and "Taliban" in outputs[0]
+    assert len(set(stamps)) == 1
+
+
+def test_python_m_archsearch_runs_in_a_folder_removed_meanwhile(tmp_path, environ):
+    """A folder removed since the shell entered it: -m puts nothing first on sys.path then, and the
+    command runs as anywhere else."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    result = subprocess.run(
+        ["sh", "-c", 'cd "$1" && rmdir "$1" && exec "$2" -m archsearch --version', "sh", str(gone), sys.executable],
+        capture_output=True, text=True, env=environ, timeout=120,
+    )
+    assert (result.returncode, result.stdout.split()[:2], result.stderr) == (0, ["archsearch,", "version"], "")

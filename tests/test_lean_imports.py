@@ -7,8 +7,32 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 
-def run(code: str) -> str:
+# What archsearch's command line (archsearch.client.main) does before anything else: lean_imports
+# comes with the first module beyond the client's.
+AS_THE_COMMAND_LINE = "from archsearch import client; client.lean_imports_on_first_use()\n"
+
+
+def run(code: str, as_the_command_line=True) -> str:
+    code = AS_THE_COMMAND_LINE + code if as_the_command_line else code
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_program_that_imports_archsearch_as_a_library_gets_the_real_modules(seeded_index):
+    """The stand-ins are the command line's alone: a program that searches with archsearch's
+    modules has Python's threading, hashlib, inspect, random (all of each module), and its collector."""
+    result = run(
+        "import gc, sys, importlib.util; threshold = gc.get_threshold(); "
+        "from archsearch.engines import open_engine; "
+        f"found = open_engine({str(seeded_index)!r}).search('Taliban', limit=3).total; "
+        "import archsearch.cli; from threading import *; import threading, hashlib, inspect, random; "
+        "print(found > 0, 'Thread' in dir(), importlib.util.find_spec('threading') is not None, "
+        "callable(threading.Event), hashlib.sha256(b'').hexdigest()[:8], callable(inspect.signature), "
+        "random.Random(1).random() < 1, gc.get_threshold() == threshold, "
+        "sorted({type(sys.modules[name]).__name__ for name in ('threading', 'hashlib', 'inspect', 'random', 'uuid', 'copy', "
+        "'pickle', 'whoosh.query')}), hasattr(sys.modules['cached_property'], '__file__'))",
+        as_the_command_line=False,
+    )
+    assert result == "True True True True e3b0c442 True True True ['module'] True"
 
 
 def test_a_query_loads_neither_urllib_request_nor_asyncio():
@@ -49,7 +73,8 @@ NOT_ON_THE_QUERY_PATH = (
     "calendar", "random", "queue", "mmap", "whoosh.highlight", "whoosh.automata.lev", "csv", "base64",
     "hashlib", "_hashlib", "uuid", "platform", "whoosh.support.charset", "archsearch.dates", "inspect", "ast", "dis",
     "whoosh.lang.dmetaphone", "pickle", "urllib.parse", "copy", "whoosh.util.times", "whoosh.util.filelock",
-    "whoosh.query.spans", "whoosh.query.nested", "whoosh.query.qcolumns", "threading",
+    "whoosh.query.spans", "whoosh.query.nested", "whoosh.query.qcolumns", "threading", "decimal", "_decimal", "numbers",
+    "binascii", "ntpath",
     # the client's, to reach a server; tests run with ARCHSEARCH_SERVER=off (conftest.py)
     "_socket",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
@@ -65,7 +90,7 @@ loaded_by_python = set(sys.modules)
 def report_loaded():
     print(sorted(
         name for name in {names!r} if name in sys.modules and name not in loaded_by_python
-        and type(sys.modules[name]).__name__ != "_DeferredModule"
+        and type(sys.modules[name]).__name__ not in ("_DeferredModule", "_DecimalForWhoosh")
     ), file=sys.stderr, flush=True)
 exit_now = os._exit
 os._exit = lambda status: (report_loaded(), exit_now(status))
@@ -134,12 +159,14 @@ def test_the_modules_stood_in_for_still_work():
     assert result == "&lt;b&gt; é True HTMLParser b'abc' True True ['a', '=', '1'] 1 True True ['module']"
 
 
-def test_importing_archsearch_installs_nothing_until_a_module_beyond_the_client_s():
+def test_the_command_line_installs_nothing_until_a_module_beyond_the_client_s():
     result = run(
-        "import gc, sys, archsearch, archsearch.client; young = gc.get_threshold()[0]; "
+        "import gc, sys, archsearch, archsearch.client; archsearch.client.lean_imports_on_first_use(); "
+        "young = gc.get_threshold()[0]; "
         "before = [name in sys.modules for name in ('archsearch.lean_imports', 'urllib.request', 'cached_property')]; "
         "import whoosh.index; "
-        "print(young < 100_000, before, type(sys.modules['urllib.request']).__name__, gc.get_threshold()[0] >= 100_000)"
+        "print(young < 100_000, before, type(sys.modules['urllib.request']).__name__, gc.get_threshold()[0] >= 100_000)",
+        as_the_command_line=False,
     )
     assert result == "True [False, False, False] _DeferredModule True"
 
@@ -305,6 +332,8 @@ def counting_compile(*args, **kwargs):
         compiled.append(args[0])
     return real_compile(*args, **kwargs)
 builtins.compile = counting_compile
+from archsearch import client
+client.lean_imports_on_first_use()
 import archsearch.cli, dataclasses, typing
 from collections import namedtuple
 
@@ -574,6 +603,28 @@ def test_a_query_never_runs_datetime_py(seeded_index, args):
     assert (result.returncode, "Taliban" in result.stdout, asked) == (0, True, ["['_datetime']"]), result.stderr
 
 
+# As a regular installation starts: an editable one's finder (site-packages' __editable__ files) loads
+# pathlib, with ntpath, before any code of archsearch's.
+AS_INSTALLED = "import sys\nfor name in ('pathlib', 'ntpath'):\n    sys.modules.pop(name, None)\n"
+
+
+def test_a_query_never_searches_for_windows_modules(seeded_index):
+    """pathlib's ntpath, loaded when a Windows path is used, asks for nt and _winapi (0.25 ms)."""
+    script = AS_INSTALLED + COMMAND_THEN_SEARCHED.format(names={"ntpath", "nt", "_winapi"}, args=["query", "Taliban"])
+    result = run_command(script, seeded_index)
+    assert (result.returncode, "Taliban" in result.stdout, result.stderr.splitlines()[-1:]) == (0, True, ["[]"]), result.stderr
+
+
+def test_windows_paths_still_work_after_ntpath_stood_in_for():
+    result = run(
+        AS_INSTALLED + "import pathlib, archsearch.searching\nbefore = type(sys.modules['ntpath']).__name__\n"
+        "import ntpath\n"
+        "print(before, pathlib.PureWindowsPath('C:/news/a.txt').name, str(pathlib.PureWindowsPath('C:/news') / 'b'), "
+        "ntpath.splitdrive('C:/news'), type(sys.modules['ntpath']).__name__)"
+    )
+    assert result == "_DeferredModule a.txt C:\\news\\b ('C:', '/news') module"
+
+
 def test_datetime_made_from_its_core_is_what_datetime_py_makes():
     result = run(
         "import sys, importlib.util, archsearch, whoosh.index, datetime; "
@@ -659,3 +710,38 @@ def test_threading_stood_in_for_gives_the_real_lock_then_the_real_module():
         "type(sys.modules['threading']).__name__, threading.main_thread().name)"
     )
     assert result == "_DeferredModule True True module MainThread"
+
+
+def test_decimal_stood_in_for_in_whoosh_fields_answers_as_the_real_class():
+    """whoosh.fields alone takes a stand-in Decimal (decimal with _decimal and numbers: 0.9 ms of a
+    query); a NUMERIC field still tells a Decimal from other numbers, anyone else gets the real
+    module, and whoosh.filedb.filetables' CRC-32 is binascii's."""
+    result = run(
+        "import sys, whoosh.index, whoosh.fields as fields\n"
+        "from whoosh.filedb.filetables import crc_hash\n"
+        "before = sorted(type(sys.modules[name]).__name__ for name in ('decimal', 'binascii'))\n"
+        "number = fields.NUMERIC(int, bits=32)\n"
+        "plain = number.prepare_number(7)\n"
+        "loaded_by_numbers = [name for name in ('_decimal', 'numbers') if name in sys.modules]\n"
+        "from decimal import Decimal\n"
+        "import binascii\n"
+        "half = Decimal('0.5')\n"
+        "try:\n"
+        "    number.prepare_number(half)\n"
+        "except TypeError as error:\n"
+        "    refused = 'decimal_places' in str(error)\n"
+        "print(before, plain, loaded_by_numbers, type(half).__module__, isinstance(half, fields.Decimal), "
+        "issubclass(Decimal, fields.Decimal), isinstance(7, fields.Decimal), fields.Decimal('1.5') + half == 2, refused, "
+        "crc_hash(b'kabul') == binascii.crc32(b'kabul') & 0xFFFFFFFF, type(sys.modules['decimal']).__name__)"
+    )
+    assert result == "['_DecimalForWhoosh', '_DeferredModule'] 7 [] decimal True True False True True True module"
+
+
+def test_a_star_import_of_a_module_stood_in_for_gives_all_of_it():
+    result = run(
+        "import sys, archsearch.searching\n"
+        "before = sorted({type(sys.modules[name]).__name__ for name in ('threading', 'tempfile', 'random')})\n"
+        "from threading import *\nfrom tempfile import *\nfrom random import *\n"
+        "print(before, callable(Thread), callable(Event), callable(mkdtemp), callable(shuffle))"
+    )
+    assert result == "['_DeferredModule'] True True True True"

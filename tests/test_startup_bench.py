@@ -17,5 +17,5 @@ def test_no_server_bench_times_every_kind_and_splits_the_phases(tmp_path):
     lines = done.stdout.splitlines()
     for kind in ("rare word", "common word", "3-word AND", "phrase", "OR", "date-ranged"):
         assert any(line.startswith(kind) for line in lines), done.stdout
-    phases = [line for line in lines if line.startswith(("rare word ", "common word ", "phrase ")) and " | " in line]
-    assert sorted(" archsearch@HEAD " in line for line in phases) == [False] * 3 + [True] * 3, done.stdout
+    phases = [line for line in lines if line.startswith(("rare word ", "3-word AND ", "phrase ", "date-ranged ")) and " | " in line]
+    assert sorted(" archsearch@HEAD " in line for line in phases) == [False] * 4 + [True] * 4, done.stdout

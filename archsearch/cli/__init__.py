@@ -7,7 +7,8 @@ import typing  # noqa: F401  (click's; loaded before reuse_compiled_sources, whi
 
 from archsearch import __version__, lean_imports
 
-lean_imports.reuse_compiled_sources()  # before click, whose annotations typing compiles
+if lean_imports.installed:  # archsearch's own command line, not a program that imports archsearch.cli
+    lean_imports.reuse_compiled_sources()  # before click, whose annotations typing compiles
 with lean_imports.deferred_uuid_for_click():
     import click
 
