@@ -169,14 +169,18 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
         proximities = tuple(
             proximity_rule(node, language, whoosh_hit.searcher.reader()) for node in whoosh_hit.proximities()
         ) if isinstance(whoosh_hit, _EvaluatedHit) else ()
-        matched = None
         for body, whole in _body_openings(stored, whoosh_hit):
             # An opening this long has the body's lead (lead_end) and is one passages can read.
             if not whole and len(body) <= PASSAGE_SEARCH_CHARS:
                 continue
-            if matched is None:
-                # A listed prefix's words are found in the whole body (None: evaluation reads it).
-                matched = matched_words(whoosh_hit, language, made_from_lead(title, body), body if whole else None)
+            # A listed prefix's words are those the opening holds: the passages found in it are
+            # those the whole body's words give (a word the opening lacks marks nothing there),
+            # and a huge body is not read whole for them.  Where the opening holds none of the
+            # query's words, a prefix's may stand further on: evaluation reads the whole body for
+            # them (None), and nothing for other words.
+            matched = matched_words(whoosh_hit, language, made_from_lead(title, body), body)
+            if not whole and matched["body"].finds_nothing:
+                matched = matched_words(whoosh_hit, language, made_from_lead(title, body), None)
             found = passages(body, matched["body"], proximities=proximities, whole=whole)
             if found is not None:
                 break
@@ -206,8 +210,9 @@ def matched_words(
     """What to mark in the title and in the body: the query's indexed words this article contains
     there, the unstemmed forms it contains in either (from prefix, wildcard, fuzzy and `=` words)
     and its words in capitals the query asked for (smart case), the words analysed in the
-    article's language.  `body`: the article's body as its passages read it, in which an evaluated
-    hit's prefix words are found (its file is not read and parsed a second time)."""
+    article's language.  `body`: the article's body, or the opening of it, as its passages read
+    it, in which an evaluated hit's prefix words are found (its file is not read and parsed a
+    second time)."""
     found = {fieldname: set() for fieldname in MARKED_FIELDS}
     terms = whoosh_hit.matched_terms(body) if isinstance(whoosh_hit, _EvaluatedHit) else whoosh_hit.matched_terms()
     for fieldname, term in terms:

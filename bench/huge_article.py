@@ -52,6 +52,7 @@ KINDS = [
     ("NEAR", "search", "president NEAR/5 election", {}),
     ("SENTENCE", "search", "SENTENCE(president said)", {}),
     ("lead:", "search", "lead:president", {}),
+    ("prefix", "search", "ref*", {}),
     ("kwic", "kwic", "refugees", {}),
     ("show", "show", "president", {}),
 ]

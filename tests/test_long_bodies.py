@@ -15,7 +15,7 @@ from whoosh.columns import VarBytesColumn
 from archsearch import passages as passages_module
 from archsearch import searching
 from archsearch.concordance import concordance
-from archsearch.engines.whoosh import long_bodies, segments
+from archsearch.engines.whoosh import fuzzy, long_bodies, prefix_postings, segments
 from archsearch.engines.whoosh.store import index_searcher, open_index, unmapped_storage
 from archsearch.indexing import update_index
 from archsearch.schema import LONG_BODY_FIELD, FilledBytesColumn, build_schema
@@ -199,6 +199,32 @@ def test_a_long_hit_is_read_by_openings(tmp_path, small_limits, monkeypatch):
     assert {hit.id for hit in hits} >= {"pages/page0.html", "pages/page5.html"}
     # page 0 and page 5 have their match in their first stretch: the first opening tells
     assert None not in read[:2] and read.count(None) <= len(hits) - 2
+
+
+@pytest.mark.parametrize("query", ["pr*", "ta* OR pr*"])
+def test_a_prefix_query_reads_a_long_hit_by_openings(tmp_path, small_limits, monkeypatch, query):
+    """A listed prefix's words are found in the opening that the passages come from, not in the
+    whole body read again (a 12 MB page: its whole body decompressed and searched per query)."""
+    # The prefixes are listed, their words found in the hits' text (evaluation._PrefixWords).
+    monkeypatch.setattr(prefix_postings, "WORDS_LISTED", 1)
+    monkeypatch.setattr(fuzzy, "SCORED_EXPANSIONS", 1)
+    corpus = tmp_path / "corpus"
+    write_pages(corpus, pages())
+    update_index(tmp_path / "index", [str(corpus)])
+    create_old_index(tmp_path / "stored")  # its bodies whole in the stored fields
+    update_index(tmp_path / "stored", [str(corpus)])
+    expected = search(tmp_path / "stored", query, limit=20)
+    read = []
+    original = long_bodies.Value.text
+    monkeypatch.setattr(long_bodies.Value, "text", lambda self, pieces=None: read.append(pieces) or original(self, pieces))
+
+    found = search(tmp_path / "index", query, limit=20)
+
+    assert found.hits == expected.hits
+    # Of the pages kept apart, page 0 has its match in its first stretch: its first opening tells.
+    # Pages 1, 2, 3 and 5 have theirs further on, or none: their passages read them whole, once.
+    assert {hit.id for hit in found.hits} >= {f"pages/page{n}.html" for n in (0, 1, 2, 3, 5)}
+    assert read.count(None) == 4
 
 
 def test_merges_compaction_and_deletions_carry_the_bodies_and_drop_the_deleted(tmp_path, small_limits, monkeypatch):
