@@ -21,6 +21,7 @@ their long bodies here.
 import struct
 import zlib
 from collections.abc import Iterator
+from itertools import islice
 
 from archsearch.formats.registry import FORMATS
 
@@ -69,6 +70,14 @@ def read_body(searcher, docnum: int) -> str:
     return _value_of(searcher, docnum).text()
 
 
+def body_parts(searcher, docnum: int, first_chars: int) -> Iterator[str]:
+    """The body of a document whose body is kept apart, in parts that make it whole: its first
+    pieces, about `first_chars` characters, then a piece at a time.  Its bytes are read now (the
+    searcher may close), each piece decompressed as it is asked for: `show` prints a 12 MB page's
+    opening without decompressing all of it first."""
+    return _value_of(searcher, docnum).parts(first_chars)
+
+
 def body_openings(searcher, docnum: int, first_chars: int) -> Iterator[tuple[str, bool]]:
     """The body of a document whose body is kept apart as ever longer openings (text, whole), as
     formats.text.body_openings gives a long file's: the first about `first_chars` characters, each
@@ -96,15 +105,40 @@ class Value:
 
     def text(self, pieces: int | None = None) -> str:
         """The body's first `pieces` pieces (all of them if None)."""
+        return "".join(_decompressed(*self._compressed(pieces)))
+
+    def parts(self, first_chars: int) -> Iterator[str]:
+        """parts of the body (see body_parts), its compressed pieces read before this returns."""
+        first = _pieces_of(first_chars)
+        data, lengths = self._compressed(None)
+        texts = _decompressed(data, lengths)
+
+        def parts():
+            yield "".join(islice(texts, first))
+            yield from texts
+
+        return parts()
+
+    def _compressed(self, pieces: int | None) -> tuple[bytes, list[int]]:
+        """The first `pieces` compressed pieces (all if None), and the length of each."""
         lengths = [length for length, _ in self.pieces[:pieces]]
         data = self._read(self._start, sum(lengths))
         if len(data) != sum(lengths):
             raise EOFError("a long body's pieces are cut short")
-        texts, at = [], 0
-        for length in lengths:
-            texts.append(zlib.decompress(data[at : at + length]).decode(ENCODING, ERRORS))
-            at += length
-        return "".join(texts)
+        return data, lengths
+
+
+def _decompressed(data: bytes, lengths: list[int]) -> Iterator[str]:
+    """The text of each of the pieces of `data`, one after the other, decompressed as it is asked for."""
+    at = 0
+    for length in lengths:
+        yield zlib.decompress(data[at : at + length]).decode(ENCODING, ERRORS)
+        at += length
+
+
+def _pieces_of(chars: int) -> int:
+    """How many pieces hold about `chars` characters (at least one)."""
+    return max((chars + PIECE_CHARS - 1) // PIECE_CHARS, 1)
 
 
 def openings(value: Value, first_chars: int) -> Iterator[tuple[str, bool]]:
@@ -112,7 +146,7 @@ def openings(value: Value, first_chars: int) -> Iterator[tuple[str, bool]]:
     fourfold as a text file's do (where each step saves decoding and parsing the rest): passages
     search each opening from its start, and reading pieces costs little next to searching them,
     so a word far into a 10 MB page cost 1.5-1.7x a read of the whole."""
-    pieces = (first_chars + PIECE_CHARS - 1) // PIECE_CHARS
+    pieces = _pieces_of(first_chars)
     if pieces < len(value.pieces):
         text = value.text(pieces)
         if len(text) < value.content_end:  # more than whitespace follows
