@@ -44,6 +44,33 @@ def test_a_body_reads_back_whole_and_by_openings(body, piece_chars, first_chars)
         assert not whole and body.startswith(text) and body[len(text) :].strip()
 
 
+WORDY = st.sampled_from([*"ab \n.", "refugees ", "U.S. ", "e\u0301", "\u0301", "北京", "\u3000", "\ud800", "\n\n", "x" * 9])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WORDY, min_size=1, max_size=60).map("".join), st.integers(1, 12), st.integers(0, 3))
+def test_a_body_read_back_with_its_words_counted_gives_the_same_concordance(body, stretch_chars, width):
+    """The count of words kept with a body (proximity.CountedText) gives the word numbers and
+    contexts that counting the body as it is read gives."""
+    from archsearch import proximity
+    from archsearch.analysis import word_spans
+    from archsearch.concordance import contexts
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(proximity, "_STRETCH_CHARS", stretch_chars)
+        patch.setattr(long_bodies, "PIECE_CHARS", 7)
+        counted = long_bodies.decode(long_bodies.encode(body))
+    assert isinstance(counted, proximity.CountedText) and counted == body
+    spans = [(start, end) for start, end, _ in word_spans(body)]
+    assert contexts(counted, spans, width) == contexts(body, spans, width)
+    places, recounted = proximity.WordPlaces(counted), proximity.WordPlaces(body)
+    assert places.count() == recounted.count()
+    assert [places.span(number) for number in range(places.count())] == [recounted.span(n) for n in range(recounted.count())]
+    for position in range(len(body) + 1):
+        assert places.first_ending_after(position) == recounted.first_ending_after(position)
+        assert places.first_starting_from(position) == recounted.first_starting_from(position)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.integers(0, 40), st.sampled_from([b"", b"x", b"y" * 300, b"z" * 70_000]), max_size=6),
        st.integers(0, 20), st.sampled_from([0, 2, 2**15]))
@@ -284,7 +311,7 @@ def test_a_page_of_over_a_million_characters_is_kept_apart(tmp_path):
     assert len(body) > long_bodies.LONG_BODY_CHARS and body.count("ceasefire") == 1
 
 
-@pytest.mark.parametrize("where", ["table", "piece", "no pieces"])
+@pytest.mark.parametrize("where", ["table", "piece", "no pieces", "words"])
 def test_a_damaged_long_body_is_named_as_damage(tmp_path, small_limits, where, capfd, monkeypatch):
     from archsearch.cli import run
 
@@ -296,15 +323,18 @@ def test_a_damaged_long_body_is_named_as_damage(tmp_path, small_limits, where, c
     (value,) = [value for value in column_values(index_dir) if "page 5:" in long_bodies.decode(value)]
     (segment,) = [path for path in index_dir.iterdir() if path.suffix == ".seg" and value in path.read_bytes()]
     data = bytearray(segment.read_bytes())
-    at = data.index(value) + (len(value) - 100 if where == "piece" else 0)
-    # A count of pieces past the column's end, garbage inside a piece, or a count of 0 (which read
-    # as an empty body, without a word of damage)
+    pieces = long_bodies.Value(lambda at, size: value[at : at + size], len(value)).pieces
+    first_piece = 8 + 8 * len(pieces)
+    at = data.index(value) + {"piece": first_piece + pieces[0][0] // 2, "words": len(value) - 8}.get(where, 0)
+    # A count of pieces past the column's end, garbage inside a piece or in the count of words
+    # (only kwic reads it), or a count of 0 (which read as an empty body, without a word of damage)
     data[at : at + 4 if where == "no pieces" else at + 8] = b"\0" * 4 if where == "no pieces" else b"\xff" * 8
     segment.write_bytes(bytes(data))
     monkeypatch.setenv("ARCHSEARCH_INDEX", str(index_dir))
     capfd.readouterr()
 
-    for command in (["show", "pages/page5.html"], ["kwic", "ceasefire"], ["query", "ceasefire", "-n", "20"]):
+    commands = [["show", "pages/page5.html"], ["kwic", "ceasefire"], ["query", "ceasefire", "-n", "20"]]
+    for command in commands[1:2] if where == "words" else commands:
         status = run(command)
         stderr = capfd.readouterr().err
         assert status == 2 and "Traceback" not in stderr and "internal error" not in stderr, (command, stderr)
