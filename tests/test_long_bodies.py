@@ -254,6 +254,32 @@ def test_a_prefix_query_reads_a_long_hit_by_openings(tmp_path, small_limits, mon
     assert read.count(None) == 4
 
 
+def test_a_body_past_what_a_segment_can_hold_skips_its_file_and_names_it(tmp_path, small_limits, monkeypatch, capfd):
+    """Whoosh's column keeps its offsets as uint32: past 4 GiB of long bodies in a segment it
+    raised OverflowError, after writing the value (patched here to a limit that any page passes)."""
+    from archsearch.cli import run
+
+    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", 100)
+    corpus = tmp_path / "corpus"
+    write_pages(corpus, pages())
+    index_dir = tmp_path / "index"
+    capfd.readouterr()
+
+    status = run(["index", str(corpus), "--index", str(index_dir)])
+
+    stderr = capfd.readouterr().err
+    long_pages = [f"pages/page{n}.html" for n in (0, 1, 2, 3, 5)]
+    assert status == 0 and "Traceback" not in stderr and "internal error" not in stderr, stderr
+    for page in long_pages:
+        (line,) = [line for line in stderr.splitlines() if page in line]
+        assert "does not fit" in line and "segment" in line, line
+    assert {hit.id for hit in search(index_dir, "president", limit=20).hits} == {"pages/page4.html", "notes/plain.txt"}
+    # not recorded as read: the next run, with room, indexes them
+    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", 1 << 32)
+    update_index(index_dir, [str(corpus)])
+    assert bodies_kept_apart(index_dir) == long_pages
+
+
 def test_merges_compaction_and_deletions_carry_the_bodies_and_drop_the_deleted(tmp_path, small_limits, monkeypatch):
     monkeypatch.setattr(segments, "MERGE_FACTOR", 2)  # tier merges at each second small segment
     corpus = tmp_path / "corpus"

@@ -49,6 +49,10 @@ _PIECE = struct.Struct("<II")
 ENCODING, ERRORS = "utf-8", "surrogatepass"
 # Set in the count of pieces of a value whose words are counted after its pieces.
 COUNTED = 1 << 31
+# The most bytes of long bodies a segment's column holds: Whoosh's writer keeps where each value
+# starts as uint32 (VarBytesColumn: a GrowableArray without longs), and past them raised
+# OverflowError once the value was written.
+SEGMENT_BYTES = (1 << 32) - 1
 
 
 def is_long(body: str) -> bool:
@@ -71,6 +75,12 @@ def _words_counted(body: str) -> bytes:
     if sys.byteorder == "big":
         numbers.byteswap()
     return zlib.compress(numbers.tobytes(), COMPRESSION)
+
+
+def past_segment_message(size: int) -> str:
+    """Why a body whose value is `size` bytes is not indexed in a segment that cannot hold it."""
+    return (f"its body ({size / 2**20:,.1f} MiB compressed) does not fit in the index segment being written"
+            f" ({SEGMENT_BYTES / 2**30:.0f} GiB of long bodies a segment)")
 
 
 def decode(value: bytes) -> str:
