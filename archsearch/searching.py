@@ -16,9 +16,7 @@ from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh import long_bodies
 from archsearch.engines.whoosh.evaluation import Evaluation, Evaluator
 from archsearch.engines.whoosh.fuzzy import weighed_part
-from archsearch.engines.whoosh.store import (
-    article_body, article_body_parts, damage_reported, index_searcher, key_term, read_roots,
-)
+from archsearch.engines.whoosh.store import article_body, damage_reported, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.analysis.alternatives import index_languages
 from archsearch.passages import PASSAGE_SEARCH_CHARS, Snippet, WordMatcher, lead_passage, passages, proximity_rule
@@ -802,13 +800,39 @@ def find_article_parts(index_dir: Path, reference: str) -> tuple[ArticleRecord, 
     with index_searcher(index_dir) as searcher:
         docnum, stored = _located(searcher, index_dir, reference)
         with _body_read(stored):
-            parts = article_body_parts(stored, searcher, docnum, SHOWN_FIRST_CHARS)
-            return _article_record(stored, next(parts)), _damage_reported_in(index_dir, parts)
+            parts = _body_parts(stored, searcher, docnum)
+            return _article_record(stored, next(parts)), _reported(index_dir, stored, parts)
 
 
-def _damage_reported_in(index_dir: Path, parts: Iterator[str]) -> Iterator[str]:
-    """The parts, damage found decompressing them (after the searcher closed) named as damage."""
-    with damage_reported(index_dir):
+def _body_parts(stored: dict, searcher, docnum: int) -> Iterator[str]:
+    """The body of an article in parts that make it whole (see find_article_parts): a long body
+    kept apart a piece at a time after its opening (long_bodies.body_parts), the body of a
+    plain-text file too long to be kept (KEPT_BODY_CHARS) its opening, then the rest once the whole
+    file is parsed (formats.text.body_openings: the body starts with each opening); any other whole."""
+    if long_bodies.kept_apart(stored):
+        return long_bodies.body_parts(searcher, docnum, SHOWN_FIRST_CHARS)
+    path = stored["key"] if stored.get("text") is None else None
+    if path is None or os.stat(path).st_size <= KEPT_BODY_CHARS:
+        return iter([article_body(stored, searcher, docnum)])
+    from archsearch.formats.registry import read_body_openings
+
+    # No opening between the first and the whole: each would be parsed for nothing.
+    return _rest_after_opening(read_body_openings(path, SHOWN_FIRST_CHARS, growth=KEPT_BODY_CHARS))
+
+
+def _rest_after_opening(openings: Iterator[tuple[str, bool]]) -> Iterator[str]:
+    """The first opening, then what the whole body has after it."""
+    first, whole = next(openings)
+    yield first
+    if not whole:
+        *_, (body, _) = openings
+        yield body[len(first) :]
+
+
+def _reported(index_dir: Path, stored: dict, parts: Iterator[str]) -> Iterator[str]:
+    """The parts, read after the searcher closed, their damage or the file's failure named as
+    find_article names them."""
+    with damage_reported(index_dir), _body_read(stored):
         yield from parts
 
 

@@ -110,3 +110,28 @@ def test_show_writes_a_long_body_before_it_decompresses_the_rest(tmp_path, monke
     assert events.count("piece") > 3
     # the first chunk's marks are written before the last piece is decompressed
     assert events.index("text") < len(events) - 1 - events[::-1].index("piece")
+
+
+@pytest.mark.parametrize("fmt", ["plain", "json", "csv"])
+def test_a_long_text_file_is_shown_from_its_opening_as_it_was_whole(tmp_path, monkeypatch, run_cli, fmt):
+    """A plain-text file too long to be kept is shown from its opening, the rest once it is parsed
+    whole: the same output as the body read whole at once."""
+    from archsearch.indexing import update_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    paragraphs = "\n\n".join(f"Paragraph {n}: the Refugees of the valley brought the harvest in." for n in range(1200))
+    (corpus / "long.txt").write_text(f" date 2017-02-15 OSLO, February 15. /NTB/. Refugees waited.\n\n{paragraphs}\n\nEnd.\n",
+                                     encoding="utf-8")
+    update_index(tmp_path / "index", [str(corpus)])
+    command = ["show", "long.txt", "--query", "refugees", "--format", fmt, "--index", str(tmp_path / "index")]
+    whole = run_cli(*command)
+
+    monkeypatch.setattr(searching, "KEPT_BODY_CHARS", 1_000)
+    monkeypatch.setattr(searching, "SHOWN_FIRST_CHARS", 20_000)  # (an opening reaches past the head's lines)
+    article, rest = searching.find_article_parts(tmp_path / "index", "long.txt")
+    assert 10_000 <= len(article.body) < 30_000 and len("".join(rest)) > 40_000
+    by_parts = run_cli(*command)
+
+    assert by_parts.exit_code == whole.exit_code == 0, (whole.output, by_parts.output)
+    assert by_parts.output == whole.output

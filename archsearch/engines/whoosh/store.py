@@ -487,14 +487,3 @@ def article_body(stored: dict, searcher=None, docnum: int | None = None) -> str:
     from archsearch.formats import read_article
 
     return read_article(stored["key"]).body
-
-
-def article_body_parts(stored: dict, searcher, docnum: int, first_chars: int):
-    """article_body in parts that make it whole: a long body kept apart its opening of about
-    `first_chars` characters, then the rest a piece at a time as they are asked for
-    (long_bodies.body_parts); any other body whole, at once."""
-    from archsearch.engines.whoosh import long_bodies
-
-    if stored.get("text") is None and long_bodies.kept_apart(stored):
-        return long_bodies.body_parts(searcher, docnum, first_chars)
-    return iter([article_body(stored, searcher, docnum)])
