@@ -460,8 +460,8 @@ def highlighted(text: str, matches, base_style: str):
 def print_article(article: ArticleRecord, out, fmt: str, title_matches=(), body_matches=(), rest=()) -> None:
     """The article's metadata, then its body; the matches, (start, end) spans of its title and
     body, are marked in the human and plain formats.  There, `rest`: more of the body, after
-    article.body, as (text, its matches) chunks, written as they come (see
-    searching.article_matches_by_chunks: each chunk but the last ends with a paragraph break)."""
+    article.body, as (text, its matches) chunks, written as they come (no match reaching from one
+    into the next: see searching.article_matches_by_chunks)."""
     if fmt == "json":
         out.write(json_line(article_record(article)))
     elif fmt == "tsv" or fmt in CSV_FORMATS:
@@ -507,13 +507,17 @@ def print_article(article: ArticleRecord, out, fmt: str, title_matches=(), body_
 
 def _paragraphs(chunks):
     """(paragraph, its matches) of a body given as (text, matches) chunks, as body.split("\n\n")
-    cuts it: each chunk but the last ends with the break (see print_article)."""
-    chunks = iter(chunks)
-    chunk = next(chunks)
-    for following in chunks:
-        yield from _chunk_paragraphs(*chunk)[:-1]  # the empty text after its closing break
-        chunk = following
-    yield from _chunk_paragraphs(*chunk)
+    cuts it, each given once the break after it is read: the last of a chunk waits for the next,
+    which may go on with it (not after a chunk that ends with a break: it continues an empty one)."""
+    held = None  # the last paragraph of the chunks read, and its matches
+    for text, matches in chunks:
+        found = _chunk_paragraphs(text, matches)
+        if held is not None:
+            (first, first_matches), shift = found[0], len(held[0])
+            found[0] = held[0] + first, [*held[1], *((start + shift, end + shift) for start, end in first_matches)]
+        yield from found[:-1]
+        held = found[-1]
+    yield held
 
 
 def _chunk_paragraphs(text: str, matches) -> list:
@@ -521,9 +525,8 @@ def _chunk_paragraphs(text: str, matches) -> list:
     start = 0
     for paragraph in text.split("\n\n"):
         end = start + len(paragraph)
-        found.append((paragraph, [
-            (max(first, start) - start, min(last, end) - start) for first, last in matches if first < end and last > start
-        ]))
+        within = [(max(first, start), min(last, end)) for first, last in matches if first < end and last > start]
+        found.append((paragraph, [(first - start, last - start) for first, last in within]))
         start = end + 2
     return found
 

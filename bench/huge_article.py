@@ -59,10 +59,27 @@ KINDS = [
     ("prefix", "search", "ref*", {}),
     ("kwic", "kwic", "refugees", {}),
     # `show --format plain --query president`: what it writes before it reads the rest of a long
-    # body (its first chunk), and all of it (as into a file)
+    # body (its first chunk), and all of it (as into a file); on a terminal (coloured), its first
+    # screen of 60 lines (into a pager, which reads the rest as it is scrolled to)
     ("show", "show", "president", {}),
     ("show whole", "show", "president", {"whole": True}),
+    ("show screen", "show", "president", {"screen": True}),
 ]
+SCREEN_LINES = 60
+
+
+class _ScreenFull(Exception):
+    pass
+
+
+class _Screen(io.StringIO):
+    """A terminal's screen that is full after SCREEN_LINES lines."""
+
+    def write(self, text: str) -> int:
+        super().write(text)
+        if self.getvalue().count("\n") >= SCREEN_LINES:
+            raise _ScreenFull
+        return len(text)
 # The stems of every query's words: a paragraph holding none can make an article no query matches.
 QUERY_STEMS = re.compile(
     r"zakharov|presid|syria|ceasefir|talk|prime|minist|refuge|migra|elect|said", re.IGNORECASE
@@ -143,8 +160,14 @@ def run_kind(index_dir: Path, kind: tuple, huge_id: str | None) -> str:
         article.title, chain([article.body], rest), article.details.language, query_words(index_dir, text)
     )
     first, first_matches = next(chunks)
-    print_article(replace(article, body=first), io.StringIO(), "plain", title_matches, first_matches,
-                  chunks if options.get("whole") else ())
+    if options.get("screen"):
+        try:
+            print_article(replace(article, body=first), _Screen(), "human", title_matches, first_matches, chunks)
+        except _ScreenFull:
+            pass
+    else:
+        print_article(replace(article, body=first), io.StringIO(), "plain", title_matches, first_matches,
+                      chunks if options.get("whole") else ())
     return "shown" if huge_id else ""
 
 

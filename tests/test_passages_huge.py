@@ -91,7 +91,7 @@ def test_the_huge_article_bench_runs_every_kind(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "0.03 MB text matching" in done.stdout and "0.03 MB text not matching" in done.stdout
-    for kind in ("rare word", "SENTENCE", "NEAR", "lead:", "prefix", "kwic", "show", "show whole"):
+    for kind in ("rare word", "SENTENCE", "NEAR", "lead:", "prefix", "kwic", "show", "show whole", "show screen"):
         # plain, matching, not matching
         assert len(re.findall(rf"^  {re.escape(kind)} +\d", done.stdout, re.MULTILINE)) == 3, kind
 

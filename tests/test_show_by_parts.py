@@ -78,7 +78,8 @@ def test_paragraph_chunks_end_where_split_cuts(text, part_chars, first_chars):
     assert not chunks or len(chunks[0]) >= first_chars
 
 
-def test_show_writes_a_long_body_before_it_decompresses_the_rest(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("options", [["--format", "plain"], ["--color", "always"]])  # plain, human
+def test_show_writes_a_long_body_before_it_decompresses_the_rest(tmp_path, monkeypatch, capsys, options):
     """The opening of a page kept apart is written, marked, before its last pieces are read."""
     from archsearch.cli import run
     from archsearch.indexing import update_index
@@ -99,23 +100,23 @@ def test_show_writes_a_long_body_before_it_decompresses_the_rest(tmp_path, monke
 
     class Out(io.StringIO):
         def write(self, text):
-            events.append("text" if "**refugees**" in text else "other")
+            events.append("text" if "Paragraph 0:" in text else "other")
             return written.write(text)
 
     monkeypatch.setattr("sys.stdout", Out())
     capsys.readouterr()
-    assert run(["show", "page.html", "--query", "refugees", "--format", "plain", "--index", str(tmp_path / "index")]) == 0
+    assert run(["show", "page.html", "--query", "refugees", *options, "--index", str(tmp_path / "index")]) == 0
 
-    assert written.getvalue().count("**refugees**") == 200
+    assert written.getvalue().count("refugees") == 200
+    assert written.getvalue().count("**refugees**") == (200 if "plain" in options else 0)
+    # (zlib.decompress: the pieces, and Whoosh's stored fields)
     assert events.count("piece") > 3
-    # the first chunk's marks are written before the last piece is decompressed
+    # the first chunk is written before the last piece is decompressed
     assert events.index("text") < len(events) - 1 - events[::-1].index("piece")
 
 
-@pytest.mark.parametrize("fmt", ["plain", "json", "csv"])
-def test_a_long_text_file_is_shown_from_its_opening_as_it_was_whole(tmp_path, monkeypatch, run_cli, fmt):
-    """A plain-text file too long to be kept is shown from its opening, the rest once it is parsed
-    whole: the same output as the body read whole at once."""
+def index_long_text_file(tmp_path) -> None:
+    """tmp_path/index of one plain-text file, long.txt, of 1,200 paragraphs (~80 kB)."""
     from archsearch.indexing import update_index
 
     corpus = tmp_path / "corpus"
@@ -124,14 +125,50 @@ def test_a_long_text_file_is_shown_from_its_opening_as_it_was_whole(tmp_path, mo
     (corpus / "long.txt").write_text(f" date 2017-02-15 OSLO, February 15. /NTB/. Refugees waited.\n\n{paragraphs}\n\nEnd.\n",
                                      encoding="utf-8")
     update_index(tmp_path / "index", [str(corpus)])
+
+
+def read_as_too_long_to_keep(monkeypatch) -> None:
+    """A file of over 1,000 bytes is read by openings, the first of 20,000 (one that reaches past
+    the head's lines)."""
+    monkeypatch.setattr(searching, "KEPT_BODY_CHARS", 1_000)
+    monkeypatch.setattr(searching, "SHOWN_FIRST_CHARS", 20_000)
+
+
+@pytest.mark.parametrize("fmt", ["plain", "json", "csv"])
+def test_a_long_text_file_is_shown_from_its_opening_as_it_was_whole(tmp_path, monkeypatch, run_cli, fmt):
+    """A plain-text file too long to be kept is shown from its opening, the rest once it is parsed
+    whole: the same output as the body read whole at once."""
+    index_long_text_file(tmp_path)
     command = ["show", "long.txt", "--query", "refugees", "--format", fmt, "--index", str(tmp_path / "index")]
     whole = run_cli(*command)
 
-    monkeypatch.setattr(searching, "KEPT_BODY_CHARS", 1_000)
-    monkeypatch.setattr(searching, "SHOWN_FIRST_CHARS", 20_000)  # (an opening reaches past the head's lines)
+    read_as_too_long_to_keep(monkeypatch)
     article, rest = searching.find_article_parts(tmp_path / "index", "long.txt")
     assert 10_000 <= len(article.body) < 30_000 and len("".join(rest)) > 40_000
     by_parts = run_cli(*command)
 
     assert by_parts.exit_code == whole.exit_code == 0, (whole.output, by_parts.output)
     assert by_parts.output == whole.output
+
+
+@pytest.mark.parametrize("options", [["--format", "plain"], ["--color", "always"]])  # plain, human
+def test_show_writes_a_long_text_files_opening_before_it_parses_the_whole(tmp_path, monkeypatch, capsys, options):
+    from archsearch.cli import run
+    from archsearch.formats import text as text_module
+
+    index_long_text_file(tmp_path)
+    read_as_too_long_to_keep(monkeypatch)
+    events = []
+    parse = text_module.parse_article
+    monkeypatch.setattr(text_module, "parse_article", lambda *args, **kwargs: events.append("parse") or parse(*args, **kwargs))
+
+    class Out(io.StringIO):
+        def write(self, text):
+            events.append("text" if "Paragraph 0:" in text else "other")
+            return super().write(text)
+
+    monkeypatch.setattr("sys.stdout", Out())
+    capsys.readouterr()
+    assert run(["show", "long.txt", "--query", "refugees", *options, "--index", str(tmp_path / "index")]) == 0
+
+    assert events.count("parse") == 1 and events.index("text") < events.index("parse")
