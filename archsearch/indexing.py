@@ -411,6 +411,7 @@ class FileIndexer:
         self._new_writer = new_segment_writer
         self._writer = None
         self._stamp = 0  # the `indexed` stamp of the segment being written (alerts.py)
+        self._long_body_bytes = 0  # in the segment being written (long_bodies.SEGMENT_BYTES)
 
     def _segment_stamp(self) -> int:
         """The `indexed` stamp of the articles of a new segment (alerts.next_stamp)."""
@@ -433,8 +434,12 @@ class FileIndexer:
             return FileOutcome(key, SKIPPED, messages=(_reason(exc, key),))
         if task.known and task.known.sha256 == entry.sha256:
             return FileOutcome(key, SAME, entry._replace(skipped=task.known.skipped))
+        from archsearch.engines.whoosh import long_bodies
+        from archsearch.schema import LONG_BODY_FIELD
+
         warnings = []
         sketches = []
+        added = False
         try:
             # Added as they come, so a crawl's articles are never all in memory; a file that
             # raises UnreadableFile has yielded no article.
@@ -443,8 +448,18 @@ class FileIndexer:
                     if self._writer is None:
                         self._writer = self._new_writer(self._ix)
                         self._stamp = self._segment_stamp()
+                        self._long_body_bytes = 0
                     document = article_document(key, task.root, item, entry, self._long_bodies_apart)
+                    long_body = len(document[LONG_BODY_FIELD] or b"")
+                    if self._long_body_bytes + long_body > long_bodies.SEGMENT_BYTES:
+                        reason = long_bodies.past_segment_message(long_body)
+                        if not added:  # the file skipped, and not recorded: read again at the next run
+                            return FileOutcome(key, SKIPPED, messages=(f"{reason}: the next run indexes it",))
+                        warnings.append(f"{document['_stored_path']} left out: {reason}")
+                        continue
                     self._writer.add_document(**document, indexed=self._stamp)
+                    self._long_body_bytes += long_body
+                    added = True
                     if comparable(document["sketch"]):
                         sketches.append((document["record"], document["sketch"]))
                     warnings += item.warnings

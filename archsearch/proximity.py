@@ -14,6 +14,7 @@ latest start is at most n after the earliest end.
 import bisect
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from archsearch.analysis import word_spans, words
 from archsearch.analysis.tokens import text_stretches, word_expression
@@ -186,18 +187,43 @@ def sentence_windows(operands: Sequence[Sequence[Occurrence]], starts: Sequence[
 _STRETCH_CHARS = 1024
 
 
+class CountedText(str):
+    """A text whose words were counted when it was stored: `stretches`, (where each of its
+    stretches ends, how many words come before that), as WordPlaces.counted() gives them, which
+    WordPlaces then takes instead of counting them again (long_bodies.py keeps them)."""
+
+    stretches: tuple[Sequence[int], Sequence[int]]
+
+    @classmethod
+    def of(cls, text: str, stretches: tuple[Sequence[int], Sequence[int]]) -> "CountedText":
+        counted = cls(text)
+        counted.stretches = stretches
+        return counted
+
+
 class WordPlaces:
     """Where the n-th word of a text stands (the words of word_spans): the words are counted a
     stretch at a time, in C where the text has no unspaced script, and only the stretches holding
-    a word asked for are read word by word."""
+    a word asked for are read word by word.  A CountedText's words are not counted again: a
+    concordance of a word throughout a 12 MB page counted all of its 2 million words."""
 
     def __init__(self, text: str):
         self.text = text
+        self._stretch_words: dict[int, list[tuple[int, int]]] = {}
+        if isinstance(text, CountedText):
+            ends, words_before = text.stretches
+            # Each stretch read is told apart (see _stretch_expression): looking through all of
+            # the text for marks and unspaced scripts would cost what the counts save.
+            self.expression = None
+            self._stretches = iter(())
+            self._stretch_starts = [0, *ends]
+            self._words_before = [0, *words_before]
+            return
+        # None where the text holds an unspaced script: each stretch is then told apart.
         self.expression = word_expression(text)
         self._stretches = text_stretches(text, _STRETCH_CHARS)
         self._stretch_starts = [0]  # stretches are cut at whitespace, which no word holds
         self._words_before = [0]  # words before each stretch, and after the last one read
-        self._stretch_words: dict[int, list[tuple[int, int]]] = {}
 
     def span(self, index: int) -> tuple[int, int]:
         """(start, end) in the text of word `index` (counted from 0); IndexError past the last word."""
@@ -212,6 +238,12 @@ class WordPlaces:
         while self._read_stretch():
             pass
         return self._words_before[-1]
+
+    def counted(self) -> tuple[list[int], list[int]]:
+        """(where each stretch of the text ends, how many words come before that), all counted:
+        what a CountedText of the text keeps."""
+        self.count()
+        return self._stretch_starts[1:], self._words_before[1:]
 
     def first_ending_after(self, position: int) -> int:
         """The number of the first word that ends after character `position` (the count of words if none)."""
@@ -236,10 +268,11 @@ class WordPlaces:
         start, end = next(self._stretches, (None, None))
         if start is None:
             return False
-        if self.expression is not None:
-            count = len(self.expression.findall(self.text, start, end))
+        expression, text, offset = self._stretch_expression(start, end)
+        if expression is not None:
+            count = len(_counting(expression).findall(text, start - offset, end - offset))
         else:
-            count = len(words(self.text[start:end]))
+            count = len(words(text))
         self._stretch_starts.append(end)
         self._words_before.append(self._words_before[-1] + count)
         return True
@@ -248,12 +281,32 @@ class WordPlaces:
         spans = self._stretch_words.get(stretch)
         if spans is None:
             start, end = self._stretch_starts[stretch], self._stretch_starts[stretch + 1]
-            if self.expression is not None:
-                spans = [word.span() for word in self.expression.finditer(self.text, start, end)]
+            expression, text, offset = self._stretch_expression(start, end)
+            if expression is not None:
+                spans = [(offset + first, offset + last) for first, last in
+                         map(re.Match.span, expression.finditer(text, start - offset, end - offset))]
             else:
-                spans = [(start + first, start + last) for first, last, _ in word_spans(self.text[start:end])]
+                spans = [(start + first, start + last) for first, last, _ in word_spans(text)]
             self._stretch_words[stretch] = spans
         return spans
+
+    def _stretch_expression(self, start: int, end: int) -> tuple[re.Pattern | None, str, int]:
+        """The expression whose matches are the words of the stretch (None: it holds an unspaced
+        script), the text to match it in and where that text starts in the whole.  A text holding
+        one Chinese word is read as words(), a Python call per word, in the stretch around it
+        alone: its other stretches are read in C.  On a stretch without marks the expression for
+        marks finds the words PLAIN_WORD does, so a stretch's words are the same told apart."""
+        if self.expression is not None:
+            return self.expression, self.text, 0
+        text = self.text[start:end]
+        return word_expression(text), text, start
+
+
+@lru_cache(maxsize=8)
+def _counting(expression: re.Pattern) -> re.Pattern:
+    """`expression` with an empty group at its end: findall() then lists the same empty string
+    once per match instead of making a string of each word, a count in C."""
+    return re.compile(f"(?:{expression.pattern})()", expression.flags)
 
 
 # Texts longer than this are split into sentences only around the occurrences (in_one_sentence):

@@ -13,6 +13,7 @@ import dataclasses
 import errno
 import functools
 import io
+import itertools
 import json
 import os
 import re
@@ -456,9 +457,11 @@ def highlighted(text: str, matches, base_style: str):
     return rich_text
 
 
-def print_article(article: ArticleRecord, out, fmt: str, title_matches=(), body_matches=()) -> None:
+def print_article(article: ArticleRecord, out, fmt: str, title_matches=(), body_matches=(), rest=()) -> None:
     """The article's metadata, then its body; the matches, (start, end) spans of its title and
-    body, are marked in the human and plain formats."""
+    body, are marked in the human and plain formats.  There, `rest`: more of the body, after
+    article.body, as (text, its matches) chunks, written as they come (no match reaching from one
+    into the next: see searching.article_matches_by_chunks)."""
     if fmt == "json":
         out.write(json_line(article_record(article)))
     elif fmt == "tsv" or fmt in CSV_FORMATS:
@@ -481,18 +484,9 @@ def print_article(article: ArticleRecord, out, fmt: str, title_matches=(), body_
         for name, value in _known_details(article):
             console.print(Text(f"{name}: {printable(value)}", style="dim"))
         console.print()
-        start = 0
-        for paragraph in article.body.split("\n\n"):
-            end = start + len(paragraph)
-            within = [
-                (max(first, start) - start, min(last, end) - start)
-                for first, last in body_matches
-                if first < end and last > start
-            ]
+        for paragraph, within in _paragraphs(itertools.chain([(article.body, body_matches)], rest)):
             console.print(Padding(highlighted(printable(paragraph), within, ""), (0, 0, 1, 0)))
-            start = end + 2
     else:
-        body = mark_matches(article.body, body_matches, PLAIN_MATCH_OPEN, PLAIN_MATCH_CLOSE)
         lines = [
             f"title: {printable(mark_matches(article.title, title_matches, PLAIN_MATCH_OPEN, PLAIN_MATCH_CLOSE))}",
             f"date: {article.date.isoformat() if article.date else 'undated'}",
@@ -503,9 +497,38 @@ def print_article(article: ArticleRecord, out, fmt: str, title_matches=(), body_
             f"id: {printable_name(article.id)}",
             f"path: {printable_name(article.path)}",
             "",
-            *(printable(line) for line in body.split("\n")),
         ]
         out.write("\n".join(lines) + "\n")
+        for text, matches in itertools.chain([(article.body, body_matches)], rest):
+            body = mark_matches(text, matches, PLAIN_MATCH_OPEN, PLAIN_MATCH_CLOSE)
+            out.write("\n".join(printable(line) for line in body.split("\n")))
+        out.write("\n")
+
+
+def _paragraphs(chunks):
+    """(paragraph, its matches) of a body given as (text, matches) chunks, as body.split("\n\n")
+    cuts it, each given once the break after it is read: the last of a chunk waits for the next,
+    which may go on with it (not after a chunk that ends with a break: it continues an empty one)."""
+    held = None  # the last paragraph of the chunks read, and its matches
+    for text, matches in chunks:
+        found = _chunk_paragraphs(text, matches)
+        if held is not None:
+            (first, first_matches), shift = found[0], len(held[0])
+            found[0] = held[0] + first, [*held[1], *((start + shift, end + shift) for start, end in first_matches)]
+        yield from found[:-1]
+        held = found[-1]
+    yield held
+
+
+def _chunk_paragraphs(text: str, matches) -> list:
+    found = []
+    start = 0
+    for paragraph in text.split("\n\n"):
+        end = start + len(paragraph)
+        within = [(max(first, start), min(last, end)) for first, last in matches if first < end and last > start]
+        found.append((paragraph, [(first - start, last - start) for first, last in within]))
+        start = end + 2
+    return found
 
 
 @contextlib.contextmanager

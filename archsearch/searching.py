@@ -3,6 +3,8 @@
 import datetime
 import os
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh import long_bodies
 from archsearch.engines.whoosh.evaluation import Evaluation, Evaluator
 from archsearch.engines.whoosh.fuzzy import weighed_part
-from archsearch.engines.whoosh.store import article_body, index_searcher, key_term, read_roots
+from archsearch.engines.whoosh.store import article_body, damage_reported, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.analysis.alternatives import index_languages
 from archsearch.passages import PASSAGE_SEARCH_CHARS, Snippet, WordMatcher, lead_passage, passages, proximity_rule
@@ -23,7 +25,7 @@ from archsearch.querying import (
     parse_query,
 )
 from archsearch.formats import UnreadableFile
-from archsearch.formats.article import lead_end
+from archsearch.formats.article import LEAD_MAX_CHARS, lead_end
 from archsearch.schema import number_day
 
 # Did you mean: offered when a query has fewer hits than FEW_HITS and a respelling has at least
@@ -169,14 +171,18 @@ def make_hit(rank: int, whoosh_hit, with_snippets: bool = True, copies=()) -> Hi
         proximities = tuple(
             proximity_rule(node, language, whoosh_hit.searcher.reader()) for node in whoosh_hit.proximities()
         ) if isinstance(whoosh_hit, _EvaluatedHit) else ()
-        matched = None
         for body, whole in _body_openings(stored, whoosh_hit):
             # An opening this long has the body's lead (lead_end) and is one passages can read.
             if not whole and len(body) <= PASSAGE_SEARCH_CHARS:
                 continue
-            if matched is None:
-                # A listed prefix's words are found in the whole body (None: evaluation reads it).
-                matched = matched_words(whoosh_hit, language, made_from_lead(title, body), body if whole else None)
+            # A listed prefix's words are those the opening holds: the passages found in it are
+            # those the whole body's words give (a word the opening lacks marks nothing there),
+            # and a huge body is not read whole for them.  Where the opening holds none of the
+            # query's words, a prefix's may stand further on: evaluation reads the whole body for
+            # them (None), and nothing for other words.
+            matched = matched_words(whoosh_hit, language, made_from_lead(title, body), body)
+            if not whole and matched["body"].finds_nothing:
+                matched = matched_words(whoosh_hit, language, made_from_lead(title, body), None)
             found = passages(body, matched["body"], proximities=proximities, whole=whole)
             if found is not None:
                 break
@@ -206,8 +212,9 @@ def matched_words(
     """What to mark in the title and in the body: the query's indexed words this article contains
     there, the unstemmed forms it contains in either (from prefix, wildcard, fuzzy and `=` words)
     and its words in capitals the query asked for (smart case), the words analysed in the
-    article's language.  `body`: the article's body as its passages read it, in which an evaluated
-    hit's prefix words are found (its file is not read and parsed a second time)."""
+    article's language.  `body`: the article's body, or the opening of it, as its passages read
+    it, in which an evaluated hit's prefix words are found (its file is not read and parsed a
+    second time)."""
     found = {fieldname: set() for fieldname in MARKED_FIELDS}
     terms = whoosh_hit.matched_terms(body) if isinstance(whoosh_hit, _EvaluatedHit) else whoosh_hit.matched_terms()
     for fieldname, term in terms:
@@ -729,14 +736,116 @@ def article_matches(title: str, body: str, language: str, words: dict[str, froze
     return matchers["title"].spans(title), matchers["body"].spans(body)
 
 
+def article_matches_by_chunks(
+    title: str, parts: Iterable[str], language: str, words: dict[str, frozenset[str]],
+) -> tuple[list, Iterator[tuple[str, list]]]:
+    """article_matches of a body given in parts (find_article_parts), matched as it is read: the
+    title's spans, and the body in chunks, each with its spans (from the chunk's start).  Each
+    chunk but the last ends with a paragraph break as body.split("\n\n") finds it, which no word
+    crosses, and the first holds the lead whole: the spans are those of the whole body."""
+    chunks = paragraph_chunks(parts, LEAD_MAX_CHARS + 2)  # lead_end() is at most LEAD_MAX_CHARS
+    first = next(chunks)
+    matchers = text_matchers(words, language, made_from_lead(title, first))
+    body = matchers["body"]
+    after_lead = body.body if isinstance(body, _BodyMatcher) else body
+
+    def marked():
+        yield first, body.spans(first)
+        for chunk in chunks:
+            yield chunk, after_lead.spans(chunk)
+
+    return matchers["title"].spans(title), marked()
+
+
+def paragraph_chunks(parts: Iterable[str], first_chars: int = 0) -> Iterator[str]:
+    """The text of `parts` again, in chunks that each end with a paragraph break ("\n\n" where
+    text.split("\n\n") cuts), but the last; the first of at least `first_chars` characters."""
+    pending, least = "", first_chars
+    for part in parts:
+        pending += part
+        cut = _last_break_end(pending)
+        if cut >= max(least, 1):
+            yield pending[:cut]
+            pending, least = pending[cut:], 0
+    yield pending
+
+
+def _last_break_end(text: str) -> int:
+    """Where the last paragraph break of `text` that text.split("\n\n") cuts at ends (0: none).
+    split() pairs the newlines of a run from its start, and the text's runs of newlines are those
+    of the body from a paragraph's start: a run cut short by the text's end pairs alike."""
+    at = text.rfind("\n\n")
+    if at < 0:
+        return 0
+    start = at
+    while start > 0 and text[start - 1] == "\n":
+        start -= 1
+    return start + (at + 2 - start) // 2 * 2
+
+
 def find_article(index_dir: Path, reference: str) -> ArticleRecord:
     """The article a user names by its id (as `query` prints it) or by its file's path."""
     with index_searcher(index_dir) as searcher:
         return locate_article(searcher, index_dir, reference)[1]
 
 
+# The opening of a long body that `show` prints before it reads the rest (find_article_parts).
+SHOWN_FIRST_CHARS = 2 * PASSAGE_SEARCH_CHARS
+
+
+def find_article_parts(index_dir: Path, reference: str) -> tuple[ArticleRecord, Iterator[str]]:
+    """find_article, its record's body the opening of a long body kept apart in the index (about
+    SHOWN_FIRST_CHARS characters) and the rest of it in parts, read as they are asked for: a 12 MB
+    page is shown as it is read.  Any other body is whole in the record, and no part follows."""
+    with index_searcher(index_dir) as searcher:
+        docnum, stored = _located(searcher, index_dir, reference)
+        with _body_read(stored):
+            parts = _body_parts(stored, searcher, docnum)
+            return _article_record(stored, next(parts)), _reported(index_dir, stored, parts)
+
+
+def _body_parts(stored: dict, searcher, docnum: int) -> Iterator[str]:
+    """The body of an article in parts that make it whole (see find_article_parts): a long body
+    kept apart a piece at a time after its opening (long_bodies.body_parts), the body of a
+    plain-text file too long to be kept (KEPT_BODY_CHARS) its opening, then the rest once the whole
+    file is parsed (formats.text.body_openings: the body starts with each opening); any other whole."""
+    if long_bodies.kept_apart(stored):
+        return long_bodies.body_parts(searcher, docnum, SHOWN_FIRST_CHARS)
+    path = stored["key"] if stored.get("text") is None else None
+    if path is None or os.stat(path).st_size <= KEPT_BODY_CHARS:
+        return iter([article_body(stored, searcher, docnum)])
+    from archsearch.formats.registry import read_body_openings
+
+    # No opening between the first and the whole: each would be parsed for nothing.
+    return _rest_after_opening(read_body_openings(path, SHOWN_FIRST_CHARS, growth=KEPT_BODY_CHARS))
+
+
+def _rest_after_opening(openings: Iterator[tuple[str, bool]]) -> Iterator[str]:
+    """The first opening, then what the whole body has after it."""
+    first, whole = next(openings)
+    yield first
+    if not whole:
+        *_, (body, _) = openings
+        yield body[len(first) :]
+
+
+def _reported(index_dir: Path, stored: dict, parts: Iterator[str]) -> Iterator[str]:
+    """The parts, read after the searcher closed, their damage or the file's failure named as
+    find_article names them."""
+    with damage_reported(index_dir), _body_read(stored):
+        yield from parts
+
+
 def locate_article(searcher, index_dir: Path, reference: str) -> tuple[int, ArticleRecord]:
     """The document number and record of the article named by id or path, read through `searcher`."""
+    docnum, stored = _located(searcher, index_dir, reference)
+    with _body_read(stored):
+        body = article_body(stored, searcher, docnum)
+    return docnum, _article_record(stored, body)
+
+
+def _located(searcher, index_dir: Path, reference: str) -> tuple[int, dict]:
+    """The document number and stored fields of the article named by id or path."""
     if searcher.doc_count() == 0:
         raise EmptyIndexError()
     record = ""
@@ -757,13 +866,23 @@ def locate_article(searcher, index_dir: Path, reference: str) -> tuple[int, Arti
         raise ArchsearchError(
             f"'{reference}' holds many articles: name one by its id, as in '{stored['path']}'"
         )
+    return docnum, stored
+
+
+@contextmanager
+def _body_read(stored: dict):
+    """Where an article's body is read from its file: a file gone or unreadable since it was
+    indexed is an error naming it."""
     try:
-        body = article_body(stored, searcher, docnum)
+        yield
     except (UnreadableFile, OSError) as exc:
         raise ArchsearchError(
             f"cannot read {stored['key']}: {exc} (run 'archsearch index' to bring the index up to date)"
         ) from None
-    return docnum, ArticleRecord(
+
+
+def _article_record(stored: dict, body: str) -> ArticleRecord:
+    return ArticleRecord(
         id=stored["path"],
         path=stored["key"],
         title=stored.get("title", ""),

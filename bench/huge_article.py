@@ -22,6 +22,7 @@ plain index's, and its ratio to the median of the kinds on the same index.
 """
 
 import argparse
+import io
 import os
 import random
 import re
@@ -31,13 +32,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
+from itertools import chain
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from archsearch.concordance import concordance  # noqa: E402
 from archsearch.formats import UnreadableFile, read_article  # noqa: E402
-from archsearch.searching import article_matches, find_article, query_words, search  # noqa: E402
+from archsearch.rendering import print_article  # noqa: E402
+from archsearch.searching import article_matches_by_chunks, find_article_parts, query_words, search  # noqa: E402
 
 ARCHSEARCH = str(Path(sys.executable).with_name("archsearch"))
 
@@ -52,9 +56,30 @@ KINDS = [
     ("NEAR", "search", "president NEAR/5 election", {}),
     ("SENTENCE", "search", "SENTENCE(president said)", {}),
     ("lead:", "search", "lead:president", {}),
+    ("prefix", "search", "ref*", {}),
     ("kwic", "kwic", "refugees", {}),
+    # `show --format plain --query president`: what it writes before it reads the rest of a long
+    # body (its first chunk), and all of it (as into a file); on a terminal (coloured), its first
+    # screen of 60 lines (into a pager, which reads the rest as it is scrolled to)
     ("show", "show", "president", {}),
+    ("show whole", "show", "president", {"whole": True}),
+    ("show screen", "show", "president", {"screen": True}),
 ]
+SCREEN_LINES = 60
+
+
+class _ScreenFull(Exception):
+    pass
+
+
+class _Screen(io.StringIO):
+    """A terminal's screen that is full after SCREEN_LINES lines."""
+
+    def write(self, text: str) -> int:
+        super().write(text)
+        if self.getvalue().count("\n") >= SCREEN_LINES:
+            raise _ScreenFull
+        return len(text)
 # The stems of every query's words: a paragraph holding none can make an article no query matches.
 QUERY_STEMS = re.compile(
     r"zakharov|presid|syria|ceasefir|talk|prime|minist|refuge|migra|elect|said", re.IGNORECASE
@@ -130,8 +155,19 @@ def run_kind(index_dir: Path, kind: tuple, huge_id: str | None) -> str:
         return "shown" if any(occurrence.path == huge_id for occurrence in found.occurrences) else ""
     # show: the huge article where there is one matching, else the query's first hit, highlighted.
     reference = huge_id or search(index_dir, text, limit=1, with_snippets=False).hits[0].path
-    article = find_article(index_dir, reference)
-    article_matches(article.title, article.body, article.details.language, query_words(index_dir, text))
+    article, rest = find_article_parts(index_dir, reference)
+    title_matches, chunks = article_matches_by_chunks(
+        article.title, chain([article.body], rest), article.details.language, query_words(index_dir, text)
+    )
+    first, first_matches = next(chunks)
+    if options.get("screen"):
+        try:
+            print_article(replace(article, body=first), _Screen(), "human", title_matches, first_matches, chunks)
+        except _ScreenFull:
+            pass
+    else:
+        print_article(replace(article, body=first), io.StringIO(), "plain", title_matches, first_matches,
+                      chunks if options.get("whole") else ())
     return "shown" if huge_id else ""
 
 

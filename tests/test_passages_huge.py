@@ -1,6 +1,7 @@
 """Passages, proximity windows and sentences over long bodies: the work follows the matches, and
 what is found is what reading every word finds."""
 
+import re
 from unittest import mock
 
 from hypothesis import given, settings
@@ -90,8 +91,9 @@ def test_the_huge_article_bench_runs_every_kind(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "0.03 MB text matching" in done.stdout and "0.03 MB text not matching" in done.stdout
-    for kind in ("rare word", "SENTENCE", "NEAR", "lead:", "kwic", "show"):
-        assert done.stdout.count(f"  {kind} ") == 3  # plain, matching, not matching
+    for kind in ("rare word", "SENTENCE", "NEAR", "lead:", "prefix", "kwic", "show", "show whole", "show screen"):
+        # plain, matching, not matching
+        assert len(re.findall(rf"^  {re.escape(kind)} +\d", done.stdout, re.MULTILINE)) == 3, kind
 
 
 @settings(max_examples=500, deadline=None)

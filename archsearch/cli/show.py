@@ -1,6 +1,8 @@
 """`archsearch show`: one article, whole."""
 
 import sys
+from dataclasses import replace
+from itertools import chain
 
 import click
 
@@ -29,20 +31,28 @@ def command(reference, query_text, no_pager, fmt, index_dir, allow_partial):
     from archsearch.location import resolve_index_dir
     from archsearch.rendering import paged, print_article, print_empty_index_note
     from archsearch.engines import open_engine, print_warnings
-    from archsearch.searching import EmptyIndexError, article_matches
+    from archsearch.searching import EmptyIndexError, article_matches_by_chunks, paragraph_chunks
 
     index_dir = resolve_index_dir(index_dir)
     named = resolve(index_dir, reference)
     engine = open_engine(index_dir, allow_partial=allow_partial)
     try:
-        article = engine.find_article(named.reference)
+        # A long body's opening, and the rest read as it is written (a pager may take it lazily).
+        article, rest = engine.find_article_parts(named.reference)
     except EmptyIndexError:
         print_empty_index_note(sys.stderr)
         sys.exit(1)
-    matches = ((), ())
     words = query_text if query_text is not None else named.query
-    if words.strip() and fmt in ("human", "plain"):
-        matches = article_matches(article.title, article.body, article.details.language, engine.query_words(words))
+    body = chain([article.body], rest)
+    if fmt not in ("human", "plain"):  # the body whole, nothing marked
+        title_matches, chunks = (), iter([("".join(body), ())])
+    elif words.strip():
+        title_matches, chunks = article_matches_by_chunks(
+            article.title, body, article.details.language, engine.query_words(words)
+        )
+    else:
+        title_matches, chunks = (), ((chunk, ()) for chunk in paragraph_chunks(body))
+    first, first_matches = next(chunks)
     with paged(sys.stdout, wanted=not no_pager) as out:
-        print_article(article, out, fmt, *matches)
+        print_article(replace(article, body=first), out, fmt, title_matches, first_matches, chunks)
     print_warnings(engine, sys.stderr)

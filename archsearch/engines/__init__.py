@@ -40,6 +40,10 @@ class Engine(Protocol):
     def find_article(self, reference: str):
         """One article whole (searching.ArticleRecord), named by its id or path."""
 
+    def find_article_parts(self, reference: str):
+        """find_article, and more of its body to follow its record's, in parts read as they are
+        asked for (searching.find_article_parts): a long body is shown as it is read."""
+
     def similar(self, reference: str, *, limit: int = 10):
         """The articles most like the one named (searching.SearchResult), its copies left out."""
 

@@ -229,9 +229,10 @@ def read_article(path: os.PathLike | str, key: str = "") -> Article:
     raise UnreadableFile(f"no record {key!r} in the file" if key else "no article in the file")
 
 
-def read_body_openings(path: os.PathLike | str, first_bytes: int) -> Iterator[tuple[str, bool]]:
+def read_body_openings(path: os.PathLike | str, first_bytes: int, growth: int = 4) -> Iterator[tuple[str, bool]]:
     """A one-article file's body as (text, whole) pairs: the whole body, or for a plain-text file
-    ever longer openings of it from about `first_bytes` bytes on (text.body_openings)."""
+    ever longer openings of it from about `first_bytes` bytes on, each `growth` times the one
+    before (text.body_openings)."""
     source = Source(path)
     fmt = sniff(source)
     if fmt is not FORMATS["text"]:
@@ -239,4 +240,4 @@ def read_body_openings(path: os.PathLike | str, first_bytes: int) -> Iterator[tu
         return
     from archsearch.formats.text import body_openings
 
-    yield from body_openings(source, first_bytes)
+    yield from body_openings(source, first_bytes, growth=growth)

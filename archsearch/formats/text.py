@@ -666,11 +666,13 @@ def _read_bytes(source: Source, max_bytes: int) -> tuple[bytes, bool]:
     return _cut_at_character_boundary(data[:max_bytes]), True
 
 
-def body_openings(source: Source, first_bytes: int, max_bytes: int = MAX_TEXT_BYTES) -> Iterator[tuple[str, bool]]:
+def body_openings(
+    source: Source, first_bytes: int, max_bytes: int = MAX_TEXT_BYTES, growth: int = 4,
+) -> Iterator[tuple[str, bool]]:
     """The body of a plain-text file's article as ever longer openings: (text, whole), where the
     body starts with text, and whole says that text is all of it.  An opening that is not whole
     has more than whitespace after it in the body.  The first is parsed from about `first_bytes`
-    bytes of the file, each next from four times as many, the last is the whole body.
+    bytes of the file, each next from `growth` times as many, the last is the whole body.
 
     Only an opening's lines are decoded and parsed: the encoding is the whole file's (UTF-8 only if
     all of it is: checked without making its text), the steps before cut_boilerplate look at the
@@ -689,7 +691,7 @@ def body_openings(source: Source, first_bytes: int, max_bytes: int = MAX_TEXT_BY
             yield opening
             if opening[1]:
                 return
-        size *= 4
+        size *= growth
     yield parse_article(decode(data)).body, True
 
 

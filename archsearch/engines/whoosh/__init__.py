@@ -28,6 +28,11 @@ class WhooshEngine:
 
         return find_article(self.location, reference)
 
+    def find_article_parts(self, reference: str):
+        from archsearch.searching import find_article_parts
+
+        return find_article_parts(self.location, reference)
+
     def similar(self, reference: str, *, limit: int = 10):
         from archsearch.related import similar
 

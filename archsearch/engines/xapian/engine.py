@@ -353,6 +353,10 @@ class XapianEngine:
     def find_article(self, reference: str) -> ArticleRecord:
         return self._run(lambda database: self._article(*self._locate(database, reference)))
 
+    def find_article_parts(self, reference: str):
+        """find_article: the body whole in the record, no part after it."""
+        return self.find_article(reference), iter(())
+
     def similar(self, reference: str, *, limit: int = 10) -> SearchResult:
         """As related.similar: the article's most distinctive words (Xapian's relevance-feedback
         expand set over its title and body terms) as a query, the article and its copies left out."""
