@@ -378,7 +378,6 @@ def article_document(key: str, root: str, article: Article, entry: Entry, long_b
 
 # glibc's malloc maps a block this large or larger apart, and unmaps it when it is freed.
 LARGE_BLOCK_BYTES = 256 * 1024
-_M_MMAP_THRESHOLD = -3  # mallopt's parameter, from glibc's malloc.h
 
 
 def map_large_blocks_apart() -> None:
@@ -389,8 +388,10 @@ def map_large_blocks_apart() -> None:
     one process: 403 MiB at its peak, 278 MiB so set).  Nothing where the C library is not glibc."""
     import ctypes
 
+    from archsearch.glibc_malloc import M_MMAP_THRESHOLD
+
     try:
-        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES)
+        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES)
     except (OSError, AttributeError):
         pass
 
