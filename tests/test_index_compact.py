@@ -416,8 +416,8 @@ def test_more_segments_due_for_a_tier_merge_than_the_bound_merge_in_commits_of_t
 
 @pytest.mark.parametrize("number", [errno.ENOSPC, errno.EMFILE])
 def test_a_compaction_out_of_room_or_file_handles_is_not_called_damage(corpus, index_dir, monkeypatch, number):
-    """A disk full or too many open files (a compaction opens every segment) inside Whoosh's code was
-    reported as damage naming --rebuild, though the index was whole (the review of wt-compactmem)."""
+    """A disk full or too many open files (a merge holds each merged segment's file open) inside Whoosh's
+    code was reported as damage naming --rebuild, though the index was whole (the review of wt-compactmem)."""
     from archsearch.engines.whoosh import store
 
     build_in_segments(corpus, index_dir)
