@@ -378,7 +378,6 @@ def article_document(key: str, root: str, article: Article, entry: Entry, long_b
 
 # glibc's malloc maps a block this large or larger apart, and unmaps it when it is freed.
 LARGE_BLOCK_BYTES = 256 * 1024
-_M_MMAP_THRESHOLD = -3  # mallopt's parameter, from glibc's malloc.h
 
 
 def map_large_blocks_apart() -> None:
@@ -389,8 +388,10 @@ def map_large_blocks_apart() -> None:
     one process: 403 MiB at its peak, 278 MiB so set).  Nothing where the C library is not glibc."""
     import ctypes
 
+    from archsearch.glibc_malloc import M_MMAP_THRESHOLD
+
     try:
-        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES)
+        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES)
     except (OSError, AttributeError):
         pass
 
@@ -840,31 +841,40 @@ def _compact_only(index_dir: Path, lock_wait: float, progress, should_stop) -> I
 
 def compact_index(index_dir: Path, report: IndexReport, progress, should_stop) -> None:
     """Merge the index's segments into one (segments.compact_segments), under the run lock the
-    caller holds; the record of indexed files follows the new generation if it matched the old.
-    Fills in the report's compacted and total; a stop request before the commit leaves the index
-    as it was and marks the report interrupted."""
+    caller holds; the record of indexed files follows each new generation if it matched the old.
+    Fills in the report's compacted and total; a stop request leaves the index as of the last
+    pass committed (as it was, if there is one pass) and marks the report interrupted."""
     from archsearch.engines.whoosh.segments import CompactionStopped, compact_segments
 
     progress(Progress("committing"))
     record = Manifest(index_dir / MANIFEST_FILE)
+    committed = []
+
+    def follow(generation: int) -> None:
+        committed.append(generation)
+        if in_step:
+            record.record(generation, {}, ())
+
     try:
         ix = open_index(index_dir)
+        before = len(ix._segments())
+        # Out of step (a run killed before its record), the record is made anew by the next run.
         in_step = record.generation == ix.latest_generation()
         try:
             with damage_reported(index_dir):  # merging reads every segment
-                before, after, generation = compact_segments(ix, should_stop)
+                after = compact_segments(ix, should_stop, follow)
         except BaseException as exc:
             # The new segment's files, never committed, take as much room as the index.
             remove_unreferenced_files(str(index_dir))
-            if isinstance(exc, CompactionStopped):
-                report.interrupted = True
+            if not isinstance(exc, CompactionStopped):
+                raise
+            report.interrupted = True
+            if not committed:
                 return
-            raise
-        report.compacted = before, after, generation is not None
-        report.total = ix.doc_count() if generation is None else open_index(index_dir).doc_count()
-        # Out of step (a run killed before its record), the record is made anew by the next run.
-        if generation is not None and in_step:
-            record.record(generation, {}, ())
+            after = len(open_index(index_dir)._segments())
+        report.compacted = before, after, bool(committed)
+        report.total = open_index(index_dir).doc_count() if committed else ix.doc_count()
+        if committed and in_step:
             record.keep_index_state(index_state(index_dir, report.total))
     finally:
         record.close()
@@ -1234,6 +1244,17 @@ class Run:
             generation = self.commit(segments, sorted(map(key_term, deleted)))
             self.articles = None
         self.manifest.record(generation, changed, forgotten, article_changes(deleted, outcomes))
+        if segments or deleted:
+            self.merge_overdue()
+
+    def merge_overdue(self) -> None:
+        """Commit the merges the last commit left for want of file handles (segments.merge_overdue),
+        each recorded as it is committed."""
+        from archsearch.engines.whoosh.segments import merge_overdue
+
+        with damage_reported(self.build_dir):
+            for generation in merge_overdue(self.ix, self.should_stop):
+                self.manifest.record(generation, {}, ())
 
     def finish(self) -> IndexReport:
         if self.gone:

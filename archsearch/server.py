@@ -964,8 +964,7 @@ MMAP_THRESHOLD = 32 << 20
 HEAP_BYTES_RANGE = (4 << 20, 30 << 20)
 
 # glibc's mallopt() parameters and Linux's madvise() advice (MADV_POPULATE_WRITE: Linux >= 5.14).
-M_TRIM_THRESHOLD = -1
-M_MMAP_THRESHOLD = -3
+from archsearch.glibc_malloc import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD  # noqa: E402
 MADV_HUGEPAGE = 14
 MADV_POPULATE_WRITE = 23
 HUGE_PAGE = 2 << 20

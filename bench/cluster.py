@@ -40,6 +40,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -65,10 +66,67 @@ def query_args(kind):
     return options, words
 
 
+# How long a shard's server may take to listen on its port.
+START_SECONDS = 10
+# Ports tried in turn for a shard when a port found free is taken before its server binds it.
+PORT_TRIES = 5
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def listening_socket(port):
+    """The inode of the socket listening on 127.0.0.1:port, if one is (Linux's /proc/net/tcp)."""
+    with open("/proc/net/tcp", encoding="ascii") as table:
+        for line in table.read().splitlines()[1:]:
+            fields = line.split()
+            if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":  # 0A: LISTEN
+                return fields[9]
+    return None
+
+
+def sockets_of(pid):
+    """The inodes of the sockets process pid holds."""
+    held = set()
+    for descriptor in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{descriptor}")
+        except OSError:  # closed since listed
+            continue
+        if target.startswith("socket:["):
+            held.add(target[len("socket:["):-1])
+    return held
+
+
+def start_shard(folder, port=0, options=()):
+    """`xapian-tcpsrv --writable` on folder, in a process group of its own (it forks a process per
+    connection), on `port` or, if 0, a port found free; (process, port) once that process itself
+    listens there.  A port found free may be taken by another process before the server binds it
+    (then the server fails, or a client would reach the other process): another is tried, up to
+    PORT_TRIES.  RuntimeError if it does not start."""
+    for _ in range(1 if port else PORT_TRIES):
+        chosen = port or free_port()
+        process = subprocess.Popen(
+            ["xapian-tcpsrv", "--writable", "--quiet", "--interface", "127.0.0.1", "--port", str(chosen), *options,
+             str(folder)],
+            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline and process.poll() is None:
+            if listening_socket(chosen) in sockets_of(process.pid):
+                return process, chosen
+            time.sleep(0.05)
+        stop_shard(process)
+    raise RuntimeError(f"xapian-tcpsrv did not start on {folder} (port {chosen})")
+
+
+def stop_shard(process):
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def cluster_ports(cluster_file):
@@ -80,20 +138,16 @@ def cluster_ports(cluster_file):
 
 
 def start_shards(folder, ports, options=()):
+    """A shard server on each of folder's shard folders (start_shard), on the ports given (0: one
+    found free); (process, port) of each."""
     servers = []
-    for number, port in enumerate(ports):
-        process = subprocess.Popen(
-            ["xapian-tcpsrv", "--writable", "--quiet", "--interface", "127.0.0.1", "--port", str(port), *options,
-             os.path.join(folder, f"shard{number}")],
-            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        servers.append((process, port))
+    try:
+        for number, port in enumerate(ports):
+            servers.append(start_shard(os.path.join(folder, f"shard{number}"), port, options))
+    except BaseException:
+        for process, _ in servers:
+            stop_shard(process)
+        raise
     return servers
 
 
@@ -264,8 +318,12 @@ def main():
                 sys.exit(f"bench/cluster.py: {location} names {len(ports)} shards, not --shards {args.shards}")
             print(f"continuing the build in {folder} (shards on ports {', '.join(map(str, ports))})", flush=True)
         else:
-            ports = [free_port() for _ in range(args.shards)]
-        servers = start_shards(folder, ports)
+            ports = [0] * args.shards
+        try:
+            servers = start_shards(folder, ports)
+        except RuntimeError as exc:
+            sys.exit(f"bench/cluster.py: {exc}")
+        ports = [port for _, port in servers]
         try:
             if not continued:
                 made = run([command, "cluster", "init", location, *[arg for port in ports for arg in ("--shard", f"127.0.0.1:{port}")]])
@@ -296,11 +354,7 @@ def main():
                 results[name]["queries"] = kinds
         finally:
             for process, _ in servers:
-                try:
-                    os.killpg(process.pid, 9)
-                except OSError:
-                    pass
-                process.wait()
+                stop_shard(process)
     for engine in results.values():
         engine["articles"] = articles
     if continued:

@@ -37,7 +37,9 @@ Sections:
   startup   `python -c pass`, `archsearch --help`.
 
 Raw numbers go to JSON (default bench/results/<corpus>-<time>.json, git-ignored).  A missing
-tool or a failing command is a one-line note, never a traceback.  See bench/README.md.
+tool or a failing command is a one-line note, never a traceback.  If `archsearch serve` does not
+start (a work dir whose socket path is over 107 bytes, say), the run says why on stderr, measures
+the rest and exits 1; `--skip served` leaves the served runs out on purpose.  See bench/README.md.
 """
 import argparse
 import datetime
@@ -83,7 +85,9 @@ DATE_LINE = r"^\s*date (\d{4})-(\d{2})-(\d{2})"
 QUERY_TOOLS = ["archsearch", "archsearch served", "sqlite3", "tantivy", "rg", "recollq"]
 LIVE_TOOLS = ["archsearch", "archsearch served", "tantivy"]
 BUILDS = ["archsearch -j 1", "archsearch -j 2", "fts5", "tantivy", "recoll"]
-SKIPPABLE = {"archsearch", "fts5", "tantivy", "recoll", "rg", "reindex", "query", "live", "startup"}
+SKIPPABLE = {"archsearch", "fts5", "tantivy", "recoll", "rg", "reindex", "query", "live", "startup", "served"}
+# The longest path of a Unix socket (sun_path holds 108 bytes, with the final NUL).
+SOCKET_PATH_BYTES = 107
 
 # The query process of tantivy, written to the work dir: as short as a user's script, so that
 # Python compiles little and imports only tantivy.
@@ -423,6 +427,7 @@ class Bench:
         self.nfiles = 0
         self.indexes = {}  # tool -> index path, for the queries
         self.server = None
+        self.server_failure = None  # why `archsearch serve` did not start, when it was to be measured
 
     def note(self, section, message):
         note(message)
@@ -893,7 +898,8 @@ class Bench:
     # ---------------------------------------------------------------- the server
 
     def start_server(self):
-        """`archsearch serve` on a socket in the work dir; None (with a note) if it does not come up."""
+        """`archsearch serve` on a socket in the work dir; None if it does not come up, with the reason
+        said on stderr and kept in server_failure (the run then exits non-zero)."""
         socket_path = os.path.join(self.work, "server.sock")
         env = dict(os.environ, ARCHSEARCH_SOCKET=socket_path)
         env.pop("ARCHSEARCH_SERVER", None)
@@ -903,14 +909,29 @@ class Bench:
         deadline = time.monotonic() + 30
         while not os.path.exists(socket_path):
             if proc.poll() is not None or time.monotonic() > deadline:
-                self.note("query", f"`archsearch serve` did not start (see {log.name}): served runs skipped")
+                ended = proc.poll()
                 proc.kill()
                 proc.wait()
                 log.close()
+                self.server_did_not_start(socket_path, ended, log.name)
                 return None
             time.sleep(0.05)
         print(f"  resident server: `archsearch serve`, pid {proc.pid}, socket {socket_path}", flush=True)
         return {"proc": proc, "env": env, "log": log}
+
+    def server_did_not_start(self, socket_path, status, log_path):
+        with open(log_path, encoding="utf-8", errors="replace") as log:
+            said = log.read().strip().splitlines()
+        how = f"it exited with status {status}" if status is not None else "no socket after 30 s"
+        why = f"{how}: {said[-1]}" if said else how
+        length = len(os.fsencode(socket_path))
+        if length > SOCKET_PATH_BYTES:
+            why += (f"; its socket path {socket_path} is {length} bytes, over the {SOCKET_PATH_BYTES} a Unix socket's "
+                    "may have: pass a shorter --workdir")
+        self.server_failure = why
+        self.note("query", f"`archsearch serve` did not start ({why}): served runs not measured")
+        print(f"error: `archsearch serve` did not start ({why}); the served runs are not measured "
+              "(--skip served leaves them out on purpose)", file=sys.stderr, flush=True)
 
     def stop_server(self):
         if self.server:
@@ -965,7 +986,7 @@ class Bench:
             self.indexes.update(args.use_index)
             self.step("build", self.build)
             self.step("reindex", self.reindex)
-            if "archsearch" in self.indexes and not {"query", "live"} <= args.skip:
+            if "archsearch" in self.indexes and not {"query", "live"} <= args.skip and "served" not in args.skip:
                 self.server = self.start_server()
             self.step("query", self.queries)
             self.step("live", self.live)
@@ -980,6 +1001,9 @@ class Bench:
             self.write_json()
             if not args.keep:
                 shutil.rmtree(self.work, ignore_errors=True)
+        if self.server_failure:
+            print(f"error: the served runs were not measured: {self.server_failure}", file=sys.stderr)
+            return 1
         return 0
 
     def step(self, name, function):

@@ -111,6 +111,39 @@ def test_an_index_given_is_queried_instead_of_built_and_linked_folders_are_follo
     assert results["queries"]["common word"]["tools"]["archsearch served"]["matches"] == 3
 
 
+@pytest.mark.parametrize("skip_served", [False, True])
+def test_a_server_that_does_not_start_fails_the_run_saying_why_unless_skipped(tmp_path, workdir, skip_served):
+    """A work dir whose socket path is over 107 bytes: the server never starts.  The run said so
+    in a note among the others and exited 0, the served runs missing from its tables."""
+    from archsearch.indexing import update_index
+
+    corpus = tmp_path / "corpus"
+    for name, text in FILES.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(text, encoding="utf-8")
+    update_index(tmp_path / "ix", [str(corpus)])
+    long_workdir = workdir / ("w" * 100)
+    long_workdir.mkdir()
+    skip = "fts5,tantivy,recoll,rg,reindex,live,startup" + (",served" if skip_served else "")
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), str(corpus), "--quick", "--archsearch", installed_command(),
+         "--skip", skip, "--use-index", f"archsearch={tmp_path / 'ix'}", "--workdir", str(long_workdir),
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=600)
+    results = json.loads(out.read_text())
+    assert set(results["queries"]["common word"]["tools"]) == {"archsearch"}  # the rest was measured
+    if skip_served:
+        assert done.returncode == 0, done.stderr
+        assert "serve" not in done.stderr
+    else:
+        assert done.returncode == 1
+        assert "error: `archsearch serve` did not start (it exited with status 2: archsearch: error: cannot listen" \
+            in done.stderr
+        assert "over the 107 a Unix socket's may have: pass a shorter --workdir" in done.stderr
+        assert done.stderr.rstrip().splitlines()[-1].startswith("error: the served runs were not measured: ")
+
+
 def test_an_editable_install_s_finder_is_found_in_the_measured_python(tmp_path):
     # An editable install adds its finder's imports to every process of that Python, the peers'
     # too: the harness must say so, since users run a regular install.

@@ -6,17 +6,19 @@ reason, unless ARCHSEARCH_REQUIRE_CLUSTER_TESTS=1 (set by .ci/run), which makes 
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import pytest
 
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "bench"))
+from cluster import start_shard, stop_shard  # noqa: E402  (bench/cluster.py: the tests' shards start as its do)
+
 REQUIRE = os.environ.get("ARCHSEARCH_REQUIRE_CLUSTER_TESTS") == "1"
-START_SECONDS = 10
 
 
 def missing() -> str | None:
@@ -40,34 +42,6 @@ def require_xapian() -> None:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def listening_socket(port: int) -> str | None:
-    """The inode of the socket listening on 127.0.0.1:port, if one is (Linux's /proc/net/tcp)."""
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":  # 0A: LISTEN
-            return fields[9]
-    return None
-
-
-def sockets_of(pid: int) -> set[str]:
-    """The inodes of the sockets process pid holds."""
-    held = set()
-    for descriptor in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{descriptor}")
-        except OSError:  # closed since listed
-            continue
-        if target.startswith("socket:["):
-            held.add(target[len("socket:["):-1])
-    return held
-
-
 class Shard:
     """One xapian-tcpsrv in a process group of its own (it forks a process per connection, and a
     shard going down means all of them)."""
@@ -83,35 +57,17 @@ class Shard:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        for _ in range(5):  # the port chosen may be taken before the server binds it
-            self.port = self.port or free_port()
-            self.process = subprocess.Popen(
-                ["xapian-tcpsrv", "--writable", "--quiet", "--interface", "127.0.0.1", "--port", str(self.port),
-                 *self.options, str(self.folder)],
-                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + START_SECONDS
-            while time.monotonic() < deadline and self.process.poll() is None:
-                if listening_socket(self.port) in sockets_of(self.process.pid):
-                    return
-                time.sleep(0.05)
-            self.stop()
-            self.port = 0
-        raise RuntimeError(f"xapian-tcpsrv did not start on {self.folder}")
+        """On its port (a port found free the first time): bench/cluster.py's start_shard."""
+        self.process, self.port = start_shard(self.folder, self.port, self.options)
 
     def signal(self, number: int) -> None:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, number)
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
-        self.process = None
+        if self.process is not None:
+            stop_shard(self.process)
+            self.process = None
 
 
 def start_shards(folder: Path, count: int, options: tuple[str, ...] = ()) -> list[Shard]:
@@ -732,3 +688,26 @@ def test_explain_counts_the_articles_a_positional_operator_keeps(placed):
 @pytest.mark.parametrize("text", ["alpha NEAR/3 beta", "SENTENCE(alpha gamma)", "mentions>=3:omega"])
 def test_timeline_of_positional_operators_counts_as_the_embedded_engine(placed, text):
     assert engine(placed["cluster"]).timeline(text, by="day") == engine(placed["embedded"]).timeline(text, by="day")
+
+
+def test_a_shard_whose_port_is_taken_before_its_server_binds_it_starts_on_another(tmp_path, monkeypatch):
+    """bench/cluster.py found ports free, then started the shards on them and waited for a
+    connection to succeed: a port taken meanwhile by another process answered in the shard's place."""
+    import socket
+
+    import cluster as bench_cluster
+
+    require_xapian()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        real = bench_cluster.free_port
+        found = iter([port])
+        monkeypatch.setattr(bench_cluster, "free_port", lambda: next(found, None) or real())
+        process, chosen = bench_cluster.start_shard(tmp_path / "shard", 0)
+        try:
+            assert chosen != port
+            assert bench_cluster.listening_socket(chosen) in bench_cluster.sockets_of(process.pid)
+        finally:
+            bench_cluster.stop_shard(process)

@@ -216,10 +216,208 @@ def test_a_stop_requested_while_the_merged_postings_are_read_stops_the_compactio
     assert generation(index_dir) == kept and engine_files(index_dir) == files
 
 
+class OpenSegments:
+    """The most segments open at once (each holds its file open), through segments.SegmentReader."""
+
+    def __init__(self, monkeypatch):
+        self.open = self.most = 0
+        counter = self
+
+        class Counted(segments.SegmentReader):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.counted = True
+                counter.open += 1
+                counter.most = max(counter.most, counter.open)
+
+            def close(self):
+                if self.counted:
+                    self.counted = False
+                    counter.open -= 1
+                super().close()
+
+        monkeypatch.setattr(segments, "SegmentReader", Counted)
+
+
+class Commits:
+    """The generations committed (segments.commit_segments), one per pass of a compaction."""
+
+    def __init__(self, monkeypatch):
+        self.generations = []
+        real = segments.commit_segments
+
+        def counted(*args, **kwargs):
+            self.generations.append(real(*args, **kwargs))
+            return self.generations[-1]
+
+        monkeypatch.setattr(segments, "commit_segments", counted)
+
+
+def remove_and_replace(corpus) -> None:
+    """Articles deleted, and one replaced by another text (deleted, and added anew)."""
+    for name in ["main/000/article00003.txt", "main/001/article00041.txt", "copies/000/article00014.txt"]:
+        os.remove(corpus / name)
+    replaced = corpus / "main/001/article00052.txt"
+    replaced.write_text(replaced.read_text(encoding="utf-8") + " Walruses near harbour3.", encoding="utf-8")
+
+
+def test_a_compaction_of_more_segments_than_the_bound_merges_in_passes_into_what_a_fresh_build_makes(
+        corpus, index_dir, tmp_path, run_cli, monkeypatch):
+    """Merging opens every segment it merges (a file each): about 750 of them ran out of file
+    handles at the default limit of 1,024.  Past MERGE_BOUND, a compaction merges in passes."""
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 100)  # no tier merge
+    build_in_segments(corpus, index_dir)
+    for name in ["main/000/article00003.txt", "main/001/article00041.txt", "copies/000/article00014.txt"]:
+        os.remove(corpus / name)
+    update_index(index_dir, [], commit_every=5)
+    before, kept = segment_count(index_dir), generation(index_dir)
+    assert before > 12 and any(segment.has_deletions() for segment in index_segments(index_dir))
+    monkeypatch.setattr(segments, "MERGE_BOUND", 3)
+    opened, commits = OpenSegments(monkeypatch), Commits(monkeypatch)
+
+    report = update_index(index_dir, [], compact=True)
+
+    assert report.compacted == (before, 1, True) and not report.interrupted
+    assert opened.most == 3
+    # 3 into 1 at each pass: two segments fewer each, and the last pass
+    assert commits.generations == list(range(kept + 1, kept + 1 + (before - 3 + 1) // 2 + 1))
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    assert library_answers(index_dir) == library_answers(fresh)
+    assert copy_partition(index_dir) == copy_partition(fresh)
+    compacted_cli = cli_answers(run_cli)
+    os.environ["ARCHSEARCH_INDEX"] = str(fresh)  # run_cli's monkeypatch restores it
+    assert cli_answers(run_cli) == compacted_cli
+    # the record followed every pass: the next run reads nothing
+    assert update_index(index_dir, []).unchanged == 76
+
+
+def test_a_compaction_stopped_between_passes_keeps_them_and_the_next_finishes_it(corpus, index_dir, tmp_path,
+                                                                                  run_cli, monkeypatch):
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 100)
+    build_in_segments(corpus, index_dir)
+    before_library, before_cli = library_answers(index_dir), cli_answers(run_cli)
+    before = segment_count(index_dir)
+    monkeypatch.setattr(segments, "MERGE_BOUND", 3)
+    commits = Commits(monkeypatch)
+
+    report = update_index(index_dir, [], compact=True, should_stop=lambda: len(commits.generations) == 2)
+
+    assert report.interrupted and report.compacted == (before, before - 4, True)
+    assert segment_count(index_dir) == before - 4
+    assert library_answers(index_dir) == before_library and cli_answers(run_cli) == before_cli
+    assert update_index(index_dir, []).unchanged == 79  # the record followed both passes
+    # articles deleted and replaced between the passes, in segments merged and not
+    remove_and_replace(corpus)
+    update_index(index_dir, [], commit_every=5)
+    assert any(segment.has_deletions() for segment in index_segments(index_dir))
+
+    report = update_index(index_dir, [], compact=True)
+
+    assert report.compacted[1:] == (1, True) and not report.interrupted
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    # the same articles, scores to the bit, but the replaced one numbered last
+    assert scores(index_dir) == scores(fresh)
+    assert index_state(index_dir) == index_state(fresh)
+    assert copy_partition(index_dir) == copy_partition(fresh)
+
+
+def test_a_compaction_stopped_in_a_later_pass_keeps_the_passes_before(corpus, index_dir, monkeypatch):
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 100)
+    build_in_segments(corpus, index_dir)
+    before = segment_count(index_dir)
+    monkeypatch.setattr(segments, "MERGE_BOUND", 3)
+    monkeypatch.setattr(segments, "STOP_CHECK_TERMS", 1)
+    commits = Commits(monkeypatch)
+    reading = []  # the passes committed when each term's postings were read
+    real = segments.posting_blocks
+
+    def noted(matcher):
+        reading.append(len(commits.generations))
+        return real(matcher)
+
+    monkeypatch.setattr(segments, "posting_blocks", noted)
+    report = update_index(index_dir, [], compact=True, should_stop=lambda: 1 in reading)
+
+    assert report.interrupted and report.compacted == (before, before - 2, True)
+    assert len(commits.generations) == 1 and segment_count(index_dir) == before - 2
+    files = engine_files(index_dir)
+    indexing.remove_unreferenced_files(str(index_dir))
+    assert engine_files(index_dir) == files  # the stopped pass left nothing behind
+    assert update_index(index_dir, [], compact=True).compacted == (before - 2, 1, True)
+
+
+@pytest.mark.parametrize("kill_at", ["the second pass's segment", "the first pass's record"])
+def test_a_compaction_killed_in_a_later_pass_leaves_the_index_whole_and_the_next_finishes_it(
+        corpus, index_dir, tmp_path, monkeypatch, kill_at):
+    from archsearch import manifest
+
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 100)
+    build_in_segments(corpus, index_dir)
+    before_library = library_answers(index_dir)
+    monkeypatch.setattr(segments, "MERGE_BOUND", 3)
+    with pytest.MonkeyPatch.context() as patch:
+        if kill_at == "the second pass's segment":
+            owner, name, calls = segments.FastSegmentWriter, "_finalize_segment", 2
+        else:
+            owner, name, calls = manifest.Manifest, "record", 1
+        real = getattr(owner, name)
+        seen = []
+
+        def killing(*args, **kwargs):
+            seen.append(1)
+            if len(seen) == calls:
+                raise Killed
+            return real(*args, **kwargs)
+
+        patch.setattr(owner, name, killing)
+        with pytest.raises(Killed):
+            update_index(index_dir, [], compact=True)
+    assert library_answers(index_dir) == before_library
+
+    assert update_index(index_dir, [], compact=True).compacted[1:] == (1, True)
+    assert library_answers(index_dir) == before_library
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    assert library_answers(index_dir) == library_answers(fresh)
+    assert update_index(index_dir, []).unchanged == 79  # the record is in step again (made anew if it was not)
+    assert index_state(index_dir) == index_state(fresh)
+
+
+def test_more_segments_due_for_a_tier_merge_than_the_bound_merge_in_commits_of_the_bound(corpus, index_dir, tmp_path,
+                                                                                         monkeypatch):
+    """A deletion in many small segments at once (here they were never merged) brings them all
+    into a tier: they are merged MERGE_BOUND at a commit, in commits that follow the run's own."""
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 100)
+    build_in_segments(corpus, index_dir)
+    before = segment_count(index_dir)
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 4)
+    monkeypatch.setattr(segments, "MERGE_BOUND", 3)
+    opened, commits = OpenSegments(monkeypatch), Commits(monkeypatch)
+    remove_and_replace(corpus)
+
+    report = update_index(index_dir, [])
+
+    assert (report.removed, report.updated) == (3, 1)
+    assert opened.most == 3
+    # the run's commit and the merges that followed it, each of 3 segments into one, until at most
+    # 3 were due, then those at the next commit
+    due = before + 1  # and the replaced article's new segment
+    assert len(commits.generations) == (due - 3 + 1) // 2
+    assert segment_count(index_dir) == due - 2 * len(commits.generations)
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    assert scores(index_dir) == scores(fresh)
+    assert index_state(index_dir) == index_state(fresh)
+    assert copy_partition(index_dir) == copy_partition(fresh)
+    assert update_index(index_dir, []).unchanged == 76  # the record followed every commit
+
+
 @pytest.mark.parametrize("number", [errno.ENOSPC, errno.EMFILE])
 def test_a_compaction_out_of_room_or_file_handles_is_not_called_damage(corpus, index_dir, monkeypatch, number):
-    """A disk full or too many open files (a compaction opens every segment) inside Whoosh's code was
-    reported as damage naming --rebuild, though the index was whole (the review of wt-compactmem)."""
+    """A disk full or too many open files (a merge holds each merged segment's file open) inside Whoosh's
+    code was reported as damage naming --rebuild, though the index was whole (the review of wt-compactmem)."""
     from archsearch.engines.whoosh import store
 
     build_in_segments(corpus, index_dir)
@@ -265,15 +463,34 @@ def test_compact_alone_needs_an_index_and_reads_no_default_folder(tmp_path, run_
 
 
 class IndexRunsWithCompactions(IndexRuns):
-    """The runs of test_index_states, with compactions among them (killed at times)."""
+    """The runs of test_index_states, with compactions among them (killed at times), merging at
+    most two segments at once: compactions and tier merges of several passes (killed in any)."""
 
-    @rule(kill=st.booleans())
-    def compact(self, kill):
+    def __init__(self):
+        super().__init__()
+        self.patch = pytest.MonkeyPatch()
+        self.patch.setattr(segments, "MERGE_BOUND", 2)
+
+    def teardown(self):
+        self.patch.undo()
+        super().teardown()
+
+    @rule(kill_in_pass=st.sampled_from([None, 1, 2, 3]))
+    def compact(self, kill_in_pass):
         if not indexing.has_index(self.index_dir):  # --compact alone never makes one
             return
         with pytest.MonkeyPatch.context() as patch:
-            if kill:
-                patch.setattr(segments.FastSegmentWriter, "_finalize_segment", killed)
+            if kill_in_pass:
+                real = segments.FastSegmentWriter._finalize_segment
+                passes = []
+
+                def killing(writer):
+                    passes.append(writer)
+                    if len(passes) == kill_in_pass:
+                        raise Killed
+                    return real(writer)
+
+                patch.setattr(segments.FastSegmentWriter, "_finalize_segment", killing)
             try:
                 update_index(self.index_dir, [], compact=True)
             except Killed:
@@ -283,10 +500,6 @@ class IndexRunsWithCompactions(IndexRuns):
 
 class Killed(BaseException):
     pass
-
-
-def killed(*args, **kwargs):
-    raise Killed
 
 
 IndexRunsWithCompactions.TestCase.settings = settings(

@@ -448,9 +448,23 @@ def test_the_merge_policy_merges_a_tier_once_it_holds_four_segments(monkeypatch,
     given = [FakeSegment(size) for size in sizes]
     monkeypatch.setattr(segments, "SegmentReader", lambda storage, schema, segment: segment)
     writer = MergingWriter()
-    kept = segments.merge_by_tiers(writer, given)
+    kept, after = segments.merge_by_tiers(writer, given)
+    assert after == []
     assert sorted(segment.live for segment in given if segment not in kept) == sorted(merged)
     assert sorted(writer.merged) == sorted(size for size in merged if size)  # an empty one is just dropped
+
+
+def test_the_merge_policy_merges_at_most_merge_bound_segments_at_a_commit(monkeypatch):
+    """A large deletion can bring hundreds of segments into a tier at once: a merge opens every
+    segment it merges (a file each), so a commit merges MERGE_BOUND of them, and merge_overdue the rest."""
+    monkeypatch.setattr(segments, "MERGE_BOUND", 5)
+    given = [FakeSegment(size) for size in [10_000, 0, 100, 200, 10_000, 300, 400, 450, 0, 120, 130, 20_000]]
+    monkeypatch.setattr(segments, "SegmentReader", lambda storage, schema, segment: segment)
+    writer = MergingWriter()
+    kept, after = segments.merge_by_tiers(writer, given)
+    assert writer.merged == [100, 200, 300, 400, 450]
+    assert [segment.live for segment in kept] == [10_000, 10_000, 120, 130, 20_000]  # the empty ones dropped
+    assert after == []
 
 
 def test_a_recurring_value_of_a_field_whoosh_analyses_is_analysed_once(tmp_path, monkeypatch):

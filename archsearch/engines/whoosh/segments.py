@@ -87,6 +87,11 @@ MERGED_SEGMENT_DOCS = 5_000
 # and small updates, however many, add at most (MERGE_FACTOR - 1) * 3 segments to the large ones.
 SMALLEST_TIER_DOCS = 500
 MERGE_FACTOR = 4
+# The most segments a merge reads at once: each holds a file open (its compound file) from when
+# its postings are read until the merged segment is written.  More are merged in passes, each a
+# commit of its own (compact_segments, merge_overdue), so that no number of segments runs out of
+# file handles (1,024 a process by default).
+MERGE_BOUND = 100
 # Distinct words whose analysis a term lister (compile_term_lister) remembers; past this it starts
 # afresh, which keeps a process small on a corpus with millions of one-off words.  The writer's
 # own tables of words (FieldTokens) last one segment or run, and count in its budget.
@@ -904,26 +909,50 @@ def whole_matches(expression) -> Callable[[str], list[str]]:
     return lambda text: [groups[0] for groups in outer.findall(text)]
 
 
-def merge_by_tiers(writer, segments):
+def merge_by_tiers(writer, segments) -> tuple[list, list]:
     """Merge policy for commits: a tier of small segments into one, once it holds MERGE_FACTOR of
-    them; segments with no live document are dropped."""
+    them, at most MERGE_BOUND segments at a commit (merge_overdue commits the others); segments
+    with no live document are dropped.  Returns the segments kept, all before the merged one."""
+    due = tier_merges(segments)
+    merged = [segment for segment in due if not segment.doc_count()]
+    merged += [segment for segment in due if segment.doc_count()][:MERGE_BOUND]
+    merge_segments(writer, merged)
+    return [segment for segment in segments if segment not in merged], []
+
+
+def tier_merges(segments) -> list:
+    """The segments the merge policy (merge_by_tiers) would merge, however many, in the order merged:
+    those with no live document, then those of each tier that holds MERGE_FACTOR or more."""
     tiers: dict[int, list] = {}
     for segment in segments:
         live = segment.doc_count()
         if live < MERGED_SEGMENT_DOCS:
             tiers.setdefault(segment_tier(live), []).append(segment)
-    merged = [segment for segment in segments if segment.doc_count() == 0]
+    due = [segment for segment in segments if not segment.doc_count()]
     for tier in tiers.values():
         if len(tier) >= MERGE_FACTOR:
-            merged += tier
-    merge_segments(writer, merged)
-    return [segment for segment in segments if segment not in merged]
+            due += tier
+    return due
+
+
+def merge_overdue(ix, should_stop: Callable[[], bool] = _never) -> Iterator[int]:
+    """Commit the tier merges a commit left because more than MERGE_BOUND segments were due (a
+    large deletion brings many segments down into a tier at once), MERGE_BOUND segments a commit,
+    until no more than that are due (the next commit merges those); yields each new generation.
+    Stops before a commit once should_stop() is true: the index is whole after each."""
+    while not should_stop():
+        segments = TOC.read(ix.storage, INDEX_NAME).segments
+        if sum(1 for segment in tier_merges(segments) if segment.doc_count()) <= MERGE_BOUND:
+            return
+        yield commit_segments(ix, [], [])
 
 
 def merge_segments(writer, segments, should_stop: Callable[[], bool] = _never) -> None:
     """Add the live documents of the segments to the writer, in their order (so documents keep
     their order, which breaks ties between equal scores); CompactionStopped if should_stop()
-    turns true between two segments or as their postings are read."""
+    turns true between two segments or as their postings are read.  Each segment's file stays
+    open from when its postings are read until the merged segment is written: callers merge at
+    most MERGE_BOUND segments."""
     writer.should_stop = should_stop
     for segment in segments:
         if should_stop():
@@ -935,28 +964,51 @@ def merge_segments(writer, segments, should_stop: Callable[[], bool] = _never) -
 
 
 class CompactionStopped(Exception):
-    """A compaction stopped on request before its commit: the index is as it was."""
+    """A compaction stopped on request before its commit (or its next pass's): the index is as
+    it was (after the passes committed)."""
 
 
-def compact_segments(ix, should_stop: Callable[[], bool] = _never) -> tuple[int, int, int | None]:
-    """Merge every segment of the index into one, without its deleted documents, in one new
-    generation (what a tier merge writes: postings, sidecars, word lists).
+def compact_segments(ix, should_stop: Callable[[], bool] = _never,
+                     committed: Callable[[int], None] = lambda generation: None) -> int:
+    """Merge every segment of the index into one, without its deleted documents (what a tier merge
+    writes: postings, sidecars, word lists): in one new generation if it has at most MERGE_BOUND
+    segments, else in passes, each merging a run of neighbouring segments (compaction_pass) into
+    one in their place, in a generation of its own, until one is left; nothing when there is one
+    segment, or none, with no deleted document.  committed(generation) is called after each
+    pass's commit.  Returns the number of segments left (0 when no document is).
 
-    Returns the number of segments before and after, and the new generation; None for it when
-    there was nothing to do (one segment, or none, with no deleted document).  Readers see the old
-    generation until the commit; CompactionStopped leaves the index as it was.
+    Readers see each generation whole; CompactionStopped leaves the index as of the last pass
+    committed (the next compaction goes on from there), never part of a pass.
     """
     segments = TOC.read(ix.storage, INDEX_NAME).segments
-    if len(segments) <= 1 and not any(segment.has_deletions() for segment in segments):
-        return len(segments), len(segments), None
+    while len(segments) > 1 or any(segment.has_deletions() for segment in segments):
+        if should_stop():
+            raise CompactionStopped
+        start, end = compaction_pass([segment.doc_count() for segment in segments])
 
-    def merge_every(writer, segments):
-        merge_segments(writer, segments, should_stop)
-        return []
+        def merge_run(writer, current, start=start, end=end):
+            merge_segments(writer, current[start:end], should_stop)
+            return current[:start], current[end:]
 
-    generation = commit_segments(ix, [], [], merge=merge_every)
-    after = len(TOC.read(ix.storage, INDEX_NAME, generation).segments)
-    return len(segments), after, generation
+        generation = commit_segments(ix, [], [], merge=merge_run)
+        committed(generation)
+        segments = TOC.read(ix.storage, INDEX_NAME, generation).segments
+    return len(segments)
+
+
+def compaction_pass(live_docs: list[int]) -> tuple[int, int]:
+    """The run of neighbouring segments (start, end) a compaction pass merges, given each segment's
+    live documents: all of them, up to MERGE_BOUND; else just enough for the next pass to take
+    what is left (MERGE_BOUND segments into one, or more than that if there are too many left for
+    a pass), and of such runs the one with the fewest live documents, so that the articles written
+    again in later passes are as few as can be."""
+    count = len(live_docs)
+    if count <= MERGE_BOUND:
+        return 0, count
+    width = min(MERGE_BOUND, count - MERGE_BOUND + 1)
+    totals = list(itertools.accumulate(live_docs, initial=0))
+    start = min(range(count - width + 1), key=lambda first: totals[first + width] - totals[first])
+    return start, start + width
 
 
 def segment_tier(live_docs: int) -> int:
@@ -970,7 +1022,8 @@ def segment_tier(live_docs: int) -> int:
 
 def commit_segments(ix, segments: Iterable[Segment], deleted_keys: Iterable[str], merge=merge_by_tiers) -> int:
     """Add finished segments to the index and delete documents by key, as one new generation,
-    merging the index's segments as `merge` (a merge policy: merge_by_tiers) chooses.
+    merging the index's segments as `merge` (a merge policy: merge_by_tiers) chooses: it adds
+    some to the writer, and returns the segments kept before and after the merged one.
 
     Returns the new generation's number.
     """
@@ -987,20 +1040,20 @@ def commit_segments(ix, segments: Iterable[Segment], deleted_keys: Iterable[str]
             writer.schema.add(LONG_BODY_FIELD, build_schema()[LONG_BODY_FIELD])
         for key in deleted_keys:
             writer.delete_by_term("key", key)
-        kept = merge(writer, writer.segments)
+        before, after = merge(writer, writer.segments)
         if writer._added:
             merged = [writer._finalize_segment()]
         else:
             merged = []
             writer._close_segment()
-        writer._commit_toc(kept + merged + list(segments))
+        writer._commit_toc(before + merged + after + list(segments))
     except BaseException:
         # Releases the lock now: Whoosh keeps an index locked after a failed commit until the
         # process ends.
         writer.cancel()
         raise
     writer._finish()
-    add_missing_sidecars(ix, kept)
+    add_missing_sidecars(ix, before + after)
     return writer.generation
 
 

@@ -392,8 +392,8 @@ DAMAGE_ERRORS = (EOFError, struct.error, zlib.error, pickle.UnpicklingError, Fil
 # too: damage only if find_damage() finds it, or Whoosh raised it.  Not AttributeError: that is
 # how code reaching into Whoosh fails on its empty readers (see the shared Whoosh notes).
 POSSIBLE_DAMAGE_ERRORS = (OSError, IndexError, TypeError, KeyError, ValueError)
-# What the system ran out of, never damage: too many open files (a compaction opens every segment),
-# a full disk or quota, memory. Named as such, not as damage calling for a rebuild of a whole index.
+# What the system ran out of, never damage: too many open files (a merge holds each merged segment's
+# file open), a full disk or quota, memory. Named as such, not as damage calling for a rebuild of a whole index.
 _EXHAUSTION_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOSPC, errno.EDQUOT, errno.ENOMEM})
 
 

@@ -402,6 +402,9 @@ class ClusterRun(Run):
         self.committer.submit(partial(self._write, articles, deleted_keys))
         return self.manifest.generation + 1
 
+    def merge_overdue(self) -> None:
+        """Nothing to do: Xapian merges a shard's own files as it commits."""
+
     def finish(self) -> IndexReport:
         if self.gone:
             self._commit([], [], [])
