@@ -285,20 +285,31 @@ class Evaluator:
             return found
         found = {}
         key = fieldname.encode("utf-8") + b"\0" + text
+        counted = self.arrays_doc_counts.setdefault((fieldname, text), {})
+        absent = set()  # the segments whose postings file says they have no such term
         for number, (leaf, base) in enumerate(self.leaves):
-            terminfo = self._term_info(number, leaf, fieldname, text)
-            if terminfo is None or terminfo.doc_frequency() < postings_arrays.sidecar_postings(fieldname):
-                continue
             listed = listed_postings(leaf)
-            arrays = listed._arrays(key) if listed is not None else None
+            if listed is not None and listed.holds_every_term(fieldname):
+                index = listed.number(key)
+                if index is None:
+                    absent.add(number)
+                    counted[number] = 0
+                    continue
+                arrays = listed.arrays_at(index, key)  # None: damaged, read from Whoosh's postings
+            else:
+                terminfo = self._term_info(number, leaf, fieldname, text)
+                if terminfo is None or terminfo.doc_frequency() < postings_arrays.sidecar_postings(fieldname):
+                    continue
+                arrays = listed._arrays(key) if listed is not None else None
             if arrays is not None:
                 (ids, weights, offsets, positions), flags = arrays
+                counted[number] = len(ids)
                 if not flags & postings_arrays.WEIGHTS_STORED:
                     weights = None
                 if flags & postings_arrays.NO_POSITIONS:
                     offsets = positions = None
                 found[number] = (base, ids, weights, offsets, leaf.deleted_docs_set or frozenset(), positions)
-        for leaf, base, ids, weights, positions in self.leaf_postings(fieldname, text, skipped=frozenset(found)):
+        for leaf, base, ids, weights, positions in self.leaf_postings(fieldname, text, skipped=frozenset(absent.union(found))):
             if base:
                 ids = [docnum - base for docnum in ids]
             found[self.segment_number(base)] = (base, ids, weights, None, leaf.deleted_docs_set or frozenset(), positions)
@@ -758,7 +769,7 @@ class Evaluator:
         number = self.segment_number(docnum)
         leaf, base = self.leaves[number]
         if self._arrays is not None:
-            held = self._arrays.holds(number, fieldname.encode("utf-8") + b"\0" + word, docnum - base)
+            held = self._arrays.holds(number, fieldname, word, docnum - base)
             if held is not None:
                 return held
         return _holds(leaf, fieldname, word, docnum - base)
