@@ -489,7 +489,6 @@ class ListedPostings:
         self._crcs = view[crcs_start:crcs_start + 4 * terms].cast("I")
         self._keys_start = crcs_start + 4 * terms
         self._views = (view, self._key_offsets, self._records, self._crcs)
-        self._every_term: dict[str, bool] = {}  # see holds_every_term
 
     def close(self) -> None:
         for view in reversed(self._views):
@@ -522,28 +521,15 @@ class ListedPostings:
         return None if found is None else found[0][0]
 
     def holds_every_term(self, fieldname: str) -> bool:
-        """Whether the file holds every term of the field the segment has (EVERY_TERM_FIELDS):
-        then a term it does not hold is in none of the segment's documents."""
-        held = self._every_term.get(fieldname)
-        if held is None:
-            held = self._every_term[fieldname] = (
-                fieldname in EVERY_TERM_FIELDS and self._arrays(every_term_key(fieldname)) is not None
-            )
-        return held
+        """Whether the file holds every term of the field the segment has (EVERY_TERM_FIELDS)."""
+        return fieldname in EVERY_TERM_FIELDS and self._arrays(every_term_key(fieldname)) is not None
 
     def _arrays(self, key: bytes) -> tuple[tuple[array, ...], int] | None:
         """(the term's arrays as term_layout lays them out, its flags); None as term() gives it."""
-        index = self.number(key)
-        return None if index is None else self.arrays_at(index, key)
-
-    def number(self, key: bytes) -> int | None:
-        """The term's number in the file (key: field name, NUL, term); None if it does not hold it."""
         count = len(self._crcs)
         index = bisect_left(range(count), key, key=self._key)
-        return None if index == count or self._key(index) != key else index
-
-    def arrays_at(self, index: int, key: bytes) -> tuple[tuple[array, ...], int] | None:
-        """_arrays() of the term numbered `index` (by number(key)); None where its data is damaged."""
+        if index == count or self._key(index) != key:
+            return None
         postings, start, positions, end, flags = self._records[index * RECORD_FIELDS:(index + 1) * RECORD_FIELDS]
         *layout, size = term_layout(postings, positions, flags)
         if not (HEADER.size <= start and start + size == end <= self._directory):
