@@ -740,11 +740,11 @@ class SegmentArrays:
         """Whether the file holds every term of the field the segment has
         (postings_arrays.EVERY_TERM_FIELDS): then a term it does not hold is in none of the
         segment's documents.  Known once per file opened (number_keys: in the server)."""
+        if fieldname not in EVERY_TERM_FIELDS:
+            return False
         held = self._every_term.get(fieldname)
         if held is None:
-            held = self._every_term[fieldname] = (
-                fieldname in EVERY_TERM_FIELDS and self.find(every_term_key(fieldname)) is not None
-            )
+            held = self._every_term[fieldname] = self.find(every_term_key(fieldname)) is not None
         return held
 
     def _whole(self, index: int, key: bytes) -> bool:
