@@ -30,6 +30,7 @@ from test_evaluation import WORDS, article, query_parts, whoosh_scores
 # Low enough that most words of the small corpora have arrays, and a rare one has none.
 FEW_POSTINGS = 3
 WRITERS_POSTINGS = postings_arrays.SIDECAR_POSTINGS  # the writer's own, which the tests patch
+EVERY_TERM_FIELDS = postings_arrays.EVERY_TERM_FIELDS
 
 
 @pytest.fixture(autouse=True)
@@ -57,12 +58,16 @@ def build(index_dir: Path, corpus: Path, batches: list[range], rng: random.Rando
         update_index(index_dir, [str(corpus)])
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
+@pytest.fixture(scope="module", params=["every term", "written before"])
+def built(tmp_path_factory, request):
     """An index of two large segments (deletions in both), a segment merged from four small ones,
-    and a segment holding a word no other has, and none of the others'."""
+    and a segment holding a word no other has, and none of the others'; its postings files holding
+    every term of EVERY_TERM_FIELDS, or (written before them) only those in FEW_POSTINGS
+    documents or more, the rarer ones read from Whoosh's postings."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(postings_arrays, "SIDECAR_POSTINGS", FEW_POSTINGS)
+        if request.param == "written before":
+            patch.setattr(postings_arrays, "EVERY_TERM_FIELDS", frozenset())
         rng = random.Random(20261130)
         corpus = tmp_path_factory.mktemp("corpus")
         index_dir = tmp_path_factory.mktemp("index")
@@ -173,16 +178,23 @@ def test_generated_queries_alike_with_and_without_sidecars(searcher, parts, any_
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10**6), sizes=st.lists(st.integers(1, 40), min_size=1, max_size=3),
-       phrase=st.lists(st.sampled_from(WORDS), min_size=2, max_size=3))
-def test_random_small_corpora_alike_with_and_without_sidecars(tmp_path_factory, seed, sizes, phrase):
+       phrase=st.lists(st.sampled_from(WORDS), min_size=2, max_size=3),
+       every_term=st.lists(st.booleans(), min_size=4, max_size=4))
+def test_random_small_corpora_alike_with_and_without_sidecars(tmp_path_factory, seed, sizes, phrase, every_term):
+    """`every_term`: whether each commit's writer puts every term of EVERY_TERM_FIELDS in the
+    postings files (else as written before them, which a later such commit writes again)."""
     rng = random.Random(seed)
     corpus = tmp_path_factory.mktemp("corpus")
     index_dir = tmp_path_factory.mktemp("index")
     start = 0
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(postings_arrays, "SIDECAR_POSTINGS", rng.randint(1, 6))
-        build(index_dir, corpus, [range(start := start + size, start + 2 * size) for size in sizes], rng,
-              removed=[start] if rng.random() < 0.5 else ())
+        for size, every in zip(sizes, every_term):
+            patch.setattr(postings_arrays, "EVERY_TERM_FIELDS", EVERY_TERM_FIELDS if every else frozenset())
+            build(index_dir, corpus, [range(start := start + size, start + 2 * size)], rng)
+        patch.setattr(postings_arrays, "EVERY_TERM_FIELDS", EVERY_TERM_FIELDS if every_term[-1] else frozenset())
+        build(index_dir, corpus, [], rng, removed=[start] if rng.random() < 0.5 else ())
+        patch.setattr(postings_arrays, "EVERY_TERM_FIELDS", EVERY_TERM_FIELDS)
         assert sidecars(index_dir) == segment_names(index_dir)
         texts = [phrase[0], " ".join(phrase), '"' + " ".join(phrase) + '"', f"{phrase[0]} OR {phrase[-1]}"]
         with open_index(index_dir).searcher(weighting=weighting()) as searcher:
@@ -222,25 +234,30 @@ def titled(tmp_path_factory):
     return index_dir
 
 
-def test_a_short_field_s_terms_are_held_from_fewer_documents(titled, monkeypatch):
-    """A title's terms, each in few documents, go in the postings file from SHORT_FIELD_POSTINGS of
-    a segment's documents on; the other fields' from SIDECAR_POSTINGS on, as before."""
+def test_every_term_of_the_searched_fields_is_held(titled, monkeypatch):
+    """Every term of EVERY_TERM_FIELDS goes in the postings file, each in however few documents,
+    and the file says so (a key a field); the other fields' from SIDECAR_POSTINGS on, as before."""
     monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", WRITERS_POSTINGS)
-    assert postings_arrays.SHORT_FIELD_POSTINGS < postings_arrays.SIDECAR_POSTINGS
     with open_index(titled).searcher() as searcher:
         (leaf, _), = searcher.reader().leaf_readers()
         held = arrays.segment_arrays(leaf)
         frequencies = {
             (fieldname, term): leaf.doc_frequency(fieldname, term)
-            for fieldname in ("title", "derived_title", "body") for term in leaf.lexicon(fieldname)
+            for fieldname in leaf.indexed_field_names() for term in leaf.lexicon(fieldname)
         }
-    between = {fieldname: 0 for fieldname in ("title", "derived_title", "body")}  # terms in 16-127 documents
+        listed = postings_arrays.listed_postings(leaf)
+        assert all(held.holds_every_term(fieldname) and listed.holds_every_term(fieldname)
+                   for fieldname in postings_arrays.EVERY_TERM_FIELDS)
+        assert not held.holds_every_term("exact") and not listed.holds_every_term("exact")
+    rare = dict.fromkeys(postings_arrays.EVERY_TERM_FIELDS, 0)  # terms in fewer than 16 documents
     for (fieldname, term), frequency in frequencies.items():
-        threshold = WRITERS_POSTINGS if fieldname == "body" else postings_arrays.SHORT_FIELD_POSTINGS
+        every = fieldname in postings_arrays.EVERY_TERM_FIELDS
         in_file = held.term(fieldname.encode() + b"\0" + term) is not None
-        assert in_file == (frequency >= threshold), (fieldname, term, frequency)
-        between[fieldname] += postings_arrays.SHORT_FIELD_POSTINGS <= frequency < WRITERS_POSTINGS
-    assert between["derived_title"] and between["body"]
+        assert in_file == (every or frequency >= WRITERS_POSTINGS), (fieldname, term, frequency)
+        if every:
+            rare[fieldname] += frequency < 16
+    assert all(rare.values()), rare
+    assert {fieldname for fieldname, _ in frequencies} - postings_arrays.EVERY_TERM_FIELDS  # other fields seen
 
 
 @BOTH_WAYS
@@ -326,6 +343,36 @@ def test_an_index_without_sidecars_gets_them_at_the_next_change(tmp_path, monkey
     with open_index(index_dir).searcher(weighting=weighting()) as searcher:
         assert all(arrays.segment_arrays(leaf) for leaf, _ in searcher.reader().leaf_readers())
         assert_same_without_sidecars(searcher, monkeypatch, '"prime minister" OR peace')
+
+
+def test_postings_files_written_before_they_held_every_term_are_written_again_at_the_next_change(tmp_path, monkeypatch):
+    """An index whose postings files leave a searched field's rarer terms out (written before
+    EVERY_TERM_FIELDS) reads them from Whoosh's postings, and gets files holding every term at its
+    next `index` run that changes something, once; it answers as Whoosh's postings do before and after."""
+    rng = random.Random(11)
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    with monkeypatch.context() as patch:
+        patch.setattr(postings_arrays, "EVERY_TERM_FIELDS", frozenset())
+        build(index_dir, corpus, [range(0, 40), range(40, 80)], rng)
+
+    def held() -> list[bool]:
+        with open_index(index_dir).searcher() as searcher:
+            return [all(arrays.segment_arrays(leaf).holds_every_term(fieldname) for fieldname in EVERY_TERM_FIELDS)
+                    for leaf, _ in searcher.reader().leaf_readers()]
+
+    def answers() -> list:
+        with open_index(index_dir).searcher(weighting=weighting()) as searcher:
+            return [assert_same_without_sidecars(searcher, monkeypatch, text, with_arrays)
+                    for text in ("zebra", '"prime minister" OR peace', "harbour storm") for with_arrays in (True, False)]
+
+    assert any(answers())
+    assert held() == [False, False]
+    update_index(index_dir, [str(corpus)])  # nothing changed: nothing written
+    assert held() == [False, False]
+    build(index_dir, corpus, [range(80, 81)], rng)
+    assert held() == [True, True, True]
+    assert any(answers())
 
 
 def test_a_sidecar_left_half_written_is_removed(built, tmp_path):
@@ -477,7 +524,7 @@ def whoosh_block_reads(monkeypatch) -> list[tuple[bytes, int]]:
 def test_the_dicts_read_a_frequent_word_from_the_sidecars_not_from_whoosh(searcher, monkeypatch):
     """The sidecars spare a process of its own Whoosh's blocks (unpickled a block at a time)
     without numpy's import: only where a segment holds a word in too few documents for its
-    sidecar are its blocks read."""
+    sidecar are its blocks read (as in a file written before it held every term)."""
     read = whoosh_block_reads(monkeypatch)
     for text in ("minister", '"prime minister"', "zebra", "peace"):
         evaluated(searcher, text, with_arrays=False)
@@ -943,18 +990,19 @@ def test_a_terms_joined_numbers_and_weights_are_each_segments_in_a_row(searcher,
     assert weights.dtype == np.float64 and weights.tolist() == expected_weights
 
 
-def test_a_title_term_held_from_fewer_documents_is_read_from_the_file_without_numpy(titled, monkeypatch):  # noqa: F811
-    """SHORT_FIELD_POSTINGS puts a title's terms in 16-127 documents in the postings file, but the
-    standard-library reader (Evaluator.listed_postings: a query in its own process) still skips
-    every term in fewer than SIDECAR_POSTINGS documents, so it reads them from Whoosh's blocks."""
+@pytest.mark.parametrize("fewer", [True, False], ids=["fewer than 16", "16 or more"])
+def test_the_dicts_read_a_title_term_from_the_file_from_16_documents_on(titled, monkeypatch, fewer):  # noqa: F811
+    """The standard-library reader (Evaluator.listed_postings: a query in its own process) reads a
+    title's term in 16 documents or more from the postings file, and one in fewer from Whoosh's
+    blocks, though the file holds every term of the field (a block costs less than the file's
+    opening and search)."""
     monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", WRITERS_POSTINGS)
     with open_index(titled).searcher() as searcher:
         (leaf, _), = searcher.reader().leaf_readers()
         held = arrays.segment_arrays(leaf)
         fieldname, term = next(
-            (fieldname, term) for fieldname in sorted(postings_arrays.SHORT_FIELDS) for term in leaf.lexicon(fieldname)
-            if postings_arrays.SHORT_FIELD_POSTINGS <= leaf.doc_frequency(fieldname, term) < WRITERS_POSTINGS
-            and held.term(fieldname.encode() + b"\0" + term) is not None
+            (fieldname, term) for fieldname in ("derived_title", "title") for term in leaf.lexicon(fieldname)
+            if (leaf.doc_frequency(fieldname, term) < 16) == fewer and held.term(fieldname.encode() + b"\0" + term) is not None
         )
         from_blocks = []
         whole_leaf_postings = Evaluator.leaf_postings
@@ -966,4 +1014,4 @@ def test_a_title_term_held_from_fewer_documents_is_read_from_the_file_without_nu
 
         monkeypatch.setattr(Evaluator, "leaf_postings", counted)
         assert Evaluator(searcher, arrays=False).evaluate(Term(fieldname, term.decode("utf-8"))) is not None
-    assert from_blocks == []
+    assert from_blocks == ([term] if fewer else [])

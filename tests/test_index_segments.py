@@ -229,19 +229,23 @@ def test_field_tokens_invert_as_one_document_at_a_time(documents, boost, sorted_
 
 
 
-def test_a_title_term_listed_from_fewer_documents_comes_with_its_positions_as_arrays(tmp_path):
-    """The terms the postings file holds (postings_arrays.sidecar_postings: a title's from 16
-    documents) are handed to it with their positions as arrays; the others as Whoosh's postings."""
+def test_every_term_of_the_searched_fields_comes_with_its_positions_as_arrays(tmp_path):
+    """The terms the postings file holds (postings_arrays.sidecar_postings: every one of
+    EVERY_TERM_FIELDS) are handed to it with their positions as arrays; the others as Whoosh's
+    postings."""
     ix = whoosh_index.create_in(str(tmp_path), build_schema())
     writer = segments.FastSegmentWriter(ix)
     for number in range(20):
         writer.add_document(key=f"/c/{number}.txt", path=f"{number}.txt", root="/c", title=f"zebra {number}",
-                            body="zebra grazing", source="", place="", section="", sketch=())
-    title_tokens = writer._tokens["title"]
-    assert title_tokens.listed_postings == postings_arrays.sidecar_postings("title") < postings_arrays.SIDECAR_POSTINGS
-    handed = dict(title_tokens.postings())
-    assert isinstance(handed[b"zebra"], segments.PositionedPostings)
-    assert not isinstance(dict(writer._tokens["body"].postings())[b"zebra"], segments.PositionedPostings)
+                            body=f"zebra grazing {number}", source="", place="", section="", sketch=())
+    assert {"title", "derived_title", "body"} == postings_arrays.EVERY_TERM_FIELDS
+    for fieldname in ("title", "body"):
+        tokens = writer._tokens[fieldname]
+        assert tokens.listed_postings == postings_arrays.sidecar_postings(fieldname) == 1
+        handed = dict(tokens.postings())
+        assert isinstance(handed[b"zebra"], segments.PositionedPostings)
+        assert isinstance(handed[b"7"], segments.PositionedPostings)  # in one document
+    assert not any(isinstance(postings, segments.PositionedPostings) for _, postings in writer._tokens["path"].postings())
     writer.cancel()
 
 

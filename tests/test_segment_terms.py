@@ -1,6 +1,6 @@
 """Term lookups with positioned reads, and what the server prepares for them once per generation:
 segment_terms.py's term information and postings bytes are Whoosh's, to the bit; the postings
-sidecars' keys numbered (SegmentArrays.number_keys) find what the binary search finds; a listed
+sidecars' keys numbered (arrays.TermDirectory) as the binary search finds them; a listed
 prefix's marked words are checked in the arrays where they hold the word; all of it made when the
 server warms a generation, and let go with its readers."""
 
@@ -107,31 +107,43 @@ def all_keys(found: arrays.SegmentArrays) -> list[bytes]:
     return [found._key(index) for index in range(len(found._crcs))]
 
 
+def test_a_files_keys_are_those_the_binary_search_reads(built):  # noqa: F811
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        for found in filter(None, numbered_files(searcher)):
+            assert found.keys() == all_keys(found)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_numbered_keys_find_what_the_binary_search_finds(built, data):  # noqa: F811
-    with open_index(built).searcher(weighting=weighting()) as first, open_index(built).searcher(weighting=weighting()) as second:
-        for (leaf, _), (other, _) in zip(first.reader().leaf_readers(), second.reader().leaf_readers()):
-            searched, numbered = arrays.segment_arrays(leaf), arrays.segment_arrays(other)
-            if searched is None:
-                continue
-            numbered.number_keys()
-            keys = all_keys(searched)
-            wanted = data.draw(st.lists(st.one_of(st.sampled_from(keys), st.binary(max_size=12)), max_size=30))
-            wanted += [key + b"\0" for key in keys[:3]] + [key[:-1] for key in keys[-3:]]
-            assert [numbered.find(key) for key in wanted] == [searched.find(key) for key in wanted]
+def test_a_term_directory_numbers_keys_as_the_binary_search_does(built, tmp_path_factory, data):  # noqa: F811
+    """TermDirectory.number of a key in each file is the binary search's (key_number, -1 where the
+    file does not hold it), keys written twice in a damaged directory included, and the directory
+    is searched with no binary search."""
+    index = built if data.draw(st.booleans()) else damaged_copy(built, tmp_path_factory.mktemp("doubled"), repeat_key)
+    with open_index(index).searcher(weighting=weighting()) as searcher:
+        files = numbered_files(searcher)
+        keys = sorted({key for found in filter(None, files) for key in all_keys(found)})
+        wanted = data.draw(st.lists(st.one_of(st.sampled_from(keys), st.binary(max_size=12)), max_size=30))
+        wanted += [key + b"\0" for key in keys[:3]] + [key[:-1] for key in keys[-3:]] + keys[:3] + keys[-3:]
+        expected = [[found.key_number(key) if found is not None else -1 for found in files] for key in wanted]
+        directory = arrays.TermDirectory(files)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(arrays.SegmentArrays, "_key", refused)
+            found = [[directory.number(key, column) if its is not None else -1 for column, its in enumerate(files)]
+                     for key in wanted]
+        assert found == expected
 
 
-def test_numbered_keys_are_not_searched(built, monkeypatch):  # noqa: F811
-    with open_index(built).searcher(weighting=weighting()) as searcher:
-        files = [found for leaf, _ in searcher.reader().leaf_readers() if (found := arrays.segment_arrays(leaf))]
-        keys = [all_keys(found) for found in files]
-        for found in files:
-            found.number_keys()
-        monkeypatch.setattr(arrays.SegmentArrays, "_key", refused)
-        for found, its_keys in zip(files, keys):
-            assert [found.find(key) for key in its_keys] == list(range(len(its_keys)))
-            assert found.find(b"body\0no such word") is None
+def repeat_key(path) -> None:
+    """Writes a postings file's key over the next one of the same length: a key twice in its directory."""
+    data = bytearray(path.read_bytes())
+    _, _, terms, directory, _ = postings_arrays.HEADER.unpack_from(data)
+    bounds = np.frombuffer(bytes(data), "<u8", terms + 1, directory).tolist()
+    keys_start = directory + 8 * (terms + 1) + (8 * postings_arrays.RECORD_FIELDS + 4) * terms
+    number = next(number for number in range(terms - 1)
+                  if bounds[number + 1] - bounds[number] == bounds[number + 2] - bounds[number + 1])
+    data[keys_start + bounds[number + 1]:keys_start + bounds[number + 2]] = data[keys_start + bounds[number]:keys_start + bounds[number + 1]]
+    path.write_bytes(bytes(data))
 
 
 def test_the_server_prepares_term_lookups_for_each_generation_when_it_warms_it(built, tmp_path, searchers_kept):  # noqa: F811
@@ -194,7 +206,7 @@ def test_a_term_directory_finds_what_each_file_finds(built, tmp_path_factory, da
     with open_index(index).searcher(weighting=weighting()) as first, open_index(index).searcher(weighting=weighting()) as second:
         files, alone = numbered_files(first), numbered_files(second)
         directory = arrays.TermDirectory(files)
-        keys = sorted({key for found in filter(None, alone) for key in found._numbers})
+        keys = sorted({key for found in filter(None, alone) for key in found.keys()})
         wanted = data.draw(st.lists(st.one_of(st.sampled_from(keys), st.binary(max_size=12)), max_size=30))
         for key in wanted + [keys[0] + b"\0", keys[-1][:-1]]:
             numbers = directory.numbers(key)
@@ -211,7 +223,7 @@ def test_with_a_term_directory_each_term_is_looked_up_once_and_answers_alike(bui
     """With the generation's TermDirectory kept with the reader (as the server keeps it), an
     evaluation finds each term's number in every file with one lookup in it, not with find() in
     each file, and answers to the bit as without; a file the directory was made without (a
-    sidecar `archsearch index` wrote for the segment since) is looked in with find()."""
+    sidecar `archsearch index` wrote for the segment since) is looked in with its binary search."""
     with open_index(built).searcher(weighting=weighting()) as searcher:
         expected = {text: evaluated(searcher, text) for text in QUERIES}
     with open_index(built).searcher(weighting=weighting()) as searcher:
@@ -222,8 +234,8 @@ def test_with_a_term_directory_each_term_is_looked_up_once_and_answers_alike(bui
         looked_up, asked = [], []
         numbers = arrays.TermDirectory.numbers
         monkeypatch.setattr(arrays.TermDirectory, "numbers", lambda self, key: looked_up.append(key) or numbers(self, key))
-        find = arrays.SegmentArrays.find
-        monkeypatch.setattr(arrays.SegmentArrays, "find", lambda self, key: asked.append(self) or find(self, key))
+        key_number = arrays.SegmentArrays.key_number
+        monkeypatch.setattr(arrays.SegmentArrays, "key_number", lambda self, key: asked.append(self) or key_number(self, key))
         for text in QUERIES:
             looked_up.clear()
             asked.clear()

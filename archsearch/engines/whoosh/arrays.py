@@ -16,9 +16,11 @@ numpy is imported only with this module, which evaluation.py loads where it pays
 ARRAY_POSTINGS there): its import costs more than a rare word's whole evaluation.
 """
 
+import mmap
 import os
 import struct
 import zlib
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from itertools import accumulate, chain
@@ -29,8 +31,8 @@ import numpy as np
 from archsearch.engines.whoosh.evaluation import reader_kept
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.postings_arrays import (
-    HEADER, NO_POSITIONS, READER_ATTRIBUTE, RECORD_FIELDS, TITLE_WORDS_KEY, WEIGHTS_STORED, kept_with_reader, mapped_whole,
-    term_layout,
+    EVERY_TERM_FIELDS, HEADER, NO_POSITIONS, READER_ATTRIBUTE, RECORD_FIELDS, TITLE_WORDS_KEY, WEIGHTS_STORED,
+    every_term_key, kept_with_reader, mapped_whole, term_layout,
 )
 
 _DOCNUM = np.int64
@@ -357,10 +359,15 @@ class ArrayOperations:
             if arrays is None:
                 continue
             if directory is not None and directory.files[number] is arrays:
-                found = None if numbers is None else arrays.whole_term(numbers[number], key)
+                index = -1 if numbers is None else numbers[number]
             else:  # no directory, or a file written since it was made (segments.add_missing_sidecars)
-                found = arrays.find(key)
-            if found is None:
+                index = arrays.key_number(key)
+            if index < 0 and arrays.holds_every_term(fieldname):
+                mapped.add(number)  # the segment has no such term
+                counts[number] = 0
+                continue
+            found = arrays.whole_term(index, key)
+            if found is None:  # not held, or damaged: read from Whoosh's postings
                 continue
             mapped.add(number)
             count = counts[number] = arrays.postings_count(found)
@@ -397,15 +404,33 @@ class ArrayOperations:
         evaluator's leaves, from its postings file (postings_arrays.TITLE_WORDS_KEY); None where
         the file does not hold them."""
         arrays = self._segment_arrays()[number]
-        index = arrays.find(TITLE_WORDS_KEY) if arrays is not None else None
+        if arrays is None:
+            return None
+        index = arrays.whole_term(self._key_number(number, TITLE_WORDS_KEY), TITLE_WORDS_KEY)
         return None if index is None else arrays.documents(index)
 
-    def holds(self, number: int, key: bytes, docnum: int) -> bool | None:
-        """Whether the document (relative to the segment numbered `number` in the evaluator's
-        leaves) holds the term (key: field name, NUL, term); None where the segment's arrays do
-        not hold the term (it may still be in its Whoosh postings)."""
+    def _key_number(self, number: int, key: bytes) -> int:
+        """The key's number in the postings file of the segment numbered `number` in the
+        evaluator's leaves (SegmentArrays.key_number): from the generation's TermDirectory where
+        it was made with that file."""
+        directory = reader_kept(self.evaluator.searcher).get(_TERM_DIRECTORY)
         arrays = self._segment_arrays()[number]
-        found = arrays.find(key) if arrays is not None else None
+        if directory is not None and directory.files[number] is arrays:
+            return directory.number(key, number)
+        return arrays.key_number(key)
+
+    def holds(self, number: int, fieldname: str, word: bytes, docnum: int) -> bool | None:
+        """Whether the document (relative to the segment numbered `number` in the evaluator's
+        leaves) holds the word in the field; None where the segment's arrays do not hold the
+        term (it may still be in its Whoosh postings)."""
+        arrays = self._segment_arrays()[number]
+        if arrays is None:
+            return None
+        key = fieldname.encode("utf-8") + b"\0" + word
+        index = self._key_number(number, key)
+        if index < 0 and arrays.holds_every_term(fieldname):
+            return False
+        found = arrays.whole_term(index, key)
         if found is None:
             return None
         ids = arrays.documents(found)
@@ -652,26 +677,27 @@ class SegmentArrays:
         self._crcs = np.frombuffer(self._map, "<u4", terms, crcs_start)
         self._keys = self._map[crcs_start + 4 * terms:]
         self._checked: dict[int, bool] = {}  # term -> whether its data is whole
-        self._numbers: dict[bytes, int] | None = None  # key -> term's number: see number_keys
         self._layouts: dict[int, tuple] = {}  # term -> _layout(): numbers only, never views of the file
+        self._every_term: dict[str, bool] = {}  # see holds_every_term
 
     def number_keys(self) -> None:
-        """Makes find() a dict lookup instead of a binary search of the keys in Python (about 14
-        keys unpacked a lookup, 90 lookups for a 3-word AND at 100k): done by the server when it
-        opens a generation (0.3 µs a key, 61,000 keys in the 100k index's 11 files), for the
-        request processes it forks, where the binary search would run every time.  The terms'
-        records and checksums are copied out of the map then (44 bytes a term): a page of a
-        file's map that a request process reads first is a page fault in it (fork() does not
-        hand a shared file map's pages on), and a term's record and checksum are read on
-        different pages, two faults for each term of each segment a query reads."""
-        bounds = np.frombuffer(self._map, "<u8", len(self._crcs) + 1, self._directory).tolist()
-        keys = self._keys
-        # From the last to the first: a key written twice (a damaged directory) is found where
-        # the binary search would find it, first.
-        self._numbers = {
-            keys[bounds[number]:bounds[number + 1]]: number for number in range(len(bounds) - 2, -1, -1)
-        }
+        """Readies the file for the request processes the server forks, when it opens a
+        generation, before it numbers the generation's keys (TermDirectory: in a request, a term is
+        looked up there once, not by a binary search in each segment's keys, 14 keys unpacked a
+        search): the terms' records and checksums are copied out of the map (44 bytes a term),
+        and which fields the file holds every term of is known.  A page of a file's map that a
+        request process reads first is a page fault in it (fork() does not hand a shared file
+        map's pages on), and a term's record and checksum are read on different pages, two faults
+        for each term of each segment a query reads."""
         self._records, self._crcs = self._records.copy(), self._crcs.copy()
+        for fieldname in EVERY_TERM_FIELDS:
+            self.holds_every_term(fieldname)
+
+    def keys(self) -> list[bytes]:
+        """Every key of the file, by number."""
+        bounds = struct.unpack_from(f"<{len(self._crcs) + 1}Q", self._map, self._directory)
+        keys = self._keys
+        return [keys[start:end] for start, end in zip(bounds, bounds[1:])]
 
     def close(self) -> None:
         """Unmap the file, unless arrays of it are still in use (then it goes when they do)."""
@@ -697,21 +723,29 @@ class SegmentArrays:
     def find(self, key: bytes) -> int | None:
         """The term's number in the file (key: field name, NUL, term); None if the file does not
         hold it, or holds it damaged (its checksum fails)."""
-        if self._numbers is not None:
-            index = self._numbers.get(key)
-            if index is None:
-                return None
-        else:
-            count = len(self._crcs)
-            index = bisect_left(range(count), key, key=self._key)
-            if index == count or self._key(index) != key:
-                return None
-        return index if self._whole(index, key) else None
+        return self.whole_term(self.key_number(key), key)
+
+    def key_number(self, key: bytes) -> int:
+        """The key's number in the file, its data unchecked; -1 if the file does not hold it."""
+        count = len(self._crcs)
+        index = bisect_left(range(count), key, key=self._key)
+        return -1 if index == count or self._key(index) != key else index
 
     def whole_term(self, index: int, key: bytes) -> int | None:
-        """find(key) where the term's number is known (TermDirectory: -1 where the file does not
-        hold the key): the number, or None where it is -1 or its data is damaged."""
+        """find(key) where the term's number is known (key_number, TermDirectory: -1 where the
+        file does not hold the key): the number, or None where it is -1 or its data is damaged."""
         return index if index >= 0 and self._whole(index, key) else None
+
+    def holds_every_term(self, fieldname: str) -> bool:
+        """Whether the file holds every term of the field the segment has
+        (postings_arrays.EVERY_TERM_FIELDS): then a term it does not hold is in none of the
+        segment's documents.  Known once per file opened (number_keys: in the server)."""
+        if fieldname not in EVERY_TERM_FIELDS:
+            return False
+        held = self._every_term.get(fieldname)
+        if held is None:
+            held = self._every_term[fieldname] = self.find(every_term_key(fieldname)) is not None
+        return held
 
     def _whole(self, index: int, key: bytes) -> bool:
         """Whether the data of the term numbered `index` (key: its key) is whole: its checksum,
@@ -827,29 +861,76 @@ _KEY_SPAN = struct.Struct("<QQ")  # where a key starts and ends, two entries of 
 class TermDirectory:
     """The number of each key (field name, NUL, term) in each of a generation's postings files,
     -1 where a file does not hold it: made by the server when it opens the generation
-    (server.warm), for the requests it forks to look a term up once, not once in each segment's
-    file (9 words of a 3-word AND in 10 segments at 100k articles: 90 lookups, each number found
-    an object of the server's that a request process writes to, and so copies its page, as it
-    counts a reference to it).  The files' keys repeat: 74,000 in the 100k index's 10 files, 8,700
-    of them apart."""
+    (server.warm), for the requests it forks to look a term up once, not in each segment's file
+    (9 words of a 3-word AND in 10 segments at 100k articles: 90 binary searches, each a page
+    fault or two in the file's map).  The files' keys repeat: 442,000 in the 100k index's 10
+    files, 58,000 of them apart.
+
+    Kept in one anonymous map, no Python object per key: a hash table of the keys (CRC-32,
+    probed in order), their bytes, and each one's number in each file.  A request reads it and
+    writes nothing there (a dict's keys and numbers are objects whose references a lookup counts,
+    a page copied for each one met); and it is no part of the C heap, where the server's freed
+    memory takes the requests' arrays, a page fault a page (bench/README.md, "Every term in the
+    postings file").  What building it allocates on the heap is all freed when it is made."""
 
     def __init__(self, files: list[SegmentArrays | None]):
-        """`files`: each segment's (None: it has none), keys numbered (SegmentArrays.number_keys)."""
+        """`files`: each segment's (None: it has none)."""
         self.files = files
-        present = [found for found in files if found is not None]
-        self._rows = {key: row for row, key in enumerate(dict.fromkeys(chain.from_iterable(
-            found._numbers for found in present)))}
-        self._numbers = np.full((len(self._rows), len(files)), -1, np.int32)
+        # Python's lists and dicts only (freed together, the heap's top again), no numpy: its
+        # cache of small arrays' memory would keep some, the freed rest about them holes.
+        rows: dict[bytes, int] = {}
+        columns = []
         for column, found in enumerate(files):
             if found is not None:
-                count = len(found._numbers)
-                rows = np.fromiter(map(self._rows.__getitem__, found._numbers), np.int64, count)
-                self._numbers[rows, column] = np.fromiter(found._numbers.values(), np.int64, count)
+                add = rows.setdefault
+                columns.append((column, [add(key, len(rows)) for key in found.keys()]))
+        count, width = len(rows), len(files)
+        self._width = width
+        self._mask = (1 << max(2 * count - 1, 1).bit_length()) - 1  # at most half the slots taken
+        keys = b"".join(rows)
+        sizes = (4 * (self._mask + 1), 8 * (count + 1), 4 * count * width, len(keys))
+        self._map = mmap.mmap(-1, max(sum(sizes), 1), flags=mmap.MAP_PRIVATE)
+        view = memoryview(self._map)
+        starts = list(accumulate(sizes, initial=0))
+        self._slots = view[starts[0]:starts[1]].cast("I")  # a key's row + 1; 0: free
+        self._offsets = view[starts[1]:starts[2]].cast("Q")  # where each key starts among `keys`, and the end
+        self._numbers = view[starts[2]:starts[3]].cast("i")  # row by row, each file's number of the key
+        self._keys = view[starts[3]:starts[4]]
+        self._keys[:] = keys
+        self._offsets[:] = array("Q", accumulate(map(len, rows), initial=0))
+        numbers = self._numbers
+        numbers[:] = array("i", [-1]) * (count * width)
+        for column, file_rows in columns:
+            # From the last to the first: a key written twice (a damaged directory) is found
+            # where the binary search finds it, first.
+            for number in range(len(file_rows) - 1, -1, -1):
+                numbers[file_rows[number] * width + column] = number
+        slots, mask = self._slots, self._mask
+        for row, key in enumerate(rows, start=1):
+            slot = zlib.crc32(key) & mask
+            while slots[slot]:
+                slot = (slot + 1) & mask
+            slots[slot] = row
+
+    def _row(self, key: bytes) -> int:
+        """The key's row; -1 where no file holds it."""
+        slots, offsets, keys, mask = self._slots, self._offsets, self._keys, self._mask
+        slot = zlib.crc32(key) & mask
+        while row := slots[slot]:
+            if keys[offsets[row - 1]:offsets[row]] == key:
+                return row - 1
+            slot = (slot + 1) & mask
+        return -1
 
     def numbers(self, key: bytes) -> list[int] | None:
         """The key's number in each file (-1: none); None where no file holds it."""
-        row = self._rows.get(key)
-        return None if row is None else self._numbers[row].tolist()
+        row = self._row(key)
+        return None if row < 0 else self._numbers[row * self._width:(row + 1) * self._width].tolist()
+
+    def number(self, key: bytes, column: int) -> int:
+        """The key's number in the file numbered `column` (-1: none)."""
+        row = self._row(key)
+        return -1 if row < 0 else self._numbers[row * self._width + column]
 
 
 # Where the server keeps a generation's TermDirectory: with its reader (evaluation.reader_kept).

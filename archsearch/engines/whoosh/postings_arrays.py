@@ -1,21 +1,23 @@
-"""A segment's frequent terms' postings as flat arrays, in a file beside the segment's own.
+"""A segment's terms' postings as flat arrays, in a file beside the segment's own.
 
 Whoosh keeps a term's postings in blocks of 128, each a pickled (gaps, weights, positions)
 triple of Python lists, mostly compressed: reading `president` at 100k articles decompresses
 and unpickles 460 of them, most of a query's time.  A segment never changes once written, so
-for each term that is in SIDECAR_POSTINGS documents or more of it (SHORT_FIELD_POSTINGS in a
-title's fields), the segment writer also writes the same postings as arrays a reader maps
-without copying (arrays.SegmentArrays): document numbers (segment-relative), weights as the
-32-bit floats Whoosh stores (so scores are the same floats), and in a field with positions the
-positions, flattened, with each posting's first one.  Rarer terms stay where they are: a block
-or two is cheap to read.
+the segment writer also writes the same postings as arrays a reader maps without copying
+(arrays.SegmentArrays): document numbers (segment-relative), weights as the 32-bit floats Whoosh
+stores (so scores are the same floats), and in a field with positions the positions, flattened,
+with each posting's first one.  It does so for every term of the fields a query's words are
+looked for in (EVERY_TERM_FIELDS: then a term the file lacks is in none of the segment's
+documents, with no lookup in Whoosh's), and for the other fields' terms in SIDECAR_POSTINGS
+documents or more of it: their rarer terms stay where they are.
 
 The file is redundant: a segment without one (written before it existed), or whose file is
 damaged, is read from Whoosh's postings as before (and so is a term its file left out, as one
-written before SHORT_FIELD_POSTINGS left out a title's rarer terms), and `archsearch index`
-writes the missing ones (segments.add_missing_sidecars).  It is named after the segment
-(`MAIN_<id>.postings`), so that Whoosh's clean-up removes it with its segment and publishing a
-staged build moves it with the rest; it is written under a temporary name and renamed when whole.
+written before EVERY_TERM_FIELDS left out their rarer terms), and `archsearch index` writes the
+missing ones, and those written before, again (segments.add_missing_sidecars).  It is named after
+the segment (`MAIN_<id>.postings`), so that Whoosh's clean-up removes it with its segment and
+publishing a staged build moves it with the rest; it is written under a temporary name and
+renamed when whole.
 
 Layout (little-endian): a header (HEADER), then each term's data, then the directory.  A term's
 data is its document numbers, its weights (float32; left out where they are the counts of
@@ -44,20 +46,24 @@ from itertools import accumulate, chain
 from whoosh.formats import Positions
 from whoosh.system import _INT_SIZE
 
-# A term in fewer of a segment's documents is read from Whoosh's postings.  Reading a term here
-# costs 13-17 µs whatever its length (10k-document segment, 100k index), Whoosh's 6 µs at 1-8
-# documents, 16 at 16-32, 38 at 64-128, 65 at 128-256, 470 at 1,024-4,096: the terms in 32 to
-# 127 documents would save at most 20-40 µs each and add 15% to the postings held here
-# (bench/README.md, "Postings as arrays").
+# A term in fewer of a segment's documents is read from Whoosh's postings, but in the fields of
+# EVERY_TERM_FIELDS.  Reading a term here costs 13-17 µs whatever its length (10k-document segment,
+# 100k index), Whoosh's 6 µs at 1-8 documents, 16 at 16-32, 38 at 64-128, 65 at 128-256, 470 at
+# 1,024-4,096 (bench/README.md, "Postings as arrays").
 SIDECAR_POSTINGS = 128
-# A term of a short field (a title's, whose terms are in few documents each) from this many of a
-# segment's documents on.  An AND or OR of words looks each up in `title` and `derived_title` as in
-# `body`, and their terms in 16-127 documents were most of the blocks its served request read
-# from Whoosh's postings (60 a segment's term and block of `syria ceasefire talks` at 100k
-# articles), each a term lookup and an unpickled block; here they add 22% to the keys held
-# (73,918 against 60,808 in the 100k index's files) and 1.4% to their bytes.
-SHORT_FIELD_POSTINGS = 16
-SHORT_FIELDS = frozenset({"title", "derived_title"})
+# The fields whose every term goes in the postings file, however few documents it is in: those a
+# query's words are looked for in (querying.DEFAULT_FIELDS but `lead`, which no query searches
+# unnamed).  A word is looked for in each field of every segment, and a segment without the term in
+# its file was a Whoosh term lookup and a block unpickled (10-16 µs in a served request): most of
+# what ten segments cost more than one (a title's words in 16-127 of a segment's documents went in
+# from session 10 on, bench/README.md "Many segments at the cost of one"); knowing the file holds
+# every term, a term it does not hold is in none of the segment's documents, with no lookup.
+EVERY_TERM_FIELDS = frozenset({"title", "derived_title", "body"})
+# The key, followed by the field's name, that says the file holds every term of that field of
+# EVERY_TERM_FIELDS (no field is named "", so no term has it): a file written before them may leave
+# a field's rarer terms out, which are then read from Whoosh's postings (missing_parts has the file
+# written again).
+EVERY_TERM_KEY = b"\0every term\0"
 
 EXTENSION = ".postings"
 MAGIC = b"ASPOST01"
@@ -86,9 +92,12 @@ _POSTING_SLOTS = 4
 def sidecar_postings(fieldname: str) -> int:
     """How many of a segment's documents a term of the field is in, at least, for the postings
     file to hold it."""
-    if fieldname in SHORT_FIELDS:
-        return min(SHORT_FIELD_POSTINGS, SIDECAR_POSTINGS)
-    return SIDECAR_POSTINGS
+    return 1 if fieldname in EVERY_TERM_FIELDS else SIDECAR_POSTINGS
+
+
+def every_term_key(fieldname: str) -> bytes:
+    """The key that says a postings file holds every term of the field (EVERY_TERM_KEY)."""
+    return EVERY_TERM_KEY + fieldname.encode("utf-8")
 
 
 def sidecar_name(segment) -> str:
@@ -272,6 +281,8 @@ class SidecarWriter:
             return
         try:
             self._add_title_words(document_count)
+            for fieldname in EVERY_TERM_FIELDS:
+                self._append(every_term_key(fieldname), [], 0, 0, NO_POSITIONS)
             order = sorted(range(len(self._keys)), key=self._keys.__getitem__)
             keys = [self._keys[index] for index in order]
             records = array("q", chain.from_iterable(
@@ -351,17 +362,18 @@ def missing_parts(folder: str, segment) -> frozenset:
     count = segment.doc_count_all()
     postings = os.path.join(folder, sidecar_name(segment))
     whole = {
-        "postings": sidecar_is_whole(postings, count) and holds_title_words(postings, count),
+        "postings": sidecar_is_whole(postings, count) and holds_current_keys(postings, count),
         "prefixes": sidecar_is_whole(os.path.join(folder, prefix_postings.prefixes_name(segment)), count,
                                      prefix_postings.MAGIC, prefix_postings.RECORD_FIELDS),
     }
     return frozenset(part for part, is_whole in whole.items() if not is_whole)
 
 
-def holds_title_words(path: str, document_count: int) -> bool:
-    """Whether a whole postings file holds the title lengths (TITLE_WORDS_KEY), whole: one written
-    before them is written again, once, as a missing one is (an index written before reads as
-    before until then).  Not known on a big-endian machine (ListedPostings): taken as held."""
+def holds_current_keys(path: str, document_count: int) -> bool:
+    """Whether a whole postings file holds the title lengths (TITLE_WORDS_KEY) and every term of
+    EVERY_TERM_FIELDS (their EVERY_TERM_KEY): one written before them is written again, once, as a
+    missing one is (an index written before reads as before until then).  Not known on a
+    big-endian machine (ListedPostings): taken as held."""
     if _BIG_ENDIAN:
         return True
     try:
@@ -369,7 +381,7 @@ def holds_title_words(path: str, document_count: int) -> bool:
     except (OSError, ValueError):
         return False
     try:
-        return listed.numbers(TITLE_WORDS_KEY) is not None
+        return listed.numbers(TITLE_WORDS_KEY) is not None and all(map(listed.holds_every_term, EVERY_TERM_FIELDS))
     finally:
         listed.close()
 
@@ -507,6 +519,10 @@ class ListedPostings:
         lengths); None as term() gives it."""
         found = self._arrays(key)
         return None if found is None else found[0][0]
+
+    def holds_every_term(self, fieldname: str) -> bool:
+        """Whether the file holds every term of the field the segment has (EVERY_TERM_FIELDS)."""
+        return fieldname in EVERY_TERM_FIELDS and self._arrays(every_term_key(fieldname)) is not None
 
     def _arrays(self, key: bytes) -> tuple[tuple[array, ...], int] | None:
         """(the term's arrays as term_layout lays them out, its flags); None as term() gives it."""

@@ -473,15 +473,17 @@ class FieldTokens:
             term_firsts = np.flatnonzero(np.concatenate(([True], posting_ranks[1:] != posting_ranks[:-1])))
             term_ends = [*term_firsts[1:].tolist(), len(firsts)]
             token_ends = [*firsts[term_firsts[1:]].tolist(), len(picked)]
+            # The positions the postings file (postings_arrays.py) holds, as arrays already: their
+            # bytes made once, sliced for each term (every term of postings_arrays.EVERY_TERM_FIELDS).
+            count_bytes, position_bytes = counts.astype(np.uint32).tobytes(), positions.astype(np.uint32).tobytes()
             for rank, first, end, first_token, end_token in zip(
                 posting_ranks[term_firsts].tolist(), term_firsts.tolist(), term_ends, firsts[term_firsts].tolist(), token_ends
             ):
                 postings = flat[first * POSTING_SLOTS : end * POSTING_SLOTS]
                 if end - first >= self.listed_postings:
-                    # The positions the postings file (postings_arrays.py) holds, as arrays already.
                     postings = PositionedPostings(postings)
-                    postings.counts = array("I", counts[first:end].astype(np.uint32).tobytes())
-                    postings.positions = array("I", positions[first_token:end_token].astype(np.uint32).tobytes())
+                    postings.counts = array("I", count_bytes[4 * first:4 * end])
+                    postings.positions = array("I", position_bytes[4 * first_token:4 * end_token])
                 yield terms[by_term[rank]], postings
             low = high
 
