@@ -212,7 +212,8 @@ def listen(path: str, lock: int | None = None) -> Listener:
     except OSError as exc:
         listening.close()
         os.close(lock)
-        raise ArchsearchError(f"cannot listen on {path}: {exc.strerror}") from exc
+        # strerror is None for what Python itself refuses (a path over the 107 bytes AF_UNIX holds)
+        raise ArchsearchError(f"cannot listen on {path}: {exc.strerror or exc}") from exc
     return Listener(path, listening, lock, started_by_command)
 
 

@@ -714,3 +714,12 @@ print(sorted(name for name, module in sys.modules.items() if before.get(name) is
     env = environment(corpus / "s.sock", corpus / "index")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60)
     assert result.stderr.splitlines()[-1] == b"[]"
+
+
+def test_a_socket_path_too_long_is_said_so(socket_folder):
+    """Python refuses such a path itself, with no strerror: the message said 'None'."""
+    from archsearch.errors import ArchsearchError
+    from archsearch import server
+
+    with pytest.raises(ArchsearchError, match=r"cannot listen on .*: AF_UNIX path too long$"):
+        server.listen(os.path.join(socket_folder, "s" * 200))
