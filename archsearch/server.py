@@ -638,7 +638,7 @@ class _Settled:
     warning_filters: list
     show_warning: object
     descriptors: frozenset
-    modules: int
+    modules: frozenset  # names in sys.modules
     private_bytes: int
 
     @classmethod
@@ -651,7 +651,7 @@ class _Settled:
             dict(os.environ), os.getcwd(), umask,
             {signum: signal.getsignal(signum) for signum in signal.valid_signals()},
             (sys.stdin, sys.stdout, sys.stderr), sys.argv, list(warnings.filters), warnings.showwarning,
-            _descriptors(), len(sys.modules), _private_bytes(),
+            _descriptors(), frozenset(sys.modules), _private_bytes(),
         )
 
     def restored(self, connection: socket.socket, inherited: dict) -> bool:
@@ -688,7 +688,7 @@ class _Settled:
             ended
             and widths is not None
             and kept_searchers() == inherited
-            and len(sys.modules) == self.modules
+            and self.modules.symmetric_difference(sys.modules) == set()
             and _opened_index_files_only(self.descriptors)
             and _private_bytes() - self.private_bytes <= GROWTH_BYTES
         )

@@ -201,7 +201,7 @@ def test_what_a_query_changed_in_its_process_is_put_back(process_state, monkeypa
     assert connection.fileno() == -1
 
 
-@pytest.mark.parametrize("change", ["file", "module", "memory", "searcher"])
+@pytest.mark.parametrize("change", ["file", "module", "module swapped", "memory", "searcher"])
 def test_a_process_changed_beyond_what_it_puts_back_answers_no_other(process_state, monkeypatch, change):
     connection, client_end = socket.socketpair()
     settled = server_module._Settled.now()
@@ -210,6 +210,9 @@ def test_a_process_changed_beyond_what_it_puts_back_answers_no_other(process_sta
     if change == "file":
         left_open = open(os.devnull)
     elif change == "module":
+        monkeypatch.setitem(sys.modules, "archsearch_imported_by_a_request", sys)
+    elif change == "module swapped":  # as many modules as before, one of them another
+        monkeypatch.delitem(sys.modules, "archsearch.errors")
         monkeypatch.setitem(sys.modules, "archsearch_imported_by_a_request", sys)
     elif change == "memory":
         monkeypatch.setattr(server_module, "GROWTH_BYTES", -1)
