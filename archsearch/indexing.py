@@ -536,7 +536,10 @@ class WorkerPool:
         context = multiprocessing.get_context("spawn")
         self._connections = []
         self._processes = []
-        with _interrupts_ignored():  # a Ctrl-C is for this process to handle, not for the workers
+        # A Ctrl-C is for this process to handle, not for the workers; and a worker, started as
+        # `python -c`, is not to import the standard library from the folder the user is in (a
+        # re.py there ran in each worker, which then died).
+        with _interrupts_ignored(), _environment(PYTHONSAFEPATH="1"):
             for number in range(count):
                 ours, theirs = context.Pipe()
                 process = context.Process(
@@ -646,6 +649,20 @@ def _exit_with(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+@contextmanager
+def _environment(**settings: str):
+    before = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextmanager

@@ -161,3 +161,17 @@ def test_a_new_index_is_made_before_its_record(tmp_path, corpus, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         update_index(tmp_path / "index", [str(corpus)])
     assert not (tmp_path / "index" / "archsearch-files.sqlite").exists()
+
+
+def test_workers_import_nothing_from_the_folder_the_user_is_in(tmp_path, corpus):
+    """A worker starts as `python -c`, which searched the working folder first for the standard
+    library: a re.py there ran in each worker, which died ('connection reset by peer')."""
+    folder = tmp_path / "here"
+    folder.mkdir()
+    (folder / "re.py").write_text("raise SystemExit('a re.py of the user ran')\n")
+    run = subprocess.run(
+        [installed_command(), "index", "-q", "--jobs", "2", "--index", str(tmp_path / "index"), str(corpus)],
+        cwd=folder, capture_output=True, timeout=120,
+    )
+    assert (run.returncode, run.stderr) == (0, b"")
+    assert len(index_state(tmp_path / "index")) == ARTICLES
