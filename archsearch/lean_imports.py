@@ -106,7 +106,10 @@ class _DeferredModule(types.ModuleType):
         # The import system probing (__file__ and the like) is no use; `from module import *` (__all__) is.
         if name.startswith("__") and name != "__all__":
             raise AttributeError(name)
-        return getattr(_load_real(self.__name__), name)
+        real = _load_real(self.__name__)
+        if name == "__all__":  # a star import of a module without one takes its public names
+            return getattr(real, "__all__", None) or [key for key in vars(real) if not key.startswith("_")]
+        return getattr(real, name)
 
 
 def loaded(name: str) -> types.ModuleType | None:

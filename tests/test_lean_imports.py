@@ -745,3 +745,21 @@ def test_a_star_import_of_a_module_stood_in_for_gives_all_of_it():
         "print(before, callable(Thread), callable(Event), callable(mkdtemp), callable(shuffle))"
     )
     assert result == "['_DeferredModule'] True True True True"
+
+
+def test_a_star_import_of_a_module_stood_in_for_without_all_gives_its_public_names():
+    """Python takes the names of a module without __all__ from the module itself: the
+    placeholder's, none of the real module's."""
+    result = run(
+        "import sys, archsearch.searching\n"
+        "names = ('mmap', 'whoosh.highlight')\n"
+        "before = sorted({type(sys.modules[name]).__name__ for name in names})\n"
+        "found = {}\n"
+        "for name in names:\n"
+        "    space = {}\n"
+        "    exec(f'from {name} import *', space)\n"
+        "    public = {key for key in vars(sys.modules[name]) if not key.startswith('_')}\n"
+        "    found[name] = public <= set(space) and len(public) > 5\n"
+        "print(before, found)"
+    )
+    assert result == "['_DeferredModule'] {'mmap': True, 'whoosh.highlight': True}"
