@@ -812,7 +812,11 @@ def _body_parts(stored: dict, searcher, docnum: int) -> Iterator[str]:
     if long_bodies.kept_apart(stored):
         return long_bodies.body_parts(searcher, docnum, SHOWN_FIRST_CHARS)
     path = stored["key"] if stored.get("text") is None else None
-    if path is None or os.stat(path).st_size <= KEPT_BODY_CHARS:
+    try:
+        long_file = path is not None and os.stat(path).st_size > KEPT_BODY_CHARS
+    except OSError:  # gone or unreadable: article_body reads it, and says so as it says it of any file
+        long_file = False
+    if not long_file:
         return iter([article_body(stored, searcher, docnum)])
     from archsearch.formats.registry import read_body_openings
 

@@ -172,3 +172,13 @@ def test_show_writes_a_long_text_files_opening_before_it_parses_the_whole(tmp_pa
     assert run(["show", "long.txt", "--query", "refugees", *options, "--index", str(tmp_path / "index")]) == 0
 
     assert events.count("parse") == 1 and events.index("text") < events.index("parse")
+
+
+def test_show_of_a_text_file_removed_since_it_was_indexed_says_so_as_it_did(tmp_path, run_cli):
+    """Its size was asked before it was read: Python's own words reached the user."""
+    index_long_text_file(tmp_path)
+    (tmp_path / "corpus" / "long.txt").unlink()
+    result = run_cli("show", "long.txt", "--index", str(tmp_path / "index"))
+    assert result.exit_code == 2
+    assert "long.txt: no such file or directory (run 'archsearch index'" in result.output
+    assert "Errno" not in result.output
