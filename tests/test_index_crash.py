@@ -135,29 +135,17 @@ def test_a_second_ctrl_c_quits_at_once(tmp_path, corpus, reference):
     assert index_state(index_dir) == reference
 
 
-def test_a_new_index_s_record_is_made_with_the_index(tmp_path, corpus, monkeypatch):
-    """The record of indexed files was made before the folders were read and written: a run killed
-    there left a record without an index (which the test above, killing at random, hit under load)."""
+# Where a run making a new index is killed: where the folders are written (the record was made
+# before them), and where the index is made (the record was made just before it). Either left a
+# record without an index, which the test above, killing at random, hit under load.
+@pytest.mark.parametrize("killed_in", ["write_roots", "create_index"])
+def test_a_run_killed_while_making_a_new_index_leaves_no_record_without_it(tmp_path, corpus, monkeypatch, killed_in):
     from archsearch import indexing
 
     def killed_there(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(indexing, "write_roots", killed_there)
-    with pytest.raises(KeyboardInterrupt):
-        update_index(tmp_path / "index", [str(corpus)])
-    assert not (tmp_path / "index" / "archsearch-files.sqlite").exists()
-
-
-def test_a_new_index_is_made_before_its_record(tmp_path, corpus, monkeypatch):
-    """A run killed between the making of a new index's record and of the index itself left a
-    record without an index (the test killing at random hit it under load)."""
-    from archsearch import indexing
-
-    def killed_there(*args):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(indexing, "create_index", killed_there)
+    monkeypatch.setattr(indexing, killed_in, killed_there)
     with pytest.raises(KeyboardInterrupt):
         update_index(tmp_path / "index", [str(corpus)])
     assert not (tmp_path / "index" / "archsearch-files.sqlite").exists()
