@@ -762,19 +762,23 @@ def paragraph_chunks(parts: Iterable[str], first_chars: int = 0) -> Iterator[str
     text.split("\n\n") cuts), but the last; the first of at least `first_chars` characters."""
     pending, least = "", first_chars
     for part in parts:
+        # A break found before this part was too early to cut at; one that ends in it starts at
+        # pending's last character or after.
+        searched = max(len(pending) - 1, 0)
         pending += part
-        cut = _last_break_end(pending)
+        cut = _last_break_end(pending, searched)
         if cut >= max(least, 1):
             yield pending[:cut]
             pending, least = pending[cut:], 0
     yield pending
 
 
-def _last_break_end(text: str) -> int:
-    """Where the last paragraph break of `text` that text.split("\n\n") cuts at ends (0: none).
-    split() pairs the newlines of a run from its start, and the text's runs of newlines are those
-    of the body from a paragraph's start: a run cut short by the text's end pairs alike."""
-    at = text.rfind("\n\n")
+def _last_break_end(text: str, searched: int) -> int:
+    """Where the last paragraph break of `text` that text.split("\n\n") cuts at ends (0: none, or
+    none starts at `searched` or after). split() pairs the newlines of a run from its start, and the
+    text's runs of newlines are those of the body from a paragraph's start: a run cut short by the
+    text's end pairs alike."""
+    at = text.rfind("\n\n", searched)
     if at < 0:
         return 0
     start = at
