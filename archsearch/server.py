@@ -688,7 +688,7 @@ class _Settled:
             ended
             and widths is not None
             and kept_searchers() == inherited
-            and self.modules.symmetric_difference(sys.modules) == set()
+            and sys.modules.keys() == self.modules
             and _opened_index_files_only(self.descriptors)
             and _private_bytes() - self.private_bytes <= GROWTH_BYTES
         )
