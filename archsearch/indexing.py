@@ -411,7 +411,10 @@ class FileIndexer:
         self._long_bodies_apart = LONG_BODY_FIELD in self._ix.schema
         self._new_writer = new_segment_writer
         self._writer = None
-        self._stamp = 0  # the `indexed` stamp of the segment being written (alerts.py)
+        # Segments written out since the last finish() because the one being written was full
+        # (long_bodies.SEGMENT_BYTES), in order: the writer's segment follows them.
+        self._full_segments = []
+        self._stamp = 0  # the `indexed` stamp of the segments being written (alerts.py)
         self._long_body_bytes = 0  # in the segment being written (long_bodies.SEGMENT_BYTES)
 
     def _segment_stamp(self) -> int:
@@ -439,6 +442,7 @@ class FileIndexer:
         from archsearch.schema import LONG_BODY_FIELD
 
         warnings = []
+        left_out = []  # why articles too large for any segment were left out
         sketches = []
         added = False
         try:
@@ -452,12 +456,15 @@ class FileIndexer:
                         self._long_body_bytes = 0
                     document = article_document(key, task.root, item, entry, self._long_bodies_apart)
                     long_body = len(document[LONG_BODY_FIELD] or b"")
-                    if self._long_body_bytes + long_body > long_bodies.SEGMENT_BYTES:
-                        reason = long_bodies.past_segment_message(long_body)
-                        if not added:  # the file skipped, and not recorded: read again at the next run
-                            return FileOutcome(key, SKIPPED, messages=(f"{reason}: the next run indexes it",))
-                        warnings.append(f"{document['_stored_path']} left out: {reason}")
+                    if long_body > long_bodies.SEGMENT_BYTES:
+                        left_out.append(long_bodies.past_segment_message(long_body))
+                        warnings.append(f"{document['_stored_path']} left out: {left_out[-1]}")
                         continue
+                    if self._long_body_bytes + long_body > long_bodies.SEGMENT_BYTES:
+                        # The segment is full: the file's articles go on in a new one.
+                        self._full_segments.append(self._writer.finish_segment())
+                        self._writer = self._new_writer(self._ix)
+                        self._long_body_bytes = 0
                     self._writer.add_document(**document, indexed=self._stamp)
                     self._long_body_bytes += long_body
                     added = True
@@ -472,15 +479,22 @@ class FileIndexer:
             # failure to read it is not.
             lasting = not isinstance(exc.__cause__, OSError)
             return FileOutcome(key, SKIPPED, entry._replace(skipped=reason) if lasting else None, (reason,))
+        if left_out and not added:  # as a file that cannot be read: not read again until it changes
+            return FileOutcome(key, SKIPPED, entry._replace(skipped=left_out[0]), (left_out[0],))
         return FileOutcome(key, INDEXED, entry, tuple(warnings), tuple(sketches))
 
-    def finish(self):
-        """The segment of the articles added since the last finish(), or None if there were none."""
+    def finish(self) -> list:
+        """The segments of the articles added since the last finish(), in order (none if there were none)."""
         writer, self._writer = self._writer, None
-        return writer.finish_segment() if writer else None
+        segments, self._full_segments = self._full_segments, []
+        last = writer.finish_segment() if writer else None
+        return segments + [last] if last else segments
 
     def discard(self) -> None:
+        """Give up the segments of the articles added since the last finish(); their files are
+        removed by the next commit."""
         writer, self._writer = self._writer, None
+        self._full_segments = []
         if writer:
             writer.discard()
 
@@ -502,8 +516,7 @@ class InProcess:
             outcome = self._indexer.index(task)
             outcomes.append(outcome)
             on_outcome(outcome)
-        segment = self._indexer.finish()
-        return outcomes, [segment] if segment else []
+        return outcomes, self._indexer.finish()
 
     def close(self) -> None:
         self._indexer.discard()
@@ -513,8 +526,8 @@ class InProcess:
 OUTCOME_NAMES = {INDEXED: "added", SAME: "unchanged", SKIPPED: "skipped", GONE: "removed"}
 
 # Messages between the indexing process and its workers.
-FINISH = "finish"  # to a worker: write out your segment (None: end)
-FILE, SEGMENT, FAILED = "file", "segment", "failed"  # from a worker
+FINISH = "finish"  # to a worker: write out your segments (None: end)
+FILE, SEGMENTS, FAILED = "file", "segments", "failed"  # from a worker
 # Files go to the workers in turn, this many at a time, so that where a file's article ends up
 # depends only on the order of the files; a worker has at most IN_FLIGHT files waiting, so
 # that a stop request is quick to honour and a pipe never fills up.
@@ -594,11 +607,11 @@ class WorkerPool:
                     outcomes.append(payload)
                     on_outcome(payload)
                     feed(number)
-                elif kind == SEGMENT:
+                elif kind == SEGMENTS:
                     segments[number] = payload
                 else:
                     raise ArchsearchError(f"indexing failed in a worker process: {payload}")
-        return outcomes, [segments[number] for number in sorted(segments) if segments[number]]
+        return outcomes, [segment for number in sorted(segments) for segment in segments[number]]
 
     def _death(self, number: int) -> str:
         process = self._processes[number]
@@ -629,7 +642,7 @@ def work(make_indexer: Callable[[], FileIndexer], connection, parent: int) -> No
         indexer = make_indexer()
         for task in iter(connection.recv, None):
             if task == FINISH:
-                connection.send((SEGMENT, indexer.finish()))
+                connection.send((SEGMENTS, indexer.finish()))
             else:
                 connection.send((FILE, indexer.index(task)))
     except (EOFError, BrokenPipeError):  # the indexing process is gone

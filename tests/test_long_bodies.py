@@ -258,7 +258,8 @@ def test_a_prefix_query_reads_a_long_hit_by_openings(tmp_path, small_limits, mon
 
 def test_a_body_past_what_a_segment_can_hold_skips_its_file_and_names_it(tmp_path, small_limits, monkeypatch, capfd):
     """Whoosh's column keeps its offsets as uint32: past 4 GiB of long bodies in a segment it
-    raised OverflowError, after writing the value (patched here to a limit that any page passes)."""
+    raised OverflowError, after writing the value (patched here to a limit that any page passes).
+    A body that no segment can hold is left out, its file recorded as skipped."""
     from archsearch.cli import run
 
     monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", 100)
@@ -270,16 +271,46 @@ def test_a_body_past_what_a_segment_can_hold_skips_its_file_and_names_it(tmp_pat
     status = run(["index", str(corpus), "--index", str(index_dir)])
 
     stderr = capfd.readouterr().err
-    long_pages = [f"pages/page{n}.html" for n in (0, 1, 2, 3, 5)]
     assert status == 0 and "Traceback" not in stderr and "internal error" not in stderr, stderr
-    for page in long_pages:
+    for page in [f"pages/page{n}.html" for n in (0, 1, 2, 3, 5)]:
         (line,) = [line for line in stderr.splitlines() if page in line]
-        assert "does not fit" in line and "segment" in line, line
+        assert "larger than an index segment can hold" in line, line
     assert {hit.id for hit in search(index_dir, "president", limit=20).hits} == {"pages/page4.html", "notes/plain.txt"}
-    # not recorded as read: the next run, with room, indexes them
-    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", 1 << 32)
-    update_index(index_dir, [str(corpus)])
-    assert bodies_kept_apart(index_dir) == long_pages
+
+
+def long_articles(count: int) -> list[dict]:
+    """JSON Lines records whose bodies are kept apart under `small_limits`, each with a word of its own."""
+    return [{"title": f"Harvest report {number}", "date": "2017-02-15",
+             "text": " ".join(filler(number, 40)) + f" The word of this report is marker{number}."}
+            for number in range(count)]
+
+
+def test_a_container_file_goes_on_in_a_new_segment_when_one_is_full(tmp_path, small_limits, monkeypatch):
+    """A JSON Lines file's later long bodies that did not fit in the segment being written were
+    left out with a warning, the file recorded as indexed: they were never indexed."""
+    records = long_articles(7)
+    value_bytes = len(long_bodies.encode(records[0]["text"]))
+    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", 2 * value_bytes + value_bytes // 2)  # two a segment
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "feed.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    (corpus / "note.txt").write_text(" date 2017-02-15 OSLO, February 15. /NTB/. A short note.", encoding="utf-8")
+    index_dir = tmp_path / "index"
+
+    report = update_index(index_dir, [str(corpus)])
+
+    assert report.warnings == [] and report.added == 2
+    for number in range(7):
+        (hit,) = search(index_dir, f"marker{number}").hits
+        assert hit.id == f"feed.jsonl#{number + 1}"
+    with open_index(index_dir).reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            assert sum(map(len, leaf.column_reader(LONG_BODY_FIELD, VarBytesColumn(), translate=False))) <= long_bodies.SEGMENT_BYTES
+    assert len(open_index(index_dir)._segments()) >= 4
+    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", (1 << 32) - 1)
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    assert answers(index_dir, scored=False) == answers(fresh, scored=False)
 
 
 def test_merges_compaction_and_deletions_carry_the_bodies_and_drop_the_deleted(tmp_path, small_limits, monkeypatch):

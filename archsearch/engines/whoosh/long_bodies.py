@@ -79,9 +79,9 @@ def _words_counted(body: str) -> bytes:
 
 
 def past_segment_message(size: int) -> str:
-    """Why a body whose value is `size` bytes is not indexed in a segment that cannot hold it."""
-    return (f"its body ({size / 2**20:,.1f} MiB compressed) does not fit in the index segment being written"
-            f" ({SEGMENT_BYTES / 2**30:.0f} GiB of long bodies a segment)")
+    """Why a body whose value is `size` bytes, more than SEGMENT_BYTES, is not indexed."""
+    return (f"its body ({size / 2**20:,.1f} MiB compressed) is larger than an index segment can hold"
+            f" ({SEGMENT_BYTES / 2**30:.0f} GiB of long bodies)")
 
 
 def decode(value: bytes) -> str:
