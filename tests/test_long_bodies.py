@@ -459,3 +459,65 @@ def test_similar_show_query_and_kwic_read_a_body_whose_count_of_words_is_damaged
             assert status == 0 and captured.err == "", (command, captured.err)
             outputs.append(captured.out.replace(str(index), "INDEX"))
         assert outputs[0] == outputs[1], command
+
+
+@pytest.fixture
+def column_limit(monkeypatch):
+    """Whoosh's column of long bodies raising OverflowError as it does past 4 GiB (its offsets are
+    uint32), past long_bodies.SEGMENT_BYTES instead, as tests set it."""
+    add = FilledBytesColumn.Writer.add
+
+    def add_within_limit(self, docnum, value):
+        add(self, docnum, value)
+        if self._offset_base > long_bodies.SEGMENT_BYTES:
+            raise OverflowError(f"{self._offset_base} is too big to fit in an array")
+
+    monkeypatch.setattr(FilledBytesColumn.Writer, "add", add_within_limit)
+
+
+def segments_column_bytes(index_dir) -> list[int]:
+    """The bytes of long bodies in each segment's column, deleted documents' too."""
+    with open_index(index_dir).reader() as reader:
+        return [sum(map(len, leaf.column_reader(LONG_BODY_FIELD, VarBytesColumn(), translate=False)))
+                for leaf, _ in reader.leaf_readers()]
+
+
+def test_tier_merges_and_compaction_put_no_more_long_bodies_in_a_segment_than_it_holds(
+        tmp_path, small_limits, column_limit, monkeypatch, run_cli):
+    """A tier merge or --compact of segments whose long bodies sum past what one segment holds
+    raised OverflowError ('internal error'), at every run after it too."""
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 2)  # tier merges at each second small segment
+    corpus = tmp_path / "corpus"
+    write_pages(corpus, {f"pages/report{n}.html": html_page(f"Harvest report {n}", [*filler(n, 40), f"The word is marker{n}."])
+                         for n in range(8)})
+    write_pages(corpus, {"notes/plain.txt": " date 2017-02-15 OSLO, February 15. /NTB/. The harvest was early."})
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    sizes = column_values(fresh)
+    assert len(sizes) == 8 and 3 * min(map(len, sizes)) > 2.5 * max(map(len, sizes))
+    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", 2 * max(map(len, sizes)) + max(map(len, sizes)) // 2)  # two a segment
+    index_dir = tmp_path / "index"
+
+    result = run_cli("index", str(corpus), "--commit-every", "1", "--index", str(index_dir))
+
+    assert result.exit_code == 0 and "internal error" not in result.output, result.output
+    assert all(size <= long_bodies.SEGMENT_BYTES for size in segments_column_bytes(index_dir))
+    assert [hit.id for n in range(8) for hit in search(index_dir, f"marker{n}").hits] == [f"pages/report{n}.html" for n in range(8)]
+    assert answers(index_dir, scored=False) == answers(fresh, scored=False)
+
+    # Two deleted: six live long bodies, in the three segments that hold them.
+    for n in (1, 4):
+        os.remove(corpus / f"pages/report{n}.html")
+    update_index(index_dir, [str(corpus)], commit_every=1)
+    result = run_cli("index", "--compact", "--index", str(index_dir))
+
+    assert result.exit_code == 0, result.output
+    assert "-> 3 (the fewest that hold its long bodies:" in result.output, result.output
+    live = [len(value) for value in column_values(fresh) if not {"marker1.", "marker4."} & set(long_bodies.decode(value).split())]
+    assert len(live) == 6 and len(segments_column_bytes(index_dir)) == 3
+    assert sum(segments_column_bytes(index_dir)) == sum(live)
+    assert "nothing to do (3 segments) (the fewest" in run_cli("index", "--compact", "--index", str(index_dir)).output
+    shutil.rmtree(fresh)
+    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", (1 << 32) - 1)
+    update_index(fresh, [str(corpus)])
+    assert answers(index_dir, scored=False) == answers(fresh, scored=False)
