@@ -31,6 +31,7 @@ import fcntl
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -43,7 +44,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -380,6 +381,22 @@ def article_document(key: str, root: str, article: Article, entry: Entry, long_b
 LARGE_BLOCK_BYTES = 256 * 1024
 
 
+def stored_bytes_at_most(document: dict) -> int:
+    """The most bytes a document's stored fields take in its segment's column: Whoosh writes them
+    pickled, then compressed (PickleColumn of CompressedBytesColumn), which adds no more than a few
+    bytes a block of deflate to incompressible text."""
+    stored = {name: document.get(f"_stored_{name}", document.get(name)) for name in _stored_fields()}
+    size = len(pickle.dumps({name: value for name, value in stored.items() if value is not None}, pickle.HIGHEST_PROTOCOL))
+    return size + size // 1000 + 64
+
+
+@cache
+def _stored_fields() -> tuple[str, ...]:
+    from archsearch.schema import build_schema
+
+    return tuple(name for name, field in build_schema().items() if field.stored)
+
+
 def map_large_blocks_apart() -> None:
     """Fix glibc's threshold for mapping large blocks apart (LARGE_BLOCK_BYTES), which it otherwise
     raises to the size of each mapped block freed (up to 32 MiB): once raised, a segment's large
@@ -415,7 +432,9 @@ class FileIndexer:
         # (long_bodies.SEGMENT_BYTES), in order: the writer's segment follows them.
         self._full_segments = []
         self._stamp = 0  # the `indexed` stamp of the segments being written (alerts.py)
-        self._long_body_bytes = 0  # in the segment being written (long_bodies.SEGMENT_BYTES)
+        # Bytes of long bodies and, at most, of stored fields in the segment being written: it
+        # holds long_bodies.SEGMENT_BYTES of each (segments.BOUNDED_COLUMNS).
+        self._column_bytes = (0, 0)
 
     def _segment_stamp(self) -> int:
         """The `indexed` stamp of the articles of a new segment (alerts.next_stamp)."""
@@ -453,20 +472,22 @@ class FileIndexer:
                     if self._writer is None:
                         self._writer = self._new_writer(self._ix)
                         self._stamp = self._segment_stamp()
-                        self._long_body_bytes = 0
+                        self._column_bytes = (0, 0)
                     document = article_document(key, task.root, item, entry, self._long_bodies_apart)
                     long_body = len(document[LONG_BODY_FIELD] or b"")
                     if long_body > long_bodies.SEGMENT_BYTES:
                         left_out.append(long_bodies.past_segment_message(long_body))
                         warnings.append(f"{document['_stored_path']} left out: {left_out[-1]}")
                         continue
-                    if self._long_body_bytes + long_body > long_bodies.SEGMENT_BYTES:
+                    stored = stored_bytes_at_most(document)
+                    long_bytes, stored_bytes = self._column_bytes
+                    if stored_bytes and max(long_bytes + long_body, stored_bytes + stored) > long_bodies.SEGMENT_BYTES:
                         # The segment is full: the file's articles go on in a new one.
                         self._full_segments.append(self._writer.finish_segment())
                         self._writer = self._new_writer(self._ix)
-                        self._long_body_bytes = 0
+                        long_bytes, stored_bytes = 0, 0
                     self._writer.add_document(**document, indexed=self._stamp)
-                    self._long_body_bytes += long_body
+                    self._column_bytes = long_bytes + long_body, stored_bytes + stored
                     added = True
                     if comparable(document["sketch"]):
                         sketches.append((document["record"], document["sketch"]))

@@ -440,7 +440,7 @@ class FakeSegment:
 def fake_segments(monkeypatch):
     """Merge policies run on FakeSegments: each its own reader, its long bodies as it says."""
     monkeypatch.setattr(segments, "SegmentReader", lambda storage, schema, segment: segment)
-    monkeypatch.setattr(segments.long_bodies, "segments_bytes", lambda storage, given, bound: [each.long_bytes for each in given])
+    monkeypatch.setattr(segments, "column_bytes", lambda storage, given, bound: [(each.long_bytes, 0) for each in given])
 
 
 class MergingWriter:

@@ -463,23 +463,23 @@ def test_similar_show_query_and_kwic_read_a_body_whose_count_of_words_is_damaged
 
 @pytest.fixture
 def column_limit(monkeypatch):
-    """Whoosh's column of long bodies raising OverflowError as it does past 4 GiB (its offsets are
-    uint32), past long_bodies.SEGMENT_BYTES instead, as tests set it."""
-    add = FilledBytesColumn.Writer.add
+    """Whoosh's columns of long bodies and of stored fields raising OverflowError as they do past
+    4 GiB (their offsets are uint32), past long_bodies.SEGMENT_BYTES instead, as tests set it."""
+    add = VarBytesColumn.Writer.add
 
     def add_within_limit(self, docnum, value):
         add(self, docnum, value)
         if self._offset_base > long_bodies.SEGMENT_BYTES:
             raise OverflowError(f"{self._offset_base} is too big to fit in an array")
 
-    monkeypatch.setattr(FilledBytesColumn.Writer, "add", add_within_limit)
+    monkeypatch.setattr(VarBytesColumn.Writer, "add", add_within_limit)
 
 
-def segments_column_bytes(index_dir) -> list[int]:
-    """The bytes of long bodies in each segment's column, deleted documents' too."""
+def segments_column_bytes(index_dir, name=LONG_BODY_FIELD) -> list[int]:
+    """The bytes in a column (long bodies, or `_stored`: the stored fields) of each segment, deleted
+    documents' too."""
     with open_index(index_dir).reader() as reader:
-        return [sum(map(len, leaf.column_reader(LONG_BODY_FIELD, VarBytesColumn(), translate=False)))
-                for leaf, _ in reader.leaf_readers()]
+        return [sum(leaf._perdoc.column_reader(name, VarBytesColumn())._lengths) for leaf, _ in reader.leaf_readers()]
 
 
 def test_tier_merges_and_compaction_put_no_more_long_bodies_in_a_segment_than_it_holds(
@@ -521,3 +521,36 @@ def test_tier_merges_and_compaction_put_no_more_long_bodies_in_a_segment_than_it
     monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", (1 << 32) - 1)
     update_index(fresh, [str(corpus)])
     assert answers(index_dir, scored=False) == answers(fresh, scored=False)
+
+
+def test_stored_fields_past_what_a_segment_holds_go_on_in_a_new_one_and_merge_within_it(
+        tmp_path, column_limit, monkeypatch, run_cli):
+    """Whoosh keeps the stored fields (compressed pickles) in a column placed by uint32 offsets too:
+    4 GiB of them, about 2.5 million articles of a reader that stores bodies, in one JSON Lines
+    export or one compacted index, raised OverflowError."""
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 2)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    records = [{"title": f"Market day {n}", "date": "2017-02-15",
+                "text": f"The farmers brought the harvest in early, and the markets were full of apples {n}. "
+                        f"The word of this report is marker{n}."} for n in range(40)]
+    (corpus / "feed.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    (stored_bytes,) = segments_column_bytes(fresh, "_stored")
+    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", stored_bytes // 3)
+    index_dir = tmp_path / "index"
+
+    result = run_cli("index", str(corpus), "--index", str(index_dir))
+
+    assert result.exit_code == 0 and "internal error" not in result.output, result.output
+    assert len(segments_column_bytes(index_dir, "_stored")) > 3
+    assert all(size <= long_bodies.SEGMENT_BYTES for size in segments_column_bytes(index_dir, "_stored"))
+    for n in range(40):
+        assert [hit.id for hit in search(index_dir, f"marker{n}").hits] == [f"feed.jsonl#{n + 1}"]
+    result = run_cli("index", "--compact", "--index", str(index_dir))
+    assert result.exit_code == 0 and "(the fewest that hold" in result.output, result.output
+    sizes = segments_column_bytes(index_dir, "_stored")
+    assert len(sizes) in (3, 4) and all(size <= long_bodies.SEGMENT_BYTES for size in sizes)
+    assert all(first + second > long_bodies.SEGMENT_BYTES for first, second in zip(sizes, sizes[1:]))
+    assert [hit.id for n in range(40) for hit in search(index_dir, f"marker{n}").hits] == [f"feed.jsonl#{n + 1}" for n in range(40)]

@@ -52,7 +52,8 @@ ENCODING, ERRORS = "utf-8", "surrogatepass"
 COUNTED = 1 << 31
 # The most bytes of long bodies a segment's column holds: Whoosh's writer keeps where each value
 # starts as uint32 (VarBytesColumn: a GrowableArray without longs), and past them raised
-# OverflowError once the value was written.
+# OverflowError once the value was written.  The same bounds the segment's stored fields, kept in
+# such a column too (segments.BOUNDED_COLUMNS).
 SEGMENT_BYTES = (1 << 32) - 1
 
 
@@ -247,45 +248,6 @@ def _value_of(searcher, docnum: int) -> Value:
         return dbfile.get(start + at, min(size, length - at)) if at < length else b""
 
     return Value(read, length)
-
-
-def segments_bytes(storage, segments, bound: int) -> list[int]:
-    """The bytes of long bodies each segment's live documents hold (what merging it adds to the
-    merged segment's column: at most SEGMENT_BYTES), or the sizes of their files where those are
-    `bound` bytes or fewer in all, as any merge of them then fits: a stat a segment, where reading
-    each column's lengths costs an open file and 4 bytes a document."""
-    sizes = [_files_bytes(storage, segment) for segment in segments]
-    return sizes if sum(sizes) <= bound else [_live_bytes(storage, segment) for segment in segments]
-
-
-def _files_bytes(storage, segment) -> int:
-    """The size of a segment's files, of its column of long bodies at least."""
-    from whoosh.codec.whoosh3 import W3Codec
-
-    from archsearch.schema import LONG_BODY_FIELD
-
-    name = segment.make_filename(segment.COMPOUND_EXT) if segment.is_compound() else W3Codec.column_filename(segment, LONG_BODY_FIELD)
-    return storage.file_length(name) if storage.file_exists(name) else 0
-
-
-def _live_bytes(storage, segment) -> int:
-    """The bytes of long bodies a segment's live documents hold, from its column's lengths."""
-    from whoosh.codec.whoosh3 import W3PerDocReader
-    from whoosh.columns import VarBytesColumn
-
-    from archsearch.schema import LONG_BODY_FIELD
-
-    files = segment.open_compound_file(storage) if segment.is_compound() else storage
-    perdoc = W3PerDocReader(files, segment)
-    try:
-        if not perdoc.has_column(LONG_BODY_FIELD):
-            return 0
-        lengths = perdoc.column_reader(LONG_BODY_FIELD, VarBytesColumn())._lengths
-        return sum(lengths) - sum(lengths[docnum] for docnum in segment.deleted_docs())
-    finally:
-        perdoc.close()
-        if files is not storage:
-            files.close()
 
 
 def _segment_of(reader, docnum: int):

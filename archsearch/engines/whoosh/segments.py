@@ -26,11 +26,12 @@ import shutil
 import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from operator import itemgetter, sub
+from operator import add, itemgetter, sub
 from typing import Any
 
 from whoosh.codec.base import Segment
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PerDocReader, W3TermInfo
+from whoosh.columns import VarBytesColumn
 from whoosh.formats import Positions
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
@@ -912,11 +913,59 @@ def whole_matches(expression) -> Callable[[str], list[str]]:
     return lambda text: [groups[0] for groups in outer.findall(text)]
 
 
+# The columns whose values Whoosh places by uint32 offsets (VarBytesColumn) and that grow with the
+# articles, not with their count alone: long bodies, and the stored fields (compressed pickles, a
+# few hundred bytes an article, up to a body of 1 Mi characters for the readers that store it).
+# A segment holds at most long_bodies.SEGMENT_BYTES in each.
+BOUNDED_COLUMNS = (LONG_BODY_FIELD, "_stored")
+
+
+def column_bytes(storage, segments, bound: int) -> list[tuple[int, ...]]:
+    """For each segment, the bytes its live documents hold in each of BOUNDED_COLUMNS (what merging
+    it adds to the merged segment's), or the size of its files for each where those of all the
+    segments are `bound` bytes or fewer, as any merge of them then fits: a stat a segment, where
+    reading the columns' lengths costs an open file and 4 bytes a document each, never a document."""
+    sizes = [_files_bytes(storage, segment) for segment in segments]
+    if sum(sizes) <= bound:
+        return [(size,) * len(BOUNDED_COLUMNS) for size in sizes]
+    return [_live_column_bytes(storage, segment) for segment in segments]
+
+
+def fits(total: tuple[int, ...], size: tuple[int, ...]) -> bool:
+    """Whether a segment holds columns of `total` bytes and `size` more (long_bodies.SEGMENT_BYTES)."""
+    return all(a + b <= long_bodies.SEGMENT_BYTES for a, b in zip(total, size))
+
+
+def _files_bytes(storage, segment) -> int:
+    """The size of a segment's files, of its columns at least."""
+    if segment.is_compound():
+        return storage.file_length(segment.make_filename(segment.COMPOUND_EXT))
+    names = [W3Codec.column_filename(segment, name) for name in BOUNDED_COLUMNS]
+    return sum(storage.file_length(name) for name in names if storage.file_exists(name))
+
+
+def _live_column_bytes(storage, segment) -> tuple[int, ...]:
+    """The bytes a segment's live documents hold in each of BOUNDED_COLUMNS, from their lengths."""
+    files = segment.open_compound_file(storage) if segment.is_compound() else storage
+    perdoc = W3PerDocReader(files, segment)
+    deleted = list(segment.deleted_docs())
+    try:
+        found = []
+        for name in BOUNDED_COLUMNS:
+            lengths = perdoc.column_reader(name, VarBytesColumn())._lengths if perdoc.has_column(name) else []
+            found.append(sum(lengths) - sum(lengths[docnum] for docnum in deleted) if lengths else 0)
+        return tuple(found)
+    finally:
+        perdoc.close()
+        if files is not storage:
+            files.close()
+
+
 def merge_by_tiers(writer, segments) -> tuple[list, list]:
     """Merge policy for commits: a tier of small segments into one, once it holds MERGE_FACTOR of
-    them, at most MERGE_BOUND segments at a commit, and no more than their long bodies fit in one
-    segment (merge_overdue, or the next commit, merges the others); segments with no live document
-    are dropped.  Returns the segments kept, all before the merged one."""
+    them, at most MERGE_BOUND segments at a commit, and no more than one segment holds (fitting;
+    merge_overdue, or the next commit, merges the others); segments with no live document are
+    dropped.  Returns the segments kept, all before the merged one."""
     due = tier_merges(writer.storage, segments)
     merged = [segment for segment in due if not segment.doc_count()]
     merged += fitting(writer.storage, [segment for segment in due if segment.doc_count()][:MERGE_BOUND])
@@ -925,27 +974,28 @@ def merge_by_tiers(writer, segments) -> tuple[list, list]:
 
 
 def fitting(storage, segments) -> list:
-    """Of the segments, in order, those whose long bodies one merged segment holds (at most
-    long_bodies.SEGMENT_BYTES: Whoosh's column raised OverflowError past it), each taken where it
-    fits beside those taken before it."""
-    taken, total = [], 0
-    for segment, size in zip(segments, long_bodies.segments_bytes(storage, segments, long_bodies.SEGMENT_BYTES)):
-        if total + size <= long_bodies.SEGMENT_BYTES:
+    """Of the segments, in order, those whose long bodies and stored fields one merged segment
+    holds (at most long_bodies.SEGMENT_BYTES in each of BOUNDED_COLUMNS: Whoosh's column raised
+    OverflowError past it), each taken where it fits beside those taken before it."""
+    taken, total = [], (0,) * len(BOUNDED_COLUMNS)
+    for segment, size in zip(segments, column_bytes(storage, segments, long_bodies.SEGMENT_BYTES)):
+        if fits(total, size):
             taken.append(segment)
-            total += size
+            total = tuple(map(add, total, size))
     return taken
 
 
 def tier_merges(storage, segments) -> list:
     """The segments the merge policy (merge_by_tiers) would merge, however many, in the order merged:
     those with no live document, then those of each tier that holds MERGE_FACTOR or more.  A segment
-    with more than half the long bodies a segment holds is left alone, as a large one is: no two
-    such fit in one, and a tier of them would be merged again at every commit."""
+    with more than half of what a segment holds in one of BOUNDED_COLUMNS (long bodies, mostly) is
+    left alone, as a large one is: no two such fit in one, and a tier of them would be merged again
+    at every commit."""
     half = long_bodies.SEGMENT_BYTES // 2
     tiers: dict[int, list] = {}
     for segment in segments:
         live = segment.doc_count()
-        if live < MERGED_SEGMENT_DOCS and long_bodies.segments_bytes(storage, [segment], half)[0] <= half:
+        if live < MERGED_SEGMENT_DOCS and max(column_bytes(storage, [segment], half)[0]) <= half:
             tiers.setdefault(segment_tier(live), []).append(segment)
     due = [segment for segment in segments if not segment.doc_count()]
     for tier in tiers.values():
@@ -1018,15 +1068,15 @@ def compact_segments(ix, should_stop: Callable[[], bool] = _never,
 
 def compaction_run(storage, segments) -> tuple[int, int] | None:
     """The run of neighbouring segments (start, end) that the next pass of a compaction merges, None
-    when it is done.  The segments go, in order, into groups of neighbours whose long bodies one
-    segment holds (long_bodies.SEGMENT_BYTES), each group as many as fit (so the fewest groups that
+    when it is done.  The segments go, in order, into groups of neighbours whose long bodies and
+    stored fields one segment holds (fits), each group as many as fit (so the fewest groups that
     keep the articles' order); a pass merges a run of the first group that is more than one segment
     or has deleted documents (compaction_pass)."""
-    sizes = long_bodies.segments_bytes(storage, segments, long_bodies.SEGMENT_BYTES)
-    start, total = 0, 0
-    for end, size in enumerate([*sizes, long_bodies.SEGMENT_BYTES + 1]):
-        if total + size <= long_bodies.SEGMENT_BYTES:
-            total += size
+    sizes = column_bytes(storage, segments, long_bodies.SEGMENT_BYTES)
+    start, total = 0, (0,) * len(BOUNDED_COLUMNS)
+    for end, size in enumerate([*sizes, (long_bodies.SEGMENT_BYTES + 1,) * len(BOUNDED_COLUMNS)]):
+        if fits(total, size):
+            total = tuple(map(add, total, size))
             continue
         group = segments[start:end]
         if len(group) > 1 or (group and group[0].has_deletions()):
