@@ -81,13 +81,12 @@ def _words_counted(body: str) -> bytes:
 
 def past_segment_message(size: int) -> str:
     """Why a body whose value is `size` bytes, more than SEGMENT_BYTES, is not indexed."""
-    return f"its body ({size / 2**20:,.1f} MiB compressed) is larger than an index segment can hold ({segment_limit()})"
+    return f"its body ({size / 2**20:,.1f} MiB compressed) is larger than an index segment can hold ({segment_limit()} of long bodies)"
 
 
 def segment_limit() -> str:
     """SEGMENT_BYTES, as users read it."""
-    size = f"{SEGMENT_BYTES / 2**30:,.0f} GiB" if SEGMENT_BYTES >= 2**30 else f"{SEGMENT_BYTES:,} bytes"
-    return f"{size} of long bodies a segment"
+    return f"{SEGMENT_BYTES / 2**30:,.0f} GiB" if SEGMENT_BYTES >= 2**30 else f"{SEGMENT_BYTES:,} bytes"
 
 
 def decode(value: bytes) -> str:
