@@ -1040,8 +1040,8 @@ class CompactionStopped(Exception):
 def compact_segments(ix, should_stop: Callable[[], bool] = _never,
                      committed: Callable[[int], None] = lambda generation: None) -> int:
     """Merge every segment of the index into one, without its deleted documents (what a tier merge
-    writes: postings, sidecars, word lists), or into the fewest that hold its long bodies
-    (compaction_run): in one new generation if it has at most MERGE_BOUND segments, else in passes,
+    writes: postings, sidecars, word lists), or into the fewest that hold its long bodies and
+    stored fields (compaction_run): in one new generation if it has at most MERGE_BOUND segments, else in passes,
     each merging a run of neighbouring segments (compaction_pass) into one in their place, in a
     generation of its own, until one is left; nothing when there is one segment, or none, with no
     deleted document.  committed(generation) is called after each pass's commit.  Returns the
