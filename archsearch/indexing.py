@@ -31,6 +31,7 @@ import fcntl
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -43,7 +44,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -380,6 +381,22 @@ def article_document(key: str, root: str, article: Article, entry: Entry, long_b
 LARGE_BLOCK_BYTES = 256 * 1024
 
 
+def stored_bytes_at_most(document: dict) -> int:
+    """The most bytes a document's stored fields take in its segment's column: Whoosh writes them
+    pickled, then compressed (PickleColumn of CompressedBytesColumn), which adds no more than a few
+    bytes a block of deflate to incompressible text."""
+    stored = {name: document.get(f"_stored_{name}", document.get(name)) for name in _stored_fields()}
+    size = len(pickle.dumps({name: value for name, value in stored.items() if value is not None}, pickle.HIGHEST_PROTOCOL))
+    return size + size // 1000 + 64
+
+
+@cache
+def _stored_fields() -> tuple[str, ...]:
+    from archsearch.schema import build_schema
+
+    return tuple(name for name, field in build_schema().items() if field.stored)
+
+
 def map_large_blocks_apart() -> None:
     """Fix glibc's threshold for mapping large blocks apart (LARGE_BLOCK_BYTES), which it otherwise
     raises to the size of each mapped block freed (up to 32 MiB): once raised, a segment's large
@@ -411,8 +428,13 @@ class FileIndexer:
         self._long_bodies_apart = LONG_BODY_FIELD in self._ix.schema
         self._new_writer = new_segment_writer
         self._writer = None
-        self._stamp = 0  # the `indexed` stamp of the segment being written (alerts.py)
-        self._long_body_bytes = 0  # in the segment being written (long_bodies.SEGMENT_BYTES)
+        # Segments written out since the last finish() because the one being written was full
+        # (long_bodies.SEGMENT_BYTES), in order: the writer's segment follows them.
+        self._full_segments = []
+        self._stamp = 0  # the `indexed` stamp of the segments being written (alerts.py)
+        # Bytes of long bodies and, at most, of stored fields in the segment being written: it
+        # holds long_bodies.SEGMENT_BYTES of each (segments.BOUNDED_COLUMNS).
+        self._column_bytes = (0, 0)
 
     def _segment_stamp(self) -> int:
         """The `indexed` stamp of the articles of a new segment (alerts.next_stamp)."""
@@ -439,6 +461,7 @@ class FileIndexer:
         from archsearch.schema import LONG_BODY_FIELD
 
         warnings = []
+        left_out = []  # why articles too large for any segment were left out
         sketches = []
         added = False
         try:
@@ -449,17 +472,22 @@ class FileIndexer:
                     if self._writer is None:
                         self._writer = self._new_writer(self._ix)
                         self._stamp = self._segment_stamp()
-                        self._long_body_bytes = 0
+                        self._column_bytes = (0, 0)
                     document = article_document(key, task.root, item, entry, self._long_bodies_apart)
                     long_body = len(document[LONG_BODY_FIELD] or b"")
-                    if self._long_body_bytes + long_body > long_bodies.SEGMENT_BYTES:
-                        reason = long_bodies.past_segment_message(long_body)
-                        if not added:  # the file skipped, and not recorded: read again at the next run
-                            return FileOutcome(key, SKIPPED, messages=(f"{reason}: the next run indexes it",))
-                        warnings.append(f"{document['_stored_path']} left out: {reason}")
+                    if long_body > long_bodies.SEGMENT_BYTES:
+                        left_out.append(long_bodies.past_segment_message(long_body))
+                        warnings.append(f"{document['_stored_path']} left out: {left_out[-1]}")
                         continue
+                    stored = stored_bytes_at_most(document)
+                    long_bytes, stored_bytes = self._column_bytes
+                    if stored_bytes and max(long_bytes + long_body, stored_bytes + stored) > long_bodies.SEGMENT_BYTES:
+                        # The segment is full: the file's articles go on in a new one.
+                        self._full_segments.append(self._writer.finish_segment())
+                        self._writer = self._new_writer(self._ix)
+                        long_bytes, stored_bytes = 0, 0
                     self._writer.add_document(**document, indexed=self._stamp)
-                    self._long_body_bytes += long_body
+                    self._column_bytes = long_bytes + long_body, stored_bytes + stored
                     added = True
                     if comparable(document["sketch"]):
                         sketches.append((document["record"], document["sketch"]))
@@ -472,15 +500,22 @@ class FileIndexer:
             # failure to read it is not.
             lasting = not isinstance(exc.__cause__, OSError)
             return FileOutcome(key, SKIPPED, entry._replace(skipped=reason) if lasting else None, (reason,))
+        if left_out and not added:  # as a file that cannot be read: not read again until it changes
+            return FileOutcome(key, SKIPPED, entry._replace(skipped=left_out[0]), (left_out[0],))
         return FileOutcome(key, INDEXED, entry, tuple(warnings), tuple(sketches))
 
-    def finish(self):
-        """The segment of the articles added since the last finish(), or None if there were none."""
+    def finish(self) -> list:
+        """The segments of the articles added since the last finish(), in order (none if there were none)."""
         writer, self._writer = self._writer, None
-        return writer.finish_segment() if writer else None
+        segments, self._full_segments = self._full_segments, []
+        last = writer.finish_segment() if writer else None
+        return segments + [last] if last else segments
 
     def discard(self) -> None:
+        """Give up the segments of the articles added since the last finish(); their files are
+        removed by the next commit."""
         writer, self._writer = self._writer, None
+        self._full_segments = []
         if writer:
             writer.discard()
 
@@ -502,8 +537,7 @@ class InProcess:
             outcome = self._indexer.index(task)
             outcomes.append(outcome)
             on_outcome(outcome)
-        segment = self._indexer.finish()
-        return outcomes, [segment] if segment else []
+        return outcomes, self._indexer.finish()
 
     def close(self) -> None:
         self._indexer.discard()
@@ -513,8 +547,8 @@ class InProcess:
 OUTCOME_NAMES = {INDEXED: "added", SAME: "unchanged", SKIPPED: "skipped", GONE: "removed"}
 
 # Messages between the indexing process and its workers.
-FINISH = "finish"  # to a worker: write out your segment (None: end)
-FILE, SEGMENT, FAILED = "file", "segment", "failed"  # from a worker
+FINISH = "finish"  # to a worker: write out your segments (None: end)
+FILE, SEGMENTS, FAILED = "file", "segments", "failed"  # from a worker
 # Files go to the workers in turn, this many at a time, so that where a file's article ends up
 # depends only on the order of the files; a worker has at most IN_FLIGHT files waiting, so
 # that a stop request is quick to honour and a pipe never fills up.
@@ -594,11 +628,11 @@ class WorkerPool:
                     outcomes.append(payload)
                     on_outcome(payload)
                     feed(number)
-                elif kind == SEGMENT:
+                elif kind == SEGMENTS:
                     segments[number] = payload
                 else:
                     raise ArchsearchError(f"indexing failed in a worker process: {payload}")
-        return outcomes, [segments[number] for number in sorted(segments) if segments[number]]
+        return outcomes, [segment for number in sorted(segments) for segment in segments[number]]
 
     def _death(self, number: int) -> str:
         process = self._processes[number]
@@ -629,7 +663,7 @@ def work(make_indexer: Callable[[], FileIndexer], connection, parent: int) -> No
         indexer = make_indexer()
         for task in iter(connection.recv, None):
             if task == FINISH:
-                connection.send((SEGMENT, indexer.finish()))
+                connection.send((SEGMENTS, indexer.finish()))
             else:
                 connection.send((FILE, indexer.index(task)))
     except (EOFError, BrokenPipeError):  # the indexing process is gone

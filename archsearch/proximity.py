@@ -13,8 +13,8 @@ latest start is at most n after the earliest end.
 
 import bisect
 import re
-from collections.abc import Sequence
-from functools import lru_cache
+from collections.abc import Callable, Sequence
+from functools import cached_property, lru_cache
 
 from archsearch.analysis import word_spans, words
 from archsearch.analysis.tokens import text_stretches, word_expression
@@ -190,15 +190,21 @@ _STRETCH_CHARS = 1024
 class CountedText(str):
     """A text whose words were counted when it was stored: `stretches`, (where each of its
     stretches ends, how many words come before that), as WordPlaces.counted() gives them, which
-    WordPlaces then takes instead of counting them again (long_bodies.py keeps them)."""
+    WordPlaces then takes instead of counting them again (long_bodies.py keeps them).  They are
+    read (`read_stretches()`) the first time they are asked for: only a concordance needs them, and
+    None where they cannot be read (damaged), the words then counted as the text is read."""
 
-    stretches: tuple[Sequence[int], Sequence[int]]
+    _read_stretches: Callable[[], tuple[Sequence[int], Sequence[int]] | None]
 
     @classmethod
-    def of(cls, text: str, stretches: tuple[Sequence[int], Sequence[int]]) -> "CountedText":
+    def of(cls, text: str, read_stretches: Callable[[], tuple[Sequence[int], Sequence[int]] | None]) -> "CountedText":
         counted = cls(text)
-        counted.stretches = stretches
+        counted._read_stretches = read_stretches
         return counted
+
+    @cached_property
+    def stretches(self) -> tuple[Sequence[int], Sequence[int]] | None:
+        return self._read_stretches()
 
 
 class WordPlaces:
@@ -210,8 +216,9 @@ class WordPlaces:
     def __init__(self, text: str):
         self.text = text
         self._stretch_words: dict[int, list[tuple[int, int]]] = {}
-        if isinstance(text, CountedText):
-            ends, words_before = text.stretches
+        stretches = text.stretches if isinstance(text, CountedText) else None
+        if stretches is not None:
+            ends, words_before = stretches
             # Each stretch read is told apart (see _stretch_expression): looking through all of
             # the text for marks and unspaced scripts would cost what the counts save.
             self.expression = None

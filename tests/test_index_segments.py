@@ -419,16 +419,28 @@ def test_merging_segments_holds_no_segment_s_postings_in_memory(tmp_path):
 
 
 class FakeSegment:
-    """A segment of `live` documents, and its own reader."""
+    """A segment of `live` documents holding `long_bytes` of long bodies, and its own reader."""
 
-    def __init__(self, live):
+    def __init__(self, live, long_bytes=0, deleted=False):
         self.live = live
+        self.long_bytes = long_bytes
+        self.deleted = deleted
 
     def doc_count(self):
         return self.live
 
+    def has_deletions(self):
+        return self.deleted
+
     def close(self):
         pass
+
+
+@pytest.fixture
+def fake_segments(monkeypatch):
+    """Merge policies run on FakeSegments: each its own reader, its long bodies as it says."""
+    monkeypatch.setattr(segments, "SegmentReader", lambda storage, schema, segment: segment)
+    monkeypatch.setattr(segments, "column_bytes", lambda storage, given, bound: [(each.long_bytes, 0) for each in given])
 
 
 class MergingWriter:
@@ -448,9 +460,8 @@ class MergingWriter:
     ([300, 10, 499, 200, 4_999, 5_000, 0], [300, 10, 499, 200, 0]),  # empty ones always go
     ([4_000, 4_900, 2_500, 3_000, 20_000], [4_000, 4_900, 2_500, 3_000]),
 ])
-def test_the_merge_policy_merges_a_tier_once_it_holds_four_segments(monkeypatch, sizes, merged):
+def test_the_merge_policy_merges_a_tier_once_it_holds_four_segments(fake_segments, sizes, merged):
     given = [FakeSegment(size) for size in sizes]
-    monkeypatch.setattr(segments, "SegmentReader", lambda storage, schema, segment: segment)
     writer = MergingWriter()
     kept, after = segments.merge_by_tiers(writer, given)
     assert after == []
@@ -458,17 +469,45 @@ def test_the_merge_policy_merges_a_tier_once_it_holds_four_segments(monkeypatch,
     assert sorted(writer.merged) == sorted(size for size in merged if size)  # an empty one is just dropped
 
 
-def test_the_merge_policy_merges_at_most_merge_bound_segments_at_a_commit(monkeypatch):
+def test_the_merge_policy_merges_at_most_merge_bound_segments_at_a_commit(monkeypatch, fake_segments):
     """A large deletion can bring hundreds of segments into a tier at once: a merge opens every
     segment it merges (a file each), so a commit merges MERGE_BOUND of them, and merge_overdue the rest."""
     monkeypatch.setattr(segments, "MERGE_BOUND", 5)
     given = [FakeSegment(size) for size in [10_000, 0, 100, 200, 10_000, 300, 400, 450, 0, 120, 130, 20_000]]
-    monkeypatch.setattr(segments, "SegmentReader", lambda storage, schema, segment: segment)
     writer = MergingWriter()
     kept, after = segments.merge_by_tiers(writer, given)
     assert writer.merged == [100, 200, 300, 400, 450]
     assert [segment.live for segment in kept] == [10_000, 10_000, 120, 130, 20_000]  # the empty ones dropped
     assert after == []
+
+
+def test_a_merge_takes_no_more_long_bodies_than_a_segment_holds(monkeypatch, fake_segments):
+    """Whoosh's column of long bodies keeps its offsets as uint32 (long_bodies.SEGMENT_BYTES): a
+    merge of a tier whose long bodies passed it raised OverflowError.  A segment with more than
+    half of it merges with no other, and is left out of the tiers."""
+    monkeypatch.setattr(segments.long_bodies, "SEGMENT_BYTES", 100)
+    given = [FakeSegment(100, 40), FakeSegment(200, 30), FakeSegment(300, 51), FakeSegment(10, 40),
+             FakeSegment(20, 20), FakeSegment(30, 60), FakeSegment(0, 0)]
+    writer = MergingWriter()
+    kept, after = segments.merge_by_tiers(writer, given)
+    assert writer.merged == [100, 200, 20]  # 40 + 30 + 20: the segment of 40 more does not fit
+    assert [segment.live for segment in kept] == [300, 10, 30]
+    assert after == []
+
+
+@pytest.mark.parametrize("long_bytes, deleted, run", [
+    ([10, 20, 30, 40], [], (0, 4)),  # all fit in one: all merged at once
+    ([60, 50, 30, 20, 45], [], (1, 4)),  # [60], [50 30 20], [45]: the first group of more than one
+    ([60, 50, 70, 40], [], None),  # each with no neighbour it fits with: done
+    ([60, 50, 70, 40], [2], (2, 3)),  # ...but one with deleted documents is written again
+    ([100, 0, 0, 100, 0], [], (0, 3)),  # columns with nothing go with a full one
+    ([], [], None),
+])
+def test_a_compaction_merges_groups_of_neighbours_whose_long_bodies_fit_in_one_segment(
+        monkeypatch, fake_segments, long_bytes, deleted, run):
+    monkeypatch.setattr(segments.long_bodies, "SEGMENT_BYTES", 100)
+    given = [FakeSegment(10, size, number in deleted) for number, size in enumerate(long_bytes)]
+    assert segments.compaction_run(None, given) == run
 
 
 def test_a_recurring_value_of_a_field_whoosh_analyses_is_analysed_once(tmp_path, monkeypatch):

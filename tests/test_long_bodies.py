@@ -6,6 +6,8 @@ import dataclasses
 import json
 import os
 import shutil
+import zlib
+from array import array
 
 import pytest
 from hypothesis import given, settings
@@ -94,10 +96,10 @@ def test_the_column_reads_back_every_document_however_many_lack_a_value(values, 
     assert [reader[docnum] for docnum in range(doccount)] == [values.get(docnum, b"") for docnum in range(doccount)]
 
 
-def test_a_value_cut_short_is_damage():
+def test_a_value_cut_short_in_its_pieces_is_damage():
     value = long_bodies.encode("word " * 100_000)
     with pytest.raises(EOFError):
-        long_bodies.decode(value[: len(value) // 2])
+        long_bodies.decode(value[: words_table_start(value) - 1])
 
 
 def html_page(title: str, paragraphs: list[str]) -> str:
@@ -256,7 +258,8 @@ def test_a_prefix_query_reads_a_long_hit_by_openings(tmp_path, small_limits, mon
 
 def test_a_body_past_what_a_segment_can_hold_skips_its_file_and_names_it(tmp_path, small_limits, monkeypatch, capfd):
     """Whoosh's column keeps its offsets as uint32: past 4 GiB of long bodies in a segment it
-    raised OverflowError, after writing the value (patched here to a limit that any page passes)."""
+    raised OverflowError, after writing the value (patched here to a limit that any page passes).
+    A body that no segment can hold is left out, its file recorded as skipped."""
     from archsearch.cli import run
 
     monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", 100)
@@ -268,16 +271,46 @@ def test_a_body_past_what_a_segment_can_hold_skips_its_file_and_names_it(tmp_pat
     status = run(["index", str(corpus), "--index", str(index_dir)])
 
     stderr = capfd.readouterr().err
-    long_pages = [f"pages/page{n}.html" for n in (0, 1, 2, 3, 5)]
     assert status == 0 and "Traceback" not in stderr and "internal error" not in stderr, stderr
-    for page in long_pages:
+    for page in [f"pages/page{n}.html" for n in (0, 1, 2, 3, 5)]:
         (line,) = [line for line in stderr.splitlines() if page in line]
-        assert "does not fit" in line and "segment" in line, line
+        assert "larger than an index segment can hold" in line, line
     assert {hit.id for hit in search(index_dir, "president", limit=20).hits} == {"pages/page4.html", "notes/plain.txt"}
-    # not recorded as read: the next run, with room, indexes them
-    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", 1 << 32)
-    update_index(index_dir, [str(corpus)])
-    assert bodies_kept_apart(index_dir) == long_pages
+
+
+def long_articles(count: int) -> list[dict]:
+    """JSON Lines records whose bodies are kept apart under `small_limits`, each with a word of its own."""
+    return [{"title": f"Harvest report {number}", "date": "2017-02-15",
+             "text": " ".join(filler(number, 40)) + f" The word of this report is marker{number}."}
+            for number in range(count)]
+
+
+def test_a_container_file_goes_on_in_a_new_segment_when_one_is_full(tmp_path, small_limits, monkeypatch):
+    """A JSON Lines file's later long bodies that did not fit in the segment being written were
+    left out with a warning, the file recorded as indexed: they were never indexed."""
+    records = long_articles(7)
+    value_bytes = len(long_bodies.encode(records[0]["text"]))
+    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", 2 * value_bytes + value_bytes // 2)  # two a segment
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "feed.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    (corpus / "note.txt").write_text(" date 2017-02-15 OSLO, February 15. /NTB/. A short note.", encoding="utf-8")
+    index_dir = tmp_path / "index"
+
+    report = update_index(index_dir, [str(corpus)])
+
+    assert report.warnings == [] and report.added == 2
+    for number in range(7):
+        (hit,) = search(index_dir, f"marker{number}").hits
+        assert hit.id == f"feed.jsonl#{number + 1}"
+    with open_index(index_dir).reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            assert sum(map(len, leaf.column_reader(LONG_BODY_FIELD, VarBytesColumn(), translate=False))) <= long_bodies.SEGMENT_BYTES
+    assert len(open_index(index_dir)._segments()) >= 4
+    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", (1 << 32) - 1)
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    assert answers(index_dir, scored=False) == answers(fresh, scored=False)
 
 
 def test_merges_compaction_and_deletions_carry_the_bodies_and_drop_the_deleted(tmp_path, small_limits, monkeypatch):
@@ -337,7 +370,7 @@ def test_a_page_of_over_a_million_characters_is_kept_apart(tmp_path):
     assert len(body) > long_bodies.LONG_BODY_CHARS and body.count("ceasefire") == 1
 
 
-@pytest.mark.parametrize("where", ["table", "piece", "no pieces", "words"])
+@pytest.mark.parametrize("where", ["table", "piece", "no pieces"])
 def test_a_damaged_long_body_is_named_as_damage(tmp_path, small_limits, where, capfd, monkeypatch):
     from archsearch.cli import run
 
@@ -351,17 +384,173 @@ def test_a_damaged_long_body_is_named_as_damage(tmp_path, small_limits, where, c
     data = bytearray(segment.read_bytes())
     pieces = long_bodies.Value(lambda at, size: value[at : at + size], len(value)).pieces
     first_piece = 8 + 8 * len(pieces)
-    at = data.index(value) + {"piece": first_piece + pieces[0][0] // 2, "words": len(value) - 8}.get(where, 0)
-    # A count of pieces past the column's end, garbage inside a piece or in the count of words
-    # (only kwic reads it), or a count of 0 (which read as an empty body, without a word of damage)
+    at = data.index(value) + {"piece": first_piece + pieces[0][0] // 2}.get(where, 0)
+    # A count of pieces past the column's end, garbage inside a piece, or a count of 0 (which read
+    # as an empty body, without a word of damage)
     data[at : at + 4 if where == "no pieces" else at + 8] = b"\0" * 4 if where == "no pieces" else b"\xff" * 8
     segment.write_bytes(bytes(data))
     monkeypatch.setenv("ARCHSEARCH_INDEX", str(index_dir))
     capfd.readouterr()
 
-    commands = [["show", "pages/page5.html"], ["kwic", "ceasefire"], ["query", "ceasefire", "-n", "20"]]
-    for command in commands[1:2] if where == "words" else commands:
+    for command in [["show", "pages/page5.html"], ["kwic", "ceasefire"], ["query", "ceasefire", "-n", "20"]]:
         status = run(command)
         stderr = capfd.readouterr().err
         assert status == 2 and "Traceback" not in stderr and "internal error" not in stderr, (command, stderr)
         assert "is damaged" in stderr and "'archsearch index --rebuild'" in stderr, stderr
+
+
+def words_table_start(value: bytes) -> int:
+    """Where a value's count of words (after its pieces) starts."""
+    pieces = long_bodies.Value(lambda at, size: value[at : at + size], len(value)).pieces
+    return 8 + 8 * len(pieces) + sum(length for length, _ in pieces)
+
+
+@pytest.mark.parametrize("damage", ["cut", "missing", "garbage", "out of order"])
+def test_a_damaged_count_of_words_reads_as_no_count(damage):
+    """The count of words kept after a long body's pieces is only kwic's shortcut: cut short,
+    missing or overwritten, the body reads whole and its words are counted as it is read (it raised
+    EOFError on every read of the body, `similar` and `show` too)."""
+    from archsearch.proximity import CountedText, WordPlaces
+
+    body = "refugees waited at the border. " * 40_000
+    value = long_bodies.encode(body)
+    start = words_table_start(value)
+    if damage == "out of order":
+        ends, words_before = WordPlaces(body).counted()
+        table = zlib.compress(array("I", [*ends, *words_before[::-1]]).tobytes())
+        damaged = value[:start] + table
+    else:
+        damaged = {"cut": value[: len(value) - 5], "missing": value[:start],
+                   "garbage": value[:start] + bytes(len(value) - start)}[damage]
+
+    read = long_bodies.decode(damaged)
+
+    assert read == body
+    assert not isinstance(read, CountedText) or read.stretches is None
+    places = WordPlaces(read)
+    assert places.count() == WordPlaces(body).count() == 200_000
+    assert places.span(199_999) == (len(body) - 8, len(body) - 2)
+
+
+def test_similar_show_query_and_kwic_read_a_body_whose_count_of_words_is_damaged(tmp_path, small_limits, capfd, monkeypatch):
+    from archsearch.cli import run
+
+    corpus = tmp_path / "corpus"
+    write_pages(corpus, pages())
+    index_dir = tmp_path / "index"
+    update_index(index_dir, [str(corpus)])
+    intact = tmp_path / "intact"
+    shutil.copytree(index_dir, intact)
+    (value,) = [value for value in column_values(index_dir) if "page 5:" in long_bodies.decode(value)]
+    (segment,) = [path for path in index_dir.iterdir() if path.suffix == ".seg" and value in path.read_bytes()]
+    data = bytearray(segment.read_bytes())
+    at = data.index(value) + len(value) - 8
+    data[at : at + 8] = b"\xff" * 8
+    segment.write_bytes(bytes(data))
+    capfd.readouterr()
+
+    commands = [["similar", "pages/page5.html"], ["show", "pages/page5.html"], ["kwic", "ceasefire"],
+                ["kwic", "apples", "-n", "20"], ["query", "ceasefire", "-n", "20"], ["query", "apples", "-n", "20"]]
+    for command in commands:
+        outputs = []
+        for index in (index_dir, intact):
+            status = run([*command, "--index", str(index)])
+            captured = capfd.readouterr()
+            assert status == 0 and captured.err == "", (command, captured.err)
+            outputs.append(captured.out.replace(str(index), "INDEX"))
+        assert outputs[0] == outputs[1], command
+
+
+@pytest.fixture
+def column_limit(monkeypatch):
+    """Whoosh's columns of long bodies and of stored fields raising OverflowError as they do past
+    4 GiB (their offsets are uint32), past long_bodies.SEGMENT_BYTES instead, as tests set it."""
+    add = VarBytesColumn.Writer.add
+
+    def add_within_limit(self, docnum, value):
+        add(self, docnum, value)
+        if self._offset_base > long_bodies.SEGMENT_BYTES:
+            raise OverflowError(f"{self._offset_base} is too big to fit in an array")
+
+    monkeypatch.setattr(VarBytesColumn.Writer, "add", add_within_limit)
+
+
+def segments_column_bytes(index_dir, name=LONG_BODY_FIELD) -> list[int]:
+    """The bytes in a column (long bodies, or `_stored`: the stored fields) of each segment, deleted
+    documents' too."""
+    with open_index(index_dir).reader() as reader:
+        return [sum(leaf._perdoc.column_reader(name, VarBytesColumn())._lengths) for leaf, _ in reader.leaf_readers()]
+
+
+def test_tier_merges_and_compaction_put_no_more_long_bodies_in_a_segment_than_it_holds(
+        tmp_path, small_limits, column_limit, monkeypatch, run_cli):
+    """A tier merge or --compact of segments whose long bodies sum past what one segment holds
+    raised OverflowError ('internal error'), at every run after it too."""
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 2)  # tier merges at each second small segment
+    corpus = tmp_path / "corpus"
+    write_pages(corpus, {f"pages/report{n}.html": html_page(f"Harvest report {n}", [*filler(n, 40), f"The word is marker{n}."])
+                         for n in range(8)})
+    write_pages(corpus, {"notes/plain.txt": " date 2017-02-15 OSLO, February 15. /NTB/. The harvest was early."})
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    sizes = column_values(fresh)
+    assert len(sizes) == 8 and 3 * min(map(len, sizes)) > 2.5 * max(map(len, sizes))
+    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", 2 * max(map(len, sizes)) + max(map(len, sizes)) // 2)  # two a segment
+    index_dir = tmp_path / "index"
+
+    result = run_cli("index", str(corpus), "--commit-every", "1", "--index", str(index_dir))
+
+    assert result.exit_code == 0 and "internal error" not in result.output, result.output
+    assert all(size <= long_bodies.SEGMENT_BYTES for size in segments_column_bytes(index_dir))
+    assert [hit.id for n in range(8) for hit in search(index_dir, f"marker{n}").hits] == [f"pages/report{n}.html" for n in range(8)]
+    assert answers(index_dir, scored=False) == answers(fresh, scored=False)
+
+    # Two deleted: six live long bodies, in the three segments that hold them.
+    for n in (1, 4):
+        os.remove(corpus / f"pages/report{n}.html")
+    update_index(index_dir, [str(corpus)], commit_every=1)
+    result = run_cli("index", "--compact", "--index", str(index_dir))
+
+    assert result.exit_code == 0, result.output
+    assert "-> 3 (the fewest that hold its long bodies and stored fields:" in result.output, result.output
+    live = [len(value) for value in column_values(fresh) if not {"marker1.", "marker4."} & set(long_bodies.decode(value).split())]
+    assert len(live) == 6 and len(segments_column_bytes(index_dir)) == 3
+    assert sum(segments_column_bytes(index_dir)) == sum(live)
+    assert "nothing to do (3 segments) (the fewest" in run_cli("index", "--compact", "--index", str(index_dir)).output
+    shutil.rmtree(fresh)
+    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", (1 << 32) - 1)
+    update_index(fresh, [str(corpus)])
+    assert answers(index_dir, scored=False) == answers(fresh, scored=False)
+
+
+def test_stored_fields_past_what_a_segment_holds_go_on_in_a_new_one_and_merge_within_it(
+        tmp_path, column_limit, monkeypatch, run_cli):
+    """Whoosh keeps the stored fields (compressed pickles) in a column placed by uint32 offsets too:
+    4 GiB of them, about 2.5 million articles of a reader that stores bodies, in one JSON Lines
+    export or one compacted index, raised OverflowError."""
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 2)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    records = [{"title": f"Market day {n}", "date": "2017-02-15",
+                "text": f"The farmers brought the harvest in early, and the markets were full of apples {n}. "
+                        f"The word of this report is marker{n}."} for n in range(40)]
+    (corpus / "feed.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    fresh = tmp_path / "fresh"
+    update_index(fresh, [str(corpus)])
+    (stored_bytes,) = segments_column_bytes(fresh, "_stored")
+    monkeypatch.setattr(long_bodies, "SEGMENT_BYTES", stored_bytes // 3)
+    index_dir = tmp_path / "index"
+
+    result = run_cli("index", str(corpus), "--index", str(index_dir))
+
+    assert result.exit_code == 0 and "internal error" not in result.output, result.output
+    assert len(segments_column_bytes(index_dir, "_stored")) > 3
+    assert all(size <= long_bodies.SEGMENT_BYTES for size in segments_column_bytes(index_dir, "_stored"))
+    for n in range(40):
+        assert [hit.id for hit in search(index_dir, f"marker{n}").hits] == [f"feed.jsonl#{n + 1}"]
+    result = run_cli("index", "--compact", "--index", str(index_dir))
+    assert result.exit_code == 0 and "(the fewest that hold" in result.output, result.output
+    sizes = segments_column_bytes(index_dir, "_stored")
+    assert len(sizes) in (3, 4) and all(size <= long_bodies.SEGMENT_BYTES for size in sizes)
+    assert all(first + second > long_bodies.SEGMENT_BYTES for first, second in zip(sizes, sizes[1:]))
+    assert [hit.id for n in range(40) for hit in search(index_dir, f"marker{n}").hits] == [f"feed.jsonl#{n + 1}" for n in range(40)]

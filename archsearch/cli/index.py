@@ -102,6 +102,10 @@ def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, compac
         if report.compacted:
             before, after, merged = report.compacted
             done = f"{before:,} segment{'s' * (before != 1)} -> {after:,}" if merged else f"nothing to do ({before:,} segment{'s' * (before != 1)})"
+            if after > 1 and not report.interrupted:
+                from archsearch.engines.whoosh.long_bodies import segment_limit
+
+                done += f" (the fewest that hold its long bodies and stored fields: {segment_limit()} of each a segment)"
             click.echo(f"compacted: {done}; {report.total:,} articles in the index", err=True)
     if report.interrupted:
         if rebuild:

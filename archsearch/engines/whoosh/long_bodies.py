@@ -16,7 +16,8 @@ plain-text file is read (formats.text.body_openings).  Then, where the count of 
 1,000 characters ends and how many words come before that, uint32 each), compressed: `kwic` finds
 the number of a word without counting those before it (a 12 MB page: 2 million words, ~0.3 s a
 query; 67 kB kept beside its 5.4 MB of pieces, 0.27 s to count when it is indexed).  A value
-written before has none: its words are counted as they are read.
+written before has none, and one whose count is damaged is read as if it had none: its words are
+counted as they are read.  Only a concordance decodes the count: the body's text is whole without it.
 
 An index written before this column has no such field: its long bodies are in `text`, and read as
 before.  Its next commit adds the field (segments.commit_segments), and the runs after that keep
@@ -51,7 +52,8 @@ ENCODING, ERRORS = "utf-8", "surrogatepass"
 COUNTED = 1 << 31
 # The most bytes of long bodies a segment's column holds: Whoosh's writer keeps where each value
 # starts as uint32 (VarBytesColumn: a GrowableArray without longs), and past them raised
-# OverflowError once the value was written.
+# OverflowError once the value was written.  The same bounds the segment's stored fields, kept in
+# such a column too (segments.BOUNDED_COLUMNS).
 SEGMENT_BYTES = (1 << 32) - 1
 
 
@@ -78,9 +80,13 @@ def _words_counted(body: str) -> bytes:
 
 
 def past_segment_message(size: int) -> str:
-    """Why a body whose value is `size` bytes is not indexed in a segment that cannot hold it."""
-    return (f"its body ({size / 2**20:,.1f} MiB compressed) does not fit in the index segment being written"
-            f" ({SEGMENT_BYTES / 2**30:.0f} GiB of long bodies a segment)")
+    """Why a body whose value is `size` bytes, more than SEGMENT_BYTES, is not indexed."""
+    return f"its body ({size / 2**20:,.1f} MiB compressed) is larger than an index segment can hold ({segment_limit()} of long bodies)"
+
+
+def segment_limit() -> str:
+    """SEGMENT_BYTES, as users read it."""
+    return f"{SEGMENT_BYTES / 2**30:,.0f} GiB" if SEGMENT_BYTES >= 2**30 else f"{SEGMENT_BYTES:,} bytes"
 
 
 def decode(value: bytes) -> str:
@@ -136,29 +142,22 @@ class Value:
         self._length = length
         # A body kept apart has a piece at least, and its pieces fill the value but for its
         # words, counted or not: a count or a length overwritten (a count of 0 read as an empty
-        # body) is damage, not a shorter body.
-        if not count or (self._words_start >= length if counted else self._words_start != length):
+        # body) is damage, not a shorter body.  Its count of words may be missing: it is only kwic's
+        # shortcut (counted_text).
+        if not count or self._words_start > length or (not counted and self._words_start != length):
             raise EOFError("a long body's table of pieces does not match its value")
-        self._counted = counted
+        self._counted = counted and self._words_start < length
 
     def counted_text(self, text: str) -> str:
-        """The whole body `text` read from this value, as a CountedText where its words are counted."""
+        """The whole body `text` read from this value, as a CountedText where its words were counted.
+        Their count's bytes are read now (the searcher may close), and decoded where a concordance
+        asks for them (_stretches)."""
         if not self._counted:
             return text
         from archsearch.proximity import CountedText
 
-        try:
-            data = zlib.decompress(self._read(self._words_start, self._length - self._words_start))
-        except zlib.error:
-            raise EOFError("a long body's count of words is cut short or overwritten") from None
-        numbers = array("I", data[: len(data) // 8 * 8])  # two numbers a stretch
-        if sys.byteorder == "big":
-            numbers.byteswap()
-        half = len(numbers) // 2
-        ends, words_before = numbers[:half], numbers[half:]
-        if len(data) % 8 or not ends or ends[-1] != len(text) or any(map(operator.gt, words_before, words_before[1:])):
-            raise EOFError("a long body's count of words does not match it")
-        return CountedText.of(text, (ends, words_before))
+        data = self._read(self._words_start, self._length - self._words_start)
+        return CountedText.of(text, lambda: _stretches(data, len(text)))
 
     def text(self, pieces: int | None = None) -> str:
         """The body's first `pieces` pieces (all of them if None)."""
@@ -183,6 +182,26 @@ class Value:
         if len(data) != sum(lengths):
             raise EOFError("a long body's pieces are cut short")
         return data, lengths
+
+
+def _stretches(data: bytes, characters: int) -> tuple[array, array] | None:
+    """The count of words (where each stretch ends, words before that) of a body of `characters`
+    characters from its compressed bytes (_words_counted); None where they are cut short or
+    overwritten: the words are then counted as the body is read, as a value written without them is."""
+    try:
+        data = zlib.decompress(data)
+    except zlib.error:
+        return None
+    if len(data) % 8:  # two numbers a stretch
+        return None
+    numbers = array("I", data)
+    if sys.byteorder == "big":
+        numbers.byteswap()
+    half = len(numbers) // 2
+    ends, words_before = numbers[:half], numbers[half:]
+    if not ends or ends[-1] != characters or any(map(operator.gt, words_before, words_before[1:])):
+        return None
+    return ends, words_before
 
 
 def _decompressed(data: bytes, lengths: list[int]) -> Iterator[str]:

@@ -26,11 +26,12 @@ import shutil
 import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from operator import itemgetter, sub
+from operator import add, itemgetter, sub
 from typing import Any
 
 from whoosh.codec.base import Segment
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PerDocReader, W3TermInfo
+from whoosh.columns import VarBytesColumn
 from whoosh.formats import Positions
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
@@ -45,6 +46,7 @@ from whoosh.writing import SegmentWriter
 from archsearch.analysis import ChainAnalyzer
 from archsearch.analysis.chain import text_words
 from archsearch.errors import ArchsearchError
+from archsearch.engines.whoosh import long_bodies
 from archsearch.engines.whoosh.fuzzy import WordLists
 from archsearch.engines.whoosh.postings_arrays import TEMPORARY as SIDECAR_TEMPORARY
 from archsearch.engines.whoosh import postings_arrays
@@ -911,24 +913,89 @@ def whole_matches(expression) -> Callable[[str], list[str]]:
     return lambda text: [groups[0] for groups in outer.findall(text)]
 
 
+# The columns whose values Whoosh places by uint32 offsets (VarBytesColumn) and that grow with the
+# articles, not with their count alone: long bodies, and the stored fields (compressed pickles, a
+# few hundred bytes an article, up to a body of 1 Mi characters for the readers that store it).
+# A segment holds at most long_bodies.SEGMENT_BYTES in each.
+BOUNDED_COLUMNS = (LONG_BODY_FIELD, "_stored")
+
+
+def column_bytes(storage, segments, bound: int) -> list[tuple[int, ...]]:
+    """For each segment, the bytes its live documents hold in each of BOUNDED_COLUMNS (what merging
+    it adds to the merged segment's), or the size of its files for each where those of all the
+    segments are `bound` bytes or fewer, as any merge of them then fits: a stat a segment, where
+    reading the columns' lengths costs an open file and 4 bytes a document each, never a document."""
+    sizes = [_files_bytes(storage, segment) for segment in segments]
+    if sum(sizes) <= bound:
+        return [(size,) * len(BOUNDED_COLUMNS) for size in sizes]
+    return [_live_column_bytes(storage, segment) for segment in segments]
+
+
+def fits(total: tuple[int, ...], size: tuple[int, ...]) -> bool:
+    """Whether a segment holds columns of `total` bytes and `size` more (long_bodies.SEGMENT_BYTES)."""
+    return all(a + b <= long_bodies.SEGMENT_BYTES for a, b in zip(total, size))
+
+
+def _files_bytes(storage, segment) -> int:
+    """The size of a segment's files, of its columns at least."""
+    if segment.is_compound():
+        return storage.file_length(segment.make_filename(segment.COMPOUND_EXT))
+    names = [W3Codec.column_filename(segment, name) for name in BOUNDED_COLUMNS]
+    return sum(storage.file_length(name) for name in names if storage.file_exists(name))
+
+
+def _live_column_bytes(storage, segment) -> tuple[int, ...]:
+    """The bytes a segment's live documents hold in each of BOUNDED_COLUMNS, from their lengths."""
+    files = segment.open_compound_file(storage) if segment.is_compound() else storage
+    perdoc = W3PerDocReader(files, segment)
+    deleted = list(segment.deleted_docs())
+    try:
+        found = []
+        for name in BOUNDED_COLUMNS:
+            lengths = perdoc.column_reader(name, VarBytesColumn())._lengths if perdoc.has_column(name) else []
+            found.append(sum(lengths) - sum(lengths[docnum] for docnum in deleted) if lengths else 0)
+        return tuple(found)
+    finally:
+        perdoc.close()
+        if files is not storage:
+            files.close()
+
+
 def merge_by_tiers(writer, segments) -> tuple[list, list]:
     """Merge policy for commits: a tier of small segments into one, once it holds MERGE_FACTOR of
-    them, at most MERGE_BOUND segments at a commit (merge_overdue commits the others); segments
-    with no live document are dropped.  Returns the segments kept, all before the merged one."""
-    due = tier_merges(segments)
+    them, at most MERGE_BOUND segments at a commit, and no more than one segment holds (fitting;
+    merge_overdue, or the next commit, merges the others); segments with no live document are
+    dropped.  Returns the segments kept, all before the merged one."""
+    due = tier_merges(writer.storage, segments)
     merged = [segment for segment in due if not segment.doc_count()]
-    merged += [segment for segment in due if segment.doc_count()][:MERGE_BOUND]
+    merged += fitting(writer.storage, [segment for segment in due if segment.doc_count()][:MERGE_BOUND])
     merge_segments(writer, merged)
     return [segment for segment in segments if segment not in merged], []
 
 
-def tier_merges(segments) -> list:
+def fitting(storage, segments) -> list:
+    """Of the segments, in order, those whose long bodies and stored fields one merged segment
+    holds (at most long_bodies.SEGMENT_BYTES in each of BOUNDED_COLUMNS: Whoosh's column raised
+    OverflowError past it), each taken where it fits beside those taken before it."""
+    taken, total = [], (0,) * len(BOUNDED_COLUMNS)
+    for segment, size in zip(segments, column_bytes(storage, segments, long_bodies.SEGMENT_BYTES)):
+        if fits(total, size):
+            taken.append(segment)
+            total = tuple(map(add, total, size))
+    return taken
+
+
+def tier_merges(storage, segments) -> list:
     """The segments the merge policy (merge_by_tiers) would merge, however many, in the order merged:
-    those with no live document, then those of each tier that holds MERGE_FACTOR or more."""
+    those with no live document, then those of each tier that holds MERGE_FACTOR or more.  A segment
+    with more than half of what a segment holds in one of BOUNDED_COLUMNS (long bodies, mostly) is
+    left alone, as a large one is: no two such fit in one, and a tier of them would be merged again
+    at every commit."""
+    half = long_bodies.SEGMENT_BYTES // 2
     tiers: dict[int, list] = {}
     for segment in segments:
         live = segment.doc_count()
-        if live < MERGED_SEGMENT_DOCS:
+        if live < MERGED_SEGMENT_DOCS and max(column_bytes(storage, [segment], half)[0]) <= half:
             tiers.setdefault(segment_tier(live), []).append(segment)
     due = [segment for segment in segments if not segment.doc_count()]
     for tier in tiers.values():
@@ -944,7 +1011,7 @@ def merge_overdue(ix, should_stop: Callable[[], bool] = _never) -> Iterator[int]
     Stops before a commit once should_stop() is true: the index is whole after each."""
     while not should_stop():
         segments = TOC.read(ix.storage, INDEX_NAME).segments
-        if sum(1 for segment in tier_merges(segments) if segment.doc_count()) <= MERGE_BOUND:
+        if sum(1 for segment in tier_merges(ix.storage, segments) if segment.doc_count()) <= MERGE_BOUND:
             return
         yield commit_segments(ix, [], [])
 
@@ -973,20 +1040,21 @@ class CompactionStopped(Exception):
 def compact_segments(ix, should_stop: Callable[[], bool] = _never,
                      committed: Callable[[int], None] = lambda generation: None) -> int:
     """Merge every segment of the index into one, without its deleted documents (what a tier merge
-    writes: postings, sidecars, word lists): in one new generation if it has at most MERGE_BOUND
-    segments, else in passes, each merging a run of neighbouring segments (compaction_pass) into
-    one in their place, in a generation of its own, until one is left; nothing when there is one
-    segment, or none, with no deleted document.  committed(generation) is called after each
-    pass's commit.  Returns the number of segments left (0 when no document is).
+    writes: postings, sidecars, word lists), or into the fewest that hold its long bodies and
+    stored fields (compaction_run): in one new generation if it has at most MERGE_BOUND segments, else in passes,
+    each merging a run of neighbouring segments (compaction_pass) into one in their place, in a
+    generation of its own, until one is left; nothing when there is one segment, or none, with no
+    deleted document.  committed(generation) is called after each pass's commit.  Returns the
+    number of segments left (0 when no document is).
 
     Readers see each generation whole; CompactionStopped leaves the index as of the last pass
     committed (the next compaction goes on from there), never part of a pass.
     """
     segments = TOC.read(ix.storage, INDEX_NAME).segments
-    while len(segments) > 1 or any(segment.has_deletions() for segment in segments):
+    while (run := compaction_run(ix.storage, segments)) is not None:
         if should_stop():
             raise CompactionStopped
-        start, end = compaction_pass([segment.doc_count() for segment in segments])
+        start, end = run
 
         def merge_run(writer, current, start=start, end=end):
             merge_segments(writer, current[start:end], should_stop)
@@ -996,6 +1064,26 @@ def compact_segments(ix, should_stop: Callable[[], bool] = _never,
         committed(generation)
         segments = TOC.read(ix.storage, INDEX_NAME, generation).segments
     return len(segments)
+
+
+def compaction_run(storage, segments) -> tuple[int, int] | None:
+    """The run of neighbouring segments (start, end) that the next pass of a compaction merges, None
+    when it is done.  The segments go, in order, into groups of neighbours whose long bodies and
+    stored fields one segment holds (fits), each group as many as fit (so the fewest groups that
+    keep the articles' order); a pass merges a run of the first group that is more than one segment
+    or has deleted documents (compaction_pass)."""
+    sizes = column_bytes(storage, segments, long_bodies.SEGMENT_BYTES)
+    start, total = 0, (0,) * len(BOUNDED_COLUMNS)
+    for end, size in enumerate([*sizes, (long_bodies.SEGMENT_BYTES + 1,) * len(BOUNDED_COLUMNS)]):
+        if fits(total, size):
+            total = tuple(map(add, total, size))
+            continue
+        group = segments[start:end]
+        if len(group) > 1 or (group and group[0].has_deletions()):
+            first, last = compaction_pass([segment.doc_count() for segment in group])
+            return start + first, start + last
+        start, total = end, size
+    return None
 
 
 def compaction_pass(live_docs: list[int]) -> tuple[int, int]:

@@ -321,6 +321,7 @@ class ClusterFileIndexer(FileIndexer):
         self._long_bodies_apart = False  # a cluster's documents hold their whole stored bodies
         self._new_writer = lambda _ix: _Analyser(xapian, terms, shard_count)
         self._writer = None
+        self._full_segments = []  # never any: nothing is kept apart (FileIndexer)
         self._stamp = 0
 
     def _segment_stamp(self) -> int:
