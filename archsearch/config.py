@@ -136,7 +136,7 @@ def key_lines(text: str) -> dict[tuple[str, str], int]:
 
 
 def check_shape(config: Config) -> None:
-    from archsearch.cli import COMMANDS
+    from archsearch.commands import COMMANDS
 
     for key, value in config.data.items():
         if key == QUERIES:
