@@ -3,7 +3,8 @@
 Such a query is a process of its own, and click's import, its command definitions and its parsing
 are ~10 ms of its CPU (of ~90 for a rare word at 100k articles). A plain command line, as a
 script or a shell types it (words, and options with their values as they are written here), is
-read here instead; anything else (a configuration file, a saved query, --help, an option value
+read here instead, with the configuration file's defaults for it when click would take each of
+them as it is (file_defaults); anything else (a saved query, --help, an option value or a setting
 click would convert or reject, `--`, clusters of short options) goes to click as before, so that
 what click would say or do is said and done by click. The command's work itself is run_query,
 which archsearch.cli.query calls too. tests/test_query_line.py checks that every command line read
@@ -46,6 +47,10 @@ QUERY_OPTIONS = (
     ("help", ("-h", "--help"), CLICK_ONLY, False),
 )
 _BY_NAME = {name: (parameter, kind) for parameter, names, kind, _ in QUERY_OPTIONS for name in names}
+# The configuration file's keys: an option's first long name without the dashes (config.option_parameters).
+_BY_KEY = {
+    next(name for name in names if name[:2] == "--")[2:]: (parameter, kind) for parameter, names, kind, _ in QUERY_OPTIONS
+}
 TAKES_VALUE = frozenset(name for name, (_, kind) in _BY_NAME.items() if kind not in (FLAG, CLICK_ONLY))
 SHORT_FLAGS = frozenset(name[1] for name, (_, kind) in _BY_NAME.items() if len(name) == 2 and name not in TAKES_VALUE)
 INDEX_VARIABLE = "ARCHSEARCH_INDEX"  # --index's environment variable
@@ -78,9 +83,9 @@ def _is_short_option(arg, takes_value, short_flags) -> bool:
     return all(letter in short_flags for letter in arg[1:])
 
 
-def parameters(args: list[str], environ=os.environ) -> tuple[dict, set] | None:
-    """The query command's parameters as click gives them for a plain command line (`args` after
-    `query`), and the names of those typed; or None when click must read it."""
+def parameters(args: list[str]) -> tuple[dict, set] | None:
+    """The query command's parameters as typed on a plain command line (`args` after `query`), the
+    others at their built-in defaults, and the names of those typed; or None when click must read it."""
     values = {parameter: default for parameter, _, _, default in QUERY_OPTIONS}
     given = set()
     words = []
@@ -121,10 +126,45 @@ def parameters(args: list[str], environ=os.environ) -> tuple[dict, set] | None:
             return None
     if not words:
         return None
-    if values["index_dir"] is None:
-        values["index_dir"] = environ.get(INDEX_VARIABLE) or None
     del values["help"]
     return {"words": tuple(words), **values}, given
+
+
+def file_defaults(config) -> dict | None:
+    """The configuration file's defaults for the query command's parameters, as click has them from
+    config.command_defaults; None when click must read them: a setting it would refuse or convert
+    (a negative limit, a number in quotes), an unknown one, or one of an option only click runs."""
+    from archsearch.config import INDEX, index_path
+
+    defaults = {}
+    if config.index is not None:
+        defaults["index_dir"] = index_path(config, config.index)
+    for key, value in config.command_settings("query").items():
+        parameter, kind = _BY_KEY.get(key, (None, CLICK_ONLY))
+        if not _taken_as_it_is(kind, value):
+            return None
+        defaults[parameter] = index_path(config, value) if key == INDEX else value
+    return defaults
+
+
+def _taken_as_it_is(kind, value) -> bool:
+    """Whether click takes a TOML value for an option of this kind unchanged (config.checked_value)."""
+    if kind == FLAG:
+        return isinstance(value, bool)
+    if kind == COUNT:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if kind == TEXT:
+        return isinstance(value, str)
+    return kind != CLICK_ONLY and isinstance(value, str) and value in kind
+
+
+def in_click_s_order(params: dict, given: set, defaults: dict, environ) -> dict:
+    """The parameters as click settles them: as typed, else from the environment (--index's), else
+    from the configuration file, else the built-in default."""
+    params = {**params, **{parameter: value for parameter, value in defaults.items() if parameter not in given}}
+    if "index_dir" not in given and environ.get(INDEX_VARIABLE):
+        params["index_dir"] = environ[INDEX_VARIABLE]
+    return params
 
 
 def chosen_format(as_json: bool, requested_format: str | None, bom: bool, color: str, stream) -> str:
@@ -226,17 +266,20 @@ def mark_seen(index_dir, alert: str | None, result, dry_run: bool) -> None:
 
 def command_arguments(args: list[str], environ=os.environ) -> dict | None:
     """run_query's arguments for a plain `query` command line (`args` after `query`), or None when
-    click must read it: a configuration file (its defaults), or anything parameters() leaves."""
+    click must read it: anything parameters() or file_defaults() leaves."""
     from archsearch.config import ConfigError, load_config
 
-    read = parameters(args, environ)
+    read = parameters(args)
     if read is None or any(name[:1] == "_" and name.endswith("_COMPLETE") for name in environ):  # click completes words
         return None
     params, given = read
     try:
-        if load_config(environ).found:
+        config = load_config(environ)
+        defaults = file_defaults(config) if config.found else {}
+        if defaults is None:
             return None
-        params = settled(params, limit_given="limit" in given)
+        # A limit from the file is no limit asked for on the command line: `-l` still lists every file.
+        params = settled(in_click_s_order(params, given, defaults, environ), limit_given="limit" in given)
         fmt = chosen_format(params.pop("as_json"), params.pop("requested_format"), params.pop("bom"),
                             params.pop("color"), sys.stdout)
     except (ConfigError, Contradiction):  # click says so
