@@ -105,6 +105,7 @@ PRELOADED = (
     "rapidfuzz.process",
     "rapidfuzz.distance.OSA",
     "archsearch.expansion",
+    "tomllib",  # the configuration file's, when there is one (archsearch.config: a plain query still)
 )
 
 # Libraries whose files are watched, with archsearch's own, for an upgrade under the running server.
