@@ -4,7 +4,8 @@ Such a query is a process of its own, and click's import, its command definition
 are ~10 ms of its CPU (of ~90 for a rare word at 100k articles). A plain command line, as a
 script or a shell types it (words, and options with their values as they are written here), is
 read here instead, with the configuration file's defaults for it when click would take each of
-them as it is (file_defaults); anything else (a saved query, --help, an option value or a setting
+them as it is (file_defaults), and its saved queries (`@name`, `query:name`) put in as click's
+command line has them (saved_expanded); anything else (--new, --help, an option value or a setting
 click would convert or reject, `--`, clusters of short options) goes to click as before, so that
 what click would say or do is said and done by click. The command's work itself is run_query,
 which archsearch.cli.query calls too. tests/test_query_line.py checks that every command line read
@@ -53,11 +54,18 @@ _BY_KEY = {
 }
 TAKES_VALUE = frozenset(name for name, (_, kind) in _BY_NAME.items() if kind not in (FLAG, CLICK_ONLY))
 SHORT_FLAGS = frozenset(name[1] for name, (_, kind) in _BY_NAME.items() if len(name) == 2 and name not in TAKES_VALUE)
+# The flags as config.option_names has them: the command's parameters, without click's --help.
+FLAG_NAMES = frozenset(name for name, (parameter, kind) in _BY_NAME.items() if kind in (FLAG, CLICK_ONLY)
+                       and parameter != "help")
 INDEX_VARIABLE = "ARCHSEARCH_INDEX"  # --index's environment variable
 
 
 class Contradiction(Exception):
     """Options that do not go together: click's usage error on the command line."""
+
+
+class ClickReads(Exception):
+    """A saved query holds an option that is not the query command's: click's commands say whose."""
 
 
 def excluded_words_read(args: list[str], takes_value=TAKES_VALUE, short_flags=SHORT_FLAGS) -> list[str]:
@@ -95,7 +103,7 @@ def parameters(args: list[str]) -> tuple[dict, set] | None:
         arg = args[position]
         position += 1
         if arg[:1] != "-" or arg == "-":
-            if arg[:1] == "@" or "query:" in arg:  # a saved query: the configuration file's
+            if arg[:1] == "@" or "query:" in arg:  # a saved query saved_expanded left: click says why
                 return None
             words.append(arg)
             continue
@@ -128,6 +136,17 @@ def parameters(args: list[str]) -> tuple[dict, set] | None:
         return None
     del values["help"]
     return {"words": tuple(words), **values}, given
+
+
+def saved_expanded(config, args: list[str]) -> list[str]:
+    """The command line with its saved queries put in, as config.apply_config puts them in for
+    click; raises ConfigError as it does, and ClickReads."""
+    from archsearch.config import OptionNames, expand_saved_queries
+
+    def elsewhere():
+        raise ClickReads
+
+    return expand_saved_queries(config, args, OptionNames(TAKES_VALUE, FLAG_NAMES, elsewhere))
 
 
 def file_defaults(config) -> dict | None:
@@ -266,15 +285,19 @@ def mark_seen(index_dir, alert: str | None, result, dry_run: bool) -> None:
 
 def command_arguments(args: list[str], environ=os.environ) -> dict | None:
     """run_query's arguments for a plain `query` command line (`args` after `query`), or None when
-    click must read it: anything parameters() or file_defaults() leaves."""
+    click must read it: anything saved_expanded(), parameters() or file_defaults() leaves to it."""
     from archsearch.config import ConfigError, load_config
 
-    read = parameters(args)
-    if read is None or any(name[:1] == "_" and name.endswith("_COMPLETE") for name in environ):  # click completes words
+    if any(name[:1] == "_" and name.endswith("_COMPLETE") for name in environ):  # click completes words
         return None
-    params, given = read
     try:
         config = load_config(environ)
+        if any(arg[:1] == "@" or "query:" in arg for arg in args):
+            args = saved_expanded(config, args)
+        read = parameters(args)
+        if read is None:
+            return None
+        params, given = read
         defaults = file_defaults(config) if config.found else {}
         if defaults is None:
             return None
@@ -282,7 +305,7 @@ def command_arguments(args: list[str], environ=os.environ) -> dict | None:
         params = settled(in_click_s_order(params, given, defaults, environ), limit_given="limit" in given)
         fmt = chosen_format(params.pop("as_json"), params.pop("requested_format"), params.pop("bom"),
                             params.pop("color"), sys.stdout)
-    except (ConfigError, Contradiction):  # click says so
+    except (ConfigError, Contradiction, ClickReads):  # click says so
         return None
     return {**params, "fmt": fmt}
 

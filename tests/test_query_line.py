@@ -116,13 +116,22 @@ CONFIG_VALUES = st.sampled_from(
     [True, False, 0, 5, 20, -3, "5", 1.5, ["newest"], "newest", "oldest", "best", "json", "csv", "never", "always",
      "2017-01", "ix", "/tmp/ix", "~/ix", ""]
 )
+# Saved queries: words, options of the query command and of others, options none has, references.
+SAVED_QUERIES = st.sampled_from(
+    ["Taliban", "refugees -Merkel --since 2017", 'a "prime minister" --limit 5 --json', "x --sort=newest -n 3 -l",
+     "--until=2018 b", "--new x", "--width 3 a", "--plot a", "--bogus a", "-z a", "@saved", "@other b",
+     "query:other c", "c --since '2017 01'", "-n", "-- a", "-lc a"]
+)
 CONFIG_FILES = st.builds(
-    lambda settings, index, others: "".join(f"{line}\n" for line in (*index, *others, "[query]", *settings)),
+    lambda settings, index, others, saved: "".join(
+        f"{line}\n" for line in (*index, *others, "[query]", *settings, "[queries]", *saved)
+    ),
     st.lists(st.builds("{} = {}".format, st.sampled_from([*CONFIG_KEYS, "colour", "bogus"]),
                        CONFIG_VALUES.map(json.dumps)), max_size=4, unique_by=lambda line: line.split()[0]),
     st.lists(st.sampled_from(['index = "../ix"', 'index = "/tmp/top-ix"', "index = 3"]), max_size=1),
-    st.lists(st.sampled_from(['server = "manual"', '[queries]\nsaved = "Taliban"', "[show]\nbogus = 1", "[bogus]"]),
-             max_size=2, unique=True),
+    st.lists(st.sampled_from(['server = "manual"', "[show]\nbogus = 1", "[bogus]"]), max_size=2, unique=True),
+    st.lists(st.builds("{} = {}".format, st.sampled_from(["saved", "other"]), SAVED_QUERIES.map(json.dumps)),
+             max_size=2, unique_by=lambda line: line.split()[0]),
 )
 
 
@@ -136,7 +145,10 @@ def config_file(no_config, monkeypatch, tmp_path):
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
-@given(CONFIG_FILES, st.lists(TOKENS, max_size=5), st.sampled_from([None, "", "/tmp/from-the-environment"]))
+@given(
+    CONFIG_FILES, st.lists(st.one_of(TOKENS, st.sampled_from(["@other", "query:other", "x query:saved"])), max_size=5),
+    st.sampled_from([None, "", "/tmp/from-the-environment"]),
+)
 def test_a_command_line_read_with_a_configuration_file_gives_the_command_what_click_gives(
     config_file, monkeypatch, text, args, index_variable
 ):
@@ -162,6 +174,10 @@ def test_a_command_line_read_with_a_configuration_file_gives_the_command_what_cl
         ('[query]\nany = true\nfiles-with-matches = true\nnull = true\nformat = "csv"\ncolor = "never"\n', ["a", "b"]),
         ('[query]\nsince = "2017-01"\nundated = true\noffset = 0\n', ["Taliban"]),
         ('server = "manual"\n[queries]\nsaved = "Taliban"\n[show]\nwidth = 3\n', ["Taliban"]),
+        ('[queries]\nsaved = "refugees -Merkel --since 2017"\n', ["@saved"]),
+        ('[queries]\nsaved = "refugees -Merkel --since 2017"\n', ["-n", "3", "@saved", "--since", "2016"]),
+        ("[queries]\nsaved = 'a \"prime minister\" -l --sort=newest'\n[query]\nlimit = 5\n", ["@saved", "b"]),
+        ('[queries]\nsaved = "--until 2018 a"\nother = "@saved OR b"\n', ["x", "query:other", "query:saved"]),
     ],
 )
 def test_command_lines_are_read_without_click_with_a_configuration_file(config_file, text, args):
@@ -191,11 +207,16 @@ def test_the_index_s_environment_variable_wins_over_the_configuration_file(confi
         '[query]\nsort = "newest\n',  # not TOML
         "[bogus]\n",
         'server = "sometimes"\n',
+        '[queries]\nsaved = "a --width 3"\n',  # another command's option, left out: click's commands name it
+        '[queries]\nsaved = "a --new"\n',
+        '[queries]\nsaved = "a -n"\n',
+        '[queries]\nsaved = "@saved"\n',
+        '[queries]\nother = "a"\n',  # none saved under that name
     ],
 )
 def test_click_reads_the_command_line_when_the_configuration_file_is_not_plain(config_file, text):
     config_file(text)
-    assert query_line.command_arguments(["Taliban"]) is None
+    assert query_line.command_arguments(["Taliban", "@saved"] if "queries" in text else ["Taliban"]) is None
 
 
 def test_a_configuration_file_read_without_click(config_file, tmp_path):
@@ -233,6 +254,12 @@ def test_the_query_options_are_the_click_command_s():
         if isinstance(parameter, click.Option)
     }
     assert table == options
+
+
+def test_saved_queries_are_read_with_the_query_command_s_option_names():
+    from archsearch.config import option_names
+
+    assert (query_line.TAKES_VALUE, query_line.FLAG_NAMES) == option_names(query_command.command)
 
 
 # The installed command, and the same command line run by click (archsearch.cli.run), each a process.
