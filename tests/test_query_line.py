@@ -256,9 +256,13 @@ def test_the_query_options_are_the_click_command_s():
     assert table == options
 
 
-def test_saved_queries_are_read_with_the_query_command_s_option_names():
-    from archsearch.config import option_names
+def test_the_file_and_saved_queries_are_read_with_the_click_command_s_names():
+    """The configuration file's keys (config.option_parameters), and the option names a saved query
+    is read with (config.option_names)."""
+    from archsearch.config import option_names, option_parameters
 
+    by_key = {key: parameter for key, (parameter, _) in query_line._BY_KEY.items() if parameter != "help"}
+    assert by_key == {key: parameter.name for key, parameter in option_parameters(query_command.command).items()}
     assert (query_line.TAKES_VALUE, query_line.FLAG_NAMES) == option_names(query_command.command)
 
 
