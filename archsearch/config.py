@@ -136,7 +136,7 @@ def key_lines(text: str) -> dict[tuple[str, str], int]:
 
 
 def check_shape(config: Config) -> None:
-    from archsearch.cli import COMMANDS
+    from archsearch.commands import COMMANDS
 
     for key, value in config.data.items():
         if key == QUERIES:
@@ -272,45 +272,74 @@ def unquoted(token: str) -> str:
     return token
 
 
-def saved_parts(config: Config, name: str, command, seen=()) -> tuple[list[str], list[str]]:
-    """A saved query as (words, options) for `command`: words in the query language, options as argv."""
+class OptionNames:
+    """What a saved query is read with for a command that takes one: the command's option names
+    that take a value, and its flags; and elsewhere(), the same of every command that takes a query
+    (click's commands, loaded then), asked for only when a saved query holds an option that is not
+    the command's. A saved query serves every command that takes one: an option of another (--sort,
+    for timeline) is left out, and only an option none of them has is a mistake."""
+
+    def __init__(self, takes_value: set[str], flags: set[str], elsewhere):
+        self.takes_value = takes_value
+        self.flags = flags
+        self.elsewhere = elsewhere
+
+    @classmethod
+    def of(cls, command) -> "OptionNames":
+        return cls(*option_names(command), every_query_command_s_options)
+
+
+def every_query_command_s_options() -> tuple[set[str], set[str]]:
+    """The option names that take a value, and the flags, of every command that takes a query."""
+    any_takes_value, any_flags = set(), set()
+    for command in query_commands():
+        takes_value, flags = option_names(command)
+        any_takes_value |= takes_value
+        any_flags |= flags
+    return any_takes_value, any_flags
+
+
+def may_be_an_option(option: str) -> bool:
+    """Whether a saved query's token (before any `=`) may be some command's option: every option's
+    name is --long or -x (a test checks it), so -Merkel is the word to exclude."""
+    return option[:2] == "--" or (option[:1] == "-" and len(option) == 2)
+
+
+def saved_parts(config: Config, name: str, options: OptionNames, seen=()) -> tuple[list[str], list[str]]:
+    """A saved query as (words, options as argv) for the command whose options are `options`: words
+    in the query language."""
     if name in seen:
         raise ConfigError(f"saved query '{name}' refers to itself (through {' -> '.join(seen)})")
-    takes_value, flags = option_names(command)
-    # A saved query serves every command that takes one: an option of another (--sort, for
-    # timeline) is left out here, and only an option none of them has is a mistake.
-    any_takes_value, any_flags = set(takes_value), set(flags)
-    for other in query_commands():
-        other_takes_value, other_flags = option_names(other)
-        any_takes_value |= other_takes_value
-        any_flags |= other_flags
     tokens = split_saved(saved_query(config, name))
-    words, options = [], []
+    words, saved_options = [], []
     position = 0
     while position < len(tokens):
         token = tokens[position]
         option, equals, value = token.partition("=")
-        if option in any_takes_value:
+        takes_value, flags = options.takes_value, options.flags
+        if option not in takes_value and token not in flags and may_be_an_option(option):
+            takes_value, flags = options.elsewhere()
+        if option in takes_value:
             if not equals:
                 if position + 1 == len(tokens):
                     raise config.error(QUERIES, name, f"{option} needs a value")
                 position += 1
                 value = tokens[position]
-            if option in takes_value:
-                options += [option, unquoted(value)]
-        elif token in any_flags:
-            if token in flags:
-                options.append(token)
+            if option in options.takes_value:
+                saved_options += [option, unquoted(value)]
+        elif token in flags:
+            if token in options.flags:
+                saved_options.append(token)
         elif token.startswith("--") and len(token) > 2:
             raise config.error(QUERIES, name, f"no command that takes a query has the option {token}")
         elif token.startswith("@") and re.fullmatch(QUERY_NAME, token[1:]):
-            inner_words, inner_options = saved_parts(config, token[1:], command, (*seen, name))
+            inner_words, inner_options = saved_parts(config, token[1:], options, (*seen, name))
             words += inner_words
-            options = inner_options + options
+            saved_options = inner_options + saved_options
         else:
-            words.append(expand_references(config, token, command, (*seen, name)))
+            words.append(expand_references(config, token, options, (*seen, name)))
         position += 1
-    return words, options
+    return words, saved_options
 
 
 def query_commands() -> list:
@@ -332,7 +361,7 @@ def option_names(command) -> tuple[set[str], set[str]]:
     return takes_value, flags
 
 
-def expand_references(config: Config, text: str, command, seen=()) -> str:
+def expand_references(config: Config, text: str, options: OptionNames, seen=()) -> str:
     """Query text with each `query:NAME` replaced by that saved query, in parentheses.
 
     Inside a query only words can stand, so of a saved query's options only --since and
@@ -340,9 +369,9 @@ def expand_references(config: Config, text: str, command, seen=()) -> str:
 
     def replace(match):
         name = match.group(1)
-        words, options = saved_parts(config, name, command, seen)
+        words, saved_options = saved_parts(config, name, options, seen)
         dates = {}
-        for option, value in zip(options[::2], options[1::2]):
+        for option, value in zip(saved_options[::2], saved_options[1::2]):
             if option not in DATE_OPTIONS or " " in value:
                 raise config.error(
                     QUERIES, name, f"sets {option} {value}, which cannot apply inside another query: use @{name}"
@@ -357,9 +386,9 @@ def expand_references(config: Config, text: str, command, seen=()) -> str:
     return re.sub(QUERY_REFERENCE, replace, text)
 
 
-def word_positions(args: list[str], command) -> list[int]:
-    """Where the query words are among a command's arguments: neither options nor their values."""
-    takes_value, _ = option_names(command)
+def word_positions(args: list[str], takes_value: set[str]) -> list[int]:
+    """Where the query words are among a command's arguments: neither options nor the values of
+    those that take one."""
     positions = []
     after_separator = False
     for position, arg in enumerate(args):
@@ -371,28 +400,28 @@ def word_positions(args: list[str], command) -> list[int]:
     return positions
 
 
-def expand_saved_queries(config: Config, args: list[str], command) -> list[str]:
+def expand_saved_queries(config: Config, args: list[str], options: OptionNames) -> list[str]:
     """The command line with `@NAME` and `query:NAME` replaced by the saved queries.
 
     The options of an @NAME come before everything typed, so that an option typed on the
     command line wins over the same option saved."""
-    words_at = set(word_positions(args, command))
+    words_at = set(word_positions(args, options.takes_value))
     saved_options, rest = [], []
     for position, arg in enumerate(args):
         if position in words_at and arg.startswith("@") and re.fullmatch(QUERY_NAME, arg[1:]):
-            words, options = saved_parts(config, arg[1:], command)
-            saved_options += options
+            words, options_saved = saved_parts(config, arg[1:], options)
+            saved_options += options_saved
             rest += [excluded_word(word) for word in words]
             continue
         if position in words_at:
-            arg = expand_references(config, arg, command)
+            arg = expand_references(config, arg, options)
         rest.append(arg)
     return saved_options + rest
 
 
 def saved_words(name: str, command) -> list[str]:
     """The query words `@name` stands for on the command's command line."""
-    words, _ = saved_parts(load_config(), name, command)
+    words, _ = saved_parts(load_config(), name, OptionNames.of(command))
     return [excluded_word(word) for word in words]
 
 
@@ -423,18 +452,19 @@ def apply_config(context, name: str, command, args: list[str], environ=os.enviro
     arguments: the one place where the file reaches the commands."""
     if command is None or context.resilient_parsing:  # completing a word: no config needed, nor its errors
         return args
-    if takes_query(command):
-        context.meta[TYPED_WORDS] = [args[position] for position in word_positions(args, command)]
+    options = OptionNames.of(command) if takes_query(command) else None
+    if options:
+        context.meta[TYPED_WORDS] = [args[position] for position in word_positions(args, options.takes_value)]
     config = load_config(environ)
     if not config.found:
-        if takes_query(command) and any(arg.startswith("@") or "query:" in arg for arg in args):
-            return expand_saved_queries(config, args, command)  # says the query is not saved
+        if options and any(arg.startswith("@") or "query:" in arg for arg in args):
+            return expand_saved_queries(config, args, options)  # says the query is not saved
         return args
     defaults = command_defaults(config, name, command)
     if defaults:
         context.default_map = {**(context.default_map or {}), name: defaults}
-    if takes_query(command):
-        return expand_saved_queries(config, args, command)
+    if options:
+        return expand_saved_queries(config, args, options)
     return args
 
 

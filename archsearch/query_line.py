@@ -3,7 +3,9 @@
 Such a query is a process of its own, and click's import, its command definitions and its parsing
 are ~10 ms of its CPU (of ~90 for a rare word at 100k articles). A plain command line, as a
 script or a shell types it (words, and options with their values as they are written here), is
-read here instead; anything else (a configuration file, a saved query, --help, an option value
+read here instead, with the configuration file's defaults for it when click would take each of
+them as it is (file_defaults), and its saved queries (`@name`, `query:name`) put in as click's
+command line has them (saved_expanded); anything else (--new, --help, an option value or a setting
 click would convert or reject, `--`, clusters of short options) goes to click as before, so that
 what click would say or do is said and done by click. The command's work itself is run_query,
 which archsearch.cli.query calls too. tests/test_query_line.py checks that every command line read
@@ -46,13 +48,24 @@ QUERY_OPTIONS = (
     ("help", ("-h", "--help"), CLICK_ONLY, False),
 )
 _BY_NAME = {name: (parameter, kind) for parameter, names, kind, _ in QUERY_OPTIONS for name in names}
+# The configuration file's keys: an option's first long name without the dashes (config.option_parameters).
+_BY_KEY = {
+    next(name for name in names if name[:2] == "--")[2:]: (parameter, kind) for parameter, names, kind, _ in QUERY_OPTIONS
+}
 TAKES_VALUE = frozenset(name for name, (_, kind) in _BY_NAME.items() if kind not in (FLAG, CLICK_ONLY))
 SHORT_FLAGS = frozenset(name[1] for name, (_, kind) in _BY_NAME.items() if len(name) == 2 and name not in TAKES_VALUE)
+# The flags as config.option_names has them: the command's parameters, without click's --help.
+FLAG_NAMES = frozenset(name for name, (parameter, kind) in _BY_NAME.items() if kind in (FLAG, CLICK_ONLY)
+                       and parameter != "help")
 INDEX_VARIABLE = "ARCHSEARCH_INDEX"  # --index's environment variable
 
 
 class Contradiction(Exception):
     """Options that do not go together: click's usage error on the command line."""
+
+
+class ClickReads(Exception):
+    """A saved query holds an option that is not the query command's: click's commands say whose."""
 
 
 def excluded_words_read(args: list[str], takes_value=TAKES_VALUE, short_flags=SHORT_FLAGS) -> list[str]:
@@ -78,9 +91,9 @@ def _is_short_option(arg, takes_value, short_flags) -> bool:
     return all(letter in short_flags for letter in arg[1:])
 
 
-def parameters(args: list[str], environ=os.environ) -> tuple[dict, set] | None:
-    """The query command's parameters as click gives them for a plain command line (`args` after
-    `query`), and the names of those typed; or None when click must read it."""
+def parameters(args: list[str]) -> tuple[dict, set] | None:
+    """The query command's parameters as typed on a plain command line (`args` after `query`), the
+    others at their built-in defaults, and the names of those typed; or None when click must read it."""
     values = {parameter: default for parameter, _, _, default in QUERY_OPTIONS}
     given = set()
     words = []
@@ -90,7 +103,7 @@ def parameters(args: list[str], environ=os.environ) -> tuple[dict, set] | None:
         arg = args[position]
         position += 1
         if arg[:1] != "-" or arg == "-":
-            if arg[:1] == "@" or "query:" in arg:  # a saved query: the configuration file's
+            if arg[:1] == "@" or "query:" in arg:  # a saved query saved_expanded left: click says why
                 return None
             words.append(arg)
             continue
@@ -121,10 +134,56 @@ def parameters(args: list[str], environ=os.environ) -> tuple[dict, set] | None:
             return None
     if not words:
         return None
-    if values["index_dir"] is None:
-        values["index_dir"] = environ.get(INDEX_VARIABLE) or None
     del values["help"]
     return {"words": tuple(words), **values}, given
+
+
+def saved_expanded(config, args: list[str]) -> list[str]:
+    """The command line with its saved queries put in, as config.apply_config puts them in for
+    click; raises ConfigError as it does, and ClickReads."""
+    from archsearch.config import OptionNames, expand_saved_queries
+
+    def elsewhere():
+        raise ClickReads
+
+    return expand_saved_queries(config, args, OptionNames(TAKES_VALUE, FLAG_NAMES, elsewhere))
+
+
+def file_defaults(config) -> dict | None:
+    """The configuration file's defaults for the query command's parameters, as click has them from
+    config.command_defaults; None when click must read them: a setting it would refuse or convert
+    (a negative limit, a number in quotes), an unknown one, or one of an option only click runs."""
+    from archsearch.config import INDEX, index_path
+
+    defaults = {}
+    if config.index is not None:
+        defaults["index_dir"] = index_path(config, config.index)
+    for key, value in config.command_settings("query").items():
+        parameter, kind = _BY_KEY.get(key, (None, CLICK_ONLY))
+        if not _taken_as_it_is(kind, value):
+            return None
+        defaults[parameter] = index_path(config, value) if key == INDEX else value
+    return defaults
+
+
+def _taken_as_it_is(kind, value) -> bool:
+    """Whether click takes a TOML value for an option of this kind unchanged (config.checked_value)."""
+    if kind == FLAG:
+        return isinstance(value, bool)
+    if kind == COUNT:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if kind == TEXT:
+        return isinstance(value, str)
+    return kind != CLICK_ONLY and isinstance(value, str) and value in kind
+
+
+def in_click_s_order(params: dict, given: set, defaults: dict, environ) -> dict:
+    """The parameters as click settles them: as typed, else from the environment (--index's), else
+    from the configuration file, else the built-in default."""
+    params = {**params, **{parameter: value for parameter, value in defaults.items() if parameter not in given}}
+    if "index_dir" not in given and environ.get(INDEX_VARIABLE):
+        params["index_dir"] = environ[INDEX_VARIABLE]
+    return params
 
 
 def chosen_format(as_json: bool, requested_format: str | None, bom: bool, color: str, stream) -> str:
@@ -226,20 +285,27 @@ def mark_seen(index_dir, alert: str | None, result, dry_run: bool) -> None:
 
 def command_arguments(args: list[str], environ=os.environ) -> dict | None:
     """run_query's arguments for a plain `query` command line (`args` after `query`), or None when
-    click must read it: a configuration file (its defaults), or anything parameters() leaves."""
+    click must read it: anything saved_expanded(), parameters() or file_defaults() leaves to it."""
     from archsearch.config import ConfigError, load_config
 
-    read = parameters(args, environ)
-    if read is None or any(name[:1] == "_" and name.endswith("_COMPLETE") for name in environ):  # click completes words
+    if any(name[:1] == "_" and name.endswith("_COMPLETE") for name in environ):  # click completes words
         return None
-    params, given = read
     try:
-        if load_config(environ).found:
+        config = load_config(environ)
+        if any(arg[:1] == "@" or "query:" in arg for arg in args):
+            args = saved_expanded(config, args)
+        read = parameters(args)
+        if read is None:
             return None
-        params = settled(params, limit_given="limit" in given)
+        params, given = read
+        defaults = file_defaults(config) if config.found else {}
+        if defaults is None:
+            return None
+        # A limit from the file is no limit asked for on the command line: `-l` still lists every file.
+        params = settled(in_click_s_order(params, given, defaults, environ), limit_given="limit" in given)
         fmt = chosen_format(params.pop("as_json"), params.pop("requested_format"), params.pop("bom"),
                             params.pop("color"), sys.stdout)
-    except (ConfigError, Contradiction):  # click says so
+    except (ConfigError, Contradiction, ClickReads):  # click says so
         return None
     return {**params, "fmt": fmt}
 

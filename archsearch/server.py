@@ -105,6 +105,8 @@ PRELOADED = (
     "rapidfuzz.process",
     "rapidfuzz.distance.OSA",
     "archsearch.expansion",
+    "tomllib",  # the configuration file's, when there is one (archsearch.config: a plain query still)
+    "shlex",  # a saved query's words (config.split_saved)
 )
 
 # Libraries whose files are watched, with archsearch's own, for an upgrade under the running server.

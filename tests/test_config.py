@@ -239,6 +239,21 @@ def test_an_at_sign_without_a_config_file_says_so(index):
     assert "no saved query 'refugees'" in result.stderr and "(not found)" in result.stderr
 
 
+def test_every_option_is_long_or_one_letter():
+    """config.may_be_an_option: a saved query's -Merkel is no command's option, but a word to exclude."""
+    import click
+
+    from archsearch.cli import COMMANDS, cli
+    from archsearch.config import may_be_an_option
+
+    for name in COMMANDS:
+        command = cli.get_command(None, name)
+        for parameter in command.get_params(click.Context(command)):
+            if isinstance(parameter, click.Option):
+                for option in (*parameter.opts, *parameter.secondary_opts):
+                    assert may_be_an_option(option) and (option[:2] == "--") == (len(option) > 2), (name, option)
+
+
 def test_show_keeps_its_at_references_to_itself(index, config_file):
     """`show @3` is the 3rd hit of the last query, not a saved query."""
     config_file('[queries]\nde = "refugees"\n')
@@ -254,11 +269,12 @@ words = st.lists(st.from_regex(r"[a-z]{1,8}", fullmatch=True), min_size=1, max_s
 def test_a_saved_query_means_its_words_typed(saved, typed):
     from archsearch.cli import COMMANDS  # noqa: F401  (the commands' table check needs the group)
     from archsearch.cli.query import command
-    from archsearch.config import Config, expand_saved_queries
+    from archsearch.config import Config, OptionNames, expand_saved_queries
 
     config = Config(path=None, found=True, chosen_by="test", data={"queries": {"q": " ".join(saved)}})
-    assert expand_saved_queries(config, ["@q", *typed], command) == saved + typed
-    inside = expand_saved_queries(config, [" ".join(typed) + " query:q"], command)
+    options = OptionNames.of(command)
+    assert expand_saved_queries(config, ["@q", *typed], options) == saved + typed
+    inside = expand_saved_queries(config, [" ".join(typed) + " query:q"], options)
     assert inside == [" ".join(typed) + f" ({' '.join(saved)})"]
 
 

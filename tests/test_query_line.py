@@ -2,6 +2,7 @@
 output, messages and exit status as click gives, and click for everything else."""
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -107,10 +108,123 @@ def test_click_reads_what_is_not_a_plain_command_line(no_config, args):
     assert query_line.command_arguments(args) is None
 
 
-def test_click_reads_every_command_line_when_a_configuration_file_exists(no_config, tmp_path):
-    (tmp_path / "config" / "archsearch").mkdir(parents=True)
-    (tmp_path / "config" / "archsearch" / "config.toml").write_text("[query]\nlimit = 1\n")
-    assert query_line.command_arguments(["Taliban"]) is None
+# A configuration file's settings: the query command's options (by the keys the file names them with)
+# and others, with values click takes as they are, converts or refuses; a top-level index, relative
+# or not; the other settings and tables a file may hold.
+CONFIG_KEYS = [next(name for name in names if name[:2] == "--")[2:] for _, names, _, _ in query_line.QUERY_OPTIONS]
+CONFIG_VALUES = st.sampled_from(
+    [True, False, 0, 5, 20, -3, "5", 1.5, ["newest"], "newest", "oldest", "best", "json", "csv", "never", "always",
+     "2017-01", "ix", "/tmp/ix", "~/ix", ""]
+)
+# Saved queries: words, options of the query command and of others, options none has, references.
+SAVED_QUERIES = st.sampled_from(
+    ["Taliban", "refugees -Merkel --since 2017", 'a "prime minister" --limit 5 --json', "x --sort=newest -n 3 -l",
+     "--until=2018 b", "--new x", "--width 3 a", "--plot a", "--bogus a", "-z a", "@saved", "@other b",
+     "query:other c", "c --since '2017 01'", "-n", "-- a", "-lc a"]
+)
+CONFIG_FILES = st.builds(
+    lambda settings, index, others, saved: "".join(
+        f"{line}\n" for line in (*index, *others, "[query]", *settings, "[queries]", *saved)
+    ),
+    st.lists(st.builds("{} = {}".format, st.sampled_from([*CONFIG_KEYS, "colour", "bogus"]),
+                       CONFIG_VALUES.map(json.dumps)), max_size=4, unique_by=lambda line: line.split()[0]),
+    st.lists(st.sampled_from(['index = "../ix"', 'index = "/tmp/top-ix"', "index = 3"]), max_size=1),
+    st.lists(st.sampled_from(['server = "manual"', "[show]\nbogus = 1", "[bogus]"]), max_size=2, unique=True),
+    st.lists(st.builds("{} = {}".format, st.sampled_from(["saved", "other"]), SAVED_QUERIES.map(json.dumps)),
+             max_size=2, unique_by=lambda line: line.split()[0]),
+)
+
+
+@pytest.fixture
+def config_file(no_config, monkeypatch, tmp_path):
+    """Writes the configuration file that ARCHSEARCH_CONFIG names."""
+    path = tmp_path / "settings" / "config.toml"
+    path.parent.mkdir()
+    monkeypatch.setenv("ARCHSEARCH_CONFIG", str(path))
+    return path.write_text
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(
+    CONFIG_FILES, st.lists(st.one_of(TOKENS, st.sampled_from(["@other", "query:other", "x query:saved"])), max_size=5),
+    st.sampled_from([None, "", "/tmp/from-the-environment"]),
+)
+def test_a_command_line_read_with_a_configuration_file_gives_the_command_what_click_gives(
+    config_file, monkeypatch, text, args, index_variable
+):
+    config_file(text)
+    if index_variable is None:
+        monkeypatch.delenv("ARCHSEARCH_INDEX", raising=False)
+    else:
+        monkeypatch.setenv("ARCHSEARCH_INDEX", index_variable)
+    arguments = query_line.command_arguments(args)
+    if arguments is not None:
+        assert click_arguments(args) == arguments
+
+
+@pytest.mark.parametrize(
+    "text, args",
+    [
+        ('[query]\nlimit = 20\nsort = "newest"\n', ["Taliban"]),
+        ('[query]\nlimit = 20\nsort = "newest"\n', ["Taliban", "-n", "3", "--sort", "oldest"]),
+        ("[query]\nlimit = 20\n", ["Taliban", "-l"]),  # every file still: a limit from the file is not typed
+        ('index = "../ix"\n', ["Taliban"]),  # from the file's folder
+        ('index = "/tmp/top-ix"\n[query]\nindex = "~/ix"\n', ["Taliban"]),  # the command's own wins
+        ('index = "ix"\n', ["Taliban", "--index", "/tmp/typed"]),
+        ('[query]\nany = true\nfiles-with-matches = true\nnull = true\nformat = "csv"\ncolor = "never"\n', ["a", "b"]),
+        ('[query]\nsince = "2017-01"\nundated = true\noffset = 0\n', ["Taliban"]),
+        ('server = "manual"\n[queries]\nsaved = "Taliban"\n[show]\nwidth = 3\n', ["Taliban"]),
+        ('[queries]\nsaved = "refugees -Merkel --since 2017"\n', ["@saved"]),
+        ('[queries]\nsaved = "refugees -Merkel --since 2017"\n', ["-n", "3", "@saved", "--since", "2016"]),
+        ("[queries]\nsaved = 'a \"prime minister\" -l --sort=newest'\n[query]\nlimit = 5\n", ["@saved", "b"]),
+        ('[queries]\nsaved = "--until 2018 a"\nother = "@saved OR b"\n', ["x", "query:other", "query:saved"]),
+    ],
+)
+def test_command_lines_are_read_without_click_with_a_configuration_file(config_file, text, args):
+    config_file(text)
+    arguments = query_line.command_arguments(args)
+    assert arguments is not None
+    assert click_arguments(args) == arguments
+
+
+def test_the_index_s_environment_variable_wins_over_the_configuration_file(config_file, monkeypatch):
+    config_file('index = "/tmp/top-ix"\n')
+    monkeypatch.setenv("ARCHSEARCH_INDEX", "/tmp/from-the-environment")
+    assert query_line.command_arguments(["Taliban"])["index_dir"] == "/tmp/from-the-environment"
+    assert click_arguments(["Taliban"])["index_dir"] == "/tmp/from-the-environment"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[query]\nlimit = -1\n",  # click refuses it
+        '[query]\nlimit = "5"\n',
+        "[query]\nexplain = 1\n",
+        '[query]\nsort = "best"\n',
+        '[query]\ncolour = "never"\n',  # no such key: --color's
+        "[query]\nnew = true\n",  # only click runs --new
+        '[query]\njson = true\nformat = "csv"\n',  # click's usage error
+        '[query]\nsort = "newest\n',  # not TOML
+        "[bogus]\n",
+        'server = "sometimes"\n',
+        '[queries]\nsaved = "a --width 3"\n',  # another command's option, left out: click's commands name it
+        '[queries]\nsaved = "a --new"\n',
+        '[queries]\nsaved = "a -n"\n',
+        '[queries]\nsaved = "@saved"\n',
+        '[queries]\nother = "a"\n',  # none saved under that name
+    ],
+)
+def test_click_reads_the_command_line_when_the_configuration_file_is_not_plain(config_file, text):
+    config_file(text)
+    assert query_line.command_arguments(["Taliban", "@saved"] if "queries" in text else ["Taliban"]) is None
+
+
+def test_a_configuration_file_read_without_click(config_file, tmp_path):
+    """Its tables' names checked (archsearch.commands), its query settings read, click not loaded."""
+    config_file('index = "ix"\n[query]\nlimit = 20\n[show]\nwidth = 3\n[queries]\nsaved = "Taliban"\n')
+    code = "import sys; from archsearch import query_line; print(query_line.command_arguments(['x'])['limit'], 'click' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (done.stdout, done.stderr) == ("20 False\n", "")
 
 
 def test_the_query_options_are_the_click_command_s():
@@ -140,6 +254,16 @@ def test_the_query_options_are_the_click_command_s():
         if isinstance(parameter, click.Option)
     }
     assert table == options
+
+
+def test_the_file_and_saved_queries_are_read_with_the_click_command_s_names():
+    """The configuration file's keys (config.option_parameters), and the option names a saved query
+    is read with (config.option_names)."""
+    from archsearch.config import option_names, option_parameters
+
+    by_key = {key: parameter for key, (parameter, _) in query_line._BY_KEY.items() if parameter != "help"}
+    assert by_key == {key: parameter.name for key, parameter in option_parameters(query_command.command).items()}
+    assert (query_line.TAKES_VALUE, query_line.FLAG_NAMES) == option_names(query_command.command)
 
 
 # The installed command, and the same command line run by click (archsearch.cli.run), each a process.

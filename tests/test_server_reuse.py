@@ -81,6 +81,20 @@ def test_a_plain_query_is_answered_by_the_process_that_answered_one_before(servi
     assert len(set(server.answered_by())) == 1
 
 
+def test_a_plain_query_with_a_configuration_file_is_answered_by_a_warm_process(serving, corpus, tmp_path):
+    """The file's defaults and saved queries keep a query plain (query_line.file_defaults,
+    saved_expanded): read without click, and answered by the process that answered one before,
+    which the file's reading leaves as it was."""
+    config = tmp_path / "config.toml"
+    config.write_text('[query]\nlimit = 1\nsort = "newest"\n\n[queries]\nsaved = "Pasta"\n')
+    server = serving()
+    for args in (("query", "Taliban"), ("query", "@saved", "-n", "2"), ("query", "--json", "Pasta", "OR", "Taliban")):
+        answered = server.run(*args, ARCHSEARCH_CONFIG=str(config))
+        assert answered.returncode == 0
+        assert outcome(answered) == outcome(local(corpus, *args, ARCHSEARCH_CONFIG=str(config)))
+    assert len(set(server.answered_by())) == 1
+
+
 ODD_QUERIES = (
     ("--color", "always", "-n", "1", "Taliban"),
     ("--format", "csv", "--bom", "--since", "2001-01-01", "--undated", "taliban~"),

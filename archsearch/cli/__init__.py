@@ -13,27 +13,9 @@ with lean_imports.deferred_uuid_for_click():
     import click
 
 from archsearch.client import end
+from archsearch.commands import COMMANDS  # each command's module loads when it runs: `archsearch --help` stays fast
 from archsearch.config import apply_config  # a quarter of a millisecond; tomllib loads only for a file
 from archsearch.query_line import exit_status, fail, stop_writing_quietly
-
-# Command name -> module under archsearch.cli; loading them lazily keeps `archsearch --help` fast.
-COMMANDS = {
-    "browse": "browse",
-    "cluster": "cluster",
-    "config": "config",
-    "help": "help",
-    "index": "index",
-    "kwic": "kwic",
-    "open": "open",
-    "query": "query",
-    "serve": "serve",
-    "show": "show",
-    "similar": "similar",
-    "sources": "sources",
-    "stats": "stats",
-    "terms": "terms",
-    "timeline": "timeline",
-}
 
 
 class LazyGroup(click.Group):

@@ -42,7 +42,7 @@ def command(words, any_words, ignore_case, since, until, include_undated, sort, 
             ) from None
         raise
     from archsearch.browser.session import Session
-    from archsearch.config import expand_references, load_config
+    from archsearch.config import OptionNames, expand_references, load_config
     from archsearch.engines import is_cluster
     from archsearch.location import resolve_index_dir
     from archsearch.engines.whoosh.store import open_index
@@ -53,10 +53,10 @@ def command(words, any_words, ignore_case, since, until, include_undated, sort, 
     if not is_cluster(index):
         open_index(index)  # no index is an error here, not on a screen that just opened
     config = load_config()
-    this_command = click.get_current_context().command
+    options = OptionNames.of(click.get_current_context().command)
     session = Session(  # a cluster's shards are reached here: one down is an error before the screen opens
         index, any_words=any_words, since=since, until=until, include_undated=include_undated, sort=sort,
         ignore_case=ignore_case, allow_partial=allow_partial,
-        expand=lambda text: expand_references(config, text, this_command),
+        expand=lambda text: expand_references(config, text, options),
     )
     BrowseApp(session, " ".join(words)).run()
