@@ -650,6 +650,18 @@ def test_pickle_stood_in_for_is_its_core_then_the_real_module():
     assert result == "[True, True, '_DeferredModule'] {'a': (1, 2.5, None)} True True module True"
 
 
+@pytest.mark.parametrize("first", ["import _md5, _pickle", "from archsearch import lean_imports"])
+def test_a_module_that_installing_imports_imported_first_is_loaded_once(first):
+    """Installing imports lean_imports, _md5 and _pickle (and on 3.12 contextlib, functools...): one
+    of them imported first, before anything installed, is the one module every importer gets."""
+    result = run(
+        f"import sys; {first}; import whoosh.index, hashlib, pickle, _md5, _pickle; from archsearch import lean_imports; "
+        "print(lean_imports.installed, lean_imports is sys.modules['archsearch.lean_imports'], "
+        "hashlib.md5 is _md5.md5 is sys.modules['_md5'].md5, pickle.loads is _pickle.loads is sys.modules['_pickle'].loads)"
+    )
+    assert result == "True True True True"
+
+
 def test_copy_stood_in_for_copies_as_the_real_module():
     result = run(
         "import sys, archsearch, whoosh.index, dataclasses; from whoosh.filedb.structfile import copy as taken; "
