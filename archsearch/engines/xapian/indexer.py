@@ -567,7 +567,7 @@ def _update(cluster, shards, folders, cwd, forget, rebuild, jobs, commit_every, 
     remembered = json.loads(stored_roots) if stored_roots else []
     forgotten = forgotten_roots(list(forget), remembered, record.roots())
     kept = [root for root in remembered if root not in forgotten]
-    given = choose_roots(folders, kept, cwd or Path.cwd()) if folders or not forget else []
+    given = choose_roots(folders, kept, cwd) if folders or not forget else []
     roots = sorted(set(kept) | set(given))
     check_not_nested(roots)
     shards[0].set_metadata(ROOTS_KEY, json.dumps(roots))
