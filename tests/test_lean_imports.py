@@ -617,7 +617,7 @@ def test_a_query_never_searches_for_windows_modules(seeded_index):
 
 def test_windows_paths_still_work_after_ntpath_stood_in_for():
     result = run(
-        AS_INSTALLED + "import pathlib, archsearch.searching\nbefore = type(sys.modules['ntpath']).__name__\n"
+        AS_INSTALLED + "import archsearch.searching, pathlib\nbefore = type(sys.modules['ntpath']).__name__\n"
         "import ntpath\n"
         "print(before, pathlib.PureWindowsPath('C:/news/a.txt').name, str(pathlib.PureWindowsPath('C:/news') / 'b'), "
         "ntpath.splitdrive('C:/news'), type(sys.modules['ntpath']).__name__)"
