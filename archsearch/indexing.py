@@ -361,10 +361,10 @@ def article_document(key: str, root: str, article: Article, entry: Entry, long_b
         LONG_BODY_FIELD: long_bodies.encode(article.body) if apart else None,
         "exact": exact_text("" if article.title_derived else article.title, article.body),
         "capitals": capitals_text(article.title, article.body),
-        "source": article.source,
-        "place": article.place,
+        "source": _valid_unicode(article.source),
+        "place": _valid_unicode(article.place),
         "section": article.section,
-        "url": article.url,
+        "url": _valid_unicode(article.url),
         "author": article.author,
         "language": article_language(article.language, article.title, article.body),
         "format": article.format,
@@ -376,6 +376,16 @@ def article_document(key: str, root: str, article: Article, entry: Entry, long_b
         "size": entry.size,
         "sha256": entry.sha256,
     }
+
+
+# A lone surrogate: what a JSON string's "\ud800" or an e-mail header's byte that is not UTF-8 leaves.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_unicode(name: str) -> str:
+    """A name that both engines write whole, as a term or a sort key, in UTF-8 (source, place, URL):
+    a lone surrogate, which UTF-8 cannot hold, as U+FFFD (as the terminal shows it anyway)."""
+    return name if name.isascii() else _SURROGATE.sub("\ufffd", name)
 
 
 # glibc's malloc maps a block this large or larger apart, and unmaps it when it is freed.
