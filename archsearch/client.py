@@ -91,11 +91,17 @@ def frame(message: dict) -> bytes:
 
 
 class _LeanImportsOnFirstUse:
-    """Installs lean_imports (see there) when the first module is imported that is not one the client
-    of a server imports: a command that a server runs imports nothing else (but _socket), and would
-    pay 1.1 ms for installing it (with contextlib, importlib and functools) in a plain virtual
-    environment. Any other import, of Whoosh, click or archsearch's own modules, comes first through
-    here. It stays on sys.meta_path, done: the import system walks that list while a finder runs.
+    """Installs lean_imports (see there) when the first module is imported that is neither one the
+    client of a server imports nor one installing imports: a command that a server runs imports
+    nothing else (but _socket), and would pay 1.1 ms for installing it (with contextlib, importlib
+    and functools) in a plain virtual environment. Any other import, of Whoosh, click or archsearch's
+    own modules, comes first through here. It stays on sys.meta_path, done: the import system walks
+    that list while a finder runs.
+    Installing imports lean_imports and modules of the standard library (which of them depends on
+    what Python loaded at start-up: 3.12 loads neither contextlib nor functools); one of them that
+    installing imports while the import system looks for it would be loaded a second time, as a
+    module of its own, once the finder returns. So those load as usual, and installing waits for
+    the next import of another module.
     On archsearch's own command-line processes alone (main): its stand-ins are not the modules a
     program that imports archsearch as a library expects (a threading without Thread)."""
 
@@ -103,7 +109,7 @@ class _LeanImportsOnFirstUse:
 
     @classmethod
     def find_spec(cls, name, path=None, target=None):
-        if not cls.installed and name != "_socket":
+        if not cls.installed and name.partition(".")[0] not in sys.stdlib_module_names and name != "archsearch.lean_imports":
             cls.installed = True
             from archsearch import lean_imports
 

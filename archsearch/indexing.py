@@ -52,6 +52,7 @@ from typing import NamedTuple
 # the index opened: a run that finds nothing changed does neither (see _run).
 from archsearch import __version__
 from archsearch.errors import ArchsearchError
+from archsearch.location import absolute_path
 from archsearch.manifest import ArticleChanges, Entry, IndexState, Manifest
 from archsearch.nearduplicates import comparable, sketch
 from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
@@ -126,12 +127,13 @@ class Progress:
 # --------------------------------------------------------------------------- folders
 
 
-def choose_roots(folders: list[str], remembered: list[str], cwd: Path) -> list[str]:
-    """The folders to index: those given, else those the index covers, else ./seeds for a new index."""
+def choose_roots(folders: list[str], remembered: list[str], cwd: Path | None = None) -> list[str]:
+    """The folders to index: those given, else those the index covers, else ./seeds (in `cwd`, else
+    the folder the command runs in) for a new index."""
     if folders:
         chosen = []
         for folder in folders:
-            path = Path(folder).expanduser()
+            path = absolute_path(folder)
             if not path.exists():
                 raise ArchsearchError(f"no such folder: {folder}")
             if not path.is_dir():
@@ -140,7 +142,7 @@ def choose_roots(folders: list[str], remembered: list[str], cwd: Path) -> list[s
         return sorted(set(chosen))
     if remembered:
         return remembered
-    default = cwd / DEFAULT_CORPUS
+    default = (cwd or absolute_path(".")) / DEFAULT_CORPUS
     if default.is_dir():
         return [str(default.resolve())]
     raise ArchsearchError("no folder to index: pass one, as in 'archsearch index ~/articles'")
@@ -151,7 +153,7 @@ def forgotten_roots(forget: list[str], remembered: list[str], recorded: set[str]
     whose articles are still `recorded` in the index."""
     chosen = []
     for folder in forget:
-        path = str(Path(folder).expanduser().resolve())
+        path = str(absolute_path(folder).resolve())
         if path not in remembered and path not in recorded:
             covered = ", ".join(remembered) or "none"
             raise ArchsearchError(f"the index does not cover {folder} (it covers: {covered})")
@@ -360,10 +362,10 @@ def article_document(key: str, root: str, article: Article, entry: Entry, long_b
         LONG_BODY_FIELD: long_bodies.encode(article.body) if apart else None,
         "exact": exact_text("" if article.title_derived else article.title, article.body),
         "capitals": capitals_text(article.title, article.body),
-        "source": article.source,
-        "place": article.place,
+        "source": _valid_unicode(article.source),
+        "place": _valid_unicode(article.place),
         "section": article.section,
-        "url": article.url,
+        "url": _valid_unicode(article.url),
         "author": article.author,
         "language": article_language(article.language, article.title, article.body),
         "format": article.format,
@@ -375,6 +377,16 @@ def article_document(key: str, root: str, article: Article, entry: Entry, long_b
         "size": entry.size,
         "sha256": entry.sha256,
     }
+
+
+# A lone surrogate: what a JSON string's "\ud800" or an e-mail header's byte that is not UTF-8 leaves.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_unicode(name: str) -> str:
+    """A name that both engines write whole, as a term or a sort key, in UTF-8 (source, place, URL):
+    a lone surrogate, which UTF-8 cannot hold, as U+FFFD (as the terminal shows it anyway)."""
+    return name if name.isascii() else _SURROGATE.sub("\ufffd", name)
 
 
 # glibc's malloc maps a block this large or larger apart, and unmaps it when it is freed.
@@ -573,7 +585,7 @@ class WorkerPool:
         # A Ctrl-C is for this process to handle, not for the workers; and a worker, started as
         # `python -c`, is not to import the standard library from the folder the user is in (a
         # re.py there ran in each worker, which then died).
-        with _interrupts_ignored(), _environment(PYTHONSAFEPATH="1"):
+        with _interrupts_ignored(), _environment(PYTHONSAFEPATH="1"), _from_a_folder_that_exists():
             for number in range(count):
                 ours, theirs = context.Pipe()
                 process = context.Process(
@@ -697,6 +709,25 @@ def _environment(**settings: str):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextmanager
+def _from_a_folder_that_exists():
+    """spawn starts each worker in this process's working folder, which it asks os.getcwd() for:
+    once that folder was removed, in / (a worker is given absolute paths alone), and this process
+    goes back where it was afterwards."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        here = os.open(".", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.chdir("/")
+            yield
+        finally:
+            os.fchdir(here)
+            os.close(here)
+        return
+    yield
 
 
 @contextmanager
@@ -964,7 +995,7 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
         # may have been killed before it removed the folder's articles.
         forgotten = forgotten_roots(list(forget), remembered, record.roots() if record else [])
         kept = [root for root in remembered if root not in forgotten]
-        given = choose_roots(folders, kept, cwd or Path.cwd()) if folders or not forget else []
+        given = choose_roots(folders, kept, cwd) if folders or not forget else []
         roots = sorted(set(kept) | set(given))
         check_not_nested(roots)
         write_roots(index_dir, roots)

@@ -40,8 +40,8 @@ what any other code sees:
 - `uuid`, while click loads (`deferred_uuid_for_click`), a placeholder whose `UUID` is a stand-in
   class for click's class statement alone (it stays in the type's generic alias, which only type
   checkers read); afterwards `uuid.UUID` is the real class, loaded on first use;
-- `threading` a placeholder whose `Lock` is `_thread.allocate_lock`, as threading's is (what
-  Whoosh's files take from it; 0.45 ms);
+- `threading` a placeholder whose `Lock` is _thread's, as threading's is (what Whoosh's files take
+  from it; 0.45 ms);
 - `copy` a placeholder whose `copy` and `deepcopy` load the real module when called (which would
   look for Jython's `org.python.core` along sys.path: 0.35 ms);
 - `urllib.parse` a placeholder whose `quote_from_bytes` (pathlib's, for `Path.as_uri`) loads the
@@ -333,7 +333,7 @@ def install() -> None:
     else:
         _defer("hashlib", md5=md5)
     _defer("inspect", cleandoc=_cleandoc, get_annotations=_get_annotations)
-    _defer("threading", Lock=_thread.allocate_lock)  # Whoosh's files take Lock, which is _thread's
+    _defer("threading", Lock=_THREADING_LOCK)  # Whoosh's files take Lock, which is _thread's
     if "decimal" not in sys.modules:
         sys.modules["decimal"] = _DecimalForWhoosh("decimal")
     # whoosh.filedb.filetables' CRC-32 hash of keys, for hash tables of a type ours are not (MD5's)
@@ -353,6 +353,9 @@ def install() -> None:
         sys.meta_path.insert(0, _GatheringFinder)
 
 
+# threading.Lock as threading.py defines it: _thread's allocate_lock up to Python 3.12, from 3.13 on
+# the lock's class (which isinstance takes).
+_THREADING_LOCK = _thread.LockType if sys.version_info >= (3, 13) else _thread.allocate_lock
 # What pickle.py takes from its C core, _pickle, and which is all Whoosh and a query use of it.
 _PICKLE_CORE = (
     "dump", "dumps", "load", "loads", "Pickler", "Unpickler", "PickleError", "PicklingError", "UnpicklingError",

@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+from archsearch.errors import ArchsearchError
+
 ENV_INDEX = "ARCHSEARCH_INDEX"
 
 
@@ -16,7 +18,18 @@ def default_index_dir(environ=os.environ) -> Path:
 
 def resolve_index_dir(explicit: str | os.PathLike | None, environ=os.environ) -> Path:
     if explicit:
-        return Path(explicit).expanduser().absolute()
+        return absolute_path(explicit)
     if environ.get(ENV_INDEX):
-        return Path(environ[ENV_INDEX]).expanduser().absolute()
+        return absolute_path(environ[ENV_INDEX])
     return default_index_dir(environ)
+
+
+def absolute_path(path: str | os.PathLike) -> Path:
+    """path (`~` expanded) from the folder the command runs in, when it is relative: an
+    ArchsearchError when that folder was removed, where the path names nothing any more."""
+    try:
+        return Path(path).expanduser().absolute()
+    except FileNotFoundError:  # os.getcwd() of a removed folder
+        raise ArchsearchError(
+            f"cannot find {path}: the folder this command runs in was removed (cd to another, or give a full path)"
+        ) from None

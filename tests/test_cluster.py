@@ -373,6 +373,36 @@ def test_copies_on_different_shards_collapse_into_one_hit(fresh_cluster):
     assert found.total == 6 and len(found.hits) == 1
     assert sorted([found.hits[0].id, *found.hits[0].copies]) == [f"copy{number}.txt" for number in range(6)]
 
+def test_lone_surrogates_and_file_names_not_utf8_are_kept_as_the_embedded_engine_keeps_them(fresh_cluster):
+    """A JSON string's lone surrogate ("\\ud800") in a title, a body, a source and a place, and a file
+    name whose bytes are not UTF-8 (surrogate escapes): Xapian's bindings refuse a str holding either."""
+    from archsearch.engines.xapian.indexer import update_cluster
+    from archsearch.indexing import update_index
+
+    corpus = fresh_cluster["tmp"] / "odd"
+    corpus.mkdir()
+    (corpus / "lone.jsonl").write_text(
+        '{"title": "Lone \\ud800 zucchini", "text": "Zucchini crossed the border \\ud800 at Herat.", "date": "2020-01-01", '
+        '"source": "Ag\\ud800ency", "place": "Her\\udcf6at"}\n'
+    )
+    with open(os.path.join(os.fsencode(corpus), b"caf\xe9.txt"), "w") as out:
+        out.write(wire("2021-12-10", "KABUL, December 10. /TASS/.", "Zucchini refugees crossed the border."))
+    report = update_cluster(fresh_cluster["file"], [str(corpus)])
+    assert (report.added, report.skipped, report.total) == (2, [], 2)
+    assert update_cluster(fresh_cluster["file"], [str(corpus)]).unchanged == 2  # its record of the files read back
+    embedded = fresh_cluster["tmp"] / "embedded"
+    update_index(embedded, [str(corpus)])
+
+    def shown(location):
+        found = engine(location).search("zucchini", limit=0).hits
+        return sorted((hit.id, hit.path, hit.title, hit.snippets[0].text, hit.source, hit.place) for hit in found)
+
+    assert shown(fresh_cluster["file"]) == shown(embedded)
+    assert [(id, "\ud800" in title, source) for id, _, title, _, source, _ in shown(embedded)] == [
+        ("caf\udce9.txt", False, "TASS"), ("lone.jsonl#1", True, "Ag\ufffdency"),
+    ]
+
+
 @pytest.mark.parametrize("text", ["refugees border", "s*", "t*", "organi?ations", "vaccin~"])
 def test_snippets_mark_the_same_words_as_the_embedded_engine(built, text):
     cluster = engine(built["three"]).search(text, limit=0, collapse_copies=False)

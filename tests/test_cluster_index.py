@@ -26,7 +26,7 @@ def reference_terms(schema, fields: dict) -> dict[bytes, list[int] | int]:
         with_positions = field.format.supports("positions")
         for token in field.analyzer(value, positions=True, mode="index", **options):
             if token.text:
-                term = make_term(field_prefix(name), token.text).encode("utf-8", "surrogateescape")
+                term = make_term(field_prefix(name), token.text)
                 if with_positions:
                     found.setdefault(term, []).append(token.pos + 1)
                 else:

@@ -132,3 +132,41 @@ def test_the_quick_start_leaves_the_users_own_index_alone(tmp_path):
     assert b"Central" in results[1].stdout
     assert not (tmp_path / "xdg").exists() and not (tmp_path / "home").exists()
     assert (tmp_path / ".venv" / "demo-index").is_dir()
+
+
+def index_in_a_removed_folder(tmp_path, *args) -> subprocess.CompletedProcess:
+    """`archsearch index ARGS` run in a folder removed before it starts (the archsearch under test)."""
+    import sys
+
+    import archsearch
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+
+    def enter_then_remove():
+        os.chdir(gone)
+        os.rmdir(gone)
+
+    code = f"import sys; sys.argv = ['archsearch', 'index', *{list(args)!r}]; from archsearch.client import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, preexec_fn=enter_then_remove,
+        env={**os.environ, "PYTHONPATH": os.path.dirname(archsearch.__path__[0]), "ARCHSEARCH_SERVER": "off"},
+    )
+
+
+def test_index_run_in_a_removed_folder_says_so_of_a_relative_path(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(3))
+    for args in (["--index", "index", str(corpus)], ["--index", str(tmp_path / "index"), "corpus"]):
+        result = index_in_a_removed_folder(tmp_path, *args)
+        relative = args[1] if args[1] == "index" else args[2]
+        assert (result.returncode, result.stderr) == (2, (
+            f"archsearch: error: cannot find {relative}: the folder this command runs in was removed "
+            "(cd to another, or give a full path)\n"
+        ))
+
+
+def test_index_run_in_a_removed_folder_indexes_full_paths_with_its_workers(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(200))  # 100 files a worker: two of them
+    result = index_in_a_removed_folder(tmp_path, "--jobs", "2", "--index", str(tmp_path / "index"), str(corpus))
+    assert result.returncode == 0, result.stderr
+    assert "200 articles in the index" in result.stderr

@@ -458,3 +458,20 @@ def test_each_file_indexer_s_process_maps_large_blocks_apart(seeded_index, monke
     monkeypatch.setattr(indexing, "map_large_blocks_apart", lambda: calls.append("fixed"))
     indexing.FileIndexer(seeded_index)
     assert calls == ["fixed"]
+
+
+def test_a_lone_surrogate_in_a_source_place_or_url_is_indexed_as_u_fffd(tmp_path):
+    """A JSON string's "\\ud800": Whoosh writes a source's and a place's sort key, and a URL's
+    terms, in UTF-8, which cannot hold it."""
+    from archsearch.engines import open_engine
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "odd.jsonl").write_text(
+        '{"title": "Zucchini", "text": "Zucchini crossed.", "source": "Ag\\ud800ency", "place": "Her\\udcf6at", '
+        '"url": "https://example.com/\\ud800"}\n'
+    )
+    report = update_index(tmp_path / "index", [str(corpus)])
+    assert (report.added, report.skipped, report.total) == (1, [], 1)
+    hit = open_engine(tmp_path / "index").search("zucchini", limit=1).hits[0]
+    assert (hit.source, hit.place, hit.details.url) == ("Ag\ufffdency", "Her\ufffdat", "https://example.com/\ufffd")

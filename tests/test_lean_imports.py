@@ -617,7 +617,7 @@ def test_a_query_never_searches_for_windows_modules(seeded_index):
 
 def test_windows_paths_still_work_after_ntpath_stood_in_for():
     result = run(
-        AS_INSTALLED + "import pathlib, archsearch.searching\nbefore = type(sys.modules['ntpath']).__name__\n"
+        AS_INSTALLED + "import archsearch.searching, pathlib\nbefore = type(sys.modules['ntpath']).__name__\n"
         "import ntpath\n"
         "print(before, pathlib.PureWindowsPath('C:/news/a.txt').name, str(pathlib.PureWindowsPath('C:/news') / 'b'), "
         "ntpath.splitdrive('C:/news'), type(sys.modules['ntpath']).__name__)"
@@ -648,6 +648,18 @@ def test_pickle_stood_in_for_is_its_core_then_the_real_module():
         "pickle.PicklingError is _pickle.PicklingError)"
     )
     assert result == "[True, True, '_DeferredModule'] {'a': (1, 2.5, None)} True True module True"
+
+
+@pytest.mark.parametrize("first", ["import _md5, _pickle", "from archsearch import lean_imports"])
+def test_a_module_that_installing_imports_imported_first_is_loaded_once(first):
+    """Installing imports lean_imports, _md5 and _pickle (and on 3.12 contextlib, functools...): one
+    of them imported first, before anything installed, is the one module every importer gets."""
+    result = run(
+        f"import sys; {first}; import whoosh.index, hashlib, pickle, _md5, _pickle; from archsearch import lean_imports; "
+        "print(lean_imports.installed, lean_imports is sys.modules['archsearch.lean_imports'], "
+        "hashlib.md5 is _md5.md5 is sys.modules['_md5'].md5, pickle.loads is _pickle.loads is sys.modules['_pickle'].loads)"
+    )
+    assert result == "True True True True"
 
 
 def test_copy_stood_in_for_copies_as_the_real_module():
@@ -703,10 +715,10 @@ def test_whoosh_s_query_parser_works_after_whoosh_query_gathered_on_use():
 
 def test_threading_stood_in_for_gives_the_real_lock_then_the_real_module():
     result = run(
-        "import sys, _thread, archsearch, whoosh.index; from whoosh.filedb.filestore import Lock; "
+        "import sys, archsearch, whoosh.index; from whoosh.filedb.filestore import Lock; "
         "import threading; before = type(sys.modules['threading']).__name__; lock = Lock(); "
         "thread = threading.Thread(target=lock.acquire); thread.start(); thread.join(); "
-        "print(before, Lock is _thread.allocate_lock is threading.Lock, lock.locked(), "
+        "print(before, Lock is threading.Lock is sys.modules['threading'].Lock, lock.locked(), "
         "type(sys.modules['threading']).__name__, threading.main_thread().name)"
     )
     assert result == "_DeferredModule True True module MainThread"
@@ -763,3 +775,74 @@ def test_a_star_import_of_a_module_stood_in_for_without_all_gives_its_public_nam
         "print(before, found)"
     )
     assert result == "['_DeferredModule'] {'mmap': True, 'whoosh.highlight': True}"
+
+
+# Stand-ins that are modules of their own rather than placeholders (which hand any name they lack
+# on to the real module): they have only what lean_imports gives them.
+WHOLE_STAND_INS = ("cached_property", "datetime")
+# Names a stand-in gives as another object than the real module's, on purpose (lean_imports says why).
+OTHER_ON_PURPOSE = {"cached_property.cached_property"}
+
+
+def names_taken_from(module: str) -> list[str]:
+    """The names that archsearch and the installed packages take from `module` (`from module import
+    a, b` or `module.a`), read from their source: what a stand-in must have."""
+    import importlib.util
+    import re
+    import sysconfig
+    from pathlib import Path
+
+    import archsearch
+
+    spec = importlib.util.find_spec(module)
+    own = Path(spec.origin).resolve() if spec and spec.origin else None
+    name = re.escape(module)
+    pattern = re.compile(rf"^\s*from {name} import \(?([\w\s,]+)|\b{name}\.(\w+)", re.MULTILINE)
+    folders = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], os.path.dirname(archsearch.__path__[0])}
+    taken = set()
+    for folder in folders:
+        for path in Path(folder).rglob("*.py"):
+            text = path.read_bytes()
+            if module.encode() not in text or path.resolve() == own:
+                continue
+            for imported, attribute in pattern.findall(text.decode("utf-8", "replace")):
+                taken.update(re.findall(r"\w+", re.sub(r"\bas\s+\w+", "", imported)) if imported else [attribute])
+    return sorted(taken)
+
+
+def test_every_stand_in_has_what_the_real_module_of_this_python_has():
+    """A guard for each version of Python (stdlib modules gain and lose names, and change what they
+    are): a name a stand-in gives itself is in the real module, and is the real module's object
+    unless both are functions, or the stand-in's loads the real module when called (_stand_in), or
+    is a part of a package gathered on use (the import system binds it; Whoosh's star imports bind
+    whoosh.query.wrappers to whoosh.matching.wrappers); a whole stand-in (WHOLE_STAND_INS) has every
+    name of the real module that archsearch or a package installed beside it takes."""
+    taken = {module: names_taken_from(module) for module in WHOLE_STAND_INS}
+    problems = run(
+        "import importlib, sys, types; import whoosh.index, whoosh.query  # what installing gives, nothing loaded yet\n"
+        "from archsearch import lean_imports\n"
+        "placeholders = [name for name, module in sys.modules.items() if isinstance(module, lean_imports._DeferredModule)]\n"
+        f"taken, on_purpose = {taken!r}, {OTHER_ON_PURPOSE!r}\n"
+        "loads_the_real_one = lean_imports._stand_in('module', 'name').__code__\n"
+        "plain = lambda thing: callable(thing) and not isinstance(thing, type)\n"
+        "problems = []\n"
+        "for name in placeholders + list(taken):\n"
+        "    stand_in = sys.modules[name]\n"
+        "    given = {key: value for key, value in vars(stand_in).items() if not key.startswith('_')}\n"
+        "    if name in taken:\n"
+        "        del sys.modules[name]\n"
+        "        real = importlib.import_module(name)\n"
+        "        problems += [f'{name}.{key}: missing' for key in taken[name] if hasattr(real, key) and not hasattr(stand_in, key)]\n"
+        "    else:\n"
+        "        real = lean_imports.load_now(name)\n"
+        "    for key, value in given.items():\n"
+        "        if not hasattr(real, key):\n"
+        "            problems.append(f'{name}.{key}: not in the real module')\n"
+        "            continue\n"
+        "        actual = getattr(real, key)\n"
+        "        if not (value is actual or plain(value) and plain(actual) or getattr(value, '__code__', None) is loads_the_real_one\n"
+        "                or isinstance(value, types.ModuleType) or f'{name}.{key}' in on_purpose):\n"
+        "            problems.append(f'{name}.{key}: {value!r}, where the real module has {actual!r}')\n"
+        "print(len(placeholders) > 20, problems)"
+    )
+    assert problems == "True []"

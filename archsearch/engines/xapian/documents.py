@@ -48,6 +48,10 @@ GROUP_TERM_MARK = "XGROUPED"
 # Xapian refuses terms over 245 bytes; longer ones (long paths) are kept as a hash.
 MAX_TERM_BYTES = 240
 
+# The document's data, its stored fields as JSON: every text as the embedded index's stored fields
+# (pickled) keep it, lone surrogates included (a JSON string's "\ud800", a file name's bytes that
+# are not UTF-8), which strict UTF-8 refuses.
+DATA_ENCODING = ("utf-8", "surrogatepass")
 # Stored fields the document's data keeps, as schema.py stores them.
 STORED_FIELDS = (
     "key", "record", "path", "root", "title", "date", "source", "place", "section", "url", "author",
@@ -59,14 +63,21 @@ def field_prefix(fieldname: str) -> str:
     return f"X{fieldname.upper()}:"
 
 
-def make_term(prefix: str, text: str) -> str:
-    term = prefix + text
-    if len(term.encode("utf-8", "surrogateescape")) <= MAX_TERM_BYTES:
+def utf8(text: str) -> bytes:
+    """A term's or value's text as the cluster keeps it: UTF-8, and the bytes of a file name that are
+    not UTF-8 (Python's surrogate escapes) as they are on disk. Given a str with a surrogate,
+    Xapian's bindings would raise UnicodeEncodeError."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def make_term(prefix: str, text: str) -> bytes:
+    term = utf8(prefix + text)
+    if len(term) <= MAX_TERM_BYTES:
         return term
-    return prefix + "#" + hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return utf8(prefix) + b"#" + hashlib.sha1(utf8(text)).hexdigest().encode("ascii")
 
 
-def field_term(fieldname: str, text: str) -> str:
+def field_term(fieldname: str, text: str) -> bytes:
     return make_term(field_prefix(fieldname), text)
 
 
@@ -88,7 +99,7 @@ def identity(key: str, record: str | None) -> str:
     return f"{key}#{record}" if record else key
 
 
-def identity_term(key: str, record: str | None) -> str:
+def identity_term(key: str, record: str | None) -> bytes:
     return make_term(IDENTITY_PREFIX, identity(key, record))
 
 
@@ -125,7 +136,7 @@ class ArticleTerms:
                 with_positions = field.format.supports("positions")
                 for token in field.analyzer(value, positions=True, mode="index", **options):
                     if token.text:
-                        term = _bounded(prefix + token.text.encode("utf-8", "surrogateescape"))
+                        term = _bounded(prefix + utf8(token.text))
                         if with_positions:
                             document.add_posting(term, token.pos + 1)
                         else:
@@ -166,17 +177,17 @@ def make_document(xapian, terms: ArticleTerms, fields: dict):
         document.add_value(OLDEST_SLOT, UNDATED_LAST)
     for name, slot in FACET_SLOTS.items():
         if fields.get(name):
-            document.add_value(slot, fields[name])
-    document.add_value(IDENTITY_SLOT, identity(fields["_stored_key"], fields.get("record")))
+            document.add_value(slot, utf8(fields[name]))
+    document.add_value(IDENTITY_SLOT, utf8(identity(fields["_stored_key"], fields.get("record"))))
     stored = {name: fields.get(f"_stored_{name}", fields.get(name)) for name in STORED_FIELDS}
     stored["text"] = fields["body"]
     stored["sketch"] = list(fields.get("sketch") or ())
-    document.set_data(json.dumps(stored, ensure_ascii=False, separators=(",", ":")))
+    document.set_data(json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode(*DATA_ENCODING))
     return document
 
 
 def finish_document(document, signature: tuple, copy_group: str, stamp: int) -> None:
-    document.add_value(COPIES_SLOT, copy_group)
+    document.add_value(COPIES_SLOT, utf8(copy_group))
     add_group_term(document, copy_group)
     document.add_value(INDEXED_SLOT, stamp_value(stamp))
     if comparable(signature):
@@ -205,9 +216,9 @@ _COPY_HEAD = struct.Struct(f">{SKETCH_SIZE}II")
 
 def copy_value(article: str, signature: tuple, copy_group: str) -> bytes:
     """The sketch and the identity, then the group unless the article leads its group (most do)."""
-    identity_bytes = article.encode("utf-8", "surrogateescape")
+    identity_bytes = utf8(article)
     value = _COPY_HEAD.pack(*signature, len(identity_bytes)) + identity_bytes
-    return value if copy_group == article else value + copy_group.encode("utf-8", "surrogateescape")
+    return value if copy_group == article else value + utf8(copy_group)
 
 
 def read_copy_value(value: bytes) -> tuple[str, tuple, str]:
@@ -221,6 +232,6 @@ def read_copy_value(value: bytes) -> tuple[str, tuple, str]:
 
 def stored_fields(document) -> dict:
     """The document's stored fields as Whoosh gives an article's: a field without a value is absent."""
-    stored = {name: value for name, value in json.loads(document.get_data()).items() if value is not None}
+    stored = {name: value for name, value in json.loads(document.get_data().decode(*DATA_ENCODING)).items() if value is not None}
     stored["sketch"] = tuple(stored.get("sketch") or ())
     return stored

@@ -470,7 +470,7 @@ class XapianEngine:
             values = Counter()
             for item in spy.values():
                 value = item.term
-                values[number_day(int(xapian.sortable_unserialise(value))) if name == "date" else value.decode("utf-8")] += item.termfreq
+                values[number_day(int(xapian.sortable_unserialise(value))) if name == "date" else value.decode("utf-8", "surrogateescape")] += item.termfreq
             values[None] = total - sum(values.values())
             counted[name] = +values if values[None] == 0 else values
         return counted

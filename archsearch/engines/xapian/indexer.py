@@ -28,7 +28,7 @@ from typing import NamedTuple
 from archsearch.engines.xapian import import_xapian
 from archsearch.engines.xapian.clusterfile import ANALYSIS_VERSION, SCHEMA_VERSION, Cluster, load_cluster, shard_of
 from archsearch.engines.xapian.documents import (
-    COPIES_SLOT, COPY_SLOT, IDENTITY_PREFIX, IDENTITY_SLOT, ArticleTerms, field_term, finish_document, identity,
+    COPIES_SLOT, COPY_SLOT, DATA_ENCODING, IDENTITY_PREFIX, IDENTITY_SLOT, ArticleTerms, field_term, finish_document, identity,
     make_document, make_term, newest_stamp, read_copy_value, stored_fields,
 )
 from archsearch.engines.xapian.shards import describe, _reason
@@ -146,7 +146,7 @@ class ClusterRecord:
         self._folders: dict[str, tuple[str, dict]] = {}  # folder -> (root, {name: (size, mtime_ns, sha256, skipped)})
         for shard in shards:
             for key in shard.metadata_keys(FOLDER_PREFIX):
-                folder, root, files = json.loads(shard.get_metadata(key))
+                folder, root, files = json.loads(shard.get_metadata(key).decode(*DATA_ENCODING))
                 self._folders[folder] = root, {name: tuple(record) for name, record in files.items()}
         generation = shards[0].get_metadata(GENERATION_KEY)
         self.generation = int(generation) if generation else 0
@@ -199,7 +199,8 @@ class ClusterRecord:
 
     def _entry(self, folder: str, root: str | None, files: dict) -> tuple[int, str, str]:
         """(shard, key, value) of a folder's entry, made now: `files` changes with the next batch."""
-        value = json.dumps([folder, root, files], ensure_ascii=False) if files else ""  # "" deletes it
+        # Its file names as they are, those that are not UTF-8 too (as the document's data keeps them).
+        value = json.dumps([folder, root, files], ensure_ascii=False).encode(*DATA_ENCODING) if files else b""  # b"" deletes it
         return shard_of(folder, len(self._shards)), folder_key(folder), value
 
     def _store(self, entries: list, generation: int) -> None:
@@ -568,7 +569,7 @@ def _update(cluster, shards, folders, cwd, forget, rebuild, jobs, commit_every, 
     remembered = json.loads(stored_roots) if stored_roots else []
     forgotten = forgotten_roots(list(forget), remembered, record.roots())
     kept = [root for root in remembered if root not in forgotten]
-    given = choose_roots(folders, kept, cwd or Path.cwd()) if folders or not forget else []
+    given = choose_roots(folders, kept, cwd) if folders or not forget else []
     roots = sorted(set(kept) | set(given))
     check_not_nested(roots)
     shards[0].set_metadata(ROOTS_KEY, json.dumps(roots))
