@@ -186,6 +186,10 @@ class Evaluator:
         # documents of each node (by id()) over the whole index.
         self._within = None
         self._sizes: dict[int, int] = {}
+        # The documents of ORs of words, as _documents united them with dicts (by node: equal
+        # nodes alike), never changed: for _documents_only, as the count of undated articles after
+        # a dated search asks for the words' documents again (4.8 ms at 100k articles, `election`).
+        self._united: dict[wq.Query, set[int]] = {}
         self._dicts = DictOperations(self)
         self._arrays = None
         self._ops = self._dicts  # those of the evaluation under way
@@ -373,6 +377,8 @@ class Evaluator:
                 found = self._dicts.documents_within(found, window.fieldname, low, high)
             return found
         if type(node) is wq.Or:
+            if node in self._united:
+                return self._united[node]
             parts = [self._documents_only(sub) for sub in node.subqueries]
             return None if None in parts else set().union(*parts)
         if type(node) is wq.AndNot:
@@ -385,9 +391,12 @@ class Evaluator:
 
     @staticmethod
     def _intersection(parts: list) -> set[int] | None:
-        """The documents in every part: a set made of the smallest only."""
+        """The documents in every part: a set made of the smallest only, or the one part where it
+        is a set already (its callers make new sets of what they change)."""
         if None in parts:
             return None
+        if len(parts) == 1 and isinstance(parts[0], set):
+            return parts[0]
         smallest, *rest = sorted(parts, key=len)
         return set(smallest).intersection(*rest)
 
@@ -484,6 +493,8 @@ class Evaluator:
             found = self._ops.documents_of(node.fieldname, text) if text is not None else self._ops.common_documents([])
         elif isinstance(node, wq.Or):
             found = self._ops.union_documents([self._documents(sub) for sub in node.subqueries])
+            if self._ops is self._dicts:
+                self._united[node] = found
         else:  # a prefix read from its entries, with arrays: every document of its words
             found = self._ops.prefix_documents(prefix_expansion(node, self.searcher.reader())).docnums
         self._sizes[id(node)] = len(found)
