@@ -254,6 +254,13 @@ def test_arrays_where_numpy_is_loaded_or_a_word_is_frequent(searcher, monkeypatc
     assert not evaluator.arrays_pay(parse_query("nosuchword", searcher.schema).query)
 
 
+@pytest.mark.parametrize("text", ['"prime minister"', '"talks peace"'])
+def test_a_two_word_phrase_is_scored_in_one_pass_as_whoosh_scores_it(searcher, monkeypatch, text):
+    # Both words' scores summed per document, without a dict of each word's to add up.
+    monkeypatch.setattr(DictOperations, "scored", lambda *args: pytest.fail("each word scored apart"))
+    assert_same_as_whoosh(searcher, text)
+
+
 @pytest.mark.parametrize("text", ["peace", "NOT peace", "date:2022-03-01..", '"prime minister"', "peace OR storm"])
 def test_an_index_without_documents_matches_nothing(tmp_path, arrays, text):
     (tmp_path / "empty").mkdir()
