@@ -237,16 +237,24 @@ class Evaluator:
             elif isinstance(leaf, wq.Every):
                 postings = self.document_count
             elif isinstance(leaf, (wq.Term, wq.Phrase)) and leaf.fieldname in self.schema:
-                words = leaf.words if isinstance(leaf, wq.Phrase) else [leaf.text]
+                fieldobj = self.schema[leaf.fieldname]
                 try:
-                    postings = max(reader.doc_frequency(leaf.fieldname, word) for word in words)
+                    texts = [fieldobj.to_bytes(word) for word in (leaf.words if isinstance(leaf, wq.Phrase) else [leaf.text])]
                 except ValueError:  # not a value of the field
-                    postings = 0
+                    texts = []
+                postings = max((self._postings_count(leaf.fieldname, text) for text in texts), default=0)
             else:
                 postings = 0
             if postings >= ARRAY_POSTINGS:
                 return True
         return False
+
+    def _postings_count(self, fieldname: str, text: bytes) -> int:
+        """The term's postings (deleted documents' included) in every segment, from the term
+        information the evaluation reads next (_term_info), not from the reader's doc_frequency(),
+        which looks each segment's up once more (a 3-word AND: 9 terms in each of 10 segments)."""
+        infos = [self._term_info(number, leaf, fieldname, text) for number, (leaf, _) in enumerate(self.leaves)]
+        return sum(info.doc_frequency() for info in infos if info is not None)
 
     def _top_ranked(self, query) -> Evaluation | None:
         """A frequent word (an OR of terms, or a term), evaluated with dicts, as top_ranked.py
@@ -265,9 +273,7 @@ class Evaluator:
         wanted = [(node, text) for node, text in wanted if text is not None]  # those _Term matches nothing with
         if not wanted or any(not self.schema[node.fieldname].scorable for node, _ in wanted):
             return None
-        infos = [self._term_info(number, leaf, node.fieldname, text)
-                 for node, text in wanted for number, (leaf, _) in enumerate(self.leaves)]
-        postings = sum(info.doc_frequency() for info in infos if info is not None)
+        postings = sum(self._postings_count(node.fieldname, text) for node, text in wanted)
         if postings < TOP_RANKED_POSTINGS:
             return None
         from archsearch.engines.whoosh import top_ranked  # only here: a rare word's process needs none of it
