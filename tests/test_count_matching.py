@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import query as wq
 
-from archsearch.engines.whoosh.evaluation import Evaluator
+from archsearch.engines.whoosh.evaluation import DictOperations, Evaluator
 from archsearch.querying import UNDATED, QuerySyntaxError, parse_query
 from test_evaluation import index_dir, query_parts, searcher  # noqa: F401 (fixtures)
 
@@ -48,3 +48,17 @@ def test_words_windows_and_nots_are_counted_as_sets(searcher, text, options):
         count, whole, whoosh, sets = counted(searcher, query)
         assert sets and count == whole == whoosh, repr(query)
     assert counted(searcher, parsed.query)[0] > 0
+
+
+def test_the_undated_count_after_a_dated_search_reuses_the_words_documents(searcher, monkeypatch):
+    # The ranking united the words' documents over their fields: the count of undated articles
+    # left out by the window takes them from there, not from each field's once more.
+    parsed = parse_query("peace", searcher.schema, since="2022-03-05", until="2022-03-20")
+    evaluator = Evaluator(searcher, arrays=False)
+    evaluator.evaluate(parsed.query)
+    asked = []
+    documents_of = DictOperations.documents_of
+    monkeypatch.setattr(DictOperations, "documents_of", lambda self, fieldname, text: asked.append(text) or documents_of(self, fieldname, text))
+    count = evaluator.count_matching(wq.And([parsed.words, UNDATED]))
+    assert count == len(Evaluator(searcher, arrays=False).matching_documents(wq.And([parsed.words, UNDATED]))) > 0
+    assert b"peac" not in asked

@@ -254,6 +254,42 @@ def test_arrays_where_numpy_is_loaded_or_a_word_is_frequent(searcher, monkeypatc
     assert not evaluator.arrays_pay(parse_query("nosuchword", searcher.schema).query)
 
 
+@pytest.mark.parametrize("text", ['"prime minister"', '"talks peace"'])
+def test_a_two_word_phrase_is_scored_in_one_pass_as_whoosh_scores_it(searcher, monkeypatch, text):
+    # Both words' scores summed per document, without a dict of each word's to add up.
+    monkeypatch.setattr(DictOperations, "scored", lambda *args: pytest.fail("each word scored apart"))
+    assert_same_as_whoosh(searcher, text)
+
+
+@pytest.mark.parametrize("text", ["peace talks", '"prime minister"'])
+def test_arrays_are_chosen_from_the_term_information_the_evaluation_reads(searcher, monkeypatch, text):
+    # Not from the reader's doc_frequency(), which looks each segment's up once more.
+    from whoosh.query import Phrase
+    from whoosh.reading import SegmentReader
+
+    from archsearch.engines.whoosh import evaluation
+
+    monkeypatch.delitem(sys.modules, "numpy", raising=False)
+    monkeypatch.setattr(SegmentReader, "doc_frequency", lambda *args: pytest.fail("looked up again"))
+    looked_up = []
+    term_info = evaluation.term_info
+    monkeypatch.setattr(evaluation, "term_info", lambda leaf, *term: looked_up.append((id(leaf), *term)) or term_info(leaf, *term))
+    query = parse_query(text, searcher.schema).query
+    evaluator = Evaluator(searcher)
+    assert evaluator.evaluate(query) is not None and evaluator._arrays is None
+    assert looked_up and len(looked_up) == len(set(looked_up))
+    monkeypatch.undo()
+    monkeypatch.delitem(sys.modules, "numpy", raising=False)
+    most = max(
+        searcher.reader().doc_frequency(leaf.fieldname, word)
+        for leaf in query.leaves() for word in (leaf.words if isinstance(leaf, Phrase) else [leaf.text])
+    )
+    monkeypatch.setattr(evaluation, "ARRAY_POSTINGS", most)
+    assert Evaluator(searcher).arrays_pay(query)
+    monkeypatch.setattr(evaluation, "ARRAY_POSTINGS", most + 1)
+    assert not Evaluator(searcher).arrays_pay(query)
+
+
 @pytest.mark.parametrize("text", ["peace", "NOT peace", "date:2022-03-01..", '"prime minister"', "peace OR storm"])
 def test_an_index_without_documents_matches_nothing(tmp_path, arrays, text):
     (tmp_path / "empty").mkdir()
