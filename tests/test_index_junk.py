@@ -91,7 +91,9 @@ def test_a_50_mb_file_is_indexed_from_its_start_in_bounded_memory(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", measure, installed_command(), "index", "-j", "1", "--index", str(tmp_path / "index"), str(corpus)],
         capture_output=True,
-        timeout=60,
+        # A guard against a hang, not a speed check (bench/ has those): ~12 s of CPU, which took
+        # 56-133 s of wall beside other test suites on 2 cores.
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert f"warning: {corpus / 'huge.txt'}: file truncated to first 8 MiB for indexing" in result.stderr.decode()
