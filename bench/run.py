@@ -970,6 +970,9 @@ class Bench:
             print(f"error: {args.corpus} is not a folder", file=sys.stderr)
             return 2
         self.results["args"] = vars(args)
+        if args.workdir:
+            # a folder named for this run's indexes is made, as --json's folder is
+            os.makedirs(args.workdir, exist_ok=True)
         self.work = tempfile.mkdtemp(prefix="archsearch-bench-", dir=args.workdir)
         self.tantivy_query = os.path.join(self.work, "tantivy_query.py")
         with open(self.tantivy_query, "w") as f:
