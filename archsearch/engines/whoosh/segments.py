@@ -435,6 +435,7 @@ class FieldTokens:
         ends = np.frombuffer(self.ends, np.int64)
         starts = np.concatenate(([0], ends[:-1]))
         document_numbers = self.docnums.tolist()
+        document_array = np.frombuffer(self.docnums, np.int64)
         document_lengths = self.lengths.tolist()
         single = _single_positions(int((ends - starts).max()))
         tokens_to_rank = np.cumsum(np.bincount(token_ranks, minlength=len(terms)))
@@ -474,18 +475,28 @@ class FieldTokens:
             posting_ranks = ranked[firsts]
             term_firsts = np.flatnonzero(np.concatenate(([True], posting_ranks[1:] != posting_ranks[:-1])))
             term_ends = [*term_firsts[1:].tolist(), len(firsts)]
-            token_ends = [*firsts[term_firsts[1:]].tolist(), len(picked)]
-            # The positions the postings file (postings_arrays.py) holds, as arrays already: their
-            # bytes made once, sliced for each term (every term of postings_arrays.EVERY_TERM_FIELDS).
-            count_bytes, position_bytes = counts.astype(np.uint32).tobytes(), positions.astype(np.uint32).tobytes()
-            for rank, first, end, first_token, end_token in zip(
-                posting_ranks[term_firsts].tolist(), term_firsts.tolist(), term_ends, firsts[term_firsts].tolist(), token_ends
+            # The data of the terms the postings file (postings_arrays.py) holds, laid out for all of
+            # them at once (every term of postings_arrays.EVERY_TERM_FIELDS).
+            term_sizes = np.diff(term_firsts, append=len(firsts))
+            listed = term_sizes >= self.listed_postings
+            laid_out = iter(())
+            if listed.any():
+                listed_postings = np.repeat(listed, term_sizes)
+                listed_sizes = term_sizes[listed]
+                laid_out = iter(postings_arrays.laid_out_terms(
+                    document_array[documents[firsts[listed_postings]]],
+                    counts[listed_postings] * self.boost,
+                    counts[listed_postings],
+                    positions[np.repeat(listed_postings, counts)],
+                    np.cumsum(listed_sizes) - listed_sizes,
+                ))
+            for rank, first, end, is_listed in zip(
+                posting_ranks[term_firsts].tolist(), term_firsts.tolist(), term_ends, listed.tolist()
             ):
                 postings = flat[first * POSTING_SLOTS : end * POSTING_SLOTS]
-                if end - first >= self.listed_postings:
+                if is_listed:
                     postings = PositionedPostings(postings)
-                    postings.counts = array("I", count_bytes[4 * first:4 * end])
-                    postings.positions = array("I", position_bytes[4 * first_token:4 * end_token])
+                    postings.laid_out = next(laid_out)
                 yield terms[by_term[rank]], postings
             low = high
 
@@ -545,10 +556,10 @@ class MergedSegment:
 
 
 class PositionedPostings(list):
-    """A term's flat list of postings, with the count of each posting's positions and all its
-    positions in order, as arrays of uint32 (SidecarWriter.add takes them so)."""
+    """A term's flat list of postings, with its data in the postings file laid out already
+    (postings_arrays.laid_out_terms, SidecarWriter.add_laid_out)."""
 
-    __slots__ = ("counts", "positions")
+    __slots__ = ("laid_out",)
 
 
 def _joined(*streams):
