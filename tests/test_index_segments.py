@@ -606,3 +606,29 @@ class NamedSegment:
 
     def make_filename(self, extension):
         return self.segment_id() + extension
+
+
+def test_blocks_and_stored_fields_are_compressed_by_isa_l_and_read_back_by_whoosh(tmp_path, monkeypatch):
+    """The writer compresses blocks of postings and stored fields with ISA-L's deflate
+    (segments.DEFLATE_LEVEL), not zlib, into what Whoosh's reader decompresses with zlib: the index
+    holds what Whoosh's own writer makes."""
+    import zlib
+
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(30)))
+    plain = contents(build(tmp_path / "plain", docs, None))
+    levels = []
+    isal_compress = segments.isal_zlib.compress
+
+    def counted(data: bytes, level: int) -> bytes:
+        levels.append(level)
+        return isal_compress(data, level)
+
+    def refused(data: bytes, level: int = -1) -> bytes:
+        raise AssertionError("compressed by zlib")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(segments.isal_zlib, "compress", counted)
+        patched.setattr(zlib, "compress", refused)
+        fast = build(tmp_path / "fast", docs, segments.FastSegmentWriter)
+    assert len(levels) > len(docs) and set(levels) == {segments.DEFLATE_LEVEL}  # a document's stored fields, and blocks
+    assert contents(fast) == plain
