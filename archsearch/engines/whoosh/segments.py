@@ -483,8 +483,8 @@ class FieldTokens:
             posting_ranks = ranked[firsts]
             term_firsts = np.flatnonzero(np.concatenate(([True], posting_ranks[1:] != posting_ranks[:-1])))
             term_ends = [*term_firsts[1:].tolist(), len(firsts)]
-            # The data of the terms the postings file (postings_arrays.py) holds, laid out for all of
-            # them at once (every term of postings_arrays.EVERY_TERM_FIELDS).
+            # The data of the terms the postings file (postings_arrays.py) holds (every term of
+            # postings_arrays.EVERY_TERM_FIELDS), made from the slice's arrays for all of them at once.
             term_sizes = np.diff(term_firsts, append=len(firsts))
             listed = term_sizes >= self.listed_postings
             laid_out = iter(())
