@@ -1,5 +1,6 @@
 """The fast segment writer writes what Whoosh's own writer writes, posting for posting."""
 
+import itertools
 import random
 
 import pytest
@@ -552,3 +553,82 @@ def test_the_words_of_exact_are_found_once_in_title_and_body(tmp_path, monkeypat
     writer.cancel()
     assert {doc["body"] for doc in docs} <= set(read)
     assert not {doc["exact"] for doc in docs} & set(read)
+
+
+# A field's terms as the writer hands them to the postings file: each term's postings, each posting
+# a gap to its document number and its positions (increasing).
+laid_out_terms_strategy = st.lists(
+    st.lists(st.tuples(st.integers(1, 40), st.lists(st.integers(0, 60), min_size=1, max_size=6, unique=True).map(sorted)),
+             min_size=1, max_size=7),
+    min_size=1, max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(terms=laid_out_terms_strategy, boost=st.sampled_from([1.0, 2.5]), narrow_max=st.sampled_from([0xFFFF, 3, 20]))
+def test_terms_laid_out_at_once_are_laid_out_as_one_at_a_time(tmp_path_factory, terms, boost, narrow_max):
+    """postings_arrays.laid_out_terms gives each term the bytes, counts and flags that SidecarWriter.add
+    gives it from its flat lists, for narrow and wide arrays (the narrow bound lowered to reach both),
+    weights stored or not, odd and even lengths (padding)."""
+    import numpy as np
+
+    original = postings_arrays._NARROW_MAX
+    postings_arrays._NARROW_MAX = narrow_max
+    try:
+        writer = postings_arrays.SidecarWriter(str(tmp_path_factory.mktemp("sidecar")), NamedSegment(), build_schema())
+        expected = []
+        writer._append_data = lambda key, data, postings, positions, flags: expected.append(
+            (data, postings, positions, flags))
+        docnums, weights, counts, positions, term_starts = [], [], [], [], []
+        for postings in terms:
+            term_starts.append(len(docnums))
+            term_docnums = list(itertools.accumulate(gap for gap, _ in postings))
+            writer.add("body", b"term", term_docnums, [len(places) * boost for _, places in postings],
+                       [segments.encode_positions(places) for _, places in postings])
+            docnums += term_docnums
+            weights += [len(places) * boost for _, places in postings]
+            counts += [len(places) for _, places in postings]
+            positions += [place for _, places in postings for place in places]
+        laid_out = postings_arrays.laid_out_terms(
+            np.array(docnums, np.int64), np.array(weights), np.array(counts, np.int64),
+            np.array(positions, np.int64), np.array(term_starts, np.int64),
+        )
+    finally:
+        postings_arrays._NARROW_MAX = original
+    assert [(each.data, each.postings, each.positions, each.flags) for each in laid_out] == expected
+
+
+class NamedSegment:
+    """What a SidecarWriter asks of its segment."""
+
+    def segment_id(self):
+        return "MAIN_fake"
+
+    def make_filename(self, extension):
+        return self.segment_id() + extension
+
+
+def test_blocks_and_stored_fields_are_compressed_by_isa_l_and_read_back_by_whoosh(tmp_path, monkeypatch):
+    """The writer compresses blocks of postings and stored fields with ISA-L's deflate
+    (segments.DEFLATE_LEVEL), not zlib, into what Whoosh's reader decompresses with zlib: the index
+    holds what Whoosh's own writer makes."""
+    import zlib
+
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(30)))
+    plain = contents(build(tmp_path / "plain", docs, None))
+    levels = []
+    isal_compress = segments.isal_zlib.compress
+
+    def counted(data: bytes, level: int) -> bytes:
+        levels.append(level)
+        return isal_compress(data, level)
+
+    def refused(data: bytes, level: int = -1) -> bytes:
+        raise AssertionError("compressed by zlib")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(segments.isal_zlib, "compress", counted)
+        patched.setattr(zlib, "compress", refused)
+        fast = build(tmp_path / "fast", docs, segments.FastSegmentWriter)
+    assert len(levels) > len(docs) and set(levels) == {segments.DEFLATE_LEVEL}  # a document's stored fields, and blocks
+    assert contents(fast) == plain

@@ -28,8 +28,9 @@ the offsets of the keys (uint64, one more than terms), a record per term (int64:
 of its data, positions, end of its data, flags), a CRC-32 per term (of its key and data, so that
 a record pointing elsewhere fails it too), then the keys, field name, NUL, term, in byte order.
 
-numpy is not imported here: the index's writers need none, and a query in a process of its own
-reads these files with the standard library (ListedPostings); arrays.py reads them with numpy.
+numpy is not imported here but by laid_out_terms, which the segment writer calls (it inverts its
+tokens with numpy already): a query in a process of its own reads these files with the standard
+library (ListedPostings); arrays.py reads them with numpy.
 """
 
 import contextlib
@@ -178,9 +179,12 @@ class SidecarWriter:
             if titles:
                 self._count_title_words(postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS])
             if self._holds_postings(name, len(postings) // _POSTING_SLOTS):
-                self.add(name, term, postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS],
-                         postings[2::_POSTING_SLOTS], getattr(postings, "counts", None),
-                         getattr(postings, "positions", None))
+                laid_out = getattr(postings, "laid_out", None)
+                if laid_out is not None:
+                    self.add_laid_out(name, term, laid_out)
+                else:
+                    self.add(name, term, postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS],
+                             postings[2::_POSTING_SLOTS])
             yield term, postings
 
     def take(self, name: str, term: bytes, docnums, weights, values) -> None:
@@ -197,14 +201,11 @@ class SidecarWriter:
         for docnum, weight in zip(docnums, weights):
             counted[docnum] = counted.get(docnum, 0.0) + weight
 
-    def add(self, name: str, term: bytes, docnums, weights, values, counts: array | None = None,
-            flat: array | None = None) -> None:
+    def add(self, name: str, term: bytes, docnums, weights, values) -> None:
         """A term's postings into the postings file: segment-relative document numbers
-        (increasing), weights, and the encoded positions of each (as Positions encodes them),
-        or in a field with positions the count of each posting's positions and the positions,
-        in arrays of uint32, where the writer has them."""
+        (increasing), weights, and the encoded positions of each (as Positions encodes them)."""
         positional = name in self._positional
-        if counts is None and positional:
+        if positional:
             counts = array("I")
             flat = array("I")
             # A slice of the postings at a time: their positions as lists take about 40 bytes each,
@@ -213,7 +214,7 @@ class SidecarWriter:
                 positions = self._decoded_positions(values[low:low + DECODED_POSTINGS])
                 counts.extend(map(len, positions))
                 flat.extend(chain.from_iterable(positions))
-        elif not positional:
+        else:
             counts = flat = array("I")
         stored_weights = array("f", weights)
         flags = WEIGHTS_STORED if not positional or stored_weights != array("f", counts) else 0
@@ -259,6 +260,11 @@ class SidecarWriter:
             lengths = array("H", lengths)
         self._append(TITLE_WORDS_KEY, [lengths], document_count, 0, flags)
 
+    def add_laid_out(self, name: str, term: bytes, laid_out: "LaidOutTerm") -> None:
+        """A term of a field with positions whose data the writer laid out already (laid_out_terms)."""
+        self._append_data(name.encode("utf-8") + b"\0" + term, laid_out.data, laid_out.postings,
+                          laid_out.positions, laid_out.flags)
+
     def _append(self, key: bytes, parts: list, postings: int, positions: int, flags: int) -> None:
         """A key's arrays, laid out as term_layout says, into the postings file, with its record
         and checksum."""
@@ -266,6 +272,9 @@ class SidecarWriter:
             for part in parts:
                 part.byteswap()
         data = b"".join(part.tobytes() + b"\0" * (-len(part) * part.itemsize % 4) for part in parts)
+        self._append_data(key, data, postings, positions, flags)
+
+    def _append_data(self, key: bytes, data: bytes, postings: int, positions: int, flags: int) -> None:
         start = self._out.tell()
         self._out.write(data)
         self._keys.append(key)
@@ -337,6 +346,91 @@ def term_layout(postings: int, positions: int, flags: int) -> tuple:
         size = length * (2 if typecode == "H" else 4)
         offset += size + (-size % 4)
     return (*layout, offset)
+
+
+class LaidOutTerm:
+    """A term's data in the postings file as SidecarWriter.add lays it out (term_layout), its
+    postings and positions counted and its flags, made by laid_out_terms."""
+
+    __slots__ = ("data", "postings", "positions", "flags")
+
+    def __init__(self, data: bytes, postings: int, positions: int, flags: int):
+        self.data = data
+        self.postings = postings
+        self.positions = positions
+        self.flags = flags
+
+
+def laid_out_terms(docnums, weights, counts, positions, term_starts) -> list[LaidOutTerm]:
+    """The data in the postings file of terms of a field with positions, the bytes SidecarWriter.add
+    lays out for each from its flat lists (a dozen steps of Python and several conversions a term, a
+    fifth of writing a segment's terms): each array's bytes, widths and flags made by numpy for all
+    the terms at once, then each term's data joined from slices of them.
+
+    Given (numpy arrays) each posting's document number, weight (as a float64, before it is stored as
+    a float32) and count of positions, the positions of every posting in order, and where each term's
+    postings start; the terms' postings follow one another, each term's in document order.  Each
+    array of a term is narrow (uint16) where all its numbers fit, else uint32, padded to 4 bytes."""
+    import numpy as np
+
+    terms = len(term_starts)
+    postings = len(docnums)
+    sizes = np.diff(term_starts, append=postings)
+    term_ends = term_starts + sizes
+    firsts = np.cumsum(counts) - counts  # each posting's first position among all
+    token_starts = firsts[term_starts]
+    token_sizes = np.diff(token_starts, append=len(positions))
+    weights32 = weights.astype("<f4")
+    # Stored unless each weight is its count of positions (a field without a boost).
+    stored = np.logical_or.reduceat(weights32 != counts.astype("<f4"), term_starts)
+    narrow_ids = docnums[term_ends - 1] <= _NARROW_MAX
+    narrow_offsets = token_sizes <= _NARROW_MAX
+    narrow_positions = np.maximum.reduceat(positions, token_starts) <= _NARROW_MAX
+    flags = (np.where(stored, WEIGHTS_STORED, 0) | np.where(narrow_ids, NARROW_IDS, 0)
+             | np.where(narrow_offsets, NARROW_OFFSETS, 0) | np.where(narrow_positions, NARROW_POSITIONS, 0))
+    # A term's offsets into its positions: each posting's first, then the term's count of positions.
+    offsets = np.insert(firsts - np.repeat(token_starts, sizes), term_ends, token_sizes)
+    # Each array's bytes, narrow and wide where a term takes that width: a term's data is then a slice
+    # of each, joined (numpy laying out all of the data at once took 12 MiB more at the writer's peak).
+    ids = _narrow_and_wide(docnums, narrow_ids)
+    offsets = _narrow_and_wide(offsets, narrow_offsets)
+    positions = _narrow_and_wide(positions, narrow_positions)
+    weights = weights32.tobytes()
+    id_widths = np.where(narrow_ids, 2, 4)
+    offset_widths = np.where(narrow_offsets, 2, 4)
+    position_widths = np.where(narrow_positions, 2, 4)
+    offset_starts = term_starts + np.arange(terms)
+    return [
+        LaidOutTerm(
+            b"".join((
+                ids[id_width == 4][id_width * first:id_width * end], _PADDING[id_width * count % 4],
+                weights[4 * first:4 * end] if is_stored else b"",
+                offsets[offset_width == 4][offset_width * offset_start:offset_width * (offset_start + count + 1)],
+                _PADDING[offset_width * (count + 1) % 4],
+                positions[position_width == 4][position_width * token_start:position_width * (token_start + token_count)],
+                _PADDING[position_width * token_count % 4],
+            )),
+            count, token_count, flag,
+        )
+        for first, end, count, token_start, token_count, offset_start, id_width, offset_width, position_width,
+        is_stored, flag in zip(
+            term_starts.tolist(), term_ends.tolist(), sizes.tolist(), token_starts.tolist(), token_sizes.tolist(),
+            offset_starts.tolist(), id_widths.tolist(), offset_widths.tolist(), position_widths.tolist(),
+            stored.tolist(), flags.tolist(),
+        )
+    ]
+
+
+# What follows an array of a given length in bytes, to the next multiple of 4 (arrays are of 2 or 4 bytes).
+_PADDING = {0: b"", 2: b"\0\0"}
+
+
+def _narrow_and_wide(numbers, narrow) -> tuple[bytes, bytes]:
+    """(uint16 bytes, uint32 bytes) of all of `numbers` (little-endian), each b"" where no term takes
+    that width (`narrow`: whether each term's numbers are narrow).  A wide term's numbers are not
+    read from the narrow bytes, where they are cut to 16 bits."""
+    return (numbers.astype("<u2").tobytes() if narrow.any() else b"",
+            b"" if narrow.all() else numbers.astype("<u4").tobytes())
 
 
 # Where arrays.segment_arrays keeps a segment reader's mapped file (an arrays.SegmentArrays).
