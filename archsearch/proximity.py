@@ -252,6 +252,20 @@ class WordPlaces:
         self.count()
         return self._stretch_starts[1:], self._words_before[1:]
 
+    def words_before(self, position: int) -> int:
+        """How many words come before character `position`, a place no word holds (whitespace, the
+        end of the text): those of the stretches before its own counted, and of its own those before it."""
+        if position == 0:
+            return 0
+        stretch = self._stretch_at(position)
+        start, end = self._stretch_starts[stretch], self._stretch_starts[stretch + 1]
+        expression, text, offset = self._stretch_expression(start, end)
+        if expression is not None:
+            count = len(_counting(expression).findall(text, start - offset, min(position, end) - offset))
+        else:
+            count = len(words(self.text[start:position]))
+        return self._words_before[stretch] + count
+
     def first_ending_after(self, position: int) -> int:
         """The number of the first word that ends after character `position` (the count of words if none)."""
         stretch = self._stretch_at(position)
