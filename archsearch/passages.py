@@ -289,7 +289,7 @@ def _scanned_in_bytes(text: str, beginnings: list[str]) -> tuple[set[int], list[
     not ASCII are found once, one match each, and the runs to read word by word are those around
     them: ASCII is NFC and searchable.  None when over one character in _NON_ASCII_SHARE is not
     ASCII, or a letter could not be searched so."""
-    encoded = text.encode("utf-8", "surrogatepass")
+    encoded = getattr(text, "utf8", None) or text.encode("utf-8", "surrogatepass")  # proximity.CountedText's
     positions = []  # of each character that is not ASCII, in the text
     byte_starts = []  # and in `encoded`
     extra_bytes = [0]  # bytes beyond one a character before each of them

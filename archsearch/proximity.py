@@ -195,11 +195,14 @@ class CountedText(str):
     None where they cannot be read (damaged), the words then counted as the text is read."""
 
     _read_stretches: Callable[[], tuple[Sequence[int], Sequence[int]] | None]
+    utf8: bytes | None  # the text in UTF-8 (lone surrogates kept), where it was read so
 
     @classmethod
-    def of(cls, text: str, read_stretches: Callable[[], tuple[Sequence[int], Sequence[int]] | None]) -> "CountedText":
+    def of(cls, text: str, read_stretches: Callable[[], tuple[Sequence[int], Sequence[int]] | None],
+           utf8: bytes | None = None) -> "CountedText":
         counted = cls(text)
         counted._read_stretches = read_stretches
+        counted.utf8 = utf8
         return counted
 
     @cached_property
