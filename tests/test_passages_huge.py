@@ -113,10 +113,11 @@ TRICKY = st.sampled_from(
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(TRICKY, max_size=100).map("".join), st.data())
-def test_a_long_text_searched_in_its_utf8_finds_what_searching_the_text_finds(text, data):
+@given(st.lists(TRICKY, max_size=100).map("".join), st.data(), st.sampled_from([1, 2, 3, 5, 1024]))
+def test_a_long_text_searched_in_its_utf8_finds_what_searching_the_text_finds(text, data, block):
     """A text longer than BYTES_SCAN_CHARS is searched in its UTF-8 (passages._scanned_in_bytes):
-    the same places where words may begin, the same runs read word by word, the same spans."""
+    the same places where words may begin, the same runs read word by word, the same spans, its
+    blocks of ASCII alone passed over (small blocks cut its characters)."""
     tokens = [word for _, _, word in word_spans(text)] + ["refugees", "zurich", "kiss", "istanbul", "s", "k"]
     chosen = data.draw(st.lists(st.sampled_from(tokens), min_size=1, max_size=3))
     stems = frozenset(indexed_form(word, "en") for word in chosen) - {""}
@@ -124,7 +125,7 @@ def test_a_long_text_searched_in_its_utf8_finds_what_searching_the_text_finds(te
     matcher = WordMatcher(stems, forms, "en")
     if matcher.finds_nothing:
         return
-    with mock.patch.object(passages_module, "_NON_ASCII_SHARE", 1):
+    with mock.patch.object(passages_module, "_NON_ASCII_SHARE", 1), mock.patch.object(passages_module, "_ASCII_BLOCK_BYTES", block):
         in_bytes = passages_module._scanned_in_bytes(text, matcher._beginnings)
     assert in_bytes is not None
     assert in_bytes == matcher._scanned(text)
@@ -143,3 +144,15 @@ def test_a_long_page_is_searched_in_its_utf8_once_a_beginning():
     with mock.patch.object(passages_module, "_beginning_pattern", side_effect=AssertionError("searched in the text")):
         assert matcher.spans(text) == expected
     assert len(expected) > 30_000
+
+
+def test_a_beginning_with_accented_forms_is_searched_as_a_literal_unless_it_can_overlap_itself():
+    """Where the page holds `é` and `ü`, `refu` matches `réfu` too: its alternatives would be
+    searched a step per byte, so its ASCII form is searched as a literal and the rest around each
+    character that is not ASCII; not where two matches could overlap (`sas` in `sasas`)."""
+    accented = frozenset("éüſ\u212a")
+    pattern, literal = passages_module._beginning_bytes_pattern("refu", accented, accented)
+    assert literal == b"refu" and pattern.match("RÉFU".encode().lower()) is None  # É is not in the text
+    assert pattern.match("RéFü".encode().lower()) and pattern.match("REFU".encode().lower())
+    assert passages_module._beginning_bytes_pattern("kiss", accented, accented)[1] == b"kiss"
+    assert passages_module._beginning_bytes_pattern("sas", accented, accented)[1] is None
