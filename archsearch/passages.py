@@ -279,6 +279,11 @@ _NON_ASCII_SHARE = 100
 # One character that is not ASCII, in UTF-8 (as str.encode() writes it: lone surrogates too).
 _NON_ASCII_CHARACTER = re.compile(rb"[\xc0-\xff][\x80-\xbf]*")
 _ASCII = [chr(code) for code in range(128)]
+_NOT_FIRST_BYTES = bytes(range(0xC0))  # ASCII, and the bytes that go on a character
+# The runs around the characters that are not ASCII are checked for NFC one by one (~2 µs each)
+# where there is at most one such character in this many, else the whole text a stretch at a
+# time (_unnormalised_runs: 18 ms for 12 MB).
+_RUNS_CHECKED_APART = 2000
 
 
 def _scanned_in_bytes(text: str, beginnings: list[str]) -> tuple[set[int], list[tuple[int, int]]] | None:
@@ -293,51 +298,73 @@ def _scanned_in_bytes(text: str, beginnings: list[str]) -> tuple[set[int], list[
     positions = []  # of each character that is not ASCII, in the text
     byte_starts = []  # and in `encoded`
     extra_bytes = [0]  # bytes beyond one a character before each of them
-    most = len(text) // _NON_ASCII_SHARE
+    # Counted in C first (the first byte of each, 6 ms for 12 MB): one at a time, a page over the
+    # share took ~100 ms to be found so.
+    if len(encoded.translate(None, _NOT_FIRST_BYTES)) > len(text) // _NON_ASCII_SHARE:
+        return None
     for found in _non_ascii_characters_in(encoded):
         start, end = found.span()
         byte_starts.append(start)
         positions.append(start - extra_bytes[-1])
         extra_bytes.append(extra_bytes[-1] + end - start - 1)
-        if len(positions) > most:
-            return None
     accented = frozenset(text[position] for position in positions)
     unsearchable = accented.difference(filter(_searchable, accented))
     runs = set(_runs_at(text, (position for position in positions if text[position] in unsearchable)))
-    # A run of non-space characters that is not NFC holds a character that is not ASCII.
-    run_end = 0
-    for position in positions:
-        if position < run_end or text[position].isspace():
-            continue
-        ((start, run_end),) = _runs_at(text, (position,))
-        if not unicodedata.is_normalized("NFC", text[start:run_end]):
-            runs.add((start, run_end))
+    if len(positions) > len(text) // _RUNS_CHECKED_APART:
+        runs.update(_unnormalised_runs(text))
+    else:
+        # A run of non-space characters that is not NFC holds a character that is not ASCII.
+        run_end = 0
+        for position in positions:
+            if position < run_end or text[position].isspace():
+                continue
+            ((start, run_end),) = _runs_at(text, (position,))
+            if not unicodedata.is_normalized("NFC", text[start:run_end]):
+                runs.add((start, run_end))
     lowered = encoded.lower()
     starts = set()
     for beginning in beginnings:
         searched = _beginning_bytes_pattern(beginning, accented - unsearchable, accented)
         if searched is None:
             return None
-        pattern, literal = searched
+        pattern, literal, letters_of = searched
         if pattern is _MATCHES_NOTHING:
             continue
         if literal is None:
             found_at = [found.start() for found in pattern.finditer(lowered)]
         else:
             # Where the beginning is ASCII alone, a literal search; where it holds a character
-            # that is not ASCII, it is matched around each.  It cannot overlap itself, so these
-            # are the matches finditer() would find one after the other.
+            # that is not ASCII, it is matched around each that one of its letters matches (not
+            # around a curly quote).  It cannot overlap itself, so these are the matches
+            # finditer() would find one after the other.
             found_at = [found.start() for found in re.finditer(re.escape(literal), lowered)]
             tried = set()
             for position in positions:
-                for start in range(max(position - len(beginning) + 1, 0), position + 1):
-                    if start not in tried:
+                for letter in letters_of.get(text[position], ()):
+                    start = position - letter
+                    if start >= 0 and start not in tried:
                         tried.add(start)
                         at = start + extra_bytes[bisect.bisect_left(positions, start)]
                         if pattern.match(lowered, at):
                             found_at.append(at)
-        starts.update(start - extra_bytes[bisect.bisect_left(byte_starts, start)] for start in found_at)
+        if literal is not None:
+            found_at.sort()
+        starts.update(_characters_at(found_at, byte_starts, extra_bytes))
     return starts, sorted(runs)
+
+
+def _characters_at(offsets: list[int], byte_starts: list[int], extra_bytes: list[int]) -> list[int]:
+    """Where the characters at `offsets` (sorted) of UTF-8 stand in its text, the characters that
+    are not ASCII starting at `byte_starts` and `extra_bytes` before each (bytes beyond one a
+    character): one walk through both, as a frequent word has hundreds of thousands of offsets."""
+    found = []
+    passed = 0  # the characters that are not ASCII before `offset`
+    count = len(byte_starts)
+    for offset in offsets:
+        while passed < count and byte_starts[passed] < offset:
+            passed += 1
+        found.append(offset - extra_bytes[passed])
+    return found
 
 
 # UTF-8 is looked through in blocks of this many bytes, those of ASCII alone passed over
@@ -369,14 +396,15 @@ _MATCHES_NOTHING = re.compile(b"(?!)")
 @lru_cache(maxsize=1024)
 def _beginning_bytes_pattern(
     beginning: str, searchable: frozenset[str], accented: frozenset[str]
-) -> tuple[re.Pattern, bytes | None] | None:
+) -> tuple[re.Pattern, bytes | None, dict[str, tuple[int, ...]]] | None:
     """_beginning_pattern(beginning, searchable) in UTF-8 lowered by bytes.lower(), for a text
     whose characters that are not ASCII are `accented`: each letter the characters of ASCII and
     of `accented` its case-blind expression matches; None if one of ASCII matches where the other
     case of it does not (lowered, they would be one); _MATCHES_NOTHING if a letter matches none.
     With it, the beginning's ASCII form lowered where each letter has one and no two matches of it
     can overlap (no ending of it can be a beginning of it), else None: an expression holding
-    alternatives is searched a step per byte (50 ms for the 12 MB page), a literal in fewer."""
+    alternatives is searched a step per byte (50 ms for the 12 MB page), a literal in fewer; and
+    for each character of `accented` that a letter matches, the places of those letters."""
     pieces, matched, literal = [], [], b""
     for piece in _beginning_pieces(beginning, searchable):
         letter = re.compile(piece, re.IGNORECASE)
@@ -386,7 +414,7 @@ def _beginning_bytes_pattern(
         lowered = sorted({char.lower().encode() for char in ascii_matched})
         others = [char for char in sorted(accented) if letter.fullmatch(char)]
         if not lowered and not others:
-            return _MATCHES_NOTHING, None  # a letter none of the text's characters are
+            return _MATCHES_NOTHING, None, {}  # a letter none of the text's characters are
         matched.append(frozenset(ascii_matched).union(others))
         literal = literal + lowered[0] if literal is not None and len(lowered) == 1 else None
         others = [re.escape(char.encode("utf-8", "surrogatepass")) for char in others]
@@ -397,7 +425,8 @@ def _beginning_bytes_pattern(
     overlapping = any(
         all(matched[index] & matched[index + shift] for index in range(len(matched) - shift)) for shift in range(1, len(matched))
     )
-    return re.compile(b"".join(pieces)), None if overlapping else literal
+    letters_of = {char: tuple(index for index, chars in enumerate(matched) if char in chars) for char in accented}
+    return re.compile(b"".join(pieces)), None if overlapping else literal, letters_of
 
 
 def collapse_whitespace(fieldname, text, start, end, spans) -> Snippet:

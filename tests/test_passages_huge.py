@@ -113,11 +113,12 @@ TRICKY = st.sampled_from(
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(TRICKY, max_size=100).map("".join), st.data(), st.sampled_from([1, 2, 3, 5, 1024]))
-def test_a_long_text_searched_in_its_utf8_finds_what_searching_the_text_finds(text, data, block):
+@given(st.lists(TRICKY, max_size=100).map("".join), st.data(), st.sampled_from([1, 2, 3, 5, 1024]), st.booleans())
+def test_a_long_text_searched_in_its_utf8_finds_what_searching_the_text_finds(text, data, block, runs_apart):
     """A text longer than BYTES_SCAN_CHARS is searched in its UTF-8 (passages._scanned_in_bytes):
     the same places where words may begin, the same runs read word by word, the same spans, its
-    blocks of ASCII alone passed over (small blocks cut its characters)."""
+    blocks of ASCII alone passed over (small blocks cut its characters), the runs checked for NFC
+    one by one or the text a stretch at a time."""
     tokens = [word for _, _, word in word_spans(text)] + ["refugees", "zurich", "kiss", "istanbul", "s", "k"]
     chosen = data.draw(st.lists(st.sampled_from(tokens), min_size=1, max_size=3))
     stems = frozenset(indexed_form(word, "en") for word in chosen) - {""}
@@ -125,7 +126,8 @@ def test_a_long_text_searched_in_its_utf8_finds_what_searching_the_text_finds(te
     matcher = WordMatcher(stems, forms, "en")
     if matcher.finds_nothing:
         return
-    with mock.patch.object(passages_module, "_NON_ASCII_SHARE", 1), mock.patch.object(passages_module, "_ASCII_BLOCK_BYTES", block):
+    with mock.patch.object(passages_module, "_NON_ASCII_SHARE", 1), mock.patch.object(passages_module, "_ASCII_BLOCK_BYTES", block), \
+            mock.patch.object(passages_module, "_RUNS_CHECKED_APART", 1 if runs_apart else 10**9):
         in_bytes = passages_module._scanned_in_bytes(text, matcher._beginnings)
     assert in_bytes is not None
     assert in_bytes == matcher._scanned(text)
@@ -151,8 +153,18 @@ def test_a_beginning_with_accented_forms_is_searched_as_a_literal_unless_it_can_
     searched a step per byte, so its ASCII form is searched as a literal and the rest around each
     character that is not ASCII; not where two matches could overlap (`sas` in `sasas`)."""
     accented = frozenset("éüſ\u212a")
-    pattern, literal = passages_module._beginning_bytes_pattern("refu", accented, accented)
+    pattern, literal, letters_of = passages_module._beginning_bytes_pattern("refu", accented, accented)
     assert literal == b"refu" and pattern.match("RÉFU".encode().lower()) is None  # É is not in the text
     assert pattern.match("RéFü".encode().lower()) and pattern.match("REFU".encode().lower())
+    assert letters_of == {"é": (1,), "ü": (3,), "ſ": (), "\u212a": ()}  # where each can stand in a match
     assert passages_module._beginning_bytes_pattern("kiss", accented, accented)[1] == b"kiss"
     assert passages_module._beginning_bytes_pattern("sas", accented, accented)[1] is None
+
+
+def test_a_long_page_of_many_accented_characters_is_searched_in_the_text_at_once():
+    """Over one character in _NON_ASCII_SHARE not ASCII (a French page), each would be a Python
+    step in the UTF-8's search: they are counted in C first, and the text searched as it is."""
+    text = "Les réfugiés arrivés à la frontière. " * 3_000
+    matcher = WordMatcher(frozenset({indexed_form("réfugiés", "fr")}), language="fr")
+    with mock.patch.object(passages_module, "_non_ascii_characters_in", side_effect=AssertionError("one by one")):
+        assert len(matcher.spans(text)) == 3_000
