@@ -80,11 +80,12 @@ class WordMatcher:
 
     Only the words that begin like a stem or a form are analysed.  They are found by a
     case-blind search of the text for each beginning, in C (of a long text's UTF-8, lowered: see
-    _scanned_in_bytes), so the work in Python follows the matches, not the length of the text (a 7 MB article took 1-4 s per hit when every word was
-    analysed).  That needs each word to begin like its term, letter for letter: where it may not,
-    every word is analysed instead: in the whole text for a stemmer that does not keep beginnings,
-    in the runs of text that are not NFC or hold marks, unspaced scripts and characters that fold
-    to more or less than one letter otherwise.
+    _scanned_in_bytes), so the work in Python follows the matches, not the length of the text (a
+    7 MB article took 1-4 s per hit when every word was analysed).  That needs each word to begin
+    like its term, letter for letter: where it may not, every word is analysed instead: in the
+    whole text for a stemmer that does not keep beginnings, in the runs of text that are not NFC
+    or hold marks, unspaced scripts and characters that fold to more or less than one letter
+    otherwise.
     """
 
     def __init__(
@@ -289,8 +290,8 @@ _RUNS_CHECKED_APART = 2000
 def _scanned_in_bytes(text: str, beginnings: list[str]) -> tuple[set[int], list[tuple[int, int]]] | None:
     """WordMatcher._scanned() of a long text, found in its UTF-8 instead, in fewer and faster passes
     in C: a case-blind search of text is a step per character (68 ms for the 12 MB page of
-    bench/huge_article.py), a search of its UTF-8 lowercased (bytes.lower() lowers ASCII alone,
-    in place) for a beginning of ASCII letters a literal one (12 ms).  The characters that are
+    bench/huge_article.py), a search of its UTF-8 lowercased (bytes.lower() lowers ASCII alone, so
+    every offset stays) for a beginning of ASCII letters a literal one (12 ms).  The characters that are
     not ASCII are found once, one match each, and the runs to read word by word are those around
     them: ASCII is NFC and searchable.  None when over one character in _NON_ASCII_SHARE is not
     ASCII, or a letter could not be searched so."""

@@ -126,8 +126,8 @@ def test_a_long_text_searched_in_its_utf8_finds_what_searching_the_text_finds(te
     matcher = WordMatcher(stems, forms, "en")
     if matcher.finds_nothing:
         return
-    with mock.patch.object(passages_module, "_NON_ASCII_SHARE", 1), mock.patch.object(passages_module, "_ASCII_BLOCK_BYTES", block), \
-            mock.patch.object(passages_module, "_RUNS_CHECKED_APART", 1 if runs_apart else 10**9):
+    with mock.patch.multiple(passages_module, _NON_ASCII_SHARE=1, _ASCII_BLOCK_BYTES=block,
+                             _RUNS_CHECKED_APART=1 if runs_apart else 10**9):
         in_bytes = passages_module._scanned_in_bytes(text, matcher._beginnings)
     assert in_bytes is not None
     assert in_bytes == matcher._scanned(text)
