@@ -79,12 +79,13 @@ class WordMatcher:
     forms); a word whose term is that of one of `capitals` (smart case) only where it is written so.
 
     Only the words that begin like a stem or a form are analysed.  They are found by a
-    case-blind search of the text for each beginning, in C, so the work in Python follows the
-    matches, not the length of the text (a 7 MB article took 1-4 s per hit when every word was
-    analysed).  That needs each word to begin like its term, letter for letter: where it may not,
-    every word is analysed instead: in the whole text for a stemmer that does not keep beginnings,
-    in the runs of text that are not NFC or hold marks, unspaced scripts and characters that fold
-    to more or less than one letter otherwise.
+    case-blind search of the text for each beginning, in C (of a long text's UTF-8, lowered: see
+    _scanned_in_bytes), so the work in Python follows the matches, not the length of the text (a
+    7 MB article took 1-4 s per hit when every word was analysed).  That needs each word to begin
+    like its term, letter for letter: where it may not, every word is analysed instead: in the
+    whole text for a stemmer that does not keep beginnings, in the runs of text that are not NFC
+    or hold marks, unspaced scripts and characters that fold to more or less than one letter
+    otherwise.
     """
 
     def __init__(
@@ -116,6 +117,15 @@ class WordMatcher:
             return []
         if not keeps_beginnings(self.language):
             return self.spans_word_by_word(text)
+        found = _scanned_in_bytes(text, self._beginnings) if len(text) > BYTES_SCAN_CHARS else None
+        if found is None:
+            found = self._scanned(text)
+        starts, runs = found
+        return self._spans_from(text, starts, runs)
+
+    def _scanned(self, text: str) -> tuple[set[int], list[tuple[int, int]]]:
+        """(where a word may begin like a stem or a form, the runs of the text read word by word),
+        searched in the text itself."""
         accented = non_ascii_characters(text)
         unsearchable = accented.difference(filter(_searchable, accented))
         # The runs of non-space characters holding any of those (an English article quoting
@@ -124,13 +134,16 @@ class WordMatcher:
         runs = _runs_holding(text, unsearchable) if unsearchable else []
         if len(text) > _NORMALISED_CHECK_CHARS or not unicodedata.is_normalized("NFC", text):
             runs = sorted(set(runs).union(_unnormalised_runs(text)))
-        run_starts = [start for start, _ in runs]
         # Case-blind searches of the text itself: lowercasing a copy first costs more memory than
         # the text (str.lower() sets aside three characters for each).
         starts = set()
         for beginning in self._beginnings:
             pattern = _beginning_pattern(beginning, accented - unsearchable)
             starts.update(found.start() for found in pattern.finditer(text))
+        return starts, runs
+
+    def _spans_from(self, text: str, starts: set[int], runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        run_starts = [start for start, _ in runs]
         spans = []
         for start in sorted(starts):
             word = PLAIN_WORD.match(text, start) if _starts_token(text, start) else None
@@ -193,9 +206,14 @@ _NON_SPACE = re.compile(r"\S*")
 def _runs_holding(text: str, chars: frozenset[str]) -> list[tuple[int, int]]:
     """(start, end) of each run of non-space characters holding one of `chars`, in order: no word
     reaches across a space, so a run's words are its own."""
+    pattern = re.compile("[" + re.escape("".join(sorted(chars))) + "]")
+    return _runs_at(text, (found.start() for found in pattern.finditer(text)))
+
+
+def _runs_at(text: str, positions) -> list[tuple[int, int]]:
+    """_runs_holding of the characters at `positions`, in order."""
     runs: list[tuple[int, int]] = []
-    for found in re.finditer("[" + re.escape("".join(sorted(chars))) + "]", text):
-        position = found.start()
+    for position in positions:
         if runs and position < runs[-1][1]:
             continue
         start = position
@@ -241,11 +259,175 @@ def _beginning_pattern(beginning: str, accented: frozenset[str]) -> re.Pattern:
     """A case-blind expression for `beginning` (folded) in a text whose non-ASCII characters are
     `accented`: each letter also matches those of them that fold to it (`ü` for `u`, `ς` for `σ`,
     `İ` for `i`), so a beginning is searched as a literal when the text has none."""
+    return re.compile("".join(_beginning_pieces(beginning, accented)), re.IGNORECASE)
+
+
+def _beginning_pieces(beginning: str, accented: frozenset[str]) -> list[str]:
+    """The expression of each letter of _beginning_pattern (case-blind)."""
     pieces = []
     for letter in beginning:
         others = sorted(char for char in accented if _folded_letter(char) == letter and char != letter)
         pieces.append("[" + re.escape(letter + "".join(others)) + "]" if others else re.escape(letter))
-    return re.compile("".join(pieces), re.IGNORECASE)
+    return pieces
+
+
+# A text longer than this is searched in its UTF-8 (_scanned_in_bytes): ordinary articles, whose
+# search costs little, in the text itself.
+BYTES_SCAN_CHARS = 65_536
+# ... unless more than one of this many of its characters is not ASCII (a French, Russian or Arabic
+# page): each is a Python step there (~0.9 µs, where the text's own search takes 0.01-0.1 µs a character).
+_NON_ASCII_SHARE = 100
+# One character that is not ASCII, in UTF-8 (as str.encode() writes it: lone surrogates too).
+_NON_ASCII_CHARACTER = re.compile(rb"[\xc0-\xff][\x80-\xbf]*")
+_ASCII = [chr(code) for code in range(128)]
+_NOT_FIRST_BYTES = bytes(range(0xC0))  # ASCII, and the bytes that go on a character
+# The runs around the characters that are not ASCII are checked for NFC one by one (~2 µs each)
+# where there is at most one such character in this many, else the whole text a stretch at a
+# time (_unnormalised_runs: 18 ms for 12 MB).
+_RUNS_CHECKED_APART = 2000
+
+
+def _scanned_in_bytes(text: str, beginnings: list[str]) -> tuple[set[int], list[tuple[int, int]]] | None:
+    """WordMatcher._scanned() of a long text, found in its UTF-8 instead, in fewer and faster passes
+    in C: a case-blind search of text is a step per character (68 ms for the 12 MB page of
+    bench/huge_article.py), a search of its UTF-8 lowercased (bytes.lower() lowers ASCII alone, so
+    every offset stays) for a beginning of ASCII letters a literal one (12 ms).  The characters that are
+    not ASCII are found once, one match each, and the runs to read word by word are those around
+    them: ASCII is NFC and searchable.  None when over one character in _NON_ASCII_SHARE is not
+    ASCII, or a letter could not be searched so."""
+    encoded = getattr(text, "utf8", None) or text.encode("utf-8", "surrogatepass")  # proximity.CountedText's
+    positions = []  # of each character that is not ASCII, in the text
+    byte_starts = []  # and in `encoded`
+    extra_bytes = [0]  # bytes beyond one a character before each of them
+    # Counted in C first (the first byte of each, 6 ms for 12 MB): one at a time, a page over the
+    # share took ~100 ms to be found so.
+    if len(encoded.translate(None, _NOT_FIRST_BYTES)) > len(text) // _NON_ASCII_SHARE:
+        return None
+    for found in _non_ascii_characters_in(encoded):
+        start, end = found.span()
+        byte_starts.append(start)
+        positions.append(start - extra_bytes[-1])
+        extra_bytes.append(extra_bytes[-1] + end - start - 1)
+    accented = frozenset(text[position] for position in positions)
+    unsearchable = accented.difference(filter(_searchable, accented))
+    runs = set(_runs_at(text, (position for position in positions if text[position] in unsearchable)))
+    if len(positions) > len(text) // _RUNS_CHECKED_APART:
+        runs.update(_unnormalised_runs(text))
+    else:
+        # A run of non-space characters that is not NFC holds a character that is not ASCII.
+        run_end = 0
+        for position in positions:
+            if position < run_end or text[position].isspace():
+                continue
+            ((start, run_end),) = _runs_at(text, (position,))
+            if not unicodedata.is_normalized("NFC", text[start:run_end]):
+                runs.add((start, run_end))
+    lowered = encoded.lower()
+    starts = set()
+    for beginning in beginnings:
+        searched = _beginning_bytes_pattern(beginning, accented - unsearchable, accented)
+        if searched is None:
+            return None
+        pattern, literal, letters_of = searched
+        if pattern is _MATCHES_NOTHING:
+            continue
+        if literal is None:
+            found_at = [found.start() for found in pattern.finditer(lowered)]
+        else:
+            # Where the beginning is ASCII alone, a literal search; where it holds a character
+            # that is not ASCII, it is matched around each that one of its letters matches (not
+            # around a curly quote).  It cannot overlap itself, so these are the matches
+            # finditer() would find one after the other.
+            found_at = [found.start() for found in re.finditer(re.escape(literal), lowered)]
+            tried = set()
+            for position in positions:
+                for letter in letters_of.get(text[position], ()):
+                    start = position - letter
+                    if start >= 0 and start not in tried:
+                        tried.add(start)
+                        at = start + extra_bytes[bisect.bisect_left(positions, start)]
+                        if pattern.match(lowered, at):
+                            found_at.append(at)
+        if literal is not None:
+            found_at.sort()
+        starts.update(_characters_at(found_at, byte_starts, extra_bytes))
+    return starts, sorted(runs)
+
+
+def _characters_at(offsets: list[int], byte_starts: list[int], extra_bytes: list[int]) -> list[int]:
+    """Where the characters at `offsets` (sorted) of UTF-8 stand in its text, the characters that
+    are not ASCII starting at `byte_starts` and `extra_bytes` before each (bytes beyond one a
+    character): one walk through both, as a frequent word has hundreds of thousands of offsets."""
+    found = []
+    passed = 0  # the characters that are not ASCII before `offset`
+    count = len(byte_starts)
+    for offset in offsets:
+        while passed < count and byte_starts[passed] < offset:
+            passed += 1
+        found.append(offset - extra_bytes[passed])
+    return found
+
+
+# UTF-8 is looked through in blocks of this many bytes, those of ASCII alone passed over
+# (bytes.isascii(), a word at a time): 17% of the 12 MB page's blocks hold a character that is not.
+_ASCII_BLOCK_BYTES = 1024
+
+
+def _non_ascii_characters_in(encoded: bytes):
+    """The matches of _NON_ASCII_CHARACTER in `encoded` (UTF-8), in order."""
+    stretches: list[list[int]] = []  # the runs of blocks that are not ASCII alone
+    for start in range(0, len(encoded), _ASCII_BLOCK_BYTES):
+        if not encoded[start : start + _ASCII_BLOCK_BYTES].isascii():
+            if stretches and stretches[-1][1] == start:
+                stretches[-1][1] = start + _ASCII_BLOCK_BYTES
+            else:
+                stretches.append([start, start + _ASCII_BLOCK_BYTES])
+    for start, end in stretches:
+        # A character begun in the stretch ends at most 3 bytes after it; those begun after it
+        # are another stretch's.
+        for found in _NON_ASCII_CHARACTER.finditer(encoded, start, end + 3):
+            if found.start() >= end:
+                break
+            yield found
+
+
+_MATCHES_NOTHING = re.compile(b"(?!)")
+
+
+@lru_cache(maxsize=1024)
+def _beginning_bytes_pattern(
+    beginning: str, searchable: frozenset[str], accented: frozenset[str]
+) -> tuple[re.Pattern, bytes | None, dict[str, tuple[int, ...]]] | None:
+    """_beginning_pattern(beginning, searchable) in UTF-8 lowered by bytes.lower(), for a text
+    whose characters that are not ASCII are `accented`: each letter the characters of ASCII and
+    of `accented` its case-blind expression matches; None if one of ASCII matches where the other
+    case of it does not (lowered, they would be one); _MATCHES_NOTHING if a letter matches none.
+    With it, the beginning's ASCII form lowered where each letter has one and no two matches of it
+    can overlap (no ending of it can be a beginning of it), else None: an expression holding
+    alternatives is searched a step per byte (50 ms for the 12 MB page), a literal in fewer; and
+    for each character of `accented` that a letter matches, the places of those letters."""
+    pieces, matched, literal = [], [], b""
+    for piece in _beginning_pieces(beginning, searchable):
+        letter = re.compile(piece, re.IGNORECASE)
+        ascii_matched = [char for char in _ASCII if letter.fullmatch(char)]
+        if any(not letter.fullmatch(char.swapcase()) for char in ascii_matched):
+            return None
+        lowered = sorted({char.lower().encode() for char in ascii_matched})
+        others = [char for char in sorted(accented) if letter.fullmatch(char)]
+        if not lowered and not others:
+            return _MATCHES_NOTHING, None, {}  # a letter none of the text's characters are
+        matched.append(frozenset(ascii_matched).union(others))
+        literal = literal + lowered[0] if literal is not None and len(lowered) == 1 else None
+        others = [re.escape(char.encode("utf-8", "surrogatepass")) for char in others]
+        if len(lowered) == 1 and not others:
+            pieces.append(re.escape(lowered[0]))
+        else:
+            pieces.append(b"(?:" + b"|".join(([b"[" + re.escape(b"".join(lowered)) + b"]"] if lowered else []) + others) + b")")
+    overlapping = any(
+        all(matched[index] & matched[index + shift] for index in range(len(matched) - shift)) for shift in range(1, len(matched))
+    )
+    letters_of = {char: tuple(index for index, chars in enumerate(matched) if char in chars) for char in accented}
+    return re.compile(b"".join(pieces)), None if overlapping else literal, letters_of
 
 
 def collapse_whitespace(fieldname, text, start, end, spans) -> Snippet:

@@ -195,11 +195,14 @@ class CountedText(str):
     None where they cannot be read (damaged), the words then counted as the text is read."""
 
     _read_stretches: Callable[[], tuple[Sequence[int], Sequence[int]] | None]
+    utf8: bytes | None  # the text in UTF-8 (lone surrogates kept), where it was read so
 
     @classmethod
-    def of(cls, text: str, read_stretches: Callable[[], tuple[Sequence[int], Sequence[int]] | None]) -> "CountedText":
+    def of(cls, text: str, read_stretches: Callable[[], tuple[Sequence[int], Sequence[int]] | None],
+           utf8: bytes | None = None) -> "CountedText":
         counted = cls(text)
         counted._read_stretches = read_stretches
+        counted.utf8 = utf8
         return counted
 
     @cached_property
@@ -251,6 +254,20 @@ class WordPlaces:
         what a CountedText of the text keeps."""
         self.count()
         return self._stretch_starts[1:], self._words_before[1:]
+
+    def words_before(self, position: int) -> int:
+        """How many words come before character `position`, a place no word holds (whitespace, the
+        end of the text): those of the stretches before its own counted, and of its own those before it."""
+        if position == 0:
+            return 0
+        stretch = self._stretch_at(position)
+        start, end = self._stretch_starts[stretch], self._stretch_starts[stretch + 1]
+        expression, text, offset = self._stretch_expression(start, end)
+        if expression is not None:
+            count = len(_counting(expression).findall(text, start - offset, min(position, end) - offset))
+        else:
+            count = len(words(self.text[start:position]))
+        return self._words_before[stretch] + count
 
     def first_ending_after(self, position: int) -> int:
         """The number of the first word that ends after character `position` (the count of words if none)."""

@@ -99,3 +99,45 @@ def test_nothing_found_exits_1(run_cli, index, monkeypatch):
     monkeypatch.setenv("ARCHSEARCH_INDEX", str(index))
     result = run_cli("kwic", "volcano")
     assert result.exit_code == 1 and result.stdout == ""
+
+
+def long_article(seed: int = 15) -> str:
+    """About 60,000 characters of words drawn at random: accented words composed and decomposed
+    (NFC and NFD), now and then a Chinese run, marks, dotted words, repeated words, runs of spaces and blank
+    lines; a matched word at its very start and its very end."""
+    import random
+
+    rng = random.Random(seed)
+    pieces = ["refugees", "Refugees", "réfugiés", "re\u0301fugie\u0301s", "Zu\u0308rich", "Zürich", "U.S.",
+              "3.5", "the", "the", "the", "border", "crossing,", "said.", "«camp»", "—", "\u0301", "x" * 30]
+    separators = [" "] * 12 + ["  ", "\n", "\n\n", "\t", ". ", ", "]
+    words = [("北京大学" if rng.random() < 0.001 else rng.choice(pieces)) + rng.choice(separators) for _ in range(8_000)]
+    return "refugees " + "".join(words) + " refugees"
+
+
+@pytest.mark.parametrize("width", [0, 1, 8, 40])
+def test_contexts_of_a_long_article_are_those_read_word_by_word(width):
+    """The contexts located from a window around each match are those of every word of the body,
+    whether its words were counted when it was stored (a long body kept apart) or not."""
+    from unittest import mock
+
+    from archsearch import concordance as kwic
+    from archsearch.analysis import word_spans
+    from archsearch.proximity import CountedText, WordPlaces
+    from test_proximity_sentences import contexts_by_every_word
+
+    body = long_article()
+    matched = ("refug", "re\u0301fug", "zu", "北京", "the")
+    spans = [(start, end) for start, end, word in word_spans(body) if word.lower().startswith(matched)]
+    spans += [(start, end) for start, end, _ in word_spans(body)[::97]]
+    spans = sorted(set(spans))
+    assert spans[0][0] == 0 and spans[-1][1] == len(body)
+    counted = CountedText.of(body, lambda: WordPlaces(body).counted())
+    expected = contexts_by_every_word(body, spans, width)
+    with mock.patch.object(WordPlaces, "_spans", autospec=True, side_effect=WordPlaces._spans) as read:
+        assert kwic.contexts(body, spans, width) == expected
+        assert kwic.contexts(counted, spans, width) == expected
+    # Stretches are read word by word only around the few windows holding Chinese (pairs of
+    # characters), where every match's stretch was.
+    if width <= 8:
+        assert read.call_count < len(spans) // 2

@@ -100,3 +100,71 @@ def test_the_huge_article_bench_runs_every_kind(tmp_path):
 @given(st.text(st.characters(blacklist_categories=()), max_size=40))
 def test_the_characters_that_are_not_ascii_are_those_of_the_text(text):
     assert passages_module.non_ascii_characters(text) == {char for char in text if not char.isascii()}
+
+
+# Characters that fold to more or less than one letter, match an ASCII letter case-blind without
+# being one (the Kelvin sign, the long s, a dotted capital I), whitespace that is not ASCII, marks,
+# Chinese, a lone surrogate, curly quotes, text that is not NFC, and words that match.
+TRICKY = st.sampled_from(
+    [*"aeiknrsuzüé .,\n", "\u212a", "\u017f", "\u0130", "\u0131", "ß", "\u0640", "\u3000", "\xa0", "\u2000", "\u0301",
+     "北京", "\ud800", "’", "«", "Refugees", "REFUGEE", "réfugiés", "Zürich", "ZU\u0308RICH", "kiss", "KISS", "İstanbul",
+     "the ", *UNNORMALISED]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(TRICKY, max_size=100).map("".join), st.data(), st.sampled_from([1, 2, 3, 5, 1024]), st.booleans())
+def test_a_long_text_searched_in_its_utf8_finds_what_searching_the_text_finds(text, data, block, runs_apart):
+    """A text longer than BYTES_SCAN_CHARS is searched in its UTF-8 (passages._scanned_in_bytes):
+    the same places where words may begin, the same runs read word by word, the same spans, its
+    blocks of ASCII alone passed over (small blocks cut its characters), the runs checked for NFC
+    one by one or the text a stretch at a time."""
+    tokens = [word for _, _, word in word_spans(text)] + ["refugees", "zurich", "kiss", "istanbul", "s", "k"]
+    chosen = data.draw(st.lists(st.sampled_from(tokens), min_size=1, max_size=3))
+    stems = frozenset(indexed_form(word, "en") for word in chosen) - {""}
+    forms = frozenset(folded_form(word) for word in chosen[:1]) - {""}
+    matcher = WordMatcher(stems, forms, "en")
+    if matcher.finds_nothing:
+        return
+    with mock.patch.multiple(passages_module, _NON_ASCII_SHARE=1, _ASCII_BLOCK_BYTES=block,
+                             _RUNS_CHECKED_APART=1 if runs_apart else 10**9):
+        in_bytes = passages_module._scanned_in_bytes(text, matcher._beginnings)
+    assert in_bytes is not None
+    assert in_bytes == matcher._scanned(text)
+    with mock.patch.object(passages_module, "BYTES_SCAN_CHARS", 0), mock.patch.object(passages_module, "_NON_ASCII_SHARE", 1):
+        assert matcher.spans(text) == scanned(text, stems, forms)
+
+
+def test_a_long_page_is_searched_in_its_utf8_once_a_beginning():
+    """A 1.4 MB text holding here and there accented, decomposed and Chinese words is searched in
+    its UTF-8, not case-blind in the text, character by character; its spans are the same."""
+    from test_kwic import long_article
+
+    text = ("The refugees crossed the river at dawn. " * 16_000 + long_article()) * 2
+    matcher = WordMatcher(frozenset({indexed_form("refugees", "en"), indexed_form("Zürich", "en")}), language="en")
+    expected = matcher._spans_from(text, *matcher._scanned(text))
+    with mock.patch.object(passages_module, "_beginning_pattern", side_effect=AssertionError("searched in the text")):
+        assert matcher.spans(text) == expected
+    assert len(expected) > 30_000
+
+
+def test_a_beginning_with_accented_forms_is_searched_as_a_literal_unless_it_can_overlap_itself():
+    """Where the page holds `é` and `ü`, `refu` matches `réfu` too: its alternatives would be
+    searched a step per byte, so its ASCII form is searched as a literal and the rest around each
+    character that is not ASCII; not where two matches could overlap (`sas` in `sasas`)."""
+    accented = frozenset("éüſ\u212a")
+    pattern, literal, letters_of = passages_module._beginning_bytes_pattern("refu", accented, accented)
+    assert literal == b"refu" and pattern.match("RÉFU".encode().lower()) is None  # É is not in the text
+    assert pattern.match("RéFü".encode().lower()) and pattern.match("REFU".encode().lower())
+    assert letters_of == {"é": (1,), "ü": (3,), "ſ": (), "\u212a": ()}  # where each can stand in a match
+    assert passages_module._beginning_bytes_pattern("kiss", accented, accented)[1] == b"kiss"
+    assert passages_module._beginning_bytes_pattern("sas", accented, accented)[1] is None
+
+
+def test_a_long_page_of_many_accented_characters_is_searched_in_the_text_at_once():
+    """Over one character in _NON_ASCII_SHARE not ASCII (a French page), each would be a Python
+    step in the UTF-8's search: they are counted in C first, and the text searched as it is."""
+    text = "Les réfugiés arrivés à la frontière. " * 3_000
+    matcher = WordMatcher(frozenset({indexed_form("réfugiés", "fr")}), language="fr")
+    with mock.patch.object(passages_module, "_non_ascii_characters_in", side_effect=AssertionError("one by one")):
+        assert len(matcher.spans(text)) == 3_000
