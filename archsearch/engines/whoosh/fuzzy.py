@@ -403,6 +403,9 @@ def _word_groups(leaf, fieldname: str) -> dict[int, tuple] | None:
 
 
 def _kept_key(leaf) -> tuple | None:
+    """Where a segment's word lists are kept in this process (_kept, _mapped): by folder and name,
+    as segment names are random, but drawn from the `random` module, which a program (or a test)
+    may have seeded alike for two indexes; None for an EmptyReader."""
     segment = getattr(leaf, "_segment", None)
     if segment is None:
         return None
@@ -454,6 +457,8 @@ def mapped_word_groups(leaf) -> tuple | None:
     return found
 
 
+# The segments whose word lists a process searches mapped (mapped_word_groups), at most
+# KEPT_SEGMENTS: each map holds a descriptor of its file (mmap keeps a copy of it).
 _mapped: OrderedDict[tuple, tuple] = OrderedDict()
 
 _U16, _U32, _I32, _U64 = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<i"), struct.Struct("<Q")
@@ -548,12 +553,10 @@ def _pickled_word_groups(data, position: int, end: int) -> dict | None:
 
 def segment_word_lists(leaf) -> dict:
     """The word lists of a segment reader's segment, by field then length; {} when it has none."""
-    segment = getattr(leaf, "_segment", None)
-    if segment is None:  # an EmptyReader: an index with no committed segment
+    key = _kept_key(leaf)
+    if key is None:  # an EmptyReader: an index with no committed segment
         return {}
-    name = segment.make_filename(WORD_LIST_EXTENSION)
-    storage = leaf._storage
-    key = (segment_folder(storage) or id(storage), name)
+    storage, name = leaf._storage, key[1]
     lists = _kept.get(key)
     if lists is not None:
         _kept.move_to_end(key)
