@@ -2,7 +2,7 @@
 """A query without the server, as a process of its own: CPU per kind against a tantivy process,
 two versions of archsearch side by side, and where each version's time goes.
 
-    python bench/no_server.py INDEX [--tantivy DIR] [--against REV] [--rounds N] [--phases] [--parts]
+    python bench/no_server.py INDEX [--tantivy DIR] [--against REV] [--rounds N] [--live] [--phases] [--parts]
 
 For each of bench/run.py's six query kinds, runs `archsearch query --index INDEX ...` with
 ARCHSEARCH_SERVER=off and its output to a file, as a script would, and with --tantivy DIR the
@@ -15,6 +15,10 @@ an installed package (the copy is what runs, so editing the tree meanwhile chang
 to round, so that the load of other work falls on all alike. It prints the median CPU time (user
 + system, from wait4) and wall time of each, and the CPU ratio to the tantivy process: on a
 shared machine CPU holds far better than wall time.
+
+With --live, also bench/run.py's live search: its 20 keystrokes (`s*`, `sy*`, ... `syria ceasefire
+talk*`), a process each, typed in turn by each version and tool within a round; the row is the
+median over every keystroke of every round, as bench/run.py's p50 per keystroke is.
 
 With --phases it then splits each version's process, for three kinds, into the interpreter's
 start-up (with site), the imports of the query path, the command (parsing, opening the index,
@@ -57,6 +61,7 @@ os.write(2, f"phases {started} {imported - started} {ran - imported} {ran}\\n".e
 end(status)
 """
 PHASE_KINDS = ("rare word", "3-word AND", "phrase", "date-ranged")
+LIVE_KIND = "live search"
 
 # How the measured process runs the command and ends, as the script does in each version: since
 # the command line of a plain query is read without click (archsearch.query_line), through
@@ -166,6 +171,7 @@ def main():
     ap.add_argument("--tantivy", metavar="DIR", help="a tantivy index of the same files (bench/run.py builds one)")
     ap.add_argument("--against", metavar="REV", help="also time this git revision's archsearch/")
     ap.add_argument("--rounds", type=int, default=10, help="interleaved rounds after a warm-up (default 10)")
+    ap.add_argument("--live", action="store_true", help="also time bench/run.py's live search, a process a keystroke")
     ap.add_argument("--phases", action="store_true", help="also split each version's process into phases")
     ap.add_argument("--parts", action="store_true", help="also split each version's command into its parts")
     args = ap.parse_args()
@@ -189,8 +195,13 @@ def main():
             if tool == "python -c pass":
                 return [python, "-c", "pass"], base_env
             if tool == "tantivy":
+                if "typed" in kind:
+                    return harness.Bench.live_argv(fields, "tantivy", kind["typed"]), base_env
                 return harness.Bench.query_argv(fields, "tantivy", kind), base_env
-            argv = harness.Bench.query_argv(fields, "archsearch", kind)
+            if "typed" in kind:
+                argv = harness.Bench.live_argv(fields, "archsearch", kind["typed"])
+            else:
+                argv = harness.Bench.query_argv(fields, "archsearch", kind)
             # Each version its own cache folder, as one installation has: the code lean_imports
             # keeps there is in one layout of the file per version, and two versions whose
             # layouts share a file name would each replace the other's (~8 ms a process).
@@ -198,18 +209,22 @@ def main():
             return ([python, "-c", script, *argv[1:]] if script else argv), env
 
         tools = [*versions, *(["tantivy"] if args.tantivy else []), "python -c pass"]
+        # The live search is one kind whose run is every keystroke in turn, as a user types them.
+        keystrokes = [{"kind": LIVE_KIND, "typed": harness.LIVE_TEXT[:k]} for k in range(1, len(harness.LIVE_TEXT) + 1)]
+        kinds = [*harness.KINDS, *([{"kind": LIVE_KIND, "keystrokes": keystrokes}] if args.live else [])]
         times = {}
         out_path = os.path.join(work, "out")
         for round_number in range(args.rounds + 1):  # the first is a warm-up: page cache, not counted
-            for kind in harness.KINDS:
+            for kind in kinds:
                 shift = round_number % len(tools)
                 for tool in tools[shift:] + tools[:shift]:
-                    cpu, wall, _ = measure(*command(tool, kind), out_path)
-                    if round_number:
-                        times.setdefault((kind["kind"], tool), []).append((cpu, wall))
+                    for each in kind.get("keystrokes", [kind]):
+                        cpu, wall, _ = measure(*command(tool, each), out_path)
+                        if round_number:
+                            times.setdefault((kind["kind"], tool), []).append((cpu, wall))
         print(f"{args.index}: CPU / wall ms, medians of {args.rounds} interleaved rounds; x: CPU over the tantivy process's")
         print(f"{'kind':<12}" + "".join(f"{tool:>30}" for tool in tools))
-        for kind in harness.KINDS:
+        for kind in kinds:
             cells = []
             for tool in tools:
                 cpu = statistics.median(c for c, _ in times[(kind["kind"], tool)]) * 1000

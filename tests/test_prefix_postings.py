@@ -348,8 +348,8 @@ def test_a_query_looks_its_prefix_words_up_once(built, monkeypatch):
     """A prefix's words are asked for to evaluate it, to weigh it for proximity and to find where
     it stands: looked up in the segments' word lists once, kept with the reader."""
     looked_up = []
-    original = fuzzy.segment_word_lists
-    monkeypatch.setattr(fuzzy, "segment_word_lists", lambda leaf: looked_up.append(leaf) or original(leaf))
+    original = fuzzy._word_groups
+    monkeypatch.setattr(fuzzy, "_word_groups", lambda leaf, fieldname: looked_up.append(leaf) or original(leaf, fieldname))
     segments = len(open_index(built)._segments())
     # Prefixes longer than the entries', walked: the built corpus's words (the same vocabulary).
     long_words = [word for word in vocabulary(random.Random(20261130), 400) if len(word) >= 6][:3]
