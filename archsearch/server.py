@@ -206,6 +206,12 @@ def listen(path: str, lock: int | None = None) -> Listener:
             f"a server is already running on {path} (stop it with 'archsearch serve --stop')"
         ) from None
     _tell_state(lock, STARTING)  # until serve() answers: preload() takes seconds on a busy machine
+    with contextlib.suppress(OSError):  # (what cannot be looked at, bind says)
+        # Only a socket, as a server leaves it, is replaced: ARCHSEARCH_SOCKET naming a file of the
+        # user's removed it.
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.close(lock)
+            raise ArchsearchError(f"cannot listen on {path}: it is there and is no socket (set ARCHSEARCH_SOCKET elsewhere)")
     listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         with contextlib.suppress(FileNotFoundError):
@@ -276,7 +282,8 @@ def _connect(path: str) -> socket.socket | None:
         return None
     except OSError as exc:
         connection.close()
-        raise ArchsearchError(f"cannot reach the server on {path}: {exc.strerror}") from exc
+        # strerror is None for what Python itself refuses (a path over the 107 bytes AF_UNIX holds)
+        raise ArchsearchError(f"cannot reach the server on {path}: {exc.strerror or exc}") from exc
     return connection
 
 

@@ -257,3 +257,33 @@ def test_status_of_a_server_still_starting_says_so_at_once(socket_folder, monkey
     # Once it has stopped listening, what it wrote as it started is not taken for a server starting.
     result = CliRunner().invoke(cli, ["serve", "--status"])
     assert (result.exit_code, result.output) == (1, f"not running (nothing listens on {path})\n")
+
+
+def test_a_socket_path_naming_a_file_that_is_no_socket_is_refused_and_the_file_kept(socket_folder):
+    """A socket file left by a server that was killed is replaced; anything else there is the
+    user's (ARCHSEARCH_SOCKET set to the wrong path), which `serve` removed."""
+    from archsearch import server
+    from archsearch.errors import ArchsearchError
+
+    path = socket_folder / "notes.txt"
+    path.write_text("mine")
+    try:
+        listener = server.listen(str(path))
+    except ArchsearchError as exc:
+        assert str(exc) == f"cannot listen on {path}: it is there and is no socket (set ARCHSEARCH_SOCKET elsewhere)"
+    else:
+        listener.socket.close()
+        os.close(listener.lock)
+        pytest.fail("it listened in the file's place")
+    assert path.read_text() == "mine"
+
+
+def test_a_socket_path_too_long_to_reach_says_why(socket_folder):
+    from archsearch import server
+    from archsearch.errors import ArchsearchError
+
+    path = socket_folder / ("x" * 120)
+    for ask in (server.status, server.stop):
+        with pytest.raises(ArchsearchError) as raised:
+            ask(str(path))
+        assert str(raised.value) == f"cannot reach the server on {path}: AF_UNIX path too long"
