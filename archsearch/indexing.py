@@ -60,6 +60,8 @@ from archsearch.engines.whoosh.store import (
     INDEX_NAME,
     MANIFEST_FILE,
     REBUILD_HINT,
+    ROOTS_TEMPORARY,
+    SETTINGS_FILE,
     DamagedIndex,
     damage_reported,
     find_damage,
@@ -101,6 +103,9 @@ class IndexReport:
     total: int = 0  # articles in the index afterwards
     interrupted: bool = False  # stopped on request, after committing what was done
     created: bool = False  # the index was made by this run
+    # A first run that made no index after all: it failed, found nothing it could index, or was
+    # stopped before it committed an article; it removed what it had made (discard_first_index).
+    discarded: bool = False
     scanned: bool = True  # the run looked at the folders (not a compaction alone)
     # --compact: the index's segments before and after, and whether it merged them (or found
     # nothing to do)
@@ -892,19 +897,49 @@ def update_index(
 
 
 def _update(index_dir, folders, cwd, forget, rebuild, jobs, commit_every, lock_wait, progress, should_stop, compact):
-    created = prepare_index_folder(index_dir)
+    made_folder = prepare_index_folder(index_dir)
     with run_lock(index_dir, lock_wait, progress, should_stop):
+        # Looked at under the lock: another run may have made the index while this one waited.
+        first = not has_index(index_dir)
         build_dir = index_dir / REBUILD_FOLDER if rebuild else index_dir
         try:
             report = _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop)
-        except Exception:
-            # What a failed commit left (on a full disk, say) takes room the next run needs.
-            remove_unreferenced_files(str(build_dir))
+        except Exception:  # (a kill runs no cleanup: KeyboardInterrupt included, as tests make one)
+            if first:
+                # Not a folder that later commands take for an index, nor whose folders a later
+                # run would go on indexing: the next command says there is no index yet.
+                discard_first_index(index_dir, made_folder)
+            else:
+                # What a failed commit left (on a full disk, say) takes room the next run needs.
+                remove_unreferenced_files(str(build_dir))
             raise
-        report.created = created
+        if first and (report.nothing_indexable or (report.interrupted and not report.total)):
+            discard_first_index(index_dir, made_folder)
+            report.discarded = True
+            return report
+        report.created = made_folder
         if compact and not report.interrupted and has_index(index_dir):
             compact_index(index_dir, report, progress, should_stop)
         return report
+
+
+def discard_first_index(index_dir: Path, made_folder: bool) -> None:
+    """Removes what a first run made in index_dir (under its run lock), and the folder itself when
+    the run made it. Only archsearch's own files: a folder without an index that a run writes
+    into was empty, or held what an earlier first run, killed, had left."""
+    with suppress(FileNotFoundError):
+        shutil.rmtree(index_dir / REBUILD_FOLDER)
+    for name in os.listdir(index_dir):
+        if name.startswith((*_ENGINE_FILE_PREFIXES, MANIFEST_FILE)) or name in (LOCK_FILE, SETTINGS_FILE, ROOTS_TEMPORARY):
+            path = index_dir / name
+            with suppress(FileNotFoundError):
+                if path.is_dir() and not path.is_symlink():  # Whoosh's MAIN.tmp, where a segment is written
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+    if made_folder:
+        with suppress(OSError):  # not when something else was put in it meanwhile
+            index_dir.rmdir()
 
 
 def _compact_only(index_dir: Path, lock_wait: float, progress, should_stop) -> IndexReport:

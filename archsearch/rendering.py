@@ -930,8 +930,9 @@ def print_index_report(report: IndexReport, err=None, verbose: bool = False) -> 
         err.write(f"archsearch: {hidden:,} more skipped files and warnings not shown\n")
     err.write(
         f"added {report.added:,}, updated {report.updated:,}, removed {report.removed:,}, "
-        f"unchanged {report.unchanged:,}, skipped {len(report.skipped):,}{' (see --verbose)' if hidden else ''}; "
-        f"{report.total:,} articles in the index\n"
+        f"unchanged {report.unchanged:,}, skipped {len(report.skipped):,}{' (see --verbose)' if hidden else ''}"
+        # A first run that made no index has none to count (the command says so next).
+        + ("\n" if report.discarded else f"; {report.total:,} articles in the index\n")
     )
 
 

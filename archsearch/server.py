@@ -205,6 +205,13 @@ def listen(path: str, lock: int | None = None) -> Listener:
         raise ArchsearchError(
             f"a server is already running on {path} (stop it with 'archsearch serve --stop')"
         ) from None
+    _tell_state(lock, STARTING)  # until serve() answers: preload() takes seconds on a busy machine
+    with contextlib.suppress(OSError):  # (what cannot be looked at, bind says)
+        # Only a socket, as a server leaves it, is replaced: ARCHSEARCH_SOCKET naming a file of the
+        # user's removed it.
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.close(lock)
+            raise ArchsearchError(f"cannot listen on {path}: it is there and is no socket (set ARCHSEARCH_SOCKET elsewhere)")
     listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         with contextlib.suppress(FileNotFoundError):
@@ -217,6 +224,28 @@ def listen(path: str, lock: int | None = None) -> Listener:
         # strerror is None for what Python itself refuses (a path over the 107 bytes AF_UNIX holds)
         raise ArchsearchError(f"cannot listen on {path}: {exc.strerror or exc}") from exc
     return Listener(path, listening, lock, started_by_command)
+
+
+# What the server on a socket does, in its lock file (the socket's path + ".lock"), for `serve
+# --status`: STARTING from when it takes the lock until it answers, then SERVING; each with its pid.
+STARTING = "starting"
+SERVING = "serving"
+
+
+def _tell_state(lock: int, state: str) -> None:
+    with contextlib.suppress(OSError):  # only what --status says depends on it
+        os.ftruncate(lock, 0)
+        os.pwrite(lock, f"{state} {os.getpid()}\n".encode(), 0)
+
+
+def _starting_pid(path: str) -> int | None:
+    """The pid of the server on path while it is starting (it listens, and does not answer yet); None otherwise."""
+    try:
+        with open(path + ".lock", "rb") as lock:
+            state, pid = lock.read(64).decode("ascii").split()
+        return int(pid) if state == STARTING else None
+    except (OSError, ValueError):  # no such file, or not what a server of this version writes
+        return None
 
 
 def _check_folder(folder: str) -> None:
@@ -253,7 +282,8 @@ def _connect(path: str) -> socket.socket | None:
         return None
     except OSError as exc:
         connection.close()
-        raise ArchsearchError(f"cannot reach the server on {path}: {exc.strerror}") from exc
+        # strerror is None for what Python itself refuses (a path over the 107 bytes AF_UNIX holds)
+        raise ArchsearchError(f"cannot reach the server on {path}: {exc.strerror or exc}") from exc
     return connection
 
 
@@ -282,12 +312,17 @@ def stop(path: str) -> bool:
 
 
 def status(path: str) -> dict | None:
-    """What the server on path says of itself (see _Server.status); None when none listens.
+    """What the server on path says of itself (see _Server.status); None when none listens; for
+    one that listens and does not answer yet, as it starts, {"starting": pid, "socket": path}.
     Raises ArchsearchError when one listens but does not answer."""
     connection = _connect(path)
     if connection is None:
         return None
     with connection:
+        # Read once connected: a server that was killed as it started left its word, but listens no more.
+        starting = _starting_pid(path)
+        if starting:
+            return {"starting": starting, "socket": path}
         connection.settimeout(REQUEST_SECONDS)
         try:
             connection.sendall(client.frame({"type": "status"}))
@@ -475,6 +510,7 @@ def serve(listener: Listener, idle_minutes: float) -> str:
     previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
     previous_wake = signal.set_wakeup_fd(server.wake[1])
     listener.socket.setblocking(False)
+    _tell_state(listener.lock, SERVING)
     os.chdir("/")  # a server started in a folder must not keep it busy (from being unmounted, say)
     try:
         while not server.stop_reason:

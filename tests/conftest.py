@@ -73,6 +73,15 @@ def seeded_index(seeds_copy, index_dir) -> Path:
     return index_dir
 
 
+@pytest.fixture(scope="session", params=["every term", "written before"])
+def built(tmp_path_factory, request) -> Path:
+    """test_arrays_sidecar's index of several segments, of either kind (see built_index there):
+    built once a process for that module and test_segment_terms, whose tests only read it."""
+    from test_arrays_sidecar import built_index
+
+    return built_index(tmp_path_factory, request.param)
+
+
 @pytest.fixture
 def run_cli(index_dir, monkeypatch, tmp_path):
     """Run a command in process with CliRunner, against the test's own index."""

@@ -58,15 +58,15 @@ def build(index_dir: Path, corpus: Path, batches: list[range], rng: random.Rando
         update_index(index_dir, [str(corpus)])
 
 
-@pytest.fixture(scope="module", params=["every term", "written before"])
-def built(tmp_path_factory, request):
+def built_index(tmp_path_factory, kind: str) -> Path:
     """An index of two large segments (deletions in both), a segment merged from four small ones,
     and a segment holding a word no other has, and none of the others'; its postings files holding
-    every term of EVERY_TERM_FIELDS, or (written before them) only those in FEW_POSTINGS
-    documents or more, the rarer ones read from Whoosh's postings."""
+    every term of EVERY_TERM_FIELDS, or (written before them, kind "written before") only those
+    in FEW_POSTINGS documents or more, the rarer ones read from Whoosh's postings. The `built`
+    fixture (conftest.py) of this module and test_segment_terms, which only read it."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(postings_arrays, "SIDECAR_POSTINGS", FEW_POSTINGS)
-        if request.param == "written before":
+        if kind == "written before":
             patch.setattr(postings_arrays, "EVERY_TERM_FIELDS", frozenset())
         rng = random.Random(20261130)
         corpus = tmp_path_factory.mktemp("corpus")
@@ -433,7 +433,9 @@ def test_a_frequent_term_s_positions_are_decoded_a_slice_at_a_time(tmp_path):
     from archsearch.engines.whoosh.segments import encode_positions
     from archsearch.schema import build_schema
 
-    count = 50_000
+    # Eight slices of DECODED_POSTINGS (its peak two thirds of the bound; decoded all at once, twice
+    # the bound), where 50,000 postings took 1.5x the CPU for the same finding.
+    count = 8 * postings_arrays.DECODED_POSTINGS
     value = encode_positions(list(range(1000, 1020)))
     writer = postings_arrays.SidecarWriter(str(tmp_path), FakeSegment(), build_schema())
     tracemalloc.start()

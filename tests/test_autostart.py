@@ -9,14 +9,15 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from conftest import installed_command
-from test_server import BOUND, archsearch, corpus, environment, no_click, short_folder, until
+from test_server import BOUND, archsearch, corpus, environment, no_click, short_folder, socket_folder, until
 
-assert corpus and no_click  # fixtures used here
+assert corpus and no_click and socket_folder  # fixtures used here
 
 # Imported first by every Python the tests start with HOLD on its path: the process that is a
 # session leader, as only a server started by a command is, waits until the file RELEASE names exists.
@@ -230,3 +231,59 @@ def test_a_lock_to_take_over_that_is_not_there_is_a_one_line_error(autostart):
         2, b"archsearch: error: no lock to take over on descriptor 987: Bad file descriptor\n"
     )
     assert autostart.servers() == []
+
+
+def test_status_of_a_server_still_starting_says_so_at_once(socket_folder, monkeypatch):
+    """Between listening and answering, a server loads what commands need (server.preload): seconds
+    on a busy machine, when --status waited, then said the server 'does not say how it is'."""
+    from click.testing import CliRunner
+
+    from archsearch import server
+    from archsearch.cli import cli
+
+    path = socket_folder / "s.sock"
+    monkeypatch.setenv("ARCHSEARCH_SOCKET", str(path))
+    listener = server.listen(str(path))  # and not serving yet
+    try:
+        asked = time.monotonic()
+        result = CliRunner().invoke(cli, ["serve", "--status"])
+        assert time.monotonic() - asked < server.REQUEST_SECONDS
+    finally:
+        listener.socket.close()
+        os.close(listener.lock)
+    assert (result.exit_code, result.output) == (
+        1, f"starting: pid {os.getpid()}, listening on {path}; it answers once it has loaded what commands need\n"
+    )
+    # Once it has stopped listening, what it wrote as it started is not taken for a server starting.
+    result = CliRunner().invoke(cli, ["serve", "--status"])
+    assert (result.exit_code, result.output) == (1, f"not running (nothing listens on {path})\n")
+
+
+def test_a_socket_path_naming_a_file_that_is_no_socket_is_refused_and_the_file_kept(socket_folder):
+    """A socket file left by a server that was killed is replaced; anything else there is the
+    user's (ARCHSEARCH_SOCKET set to the wrong path), which `serve` removed."""
+    from archsearch import server
+    from archsearch.errors import ArchsearchError
+
+    path = socket_folder / "notes.txt"
+    path.write_text("mine")
+    try:
+        listener = server.listen(str(path))
+    except ArchsearchError as exc:
+        assert str(exc) == f"cannot listen on {path}: it is there and is no socket (set ARCHSEARCH_SOCKET elsewhere)"
+    else:
+        listener.socket.close()
+        os.close(listener.lock)
+        pytest.fail("it listened in the file's place")
+    assert path.read_text() == "mine"
+
+
+def test_a_socket_path_too_long_to_reach_says_why(socket_folder):
+    from archsearch import server
+    from archsearch.errors import ArchsearchError
+
+    path = socket_folder / ("x" * 120)
+    for ask in (server.status, server.stop):
+        with pytest.raises(ArchsearchError) as raised:
+            ask(str(path))
+        assert str(raised.value) == f"cannot reach the server on {path}: AF_UNIX path too long"

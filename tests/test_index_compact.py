@@ -68,15 +68,44 @@ def cli_answers(run_cli) -> list[str]:
     return outputs
 
 
+class Workplace:
+    """Where each test of the module finds its corpus and builds its index: the same folder for
+    every test of a process, emptied before each, so that an index built there by one test, kept
+    aside and copied back for another (build_in_segments), is the index that test would build (an
+    index records its folders' absolute paths, and each file's size and modification time, which
+    copies keep)."""
+
+    def __init__(self, base):
+        self.folder = base / "work"
+        self.kept = base / "kept"
+        self.kept.mkdir()
+
+    def prepare(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        kept_corpus = self.kept / "corpus"
+        if not kept_corpus.exists():
+            articles = numbered_articles(60)
+            write_corpus(kept_corpus / "main", articles)
+            write_corpus(kept_corpus / "copies", {name: text for name, text in list(articles.items())[::7]})
+            write_corpus(kept_corpus / "long", long_articles())
+        shutil.copytree(kept_corpus, self.folder / "corpus")
+
+
+@pytest.fixture(scope="module")
+def workplace(tmp_path_factory):
+    return Workplace(tmp_path_factory.mktemp("compact"))
+
+
 @pytest.fixture
-def corpus(tmp_path):
-    """Articles, and copies of some of them in a second folder (groups of copies)."""
-    articles = numbered_articles(60)
-    folder = tmp_path / "corpus"
-    write_corpus(folder / "main", articles)
-    write_corpus(folder / "copies", {name: text for name, text in list(articles.items())[::7]})
-    write_corpus(folder / "long", long_articles())
-    return folder
+def corpus(workplace):
+    """Articles, and copies of some of them in a second folder (groups of copies); the test's own."""
+    workplace.prepare()
+    return workplace.folder / "corpus"
+
+
+@pytest.fixture
+def index_dir(workplace, corpus):
+    return workplace.folder / "index"
 
 
 def long_articles() -> dict[str, str]:
@@ -89,7 +118,14 @@ def long_articles() -> dict[str, str]:
 
 
 def build_in_segments(corpus, index_dir) -> None:
-    update_index(index_dir, [str(corpus)], commit_every=5)
+    """The corpus indexed with a commit every 5 files: built once a process for each setting of the
+    merges (as tests set it), and copied for the tests after (see Workplace, whose index_dir this is)."""
+    kept = index_dir.parent.parent / "kept" / f"index-{segments.MERGE_FACTOR}-{segments.MERGE_BOUND}"
+    if kept.exists():
+        shutil.copytree(kept, index_dir)
+    else:
+        update_index(index_dir, [str(corpus)], commit_every=5)
+        shutil.copytree(index_dir, kept)
     assert segment_count(index_dir) > 1
 
 

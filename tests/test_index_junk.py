@@ -108,7 +108,9 @@ def test_a_folder_of_nothing_but_junk_is_an_error(tmp_path):
     (corpus / "image.jpg").write_bytes(b"\x00" * 100)
     result = index_command(tmp_path, str(corpus))
     assert result.returncode == 2
-    assert result.stderr.decode().splitlines()[-1] == "archsearch: error: none of the 2 files found could be indexed"
+    assert result.stderr.decode().splitlines()[-1] == (
+        f"archsearch: error: none of the 2 files found could be indexed; no index was made at {tmp_path / 'index'}"
+    )
 
 
 def test_an_empty_folder_is_not_an_error(tmp_path):

@@ -92,12 +92,14 @@ def empty_index_after_first_build(tmp_path):
 
 
 def index_of_skipped_files(tmp_path):
-    corpus = tmp_path / "junk"
-    corpus.mkdir()
+    # Its files turned to junk after the first run: a first run that indexes nothing makes no index.
+    corpus = write_corpus(tmp_path / "junk", {"empty.txt": page(1), "binary.txt": page(2)})
+    index_dir = tmp_path / "index"
+    update_index(index_dir, [str(corpus)])
     (corpus / "empty.txt").write_bytes(b"")
     (corpus / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
-    index_dir = tmp_path / "index"
-    assert len(update_index(index_dir, [str(corpus)]).skipped) == 2
+    report = update_index(index_dir, [str(corpus)])
+    assert (len(report.skipped), report.total) == (2, 0)
     return index_dir
 
 

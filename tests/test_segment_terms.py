@@ -21,7 +21,7 @@ from archsearch.indexing import update_index
 from archsearch.querying import parse_query
 from archsearch.searching import search, weighting
 
-from test_arrays_sidecar import built, damaged_copy, few_postings, lexicon, overwrite_data, searcher  # noqa: F401  (fixtures)
+from test_arrays_sidecar import damaged_copy, few_postings, lexicon, overwrite_data, searcher  # noqa: F401  (fixtures)
 from test_prefix_postings import LISTED, SCORED, TOP, build, vocabulary
 
 FIELDS = ["title", "body", "derived_title", "exact", "key", "no_such_field"]

@@ -2,6 +2,7 @@
 commands, and a malformed request only closes its own connection."""
 
 import ast
+import contextlib
 import functools
 import marshal
 import os
@@ -22,13 +23,43 @@ from test_server import (  # noqa: F401 (fixtures)
     environment,
     no_click,
     running_server,
+    short_folder,
     socket_folder,
 )
 
 
+@pytest.fixture(scope="module")
+def shared_server():
+    """One server for the tests that send it a request, good or bad, or have another client do:
+    each leaves it as it was (one that does not is the finding), and checks it serves on. Its
+    start (its preload) took more than each test. Started again when it would not run a command
+    (a request left unconfirmed finds out): it stops when its code changes on disk, which
+    test_server's stale-server test, on another worker, makes it see."""
+    folder = short_folder()
+    started = contextlib.ExitStack()
+    current = []
+
+    def serving():
+        if not current or send(current[-1], frame(run_request()), confirm=False) != client.OFFER:
+            started.close()
+            current.append(started.enter_context(running_server(folder / "s.sock")))
+        return current[-1]
+
+    try:
+        yield serving
+    finally:
+        started.close()
+        shutil.rmtree(folder)
+
+
 @pytest.fixture
-def server(socket_folder):
-    """A server of the test's own, to block, stop or feed bad requests."""
+def server(shared_server):
+    return shared_server()
+
+
+@pytest.fixture
+def own_server(socket_folder):
+    """A server of the test's own, to leave a request unconfirmed or open its socket folder to others."""
     with running_server(socket_folder / "s.sock") as started:
         yield started
 
@@ -96,7 +127,8 @@ def test_a_well_formed_request_is_answered(server, corpus):
     assert send(server, frame(request)) == client.OFFER + (0).to_bytes(client.STATUS_SIZE, "big")
 
 
-def test_a_client_that_stops_waiting_before_it_confirms_never_gets_its_command_run(server, corpus):
+def test_a_client_that_stops_waiting_before_it_confirms_never_gets_its_command_run(own_server, corpus):
+    server = own_server
     request = run_request()
     request["env"]["ARCHSEARCH_INDEX"] = str(corpus / "index")
     read, write = os.pipe()
@@ -216,7 +248,8 @@ def test_a_sandboxed_client_of_the_same_user_runs_the_command_itself(server, cor
     assert ran_here.returncode == 1 and RAN_IN_CLIENT in ran_here.stderr
 
 
-def test_stop_checks_the_socket_folder(server, corpus, no_click):
+def test_stop_checks_the_socket_folder(own_server, corpus, no_click):
+    server = own_server
     server.socket.parent.chmod(0o755)
     try:
         refused = archsearch("serve", "--stop", env=environment(server.socket))

@@ -108,7 +108,9 @@ def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, compac
                 done += f" (the fewest that hold its long bodies and stored fields: {segment_limit()} of each a segment)"
             click.echo(f"compacted: {done}; {report.total:,} articles in the index", err=True)
     if report.interrupted:
-        if rebuild:
+        if report.discarded:
+            click.echo(f"archsearch: interrupted before any article was indexed; no index was made at {index_dir}", err=True)
+        elif rebuild:
             click.echo(
                 "archsearch: interrupted; queries still use the old index, and "
                 "'archsearch index --rebuild' finishes the new one from where it stopped",
@@ -118,7 +120,8 @@ def command(ctx, folders, rebuild, forget, jobs, lock_wait, commit_every, compac
             click.echo("archsearch: interrupted; what was indexed is saved, run again to finish", err=True)
         ctx.exit(130)
     if report.nothing_indexable:
-        raise ArchsearchError(f"none of the {len(report.skipped):,} files found could be indexed")
+        made = f"; no index was made at {index_dir}" if report.discarded else ""
+        raise ArchsearchError(f"none of the {len(report.skipped):,} files found could be indexed{made}")
 
 
 class Interruption:

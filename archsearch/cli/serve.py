@@ -20,7 +20,8 @@ DEFAULT_IDLE_MINUTES = 15
 )
 @click.option("--detach", is_flag=True, help="Run in the background: return as soon as the server listens.")
 @click.option("--stop", is_flag=True, help="Stop the running server; exit 1 when none was running.")
-@click.option("--status", is_flag=True, help="Say whether a server runs, and what it does; exit 1 when none runs.")
+@click.option("--status", is_flag=True,
+              help="Say whether a server runs, and what it does; exit 1 when none runs, or it is still starting.")
 # The server's lock, taken by the reading command that starts this server in the background.
 @click.option("--lock-fd", type=int, hidden=True)
 def command(idle_timeout, detach, stop, status, lock_fd):
@@ -52,6 +53,12 @@ def command(idle_timeout, detach, stop, status, lock_fd):
         found = server.status(path)
         if found is None:
             click.echo(f"not running (nothing listens on {path})")
+            sys.exit(1)
+        if "starting" in found:
+            from archsearch.rendering import printable_name
+
+            click.echo(f"starting: pid {found['starting']}, listening on {printable_name(path)}; "
+                       "it answers once it has loaded what commands need")
             sys.exit(1)
         click.echo(describe(found))
         return
