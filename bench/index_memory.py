@@ -83,8 +83,9 @@ def measured_run(command: list[str], environment: dict) -> dict:
     return {
         "status": process.returncode,
         "wall_s": round(time.perf_counter() - start, 1),
-        "tree_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-        "tree_peak_rss_mib": round(tree_peak / 2**20),
+        "tree_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        # a run that ends between two samples is at least as large as its largest process (wait4)
+        "tree_peak_rss_mib": round(max(tree_peak, usage.ru_maxrss * 1024) / 2**20),
         "main_vmhwm_mib": round(main_peak / 2**20),
     }
 
