@@ -621,22 +621,25 @@ def test_ctrl_c_interrupts_the_command_and_the_server_serves_on(server, corpus, 
 
 def test_a_stale_server_answers_nothing_and_stops(socket_folder, corpus, no_click):
     path = socket_folder / "s.sock"
-    # The file the server runs, which is not the work tree's when archsearch is installed with `pip install .`.
-    package_file = Path(
+    # The package as installed (not the work tree's with `pip install .`), copied, so that the change
+    # of its file is this server's alone: a ctime moves on for good, and would stop every other
+    # worker's server too.
+    installed = Path(
         subprocess.run(
-            [sys.executable, "-c", "import archsearch.errors; print(archsearch.errors.__file__)"],
+            [sys.executable, "-c", "import archsearch; print(archsearch.__file__)"],
             cwd=socket_folder, capture_output=True, text=True, check=True,
         ).stdout.strip()
-    )
-    env = environment(path, corpus / "index", no_click)
-    with running_server(path) as process:
+    ).parent
+    copy = socket_folder / "code"
+    shutil.copytree(installed, copy / "archsearch", ignore=shutil.ignore_patterns("__pycache__"))
+    package_file = copy / "archsearch" / "errors.py"
+    code = {"PYTHONPATH": f"{copy}{os.pathsep}{os.environ.get('PYTHONPATH', '')}".rstrip(os.pathsep)}
+    env = environment(path, corpus / "index", PYTHONPATH=f"{no_click}{os.pathsep}{code['PYTHONPATH']}")
+    with running_server(path, **code) as process:
         assert archsearch("stats", env=env).returncode == 0
         times = os.stat(package_file)
-        try:
-            os.utime(package_file, ns=(times.st_atime_ns, times.st_mtime_ns + 1_000_000_000))
-            ran_here = archsearch("stats", env=env)
-        finally:
-            os.utime(package_file, ns=(times.st_atime_ns, times.st_mtime_ns))
+        os.utime(package_file, ns=(times.st_atime_ns, times.st_mtime_ns + 1_000_000_000))
+        ran_here = archsearch("stats", env=env)
         assert ran_here.returncode == 1 and RAN_IN_CLIENT in ran_here.stderr
         assert process.wait(timeout=10) == 0
         assert b"code changed" in process.stderr.read()
