@@ -1505,10 +1505,18 @@ def _in_a_row(first: tuple, second: tuple, first_candidates: list[bool], second_
     # occurs once (most articles), or where those two stand in a row.
     in_a_row = list(map((1).__eq__, map(sub, map(second_positions.__getitem__, second_starts),
                                          map(first_positions.__getitem__, first_starts))))
-    # The rest are those not in a row so (a few in ten at most) where a word occurs more than once:
-    # the counts looked at for those alone.
+    # Of those not in a row so (a few in ten at most), where the second word occurs more than once
+    # its second position against the first word's first, in C too: that is where most of them
+    # hold the phrase ("... minister ... Prime Minister": at 100k, 1,203 of the body's 1,621).
     not_in_a_row = list(compress(range(len(in_a_row)), map(not_, in_a_row)))
     first_counts, second_counts = counts
+    several = list(compress(not_in_a_row, map((1).__lt__, map(second_counts.__getitem__, not_in_a_row))))
+    seconds_second = map(second_positions.__getitem__, map((1).__add__, map(second_starts.__getitem__, several)))
+    firsts_first = map(first_positions.__getitem__, map(first_starts.__getitem__, several))
+    for candidate in compress(several, map((1).__eq__, map(sub, seconds_second, firsts_first))):
+        in_a_row[candidate] = True
+    # The rest, where a word occurs more than once: the counts looked at for those alone.
+    not_in_a_row = list(compress(not_in_a_row, map(not_, map(in_a_row.__getitem__, not_in_a_row))))
     others = list(compress(not_in_a_row, map((1).__lt__, map(mul, map(first_counts.__getitem__, not_in_a_row),
                                                                 map(second_counts.__getitem__, not_in_a_row)))))
     if others:
