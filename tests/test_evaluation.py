@@ -379,3 +379,39 @@ def test_the_best_documents_are_the_best_scores_lower_numbers_first_among_equals
 
     ranked = sorted(scores, key=lambda docnum: (-scores[docnum], docnum))
     assert ScoreDict(scores).best(limit) == (ranked if limit is None else ranked[:limit])
+
+
+def _segment_part(postings: dict[int, list[int]]) -> tuple:
+    """A word's postings in one segment as Evaluator.segment_postings holds those read from a postings
+    file: (base, ids, weights: None, offsets, deleted, flat positions)."""
+    from array import array
+
+    offsets, flat = [0], []
+    for positions in postings.values():
+        flat += positions
+        offsets.append(len(flat))
+    return 0, array("I", postings), None, array("I", offsets), frozenset(), array("I", flat)
+
+
+@given(st.lists(st.tuples(st.lists(st.integers(0, 12), min_size=1, max_size=4, unique=True),
+                          st.lists(st.integers(0, 12), min_size=1, max_size=4, unique=True)), max_size=12))
+def test_in_a_row_finds_each_candidate_where_the_second_word_follows_the_first(documents):
+    from archsearch.engines.whoosh import evaluation
+
+    first = _segment_part({docnum: sorted(firsts) for docnum, (firsts, _) in enumerate(documents)})
+    second = _segment_part({docnum: sorted(seconds) for docnum, (_, seconds) in enumerate(documents)})
+    everyone = [True] * len(documents)
+    in_a_row, counts = evaluation._in_a_row(first, second, everyone, everyone, None)
+    assert in_a_row == [any(position + 1 in seconds for position in firsts) for firsts, seconds in documents]
+    assert counts == [[len(firsts) for firsts, _ in documents], [len(seconds) for _, seconds in documents]]
+
+
+def test_a_phrase_on_the_second_words_second_position_needs_no_position_keys(monkeypatch):
+    # "... minister ... Prime Minister": most articles that hold a word more than once and not
+    # the phrase at both words' first positions hold it there, which one pass of C finds.
+    from archsearch.engines.whoosh import evaluation
+
+    monkeypatch.setattr(evaluation, "_position_keys", lambda *args: pytest.fail("positions made keys"))
+    first = _segment_part({3: [7], 5: [2], 8: [4]})
+    second = _segment_part({3: [1, 8], 5: [3], 8: [0, 5, 9]})
+    assert evaluation._in_a_row(first, second, [True] * 3, [True] * 3, None) == ([True] * 3, [[1, 1, 1], [2, 1, 3]])
