@@ -52,7 +52,9 @@ def index_stats(index_dir: Path) -> IndexStats:
             distinct_places = {places[docnum] for docnum in live} - {""}
             languages = reader.column_reader("language")  # every article has a value ("" unknown)
             per_language = Counter(languages[docnum] for docnum in live)
-    files = [path for path in Path(index_dir).iterdir() if path.is_file()]
+    # SQLite's -shm file (the write-ahead log's shared-memory index) is there only while some
+    # process has the record open: counted, the size would change with who is reading.
+    files = [path for path in Path(index_dir).iterdir() if path.is_file() and not path.name.endswith("-shm")]
     # The latest commit's table of contents, not the newest file: a query's copy-group lookup
     # touches SQLite's shared-memory file, and reading must not move "last indexed".
     generation = latest_generation(str(index_dir))

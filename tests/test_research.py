@@ -134,6 +134,21 @@ def test_stats_last_indexed_is_the_last_commit_not_a_later_read(tmp_path):
     assert index_stats(index_dir).last_indexed > datetime.datetime.fromtimestamp(committed)
 
 
+def test_stats_size_is_the_same_whoever_has_the_record_open(tmp_path):
+    import sqlite3
+
+    index_dir = build_index(tmp_path, {"a.txt": wire("2021-01-05", "KABUL, January 5. /TASS/.", "Talks resumed.")})
+    alone = index_stats(index_dir).size_bytes
+    (record,) = [path for path in index_dir.glob("*.sqlite") if path.is_file()]
+    reader = sqlite3.connect(record)  # as a server's request or another query holds it
+    try:
+        reader.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        assert (index_dir / f"{record.name}-shm").exists()
+        assert index_stats(index_dir).size_bytes == alone
+    finally:
+        reader.close()
+
+
 def test_copies_of_a_wire_story_make_one_hit(index_dir):
     result = search(index_dir, "flooding Kabul river", today=TODAY)
     assert len(result.hits) == 1
