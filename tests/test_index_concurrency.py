@@ -144,15 +144,15 @@ def test_a_reader_overtaken_by_a_commit_reads_the_new_generation(tmp_path, monke
     index_dir, overtake = overtaken_on_first_open(tmp_path)
     opened = store.open_index
 
-    def open_as_a_commit_lands(folder):
+    def open_as_a_commit_lands(folder, **options):
         overtake("gone.seg")  # the merged segments' files are deleted after this reader read the TOC
-        return opened(folder)
+        return opened(folder, **options)
 
     monkeypatch.setattr(store, "open_index", open_as_a_commit_lands)
     assert search(index_dir, "zebra7", limit=0).total == 1
 
     # With no commit in between, a missing file is damage, said as such.
-    monkeypatch.setattr(store, "open_index", lambda folder: (_ for _ in ()).throw(FileNotFoundError(2, "gone", "x.seg")))
+    monkeypatch.setattr(store, "open_index", lambda folder, **options: (_ for _ in ()).throw(FileNotFoundError(2, "gone", "x.seg")))
     try:
         search(index_dir, "zebra7")
     except DamagedIndex as exc:

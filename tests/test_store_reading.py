@@ -177,3 +177,38 @@ def test_a_warmed_index_s_requests_sum_no_stored_fields_offsets(tmp_path, monkey
         assert not summed
     finally:
         store.close_kept_searchers()
+
+
+def toc_reads(monkeypatch) -> list:
+    """The generations whose table of contents Whoosh reads from now on."""
+    from whoosh.index import TOC
+
+    reads = []
+    real_read = TOC.read.__func__
+    monkeypatch.setattr(TOC, "read", classmethod(lambda cls, *args, **kwargs: reads.append(kwargs.get("gen")) or real_read(cls, *args, **kwargs)))
+    return reads
+
+
+def test_a_searcher_opens_reading_the_table_of_contents_once(seeded_index, monkeypatch):
+    """Whoosh read and unpickled it three times: for the index's existence, its schema, its reader."""
+    reads = toc_reads(monkeypatch)
+    with store.index_searcher(seeded_index) as searcher:
+        assert searcher.doc_count() > 0
+    assert len(reads) == 1
+
+
+def test_an_index_reading_its_contents_once_reads_a_newer_generation(tmp_path, monkeypatch):
+    from archsearch.indexing import update_index
+    from conftest import wire
+
+    index = build_index(tmp_path, {"1.txt": wire("2021-12-10", "KABUL, December 10. /TASS/.", "The Taliban said one thing.")})
+    ix = store.open_index(index, searching_only=True)
+    with ix.searcher() as searcher:
+        before = searcher.doc_count(), searcher.reader().generation()
+    (tmp_path / "corpus" / "2.txt").write_text(wire("2021-12-11", "KABUL, December 11. /TASS/.", "The Taliban said another."))
+    update_index(index, [str(tmp_path / "corpus")])
+    reads = toc_reads(monkeypatch)
+    with ix.searcher() as searcher:
+        after = searcher.doc_count(), searcher.reader().generation()
+    assert after[0] == before[0] + 1 and after[1] > before[1]
+    assert ix.schema is ix._read_toc().schema and len(reads) == 1  # the newer one read once, then kept
