@@ -205,13 +205,13 @@ def listen(path: str, lock: int | None = None) -> Listener:
         raise ArchsearchError(
             f"a server is already running on {path} (stop it with 'archsearch serve --stop')"
         ) from None
-    _tell_state(lock, STARTING)  # until serve() answers: preload() takes seconds on a busy machine
     with contextlib.suppress(OSError):  # (what cannot be looked at, bind says)
         # Only a socket, as a server leaves it, is replaced: ARCHSEARCH_SOCKET naming a file of the
         # user's removed it.
         if not stat.S_ISSOCK(os.lstat(path).st_mode):
             os.close(lock)
             raise ArchsearchError(f"cannot listen on {path}: it is there and is no socket (set ARCHSEARCH_SOCKET elsewhere)")
+    _tell_state(lock, STARTING)  # until serve() answers: preload() takes seconds on a busy machine
     listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         with contextlib.suppress(FileNotFoundError):
