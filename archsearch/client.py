@@ -206,28 +206,34 @@ def _autostart_lock(path: str) -> int | None:
     PAUSE_AFTER_STOP_SECONDS ago; else None. Holding the lock from here until the server takes
     it over is what keeps two commands at once from starting two servers."""
     import fcntl
-    import time
 
     folder = os.path.dirname(path)
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
-        if folder_problem(folder):
+        # The pause is looked at before the lock is taken: a lock taken only to be let go again
+        # would say to `serve --status`, for that instant, that a server is starting.
+        if folder_problem(folder) or _stopped_lately(path):
             return None
         lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
         return None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        try:
-            stopped = os.stat(stopped_marker(path)).st_mtime
-        except FileNotFoundError:
-            return lock
-        if not 0 <= time.time() - stopped < PAUSE_AFTER_STOP_SECONDS:
-            return lock
     except OSError:  # a server holds the lock, or another command is starting one
-        pass
-    os.close(lock)
-    return None
+        os.close(lock)
+        return None
+    return lock
+
+
+def _stopped_lately(path: str) -> bool:
+    """Whether `serve --stop` stopped the server on path less than PAUSE_AFTER_STOP_SECONDS ago."""
+    import time
+
+    try:
+        stopped = os.stat(stopped_marker(path)).st_mtime
+    except FileNotFoundError:
+        return False
+    return 0 <= time.time() - stopped < PAUSE_AFTER_STOP_SECONDS
 
 
 def stopped_marker(path: str) -> str:

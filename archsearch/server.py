@@ -248,6 +248,28 @@ def _starting_pid(path: str) -> int | None:
         return None
 
 
+def _lock_holder(path: str) -> int | None:
+    """Whether someone holds the lock of the server on path, as Linux lists it in /proc/locks:
+    the pid of the process that took it when it still runs, else 0 (a server started by a command
+    holds the lock that command took: the lock is listed with the command's pid); None when nobody
+    holds it, or where that cannot be read. Read, not tried: taking the lock to see, even for an
+    instant, would refuse a server starting in that instant."""
+    try:
+        lock = os.stat(path + ".lock")
+        with open("/proc/locks", "rb") as listed:
+            locks = listed.read()
+    except OSError:
+        return None
+    # A line "1: FLOCK  ADVISORY  WRITE 4691 fe:00:2146321 0 EOF" (a lock waited for: "1: -> FLOCK ...").
+    file = f"{os.major(lock.st_dev):02x}:{os.minor(lock.st_dev):02x}:{lock.st_ino}".encode()
+    for line in locks.splitlines():
+        fields = line.split()
+        if fields[1:2] == [b"FLOCK"] and fields[5:6] == [file]:
+            pid = int(fields[4])
+            return pid if pid > 0 and os.path.exists(f"/proc/{pid}") else 0
+    return None
+
+
 def _check_folder(folder: str) -> None:
     problem = client.folder_problem(folder)
     if problem:
@@ -312,17 +334,21 @@ def stop(path: str) -> bool:
 
 
 def status(path: str) -> dict | None:
-    """What the server on path says of itself (see _Server.status); None when none listens; for
-    one that listens and does not answer yet, as it starts, {"starting": pid, "socket": path}.
-    Raises ArchsearchError when one listens but does not answer."""
+    """What the server on path says of itself (see _Server.status); None when none listens and
+    nobody holds its lock; for one that is starting, {"starting": pid, "socket": path, "listening":
+    whether it listens yet}: it has taken the lock (or the command that starts it in the
+    background has), and does not answer yet. Raises ArchsearchError when one listens but does not answer."""
     connection = _connect(path)
     if connection is None:
-        return None
+        # From the lock's taking to the socket's binding: the run of the command that starts the
+        # server in the background, the server's own start (the taker's pid: 0 once it has ended).
+        holder = _lock_holder(path)
+        return None if holder is None else {"starting": holder, "socket": path, "listening": False}
     with connection:
         # Read once connected: a server that was killed as it started left its word, but listens no more.
         starting = _starting_pid(path)
         if starting:
-            return {"starting": starting, "socket": path}
+            return {"starting": starting, "socket": path, "listening": True}
         connection.settimeout(REQUEST_SECONDS)
         try:
             connection.sendall(client.frame({"type": "status"}))

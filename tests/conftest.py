@@ -105,6 +105,18 @@ def installed_command() -> str:
     return found
 
 
+def command_context(name: str):
+    """A click context for archsearch's command name, made as a command line makes it: under the
+    CLI's own, whose settings name its help option -h and --help. click (8.2 on) makes a command's
+    help option once, with the names of the first context that asks for it, and keeps it for the
+    rest of the process: a context of the command alone (click.Context(command)) gave it --help
+    only, and a test asking with one failed, or made later tests of its process fail, by order."""
+    import click
+
+    root = click.Context(cli, info_name="archsearch", **cli.context_settings)
+    return click.Context(cli.get_command(root, name), info_name=name, parent=root)
+
+
 @pytest.fixture
 def run_installed(index_dir, tmp_path):
     """Run the real installed command in a subprocess, as a user's shell would."""

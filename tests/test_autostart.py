@@ -5,9 +5,11 @@ on it (the `autostart` fixture stops or kills whatever runs there, and fails if 
 server started by a command can be held back before it listens (HOLD): so a test sees what a
 command does while its server is still starting, without timing anything."""
 
+import fcntl
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -101,6 +103,10 @@ def test_the_command_that_starts_a_server_answers_without_waiting_for_it(autosta
     starting = autostart.run("query", "Taliban")
     assert (starting.returncode, starting.stdout, starting.stderr) == (local.returncode, local.stdout, local.stderr)
     assert len(autostart.servers()) == 1 and not autostart.socket.exists()  # held back, not listening yet
+    status = autostart.status()  # the command that took the lock has ended: the server holds it
+    assert (status.returncode, status.stdout) == (
+        1, f"starting: a process holds the server's lock; nothing listens on {autostart.socket} yet\n".encode()
+    )
     autostart.release.touch()
     until(lambda: autostart.status().returncode == 0, "the server did not start")
     served = autostart.run("query", "Taliban", PYTHONPATH=str(no_click))  # a client that cannot run it itself
@@ -257,6 +263,44 @@ def test_status_of_a_server_still_starting_says_so_at_once(socket_folder, monkey
     # Once it has stopped listening, what it wrote as it started is not taken for a server starting.
     result = CliRunner().invoke(cli, ["serve", "--status"])
     assert (result.exit_code, result.output) == (1, f"not running (nothing listens on {path})\n")
+
+
+@pytest.mark.parametrize("leftover", [False, True], ids=["no-socket-file", "socket-file-left"])
+def test_status_once_the_lock_is_taken_and_before_the_server_listens_says_starting(socket_folder, monkeypatch, leftover):
+    """A command takes the server's lock, runs, then starts the server, which binds its socket once
+    Python has started: all that while --status said "not running"."""
+    from click.testing import CliRunner
+
+    from archsearch.cli import cli
+
+    path = socket_folder / "s.sock"
+    monkeypatch.setenv("ARCHSEARCH_SOCKET", str(path))
+    if leftover:  # what a server killed with SIGKILL leaves: a socket nobody listens on
+        with socket.socket(socket.AF_UNIX) as left:
+            left.bind(str(path))
+    lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = CliRunner().invoke(cli, ["serve", "--status"])
+    finally:
+        os.close(lock)
+    assert (result.exit_code, result.output) == (
+        1, f"starting: pid {os.getpid()} holds the server's lock; nothing listens on {path} yet\n"
+    )
+    result = CliRunner().invoke(cli, ["serve", "--status"])
+    assert (result.exit_code, result.output) == (1, f"not running (nothing listens on {path})\n")
+
+
+def test_a_command_after_serve_stop_does_not_take_the_lock_even_for_an_instant(socket_folder, monkeypatch):
+    """Taken and let go at once, as it was, the lock said to a --status at that instant that a server was starting."""
+    from archsearch import client
+
+    path = str(socket_folder / "s.sock")
+    Path(client.stopped_marker(path)).touch()
+    taken = []
+    monkeypatch.setattr(fcntl, "flock", lambda *args: taken.append(args))
+    assert client._autostart_lock(path) is None
+    assert taken == []
 
 
 def test_a_socket_path_naming_a_file_that_is_no_socket_is_refused_and_the_file_kept(socket_folder):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from archsearch.cli import cli
 from archsearch.config import config_path, load_config
-from conftest import build_index, wire, write_corpus
+from conftest import build_index, command_context, wire, write_corpus
 
 ARTICLES = {
     "a.txt": wire("2017-01-10", "BERLIN, January 10. /TASS/.", "Refugees arrive in Germany as Merkel speaks."),
@@ -243,12 +243,12 @@ def test_every_option_is_long_or_one_letter():
     """config.may_be_an_option: a saved query's -Merkel is no command's option, but a word to exclude."""
     import click
 
-    from archsearch.cli import COMMANDS, cli
+    from archsearch.cli import COMMANDS
     from archsearch.config import may_be_an_option
 
     for name in COMMANDS:
-        command = cli.get_command(None, name)
-        for parameter in command.get_params(click.Context(command)):
+        context = command_context(name)
+        for parameter in context.command.get_params(context):
             if isinstance(parameter, click.Option):
                 for option in (*parameter.opts, *parameter.secondary_opts):
                     assert may_be_an_option(option) and (option[:2] == "--") == (len(option) > 2), (name, option)

@@ -232,6 +232,7 @@ def test_the_query_options_are_the_click_command_s():
     import click
 
     from archsearch.config import built_in_default
+    from conftest import command_context
 
     def kind(parameter):
         if parameter.is_flag:
@@ -242,15 +243,15 @@ def test_the_query_options_are_the_click_command_s():
             return tuple(parameter.type.choices)
         return query_line.TEXT if parameter.type is click.STRING else parameter.type
 
-    command = query_command.command
+    context = command_context("query")
     table = {
         parameter: (set(names), query_line.FLAG if kind == query_line.CLICK_ONLY else kind, default)
         for parameter, names, kind, default in query_line.QUERY_OPTIONS
     }
     options = {
         ("help" if "--help" in parameter.opts else parameter.name):
-            (set(parameter.opts), kind(parameter), built_in_default(command, parameter))
-        for parameter in command.get_params(click.Context(command))
+            (set(parameter.opts), kind(parameter), built_in_default(context.command, parameter))
+        for parameter in context.command.get_params(context)
         if isinstance(parameter, click.Option)
     }
     assert table == options

@@ -526,10 +526,16 @@ def spare_waits(server) -> bool:
     for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split():
         try:
             if Path(f"/proc/{pid}/comm").read_bytes().rstrip(b"\n") == SPARE_NAME:
-                return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "S"
+                return sleeps(pid)
         except OSError:  # ended meanwhile
             pass
     return False
+
+
+def sleeps(pid: int | str) -> bool:
+    """Whether the process sleeps (interruptibly): the server does only in its loop's select, and
+    a process woken by what it waits for runs (or is ready to) until it sleeps again."""
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "S"
 
 
 def is_spare(pid: str, name: bytes) -> bool:
@@ -552,25 +558,34 @@ def open_files_under(server, folder: Path) -> list[str]:
 def test_no_descriptor_is_left_open_after_a_request(server, served, corpus):
     served("query", "Taliban")
     until(lambda: open_files_under(server, corpus / "index"), "the server did not keep the index open")
-    # Counted while no request runs and the spare waits: the server holds a line to its spare,
-    # which a request takes and a new spare replaces (see server._fork_spare).
-    # So is one to each process that answered a plain query and waits again (at most KEPT_IDLE,
-    # more or fewer as the requests fell): the descriptors are counted less those lines.
-    until(lambda: not request_processes(server) and spare_waits(server), "no spare waits for the next request")
-    before = descriptors_but_lines_to_waiting_processes(server)
+    before = until_counted(server, "no spare waits for the next request")
     for args in (["query", "Taliban"], ["query", "("], ["show", BIG], ["stats", "--json"]):
         served(*args)
     # Each request's connection is closed once its process has ended.
-    until(
-        lambda: not request_processes(server) and spare_waits(server)
-        and descriptors_but_lines_to_waiting_processes(server) == before,
-        "a descriptor was left open",
-    )
+    until(lambda: settled_descriptors(server) == before, "a descriptor was left open")
 
 
-def descriptors_but_lines_to_waiting_processes(server) -> int:
+def settled_descriptors(server) -> int | None:
+    """The server's descriptors, counted while it is settled (else None): no request runs, the
+    spare waits, and the server sleeps in its loop, having taken each word its processes sent.
+    Counted less its lines to the processes that wait (see server._fork_spare): the spare's, which
+    a request takes and a new spare replaces, and one to each process that answered a plain query
+    and waits again (at most KEPT_IDLE, more or fewer as the requests fell).
+    A process that says it waits again has ended its request; the server closes the request's
+    connection once it has read that word: until then (the server not yet run again, on a loaded
+    machine) the count held one descriptor more, and the test waited its whole BOUND for a count
+    that had been taken one too high."""
+    if request_processes(server) or not spare_waits(server) or not sleeps(server.pid):
+        return None
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    return len(os.listdir(f"/proc/{server.pid}/fd")) - (len(children) - len(request_processes(server)))
+    count = len(os.listdir(f"/proc/{server.pid}/fd")) - len(children)  # each child waiting: none is a request's
+    return count if sleeps(server.pid) and not request_processes(server) else None
+
+
+def until_counted(server, what: str) -> int:
+    counted = []
+    until(lambda: counted.append(settled_descriptors(server)) or counted[-1] is not None, what)
+    return counted[-1]
 
 
 def test_an_index_updated_meanwhile_is_seen(server, no_click, tmp_path):

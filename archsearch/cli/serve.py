@@ -57,8 +57,12 @@ def command(idle_timeout, detach, stop, status, lock_fd):
         if "starting" in found:
             from archsearch.rendering import printable_name
 
-            click.echo(f"starting: pid {found['starting']}, listening on {printable_name(path)}; "
-                       "it answers once it has loaded what commands need")
+            if found["listening"]:
+                click.echo(f"starting: pid {found['starting']}, listening on {printable_name(path)}; "
+                           "it answers once it has loaded what commands need")
+            else:
+                holder = f"pid {found['starting']} holds" if found["starting"] else "a process holds"
+                click.echo(f"starting: {holder} the server's lock; nothing listens on {printable_name(path)} yet")
             sys.exit(1)
         click.echo(describe(found))
         return

@@ -557,10 +557,39 @@ def update_cluster(
     cluster = load_cluster(Path(cluster_file))
     xapian = import_xapian()
     with writers(cluster, lock_wait, progress, should_stop) as shards:
+        first = not shards[0].get_metadata(ROOTS_KEY)
         try:
-            return _update(cluster, shards, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop)
-        except xapian.Error as exc:
-            raise ArchsearchError(f"cluster {cluster.path}: writing failed: {_reason(exc)}") from None
+            report = _update(cluster, shards, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop)
+        except Exception as exc:  # (a kill runs no clean-up)
+            if first:
+                _discard_first_run(shards, xapian)
+            if isinstance(exc, xapian.Error):
+                raise ArchsearchError(f"cluster {cluster.path}: writing failed: {_reason(exc)}") from None
+            raise
+        if first and (report.nothing_indexable or (report.interrupted and not report.total)):
+            report.discarded = _discard_first_run(shards, xapian)
+            report.created = not report.discarded
+        return report
+
+
+def _discard_first_run(shards: list, xapian) -> bool:
+    """Takes back what a first run (on shards that covered no folder) that indexed no article
+    wrote, as indexing.discard_first_index does for the embedded index: the folders it was given,
+    the files it recorded (those it skipped), its count of batches. Later commands then find the
+    cluster as it was, and a later run does not go on reading those folders. Whether it did: not
+    when an article reached a shard, or a shard cannot say (it is down): a run that failed after
+    it wrote a batch is finished by the next, as a killed one is. Each shard's place in the
+    cluster (CLUSTER_KEY, written as the shards are opened) stays: it is what the cluster file says."""
+    try:
+        if any(shard.get_doccount() for shard in shards):
+            return False
+        for shard in shards:
+            for key in [ROOTS_KEY, GENERATION_KEY, *shard.metadata_keys(FOLDER_PREFIX)]:
+                shard.set_metadata(key, "")  # (an empty value deletes it)
+            shard.commit()
+    except xapian.Error:
+        return False
+    return True
 
 
 def _update(cluster, shards, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop):
