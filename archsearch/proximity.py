@@ -15,6 +15,7 @@ import bisect
 import re
 from collections.abc import Callable, Sequence
 from functools import cached_property, lru_cache
+from operator import itemgetter
 
 from archsearch.analysis import word_spans, words
 from archsearch.analysis.tokens import text_stretches, word_expression
@@ -272,14 +273,12 @@ class WordPlaces:
     def first_ending_after(self, position: int) -> int:
         """The number of the first word that ends after character `position` (the count of words if none)."""
         stretch = self._stretch_at(position)
-        ends = [end for _, end in self._spans(stretch)]
-        return self._words_before[stretch] + bisect.bisect_right(ends, position)
+        return self._words_before[stretch] + bisect.bisect_right(self._spans(stretch), position, key=_end)
 
     def first_starting_from(self, position: int) -> int:
         """The number of the first word that starts at character `position` or later (the count of words if none)."""
         stretch = self._stretch_at(position)
-        starts = [start for start, _ in self._spans(stretch)]
-        return self._words_before[stretch] + bisect.bisect_left(starts, position)
+        return self._words_before[stretch] + bisect.bisect_left(self._spans(stretch), position, key=_start)
 
     def _stretch_at(self, position: int) -> int:
         """The stretch holding character `position`, read (the last one for a position past the text)."""
@@ -324,6 +323,10 @@ class WordPlaces:
             return self.expression, self.text, 0
         text = self.text[start:end]
         return word_expression(text), text, start
+
+
+_start = itemgetter(0)
+_end = itemgetter(1)
 
 
 @lru_cache(maxsize=8)
