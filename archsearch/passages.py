@@ -512,13 +512,12 @@ def _runs(text: str, places, run: tuple[WordMatcher, ...]) -> list[tuple[int, in
     `places` the WordPlaces of `text`."""
     found = []
     for start, _ in run[0].spans(text):
-        index = places.first_starting_from(start)
-        try:
-            following = [places.span(index + offset) for offset in range(len(run))]
-        except IndexError:  # the run would go past the text's last word
-            continue
-        if all(matcher.matches(text[a:b]) for matcher, (a, b) in zip(run[1:], following[1:])):
-            found.append((index, index + len(run) - 1))
+        first = places.first_starting_from(start)
+        last = first + len(run) - 1
+        if places.holds(last) and all(
+            matcher.matches(text[a:b]) for matcher, (a, b) in zip(run[1:], map(places.span, range(first + 1, last + 1)))
+        ):
+            found.append((first, last))
     return found
 
 
