@@ -491,30 +491,34 @@ class ProximityRule:
     distance: int | None  # NEAR's; None: all operands in one sentence
 
     def windows(self, text: str) -> list[tuple[int, int]]:
-        """(start, end) in `text` of each stretch where the rule holds, shortest first."""
-        from archsearch.proximity import near_windows, sentence_starts, sentence_windows
+        """(start, end) in `text` of each stretch where the rule holds, shortest first.  Only the
+        words at and after each match are located (proximity.WordPlaces counts the others in C):
+        tokenising all of a long body's 100,000-character stretch cost NEAR most of its time."""
+        from archsearch.proximity import WordPlaces, near_windows, sentence_starts, sentence_windows
 
-        tokens = word_spans(text)
-        starts = [start for start, _, _ in tokens]
-        operands = [sorted({found for run in alternatives for found in _runs(text, tokens, starts, run)})
+        places = WordPlaces(text)
+        operands = [sorted({found for run in alternatives for found in _runs(text, places, run)})
                     for alternatives in self.operands]
         if self.distance is None:
             found = sentence_windows(operands, sentence_starts(text))
         else:
             found = near_windows(operands, self.distance)
-        windows = [(tokens[first][0], tokens[last][1]) for first, last in found]
+        windows = [(places.span(first)[0], places.span(last)[1]) for first, last in found]
         return sorted(windows, key=lambda window: (window[1] - window[0], window[0]))
 
 
-def _runs(text, tokens, starts, run: tuple[WordMatcher, ...]) -> list[tuple[int, int]]:
-    """(first, last) word index of each place where the run's matchers match words in a row."""
-    first_words = [bisect.bisect_left(starts, start) for start, _ in run[0].spans(text)]
-    return [
-        (index, index + len(run) - 1)
-        for index in first_words
-        if index + len(run) <= len(tokens)
-        and all(matcher.matches(tokens[index + offset][2]) for offset, matcher in enumerate(run[1:], start=1))
-    ]
+def _runs(text: str, places, run: tuple[WordMatcher, ...]) -> list[tuple[int, int]]:
+    """(first, last) word index of each place where the run's matchers match words in a row;
+    `places` the WordPlaces of `text`."""
+    found = []
+    for start, _ in run[0].spans(text):
+        first = places.first_starting_from(start)
+        last = first + len(run) - 1
+        if places.holds(last) and all(
+            matcher.matches(text[a:b]) for matcher, (a, b) in zip(run[1:], map(places.span, range(first + 1, last + 1)))
+        ):
+            found.append((first, last))
+    return found
 
 
 def passages(

@@ -15,6 +15,7 @@ import bisect
 import re
 from collections.abc import Callable, Sequence
 from functools import cached_property, lru_cache
+from operator import itemgetter
 
 from archsearch.analysis import word_spans, words
 from archsearch.analysis.tokens import text_stretches, word_expression
@@ -237,11 +238,17 @@ class WordPlaces:
 
     def span(self, index: int) -> tuple[int, int]:
         """(start, end) in the text of word `index` (counted from 0); IndexError past the last word."""
-        while self._words_before[-1] <= index:
-            if not self._read_stretch():
-                raise IndexError(index)
+        if not self.holds(index):
+            raise IndexError(index)
         stretch = bisect.bisect_right(self._words_before, index) - 1
         return self._spans(stretch)[index - self._words_before[stretch]]
+
+    def holds(self, index: int) -> bool:
+        """Whether the text has a word `index` (counted from 0): the stretches up to it counted, none located."""
+        while self._words_before[-1] <= index:
+            if not self._read_stretch():
+                return False
+        return True
 
     def count(self) -> int:
         """How many words the text has."""
@@ -272,14 +279,22 @@ class WordPlaces:
     def first_ending_after(self, position: int) -> int:
         """The number of the first word that ends after character `position` (the count of words if none)."""
         stretch = self._stretch_at(position)
-        ends = [end for _, end in self._spans(stretch)]
-        return self._words_before[stretch] + bisect.bisect_right(ends, position)
+        return self._words_before[stretch] + bisect.bisect_right(self._spans(stretch), position, key=_end)
 
     def first_starting_from(self, position: int) -> int:
-        """The number of the first word that starts at character `position` or later (the count of words if none)."""
+        """The number of the first word that starts at character `position` or later (the count of words if none).
+        Where one expression's matches are the stretch's words, those before `position` are counted in C,
+        the stretch's words not located: a word reaching past `position` is cut there, and what is left of
+        it is still one match (its letters, perhaps less a dot), and the words before it are the same."""
         stretch = self._stretch_at(position)
-        starts = [start for start, _ in self._spans(stretch)]
-        return self._words_before[stretch] + bisect.bisect_left(starts, position)
+        start, end = self._stretch_starts[stretch], self._stretch_starts[stretch + 1]
+        if stretch not in self._stretch_words:
+            expression, text, offset = self._stretch_expression(start, end)
+            if expression is not None:
+                return self._words_before[stretch] + len(
+                    _counting(expression).findall(text, start - offset, max(start, min(position, end)) - offset)
+                )
+        return self._words_before[stretch] + bisect.bisect_left(self._spans(stretch), position, key=_start)
 
     def _stretch_at(self, position: int) -> int:
         """The stretch holding character `position`, read (the last one for a position past the text)."""
@@ -324,6 +339,10 @@ class WordPlaces:
             return self.expression, self.text, 0
         text = self.text[start:end]
         return word_expression(text), text, start
+
+
+_start = itemgetter(0)
+_end = itemgetter(1)
 
 
 @lru_cache(maxsize=8)

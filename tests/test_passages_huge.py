@@ -1,6 +1,7 @@
 """Passages, proximity windows and sentences over long bodies: the work follows the matches, and
 what is found is what reading every word finds."""
 
+import bisect
 import re
 from unittest import mock
 
@@ -168,3 +169,73 @@ def test_a_long_page_of_many_accented_characters_is_searched_in_the_text_at_once
     matcher = WordMatcher(frozenset({indexed_form("réfugiés", "fr")}), language="fr")
     with mock.patch.object(passages_module, "_non_ascii_characters_in", side_effect=AssertionError("one by one")):
         assert len(matcher.spans(text)) == 3_000
+
+
+# Words the rules look for among others, in every shape the tokenizer has: dotted words, numbers,
+# unspaced runs cut into pairs (one holding a matched pair), marks, sentence ends.
+RULE_PIECES = st.sampled_from(
+    ["Kabul", "Taliban", "talks", "said", "the", "U.S", "3.5", "北京大学", "北京", "abc北京", "Zu\u0308rich", "kabul.",
+     " ", " ", " ", ". ", ", ", "\n\n", "? ", " . ", "'"]
+)
+
+
+def windows_from_every_word(rule, text):
+    """ProximityRule.windows() as it was written first: every word of the text tokenised."""
+    from archsearch.proximity import near_windows, sentence_starts, sentence_windows
+
+    tokens = word_spans(text)
+    starts = [start for start, _, _ in tokens]
+
+    def runs(run):
+        first_words = [bisect.bisect_left(starts, start) for start, _ in run[0].spans(text)]
+        return [
+            (index, index + len(run) - 1)
+            for index in first_words
+            if index + len(run) <= len(tokens)
+            and all(matcher.matches(tokens[index + offset][2]) for offset, matcher in enumerate(run[1:], start=1))
+        ]
+
+    operands = [sorted({found for run in alternatives for found in runs(run)}) for alternatives in rule.operands]
+    found = (sentence_windows(operands, sentence_starts(text)) if rule.distance is None
+             else near_windows(operands, rule.distance))
+    windows = [(tokens[first][0], tokens[last][1]) for first, last in found]
+    return sorted(windows, key=lambda window: (window[1] - window[0], window[0]))
+
+
+def _word(text):
+    return (WordMatcher(frozenset({indexed_form(text, "en")}), language="en"),)
+
+
+RULE_OPERANDS = st.sampled_from(
+    [(_word("kabul"),), (_word("taliban"), _word("talks")), (_word("talks") + _word("said"),),
+     ((WordMatcher(forms=frozenset({"北京"}), language="en"),),), (_word("zürich"),), (_word("u.s"),)]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(RULE_PIECES, max_size=120).map("".join), st.lists(RULE_OPERANDS, min_size=1, max_size=3),
+       st.sampled_from([None, 1, 2, 5]), st.sampled_from([1, 16, 1024]))
+def test_proximity_windows_are_those_found_from_every_word(text, operands, distance, stretch):
+    import archsearch.proximity as proximity
+
+    rule = passages_module.ProximityRule(tuple(operands), distance)
+    with mock.patch.object(proximity, "_STRETCH_CHARS", stretch):
+        assert rule.windows(text) == windows_from_every_word(rule, text)
+
+
+def test_near_windows_in_a_long_text_tokenise_only_the_stretches_of_their_matches():
+    import archsearch.proximity as proximity
+
+    filler = "Nothing of note happened on this quiet day in the valley. " * 2000
+    text = filler + "Taliban fighters entered 北京 and Kabul at dawn. " + filler
+    rule = passages_module.ProximityRule(((_word("taliban"),), (_word("kabul"),)), 5)
+    tokenised = []
+
+    def recording(part):
+        tokenised.append(len(part))
+        return word_spans(part)
+
+    with mock.patch.object(proximity, "word_spans", recording), mock.patch.object(passages_module, "word_spans", recording):
+        windows = rule.windows(text)
+    assert [text[start:end] for start, end in windows] == ["Taliban fighters entered 北京 and Kabul"]
+    assert tokenised and max(tokenised) < 2 * proximity._STRETCH_CHARS  # the stretch holding 北京 alone

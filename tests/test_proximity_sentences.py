@@ -1,5 +1,6 @@
 """SENTENCE() read around the occurrences only: the same verdicts as splitting the whole text."""
 
+import bisect
 from unittest import mock
 
 from hypothesis import given, settings
@@ -31,6 +32,20 @@ def test_the_verdict_is_that_of_the_whole_texts_sentences(text, data, stretch):
     operands = data.draw(st.lists(st.lists(occurrence, max_size=4).map(sorted), min_size=1, max_size=3)) if count else []
     with mock.patch.object(proximity, "_STRETCH_CHARS", stretch), mock.patch.object(proximity, "LOCAL_SENTENCES_CHARS", 0):
         assert in_one_sentence(text, operands) == whole_text_verdict(text, operands)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(PIECES, max_size=80).map("".join), st.data(), st.sampled_from([1, 8, 4096]))
+def test_word_places_find_the_words_around_any_character_as_the_whole_texts_words(text, data, stretch):
+    spans = word_spans(text)
+    starts, ends = [start for start, _, _ in spans], [end for _, end, _ in spans]
+    positions = data.draw(st.lists(st.integers(0, len(text) + 2), max_size=6))
+    with mock.patch.object(proximity, "_STRETCH_CHARS", stretch):
+        places = WordPlaces(text)
+        for position in positions:  # mid-word, in unspaced pairs, past the text: counted or located
+            assert places.first_starting_from(position) == bisect.bisect_left(starts, position)
+            assert places.first_ending_after(position) == bisect.bisect_right(ends, position)
+        assert not places.holds(len(spans)) and (not spans or places.holds(len(spans) - 1))
 
 
 def test_word_places_are_the_words_of_the_text():

@@ -32,7 +32,9 @@ by Whoosh's way, one term at a time: slower, never different.
 A process that has not loaded a segment's word lists (a query without the server) searches them
 where they lie in the segment's file, mapped, and reads only the runs of words it finds
 (mapped_word_groups): unpickling them whole took a live-search keystroke 5.5-6 ms of CPU and 2,600
-page faults at 100k articles (8.4 MB of lists for a prefix's words in one field).
+page faults at 100k articles (8.4 MB of lists for a prefix's words in one field).  A prefix of few
+words (WALKED_WORDS in every segment) it reads from the segments' term files instead, whose cursor
+finds them with one search where the lists take one per length.
 """
 
 import os
@@ -40,6 +42,7 @@ import pickle
 import struct
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
+from itertools import islice
 
 from whoosh import query as wq
 from whoosh.reading import IndexReader
@@ -301,6 +304,11 @@ def merge_word_lists(reader, fieldname: str) -> None:
     reader.__dict__.setdefault(_MERGED_WORDS, {})[fieldname] = SEPARATOR.join(sorted(found))
 
 
+# A prefix's words are read from a segment's term file rather than its word lists (_words_starting)
+# while no segment has more than this many: a term costs ~2 µs there, a search of the lists ~0.3 ms a
+# segment, whatever the prefix.
+WALKED_WORDS = 64
+
 # The reader's attribute holding its fields' merged word lists (merge_word_lists).
 _MERGED_WORDS = "archsearch_merged_words"
 
@@ -313,7 +321,18 @@ def _words_starting(reader, fieldname: str, text: str) -> list[bytes]:
         return words.split(SEPARATOR) if words else []
     length = len(text)
     found = set()
+    walk = True  # until a segment shows the prefix has many words
     for leaf, _ in reader.leaf_readers():
+        if walk and _kept_key(leaf) not in _kept:
+            # Where this process has not loaded the segment's lists (a query without the server),
+            # a prefix of few words is read from the term file, whose cursor finds it with one
+            # search: its lists' groups would be located (mapped_word_groups) and searched, one
+            # search per length (`syria cease*` at 100k: 2.8 ms, the term file 0.9).
+            words = list(islice(leaf.expand_prefix(fieldname, text), WALKED_WORDS + 1))
+            if len(words) <= WALKED_WORDS:
+                found.update(words)
+                continue
+            walk = False
         groups = _word_groups(leaf, fieldname)
         if groups is None:
             found.update(leaf.expand_prefix(fieldname, text))
