@@ -79,6 +79,8 @@ NOT_ON_THE_QUERY_PATH = (
     "json",
     # Whoosh's matchers, which archsearch's evaluation does not run, and its query expansion
     "whoosh.matching.binary", "whoosh.matching.combo", "whoosh.classify",
+    # a plain-text article is decoded as UTF-8 without its byte order mark, not by this codec
+    "encodings.utf_8_sig",
     # the client's, to reach a server; tests run with ARCHSEARCH_SERVER=off (conftest.py)
     "_socket",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
