@@ -54,6 +54,9 @@ what any other code sees:
   (`_class_on_use`: calling it makes the real matcher);
 - `whoosh.classify` (query expansion, 0.15 ms) a placeholder whose Bo1Model whoosh.searching takes
   as such a stand-in, for the default model of Searcher methods no query calls;
+- `sqlite3` a placeholder whose `connect` and `Error`, for archsearch.nearduplicates alone, are
+  those of its C core, `_sqlite3` (the package's are the same objects), which it loads on use: the
+  package's date adapters (sqlite3.dbapi2) are made only for code that may pass dates (0.25 ms);
 - `pickle` a placeholder whose functions, classes and errors are those of its C core, `_pickle`
   (pickle.py's own are the same objects): all Whoosh and a query use (0.5 ms);
 - `decimal` a placeholder whose `Decimal`, for whoosh.fields alone (which only compares a numeric
@@ -320,6 +323,20 @@ def _class_on_use(module: str, name: str) -> type:
     return type(name, (), {"__new__": __new__, "__module__": module, "__doc__": f"{module}.{name}, loaded on use"})
 
 
+class _CoreNames:
+    """Names of a C core module (`core`) that a module of Python re-exports as they are, for
+    _DeferredModule._stand_ins_for: the core is imported when one of them is first asked for."""
+
+    def __init__(self, core: str, names: tuple[str, ...]):
+        self.core, self.names = core, frozenset(names)
+
+    def __contains__(self, name) -> bool:
+        return name in self.names
+
+    def __getitem__(self, name: str):
+        return getattr(importlib.import_module(self.core), name)
+
+
 def _defer(name: str, stand_ins_for: tuple[str, dict] | None = None, **attributes) -> None:
     """A placeholder for the module `name` (see _DeferredModule), with `attributes` of its own."""
     if name not in sys.modules:
@@ -379,6 +396,9 @@ def install() -> None:
     _defer("decimal", stand_ins_for=("whoosh.fields", {"Decimal": _WHOOSH_DECIMAL}))
     # whoosh.searching's, whose Searcher takes Bo1Model as the default model of methods no query calls
     _defer("whoosh.classify", stand_ins_for=("whoosh.searching", {"Bo1Model": _class_on_use("whoosh.classify", "Bo1Model")}))
+    # nearduplicates' (the copy groups' record), which takes sqlite3's connect and Error, _sqlite3's
+    # own: the package's adapters of dates, for statements that pass none, are not made (0.25 ms)
+    _defer("sqlite3", stand_ins_for=("archsearch.nearduplicates", _CoreNames("_sqlite3", ("connect", "Error"))))
     # whoosh.filedb.filetables' CRC-32 hash of keys, for hash tables of a type ours are not (MD5's)
     _defer("binascii", crc32=_stand_in("binascii", "crc32"))
     for name in DEFERRED:

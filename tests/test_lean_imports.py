@@ -65,7 +65,8 @@ def test_whoosh_cached_properties_work():
 
 # Real modules a query run without the server must not load, its output going to a pipe: what it
 # never uses, what only other commands or formats use, and what only a terminal needs (rich).
-# sqlite3 is allowed: the near-duplicate groups a query shows live in the index's record of files.
+# sqlite3's C core is allowed: the near-duplicate groups a query shows live in the index's record of
+# files (the package, with its date adapters, is not: sqlite3.dbapi2).
 NOT_ON_THE_QUERY_PATH = (
     "asyncio", "urllib.request", "html", "html.entities", "tokenize", "linecache", "tempfile", "shutil",
     "subprocess", "socket", "email", "http", "ssl", "difflib", "tomllib", "rich", "textual", "whoosh.lang.morph_en",
@@ -81,6 +82,7 @@ NOT_ON_THE_QUERY_PATH = (
     "whoosh.matching.binary", "whoosh.matching.combo", "whoosh.classify",
     # a plain-text article is decoded as UTF-8 without its byte order mark, not by this codec
     "encodings.utf_8_sig",
+    "sqlite3.dbapi2",
     # the client's, to reach a server; tests run with ARCHSEARCH_SERVER=off (conftest.py)
     "_socket",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
@@ -130,6 +132,23 @@ def test_a_query_or_the_help_loads_no_heavy_module(seeded_index, args, needed):
     names = tuple(name for name in NOT_ON_THE_QUERY_PATH if name not in needed)
     result = run_command(COMMAND_THEN_LOADED.format(names=names, args=args), seeded_index)
     assert result.returncode == 0 and result.stdout, result.stderr
+    assert result.stderr.splitlines()[-1] == "[]"
+
+
+def test_a_query_finds_the_copies_of_its_hits_with_sqlite3_s_core_alone(tmp_path):
+    """nearduplicates takes sqlite3's connect and Error from _sqlite3 (lean_imports): the copy groups
+    are read as before, without the package's date adapters."""
+    from conftest import build_index, wire
+
+    lead = "KABUL, December 10. /TASS/."
+    text = "The Taliban expect help in fighting terrorism and drug trafficking, the spokesman said on Friday."
+    index = build_index(tmp_path, {
+        **{f"copy{number}.txt": wire("2021-12-10", lead, text) for number in (1, 2, 3)},
+        "other.txt": wire("2021-12-11", "HERAT, December 11. /TASS/.", "Markets reopened."),
+    })
+    result = run_command(COMMAND_THEN_LOADED.format(names=("sqlite3", "sqlite3.dbapi2"), args=["query", "taliban"]), index)
+    assert result.returncode == 0, result.stderr
+    assert " · +2 copies" in result.stdout
     assert result.stderr.splitlines()[-1] == "[]"
 
 
