@@ -83,6 +83,8 @@ NOT_ON_THE_QUERY_PATH = (
     # a plain-text article is decoded as UTF-8 without its byte order mark, not by this codec
     "encodings.utf_8_sig",
     "sqlite3.dbapi2",
+    # where a hit's copies are found in the index, for hits in a group of copies alone
+    "archsearch.engines.whoosh.keys",
     # the client's, to reach a server; tests run with ARCHSEARCH_SERVER=off (conftest.py)
     "_socket",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
