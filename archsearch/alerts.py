@@ -96,7 +96,7 @@ def record_seen(index_dir: Path, name: str, stamp: int, environ=os.environ) -> N
         "ran": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     try:
-        write_state(path, record)
+        write_state(path, json.dumps(record).encode())  # ASCII: a path's undecodable bytes escaped
     except OSError as exc:
         raise ArchsearchError(
             f"could not record this run of @{name} --new in {path.parent}: {exc.strerror or exc} "

@@ -8,11 +8,12 @@ gets a warning to show instead.
 
 import contextlib
 import fcntl
-import json
+import marshal
 import os
 import re
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,16 +42,20 @@ def state_file(index_dir: Path, environ=os.environ, kind: str = "last-query") ->
     """The index's file of `kind` in the state folder (its last hits by default), named by a
     checksum of its absolute path: zlib's CRC-32, which the index has loaded already, where hashlib
     would load OpenSSL (2.5 ms of every query).  The file holds the path too, so two indexes whose
-    checksums meet never take each other's records."""
-    return state_dir(environ) / f"{kind}-{zlib.crc32(_absolute(index_dir)):08x}.json"
+    checksums meet never take each other's records.  Its record is marshalled: archsearch alone
+    reads it, and json would cost every query 1 ms of CPU to import."""
+    return state_dir(environ) / f"{kind}-{zlib.crc32(_absolute(index_dir)):08x}.marshal"
 
 
-def _earlier_state_file(index_dir: Path, environ=os.environ) -> Path:
-    """Where the last hits were kept before their files were named by CRC-32 (by SHA-256): `show @3`
-    after an upgrade still finds the hits of the query run before it."""
+def _earlier_state_files(index_dir: Path, environ=os.environ) -> Iterator[Path]:
+    """Where the last hits were kept before, in JSON: named by CRC-32, and before that by SHA-256
+    (hashlib, 2 ms to load, only once the other is not found).  `show @3` after an upgrade still
+    finds the hits of the query run before it."""
+    folder = state_dir(environ)
+    yield folder / f"last-query-{zlib.crc32(_absolute(index_dir)):08x}.json"
     import hashlib
 
-    return state_dir(environ) / f"last-query-{hashlib.sha256(_absolute(index_dir)).hexdigest()[:16]}.json"
+    yield folder / f"last-query-{hashlib.sha256(_absolute(index_dir)).hexdigest()[:16]}.json"
 
 
 def _absolute(index_dir: Path) -> bytes:
@@ -113,7 +118,10 @@ def write_deferred() -> None:
 
 def _write_remembered(folder: int | None, temporary: Path, descriptor: int, path: Path, record: dict) -> None:
     try:
-        _fill(temporary, descriptor, path, record)
+        _fill(temporary, descriptor, path, marshal.dumps(record))
+        # The JSON file of a version before: gone, so that no version ever reads hits older than these.
+        with contextlib.suppress(OSError):
+            os.unlink(path.with_suffix(".json"))
     except OSError:
         # Told to nobody when deferred: `@N` must not name the hits of the query before.
         with contextlib.suppress(OSError):
@@ -143,11 +151,11 @@ def _unlock(folder: int | None) -> None:
         os.close(folder)  # the lock goes with it
 
 
-def write_state(path: Path, record: dict) -> None:
-    """Writes `record` as JSON to a file of the state folder, readable by the user alone (0600),
-    in a new file renamed over the old one: a reader never sees half of it."""
+def write_state(path: Path, payload: bytes) -> None:
+    """Writes `payload` to a file of the state folder, readable by the user alone (0600), in a new
+    file renamed over the old one: a reader never sees half of it."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _fill(*_new_file(path), path, record)
+    _fill(*_new_file(path), path, payload)
 
 
 def _new_file(path: Path) -> tuple[Path, int]:
@@ -157,11 +165,11 @@ def _new_file(path: Path) -> tuple[Path, int]:
     return temporary, os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
 
 
-def _fill(temporary: Path, descriptor: int, path: Path, record: dict) -> None:
-    """Writes record to the new file, which then replaces path."""
+def _fill(temporary: Path, descriptor: int, path: Path, payload: bytes) -> None:
+    """Writes payload to the new file, which then replaces path."""
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            json.dump(record, out)  # ASCII: a path's undecodable bytes (surrogates) escaped, not an error
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(payload)
         os.replace(temporary, path)
     except OSError:
         with contextlib.suppress(OSError):
@@ -181,16 +189,14 @@ def recall(index_dir: Path, number: int, environ=os.environ) -> RememberedHit:
     folder = _locked_folder(path.parent, fcntl.LOCK_SH)  # waits for hits a served query is still writing
     try:
         if not path.exists():
-            earlier = _earlier_state_file(index_dir, environ)
-            if earlier.exists():
-                path = earlier
-        record = json.loads(path.read_text(encoding="utf-8"))
+            path = next((earlier for earlier in _earlier_state_files(index_dir, environ) if earlier.exists()), path)
+        record = _read_record(path)
         query, hits = record["query"], {int(rank): str(reference) for rank, reference in record["hits"]}
         if record["index"] != str(Path(index_dir).absolute()):
             raise FileNotFoundError  # another index's, whose name's checksum is this one's
     except FileNotFoundError:
         raise ArchsearchError(f"no query to take @{number} from: run `archsearch query` against this index first")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
         raise ArchsearchError(f"cannot read the remembered hits in {path} ({exc}): run the query again")
     finally:
         _unlock(folder)
@@ -198,3 +204,15 @@ def recall(index_dir: Path, number: int, environ=os.environ) -> RememberedHit:
         listed = f"hits {min(hits)}-{max(hits)}" if hits else "no hits"
         raise ArchsearchError(f"@{number}: the last query, '{query}', listed {listed}")
     return RememberedHit(hits[number], query)
+
+
+def _read_record(path: Path) -> dict:
+    """The record of hits at path: marshalled, or JSON as versions before wrote it."""
+    if path.suffix == ".json":
+        import json
+
+        return json.loads(path.read_text(encoding="utf-8"))
+    record = marshal.loads(path.read_bytes())
+    if not isinstance(record, dict):
+        raise ValueError("not a record of hits")
+    return record

@@ -48,7 +48,15 @@ what any other code sees:
   real module when called (0.8 ms);
 - `whoosh.query` a package of its own (`_GatheringPackage`) that takes the names a query uses from
   the parts that define them, and loads the rest of the real package (its span, nested and column
-  queries: 0.6 ms) on first use of any other name;
+  queries: 0.6 ms) on first use of any other name; `whoosh.matching` such a package too (its
+  `binary` and `combo` matchers, which archsearch's own evaluation never runs: 0.35 ms), whose
+  AndMaybeMatcher whoosh.query.compound takes as a stand-in class for a query class's default
+  (`_class_on_use`: calling it makes the real matcher);
+- `whoosh.classify` (query expansion, 0.15 ms) a placeholder whose Bo1Model whoosh.searching takes
+  as such a stand-in, for the default model of Searcher methods no query calls;
+- `sqlite3` a placeholder whose `connect` and `Error`, for archsearch.nearduplicates alone, are
+  those of its C core, `_sqlite3` (the package's are the same objects), which it loads on use: the
+  package's date adapters (sqlite3.dbapi2) are made only for code that may pass dates (0.25 ms);
 - `pickle` a placeholder whose functions, classes and errors are those of its C core, `_pickle`
   (pickle.py's own are the same objects): all Whoosh and a query use (0.5 ms);
 - `decimal` a placeholder whose `Decimal`, for whoosh.fields alone (which only compares a numeric
@@ -100,12 +108,22 @@ DEFERRED = (
 
 
 class _DeferredModule(types.ModuleType):
-    """A module that imports the real one, and takes its place, the first time it is used."""
+    """A module that imports the real one, and takes its place, the first time it is used.
+    `_stand_ins_for` (one module's name, and names -> objects): what that module alone, as it
+    loads, takes from this one in place of the real objects (the real module not loaded)."""
+
+    _stand_ins_for: tuple[str | None, dict] = (None, {})
 
     def __getattr__(self, name):
         # The import system probing (__file__ and the like) is no use; `from module import *` (__all__) is.
         if name.startswith("__") and name != "__all__":
             raise AttributeError(name)
+        importer, stand_ins = self._stand_ins_for
+        if name in stand_ins and sys._getframe(1).f_globals.get("__name__") == importer:
+            return stand_ins[name]
+        return self._real_attribute(name)
+
+    def _real_attribute(self, name):
         real = _load_real(self.__name__)
         if name == "__all__":  # a star import of a module without one takes its public names
             return getattr(real, "__all__", None) or [key for key in vars(real) if not key.startswith("_")]
@@ -145,7 +163,7 @@ class _GatheringPackage(_DeferredModule):
     after part), standing in for it: a name of `_taken_from` comes from that one part, loaded alone,
     and a part is imported as usual; any other name loads the real package (and all its parts)."""
 
-    def __getattr__(self, name):
+    def _real_attribute(self, name):
         part = self._taken_from.get(name)
         if part is not None:
             value = getattr(importlib.import_module(f"{self.__name__}.{part}"), name)
@@ -153,7 +171,7 @@ class _GatheringPackage(_DeferredModule):
             return value
         if name in self._parts:
             return importlib.import_module(f"{self.__name__}.{name}")
-        return super().__getattr__(name)
+        return super()._real_attribute(name)
 
 
 # whoosh.query's parts, in the order its __init__ gathers them, and the names a query takes from it
@@ -167,6 +185,25 @@ WHOOSH_QUERY_NAMES = {
     **dict.fromkeys(("TermRange", "NumericRange", "DateRange", "RangeMixin"), "ranges"),
     **dict.fromkeys(("Not", "WrappingQuery", "ConstantScoreQuery", "WeightingQuery"), "wrappers"),
 }
+# whoosh.matching's parts and names (matchers a query does not run: archsearch evaluates queries on
+# its own, evaluation.py), and the one name whoosh.query.compound takes from `binary` as it loads,
+# for a query class's default matcher (AndMaybe.matcherclass): combo and binary, 0.35 ms.
+WHOOSH_MATCHING_PARTS = ("mcore", "binary", "wrappers", "combo")
+WHOOSH_MATCHING_NAMES = {
+    **dict.fromkeys((
+        "ReadTooFar", "NoQualityAvailable", "Matcher", "ConstantScoreMatcher", "NullMatcherClass", "NullMatcher",
+        "ListMatcher", "LeafMatcher",
+    ), "mcore"),
+    **dict.fromkeys((
+        "BiMatcher", "AdditiveBiMatcher", "UnionMatcher", "DisjunctionMaxMatcher", "IntersectionMatcher", "AndNotMatcher",
+        "AndMaybeMatcher",
+    ), "binary"),
+    **dict.fromkeys((
+        "WrappingMatcher", "MultiMatcher", "ExcludeMatcher", "FilterMatcher", "InverseMatcher", "RequireMatcher",
+        "ConstantScoreWrapperMatcher", "SingleTermMatcher", "CoordMatcher",
+    ), "wrappers"),
+    **dict.fromkeys(("CombinationMatcher", "PreloadedUnionMatcher", "ArrayUnionMatcher"), "combo"),
+}
 
 
 class _GatheringFinder:
@@ -174,25 +211,28 @@ class _GatheringFinder:
     usual afterwards (the placeholder's _load_real). A finder rather than a module put in sys.modules,
     so that the import system binds it to its parent package as it binds any other."""
 
-    gathered: dict = {}  # package -> (its parts, the names taken from them)
+    gathered: dict = {}  # package -> (its parts, the names taken from them, its _stand_ins_for or None)
 
     @classmethod
     def find_spec(cls, name, path=None, target=None):
         if name not in cls.gathered or target is not None:
             return None
-        parts, taken_from = cls.gathered.pop(name)
+        parts, taken_from, stand_ins_for = cls.gathered.pop(name)
         real = importlib.machinery.PathFinder.find_spec(name, path)
         if real is None or real.submodule_search_locations is None:
             return None
         spec = importlib.machinery.ModuleSpec(name, cls, is_package=True)
         spec.submodule_search_locations = list(real.submodule_search_locations)
-        spec.loader_state = (parts, taken_from)
+        spec.loader_state = (parts, taken_from, stand_ins_for)
         return spec
 
     @staticmethod
     def create_module(spec):
         package = _GatheringPackage(spec.name)
-        package._parts, package._taken_from = frozenset(spec.loader_state[0]), spec.loader_state[1]
+        parts, package._taken_from, stand_ins_for = spec.loader_state
+        package._parts = frozenset(parts)
+        if stand_ins_for is not None:
+            package._stand_ins_for = stand_ins_for
         return package
 
     @staticmethod
@@ -247,7 +287,7 @@ def _real_decimal_loaded():
 
 
 class _DecimalOnUse(type):
-    """The class of whoosh.fields' Decimal stand-in (_DecimalForWhoosh): calling it makes a real
+    """The class of whoosh.fields' Decimal stand-in (_WHOOSH_DECIMAL): calling it makes a real
     Decimal (loading decimal), isinstance and issubclass answer as for the real class (no Decimal
     exists while no decimal module is loaded), and its other attributes are the real class's."""
 
@@ -266,25 +306,44 @@ class _DecimalOnUse(type):
         return getattr(_load_real("decimal").Decimal, name)
 
 
-class _DecimalForWhoosh(_DeferredModule):
-    """decimal, whose Decimal whoosh.fields alone takes as a stand-in (_DecimalOnUse) as it loads:
-    it compares a NUMERIC field's numbers with it (isinstance), and numtype (`is`: a NUMERIC made
-    with decimal.Decimal, which no schema of archsearch's is, would not be recognised). Anyone
-    else gets the real module."""
-
-    def __getattr__(self, name):
-        if name == "Decimal" and sys._getframe(1).f_globals.get("__name__") == "whoosh.fields":
-            return _WHOOSH_DECIMAL
-        return super().__getattr__(name)
-
-
+# decimal's Decimal as whoosh.fields alone takes it as it loads: it compares a NUMERIC field's
+# numbers with it (isinstance), and numtype (`is`: a NUMERIC made with decimal.Decimal, which no
+# schema of archsearch's is, would not be recognised).
 _WHOOSH_DECIMAL = _DecimalOnUse("Decimal", (), {"__module__": "decimal"})
 
 
-def _defer(name: str, **attributes) -> None:
+def _class_on_use(module: str, name: str) -> type:
+    """A stand-in for the class `name` of `module`, for an importer that takes it as a default
+    (a signature's, a class attribute): calling it loads the module and makes an instance of the
+    real class.  A class itself, so that code asking `type(model) is type` takes it for one."""
+
+    def __new__(cls, *args, **kwargs):
+        return getattr(_load_real(module), name)(*args, **kwargs)
+
+    return type(name, (), {"__new__": __new__, "__module__": module, "__doc__": f"{module}.{name}, loaded on use"})
+
+
+class _CoreNames:
+    """Names of a C core module (`core`) that a module of Python re-exports as they are, for
+    _DeferredModule._stand_ins_for: the core is imported when one of them is first asked for."""
+
+    def __init__(self, core: str, names: tuple[str, ...]):
+        self.core, self.names = core, frozenset(names)
+
+    def __contains__(self, name) -> bool:
+        return name in self.names
+
+    def __getitem__(self, name: str):
+        return getattr(importlib.import_module(self.core), name)
+
+
+def _defer(name: str, stand_ins_for: tuple[str, dict] | None = None, **attributes) -> None:
+    """A placeholder for the module `name` (see _DeferredModule), with `attributes` of its own."""
     if name not in sys.modules:
         placeholder = _DeferredModule(name)
         placeholder.__dict__.update(attributes)
+        if stand_ins_for is not None:
+            placeholder._stand_ins_for = stand_ins_for
         sys.modules[name] = placeholder
 
 
@@ -334,8 +393,12 @@ def install() -> None:
         _defer("hashlib", md5=md5)
     _defer("inspect", cleandoc=_cleandoc, get_annotations=_get_annotations)
     _defer("threading", Lock=_THREADING_LOCK)  # Whoosh's files take Lock, which is _thread's
-    if "decimal" not in sys.modules:
-        sys.modules["decimal"] = _DecimalForWhoosh("decimal")
+    _defer("decimal", stand_ins_for=("whoosh.fields", {"Decimal": _WHOOSH_DECIMAL}))
+    # whoosh.searching's, whose Searcher takes Bo1Model as the default model of methods no query calls
+    _defer("whoosh.classify", stand_ins_for=("whoosh.searching", {"Bo1Model": _class_on_use("whoosh.classify", "Bo1Model")}))
+    # nearduplicates' (the copy groups' record), which takes sqlite3's connect and Error, _sqlite3's
+    # own: the package's adapters of dates, for statements that pass none, are not made (0.25 ms)
+    _defer("sqlite3", stand_ins_for=("archsearch.nearduplicates", _CoreNames("_sqlite3", ("connect", "Error"))))
     # whoosh.filedb.filetables' CRC-32 hash of keys, for hash tables of a type ours are not (MD5's)
     _defer("binascii", crc32=_stand_in("binascii", "crc32"))
     for name in DEFERRED:
@@ -349,7 +412,12 @@ def install() -> None:
     if sys.version_info[:2] == (3, 11) and "datetime" not in sys.modules:
         _datetime_from_its_core()
     if "whoosh.query" not in sys.modules and _GatheringFinder not in sys.meta_path:
-        _GatheringFinder.gathered["whoosh.query"] = (WHOOSH_QUERY_PARTS, WHOOSH_QUERY_NAMES)
+        _GatheringFinder.gathered["whoosh.query"] = (WHOOSH_QUERY_PARTS, WHOOSH_QUERY_NAMES, None)
+        if "whoosh.matching" not in sys.modules:
+            and_maybe = _class_on_use("whoosh.matching.binary", "AndMaybeMatcher")
+            _GatheringFinder.gathered["whoosh.matching"] = (
+                WHOOSH_MATCHING_PARTS, WHOOSH_MATCHING_NAMES, ("whoosh.query.compound", {"AndMaybeMatcher": and_maybe}),
+            )
         sys.meta_path.insert(0, _GatheringFinder)
 
 

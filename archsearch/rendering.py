@@ -14,7 +14,6 @@ import errno
 import functools
 import io
 import itertools
-import json
 import os
 import re
 import sys
@@ -154,6 +153,8 @@ def article_record(article: ArticleRecord) -> dict:
 
 
 def json_line(record: dict) -> str:
+    import json  # here: other formats never load it (1 ms of a query)
+
     # ensure_ascii keeps every line valid UTF-8 whatever the text holds.
     return json.dumps(record, ensure_ascii=True) + "\n"
 

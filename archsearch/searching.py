@@ -11,7 +11,6 @@ from pathlib import Path
 from whoosh.query import And, Not, Or, Term
 from whoosh.scoring import BM25F
 
-from archsearch.alerts import newest_stamp
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh import long_bodies
 from archsearch.engines.whoosh.evaluation import Evaluation, Evaluator
@@ -522,7 +521,11 @@ def search(
             languages=index_languages(searcher), ignore_case=ignore_case, indexed_after=indexed_after,
         )
         parsed = parse_query(text, schema, **parse_options)
-        newest_indexed = 0 if indexed_after is None else newest_stamp(searcher)
+        newest_indexed = 0
+        if indexed_after is not None:  # --new's saved search (alerts.py, which a plain query never loads)
+            from archsearch.alerts import newest_stamp
+
+            newest_indexed = newest_stamp(searcher)
         if searcher.doc_count() == 0:
             return SearchResult(
                 query=text, hits=[], total=0, elapsed=time.perf_counter() - started, offset=offset,

@@ -631,3 +631,23 @@ def test_decode_returns_text_or_unreadable(data):
         assert isinstance(text, str)
         assert "\r" not in text
         assert text.strip()
+
+
+
+@given(st.one_of(
+    st.binary(max_size=60),
+    st.text(max_size=40).map(lambda text: text.encode("utf-8", "surrogatepass")),
+), st.sampled_from([b"", b"\xef\xbb\xbf", b"\xef\xbb\xbf\xef\xbb\xbf", b"\xef\xbb"]))
+def test_text_decoded_without_the_utf_8_sig_codec_is_what_it_gave(data, start):
+    """Files are decoded as UTF-8 with a byte order mark left out, else cp1252, else latin-1, as
+    Python's utf-8-sig codec, which a query no longer loads, decoded them."""
+    from archsearch.formats.text import _decode_leniently
+
+    data = start + data
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            before = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            pass
+    assert _decode_leniently(data) == before

@@ -2,7 +2,6 @@
 run at once, served or not, still finds them, and nothing names the hits of an earlier query."""
 
 import fcntl
-import json
 import os
 import subprocess
 import sys
@@ -79,7 +78,7 @@ def test_hits_that_could_not_be_written_leave_no_earlier_hits_to_name(tmp_path, 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(json, "dump", disk_full)
+    monkeypatch.setattr(os, "replace", disk_full)
     lasthits.write_deferred()
     with pytest.raises(ArchsearchError, match="no query to take @1 from"):
         lasthits.recall(tmp_path, 1)

@@ -29,7 +29,7 @@ def test_a_program_that_imports_archsearch_as_a_library_gets_the_real_modules(se
         "callable(threading.Event), hashlib.sha256(b'').hexdigest()[:8], callable(inspect.signature), "
         "random.Random(1).random() < 1, gc.get_threshold() == threshold, "
         "sorted({type(sys.modules[name]).__name__ for name in ('threading', 'hashlib', 'inspect', 'random', 'uuid', 'copy', "
-        "'pickle', 'whoosh.query')}), hasattr(sys.modules['cached_property'], '__file__'))",
+        "'pickle', 'whoosh.query', 'whoosh.matching', 'whoosh.classify')}), hasattr(sys.modules['cached_property'], '__file__'))",
         as_the_command_line=False,
     )
     assert result == "True True True True e3b0c442 True True True ['module'] True"
@@ -65,7 +65,8 @@ def test_whoosh_cached_properties_work():
 
 # Real modules a query run without the server must not load, its output going to a pipe: what it
 # never uses, what only other commands or formats use, and what only a terminal needs (rich).
-# sqlite3 is allowed: the near-duplicate groups a query shows live in the index's record of files.
+# sqlite3's C core is allowed: the near-duplicate groups a query shows live in the index's record of
+# files (the package, with its date adapters, is not: sqlite3.dbapi2).
 NOT_ON_THE_QUERY_PATH = (
     "asyncio", "urllib.request", "html", "html.entities", "tokenize", "linecache", "tempfile", "shutil",
     "subprocess", "socket", "email", "http", "ssl", "difflib", "tomllib", "rich", "textual", "whoosh.lang.morph_en",
@@ -75,6 +76,15 @@ NOT_ON_THE_QUERY_PATH = (
     "whoosh.lang.dmetaphone", "pickle", "urllib.parse", "copy", "whoosh.util.times", "whoosh.util.filelock",
     "whoosh.query.spans", "whoosh.query.nested", "whoosh.query.qcolumns", "threading", "decimal", "_decimal", "numbers",
     "binascii", "ntpath",
+    # the remembered hits and the record of the index's languages are marshalled; JSON is --json's
+    "json",
+    # Whoosh's matchers, which archsearch's evaluation does not run, and its query expansion
+    "whoosh.matching.binary", "whoosh.matching.combo", "whoosh.classify",
+    # a plain-text article is decoded as UTF-8 without its byte order mark, not by this codec
+    "encodings.utf_8_sig",
+    "sqlite3.dbapi2",
+    # where a hit's copies are found in the index, for hits in a group of copies alone
+    "archsearch.engines.whoosh.keys",
     # the client's, to reach a server; tests run with ARCHSEARCH_SERVER=off (conftest.py)
     "_socket",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
@@ -90,7 +100,7 @@ loaded_by_python = set(sys.modules)
 def report_loaded():
     print(sorted(
         name for name in {names!r} if name in sys.modules and name not in loaded_by_python
-        and type(sys.modules[name]).__name__ not in ("_DeferredModule", "_DecimalForWhoosh")
+        and type(sys.modules[name]).__name__ != "_DeferredModule"
     ), file=sys.stderr, flush=True)
 exit_now = os._exit
 os._exit = lambda status: (report_loaded(), exit_now(status))
@@ -112,18 +122,35 @@ def run_command(script: str, index) -> subprocess.CompletedProcess:
     "args, needed",
     [
         (["query", "Taliban"], ()),
-        (["query", "Taliban", "--json"], ("copy",)),  # dataclasses.asdict deep-copies each field's value
+        (["query", "Taliban", "--json"], ("copy", "json")),  # dataclasses.asdict deep-copies each field's value
         # a date window parses its dates, without calendar (and the locale it imports)
         (["query", "Taliban", "--since", "2021-02", "--until", "2021-12"], ("archsearch.dates",)),
         # click wraps the help to shutil.get_terminal_size(), and cleans the commands' long help with inspect's cleandoc;
         # its contexts are kept per thread (threading.local).
-        (["--help"], ("shutil", "inspect", "ast", "dis", "click", "gettext", "locale", "typing", "threading")),
+        (["--help"], ("shutil", "inspect", "ast", "dis", "click", "gettext", "locale", "typing", "threading", "json")),
     ],
 )
 def test_a_query_or_the_help_loads_no_heavy_module(seeded_index, args, needed):
     names = tuple(name for name in NOT_ON_THE_QUERY_PATH if name not in needed)
     result = run_command(COMMAND_THEN_LOADED.format(names=names, args=args), seeded_index)
     assert result.returncode == 0 and result.stdout, result.stderr
+    assert result.stderr.splitlines()[-1] == "[]"
+
+
+def test_a_query_finds_the_copies_of_its_hits_with_sqlite3_s_core_alone(tmp_path):
+    """nearduplicates takes sqlite3's connect and Error from _sqlite3 (lean_imports): the copy groups
+    are read as before, without the package's date adapters."""
+    from conftest import build_index, wire
+
+    lead = "KABUL, December 10. /TASS/."
+    text = "The Taliban expect help in fighting terrorism and drug trafficking, the spokesman said on Friday."
+    index = build_index(tmp_path, {
+        **{f"copy{number}.txt": wire("2021-12-10", lead, text) for number in (1, 2, 3)},
+        "other.txt": wire("2021-12-11", "HERAT, December 11. /TASS/.", "Markets reopened."),
+    })
+    result = run_command(COMMAND_THEN_LOADED.format(names=("sqlite3", "sqlite3.dbapi2"), args=["query", "taliban"]), index)
+    assert result.returncode == 0, result.stderr
+    assert " · +2 copies" in result.stdout
     assert result.stderr.splitlines()[-1] == "[]"
 
 
@@ -705,6 +732,58 @@ def test_whoosh_query_gathered_on_use_gives_what_the_real_package_gives():
     )
 
 
+def test_whoosh_matching_gathered_on_use_gives_what_the_real_package_gives():
+    result = run(
+        "import sys, types, archsearch.searching; from archsearch import lean_imports; import whoosh.matching as matching; "
+        "kind = type(sys.modules['whoosh.matching']).__name__; "
+        "loaded = sorted(name.rpartition('.')[2] for name in sys.modules if name.startswith('whoosh.matching.')); "
+        "taken = {name: getattr(matching, name) for name in lean_imports.WHOOSH_MATCHING_NAMES}; "
+        "real = lean_imports.load_now('whoosh.matching'); import whoosh; "
+        "public = [name for name in dir(real) if not name.startswith('_') and not isinstance(getattr(real, name), types.ModuleType)]; "
+        "print(kind, loaded, [name for name, value in taken.items() if value is not getattr(real, name)], "
+        "[name for name in public if getattr(matching, name) is not getattr(real, name)], len(public) > 25, "
+        "whoosh.matching is real, all(getattr(real, part) is sys.modules['whoosh.matching.' + part] "
+        "for part in lean_imports.WHOOSH_MATCHING_PARTS))"
+    )
+    assert result == "_GatheringPackage ['mcore', 'wrappers'] [] [] True True True"
+
+
+def test_whoosh_s_defaults_stood_in_for_make_what_the_real_classes_make(tmp_path):
+    """whoosh.searching takes classify.Bo1Model, and whoosh.query.compound matching.AndMaybeMatcher,
+    as stand-ins as they load (neither module is loaded by a query): what Whoosh makes with them is
+    what it makes with the real classes (as in a program that imports archsearch as a library),
+    and anyone else gets the real ones."""
+    code = (
+        "import sys; import archsearch.searching; from whoosh import fields, index, query\n"
+        "real = sorted(name for name in ('whoosh.classify', 'whoosh.matching.binary', 'whoosh.matching.combo') "
+        "if type(sys.modules.get(name)).__name__ == 'module')\n"
+        "ix = index.create_in(sys.argv[1], fields.Schema(a=fields.TEXT(stored=True)))\n"
+        "writer = ix.writer()\n"
+        "for text in ('kabul talks', 'kabul herat talks ceasefire', 'herat markets', 'kabul markets'):\n"
+        "    writer.add_document(a=text)\n"
+        "writer.commit()\n"
+        "searcher = ix.searcher()\n"
+        "maybe = [hit['a'] for hit in searcher.search(query.AndMaybe(query.Term('a', 'kabul'), query.Term('a', 'ceasefire')))]\n"
+        "terms = searcher.key_terms([1, 2], 'a', numterms=3)\n"
+        "from whoosh.classify import Bo1Model\n"
+        "from whoosh.matching import AndMaybeMatcher\n"
+        "print(real, maybe, terms, terms == searcher.key_terms([1, 2], 'a', numterms=3, model=Bo1Model), "
+        "Bo1Model.__module__, AndMaybeMatcher.__module__, type(sys.modules['whoosh.classify']).__name__)"
+    )
+    outputs = []
+    for as_the_command_line, folder in ((True, "command"), (False, "library")):
+        code_run = AS_THE_COMMAND_LINE + code if as_the_command_line else code
+        (tmp_path / folder).mkdir()
+        outputs.append(subprocess.run(
+            [sys.executable, "-c", code_run, str(tmp_path / folder)], capture_output=True, text=True, check=True,
+        ).stdout.strip())
+    command, library = outputs
+    assert command.startswith("[] ['kabul herat talks ceasefire', ") and command.endswith(
+        " True whoosh.classify whoosh.matching.binary module"
+    )
+    assert command.partition(" ")[2] == library.partition("] ")[2]
+
+
 def test_whoosh_s_query_parser_works_after_whoosh_query_gathered_on_use():
     result = run(
         "import archsearch, whoosh.index, whoosh.query; from whoosh import fields; from whoosh.qparser import QueryParser; "
@@ -746,7 +825,7 @@ def test_decimal_stood_in_for_in_whoosh_fields_answers_as_the_real_class():
         "issubclass(Decimal, fields.Decimal), isinstance(7, fields.Decimal), fields.Decimal('1.5') + half == 2, refused, "
         "crc_hash(b'kabul') == binascii.crc32(b'kabul') & 0xFFFFFFFF, type(sys.modules['decimal']).__name__)"
     )
-    assert result == "['_DecimalForWhoosh', '_DeferredModule'] 7 [] decimal True True False True True True module"
+    assert result == "['_DeferredModule', '_DeferredModule'] 7 [] decimal True True False True True True module"
 
 
 def test_a_star_import_of_a_module_stood_in_for_gives_all_of_it():

@@ -2,6 +2,7 @@
 `show --query` highlighting; `show` through the pager at a terminal, and never elsewhere."""
 
 import json
+import marshal
 import os
 import pty
 import stat
@@ -39,7 +40,7 @@ def corpus_index(tmp_path, index_dir):
 
 
 def remembered(index_dir) -> dict:
-    return json.loads(lasthits.state_file(index_dir).read_text(encoding="utf-8"))
+    return marshal.loads(lasthits.state_file(index_dir).read_bytes())
 
 
 def ranked(run_cli, *words) -> list[tuple[str, str]]:
@@ -180,15 +181,29 @@ def test_remembering_replaces_the_file_whole_and_privately(tmp_path):
     assert lasthits.recall(index, 1) == lasthits.RememberedHit("/c.txt", "two")
 
 
-def test_hits_remembered_under_the_earlier_sha256_name_are_still_found(tmp_path):
-    """After an upgrade, `show @1` finds the hits of the query run before it."""
+@pytest.mark.parametrize("named_by", ["crc32", "sha256"])
+def test_hits_remembered_in_json_by_an_earlier_version_are_still_found(tmp_path, named_by):
+    """After an upgrade, `show @1` finds the hits of the query run before it, which versions before
+    kept in JSON (named by SHA-256, then by CRC-32); the next query's hits replace that file."""
     import hashlib
+    import zlib
 
     index = tmp_path / "index"
-    assert lasthits.remember(index, "one", [(1, "/a.txt")]) is None
-    path = lasthits.state_file(index)
-    path.rename(path.with_name(f"last-query-{hashlib.sha256(os.fsencode(str(index))).hexdigest()[:16]}.json"))
-    assert lasthits.recall(index, 1) == lasthits.RememberedHit("/a.txt", "one")
+    key = os.fsencode(str(index))
+    name = f"last-query-{zlib.crc32(key):08x}.json" if named_by == "crc32" else f"last-query-{hashlib.sha256(key).hexdigest()[:16]}.json"
+    earlier = lasthits.state_dir() / name
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text(json.dumps({"index": str(index), "query": "one", "hits": [[1, "/a.txt"], [2, "/\udcff.txt"]]}))
+    assert lasthits.recall(index, 2) == lasthits.RememberedHit("/\udcff.txt", "one")
+    assert lasthits.remember(index, "two", [(1, "/b.txt")]) is None
+    assert lasthits.recall(index, 1) == lasthits.RememberedHit("/b.txt", "two")
+    assert sorted(os.listdir(earlier.parent)) == sorted({lasthits.state_file(index).name, name} - {f"last-query-{zlib.crc32(key):08x}.json"})
+
+
+def test_a_path_s_undecodable_bytes_are_remembered(tmp_path):
+    index = tmp_path / "index"
+    assert lasthits.remember(index, "one", [(1, "/caf\udce9.txt")]) is None
+    assert lasthits.recall(index, 1) == lasthits.RememberedHit("/caf\udce9.txt", "one")
 
 
 def test_another_index_whose_file_name_is_the_same_lends_no_hits(tmp_path):

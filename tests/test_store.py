@@ -2,7 +2,7 @@
 the languages recorded for a generation of the index are never those of another."""
 
 import dataclasses
-import json
+import marshal
 
 import pytest
 
@@ -105,9 +105,9 @@ def test_a_damaged_or_unwritable_record_of_languages_only_means_reading_them(
 ):
     first = answer(seeded_index, "fighting")
     if record == "garbage":
-        for path in (tmp_path / "state" / "archsearch").glob("languages-*.json"):
-            recorded = json.loads(path.read_text())
-            path.write_text(json.dumps({"generation": recorded["generation"], "languages": "en"}))
+        for path in (tmp_path / "state" / "archsearch").glob("languages-*.marshal"):
+            recorded = marshal.loads(path.read_bytes())
+            path.write_bytes(marshal.dumps({"generation": recorded["generation"], "languages": "en"}))
     else:
         (tmp_path / "not a folder").write_text("")
         monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "not a folder"))

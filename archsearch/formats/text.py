@@ -63,13 +63,21 @@ def _checked_text(data: bytes) -> str:
 
 
 def _decode_leniently(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            pass
-    # latin-1 maps every byte to a character, so nothing is lost or refused.
-    return data.decode("latin-1")
+    try:
+        return _utf8_without_bom(data)
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        # latin-1 maps every byte to a character, so nothing is lost or refused.
+        return data.decode("latin-1")
+
+
+def _utf8_without_bom(data: bytes) -> str:
+    """data decoded as the utf-8-sig codec decodes it (UTF-8, a byte order mark first left out),
+    without loading that codec: encodings.utf_8_sig was 0.13 ms of a query reading a hit's file."""
+    return data.decode("utf-8").removeprefix("\ufeff")
 
 
 def _control_share(text: str) -> float:
@@ -717,7 +725,7 @@ def _checked_start(data: bytes, size: int) -> str | None:
     it does not."""
     if b"\x00" in data[:_SNIFF_BYTES]:
         return None
-    text = _cut_at_character_boundary(data[:size]).decode("utf-8-sig")
+    text = _utf8_without_bom(_cut_at_character_boundary(data[:size]))
     if len(text) < _SNIFF_BYTES or text.isspace() or _control_share(text[:_SNIFF_BYTES]) > _MAX_CONTROL_SHARE:
         return None
     return text

@@ -8,7 +8,7 @@ changed reads the list of folders and never opens the index.
 import contextlib
 import errno
 import functools
-import json
+import marshal
 import os
 import pickle
 import struct
@@ -33,6 +33,8 @@ REBUILD_HINT = "'archsearch index --rebuild' makes it anew"
 
 
 def read_roots(index_dir: Path) -> list[str]:
+    import json  # here: a query never reads the folders (show and stats do), and json takes 1 ms to load
+
     try:
         settings = json.loads((index_dir / SETTINGS_FILE).read_text(encoding="utf-8"))
         roots = settings["roots"]
@@ -50,6 +52,8 @@ def read_roots(index_dir: Path) -> list[str]:
 
 
 def write_roots(index_dir: Path, roots: list[str]) -> None:
+    import json
+
     # Written to a temporary file and renamed so a crash never leaves half a file.
     target = index_dir / SETTINGS_FILE
     temporary = index_dir / ROOTS_TEMPORARY
@@ -377,14 +381,14 @@ def _recall_languages(index_dir: Path, searcher):
     identity = [folder, generation, toc.st_dev, toc.st_ino, toc.st_size, toc.st_mtime_ns]
     path = state_file(index_dir, kind="languages")
     try:
-        record = json.loads(path.read_bytes())
+        record = marshal.loads(path.read_bytes())
         languages = record["languages"]
         if record["generation"] == identity and isinstance(languages, list) and all(
             isinstance(language, str) for language in languages
         ):
             _languages_read[reader] = tuple(languages)
             return None
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, EOFError):
         pass
     return path, identity
 
@@ -398,7 +402,7 @@ def _record_languages(unrecorded: tuple, searcher) -> None:
     if languages is not None:
         path, identity = unrecorded
         with contextlib.suppress(OSError):
-            write_state(path, {"generation": identity, "languages": list(languages)})
+            write_state(path, marshal.dumps({"generation": identity, "languages": list(languages)}))
 
 
 def _opened_searcher(index_dir: Path, options: dict):
