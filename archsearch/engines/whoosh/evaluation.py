@@ -475,9 +475,14 @@ class Evaluator:
         if self._ops is not self._dicts and all(map(_words_only, others)):
             return None
         self._sizes = {}
-        documents = [self._documents(sub) for sub in others]
         ops = self._ops
-        candidates = ops.common_documents(documents)
+        found = self._candidates_by_segment(others) if ops is self._dicts and not date_filters else None
+        if found is not None:
+            order, candidates = found
+        else:
+            documents = [self._documents(sub) for sub in others]
+            order = sorted(range(len(others)), key=lambda number: len(documents[number]))
+            candidates = ops.common_documents(documents)
         for date_filter in date_filters:
             low, high = self._column_range(date_filter)
             candidates = ops.documents_within(candidates, date_filter.fieldname, low, high)
@@ -487,7 +492,49 @@ class Evaluator:
         finally:
             self._within = None
         # Each part now holds every candidate: intersection() keeps this order, the whole parts'.
-        return ops.intersection([parts[number] for number in sorted(range(len(others)), key=lambda number: len(documents[number]))])
+        return ops.intersection([parts[number] for number in order])
+
+    def _candidates_by_segment(self, others) -> tuple[list[int], list[int]] | None:
+        """(the numbers of `others` by their count of documents, fewest first, as _documents'
+        counts sort them; the documents of every part, increasing) of an AND of words and ORs of
+        words, with dicts, found segment by segment on the postings as the segments hold them
+        (their own numbers, sets made of the fewest), not from every document of every word made
+        an index-wide number, listed, united and intersected (`syria ceasefire talks` at 100k:
+        29,000 postings for 421 documents, 2.8 -> 0.9 ms).  A word's count (kept in self._sizes,
+        as _documents keeps it) is its live postings; an OR's lies between its largest word's and
+        their sum, which orders the parts unless two such ranges overlap: only then are its words'
+        documents united to count them.  None for a part of another kind (nested ORs)."""
+        postings, ranges = [], []
+        for node in others:
+            words = [node] if type(node) is wq.Term else node.subqueries if type(node) is wq.Or else [node]
+            if not all(type(word) is wq.Term for word in words):
+                return None
+            parts = []
+            for word in words:
+                text = self._term_text(word)
+                parts.append(self.segment_postings(word.fieldname, text) if text is not None else {})
+                self._sizes[id(word)] = _live_postings(parts[-1])
+            postings.append(parts)
+            counts = [self._sizes[id(word)] for word in words]
+            ranges.append((max(counts, default=0), sum(counts)))
+        order = sorted(range(len(others)), key=lambda number: ranges[number][0])
+        if not all(high < next_low or low == high == next_low == next_high
+                   for (low, high), (next_low, next_high) in zip(map(ranges.__getitem__, order), map(ranges.__getitem__, order[1:]))):
+            # Their order (and so the order their scores are summed in) needs the ORs' counts.
+            counts = [low if low == high else _united_count(parts) for (low, high), parts in zip(ranges, postings)]
+            order = sorted(range(len(others)), key=counts.__getitem__)
+        candidates = []
+        for number, (_, base) in enumerate(self.leaves):
+            held = [[part[number] for part in parts if number in part] for parts in postings]
+            if not all(held):
+                continue
+            fewest, *rest = sorted(held, key=lambda segment_parts: sum(len(part[1]) for part in segment_parts))
+            found = set().union(*[part[1] for part in fewest])
+            for segment_parts in rest:
+                found = set().union(*[found.intersection(part[1]) for part in segment_parts])
+            found.difference_update(fewest[0][4])  # the segment's deleted documents
+            candidates += map(base.__add__, sorted(found))
+        return order, candidates
 
     def _restrictable(self, node) -> bool:
         """Whether _scored_where_all_match can score only some of the node's documents."""
@@ -1130,24 +1177,32 @@ class DictOperations:
 
     def term_postings_within(self, fieldname: str, text: bytes, docnums: list[int]) -> tuple[list[int], list[float]]:
         """The term's postings (documents, weights) of those of `docnums` (increasing): looked up
-        one by one in its segments' postings where its documents were read from them and these
-        are few (an AND's candidates), else from all its postings."""
-        documents = self._documents.get((fieldname, text))
-        if documents is None or len(docnums) * _LOOKED_UP > len(documents):
+        segment by segment in its segments' postings where those were read (Evaluator.segment_postings)
+        and these are few (an AND's candidates), else from all its postings."""
+        evaluator = self.evaluator
+        if not evaluator.read_segment_postings(fieldname, text):
+            segments = None
+        else:
+            segments = evaluator.segment_postings(fieldname, text)
+            if len(docnums) * _LOOKED_UP > sum(len(part[1]) for part in segments.values()):
+                segments = None
+        if segments is None:
             ids, weights, _ = self.postings(fieldname, text)
             return self.postings_within(ids, weights, docnums)
         found_ids, found_weights = [], []
-        segments, bases = self.evaluator.segment_postings(fieldname, text), self.evaluator._bases
-        for docnum in docnums:
-            part = segments.get(bisect_right(bases, docnum) - 1)
-            if part is None:
-                continue
-            base, ids, weights, offsets, deleted, _ = part
-            local = docnum - base
-            index = bisect_left(ids, local)
-            if index < len(ids) and ids[index] == local and local not in deleted:
-                found_ids.append(docnum)
-                found_weights.append(weights[index] if weights is not None else float(offsets[index + 1] - offsets[index]))
+        bases = evaluator._bases
+        for number, (base, ids, weights, offsets, deleted, _) in segments.items():
+            start = bisect_left(docnums, base)
+            end = bisect_left(docnums, bases[number + 1], start) if number + 1 < len(bases) else len(docnums)
+            index, count = 0, len(ids)
+            for docnum in docnums[start:end]:
+                local = docnum - base
+                index = bisect_left(ids, local, index)
+                if index == count:
+                    break
+                if ids[index] == local and local not in deleted:
+                    found_ids.append(docnum)
+                    found_weights.append(weights[index] if weights is not None else float(offsets[index + 1] - offsets[index]))
         return found_ids, found_weights
 
     def documents_within(self, docnums: list[int], fieldname: str, low, high) -> list[int]:
@@ -1404,6 +1459,24 @@ def reader_kept(searcher) -> dict:
 
 
 _READER_KEPT = "archsearch_evaluation"
+
+
+def _live_postings(parts: dict[int, tuple]) -> int:
+    """How many live documents a word's postings (Evaluator.segment_postings) hold."""
+    count = 0
+    for _, ids, _, _, deleted, _ in parts.values():
+        count += len(ids) - (len(deleted.intersection(ids)) if deleted else 0)
+    return count
+
+
+def _united_count(parts: list[dict[int, tuple]]) -> int:
+    """How many live documents hold one of some words at least (their Evaluator.segment_postings)."""
+    count = 0
+    for number in set().union(*parts):
+        held = [part[number] for part in parts if number in part]
+        found = set().union(*[ids for _, ids, _, _, _, _ in held])
+        count += len(found.difference(held[0][4]))
+    return count
 
 
 def _words_only(node) -> bool:
