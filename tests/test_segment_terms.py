@@ -287,3 +287,51 @@ def test_a_prefixs_marked_words_are_checked_in_the_arrays_where_they_hold_them(p
         assert marked_words(prefixed, text, with_arrays=True) == by_dicts, text
         assert len(asked) < asked_by_dicts / 4, text  # only words too rare for a segment's arrays
         asked.clear()
+
+
+def test_an_evaluation_in_a_process_of_its_own_reads_terms_directly_from_its_first_lookup(built):  # noqa: F811
+    """A searcher the server did not warm: each segment's SegmentTerms is made on the evaluation's
+    first term lookup there (fails where a term is looked up through Whoosh's files), with the
+    answers read through Whoosh's files."""
+    texts = ["zebra", '"prime minister"', "crossing OR zebra", "prime minister"]
+    with open_index(built).searcher(weighting=weighting()) as searcher, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segment_terms, "read_segment_terms", lambda leaf: None)
+        patch.setattr(evaluation, "read_segment_terms", lambda leaf: None)
+        expected = {text: evaluated(searcher, text, with_arrays=False) for text in texts}  # through Whoosh's reader
+    with open_index(built).searcher(weighting=weighting()) as searcher, pytest.MonkeyPatch.context() as patch:
+        for leaf, _ in searcher.reader().leaf_readers():
+            assert segment_terms.segment_terms(leaf) is None
+            patch.setattr(leaf._terms, "term_info", refused, raising=False)
+            patch.setattr(leaf._terms._postfile, "get", refused, raising=False)
+        for text in texts:
+            assert evaluated(searcher, text, with_arrays=False) == expected[text], text
+        assert all(segment_terms.segment_terms(leaf) is not None for leaf, _ in searcher.reader().leaf_readers())
+
+
+def test_a_reader_collected_without_being_let_go_closes_its_segments_descriptor(built):  # noqa: F811
+    import gc
+
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        leaf = next(leaf for leaf, _ in searcher.reader().leaf_readers())
+        segment_terms.read_segment_terms(leaf)
+        descriptor = segment_terms.segment_terms(leaf)._fd
+        os.fstat(descriptor)
+        del leaf.__dict__[segment_terms.READER_ATTRIBUTE], leaf
+        gc.collect()
+        with pytest.raises(OSError):
+            os.fstat(descriptor)  # closed
+
+
+def test_a_segment_that_cannot_be_read_directly_is_asked_once(built, monkeypatch):  # noqa: F811
+    made = []
+
+    def not_compound(terms):
+        made.append(terms)
+        raise ValueError("not a compound segment")
+
+    monkeypatch.setattr(segment_terms, "SegmentTerms", not_compound)
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        leaf = next(leaf for leaf, _ in searcher.reader().leaf_readers())
+        segment_terms.read_segment_terms(leaf)
+        segment_terms.read_segment_terms(leaf)
+        assert segment_terms.segment_terms(leaf) is None and len(made) == 1

@@ -54,7 +54,7 @@ from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM
 from archsearch.engines.whoosh import fuzzy
 from archsearch.engines.whoosh.fuzzy import ListedPrefix, PrefixExpansion, expansion_terms, prefix_expansion, prefix_term_infos
 from archsearch.engines.whoosh import postings_arrays
-from archsearch.engines.whoosh.segment_terms import segment_terms
+from archsearch.engines.whoosh.segment_terms import read_segment_terms, segment_terms
 from archsearch.engines.whoosh.postings_arrays import _COUNT_FLOATS, PositionRuns, decode_positions, listed_postings
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.store import article_body
@@ -1713,8 +1713,10 @@ def _holds(leaf, fieldname: str, word: bytes, docnum: int) -> bool:
 
 def term_info(leaf, fieldname: str, text: bytes):
     """The term's information in the segment reader's segment (W3TermInfo); None if it has none.
-    With positioned reads of the segment's file where the server prepared them (segment_terms.py),
-    else through Whoosh's reader."""
+    With positioned reads of the segment's file (segment_terms.py: the server prepares them for
+    its requests, a query in a process of its own on its first lookup: 90 lookups 1.15 -> 0.6 ms
+    at 100k articles), else (a segment of another kind) through Whoosh's reader."""
+    read_segment_terms(leaf)
     read = segment_terms(leaf)
     if read is not None:
         return read.term_info(fieldname, text)

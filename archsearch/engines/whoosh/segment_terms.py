@@ -54,13 +54,17 @@ class SegmentTerms:
         self._postings_start = postings_file._offset
         self._postings_end = postings_file._offset + postings_file._length
         self._hash = table.hashfn
-        self._tables = [(self._index_start + start, slots) for start, slots in table.tables]
+        self._tables = table.tables  # (start within the term index, slots) by a hash's last byte
         self._fields = terms._fieldmap
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+    # A reader that is not let go (a query in a process of its own closes its searcher, not each
+    # segment's sidecars) closes its descriptor when collected.
+    __del__ = close
 
     def term_info(self, fieldname: str, text: bytes):
         """The term's W3TermInfo in the segment, as W3TermsReader.term_info reads it; None where
@@ -75,6 +79,7 @@ class SegmentTerms:
         table_start, slots = self._tables[keyhash & 255]
         if not slots:
             return None
+        table_start += self._index_start
         fd, unpack_pointer, unpack_lengths = self._fd, _pointer.unpack, _lengths.unpack_from
         table_end = table_start + slots * _POINTER_SIZE
         slot = table_start + ((keyhash >> 8) % slots) * _POINTER_SIZE
@@ -118,4 +123,4 @@ def read_segment_terms(leaf) -> None:
     try:
         leaf.__dict__[READER_ATTRIBUTE] = SegmentTerms(terms)
     except ValueError:
-        pass
+        leaf.__dict__[READER_ATTRIBUTE] = None  # asked once: Whoosh reads it
