@@ -50,12 +50,17 @@ def evaluations(searcher, query, monkeypatch):
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parts=st.lists(query_parts, min_size=2, max_size=4), any_words=st.booleans(),
-       sidecar_postings=st.sampled_from([postings_arrays.SIDECAR_POSTINGS, 148, 150, 153, 10**9]))
-def test_the_same_floats_documents_and_matched_words(searcher, parts, any_words, sidecar_postings, monkeypatch, looked_up_always):
+       sidecar_postings=st.sampled_from([postings_arrays.SIDECAR_POSTINGS, 148, 150, 153, 10**9]),
+       looked_up=st.sampled_from([0, 1, 3, 8]))
+def test_the_same_floats_documents_and_matched_words(searcher, parts, any_words, sidecar_postings, looked_up, monkeypatch,
+                                                     looked_up_always):
     # Read from the postings files only where a segment holds a word this often (the first
     # segment's bodies hold each word 147-154 times): in a segment, one word of a phrase may be
-    # read from its file and the other from Whoosh's blocks.
+    # read from its file and the other from Whoosh's blocks.  Candidates looked up however many
+    # they are (0), or where they are few beside the word's postings, and a segment's few
+    # postings tested against its candidates.
     monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", sidecar_postings)
+    monkeypatch.setattr(evaluation, "_LOOKED_UP", looked_up)
     try:
         query = parse_query(" ".join(parts), searcher.schema, any_words=any_words).query
     except QuerySyntaxError:

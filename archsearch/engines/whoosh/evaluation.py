@@ -1194,6 +1194,17 @@ class DictOperations:
         for number, (base, ids, weights, offsets, deleted, _) in segments.items():
             start = bisect_left(docnums, base)
             end = bisect_left(docnums, bases[number + 1], start) if number + 1 < len(bases) else len(docnums)
+            if start == end:
+                continue
+            if len(ids) <= _LOOKED_UP * (end - start):
+                # Few postings (a title's word): each tested in C, not the candidates looked up.
+                wanted = set(map(base.__rsub__, docnums[start:end]))
+                wanted.difference_update(deleted)
+                held = list(map(wanted.__contains__, ids))
+                found_ids += [base + docnum for docnum in compress(ids, held)]
+                found_weights += compress(weights, held) if weights is not None else map(
+                    _COUNT_FLOATS.__getitem__, map(sub, compress(offsets[1:], held), compress(offsets, held)))
+                continue
             index, count = 0, len(ids)
             for docnum in docnums[start:end]:
                 local = docnum - base

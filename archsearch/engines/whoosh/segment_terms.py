@@ -13,8 +13,8 @@ touches first is a page fault in its process, 130 more for 90 lookups.)
 
 The server makes one per segment when it warms a generation (server.warm: its request processes
 inherit them, each holding a descriptor of the segment's file, duplicated), kept with the reader
-and let go with it (postings_arrays.let_go).  A query in a process of its own reads as Whoosh does.
-Only a compound segment (one `.seg` file: the index's writers make no other kind) whose term index
+and let go with it (postings_arrays.let_go); a query in a process of its own makes each on its
+first lookup in the segment (evaluation.term_info).  Only a compound segment (one `.seg` file: the index's writers make no other kind) whose term index
 and postings are sub-files of it is read so; for any other, and any reader the server did not
 warm, `segment_terms` is None and the caller asks Whoosh.
 """
@@ -107,14 +107,15 @@ class SegmentTerms:
 
 def segment_terms(leaf) -> SegmentTerms | None:
     """The segment reader's SegmentTerms where read_segment_terms made one; else None (then
-    Whoosh reads: a query in a process of its own looks up a few tens of terms)."""
+    Whoosh reads)."""
     return leaf.__dict__.get(READER_ATTRIBUTE)
 
 
 def read_segment_terms(leaf) -> None:
     """Makes the segment reader's SegmentTerms, kept with the reader (postings_arrays.let_go
-    closes it): the server does so when it warms a generation, for the requests it forks.
-    Nothing where it cannot (not a compound segment, an EmptyReader)."""
+    closes it): the server does so when it warms a generation, for the requests it forks, and
+    an evaluation on its first lookup.  Nothing where it cannot (not a compound segment, an
+    EmptyReader)."""
     if READER_ATTRIBUTE in leaf.__dict__:
         return
     terms = getattr(leaf, "_terms", None)
