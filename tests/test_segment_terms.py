@@ -335,3 +335,28 @@ def test_a_segment_that_cannot_be_read_directly_is_asked_once(built, monkeypatch
         segment_terms.read_segment_terms(leaf)
         segment_terms.read_segment_terms(leaf)
         assert segment_terms.segment_terms(leaf) is None and len(made) == 1
+
+
+def test_field_lengths_are_read_directly_as_whooshs_column_holds_them(built, monkeypatch):  # noqa: F811
+    """Each segment's length bytes of each field, read with one positioned read of its compound
+    file (fails where Whoosh's column reader is made for a column the segment has), are those
+    Whoosh's reader gives, and so where the segment cannot be read directly."""
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+
+    fields = ["title", "body", "derived_title", "exact", "lead", "no_such_field"]
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+        expected = []
+        for leaf in leaves:
+            for fieldname in fields:
+                column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+                expected.append(column._dbfile.get(column._basepos, column._count) if column is not None else b"")
+        assert any(expected)
+        with pytest.MonkeyPatch.context() as patch:
+            for leaf in leaves:
+                patch.setattr(leaf._perdoc, "column_reader", refused)  # asked where the column exists
+            assert [evaluation._length_bytes(leaf, fieldname) for leaf in leaves for fieldname in fields] == expected
+    monkeypatch.setattr(segment_terms, "SegmentTerms", lambda terms: (_ for _ in ()).throw(ValueError("not compound")))
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+        assert [evaluation._length_bytes(leaf, fieldname) for leaf in leaves for fieldname in fields] == expected

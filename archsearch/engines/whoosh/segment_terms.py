@@ -48,6 +48,7 @@ class SegmentTerms:
             self._fd = os.dup(index_file._file.fileno())
         except (AttributeError, OSError) as exc:
             raise ValueError(f"cannot read the segment: {exc}") from None
+        self._file = index_file._file
         table = terms._tindex
         self._index_start = index_file._offset
         self._index_end = index_file._offset + index_file._length
@@ -98,6 +99,14 @@ class SegmentTerms:
             if slot == table_end:
                 slot = table_start
         return None
+
+    def reads(self, structfile) -> bool:
+        """Whether `structfile` (Whoosh's StructFile) reads the segment's file, as this does."""
+        return getattr(structfile, "file", None) is self._file
+
+    def read(self, position: int, length: int) -> bytes:
+        """The segment's file's bytes at `position`, up to `length` of them."""
+        return os.pread(self._fd, length, position)
 
     def get(self, position: int, length: int) -> bytes:
         """The postings file's bytes at `position` (StructFile.get of the segment's postings)."""
