@@ -1297,18 +1297,17 @@ class DictOperations:
         """The sum of two words' scores in the same documents (`word_weights`: each word's
         weights in them), the first word's plus the second's, as intersection() sums their scored():
         the same floats, without a dict of each word's and a Python step per document to add them
-        (a phrase's 15,000 documents in a field at 100k articles)."""
+        (a phrase's 15,000 documents in a field at 100k articles), each computed once for the
+        documents that share both weights and the length byte (_ScoresByWeights)."""
         if not ids:
             return {}
         constants = [self.evaluator.bm25_constants(fieldname, word) for word in words]
         if None in constants:
             return self.intersection([self.scored(fieldname, word, ids, weights) for word, weights in zip(words, word_weights)])
         (first_idf, length_part, boost), (second_idf, _, _) = constants
+        scores = _ScoresByWeights(first_idf, second_idf, length_part, boost)
         lengths = self.evaluator.field_lengths(fieldname)
-        return {
-            docnum: first_idf * ((first * boost) / (first + part)) + second_idf * ((second * boost) / (second + part))
-            for docnum, first, second, part in zip(ids, *word_weights, map(length_part.__getitem__, map(lengths.__getitem__, ids)))
-        }
+        return dict(zip(ids, map(scores.__getitem__, zip(*word_weights, _picked(lengths, ids)))))
 
     def postings(self, fieldname: str, text: bytes, with_positions: bool = False, wanted: list[int] | None = None):
         """(document numbers, weights, positions or None) of a term, deleted documents left out:
@@ -1404,6 +1403,25 @@ class DictOperations:
             else:
                 found.append(docnum)
         return found
+
+
+class _ScoresByWeights(dict):
+    """Two words' summed BM25F scores (DictOperations.scored_together's) by (the first word's weight,
+    the second's, the document's length byte), each computed when first asked for: most of a
+    phrase's documents share a few such triples (a body's 10,200 at 100k articles: 640), so the
+    documents' scores are looked up in C, not computed in a Python step each (1.65 -> 1.30 ms)."""
+
+    __slots__ = ("_first_idf", "_second_idf", "_length_part", "_boost")
+
+    def __init__(self, first_idf: float, second_idf: float, length_part: list[float], boost: float):
+        super().__init__()
+        self._first_idf, self._second_idf, self._length_part, self._boost = first_idf, second_idf, length_part, boost
+
+    def __missing__(self, key: tuple[float, float, int]) -> float:
+        first, second, byte = key
+        part, boost = self._length_part[byte], self._boost
+        score = self[key] = self._first_idf * ((first * boost) / (first + part)) + self._second_idf * ((second * boost) / (second + part))
+        return score
 
 
 class ScoreDict(dict):
