@@ -360,3 +360,18 @@ def test_field_lengths_are_read_directly_as_whooshs_column_holds_them(built, mon
     with open_index(built).searcher(weighting=weighting()) as searcher:
         leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
         assert [evaluation._length_bytes(leaf, fieldname) for leaf in leaves for fieldname in fields] == expected
+
+
+def test_a_segment_of_another_kind_is_refused_with_nothing_to_close(monkeypatch):
+    import gc
+    import sys
+
+    class Terms:  # a term index and postings that are not sub-files of one compound file
+        _dbfile = _postfile = type("File", (), {"file": None})()
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)  # an error in __del__ ("Exception ignored in")
+    with pytest.raises(ValueError):
+        segment_terms.SegmentTerms(Terms())
+    gc.collect()
+    assert not unraisable

@@ -13,10 +13,12 @@ touches first is a page fault in its process, 130 more for 90 lookups.)
 
 The server makes one per segment when it warms a generation (server.warm: its request processes
 inherit them, each holding a descriptor of the segment's file, duplicated), kept with the reader
-and let go with it (postings_arrays.let_go); a query in a process of its own makes each on its
-first lookup in the segment (evaluation.term_info).  Only a compound segment (one `.seg` file: the index's writers make no other kind) whose term index
-and postings are sub-files of it is read so; for any other, and any reader the server did not
-warm, `segment_terms` is None and the caller asks Whoosh.
+and let go with it (postings_arrays.let_go); an evaluation makes one on its first lookup in a
+segment that has none yet (evaluation.term_info: a query in a process of its own, a reader the
+server did not warm), and a reader collected without being let go closes its descriptor.  Only a
+compound segment (one `.seg` file: the index's writers make no other kind) whose term index and
+postings are sub-files of it is read so; for any other `segment_terms` is None and the caller asks
+Whoosh.
 """
 
 import os
@@ -39,6 +41,7 @@ class SegmentTerms:
     def __init__(self, terms):
         """`terms`: the segment reader's W3TermsReader.  Raises ValueError where its term index
         or postings are not sub-files of one file with a descriptor."""
+        self._fd = -1  # none yet: closed when collected (__del__) though making it fails
         index_file, postings_file = terms._dbfile.file, terms._postfile.file
         if not (isinstance(index_file, SubFile) and isinstance(postings_file, SubFile)
                 and index_file._file is postings_file._file):
