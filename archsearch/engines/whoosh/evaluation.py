@@ -333,19 +333,6 @@ class Evaluator:
         """Whether segment_postings() read the term already."""
         return (fieldname, text) in self._segment_postings
 
-    def posting(self, fieldname: str, text: bytes, docnum: int) -> tuple | None:
-        """(the segment's postings as segment_postings() holds them, the posting's index there)
-        of the term in a live document; None if the document does not hold it."""
-        part = self.segment_postings(fieldname, text).get(self.segment_number(docnum))
-        if part is None:
-            return None
-        base, ids, _, _, deleted, _ = part
-        local = docnum - base
-        index = bisect_left(ids, local)
-        if index == len(ids) or ids[index] != local or local in deleted:
-            return None
-        return part, index
-
     def count_matching(self, query) -> int:
         """How many documents match `query`: with dicts, for words, ORs, ANDs, NOTs, date windows
         and every document, as sets of documents, unscored (the count of undated articles after a
@@ -1190,30 +1177,20 @@ class DictOperations:
             ids, weights, _ = self.postings(fieldname, text)
             return self.postings_within(ids, weights, docnums)
         found_ids, found_weights = [], []
-        bases = evaluator._bases
-        for number, (base, ids, weights, offsets, deleted, _) in segments.items():
-            start = bisect_left(docnums, base)
-            end = bisect_left(docnums, bases[number + 1], start) if number + 1 < len(bases) else len(docnums)
-            if start == end:
-                continue
-            if len(ids) <= _LOOKED_UP * (end - start):
+        for part, wanted in _segment_slices(segments, evaluator._bases, docnums):
+            base, ids, weights, offsets, deleted, _ = part
+            if len(ids) <= _LOOKED_UP * len(wanted):
                 # Few postings (a title's word): each tested in C, not the candidates looked up.
-                wanted = set(map(base.__rsub__, docnums[start:end]))
+                wanted = set(map(base.__rsub__, wanted))
                 wanted.difference_update(deleted)
                 held = list(map(wanted.__contains__, ids))
                 found_ids += [base + docnum for docnum in compress(ids, held)]
                 found_weights += compress(weights, held) if weights is not None else map(
                     _COUNT_FLOATS.__getitem__, map(sub, compress(offsets[1:], held), compress(offsets, held)))
                 continue
-            index, count = 0, len(ids)
-            for docnum in docnums[start:end]:
-                local = docnum - base
-                index = bisect_left(ids, local, index)
-                if index == count:
-                    break
-                if ids[index] == local and local not in deleted:
-                    found_ids.append(docnum)
-                    found_weights.append(weights[index] if weights is not None else float(offsets[index + 1] - offsets[index]))
+            for docnum, index in _held(part, wanted):
+                found_ids.append(docnum)
+                found_weights.append(weights[index] if weights is not None else float(offsets[index + 1] - offsets[index]))
         return found_ids, found_weights
 
     def documents_within(self, docnums: list[int], fieldname: str, low, high) -> list[int]:
@@ -1368,13 +1345,13 @@ class DictOperations:
         return found
 
     def _positions_looked_up(self, fieldname: str, text: bytes, docnums: list[int], decode) -> dict[int, list[int]]:
-        """word_positions() from the term's segments' postings (Evaluator.segment_postings)."""
+        """word_positions() from the term's segments' postings (Evaluator.segment_postings), segment
+        by segment (proximity's hundred best documents: a segment's search per document and word
+        before)."""
         found = {}
-        posting = self.evaluator.posting
-        for docnum in docnums:
-            held = posting(fieldname, text, docnum)
-            if held is not None:
-                (_, _, _, offsets, _, positions), index = held
+        for part, wanted in _segment_slices(self.evaluator.segment_postings(fieldname, text), self.evaluator._bases, docnums):
+            _, _, _, offsets, _, positions = part
+            for docnum, index in _held(part, wanted):
                 found[docnum] = positions[offsets[index]:offsets[index + 1]].tolist() if offsets is not None else decode(positions[index])
         return found
 
@@ -1488,6 +1465,30 @@ def reader_kept(searcher) -> dict:
 
 
 _READER_KEPT = "archsearch_evaluation"
+
+
+def _segment_slices(segments: dict[int, tuple], bases: list[int], docnums: list[int]):
+    """(a term's postings in a segment as Evaluator.segment_postings holds them, those of `docnums`
+    (increasing) in that segment) for each segment holding the term and some of them."""
+    for number, part in segments.items():
+        start = bisect_left(docnums, part[0])
+        end = bisect_left(docnums, bases[number + 1], start) if number + 1 < len(bases) else len(docnums)
+        if start < end:
+            yield part, docnums[start:end]
+
+
+def _held(part: tuple, docnums: list[int]):
+    """(document, its posting's index) of those of `docnums` (increasing, all in the segment) that a
+    term's postings in the segment (Evaluator.segment_postings) hold for a live document."""
+    base, ids, _, _, deleted, _ = part
+    index, count = 0, len(ids)
+    for docnum in docnums:
+        local = docnum - base
+        index = bisect_left(ids, local, index)
+        if index == count:
+            return
+        if ids[index] == local and local not in deleted:
+            yield docnum, index
 
 
 def _live_postings(parts: dict[int, tuple]) -> int:
