@@ -1,6 +1,7 @@
 """Words read from the segments' postings without every posting made into lists (dicts):
-an AND's words read as documents only (DictOperations.documents_of), their candidates' weights
-and positions looked up one by one, and two-word phrases found segment by segment
+an AND's words read as documents only (DictOperations.documents_of) or its candidates found
+segment by segment (Evaluator._candidates_by_segment), their candidates' weights and positions
+looked up one by one, and two-word phrases found segment by segment
 (DictOperations.two_word_phrase).  The same floats, to the bit, in the same order, the same
 documents, matched words and proximity as reading every posting of them, for generated queries
 (words, ORs, ANDs, phrases, prefixes, date windows, NOTs) over segments with deleted documents,
@@ -24,8 +25,9 @@ def every_posting_read(self, fieldname, text):
 
 
 def as_before(patched):
-    """Every posting of a word read, and phrases found from them."""
+    """Every posting of a word read, an AND's candidates from them, and phrases found from them."""
     patched.setattr(DictOperations, "documents_of", every_posting_read)
+    patched.setattr(Evaluator, "_candidates_by_segment", lambda self, others: None)
     patched.setattr(DictOperations, "two_word_phrase", lambda self, fieldname, words, decode: None)
 
 
@@ -48,12 +50,17 @@ def evaluations(searcher, query, monkeypatch):
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parts=st.lists(query_parts, min_size=2, max_size=4), any_words=st.booleans(),
-       sidecar_postings=st.sampled_from([postings_arrays.SIDECAR_POSTINGS, 148, 150, 153, 10**9]))
-def test_the_same_floats_documents_and_matched_words(searcher, parts, any_words, sidecar_postings, monkeypatch, looked_up_always):
+       sidecar_postings=st.sampled_from([postings_arrays.SIDECAR_POSTINGS, 148, 150, 153, 10**9]),
+       looked_up=st.sampled_from([0, 1, 3, 8]))
+def test_the_same_floats_documents_and_matched_words(searcher, parts, any_words, sidecar_postings, looked_up, monkeypatch,
+                                                     looked_up_always):
     # Read from the postings files only where a segment holds a word this often (the first
     # segment's bodies hold each word 147-154 times): in a segment, one word of a phrase may be
-    # read from its file and the other from Whoosh's blocks.
+    # read from its file and the other from Whoosh's blocks.  Candidates looked up however many
+    # they are (0), or where they are few beside the word's postings, and a segment's few
+    # postings tested against its candidates.
     monkeypatch.setattr(postings_arrays, "SIDECAR_POSTINGS", sidecar_postings)
+    monkeypatch.setattr(evaluation, "_LOOKED_UP", looked_up)
     try:
         query = parse_query(" ".join(parts), searcher.schema, any_words=any_words).query
     except QuerySyntaxError:
@@ -85,3 +92,37 @@ def test_search_gives_the_same_hits(index_dir, words, since, phrase, monkeypatch
     with monkeypatch.context() as patched:
         as_before(patched)
         assert looked_up == shown()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.lists(st.sampled_from(WORDS + ["nosuchword"]), min_size=1, max_size=3), min_size=2, max_size=4),
+       fields=st.lists(st.sampled_from(["title", "body", "derived_title"]), min_size=1, max_size=3, unique=True))
+def test_an_ands_candidates_by_segment_are_its_words_documents_in_common(searcher, parts, fields):
+    # Each part an OR of its words in some fields: the parts' order by their counts of documents
+    # (which orders the sums of their scores), and their documents in common.
+    def term(field, word):  # as the field indexes the word (its stem)
+        return wq.Term(field, next(iter(searcher.schema[field].analyzer(word))).text)
+
+    others = [wq.Or([term(field, word) for word in words for field in fields]) for words in parts]
+    others = [node.subqueries[0] if len(node.subqueries) == 1 else node for node in others]
+    found = Evaluator(searcher, arrays=False)._candidates_by_segment(others)
+    documents = [Evaluator(searcher, arrays=False)._documents(node) for node in others]
+    counts = list(map(len, documents))
+    order, candidates = found
+    assert order == sorted(range(len(others)), key=counts.__getitem__)
+    assert candidates == DictOperations.common_documents(documents)
+
+
+def test_an_ands_parts_whose_counts_may_be_in_either_order_are_counted(searcher, monkeypatch):
+    # `storm` in bodies, and in bodies or titles: the second's count lies between its largest
+    # word's (the first's) and their sum, so its words' documents are united to count them;
+    # not where the ranges tell the order.
+    united = []
+    monkeypatch.setattr(evaluation, "_united_count", lambda parts: united.append(parts) or 10**6)
+    evaluator = Evaluator(searcher, arrays=False)
+    storm = wq.Term("body", "storm")
+    assert evaluator._candidates_by_segment([storm, wq.Term("title", "storm")])[0] == [1, 0]
+    assert not united
+    either = wq.Or([wq.Term("body", "storm"), wq.Term("title", "storm")])
+    assert evaluator._candidates_by_segment([either, storm])[0] == [1, 0]
+    assert len(united) == 1

@@ -287,3 +287,91 @@ def test_a_prefixs_marked_words_are_checked_in_the_arrays_where_they_hold_them(p
         assert marked_words(prefixed, text, with_arrays=True) == by_dicts, text
         assert len(asked) < asked_by_dicts / 4, text  # only words too rare for a segment's arrays
         asked.clear()
+
+
+def test_an_evaluation_in_a_process_of_its_own_reads_terms_directly_from_its_first_lookup(built):  # noqa: F811
+    """A searcher the server did not warm: each segment's SegmentTerms is made on the evaluation's
+    first term lookup there (fails where a term is looked up through Whoosh's files), with the
+    answers read through Whoosh's files."""
+    texts = ["zebra", '"prime minister"', "crossing OR zebra", "prime minister"]
+    with open_index(built).searcher(weighting=weighting()) as searcher, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segment_terms, "read_segment_terms", lambda leaf: None)
+        patch.setattr(evaluation, "read_segment_terms", lambda leaf: None)
+        expected = {text: evaluated(searcher, text, with_arrays=False) for text in texts}  # through Whoosh's reader
+    with open_index(built).searcher(weighting=weighting()) as searcher, pytest.MonkeyPatch.context() as patch:
+        for leaf, _ in searcher.reader().leaf_readers():
+            assert segment_terms.segment_terms(leaf) is None
+            patch.setattr(leaf._terms, "term_info", refused, raising=False)
+            patch.setattr(leaf._terms._postfile, "get", refused, raising=False)
+        for text in texts:
+            assert evaluated(searcher, text, with_arrays=False) == expected[text], text
+        assert all(segment_terms.segment_terms(leaf) is not None for leaf, _ in searcher.reader().leaf_readers())
+
+
+def test_a_reader_collected_without_being_let_go_closes_its_segments_descriptor(built):  # noqa: F811
+    import gc
+
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        leaf = next(leaf for leaf, _ in searcher.reader().leaf_readers())
+        segment_terms.read_segment_terms(leaf)
+        descriptor = segment_terms.segment_terms(leaf)._fd
+        os.fstat(descriptor)
+        del leaf.__dict__[segment_terms.READER_ATTRIBUTE], leaf
+        gc.collect()
+        with pytest.raises(OSError):
+            os.fstat(descriptor)  # closed
+
+
+def test_a_segment_that_cannot_be_read_directly_is_asked_once(built, monkeypatch):  # noqa: F811
+    made = []
+
+    def not_compound(terms):
+        made.append(terms)
+        raise ValueError("not a compound segment")
+
+    monkeypatch.setattr(segment_terms, "SegmentTerms", not_compound)
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        leaf = next(leaf for leaf, _ in searcher.reader().leaf_readers())
+        segment_terms.read_segment_terms(leaf)
+        segment_terms.read_segment_terms(leaf)
+        assert segment_terms.segment_terms(leaf) is None and len(made) == 1
+
+
+def test_field_lengths_are_read_directly_as_whooshs_column_holds_them(built, monkeypatch):  # noqa: F811
+    """Each segment's length bytes of each field, read with one positioned read of its compound
+    file (fails where Whoosh's column reader is made for a column the segment has), are those
+    Whoosh's reader gives, and so where the segment cannot be read directly."""
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+
+    fields = ["title", "body", "derived_title", "exact", "lead", "no_such_field"]
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+        expected = []
+        for leaf in leaves:
+            for fieldname in fields:
+                column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+                expected.append(column._dbfile.get(column._basepos, column._count) if column is not None else b"")
+        assert any(expected)
+        with pytest.MonkeyPatch.context() as patch:
+            for leaf in leaves:
+                patch.setattr(leaf._perdoc, "column_reader", refused)  # asked where the column exists
+            assert [evaluation._length_bytes(leaf, fieldname) for leaf in leaves for fieldname in fields] == expected
+    monkeypatch.setattr(segment_terms, "SegmentTerms", lambda terms: (_ for _ in ()).throw(ValueError("not compound")))
+    with open_index(built).searcher(weighting=weighting()) as searcher:
+        leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+        assert [evaluation._length_bytes(leaf, fieldname) for leaf in leaves for fieldname in fields] == expected
+
+
+def test_a_segment_of_another_kind_is_refused_with_nothing_to_close(monkeypatch):
+    import gc
+    import sys
+
+    class Terms:  # a term index and postings that are not sub-files of one compound file
+        _dbfile = _postfile = type("File", (), {"file": None})()
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)  # an error in __del__ ("Exception ignored in")
+    with pytest.raises(ValueError):
+        segment_terms.SegmentTerms(Terms())
+    gc.collect()
+    assert not unraisable

@@ -13,10 +13,12 @@ touches first is a page fault in its process, 130 more for 90 lookups.)
 
 The server makes one per segment when it warms a generation (server.warm: its request processes
 inherit them, each holding a descriptor of the segment's file, duplicated), kept with the reader
-and let go with it (postings_arrays.let_go).  A query in a process of its own reads as Whoosh does.
-Only a compound segment (one `.seg` file: the index's writers make no other kind) whose term index
-and postings are sub-files of it is read so; for any other, and any reader the server did not
-warm, `segment_terms` is None and the caller asks Whoosh.
+and let go with it (postings_arrays.let_go); an evaluation makes one on its first lookup in a
+segment that has none yet (evaluation.term_info: a query in a process of its own, a reader the
+server did not warm), and a reader collected without being let go closes its descriptor.  Only a
+compound segment (one `.seg` file: the index's writers make no other kind) whose term index and
+postings are sub-files of it is read so; for any other `segment_terms` is None and the caller asks
+Whoosh.
 """
 
 import os
@@ -39,6 +41,7 @@ class SegmentTerms:
     def __init__(self, terms):
         """`terms`: the segment reader's W3TermsReader.  Raises ValueError where its term index
         or postings are not sub-files of one file with a descriptor."""
+        self._fd = -1  # none yet: closed when collected (__del__) though making it fails
         index_file, postings_file = terms._dbfile.file, terms._postfile.file
         if not (isinstance(index_file, SubFile) and isinstance(postings_file, SubFile)
                 and index_file._file is postings_file._file):
@@ -48,19 +51,24 @@ class SegmentTerms:
             self._fd = os.dup(index_file._file.fileno())
         except (AttributeError, OSError) as exc:
             raise ValueError(f"cannot read the segment: {exc}") from None
+        self._file = index_file._file
         table = terms._tindex
         self._index_start = index_file._offset
         self._index_end = index_file._offset + index_file._length
         self._postings_start = postings_file._offset
         self._postings_end = postings_file._offset + postings_file._length
         self._hash = table.hashfn
-        self._tables = [(self._index_start + start, slots) for start, slots in table.tables]
+        self._tables = table.tables  # (start within the term index, slots) by a hash's last byte
         self._fields = terms._fieldmap
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+    # A reader that is not let go (a query in a process of its own closes its searcher, not each
+    # segment's sidecars) closes its descriptor when collected.
+    __del__ = close
 
     def term_info(self, fieldname: str, text: bytes):
         """The term's W3TermInfo in the segment, as W3TermsReader.term_info reads it; None where
@@ -75,6 +83,7 @@ class SegmentTerms:
         table_start, slots = self._tables[keyhash & 255]
         if not slots:
             return None
+        table_start += self._index_start
         fd, unpack_pointer, unpack_lengths = self._fd, _pointer.unpack, _lengths.unpack_from
         table_end = table_start + slots * _POINTER_SIZE
         slot = table_start + ((keyhash >> 8) % slots) * _POINTER_SIZE
@@ -94,6 +103,14 @@ class SegmentTerms:
                 slot = table_start
         return None
 
+    def reads(self, structfile) -> bool:
+        """Whether `structfile` (Whoosh's StructFile) reads the segment's file, as this does."""
+        return getattr(structfile, "file", None) is self._file
+
+    def read(self, position: int, length: int) -> bytes:
+        """The segment's file's bytes at `position`, up to `length` of them."""
+        return os.pread(self._fd, length, position)
+
     def get(self, position: int, length: int) -> bytes:
         """The postings file's bytes at `position` (StructFile.get of the segment's postings)."""
         start = self._postings_start + position
@@ -102,14 +119,15 @@ class SegmentTerms:
 
 def segment_terms(leaf) -> SegmentTerms | None:
     """The segment reader's SegmentTerms where read_segment_terms made one; else None (then
-    Whoosh reads: a query in a process of its own looks up a few tens of terms)."""
+    Whoosh reads)."""
     return leaf.__dict__.get(READER_ATTRIBUTE)
 
 
 def read_segment_terms(leaf) -> None:
     """Makes the segment reader's SegmentTerms, kept with the reader (postings_arrays.let_go
-    closes it): the server does so when it warms a generation, for the requests it forks.
-    Nothing where it cannot (not a compound segment, an EmptyReader)."""
+    closes it): the server does so when it warms a generation, for the requests it forks, and
+    an evaluation on its first lookup.  Nothing where it cannot (not a compound segment, an
+    EmptyReader)."""
     if READER_ATTRIBUTE in leaf.__dict__:
         return
     terms = getattr(leaf, "_terms", None)
@@ -118,4 +136,4 @@ def read_segment_terms(leaf) -> None:
     try:
         leaf.__dict__[READER_ATTRIBUTE] = SegmentTerms(terms)
     except ValueError:
-        pass
+        leaf.__dict__[READER_ATTRIBUTE] = None  # asked once: Whoosh reads it
