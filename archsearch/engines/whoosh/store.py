@@ -212,10 +212,10 @@ def _read_offsets_and_lengths(self):
 
 
 class SummedOffsets:
-    """Where each document's value starts in a column, from the values' lengths: summed in C for
-    each document asked for, as a query asks for a few in each segment (1-3 of 10,000, each
-    twice: 20-160 µs each, against 340 µs for all), and all at once from the
-    SUMMED_ONE_AT_A_TIME+1th document on, as a process asking for many does.  With
+    """Where each document's value starts in a column, from the values' lengths: summed for each
+    document asked for, from the nearer end (summed_bytewise), as a query asks for a few in each
+    segment (1-3 of 10,000, each twice: 5-40 µs each, against 340 µs for all), and all at once
+    from the SUMMED_ONE_AT_A_TIME+1th document on, as a process asking for many does.  With
     `all_at_once`, all from the first: the server reads a document's stored fields in each segment
     when it warms a generation, and the requests it forks inherit every offset, where each summed
     its own hits' one at a time and lost them (1.2-1.9 ms of CPU for a page of 10 hits at 100k).
