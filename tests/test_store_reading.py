@@ -53,18 +53,20 @@ def test_a_truncated_hash_directory_fails_as_damage():
         HashReader(storage.open_file("t"), 53)
 
 
-def column_reader(values: list[bytes], cutoff: int, method):
-    """A reader of a VarBytesColumn written with `values`, its offsets read by `method`."""
+def column_reader(values: list[bytes], cutoff: int, method, before: bytes = b""):
+    """A reader of a VarBytesColumn written with `values` after `before` (what precedes the column
+    in its file), its offsets read by `method`."""
     storage = RamStorage()
     column = VarBytesColumn(write_offsets_cutoff=cutoff)
     with storage.create_file("c") as f:
+        f.write(before)
         writer = column.writer(f)
         for docnum, value in enumerate(values):
             writer.add(docnum, value)
         writer.finish(len(values))
-        length = f.tell()
+        length = f.tell() - len(before)
     reader = VarBytesColumn.Reader.__new__(VarBytesColumn.Reader)
-    reader._dbfile, reader._basepos, reader._length, reader._doccount = storage.open_file("c"), 0, length, len(values)
+    reader._dbfile, reader._basepos, reader._length, reader._doccount = storage.open_file("c"), len(before), length, len(values)
     reader.had_stored_offsets = False
     method(reader)
     return reader
@@ -92,6 +94,47 @@ def test_stored_fields_offsets_are_whoosh_s(values, cutoff, asked):
     assert ours == theirs
     starts = [0, *accumulate(len(value) for value in values[:-1])]
     assert ours == ([starts[docnum] for docnum in asked], values)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    lengths=st.lists(st.sampled_from([0, 1, 255, 256, 3000, 65535, 65536, 70_000]), min_size=1, max_size=40),
+    before=st.binary(max_size=9),
+    asked=st.lists(st.integers(min_value=0), min_size=1, max_size=3),
+)
+def test_stored_fields_offsets_from_either_end_are_whoosh_s(lengths, before, asked):
+    """A document in the second half of a segment is placed from the column's end: lengths of
+    every width Whoosh writes (bytes, shorts, ints), the column anywhere in its file."""
+    store.read_tables_whole()
+    values = [bytes([number % 251]) * length for number, length in enumerate(lengths)]
+    asked = [docnum % len(values) for docnum in asked]
+    reader = column_reader(values, 2**15, store._read_offsets_and_lengths, before)
+    starts = [0, *accumulate(lengths[:-1])]
+    assert [reader._offsets[docnum] for docnum in asked] == [starts[docnum] for docnum in asked]
+    assert [reader[docnum] for docnum in asked] == [values[docnum] for docnum in asked]
+
+
+@given(st.sampled_from("BHiIlLqQ"), st.lists(st.integers(0, 2**31 - 1), max_size=50))
+def test_lengths_summed_byte_lane_by_lane_are_their_sum(typecode, numbers):
+    from array import array
+
+    numbers = [number % 2 ** (8 * array(typecode).itemsize - (typecode in "ilq")) for number in numbers]
+    assert store.summed_bytewise(array(typecode, numbers)) == sum(numbers)
+
+
+def test_a_real_segment_s_stored_fields_are_placed_from_either_end(tmp_path):
+    """Each document of an index read alone by a fresh searcher, as a query reads its hits (the
+    second half's from the column's end), is the one read in order (offsets summed from the
+    start, then all at once)."""
+    articles = {f"{number}.txt": f"Story {number}\n\nThe council met on day {number}." + " More." * number for number in range(12)}
+    index_dir = build_index(tmp_path, articles)
+    store.read_tables_whole()
+    with store.index_searcher(index_dir) as searcher:
+        in_order = [searcher.stored_fields(docnum) for docnum in range(searcher.doc_count_all())]
+    assert len(in_order) > 2 * store.SummedOffsets.SUMMED_ONE_AT_A_TIME
+    for docnum in range(len(in_order)):
+        with store.index_searcher(index_dir) as searcher:
+            assert searcher.stored_fields(docnum) == in_order[docnum]
 
 
 def test_a_few_documents_stored_fields_sum_only_the_lengths_before_them(monkeypatch):
