@@ -12,7 +12,6 @@ from __future__ import annotations  # DateWindow is named before archsearch.date
 import datetime
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from whoosh import query as wq
 
@@ -23,12 +22,13 @@ from archsearch.analysis.capitals import capital_form, is_capital_word
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh.fuzzy import listed_fuzzy_terms
 from archsearch.proximity import DEFAULT_DISTANCE
+from archsearch.records import Record
 from archsearch.schema import (
     FIRST_DAY, INDEXED_FIELD, LAST_DAY, NAME_ANALYZER, UNDATED_MARK, day_number, word_analyzer,
 )
 
 # archsearch.dates loads where a query has dates (--since, --until, date:): the others do without
-# its module, regular expressions and dataclass (2 ms of a process).
+# its module and regular expressions.
 TYPE_CHECKING = False  # typing's constant, by its name (as type checkers read it): a query loads no typing
 if TYPE_CHECKING:
     from archsearch.dates import DateWindow
@@ -112,8 +112,7 @@ class IndexedAfter(wq.NumericRange):
 UNDATED = wq.Term("undated", UNDATED_MARK)
 
 
-@dataclass
-class ParsedQuery:
+class ParsedQuery(Record):
     """A query as archsearch read it: Whoosh's query to run, and what went into it."""
 
     text: str

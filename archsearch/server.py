@@ -97,7 +97,7 @@ PRELOADED = (
     "encodings.latin_1",
     "calendar",  # --since and --until (lean_imports defers it: loaded for real here, not in every request)
     "mmap",  # the postings sidecars (lean_imports defers it too)
-    "copy",  # --json's and show's dataclasses.asdict (lean_imports defers it)
+    "copy",  # Whoosh's copies of query nodes and searchers, the query parser's (lean_imports defers it)
     "json",  # --json's output, and the folder list show reads (a plain query loads neither)
     "pickle",  # lean_imports stands in for it with _pickle's core
     # What some plain queries load on first use, which would keep the process that answered one

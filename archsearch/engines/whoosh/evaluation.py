@@ -31,7 +31,6 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
 from itertools import accumulate, chain, compress, islice, repeat
 from math import log
 from operator import add, eq, itemgetter, lt, mul, not_, sub
@@ -59,6 +58,7 @@ from archsearch.engines.whoosh.segment_terms import read_segment_terms, segment_
 from archsearch.engines.whoosh.postings_arrays import _COUNT_FLOATS, PositionRuns, decode_positions, listed_postings
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.store import article_body
+from archsearch.records import Factory, Record
 
 # Ranges over a numeric column that filter what the rest of the query matches.
 _COLUMN_FILTERS = (DateFilter, IndexedAfter)
@@ -104,20 +104,18 @@ class _Unsupported(Exception):
     """A query node this module cannot evaluate exactly as Whoosh would."""
 
 
-@dataclass
-class Evaluation:
-    """What evaluating a query found: its documents' scores and what each matched.  (The docstring
-    also spares a query `inspect`, which dataclass loads to write one from the signature.)"""
+class Evaluation(Record):
+    """What evaluating a query found: its documents' scores and what each matched."""
 
     # Every matching document (index-wide number) and its score: a ScoreDict, or an
     # arrays.ArrayScores when the query was evaluated with arrays; both rank (best(), by_value()).
     scores: Mapping[int, float]
     # The query's words as Whoosh reports matched terms, (field, indexed word as bytes), with the
     # documents in which each one took part in the match; NOT parts are left out.
-    term_documents: list[tuple[tuple[str, bytes], set[int] | dict]] = field(default_factory=list)
+    term_documents: list[tuple[tuple[str, bytes], set[int] | dict]] = Factory(list)
     # The query's NEAR and SENTENCE parts, with the documents each matched: the passage shown
     # must be one where they hold.
-    proximities: list[tuple[Near | InSentence, Collection[int]]] = field(default_factory=list)
+    proximities: list[tuple[Near | InSentence, Collection[int]]] = Factory(list)
 
     def matched_terms(self, docnum: int, body: str | None = None) -> list[tuple[str, bytes]]:
         """`body`: the document's body, where the caller has it (a listed prefix's words are found
