@@ -7,13 +7,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from whoosh.query import And, Not, Or, Term
+from whoosh.query import And, Not, Or, Prefix, Term
 from whoosh.scoring import BM25F
 
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh import long_bodies
 from archsearch.engines.whoosh.evaluation import Evaluation, Evaluator
-from archsearch.engines.whoosh.fuzzy import weighed_part
 from archsearch.engines.whoosh.store import article_body, damage_reported, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.analysis.alternatives import index_languages
@@ -433,7 +432,11 @@ def _with_proximity(evaluator: Evaluator, query, scores):
     words = [word for word in _words_and_filters(query)[0] if is_proximity_operand(word)]
     if len(words) < 2:
         return scores
-    raised = evaluator.closeness([weighed_part(word, evaluator.searcher.reader()) for word in words], set(scores.best(PROXIMITY_CANDIDATES)))
+    if any(isinstance(word, Prefix) for word in words):  # its node is fuzzy.py's, which made it
+        from archsearch.engines.whoosh.fuzzy import weighed_part
+
+        words = [weighed_part(word, evaluator.searcher.reader()) for word in words]
+    raised = evaluator.closeness(words, set(scores.best(PROXIMITY_CANDIDATES)))
     if not raised:
         return scores
     return scores.raised({docnum: 1 + PROXIMITY_WEIGHT * value for docnum, value in raised.items()})

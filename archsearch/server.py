@@ -70,6 +70,7 @@ PRELOADED = (
     "archsearch.location",
     "archsearch.searching",
     "archsearch.spelling",  # did-you-mean, for a query with few hits (searching imports it then)
+    "archsearch.engines.whoosh.fuzzy",  # prefix and fuzzy words, with prefix_postings (querying imports it then)
     "archsearch.dates",  # --since, --until and date: (querying imports it then)
     "archsearch.query_plugins",  # Whoosh's query parser, for all but a query's plain shapes (querying imports it then)
     "archsearch.engines.whoosh.arrays",  # numpy, with which queries are evaluated in the server

@@ -87,6 +87,8 @@ NOT_ON_THE_QUERY_PATH = (
     "archsearch.engines.whoosh.keys",
     # a query's classes are archsearch.records' (dataclasses for other commands' own)
     "dataclasses",
+    # prefix and fuzzy words' modules, for queries with such a word alone
+    "archsearch.engines.whoosh.fuzzy", "archsearch.engines.whoosh.prefix_postings",
     # the client's, to reach a server; tests run with ARCHSEARCH_SERVER=off (conftest.py)
     "_socket",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
