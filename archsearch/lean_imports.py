@@ -54,6 +54,8 @@ what any other code sees:
   (`_class_on_use`: calling it makes the real matcher);
 - `whoosh.classify` (query expansion, 0.15 ms) a placeholder whose Bo1Model whoosh.searching takes
   as such a stand-in, for the default model of Searcher methods no query calls;
+- `whoosh.support.levenshtein` a placeholder whose `distance`, for whoosh.reading alone (its
+  terms_within, Whoosh's fuzzy matching), loads the real module when called (0.05 ms);
 - `sqlite3` a placeholder whose `connect` and `Error`, for archsearch.nearduplicates alone, are
   those of its C core, `_sqlite3` (the package's are the same objects), which it loads on use: the
   package's date adapters (sqlite3.dbapi2) are made only for code that may pass dates (0.25 ms);
@@ -396,6 +398,10 @@ def install() -> None:
     _defer("decimal", stand_ins_for=("whoosh.fields", {"Decimal": _WHOOSH_DECIMAL}))
     # whoosh.searching's, whose Searcher takes Bo1Model as the default model of methods no query calls
     _defer("whoosh.classify", stand_ins_for=("whoosh.searching", {"Bo1Model": _class_on_use("whoosh.classify", "Bo1Model")}))
+    # whoosh.reading's, for IndexReader.terms_within: Whoosh's fuzzy matching, where archsearch's is fuzzy.py's
+    _defer("whoosh.support.levenshtein", stand_ins_for=(
+        "whoosh.reading", {"distance": _stand_in("whoosh.support.levenshtein", "distance")},
+    ))
     # nearduplicates' (the copy groups' record), which takes sqlite3's connect and Error, _sqlite3's
     # own: the package's adapters of dates, for statements that pass none, are not made (0.25 ms)
     _defer("sqlite3", stand_ins_for=("archsearch.nearduplicates", _CoreNames("_sqlite3", ("connect", "Error"))))

@@ -167,7 +167,8 @@ def test_a_query_with_enough_hits_loads_no_spelling_suggestions(tmp_path):
         f"{number}.txt": wire(f"2021-12-1{number}", "KABUL, December 10. /TASS/.", f"The Taliban said {number} things.")
         for number in range(6)
     })
-    names = NOT_ON_THE_QUERY_PATH + ("archsearch.spelling",)
+    # and Whoosh's edit distance, which whoosh.reading takes for its own fuzzy matching
+    names = NOT_ON_THE_QUERY_PATH + ("archsearch.spelling", "whoosh.support.levenshtein")
     result = run_command(COMMAND_THEN_LOADED.format(names=names, args=["query", "Taliban"]), index)
     assert result.returncode == 0 and result.stdout.count("Taliban") >= 6, result.stderr
     assert result.stderr.splitlines()[-1] == "[]"
@@ -787,6 +788,21 @@ def test_whoosh_s_defaults_stood_in_for_make_what_the_real_classes_make(tmp_path
         " True whoosh.classify whoosh.matching.binary module"
     )
     assert command.partition(" ")[2] == library.partition("] ")[2]
+
+
+def test_whoosh_s_edit_distance_stood_in_for_whoosh_reading_finds_its_words_and_fuzzy_py_gets_the_real_one(tmp_path):
+    """whoosh.reading takes levenshtein.distance as a stand-in (a query loads no edit distance):
+    its terms_within still finds the words within the distance, and fuzzy.py the real function."""
+    result = run(
+        "import sys; import archsearch.searching; from whoosh import fields, index\n"
+        "loaded_before = type(sys.modules['whoosh.support.levenshtein']).__name__\n"
+        f"ix = index.create_in({str(tmp_path)!r}, fields.Schema(a=fields.TEXT))\n"
+        "writer = ix.writer(); writer.add_document(a='kabul kaboul herat'); writer.commit()\n"
+        "within = sorted(ix.reader().terms_within('a', 'kabul', 1))\n"
+        "from archsearch.engines.whoosh import fuzzy\n"
+        "print(loaded_before, within, fuzzy.distance.__module__, type(sys.modules['whoosh.support.levenshtein']).__name__)"
+    )
+    assert result == "_DeferredModule ['kaboul', 'kabul'] whoosh.support.levenshtein module"
 
 
 def test_whoosh_s_query_parser_works_after_whoosh_query_gathered_on_use():
