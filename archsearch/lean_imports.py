@@ -463,8 +463,9 @@ def _datetime_from_its_core() -> None:
 
 
 # Generated source compiled again in every process: dataclasses writes each method of a dataclass
-# as text and compiles it (exec), archsearch.records each record's __init__, typing compiles each forward reference it meets (a string in an
-# annotation), collections.namedtuple each class's __new__ (eval).  A query made ~97 such compiles, Python's parser and compiler each time: 7-10 ms of
+# as text and compiles it (exec), archsearch.records each record's __init__, typing compiles each
+# forward reference it meets (a string in an annotation), collections.namedtuple each class's
+# __new__ (eval).  A query made ~97 such compiles, Python's parser and compiler each time: 7-10 ms of
 # its CPU (69 for 13 dataclasses, most of it), the same text in every process.  The code objects
 # are kept by their text in one file of the user's cache folder and loaded from there, as Python
 # keeps a module's in __pycache__; a text not seen yet is compiled as before and added.
