@@ -40,9 +40,9 @@ be left out (`date:2021-12..`, `date:..2021`, `date:7d..`), and `date:X` alone m
 
 import datetime
 import re
-from dataclasses import dataclass
 
 from archsearch.errors import ArchsearchError
+from archsearch.records import Record
 
 EXPECTED_FORMS = "expected YYYY, YYYY-MM, YYYY-MM-DD, today, yesterday, 7d, '3 weeks ago' or 'last month'"
 
@@ -61,8 +61,7 @@ class DateSyntaxError(ArchsearchError):
     """A date expression archsearch cannot read; the one-line message quotes the offending text."""
 
 
-@dataclass(frozen=True)
-class DateWindow:
+class DateWindow(Record, frozen=True):
     """The days from start to end, both inclusive; None leaves that side open.
 
     A window whose start is after its end holds no day: `intersect` returns one for

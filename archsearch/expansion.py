@@ -16,12 +16,12 @@ terms match, within the query's filters (dates, fields, NOT words, languages), w
 
 import math
 from collections import Counter
-from dataclasses import dataclass
 
 from whoosh.query import And, Or, Term
 
 from archsearch.formats import UnreadableFile
 from archsearch.engines.whoosh.store import article_body
+from archsearch.records import Record
 
 FEEDBACK_DOCUMENTS = 10
 FEEDBACK_TERMS = 10
@@ -32,8 +32,7 @@ MIN_FEEDBACK_DOCUMENTS = 2
 _FIELDS = ("title", "body")
 
 
-@dataclass(frozen=True)
-class ExpansionTerm:
+class ExpansionTerm(Record, frozen=True):
     term: str  # as the body field indexes it (a stem)
     weight: float  # its share of the expanded query's weight
 

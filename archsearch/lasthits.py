@@ -14,17 +14,16 @@ import re
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from archsearch.errors import ArchsearchError
+from archsearch.records import Record
 
 # `@3`: a hit's rank; saved queries (`@name`) start with a letter, so the two never meet.
 HIT_NUMBER = re.compile(r"@(\d+)")
 
 
-@dataclass(frozen=True)
-class RememberedHit:
+class RememberedHit(Record, frozen=True):
     """An article named by `@N`, with the query that found it."""
 
     reference: str  # what names the article to searching.find_article

@@ -54,6 +54,8 @@ what any other code sees:
   (`_class_on_use`: calling it makes the real matcher);
 - `whoosh.classify` (query expansion, 0.15 ms) a placeholder whose Bo1Model whoosh.searching takes
   as such a stand-in, for the default model of Searcher methods no query calls;
+- `whoosh.support.levenshtein` a placeholder whose `distance`, for whoosh.reading alone (its
+  terms_within, Whoosh's fuzzy matching), loads the real module when called (0.05 ms);
 - `sqlite3` a placeholder whose `connect` and `Error`, for archsearch.nearduplicates alone, are
   those of its C core, `_sqlite3` (the package's are the same objects), which it loads on use: the
   package's date adapters (sqlite3.dbapi2) are made only for code that may pass dates (0.25 ms);
@@ -66,10 +68,10 @@ what any other code sees:
 - on Python 3.11, `datetime` the module datetime.py leaves, made from `_datetime` without running
   the file (which defines the whole module in Python and then replaces it: 0.75 ms).
 
-For the processes of the command line it also keeps the code that dataclasses, typing and
-collections.namedtuple compile from generated text in the user's cache folder, and reuses it
-(reuse_compiled_sources: 7-10 ms of a query's CPU), and so the compiled form of the regular
-expressions of module and class bodies (5-8 ms).
+For the processes of the command line it also keeps the code that archsearch.records, dataclasses,
+typing and collections.namedtuple compile from generated text in the user's cache folder, and
+reuses it (reuse_compiled_sources: 7-10 ms of a query's CPU), and so the compiled form of the
+regular expressions of module and class bodies (5-8 ms).
 
 It also lets the garbage collector run less often (COLLECT_AFTER_OBJECTS): start-up makes tens of
 thousands of objects that live as long as the process (modules, classes, functions), and at
@@ -396,6 +398,10 @@ def install() -> None:
     _defer("decimal", stand_ins_for=("whoosh.fields", {"Decimal": _WHOOSH_DECIMAL}))
     # whoosh.searching's, whose Searcher takes Bo1Model as the default model of methods no query calls
     _defer("whoosh.classify", stand_ins_for=("whoosh.searching", {"Bo1Model": _class_on_use("whoosh.classify", "Bo1Model")}))
+    # whoosh.reading's, for IndexReader.terms_within: Whoosh's fuzzy matching, where archsearch's is fuzzy.py's
+    _defer("whoosh.support.levenshtein", stand_ins_for=(
+        "whoosh.reading", {"distance": _stand_in("whoosh.support.levenshtein", "distance")},
+    ))
     # nearduplicates' (the copy groups' record), which takes sqlite3's connect and Error, _sqlite3's
     # own: the package's adapters of dates, for statements that pass none, are not made (0.25 ms)
     _defer("sqlite3", stand_ins_for=("archsearch.nearduplicates", _CoreNames("_sqlite3", ("connect", "Error"))))
@@ -457,8 +463,9 @@ def _datetime_from_its_core() -> None:
 
 
 # Generated source compiled again in every process: dataclasses writes each method of a dataclass
-# as text and compiles it (exec), typing compiles each forward reference it meets (a string in an
-# annotation), collections.namedtuple each class's __new__ (eval).  A query made ~97 such compiles, Python's parser and compiler each time: 7-10 ms of
+# as text and compiles it (exec), archsearch.records each record's __init__, typing compiles each
+# forward reference it meets (a string in an annotation), collections.namedtuple each class's
+# __new__ (eval).  A query made ~97 such compiles, Python's parser and compiler each time: 7-10 ms of
 # its CPU (69 for 13 dataclasses, most of it), the same text in every process.  The code objects
 # are kept by their text in one file of the user's cache folder and loaded from there, as Python
 # keeps a module's in __pycache__; a text not seen yet is compiled as before and added.
@@ -635,7 +642,7 @@ def _kept_compile(source, filename, mode, flags=0, dont_inherit=False, optimize=
 
 
 def _kept_exec(source, globals=None, locals=None, **options):
-    """exec(), for dataclasses: a text's code reused from the cache folder (_CompiledSources)."""
+    """exec(), for records and dataclasses: a text's code reused from the cache folder (_CompiledSources)."""
     if type(source) is not str or globals is None or options:
         caller = sys._getframe(1)  # exec() with no namespace runs in its caller's
         if globals is None:
@@ -713,19 +720,35 @@ def _kept_pattern(pattern, flags=0):
 _compile_pattern = None  # re._compiler.compile, once reuse_compiled_sources replaces it
 
 
+class _ExecKeptOnLoad(_DeferredModule):
+    """dataclasses, which a query does not load (its classes are archsearch.records'), until
+    something uses it: then the real module, with _kept_exec for its exec."""
+
+    def _real_attribute(self, name):
+        real = _load_real(self.__name__)
+        real.exec = _kept_exec
+        return getattr(real, name)
+
+
 def reuse_compiled_sources() -> None:
-    """Makes dataclasses, typing and namedtuple take the code of the text they compile from the
-    user's cache folder where it is (see _CompiledSources): their module's own name for exec,
-    compile and eval, which they find before the built-in one; and re the compiled form of the
-    patterns of module and class bodies (_kept_pattern, in re._compiler's place).  For the processes of the command
-    line (archsearch.cli, archsearch.query_line).  typing only if it is loaded: a plain query never
-    loads it (click does, and archsearch.cli imports it first)."""
+    """Makes archsearch.records, dataclasses, typing and namedtuple take the code of the text they
+    compile from the user's cache folder where it is (see _CompiledSources): their module's own name
+    for exec, compile and eval, which they find before the built-in one; and re the compiled form of
+    the patterns of module and class bodies (_kept_pattern, in re._compiler's place).  For the
+    processes of the command line (archsearch.cli, archsearch.query_line).  dataclasses when it loads
+    (_ExecKeptOnLoad); typing only if it is loaded: a plain query never loads it (click does, and
+    archsearch.cli imports it first)."""
     global _compile_pattern
     import collections
-    import dataclasses
     from re import _compiler
 
-    dataclasses.exec = _kept_exec
+    from archsearch import records
+
+    records.exec = _kept_exec
+    if "dataclasses" in sys.modules:
+        sys.modules["dataclasses"].exec = _kept_exec
+    else:
+        sys.modules["dataclasses"] = _ExecKeptOnLoad("dataclasses")
     collections.eval = _kept_eval
     if "typing" in sys.modules:
         sys.modules["typing"].compile = _kept_compile

@@ -10,13 +10,13 @@ article's language, so a passage marks exactly the words the index matched: `fig
 import bisect
 import re
 import unicodedata
-from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from archsearch.analysis import fold, normalise, word_spans, word_term
 from archsearch.analysis.capitals import capital_form
 from archsearch.analysis.stemming import stemmer_for
 from archsearch.analysis.tokens import PLAIN_WORD, plain_word_character, text_stretches
+from archsearch.records import Record, replace
 
 PASSAGES_PER_HIT = 2
 PASSAGE_CHARS = 200  # roughly; a passage is cut at whitespace
@@ -29,8 +29,7 @@ _WHITESPACE = re.compile(r"\s+")
 _NOT_WHITESPACE = re.compile(r"\S")
 
 
-@dataclass(frozen=True)
-class Snippet:
+class Snippet(Record, frozen=True):
     """A passage of one field of an article, with where the query matched inside it."""
 
     field: str  # which text the passage comes from: "body" or "title"
@@ -481,8 +480,7 @@ def _candidate_passages(spans):
         yield group
 
 
-@dataclass(frozen=True)
-class ProximityRule:
+class ProximityRule(Record, frozen=True):
     """A NEAR or SENTENCE part of a query, as passages look for it: each operand is a tuple of
     alternatives, each alternative a run of word matchers that must match words in a row (one
     for a word, several for a phrase)."""

@@ -318,7 +318,7 @@ def run(argv: list[str]) -> int | None:
     from archsearch import kept_modules, lean_imports
 
     kept_modules.serve()
-    lean_imports.reuse_compiled_sources()  # before the first dataclass (rendering's)
+    lean_imports.reuse_compiled_sources()  # before the first record (rendering's)
     return run_loaded(argv)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations  # DateWindow is named before archsearch.date
 import datetime
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from whoosh import query as wq
 
@@ -21,14 +20,14 @@ from archsearch.analysis import words as split_words
 from archsearch.analysis.alternatives import in_every_language
 from archsearch.analysis.capitals import capital_form, is_capital_word
 from archsearch.errors import ArchsearchError
-from archsearch.engines.whoosh.fuzzy import listed_fuzzy_terms
 from archsearch.proximity import DEFAULT_DISTANCE
+from archsearch.records import Record
 from archsearch.schema import (
     FIRST_DAY, INDEXED_FIELD, LAST_DAY, NAME_ANALYZER, UNDATED_MARK, day_number, word_analyzer,
 )
 
 # archsearch.dates loads where a query has dates (--since, --until, date:): the others do without
-# its module, regular expressions and dataclass (2 ms of a process).
+# its module and regular expressions.
 TYPE_CHECKING = False  # typing's constant, by its name (as type checkers read it): a query loads no typing
 if TYPE_CHECKING:
     from archsearch.dates import DateWindow
@@ -112,8 +111,7 @@ class IndexedAfter(wq.NumericRange):
 UNDATED = wq.Term("undated", UNDATED_MARK)
 
 
-@dataclass
-class ParsedQuery:
+class ParsedQuery(Record):
     """A query as archsearch read it: Whoosh's query to run, and what went into it."""
 
     text: str
@@ -313,7 +311,7 @@ def parse_query(
         raise QuerySyntaxError(f"cannot read the query {shorten(text)!r} ({type(exc).__name__})") from None
     if any_words:
         parsed = _only_words_optional(parsed)
-    parsed = listed_fuzzy_terms(in_every_language(parsed, schema, languages))
+    parsed = _listed_fuzzy_terms(in_every_language(parsed, schema, languages))
     if window:
         parsed = wq.And([parsed, DateFilter(window)])
     if indexed_after is not None:
@@ -332,6 +330,16 @@ def parse_query(
 def default_fields() -> list[str]:
     """The fields plain words are looked for in: DEFAULT_FIELDS that FIELD_BOOSTS weighs above 0."""
     return [name for name in DEFAULT_FIELDS if FIELD_BOOSTS.get(name, 1.0) > 0]
+
+
+def _listed_fuzzy_terms(query: wq.Query) -> wq.Query:
+    """fuzzy.listed_fuzzy_terms, where the query has a prefix or fuzzy word: fuzzy.py and the modules
+    it imports (0.5 ms) load for those alone."""
+    if not any(type(leaf) in (wq.FuzzyTerm, wq.Prefix) for leaf in query.leaves()):
+        return query
+    from archsearch.engines.whoosh.fuzzy import listed_fuzzy_terms
+
+    return listed_fuzzy_terms(query)
 
 
 def _only_words_optional(parsed):

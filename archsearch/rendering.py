@@ -9,7 +9,6 @@ one object per hit, then a summary object), `tsv` (a header line, then one line 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import functools
 import io
@@ -17,6 +16,8 @@ import itertools
 import os
 import re
 import sys
+
+from archsearch.records import as_dict
 
 TYPE_CHECKING = False  # typing's constant, by its name (as type checkers read it): a query loads no typing
 if TYPE_CHECKING:  # only for annotations: rendering loads nothing that finds or indexes articles
@@ -122,7 +123,7 @@ def hit_record(hit: Hit) -> dict:
 
 def details_record(details) -> dict:
     """url, author, language, format ("" when unknown) and fetched (null, like an unknown date)."""
-    return {**dataclasses.asdict(details), "fetched": details.fetched or None}
+    return {**as_dict(details), "fetched": details.fetched or None}
 
 
 def summary_record(result: SearchResult) -> dict:
@@ -237,7 +238,7 @@ def hit_fields(hit: Hit) -> dict:
         "id": hit.id,
         "path": hit.path,
         "snippet": hit.snippets[0].text if hit.snippets else "",
-        **dataclasses.asdict(hit.details),
+        **as_dict(hit.details),
         "copies": " ".join(hit.copies),
     }
 
@@ -585,7 +586,7 @@ def _pager_command(environ) -> str | None:
 
 def _known_details(article: ArticleRecord) -> list[tuple[str, str]]:
     """The url, author, language, format and fetched time that are known, for `show`."""
-    return [(name, value) for name, value in dataclasses.asdict(article.details).items() if value]
+    return [(name, value) for name, value in as_dict(article.details).items() if value]
 
 
 # A cell's eighths, for bars drawn to an eighth of a character.

@@ -5,16 +5,14 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh.query import And, Not, Or, Term
+from whoosh.query import And, Not, Or, Prefix, Term
 from whoosh.scoring import BM25F
 
 from archsearch.errors import ArchsearchError
 from archsearch.engines.whoosh import long_bodies
 from archsearch.engines.whoosh.evaluation import Evaluation, Evaluator
-from archsearch.engines.whoosh.fuzzy import weighed_part
 from archsearch.engines.whoosh.store import article_body, damage_reported, index_searcher, key_term, read_roots
 from archsearch.nearduplicates import copies_of, copy_groups
 from archsearch.analysis.alternatives import index_languages
@@ -25,6 +23,7 @@ from archsearch.querying import (
 )
 from archsearch.formats import UnreadableFile
 from archsearch.formats.article import LEAD_MAX_CHARS, lead_end
+from archsearch.records import Factory, Record
 from archsearch.schema import number_day
 
 # Did you mean: offered when a query has fewer hits than FEW_HITS and a respelling has at least
@@ -58,8 +57,7 @@ PROXIMITY_WEIGHT = 1.0
 PROXIMITY_CANDIDATES = 100
 
 
-@dataclass(frozen=True)
-class ArticleDetails:
+class ArticleDetails(Record, frozen=True):
     """What the index knows of an article beyond title, date, source, place and section ("" when unknown)."""
 
     url: str = ""
@@ -73,8 +71,7 @@ class ArticleDetails:
         return cls(*(stored.get(name) or "" for name in ("url", "author", "language", "format", "fetched")))
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(Record, frozen=True):
     """One article a query found, as its output shows it."""
 
     rank: int
@@ -99,8 +96,7 @@ class Hit:
         return f"{self.path}#{self.record}" if self.record else self.path
 
 
-@dataclass(frozen=True)
-class ArticleRecord:
+class ArticleRecord(Record, frozen=True):
     """One article as `show` presents it: what the index knows, and the body read from its file."""
 
     id: str
@@ -114,8 +110,7 @@ class ArticleRecord:
     details: ArticleDetails = ArticleDetails()
 
 
-@dataclass
-class SearchResult:
+class SearchResult(Record):
     """What a query found: the hits shown, how many matched, and why the query may have been changed."""
 
     query: str
@@ -144,9 +139,9 @@ class SearchResult:
     suggestion_total: int = 0
     suggestion_relaxed: bool = False  # no article has all the suggestion's words: suggestion_total have some
     corrected_from: str | None = None
-    explanation: list[str] = field(default_factory=list)  # how the query was read, for --explain
+    explanation: list[str] = Factory(list)  # how the query was read, for --explain
     # --expand: the terms added to the query (as indexed, stems) and their weights.
-    expansion: list[tuple[str, float]] = field(default_factory=list)
+    expansion: list[tuple[str, float]] = Factory(list)
     # The index holds no article at all: it is empty, or its first build has not committed yet.
     index_empty: bool = False
     # With `indexed_after`: the newest index stamp of the index as searched, which the next run
@@ -437,7 +432,11 @@ def _with_proximity(evaluator: Evaluator, query, scores):
     words = [word for word in _words_and_filters(query)[0] if is_proximity_operand(word)]
     if len(words) < 2:
         return scores
-    raised = evaluator.closeness([weighed_part(word, evaluator.searcher.reader()) for word in words], set(scores.best(PROXIMITY_CANDIDATES)))
+    if any(isinstance(word, Prefix) for word in words):  # its node is fuzzy.py's, which made it
+        from archsearch.engines.whoosh.fuzzy import weighed_part
+
+        words = [weighed_part(word, evaluator.searcher.reader()) for word in words]
+    raised = evaluator.closeness(words, set(scores.best(PROXIMITY_CANDIDATES)))
     if not raised:
         return scores
     return scores.raised({docnum: 1 + PROXIMITY_WEIGHT * value for docnum, value in raised.items()})

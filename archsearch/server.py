@@ -70,6 +70,7 @@ PRELOADED = (
     "archsearch.location",
     "archsearch.searching",
     "archsearch.spelling",  # did-you-mean, for a query with few hits (searching imports it then)
+    "archsearch.engines.whoosh.fuzzy",  # prefix and fuzzy words, with prefix_postings (querying imports it then)
     "archsearch.dates",  # --since, --until and date: (querying imports it then)
     "archsearch.query_plugins",  # Whoosh's query parser, for all but a query's plain shapes (querying imports it then)
     "archsearch.engines.whoosh.arrays",  # numpy, with which queries are evaluated in the server
@@ -97,7 +98,7 @@ PRELOADED = (
     "encodings.latin_1",
     "calendar",  # --since and --until (lean_imports defers it: loaded for real here, not in every request)
     "mmap",  # the postings sidecars (lean_imports defers it too)
-    "copy",  # --json's and show's dataclasses.asdict (lean_imports defers it)
+    "copy",  # Whoosh's copies of query nodes and searchers, the query parser's (lean_imports defers it)
     "json",  # --json's output, and the folder list show reads (a plain query loads neither)
     "pickle",  # lean_imports stands in for it with _pickle's core
     # What some plain queries load on first use, which would keep the process that answered one

@@ -10,12 +10,12 @@ chosen is the one whose corrected query finds articles (see `corrected_query`).
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from whoosh.support.levenshtein import damerau_levenshtein
 
 from archsearch.analysis import fold, normalise, term_alternatives, words
 from archsearch.analysis.alternatives import index_languages
+from archsearch.records import Record
 
 # A word rarer than this may be misspelt; a suggestion must be this many times as common, and
 # at most MAX_EDITS letters away.
@@ -33,16 +33,14 @@ _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "NEAR", "SENTENCE"}
 _PLAIN_WORD = re.compile(r"(?<![\w:*~\-])([^\W\d_]{3,})(?![\w:*~\->])")
 
 
-@dataclass(frozen=True)
-class Correction:
-    """A respelt query (a docstring of its own spares dataclass loading `inspect`)."""
+class Correction(Record, frozen=True):
+    """A respelt query."""
 
     text: str  # the query with its rare words respelt
     matches: int  # the articles it finds, as the judge counted them
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(Record, frozen=True):
     """A word that a rare word of the query may have been meant as."""
 
     form: str  # as the `exact` field holds it: lowercased, accents folded

@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from itertools import chain
 from pathlib import Path
 
@@ -40,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from archsearch.concordance import concordance  # noqa: E402
 from archsearch.formats import UnreadableFile, read_article  # noqa: E402
+from archsearch.records import replace  # noqa: E402
 from archsearch.rendering import print_article  # noqa: E402
 from archsearch.searching import article_matches_by_chunks, find_article_parts, query_words, search  # noqa: E402
 

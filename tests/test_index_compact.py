@@ -1,6 +1,5 @@
 """`archsearch index --compact`: the index merged into one segment answers exactly as before."""
 
-import dataclasses
 import errno
 import os
 import shutil
@@ -16,6 +15,7 @@ from archsearch.engines.whoosh import segments
 from archsearch.engines.whoosh.store import INDEX_NAME, open_index
 from archsearch.errors import ArchsearchError
 from archsearch.indexing import update_index
+from archsearch.records import replace
 from archsearch.searching import search
 from conftest import wire, write_corpus
 from test_copy_groups import copy_partition
@@ -42,7 +42,7 @@ def generation(index_dir) -> int:
 
 def library_answers(index_dir) -> list:
     return [
-        dataclasses.replace(search(index_dir, query, limit=50, collapse_copies=collapse), elapsed=0)
+        replace(search(index_dir, query, limit=50, collapse_copies=collapse), elapsed=0)
         for query in QUERIES
         for collapse in (True, False)
     ]

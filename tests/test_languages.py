@@ -352,11 +352,10 @@ def test_match_dateline_never_fails_and_its_text_opens_the_line(line):
 
 
 def test_a_declared_language_is_stored_as_its_iso_code():
-    import dataclasses
-
     from archsearch.indexing import Entry, article_document
+    from archsearch.records import replace
 
-    article = dataclasses.replace(parse_article(ARTICLES["en-admits.txt"]), language="de-DE")
+    article = replace(parse_article(ARTICLES["en-admits.txt"]), language="de-DE")
     document = article_document("/corpus/a.txt", "/corpus", article, Entry("/corpus", 1, 2, "0" * 64))
     assert document["language"] == "de"
     undeclared = article_document("/corpus/a.txt", "/corpus", parse_article(ARTICLES["ru.txt"]), Entry("/corpus", 1, 2, "0" * 64))

@@ -85,6 +85,10 @@ NOT_ON_THE_QUERY_PATH = (
     "sqlite3.dbapi2",
     # where a hit's copies are found in the index, for hits in a group of copies alone
     "archsearch.engines.whoosh.keys",
+    # a query's classes are archsearch.records' (dataclasses for other commands' own)
+    "dataclasses",
+    # prefix and fuzzy words' modules, for queries with such a word alone
+    "archsearch.engines.whoosh.fuzzy", "archsearch.engines.whoosh.prefix_postings",
     # the client's, to reach a server; tests run with ARCHSEARCH_SERVER=off (conftest.py)
     "_socket",
     # a plain query's command line is read without click (archsearch.query_line), and click's gettext with it;
@@ -98,9 +102,10 @@ COMMAND_THEN_LOADED = """
 import atexit, os, sys
 loaded_by_python = set(sys.modules)
 def report_loaded():
+    from archsearch.lean_imports import loaded  # None for its placeholders, of any class
+
     print(sorted(
-        name for name in {names!r} if name in sys.modules and name not in loaded_by_python
-        and type(sys.modules[name]).__name__ != "_DeferredModule"
+        name for name in {names!r} if name not in loaded_by_python and loaded(name) is not None
     ), file=sys.stderr, flush=True)
 exit_now = os._exit
 os._exit = lambda status: (report_loaded(), exit_now(status))
@@ -122,7 +127,7 @@ def run_command(script: str, index) -> subprocess.CompletedProcess:
     "args, needed",
     [
         (["query", "Taliban"], ()),
-        (["query", "Taliban", "--json"], ("copy", "json")),  # dataclasses.asdict deep-copies each field's value
+        (["query", "Taliban", "--json"], ("json",)),
         # a date window parses its dates, without calendar (and the locale it imports)
         (["query", "Taliban", "--since", "2021-02", "--until", "2021-12"], ("archsearch.dates",)),
         # click wraps the help to shutil.get_terminal_size(), and cleans the commands' long help with inspect's cleandoc;
@@ -162,7 +167,8 @@ def test_a_query_with_enough_hits_loads_no_spelling_suggestions(tmp_path):
         f"{number}.txt": wire(f"2021-12-1{number}", "KABUL, December 10. /TASS/.", f"The Taliban said {number} things.")
         for number in range(6)
     })
-    names = NOT_ON_THE_QUERY_PATH + ("archsearch.spelling",)
+    # and Whoosh's edit distance, which whoosh.reading takes for its own fuzzy matching
+    names = NOT_ON_THE_QUERY_PATH + ("archsearch.spelling", "whoosh.support.levenshtein")
     result = run_command(COMMAND_THEN_LOADED.format(names=names, args=["query", "Taliban"]), index)
     assert result.returncode == 0 and result.stdout.count("Taliban") >= 6, result.stderr
     assert result.stderr.splitlines()[-1] == "[]"
@@ -363,6 +369,11 @@ from archsearch import client
 client.lean_imports_on_first_use()
 import archsearch.cli, dataclasses, typing
 from collections import namedtuple
+from archsearch.records import Record
+
+class Spot(Record, frozen=True):
+    name: str
+    rank: int = 0
 
 @dataclasses.dataclass(frozen=True, order=True)
 class Place:
@@ -375,7 +386,7 @@ Pair = namedtuple("Pair", "left right")
 hints = typing.get_type_hints(typing.NamedTuple("Hinted", [("place", "Place")]), globals())
 kabul = Place("Kabul", 4_000_000)
 print(repr(kabul), kabul == Place("Kabul", 4_000_000), kabul < Place("Oslo"), hash(kabul) == hash(Place("Kabul", 4_000_000)),
-      Pair(1, 2), hints["place"] is Place, len(compiled) > 0, file=sys.stderr)
+      Pair(1, 2), hints["place"] is Place, Spot("Herat") == Spot("Herat", 0), len(compiled) > 0, file=sys.stderr)
 try:
     kabul.name = "Herat"
 except dataclasses.FrozenInstanceError:
@@ -392,7 +403,7 @@ def compiles_and_answers(environ) -> tuple[int, str]:
 
 
 EXPECTED_ANSWER = (
-    "Place(name='Kabul', population=4000000, aliases=()) True True True Pair(left=1, right=2) True frozen"
+    "Place(name='Kabul', population=4000000, aliases=()) True True True Pair(left=1, right=2) True True frozen"
 )
 
 
@@ -401,7 +412,7 @@ def test_a_second_process_compiles_no_generated_source_and_behaves_the_same(tmp_
     first_compiled, first = compiles_and_answers(environ)
     second_compiled, second = compiles_and_answers(environ)
     assert first == second == EXPECTED_ANSWER
-    assert first_compiled >= 8  # the dataclass's methods, the namedtuple's __new__, the forward reference
+    assert first_compiled >= 9  # the dataclass's methods, the record's __init__, the namedtuple's __new__, the forward reference
     assert second_compiled == 0
     saved = tmp_path / "cache" / "archsearch"
     assert [path.name for path in saved.iterdir()] == [lean_imports_module().COMPILED_SOURCES_FILE]
@@ -782,6 +793,21 @@ def test_whoosh_s_defaults_stood_in_for_make_what_the_real_classes_make(tmp_path
         " True whoosh.classify whoosh.matching.binary module"
     )
     assert command.partition(" ")[2] == library.partition("] ")[2]
+
+
+def test_whoosh_s_edit_distance_stood_in_for_whoosh_reading_finds_its_words_and_fuzzy_py_gets_the_real_one(tmp_path):
+    """whoosh.reading takes levenshtein.distance as a stand-in (a query loads no edit distance):
+    its terms_within still finds the words within the distance, and fuzzy.py the real function."""
+    result = run(
+        "import sys; import archsearch.searching; from whoosh import fields, index\n"
+        "loaded_before = type(sys.modules['whoosh.support.levenshtein']).__name__\n"
+        f"ix = index.create_in({str(tmp_path)!r}, fields.Schema(a=fields.TEXT))\n"
+        "writer = ix.writer(); writer.add_document(a='kabul kaboul herat'); writer.commit()\n"
+        "within = sorted(ix.reader().terms_within('a', 'kabul', 1))\n"
+        "from archsearch.engines.whoosh import fuzzy\n"
+        "print(loaded_before, within, fuzzy.distance.__module__, type(sys.modules['whoosh.support.levenshtein']).__name__)"
+    )
+    assert result == "_DeferredModule ['kaboul', 'kabul'] whoosh.support.levenshtein module"
 
 
 def test_whoosh_s_query_parser_works_after_whoosh_query_gathered_on_use():

@@ -2,7 +2,6 @@
 is what the same articles show with their bodies in the stored fields, through merges,
 compactions and deletions, and in an index written before the column."""
 
-import dataclasses
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from archsearch.concordance import concordance
 from archsearch.engines.whoosh import fuzzy, long_bodies, prefix_postings, segments
 from archsearch.engines.whoosh.store import index_searcher, open_index, unmapped_storage
 from archsearch.indexing import update_index
+from archsearch.records import replace
 from archsearch.schema import LONG_BODY_FIELD, FilledBytesColumn, build_schema
 from archsearch.searching import find_article, search
 
@@ -165,9 +165,9 @@ def answers(index_dir, scored: bool = True) -> list:
     for query in QUERIES:
         result = search(index_dir, query, limit=20)
         hits = result.hits if scored else sorted(
-            (dataclasses.replace(hit, score=None, rank=0) for hit in result.hits), key=lambda hit: hit.id
+            (replace(hit, score=None, rank=0) for hit in result.hits), key=lambda hit: hit.id
         )
-        found.append(dataclasses.replace(result, elapsed=0, hits=hits))
+        found.append(replace(result, elapsed=0, hits=hits))
         found.append(sorted(concordance(index_dir, query).occurrences, key=lambda each: each.id if not scored else 0))
         for hit in hits:
             found.append(find_article(index_dir, hit.id))

@@ -3,7 +3,6 @@ text and marks as of the body whole, in every format, written before the last pi
 
 import io
 import zlib
-from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +12,7 @@ from archsearch.engines.whoosh import long_bodies
 from archsearch.formats import article as article_module
 from archsearch import searching
 from archsearch.querying import CAPITALS_FIELD, LEAD_FIELD, WORD_FORM_FIELD
+from archsearch.records import replace
 from archsearch.rendering import print_article
 from archsearch.searching import ArticleRecord, article_matches, article_matches_by_chunks, paragraph_chunks
 

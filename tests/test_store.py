@@ -1,13 +1,13 @@
 """Searchers kept open between queries (the resident server's mode) never serve a stale index, and
 the languages recorded for a generation of the index are never those of another."""
 
-import dataclasses
 import marshal
 
 import pytest
 
 from archsearch.engines.whoosh import store
 from archsearch.indexing import update_index
+from archsearch.records import replace
 from archsearch.searching import search, weighting
 
 
@@ -54,7 +54,7 @@ def test_searchers_are_closed_after_use_unless_kept(seeded_index):
 
 def answer(index, text):
     """What a search finds, its time left out."""
-    return dataclasses.replace(search(index, text), elapsed=0.0)
+    return replace(search(index, text), elapsed=0.0)
 
 
 @pytest.fixture

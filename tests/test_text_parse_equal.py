@@ -2,7 +2,6 @@
 normalise_text, cut_boilerplate's headings, join_paragraphs) gives exactly what it gave a line at a
 time in Python, kept here as the reference."""
 
-import dataclasses
 import itertools
 from unittest import mock
 
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 import archsearch.formats.text as text_module
 from archsearch.formats.source import Source
 from archsearch.formats.text import Draft, UnreadableFile, is_boilerplate_marker, join_paragraphs, parse_article, read_text
+from archsearch.records import replace
 
 
 def reference_unify_newlines(text):
@@ -20,7 +20,7 @@ def reference_unify_newlines(text):
 
 def reference_normalise_text(draft):
     text = reference_unify_newlines("\n".join(draft.lines)).removeprefix("\ufeff")
-    return dataclasses.replace(draft, lines=tuple(line.rstrip() for line in text.split("\n")))
+    return replace(draft, lines=tuple(line.rstrip() for line in text.split("\n")))
 
 
 def reference_cut_boilerplate(draft):
@@ -28,7 +28,7 @@ def reference_cut_boilerplate(draft):
     start = next((i for i, line in enumerate(lines) if line.strip() and not is_boilerplate_marker(line)), len(lines))
     end = next((i for i in range(start + 1, len(lines)) if is_boilerplate_marker(lines[i])), len(lines))
     cut = tuple(line for line in lines[:start] + lines[end:] if line.strip())
-    return dataclasses.replace(draft, lines=lines[start:end], boilerplate=draft.boilerplate + cut)
+    return replace(draft, lines=lines[start:end], boilerplate=draft.boilerplate + cut)
 
 
 def reference_join_paragraphs(lines):
@@ -47,7 +47,7 @@ def reference_parse(text):
     draft = Draft.from_text(text)
     for step in REFERENCE_STEPS:
         draft = step(draft)
-    return dataclasses.replace(draft.to_article(), body=reference_join_paragraphs(draft.lines))
+    return replace(draft.to_article(), body=reference_join_paragraphs(draft.lines))
 
 
 # Every shape the steps look for, dressed furniture headings and near misses, every kind of line

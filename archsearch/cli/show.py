@@ -1,12 +1,12 @@
 """`archsearch show`: one article, whole."""
 
 import sys
-from dataclasses import replace
 from itertools import chain
 
 import click
 
 from archsearch.cli.options import allow_partial_option, index_option, output_options
+from archsearch.records import replace
 
 
 @click.command("show")

@@ -2,7 +2,8 @@
 
 import datetime
 import re
-from dataclasses import dataclass
+
+from archsearch.records import Record
 
 # The lead ("At the Start", as Nexis calls it) is the body's first paragraph.  Shorter paragraphs
 # before it (a byline, a dateline on a line of its own, "Updated 10:32") are read as part of it.
@@ -35,8 +36,7 @@ class UnreadableFile(Exception):
     """A file that cannot be read as an article; ``str(exc)`` is a one-line reason."""
 
 
-@dataclass(frozen=True)
-class Article:
+class Article(Record, frozen=True):
     """One article as a reader found it in a file."""
 
     title: str
@@ -65,8 +65,7 @@ class Article:
         return self.body[: lead_end(self.body)]
 
 
-@dataclass(frozen=True)
-class BadRecord:
+class BadRecord(Record, frozen=True):
     """A record of a container file that gives no article; the other records still do."""
 
     where: str  # "line 17", "record 3", "message 2 (line 40)"; "" for the file as a whole

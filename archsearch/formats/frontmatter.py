@@ -5,7 +5,6 @@ maps are passed over.  The text after it is read as plain text (text.py), a Mark
 ``# Heading`` on its first line being the title when the front matter has none.
 """
 
-import dataclasses
 import re
 from collections.abc import Iterator
 
@@ -13,6 +12,7 @@ from archsearch.formats.article import Article
 from archsearch.formats.datevalues import parse_date
 from archsearch.formats.source import Source
 from archsearch.formats.text import collapse_spaces, parse_article, read_text_content
+from archsearch.records import replace
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(?P<yaml>.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 _KEY_VALUE = re.compile(r"(?P<key>[A-Za-z_][\w-]*)[ \t]*:[ \t]*(?P<value>.*)")
@@ -51,7 +51,7 @@ def read_front_matter(source: Source) -> Iterator[Article]:
         date = parse_date(value("date"))
         if date is None:
             warnings += (f"front matter: unreadable date {value('date')!r}",)
-    yield dataclasses.replace(
+    yield replace(
         article,
         title=value("title") or (collapse_spaces(heading["title"]) if heading else article.title),
         title_derived=not (value("title") or heading) and article.title_derived,

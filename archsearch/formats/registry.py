@@ -9,23 +9,21 @@ Readers are named here as ``module:function`` and imported on first use, so that
 libraries (trafilatura, warcio, pypdf) load only in a process that reads such a file.
 """
 
-import dataclasses
 import importlib
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from archsearch.formats.article import Article, BadRecord, UnreadableFile
 from archsearch.formats.columns import USUAL_NAMES, name_key
 from archsearch.formats.source import READ_ERRORS, TRUNCATED_GZIP, Source, describe_read_error
+from archsearch.records import Record, replace
 
 Item = Article | BadRecord
 Reader = Callable[[Source], Iterator[Item]]
 
 
-@dataclass(frozen=True)
-class Format:
+class Format(Record, frozen=True):
     """A file format: its reader, and the file name extensions that choose it."""
 
     name: str
@@ -205,7 +203,7 @@ def read_file(path: os.PathLike | str, data: bytes | None = None) -> Iterator[It
             if isinstance(item, Article):
                 articles += 1
                 if not item.format:
-                    item = dataclasses.replace(item, format=fmt.name)
+                    item = replace(item, format=fmt.name)
             else:
                 bad_records += 1
             yield item

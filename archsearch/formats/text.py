@@ -20,7 +20,6 @@ the machine-added date header and the site furniture are removed.
 """
 
 import codecs
-import dataclasses
 import datetime
 import functools
 import itertools
@@ -29,10 +28,10 @@ import os
 import re
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 from archsearch.formats.article import Article, UnreadableFile
 from archsearch.formats.source import Source
+from archsearch.records import Record, replace
 
 
 # --------------------------------------------------------------------------- bytes -> text
@@ -93,8 +92,7 @@ def unify_newlines(text: str) -> str:
 # --------------------------------------------------------------------------- the draft
 
 
-@dataclass(frozen=True)
-class Draft:
+class Draft(Record, frozen=True):
     """An article half-way through parsing: what is left of the text, and what was found."""
 
     lines: tuple[str, ...]  # what is still candidate body text
@@ -187,7 +185,7 @@ def normalise_text(draft: Draft) -> Draft:
     lines = draft.lines
     if not lines or lines[0].startswith("\ufeff") or _any_holds(lines, "\r") or _any_holds(lines, "\n"):
         lines = unify_newlines("\n".join(lines)).removeprefix("\ufeff").split("\n")
-    return dataclasses.replace(draft, lines=tuple(map(str.rstrip, lines)))
+    return replace(draft, lines=tuple(map(str.rstrip, lines)))
 
 
 _DATE_HEADER = re.compile(r"[ \t]*date:?[ \t]+(?P<value>\S+)[ \t]*(?P<rest>.*)")
@@ -211,7 +209,7 @@ def take_date_header(draft: Draft) -> Draft:
     date = _parse_iso_date(value)
     warnings = draft.warnings if date is not None else draft.warnings + (f"malformed date line: {value!r}",)
     lines = draft.lines[:first] + (header["rest"],) + draft.lines[first + 1 :]
-    return dataclasses.replace(draft, lines=lines, date=date, has_date_header=True, warnings=warnings)
+    return replace(draft, lines=lines, date=date, has_date_header=True, warnings=warnings)
 
 
 def _parse_iso_date(value: str) -> datetime.date | None:
@@ -253,19 +251,19 @@ def take_breadcrumb(draft: Draft) -> Draft:
     crumbs = [crumb for crumb in re.split(splitter, line[start.end() :].strip()) if crumb]
     lines = draft.lines[:first] + draft.lines[first + 1 :]
     if not crumbs:
-        return dataclasses.replace(draft, lines=lines)
+        return replace(draft, lines=lines)
 
     heading_index = _first_content_index(lines, first)
     if heading_index is not None and _is_same_heading(crumbs[-1], lines[heading_index]):
-        return dataclasses.replace(
+        return replace(
             draft,
             lines=lines[:heading_index] + lines[heading_index + 1 :],
             title=lines[heading_index],
             section=" / ".join(crumbs[:-1]),
         )
     if len(crumbs[-1].split()) >= _BREADCRUMB_TITLE_MIN_WORDS:
-        return dataclasses.replace(draft, lines=lines, title=crumbs[-1], section=" / ".join(crumbs[:-1]))
-    return dataclasses.replace(draft, lines=lines, section=" / ".join(crumbs))
+        return replace(draft, lines=lines, title=crumbs[-1], section=" / ".join(crumbs[:-1]))
+    return replace(draft, lines=lines, section=" / ".join(crumbs))
 
 
 def _is_same_heading(crumb: str, line: str) -> bool:
@@ -305,7 +303,7 @@ def take_title_line(draft: Draft) -> Draft:
         and not is_boilerplate_marker(line)
         and match_dateline(line) is None
     ):
-        return dataclasses.replace(draft, title=line, lines=draft.lines[:first] + draft.lines[first + 1 :])
+        return replace(draft, title=line, lines=draft.lines[:first] + draft.lines[first + 1 :])
     return draft
 
 
@@ -382,7 +380,7 @@ def cut_boilerplate(draft: Draft) -> Draft:
     lines = draft.lines
     start, end = _body_bounds(lines)
     cut = tuple(filter(str.strip, lines[:start] + lines[end:]))
-    return dataclasses.replace(draft, lines=lines[start:end], boilerplate=draft.boilerplate + cut)
+    return replace(draft, lines=lines[start:end], boilerplate=draft.boilerplate + cut)
 
 
 def _body_bounds(lines: Sequence[str]) -> tuple[int, int]:
@@ -409,7 +407,7 @@ def take_source_from_about(draft: Draft) -> Draft:
     for line in draft.boilerplate:
         site = site_name_from_about_line(line)
         if site:
-            return dataclasses.replace(draft, source=site)
+            return replace(draft, source=site)
     return draft
 
 
@@ -546,7 +544,7 @@ def take_dateline(draft: Draft) -> Draft:
     dateline = match_dateline(draft.lines[first])
     if dateline is None:
         return draft
-    return dataclasses.replace(
+    return replace(
         draft,
         dateline=dateline.text,
         place=draft.place or dateline.place,
@@ -564,7 +562,7 @@ def drop_initials_signoff(draft: Draft) -> Draft:
     if last is None:
         return draft
     signed_off = _INITIALS_SIGNOFF.sub("", draft.lines[last])
-    return dataclasses.replace(draft, lines=draft.lines[:last] + (signed_off,) + draft.lines[last + 1 :])
+    return replace(draft, lines=draft.lines[:last] + (signed_off,) + draft.lines[last + 1 :])
 
 
 TITLE_MAX_CHARS = 100
@@ -586,7 +584,7 @@ def derive_title(draft: Draft) -> Draft:
     lead = lead_sentence(paragraph.removeprefix(draft.dateline).strip())
     if lead.endswith(".") and not lead.endswith(".."):
         lead = lead[:-1]
-    return dataclasses.replace(draft, title=shorten(lead, TITLE_MAX_CHARS), title_derived=True)
+    return replace(draft, title=shorten(lead, TITLE_MAX_CHARS), title_derived=True)
 
 
 def lead_sentence(text: str) -> str:
@@ -652,7 +650,7 @@ def read_text(source: Source, max_bytes: int = MAX_TEXT_BYTES) -> Iterator[Artic
     """The reader of plain-text files: one article, from the first ``max_bytes`` of the file."""
     text, warnings = read_text_content(source, max_bytes)
     article = parse_article(text)
-    yield dataclasses.replace(article, warnings=article.warnings + warnings)
+    yield replace(article, warnings=article.warnings + warnings)
 
 
 def read_article(path: os.PathLike | str, max_bytes: int = MAX_TEXT_BYTES) -> Article:

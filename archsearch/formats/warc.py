@@ -7,7 +7,6 @@ records give no article and no warning.  The file is read record by record, so a
 any size is never in memory whole.
 """
 
-import dataclasses
 import datetime
 from collections.abc import Iterator
 
@@ -15,6 +14,7 @@ from archsearch.formats.article import Article, BadRecord, UnreadableFile
 from archsearch.formats.html import MAX_HTML_BYTES, extract_page
 from archsearch.formats.quiet import silence
 from archsearch.formats.source import Source
+from archsearch.records import replace
 
 
 def read_warc(source: Source) -> Iterator[Article | BadRecord]:
@@ -47,7 +47,7 @@ def read_warc(source: Source) -> Iterator[Article | BadRecord]:
                     yield BadRecord(where, str(exc))
                     continue
                 fetched = _crawl_time(headers.get_header("WARC-Date"))
-                yield dataclasses.replace(article, format="warc", key=key, fetched=fetched)
+                yield replace(article, format="warc", key=key, fetched=fetched)
         except ArchiveLoadFailed as exc:
             reason = " ".join(str(exc).split()) or "not a WARC record"
             raise UnreadableFile(f"damaged WARC file after record {number}: {reason}") from exc

@@ -31,7 +31,6 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
 from itertools import accumulate, chain, compress, islice, repeat
 from math import log
 from operator import add, eq, itemgetter, lt, mul, not_, sub
@@ -52,13 +51,15 @@ from archsearch.analysis import normalise, words
 from archsearch.formats import UnreadableFile
 from archsearch.proximity import Occurrence, are_near, closeness, in_one_sentence, phrase_occurrences
 from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
-from archsearch.engines.whoosh import fuzzy
-from archsearch.engines.whoosh.fuzzy import ListedPrefix, PrefixExpansion, expansion_terms, prefix_expansion, prefix_term_infos
 from archsearch.engines.whoosh import postings_arrays
 from archsearch.engines.whoosh.segment_terms import read_segment_terms, segment_terms
 from archsearch.engines.whoosh.postings_arrays import _COUNT_FLOATS, PositionRuns, decode_positions, listed_postings
-from archsearch.engines.whoosh.prefix_postings import PrefixEntry
 from archsearch.engines.whoosh.store import article_body
+from archsearch.records import Factory, Record
+
+TYPE_CHECKING = False  # typing's constant, by its name (as type checkers read it): a query loads no typing
+if TYPE_CHECKING:  # prefix and fuzzy words' modules load with the first such word (_prefix_expansion)
+    from archsearch.engines.whoosh.fuzzy import PrefixExpansion
 
 # Ranges over a numeric column that filter what the rest of the query matches.
 _COLUMN_FILTERS = (DateFilter, IndexedAfter)
@@ -104,20 +105,18 @@ class _Unsupported(Exception):
     """A query node this module cannot evaluate exactly as Whoosh would."""
 
 
-@dataclass
-class Evaluation:
-    """What evaluating a query found: its documents' scores and what each matched.  (The docstring
-    also spares a query `inspect`, which dataclass loads to write one from the signature.)"""
+class Evaluation(Record):
+    """What evaluating a query found: its documents' scores and what each matched."""
 
     # Every matching document (index-wide number) and its score: a ScoreDict, or an
     # arrays.ArrayScores when the query was evaluated with arrays; both rank (best(), by_value()).
     scores: Mapping[int, float]
     # The query's words as Whoosh reports matched terms, (field, indexed word as bytes), with the
     # documents in which each one took part in the match; NOT parts are left out.
-    term_documents: list[tuple[tuple[str, bytes], set[int] | dict]] = field(default_factory=list)
+    term_documents: list[tuple[tuple[str, bytes], set[int] | dict]] = Factory(list)
     # The query's NEAR and SENTENCE parts, with the documents each matched: the passage shown
     # must be one where they hold.
-    proximities: list[tuple[Near | InSentence, Collection[int]]] = field(default_factory=list)
+    proximities: list[tuple[Near | InSentence, Collection[int]]] = Factory(list)
 
     def matched_terms(self, docnum: int, body: str | None = None) -> list[tuple[str, bytes]]:
         """`body`: the document's body, where the caller has it (a listed prefix's words are found
@@ -153,6 +152,16 @@ def evaluate(searcher, query) -> Evaluation | None:
 
 def matching_documents(searcher, query) -> Collection[int]:
     return Evaluator(searcher).matching_documents(query)
+
+
+def _prefix_expansion(node, reader) -> "PrefixExpansion | None":
+    """fuzzy.prefix_expansion of a prefix word, None for any other node: fuzzy.py and the modules
+    it imports (0.5 ms) load with a query's first prefix or fuzzy word, which made its node."""
+    if not isinstance(node, wq.Prefix):
+        return None
+    from archsearch.engines.whoosh.fuzzy import prefix_expansion
+
+    return prefix_expansion(node, reader)
 
 
 class Evaluator:
@@ -232,7 +241,7 @@ class Evaluator:
             return True
         reader = self.searcher.reader()
         for leaf in [query] if query.is_leaf() else query.leaves():
-            expansion = prefix_expansion(leaf, reader)
+            expansion = _prefix_expansion(leaf, reader)
             if expansion is not None:
                 postings = expansion.scored_postings
             elif isinstance(leaf, wq.Every):
@@ -528,7 +537,7 @@ class Evaluator:
         """Whether _scored_where_all_match can score only some of the node's documents."""
         if isinstance(node, wq.Or):
             return all(map(self._restrictable, node.subqueries))
-        return isinstance(node, wq.Term) or self._ops is not self._dicts and prefix_expansion(node, self.searcher.reader()) is not None
+        return isinstance(node, wq.Term) or self._ops is not self._dicts and _prefix_expansion(node, self.searcher.reader()) is not None
 
     def _documents(self, node):
         """The documents of a node _restrictable allows, as the operations hold documents, their
@@ -541,7 +550,7 @@ class Evaluator:
             if self._ops is self._dicts:
                 self._united[node] = found
         else:  # a prefix read from its entries, with arrays: every document of its words
-            found = self._ops.prefix_documents(prefix_expansion(node, self.searcher.reader())).docnums
+            found = self._ops.prefix_documents(_prefix_expansion(node, self.searcher.reader())).docnums
         self._sizes[id(node)] = len(found)
         return found
 
@@ -654,15 +663,17 @@ class Evaluator:
         # Prefix, wildcard and fuzzy words: Whoosh ORs the words they expand to.  Those marked
         # constant-score lose the weighting in that OR, and Searcher.postings() then falls back
         # to the searcher's own: scored as usual after all.
+        from archsearch.engines.whoosh import fuzzy
+
         reader = self.searcher.reader()
-        expansion = prefix_expansion(node, reader)
+        expansion = fuzzy.prefix_expansion(node, reader)
         if expansion is not None:
             return self._listed_prefix(node, expansion, terms, positive)
-        expanded = expansion_terms(node, reader)
-        if isinstance(node, ListedPrefix) and len(expanded) > fuzzy.SCORED_EXPANSIONS:
+        expanded = fuzzy.expansion_terms(node, reader)
+        if isinstance(node, fuzzy.ListedPrefix) and len(expanded) > fuzzy.SCORED_EXPANSIONS:
             # Their term information was read in key order to choose the words scored: their
             # postings are found with it, not with a hash lookup per word and segment.
-            for number, infos in enumerate(prefix_term_infos(node, reader)):
+            for number, infos in enumerate(fuzzy.prefix_term_infos(node, reader)):
                 for word, terminfo in infos.items():
                     self._term_infos.setdefault((node.fieldname, word), {})[number] = terminfo
                     self._term_infos_whole.add((node.fieldname, word))
@@ -671,7 +682,7 @@ class Evaluator:
             return self._evaluate(expanded[0], terms, positive)
         return self._Or(wq.Or(expanded, boost=node.boost), terms, positive)
 
-    def _listed_prefix(self, node, expansion: PrefixExpansion, terms, positive):
+    def _listed_prefix(self, node, expansion: "PrefixExpansion", terms, positive):
         """A prefix of many words through its segments' entries (prefix_postings.py): its scored
         words evaluated as words, and every document holding one of its words, from the entries,
         at no score: the OR expansion_terms makes of it, without a word-by-word walk.  The scored
@@ -1241,8 +1252,10 @@ class DictOperations:
     def matched(self, fieldname: str, text: bytes) -> dict[int, float]:
         return self.unscored(self.postings(fieldname, text)[0])
 
-    def prefix_documents(self, expansion: PrefixExpansion) -> dict[int, float]:
+    def prefix_documents(self, expansion: "PrefixExpansion") -> dict[int, float]:
         """The live documents holding a word of a listed prefix, at no score."""
+        from archsearch.engines.whoosh.prefix_postings import PrefixEntry
+
         found = []
         for (leaf, base), part in zip(self.evaluator.leaves, expansion.parts):
             local = part.local_documents() if isinstance(part, PrefixEntry) else self.evaluator.walked_documents(leaf, part)
@@ -1697,7 +1710,7 @@ class _PrefixWords:
     with the prefix, those the index holds for it.  A word of the prefix that the article no
     longer says (its file changed since) could not be marked in it anyway."""
 
-    def __init__(self, evaluator: Evaluator, fieldname: str, prefix: str, documents, expansion: PrefixExpansion):
+    def __init__(self, evaluator: Evaluator, fieldname: str, prefix: str, documents, expansion: "PrefixExpansion"):
         self._evaluator, self._fieldname, self._prefix = evaluator, fieldname, prefix
         self._documents, self._scored = documents, frozenset(expansion.scored)
 

@@ -41,7 +41,6 @@ import os
 import pickle
 import struct
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
 from itertools import islice
 
 from whoosh import query as wq
@@ -51,6 +50,7 @@ from whoosh.support.levenshtein import distance
 from archsearch.engines.whoosh import prefix_postings
 from archsearch.engines.whoosh.postings_arrays import segment_folder
 from archsearch.engines.whoosh.prefix_postings import PrefixEntry, segment_prefixes
+from archsearch.records import Record
 
 # The fields a fuzzy word can be asked of: the words of title and body as written (where an
 # unfielded fuzzy word looks), and the fields a query may name.
@@ -180,8 +180,7 @@ def prefix_term_infos(node: wq.Prefix, reader) -> list[dict]:
     return infos
 
 
-@dataclass
-class PrefixExpansion:
+class PrefixExpansion(Record):
     """A prefix of more than SCORED_EXPANSIONS words, as the segments' prefix entries give it."""
 
     # The words that weigh in the ranking, in word order.
