@@ -5,7 +5,7 @@ word's whole OR scored everywhere): the same documents and, to the bit, the same
 documents, totals and matched words, over segments with deletions, for generated queries of
 words, prefixes of 1-5 letters (with prefix entries and without: a prefix of more words than
 are scored has unscored ones), fuzzy words and date windows, and any MaxScore budget; the same
-hits, totals and snippets through search()."""
+hits, totals and snippets through search().  A short prefix of few words maps no prefix file."""
 
 import random
 
@@ -198,3 +198,20 @@ def test_a_word_and_other_nodes_are_left_as_they_are(searcher):
         assert evaluator._as_words(node) is node
     expanded = evaluator._as_words(wq.Wildcard("exact", FREQUENT[0][:2] + "?" + "*"))
     assert isinstance(expanded, (wq.Or, wq.Term))
+
+
+def test_a_short_prefix_of_few_words_maps_no_prefix_file(index_dir, monkeypatch):
+    """Its words, read from the term files, show that no segment has an entry worth reading."""
+    mapped = []
+    original = fuzzy.segment_prefixes
+    monkeypatch.setattr(fuzzy, "segment_prefixes", lambda leaf: mapped.append(leaf) or original(leaf))
+    few = next(word[:3] for word in WORDS[6:] if len(word) >= 3 and sum(other.startswith(word[:3]) for other in WORDS) >= 2)
+    many = FREQUENT[0][:2]  # `ka`: more words than are scored, with entries
+    with open_index(index_dir).searcher(weighting=weighting()) as searcher:
+        reader = searcher.reader()
+        for text, scored, maps in [(few, 16, False), (many, 3, True)]:
+            monkeypatch.setattr(fuzzy, "SCORED_EXPANSIONS", scored)
+            mapped.clear()
+            (node,) = parse_query(text + "*", searcher.schema).query.leaves()
+            found = fuzzy.prefix_expansion(node, reader)
+            assert bool(mapped) == maps and (found is not None) == maps, text
