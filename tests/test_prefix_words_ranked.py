@@ -22,10 +22,10 @@ from archsearch.indexing import update_index
 from archsearch.querying import QuerySyntaxError, parse_query
 from archsearch.searching import weighting
 from test_prefix_postings import vocabulary
+from test_top_ranked import ranked_differently
 
 WORDS = vocabulary(random.Random(20261202), 300)
 FREQUENT = WORDS[:6]  # article() draws the first words of the vocabulary most often
-LIMITS = [1, 3, 10, 50, 1000]
 
 
 def article(rng: random.Random, number: int) -> str:
@@ -44,14 +44,15 @@ def article(rng: random.Random, number: int) -> str:
 def index_dir(tmp_path_factory):
     """Three segments, with deletions in two; short prefixes with entries in some."""
     rng = random.Random(20261202)
-    corpus = tmp_path_factory.mktemp("corpus")
-    index_dir = tmp_path_factory.mktemp("index")
+    corpus, index_dir = tmp_path_factory.mktemp("corpus"), tmp_path_factory.mktemp("index")
+    commits = [(range(0, 200), ()), (range(200, 260), range(5, 200, 13)), (range(260, 300), range(203, 260, 11))]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(prefix_postings, "WORDS_LISTED", 3)
         patch.setattr(prefix_postings, "TOP_WORDS", 4)
-        for batch, removed in [(range(0, 200), ()), (range(200, 260), range(5, 200, 13)), (range(260, 300), range(203, 260, 11))]:
-            for number in batch:
-                (corpus / f"{number:04d}.txt").write_text(article(rng, number), encoding="utf-8")
+        for added, removed in commits:
+            texts = {corpus / f"{number:04d}.txt": article(rng, number) for number in added}
+            for path, text in texts.items():
+                path.write_text(text, encoding="utf-8")
             for number in removed:
                 (corpus / f"{number:04d}.txt").unlink()
             update_index(index_dir, [str(corpus)])
@@ -60,10 +61,11 @@ def index_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def searcher(index_dir):
-    with open_index(index_dir).searcher(weighting=weighting()) as searcher:
-        leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
-        assert len(leaves) >= 3 and sum(leaf.has_deletions() for leaf in leaves) >= 2
-        yield searcher
+    searcher = open_index(index_dir).searcher(weighting=weighting())
+    leaves = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+    assert len(leaves) >= 3 and sum(leaf.has_deletions() for leaf in leaves) >= 2
+    yield searcher
+    searcher.close()
 
 
 def as_before(patch) -> None:
@@ -86,20 +88,10 @@ def differences(searcher, query) -> list[str]:
         return ["evaluated by one only"]
     if found is None:
         return []
-    problems = []
-    for limit in LIMITS:
-        best = found.scores.best(limit)
-        if best != before.scores.best(limit):
-            problems.append(f"best({limit})")
-        elif [found.scores[docnum] for docnum in best] != [before.scores[docnum] for docnum in best]:
-            problems.append(f"scores of best({limit})")
-    if len(found.scores) != len(before.scores):
-        problems.append(f"{len(found.scores)} documents against {len(before.scores)}")
-    documents = range(searcher.doc_count_all() + 2)
-    if [docnum in found.scores for docnum in documents] != [docnum in before.scores for docnum in documents]:
-        problems.append("documents")
+    problems = ranked_differently(searcher, found, before)
     if not isinstance(found.scores, top_ranked.TopRankedScores) and dict(found.scores.items()) != dict(before.scores.items()):
         problems.append("scores")
+    documents = range(searcher.doc_count_all())
     if [found.matched_terms(docnum) for docnum in documents] != [before.matched_terms(docnum) for docnum in documents]:
         problems.append("matched terms")
     return problems

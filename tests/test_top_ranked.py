@@ -37,10 +37,8 @@ def both(searcher, query):
     return ranked, whole_evaluator.evaluate(query)
 
 
-def differences(searcher, query) -> list[str]:
-    """How the two evaluations of `query` differ (nothing, as they should)."""
-    ranked, whole = both(searcher, query)
-    assert isinstance(ranked.scores, top_ranked.TopRankedScores), repr(query)
+def ranked_differently(searcher, ranked, whole) -> list[str]:
+    """How two evaluations' best documents, their scores, totals and documents differ."""
     found = []
     for limit in LIMITS:
         best = ranked.scores.best(limit)
@@ -53,6 +51,15 @@ def differences(searcher, query) -> list[str]:
     documents = range(searcher.doc_count_all() + 2)
     if [docnum in ranked.scores for docnum in documents] != [docnum in whole.scores for docnum in documents]:
         found.append("documents held")
+    return found
+
+
+def differences(searcher, query) -> list[str]:
+    """How the two evaluations of `query` differ (nothing, as they should)."""
+    ranked, whole = both(searcher, query)
+    assert isinstance(ranked.scores, top_ranked.TopRankedScores), repr(query)
+    found = ranked_differently(searcher, ranked, whole)
+    documents = range(searcher.doc_count_all() + 2)
     if [term for term, _ in ranked.term_documents] != [term for term, _ in whole.term_documents]:
         found.append("matched terms")
     for (term, ranked_documents), (_, whole_documents) in zip(ranked.term_documents, whole.term_documents):
