@@ -7,6 +7,7 @@ words, prefixes of 1-5 letters (with prefix entries and without: a prefix of mor
 are scored has unscored ones), fuzzy words and date windows, and any MaxScore budget; the same
 hits, totals and snippets through search().  A short prefix of few words maps no prefix file."""
 
+import copy
 import random
 
 import pytest
@@ -207,3 +208,17 @@ def test_a_short_prefix_of_few_words_maps_no_prefix_file(index_dir, monkeypatch)
             (node,) = parse_query(text + "*", searcher.schema).query.leaves()
             found = fuzzy.prefix_expansion(node, reader)
             assert bool(mapped) == maps and (found is not None) == maps, text
+
+
+@pytest.mark.parametrize("text", [f"{FREQUENT[0][:2]}*", f"{FREQUENT[3][:3]}*", f"{FREQUENT[0]} {FREQUENT[1][:4]}*"])
+def test_a_prefix_widened_by_its_best_hits_keys_is_searched(index_dir, text, monkeypatch):
+    """--expand copies the query's words once they are evaluated: a prefix node keeps what it
+    was evaluated with (its reader among it), and is copied without it."""
+    monkeypatch.setattr(fuzzy, "SCORED_EXPANSIONS", 3)
+    result = searching.search(index_dir, text, expand=True)
+    assert result.total and result.hits
+    with open_index(index_dir).searcher(weighting=weighting()) as searcher:
+        (node,) = [leaf for leaf in parse_query(text, searcher.schema).query.leaves() if isinstance(leaf, fuzzy.ListedPrefix)]
+        Evaluator(searcher, arrays=False).evaluate(node)
+        copied = copy.deepcopy(node)
+        assert copied == node and copied.__dict__.keys() == {"fieldname", "text", "boost", "constantscore"}

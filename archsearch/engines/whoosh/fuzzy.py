@@ -136,6 +136,12 @@ class ListedPrefix(wq.Prefix):
     def _btexts(self, ixreader):
         return prefix_words(ixreader, self.fieldname, self.text)
 
+    def __deepcopy__(self, memo) -> "ListedPrefix":
+        # Without what an evaluation keeps with the node for its reader (expansion_terms,
+        # prefix_term_infos, prefix_expansion), which cannot be copied: Whoosh copies a query
+        # to change its boost (--expand).
+        return ListedPrefix.like(self)
+
 
 _LISTED = {wq.FuzzyTerm: ListedFuzzyTerm, wq.Prefix: ListedPrefix}
 
@@ -155,15 +161,14 @@ def expansion_terms(node: wq.MultiTerm, reader) -> list[wq.Term]:
         return expanded[1]
     words = [word for word in node._btexts(reader) if word]
     if not isinstance(node, ListedPrefix) or len(words) <= SCORED_EXPANSIONS:
-        terms = [wq.Term(fieldname, word) for word in words]
-    else:
-        frequency = Counter()
-        for infos in prefix_term_infos(node, reader):
-            for word, info in infos.items():
-                frequency[word] += info.doc_frequency()
-        scored = set(sorted(words, key=lambda word: -frequency[word])[:SCORED_EXPANSIONS])
-        terms = [wq.Term(fieldname, word, boost=1.0 if word in scored else 0.0) for word in words]
-    node._expanded = reader, terms  # the same Terms each time: the evaluation keeps counts by them
+        return [wq.Term(fieldname, word) for word in words]
+    frequency = Counter()
+    for infos in prefix_term_infos(node, reader):
+        for word, info in infos.items():
+            frequency[word] += info.doc_frequency()
+    scored = set(sorted(words, key=lambda word: -frequency[word])[:SCORED_EXPANSIONS])
+    terms = [wq.Term(fieldname, word, boost=1.0 if word in scored else 0.0) for word in words]
+    node._expanded = reader, terms
     return terms
 
 
