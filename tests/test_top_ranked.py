@@ -25,6 +25,7 @@ LIMITS = [1, 2, 3, 7, 10, 50, 1000]
 def every_word_ranked(monkeypatch):
     """top_ranked.py takes every query of its shape, and never gives up on scoring lazily."""
     monkeypatch.setattr(evaluation, "TOP_RANKED_POSTINGS", 0)
+    monkeypatch.setattr(top_ranked, "FIRST_TERM_SHARE", 1)
     monkeypatch.setattr(top_ranked, "SCORED_SHARE", 1)
 
 
@@ -36,10 +37,8 @@ def both(searcher, query):
     return ranked, whole_evaluator.evaluate(query)
 
 
-def differences(searcher, query) -> list[str]:
-    """How the two evaluations of `query` differ (nothing, as they should)."""
-    ranked, whole = both(searcher, query)
-    assert isinstance(ranked.scores, top_ranked.TopRankedScores), repr(query)
+def ranked_differently(searcher, ranked, whole) -> list[str]:
+    """How two evaluations' best documents, their scores, totals and documents differ."""
     found = []
     for limit in LIMITS:
         best = ranked.scores.best(limit)
@@ -52,6 +51,15 @@ def differences(searcher, query) -> list[str]:
     documents = range(searcher.doc_count_all() + 2)
     if [docnum in ranked.scores for docnum in documents] != [docnum in whole.scores for docnum in documents]:
         found.append("documents held")
+    return found
+
+
+def differences(searcher, query) -> list[str]:
+    """How the two evaluations of `query` differ (nothing, as they should)."""
+    ranked, whole = both(searcher, query)
+    assert isinstance(ranked.scores, top_ranked.TopRankedScores), repr(query)
+    found = ranked_differently(searcher, ranked, whole)
+    documents = range(searcher.doc_count_all() + 2)
     if [term for term, _ in ranked.term_documents] != [term for term, _ in whole.term_documents]:
         found.append("matched terms")
     for (term, ranked_documents), (_, whole_documents) in zip(ranked.term_documents, whole.term_documents):
@@ -102,7 +110,7 @@ def test_a_bound_too_low_loses_documents_and_is_caught(searcher, monkeypatch):
 def test_a_word_in_few_titles_is_ranked_from_its_titles(tmp_path, monkeypatch):
     """A word in every body and in a fifth of the titles: its best ten are found among the
     documents of its titles, the bodies' bound being below their scores; the others are not scored."""
-    monkeypatch.setattr(top_ranked, "SCORED_SHARE", 4)
+    monkeypatch.setattr(top_ranked, "SCORED_SHARE", 1 / 4)
     rng = random.Random(5)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -112,8 +120,12 @@ def test_a_word_in_few_titles_is_ranked_from_its_titles(tmp_path, monkeypatch):
         (corpus / f"{number:03d}.txt").write_text(f"{title.capitalize()}\n\n{body.capitalize()}\n", encoding="utf-8")
     update_index(tmp_path / "index", [str(corpus)])
     scored = []
-    score = top_ranked.TopRankedScores._score
-    monkeypatch.setattr(top_ranked.TopRankedScores, "_score", lambda self, docnum: scored.append(docnum) or score(self, docnum))
+    made = top_ranked.TopRankedScores.__init__
+
+    def counted(self, terms, boost, bases, whole, scored_within):
+        made(self, terms, boost, bases, whole, lambda docnums: scored.extend(docnums) or scored_within(docnums))
+
+    monkeypatch.setattr(top_ranked.TopRankedScores, "__init__", counted)
     with open_index(tmp_path / "index").searcher(weighting=searching.weighting()) as searcher:
         query = parse_query("president", searcher.schema).query
         assert differences(searcher, query) == []

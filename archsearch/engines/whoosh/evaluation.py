@@ -218,7 +218,7 @@ class Evaluator:
                 self._arrays = ArrayOperations(self)
             operations.insert(0, self._arrays)  # then dicts for the nodes arrays leave to them
         else:
-            evaluation = self._top_ranked(query)
+            evaluation = self._top_ranked(self._as_words(query))
             if evaluation is not None:
                 return evaluation
         for self._ops in operations:
@@ -269,8 +269,8 @@ class Evaluator:
     def _top_ranked(self, query) -> Evaluation | None:
         """A frequent word (an OR of terms, or a term), evaluated with dicts, as top_ranked.py
         ranks it: its best documents scored, not all; None where it does not pay (its terms hold
-        fewer than TOP_RANKED_POSTINGS postings, or the one of highest bound more than a
-        top_ranked.SCORED_SHARE-th of them), or for another shape of query."""
+        fewer than TOP_RANKED_POSTINGS postings, or the one of highest bound more than
+        top_ranked.FIRST_TERM_SHARE of them), or for another shape of query."""
         if type(query) is wq.Or and all(type(sub) is wq.Term for sub in query.subqueries):
             nodes, boost = query.subqueries, query.boost
         elif type(query) is wq.Term:
@@ -295,14 +295,26 @@ class Evaluator:
             )
             for node, text in wanted
         ]
-        if max(terms, key=top_ranked.TermPostings.bound).size > postings // top_ranked.SCORED_SHARE:
+        if max(terms, key=top_ranked.TermPostings.bound).size > postings * top_ranked.FIRST_TERM_SHARE:
             return None
 
         def whole():
             self._ops = self._dicts
             return self._dicts.result(self._evaluate(query, [], positive=True))
 
-        scores = top_ranked.TopRankedScores(terms, boost, self._bases, whole)
+        # Each word's count of live documents, which orders the sums (_Or) as in the whole evaluation.
+        sizes = dict.fromkeys(map(id, nodes), 0)
+        sizes.update((id(node), term.size) for (node, _), term in zip(wanted, terms))
+
+        def scored_within(docnums: list[int]) -> dict[int, float]:
+            kept = self._ops, self._within, self._sizes
+            self._ops, self._within, self._sizes = self._dicts, docnums, sizes
+            try:
+                return self._evaluate(query, [], positive=True)
+            finally:
+                self._ops, self._within, self._sizes = kept
+
+        scores = top_ranked.TopRankedScores(terms, boost, self._bases, whole, scored_within)
         return Evaluation(scores=scores, term_documents=[
             (term.term, top_ranked.TermDocuments(term, scores.number_of)) for term in terms
         ])
@@ -441,6 +453,8 @@ class Evaluator:
         if not others:
             others, date_filters, everything = node.subqueries, [], []
         ops = self._ops
+        if ops is self._dicts:
+            others = [self._as_words(sub) for sub in others]
         first_term = len(terms)
         combined = self._scored_where_all_match(others, date_filters, terms, positive)
         if combined is None:
@@ -660,15 +674,29 @@ class Evaluator:
         return matched
 
     def _MultiTerm(self, node, terms, positive):
-        # Prefix, wildcard and fuzzy words: Whoosh ORs the words they expand to.  Those marked
-        # constant-score lose the weighting in that OR, and Searcher.postings() then falls back
-        # to the searcher's own: scored as usual after all.
-        from archsearch.engines.whoosh import fuzzy
-
-        reader = self.searcher.reader()
-        expansion = fuzzy.prefix_expansion(node, reader)
+        expansion = _prefix_expansion(node, self.searcher.reader())
         if expansion is not None:
             return self._listed_prefix(node, expansion, terms, positive)
+        return self._evaluate(self._expanded(node), terms, positive)
+
+    def _as_words(self, node):
+        """A prefix, wildcard or fuzzy word as the word or OR of words it stands for (_expanded),
+        so that an AND scores only the documents where all its parts match and a word alone is
+        ranked as one (_top_ranked), as typed words are; a prefix read from its entries, and
+        any other node, as is."""
+        if not isinstance(node, wq.MultiTerm) or isinstance(node, wq.NumericRange):
+            return node
+        if _prefix_expansion(node, self.searcher.reader()) is not None:
+            return node
+        return self._expanded(node)
+
+    def _expanded(self, node):
+        """The word, or the OR of the words, that a prefix, wildcard or fuzzy word expands to, as
+        Whoosh ORs them.  Those marked constant-score lose the weighting in that OR, and
+        Searcher.postings() then falls back to the searcher's own: scored as usual after all."""
+        from archsearch.engines.whoosh import fuzzy  # loaded already: it made the node (_prefix_expansion)
+
+        reader = self.searcher.reader()
         expanded = fuzzy.expansion_terms(node, reader)
         if isinstance(node, fuzzy.ListedPrefix) and len(expanded) > fuzzy.SCORED_EXPANSIONS:
             # Their term information was read in key order to choose the words scored: their
@@ -679,8 +707,8 @@ class Evaluator:
                     self._term_infos_whole.add((node.fieldname, word))
         if len(expanded) == 1:
             expanded[0].boost = node.boost
-            return self._evaluate(expanded[0], terms, positive)
-        return self._Or(wq.Or(expanded, boost=node.boost), terms, positive)
+            return expanded[0]
+        return wq.Or(expanded, boost=node.boost)
 
     def _listed_prefix(self, node, expansion: "PrefixExpansion", terms, positive):
         """A prefix of many words through its segments' entries (prefix_postings.py): its scored

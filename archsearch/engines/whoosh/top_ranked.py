@@ -11,22 +11,31 @@ positive length part) < 1).  So (MaxScore: Turtle and Flood, 1995) the terms wit
 bounds are taken first, every live document of each scored whole (every term of the query
 summed), and once `limit` documents are scored and the bounds of the terms not taken sum to
 less than the limit-th best score so far, no document of those terms alone can be among the
-best: `president`'s 519 titles are scored, not its 45,497 bodies.  The total is counted with
-sets, in C; a document's score is found by binary search in each term's document numbers.
+best: `president`'s 519 titles are scored, not its 45,497 bodies.  A prefix word is an OR of
+the words it stands for (`syria*`: syria, syrian, syrians), ranked alike: its rarer words first.
+The total is counted with sets, in C.
 
-The scores are DictOperations' floats: each term's by the same expression, its boost applied as
-boosted() applies it, the terms summed in the order union() sums them (by their number of live
-documents, most first).  Whatever else is asked of them (every document, a sort by date, scores
-raised for proximity) evaluates the query as before, once (`whole`)."""
+The terms taken at a time are scored together, by the evaluation itself restricted to their
+documents (Evaluator's `_within`, as an AND scores only where all its parts match): each term's
+postings looked up for them at once, in the same floats as the whole evaluation's (each term's
+by the same expression, its boost applied as boosted() applies it, the terms summed in the order
+union() sums them: by their number of live documents, most first).  A document asked for alone
+is scored by binary search in each term's document numbers.  Whatever else is asked of them
+(every document, a sort by date, scores raised for proximity) evaluates the query as before,
+once (`whole`)."""
 
 import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 
-# Scoring a document here (a binary search per term) costs about 20 times what scoring a
-# posting costs in DictOperations' comprehension: beyond a twentieth of the postings scored here,
-# evaluating the whole query costs less.
-SCORED_SHARE = 20
+# A query is ranked here where its term of highest bound holds at most this share of its
+# postings (evaluation.py): a word whose title holds more (`talks`: 942 of 16,178) is seldom ranked
+# before its body is taken too, which costs more than the whole evaluation.
+FIRST_TERM_SHARE = 1 / 20
+# Scoring a document here (its terms' postings looked up for the documents taken together) costs
+# about six times what scoring a posting costs in the whole evaluation (at 100k articles, 1-3 us
+# against 0.35, reading included): beyond a sixth of the postings scored here, the whole costs less.
+SCORED_SHARE = 1 / 6
 # A bound is raised by this much before it is compared: the float arithmetic of a score rounds
 # at each step, and a bound too low by a rounding would lose a document.
 _BOUND_MARGIN = 1.0 + 1e-9
@@ -82,13 +91,16 @@ class TopRankedScores(Mapping):
     when asked for; best() ranks by MaxScore.  Iterating, or any order but best()'s, evaluates
     the whole query (`whole`: a ScoreDict of the same documents and floats)."""
 
-    def __init__(self, terms: list[TermPostings], boost: float, bases: list[int], whole: Callable[[], Mapping]):
+    def __init__(self, terms: list[TermPostings], boost: float, bases: list[int], whole: Callable[[], Mapping],
+                 scored_within: Callable[[list[int]], dict[int, float]]):
         """`terms` in the query's order; `boost` the OR's (1.0 for a term alone); `bases` each
-        segment's first document number."""
+        segment's first document number; `scored_within` the scores of some documents (increasing,
+        each holding a term), the whole evaluation's floats."""
         self._terms = terms
         self._boost = boost
         self._bases = bases
         self._whole_of = whole
+        self._scored_within = scored_within
         self._whole = None
         # union()'s order: the terms by their number of documents, most first (sorted() keeps
         # the query's order among equals, also when reversed).
@@ -189,20 +201,30 @@ class TopRankedScores(Mapping):
             return self.whole().best(limit)
         scored = self._scored
         untaken = sorted((term for term in self._terms if id(term) not in self._taken), key=TermPostings.bound, reverse=True)
-        scored_most = sum(term.size for term in self._terms) // SCORED_SHARE
+        bounds = [term.bound() * self._boost * _BOUND_MARGIN for term in untaken]
+        scored_most = sum(term.size for term in self._terms) * SCORED_SHARE
         while untaken:
-            if len(scored) >= limit:
-                threshold = heapq.nlargest(limit, scored.values())[-1]
-                # Any document not scored holds only untaken terms: its score is at most theirs summed.
-                if sum(term.bound() for term in untaken) * self._boost * _BOUND_MARGIN < threshold:
+            # Any document not scored holds only untaken terms: its score is at most theirs summed.
+            threshold = heapq.nlargest(limit, scored.values())[-1] if len(scored) >= limit else None
+            if threshold is not None and sum(bounds) < threshold:
+                break
+            # The terms taken next are scored together, each term's postings looked up for their
+            # documents at once: as many as it takes to have `limit` documents, or for the bounds
+            # of those left to fall below the threshold so far, short of scoring too many (the
+            # threshold rises as more are scored: then look again).
+            taking = []
+            found = set()
+            while untaken and len(scored) + len(found) + untaken[0].size <= scored_most:
+                taking.append(untaken.pop(0))
+                bounds.pop(0)
+                found.update(docnum for docnum in taking[-1].live_documents() if docnum not in scored)
+                if len(scored) + len(found) >= limit if threshold is None else sum(bounds) < threshold:
                     break
-            term = untaken.pop(0)
-            if len(scored) + term.size > scored_most:
+            if not taking:
                 return self.whole().best(limit)
-            for docnum in term.live_documents():
-                if docnum not in scored:
-                    scored[docnum] = self._score(docnum)
-            self._taken.add(id(term))
+            self._taken.update(map(id, taking))
+            if found:
+                scored.update(self._scored_within(sorted(found)))
         return heapq.nsmallest(limit, scored, key=lambda docnum: (-scored[docnum], docnum))
 
 
