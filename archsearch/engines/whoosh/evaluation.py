@@ -50,7 +50,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from archsearch.analysis import normalise, words
 from archsearch.formats import UnreadableFile
 from archsearch.proximity import Occurrence, are_near, closeness, in_one_sentence, phrase_occurrences
-from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Mentions, Near
+from archsearch.querying import DERIVED_TITLE_FIELD, PROXIMITY_FIELDS, WORD_FORM_FIELD, DateFilter, IndexedAfter, InSentence, Near
 from archsearch.engines.whoosh import postings_arrays
 from archsearch.engines.whoosh.segment_terms import read_segment_terms, segment_terms
 from archsearch.engines.whoosh.postings_arrays import _COUNT_FLOATS, PositionRuns, decode_positions, listed_postings
