@@ -115,14 +115,19 @@ def test_an_indexer_killed_half_way_leaves_whole_shards_and_the_next_run_finishe
 @pytest.mark.parametrize("keep_alive", [0.2, None], ids=["kept-alive", "without"])
 def test_shard_servers_that_drop_idle_connections_do_not_end_a_slow_run(tmp_path, monkeypatch, keep_alive):
     """xapian-tcpsrv drops a connection idle for its --idle-timeout (60 s by default): an indexing
-    run reading its first batch for longer keeps its connections alive (here 1 s against reading
+    run reading its first batch for longer keeps its connections alive (here 2 s against reading
     that takes 3 s); without the keep-alives the same run fails."""
+    from archsearch.analysis import identify_language
     from archsearch.engines.xapian import indexer
     from test_cluster import cluster_file, generated_articles, require_xapian, start_shards
     from conftest import write_corpus
 
     require_xapian()
-    shards = start_shards(tmp_path / "shards", 2, ("--idle-timeout", "1000"))
+    # Loading the language model (over a second on a slow machine, when no earlier test of this
+    # process loaded it) would come between two keep-alives: the first file's reading, not the
+    # gaps between files, would then outlast the idle timeout.
+    identify_language("the model is loaded before the run")
+    shards = start_shards(tmp_path / "shards", 2, ("--idle-timeout", "2000"))
     try:
         location = cluster_file(tmp_path, shards)
         corpus = write_corpus(tmp_path / "corpus", generated_articles(15))
@@ -273,3 +278,33 @@ def test_a_batch_that_fails_while_written_is_cancelled_on_every_shard(fresh_clus
     with pytest.raises(ValueError, match="null reference"):
         indexer.update_cluster(fresh_cluster["file"], [str(fresh_cluster["corpus"])])
     assert cluster_ids(fresh_cluster["file"]) == []
+
+
+def test_a_shard_going_down_while_a_run_writes_is_named(tmp_path):
+    """The network error of a write (a broken pipe, a closed connection) does not say which shard's
+    connection it came from: the message names the shard found not answering, and only that one."""
+    from archsearch.engines.xapian import indexer
+    from test_cluster import cluster_file, generated_articles, require_xapian, start_shards
+    from conftest import write_corpus
+
+    require_xapian()
+    shards = start_shards(tmp_path / "shards", 2)
+    try:
+        location = cluster_file(tmp_path, shards)
+        corpus = write_corpus(tmp_path / "corpus", generated_articles(12))
+        indexer.update_cluster(location, [str(corpus)])
+
+        def second_shard_goes_down(report):
+            if report.stage == "indexing" and report.path:
+                shards[1].stop()
+
+        (corpus / "later.txt").write_text("KABUL, March 3 (TASS) - Talks on the border resumed today.\n")
+        with pytest.raises(ArchsearchError) as raised:
+            indexer.update_cluster(location, [str(corpus)], progress=second_shard_goes_down)
+        message = str(raised.value)
+        assert message.startswith(f"cluster {location}: writing failed: ")
+        assert message.endswith(f"; shard {shards[1].endpoint} (2 of 2) is down or not answering")
+        assert shards[0].endpoint not in message
+    finally:
+        for shard in shards:
+            shard.stop()

@@ -561,15 +561,30 @@ def update_cluster(
         try:
             report = _update(cluster, shards, folders, cwd, forget, rebuild, jobs, commit_every, progress, should_stop)
         except Exception as exc:  # (a kill runs no clean-up)
+            down = _not_answering(cluster, shards, xapian) if isinstance(exc, xapian.NetworkError) else []
             if first:
                 _discard_first_run(shards, xapian)
             if isinstance(exc, xapian.Error):
-                raise ArchsearchError(f"cluster {cluster.path}: writing failed: {_reason(exc)}") from None
+                named = f"; {', '.join(down)} {'is' if len(down) == 1 else 'are'} down or not answering" if down else ""
+                raise ArchsearchError(f"cluster {cluster.path}: writing failed: {_reason(exc)}{named}") from None
             raise
         if first and (report.nothing_indexable or (report.interrupted and not report.total)):
             report.discarded = _discard_first_run(shards, xapian)
             report.created = not report.discarded
         return report
+
+
+def _not_answering(cluster: Cluster, shards: list, xapian) -> list[str]:
+    """The shards whose connection no longer answers, after a network error while writing: the error
+    itself (a broken pipe, a timeout) does not say which of the shards' connections it came from.
+    keep_alive is a round trip to the shard's server (a count could be the one cached)."""
+    down = []
+    for shard, writer in zip(cluster.shards, shards):
+        try:
+            writer.keep_alive()
+        except xapian.Error:
+            down.append(describe(cluster, shard, shard.write))
+    return down
 
 
 def _discard_first_run(shards: list, xapian) -> bool:
