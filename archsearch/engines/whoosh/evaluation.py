@@ -820,17 +820,17 @@ class Evaluator:
             return self._occurrences(wq.Or([wq.Term(node.field(), word) for word in words]), candidates, wanted)
         if isinstance(node, wq.Or):
             result = {}
-            for sub in node.subqueries:
-                for docnum, by_field in self._occurrences(sub, candidates, wanted).items():
+            for part in node.subqueries:
+                for docnum, by_field in self._occurrences(part, candidates, wanted).items():
                     merged = result.setdefault(docnum, {})
                     for fieldname, found in by_field.items():
                         merged[fieldname] = merged.get(fieldname, []) + found
             return result
         if isinstance(node, wq.And):
-            positional = [sub for sub in node.subqueries if _positional_fields(sub)]
-            for sub in node.subqueries:
-                if sub not in positional:  # a language or smart-case test beside the word
-                    candidates = set(candidates).intersection(self._evaluate(sub, [], positive=False))
+            positional = [part for part in node.subqueries if _positional_fields(part)]
+            for part in node.subqueries:
+                if part not in positional:  # a language or smart-case test beside the word
+                    candidates = set(candidates).intersection(self._evaluate(part, [], positive=False))
             return self._occurrences(positional[0], candidates, wanted) if len(positional) == 1 else {}
         raise _Unsupported(type(node).__name__)
 

@@ -151,7 +151,6 @@ class TopRankedScores(Mapping):
             return True
         if not isinstance(docnum, int):
             return False
-        number = self.number_of(docnum)
         return self._score(docnum) is not None
 
     def __len__(self) -> int:

@@ -326,7 +326,6 @@ class XapianEngine:
         """The ids of the matching articles each hit stands for (its near-identical copies), by
         docid: the matches in the hits' groups, read in one query rather than from Xapian's
         collapse counts, which the remote backend does not keep exact."""
-        Query = self.xapian.Query
         leaders = {item.collapse_key: item.docid for item in mset}
         if not leaders:
             return {}

@@ -528,11 +528,11 @@ def _first_copy(signature: tuple, bands: list[str], earlier: dict[str, dict[str,
     shared: dict[str, int] = {}
     candidates: dict[str, Copy] = {}
     for band in bands:
-        for identity, copy in earlier.get(band, {}).items():
-            shared[identity] = shared.get(identity, 0) + 1
-            candidates[identity] = copy
-    for identity in sorted(shared, key=lambda identity: (-shared[identity], identity))[:COPY_CANDIDATES]:
-        copy = candidates[identity]
+        for article, copy in earlier.get(band, {}).items():
+            shared[article] = shared.get(article, 0) + 1
+            candidates[article] = copy
+    for article in sorted(shared, key=lambda each: (-shared[each], each))[:COPY_CANDIDATES]:
+        copy = candidates[article]
         if resemblance(signature, copy.sketch) >= NEAR_DUPLICATE:
             return copy.group
     return None
