@@ -91,10 +91,9 @@ def test_a_reader_let_go_closes_its_segments_descriptor(built):  # noqa: F811
     with open_index(built).searcher(weighting=weighting()) as searcher:
         leaf = next(leaf for leaf, _ in searcher.reader().leaf_readers())
         assert segment_terms.segment_terms(leaf) is None  # not made unless asked
-        segment_terms.read_segment_terms(leaf)
-        read = segment_terms.segment_terms(leaf)
-        segment_terms.read_segment_terms(leaf)
-        assert segment_terms.segment_terms(leaf) is read  # made once, kept with the reader
+        read = segment_terms.read_segment_terms(leaf)
+        assert read is not None and segment_terms.segment_terms(leaf) is read
+        assert segment_terms.read_segment_terms(leaf) is read  # made once, kept with the reader
         descriptor = read._fd
         os.fstat(descriptor)
         postings_arrays.let_go(leaf)

@@ -123,17 +123,20 @@ def segment_terms(leaf) -> SegmentTerms | None:
     return leaf.__dict__.get(READER_ATTRIBUTE)
 
 
-def read_segment_terms(leaf) -> None:
-    """Makes the segment reader's SegmentTerms, kept with the reader (postings_arrays.let_go
-    closes it): the server does so when it warms a generation, for the requests it forks, and
-    an evaluation on its first lookup.  Nothing where it cannot (not a compound segment, an
-    EmptyReader)."""
-    if READER_ATTRIBUTE in leaf.__dict__:
-        return
+def read_segment_terms(leaf) -> SegmentTerms | None:
+    """The segment reader's SegmentTerms, made on the first call and kept with the reader
+    (postings_arrays.let_go closes it): the server makes it when it warms a generation, for the
+    requests it forks, and an evaluation on its first lookup.  None where it cannot be made (not
+    a compound segment, an EmptyReader): then Whoosh reads."""
+    found = leaf.__dict__.get(READER_ATTRIBUTE, False)
+    if found is not False:
+        return found
     terms = getattr(leaf, "_terms", None)
     if terms is None or not hasattr(terms, "_tindex"):
-        return
+        return None
     try:
-        leaf.__dict__[READER_ATTRIBUTE] = SegmentTerms(terms)
+        made = SegmentTerms(terms)
     except ValueError:
-        leaf.__dict__[READER_ATTRIBUTE] = None  # asked once: Whoosh reads it
+        made = None  # asked once: Whoosh reads it
+    leaf.__dict__[READER_ATTRIBUTE] = made
+    return made
