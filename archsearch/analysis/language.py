@@ -74,7 +74,7 @@ class ArrayIdentifier:
     conversion of float16 (~4 ns a number, with no SIMD here; 40,000 numbers an article): the
     first two steps of the automaton are one look-up in a table of every pair of bytes, and the
     weights of the features met are made float32 by integer arithmetic.  An article's opening took
-    1.7x less CPU so than with a step each, sliced, and numpy's conversion (bench/README.md).
+    1.85x less CPU so than with a step each, sliced, and numpy's conversion (bench/README.md).
 
     The weights stay the float16 rows the model holds, converted as they are scored: a float32
     copy took 28 MiB more, and freeing the float16 table (a block of 28 MiB) raised glibc's
@@ -125,15 +125,24 @@ class ArrayIdentifier:
         np = self._np
         found = self._output.take(self.states(data))
         found = found[found >= 0]
-        if not len(found):
+        count = len(found)
+        if not count:
             return found, found
-        order = np.argsort(found, kind="stable")
-        found = found[order]
-        starts = np.flatnonzero(np.concatenate(([True], found[1:] != found[:-1])))
-        # Not np.diff(starts, append=...): its Python costs 15 µs an article, a tenth of the rest.
-        counts = np.concatenate((starts[1:], [len(found)])) - starts
-        by_first_met = np.argsort(order[starts])
-        return found[starts][by_first_met], counts[by_first_met]
+        # Each feature with its place below it, in one number: sorted (numpy's SIMD sort), by
+        # feature, then place, in a third of the time of an argsort(kind="stable").
+        shift = count.bit_length()
+        keys = found.astype(np.int64)
+        keys <<= shift
+        keys |= np.arange(count)
+        keys.sort()
+        by_feature = keys >> shift
+        starts = np.flatnonzero(np.concatenate(([True], by_feature[1:] != by_feature[:-1])))
+        # Each feature's count at its first place; not np.diff(starts, append=...), whose Python
+        # cost 15 µs an article, a tenth of the rest.
+        at_first_place = np.zeros(count, np.int64)
+        at_first_place[keys[starts] & ((1 << shift) - 1)] = np.concatenate((starts[1:], [count])) - starts
+        first_places = at_first_place > 0
+        return found[first_places], at_first_place[first_places]
 
     def raw_scores(self, data: bytes):
         """py3langid's raw scores of `data` (LanguageIdentifier._raw_score)."""
