@@ -324,3 +324,10 @@ def test_a_fifo_where_the_copy_was_only_means_decompressing_the_model(kept_copy)
         capture_output=True, text=True, timeout=60, env={**os.environ, "XDG_CACHE_HOME": str(kept_copy.parent.parent)},
     )
     assert identified.stdout == "en\n", identified.stderr
+
+
+@settings(max_examples=100, deadline=None)
+@given(title=st.text(max_size=700), body=st.text(alphabet="abc дж ال中.\n", max_size=1500))
+def test_an_article_is_identified_from_its_opening_as_from_its_whole_text(title, body):
+    """article_language reads the body's opening only (a 12 MB body was copied whole first)."""
+    assert article_language("", title, body) == identify_language(f"{title}\n{body}")

@@ -290,4 +290,5 @@ def identify_language(text: str) -> str:
 
 def article_language(declared: str, title: str, body: str) -> str:
     """The declared language when it names one, else the one identified from the title and body."""
-    return language_code(declared) or identify_language(f"{title}\n{body}")
+    # Only the opening is read (IDENTIFY_CHARS): not a copy of a body of megabytes first.
+    return language_code(declared) or identify_language(f"{title}\n{body[:IDENTIFY_CHARS]}")
