@@ -90,8 +90,10 @@ class ArrayIdentifier:
         self._encode = LanguageIdentifier._encode
         self._next = model["nextmove"]
         self._row_starts = model["nextmove_row"].astype(np.int32) << 8
+        # The row of the state reached from the start by each pair of bytes.
         pairs = np.arange(1 << 16)
-        self._after_pair = self._next[self._row_starts[self._next[self._row_starts[0] + (pairs >> 8)]] + (pairs & 0xFF)]
+        after_first = self._next[self._row_starts[0] + (pairs >> 8)]
+        self._row_after_pair = self._row_starts[self._next[self._row_starts[after_first] + (pairs & 0xFF)]]
         self._output = model["out_feat"].astype(np.int32)
         self._weight_bits = model["ptc"].view(np.uint16)
         self._priors = model["pc"]
@@ -111,13 +113,12 @@ class ArrayIdentifier:
         # Each byte with the one after it, as a big-endian 16-bit number: a view of `read` (its
         # items overlap), not a copy.
         pairs = np.ndarray((count,), ">u2", read, strides=(1,))
-        states = self._after_pair.take(pairs)
-        rows = np.empty(count, np.int32)
-        for ahead in range(2, AUTOMATON_DEPTH):
-            self._row_starts.take(states, out=rows, mode="clip")
+        rows = self._row_after_pair.take(pairs)
+        for ahead in range(2, AUTOMATON_DEPTH - 1):
             rows += letters[ahead : ahead + count]
-            self._next.take(rows, out=states, mode="clip")
-        return states
+            self._row_starts.take(self._next.take(rows, mode="clip"), out=rows, mode="clip")
+        rows += letters[AUTOMATON_DEPTH - 1 :]
+        return self._next.take(rows, mode="clip")
 
     def features(self, data: bytes):
         """The features met in `data` in the order first met, and how often each, as py3langid's
