@@ -73,8 +73,9 @@ class ArrayIdentifier:
     An article's opening is ~600 bytes, so that numpy's cost per call (µs) counts, as does its
     conversion of float16 (~4 ns a number, with no SIMD here; 40,000 numbers an article): the
     first two steps of the automaton are one look-up in a table of every pair of bytes, and the
-    weights of the features met are made float32 by integer arithmetic.  An article's opening took
-    1.85x less CPU so than with a step each, sliced, and numpy's conversion (bench/README.md).
+    weights of the features met are made float32 by integer arithmetic.  An article's opening
+    takes 1.9x less CPU so than with each step sliced, two argsorts and numpy's conversion
+    (bench/README.md).
 
     The weights stay the float16 rows the model holds, converted as they are scored: a float32
     copy took 28 MiB more, and freeing the float16 table (a block of 28 MiB) raised glibc's
@@ -114,6 +115,8 @@ class ArrayIdentifier:
         # items overlap), not a copy.
         pairs = np.ndarray((count,), ">u2", read, strides=(1,))
         rows = self._row_after_pair.take(pairs)
+        # mode="clip": with `out`, take's default mode copies through a buffer (the rows are all
+        # in the table anyway).
         for ahead in range(2, AUTOMATON_DEPTH - 1):
             rows += letters[ahead : ahead + count]
             self._row_starts.take(self._next.take(rows, mode="clip"), out=rows, mode="clip")
@@ -139,7 +142,7 @@ class ArrayIdentifier:
         by_feature = keys >> shift
         starts = np.flatnonzero(np.concatenate(([True], by_feature[1:] != by_feature[:-1])))
         # Each feature's count at its first place; not np.diff(starts, append=...), whose Python
-        # cost 15 µs an article, a tenth of the rest.
+        # costs ~15 µs a call.
         at_first_place = np.zeros(count, np.int64)
         at_first_place[keys[starts] & ((1 << shift) - 1)] = np.concatenate((starts[1:], [count])) - starts
         first_places = at_first_place > 0
