@@ -100,7 +100,31 @@ def same_as_py3langid(identifier, reference, text):
     features, counts = identifier.features(data)
     visits = visit_counts(reference.tk_nextmove, reference._rowbase, reference.tk_output, data) or {}
     assert (features.tolist(), counts.tolist()) == (list(visits), list(visits.values()))
+    assert identifier.raw_scores(data).tobytes() == reference._raw_score(data).tobytes()
     assert identifier.classify(text) == reference.classify(text)[0]
+
+
+def test_a_reset_byte_leads_every_state_to_the_start():
+    """What lets the opening bytes be stepped over as the others are (RESET_BYTE)."""
+    from archsearch.analysis.language import RESET_BYTE
+
+    identifier = reference_model()
+    following = np.frombuffer(identifier.tk_nextmove, np.dtype(identifier.tk_nextmove.typecode))[
+        np.array(identifier._rowbase) + RESET_BYTE]
+    assert not following.any()
+    assert identifier.tk_output[0] < 0
+
+
+def test_every_weight_is_a_negative_normal_float16_made_float32_by_its_bits():
+    """What lets the weights be converted by integer arithmetic (NEGATIVE_NORMAL_FLOAT32_OFFSET),
+    rather than by numpy's conversion of float16 (~4 ns a number)."""
+    from archsearch.analysis.language import NEGATIVE_NORMAL_FLOAT32_OFFSET
+
+    bits = reference_model().nb_ptc.view(np.uint16)
+    assert bits.min() >= 0x8400 and bits.max() < 0xFC00  # sign set, exponent neither 0 nor 31
+    every = np.arange(0x8400, 0xFC00, dtype=np.uint16)
+    shifted = (every.astype(np.uint32) << 13) + np.uint32(NEGATIVE_NORMAL_FLOAT32_OFFSET)
+    assert np.array_equal(shifted.view(np.float32), every.view(np.float16).astype(np.float32))
 
 
 @settings(max_examples=300, deadline=None)
@@ -194,8 +218,7 @@ def test_a_label_met_twice_is_scored_as_py3langid_scores_it(monkeypatch):
     assert identifier._classes[first] == identifier._classes[later] != identifier._classes[between]
     scores = np.full(len(identifier._classes), -50.0, np.float32)
     scores[[first, between, later]] = -20.0, -10.0, -10.0
-    identifier._weights = np.zeros_like(identifier._weights)
-    identifier._priors = scores
+    monkeypatch.setattr(identifier, "raw_scores", lambda data: scores.copy())
     monkeypatch.setattr(LanguageIdentifier, "_raw_score", lambda self, data: scores.copy())
     assert identifier.classify(SENTENCE) == reference.classify(SENTENCE)[0] == identifier._classes[first]
 
@@ -301,3 +324,10 @@ def test_a_fifo_where_the_copy_was_only_means_decompressing_the_model(kept_copy)
         capture_output=True, text=True, timeout=60, env={**os.environ, "XDG_CACHE_HOME": str(kept_copy.parent.parent)},
     )
     assert identified.stdout == "en\n", identified.stderr
+
+
+@settings(max_examples=100, deadline=None)
+@given(title=st.text(max_size=700), body=st.text(alphabet="abc дж ال中.\n", max_size=1500))
+def test_an_article_is_identified_from_its_opening_as_from_its_whole_text(title, body):
+    """article_language reads the body's opening only (a 12 MB body was copied whole first)."""
+    assert article_language("", title, body) == identify_language(f"{title}\n{body}")
