@@ -17,7 +17,7 @@ from archsearch.analysis import (
     word_term,
     words,
 )
-from archsearch.analysis import _tables, folding
+from archsearch.analysis import _tables, folding, tokens
 from archsearch.analysis.charclasses import compute_mark_ranges
 
 
@@ -197,3 +197,8 @@ def test_the_words_of_title_and_body_joined_are_the_titles_then_the_bodys(title,
     from archsearch.schema import exact_text
 
     assert text_words(exact_text(title, body)) == text_words(title) + text_words(body)
+
+
+@given(st.text(st.sampled_from("ab_Z09. .\t\n,;-'\x1c\x7f"), max_size=30))
+def test_ascii_text_has_the_words_of_the_regular_expression(text):
+    assert words(text) == tokens.PLAIN_WORD.findall(text)
