@@ -24,6 +24,7 @@ import pickle
 import re
 import shutil
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from operator import add, itemgetter, sub
 from typing import Any
@@ -32,7 +33,9 @@ from isal import isal_zlib
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PerDocReader, W3TermInfo
 from whoosh.columns import VarBytesColumn
-from whoosh.formats import Positions
+from whoosh.analysis import IDTokenizer, RegexTokenizer
+from whoosh.fields import FieldType
+from whoosh.formats import Existence, Frequency, Positions
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
 from whoosh.index import _DEF_INDEX_NAME as INDEX_NAME
@@ -137,6 +140,7 @@ class FastSegmentWriter(SegmentWriter):
             name: parts for name, parts in JOINED_FIELDS.items()
             if all(self._word_listers.get(each) and self._word_listers[each][0] is text_words for each in (name, *parts))
         }
+        self._text_indexers = {name: compile_text_indexer(field) for name, field in self.schema.items()}
         # field name -> value -> its postings and length (_field_postings)
         self._known_values: dict[str, dict] = {}
         # field name -> term -> [docnum, weight, encoded value, field length, docnum, ...] in docnum order
@@ -230,7 +234,8 @@ class FastSegmentWriter(SegmentWriter):
             known = self._known_values[name] = {}
         found = known.get(value)
         if found is None:
-            items = list(field.index(value))
+            index_text = self._text_indexers[name]
+            items = index_text(value) if index_text is not None and type(value) is str else list(field.index(value))
             length = sum(frequency for _, frequency, _, _ in items) if field.scorable else 0
             found = [(term, weight, encoded) for term, _, weight, encoded in items], length
             if len(known) >= KNOWN_VALUES_LIMIT:
@@ -926,6 +931,43 @@ def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
         return list(map(known.__getitem__, words))
 
     return list_terms
+
+
+def compile_text_indexer(field) -> Callable[[str], list[tuple[bytes, int, float, bytes]]] | None:
+    """For a field without positions whose analyzer makes one term of each token (ids, keywords), a
+    function giving what field.index(text) gives, without its chain of generators: a file's key and
+    an article's capitals are new values in most documents (a tenth of adding one).  None if there
+    is no exact one."""
+    analyzer = getattr(field, "analyzer", None)
+    kind = type(field.format)
+    if type(field).index is not FieldType.index or (kind is not Existence and kind is not Frequency):
+        return None  # numbers, dates, booleans: fields of their own index()
+    if type(analyzer) is IDTokenizer:
+        list_terms = _whole_text
+    elif type(analyzer) is RegexTokenizer and not analyzer.gaps:
+        list_terms = whole_matches(analyzer.expression)
+    elif (term := word_analyzer(analyzer)) is not None:
+        list_words = whole_matches(analyzer.items[0].expression)
+
+        def list_terms(text: str) -> list[str]:
+            return list(map(term, list_words(text)))
+    else:
+        return None
+    boost = field.format.field_boost
+
+    def index_existence(text: str) -> list[tuple[bytes, int, float, bytes]]:
+        return [(term.encode("utf-8"), 1, boost, b"") for term in dict.fromkeys(list_terms(text))]
+
+    def index_frequency(text: str) -> list[tuple[bytes, int, float, bytes]]:
+        # A term's weight is its tokens' boosts (1.0 each) added up, times the field's.
+        counts = Counter(list_terms(text))
+        return [(term.encode("utf-8"), count, float(count) * boost, pack_uint(count)) for term, count in counts.items()]
+
+    return index_existence if kind is Existence else index_frequency
+
+
+def _whole_text(text: str) -> list[str]:
+    return [text]
 
 
 def whole_matches(expression) -> Callable[[str], list[str]]:
