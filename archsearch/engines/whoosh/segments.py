@@ -170,7 +170,7 @@ class FastSegmentWriter(SegmentWriter):
         perdocwriter = self.perdocwriter
         perdocwriter.start_doc(docnum)
         language = values.get("language") or ""
-        found: dict[str, list[str]] = {}  # this document's words of each field found so far
+        found: dict[str, tuple[list[str], set[str]]] = {}  # this document's words of each field found so far
         try:
             for name in sorted(name for name in values if not name.startswith("_")):
                 value = values[name]
@@ -185,7 +185,7 @@ class FastSegmentWriter(SegmentWriter):
                         self._invert(inverted.setdefault(name, {}), docnum, postings, length)
                     else:
                         list_words, term = word_lister
-                        words = self._words(name, value, values, found)
+                        words, distinct = self._words(name, value, values, found)
                         if field.scorable:
                             length = len(words)
                         tokens = self._tokens.get(name)
@@ -193,7 +193,7 @@ class FastSegmentWriter(SegmentWriter):
                             tokens = self._tokens[name] = FieldTokens(
                                 term, field.format.field_boost, postings_arrays.sidecar_postings(name)
                             )
-                        self._inverted_bytes += tokens.add(docnum, words, language, length)
+                        self._inverted_bytes += tokens.add(docnum, words, language, length, distinct)
                 stored = values.get(f"_stored_{name}", value)
                 perdocwriter.add_field(name, field, stored if field.stored else None, length)
                 if field.column_type:
@@ -207,22 +207,29 @@ class FastSegmentWriter(SegmentWriter):
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
             self._write_run()
 
-    def _words(self, name: str, value: str, values: dict, found: dict[str, list[str]]) -> list[str]:
-        """The words of a field with a word lister in this document (`values`), from those `found` in
-        other fields where it joins them (JOINED_FIELDS), remembered in `found`."""
-        words = found.get(name)
-        if words is not None:  # a document has one value a field
-            return words
+    def _words(
+        self, name: str, value: str, values: dict, found: dict[str, tuple[list[str], set[str]]]
+    ) -> tuple[list[str], set[str]]:
+        """The words of a field with a word lister in this document (`values`), and the set of them,
+        from those `found` in other fields where it joins them (JOINED_FIELDS), remembered in `found`:
+        a set of the body's words made once, not again for `exact` (a set from sets copies them)."""
+        known = found.get(name)
+        if known is not None:  # a document has one value a field
+            return known
         list_words = self._word_listers[name][0]
         parts = self._joined_fields.get(name)
         if parts is not None and value == exact_text(*(values.get(part) or "" for part in parts)):
-            words = []
+            words: list[str] = []
+            distinct: set[str] = set()
             for part in parts:
-                words += self._words(part, values.get(part) or "", values, found)
+                part_words, part_distinct = self._words(part, values.get(part) or "", values, found)
+                words += part_words
+                distinct |= part_distinct
         else:
             words = list_words(value)
-        found[name] = words
-        return words
+            distinct = set(words)
+        found[name] = words, distinct
+        return words, distinct
 
     def _field_postings(self, name: str, field, value) -> tuple[list, int]:
         """The (term, weight, encoded value) of a field Whoosh analyses (fields without a word lister:
@@ -409,14 +416,15 @@ class FieldTokens:
         self.ends = array("q")  # where each document's tokens end in `tokens`
         self.lengths = array("q")
 
-    def add(self, docnum: int, words: list[str], language: str, length: int) -> int:
-        """Add a document's words, in order; returns about how many bytes of memory they take."""
+    def add(self, docnum: int, words: list[str], language: str, length: int, distinct: set[str] | None = None) -> int:
+        """Add a document's words, in order (`distinct`: the set of them, if made already); returns
+        about how many bytes of memory they take."""
         if not words:
             return 0
         known = self.word_numbers.get(language)
         if known is None:
             known = self.word_numbers[language] = {}
-        new = set(words).difference(known)
+        new = (set(words) if distinct is None else distinct).difference(known)
         if new:
             numbers = self.numbers
             terms = self.terms
