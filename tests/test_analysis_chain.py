@@ -17,7 +17,7 @@ from archsearch.analysis import (
     word_term,
     words,
 )
-from archsearch.analysis import _tables
+from archsearch.analysis import _tables, folding, tokens
 from archsearch.analysis.charclasses import compute_mark_ranges
 
 
@@ -89,6 +89,17 @@ def test_word_spans_locate_each_word_and_pair():
 )
 def test_fold(word, folded):
     assert fold(word) == folded
+
+
+# ASCII letters of both cases (accent_map folds some capitals), digits and the characters the tables
+# do map, for the steps that skip the tables for ASCII words.
+folding_text = st.text(st.sampled_from("abhinpstwyHIJNPSTWYZ019._" "éÉßİıКёأ\u0301\u200c\uff21"), max_size=8)
+
+
+@given(folding_text)
+def test_folding_steps_give_what_their_tables_give(word):
+    assert folding.prepare(word) == word.casefold().translate(folding._PREPARE)
+    assert folding.fold_accents(word) == word.translate(folding._ACCENTS)
 
 
 @pytest.mark.parametrize(
@@ -186,3 +197,8 @@ def test_the_words_of_title_and_body_joined_are_the_titles_then_the_bodys(title,
     from archsearch.schema import exact_text
 
     assert text_words(exact_text(title, body)) == text_words(title) + text_words(body)
+
+
+@given(st.text(st.sampled_from("ab_Z09. .\t\n,;-'\x1c\x7f"), max_size=30))
+def test_ascii_text_has_the_words_of_the_regular_expression(text):
+    assert words(text) == tokens.PLAIN_WORD.findall(text)

@@ -218,7 +218,7 @@ def test_field_tokens_invert_as_one_document_at_a_time(documents, boost, sorted_
     for number, (terms, length) in enumerate(documents):
         docnum, language = number * 3 + 1, ("fr" if number % 2 else "")
         words = [term.decode() for term in terms]
-        tokens.add(docnum, words, language, length)
+        tokens.add(docnum, words, language, length, set(words) if number % 3 else None)
         expected.append((docnum, [folded(word, language) for word in words], length))
     original = segments.SORTED_TOKENS
     segments.SORTED_TOKENS = sorted_tokens
@@ -300,6 +300,38 @@ def test_terms_are_those_of_the_fields_analyzers():
     for language in ("en", "de", "ru", ""):
         expected = [token.text.encode() for token in field.analyzer(text, language=language)]
         assert list_terms(text, language) == expected
+
+
+def _value_fields():
+    from whoosh import fields
+    from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StopFilter
+    from archsearch.analysis._tables import ACCENT_MAP
+
+    schema = build_schema()
+    return [
+        *(field for name, field in schema.items() if field.indexed and segments.compile_word_lister(field) is None),
+        fields.KEYWORD(lowercase=True, commas=True, scorable=True, field_boost=2.5),
+        fields.KEYWORD(analyzer=RegexTokenizer(r"[^ ]+") | LowercaseFilter() | CharsetFilter(ACCENT_MAP)),
+        fields.ID(field_boost=0.5),
+        fields.KEYWORD(analyzer=RegexTokenizer() | StopFilter()),  # no exact indexer: Whoosh's own
+        fields.NUMERIC(int),
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.sampled_from("ab AB É,. \t\n"), max_size=12), number=st.integers(0, 6))
+def test_text_indexers_give_what_whoosh_s_fields_index(text, number):
+    field = _value_fields()[number]
+    index_text = segments.compile_text_indexer(field)
+    if index_text is None:
+        return
+    assert sorted(index_text(text)) == sorted(field.index(text))
+
+
+def test_text_indexers_are_made_for_ids_and_keywords_alone():
+    made = {name for name, field in build_schema().items() if segments.compile_text_indexer(field)}
+    assert made == {"key", "record", "root", "capitals", "undated", "language", "format"}
+    assert [segments.compile_text_indexer(field) for field in _value_fields()[-2:]] == [None, None]
 
 
 @pytest.mark.parametrize("expression", [r"\w+", r"[\w\*]+(\.?[\w\*]+)*", r"(\w)(\w*)", r"(\w)\1?"])

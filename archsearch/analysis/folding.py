@@ -44,7 +44,9 @@ _PREPARE = _prepare_table()
 
 def prepare(word: str) -> str:
     """A word as stemmers take it: case and script variants folded, accents kept."""
-    return word.casefold().translate(_PREPARE)
+    folded = word.casefold()
+    # The table holds no ASCII character, and translate() looks each character up (most words are ASCII).
+    return folded if folded.isascii() else folded.translate(_PREPARE)
 
 
 def _accent_table() -> dict[int, str | None]:
@@ -59,6 +61,10 @@ _ACCENTS = _accent_table()
 
 
 def fold_accents(word: str) -> str:
+    # accent_map's ASCII entries are capitals, and small letters that stay as they are: a word of
+    # small ASCII letters or digits needs no look-up a character.
+    if word.isascii() and (word.islower() or word.isdigit()):
+        return word
     return word.translate(_ACCENTS)
 
 

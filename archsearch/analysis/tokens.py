@@ -113,8 +113,23 @@ def _pairs(run: str) -> list[str]:
     return [run[index : index + 2] for index in range(len(run) - 1)]
 
 
+# ASCII text's words without the regular expression, in half its time (its findall was a quarter of
+# adding a document to the index): every character but word characters and dots made a space, then
+# the dots that join no two word characters (PLAIN_WORD's matches never hold them), and a split.
+_ASCII_NON_WORD = str.maketrans({chr(code): " " for code in range(128) if not re.match(r"[\w.]", chr(code))})
+
+
+def _ascii_words(text: str) -> list[str]:
+    # In the padded text a dot joining nothing has a space or a dot beside it; a run of dots loses
+    # its pairs first, which leaves its last dot, if any, after a space.
+    spaced = f" {text} ".translate(_ASCII_NON_WORD).replace("..", "  ").replace(" .", "  ").replace(". ", "  ")
+    return spaced.split()
+
+
 def words(text: str) -> list[str]:
     """The words of ``text`` in order, unspaced runs as character pairs; ``text`` NFC already."""
+    if text.isascii():
+        return _ascii_words(text)
     found = _word_expression(text).findall(text)
     if not _has_unspaced(text):
         return found

@@ -24,6 +24,7 @@ import pickle
 import re
 import shutil
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from operator import add, itemgetter, sub
 from typing import Any
@@ -32,7 +33,9 @@ from isal import isal_zlib
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PerDocReader, W3TermInfo
 from whoosh.columns import VarBytesColumn
-from whoosh.formats import Positions
+from whoosh.analysis import IDTokenizer, RegexTokenizer
+from whoosh.fields import FieldType
+from whoosh.formats import Existence, Frequency, Positions
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
 from whoosh.index import _DEF_INDEX_NAME as INDEX_NAME
@@ -137,6 +140,7 @@ class FastSegmentWriter(SegmentWriter):
             name: parts for name, parts in JOINED_FIELDS.items()
             if all(self._word_listers.get(each) and self._word_listers[each][0] is text_words for each in (name, *parts))
         }
+        self._text_indexers = {name: compile_text_indexer(field) for name, field in self.schema.items()}
         # field name -> value -> its postings and length (_field_postings)
         self._known_values: dict[str, dict] = {}
         # field name -> term -> [docnum, weight, encoded value, field length, docnum, ...] in docnum order
@@ -166,7 +170,7 @@ class FastSegmentWriter(SegmentWriter):
         perdocwriter = self.perdocwriter
         perdocwriter.start_doc(docnum)
         language = values.get("language") or ""
-        found: dict[str, list[str]] = {}  # this document's words of each field found so far
+        found: dict[str, tuple[list[str], set[str]]] = {}  # this document's words of each field found so far
         try:
             for name in sorted(name for name in values if not name.startswith("_")):
                 value = values[name]
@@ -181,7 +185,7 @@ class FastSegmentWriter(SegmentWriter):
                         self._invert(inverted.setdefault(name, {}), docnum, postings, length)
                     else:
                         list_words, term = word_lister
-                        words = self._words(name, value, values, found)
+                        words, distinct = self._words(name, value, values, found)
                         if field.scorable:
                             length = len(words)
                         tokens = self._tokens.get(name)
@@ -189,7 +193,7 @@ class FastSegmentWriter(SegmentWriter):
                             tokens = self._tokens[name] = FieldTokens(
                                 term, field.format.field_boost, postings_arrays.sidecar_postings(name)
                             )
-                        self._inverted_bytes += tokens.add(docnum, words, language, length)
+                        self._inverted_bytes += tokens.add(docnum, words, language, length, distinct)
                 stored = values.get(f"_stored_{name}", value)
                 perdocwriter.add_field(name, field, stored if field.stored else None, length)
                 if field.column_type:
@@ -203,22 +207,29 @@ class FastSegmentWriter(SegmentWriter):
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
             self._write_run()
 
-    def _words(self, name: str, value: str, values: dict, found: dict[str, list[str]]) -> list[str]:
-        """The words of a field with a word lister in this document (`values`), from those `found` in
-        other fields where it joins them (JOINED_FIELDS), remembered in `found`."""
-        words = found.get(name)
-        if words is not None:  # a document has one value a field
-            return words
+    def _words(
+        self, name: str, value: str, values: dict, found: dict[str, tuple[list[str], set[str]]]
+    ) -> tuple[list[str], set[str]]:
+        """The words of a field with a word lister in this document (`values`), and the set of them,
+        from those `found` in other fields where it joins them (JOINED_FIELDS), remembered in `found`:
+        a set of the body's words made once, not again for `exact` (a set from sets copies them)."""
+        known = found.get(name)
+        if known is not None:  # a document has one value a field
+            return known
         list_words = self._word_listers[name][0]
         parts = self._joined_fields.get(name)
         if parts is not None and value == exact_text(*(values.get(part) or "" for part in parts)):
-            words = []
+            words: list[str] = []
+            distinct: set[str] = set()
             for part in parts:
-                words += self._words(part, values.get(part) or "", values, found)
+                part_words, part_distinct = self._words(part, values.get(part) or "", values, found)
+                words += part_words
+                distinct |= part_distinct
         else:
             words = list_words(value)
-        found[name] = words
-        return words
+            distinct = set(words)
+        found[name] = words, distinct
+        return words, distinct
 
     def _field_postings(self, name: str, field, value) -> tuple[list, int]:
         """The (term, weight, encoded value) of a field Whoosh analyses (fields without a word lister:
@@ -230,7 +241,8 @@ class FastSegmentWriter(SegmentWriter):
             known = self._known_values[name] = {}
         found = known.get(value)
         if found is None:
-            items = list(field.index(value))
+            index_text = self._text_indexers[name]
+            items = index_text(value) if index_text is not None and type(value) is str else list(field.index(value))
             length = sum(frequency for _, frequency, _, _ in items) if field.scorable else 0
             found = [(term, weight, encoded) for term, _, weight, encoded in items], length
             if len(known) >= KNOWN_VALUES_LIMIT:
@@ -397,19 +409,22 @@ class FieldTokens:
         self.word_numbers: dict[str, dict[str, int]] = {}  # language -> word -> its term's number
         self.numbers: dict[bytes, int] = {}
         self.terms: list[bytes] = []
-        self.tokens = array("i")
+        # Unsigned: array("i") converts each number through PyArg_Parse, a twentieth of adding a
+        # document; "I" takes it as is, and its bytes are the same int32 ones postings() reads.
+        self.tokens = array("I")
         self.docnums = array("q")
         self.ends = array("q")  # where each document's tokens end in `tokens`
         self.lengths = array("q")
 
-    def add(self, docnum: int, words: list[str], language: str, length: int) -> int:
-        """Add a document's words, in order; returns about how many bytes of memory they take."""
+    def add(self, docnum: int, words: list[str], language: str, length: int, distinct: set[str] | None = None) -> int:
+        """Add a document's words, in order (`distinct`: the set of them, if made already); returns
+        about how many bytes of memory they take."""
         if not words:
             return 0
         known = self.word_numbers.get(language)
         if known is None:
             known = self.word_numbers[language] = {}
-        new = set(words).difference(known)
+        new = (set(words) if distinct is None else distinct).difference(known)
         if new:
             numbers = self.numbers
             terms = self.terms
@@ -924,6 +939,43 @@ def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
         return list(map(known.__getitem__, words))
 
     return list_terms
+
+
+def compile_text_indexer(field) -> Callable[[str], list[tuple[bytes, int, float, bytes]]] | None:
+    """For a field without positions whose analyzer makes one term of each token (ids, keywords), a
+    function giving what field.index(text) gives, without its chain of generators: a file's key and
+    an article's capitals are new values in most documents (2.5% of add_document's instructions
+    saved).  None if there is no exact one."""
+    analyzer = getattr(field, "analyzer", None)
+    kind = type(field.format)
+    if type(field).index is not FieldType.index or (kind is not Existence and kind is not Frequency):
+        return None  # numbers, dates, booleans: fields of their own index()
+    if type(analyzer) is IDTokenizer:
+        list_terms = _whole_text
+    elif type(analyzer) is RegexTokenizer and not analyzer.gaps:
+        list_terms = whole_matches(analyzer.expression)
+    elif (term := word_analyzer(analyzer)) is not None:
+        list_words = whole_matches(analyzer.items[0].expression)
+
+        def list_terms(text: str) -> list[str]:
+            return list(map(term, list_words(text)))
+    else:
+        return None
+    boost = field.format.field_boost
+
+    def index_existence(text: str) -> list[tuple[bytes, int, float, bytes]]:
+        return [(term.encode("utf-8"), 1, boost, b"") for term in dict.fromkeys(list_terms(text))]
+
+    def index_frequency(text: str) -> list[tuple[bytes, int, float, bytes]]:
+        # A term's weight is its tokens' boosts (1.0 each) added up, times the field's.
+        counts = Counter(list_terms(text))
+        return [(term.encode("utf-8"), count, float(count) * boost, pack_uint(count)) for term, count in counts.items()]
+
+    return index_existence if kind is Existence else index_frequency
+
+
+def _whole_text(text: str) -> list[str]:
+    return [text]
 
 
 def whole_matches(expression) -> Callable[[str], list[str]]:
