@@ -174,11 +174,15 @@ class SidecarWriter:
         prefixes = self._prefixes if self._prefixes is not None and self._prefixes.takes(name) else None
         titles = self._out is not None and name == _TITLE_FIELD
         for term, postings in items:
+            docnums = getattr(postings, "docnums", None)  # a segments.EncodedTerm's, else a flat list
             if prefixes is not None:
-                prefixes.add(name, term, postings[0::_POSTING_SLOTS])
+                prefixes.add(name, term, postings[0::_POSTING_SLOTS] if docnums is None else docnums)
             if titles:
-                self._count_title_words(postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS])
-            if self._holds_postings(name, len(postings) // _POSTING_SLOTS):
+                if docnums is None:
+                    self._count_title_words(postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS])
+                else:
+                    self._count_title_words(docnums, postings.weights)
+            if self._holds_postings(name, len(postings) // _POSTING_SLOTS if docnums is None else len(docnums)):
                 laid_out = getattr(postings, "laid_out", None)
                 if laid_out is not None:
                     self.add_laid_out(name, term, laid_out)

@@ -25,6 +25,7 @@ import re
 import shutil
 from array import array
 from collections.abc import Callable, Iterable, Iterator
+from functools import reduce
 from operator import add, itemgetter, sub
 from typing import Any
 
@@ -285,9 +286,10 @@ class FastSegmentWriter(SegmentWriter):
             # None: the document's field is empty (Whoosh's doc_field_length)
             totals[name] += reader.field_length(name) - sum(length or 0 for length in field_lengths)
 
-    def _all_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
+    def _all_terms(self, encoding: tuple[int, int] | None = None) -> Iterator[tuple[tuple[str, bytes], "list | EncodedTerm"]]:
         """((field name, term), postings) of the postings in memory, in order: a field's flat lists
-        (a field without a word lister) or tokens (one with)."""
+        (a field without a word lister) or tokens (one with; encoded already with `encoding`, see
+        FieldTokens.postings)."""
         inverted = self._inverted
         tokens = self._tokens
         for name in sorted(inverted.keys() | tokens.keys()):
@@ -296,7 +298,7 @@ class FastSegmentWriter(SegmentWriter):
                 flat = inverted[name]
                 yield from (((name, term), flat[term]) for term in sorted(flat))
             else:
-                yield from (((name, term), postings) for term, postings in field_tokens.postings())
+                yield from (((name, term), postings) for term, postings in field_tokens.postings(encoding))
 
     def _write_run(self) -> None:
         name = f"{random_name()}.run"
@@ -322,11 +324,12 @@ class FastSegmentWriter(SegmentWriter):
                     return
 
     def _sorted_terms(self):
-        """((field name, term), postings) in term order, a term's postings in docnum order."""
-        in_memory = self._all_terms()
+        """((field name, term), postings) in term order, a term's postings in docnum order: encoded
+        already (EncodedTerm) where a field's tokens are all of its postings."""
         if not self._sources:
-            yield from in_memory
+            yield from self._all_terms((self.codec._blocklimit, self.codec._compression))
             return
+        in_memory = self._all_terms()
         streams = [
             self._read_run(source) if isinstance(source, str) else source.postings(self.storage, self.schema, self.should_stop)
             for source in self._sources
@@ -426,9 +429,11 @@ class FieldTokens:
         self.lengths.append(length)
         return TOKEN_BYTES * len(words) + TERM_BYTES * len(new) + DOCUMENT_BYTES
 
-    def postings(self) -> Iterator[tuple[bytes, list]]:
+    def postings(self, encoding: tuple[int, int] | None = None) -> Iterator[tuple[bytes, "list | EncodedTerm"]]:
         """(term, flat list of its postings in docnum order), in term order; once, after the last
-        document: what only adding needs is let go first."""
+        document: what only adding needs is let go first.  With `encoding` (the block limit and
+        compression of encode_postings), each term's postings come encoded instead (EncodedTerm),
+        made from the arrays without the flat lists: for a segment written straight from memory."""
         import numpy as np
 
         terms = self.terms
@@ -445,6 +450,7 @@ class FieldTokens:
         document_numbers = self.docnums.tolist()
         document_array = np.frombuffer(self.docnums, np.int64)
         document_lengths = self.lengths.tolist()
+        document_length_array = np.frombuffer(self.lengths, np.int64)
         single = _single_positions(int((ends - starts).max()))
         tokens_to_rank = np.cumsum(np.bincount(token_ranks, minlength=len(terms)))
         low = 0
@@ -464,25 +470,15 @@ class FieldTokens:
                 np.concatenate(([True], (ranked[1:] != ranked[:-1]) | (documents[1:] != documents[:-1])))
             )
             counts = np.diff(firsts, append=len(picked))
-            # A word once in a document: its weight is the boost and its positions one of
-            # `single`, objects shared by all such postings (as docnums and lengths are by a
-            # document's), which keeps the postings small in memory and in a block's pickle.
+            # A word once in a document: its positions are one of `single`, objects shared by all
+            # such postings (as its weight, the boost, is in a flat list, and docnums and lengths are
+            # by a document's), which keeps the postings small in memory and in a block's pickle.
             repeated = counts > 1
-            weights = np.full(len(firsts), self.boost, object)  # one object, as `single`'s values are
-            weights[repeated] = (counts[repeated] * self.boost).tolist()
-            weights = weights.tolist()
             values = np.array(list(map(single.__getitem__, positions[firsts].tolist())), object)
             values[repeated] = encode_position_runs(positions[np.repeat(repeated, counts)], counts[repeated])
             values = values.tolist()
-            posting_documents = documents[firsts].tolist()
-            flat = [None] * (POSTING_SLOTS * len(firsts))
-            flat[0::POSTING_SLOTS] = map(document_numbers.__getitem__, posting_documents)
-            flat[1::POSTING_SLOTS] = weights
-            flat[2::POSTING_SLOTS] = values
-            flat[3::POSTING_SLOTS] = map(document_lengths.__getitem__, posting_documents)
             posting_ranks = ranked[firsts]
             term_firsts = np.flatnonzero(np.concatenate(([True], posting_ranks[1:] != posting_ranks[:-1])))
-            term_ends = [*term_firsts[1:].tolist(), len(firsts)]
             # The data of the terms the postings file (postings_arrays.py) holds (every term of
             # postings_arrays.EVERY_TERM_FIELDS), made from the slice's arrays for all of them at once.
             term_sizes = np.diff(term_firsts, append=len(firsts))
@@ -498,14 +494,35 @@ class FieldTokens:
                     positions[np.repeat(listed_postings, counts)],
                     np.cumsum(listed_sizes) - listed_sizes,
                 ))
-            for rank, first, end, is_listed in zip(
-                posting_ranks[term_firsts].tolist(), term_firsts.tolist(), term_ends, listed.tolist()
-            ):
-                postings = flat[first * POSTING_SLOTS : end * POSTING_SLOTS]
-                if is_listed:
-                    postings = PositionedPostings(postings)
-                    postings.laid_out = next(laid_out)
-                yield terms[by_term[rank]], postings
+            term_terms = map(terms.__getitem__, map(by_term.__getitem__, posting_ranks[term_firsts].tolist()))
+            term_ends = [*term_firsts[1:].tolist(), len(firsts)]
+            if encoding is not None:
+                posting_ids = document_array[documents[firsts]]
+                posting_weights = counts * self.boost
+                encoded = encode_term_blocks(posting_ids, posting_weights, values, document_length_array[documents[firsts]],
+                                             term_firsts, *encoding)
+                ids = posting_ids.tolist()
+                weights = posting_weights.tolist()
+                for term, (data, term_info), first, end, is_listed in zip(
+                    term_terms, encoded, term_firsts.tolist(), term_ends, listed.tolist()
+                ):
+                    yield term, EncodedTerm(data, term_info, ids[first:end], weights[first:end],
+                                            next(laid_out) if is_listed else None)
+            else:
+                weights = np.full(len(firsts), self.boost, object)  # one object, as `single`'s values are
+                weights[repeated] = (counts[repeated] * self.boost).tolist()
+                posting_documents = documents[firsts].tolist()
+                flat = [None] * (POSTING_SLOTS * len(firsts))
+                flat[0::POSTING_SLOTS] = map(document_numbers.__getitem__, posting_documents)
+                flat[1::POSTING_SLOTS] = weights.tolist()
+                flat[2::POSTING_SLOTS] = values
+                flat[3::POSTING_SLOTS] = map(document_lengths.__getitem__, posting_documents)
+                for term, first, end, is_listed in zip(term_terms, term_firsts.tolist(), term_ends, listed.tolist()):
+                    postings = flat[first * POSTING_SLOTS : end * POSTING_SLOTS]
+                    if is_listed:
+                        postings = PositionedPostings(postings)
+                        postings.laid_out = next(laid_out)
+                    yield term, postings
             low = high
 
 
@@ -630,7 +647,10 @@ def write_terms(fieldwriter, terms: Iterable[tuple[bytes, list]], compression: i
     entries = []
     held = 0
     for term, postings in terms:
-        data, info = encode_postings(postings, limit, fixed_size, compression)
+        if type(postings) is EncodedTerm:
+            data, info = postings.data, postings.term_info
+        else:
+            data, info = encode_postings(postings, limit, fixed_size, compression)
         entries.append((prefix + term, info + pack_long(start) + pack_int(len(data))))
         written.append(data)
         start += len(data)
@@ -798,6 +818,108 @@ def _encode_posting(postings: list, fixed_size: int | None) -> tuple[bytes, byte
     info = pickle.dumps((1, docnum, max_weight, 0, length_code, length_code), 2)
     term_info = W3TermInfo._struct.pack(False, stored_weight, 1, length_code, length_code, max_weight, docnum, docnum)
     return b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-(len(info) + len(data))), info, data)), term_info
+
+
+class EncodedTerm:
+    """A term's postings already encoded by encode_term_blocks (its blocks and the start of its term
+    information), with the document numbers and weights the sidecars take (SidecarWriter.listed),
+    and its data in the postings file laid out (postings_arrays.laid_out_terms) or None."""
+
+    __slots__ = ("data", "term_info", "docnums", "weights", "laid_out")
+
+    def __init__(self, data: bytes, term_info: bytes, docnums: list, weights: list, laid_out):
+        self.data, self.term_info, self.docnums, self.weights, self.laid_out = data, term_info, docnums, weights, laid_out
+
+
+# W3TermInfo._struct ("!BfIBBfII"), for a slice's terms at once.
+_TERM_INFO_FIELDS = [("flags", "u1"), ("weight", ">f4"), ("count", ">u4"), ("min_length", "u1"),
+                     ("max_length", "u1"), ("max_weight", ">f4"), ("first", ">u4"), ("last", ">u4")]
+
+
+def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: int, compression: int) -> list[tuple[bytes, bytes]]:
+    """[encode_postings(postings, limit, None, compression) for each term] of consecutive terms of a
+    field with positions, their postings given as numpy arrays (document numbers, weights as the
+    floats a flat list holds, field lengths) and the encoded positions (never empty; the same
+    objects a flat list holds: a block's pickle refers again to one it holds already), each term's
+    starting at its `term_firsts`.  Each block's gaps, weights' form, statistics and length bytes and
+    each term's information are worked out by numpy for all of them at once, leaving a block two
+    pickles (and deflating) in Python: encode_postings takes a dozen steps a block, and the flat
+    lists it reads took as long to make."""
+    import numpy as np
+
+    count = len(ids)
+    term_sizes = np.diff(term_firsts, append=count)
+    within = np.arange(count) - np.repeat(term_firsts, term_sizes)
+    block_firsts = np.flatnonzero(within % limit == 0)
+    block_ends = np.append(block_firsts[1:], count)
+    term_lasts = term_firsts + term_sizes - 1
+    gaps = np.diff(ids, prepend=0)
+    gaps[block_firsts] = ids[block_firsts]
+    # W3PostingsWriter keeps weights as 32-bit floats: a block's are one float where all are alike,
+    # none where that is 1.0.
+    stored = weights.astype(np.float32)
+    alike = np.minimum.reduceat(stored, block_firsts) == np.maximum.reduceat(stored, block_firsts)
+    stored_list = stored.tolist()
+    first_weights = stored[block_firsts].tolist()
+    # A length of 0 (the field is empty) counts for no minimum.
+    known_lengths = np.where(lengths > 0, lengths, np.iinfo(np.int64).max)
+    block_min_bytes = _length_bytes(np.minimum.reduceat(known_lengths, block_firsts))
+    block_max_bytes = _length_bytes(np.maximum.reduceat(lengths, block_firsts))
+    block_max_weights = [weight if weight > 0 else 0 for weight in np.maximum.reduceat(weights, block_firsts).tolist()]
+    ids_list = ids.tolist()
+    gaps_list = gaps.tolist()
+    block_pieces = []
+    for first, end, is_alike, first_weight, max_weight, min_byte, max_byte in zip(
+        block_firsts.tolist(), block_ends.tolist(), alike.tolist(), first_weights, block_max_weights,
+        block_min_bytes.tolist(), block_max_bytes.tolist(),
+    ):
+        if not is_alike:
+            mini_weights = tuple(stored_list[first:end])
+        else:
+            mini_weights = None if first_weight == 1.0 else first_weight
+        data = pickle.dumps((tuple(gaps_list[first:end]), mini_weights, tuple(values[first:end])), BLOCK_PICKLE_PROTOCOL)
+        level = compression if end - first > SMALL_BLOCK_POSTINGS else 0
+        if level:
+            data = isal_zlib.compress(data, DEFLATE_LEVEL)
+        info = pickle.dumps((end - first, ids_list[end - 1], max_weight, level, min_byte, max_byte), 2)
+        block_pieces.append((info, data))
+    blocks_of_terms = ((term_sizes + limit - 1) // limit).tolist()
+    information = np.zeros(len(term_firsts), _TERM_INFO_FIELDS)
+    if (stored == np.floor(stored)).all():  # whole numbers (counts): their sum is exact in any order
+        information["weight"] = np.add.reduceat(stored.astype(np.float64), term_firsts)
+    else:  # summed as encode_postings sums them, block by block
+        block_sums = [sum(stored_list[first:end]) for first, end in zip(block_firsts.tolist(), block_ends.tolist())]
+        term_blocks = itertools.accumulate(blocks_of_terms, initial=0)
+        information["weight"] = [reduce(add, block_sums[low:low + blocks], 0) for low, blocks in zip(term_blocks, blocks_of_terms)]
+    information["count"] = term_sizes
+    information["min_length"] = _length_bytes(np.minimum.reduceat(known_lengths, term_firsts))
+    information["max_length"] = _length_bytes(np.maximum.reduceat(lengths, term_firsts))
+    information["max_weight"] = np.maximum(np.maximum.reduceat(weights, term_firsts), 0)
+    information["first"] = ids[term_firsts]
+    information["last"] = ids[term_lasts]
+    information = information.tobytes()
+    size = len(information) // len(term_firsts)
+    encoded = []
+    block = 0
+    for term_start, blocks in zip(range(0, len(information), size), blocks_of_terms):
+        written = [WHOOSH3_HEADER_MAGIC]
+        for info, data in block_pieces[block:block + blocks - 1]:
+            written += (pack_int(len(info) + len(data)), info, data)
+        info, data = block_pieces[block + blocks - 1]
+        written += (pack_int(-(len(info) + len(data))), info, data)
+        block += blocks
+        encoded.append((b"".join(written), information[term_start:term_start + size]))
+    return encoded
+
+
+def _length_bytes(lengths):
+    """length_byte of each of a numpy array of lengths, 0 for the int64 maximum (no length)."""
+    import numpy as np
+
+    table = np.frombuffer(_LENGTH_BYTES, np.uint8)
+    found = np.where(lengths < len(table), table[np.minimum(lengths, len(table) - 1)], 255)
+    found[lengths == np.iinfo(np.int64).max] = 0
+    return found
 
 
 # length_to_byte (a binary search in Python) of every length below the largest it tells apart.
