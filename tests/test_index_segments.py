@@ -703,3 +703,41 @@ def test_blocks_and_stored_fields_are_compressed_by_isa_l_and_read_back_by_whoos
         fast = build(tmp_path / "fast", docs, segments.FastSegmentWriter)
     assert len(levels) > len(docs) and set(levels) == {segments.DEFLATE_LEVEL}  # a document's stored fields, and blocks
     assert contents(fast) == plain
+
+
+@given(st.binary(max_size=40))
+def test_the_term_hash_is_whoosh_s(key):
+    from whoosh.filedb.filetables import md5_hash
+
+    assert segments.term_hash(key) == md5_hash(key)
+
+
+@settings(max_examples=30, deadline=None)
+@given(count=st.integers(0, 1_500), seed=st.integers(0, 2**32 - 1))
+def test_the_term_index_s_hash_tables_are_whoosh_s(count, seed):
+    """write_hash_tables lays out each bucket (HashBuckets, filled by add_ordered_entries) as
+    Whoosh's HashWriter does its lists, colliding slots probed alike."""
+    from io import BytesIO
+
+    from whoosh.filedb.filetables import OrderedHashWriter
+    from whoosh.filedb.structfile import StructFile
+
+    generator = random.Random(seed)
+    keys = sorted({generator.randbytes(generator.randint(1, 8)) for _ in range(count)})
+    entries = [(key, b"v" * generator.randint(0, 3)) for key in keys]
+    written = []
+    for ours in (False, True):
+        out = BytesIO()
+        table = OrderedHashWriter(StructFile(out))
+        out.close = lambda: None  # keep what was written readable
+        if ours:
+            table.buckets = [segments.HashBucket() for _ in table.buckets]
+            table._write_hashes = lambda: segments.write_hash_tables(table)
+            for low in range(0, len(entries), 100):
+                segments.add_ordered_entries(table, entries[low:low + 100])
+        else:
+            for key, value in entries:
+                table.add(key, value)
+        table.close()
+        written.append(out.getvalue())
+    assert written[0] == written[1]

@@ -17,15 +17,17 @@ index in one new generation, which is the only step readers can see.
 """
 
 import contextlib
+import functools
 import heapq
 import itertools
 import os
 import pickle
 import re
 import shutil
+import struct
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from functools import reduce
+from hashlib import md5
 from operator import add, itemgetter, sub
 from typing import Any
 
@@ -36,6 +38,7 @@ from whoosh.columns import VarBytesColumn
 from whoosh.formats import Positions
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
+from whoosh.filedb.filetables import md5_hash
 from whoosh.index import _DEF_INDEX_NAME as INDEX_NAME
 from whoosh.index import TOC, LockError, clean_files
 from whoosh.reading import SegmentReader
@@ -350,6 +353,7 @@ class FastSegmentWriter(SegmentWriter):
             terms = words.listed(name, field_terms)
             write_terms(fieldwriter, sidecar.listed(name, terms) if sidecar else terms, compression)
             fieldwriter.finish_field()
+        fieldwriter._tindex._write_hashes = functools.partial(write_hash_tables, fieldwriter._tindex)
         fieldwriter.close()
         words.write(self.storage, self.newsegment)
 
@@ -671,7 +675,7 @@ def add_ordered_entries(table, entries: list[tuple[bytes, bytes]]) -> None:
     if entries[0][0] <= table.lastkey:
         raise ValueError(f"Keys must increase: {table.lastkey!r}..{entries[0][0]!r}")
     dbfile = table.dbfile
-    hashfn = table.hashfn
+    hashfn = term_hash if table.hashfn is md5_hash else table.hashfn
     buckets = table.buckets
     position = dbfile.tell()
     positions = []
@@ -711,6 +715,41 @@ class HashBucket:
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         return zip(self.pairs[0::2], self.pairs[1::2])
+
+
+def term_hash(key: bytes) -> int:
+    """md5_hash(key), the term index's hash (the digest's last 4 bytes), without going through hex."""
+    return _DIGEST_END(md5(key, usedforsecurity=False).digest())[0]
+
+
+_DIGEST_END = struct.Struct("!12xI").unpack
+# A slot of a hash table of the term index (filetables._pointer, "!Iq"): hash and position.
+_HASH_SLOT = [("hash", ">u4"), ("position", ">i8")]
+
+
+def write_hash_tables(table) -> None:
+    """HashWriter._write_hashes of the term index, whose buckets are HashBuckets: each bucket's
+    table of (hash, position) slots by the same linear probing, written at once where Whoosh packs
+    and writes each slot (two a term)."""
+    import numpy as np
+
+    dbfile = table.dbfile
+    for bucket in table.buckets:
+        pairs = bucket.pairs
+        slots = len(pairs)  # two a term
+        table.directory.append((dbfile.tell(), slots))
+        hashes = [0] * slots
+        positions = [0] * slots
+        for hashed, position in zip(pairs[0::2], pairs[1::2]):
+            slot = (hashed >> 8) % slots
+            while positions[slot]:  # a term's position is never 0 (the file's header is there)
+                slot = (slot + 1) % slots
+            hashes[slot] = hashed
+            positions[slot] = position
+        written = np.empty(slots, _HASH_SLOT)
+        written["hash"] = hashes
+        written["position"] = positions
+        dbfile.write(written.tobytes())
 
 
 # Upper bounds of the types GrowableArray uses.
@@ -890,7 +929,7 @@ def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: 
     else:  # summed as encode_postings sums them, block by block
         block_sums = [sum(stored_list[first:end]) for first, end in zip(block_firsts.tolist(), block_ends.tolist())]
         term_blocks = itertools.accumulate(blocks_of_terms, initial=0)
-        information["weight"] = [reduce(add, block_sums[low:low + blocks], 0) for low, blocks in zip(term_blocks, blocks_of_terms)]
+        information["weight"] = [functools.reduce(add, block_sums[low:low + blocks], 0) for low, blocks in zip(term_blocks, blocks_of_terms)]
     information["count"] = term_sizes
     information["min_length"] = _length_bytes(np.minimum.reduceat(known_lengths, term_firsts))
     information["max_length"] = _length_bytes(np.maximum.reduceat(lengths, term_firsts))
