@@ -907,10 +907,13 @@ def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: 
     block_max_weights = [weight if weight > 0 else 0 for weight in np.maximum.reduceat(weights, block_firsts).tolist()]
     ids_list = ids.tolist()
     gaps_list = gaps.tolist()
-    block_pieces = []
-    for first, end, is_alike, first_weight, max_weight, min_byte, max_byte in zip(
+    # Each block's bytes, the first of a term's after its header, the last's size negated.
+    opens_term = within[block_firsts] == 0
+    closes_term = np.append(opens_term[1:], True).tolist()
+    written = []
+    for first, end, is_alike, first_weight, max_weight, min_byte, max_byte, opens, closes in zip(
         block_firsts.tolist(), block_ends.tolist(), alike.tolist(), first_weights, block_max_weights,
-        block_min_bytes.tolist(), block_max_bytes.tolist(),
+        block_min_bytes.tolist(), block_max_bytes.tolist(), opens_term.tolist(), closes_term,
     ):
         if not is_alike:
             mini_weights = tuple(stored_list[first:end])
@@ -921,8 +924,12 @@ def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: 
         if level:
             data = isal_zlib.compress(data, DEFLATE_LEVEL)
         info = pickle.dumps((end - first, ids_list[end - 1], max_weight, level, min_byte, max_byte), 2)
-        block_pieces.append((info, data))
+        size = len(info) + len(data)
+        written.append(b"".join((WHOOSH3_HEADER_MAGIC if opens else b"", pack_int(-size if closes else size), info, data)))
     blocks_of_terms = ((term_sizes + limit - 1) // limit).tolist()
+    if len(written) > len(term_firsts):
+        term_blocks = itertools.accumulate(blocks_of_terms, initial=0)
+        written = [b"".join(written[low:low + blocks]) for low, blocks in zip(term_blocks, blocks_of_terms)]
     information = np.zeros(len(term_firsts), _TERM_INFO_FIELDS)
     if (stored == np.floor(stored)).all():  # whole numbers (counts): their sum is exact in any order
         information["weight"] = np.add.reduceat(stored.astype(np.float64), term_firsts)
@@ -938,17 +945,7 @@ def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: 
     information["last"] = ids[term_lasts]
     information = information.tobytes()
     size = len(information) // len(term_firsts)
-    encoded = []
-    block = 0
-    for term_start, blocks in zip(range(0, len(information), size), blocks_of_terms):
-        written = [WHOOSH3_HEADER_MAGIC]
-        for info, data in block_pieces[block:block + blocks - 1]:
-            written += (pack_int(len(info) + len(data)), info, data)
-        info, data = block_pieces[block + blocks - 1]
-        written += (pack_int(-(len(info) + len(data))), info, data)
-        block += blocks
-        encoded.append((b"".join(written), information[term_start:term_start + size]))
-    return encoded
+    return list(zip(written, [information[start:start + size] for start in range(0, len(information), size)]))
 
 
 def _length_bytes(lengths):
