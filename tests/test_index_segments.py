@@ -705,11 +705,11 @@ def test_blocks_and_stored_fields_are_compressed_by_isa_l_and_read_back_by_whoos
     assert contents(fast) == plain
 
 
-@given(st.binary(max_size=40))
-def test_the_term_hash_is_whoosh_s(key):
+@given(st.lists(st.binary(max_size=40), min_size=1))
+def test_the_term_hashes_are_whoosh_s(keys):
     from whoosh.filedb.filetables import md5_hash
 
-    assert segments.term_hash(key) == md5_hash(key)
+    assert segments.term_hashes(keys).tolist() == list(map(md5_hash, keys))
 
 
 @settings(max_examples=30, deadline=None)

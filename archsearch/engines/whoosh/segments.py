@@ -24,11 +24,10 @@ import os
 import pickle
 import re
 import shutil
-import struct
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from hashlib import md5
-from operator import add, itemgetter, sub
+from operator import add, itemgetter, methodcaller, sub
 from typing import Any
 
 from isal import isal_zlib
@@ -671,22 +670,33 @@ def write_terms(fieldwriter, terms: Iterable[tuple[bytes, list]], compression: i
 
 
 def add_ordered_entries(table, entries: list[tuple[bytes, bytes]]) -> None:
-    """OrderedHashWriter.add(key, value) for each entry, keys increasing, in one write."""
+    """OrderedHashWriter.add(key, value) for each entry, keys increasing, in one write; the table's
+    buckets are HashBuckets, each given its entries' (hash, position) pairs at once."""
+    import numpy as np
+
     if entries[0][0] <= table.lastkey:
         raise ValueError(f"Keys must increase: {table.lastkey!r}..{entries[0][0]!r}")
     dbfile = table.dbfile
-    hashfn = term_hash if table.hashfn is md5_hash else table.hashfn
-    buckets = table.buckets
-    position = dbfile.tell()
-    positions = []
+    keys = [key for key, _ in entries]
     parts = []
     for key, value in entries:
-        positions.append(position)
         parts += (_ENTRY_LENGTHS.pack(len(key), len(value)), key, value)
-        digest = hashfn(key)
-        buckets[digest & 255].append((digest, position))
-        position += _ENTRY_LENGTHS.size + len(key) + len(value)
+    positions = list(itertools.accumulate(
+        [_ENTRY_LENGTHS.size + len(key) + len(value) for key, value in entries[:-1]], initial=dbfile.tell()
+    ))
     dbfile.write(b"".join(parts))
+    pairs = np.empty((len(entries), 2), np.uint64)
+    pairs[:, 0] = term_hashes(keys) if table.hashfn is md5_hash else list(map(table.hashfn, keys))
+    pairs[:, 1] = positions
+    # Each bucket (a hash's low byte) gets its pairs in the order of the entries, as one by one.
+    buckets = pairs[:, 0] & 255
+    order = np.argsort(buckets, kind="stable")
+    bounds = np.searchsorted(buckets[order], np.arange(len(table.buckets) + 1)).tolist()
+    pairs = pairs[order].tobytes()
+    pair_size = len(pairs) // len(entries)
+    for bucket, low, high in zip(table.buckets, bounds, bounds[1:]):
+        if high > low:
+            bucket.pairs.frombytes(pairs[pair_size * low:pair_size * high])
     index = table.index  # a GrowableArray, which widens its type for a value that does not fit
     if isinstance(index.array, array) and positions[-1] < _ARRAY_LIMITS.get(index.array.typecode, 0):
         index.array.extend(positions)
@@ -717,12 +727,16 @@ class HashBucket:
         return zip(self.pairs[0::2], self.pairs[1::2])
 
 
-def term_hash(key: bytes) -> int:
-    """md5_hash(key), the term index's hash (the digest's last 4 bytes), without going through hex."""
-    return _DIGEST_END(md5(key, usedforsecurity=False).digest())[0]
+def term_hashes(keys: list[bytes]):
+    """md5_hash of each key (the term index's hash: the digest's last 4 bytes), as a numpy array,
+    the digests taken in C without going through hex."""
+    import numpy as np
+
+    return np.frombuffer(b"".join(map(_DIGEST, map(_MD5, keys))), ">u4")[3::4]
 
 
-_DIGEST_END = struct.Struct("!12xI").unpack
+_MD5 = functools.partial(md5, usedforsecurity=False)
+_DIGEST = methodcaller("digest")
 # A slot of a hash table of the term index (filetables._pointer, "!Iq"): hash and position.
 _HASH_SLOT = [("hash", ">u4"), ("position", ">i8")]
 
