@@ -741,3 +741,19 @@ def test_the_term_index_s_hash_tables_are_whoosh_s(count, seed):
         table.close()
         written.append(out.getvalue())
     assert written[0] == written[1]
+
+
+def test_a_field_without_terms_in_the_segment_has_no_place_in_its_term_index(tmp_path):
+    """Fields are numbered in the term index as they are written: one whose documents all hold no
+    words (an empty author) is not written, as Whoosh's writer writes none."""
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = segments.FastSegmentWriter(ix)
+    for number in range(3):
+        writer.add_document(key=f"/c/{number}.txt", path=f"{number}.txt", root="/c", title=f"zebra {number}",
+                            body="zebra grazing", author="", source="", place="", section="", sketch=())
+    assert "author" in writer._tokens
+    started = []
+    start_field = writer.fieldwriter.start_field
+    writer.fieldwriter.start_field = lambda name, field: started.append(name) or start_field(name, field)
+    writer.finish_segment()
+    assert "author" not in started and started == sorted(started) and {"title", "body", "key"} <= set(started)

@@ -288,26 +288,33 @@ class FastSegmentWriter(SegmentWriter):
             # None: the document's field is empty (Whoosh's doc_field_length)
             totals[name] += reader.field_length(name) - sum(length or 0 for length in field_lengths)
 
-    def _all_terms(self, encoding: tuple[int, int] | None = None) -> Iterator[tuple[tuple[str, bytes], "list | EncodedTerm"]]:
-        """((field name, term), postings) of the postings in memory, in order: a field's flat lists
-        (a field without a word lister) or tokens (one with; encoded already with `encoding`, see
-        FieldTokens.postings)."""
+    def _memory_fields(self, encoding: tuple[int, int] | None = None) -> Iterator[tuple[str, Iterator]]:
+        """(field name, its (term, postings) in term order) of the postings in memory, field by
+        field in order, of the fields with terms (a field started is written, terms or not): a
+        field's flat lists (a field without a word lister) or tokens (one with; encoded already with
+        `encoding`, see FieldTokens.postings)."""
         inverted = self._inverted
         tokens = self._tokens
         for name in sorted(inverted.keys() | tokens.keys()):
             field_tokens = tokens.pop(name, None)
             if field_tokens is None:
                 flat = inverted[name]
-                yield from (((name, term), flat[term]) for term in sorted(flat))
-            else:
-                yield from (((name, term), postings) for term, postings in field_tokens.postings(encoding))
+                if flat:
+                    yield name, ((term, flat[term]) for term in sorted(flat))
+            elif field_tokens.terms:
+                yield name, field_tokens.postings(encoding)
+
+    def _all_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
+        """((field name, term), flat list of postings) of the postings in memory, in order."""
+        for name, terms in self._memory_fields():
+            yield from (((name, term), postings) for term, postings in terms)
 
     def _write_run(self) -> None:
         name = f"{random_name()}.run"
         terms = self._all_terms()
         with self._tempstorage.create_file(name).raw_file() as run:
             while chunk := list(itertools.islice(terms, RUN_CHUNK_TERMS)):
-                # As the flat lists _sorted_terms joins them into: a frequent term's position arrays
+                # As the flat lists _sorted_fields joins them into: a frequent term's position arrays
                 # would be pickled beside them for nothing (4,795 bytes against 3,018 for 200 postings).
                 chunk = [(key, postings if type(postings) is list else list(postings)) for key, postings in chunk]
                 pickle.dump(chunk, run, pickle.HIGHEST_PROTOCOL)
@@ -325,19 +332,20 @@ class FastSegmentWriter(SegmentWriter):
                 except EOFError:
                     return
 
-    def _sorted_terms(self):
-        """((field name, term), postings) in term order, a term's postings in docnum order: encoded
-        already (EncodedTerm) where a field's tokens are all of its postings."""
+    def _sorted_fields(self) -> Iterator[tuple[str, Iterator]]:
+        """(field name, its (term, postings) in term order, a term's postings in docnum order),
+        field by field in order: encoded already (EncodedTerm) where a field's tokens in memory are
+        all of its postings."""
         if not self._sources:
-            yield from self._all_terms((self.codec._blocklimit, self.codec._compression))
+            yield from self._memory_fields((self.codec._blocklimit, self.codec._compression))
             return
-        in_memory = self._all_terms()
         streams = [
             self._read_run(source) if isinstance(source, str) else source.postings(self.storage, self.schema, self.should_stop)
             for source in self._sources
         ]
         # Each source holds later documents than the one before it, and memory the latest.
-        yield from _joined(*streams, in_memory)
+        for name, items in itertools.groupby(_joined(*streams, self._all_terms()), key=_field_name):
+            yield name, ((term, postings) for (_, term), postings in items)
 
     def _flush_segment(self) -> None:
         # SegmentWriter._flush_segment and FieldWriter.add_postings, from the inverted lists.
@@ -347,7 +355,7 @@ class FastSegmentWriter(SegmentWriter):
         words = ListedWords(self.schema.names())  # what fuzzy words expand against (fuzzy.py)
         folder = getattr(self.storage, "folder", None)  # none in memory (tests' RamStorage)
         sidecar = self._sidecar = SidecarWriter(folder, self.newsegment, self.schema) if folder else None
-        for name, field_terms in itertools.groupby(self._sorted_terms(), key=_field_name):
+        for name, field_terms in self._sorted_fields():
             fieldwriter.start_field(name, self.schema[name])
             terms = words.listed(name, field_terms)
             write_terms(fieldwriter, sidecar.listed(name, terms) if sidecar else terms, compression)
@@ -606,10 +614,15 @@ def _field_name(item) -> str:
 class ListedWords(WordLists):
     """WordLists fed by the terms as they are written."""
 
-    def listed(self, name: str, items) -> Iterator[tuple[bytes, list]]:
-        """(term, postings) of the field's ((name, term), postings), each term added on the way."""
+    def listed(self, name: str, items: Iterator) -> Iterator:
+        """The field's (term, postings), each term added on the way where the field has word lists."""
+        if name not in self._groups:
+            return items
+        return self._adding(name, items)
+
+    def _adding(self, name: str, items: Iterator) -> Iterator:
         add = self.add
-        for (_, term), postings in items:
+        for term, postings in items:
             add(name, term)
             yield term, postings
 
