@@ -255,8 +255,9 @@ def test_field_tokens_encode_as_encode_postings_encodes_their_flat_lists(documen
     assert [term for term, _ in encoded] == [term for term, _ in flat]
     for (_, postings), (_, each) in zip(flat, encoded):
         assert (each.data, each.term_info) == segments.encode_postings(postings, limit, None, compression)
-        assert each.docnums == postings[0::segments.POSTING_SLOTS]
-        assert each.weights == postings[1::segments.POSTING_SLOTS]
+        assert each.docnums() == postings[0::segments.POSTING_SLOTS]
+        assert each.weights() == postings[1::segments.POSTING_SLOTS]
+        assert each.count == len(postings) // segments.POSTING_SLOTS
         laid_out = getattr(postings, "laid_out", None)
         assert (each.laid_out is None) == (laid_out is None)
         if laid_out is not None:

@@ -176,15 +176,15 @@ class SidecarWriter:
         # _holds_postings: terms in at least this many documents (inf: none, there is no postings file)
         least = float("inf") if self._out is None else sidecar_postings(name)
         for term, postings in items:
-            docnums = getattr(postings, "docnums", None)  # a segments.EncodedTerm's, else a flat list
+            flat = isinstance(postings, list)  # else a segments.EncodedTerm
             if prefixes is not None:
-                prefixes.add(name, term, postings[0::_POSTING_SLOTS] if docnums is None else docnums)
+                prefixes.add(name, term, postings[0::_POSTING_SLOTS] if flat else postings.docnums())
             if titles:
-                if docnums is None:
+                if flat:
                     self._count_title_words(postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS])
                 else:
-                    self._count_title_words(docnums, postings.weights)
-            if (len(postings) // _POSTING_SLOTS if docnums is None else len(docnums)) >= least:
+                    self._count_title_words(postings.docnums(), postings.weights())
+            if (len(postings) // _POSTING_SLOTS if flat else postings.count) >= least:
                 laid_out = getattr(postings, "laid_out", None)
                 if laid_out is not None:
                     self.add_laid_out(name, term, laid_out)

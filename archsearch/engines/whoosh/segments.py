@@ -506,19 +506,16 @@ class FieldTokens:
                     np.cumsum(listed_sizes) - listed_sizes,
                 ))
             term_terms = map(terms.__getitem__, map(by_term.__getitem__, posting_ranks[term_firsts].tolist()))
-            term_ends = [*term_firsts[1:].tolist(), len(firsts)]
             if encoding is not None:
                 posting_ids = document_array[documents[firsts]]
                 posting_weights = counts * self.boost
                 encoded = encode_term_blocks(posting_ids, posting_weights, values, document_length_array[documents[firsts]],
                                              term_firsts, *encoding)
-                ids = posting_ids.tolist()
-                weights = posting_weights.tolist()
-                for term, (data, term_info), first, end, is_listed in zip(
-                    term_terms, encoded, term_firsts.tolist(), term_ends, listed.tolist()
+                for term, (data, term_info), first, count, is_listed in zip(
+                    term_terms, encoded, term_firsts.tolist(), term_sizes.tolist(), listed.tolist()
                 ):
-                    yield term, EncodedTerm(data, term_info, ids[first:end], weights[first:end],
-                                            next(laid_out) if is_listed else None)
+                    yield term, EncodedTerm(data, term_info, next(laid_out) if is_listed else None,
+                                            posting_ids, posting_weights, first, count)
             else:
                 weights = np.full(len(firsts), self.boost, object)  # one object, as `single`'s values are
                 weights[repeated] = (counts[repeated] * self.boost).tolist()
@@ -528,6 +525,7 @@ class FieldTokens:
                 flat[1::POSTING_SLOTS] = weights.tolist()
                 flat[2::POSTING_SLOTS] = values
                 flat[3::POSTING_SLOTS] = map(document_lengths.__getitem__, posting_documents)
+                term_ends = [*term_firsts[1:].tolist(), len(firsts)]
                 for term, first, end, is_listed in zip(term_terms, term_firsts.tolist(), term_ends, listed.tolist()):
                     postings = flat[first * POSTING_SLOTS : end * POSTING_SLOTS]
                     if is_listed:
@@ -888,13 +886,21 @@ def _encode_posting(postings: list, fixed_size: int | None) -> tuple[bytes, byte
 
 class EncodedTerm:
     """A term's postings already encoded by encode_term_blocks (its blocks and the start of its term
-    information), with the document numbers and weights the sidecars take (SidecarWriter.listed),
-    and its data in the postings file laid out (postings_arrays.laid_out_terms) or None."""
+    information), how many there are, and its data in the postings file laid out
+    (postings_arrays.laid_out_terms) or None; its document numbers and weights, which only some
+    fields' sidecars take (SidecarWriter.listed), as lists when asked for."""
 
-    __slots__ = ("data", "term_info", "docnums", "weights", "laid_out")
+    __slots__ = ("data", "term_info", "count", "laid_out", "_ids", "_weights", "_first")
 
-    def __init__(self, data: bytes, term_info: bytes, docnums: list, weights: list, laid_out):
-        self.data, self.term_info, self.docnums, self.weights, self.laid_out = data, term_info, docnums, weights, laid_out
+    def __init__(self, data: bytes, term_info: bytes, laid_out, ids, weights, first: int, count: int):
+        self.data, self.term_info, self.laid_out, self.count = data, term_info, laid_out, count
+        self._ids, self._weights, self._first = ids, weights, first  # the slice's numpy arrays
+
+    def docnums(self) -> list[int]:
+        return self._ids[self._first:self._first + self.count].tolist()
+
+    def weights(self) -> list[float]:
+        return self._weights[self._first:self._first + self.count].tolist()
 
 
 # W3TermInfo._struct ("!BfIBBfII"), for a slice's terms at once.
@@ -932,14 +938,14 @@ def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: 
     block_min_bytes = _length_bytes(np.minimum.reduceat(known_lengths, block_firsts))
     block_max_bytes = _length_bytes(np.maximum.reduceat(lengths, block_firsts))
     block_max_weights = [weight if weight > 0 else 0 for weight in np.maximum.reduceat(weights, block_firsts).tolist()]
-    ids_list = ids.tolist()
+    last_ids = ids[block_ends - 1].tolist()
     gaps_list = gaps.tolist()
     # Each block's bytes, the first of a term's after its header, the last's size negated.
     opens_term = within[block_firsts] == 0
     closes_term = np.append(opens_term[1:], True).tolist()
     written = []
-    for first, end, is_alike, first_weight, max_weight, min_byte, max_byte, opens, closes in zip(
-        block_firsts.tolist(), block_ends.tolist(), alike.tolist(), first_weights, block_max_weights,
+    for first, end, last_id, is_alike, first_weight, max_weight, min_byte, max_byte, opens, closes in zip(
+        block_firsts.tolist(), block_ends.tolist(), last_ids, alike.tolist(), first_weights, block_max_weights,
         block_min_bytes.tolist(), block_max_bytes.tolist(), opens_term.tolist(), closes_term,
     ):
         if not is_alike:
@@ -950,7 +956,7 @@ def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: 
         level = compression if end - first > SMALL_BLOCK_POSTINGS else 0
         if level:
             data = isal_zlib.compress(data, DEFLATE_LEVEL)
-        info = pickle.dumps((end - first, ids_list[end - 1], max_weight, level, min_byte, max_byte), 2)
+        info = pickle.dumps((end - first, last_id, max_weight, level, min_byte, max_byte), 2)
         size = len(info) + len(data)
         written.append(b"".join((WHOOSH3_HEADER_MAGIC if opens else b"", pack_int(-size if closes else size), info, data)))
     blocks_of_terms = ((term_sizes + limit - 1) // limit).tolist()
