@@ -4,7 +4,7 @@ import itertools
 import random
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
@@ -228,6 +228,78 @@ def test_field_tokens_invert_as_one_document_at_a_time(documents, boost, sorted_
         segments.SORTED_TOKENS = original
     assert inverted == sorted(inverted_one_by_one(expected, boost).items())
 
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(documents=field_documents, boost=st.sampled_from([1.0, 2.5, 0.1]), sorted_tokens=st.integers(1, 20),
+       limit=st.sampled_from([1, 2, 3, 128]), compression=st.sampled_from([0, 3]))
+def test_field_tokens_encode_as_encode_postings_encodes_their_flat_lists(documents, boost, sorted_tokens, limit,
+                                                                          compression):
+    """FieldTokens.postings with an encoding gives each term the blocks and term information that
+    encode_postings makes of the flat list it gives without, and the same documents, weights and
+    laid-out data for the sidecars."""
+    flat_tokens, encoded_tokens = segments.FieldTokens(folded, boost, 3), segments.FieldTokens(folded, boost, 3)
+    scorable = documents and documents[0][1] % 2  # a field's lengths are its documents' words, or all 0
+    for number, (terms, length) in enumerate(documents):
+        for tokens in (flat_tokens, encoded_tokens):
+            tokens.add(number * 3 + 1, [term.decode() for term in terms], "fr" if number % 2 else "",
+                       length + 1 if scorable else 0)
+    original = segments.SORTED_TOKENS
+    segments.SORTED_TOKENS = sorted_tokens
+    try:
+        flat = list(flat_tokens.postings())
+        encoded = list(encoded_tokens.postings((limit, compression)))
+    finally:
+        segments.SORTED_TOKENS = original
+    assert [term for term, _ in encoded] == [term for term, _ in flat]
+    for (_, postings), (_, each) in zip(flat, encoded):
+        assert (each.data, each.term_info) == segments.encode_postings(postings, limit, None, compression)
+        assert each.docnums() == postings[0::segments.POSTING_SLOTS]
+        assert each.weights() == postings[1::segments.POSTING_SLOTS]
+        assert each.count == len(postings) // segments.POSTING_SLOTS
+        laid_out = getattr(postings, "laid_out", None)
+        assert (each.laid_out is None) == (laid_out is None)
+        if laid_out is not None:
+            fields = ("data", "postings", "positions", "flags")
+            assert [getattr(each.laid_out, field) for field in fields] == [getattr(laid_out, field) for field in fields]
+
+
+# Terms' postings: (gap to the document before, weight, which of a few values, field length) each.
+term_postings = st.lists(
+    st.lists(st.tuples(st.integers(1, 2**20), st.sampled_from([1.0, 2.0, 3.0, 0.1, 1e-3, 7.25]),
+                       st.integers(0, 3), st.sampled_from([0, 1, 9, 300, 70_000, 2**31 - 1])),
+             min_size=1, max_size=12),
+    min_size=1, max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(terms=term_postings, limit=st.sampled_from([1, 2, 3, 5, 128]), compression=st.sampled_from([0, 3]))
+def test_terms_encoded_at_once_are_encoded_as_one_at_a_time(terms, limit, compression):
+    """encode_term_blocks gives each term what encode_postings gives its flat list: weights not
+    counts (summed block by block), values shared between postings, lengths beyond a byte's."""
+    import numpy as np
+
+    shared = [segments.encode_positions([place]) for place in range(3)]
+    flat_lists = []
+    for postings in terms:
+        flat, docnum = [], -1
+        for gap, weight, value, length in postings:
+            docnum += gap
+            flat += (docnum, weight, shared[value] if value < 3 else segments.encode_positions([5, 9]), length)
+        flat_lists.append(flat)
+    joined = [value for flat in flat_lists for value in flat]
+    sizes = [len(flat) // segments.POSTING_SLOTS for flat in flat_lists]
+    encoded = segments.encode_term_blocks(
+        np.array(joined[0::4], np.int64), np.array(joined[1::4]), joined[2::4], np.array(joined[3::4], np.int64),
+        np.cumsum(sizes) - sizes, limit, compression,
+    )
+    try:
+        expected = [segments.encode_postings(flat, limit, None, compression) for flat in flat_lists]
+    except TypeError:  # a block of lengths all 0 beside one with lengths (as no field is)
+        assume(False)
+    assert encoded == expected
 
 
 def test_every_term_of_the_searched_fields_comes_with_its_positions_as_arrays(tmp_path):
@@ -664,3 +736,57 @@ def test_blocks_and_stored_fields_are_compressed_by_isa_l_and_read_back_by_whoos
         fast = build(tmp_path / "fast", docs, segments.FastSegmentWriter)
     assert len(levels) > len(docs) and set(levels) == {segments.DEFLATE_LEVEL}  # a document's stored fields, and blocks
     assert contents(fast) == plain
+
+
+@given(st.lists(st.binary(max_size=40), min_size=1))
+def test_the_term_hashes_are_whoosh_s(keys):
+    from whoosh.filedb.filetables import md5_hash
+
+    assert segments.term_hashes(keys).tolist() == list(map(md5_hash, keys))
+
+
+@settings(max_examples=30, deadline=None)
+@given(count=st.integers(0, 1_500), seed=st.integers(0, 2**32 - 1))
+def test_the_term_index_s_hash_tables_are_whoosh_s(count, seed):
+    """write_hash_tables lays out each bucket (HashBuckets, filled by add_ordered_entries) as
+    Whoosh's HashWriter does its lists, colliding slots probed alike."""
+    from io import BytesIO
+
+    from whoosh.filedb.filetables import OrderedHashWriter
+    from whoosh.filedb.structfile import StructFile
+
+    generator = random.Random(seed)
+    keys = sorted({generator.randbytes(generator.randint(1, 8)) for _ in range(count)})
+    entries = [(key, b"v" * generator.randint(0, 3)) for key in keys]
+    written = []
+    for ours in (False, True):
+        out = BytesIO()
+        table = OrderedHashWriter(StructFile(out))
+        out.close = lambda: None  # keep what was written readable
+        if ours:
+            table.buckets = [segments.HashBucket() for _ in table.buckets]
+            table._write_hashes = lambda: segments.write_hash_tables(table)
+            for low in range(0, len(entries), 100):
+                segments.add_ordered_entries(table, entries[low:low + 100])
+        else:
+            for key, value in entries:
+                table.add(key, value)
+        table.close()
+        written.append(out.getvalue())
+    assert written[0] == written[1]
+
+
+def test_a_field_without_terms_in_the_segment_has_no_place_in_its_term_index(tmp_path):
+    """Fields are numbered in the term index as they are written: one whose documents all hold no
+    words (an empty author) is not written, as Whoosh's writer writes none."""
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = segments.FastSegmentWriter(ix)
+    for number in range(3):
+        writer.add_document(key=f"/c/{number}.txt", path=f"{number}.txt", root="/c", title=f"zebra {number}",
+                            body="zebra grazing", author="", source="", place="", section="", sketch=())
+    assert "author" in writer._tokens
+    started = []
+    start_field = writer.fieldwriter.start_field
+    writer.fieldwriter.start_field = lambda name, field: started.append(name) or start_field(name, field)
+    writer.finish_segment()
+    assert "author" not in started and started == sorted(started) and {"title", "body", "key"} <= set(started)

@@ -404,3 +404,10 @@ def test_an_and_with_a_prefix_makes_the_prefix_documents_once(built, monkeypatch
         evaluation_of(searcher, f"{FREQUENT[0]} s*", arrays=True)
     assert len(made) == 2
     assert made[0] is made[1]
+
+
+@given(st.dictionaries(st.binary(max_size=6), st.integers(1, 5), max_size=60))
+def test_a_prefix_s_words_rank_by_count_then_word(counts):
+    words = [(count, word) for word, count in counts.items()]
+    random.Random(len(words)).shuffle(words)
+    assert prefix_postings.ranked_words(words) == sorted(words, key=lambda pair: (-pair[0], pair[1]))

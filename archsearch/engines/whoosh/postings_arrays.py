@@ -173,12 +173,18 @@ class SidecarWriter:
         each added on the way where it goes in the files."""
         prefixes = self._prefixes if self._prefixes is not None and self._prefixes.takes(name) else None
         titles = self._out is not None and name == _TITLE_FIELD
+        # _holds_postings: terms in at least this many documents (inf: none, there is no postings file)
+        least = float("inf") if self._out is None else sidecar_postings(name)
         for term, postings in items:
+            flat = isinstance(postings, list)  # else a segments.EncodedTerm
             if prefixes is not None:
-                prefixes.add(name, term, postings[0::_POSTING_SLOTS])
+                prefixes.add(name, term, postings[0::_POSTING_SLOTS] if flat else postings.docnums())
             if titles:
-                self._count_title_words(postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS])
-            if self._holds_postings(name, len(postings) // _POSTING_SLOTS):
+                if flat:
+                    self._count_title_words(postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS])
+                else:
+                    self._count_title_words(postings.docnums(), postings.weights())
+            if (len(postings) // _POSTING_SLOTS if flat else postings.count) >= least:
                 laid_out = getattr(postings, "laid_out", None)
                 if laid_out is not None:
                     self.add_laid_out(name, term, laid_out)

@@ -36,6 +36,7 @@ from array import array
 from bisect import bisect_left
 from collections import deque
 from itertools import chain, compress, count, repeat
+from operator import itemgetter
 
 from archsearch.engines.whoosh.postings_arrays import (
     _BIG_ENDIAN, _NARROW_MAX, HEADER, kept_with_reader, mapped_whole, write_directory,
@@ -190,7 +191,7 @@ class PrefixWriter:
         narrow = ids.typecode == "H"
         if _BIG_ENDIAN:
             ids.byteswap()
-        ranked = sorted(gathering.words, key=lambda pair: (-pair[0], pair[1]))
+        ranked = ranked_words(gathering.words)
         listed, left = ranked[:TOP_WORDS], ranked[TOP_WORDS:]
         words = pickle.dumps(
             (len(ranked), left[0][0] if left else 0, [word for _, word in listed], [count for count, _ in listed]),
@@ -222,6 +223,14 @@ class PrefixWriter:
         self._out.close()
         with contextlib.suppress(OSError):
             os.remove(self._temporary)
+
+
+def ranked_words(words: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    """(count, word) pairs of distinct words, most frequent first, then in word order: two sorts by
+    keys in C, where one by a Python function's key (-count, word) took a third of writing the prefixes."""
+    ranked = sorted(words, key=itemgetter(1))
+    ranked.sort(key=itemgetter(0), reverse=True)  # stable, even reversed
+    return ranked
 
 
 class PrefixEntry:
