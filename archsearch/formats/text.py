@@ -362,8 +362,30 @@ def site_name_from_about_line(line: str) -> str | None:
     return site
 
 
+# The first two letters of every furniture heading (_MARKER's and _ABOUT_SITE's first words but
+# the number of comments), lowercased; and what goes before a heading's first word, less the
+# whitespace beyond ASCII.
+_MARKER_OPENINGS = frozenset("re yo sh le no co ch ab su fo".split())
+_BEFORE_MARKER = _MARKER_DECORATION + "\t\n\x0b\x0c\r"
+
+
+def _may_be_marker(line: str) -> bool:
+    """Whether the line can be a furniture heading, by how it opens: most are not, and are told so
+    without collapsing their spaces.  re.I's s is ſ too (no other letter of the openings is more
+    than its two cases, which lower() finds)."""
+    opening = line.lstrip(_BEFORE_MARKER)
+    return (
+        not opening
+        or opening[0].isspace()
+        or opening[0].isdecimal()
+        or opening[:2].lower().replace("ſ", "s") in _MARKER_OPENINGS
+    )
+
+
 def is_boilerplate_marker(line: str) -> bool:
     """Whether a whole line is the heading of site furniture ("Leave a Reply", "About <Site>", ...)."""
+    if not _may_be_marker(line):
+        return False
     text = _marker_text(line)
     if not text or len(text) > _MARKER_LINE_MAX_CHARS:
         return False
