@@ -146,3 +146,16 @@ def test_every_character_the_openings_match_ignoring_case_is_found():
     assert re.compile(f"[{letters}]", re.I).findall(every) == [
         character for character in every if character.lower().replace("ſ", "s") in set(letters)
     ]
+
+
+_SIGNOFF_PIECES = st.sampled_from([".", "!", "”", ")", "…", " ", "\t", "\n", "\xa0", "-", "–", "—", "KP", "A", "ABCDE", "3", "x"])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.one_of(_SIGNOFF_PIECES, st.text(max_size=3)), max_size=12).map("".join))
+def test_initials_are_dropped_as_the_look_behind_dropped_them(line):
+    import re
+
+    look_behind = re.compile(r"(?<=[.!?…\"'”’)])\s+[-–—]\s?[A-Z]{1,4}$")
+    draft = Draft(lines=("Body.", "", line))
+    assert text_module.drop_initials_signoff(draft).lines[-1] == look_behind.sub("", line)

@@ -574,8 +574,9 @@ def take_dateline(draft: Draft) -> Draft:
     )
 
 
-# Only after a sentence's end, so "3 -KP" in running text stays.
-_INITIALS_SIGNOFF = re.compile(r"(?<=[.!?…\"'”’)])\s+[-–—]\s?[A-Z]{1,4}$")
+# Only after a sentence's end (kept: the group), so "3 -KP" in running text stays.  Opening with
+# the sentence's end, not a look-behind at it: re skips to each end by the class alone.
+_INITIALS_SIGNOFF = re.compile(r"([.!?…\"'”’)])\s+[-–—]\s?[A-Z]{1,4}$")
 
 
 def drop_initials_signoff(draft: Draft) -> Draft:
@@ -583,7 +584,7 @@ def drop_initials_signoff(draft: Draft) -> Draft:
     last = _last_content_index(draft.lines)
     if last is None:
         return draft
-    signed_off = _INITIALS_SIGNOFF.sub("", draft.lines[last])
+    signed_off = _INITIALS_SIGNOFF.sub(r"\1", draft.lines[last])
     return replace(draft, lines=draft.lines[:last] + (signed_off,) + draft.lines[last + 1 :])
 
 
