@@ -222,3 +222,21 @@ def test_each_signature_names_its_format_wherever_it_is(tmp_path, signature, off
     path.write_bytes(b"\x01" * offset + signature + b"\x02" * 64)
     with pytest.raises(UnreadableFile, match=f"unsupported format: {kind}"):
         sniff(Source(path))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=20_000) | st.binary(max_size=3_000).map(gzip.compress) | st.just(b"\x1f\x8b"),
+       st.integers(0, 25_000))
+def test_bytes_already_read_read_as_the_file_does(tmp_path_factory, data, max_bytes):
+    path = tmp_path_factory.mktemp("source") / "file.txt"
+    path.write_bytes(data)
+    on_disk, in_memory = Source(path), Source(path, data)
+    assert (in_memory.compressed, in_memory.head) == (on_disk.compressed, on_disk.head)
+
+    def content(source):
+        try:
+            return source.read(max_bytes)
+        except UnreadableFile as exc:
+            return str(exc)
+
+    assert content(in_memory) == content(on_disk)
