@@ -185,7 +185,9 @@ def normalise_text(draft: Draft) -> Draft:
     lines = draft.lines
     if not lines or lines[0].startswith("\ufeff") or _any_holds(lines, "\r") or _any_holds(lines, "\n"):
         lines = unify_newlines("\n".join(lines)).removeprefix("\ufeff").split("\n")
-    return replace(draft, lines=tuple(map(str.rstrip, lines)))
+    stripped = tuple(map(str.rstrip, lines))
+    # The same draft when nothing changed: a record made anew costs as much as the stripping.
+    return draft if stripped == draft.lines else replace(draft, lines=stripped)
 
 
 _DATE_HEADER = re.compile(r"[ \t]*date:?[ \t]+(?P<value>\S+)[ \t]*(?P<rest>.*)")
@@ -585,6 +587,8 @@ def drop_initials_signoff(draft: Draft) -> Draft:
     if last is None:
         return draft
     signed_off = _INITIALS_SIGNOFF.sub(r"\1", draft.lines[last])
+    if signed_off == draft.lines[last]:
+        return draft
     return replace(draft, lines=draft.lines[:last] + (signed_off,) + draft.lines[last + 1 :])
 
 
@@ -673,7 +677,7 @@ def read_text(source: Source, max_bytes: int = MAX_TEXT_BYTES) -> Iterator[Artic
     """The reader of plain-text files: one article, from the first ``max_bytes`` of the file."""
     text, warnings = read_text_content(source, max_bytes)
     article = parse_article(text)
-    yield replace(article, warnings=article.warnings + warnings)
+    yield replace(article, warnings=article.warnings + warnings) if warnings else article
 
 
 def read_article(path: os.PathLike | str, max_bytes: int = MAX_TEXT_BYTES) -> Article:
