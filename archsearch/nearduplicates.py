@@ -35,61 +35,67 @@ EMPTY = -1
 MIN_FILLED_BUCKETS = 8
 
 _WORD = re.compile(r"\w+")
-_ASCII_WORD = re.compile(rb"\w+")
+# The bytes of a lowercased text's UTF-8 as word_utf8 splits it: \w of ASCII ([a-z0-9_]) kept,
+# every other ASCII byte made a space, the bytes of other characters kept (those that are no \w
+# are made spaces before).
+_ASCII_NON_WORD_AS_SPACE = bytes(
+    byte if byte >= 0x80 or chr(byte).isalnum() or byte == ord("_") else ord(" ") for byte in range(256)
+)
+_ASCII_BYTES = bytes(range(0x80))
+# Above this many distinct characters beyond ASCII that are no \w, a text's words are found by re:
+# each is a scan of the text.
+_MOST_REPLACED = 32
+# Above every 32-bit shingle hash: a bucket no shingle fell into.
+_NO_SHINGLE = 1 << 32
 
 
-# CPython's hash of a tuple (xxHash's mixing, Objects/tupleobject.c), and of an int below 2**61 - 1:
-# the int itself.  A shingle's hash is that of the tuple of its words' CRCs, computed by numpy for
-# all of a text's shingles at once, to the bit (tests compare with hash()).
-_XXPRIME_1 = 11400714785074694791
-_XXPRIME_2 = 14029467366897019727
-_XXPRIME_5 = 2870177450012600261
-_HASH_OF_MINUS_ONE = 1546275796  # what tuplehash gives instead of -1
+def word_utf8(text: str) -> list[bytes]:
+    """The UTF-8 of each word of the text, lowercased, in order: each \\w+ run, as re finds them.
+
+    The characters that are no \\w are made spaces and the rest split, in C: re's findall was
+    two thirds of a sketch.  A lone surrogate (no \\w) goes through UTF-8 as surrogatepass encodes it."""
+    lowered = text.lower()
+    data = lowered.encode("utf-8", "surrogatepass")
+    if not lowered.isascii():
+        beyond_ascii = data.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+        # Beyond ASCII, \w is what isalnum() is.
+        non_word = [character for character in set(beyond_ascii) if not character.isalnum()]
+        if len(non_word) > _MOST_REPLACED:
+            return [word.encode() for word in _WORD.findall(lowered)]
+        for character in non_word:
+            data = data.replace(character.encode("utf-8", "surrogatepass"), b" ")
+    return data.translate(_ASCII_NON_WORD_AS_SPACE).split()
 
 
 def word_hashes(text: str) -> list[int]:
     """The CRC-32 of each word of the text, lowercased, in order (the UTF-8 of each \\w+ run)."""
-    lowered = text.lower()
-    if lowered.isascii():  # \w of ASCII is [A-Za-z0-9_] in str and bytes alike: no encoding word by word
-        return list(map(zlib.crc32, _ASCII_WORD.findall(lowered.encode("ascii"))))
-    return list(map(zlib.crc32, map(str.encode, _WORD.findall(lowered))))
+    return list(map(zlib.crc32, word_utf8(text)))
 
 
 def shingle_hashes(hashes: list[int]):
     """The 32-bit hashes of the 5-word shingles of words with these CRCs (word_hashes), as a numpy
-    array, in the shingles' order: hash(tuple of SHINGLE_WORDS CRCs) & 0xFFFFFFFF each, the whole
-    words' hash where there are fewer."""
+    array of int64, in the shingles' order: hash(tuple of SHINGLE_WORDS CRCs) & 0xFFFFFFFF each,
+    the whole words' hash where there are fewer.  CPython hashes each tuple zip makes, in C."""
     import numpy as np
 
     if len(hashes) < SHINGLE_WORDS:
-        return np.array([hash(tuple(hashes)) & 0xFFFFFFFF] if hashes else [], np.uint64)
-    lanes = np.array(hashes, np.uint64)
-    count = len(hashes) - SHINGLE_WORDS + 1
-    accumulated = np.full(count, _XXPRIME_5, np.uint64)
-    for offset in range(SHINGLE_WORDS):
-        accumulated += lanes[offset : offset + count] * np.uint64(_XXPRIME_2)
-        accumulated = (accumulated << np.uint64(31)) | (accumulated >> np.uint64(33))
-        accumulated *= np.uint64(_XXPRIME_1)
-    accumulated += np.uint64(SHINGLE_WORDS ^ (_XXPRIME_5 ^ 3527539))
-    accumulated[accumulated == np.uint64(2**64 - 1)] = _HASH_OF_MINUS_ONE
-    return accumulated & np.uint64(0xFFFFFFFF)
+        return np.array([hash(tuple(hashes)) & 0xFFFFFFFF] if hashes else [], np.int64)
+    shingles = zip(*(hashes[offset:] for offset in range(SHINGLE_WORDS)))
+    values = np.fromiter(map(hash, shingles), np.int64, len(hashes) - SHINGLE_WORDS + 1)
+    values &= 0xFFFFFFFF
+    return values
 
 
 def sketch(text: str) -> tuple[int, ...]:
     import numpy as np
 
     values = shingle_hashes(word_hashes(text))
-    # Each shingle's bucket above its hash, sorted: each bucket's first is its smallest hash.
-    keyed = np.sort(((values % np.uint64(SKETCH_SIZE)) << np.uint64(32)) | values)
-    buckets = keyed >> np.uint64(32)
-    firsts = np.flatnonzero(buckets[1:] != buckets[:-1]) + 1
-    if len(firsts) + 1 < MIN_FILLED_BUCKETS:
+    smallest = np.full(SKETCH_SIZE, _NO_SHINGLE, np.int64)
+    np.minimum.at(smallest, values % SKETCH_SIZE, values)
+    filled = smallest < _NO_SHINGLE
+    if np.count_nonzero(filled) < MIN_FILLED_BUCKETS:
         return (EMPTY,) * SKETCH_SIZE
-    firsts = np.concatenate(([0], firsts))
-    minima = [EMPTY] * SKETCH_SIZE
-    for bucket, value in zip(buckets[firsts].tolist(), ((keyed[firsts] & np.uint64(0xFFFFFFFF)) // np.uint64(SKETCH_SIZE)).tolist()):
-        minima[bucket] = value
-    return _densify(minima)
+    return _densify(np.where(filled, smallest // SKETCH_SIZE, EMPTY).tolist())
 
 
 def _densify(minima: list[int]) -> tuple[int, ...]:

@@ -196,3 +196,47 @@ def test_any_content_gives_articles_bad_records_or_one_reason(tmp_path_factory, 
             assert (item.title or item.body).strip() if isinstance(item, Article) else "\n" not in str(item)
     except UnreadableFile as exc:
         assert str(exc) and "\n" not in str(exc)
+
+
+# Names of export columns, and what stands between them in a line of prose or a header.
+column_name_parts = st.sampled_from(
+    ["text", "Body", "main_text", "Full-Text", "TITLE", "date", "ß", "ﬁ", "İ", "Ⅻ", "_", "a", "٣", "é", " ", ".", "\u00a0",
+     "\u2014", "\u0301", "\ud800", "\t", ",", ", ", "\r"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(column_name_parts, max_size=40).map("".join) | st.text(st.characters(exclude_categories=()), max_size=200),
+       st.sampled_from([",", "\t"]))
+def test_a_lines_keys_are_its_names_keys_one_by_one(line, delimiter):
+    from archsearch.formats.columns import name_key, name_keys
+
+    assert name_keys(line, delimiter) == [name_key(name) for name in line.split(delimiter)]
+
+
+@pytest.mark.parametrize("signature, offset, kind", [
+    (b"\x89PNG", 0, "png"), (b"WEBP", 8, "webp"), (b"ftypM4A", 4, "m4a"), (b"ftyp", 4, "mp4"), (b"Rar!", 0, "rar"),
+])
+def test_each_signature_names_its_format_wherever_it_is(tmp_path, signature, offset, kind):
+    path = tmp_path / "file.dat"
+    path.write_bytes(b"\x01" * offset + signature + b"\x02" * 64)
+    with pytest.raises(UnreadableFile, match=f"unsupported format: {kind}"):
+        sniff(Source(path))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=20_000) | st.binary(max_size=3_000).map(gzip.compress) | st.just(b"\x1f\x8b"),
+       st.integers(0, 25_000))
+def test_bytes_already_read_read_as_the_file_does(tmp_path_factory, data, max_bytes):
+    path = tmp_path_factory.mktemp("source") / "file.txt"
+    path.write_bytes(data)
+    on_disk, in_memory = Source(path), Source(path, data)
+    assert (in_memory.compressed, in_memory.head) == (on_disk.compressed, on_disk.head)
+
+    def content(source):
+        try:
+            return source.read(max_bytes)
+        except UnreadableFile as exc:
+            return str(exc)
+
+    assert content(in_memory) == content(on_disk)

@@ -103,3 +103,51 @@ def test_real_bodies_sketch_as_one_shingle_at_a_time_made():
     assert len(bodies) == 62
     for body in bodies:
         assert sketch(body) == sketch_one_shingle_at_a_time(body)
+
+
+def words_as_re_finds_them(text: str) -> list[bytes]:
+    import re
+
+    return [word.encode() for word in re.findall(r"\w+", text.lower())]
+
+
+def test_beyond_ascii_a_word_character_is_an_alphanumeric_one():
+    # What word_utf8 relies on to find the characters it makes spaces of.
+    import re
+
+    every = "".join(map(chr, range(0x80, 0x110000)))
+    assert re.findall(r"\w", every) == [character for character in every if character.isalnum()]
+
+
+# Characters around which words are split or not: punctuation, spaces and marks beyond ASCII, a
+# lone surrogate, letters whose lowercase is longer ("İ"), digits of other scripts.
+word_edge_characters = st.sampled_from(
+    list("aZ_9 .,-'\t\n") + ["\u00a0", "\u2019", "\u201c", "\u2014", "\u0301", "\u0915\u093c", "\ud800", "\udfff",
+                             "\u0130", "\u0663", "\u00b2", "\u2167", "\U0001d400", "\U0001f600", "\u3002", "\u5317"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(word_edge_characters, max_size=200).map("".join)
+    | st.text(st.characters(exclude_categories=()), max_size=300)
+    | st.text(st.characters(exclude_categories=(), max_codepoint=0x7F), max_size=300)
+)
+def test_words_are_those_re_finds(text):
+    from archsearch.nearduplicates import word_utf8
+
+    assert word_utf8(text) == words_as_re_finds_them(text)
+
+
+def test_words_of_a_text_of_many_symbols_are_those_re_finds():
+    from archsearch.nearduplicates import _MOST_REPLACED, word_utf8
+
+    symbols = "".join(chr(0x2600 + offset) for offset in range(_MOST_REPLACED + 1))
+    for text in (f"a{symbols}b c", f"a{symbols[:-1]}b c", "naïve " * 10_000 + symbols + "Zürich" * 3):
+        assert word_utf8(text) == words_as_re_finds_them(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(exclude_categories=()), max_size=300) | st.lists(shingle_words, max_size=80).map("\u2014".join))
+def test_sketches_of_any_text_are_what_one_shingle_at_a_time_made(text):
+    assert sketch(text) == sketch_one_shingle_at_a_time(text)

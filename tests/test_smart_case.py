@@ -174,6 +174,25 @@ def test_only_whole_words_in_capitals_are_kept(text):
     assert set(capital_words(text)) <= written
 
 
+# Capitals and what stands around them: dots, word characters, marks, line ends, capitals beyond
+# the Basic Multilingual Plane (not searched) and of other scripts.
+capital_surroundings = st.sampled_from(list("ABZ.a9_ \n-'(") + ["\u0301", "\u0130", "\u0414", "\u0393", "\U0001d400", "\u00c9"])
+
+
+@given(st.lists(capital_surroundings, max_size=60).map("".join) | st.text(max_size=200))
+def test_words_in_capitals_are_found_where_the_look_behind_first_found_them(text):
+    import re
+
+    from archsearch.analysis.capitals import _capital_run
+
+    pattern = _capital_run().pattern
+    capital = pattern[: pattern.index("(?<!")]
+    look_behind_first = re.compile(rf"(?<![\w.]){capital}{{2,5}}(?!\w|\.\w)")
+    assert [match.span() for match in _capital_run().finditer(text)] == [
+        match.span() for match in look_behind_first.finditer(text)
+    ]
+
+
 def test_smart_case_applies_only_to_words_with_case():
     words_typed = ("US", "США", "ΗΠΑ", "Us", "us", "G7", "U", "ABCDEF", "北京")
     assert [is_capital_word(word) for word in words_typed] == [

@@ -104,3 +104,58 @@ def test_a_heading_dressed_in_unicode_spaces_still_ends_a_long_body():
 def test_lines_normalise_as_line_by_line(lines):
     draft = Draft(lines=lines)
     assert text_module.normalise_text(draft) == reference_normalise_text(draft)
+
+
+def reference_is_boilerplate_marker(line):
+    """is_boilerplate_marker as it was, every line's spaces collapsed before its opening was looked at."""
+    text = text_module._marker_text(line)
+    if not text or len(text) > text_module._MARKER_LINE_MAX_CHARS:
+        return False
+    return bool(text_module._MARKER.fullmatch(text)) or text_module.site_name_from_about_line(text) is not None
+
+
+# Headings' first letters in other cases and scripts: re.I's equivalents (ſ, K), dotted and dotless i.
+_OPENING_PIECES = st.sampled_from(["R", "S", "ſ", "K", "İ", "ı", "S", "O", "E", "Ⅻ", "٣", "5", "•", "-", ":", "»"])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.one_of(_PIECES, _OPENING_PIECES, st.text(max_size=3)), max_size=8).map("".join))
+def test_furniture_headings_are_told_as_when_every_line_was_collapsed(line):
+    assert is_boilerplate_marker(line) == reference_is_boilerplate_marker(line)
+
+
+def test_every_furniture_heading_opens_as_one():
+    """_MARKER_OPENINGS holds the first two letters of _MARKER's headings: one added to _MARKER
+    alone would never be found."""
+    import re
+
+    alternatives = re.split(r"\n\s*\|", text_module._MARKER.pattern)
+    first_words = {match.group() for alternative in alternatives if (match := re.match(r"\s*[a-z]+", alternative))}
+    assert len(first_words) >= 10
+    # and "no", of "No comments", which the pattern's first words leave out
+    assert {word.strip()[:2] for word in first_words | {"about", "no"}} == text_module._MARKER_OPENINGS
+
+
+def test_every_character_the_openings_match_ignoring_case_is_found():
+    """What re.I matches for the openings' letters is what _may_be_marker looks for: their two cases,
+    and ſ for s."""
+    import re
+
+    letters = "".join(sorted(set("".join(text_module._MARKER_OPENINGS))))
+    every = "".join(map(chr, range(0x110000)))
+    assert re.compile(f"[{letters}]", re.I).findall(every) == [
+        character for character in every if character.lower().replace("ſ", "s") in set(letters)
+    ]
+
+
+_SIGNOFF_PIECES = st.sampled_from([".", "!", "”", ")", "…", " ", "\t", "\n", "\xa0", "-", "–", "—", "KP", "A", "ABCDE", "3", "x"])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.one_of(_SIGNOFF_PIECES, st.text(max_size=3)), max_size=12).map("".join))
+def test_initials_are_dropped_as_the_look_behind_dropped_them(line):
+    import re
+
+    look_behind = re.compile(r"(?<=[.!?…\"'”’)])\s+[-–—]\s?[A-Z]{1,4}$")
+    draft = Draft(lines=("Body.", "", line))
+    assert text_module.drop_initials_signoff(draft).lines[-1] == look_behind.sub("", line)

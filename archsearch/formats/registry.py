@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from archsearch.formats.article import Article, BadRecord, UnreadableFile
-from archsearch.formats.columns import USUAL_NAMES, name_key
+from archsearch.formats.columns import USUAL_NAMES, name_keys
 from archsearch.formats.source import READ_ERRORS, TRUNCATED_GZIP, Source, describe_read_error
 from archsearch.records import Record, replace
 
@@ -87,6 +87,11 @@ _BINARY_SIGNATURES = (
     (b"7z\xbc\xaf", 0, "7z"),
     (b"Rar!", 0, "rar"),
 )
+# offset -> the signatures there: which are sought in C, not one by one.
+_SIGNATURES_AT = {
+    offset: tuple(signature for signature, at, _ in _BINARY_SIGNATURES if at == offset)
+    for offset in sorted({offset for _, offset, _ in _BINARY_SIGNATURES})
+}
 # What a zip file holds, from the names near its start.
 _ZIP_KINDS = (
     (b"application/epub+zip", "epub"),
@@ -117,9 +122,10 @@ _FRONT_MATTER_KEY = re.compile(r"^[A-Za-z_][\w-]*[ \t]*:", re.M)
 def sniff(source: Source) -> Format:
     """The format of a file, or UnreadableFile naming a known format that is not read."""
     head = source.head
-    for signature, offset, name in _BINARY_SIGNATURES:
-        if head[offset : offset + len(signature)] == signature:
-            raise _unsupported(source, name)
+    if any(head.startswith(signatures, offset) for offset, signatures in _SIGNATURES_AT.items()):
+        for signature, offset, name in _BINARY_SIGNATURES:
+            if head[offset : offset + len(signature)] == signature:
+                raise _unsupported(source, name)
     if head.startswith(b"%PDF-"):
         return FORMATS["pdf"]
     if head.startswith(b"PK\x03\x04"):
@@ -162,11 +168,13 @@ def _sniff_text(text: str, extension: str) -> str | None:
     return None
 
 
+_USUAL_KEYS = {field: frozenset(usual.split()) for field, usual in USUAL_NAMES.items()}
+
+
 def _is_export_header(line: str) -> bool:
     """A header line naming a text column and at least one other usual column."""
-    delimiter = "\t" if "\t" in line else ","
-    names = {name_key(name) for name in line.split(delimiter)}
-    known = {field for field, usual in USUAL_NAMES.items() if names & set(usual.split())}
+    names = set(name_keys(line, "\t" if "\t" in line else ","))
+    known = {field for field, usual in _USUAL_KEYS.items() if not usual.isdisjoint(names)}
     return "body" in known and len(known) >= 2
 
 

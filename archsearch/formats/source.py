@@ -69,6 +69,8 @@ class Source:
 
     def read(self, max_bytes: int) -> bytes:
         """At most ``max_bytes + 1`` bytes of content (one more tells that there was more)."""
+        if self._data is not None and not self.compressed:  # bytes read already: no stream made
+            return self._data[: max_bytes + 1]
         with self.reading(), self.open() as stream:
             data = stream.read(max_bytes + 1)
         if self.truncated:
@@ -86,6 +88,8 @@ class Source:
             raise UnreadableFile(describe_read_error(exc, self.compressed)) from exc
 
     def _raw_head(self, size: int) -> bytes:
+        if self._data is not None:
+            return self._data[:size]
         with self.reading(), self.open_raw() as stream:
             return stream.read(size)
 

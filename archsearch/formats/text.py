@@ -185,7 +185,9 @@ def normalise_text(draft: Draft) -> Draft:
     lines = draft.lines
     if not lines or lines[0].startswith("\ufeff") or _any_holds(lines, "\r") or _any_holds(lines, "\n"):
         lines = unify_newlines("\n".join(lines)).removeprefix("\ufeff").split("\n")
-    return replace(draft, lines=tuple(map(str.rstrip, lines)))
+    stripped = tuple(map(str.rstrip, lines))
+    # The same draft when nothing changed: a record made anew costs as much as the stripping.
+    return draft if stripped == draft.lines else replace(draft, lines=stripped)
 
 
 _DATE_HEADER = re.compile(r"[ \t]*date:?[ \t]+(?P<value>\S+)[ \t]*(?P<rest>.*)")
@@ -362,8 +364,30 @@ def site_name_from_about_line(line: str) -> str | None:
     return site
 
 
+# The first two letters of every furniture heading (_MARKER's and _ABOUT_SITE's first words but
+# the number of comments), lowercased; and what goes before a heading's first word, less the
+# whitespace beyond ASCII.
+_MARKER_OPENINGS = frozenset("re yo sh le no co ch ab su fo".split())
+_BEFORE_MARKER = _MARKER_DECORATION + "\t\n\x0b\x0c\r"
+
+
+def _may_be_marker(line: str) -> bool:
+    """Whether the line can be a furniture heading, by how it opens: most are not, and are told so
+    without collapsing their spaces.  re.I's s is ſ too (no other letter of the openings is more
+    than its two cases, which lower() finds)."""
+    opening = line.lstrip(_BEFORE_MARKER)
+    return (
+        not opening
+        or opening[0].isspace()
+        or opening[0].isdecimal()
+        or opening[:2].lower().replace("ſ", "s") in _MARKER_OPENINGS
+    )
+
+
 def is_boilerplate_marker(line: str) -> bool:
     """Whether a whole line is the heading of site furniture ("Leave a Reply", "About <Site>", ...)."""
+    if not _may_be_marker(line):
+        return False
     text = _marker_text(line)
     if not text or len(text) > _MARKER_LINE_MAX_CHARS:
         return False
@@ -552,8 +576,9 @@ def take_dateline(draft: Draft) -> Draft:
     )
 
 
-# Only after a sentence's end, so "3 -KP" in running text stays.
-_INITIALS_SIGNOFF = re.compile(r"(?<=[.!?…\"'”’)])\s+[-–—]\s?[A-Z]{1,4}$")
+# Only after a sentence's end (kept: the group), so "3 -KP" in running text stays.  Opening with
+# the sentence's end, not a look-behind at it: re skips to each end by the class alone.
+_INITIALS_SIGNOFF = re.compile(r"([.!?…\"'”’)])\s+[-–—]\s?[A-Z]{1,4}$")
 
 
 def drop_initials_signoff(draft: Draft) -> Draft:
@@ -561,7 +586,9 @@ def drop_initials_signoff(draft: Draft) -> Draft:
     last = _last_content_index(draft.lines)
     if last is None:
         return draft
-    signed_off = _INITIALS_SIGNOFF.sub("", draft.lines[last])
+    signed_off = _INITIALS_SIGNOFF.sub(r"\1", draft.lines[last])
+    if signed_off == draft.lines[last]:
+        return draft
     return replace(draft, lines=draft.lines[:last] + (signed_off,) + draft.lines[last + 1 :])
 
 
@@ -650,7 +677,7 @@ def read_text(source: Source, max_bytes: int = MAX_TEXT_BYTES) -> Iterator[Artic
     """The reader of plain-text files: one article, from the first ``max_bytes`` of the file."""
     text, warnings = read_text_content(source, max_bytes)
     article = parse_article(text)
-    yield replace(article, warnings=article.warnings + warnings)
+    yield replace(article, warnings=article.warnings + warnings) if warnings else article
 
 
 def read_article(path: os.PathLike | str, max_bytes: int = MAX_TEXT_BYTES) -> Article:
