@@ -159,7 +159,10 @@ class FastSegmentWriter(SegmentWriter):
         # read: most of a merge's time, since add_reader no longer reads them.
         self.should_stop: Callable[[], bool] = _never
         self._sidecar: SidecarWriter | None = None
-        self.fieldwriter._tindex.buckets = [HashBucket() for _ in self.fieldwriter._tindex.buckets]
+        term_index = self.fieldwriter._tindex
+        term_index.buckets = [HashBucket() for _ in term_index.buckets]
+        # Its hash tables written from the HashBuckets at once (Whoosh packs and writes each slot).
+        term_index._write_hashes = functools.partial(write_hash_tables, term_index)
         # Whoosh's stored fields, a pickle a document compressed by its CompressedBytesColumn writer
         # with zlib (the module it names), are compressed as blocks are (DEFLATE_LEVEL).
         self.perdocwriter._colwriters["_stored"]._child._compress = deflate_stored
@@ -372,7 +375,6 @@ class FastSegmentWriter(SegmentWriter):
             terms = words.listed(name, field_terms)
             write_terms(fieldwriter, sidecar.listed(name, terms) if sidecar else terms, compression)
             fieldwriter.finish_field()
-        fieldwriter._tindex._write_hashes = functools.partial(write_hash_tables, fieldwriter._tindex)
         fieldwriter.close()
         words.write(self.storage, self.newsegment)
 
