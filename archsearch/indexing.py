@@ -314,7 +314,11 @@ def file_sha256(path: str, size: int) -> tuple[str, bytes | None]:
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         if size <= READ_ONCE_BYTES:
-            data = stream.read(READ_ONCE_BYTES + 1)
+            # What it claims first: read(READ_ONCE_BYTES + 1) made a bytes object of that size
+            # for each file (16 MiB mapped and unmapped), 2.5x the CPU of the read.
+            data = stream.read(size + 1)
+            if len(data) > size:
+                data += stream.read(READ_ONCE_BYTES - size)
             digest.update(data)
             return digest.hexdigest(), data
         # One byte more than claimed, so that a file growing while it is read counts as changed.

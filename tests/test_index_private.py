@@ -67,3 +67,12 @@ def test_a_small_file_is_hashed_whole_and_kept_for_reading(tmp_path):
     sha256, data = indexing.file_sha256(str(path), path.stat().st_size)
     assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert data == path.read_bytes()
+
+
+def test_a_small_file_that_grew_since_it_was_statted_is_read_as_far_as_any_small_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(indexing, "READ_ONCE_BYTES", 100)
+    path = tmp_path / "grew.txt"
+    path.write_bytes(bytes(range(250)))
+    sha256, data = indexing.file_sha256(str(path), 10)
+    assert data == bytes(range(101))
+    assert sha256 == hashlib.sha256(data).hexdigest()
