@@ -337,6 +337,15 @@ def article_id(path: str, article: Article) -> str:
     return f"{path}#{article.key}" if article.key else path
 
 
+def relative_path(key: str, root: str) -> str:
+    """Path(key).relative_to(root).as_posix(), by cutting the root off where both are written as
+    Path writes them (as the walk makes them): Path's parsing took 7x the CPU (6 µs an article)."""
+    if key.startswith(root) and key[len(root) : len(root) + 1] == "/" and os.path.normpath(key) == key \
+            and os.path.normpath(root) == root != "/":
+        return key[len(root) + 1 :]
+    return Path(key).relative_to(root).as_posix()
+
+
 def article_document(key: str, root: str, article: Article, entry: Entry, long_bodies_apart: bool = False) -> dict:
     """The document of an article; `long_bodies_apart`: a long stored body goes to its own column
     (the index's schema has it: engines/whoosh/long_bodies.py), not to the stored fields."""
@@ -345,7 +354,7 @@ def article_document(key: str, root: str, article: Article, entry: Entry, long_b
     from archsearch.schema import LONG_BODY_FIELD, UNDATED_MARK, capitals_text, day_number, exact_text
 
     signature = sketch(article.body)
-    path = Path(key).relative_to(root).as_posix()
+    path = relative_path(key, root)
     fmt = FORMATS.get(article.format)
     stored = fmt is None or fmt.body_stored
     # As long_bodies.kept_apart tells them: an article of a known reader that stores its bodies.
