@@ -346,9 +346,11 @@ def relative_path(key: str, root: str) -> str:
     return Path(key).relative_to(root).as_posix()
 
 
-def article_document(key: str, root: str, article: Article, entry: Entry, long_bodies_apart: bool = False) -> dict:
+def article_document(key: str, root: str, article: Article, entry: Entry, long_bodies_apart: bool = False,
+                     language: str | None = None) -> dict:
     """The document of an article; `long_bodies_apart`: a long stored body goes to its own column
-    (the index's schema has it: engines/whoosh/long_bodies.py), not to the stored fields."""
+    (the index's schema has it: engines/whoosh/long_bodies.py), not to the stored fields;
+    `language`: the article's, where the caller identifies it (FileIndexer: many at once)."""
     from archsearch.analysis import article_language
     from archsearch.engines.whoosh import long_bodies
     from archsearch.schema import LONG_BODY_FIELD, UNDATED_MARK, capitals_text, day_number, exact_text
@@ -385,7 +387,7 @@ def article_document(key: str, root: str, article: Article, entry: Entry, long_b
         "section": article.section,
         "url": _valid_unicode(article.url),
         "author": article.author,
-        "language": article_language(article.language, article.title, article.body),
+        "language": article_language(article.language, article.title, article.body) if language is None else language,
         "format": article.format,
         "fetched": article.fetched.isoformat() if article.fetched else None,
         "sketch": signature,
@@ -443,6 +445,13 @@ def map_large_blocks_apart() -> None:
         pass
 
 
+# Articles whose languages are identified together (analysis.article_languages: numpy's cost per
+# call, µs, paid once for them all), their documents waiting to be added until then.
+LANGUAGES_AT_ONCE = 16
+# ... or fewer, whose bodies hold this many characters: a crawl's articles are never all in memory.
+WAITING_CHARS = 1 << 20
+
+
 class FileIndexer:
     """Reads files and adds their articles to a new segment of the index, in one process."""
 
@@ -465,6 +474,10 @@ class FileIndexer:
         # Bytes of long bodies and, at most, of stored fields in the segment being written: it
         # holds long_bodies.SEGMENT_BYTES of each (segments.BOUNDED_COLUMNS).
         self._column_bytes = (0, 0)
+        # Articles read but not yet added, in order: (document, bytes of its long body, what its
+        # language is told from), and the characters of their bodies.
+        self._waiting: list[tuple[dict, int, tuple[str, str, str]]] = []
+        self._waiting_chars = 0
 
     def _segment_stamp(self) -> int:
         """The `indexed` stamp of the articles of a new segment (alerts.next_stamp)."""
@@ -503,21 +516,17 @@ class FileIndexer:
                         self._writer = self._new_writer(self._ix)
                         self._stamp = self._segment_stamp()
                         self._column_bytes = (0, 0)
-                    document = article_document(key, task.root, item, entry, self._long_bodies_apart)
+                    # Its language is set when it is added (_add_waiting).
+                    document = article_document(key, task.root, item, entry, self._long_bodies_apart, language="")
                     long_body = len(document[LONG_BODY_FIELD] or b"")
                     if long_body > long_bodies.SEGMENT_BYTES:
                         left_out.append(long_bodies.past_segment_message(long_body))
                         warnings.append(f"{document['_stored_path']} left out: {left_out[-1]}")
                         continue
-                    stored = stored_bytes_at_most(document)
-                    long_bytes, stored_bytes = self._column_bytes
-                    if stored_bytes and max(long_bytes + long_body, stored_bytes + stored) > long_bodies.SEGMENT_BYTES:
-                        # The segment is full: the file's articles go on in a new one.
-                        self._full_segments.append(self._writer.finish_segment())
-                        self._writer = self._new_writer(self._ix)
-                        long_bytes, stored_bytes = 0, 0
-                    self._writer.add_document(**document, indexed=self._stamp)
-                    self._column_bytes = long_bytes + long_body, stored_bytes + stored
+                    self._waiting.append((document, long_body, (item.language, item.title, item.body)))
+                    self._waiting_chars += len(item.body)
+                    if len(self._waiting) == LANGUAGES_AT_ONCE or self._waiting_chars >= WAITING_CHARS:
+                        self._add_waiting()
                     added = True
                     if comparable(document["sketch"]):
                         sketches.append((document["record"], document["sketch"]))
@@ -534,8 +543,28 @@ class FileIndexer:
             return FileOutcome(key, SKIPPED, entry._replace(skipped=left_out[0]), (left_out[0],))
         return FileOutcome(key, INDEXED, entry, tuple(warnings), tuple(sketches))
 
+    def _add_waiting(self) -> None:
+        """Add the articles waiting, in order, their languages identified together."""
+        from archsearch.analysis import article_languages
+        from archsearch.engines.whoosh import long_bodies
+
+        waiting, self._waiting, self._waiting_chars = self._waiting, [], 0
+        languages = article_languages([texts for _, _, texts in waiting])
+        for (document, long_body, _), language in zip(waiting, languages):
+            document["language"] = language
+            stored = stored_bytes_at_most(document)
+            long_bytes, stored_bytes = self._column_bytes
+            if stored_bytes and max(long_bytes + long_body, stored_bytes + stored) > long_bodies.SEGMENT_BYTES:
+                # The segment is full: the articles go on in a new one.
+                self._full_segments.append(self._writer.finish_segment())
+                self._writer = self._new_writer(self._ix)
+                long_bytes, stored_bytes = 0, 0
+            self._writer.add_document(**document, indexed=self._stamp)
+            self._column_bytes = long_bytes + long_body, stored_bytes + stored
+
     def finish(self) -> list:
         """The segments of the articles added since the last finish(), in order (none if there were none)."""
+        self._add_waiting()
         writer, self._writer = self._writer, None
         segments, self._full_segments = self._full_segments, []
         last = writer.finish_segment() if writer else None
@@ -546,6 +575,7 @@ class FileIndexer:
         removed by the next commit."""
         writer, self._writer = self._writer, None
         self._full_segments = []
+        self._waiting, self._waiting_chars = [], 0
         if writer:
             writer.discard()
 
