@@ -136,8 +136,6 @@ class ArrayIdentifier:
         np = self._np
         separator = bytes([RESET_BYTE]) * (AUTOMATON_DEPTH - 1)
         found = self._output.take(self.states(separator.join(datas)))
-        # The text each place is in (a reset byte's state is the start, which has no feature).
-        owners = np.repeat(np.arange(len(datas)), [len(data) + len(separator) for data in datas])[: len(found)]
         met = found >= 0
         found = found[met]
         count = len(found)
@@ -146,10 +144,12 @@ class ArrayIdentifier:
         # Each feature, labelled with its text, with its place below it, in one number: sorted
         # (numpy's SIMD sort), by text and feature, then place, in a third of the time of an
         # argsort(kind="stable").
-        owners = owners[met]
+        keys = found.astype(np.int64)
+        if len(datas) > 1:
+            # The text each place is in (a reset byte's state is the start, which has no feature).
+            owners = np.repeat(np.arange(len(datas)), [len(data) + len(separator) for data in datas])[: len(met)][met]
+            keys += owners * len(self._weight_bits)
         shift = count.bit_length()
-        keys = owners * len(self._weight_bits)
-        keys += found
         keys <<= shift
         keys |= np.arange(count)
         keys.sort()
@@ -160,8 +160,10 @@ class ArrayIdentifier:
         at_first_place = np.zeros(count, np.int64)
         at_first_place[keys[starts] & ((1 << shift) - 1)] = np.concatenate((starts[1:], [count])) - starts
         first_places = at_first_place > 0
-        ends = np.cumsum(np.bincount(owners[first_places], minlength=len(datas))).tolist()
         features, counts = found[first_places], at_first_place[first_places]
+        if len(datas) == 1:
+            return [(features, counts)]
+        ends = np.cumsum(np.bincount(owners[first_places], minlength=len(datas))).tolist()
         return [(features[start:end], counts[start:end]) for start, end in zip([0, *ends], ends)]
 
     def raw_scores(self, data: bytes):
