@@ -417,16 +417,22 @@ def stored_bytes_at_most(document: dict) -> int:
     """The most bytes a document's stored fields take in its segment's column: Whoosh writes them
     pickled, then compressed (PickleColumn of CompressedBytesColumn), which adds no more than a few
     bytes a block of deflate to incompressible text."""
-    stored = {name: document.get(f"_stored_{name}", document.get(name)) for name in _stored_fields()}
-    size = len(pickle.dumps({name: value for name, value in stored.items() if value is not None}, pickle.HIGHEST_PROTOCOL))
+    stored = {}
+    for name, stored_as in _stored_fields():
+        value = document[stored_as] if stored_as in document else document.get(name)
+        if value is not None:
+            stored[name] = value
+    size = len(pickle.dumps(stored, pickle.HIGHEST_PROTOCOL))
     return size + size // 1000 + 64
 
 
 @cache
-def _stored_fields() -> tuple[str, ...]:
+def _stored_fields() -> tuple[tuple[str, str], ...]:
+    """Each stored field's name, and the document's key of its value where it is stored apart
+    from what is indexed (`_stored_<name>`)."""
     from archsearch.schema import build_schema
 
-    return tuple(name for name, field in build_schema().items() if field.stored)
+    return tuple((name, f"_stored_{name}") for name, field in build_schema().items() if field.stored)
 
 
 def map_large_blocks_apart() -> None:
