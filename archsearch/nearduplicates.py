@@ -157,6 +157,12 @@ CREATE INDEX IF NOT EXISTS sketches_by_file ON sketches (file, record);
 CREATE INDEX IF NOT EXISTS sketches_by_group ON sketches (grp);
 CREATE TABLE IF NOT EXISTS bands (band INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (band, id)) WITHOUT ROWID;
 """
+# The articles of those of the bands `{}` that more than one article has: most bands are one
+# article's, and each band handed to Python cost a commit ~2 us (4k, one commit).
+_SHARED_BANDS_QUERY = (
+    "SELECT band, id FROM (SELECT band, id, COUNT(*) OVER (PARTITION BY band) AS holders"
+    " FROM bands WHERE band IN ({})) WHERE holders > 1"
+)
 # Values per `IN (...)` list, well under SQLite's limit on parameters.
 _CHUNK = 500
 # Buckets compared in one numpy operation when grouping (a byte each: 16 MiB).
@@ -203,26 +209,28 @@ class CopyGroups:
             ).lastrowid
             new_ids.append(row_id)
             new_bands += [(band, row_id) for band in band_keys(signature)]
+        fresh_bands = {band for band, _ in new_bands}
         touched.update(group for (group,) in _select_in(
-            db, "SELECT DISTINCT s.grp FROM bands b JOIN sketches s ON s.id = b.id WHERE b.band IN ({})",
-            {band for band, _ in new_bands},
+            db, "SELECT DISTINCT s.grp FROM bands b JOIN sketches s ON s.id = b.id WHERE b.band IN ({})", fresh_bands,
         ))
         db.executemany("INSERT INTO bands VALUES (?, ?)", new_bands)
-        fresh = set(new_ids) | self._members(lost)
+        regrouped = self._members(lost)
+        fresh_bands.update(band for signature in self._sketches(regrouped).values() for band in band_keys(signature))
+        fresh = set(new_ids) | regrouped
         members = fresh | self._members(touched - lost)
         if members:
-            self._group(members, fresh)
+            self._group(members, fresh, fresh_bands)
 
     def _members(self, groups: set[int]) -> set[int]:
         return {row_id for (row_id,) in _select_in(self._db, "SELECT id FROM sketches WHERE grp IN ({})", groups)}
 
-    def _group(self, members: set[int], fresh: set[int]) -> None:
+    def _group(self, members: set[int], fresh: set[int], fresh_bands: set[int]) -> None:
         """Group `members` afresh: every copy of one of them is among them (see update).  Those
         not in `fresh` come in whole groups that lost no article: each is still a component, and
         no two of them are copies (they would be one group), so only pairs with a fresh article
-        are compared, and only the sketches of fresh articles and of the members sharing a band
-        with one are read (at 1M, comparing every pair of a band's members, and reading every
-        member's sketch, made each commit slower as the index grew)."""
+        are compared, and only the sketches of the members sharing one of `fresh_bands` (the fresh
+        articles' bands) with another are read (at 1M, comparing every pair of a band's members,
+        and reading every member's sketch, made each commit slower as the index grew)."""
         db = self._db
         order: dict[int, tuple] = {}  # member -> its file and record, which order a group
         parent: dict[int, int] = {}
@@ -231,9 +239,8 @@ class CopyGroups:
         for row_id, key, record, group in _select_in(db, query, members):
             order[row_id] = (key, record or "")
             parent[row_id] = row_id if row_id in fresh else first_of_group.setdefault(group, row_id)
-        fresh_bands = {band for signature in self._sketches(fresh).values() for band in band_keys(signature)}
         by_band: dict[int, list[int]] = {}
-        for band, row_id in _select_in(db, "SELECT band, id FROM bands WHERE band IN ({})", fresh_bands):
+        for band, row_id in _select_in(db, _SHARED_BANDS_QUERY, fresh_bands):
             if row_id in order:
                 by_band.setdefault(band, []).append(row_id)
         rows, sketches = self._sketch_matrix({row_id for sharing in by_band.values() for row_id in sharing})

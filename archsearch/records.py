@@ -67,8 +67,19 @@ class Record:
 
 
 def replace(record: Record, **changes) -> Record:
-    """A record of the same class with the same fields, but those of `changes`."""
-    return record.__class__(**{**as_dict(record), **changes})
+    """A record of the same class with the same fields, but those of `changes`.
+
+    Made as `__init__` would make it (it only sets the fields), without calling it: a parsed
+    article goes through five copies, each a call with every field as a keyword (2.5 µs; 0.6 so)."""
+    fields = as_dict(record)
+    count = len(fields)
+    fields.update(changes)
+    if len(fields) != count:
+        unknown = ", ".join(name for name in changes if name not in record._fields)
+        raise TypeError(f"{record.__class__.__qualname__} has no field {unknown}")
+    copy = object.__new__(record.__class__)
+    object.__setattr__(copy, "__dict__", fields)
+    return copy
 
 
 def as_dict(record: Record) -> dict:

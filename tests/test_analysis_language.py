@@ -143,6 +143,30 @@ def test_identifies_real_articles_as_py3langid_does():
             same_as_py3langid(identifier, reference, text[start : start + IDENTIFY_CHARS])
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(
+    st.sampled_from(["", "12 345", *PARAGRAPHS.values()])
+    | st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80)
+    | st.text(alphabet="abcdefghij klmnoABC.,éüßжзыال中文", max_size=700),
+    max_size=8,
+))
+def test_texts_identified_together_are_scored_as_py3langid_scores_each(texts):
+    from py3langid.langid import visit_counts
+
+    from archsearch.analysis.language import article_languages, identify_languages
+
+    identifier, reference = _get_identifier(), reference_model()
+    datas = [reference._encode(text) for text in texts]
+    for data, (features, counts), scores in zip(datas, identifier.features_of(datas), identifier.raw_scores_of(datas)):
+        visits = visit_counts(reference.tk_nextmove, reference._rowbase, reference.tk_output, data) or {}
+        assert (features.tolist(), counts.tolist()) == (list(visits), list(visits.values()))
+        assert scores.tobytes() == reference._raw_score(data).tobytes()
+    assert identifier.classify_all(texts) == [reference.classify(text)[0] for text in texts]
+    assert identify_languages(texts) == [identify_language(text) for text in texts]
+    articles = [("de" if len(text) % 3 == 0 else "", "", text) for text in texts]
+    assert article_languages(articles) == [article_language(*article) for article in articles]
+
+
 def model_copies(cache_home):
     return list((cache_home / "archsearch").glob("langid-model-*.npz"))
 
@@ -218,7 +242,7 @@ def test_a_label_met_twice_is_scored_as_py3langid_scores_it(monkeypatch):
     assert identifier._classes[first] == identifier._classes[later] != identifier._classes[between]
     scores = np.full(len(identifier._classes), -50.0, np.float32)
     scores[[first, between, later]] = -20.0, -10.0, -10.0
-    monkeypatch.setattr(identifier, "raw_scores", lambda data: scores.copy())
+    monkeypatch.setattr(identifier, "raw_scores_of", lambda datas: [scores.copy() for _ in datas])
     monkeypatch.setattr(LanguageIdentifier, "_raw_score", lambda self, data: scores.copy())
     assert identifier.classify(SENTENCE) == reference.classify(SENTENCE)[0] == identifier._classes[first]
 

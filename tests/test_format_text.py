@@ -651,3 +651,13 @@ def test_text_decoded_without_the_utf_8_sig_codec_is_what_it_gave(data, start):
         except UnicodeDecodeError:
             pass
     assert _decode_leniently(data) == before
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0xFF), min_size=1, max_size=80))
+def test_control_characters_are_counted_alike_in_ascii_text_and_beyond(text):
+    import re
+
+    from archsearch.formats import text as module
+
+    assert module._ASCII_CONTROL_BYTES == bytes(code for code in range(0x80) if module._CONTROL_CHARACTERS.match(chr(code)))
+    assert module._control_share(text) == len(re.findall(module._CONTROL_CHARACTERS, text)) / len(text)

@@ -4,6 +4,9 @@ indexed folders are not followed, and a file is hashed only as far as it is read
 import hashlib
 import os
 import stat
+from pathlib import Path
+
+import pytest
 
 from archsearch import indexing
 from archsearch.indexing import update_index
@@ -67,3 +70,25 @@ def test_a_small_file_is_hashed_whole_and_kept_for_reading(tmp_path):
     sha256, data = indexing.file_sha256(str(path), path.stat().st_size)
     assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert data == path.read_bytes()
+
+
+def test_a_small_file_that_grew_since_it_was_statted_is_read_as_far_as_any_small_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(indexing, "READ_ONCE_BYTES", 100)
+    path = tmp_path / "grew.txt"
+    path.write_bytes(bytes(range(250)))
+    sha256, data = indexing.file_sha256(str(path), 10)
+    assert data == bytes(range(101))
+    assert sha256 == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("key, root", [
+    ("/a/b/c.txt", "/a"), ("/a/b/c.txt", "/a/b"), ("/a//b/c.txt", "/a"), ("/a/./b", "/a"), ("/a/b/../c", "/a"),
+    ("//a/b", "//a"), ("/a/b", "/"), ("/a/b/", "/a"), ("/a/b", "/a/"), ("/a/\udcff/x", "/a"), ("/a/b/c", "/a//"),
+])
+def test_a_relative_path_is_the_one_path_gives(key, root):
+    assert indexing.relative_path(key, root) == Path(key).relative_to(root).as_posix()
+
+
+def test_a_path_outside_the_root_is_refused_as_path_refuses_it():
+    with pytest.raises(ValueError):
+        indexing.relative_path("/ab/c", "/a")

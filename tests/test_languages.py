@@ -180,6 +180,21 @@ def test_each_article_is_stored_with_its_language(region_index, name, language):
     )
 
 
+@pytest.mark.parametrize("at_once, waiting_chars", [(1, 1 << 20), (3, 1 << 20), (16, 150)])
+def test_articles_identified_together_are_stored_with_their_own_languages(
+    region_index, tmp_path, monkeypatch, at_once, waiting_chars
+):
+    """FileIndexer identifies the languages of the articles it reads a few at a time (up to
+    LANGUAGES_AT_ONCE, or fewer holding WAITING_CHARS): however many, each gets its own."""
+    from archsearch import indexing
+
+    monkeypatch.setattr(indexing, "LANGUAGES_AT_ONCE", at_once)
+    monkeypatch.setattr(indexing, "WAITING_CHARS", waiting_chars)
+    index_dir = build_index(tmp_path, ARTICLES)
+    for language in ("ru", "uk", "fa", "ar", "tr", "de", "fr", "es", "zh", "en"):
+        assert ids(index_dir, f"lang:{language}") == ids(region_index, f"lang:{language}")
+
+
 @pytest.mark.parametrize(
     "query, expected",
     [

@@ -174,6 +174,13 @@ def test_only_whole_words_in_capitals_are_kept(text):
     assert set(capital_words(text)) <= written
 
 
+def test_no_ascii_character_joins_a_run_of_capitals_to_a_word_as_a_mark_would():
+    """capitals._stands_alone takes ASCII neighbours as plain without looking them up."""
+    from archsearch.analysis.tokens import plain_word_character
+
+    assert all(plain_word_character(chr(code)) for code in range(0x80))
+
+
 # Capitals and what stands around them: dots, word characters, marks, line ends, capitals beyond
 # the Basic Multilingual Plane (not searched) and of other scripts.
 capital_surroundings = st.sampled_from(list("ABZ.a9_ \n-'(") + ["\u0301", "\u0130", "\u0414", "\u0393", "\U0001d400", "\u00c9"])

@@ -12,7 +12,7 @@ from archsearch.analysis.chain import (
     word_term,
 )
 from archsearch.analysis.folding import fold, normalise
-from archsearch.analysis.language import article_language, identify_language, language_code
+from archsearch.analysis.language import article_language, article_languages, identify_language, language_code
 from archsearch.analysis.stemming import stemmer_for
 from archsearch.analysis.tokens import word_spans, words
 
@@ -21,6 +21,7 @@ __all__ = [
     "TextAnalyzer",
     "WordFormAnalyzer",
     "article_language",
+    "article_languages",
     "fold",
     "identify_language",
     "language_code",

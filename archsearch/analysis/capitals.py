@@ -57,8 +57,11 @@ def _shouted(line: str) -> bool:
 
 def _stands_alone(text: str, start: int, end: int) -> bool:
     """Whether no mark (or character beyond the BMP) joins the run to the word around it, as
-    tokens.py reads words: `\\w` leaves marks out, so `क़AA` (a nukta before AA) matched `AA`."""
-    return (start == 0 or plain_word_character(text[start - 1])) and (end == len(text) or plain_word_character(text[end]))
+    tokens.py reads words: `\\w` leaves marks out, so `क़AA` (a nukta before AA) matched `AA`.
+    No ASCII character is either (tests check it): most runs are told so without a look-up."""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return (before.isascii() or plain_word_character(before)) and (after.isascii() or plain_word_character(after))
 
 
 def capital_words(text: str) -> list[str]:

@@ -154,7 +154,8 @@ def _sniff_text(text: str, extension: str) -> str | None:
         return "mbox"
     if _is_mail_header_block(text):
         return "email"
-    front_matter = _FRONT_MATTER.match(text.replace("\r\n", "\n"))
+    # Only a text opening with the marker can (unified, the head is a copy of the text to match).
+    front_matter = text.startswith("---") and _FRONT_MATTER.match(text.replace("\r\n", "\n"))
     if front_matter and _FRONT_MATTER_KEY.search(front_matter.group()):
         return "frontmatter"
     if _HTML_START.match(start) or (start.startswith("<") and _HTML_ANYWHERE.search(start)):
@@ -180,6 +181,11 @@ def _is_export_header(line: str) -> bool:
 
 def _is_mail_header_block(text: str) -> bool:
     """RFC 5322 headers, ending at a blank line, among them one that only mail has."""
+    end = text.find("\n")
+    first_line = (text if end < 0 else text[:end]).rstrip("\r")
+    # As the loop below would end at once, but without cutting the whole head into lines.
+    if not first_line or (first_line[0] not in " \t" and _MAIL_HEADER.match(first_line) is None):
+        return False
     names = set()
     for line in text.split("\n"):
         line = line.rstrip("\r")

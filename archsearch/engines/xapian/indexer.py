@@ -324,6 +324,7 @@ class ClusterFileIndexer(FileIndexer):
         self._writer = None
         self._full_segments = []  # never any: nothing is kept apart (FileIndexer)
         self._stamp = 0
+        self._waiting, self._waiting_chars = [], 0  # articles whose languages are identified together (FileIndexer)
 
     def _segment_stamp(self) -> int:
         return 0  # a batch's `indexed` stamp is given as it is written (ClusterRun.commit)
