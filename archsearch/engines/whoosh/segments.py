@@ -24,6 +24,7 @@ import os
 import pickle
 import re
 import shutil
+import struct
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -45,7 +46,7 @@ from whoosh.index import _DEF_INDEX_NAME as INDEX_NAME
 from whoosh.index import TOC, LockError, clean_files
 from whoosh.reading import SegmentReader
 from whoosh.util import random_name
-from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.system import pack_int, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -349,8 +350,8 @@ class FastSegmentWriter(SegmentWriter):
 
     def _sorted_fields(self) -> Iterator[tuple[str, Iterator]]:
         """(field name, its (term, postings) in term order, a term's postings in docnum order),
-        field by field in order: encoded already (EncodedTerm) where a field's tokens in memory are
-        all of its postings."""
+        field by field in order: encoded already, a slice of terms at a time (EncodedTerms), where a
+        field's tokens in memory are all of its postings."""
         if not self._sources:
             yield from self._memory_fields((self.codec._blocklimit, self.codec._compression))
             return
@@ -457,11 +458,12 @@ class FieldTokens:
         self.lengths.append(length)
         return TOKEN_BYTES * len(words) + TERM_BYTES * len(new) + DOCUMENT_BYTES
 
-    def postings(self, encoding: tuple[int, int] | None = None) -> Iterator[tuple[bytes, "list | EncodedTerm"]]:
+    def postings(self, encoding: tuple[int, int] | None = None) -> Iterator["tuple[bytes, list] | EncodedTerms"]:
         """(term, flat list of its postings in docnum order), in term order; once, after the last
         document: what only adding needs is let go first.  With `encoding` (the block limit and
-        compression of encode_postings), each term's postings come encoded instead (EncodedTerm),
-        made from the arrays without the flat lists: for a segment written straight from memory."""
+        compression of encode_postings), the terms come encoded instead, a slice of them at a time
+        (EncodedTerms), made from the arrays without the flat lists: for a segment written straight
+        from memory."""
         import numpy as np
 
         terms = self.terms
@@ -511,29 +513,28 @@ class FieldTokens:
             # postings_arrays.EVERY_TERM_FIELDS), made from the slice's arrays for all of them at once.
             term_sizes = np.diff(term_firsts, append=len(firsts))
             listed = term_sizes >= self.listed_postings
-            laid_out = iter(())
+            laid_out = []
             if listed.any():
                 listed_postings = np.repeat(listed, term_sizes)
                 listed_sizes = term_sizes[listed]
-                laid_out = iter(postings_arrays.laid_out_terms(
+                laid_out = postings_arrays.laid_out_terms(
                     document_array[documents[firsts[listed_postings]]],
                     counts[listed_postings] * self.boost,
                     counts[listed_postings],
                     positions[np.repeat(listed_postings, counts)],
                     np.cumsum(listed_sizes) - listed_sizes,
-                ))
-            term_terms = map(terms.__getitem__, map(by_term.__getitem__, posting_ranks[term_firsts].tolist()))
+                )
+            term_terms = list(map(terms.__getitem__, map(by_term.__getitem__, posting_ranks[term_firsts].tolist())))
             if encoding is not None:
                 posting_ids = document_array[documents[firsts]]
                 posting_weights = counts * self.boost
-                encoded = encode_term_blocks(posting_ids, posting_weights, values, document_length_array[documents[firsts]],
-                                             term_firsts, *encoding)
-                for term, (data, term_info), first, count, is_listed in zip(
-                    term_terms, encoded, term_firsts.tolist(), term_sizes.tolist(), listed.tolist()
-                ):
-                    yield term, EncodedTerm(data, term_info, next(laid_out) if is_listed else None,
-                                            posting_ids, posting_weights, first, count)
+                data, term_infos = zip(*encode_term_blocks(
+                    posting_ids, posting_weights, values, document_length_array[documents[firsts]], term_firsts, *encoding
+                ))
+                yield EncodedTerms(term_terms, data, term_infos, list(itertools.compress(term_terms, listed.tolist())),
+                                   laid_out, posting_ids, posting_weights, term_firsts, term_sizes)
             else:
+                laid_out = iter(laid_out)
                 weights = np.full(len(firsts), self.boost, object)  # one object, as `single`'s values are
                 weights[repeated] = (counts[repeated] * self.boost).tolist()
                 posting_documents = documents[firsts].tolist()
@@ -636,10 +637,13 @@ class ListedWords(WordLists):
         return self._adding(name, items)
 
     def _adding(self, name: str, items: Iterator) -> Iterator:
-        add = self.add
-        for term, postings in items:
-            add(name, term)
-            yield term, postings
+        add, add_terms = self.add, self.add_terms
+        for item in items:
+            if type(item) is EncodedTerms:
+                add_terms(name, item.terms)
+            else:
+                add(name, item[0])
+            yield item
 
 
 def posting_blocks(matcher):
@@ -662,13 +666,14 @@ def posting_blocks(matcher):
         matcher._next_block()
 
 
-def write_terms(fieldwriter, terms: Iterable[tuple[bytes, list]], compression: int) -> None:
-    """Write a field's terms (in order) and their postings as W3FieldWriter.start_term(), add() and
-    finish_term() do, TERMS_PER_WRITE terms (or WRITE_BYTES) at a time: each term's blocks and
-    information are computed by encode_postings as it comes (its postings are let go then: a merge's
-    frequent terms hold hundreds of thousands), then the postings of them all go to the postings
-    file in one write, and their entries to the term index (Whoosh's OrderedHashWriter) in another,
-    where Whoosh makes three calls on each file per term."""
+def write_terms(fieldwriter, terms: Iterable, compression: int) -> None:
+    """Write a field's terms (in order: (term, postings) pairs, or EncodedTerms) and their postings
+    as W3FieldWriter.start_term(), add() and finish_term() do, TERMS_PER_WRITE terms (or WRITE_BYTES)
+    or a slice of EncodedTerms at a time: each term's blocks and information are computed by
+    encode_postings as it comes (its postings are let go then: a merge's frequent terms hold
+    hundreds of thousands), then the postings of them all go to the postings file in one write, and
+    their entries to the term index (Whoosh's OrderedHashWriter) in another, where Whoosh makes
+    three calls on each file per term."""
     postfile = fieldwriter._postwriter._postfile
     limit = fieldwriter._postwriter._blocklimit
     fixed_size = fieldwriter._format.fixed_value_size()
@@ -677,16 +682,22 @@ def write_terms(fieldwriter, terms: Iterable[tuple[bytes, list]], compression: i
     written = []
     entries = []
     held = 0
-    for term, postings in terms:
-        if type(postings) is EncodedTerm:
-            data, info = postings.data, postings.term_info
+    for item in terms:
+        if type(item) is EncodedTerms:
+            sizes = list(map(len, item.data))
+            places = map(_PLACE.pack, itertools.accumulate(sizes, initial=start), sizes)
+            entries += zip(map(prefix.__add__, item.terms), map(bytes.__add__, item.term_infos, places))
+            written += item.data
+            size = sum(sizes)
         else:
+            term, postings = item
             data, info = encode_postings(postings, limit, fixed_size, compression)
-        entries.append((prefix + term, info + pack_long(start) + pack_int(len(data))))
-        written.append(data)
-        start += len(data)
-        held += len(data)
-        if len(entries) == TERMS_PER_WRITE or held >= WRITE_BYTES:
+            entries.append((prefix + term, info + _PLACE.pack(start, len(data))))
+            written.append(data)
+            size = len(data)
+        start += size
+        held += size
+        if len(entries) >= TERMS_PER_WRITE or held >= WRITE_BYTES:
             postfile.write(b"".join(written))
             add_ordered_entries(fieldwriter._tindex, entries)
             written = []
@@ -695,6 +706,11 @@ def write_terms(fieldwriter, terms: Iterable[tuple[bytes, list]], compression: i
     if entries:
         postfile.write(b"".join(written))
         add_ordered_entries(fieldwriter._tindex, entries)
+
+
+# A term's place in the postings file, after its information in its term-index entry: pack_long of
+# its start, then pack_int of its size.
+_PLACE = struct.Struct("!qi")
 
 
 def add_ordered_entries(table, entries: list[tuple[bytes, bytes]]) -> None:
@@ -901,23 +917,26 @@ def _encode_posting(postings: list, fixed_size: int | None) -> tuple[bytes, byte
     return b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-(len(info) + len(data))), info, data)), term_info
 
 
-class EncodedTerm:
-    """A term's postings already encoded by encode_term_blocks (its blocks and the start of its term
-    information), how many there are, and its data in the postings file laid out
-    (postings_arrays.laid_out_terms) or None; its document numbers and weights, which only some
-    fields' sidecars take (SidecarWriter.listed), as lists when asked for."""
+class EncodedTerms:
+    """Consecutive terms of a field (a slice of FieldTokens'), in order, their postings encoded at
+    once: each term's blocks and start of its term information (encode_term_blocks); the terms the
+    postings file holds (`listed`) and their data in it laid out (postings_arrays.laid_out_terms);
+    and the postings' document numbers and weights (numpy arrays, each term's from its first, for
+    its count), which only some fields' sidecars take.  A field's stream of terms (_sorted_fields)
+    holds these, or (term, postings) pairs, and whoever passes it on handles a slice's terms at
+    once: a step per term and layer took most of writing them."""
 
-    __slots__ = ("data", "term_info", "count", "laid_out", "_ids", "_weights", "_first")
+    __slots__ = ("terms", "data", "term_infos", "listed", "laid_out", "docnums", "weights", "firsts", "counts")
 
-    def __init__(self, data: bytes, term_info: bytes, laid_out, ids, weights, first: int, count: int):
-        self.data, self.term_info, self.laid_out, self.count = data, term_info, laid_out, count
-        self._ids, self._weights, self._first = ids, weights, first  # the slice's numpy arrays
+    def __init__(self, terms: list[bytes], data, term_infos, listed: list[bytes], laid_out: list, docnums, weights,
+                 firsts, counts):
+        self.terms, self.data, self.term_infos, self.listed, self.laid_out = terms, data, term_infos, listed, laid_out
+        self.docnums, self.weights, self.firsts, self.counts = docnums, weights, firsts, counts
 
-    def docnums(self) -> list[int]:
-        return self._ids[self._first:self._first + self.count].tolist()
-
-    def weights(self) -> list[float]:
-        return self._weights[self._first:self._first + self.count].tolist()
+    def term_docnums(self) -> list[list[int]]:
+        """Each term's document numbers."""
+        docnums = self.docnums.tolist()
+        return list(map(docnums.__getitem__, map(slice, self.firsts.tolist(), (self.firsts + self.counts).tolist())))
 
 
 # W3TermInfo._struct ("!BfIBBfII"), for a slice's terms at once.
