@@ -775,7 +775,7 @@ def test_the_term_index_s_hash_tables_are_whoosh_s(count, seed):
             table.buckets = [segments.HashBucket() for _ in table.buckets]
             table._write_hashes = lambda: segments.write_hash_tables(table)
             for low in range(0, len(entries), 100):
-                segments.add_ordered_entries(table, entries[low:low + 100])
+                segments.add_ordered_entries(table, keys[low:low + 100], [value for _, value in entries[low:low + 100]])
         else:
             for key, value in entries:
                 table.add(key, value)

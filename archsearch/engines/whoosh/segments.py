@@ -680,32 +680,35 @@ def write_terms(fieldwriter, terms: Iterable, compression: int) -> None:
     prefix = pack_ushort(fieldwriter._fieldid)
     start = postfile.tell()
     written = []
-    entries = []
+    keys = []
+    values = []  # each key's term information, then its postings' place (_PLACE)
     held = 0
     for item in terms:
         if type(item) is EncodedTerms:
             sizes = list(map(len, item.data))
-            places = map(_PLACE.pack, itertools.accumulate(sizes, initial=start), sizes)
-            entries += zip(map(prefix.__add__, item.terms), map(bytes.__add__, item.term_infos, places))
+            keys += map(prefix.__add__, item.terms)
+            values += map(bytes.__add__, item.term_infos, map(_PLACE.pack, itertools.accumulate(sizes, initial=start), sizes))
             written += item.data
             size = sum(sizes)
         else:
             term, postings = item
             data, info = encode_postings(postings, limit, fixed_size, compression)
-            entries.append((prefix + term, info + _PLACE.pack(start, len(data))))
+            keys.append(prefix + term)
+            values.append(info + _PLACE.pack(start, len(data)))
             written.append(data)
             size = len(data)
         start += size
         held += size
-        if len(entries) >= TERMS_PER_WRITE or held >= WRITE_BYTES:
+        if len(keys) >= TERMS_PER_WRITE or held >= WRITE_BYTES:
             postfile.write(b"".join(written))
-            add_ordered_entries(fieldwriter._tindex, entries)
+            add_ordered_entries(fieldwriter._tindex, keys, values)
             written = []
-            entries = []
+            keys = []
+            values = []
             held = 0
-    if entries:
+    if keys:
         postfile.write(b"".join(written))
-        add_ordered_entries(fieldwriter._tindex, entries)
+        add_ordered_entries(fieldwriter._tindex, keys, values)
 
 
 # A term's place in the postings file, after its information in its term-index entry: pack_long of
@@ -713,23 +716,24 @@ def write_terms(fieldwriter, terms: Iterable, compression: int) -> None:
 _PLACE = struct.Struct("!qi")
 
 
-def add_ordered_entries(table, entries: list[tuple[bytes, bytes]]) -> None:
-    """OrderedHashWriter.add(key, value) for each entry, keys increasing, in one write; the table's
-    buckets are HashBuckets, each given its entries' (hash, position) pairs at once."""
+def add_ordered_entries(table, keys: list[bytes], values: list[bytes]) -> None:
+    """OrderedHashWriter.add(key, value) for each key and value, keys increasing, in one write; the
+    table's buckets are HashBuckets, each given its entries' (hash, position) pairs at once."""
     import numpy as np
 
-    if entries[0][0] <= table.lastkey:
-        raise ValueError(f"Keys must increase: {table.lastkey!r}..{entries[0][0]!r}")
+    if keys[0] <= table.lastkey:
+        raise ValueError(f"Keys must increase: {table.lastkey!r}..{keys[0]!r}")
     dbfile = table.dbfile
-    keys = [key for key, _ in entries]
-    parts = []
-    for key, value in entries:
-        parts += (_ENTRY_LENGTHS.pack(len(key), len(value)), key, value)
-    positions = list(itertools.accumulate(
-        [_ENTRY_LENGTHS.size + len(key) + len(value) for key, value in entries[:-1]], initial=dbfile.tell()
-    ))
+    key_sizes = list(map(len, keys))
+    value_sizes = list(map(len, values))
+    parts = [b""] * (3 * len(keys))
+    parts[0::3] = map(_ENTRY_LENGTHS.pack, key_sizes, value_sizes)
+    parts[1::3] = keys
+    parts[2::3] = values
+    sizes = np.add(key_sizes, value_sizes) + _ENTRY_LENGTHS.size
+    positions = np.cumsum(sizes) - sizes + dbfile.tell()
     dbfile.write(b"".join(parts))
-    pairs = np.empty((len(entries), 2), np.uint64)
+    pairs = np.empty((len(keys), 2), np.uint64)
     pairs[:, 0] = term_hashes(keys) if table.hashfn is md5_hash else list(map(table.hashfn, keys))
     pairs[:, 1] = positions
     # Each bucket (a hash's low byte) gets its pairs in the order of the entries, as one by one.
@@ -737,16 +741,17 @@ def add_ordered_entries(table, entries: list[tuple[bytes, bytes]]) -> None:
     order = np.argsort(buckets, kind="stable")
     bounds = np.searchsorted(buckets[order], np.arange(len(table.buckets) + 1)).tolist()
     pairs = pairs[order].tobytes()
-    pair_size = len(pairs) // len(entries)
+    pair_size = len(pairs) // len(keys)
     for bucket, low, high in zip(table.buckets, bounds, bounds[1:]):
         if high > low:
             bucket.pairs.frombytes(pairs[pair_size * low:pair_size * high])
     index = table.index  # a GrowableArray, which widens its type for a value that does not fit
+    positions = positions.tolist()
     if isinstance(index.array, array) and positions[-1] < _ARRAY_LIMITS.get(index.array.typecode, 0):
         index.array.extend(positions)
     else:
         index.extend(positions)
-    table.lastkey = entries[-1][0]
+    table.lastkey = keys[-1]
 
 
 class HashBucket:
