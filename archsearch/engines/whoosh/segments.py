@@ -637,13 +637,17 @@ class ListedWords(WordLists):
         return self._adding(name, items)
 
     def _adding(self, name: str, items: Iterator) -> Iterator:
-        add, add_terms = self.add, self.add_terms
+        pending = []  # the terms passed on, added TERMS_PER_WRITE or more at a time
         for item in items:
             if type(item) is EncodedTerms:
-                add_terms(name, item.terms)
+                pending += item.terms
             else:
-                add(name, item[0])
+                pending.append(item[0])
+            if len(pending) >= TERMS_PER_WRITE:
+                self.add_terms(name, pending)
+                pending = []
             yield item
+        self.add_terms(name, pending)
 
 
 def posting_blocks(matcher):
