@@ -25,10 +25,12 @@ import pickle
 import re
 import shutil
 import struct
+import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from hashlib import md5
+from io import BytesIO
 from operator import add, itemgetter, methodcaller, sub
 from typing import Any
 
@@ -583,26 +585,39 @@ class MergedSegment:
         read = 0
         try:
             terms = reader._terms
-            basedoc = self.basedoc
+            # The term index and postings are read in order, each a chunk at a time.
+            entries = ReadAhead(terms._tindex.dbfile)
+            postfile = ReadAhead(terms._postfile)
             new_numbers = self.new_numbers
             for name in sorted(name for name in reader.indexed_field_names() if name in schema):
                 length_bytes = self.length_bytes.get(name)
                 field_lengths = None if length_bytes is None else list(map(_BYTE_LENGTHS.__getitem__, length_bytes))
                 field_format = schema[name].format
-                for (field, term), info in terms.items_from(name, b""):
-                    if field != name:
-                        break
+                for term, info in field_entries(terms, name, entries):
                     read += 1
                     if not read % STOP_CHECK_TERMS and should_stop():
                         raise CompactionStopped
-                    postings = []
-                    for ids, weights, values in posting_blocks(terms._codec.postings_reader(terms._postfile, info, field_format)):
-                        for old, weight, value in zip(ids, weights, values):
-                            new = basedoc + old if new_numbers is None else new_numbers[old]
-                            if new >= 0:
-                                postings += (new, weight, value or b"", field_lengths[old] if field_lengths else 0)
-                    if postings:
-                        yield (name, term), postings
+                    if info[0]:  # W3TermInfo's flags: the postings kept in it, as no W3 writer keeps them
+                        raise ValueError(f"inlined postings of {name}:{term!r}")
+                    ids, weights, values = decode_term_postings(
+                        postfile.get(*_PLACE.unpack_from(info, W3TermInfo._struct.size)), field_format.fixed_value_size()
+                    )
+                    if new_numbers is None:
+                        new = list(map(self.basedoc.__add__, ids))
+                    else:
+                        new = list(map(new_numbers.__getitem__, ids))
+                        if min(new) < 0:  # deleted
+                            kept = list(map((0).__le__, new))
+                            ids, weights, values, new = (list(itertools.compress(part, kept))
+                                                         for part in (ids, weights, values, new))
+                            if not new:
+                                continue
+                    postings = [None] * (POSTING_SLOTS * len(new))
+                    postings[0::POSTING_SLOTS] = new
+                    postings[1::POSTING_SLOTS] = weights
+                    postings[2::POSTING_SLOTS] = values
+                    postings[3::POSTING_SLOTS] = list(map(field_lengths.__getitem__, ids)) if field_lengths else [0] * len(new)
+                    yield (name, term), postings
         finally:
             reader.close()
 
@@ -650,24 +665,84 @@ class ListedWords(WordLists):
         self.add_terms(name, pending)
 
 
-def posting_blocks(matcher):
-    """(docnums, weights, values) of a term's postings, a block at a time, deleted ones included."""
-    if not hasattr(matcher, "_read_data"):  # postings kept in the term information
-        items = []
-        while matcher.is_active():
-            items.append((matcher.id(), matcher.weight(), matcher.value()))
-            matcher.next()
-        if items:
-            yield tuple(zip(*items))
+class ReadAhead:
+    """A file of a segment (Whoosh's StructFile) read READ_AHEAD_BYTES at a time, for reads mostly in
+    increasing places (a merge reading a segment's term index and postings): Whoosh's compound file
+    makes each read a seek and a read, and its term index reads an entry's lengths, key and value
+    apart."""
+
+    def __init__(self, dbfile):
+        self._file = dbfile
+        self._start = 0
+        self._data = b""
+
+    def get(self, position: int, length: int) -> bytes:
+        """The `length` bytes at `position` (fewer at the file's end)."""
+        at = position - self._start
+        if at < 0 or at + length > len(self._data):
+            self._data = self._file.get(position, max(length, READ_AHEAD_BYTES))
+            self._start = position
+            at = 0
+        return self._data[at:at + length]
+
+
+READ_AHEAD_BYTES = 1 << 20
+
+
+def field_entries(terms, name: str, entries: ReadAhead) -> Iterator[tuple[bytes, bytes]]:
+    """(term, term information as bytes) of each term of the field in a segment's term index
+    (W3TermsReader, its file read by `entries`), in order, as terms.items_from(name, b"") gives them
+    decoded."""
+    table = terms._tindex
+    prefix = terms._keycoder(name, b"")
+    position = table.closest_key_pos(prefix)
+    if position is None:
         return
-    while True:
-        matcher._read_ids()
-        matcher._read_weights()
-        matcher._read_values()
-        yield matcher._ids, matcher._weights, matcher._values
-        if matcher._lastblock:
+    end = table.endofdata
+    while position < end:
+        key_size, value_size = _ENTRY_LENGTHS.unpack(entries.get(position, _ENTRY_LENGTHS.size))
+        entry = entries.get(position + _ENTRY_LENGTHS.size, key_size + value_size)
+        if not entry.startswith(prefix):
             return
-        matcher._next_block()
+        yield entry[len(prefix):key_size], entry[key_size:]
+        position += _ENTRY_LENGTHS.size + key_size + value_size
+
+
+def decode_term_postings(data: bytes, fixed_size: int | None) -> tuple[list[int], list[float], list[bytes]]:
+    """A term's document numbers, weights and values in a segment from its postings (`data`, read
+    whole), deleted documents included (b"" for a value the format does not keep), as W3LeafMatcher
+    gives them block by block, where it reads the file a few times per block."""
+    data = BytesIO(data)
+    if data.read(len(WHOOSH3_HEADER_MAGIC)) != WHOOSH3_HEADER_MAGIC:
+        raise ValueError("postings without Whoosh 3's header")
+    ids: list[int] = []
+    weights: list[float] = []
+    values: list[bytes] = []
+    while True:
+        (size,) = _BLOCK_SIZE.unpack(data.read(_BLOCK_SIZE.size))
+        block_start = data.tell()
+        count, _, _, compression, _, _ = pickle.load(data)
+        block = data.read(abs(size) - (data.tell() - block_start))
+        gaps, block_weights, block_values = pickle.loads(zlib.decompress(block) if compression else block)
+        ids += itertools.accumulate(gaps)
+        if block_weights is None:
+            weights += [1.0] * count
+        elif type(block_weights) is float:
+            weights += [block_weights] * count
+        else:
+            weights += block_weights
+        if fixed_size is None or fixed_size < 0:
+            values += block_values
+        elif fixed_size == 0:
+            values += [b""] * count
+        else:
+            values += map(block_values.__getitem__, map(slice, range(0, len(block_values), fixed_size),
+                                                        range(fixed_size, len(block_values) + 1, fixed_size)))
+        if size < 0:  # the last block's size is written negated
+            return ids, weights, values
+
+
+_BLOCK_SIZE = struct.Struct("!i")  # pack_int
 
 
 def write_terms(fieldwriter, terms: Iterable, compression: int) -> None:
