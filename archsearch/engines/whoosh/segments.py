@@ -483,7 +483,7 @@ class FieldTokens:
         document_array = np.frombuffer(self.docnums, np.int64)
         document_lengths = self.lengths.tolist()
         document_length_array = np.frombuffer(self.lengths, np.int64)
-        single = _single_positions(int((ends - starts).max()))
+        single = np.array(_single_positions(int((ends - starts).max())), object)
         tokens_to_rank = np.cumsum(np.bincount(token_ranks, minlength=len(terms)))
         low = 0
         while low < len(terms):
@@ -493,9 +493,11 @@ class FieldTokens:
                 picked = np.arange(len(token_ranks))
             else:
                 picked = np.flatnonzero((token_ranks >= low) & (token_ranks < high))
-            # A stable sort keeps each term's tokens in the order added: by document, then position.
-            picked = picked[np.argsort(token_ranks[picked], kind="stable")]
-            ranked = token_ranks[picked]
+            # Each token's rank above its index, sorted: a term's tokens in the order added (by document,
+            # then position), as a stable sort by rank gives them, for two thirds of its CPU.
+            keyed = np.sort((token_ranks[picked].astype(np.int64) << 32) | picked)
+            picked = keyed & 0xFFFFFFFF
+            ranked = keyed >> 32
             documents = np.searchsorted(ends, picked, "right")
             positions = picked - starts[documents]
             firsts = np.flatnonzero(
@@ -506,7 +508,7 @@ class FieldTokens:
             # such postings (as its weight, the boost, is in a flat list, and docnums and lengths are
             # by a document's), which keeps the postings small in memory and in a block's pickle.
             repeated = counts > 1
-            values = np.array(list(map(single.__getitem__, positions[firsts].tolist())), object)
+            values = single[positions[firsts]]
             values[repeated] = encode_position_runs(positions[np.repeat(repeated, counts)], counts[repeated])
             values = values.tolist()
             posting_ranks = ranked[firsts]
