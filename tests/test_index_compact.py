@@ -240,13 +240,13 @@ def test_a_stop_requested_while_the_merged_postings_are_read_stops_the_compactio
     build_in_segments(corpus, index_dir)
     files, kept = engine_files(index_dir), generation(index_dir)
     reading = []
-    real = segments.posting_blocks
+    real = segments.decode_term_postings
 
-    def noted(matcher):
+    def noted(*args):
         reading.append(True)
-        return real(matcher)
+        return real(*args)
 
-    monkeypatch.setattr(segments, "posting_blocks", noted)
+    monkeypatch.setattr(segments, "decode_term_postings", noted)
     report = update_index(index_dir, [], compact=True, should_stop=lambda: bool(reading))
     assert reading and report.interrupted and report.compacted is None
     assert generation(index_dir) == kept and engine_files(index_dir) == files
@@ -367,13 +367,13 @@ def test_a_compaction_stopped_in_a_later_pass_keeps_the_passes_before(corpus, in
     monkeypatch.setattr(segments, "STOP_CHECK_TERMS", 1)
     commits = Commits(monkeypatch)
     reading = []  # the passes committed when each term's postings were read
-    real = segments.posting_blocks
+    real = segments.decode_term_postings
 
-    def noted(matcher):
+    def noted(*args):
         reading.append(len(commits.generations))
-        return real(matcher)
+        return real(*args)
 
-    monkeypatch.setattr(segments, "posting_blocks", noted)
+    monkeypatch.setattr(segments, "decode_term_postings", noted)
     report = update_index(index_dir, [], compact=True, should_stop=lambda: 1 in reading)
 
     assert report.interrupted and report.compacted == (before, before - 2, True)

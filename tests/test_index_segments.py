@@ -249,20 +249,28 @@ def test_field_tokens_encode_as_encode_postings_encodes_their_flat_lists(documen
     segments.SORTED_TOKENS = sorted_tokens
     try:
         flat = list(flat_tokens.postings())
-        encoded = list(encoded_tokens.postings((limit, compression)))
+        slices = list(encoded_tokens.postings((limit, compression)))
     finally:
         segments.SORTED_TOKENS = original
-    assert [term for term, _ in encoded] == [term for term, _ in flat]
-    for (_, postings), (_, each) in zip(flat, encoded):
-        assert (each.data, each.term_info) == segments.encode_postings(postings, limit, None, compression)
-        assert each.docnums() == postings[0::segments.POSTING_SLOTS]
-        assert each.weights() == postings[1::segments.POSTING_SLOTS]
-        assert each.count == len(postings) // segments.POSTING_SLOTS
+    encoded = [
+        (term, data, term_info, docnums, encoded.weights[first:first + count].tolist(),
+         dict(zip(encoded.listed, encoded.laid_out)).get(term))
+        for encoded in slices
+        for term, data, term_info, docnums, first, count in zip(
+            encoded.terms, encoded.data, encoded.term_infos, encoded.term_docnums(), encoded.firsts.tolist(),
+            encoded.counts.tolist(),
+        )
+    ]
+    assert [term for term, *_ in encoded] == [term for term, _ in flat]
+    for (_, postings), (_, data, term_info, docnums, weights, each_laid_out) in zip(flat, encoded):
+        assert (data, term_info) == segments.encode_postings(postings, limit, None, compression)
+        assert docnums == postings[0::segments.POSTING_SLOTS]
+        assert weights == postings[1::segments.POSTING_SLOTS]
         laid_out = getattr(postings, "laid_out", None)
-        assert (each.laid_out is None) == (laid_out is None)
+        assert (each_laid_out is None) == (laid_out is None)
         if laid_out is not None:
             fields = ("data", "postings", "positions", "flags")
-            assert [getattr(each.laid_out, field) for field in fields] == [getattr(laid_out, field) for field in fields]
+            assert [getattr(each_laid_out, field) for field in fields] == [getattr(laid_out, field) for field in fields]
 
 
 # Terms' postings: (gap to the document before, weight, which of a few values, field length) each.
@@ -767,7 +775,7 @@ def test_the_term_index_s_hash_tables_are_whoosh_s(count, seed):
             table.buckets = [segments.HashBucket() for _ in table.buckets]
             table._write_hashes = lambda: segments.write_hash_tables(table)
             for low in range(0, len(entries), 100):
-                segments.add_ordered_entries(table, entries[low:low + 100])
+                segments.add_ordered_entries(table, keys[low:low + 100], [value for _, value in entries[low:low + 100]])
         else:
             for key, value in entries:
                 table.add(key, value)

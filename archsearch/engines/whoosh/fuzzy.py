@@ -89,18 +89,22 @@ class WordLists:
 
     def add(self, fieldname: str, term: bytes) -> None:
         """Add a term of the field; terms come in sorted order, as a segment writes them."""
+        self.add_terms(fieldname, (term,))
+
+    def add_terms(self, fieldname: str, terms) -> None:
+        """Add terms of the field (a sequence), in sorted order, as add() adds each."""
         groups = self._groups.get(fieldname)
         if groups is None:
             return
-        if SEPARATOR in term:
+        if SEPARATOR in b"".join(terms):  # a separator inside one of them
             self._unlisted.add(fieldname)
-        length = len(term.decode("utf-8"))
-        words = groups.get(length)
-        if words is None:
-            groups[length] = bytearray(term)
-        else:
-            words += SEPARATOR
-            words += term
+        for term, length in zip(terms, map(len, map(bytes.decode, terms))):
+            words = groups.get(length)
+            if words is None:
+                groups[length] = bytearray(term)
+            else:
+                words += SEPARATOR
+                words += term
 
     def write(self, storage, segment) -> None:
         lists = {

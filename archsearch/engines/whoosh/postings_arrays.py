@@ -43,6 +43,7 @@ import zlib
 from array import array
 from bisect import bisect_left
 from itertools import accumulate, chain
+from operator import attrgetter
 
 from whoosh.formats import Positions
 from whoosh.system import _INT_SIZE
@@ -169,29 +170,41 @@ class SidecarWriter:
         return self._out is not None and postings >= sidecar_postings(name)
 
     def listed(self, name: str, items):
-        """(term, postings) of the field's (term, postings) (FastSegmentWriter's flat lists),
-        each added on the way where it goes in the files."""
+        """The field's terms as they come, (term, postings) pairs (FastSegmentWriter's flat lists) or
+        slices of terms encoded (segments.EncodedTerms), each term added on the way where it goes in
+        the files."""
         prefixes = self._prefixes if self._prefixes is not None and self._prefixes.takes(name) else None
         titles = self._out is not None and name == _TITLE_FIELD
         # _holds_postings: terms in at least this many documents (inf: none, there is no postings file)
         least = float("inf") if self._out is None else sidecar_postings(name)
-        for term, postings in items:
-            flat = isinstance(postings, list)  # else a segments.EncodedTerm
+        for item in items:
+            if type(item) is not tuple:
+                self._take_encoded(name, item, prefixes, titles)
+                yield item
+                continue
+            term, postings = item
             if prefixes is not None:
-                prefixes.add(name, term, postings[0::_POSTING_SLOTS] if flat else postings.docnums())
+                prefixes.add(name, term, postings[0::_POSTING_SLOTS])
             if titles:
-                if flat:
-                    self._count_title_words(postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS])
-                else:
-                    self._count_title_words(postings.docnums(), postings.weights())
-            if (len(postings) // _POSTING_SLOTS if flat else postings.count) >= least:
+                self._count_title_words(postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS])
+            if len(postings) // _POSTING_SLOTS >= least:
                 laid_out = getattr(postings, "laid_out", None)
                 if laid_out is not None:
                     self.add_laid_out(name, term, laid_out)
                 else:
                     self.add(name, term, postings[0::_POSTING_SLOTS], postings[1::_POSTING_SLOTS],
                              postings[2::_POSTING_SLOTS])
-            yield term, postings
+            yield item
+
+    def _take_encoded(self, name: str, encoded, prefixes, titles: bool) -> None:
+        """listed() of a slice of terms encoded (segments.EncodedTerms): the terms it lists (those
+        of the sidecar_postings it holds) come with their data laid out."""
+        if prefixes is not None:
+            prefixes.add_terms(name, encoded.terms, encoded.term_docnums())
+        if titles:
+            self._count_title_words(encoded.docnums.tolist(), encoded.weights.tolist())
+        if self._out is not None and encoded.listed:
+            self._append_laid_out(name, encoded.listed, encoded.laid_out)
 
     def take(self, name: str, term: bytes, docnums, weights, values) -> None:
         """A term of those it holds (terms in order), as add() takes it, into the files it goes in."""
@@ -268,8 +281,14 @@ class SidecarWriter:
 
     def add_laid_out(self, name: str, term: bytes, laid_out: "LaidOutTerm") -> None:
         """A term of a field with positions whose data the writer laid out already (laid_out_terms)."""
-        self._append_data(name.encode("utf-8") + b"\0" + term, laid_out.data, laid_out.postings,
-                          laid_out.positions, laid_out.flags)
+        self._append_laid_out(name, [term], [laid_out])
+
+    def _append_laid_out(self, name: str, terms: list[bytes], laid_out: list["LaidOutTerm"]) -> None:
+        """add_laid_out of each term, in one write."""
+        key_start = name.encode("utf-8") + b"\0"
+        self._append_all(list(map(key_start.__add__, terms)), *(
+            list(map(attrgetter(part), laid_out)) for part in ("data", "postings", "positions", "flags")
+        ))
 
     def _append(self, key: bytes, parts: list, postings: int, positions: int, flags: int) -> None:
         """A key's arrays, laid out as term_layout says, into the postings file, with its record
@@ -281,11 +300,20 @@ class SidecarWriter:
         self._append_data(key, data, postings, positions, flags)
 
     def _append_data(self, key: bytes, data: bytes, postings: int, positions: int, flags: int) -> None:
-        start = self._out.tell()
-        self._out.write(data)
-        self._keys.append(key)
-        self._records += (postings, start, positions, start + len(data), flags)
-        self._crcs.append(zlib.crc32(data, zlib.crc32(key)))
+        self._append_all([key], [data], [postings], [positions], [flags])
+
+    def _append_all(self, keys: list[bytes], data: list[bytes], postings: list[int], positions: list[int],
+                    flags: list[int]) -> None:
+        """Each key's data, counts and flags (lists alike) into the postings file, with its record and
+        checksum, in one write."""
+        starts = list(accumulate(map(len, data), initial=self._out.tell()))
+        self._out.write(b"".join(data))
+        records = [0] * (RECORD_FIELDS * len(keys))
+        for field, values in enumerate((postings, starts[:-1], positions, starts[1:], flags)):
+            records[field::RECORD_FIELDS] = values
+        self._records += records
+        self._keys += keys
+        self._crcs += map(zlib.crc32, data, map(zlib.crc32, keys))
 
     def finish(self, document_count: int) -> None:
         """Write the directories and headers, and give the files their segment's names."""

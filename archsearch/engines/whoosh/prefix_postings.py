@@ -35,7 +35,7 @@ import zlib
 from array import array
 from bisect import bisect_left
 from collections import deque
-from itertools import chain, compress, count, repeat
+from itertools import chain, compress, count, groupby, repeat
 from operator import itemgetter
 
 from archsearch.engines.whoosh.postings_arrays import (
@@ -151,25 +151,38 @@ class PrefixWriter:
 
     def add(self, fieldname: str, term: bytes, docnums) -> None:
         """A term of the field (terms in order) and its documents."""
+        self.add_terms(fieldname, [term], [docnums])
+
+    def add_terms(self, fieldname: str, terms: list[bytes], docnums: list) -> None:
+        """Terms of the field (in order) and the documents of each: the terms sharing their first
+        PREFIX_LETTERS letters (most follow another that does) gathered at once."""
         if fieldname not in PREFIX_FIELDS:
             return
         if fieldname != self._field:
             self._close_from(1)
             self._field = fieldname
-        word = term.decode("utf-8")
-        letters = min(len(word), PREFIX_LETTERS)
+        heads = map(itemgetter(slice(PREFIX_LETTERS)), map(bytes.decode, terms))
+        low = 0
+        for head, alike in groupby(heads):
+            high = low + sum(1 for _ in alike)
+            self._add_alike(head, terms[low:high], docnums[low:high])
+            low = high
+
+    def _add_alike(self, head: str, terms: list[bytes], docnums: list) -> None:
+        """Terms whose words start with `head` (their first PREFIX_LETTERS letters, or all of them)."""
+        letters = len(head)
         for length in range(PREFIX_LETTERS, 0, -1):
             gathering = self._open[length]
-            if gathering is not None and (length > letters or gathering.prefix != word[:length]):
+            if gathering is not None and (length > letters or gathering.prefix != head[:length]):
                 self._close(length)
         if not letters:  # an empty word (`exact` keeps a lone combining mark as one) has no prefix
             return
         for length in range(1, letters + 1):
             if self._open[length] is None:
-                self._open[length] = _Gathering(word[:length])
+                self._open[length] = _Gathering(head[:length])
         gathering = self._open[letters]
-        gathering.documents.update(docnums)
-        gathering.words.append((len(docnums), term))
+        gathering.documents.update(docnums[0] if len(docnums) == 1 else list(chain.from_iterable(docnums)))
+        gathering.words += zip(map(len, docnums), terms)
 
     def _close_from(self, length: int) -> None:
         for each in range(PREFIX_LETTERS, length - 1, -1):
