@@ -176,7 +176,7 @@ class FastSegmentWriter(SegmentWriter):
         perdocwriter = self.perdocwriter
         perdocwriter.start_doc(docnum)
         language = values.get("language") or ""
-        found: dict[str, tuple[list[str], set[str]]] = {}  # this document's words of each field found so far
+        found: dict[str, list[str]] = {}  # this document's words of each field found so far
         try:
             for name in sorted(name for name in values if not name.startswith("_")):
                 value = values[name]
@@ -191,7 +191,7 @@ class FastSegmentWriter(SegmentWriter):
                         self._invert(inverted.setdefault(name, {}), docnum, postings, length)
                     else:
                         list_words, term = word_lister
-                        words, distinct = self._words(name, value, values, found)
+                        words = self._words(name, value, values, found)
                         if field.scorable:
                             length = len(words)
                         tokens = self._tokens.get(name)
@@ -199,7 +199,7 @@ class FastSegmentWriter(SegmentWriter):
                             tokens = self._tokens[name] = FieldTokens(
                                 term, field.format.field_boost, postings_arrays.sidecar_postings(name)
                             )
-                        self._inverted_bytes += tokens.add(docnum, words, language, length, distinct)
+                        self._inverted_bytes += tokens.add(docnum, words, language, length)
                 stored = values.get(f"_stored_{name}", value)
                 perdocwriter.add_field(name, field, stored if field.stored else None, length)
                 if field.column_type:
@@ -213,29 +213,21 @@ class FastSegmentWriter(SegmentWriter):
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
             self._write_run()
 
-    def _words(
-        self, name: str, value: str, values: dict, found: dict[str, tuple[list[str], set[str]]]
-    ) -> tuple[list[str], set[str]]:
-        """The words of a field with a word lister in this document (`values`), and the set of them,
-        from those `found` in other fields where it joins them (JOINED_FIELDS), remembered in `found`:
-        a set of the body's words made once, not again for `exact` (a set from sets copies them)."""
+    def _words(self, name: str, value: str, values: dict, found: dict[str, list[str]]) -> list[str]:
+        """The words of a field with a word lister in this document (`values`), from those `found`
+        in other fields where it joins them (JOINED_FIELDS), remembered in `found`."""
         known = found.get(name)
         if known is not None:  # a document has one value a field
             return known
-        list_words = self._word_listers[name][0]
         parts = self._joined_fields.get(name)
         if parts is not None and value == exact_text(*(values.get(part) or "" for part in parts)):
             words: list[str] = []
-            distinct: set[str] = set()
             for part in parts:
-                part_words, part_distinct = self._words(part, values.get(part) or "", values, found)
-                words += part_words
-                distinct |= part_distinct
+                words += self._words(part, values.get(part) or "", values, found)
         else:
-            words = list_words(value)
-            distinct = set(words)
-        found[name] = words, distinct
-        return words, distinct
+            words = self._word_listers[name][0](value)
+        found[name] = words
+        return words
 
     def _field_postings(self, name: str, field, value) -> tuple[list, int]:
         """The (term, weight, encoded value) of a field Whoosh analyses (fields without a word lister:
@@ -408,6 +400,28 @@ class FastSegmentWriter(SegmentWriter):
         self._close_segment()
 
 
+class WordNumbers(dict):
+    """A field's words in one language -> their terms' numbers (FieldTokens), a word numbered as it
+    is first looked up: a document's words are then looked up once each, in C (a set of them, and
+    its difference from the words known, took as long as the look-ups; most words are known)."""
+
+    def __init__(self, term: Callable[[str, str], bytes], language: str, numbers: dict[bytes, int], terms: list[bytes]):
+        super().__init__()
+        self.term = term
+        self.language = language
+        self.numbers = numbers  # the field's terms -> their numbers, in every language
+        self.terms = terms
+
+    def __missing__(self, word: str) -> int:
+        term = self.term(word, self.language)
+        number = self.numbers.get(term)
+        if number is None:
+            number = self.numbers[term] = len(self.terms)
+            self.terms.append(term)
+        self[word] = number
+        return number
+
+
 class FieldTokens:
     """The terms of a field's words (compile_word_lister) in the documents added, each kept as its
     number among the field's distinct terms, in the order added: 4 bytes a token where a posting
@@ -422,7 +436,7 @@ class FieldTokens:
         self.boost = boost
         # From how many documents a term's positions go to the postings file (postings_arrays)
         self.listed_postings = postings_arrays.SIDECAR_POSTINGS if listed_postings is None else listed_postings
-        self.word_numbers: dict[str, dict[str, int]] = {}  # language -> word -> its term's number
+        self.word_numbers: dict[str, WordNumbers] = {}  # language -> word -> its term's number
         self.numbers: dict[bytes, int] = {}
         self.terms: list[bytes] = []
         # Unsigned: array("i") converts each number through PyArg_Parse, a twentieth of adding a
@@ -432,30 +446,20 @@ class FieldTokens:
         self.ends = array("q")  # where each document's tokens end in `tokens`
         self.lengths = array("q")
 
-    def add(self, docnum: int, words: list[str], language: str, length: int, distinct: set[str] | None = None) -> int:
-        """Add a document's words, in order (`distinct`: the set of them, if made already); returns
-        about how many bytes of memory they take."""
+    def add(self, docnum: int, words: list[str], language: str, length: int) -> int:
+        """Add a document's words, in order; returns about how many bytes of memory they take."""
         if not words:
             return 0
         known = self.word_numbers.get(language)
         if known is None:
-            known = self.word_numbers[language] = {}
-        new = (set(words) if distinct is None else distinct).difference(known)
-        if new:
-            numbers = self.numbers
-            terms = self.terms
-            for word in new:
-                term = self.term(word, language)
-                number = numbers.get(term)
-                if number is None:
-                    number = numbers[term] = len(terms)
-                    terms.append(term)
-                known[word] = number
+            known = self.word_numbers[language] = WordNumbers(self.term, language, self.numbers, self.terms)
+        known_before = len(known)
+        # One look-up a word, in C; a new word's term is numbered by WordNumbers.__missing__.
         self.tokens.fromlist(list(map(known.__getitem__, words)))  # a third faster than extend(map(...))
         self.docnums.append(docnum)
         self.ends.append(len(self.tokens))
         self.lengths.append(length)
-        return TOKEN_BYTES * len(words) + TERM_BYTES * len(new) + DOCUMENT_BYTES
+        return TOKEN_BYTES * len(words) + TERM_BYTES * (len(known) - known_before) + DOCUMENT_BYTES
 
     def postings(self, encoding: tuple[int, int] | None = None) -> Iterator[tuple[bytes, "list | EncodedTerm"]]:
         """(term, flat list of its postings in docnum order), in term order; once, after the last
