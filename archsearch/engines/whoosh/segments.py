@@ -33,7 +33,7 @@ from typing import Any
 
 from isal import isal_zlib
 from whoosh.codec.base import Segment
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PerDocReader, W3TermInfo
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3Codec, W3PerDocReader, W3TermInfo, _lenfield
 from whoosh.columns import VarBytesColumn
 from whoosh.analysis import IDTokenizer, RegexTokenizer
 from whoosh.fields import FieldType
@@ -144,6 +144,13 @@ class FastSegmentWriter(SegmentWriter):
             if all(self._word_listers.get(each) and self._word_listers[each][0] is text_words for each in (name, *parts))
         }
         self._text_indexers = {name: compile_text_indexer(field) for name, field in self.schema.items()}
+        # field name -> the field, its word lister, the name of its value to store, its lengths column
+        self._field_steps = {
+            name: (field, self._word_listers[name], f"_stored_{name}", _lenfield(name))
+            for name, field in self.schema.items()
+        }
+        # the keys of documents' values (see _field_order) -> the names of the fields in them, in order
+        self._field_orders: dict[tuple[str, ...], list[str]] = {}
         # field name -> value -> its postings and length (_field_postings)
         self._known_values: dict[str, dict] = {}
         # field name -> term -> [docnum, weight, encoded value, field length, docnum, ...] in docnum order
@@ -169,41 +176,47 @@ class FastSegmentWriter(SegmentWriter):
 
     def add_document(self, **values: Any) -> None:
         # The steps of SegmentWriter.add_document for what this schema uses (no boosts, vectors
-        # or spelling fields), with the analysis done by the term listers.
+        # or spelling fields), with the analysis done by the term listers, and W3PerDocWriter's
+        # add_field and add_column_value for its columns (a tenth of adding a document, where each
+        # is a chain of calls).
         self._check_state()
         docnum = self.docnum
         inverted = self._inverted
         perdocwriter = self.perdocwriter
         perdocwriter.start_doc(docnum)
+        stored_fields = perdocwriter._storedfields
+        field_lengths = perdocwriter._fieldlengths
         language = values.get("language") or ""
         found: dict[str, list[str]] = {}  # this document's words of each field found so far
         try:
-            for name in sorted(name for name in values if not name.startswith("_")):
+            for name in self._field_order(values):
                 value = values[name]
                 if value is None:
                     continue
-                field = self.schema[name]
+                field, word_lister, stored_name, length_column = self._field_steps[name]
                 length = 0
                 if field.indexed:
-                    word_lister = self._word_listers[name]
                     if word_lister is None:
                         postings, length = self._field_postings(name, field, value)
                         self._invert(inverted.setdefault(name, {}), docnum, postings, length)
                     else:
-                        list_words, term = word_lister
                         words = self._words(name, value, values, found)
                         if field.scorable:
                             length = len(words)
                         tokens = self._tokens.get(name)
                         if tokens is None:
                             tokens = self._tokens[name] = FieldTokens(
-                                term, field.format.field_boost, postings_arrays.sidecar_postings(name)
+                                word_lister[1], field.format.field_boost, postings_arrays.sidecar_postings(name)
                             )
                         self._inverted_bytes += tokens.add(docnum, words, language, length)
-                stored = values.get(f"_stored_{name}", value)
-                perdocwriter.add_field(name, field, stored if field.stored else None, length)
+                stored = values.get(stored_name, value)
+                if field.stored and stored is not None:
+                    stored_fields[name] = stored
+                if length:
+                    self._column(length_column, LENGTHS_COLUMN).add(docnum, length_byte(length))
+                    field_lengths[name] += length
                 if field.column_type:
-                    perdocwriter.add_column_value(name, field.column_type, field.to_column_value(stored))
+                    self._column(name, field.column_type).add(docnum, field.to_column_value(stored))
         except Exception:
             perdocwriter.cancel_doc()
             raise
@@ -212,6 +225,24 @@ class FastSegmentWriter(SegmentWriter):
         self.docnum += 1
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
             self._write_run()
+
+    def _field_order(self, values: dict) -> list[str]:
+        """The names of the fields in `values`, in the order Whoosh adds them (sorted); the same
+        for every document made alike (a dict's keys in the same order)."""
+        keys = tuple(values)
+        order = self._field_orders.get(keys)
+        if order is None:
+            order = self._field_orders[keys] = sorted(name for name in keys if not name.startswith("_"))
+        return order
+
+    def _column(self, name: str, column):
+        """The per-document writer's column writer of that name, made when first used, as its
+        add_column_value makes it."""
+        writer = self.perdocwriter._colwriters.get(name)
+        if writer is None:
+            self.perdocwriter._create_column(name, column)
+            writer = self.perdocwriter._colwriters[name]
+        return writer
 
     def _words(self, name: str, value: str, values: dict, found: dict[str, list[str]]) -> list[str]:
         """The words of a field with a word lister in this document (`values`), from those `found`
