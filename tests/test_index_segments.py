@@ -10,6 +10,7 @@ from whoosh import index as whoosh_index
 
 from archsearch.engines.whoosh import postings_arrays, segments
 from archsearch.analysis import TextAnalyzer
+from archsearch.analysis.chain import text_words
 from archsearch.indexing import Entry, article_document
 from archsearch.formats import read_article
 from archsearch.schema import build_schema, exact_text
@@ -644,10 +645,13 @@ def test_a_recurring_value_of_a_field_whoosh_analyses_is_analysed_once(tmp_path,
     assert contents(whoosh_index.open_dir(str(tmp_path / "fast"))) == expected
 
 
-def test_the_words_of_exact_are_found_once_in_title_and_body(tmp_path, monkeypatch):
+def test_the_words_of_exact_and_body_are_found_once_in_title_lead_and_body(tmp_path, monkeypatch):
+    """exact's words are the title's then the body's, and the body's its lead's then the rest's
+    (segments.JOINED_FIELDS, LEADING_FIELDS): no text is split into words twice."""
     from archsearch.analysis import chain
 
     docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(5)))
+    assert all(doc["lead"] and doc["body"] != doc["lead"] for doc in docs)
     read = []
     original = chain.words
     monkeypatch.setattr(chain, "words", lambda text: read.append(text) or original(text))
@@ -655,8 +659,34 @@ def test_the_words_of_exact_are_found_once_in_title_and_body(tmp_path, monkeypat
     for doc in docs:
         writer.add_document(**doc)
     writer.cancel()
-    assert {doc["body"] for doc in docs} <= set(read)
+    assert {doc["body"][len(doc["lead"]):] for doc in docs} <= set(read)
+    assert [text for text in read if any(text == doc["lead"] for doc in docs)] == [doc["lead"] for doc in docs]
     assert not {doc["exact"] for doc in docs} & set(read)
+    assert not {doc["body"] for doc in docs} & set(read)
+
+
+@pytest.mark.parametrize("lead, body", [
+    ("Zu", "Zu\u0308rich is here"),  # NFC composes across the lead's end: not at whitespace
+    ("Report on U", "Report on U.S. trade"),  # a word runs on past the lead's end
+    ("The lead", "The lead\n\nthe rest"),
+    ("The lead", "The lead"),
+    ("Марка\u0301", "Марка\u0301 and 北京大学 \n\n 北京"),
+])
+def test_a_body_has_the_words_of_its_lead_then_the_rest(tmp_path, lead, body):
+    writer = segments.FastSegmentWriter(whoosh_index.create_in(str(tmp_path), build_schema()))
+    assert writer._words("body", body, {"lead": lead, "body": body}, {}) == text_words(body)
+    writer.cancel()
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.lists(st.sampled_from(["a", "\u0301", "e\u0301", "北京", "U.S", ".", "3.5", "\n", " ", "\t", "\u00a0",
+                                      "\U0001d400", "\u0915\u093c", "Ω", "\u200d"]), max_size=14).map("".join),
+       cut=st.integers(0, 30))
+def test_a_body_cut_anywhere_has_the_words_of_its_lead_then_the_rest(tmp_path_factory, body, cut):
+    writer = segments.FastSegmentWriter(whoosh_index.create_in(str(tmp_path_factory.mktemp("index")), build_schema()))
+    values = {"lead": body[:cut], "body": body}
+    assert writer._words("body", body, values, {}) == text_words(body)
+    writer.cancel()
 
 
 # A field's terms as the writer hands them to the postings file: each term's postings, each posting

@@ -113,6 +113,10 @@ KNOWN_WORDS_LIMIT = 200_000
 # body)'s words are the title's then the body's (a line break joins no words, and NFC composes
 # nothing across it), so they are found once in a document that has all three.
 JOINED_FIELDS = {"exact": ("title", "body")}
+# A field whose text mostly starts with another's, and that field: the body with its lead (its first
+# paragraph).  Where it does, up to whitespace (which no word holds, and NFC composes nothing across),
+# the body's words are the lead's then those of the rest, so the lead's are found once.
+LEADING_FIELDS = {"body": "lead"}
 # Values of a field without a word lister whose postings a writer remembers (most recur); a field of
 # values that do not (a file's key) starts afresh past this: 4,096 took 5 MiB more of a worker.
 KNOWN_VALUES_LIMIT = 1_024
@@ -142,6 +146,11 @@ class FastSegmentWriter(SegmentWriter):
         self._joined_fields = {
             name: parts for name, parts in JOINED_FIELDS.items()
             if all(self._word_listers.get(each) and self._word_listers[each][0] is text_words for each in (name, *parts))
+        }
+        # field name -> the field its text mostly starts with, where both find words alike (LEADING_FIELDS)
+        self._leading_fields = {
+            name: lead for name, lead in LEADING_FIELDS.items()
+            if all(self._word_listers.get(each) and self._word_listers[each][0] is text_words for each in (name, lead))
         }
         self._text_indexers = {name: compile_text_indexer(field) for name, field in self.schema.items()}
         # field name -> the field, its word lister, the name of its value to store, its lengths column
@@ -246,15 +255,20 @@ class FastSegmentWriter(SegmentWriter):
 
     def _words(self, name: str, value: str, values: dict, found: dict[str, list[str]]) -> list[str]:
         """The words of a field with a word lister in this document (`values`), from those `found`
-        in other fields where it joins them (JOINED_FIELDS), remembered in `found`."""
+        in other fields where it joins them (JOINED_FIELDS) or starts with them (LEADING_FIELDS),
+        remembered in `found`."""
         known = found.get(name)
         if known is not None:  # a document has one value a field
             return known
         parts = self._joined_fields.get(name)
+        lead_name = self._leading_fields.get(name)
+        lead = values.get(lead_name) if lead_name else None
         if parts is not None and value == exact_text(*(values.get(part) or "" for part in parts)):
             words: list[str] = []
             for part in parts:
                 words += self._words(part, values.get(part) or "", values, found)
+        elif lead and value.startswith(lead) and (len(value) == len(lead) or value[len(lead)].isspace()):
+            words = self._words(lead_name, lead, values, found) + text_words(value[len(lead):])
         else:
             words = self._word_listers[name][0](value)
         found[name] = words
