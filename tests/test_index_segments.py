@@ -214,12 +214,13 @@ def folded(word: str, language: str) -> bytes:
 @settings(max_examples=200, deadline=None)
 @given(documents=field_documents, boost=st.sampled_from([1.0, 2.5]), sorted_tokens=st.integers(1, 20))
 def test_field_tokens_invert_as_one_document_at_a_time(documents, boost, sorted_tokens):
-    tokens = segments.FieldTokens(folded, boost)
+    vocabulary = segments.Vocabulary()
+    tokens = segments.FieldTokens(folded, boost, vocabulary)
     expected = []
     for number, (terms, length) in enumerate(documents):
         docnum, language = number * 3 + 1, ("fr" if number % 2 else "")
         words = [term.decode() for term in terms]
-        tokens.add(docnum, words, language, length)
+        tokens.add(docnum, vocabulary.ids(words, language), length)
         expected.append((docnum, [folded(word, language) for word in words], length))
     original = segments.SORTED_TOKENS
     segments.SORTED_TOKENS = sorted_tokens
@@ -240,12 +241,13 @@ def test_field_tokens_encode_as_encode_postings_encodes_their_flat_lists(documen
     """FieldTokens.postings with an encoding gives each term the blocks and term information that
     encode_postings makes of the flat list it gives without, and the same documents, weights and
     laid-out data for the sidecars."""
-    flat_tokens, encoded_tokens = segments.FieldTokens(folded, boost, 3), segments.FieldTokens(folded, boost, 3)
+    vocabulary = segments.Vocabulary()
+    flat_tokens, encoded_tokens = (segments.FieldTokens(folded, boost, vocabulary, listed_postings=3) for _ in range(2))
     scorable = documents and documents[0][1] % 2  # a field's lengths are its documents' words, or all 0
     for number, (terms, length) in enumerate(documents):
+        ids = vocabulary.ids([term.decode() for term in terms], "fr" if number % 2 else "")
         for tokens in (flat_tokens, encoded_tokens):
-            tokens.add(number * 3 + 1, [term.decode() for term in terms], "fr" if number % 2 else "",
-                       length + 1 if scorable else 0)
+            tokens.add(number * 3 + 1, ids, length + 1 if scorable else 0)
     original = segments.SORTED_TOKENS
     segments.SORTED_TOKENS = sorted_tokens
     try:
@@ -674,7 +676,8 @@ def test_the_words_of_exact_and_body_are_found_once_in_title_lead_and_body(tmp_p
 ])
 def test_a_body_has_the_words_of_its_lead_then_the_rest(tmp_path, lead, body):
     writer = segments.FastSegmentWriter(whoosh_index.create_in(str(tmp_path), build_schema()))
-    assert writer._words("body", body, {"lead": lead, "body": body}, {}) == text_words(body)
+    ids = writer._word_ids("body", body, {"lead": lead, "body": body}, "en", {})
+    assert ids == writer._vocabulary.ids(text_words(body), "en")
     writer.cancel()
 
 
@@ -685,7 +688,7 @@ def test_a_body_has_the_words_of_its_lead_then_the_rest(tmp_path, lead, body):
 def test_a_body_cut_anywhere_has_the_words_of_its_lead_then_the_rest(tmp_path_factory, body, cut):
     writer = segments.FastSegmentWriter(whoosh_index.create_in(str(tmp_path_factory.mktemp("index")), build_schema()))
     values = {"lead": body[:cut], "body": body}
-    assert writer._words("body", body, values, {}) == text_words(body)
+    assert writer._word_ids("body", body, values, "en", {}) == writer._vocabulary.ids(text_words(body), "en")
     writer.cancel()
 
 

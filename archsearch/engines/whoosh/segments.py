@@ -164,8 +164,9 @@ class FastSegmentWriter(SegmentWriter):
         self._known_values: dict[str, dict] = {}
         # field name -> term -> [docnum, weight, encoded value, field length, docnum, ...] in docnum order
         self._inverted: dict[str, dict[bytes, list]] = {}
-        # field name -> the words of the documents added to a field with a word lister, as numbers
-        self._tokens: dict[str, FieldTokens] = {}
+        # field name -> the term function it shares with the fields of an equal analyzer
+        self._term_groups = _term_groups(self.schema, self._word_listers)
+        self._forget_words()
         self._inverted_bytes = 0
         self._runs: list[str] = []
         # Where the postings not in memory are, in docnum order: runs (their names) and the segments
@@ -186,8 +187,8 @@ class FastSegmentWriter(SegmentWriter):
     def add_document(self, **values: Any) -> None:
         # The steps of SegmentWriter.add_document for what this schema uses (no boosts, vectors
         # or spelling fields), with the analysis done by the term listers, and W3PerDocWriter's
-        # add_field and add_column_value for its columns (a tenth of adding a document, where each
-        # is a chain of calls).
+        # add_field and add_column_value for its columns (5% of adding a document's instructions,
+        # where each is a chain of calls).
         self._check_state()
         docnum = self.docnum
         inverted = self._inverted
@@ -196,7 +197,7 @@ class FastSegmentWriter(SegmentWriter):
         stored_fields = perdocwriter._storedfields
         field_lengths = perdocwriter._fieldlengths
         language = values.get("language") or ""
-        found: dict[str, list[str]] = {}  # this document's words of each field found so far
+        found: dict[str, list[int]] = {}  # this document's words of each field found so far, as word ids
         try:
             for name in self._field_order(values):
                 value = values[name]
@@ -209,15 +210,17 @@ class FastSegmentWriter(SegmentWriter):
                         postings, length = self._field_postings(name, field, value)
                         self._invert(inverted.setdefault(name, {}), docnum, postings, length)
                     else:
-                        words = self._words(name, value, values, found)
+                        ids = self._word_ids(name, value, values, language, found)
                         if field.scorable:
-                            length = len(words)
+                            length = len(ids)
                         tokens = self._tokens.get(name)
                         if tokens is None:
+                            term = self._term_groups[name]
                             tokens = self._tokens[name] = FieldTokens(
-                                word_lister[1], field.format.field_boost, postings_arrays.sidecar_postings(name)
+                                term, field.format.field_boost, self._vocabulary, self._word_terms.setdefault(term, {}),
+                                postings_arrays.sidecar_postings(name),
                             )
-                        self._inverted_bytes += tokens.add(docnum, words, language, length)
+                        self._inverted_bytes += tokens.add(docnum, ids, length)
                 stored = values.get(stored_name, value)
                 if field.stored and stored is not None:
                     stored_fields[name] = stored
@@ -232,6 +235,7 @@ class FastSegmentWriter(SegmentWriter):
         perdocwriter.finish_doc()
         self._added = True
         self.docnum += 1
+        self._inverted_bytes += TERM_BYTES * self._vocabulary.added()
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
             self._write_run()
 
@@ -253,10 +257,11 @@ class FastSegmentWriter(SegmentWriter):
             writer = self.perdocwriter._colwriters[name]
         return writer
 
-    def _words(self, name: str, value: str, values: dict, found: dict[str, list[str]]) -> list[str]:
-        """The words of a field with a word lister in this document (`values`), from those `found`
-        in other fields where it joins them (JOINED_FIELDS) or starts with them (LEADING_FIELDS),
-        remembered in `found`."""
+    def _word_ids(self, name: str, value: str, values: dict, language: str, found: dict[str, list[int]]) -> list[int]:
+        """The words of a field with a word lister in this document (`values`), as their ids in the
+        vocabulary, from those `found` in other fields where it joins them (JOINED_FIELDS) or starts
+        with them (LEADING_FIELDS), remembered in `found`: each of a document's words looked up
+        once (the look-ups are a third of adding a document)."""
         known = found.get(name)
         if known is not None:  # a document has one value a field
             return known
@@ -264,15 +269,17 @@ class FastSegmentWriter(SegmentWriter):
         lead_name = self._leading_fields.get(name)
         lead = values.get(lead_name) if lead_name else None
         if parts is not None and value == exact_text(*(values.get(part) or "" for part in parts)):
-            words: list[str] = []
+            ids: list[int] = []
             for part in parts:
-                words += self._words(part, values.get(part) or "", values, found)
+                ids += self._word_ids(part, values.get(part) or "", values, language, found)
         elif lead and value.startswith(lead) and (len(value) == len(lead) or value[len(lead)].isspace()):
-            words = self._words(lead_name, lead, values, found) + text_words(value[len(lead):])
+            ids = self._word_ids(lead_name, lead, values, language, found) + self._vocabulary.ids(
+                text_words(value[len(lead):]), language
+            )
         else:
-            words = self._word_listers[name][0](value)
-        found[name] = words
-        return words
+            ids = self._vocabulary.ids(self._word_listers[name][0](value), language)
+        found[name] = ids
+        return ids
 
     def _field_postings(self, name: str, field, value) -> tuple[list, int]:
         """The (term, weight, encoded value) of a field Whoosh analyses (fields without a word lister:
@@ -353,7 +360,7 @@ class FastSegmentWriter(SegmentWriter):
                 flat = inverted[name]
                 if flat:
                     yield name, ((term, flat[term]) for term in sorted(flat))
-            elif field_tokens.terms:
+            elif field_tokens.tokens:
                 yield name, field_tokens.postings(encoding)
 
     def _all_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
@@ -373,7 +380,7 @@ class FastSegmentWriter(SegmentWriter):
         self._runs.append(name)
         self._sources.append(name)
         self._inverted = {}
-        self._tokens = {}
+        self._forget_words()
         self._inverted_bytes = 0
 
     def _read_run(self, name: str):
@@ -431,7 +438,16 @@ class FastSegmentWriter(SegmentWriter):
         self._runs = []
         self._sources = []
         self._inverted = {}
-        self._tokens = {}
+        self._forget_words()
+
+    def _forget_words(self) -> None:
+        # Once their postings are written (a run, the segment): the vocabulary and the terms of its
+        # words last as long as the tokens numbered by it.
+        # field name -> the words of the documents added to a field with a word lister, as word ids
+        self._tokens: dict[str, FieldTokens] = {}
+        self._vocabulary = Vocabulary()
+        # a term function -> the terms of the vocabulary's words, found by the fields sharing it
+        self._word_terms: dict[Callable, dict[int, bytes]] = {}
 
     def finish_segment(self) -> Segment | None:
         """Write out the segment and return it, to be committed by commit_segments(); None if empty."""
@@ -445,44 +461,65 @@ class FastSegmentWriter(SegmentWriter):
         self._close_segment()
 
 
-class WordNumbers(dict):
-    """A field's words in one language -> their terms' numbers (FieldTokens), a word numbered as it
-    is first looked up: a document's words are then looked up once each, in C (a set of them, and
-    its difference from the words known, took as long as the look-ups; most words are known)."""
+class Vocabulary:
+    """The words of the documents a writer adds (of every field with a word lister), each numbered
+    as first seen in a language: a document's words are looked up once, in C, whichever of its
+    fields hold them (the body's in `exact` too), and each field's tokens are kept as these ids
+    until its postings are made (FieldTokens)."""
 
-    def __init__(self, term: Callable[[str, str], bytes], language: str, numbers: dict[bytes, int], terms: list[bytes]):
+    def __init__(self):
+        self.words: list[str] = []
+        self.languages: list[str] = []  # the language each word was seen in
+        self._ids: dict[str, WordIds] = {}  # language -> word -> its id
+        self._counted = 0
+
+    def ids(self, words: list[str], language: str) -> list[int]:
+        known = self._ids.get(language)
+        if known is None:
+            known = self._ids[language] = WordIds(self, language)
+        return list(map(known.__getitem__, words))
+
+    def added(self) -> int:
+        """How many words were added since asked last."""
+        added = len(self.words) - self._counted
+        self._counted = len(self.words)
+        return added
+
+
+class WordIds(dict):
+    """A vocabulary's words of one language -> their ids, a new word numbered as it is first looked up."""
+
+    def __init__(self, vocabulary: Vocabulary, language: str):
         super().__init__()
-        self.term = term
+        self.vocabulary = vocabulary
         self.language = language
-        self.numbers = numbers  # the field's terms -> their numbers, in every language
-        self.terms = terms
 
     def __missing__(self, word: str) -> int:
-        term = self.term(word, self.language)
-        number = self.numbers.get(term)
-        if number is None:
-            number = self.numbers[term] = len(self.terms)
-            self.terms.append(term)
-        self[word] = number
+        vocabulary = self.vocabulary
+        number = self[word] = len(vocabulary.words)
+        vocabulary.words.append(word)
+        vocabulary.languages.append(self.language)
         return number
 
 
 class FieldTokens:
     """The terms of a field's words (compile_word_lister) in the documents added, each kept as its
-    number among the field's distinct terms, in the order added: 4 bytes a token where a posting
-    in a flat list takes about 60, and no dictionary lookup or list per posting while documents
-    are added, one lookup per word (a word's number is remembered per language).  postings()
-    inverts them with numpy into the flat lists FastSegmentWriter writes, the postings Whoosh
-    makes: a posting per distinct term per document, its weight the count of its positions times
-    the field's boost, its positions encoded as Positions encodes them."""
+    word's id in a vocabulary (Vocabulary), in the order added: 4 bytes a token where a posting in
+    a flat list takes about 60, and no dictionary lookup or list per posting while documents are
+    added.  postings() numbers the field's distinct terms, finding the term of each word once
+    (in `word_terms`, shared by the fields of one analysis), and inverts the tokens with numpy into
+    the flat lists FastSegmentWriter writes, the postings Whoosh makes: a posting per distinct
+    term per document, its weight the count of its positions times the field's boost, its
+    positions encoded as Positions encodes them."""
 
-    def __init__(self, term: Callable[[str, str], bytes], boost: float, listed_postings: int | None = None):
+    def __init__(self, term: Callable[[str, str], bytes], boost: float, vocabulary: Vocabulary,
+                 word_terms: dict[int, bytes] | None = None, listed_postings: int | None = None):
         self.term = term
         self.boost = boost
+        self.vocabulary = vocabulary
+        self.word_terms = {} if word_terms is None else word_terms  # word id -> its term
         # From how many documents a term's positions go to the postings file (postings_arrays)
         self.listed_postings = postings_arrays.SIDECAR_POSTINGS if listed_postings is None else listed_postings
-        self.word_numbers: dict[str, WordNumbers] = {}  # language -> word -> its term's number
-        self.numbers: dict[bytes, int] = {}
         self.terms: list[bytes] = []
         # Unsigned: array("i") converts each number through PyArg_Parse, a twentieth of adding a
         # document; "I" takes it as is, and its bytes are the same int32 ones postings() reads.
@@ -491,20 +528,40 @@ class FieldTokens:
         self.ends = array("q")  # where each document's tokens end in `tokens`
         self.lengths = array("q")
 
-    def add(self, docnum: int, words: list[str], language: str, length: int) -> int:
-        """Add a document's words, in order; returns about how many bytes of memory they take."""
-        if not words:
+    def add(self, docnum: int, ids: list[int], length: int) -> int:
+        """Add a document's words, in order, as their ids in the vocabulary; returns about how many
+        bytes of memory they take."""
+        if not ids:
             return 0
-        known = self.word_numbers.get(language)
-        if known is None:
-            known = self.word_numbers[language] = WordNumbers(self.term, language, self.numbers, self.terms)
-        known_before = len(known)
-        # One look-up a word, in C; a new word's term is numbered by WordNumbers.__missing__.
-        self.tokens.fromlist(list(map(known.__getitem__, words)))  # a third faster than extend(map(...))
+        self.tokens.fromlist(ids)
         self.docnums.append(docnum)
         self.ends.append(len(self.tokens))
         self.lengths.append(length)
-        return TOKEN_BYTES * len(words) + TERM_BYTES * (len(known) - known_before) + DOCUMENT_BYTES
+        return TOKEN_BYTES * len(ids) + DOCUMENT_BYTES
+
+    def _number_terms(self) -> None:
+        """Make the tokens their terms' numbers among the field's distinct terms (`terms`)."""
+        import numpy as np
+
+        ids = np.frombuffer(self.tokens, np.uint32)
+        used = np.flatnonzero(np.bincount(ids)).tolist()
+        words, languages = self.vocabulary.words, self.vocabulary.languages
+        word_terms = self.word_terms
+        numbers: dict[bytes, int] = {}
+        terms = self.terms
+        id_numbers = []
+        for word_id in used:
+            term = word_terms.get(word_id)
+            if term is None:
+                term = word_terms[word_id] = self.term(words[word_id], languages[word_id])
+            number = numbers.get(term)
+            if number is None:
+                number = numbers[term] = len(terms)
+                terms.append(term)
+            id_numbers.append(number)
+        numbered = np.zeros(len(words), np.uint32)
+        numbered[used] = id_numbers
+        self.tokens = numbered[ids]
 
     def postings(self, encoding: tuple[int, int] | None = None) -> Iterator[tuple[bytes, "list | EncodedTerm"]]:
         """(term, flat list of its postings in docnum order), in term order; once, after the last
@@ -513,10 +570,11 @@ class FieldTokens:
         made from the arrays without the flat lists: for a segment written straight from memory."""
         import numpy as np
 
-        terms = self.terms
-        if not terms:
+        if not self.tokens:
             return
-        self.word_numbers = self.numbers = None
+        self._number_terms()
+        terms = self.terms
+        self.vocabulary = self.word_terms = None
         by_term = sorted(range(len(terms)), key=terms.__getitem__)
         ranks = np.empty(len(terms), np.int32)
         ranks[by_term] = np.arange(len(terms), dtype=np.int32)
@@ -1158,6 +1216,23 @@ def compile_word_lister(field) -> tuple[Callable[[str], list[str]], Callable[[st
     if term is None:
         return None
     return whole_matches(analyzer.items[0].expression), lambda word, language: term(word).encode("utf-8")
+
+
+def _term_groups(schema, word_listers: dict) -> dict[str, Callable[[str, str], bytes]]:
+    """Field name -> the term function of its word lister (compile_word_lister), one function for
+    the fields of equal analyzers, whose words' terms are the same: title, lead and body."""
+    groups: list[tuple[Any, Callable[[str, str], bytes]]] = []
+    terms = {}
+    for name, word_lister in word_listers.items():
+        if word_lister is None:
+            continue
+        analyzer = schema[name].analyzer
+        term = next((term for other, term in groups if other == analyzer), None)
+        if term is None:
+            term = word_lister[1]
+            groups.append((analyzer, term))
+        terms[name] = term
+    return terms
 
 
 def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
