@@ -561,7 +561,8 @@ class FieldTokens:
             id_numbers.append(number)
         numbered = np.zeros(len(words), np.uint32)
         numbered[used] = id_numbers
-        self.tokens = numbered[ids]
+        # In place ("clip" is not buffered, and every id is in range): no second array of the tokens.
+        np.take(numbered, ids, out=ids, mode="clip")
 
     def postings(self, encoding: tuple[int, int] | None = None) -> Iterator[tuple[bytes, "list | EncodedTerm"]]:
         """(term, flat list of its postings in docnum order), in term order; once, after the last
