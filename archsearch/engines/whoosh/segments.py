@@ -354,6 +354,11 @@ class FastSegmentWriter(SegmentWriter):
         `encoding`, see FieldTokens.postings)."""
         inverted = self._inverted
         tokens = self._tokens
+        # Every field's terms numbered first: the vocabulary and its words' terms, which only that
+        # needs, are let go before any postings are made.
+        for field_tokens in tokens.values():
+            field_tokens.number_terms()
+        self._vocabulary = self._word_terms = None
         for name in sorted(inverted.keys() | tokens.keys()):
             field_tokens = tokens.pop(name, None)
             if field_tokens is None:
@@ -539,10 +544,13 @@ class FieldTokens:
         self.lengths.append(length)
         return TOKEN_BYTES * len(ids) + DOCUMENT_BYTES
 
-    def _number_terms(self) -> None:
-        """Make the tokens their terms' numbers among the field's distinct terms (`terms`)."""
+    def number_terms(self) -> None:
+        """Make the tokens their terms' numbers among the field's distinct terms (`terms`); once,
+        after the last document (postings() does, if not done before)."""
         import numpy as np
 
+        if self.vocabulary is None:
+            return
         ids = np.frombuffer(self.tokens, np.uint32)
         used = np.flatnonzero(np.bincount(ids)).tolist()
         words, languages = self.vocabulary.words, self.vocabulary.languages
@@ -563,6 +571,7 @@ class FieldTokens:
         numbered[used] = id_numbers
         # In place ("clip" is not buffered, and every id is in range): no second array of the tokens.
         np.take(numbered, ids, out=ids, mode="clip")
+        self.vocabulary = self.word_terms = None
 
     def postings(self, encoding: tuple[int, int] | None = None) -> Iterator[tuple[bytes, "list | EncodedTerm"]]:
         """(term, flat list of its postings in docnum order), in term order; once, after the last
@@ -573,9 +582,8 @@ class FieldTokens:
 
         if not self.tokens:
             return
-        self._number_terms()
+        self.number_terms()
         terms = self.terms
-        self.vocabulary = self.word_terms = None
         by_term = sorted(range(len(terms)), key=terms.__getitem__)
         ranks = np.empty(len(terms), np.int32)
         ranks[by_term] = np.arange(len(terms), dtype=np.int32)
