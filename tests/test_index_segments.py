@@ -823,3 +823,25 @@ def test_a_field_without_terms_in_the_segment_has_no_place_in_its_term_index(tmp
     writer.fieldwriter.start_field = lambda name, field: started.append(name) or start_field(name, field)
     writer.finish_segment()
     assert "author" not in started and started == sorted(started) and {"title", "body", "key"} <= set(started)
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 255)), max_size=20), st.integers(0, 5))
+def test_lengths_column_writer_writes_what_whoosh_s_writes(gaps_values, trailing):
+    """LengthsColumnWriter's bytes are those of Whoosh's writer of LENGTHS_COLUMN: 0 left out (the
+    default), missing documents filled before a value, none after the last."""
+    from io import BytesIO
+
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+    from whoosh.filedb.structfile import StructFile
+
+    whoosh_file, our_file = StructFile(BytesIO()), StructFile(BytesIO())
+    whoosh_writer, our_writer = LENGTHS_COLUMN.writer(whoosh_file), segments.LengthsColumnWriter(our_file)
+    docnum = 0
+    for gap, value in gaps_values:
+        docnum += gap
+        for writer in (whoosh_writer, our_writer):
+            writer.add(docnum, value)
+        docnum += 1
+    for writer in (whoosh_writer, our_writer):
+        writer.finish(docnum + trailing)
+    assert our_file.file.getvalue() == whoosh_file.file.getvalue()

@@ -34,7 +34,7 @@ from typing import Any
 from isal import isal_zlib
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3Codec, W3PerDocReader, W3TermInfo, _lenfield
-from whoosh.columns import VarBytesColumn
+from whoosh.columns import ColumnWriter, VarBytesColumn
 from whoosh.analysis import IDTokenizer, RegexTokenizer
 from whoosh.fields import FieldType
 from whoosh.formats import Existence, Frequency, Positions
@@ -250,11 +250,14 @@ class FastSegmentWriter(SegmentWriter):
 
     def _column(self, name: str, column):
         """The per-document writer's column writer of that name, made when first used, as its
-        add_column_value makes it."""
-        writer = self.perdocwriter._colwriters.get(name)
+        add_column_value makes it (a field lengths' one kept in memory: LengthsColumnWriter)."""
+        writers = self.perdocwriter._colwriters
+        writer = writers.get(name)
         if writer is None:
             self.perdocwriter._create_column(name, column)
-            writer = self.perdocwriter._colwriters[name]
+            writer = writers[name]
+            if column is LENGTHS_COLUMN:
+                writer = writers[name] = LengthsColumnWriter(writer._dbfile)
         return writer
 
     def _word_ids(self, name: str, value: str, values: dict, language: str, found: dict[str, list[int]]) -> list[int]:
@@ -464,6 +467,27 @@ class FastSegmentWriter(SegmentWriter):
     def discard(self) -> None:
         """Give up the segment; its files are removed by the next commit."""
         self._close_segment()
+
+
+class LengthsColumnWriter(ColumnWriter):
+    """The writer of Whoosh's column of a field's length bytes (LENGTHS_COLUMN, NumericColumn("B")
+    with the default 0), its bytes the same but kept in memory and written once, when finished:
+    Whoosh's writes each through four calls (6% of adding a document)."""
+
+    def __init__(self, dbfile):
+        super().__init__(dbfile)
+        self._bytes = bytearray()
+
+    def add(self, docnum: int, value: int) -> None:
+        if value == 0:  # the default, left out as Whoosh's writer leaves it, or filled before a value
+            return
+        written = self._bytes
+        if docnum > len(written):
+            written += bytes(docnum - len(written))
+        written.append(value)
+
+    def finish(self, doccount: int) -> None:
+        self._dbfile.write(self._bytes)
 
 
 class Vocabulary:
