@@ -69,7 +69,7 @@ TERM_BYTES = 200
 # A posting's values in a term's list: docnum, weight, encoded value (positions), field length.
 POSTING_SLOTS = 4
 # What a token of a field with a word lister takes in memory until its postings are made
-# (FieldTokens: its term's number), and a document of such a field (its number, length and end).
+# (FieldTokens: its word's id), and a document of such a field (its number, length and end).
 TOKEN_BYTES = 4
 DOCUMENT_BYTES = 24
 # A field's tokens are inverted a slice of its terms at a time, about this many tokens: the arrays
@@ -107,7 +107,7 @@ MERGE_FACTOR = 4
 MERGE_BOUND = 100
 # Distinct words whose analysis a term lister (compile_term_lister) remembers; past this it starts
 # afresh, which keeps a process small on a corpus with millions of one-off words.  The writer's
-# own tables of words (FieldTokens) last one segment or run, and count in its budget.
+# own table of words (Vocabulary) lasts one segment or run, and counts in its budget.
 KNOWN_WORDS_LIMIT = 200_000
 # A field that indexes others' text joined by schema.exact_text, and those fields: exact_text(title,
 # body)'s words are the title's then the body's (a line break joins no words, and NFC composes
@@ -449,8 +449,8 @@ class FastSegmentWriter(SegmentWriter):
         self._forget_words()
 
     def _forget_words(self) -> None:
-        # Once their postings are written (a run, the segment): the vocabulary and the terms of its
-        # words last as long as the tokens numbered by it.
+        # Made afresh once their postings are written (a run, the segment): the vocabulary and the
+        # terms of its words last as long as the tokens it numbers.
         # field name -> the words of the documents added to a field with a word lister, as word ids
         self._tokens: dict[str, FieldTokens] = {}
         self._vocabulary = Vocabulary()
