@@ -10,6 +10,7 @@ from whoosh import index as whoosh_index
 
 from archsearch.engines.whoosh import postings_arrays, segments
 from archsearch.analysis import TextAnalyzer
+from archsearch.analysis.chain import text_words
 from archsearch.indexing import Entry, article_document
 from archsearch.formats import read_article
 from archsearch.schema import build_schema, exact_text
@@ -213,12 +214,13 @@ def folded(word: str, language: str) -> bytes:
 @settings(max_examples=200, deadline=None)
 @given(documents=field_documents, boost=st.sampled_from([1.0, 2.5]), sorted_tokens=st.integers(1, 20))
 def test_field_tokens_invert_as_one_document_at_a_time(documents, boost, sorted_tokens):
-    tokens = segments.FieldTokens(folded, boost)
+    vocabulary = segments.Vocabulary()
+    tokens = segments.FieldTokens(folded, boost, vocabulary)
     expected = []
     for number, (terms, length) in enumerate(documents):
         docnum, language = number * 3 + 1, ("fr" if number % 2 else "")
         words = [term.decode() for term in terms]
-        tokens.add(docnum, words, language, length, set(words) if number % 3 else None)
+        tokens.add(docnum, vocabulary.ids(words, language), length)
         expected.append((docnum, [folded(word, language) for word in words], length))
     original = segments.SORTED_TOKENS
     segments.SORTED_TOKENS = sorted_tokens
@@ -239,12 +241,13 @@ def test_field_tokens_encode_as_encode_postings_encodes_their_flat_lists(documen
     """FieldTokens.postings with an encoding gives each term the blocks and term information that
     encode_postings makes of the flat list it gives without, and the same documents, weights and
     laid-out data for the sidecars."""
-    flat_tokens, encoded_tokens = segments.FieldTokens(folded, boost, 3), segments.FieldTokens(folded, boost, 3)
+    vocabulary = segments.Vocabulary()
+    flat_tokens, encoded_tokens = (segments.FieldTokens(folded, boost, vocabulary, listed_postings=3) for _ in range(2))
     scorable = documents and documents[0][1] % 2  # a field's lengths are its documents' words, or all 0
     for number, (terms, length) in enumerate(documents):
+        ids = vocabulary.ids([term.decode() for term in terms], "fr" if number % 2 else "")
         for tokens in (flat_tokens, encoded_tokens):
-            tokens.add(number * 3 + 1, [term.decode() for term in terms], "fr" if number % 2 else "",
-                       length + 1 if scorable else 0)
+            tokens.add(number * 3 + 1, ids, length + 1 if scorable else 0)
     original = segments.SORTED_TOKENS
     segments.SORTED_TOKENS = sorted_tokens
     try:
@@ -652,10 +655,13 @@ def test_a_recurring_value_of_a_field_whoosh_analyses_is_analysed_once(tmp_path,
     assert contents(whoosh_index.open_dir(str(tmp_path / "fast"))) == expected
 
 
-def test_the_words_of_exact_are_found_once_in_title_and_body(tmp_path, monkeypatch):
+def test_the_words_of_exact_and_body_are_found_once_in_title_lead_and_body(tmp_path, monkeypatch):
+    """exact's words are the title's then the body's, and the body's its lead's then the rest's
+    (segments.JOINED_FIELDS, LEADING_FIELDS): no text is split into words twice."""
     from archsearch.analysis import chain
 
     docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(5)))
+    assert all(doc["lead"] and doc["body"] != doc["lead"] for doc in docs)
     read = []
     original = chain.words
     monkeypatch.setattr(chain, "words", lambda text: read.append(text) or original(text))
@@ -663,8 +669,35 @@ def test_the_words_of_exact_are_found_once_in_title_and_body(tmp_path, monkeypat
     for doc in docs:
         writer.add_document(**doc)
     writer.cancel()
-    assert {doc["body"] for doc in docs} <= set(read)
+    assert {doc["body"][len(doc["lead"]):] for doc in docs} <= set(read)
+    assert [text for text in read if any(text == doc["lead"] for doc in docs)] == [doc["lead"] for doc in docs]
     assert not {doc["exact"] for doc in docs} & set(read)
+    assert not {doc["body"] for doc in docs} & set(read)
+
+
+@pytest.mark.parametrize("lead, body", [
+    ("Zu", "Zu\u0308rich is here"),  # NFC composes across the lead's end: not at whitespace
+    ("Report on U", "Report on U.S. trade"),  # a word runs on past the lead's end
+    ("The lead", "The lead\n\nthe rest"),
+    ("The lead", "The lead"),
+    ("Марка\u0301", "Марка\u0301 and 北京大学 \n\n 北京"),
+])
+def test_a_body_has_the_words_of_its_lead_then_the_rest(tmp_path, lead, body):
+    writer = segments.FastSegmentWriter(whoosh_index.create_in(str(tmp_path), build_schema()))
+    ids = writer._word_ids("body", body, {"lead": lead, "body": body}, "en", {})
+    assert ids == writer._vocabulary.ids(text_words(body), "en")
+    writer.cancel()
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.lists(st.sampled_from(["a", "\u0301", "e\u0301", "北京", "U.S", ".", "3.5", "\n", " ", "\t", "\u00a0",
+                                      "\U0001d400", "\u0915\u093c", "Ω", "\u200d"]), max_size=14).map("".join),
+       cut=st.integers(0, 30))
+def test_a_body_cut_anywhere_has_the_words_of_its_lead_then_the_rest(tmp_path_factory, body, cut):
+    writer = segments.FastSegmentWriter(whoosh_index.create_in(str(tmp_path_factory.mktemp("index")), build_schema()))
+    values = {"lead": body[:cut], "body": body}
+    assert writer._word_ids("body", body, values, "en", {}) == writer._vocabulary.ids(text_words(body), "en")
+    writer.cancel()
 
 
 # A field's terms as the writer hands them to the postings file: each term's postings, each posting
@@ -798,3 +831,25 @@ def test_a_field_without_terms_in_the_segment_has_no_place_in_its_term_index(tmp
     writer.fieldwriter.start_field = lambda name, field: started.append(name) or start_field(name, field)
     writer.finish_segment()
     assert "author" not in started and started == sorted(started) and {"title", "body", "key"} <= set(started)
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 255)), max_size=20), st.integers(0, 5))
+def test_lengths_column_writer_writes_what_whoosh_s_writes(gaps_values, trailing):
+    """LengthsColumnWriter's bytes are those of Whoosh's writer of LENGTHS_COLUMN: 0 left out (the
+    default), missing documents filled before a value, none after the last."""
+    from io import BytesIO
+
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+    from whoosh.filedb.structfile import StructFile
+
+    whoosh_file, our_file = StructFile(BytesIO()), StructFile(BytesIO())
+    whoosh_writer, our_writer = LENGTHS_COLUMN.writer(whoosh_file), segments.LengthsColumnWriter(our_file)
+    docnum = 0
+    for gap, value in gaps_values:
+        docnum += gap
+        for writer in (whoosh_writer, our_writer):
+            writer.add(docnum, value)
+        docnum += 1
+    for writer in (whoosh_writer, our_writer):
+        writer.finish(docnum + trailing)
+    assert our_file.file.getvalue() == whoosh_file.file.getvalue()

@@ -36,8 +36,8 @@ from typing import Any
 
 from isal import isal_zlib
 from whoosh.codec.base import Segment
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PerDocReader, W3TermInfo
-from whoosh.columns import VarBytesColumn
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3Codec, W3PerDocReader, W3TermInfo, _lenfield
+from whoosh.columns import ColumnWriter, VarBytesColumn
 from whoosh.analysis import IDTokenizer, RegexTokenizer
 from whoosh.fields import FieldType
 from whoosh.formats import Existence, Frequency, Positions
@@ -72,7 +72,7 @@ TERM_BYTES = 200
 # A posting's values in a term's list: docnum, weight, encoded value (positions), field length.
 POSTING_SLOTS = 4
 # What a token of a field with a word lister takes in memory until its postings are made
-# (FieldTokens: its term's number), and a document of such a field (its number, length and end).
+# (FieldTokens: its word's id), and a document of such a field (its number, length and end).
 TOKEN_BYTES = 4
 DOCUMENT_BYTES = 24
 # A field's tokens are inverted a slice of its terms at a time, about this many tokens: the arrays
@@ -110,12 +110,16 @@ MERGE_FACTOR = 4
 MERGE_BOUND = 100
 # Distinct words whose analysis a term lister (compile_term_lister) remembers; past this it starts
 # afresh, which keeps a process small on a corpus with millions of one-off words.  The writer's
-# own tables of words (FieldTokens) last one segment or run, and count in its budget.
+# own table of words (Vocabulary) lasts one segment or run, and counts in its budget.
 KNOWN_WORDS_LIMIT = 200_000
 # A field that indexes others' text joined by schema.exact_text, and those fields: exact_text(title,
 # body)'s words are the title's then the body's (a line break joins no words, and NFC composes
 # nothing across it), so they are found once in a document that has all three.
 JOINED_FIELDS = {"exact": ("title", "body")}
+# A field whose text mostly starts with another's, and that field: the body with its lead (its first
+# paragraph).  Where it does, up to whitespace (which no word holds, and NFC composes nothing across),
+# the body's words are the lead's then those of the rest, so the lead's are found once.
+LEADING_FIELDS = {"body": "lead"}
 # Values of a field without a word lister whose postings a writer remembers (most recur); a field of
 # values that do not (a file's key) starts afresh past this: 4,096 took 5 MiB more of a worker.
 KNOWN_VALUES_LIMIT = 1_024
@@ -146,13 +150,26 @@ class FastSegmentWriter(SegmentWriter):
             name: parts for name, parts in JOINED_FIELDS.items()
             if all(self._word_listers.get(each) and self._word_listers[each][0] is text_words for each in (name, *parts))
         }
+        # field name -> the field its text mostly starts with, where both find words alike (LEADING_FIELDS)
+        self._leading_fields = {
+            name: lead for name, lead in LEADING_FIELDS.items()
+            if all(self._word_listers.get(each) and self._word_listers[each][0] is text_words for each in (name, lead))
+        }
         self._text_indexers = {name: compile_text_indexer(field) for name, field in self.schema.items()}
+        # field name -> the field, its word lister, the name of its value to store, its lengths column
+        self._field_steps = {
+            name: (field, self._word_listers[name], f"_stored_{name}", _lenfield(name))
+            for name, field in self.schema.items()
+        }
+        # the keys of documents' values (see _field_order) -> the names of the fields in them, in order
+        self._field_orders: dict[tuple[str, ...], list[str]] = {}
         # field name -> value -> its postings and length (_field_postings)
         self._known_values: dict[str, dict] = {}
         # field name -> term -> [docnum, weight, encoded value, field length, docnum, ...] in docnum order
         self._inverted: dict[str, dict[bytes, list]] = {}
-        # field name -> the words of the documents added to a field with a word lister, as numbers
-        self._tokens: dict[str, FieldTokens] = {}
+        # field name -> the term function it shares with the fields of an equal analyzer
+        self._term_groups = _term_groups(self.schema, self._word_listers)
+        self._forget_words()
         self._inverted_bytes = 0
         self._runs: list[str] = []
         # Where the postings not in memory are, in docnum order: runs (their names) and the segments
@@ -172,73 +189,103 @@ class FastSegmentWriter(SegmentWriter):
 
     def add_document(self, **values: Any) -> None:
         # The steps of SegmentWriter.add_document for what this schema uses (no boosts, vectors
-        # or spelling fields), with the analysis done by the term listers.
+        # or spelling fields), with the analysis done by the term listers, and W3PerDocWriter's
+        # add_field and add_column_value for its columns (5% of adding a document's instructions,
+        # where each is a chain of calls).
         self._check_state()
         docnum = self.docnum
         inverted = self._inverted
         perdocwriter = self.perdocwriter
         perdocwriter.start_doc(docnum)
+        stored_fields = perdocwriter._storedfields
+        field_lengths = perdocwriter._fieldlengths
         language = values.get("language") or ""
-        found: dict[str, tuple[list[str], set[str]]] = {}  # this document's words of each field found so far
+        found: dict[str, list[int]] = {}  # this document's words of each field found so far, as word ids
         try:
-            for name in sorted(name for name in values if not name.startswith("_")):
+            for name in self._field_order(values):
                 value = values[name]
                 if value is None:
                     continue
-                field = self.schema[name]
+                field, word_lister, stored_name, length_column = self._field_steps[name]
                 length = 0
                 if field.indexed:
-                    word_lister = self._word_listers[name]
                     if word_lister is None:
                         postings, length = self._field_postings(name, field, value)
                         self._invert(inverted.setdefault(name, {}), docnum, postings, length)
                     else:
-                        list_words, term = word_lister
-                        words, distinct = self._words(name, value, values, found)
+                        ids = self._word_ids(name, value, values, language, found)
                         if field.scorable:
-                            length = len(words)
+                            length = len(ids)
                         tokens = self._tokens.get(name)
                         if tokens is None:
+                            term = self._term_groups[name]
                             tokens = self._tokens[name] = FieldTokens(
-                                term, field.format.field_boost, postings_arrays.sidecar_postings(name)
+                                term, field.format.field_boost, self._vocabulary, self._word_terms.setdefault(term, {}),
+                                postings_arrays.sidecar_postings(name),
                             )
-                        self._inverted_bytes += tokens.add(docnum, words, language, length, distinct)
-                stored = values.get(f"_stored_{name}", value)
-                perdocwriter.add_field(name, field, stored if field.stored else None, length)
+                        self._inverted_bytes += tokens.add(docnum, ids, length)
+                stored = values.get(stored_name, value)
+                if field.stored and stored is not None:
+                    stored_fields[name] = stored
+                if length:
+                    self._column(length_column, LENGTHS_COLUMN).add(docnum, length_byte(length))
+                    field_lengths[name] += length
                 if field.column_type:
-                    perdocwriter.add_column_value(name, field.column_type, field.to_column_value(stored))
+                    self._column(name, field.column_type).add(docnum, field.to_column_value(stored))
         except Exception:
             perdocwriter.cancel_doc()
             raise
         perdocwriter.finish_doc()
         self._added = True
         self.docnum += 1
+        self._inverted_bytes += TERM_BYTES * self._vocabulary.added()
         if self._inverted_bytes > POSTINGS_MEMORY_BYTES:
             self._write_run()
 
-    def _words(
-        self, name: str, value: str, values: dict, found: dict[str, tuple[list[str], set[str]]]
-    ) -> tuple[list[str], set[str]]:
-        """The words of a field with a word lister in this document (`values`), and the set of them,
-        from those `found` in other fields where it joins them (JOINED_FIELDS), remembered in `found`:
-        a set of the body's words made once, not again for `exact` (a set from sets copies them)."""
+    def _field_order(self, values: dict) -> list[str]:
+        """The names of the fields in `values`, in the order Whoosh adds them (sorted); the same
+        for every document made alike (a dict's keys in the same order)."""
+        keys = tuple(values)
+        order = self._field_orders.get(keys)
+        if order is None:
+            order = self._field_orders[keys] = sorted(name for name in keys if not name.startswith("_"))
+        return order
+
+    def _column(self, name: str, column):
+        """The per-document writer's column writer of that name, made when first used, as its
+        add_column_value makes it (a field lengths' one kept in memory: LengthsColumnWriter)."""
+        writers = self.perdocwriter._colwriters
+        writer = writers.get(name)
+        if writer is None:
+            self.perdocwriter._create_column(name, column)
+            writer = writers[name]
+            if column is LENGTHS_COLUMN:
+                writer = writers[name] = LengthsColumnWriter(writer._dbfile)
+        return writer
+
+    def _word_ids(self, name: str, value: str, values: dict, language: str, found: dict[str, list[int]]) -> list[int]:
+        """The words of a field with a word lister in this document (`values`), as their ids in the
+        vocabulary, from those `found` in other fields where it joins them (JOINED_FIELDS) or starts
+        with them (LEADING_FIELDS), remembered in `found`: each of a document's words looked up
+        once (the look-ups are a third of adding a document)."""
         known = found.get(name)
         if known is not None:  # a document has one value a field
             return known
-        list_words = self._word_listers[name][0]
         parts = self._joined_fields.get(name)
+        lead_name = self._leading_fields.get(name)
+        lead = values.get(lead_name) if lead_name else None
         if parts is not None and value == exact_text(*(values.get(part) or "" for part in parts)):
-            words: list[str] = []
-            distinct: set[str] = set()
+            ids: list[int] = []
             for part in parts:
-                part_words, part_distinct = self._words(part, values.get(part) or "", values, found)
-                words += part_words
-                distinct |= part_distinct
+                ids += self._word_ids(part, values.get(part) or "", values, language, found)
+        elif lead and value.startswith(lead) and (len(value) == len(lead) or value[len(lead)].isspace()):
+            ids = self._word_ids(lead_name, lead, values, language, found) + self._vocabulary.ids(
+                text_words(value[len(lead):]), language
+            )
         else:
-            words = list_words(value)
-            distinct = set(words)
-        found[name] = words, distinct
-        return words, distinct
+            ids = self._vocabulary.ids(self._word_listers[name][0](value), language)
+        found[name] = ids
+        return ids
 
     def _field_postings(self, name: str, field, value) -> tuple[list, int]:
         """The (term, weight, encoded value) of a field Whoosh analyses (fields without a word lister:
@@ -313,13 +360,18 @@ class FastSegmentWriter(SegmentWriter):
         `encoding`, see FieldTokens.postings)."""
         inverted = self._inverted
         tokens = self._tokens
+        # Every field's terms numbered first: the vocabulary and its words' terms, which only that
+        # needs, are let go before any postings are made.
+        for field_tokens in tokens.values():
+            field_tokens.number_terms()
+        self._vocabulary = self._word_terms = None
         for name in sorted(inverted.keys() | tokens.keys()):
             field_tokens = tokens.pop(name, None)
             if field_tokens is None:
                 flat = inverted[name]
                 if flat:
                     yield name, ((term, flat[term]) for term in sorted(flat))
-            elif field_tokens.terms:
+            elif field_tokens.tokens:
                 yield name, field_tokens.postings(encoding)
 
     def _all_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
@@ -339,7 +391,7 @@ class FastSegmentWriter(SegmentWriter):
         self._runs.append(name)
         self._sources.append(name)
         self._inverted = {}
-        self._tokens = {}
+        self._forget_words()
         self._inverted_bytes = 0
 
     def _read_run(self, name: str):
@@ -397,7 +449,16 @@ class FastSegmentWriter(SegmentWriter):
         self._runs = []
         self._sources = []
         self._inverted = {}
-        self._tokens = {}
+        self._forget_words()
+
+    def _forget_words(self) -> None:
+        # Made afresh once their postings are written (a run, the segment): the vocabulary and the
+        # terms of its words last as long as the tokens it numbers.
+        # field name -> the words of the documents added to a field with a word lister, as word ids
+        self._tokens: dict[str, FieldTokens] = {}
+        self._vocabulary = Vocabulary()
+        # a term function -> the terms of the vocabulary's words, found by the fields sharing it
+        self._word_terms: dict[Callable, dict[int, bytes]] = {}
 
     def finish_segment(self) -> Segment | None:
         """Write out the segment and return it, to be committed by commit_segments(); None if empty."""
@@ -411,22 +472,86 @@ class FastSegmentWriter(SegmentWriter):
         self._close_segment()
 
 
+class LengthsColumnWriter(ColumnWriter):
+    """The writer of Whoosh's column of a field's length bytes (LENGTHS_COLUMN, NumericColumn("B")
+    with the default 0), its bytes the same but kept in memory and written once, when finished:
+    Whoosh's writes each through four calls (6% of adding a document)."""
+
+    def __init__(self, dbfile):
+        super().__init__(dbfile)
+        self._bytes = bytearray()
+
+    def add(self, docnum: int, value: int) -> None:
+        if value == 0:  # the default, left out as Whoosh's writer leaves it, or filled before a value
+            return
+        written = self._bytes
+        if docnum > len(written):
+            written += bytes(docnum - len(written))
+        written.append(value)
+
+    def finish(self, doccount: int) -> None:
+        self._dbfile.write(self._bytes)
+
+
+class Vocabulary:
+    """The words of the documents a writer adds (of every field with a word lister), each numbered
+    as first seen in a language: a document's words are looked up once, in C, whichever of its
+    fields hold them (the body's in `exact` too), and each field's tokens are kept as these ids
+    until its postings are made (FieldTokens)."""
+
+    def __init__(self):
+        self.words: list[str] = []
+        self.languages: list[str] = []  # the language each word was seen in
+        self._ids: dict[str, WordIds] = {}  # language -> word -> its id
+        self._counted = 0
+
+    def ids(self, words: list[str], language: str) -> list[int]:
+        known = self._ids.get(language)
+        if known is None:
+            known = self._ids[language] = WordIds(self, language)
+        return list(map(known.__getitem__, words))
+
+    def added(self) -> int:
+        """How many words were added since asked last."""
+        added = len(self.words) - self._counted
+        self._counted = len(self.words)
+        return added
+
+
+class WordIds(dict):
+    """A vocabulary's words of one language -> their ids, a new word numbered as it is first looked up."""
+
+    def __init__(self, vocabulary: Vocabulary, language: str):
+        super().__init__()
+        self.vocabulary = vocabulary
+        self.language = language
+
+    def __missing__(self, word: str) -> int:
+        vocabulary = self.vocabulary
+        number = self[word] = len(vocabulary.words)
+        vocabulary.words.append(word)
+        vocabulary.languages.append(self.language)
+        return number
+
+
 class FieldTokens:
     """The terms of a field's words (compile_word_lister) in the documents added, each kept as its
-    number among the field's distinct terms, in the order added: 4 bytes a token where a posting
-    in a flat list takes about 60, and no dictionary lookup or list per posting while documents
-    are added, one lookup per word (a word's number is remembered per language).  postings()
-    inverts them with numpy into the flat lists FastSegmentWriter writes, the postings Whoosh
-    makes: a posting per distinct term per document, its weight the count of its positions times
-    the field's boost, its positions encoded as Positions encodes them."""
+    word's id in a vocabulary (Vocabulary), in the order added: 4 bytes a token where a posting in
+    a flat list takes about 60, and no dictionary lookup or list per posting while documents are
+    added.  postings() numbers the field's distinct terms, finding the term of each word once
+    (in `word_terms`, shared by the fields of one analysis), and inverts the tokens with numpy into
+    the flat lists FastSegmentWriter writes, the postings Whoosh makes: a posting per distinct
+    term per document, its weight the count of its positions times the field's boost, its
+    positions encoded as Positions encodes them."""
 
-    def __init__(self, term: Callable[[str, str], bytes], boost: float, listed_postings: int | None = None):
+    def __init__(self, term: Callable[[str, str], bytes], boost: float, vocabulary: Vocabulary,
+                 word_terms: dict[int, bytes] | None = None, listed_postings: int | None = None):
         self.term = term
         self.boost = boost
+        self.vocabulary = vocabulary
+        self.word_terms = {} if word_terms is None else word_terms  # word id -> its term
         # From how many documents a term's positions go to the postings file (postings_arrays)
         self.listed_postings = postings_arrays.SIDECAR_POSTINGS if listed_postings is None else listed_postings
-        self.word_numbers: dict[str, dict[str, int]] = {}  # language -> word -> its term's number
-        self.numbers: dict[bytes, int] = {}
         self.terms: list[bytes] = []
         # Unsigned: array("i") converts each number through PyArg_Parse, a twentieth of adding a
         # document; "I" takes it as is, and its bytes are the same int32 ones postings() reads.
@@ -435,30 +560,45 @@ class FieldTokens:
         self.ends = array("q")  # where each document's tokens end in `tokens`
         self.lengths = array("q")
 
-    def add(self, docnum: int, words: list[str], language: str, length: int, distinct: set[str] | None = None) -> int:
-        """Add a document's words, in order (`distinct`: the set of them, if made already); returns
-        about how many bytes of memory they take."""
-        if not words:
+    def add(self, docnum: int, ids: list[int], length: int) -> int:
+        """Add a document's words, in order, as their ids in the vocabulary; returns about how many
+        bytes of memory they take."""
+        if not ids:
             return 0
-        known = self.word_numbers.get(language)
-        if known is None:
-            known = self.word_numbers[language] = {}
-        new = (set(words) if distinct is None else distinct).difference(known)
-        if new:
-            numbers = self.numbers
-            terms = self.terms
-            for word in new:
-                term = self.term(word, language)
-                number = numbers.get(term)
-                if number is None:
-                    number = numbers[term] = len(terms)
-                    terms.append(term)
-                known[word] = number
-        self.tokens.fromlist(list(map(known.__getitem__, words)))  # a third faster than extend(map(...))
+        self.tokens.fromlist(ids)
         self.docnums.append(docnum)
         self.ends.append(len(self.tokens))
         self.lengths.append(length)
-        return TOKEN_BYTES * len(words) + TERM_BYTES * len(new) + DOCUMENT_BYTES
+        return TOKEN_BYTES * len(ids) + DOCUMENT_BYTES
+
+    def number_terms(self) -> None:
+        """Make the tokens their terms' numbers among the field's distinct terms (`terms`); once,
+        after the last document (postings() does, if not done before)."""
+        import numpy as np
+
+        if self.vocabulary is None:
+            return
+        ids = np.frombuffer(self.tokens, np.uint32)
+        used = np.flatnonzero(np.bincount(ids)).tolist()
+        words, languages = self.vocabulary.words, self.vocabulary.languages
+        word_terms = self.word_terms
+        numbers: dict[bytes, int] = {}
+        terms = self.terms
+        id_numbers = []
+        for word_id in used:
+            term = word_terms.get(word_id)
+            if term is None:
+                term = word_terms[word_id] = self.term(words[word_id], languages[word_id])
+            number = numbers.get(term)
+            if number is None:
+                number = numbers[term] = len(terms)
+                terms.append(term)
+            id_numbers.append(number)
+        numbered = np.zeros(len(words), np.uint32)
+        numbered[used] = id_numbers
+        # In place ("clip" is not buffered, and every id is in range): no second array of the tokens.
+        np.take(numbered, ids, out=ids, mode="clip")
+        self.vocabulary = self.word_terms = None
 
     def postings(self, encoding: tuple[int, int] | None = None) -> Iterator["tuple[bytes, list] | EncodedTerms"]:
         """(term, flat list of its postings in docnum order), in term order; once, after the last
@@ -468,10 +608,10 @@ class FieldTokens:
         from memory."""
         import numpy as np
 
-        terms = self.terms
-        if not terms:
+        if not self.tokens:
             return
-        self.word_numbers = self.numbers = None
+        self.number_terms()
+        terms = self.terms
         by_term = sorted(range(len(terms)), key=terms.__getitem__)
         ranks = np.empty(len(terms), np.int32)
         ranks[by_term] = np.arange(len(terms), dtype=np.int32)
@@ -1219,6 +1359,23 @@ def compile_word_lister(field) -> tuple[Callable[[str], list[str]], Callable[[st
     if term is None:
         return None
     return whole_matches(analyzer.items[0].expression), lambda word, language: term(word).encode("utf-8")
+
+
+def _term_groups(schema, word_listers: dict) -> dict[str, Callable[[str, str], bytes]]:
+    """Field name -> the term function of its word lister (compile_word_lister), one function for
+    the fields of equal analyzers, whose words' terms are the same: title, lead and body."""
+    groups: list[tuple[Any, Callable[[str, str], bytes]]] = []
+    terms = {}
+    for name, word_lister in word_listers.items():
+        if word_lister is None:
+            continue
+        analyzer = schema[name].analyzer
+        term = next((term for other, term in groups if other == analyzer), None)
+        if term is None:
+            term = word_lister[1]
+            groups.append((analyzer, term))
+        terms[name] = term
+    return terms
 
 
 def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
