@@ -45,7 +45,7 @@ def corpus_folders(corpus: str) -> list[str]:
     linked = [entry for entry in entries if entry.is_symlink() and entry.is_dir()]
     if linked and len(linked) == len(entries):
         return [os.path.realpath(entry) for entry in linked]
-    return [corpus]
+    return [os.path.abspath(corpus)]  # each build runs in its index's temporary folder
 
 
 def count_files(folders: list[str]) -> int:
