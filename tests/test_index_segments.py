@@ -260,8 +260,9 @@ def test_field_tokens_encode_as_encode_postings_encodes_their_flat_lists(documen
          dict(zip(encoded.listed, encoded.laid_out)).get(term))
         for encoded in slices
         for term, data, term_info, docnums, first, count in zip(
-            encoded.terms, encoded.data, encoded.term_infos, encoded.term_docnums(), encoded.firsts.tolist(),
-            encoded.counts.tolist(),
+            encoded.terms, encoded.data, encoded.term_infos,
+            [encoded.docnums[first:first + count].tolist() for first, count in zip(encoded.firsts, encoded.counts)],
+            encoded.firsts.tolist(), encoded.counts.tolist(),
         )
     ]
     assert [term for term, *_ in encoded] == [term for term, _ in flat]

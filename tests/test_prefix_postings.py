@@ -279,28 +279,66 @@ def test_entries_read_back_as_written(tmp_path, wide, monkeypatch, set_limit):
         prefix_postings.SegmentPrefixes(str(tmp_path / "MAIN_fake.prefixes"), far + 21)  # another segment's
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    words=st.dictionaries(
-        st.text("abc", min_size=1, max_size=4),
-        st.lists(st.integers(0, 70_010), min_size=1, max_size=30, unique=True).map(sorted),
-        max_size=40,
-    ),
-    set_limit=st.integers(0, 40),
+# Words (in `exact`) and their documents, for a writer of prefixes.
+prefix_words = st.dictionaries(
+    st.text("abc", min_size=1, max_size=4),
+    st.lists(st.integers(0, 70_010), min_size=1, max_size=30, unique=True).map(sorted),
+    max_size=40,
 )
+
+
+def prefixes_written(folder: Path, set_limit: int, give) -> bytes:
+    """The file a PrefixWriter writes (an entry for every prefix of two words or more, documents
+    gathered in a set up to `set_limit`) of the terms `give(writer)` gives it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(prefix_postings, "WORDS_LISTED", 1)
+        patch.setattr(prefix_postings, "DOCUMENT_SET_LIMIT", set_limit)
+        writer = prefix_postings.PrefixWriter(str(folder), FakeSegment())
+        give(writer)
+        writer.finish(70_011)
+    return (folder / "MAIN_fake.prefixes").read_bytes()
+
+
+def given_one_by_one(words: dict[str, list[int]]):
+    def give(writer):
+        for word in sorted(words):
+            writer.add("exact", word.encode(), words[word])
+
+    return give
+
+
+@settings(max_examples=60, deadline=None)
+@given(words=prefix_words, set_limit=st.integers(0, 40))
 def test_documents_gathered_as_marks_write_what_sets_write(tmp_path_factory, words, set_limit):
-    written = []
-    for limit in (prefix_postings.DOCUMENT_SET_LIMIT, set_limit):
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(prefix_postings, "WORDS_LISTED", 1)
-            patch.setattr(prefix_postings, "DOCUMENT_SET_LIMIT", limit)
-            folder = tmp_path_factory.mktemp("prefixes")
-            writer = prefix_postings.PrefixWriter(str(folder), FakeSegment())
-            for word in sorted(words):
-                writer.add("exact", word.encode(), words[word])
-            writer.finish(70_011)
-        written.append((folder / "MAIN_fake.prefixes").read_bytes())
-    assert written[0] == written[1]
+    assert prefixes_written(tmp_path_factory.mktemp("prefixes"), prefix_postings.DOCUMENT_SET_LIMIT,
+                            given_one_by_one(words)) == prefixes_written(tmp_path_factory.mktemp("prefixes"), set_limit,
+                                                                         given_one_by_one(words))
+
+
+@settings(max_examples=60, deadline=None)
+@given(words=prefix_words, cuts=st.lists(st.integers(0, 40), max_size=4), listed_from=st.integers(0, 40),
+       set_limit=st.integers(0, 40))
+def test_terms_given_as_arrays_write_what_terms_given_one_by_one_write(tmp_path_factory, words, cuts, listed_from,
+                                                                        set_limit):
+    """A segment written from memory gives its terms' documents as a slice's numpy array
+    (add_term_arrays), cut anywhere between slices, after terms given as lists or not (a prefix may
+    hold both, some gathered as marks): the same file as term by term."""
+    import numpy as np
+
+    terms = sorted(words)
+    listed = min(listed_from, len(terms))
+
+    def give_arrays(writer):
+        writer.add_terms("exact", [word.encode() for word in terms[:listed]], [words[word] for word in terms[:listed]])
+        bounds = sorted({listed, len(terms), *(cut for cut in cuts if listed < cut < len(terms))})
+        for low, high in zip(bounds, bounds[1:]):
+            sliced = terms[low:high]
+            counts = np.array([len(words[word]) for word in sliced], np.int64)
+            docnums = np.array([docnum for word in sliced for docnum in words[word]], np.int64)
+            writer.add_term_arrays("exact", [word.encode() for word in sliced], docnums, np.cumsum(counts) - counts, counts)
+
+    assert prefixes_written(tmp_path_factory.mktemp("prefixes"), set_limit, give_arrays) == prefixes_written(
+        tmp_path_factory.mktemp("prefixes"), set_limit, given_one_by_one(words))
 
 
 def test_a_prefix_in_most_documents_gathers_them_in_a_byte_each(tmp_path):

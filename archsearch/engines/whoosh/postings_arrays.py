@@ -200,7 +200,7 @@ class SidecarWriter:
         """listed() of a slice of terms encoded (segments.EncodedTerms): the terms it lists (those
         of the sidecar_postings it holds) come with their data laid out."""
         if prefixes is not None:
-            prefixes.add_terms(name, encoded.terms, encoded.term_docnums())
+            prefixes.add_term_arrays(name, encoded.terms, encoded.docnums, encoded.firsts, encoded.counts)
         if titles:
             self._count_title_words(encoded.docnums.tolist(), encoded.weights.tolist())
         if self._out is not None and encoded.listed:

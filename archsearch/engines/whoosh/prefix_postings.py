@@ -67,15 +67,21 @@ def prefixes_name(segment) -> str:
 
 class _Documents:
     """The documents of a prefix's words gathered so far: a set of their numbers, or past
-    DOCUMENT_SET_LIMIT of them a byte per document up to the last found (1 where found)."""
+    DOCUMENT_SET_LIMIT of them a byte per document up to the last found (1 where found); and those
+    given as numpy arrays (a slice of a segment's terms, PrefixWriter.add_term_arrays), kept as they
+    come (`arrays`), made one set of numbers only for an entry that is written."""
 
-    __slots__ = ("found", "marks")
+    __slots__ = ("found", "marks", "arrays")
 
     def __init__(self):
         self.found: set[int] | None = set()
         self.marks: bytearray | None = None
+        self.arrays: list = []
 
     def update(self, docnums) -> None:
+        if hasattr(docnums, "dtype"):  # a numpy array (PrefixWriter.add_term_arrays)
+            self.arrays.append(docnums)
+            return
         if self.marks is not None:
             self._mark(docnums)
             return
@@ -96,6 +102,7 @@ class _Documents:
 
     def add(self, other: "_Documents") -> None:
         """Add another prefix's documents."""
+        self.arrays += other.arrays
         if other.marks is None:
             self.update(other.found)
             return
@@ -110,6 +117,8 @@ class _Documents:
 
     def numbers(self) -> array:
         """The documents in order, as uint16 where all fit, else uint32."""
+        if self.arrays:
+            return self._numbers_with_arrays()
         if self.marks is None:
             ordered = sorted(self.found)
             last = ordered[-1]
@@ -117,6 +126,24 @@ class _Documents:
             ordered = compress(count(), self.marks)
             last = len(self.marks) - 1
         return array("H" if last <= _NARROW_MAX else "I", ordered)
+
+    def _numbers_with_arrays(self) -> array:
+        """numbers() of documents some of which came as arrays: each marked in an array of a flag per
+        document, in one numpy step per array (a one-letter prefix has most of a segment's postings
+        of its field), where a set took a step of Python per posting."""
+        import numpy as np
+
+        found = self.arrays
+        if self.marks is not None:
+            found = [*found, np.flatnonzero(np.frombuffer(self.marks, np.uint8))]
+        elif self.found:
+            found = [*found, np.fromiter(self.found, np.int64, len(self.found))]
+        marks = np.zeros(max(int(each.max()) for each in found) + 1, bool)
+        for each in found:
+            marks[each] = True
+        ordered = np.flatnonzero(marks)
+        narrow = ordered[-1] <= _NARROW_MAX
+        return array("H" if narrow else "I", ordered.astype(np.uint16 if narrow else np.uint32).tobytes())
 
 
 class _Gathering:
@@ -156,6 +183,27 @@ class PrefixWriter:
     def add_terms(self, fieldname: str, terms: list[bytes], docnums: list) -> None:
         """Terms of the field (in order) and the documents of each: the terms sharing their first
         PREFIX_LETTERS letters (most follow another that does) gathered at once."""
+        for head, low, high in self._heads(fieldname, terms):
+            alike = docnums[low:high]
+            self._add_alike(head, terms[low:high], list(map(len, alike)),
+                            alike[0] if len(alike) == 1 else list(chain.from_iterable(alike)))
+
+    def add_term_arrays(self, fieldname: str, terms: list[bytes], docnums, firsts, counts) -> None:
+        """add_terms() of terms whose documents are a numpy array (`docnums`), each term's from its
+        first (`firsts`, consecutive) for its count (`counts`): the documents of terms sharing their
+        first letters are kept as a slice of it (_Documents), not made lists."""
+        import numpy as np
+
+        ends = (firsts + counts).tolist()
+        firsts = firsts.tolist()
+        counts = counts.tolist()
+        for head, low, high in self._heads(fieldname, terms):
+            self._add_alike(head, terms[low:high], counts[low:high],
+                            docnums[firsts[low]:ends[high - 1]].astype(np.uint32))
+
+    def _heads(self, fieldname: str, terms: list[bytes]):
+        """(first PREFIX_LETTERS letters, first, end) of each run of the terms that share them; none
+        in a field without prefixes."""
         if fieldname not in PREFIX_FIELDS:
             return
         if fieldname != self._field:
@@ -165,11 +213,12 @@ class PrefixWriter:
         low = 0
         for head, alike in groupby(heads):
             high = low + sum(1 for _ in alike)
-            self._add_alike(head, terms[low:high], docnums[low:high])
+            yield head, low, high
             low = high
 
-    def _add_alike(self, head: str, terms: list[bytes], docnums: list) -> None:
-        """Terms whose words start with `head` (their first PREFIX_LETTERS letters, or all of them)."""
+    def _add_alike(self, head: str, terms: list[bytes], counts: list[int], docnums) -> None:
+        """Terms whose words start with `head` (their first PREFIX_LETTERS letters, or all of them),
+        how many documents each is in, and the documents of them all (a list, or a numpy array)."""
         letters = len(head)
         for length in range(PREFIX_LETTERS, 0, -1):
             gathering = self._open[length]
@@ -181,8 +230,8 @@ class PrefixWriter:
             if self._open[length] is None:
                 self._open[length] = _Gathering(head[:length])
         gathering = self._open[letters]
-        gathering.documents.update(docnums[0] if len(docnums) == 1 else list(chain.from_iterable(docnums)))
-        gathering.words += zip(map(len, docnums), terms)
+        gathering.documents.update(docnums)
+        gathering.words += zip(counts, terms)
 
     def _close_from(self, length: int) -> None:
         for each in range(PREFIX_LETTERS, length - 1, -1):

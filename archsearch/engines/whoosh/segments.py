@@ -1164,11 +1164,6 @@ class EncodedTerms:
         self.terms, self.data, self.term_infos, self.listed, self.laid_out = terms, data, term_infos, listed, laid_out
         self.docnums, self.weights, self.firsts, self.counts = docnums, weights, firsts, counts
 
-    def term_docnums(self) -> list[list[int]]:
-        """Each term's document numbers."""
-        docnums = self.docnums.tolist()
-        return list(map(docnums.__getitem__, map(slice, self.firsts.tolist(), (self.firsts + self.counts).tolist())))
-
 
 # W3TermInfo._struct ("!BfIBBfII"), for a slice's terms at once.
 _TERM_INFO_FIELDS = [("flags", "u1"), ("weight", ">f4"), ("count", ">u4"), ("min_length", "u1"),
