@@ -377,12 +377,12 @@ _BEFORE_MARKER = _MARKER_DECORATION + "\t\n\x0b\x0c\r"
 
 def _may_be_marker(line: str) -> bool:
     """Whether the line can be a furniture heading, by how it opens: most are not, and are told so
-    without collapsing their spaces.  re.I's s is ſ too (no other letter of the openings is more
-    than its two cases, which lower() finds)."""
+    without collapsing their spaces; a line of decoration and spaces alone (a blank one: every
+    other of a body's lines) has no heading's words.  re.I's s is ſ too (no other letter of the
+    openings is more than its two cases, which lower() finds)."""
     opening = line.lstrip(_BEFORE_MARKER)
-    return (
-        not opening
-        or opening[0].isspace()
+    return bool(opening) and (
+        opening[0].isspace()
         or opening[0].isdecimal()
         or opening[:2].lower().replace("ſ", "s") in _MARKER_OPENINGS
     )
