@@ -167,6 +167,18 @@ def test_texts_identified_together_are_scored_as_py3langid_scores_each(texts):
     assert article_languages(articles) == [article_language(*article) for article in articles]
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.sampled_from(["a", "Ж", "ل", "中", "ǅ", "\u0301", "1", "٣", "_", " ", ".", "\n", "\ud800", "😀"]), max_size=40)
+       | st.text(st.characters(exclude_categories=()), max_size=60))
+def test_a_text_is_told_when_it_has_enough_letters(text):
+    """One match of _enough_letters says what counting the letters ([^\\W\\d_]) said."""
+    import re
+
+    from archsearch.analysis.language import MIN_LETTERS, _enough_letters
+
+    assert (_enough_letters().match(text) is not None) == (len(re.findall(r"[^\W\d_]", text)) >= MIN_LETTERS)
+
+
 def test_texts_scored_together_are_rows_of_one_array_the_featureless_at_the_floor():
     """raw_scores_of scores a batch as one array (priors added and labels chosen for all rows at
     once): a text with no feature between two with some scores py3langid's floor, priors left out,

@@ -10,7 +10,7 @@ three letters.
 """
 
 import contextlib
-import itertools
+import functools
 import re
 
 # The opening of an article decides: the identifier's accuracy no longer grows past a few
@@ -33,7 +33,15 @@ _DECLARED = {
     "spanish": "es", "ukrainian": "uk", "chinese": "zh", "urdu": "ur", "tajik": "tg",
 }
 _TWO_LETTERS = re.compile(r"[a-z]{2}")
-_LETTER = re.compile(r"[^\W\d_]")
+
+
+@functools.cache
+def _enough_letters() -> re.Pattern:
+    """A text with MIN_LETTERS letters ([^\\W\\d_]) or more, matched from its start: what is no
+    letter ([\\W\\d_]) taken possessively, so a text with fewer fails in one pass.  One match in C,
+    where counting the letters a match at a time took 2-3 µs a text; compiled on first use (0.1
+    ms), by indexing alone."""
+    return re.compile(rf"[\W\d_]*+(?:[^\W\d_][\W\d_]*+){{{MIN_LETTERS}}}")
 
 
 def language_code(declared: str) -> str:
@@ -334,10 +342,8 @@ def identify_language(text: str) -> str:
 def identify_languages(texts: list[str]) -> list[str]:
     """identify_language() of each of `texts`, identified together (ArrayIdentifier.features_of)."""
     openings = [text[:IDENTIFY_CHARS] for text in texts]
-    told = [
-        index for index, text in enumerate(openings)
-        if sum(1 for _ in itertools.islice(_LETTER.finditer(text), MIN_LETTERS)) == MIN_LETTERS
-    ]
+    enough_letters = _enough_letters()
+    told = [index for index, text in enumerate(openings) if enough_letters.match(text)]
     codes = [""] * len(texts)
     if told:
         for index, code in zip(told, _get_identifier().classify_all([openings[index] for index in told])):
