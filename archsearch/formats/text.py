@@ -523,7 +523,8 @@ def match_dateline(line: str) -> Dateline | None:
     separator = found["separator"]
     if separator is None and not found["slash_agency"]:
         return None
-    if any(word.casefold() in _NOT_PLACE_WORDS for word in re.split(r"[\s/]+", place)):
+    # Its words between spaces and slashes (str.split's spaces are re's \s).
+    if any(word.casefold() in _NOT_PLACE_WORDS for word in place.replace("/", " ").split()):
         return None
     in_capitals = place.isupper()
     if in_capitals:
@@ -558,9 +559,11 @@ def title_case_place(place: str) -> str:
     for position, word in enumerate(place.lower().split()):
         if position and word in _PLACE_PARTICLES:
             words.append(word)
-        else:
+        elif "/" in word or "-" in word:
             parts = re.split(r"([/-])", word)
             words.append("".join(part[:1].upper() + part[1:] for part in parts))
+        else:  # most places: one part, without re's split (2 µs a dateline)
+            words.append(word[:1].upper() + word[1:])
     return " ".join(words)
 
 
