@@ -202,8 +202,8 @@ class ArrayIdentifier:
             weights += NEGATIVE_NORMAL_FLOAT32_OFFSET
             np.matmul(logs[start:end], weights.view(np.float32), out=scores[number])
         scores += self._priors
-        # A text without features scores the floor everywhere, the priors left out (py3langid's).
-        scores[featureless] = self._floor
+        if featureless:  # scores the floor everywhere, the priors left out (py3langid's)
+            scores[featureless] = self._floor
         return scores
 
     def classify(self, text: str) -> str:
