@@ -70,8 +70,12 @@ def replace(record: Record, **changes) -> Record:
     """A record of the same class with the same fields, but those of `changes`.
 
     Made as `__init__` would make it (it only sets the fields), without calling it: a parsed
-    article goes through five copies, each a call with every field as a keyword (2.5 µs; 0.6 so)."""
-    fields = as_dict(record)
+    article goes through five copies, each a call with every field as a keyword (2.5 µs; 0.6 so).
+    The fields are the instance's attributes, in their order, where it has no others (as_dict of
+    a Draft took 2.5x the time of a copy of its attributes)."""
+    fields = record.__dict__.copy()
+    if len(fields) != len(record._fields):  # attributes beyond the fields (set on a record not frozen)
+        fields = as_dict(record)
     count = len(fields)
     fields.update(changes)
     if len(fields) != count:

@@ -167,6 +167,30 @@ def test_texts_identified_together_are_scored_as_py3langid_scores_each(texts):
     assert article_languages(articles) == [article_language(*article) for article in articles]
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.sampled_from(["a", "Ж", "ل", "中", "ǅ", "\u0301", "1", "٣", "_", " ", ".", "\n", "\ud800", "😀"]), max_size=40)
+       | st.text(st.characters(exclude_categories=()), max_size=60))
+def test_a_text_is_told_when_it_has_enough_letters(text):
+    """One match of _enough_letters says what counting the letters ([^\\W\\d_]) said."""
+    import re
+
+    from archsearch.analysis.language import MIN_LETTERS, _enough_letters
+
+    assert (_enough_letters().match(text) is not None) == (len(re.findall(r"[^\W\d_]", text)) >= MIN_LETTERS)
+
+
+def test_texts_scored_together_are_rows_of_one_array_the_featureless_at_the_floor():
+    """raw_scores_of scores a batch as one array (priors added and labels chosen for all rows at
+    once): a text with no feature between two with some scores py3langid's floor, priors left out,
+    and the others their own scores, to the bit."""
+    identifier, reference = _get_identifier(), reference_model()
+    datas = [reference._encode(text) for text in (PARAGRAPHS["ru"], "", SENTENCE, "1")]
+    scores = identifier.raw_scores_of(datas)
+    assert isinstance(scores, np.ndarray) and scores.shape == (len(datas), len(identifier._classes))
+    assert [row.tobytes() for row in scores] == [reference._raw_score(data).tobytes() for data in datas]
+    assert (scores[1] == identifier._floor).all()
+
+
 def model_copies(cache_home):
     return list((cache_home / "archsearch").glob("langid-model-*.npz"))
 
@@ -242,7 +266,7 @@ def test_a_label_met_twice_is_scored_as_py3langid_scores_it(monkeypatch):
     assert identifier._classes[first] == identifier._classes[later] != identifier._classes[between]
     scores = np.full(len(identifier._classes), -50.0, np.float32)
     scores[[first, between, later]] = -20.0, -10.0, -10.0
-    monkeypatch.setattr(identifier, "raw_scores_of", lambda datas: [scores.copy() for _ in datas])
+    monkeypatch.setattr(identifier, "raw_scores_of", lambda datas: np.tile(scores, (len(datas), 1)))
     monkeypatch.setattr(LanguageIdentifier, "_raw_score", lambda self, data: scores.copy())
     assert identifier.classify(SENTENCE) == reference.classify(SENTENCE)[0] == identifier._classes[first]
 

@@ -201,7 +201,7 @@ def test_any_content_gives_articles_bad_records_or_one_reason(tmp_path_factory, 
 # Names of export columns, and what stands between them in a line of prose or a header.
 column_name_parts = st.sampled_from(
     ["text", "Body", "main_text", "Full-Text", "TITLE", "date", "ß", "ﬁ", "İ", "Ⅻ", "_", "a", "٣", "é", " ", ".", "\u00a0",
-     "\u2014", "\u0301", "\ud800", "\t", ",", ", ", "\r"]
+     "\u2014", "\u0301", "\ud800", "\t", ",", ", ", "\r", "ſtory", "K", "€", "SÃO PAULO", "МОСКВА", "\u200b", "😀"]
 )
 
 

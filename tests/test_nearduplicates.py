@@ -1,6 +1,9 @@
 """Near-identical articles: bodies too short to compare are never copies (issue 14)."""
 
 import json
+import sys
+
+import numpy as np
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -77,12 +80,47 @@ def sketch_one_shingle_at_a_time(text: str) -> tuple[int, ...]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.integers(0, 2**32 - 1), max_size=40))
-def test_shingle_hashes_are_pythons_tuple_hashes(hashes):
-    from archsearch.nearduplicates import shingle_hashes
+@given(st.lists(st.integers(0, 2**32 - 1), max_size=40), st.booleans())
+def test_shingle_hashes_are_pythons_tuple_hashes(hashes, in_numpy):
+    """Computed in numpy where hashes are 64-bit (here), by hash() of each tuple elsewhere."""
+    from unittest import mock
+
+    from archsearch import nearduplicates
 
     expected = [hash(tuple(hashes[start : start + 5])) & 0xFFFFFFFF for start in range(max(len(hashes) - 4, 1 if hashes else 0))]
-    assert shingle_hashes(hashes).tolist() == expected
+    with mock.patch.object(nearduplicates, "_TUPLE_HASH_IN_NUMPY", in_numpy):
+        assert nearduplicates.shingle_hashes(hashes).tolist() == expected
+        assert nearduplicates.shingle_hashes(np.array(hashes, np.uint64)).tolist() == expected
+
+
+def test_a_shingle_whose_tuple_hash_would_be_minus_one_hashes_as_python_hashes_it():
+    """CPython's tuple hash gives 1546275796 where its sum comes to -1 (which means an error in C):
+    a shingle made so, by undoing the last round of the hash for a chosen sum."""
+    from archsearch.nearduplicates import (
+        _SHINGLE_LENGTH_MIX, _XXPRIME_1, _XXPRIME_2, _XXPRIME_5, _XXROTATE_BITS, shingle_hashes,
+    )
+
+    mask = (1 << 64) - 1
+
+    def rounds(lanes):
+        acc = _XXPRIME_5
+        for lane in lanes:
+            acc = (acc + lane * _XXPRIME_2) & mask
+            acc = ((acc << _XXROTATE_BITS) | (acc >> (64 - _XXROTATE_BITS))) & mask
+            acc = (acc * _XXPRIME_1) & mask
+        return acc
+
+    # The last lane that brings the sum to -1: rotated back, less what the first four made.
+    before_rotation = ((mask - _SHINGLE_LENGTH_MIX) * pow(_XXPRIME_1, -1, 1 << 64)) & mask
+    before_rotation = ((before_rotation >> _XXROTATE_BITS) | (before_rotation << (64 - _XXROTATE_BITS))) & mask
+    for first in range(1000):
+        lanes = [first, 2, 3, 4]
+        last = ((before_rotation - rounds(lanes)) * pow(_XXPRIME_2, -1, 1 << 64)) & mask
+        if last < sys.hash_info.modulus:  # an int below the modulus is its own hash
+            break
+    shingle = (*lanes, last)
+    assert hash(shingle) == 1546275796
+    assert shingle_hashes(list(shingle)).tolist() == [1546275796]
 
 
 shingle_words = st.sampled_from(["the", "The", "minister", "said", "Zürich", "США", "K", "Ⅻ", "naïve", "_", "3.5", "北京"])

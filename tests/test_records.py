@@ -79,6 +79,19 @@ def test_replace_and_as_dict_give_what_dataclasses_replace_and_asdict_give(x, y,
     assert type(replace(point, **changes)) is Point
 
 
+def test_a_copy_holds_the_fields_alone_in_their_order_whatever_else_a_record_holds():
+    """replace copies a record's attributes where they are its fields: an attribute set beyond
+    them (a record not frozen) does not come along, and changes stay apart."""
+    tally = Tally("a", [1])
+    tally.note = "not a field"
+    copy = replace(tally, name="b")
+    assert vars(copy) == {"name": "b", "counts": [1]} and list(vars(copy)) == list(Tally._fields)
+    assert vars(tally) == {"name": "a", "counts": [1], "note": "not a field"}
+    point = Point(1, 2)
+    moved = replace(point, y=3)
+    assert (point, moved) == (Point(1, 2), Point(1, 3)) and vars(moved) is not vars(point)
+
+
 def test_records_of_another_class_are_not_equal_even_with_the_same_fields():
     assert Point(1, 2) != DataPoint(1, 2) and Point(1, 2) != (1, 2)
     assert One(1) != Point(1)

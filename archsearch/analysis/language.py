@@ -10,7 +10,7 @@ three letters.
 """
 
 import contextlib
-import itertools
+import functools
 import re
 
 # The opening of an article decides: the identifier's accuracy no longer grows past a few
@@ -33,7 +33,15 @@ _DECLARED = {
     "spanish": "es", "ukrainian": "uk", "chinese": "zh", "urdu": "ur", "tajik": "tg",
 }
 _TWO_LETTERS = re.compile(r"[a-z]{2}")
-_LETTER = re.compile(r"[^\W\d_]")
+
+
+@functools.cache
+def _enough_letters() -> re.Pattern:
+    """A text with MIN_LETTERS letters ([^\\W\\d_]) or more, matched from its start: what is no
+    letter ([\\W\\d_]) taken possessively, so a text with fewer fails in one pass.  One match in C,
+    where counting the letters a match at a time took 2-3 µs a text; compiled on first use (0.1
+    ms), by indexing alone."""
+    return re.compile(rf"[\W\d_]*+(?:[^\W\d_][\W\d_]*+){{{MIN_LETTERS}}}")
 
 
 def language_code(declared: str) -> str:
@@ -129,10 +137,16 @@ class ArrayIdentifier:
         return self.features_of([data])[0]
 
     def features_of(self, datas: list[bytes]) -> list:
-        """features() of each of `datas`, found for them all at once: the automaton runs over them
-        joined, each after AUTOMATON_DEPTH - 1 reset bytes as states() puts before one, and the
-        features are sorted as one.  numpy's cost per call (µs) is paid once for them all, not
-        once an article."""
+        """features() of each of `datas`, found for them all at once (_features_together)."""
+        features, counts, ends = self._features_together(datas)
+        return [(features[start:end], counts[start:end]) for start, end in zip([0, *ends], ends)]
+
+    def _features_together(self, datas: list[bytes]):
+        """The features of each of `datas` as features() finds them, and their counts, one text's
+        after the other's, and where each text's end: the automaton runs over the texts joined,
+        each after AUTOMATON_DEPTH - 1 reset bytes as states() puts before one, and the features
+        are sorted as one.  numpy's cost per call (µs) is paid once for them all, not once an
+        article."""
         np = self._np
         separator = bytes([RESET_BYTE]) * (AUTOMATON_DEPTH - 1)
         found = self._output.take(self.states(separator.join(datas)))
@@ -140,7 +154,7 @@ class ArrayIdentifier:
         found = found[met]
         count = len(found)
         if not count:
-            return [(found, found)] * len(datas)
+            return found, found, [0] * len(datas)
         # Each feature, labelled with its text, with its place below it, in one number: sorted
         # (numpy's SIMD sort), by text and feature, then place, in a third of the time of an
         # argsort(kind="stable").
@@ -162,26 +176,34 @@ class ArrayIdentifier:
         first_places = at_first_place > 0
         features, counts = found[first_places], at_first_place[first_places]
         if len(datas) == 1:
-            return [(features, counts)]
-        ends = np.cumsum(np.bincount(owners[first_places], minlength=len(datas))).tolist()
-        return [(features[start:end], counts[start:end]) for start, end in zip([0, *ends], ends)]
+            return features, counts, [len(features)]
+        return features, counts, np.cumsum(np.bincount(owners[first_places], minlength=len(datas))).tolist()
 
     def raw_scores(self, data: bytes):
         """py3langid's raw scores of `data` (LanguageIdentifier._raw_score)."""
         return self.raw_scores_of([data])[0]
 
-    def raw_scores_of(self, datas: list[bytes]) -> list:
-        """raw_scores() of each of `datas`: each text's weights are summed by a product of its own,
-        as py3langid's (a product of many texts' might add in another order)."""
+    def raw_scores_of(self, datas: list[bytes]):
+        """raw_scores() of each of `datas`, a row each: each text's weights are summed by a product
+        of its own, as py3langid's (a product of many texts' might add in another order); the
+        rest (the counts' logarithms, the priors) is done for all the texts at once."""
         np = self._np
-        scores = []
-        for features, counts in self.features_of(datas):
-            if not len(features):
-                scores.append(np.full(len(self._classes), self._floor, dtype=np.float32))
+        features, counts, ends = self._features_together(datas)
+        logs = np.log1p(counts.astype(np.float32))
+        scores = np.zeros((len(datas), len(self._classes)), np.float32)
+        featureless = []
+        for number, start, end in zip(range(len(datas)), [0, *ends], ends):
+            if start == end:
+                featureless.append(number)
                 continue
-            weights = np.left_shift(self._weight_bits.take(features, axis=0), 13, dtype=np.uint32)
+            # Cast, then shifted in place: 0.9x the time of a left_shift that casts.
+            weights = self._weight_bits.take(features[start:end], axis=0).astype(np.uint32)
+            weights <<= 13
             weights += NEGATIVE_NORMAL_FLOAT32_OFFSET
-            scores.append(np.log1p(counts.astype(np.float32)) @ weights.view(np.float32) + self._priors)
+            np.matmul(logs[start:end], weights.view(np.float32), out=scores[number])
+        scores += self._priors
+        if featureless:  # scores the floor everywhere, the priors left out (py3langid's)
+            scores[featureless] = self._floor
         return scores
 
     def classify(self, text: str) -> str:
@@ -189,13 +211,12 @@ class ArrayIdentifier:
 
     def classify_all(self, texts: list[str]) -> list[str]:
         """classify() of each of `texts`."""
-        codes = []
-        for scores in self.raw_scores_of([self._encode(text) for text in texts]):
-            for first, alias in self._aliases:
-                scores[first] = max(scores[first], scores[alias])
-                scores[alias] = self._floor
-            codes.append(self._classes[int(scores.argmax())])
-        return codes
+        np = self._np
+        scores = self.raw_scores_of([self._encode(text) for text in texts])
+        for first, alias in self._aliases:
+            np.maximum(scores[:, first], scores[:, alias], out=scores[:, first])
+            scores[:, alias] = self._floor
+        return [self._classes[best] for best in scores.argmax(axis=1).tolist()]
 
 
 # py3langid's model ships compressed with xz: decompressing it costs each process that identifies a
@@ -321,10 +342,8 @@ def identify_language(text: str) -> str:
 def identify_languages(texts: list[str]) -> list[str]:
     """identify_language() of each of `texts`, identified together (ArrayIdentifier.features_of)."""
     openings = [text[:IDENTIFY_CHARS] for text in texts]
-    told = [
-        index for index, text in enumerate(openings)
-        if sum(1 for _ in itertools.islice(_LETTER.finditer(text), MIN_LETTERS)) == MIN_LETTERS
-    ]
+    enough_letters = _enough_letters()
+    told = [index for index, text in enumerate(openings) if enough_letters.match(text)]
     codes = [""] * len(texts)
     if told:
         for index, code in zip(told, _get_identifier().classify_all([openings[index] for index in told])):

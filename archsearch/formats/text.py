@@ -377,12 +377,12 @@ _BEFORE_MARKER = _MARKER_DECORATION + "\t\n\x0b\x0c\r"
 
 def _may_be_marker(line: str) -> bool:
     """Whether the line can be a furniture heading, by how it opens: most are not, and are told so
-    without collapsing their spaces.  re.I's s is ſ too (no other letter of the openings is more
-    than its two cases, which lower() finds)."""
+    without collapsing their spaces; a line of decoration and spaces alone (a blank one: every
+    other of a body's lines) has no heading's words.  re.I's s is ſ too (no other letter of the
+    openings is more than its two cases, which lower() finds)."""
     opening = line.lstrip(_BEFORE_MARKER)
-    return (
-        not opening
-        or opening[0].isspace()
+    return bool(opening) and (
+        opening[0].isspace()
         or opening[0].isdecimal()
         or opening[:2].lower().replace("ſ", "s") in _MARKER_OPENINGS
     )
@@ -523,7 +523,8 @@ def match_dateline(line: str) -> Dateline | None:
     separator = found["separator"]
     if separator is None and not found["slash_agency"]:
         return None
-    if any(word.casefold() in _NOT_PLACE_WORDS for word in re.split(r"[\s/]+", place)):
+    # Its words between spaces and slashes (str.split's spaces are re's \s).
+    if any(word.casefold() in _NOT_PLACE_WORDS for word in place.replace("/", " ").split()):
         return None
     in_capitals = place.isupper()
     if in_capitals:
@@ -558,9 +559,11 @@ def title_case_place(place: str) -> str:
     for position, word in enumerate(place.lower().split()):
         if position and word in _PLACE_PARTICLES:
             words.append(word)
-        else:
+        elif "/" in word or "-" in word:
             parts = re.split(r"([/-])", word)
             words.append("".join(part[:1].upper() + part[1:] for part in parts))
+        else:  # most places: one part, without re's split (2 µs a dateline)
+            words.append(word[:1].upper() + word[1:])
     return " ".join(words)
 
 
