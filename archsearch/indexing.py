@@ -731,8 +731,13 @@ def work(make_indexer: Callable[[], FileIndexer], connection, parent: int) -> No
     """A worker process: index the files it is sent until told to stop."""
     _exit_with(parent)
     try:
-        indexer = make_indexer()
+        # What takes most of a worker's start is done before its first message; the indexer,
+        # which opens the index, after it: the indexing process may be committing meanwhile.
+        load_indexing_code()
+        indexer = None
         for message in iter(connection.recv, None):
+            if indexer is None:
+                indexer = make_indexer()
             if message == FINISH:
                 connection.send((SEGMENTS, indexer.finish()))
             else:
@@ -743,6 +748,28 @@ def work(make_indexer: Callable[[], FileIndexer], connection, parent: int) -> No
         # Reported by the indexing process, as one line unless debugging.
         lines = traceback.format_exception(exc) if os.environ.get("ARCHSEARCH_DEBUG") else None
         connection.send((FAILED, "".join(lines) if lines else traceback.format_exception_only(exc)[-1].strip()))
+
+
+# Imported by a worker before its first files (load_indexing_code): what indexing any file uses.
+# A format's own reader comes with the first file of that format.
+WORKER_MODULES = (
+    "archsearch.alerts",
+    "archsearch.engines.whoosh.long_bodies",
+    "archsearch.engines.whoosh.segments",
+    "archsearch.schema",
+    "whoosh.searching",
+)
+
+
+def load_indexing_code() -> None:
+    """Import what indexing uses and load the language model, without reading the index."""
+    import importlib
+
+    from archsearch.analysis.language import identify_languages
+
+    for name in WORKER_MODULES:
+        importlib.import_module(name)
+    identify_languages(["A sentence long enough to be identified loads the model."])
 
 
 def _exit_with(parent: int) -> None:
@@ -1348,6 +1375,12 @@ class Run:
                 if fresh_runners:
                     runner.close()
                     runner = None
+                    if workers > 1 and start + batch_size < len(work) and not self.should_stop():
+                        # The next batch's workers start (Python, the imports, the language
+                        # model: most of a second of CPU each) while this one is committed, not
+                        # after it, when the cores idled; they open the index once sent their
+                        # first files, after the commit (which can change the schema).
+                        runner = self.runner(workers)
                 self._commit(batch, outcomes, segments)
                 if self.should_stop():
                     self.report.interrupted = True

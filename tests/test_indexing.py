@@ -477,6 +477,36 @@ def test_a_lone_surrogate_in_a_source_place_or_url_is_indexed_as_u_fffd(tmp_path
     assert (hit.source, hit.place, hit.details.url) == ("Ag\ufffdency", "Her\ufffdat", "https://example.com/\ufffd")
 
 
+def test_a_worker_opens_the_index_only_once_sent_files(monkeypatch):
+    # A run's next workers start while the last batch is committed, which can change the index's
+    # schema: they open it when sent their first files, after the commit.
+    from archsearch import indexing
+    from archsearch.indexing import FINISH
+
+    events = []
+    loaded = indexing.load_indexing_code
+
+    class Connection:
+        def recv(self):
+            events.append("received")
+            return FINISH
+
+        def send(self, message):
+            raise BrokenPipeError  # the indexing process gone: the worker ends
+
+    class Indexer:
+        def __init__(self):
+            events.append("opened")
+
+        def finish(self):
+            return []
+
+    monkeypatch.setattr(indexing, "_exit_with", lambda parent: None)
+    monkeypatch.setattr(indexing, "load_indexing_code", lambda: events.append("loaded") or loaded())
+    indexing.work(Indexer, Connection(), os.getpid())
+    assert events == ["loaded", "received", "opened"]
+
+
 def test_a_worker_answers_a_chunk_of_files_at_once(monkeypatch):
     # A message a file cost the indexing process 1.5 s of CPU a batch of 20,000 files, taken from
     # the workers' cores.
@@ -509,4 +539,4 @@ def test_a_worker_answers_a_chunk_of_files_at_once(monkeypatch):
     monkeypatch.setattr(indexing, "_exit_with", lambda parent: None)
     indexing.work(Indexer, Connection(), os.getpid())
     outcomes = [FileOutcome(task.key, SAME) for task in tasks]
-    assert events == ["opened", "received", (FILES, outcomes), "received", (SEGMENTS, ["segment"]), "received"]
+    assert events == ["received", "opened", (FILES, outcomes), "received", (SEGMENTS, ["segment"]), "received"]
