@@ -42,6 +42,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -1259,7 +1260,8 @@ class Run:
     # most of the memory it took (freed, but too scattered to go back to the system), and the
     # commit's copy groups are what takes the most of it at 1M (bench/README.md, "Peak memory of
     # indexing at 1M").  Starting a worker costs about 0.8 s of CPU (the language model), 2% of
-    # a batch of FILES_PER_SEGMENT files.
+    # a batch of FILES_PER_SEGMENT files: the next batch's start during the commit (Run.index),
+    # 120 MiB each once started, and read while the commit's record is written (its copy groups).
     RUNNERS_PER_BATCH = True
 
     def __init__(self, build_dir: Path, index_dir: Path, ix, manifest: Manifest, report: IndexReport, progress,
@@ -1277,6 +1279,9 @@ class Run:
         self.gone: dict[str, Entry] = {}
         self.done = 0  # files read so far, of
         self.total = 0
+        # The record of the last batch's files, when written while the next batch is read (_commit).
+        self._recording: Future | None = None
+        self._record_thread: ThreadPoolExecutor | None = None
 
     @property
     def ix(self):
@@ -1379,15 +1384,24 @@ class Run:
                         # The next batch's workers start (Python, the imports, the language
                         # model: most of a second of CPU each) while this one is committed, not
                         # after it, when the cores idled; they open the index once sent their
-                        # first files, after the commit (which can change the schema).
+                        # first files, after the commit (which can change the schema), and read
+                        # while its files are recorded.
                         runner = self.runner(workers)
-                self._commit(batch, outcomes, segments)
+                self._commit(batch, outcomes, segments, recorded_meanwhile=runner is not None and fresh_runners)
                 if self.should_stop():
                     self.report.interrupted = True
                     return
+        except BaseException:
+            with suppress(Exception):  # what the last record raised, if anything, matters less
+                self._wait_for_record()
+            raise
         finally:
             if runner is not None:
                 runner.close()
+            self._wait_for_record()
+            if self._record_thread is not None:
+                self._record_thread.shutdown()
+                self._record_thread = None
 
     def runner(self, workers: int):
         """What reads and analyses the files of a batch."""
@@ -1401,8 +1415,12 @@ class Run:
         with damage_reported(self.build_dir):  # merging reads segments written before
             return commit_segments(self.ix, segments, deleted_keys)
 
-    def _commit(self, batch: list[Task], outcomes: list[FileOutcome], segments: list) -> None:
-        """Commit a batch's segments and deletions, then record its files."""
+    def _commit(self, batch: list[Task], outcomes: list[FileOutcome], segments: list,
+                recorded_meanwhile: bool = False) -> None:
+        """Commit a batch's segments and deletions, then record its files: if `recorded_meanwhile`,
+        in a thread of its own while the next batch is read (its record, 85% of a commit's CPU at
+        100k, was time the workers' cores idled), and waited for before the next commit."""
+        self._wait_for_record()
         self.tell("committing")
         known = {task.key: task.known for task in batch}
         report = self.report
@@ -1444,23 +1462,52 @@ class Run:
                     deleted.add(key)
                 forgotten.add(key)
         generation = self.manifest.generation
-        if segments or deleted:
+        committed = bool(segments or deleted)
+        if committed:
             generation = self.commit(segments, sorted(map(key_term, deleted)))
             self.articles = None
-        self.manifest.record(generation, changed, forgotten, article_changes(deleted, outcomes))
-        if segments or deleted:
+        record = partial(self.manifest.record, generation, changed, forgotten, article_changes(deleted, outcomes))
+        if committed and recorded_meanwhile:
+            # The overdue merges first: commits, whose clean-up removes the files of segments not
+            # in the index, as those the next batch's workers write would be.
+            merged = list(self._overdue_merges())
+            self._recording = self._recorder().submit(self._record_all, [record, *(
+                partial(self.manifest.record, merged_generation, {}, ()) for merged_generation in merged)])
+            return
+        record()
+        if committed:
             self.merge_overdue()
+
+    def _recorder(self) -> ThreadPoolExecutor:
+        if self._record_thread is None:
+            self._record_thread = ThreadPoolExecutor(1, thread_name_prefix="archsearch record")
+        return self._record_thread
+
+    @staticmethod
+    def _record_all(records: list[Callable[[], None]]) -> None:
+        for record in records:
+            record()
+
+    def _wait_for_record(self) -> None:
+        """Wait for the last batch's record, if it is being written; raise what it raised."""
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            recording.result()
 
     def merge_overdue(self) -> None:
         """Commit the merges the last commit left for want of file handles (segments.merge_overdue),
         each recorded as it is committed."""
+        for generation in self._overdue_merges():
+            self.manifest.record(generation, {}, ())
+
+    def _overdue_merges(self) -> Iterator[int]:
         from archsearch.engines.whoosh.segments import merge_overdue
 
         with damage_reported(self.build_dir):
-            for generation in merge_overdue(self.ix, self.should_stop):
-                self.manifest.record(generation, {}, ())
+            yield from merge_overdue(self.ix, self.should_stop)
 
     def finish(self) -> IndexReport:
+        self._wait_for_record()
         if self.gone:
             self._commit([], [], [])
         report = self.report

@@ -57,9 +57,9 @@ def test_the_workers_of_large_batches_end_before_each_commit(tmp_path, index_dir
         batch_workers.append({process.pid for process in pool._processes})
         return run_batch(pool, *args)
 
-    def commit(self, *args):
+    def commit(self, *args, **options):
         alive_at_commit.append({process.pid for process in multiprocessing.active_children()})
-        return whole_commit(self, *args)
+        return whole_commit(self, *args, **options)
 
     monkeypatch.setattr(indexing.WorkerPool, "run_batch", run)
     monkeypatch.setattr(Run, "_commit", commit)
