@@ -90,6 +90,11 @@ MIN_FILES_PER_WORKER = 100
 # starting one (about 0.8 s of CPU) costs at most 4% of its share of such a batch.
 MIN_FILES_PER_FRESH_WORKER = 5_000
 DEFAULT_LOCK_WAIT = 60.0
+# The next batch's workers start during a commit (Run.index) while this process's peak so far,
+# which its commits' copy groups make and which grows with the index, is below this: beside a
+# commit of a 1M index (707 MiB), two workers (120 MiB each at their start, more once reading)
+# would take the process tree near 1 GiB; they start after such a commit.
+OVERLAPPED_COMMITS_BELOW_PEAK = 640 * 2**20
 
 
 @dataclass
@@ -1380,7 +1385,8 @@ class Run:
                 if fresh_runners:
                     runner.close()
                     runner = None
-                    if workers > 1 and start + batch_size < len(work) and not self.should_stop():
+                    if workers > 1 and start + batch_size < len(work) and not self.should_stop() \
+                            and _peak_rss_bytes() < OVERLAPPED_COMMITS_BELOW_PEAK:
                         # The next batch's workers start (Python, the imports, the language
                         # model: most of a second of CPU each) while this one is committed, not
                         # after it, when the cores idled; they open the index once sent their
@@ -1507,7 +1513,6 @@ class Run:
             yield from merge_overdue(self.ix, self.should_stop)
 
     def finish(self) -> IndexReport:
-        self._wait_for_record()
         if self.gone:
             self._commit([], [], [])
         report = self.report
@@ -1516,6 +1521,12 @@ class Run:
         # Articles: a container file holds many.
         report.total = self.articles if self.articles is not None else self.ix.doc_count()
         return report
+
+
+def _peak_rss_bytes() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def article_changes(deleted: set[str], outcomes: list[FileOutcome]) -> ArticleChanges:

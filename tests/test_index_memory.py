@@ -41,12 +41,17 @@ def articles(count: int) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("fresh_from, fresh_workers", [(100, True), (101, False)], ids=["large batches", "small batches"])
-def test_the_workers_of_large_batches_end_before_each_commit(tmp_path, index_dir, monkeypatch, fresh_from,
-                                                             fresh_workers):
+@pytest.mark.parametrize("fresh_from, peak, fresh_workers, overlapped", [
+    (100, 2**62, True, True),
+    (100, 0, True, False),
+    (101, 2**62, False, False),
+], ids=["large batches", "large batches, commits taking much memory", "small batches"])
+def test_the_workers_of_large_batches_end_before_each_commit(tmp_path, index_dir, monkeypatch, fresh_from, peak,
+                                                             fresh_workers, overlapped):
     # A commit (its copy groups) is the run's largest need for memory: the workers, which keep
     # what they took once they have written their segment, are not left holding it beside it;
-    # the next batch's start meanwhile, holding no segment yet; batches too small for a worker's
+    # the next batch's start meanwhile, holding no segment yet, unless this process's commits
+    # took so much memory that theirs beside it would matter; batches too small for a worker's
     # start to be worth it keep their workers for the run.
     corpus = write_corpus(tmp_path / "corpus", articles(600))
     batch_workers = []  # the workers' pids of each batch
@@ -64,13 +69,17 @@ def test_the_workers_of_large_batches_end_before_each_commit(tmp_path, index_dir
     monkeypatch.setattr(indexing.WorkerPool, "run_batch", run)
     monkeypatch.setattr(Run, "_commit", commit)
     monkeypatch.setattr(indexing, "MIN_FILES_PER_FRESH_WORKER", fresh_from)
+    monkeypatch.setattr(indexing, "OVERLAPPED_COMMITS_BELOW_PEAK", peak)
     report = update_index(index_dir, [str(corpus)], jobs=2, commit_every=200)  # 100 files a worker
     assert report.added == 600
     assert len(batch_workers) == 3 and all(len(pids) == 2 for pids in batch_workers)
-    if fresh_workers:
+    if overlapped:
         assert len(set.union(*batch_workers)) == 6
         # At each commit, the next batch's workers alone (none after the last).
         assert alive_at_commit == [batch_workers[1], batch_workers[2], set()]
+    elif fresh_workers:
+        assert len(set.union(*batch_workers)) == 6
+        assert alive_at_commit == [set()] * 3
     else:
         assert batch_workers[0] == batch_workers[1] == batch_workers[2]
         assert alive_at_commit == [batch_workers[0]] * 3

@@ -558,6 +558,7 @@ def test_a_batch_is_recorded_while_the_next_is_read_and_the_record_ends_whole(tm
 
     monkeypatch.setattr(Manifest, "record", noted)
     monkeypatch.setattr(indexing, "MIN_FILES_PER_FRESH_WORKER", 50)
+    monkeypatch.setattr(indexing, "OVERLAPPED_COMMITS_BELOW_PEAK", 2**62)  # whatever this process took before
     report = update_index(index_dir, [str(corpus)], jobs=2, commit_every=100)  # 50 files a worker
     assert (report.added, report.total) == (300, 300)
     assert recorded_by == [False, False, True]  # the last batch has no next one to read meanwhile
@@ -582,6 +583,7 @@ def test_a_record_failing_while_the_next_batch_is_read_stops_the_run_in_one_line
 
     monkeypatch.setattr(Manifest, "record", failing)
     monkeypatch.setattr(indexing, "MIN_FILES_PER_FRESH_WORKER", 50)
+    monkeypatch.setattr(indexing, "OVERLAPPED_COMMITS_BELOW_PEAK", 2**62)
     with pytest.raises(ArchsearchError, match="^cannot update the index at .*: database or disk is full$"):
         update_index(index_dir, [str(first), str(corpus)], jobs=2, commit_every=100)
     monkeypatch.setattr(Manifest, "record", record)
