@@ -42,6 +42,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -89,6 +90,11 @@ MIN_FILES_PER_WORKER = 100
 # starting one (about 0.8 s of CPU) costs at most 4% of its share of such a batch.
 MIN_FILES_PER_FRESH_WORKER = 5_000
 DEFAULT_LOCK_WAIT = 60.0
+# The next batch's workers start during a commit (Run.index) while this process's peak so far,
+# which its commits' copy groups make and which grows with the index, is below this: beside a
+# commit of a 1M index (707 MiB), two workers (120 MiB each at their start, more once reading)
+# would take the process tree near 1 GiB; they start after such a commit.
+OVERLAPPED_COMMITS_BELOW_PEAK = 640 * 2**20
 
 
 @dataclass
@@ -615,13 +621,15 @@ class InProcess:
 OUTCOME_NAMES = {INDEXED: "added", SAME: "unchanged", SKIPPED: "skipped", GONE: "removed"}
 
 # Messages between the indexing process and its workers.
-FINISH = "finish"  # to a worker: write out your segments (None: end)
-FILE, SEGMENTS, FAILED = "file", "segments", "failed"  # from a worker
+FINISH = "finish"  # to a worker: write out your segments (None: end); else a chunk of tasks
+FILES, SEGMENTS, FAILED = "files", "segments", "failed"  # from a worker: FILES, the outcomes of a chunk
 # Files go to the workers in turn, this many at a time, so that where a file's article ends up
-# depends only on the order of the files; a worker has at most IN_FLIGHT files waiting, so
-# that a stop request is quick to honour and a pipe never fills up.
+# depends only on the order of the files; a chunk is one message, and its outcomes one answer (a
+# message a file cost the indexing process 1.4-1.5 s of CPU a batch of 20,000, 0.3 s so, taken
+# from the workers' two cores).  A worker has at most CHUNKS_IN_FLIGHT chunks waiting, so that
+# a stop request is quick to honour and a pipe never fills up.
 TASK_CHUNK = 16
-IN_FLIGHT = 2 * TASK_CHUNK
+CHUNKS_IN_FLIGHT = 2
 
 
 class WorkerPool:
@@ -661,14 +669,14 @@ class WorkerPool:
         count = len(self._connections)
         waiting = [deque() for _ in range(count)]
         for start in range(0, len(tasks), TASK_CHUNK):
-            waiting[start // TASK_CHUNK % count].extend(tasks[start : start + TASK_CHUNK])
-        in_flight = [0] * count
+            waiting[start // TASK_CHUNK % count].append(tasks[start : start + TASK_CHUNK])
+        in_flight = [0] * count  # chunks
         finishing = [False] * count
         stopping = False
 
         def feed(number: int) -> None:
             connection = self._connections[number]
-            while waiting[number] and in_flight[number] < IN_FLIGHT and not stopping:
+            while waiting[number] and in_flight[number] < CHUNKS_IN_FLIGHT and not stopping:
                 connection.send(waiting[number].popleft())
                 in_flight[number] += 1
             if (stopping or not waiting[number]) and not in_flight[number] and not finishing[number]:
@@ -691,10 +699,11 @@ class WorkerPool:
                     kind, payload = connection.recv()
                 except EOFError:
                     raise ArchsearchError(self._death(number)) from None
-                if kind == FILE:
+                if kind == FILES:
                     in_flight[number] -= 1
-                    outcomes.append(payload)
-                    on_outcome(payload)
+                    outcomes += payload
+                    for outcome in payload:
+                        on_outcome(outcome)
                     feed(number)
                 elif kind == SEGMENTS:
                     segments[number] = payload
@@ -728,18 +737,45 @@ def work(make_indexer: Callable[[], FileIndexer], connection, parent: int) -> No
     """A worker process: index the files it is sent until told to stop."""
     _exit_with(parent)
     try:
-        indexer = make_indexer()
-        for task in iter(connection.recv, None):
-            if task == FINISH:
+        # What takes most of a worker's start is done before its first message; the indexer,
+        # which opens the index, after it: the indexing process may be committing meanwhile.
+        load_indexing_code()
+        indexer = None
+        for message in iter(connection.recv, None):
+            if indexer is None:
+                indexer = make_indexer()
+            if message == FINISH:
                 connection.send((SEGMENTS, indexer.finish()))
             else:
-                connection.send((FILE, indexer.index(task)))
+                connection.send((FILES, [indexer.index(task) for task in message]))
     except (EOFError, BrokenPipeError):  # the indexing process is gone
         return
     except Exception as exc:
         # Reported by the indexing process, as one line unless debugging.
         lines = traceback.format_exception(exc) if os.environ.get("ARCHSEARCH_DEBUG") else None
         connection.send((FAILED, "".join(lines) if lines else traceback.format_exception_only(exc)[-1].strip()))
+
+
+# Imported by a worker before its first files (load_indexing_code): what indexing any file uses.
+# A format's own reader comes with the first file of that format.
+WORKER_MODULES = (
+    "archsearch.alerts",
+    "archsearch.engines.whoosh.long_bodies",
+    "archsearch.engines.whoosh.segments",
+    "archsearch.schema",
+    "whoosh.searching",
+)
+
+
+def load_indexing_code() -> None:
+    """Import what indexing uses and load the language model, without reading the index."""
+    import importlib
+
+    from archsearch.analysis.language import identify_languages
+
+    for name in WORKER_MODULES:
+        importlib.import_module(name)
+    identify_languages(["A sentence long enough to be identified loads the model."])
 
 
 def _exit_with(parent: int) -> None:
@@ -1229,7 +1265,8 @@ class Run:
     # most of the memory it took (freed, but too scattered to go back to the system), and the
     # commit's copy groups are what takes the most of it at 1M (bench/README.md, "Peak memory of
     # indexing at 1M").  Starting a worker costs about 0.8 s of CPU (the language model), 2% of
-    # a batch of FILES_PER_SEGMENT files.
+    # a batch of FILES_PER_SEGMENT files: the next batch's start during the commit (Run.index),
+    # 120 MiB each once started, and read while the commit's record is written (its copy groups).
     RUNNERS_PER_BATCH = True
 
     def __init__(self, build_dir: Path, index_dir: Path, ix, manifest: Manifest, report: IndexReport, progress,
@@ -1247,6 +1284,9 @@ class Run:
         self.gone: dict[str, Entry] = {}
         self.done = 0  # files read so far, of
         self.total = 0
+        # The record of the last batch's files, when written while the next batch is read (_commit).
+        self._recording: Future | None = None
+        self._record_thread: ThreadPoolExecutor | None = None
 
     @property
     def ix(self):
@@ -1345,13 +1385,29 @@ class Run:
                 if fresh_runners:
                     runner.close()
                     runner = None
-                self._commit(batch, outcomes, segments)
+                    if workers > 1 and start + batch_size < len(work) and not self.should_stop() \
+                            and _peak_rss_bytes() < OVERLAPPED_COMMITS_BELOW_PEAK:
+                        # The next batch's workers start (Python, the imports, the language
+                        # model: most of a second of CPU each) while this one is committed, not
+                        # after it, when the cores idled; they open the index once sent their
+                        # first files, after the commit (which can change the schema), and read
+                        # while its files are recorded.
+                        runner = self.runner(workers)
+                self._commit(batch, outcomes, segments, recorded_meanwhile=runner is not None and fresh_runners)
                 if self.should_stop():
                     self.report.interrupted = True
                     return
+        except BaseException:
+            with suppress(Exception):  # what the last record raised, if anything, matters less
+                self._wait_for_record()
+            raise
         finally:
             if runner is not None:
                 runner.close()
+            self._wait_for_record()
+            if self._record_thread is not None:
+                self._record_thread.shutdown()
+                self._record_thread = None
 
     def runner(self, workers: int):
         """What reads and analyses the files of a batch."""
@@ -1365,8 +1421,12 @@ class Run:
         with damage_reported(self.build_dir):  # merging reads segments written before
             return commit_segments(self.ix, segments, deleted_keys)
 
-    def _commit(self, batch: list[Task], outcomes: list[FileOutcome], segments: list) -> None:
-        """Commit a batch's segments and deletions, then record its files."""
+    def _commit(self, batch: list[Task], outcomes: list[FileOutcome], segments: list,
+                recorded_meanwhile: bool = False) -> None:
+        """Commit a batch's segments and deletions, then record its files: if `recorded_meanwhile`,
+        in a thread of its own while the next batch is read (its record, 85% of a commit's CPU at
+        100k, was time the workers' cores idled), and waited for before the next commit."""
+        self._wait_for_record()
         self.tell("committing")
         known = {task.key: task.known for task in batch}
         report = self.report
@@ -1408,21 +1468,49 @@ class Run:
                     deleted.add(key)
                 forgotten.add(key)
         generation = self.manifest.generation
-        if segments or deleted:
+        committed = bool(segments or deleted)
+        if committed:
             generation = self.commit(segments, sorted(map(key_term, deleted)))
             self.articles = None
-        self.manifest.record(generation, changed, forgotten, article_changes(deleted, outcomes))
-        if segments or deleted:
+        record = partial(self.manifest.record, generation, changed, forgotten, article_changes(deleted, outcomes))
+        if committed and recorded_meanwhile:
+            # The overdue merges first: commits, whose clean-up removes the files of segments not
+            # in the index, as those the next batch's workers write would be.
+            merged = list(self._overdue_merges())
+            self._recording = self._recorder().submit(self._record_all, [record, *(
+                partial(self.manifest.record, merged_generation, {}, ()) for merged_generation in merged)])
+            return
+        record()
+        if committed:
             self.merge_overdue()
+
+    def _recorder(self) -> ThreadPoolExecutor:
+        if self._record_thread is None:
+            self._record_thread = ThreadPoolExecutor(1, thread_name_prefix="archsearch record")
+        return self._record_thread
+
+    @staticmethod
+    def _record_all(records: list[Callable[[], None]]) -> None:
+        for record in records:
+            record()
+
+    def _wait_for_record(self) -> None:
+        """Wait for the last batch's record, if it is being written; raise what it raised."""
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            recording.result()
 
     def merge_overdue(self) -> None:
         """Commit the merges the last commit left for want of file handles (segments.merge_overdue),
         each recorded as it is committed."""
+        for generation in self._overdue_merges():
+            self.manifest.record(generation, {}, ())
+
+    def _overdue_merges(self) -> Iterator[int]:
         from archsearch.engines.whoosh.segments import merge_overdue
 
         with damage_reported(self.build_dir):
-            for generation in merge_overdue(self.ix, self.should_stop):
-                self.manifest.record(generation, {}, ())
+            yield from merge_overdue(self.ix, self.should_stop)
 
     def finish(self) -> IndexReport:
         if self.gone:
@@ -1433,6 +1521,12 @@ class Run:
         # Articles: a container file holds many.
         report.total = self.articles if self.articles is not None else self.ix.doc_count()
         return report
+
+
+def _peak_rss_bytes() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def article_changes(deleted: set[str], outcomes: list[FileOutcome]) -> ArticleChanges:

@@ -352,7 +352,9 @@ def _connect(path: Path) -> tuple[sqlite3.Connection, bool]:
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path)
+    # Used by another thread than the one that opened it: indexing.Run records a batch in a thread
+    # of its own while the next is read, and waits for it before using the record again.
+    db = sqlite3.connect(path, check_same_thread=False)
     # WAL with NORMAL sync survives the process being killed at any point, which is what
     # crash safety asks of this record (the index itself is not synced to disk either).
     db.execute("PRAGMA journal_mode = WAL")

@@ -41,25 +41,48 @@ def articles(count: int) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("fresh_from, workers_alive", [(100, 0), (101, 2)], ids=["large batches", "small batches"])
-def test_the_workers_of_large_batches_end_before_each_commit(tmp_path, index_dir, monkeypatch, fresh_from,
-                                                             workers_alive):
+@pytest.mark.parametrize("fresh_from, peak, fresh_workers, overlapped", [
+    (100, 2**62, True, True),
+    (100, 0, True, False),
+    (101, 2**62, False, False),
+], ids=["large batches", "large batches, commits taking much memory", "small batches"])
+def test_the_workers_of_large_batches_end_before_each_commit(tmp_path, index_dir, monkeypatch, fresh_from, peak,
+                                                             fresh_workers, overlapped):
     # A commit (its copy groups) is the run's largest need for memory: the workers, which keep
     # what they took once they have written their segment, are not left holding it beside it;
-    # batches too small for a worker's start to be worth it keep their workers for the run.
-    corpus = write_corpus(tmp_path / "corpus", articles(400))
-    workers_at_commit = []
-    whole_commit = Run._commit
+    # the next batch's start meanwhile, holding no segment yet, unless this process's commits
+    # took so much memory that theirs beside it would matter; batches too small for a worker's
+    # start to be worth it keep their workers for the run.
+    corpus = write_corpus(tmp_path / "corpus", articles(600))
+    batch_workers = []  # the workers' pids of each batch
+    alive_at_commit = []
+    run_batch, whole_commit = indexing.WorkerPool.run_batch, Run._commit
 
-    def commit(self, *args):
-        workers_at_commit.append(len(multiprocessing.active_children()))
-        return whole_commit(self, *args)
+    def run(pool, *args):
+        batch_workers.append({process.pid for process in pool._processes})
+        return run_batch(pool, *args)
 
+    def commit(self, *args, **options):
+        alive_at_commit.append({process.pid for process in multiprocessing.active_children()})
+        return whole_commit(self, *args, **options)
+
+    monkeypatch.setattr(indexing.WorkerPool, "run_batch", run)
     monkeypatch.setattr(Run, "_commit", commit)
     monkeypatch.setattr(indexing, "MIN_FILES_PER_FRESH_WORKER", fresh_from)
+    monkeypatch.setattr(indexing, "OVERLAPPED_COMMITS_BELOW_PEAK", peak)
     report = update_index(index_dir, [str(corpus)], jobs=2, commit_every=200)  # 100 files a worker
-    assert report.added == 400
-    assert workers_at_commit == [workers_alive] * 2
+    assert report.added == 600
+    assert len(batch_workers) == 3 and all(len(pids) == 2 for pids in batch_workers)
+    if overlapped:
+        assert len(set.union(*batch_workers)) == 6
+        # At each commit, the next batch's workers alone (none after the last).
+        assert alive_at_commit == [batch_workers[1], batch_workers[2], set()]
+    elif fresh_workers:
+        assert len(set.union(*batch_workers)) == 6
+        assert alive_at_commit == [set()] * 3
+    else:
+        assert batch_workers[0] == batch_workers[1] == batch_workers[2]
+        assert alive_at_commit == [batch_workers[0]] * 3
 
 
 def test_the_memory_bench_adds_to_a_copy_of_an_index_and_leaves_it_whole(tmp_path, index_dir):

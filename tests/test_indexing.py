@@ -475,3 +475,119 @@ def test_a_lone_surrogate_in_a_source_place_or_url_is_indexed_as_u_fffd(tmp_path
     assert (report.added, report.skipped, report.total) == (1, [], 1)
     hit = open_engine(tmp_path / "index").search("zucchini", limit=1).hits[0]
     assert (hit.source, hit.place, hit.details.url) == ("Ag\ufffdency", "Her\ufffdat", "https://example.com/\ufffd")
+
+
+def test_a_worker_opens_the_index_only_once_sent_files(monkeypatch):
+    # A run's next workers start while the last batch is committed, which can change the index's
+    # schema: they open it when sent their first files, after the commit.
+    from archsearch import indexing
+    from archsearch.indexing import FINISH
+
+    events = []
+    loaded = indexing.load_indexing_code
+
+    class Connection:
+        def recv(self):
+            events.append("received")
+            return FINISH
+
+        def send(self, message):
+            raise BrokenPipeError  # the indexing process gone: the worker ends
+
+    class Indexer:
+        def __init__(self):
+            events.append("opened")
+
+        def finish(self):
+            return []
+
+    monkeypatch.setattr(indexing, "_exit_with", lambda parent: None)
+    monkeypatch.setattr(indexing, "load_indexing_code", lambda: events.append("loaded") or loaded())
+    indexing.work(Indexer, Connection(), os.getpid())
+    assert events == ["loaded", "received", "opened"]
+
+
+def test_a_worker_answers_a_chunk_of_files_at_once(monkeypatch):
+    # A message a file cost the indexing process 1.5 s of CPU a batch of 20,000 files, taken from
+    # the workers' cores.
+    from archsearch import indexing
+    from archsearch.indexing import FILES, FINISH, SAME, SEGMENTS, FileOutcome, Task
+
+    events = []
+    tasks = [Task(f"/corpus/{name}.txt", "/corpus", None) for name in "abc"]
+
+    class Connection:
+        messages = [tasks, FINISH, None]
+
+        def recv(self):
+            events.append("received")
+            return self.messages.pop(0)
+
+        def send(self, message):
+            events.append(message)
+
+    class Indexer:
+        def __init__(self):
+            events.append("opened")
+
+        def index(self, task):
+            return FileOutcome(task.key, SAME)
+
+        def finish(self):
+            return ["segment"]
+
+    monkeypatch.setattr(indexing, "_exit_with", lambda parent: None)
+    indexing.work(Indexer, Connection(), os.getpid())
+    outcomes = [FileOutcome(task.key, SAME) for task in tasks]
+    assert events == ["received", "opened", (FILES, outcomes), "received", (SEGMENTS, ["segment"]), "received"]
+
+
+def test_a_batch_is_recorded_while_the_next_is_read_and_the_record_ends_whole(tmp_path, index_dir, monkeypatch):
+    # The record of a batch's files (its copy groups most) was time the workers' cores idled.
+    import threading
+
+    from archsearch import indexing
+
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(300))
+    recorded_by = []
+    record = Manifest.record
+
+    def noted(manifest, *args, **options):
+        recorded_by.append(threading.current_thread() is threading.main_thread())
+        return record(manifest, *args, **options)
+
+    monkeypatch.setattr(Manifest, "record", noted)
+    monkeypatch.setattr(indexing, "MIN_FILES_PER_FRESH_WORKER", 50)
+    monkeypatch.setattr(indexing, "OVERLAPPED_COMMITS_BELOW_PEAK", 2**62)  # whatever this process took before
+    report = update_index(index_dir, [str(corpus)], jobs=2, commit_every=100)  # 50 files a worker
+    assert (report.added, report.total) == (300, 300)
+    assert recorded_by == [False, False, True]  # the last batch has no next one to read meanwhile
+    assert len(index_state(index_dir)) == 300
+    assert update_index(index_dir, [str(corpus)], jobs=2).unchanged == 300
+
+
+def test_a_record_failing_while_the_next_batch_is_read_stops_the_run_in_one_line(tmp_path, index_dir, monkeypatch):
+    import sqlite3
+
+    from archsearch import indexing
+
+    corpus = write_corpus(tmp_path / "corpus", numbered_articles(300))
+    first = write_corpus(tmp_path / "first", numbered_articles(5, start=300))
+    update_index(index_dir, [str(first)])  # an index to fail on, not a first one, which a failure removes
+    record = Manifest.record
+
+    def failing(manifest, *args, **options):
+        if args[2] or args[3]:  # a batch's (not the merges' record of no change)
+            raise sqlite3.OperationalError("database or disk is full")
+        return record(manifest, *args, **options)
+
+    monkeypatch.setattr(Manifest, "record", failing)
+    monkeypatch.setattr(indexing, "MIN_FILES_PER_FRESH_WORKER", 50)
+    monkeypatch.setattr(indexing, "OVERLAPPED_COMMITS_BELOW_PEAK", 2**62)
+    with pytest.raises(ArchsearchError, match="^cannot update the index at .*: database or disk is full$"):
+        update_index(index_dir, [str(first), str(corpus)], jobs=2, commit_every=100)
+    monkeypatch.setattr(Manifest, "record", record)
+    # The index has the first batch, its record not: the next run makes the record again.
+    report = update_index(index_dir, [str(first), str(corpus)], jobs=2)
+    assert report.total == 305 and (report.added, report.unchanged) == (200, 105)
+    assert len(index_state(index_dir)) == 305
