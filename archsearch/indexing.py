@@ -37,12 +37,12 @@ import shutil
 import signal
 import sqlite3
 import stat
+import sys
 import threading
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -1285,8 +1285,8 @@ class Run:
         self.done = 0  # files read so far, of
         self.total = 0
         # The record of the last batch's files, when written while the next batch is read (_commit).
-        self._recording: Future | None = None
-        self._record_thread: ThreadPoolExecutor | None = None
+        self._recording = None  # a concurrent.futures.Future
+        self._record_thread = None  # the ThreadPoolExecutor that writes it
 
     @property
     def ix(self):
@@ -1484,8 +1484,12 @@ class Run:
         if committed:
             self.merge_overdue()
 
-    def _recorder(self) -> ThreadPoolExecutor:
+    def _recorder(self):
+        """The thread that writes records while the next batch is read (made when first needed:
+        concurrent.futures is 6 ms of every `archsearch index`'s start, a no-change run's too)."""
         if self._record_thread is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._record_thread = ThreadPoolExecutor(1, thread_name_prefix="archsearch record")
         return self._record_thread
 
@@ -1526,7 +1530,8 @@ class Run:
 def _peak_rss_bytes() -> int:
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
 
 
 def article_changes(deleted: set[str], outcomes: list[FileOutcome]) -> ArticleChanges:
