@@ -5,7 +5,7 @@
 
 Each repetition builds a new index of CORPUS in a temporary folder with `archsearch index`, in a
 process of its own, so that CPU and peak RSS are that build's alone (peak RSS is the largest of
-the indexing process and its workers; the tree's peak, their sum, is sampled every 0.25 s).  On a shared machine compare CPU times, and interleave
+the indexing process and its workers; the tree's peak, their sum, is sampled every 0.25 s, more often in the first half second).  On a shared machine compare CPU times, and interleave
 the builds being compared: wall times follow the load.  `--code DIR` (repeatable) builds with the
 `archsearch` package found in DIR as well (e.g. `git archive <commit> archsearch | tar -x -C DIR`),
 each repetition building once with each code, in turn: before and after, measured under the same
@@ -37,6 +37,7 @@ from pathlib import Path
 INSTALLED = "installed"
 # How often the process tree's memory is summed during a build.
 TREE_SAMPLE_SECONDS = 0.25
+FIRST_TREE_SAMPLE_SECONDS = 0.005
 
 
 def corpus_folders(corpus: str) -> list[str]:
@@ -128,17 +129,23 @@ def measure(command: list[str]) -> None:
     started = time.perf_counter()
     process = subprocess.Popen(command)
     tree_peak = 0
+    interval = FIRST_TREE_SAMPLE_SECONDS
     while process.poll() is None:
         tree_peak = max(tree_peak, tree_rss(process.pid))
-        time.sleep(TREE_SAMPLE_SECONDS)
+        time.sleep(interval)
+        # short at first, so that a build of a few files, over before a long interval, is still seen grown
+        interval = min(2 * interval, TREE_SAMPLE_SECONDS)
     wall = time.perf_counter() - started
     if process.returncode:
         raise subprocess.CalledProcessError(process.returncode, command)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = usage.ru_maxrss * 1024
+    # The tree held at least its largest process at that one's peak, which samples can miss.
+    tree_peak = max(tree_peak, peak)
     print(json.dumps({
         "wall_s": round(wall, 2),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-        "peak_rss_mib": round(usage.ru_maxrss / 1024),  # the largest of the indexing process and its workers
+        "peak_rss_mib": round(peak / 2**20),  # the largest of the indexing process and its workers
         "tree_peak_rss_mib": round(tree_peak / 2**20),  # all of them at once, sampled
     }))
 

@@ -52,6 +52,25 @@ def test_builds_with_the_installed_code_and_another_in_turn(tmp_path):
     assert lines[-1]["files"] == 1
 
 
+def test_the_tree_s_memory_counts_every_descendant(tmp_path):
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "bench" / "run.py")
+    bench_run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_run)
+    # a shell whose child holds 64 MiB: the tree of the shell counts the grandchild's memory
+    holder = subprocess.Popen(
+        ["sh", "-c", f"{sys.executable} -c 'import sys; b = bytearray(64 << 20); b[::4096] = b\"x\" * len(b[::4096]); "
+         "print(1, flush=True); sys.stdin.read()'; :"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )
+    try:
+        holder.stdout.readline()
+        assert bench_run.tree_rss(holder.pid) >= 64 << 20
+    finally:
+        holder.stdin.close()
+        holder.wait()
+        holder.stdout.close()
+
+
 def test_times_the_stages_of_indexing_with_each_code_in_turn(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
