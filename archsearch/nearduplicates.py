@@ -208,10 +208,15 @@ _SHARED_BANDS_QUERY = (
     "SELECT band, id FROM (SELECT band, id, COUNT(*) OVER (PARTITION BY band) AS holders"
     " FROM bands WHERE band IN ({})) WHERE holders > 1"
 )
+# The articles holding one of the bands `{}`, and their groups.
+_HOLDERS_QUERY = "SELECT b.band, b.id, s.grp FROM bands b JOIN sketches s ON s.id = b.id WHERE b.band IN ({})"
 # Values per `IN (...)` list, well under SQLite's limit on parameters.
 _CHUNK = 500
 # Buckets compared in one numpy operation when grouping (a byte each: 16 MiB).
 _COMPARED_BUCKETS = 1 << 24
+# The pairs of fresh and other articles of a band compared together with those of other bands
+# (pairs gathered in Python lists), rather than as a band of its own.
+_PAIRS_OF_A_SMALL_BAND = 64
 
 
 class CopyGroups:
@@ -244,51 +249,65 @@ class CopyGroups:
             )
             db.executemany("DELETE FROM sketches WHERE id = ?", [(row_id,) for row_id, _, _ in rows])
         new_bands = []
-        new_ids = []
+        new_rows = []
+        # Ids given here, as SQLite would (the largest plus one), so that the rows go in by one executemany.
+        (row_id,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM sketches").fetchone()
         for key, record, signature in added:
             if not comparable(signature):
                 continue
-            row_id = db.execute(
-                "INSERT INTO sketches (file, record, sketch, grp) VALUES (?, ?, ?, -1)",
-                (os.fsencode(key), record, array("I", signature).tobytes()),
-            ).lastrowid
-            new_ids.append(row_id)
+            row_id += 1
+            new_rows.append((row_id, os.fsencode(key), record, array("I", signature).tobytes()))
             new_bands += [(band, row_id) for band in band_keys(signature)]
-        fresh_bands = {band for band, _ in new_bands}
-        touched.update(group for (group,) in _select_in(
-            db, "SELECT DISTINCT s.grp FROM bands b JOIN sketches s ON s.id = b.id WHERE b.band IN ({})", fresh_bands,
-        ))
+        db.executemany("INSERT INTO sketches (id, file, record, sketch, grp) VALUES (?, ?, ?, ?, -1)", new_rows)
+        new_ids = [row[0] for row in new_rows]
+        # The bands the new articles share with articles indexed before, and so the groups those are
+        # in: one lookup of the new bands (a second, after they were inserted, took a fifth of an
+        # update's CPU at 100k).
+        holders: dict[int, list[int]] = {}
+        for band, row_id, group in _select_in(db, _HOLDERS_QUERY, {band for band, _ in new_bands}):
+            holders.setdefault(band, []).append(row_id)
+            touched.add(group)
+        for band, row_id in new_bands:
+            holders.setdefault(band, []).append(row_id)
+        # In the table's order: SQLite then fills its B-tree's pages one after another, where bands
+        # in the order made (hashes: random) each went to a page of their own.
+        new_bands.sort()
         db.executemany("INSERT INTO bands VALUES (?, ?)", new_bands)
         regrouped = self._members(lost)
-        fresh_bands.update(band for signature in self._sketches(regrouped).values() for band in band_keys(signature))
+        regrouped_bands = {band for signature in self._sketches(regrouped).values() for band in band_keys(signature)}
+        for band, row_id in _select_in(db, _SHARED_BANDS_QUERY, regrouped_bands - holders.keys()):
+            holders.setdefault(band, []).append(row_id)
         fresh = set(new_ids) | regrouped
         members = fresh | self._members(touched - lost)
         if members:
-            self._group(members, fresh, fresh_bands)
+            self._group(members, fresh, [sharing for sharing in holders.values() if len(sharing) > 1])
 
     def _members(self, groups: set[int]) -> set[int]:
         return {row_id for (row_id,) in _select_in(self._db, "SELECT id FROM sketches WHERE grp IN ({})", groups)}
 
-    def _group(self, members: set[int], fresh: set[int], fresh_bands: set[int]) -> None:
+    def _group(self, members: set[int], fresh: set[int], bands: list[list[int]]) -> None:
         """Group `members` afresh: every copy of one of them is among them (see update).  Those
         not in `fresh` come in whole groups that lost no article: each is still a component, and
         no two of them are copies (they would be one group), so only pairs with a fresh article
-        are compared, and only the sketches of the members sharing one of `fresh_bands` (the fresh
-        articles' bands) with another are read (at 1M, comparing every pair of a band's members,
-        and reading every member's sketch, made each commit slower as the index grew)."""
+        are compared, and only the sketches of the members sharing one of `bands` (each the
+        articles holding a band of a fresh article, two or more) are read (at 1M, comparing every
+        pair of a band's members, and reading every member's sketch, made each commit slower as
+        the index grew)."""
+        import numpy as np
+
         db = self._db
         order: dict[int, tuple] = {}  # member -> its file and record, which order a group
         parent: dict[int, int] = {}
         first_of_group: dict[int, int] = {}
+        groups: dict[int, int] = {}  # member -> its group now
         query = "SELECT id, file, record, grp FROM sketches WHERE id IN ({})"
         for row_id, key, record, group in _select_in(db, query, members):
             order[row_id] = (key, record or "")
+            groups[row_id] = group
             parent[row_id] = row_id if row_id in fresh else first_of_group.setdefault(group, row_id)
-        by_band: dict[int, list[int]] = {}
-        for band, row_id in _select_in(db, _SHARED_BANDS_QUERY, fresh_bands):
-            if row_id in order:
-                by_band.setdefault(band, []).append(row_id)
-        rows, sketches = self._sketch_matrix({row_id for sharing in by_band.values() for row_id in sharing})
+        bands = [sharing for sharing in ([row_id for row_id in band if row_id in order] for band in bands)
+                 if len(sharing) > 1 and not fresh.isdisjoint(sharing)]
+        rows, sketches = self._sketch_matrix({row_id for sharing in bands for row_id in sharing})
 
         def root(row_id: int) -> int:
             while parent[row_id] != row_id:
@@ -296,14 +315,23 @@ class CopyGroups:
                 row_id = parent[row_id]
             return row_id
 
-        for sharing in by_band.values():
+        def join(first: int, second: int) -> None:
+            if root(first) != root(second):
+                parent[root(first)] = root(second)
+
+        # Each band's fresh articles against all its members, their agreeing buckets counted by numpy
+        # as `resemblance` counts them: the pairs of the small bands (most hold two or three articles)
+        # all at once, a large band's (at 1M a commit of 20,000 articles compares hundreds of thousands
+        # of pairs) a band at a time, a slice of its fresh ones at a time so that a band held by
+        # thousands of copies stays within _COMPARED_BUCKETS.
+        firsts_of_pairs, seconds_of_pairs = [], []
+        for sharing in bands:
             firsts = [row_id for row_id in sharing if row_id in fresh]
-            if len(sharing) < 2 or not firsts:
+            if len(firsts) * len(sharing) <= _PAIRS_OF_A_SMALL_BAND:
+                for first in firsts:
+                    firsts_of_pairs += [first] * len(sharing)
+                    seconds_of_pairs += sharing
                 continue
-            # The band's fresh articles against all its members at once, their agreeing buckets
-            # counted by numpy as `resemblance` counts them (at 1M a commit of 20,000 articles
-            # compares hundreds of thousands of pairs), a slice of the fresh ones at a time so
-            # that a band held by thousands of copies stays within _COMPARED_BUCKETS.
             members_sketches = sketches[[rows[row_id] for row_id in sharing]]
             step = max(1, _COMPARED_BUCKETS // members_sketches.size)
             for start in range(0, len(firsts), step):
@@ -311,14 +339,23 @@ class CopyGroups:
                 agreeing = (sketches[[rows[row_id] for row_id in some]][:, None, :] == members_sketches).sum(axis=2)
                 for first, copies in zip(some, (agreeing / SKETCH_SIZE >= NEAR_DUPLICATE).tolist()):
                     for second, copy in zip(sharing, copies):
-                        if copy and root(first) != root(second):
-                            parent[root(first)] = root(second)
+                        if copy:
+                            join(first, second)
+        step = max(1, _COMPARED_BUCKETS // SKETCH_SIZE)
+        for start in range(0, len(firsts_of_pairs), step):
+            some_firsts, some_seconds = firsts_of_pairs[start : start + step], seconds_of_pairs[start : start + step]
+            agreeing = (sketches[[rows[row_id] for row_id in some_firsts]]
+                        == sketches[[rows[row_id] for row_id in some_seconds]]).sum(axis=1)
+            for pair in np.flatnonzero(agreeing / SKETCH_SIZE >= NEAR_DUPLICATE).tolist():
+                join(some_firsts[pair], some_seconds[pair])
         leaders: dict[int, int] = {}  # component root -> the id of its first article
         for row_id in sorted(order, key=order.__getitem__):
             leaders.setdefault(root(row_id), row_id)
-        db.executemany(
-            "UPDATE sketches SET grp = ? WHERE id = ?", [(leaders[root(row_id)], row_id) for row_id in order]
-        )
+        # Only the members whose group changed (most of a group a new article was a candidate copy of
+        # keeps its own), in the order of their ids, the table's.
+        changed = ((leaders[root(row_id)], row_id) for row_id in sorted(order))
+        db.executemany("UPDATE sketches SET grp = ? WHERE id = ?",
+                       [(group, row_id) for group, row_id in changed if groups[row_id] != group])
 
     def _sketch_matrix(self, ids: set[int]):
         """The sketches of `ids` as the rows of one array (SKETCH_SIZE columns of uint32), with
