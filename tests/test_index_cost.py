@@ -92,3 +92,18 @@ def test_times_the_stages_of_indexing_with_each_code_in_turn(tmp_path):
         assert all(spent >= 0 for spent in stages)
         assert line["total_ms_per_file"] == pytest.approx(sum(stages), abs=0.01)
     assert not list(tmp_path.glob("archsearch-stages-*"))  # its folder removed
+
+
+def test_copy_groups_cost_groups_an_index_s_articles_as_its_record_does(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    story = " ".join(f"river{n} flood{n * 7 % 13} valley{n % 5}" for n in range(40))
+    for name, body in (("a", story), ("b", story + " again"), ("c", story.replace("river", "summit"))):
+        (corpus / f"{name}.txt").write_text(f"Title {name}\n\n{body}\n", encoding="utf-8")
+    index = tmp_path / "index"
+    subprocess.run([sys.executable, "-m", "archsearch", "index", "-q", "--index", str(index), str(corpus)], check=True)
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "copy_groups_cost.py"), str(index), "--batch", "2"],
+                            check=True, capture_output=True, text=True)
+    measured = json.loads(result.stdout)
+    assert measured["articles"] == 3 and len(measured["cpu_s"]) == 2
+    assert measured["groups"] == 2  # a and b are copies

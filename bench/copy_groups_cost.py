@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""CPU of recording copy groups (nearduplicates.CopyGroups.update), apart from the rest of a build.
+
+    python bench/copy_groups_cost.py INDEX [--batch 20000] [--code DIR]
+
+Reads the sketches an index's record holds (in the order they were added) and adds them to an
+empty record in updates of --batch articles, as a build's commits do, timing each update's CPU;
+prints one JSON line: each update's CPU, their sum, the number of groups and a SHA-256 of every
+article's group leader (file and record), equal for code that groups alike.  `--code DIR` uses the
+`archsearch` package found in DIR (e.g. `git archive <commit> archsearch | tar -x -C DIR`): run it
+in turn with the installed code to compare.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from array import array
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("index")
+    parser.add_argument("--batch", type=int, default=20_000)
+    parser.add_argument("--code", help="a folder holding the archsearch package to time instead of the installed one")
+    options = parser.parse_args()
+    if options.code:
+        sys.path.insert(0, os.path.abspath(options.code))
+    from archsearch.engines.whoosh.store import MANIFEST_FILE
+    from archsearch.nearduplicates import COPY_TABLES, CopyGroups
+
+    with sqlite3.connect(os.path.join(options.index, MANIFEST_FILE)) as source:
+        articles = [(os.fsdecode(file), record, tuple(array("I", sketch)))
+                    for file, record, sketch in source.execute("SELECT file, record, sketch FROM sketches ORDER BY id")]
+    with tempfile.TemporaryDirectory() as work:
+        db = sqlite3.connect(os.path.join(work, "record.sqlite"))
+        db.executescript(COPY_TABLES)
+        spent = []
+        for start in range(0, len(articles), options.batch):
+            started = time.process_time()
+            with db:
+                CopyGroups(db).update([], articles[start : start + options.batch])
+            spent.append(round(time.process_time() - started, 3))
+        leaders = db.execute("SELECT s.file, s.record, g.file, g.record FROM sketches s JOIN sketches g ON g.id = s.grp"
+                             " ORDER BY s.file, s.record").fetchall()
+        (groups,) = db.execute("SELECT COUNT(DISTINCT grp) FROM sketches").fetchone()
+        db.close()
+    print(json.dumps({"code": options.code or "installed", "articles": len(articles), "cpu_s": spent,
+                      "total_cpu_s": round(sum(spent), 3), "groups": groups,
+                      "leaders_sha256": hashlib.sha256(repr(leaders).encode()).hexdigest()}))
+
+
+if __name__ == "__main__":
+    main()
