@@ -211,11 +211,15 @@ def folded(word: str, language: str) -> bytes:
     return (word.replace("é", "e") if language == "fr" else word).encode()
 
 
+def folded_words(words: list[str], language: str) -> list[bytes]:
+    return [folded(word, language) for word in words]
+
+
 @settings(max_examples=200, deadline=None)
 @given(documents=field_documents, boost=st.sampled_from([1.0, 2.5]), sorted_tokens=st.integers(1, 20))
 def test_field_tokens_invert_as_one_document_at_a_time(documents, boost, sorted_tokens):
     vocabulary = segments.Vocabulary()
-    tokens = segments.FieldTokens(folded, boost, vocabulary)
+    tokens = segments.FieldTokens(folded_words, boost, vocabulary)
     expected = []
     for number, (terms, length) in enumerate(documents):
         docnum, language = number * 3 + 1, ("fr" if number % 2 else "")
@@ -254,7 +258,7 @@ def test_field_tokens_encode_as_encode_postings_encodes_their_flat_lists(documen
     encode_postings makes of the flat list it gives without, and the same documents, weights and
     laid-out data for the sidecars."""
     vocabulary = segments.Vocabulary()
-    flat_tokens, encoded_tokens = (segments.FieldTokens(folded, boost, vocabulary, listed_postings=3) for _ in range(2))
+    flat_tokens, encoded_tokens = (segments.FieldTokens(folded_words, boost, vocabulary, listed_postings=3) for _ in range(2))
     scorable = documents and documents[0][1] % 2  # a field's lengths are its documents' words, or all 0
     for number, (terms, length) in enumerate(documents):
         ids = vocabulary.ids([term.decode() for term in terms], "fr" if number % 2 else "")

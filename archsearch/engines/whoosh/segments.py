@@ -543,9 +543,9 @@ class FieldTokens:
     term per document, its weight the count of its positions times the field's boost, its
     positions encoded as Positions encodes them."""
 
-    def __init__(self, term: Callable[[str, str], bytes], boost: float, vocabulary: Vocabulary,
+    def __init__(self, terms_of: Callable[[list[str], str], list[bytes]], boost: float, vocabulary: Vocabulary,
                  word_terms: dict[int, bytes] | None = None, listed_postings: int | None = None):
-        self.term = term
+        self.terms_of = terms_of  # words and their language -> their terms
         self.boost = boost
         self.vocabulary = vocabulary
         self.word_terms = {} if word_terms is None else word_terms  # word id -> its term
@@ -581,20 +581,20 @@ class FieldTokens:
         used = np.flatnonzero(np.bincount(ids)).tolist()
         words, languages = self.vocabulary.words, self.vocabulary.languages
         word_terms = self.word_terms
-        numbers: dict[bytes, int] = {}
-        terms = self.terms
-        id_numbers = []
-        for word_id in used:
-            term = word_terms.get(word_id)
-            if term is None:
-                term = word_terms[word_id] = self.term(words[word_id], languages[word_id])
-            number = numbers.get(term)
-            if number is None:
-                number = numbers[term] = len(terms)
-                terms.append(term)
-            id_numbers.append(number)
+        # The words without a term yet, a language at a time: a few steps for all of them.
+        new = list(itertools.filterfalse(word_terms.__contains__, used))
+        new_languages = list(map(languages.__getitem__, new))
+        for language in dict.fromkeys(new_languages):
+            of_language = new if len(new_languages) == new_languages.count(language) else [
+                word_id for word_id, its_language in zip(new, new_languages) if its_language == language
+            ]
+            word_terms.update(zip(of_language, self.terms_of(list(map(words.__getitem__, of_language)), language)))
+        used_terms = list(map(word_terms.__getitem__, used))
+        # Numbered in the order first used.
+        self.terms = list(dict.fromkeys(used_terms))
+        numbers = dict(zip(self.terms, range(len(self.terms))))
         numbered = np.zeros(len(words), np.uint32)
-        numbered[used] = id_numbers
+        numbered[used] = np.fromiter(map(numbers.__getitem__, used_terms), np.uint32, len(used))
         # In place ("clip" is not buffered, and every id is in range): no second array of the tokens.
         np.take(numbered, ids, out=ids, mode="clip")
         self.vocabulary = self.word_terms = None
@@ -1210,16 +1210,17 @@ def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: 
     stored = weights.astype(np.float32)
     first_weights = stored[block_firsts]
     alike = np.minimum.reduceat(stored, block_firsts) == np.maximum.reduceat(stored, block_firsts)
-    mini_weights = np.array(first_weights.tolist(), object)
-    mini_weights[alike & (first_weights == 1.0)] = None
-    stored_list = stored.tolist()
+    mini_weights = [None if none else weight for weight, none in zip(first_weights.tolist(), (alike & (first_weights == 1.0)).tolist())]
+    # Tuples, whose slices are the blocks' tuples (a list's slice would be made a tuple again).
+    stored_list = tuple(stored.tolist())
     firsts, ends = block_firsts.tolist(), block_ends.tolist()
     for block in np.flatnonzero(~alike).tolist():
-        mini_weights[block] = tuple(stored_list[firsts[block]:ends[block]])
-    gaps_list = gaps.tolist()
+        mini_weights[block] = stored_list[firsts[block]:ends[block]]
+    gaps = tuple(gaps.tolist())
+    values = tuple(values)
     written = [
-        pickle.dumps((tuple(gaps_list[first:end]), mini_weight, tuple(values[first:end])), BLOCK_PICKLE_PROTOCOL)
-        for first, end, mini_weight in zip(firsts, ends, mini_weights.tolist())
+        pickle.dumps((gaps[first:end], mini_weight, values[first:end]), BLOCK_PICKLE_PROTOCOL)
+        for first, end, mini_weight in zip(firsts, ends, mini_weights)
     ]
     deflated = block_counts > SMALL_BLOCK_POSTINGS if compression else np.zeros(len(firsts), bool)
     for block in np.flatnonzero(deflated).tolist():
@@ -1426,25 +1427,25 @@ def _single_positions(count: int) -> list[bytes]:
     return _SINGLE_POSITIONS + [encode_positions([position]) for position in range(_SINGLE_POSITIONS_LIMIT, count)]
 
 
-def compile_word_lister(field) -> tuple[Callable[[str], list[str]], Callable[[str, str], bytes]] | None:
+def compile_word_lister(field) -> tuple[Callable[[str], list[str]], Callable[[list[str], str], list[bytes]]] | None:
     """For a field that records positions and makes one term of each word: a function from text to
-    its words in order, and one from a word and the article's language to the word's term (UTF-8);
+    its words in order, and one from words and the article's language to the words' terms (UTF-8);
     None if there is no exact one (see word_analyzer)."""
     analyzer = getattr(field, "analyzer", None)
     if type(field.format) is not Positions:
         return None
     if isinstance(analyzer, ChainAnalyzer):
-        return text_words, lambda word, language: analyzer.word_term(word, language).encode("utf-8")
+        return text_words, lambda words, language: list(map(str.encode, analyzer.word_terms(words, language)))
     term = word_analyzer(analyzer)
     if term is None:
         return None
-    return whole_matches(analyzer.items[0].expression), lambda word, language: term(word).encode("utf-8")
+    return whole_matches(analyzer.items[0].expression), lambda words, language: [term(word).encode("utf-8") for word in words]
 
 
-def _term_groups(schema, word_listers: dict) -> dict[str, Callable[[str, str], bytes]]:
-    """Field name -> the term function of its word lister (compile_word_lister), one function for
+def _term_groups(schema, word_listers: dict) -> dict[str, Callable[[list[str], str], list[bytes]]]:
+    """Field name -> the terms function of its word lister (compile_word_lister), one function for
     the fields of equal analyzers, whose words' terms are the same: title, lead and body."""
-    groups: list[tuple[Any, Callable[[str, str], bytes]]] = []
+    groups: list[tuple[Any, Callable[[list[str], str], list[bytes]]]] = []
     terms = {}
     for name, word_lister in word_listers.items():
         if word_lister is None:
@@ -1467,15 +1468,15 @@ def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
     lister = compile_word_lister(field)
     if lister is None:
         return None
-    tokens, term = lister
+    tokens, terms = lister
     known: dict[str, bytes] = {}
 
     def list_terms(text: str, language: str) -> list[bytes]:  # one analysis whatever the language
         words = tokens(text)
         if len(known) > KNOWN_WORDS_LIMIT:
             known.clear()
-        for word in set(words).difference(known):
-            known[word] = term(word, language)
+        new = list(set(words).difference(known))
+        known.update(zip(new, terms(new, language)))
         return list(map(known.__getitem__, words))
 
     return list_terms
