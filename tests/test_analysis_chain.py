@@ -17,7 +17,7 @@ from archsearch.analysis import (
     word_term,
     words,
 )
-from archsearch.analysis import _tables, folding, tokens
+from archsearch.analysis import _tables, chain, folding, tokens
 from archsearch.analysis.charclasses import compute_mark_ranges
 
 
@@ -100,6 +100,26 @@ folding_text = st.text(st.sampled_from("abhinpstwyHIJNPSTWYZ019._" "éÉßİıК
 def test_folding_steps_give_what_their_tables_give(word):
     assert folding.prepare(word) == word.casefold().translate(folding._PREPARE)
     assert folding.fold_accents(word) == word.translate(folding._ACCENTS)
+
+
+@given(st.lists(st.text(st.characters(max_codepoint=127, blacklist_characters="\n"), max_size=8), min_size=1, max_size=6))
+def test_the_ascii_steps_fold_each_word_of_a_text(words):
+    text = "\n".join(words)
+    assert folding.prepare_ascii(text).split("\n") == [folding.prepare(folding.normalise(word)) for word in words]
+    assert folding.fold_accents_ascii(text).split("\n") == list(map(folding.fold_accents, words))
+
+
+# Words of ASCII and beyond: capitals the accent table maps, letters stemmers change, a line break, none.
+word_lists = st.lists(
+    st.text(st.sampled_from("aeiousyngdHIJNPSTWY019._\n" "éÉßİıКёеецأی\u0301\u200c"), max_size=10)
+    | st.sampled_from(["running", "Refugees", "admitted", "беженцев", "sınırları", "Flüchtlinge", "كتابها", ""]),
+    max_size=12,
+)
+
+
+@given(word_lists, st.sampled_from(["en", "fr", "de", "tr", "ru", "ar", "fa", "uk", ""]))
+def test_the_terms_of_words_at_once_are_each_words_term(words, language):
+    assert chain.word_terms(words, language) == [word_term(word, language) for word in words]
 
 
 @pytest.mark.parametrize(

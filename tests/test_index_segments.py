@@ -211,11 +211,15 @@ def folded(word: str, language: str) -> bytes:
     return (word.replace("é", "e") if language == "fr" else word).encode()
 
 
+def folded_words(words: list[str], language: str) -> list[bytes]:
+    return [folded(word, language) for word in words]
+
+
 @settings(max_examples=200, deadline=None)
 @given(documents=field_documents, boost=st.sampled_from([1.0, 2.5]), sorted_tokens=st.integers(1, 20))
 def test_field_tokens_invert_as_one_document_at_a_time(documents, boost, sorted_tokens):
     vocabulary = segments.Vocabulary()
-    tokens = segments.FieldTokens(folded, boost, vocabulary)
+    tokens = segments.FieldTokens(folded_words, boost, vocabulary)
     expected = []
     for number, (terms, length) in enumerate(documents):
         docnum, language = number * 3 + 1, ("fr" if number % 2 else "")
@@ -233,6 +237,18 @@ def test_field_tokens_invert_as_one_document_at_a_time(documents, boost, sorted_
 
 
 
+def blocks_and_infos(data: bytes, entries) -> list[tuple[bytes, bytes]]:
+    """Each term's postings and term information (what encode_postings gives) from what
+    encode_term_blocks gives: the terms' postings joined and their term-index values."""
+    from whoosh.codec.whoosh3 import W3TermInfo
+
+    ends = itertools.accumulate(entries["size"].tolist())
+    return [
+        (data[end - size:end], entry.tobytes()[:W3TermInfo._struct.size])
+        for end, size, entry in zip(ends, entries["size"].tolist(), entries)
+    ]
+
+
 @settings(max_examples=200, deadline=None)
 @given(documents=field_documents, boost=st.sampled_from([1.0, 2.5, 0.1]), sorted_tokens=st.integers(1, 20),
        limit=st.sampled_from([1, 2, 3, 128]), compression=st.sampled_from([0, 3]))
@@ -242,7 +258,7 @@ def test_field_tokens_encode_as_encode_postings_encodes_their_flat_lists(documen
     encode_postings makes of the flat list it gives without, and the same documents, weights and
     laid-out data for the sidecars."""
     vocabulary = segments.Vocabulary()
-    flat_tokens, encoded_tokens = (segments.FieldTokens(folded, boost, vocabulary, listed_postings=3) for _ in range(2))
+    flat_tokens, encoded_tokens = (segments.FieldTokens(folded_words, boost, vocabulary, listed_postings=3) for _ in range(2))
     scorable = documents and documents[0][1] % 2  # a field's lengths are its documents' words, or all 0
     for number, (terms, length) in enumerate(documents):
         ids = vocabulary.ids([term.decode() for term in terms], "fr" if number % 2 else "")
@@ -259,8 +275,8 @@ def test_field_tokens_encode_as_encode_postings_encodes_their_flat_lists(documen
         (term, data, term_info, docnums, encoded.weights[first:first + count].tolist(),
          dict(zip(encoded.listed, encoded.laid_out)).get(term))
         for encoded in slices
-        for term, data, term_info, docnums, first, count in zip(
-            encoded.terms, encoded.data, encoded.term_infos,
+        for term, (data, term_info), docnums, first, count in zip(
+            encoded.terms, blocks_and_infos(encoded.data, encoded.entries),
             [encoded.docnums[first:first + count].tolist() for first, count in zip(encoded.firsts, encoded.counts)],
             encoded.firsts.tolist(), encoded.counts.tolist(),
         )
@@ -279,7 +295,7 @@ def test_field_tokens_encode_as_encode_postings_encodes_their_flat_lists(documen
 
 # Terms' postings: (gap to the document before, weight, which of a few values, field length) each.
 term_postings = st.lists(
-    st.lists(st.tuples(st.integers(1, 2**20), st.sampled_from([1.0, 2.0, 3.0, 0.1, 1e-3, 7.25]),
+    st.lists(st.tuples(st.integers(1, 2**20), st.sampled_from([1.0, 2.0, 3.0, 0.1, 1e-3, 7.25, 0.0]),
                        st.integers(0, 3), st.sampled_from([0, 1, 9, 300, 70_000, 2**31 - 1])),
              min_size=1, max_size=12),
     min_size=1, max_size=6,
@@ -287,26 +303,29 @@ term_postings = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
-@given(terms=term_postings, limit=st.sampled_from([1, 2, 3, 5, 128]), compression=st.sampled_from([0, 3]))
-def test_terms_encoded_at_once_are_encoded_as_one_at_a_time(terms, limit, compression):
+@given(terms=term_postings, limit=st.sampled_from([1, 2, 3, 5, 128]), compression=st.sampled_from([0, 3]),
+       first_docnum=st.sampled_from([0, 2**31]))
+def test_terms_encoded_at_once_are_encoded_as_one_at_a_time(terms, limit, compression, first_docnum):
     """encode_term_blocks gives each term what encode_postings gives its flat list: weights not
-    counts (summed block by block), values shared between postings, lengths beyond a byte's."""
+    counts (summed block by block), none above 0 (a block's maximum the int 0), values shared
+    between postings, lengths beyond a byte's, document numbers in each size pickle gives an int
+    (from one byte to beyond BININT's four, where the blocks' information is pickled one by one)."""
     import numpy as np
 
     shared = [segments.encode_positions([place]) for place in range(3)]
     flat_lists = []
     for postings in terms:
-        flat, docnum = [], -1
+        flat, docnum = [], first_docnum - 1
         for gap, weight, value, length in postings:
             docnum += gap
             flat += (docnum, weight, shared[value] if value < 3 else segments.encode_positions([5, 9]), length)
         flat_lists.append(flat)
     joined = [value for flat in flat_lists for value in flat]
     sizes = [len(flat) // segments.POSTING_SLOTS for flat in flat_lists]
-    encoded = segments.encode_term_blocks(
+    encoded = blocks_and_infos(*segments.encode_term_blocks(
         np.array(joined[0::4], np.int64), np.array(joined[1::4]), joined[2::4], np.array(joined[3::4], np.int64),
         np.cumsum(sizes) - sizes, limit, compression,
-    )
+    ))
     try:
         expected = [segments.encode_postings(flat, limit, None, compression) for flat in flat_lists]
     except TypeError:  # a block of lengths all 0 beside one with lengths (as no field is)

@@ -49,6 +49,12 @@ def prepare(word: str) -> str:
     return folded if folded.isascii() else folded.translate(_PREPARE)
 
 
+def prepare_ascii(text: str) -> str:
+    """prepare(normalise(word)) of each word of an ASCII text at once (NFC and the table leave ASCII as
+    it is, and casefold is lower)."""
+    return text.lower()
+
+
 def _accent_table() -> dict[int, str | None]:
     # accent_map folds ß to "s"; casefold has already made it "ss", so that entry never applies.
     table: dict[int, str | None] = {**ACCENT_MAP, **_ARABIC_LETTERS}
@@ -66,6 +72,12 @@ def fold_accents(word: str) -> str:
     if word.isascii() and (word.islower() or word.isdigit()):
         return word
     return word.translate(_ACCENTS)
+
+
+def fold_accents_ascii(text: str) -> str:
+    """fold_accents(word) of each word of an ASCII text at once: translate takes ASCII text from a cache
+    of its characters, one step for the text where fold_accents is a call of Python a word."""
+    return text.translate(_ACCENTS)
 
 
 def fold(word: str) -> str:

@@ -128,9 +128,10 @@ class _Documents:
         return array("H" if last <= _NARROW_MAX else "I", ordered)
 
     def _numbers_with_arrays(self) -> array:
-        """numbers() of documents some of which came as arrays: each marked in an array of a flag per
-        document, in one numpy step per array (a one-letter prefix has most of a segment's postings
-        of its field), where a set took a step of Python per posting."""
+        """numbers() of documents some of which came as arrays: all of them marked in an array of a
+        flag per document at once (a one-letter prefix has most of a segment's postings of its field),
+        where a set took a step of Python per posting, and a step of numpy an array was most of it
+        (such a prefix's documents come as thousands of its words' arrays)."""
         import numpy as np
 
         found = self.arrays
@@ -138,9 +139,9 @@ class _Documents:
             found = [*found, np.flatnonzero(np.frombuffer(self.marks, np.uint8))]
         elif self.found:
             found = [*found, np.fromiter(self.found, np.int64, len(self.found))]
-        marks = np.zeros(max(int(each.max()) for each in found) + 1, bool)
-        for each in found:
-            marks[each] = True
+        every = np.concatenate(found)
+        marks = np.zeros(int(every.max()) + 1, bool)
+        marks[every] = True
         ordered = np.flatnonzero(marks)
         narrow = ordered[-1] <= _NARROW_MAX
         return array("H" if narrow else "I", ordered.astype(np.uint16 if narrow else np.uint32).tobytes())

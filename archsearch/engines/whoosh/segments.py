@@ -29,7 +29,6 @@ import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from hashlib import md5
 from io import BytesIO
 from operator import add, itemgetter, methodcaller, sub
 from typing import Any
@@ -544,9 +543,9 @@ class FieldTokens:
     term per document, its weight the count of its positions times the field's boost, its
     positions encoded as Positions encodes them."""
 
-    def __init__(self, term: Callable[[str, str], bytes], boost: float, vocabulary: Vocabulary,
+    def __init__(self, terms_of: Callable[[list[str], str], list[bytes]], boost: float, vocabulary: Vocabulary,
                  word_terms: dict[int, bytes] | None = None, listed_postings: int | None = None):
-        self.term = term
+        self.terms_of = terms_of  # words and their language -> their terms
         self.boost = boost
         self.vocabulary = vocabulary
         self.word_terms = {} if word_terms is None else word_terms  # word id -> its term
@@ -582,20 +581,20 @@ class FieldTokens:
         used = np.flatnonzero(np.bincount(ids)).tolist()
         words, languages = self.vocabulary.words, self.vocabulary.languages
         word_terms = self.word_terms
-        numbers: dict[bytes, int] = {}
-        terms = self.terms
-        id_numbers = []
-        for word_id in used:
-            term = word_terms.get(word_id)
-            if term is None:
-                term = word_terms[word_id] = self.term(words[word_id], languages[word_id])
-            number = numbers.get(term)
-            if number is None:
-                number = numbers[term] = len(terms)
-                terms.append(term)
-            id_numbers.append(number)
+        # The words without a term yet, a language at a time: a few steps for all of them.
+        new = list(itertools.filterfalse(word_terms.__contains__, used))
+        new_languages = list(map(languages.__getitem__, new))
+        for language in dict.fromkeys(new_languages):
+            of_language = new if len(new_languages) == new_languages.count(language) else [
+                word_id for word_id, its_language in zip(new, new_languages) if its_language == language
+            ]
+            word_terms.update(zip(of_language, self.terms_of(list(map(words.__getitem__, of_language)), language)))
+        used_terms = list(map(word_terms.__getitem__, used))
+        # Numbered in the order first used.
+        self.terms = list(dict.fromkeys(used_terms))
+        numbers = dict(zip(self.terms, range(len(self.terms))))
         numbered = np.zeros(len(words), np.uint32)
-        numbered[used] = id_numbers
+        numbered[used] = np.fromiter(map(numbers.__getitem__, used_terms), np.uint32, len(used))
         # In place ("clip" is not buffered, and every id is in range): no second array of the tokens.
         np.take(numbered, ids, out=ids, mode="clip")
         self.vocabulary = self.word_terms = None
@@ -677,10 +676,10 @@ class FieldTokens:
             if encoding is not None:
                 posting_ids = document_array[documents[firsts]]
                 posting_weights = counts * self.boost
-                data, term_infos = zip(*encode_term_blocks(
+                data, entries = encode_term_blocks(
                     posting_ids, posting_weights, values, document_length_array[documents[firsts]], term_firsts, *encoding
-                ))
-                yield EncodedTerms(term_terms, data, term_infos, list(itertools.compress(term_terms, listed.tolist())),
+                )
+                yield EncodedTerms(term_terms, data, entries, list(itertools.compress(term_terms, listed.tolist())),
                                    laid_out, posting_ids, posting_weights, term_firsts, term_sizes)
             else:
                 laid_out = iter(laid_out)
@@ -900,6 +899,8 @@ def write_terms(fieldwriter, terms: Iterable, compression: int) -> None:
     hundreds of thousands), then the postings of them all go to the postings file in one write, and
     their entries to the term index (Whoosh's OrderedHashWriter) in another, where Whoosh makes
     three calls on each file per term."""
+    import numpy as np
+
     postfile = fieldwriter._postwriter._postfile
     limit = fieldwriter._postwriter._blocklimit
     fixed_size = fieldwriter._format.fixed_value_size()
@@ -911,11 +912,13 @@ def write_terms(fieldwriter, terms: Iterable, compression: int) -> None:
     held = 0
     for item in terms:
         if type(item) is EncodedTerms:
-            sizes = list(map(len, item.data))
+            entries = item.entries
+            entries["start"] = np.cumsum(entries["size"]) - entries["size"] + start
             keys += map(prefix.__add__, item.terms)
-            values += map(bytes.__add__, item.term_infos, map(_PLACE.pack, itertools.accumulate(sizes, initial=start), sizes))
-            written += item.data
-            size = sum(sizes)
+            laid_out = entries.tobytes()
+            values += [laid_out[low:low + entries.itemsize] for low in range(0, len(laid_out), entries.itemsize)]
+            written.append(item.data)
+            size = len(item.data)
         else:
             term, postings = item
             data, info = encode_postings(postings, limit, fixed_size, compression)
@@ -1010,7 +1013,14 @@ def term_hashes(keys: list[bytes]):
     return np.frombuffer(b"".join(map(_DIGEST, map(_MD5, keys))), ">u4")[3::4]
 
 
-_MD5 = functools.partial(md5, usedforsecurity=False)
+try:
+    # CPython's own MD5 (hashlib's fallback): the same digests as OpenSSL's, for a third of the CPU a
+    # term, where making OpenSSL's context is most of it (2.1 against 0.6 us a key).
+    from _md5 import md5 as _MD5
+except ImportError:  # a Python built without it
+    from hashlib import md5
+
+    _MD5 = functools.partial(md5, usedforsecurity=False)
 _DIGEST = methodcaller("digest")
 # A slot of a hash table of the term index (filetables._pointer, "!Iq"): hash and position.
 _HASH_SLOT = [("hash", ">u4"), ("position", ">i8")]
@@ -1150,34 +1160,39 @@ def _encode_posting(postings: list, fixed_size: int | None) -> tuple[bytes, byte
 
 class EncodedTerms:
     """Consecutive terms of a field (a slice of FieldTokens'), in order, their postings encoded at
-    once: each term's blocks and start of its term information (encode_term_blocks); the terms the
-    postings file holds (`listed`) and their data in it laid out (postings_arrays.laid_out_terms);
-    and the postings' document numbers and weights (numpy arrays, each term's from its first, for
-    its count), which only some fields' sidecars take.  A field's stream of terms (_sorted_fields)
-    holds these, or (term, postings) pairs, and whoever passes it on handles a slice's terms at
-    once: a step per term and layer was about a tenth of writing them."""
+    once: all of their blocks joined and each term's term-index value but for its postings' start
+    (encode_term_blocks); the terms the postings file holds (`listed`) and their data in it laid
+    out (postings_arrays.laid_out_terms); and the postings' document numbers and weights (numpy
+    arrays, each term's from its first, for its count), which only some fields' sidecars take.  A
+    field's stream of terms (_sorted_fields) holds these, or (term, postings) pairs, and whoever
+    passes it on handles a slice's terms at once: a step per term and layer was about a tenth of
+    writing them."""
 
-    __slots__ = ("terms", "data", "term_infos", "listed", "laid_out", "docnums", "weights", "firsts", "counts")
+    __slots__ = ("terms", "data", "entries", "listed", "laid_out", "docnums", "weights", "firsts", "counts")
 
-    def __init__(self, terms: list[bytes], data, term_infos, listed: list[bytes], laid_out: list, docnums, weights,
+    def __init__(self, terms: list[bytes], data: bytes, entries, listed: list[bytes], laid_out: list, docnums, weights,
                  firsts, counts):
-        self.terms, self.data, self.term_infos, self.listed, self.laid_out = terms, data, term_infos, listed, laid_out
+        self.terms, self.data, self.entries, self.listed, self.laid_out = terms, data, entries, listed, laid_out
         self.docnums, self.weights, self.firsts, self.counts = docnums, weights, firsts, counts
 
 
-# W3TermInfo._struct ("!BfIBBfII"), for a slice's terms at once.
-_TERM_INFO_FIELDS = [("flags", "u1"), ("weight", ">f4"), ("count", ">u4"), ("min_length", "u1"),
-                     ("max_length", "u1"), ("max_weight", ">f4"), ("first", ">u4"), ("last", ">u4")]
+# W3TermInfo._struct ("!BfIBBfII"), then the place of the term's postings (_PLACE): a term-index value,
+# for a slice's terms at once.
+_TERM_ENTRY_FIELDS = [("flags", "u1"), ("weight", ">f4"), ("count", ">u4"), ("min_length", "u1"),
+                      ("max_length", "u1"), ("max_weight", ">f4"), ("first", ">u4"), ("last", ">u4"),
+                      ("start", ">i8"), ("size", ">i4")]
 
 
-def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: int, compression: int) -> list[tuple[bytes, bytes]]:
-    """[encode_postings(postings, limit, None, compression) for each term] of consecutive terms of a
-    field with positions, their postings given as numpy arrays (document numbers, weights as the
-    floats a flat list holds, field lengths) and the encoded positions (never empty; the same
-    objects a flat list holds: a block's pickle refers again to one it holds already), each term's
-    starting at its `term_firsts`.  Each block's gaps, weights' form, statistics and length bytes and
-    each term's information are worked out by numpy for all of them at once, leaving a block two
-    pickles (and deflating) in Python: encode_postings takes a dozen steps a block, and the flat
+def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: int, compression: int):
+    """encode_postings(postings, limit, None, compression) of consecutive terms of a field with
+    positions, their postings given as numpy arrays (document numbers, weights as the floats a flat
+    list holds, field lengths) and the encoded positions (never empty; the same objects a flat list
+    holds: a block's pickle refers again to one it holds already), each term's starting at its
+    `term_firsts`.  Returns the terms' postings joined (bytes) and their term-index values, a record
+    array of _TERM_ENTRY_FIELDS: each term's information and the size of its postings, their start
+    left 0.  Each block's gaps, weights' form, statistics, header and information pickle, and each
+    term's information, are laid out by numpy for all of them at once, leaving a block its data
+    pickle (and deflating) in Python: encode_postings takes a dozen steps a block, and the flat
     lists it reads took as long to make."""
     import numpy as np
 
@@ -1186,50 +1201,50 @@ def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: 
     within = np.arange(count) - np.repeat(term_firsts, term_sizes)
     block_firsts = np.flatnonzero(within % limit == 0)
     block_ends = np.append(block_firsts[1:], count)
+    block_counts = block_ends - block_firsts
     term_lasts = term_firsts + term_sizes - 1
     gaps = np.diff(ids, prepend=0)
     gaps[block_firsts] = ids[block_firsts]
     # W3PostingsWriter keeps weights as 32-bit floats: a block's are one float where all are alike,
     # none where that is 1.0.
     stored = weights.astype(np.float32)
+    first_weights = stored[block_firsts]
     alike = np.minimum.reduceat(stored, block_firsts) == np.maximum.reduceat(stored, block_firsts)
-    stored_list = stored.tolist()
-    first_weights = stored[block_firsts].tolist()
+    mini_weights = [None if none else weight for weight, none in zip(first_weights.tolist(), (alike & (first_weights == 1.0)).tolist())]
+    # Tuples, whose slices are the blocks' tuples (a list's slice would be made a tuple again).
+    stored_list = tuple(stored.tolist())
+    firsts, ends = block_firsts.tolist(), block_ends.tolist()
+    for block in np.flatnonzero(~alike).tolist():
+        mini_weights[block] = stored_list[firsts[block]:ends[block]]
+    gaps = tuple(gaps.tolist())
+    values = tuple(values)
+    written = [
+        pickle.dumps((gaps[first:end], mini_weight, values[first:end]), BLOCK_PICKLE_PROTOCOL)
+        for first, end, mini_weight in zip(firsts, ends, mini_weights)
+    ]
+    deflated = block_counts > SMALL_BLOCK_POSTINGS if compression else np.zeros(len(firsts), bool)
+    for block in np.flatnonzero(deflated).tolist():
+        written[block] = isal_zlib.compress(written[block], DEFLATE_LEVEL)
     # A length of 0 (the field is empty) counts for no minimum.
     known_lengths = np.where(lengths > 0, lengths, np.iinfo(np.int64).max)
-    block_min_bytes = _length_bytes(np.minimum.reduceat(known_lengths, block_firsts))
-    block_max_bytes = _length_bytes(np.maximum.reduceat(lengths, block_firsts))
-    block_max_weights = [weight if weight > 0 else 0 for weight in np.maximum.reduceat(weights, block_firsts).tolist()]
-    last_ids = ids[block_ends - 1].tolist()
-    gaps_list = gaps.tolist()
-    # Each block's bytes, the first of a term's after its header, the last's size negated.
     opens_term = within[block_firsts] == 0
-    closes_term = np.append(opens_term[1:], True).tolist()
-    written = []
-    for first, end, last_id, is_alike, first_weight, max_weight, min_byte, max_byte, opens, closes in zip(
-        block_firsts.tolist(), block_ends.tolist(), last_ids, alike.tolist(), first_weights, block_max_weights,
-        block_min_bytes.tolist(), block_max_bytes.tolist(), opens_term.tolist(), closes_term,
-    ):
-        if not is_alike:
-            mini_weights = tuple(stored_list[first:end])
-        else:
-            mini_weights = None if first_weight == 1.0 else first_weight
-        data = pickle.dumps((tuple(gaps_list[first:end]), mini_weights, tuple(values[first:end])), BLOCK_PICKLE_PROTOCOL)
-        level = compression if end - first > SMALL_BLOCK_POSTINGS else 0
-        if level:
-            data = isal_zlib.compress(data, DEFLATE_LEVEL)
-        info = pickle.dumps((end - first, last_id, max_weight, level, min_byte, max_byte), 2)
-        size = len(info) + len(data)
-        written.append(b"".join((WHOOSH3_HEADER_MAGIC if opens else b"", pack_int(-size if closes else size), info, data)))
-    blocks_of_terms = ((term_sizes + limit - 1) // limit).tolist()
-    if len(written) > len(term_firsts):
-        term_blocks = itertools.accumulate(blocks_of_terms, initial=0)
-        written = [b"".join(written[low:low + blocks]) for low, blocks in zip(term_blocks, blocks_of_terms)]
-    information = np.zeros(len(term_firsts), _TERM_INFO_FIELDS)
+    heads = _block_heads(
+        opens_term, np.append(opens_term[1:], True), np.fromiter(map(len, written), np.int64, len(written)),
+        (block_counts, ids[block_ends - 1], np.maximum.reduceat(weights, block_firsts), deflated * compression,
+         _length_bytes(np.minimum.reduceat(known_lengths, block_firsts)), _length_bytes(np.maximum.reduceat(lengths, block_firsts))),
+    )
+    # Each block's header and information before its data.
+    blocks = [None] * (2 * len(written))
+    blocks[0::2] = heads
+    blocks[1::2] = written
+    information = np.zeros(len(term_firsts), _TERM_ENTRY_FIELDS)
+    block_sizes = np.fromiter(map(len, blocks), np.int64, len(blocks))
+    information["size"] = np.add.reduceat(block_sizes[0::2] + block_sizes[1::2], np.flatnonzero(opens_term))
     if (stored == np.floor(stored)).all():  # whole numbers (counts): their sum is exact in any order
         information["weight"] = np.add.reduceat(stored.astype(np.float64), term_firsts)
     else:  # summed as encode_postings sums them, block by block
-        block_sums = [sum(stored_list[first:end]) for first, end in zip(block_firsts.tolist(), block_ends.tolist())]
+        blocks_of_terms = ((term_sizes + limit - 1) // limit).tolist()
+        block_sums = [sum(stored_list[first:end]) for first, end in zip(firsts, ends)]
         term_blocks = itertools.accumulate(blocks_of_terms, initial=0)
         information["weight"] = [functools.reduce(add, block_sums[low:low + blocks], 0) for low, blocks in zip(term_blocks, blocks_of_terms)]
     information["count"] = term_sizes
@@ -1238,9 +1253,83 @@ def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: 
     information["max_weight"] = np.maximum(np.maximum.reduceat(weights, term_firsts), 0)
     information["first"] = ids[term_firsts]
     information["last"] = ids[term_lasts]
-    information = information.tobytes()
-    size = len(information) // len(term_firsts)
-    return list(zip(written, [information[start:start + size] for start in range(0, len(information), size)]))
+    return b"".join(blocks), information
+
+
+# A block's information, pickle.dumps((postings, last document, max weight, compression level,
+# min length byte, max length byte), 2): PROTO 2 and MARK, the items, then TUPLE, BINPUT 0 and STOP.
+_INFO_PICKLE_OPEN = b"\x80\x02("
+_INFO_PICKLE_CLOSE = b"tq\x00."
+
+
+def _block_heads(opens, closes, data_sizes, information) -> list[bytes]:
+    """Each block's bytes before its data: the term's header where it `opens` one, the size of the
+    block's information and data (negated where it `closes` the term), and its information pickled
+    as encode_postings pickles it (numpy arrays of `information`'s six items; pickled one by one
+    where a number is beyond what BININT holds)."""
+    import numpy as np
+
+    counts, last_ids, max_weights, levels, min_bytes, max_bytes = information
+    if int(last_ids.max()) >= 2**31:
+        infos = [pickle.dumps((count, last_id, max_weight if max_weight > 0 else 0, level, low, high), 2)
+                 for count, last_id, max_weight, level, low, high in zip(*(each.tolist() for each in information))]
+        sizes = np.fromiter(map(len, infos), np.int64, len(infos)) + data_sizes
+        return [b"".join((WHOOSH3_HEADER_MAGIC if first else b"", pack_int(-size if last else size), info))
+                for first, last, size, info in zip(opens.tolist(), closes.tolist(), sizes.tolist(), infos)]
+    count_sizes = _pickle_int_sizes(counts)
+    last_id_sizes = _pickle_int_sizes(last_ids)
+    positive = max_weights > 0  # a float (BINFLOAT), otherwise the int 0
+    info_sizes = (len(_INFO_PICKLE_OPEN) + count_sizes + last_id_sizes + np.where(positive, 9, 2)
+                  + 3 * 2 + len(_INFO_PICKLE_CLOSE))  # level, min and max length bytes: BININT1 each
+    head_sizes = len(WHOOSH3_HEADER_MAGIC) * opens + 4 + info_sizes
+    head_ends = np.cumsum(head_sizes)
+    places = head_ends - head_sizes
+    out = np.zeros(int(head_ends[-1]), np.uint8)
+
+    def put(data, width, where=slice(None)):
+        """`width` bytes (a row of `data` each, or the same bytes for all) at the blocks' places."""
+        out[places[where][:, None] + np.arange(width)] = data
+
+    put(np.frombuffer(WHOOSH3_HEADER_MAGIC, np.uint8), len(WHOOSH3_HEADER_MAGIC), opens)
+    places += len(WHOOSH3_HEADER_MAGIC) * opens
+    signed = np.where(closes, -(info_sizes + data_sizes), info_sizes + data_sizes)
+    put(signed.astype(">i4").view(np.uint8).reshape(-1, 4), 4)
+    places += 4
+    put(np.frombuffer(_INFO_PICKLE_OPEN, np.uint8), len(_INFO_PICKLE_OPEN))
+    places += len(_INFO_PICKLE_OPEN)
+    for numbers, sizes in ((counts, count_sizes), (last_ids, last_id_sizes)):
+        _put_pickle_ints(out, places, numbers, sizes)
+        places += sizes
+    out[places[positive]] = ord("G")
+    places += positive
+    put(max_weights[positive].astype(">f8").view(np.uint8).reshape(-1, 8), 8, positive)
+    out[places[~positive]] = ord("K")  # and 0
+    places += np.where(positive, 8, 2)
+    for numbers in (levels, min_bytes, max_bytes):
+        out[places] = ord("K")
+        out[places + 1] = numbers
+        places += 2
+    put(np.frombuffer(_INFO_PICKLE_CLOSE, np.uint8), len(_INFO_PICKLE_CLOSE))
+    data = out.tobytes()
+    return [data[start:end] for start, end in zip((head_ends - head_sizes).tolist(), head_ends.tolist())]
+
+
+def _pickle_int_sizes(numbers):
+    """The bytes pickle writes for each of an array of numbers from 0 to 2**31 - 1 (BININT1, BININT2 or BININT)."""
+    import numpy as np
+
+    return np.where(numbers < 0x100, 2, np.where(numbers < 0x10000, 3, 5))
+
+
+def _put_pickle_ints(out, places, numbers, sizes) -> None:
+    """Write each of `numbers` (0 to 2**31 - 1) as pickle does at its place in `out`, in its size
+    (_pickle_int_sizes): BININT1, BININT2 or BININT, little endian."""
+    import numpy as np
+
+    out[places] = np.where(sizes == 2, ord("K"), np.where(sizes == 3, ord("M"), ord("J")))
+    for byte in range(4):
+        wide = sizes > byte + 1
+        out[places[wide] + 1 + byte] = (numbers[wide] >> (8 * byte)) & 0xFF
 
 
 def _length_bytes(lengths):
@@ -1303,7 +1392,7 @@ def encode_position_runs(positions, counts) -> list[bytes]:
     run_firsts = np.cumsum(counts) - counts
     gaps = np.diff(positions, prepend=0)
     gaps[run_firsts] = positions[run_firsts]
-    item_sizes = np.where(gaps < 0x100, 2, np.where(gaps < 0x10000, 3, 5))
+    item_sizes = _pickle_int_sizes(gaps)
     header = 4 + len(_LIST_PICKLE_HEADER)
     run_sizes = np.add.reduceat(item_sizes, run_firsts) + header + len(_LIST_PICKLE_END)
     run_ends = np.cumsum(run_sizes)
@@ -1313,10 +1402,7 @@ def encode_position_runs(positions, counts) -> list[bytes]:
     item_ends = np.cumsum(item_sizes)
     item_places = item_ends - item_sizes
     item_places += np.repeat(run_starts + header - item_places[run_firsts], counts)
-    out[item_places] = np.where(item_sizes == 2, ord("K"), np.where(item_sizes == 3, ord("M"), ord("J")))
-    for byte in range(4):  # little endian, as many bytes as the opcode takes
-        wide = item_sizes > byte + 1
-        out[item_places[wide] + 1 + byte] = (gaps[wide] >> (8 * byte)) & 0xFF
+    _put_pickle_ints(out, item_places, gaps, item_sizes)
     for byte in range(4):  # pack_uint: the count, big endian
         out[run_starts + byte] = (counts >> (8 * (3 - byte))) & 0xFF
     for offset, value in enumerate(_LIST_PICKLE_HEADER):
@@ -1341,25 +1427,25 @@ def _single_positions(count: int) -> list[bytes]:
     return _SINGLE_POSITIONS + [encode_positions([position]) for position in range(_SINGLE_POSITIONS_LIMIT, count)]
 
 
-def compile_word_lister(field) -> tuple[Callable[[str], list[str]], Callable[[str, str], bytes]] | None:
+def compile_word_lister(field) -> tuple[Callable[[str], list[str]], Callable[[list[str], str], list[bytes]]] | None:
     """For a field that records positions and makes one term of each word: a function from text to
-    its words in order, and one from a word and the article's language to the word's term (UTF-8);
+    its words in order, and one from words and the article's language to the words' terms (UTF-8);
     None if there is no exact one (see word_analyzer)."""
     analyzer = getattr(field, "analyzer", None)
     if type(field.format) is not Positions:
         return None
     if isinstance(analyzer, ChainAnalyzer):
-        return text_words, lambda word, language: analyzer.word_term(word, language).encode("utf-8")
+        return text_words, lambda words, language: list(map(str.encode, analyzer.word_terms(words, language)))
     term = word_analyzer(analyzer)
     if term is None:
         return None
-    return whole_matches(analyzer.items[0].expression), lambda word, language: term(word).encode("utf-8")
+    return whole_matches(analyzer.items[0].expression), lambda words, language: [term(word).encode("utf-8") for word in words]
 
 
-def _term_groups(schema, word_listers: dict) -> dict[str, Callable[[str, str], bytes]]:
-    """Field name -> the term function of its word lister (compile_word_lister), one function for
+def _term_groups(schema, word_listers: dict) -> dict[str, Callable[[list[str], str], list[bytes]]]:
+    """Field name -> the terms function of its word lister (compile_word_lister), one function for
     the fields of equal analyzers, whose words' terms are the same: title, lead and body."""
-    groups: list[tuple[Any, Callable[[str, str], bytes]]] = []
+    groups: list[tuple[Any, Callable[[list[str], str], list[bytes]]]] = []
     terms = {}
     for name, word_lister in word_listers.items():
         if word_lister is None:
@@ -1382,15 +1468,15 @@ def compile_term_lister(field) -> Callable[[str, str], list[bytes]] | None:
     lister = compile_word_lister(field)
     if lister is None:
         return None
-    tokens, term = lister
+    tokens, terms = lister
     known: dict[str, bytes] = {}
 
     def list_terms(text: str, language: str) -> list[bytes]:  # one analysis whatever the language
         words = tokens(text)
         if len(known) > KNOWN_WORDS_LIMIT:
             known.clear()
-        for word in set(words).difference(known):
-            known[word] = term(word, language)
+        new = list(set(words).difference(known))
+        known.update(zip(new, terms(new, language)))
         return list(map(known.__getitem__, words))
 
     return list_terms
