@@ -5,7 +5,7 @@
 
 Each repetition builds a new index of CORPUS in a temporary folder with `archsearch index`, in a
 process of its own, so that CPU and peak RSS are that build's alone (peak RSS is the largest of
-the indexing process and its workers; the tree's peak, their sum, is sampled every 0.25 s, more often in the first half second).  On a shared machine compare CPU times, and interleave
+the indexing process and its workers; the tree's peak, their sum, is sampled every 0.25 s, more often in the first half second, as RSS and as PSS, which counts a page they share once).  On a shared machine compare CPU times, and interleave
 the builds being compared: wall times follow the load.  `--code DIR` (repeatable) builds with the
 `archsearch` package found in DIR as well (e.g. `git archive <commit> archsearch | tar -x -C DIR`),
 each repetition building once with each code, in turn: before and after, measured under the same
@@ -124,14 +124,15 @@ def time_stages(folders: list[str], count: int, work: str) -> None:
 
 
 def measure(command: list[str]) -> None:
-    from run import tree_rss  # bench/run.py, beside this file
+    from run import tree_pss, tree_rss  # bench/run.py, beside this file
 
     started = time.perf_counter()
     process = subprocess.Popen(command)
-    tree_peak = 0
+    tree_peak = tree_pss_peak = 0
     interval = FIRST_TREE_SAMPLE_SECONDS
     while process.poll() is None:
         tree_peak = max(tree_peak, tree_rss(process.pid))
+        tree_pss_peak = max(tree_pss_peak, tree_pss(process.pid))
         time.sleep(interval)
         # short at first, so that a build of a few files, over before a long interval, is still seen grown
         interval = min(2 * interval, TREE_SAMPLE_SECONDS)
@@ -147,6 +148,8 @@ def measure(command: list[str]) -> None:
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "peak_rss_mib": round(peak / 2**20),  # the largest of the indexing process and its workers
         "tree_peak_rss_mib": round(tree_peak / 2**20),  # all of them at once, sampled
+        # the same, a page they share (the language model's mapped copy) counted once
+        "tree_peak_pss_mib": round(tree_pss_peak / 2**20),
     }))
 
 
@@ -190,6 +193,7 @@ def main() -> None:
                           "median_wall_s": statistics.median(run["wall_s"] for run in own),
                           "max_peak_rss_mib": max(run["peak_rss_mib"] for run in own),
                           "max_tree_peak_rss_mib": max(run["tree_peak_rss_mib"] for run in own),
+                          "max_tree_peak_pss_mib": max(run["tree_peak_pss_mib"] for run in own),
                           "cpu_ms_per_file": round(1000 * cpu / files, 2)}))
 
 

@@ -225,17 +225,39 @@ def _children_map():
     return children
 
 
-def tree_rss(root_pid):
-    """Sum of the resident set sizes of a process and all its descendants (Linux /proc)."""
+def _tree(root_pid):
+    """A process and all its descendants (Linux /proc)."""
     children = _children_map()
-    total, todo, page = 0, [root_pid], os.sysconf("SC_PAGE_SIZE")
+    todo = [root_pid]
     while todo:
         pid = todo.pop()
         todo.extend(children.get(pid, ()))
+        yield pid
+
+
+def tree_rss(root_pid):
+    """Sum of the resident set sizes of a process and all its descendants (Linux /proc): a page
+    that several of them share (a mapped file, a parent's pages after fork) counts in each."""
+    total, page = 0, os.sysconf("SC_PAGE_SIZE")
+    for pid in _tree(root_pid):
         try:
             with open(f"/proc/{pid}/statm") as f:
                 total += int(f.read().split()[1]) * page
         except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def tree_pss(root_pid):
+    """Sum of the proportional set sizes of a process and all its descendants (Linux
+    /proc/PID/smaps_rollup): a page that n processes share counts 1/n in each, so that this is the
+    memory the tree takes, where tree_rss counts a shared page once per process."""
+    total = 0
+    for pid in _tree(root_pid):
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:")) * 1024
+        except (OSError, IndexError, ValueError, StopIteration):
             pass
     return total
 

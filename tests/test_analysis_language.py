@@ -65,6 +65,15 @@ def test_declared_language_wins_over_identification():
 
 
 @cache
+def decompressed_model() -> dict:
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    from archsearch.analysis.language import _decompressed_model
+
+    return _decompressed_model(MODEL_DIR / MODEL_FILE)
+
+
+@cache
 def reference_model():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -192,7 +201,30 @@ def test_texts_scored_together_are_rows_of_one_array_the_featureless_at_the_floo
 
 
 def model_copies(cache_home):
-    return list((cache_home / "archsearch").glob("langid-model-*.npz"))
+    from archsearch.analysis.language import MODEL_CACHE_PREFIX, MODEL_CACHE_SUFFIX
+
+    return list((cache_home / "archsearch").glob(f"{MODEL_CACHE_PREFIX}*{MODEL_CACHE_SUFFIX}"))
+
+
+def replace_copy(copy, data: bytes) -> None:
+    """Puts `data` where the copy is as archsearch does, in a new file: writing over the copy in
+    place would cut it under whatever still maps it (SIGBUS)."""
+    partial = copy.with_name(copy.name + ".new")
+    partial.write_bytes(data)
+    os.chmod(partial, 0o600)
+    os.replace(partial, copy)
+
+
+def mapped_from(array, copy) -> bool:
+    """Whether `array` is in a mapping of the file `copy` (/proc/self/maps)."""
+    address = array.__array_interface__["data"][0]
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.rstrip("\n").split(maxsplit=5)
+            start, end = (int(bound, 16) for bound in fields[0].split("-"))
+            if start <= address < end:
+                return fields[5:] == [str(copy)]
+    return False
 
 
 def same_arrays(first: dict, second: dict) -> bool:
@@ -203,9 +235,11 @@ def same_arrays(first: dict, second: dict) -> bool:
     )
 
 
-def test_the_model_is_read_from_an_uncompressed_copy_in_the_cache_folder(tmp_path, monkeypatch):
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="tells a mapping by /proc/self/maps")
+def test_the_model_is_mapped_from_an_uncompressed_copy_in_the_cache_folder(tmp_path, monkeypatch):
     """Decompressing py3langid's model cost each process 0.4-0.5 s: the first keeps its arrays, the
-    next read them, the same arrays (so the same answers, to the bit)."""
+    next map them, the same arrays (so the same answers, to the bit), the page cache's one copy of
+    them shared by all (read from an .npz, they were 80 MiB of each indexing worker)."""
     import numpy as np
 
     from archsearch.analysis import language
@@ -225,22 +259,53 @@ def test_the_model_is_read_from_an_uncompressed_copy_in_the_cache_folder(tmp_pat
         raise AssertionError("decompressed again")
 
     monkeypatch.setattr(language, "_decompressed_model", never)
-    assert same_arrays(language.model_arrays(), made)
+    kept = language.model_arrays()
+    assert same_arrays(kept, made)
+    assert all(mapped_from(kept[name], copy) and not kept[name].flags.writeable for name in ("ptc", "nextmove"))
+    identifier = language.ArrayIdentifier()
+    assert mapped_from(identifier._next, copy) and mapped_from(identifier._weight_bits, copy)
+    assert mapped_from(identifier._output, copy)
+    assert identifier.classify(SENTENCE) == reference.classify(SENTENCE)[0]
+
+
+def copy_layout(copy) -> tuple[int, dict]:
+    """Where the arrays of a copy of the model start, and each array's offset from there."""
+    import json
+
+    from archsearch.analysis.language import ARRAY_ALIGNMENT, MODEL_COPY_MAGIC
+
+    data = copy.read_bytes()
+    header_start = len(MODEL_COPY_MAGIC) + 8
+    header_end = header_start + int.from_bytes(data[len(MODEL_COPY_MAGIC) : len(MODEL_COPY_MAGIC) + 4], "little")
+    layout = json.loads(data[header_start:header_end])
+    return -(-header_end // ARRAY_ALIGNMENT) * ARRAY_ALIGNMENT, {name: offset for name, _, _, offset, _ in layout["arrays"]}
+
+
+def flipped(data: bytes, place: int) -> bytes:
+    changed = bytearray(data)
+    changed[place] ^= 0x10
+    return bytes(changed)
 
 
 def test_a_damaged_copy_of_the_model_is_made_again(tmp_path, monkeypatch):
+    """A damaged header or small array (their CRC-32s), or a copy cut shorter or made longer than its
+    header says, is decompressed again and written anew."""
     from archsearch.analysis import language
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     made = language.model_arrays()
     (copy,) = model_copies(tmp_path)
-    data = bytearray(copy.read_bytes())
-    data[len(data) // 3] ^= 0xFF  # inside the weights
-    copy.write_bytes(bytes(data))
-    assert same_arrays(language.model_arrays(), made)
-    assert copy.read_bytes() != bytes(data)
-    copy.write_bytes(bytes(data[: len(data) // 2]))
-    assert same_arrays(language.model_arrays(), made)
+    whole = copy.read_bytes()
+    arrays_start, offsets = copy_layout(copy)
+    damaged = [
+        flipped(whole, len(language.MODEL_COPY_MAGIC) + 20),  # in the header
+        *(flipped(whole, arrays_start + offsets[name] + 5) for name in ("classes", "nextmove_row", "out_feat", "pc")),
+        whole[: len(whole) // 2], whole[:-1], whole + b"\0", whole[:40], b"",
+    ]
+    for data in damaged:
+        replace_copy(copy, data)
+        assert same_arrays(language.model_arrays(), made)
+        assert copy.read_bytes() == whole
 
 
 def test_an_unwritable_cache_folder_only_means_decompressing_the_model(tmp_path, monkeypatch):
@@ -272,8 +337,9 @@ def test_a_label_met_twice_is_scored_as_py3langid_scores_it(monkeypatch):
 
 
 def test_copies_left_by_upgrades_are_removed_when_a_new_copy_is_made(tmp_path, monkeypatch):
-    """Each version of the model (or of the copy's format) left a 68 MB copy behind for good. Those
-    not written for 30 days go when a new copy is made; a recent one (another installation's) stays,
+    """Each version of the model (or of the copy's format: an .npz before) left a 68 MB copy behind
+    for good. Those not written for 30 days go when a new copy is made; a recent one (another
+    installation's) stays,
     as do other programs' files and whatever a link points to."""
     from archsearch.analysis import language
 
@@ -283,11 +349,12 @@ def test_copies_left_by_upgrades_are_removed_when_a_new_copy_is_made(tmp_path, m
     outside = tmp_path / "outside.npz"
     outside.write_bytes(b"not ours")
     month_ago = time.time() - 31 * 24 * 3600
-    names = ["langid-model-0-aaaa.npz", "langid-model-1-bbbb.npz", "langid-model-1-cccc.npz.77.tmp", "langid-model-1-dddd.npz", "notes.npz"]
+    names = ["langid-model-0-aaaa.npz", "langid-model-1-bbbb.npz", "langid-model-2-cccc.arrays.77.tmp",
+             "langid-model-2-ffff.arrays", "langid-model-1-dddd.npz", "notes.npz"]
     for name in names:
         (folder / name).write_bytes(b"x")
     (folder / "langid-model-1-eeee.npz").symlink_to(outside)
-    for name in names[:3] + ["notes.npz"]:
+    for name in names[:4] + ["notes.npz"]:
         os.utime(folder / name, (month_ago, month_ago))
     os.utime(folder / "langid-model-1-eeee.npz", (month_ago, month_ago), follow_symlinks=False)
     language.model_arrays()
@@ -326,27 +393,89 @@ def kept_copy(tmp_path, monkeypatch):
     return copy
 
 
-def test_a_copy_that_is_no_npz_only_means_decompressing_the_model(kept_copy):
+@pytest.mark.parametrize("kind", ["npy", "npz"])
+def test_a_copy_of_another_format_only_means_decompressing_the_model(kept_copy, kind):
     """README: 'A missing, damaged or unwritable copy only means decompressing the model again'.
     A .npy where the .npz was (np.load returns an array, which is no context manager) raised
     TypeError out of model_arrays: `archsearch index` then failed with an internal error on every
-    run until the file was deleted."""
+    run until the file was deleted.  An .npz of the model's arrays is the format before."""
+    import io
+
     from archsearch.analysis import language
 
-    with open(kept_copy, "wb") as out:
-        np.save(out, np.arange(3))
+    stream = io.BytesIO()
+    if kind == "npy":
+        np.save(stream, np.arange(3))
+    else:
+        np.savez(stream, **decompressed_model())
+    replace_copy(kept_copy, stream.getvalue())
     assert language.model_arrays()["classes"].tolist() == reference_model().nb_classes
 
 
 def test_a_copy_holding_other_arrays_only_means_decompressing_the_model(kept_copy):
-    """A whole zip of arrays under the model's names, not the model's (another program's file, or
+    """A whole copy of arrays under the model's names, not the model's (another program's file, or
     a later archsearch keeping them otherwise under the same name): the identifier failed with
-    IndexError (an internal error in `archsearch index`), or would answer wrongly."""
+    IndexError (an internal error in `archsearch index`), or would answer wrongly.  So do arrays of
+    the model's kinds whose moves or features lead outside the model."""
+    import io
+
     from archsearch.analysis import language
 
-    np.savez(kept_copy, **{name: np.zeros(2, np.int8) for name in language.MODEL_ARRAYS})
+    model = decompressed_model()
+    features_outside = {**model, "out_feat": np.full_like(model["out_feat"], len(model["ptc"]))}
+    moves_outside = {**model, "nextmove": model["nextmove"][:-256]}
+    for arrays in ({name: np.zeros(2, np.int8) for name in language.MODEL_ARRAYS}, features_outside, moves_outside):
+        stream = io.BytesIO()
+        language.write_model_copy(stream, arrays)
+        replace_copy(kept_copy, stream.getvalue())
+        identifier = language.ArrayIdentifier()
+        assert identifier.classify(SENTENCE) == reference_model().classify(SENTENCE)[0]
+
+
+def test_damage_in_the_unchecked_arrays_can_change_a_language_never_fail(kept_copy):
+    """The weights and the moves (UNCHECKED_ARRAYS) are mapped unchecked: any bytes there, moves to
+    states that are none, weights that are no numbers, leave every look-up inside the model."""
+    from archsearch.analysis import language
+
+    whole = kept_copy.read_bytes()
+    arrays_start, offsets = copy_layout(kept_copy)
+    model = decompressed_model()
+    random = np.random.default_rng(15)
+    data = bytearray(whole)
+    for name in language.UNCHECKED_ARRAYS:
+        start = arrays_start + offsets[name]
+        data[start : start + model[name].nbytes] = random.integers(0, 256, model[name].nbytes, np.uint8).tobytes()
+    replace_copy(kept_copy, bytes(data))
     identifier = language.ArrayIdentifier()
-    assert identifier.classify(SENTENCE) == reference_model().classify(SENTENCE)[0]
+    assert language.model_arrays().keys() == set(language.MODEL_ARRAYS)
+    assert not np.array_equal(identifier._next, model["nextmove"])
+    texts = [*PARAGRAPHS.values(), SENTENCE, "".join(map(chr, range(32, 1200))), "x" * 700, ""]
+    assert set(identifier.classify_all(texts)) <= set(identifier._classes)
+
+
+def test_a_copy_shorter_than_its_header_says_is_not_mapped(kept_copy):
+    """Reading a mapping past the end of its file kills the process (SIGBUS), where a copy read
+    whole only failed to read: sizes are checked before anything is read from the mapping."""
+    whole = kept_copy.read_bytes()
+    for cut in (len(whole) // 2, len(whole) - 1):
+        replace_copy(kept_copy, whole[:cut])
+        identified = subprocess.run(
+            [sys.executable, "-c", "from archsearch.analysis import identify_language; print(identify_language(%r))" % SENTENCE],
+            capture_output=True, text=True, timeout=60, env={**os.environ, "XDG_CACHE_HOME": str(kept_copy.parent.parent)},
+        )
+        assert (identified.returncode, identified.stdout) == (0, "en\n"), identified.stderr
+
+
+def test_a_copy_that_another_user_could_write_is_not_mapped(kept_copy):
+    """One who can write it could cut it shorter under a process mapping it (SIGBUS): it is made
+    anew, by this user alone."""
+    from archsearch.analysis import language
+
+    os.chmod(kept_copy, 0o620)
+    assert language._kept_model(str(kept_copy)) is None
+    assert language.model_arrays()["classes"].tolist() == reference_model().nb_classes
+    assert kept_copy.stat().st_mode & 0o777 == 0o600
+    assert language._kept_model(str(kept_copy)) is not None
 
 
 def test_without_a_home_no_copy_is_kept_under_the_working_folder(tmp_path, monkeypatch):

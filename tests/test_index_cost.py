@@ -49,6 +49,7 @@ def test_builds_with_the_installed_code_and_another_in_turn(tmp_path):
     assert [line["code"] for line in lines] == [str(other), "installed", str(other), "installed"]
     assert all(line["peak_rss_mib"] > 0 for line in lines[:2])
     assert all(line["tree_peak_rss_mib"] > 0 for line in lines[:2])  # the process tree, sampled
+    assert all(0 < line["tree_peak_pss_mib"] <= line["tree_peak_rss_mib"] for line in lines[:2])
     assert lines[-1]["files"] == 1
 
 
@@ -65,6 +66,33 @@ def test_the_tree_s_memory_counts_every_descendant(tmp_path):
     try:
         holder.stdout.readline()
         assert bench_run.tree_rss(holder.pid) >= 64 << 20
+    finally:
+        holder.stdin.close()
+        holder.wait()
+        holder.stdout.close()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps_rollup"), reason="Linux 4.14 and later")
+def test_the_tree_s_pss_counts_a_page_its_processes_share_once(tmp_path):
+    """Two processes mapping one file of 64 MiB: tree_rss counts its pages in each, tree_pss once
+    (the language model's copy, mapped by every indexing worker)."""
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "bench" / "run.py")
+    bench_run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_run)
+    shared = tmp_path / "shared"
+    shared.write_bytes(b"x" * (64 << 20))
+    mapper = (f"import mmap, sys; f = open({str(shared)!r}, 'rb'); m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ); "
+              "m[::4096]; sys.stdout.write('1\\n'); sys.stdout.flush(); sys.stdin.read()")
+    holder = subprocess.Popen(  # two children, which read its input until the test closes it
+        [sys.executable, "-c", f"import subprocess, sys; [p.wait() for p in [subprocess.Popen([sys.executable, '-c', {mapper!r}]) for _ in '12']]"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )
+    try:
+        holder.stdout.readline()
+        holder.stdout.readline()
+        rss, pss = bench_run.tree_rss(holder.pid), bench_run.tree_pss(holder.pid)
+        assert rss >= 128 << 20
+        assert 64 << 20 <= pss <= rss - (60 << 20)
     finally:
         holder.stdin.close()
         holder.wait()

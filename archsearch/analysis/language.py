@@ -99,11 +99,15 @@ class ArrayIdentifier:
         self._encode = LanguageIdentifier._encode
         self._next = model["nextmove"]
         self._row_starts = model["nextmove_row"].astype(np.int32) << 8
-        # The row of the state reached from the start by each pair of bytes.
+        # The row of the state reached from the start by each pair of bytes.  Every look-up of a
+        # state read from the moves is bounded (mode="clip"): the copy's moves are not checked
+        # (UNCHECKED_ARRAYS), and a damaged one must not fail.
         pairs = np.arange(1 << 16)
         after_first = self._next[self._row_starts[0] + (pairs >> 8)]
-        self._row_after_pair = self._row_starts[self._next[self._row_starts[after_first] + (pairs & 0xFF)]]
-        self._output = model["out_feat"].astype(np.int32)
+        after_pair = self._next[self._row_starts.take(after_first, mode="clip") + (pairs & 0xFF)]
+        self._row_after_pair = self._row_starts.take(after_pair, mode="clip")
+        # A view of the copy's mapping where the model's features are int32 (py3langid's are).
+        self._output = model["out_feat"].astype(np.int32, copy=False)
         self._weight_bits = model["ptc"].view(np.uint16)
         self._priors = model["pc"]
         self._classes = model["classes"].tolist()
@@ -149,7 +153,7 @@ class ArrayIdentifier:
         article."""
         np = self._np
         separator = bytes([RESET_BYTE]) * (AUTOMATON_DEPTH - 1)
-        found = self._output.take(self.states(separator.join(datas)))
+        found = self._output.take(self.states(separator.join(datas)), mode="clip")
         met = found >= 0
         found = found[met]
         count = len(found)
@@ -222,25 +226,42 @@ class ArrayIdentifier:
 # py3langid's model ships compressed with xz: decompressing it costs each process that identifies a
 # language 0.4-0.5 s of CPU (each indexing worker, every run that reads a changed file).  The arrays
 # are kept uncompressed in the user's cache folder, named after the model's SHA-256, written by
-# the first process that decompresses them.
+# the first process that decompresses them and mapped by the next (mmap), not read: every process
+# identifying languages shares the page cache's one copy, where a copy read from an .npz was 80 MiB
+# of each indexing worker's memory and 0.14 s of its CPU.
 MODEL_ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
 # The copy's name: the format of its arrays (raised when archsearch keeps them otherwise), then the
 # model's digest.
-MODEL_CACHE_PREFIX = "langid-model-1-"
-MODEL_CACHE_FAMILY = re.compile(r"^langid-model-.*\.(npz|tmp)$")
+MODEL_CACHE_PREFIX = "langid-model-2-"
+MODEL_CACHE_SUFFIX = ".arrays"
+# Copies of every format (format 1 was an .npz), and partial copies.
+MODEL_CACHE_FAMILY = re.compile(r"^langid-model-.*\.(npz|arrays|tmp)$")
+# A copy is this, its header's length and CRC-32 (4 bytes each, little-endian), its header (JSON: the
+# size of its arrays' part, and each array's name, dtype, shape, offset in that part and CRC-32),
+# then that part, from the first multiple of ARRAY_ALIGNMENT after the header, each array at a
+# multiple of it (a view of a mapping needs its items aligned).
+MODEL_COPY_MAGIC = b"archsearch langid arrays\n"
+ARRAY_ALIGNMENT = 64
+# Arrays whose CRC-32 is neither kept nor checked: the weights and the automaton's moves, 64 MiB of
+# the model's 65.  Checking them would cost each process that maps the copy 24 ms of CPU (3x what
+# mapping and checking the rest costs, a quarter of what reading the .npz did) and bring all their
+# pages into it, against a rare damage: the copy is written whole or not at all (write_cache_file),
+# so only the disk or another program changes it afterwards.  The identifier's look-ups into them
+# are bounded (mode="clip") and the small arrays that say where they lead are checked, so that a
+# damaged byte there can change a language, never fail; deleting the copy is always safe.
+UNCHECKED_ARRAYS = frozenset({"ptc", "nextmove"})
 # A copy no other installation has made anew for this long is taken to be left by an upgrade (68 MB
 # each); an installation still using it only decompresses the model once more.
 STALE_COPY_SECONDS = 30 * 24 * 3600
 
 
 def model_arrays() -> dict:
-    """py3langid's model as its arrays (MODEL_ARRAYS, as its model file holds them), from the
-    uncompressed copy in the cache folder, else from the model, then kept there; a missing,
+    """py3langid's model as its arrays (MODEL_ARRAYS, as its model file holds them), mapped from
+    the uncompressed copy in the cache folder, else from the model, then kept there; a missing,
     damaged, foreign or unwritable copy only means decompressing the model."""
     import hashlib
     import os
 
-    import numpy as np
     from py3langid.langid import MODEL_DIR, MODEL_FILE
 
     from archsearch.lean_imports import cache_folder, write_cache_file
@@ -250,12 +271,12 @@ def model_arrays() -> dict:
     if folder is None:
         return _decompressed_model(source)
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:32]
-    path = os.path.join(folder, f"{MODEL_CACHE_PREFIX}{digest}.npz")
+    path = os.path.join(folder, f"{MODEL_CACHE_PREFIX}{digest}{MODEL_CACHE_SUFFIX}")
     kept = _kept_model(path)
     if kept is not None:
         return kept
     arrays = _decompressed_model(source)
-    if write_cache_file(path, lambda out: np.savez(out, **arrays)):
+    if write_cache_file(path, lambda out: write_model_copy(out, arrays)):
         _remove_stale_copies(folder, keep=path)
     return arrays
 
@@ -276,37 +297,117 @@ def _remove_stale_copies(folder: str, keep: str) -> None:
                     os.unlink(entry.path)
 
 
-def _kept_model(path: str) -> dict | None:
-    """The arrays of the copy at path, or None where there is none, or it is not a regular file (a
-    FIFO would block), not a zip of the model's arrays, damaged (zipfile checks each array's
-    CRC-32) or shaped otherwise than py3langid's model (another program's file)."""
-    import os
-    import stat
-    import zipfile
+def _aligned(offset: int) -> int:
+    return -(-offset // ARRAY_ALIGNMENT) * ARRAY_ALIGNMENT
+
+
+def write_model_copy(out, arrays: dict) -> None:
+    """Writes `arrays` to the stream `out` as a copy of the model is laid out (MODEL_COPY_MAGIC)."""
+    import json
+    import zlib
 
     import numpy as np
 
+    arrays = {name: np.ascontiguousarray(array) for name, array in arrays.items()}
+    layout, end = [], 0
+    for name, array in arrays.items():
+        offset = _aligned(end)
+        layout.append([name, array.dtype.str, list(array.shape), offset,
+                       None if name in UNCHECKED_ARRAYS else zlib.crc32(array)])
+        end = offset + array.nbytes
+    header = json.dumps({"size": end, "arrays": layout}).encode()
+    opening = MODEL_COPY_MAGIC + len(header).to_bytes(4, "little") + zlib.crc32(header).to_bytes(4, "little") + header
+    out.write(opening)
+    arrays_start, position = _aligned(len(opening)), len(opening)
+    for (_, _, _, offset, _), array in zip(layout, arrays.values()):
+        out.write(bytes(arrays_start + offset - position))
+        out.write(array.reshape(-1).view(np.uint8))
+        position = arrays_start + offset + array.nbytes
+
+
+def _kept_model(path: str) -> dict | None:
+    """The arrays of the copy at path, mapped, or None where there is none, or it is not a regular
+    file (a FIFO would block), or one that another user could write, or it is not laid out as a
+    copy (_mapped_arrays), or shaped otherwise than py3langid's model (another program's file)."""
+    import mmap
+    import os
+    import stat
+
+    from archsearch.lean_imports import written_by_us_alone
+
     try:
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as stream:
-            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-                return None
-            with np.load(stream, allow_pickle=False) as kept:
-                arrays = {name: kept[name] for name in MODEL_ARRAYS}
-    except (OSError, ValueError, KeyError, EOFError, TypeError, AttributeError, zipfile.BadZipFile):
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
         return None
-    return arrays if _shaped_as_the_model(arrays) else None
+    try:
+        info = os.fstat(descriptor)
+        # Reading a mapping past the end of a file cut shorter kills the process (SIGBUS): no copy
+        # is mapped that another user could cut, nor one shorter than its header says
+        # (_mapped_arrays).  archsearch never cuts one (a new copy is renamed into place, leaving
+        # the old one whole to those mapping it); its owner could, as they could kill the process.
+        if not stat.S_ISREG(info.st_mode) or not written_by_us_alone(info) or not info.st_size:
+            return None
+        mapping = mmap.mmap(descriptor, info.st_size, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(descriptor)
+    arrays = _mapped_arrays(mapping)
+    return arrays if arrays is not None and _shaped_as_the_model(arrays) else None
+
+
+def _mapped_arrays(mapping) -> dict | None:
+    """MODEL_ARRAYS as views of `mapping`, a copy of the model, or None where it is no copy: another
+    opening, a header damaged (its CRC-32), a size other than its header says, an array of another
+    name or kind or outside the mapping or misaligned, a checked array damaged (its CRC-32)."""
+    import json
+    import math
+    import zlib
+
+    import numpy as np
+
+    magic_end = len(MODEL_COPY_MAGIC)
+    if mapping[:magic_end] != MODEL_COPY_MAGIC:
+        return None
+    header_start = magic_end + 8
+    header = mapping[header_start : header_start + int.from_bytes(mapping[magic_end : magic_end + 4], "little")]
+    if zlib.crc32(header) != int.from_bytes(mapping[magic_end + 4 : header_start], "little"):
+        return None
+    arrays_start = _aligned(header_start + len(header))
+    arrays = {}
+    try:
+        layout = json.loads(header)
+        size = layout["size"]
+        if arrays_start + size != len(mapping):
+            return None
+        for name, dtype, shape, offset, crc in layout["arrays"]:
+            dtype = np.dtype(dtype)
+            if (name not in MODEL_ARRAYS or dtype.kind not in "fiuU" or offset % ARRAY_ALIGNMENT
+                    or not all(type(length) is int and length >= 0 for length in shape)
+                    or not 0 <= offset <= offset + math.prod(shape) * dtype.itemsize <= size):
+                return None
+            array = np.frombuffer(mapping, dtype, math.prod(shape), arrays_start + offset).reshape(shape)
+            if name not in UNCHECKED_ARRAYS and zlib.crc32(array) != crc:
+                return None
+            arrays[name] = array
+    except (ValueError, TypeError, KeyError, OverflowError):
+        return None
+    return arrays if arrays.keys() == set(MODEL_ARRAYS) else None
 
 
 def _shaped_as_the_model(arrays: dict) -> bool:
+    """Whether `arrays` are shaped as py3langid's model, every state's row of moves inside the
+    moves and every feature a row of the weights: no look-up of the identifier's goes outside them."""
     import numpy as np
 
     ptc, pc, classes = arrays["ptc"], arrays["pc"], arrays["classes"]
+    moves, rows, output = arrays["nextmove"], arrays["nextmove_row"], arrays["out_feat"]
     return (
         ptc.dtype == np.float16 and ptc.ndim == 2 and pc.dtype == np.float32 and classes.dtype.kind == "U"
         and pc.shape == classes.shape == ptc.shape[1:]
-        and arrays["nextmove"].dtype.kind == "u" and arrays["nextmove"].ndim == 1
-        and arrays["nextmove_row"].dtype.kind == "u" and arrays["out_feat"].dtype.kind == "i"
-        and arrays["nextmove_row"].shape == arrays["out_feat"].shape == (arrays["nextmove_row"].size,)
+        and moves.dtype.kind == "u" and moves.ndim == 1 and rows.dtype.kind == "u" and output.dtype.kind == "i"
+        and rows.shape == output.shape == (rows.size,) and rows.size > 0
+        and (int(rows.max()) + 1) << 8 <= moves.size and int(output.max()) < len(ptc)
     )
 
 
