@@ -18,7 +18,7 @@ For each `--code DIR` in turn (the `archsearch` package found in DIR, first on P
 * with `--compact` (and `--source-index`, no FOLDER), `archsearch index --compact` of the copy: every
   segment merged into one.
 
-Measured: the tree's resident memory summed every 0.25 s (its peak), the indexing process's own
+Measured: the tree's resident memory summed every 0.25 s (its peak; also as PSS, a shared page counted once), the indexing process's own
 peak (`VmHWM`), the tree's CPU (wait4, workers included), wall time, the index's size and its
 number of segments after the run, and the copy groups (their count, and a SHA-256 of all of them
 listed by file, equal for runs that group alike).  One JSON line a run, on stdout.  The copy is
@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import tree_rss  # noqa: E402  (bench/run.py, beside this file)
+from run import tree_pss, tree_rss  # noqa: E402  (bench/run.py, beside this file)
 
 INSTALLED = "installed"
 SAMPLE_SECONDS = 0.25
@@ -71,12 +71,13 @@ def measured_run(command: list[str], environment: dict) -> dict:
     """Run the command, sampling its process tree; its wall, CPU and peaks."""
     start = time.perf_counter()
     process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL)
-    tree_peak = main_peak = 0
+    tree_peak = tree_pss_peak = main_peak = 0
     while True:
         done, status, usage = os.wait4(process.pid, os.WNOHANG)
         if done:
             break
         tree_peak = max(tree_peak, tree_rss(process.pid))
+        tree_pss_peak = max(tree_pss_peak, tree_pss(process.pid))
         main_peak = max(main_peak, status_bytes(process.pid, "VmHWM"))
         time.sleep(SAMPLE_SECONDS)
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -86,6 +87,8 @@ def measured_run(command: list[str], environment: dict) -> dict:
         "tree_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         # a run that ends between two samples is at least as large as its largest process (wait4)
         "tree_peak_rss_mib": round(max(tree_peak, usage.ru_maxrss * 1024) / 2**20),
+        # the same with a page the processes share (the language model's mapped copy) counted once
+        "tree_peak_pss_mib": round(tree_pss_peak / 2**20),
         "main_vmhwm_mib": round(main_peak / 2**20),
     }
 
