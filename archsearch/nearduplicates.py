@@ -217,6 +217,9 @@ _COMPARED_BUCKETS = 1 << 24
 # The pairs of fresh and other articles of a band compared together with those of other bands
 # (pairs gathered in Python lists), rather than as a band of its own.
 _PAIRS_OF_A_SMALL_BAND = 64
+# Pairs compared in one numpy operation: both sides' sketches are gathered first (4 MiB each; at
+# _COMPARED_BUCKETS pairs' buckets, 64 MiB each raised a 1M build's indexing process's peak by 147 MiB).
+_PAIRS_AT_ONCE = 1 << 15
 
 
 class CopyGroups:
@@ -263,15 +266,19 @@ class CopyGroups:
         # The bands the new articles share with articles indexed before, and so the groups those are
         # in: one lookup of the new bands (a second, after they were inserted, took a fifth of an
         # update's CPU at 100k).
+        # In the table's order: SQLite then fills its B-tree's pages one after another, where bands
+        # in the order made (hashes: random) each went to a page of their own.
+        new_bands.sort()
         holders: dict[int, list[int]] = {}
         for band, row_id, group in _select_in(db, _HOLDERS_QUERY, {band for band, _ in new_bands}):
             holders.setdefault(band, []).append(row_id)
             touched.add(group)
-        for band, row_id in new_bands:
-            holders.setdefault(band, []).append(row_id)
-        # In the table's order: SQLite then fills its B-tree's pages one after another, where bands
-        # in the order made (hashes: random) each went to a page of their own.
-        new_bands.sort()
+        # Only the new bands held before or twice among the new: most are one article's.
+        last = len(new_bands) - 1
+        for place, (band, row_id) in enumerate(new_bands):
+            held_twice = (place and new_bands[place - 1][0] == band) or (place < last and new_bands[place + 1][0] == band)
+            if held_twice or band in holders:
+                holders.setdefault(band, []).append(row_id)
         db.executemany("INSERT INTO bands VALUES (?, ?)", new_bands)
         regrouped = self._members(lost)
         regrouped_bands = {band for signature in self._sketches(regrouped).values() for band in band_keys(signature)}
@@ -341,7 +348,7 @@ class CopyGroups:
                     for second, copy in zip(sharing, copies):
                         if copy:
                             join(first, second)
-        step = max(1, _COMPARED_BUCKETS // SKETCH_SIZE)
+        step = _PAIRS_AT_ONCE
         for start in range(0, len(firsts_of_pairs), step):
             some_firsts, some_seconds = firsts_of_pairs[start : start + step], seconds_of_pairs[start : start + step]
             agreeing = (sketches[[rows[row_id] for row_id in some_firsts]]
