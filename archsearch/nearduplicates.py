@@ -263,12 +263,13 @@ class CopyGroups:
             new_bands += [(band, row_id) for band in band_keys(signature)]
         db.executemany("INSERT INTO sketches (id, file, record, sketch, grp) VALUES (?, ?, ?, ?, -1)", new_rows)
         new_ids = [row[0] for row in new_rows]
+        # In the table's order: SQLite then fills its B-tree's pages one after another, where bands
+        # in the order made (hashes: random) each went to a page of their own; sorted, a band held
+        # twice among the new is also next to itself.
+        new_bands.sort()
         # The bands the new articles share with articles indexed before, and so the groups those are
         # in: one lookup of the new bands (a second, after they were inserted, took a fifth of an
         # update's CPU at 100k).
-        # In the table's order: SQLite then fills its B-tree's pages one after another, where bands
-        # in the order made (hashes: random) each went to a page of their own.
-        new_bands.sort()
         holders: dict[int, list[int]] = {}
         for band, row_id, group in _select_in(db, _HOLDERS_QUERY, {band for band, _ in new_bands}):
             holders.setdefault(band, []).append(row_id)
@@ -348,9 +349,9 @@ class CopyGroups:
                     for second, copy in zip(sharing, copies):
                         if copy:
                             join(first, second)
-        step = _PAIRS_AT_ONCE
-        for start in range(0, len(firsts_of_pairs), step):
-            some_firsts, some_seconds = firsts_of_pairs[start : start + step], seconds_of_pairs[start : start + step]
+        for start in range(0, len(firsts_of_pairs), _PAIRS_AT_ONCE):
+            some_firsts = firsts_of_pairs[start : start + _PAIRS_AT_ONCE]
+            some_seconds = seconds_of_pairs[start : start + _PAIRS_AT_ONCE]
             agreeing = (sketches[[rows[row_id] for row_id in some_firsts]]
                         == sketches[[rows[row_id] for row_id in some_seconds]]).sum(axis=1)
             for pair in np.flatnonzero(agreeing / SKETCH_SIZE >= NEAR_DUPLICATE).tolist():
