@@ -124,6 +124,7 @@ def shingle_hashes(hashes):
 
 
 def sketch(text: str) -> tuple[int, ...]:
+    """The sketch of one text (sketches: a batch of one costs more a text than a batch of many)."""
     return sketches([text])[0]
 
 
