@@ -41,6 +41,7 @@ import sys
 import threading
 import time
 import traceback
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -287,6 +288,42 @@ class Task(NamedTuple):
     key: str  # the file's absolute path
     root: str
     known: Entry | None  # what the record says of it, if anything
+
+
+class Work:
+    """The files a scan found to read, in order, made into Tasks a batch at a time.  Kept as each
+    folder's names joined in one string: for 1M files a list of Tasks (a path each), held through the
+    whole build, took 192 MiB of the indexing process (a fifth of its peak), a name each 73, this 26."""
+
+    def __init__(self):
+        self._folders: list[tuple[str, str, str]] = []  # (folder, root, its files' names joined by NUL)
+        self._starts: list[int] = []  # the number of each folder's first file
+        self._known: dict[int, Entry] = {}  # by file number: what the record says of files it holds
+        self._count = 0
+
+    def add_folder(self, folder: str, root: str, names: list[str], known: dict[int, Entry]) -> None:
+        """Add the files `names` of `folder`, with what the record says of some (by their place in `names`)."""
+        if not names:
+            return
+        self._starts.append(self._count)
+        self._folders.append((folder, root, "\0".join(names)))  # no file name holds a NUL
+        self._known.update((self._count + place, entry) for place, entry in known.items())
+        self._count += len(names)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def tasks(self, start: int, stop: int) -> list[Task]:
+        """The Tasks of files `start` to `stop` (a slice's bounds)."""
+        tasks = []
+        number = max(0, bisect_right(self._starts, start) - 1)
+        while number < len(self._folders) and self._starts[number] < stop:
+            folder, root, names = self._folders[number]
+            first = self._starts[number]
+            for place, name in enumerate(names.split("\0")[max(0, start - first) : stop - first], max(start, first)):
+                tasks.append(Task(os.path.join(folder, name), root, self._known.get(place)))
+            number += 1
+        return tasks
 
 
 # What became of a file handed to a FileIndexer.
@@ -1354,9 +1391,9 @@ class Run:
         for root in self.manifest.roots() - set(roots):
             self.gone.update(self.manifest.entries(root))
 
-    def scan(self, roots: list[str]) -> list[Task] | None:
+    def scan(self, roots: list[str]) -> Work | None:
         """The files to read; unchanged and unreadable ones are counted.  None if stopped."""
-        work = []
+        work = Work()
         report = self.report
         visited = {_identity(os.stat(self.index_dir))}  # never index the index
         for root in roots:
@@ -1388,6 +1425,7 @@ class Run:
                     record = files.pop(os.path.basename(path), None)
                     if record:
                         self.gone[path] = Entry(root, *record)
+                to_read, known = [], {}
                 for name, size, mtime in zip(listing.names, listing.sizes, listing.mtimes):
                     record = files.pop(name, None)
                     if record and record[0] == size and record[1] == mtime:
@@ -1396,7 +1434,10 @@ class Run:
                         else:
                             report.skipped.append((os.path.join(folder, name), record[3]))
                     else:
-                        work.append(Task(os.path.join(folder, name), root, Entry(root, *record) if record else None))
+                        if record:
+                            known[len(to_read)] = Entry(root, *record)
+                        to_read.append(name)
+                work.add_folder(folder, root, to_read, known)
                 for name, record in files.items():
                     self.gone[os.path.join(folder, name)] = Entry(root, *record)
             for folder, stored in recorded.items():
@@ -1408,7 +1449,7 @@ class Run:
                     self.gone[os.path.join(folder, name)] = Entry(root, *record)
         return work
 
-    def index(self, work: list[Task], jobs: int, commit_every: int | None) -> None:
+    def index(self, work: Work, jobs: int, commit_every: int | None) -> None:
         workers = max(1, min(jobs, len(work) // MIN_FILES_PER_WORKER))
         batch_size = commit_every or FILES_PER_SEGMENT * workers
         fresh_runners = self.RUNNERS_PER_BATCH and batch_size >= MIN_FILES_PER_FRESH_WORKER * workers
@@ -1428,7 +1469,7 @@ class Run:
 
         try:
             for start in range(0, len(work), batch_size):
-                batch = work[start : start + batch_size]
+                batch = work.tasks(start, start + batch_size)
                 known = {task.key: task.known for task in batch}
                 self.tell("indexing")
                 if runner is None:

@@ -594,3 +594,29 @@ def test_a_record_failing_while_the_next_batch_is_read_stops_the_run_in_one_line
     report = update_index(index_dir, [str(first), str(corpus)], jobs=2)
     assert report.total == 305 and (report.added, report.unchanged) == (200, 105)
     assert len(index_state(index_dir)) == 305
+
+
+from hypothesis import given, strategies as st
+
+
+@given(
+    st.lists(st.tuples(st.lists(st.text(st.characters(blacklist_characters="\0/", blacklist_categories=("Cs",)), min_size=1),
+                                max_size=5),
+                       st.sets(st.integers(0, 4))), max_size=6),
+    st.integers(0, 32),
+    st.integers(0, 32),
+)
+def test_the_scans_work_gives_the_tasks_a_list_would(folders, start, length):
+    # Work keeps names joined by folder; its batches must be the list of Tasks it replaced, sliced.
+    from archsearch.indexing import Task, Work
+    from archsearch.manifest import Entry
+
+    work, expected = Work(), []
+    for number, (names, known_places) in enumerate(folders):
+        folder, root = f"/corpus/f{number}", "/corpus" if number % 2 else "/other"
+        known = {place: Entry(root, place, number, "hash") for place in known_places if place < len(names)}
+        work.add_folder(folder, root, names, known)
+        expected += [Task(os.path.join(folder, name), root, known.get(place)) for place, name in enumerate(names)]
+    assert len(work) == len(expected)
+    assert work.tasks(start, start + length) == expected[start : start + length]
+    assert [task for batch in range(0, len(work), 3) for task in work.tasks(batch, batch + 3)] == expected
