@@ -56,7 +56,7 @@ from archsearch import __version__
 from archsearch.errors import ArchsearchError
 from archsearch.location import absolute_path
 from archsearch.manifest import ArticleChanges, Entry, IndexState, Manifest
-from archsearch.nearduplicates import comparable, sketch, sketches
+from archsearch.nearduplicates import comparable, pack, sketch, sketches
 from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
 from archsearch.engines.whoosh.store import (
     INDEX_NAME,
@@ -338,8 +338,8 @@ class FileOutcome(NamedTuple):
     kind: str
     entry: Entry | None = None  # what to record of the file; None to record nothing
     messages: tuple[str, ...] = ()  # warnings when indexed, the reason when skipped
-    # Indexed: (record, sketch) of each of its articles whose body can be compared, for the groups of copies.
-    sketches: tuple[tuple[str | None, tuple[int, ...]], ...] = ()
+    # Indexed: (record, packed sketch) of each of its articles whose body can be compared, for the groups of copies.
+    sketches: tuple[tuple[str | None, bytes], ...] = ()
 
 
 # A file up to this size is read once, for its hash and its articles; a larger one is streamed twice.
@@ -645,7 +645,7 @@ class FileIndexer:
             document["language"] = language
             document["sketch"] = signature
             if comparable(signature):
-                file_sketches.append((document["record"], signature))
+                file_sketches.append((document["record"], pack(signature)))
             stored = stored_bytes_at_most(document)
             long_bytes, stored_bytes = self._column_bytes
             if stored_bytes and max(long_bytes + long_body, stored_bytes + stored) > long_bodies.SEGMENT_BYTES:
@@ -1334,7 +1334,7 @@ def _sync_record(index_dir: Path, ix, record: Manifest) -> bool:
             return True
 
 
-def stored_record(ix) -> tuple[list[tuple[str, Entry]], list[tuple[str, str | None, tuple[int, ...]]]]:
+def stored_record(ix) -> tuple[list[tuple[str, Entry]], list[tuple[str, str | None, bytes]]]:
     """What the record should say of the indexed files, and their articles' sketches, from the
     index itself (slow)."""
     entries, articles = [], []
@@ -1342,7 +1342,7 @@ def stored_record(ix) -> tuple[list[tuple[str, Entry]], list[tuple[str, str | No
         for stored in searcher.all_stored_fields():
             entries.append((stored["key"], Entry(stored["root"], stored["size"], stored["mtime_ns"], stored["sha256"])))
             if comparable(stored.get("sketch") or ()):
-                articles.append((stored["key"], stored.get("record"), stored["sketch"]))
+                articles.append((stored["key"], stored.get("record"), pack(stored["sketch"])))
     return entries, articles
 
 
@@ -1629,6 +1629,6 @@ def _peak_rss_bytes() -> int:
 
 def article_changes(deleted: set[str], outcomes: list[FileOutcome]) -> ArticleChanges:
     """What a commit does to the articles: the deleted files' go, the indexed files' come."""
-    added = [(outcome.key, record, signature)
-             for outcome in outcomes if outcome.kind == INDEXED for record, signature in outcome.sketches]
+    added = [(outcome.key, record, packed)
+             for outcome in outcomes if outcome.kind == INDEXED for record, packed in outcome.sketches]
     return ArticleChanges(sorted(deleted), added)

@@ -70,7 +70,7 @@ class ArticleChanges(NamedTuple):
     """What one commit did to the articles, for the groups of copies."""
 
     removed_files: list[str]  # files whose articles left the index (deleted, or replaced by `added`)
-    added: list[tuple[str, str | None, tuple[int, ...]]]  # (file key, record, sketch) of each article added
+    added: list[tuple[str, str | None, bytes]]  # (file key, record, packed sketch) of each article added
 
 
 class IndexState(NamedTuple):
@@ -276,7 +276,7 @@ class Manifest:
             self._set_generation(generation)
 
     def replace(self, generation: int, entries: Iterable[tuple[str, Entry]],
-                articles: Iterable[tuple[str, str | None, tuple[int, ...]]] = ()) -> None:
+                articles: Iterable[tuple[str, str | None, bytes]] = ()) -> None:
         """Start the record afresh, for an index at `generation` holding the files `entries` and
         the `articles` (file key, record, sketch)."""
         folders: dict[str, dict[str, FileRecord]] = defaultdict(dict)

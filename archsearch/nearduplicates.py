@@ -247,9 +247,9 @@ class CopyGroups:
         self._db.execute("DELETE FROM sketches")
         self._db.execute("DELETE FROM bands")
 
-    def update(self, removed_files: Iterable[str], added: Iterable[tuple[str, str | None, tuple[int, ...]]]) -> None:
+    def update(self, removed_files: Iterable[str], added: Iterable[tuple[str, str | None, bytes]]) -> None:
         """Remove the articles of `removed_files` (file keys), add the `added` articles (file key,
-        record, sketch), and group again the articles whose group this can change: the groups that
+        record, sketch as `pack` makes it), and group again the articles whose group this can change: the groups that
         lost an article, and the new articles with every group holding a candidate copy of one."""
         db = self._db
         lost: set[int] = set()  # groups that lost an article: made again from their members
@@ -266,11 +266,12 @@ class CopyGroups:
         new_rows = []
         # Ids given here, as SQLite would (the largest plus one), so that the rows go in by one executemany.
         (row_id,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM sketches").fetchone()
-        for key, record, signature in added:
+        for key, record, packed in added:
+            signature = _unpack(packed)
             if not comparable(signature):
                 continue
             row_id += 1
-            new_rows.append((row_id, os.fsencode(key), record, array("I", signature).tobytes()))
+            new_rows.append((row_id, os.fsencode(key), record, packed))
             new_bands += [(band, row_id) for band in band_keys(signature)]
         db.executemany("INSERT INTO sketches (id, file, record, sketch, grp) VALUES (?, ?, ?, ?, -1)", new_rows)
         new_ids = [row[0] for row in new_rows]
@@ -392,6 +393,12 @@ class CopyGroups:
     def _sketches(self, ids: set[int]) -> dict[int, tuple[int, ...]]:
         rows = _select_in(self._db, "SELECT id, sketch FROM sketches WHERE id IN ({})", ids)
         return {row_id: _unpack(packed) for row_id, packed in rows}
+
+
+def pack(signature: tuple[int, ...]) -> bytes:
+    """A sketch as the record keeps it: 128 bytes, where the tuple of Python ints takes 1.3 KiB (an
+    indexing process holds those of two batches of articles)."""
+    return array("I", signature).tobytes()
 
 
 def _unpack(packed: bytes) -> tuple[int, ...]:

@@ -19,7 +19,6 @@ import sqlite3
 import sys
 import tempfile
 import time
-from array import array
 
 
 def main() -> None:
@@ -34,7 +33,7 @@ def main() -> None:
     from archsearch.nearduplicates import COPY_TABLES, CopyGroups
 
     with sqlite3.connect(os.path.join(options.index, MANIFEST_FILE)) as source:
-        articles = [(os.fsdecode(file), record, tuple(array("I", sketch)))
+        articles = [(os.fsdecode(file), record, sketch)
                     for file, record, sketch in source.execute("SELECT file, record, sketch FROM sketches ORDER BY id")]
     with tempfile.TemporaryDirectory() as work:
         db = sqlite3.connect(os.path.join(work, "record.sqlite"))
