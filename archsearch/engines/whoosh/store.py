@@ -66,6 +66,15 @@ class DamagedIndex(ArchsearchError):
     """The index's files are damaged (truncated, missing, overwritten): --rebuild repairs it."""
 
 
+class FileOnlyPostingsLost(DamagedIndex):
+    """A segment's postings file, the one copy of its postings of some fields
+    (postings_arrays.FILE_ONLY_ATTRIBUTE), is missing or damaged: they cannot be read again from
+    Whoosh's postings, as an older segment's can."""
+
+    def __init__(self, filename: str):
+        super().__init__(f"the index's postings file {filename} is missing or damaged; {REBUILD_HINT}")
+
+
 def unmapped_storage(index_dir: Path):
     """The index folder's storage, read without mmap: Whoosh copies each memory-mapped segment's
     postings and terms whole into memory when it opens a reader (CompoundStorage), which cost a
@@ -83,9 +92,11 @@ def open_index(index_dir: Path, searching_only: bool = False):
     from whoosh.index import TOC
 
     from archsearch.engines import refuse_cluster
+    from archsearch.engines.whoosh.postings_arrays import read_file_only_postings
     from archsearch.schema import is_current
 
     read_tables_whole()
+    read_file_only_postings()
     refuse_cluster(index_dir, "this command")
     # Whether it has a table of contents, not whether that can be read (which is damage).
     if not os.path.isdir(index_dir) or TOC._latest_generation(FileStorage(str(index_dir)), INDEX_NAME) < 0:
@@ -497,6 +508,8 @@ def find_damage(index_dir: Path) -> str | None:
     from whoosh.filedb.compound import CompoundStorage
     from whoosh.index import TOC
 
+    from archsearch.engines.whoosh import postings_arrays
+
     storage = unmapped_storage(index_dir)
     generation = TOC._latest_generation(storage, INDEX_NAME)
     if generation < 0:
@@ -510,6 +523,13 @@ def find_damage(index_dir: Path) -> str | None:
     for segment in segments:
         if not segment.is_compound() and not segment.list_files(storage):
             return f"the files of segment {segment.segment_id()} are missing"
+        # The one copy of some of its postings (postings_arrays.FILE_ONLY_ATTRIBUTE): not written again
+        # from Whoosh's, as an older segment's is (segments.add_missing_sidecars).
+        postings = postings_arrays.sidecar_name(segment)
+        if postings_arrays.file_only_fields(segment) and not postings_arrays.sidecar_is_whole(
+            os.path.join(index_dir, postings), segment.doc_count_all()
+        ):
+            return f"its postings file {postings} is missing or truncated"
     for name in names:
         try:
             size = os.path.getsize(os.path.join(index_dir, name))
