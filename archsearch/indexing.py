@@ -55,7 +55,7 @@ from archsearch import __version__
 from archsearch.errors import ArchsearchError
 from archsearch.location import absolute_path
 from archsearch.manifest import ArticleChanges, Entry, IndexState, Manifest
-from archsearch.nearduplicates import comparable, sketch
+from archsearch.nearduplicates import comparable, sketch, sketches
 from archsearch.formats import FORMATS, Article, UnreadableFile, read_file
 from archsearch.engines.whoosh.store import (
     INDEX_NAME,
@@ -309,6 +309,12 @@ class FileOutcome(NamedTuple):
 READ_ONCE_BYTES = 16 * 1024 * 1024
 
 
+# Files are read this many bytes at a time, or a whole number of times as many: as open()'s reader
+# reads them, and as /proc/self/pagemap must be read (a multiple of 8 bytes, else EINVAL).
+_READ_BLOCK = 8192
+_STREAM_BYTES = 1 << 20
+
+
 def file_sha256(path: str, size: int) -> tuple[str, bytes | None]:
     """The hash of what indexing reads of the file, and its bytes if it is small enough to keep
     for reading.
@@ -317,25 +323,43 @@ def file_sha256(path: str, size: int) -> tuple[str, bytes | None]:
     READ_ONCE_BYTES of a file that claims less: one that claims to be regular can be endless
     (a link to /proc/self/pagemap says it is empty).
     """
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
+    # Read by os.read, without the file objects open() makes: they were half the CPU of hashing
+    # a file of 2 KB.
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
         if size <= READ_ONCE_BYTES:
-            # What it claims first: read(READ_ONCE_BYTES + 1) made a bytes object of that size
-            # for each file (16 MiB mapped and unmapped), 2.5x the CPU of the read.
-            data = stream.read(size + 1)
-            if len(data) > size:
-                data += stream.read(READ_ONCE_BYTES - size)
-            digest.update(data)
-            return digest.hexdigest(), data
+            # What it claims first (reading READ_ONCE_BYTES + 1 at once made a bytes object of that
+            # size for each file, 16 MiB mapped and unmapped, 2.5x the CPU of the read); one byte
+            # more tells that it grew, and then it is read as far as any small file.
+            data = _read_at_most(descriptor, READ_ONCE_BYTES + 1, first=size + 1)
+            return hashlib.sha256(data).hexdigest(), data
+        digest = hashlib.sha256()
         # One byte more than claimed, so that a file growing while it is read counts as changed.
         limit = size + 1
         while limit > 0:
-            chunk = stream.read(min(1 << 20, limit))
+            chunk = os.read(descriptor, _STREAM_BYTES)
             if not chunk:
                 break
-            digest.update(chunk)
+            digest.update(chunk if len(chunk) <= limit else chunk[:limit])
             limit -= len(chunk)
-    return digest.hexdigest(), None
+        return digest.hexdigest(), None
+    finally:
+        os.close(descriptor)
+
+
+def _read_at_most(descriptor: int, most: int, first: int) -> bytes:
+    """The open file's first `most` bytes, fewer where it ends; `first` of them asked for at first."""
+    chunks = []
+    length, wanted = 0, first
+    while length < most:
+        chunk = os.read(descriptor, -(-wanted // _READ_BLOCK) * _READ_BLOCK)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        length += len(chunk)
+        wanted = most - length
+    data = b"".join(chunks)
+    return data if length <= most else data[:most]
 
 
 def article_id(path: str, article: Article) -> str:
@@ -353,15 +377,15 @@ def relative_path(key: str, root: str) -> str:
 
 
 def article_document(key: str, root: str, article: Article, entry: Entry, long_bodies_apart: bool = False,
-                     language: str | None = None) -> dict:
+                     language: str | None = None, signature: tuple[int, ...] | None = None) -> dict:
     """The document of an article; `long_bodies_apart`: a long stored body goes to its own column
     (the index's schema has it: engines/whoosh/long_bodies.py), not to the stored fields;
-    `language`: the article's, where the caller identifies it (FileIndexer: many at once)."""
+    `language` and `signature` (its body's sketch): the article's, where the caller makes them
+    (FileIndexer: many at once)."""
     from archsearch.analysis import article_language
     from archsearch.engines.whoosh import long_bodies
     from archsearch.schema import LONG_BODY_FIELD, UNDATED_MARK, capitals_text, day_number, exact_text
 
-    signature = sketch(article.body)
     path = relative_path(key, root)
     fmt = FORMATS.get(article.format)
     stored = fmt is None or fmt.body_stored
@@ -396,7 +420,7 @@ def article_document(key: str, root: str, article: Article, entry: Entry, long_b
         "language": article_language(article.language, article.title, article.body) if language is None else language,
         "format": article.format,
         "fetched": article.fetched.isoformat() if article.fetched else None,
-        "sketch": signature,
+        "sketch": sketch(article.body) if signature is None else signature,
         "date": day_number(article.date) if article.date else None,
         "undated": None if article.date else UNDATED_MARK,
         "mtime_ns": entry.mtime_ns,
@@ -489,9 +513,13 @@ class FileIndexer:
         # holds long_bodies.SEGMENT_BYTES of each (segments.BOUNDED_COLUMNS).
         self._column_bytes = (0, 0)
         # Articles read but not yet added, in order: (document, bytes of its long body, what its
-        # language is told from), and the characters of their bodies.
-        self._waiting: list[tuple[dict, int, tuple[str, str, str]]] = []
+        # language is told from, its file's list of sketches), and the characters of their bodies.
+        self._waiting: list[tuple[dict, int, tuple[str, str, str], list]] = []
         self._waiting_chars = 0
+        # The outcomes of the files read since the last outcomes given, in order, each with the
+        # (record, sketch) of its articles added so far that can be compared: the sketches are
+        # made as the articles are added, many at once, and a file's outcome carries them.
+        self._pending: list[tuple[FileOutcome, list]] = []
 
     def _segment_stamp(self) -> int:
         """The `indexed` stamp of the articles of a new segment (alerts.next_stamp)."""
@@ -499,7 +527,20 @@ class FileIndexer:
 
         return next_stamp(self._index_dir)
 
-    def index(self, task: Task) -> FileOutcome:
+    def index(self, task: Task) -> list[FileOutcome]:
+        """Read a file, its articles added or left waiting; the outcomes of the files read whose
+        articles have all been added (none while some wait), in order."""
+        file_sketches = []
+        self._pending.append((self._read(task, file_sketches), file_sketches))
+        return [] if self._waiting else self._completed()
+
+    def _completed(self) -> list[FileOutcome]:
+        pending, self._pending = self._pending, []
+        return [outcome._replace(sketches=tuple(file_sketches)) for outcome, file_sketches in pending]
+
+    def _read(self, task: Task, file_sketches: list) -> FileOutcome:
+        """The outcome of reading a file, but for its sketches: its articles' go to `file_sketches`
+        as they are added."""
         key = task.key
         try:
             # Fingerprinted before reading, so a change while reading shows at the next run.
@@ -519,7 +560,6 @@ class FileIndexer:
 
         warnings = []
         left_out = []  # why articles too large for any segment were left out
-        sketches = []
         added = False
         try:
             # Added as they come, so a crawl's articles are never all in memory; a file that
@@ -530,20 +570,19 @@ class FileIndexer:
                         self._writer = self._new_writer(self._ix)
                         self._stamp = self._segment_stamp()
                         self._column_bytes = (0, 0)
-                    # Its language is set when it is added (_add_waiting).
-                    document = article_document(key, task.root, item, entry, self._long_bodies_apart, language="")
+                    # Its language and sketch are set when it is added (_add_waiting).
+                    document = article_document(key, task.root, item, entry, self._long_bodies_apart, language="",
+                                                signature=())
                     long_body = len(document[LONG_BODY_FIELD] or b"")
                     if long_body > long_bodies.SEGMENT_BYTES:
                         left_out.append(long_bodies.past_segment_message(long_body))
                         warnings.append(f"{document['_stored_path']} left out: {left_out[-1]}")
                         continue
-                    self._waiting.append((document, long_body, (item.language, item.title, item.body)))
+                    self._waiting.append((document, long_body, (item.language, item.title, item.body), file_sketches))
                     self._waiting_chars += len(item.body)
                     if len(self._waiting) == LANGUAGES_AT_ONCE or self._waiting_chars >= WAITING_CHARS:
                         self._add_waiting()
                     added = True
-                    if comparable(document["sketch"]):
-                        sketches.append((document["record"], document["sketch"]))
                     warnings += item.warnings
                 else:
                     warnings.append(str(item))
@@ -555,17 +594,21 @@ class FileIndexer:
             return FileOutcome(key, SKIPPED, entry._replace(skipped=reason) if lasting else None, (reason,))
         if left_out and not added:  # as a file that cannot be read: not read again until it changes
             return FileOutcome(key, SKIPPED, entry._replace(skipped=left_out[0]), (left_out[0],))
-        return FileOutcome(key, INDEXED, entry, tuple(warnings), tuple(sketches))
+        return FileOutcome(key, INDEXED, entry, tuple(warnings))
 
     def _add_waiting(self) -> None:
-        """Add the articles waiting, in order, their languages identified together."""
+        """Add the articles waiting, in order, their languages identified and their bodies sketched together."""
         from archsearch.analysis import article_languages
         from archsearch.engines.whoosh import long_bodies
 
         waiting, self._waiting, self._waiting_chars = self._waiting, [], 0
-        languages = article_languages([texts for _, _, texts in waiting])
-        for (document, long_body, _), language in zip(waiting, languages):
+        languages = article_languages([texts for _, _, texts, _ in waiting])
+        signatures = sketches([document["body"] for document, *_ in waiting])
+        for (document, long_body, _, file_sketches), language, signature in zip(waiting, languages, signatures):
             document["language"] = language
+            document["sketch"] = signature
+            if comparable(signature):
+                file_sketches.append((document["record"], signature))
             stored = stored_bytes_at_most(document)
             long_bytes, stored_bytes = self._column_bytes
             if stored_bytes and max(long_bytes + long_body, stored_bytes + stored) > long_bodies.SEGMENT_BYTES:
@@ -576,13 +619,14 @@ class FileIndexer:
             self._writer.add_document(**document, indexed=self._stamp)
             self._column_bytes = long_bytes + long_body, stored_bytes + stored
 
-    def finish(self) -> list:
-        """The segments of the articles added since the last finish(), in order (none if there were none)."""
+    def finish(self) -> tuple[list[FileOutcome], list]:
+        """The outcomes of the files read not given yet, and the segments of the articles added since
+        the last finish(), in order (none if there were none)."""
         self._add_waiting()
         writer, self._writer = self._writer, None
         segments, self._full_segments = self._full_segments, []
         last = writer.finish_segment() if writer else None
-        return segments + [last] if last else segments
+        return self._completed(), segments + [last] if last else segments
 
     def discard(self) -> None:
         """Give up the segments of the articles added since the last finish(); their files are
@@ -590,6 +634,7 @@ class FileIndexer:
         writer, self._writer = self._writer, None
         self._full_segments = []
         self._waiting, self._waiting_chars = [], 0
+        self._pending = []
         if writer:
             writer.discard()
 
@@ -608,10 +653,15 @@ class InProcess:
         for task in tasks:
             if should_stop():
                 break
-            outcome = self._indexer.index(task)
-            outcomes.append(outcome)
+            completed = self._indexer.index(task)
+            outcomes += completed
+            for outcome in completed:
+                on_outcome(outcome)
+        completed, segments = self._indexer.finish()
+        outcomes += completed
+        for outcome in completed:
             on_outcome(outcome)
-        return outcomes, self._indexer.finish()
+        return outcomes, segments
 
     def close(self) -> None:
         self._indexer.discard()
@@ -622,7 +672,8 @@ OUTCOME_NAMES = {INDEXED: "added", SAME: "unchanged", SKIPPED: "skipped", GONE: 
 
 # Messages between the indexing process and its workers.
 FINISH = "finish"  # to a worker: write out your segments (None: end); else a chunk of tasks
-FILES, SEGMENTS, FAILED = "files", "segments", "failed"  # from a worker: FILES, the outcomes of a chunk
+# From a worker: FILES, the outcomes a chunk completed (FileIndexer.index); SEGMENTS, the last outcomes and the segments.
+FILES, SEGMENTS, FAILED = "files", "segments", "failed"
 # Files go to the workers in turn, this many at a time, so that where a file's article ends up
 # depends only on the order of the files; a chunk is one message, and its outcomes one answer (a
 # message a file cost the indexing process 1.4-1.5 s of CPU a batch of 20,000, 0.3 s so, taken
@@ -701,14 +752,15 @@ class WorkerPool:
                     raise ArchsearchError(self._death(number)) from None
                 if kind == FILES:
                     in_flight[number] -= 1
-                    outcomes += payload
-                    for outcome in payload:
-                        on_outcome(outcome)
-                    feed(number)
+                    completed = payload
                 elif kind == SEGMENTS:
-                    segments[number] = payload
+                    completed, segments[number] = payload
                 else:
                     raise ArchsearchError(f"indexing failed in a worker process: {payload}")
+                outcomes += completed
+                for outcome in completed:
+                    on_outcome(outcome)
+                feed(number)
         return outcomes, [segment for number in sorted(segments) for segment in segments[number]]
 
     def _death(self, number: int) -> str:
@@ -747,7 +799,7 @@ def work(make_indexer: Callable[[], FileIndexer], connection, parent: int) -> No
             if message == FINISH:
                 connection.send((SEGMENTS, indexer.finish()))
             else:
-                connection.send((FILES, [indexer.index(task) for task in message]))
+                connection.send((FILES, [outcome for task in message for outcome in indexer.index(task)]))
     except (EOFError, BrokenPipeError):  # the indexing process is gone
         return
     except Exception as exc:

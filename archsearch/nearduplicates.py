@@ -22,7 +22,8 @@ import zlib
 from array import array
 from contextlib import contextmanager, suppress
 from functools import cache
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from itertools import chain
 
 
 SKETCH_SIZE = 32
@@ -69,15 +70,6 @@ def word_utf8(text: str) -> list[bytes]:
     return data.translate(_ASCII_NON_WORD_AS_SPACE).split()
 
 
-def word_hashes(text: str):
-    """The CRC-32 of each word of the text, lowercased, in order (the UTF-8 of each \\w+ run), as a
-    numpy array of uint64."""
-    import numpy as np
-
-    words = word_utf8(text)
-    return np.fromiter(map(zlib.crc32, words), np.uint64, len(words))
-
-
 # CPython's hash of a tuple (xxHash's round per item, Objects/tupleobject.c) where hashes are
 # 64-bit: its primes, the rotation, what is added for the length of a shingle, and what it gives
 # instead of -1 (tests check it against hash()).
@@ -100,7 +92,7 @@ def _tuple_hash_numbers() -> tuple:
 
 
 def shingle_hashes(hashes):
-    """The 32-bit hashes of the 5-word shingles of words with these CRCs (word_hashes), as a numpy
+    """The 32-bit hashes of the 5-word shingles of words with these CRCs (of word_utf8's words), as a numpy
     array of int64, in the shingles' order: hash(tuple of SHINGLE_WORDS CRCs) & 0xFFFFFFFF each,
     the whole words' hash where there are fewer.  Computed as CPython hashes a tuple, for all the
     shingles at once (27 numpy operations, 0.7x the CPU of hashing each tuple zip makes)."""
@@ -132,15 +124,34 @@ def shingle_hashes(hashes):
 
 
 def sketch(text: str) -> tuple[int, ...]:
+    """The sketch of one text (sketches: a batch of one costs more a text than a batch of many)."""
+    return sketches([text])[0]
+
+
+def sketches(texts: Sequence[str]) -> list[tuple[int, ...]]:
+    """The sketch of each text, made for them all at once: numpy's cost per call (µs, some forty
+    calls a sketch) is paid once for the lot.  The words' CRCs (of the UTF-8 of each \\w+ run,
+    lowercased) are hashed as one sequence, and the shingles that run from one text into the next dropped."""
     import numpy as np
 
-    values = shingle_hashes(word_hashes(text))
-    smallest = np.full(SKETCH_SIZE, _NO_SHINGLE, np.int64)
-    np.minimum.at(smallest, values % SKETCH_SIZE, values)
+    words = [word_utf8(text) for text in texts]
+    counts = np.fromiter(map(len, words), np.int64, len(words))
+    total = int(counts.sum())
+    if total < SHINGLE_WORDS:  # no text has a shingle of SHINGLE_WORDS words: none can be compared
+        return [(EMPTY,) * SKETCH_SIZE] * len(texts)
+    hashes = np.fromiter(map(zlib.crc32, chain.from_iterable(words)), np.uint64, total)
+    text_of_word = np.repeat(np.arange(len(texts)), counts)
+    text_of_shingle = text_of_word[: 1 - SHINGLE_WORDS]
+    # A shingle is a text's where its first and last words are.
+    whole = text_of_shingle == text_of_word[SHINGLE_WORDS - 1 :]
+    values = shingle_hashes(hashes)[whole]
+    smallest = np.full(len(texts) * SKETCH_SIZE, _NO_SHINGLE, np.int64)
+    np.minimum.at(smallest, text_of_shingle[whole] * SKETCH_SIZE + values % SKETCH_SIZE, values)
+    smallest = smallest.reshape(len(texts), SKETCH_SIZE)
     filled = smallest < _NO_SHINGLE
-    if np.count_nonzero(filled) < MIN_FILLED_BUCKETS:
-        return (EMPTY,) * SKETCH_SIZE
-    return _densify(np.where(filled, smallest // SKETCH_SIZE, EMPTY).tolist())
+    comparable_texts = np.count_nonzero(filled, axis=1) >= MIN_FILLED_BUCKETS
+    minima = np.where(filled, smallest // SKETCH_SIZE, EMPTY).tolist()
+    return [_densify(row) if enough else (EMPTY,) * SKETCH_SIZE for row, enough in zip(minima, comparable_texts.tolist())]
 
 
 def _densify(minima: list[int]) -> tuple[int, ...]:

@@ -14,8 +14,9 @@ report is written as HTML or text by extension.
 
 `--stages N` times the stages of indexing instead, in one process per code (in turn, as builds
 are), over the first N files of CORPUS: CPU per file reading them (hash, format, parse), making
-their documents (language, sketch, capitals), adding them to a segment writer, and writing the
-segment (one segment of N articles; the language model loaded beforehand, not timed).
+their documents (language, sketch, capitals; the sketches LANGUAGES_AT_ONCE at a time where the
+code makes them so), adding them to a segment writer, and writing the segment (one segment of N
+articles; the language model loaded beforehand, not timed).
 
 A corpus whose folders are links (bench corpora of 20k are links into the 1m one) is indexed
 through the folders the links lead to: `archsearch index` follows no link out of a folder it indexes.
@@ -91,7 +92,12 @@ def time_stages(folders: list[str], count: int, work: str) -> None:
     from archsearch.engines.whoosh.segments import new_segment_writer
     from archsearch.engines.whoosh.store import unmapped_storage
     from archsearch.formats import read_file
-    from archsearch.indexing import Entry, article_document, create_index, file_sha256
+    from archsearch.indexing import LANGUAGES_AT_ONCE, Entry, article_document, create_index, file_sha256
+
+    try:  # sketched many at once, as FileIndexer sketches the articles it has waiting (session 20)
+        from archsearch.nearduplicates import sketches
+    except ImportError:  # code before: each as its document is made
+        sketches = None
 
     paths = sorted(os.path.join(top, name) for folder in folders for top, _, names in os.walk(folder) for name in names)
     paths = paths[:count]
@@ -108,8 +114,16 @@ def time_stages(folders: list[str], count: int, work: str) -> None:
         read += [(path, article, sha256) for article in read_file(path, data)]
     spent["read"] = time.process_time() - started
     started = time.process_time()
-    documents = [article_document(path, os.path.dirname(path), article, Entry(os.path.dirname(path), 1, 2, sha256))
-                 for path, article, sha256 in read]
+    if sketches is None:
+        documents = [article_document(path, os.path.dirname(path), article, Entry(os.path.dirname(path), 1, 2, sha256))
+                     for path, article, sha256 in read]
+    else:
+        documents = [article_document(path, os.path.dirname(path), article, Entry(os.path.dirname(path), 1, 2, sha256),
+                                      signature=()) for path, article, sha256 in read]
+        for start in range(0, len(documents), LANGUAGES_AT_ONCE):
+            batch = documents[start : start + LANGUAGES_AT_ONCE]
+            for document, signature in zip(batch, sketches([document["body"] for document in batch])):
+                document["sketch"] = signature
     spent["document"] = time.process_time() - started
     started = time.process_time()
     for document in documents:

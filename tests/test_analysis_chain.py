@@ -222,3 +222,25 @@ def test_the_words_of_title_and_body_joined_are_the_titles_then_the_bodys(title,
 @given(st.text(st.sampled_from("ab_Z09. .\t\n,;-'\x1c\x7f"), max_size=30))
 def test_ascii_text_has_the_words_of_the_regular_expression(text):
     assert words(text) == tokens.PLAIN_WORD.findall(text)
+
+
+# Text beyond ASCII of the shapes _plain_words meets, and of those it hands to the expressions:
+# accents, dashes and spaces beyond ASCII, Cyrillic, a mark, an unspaced character, a surrogate.
+_mixed_text = st.text(
+    st.sampled_from("ab_Z09. .\t\n,;-'\x1c\x7f") | st.sampled_from("éÜ—«»…\u00a0\u2003\u3000\x85ПрΩ²½\u0301北\ud800\U0001d400"),
+    max_size=30,
+)
+
+
+@given(st.text(max_size=40) | _mixed_text)
+def test_words_split_in_c_are_the_words_of_the_regular_expressions(text):
+    assert words(text) == tokens._expression_words(text)
+
+
+def test_words_beyond_ascii_split_in_c():
+    assert tokens._plain_words(" U.S.—Zürcher «Привет»...3.5 x_y\u00a0é. ") == ["U.S", "Zürcher", "Привет", "3.5", "x_y", "é"]
+    assert tokens._plain_words("Zu\u0308rcher") is None  # a mark
+    assert tokens._plain_words("北京") is None
+    many_non_words = "".join(chr(code) for code in range(0x2010, 0x2010 + tokens._MOST_REPLACED + 1))
+    assert tokens._plain_words(f"a{many_non_words}b") is None
+    assert words(f"a{many_non_words}b") == ["a", "b"]

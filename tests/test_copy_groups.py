@@ -6,6 +6,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from array import array
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from archsearch.engines.whoosh.store import MANIFEST_FILE
 from archsearch.nearduplicates import COPY_TABLES, SKETCH_SIZE, CopyGroups, copies_of, copy_groups, resemblance, uri_path
 from archsearch.searching import search
 from archsearch.engines.whoosh.store import open_index
-from conftest import build_index, wire
+from conftest import build_index, wire, write_corpus
 
 BASE = tuple(range(1000, 1000 + SKETCH_SIZE))
 
@@ -275,6 +276,42 @@ def test_an_index_updated_by_an_older_version_is_grouped_by_the_next_run(tmp_pat
     update_index(index, [])
     [hit] = search(index, "river0").hits
     assert sorted([hit.id, *hit.copies]) == ["one.txt", "two.txt"]
+
+
+def recorded_and_stored_sketches(index_dir: Path) -> tuple[set, dict]:
+    """The record's (file, record, sketch) of each article compared, and each article's stored sketch."""
+    with sqlite3.connect(index_dir / MANIFEST_FILE) as db:
+        recorded = {(os.fsdecode(file), record, tuple(array("I", packed)))
+                    for file, record, packed in db.execute("SELECT file, record, sketch FROM sketches")}
+    with open_index(index_dir).searcher() as searcher:
+        stored = {(fields["key"], fields.get("record")): fields["sketch"] for fields in searcher.all_stored_fields()}
+    return recorded, stored
+
+
+@pytest.mark.parametrize("jobs, at_once, waiting_chars", [(1, 3, 1 << 20), (1, 64, 1 << 20), (1, 64, 2000), (2, 3, 1 << 20)])
+def test_each_article_has_its_sketch_whichever_articles_were_sketched_together(
+    tmp_path, monkeypatch, jobs, at_once, waiting_chars
+):
+    """Articles are sketched as they are added, a few at a time (indexing.LANGUAGES_AT_ONCE, or
+    fewer holding WAITING_CHARS; a worker's as it has them), and a file's outcome waits for its
+    articles' sketches: the index and the record hold each article's own, a container's by record,
+    as when each is sketched alone."""
+    from archsearch import indexing
+
+    texts = {f"{story}-{edit}-{short}.txt": story_text(story, frozenset({edit}), short)
+             for story in (0, 1) for edit in range(4) for short in (False, True)}
+    feed = [story_text(1, frozenset({edit, 3}), short) for edit in range(3) for short in (False, True)]
+    texts["feed.jsonl"] = "".join(json.dumps({"title": f"record {n}", "text": text}) + "\n" for n, text in enumerate(feed))
+    corpus = write_corpus(tmp_path / "corpus", texts)
+    monkeypatch.setattr(indexing, "MIN_FILES_PER_WORKER", 1)
+    monkeypatch.setattr(indexing, "LANGUAGES_AT_ONCE", 1)
+    update_index(tmp_path / "alone", [str(corpus)])
+    monkeypatch.setattr(indexing, "LANGUAGES_AT_ONCE", at_once)
+    monkeypatch.setattr(indexing, "WAITING_CHARS", waiting_chars)
+    update_index(tmp_path / "together", [str(corpus)], jobs=jobs)
+    recorded, stored = recorded_and_stored_sketches(tmp_path / "alone")
+    assert 0 < len(recorded) < len(stored) == 16 + 6  # the short files too short to compare
+    assert recorded_and_stored_sketches(tmp_path / "together") == (recorded, stored)
 
 
 @pytest.mark.parametrize("folder", ["with space %41 ?x #y", "ünïcödé", os.fsdecode(b"not utf-8 \xff")])

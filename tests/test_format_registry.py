@@ -240,3 +240,33 @@ def test_bytes_already_read_read_as_the_file_does(tmp_path_factory, data, max_by
             return str(exc)
 
     assert content(in_memory) == content(on_disk)
+
+
+_HEADER_LINES = st.sampled_from(
+    ["From: a@b.c", "To: d@e.f", "Received: by x", "Subject: hi", "X-Other: y", " folded on", "\tfolded",
+     "Not a header", "", "\r", "From a@b", "date: 2021-01-01", "Message-ID: <m>"]
+)
+
+
+@given(st.lists(_HEADER_LINES | st.text(st.sampled_from("Fr: \t\r\nab-"), max_size=12), max_size=12),
+       st.sampled_from(["\n", "\r\n"]))
+def test_a_mail_header_block_is_told_as_the_whole_heads_lines_tell_it(lines, line_end):
+    from archsearch.formats import registry
+
+    text = line_end.join(lines)
+    names = set()
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        if not line:
+            expected = len(names & registry._MAIL_HEADERS) >= 2 and bool(names & registry._SENDER_HEADERS)
+            break
+        if line[0] in " \t":
+            continue
+        header = registry._MAIL_HEADER.match(line)
+        if header is None:
+            expected = False
+            break
+        names.add(header[1].lower())
+    else:
+        expected = False
+    assert registry._is_mail_header_block(text) == expected

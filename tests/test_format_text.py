@@ -661,3 +661,39 @@ def test_control_characters_are_counted_alike_in_ascii_text_and_beyond(text):
 
     assert module._ASCII_CONTROL_BYTES == bytes(code for code in range(0x80) if module._CONTROL_CHARACTERS.match(chr(code)))
     assert module._control_share(text) == len(re.findall(module._CONTROL_CHARACTERS, text)) / len(text)
+
+
+_PIECE_TEXT = st.lists(st.one_of(_PIECES, st.text(max_size=30)), max_size=25).map("".join)
+
+
+@given(_PIECE_TEXT)
+def test_initials_signoff_is_dropped_as_re_sub_drops_it(text):
+    import re
+
+    from archsearch.formats import text as module
+
+    lines = text.split("\n")
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=None)
+    expected = list(lines)
+    if last is not None:
+        expected[last] = re.sub(module._INITIALS_SIGNOFF, r"\1", lines[last])
+    assert list(drop_initials_signoff(draft(text)).lines) == expected
+
+
+@given(st.text(st.sampled_from(".!?…؟\"'”’)] \nab"), max_size=30))
+def test_sentence_ends_are_the_repeated_class_s(text):
+    import re
+
+    from archsearch.formats import text as module
+
+    repeated = re.compile(r"[.!?…؟]+[\"'”’)\]]*(?=\s|$)")
+    assert [m.span() for m in module._SENTENCE_END.finditer(text)] == [m.span() for m in repeated.finditer(text)]
+
+
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=30), st.just("")), max_size=25))
+def test_the_body_ends_at_the_first_heading_after_its_start(lines):
+    from archsearch.formats import text as module
+
+    start = next((i for i, line in enumerate(lines) if line.strip() and not is_boilerplate_marker(line)), len(lines))
+    end = next((i for i in range(start + 1, len(lines)) if is_boilerplate_marker(lines[i])), len(lines))
+    assert module._body_bounds(lines) == (start, end)

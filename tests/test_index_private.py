@@ -4,9 +4,12 @@ indexed folders are not followed, and a file is hashed only as far as it is read
 import hashlib
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from archsearch import indexing
 from archsearch.indexing import update_index
@@ -79,6 +82,22 @@ def test_a_small_file_that_grew_since_it_was_statted_is_read_as_far_as_any_small
     sha256, data = indexing.file_sha256(str(path), 10)
     assert data == bytes(range(101))
     assert sha256 == hashlib.sha256(data).hexdigest()
+
+
+@given(length=st.integers(0, 40_000), claimed=st.integers(0, 40_000))
+def test_a_file_is_hashed_as_far_as_its_claim_and_the_limit_say(length, claimed):
+    """The bytes hashed (and kept) are the file's first claimed + 1 bytes when it claims more than
+    READ_ONCE_BYTES, else its first READ_ONCE_BYTES + 1, whatever blocks they are read in."""
+    content = bytes(range(256)) * (length // 256) + bytes(length % 256)
+    once = 10_000
+    with tempfile.NamedTemporaryFile() as file, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(indexing, "READ_ONCE_BYTES", once)
+        file.write(content)
+        file.flush()
+        sha256, data = indexing.file_sha256(file.name, claimed)
+    hashed = content[: claimed + 1] if claimed > once else content[: once + 1]
+    assert sha256 == hashlib.sha256(hashed).hexdigest()
+    assert data == (None if claimed > once else hashed)
 
 
 @pytest.mark.parametrize("key, root", [

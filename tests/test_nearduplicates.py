@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archsearch.nearduplicates import (
-    EMPTY, MIN_FILLED_BUCKETS, SKETCH_SIZE, _densify, band_keys, comparable, resemblance, sketch,
+    EMPTY, MIN_FILLED_BUCKETS, SKETCH_SIZE, _densify, band_keys, comparable, resemblance, sketch, sketches,
 )
 from archsearch.searching import search
 from conftest import build_index
@@ -189,3 +189,28 @@ def test_words_of_a_text_of_many_symbols_are_those_re_finds():
 @given(st.text(st.characters(exclude_categories=()), max_size=300) | st.lists(shingle_words, max_size=80).map("\u2014".join))
 def test_sketches_of_any_text_are_what_one_shingle_at_a_time_made(text):
     assert sketch(text) == sketch_one_shingle_at_a_time(text)
+
+
+# Texts of which a batch is made: shingles of a few words (copies among them), any text, and the
+# texts too short for a shingle or a sketch.
+batch_texts = (
+    st.lists(shingle_words, max_size=80).map(" ".join)
+    | st.text(st.characters(exclude_categories=()), max_size=300)
+    | st.sampled_from(["", "word", "Zürich", " -1 ", "a b c d", "a b c d e", STORY])
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(batch_texts, max_size=12))
+def test_the_sketches_of_texts_together_are_each_texts_own(texts):
+    """The shingles running from one text into the next are no text's."""
+    assert sketches(texts) == [sketch_one_shingle_at_a_time(text) for text in texts]
+
+
+def test_real_bodies_sketched_together_are_sketched_as_each_alone():
+    from conftest import SEEDS
+    from test_indexing import numbered_articles
+
+    bodies = [path.read_text(errors="replace") for path in sorted(SEEDS.rglob("*")) if path.is_file()]
+    bodies += [*numbered_articles(60).values(), "", "one", STORY]
+    assert sketches(bodies) == [sketch_one_shingle_at_a_time(body) for body in bodies]

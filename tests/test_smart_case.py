@@ -174,6 +174,15 @@ def test_only_whole_words_in_capitals_are_kept(text):
     assert set(capital_words(text)) <= written
 
 
+@given(st.text(max_size=8) | st.text(st.characters(max_codepoint=0x7F), max_size=8))
+def test_a_words_capital_form_is_its_accents_folded_in_capitals(word):
+    """capital_form takes an ASCII word's as its capitals alone: the accent table only lowercases ASCII."""
+    from archsearch.analysis.folding import fold_accents
+
+    assert capital_form(word) == fold_accents(word).upper()
+    assert all(fold_accents(chr(code)).upper() == chr(code).upper() for code in range(0x80))
+
+
 def test_no_ascii_character_joins_a_run_of_capitals_to_a_word_as_a_mark_would():
     """capitals._stands_alone takes ASCII neighbours as plain without looking them up."""
     from archsearch.analysis.tokens import plain_word_character

@@ -47,8 +47,9 @@ def is_capital_word(word: str) -> bool:
 
 def capital_form(word: str) -> str:
     """A word written in capitals as the `capitals` field holds it: accents folded, case kept
-    (the accent table lowercases what it folds, so the capitals are put back)."""
-    return fold_accents(word).upper()
+    (the accent table lowercases what it folds, so the capitals are put back).  An ASCII word has
+    no accent to fold: the table only lowercases its capitals (tests check it)."""
+    return word.upper() if word.isascii() else fold_accents(word).upper()
 
 
 def _shouted(line: str) -> bool:

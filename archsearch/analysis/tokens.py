@@ -10,7 +10,7 @@ across word boundaries.
 
 Speed: a regular expression class holding every mark is several times slower than ``\\w``, so it
 is used only on text that has marks (a fast scan tells), and the unspaced scripts are split out
-only from the words that hold them.
+only from the words that hold them; text with none of either has its words split in C, without re.
 """
 
 import re
@@ -113,23 +113,50 @@ def _pairs(run: str) -> list[str]:
     return [run[index : index + 2] for index in range(len(run) - 1)]
 
 
-# ASCII text's words without the regular expression, in half its time (its findall was a quarter of
-# adding a document to the index): every character but word characters and dots made a space, then
-# the dots that join no two word characters (PLAIN_WORD's matches never hold them), and a split.
-_ASCII_NON_WORD = str.maketrans({chr(code): " " for code in range(128) if not re.match(r"[\w.]", chr(code))})
+# A text's words without the regular expression where every character beyond ASCII in it is a word
+# character or none, as PLAIN_WORD reads them (no mark, none beyond the Basic Multilingual Plane and
+# none of the unspaced scripts): its findall was a quarter of adding a document to the index, and a
+# text of one dash or accent beyond ASCII took it 4x an ASCII text's time.  In the text's UTF-8 every
+# byte of an ASCII character that is neither a word character nor a dot is made a space, and so is
+# every character beyond ASCII that is no word character (a UTF-8 sequence matches only at a
+# character's start); then the dots that join no two word characters go, and the rest is split.
+_ASCII_NON_WORD_AS_SPACE = bytes(
+    byte if byte >= 0x80 or re.match(r"[\w.]", chr(byte)) else ord(" ") for byte in range(256)
+)
+_ASCII_BYTES = bytes(range(0x80))
+_NON_WORD = re.compile(r"\W")
+# Above this many distinct characters beyond ASCII that are no word character, re finds the words:
+# each of them is a scan of the text.
+_MOST_REPLACED = 32
 
 
-def _ascii_words(text: str) -> list[str]:
+def _plain_words(text: str) -> list[str] | None:
+    """words(text), or None when the text holds a mark, a character beyond the BMP or of an
+    unspaced script, or too many kinds of non-word character beyond ASCII."""
+    data = f" {text} ".encode("utf-8", "surrogatepass")
+    if not text.isascii():
+        beyond_ascii = "".join(set(data.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")))
+        if _has_mark(beyond_ascii) or _has_unspaced(beyond_ascii):
+            return None
+        non_word = _NON_WORD.findall(beyond_ascii)
+        if len(non_word) > _MOST_REPLACED:
+            return None
+        for character in non_word:
+            data = data.replace(character.encode("utf-8", "surrogatepass"), b" ")
     # In the padded text a dot joining nothing has a space or a dot beside it; a run of dots loses
     # its pairs first, which leaves its last dot, if any, after a space.
-    spaced = f" {text} ".translate(_ASCII_NON_WORD).replace("..", "  ").replace(" .", "  ").replace(". ", "  ")
-    return spaced.split()
+    spaced = data.translate(_ASCII_NON_WORD_AS_SPACE).replace(b"..", b"  ").replace(b" .", b"  ").replace(b". ", b"  ")
+    return spaced.decode("utf-8", "surrogatepass").split()
 
 
 def words(text: str) -> list[str]:
     """The words of ``text`` in order, unspaced runs as character pairs; ``text`` NFC already."""
-    if text.isascii():
-        return _ascii_words(text)
+    found = _plain_words(text)
+    return _expression_words(text) if found is None else found
+
+
+def _expression_words(text: str) -> list[str]:
+    """words(text) by the regular expressions, for any text."""
     found = _word_expression(text).findall(text)
     if not _has_unspaced(text):
         return found

@@ -181,24 +181,23 @@ def _is_export_header(line: str) -> bool:
 
 def _is_mail_header_block(text: str) -> bool:
     """RFC 5322 headers, ending at a blank line, among them one that only mail has."""
-    end = text.find("\n")
-    first_line = (text if end < 0 else text[:end]).rstrip("\r")
-    # As the loop below would end at once, but without cutting the whole head into lines.
-    if not first_line or (first_line[0] not in " \t" and _MAIL_HEADER.match(first_line) is None):
-        return False
     names = set()
-    for line in text.split("\n"):
-        line = line.rstrip("\r")
+    # A line at a time, as far as the block goes: cutting the whole head into lines was most of
+    # the time of telling that a text is no mail.
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        line = (text[start:] if end < 0 else text[start:end]).rstrip("\r")
         if not line:
             break
-        if line[0] in " \t":  # a folded header goes on
-            continue
-        header = _MAIL_HEADER.match(line)
-        if header is None:
-            return False
-        names.add(header[1].lower())
-    else:
-        return False  # the block did not end within the sniffed head
+        if line[0] not in " \t":  # a folded header goes on
+            header = _MAIL_HEADER.match(line)
+            if header is None:
+                return False
+            names.add(header[1].lower())
+        if end < 0:
+            return False  # the block did not end within the sniffed head
+        start = end + 1
     return len(names & _MAIL_HEADERS) >= 2 and bool(names & _SENDER_HEADERS)
 
 

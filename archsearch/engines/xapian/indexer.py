@@ -325,6 +325,7 @@ class ClusterFileIndexer(FileIndexer):
         self._full_segments = []  # never any: nothing is kept apart (FileIndexer)
         self._stamp = 0
         self._waiting, self._waiting_chars = [], 0  # articles whose languages are identified together (FileIndexer)
+        self._pending = []  # outcomes waiting for their articles' sketches (FileIndexer)
 
     def _segment_stamp(self) -> int:
         return 0  # a batch's `indexed` stamp is given as it is written (ClusterRun.commit)
