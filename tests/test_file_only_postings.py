@@ -14,7 +14,7 @@ import pytest
 
 from archsearch.coverage import timeline
 from archsearch.engines.whoosh import postings_arrays, segments
-from archsearch.engines.whoosh.store import article_body, open_index
+from archsearch.engines.whoosh.store import article_body, open_index, read_roots
 from archsearch.indexing import update_index
 from archsearch.related import similar
 from archsearch.searching import search
@@ -231,10 +231,9 @@ def test_a_lost_postings_file_is_named_in_one_line_with_the_fix(both, tmp_path, 
     copy = file_only_copy(both, tmp_path)
     monkeypatch.setenv("ARCHSEARCH_INDEX", str(copy))
     damage(a_postings_file(copy))
-    commands = [("query", "minister"), ("query", '"prime minister"'), ("timeline", "peace"), ("kwic", "peace"),
-                ("index", "--compact")]  # a merge reads every segment's postings
-    if damage is not overwrite_data:  # seen without reading the file: `index` names it before it writes
-        commands.append(("index",))
+    commands = [("query", "minister"), ("query", '"prime minister"'), ("timeline", "peace"), ("kwic", "peace")]
+    if damage is overwrite_data:  # seen only where the file is read: a merge reads every segment's
+        commands.append(("index", "--compact"))
     for command in commands:
         result = run_cli(*command)
         assert result.exit_code == 2, (command, result.output)
@@ -243,3 +242,35 @@ def test_a_lost_postings_file_is_named_in_one_line_with_the_fix(both, tmp_path, 
     assert run_cli("index", "--rebuild").exit_code == 0
     assert run_cli("query", "minister").exit_code == 0
     assert set(segment_kinds(copy)) == {postings_arrays.EVERY_TERM_FIELDS}
+
+
+@pytest.mark.parametrize("damage", [remove, truncate], ids=["missing", "truncated"])
+def test_index_indexes_again_the_articles_of_a_lost_postings_file(both, tmp_path, run_cli, monkeypatch, damage):
+    """`archsearch index` drops the segment whose postings file is missing or truncated, and reads
+    its articles' files again, nothing else: the same articles match every query, and once the
+    deleted documents are merged away (they count in Whoosh's statistics), with the same scores
+    as a fresh build."""
+    copy = file_only_copy(both, tmp_path)
+    monkeypatch.setenv("ARCHSEARCH_INDEX", str(copy))
+    lost = open_index(copy)._segments()[0]
+    damage(a_postings_file(copy))
+    result = run_cli("index")
+    assert result.exit_code == 0, result.output
+    assert f"its {lost.doc_count()} articles are indexed again" in result.stderr
+    assert f"added {lost.doc_count()}," in result.output + result.stderr
+    assert lost.segment_id() not in {segment.segment_id() for segment in open_index(copy)._segments()}
+    assert matching(copy) == matching(both[1])
+    assert "added 0," in (again := run_cli("index")).output + again.stderr
+    fresh = tmp_path / "fresh"
+    update_index(fresh, read_roots(copy))
+    for index_dir in (copy, fresh):
+        update_index(index_dir, [], compact=True)
+    assert scored(copy) == scored(fresh)
+
+
+def matching(index_dir: Path) -> list:
+    return [(text, sorted(hit.id for hit in search(index_dir, text, limit=0).hits)) for text in QUERIES]
+
+
+def scored(index_dir: Path) -> list:
+    return [(text, sorted((hit.id, round(hit.score, 9)) for hit in search(index_dir, text, limit=0).hits)) for text in QUERIES]

@@ -11,16 +11,17 @@ looked for in (EVERY_TERM_FIELDS: then a term the file lacks is in none of the s
 documents, with no lookup in Whoosh's), and for the other fields' terms in SIDECAR_POSTINGS
 documents or more of it: their rarer terms stay where they are.
 
-For the fields of EVERY_TERM_FIELDS, a segment written since session 20 has its postings here
-only: Whoosh's blocks of them are not written (FILE_ONLY_ATTRIBUTE), and Whoosh's reader reads them
-from here (read_file_only_postings); a lost file of such a segment is damage, named by
-store.find_damage.  For the rest the file is redundant: a segment without one (written before it
-existed), or whose file is damaged, is read from Whoosh's postings as before (and so is a term its
-file left out, as one written before EVERY_TERM_FIELDS left out their rarer terms), and `archsearch
-index` writes the missing ones, and those written before, again (segments.add_missing_sidecars).  It is named after
+For the fields of EVERY_TERM_FIELDS, a segment written since session 20 has its postings here only:
+Whoosh's blocks of them are not written (FILE_ONLY_ATTRIBUTE), and Whoosh's reader reads them from
+here (read_file_only_postings); a lost file of such a segment is damage: `archsearch index` drops
+the segment and indexes its articles again (store.drop_lost_postings), a query names it.  For the
+rest the file is redundant: a segment without one (written before it existed), or whose file is
+damaged, is read from Whoosh's postings as before (and so is a term its file left out, as one
+written before EVERY_TERM_FIELDS left out their rarer terms), and `archsearch index` writes the
+missing ones, and those written before, again (segments.add_missing_sidecars).  It is named after
 the segment (`MAIN_<id>.postings`), so that Whoosh's clean-up removes it with its segment and
-publishing a staged build moves it with the rest; it is written under a temporary name and
-renamed when whole.
+publishing a staged build moves it with the rest; it is written under a temporary name and renamed
+when whole.
 
 Layout (little-endian): a header (HEADER), then each term's data, then the directory.  A term's
 data is its document numbers, its weights (float32; left out where they are the counts of
