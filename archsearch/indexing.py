@@ -4,11 +4,13 @@ A run of update_index():
 
 1. takes the index's run lock (one run at a time; the operating system releases it when the
    process ends, however it ends);
-2. refuses a damaged index (store.find_damage: only --rebuild repairs it), and removes the
-   files no generation uses (left by a run that was killed, or failed on a full disk), unless
-   the index's files are exactly as the last run left them (their names, sizes and modification
-   times, kept in the record with the number of articles): then the index is not even opened,
-   nor Whoosh imported, until the scan finds something changed;
+2. drops the segments whose one copy of some postings was lost (store.drop_lost_postings: their
+   files are indexed again), refuses an index damaged otherwise (store.find_damage: only
+   --rebuild repairs it), and removes the files no generation uses (left by a run that was
+   killed, or failed on a full disk), unless the index's files are exactly as the last run left
+   them (their names, sizes and modification times, kept in the record with the number of
+   articles): then the index is not even opened, nor Whoosh imported, until the scan finds
+   something changed;
 3. remembers the folders given and forgets those asked;
 4. checks that the record of indexed files (manifest.py) matches the index's generation, and
    rebuilds the record from the index if it does not (a run was killed between the two);
@@ -66,6 +68,7 @@ from archsearch.engines.whoosh.store import (
     SETTINGS_FILE,
     DamagedIndex,
     damage_reported,
+    drop_lost_postings,
     find_damage,
     key_term,
     open_index,
@@ -1188,8 +1191,10 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
     record = Manifest(index_dir / MANIFEST_FILE) if not rebuild and has_index(index_dir) else None
     try:
         left = _state_as_left(index_dir, record) if record else None
+        dropped = 0
         if left is None:
             if record:
+                dropped = drop_lost_postings(index_dir)  # their articles' files indexed again below
                 damage = find_damage(index_dir)
                 if damage:
                     raise DamagedIndex(f"the index at {index_dir} is damaged ({damage}): {REBUILD_HINT}")
@@ -1211,6 +1216,8 @@ def _run(index_dir, build_dir, folders, cwd, forget, rebuild, jobs, commit_every
         check_not_nested(roots)
         write_roots(index_dir, roots)
         report = IndexReport(roots=roots)
+        if dropped:
+            report.warnings.append((str(index_dir), f"a postings file of the index was missing or truncated: its {dropped} articles are indexed again"))
         if rebuild:
             record.close()
             return _rebuild(index_dir, build_dir, report, jobs, commit_every, progress, should_stop)

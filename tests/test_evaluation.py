@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from archsearch.engines.whoosh import segments
 from archsearch.engines.whoosh.evaluation import DictOperations, Evaluator
 from archsearch.indexing import update_index
 from archsearch.querying import QuerySyntaxError, parse_query
@@ -41,7 +42,11 @@ def index_dir(tmp_path_factory):
     index_dir = tmp_path_factory.mktemp("index")
     for number in range(160):
         (corpus / f"{number:03d}.txt").write_text(article(rng, number), encoding="utf-8")
-    update_index(index_dir, [str(corpus)])
+    with pytest.MonkeyPatch.context() as patch:
+        # The first segment as an older version wrote it, with Whoosh's postings blocks for every
+        # field (the later ones have none for segments.FILE_ONLY_FIELDS): evaluation reads both kinds.
+        patch.setattr(segments, "FILE_ONLY_FIELDS", frozenset())
+        update_index(index_dir, [str(corpus)])
     # A second run: some articles gone (deleted documents in the first segment), some new ones.
     for number in range(0, 160, 9):
         (corpus / f"{number:03d}.txt").unlink()
@@ -309,9 +314,11 @@ def test_postings_read_for_some_documents_only_are_those_of_all(searcher, data):
         return DictOperations(Evaluator(searcher)).postings("body", b"peac", with_positions=True, **options)
 
     ids, weights, values = postings()
-    # Whoosh's blocks hold 128 postings: the first segment has two or more, of which one is read.
+    # Whoosh's blocks hold 128 postings: the first segment (which has them) has two or more, of which one is read.
     second_base = searcher.reader().leaf_readers()[1][1]
-    assert len(postings(wanted=[ids[0]])[0]) <= 128 < len([docnum for docnum in ids if docnum < second_base])
+    # (The later segments, without blocks, give their postings file's entries whole.)
+    first_segment_read = [docnum for docnum in postings(wanted=[ids[0]])[0] if docnum < second_base]
+    assert len(first_segment_read) <= 128 < len([docnum for docnum in ids if docnum < second_base])
     wanted = sorted(data.draw(st.sets(st.sampled_from(range(searcher.reader().doc_count_all())), max_size=5)))
     some = postings(wanted=wanted)
     # Positions compared decoded: those of a postings file come decoded, Whoosh's blocks' encoded.

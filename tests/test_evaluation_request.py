@@ -15,7 +15,7 @@ from whoosh.query import Term
 
 from archsearch.analysis import normalise, words
 from archsearch.engines.whoosh import arrays as arrays_module
-from archsearch.engines.whoosh import evaluation, postings_arrays
+from archsearch.engines.whoosh import evaluation, postings_arrays, segments
 from archsearch.engines.whoosh.evaluation import Evaluator
 from archsearch.engines.whoosh.postings_arrays import listed_postings
 from archsearch.engines.whoosh.segments import add_missing_sidecars
@@ -102,13 +102,21 @@ def test_without_title_lengths_in_the_files_the_stored_titles_are_counted(search
         assert evaluator._title_length(docnum) == stored_title_length(searcher, docnum)
 
 
-def test_title_lengths_written_for_an_older_segment_are_the_same(index_dir, tmp_path):
+def test_title_lengths_written_for_an_older_segment_are_the_same(tmp_path):
     """A segment's postings file written after it (segments.add_missing_sidecars, from the
-    segment's own postings) keeps the same title lengths as the one written with it."""
-    copy = tmp_path / "index"
-    shutil.copytree(index_dir, copy)
+    segment's own postings: a segment with Whoosh's blocks) keeps the same title lengths as the one
+    written with it."""
+    copy, corpus = tmp_path / "index", tmp_path / "corpus"
+    corpus.mkdir()
+    rng = random.Random(20261203)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segments, "FILE_ONLY_FIELDS", frozenset())  # as written then: with Whoosh's blocks
+        for commit in range(2):
+            write(corpus, rng, range(40 * commit, 40 * commit + 40))
+            update_index(copy, [str(corpus)])
     ix = open_index(copy)
     kept = ix._segments()
+    assert len(kept) == 2 and not any(map(postings_arrays.file_only_fields, kept))
     before = [listed_postings(leaf).numbers(postings_arrays.TITLE_WORDS_KEY) for leaf, _ in ix.reader().leaf_readers()]
     for segment in kept:
         os.remove(copy / postings_arrays.sidecar_name(segment))
@@ -180,6 +188,7 @@ def test_postings_files_without_title_lengths_are_written_again_at_the_next_chan
     write(corpus, rng, range(40))
     with monkeypatch.context() as patch:
         patch.setattr(postings_arrays.SidecarWriter, "_add_title_words", lambda self, count: None)
+        patch.setattr(segments, "FILE_ONLY_FIELDS", frozenset())  # as written then: with Whoosh's blocks
         update_index(index_dir, [str(corpus)])
 
     def title_words():

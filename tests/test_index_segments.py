@@ -2,6 +2,7 @@
 
 import itertools
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, example, given, settings
@@ -16,6 +17,16 @@ from archsearch.formats import read_article
 from archsearch.schema import build_schema, exact_text
 from conftest import SEEDS, write_corpus
 from test_indexing import numbered_articles
+
+
+@pytest.fixture(scope="module", autouse=True)
+def with_blocks():
+    """Whoosh's postings blocks written for every field, as Whoosh's writer writes them, which the
+    tests compare block for block (the fields of segments.FILE_ONLY_FIELDS have none by default:
+    test_without_blocks_the_terms_and_postings_are_whoosh_s)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segments, "FILE_ONLY_FIELDS", frozenset())
+        yield
 
 
 def documents(folder):
@@ -66,13 +77,23 @@ def blocks(matcher):
         matcher._next_block()
 
 
-def contents(ix):
+def decoded(matcher):
+    """A term's postings decoded, as a reader sees them: (document, weight, positions or value) each."""
+    found = []
+    while matcher.is_active():
+        found.append((matcher.id(), matcher.weight(),
+                      matcher.value_as("positions") if matcher.supports("positions") else matcher.value()))
+        matcher.next()
+    return found
+
+
+def contents(ix, postings=blocks):
     reader = ix.reader()
     terms = []
     for fieldname, text in reader.all_terms():
         info = reader.term_info(fieldname, text)
         terms.append((fieldname, text, info.weight(), info.doc_frequency(), info.min_length(), info.max_length(),
-                      info.max_weight(), info.min_id(), info.max_id(), blocks(reader.postings(fieldname, text))))
+                      info.max_weight(), info.min_id(), info.max_id(), postings(reader.postings(fieldname, text))))
     fields = [name for name, field in ix.schema.items() if field.scorable]
     lengths = [[reader.doc_field_length(docnum, name) for name in fields] for docnum in range(reader.doc_count_all())]
     columns = {name: list(reader.column_reader(name)) for name, field in ix.schema.items() if field.column_type}
@@ -449,33 +470,37 @@ def test_whole_matches_are_the_tokenizers_tokens(expression):
     ]
 
 
-@pytest.mark.parametrize("deleted", [(), (0, 5, 17, 18, 140, 299)])
-def test_merging_writes_what_whoosh_merging_writes(tmp_path, deleted):
+def merged_in_three(folder: Path, docs: list[dict], deleted, writer_class):
+    """An index of `docs` written as three segments as indexing writes them (words in every article
+    make postings of more than one block, 128), `deleted` deleted, then merged into one by
+    Whoosh's writer (writer_class None) or writer_class."""
     from whoosh.reading import SegmentReader
 
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), build_schema())
+    parts = []
+    for start in range(0, len(docs), 100):
+        writer = segments.new_segment_writer(ix)
+        for doc in docs[start:start + 100]:
+            writer.add_document(**doc)
+        parts.append(writer.finish_segment())
+    for docnum in deleted:
+        parts[docnum // 100].delete_document(docnum % 100)
+    writer = ix.writer() if writer_class is None else writer_class(ix)
+    for part in parts:
+        reader = SegmentReader(ix.storage, ix.schema, part)
+        writer.add_reader(reader)
+        reader.close()
+    writer._commit_toc([writer._finalize_segment()])
+    writer._finish()
+    return whoosh_index.open_dir(str(folder))
+
+
+@pytest.mark.parametrize("deleted", [(), (0, 5, 17, 18, 140, 299)])
+def test_merging_writes_what_whoosh_merging_writes(tmp_path, deleted):
     docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(300)))
-    merged = []
-    for name, writer_class in (("plain", None), ("fast", segments.FastSegmentWriter)):
-        folder = tmp_path / name
-        folder.mkdir()
-        ix = whoosh_index.create_in(str(folder), build_schema())
-        parts = []
-        for start in range(0, len(docs), 100):  # three segments, written as indexing writes them; words in
-            # every article make postings of more than one block (128)
-            writer = segments.new_segment_writer(ix)
-            for doc in docs[start:start + 100]:
-                writer.add_document(**doc)
-            parts.append(writer.finish_segment())
-        for docnum in deleted:
-            parts[docnum // 100].delete_document(docnum % 100)
-        writer = ix.writer() if writer_class is None else writer_class(ix)
-        for part in parts:
-            reader = SegmentReader(ix.storage, ix.schema, part)
-            writer.add_reader(reader)
-            reader.close()
-        writer._commit_toc([writer._finalize_segment()])
-        writer._finish()
-        merged.append(contents(whoosh_index.open_dir(str(folder))))
+    merged = [contents(merged_in_three(tmp_path / name, docs, deleted, writer_class))
+              for name, writer_class in (("plain", None), ("fast", segments.FastSegmentWriter))]
     plain, fast = merged
     assert len(fast[1]) == 300 - len(deleted)
     assert fast[0] == plain[0]  # terms, term information and every block of postings
@@ -484,6 +509,24 @@ def test_merging_writes_what_whoosh_merging_writes(tmp_path, deleted):
     # kept (rounded), where Whoosh adds up the rounded lengths of the documents kept.
     _, _, lengths, totals, _ = contents(build(tmp_path / "whole", docs, segments.FastSegmentWriter))
     assert fast[3] == [total - sum(lengths[docnum][field] for docnum in deleted) for field, total in enumerate(totals)]
+
+
+@pytest.mark.parametrize("deleted", [(), (0, 5, 150, 299)], ids=["none deleted", "some deleted"])
+def test_without_blocks_the_terms_and_postings_are_whoosh_s(tmp_path, deleted):
+    """Segments without Whoosh's blocks of FILE_ONLY_FIELDS, written from memory and merged, have
+    Whoosh's writer's terms, term information and postings (read from their postings files)."""
+    postings_arrays.read_file_only_postings()
+    docs = documents(write_corpus(tmp_path / "corpus", numbered_articles(300)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segments, "FILE_ONLY_FIELDS", postings_arrays.EVERY_TERM_FIELDS)
+        fast = build(tmp_path / "fast", docs, segments.FastSegmentWriter)
+        assert postings_arrays.file_only_fields(fast._segments()[0]) == postings_arrays.EVERY_TERM_FIELDS
+        assert contents(fast, decoded) == contents(build(tmp_path / "plain", docs, None), decoded)
+        # Whoosh's writer reads the segments through its reader's postings()
+        merged = [contents(merged_in_three(tmp_path / name, docs, deleted, writer_class), decoded)
+                  for name, writer_class in (("plain merged", None), ("fast merged", segments.FastSegmentWriter))]
+        assert merged[1][0] == merged[0][0]  # terms, term information and postings
+        assert (merged[1][1], merged[1][2], merged[1][4]) == (merged[0][1], merged[0][2], merged[0][4])
 
 
 def test_documents_added_after_a_merge_keep_the_merged_ones_words(tmp_path):

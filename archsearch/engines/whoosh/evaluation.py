@@ -988,7 +988,7 @@ class Evaluator:
             terminfo = self._term_info(number, leaf, fieldname, text)
             if terminfo is None:
                 continue
-            read.append((leaf, base, *read_postings(_postings_file(leaf), terminfo, base, wanted)))
+            read.append((leaf, base, *term_postings(leaf, fieldname, text, terminfo, base, wanted)))
         if wanted is None:
             self._postings_read[fieldname, text, skipped] = read
         return read
@@ -1569,6 +1569,18 @@ def _names_field(node) -> bool:
     return isinstance(node, wq.Every) and node.fieldname not in (None, "", "*")
 
 
+def term_postings(leaf, fieldname: str, text: bytes, terminfo, base: int, wanted: list[int] | None = None):
+    """read_postings of a term of the segment reader's (its `terminfo`), from its postings file in
+    a field whose postings only that file holds (postings_arrays.file_only_fields: then all of
+    them, each posting's positions a list, which decoders of Whoosh's values take as they are)."""
+    if fieldname in postings_arrays.file_only_fields(getattr(leaf, "_segment", None)):
+        if wanted is not None and not any(base <= docnum < base + leaf.doc_count_all() for docnum in wanted):
+            return [], [], []  # the file gives a term's postings whole: none wanted here, none read
+        ids, weights, positions = postings_arrays.file_postings(leaf, fieldname, text)
+        return ([docnum + base for docnum in ids] if base else ids), weights, [b""] * len(ids) if positions is None else list(positions)
+    return read_postings(_postings_file(leaf), terminfo, base, wanted)
+
+
 def read_postings(postfile, terminfo, base: int, wanted: list[int] | None = None):
     """A term's postings in one segment, document numbers offset by `base`: read in one piece and
     split into W3 blocks here (length, pickled block information, pickled data), which takes a
@@ -1790,7 +1802,7 @@ def _file_postings(fieldname: str) -> int:
 def _holds(leaf, fieldname: str, word: bytes, docnum: int) -> bool:
     """Whether the segment's document (segment-relative) holds the word in the field."""
     terminfo = term_info(leaf, fieldname, word)
-    return terminfo is not None and docnum in read_postings(_postings_file(leaf), terminfo, 0, [docnum])[0]
+    return terminfo is not None and docnum in term_postings(leaf, fieldname, word, terminfo, 0, [docnum])[0]
 
 
 def _length_bytes(leaf, fieldname: str) -> bytes:

@@ -53,14 +53,15 @@ def _term_documents(leaf, fieldname: str, text: str):
     else Whoosh's postings.  Raises TermNotFound."""
     read = segment_terms(leaf)
     if read is not None:
-        from archsearch.engines.whoosh.evaluation import read_postings
+        from archsearch.engines.whoosh.evaluation import term_postings
 
-        terminfo = read.term_info(fieldname, leaf._text_to_bytes(fieldname, text))
+        term = leaf._text_to_bytes(fieldname, text)
+        terminfo = read.term_info(fieldname, term)
         if terminfo is None:
             raise TermNotFound(f"{fieldname}:{text!r}")
         if not terminfo.is_inlined():  # neither our writer nor whoosh-reloaded's inlines postings
             deleted = leaf.deleted_docs_set
-            found = read_postings(read, terminfo, 0)[0]
+            found = term_postings(leaf, fieldname, term, terminfo, 0)[0]
             return [docnum for docnum in found if docnum not in deleted] if deleted else found
     return leaf.postings(fieldname, text).all_ids()
 

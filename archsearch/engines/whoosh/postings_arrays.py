@@ -11,13 +11,17 @@ looked for in (EVERY_TERM_FIELDS: then a term the file lacks is in none of the s
 documents, with no lookup in Whoosh's), and for the other fields' terms in SIDECAR_POSTINGS
 documents or more of it: their rarer terms stay where they are.
 
-The file is redundant: a segment without one (written before it existed), or whose file is
+For the fields of EVERY_TERM_FIELDS, a segment written since session 20 has its postings here only:
+Whoosh's blocks of them are not written (FILE_ONLY_ATTRIBUTE), and Whoosh's reader reads them from
+here (read_file_only_postings); a lost file of such a segment is damage: `archsearch index` drops
+the segment and indexes its articles again (store.drop_lost_postings), a query names it.  For the
+rest the file is redundant: a segment without one (written before it existed), or whose file is
 damaged, is read from Whoosh's postings as before (and so is a term its file left out, as one
 written before EVERY_TERM_FIELDS left out their rarer terms), and `archsearch index` writes the
 missing ones, and those written before, again (segments.add_missing_sidecars).  It is named after
 the segment (`MAIN_<id>.postings`), so that Whoosh's clean-up removes it with its segment and
-publishing a staged build moves it with the rest; it is written under a temporary name and
-renamed when whole.
+publishing a staged build moves it with the rest; it is written under a temporary name and renamed
+when whole.
 
 Layout (little-endian): a header (HEADER), then each term's data, then the directory.  A term's
 data is its document numbers, its weights (float32; left out where they are the counts of
@@ -34,6 +38,7 @@ library (ListedPostings); arrays.py reads them with numpy.
 """
 
 import contextlib
+import functools
 import mmap
 import os
 import pickle
@@ -66,6 +71,15 @@ EVERY_TERM_FIELDS = frozenset({"title", "derived_title", "body"})
 # a field's rarer terms out, which are then read from Whoosh's postings (missing_parts has the file
 # written again).
 EVERY_TERM_KEY = b"\0every term\0"
+
+# The attribute of a segment (Whoosh's Segment, pickled in the table of contents) naming the fields
+# of EVERY_TERM_FIELDS whose postings its postings file alone holds: a segment written with one has
+# no Whoosh postings blocks of them (its term index keeps their terms and statistics), which were a
+# second copy costing a ninth of a build's CPU and most of the index's size.  A segment without the
+# attribute (written before it) has both.  Its readers read those fields from the file
+# (file_postings, and Whoosh's reader through read_file_only_postings); damage to it cannot be
+# repaired from Whoosh's postings (see store.FileOnlyPostingsLost).
+FILE_ONLY_ATTRIBUTE = "archsearch_file_only_fields"
 
 EXTENSION = ".postings"
 MAGIC = b"ASPOST01"
@@ -711,3 +725,134 @@ def kept_with_reader(leaf, attribute: str, opened, name=sidecar_name):
         return None
     setattr(leaf, attribute, found)
     return found
+
+
+def file_only_fields(segment) -> frozenset:
+    """The fields whose postings only the segment's postings file holds (FILE_ONLY_ATTRIBUTE); none
+    for a segment written before, or no segment (an EmptyReader's None)."""
+    return getattr(segment, FILE_ONLY_ATTRIBUTE, frozenset())
+
+
+def file_postings(leaf, fieldname: str, text: bytes) -> tuple[list[int], list[float], PositionRuns | None]:
+    """ListedPostings.term of a term the segment reader's term index has, in a field of
+    file_only_fields: raises store.FileOnlyPostingsLost if the file is missing, damaged, or lacks it."""
+    listed = listed_postings(leaf)
+    found = None if listed is None else listed.term(fieldname.encode("utf-8") + b"\0" + text)
+    if found is None:
+        from archsearch.engines.whoosh.store import FileOnlyPostingsLost
+
+        raise FileOnlyPostingsLost(sidecar_name(leaf._segment))
+    return found
+
+
+# Whoosh's SegmentReader.postings, once read_file_only_postings has replaced it.
+_whoosh_postings = []
+
+
+def read_file_only_postings() -> None:
+    """Make Whoosh's segment reader give the postings of a segment's file_only_fields from its
+    postings file (FilePostingsMatcher): every reader of postings through Whoosh (searchers,
+    highlighting, keys, spelling) reads those segments as it reads others."""
+    from whoosh.reading import SegmentReader
+
+    if not _whoosh_postings:
+        _whoosh_postings.append(SegmentReader.postings)
+        SegmentReader.postings = _segment_postings
+
+
+def _segment_postings(self, fieldname, text, scorer=None):
+    """SegmentReader.postings, from the postings file in a field of file_only_fields."""
+    if fieldname not in file_only_fields(self._segment):
+        return _whoosh_postings[0](self, fieldname, text, scorer)
+    from whoosh.matching.wrappers import FilterMatcher
+    from whoosh.reading import ReaderClosed
+
+    if self.is_closed:
+        raise ReaderClosed
+    text = self._text_to_bytes(fieldname, text)
+    terminfo = self._terms.term_info(fieldname, text)  # TermNotFound, as Whoosh's
+    ids, weights, runs = file_postings(self, fieldname, text)
+    field_format = self.schema[fieldname].format
+    values = None if runs is None else EncodedPositions(runs)
+    matcher = file_postings_matcher()(ids, weights, values, field_format, scorer, term=(fieldname, text), terminfo=terminfo)
+    deleted = self.deleted_docs_set
+    if deleted:
+        matcher = FilterMatcher(matcher, deleted, exclude=True)
+    return matcher
+
+
+class EncodedPositions:
+    """A term's postings' positions as Positions encodes each, encoded when asked: only phrases,
+    proximity and highlighting ask, and an OR of many terms (`similar`) would encode them all."""
+
+    __slots__ = ("runs",)
+
+    def __init__(self, runs: PositionRuns):
+        self.runs = runs
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __getitem__(self, index: int) -> bytes:
+        return encode_positions(self.runs[index])
+
+    def __iter__(self):
+        return map(encode_positions, self.runs)
+
+
+def encode_positions(places: list[int]) -> bytes:
+    """Positions.encode(places)'s value (the gaps pickled, after their count)."""
+    from whoosh.system import pack_uint
+
+    return pack_uint(len(places)) + pickle.dumps([places[0], *map(int.__sub__, places[1:], places)], 2)
+
+
+@functools.cache
+def file_postings_matcher():
+    """FilePostingsMatcher, made on first use: a query reading postings files with the standard
+    library does not import whoosh.matching."""
+    from whoosh.matching import ListMatcher
+
+    class FilePostingsMatcher(ListMatcher):
+        """Whoosh's ListMatcher of a term's postings read whole from a postings file (file_postings),
+        as one block: its largest weight from the term's information, where ListMatcher takes the
+        max of every weight each time a quality is asked (skip_to_quality asks it a posting at a
+        time), and its copies keeping the term and its information."""
+
+        _block_quality = None
+
+        def __init__(self, ids, weights, values, format, scorer, position=0, all_weights=None, term=None,
+                     terminfo=None):
+            super().__init__(ids, weights, values, format, scorer, position, all_weights, term, terminfo)
+            # A union of many terms (`similar`) asks each of its matchers whether it is active and its
+            # largest quality at every document it collects: answered without a call each here, where
+            # ListMatcher's scored the block again each time (similar took 1.4x the CPU with blocks).
+            self._count = len(ids)
+            # The scorer's, from the term's statistics, as Whoosh's block matchers answer.
+            self._max_quality = scorer.max_quality() if scorer else terminfo.max_weight()
+
+        def is_active(self):
+            return self._i < self._count
+
+        def max_quality(self):
+            return self._max_quality
+
+        def block_max_weight(self):
+            return self._terminfo.max_weight()
+
+        def block_quality(self):
+            if self._block_quality is None:  # one block: its quality never changes
+                self._block_quality = self._scorer.block_quality(self)
+            return self._block_quality
+
+        def skip_to_quality(self, minquality):
+            if self.block_quality() <= minquality:  # the same for every posting: skip them all
+                self._i = self._count
+            return 0
+
+        def copy(self):
+            return type(self)(self._ids, self._weights, self._values, self._format, self._scorer, self._i,
+                              self._all_weights, self._term, self._terminfo)
+
+    return FilePostingsMatcher
+

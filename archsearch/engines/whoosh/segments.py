@@ -58,7 +58,7 @@ from archsearch.engines.whoosh import long_bodies
 from archsearch.engines.whoosh.fuzzy import WordLists
 from archsearch.engines.whoosh.postings_arrays import TEMPORARY as SIDECAR_TEMPORARY
 from archsearch.engines.whoosh import postings_arrays
-from archsearch.engines.whoosh.postings_arrays import SidecarWriter, missing_parts
+from archsearch.engines.whoosh.postings_arrays import SidecarWriter, encode_positions, file_only_fields, missing_parts
 from archsearch.schema import LONG_BODY_FIELD, build_schema, exact_text, word_analyzer
 from archsearch.engines.whoosh.store import ROOTS_TEMPORARY
 
@@ -122,6 +122,9 @@ LEADING_FIELDS = {"body": "lead"}
 # Values of a field without a word lister whose postings a writer remembers (most recur); a field of
 # values that do not (a file's key) starts afresh past this: 4,096 took 5 MiB more of a worker.
 KNOWN_VALUES_LIMIT = 1_024
+# The fields whose postings a segment written with a postings file keeps there only, without Whoosh's
+# blocks (postings_arrays.FILE_ONLY_ATTRIBUTE): those whose every term the file holds.
+FILE_ONLY_FIELDS = postings_arrays.EVERY_TERM_FIELDS
 
 
 def _never() -> bool:
@@ -352,11 +355,12 @@ class FastSegmentWriter(SegmentWriter):
             # None: the document's field is empty (Whoosh's doc_field_length)
             totals[name] += reader.field_length(name) - sum(length or 0 for length in field_lengths)
 
-    def _memory_fields(self, encoding: tuple[int, int] | None = None) -> Iterator[tuple[str, Iterator]]:
+    def _memory_fields(self, encoding: tuple[int, int] | None = None,
+                       file_only: frozenset = frozenset()) -> Iterator[tuple[str, Iterator]]:
         """(field name, its (term, postings) in term order) of the postings in memory, field by
         field in order, of the fields with terms (a field started is written, terms or not): a
         field's flat lists (a field without a word lister) or tokens (one with; encoded already with
-        `encoding`, see FieldTokens.postings)."""
+        `encoding`, see FieldTokens.postings, without blocks in the fields of `file_only`)."""
         inverted = self._inverted
         tokens = self._tokens
         # Every field's terms numbered first: the vocabulary and its words' terms, which only that
@@ -371,7 +375,7 @@ class FastSegmentWriter(SegmentWriter):
                 if flat:
                     yield name, ((term, flat[term]) for term in sorted(flat))
             elif field_tokens.tokens:
-                yield name, field_tokens.postings(encoding)
+                yield name, field_tokens.postings(encoding, blocks=name not in file_only)
 
     def _all_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
         """((field name, term), flat list of postings) of the postings in memory, in order."""
@@ -401,12 +405,12 @@ class FastSegmentWriter(SegmentWriter):
                 except EOFError:
                     return
 
-    def _sorted_fields(self) -> Iterator[tuple[str, Iterator]]:
+    def _sorted_fields(self, file_only: frozenset) -> Iterator[tuple[str, Iterator]]:
         """(field name, its (term, postings) in term order, a term's postings in docnum order),
         field by field in order: encoded already, a slice of terms at a time (EncodedTerms), where a
-        field's tokens in memory are all of its postings."""
+        field's tokens in memory are all of its postings (without blocks in the fields of `file_only`)."""
         if not self._sources:
-            yield from self._memory_fields((self.codec._blocklimit, self.codec._compression))
+            yield from self._memory_fields((self.codec._blocklimit, self.codec._compression), file_only)
             return
         streams = [
             self._read_run(source) if isinstance(source, str) else source.postings(self.storage, self.schema, self.should_stop)
@@ -424,10 +428,15 @@ class FastSegmentWriter(SegmentWriter):
         words = ListedWords(self.schema.names())  # what fuzzy words expand against (fuzzy.py)
         folder = getattr(self.storage, "folder", None)  # none in memory (tests' RamStorage)
         sidecar = self._sidecar = SidecarWriter(folder, self.newsegment, self.schema) if folder else None
-        for name, field_terms in self._sorted_fields():
+        # Their postings in the postings file only, where there is one holding every term of theirs.
+        file_only = FILE_ONLY_FIELDS & postings_arrays.EVERY_TERM_FIELDS & set(self.schema.names()) if sidecar else frozenset()
+        if file_only:
+            setattr(self.newsegment, postings_arrays.FILE_ONLY_ATTRIBUTE, file_only)
+        for name, field_terms in self._sorted_fields(file_only):
             fieldwriter.start_field(name, self.schema[name])
             terms = words.listed(name, field_terms)
-            write_terms(fieldwriter, sidecar.listed(name, terms) if sidecar else terms, compression)
+            write_terms(fieldwriter, sidecar.listed(name, terms) if sidecar else terms, compression,
+                        blocks=name not in file_only)
             fieldwriter.finish_field()
         fieldwriter.close()
         words.write(self.storage, self.newsegment)
@@ -599,12 +608,13 @@ class FieldTokens:
         np.take(numbered, ids, out=ids, mode="clip")
         self.vocabulary = self.word_terms = None
 
-    def postings(self, encoding: tuple[int, int] | None = None) -> Iterator["tuple[bytes, list] | EncodedTerms"]:
+    def postings(self, encoding: tuple[int, int] | None = None,
+                 blocks: bool = True) -> Iterator["tuple[bytes, list] | EncodedTerms"]:
         """(term, flat list of its postings in docnum order), in term order; once, after the last
         document: what only adding needs is let go first.  With `encoding` (the block limit and
         compression of encode_postings), the terms come encoded instead, a slice of them at a time
         (EncodedTerms), made from the arrays without the flat lists: for a segment written straight
-        from memory."""
+        from memory; without `blocks`, their term information only (no data: FILE_ONLY_FIELDS)."""
         import numpy as np
 
         if not self.tokens:
@@ -652,9 +662,10 @@ class FieldTokens:
             # such postings (as its weight, the boost, is in a flat list, and docnums and lengths are
             # by a document's), which keeps the postings small in memory and in a block's pickle.
             repeated = counts > 1
-            values = single[positions[firsts]]
-            values[repeated] = encode_position_runs(positions[np.repeat(repeated, counts)], counts[repeated])
-            values = values.tolist()
+            if encoding is None or blocks:
+                values = single[positions[firsts]]
+                values[repeated] = encode_position_runs(positions[np.repeat(repeated, counts)], counts[repeated])
+                values = values.tolist()
             posting_ranks = ranked[firsts]
             term_firsts = np.flatnonzero(np.concatenate(([True], posting_ranks[1:] != posting_ranks[:-1])))
             # The data of the terms the postings file (postings_arrays.py) holds (every term of
@@ -676,9 +687,13 @@ class FieldTokens:
             if encoding is not None:
                 posting_ids = document_array[documents[firsts]]
                 posting_weights = counts * self.boost
-                data, entries = encode_term_blocks(
-                    posting_ids, posting_weights, values, document_length_array[documents[firsts]], term_firsts, *encoding
-                )
+                posting_lengths = document_length_array[documents[firsts]]
+                if blocks:
+                    data, entries = encode_term_blocks(posting_ids, posting_weights, values, posting_lengths, term_firsts,
+                                                       *encoding)
+                else:
+                    data, entries = b"", term_information(posting_ids, posting_weights, posting_lengths, term_firsts,
+                                                          encoding[0])
                 yield EncodedTerms(term_terms, data, entries, list(itertools.compress(term_terms, listed.tolist())),
                                    laid_out, posting_ids, posting_weights, term_firsts, term_sizes)
             else:
@@ -735,6 +750,7 @@ class MergedSegment:
             entries = ReadAhead(terms._tindex.dbfile)
             postfile = ReadAhead(terms._postfile)
             new_numbers = self.new_numbers
+            file_only = file_only_fields(self.segment)
             for name in sorted(name for name in reader.indexed_field_names() if name in schema):
                 length_bytes = self.length_bytes.get(name)
                 field_lengths = None if length_bytes is None else list(map(_BYTE_LENGTHS.__getitem__, length_bytes))
@@ -745,9 +761,12 @@ class MergedSegment:
                         raise CompactionStopped
                     if info[0]:  # W3TermInfo's flags: the postings kept in it, as no W3 writer keeps them
                         raise ValueError(f"inlined postings of {name}:{term!r}")
-                    ids, weights, values = decode_term_postings(
-                        postfile.get(*_PLACE.unpack_from(info, W3TermInfo._struct.size)), field_format.fixed_value_size()
-                    )
+                    if name in file_only:
+                        ids, weights, values = file_postings_encoded(reader, name, term)
+                    else:
+                        ids, weights, values = decode_term_postings(
+                            postfile.get(*_PLACE.unpack_from(info, W3TermInfo._struct.size)), field_format.fixed_value_size()
+                        )
                     if new_numbers is None:
                         new = list(map(self.basedoc.__add__, ids))
                     else:
@@ -765,7 +784,15 @@ class MergedSegment:
                     postings[3::POSTING_SLOTS] = list(map(field_lengths.__getitem__, ids)) if field_lengths else [0] * len(new)
                     yield (name, term), postings
         finally:
+            postings_arrays.let_go(reader)  # its postings file, mapped where file_only_fields are read
             reader.close()
+
+
+def file_postings_encoded(reader, name: str, term: bytes) -> tuple[list[int], list[float], list[bytes]]:
+    """decode_term_postings of a term of the segment reader's file_only_fields, read from its
+    postings file (postings_arrays.file_postings), positions encoded as Positions encodes them."""
+    ids, weights, runs = postings_arrays.file_postings(reader, name, term)
+    return ids, weights, [b""] * len(ids) if runs is None else list(map(encode_positions, runs))
 
 
 class PositionedPostings(list):
@@ -891,14 +918,15 @@ def decode_term_postings(data: bytes, fixed_size: int | None) -> tuple[list[int]
 _BLOCK_SIZE = struct.Struct("!i")  # pack_int
 
 
-def write_terms(fieldwriter, terms: Iterable, compression: int) -> None:
+def write_terms(fieldwriter, terms: Iterable, compression: int, blocks: bool = True) -> None:
     """Write a field's terms (in order: (term, postings) pairs, or EncodedTerms) and their postings
     as W3FieldWriter.start_term(), add() and finish_term() do, TERMS_PER_WRITE terms (or WRITE_BYTES)
     or a slice of EncodedTerms at a time: each term's blocks and information are computed by
     encode_postings as it comes (its postings are let go then: a merge's frequent terms hold
     hundreds of thousands), then the postings of them all go to the postings file in one write, and
     their entries to the term index (Whoosh's OrderedHashWriter) in another, where Whoosh makes
-    three calls on each file per term."""
+    three calls on each file per term.  Without `blocks` (FILE_ONLY_FIELDS), the terms' information
+    only, their postings at NO_BLOCKS_START (EncodedTerms come without data then)."""
     import numpy as np
 
     postfile = fieldwriter._postwriter._postfile
@@ -913,7 +941,7 @@ def write_terms(fieldwriter, terms: Iterable, compression: int) -> None:
     for item in terms:
         if type(item) is EncodedTerms:
             entries = item.entries
-            entries["start"] = np.cumsum(entries["size"]) - entries["size"] + start
+            entries["start"] = np.cumsum(entries["size"]) - entries["size"] + start if blocks else NO_BLOCKS_START
             keys += map(prefix.__add__, item.terms)
             laid_out = entries.tobytes()
             values += [laid_out[low:low + entries.itemsize] for low in range(0, len(laid_out), entries.itemsize)]
@@ -921,9 +949,12 @@ def write_terms(fieldwriter, terms: Iterable, compression: int) -> None:
             size = len(item.data)
         else:
             term, postings = item
-            data, info = encode_postings(postings, limit, fixed_size, compression)
+            if blocks:
+                data, info = encode_postings(postings, limit, fixed_size, compression)
+            else:
+                data, info = b"", postings_information(postings, limit)
             keys.append(prefix + term)
-            values.append(info + _PLACE.pack(start, len(data)))
+            values.append(info + _PLACE.pack(start if blocks else NO_BLOCKS_START, len(data)))
             written.append(data)
             size = len(data)
         start += size
@@ -943,6 +974,10 @@ def write_terms(fieldwriter, terms: Iterable, compression: int) -> None:
 # A term's place in the postings file, after its information in its term-index entry: pack_long of
 # its start, then pack_int of its size.
 _PLACE = struct.Struct("!qi")
+# The start of a term's postings that are not in Whoosh's file (FILE_ONLY_FIELDS), of size 0: a
+# reader of the file that does not know (Whoosh's own, where store.open_index has not made it read
+# the postings file) fails there, where a real place would read another term's blocks as its own.
+NO_BLOCKS_START = -1
 
 
 def add_ordered_entries(table, keys: list[bytes], values: list[bytes]) -> None:
@@ -1132,6 +1167,19 @@ def encode_postings(postings: list, limit: int, fixed_size: int | None, compress
     return b"".join(written), term_info
 
 
+def postings_information(postings: list, limit: int) -> bytes:
+    """encode_postings' term information of a term's flat list of postings (blocks of `limit`),
+    without its blocks: the same statistics, its weight summed block by block as it sums them."""
+    ids = postings[0::POSTING_SLOTS]
+    weights = postings[1::POSTING_SLOTS]
+    lengths = list(filter(None, postings[3::POSTING_SLOTS]))
+    stored_weights = array("f", weights)
+    weight = functools.reduce(add, (sum(stored_weights[low:low + limit]) for low in range(0, len(ids), limit)), 0)
+    min_length = length_byte(min(lengths)) if lengths else 0
+    return W3TermInfo._struct.pack(False, weight, len(ids), min_length,
+                                   length_byte(max(lengths) if lengths else 0), max(0, max(weights)), ids[0], ids[-1])
+
+
 def deflate_stored(data: bytes, level: int) -> bytes:
     """What Whoosh's stored-fields column compresses with (zlib.compress's signature), at DEFLATE_LEVEL."""
     return isal_zlib.compress(data, DEFLATE_LEVEL)
@@ -1202,7 +1250,6 @@ def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: 
     block_firsts = np.flatnonzero(within % limit == 0)
     block_ends = np.append(block_firsts[1:], count)
     block_counts = block_ends - block_firsts
-    term_lasts = term_firsts + term_sizes - 1
     gaps = np.diff(ids, prepend=0)
     gaps[block_firsts] = ids[block_firsts]
     # W3PostingsWriter keeps weights as 32-bit floats: a block's are one float where all are alike,
@@ -1237,23 +1284,42 @@ def encode_term_blocks(ids, weights, values: list, lengths, term_firsts, limit: 
     blocks = [None] * (2 * len(written))
     blocks[0::2] = heads
     blocks[1::2] = written
-    information = np.zeros(len(term_firsts), _TERM_ENTRY_FIELDS)
+    information = term_information(ids, weights, lengths, term_firsts, limit)
     block_sizes = np.fromiter(map(len, blocks), np.int64, len(blocks))
     information["size"] = np.add.reduceat(block_sizes[0::2] + block_sizes[1::2], np.flatnonzero(opens_term))
+    return b"".join(blocks), information
+
+
+def term_information(ids, weights, lengths, term_firsts, limit: int):
+    """The term-index values of consecutive terms given as encode_term_blocks takes them (blocks of
+    `limit`), a record array of _TERM_ENTRY_FIELDS, their postings' start and size left 0: each
+    term's information as encode_postings computes it."""
+    import numpy as np
+
+    count = len(ids)
+    term_sizes = np.diff(term_firsts, append=count)
+    stored = weights.astype(np.float32)
+    information = np.zeros(len(term_firsts), _TERM_ENTRY_FIELDS)
     if (stored == np.floor(stored)).all():  # whole numbers (counts): their sum is exact in any order
         information["weight"] = np.add.reduceat(stored.astype(np.float64), term_firsts)
     else:  # summed as encode_postings sums them, block by block
+        within = np.arange(count) - np.repeat(term_firsts, term_sizes)
+        block_firsts = np.flatnonzero(within % limit == 0)
+        stored_list = stored.tolist()
+        block_sums = [sum(stored_list[first:end])
+                      for first, end in zip(block_firsts.tolist(), np.append(block_firsts[1:], count).tolist())]
         blocks_of_terms = ((term_sizes + limit - 1) // limit).tolist()
-        block_sums = [sum(stored_list[first:end]) for first, end in zip(firsts, ends)]
         term_blocks = itertools.accumulate(blocks_of_terms, initial=0)
         information["weight"] = [functools.reduce(add, block_sums[low:low + blocks], 0) for low, blocks in zip(term_blocks, blocks_of_terms)]
+    # A length of 0 (the field is empty) counts for no minimum.
+    known_lengths = np.where(lengths > 0, lengths, np.iinfo(np.int64).max)
     information["count"] = term_sizes
     information["min_length"] = _length_bytes(np.minimum.reduceat(known_lengths, term_firsts))
     information["max_length"] = _length_bytes(np.maximum.reduceat(lengths, term_firsts))
     information["max_weight"] = np.maximum(np.maximum.reduceat(weights, term_firsts), 0)
     information["first"] = ids[term_firsts]
-    information["last"] = ids[term_lasts]
-    return b"".join(blocks), information
+    information["last"] = ids[term_firsts + term_sizes - 1]
+    return information
 
 
 # A block's information, pickle.dumps((postings, last document, max weight, compression level,
@@ -1359,12 +1425,6 @@ def new_segment_writer(ix) -> FastSegmentWriter:
     # No lock: the process committing the segments holds it, and each writer's files have
     # their own random names.
     return FastSegmentWriter(ix, _lk=False)
-
-
-def encode_positions(places: list[int]) -> bytes:
-    """Positions.encode(places), with the gaps taken in one pass of C."""
-    gaps = [places[0], *map(sub, places[1:], places)]
-    return pack_uint(len(gaps)) + pickle.dumps(gaps, 2)
 
 
 # pickle.dumps(gaps, 2) of a list of 2 to _PICKLE_BATCH ints from 0 to 2**31 - 1: this header (PROTO 2,
@@ -1776,7 +1836,8 @@ def add_missing_sidecars(ix, segments) -> None:
     schema = ix.schema
     for segment in segments:
         parts = missing_parts(folder, segment)
-        if not parts:
+        if not parts or ("postings" in parts and file_only_fields(segment)):
+            # The one copy of some of its postings lost: not written from Whoosh's (store.find_damage names it).
             continue
         reader = SegmentReader(ix.storage, schema, segment)
         try:
@@ -1784,6 +1845,7 @@ def add_missing_sidecars(ix, segments) -> None:
         except OSError:
             return
         finally:
+            postings_arrays.let_go(reader)  # its postings file, read where file_only_fields are
             reader.close()
 
 
@@ -1794,11 +1856,15 @@ def write_sidecar(folder: str, reader, schema, parts) -> None:
     from archsearch.engines.whoosh.evaluation import read_postings
 
     writer = SidecarWriter(folder, reader.segment(), schema, parts)
+    file_only = file_only_fields(reader.segment())
     try:
         terms = reader._terms
         for (name, term), info in terms.items():
             if writer.holds(name, info.doc_frequency()):
-                writer.take(name, term, *read_postings(terms._postfile, info, 0))
+                if name in file_only:
+                    writer.take(name, term, *file_postings_encoded(reader, name, term))
+                else:
+                    writer.take(name, term, *read_postings(terms._postfile, info, 0))
         writer.finish(reader.doc_count_all())
     except BaseException:
         writer.discard()

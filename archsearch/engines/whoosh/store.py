@@ -66,6 +66,15 @@ class DamagedIndex(ArchsearchError):
     """The index's files are damaged (truncated, missing, overwritten): --rebuild repairs it."""
 
 
+class FileOnlyPostingsLost(DamagedIndex):
+    """A segment's postings file, the one copy of its postings of some fields
+    (postings_arrays.FILE_ONLY_ATTRIBUTE), is missing or damaged: they cannot be read again from
+    Whoosh's postings, as an older segment's can."""
+
+    def __init__(self, filename: str):
+        super().__init__(f"the index's postings file {filename} is missing or damaged; {REBUILD_HINT}")
+
+
 def unmapped_storage(index_dir: Path):
     """The index folder's storage, read without mmap: Whoosh copies each memory-mapped segment's
     postings and terms whole into memory when it opens a reader (CompoundStorage), which cost a
@@ -83,9 +92,11 @@ def open_index(index_dir: Path, searching_only: bool = False):
     from whoosh.index import TOC
 
     from archsearch.engines import refuse_cluster
+    from archsearch.engines.whoosh.postings_arrays import read_file_only_postings
     from archsearch.schema import is_current
 
     read_tables_whole()
+    read_file_only_postings()
     refuse_cluster(index_dir, "this command")
     # Whether it has a table of contents, not whether that can be read (which is damage).
     if not os.path.isdir(index_dir) or TOC._latest_generation(FileStorage(str(index_dir)), INDEX_NAME) < 0:
@@ -488,6 +499,44 @@ def _raised_by_whoosh(exc: BaseException) -> bool:
     return Path(traceback.tb_frame.f_code.co_filename).is_relative_to(Path(whoosh.__file__).parent)
 
 
+def lost_postings(index_dir: Path, segments) -> list:
+    """The segments whose postings file, the one copy of their postings of some fields
+    (postings_arrays.FILE_ONLY_ATTRIBUTE), is missing or truncated: not written again from Whoosh's
+    postings, as an older segment's is (segments.add_missing_sidecars)."""
+    from archsearch.engines.whoosh import postings_arrays
+
+    return [
+        segment for segment in segments
+        if postings_arrays.file_only_fields(segment) and not postings_arrays.sidecar_is_whole(
+            os.path.join(index_dir, postings_arrays.sidecar_name(segment)), segment.doc_count_all())
+    ]
+
+
+def drop_lost_postings(index_dir: Path) -> int:
+    """Repair what lost_postings finds: a new generation of the index without those segments, under
+    the run lock the caller holds.  The record of indexed files is then out of step with the index,
+    and made anew from its stored fields as after a run killed between a commit and its record
+    (indexing._sync_record), so that the scan reads and indexes the dropped articles' files again,
+    nothing else lost.  Returns the number of articles dropped (0: nothing lost, or damage of
+    another kind, which find_damage names)."""
+    from whoosh.index import TOC
+
+    storage = unmapped_storage(index_dir)
+    generation = TOC._latest_generation(storage, INDEX_NAME)
+    if generation < 0:
+        return 0
+    try:
+        toc = TOC.read(storage, INDEX_NAME, generation)
+    except Exception:  # unpickling garbage raises anything at all
+        return 0
+    lost = {segment.segment_id() for segment in lost_postings(index_dir, toc.segments)}
+    if not lost:
+        return 0
+    kept = [segment for segment in toc.segments if segment.segment_id() not in lost]
+    TOC(toc.schema, kept, generation + 1).write(storage, INDEX_NAME)
+    return sum(segment.doc_count() for segment in toc.segments if segment.segment_id() in lost)
+
+
 def find_damage(index_dir: Path) -> str | None:
     """What is wrong with the index's files, or None when its latest generation looks whole.
 
@@ -496,6 +545,8 @@ def find_damage(index_dir: Path) -> str | None:
     """
     from whoosh.filedb.compound import CompoundStorage
     from whoosh.index import TOC
+
+    from archsearch.engines.whoosh import postings_arrays
 
     storage = unmapped_storage(index_dir)
     generation = TOC._latest_generation(storage, INDEX_NAME)
@@ -510,6 +561,8 @@ def find_damage(index_dir: Path) -> str | None:
     for segment in segments:
         if not segment.is_compound() and not segment.list_files(storage):
             return f"the files of segment {segment.segment_id()} are missing"
+    for segment in lost_postings(index_dir, segments):
+        return f"its postings file {postings_arrays.sidecar_name(segment)} is missing or truncated"
     for name in names:
         try:
             size = os.path.getsize(os.path.join(index_dir, name))

@@ -1,0 +1,276 @@
+"""Segments whose postings of the searched fields (postings_arrays.EVERY_TERM_FIELDS) only their
+postings file holds, without Whoosh's blocks (segments.FILE_ONLY_FIELDS): the index reads the same
+as one written with the blocks (terms, statistics, postings, lengths, stored fields), every kind of
+query answers the same, mixed indexes and merges of both kinds too, and a lost postings file of such
+a segment is named as damage, in one line, with the fix."""
+
+import hashlib
+import os
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from archsearch.coverage import timeline
+from archsearch.engines.whoosh import postings_arrays, segments
+from archsearch.engines.whoosh.store import article_body, open_index, read_roots
+from archsearch.indexing import update_index
+from archsearch.related import similar
+from archsearch.searching import search
+
+from test_arrays_sidecar import build, overwrite_data, truncate
+
+WITH_BLOCKS = frozenset()  # segments.FILE_ONLY_FIELDS as written before: every field's blocks written
+
+QUERIES = [
+    "minister", "peace talks", '"prime minister"', '"talks peace border"', "pri*", "ministr~", "harbor~",
+    "peace OR storm", "peace -talks", "peace NOT storm", "title:peace", "title:\"oil price\"",
+    "date:2022-03-01..2022-03-10 peace", "peace NEAR talks", "zebra", "fishing vote council",
+]
+
+
+def indexed(index_dir: Path, corpus: Path, file_only: frozenset, seed: int = 20261203) -> Path:
+    """The same corpus each time (the seed), in several commits: two large segments, four small
+    ones merged into one, deletions; each segment written with or without the blocks."""
+    rng = random.Random(seed)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segments, "FILE_ONLY_FIELDS", file_only)
+        build(index_dir, corpus, [range(0, 300), range(300, 600)], rng)
+        build(index_dir, corpus, [range(600 + 10 * n, 610 + 10 * n) for n in range(4)], rng, removed=range(3, 600, 17))
+    return index_dir
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """(an index written with the blocks, the same written without them), of one corpus folder
+    (the hits name its files)."""
+    base = tmp_path_factory.mktemp("base")
+    corpus = tmp_path_factory.mktemp("corpus")
+    with_blocks = indexed(base / "index", corpus, WITH_BLOCKS)
+    shutil.rmtree(corpus)
+    corpus.mkdir()
+    return with_blocks, indexed(base / "file-only", corpus, segments.FILE_ONLY_FIELDS)
+
+
+# Stored fields that differ between two builds of one corpus: the time stamp, and the files' times
+# (the corpus is written anew for each).
+UNLIKE_STORED = {"indexed", "mtime_ns"}
+
+
+def index_digest(index_dir: Path) -> dict:
+    """What Whoosh's reader gives of the index, each part digested: every field's terms with their
+    statistics and decoded postings (positions too), field lengths, stored fields (but UNLIKE_STORED)."""
+    found = {}
+    with open_index(index_dir).searcher() as searcher:
+        reader = searcher.reader()
+        for name in sorted(reader.indexed_field_names()):
+            if name == "indexed":
+                continue
+            digest = hashlib.sha256()
+            positional = reader.schema[name].format.supports("positions")
+            for term in reader.lexicon(name):
+                info = reader.term_info(name, term)
+                digest.update(repr((term, info.weight(), info.doc_frequency(), info.min_length(), info.max_length(),
+                                    info.max_weight(), info.min_id(), info.max_id())).encode())
+                matcher = reader.postings(name, term)
+                while matcher.is_active():
+                    value = matcher.value_as("positions") if positional else matcher.value()
+                    digest.update(repr((matcher.id(), matcher.weight(), value)).encode())
+                    matcher.next()
+            found[name] = digest.hexdigest()
+            found[f"{name} lengths"] = (reader.field_length(name),
+                                        [reader.doc_field_length(docnum, name) for docnum in range(reader.doc_count_all())])
+        found["stored"] = [
+            sorted((key, value) for key, value in reader.stored_fields(docnum).items() if key not in UNLIKE_STORED)
+            for docnum in range(reader.doc_count_all())
+        ]
+    return found
+
+
+def segment_kinds(index_dir: Path) -> list[frozenset]:
+    return [postings_arrays.file_only_fields(segment) for segment in open_index(index_dir)._segments()]
+
+
+def answers(index_dir: Path, similar_to=("0010.txt", "0301.txt", "0605.txt")) -> list:
+    """Every kind of query's output: hits (order, scores, snippets, matches) and counts, articles
+    similar to those named, a timeline."""
+    found = []
+    for text in QUERIES:
+        result = search(index_dir, text, limit=20)
+        found.append((text, result.total, result.hits))
+    found.append(search(index_dir, "peace", sort="newest", limit=20).hits)
+    found.append(search(index_dir, "peace", since="2022-03-05", include_undated=True).hits)
+    for reference in similar_to:
+        found.append(similar(index_dir, reference).hits)
+    found.append(timeline(index_dir, "peace OR storm", by="day").periods)
+    return found
+
+
+def test_new_segments_have_no_blocks_of_the_searched_fields(both):
+    with_blocks, file_only = both
+    assert segment_kinds(with_blocks) == [frozenset()] * 3
+    assert segment_kinds(file_only) == [postings_arrays.EVERY_TERM_FIELDS] * 3
+
+    def segment_bytes(index_dir):
+        return sum(os.path.getsize(index_dir / name) for name in os.listdir(index_dir) if name.endswith(".seg"))
+
+    assert segment_bytes(file_only) < segment_bytes(with_blocks)
+
+
+def test_the_index_reads_the_same_without_the_blocks(both):
+    with_blocks, file_only = both
+    assert index_digest(file_only) == index_digest(with_blocks)
+
+
+def test_every_kind_of_query_answers_the_same(both):
+    with_blocks, file_only = both
+    expected = answers(with_blocks)
+    assert all(entry[1] for entry in expected[:4])  # words found
+    assert answers(file_only) == expected
+
+
+def test_whoosh_s_own_matchers_read_the_postings_file(both):
+    """Whoosh's searcher (its collector, block qualities, highlighting) over postings read from the file."""
+    from whoosh.qparser import QueryParser
+
+    with_blocks, file_only = both
+    results = []
+    for index_dir in both:
+        with open_index(index_dir).searcher() as searcher:
+            query = QueryParser("body", searcher.schema).parse("minister OR peace OR storm")
+            hits = searcher.search(query, limit=15)
+            results.append([(hit.docnum, hit.score, hit.highlights("body", text=article_body(hit.fields(), searcher, hit.docnum)))
+                            for hit in hits])
+            leaf = searcher.reader().leaf_readers()[0][0]
+            term = next(iter(leaf.lexicon("body")))
+            if index_dir == file_only:
+                matcher = leaf.postings("body", term)
+                matcher = getattr(matcher, "child", matcher)
+                assert type(matcher) is postings_arrays.file_postings_matcher()
+                assert matcher.copy().block_min_length() == matcher.block_min_length()
+    assert results[0] == results[1]
+
+
+def test_the_file_s_matcher_answers_qualities_as_whoosh_s(both):
+    """Its largest quality the scorer's, as Whoosh's block matchers answer (not scored again each time
+    asked: a union of many terms, as `similar` makes, asks at every document), its one block's that
+    of ListMatcher, its copy's the same."""
+    from whoosh.matching import ListMatcher
+
+    largest = []
+    for index_dir in both:
+        with open_index(index_dir).searcher() as searcher:
+            leaf = searcher.reader().leaf_readers()[0][0]
+            found = []
+            for term in leaf.lexicon("body"):
+                scorer = searcher.weighting.scorer(searcher, "body", term)
+                matcher = leaf.postings("body", term, scorer=scorer)
+                matcher = getattr(matcher, "child", matcher)
+                found.append(matcher.max_quality())
+                if index_dir == both[1]:
+                    assert matcher.block_quality() == ListMatcher.block_quality(matcher) == matcher.copy().block_quality()
+            largest.append(found)
+    assert largest[0] == largest[1] and len(largest[0]) > 40
+
+
+def history(index_dir: Path, corpus: Path, first: frozenset, then: frozenset) -> Path:
+    """An index of one segment of 200 articles written with segments.FILE_ONLY_FIELDS `first`, then
+    of four small ones written with `then` (merged into one, deletions in the first); the corpus
+    folder written anew, the same each time."""
+    shutil.rmtree(corpus, ignore_errors=True)
+    corpus.mkdir()
+    rng = random.Random(5)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segments, "SMALLEST_TIER_DOCS", 100)  # the first segment is left out of the small ones' merge
+        patch.setattr(segments, "FILE_ONLY_FIELDS", first)
+        build(index_dir, corpus, [range(0, 200)], rng)
+        patch.setattr(segments, "FILE_ONLY_FIELDS", then)
+        build(index_dir, corpus, [range(200 + 10 * n, 210 + 10 * n) for n in range(4)], rng, removed=range(1, 200, 23))
+    return index_dir
+
+
+@pytest.mark.parametrize("old_first", [True, False], ids=["old then new", "new then old"])
+def test_mixed_indexes_and_their_merges_read_the_same(tmp_path, old_first):
+    """Segments of both kinds in one index, merged (a tier merge, then --compact) into one of the
+    new kind, answer as the same history written with the blocks."""
+    file_only = segments.FILE_ONLY_FIELDS
+    corpus = tmp_path / "corpus"
+    with_blocks = history(tmp_path / "with blocks", corpus, WITH_BLOCKS, WITH_BLOCKS)
+    similar_to = ("0010.txt", "0205.txt")
+    expected = answers(with_blocks, similar_to)
+    kinds = (WITH_BLOCKS, file_only) if old_first else (file_only, WITH_BLOCKS)
+    mixed = history(tmp_path / "mixed", corpus, *kinds)
+    assert segment_kinds(mixed) == list(kinds)
+    assert answers(mixed, similar_to) == expected
+    for index_dir in (with_blocks, mixed):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(segments, "FILE_ONLY_FIELDS", WITH_BLOCKS if index_dir is with_blocks else file_only)
+            update_index(index_dir, [], compact=True)
+    assert segment_kinds(mixed) == [file_only]
+    assert answers(mixed, similar_to) == answers(with_blocks, similar_to)
+    assert index_digest(mixed) == index_digest(with_blocks)
+
+
+def file_only_copy(both, tmp_path) -> Path:
+    copy = tmp_path / "index"
+    shutil.copytree(both[1], copy)
+    return copy
+
+
+def a_postings_file(index_dir: Path) -> Path:
+    return index_dir / postings_arrays.sidecar_name(open_index(index_dir)._segments()[0])
+
+
+def remove(path: Path) -> None:
+    path.unlink()
+
+
+@pytest.mark.parametrize("damage", [remove, truncate, overwrite_data], ids=["missing", "truncated", "overwritten"])
+def test_a_lost_postings_file_is_named_in_one_line_with_the_fix(both, tmp_path, run_cli, monkeypatch, damage):
+    copy = file_only_copy(both, tmp_path)
+    monkeypatch.setenv("ARCHSEARCH_INDEX", str(copy))
+    damage(a_postings_file(copy))
+    commands = [("query", "minister"), ("query", '"prime minister"'), ("timeline", "peace"), ("kwic", "peace")]
+    if damage is overwrite_data:  # seen only where the file is read: a merge reads every segment's
+        commands.append(("index", "--compact"))
+    for command in commands:
+        result = run_cli(*command)
+        assert result.exit_code == 2, (command, result.output)
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and "'archsearch index --rebuild'" in lines[0] and "postings file" in lines[0], lines
+    assert run_cli("index", "--rebuild").exit_code == 0
+    assert run_cli("query", "minister").exit_code == 0
+    assert set(segment_kinds(copy)) == {postings_arrays.EVERY_TERM_FIELDS}
+
+
+@pytest.mark.parametrize("damage", [remove, truncate], ids=["missing", "truncated"])
+def test_index_indexes_again_the_articles_of_a_lost_postings_file(both, tmp_path, run_cli, monkeypatch, damage):
+    """`archsearch index` drops the segment whose postings file is missing or truncated, and reads
+    its articles' files again, nothing else: the same articles match every query, and once the
+    deleted documents are merged away (they count in Whoosh's statistics), with the same scores
+    as a fresh build."""
+    copy = file_only_copy(both, tmp_path)
+    monkeypatch.setenv("ARCHSEARCH_INDEX", str(copy))
+    lost = open_index(copy)._segments()[0]
+    damage(a_postings_file(copy))
+    result = run_cli("index")
+    assert result.exit_code == 0, result.output
+    assert f"its {lost.doc_count()} articles are indexed again" in result.stderr
+    assert f"added {lost.doc_count()}," in result.output + result.stderr
+    assert lost.segment_id() not in {segment.segment_id() for segment in open_index(copy)._segments()}
+    assert matching(copy) == matching(both[1])
+    assert "added 0," in (again := run_cli("index")).output + again.stderr
+    fresh = tmp_path / "fresh"
+    update_index(fresh, read_roots(copy))
+    for index_dir in (copy, fresh):
+        update_index(index_dir, [], compact=True)
+    assert scored(copy) == scored(fresh)
+
+
+def matching(index_dir: Path) -> list:
+    return [(text, sorted(hit.id for hit in search(index_dir, text, limit=0).hits)) for text in QUERIES]
+
+
+def scored(index_dir: Path) -> list:
+    return [(text, sorted((hit.id, round(hit.score, 9)) for hit in search(index_dir, text, limit=0).hits)) for text in QUERIES]
