@@ -283,8 +283,10 @@ class CopyGroups:
         # in: one lookup of the new bands (a second, after they were inserted, took a fifth of an
         # update's CPU at 100k).
         holders: dict[int, list[int]] = {}
+        group_of: dict[int, int] = {}  # each of those articles' group
         for band, row_id, group in _select_in(db, _HOLDERS_QUERY, {band for band, _ in new_bands}):
             holders.setdefault(band, []).append(row_id)
+            group_of[row_id] = group
             touched.add(group)
         # Only the new bands held before or twice among the new: most are one article's.
         last = len(new_bands) - 1
@@ -298,46 +300,49 @@ class CopyGroups:
         for band, row_id in _select_in(db, _SHARED_BANDS_QUERY, regrouped_bands - holders.keys()):
             holders.setdefault(band, []).append(row_id)
         fresh = set(new_ids) | regrouped
-        members = fresh | self._members(touched - lost)
-        if members:
-            self._group(members, fresh, [sharing for sharing in holders.values() if len(sharing) > 1])
+        if fresh:
+            kept = touched - lost
+            self._group(fresh, {row_id: group for row_id, group in group_of.items() if group in kept},
+                        [sharing for sharing in holders.values() if len(sharing) > 1])
 
     def _members(self, groups: set[int]) -> set[int]:
         return {row_id for (row_id,) in _select_in(self._db, "SELECT id FROM sketches WHERE grp IN ({})", groups)}
 
-    def _group(self, members: set[int], fresh: set[int], bands: list[list[int]]) -> None:
-        """Group `members` afresh: every copy of one of them is among them (see update).  Those
-        not in `fresh` come in whole groups that lost no article: each is still a component, and
-        no two of them are copies (they would be one group), so only pairs with a fresh article
-        are compared, and only the sketches of the members sharing one of `bands` (each the
-        articles holding a band of a fresh article, two or more) are read (at 1M, comparing every
-        pair of a band's members, and reading every member's sketch, made each commit slower as
-        the index grew)."""
+    def _group(self, fresh: set[int], group_of: dict[int, int], bands: list[list[int]]) -> None:
+        """Group the `fresh` articles (new ones, and the members of groups that lost one) afresh,
+        with the groups they join.  `group_of`: the articles of groups that lost none which share a
+        band with a fresh one, and their groups; each such group is still a component, and no two
+        are copies (they would be one group), so it is one node here, its members never read: only
+        pairs with a fresh article are compared, and only the sketches of the articles sharing one
+        of `bands` (each the articles holding a band of a fresh article, two or more) are read (at
+        1M, reading every member of the groups a commit touched took hundreds of MiB).  An article
+        of another group sharing a band with a fresh one was never its copy: left out."""
         import numpy as np
 
         db = self._db
-        order: dict[int, tuple] = {}  # member -> its file and record, which order a group
-        parent: dict[int, int] = {}
-        first_of_group: dict[int, int] = {}
-        groups: dict[int, int] = {}  # member -> its group now
-        query = "SELECT id, file, record, grp FROM sketches WHERE id IN ({})"
-        for row_id, key, record, group in _select_in(db, query, members):
-            order[row_id] = (key, record or "")
-            groups[row_id] = group
-            parent[row_id] = row_id if row_id in fresh else first_of_group.setdefault(group, row_id)
-        bands = [sharing for sharing in ([row_id for row_id in band if row_id in order] for band in bands)
+        order: dict[int, tuple] = {}  # node -> the file and record of its first article, which order a group
+        query = "SELECT id, file, record FROM sketches WHERE id IN ({})"
+        for row_id, key, record in _select_in(db, query, fresh | set(group_of.values())):
+            order[row_id if row_id in fresh else -row_id] = (key, record or "")
+        parent: dict[int, int] = {node: node for node in order}  # a group's node: minus its id
+
+        def node(row_id: int) -> int:
+            return row_id if row_id in fresh else -group_of[row_id]
+
+        bands = [sharing for sharing in ([row_id for row_id in band if row_id in fresh or row_id in group_of] for band in bands)
                  if len(sharing) > 1 and not fresh.isdisjoint(sharing)]
         rows, sketches = self._sketch_matrix({row_id for sharing in bands for row_id in sharing})
 
-        def root(row_id: int) -> int:
-            while parent[row_id] != row_id:
-                parent[row_id] = parent[parent[row_id]]
-                row_id = parent[row_id]
-            return row_id
+        def root(node: int) -> int:
+            while parent[node] != node:
+                parent[node] = parent[parent[node]]
+                node = parent[node]
+            return node
 
         def join(first: int, second: int) -> None:
-            if root(first) != root(second):
-                parent[root(first)] = root(second)
+            first, second = root(node(first)), root(node(second))
+            if first != second:
+                parent[first] = second
 
         # Each band's fresh articles against all its members, their agreeing buckets counted by numpy
         # as `resemblance` counts them: the pairs of the small bands (most hold two or three articles)
@@ -369,13 +374,13 @@ class CopyGroups:
             for pair in np.flatnonzero(agreeing / SKETCH_SIZE >= NEAR_DUPLICATE).tolist():
                 join(some_firsts[pair], some_seconds[pair])
         leaders: dict[int, int] = {}  # component root -> the id of its first article
-        for row_id in sorted(order, key=order.__getitem__):
-            leaders.setdefault(root(row_id), row_id)
-        # Only the members whose group changed (most of a group a new article was a candidate copy of
-        # keeps its own), in the order of their ids, the table's.
-        changed = ((leaders[root(row_id)], row_id) for row_id in sorted(order))
+        for first in sorted(order, key=order.__getitem__):
+            leaders.setdefault(root(first), abs(first))
+        # The fresh articles, and the groups joined to another (their members by the index on groups).
         db.executemany("UPDATE sketches SET grp = ? WHERE id = ?",
-                       [(group, row_id) for group, row_id in changed if groups[row_id] != group])
+                       [(leaders[root(row_id)], row_id) for row_id in sorted(fresh)])
+        db.executemany("UPDATE sketches SET grp = ? WHERE grp = ?",
+                       [(leaders[root(group)], -group) for group in sorted(order) if group < 0 and leaders[root(group)] != -group])
 
     def _sketch_matrix(self, ids: set[int]):
         """The sketches of `ids` as the rows of one array (SKETCH_SIZE columns of uint32), with
