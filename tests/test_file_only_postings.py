@@ -274,3 +274,20 @@ def matching(index_dir: Path) -> list:
 
 def scored(index_dir: Path) -> list:
     return [(text, sorted((hit.id, round(hit.score, 9)) for hit in search(index_dir, text, limit=0).hits)) for text in QUERIES]
+
+
+def test_a_reader_opened_before_a_commit_removed_its_files_still_reads_them(both, tmp_path):
+    """A query while `archsearch index` runs: a commit deletes the files of the segments it merges
+    away, the postings file too, and a searcher opened before reads them still (as it reads
+    Whoosh's own files it opened), never "missing or damaged"."""
+    from whoosh.qparser import QueryParser
+
+    copy = tmp_path / "index"
+    shutil.copytree(both[1], copy)
+    with open_index(copy).searcher() as searcher:
+        query = QueryParser("body", searcher.schema).parse("minister OR peace OR storm")
+        before = [(hit.docnum, hit.score) for hit in searcher.search(query, limit=15)]
+    with open_index(copy).searcher() as searcher:
+        for path in copy.glob("*.postings"):
+            path.unlink()
+        assert before and [(hit.docnum, hit.score) for hit in searcher.search(query, limit=15)] == before

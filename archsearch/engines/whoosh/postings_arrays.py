@@ -758,6 +758,29 @@ def read_file_only_postings() -> None:
     if not _whoosh_postings:
         _whoosh_postings.append(SegmentReader.postings)
         SegmentReader.postings = _segment_postings
+        whoosh_init = SegmentReader.__init__
+
+        def opened_with_its_postings(self, *args, **kwargs):
+            whoosh_init(self, *args, **kwargs)
+            _open_file_only_postings(self)
+
+        SegmentReader.__init__ = opened_with_its_postings
+
+
+def _open_file_only_postings(reader) -> None:
+    """Map a segment's postings file with its reader, where the file alone holds some fields'
+    postings: a commit deletes the files of the segments it merges away, and a reader opened
+    before it (a query while `archsearch index` runs) must still read them, as it reads Whoosh's
+    files it opened.  Raises FileNotFoundError if the file is gone already (store.read_latest
+    then reads the newer generation); a damaged one is said so where its postings are read."""
+    segment = reader._segment
+    folder = segment_folder(reader._storage)
+    if not file_only_fields(segment) or folder is None or getattr(reader, LISTS_ATTRIBUTE, None) is not None:
+        return
+    try:
+        setattr(reader, LISTS_ATTRIBUTE, ListedPostings(os.path.join(folder, sidecar_name(segment)), reader.doc_count_all()))
+    except ValueError:
+        pass
 
 
 def _segment_postings(self, fieldname, text, scorer=None):
