@@ -303,6 +303,9 @@ class Work:
         self._starts: list[int] = []  # the number of each folder's first file
         self._known: dict[int, Entry] = {}  # by file number: what the record says of files it holds
         self._count = 0
+        # The last folder's names split (its number, the list): a folder of a million files, as a
+        # scraper leaves them, is split once, not once for each batch it spans.
+        self._split: tuple[int, list[str]] = (-1, [])
 
     def add_folder(self, folder: str, root: str, names: list[str], known: dict[int, Entry]) -> None:
         """Add the files `names` of `folder`, with what the record says of some (by their place in `names`)."""
@@ -323,7 +326,9 @@ class Work:
         while number < len(self._folders) and self._starts[number] < stop:
             folder, root, names = self._folders[number]
             first = self._starts[number]
-            for place, name in enumerate(names.split("\0")[max(0, start - first) : stop - first], max(start, first)):
+            if self._split[0] != number:
+                self._split = (number, names.split("\0"))
+            for place, name in enumerate(self._split[1][max(0, start - first) : stop - first], max(start, first)):
                 tasks.append(Task(os.path.join(folder, name), root, self._known.get(place)))
             number += 1
         return tasks

@@ -1574,7 +1574,8 @@ def term_postings(leaf, fieldname: str, text: bytes, terminfo, base: int, wanted
     a field whose postings only that file holds (postings_arrays.file_only_fields: then all of
     them, each posting's positions a list, which decoders of Whoosh's values take as they are)."""
     if fieldname in postings_arrays.file_only_fields(getattr(leaf, "_segment", None)):
-        if wanted is not None and not any(base <= docnum < base + leaf.doc_count_all() for docnum in wanted):
+        end = base + leaf.doc_count_all()
+        if wanted is not None and not any(base <= docnum < end for docnum in wanted):
             return [], [], []  # the file gives a term's postings whole: none wanted here, none read
         ids, weights, positions = postings_arrays.file_postings(leaf, fieldname, text)
         return ([docnum + base for docnum in ids] if base else ids), weights, [b""] * len(ids) if positions is None else list(positions)
