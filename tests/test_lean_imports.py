@@ -80,6 +80,8 @@ NOT_ON_THE_QUERY_PATH = (
     "binascii", "ntpath",
     # Whoosh's Porter stemmer and stem caches (StemFilter's defaults), and its readers of old tables of contents
     "whoosh.lang", "whoosh.lang.porter", "whoosh.util.cache", "whoosh.legacy", "whoosh.util.loading",
+    # language identification, indexing's
+    "archsearch.analysis.language",
     # the remembered hits and the record of the index's languages are marshalled; JSON is --json's
     "json",
     # Whoosh's matchers, which archsearch's evaluation does not run, and its query expansion
