@@ -179,6 +179,7 @@ def test_a_cache_folder_that_cannot_be_written_only_means_importing_as_usual(tmp
 
 
 def test_writing_a_file_removes_the_oldest_beyond_the_last_written(tmp_path, environ):
+    """Writing a kept file removes the oldest beyond MAX_FILES, each with the record of it found whole."""
     from archsearch.kept_modules import MAX_FILES
 
     folder = tmp_path / "cache" / "archsearch"
@@ -186,6 +187,7 @@ def test_writing_a_file_removes_the_oldest_beyond_the_last_written(tmp_path, env
     others = [folder / f"kept-modules-2-other-{number:08x}.bin" for number in range(MAX_FILES + 2)]
     for age, path in enumerate(others):
         path.write_bytes(b"")
+        (folder / f"intact-{path.name}").write_bytes(b"")
         os.utime(path, ns=(10**18 - age * 10**9,) * 2)  # the first written last
     (folder / "compiled-sources-2-x.marshal").write_bytes(b"")
     package(tmp_path / "modules")
@@ -193,20 +195,6 @@ def test_writing_a_file_removes_the_oldest_beyond_the_last_written(tmp_path, env
     (ours,) = set(kept_file(environ)) - {path.name for path in others}
     assert sorted(kept_file(environ)) == sorted([ours, *(path.name for path in others[:MAX_FILES - 1])])
     assert (folder / "compiled-sources-2-x.marshal").exists()
-
-
-def test_the_record_of_a_file_found_whole_goes_with_the_file(tmp_path, environ):
-    from archsearch.kept_modules import MAX_FILES
-
-    folder = tmp_path / "cache" / "archsearch"
-    folder.mkdir(parents=True)
-    others = [folder / f"kept-modules-2-other-{number:08x}.bin" for number in range(MAX_FILES + 1)]
-    for age, path in enumerate(others):
-        path.write_bytes(b"")
-        (folder / f"intact-{path.name}").write_bytes(b"")
-        os.utime(path, ns=(10**18 - age * 10**9,) * 2)
-    package(tmp_path / "modules")
-    run_script(tmp_path, IMPORTING.format(folders=[str(tmp_path / "modules")], module="keptpackage.part"), environ)
     records = sorted(path.name for path in folder.iterdir() if path.name.startswith("intact-"))
     assert records == sorted(f"intact-{path.name}" for path in others[:MAX_FILES - 1])
 
