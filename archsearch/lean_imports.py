@@ -56,9 +56,10 @@ what any other code sees:
   as such a stand-in, for the default model of Searcher methods no query calls;
 - `whoosh.lang.porter` and `whoosh.util.cache` placeholders whose `stem`, `lfu_cache` and
   `unbound_cache` (the defaults of Whoosh's StemFilter and StemmingAnalyzer, which no schema of
-  archsearch's holds) load the real module when called, so `whoosh.lang` does not load either
-  (0.35 ms); `whoosh.legacy` one whose `toc_loaders`, for whoosh.index alone (the readers of older
-  versions' tables of contents), loads the real module when looked in (with `whoosh.util.loading`, 0.25 ms);
+  archsearch's holds) load the real module when called, so `whoosh.lang` does not load either;
+  `whoosh.legacy` one whose `toc_loaders`, for whoosh.index alone (the readers of older versions'
+  tables of contents), loads the real module when looked in (and `whoosh.util.loading` with it: the
+  five modules 2.8 M of a rare word's 230 M instructions at 100k, with mmap's names below);
 - `whoosh.support.levenshtein` a placeholder whose `distance`, for whoosh.reading alone (its
   terms_within, Whoosh's fuzzy matching), loads the real module when called (0.05 ms);
 - `sqlite3` a placeholder whose `connect` and `Error`, for archsearch.nearduplicates alone, are
@@ -421,11 +422,11 @@ def install() -> None:
     _defer("whoosh.lang.dmetaphone", double_metaphone=_stand_in("whoosh.lang.dmetaphone", "double_metaphone"))
     # whoosh.analysis.morph's and analyzers', for the default stemming function and the stem caches
     # of Whoosh's StemFilter and StemmingAnalyzer, which no schema of archsearch's holds (its analyzers
-    # are archsearch.analysis.chain's): with whoosh.lang, which nothing else of a query imports, 0.35 ms
+    # are archsearch.analysis.chain's); whoosh.lang, which nothing else of a query imports, stays unloaded
     _defer("whoosh.lang.porter", stem=_stand_in("whoosh.lang.porter", "stem"))
     _defer("whoosh.util.cache", **{name: _stand_in("whoosh.util.cache", name) for name in ("lfu_cache", "unbound_cache")})
     # whoosh.index's, for the tables of contents of Whoosh versions before the one that writes ours
-    # (with whoosh.util.loading, 0.25 ms)
+    # (whoosh.util.loading stays unloaded with it)
     _defer("whoosh.legacy", stand_ins_for=("whoosh.index", {"toc_loaders": _MappingOnUse("whoosh.legacy", "toc_loaders")}))
     try:
         from _md5 import md5
