@@ -54,6 +54,12 @@ what any other code sees:
   (`_class_on_use`: calling it makes the real matcher);
 - `whoosh.classify` (query expansion, 0.15 ms) a placeholder whose Bo1Model whoosh.searching takes
   as such a stand-in, for the default model of Searcher methods no query calls;
+- `whoosh.lang.porter` and `whoosh.util.cache` placeholders whose `stem`, `lfu_cache` and
+  `unbound_cache` (the defaults of Whoosh's StemFilter and StemmingAnalyzer, which no schema of
+  archsearch's holds) load the real module when called, so `whoosh.lang` does not load either;
+  `whoosh.legacy` one whose `toc_loaders`, for whoosh.index alone (the readers of older versions'
+  tables of contents), loads the real module when looked in (and `whoosh.util.loading` with it: the
+  five modules 2.8 M of a rare word's 230 M instructions at 100k, with mmap's names below);
 - `whoosh.support.levenshtein` a placeholder whose `distance`, for whoosh.reading alone (its
   terms_within, Whoosh's fuzzy matching), loads the real module when called (0.05 ms);
 - `sqlite3` a placeholder whose `connect` and `Error`, for archsearch.nearduplicates alone, are
@@ -129,7 +135,17 @@ class _DeferredModule(types.ModuleType):
         real = _load_real(self.__name__)
         if name == "__all__":  # a star import of a module without one takes its public names
             return getattr(real, "__all__", None) or [key for key in vars(real) if not key.startswith("_")]
-        return getattr(real, name)
+        value = getattr(real, name)
+        if _made_in_c(real):
+            # Its names are what it made as it loaded: an importer holding the placeholder (mmap's,
+            # asked for twice a segment as a query opens the index) finds the name here next time.
+            setattr(self, name, value)
+        return value
+
+
+def _made_in_c(module: types.ModuleType) -> bool:
+    loader = getattr(getattr(module, "__spec__", None), "loader", None)
+    return loader is importlib.machinery.BuiltinImporter or isinstance(loader, importlib.machinery.ExtensionFileLoader)
 
 
 def loaded(name: str) -> types.ModuleType | None:
@@ -325,6 +341,23 @@ def _class_on_use(module: str, name: str) -> type:
     return type(name, (), {"__new__": __new__, "__module__": module, "__doc__": f"{module}.{name}, loaded on use"})
 
 
+class _MappingOnUse:
+    """A stand-in for the mapping `name` of `module`, for an importer that takes it as it loads and
+    looks in it only for what a query never reads: looking in it loads the module."""
+
+    def __init__(self, module: str, name: str):
+        self.module, self.name = module, name
+
+    def _real(self):
+        return getattr(_load_real(self.module), self.name)
+
+    def __contains__(self, key) -> bool:
+        return key in self._real()
+
+    def __getitem__(self, key):
+        return self._real()[key]
+
+
 class _CoreNames:
     """Names of a C core module (`core`) that a module of Python re-exports as they are, for
     _DeferredModule._stand_ins_for: the core is imported when one of them is first asked for."""
@@ -387,6 +420,14 @@ def install() -> None:
     _defer("whoosh.util.filelock", FileLock=_stand_in("whoosh.util.filelock", "FileLock"))  # for writing only
     # whoosh.analysis.morph's, for a phonetic filter no schema of archsearch's holds
     _defer("whoosh.lang.dmetaphone", double_metaphone=_stand_in("whoosh.lang.dmetaphone", "double_metaphone"))
+    # whoosh.analysis.morph's and analyzers', for the default stemming function and the stem caches
+    # of Whoosh's StemFilter and StemmingAnalyzer, which no schema of archsearch's holds (its analyzers
+    # are archsearch.analysis.chain's); whoosh.lang, which nothing else of a query imports, stays unloaded
+    _defer("whoosh.lang.porter", stem=_stand_in("whoosh.lang.porter", "stem"))
+    _defer("whoosh.util.cache", **{name: _stand_in("whoosh.util.cache", name) for name in ("lfu_cache", "unbound_cache")})
+    # whoosh.index's, for the tables of contents of Whoosh versions before the one that writes ours
+    # (whoosh.util.loading stays unloaded with it)
+    _defer("whoosh.legacy", stand_ins_for=("whoosh.index", {"toc_loaders": _MappingOnUse("whoosh.legacy", "toc_loaders")}))
     try:
         from _md5 import md5
     except ImportError:  # a Python built without its own MD5: hashlib loads as usual

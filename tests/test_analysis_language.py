@@ -508,3 +508,16 @@ def test_a_fifo_where_the_copy_was_only_means_decompressing_the_model(kept_copy)
 def test_an_article_is_identified_from_its_opening_as_from_its_whole_text(title, body):
     """article_language reads the body's opening only (a 12 MB body was copied whole first)."""
     assert article_language("", title, body) == identify_language(f"{title}\n{body}")
+
+
+def test_the_package_gives_language_identification_s_names_on_first_use():
+    """archsearch.analysis loads language.py when one of its names is asked for (a query asks for none)."""
+    import archsearch.analysis as analysis
+    from archsearch.analysis import language
+
+    assert [getattr(analysis, name) for name in sorted(analysis._LANGUAGE_NAMES)] == [
+        language.article_language, language.article_languages, language.identify_language, language.language_code,
+    ]
+    assert analysis._LANGUAGE_NAMES <= set(analysis.__all__)
+    with pytest.raises(AttributeError):
+        analysis.no_such_name

@@ -179,6 +179,7 @@ def test_a_cache_folder_that_cannot_be_written_only_means_importing_as_usual(tmp
 
 
 def test_writing_a_file_removes_the_oldest_beyond_the_last_written(tmp_path, environ):
+    """Writing a kept file removes the oldest beyond MAX_FILES, each with the record of it found whole."""
     from archsearch.kept_modules import MAX_FILES
 
     folder = tmp_path / "cache" / "archsearch"
@@ -186,6 +187,7 @@ def test_writing_a_file_removes_the_oldest_beyond_the_last_written(tmp_path, env
     others = [folder / f"kept-modules-2-other-{number:08x}.bin" for number in range(MAX_FILES + 2)]
     for age, path in enumerate(others):
         path.write_bytes(b"")
+        (folder / f"intact-{path.name}").write_bytes(b"")
         os.utime(path, ns=(10**18 - age * 10**9,) * 2)  # the first written last
     (folder / "compiled-sources-2-x.marshal").write_bytes(b"")
     package(tmp_path / "modules")
@@ -193,6 +195,61 @@ def test_writing_a_file_removes_the_oldest_beyond_the_last_written(tmp_path, env
     (ours,) = set(kept_file(environ)) - {path.name for path in others}
     assert sorted(kept_file(environ)) == sorted([ours, *(path.name for path in others[:MAX_FILES - 1])])
     assert (folder / "compiled-sources-2-x.marshal").exists()
+    records = sorted(path.name for path in folder.iterdir() if path.name.startswith("intact-"))
+    assert records == sorted(f"intact-{path.name}" for path in others[:MAX_FILES - 1])
+
+
+# IMPORTING with any kept file settled at once, saying first whether its codes were known whole.
+IMPORTING_SETTLED = IMPORTING.replace(
+    "kept_modules.serve()\n", "kept_modules.SETTLED_NS = 0\nkept_modules.serve()\nprint(kept_modules._kept.intact)\n",
+)
+
+
+def test_a_settled_file_is_checked_whole_once_then_served_unsummed_until_it_changes(tmp_path, environ):
+    """The first process to find the kept file settled checks every code in it and records the
+    file's identity beside it; the next ones sum no code. A byte changed in place (the file's size
+    the same) changes its identity: the file is checked again, and the damaged module imported as usual."""
+    package(tmp_path / "modules")
+    text = IMPORTING_SETTLED.format(folders=[str(tmp_path / "modules")], module="keptpackage.part")
+    runs = [run_script(tmp_path, text, environ) for _ in range(3)]
+    assert [run.stdout.split("\n")[:2] for run in runs] == [
+        ["False", "1 SourceFileLoader"], ["True", "1 _KeptLoader"], ["True", "1 _KeptLoader"],
+    ], runs[-1].stderr
+    (name,) = kept_file(environ)
+    path = os.path.join(environ["XDG_CACHE_HOME"], "archsearch", name)
+    data = bytearray(open(path, "rb").read())
+    data[-3] ^= 0xFF  # a byte of the last module's code's constants
+    time.sleep(0.05)  # past the clock tick of the file's last change, as any later write is
+    open(path, "wb").write(bytes(data))
+    again = run_script(tmp_path, text, environ)
+    assert again.stdout.split("\n")[:2] == ["False", "1 _KeptLoader"], again.stderr
+
+
+def test_a_file_not_settled_is_summed_as_it_is_served(tmp_path, environ):
+    package(tmp_path / "modules")
+    text = IMPORTING.replace("kept_modules.serve()\n", "kept_modules.serve()\nprint(kept_modules._kept.intact)\n")
+    text = text.format(folders=[str(tmp_path / "modules")], module="keptpackage.part")
+    outputs = [run_script(tmp_path, text, environ).stdout.split("\n")[:2] for _ in range(2)]
+    assert outputs == [["False", "1 SourceFileLoader"], ["False", "1 _KeptLoader"]]
+    assert [name for name in os.listdir(tmp_path / "cache" / "archsearch") if name.startswith("intact-")] == []
+
+
+@pytest.mark.parametrize("record", [None, "another identity", "garbage", "open to others", "fifo"])
+def test_only_a_record_of_ours_of_the_same_file_is_believed(tmp_path, record):
+    target = tmp_path / "kept-modules-2-x.bin"
+    target.write_bytes(b"codes")
+    info = os.stat(target)
+    identity = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    path = kept_modules._intact_path(str(target))
+    assert os.path.basename(path) == "intact-kept-modules-2-x.bin"
+    if record == "fifo":
+        os.mkfifo(path)
+    else:
+        other = marshal.dumps((*identity[:2], identity[2] + 1, *identity[3:]))
+        with open(path, "wb") as out:
+            out.write({"another identity": other, "garbage": b"\xff\x00"}.get(record, marshal.dumps(identity)))
+        os.chmod(path, 0o666 if record == "open to others" else 0o600)
+    assert (kept_modules._recorded_identity(path) == identity) is (record is None)
 
 
 # A process importing a module with the kept file served, then doing `then`.

@@ -78,6 +78,10 @@ NOT_ON_THE_QUERY_PATH = (
     "whoosh.lang.dmetaphone", "pickle", "urllib.parse", "copy", "whoosh.util.times", "whoosh.util.filelock",
     "whoosh.query.spans", "whoosh.query.nested", "whoosh.query.qcolumns", "threading", "decimal", "_decimal", "numbers",
     "binascii", "ntpath",
+    # Whoosh's Porter stemmer and stem caches (StemFilter's defaults), and its readers of old tables of contents
+    "whoosh.lang", "whoosh.lang.porter", "whoosh.util.cache", "whoosh.legacy", "whoosh.util.loading",
+    # language identification, indexing's
+    "archsearch.analysis.language",
     # the remembered hits and the record of the index's languages are marshalled; JSON is --json's
     "json",
     # Whoosh's matchers, which archsearch's evaluation does not run, and its query expansion
@@ -220,6 +224,41 @@ def test_the_modules_stood_in_for_whoosh_still_work():
         "'whoosh.highlight', 'whoosh.automata.lev', 'whoosh.lang.dmetaphone')}))"
     )
     assert result == "29 5 True 1 6 ::1 Highlighter True ['TMPSN'] ['module']"
+
+
+def test_whoosh_s_stemmer_caches_and_old_tables_of_contents_stood_in_for_still_work(tmp_path):
+    """whoosh.analysis takes the Porter stemmer and its caches, and whoosh.index the readers of old
+    tables of contents, as stand-ins (a query loads none of them): a StemFilter and a
+    StemmingAnalyzer made with the defaults stem as the real ones, with a cache or without, and an
+    index of ours is opened without the old readers, which are there for a version that needs them."""
+    result = run(
+        "import sys; import archsearch.searching; from whoosh import fields, index; "
+        "from whoosh.analysis import RegexTokenizer, StemFilter, StemmingAnalyzer\n"
+        "before = sorted({type(sys.modules[name]).__name__ for name in ('whoosh.lang.porter', 'whoosh.util.cache', 'whoosh.legacy')})\n"
+        f"ix = index.create_in({str(tmp_path)!r}, fields.Schema(a=fields.TEXT)); ix.writer().commit()\n"
+        "opened = index.open_dir(ix.storage.folder).doc_count(); legacy = type(sys.modules['whoosh.legacy']).__name__\n"
+        "stems = [[token.text for token in analyzer('running ponies caresses')] for analyzer in "
+        "(RegexTokenizer() | StemFilter(), RegexTokenizer() | StemFilter(cachesize=-1), RegexTokenizer() | StemFilter(cachesize=0), "
+        "StemmingAnalyzer())]\n"
+        "from whoosh.index import toc_loaders\n"
+        "print(before, opened, legacy, stems, -110 in toc_loaders, toc_loaders[-110].__name__, "
+        "sorted({type(sys.modules[name]).__name__ for name in ('whoosh.lang.porter', 'whoosh.util.cache', 'whoosh.legacy')}))"
+    )
+    stems = "['runn', 'poni', 'caress']"  # Whoosh's Porter stemmer's, as a program without the stand-ins gets
+    assert result == f"['_DeferredModule'] 0 _DeferredModule [{', '.join([stems] * 4)}] True load_110_toc ['module']"
+
+
+def test_a_name_of_a_c_module_stood_in_for_is_looked_up_once_it_is_loaded():
+    """mmap's placeholder stays in the modules that imported it (postings_arrays maps each segment's
+    file through it): once the real module is loaded, its names are the placeholder's own."""
+    result = run(
+        "import sys; import archsearch.searching; from archsearch.engines.whoosh import postings_arrays\n"
+        "placeholder = postings_arrays.mmap; before = 'ACCESS_READ' in vars(placeholder)\n"
+        "import mmap\n"
+        "print(type(placeholder).__name__, before, placeholder.ACCESS_READ == mmap.ACCESS_READ, "
+        "vars(placeholder)['ACCESS_READ'] is mmap.ACCESS_READ, placeholder.mmap is mmap.mmap is sys.modules['mmap'].mmap)"
+    )
+    assert result == "_DeferredModule False True True True"
 
 
 def test_the_collector_runs_less_often_but_still_collects_cycles():
