@@ -143,3 +143,10 @@ def test_copy_groups_cost_groups_an_index_s_articles_as_its_record_does(tmp_path
     first_two = json.loads(subprocess.run([sys.executable, str(REPO / "bench" / "copy_groups_cost.py"), str(index), "--articles", "2"],
                                           check=True, capture_output=True, text=True).stdout)
     assert first_two["articles"] == 2 and first_two["groups"] == 1
+    saved = tmp_path / "first-two.sqlite"
+    subprocess.run([sys.executable, str(REPO / "bench" / "copy_groups_cost.py"), str(index), "--articles", "2", "--save", str(saved)],
+                   check=True, capture_output=True)
+    from_saved = json.loads(subprocess.run([sys.executable, str(REPO / "bench" / "copy_groups_cost.py"), str(index), "--record", str(saved)],
+                                           check=True, capture_output=True, text=True).stdout)
+    assert from_saved["from"] == 2 and len(from_saved["cpu_s"]) == 1
+    assert (from_saved["groups"], from_saved["leaders_sha256"]) == (measured["groups"], measured["leaders_sha256"])
