@@ -297,12 +297,12 @@ class CopyGroups:
 
     def _group(self, fresh: dict[int, bytes], fresh_bands: list[tuple[int, int]]) -> None:
         """Group the `fresh` articles (id: sketch; new ones, and the members of groups that lost
-        one) afresh, with the groups they join; `fresh_bands`: their bands (band, id), sorted (SQLite
-        then fills its B-tree's pages one after another).  A group
-        that lost none is still a component, and no two such are copies (they would be one group),
-        so it is one node here, its members never read but those that share _BANDS_OF_A_COPY bands
-        with a fresh article, compared with it.  A member of such a group sharing bands with a
-        member of a group that lost one was never its copy: compared in vain (removals are rare)."""
+        one) afresh, with the groups they join; `fresh_bands`: their bands (band, id), sorted
+        (SQLite then fills its B-tree's pages one after another).  A group that lost none is still
+        a component, and no two such are copies (they would be one group), so it is one node here:
+        of its members only those sharing _BANDS_OF_A_COPY bands with a fresh article are read, and
+        compared with it.  A member of such a group sharing bands with a member of a group that
+        lost one was never its copy: compared in vain (removals are rare)."""
         import numpy as np
 
         db = self._db
