@@ -213,23 +213,32 @@ CREATE INDEX IF NOT EXISTS sketches_by_file ON sketches (file, record);
 CREATE INDEX IF NOT EXISTS sketches_by_group ON sketches (grp);
 CREATE TABLE IF NOT EXISTS bands (band INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (band, id)) WITHOUT ROWID;
 """
-# The articles of those of the bands `{}` that more than one article has: most bands are one
-# article's, and each band handed to Python cost a commit ~2 us (4k, one commit).
-_SHARED_BANDS_QUERY = (
-    "SELECT band, id FROM (SELECT band, id, COUNT(*) OVER (PARTITION BY band) AS holders"
-    " FROM bands WHERE band IN ({})) WHERE holders > 1"
+# Copies agree on at least this many buckets (the least count `resemblance` finds NEAR_DUPLICATE).
+_AGREEING_OF_A_COPY = next(agreeing for agreeing in range(SKETCH_SIZE + 1) if agreeing / SKETCH_SIZE >= NEAR_DUPLICATE)
+# The bands two copies have in common at least: their sketches differ in at most SKETCH_SIZE -
+# _AGREEING_OF_A_COPY buckets (6), each in one band, so that the other bands (2 of 8) are equal.
+# An article sharing fewer with a new one is no copy of it, and is never read: at 1M, 3 in 4 of
+# the articles sharing a band with a new one share that band alone (a phrase common to many
+# articles of the generated corpus), and 1 in 14 of those sharing two or more is a copy.
+_BANDS_OF_A_COPY = max(1, SKETCH_SIZE // ROWS_PER_BAND - (SKETCH_SIZE - _AGREEING_OF_A_COPY))
+# The bands of the articles an update groups afresh, in the connection's temporary database (never
+# the record's), so that SQLite pairs them with the other holders of each band and counts the bands
+# each pair shares: in Python, each holder of a band cost a commit ~2 us, and at 1M a commit's new
+# articles had 540,000 (a build's commits grew linearly).
+_FRESH_BANDS_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS fresh_bands"
+    " (band INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (band, id)) WITHOUT ROWID"
 )
-# The articles holding one of the bands `{}`, and their groups.
-_HOLDERS_QUERY = "SELECT b.band, b.id, s.grp FROM bands b JOIN sketches s ON s.id = b.id WHERE b.band IN ({})"
+# Each fresh article and each other one sharing `?` of its bands or more, with that one's group and sketch.
+_CANDIDATES_QUERY = (
+    "SELECT pair.fresh, pair.other, s.grp, s.sketch FROM"
+    " (SELECT f.id AS fresh, b.id AS other FROM fresh_bands f JOIN bands b ON b.band = f.band"
+    " WHERE b.id != f.id GROUP BY f.id, b.id HAVING COUNT(*) >= ?) pair"
+    " JOIN sketches s ON s.id = pair.other"
+)
 # Values per `IN (...)` list, well under SQLite's limit on parameters.
 _CHUNK = 500
-# Buckets compared in one numpy operation when grouping (a byte each: 16 MiB).
-_COMPARED_BUCKETS = 1 << 24
-# The pairs of fresh and other articles of a band compared together with those of other bands
-# (pairs gathered in Python lists), rather than as a band of its own.
-_PAIRS_OF_A_SMALL_BAND = 64
-# Pairs compared in one numpy operation: both sides' sketches are gathered first (4 MiB each; at
-# _COMPARED_BUCKETS pairs' buckets, 64 MiB each raised a 1M build's indexing process's peak by 147 MiB).
+# Candidate pairs compared in one numpy operation (both sides' sketches gathered: 4 MiB each).
 _PAIRS_AT_ONCE = 1 << 15
 
 
@@ -250,10 +259,9 @@ class CopyGroups:
     def update(self, removed_files: Iterable[str], added: Iterable[tuple[str, str | None, bytes]]) -> None:
         """Remove the articles of `removed_files` (file keys), add the `added` articles (file key,
         record, sketch as `pack` makes it), and group again the articles whose group this can change: the groups that
-        lost an article, and the new articles with every group holding a candidate copy of one."""
+        lost an article, and the new articles with every group holding a copy of one."""
         db = self._db
         lost: set[int] = set()  # groups that lost an article: made again from their members
-        touched: set[int] = set()  # groups holding a candidate copy of a new article: only joined
         for chunk in _chunks(sorted({os.fsencode(key) for key in removed_files})):
             rows = db.execute(f"SELECT id, sketch, grp FROM sketches WHERE file IN ({_marks(chunk)})", chunk).fetchall()
             lost.update(group for _, _, group in rows)
@@ -274,65 +282,35 @@ class CopyGroups:
             new_rows.append((row_id, os.fsencode(key), record, packed))
             new_bands += [(band, row_id) for band in band_keys(signature)]
         db.executemany("INSERT INTO sketches (id, file, record, sketch, grp) VALUES (?, ?, ?, ?, -1)", new_rows)
-        new_ids = [row[0] for row in new_rows]
         # In the table's order: SQLite then fills its B-tree's pages one after another, where bands
-        # in the order made (hashes: random) each went to a page of their own; sorted, a band held
-        # twice among the new is also next to itself.
+        # in the order made (hashes: random) each went to a page of their own.
         new_bands.sort()
-        # The bands the new articles share with articles indexed before, and so the groups those are
-        # in: one lookup of the new bands (a second, after they were inserted, took a fifth of an
-        # update's CPU at 100k).
-        holders: dict[int, list[int]] = {}
-        group_of: dict[int, int] = {}  # each of those articles' group
-        for band, row_id, group in _select_in(db, _HOLDERS_QUERY, {band for band, _ in new_bands}):
-            holders.setdefault(band, []).append(row_id)
-            group_of[row_id] = group
-            touched.add(group)
-        # Only the new bands held before or twice among the new: most are one article's.
-        last = len(new_bands) - 1
-        for place, (band, row_id) in enumerate(new_bands):
-            held_twice = (place and new_bands[place - 1][0] == band) or (place < last and new_bands[place + 1][0] == band)
-            if held_twice or band in holders:
-                holders.setdefault(band, []).append(row_id)
         db.executemany("INSERT INTO bands VALUES (?, ?)", new_bands)
-        regrouped = self._members(lost)
-        regrouped_bands = {band for signature in self._sketches(regrouped).values() for band in band_keys(signature)}
-        for band, row_id in _select_in(db, _SHARED_BANDS_QUERY, regrouped_bands - holders.keys()):
-            holders.setdefault(band, []).append(row_id)
-        fresh = set(new_ids) | regrouped
+        regrouped = self._sketches(self._members(lost))
+        fresh = {row_id: packed for row_id, _, _, packed in new_rows} | regrouped
         if fresh:
-            kept = touched - lost
-            self._group(fresh, {row_id: group for row_id, group in group_of.items() if group in kept},
-                        [sharing for sharing in holders.values() if len(sharing) > 1])
+            regrouped_bands = [(band, row_id) for row_id, packed in regrouped.items() for band in band_keys(_unpack(packed))]
+            self._group(fresh, sorted(new_bands + regrouped_bands) if regrouped_bands else new_bands)
 
     def _members(self, groups: set[int]) -> set[int]:
         return {row_id for (row_id,) in _select_in(self._db, "SELECT id FROM sketches WHERE grp IN ({})", groups)}
 
-    def _group(self, fresh: set[int], group_of: dict[int, int], bands: list[list[int]]) -> None:
-        """Group the `fresh` articles (new ones, and the members of groups that lost one) afresh,
-        with the groups they join.  `group_of`: the articles of groups that lost none which share a
-        band with a fresh one, and their groups; each such group is still a component, and no two
-        are copies (they would be one group), so it is one node here, its members never read: only
-        pairs with a fresh article are compared, and only the sketches of the articles sharing one
-        of `bands` (each the articles holding a band of a fresh article, two or more) are read
-        (recording 1M articles 20,000 at a time: 0.95x the CPU of reading every member of the
-        groups touched).  An article of another group sharing a band with a fresh one was never
-        its copy: left out."""
+    def _group(self, fresh: dict[int, bytes], fresh_bands: list[tuple[int, int]]) -> None:
+        """Group the `fresh` articles (id: sketch; new ones, and the members of groups that lost
+        one) afresh, with the groups they join; `fresh_bands`: their bands (band, id), sorted
+        (SQLite then fills its B-tree's pages one after another).  A group that lost none is still
+        a component, and no two such are copies (they would be one group), so it is one node here:
+        of its members only those sharing _BANDS_OF_A_COPY bands with a fresh article are read, and
+        compared with it.  A member of such a group sharing bands with a member of a group that
+        lost one was never its copy: compared in vain (removals are rare)."""
         import numpy as np
 
         db = self._db
-        order: dict[int, tuple] = {}  # node -> the file and record of its first article, which order a group
-        query = "SELECT id, file, record FROM sketches WHERE id IN ({})"
-        for row_id, key, record in _select_in(db, query, fresh | set(group_of.values())):
-            order[row_id if row_id in fresh else -row_id] = (key, record or "")
-        parent: dict[int, int] = {node: node for node in order}  # a group's node: minus its id
-
-        def node(row_id: int) -> int:
-            return row_id if row_id in fresh else -group_of[row_id]
-
-        bands = [sharing for sharing in ([row_id for row_id in band if row_id in fresh or row_id in group_of] for band in bands)
-                 if len(sharing) > 1 and not fresh.isdisjoint(sharing)]
-        rows, sketches = self._sketch_matrix({row_id for sharing in bands for row_id in sharing})
+        db.execute(_FRESH_BANDS_TABLE)
+        db.executemany("INSERT INTO fresh_bands VALUES (?, ?)", fresh_bands)
+        place = {row_id: row for row, row_id in enumerate(fresh)}
+        fresh_sketches = np.frombuffer(b"".join(fresh.values()), np.uint32).reshape(len(fresh), SKETCH_SIZE)
+        parent: dict[int, int] = {row_id: row_id for row_id in fresh}  # a group's node: minus its id
 
         def root(at: int) -> int:
             while parent[at] != at:
@@ -340,40 +318,22 @@ class CopyGroups:
                 at = parent[at]
             return at
 
-        def join(first: int, second: int) -> None:
-            first, second = root(node(first)), root(node(second))
-            if first != second:
-                parent[first] = second
-
-        # Each band's fresh articles against all its members, their agreeing buckets counted by numpy
-        # as `resemblance` counts them: the pairs of the small bands (most hold two or three articles)
-        # all at once, a large band's (at 1M a commit of 20,000 articles compares hundreds of thousands
-        # of pairs) a band at a time, a slice of its fresh ones at a time so that a band held by
-        # thousands of copies stays within _COMPARED_BUCKETS.
-        firsts_of_pairs, seconds_of_pairs = [], []
-        for sharing in bands:
-            firsts = [row_id for row_id in sharing if row_id in fresh]
-            if len(firsts) * len(sharing) <= _PAIRS_OF_A_SMALL_BAND:
-                for first in firsts:
-                    firsts_of_pairs += [first] * len(sharing)
-                    seconds_of_pairs += sharing
-                continue
-            members_sketches = sketches[[rows[row_id] for row_id in sharing]]
-            step = max(1, _COMPARED_BUCKETS // members_sketches.size)
-            for start in range(0, len(firsts), step):
-                some = firsts[start : start + step]
-                agreeing = (sketches[[rows[row_id] for row_id in some]][:, None, :] == members_sketches).sum(axis=2)
-                for first, copies in zip(some, (agreeing / SKETCH_SIZE >= NEAR_DUPLICATE).tolist()):
-                    for second, copy in zip(sharing, copies):
-                        if copy:
-                            join(first, second)
-        for start in range(0, len(firsts_of_pairs), _PAIRS_AT_ONCE):
-            some_firsts = firsts_of_pairs[start : start + _PAIRS_AT_ONCE]
-            some_seconds = seconds_of_pairs[start : start + _PAIRS_AT_ONCE]
-            agreeing = (sketches[[rows[row_id] for row_id in some_firsts]]
-                        == sketches[[rows[row_id] for row_id in some_seconds]]).sum(axis=1)
-            for pair in np.flatnonzero(agreeing / SKETCH_SIZE >= NEAR_DUPLICATE).tolist():
-                join(some_firsts[pair], some_seconds[pair])
+        pairs = db.execute(_CANDIDATES_QUERY, (_BANDS_OF_A_COPY,))
+        while some := pairs.fetchmany(_PAIRS_AT_ONCE):
+            firsts, others, groups, sketches = zip(*some)
+            agreeing = (fresh_sketches[[place[row_id] for row_id in firsts]]
+                        == np.frombuffer(b"".join(sketches), np.uint32).reshape(len(some), SKETCH_SIZE)).sum(axis=1)
+            for pair in np.flatnonzero(agreeing >= _AGREEING_OF_A_COPY).tolist():
+                second = others[pair] if others[pair] in fresh else -groups[pair]
+                parent.setdefault(second, second)
+                first, second = root(firsts[pair]), root(second)
+                if first != second:
+                    parent[first] = second
+        db.execute("DELETE FROM fresh_bands")
+        order: dict[int, tuple] = {}  # node -> the file and record of its first article, which order a group
+        query = "SELECT id, file, record FROM sketches WHERE id IN ({})"
+        for row_id, key, record in _select_in(db, query, {abs(node) for node in parent}):
+            order[row_id if row_id in fresh else -row_id] = (key, record or "")
         leaders: dict[int, int] = {}  # component root -> the id of its first article
         for first in sorted(order, key=order.__getitem__):
             leaders.setdefault(root(first), abs(first))
@@ -383,22 +343,8 @@ class CopyGroups:
         db.executemany("UPDATE sketches SET grp = ? WHERE grp = ?",
                        [(leaders[root(group)], -group) for group in sorted(order) if group < 0 and leaders[root(group)] != -group])
 
-    def _sketch_matrix(self, ids: set[int]):
-        """The sketches of `ids` as the rows of one array (SKETCH_SIZE columns of uint32), with
-        each id's row: a sketch as a tuple of Python ints costs seven times the memory, and at 1M
-        a commit reads hundreds of thousands of them."""
-        import numpy as np
-
-        rows: dict[int, int] = {}
-        packed = []
-        for row_id, sketch in _select_in(self._db, "SELECT id, sketch FROM sketches WHERE id IN ({})", ids):
-            rows[row_id] = len(packed)
-            packed.append(sketch)
-        return rows, np.frombuffer(b"".join(packed), np.uint32).reshape(len(packed), SKETCH_SIZE)
-
-    def _sketches(self, ids: set[int]) -> dict[int, tuple[int, ...]]:
-        rows = _select_in(self._db, "SELECT id, sketch FROM sketches WHERE id IN ({})", ids)
-        return {row_id: _unpack(packed) for row_id, packed in rows}
+    def _sketches(self, ids: set[int]) -> dict[int, bytes]:
+        return dict(_select_in(self._db, "SELECT id, sketch FROM sketches WHERE id IN ({})", ids))
 
 
 def pack(signature: tuple[int, ...]) -> bytes:

@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import tempfile
 from array import array
+from itertools import combinations
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from archsearch.indexing import update_index
 from archsearch.engines.whoosh.store import MANIFEST_FILE
-from archsearch.nearduplicates import COPY_TABLES, SKETCH_SIZE, CopyGroups, copies_of, copy_groups, pack, resemblance, uri_path
+from archsearch.nearduplicates import (
+    COPY_TABLES, NEAR_DUPLICATE, ROWS_PER_BAND, SKETCH_SIZE, _AGREEING_OF_A_COPY, _BANDS_OF_A_COPY, CopyGroups, band_keys,
+    comparable, copies_of, copy_groups, pack, resemblance, uri_path,
+)
 from archsearch.searching import search
 from archsearch.engines.whoosh.store import open_index
 from conftest import build_index, wire, write_corpus
@@ -74,18 +78,47 @@ def test_an_added_article_is_compared_with_the_articles_sharing_a_band_not_they_
     assert groups_in(db) == {frozenset(["old1"]), frozenset(["old2"]), frozenset(["new"])}
 
 
-def test_a_band_held_by_many_articles_is_compared_a_slice_at_a_time(monkeypatch):
-    """Many fresh articles sharing a band are compared with its members in slices (a band of
-    thousands of copies would otherwise need gigabytes at once), with the same groups."""
+def test_copies_sharing_only_the_fewest_bands_a_copy_can_are_grouped():
+    """Copies differing in as many buckets as copies can, each in a band of its own, share only
+    _BANDS_OF_A_COPY bands: enough to be compared."""
+    differing = SKETCH_SIZE - _AGREEING_OF_A_COPY
+    copy = edited(A, range(0, differing * ROWS_PER_BAND, ROWS_PER_BAND), 50_000)
+    assert resemblance(A, copy) >= NEAR_DUPLICATE
+    assert len(set(band_keys(A)) & set(band_keys(copy))) == _BANDS_OF_A_COPY
+    one_more = edited(copy, range(differing * ROWS_PER_BAND, differing * ROWS_PER_BAND + 1), 60_000)
+    assert resemblance(A, one_more) < NEAR_DUPLICATE
+    db, groups = memory_groups()
+    groups.update((), [("a", None, pack(A))])
+    groups.update((), [("copy", None, pack(copy)), ("one_more", None, pack(one_more))])
+    assert groups_in(db) == {frozenset(["a", "copy", "one_more"])}  # one_more is copy's copy
+    db, groups = memory_groups()
+    groups.update((), [("a", None, pack(A))])
+    groups.update((), [("one_more", None, pack(one_more))])
+    assert groups_in(db) == {frozenset(["a"]), frozenset(["one_more"])}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, SKETCH_SIZE - 1), max_size=SKETCH_SIZE))
+def test_copies_share_at_least_bands_of_a_copy(changed):
+    """Whichever buckets a copy differs in, it shares _BANDS_OF_A_COPY bands or more with the
+    original, so that comparing only the articles sharing that many loses no copy."""
+    copy = tuple(70_000 + position if position in changed else value for position, value in enumerate(A))
+    if resemblance(A, copy) >= NEAR_DUPLICATE:
+        assert len(set(band_keys(A)) & set(band_keys(copy))) >= _BANDS_OF_A_COPY
+
+
+def test_candidates_are_compared_a_slice_at_a_time(monkeypatch):
+    """Candidate pairs are compared _PAIRS_AT_ONCE at a time, with the same groups however many."""
     from archsearch import nearduplicates
 
     added = [(f"copy{number}", None, pack(edited(A, range(number % 5, number % 5 + 1), 30_000 + number))) for number in range(12)]
     added += [(f"other{number}", None, pack(edited(A, range(4, SKETCH_SIZE), 40_000 * (number + 1)))) for number in range(6)]
     expected = {frozenset(f"copy{number}" for number in range(12))} | {frozenset([f"other{number}"]) for number in range(6)}
-    for compared_buckets in (1 << 24, SKETCH_SIZE * 18, 1):
-        monkeypatch.setattr(nearduplicates, "_COMPARED_BUCKETS", compared_buckets)
+    for pairs_at_once in (1 << 15, 7, 1):
+        monkeypatch.setattr(nearduplicates, "_PAIRS_AT_ONCE", pairs_at_once)
         db, groups = memory_groups()
-        groups.update((), added)
+        groups.update((), added[:6])
+        groups.update((), added[6:])
         assert groups_in(db) == expected
 
 
@@ -104,15 +137,28 @@ def leaders_are_first(db) -> bool:
     return all(first[group] == file for group, file in db.execute("SELECT s.grp, g.file FROM sketches s JOIN sketches g ON g.id = s.grp"))
 
 
+def components(signatures: dict[str, tuple[int, ...]]) -> set[frozenset[str]]:
+    """The groups by their definition: components of the relation of articles sharing a band and
+    resembling each other, every pair compared."""
+    group_of = {name: frozenset([name]) for name in signatures}
+    for first, second in combinations(sorted(signatures), 2):
+        if (set(band_keys(signatures[first])) & set(band_keys(signatures[second]))
+                and resemblance(signatures[first], signatures[second]) >= NEAR_DUPLICATE):
+            joined = group_of[first] | group_of[second]
+            group_of.update(dict.fromkeys(joined, joined))
+    return {group for name, group in group_of.items() if comparable(signatures[name])}
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from("abcdefgh"), st.none() | sketches), max_size=14), st.sampled_from([0, 64, 10**6]))
-def test_groups_after_any_changes_are_those_of_the_articles_added_at_once(changes, pairs_of_a_small_band):
+@given(st.lists(st.tuples(st.sampled_from("abcdefgh"), st.none() | sketches), max_size=14), st.sampled_from([1, 3, 1 << 15]))
+def test_groups_after_any_changes_are_those_of_the_articles_added_at_once(changes, pairs_at_once):
     """Articles added, changed and removed one update at a time end up grouped as when the last
-    of them are added together, whichever way bands' pairs are compared (together or by band)."""
+    of them are added together, and as every pair compared groups them, however many candidate
+    pairs are compared at once."""
     from archsearch import nearduplicates
 
-    kept = nearduplicates._PAIRS_OF_A_SMALL_BAND
-    nearduplicates._PAIRS_OF_A_SMALL_BAND = pairs_of_a_small_band
+    kept = nearduplicates._PAIRS_AT_ONCE
+    nearduplicates._PAIRS_AT_ONCE = pairs_at_once
     try:
         db, groups = memory_groups()
         current = {}
@@ -125,8 +171,8 @@ def test_groups_after_any_changes_are_those_of_the_articles_added_at_once(change
         fresh_db, fresh = memory_groups()
         fresh.update((), [(name, None, pack(signature)) for name, signature in sorted(current.items())])
     finally:
-        nearduplicates._PAIRS_OF_A_SMALL_BAND = kept
-    assert groups_in(db) == groups_in(fresh_db)
+        nearduplicates._PAIRS_AT_ONCE = kept
+    assert groups_in(db) == groups_in(fresh_db) == components(current)
     assert leaders_are_first(db)
 
 

@@ -135,3 +135,18 @@ def test_copy_groups_cost_groups_an_index_s_articles_as_its_record_does(tmp_path
     measured = json.loads(result.stdout)
     assert measured["articles"] == 3 and len(measured["cpu_s"]) == 2
     assert measured["groups"] == 2  # a and b are copies
+    from_second = subprocess.run([sys.executable, str(REPO / "bench" / "copy_groups_cost.py"), str(index), "--batch", "1", "--from", "2"],
+                                 check=True, capture_output=True, text=True)
+    later = json.loads(from_second.stdout)
+    assert len(later["cpu_s"]) == 1 and later["peak_rss_mib"] > 0
+    assert (later["groups"], later["leaders_sha256"]) == (measured["groups"], measured["leaders_sha256"])
+    first_two = json.loads(subprocess.run([sys.executable, str(REPO / "bench" / "copy_groups_cost.py"), str(index), "--articles", "2"],
+                                          check=True, capture_output=True, text=True).stdout)
+    assert first_two["articles"] == 2 and first_two["groups"] == 1
+    saved = tmp_path / "first-two.sqlite"
+    subprocess.run([sys.executable, str(REPO / "bench" / "copy_groups_cost.py"), str(index), "--articles", "2", "--save", str(saved)],
+                   check=True, capture_output=True)
+    from_saved = json.loads(subprocess.run([sys.executable, str(REPO / "bench" / "copy_groups_cost.py"), str(index), "--record", str(saved)],
+                                           check=True, capture_output=True, text=True).stdout)
+    assert from_saved["from"] == 2 and len(from_saved["cpu_s"]) == 1
+    assert (from_saved["groups"], from_saved["leaders_sha256"]) == (measured["groups"], measured["leaders_sha256"])
