@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from archsearch.coverage import timeline
-from archsearch.engines.whoosh import postings_arrays, segments
+from archsearch.engines.whoosh import evaluation, postings_arrays, segments
 from archsearch.engines.whoosh.store import article_body, open_index, read_roots
 from archsearch.indexing import update_index
 from archsearch.related import similar
@@ -186,6 +186,21 @@ def test_the_file_s_matcher_answers_qualities_as_whoosh_s(both):
                     assert matcher.block_quality() == ListMatcher.block_quality(matcher) == matcher.copy().block_quality()
             largest.append(found)
     assert largest[0] == largest[1] and len(largest[0]) > 40
+
+
+def test_a_word_is_looked_up_in_a_document_as_in_whoosh_s_blocks(both):
+    """Whether a document holds a word (evaluation._holds: a hit's words of a listed prefix, without
+    arrays), in segments without the blocks: the term's document numbers alone read from the file."""
+    found = []
+    for index_dir in both:
+        with open_index(index_dir).searcher() as searcher:
+            found.append([
+                (fieldname, word, docnum, evaluation._holds(leaf, fieldname, word, docnum))
+                for leaf, _ in searcher.reader().leaf_readers() for fieldname in ("exact", "body")
+                for word in list(leaf.lexicon(fieldname))[::5] for docnum in range(0, leaf.doc_count_all(), 11)
+            ])
+    assert found[0] == found[1]
+    assert {held for *_, held in found[0]} == {True, False}
 
 
 def history(index_dir: Path, corpus: Path, first: frozenset, then: frozenset) -> Path:

@@ -1802,7 +1802,11 @@ def _file_postings(fieldname: str) -> int:
 def _holds(leaf, fieldname: str, word: bytes, docnum: int) -> bool:
     """Whether the segment's document (segment-relative) holds the word in the field."""
     terminfo = term_info(leaf, fieldname, word)
-    return terminfo is not None and docnum in term_postings(leaf, fieldname, word, terminfo, 0, [docnum])[0]
+    if terminfo is None:
+        return False
+    if fieldname in postings_arrays.file_only_fields(getattr(leaf, "_segment", None)):
+        return postings_arrays.file_postings_hold(leaf, fieldname, word, docnum)
+    return docnum in term_postings(leaf, fieldname, word, terminfo, 0, [docnum])[0]
 
 
 def _length_bytes(leaf, fieldname: str) -> bytes:

@@ -750,10 +750,27 @@ def file_postings(leaf, fieldname: str, text: bytes) -> tuple[list[int], list[fl
     listed = listed_postings(leaf)
     found = None if listed is None else listed.term(fieldname.encode("utf-8") + b"\0" + text)
     if found is None:
-        from archsearch.engines.whoosh.store import FileOnlyPostingsLost
-
-        raise FileOnlyPostingsLost(sidecar_name(leaf._segment))
+        raise _file_only_postings_lost(leaf)
     return found
+
+
+def file_postings_hold(leaf, fieldname: str, text: bytes, docnum: int) -> bool:
+    """Whether a term of file_only_fields (as file_postings reads it) is in the segment-relative
+    document: its document numbers alone looked in, where file_postings makes lists of all of its
+    postings (a hit's words of a listed prefix are asked this one by one, and some are in
+    thousands of a segment's documents)."""
+    listed = listed_postings(leaf)
+    ids = None if listed is None else listed.numbers(fieldname.encode("utf-8") + b"\0" + text)
+    if ids is None:
+        raise _file_only_postings_lost(leaf)
+    index = bisect_left(ids, docnum)
+    return index < len(ids) and ids[index] == docnum
+
+
+def _file_only_postings_lost(leaf) -> Exception:
+    from archsearch.engines.whoosh.store import FileOnlyPostingsLost
+
+    return FileOnlyPostingsLost(sidecar_name(leaf._segment))
 
 
 # Whoosh's SegmentReader.postings, once read_file_only_postings has replaced it.
