@@ -1,8 +1,9 @@
 """Segments whose postings of the searched fields (postings_arrays.EVERY_TERM_FIELDS) only their
 postings file holds, without Whoosh's blocks (segments.FILE_ONLY_FIELDS): the index reads the same
 as one written with the blocks (terms, statistics, postings, lengths, stored fields), every kind of
-query answers the same, mixed indexes and merges of both kinds too, and a lost postings file of such
-a segment is named as damage, in one line, with the fix."""
+query answers the same, mixed indexes and merges of both kinds too (and of segments written as
+session 21 wrote them, with `exact`'s blocks, whose postings files are not written again), and a
+lost postings file of such a segment is named as damage, in one line, with the fix."""
 
 import hashlib
 import os
@@ -13,21 +14,34 @@ from pathlib import Path
 import pytest
 
 from archsearch.coverage import timeline
-from archsearch.engines.whoosh import postings_arrays, segments
+from archsearch.engines.whoosh import evaluation, postings_arrays, segments
 from archsearch.engines.whoosh.store import article_body, open_index, read_roots
 from archsearch.indexing import update_index
 from archsearch.related import similar
 from archsearch.searching import search
 
-from test_arrays_sidecar import build, overwrite_data, truncate
+from test_arrays_sidecar import build, evaluated, overwrite_data, truncate
 
 WITH_BLOCKS = frozenset()  # segments.FILE_ONLY_FIELDS as written before: every field's blocks written
+# FILE_ONLY_FIELDS and postings_arrays.EVERY_TERM_FIELDS as session 21 wrote segments: `exact`'s blocks
+# written, and its postings file holding its frequent terms only (without its EVERY_TERM_KEY).
+SESSION_21 = frozenset({"title", "derived_title", "body"})
+FILE_ONLY = segments.FILE_ONLY_FIELDS
 
 QUERIES = [
     "minister", "peace talks", '"prime minister"', '"talks peace border"', "pri*", "ministr~", "harbor~",
     "peace OR storm", "peace -talks", "peace NOT storm", "title:peace", "title:\"oil price\"",
     "date:2022-03-01..2022-03-10 peace", "peace NEAR talks", "zebra", "fishing vote council",
+    # `exact`'s rarer words (a day of the month is in about 10 of a segment's 300 articles): prefix,
+    # wildcard, fuzzy, exact forms, smart case
+    "1*", "2?", "27~", "=march", "=5 =march", "TASS peace",
 ]
+
+
+def written_as(patch, kind: frozenset) -> None:
+    """Segments written from now on with segments.FILE_ONLY_FIELDS `kind` (SESSION_21: as session 21 wrote them)."""
+    patch.setattr(segments, "FILE_ONLY_FIELDS", kind)
+    patch.setattr(postings_arrays, "EVERY_TERM_FIELDS", SESSION_21 if kind == SESSION_21 else FILE_ONLY)
 
 
 def indexed(index_dir: Path, corpus: Path, file_only: frozenset, seed: int = 20261203) -> Path:
@@ -35,7 +49,7 @@ def indexed(index_dir: Path, corpus: Path, file_only: frozenset, seed: int = 202
     ones merged into one, deletions; each segment written with or without the blocks."""
     rng = random.Random(seed)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(segments, "FILE_ONLY_FIELDS", file_only)
+        written_as(patch, file_only)
         build(index_dir, corpus, [range(0, 300), range(300, 600)], rng)
         build(index_dir, corpus, [range(600 + 10 * n, 610 + 10 * n) for n in range(4)], rng, removed=range(3, 600, 17))
     return index_dir
@@ -174,6 +188,21 @@ def test_the_file_s_matcher_answers_qualities_as_whoosh_s(both):
     assert largest[0] == largest[1] and len(largest[0]) > 40
 
 
+def test_a_word_is_looked_up_in_a_document_as_in_whoosh_s_blocks(both):
+    """Whether a document holds a word (evaluation._holds: a hit's words of a listed prefix, without
+    arrays), in segments without the blocks: the term's document numbers alone read from the file."""
+    found = []
+    for index_dir in both:
+        with open_index(index_dir).searcher() as searcher:
+            found.append([
+                (fieldname, word, docnum, evaluation._holds(leaf, fieldname, word, docnum))
+                for leaf, _ in searcher.reader().leaf_readers() for fieldname in ("exact", "body")
+                for word in list(leaf.lexicon(fieldname))[::5] for docnum in range(0, leaf.doc_count_all(), 11)
+            ])
+    assert found[0] == found[1]
+    assert {held for *_, held in found[0]} == {True, False}
+
+
 def history(index_dir: Path, corpus: Path, first: frozenset, then: frozenset) -> Path:
     """An index of one segment of 200 articles written with segments.FILE_ONLY_FIELDS `first`, then
     of four small ones written with `then` (merged into one, deletions in the first); the corpus
@@ -183,33 +212,97 @@ def history(index_dir: Path, corpus: Path, first: frozenset, then: frozenset) ->
     rng = random.Random(5)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(segments, "SMALLEST_TIER_DOCS", 100)  # the first segment is left out of the small ones' merge
-        patch.setattr(segments, "FILE_ONLY_FIELDS", first)
+        written_as(patch, first)
         build(index_dir, corpus, [range(0, 200)], rng)
-        patch.setattr(segments, "FILE_ONLY_FIELDS", then)
+        written_as(patch, then)
         build(index_dir, corpus, [range(200 + 10 * n, 210 + 10 * n) for n in range(4)], rng, removed=range(1, 200, 23))
     return index_dir
 
 
-@pytest.mark.parametrize("old_first", [True, False], ids=["old then new", "new then old"])
-def test_mixed_indexes_and_their_merges_read_the_same(tmp_path, old_first):
-    """Segments of both kinds in one index, merged (a tier merge, then --compact) into one of the
+@pytest.mark.parametrize("kinds", [(WITH_BLOCKS, FILE_ONLY), (FILE_ONLY, WITH_BLOCKS), (SESSION_21, FILE_ONLY)],
+                         ids=["old then new", "new then old", "session 21 then new"])
+def test_mixed_indexes_and_their_merges_read_the_same(tmp_path, kinds):
+    """Segments of two kinds in one index, merged (a tier merge, then --compact) into one of the
     new kind, answer as the same history written with the blocks."""
-    file_only = segments.FILE_ONLY_FIELDS
     corpus = tmp_path / "corpus"
     with_blocks = history(tmp_path / "with blocks", corpus, WITH_BLOCKS, WITH_BLOCKS)
     similar_to = ("0010.txt", "0205.txt")
     expected = answers(with_blocks, similar_to)
-    kinds = (WITH_BLOCKS, file_only) if old_first else (file_only, WITH_BLOCKS)
     mixed = history(tmp_path / "mixed", corpus, *kinds)
     assert segment_kinds(mixed) == list(kinds)
     assert answers(mixed, similar_to) == expected
     for index_dir in (with_blocks, mixed):
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(segments, "FILE_ONLY_FIELDS", WITH_BLOCKS if index_dir is with_blocks else file_only)
+            patch.setattr(segments, "FILE_ONLY_FIELDS", WITH_BLOCKS if index_dir is with_blocks else FILE_ONLY)
             update_index(index_dir, [], compact=True)
-    assert segment_kinds(mixed) == [file_only]
+    assert segment_kinds(mixed) == [FILE_ONLY]
     assert answers(mixed, similar_to) == answers(with_blocks, similar_to)
     assert index_digest(mixed) == index_digest(with_blocks)
+
+
+def test_a_session_21_index_is_updated_without_writing_its_postings_files_again(tmp_path):
+    """Segments written before `exact`'s postings went to the postings file alone keep their files
+    as they are (`exact`'s rarer terms read from Whoosh's blocks) when `archsearch index` adds
+    segments of the new kind; both kinds answer as the same history written with the blocks."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    index_dir = tmp_path / "index"
+    rng = random.Random(5)
+    with pytest.MonkeyPatch.context() as patch:
+        written_as(patch, SESSION_21)
+        build(index_dir, corpus, [range(0, 200)], rng)
+    (old,) = open_index(index_dir)._segments()
+    path = index_dir / postings_arrays.sidecar_name(old)
+    before = (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes())
+    listed = postings_arrays.ListedPostings(str(path), old.doc_count_all())
+    assert not listed.holds_every_term("exact") and all(map(listed.holds_every_term, SESSION_21))
+    listed.close()
+    assert postings_arrays.missing_parts(str(index_dir), old) == frozenset()
+    build(index_dir, corpus, [range(200, 210), range(210, 220)], rng)
+    assert segment_kinds(index_dir) == [SESSION_21, FILE_ONLY, FILE_ONLY]
+    assert (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes()) == before
+    with_blocks = tmp_path / "with blocks"
+    shutil.rmtree(corpus)
+    corpus.mkdir()
+    rng = random.Random(5)  # the same articles, written anew
+    with pytest.MonkeyPatch.context() as patch:
+        written_as(patch, WITH_BLOCKS)
+        build(with_blocks, corpus, [range(0, 200)], rng)
+        build(with_blocks, corpus, [range(200, 210), range(210, 220)], rng)
+    similar_to = ("0010.txt", "0205.txt")
+    assert answers(index_dir, similar_to) == answers(with_blocks, similar_to)
+    assert index_digest(index_dir) == index_digest(with_blocks)
+
+
+def prefix_corpus(corpus: Path, words: list[str]) -> None:
+    corpus.mkdir(exist_ok=True)
+    for word in words:
+        (corpus / f"{len(os.listdir(corpus)):04d}.txt").write_text(f"Zq {word}\n\nPeace talks and {word} near the border.\n",
+                                                               encoding="utf-8")
+
+
+def test_a_prefix_walked_in_a_segment_without_its_entry_reads_the_postings_file(tmp_path):
+    """A prefix of many words (a segment's prefix entry lists them) whose words are few in another
+    segment (no entry there: its words' postings walked, evaluation.walked_documents) reads that
+    segment's `exact` postings from the postings file, and matches as with Whoosh's blocks."""
+    many = [f"zqx{letter}{other}" for letter in "abcdefgh" for other in "abc"]
+    corpus = tmp_path / "corpus"
+    found = []
+    for kind in (WITH_BLOCKS, FILE_ONLY):
+        shutil.rmtree(corpus, ignore_errors=True)
+        index_dir = tmp_path / f"index {sorted(kind)}"
+        with pytest.MonkeyPatch.context() as patch:
+            written_as(patch, kind)
+            prefix_corpus(corpus, many)
+            update_index(index_dir, [str(corpus)])
+            prefix_corpus(corpus, many[:2])
+            update_index(index_dir, [str(corpus)])
+        assert segment_kinds(index_dir) == [kind, kind]
+        with open_index(index_dir).searcher() as searcher:
+            found.append([(search(index_dir, text, limit=50).hits, evaluated(searcher, text, False),
+                           evaluated(searcher, text, True)) for text in ("zqx*", "zqx* peace")])
+        assert len(found[-1][0][1]) == len(many) + 2
+    assert found[0] == found[1]
 
 
 def file_only_copy(both, tmp_path) -> Path:

@@ -283,7 +283,7 @@ class ArrayOperations:
             if isinstance(part, PrefixEntry):
                 local = np.frombuffer(part.documents, "<u2" if part.narrow else "<u4")
             else:
-                local = np.array(self.evaluator.walked_documents(leaf, part), _DOCNUM)
+                local = np.array(self.evaluator.walked_documents(leaf, expansion.fieldname, part), _DOCNUM)
             deleted = self._deleted_in(leaf)
             if deleted is not None:
                 local = local[~np.isin(local, deleted)]

@@ -724,12 +724,11 @@ class Evaluator:
             terms.append(((fieldname, b""), _PrefixWords(self, fieldname, node.text, matched, expansion)))
         return ops.boosted(ops.union([*scored, matched]), node.boost)
 
-    def walked_documents(self, leaf, infos: dict) -> list[int]:
-        """The documents (segment-relative, sorted) of a segment's words, from their term information."""
+    def walked_documents(self, leaf, fieldname: str, infos: dict) -> list[int]:
+        """The documents (segment-relative, sorted) of a segment's words of the field, from their term information."""
         found = set()
-        postfile = _postings_file(leaf)
-        for terminfo in infos.values():
-            found.update(read_postings(postfile, terminfo, 0)[0])
+        for word, terminfo in infos.items():
+            found.update(term_postings(leaf, fieldname, word, terminfo, 0)[0])
         return sorted(found)
 
     # Proximity: where the operands' words stand (see proximity.py).
@@ -1286,7 +1285,7 @@ class DictOperations:
 
         found = []
         for (leaf, base), part in zip(self.evaluator.leaves, expansion.parts):
-            local = part.local_documents() if isinstance(part, PrefixEntry) else self.evaluator.walked_documents(leaf, part)
+            local = part.local_documents() if isinstance(part, PrefixEntry) else self.evaluator.walked_documents(leaf, expansion.fieldname, part)
             deleted = leaf.deleted_docs_set
             found += [base + docnum for docnum in local if docnum not in deleted] if deleted else map(base.__add__, local)
         return dict.fromkeys(found, 0.0)
@@ -1803,7 +1802,11 @@ def _file_postings(fieldname: str) -> int:
 def _holds(leaf, fieldname: str, word: bytes, docnum: int) -> bool:
     """Whether the segment's document (segment-relative) holds the word in the field."""
     terminfo = term_info(leaf, fieldname, word)
-    return terminfo is not None and docnum in term_postings(leaf, fieldname, word, terminfo, 0, [docnum])[0]
+    if terminfo is None:
+        return False
+    if fieldname in postings_arrays.file_only_fields(getattr(leaf, "_segment", None)):
+        return postings_arrays.file_postings_hold(leaf, fieldname, word, docnum)
+    return docnum in term_postings(leaf, fieldname, word, terminfo, 0, [docnum])[0]
 
 
 def _length_bytes(leaf, fieldname: str) -> bytes:

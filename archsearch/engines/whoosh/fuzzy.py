@@ -193,6 +193,7 @@ def prefix_term_infos(node: wq.Prefix, reader) -> list[dict]:
 class PrefixExpansion(Record):
     """A prefix of more than SCORED_EXPANSIONS words, as the segments' prefix entries give it."""
 
+    fieldname: str
     # The words that weigh in the ranking, in word order.
     scored: list[bytes]
     # Their postings, all segments together, deleted documents included (what scoring them reads).
@@ -227,7 +228,7 @@ def prefix_expansion(node: wq.Query, reader) -> PrefixExpansion | None:
         parts = [entry if entry is not None else dict(leaf.iter_prefix(fieldname, text)) for leaf, entry in zip(leaves, entries)]
         counts = _most_frequent(fieldname, leaves, parts)
         if counts is not None:
-            expansion = PrefixExpansion(sorted(counts), sum(counts.values()), parts)
+            expansion = PrefixExpansion(fieldname, sorted(counts), sum(counts.values()), parts)
     node._prefix_expansion = reader, expansion
     return expansion
 

@@ -11,14 +11,16 @@ looked for in (EVERY_TERM_FIELDS: then a term the file lacks is in none of the s
 documents, with no lookup in Whoosh's), and for the other fields' terms in SIDECAR_POSTINGS
 documents or more of it: their rarer terms stay where they are.
 
-For the fields of EVERY_TERM_FIELDS, a segment written since session 20 has its postings here only:
+For the fields of EVERY_TERM_FIELDS, a segment written since session 20 has its postings here only
+(`exact`'s since session 22: one written before has its blocks and the file its frequent terms):
 Whoosh's blocks of them are not written (FILE_ONLY_ATTRIBUTE), and Whoosh's reader reads them from
 here (read_file_only_postings); a lost file of such a segment is damage: `archsearch index` drops
 the segment and indexes its articles again (store.drop_lost_postings), a query names it.  For the
 rest the file is redundant: a segment without one (written before it existed), or whose file is
 damaged, is read from Whoosh's postings as before (and so is a term its file left out, as one
 written before EVERY_TERM_FIELDS left out their rarer terms), and `archsearch index` writes the
-missing ones, and those written before, again (segments.add_missing_sidecars).  It is named after
+missing ones, and those written before, again (segments.add_missing_sidecars; not for `exact`'s
+rarer terms alone: REWRITTEN_WITHOUT_KEY_FIELDS).  It is named after
 the segment (`MAIN_<id>.postings`), so that Whoosh's clean-up removes it with its segment and
 publishing a staged build moves it with the rest; it is written under a temporary name and renamed
 when whole.
@@ -60,12 +62,21 @@ from whoosh.system import _INT_SIZE
 SIDECAR_POSTINGS = 128
 # The fields whose every term goes in the postings file, however few documents it is in: those a
 # query's words are looked for in (querying.DEFAULT_FIELDS but `lead`, which no query searches
-# unnamed).  A word is looked for in each field of every segment, and a segment without the term in
+# unnamed, and querying.WORD_FORM_FIELD).  A word is looked for in each field of every segment, and a segment without the term in
 # its file was a Whoosh term lookup and a block unpickled (10-16 µs in a served request): most of
 # what ten segments cost more than one (a title's words in 16-127 of a segment's documents went in
 # from session 10 on, bench/README.md "Many segments at the cost of one"); knowing the file holds
 # every term, a term it does not hold is in none of the segment's documents, with no lookup.
-EVERY_TERM_FIELDS = frozenset({"title", "derived_title", "body"})
+# `exact` (prefix, wildcard and fuzzy words, exact forms, smart case) joined them in session 22: its
+# Whoosh blocks were a build's costliest postings to write (0.42 ms a file), its frequent terms
+# written twice.
+EVERY_TERM_FIELDS = frozenset({"title", "derived_title", "body", "exact"})
+# The fields of EVERY_TERM_FIELDS whose EVERY_TERM_KEY a postings file must hold not to be written
+# again (holds_current_keys).  Not `exact`: a file written before it joined holds its frequent terms
+# only, and its segment has Whoosh's blocks of all of them, which its readers read the rarer ones
+# from (the missing key tells them), as before; writing every such segment's file again would make
+# the first `archsearch index` after an upgrade as costly as reading the whole index.
+REWRITTEN_WITHOUT_KEY_FIELDS = frozenset({"title", "derived_title", "body"})
 # The key, followed by the field's name, that says the file holds every term of that field of
 # EVERY_TERM_FIELDS (no field is named "", so no term has it): a file written before them may leave
 # a field's rarer terms out, which are then read from Whoosh's postings (missing_parts has the file
@@ -513,8 +524,8 @@ def missing_parts(folder: str, segment) -> frozenset:
 
 def holds_current_keys(path: str, document_count: int) -> bool:
     """Whether a whole postings file holds the title lengths (TITLE_WORDS_KEY) and every term of
-    EVERY_TERM_FIELDS (their EVERY_TERM_KEY): one written before them is written again, once, as a
-    missing one is (an index written before reads as before until then).  Not known on a
+    REWRITTEN_WITHOUT_KEY_FIELDS (their EVERY_TERM_KEY): one written before them is written again,
+    once, as a missing one is (an index written before reads as before until then).  Not known on a
     big-endian machine (ListedPostings): taken as held."""
     if _BIG_ENDIAN:
         return True
@@ -523,7 +534,7 @@ def holds_current_keys(path: str, document_count: int) -> bool:
     except (OSError, ValueError):
         return False
     try:
-        return listed.numbers(TITLE_WORDS_KEY) is not None and all(map(listed.holds_every_term, EVERY_TERM_FIELDS))
+        return listed.numbers(TITLE_WORDS_KEY) is not None and all(map(listed.holds_every_term, REWRITTEN_WITHOUT_KEY_FIELDS))
     finally:
         listed.close()
 
@@ -739,10 +750,27 @@ def file_postings(leaf, fieldname: str, text: bytes) -> tuple[list[int], list[fl
     listed = listed_postings(leaf)
     found = None if listed is None else listed.term(fieldname.encode("utf-8") + b"\0" + text)
     if found is None:
-        from archsearch.engines.whoosh.store import FileOnlyPostingsLost
-
-        raise FileOnlyPostingsLost(sidecar_name(leaf._segment))
+        raise _file_only_postings_lost(leaf)
     return found
+
+
+def file_postings_hold(leaf, fieldname: str, text: bytes, docnum: int) -> bool:
+    """Whether a term of file_only_fields (as file_postings reads it) is in the segment-relative
+    document: its document numbers alone looked in, where file_postings makes lists of all of its
+    postings (a hit's words of a listed prefix are asked this one by one, and some are in
+    thousands of a segment's documents)."""
+    listed = listed_postings(leaf)
+    ids = None if listed is None else listed.numbers(fieldname.encode("utf-8") + b"\0" + text)
+    if ids is None:
+        raise _file_only_postings_lost(leaf)
+    index = bisect_left(ids, docnum)
+    return index < len(ids) and ids[index] == docnum
+
+
+def _file_only_postings_lost(leaf) -> Exception:
+    from archsearch.engines.whoosh.store import FileOnlyPostingsLost
+
+    return FileOnlyPostingsLost(sidecar_name(leaf._segment))
 
 
 # Whoosh's SegmentReader.postings, once read_file_only_postings has replaced it.
