@@ -1806,7 +1806,7 @@ def _holds(leaf, fieldname: str, word: bytes, docnum: int) -> bool:
         return False
     if fieldname in postings_arrays.file_only_fields(getattr(leaf, "_segment", None)):
         return postings_arrays.file_postings_hold(leaf, fieldname, word, docnum)
-    return docnum in term_postings(leaf, fieldname, word, terminfo, 0, [docnum])[0]
+    return docnum in read_postings(_postings_file(leaf), terminfo, 0, [docnum])[0]
 
 
 def _length_bytes(leaf, fieldname: str) -> bytes:
