@@ -251,7 +251,7 @@ def test_every_term_of_the_searched_fields_is_held(titled, monkeypatch):
         listed = postings_arrays.listed_postings(leaf)
         assert all(held.holds_every_term(fieldname) and listed.holds_every_term(fieldname)
                    for fieldname in postings_arrays.EVERY_TERM_FIELDS)
-        assert not held.holds_every_term("lead") and not listed.holds_every_term("lead")
+        assert not held.holds_every_term("capitals") and not listed.holds_every_term("capitals")
     rare = dict.fromkeys(postings_arrays.EVERY_TERM_FIELDS, 0)  # terms in fewer than 16 documents
     for (fieldname, term), frequency in frequencies.items():
         every = fieldname in postings_arrays.EVERY_TERM_FIELDS

@@ -2,8 +2,9 @@
 postings file holds, without Whoosh's blocks (segments.FILE_ONLY_FIELDS): the index reads the same
 as one written with the blocks (terms, statistics, postings, lengths, stored fields), every kind of
 query answers the same, mixed indexes and merges of both kinds too (and of segments written as
-session 21 wrote them, with `exact`'s blocks, whose postings files are not written again), and a
-lost postings file of such a segment is named as damage, in one line, with the fix."""
+session 21 wrote them, with `exact`'s and `lead`'s blocks, or as session 22 did, with `lead`'s,
+whose postings files are not written again), and a lost postings file of such a segment is named as
+damage, in one line, with the fix."""
 
 import hashlib
 import os
@@ -23,9 +24,12 @@ from archsearch.searching import search
 from test_arrays_sidecar import build, evaluated, overwrite_data, truncate
 
 WITH_BLOCKS = frozenset()  # segments.FILE_ONLY_FIELDS as written before: every field's blocks written
-# FILE_ONLY_FIELDS and postings_arrays.EVERY_TERM_FIELDS as session 21 wrote segments: `exact`'s blocks
-# written, and its postings file holding its frequent terms only (without its EVERY_TERM_KEY).
+# FILE_ONLY_FIELDS and postings_arrays.EVERY_TERM_FIELDS as session 21 wrote segments: `exact`'s and
+# `lead`'s blocks written, and the postings file holding their frequent terms only (without their
+# EVERY_TERM_KEY); as session 22 wrote them: `lead`'s so.
 SESSION_21 = frozenset({"title", "derived_title", "body"})
+SESSION_22 = SESSION_21 | {"exact"}
+OLDER_KINDS = (SESSION_21, SESSION_22)
 FILE_ONLY = segments.FILE_ONLY_FIELDS
 
 QUERIES = [
@@ -35,13 +39,17 @@ QUERIES = [
     # `exact`'s rarer words (a day of the month is in about 10 of a segment's 300 articles): prefix,
     # wildcard, fuzzy, exact forms, smart case
     "1*", "2?", "27~", "=march", "=5 =march", "TASS peace",
+    # `lead:`, its rarer words too (a day of the month, an agency: in 2-65 of 200 articles' leads)
+    "lead:peace", 'lead:"prime minister"', "lead:27", "lead:tass peace", "lead:(afp OR ntb) -lead:storm",
+    "lead:1*", "lead:2?", "lead:27~",
 ]
 
 
 def written_as(patch, kind: frozenset) -> None:
-    """Segments written from now on with segments.FILE_ONLY_FIELDS `kind` (SESSION_21: as session 21 wrote them)."""
+    """Segments written from now on with segments.FILE_ONLY_FIELDS `kind` (OLDER_KINDS: as those
+    sessions wrote them)."""
     patch.setattr(segments, "FILE_ONLY_FIELDS", kind)
-    patch.setattr(postings_arrays, "EVERY_TERM_FIELDS", SESSION_21 if kind == SESSION_21 else FILE_ONLY)
+    patch.setattr(postings_arrays, "EVERY_TERM_FIELDS", kind if kind in OLDER_KINDS else FILE_ONLY)
 
 
 def indexed(index_dir: Path, corpus: Path, file_only: frozenset, seed: int = 20261203) -> Path:
@@ -196,7 +204,7 @@ def test_a_word_is_looked_up_in_a_document_as_in_whoosh_s_blocks(both):
         with open_index(index_dir).searcher() as searcher:
             found.append([
                 (fieldname, word, docnum, evaluation._holds(leaf, fieldname, word, docnum))
-                for leaf, _ in searcher.reader().leaf_readers() for fieldname in ("exact", "body")
+                for leaf, _ in searcher.reader().leaf_readers() for fieldname in ("exact", "body", "lead")
                 for word in list(leaf.lexicon(fieldname))[::5] for docnum in range(0, leaf.doc_count_all(), 11)
             ])
     assert found[0] == found[1]
@@ -219,8 +227,9 @@ def history(index_dir: Path, corpus: Path, first: frozenset, then: frozenset) ->
     return index_dir
 
 
-@pytest.mark.parametrize("kinds", [(WITH_BLOCKS, FILE_ONLY), (FILE_ONLY, WITH_BLOCKS), (SESSION_21, FILE_ONLY)],
-                         ids=["old then new", "new then old", "session 21 then new"])
+@pytest.mark.parametrize("kinds", [(WITH_BLOCKS, FILE_ONLY), (FILE_ONLY, WITH_BLOCKS), (SESSION_21, FILE_ONLY),
+                                   (SESSION_22, FILE_ONLY)],
+                         ids=["old then new", "new then old", "session 21 then new", "session 22 then new"])
 def test_mixed_indexes_and_their_merges_read_the_same(tmp_path, kinds):
     """Segments of two kinds in one index, merged (a tier merge, then --compact) into one of the
     new kind, answer as the same history written with the blocks."""
@@ -240,26 +249,28 @@ def test_mixed_indexes_and_their_merges_read_the_same(tmp_path, kinds):
     assert index_digest(mixed) == index_digest(with_blocks)
 
 
-def test_a_session_21_index_is_updated_without_writing_its_postings_files_again(tmp_path):
-    """Segments written before `exact`'s postings went to the postings file alone keep their files
-    as they are (`exact`'s rarer terms read from Whoosh's blocks) when `archsearch index` adds
-    segments of the new kind; both kinds answer as the same history written with the blocks."""
+@pytest.mark.parametrize("older", OLDER_KINDS, ids=["session 21", "session 22"])
+def test_an_older_index_is_updated_without_writing_its_postings_files_again(tmp_path, older):
+    """Segments written before `exact`'s or `lead`'s postings went to the postings file alone keep
+    their files as they are (those fields' rarer terms read from Whoosh's blocks) when `archsearch
+    index` adds segments of the new kind; both kinds answer as the same history written with the
+    blocks."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     index_dir = tmp_path / "index"
     rng = random.Random(5)
     with pytest.MonkeyPatch.context() as patch:
-        written_as(patch, SESSION_21)
+        written_as(patch, older)
         build(index_dir, corpus, [range(0, 200)], rng)
     (old,) = open_index(index_dir)._segments()
     path = index_dir / postings_arrays.sidecar_name(old)
     before = (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes())
     listed = postings_arrays.ListedPostings(str(path), old.doc_count_all())
-    assert not listed.holds_every_term("exact") and all(map(listed.holds_every_term, SESSION_21))
+    assert all(map(listed.holds_every_term, older)) and not any(map(listed.holds_every_term, FILE_ONLY - older))
     listed.close()
     assert postings_arrays.missing_parts(str(index_dir), old) == frozenset()
     build(index_dir, corpus, [range(200, 210), range(210, 220)], rng)
-    assert segment_kinds(index_dir) == [SESSION_21, FILE_ONLY, FILE_ONLY]
+    assert segment_kinds(index_dir) == [older, FILE_ONLY, FILE_ONLY]
     assert (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes()) == before
     with_blocks = tmp_path / "with blocks"
     shutil.rmtree(corpus)

@@ -362,10 +362,11 @@ def test_every_term_of_the_searched_fields_comes_with_its_positions_as_arrays(tm
     writer = segments.FastSegmentWriter(ix)
     for number in range(20):
         writer.add_document(key=f"/c/{number}.txt", path=f"{number}.txt", root="/c", title=f"zebra {number}",
-                            body=f"zebra grazing {number}", exact=exact_text(f"zebra {number}", f"zebra grazing {number}"),
+                            body=f"zebra grazing {number}", lead=f"zebra grazing {number}",
+                            exact=exact_text(f"zebra {number}", f"zebra grazing {number}"),
                             source="", place="", section="", sketch=())
-    assert {"title", "derived_title", "body", "exact"} == postings_arrays.EVERY_TERM_FIELDS
-    for fieldname in ("title", "body", "exact"):
+    assert {"title", "derived_title", "body", "exact", "lead"} == postings_arrays.EVERY_TERM_FIELDS
+    for fieldname in ("title", "body", "exact", "lead"):
         tokens = writer._tokens[fieldname]
         assert tokens.listed_postings == postings_arrays.sidecar_postings(fieldname) == 1
         handed = dict(tokens.postings())

@@ -12,7 +12,8 @@ documents, with no lookup in Whoosh's), and for the other fields' terms in SIDEC
 documents or more of it: their rarer terms stay where they are.
 
 For the fields of EVERY_TERM_FIELDS, a segment written since session 20 has its postings here only
-(`exact`'s since session 22: one written before has its blocks and the file its frequent terms):
+(`exact`'s since session 22, `lead`'s since session 23: one written before has its blocks and the
+file its frequent terms):
 Whoosh's blocks of them are not written (FILE_ONLY_ATTRIBUTE), and Whoosh's reader reads them from
 here (read_file_only_postings); a lost file of such a segment is damage: `archsearch index` drops
 the segment and indexes its articles again (store.drop_lost_postings), a query names it.  For the
@@ -20,7 +21,7 @@ rest the file is redundant: a segment without one (written before it existed), o
 damaged, is read from Whoosh's postings as before (and so is a term its file left out, as one
 written before EVERY_TERM_FIELDS left out their rarer terms), and `archsearch index` writes the
 missing ones, and those written before, again (segments.add_missing_sidecars; not for `exact`'s
-rarer terms alone: REWRITTEN_WITHOUT_KEY_FIELDS).  It is named after
+or `lead`'s rarer terms alone: REWRITTEN_WITHOUT_KEY_FIELDS).  It is named after
 the segment (`MAIN_<id>.postings`), so that Whoosh's clean-up removes it with its segment and
 publishing a staged build moves it with the rest; it is written under a temporary name and renamed
 when whole.
@@ -61,21 +62,23 @@ from whoosh.system import _INT_SIZE
 # 1,024-4,096 (bench/README.md, "Postings as arrays").
 SIDECAR_POSTINGS = 128
 # The fields whose every term goes in the postings file, however few documents it is in: those a
-# query's words are looked for in (querying.DEFAULT_FIELDS but `lead`, which no query searches
-# unnamed, and querying.WORD_FORM_FIELD).  A word is looked for in each field of every segment, and a segment without the term in
+# query's words are looked for in (querying.DEFAULT_FIELDS and querying.WORD_FORM_FIELD).  A word
+# is looked for in each field of every segment, and a segment without the term in
 # its file was a Whoosh term lookup and a block unpickled (10-16 µs in a served request): most of
 # what ten segments cost more than one (a title's words in 16-127 of a segment's documents went in
 # from session 10 on, bench/README.md "Many segments at the cost of one"); knowing the file holds
 # every term, a term it does not hold is in none of the segment's documents, with no lookup.
 # `exact` (prefix, wildcard and fuzzy words, exact forms, smart case) joined them in session 22: its
 # Whoosh blocks were a build's costliest postings to write (0.42 ms a file), its frequent terms
-# written twice.
-EVERY_TERM_FIELDS = frozenset({"title", "derived_title", "body", "exact"})
+# written twice.  `lead` (`lead:` words) in session 23, for the same reason: its blocks were then
+# the costliest left (0.108 ms a file), and its every term in the file spares `lead:` a Whoosh
+# lookup in a segment without the word.
+EVERY_TERM_FIELDS = frozenset({"title", "derived_title", "body", "exact", "lead"})
 # The fields of EVERY_TERM_FIELDS whose EVERY_TERM_KEY a postings file must hold not to be written
-# again (holds_current_keys).  Not `exact`: a file written before it joined holds its frequent terms
-# only, and its segment has Whoosh's blocks of all of them, which its readers read the rarer ones
-# from (the missing key tells them), as before; writing every such segment's file again would make
-# the first `archsearch index` after an upgrade as costly as reading the whole index.
+# again (holds_current_keys).  Not `exact` nor `lead`: a file written before they joined holds their
+# frequent terms only, and its segment has Whoosh's blocks of all of them, which its readers read the
+# rarer ones from (the missing key tells them), as before; writing every such segment's file again
+# would make the first `archsearch index` after an upgrade as costly as reading the whole index.
 REWRITTEN_WITHOUT_KEY_FIELDS = frozenset({"title", "derived_title", "body"})
 # The key, followed by the field's name, that says the file holds every term of that field of
 # EVERY_TERM_FIELDS (no field is named "", so no term has it): a file written before them may leave
