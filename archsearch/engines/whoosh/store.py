@@ -601,6 +601,6 @@ def article_body(stored: dict, searcher=None, docnum: int | None = None) -> str:
 
         if long_bodies.kept_apart(stored):
             return long_bodies.read_body(searcher, docnum)
-    from archsearch.formats import read_article
+    from archsearch.formats import read_body
 
-    return read_article(stored["key"]).body
+    return read_body(stored["key"])
