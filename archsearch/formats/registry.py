@@ -248,14 +248,20 @@ _READ_ONCE_BYTES = 1 << 20
 def read_body(path: os.PathLike | str) -> str:
     """A one-article file's body, as read_article(path).body gives it, for less: the file is read
     from disk once (not three times: its first bytes, the head sniffed, the content), and a
-    plain-text file's body is parsed by the steps that shape it alone (text.parse_body)."""
+    plain-text file's body, or one with front matter, is parsed by the steps that shape it alone
+    (text.parse_body)."""
     data = _bytes_if_small(path)
     source = Source(path, data)
-    if sniff(source) is not FORMATS["text"]:
-        return read_article(path, data=data).body
-    from archsearch.formats.text import read_text_body
+    fmt = sniff(source)
+    if fmt is FORMATS["text"]:
+        from archsearch.formats.text import read_text_body
 
-    return read_text_body(source)
+        return read_text_body(source)
+    if fmt is FORMATS["frontmatter"]:
+        from archsearch.formats.frontmatter import read_front_matter_body
+
+        return read_front_matter_body(source)
+    return read_article(path, data=data).body
 
 
 def _bytes_if_small(path: os.PathLike | str) -> bytes | None:
