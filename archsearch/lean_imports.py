@@ -711,6 +711,11 @@ def _kept_eval(source, globals=None, locals=None):
 # them) are compiled as before and not kept.
 _REGEX = "re"
 CO_OPTIMIZED = 0x1  # a function's code; a module's or class body's has not this flag
+# Patterns that libraries make at run time from values of their own, never from a query: kept as a
+# module's are.  Every query compiled them anew (0.3-0.4 ms of its CPU): Whoosh's name of a table of
+# contents (TOC._pattern, for the index name store.INDEX_NAME), and the tokenizer of the keyword
+# fields, compiled as the index's schema is unpickled (a Pattern pickles as re._compile's arguments).
+_LIBRARY_PATTERNS = frozenset({(r"^_MAIN_([0-9]+).toc$", 0), (r"[^ \t\r\n]+", 32)})  # 32: re.UNICODE, as pickled
 
 
 class _SreArguments(types.ModuleType):
@@ -738,7 +743,8 @@ def _kept_pattern(pattern, flags=0):
         caller = caller.f_back
     if (
         caller is None or not isinstance(flags, int) or flags & _compiler.SRE_FLAG_DEBUG or type(pattern) not in (str, bytes)
-        or (caller.f_code.co_flags & CO_OPTIMIZED and pattern not in caller.f_code.co_consts)
+        or (caller.f_code.co_flags & CO_OPTIMIZED and pattern not in caller.f_code.co_consts
+            and (pattern, flags) not in _LIBRARY_PATTERNS)
     ):
         return _compile_pattern(pattern, flags)
     key = (_REGEX, int(flags), pattern)  # re.sub's flags are an int subclass on 3.13

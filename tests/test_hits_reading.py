@@ -30,8 +30,8 @@ def test_a_prefix_hit_s_file_is_read_once(prefix_index, monkeypatch):
     """A listed prefix's words in a hit are found in the body its passages read, not in a second
     reading of its file."""
     read = []
-    real_read_article = archsearch.formats.read_article
-    monkeypatch.setattr(archsearch.formats, "read_article", lambda path, *args: read.append(path) or real_read_article(path, *args))
+    real_read_body = archsearch.formats.read_body
+    monkeypatch.setattr(archsearch.formats, "read_body", lambda path: read.append(path) or real_read_body(path))
     words_found = []
     real_words_in = evaluation._PrefixWords.words_in
     monkeypatch.setattr(evaluation._PrefixWords, "words_in", lambda *args: words_found.append(args) or real_words_in(*args))

@@ -1,4 +1,6 @@
 import os
+import pickle
+import re
 import subprocess
 import sys
 
@@ -589,6 +591,43 @@ def test_a_second_process_parses_no_module_pattern_and_matches_the_same(tmp_path
     assert second_parsed == 1  # the function's alone
     kept = compiled_sources_in(tmp_path / "cache")
     assert not any("made at run time" in str(key[2]) for key in kept if key[0] == "re")
+
+
+LIBRARY_PATTERNS_AT_RUN_TIME = """
+import pickle, re, sys
+from re import _parser
+from archsearch import lean_imports
+lean_imports.reuse_compiled_sources()
+parsed = []
+real_parse = _parser.parse
+_parser.parse = lambda *args, **kwargs: (parsed.append(args[0]), real_parse(*args, **kwargs))[1]
+def table_of_contents_pattern(indexname):  # as whoosh.index.TOC._pattern makes it
+    return re.compile("^_%s_([0-9]+).toc$" % indexname)
+def made_from_a_query(text):
+    return re.compile(text)
+unpickled = pickle.loads(bytes.fromhex(sys.argv[1]))  # as the index's schema unpickles its tokenizer
+names = table_of_contents_pattern("MAIN").match("_MAIN_12.toc").group(1)
+made_from_a_query("zakharo" + sys.argv[2])
+print(parsed, unpickled.findall("a b\\tc"), names)
+lean_imports.save_compiled_sources()
+"""
+
+
+def test_the_patterns_libraries_make_on_a_query_s_path_are_kept(tmp_path):
+    """Whoosh's table of contents' name and the keyword fields' tokenizer, made at run time by
+    Whoosh and by unpickling the schema, are kept as a module's patterns are; a pattern made from a
+    query is not."""
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    pickled = pickle.dumps(re.compile(r"[^ \t\r\n]+")).hex()
+
+    def run(query_word):
+        return subprocess.run(
+            [sys.executable, "-c", LIBRARY_PATTERNS_AT_RUN_TIME, pickled, query_word],
+            capture_output=True, text=True, env=environ, check=True,
+        ).stdout
+
+    assert run("va") == "['[^ \\\\t\\\\r\\\\n]+', '^_MAIN_([0-9]+).toc$', 'zakharova'] ['a', 'b', 'c'] 12\n"
+    assert run("ff") == "['zakharoff'] ['a', 'b', 'c'] 12\n"
 
 
 def compiled_sources_in(cache_home) -> dict:

@@ -122,6 +122,11 @@ def test_lengths_summed_byte_lane_by_lane_are_their_sum(typecode, numbers):
     assert store.summed_bytewise(array(typecode, numbers)) == sum(numbers)
 
 
+@given(st.binary(max_size=2000) | st.integers(0, 2000).map(lambda size: b"\xff" * size))
+def test_bytes_summed_by_adler32_are_their_sum(data):
+    assert store.byte_sum(data) == sum(data)
+
+
 def test_a_real_segment_s_stored_fields_are_placed_from_either_end(tmp_path):
     """Each document of an index read alone by a fresh searcher, as a query reads its hits (the
     second half's from the column's end), is the one read in order (offsets summed from the

@@ -9,6 +9,6 @@ gzip-compressed or not.  Nothing here imports a parser library until a file need
 """
 
 from archsearch.formats.article import Article, BadRecord, UnreadableFile
-from archsearch.formats.registry import FORMATS, read_article, read_file
+from archsearch.formats.registry import FORMATS, read_article, read_body, read_file
 
-__all__ = ["FORMATS", "Article", "BadRecord", "UnreadableFile", "read_article", "read_file"]
+__all__ = ["FORMATS", "Article", "BadRecord", "UnreadableFile", "read_article", "read_body", "read_file"]

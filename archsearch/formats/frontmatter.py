@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from archsearch.formats.article import Article
 from archsearch.formats.datevalues import parse_date
 from archsearch.formats.source import Source
-from archsearch.formats.text import collapse_spaces, parse_article, read_text_content
+from archsearch.formats.text import collapse_spaces, parse_article, parse_body, read_text_content
 from archsearch.records import replace
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(?P<yaml>.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -32,18 +32,11 @@ _KEYS = {
 
 def read_front_matter(source: Source) -> Iterator[Article]:
     text, warnings = read_text_content(source)
-    found = _FRONT_MATTER.match(text)
-    values = parse_front_matter(found["yaml"]) if found else {}
-    rest = text[found.end() :] if found else text
+    values, heading, rest = _split(text)
 
     def value(field: str) -> str:
-        return next((values[key] for key in _KEYS[field] if values.get(key)), "")
+        return _value(values, field)
 
-    heading = _MARKDOWN_HEADING.match(rest)
-    if heading and value("title") and collapse_spaces(heading["title"]) != value("title"):
-        heading = None  # a heading of the text, not its title: it stays in the body
-    if heading:
-        rest = rest[heading.end() :]
     article = parse_article(rest)
 
     date = article.date
@@ -64,6 +57,30 @@ def read_front_matter(source: Source) -> Iterator[Article]:
         language=value("language"),
         warnings=article.warnings + warnings,
     )
+
+
+def read_front_matter_body(source: Source) -> str:
+    """The body of the article read_front_matter reads, parsed by the steps that shape it alone."""
+    return parse_body(_split(read_text_content(source)[0])[2])
+
+
+def _split(text: str) -> tuple[dict[str, str], re.Match | None, str]:
+    """A file's text as (its front matter's values, the Markdown heading that is its title or None,
+    the text the article is parsed from: after the front matter and that heading)."""
+    found = _FRONT_MATTER.match(text)
+    values = parse_front_matter(found["yaml"]) if found else {}
+    rest = text[found.end() :] if found else text
+    heading = _MARKDOWN_HEADING.match(rest)
+    if heading and _value(values, "title") and collapse_spaces(heading["title"]) != _value(values, "title"):
+        heading = None  # a heading of the text, not its title: it stays in the body
+    if heading:
+        rest = rest[heading.end() :]
+    return values, heading, rest
+
+
+def _value(values: dict[str, str], field: str) -> str:
+    """The first of the front matter's names for `field` with a value, "" if none has one."""
+    return next((values[key] for key in _KEYS[field] if values.get(key)), "")
 
 
 def parse_front_matter(yaml: str) -> dict[str, str]:

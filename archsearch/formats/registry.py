@@ -232,12 +232,52 @@ def read_file(path: os.PathLike | str, data: bytes | None = None) -> Iterator[It
         raise UnreadableFile(f"no article among {bad_records:,} records" if bad_records else f"no article in the {fmt.name} file")
 
 
-def read_article(path: os.PathLike | str, key: str = "") -> Article:
-    """One article of a file: the one with this record key, or a one-article file's article."""
-    for item in read_file(path):
+def read_article(path: os.PathLike | str, key: str = "", data: bytes | None = None) -> Article:
+    """One article of a file: the one with this record key, or a one-article file's article.
+    ``data``: the file's bytes, where the caller has read them already."""
+    for item in read_file(path, data):
         if isinstance(item, Article) and item.key == key:
             return item
     raise UnreadableFile(f"no record {key!r} in the file" if key else "no article in the file")
+
+
+# A file of at most this many bytes is read whole once by read_body; a larger one as read_file reads it.
+_READ_ONCE_BYTES = 1 << 20
+
+
+def read_body(path: os.PathLike | str) -> str:
+    """A one-article file's body, as read_article(path).body gives it, for less: the file is read
+    from disk once (not three times: its first bytes, the head sniffed, the content), and a
+    plain-text file's body, or one with front matter, is parsed by the steps that shape it alone
+    (text.parse_body)."""
+    data = _bytes_if_small(path)
+    source = Source(path, data)
+    fmt = sniff(source)
+    if fmt is FORMATS["text"]:
+        from archsearch.formats.text import read_text_body
+
+        return read_text_body(source)
+    if fmt is FORMATS["frontmatter"]:
+        from archsearch.formats.frontmatter import read_front_matter_body
+
+        return read_front_matter_body(source)
+    return read_article(path, data=data).body
+
+
+def _bytes_if_small(path: os.PathLike | str) -> bytes | None:
+    """The file's bytes if there are at most _READ_ONCE_BYTES, else None; a file that cannot be
+    opened or read raises the UnreadableFile that Source raises for it."""
+    try:
+        file = open(path, "rb", buffering=0)
+    except OSError as exc:
+        raise UnreadableFile((exc.strerror or str(exc)).lower()) from exc
+    with file:
+        try:
+            # readall() sizes its buffer by the file's size: one allocation, where a read of
+            # MAX_TEXT_BYTES + 1 set aside 8 MiB for a file of 3 KB.
+            return file.readall() if os.fstat(file.fileno()).st_size <= _READ_ONCE_BYTES else None
+        except OSError as exc:
+            raise UnreadableFile(describe_read_error(exc, False)) from exc
 
 
 def read_body_openings(path: os.PathLike | str, first_bytes: int, growth: int = 4) -> Iterator[tuple[str, bool]]:

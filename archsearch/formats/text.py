@@ -683,6 +683,20 @@ def parse_article(text: str, steps: Sequence[Step] = STEPS) -> Article:
     return draft.to_article()
 
 
+# The steps that shape the body.  The others only record what they find (a source, a dateline, a
+# title) and no later step reads it, so the body is the same without them: a hit's snippet, read
+# from its file again, does not pay for them (take_dateline and derive_title were 0.3 of the parse).
+BODY_STEPS: tuple[Step, ...] = tuple(step for step in STEPS if step not in (take_source_from_about, take_dateline, derive_title))
+
+
+def parse_body(text: str) -> str:
+    """parse_article(text).body, from BODY_STEPS alone."""
+    draft = Draft.from_text(text)
+    for step in BODY_STEPS:
+        draft = step(draft)
+    return join_paragraphs(draft.lines)
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -694,6 +708,11 @@ def read_text(source: Source, max_bytes: int = MAX_TEXT_BYTES) -> Iterator[Artic
     text, warnings = read_text_content(source, max_bytes)
     article = parse_article(text)
     yield replace(article, warnings=article.warnings + warnings) if warnings else article
+
+
+def read_text_body(source: Source, max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """The body of the article read_text reads from a plain-text file."""
+    return parse_body(read_text_content(source, max_bytes)[0])
 
 
 def read_article(path: os.PathLike | str, max_bytes: int = MAX_TEXT_BYTES) -> Article:
