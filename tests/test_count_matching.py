@@ -50,15 +50,17 @@ def test_words_windows_and_nots_are_counted_as_sets(searcher, text, options):
     assert counted(searcher, parsed.query)[0] > 0
 
 
-def test_the_undated_count_after_a_dated_search_reuses_the_words_documents(searcher, monkeypatch):
-    # The ranking united the words' documents over their fields: the count of undated articles
-    # left out by the window takes them from there, not from each field's once more.
-    parsed = parse_query("peace", searcher.schema, since="2022-03-05", until="2022-03-20")
+@pytest.mark.parametrize("text", ["peace", "peace talks", "peace OR storm"])
+def test_a_dated_search_and_its_undated_count_are_found_segment_by_segment(searcher, monkeypatch, text):
+    # Neither the ranking (its candidates within the window) nor the count of undated articles
+    # it left out (the words' documents and `undated`'s: an AND of the words' AND) makes every
+    # document of a word an index-wide number, nor unites them over the index.
+    parsed = parse_query(text, searcher.schema, since="2022-03-05", until="2022-03-20")
+    undated = wq.And([parsed.words, UNDATED])
+    expected = [len(Evaluator(searcher, arrays=False).matching_documents(query)) for query in (parsed.query, undated)]
     evaluator = Evaluator(searcher, arrays=False)
-    evaluator.evaluate(parsed.query)
     asked = []
-    documents_of = DictOperations.documents_of
-    monkeypatch.setattr(DictOperations, "documents_of", lambda self, fieldname, text: asked.append(text) or documents_of(self, fieldname, text))
-    count = evaluator.count_matching(wq.And([parsed.words, UNDATED]))
-    assert count == len(Evaluator(searcher, arrays=False).matching_documents(wq.And([parsed.words, UNDATED]))) > 0
-    assert b"peac" not in asked
+    monkeypatch.setattr(DictOperations, "documents_of", lambda self, fieldname, text: asked.append(text))
+    monkeypatch.setattr(DictOperations, "union_documents", staticmethod(lambda parts: asked.append(parts)))
+    assert [len(evaluator.evaluate(parsed.query).scores), evaluator.count_matching(undated)] == expected
+    assert all(expected) and not asked

@@ -413,12 +413,12 @@ def test_in_a_row_finds_each_candidate_where_the_second_word_follows_the_first(d
     assert counts == [[len(firsts) for firsts, _ in documents], [len(seconds) for _, seconds in documents]]
 
 
-def test_a_phrase_on_the_second_words_second_position_needs_no_position_keys(monkeypatch):
+def test_a_phrase_on_the_second_words_second_position_needs_no_candidate_compared_alone(monkeypatch):
     # "... minister ... Prime Minister": most articles that hold a word more than once and not
     # the phrase at both words' first positions hold it there, which one pass of C finds.
     from archsearch.engines.whoosh import evaluation
 
-    monkeypatch.setattr(evaluation, "_position_keys", lambda *args: pytest.fail("positions made keys"))
+    monkeypatch.setattr(evaluation, "_follows", lambda *args: pytest.fail("a candidate's positions compared alone"))
     first = _segment_part({3: [7], 5: [2], 8: [4]})
     second = _segment_part({3: [1, 8], 5: [3], 8: [0, 5, 9]})
     assert evaluation._in_a_row(first, second, [True] * 3, [True] * 3, None) == ([True] * 3, [[1, 1, 1], [2, 1, 3]])

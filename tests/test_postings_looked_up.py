@@ -27,7 +27,7 @@ def every_posting_read(self, fieldname, text):
 def as_before(patched):
     """Every posting of a word read, an AND's candidates from them, and phrases found from them."""
     patched.setattr(DictOperations, "documents_of", every_posting_read)
-    patched.setattr(Evaluator, "_candidates_by_segment", lambda self, others: None)
+    patched.setattr(Evaluator, "_candidates_by_segment", lambda self, others, date_filters=(): None)
     patched.setattr(DictOperations, "two_word_phrase", lambda self, fieldname, words, decode: None)
 
 
@@ -95,22 +95,30 @@ def test_search_gives_the_same_hits(index_dir, words, since, phrase, monkeypatch
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(parts=st.lists(st.lists(st.sampled_from(WORDS + ["nosuchword"]), min_size=1, max_size=3), min_size=2, max_size=4),
-       fields=st.lists(st.sampled_from(["title", "body", "derived_title"]), min_size=1, max_size=3, unique=True))
-def test_an_ands_candidates_by_segment_are_its_words_documents_in_common(searcher, parts, fields):
+@given(parts=st.lists(st.lists(st.sampled_from(WORDS + ["nosuchword"]), min_size=1, max_size=3), min_size=1, max_size=4),
+       fields=st.lists(st.sampled_from(["title", "body", "derived_title"]), min_size=1, max_size=3, unique=True),
+       windows=st.lists(st.sampled_from(["date:2022-03-01..2022-03-14", "date:2022-03-10..", "date:..2022-03-03"]), max_size=2))
+def test_an_ands_candidates_by_segment_are_its_words_documents_in_common(searcher, parts, fields, windows):
     # Each part an OR of its words in some fields: the parts' order by their counts of documents
-    # (which orders the sums of their scores), and their documents in common.
+    # (which orders the sums of their scores), and their documents in common within the date
+    # windows (tested segment by segment; the third segment has no date column).
     def term(field, word):  # as the field indexes the word (its stem)
         return wq.Term(field, next(iter(searcher.schema[field].analyzer(word))).text)
 
     others = [wq.Or([term(field, word) for word in words for field in fields]) for words in parts]
     others = [node.subqueries[0] if len(node.subqueries) == 1 else node for node in others]
-    found = Evaluator(searcher, arrays=False)._candidates_by_segment(others)
-    documents = [Evaluator(searcher, arrays=False)._documents(node) for node in others]
+    date_filters = [parse_query(window, searcher.schema).query for window in windows]
+    found = Evaluator(searcher, arrays=False)._candidates_by_segment(others, date_filters)
+    whole = Evaluator(searcher, arrays=False)
+    documents = [whole._documents(node) for node in others]
     counts = list(map(len, documents))
     order, candidates = found
     assert order == sorted(range(len(others)), key=counts.__getitem__)
-    assert candidates == DictOperations.common_documents(documents)
+    expected = DictOperations.common_documents(documents)
+    for date_filter in date_filters:
+        low, high = whole._column_range(date_filter)
+        expected = [docnum for docnum in expected if low <= whole.sortable_values("date")[docnum] <= high]
+    assert candidates == expected
 
 
 def test_an_ands_parts_whose_counts_may_be_in_either_order_are_counted(searcher, monkeypatch):
