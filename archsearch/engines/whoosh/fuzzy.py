@@ -53,8 +53,8 @@ from archsearch.engines.whoosh.prefix_postings import PrefixEntry, segment_prefi
 from archsearch.records import Record
 
 # The fields a fuzzy word can be asked of: the words of title and body as written (where an
-# unfielded fuzzy word looks), and the fields a query may name.
-WORD_LIST_FIELDS = frozenset({"exact", "title", "body", "source", "place", "section", "path", "url", "author"})
+# unfielded fuzzy word looks), and the fields a query may name (`lead:` looks in lead and title).
+WORD_LIST_FIELDS = frozenset({"exact", "title", "lead", "body", "source", "place", "section", "path", "url", "author"})
 
 # Beside a segment's files, named after it, so that Whoosh removes it with the segment and a
 # compound segment takes it in.
