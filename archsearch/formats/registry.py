@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 from archsearch.formats.article import Article, BadRecord, UnreadableFile
 from archsearch.formats.columns import USUAL_NAMES, name_keys
-from archsearch.formats.source import READ_ERRORS, TRUNCATED_GZIP, Source, describe_read_error
+from archsearch.formats.source import READ_ERRORS, TRUNCATED_GZIP, Source, describe_read_error, open_file
 from archsearch.records import Record, replace
 
 Item = Article | BadRecord
@@ -267,11 +267,7 @@ def read_body(path: os.PathLike | str) -> str:
 def _bytes_if_small(path: os.PathLike | str) -> bytes | None:
     """The file's bytes if there are at most _READ_ONCE_BYTES, else None; a file that cannot be
     opened or read raises the UnreadableFile that Source raises for it."""
-    try:
-        file = open(path, "rb", buffering=0)
-    except OSError as exc:
-        raise UnreadableFile((exc.strerror or str(exc)).lower()) from exc
-    with file:
+    with open_file(path, buffering=0) as file:
         try:
             # readall() sizes its buffer by the file's size: one allocation, where a read of
             # MAX_TEXT_BYTES + 1 set aside 8 MiB for a file of 3 KB.

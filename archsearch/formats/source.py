@@ -48,10 +48,7 @@ class Source:
         """The file's bytes as stored (still compressed)."""
         if self._data is not None:
             return io.BytesIO(self._data)
-        try:
-            return open(self.path, "rb")
-        except OSError as exc:
-            raise UnreadableFile((exc.strerror or str(exc)).lower()) from exc
+        return open_file(self.path)
 
     def open(self) -> "BinaryIO":
         """The content, decompressed, as a stream: containers are read without loading them whole."""
@@ -148,6 +145,14 @@ class GunzipStream(io.RawIOBase):
     def close(self) -> None:
         self._raw.close()
         super().close()
+
+
+def open_file(path: os.PathLike | str, buffering: int = -1) -> "BinaryIO":
+    """The file opened to read its bytes; UnreadableFile, saying why, when it cannot be."""
+    try:
+        return open(path, "rb", buffering=buffering)
+    except OSError as exc:
+        raise UnreadableFile((exc.strerror or str(exc)).lower()) from exc
 
 
 def describe_read_error(exc: BaseException, compressed: bool) -> str:

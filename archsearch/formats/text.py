@@ -691,10 +691,7 @@ BODY_STEPS: tuple[Step, ...] = tuple(step for step in STEPS if step not in (take
 
 def parse_body(text: str) -> str:
     """parse_article(text).body, from BODY_STEPS alone."""
-    draft = Draft.from_text(text)
-    for step in BODY_STEPS:
-        draft = step(draft)
-    return join_paragraphs(draft.lines)
+    return parse_article(text, BODY_STEPS).body
 
 
 # --------------------------------------------------------------------------- files
